@@ -1,0 +1,44 @@
+import type { AcceptsReplyOf, ActorClass, InOf } from './actor.js'
+import type { Envelope } from './envelope.js'
+import type { CorrelationId, MessageId } from './ids.js'
+import type { Logger } from './logger.js'
+
+/** Options of a tell made inside a turn. */
+export interface TurnTellOptions<R extends ActorClass = ActorClass> {
+  /** The actor that receives this message's reply as its own message (request/reply without blocking the turn). */
+  replyTo?: R
+  /** Keep a receipt for the message (see `system.receipt`). */
+  receipt?: boolean
+}
+
+/**
+ * What a turn sees. Messages told here leave only after the turn succeeds, and
+ * their ids derive from the incoming message's id and their position, so a retried
+ * or replayed turn sends the same ids.
+ */
+export interface Context<State = undefined> {
+  /** The instance's state; mutate it or assign a new value. Kept only if the turn succeeds. */
+  state: State
+  /** The envelope of the message being handled. */
+  readonly message: Envelope
+  /** The instance's key (`''` for unkeyed actors). */
+  readonly key: string
+  readonly correlationId: CorrelationId
+  /** 1 on the first attempt. */
+  readonly attempt: number
+  /** Logs with the actor, key, message id and correlation id attached. */
+  readonly log: Logger
+  /** Sends a message once this turn succeeds. Returns its id at once. */
+  tell<C extends ActorClass, R extends ActorClass = never>(
+    actor: C,
+    body: InOf<C>,
+    options?: TurnTellOptions<R> & { replyTo?: R & AcceptsReplyOf<C, R> },
+  ): MessageId
+  /** By name, for callers that only have one; the body is checked at run time only. */
+  tell(type: string, body: unknown, options?: TurnTellOptions): MessageId
+  /**
+   * Runs a side effect at most once per message and name, also across retries of the
+   * turn: a retry gets the recorded result instead of running `fn` again.
+   */
+  once<T>(name: string, fn: () => T | Promise<T>): Promise<T>
+}

@@ -1,0 +1,26 @@
+import type { CorrelationId, MessageId } from './ids.js'
+
+/**
+ * A message as troupe carries it. Serialised with superjson wherever it leaves the process.
+ */
+export interface Envelope<Body = unknown> {
+  readonly id: MessageId
+  /** The receiving actor's `static type`. */
+  readonly type: string
+  /** The receiving instance's key; `''` for unkeyed actors. */
+  readonly key: string
+  body: Body
+  readonly correlationId: CorrelationId
+  /** The message this one answers or was forked from; for plain tells, the message whose turn sent it. */
+  readonly parentId: MessageId | undefined
+  /** The message whose turn sent this one; `undefined` for messages from outside a turn. */
+  readonly causationId: MessageId | undefined
+  /** 1 on the first attempt, counting up on each retry. */
+  attempt: number
+  /** Epoch milliseconds at which the message was accepted. */
+  readonly sentAt: number
+  /** Actor type that receives the reply as a message (request/reply inside a turn). */
+  readonly replyTo: string | undefined
+  /** Epoch milliseconds after which a reply is no longer awaited. */
+  readonly deadline: number | undefined
+}

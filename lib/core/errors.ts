@@ -1,0 +1,116 @@
+/**
+ * troupe's errors. The class says what happens next; `code` is stable for scripts.
+ *
+ * - {@link TerminalError}: thrown from `receive`, never retried: the message is dead-lettered at once.
+ * - {@link RetryableError}: retried by the actor's policy, optionally after `retryAfterMs`.
+ * - Any other error thrown from `receive` is retried by the policy, then dead-lettered.
+ * - The rest are raised by troupe to the caller of `tell`/`ask`, and are never retried.
+ */
+export class TroupeError extends Error {
+  readonly code: string
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(`[${code}] ${message}`, options)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/** Thrown from `receive` when retrying cannot help: the message goes to the dead letters at once. */
+export class TerminalError extends TroupeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('TROUPE_TERMINAL', message, options)
+  }
+}
+
+/** Thrown from `receive` to ask for a retry, optionally no sooner than `retryAfterMs`. */
+export class RetryableError extends TroupeError {
+  readonly retryAfterMs: number | undefined
+  constructor(message: string, options?: ErrorOptions & { retryAfterMs?: number }) {
+    super('TROUPE_RETRYABLE', message, options)
+    this.retryAfterMs = options?.retryAfterMs
+  }
+}
+
+/** A message body failed the actor's schema; nothing was sent. */
+export class ValidationError extends TroupeError {
+  readonly actor: string
+  readonly issues: readonly { path: string; message: string }[]
+  constructor(actor: string, issues: readonly { path: string; message: string }[]) {
+    const list = issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; ')
+    super('TROUPE_INVALID_MESSAGE', `message for ${actor} is invalid: ${list}`)
+    this.actor = actor
+    this.issues = issues
+  }
+}
+
+/** A message would not survive serialisation in the AWS mode; nothing was sent. */
+export class NotSerializableError extends TroupeError {
+  readonly actor: string
+  readonly path: string
+  constructor(actor: string, what: 'message' | 'state' | 'reply', path: string, found: string) {
+    super(
+      'TROUPE_NOT_SERIALIZABLE',
+      `${what} of ${actor} has ${found} at ${path}; ` +
+        'troupe messages and state must survive superjson (plain objects, arrays, primitives, Date, Map, Set, BigInt, RegExp, URL, Error) — send data, not functions or class instances',
+    )
+    this.actor = actor
+    this.path = path
+  }
+}
+
+/** `tell`/`ask` named an actor the system does not know. */
+export class UnknownActorError extends TroupeError {
+  constructor(type: string, known: readonly string[]) {
+    super('TROUPE_UNKNOWN_ACTOR', `no actor named "${type}" in this system; known: ${known.join(', ') || '(none)'}`)
+  }
+}
+
+/** An `ask` got no reply in time. Names the actor, key, message id and the last status seen. */
+export class AskTimeoutError extends TroupeError {
+  constructor(
+    readonly actor: string,
+    readonly key: string,
+    readonly messageId: string,
+    readonly lastStatus: string,
+    timeoutMs: number,
+  ) {
+    super(
+      'TROUPE_ASK_TIMEOUT',
+      `ask to ${actor}${key ? `#${key}` : ''} (message ${messageId}) got no reply in ${timeoutMs} ms; last status: ${lastStatus}`,
+    )
+  }
+}
+
+/** An `ask` ended without a reply: its message was dead-lettered or filtered. */
+export class AskFailedError extends TroupeError {
+  constructor(
+    readonly actor: string,
+    readonly messageId: string,
+    readonly status: 'dead' | 'filtered',
+    cause?: unknown,
+  ) {
+    const why = cause instanceof Error ? `: ${cause.message}` : ''
+    super('TROUPE_ASK_FAILED', `ask to ${actor} (message ${messageId}) ended ${status}${why}`, { cause })
+  }
+}
+
+/** A turn ran past its policy's `attemptTimeoutMs`. Retried like any other failure. */
+export class TurnTimeoutError extends TroupeError {
+  constructor(actor: string, messageId: string, timeoutMs: number) {
+    super('TROUPE_TURN_TIMEOUT', `turn of ${actor} on message ${messageId} ran past ${timeoutMs} ms`)
+  }
+}
+
+/** The system is stopping or stopped and takes no new messages. */
+export class SystemStoppedError extends TroupeError {
+  constructor(detail = 'the system is stopped and takes no new messages') {
+    super('TROUPE_STOPPED', detail)
+  }
+}
+
+/** Options given to troupe were wrong. The message names the option path. */
+export class ConfigError extends TroupeError {
+  constructor(message: string) {
+    super('TROUPE_CONFIG', message)
+  }
+}

@@ -1,0 +1,58 @@
+import type { Envelope } from './envelope.js'
+
+/**
+ * What happens in a system, as a typed stream. The CLI, the web view and tests consume it.
+ * Listeners cost nothing when there are none.
+ */
+export type TroupeEvent =
+  | { type: '@troupe.accepted'; at: number; envelope: Envelope }
+  | { type: '@troupe.delivered'; at: number; envelope: Envelope }
+  | { type: '@troupe.done'; at: number; envelope: Envelope; durationMs: number }
+  | { type: '@troupe.retried'; at: number; envelope: Envelope; error: unknown; delayMs: number }
+  | { type: '@troupe.throttled'; at: number; actor: string; key: string; waitMs: number; scope: 'type' | 'key' }
+  | { type: '@troupe.filtered'; at: number; envelope: Envelope; reason: string }
+  | { type: '@troupe.dead'; at: number; envelope: Envelope; error: unknown }
+  | { type: '@troupe.replayed'; at: number; envelope: Envelope }
+
+export type TroupeEventType = TroupeEvent['type']
+export type Listener = (event: TroupeEvent) => void
+
+/** Counts per actor type. Every accepted message ends in `done`, `filtered` or `dead`. */
+export interface ActorCounts {
+  accepted: number
+  done: number
+  filtered: number
+  dead: number
+  /** Retries scheduled (a message retried twice counts twice). */
+  retried: number
+  /** Times a turn waited for a token. */
+  throttled: number
+}
+
+export interface ActorSnapshot {
+  type: string
+  kind: 'keyed' | 'singleton' | 'stateless'
+  instances: number
+  /** Messages waiting in mailboxes (including those parked for a retry or a token). */
+  queued: number
+  running: number
+  counts: ActorCounts
+  /** Epoch milliseconds of the last turn, or undefined. */
+  lastActivityAt: number | undefined
+}
+
+export interface InstanceSnapshot {
+  type: string
+  key: string
+  state: unknown
+  queued: number
+  running: boolean
+  lastMessageId: string | undefined
+  updatedAt: number | undefined
+}
+
+export interface SystemSnapshot {
+  at: number
+  actors: ActorSnapshot[]
+  deadLetters: number
+}

@@ -1,0 +1,29 @@
+import type { MessageId } from './ids.js'
+
+/** Where a message is. `done`, `filtered` and `dead` are final: every message ends in one of them. */
+export type MessageStatus = 'accepted' | 'running' | 'retrying' | 'done' | 'filtered' | 'dead'
+
+export const FINAL_STATUSES: ReadonlySet<MessageStatus> = new Set(['done', 'filtered', 'dead'])
+
+export interface ReceiptEntry {
+  status: MessageStatus
+  /** Epoch milliseconds. */
+  at: number
+  attempt: number
+  /** Why it was retried, dead-lettered or filtered. */
+  reason?: string
+}
+
+/** A message's status history, kept when the sender asked for a receipt (always for `ask`). */
+export interface Receipt {
+  id: MessageId
+  actor: string
+  key: string
+  status: MessageStatus
+  attempts: number
+  history: ReceiptEntry[]
+}
+
+export function isFinal(status: MessageStatus): boolean {
+  return FINAL_STATUSES.has(status)
+}

@@ -1,0 +1,89 @@
+/**
+ * What may travel in a message or live in actor state: what superjson round-trips
+ * faithfully. Checked at compile time on the actor's generics and, in development and
+ * tests, at run time on every message, so what works in memory works on AWS.
+ */
+type Leaf = string | number | boolean | null | undefined | void | bigint | Date | RegExp | URL | Error
+
+/**
+ * `T` itself when every part of it survives superjson; otherwise the offending parts
+ * become `never`, so `Actor<{ cb: () => void }>` fails to compile. (A mapped type at the
+ * top, so it can bound the actor's own type parameters.)
+ */
+export type Serializable<T> = { [P in keyof T]: P extends symbol ? never : SerializableValue<T[P]> }
+
+type SerializableValue<T> = T extends Leaf
+  ? T
+  : T extends ((...args: never[]) => unknown) | symbol
+    ? never
+    : T extends ReadonlyMap<infer K, infer V>
+      ? ReadonlyMap<SerializableValue<K>, SerializableValue<V>>
+      : T extends ReadonlySet<infer V>
+        ? ReadonlySet<SerializableValue<V>>
+        : T extends object
+          ? Serializable<T>
+          : never
+
+/** Where a value stops being serialisable, and what was found there. */
+export interface Unserializable {
+  path: string
+  found: string
+}
+
+const plainProtos = new Set<unknown>([Object.prototype, null])
+
+/**
+ * Walks `value` without recursion (hostile bodies may nest 10,000 deep) and returns
+ * the first part that superjson would not round-trip, or `undefined`.
+ */
+export function findUnserializable(value: unknown, root = 'body'): Unserializable | undefined {
+  const seen = new Set<object>()
+  const stack: [unknown, string][] = [[value, root]]
+  while (stack.length > 0) {
+    const [v, path] = stack.pop()!
+    switch (typeof v) {
+      case 'string':
+      case 'number':
+      case 'boolean':
+      case 'bigint':
+      case 'undefined':
+        continue
+      case 'function':
+        return { path, found: 'a function' }
+      case 'symbol':
+        return { path, found: 'a symbol' }
+    }
+    if (v === null || seen.has(v as object)) continue
+    seen.add(v as object)
+    if (v instanceof Date || v instanceof RegExp || v instanceof URL || v instanceof Error) continue
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}[${i}]`])
+      continue
+    }
+    if (v instanceof Map) {
+      let i = 0
+      for (const [k, item] of v) {
+        stack.push([k, `${path}.<key ${i}>`], [item, `${path}.get(${i})`])
+        i++
+      }
+      continue
+    }
+    if (v instanceof Set) {
+      let i = 0
+      for (const item of v) stack.push([item, `${path}.<item ${i++}>`])
+      continue
+    }
+    const proto = Object.getPrototypeOf(v)
+    if (!plainProtos.has(proto)) {
+      const name = (proto?.constructor as { name?: string } | undefined)?.name ?? 'unknown'
+      return { path, found: `an instance of class ${name}` }
+    }
+    if (Object.getOwnPropertySymbols(v).length > 0) return { path, found: 'a symbol-keyed property' }
+    const keys = Object.keys(v as object)
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const k = keys[i]!
+      stack.push([(v as Record<string, unknown>)[k], `${path}.${k}`])
+    }
+  }
+  return undefined
+}

@@ -1,0 +1,98 @@
+import type { ActorClass, InOf, ReplyOf, StateOf } from './actor.js'
+import type { Clock } from './clock.js'
+import type { Filter } from './filter.js'
+import type { CorrelationId, MessageId } from './ids.js'
+import type { InstanceSnapshot, Listener, SystemSnapshot } from './inspection.js'
+import type { Logger, LogLevel } from './logger.js'
+import type { MessageStatus, Receipt } from './receipt.js'
+import type { DeadLetter } from '../supervisor/dead-letter.js'
+
+export interface TellOptions {
+  /** Keep a receipt for this message (`system.receipt(id)`). Off by default so the common path stays cheap. */
+  receipt?: boolean
+  /** Join this message to an existing request's correlation id (the root message's id by default). */
+  correlationId?: string
+}
+
+export interface AskOptions extends TellOptions {
+  /** @default 30_000 */
+  timeoutMs?: number
+}
+
+export interface AwaitReceiptOptions {
+  /** Resolve when the message reaches one of these. @default the final statuses */
+  status?: readonly MessageStatus[]
+  /** Reject after this long (on the system's clock). @default 30_000 */
+  timeoutMs?: number
+}
+
+export interface StopOptions {
+  /** Wait this long for queued and retrying messages; what is left becomes dead letters. @default 30_000 */
+  timeoutMs?: number
+}
+
+/** What `stop()` did. Nothing disappears: what could not run is dead-lettered. */
+export interface StopReport {
+  /** Messages that reached a final status while stopping. */
+  drained: number
+  /** Messages dead-lettered because the system stopped before they could finish. */
+  deadLettered: number
+  /** Turns still running when the timeout passed; they end on their own, and what they send is dead-lettered. */
+  stillRunning: number
+}
+
+export interface SystemOptions {
+  actors: readonly ActorClass[]
+  /** Filters run before every actor's own filter, in order. */
+  filters?: readonly Filter[]
+  /** Turns running at once across all types. @default 1024 */
+  concurrency?: number
+  /** @default the wall clock */
+  clock?: Clock
+  /** For retry jitter. @default Math.random */
+  random?: () => number
+  /**
+   * Check every message, state and reply for what would not survive the AWS mode.
+   * @default true unless NODE_ENV is "production"
+   */
+  checkSerializable?: boolean
+  /** Keep receipts for every message, not only those asked for. @default false */
+  receiptsForAll?: boolean
+  /** @default "info" */
+  logLevel?: LogLevel
+  logger?: Logger
+  /** @default 10_000 */
+  deadLetterLimit?: number
+  /** @default 100_000 */
+  receiptLimit?: number
+}
+
+/** A running set of actors. The embedded system runs them in this process. */
+export interface System {
+  readonly clock: Clock
+  /** Sends a message; resolves to its id once accepted. Rejects at once on an invalid body. */
+  tell<C extends ActorClass>(actor: C, body: InOf<C>, options?: TellOptions): Promise<MessageId>
+  tell(type: string, body: unknown, options?: TellOptions): Promise<MessageId>
+  /** Sends a message and resolves to the actor's reply. */
+  ask<C extends ActorClass>(actor: C, body: InOf<C>, options?: AskOptions): Promise<ReplyOf<C>>
+  ask(type: string, body: unknown, options?: AskOptions): Promise<unknown>
+  /** The message's receipt, if one was kept. */
+  receipt(id: string): Promise<Receipt | undefined>
+  /** Resolves when the message reaches a status (a final one by default). */
+  awaitReceipt(id: string, options?: AwaitReceiptOptions): Promise<Receipt>
+  /** One instance's state (a copy); `key` is omitted for singletons. */
+  state<C extends ActorClass>(actor: C, key?: string): Promise<StateOf<C> | undefined>
+  /** Every instance of a type, with its state. */
+  instances(actor: ActorClass | string): InstanceSnapshot[]
+  deadLetters(filter?: { type?: string }): Promise<DeadLetter[]>
+  /** Puts a dead letter back (same id, attempts from 1); resolves to its id. */
+  replay(id: string): Promise<MessageId>
+  /** Counts, queue depths and instances per actor type. */
+  inspect(): SystemSnapshot
+  /** Subscribes to the event stream; returns the unsubscribe function. */
+  on(listener: Listener): () => void
+  /** Takes no new messages, drains what was accepted, then stops. */
+  stop(options?: StopOptions): Promise<StopReport>
+}
+
+export type { CorrelationId, MessageId }

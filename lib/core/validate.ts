@@ -1,0 +1,39 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec'
+import { NotSerializableError, ValidationError } from './errors.js'
+import { findUnserializable } from './serializable.js'
+
+/**
+ * Checks a body against the actor's schema. Returns the schema's output (schemas may
+ * coerce), synchronously when the schema validates synchronously.
+ */
+export function validateBody(actor: string, schema: StandardSchemaV1 | undefined, body: unknown): unknown {
+  if (!schema) return body
+  const result = schema['~standard'].validate(body)
+  if (result instanceof Promise) return result.then((r) => outcome(actor, r))
+  return outcome(actor, result)
+}
+
+/** Throws `NotSerializableError` naming the actor and the path when `value` would not survive superjson. */
+export function assertSerializable(actor: string, what: 'message' | 'state' | 'reply', value: unknown): void {
+  const bad = findUnserializable(value, what === 'message' ? 'body' : what)
+  if (bad) throw new NotSerializableError(actor, what, bad.path, bad.found)
+}
+
+function outcome(actor: string, result: StandardSchemaV1.Result<unknown>): unknown {
+  if (!result.issues) return result.value
+  throw new ValidationError(
+    actor,
+    result.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message })),
+  )
+}
+
+function formatPath(path: StandardSchemaV1.Issue['path']): string {
+  if (!path) return ''
+  let out = ''
+  for (const segment of path) {
+    const key = typeof segment === 'object' ? segment.key : segment
+    if (typeof key === 'number') out += `[${key}]`
+    else out += out ? `.${String(key)}` : String(key)
+  }
+  return out
+}

@@ -1,0 +1,734 @@
+import type { ActorClass } from '../../core/actor.js'
+import { systemClock, type Clock, type TimerHandle } from '../../core/clock.js'
+import * as d from '../../core/defaults.js'
+import type { Envelope } from '../../core/envelope.js'
+import {
+  AskFailedError,
+  AskTimeoutError,
+  ConfigError,
+  NotSerializableError,
+  RetryableError,
+  SystemStoppedError,
+  TerminalError,
+  TroupeError,
+  TurnTimeoutError,
+  ValidationError,
+} from '../../core/errors.js'
+import { isDrop, type Filter } from '../../core/filter.js'
+import { parseMessageId, RootIds, type CorrelationId, type MessageId } from '../../core/ids.js'
+import type { InstanceSnapshot, Listener, SystemSnapshot, TroupeEvent } from '../../core/inspection.js'
+import { createLogger, type Logger } from '../../core/logger.js'
+import type { Receipt } from '../../core/receipt.js'
+import { copyState } from '../../core/state-copy.js'
+import type { AskOptions, AwaitReceiptOptions, StopOptions, StopReport, System, SystemOptions, TellOptions } from '../../core/system.js'
+import { assertSerializable, validateBody } from '../../core/validate.js'
+import { errorRecord, type AttemptRecord, type DeadLetter } from '../../supervisor/dead-letter.js'
+import { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
+import { retryDelayMs } from '../../supervisor/policy.js'
+import { ActorRuntime } from './actor-runtime.js'
+import { ENVELOPE, type Instance } from './instance.js'
+import { ReceiptBook } from './receipt-book.js'
+import { TurnContext, type Outgoing, type TurnHost } from './turn-context.js'
+
+interface PendingAsk {
+  resolve: (reply: unknown) => void
+  reject: (error: Error) => void
+  timer: TimerHandle
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/**
+ * The embedded host: every actor in this process, mailboxes in memory, turns on the
+ * event loop. The default system, for development, tests and jobs that fit one process.
+ */
+export class EmbeddedSystem implements System, TurnHost {
+  readonly clock: Clock
+  readonly logger: Logger
+  private readonly runtimes: ActorRuntime[] = []
+  private readonly byClass = new Map<ActorClass, ActorRuntime>()
+  private readonly byType = new Map<string, ActorRuntime>()
+  private readonly filters: readonly Filter[]
+  private readonly random: () => number
+  private readonly checkSerializable: boolean
+  private readonly receiptsForAll: boolean
+  private readonly maxRunning: number
+  private readonly ids = new RootIds()
+  private readonly receipts: ReceiptBook
+  private readonly dead: DeadLetterBox
+  private readonly asks = new Map<string, PendingAsk>()
+  /** Failed attempts of messages still in play, for their dead letter. */
+  private readonly failures = new Map<string, AttemptRecord[]>()
+  private readonly onceResults = new Map<string, Promise<unknown>>()
+  /** Timers of unkeyed messages waiting for a retry. */
+  private readonly retryTimers = new Map<TimerHandle, Envelope>()
+  private readonly parkTimers = new Map<Instance, TimerHandle>()
+  private listeners: Listener[] = []
+  private running = 0
+  /** Accepted and not yet final, across all types: 0 means idle. */
+  private outstanding = 0
+  private stopping = false
+  /** Past `stop()`: anything sent now (by a turn that outlived the stop) is dead-lettered at once. */
+  private stopped = false
+  private onIdle: (() => void) | undefined
+
+  constructor(options: SystemOptions) {
+    if (!options || !Array.isArray(options.actors)) throw new ConfigError('createSystem({ actors }) needs an array of actor classes')
+    this.clock = options.clock ?? systemClock
+    this.random = options.random ?? Math.random
+    this.logger = options.logger ?? createLogger(options.logLevel ?? 'info')
+    this.filters = options.filters ?? []
+    this.checkSerializable = options.checkSerializable ?? process.env.NODE_ENV !== 'production'
+    this.receiptsForAll = options.receiptsForAll ?? false
+    this.maxRunning = options.concurrency ?? d.DEFAULT_SYSTEM_CONCURRENCY
+    if (!(this.maxRunning >= 1)) throw new ConfigError(`createSystem: concurrency must be a number from 1 up, got ${String(options.concurrency)}`)
+    this.receipts = new ReceiptBook(this.clock, options.receiptLimit ?? d.DEFAULT_RECEIPT_LIMIT)
+    this.dead = new DeadLetterBox(options.deadLetterLimit ?? d.DEFAULT_DEAD_LETTER_LIMIT, (letter) =>
+      this.logger.warn('dead letter evicted past deadLetterLimit', { messageId: letter.envelope.id, actor: letter.envelope.type }),
+    )
+    for (const cls of options.actors) {
+      const rt = new ActorRuntime(cls, this.clock)
+      const twin = this.byType.get(rt.type)
+      if (twin) throw new ConfigError(`two actor classes are named "${rt.type}": ${twin.cls.name} and ${cls.name}; static type must be unique`)
+      this.runtimes.push(rt)
+      this.byClass.set(cls, rt)
+      this.byType.set(rt.type, rt)
+    }
+  }
+
+  // ── sending ──────────────────────────────────────────────────────────────
+
+  tell(target: ActorClass | string, body: unknown, options?: TellOptions): Promise<MessageId> {
+    try {
+      const rt = this.runtime(target)
+      if (options === undefined && rt.schema === undefined && !this.receiptsForAll) {
+        // The common path: a bare body in the mailbox, no envelope object (see Instance).
+        if (this.stopping) throw new SystemStoppedError()
+        if (this.checkSerializable) assertSerializable(rt.type, 'message', body)
+        const seq = this.ids.next()
+        this.enqueueBody(rt, body, seq)
+        return Promise.resolve(this.ids.id(seq))
+      }
+      const id = this.ids.id(this.ids.next())
+      const accepted = this.accept(rt, id, body, options, undefined)
+      return accepted === undefined ? Promise.resolve(id) : accepted.then(() => id)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  ask(target: ActorClass | string, body: unknown, options?: AskOptions): Promise<never> {
+    let rt: ActorRuntime
+    try {
+      rt = this.runtime(target)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const id = this.ids.id(this.ids.next())
+    const timeoutMs = options?.timeoutMs ?? d.DEFAULT_ASK_TIMEOUT_MS
+    return new Promise<never>((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => {
+        this.asks.delete(id)
+        const receipt = this.receipts.get(id)
+        reject(new AskTimeoutError(rt.type, receipt?.key ?? '', id, receipt?.status ?? 'unknown', timeoutMs))
+      }, timeoutMs)
+      this.asks.set(id, { resolve: resolve as (reply: unknown) => void, reject, timer })
+      const fail = (error: unknown) => {
+        this.clock.clearTimeout(timer)
+        this.asks.delete(id)
+        reject(error)
+      }
+      try {
+        this.accept(rt, id, body, { ...options, receipt: true }, undefined)?.catch(fail)
+      } catch (error) {
+        fail(error)
+      }
+    })
+  }
+
+  /**
+   * Validates and enqueues a message from outside a turn. Returns a promise only when
+   * the schema validates asynchronously, so the common path allocates none.
+   */
+  private accept(rt: ActorRuntime, id: MessageId, body: unknown, options: TellOptions | undefined, replyTo: string | undefined): Promise<void> | undefined {
+    if (this.stopping) throw new SystemStoppedError()
+    const checked = validateBody(rt.type, rt.schema, body)
+    const correlationId = (options?.correlationId === undefined ? id : parseMessageId(options.correlationId, 'correlationId')) as string as CorrelationId
+    const make = (valid: unknown) => {
+      if (this.checkSerializable) assertSerializable(rt.type, 'message', valid)
+      this.enqueue(
+        rt,
+        {
+          id,
+          type: rt.type,
+          key: this.keyOf(rt, valid),
+          body: valid,
+          correlationId,
+          parentId: undefined,
+          causationId: undefined,
+          attempt: 0,
+          sentAt: this.clock.now(),
+          replyTo,
+          deadline: undefined,
+        },
+        options?.receipt === true,
+      )
+    }
+    if (checked instanceof Promise) return checked.then(make)
+    make(checked)
+    return undefined
+  }
+
+  private enqueueBody(rt: ActorRuntime, body: unknown, seq: number): void {
+    const key = this.keyOf(rt, body)
+    const sentAt = this.clock.now()
+    rt.counts.accepted++
+    rt.queued++
+    this.outstanding++
+    const inst = rt.instance(key)
+    if (this.listeners.length !== 0) this.emit({ type: '@troupe.accepted', at: sentAt, envelope: this.rootEnvelope(inst, body, seq, sentAt) })
+    inst.pushBody(body, seq, sentAt)
+    this.wake(inst)
+  }
+
+  private enqueue(rt: ActorRuntime, envelope: Envelope, receipt: boolean): void {
+    if (this.stopped) {
+      rt.counts.accepted++
+      this.outstanding++
+      this.bury(rt, envelope, new SystemStoppedError(`${rt.type} message ${envelope.id} was sent after the system stopped`))
+      return
+    }
+    rt.counts.accepted++
+    rt.queued++
+    this.outstanding++
+    if (receipt || this.receiptsForAll) this.receipts.open(envelope)
+    if (this.listeners.length !== 0) this.emit({ type: '@troupe.accepted', at: this.clock.now(), envelope })
+    const inst = rt.instance(envelope.key)
+    inst.push(envelope)
+    this.wake(inst)
+  }
+
+  private runtime(target: ActorClass | string): ActorRuntime {
+    const rt = typeof target === 'string' ? this.byType.get(target) : this.byClass.get(target)
+    if (rt) return rt
+    const name = typeof target === 'string' ? target : `${String((target as { type?: unknown })?.type)} (class ${(target as { name?: string })?.name})`
+    throw new TroupeError('TROUPE_UNKNOWN_ACTOR', `no actor ${name} in this system; known: ${[...this.byType.keys()].join(', ') || '(none)'}`)
+  }
+
+  private keyOf(rt: ActorRuntime, body: unknown): string {
+    try {
+      return rt.keyOf(body)
+    } catch (error) {
+      if (error instanceof TroupeError) throw error
+      throw new ValidationError(rt.type, [{ path: '', message: `key(msg) threw: ${(error as Error)?.message ?? String(error)}` }])
+    }
+  }
+
+  // ── scheduling ───────────────────────────────────────────────────────────
+
+  /** Starts workers on an instance while it has work and slots are free; otherwise puts it in line. */
+  private wake(inst: Instance): void {
+    const rt = inst.rt
+    while (inst.hasWork()) {
+      if (rt.running >= rt.policy.concurrency || this.running >= this.maxRunning) {
+        if (!inst.waiting) {
+          inst.waiting = true
+          rt.waiting.push(inst)
+        }
+        return
+      }
+      inst.active++
+      rt.running++
+      this.running++
+      // Never run a turn inside the caller's tell: start on a fresh microtask.
+      queueMicrotask(() => void this.work(inst))
+    }
+  }
+
+  /** A slot came free: hand it to the next instance in line, this type first. */
+  private refill(rt: ActorRuntime): void {
+    this.drainWaiting(rt)
+    if (this.running < this.maxRunning) for (const other of this.runtimes) if (other !== rt && other.waiting.length) this.drainWaiting(other)
+  }
+
+  private drainWaiting(rt: ActorRuntime): void {
+    while (rt.waiting.length !== 0 && rt.running < rt.policy.concurrency && this.running < this.maxRunning) {
+      const inst = rt.waiting.shift()!
+      inst.waiting = false
+      this.wake(inst)
+    }
+  }
+
+  /** One worker: runs turns from the instance's mailbox until it is empty, parked, or its slice is used. */
+  private async work(inst: Instance): Promise<void> {
+    const rt = inst.rt
+    let inRow = 0
+    let slice = 0
+    try {
+      for (;;) {
+        if (inst.parked || inst.size === 0) break
+        if ((rt.typeBucket !== undefined || inst.bucket !== undefined) && !this.takeToken(inst)) break
+        inst.shift()
+        rt.queued--
+        const pending = this.turn(inst)
+        if (pending !== undefined) {
+          await pending
+          inRow = 0
+        } else if (++inRow >= d.TURNS_BEFORE_YIELD) {
+          inRow = 0
+          await yieldToEventLoop()
+        }
+        if (++slice >= d.TURNS_PER_SLICE && (rt.waiting.length !== 0 || this.running >= this.maxRunning)) {
+          // Let waiting instances have the slot; this one goes to the back of the line.
+          if (inst.size !== 0 && !inst.waiting) {
+            inst.waiting = true
+            rt.waiting.push(inst)
+          }
+          break
+        }
+      }
+    } finally {
+      inst.active--
+      rt.running--
+      this.running--
+      this.refill(rt)
+      if (!inst.waiting) this.wake(inst)
+    }
+  }
+
+  /** Takes a token from the type's and the key's bucket, or parks the instance until one is due. */
+  private takeToken(inst: Instance): boolean {
+    const rt = inst.rt
+    const now = this.clock.now()
+    const keyWait = inst.bucket?.waitMs(now) ?? 0
+    const typeWait = keyWait === 0 ? (rt.typeBucket?.waitMs(now) ?? 0) : 0
+    const waitMs = keyWait || typeWait
+    if (waitMs === 0) {
+      inst.bucket?.take()
+      rt.typeBucket?.take()
+      return true
+    }
+    rt.counts.throttled++
+    if (this.listeners.length !== 0) {
+      this.emit({ type: '@troupe.throttled', at: now, actor: rt.type, key: inst.key, waitMs, scope: keyWait ? 'key' : 'type' })
+    }
+    this.park(inst, waitMs)
+    return false
+  }
+
+  private park(inst: Instance, ms: number): void {
+    inst.parked = true
+    const timer = this.clock.setTimeout(() => {
+      this.parkTimers.delete(inst)
+      inst.parked = false
+      this.wake(inst)
+    }, ms)
+    this.parkTimers.set(inst, timer)
+  }
+
+  // ── turns ────────────────────────────────────────────────────────────────
+
+  /** Runs one attempt of the message just shifted from `inst`. Returns a promise only if `receive` did. */
+  private turn(inst: Instance): Promise<void> | undefined {
+    const rt = inst.rt
+    const now = this.clock.now()
+    rt.lastActivityAt = now
+    const seq = inst.seq
+    if (seq === ENVELOPE) (inst.item as Envelope).attempt++
+    const state = rt.kind === 'stateless' ? undefined : copyState(inst.state)
+    const ctx = new TurnContext(this, inst, inst.item, seq, inst.sentAt, state, now)
+    if (seq === ENVELOPE && this.receipts.size !== 0) this.receipts.record(ctx.message, 'running')
+    if (this.listeners.length !== 0) this.emit({ type: '@troupe.delivered', at: now, envelope: ctx.message })
+    let result: unknown
+    try {
+      if ((this.filters.length !== 0 || rt.hasFilter) && !this.filter(rt, ctx)) {
+        ctx.closed = true
+        return undefined
+      }
+      result = rt.actor.receive(ctx.body, ctx)
+    } catch (error) {
+      this.failed(ctx, error)
+      return undefined
+    }
+    if (result instanceof Promise || typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+      return this.awaitTurn(ctx, result as PromiseLike<unknown>)
+    }
+    this.succeeded(ctx, result, now)
+    return undefined
+  }
+
+  rootEnvelope(inst: Instance, body: unknown, seq: number, sentAt: number): Envelope {
+    const id = this.ids.id(seq)
+    return {
+      id,
+      type: inst.rt.type,
+      key: inst.key,
+      body,
+      correlationId: id as string as CorrelationId,
+      parentId: undefined,
+      causationId: undefined,
+      attempt: 1,
+      sentAt,
+      replyTo: undefined,
+      deadline: undefined,
+    }
+  }
+
+  private awaitTurn(ctx: TurnContext, result: PromiseLike<unknown>): Promise<void> {
+    const timeoutMs = ctx.instance.rt.policy.attemptTimeoutMs
+    if (timeoutMs === 0) {
+      return Promise.resolve(result).then(
+        (reply) => this.succeeded(ctx, reply, this.clock.now()),
+        (error) => this.failed(ctx, error),
+      )
+    }
+    return new Promise<void>((resolve) => {
+      const timer = this.clock.setTimeout(() => {
+        this.failed(ctx, new TurnTimeoutError(ctx.message.type, ctx.message.id, timeoutMs))
+        resolve()
+      }, timeoutMs)
+      result.then(
+        (reply) => {
+          this.clock.clearTimeout(timer)
+          this.succeeded(ctx, reply, this.clock.now())
+          resolve()
+        },
+        (error) => {
+          this.clock.clearTimeout(timer)
+          this.failed(ctx, error)
+          resolve()
+        },
+      )
+    })
+  }
+
+  /** Global filters, then the actor's. False when the message was dropped (and finished as filtered). */
+  private filter(rt: ActorRuntime, ctx: TurnContext): boolean {
+    const envelope = ctx.message
+    let body = envelope.body
+    for (const f of this.filters) {
+      const out = f(body, envelope)
+      if (isDrop(out)) return this.dropped(rt, ctx, out.reason)
+      if (out !== undefined) body = out
+    }
+    if (rt.hasFilter) {
+      const out = rt.actor.filter!(body, envelope)
+      if (isDrop(out)) return this.dropped(rt, ctx, out.reason)
+      if (out !== undefined) body = out
+    }
+    if (body !== envelope.body) {
+      const checked = validateBody(rt.type, rt.schema, body)
+      if (checked instanceof Promise) throw new TerminalError(`${rt.type} has an async schema; a filter's rewrite must validate synchronously`)
+      if (this.checkSerializable) assertSerializable(rt.type, 'message', checked)
+      envelope.body = checked
+    }
+    return true
+  }
+
+  private dropped(rt: ActorRuntime, ctx: TurnContext, reason: string): false {
+    const envelope = ctx.message
+    rt.counts.filtered++
+    if (this.listeners.length !== 0) this.emit({ type: '@troupe.filtered', at: this.clock.now(), envelope, reason })
+    this.finish(envelope, 'filtered', reason)
+    const ask = this.takeAsk(envelope.id)
+    ask?.reject(new AskFailedError(rt.type, envelope.id, 'filtered', new Error(reason)))
+    return false
+  }
+
+  private succeeded(ctx: TurnContext, reply: unknown, now: number): void {
+    if (ctx.closed) return
+    const inst = ctx.instance
+    const rt = inst.rt
+    if (this.checkSerializable) {
+      try {
+        if (rt.kind !== 'stateless') assertSerializable(rt.type, 'state', ctx.state)
+        assertSerializable(rt.type, 'reply', reply)
+      } catch (error) {
+        this.failed(ctx, error)
+        return
+      }
+    }
+    ctx.closed = true
+    // Commit, then send: nothing leaves from state that was not kept.
+    if (rt.kind !== 'stateless') inst.state = ctx.state
+    inst.last = ctx
+    inst.updatedAt = now
+    if (ctx.outbox !== undefined) this.send(ctx.outbox, ctx.message)
+    const envelope = ctx.materialized()
+    if (envelope?.replyTo !== undefined) {
+      this.send([{ target: envelope.replyTo, id: ctx.nextId(), body: reply, replyTo: undefined, receipt: false }], envelope)
+    }
+    rt.counts.done++
+    if (this.listeners.length !== 0) {
+      this.emit({ type: '@troupe.done', at: now, envelope: ctx.message, durationMs: now - ctx.startedAt })
+    }
+    this.finish(envelope, 'done')
+    if (envelope !== undefined && this.asks.size !== 0) this.takeAsk(envelope.id)?.resolve(reply)
+  }
+
+  private failed(ctx: TurnContext, error: unknown): void {
+    if (ctx.closed) return
+    ctx.closed = true
+    const inst = ctx.instance
+    const rt = inst.rt
+    const envelope = ctx.message
+    const now = this.clock.now()
+    let attempts = this.failures.get(envelope.id)
+    if (!attempts) this.failures.set(envelope.id, (attempts = []))
+    attempts.push({ attempt: envelope.attempt, startedAt: ctx.startedAt, endedAt: now, error: errorRecord(error) })
+    const terminal =
+      error instanceof TerminalError || error instanceof NotSerializableError || error instanceof ValidationError || error instanceof ConfigError
+    if (!terminal && envelope.attempt < rt.policy.maxAttempts) {
+      const delayMs =
+        error instanceof RetryableError && error.retryAfterMs !== undefined
+          ? error.retryAfterMs
+          : retryDelayMs(rt.policy, envelope.attempt, this.random)
+      rt.counts.retried++
+      if (this.receipts.size !== 0) this.receipts.record(envelope, 'retrying', message(error))
+      if (this.listeners.length !== 0) this.emit({ type: '@troupe.retried', at: now, envelope, error, delayMs })
+      this.retryLater(inst, envelope, delayMs)
+      return
+    }
+    const letter: DeadLetter = { envelope, error: errorRecord(error), attempts, deadAt: now }
+    this.failures.delete(envelope.id)
+    this.dead.add(letter)
+    rt.counts.dead++
+    if (this.listeners.length !== 0) this.emit({ type: '@troupe.dead', at: now, envelope, error })
+    this.logger.warn('message dead-lettered', { actor: rt.type, key: envelope.key || undefined, messageId: envelope.id, attempts: envelope.attempt, error: message(error) })
+    this.finish(envelope, 'dead', message(error))
+    this.takeAsk(envelope.id)?.reject(new AskFailedError(rt.type, envelope.id, 'dead', error))
+  }
+
+  /** A keyed or singleton instance waits with the message at its head (FIFO per key); unkeyed messages wait alone. */
+  private retryLater(inst: Instance, envelope: Envelope, delayMs: number): void {
+    inst.rt.queued++
+    if (inst.maxActive === 1) {
+      inst.unshift(envelope)
+      this.park(inst, delayMs)
+      return
+    }
+    const timer = this.clock.setTimeout(() => {
+      this.retryTimers.delete(timer)
+      inst.push(envelope)
+      this.wake(inst)
+    }, delayMs)
+    this.retryTimers.set(timer, envelope)
+  }
+
+  /** Enqueues a turn's outgoing messages. Their bodies were checked when told. */
+  private send(outbox: readonly Outgoing[], cause: Envelope): void {
+    for (const out of outbox) {
+      const rt = this.runtime(out.target)
+      this.enqueue(
+        rt,
+        {
+          id: out.id,
+          type: rt.type,
+          key: this.keyOf(rt, out.body),
+          body: out.body,
+          correlationId: cause.correlationId,
+          parentId: cause.id,
+          causationId: cause.id,
+          attempt: 0,
+          sentAt: this.clock.now(),
+          replyTo: out.replyTo,
+          deadline: undefined,
+        },
+        out.receipt,
+      )
+    }
+  }
+
+  /**
+   * Every message ends here, exactly once per acceptance. `envelope` is undefined for a
+   * message that never needed one (a bare body: no receipt, no failures, no once-results).
+   */
+  private finish(envelope: Envelope | undefined, status: 'done' | 'filtered' | 'dead', reason?: string): void {
+    if (envelope !== undefined) {
+      if (this.receipts.size !== 0) this.receipts.record(envelope, status, reason)
+      if (this.failures.size !== 0 && status !== 'dead') this.failures.delete(envelope.id)
+      if (this.onceResults.size !== 0) {
+        const prefix = `${envelope.id}\u0000`
+        for (const k of this.onceResults.keys()) if (k.startsWith(prefix)) this.onceResults.delete(k)
+      }
+    }
+    if (--this.outstanding === 0) this.onIdle?.()
+  }
+
+  private takeAsk(id: string): PendingAsk | undefined {
+    const ask = this.asks.get(id)
+    if (!ask) return undefined
+    this.asks.delete(id)
+    this.clock.clearTimeout(ask.timer)
+    return ask
+  }
+
+  // ── TurnHost ─────────────────────────────────────────────────────────────
+
+  checkOutgoing(target: ActorClass | string, body: unknown): unknown {
+    const rt = this.runtime(target)
+    const checked = validateBody(rt.type, rt.schema, body)
+    if (checked instanceof Promise) {
+      throw new TerminalError(`${rt.type} has an async schema; messages told inside a turn must validate synchronously`)
+    }
+    if (this.checkSerializable) assertSerializable(rt.type, 'message', checked)
+    this.keyOf(rt, checked)
+    return checked
+  }
+
+  once<T>(messageId: MessageId, name: string, fn: () => T | Promise<T>): Promise<T> {
+    const k = `${messageId}\u0000${name}`
+    let result = this.onceResults.get(k) as Promise<T> | undefined
+    if (result === undefined) {
+      result = Promise.resolve().then(fn)
+      // A failed side effect may be tried again on the next attempt.
+      result.catch(() => this.onceResults.delete(k))
+      this.onceResults.set(k, result)
+    }
+    return result
+  }
+
+  // ── reading ──────────────────────────────────────────────────────────────
+
+  receipt(id: string): Promise<Receipt | undefined> {
+    return Promise.resolve(this.receipts.get(id))
+  }
+
+  awaitReceipt(id: string, options?: AwaitReceiptOptions): Promise<Receipt> {
+    return this.receipts.wait(id, options)
+  }
+
+  state(actor: ActorClass, key = ''): Promise<never> {
+    const rt = this.runtime(actor)
+    const inst = rt.instances.get(key)
+    return Promise.resolve((inst ? copyState(inst.state) : undefined) as never)
+  }
+
+  instances(actor: ActorClass | string): InstanceSnapshot[] {
+    const rt = this.runtime(actor)
+    return [...rt.instances.values()].map((inst) => ({
+      type: rt.type,
+      key: inst.key,
+      state: copyState(inst.state),
+      queued: inst.size,
+      running: inst.active !== 0,
+      lastMessageId: inst.last?.message.id,
+      updatedAt: inst.updatedAt,
+    }))
+  }
+
+  deadLetters(filter?: { type?: string }): Promise<DeadLetter[]> {
+    return Promise.resolve(this.dead.list(filter?.type))
+  }
+
+  replay(id: string): Promise<MessageId> {
+    const letter = this.dead.take(id)
+    if (!letter) return Promise.reject(new TroupeError('TROUPE_NO_DEAD_LETTER', `no dead letter with message id ${id}`))
+    if (this.stopping) {
+      this.dead.add(letter)
+      return Promise.reject(new SystemStoppedError())
+    }
+    const rt = this.runtime(letter.envelope.type)
+    const envelope: Envelope = { ...letter.envelope, attempt: 0 }
+    if (this.listeners.length !== 0) this.emit({ type: '@troupe.replayed', at: this.clock.now(), envelope })
+    this.enqueue(rt, envelope, this.receipts.has(envelope.id))
+    return Promise.resolve(envelope.id)
+  }
+
+  inspect(): SystemSnapshot {
+    return {
+      at: this.clock.now(),
+      actors: this.runtimes.map((rt) => ({
+        type: rt.type,
+        kind: rt.kind,
+        instances: rt.kind === 'stateless' ? 0 : rt.instances.size,
+        queued: rt.queued,
+        running: rt.running,
+        counts: { ...rt.counts },
+        lastActivityAt: rt.lastActivityAt,
+      })),
+      deadLetters: this.dead.size,
+    }
+  }
+
+  on(listener: Listener): () => void {
+    this.listeners = [...this.listeners, listener]
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener)
+    }
+  }
+
+  private emit(event: TroupeEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event)
+      } catch (error) {
+        this.logger.error('inspection listener threw', { event: event.type, error: message(error) })
+      }
+    }
+  }
+
+  // ── stopping ─────────────────────────────────────────────────────────────
+
+  async stop(options?: StopOptions): Promise<StopReport> {
+    if (this.stopping) throw new SystemStoppedError('stop() was already called')
+    this.stopping = true
+    const before = this.outstanding
+    const timeoutMs = options?.timeoutMs ?? d.DEFAULT_STOP_TIMEOUT_MS
+    if (this.outstanding !== 0) {
+      await new Promise<void>((resolve) => {
+        const timer = this.clock.setTimeout(resolve, timeoutMs)
+        this.onIdle = () => {
+          this.clock.clearTimeout(timer)
+          resolve()
+        }
+      })
+      this.onIdle = undefined
+    }
+    this.stopped = true
+    const left = this.abandon()
+    for (const ask of this.asks.values()) {
+      this.clock.clearTimeout(ask.timer)
+      ask.reject(new SystemStoppedError('the system stopped before the reply came'))
+    }
+    this.asks.clear()
+    return { drained: before - left - this.outstanding, deadLettered: left, stillRunning: this.running }
+  }
+
+  /** Dead-letters every message that is still waiting, so none disappears. Returns how many. */
+  private abandon(): number {
+    const waiting: [ActorRuntime, Envelope][] = []
+    for (const [timer, envelope] of this.retryTimers) {
+      this.clock.clearTimeout(timer)
+      waiting.push([this.byType.get(envelope.type)!, envelope])
+    }
+    this.retryTimers.clear()
+    for (const timer of this.parkTimers.values()) this.clock.clearTimeout(timer)
+    this.parkTimers.clear()
+    for (const rt of this.runtimes) {
+      for (const inst of rt.instances.values()) {
+        inst.parked = true
+        for (const slot of inst.drainAll()) {
+          const envelope = slot.seq === ENVELOPE ? (slot.item as Envelope) : this.rootEnvelope(inst, slot.item, slot.seq, slot.sentAt)
+          waiting.push([rt, envelope])
+        }
+      }
+    }
+    for (const [rt, envelope] of waiting) {
+      rt.queued--
+      this.bury(rt, envelope, new SystemStoppedError(`the system stopped before ${rt.type} message ${envelope.id} could finish`))
+    }
+    return waiting.length
+  }
+
+  private bury(rt: ActorRuntime, envelope: Envelope, error: Error): void {
+    rt.counts.dead++
+    this.dead.add({ envelope, error: errorRecord(error), attempts: this.failures.get(envelope.id) ?? [], deadAt: this.clock.now() })
+    this.failures.delete(envelope.id)
+    this.finish(envelope, 'dead', error.message)
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

@@ -1,0 +1,113 @@
+import type { Clock, TimerHandle } from '../../core/clock.js'
+import { TroupeError } from '../../core/errors.js'
+import { FINAL_STATUSES, type MessageStatus, type Receipt } from '../../core/receipt.js'
+import type { Envelope } from '../../core/envelope.js'
+import type { AwaitReceiptOptions } from '../../core/system.js'
+import { DEFAULT_ASK_TIMEOUT_MS } from '../../core/defaults.js'
+
+interface Waiter {
+  statuses: readonly MessageStatus[]
+  resolve: (receipt: Receipt) => void
+  reject: (error: Error) => void
+  timer: TimerHandle
+}
+
+/** Receipts of the messages whose sender asked for one, with waiters. Final ones are kept up to a limit. */
+export class ReceiptBook {
+  private readonly receipts = new Map<string, Receipt>()
+  private readonly waiters = new Map<string, Set<Waiter>>()
+  private readonly finals: string[] = []
+  private finalsHead = 0
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly limit: number,
+  ) {}
+
+  get size(): number {
+    return this.receipts.size
+  }
+
+  open(envelope: Envelope): void {
+    const existing = this.receipts.get(envelope.id)
+    if (existing) {
+      // A replay continues the receipt it had.
+      this.record(envelope, 'accepted')
+      return
+    }
+    this.receipts.set(envelope.id, {
+      id: envelope.id,
+      actor: envelope.type,
+      key: envelope.key,
+      status: 'accepted',
+      attempts: 0,
+      history: [{ status: 'accepted', at: this.clock.now(), attempt: 0 }],
+    })
+  }
+
+  has(id: string): boolean {
+    return this.receipts.has(id)
+  }
+
+  get(id: string): Receipt | undefined {
+    const r = this.receipts.get(id)
+    return r && { ...r, history: r.history.map((e) => ({ ...e })) }
+  }
+
+  record(envelope: Envelope, status: MessageStatus, reason?: string): void {
+    const receipt = this.receipts.get(envelope.id)
+    if (!receipt) return
+    receipt.status = status
+    receipt.attempts = envelope.attempt
+    receipt.history.push({ status, at: this.clock.now(), attempt: envelope.attempt, ...(reason ? { reason } : {}) })
+    if (FINAL_STATUSES.has(status)) this.retire(envelope.id)
+    const waiting = this.waiters.get(envelope.id)
+    if (!waiting) return
+    for (const w of waiting) {
+      if (!w.statuses.includes(status)) continue
+      this.clock.clearTimeout(w.timer)
+      waiting.delete(w)
+      w.resolve(this.get(envelope.id)!)
+    }
+    if (waiting.size === 0) this.waiters.delete(envelope.id)
+  }
+
+  wait(id: string, options: AwaitReceiptOptions = {}): Promise<Receipt> {
+    const statuses = options.status ?? [...FINAL_STATUSES]
+    const receipt = this.receipts.get(id)
+    if (!receipt) {
+      return Promise.reject(
+        new TroupeError('TROUPE_NO_RECEIPT', `no receipt is kept for message ${id}; pass { receipt: true } to tell, or it was evicted`),
+      )
+    }
+    if (statuses.includes(receipt.status)) return Promise.resolve(this.get(id)!)
+    const timeoutMs = options.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        statuses,
+        resolve,
+        reject,
+        timer: this.clock.setTimeout(() => {
+          this.waiters.get(id)?.delete(waiter)
+          const last = this.receipts.get(id)?.status ?? 'unknown'
+          reject(new TroupeError('TROUPE_RECEIPT_TIMEOUT', `message ${id} did not reach ${statuses.join('/')} in ${timeoutMs} ms; last status: ${last}`))
+        }, timeoutMs),
+      }
+      let set = this.waiters.get(id)
+      if (!set) this.waiters.set(id, (set = new Set()))
+      set.add(waiter)
+    })
+  }
+
+  private retire(id: string): void {
+    this.finals.push(id)
+    if (this.finals.length - this.finalsHead <= this.limit) return
+    const oldest = this.finals[this.finalsHead++]!
+    const r = this.receipts.get(oldest)
+    if (r && FINAL_STATUSES.has(r.status)) this.receipts.delete(oldest)
+    if (this.finalsHead > 4096) {
+      this.finals.splice(0, this.finalsHead)
+      this.finalsHead = 0
+    }
+  }
+}

@@ -1,0 +1,60 @@
+// troupe: an actor runtime for TypeScript. The core: actors, the system, the supervisor.
+// AWS, Lambda, xstate and the testing kit live behind subpaths (troupe/aws, troupe/lambda,
+// troupe/xstate, troupe/testing), so this entry loads none of them.
+
+// Actors
+export { Actor } from './core/actor.js'
+export type { ActorClass, AnyActor, InOf, ReplyOf, StateOf } from './core/actor.js'
+export type { Context, TurnTellOptions } from './core/context.js'
+export { drop } from './core/filter.js'
+export type { Drop, Filter } from './core/filter.js'
+export type { Serializable } from './core/serializable.js'
+
+// The system
+export { createSystem } from './core/create-system.js'
+export type {
+  AskOptions,
+  AwaitReceiptOptions,
+  StopOptions,
+  StopReport,
+  System,
+  SystemOptions,
+  TellOptions,
+} from './core/system.js'
+
+// Messages and receipts
+export type { Envelope } from './core/envelope.js'
+export type { CorrelationId, MessageId } from './core/ids.js'
+export type { MessageStatus, Receipt, ReceiptEntry } from './core/receipt.js'
+
+// Supervision
+export type { PolicyOptions, Rate } from './supervisor/policy.js'
+export type { AttemptRecord, DeadLetter, ErrorRecord } from './supervisor/dead-letter.js'
+export {
+  AskFailedError,
+  AskTimeoutError,
+  ConfigError,
+  NotSerializableError,
+  RetryableError,
+  SystemStoppedError,
+  TerminalError,
+  TroupeError,
+  TurnTimeoutError,
+  UnknownActorError,
+  ValidationError,
+} from './core/errors.js'
+
+// Time, logs and inspection
+export { systemClock } from './core/clock.js'
+export type { Clock, TimerHandle } from './core/clock.js'
+export { createLogger } from './core/logger.js'
+export type { Logger, LogLevel } from './core/logger.js'
+export type {
+  ActorCounts,
+  ActorSnapshot,
+  InstanceSnapshot,
+  Listener,
+  SystemSnapshot,
+  TroupeEvent,
+  TroupeEventType,
+} from './core/inspection.js'

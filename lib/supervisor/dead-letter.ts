@@ -1,0 +1,48 @@
+import type { Envelope } from '../core/envelope.js'
+
+/** One failed attempt at a message. */
+export interface AttemptRecord {
+  attempt: number
+  /** Epoch milliseconds. */
+  startedAt: number
+  endedAt: number
+  error: ErrorRecord
+}
+
+/** An error as it is kept: plain data, so it survives serialisation. */
+export interface ErrorRecord {
+  name: string
+  message: string
+  code?: string
+  stack?: string
+}
+
+/** A message that will not be processed without help: the full envelope, the error and every attempt. */
+export interface DeadLetter {
+  envelope: Envelope
+  error: ErrorRecord
+  attempts: AttemptRecord[]
+  /** Epoch milliseconds. */
+  deadAt: number
+}
+
+export function errorRecord(error: unknown): ErrorRecord {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code
+    return {
+      name: error.name,
+      message: error.message,
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(error.stack ? { stack: error.stack } : {}),
+    }
+  }
+  return { name: 'NonError', message: safeString(error) }
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value)
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}

@@ -1,0 +1,36 @@
+import type { Rate } from './policy.js'
+
+/**
+ * A token bucket on an injected clock. It holds no timers: callers ask how long to
+ * wait and park the work themselves (on AWS, as a timer in the table).
+ */
+export class TokenBucket {
+  private tokens: number
+  private updatedAt: number
+
+  constructor(
+    private readonly rate: Required<Rate>,
+    now: number,
+  ) {
+    this.tokens = rate.burst
+    this.updatedAt = now
+  }
+
+  /** 0 when a token is there now; otherwise the milliseconds until one will be. Takes nothing. */
+  waitMs(now: number): number {
+    this.refill(now)
+    if (this.tokens >= 1) return 0
+    return Math.ceil(((1 - this.tokens) * 1000) / this.rate.ratePerSecond)
+  }
+
+  /** Takes a token; call after `waitMs` returned 0 at the same time. */
+  take(): void {
+    this.tokens -= 1
+  }
+
+  private refill(now: number): void {
+    if (now <= this.updatedAt) return
+    this.tokens = Math.min(this.rate.burst, this.tokens + ((now - this.updatedAt) * this.rate.ratePerSecond) / 1000)
+    this.updatedAt = now
+  }
+}
