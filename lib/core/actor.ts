@@ -2,7 +2,7 @@ import type { StandardSchemaV1 } from '@standard-schema/spec'
 import type { Context } from './context.js'
 import type { Envelope } from './envelope.js'
 import type { Drop } from './filter.js'
-import type { Serializable } from './serializable.js'
+import type { Leaf, Serializable } from './serializable.js'
 import type { PolicyOptions } from '../supervisor/policy.js'
 
 /**
@@ -26,9 +26,9 @@ import type { PolicyOptions } from '../supervisor/policy.js'
  * }
  */
 export abstract class Actor<
-  In extends Serializable<In>,
-  Reply extends Serializable<Reply> = void,
-  State extends Serializable<State> = undefined,
+  In extends Serializable<In> | Leaf,
+  Reply extends Serializable<Reply> | Leaf = void,
+  State extends Serializable<State> | Leaf = undefined,
 > {
   /** The mailbox type, for annotations: `receive(msg: PageStats['In'], …)`. */
   declare readonly In: In

@@ -3,16 +3,20 @@
  * faithfully. Checked at compile time on the actor's generics and, in development and
  * tests, at run time on every message, so what works in memory works on AWS.
  */
-type Leaf = string | number | boolean | null | undefined | void | bigint | Date | RegExp | URL | Error
+export type Leaf = string | number | boolean | null | undefined | void | bigint | Date | RegExp | URL | Error
 
 /**
  * `T` itself when every part of it survives superjson; otherwise the offending parts
  * become `never`, so `Actor<{ cb: () => void }>` fails to compile. (A mapped type at the
- * top, so it can bound the actor's own type parameters.)
+ * top, so it can bound the actor's own type parameters; bound them by `Serializable<T> | Leaf`
+ * so branded strings and other leaves pass at the top too.)
  */
 export type Serializable<T> = { [P in keyof T]: P extends symbol ? never : SerializableValue<T[P]> }
 
-type SerializableValue<T> = T extends Leaf
+// `unknown` passes: its contents are checked at run time, in development and tests.
+type SerializableValue<T> = unknown extends T
+  ? T
+  : T extends Leaf
   ? T
   : T extends ((...args: never[]) => unknown) | symbol
     ? never

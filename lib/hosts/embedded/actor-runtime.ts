@@ -74,7 +74,7 @@ export class ActorRuntime {
   }
 
   initialState(): unknown {
-    return this.kind === 'stateless' ? undefined : copyState(this.actor.initialState!())
+    return typeof this.actor.initialState === 'function' ? copyState(this.actor.initialState()) : undefined
   }
 
   keyBucket(): TokenBucket | undefined {

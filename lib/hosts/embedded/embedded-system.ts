@@ -692,7 +692,8 @@ export class EmbeddedSystem implements System, TurnHost {
       ask.reject(new SystemStoppedError('the system stopped before the reply came'))
     }
     this.asks.clear()
-    return { drained: before - left - this.outstanding, deadLettered: left, stillRunning: this.running }
+    // What is still outstanding now is in turns that outlived the timeout.
+    return { drained: before - left - this.outstanding, deadLettered: left, stillRunning: this.outstanding }
   }
 
   /** Dead-letters every message that is still waiting, so none disappears. Returns how many. */

@@ -80,7 +80,10 @@ export class ReceiptBook {
         new TroupeError('TROUPE_NO_RECEIPT', `no receipt is kept for message ${id}; pass { receipt: true } to tell, or it was evicted`),
       )
     }
-    if (statuses.includes(receipt.status)) return Promise.resolve(this.get(id)!)
+    // A status already passed in this delivery counts (a waiter that comes late is not
+    // left hanging); a replay starts a new delivery at its 'accepted' entry.
+    const current = receipt.history.slice(receipt.history.findLastIndex((e) => e.status === 'accepted'))
+    if (current.some((e) => statuses.includes(e.status))) return Promise.resolve(this.get(id)!)
     const timeoutMs = options.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {

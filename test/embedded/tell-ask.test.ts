@@ -1,0 +1,99 @@
+import t from 'tap'
+import { Actor, AskTimeoutError, createSystem, SystemStoppedError, TroupeError, type Context } from '../../lib/index.js'
+import { createTestSystem } from '../../lib/testing/index.js'
+import { Counter, Echo } from '../fixtures/actors.js'
+
+class Never extends Actor<{ k: string }, string> {
+  static readonly type = 'never'
+  static readonly policy = { attemptTimeoutMs: 0 }
+  key(msg: Never['In']) {
+    return msg.k
+  }
+  receive() {
+    return new Promise<string>(() => {})
+  }
+}
+
+t.test('ask returns the reply; keyed state is kept per instance', async (t) => {
+  const { system, settle } = createTestSystem({ actors: [Counter] })
+  t.equal(await system.ask(Counter, { k: 'a', by: 2 }), 2)
+  t.equal(await system.ask(Counter, { k: 'a', by: 3 }), 5)
+  t.equal(await system.ask(Counter, { k: 'b', by: 1 }), 1)
+  await settle()
+  t.same(await system.state(Counter, 'a'), { count: 5, log: [2, 3] })
+  t.same(await system.state(Counter, 'b'), { count: 1, log: [1] })
+  t.equal(await system.state(Counter, 'zzz'), undefined)
+  t.same(system.instances(Counter).map((i) => i.key).sort(), ['a', 'b'])
+})
+
+t.test('tell resolves to the message id at once and runs the turn later, never inside tell', async (t) => {
+  const system = createSystem({ actors: [Counter], logLevel: 'silent' })
+  const id = await system.tell(Counter, { k: 'x', by: 1 })
+  t.type(id, 'string')
+  t.ok(id.length > 10)
+  // Tell returned before the turn ran (the turn starts on a later microtask).
+  const p = system.tell(Counter, { k: 'x', by: 1 })
+  t.equal(system.inspect().actors[0]!.queued, 1)
+  await p
+  await system.stop()
+  t.same(await system.state(Counter, 'x'), { count: 2, log: [1, 1] })
+})
+
+t.test('string names work for callers that only have one', async (t) => {
+  const { system } = createTestSystem({ actors: [Counter, Echo] })
+  t.same(await system.ask('echo', { text: 'hi' }), { text: 'hi', attempt: 1 })
+  await system.tell('counter', { k: 'n', by: 4 })
+  t.equal(await system.ask('counter', { k: 'n', by: 0 }), 4)
+  await t.rejects(system.tell('nobody', {}), { code: 'TROUPE_UNKNOWN_ACTOR', message: /no actor nobody.*known: counter, echo/ })
+  await t.rejects(system.ask('nobody', {}), TroupeError)
+})
+
+t.test('an ask timeout names the actor, key, message id and last status', async (t) => {
+  const { system, clock } = createTestSystem({ actors: [Never] })
+  const p = system.ask(Never, { k: 'k1' }, { timeoutMs: 500 })
+  const caught = p.catch((e: unknown) => e)
+  await clock.advance(501)
+  const error = (await caught) as AskTimeoutError
+  t.type(error, AskTimeoutError)
+  t.equal(error.code, 'TROUPE_ASK_TIMEOUT')
+  t.match(error.message, /ask to never#k1 \(message \S+\) got no reply in 500 ms; last status: running/)
+  t.equal(error.actor, 'never')
+  t.equal(error.key, 'k1')
+  t.ok((await system.receipt(error.messageId))?.status === 'running')
+})
+
+t.test('stop drains accepted messages, then refuses new ones', async (t) => {
+  class Slow extends Actor<{ n: number }, void, { seen: number[] }> {
+    static readonly type = 'slow'
+    initialState() {
+      return { seen: [] as number[] }
+    }
+    async receive(msg: Slow['In'], ctx: Context<{ seen: number[] }>) {
+      await new Promise((r) => setTimeout(r, 1))
+      ctx.state.seen.push(msg.n)
+    }
+  }
+  const system = createSystem({ actors: [Slow], logLevel: 'silent' })
+  for (let n = 0; n < 20; n++) await system.tell(Slow, { n })
+  const report = await system.stop()
+  t.same(report, { drained: 20, deadLettered: 0, stillRunning: 0 })
+  t.same((await system.state(Slow))?.seen, Array.from({ length: 20 }, (_, i) => i))
+  await t.rejects(system.tell(Slow, { n: 99 }), SystemStoppedError)
+  await t.rejects(system.stop(), SystemStoppedError)
+})
+
+t.test('stop past its timeout dead-letters what is left, so nothing disappears', async (t) => {
+  const { system, clock } = createTestSystem({ actors: [Never] })
+  await system.tell(Never, { k: 'a' })
+  await system.tell(Never, { k: 'a' })
+  await system.tell(Never, { k: 'a' })
+  await clock.advance(1)
+  const stopping = system.stop({ timeoutMs: 1_000 })
+  await clock.advance(1_001)
+  const report = await stopping
+  t.equal(report.deadLettered, 2, 'the two queued behind the stuck turn')
+  t.equal(report.stillRunning, 1)
+  const dead = await system.deadLetters()
+  t.equal(dead.length, 2)
+  t.match(dead[0]!.error.message, /system stopped before never message/)
+})

@@ -1,0 +1,112 @@
+import t from 'tap'
+import type { StandardSchemaV1 } from '@standard-schema/spec'
+import { Actor, createSystem, NotSerializableError, ValidationError, type Context } from '../../lib/index.js'
+import { createTestSystem } from '../../lib/testing/index.js'
+import { findUnserializable } from '../../lib/core/serializable.js'
+import { Signup } from '../fixtures/actors.js'
+
+t.test('tell and ask reject an invalid body at once, naming the actor and the field', async (t) => {
+  const { system } = createTestSystem({ actors: [Signup] })
+  const bad = { email: 'not-an-email', age: 12.5 }
+  const error = (await system.tell(Signup, bad).catch((e: unknown) => e)) as ValidationError
+  t.type(error, ValidationError)
+  t.equal(error.code, 'TROUPE_INVALID_MESSAGE')
+  t.equal(error.actor, 'signup')
+  t.same(error.issues.map((i) => i.path), ['email', 'age'])
+  t.match(error.message, /^\[TROUPE_INVALID_MESSAGE\] message for signup is invalid: email: .*email.*; age: .*int/i)
+  await t.rejects(system.ask(Signup, { email: 'a@b.co' } as never), { message: /age: .*(number|expected)/i })
+  await t.rejects(system.tell('signup', { email: 'x@y.z', age: '30' }), { message: /age/ })
+  t.equal(system.inspect().actors[0]!.counts.accepted, 0, 'nothing was accepted')
+  t.equal(await system.ask(Signup, { email: 'ok@example.com', age: 30 }), 'ok@example.com')
+})
+
+t.test('any Standard Schema works, also one that validates asynchronously', async (t) => {
+  const evenSchema: StandardSchemaV1<{ n: number }> = {
+    '~standard': {
+      version: 1,
+      vendor: 'hand-written',
+      validate: async (value) => {
+        const n = (value as { n?: unknown })?.n
+        return typeof n === 'number' && n % 2 === 0 ? { value: { n } } : { issues: [{ message: 'must be even', path: [{ key: 'n' }] }] }
+      },
+    },
+  }
+  class Even extends Actor<{ n: number }, number> {
+    static readonly type = 'even'
+    static readonly schema = evenSchema
+    receive(msg: Even['In']) {
+      return msg.n / 2
+    }
+  }
+  const { system } = createTestSystem({ actors: [Even] })
+  t.equal(await system.ask(Even, { n: 4 }), 2)
+  await t.rejects(system.tell(Even, { n: 3 }), { message: 'message for even is invalid: n: must be even', code: 'TROUPE_INVALID_MESSAGE' } as never)
+})
+
+class Box extends Actor<{ payload: unknown }> {
+  static readonly type = 'box'
+  receive() {}
+}
+
+t.test('a message that would not survive the AWS mode is refused, with the path', async (t) => {
+  const { system } = createTestSystem({ actors: [Box] })
+  class Point {
+    constructor(public x = 1) {}
+  }
+  const cases: [unknown, RegExp][] = [
+    [{ fn: () => 1 }, /a function at body\.payload\.fn;/],
+    [{ list: [1, 2, new Point()] }, /an instance of class Point at body\.payload\.list\[2\];/],
+    [{ s: Symbol('x') }, /a symbol at body\.payload\.s;/],
+    [new Map([['k', { deep: [() => 0] }]]), /a function at body\.payload\.get\(0\)\.deep\[0\];/],
+  ]
+  for (const [payload, pattern] of cases) {
+    const error = await system.tell(Box, { payload } as never).catch((e: unknown) => e)
+    t.type(error, NotSerializableError)
+    t.match((error as Error).message, pattern)
+    t.match((error as Error).message, /message of box has/)
+  }
+  for (const payload of [new Date(0), /re/g, new Set([1n]), new URL('https://example.com/'), new Error('kept'), { a: undefined, b: null, c: NaN }]) {
+    t.resolves(system.tell(Box, { payload }), `${Object.prototype.toString.call(payload)} travels`)
+  }
+})
+
+t.test('production skips the per-message check (the type system still guards it)', async (t) => {
+  const system = createSystem({ actors: [Box], checkSerializable: false, logLevel: 'silent' })
+  await t.resolves(system.tell(Box, { payload: { fn: () => 1 } } as never))
+  await system.stop()
+})
+
+t.test('state and replies are checked too: a bad one dead-letters the message at once', async (t) => {
+  class Keeper extends Actor<{ n: number }, void, { handlers: unknown[] }> {
+    static readonly type = 'keeper'
+    initialState() {
+      return { handlers: [] as unknown[] }
+    }
+    receive(_msg: Keeper['In'], ctx: Context<{ handlers: unknown[] }>) {
+      ctx.state.handlers.push(() => 'oops')
+    }
+  }
+  const { system, settle } = createTestSystem({ actors: [Keeper] })
+  await system.tell(Keeper, { n: 1 })
+  await settle()
+  const [letter] = await system.deadLetters()
+  t.equal(letter?.error.name, 'NotSerializableError')
+  t.match(letter?.error.message, /state of keeper has a function at state\.handlers\[0\]/)
+  t.equal(letter?.attempts.length, 1, 'not retried')
+  t.same(await system.state(Keeper), { handlers: [] }, 'not committed')
+})
+
+t.test('the serialisability walk survives hostile shapes', async (t) => {
+  let deep: unknown = 'leaf'
+  for (let i = 0; i < 10_000; i++) deep = { d: deep }
+  t.equal(findUnserializable(deep), undefined, '10,000 levels deep, no stack overflow')
+  const cyclic: Record<string, unknown> = { a: 1 }
+  cyclic.self = cyclic
+  t.equal(findUnserializable(cyclic), undefined, 'cycles end')
+  const proto = JSON.parse('{"__proto__": {"polluted": true}}')
+  t.equal(findUnserializable(proto), undefined)
+  t.equal(({} as Record<string, unknown>).polluted, undefined)
+  const nullProto = Object.create(null)
+  nullProto.x = 1
+  t.equal(findUnserializable(nullProto), undefined)
+})
