@@ -1,4 +1,4 @@
-/** Beyond this depth the copy hands the subtree to structuredClone, which does not recurse on the JS stack. */
+/** Beyond this depth the copy goes on with an explicit stack instead of the JS call stack. */
 const MAX_RECURSIVE_DEPTH = 100
 
 /**
@@ -6,34 +6,59 @@ const MAX_RECURSIVE_DEPTH = 100
  * (the AWS mode never commits a failed turn; the embedded mode must not differ).
  * State is plain data (see `Serializable`), which makes a hand-written copy several
  * times faster than structuredClone for the small states most actors keep.
+ * RegExp, URL and Error values are shared, not copied: treat them as immutable.
  */
 export function copyState<T>(value: T, depth = 0): T {
   if (typeof value !== 'object' || value === null) return value
-  if (depth > MAX_RECURSIVE_DEPTH) return structuredClone(value)
-  if (Array.isArray(value)) {
-    const out = new Array(value.length)
-    for (let i = 0; i < value.length; i++) out[i] = copyState(value[i], depth + 1)
-    return out as T
-  }
-  if (value instanceof Date) return new Date(value.getTime()) as T
-  if (value instanceof Map) {
-    const out = new Map()
-    for (const [k, v] of value) out.set(k, copyState(v, depth + 1))
-    return out as T
-  }
-  if (value instanceof Set) {
-    const out = new Set()
-    for (const v of value) out.add(copyState(v, depth + 1))
-    return out as T
-  }
-  const proto = Object.getPrototypeOf(value)
-  if (proto !== Object.prototype && proto !== null) return value // RegExp, URL, Error: treated as values
-  const out: Record<string, unknown> = proto === null ? Object.create(null) : {}
-  for (const k in value) {
-    const v = copyState((value as Record<string, unknown>)[k], depth + 1)
-    // An own "__proto__" key (JSON.parse makes them) must stay a key, not become the prototype.
-    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
-    else out[k] = v
-  }
+  if (depth > MAX_RECURSIVE_DEPTH) return copyDeep(value)
+  const out = shell(value)
+  if (out === value) return value
+  fill(value, out, (v) => copyState(v, depth + 1))
   return out as T
+}
+
+/** An empty container of the same kind, a copied Date, or `value` itself for shared values. */
+function shell(value: object): object {
+  if (Array.isArray(value)) return new Array(value.length)
+  if (value instanceof Date) return new Date(value.getTime())
+  if (value instanceof Map) return new Map()
+  if (value instanceof Set) return new Set()
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return value
+  return proto === null ? Object.create(null) : {}
+}
+
+/** Copies the children of `from` into `to`, each through `copy`. */
+function fill(from: object, to: object, copy: (v: unknown) => unknown): void {
+  if (Array.isArray(from)) {
+    for (let i = 0; i < from.length; i++) (to as unknown[])[i] = copy(from[i])
+  } else if (from instanceof Map) {
+    for (const [k, v] of from) (to as Map<unknown, unknown>).set(k, copy(v))
+  } else if (from instanceof Set) {
+    for (const v of from) (to as Set<unknown>).add(copy(v))
+  } else if (!(from instanceof Date)) {
+    for (const k in from) {
+      const v = copy((from as Record<string, unknown>)[k])
+      // An own "__proto__" key (JSON.parse makes them) must stay a key, not become the prototype.
+      if (k === '__proto__') Object.defineProperty(to, k, { value: v, enumerable: true, writable: true, configurable: true })
+      else (to as Record<string, unknown>)[k] = v
+    }
+  }
+}
+
+/** The same copy without recursion, for states nested deeper than the call stack allows. */
+function copyDeep<T>(root: T): T {
+  const pending: [object, object][] = []
+  const copy = (v: unknown): unknown => {
+    if (typeof v !== 'object' || v === null) return v
+    const out = shell(v)
+    if (out !== v && !(v instanceof Date)) pending.push([v, out])
+    return out
+  }
+  const top = copy(root)
+  while (pending.length > 0) {
+    const [from, to] = pending.pop()!
+    fill(from, to, copy)
+  }
+  return top as T
 }

@@ -97,3 +97,25 @@ t.test('stop past its timeout dead-letters what is left, so nothing disappears',
   t.equal(dead.length, 2)
   t.match(dead[0]!.error.message, /system stopped before never message/)
 })
+
+t.test('ctx.log carries the actor, key and ids; the testing kit waits for a state', async (t) => {
+  const lines: string[] = []
+  class Loud extends Actor<{ k: string }, void, { n: number }> {
+    static readonly type = 'loud'
+    key(msg: Loud['In']) {
+      return msg.k
+    }
+    initialState() {
+      return { n: 0 }
+    }
+    receive(_msg: Loud['In'], ctx: Context<{ n: number }>) {
+      ctx.log.info('counted', { n: ++ctx.state.n })
+    }
+  }
+  const { createLogger } = await import('../../lib/index.js')
+  const { system, waitForState } = createTestSystem({ actors: [Loud], logger: createLogger('info', {}, (l) => lines.push(l)) })
+  const id = await system.tell(Loud, { k: 'q' }, { correlationId: 'corr-1' })
+  await system.tell(Loud, { k: 'q' })
+  t.same(await waitForState(Loud, 'q', (s) => s?.n === 2), { n: 2 })
+  t.match(JSON.parse(lines[0]!), { msg: 'counted', actor: 'loud', key: 'q', messageId: id, correlationId: 'corr-1', n: 1 })
+})

@@ -1,0 +1,82 @@
+import t from 'tap'
+import { derivedId, parseMessageId, RootIds, type MessageId } from '../../lib/core/ids.js'
+import { copyState } from '../../lib/core/state-copy.js'
+import { TokenBucket } from '../../lib/supervisor/token-bucket.js'
+import { resolvePolicy, retryDelayMs } from '../../lib/supervisor/policy.js'
+import { createLogger } from '../../lib/core/logger.js'
+
+t.test('root ids are unique across generators and cheap to make', async (t) => {
+  const a = new RootIds()
+  const b = new RootIds()
+  const ids = new Set<string>()
+  for (let i = 0; i < 1_000; i++) ids.add(a.id(a.next())).add(b.id(b.next()))
+  t.equal(ids.size, 2_000)
+})
+
+t.test('derived ids are deterministic and bounded', async (t) => {
+  const root = 'abc' as MessageId
+  t.equal(derivedId(root, 0), 'abc.0')
+  t.equal(derivedId(root, 35), 'abc.z')
+  t.equal(derivedId(derivedId(root, 1), 2), 'abc.1.2')
+  const long = 'x'.repeat(63) as MessageId
+  const h = derivedId(long, 1)
+  t.equal(h, derivedId(long, 1), 'same input, same hash')
+  t.not(h, derivedId(long, 2))
+  t.ok(h.length <= 64)
+  t.throws(() => parseMessageId(''), /1 to 256 characters, got a string of 0/)
+  t.throws(() => parseMessageId(42), /got number/)
+})
+
+t.test('copyState copies plain data deeply and keeps __proto__ a key', async (t) => {
+  const src = { n: 1, list: [{ a: 1 }], at: new Date(5), m: new Map([['k', { v: 1 }]]), s: new Set([1]) }
+  const copy = copyState(src)
+  t.same(copy, src)
+  copy.list[0]!.a = 2
+  copy.m.get('k')!.v = 2
+  copy.at.setTime(6)
+  t.equal(src.list[0]!.a, 1)
+  t.equal(src.m.get('k')!.v, 1)
+  t.equal(src.at.getTime(), 5)
+  const hostile = JSON.parse('{"__proto__": {"polluted": true}, "ok": 1}')
+  const out = copyState(hostile)
+  t.equal(Object.getPrototypeOf(out), Object.prototype)
+  t.same(Object.keys(out), ['__proto__', 'ok'])
+  t.equal(({} as Record<string, unknown>).polluted, undefined)
+  let deep: unknown = 0
+  for (let i = 0; i < 5_000; i++) deep = [deep]
+  t.doesNotThrow(() => copyState(deep), 'deep state falls back to structuredClone')
+})
+
+t.test('token bucket: burst, then the rate', async (t) => {
+  const bucket = new TokenBucket({ ratePerSecond: 4, burst: 2 }, 0)
+  const take = (now: number) => {
+    const wait = bucket.waitMs(now)
+    if (wait === 0) bucket.take()
+    return wait
+  }
+  t.equal(take(0), 0)
+  t.equal(take(0), 0)
+  t.equal(take(0), 250)
+  t.equal(take(250), 0)
+  t.equal(take(250), 250)
+  t.equal(take(10_000), 0, 'refills up to the burst only')
+  t.equal(take(10_000), 0)
+  t.equal(take(10_000), 250)
+})
+
+t.test('retry delay: full jitter under an exponential cap', async (t) => {
+  const policy = resolvePolicy('a', { initialDelayMs: 10, maxDelayMs: 100, backoffMultiplier: 3 }, false)
+  t.same([1, 2, 3, 4].map((n) => retryDelayMs(policy, n, () => 1)), [10, 30, 90, 100])
+  t.same([1, 2, 3, 4].map((n) => retryDelayMs(policy, n, () => 0)), [0, 0, 0, 0])
+  t.throws(() => resolvePolicy('a', { throttle: { ratePerSecond: 0 } }, false), /a\.policy\.throttle\.ratePerSecond must be a number/)
+  t.throws(() => resolvePolicy('a', { concurrency: 1.5 }, false), /a\.policy\.concurrency must be an integer/)
+})
+
+t.test('logger writes one JSON line per call at its level and above', async (t) => {
+  const lines: string[] = []
+  const log = createLogger('info', { app: 'x' }, (l) => lines.push(l)).child({ actor: 'a' })
+  log.debug('hidden')
+  log.info('shown', { n: 1n, err: new Error('boom') })
+  t.equal(lines.length, 1)
+  t.match(JSON.parse(lines[0]!), { level: 'info', msg: 'shown', app: 'x', actor: 'a', n: '1', err: { name: 'Error', message: 'boom' } })
+})
