@@ -1,0 +1,107 @@
+// Measurement plumbing shared by the driver and the child: arguments, JSON lines, statistics.
+import os from 'node:os'
+
+export type Args = Record<string, string>
+
+/** `--name value`, `--name=value`, and bare `--flag` (becomes "true"). */
+export function parseArgs(argv: readonly string[] = process.argv.slice(2)): Args {
+  const out: Args = {}
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(a)} (see --help)`)
+    const eq = a.indexOf('=')
+    if (eq > 0) out[a.slice(2, eq)] = a.slice(eq + 1)
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) out[a.slice(2)] = argv[++i]!
+    else out[a.slice(2)] = 'true'
+  }
+  return out
+}
+
+/** An integer option; accepts `1_000_000` and `1e6`. */
+export function int(value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback
+  const n = Number(value.replace(/_/g, ''))
+  if (!Number.isFinite(n) || n < 0) throw new Error(`not a non-negative number: ${value}`)
+  return Math.trunc(n)
+}
+
+/** A comma-separated list option. */
+export function list(value: string | undefined, fallback: readonly string[]): string[] {
+  if (value === undefined || value === '' || value === 'true') return [...fallback]
+  return value.split(',').map((s) => s.trim()).filter(Boolean)
+}
+
+/** One JSON object per line on stdout: the results. */
+export function emit(line: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`)
+}
+
+/** Human progress on stderr, so stdout stays machine-readable. */
+export function progress(message: string): void {
+  process.stderr.write(`${message}\n`)
+}
+
+export const nowNs = (): bigint => process.hrtime.bigint()
+export const msSince = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6
+
+export function round(value: number, digits = 2): number {
+  const f = 10 ** digits
+  return Math.round(value * f) / f
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return NaN
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[i]!
+}
+
+export interface Spread {
+  median: number
+  min: number
+  max: number
+}
+
+export function spread(xs: readonly number[]): Spread {
+  return { median: round(median(xs)), min: round(Math.min(...xs)), max: round(Math.max(...xs)) }
+}
+
+/** Latencies in nanoseconds in, microseconds out. */
+export function latencySummary(ns: Float64Array): Record<string, number> {
+  const s = Float64Array.from(ns).sort()
+  let sum = 0
+  for (const v of s) sum += v
+  const us = (v: number) => round(v / 1000)
+  return {
+    mean_us: us(sum / s.length),
+    p50_us: us(percentile(s, 50)),
+    p99_us: us(percentile(s, 99)),
+    p999_us: us(percentile(s, 99.9)),
+    max_us: us(s[s.length - 1] ?? NaN),
+  }
+}
+
+/** Two full collections, when the process runs with --expose-gc. */
+export function gc(): void {
+  const collect = (globalThis as { gc?: () => void }).gc
+  if (collect) {
+    collect()
+    collect()
+  }
+}
+
+export function machine(): Record<string, unknown> {
+  return {
+    node: process.version,
+    cpus: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model,
+    mem_gib: round(os.totalmem() / 2 ** 30, 1),
+    platform: `${os.platform()}-${os.arch()}`,
+  }
+}

@@ -1,0 +1,45 @@
+// One system x one workload in this process: warm-up runs, then one measured run.
+// bench/run.ts starts one of these per measurement (fresh heap and JIT); run by hand with
+//   node --expose-gc --import tsx bench/one.ts --system troupe --workload W1 [--n 1e6] [--warmup 1] [--quick]
+import { emit, gc, int, parseArgs, progress } from './harness.js'
+import { SYSTEMS } from './systems/index.js'
+import { isWorkload, warmupSize, WORKLOADS, type Size } from './workloads.js'
+
+const args = parseArgs()
+const systemName = args.system ?? ''
+const workload = (args.workload ?? '').toUpperCase()
+const entry = SYSTEMS[systemName]
+if (!entry || !isWorkload(workload)) {
+  progress(`usage: node --expose-gc --import tsx bench/one.ts --system ${Object.keys(SYSTEMS).join('|')} --workload W1|W2|W3 [--n N] [--actors A] [--per-actor M] [--warmup W] [--quick] [--timeout S]`)
+  process.exit(2)
+}
+const spec = WORKLOADS[workload]
+const preset = args.quick === 'true' ? spec.quick : spec.full
+const size: Size = { n: int(args.n, preset.n), actors: int(args.actors, preset.actors), perActor: int(args['per-actor'], preset.perActor) }
+const warmups = int(args.warmup, 1)
+const timeoutS = int(args.timeout, 120)
+const base = { system: systemName, workload }
+
+// The parent kills a child that overruns; this one says why first.
+setTimeout(() => {
+  emit({ ...base, phase: 'error', error: `watchdog: still running after ${timeoutS}s` })
+  process.exit(3)
+}, timeoutS * 1000).unref()
+
+try {
+  const sys = await entry.load()
+  if (!sys[workload]) {
+    emit({ ...base, phase: 'skip', reason: `${sys.name} has no ${workload} adapter` })
+    process.exit(0)
+  }
+  for (let w = 1; w <= warmups; w++) {
+    gc()
+    emit({ ...base, phase: 'warmup', warmup: w, ...(await spec.run(sys, warmupSize(size))) })
+  }
+  gc()
+  emit({ ...base, phase: 'rep', ...(await spec.run(sys, size)), notes: sys.notes[workload] ?? null })
+} catch (error) {
+  emit({ ...base, phase: 'error', error: String((error as Error)?.stack ?? error).slice(0, 2000) })
+  process.exit(1)
+}
+process.exit(0)

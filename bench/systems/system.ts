@@ -1,0 +1,44 @@
+// What every benchmarked system provides: one handle per workload, each doing the same work.
+// Each adapter builds its own idiomatic message per send (one object per message for all).
+
+export type WorkloadName = 'W1' | 'W2' | 'W3'
+
+/** W1: one producer, fire-and-forget messages to one counting actor. */
+export interface TellHandle {
+  send(by: number): void
+  /** Resolves once the counter has processed the n-th message. */
+  done(): Promise<void>
+  count(): number | Promise<number>
+  teardown(): unknown
+}
+
+/** W2: many keyed counters, messages addressed by key. */
+export interface ManyHandle {
+  send(key: string, by: number): void
+  /** Resolves once every counter has processed its share. */
+  done(): Promise<void>
+  total(): number | Promise<number>
+  teardown(): unknown
+}
+
+/** W3: sequential request/reply; the reply is the counter's value after the request. */
+export interface AskHandle {
+  ask(): Promise<number>
+  teardown(): unknown
+}
+
+export interface BenchSystem {
+  readonly name: string
+  /** How the adapter does each workload, printed with the results. */
+  readonly notes: Partial<Record<WorkloadName, string>>
+  W1?(n: number): TellHandle | Promise<TellHandle>
+  W2?(keys: readonly string[], perActor: number): ManyHandle | Promise<ManyHandle>
+  W3?(): AskHandle | Promise<AskHandle>
+}
+
+/** A promise and the function that resolves it. */
+export function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void
+  const promise = new Promise<void>((r) => (resolve = r))
+  return { promise, resolve }
+}

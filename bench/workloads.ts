@@ -1,0 +1,123 @@
+// The workloads: the same work for every system, timed the same way. Each returns one rep's metrics.
+import { gc, latencySummary, msSince, nowNs, round } from './harness.js'
+import type { BenchSystem, WorkloadName } from './systems/system.js'
+
+export interface Size {
+  /** W1: messages; W3: asks. */
+  n: number
+  /** W2: keyed instances. */
+  actors: number
+  /** W2: messages per instance. */
+  perActor: number
+}
+
+export interface WorkloadSpec {
+  name: WorkloadName
+  title: string
+  /** The metric compared across systems (higher is better). */
+  rate: string
+  full: Size
+  quick: Size
+  run(sys: BenchSystem, size: Size): Promise<Record<string, number>>
+}
+
+/** W1: one producer sends n fire-and-forget { by: 1 } to one counter; timed until the n-th is processed. */
+async function tell(sys: BenchSystem, { n }: Size): Promise<Record<string, number>> {
+  const h = await sys.W1!(n)
+  const t0 = nowNs()
+  for (let i = 0; i < n; i++) h.send(1)
+  const sendMs = msSince(t0)
+  await h.done()
+  const ms = msSince(t0)
+  const count = await h.count()
+  if (count !== n) throw new Error(`W1: counted ${count}, sent ${n}`)
+  await h.teardown()
+  return { n, ms: round(ms), send_loop_ms: round(sendMs), msgs_per_s: Math.round(n / (ms / 1000)) }
+}
+
+/** W2: `actors` keyed counters, `perActor` messages each, sent round-robin; timed until every counter is done. */
+async function many(sys: BenchSystem, { actors, perActor }: Size): Promise<Record<string, number>> {
+  const keys = Array.from({ length: actors }, (_, i) => `key-${i}`)
+  gc()
+  const heap0 = process.memoryUsage().heapUsed
+  const ts = nowNs()
+  const h = await sys.W2!(keys, perActor)
+  const setupMs = msSince(ts)
+  const n = actors * perActor
+  const t0 = nowNs()
+  for (let m = 0; m < perActor; m++) for (let k = 0; k < actors; k++) h.send(keys[k]!, 1)
+  await h.done()
+  const ms = msSince(t0)
+  // Heap still held once every instance exists and its mailbox is empty, per instance.
+  gc()
+  const heapPerActor = Math.round((process.memoryUsage().heapUsed - heap0) / actors)
+  const total = await h.total()
+  if (total !== n) throw new Error(`W2: counted ${total}, sent ${n}`)
+  await h.teardown()
+  return {
+    n,
+    actors,
+    per_actor: perActor,
+    setup_ms: round(setupMs),
+    ms: round(ms),
+    msgs_per_s: Math.round(n / (ms / 1000)),
+    heap_bytes_per_actor: heapPerActor,
+  }
+}
+
+/** W3: n sequential asks; each reply is the counter's value. */
+async function ask(sys: BenchSystem, { n }: Size): Promise<Record<string, number>> {
+  const h = await sys.W3!()
+  const lat = new Float64Array(n)
+  let reply = 0
+  const t0 = nowNs()
+  for (let i = 0; i < n; i++) {
+    const s = nowNs()
+    reply = await h.ask()
+    lat[i] = Number(nowNs() - s)
+  }
+  const ms = msSince(t0)
+  if (reply !== n) throw new Error(`W3: last reply ${reply}, asked ${n} times`)
+  await h.teardown()
+  return { n, ms: round(ms), asks_per_s: Math.round(n / (ms / 1000)), ...latencySummary(lat) }
+}
+
+export const WORKLOADS: Record<WorkloadName, WorkloadSpec> = {
+  W1: {
+    name: 'W1',
+    title: 'tell throughput, one producer to one actor',
+    rate: 'msgs_per_s',
+    full: { n: 1_000_000, actors: 1, perActor: 0 },
+    quick: { n: 50_000, actors: 1, perActor: 0 },
+    run: tell,
+  },
+  W2: {
+    name: 'W2',
+    title: 'many keyed actors, round-robin',
+    rate: 'msgs_per_s',
+    full: { n: 0, actors: 10_000, perActor: 100 },
+    quick: { n: 0, actors: 1_000, perActor: 20 },
+    run: many,
+  },
+  W3: {
+    name: 'W3',
+    title: 'ask latency, sequential request/reply',
+    rate: 'asks_per_s',
+    full: { n: 100_000, actors: 1, perActor: 0 },
+    quick: { n: 5_000, actors: 1, perActor: 0 },
+    run: ask,
+  },
+}
+
+/** A smaller run of the same workload, to warm the JIT before the measured one. */
+export function warmupSize(size: Size): Size {
+  return {
+    n: Math.max(1, Math.floor(size.n / 5)),
+    actors: Math.max(1, Math.floor(size.actors / 10)),
+    perActor: size.perActor,
+  }
+}
+
+export function isWorkload(name: string): name is WorkloadName {
+  return Object.hasOwn(WORKLOADS, name)
+}
