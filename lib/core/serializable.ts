@@ -36,11 +36,48 @@ export interface Unserializable {
 
 const plainProtos = new Set<unknown>([Object.prototype, null])
 
+/** Nesting the quick check follows before it hands over to the full walk. */
+const QUICK_DEPTH = 8
+
 /**
  * Walks `value` without recursion (hostile bodies may nest 10,000 deep) and returns
  * the first part that superjson would not round-trip, or `undefined`.
  */
 export function findUnserializable(value: unknown, root = 'body'): Unserializable | undefined {
+  // Most messages are small trees of plain data: clear them without building paths.
+  if (quickOk(value, 0)) return undefined
+  return walk(value, root)
+}
+
+/** True when `value` is shallow plain data of JSON kinds, Dates and bigints; false means "look closer". */
+function quickOk(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+    case 'undefined':
+      return true
+    case 'object':
+      break
+    default:
+      return false
+  }
+  if (value === null || value instanceof Date) return true
+  if (depth >= QUICK_DEPTH) return false
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!quickOk(value[i], depth + 1)) return false
+    return true
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false
+  for (const k in value) {
+    if (!Object.hasOwn(value, k)) return false
+    if (!quickOk((value as Record<string, unknown>)[k], depth + 1)) return false
+  }
+  return Object.getOwnPropertySymbols(value).length === 0
+}
+
+function walk(value: unknown, root: string): Unserializable | undefined {
   const seen = new Set<object>()
   const stack: [unknown, string][] = [[value, root]]
   while (stack.length > 0) {

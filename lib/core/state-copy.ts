@@ -13,8 +13,23 @@ export function copyState<T>(value: T, depth = 0): T {
   if (depth > MAX_RECURSIVE_DEPTH) return copyDeep(value)
   const out = shell(value)
   if (out === value) return value
-  fill(value, out, (v) => copyState(v, depth + 1))
+  const next = depth + 1
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) (out as unknown[])[i] = copyState(value[i], next)
+  } else if (value instanceof Map) {
+    for (const [k, v] of value) (out as Map<unknown, unknown>).set(k, copyState(v, next))
+  } else if (value instanceof Set) {
+    for (const v of value) (out as Set<unknown>).add(copyState(v, next))
+  } else if (!(value instanceof Date)) {
+    for (const k in value) setKey(out, k, copyState((value as Record<string, unknown>)[k], next))
+  }
   return out as T
+}
+
+// An own "__proto__" key (JSON.parse makes them) must stay a key, not become the prototype.
+function setKey(to: object, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(to, k, { value: v, enumerable: true, writable: true, configurable: true })
+  else (to as Record<string, unknown>)[k] = v
 }
 
 /** An empty container of the same kind, a copied Date, or `value` itself for shared values. */
@@ -28,7 +43,7 @@ function shell(value: object): object {
   return proto === null ? Object.create(null) : {}
 }
 
-/** Copies the children of `from` into `to`, each through `copy`. */
+/** Copies the children of `from` into `to`, each through `copy` (the non-recursive path). */
 function fill(from: object, to: object, copy: (v: unknown) => unknown): void {
   if (Array.isArray(from)) {
     for (let i = 0; i < from.length; i++) (to as unknown[])[i] = copy(from[i])
@@ -37,12 +52,7 @@ function fill(from: object, to: object, copy: (v: unknown) => unknown): void {
   } else if (from instanceof Set) {
     for (const v of from) (to as Set<unknown>).add(copy(v))
   } else if (!(from instanceof Date)) {
-    for (const k in from) {
-      const v = copy((from as Record<string, unknown>)[k])
-      // An own "__proto__" key (JSON.parse makes them) must stay a key, not become the prototype.
-      if (k === '__proto__') Object.defineProperty(to, k, { value: v, enumerable: true, writable: true, configurable: true })
-      else (to as Record<string, unknown>)[k] = v
-    }
+    for (const k in from) setKey(to, k, copy((from as Record<string, unknown>)[k]))
   }
 }
 

@@ -27,13 +27,14 @@ import { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
 import { retryDelayMs } from '../../supervisor/policy.js'
 import { ActorRuntime } from './actor-runtime.js'
 import { ENVELOPE, type Instance } from './instance.js'
+import { Deadlines, type Deadline } from './deadlines.js'
 import { ReceiptBook } from './receipt-book.js'
 import { TurnContext, type Outgoing, type TurnHost } from './turn-context.js'
 
 interface PendingAsk {
   resolve: (reply: unknown) => void
   reject: (error: Error) => void
-  timer: TimerHandle
+  deadline: Deadline
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
@@ -57,6 +58,8 @@ export class EmbeddedSystem implements System, TurnHost {
   private readonly receipts: ReceiptBook
   private readonly dead: DeadLetterBox
   private readonly asks = new Map<string, PendingAsk>()
+  /** Ask and turn timeouts, on one timer. */
+  private readonly deadlines: Deadlines
   /** Failed attempts of messages still in play, for their dead letter. */
   private readonly failures = new Map<string, AttemptRecord[]>()
   private readonly onceResults = new Map<string, Promise<unknown>>()
@@ -82,6 +85,7 @@ export class EmbeddedSystem implements System, TurnHost {
     this.receiptsForAll = options.receiptsForAll ?? false
     this.maxRunning = options.concurrency ?? d.DEFAULT_SYSTEM_CONCURRENCY
     if (!(this.maxRunning >= 1)) throw new ConfigError(`createSystem: concurrency must be a number from 1 up, got ${String(options.concurrency)}`)
+    this.deadlines = new Deadlines(this.clock)
     this.receipts = new ReceiptBook(this.clock, options.receiptLimit ?? d.DEFAULT_RECEIPT_LIMIT)
     this.dead = new DeadLetterBox(options.deadLetterLimit ?? d.DEFAULT_DEAD_LETTER_LIMIT, (letter) =>
       this.logger.warn('dead letter evicted past deadLetterLimit', { messageId: letter.envelope.id, actor: letter.envelope.type }),
@@ -127,14 +131,14 @@ export class EmbeddedSystem implements System, TurnHost {
     const id = this.ids.id(this.ids.next())
     const timeoutMs = options?.timeoutMs ?? d.DEFAULT_ASK_TIMEOUT_MS
     return new Promise<never>((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => {
+      const deadline = this.deadlines.add(this.clock.now() + timeoutMs, () => {
         this.asks.delete(id)
         const receipt = this.receipts.get(id)
         reject(new AskTimeoutError(rt.type, receipt?.key ?? '', id, receipt?.status ?? 'unknown', timeoutMs))
-      }, timeoutMs)
-      this.asks.set(id, { resolve: resolve as (reply: unknown) => void, reject, timer })
+      })
+      this.asks.set(id, { resolve: resolve as (reply: unknown) => void, reject, deadline })
       const fail = (error: unknown) => {
-        this.clock.clearTimeout(timer)
+        deadline.cancel()
         this.asks.delete(id)
         reject(error)
       }
@@ -262,29 +266,38 @@ export class EmbeddedSystem implements System, TurnHost {
   /** One worker: runs turns from the instance's mailbox until it is empty, parked, or its slice is used. */
   private async work(inst: Instance): Promise<void> {
     const rt = inst.rt
+    const mailbox = inst.mailbox
     let inRow = 0
     let slice = 0
+    // Read once, then again after every wait: back-to-back synchronous turns share a reading.
+    let now = this.clock.now()
     try {
       for (;;) {
-        if (inst.parked || inst.size === 0) break
-        if ((rt.typeBucket !== undefined || inst.bucket !== undefined) && !this.takeToken(inst)) break
-        inst.shift()
+        if (inst.parked || mailbox.size === 0) break
+        if ((rt.typeBucket !== undefined || inst.bucket !== undefined) && !this.takeToken(inst, now)) break
+        mailbox.shift()
         rt.queued--
-        const pending = this.turn(inst)
+        const pending = this.turn(inst, now)
         if (pending !== undefined) {
           await pending
           inRow = 0
+          now = this.clock.now()
         } else if (++inRow >= d.TURNS_BEFORE_YIELD) {
           inRow = 0
           await yieldToEventLoop()
+          now = this.clock.now()
         }
-        if (++slice >= d.TURNS_PER_SLICE && (rt.waiting.length !== 0 || this.running >= this.maxRunning)) {
-          // Let waiting instances have the slot; this one goes to the back of the line.
-          if (inst.size !== 0 && !inst.waiting) {
-            inst.waiting = true
-            rt.waiting.push(inst)
+        if (++slice >= d.TURNS_PER_SLICE) {
+          slice = 0
+          now = this.clock.now()
+          if (rt.waiting.length !== 0 || this.running >= this.maxRunning) {
+            // Let waiting instances have the slot; this one goes to the back of the line.
+            if (mailbox.size !== 0 && !inst.waiting) {
+              inst.waiting = true
+              rt.waiting.push(inst)
+            }
+            break
           }
-          break
         }
       }
     } finally {
@@ -297,9 +310,8 @@ export class EmbeddedSystem implements System, TurnHost {
   }
 
   /** Takes a token from the type's and the key's bucket, or parks the instance until one is due. */
-  private takeToken(inst: Instance): boolean {
+  private takeToken(inst: Instance, now: number): boolean {
     const rt = inst.rt
-    const now = this.clock.now()
     const keyWait = inst.bucket?.waitMs(now) ?? 0
     const typeWait = keyWait === 0 ? (rt.typeBucket?.waitMs(now) ?? 0) : 0
     const waitMs = keyWait || typeWait
@@ -329,14 +341,15 @@ export class EmbeddedSystem implements System, TurnHost {
   // ── turns ────────────────────────────────────────────────────────────────
 
   /** Runs one attempt of the message just shifted from `inst`. Returns a promise only if `receive` did. */
-  private turn(inst: Instance): Promise<void> | undefined {
+  private turn(inst: Instance, now: number): Promise<void> | undefined {
     const rt = inst.rt
-    const now = this.clock.now()
+    const mailbox = inst.mailbox
     rt.lastActivityAt = now
-    const seq = inst.seq
-    if (seq === ENVELOPE) (inst.item as Envelope).attempt++
+    const seq = mailbox.seq
+    if (seq === ENVELOPE) (mailbox.item as Envelope).attempt++
     const state = rt.kind === 'stateless' ? undefined : copyState(inst.state)
-    const ctx = new TurnContext(this, inst, inst.item, seq, inst.sentAt, state, now)
+    const ctx = new TurnContext(this, inst, mailbox.item, seq, mailbox.sentAt, state, now)
+    mailbox.item = undefined
     if (seq === ENVELOPE && this.receipts.size !== 0) this.receipts.record(ctx.message, 'running')
     if (this.listeners.length !== 0) this.emit({ type: '@troupe.delivered', at: now, envelope: ctx.message })
     let result: unknown
@@ -382,21 +395,22 @@ export class EmbeddedSystem implements System, TurnHost {
         (error) => this.failed(ctx, error),
       )
     }
-    return new Promise<void>((resolve) => {
-      const timer = this.clock.setTimeout(() => {
+    // The worker waits for the turn or its deadline, whichever comes first.
+    return new Promise<void>((release) => {
+      const deadline = this.deadlines.add(ctx.startedAt + timeoutMs, () => {
         this.failed(ctx, new TurnTimeoutError(ctx.message.type, ctx.message.id, timeoutMs))
-        resolve()
-      }, timeoutMs)
+        release()
+      })
       result.then(
         (reply) => {
-          this.clock.clearTimeout(timer)
+          deadline.cancel()
           this.succeeded(ctx, reply, this.clock.now())
-          resolve()
+          release()
         },
         (error) => {
-          this.clock.clearTimeout(timer)
+          deadline.cancel()
           this.failed(ctx, error)
-          resolve()
+          release()
         },
       )
     })
@@ -559,7 +573,7 @@ export class EmbeddedSystem implements System, TurnHost {
     const ask = this.asks.get(id)
     if (!ask) return undefined
     this.asks.delete(id)
-    this.clock.clearTimeout(ask.timer)
+    ask.deadline.cancel()
     return ask
   }
 
@@ -688,7 +702,7 @@ export class EmbeddedSystem implements System, TurnHost {
     this.stopped = true
     const left = this.abandon()
     for (const ask of this.asks.values()) {
-      this.clock.clearTimeout(ask.timer)
+      ask.deadline.cancel()
       ask.reject(new SystemStoppedError('the system stopped before the reply came'))
     }
     this.asks.clear()
@@ -709,7 +723,7 @@ export class EmbeddedSystem implements System, TurnHost {
     for (const rt of this.runtimes) {
       for (const inst of rt.instances.values()) {
         inst.parked = true
-        for (const slot of inst.drainAll()) {
+        for (const slot of inst.mailbox.drain()) {
           const envelope = slot.seq === ENVELOPE ? (slot.item as Envelope) : this.rootEnvelope(inst, slot.item, slot.seq, slot.sentAt)
           waiting.push([rt, envelope])
         }

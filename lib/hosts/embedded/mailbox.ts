@@ -1,0 +1,96 @@
+/** Slots of the first chunk; each next chunk doubles, up to MAX_CHUNK. Small, since most instances hold few messages. */
+const FIRST_CHUNK = 8
+const MAX_CHUNK = 1024
+
+/** Marks a slot that holds a full envelope rather than a bare body. */
+export const ENVELOPE = -1
+
+class Chunk {
+  readonly items: unknown[]
+  readonly seqs: number[]
+  readonly sentAts: number[]
+  head = 0
+  tail = 0
+  next: Chunk | undefined = undefined
+
+  constructor(readonly size: number) {
+    this.items = new Array(size)
+    this.seqs = new Array<number>(size).fill(0)
+    this.sentAts = new Array<number>(size).fill(0)
+  }
+}
+
+/**
+ * A FIFO of message slots in linked fixed-size chunks: nothing is ever copied to grow,
+ * and a drained chunk is dropped or reused. Growing one flat array to a million
+ * entries cost more here than the rest of a tell.
+ *
+ * A slot is (item, seq, sentAt): a bare body with its id's sequence number, or a full
+ * envelope with seq `ENVELOPE`. `shift()` leaves the slot in `item`/`seq`/`sentAt`,
+ * so reading one allocates nothing.
+ */
+export class Mailbox {
+  private first: Chunk | undefined = undefined
+  private last: Chunk | undefined = undefined
+  size = 0
+  item: unknown = undefined
+  seq = 0
+  sentAt = 0
+
+  push(item: unknown, seq: number, sentAt: number): void {
+    let chunk = this.last
+    if (chunk === undefined || chunk.tail === chunk.size) {
+      const next = new Chunk(chunk === undefined ? FIRST_CHUNK : Math.min(MAX_CHUNK, chunk.size * 2))
+      if (chunk === undefined) this.first = next
+      else chunk.next = next
+      this.last = chunk = next
+    }
+    const i = chunk.tail++
+    chunk.items[i] = item
+    chunk.seqs[i] = seq
+    chunk.sentAts[i] = sentAt
+    this.size++
+  }
+
+  /** Puts a slot back in front (the retry of a keyed turn keeps FIFO per key). */
+  unshift(item: unknown, seq: number, sentAt: number): void {
+    let chunk = this.first
+    if (chunk === undefined || chunk.head === 0) {
+      const front = new Chunk(FIRST_CHUNK)
+      front.head = front.tail = FIRST_CHUNK
+      front.next = chunk
+      if (chunk === undefined) this.last = front
+      this.first = chunk = front
+    }
+    const i = --chunk.head
+    chunk.items[i] = item
+    chunk.seqs[i] = seq
+    chunk.sentAts[i] = sentAt
+    this.size++
+  }
+
+  /** Moves the oldest slot into `item`/`seq`/`sentAt`; false when empty. */
+  shift(): boolean {
+    const chunk = this.first
+    if (chunk === undefined || chunk.head === chunk.tail) return false
+    const i = chunk.head++
+    this.item = chunk.items[i]
+    this.seq = chunk.seqs[i]!
+    this.sentAt = chunk.sentAts[i]!
+    chunk.items[i] = undefined
+    this.size--
+    if (chunk.head === chunk.tail) {
+      if (chunk.next !== undefined) this.first = chunk.next
+      else chunk.head = chunk.tail = 0 // empty: keep the last chunk for reuse
+    }
+    return true
+  }
+
+  /** Takes every slot out, oldest first. */
+  drain(): { item: unknown; seq: number; sentAt: number }[] {
+    const out = []
+    while (this.shift()) out.push({ item: this.item, seq: this.seq, sentAt: this.sentAt })
+    this.item = undefined
+    return out
+  }
+}
