@@ -41,10 +41,10 @@ export interface ActorSnapshot {
   lastActivityAt: number | undefined
 }
 
-export interface InstanceSnapshot {
+export interface InstanceSnapshot<State = unknown> {
   type: string
   key: string
-  state: unknown
+  state: State
   queued: number
   running: boolean
   lastMessageId: string | undefined

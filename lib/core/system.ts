@@ -82,8 +82,9 @@ export interface System {
   awaitReceipt(id: string, options?: AwaitReceiptOptions): Promise<Receipt>
   /** One instance's state (a copy); `key` is omitted for singletons. */
   state<C extends ActorClass>(actor: C, key?: string): Promise<StateOf<C> | undefined>
-  /** Every instance of a type, with its state. */
-  instances(actor: ActorClass | string): InstanceSnapshot[]
+  /** Every instance of a type, with a copy of its state. */
+  instances<C extends ActorClass>(actor: C): InstanceSnapshot<StateOf<C>>[]
+  instances(actor: string): InstanceSnapshot[]
   deadLetters(filter?: { type?: string }): Promise<DeadLetter[]>
   /** Puts a dead letter back (same id, attempts from 1); resolves to its id. */
   replay(id: string): Promise<MessageId>

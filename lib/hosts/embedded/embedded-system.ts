@@ -618,12 +618,12 @@ export class EmbeddedSystem implements System, TurnHost {
     return Promise.resolve((inst ? copyState(inst.state) : undefined) as never)
   }
 
-  instances(actor: ActorClass | string): InstanceSnapshot[] {
+  instances(actor: ActorClass | string): InstanceSnapshot<never>[] {
     const rt = this.runtime(actor)
     return [...rt.instances.values()].map((inst) => ({
       type: rt.type,
       key: inst.key,
-      state: copyState(inst.state),
+      state: copyState(inst.state) as never,
       queued: inst.size,
       running: inst.active !== 0,
       lastMessageId: inst.last?.message.id,
