@@ -41,8 +41,17 @@ export class Deadlines {
   }
 
   cancelledOne(): void {
+    if (++this.cancelled === this.heap.length) {
+      // Nothing left to wait for: drop the timer too, so it keeps no process alive.
+      this.heap = []
+      this.cancelled = 0
+      if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
+      this.timer = undefined
+      this.armedAt = Infinity
+      return
+    }
     // Rebuild once cancelled entries outnumber live ones, so the heap stays near the live count.
-    if (++this.cancelled > 64 && this.cancelled * 2 > this.heap.length) {
+    if (this.cancelled > 64 && this.cancelled * 2 > this.heap.length) {
       this.heap = this.heap.filter((e) => !e.cancelled)
       this.cancelled = 0
       for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.down(i)
