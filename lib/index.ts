@@ -22,6 +22,11 @@ export type {
   TellOptions,
 } from './core/system.js'
 
+// Timers and stores
+export type { ScheduleOptions } from './core/schedule.js'
+export type { StateStore, StoredInstance, Stores, TimerRecord, TimerStore } from './store/index.js'
+export { MemoryStateStore, MemoryTimerStore, memoryStores } from './store/memory.js'
+
 // Messages and receipts
 export type { Envelope } from './core/envelope.js'
 export type { CorrelationId, MessageId } from './core/ids.js'

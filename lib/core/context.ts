@@ -2,6 +2,7 @@ import type { AcceptsReplyOf, ActorClass, InOf } from './actor.js'
 import type { Envelope } from './envelope.js'
 import type { CorrelationId, MessageId } from './ids.js'
 import type { Logger } from './logger.js'
+import type { ScheduleOptions } from './schedule.js'
 
 /** Options of a tell made inside a turn. */
 export interface TurnTellOptions<R extends ActorClass = ActorClass> {
@@ -36,6 +37,13 @@ export interface Context<State = undefined> {
   ): MessageId
   /** By name, for callers that only have one; the body is checked at run time only. */
   tell(type: string, body: unknown, options?: TurnTellOptions): MessageId
+  /**
+   * Tells a message later, durably: the timer lives in the store, so it fires even if this
+   * host is gone by then. Kept only if the turn succeeds. Returns the timer id.
+   */
+  schedule<C extends ActorClass>(actor: C, body: InOf<C>, options: ScheduleOptions): string
+  /** Removes a timer this instance scheduled under `name`, once the turn succeeds. */
+  cancelSchedule(name: string): void
   /**
    * Runs a side effect at most once per message and name, also across retries of the
    * turn: a retry gets the recorded result instead of running `fn` again.

@@ -6,6 +6,8 @@ import type { InstanceSnapshot, Listener, SystemSnapshot } from './inspection.js
 import type { Logger, LogLevel } from './logger.js'
 import type { MessageStatus, Receipt } from './receipt.js'
 import type { DeadLetter } from '../supervisor/dead-letter.js'
+import type { Stores, TimerRecord } from '../store/index.js'
+import type { ScheduleOptions } from './schedule.js'
 
 export interface TellOptions {
   /** Keep a receipt for this message (`system.receipt(id)`). Off by default so the common path stays cheap. */
@@ -65,6 +67,12 @@ export interface SystemOptions {
   deadLetterLimit?: number
   /** @default 100_000 */
   receiptLimit?: number
+  /**
+   * Where state and timers are kept while not in memory. Pass the same stores to a new
+   * system to carry on where another stopped: timers fire, evicted and stopped instances
+   * come back. @default in-memory stores of this system alone
+   */
+  stores?: Partial<Stores>
 }
 
 /** A running set of actors. The embedded system runs them in this process. */
@@ -92,6 +100,17 @@ export interface System {
   inspect(): SystemSnapshot
   /** Subscribes to the event stream; returns the unsubscribe function. */
   on(listener: Listener): () => void
+  /** Tells a message later, durably (the timer is kept in the timer store). Resolves to the timer id. */
+  schedule<C extends ActorClass>(actor: C, body: InOf<C>, options: ScheduleOptions): Promise<string>
+  /** Removes a timer by id (the `name` given to `system.schedule`, or the id it returned). */
+  cancelSchedule(id: string): Promise<void>
+  /** Timers waiting, earliest first. */
+  timers(): Promise<TimerRecord[]>
+  /**
+   * Writes an idle instance's state to the state store and drops it from memory; its next
+   * message loads it again. False when the instance is busy or not in memory.
+   */
+  evict(actor: ActorClass | string, key?: string): Promise<boolean>
   /** Takes no new messages, drains what was accepted, then stops. */
   stop(options?: StopOptions): Promise<StopReport>
 }

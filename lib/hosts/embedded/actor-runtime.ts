@@ -54,13 +54,15 @@ export class ActorRuntime {
     this.typeBucket = this.policy.throttle ? new TokenBucket(this.policy.throttle, clock.now()) : undefined
   }
 
-  /** The instance for `key`, made on first use. */
-  instance(key: string): Instance {
-    let inst = this.instances.get(key)
-    if (inst === undefined) {
-      inst = new Instance(this, key, this.kind === 'stateless' ? this.policy.concurrency : 1)
-      this.instances.set(key, inst)
-    }
+  /** Keeps state between turns (keyed actors may have none). */
+  get stateful(): boolean {
+    return typeof this.actor.initialState === 'function'
+  }
+
+  /** A new instance for `key`, with no state yet: the host loads it. */
+  newInstance(key: string): Instance {
+    const inst = new Instance(this, key, this.kind === 'stateless' ? this.policy.concurrency : 1)
+    this.instances.set(key, inst)
     return inst
   }
 

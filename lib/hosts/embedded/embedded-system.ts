@@ -25,11 +25,17 @@ import { assertSerializable, validateBody } from '../../core/validate.js'
 import { errorRecord, type AttemptRecord, type DeadLetter } from '../../supervisor/dead-letter.js'
 import { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
 import { retryDelayMs } from '../../supervisor/policy.js'
+import { decode, encode } from '../../core/serialization.js'
+import { firstDue, type ScheduleOptions } from '../../core/schedule.js'
+import { derivedId } from '../../core/ids.js'
+import { MemoryStateStore, MemoryTimerStore } from '../../store/memory.js'
+import type { Stores, StoredInstance, TimerRecord } from '../../store/index.js'
 import { ActorRuntime } from './actor-runtime.js'
+import { TimerRunner } from './timer-runner.js'
 import { ENVELOPE, type Instance } from './instance.js'
 import { Deadlines, type Deadline } from './deadlines.js'
 import { ReceiptBook } from './receipt-book.js'
-import { TurnContext, type Outgoing, type TurnHost } from './turn-context.js'
+import { TurnContext, type Effect, type TurnHost } from './turn-context.js'
 
 interface PendingAsk {
   resolve: (reply: unknown) => void
@@ -66,6 +72,10 @@ export class EmbeddedSystem implements System, TurnHost {
   /** Timers of unkeyed messages waiting for a retry. */
   private readonly retryTimers = new Map<TimerHandle, Envelope>()
   private readonly parkTimers = new Map<Instance, TimerHandle>()
+  private readonly stores: Stores
+  /** Whether the caller gave a state store: then stop() writes every instance to it. */
+  private readonly keepsState: boolean
+  private readonly timerRunner: TimerRunner
   private listeners: Listener[] = []
   private running = 0
   /** Accepted and not yet final, across all types: 0 means idle. */
@@ -90,6 +100,9 @@ export class EmbeddedSystem implements System, TurnHost {
     this.dead = new DeadLetterBox(options.deadLetterLimit ?? d.DEFAULT_DEAD_LETTER_LIMIT, (letter) =>
       this.logger.warn('dead letter evicted past deadLetterLimit', { messageId: letter.envelope.id, actor: letter.envelope.type }),
     )
+    this.stores = { state: options.stores?.state ?? new MemoryStateStore(), timers: options.stores?.timers ?? new MemoryTimerStore() }
+    this.keepsState = options.stores?.state !== undefined
+    this.timerRunner = new TimerRunner(this.clock, this.stores.timers, (t) => this.fireTimer(t), this.logger)
     for (const cls of options.actors) {
       const rt = new ActorRuntime(cls, this.clock)
       const twin = this.byType.get(rt.type)
@@ -98,6 +111,24 @@ export class EmbeddedSystem implements System, TurnHost {
       this.byClass.set(cls, rt)
       this.byType.set(rt.type, rt)
     }
+    this.timerRunner.start()
+  }
+
+  /** Makes the instance for `key`, with its state from the store or its initial state. */
+  private load(rt: ActorRuntime, key: string): Instance {
+    const inst = rt.newInstance(key)
+    if (!rt.stateful) return inst
+    const restore = (stored: StoredInstance | undefined) => {
+      inst.state = stored === undefined ? rt.initialState() : decode(stored.state)
+      inst.version = stored?.version ?? 0
+    }
+    const stored = this.stores.state.get(rt.type, key)
+    if (stored instanceof Promise) {
+      inst.loading = stored.then(restore).finally(() => (inst.loading = undefined))
+    } else {
+      restore(stored)
+    }
+    return inst
   }
 
   // ── sending ──────────────────────────────────────────────────────────────
@@ -189,7 +220,7 @@ export class EmbeddedSystem implements System, TurnHost {
     rt.counts.accepted++
     rt.queued++
     this.outstanding++
-    const inst = rt.instance(key)
+    const inst = rt.instances.get(key) ?? this.load(rt, key)
     if (this.listeners.length !== 0) this.emit({ type: '@troupe.accepted', at: sentAt, envelope: this.rootEnvelope(inst, body, seq, sentAt) })
     inst.pushBody(body, seq, sentAt)
     this.wake(inst)
@@ -207,7 +238,7 @@ export class EmbeddedSystem implements System, TurnHost {
     this.outstanding++
     if (receipt || this.receiptsForAll) this.receipts.open(envelope)
     if (this.listeners.length !== 0) this.emit({ type: '@troupe.accepted', at: this.clock.now(), envelope })
-    const inst = rt.instance(envelope.key)
+    const inst = rt.instances.get(envelope.key) ?? this.load(rt, envelope.key)
     inst.push(envelope)
     this.wake(inst)
   }
@@ -272,6 +303,10 @@ export class EmbeddedSystem implements System, TurnHost {
     // Read once, then again after every wait: back-to-back synchronous turns share a reading.
     let now = this.clock.now()
     try {
+      if (inst.loading !== undefined) {
+        await inst.loading
+        now = this.clock.now()
+      }
       for (;;) {
         if (inst.parked || mailbox.size === 0) break
         if ((rt.typeBucket !== undefined || inst.bucket !== undefined) && !this.takeToken(inst, now)) break
@@ -470,7 +505,7 @@ export class EmbeddedSystem implements System, TurnHost {
     if (ctx.outbox !== undefined) this.send(ctx.outbox, ctx.message)
     const envelope = ctx.materialized()
     if (envelope?.replyTo !== undefined) {
-      this.send([{ target: envelope.replyTo, id: ctx.nextId(), body: reply, replyTo: undefined, receipt: false }], envelope)
+      this.send([{ kind: 'tell', target: envelope.replyTo, id: ctx.nextId(), body: reply, replyTo: undefined, receipt: false }], envelope)
     }
     rt.counts.done++
     if (this.listeners.length !== 0) {
@@ -529,28 +564,137 @@ export class EmbeddedSystem implements System, TurnHost {
     this.retryTimers.set(timer, envelope)
   }
 
-  /** Enqueues a turn's outgoing messages. Their bodies were checked when told. */
-  private send(outbox: readonly Outgoing[], cause: Envelope): void {
-    for (const out of outbox) {
-      const rt = this.runtime(out.target)
+  /** Carries out what a committed turn left: messages, timers set and removed. Bodies were checked when told. */
+  private send(effects: readonly Effect[], cause: Envelope): void {
+    for (const effect of effects) {
+      if (effect.kind === 'schedule') {
+        this.putTimer(effect.timer)
+        continue
+      }
+      if (effect.kind === 'cancel') {
+        this.settleStore(this.stores.timers.delete(effect.timerId), `removing timer ${effect.timerId}`)
+        continue
+      }
+      const rt = this.runtime(effect.target)
       this.enqueue(
         rt,
         {
-          id: out.id,
+          id: effect.id,
           type: rt.type,
-          key: this.keyOf(rt, out.body),
-          body: out.body,
+          key: this.keyOf(rt, effect.body),
+          body: effect.body,
           correlationId: cause.correlationId,
           parentId: cause.id,
           causationId: cause.id,
           attempt: 0,
           sentAt: this.clock.now(),
-          replyTo: out.replyTo,
+          replyTo: effect.replyTo,
           deadline: undefined,
         },
-        out.receipt,
+        effect.receipt,
       )
     }
+  }
+
+  private putTimer(timer: TimerRecord): void {
+    this.settleStore(this.stores.timers.put(timer), `keeping timer ${timer.id}`)
+    this.timerRunner.notify(timer.dueAt)
+  }
+
+  /** Store calls from synchronous paths: a failure is logged with what was being done, never dropped unseen. */
+  private settleStore(result: void | Promise<void>, what: string): void {
+    if (result instanceof Promise) result.catch((error: unknown) => this.logger.error(`store failed ${what}`, { error: message(error) }))
+  }
+
+  /** A timer came due: its message is told like any other, with an id fixed by the timer and the due time. */
+  private fireTimer(timer: TimerRecord): void {
+    const rt = this.byType.get(timer.target)
+    const id = derivedId(timer.id as MessageId, timer.dueAt)
+    let body: unknown
+    try {
+      body = decode(timer.body)
+      if (!rt) throw new TroupeError('TROUPE_UNKNOWN_ACTOR', `timer ${timer.id} is for actor ${timer.target}, which this system does not have`)
+      this.enqueue(
+        rt,
+        {
+          id,
+          type: rt.type,
+          key: this.keyOf(rt, body),
+          body,
+          correlationId: timer.correlationId as CorrelationId,
+          parentId: timer.causationId as MessageId | undefined,
+          causationId: timer.causationId as MessageId | undefined,
+          attempt: 0,
+          sentAt: this.clock.now(),
+          replyTo: undefined,
+          deadline: undefined,
+        },
+        this.receiptsForAll,
+      )
+    } catch (error) {
+      const envelope: Envelope = {
+        id,
+        type: timer.target,
+        key: '',
+        body,
+        correlationId: timer.correlationId as CorrelationId,
+        parentId: undefined,
+        causationId: timer.causationId as MessageId | undefined,
+        attempt: 0,
+        sentAt: this.clock.now(),
+        replyTo: undefined,
+        deadline: undefined,
+      }
+      this.dead.add({ envelope, error: errorRecord(error), attempts: [], deadAt: this.clock.now() })
+      this.logger.error('timer could not fire; dead-lettered', { timerId: timer.id, error: message(error) })
+    }
+  }
+
+  schedule(actor: ActorClass, body: unknown, options: ScheduleOptions): Promise<string> {
+    try {
+      if (this.stopping) throw new SystemStoppedError()
+      const rt = this.runtime(actor)
+      const checked = this.checkOutgoing(actor, body)
+      const now = this.clock.now()
+      const dueAt = firstDue(`system.schedule(${rt.type})`, options, now)
+      const id = options.name ?? this.ids.id(this.ids.next())
+      const timer: TimerRecord = {
+        id,
+        target: rt.type,
+        body: encode(checked),
+        dueAt,
+        correlationId: id,
+        fired: 0,
+        ...(options.every === undefined ? {} : { every: options.every }),
+      }
+      const put = this.stores.timers.put(timer)
+      this.timerRunner.notify(dueAt)
+      return put instanceof Promise ? put.then(() => id) : Promise.resolve(id)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  async cancelSchedule(id: string): Promise<void> {
+    await this.stores.timers.delete(id)
+  }
+
+  async timers(): Promise<TimerRecord[]> {
+    return this.stores.timers.list()
+  }
+
+  async evict(actor: ActorClass | string, key = ''): Promise<boolean> {
+    const rt = this.runtime(actor)
+    const inst = rt.instances.get(key)
+    if (!inst || inst.active !== 0 || inst.size !== 0 || inst.parked || inst.waiting || inst.loading) return false
+    rt.instances.delete(key)
+    if (rt.stateful) await this.save(inst)
+    return true
+  }
+
+  private save(inst: Instance): void | Promise<void> {
+    inst.version++
+    return this.stores.state.put(inst.rt.type, inst.key, { state: encode(inst.state), version: inst.version, updatedAt: this.clock.now() })
   }
 
   /**
@@ -578,6 +722,10 @@ export class EmbeddedSystem implements System, TurnHost {
   }
 
   // ── TurnHost ─────────────────────────────────────────────────────────────
+
+  now(): number {
+    return this.clock.now()
+  }
 
   checkOutgoing(target: ActorClass | string, body: unknown): unknown {
     const rt = this.runtime(target)
@@ -687,6 +835,8 @@ export class EmbeddedSystem implements System, TurnHost {
   async stop(options?: StopOptions): Promise<StopReport> {
     if (this.stopping) throw new SystemStoppedError('stop() was already called')
     this.stopping = true
+    // Timers stay in the store, for the next system over it.
+    this.timerRunner.stop()
     const before = this.outstanding
     const timeoutMs = options?.timeoutMs ?? d.DEFAULT_STOP_TIMEOUT_MS
     if (this.outstanding !== 0) {
@@ -706,6 +856,9 @@ export class EmbeddedSystem implements System, TurnHost {
       ask.reject(new SystemStoppedError('the system stopped before the reply came'))
     }
     this.asks.clear()
+    if (this.keepsState) {
+      for (const rt of this.runtimes) if (rt.stateful) for (const inst of rt.instances.values()) await this.save(inst)
+    }
     // What is still outstanding now is in turns that outlived the timeout.
     return { drained: before - left - this.outstanding, deadLettered: left, stillRunning: this.outstanding }
   }

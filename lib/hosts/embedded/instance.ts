@@ -27,13 +27,16 @@ export class Instance {
   /** The last successful turn, for inspection (its envelope is made only if asked for). */
   last: { readonly message: Envelope } | undefined
   updatedAt: number | undefined
+  /** Saves to the state store so far. */
+  version = 0
+  /** Set while the state is being read from an asynchronous store; turns wait for it. */
+  loading: Promise<void> | undefined
 
   constructor(
     readonly rt: ActorRuntime,
     readonly key: string,
     readonly maxActive: number,
   ) {
-    this.state = rt.initialState()
     this.bucket = rt.keyBucket()
   }
 

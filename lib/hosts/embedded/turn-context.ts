@@ -4,16 +4,23 @@ import type { Envelope } from '../../core/envelope.js'
 import { TroupeError } from '../../core/errors.js'
 import { derivedId, type CorrelationId, type MessageId } from '../../core/ids.js'
 import type { Logger } from '../../core/logger.js'
+import { firstDue, type ScheduleOptions } from '../../core/schedule.js'
+import { encode } from '../../core/serialization.js'
+import type { TimerRecord } from '../../store/index.js'
 import { ENVELOPE, type Instance } from './instance.js'
 
 /** A message told during a turn, held until the turn succeeds (nothing leaves from a failed turn). */
 export interface Outgoing {
+  kind: 'tell'
   target: ActorClass | string
   id: MessageId
   body: unknown
   replyTo: string | undefined
   receipt: boolean
 }
+
+/** What a turn leaves behind once it succeeds: messages, and timers set or removed. */
+export type Effect = Outgoing | { kind: 'schedule'; timer: TimerRecord } | { kind: 'cancel'; timerId: string }
 
 /** What the turn context needs from its host. */
 export interface TurnHost {
@@ -23,11 +30,17 @@ export interface TurnHost {
   /** Checks a body told from a turn as far as can be done synchronously. */
   checkOutgoing(target: ActorClass | string, body: unknown): unknown
   once<T>(messageId: MessageId, name: string, fn: () => T | Promise<T>): Promise<T>
+  now(): number
+}
+
+/** The id of a timer named inside a turn: scoped to the instance that set it. */
+export function scopedTimerId(type: string, key: string, name: string): string {
+  return `${type}#${key}#${name}`
 }
 
 export class TurnContext<State = unknown> implements Context<State> {
   state: State
-  outbox: Outgoing[] | undefined
+  outbox: Effect[] | undefined
   /** Set once the turn has succeeded, failed or timed out; a late tell is then an error. */
   closed = false
   private sent = 0
@@ -86,16 +99,42 @@ export class TurnContext<State = unknown> implements Context<State> {
   }
 
   tell(target: ActorClass | string, body: unknown, options?: TurnTellOptions): MessageId {
-    if (this.closed) {
-      throw new TroupeError(
-        'TROUPE_TURN_OVER',
-        `${this.message.type} told ${typeof target === 'string' ? target : target.type} after its turn on message ${this.message.id} had ended; tell before receive returns (await your work)`,
-      )
-    }
+    this.assertOpen(`told ${typeof target === 'string' ? target : target.type}`)
     const checked = this.host.checkOutgoing(target, body)
     const id = this.nextId()
-    ;(this.outbox ??= []).push({ target, id, body: checked, replyTo: options?.replyTo?.type, receipt: options?.receipt === true })
+    ;(this.outbox ??= []).push({ kind: 'tell', target, id, body: checked, replyTo: options?.replyTo?.type, receipt: options?.receipt === true })
     return id
+  }
+
+  schedule(target: ActorClass, body: unknown, options: ScheduleOptions): string {
+    this.assertOpen(`scheduled ${target.type}`)
+    const checked = this.host.checkOutgoing(target, body)
+    const where = `${this.message.type}: ctx.schedule(${target.type})`
+    const dueAt = firstDue(where, options, this.host.now())
+    const id = options.name === undefined ? this.nextId() : scopedTimerId(this.message.type, this.key, options.name)
+    const timer: TimerRecord = {
+      id,
+      target: target.type,
+      body: encode(checked),
+      dueAt,
+      correlationId: this.message.correlationId,
+      causationId: this.message.id,
+      fired: 0,
+      ...(options.every === undefined ? {} : { every: options.every }),
+    }
+    ;(this.outbox ??= []).push({ kind: 'schedule', timer })
+    return id
+  }
+
+  cancelSchedule(name: string): void {
+    this.assertOpen(`cancelled timer ${name}`)
+    ;(this.outbox ??= []).push({ kind: 'cancel', timerId: scopedTimerId(this.message.type, this.key, name) })
+  }
+
+  private assertOpen(what: string): void {
+    if (this.closed) {
+      throw new TroupeError('TROUPE_TURN_OVER', `${this.message.type} ${what} after its turn on message ${this.message.id} had ended; do it before receive returns (await your work)`)
+    }
   }
 
   once<T>(name: string, fn: () => T | Promise<T>): Promise<T> {

@@ -1,0 +1,42 @@
+import { ConfigError } from './errors.js'
+import { parseRecurrence } from './recurrence.js'
+
+/** When a scheduled message is told: once (`at` or `afterMs`) or on a recurring schedule (`every`). */
+export interface ScheduleOptions {
+  /** Epoch milliseconds or a Date: tell it then (the first firing, with `every`). */
+  at?: number | Date
+  /** Tell it this long from now. */
+  afterMs?: number
+  /** Recurring: `rate(5 minutes)`, `cron(0 12 * * ? *)` or a 5-field cron, in UTC. */
+  every?: string
+  /**
+   * Names the timer, so scheduling the same name again replaces it and `cancelSchedule(name)`
+   * removes it. Inside a turn the name is scoped to the actor instance.
+   */
+  name?: string
+}
+
+/** The first due time of a schedule, checked eagerly with the option named in the error. */
+export function firstDue(where: string, options: ScheduleOptions, now: number): number {
+  const given = [options.at !== undefined, options.afterMs !== undefined].filter(Boolean).length
+  if (given > 1) throw new ConfigError(`${where}: give one of at and afterMs, not both`)
+  if (options.every !== undefined) {
+    const next = parseRecurrence(options.every)
+    if (given === 0) {
+      const due = next(now)
+      if (due === undefined) throw new ConfigError(`${where}: schedule "${options.every}" never fires`)
+      return due
+    }
+  } else if (given === 0) {
+    throw new ConfigError(`${where}: give at, afterMs or every`)
+  }
+  if (options.afterMs !== undefined) {
+    if (typeof options.afterMs !== 'number' || !(options.afterMs >= 0)) {
+      throw new ConfigError(`${where}: afterMs must be a number from 0 up, got ${String(options.afterMs)}`)
+    }
+    return now + options.afterMs
+  }
+  const at = options.at instanceof Date ? options.at.getTime() : options.at
+  if (typeof at !== 'number' || Number.isNaN(at)) throw new ConfigError(`${where}: at must be epoch milliseconds or a Date, got ${String(options.at)}`)
+  return at
+}

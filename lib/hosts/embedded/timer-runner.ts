@@ -1,0 +1,97 @@
+import type { Clock, TimerHandle } from '../../core/clock.js'
+import type { Logger } from '../../core/logger.js'
+import { parseRecurrence } from '../../core/recurrence.js'
+import type { TimerRecord, TimerStore } from '../../store/index.js'
+
+/** Timers fired per store read; more are read at once after. */
+const BATCH = 100
+
+/**
+ * Fires durable timers from the timer store on one clock timer armed for the earliest.
+ * Misfires are explicit: a timer that came due while nothing ran fires once when the
+ * runner next looks, and a recurring one then resumes from now — never a backlog.
+ */
+export class TimerRunner {
+  private timer: TimerHandle | undefined
+  private armedAt = Infinity
+  private running = false
+  private stopped = false
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly store: TimerStore,
+    private readonly fire: (timer: TimerRecord) => void,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    void this.rearm()
+  }
+
+  /** A timer was put: wake earlier if it is due before the one armed. */
+  notify(dueAt: number): void {
+    if (!this.stopped && dueAt < this.armedAt) this.arm(dueAt)
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  private arm(at: number): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
+    this.armedAt = at
+    this.timer = this.clock.setTimeout(() => void this.run(), Math.max(0, at - this.clock.now()))
+  }
+
+  private async rearm(): Promise<void> {
+    if (this.stopped) return
+    try {
+      const next = await this.store.next()
+      if (next !== undefined) this.arm(next)
+    } catch (error) {
+      this.logger.error('timer store unreadable; retrying in 1 s', { error: (error as Error).message })
+      this.arm(this.clock.now() + 1_000)
+    }
+  }
+
+  private async run(): Promise<void> {
+    this.timer = undefined
+    this.armedAt = Infinity
+    if (this.running || this.stopped) return
+    this.running = true
+    try {
+      for (;;) {
+        const now = this.clock.now()
+        const due = await this.store.due(now, BATCH)
+        for (const t of due) {
+          if (this.stopped) return
+          this.fire(t)
+          await this.advance(t, now)
+        }
+        if (due.length < BATCH) break
+      }
+    } catch (error) {
+      this.logger.error('firing timers failed; retrying in 1 s', { error: (error as Error).message })
+      this.arm(this.clock.now() + 1_000)
+      return
+    } finally {
+      this.running = false
+    }
+    await this.rearm()
+  }
+
+  /** A one-shot timer is done; a recurring one moves to its next due time after `now`. */
+  private async advance(t: TimerRecord, now: number): Promise<void> {
+    if (t.every === undefined) {
+      await this.store.delete(t.id)
+      return
+    }
+    const next = parseRecurrence(t.every)
+    let dueAt = next(t.dueAt)
+    if (dueAt !== undefined && dueAt <= now) dueAt = next(now)
+    if (dueAt === undefined) await this.store.delete(t.id)
+    else await this.store.put({ ...t, dueAt, fired: t.fired + 1 })
+  }
+}

@@ -1,0 +1,60 @@
+import type { StateStore, StoredInstance, TimerRecord, TimerStore } from './index.js'
+
+/** Actor state in a Map, synchronously. */
+export class MemoryStateStore implements StateStore {
+  private readonly items = new Map<string, StoredInstance>()
+
+  get(type: string, key: string): StoredInstance | undefined {
+    return this.items.get(`${type}#${key}`)
+  }
+
+  put(type: string, key: string, value: StoredInstance): void {
+    this.items.set(`${type}#${key}`, value)
+  }
+
+  delete(type: string, key: string): void {
+    this.items.delete(`${type}#${key}`)
+  }
+
+  get size(): number {
+    return this.items.size
+  }
+}
+
+/** Timers in a Map, synchronously; `due` scans, which is fine for the timers one process holds. */
+export class MemoryTimerStore implements TimerStore {
+  private readonly timers = new Map<string, TimerRecord>()
+
+  put(timer: TimerRecord): void {
+    this.timers.set(timer.id, { ...timer })
+  }
+
+  delete(id: string): void {
+    this.timers.delete(id)
+  }
+
+  get(id: string): TimerRecord | undefined {
+    const t = this.timers.get(id)
+    return t && { ...t }
+  }
+
+  due(now: number, limit: number): TimerRecord[] {
+    const out: TimerRecord[] = []
+    for (const t of this.timers.values()) if (t.dueAt <= now) out.push({ ...t })
+    return out.sort((a, b) => a.dueAt - b.dueAt || (a.id < b.id ? -1 : 1)).slice(0, limit)
+  }
+
+  next(): number | undefined {
+    let next: number | undefined
+    for (const t of this.timers.values()) if (next === undefined || t.dueAt < next) next = t.dueAt
+    return next
+  }
+
+  list(): TimerRecord[] {
+    return [...this.timers.values()].map((t) => ({ ...t })).sort((a, b) => a.dueAt - b.dueAt)
+  }
+}
+
+export function memoryStores(): { state: MemoryStateStore; timers: MemoryTimerStore } {
+  return { state: new MemoryStateStore(), timers: new MemoryTimerStore() }
+}
