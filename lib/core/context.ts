@@ -1,6 +1,7 @@
 import type { AcceptsReplyOf, ActorClass, InOf } from './actor.js'
 import type { Envelope } from './envelope.js'
 import type { CorrelationId, MessageId } from './ids.js'
+import type { Fork, ForkChildren } from './fork.js'
 import type { Logger } from './logger.js'
 import type { ScheduleOptions } from './schedule.js'
 
@@ -37,6 +38,14 @@ export interface Context<State = undefined> {
   ): MessageId
   /** By name, for callers that only have one; the body is checked at run time only. */
   tell(type: string, body: unknown, options?: TurnTellOptions): MessageId
+  /**
+   * Sends every child its message at once; their replies are gathered against this
+   * message and handed, as a tuple in fork order, to the actor named by `.join(…)`.
+   *
+   * @example
+   * ctx.fork([[GeoIpLookup, { ip }], [ResolveUserAgent, { ua }]] as const).join(Enriched, { timeoutMs: 5_000, value: msg })
+   */
+  fork<const T extends readonly ActorClass[]>(children: ForkChildren<T>): Fork<T>
   /**
    * Tells a message later, durably: the timer lives in the store, so it fires even if this
    * host is gone by then. Kept only if the turn succeeds. Returns the timer id.

@@ -1,3 +1,4 @@
+import type { ForkMembership } from './fork.js'
 import type { CorrelationId, MessageId } from './ids.js'
 
 /**
@@ -23,4 +24,6 @@ export interface Envelope<Body = unknown> {
   readonly replyTo: string | undefined
   /** Epoch milliseconds after which a reply is no longer awaited. */
   readonly deadline: number | undefined
+  /** Set on a fork's child (and on a join forwarded to an outer fork): its outcome goes to the fork's joiner. */
+  readonly fork?: ForkMembership
 }

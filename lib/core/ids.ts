@@ -33,8 +33,8 @@ export class RootIds {
  * The id of the `position`-th message sent during the turn of `parent`.
  * Deterministic, so a replayed turn re-sends the same ids and receivers drop duplicates.
  */
-export function derivedId(parent: MessageId, position: number): MessageId {
-  const id = `${parent}.${position.toString(36)}`
+export function derivedId(parent: MessageId, position: number | string): MessageId {
+  const id = `${parent}.${typeof position === 'number' ? position.toString(36) : position}`
   if (id.length <= MAX_DERIVED_ID_LENGTH) return id as MessageId
   return `h${createHash('sha256').update(id).digest('base64url').slice(0, 24)}` as MessageId
 }

@@ -8,6 +8,7 @@ import type { MessageStatus, Receipt } from './receipt.js'
 import type { DeadLetter } from '../supervisor/dead-letter.js'
 import type { Stores, TimerRecord } from '../store/index.js'
 import type { ScheduleOptions } from './schedule.js'
+import type { ForkChildren, Joined, JoinOptions } from './fork.js'
 
 export interface TellOptions {
   /** Keep a receipt for this message (`system.receipt(id)`). Off by default so the common path stays cheap. */
@@ -100,6 +101,11 @@ export interface System {
   inspect(): SystemSnapshot
   /** Subscribes to the event stream; returns the unsubscribe function. */
   on(listener: Listener): () => void
+  /**
+   * Forks from outside a turn (an API handler): sends every child its message and
+   * resolves to the joined replies, complete or as they stood at `timeoutMs`.
+   */
+  fork<const T extends readonly ActorClass[], Value = undefined>(children: ForkChildren<T>, options: JoinOptions<Value>): Promise<Joined<T, Value>>
   /** Tells a message later, durably (the timer is kept in the timer store). Resolves to the timer id. */
   schedule<C extends ActorClass>(actor: C, body: InOf<C>, options: ScheduleOptions): Promise<string>
   /** Removes a timer by id (the `name` given to `system.schedule`, or the id it returned). */

@@ -52,5 +52,9 @@ t.test('every message ends in a final status and is counted; the event stream te
   t.equal(events.filter((e) => e === '@troupe.accepted').length, 4, 'unsubscribed before the fifth')
   const snap = system.inspect()
   t.equal(snap.deadLetters, 1)
-  t.same(snap.actors.map((a) => [a.type, a.kind]), [['picky', 'stateless'], ['flaky', 'keyed']])
+  t.same(
+    snap.actors.map((a) => [a.type, a.kind]),
+    [['picky', 'stateless'], ['flaky', 'keyed'], ['troupe.joiner', 'keyed'], ['troupe.forkResult', 'stateless']],
+    'the runtime's own actors are listed too',
+  )
 })

@@ -30,12 +30,17 @@ import { firstDue, type ScheduleOptions } from '../../core/schedule.js'
 import { derivedId } from '../../core/ids.js'
 import { MemoryStateStore, MemoryTimerStore } from '../../store/memory.js'
 import type { Stores, StoredInstance, TimerRecord } from '../../store/index.js'
+import { JOINER, joinerActor, type JoinerHost, type JoinerState, type Outcome } from '../../../actors/joiner.js'
+import type { Context } from '../../core/context.js'
+import type { ForkChildren, ForkMembership, Joined, JoinOptions } from '../../core/fork.js'
+import type { MessageStatus } from '../../core/receipt.js'
+import { Actor } from '../../core/actor.js'
 import { ActorRuntime } from './actor-runtime.js'
 import { TimerRunner } from './timer-runner.js'
 import { ENVELOPE, type Instance } from './instance.js'
 import { Deadlines, type Deadline } from './deadlines.js'
 import { ReceiptBook } from './receipt-book.js'
-import { TurnContext, type Effect, type TurnHost } from './turn-context.js'
+import { scopedTimerId, TurnContext, type Effect, type ForkPlan, type TurnHost } from './turn-context.js'
 
 interface PendingAsk {
   resolve: (reply: unknown) => void
@@ -49,7 +54,11 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  * The embedded host: every actor in this process, mailboxes in memory, turns on the
  * event loop. The default system, for development, tests and jobs that fit one process.
  */
-export class EmbeddedSystem implements System, TurnHost {
+/** Types the runtime keeps for its own actors. */
+const RESERVED_PREFIX = 'troupe.'
+const FORK_RESULT = 'troupe.forkResult'
+
+export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   readonly clock: Clock
   readonly logger: Logger
   private readonly runtimes: ActorRuntime[] = []
@@ -71,6 +80,8 @@ export class EmbeddedSystem implements System, TurnHost {
   private readonly onceResults = new Map<string, Promise<unknown>>()
   /** Timers of unkeyed messages waiting for a retry. */
   private readonly retryTimers = new Map<TimerHandle, Envelope>()
+  /** Callers of system.fork waiting for their join. */
+  private readonly forks = new Map<string, (joined: unknown) => void>()
   private readonly parkTimers = new Map<Instance, TimerHandle>()
   private readonly stores: Stores
   /** Whether the caller gave a state store: then stop() writes every instance to it. */
@@ -104,6 +115,11 @@ export class EmbeddedSystem implements System, TurnHost {
     this.keepsState = options.stores?.state !== undefined
     this.timerRunner = new TimerRunner(this.clock, this.stores.timers, (t) => this.fireTimer(t), this.logger)
     for (const cls of options.actors) {
+      if (String((cls as { type?: unknown }).type).startsWith(RESERVED_PREFIX)) {
+        throw new ConfigError(`actor ${cls.name} is named "${cls.type}"; types starting with "${RESERVED_PREFIX}" are troupe's own`)
+      }
+    }
+    for (const cls of [...options.actors, joinerActor(this), this.forkResultActor()]) {
       const rt = new ActorRuntime(cls, this.clock)
       const twin = this.byType.get(rt.type)
       if (twin) throw new ConfigError(`two actor classes are named "${rt.type}": ${twin.cls.name} and ${cls.name}; static type must be unique`)
@@ -382,7 +398,8 @@ export class EmbeddedSystem implements System, TurnHost {
     rt.lastActivityAt = now
     const seq = mailbox.seq
     if (seq === ENVELOPE) (mailbox.item as Envelope).attempt++
-    const state = rt.kind === 'stateless' ? undefined : copyState(inst.state)
+    // A deleted instance (state set to undefined) with messages left starts again from its initial state.
+    const state = rt.kind === 'stateless' ? undefined : inst.state === undefined && rt.stateful ? rt.initialState() : copyState(inst.state)
     const ctx = new TurnContext(this, inst, mailbox.item, seq, mailbox.sentAt, state, now)
     mailbox.item = undefined
     if (seq === ENVELOPE && this.receipts.size !== 0) this.receipts.record(ctx.message, 'running')
@@ -479,6 +496,7 @@ export class EmbeddedSystem implements System, TurnHost {
     rt.counts.filtered++
     if (this.listeners.length !== 0) this.emit({ type: '@troupe.filtered', at: this.clock.now(), envelope, reason })
     this.finish(envelope, 'filtered', reason)
+    if (envelope.fork !== undefined) this.report(envelope, { ok: false, status: 'filtered', error: { name: 'Filtered', message: reason } })
     const ask = this.takeAsk(envelope.id)
     ask?.reject(new AskFailedError(rt.type, envelope.id, 'filtered', new Error(reason)))
     return false
@@ -502,11 +520,13 @@ export class EmbeddedSystem implements System, TurnHost {
     if (rt.kind !== 'stateless') inst.state = ctx.state
     inst.last = ctx
     inst.updatedAt = now
+    if (rt.stateful && ctx.state === undefined) this.forget(inst)
     if (ctx.outbox !== undefined) this.send(ctx.outbox, ctx.message)
     const envelope = ctx.materialized()
     if (envelope?.replyTo !== undefined) {
       this.send([{ kind: 'tell', target: envelope.replyTo, id: ctx.nextId(), body: reply, replyTo: undefined, receipt: false }], envelope)
     }
+    if (envelope?.fork !== undefined && !ctx.forwarded) this.report(envelope, { ok: true, reply })
     rt.counts.done++
     if (this.listeners.length !== 0) {
       this.emit({ type: '@troupe.done', at: now, envelope: ctx.message, durationMs: now - ctx.startedAt })
@@ -545,7 +565,22 @@ export class EmbeddedSystem implements System, TurnHost {
     if (this.listeners.length !== 0) this.emit({ type: '@troupe.dead', at: now, envelope, error })
     this.logger.warn('message dead-lettered', { actor: rt.type, key: envelope.key || undefined, messageId: envelope.id, attempts: envelope.attempt, error: message(error) })
     this.finish(envelope, 'dead', message(error))
+    if (envelope.fork !== undefined) this.report(envelope, { ok: false, status: 'dead', error: letter.error })
     this.takeAsk(envelope.id)?.reject(new AskFailedError(rt.type, envelope.id, 'dead', error))
+  }
+
+  /** Tells a fork's joiner how one of its children ended. The id is fixed by the child's, so a repeat is a duplicate. */
+  private report(child: Envelope, outcome: Outcome): void {
+    const { forkId, index } = child.fork!
+    this.send([{ kind: 'tell', target: JOINER, id: derivedId(child.id, 'joined'), body: { op: 'reply', forkId, index, outcome }, replyTo: undefined, receipt: false }], child)
+  }
+
+  /** A stateful instance whose turn set its state to undefined is deleted, here and in the store. */
+  private forget(inst: Instance): void {
+    inst.state = undefined
+    if (inst.size !== 0) return // more messages: they start from the initial state
+    inst.rt.instances.delete(inst.key)
+    this.settleStore(this.stores.state.delete(inst.rt.type, inst.key), `deleting ${inst.rt.type}#${inst.key}`)
   }
 
   /** A keyed or singleton instance waits with the message at its head (FIFO per key); unkeyed messages wait alone. */
@@ -565,7 +600,7 @@ export class EmbeddedSystem implements System, TurnHost {
   }
 
   /** Carries out what a committed turn left: messages, timers set and removed. Bodies were checked when told. */
-  private send(effects: readonly Effect[], cause: Envelope): void {
+  private send(effects: readonly Effect[], cause: { id: MessageId; correlationId: CorrelationId }): void {
     for (const effect of effects) {
       if (effect.kind === 'schedule') {
         this.putTimer(effect.timer)
@@ -590,6 +625,7 @@ export class EmbeddedSystem implements System, TurnHost {
           sentAt: this.clock.now(),
           replyTo: effect.replyTo,
           deadline: undefined,
+          fork: effect.fork,
         },
         effect.receipt,
       )
@@ -719,6 +755,95 @@ export class EmbeddedSystem implements System, TurnHost {
     this.asks.delete(id)
     ask.deadline.cancel()
     return ask
+  }
+
+  // ── fork/join ────────────────────────────────────────────────────────────
+
+  planFork(plan: ForkPlan): Effect[] {
+    const join = this.runtime(plan.join)
+    const { timeoutMs, value } = plan.options
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) {
+      throw new ConfigError(`fork(…).join(${join.type}): timeoutMs must be a number from 0 up, got ${String(timeoutMs)}`)
+    }
+    if (plan.children.length === 0) throw new ConfigError(`fork(…).join(${join.type}): a fork needs at least one child`)
+    if (this.checkSerializable) assertSerializable(join.type, 'message', value)
+    const { forkId, cause } = plan
+    const children = plan.children.map(([actor], i) => ({ actor: this.runtime(actor).type, messageId: plan.childId(i) as string }))
+    const open = { total: children.length, join: join.type, value, children, ...(plan.forward ? { forward: plan.forward } : {}) }
+    return [
+      { kind: 'tell', target: JOINER, id: derivedId(forkId, 'open'), body: { op: 'open', forkId, fork: open }, replyTo: undefined, receipt: false },
+      {
+        kind: 'schedule',
+        timer: {
+          id: scopedTimerId(JOINER, forkId, 'deadline'),
+          target: JOINER,
+          body: encode({ op: 'deadline', forkId }),
+          dueAt: this.clock.now() + timeoutMs,
+          correlationId: cause.correlationId,
+          causationId: cause.id,
+          fired: 0,
+        },
+      },
+      // Children keep receipts, so a join past its deadline can say where each missing one was.
+      ...plan.children.map(([actor, body], index): Effect => ({
+        kind: 'tell',
+        target: actor,
+        id: plan.childId(index),
+        body,
+        replyTo: undefined,
+        receipt: true,
+        fork: { forkId, index },
+      })),
+    ]
+  }
+
+  /** Forks from outside a turn (an API handler) and resolves to what the join got. */
+  fork<const T extends readonly ActorClass[], Value = undefined>(
+    children: ForkChildren<T>,
+    options: JoinOptions<Value>,
+  ): Promise<Joined<T, Value>> {
+    try {
+      if (this.stopping) throw new SystemStoppedError()
+      const forkId = this.ids.id(this.ids.next())
+      const checked = (children as readonly (readonly [ActorClass, unknown])[]).map(([actor, body]) => [actor, this.checkOutgoing(actor, body)] as const)
+      const effects = this.planFork({
+        forkId,
+        childId: (i) => derivedId(forkId, i),
+        children: checked,
+        join: this.byType.get(FORK_RESULT)!.cls,
+        options: options as JoinOptions<unknown>,
+        cause: { id: forkId, correlationId: forkId as string as CorrelationId },
+        forward: undefined,
+      })
+      const joined = new Promise<Joined<T, Value>>((resolve) => this.forks.set(forkId, resolve as (j: unknown) => void))
+      this.send(effects, { id: forkId, correlationId: forkId as string as CorrelationId })
+      return joined
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  lastStatus(messageId: string): MessageStatus | undefined {
+    return this.receipts.get(messageId)?.status
+  }
+
+  tellJoin(ctx: Context<JoinerState>, join: string, body: unknown, forward: ForkMembership | undefined): void {
+    const turn = ctx as TurnContext<JoinerState>
+    const checked = this.checkOutgoing(join, body)
+    ;(turn.outbox ??= []).push({ kind: 'tell', target: join, id: turn.nextId(), body: checked, replyTo: undefined, receipt: false, fork: forward })
+  }
+
+  /** The built-in join target of system.fork: hands the joined replies to the waiting caller. */
+  private forkResultActor(): ActorClass {
+    const forks = this.forks
+    return class ForkResult extends Actor<{ forkId: string }> {
+      static readonly type = FORK_RESULT
+      receive(msg: { forkId: string }) {
+        const resolve = forks.get(msg.forkId)
+        forks.delete(msg.forkId)
+        resolve?.(msg)
+      }
+    }
   }
 
   // ── TurnHost ─────────────────────────────────────────────────────────────

@@ -1,7 +1,8 @@
 import type { ActorClass } from '../../core/actor.js'
 import type { Context, TurnTellOptions } from '../../core/context.js'
 import type { Envelope } from '../../core/envelope.js'
-import { TroupeError } from '../../core/errors.js'
+import { ConfigError, TroupeError } from '../../core/errors.js'
+import type { ForkMembership, JoinOptions } from '../../core/fork.js'
 import { derivedId, type CorrelationId, type MessageId } from '../../core/ids.js'
 import type { Logger } from '../../core/logger.js'
 import { firstDue, type ScheduleOptions } from '../../core/schedule.js'
@@ -17,6 +18,7 @@ export interface Outgoing {
   body: unknown
   replyTo: string | undefined
   receipt: boolean
+  fork?: ForkMembership
 }
 
 /** What a turn leaves behind once it succeeds: messages, and timers set or removed. */
@@ -31,6 +33,19 @@ export interface TurnHost {
   checkOutgoing(target: ActorClass | string, body: unknown): unknown
   once<T>(messageId: MessageId, name: string, fn: () => T | Promise<T>): Promise<T>
   now(): number
+  /** The effects of a fork and its join: the joiner's open, the deadline timer, the children. */
+  planFork(plan: ForkPlan): Effect[]
+}
+
+export interface ForkPlan {
+  forkId: MessageId
+  childId: (index: number) => MessageId
+  children: readonly (readonly [ActorClass, unknown])[]
+  join: ActorClass
+  options: JoinOptions<unknown>
+  cause: { id: MessageId; correlationId: CorrelationId }
+  /** The outer fork the join's reply goes to (`forward`). */
+  forward: ForkMembership | undefined
 }
 
 /** The id of a timer named inside a turn: scoped to the instance that set it. */
@@ -43,6 +58,8 @@ export class TurnContext<State = unknown> implements Context<State> {
   outbox: Effect[] | undefined
   /** Set once the turn has succeeded, failed or timed out; a late tell is then an error. */
   closed = false
+  /** A fork of this turn forwards its join's reply as this message's reply (nested forks). */
+  forwarded = false
   private sent = 0
   private logger: Logger | undefined
   private envelope: Envelope | undefined
@@ -104,6 +121,29 @@ export class TurnContext<State = unknown> implements Context<State> {
     const id = this.nextId()
     ;(this.outbox ??= []).push({ kind: 'tell', target, id, body: checked, replyTo: options?.replyTo?.type, receipt: options?.receipt === true })
     return id
+  }
+
+  fork(children: readonly (readonly [ActorClass, unknown])[]): { join(actor: ActorClass, options: JoinOptions<unknown>): string } {
+    this.assertOpen('forked')
+    const checked = children.map(([actor, body]) => [actor, this.host.checkOutgoing(actor, body)] as const)
+    return {
+      join: (actor, options) => {
+        this.assertOpen(`joined into ${actor.type}`)
+        let forward: ForkMembership | undefined
+        if (options.forward) {
+          forward = this.message.fork
+          if (forward === undefined) {
+            throw new ConfigError(`${this.message.type}: fork(…).join(${actor.type}, { forward: true }) needs a message that is itself a fork's child; message ${this.message.id} is not`)
+          }
+          this.forwarded = true
+        }
+        const forkId = this.nextId()
+        const ids = checked.map(() => this.nextId())
+        const effects = this.host.planFork({ forkId, childId: (i) => ids[i]!, children: checked, join: actor, options, cause: this.message, forward })
+        ;(this.outbox ??= []).push(...effects)
+        return forkId
+      },
+    }
   }
 
   schedule(target: ActorClass, body: unknown, options: ScheduleOptions): string {

@@ -1,0 +1,126 @@
+// The joiner: fork/join's aggregate, written as an actor. One instance per fork (keyed by
+// the fork id), so the replies of a fork are handled one at a time and each lands in one
+// state commit; the join message leaves in the same turn that marks the fork joined, so
+// the join actor runs once per fork, whatever is retried, redelivered or replayed.
+import { Actor, type ActorClass, type Context } from '../lib/index.js'
+import type { ForkMembership, MissingChild } from '../lib/core/fork.js'
+import type { MessageStatus } from '../lib/core/receipt.js'
+import type { ErrorRecord } from '../lib/supervisor/dead-letter.js'
+import type { MaybePromise } from '../lib/store/index.js'
+
+export const JOINER = 'troupe.joiner'
+/** A joined fork's record is kept this long, so late replies are recognised and ignored. */
+export const JOIN_RETENTION_MS = 10 * 60_000
+
+export type Outcome = { ok: true; reply: unknown } | { ok: false; status: 'dead' | 'filtered'; error: ErrorRecord }
+
+export interface OpenFork {
+  total: number
+  /** The join actor's type. */
+  join: string
+  value: unknown
+  children: { actor: string; messageId: string }[]
+  /** Where the join actor's reply goes, when the fork was made with `forward`. */
+  forward?: ForkMembership
+}
+
+export type JoinerMessage =
+  | { op: 'open'; forkId: string; fork: OpenFork }
+  | { op: 'reply'; forkId: string; index: number; outcome: Outcome }
+  | { op: 'deadline'; forkId: string }
+  | { op: 'expire'; forkId: string }
+
+export interface JoinerState {
+  open?: OpenFork
+  /** Outcomes by child index. */
+  outcomes: Record<string, Outcome>
+  received: number
+  joined: boolean
+  /** Replies that came after the join: recorded, never a second join. */
+  late: number
+}
+
+/** What the joiner asks of its host. */
+export interface JoinerHost {
+  /** A message's last known status, for the missing children of a join. */
+  lastStatus(messageId: string): MaybePromise<MessageStatus | undefined>
+  /** Sends the join message, carrying the outer fork membership when forwarded. */
+  tellJoin(ctx: Context<JoinerState>, join: string, body: unknown, forward: ForkMembership | undefined): void
+}
+
+/** The joiner actor class for one host. */
+export function joinerActor(host: JoinerHost): ActorClass {
+  class Joiner extends Actor<JoinerMessage, void, JoinerState> {
+    static readonly type = JOINER
+    static readonly policy = { maxAttempts: 10 }
+
+    key(msg: JoinerMessage) {
+      return msg.forkId
+    }
+
+    initialState(): JoinerState {
+      return { outcomes: {}, received: 0, joined: false, late: 0 }
+    }
+
+    async receive(msg: JoinerMessage, ctx: Context<JoinerState>) {
+      const s = ctx.state
+      switch (msg.op) {
+        case 'open':
+          if (s.open !== undefined) return // a redelivered open
+          s.open = msg.fork
+          if (s.received >= s.open.total) await join(ctx)
+          return
+        case 'reply':
+          if (s.joined) {
+            s.late++
+            return
+          }
+          if (s.outcomes[msg.index] !== undefined) return // a duplicate of a reply already counted
+          s.outcomes[msg.index] = msg.outcome
+          s.received++
+          if (s.open !== undefined && s.received >= s.open.total) await join(ctx)
+          else if (s.open === undefined && s.received === 1) expireLater(ctx) // replies without an open fork must not linger
+          return
+        case 'deadline':
+          if (!s.joined && s.open !== undefined) await join(ctx)
+          return
+        case 'expire':
+          ctx.state = undefined as never // forget the fork
+          return
+      }
+    }
+  }
+  return Joiner
+
+  async function join(ctx: Context<JoinerState>): Promise<void> {
+    const s = ctx.state
+    const open = s.open!
+    const replies: unknown[] = []
+    const missing: MissingChild[] = []
+    for (let i = 0; i < open.total; i++) {
+      const outcome = s.outcomes[i]
+      if (outcome?.ok) {
+        replies.push(outcome.reply)
+        continue
+      }
+      replies.push(undefined)
+      const child = open.children[i]!
+      missing.push(
+        outcome === undefined
+          ? { index: i, actor: child.actor, messageId: child.messageId, status: (await host.lastStatus(child.messageId)) ?? 'unknown' }
+          : { index: i, actor: child.actor, messageId: child.messageId, status: outcome.status, error: outcome.error },
+      )
+    }
+    s.joined = true
+    host.tellJoin(ctx, open.join, { forkId: ctx.key, complete: missing.length === 0, replies, missing, value: open.value }, open.forward)
+    ctx.cancelSchedule('deadline')
+    expireLater(ctx)
+    // Keep only what recognises late replies.
+    s.outcomes = {}
+    s.open = { ...open, children: [], value: undefined }
+  }
+
+  function expireLater(ctx: Context<JoinerState>): void {
+    ctx.schedule(Joiner, { op: 'expire', forkId: ctx.key }, { afterMs: JOIN_RETENTION_MS, name: 'expire' })
+  }
+}
