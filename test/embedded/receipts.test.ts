@@ -55,6 +55,6 @@ t.test('every message ends in a final status and is counted; the event stream te
   t.same(
     snap.actors.map((a) => [a.type, a.kind]),
     [['picky', 'stateless'], ['flaky', 'keyed'], ['troupe.joiner', 'keyed'], ['troupe.forkResult', 'stateless']],
-    'the runtime's own actors are listed too',
+    "the runtime's own actors are listed too",
   )
 })
