@@ -22,6 +22,9 @@ export type {
   TellOptions,
 } from './core/system.js'
 
+// Fork/join
+export type { Fork, ForkChild, ForkChildren, Joined, JoinOptions, MissingChild, RepliesOf } from './core/fork.js'
+
 // Timers and stores
 export type { ScheduleOptions } from './core/schedule.js'
 export type { StateStore, StoredInstance, Stores, TimerRecord, TimerStore } from './store/index.js'
