@@ -27,3 +27,25 @@ export interface Envelope<Body = unknown> {
   /** Set on a fork's child (and on a join forwarded to an outer fork): its outcome goes to the fork's joiner. */
   readonly fork?: ForkMembership
 }
+
+/** The fields a new envelope needs; the rest default to none, attempt 0. */
+export type EnvelopeFields<Body> = Pick<Envelope<Body>, 'id' | 'type' | 'key' | 'body' | 'correlationId' | 'sentAt'> &
+  Partial<Pick<Envelope<Body>, 'parentId' | 'causationId' | 'attempt' | 'replyTo' | 'deadline' | 'fork'>>
+
+/** Makes an envelope, always with the same fields in the same order (one object shape for the engine). */
+export function makeEnvelope<Body>(f: EnvelopeFields<Body>): Envelope<Body> {
+  return {
+    id: f.id,
+    type: f.type,
+    key: f.key,
+    body: f.body,
+    correlationId: f.correlationId,
+    parentId: f.parentId,
+    causationId: f.causationId,
+    attempt: f.attempt ?? 0,
+    sentAt: f.sentAt,
+    replyTo: f.replyTo,
+    deadline: f.deadline,
+    fork: f.fork,
+  }
+}

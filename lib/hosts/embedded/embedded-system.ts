@@ -1,7 +1,7 @@
 import type { ActorClass } from '../../core/actor.js'
 import { systemClock, type Clock, type TimerHandle } from '../../core/clock.js'
 import * as d from '../../core/defaults.js'
-import type { Envelope } from '../../core/envelope.js'
+import { makeEnvelope, type Envelope } from '../../core/envelope.js'
 import {
   AskFailedError,
   AskTimeoutError,
@@ -40,7 +40,9 @@ import { TimerRunner } from './timer-runner.js'
 import { ENVELOPE, type Instance } from './instance.js'
 import { Deadlines, type Deadline } from './deadlines.js'
 import { ReceiptBook } from './receipt-book.js'
-import { scopedTimerId, TurnContext, type Effect, type ForkPlan, type TurnHost } from './turn-context.js'
+import { TurnContext, type TurnHost } from './turn-context.js'
+import type { Effect, ForkPlan } from '../effect.js'
+import { planFork } from '../fork-plan.js'
 
 interface PendingAsk {
   resolve: (reply: unknown) => void
@@ -207,23 +209,8 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     const correlationId = (options?.correlationId === undefined ? id : parseMessageId(options.correlationId, 'correlationId')) as string as CorrelationId
     const make = (valid: unknown) => {
       if (this.checkSerializable) assertSerializable(rt.type, 'message', valid)
-      this.enqueue(
-        rt,
-        {
-          id,
-          type: rt.type,
-          key: this.keyOf(rt, valid),
-          body: valid,
-          correlationId,
-          parentId: undefined,
-          causationId: undefined,
-          attempt: 0,
-          sentAt: this.clock.now(),
-          replyTo,
-          deadline: undefined,
-        },
-        options?.receipt === true,
-      )
+      const envelope = makeEnvelope({ id, type: rt.type, key: this.keyOf(rt, valid), body: valid, correlationId, sentAt: this.clock.now(), replyTo })
+      this.enqueue(rt, envelope, options?.receipt === true)
     }
     if (checked instanceof Promise) return checked.then(make)
     make(checked)
@@ -424,19 +411,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
 
   rootEnvelope(inst: Instance, body: unknown, seq: number, sentAt: number): Envelope {
     const id = this.ids.id(seq)
-    return {
-      id,
-      type: inst.rt.type,
-      key: inst.key,
-      body,
-      correlationId: id as string as CorrelationId,
-      parentId: undefined,
-      causationId: undefined,
-      attempt: 1,
-      sentAt,
-      replyTo: undefined,
-      deadline: undefined,
-    }
+    return makeEnvelope({ id, type: inst.rt.type, key: inst.key, body, correlationId: id as string as CorrelationId, sentAt, attempt: 1 })
   }
 
   private awaitTurn(ctx: TurnContext, result: PromiseLike<unknown>): Promise<void> {
@@ -611,24 +586,19 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
         continue
       }
       const rt = this.runtime(effect.target)
-      this.enqueue(
-        rt,
-        {
-          id: effect.id,
-          type: rt.type,
-          key: this.keyOf(rt, effect.body),
-          body: effect.body,
-          correlationId: cause.correlationId,
-          parentId: cause.id,
-          causationId: cause.id,
-          attempt: 0,
-          sentAt: this.clock.now(),
-          replyTo: effect.replyTo,
-          deadline: undefined,
-          fork: effect.fork,
-        },
-        effect.receipt,
-      )
+      const envelope = makeEnvelope({
+        id: effect.id,
+        type: rt.type,
+        key: this.keyOf(rt, effect.body),
+        body: effect.body,
+        correlationId: cause.correlationId,
+        parentId: cause.id,
+        causationId: cause.id,
+        sentAt: this.clock.now(),
+        replyTo: effect.replyTo,
+        fork: effect.fork,
+      })
+      this.enqueue(rt, envelope, effect.receipt)
     }
   }
 
@@ -645,43 +615,22 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   /** A timer came due: its message is told like any other, with an id fixed by the timer and the due time. */
   private fireTimer(timer: TimerRecord): void {
     const rt = this.byType.get(timer.target)
-    const id = derivedId(timer.id as MessageId, timer.dueAt)
+    const causationId = timer.causationId as MessageId | undefined
+    const fields = {
+      id: derivedId(timer.id as MessageId, timer.dueAt),
+      type: timer.target,
+      correlationId: timer.correlationId as CorrelationId,
+      parentId: causationId,
+      causationId,
+      sentAt: this.clock.now(),
+    }
     let body: unknown
     try {
       body = decode(timer.body)
       if (!rt) throw new TroupeError('TROUPE_UNKNOWN_ACTOR', `timer ${timer.id} is for actor ${timer.target}, which this system does not have`)
-      this.enqueue(
-        rt,
-        {
-          id,
-          type: rt.type,
-          key: this.keyOf(rt, body),
-          body,
-          correlationId: timer.correlationId as CorrelationId,
-          parentId: timer.causationId as MessageId | undefined,
-          causationId: timer.causationId as MessageId | undefined,
-          attempt: 0,
-          sentAt: this.clock.now(),
-          replyTo: undefined,
-          deadline: undefined,
-        },
-        this.receiptsForAll,
-      )
+      this.enqueue(rt, makeEnvelope({ ...fields, key: this.keyOf(rt, body), body }), this.receiptsForAll)
     } catch (error) {
-      const envelope: Envelope = {
-        id,
-        type: timer.target,
-        key: '',
-        body,
-        correlationId: timer.correlationId as CorrelationId,
-        parentId: undefined,
-        causationId: timer.causationId as MessageId | undefined,
-        attempt: 0,
-        sentAt: this.clock.now(),
-        replyTo: undefined,
-        deadline: undefined,
-      }
-      this.dead.add({ envelope, error: errorRecord(error), attempts: [], deadAt: this.clock.now() })
+      this.dead.add({ envelope: makeEnvelope({ ...fields, key: '', body }), error: errorRecord(error), attempts: [], deadAt: this.clock.now() })
       this.logger.error('timer could not fire; dead-lettered', { timerId: timer.id, error: message(error) })
     }
   }
@@ -760,41 +709,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   // ── fork/join ────────────────────────────────────────────────────────────
 
   planFork(plan: ForkPlan): Effect[] {
-    const join = this.runtime(plan.join)
-    const { timeoutMs, value } = plan.options
-    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) {
-      throw new ConfigError(`fork(…).join(${join.type}): timeoutMs must be a number from 0 up, got ${String(timeoutMs)}`)
-    }
-    if (plan.children.length === 0) throw new ConfigError(`fork(…).join(${join.type}): a fork needs at least one child`)
-    if (this.checkSerializable) assertSerializable(join.type, 'message', value)
-    const { forkId, cause } = plan
-    const children = plan.children.map(([actor], i) => ({ actor: this.runtime(actor).type, messageId: plan.childId(i) as string }))
-    const open = { total: children.length, join: join.type, value, children, ...(plan.forward ? { forward: plan.forward } : {}) }
-    return [
-      { kind: 'tell', target: JOINER, id: derivedId(forkId, 'open'), body: { op: 'open', forkId, fork: open }, replyTo: undefined, receipt: false },
-      {
-        kind: 'schedule',
-        timer: {
-          id: scopedTimerId(JOINER, forkId, 'deadline'),
-          target: JOINER,
-          body: encode({ op: 'deadline', forkId }),
-          dueAt: this.clock.now() + timeoutMs,
-          correlationId: cause.correlationId,
-          causationId: cause.id,
-          fired: 0,
-        },
-      },
-      // Children keep receipts, so a join past its deadline can say where each missing one was.
-      ...plan.children.map(([actor, body], index): Effect => ({
-        kind: 'tell',
-        target: actor,
-        id: plan.childId(index),
-        body,
-        replyTo: undefined,
-        receipt: true,
-        fork: { forkId, index },
-      })),
-    ]
+    return planFork(plan, { typeOf: (actor) => this.runtime(actor).type, checkSerializable: this.checkSerializable, now: this.clock.now() })
   }
 
   /** Forks from outside a turn (an API handler) and resolves to what the join got. */

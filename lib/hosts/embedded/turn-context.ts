@@ -9,20 +9,7 @@ import { firstDue, type ScheduleOptions } from '../../core/schedule.js'
 import { encode } from '../../core/serialization.js'
 import type { TimerRecord } from '../../store/index.js'
 import { ENVELOPE, type Instance } from './instance.js'
-
-/** A message told during a turn, held until the turn succeeds (nothing leaves from a failed turn). */
-export interface Outgoing {
-  kind: 'tell'
-  target: ActorClass | string
-  id: MessageId
-  body: unknown
-  replyTo: string | undefined
-  receipt: boolean
-  fork?: ForkMembership
-}
-
-/** What a turn leaves behind once it succeeds: messages, and timers set or removed. */
-export type Effect = Outgoing | { kind: 'schedule'; timer: TimerRecord } | { kind: 'cancel'; timerId: string }
+import { scopedTimerId, type Effect, type ForkPlan } from '../effect.js'
 
 /** What the turn context needs from its host. */
 export interface TurnHost {
@@ -37,21 +24,7 @@ export interface TurnHost {
   planFork(plan: ForkPlan): Effect[]
 }
 
-export interface ForkPlan {
-  forkId: MessageId
-  childId: (index: number) => MessageId
-  children: readonly (readonly [ActorClass, unknown])[]
-  join: ActorClass
-  options: JoinOptions<unknown>
-  cause: { id: MessageId; correlationId: CorrelationId }
-  /** The outer fork the join's reply goes to (`forward`). */
-  forward: ForkMembership | undefined
-}
 
-/** The id of a timer named inside a turn: scoped to the instance that set it. */
-export function scopedTimerId(type: string, key: string, name: string): string {
-  return `${type}#${key}#${name}`
-}
 
 export class TurnContext<State = unknown> implements Context<State> {
   state: State

@@ -1,0 +1,36 @@
+// What a turn leaves behind, host-neutral: the embedded host carries it out in memory,
+// the AWS host will write it with the commit (the outbox) and send it after.
+import type { ActorClass } from '../core/actor.js'
+import type { ForkMembership, JoinOptions } from '../core/fork.js'
+import type { CorrelationId, MessageId } from '../core/ids.js'
+import type { TimerRecord } from '../store/index.js'
+
+/** A message told during a turn, held until the turn succeeds (nothing leaves from a failed turn). */
+export interface Outgoing {
+  kind: 'tell'
+  target: ActorClass | string
+  id: MessageId
+  body: unknown
+  replyTo: string | undefined
+  receipt: boolean
+  fork?: ForkMembership
+}
+
+/** What a turn leaves behind once it succeeds: messages, and timers set or removed. */
+export type Effect = Outgoing | { kind: 'schedule'; timer: TimerRecord } | { kind: 'cancel'; timerId: string }
+
+export interface ForkPlan {
+  forkId: MessageId
+  childId: (index: number) => MessageId
+  children: readonly (readonly [ActorClass, unknown])[]
+  join: ActorClass
+  options: JoinOptions<unknown>
+  cause: { id: MessageId; correlationId: CorrelationId }
+  /** The outer fork the join's reply goes to (`forward`). */
+  forward: ForkMembership | undefined
+}
+
+/** The id of a timer named inside a turn: scoped to the instance that set it. */
+export function scopedTimerId(type: string, key: string, name: string): string {
+  return `${type}#${key}#${name}`
+}
