@@ -44,6 +44,7 @@ export {
   ConfigError,
   NotSerializableError,
   RetryableError,
+  StoreConflictError,
   SystemStoppedError,
   TerminalError,
   TroupeError,

@@ -114,3 +114,13 @@ export class ConfigError extends TroupeError {
     super('TROUPE_CONFIG', message)
   }
 }
+
+/** A conditional store write lost to another writer: reload and run again. Retried by the host. */
+export class StoreConflictError extends TroupeError {
+  constructor(
+    readonly item: string,
+    readonly expectedVersion: number | undefined,
+  ) {
+    super('TROUPE_STORE_CONFLICT', `${item} changed under this write (expected version ${expectedVersion ?? 'none'}); reload and try again`)
+  }
+}

@@ -16,7 +16,12 @@ export interface StoredInstance {
 
 export interface StateStore {
   get(type: string, key: string): MaybePromise<StoredInstance | undefined>
-  put(type: string, key: string, value: StoredInstance): MaybePromise<void>
+  /**
+   * Writes `value` only if the stored version is still `expectedVersion` (undefined: only
+   * if nothing is stored). Otherwise throws `StoreConflictError`: another host moved first;
+   * reload and run again. `value.version` is normally `expectedVersion + 1`.
+   */
+  put(type: string, key: string, value: StoredInstance, expectedVersion: number | undefined): MaybePromise<void>
   delete(type: string, key: string): MaybePromise<void>
 }
 

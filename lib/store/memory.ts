@@ -1,3 +1,4 @@
+import { StoreConflictError } from '../core/errors.js'
 import type { StateStore, StoredInstance, TimerRecord, TimerStore } from './index.js'
 
 /** Actor state in a Map, synchronously. */
@@ -8,8 +9,10 @@ export class MemoryStateStore implements StateStore {
     return this.items.get(`${type}#${key}`)
   }
 
-  put(type: string, key: string, value: StoredInstance): void {
-    this.items.set(`${type}#${key}`, value)
+  put(type: string, key: string, value: StoredInstance, expectedVersion: number | undefined): void {
+    const id = `${type}#${key}`
+    if (this.items.get(id)?.version !== expectedVersion) throw new StoreConflictError(id, expectedVersion)
+    this.items.set(id, value)
   }
 
   delete(type: string, key: string): void {

@@ -82,12 +82,13 @@ export function tellActor<
  * })
  */
 export function replyWith<
+  TValue,
   TContext extends MachineContext,
   TExpressionEvent extends EventObject,
   TParams extends ParameterizedObject['params'] | undefined,
   TEvent extends EventObject,
   TEmitted extends AnyEventObject,
->(value: ValueOrExpr<unknown, TContext, TExpressionEvent, TParams, TEvent>): TroupeAction<TContext, TExpressionEvent, TParams, TEvent, TEmitted> {
+>(value: ValueOrExpr<TValue, TContext, TExpressionEvent, TParams, TEvent>): TroupeAction<TContext, TExpressionEvent, TParams, TEvent, TEmitted> {
   return emit((args: ActionArgs<TContext, TExpressionEvent, TEvent>, params: TParams): ReplyEvent => ({
     type: REPLY_EVENT,
     value: typeof value === 'function' ? (value as (a: typeof args, p: TParams) => unknown)(args, params) : value,

@@ -677,9 +677,11 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     return true
   }
 
+  /** Writes an instance to the state store, conditional on the version it was loaded at. */
   private save(inst: Instance): void | Promise<void> {
+    const expected = inst.version === 0 ? undefined : inst.version
     inst.version++
-    return this.stores.state.put(inst.rt.type, inst.key, { state: encode(inst.state), version: inst.version, updatedAt: this.clock.now() })
+    return this.stores.state.put(inst.rt.type, inst.key, { state: encode(inst.state), version: inst.version, updatedAt: this.clock.now() }, expected)
   }
 
   /**
