@@ -23,7 +23,12 @@ export interface DelayedEvent {
   token?: string
 }
 
-/** True when `msg` is troupe's internal delayed-event message. */
+/**
+ * True when `msg` is troupe's internal delayed-event message.
+ *
+ * @example
+ * const event = isDelayedEvent(msg) ? msg.event : msg
+ */
 export function isDelayedEvent(msg: unknown): msg is DelayedEvent {
   return typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === DELAYED_EVENT
 }

@@ -97,8 +97,7 @@ export function replyWith<
 
 /** What the machine emitted in one turn, as far as troupe is concerned. */
 export interface EmittedInTurn {
-  /** Whether `replyWith` ran, and the value of the last one. */
-  replied: boolean
+  /** The value of the turn's last `replyWith`; undefined if none ran. */
   reply: unknown
   /** Stops listening (before the xstate actor is stopped). */
   close(): void
@@ -118,7 +117,6 @@ export interface EmittedInTurn {
  */
 export function listenToEmitted(actor: AnyActorRef, ctx: Context<unknown>, fail: (error: unknown) => void): EmittedInTurn {
   const out: EmittedInTurn = {
-    replied: false,
     reply: undefined,
     close: () => {
       tells.unsubscribe()
@@ -133,7 +131,6 @@ export function listenToEmitted(actor: AnyActorRef, ctx: Context<unknown>, fail:
     }
   })
   const replies = actor.on(REPLY_EVENT, (event: ReplyEvent) => {
-    out.replied = true
     out.reply = event.value
   })
   return out

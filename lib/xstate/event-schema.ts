@@ -6,7 +6,8 @@ import { TerminalError } from '../index.js'
 function describe(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(String(value))}`
+  if (typeof value === 'object') return 'an object'
+  return typeof value === 'string' ? `string ${JSON.stringify(value)}` : `${typeof value} ${String(value)}`
 }
 
 /** Why `value` is not a machine event, or undefined when it is one. */
