@@ -1,6 +1,7 @@
 // One system x one workload in this process: warm-up runs, then one measured run.
 // bench/run.ts starts one of these per measurement (fresh heap and JIT); run by hand with
 //   node --expose-gc --import tsx bench/one.ts --system troupe --workload W1 [--n 1e6] [--warmup 1] [--quick]
+//   node --expose-gc --import tsx bench/one.ts --system troupe --workload W4 [--n 2e4] [--fanout 10]
 import { emit, gc, int, parseArgs, progress } from './harness.js'
 import { SYSTEMS } from './systems/index.js'
 import { isWorkload, warmupSize, WORKLOADS, type Size } from './workloads.js'
@@ -10,12 +11,17 @@ const systemName = args.system ?? ''
 const workload = (args.workload ?? '').toUpperCase()
 const entry = SYSTEMS[systemName]
 if (!entry || !isWorkload(workload)) {
-  progress(`usage: node --expose-gc --import tsx bench/one.ts --system ${Object.keys(SYSTEMS).join('|')} --workload W1|W2|W3 [--n N] [--actors A] [--per-actor M] [--warmup W] [--quick] [--timeout S]`)
+  progress(`usage: node --expose-gc --import tsx bench/one.ts --system ${Object.keys(SYSTEMS).join('|')} --workload W1|W2|W3|W4 [--n N] [--actors A] [--per-actor M] [--fanout F] [--warmup W] [--quick] [--timeout S]`)
   process.exit(2)
 }
 const spec = WORKLOADS[workload]
 const preset = args.quick === 'true' ? spec.quick : spec.full
-const size: Size = { n: int(args.n, preset.n), actors: int(args.actors, preset.actors), perActor: int(args['per-actor'], preset.perActor) }
+const size: Size = {
+  n: int(args.n, preset.n),
+  actors: int(args.actors, preset.actors),
+  perActor: int(args['per-actor'], preset.perActor),
+  fanout: int(args.fanout, preset.fanout),
+}
 const warmups = int(args.warmup, 1)
 const timeoutS = int(args.timeout, 120)
 const base = { system: systemName, workload }

@@ -16,13 +16,15 @@ Runs each system x workload in a fresh child process, R rounds, systems interlea
 
   --reps R           measured rounds (default 5; 2 with --quick)
   --warmup W         warm-up runs inside each child before the measured one (default 1)
-  --quick            small sizes for a smoke run (W1 n=50k, W2 1,000 x 20, W3 n=5k)
-  --n N              W1 messages / W3 asks (default 1,000,000 / 100,000)
+  --quick            small sizes for a smoke run (W1 n=50k, W2 1,000 x 20, W3 n=5k, W4 n=1k)
+  --n N              W1 messages / W3 asks / W4 fork/joins (default 1,000,000 / 100,000 / 20,000)
   --actors A         W2 keyed instances (default 10,000)
   --per-actor M      W2 messages per instance (default 100)
-  --workloads LIST   comma-separated, default W1,W2,W3
+  --fanout F         W4 children per fork (default 10)
+  --workloads LIST   comma-separated, default W1,W2,W3,W4
   --systems LIST     comma-separated, default: ${Object.keys(SYSTEMS).join(', ')}
-                     (troupe-async and troupe-checked run W1 only unless named here)
+                     (troupe-async and troupe-checked run W1 only, troupe-fork-in-turn
+                     and promises W4 only, unless named here)
   --timeout S        watchdog per child in seconds (default 180; 60 with --quick)
   --help             this text
 
@@ -49,7 +51,7 @@ if (args.help) {
   process.stdout.write(USAGE)
   process.exit(0)
 }
-const KNOWN = ['help', 'reps', 'warmup', 'quick', 'n', 'actors', 'per-actor', 'workloads', 'systems', 'timeout']
+const KNOWN = ['help', 'reps', 'warmup', 'quick', 'n', 'actors', 'per-actor', 'fanout', 'workloads', 'systems', 'timeout']
 for (const k of Object.keys(args)) if (!KNOWN.includes(k)) fail(`unknown option --${k}`)
 const quick = args.quick === 'true'
 const reps = int(args.reps, quick ? 2 : 5)
@@ -98,9 +100,10 @@ for (const [w, names] of plan) {
     const first = mine[0]!.metrics
     const line: Record<string, unknown> = { phase: 'summary', workload: w, system, n: first.n, reps: mine.length, metric }
     if (w === 'W2') Object.assign(line, { actors: first.actors, per_actor: first.per_actor })
+    if (w === 'W4') Object.assign(line, { fanout: first.fanout })
     line.rate = spread(mine.map((x) => x.metrics[metric]!))
     for (const k of Object.keys(first)) {
-      if (k === metric || k === 'n' || k === 'actors' || k === 'per_actor') continue
+      if (k === metric || k === 'n' || k === 'actors' || k === 'per_actor' || k === 'fanout') continue
       line[k] = spread(mine.map((x) => x.metrics[k]!))
     }
     emit(line)
@@ -132,6 +135,12 @@ for (const [w, names] of plan) {
         round_max: perRound.length ? round(Math.max(...perRound), 3) : null,
         rounds: perRound.length,
       }
+      // Latency workloads: how many times the baseline's median p50 and p99 troupe's are (higher is slower).
+      for (const p of ['p50_us', 'p99_us']) {
+        if (ours[0]!.metrics[p] === undefined || theirs[0]!.metrics[p] === undefined) continue
+        const lat = (xs: Rep[]) => median(xs.map((x) => x.metrics[p]!))
+        line[`${p.slice(0, 3)}_x`] = round(lat(ours) / lat(theirs), 2)
+      }
       const target = system === TARGET_SYSTEM ? TARGETS[w]?.[vs] : undefined
       if (target !== undefined) Object.assign(line, { target, met: ratio >= target })
       emit(line)
@@ -145,12 +154,17 @@ process.exit(errors === 0 ? 0 : 1)
 
 function sizeOf(w: WorkloadName): Size {
   const preset = quick ? WORKLOADS[w].quick : WORKLOADS[w].full
-  return { n: int(args.n, preset.n), actors: int(args.actors, preset.actors), perActor: int(args['per-actor'], preset.perActor) }
+  return {
+    n: int(args.n, preset.n),
+    actors: int(args.actors, preset.actors),
+    perActor: int(args['per-actor'], preset.perActor),
+    fanout: int(args.fanout, preset.fanout),
+  }
 }
 
 function childArgs(system: string, w: WorkloadName, a: Args): string[] {
   const out = ['--system', system, '--workload', w, '--timeout', String(timeoutS)]
-  for (const k of ['n', 'actors', 'per-actor', 'warmup']) if (a[k] !== undefined) out.push(`--${k}`, a[k]!)
+  for (const k of ['n', 'actors', 'per-actor', 'fanout', 'warmup']) if (a[k] !== undefined) out.push(`--${k}`, a[k]!)
   if (quick) out.push('--quick')
   return out
 }

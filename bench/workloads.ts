@@ -3,12 +3,14 @@ import { gc, latencySummary, msSince, nowNs, round } from './harness.js'
 import type { BenchSystem, WorkloadName } from './systems/system.js'
 
 export interface Size {
-  /** W1: messages; W3: asks. */
+  /** W1: messages; W3: asks; W4: fork/joins. */
   n: number
   /** W2: keyed instances. */
   actors: number
   /** W2: messages per instance. */
   perActor: number
+  /** W4: children per fork. */
+  fanout: number
 }
 
 export interface WorkloadSpec {
@@ -82,30 +84,58 @@ async function ask(sys: BenchSystem, { n }: Size): Promise<Record<string, number
   return { n, ms: round(ms), asks_per_s: Math.round(n / (ms / 1000)), ...latencySummary(lat) }
 }
 
+/**
+ * W4: n sequential fork/joins of `fanout` children; child j replies x + j, the join sums.
+ * Each is awaited before the next starts, so the rate is 1 / latency.
+ */
+async function forkJoin(sys: BenchSystem, { n, fanout }: Size): Promise<Record<string, number>> {
+  const h = await sys.W4!(fanout)
+  const base = (fanout * (fanout - 1)) / 2
+  const lat = new Float64Array(n)
+  const t0 = nowNs()
+  for (let i = 0; i < n; i++) {
+    const s = nowNs()
+    const sum = await h.forkJoin(i)
+    lat[i] = Number(nowNs() - s)
+    if (sum !== fanout * i + base) throw new Error(`W4: fork/join ${i} summed ${sum}, want ${fanout * i + base}`)
+  }
+  const ms = msSince(t0)
+  await h.teardown()
+  return { n, fanout, ms: round(ms), joins_per_s: Math.round(n / (ms / 1000)), ...latencySummary(lat) }
+}
+
 export const WORKLOADS: Record<WorkloadName, WorkloadSpec> = {
   W1: {
     name: 'W1',
     title: 'tell throughput, one producer to one actor',
     rate: 'msgs_per_s',
-    full: { n: 1_000_000, actors: 1, perActor: 0 },
-    quick: { n: 50_000, actors: 1, perActor: 0 },
+    full: { n: 1_000_000, actors: 1, perActor: 0, fanout: 0 },
+    quick: { n: 50_000, actors: 1, perActor: 0, fanout: 0 },
     run: tell,
   },
   W2: {
     name: 'W2',
     title: 'many keyed actors, round-robin',
     rate: 'msgs_per_s',
-    full: { n: 0, actors: 10_000, perActor: 100 },
-    quick: { n: 0, actors: 1_000, perActor: 20 },
+    full: { n: 0, actors: 10_000, perActor: 100, fanout: 0 },
+    quick: { n: 0, actors: 1_000, perActor: 20, fanout: 0 },
     run: many,
   },
   W3: {
     name: 'W3',
     title: 'ask latency, sequential request/reply',
     rate: 'asks_per_s',
-    full: { n: 100_000, actors: 1, perActor: 0 },
-    quick: { n: 5_000, actors: 1, perActor: 0 },
+    full: { n: 100_000, actors: 1, perActor: 0, fanout: 0 },
+    quick: { n: 5_000, actors: 1, perActor: 0, fanout: 0 },
     run: ask,
+  },
+  W4: {
+    name: 'W4',
+    title: 'fork/join latency, 10 children, sequential',
+    rate: 'joins_per_s',
+    full: { n: 20_000, actors: 1, perActor: 0, fanout: 10 },
+    quick: { n: 1_000, actors: 1, perActor: 0, fanout: 10 },
+    run: forkJoin,
   },
 }
 
@@ -115,6 +145,7 @@ export function warmupSize(size: Size): Size {
     n: Math.max(1, Math.floor(size.n / 5)),
     actors: Math.max(1, Math.floor(size.actors / 10)),
     perActor: size.perActor,
+    fanout: size.fanout,
   }
 }
 

@@ -36,6 +36,7 @@ export const mailbox: BenchSystem = {
     W1: 'one Mailbox: array queue; the first send schedules a queueMicrotask drain that handles everything queued',
     W2: '10,000 Mailbox objects in a Map, made before the clock starts; the producer looks each up by key',
     W3: 'ask = send { resolve } and await the promise the handler resolves with the count',
+    W4: 'a parent Mailbox and 10 child Mailboxes made once; a job (x, resolve) goes to the parent, which sends { x, replyTo: parent } to each child; each child sends { v } back; the parent sums and resolves after the 10th',
   },
 
   W1(n) {
@@ -82,6 +83,32 @@ export const mailbox: BenchSystem = {
     const box = new Mailbox<{ resolve: (n: number) => void }>((msg) => msg.resolve(++count))
     return {
       ask: () => new Promise<number>((resolve) => box.send({ resolve })),
+      teardown: () => undefined,
+    }
+  },
+
+  W4(fanout) {
+    type ParentMsg = { type: 'job'; x: number; resolve: (sum: number) => void } | { type: 'done'; v: number }
+    let job: { sum: number; pending: number; resolve: (sum: number) => void } | undefined
+    const parent: Mailbox<ParentMsg> = new Mailbox<ParentMsg>((msg) => {
+      if (msg.type === 'job') {
+        job = { sum: 0, pending: fanout, resolve: msg.resolve }
+        for (const child of children) child.send({ x: msg.x, replyTo: parent })
+        return
+      }
+      const j = job!
+      j.sum += msg.v
+      if (--j.pending === 0) {
+        job = undefined
+        j.resolve(j.sum)
+      }
+    })
+    const children = Array.from(
+      { length: fanout },
+      (_, j) => new Mailbox<{ x: number; replyTo: Mailbox<ParentMsg> }>((msg) => msg.replyTo.send({ type: 'done', v: msg.x + j })),
+    )
+    return {
+      forkJoin: (x) => new Promise<number>((resolve) => parent.send({ type: 'job', x, resolve })),
       teardown: () => undefined,
     }
   },

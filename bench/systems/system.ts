@@ -1,7 +1,7 @@
 // What every benchmarked system provides: one handle per workload, each doing the same work.
 // Each adapter builds its own idiomatic message per send (one object per message for all).
 
-export type WorkloadName = 'W1' | 'W2' | 'W3'
+export type WorkloadName = 'W1' | 'W2' | 'W3' | 'W4'
 
 /** W1: one producer, fire-and-forget messages to one counting actor. */
 export interface TellHandle {
@@ -27,6 +27,15 @@ export interface AskHandle {
   teardown(): unknown
 }
 
+/**
+ * W4: one fork/join. `fanout` children each get `x`; child j replies `x + j`; the join sums
+ * the replies. Resolves to the sum, once every child replied.
+ */
+export interface ForkJoinHandle {
+  forkJoin(x: number): Promise<number>
+  teardown(): unknown
+}
+
 export interface BenchSystem {
   readonly name: string
   /** How the adapter does each workload, printed with the results. */
@@ -34,6 +43,7 @@ export interface BenchSystem {
   W1?(n: number): TellHandle | Promise<TellHandle>
   W2?(keys: readonly string[], perActor: number): ManyHandle | Promise<ManyHandle>
   W3?(): AskHandle | Promise<AskHandle>
+  W4?(fanout: number): ForkJoinHandle | Promise<ForkJoinHandle>
 }
 
 /** A promise and the function that resolves it. */

@@ -1,6 +1,6 @@
 // troupe's embedded system, used the way the README shows: one Actor class per message type,
 // state in ctx.state, the supervisor on with its defaults.
-import { Actor, createSystem, type ActorClass, type Context } from '../../lib/index.js'
+import { Actor, createSystem, type ActorClass, type Context, type Joined } from '../../lib/index.js'
 import { signal, type BenchSystem } from './system.js'
 
 export interface TroupeVariant {
@@ -9,7 +9,15 @@ export interface TroupeVariant {
   asyncReceive: boolean
   /** Check every message and state for superjson (the development default); production turns it off. */
   checkSerializable: boolean
+  /**
+   * W4 from inside the actor world: a Job actor forks in its turn and a Sum actor joins,
+   * resolving the caller's promise. Otherwise W4 awaits `system.fork` from outside a turn.
+   */
+  forkInTurn?: boolean
 }
+
+/** A fork's deadline in W4: generous, as a user would set it; never reached. */
+const JOIN_TIMEOUT_MS = 30_000
 
 type Count = { count: number }
 
@@ -30,6 +38,9 @@ export function troupe(variant: TroupeVariant): BenchSystem {
       W1: `singleton Counter (initialState, no key), ${how}; producer calls system.tell(Counter, { by }) without awaiting`,
       W2: `keyed Counter (key(msg) = msg.k), ${how}; instances are made on their first message, inside the timed part`,
       W3: `singleton Counter returning its count, ${how}; await system.ask(Counter, { by: 1 })`,
+      W4: variant.forkInTurn
+        ? `a Job actor's turn does ctx.fork(10 x [Child, { x, j }]).join(Sum, { timeoutMs: ${JOIN_TIMEOUT_MS}, value: x }); Sum (stateless) sums the replies and resolves the caller's promise (a Map by x); caller: system.tell(Job, { x }); Child is stateless, ${how}`
+        : `const joined = await system.fork(10 x [Child, { x, j }], { timeoutMs: ${JOIN_TIMEOUT_MS} }) from outside a turn, then the replies summed; Child is stateless, ${how}`,
     },
 
     W1(n) {
@@ -126,6 +137,63 @@ export function troupe(variant: TroupeVariant): BenchSystem {
       const { system, stop } = start([Target])
       return {
         ask: () => system.ask(Target, { by: 1 }),
+        teardown: stop,
+      }
+    },
+
+    W4(fanout) {
+      class Child extends Actor<{ x: number; j: number }, number> {
+        static readonly type = 'child'
+        receive(msg: Child['In']) {
+          return msg.x + msg.j
+        }
+      }
+      class AsyncChild extends Actor<{ x: number; j: number }, number> {
+        static readonly type = 'child'
+        async receive(msg: AsyncChild['In']) {
+          return msg.x + msg.j
+        }
+      }
+      type Worker = ActorClass<Child | AsyncChild>
+      const Worker: Worker = variant.asyncReceive ? AsyncChild : Child
+      const children = (x: number) => Array.from({ length: fanout }, (_, j) => [Worker, { x, j }] as const)
+      const sum = (joined: Joined<Worker[], unknown>): number => {
+        if (!joined.complete) throw new Error(`W4: join incomplete, missing ${JSON.stringify(joined.missing)}`)
+        let total = 0
+        for (const r of joined.replies) total += r
+        return total
+      }
+
+      if (!variant.forkInTurn) {
+        const { system, stop } = start([Worker])
+        return {
+          forkJoin: async (x) => sum(await system.fork(children(x), { timeoutMs: JOIN_TIMEOUT_MS })),
+          teardown: stop,
+        }
+      }
+
+      const waiting = new Map<number, (sum: number) => void>()
+      class Sum extends Actor<Joined<Worker[], number>> {
+        static readonly type = 'sum'
+        receive(msg: Sum['In']) {
+          const resolve = waiting.get(msg.value)!
+          waiting.delete(msg.value)
+          resolve(sum(msg))
+        }
+      }
+      class Job extends Actor<{ x: number }> {
+        static readonly type = 'job'
+        receive(msg: Job['In'], ctx: Context) {
+          ctx.fork(children(msg.x)).join(Sum, { timeoutMs: JOIN_TIMEOUT_MS, value: msg.x })
+        }
+      }
+      const { system, stop } = start([Worker, Sum, Job])
+      return {
+        forkJoin: (x) =>
+          new Promise<number>((resolve, reject) => {
+            waiting.set(x, resolve)
+            system.tell(Job, { x }).catch(reject)
+          }),
         teardown: stop,
       }
     },

@@ -1,5 +1,5 @@
 // xstate v5 actors running state machines (setup().createMachine, assign, sendTo, sendParent).
-import { assign, createActor, sendParent, sendTo, setup, waitFor } from 'xstate'
+import { assign, createActor, enqueueActions, sendParent, sendTo, setup, waitFor, type ActorRefFrom } from 'xstate'
 import type { BenchSystem } from './system.js'
 
 const counterMachine = setup({
@@ -57,12 +57,67 @@ const clientMachine = setup({
   },
 })
 
+// W4: a parent machine that spawns its children once (in context), sends each the job with
+// sendTo, and sums their sendParent replies in context; the 10th calls the job's resolve.
+const workerMachine = setup({
+  types: {
+    context: {} as { j: number },
+    input: {} as { j: number },
+    events: {} as { type: 'work'; x: number },
+  },
+}).createMachine({
+  context: ({ input }) => ({ j: input.j }),
+  on: { work: { actions: sendParent(({ context, event }) => ({ type: 'done', v: event.x + context.j })) } },
+})
+
+type ForkEvent = { type: 'job'; x: number; resolve: (sum: number) => void } | { type: 'done'; v: number }
+
+function forkJoinMachine(fanout: number) {
+  return setup({
+    types: {
+      context: {} as { children: ActorRefFrom<typeof workerMachine>[]; sum: number; pending: number; resolve: ((sum: number) => void) | null },
+      events: {} as ForkEvent,
+    },
+    actors: { worker: workerMachine },
+  }).createMachine({
+    context: ({ spawn }) => ({
+      children: Array.from({ length: fanout }, (_, j) => spawn('worker', { id: `c${j}`, input: { j } })),
+      sum: 0,
+      pending: 0,
+      resolve: null,
+    }),
+    on: {
+      job: {
+        actions: enqueueActions(({ context, event, enqueue }) => {
+          if (event.type !== 'job') return
+          // assign() takes function-valued properties as property assigners, so the resolver is wrapped.
+          enqueue.assign({ sum: 0, pending: fanout, resolve: () => event.resolve })
+          for (const child of context.children) enqueue.sendTo(child, { type: 'work', x: event.x })
+        }),
+      },
+      done: {
+        actions: enqueueActions(({ context, event, enqueue }) => {
+          if (event.type !== 'done') return
+          const sum = context.sum + event.v
+          const pending = context.pending - 1
+          enqueue.assign({ sum, pending })
+          if (pending === 0) {
+            const resolve = context.resolve!
+            enqueue(() => resolve(sum))
+          }
+        }),
+      },
+    },
+  })
+}
+
 export const xstateMachine: BenchSystem = {
   name: 'xstate-machine',
   notes: {
     W1: 'createActor(counterMachine): on.inc -> assign(count + by); actor.send; completion via waitFor',
     W2: '10,000 createActor(counterMachine) root actors in a Map, made before the clock starts',
     W3: 'client machine invokes a responder machine; ask = send { type: "ask", resolve } to the client, which sendTo("responder"); the responder assigns and sendParent({ type: "res" }); the client resolves',
+    W4: 'parent machine spawns 10 worker machines once (context, spawn); job: enqueueActions assign + sendTo each worker; each worker sendParent({ type: "done", v }); the parent sums in context and calls resolve on the 10th',
   },
 
   W1(n) {
@@ -104,6 +159,14 @@ export const xstateMachine: BenchSystem = {
     return {
       ask: () => new Promise<number>((resolve) => client.send({ type: 'ask', resolve })),
       teardown: () => client.stop(),
+    }
+  },
+
+  W4(fanout) {
+    const parent = createActor(forkJoinMachine(fanout)).start()
+    return {
+      forkJoin: (x) => new Promise<number>((resolve) => parent.send({ type: 'job', x, resolve })),
+      teardown: () => parent.stop(),
     }
   },
 }

@@ -5,13 +5,19 @@
 //   POST /pageview calls `system.tell(PageView, body)` and answers 202 with the message id,
 //   or 400 with the error when PageView's zod schema rejects the body (the error names the field);
 //   GET /geo?ip=… calls `system.ask(GeoIpLookup, { ip }, { timeoutMs })` and answers its reply.
-// - A pipeline of one-class-per-message actors, enriching each view on the way
-//   (fork/join is not there yet, so the steps run in sequence, the view carried in the bodies):
-//     PageView (schema, filter drops crawlers) → GeoIpLookup (country from real RIR data)
-//       → ResolveUserAgent (browser and OS with bowser) → PageStats (keyed by url: counters per page)
+// - A pipeline of one-class-per-message actors, enriching each view with fork/join:
+//     PageView (schema, filter drops crawlers)
+//       ├─ GeoIpLookup       (country from real RIR data)     ┐ forked: both at once,
+//       └─ ResolveUserAgent  (browser and OS with bowser)    ┘ plain request/reply actors
+//     → EnrichedPageView (the join: gets [geo, agent] as a typed tuple, and the view as `value`)
+//     → PageStats (keyed by url: counters per page)
+//   PageView's turn is one line: ctx.fork([[GeoIpLookup, { ip }], [ResolveUserAgent, { ua }]] as const)
+//   .join(EnrichedPageView, { timeoutMs, value: view }); the join runs exactly once per view.
 // - Supervision: a private address makes GeoIpLookup throw TerminalError (dead letter at once);
 //   an address missing from the data throws a plain Error, retried by the actor's policy, then
-//   dead-lettered.
+//   dead-lettered. The view's join then comes incomplete (`complete: false`, GeoIpLookup in
+//   `missing` with status "dead"), at once, without waiting for the deadline; EnrichedPageView
+//   still counts the view, under country "unknown", and PageStats tallies what was missing.
 // - Inspection: live counts from `system.inspect()`, the dead letters from `system.deadLetters()`,
 //   a clean `system.stop()`.
 // The example feeds itself: it generates realistic traffic (real public addresses from a dozen
@@ -35,7 +41,9 @@ views per page by country, browser and OS, messages per actor, and the dead lett
 
 Options
   --views N    good page views to generate (default 2000); about one crawler view per
-               200 and 11 malformed views are added on purpose
+               200 and 11 bad ones are added on purpose: 6 refused with 400, and 5 with
+               addresses no country can be found for (their lookup is dead-lettered;
+               the view is counted under country "unknown")
   --seed N     seed of the traffic generator (default 42): same seed, same traffic
   --json       print the report as one JSON object on stdout instead of tables
   --quiet      no progress line on stderr

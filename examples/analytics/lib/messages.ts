@@ -12,13 +12,9 @@ export const pageViewSchema = z.object({
 })
 export type PageViewBody = z.infer<typeof pageViewSchema>
 
-/**
- * GeoIpLookup's mailbox. `ip` alone is a question (ask it, get `{ country }`); with `view`,
- * it is also a step of the pipeline and passes the view on, enriched, to ResolveUserAgent.
- */
+/** GeoIpLookup's mailbox: an address to place. */
 export const geoIpLookupSchema = z.object({
   ip: z.ipv4(),
-  view: pageViewSchema.optional(),
 })
 export type GeoIpLookupIn = z.infer<typeof geoIpLookupSchema>
 export interface GeoIpLookupReply {
@@ -26,21 +22,20 @@ export interface GeoIpLookupReply {
   country: string
 }
 
-/** A page view with its country, on its way to the user-agent step. */
-export type GeoView = PageViewBody & { country: string }
-
-/** ResolveUserAgent's mailbox: the same two uses as GeoIpLookup's. */
+/** ResolveUserAgent's mailbox: a User-Agent header to parse. */
 export interface ResolveUserAgentIn {
   ua: string
-  view?: GeoView
 }
 
 /** What PageStats counts: one enriched view of one page. */
 export interface PageStatsIn {
   url: string
+  /** ISO 3166-1 alpha-2, or "unknown" when GeoIpLookup gave no answer. */
   country: string
   browser: string
   os: string
+  /** The lookups an incomplete join lacked, as "actor status" (e.g. "geoIpLookup dead"). */
+  missing?: string[]
 }
 
 /** One page's counters: PageStats' state, one instance per url. */
@@ -49,4 +44,8 @@ export interface PageStatsState {
   byCountry: Record<string, number>
   byBrowser: Record<string, number>
   byOs: Record<string, number>
+  /** Views counted from an incomplete join (a lookup dead or past the deadline). */
+  incomplete: number
+  /** Those views by what was missing: "geoIpLookup dead" → count. */
+  missing: Record<string, number>
 }

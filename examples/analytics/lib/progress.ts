@@ -26,9 +26,12 @@ export interface Progress {
   done(counts: ProgressCounts): void
 }
 
-/** Requests that reached their end: answered 400, counted, filtered or dead. */
+/**
+ * Requests that reached their end: answered 400, counted or filtered. A dead lookup is not
+ * an end: its view is still counted, from an incomplete join.
+ */
 function finished(c: ProgressCounts): number {
-  return Math.min(c.total, c.rejected + c.counted + c.filtered + c.dead)
+  return Math.min(c.total, c.rejected + c.counted + c.filtered)
 }
 
 function line(c: ProgressCounts): string {

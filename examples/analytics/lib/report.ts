@@ -10,6 +10,10 @@ export interface PageReport {
   byCountry: Record<string, number>
   byBrowser: Record<string, number>
   byOs: Record<string, number>
+  /** Views counted from an incomplete join: a lookup dead or past the deadline. */
+  incomplete: number
+  /** Those views by what was missing, e.g. "geoIpLookup dead" → 2. */
+  missing: Record<string, number>
 }
 
 /** One actor type's counts from `system.inspect()`. */
@@ -69,9 +73,14 @@ export interface Report {
   filtered: number
   /** Views counted by PageStats, summed over pages. */
   counted: number
+  /** Of those, views whose join was incomplete, counted under "unknown" for what was missing. */
+  incomplete: number
   /** Most viewed first. */
   pages: PageReport[]
-  /** By actor type: pageView, geoIpLookup, resolveUserAgent, pageStats. */
+  /**
+   * By actor type: pageView, geoIpLookup, resolveUserAgent, enrichedPageView, pageStats, and
+   * troupe's own (troupe.joiner: one instance per fork, gathering its replies).
+   */
   actors: Record<string, ActorReport>
   deadLetters: DeadLetterReport[]
   /** GET /geo requests made to show `ask`. */
@@ -107,7 +116,8 @@ export function formatReport(report: Report, options: PrintOptions): string {
   const rate = report.timings.postMs > 0 ? Math.round((report.posted / report.timings.postMs) * 1000) : 0
   out.push(
     `Posted ${report.posted} page views to the API in ${seconds(report.timings.postMs)} (${rate}/s; whole run ${seconds(report.durationMs)}): ` +
-      `${report.accepted} accepted, ${report.rejectedAtApi} rejected, ${report.counted} counted, ` +
+      `${report.accepted} accepted, ${report.rejectedAtApi} rejected, ` +
+      `${report.counted} counted (${report.incomplete} from an incomplete join, without a country), ` +
       `${report.filtered} crawlers filtered, ${report.deadLetters.length} dead letters.`,
     '',
   )
@@ -131,8 +141,18 @@ export function formatReport(report: Report, options: PrintOptions): string {
 
   out.push('Messages per actor')
   const actors = new Table({ head: ['Actor', 'Kind', 'Accepted', 'Done', 'Filtered', 'Retried', 'Dead'], style })
-  for (const [type, a] of Object.entries(report.actors)) actors.push([type, a.kind, a.accepted, a.done, a.filtered, a.retried, a.dead])
+  for (const [type, a] of Object.entries(report.actors)) {
+    if (type.startsWith('troupe.') && a.accepted === 0) continue // troupe's own actors, when unused
+    actors.push([type, a.kind, a.accepted, a.done, a.filtered, a.retried, a.dead])
+  }
   out.push(actors.toString(), '')
+
+  const missing = Object.entries(all.missing)
+  out.push(
+    `Incomplete joins (${report.incomplete}): counted under "unknown" for what was missing` +
+      (missing.length > 0 ? `; missing: ${missing.map(([what, n]) => `${what} × ${n}`).join(', ')}` : ''),
+    '',
+  )
 
   out.push(`Dead letters (${report.deadLetters.length})`)
   if (report.deadLetters.length > 0) {
@@ -180,7 +200,7 @@ function breakdown(counts: Record<string, number>, shown = 4): string {
 }
 
 function total(pages: readonly PageReport[]): Omit<PageReport, 'url'> {
-  const sum: Omit<PageReport, 'url'> = { views: 0, byCountry: {}, byBrowser: {}, byOs: {} }
+  const sum: Omit<PageReport, 'url'> = { views: 0, byCountry: {}, byBrowser: {}, byOs: {}, incomplete: 0, missing: {} }
   const add = (into: Record<string, number>, from: Record<string, number>) => {
     for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + n
   }
@@ -189,6 +209,8 @@ function total(pages: readonly PageReport[]): Omit<PageReport, 'url'> {
     add(sum.byCountry, p.byCountry)
     add(sum.byBrowser, p.byBrowser)
     add(sum.byOs, p.byOs)
+    sum.incomplete += p.incomplete
+    add(sum.missing, p.missing)
   }
   return sum
 }

@@ -110,9 +110,12 @@ export type Expectation =
   | 'filtered'
   /** Rejected by the API with 400. */
   | 'rejected'
-  /** Accepted, then dead-lettered by GeoIpLookup at once (TerminalError). */
+  /**
+   * Accepted; its GeoIpLookup dead-lettered at once (TerminalError), so its join is
+   * incomplete and the view is counted under country "unknown".
+   */
   | 'dead'
-  /** Accepted, retried by GeoIpLookup's policy, then dead-lettered. */
+  /** The same, but GeoIpLookup is retried by its policy before it is dead-lettered. */
   | 'dead-after-retries'
 
 export interface Request {
@@ -177,7 +180,8 @@ function malformed(view: (fields?: Partial<PageViewBody>) => PageViewBody): Requ
     { body: json(view({ ua: '' })), expect: 'rejected', note: 'empty user agent' },
     // Rejected by the API before troupe sees it.
     { body: 'url=/pricing&ip=8.8.8.8', expect: 'rejected', note: 'form-encoded, not JSON' },
-    // Valid by the schema, but GeoIpLookup can never place them: dead-lettered at once.
+    // Valid by the schema, but GeoIpLookup can never place them: dead-lettered at once; the
+    // view's join comes without a country and the view is counted under "unknown".
     { body: json(view({ ip: '10.20.30.40' })), expect: 'dead', note: 'private address (10.0.0.0/8)' },
     { body: json(view({ ip: '192.168.1.23' })), expect: 'dead', note: 'private address (192.168.0.0/16)' },
     { body: json(view({ ip: '172.20.4.2' })), expect: 'dead', note: 'private address (172.16.0.0/12)' },
