@@ -62,13 +62,13 @@ export function joinerActor(host: JoinerHost): ActorClass {
       return { outcomes: {}, received: 0, joined: false, late: 0 }
     }
 
-    async receive(msg: JoinerMessage, ctx: Context<JoinerState>) {
+    receive(msg: JoinerMessage, ctx: Context<JoinerState>): void | Promise<void> {
       const s = ctx.state
       switch (msg.op) {
         case 'open':
           if (s.open !== undefined) return // a redelivered open
           s.open = msg.fork
-          if (s.received >= s.open.total) await join(ctx)
+          if (s.received >= s.open.total) return join(ctx)
           return
         case 'reply':
           if (s.joined) {
@@ -78,11 +78,11 @@ export function joinerActor(host: JoinerHost): ActorClass {
           if (s.outcomes[msg.index] !== undefined) return // a duplicate of a reply already counted
           s.outcomes[msg.index] = msg.outcome
           s.received++
-          if (s.open !== undefined && s.received >= s.open.total) await join(ctx)
+          if (s.open !== undefined && s.received >= s.open.total) return join(ctx)
           else if (s.open === undefined && s.received === 1) expireLater(ctx) // replies without an open fork must not linger
           return
         case 'deadline':
-          if (!s.joined && s.open !== undefined) await join(ctx)
+          if (!s.joined && s.open !== undefined) return join(ctx)
           return
         case 'expire':
           ctx.state = undefined as never // forget the fork
@@ -92,7 +92,20 @@ export function joinerActor(host: JoinerHost): ActorClass {
   }
   return Joiner
 
-  async function join(ctx: Context<JoinerState>): Promise<void> {
+  /** Joins now, or once the statuses of missing children are read if the host reads them asynchronously. */
+  function join(ctx: Context<JoinerState>): void | Promise<void> {
+    const open = ctx.state.open!
+    const lookups: (MessageStatus | undefined | Promise<MessageStatus | undefined>)[] = []
+    for (let i = 0; i < open.total; i++) {
+      if (ctx.state.outcomes[i] === undefined) lookups[i] = host.lastStatus(open.children[i]!.messageId)
+    }
+    if (lookups.some((l) => l instanceof Promise)) {
+      return Promise.all(lookups).then((statuses) => finishJoin(ctx, statuses))
+    }
+    finishJoin(ctx, lookups as (MessageStatus | undefined)[])
+  }
+
+  function finishJoin(ctx: Context<JoinerState>, statuses: (MessageStatus | undefined)[]): void {
     const s = ctx.state
     const open = s.open!
     const replies: unknown[] = []
@@ -107,7 +120,7 @@ export function joinerActor(host: JoinerHost): ActorClass {
       const child = open.children[i]!
       missing.push(
         outcome === undefined
-          ? { index: i, actor: child.actor, messageId: child.messageId, status: (await host.lastStatus(child.messageId)) ?? 'unknown' }
+          ? { index: i, actor: child.actor, messageId: child.messageId, status: statuses[i] ?? 'unknown' }
           : { index: i, actor: child.actor, messageId: child.messageId, status: outcome.status, error: outcome.error },
       )
     }

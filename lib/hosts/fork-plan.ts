@@ -15,8 +15,8 @@ export interface ForkPlanDeps {
 
 /**
  * What a fork and its join leave for the host to carry out, in this order: the joiner's
- * open record, the deadline timer, then the children. The children keep receipts, so a
- * join past its deadline can say where each missing one was. Host-neutral: the effects
+ * open record, the deadline timer, then the children (whose envelopes carry their place in
+ * the fork, so the host can tell the joiner how each ended). Host-neutral: the effects
  * go out with the turn's other effects, under the same output gate.
  */
 export function planFork(plan: ForkPlan, deps: ForkPlanDeps): Effect[] {
@@ -45,7 +45,7 @@ export function planFork(plan: ForkPlan, deps: ForkPlanDeps): Effect[] {
       },
     },
     ...plan.children.map(
-      ([actor, body], index): Effect => ({ kind: 'tell', target: actor, id: plan.childId(index), body, replyTo: undefined, receipt: true, fork: { forkId, index } }),
+      ([actor, body], index): Effect => ({ kind: 'tell', target: actor, id: plan.childId(index), body, replyTo: undefined, receipt: false, fork: { forkId, index } }),
     ),
   ]
 }

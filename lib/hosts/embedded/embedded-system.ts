@@ -82,6 +82,8 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   private readonly onceResults = new Map<string, Promise<unknown>>()
   /** Timers of unkeyed messages waiting for a retry. */
   private readonly retryTimers = new Map<TimerHandle, Envelope>()
+  /** Where each fork child in play is, for the missing children of a join past its deadline. */
+  private readonly childStatus = new Map<string, MessageStatus>()
   /** Callers of system.fork waiting for their join. */
   private readonly forks = new Map<string, (joined: unknown) => void>()
   private readonly parkTimers = new Map<Instance, TimerHandle>()
@@ -240,6 +242,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     rt.queued++
     this.outstanding++
     if (receipt || this.receiptsForAll) this.receipts.open(envelope)
+    if (envelope.fork !== undefined) this.childStatus.set(envelope.id, 'accepted')
     if (this.listeners.length !== 0) this.emit({ type: '@troupe.accepted', at: this.clock.now(), envelope })
     const inst = rt.instances.get(envelope.key) ?? this.load(rt, envelope.key)
     inst.push(envelope)
@@ -389,7 +392,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     const state = rt.kind === 'stateless' ? undefined : inst.state === undefined && rt.stateful ? rt.initialState() : copyState(inst.state)
     const ctx = new TurnContext(this, inst, mailbox.item, seq, mailbox.sentAt, state, now)
     mailbox.item = undefined
-    if (seq === ENVELOPE && this.receipts.size !== 0) this.receipts.record(ctx.message, 'running')
+    if (seq === ENVELOPE) this.track(ctx.message, 'running')
     if (this.listeners.length !== 0) this.emit({ type: '@troupe.delivered', at: now, envelope: ctx.message })
     let result: unknown
     try {
@@ -493,11 +496,12 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     ctx.closed = true
     // Commit, then send: nothing leaves from state that was not kept.
     if (rt.kind !== 'stateless') inst.state = ctx.state
-    inst.last = ctx
+    const envelope = ctx.materialized()
+    inst.lastEnvelope = envelope
+    inst.lastSeq = envelope === undefined ? ctx.seq : -1
     inst.updatedAt = now
     if (rt.stateful && ctx.state === undefined) this.forget(inst)
     if (ctx.outbox !== undefined) this.send(ctx.outbox, ctx.message)
-    const envelope = ctx.materialized()
     if (envelope?.replyTo !== undefined) {
       this.send([{ kind: 'tell', target: envelope.replyTo, id: ctx.nextId(), body: reply, replyTo: undefined, receipt: false }], envelope)
     }
@@ -528,7 +532,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
           ? error.retryAfterMs
           : retryDelayMs(rt.policy, envelope.attempt, this.random)
       rt.counts.retried++
-      if (this.receipts.size !== 0) this.receipts.record(envelope, 'retrying', message(error))
+      this.track(envelope, 'retrying', message(error))
       if (this.listeners.length !== 0) this.emit({ type: '@troupe.retried', at: now, envelope, error, delayMs })
       this.retryLater(inst, envelope, delayMs)
       return
@@ -684,6 +688,12 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     return this.stores.state.put(inst.rt.type, inst.key, { state: encode(inst.state), version: inst.version, updatedAt: this.clock.now() }, expected)
   }
 
+  /** A status that is not final: kept in the receipt, if any, and for a fork child. */
+  private track(envelope: Envelope, status: 'running' | 'retrying', reason?: string): void {
+    if (this.receipts.size !== 0) this.receipts.record(envelope, status, reason)
+    if (envelope.fork !== undefined) this.childStatus.set(envelope.id, status)
+  }
+
   /**
    * Every message ends here, exactly once per acceptance. `envelope` is undefined for a
    * message that never needed one (a bare body: no receipt, no failures, no once-results).
@@ -691,6 +701,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   private finish(envelope: Envelope | undefined, status: 'done' | 'filtered' | 'dead', reason?: string): void {
     if (envelope !== undefined) {
       if (this.receipts.size !== 0) this.receipts.record(envelope, status, reason)
+      if (envelope.fork !== undefined) this.childStatus.delete(envelope.id)
       if (this.failures.size !== 0 && status !== 'dead') this.failures.delete(envelope.id)
       if (this.onceResults.size !== 0) {
         const prefix = `${envelope.id}\u0000`
@@ -741,7 +752,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   }
 
   lastStatus(messageId: string): MessageStatus | undefined {
-    return this.receipts.get(messageId)?.status
+    return this.childStatus.get(messageId) ?? this.receipts.get(messageId)?.status
   }
 
   tellJoin(ctx: Context<JoinerState>, join: string, body: unknown, forward: ForkMembership | undefined): void {
@@ -816,7 +827,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
       state: copyState(inst.state) as never,
       queued: inst.size,
       running: inst.active !== 0,
-      lastMessageId: inst.last?.message.id,
+      lastMessageId: inst.lastEnvelope?.id ?? (inst.lastSeq >= 0 ? this.ids.id(inst.lastSeq) : undefined),
       updatedAt: inst.updatedAt,
     }))
   }

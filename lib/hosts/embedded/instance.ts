@@ -24,8 +24,9 @@ export class Instance {
   /** In its type's waiting line for a free slot. */
   waiting = false
   bucket: TokenBucket | undefined
-  /** The last successful turn, for inspection (its envelope is made only if asked for). */
-  last: { readonly message: Envelope } | undefined
+  /** The last message handled, for inspection: its envelope, or the sequence number of a bare body. */
+  lastEnvelope: Envelope | undefined
+  lastSeq = -1
   updatedAt: number | undefined
   /** Saves to the state store so far. */
   version = 0

@@ -42,7 +42,7 @@ export class TurnContext<State = unknown> implements Context<State> {
     readonly instance: Instance,
     /** The mailbox slot: a full envelope, or a bare body when `seq` is not ENVELOPE. */
     private readonly item: unknown,
-    private readonly seq: number,
+    readonly seq: number,
     private readonly sentAt: number,
     state: State,
     readonly startedAt: number,

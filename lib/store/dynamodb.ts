@@ -1,0 +1,504 @@
+// The DynamoDB store: actor state and durable timers in one table (single-table design).
+//
+// Key design (table keys `pk` S + `sk` S, one local secondary index `byDue` on `pk` + `due` S):
+//
+//   item            pk                               sk                    due (LSI sort key)
+//   actor state     state#<type>#<key>               state                 -
+//   timer           timers#<shard>                   i#<id>                <dueAt, 16 digits>#<sk>
+//
+// - State: one item per actor instance, so instances spread over partitions and a turn costs one
+//   GetItem and one conditional PutItem (`v` is the optimistic-concurrency version). `sk` is the
+//   constant `state` so that items belonging to the same instance (an outbox that spills over,
+//   a dedupe set) can later sit beside it under the same `pk`. In `<type>`, `%` and `#` are
+//   escaped (%25, %23) so `a#b`/`c` and `a`/`b#c` never share a key; `<key>` is the last part
+//   and kept as is. The state is the superjson text the runtime gives, never re-encoded.
+// - Timers: spread by a hash of their id over a fixed, small set of partitions (`timerShards`,
+//   default 8). `get`, `put` (replace) and `delete` address one item by `pk` + `sk` computed from
+//   the id alone: one request each, and a replaced timer moves in the index atomically, since
+//   DynamoDB maintains a local index in the same write. `due(now, limit)` and `next()` are one
+//   Query per shard on `byDue` (sorted by due time, `due <= now`, `Limit`), merged here; no Scan,
+//   and a tick that finds nothing due costs `timerShards` small reads.
+//   Why a local index and not a global one: an LSI can be read with ConsistentRead, so a timer
+//   put a moment ago is due at once and a deleted one never fires from a stale index, as with
+//   the memory store. The price: LSIs are declared when the table is created, and each shard's
+//   items (one `pk`) are capped at 10 GB (some ten million timers per shard) and share one
+//   partition's throughput (1,000 WCU/s; a timer write costs 2 WCU with the index). Why not
+//   buckets by due minute: `next()` and a late `due()` would have to walk buckets back to the
+//   oldest one, and a replaced timer would move between buckets in two unrelated writes.
+//   `timerShards` must stay the same for every reader and writer of a table.
+// - Keys longer than DynamoDB allows (2,048 bytes for `pk`, 1,024 for the index key) are
+//   replaced by a SHA-256 under a different prefix (`statex#`, `h#`), so keys of any length work
+//   and a readable key can never collide with a hashed one. A timer keeps its real id in `id`.
+// - Items are checked against DynamoDB's 400 KB before they are sent ({@link ItemTooLargeError}).
+// - Every read of a whole set pages through `LastEvaluatedKey`; no Scan anywhere.
+// - No transactions (dynalite has none, and one conditional write per instance is the design).
+
+import { createHash } from 'node:crypto'
+import {
+  BatchGetItemCommand,
+  CreateTableCommand,
+  DeleteItemCommand,
+  DescribeTableCommand,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  type AttributeValue,
+  type CreateTableCommandInput,
+  type DynamoDBClient,
+  type QueryCommandInput,
+} from '@aws-sdk/client-dynamodb'
+import { ConfigError, StoreConflictError, TroupeError } from '../core/errors.js'
+import type { StateStore, StoredInstance, TimerRecord, TimerStore } from './index.js'
+
+/** DynamoDB's item size limit, attribute names included. */
+export const DYNAMODB_MAX_ITEM_BYTES = 400 * 1024
+/** BatchGetItem takes at most this many keys a call. */
+const BATCH_GET_MAX_KEYS = 100
+const MAX_PARTITION_KEY_BYTES = 2048
+const MAX_SORT_KEY_BYTES = 1024
+/** Epoch milliseconds are written with this many digits so they sort as strings. */
+const DUE_DIGITS = 16
+/** The largest time that still fits the digits and a double exactly. */
+const MAX_DUE_AT = Number.MAX_SAFE_INTEGER
+const DUE_INDEX = 'byDue'
+const STATE_SK = 'state'
+/** Backoff between BatchGetItem rounds that left keys unprocessed. */
+const UNPROCESSED_BACKOFF_MS = [25, 50, 100, 200, 400, 800, 1600] as const
+
+export interface DynamoDBStoreOptions {
+  client: DynamoDBClient
+  /** A table made by {@link createTable} (or with {@link tableDefinition}'s keys and index). */
+  tableName: string
+  /**
+   * Partitions the timers are spread over. Every reader and writer of a table must use the same
+   * number; `due`/`next` cost one Query per shard.
+   * @default 8
+   */
+  timerShards?: number
+  /**
+   * Strongly consistent reads (twice the read cost of eventually consistent ones). Leave on: a
+   * stale state read only ends in a conflict and a rerun, a stale timer read fires a deleted timer.
+   * @default true
+   */
+  consistentRead?: boolean
+}
+
+/** An item would exceed DynamoDB's 400 KB. Nothing was written. */
+export class ItemTooLargeError extends TroupeError {
+  constructor(
+    readonly what: 'state' | 'timer',
+    /** `type#key` of the actor instance, or the timer id. */
+    readonly item: string,
+    readonly bytes: number,
+  ) {
+    const size = `${(bytes / 1024).toFixed(1)} KB`
+    super(
+      what === 'state' ? 'TROUPE_STATE_TOO_LARGE' : 'TROUPE_TIMER_TOO_LARGE',
+      what === 'state'
+        ? `state of ${item} is ${size}; DynamoDB items hold 400 KB — keep less state (large blobs belong in S3, with their key in the state)`
+        : `timer ${item} is ${size} with its message; DynamoDB items hold 400 KB — schedule a smaller message that points at the data`,
+    )
+  }
+}
+
+/** Actor state in DynamoDB: one item per instance, written with a conditional PutItem on its version. */
+export class DynamoDBStateStore implements StateStore {
+  private readonly table: TableAccess
+
+  constructor(options: DynamoDBStoreOptions) {
+    this.table = new TableAccess(options)
+  }
+
+  async get(type: string, key: string): Promise<StoredInstance | undefined> {
+    const out = await this.table.send((c) =>
+      c.send(new GetItemCommand({ TableName: this.table.name, Key: stateKey(type, key), ConsistentRead: this.table.consistentRead })),
+    )
+    return out.Item && toInstance(out.Item)
+  }
+
+  /**
+   * Loads many instances in as few requests as DynamoDB allows (BatchGetItem, 100 keys a call,
+   * unprocessed keys retried with backoff). Answers in the order asked, `undefined` where none.
+   */
+  async getMany(refs: readonly { type: string; key: string }[]): Promise<(StoredInstance | undefined)[]> {
+    const byPk = new Map<string, Record<string, AttributeValue>>()
+    for (const r of refs) {
+      const k = stateKey(r.type, r.key)
+      byPk.set(k.pk.S, k)
+    }
+    const found = new Map<string, StoredInstance>()
+    const keys = [...byPk.values()]
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX_KEYS) {
+      let pending: Record<string, AttributeValue>[] = keys.slice(i, i + BATCH_GET_MAX_KEYS)
+      for (let round = 0; pending.length; round++) {
+        if (round > 0) {
+          const backoff = UNPROCESSED_BACKOFF_MS[round - 1]
+          if (backoff === undefined) {
+            throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `DynamoDB left ${pending.length} keys unprocessed after ${round} BatchGetItem calls`)
+          }
+          await sleep(backoff)
+        }
+        const out = await this.table.send((c) =>
+          c.send(new BatchGetItemCommand({
+            RequestItems: { [this.table.name]: { Keys: pending, ConsistentRead: this.table.consistentRead } },
+          })),
+        )
+        for (const item of out.Responses?.[this.table.name] ?? []) found.set(item.pk!.S!, toInstance(item))
+        pending = out.UnprocessedKeys?.[this.table.name]?.Keys ?? []
+      }
+    }
+    return refs.map((r) => found.get(stateKey(r.type, r.key).pk.S))
+  }
+
+  async put(type: string, key: string, value: StoredInstance, expectedVersion: number | undefined): Promise<void> {
+    const item: Record<string, AttributeValue> = {
+      ...stateKey(type, key),
+      state: { S: value.state },
+      v: { N: String(value.version) },
+      at: { N: String(value.updatedAt) },
+    }
+    const bytes = itemBytes(item)
+    if (bytes > DYNAMODB_MAX_ITEM_BYTES) throw new ItemTooLargeError('state', describe(type, key), bytes)
+    const condition =
+      expectedVersion === undefined
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : {
+            ConditionExpression: '#v = :expected',
+            ExpressionAttributeNames: { '#v': 'v' },
+            ExpressionAttributeValues: { ':expected': { N: String(expectedVersion) } },
+          }
+    try {
+      await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ...condition })))
+    } catch (e) {
+      if (errorName(e) === 'ConditionalCheckFailedException') throw new StoreConflictError(`${type}#${key}`, expectedVersion)
+      if (isTooLarge(e)) throw new ItemTooLargeError('state', describe(type, key), bytes)
+      throw e
+    }
+  }
+
+  async delete(type: string, key: string): Promise<void> {
+    await this.table.send((c) => c.send(new DeleteItemCommand({ TableName: this.table.name, Key: stateKey(type, key) })))
+  }
+}
+
+/** Durable timers in DynamoDB, spread over `timerShards` partitions and sorted by due time in an LSI. */
+export class DynamoDBTimerStore implements TimerStore {
+  private readonly table: TableAccess
+  private readonly shards: number
+
+  constructor(options: DynamoDBStoreOptions) {
+    this.table = new TableAccess(options)
+    this.shards = options.timerShards ?? 8
+    if (!Number.isInteger(this.shards) || this.shards < 1 || this.shards > 1000) {
+      throw new ConfigError(`DynamoDBStoreOptions.timerShards must be an integer from 1 to 1000, got ${options.timerShards}`)
+    }
+  }
+
+  async put(timer: TimerRecord): Promise<void> {
+    if (!Number.isFinite(timer.dueAt) || timer.dueAt > MAX_DUE_AT) {
+      throw new TroupeError('TROUPE_INVALID_TIMER', `timer ${timer.id} has dueAt ${timer.dueAt}; expected epoch milliseconds`)
+    }
+    const key = this.timerKey(timer.id)
+    const item: Record<string, AttributeValue> = {
+      ...key,
+      due: { S: `${dueDigits(timer.dueAt)}#${key.sk.S}` },
+      id: { S: timer.id },
+      target: { S: timer.target },
+      body: { S: timer.body },
+      dueAt: { N: String(timer.dueAt) },
+      cid: { S: timer.correlationId },
+      fired: { N: String(timer.fired) },
+    }
+    if (timer.every !== undefined) item.every = { S: timer.every }
+    if (timer.causationId !== undefined) item.cause = { S: timer.causationId }
+    const bytes = itemBytes(item)
+    if (bytes > DYNAMODB_MAX_ITEM_BYTES) throw new ItemTooLargeError('timer', timer.id, bytes)
+    try {
+      await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item })))
+    } catch (e) {
+      if (isTooLarge(e)) throw new ItemTooLargeError('timer', timer.id, bytes)
+      throw e
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.table.send((c) => c.send(new DeleteItemCommand({ TableName: this.table.name, Key: this.timerKey(id) })))
+  }
+
+  async get(id: string): Promise<TimerRecord | undefined> {
+    const out = await this.table.send((c) =>
+      c.send(new GetItemCommand({ TableName: this.table.name, Key: this.timerKey(id), ConsistentRead: this.table.consistentRead })),
+    )
+    return out.Item && toTimer(out.Item)
+  }
+
+  async due(now: number, limit: number): Promise<TimerRecord[]> {
+    if (!(limit >= 1) || Number.isNaN(now)) return []
+    // The index sorts by whole milliseconds; `$` sorts after the `#` that follows the digits.
+    const below = `${dueDigits(Math.min(now, MAX_DUE_AT))}$`
+    const perShard = await Promise.all(
+      this.shardKeys().map(async (pk) => {
+        const found: TimerRecord[] = []
+        const input: QueryCommandInput = {
+          TableName: this.table.name,
+          IndexName: DUE_INDEX,
+          KeyConditionExpression: 'pk = :pk AND #due < :below',
+          ExpressionAttributeNames: { '#due': 'due' },
+          ExpressionAttributeValues: { ':pk': { S: pk }, ':below': { S: below } },
+          ConsistentRead: this.table.consistentRead,
+        }
+        for await (const items of this.table.query(input, () => (Number.isFinite(limit) ? limit - found.length : undefined))) {
+          for (const item of items) {
+            const t = toTimer(item)
+            if (t.dueAt <= now) found.push(t) // a fraction of a millisecond past `now` is not due yet
+          }
+          if (found.length >= limit) break
+        }
+        return found
+      }),
+    )
+    return perShard.flat().sort(byDue).slice(0, limit)
+  }
+
+  async next(): Promise<number | undefined> {
+    const firsts = await Promise.all(
+      this.shardKeys().map(async (pk) => {
+        const out = await this.table.send((c) =>
+          c.send(new QueryCommand({
+            TableName: this.table.name,
+            IndexName: DUE_INDEX,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': { S: pk } },
+            ProjectionExpression: 'dueAt',
+            ConsistentRead: this.table.consistentRead,
+            Limit: 1,
+          })),
+        )
+        const n = out.Items?.[0]?.dueAt?.N
+        return n === undefined ? undefined : Number(n)
+      }),
+    )
+    let next: number | undefined
+    for (const d of firsts) if (d !== undefined && (next === undefined || d < next)) next = d
+    return next
+  }
+
+  /** Every timer, earliest first. Reads them all, page by page: meant for inspection, not for ticks. */
+  async list(): Promise<TimerRecord[]> {
+    const all: TimerRecord[] = []
+    for (const pk of this.shardKeys()) {
+      const input: QueryCommandInput = {
+        TableName: this.table.name,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: pk } },
+        ConsistentRead: this.table.consistentRead,
+      }
+      for await (const items of this.table.query(input)) for (const item of items) all.push(toTimer(item))
+    }
+    return all.sort(byDue)
+  }
+
+  private timerKey(id: string): { pk: { S: string }; sk: { S: string } } {
+    const digest = sha256(id)
+    const shard = digest.readUInt32BE(0) % this.shards
+    // The index key is `<16 digits>#<sk>` and holds 1,024 bytes at most.
+    const plain = `i#${id}`
+    const sk = Buffer.byteLength(plain) <= MAX_SORT_KEY_BYTES - DUE_DIGITS - 1 ? plain : `h#${digest.toString('hex')}`
+    return { pk: { S: `timers#${shard}` }, sk: { S: sk } }
+  }
+
+  private shardKeys(): string[] {
+    return Array.from({ length: this.shards }, (_, i) => `timers#${i}`)
+  }
+}
+
+/**
+ * Both stores on one table.
+ *
+ * @example
+ * const dynamodb = new DynamoDBClient({ maxAttempts: 3 })
+ * await createTable(dynamodb, 'troupe')   // once, or from the deploy template
+ * const system = createSystem({ actors, stores: dynamodbStores({ client: dynamodb, tableName: 'troupe' }) })
+ */
+export function dynamodbStores(options: DynamoDBStoreOptions): { state: DynamoDBStateStore; timers: DynamoDBTimerStore } {
+  return { state: new DynamoDBStateStore(options), timers: new DynamoDBTimerStore(options) }
+}
+
+/** The table the stores expect: `pk`/`sk` strings, the `byDue` local index, on-demand billing. */
+export function tableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+      { AttributeName: 'due', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    LocalSecondaryIndexes: [
+      {
+        IndexName: DUE_INDEX,
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'due', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+  }
+}
+
+export interface CreateTableOptions {
+  /** Succeed when the table exists already (its keys are not checked). @default true */
+  ifNotExists?: boolean
+  /** How long to wait for the table to become ACTIVE. @default 60_000 */
+  timeoutMs?: number
+}
+
+/**
+ * Creates the table the DynamoDB stores use and waits until it is ACTIVE.
+ *
+ * @example
+ * await createTable(dynamodb, 'troupe')
+ * const stores = dynamodbStores({ client: dynamodb, tableName: 'troupe' })
+ */
+export async function createTable(client: DynamoDBClient, tableName: string, options: CreateTableOptions = {}): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 60_000
+  try {
+    await client.send(new CreateTableCommand(tableDefinition(tableName)))
+  } catch (e) {
+    if (!(errorName(e) === 'ResourceInUseException' && (options.ifNotExists ?? true))) throw e
+  }
+  const deadline = Date.now() + timeoutMs
+  for (let wait = 10; ; wait = Math.min(wait * 2, 1_000)) {
+    const out = await client.send(new DescribeTableCommand({ TableName: tableName }))
+    if (out.Table?.TableStatus === 'ACTIVE') return
+    if (Date.now() + wait > deadline) {
+      throw new TroupeError('TROUPE_STORE_NO_TABLE', `DynamoDB table ${tableName} is still ${out.Table?.TableStatus} after ${timeoutMs} ms`)
+    }
+    await sleep(wait)
+  }
+}
+
+/** The table, the client and how to read: what both stores share. */
+class TableAccess {
+  readonly client: DynamoDBClient
+  readonly name: string
+  readonly consistentRead: boolean
+
+  constructor(options: DynamoDBStoreOptions) {
+    if (!options?.client) throw new ConfigError('DynamoDBStoreOptions.client must be a DynamoDBClient')
+    if (typeof options.tableName !== 'string' || !/^[A-Za-z0-9_.-]{3,255}$/.test(options.tableName)) {
+      throw new ConfigError(
+        `DynamoDBStoreOptions.tableName must be 3 to 255 of A-Z a-z 0-9 _ - . (a DynamoDB table name), got ${JSON.stringify(options.tableName)}`,
+      )
+    }
+    this.client = options.client
+    this.name = options.tableName
+    this.consistentRead = options.consistentRead ?? true
+  }
+
+  /** Sends a command, turning a missing table into an error that says how to make it. */
+  async send<T>(request: (client: DynamoDBClient) => Promise<T>): Promise<T> {
+    return request(this.client).catch((e: unknown) => {
+      if (errorName(e) === 'ResourceNotFoundException') {
+        throw new TroupeError(
+          'TROUPE_STORE_NO_TABLE',
+          `DynamoDB table ${this.name} does not exist; create it with createTable(client, '${this.name}') before using the store`,
+          { cause: e },
+        )
+      }
+      throw e
+    })
+  }
+
+  /**
+   * Pages through a Query, one page of items at a time. `remaining` caps the next page's
+   * `Limit` (undefined: DynamoDB's 1 MB page); a page may be empty and still not the last.
+   */
+  async *query(input: QueryCommandInput, remaining?: () => number | undefined): AsyncGenerator<Record<string, AttributeValue>[]> {
+    let start: Record<string, AttributeValue> | undefined
+    do {
+      const limit = remaining?.()
+      const out = await this.send((c) =>
+        c.send(new QueryCommand({ ...input, ...(limit === undefined ? {} : { Limit: limit }), ...(start ? { ExclusiveStartKey: start } : {}) })),
+      )
+      yield out.Items ?? []
+      start = out.LastEvaluatedKey
+    } while (start)
+  }
+}
+
+function stateKey(type: string, key: string): { pk: { S: string }; sk: { S: string } } {
+  const escapedType = type.replace(/%/g, '%25').replace(/#/g, '%23')
+  const readable = `state#${escapedType}#${key}`
+  const pk = Buffer.byteLength(readable) <= MAX_PARTITION_KEY_BYTES ? readable : `statex#${sha256(`${escapedType}#${key}`).toString('hex')}`
+  return { pk: { S: pk }, sk: { S: STATE_SK } }
+}
+
+function toInstance(item: Record<string, AttributeValue>): StoredInstance {
+  return { state: item.state?.S ?? '', version: Number(item.v?.N), updatedAt: Number(item.at?.N) }
+}
+
+function toTimer(item: Record<string, AttributeValue>): TimerRecord {
+  const t: TimerRecord = {
+    id: item.id?.S ?? '',
+    target: item.target?.S ?? '',
+    body: item.body?.S ?? '',
+    dueAt: Number(item.dueAt?.N),
+    correlationId: item.cid?.S ?? '',
+    fired: Number(item.fired?.N ?? 0),
+  }
+  if (item.every?.S !== undefined) t.every = item.every.S
+  if (item.cause?.S !== undefined) t.causationId = item.cause.S
+  return t
+}
+
+/** Zero-padded whole milliseconds, so that due times sort as strings; negative ones sort first. */
+function dueDigits(dueAt: number): string {
+  return String(Math.max(0, Math.floor(dueAt))).padStart(DUE_DIGITS, '0')
+}
+
+/** Earliest first, then by id: the memory store's order. */
+function byDue(a: TimerRecord, b: TimerRecord): number {
+  return a.dueAt - b.dueAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+}
+
+/**
+ * An item's size as DynamoDB counts it toward 400 KB: attribute names plus values, strings in
+ * UTF-8. Numbers are taken at their largest (21 bytes), so the estimate never falls short.
+ */
+function itemBytes(item: Record<string, AttributeValue>): number {
+  let bytes = 0
+  for (const [name, value] of Object.entries(item)) {
+    bytes += Buffer.byteLength(name)
+    if (value.S !== undefined) bytes += Buffer.byteLength(value.S)
+    else if (value.N !== undefined) bytes += 21
+    else bytes += Buffer.byteLength(JSON.stringify(value))
+  }
+  return bytes
+}
+
+/** `type#key` for messages, with a very long key cut short. */
+function describe(type: string, key: string): string {
+  return `${type}#${key.length > 120 ? `${key.slice(0, 120)}… (${key.length} characters)` : key}`
+}
+
+function isTooLarge(e: unknown): boolean {
+  return errorName(e) === 'ValidationException' && /item size/i.test(String((e as Error).message))
+}
+
+function errorName(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && 'name' in e ? String(e.name) : undefined
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest()
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
