@@ -607,8 +607,11 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   }
 
   private putTimer(timer: TimerRecord): void {
-    this.settleStore(this.stores.timers.put(timer), `keeping timer ${timer.id}`)
-    this.timerRunner.notify(timer.dueAt)
+    const put = this.stores.timers.put(timer)
+    this.settleStore(put, `keeping timer ${timer.id}`)
+    // Wake the runner only once the timer is in the store, or it could look before it lands.
+    if (put instanceof Promise) void put.then(() => this.timerRunner.notify(timer.dueAt), () => {})
+    else this.timerRunner.notify(timer.dueAt)
   }
 
   /** Store calls from synchronous paths: a failure is logged with what was being done, never dropped unseen. */
@@ -657,8 +660,14 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
         ...(options.every === undefined ? {} : { every: options.every }),
       }
       const put = this.stores.timers.put(timer)
-      this.timerRunner.notify(dueAt)
-      return put instanceof Promise ? put.then(() => id) : Promise.resolve(id)
+      if (!(put instanceof Promise)) {
+        this.timerRunner.notify(dueAt)
+        return Promise.resolve(id)
+      }
+      return put.then(() => {
+        this.timerRunner.notify(dueAt)
+        return id
+      })
     } catch (error) {
       return Promise.reject(error)
     }
@@ -889,7 +898,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     if (this.stopping) throw new SystemStoppedError('stop() was already called')
     this.stopping = true
     // Timers stay in the store, for the next system over it.
-    this.timerRunner.stop()
+    const timersStopped = this.timerRunner.stop()
     const before = this.outstanding
     const timeoutMs = options?.timeoutMs ?? d.DEFAULT_STOP_TIMEOUT_MS
     if (this.outstanding !== 0) {
@@ -909,6 +918,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
       ask.reject(new SystemStoppedError('the system stopped before the reply came'))
     }
     this.asks.clear()
+    await timersStopped
     if (this.keepsState) {
       for (const rt of this.runtimes) if (rt.stateful) for (const inst of rt.instances.values()) await this.save(inst)
     }

@@ -14,7 +14,8 @@ const BATCH = 100
 export class TimerRunner {
   private timer: TimerHandle | undefined
   private armedAt = Infinity
-  private running = false
+  /** The run in progress, so stop() can wait for its store writes. */
+  private current: Promise<void> | undefined
   private stopped = false
 
   constructor(
@@ -33,16 +34,23 @@ export class TimerRunner {
     if (!this.stopped && dueAt < this.armedAt) this.arm(dueAt)
   }
 
-  stop(): void {
+  /** Fires nothing more; resolves once a run in progress has written its last timer. */
+  stop(): Promise<void> {
     this.stopped = true
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
     this.timer = undefined
+    return this.current ?? Promise.resolve()
   }
 
   private arm(at: number): void {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
     this.armedAt = at
-    this.timer = this.clock.setTimeout(() => void this.run(), Math.max(0, at - this.clock.now()))
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined
+      this.armedAt = Infinity
+      if (this.current !== undefined || this.stopped) return
+      this.current = this.run().finally(() => (this.current = undefined))
+    }, Math.max(0, at - this.clock.now()))
   }
 
   private async rearm(): Promise<void> {
@@ -57,10 +65,6 @@ export class TimerRunner {
   }
 
   private async run(): Promise<void> {
-    this.timer = undefined
-    this.armedAt = Infinity
-    if (this.running || this.stopped) return
-    this.running = true
     try {
       for (;;) {
         const now = this.clock.now()
@@ -74,10 +78,8 @@ export class TimerRunner {
       }
     } catch (error) {
       this.logger.error('firing timers failed; retrying in 1 s', { error: (error as Error).message })
-      this.arm(this.clock.now() + 1_000)
+      if (!this.stopped) this.arm(this.clock.now() + 1_000)
       return
-    } finally {
-      this.running = false
     }
     await this.rearm()
   }
