@@ -9,7 +9,7 @@ import type { ErrorRecord } from '../lib/supervisor/dead-letter.js'
 import type { MaybePromise } from '../lib/store/index.js'
 
 export const JOINER = 'troupe.joiner'
-/** A joined fork's record is kept this long, so late replies are recognised and ignored. */
+/** Replies for a fork the joiner has no open record of are kept this long, then dropped. */
 export const JOIN_RETENTION_MS = 10 * 60_000
 
 export type Outcome = { ok: true; reply: unknown } | { ok: false; status: 'dead' | 'filtered'; error: ErrorRecord }
@@ -46,6 +46,12 @@ export interface JoinerHost {
   lastStatus(messageId: string): MaybePromise<MessageStatus | undefined>
   /** Sends the join message, carrying the outer fork membership when forwarded. */
   tellJoin(ctx: Context<JoinerState>, join: string, body: unknown, forward: ForkMembership | undefined): void
+  /**
+   * Whether a joined fork keeps a small record that recognises a redelivered open or a late
+   * reply. A host whose messages can be redelivered (the stream) needs it, and keeps it
+   * cheaply (a TTL); a host that never redelivers deletes the fork at its join.
+   */
+  readonly keepJoinedRecords: boolean
 }
 
 /** The joiner actor class for one host. */
@@ -124,13 +130,17 @@ export function joinerActor(host: JoinerHost): ActorClass {
           : { index: i, actor: child.actor, messageId: child.messageId, status: outcome.status, error: outcome.error },
       )
     }
-    s.joined = true
     host.tellJoin(ctx, open.join, { forkId: ctx.key, complete: missing.length === 0, replies, missing, value: open.value }, open.forward)
     ctx.cancelSchedule('deadline')
-    expireLater(ctx)
+    if (!host.keepJoinedRecords) {
+      ctx.state = undefined as never
+      return
+    }
     // Keep only what recognises late replies.
+    s.joined = true
     s.outcomes = {}
     s.open = { ...open, children: [], value: undefined }
+    expireLater(ctx)
   }
 
   function expireLater(ctx: Context<JoinerState>): void {

@@ -119,11 +119,12 @@ t.test('fork of 10 with one child past the deadline: 9 replies and 1 missing, ex
   await clock.advance(60_000)
   await settle()
   t.equal((await system.state(Sum))?.runs, 1, 'the late reply made no second join')
-  const joiner = system.instances('troupe.joiner')
-  t.equal(joiner.length, 1)
-  t.match(joiner[0]!.state, { joined: true, late: 1 })
+  const orphan = system.instances('troupe.joiner')
+  t.equal(orphan.length, 1, 'the fork was deleted at its join; the late reply is held alone')
+  t.match(orphan[0]!.state, { joined: false, received: 1 })
+  t.notOk((orphan[0]!.state as { open?: unknown }).open, 'with no fork to join')
   await clock.advance(JOIN_RETENTION_MS)
-  t.same(system.instances('troupe.joiner'), [], 'the aggregate is deleted after the join')
+  t.same(system.instances('troupe.joiner'), [], 'and is dropped after the retention')
   t.same((await system.timers()).filter((x) => x.target === 'troupe.joiner'), [], 'and its timers are gone')
 })
 
@@ -156,6 +157,8 @@ for (const width of [2, 10, 1_000]) {
     t.equal(state?.last?.complete, true)
     t.equal(state?.last?.replies.length, width)
     t.equal(state?.last?.replies.reduce((a, b) => a! + b!, 0), (10 * width * (width - 1)) / 2)
+    t.same(system.instances('troupe.joiner'), [], 'nothing of the fork stays in memory after its join')
+    t.same(await system.timers(), [], 'nor in the timer store')
   })
 }
 

@@ -760,6 +760,9 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     }
   }
 
+  /** Nothing is redelivered in one process: a fork is deleted at its join. */
+  readonly keepJoinedRecords = false
+
   lastStatus(messageId: string): MessageStatus | undefined {
     return this.childStatus.get(messageId) ?? this.receipts.get(messageId)?.status
   }
