@@ -23,6 +23,8 @@ export interface StateStore {
    */
   put(type: string, key: string, value: StoredInstance, expectedVersion: number | undefined): MaybePromise<void>
   delete(type: string, key: string): MaybePromise<void>
+  /** Reads many instances in as few requests as the store allows (a batch's state in one go); results in the order asked. */
+  getMany?(refs: readonly { type: string; key: string }[]): MaybePromise<(StoredInstance | undefined)[]>
 }
 
 /** A durable timer: a message told to `target` when `dueAt` comes, once or on a recurring schedule. */

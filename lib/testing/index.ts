@@ -5,6 +5,7 @@ import type { System, SystemOptions } from '../core/system.js'
 import { SimulatedClock } from './simulated-clock.js'
 
 export { SimulatedClock } from './simulated-clock.js'
+export { storeConformance, type ConformanceOptions, type StoresFactory } from './store-conformance.js'
 
 export interface TestSystem {
   system: System

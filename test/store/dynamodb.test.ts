@@ -7,7 +7,7 @@ import { clients, startLocalStack } from '../../lib/aws/local-stack.js'
 import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
 import { DYNAMODB_MAX_ITEM_BYTES, createTable, dynamodbStores, type DynamoDBStoreOptions } from '../../lib/store/dynamodb.js'
 import type { TimerRecord } from '../../lib/store/index.js'
-import { storeConformance } from '../fixtures/store-conformance.js'
+import { storeConformance } from '../../lib/testing/store-conformance.js'
 
 const stack = await startLocalStack()
 const { dynamodb, kinesis } = clients(stack)
