@@ -1,5 +1,8 @@
+import { JOINER, joinerActor, type JoinerHost, type JoinerState, type Outcome } from '../../../actors/joiner.js'
+import { FORK_RESULT, forkResultActor } from '../../../actors/fork-result.js'
 import type { ActorClass } from '../../core/actor.js'
 import { systemClock, type Clock, type TimerHandle } from '../../core/clock.js'
+import type { Context } from '../../core/context.js'
 import * as d from '../../core/defaults.js'
 import { makeEnvelope, type Envelope } from '../../core/envelope.js'
 import {
@@ -15,34 +18,30 @@ import {
   ValidationError,
 } from '../../core/errors.js'
 import { isDrop, type Filter } from '../../core/filter.js'
-import { parseMessageId, RootIds, type CorrelationId, type MessageId } from '../../core/ids.js'
+import type { ForkChildren, ForkMembership, Joined, JoinOptions } from '../../core/fork.js'
+import { derivedId, parseMessageId, RootIds, type CorrelationId, type MessageId } from '../../core/ids.js'
 import type { InstanceSnapshot, Listener, SystemSnapshot, TroupeEvent } from '../../core/inspection.js'
 import { createLogger, type Logger } from '../../core/logger.js'
-import type { Receipt } from '../../core/receipt.js'
+import type { MessageStatus, Receipt } from '../../core/receipt.js'
+import { firstDue, type ScheduleOptions } from '../../core/schedule.js'
+import { decode, encode } from '../../core/serialization.js'
 import { copyState } from '../../core/state-copy.js'
 import type { AskOptions, AwaitReceiptOptions, StopOptions, StopReport, System, SystemOptions, TellOptions } from '../../core/system.js'
 import { assertSerializable, validateBody } from '../../core/validate.js'
+import type { Stores, StoredInstance, TimerRecord } from '../../store/index.js'
+import { MemoryStateStore, MemoryTimerStore } from '../../store/memory.js'
 import { errorRecord, type AttemptRecord, type DeadLetter } from '../../supervisor/dead-letter.js'
 import { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
 import { retryDelayMs } from '../../supervisor/policy.js'
-import { decode, encode } from '../../core/serialization.js'
-import { firstDue, type ScheduleOptions } from '../../core/schedule.js'
-import { derivedId } from '../../core/ids.js'
-import { MemoryStateStore, MemoryTimerStore } from '../../store/memory.js'
-import type { Stores, StoredInstance, TimerRecord } from '../../store/index.js'
-import { JOINER, joinerActor, type JoinerHost, type JoinerState, type Outcome } from '../../../actors/joiner.js'
-import type { Context } from '../../core/context.js'
-import type { ForkChildren, ForkMembership, Joined, JoinOptions } from '../../core/fork.js'
-import type { MessageStatus } from '../../core/receipt.js'
-import { Actor } from '../../core/actor.js'
-import { ActorRuntime } from './actor-runtime.js'
-import { TimerRunner } from './timer-runner.js'
-import { ENVELOPE, type Instance } from './instance.js'
-import { Deadlines, type Deadline } from './deadlines.js'
-import { ReceiptBook } from './receipt-book.js'
-import { TurnContext, type TurnHost } from './turn-context.js'
 import type { Effect, ForkPlan } from '../effect.js'
 import { planFork } from '../fork-plan.js'
+import { ActorRuntime } from './actor-runtime.js'
+import { Deadlines, type Deadline } from './deadlines.js'
+import { Dispatcher } from './dispatcher.js'
+import { ENVELOPE, type Instance } from './instance.js'
+import { ReceiptBook } from './receipt-book.js'
+import { TimerRunner } from './timer-runner.js'
+import { TurnContext, type TurnHost } from './turn-context.js'
 
 interface PendingAsk {
   resolve: (reply: unknown) => void
@@ -50,16 +49,13 @@ interface PendingAsk {
   deadline: Deadline
 }
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
+/** Types the runtime keeps for its own actors. */
+const RESERVED_PREFIX = 'troupe.'
 
 /**
  * The embedded host: every actor in this process, mailboxes in memory, turns on the
  * event loop. The default system, for development, tests and jobs that fit one process.
  */
-/** Types the runtime keeps for its own actors. */
-const RESERVED_PREFIX = 'troupe.'
-const FORK_RESULT = 'troupe.forkResult'
-
 export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   readonly clock: Clock
   readonly logger: Logger
@@ -70,7 +66,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   private readonly random: () => number
   private readonly checkSerializable: boolean
   private readonly receiptsForAll: boolean
-  private readonly maxRunning: number
+  private readonly dispatch: Dispatcher
   private readonly ids = new RootIds()
   private readonly receipts: ReceiptBook
   private readonly dead: DeadLetterBox
@@ -86,13 +82,11 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   private readonly childStatus = new Map<string, MessageStatus>()
   /** Callers of system.fork waiting for their join. */
   private readonly forks = new Map<string, (joined: unknown) => void>()
-  private readonly parkTimers = new Map<Instance, TimerHandle>()
   private readonly stores: Stores
   /** Whether the caller gave a state store: then stop() writes every instance to it. */
   private readonly keepsState: boolean
   private readonly timerRunner: TimerRunner
   private listeners: Listener[] = []
-  private running = 0
   /** Accepted and not yet final, across all types: 0 means idle. */
   private outstanding = 0
   private stopping = false
@@ -108,8 +102,15 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     this.filters = options.filters ?? []
     this.checkSerializable = options.checkSerializable ?? process.env.NODE_ENV !== 'production'
     this.receiptsForAll = options.receiptsForAll ?? false
-    this.maxRunning = options.concurrency ?? d.DEFAULT_SYSTEM_CONCURRENCY
-    if (!(this.maxRunning >= 1)) throw new ConfigError(`createSystem: concurrency must be a number from 1 up, got ${String(options.concurrency)}`)
+    const maxRunning = options.concurrency ?? d.DEFAULT_SYSTEM_CONCURRENCY
+    if (!(maxRunning >= 1)) throw new ConfigError(`createSystem: concurrency must be a number from 1 up, got ${String(options.concurrency)}`)
+    this.dispatch = new Dispatcher(this.clock, maxRunning, this.runtimes, {
+      turn: (inst, now) => this.turn(inst, now),
+      throttled: (inst, waitMs, scope, now) => {
+        inst.rt.counts.throttled++
+        if (this.listeners.length !== 0) this.emit({ type: '@troupe.throttled', at: now, actor: inst.rt.type, key: inst.key, waitMs, scope })
+      },
+    })
     this.deadlines = new Deadlines(this.clock)
     this.receipts = new ReceiptBook(this.clock, options.receiptLimit ?? d.DEFAULT_RECEIPT_LIMIT)
     this.dead = new DeadLetterBox(options.deadLetterLimit ?? d.DEFAULT_DEAD_LETTER_LIMIT, (letter) =>
@@ -123,7 +124,8 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
         throw new ConfigError(`actor ${cls.name} is named "${cls.type}"; types starting with "${RESERVED_PREFIX}" are troupe's own`)
       }
     }
-    for (const cls of [...options.actors, joinerActor(this), this.forkResultActor()]) {
+    const builtins = [joinerActor(this), forkResultActor((forkId, joined) => this.forkJoined(forkId, joined))]
+    for (const cls of [...options.actors, ...builtins]) {
       const rt = new ActorRuntime(cls, this.clock)
       const twin = this.byType.get(rt.type)
       if (twin) throw new ConfigError(`two actor classes are named "${rt.type}": ${twin.cls.name} and ${cls.name}; static type must be unique`)
@@ -228,7 +230,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     const inst = rt.instances.get(key) ?? this.load(rt, key)
     if (this.listeners.length !== 0) this.emit({ type: '@troupe.accepted', at: sentAt, envelope: this.rootEnvelope(inst, body, seq, sentAt) })
     inst.pushBody(body, seq, sentAt)
-    this.wake(inst)
+    this.dispatch.wake(inst)
   }
 
   private enqueue(rt: ActorRuntime, envelope: Envelope, receipt: boolean): void {
@@ -246,7 +248,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     if (this.listeners.length !== 0) this.emit({ type: '@troupe.accepted', at: this.clock.now(), envelope })
     const inst = rt.instances.get(envelope.key) ?? this.load(rt, envelope.key)
     inst.push(envelope)
-    this.wake(inst)
+    this.dispatch.wake(inst)
   }
 
   private runtime(target: ActorClass | string): ActorRuntime {
@@ -263,120 +265,6 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
       if (error instanceof TroupeError) throw error
       throw new ValidationError(rt.type, [{ path: '', message: `key(msg) threw: ${(error as Error)?.message ?? String(error)}` }])
     }
-  }
-
-  // ── scheduling ───────────────────────────────────────────────────────────
-
-  /** Starts workers on an instance while it has work and slots are free; otherwise puts it in line. */
-  private wake(inst: Instance): void {
-    const rt = inst.rt
-    while (inst.hasWork()) {
-      if (rt.running >= rt.policy.concurrency || this.running >= this.maxRunning) {
-        if (!inst.waiting) {
-          inst.waiting = true
-          rt.waiting.push(inst)
-        }
-        return
-      }
-      inst.active++
-      rt.running++
-      this.running++
-      // Never run a turn inside the caller's tell: start on a fresh microtask.
-      queueMicrotask(() => void this.work(inst))
-    }
-  }
-
-  /** A slot came free: hand it to the next instance in line, this type first. */
-  private refill(rt: ActorRuntime): void {
-    this.drainWaiting(rt)
-    if (this.running < this.maxRunning) for (const other of this.runtimes) if (other !== rt && other.waiting.length) this.drainWaiting(other)
-  }
-
-  private drainWaiting(rt: ActorRuntime): void {
-    while (rt.waiting.length !== 0 && rt.running < rt.policy.concurrency && this.running < this.maxRunning) {
-      const inst = rt.waiting.shift()!
-      inst.waiting = false
-      this.wake(inst)
-    }
-  }
-
-  /** One worker: runs turns from the instance's mailbox until it is empty, parked, or its slice is used. */
-  private async work(inst: Instance): Promise<void> {
-    const rt = inst.rt
-    const mailbox = inst.mailbox
-    let inRow = 0
-    let slice = 0
-    // Read once, then again after every wait: back-to-back synchronous turns share a reading.
-    let now = this.clock.now()
-    try {
-      if (inst.loading !== undefined) {
-        await inst.loading
-        now = this.clock.now()
-      }
-      for (;;) {
-        if (inst.parked || mailbox.size === 0) break
-        if ((rt.typeBucket !== undefined || inst.bucket !== undefined) && !this.takeToken(inst, now)) break
-        mailbox.shift()
-        rt.queued--
-        const pending = this.turn(inst, now)
-        if (pending !== undefined) {
-          await pending
-          inRow = 0
-          now = this.clock.now()
-        } else if (++inRow >= d.TURNS_BEFORE_YIELD) {
-          inRow = 0
-          await yieldToEventLoop()
-          now = this.clock.now()
-        }
-        if (++slice >= d.TURNS_PER_SLICE) {
-          slice = 0
-          now = this.clock.now()
-          if (rt.waiting.length !== 0 || this.running >= this.maxRunning) {
-            // Let waiting instances have the slot; this one goes to the back of the line.
-            if (mailbox.size !== 0 && !inst.waiting) {
-              inst.waiting = true
-              rt.waiting.push(inst)
-            }
-            break
-          }
-        }
-      }
-    } finally {
-      inst.active--
-      rt.running--
-      this.running--
-      this.refill(rt)
-      if (!inst.waiting) this.wake(inst)
-    }
-  }
-
-  /** Takes a token from the type's and the key's bucket, or parks the instance until one is due. */
-  private takeToken(inst: Instance, now: number): boolean {
-    const rt = inst.rt
-    const keyWait = inst.bucket?.waitMs(now) ?? 0
-    const typeWait = keyWait === 0 ? (rt.typeBucket?.waitMs(now) ?? 0) : 0
-    const waitMs = keyWait || typeWait
-    if (waitMs === 0) {
-      inst.bucket?.take()
-      rt.typeBucket?.take()
-      return true
-    }
-    rt.counts.throttled++
-    if (this.listeners.length !== 0) {
-      this.emit({ type: '@troupe.throttled', at: now, actor: rt.type, key: inst.key, waitMs, scope: keyWait ? 'key' : 'type' })
-    }
-    this.park(inst, waitMs)
-    return false
-  }
-
-  private park(inst: Instance, ms: number): void {
-    inst.parked = true
-    const timer = this.clock.setTimeout(() => {
-      this.parkTimers.delete(inst)
-      inst.parked = false
-      this.wake(inst)
-    }, ms)
-    this.parkTimers.set(inst, timer)
   }
 
   // ── turns ────────────────────────────────────────────────────────────────
@@ -567,13 +455,13 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     inst.rt.queued++
     if (inst.maxActive === 1) {
       inst.unshift(envelope)
-      this.park(inst, delayMs)
+      this.dispatch.park(inst, delayMs)
       return
     }
     const timer = this.clock.setTimeout(() => {
       this.retryTimers.delete(timer)
       inst.push(envelope)
-      this.wake(inst)
+      this.dispatch.wake(inst)
     }, delayMs)
     this.retryTimers.set(timer, envelope)
   }
@@ -773,17 +661,10 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     ;(turn.outbox ??= []).push({ kind: 'tell', target: join, id: turn.nextId(), body: checked, replyTo: undefined, receipt: false, fork: forward })
   }
 
-  /** The built-in join target of system.fork: hands the joined replies to the waiting caller. */
-  private forkResultActor(): ActorClass {
-    const forks = this.forks
-    return class ForkResult extends Actor<{ forkId: string }> {
-      static readonly type = FORK_RESULT
-      receive(msg: { forkId: string }) {
-        const resolve = forks.get(msg.forkId)
-        forks.delete(msg.forkId)
-        resolve?.(msg)
-      }
-    }
+  private forkJoined(forkId: string, joined: unknown): void {
+    const resolve = this.forks.get(forkId)
+    this.forks.delete(forkId)
+    resolve?.(joined)
   }
 
   // ── TurnHost ─────────────────────────────────────────────────────────────
@@ -937,8 +818,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
       waiting.push([this.byType.get(envelope.type)!, envelope])
     }
     this.retryTimers.clear()
-    for (const timer of this.parkTimers.values()) this.clock.clearTimeout(timer)
-    this.parkTimers.clear()
+    this.dispatch.cancelParks()
     for (const rt of this.runtimes) {
       for (const inst of rt.instances.values()) {
         inst.parked = true
