@@ -73,7 +73,7 @@ export function joinerActor(host: JoinerHost): ActorClass {
       switch (msg.op) {
         case 'open':
           if (s.open !== undefined) return // a redelivered open
-          s.open = msg.fork
+          s.open = frozenFork(msg.fork)
           if (s.received >= s.open.total) return join(ctx)
           return
         case 'reply':
@@ -82,7 +82,7 @@ export function joinerActor(host: JoinerHost): ActorClass {
             return
           }
           if (s.outcomes[msg.index] !== undefined) return // a duplicate of a reply already counted
-          s.outcomes[msg.index] = msg.outcome
+          s.outcomes[msg.index] = Object.freeze(msg.outcome) // the joiner never changes an outcome: shared by state copies
           s.received++
           if (s.open !== undefined && s.received >= s.open.total) return join(ctx)
           else if (s.open === undefined && s.received === 1) expireLater(ctx) // replies without an open fork must not linger
@@ -146,4 +146,15 @@ export function joinerActor(host: JoinerHost): ActorClass {
   function expireLater(ctx: Context<JoinerState>): void {
     ctx.schedule(Joiner, { op: 'expire', forkId: ctx.key }, { afterMs: JOIN_RETENTION_MS, name: 'expire' })
   }
+}
+
+/**
+ * The open record never changes after it arrives: frozen, state copies share it instead of
+ * copying the children list on every reply. Only the runtime's own objects are frozen; the
+ * value passed along is the user's and stays as it is.
+ */
+function frozenFork(fork: OpenFork): OpenFork {
+  for (const child of fork.children) Object.freeze(child)
+  Object.freeze(fork.children)
+  return Object.freeze(fork)
 }

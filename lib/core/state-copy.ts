@@ -6,10 +6,12 @@ const MAX_RECURSIVE_DEPTH = 100
  * (the AWS mode never commits a failed turn; the embedded mode must not differ).
  * State is plain data (see `Serializable`), which makes a hand-written copy several
  * times faster than structuredClone for the small states most actors keep.
- * RegExp, URL and Error values are shared, not copied: treat them as immutable.
+ * RegExp, URL and Error values are shared, not copied: treat them as immutable. So are
+ * frozen objects: what a turn never changes can be frozen (every level of it) and is then
+ * kept once instead of copied each turn.
  */
 export function copyState<T>(value: T, depth = 0): T {
-  if (typeof value !== 'object' || value === null) return value
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value
   if (depth > MAX_RECURSIVE_DEPTH) return copyDeep(value)
   const out = shell(value)
   if (out === value) return value
@@ -60,7 +62,7 @@ function fill(from: object, to: object, copy: (v: unknown) => unknown): void {
 function copyDeep<T>(root: T): T {
   const pending: [object, object][] = []
   const copy = (v: unknown): unknown => {
-    if (typeof v !== 'object' || v === null) return v
+    if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return v
     const out = shell(v)
     if (out !== v && !(v instanceof Date)) pending.push([v, out])
     return out

@@ -47,6 +47,16 @@ t.test('copyState copies plain data deeply and keeps __proto__ a key', async (t)
   t.doesNotThrow(() => copyState(deep), 'deep state falls back to structuredClone')
 })
 
+t.test('copyState shares frozen values instead of copying them', async (t) => {
+  const fixed = Object.freeze({ children: Object.freeze([Object.freeze({ id: 'a' })]) })
+  const state = { fixed, count: 1 }
+  const copy = copyState(state)
+  t.not(copy, state)
+  t.equal(copy.fixed, fixed, 'the frozen part is the same object')
+  copy.count++
+  t.equal(state.count, 1, 'the rest is still a copy')
+})
+
 t.test('token bucket: burst, then the rate', async (t) => {
   const bucket = new TokenBucket({ ratePerSecond: 4, burst: 2 }, 0)
   const take = (now: number) => {

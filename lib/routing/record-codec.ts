@@ -1,0 +1,357 @@
+// The record codec: an envelope as a Kinesis record and back.
+//
+// A record's data is the whole envelope, body included, as superjson text in UTF-8; fields that
+// are `undefined` are left out. Its partition key and stream come from the router.
+//
+// Decoding takes a record from anywhere: a GetRecords result (bytes) or a Lambda event (the
+// base64 string in `kinesis.data`). It never throws and never runs away on hostile input; it
+// returns `{ ok: false, reason }` for anything that is not an envelope troupe would have sent:
+// - bytes over `maxRecordBytes` (checked before base64 or UTF-8 decoding), bad base64, bad UTF-8;
+// - JSON nested too deep (counted on the text before parsing), bad or truncated JSON;
+// - `__proto__` keys anywhere, superjson metadata through `__proto__`/`constructor`/`prototype`,
+//   types troupe never sends, metadata shaped to make superjson work quadratically, long BigInt
+//   or RegExp literals (see superjson-guard.ts);
+// - a field of the wrong type or out of range (ids ≤ 256 characters, `attempt` a whole number,
+//   `sentAt` a finite number, `fork` `{ forkId, index }`).
+// Unknown fields: ignored and dropped by default, so a newer sender may add a field while older
+// hosts still run (rolling deploys); `unknownFields: 'reject'` refuses them instead.
+//
+// Encoding applies the same rules, so whatever this codec encodes, it decodes: a message that
+// could not be read back fails at send time with a clear error, not later as a dead letter.
+
+import superjson from 'superjson'
+import { makeEnvelope, type Envelope } from '../core/envelope.js'
+import { ConfigError } from '../core/errors.js'
+import type { ForkMembership } from '../core/fork.js'
+import { LARGEST_MAX_RECORD_BYTES } from './kinesis-limits.js'
+import { InvalidEnvelopeError, RecordTooLargeError } from './record-errors.js'
+import type { Route, Router } from './router.js'
+import { checkSuperjsonDocument, isPlainObject, nestingExceeds, type GuardLimits } from './superjson-guard.js'
+
+export interface RecordCodecOptions {
+  /**
+   * Largest record data accepted, in bytes, checked before anything is decoded. The default is the
+   * largest record any Kinesis stream takes; the transport also checks each stream's own limit.
+   * @default 10 MiB
+   */
+  maxRecordBytes?: number
+  /** Nesting of arrays and objects allowed in a body (a Map counts two: entries, then pairs). @default 64 */
+  maxDepth?: number
+  /** Longest instance key, in characters. @default 1024 */
+  maxKeyLength?: number
+  /** Longest BigInt (digits) or RegExp (source) in a body; both parse in more than linear time. @default 10000 */
+  maxLiteralLength?: number
+  /** What to do with envelope fields this version does not know. @default 'ignore' */
+  unknownFields?: 'ignore' | 'reject'
+}
+
+/** What decoding one record gave: an envelope, or why not (with the id and actor when readable). */
+export type DecodeResult =
+  | { ok: true; envelope: Envelope }
+  | { ok: false; reason: string; messageId?: string; actor?: string }
+
+/** An envelope ready for PutRecords. */
+export interface EncodedRecord extends Route {
+  data: Buffer
+  /** What Kinesis counts against its limits: data plus the partition key's UTF-8 bytes. */
+  bytes: number
+}
+
+/** Ids (message, correlation, parent, cause), actor types and reply targets. */
+const MAX_ID_LENGTH = 256
+/** Reasons quote their input; keep them readable. */
+const MAX_REASON_LENGTH = 500
+
+const FIELDS = new Set([
+  'id',
+  'type',
+  'key',
+  'body',
+  'correlationId',
+  'parentId',
+  'causationId',
+  'attempt',
+  'sentAt',
+  'replyTo',
+  'deadline',
+  'fork',
+])
+const FORK_FIELDS = new Set(['forkId', 'index'])
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+interface Limits extends GuardLimits {
+  maxRecordBytes: number
+  maxKeyLength: number
+  rejectUnknown: boolean
+}
+
+/**
+ * Turns envelopes into Kinesis records and records back into envelopes.
+ *
+ * @example
+ * const codec = new RecordCodec()
+ * const { data, partitionKey, stream } = codec.toRecord(envelope, router)
+ * const decoded = codec.decode(event.Records[0].kinesis.data)
+ * if (!decoded.ok) deadLetter(decoded.reason)
+ */
+export class RecordCodec {
+  private readonly limits: Limits
+
+  constructor(options: RecordCodecOptions = {}) {
+    this.limits = {
+      maxRecordBytes: positiveInt(options.maxRecordBytes, LARGEST_MAX_RECORD_BYTES, 'maxRecordBytes'),
+      maxDepth: positiveInt(options.maxDepth, 64, 'maxDepth'),
+      maxKeyLength: positiveInt(options.maxKeyLength, 1024, 'maxKeyLength'),
+      maxLiteralLength: positiveInt(options.maxLiteralLength, 10_000, 'maxLiteralLength'),
+      rejectUnknown: unknownFields(options.unknownFields),
+    }
+  }
+
+  /** The largest record data this codec writes or reads, in bytes. */
+  get maxRecordBytes(): number {
+    return this.limits.maxRecordBytes
+  }
+
+  /**
+   * The record data of one envelope: superjson text, UTF-8. Throws an InvalidEnvelopeError for a
+   * field out of range or a body this codec would refuse to decode, a RecordTooLargeError past
+   * `maxRecordBytes`.
+   */
+  encode(envelope: Envelope): Buffer {
+    const { actor, messageId } = names(envelope)
+    const invalid = (reason: string, cause?: unknown) => new InvalidEnvelopeError(actor, messageId, reason, cause === undefined ? undefined : { cause })
+    if (envelope === null || typeof envelope !== 'object') throw invalid('the envelope is not an object')
+    const fieldsReason = checkFields(envelope as unknown as Record<string, unknown>, this.limits, false)
+    if (fieldsReason) throw invalid(fieldsReason)
+
+    const plain: Record<string, unknown> = { id: envelope.id, type: envelope.type, key: envelope.key }
+    if (envelope.body !== undefined) plain.body = envelope.body
+    plain.correlationId = envelope.correlationId
+    if (envelope.parentId !== undefined) plain.parentId = envelope.parentId
+    if (envelope.causationId !== undefined) plain.causationId = envelope.causationId
+    plain.attempt = envelope.attempt
+    plain.sentAt = envelope.sentAt
+    if (envelope.replyTo !== undefined) plain.replyTo = envelope.replyTo
+    if (envelope.deadline !== undefined) plain.deadline = envelope.deadline
+    if (envelope.fork !== undefined) plain.fork = { forkId: envelope.fork.forkId, index: envelope.fork.index }
+
+    let doc: ReturnType<typeof superjson.serialize>
+    try {
+      doc = superjson.serialize(plain as Parameters<typeof superjson.serialize>[0])
+    } catch (e) {
+      throw invalid(`superjson cannot encode its body (${errorText(e)})`, e)
+    }
+    const docReason = checkSuperjsonDocument(doc.json as Record<string, unknown>, doc.meta, this.limits)
+    if (docReason) throw invalid(docReason)
+    const data = Buffer.from(JSON.stringify(doc), 'utf8')
+    if (data.byteLength > this.limits.maxRecordBytes) {
+      throw new RecordTooLargeError(actor, messageId, data.byteLength, this.limits.maxRecordBytes, undefined)
+    }
+    return data
+  }
+
+  /** One envelope as a record: its data, and its stream and partition key from `router`. */
+  toRecord(envelope: Envelope, router: Router): EncodedRecord {
+    const data = this.encode(envelope)
+    const { stream, partitionKey } = router.route(envelope)
+    return { stream, partitionKey, data, bytes: data.byteLength + Buffer.byteLength(partitionKey, 'utf8') }
+  }
+
+  /**
+   * The envelope in a record's data: bytes, or the base64 string of a Lambda event record.
+   * Never throws; see the top of this file for what is refused.
+   */
+  decode(data: Uint8Array | string): DecodeResult {
+    try {
+      return this.decodeOrFail(data)
+    } catch (e) {
+      // Every known failure is caught where it happens; this is the last line, never a throw.
+      return fail(`the record could not be decoded (${errorText(e)})`)
+    }
+  }
+
+  private decodeOrFail(data: Uint8Array | string): DecodeResult {
+    const max = this.limits.maxRecordBytes
+    let bytes: Uint8Array
+    if (typeof data === 'string') {
+      if (data.length > Math.ceil(max / 3) * 4) {
+        return fail(`the record's base64 data is ${data.length} characters, more than a record of ${max} bytes takes`)
+      }
+      if (data.length % 4 !== 0 || !BASE64.test(data)) return fail('the record data is not valid base64')
+      bytes = Buffer.from(data, 'base64')
+    } else if (data instanceof Uint8Array) {
+      bytes = data
+    } else {
+      return fail(`the record data is ${describe(data)}, not bytes or a base64 string`)
+    }
+    if (bytes.byteLength > max) return fail(`the record is ${bytes.byteLength} bytes, over the limit of ${max}`)
+    if (bytes.byteLength === 0) return fail('the record is empty')
+
+    let text: string
+    try {
+      text = utf8.decode(bytes)
+    } catch {
+      return fail('the record is not valid UTF-8')
+    }
+    // Metadata nests up to twice as deep as the body it annotates, plus the wrapper.
+    if (nestingExceeds(text, 2 * this.limits.maxDepth + 8)) {
+      return fail(`the record nests deeper than a body of ${this.limits.maxDepth} levels can`)
+    }
+    let doc: unknown
+    try {
+      doc = JSON.parse(text)
+    } catch (e) {
+      return fail(`the record is not JSON (${errorText(e)})`)
+    }
+    if (!isPlainObject(doc) || !Object.hasOwn(doc, 'json')) return fail('the record is not a superjson document ({ json, meta })')
+    const { json, meta } = doc
+    if (!isPlainObject(json)) return fail('the record holds no envelope: its superjson `json` is not an object')
+    const ids = readable(json)
+    const docReason = checkSuperjsonDocument(json, meta, this.limits)
+    if (docReason) return fail(docReason, ids)
+
+    let value: unknown
+    try {
+      value = superjson.deserialize({ json: json as never, meta: meta as never }, { inPlace: true })
+    } catch (e) {
+      return fail(`superjson could not decode the record (${errorText(e)})`, ids)
+    }
+    if (!isPlainObject(value)) return fail('the decoded record is not an envelope object', ids)
+    const fieldsReason = checkFields(value, this.limits, true)
+    if (fieldsReason) return fail(fieldsReason, ids)
+    // Checked above: every field has its type. Fresh objects only, so nothing of the record's
+    // own objects but the body is kept (and nothing unknown rides along).
+    const v = value as unknown as Envelope
+    const fork: ForkMembership | undefined = v.fork === undefined ? undefined : { forkId: v.fork.forkId, index: v.fork.index }
+    return {
+      ok: true,
+      envelope: makeEnvelope({
+        id: v.id,
+        type: v.type,
+        key: v.key,
+        body: v.body,
+        correlationId: v.correlationId,
+        parentId: v.parentId,
+        causationId: v.causationId,
+        attempt: v.attempt,
+        sentAt: v.sentAt,
+        replyTo: v.replyTo,
+        deadline: v.deadline,
+        fork,
+      }),
+    }
+  }
+}
+
+/** The codec with default limits. */
+export const defaultRecordCodec = new RecordCodec()
+
+/** {@link RecordCodec.encode} with the default limits. */
+export function encodeRecord(envelope: Envelope): Buffer {
+  return defaultRecordCodec.encode(envelope)
+}
+
+/** {@link RecordCodec.decode} with the default limits. */
+export function decodeRecord(data: Uint8Array | string): DecodeResult {
+  return defaultRecordCodec.decode(data)
+}
+
+/**
+ * Why the fields of `e` do not make an envelope, or undefined. `decoding` is true for what came off
+ * a stream (unknown fields count there); an envelope being encoded may carry extra properties.
+ */
+function checkFields(e: Record<string, unknown>, limits: Limits, decoding: boolean): string | undefined {
+  const has = (k: string) => Object.hasOwn(e, k) && e[k] !== undefined
+  return (
+    text(e, 'id', 1, MAX_ID_LENGTH, true) ??
+    text(e, 'type', 1, MAX_ID_LENGTH, true) ??
+    text(e, 'key', 0, limits.maxKeyLength, true) ??
+    text(e, 'correlationId', 1, MAX_ID_LENGTH, true) ??
+    text(e, 'parentId', 1, MAX_ID_LENGTH, false) ??
+    text(e, 'causationId', 1, MAX_ID_LENGTH, false) ??
+    text(e, 'replyTo', 1, MAX_ID_LENGTH, false) ??
+    (Number.isSafeInteger(e.attempt) && (e.attempt as number) >= 0 ? undefined : `the field "attempt" must be a whole number from 0 up, got ${describe(e.attempt)}`) ??
+    (Number.isFinite(e.sentAt) ? undefined : `the field "sentAt" must be a finite number (epoch ms), got ${describe(e.sentAt)}`) ??
+    (!has('deadline') || Number.isFinite(e.deadline) ? undefined : `the field "deadline" must be a finite number (epoch ms) when set, got ${describe(e.deadline)}`) ??
+    (has('fork') ? checkFork(e.fork, limits, decoding) : undefined) ??
+    (decoding && limits.rejectUnknown ? unknown(Object.keys(e), FIELDS, 'the envelope') : undefined)
+  )
+}
+
+function checkFork(fork: unknown, limits: Limits, decoding: boolean): string | undefined {
+  if (!isPlainObject(fork)) return `the field "fork" must be { forkId, index } when set, got ${describe(fork)}`
+  return (
+    text(fork, 'forkId', 1, MAX_ID_LENGTH, true, 'fork.forkId') ??
+    (Number.isSafeInteger(fork.index) && (fork.index as number) >= 0 ? undefined : `the field "fork.index" must be a whole number from 0 up, got ${describe(fork.index)}`) ??
+    (decoding && limits.rejectUnknown ? unknown(Object.keys(fork), FORK_FIELDS, 'the field "fork"') : undefined)
+  )
+}
+
+function text(o: Record<string, unknown>, field: string, min: number, max: number, required: boolean, label = field): string | undefined {
+  const v = Object.hasOwn(o, field) ? o[field] : undefined
+  if (v === undefined && !required) return undefined
+  if (typeof v === 'string' && v.length >= min && v.length <= max) return undefined
+  return `the field "${label}" must be a string of ${min} to ${max} characters${required ? '' : ' when set'}, got ${describe(v)}`
+}
+
+function unknown(keys: string[], known: ReadonlySet<string>, where: string): string | undefined {
+  const extra = keys.filter((k) => !known.has(k))
+  if (extra.length === 0) return undefined
+  return `${where} has unknown field${extra.length > 1 ? 's' : ''} ${extra.slice(0, 5).map((k) => JSON.stringify(k.slice(0, 40))).join(', ')}`
+}
+
+function fail(reason: string, ids: { actor?: string; messageId?: string } = {}): DecodeResult {
+  const result: { ok: false; reason: string; messageId?: string; actor?: string } = {
+    ok: false,
+    reason: reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH)}…` : reason,
+  }
+  if (ids.messageId !== undefined) result.messageId = ids.messageId
+  if (ids.actor !== undefined) result.actor = ids.actor
+  return result
+}
+
+/** The message id and actor of a record or envelope, when they are sane strings. */
+function readable(o: unknown): { actor?: string; messageId?: string } {
+  const r = (o !== null && typeof o === 'object' ? o : {}) as Record<string, unknown>
+  const sane = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH ? v : undefined)
+  const out: { actor?: string; messageId?: string } = {}
+  const actor = sane(r.type)
+  const messageId = sane(r.id)
+  if (actor !== undefined) out.actor = actor
+  if (messageId !== undefined) out.messageId = messageId
+  return out
+}
+
+/** The message id and actor for an error message, with placeholders when not readable. */
+function names(o: unknown): { actor: string; messageId: string } {
+  const { actor, messageId } = readable(o)
+  return { actor: actor ?? '(unknown actor)', messageId: messageId ?? '(no id)' }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value === 'string') return `a string of ${value.length} characters`
+  if (typeof value === 'number') return Number.isFinite(value) ? `the number ${value}` : String(value)
+  if (Array.isArray(value)) return 'an array'
+  if (value instanceof Date) return 'a Date'
+  if (typeof value === 'object') return isPlainObject(value) ? 'an object' : `an instance of ${value.constructor?.name ?? 'a class'}`
+  return typeof value === 'undefined' ? 'nothing' : `a ${typeof value}`
+}
+
+function errorText(e: unknown): string {
+  const m = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+  return m.length > 200 ? `${m.slice(0, 200)}…` : m
+}
+
+function positiveInt(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value < 1) throw new ConfigError(`RecordCodecOptions.${name} must be a whole number from 1 up, got ${value}`)
+  return value
+}
+
+function unknownFields(value: 'ignore' | 'reject' | undefined): boolean {
+  if (value === undefined || value === 'ignore') return false
+  if (value === 'reject') return true
+  throw new ConfigError(`RecordCodecOptions.unknownFields must be 'ignore' or 'reject', got ${JSON.stringify(value)}`)
+}
