@@ -25,7 +25,10 @@ export interface FaultRecord {
 }
 
 export interface PutRecordsFaults {
-  /** Fails a record with the code returned (the record is not written), or lets it through. */
+  /**
+   * Fails a record with the code returned (the record is not written), or lets it through. When
+   * every record of a call fails, the call never reaches the emulator (nor a request counter).
+   */
   failRecord?: (record: FaultRecord) => PutRecordsFaultCode | undefined
   /** Answers one HTTP attempt of a PutRecords call with a throttle (400) when it returns true. */
   throttle?: (attempt: { call: number; attempt: number; stream: string; records: number }) => boolean

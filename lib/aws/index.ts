@@ -19,3 +19,34 @@ export type { CountableClient, RequestCount, RequestCounts } from './request-cou
 // The local AWS (dynalite + kinesalite or kinesis-local on 127.0.0.1)
 export { clients, startLocalStack } from './local-stack.js'
 export type { LocalClientOptions, LocalKinesis, LocalStack, LocalStackOptions } from './local-stack.js'
+
+// Routing: message → stream and partition key; envelope ⇄ Kinesis record (host-neutral, no SDK)
+export {
+  DEFAULT_MAX_RECORD_BYTES,
+  LARGEST_MAX_RECORD_BYTES,
+  PARTITION_KEY_MAX_LENGTH,
+  PUT_RECORDS_MAX_BYTES,
+  PUT_RECORDS_MAX_RECORDS,
+} from '../routing/kinesis-limits.js'
+export { Router, fitPartitionKey, partitionKeyOf } from '../routing/router.js'
+export type { Route, RouterOptions } from '../routing/router.js'
+export { RecordCodec, decodeRecord, defaultRecordCodec, encodeRecord } from '../routing/record-codec.js'
+export type { DecodeResult, EncodedRecord, RecordCodecOptions } from '../routing/record-codec.js'
+export { InvalidEnvelopeError, RecordTooLargeError } from '../routing/record-errors.js'
+
+// The Kinesis transport (PutRecords batches, per-record retry, per-key order)
+export { KinesisTransport } from '../transport/kinesis.js'
+export type {
+  FailedResult,
+  KinesisTransportOptions,
+  KinesisTransportStats,
+  SendReport,
+  SendResult,
+  SentResult,
+} from '../transport/kinesis.js'
+export type { Ordering } from '../transport/partition-queue.js'
+export { HeldBackError, SendFailedError } from '../transport/errors.js'
+
+// Fault injection for tests: PutRecords partial failures and throttles the emulators never produce
+export { injectPutRecordsFaults } from './fault-injection.js'
+export type { FaultInjection, FaultRecord, PutRecordsFaultCode, PutRecordsFaults } from './fault-injection.js'

@@ -16,7 +16,7 @@ export interface Envelope<Body = unknown> {
   readonly parentId: MessageId | undefined
   /** The message whose turn sent this one; `undefined` for messages from outside a turn. */
   readonly causationId: MessageId | undefined
-  /** 1 on the first attempt, counting up on each retry. */
+  /** 0 until its first attempt starts; 1 during the first attempt, counting up on each retry. */
   attempt: number
   /** Epoch milliseconds at which the message was accepted. */
   readonly sentAt: number

@@ -17,7 +17,8 @@ export class SendFailedError extends TroupeError {
   ) {
     super(
       'TROUPE_SEND_FAILED',
-      `message ${messageId} for ${actor} was not written to stream "${stream}" after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${errorCode}${detail ? `: ${detail}` : ''}`,
+      `message ${messageId} for ${actor} was not written to stream "${stream}"` +
+        `${attempts > 0 ? ` after ${attempts} attempt${attempts === 1 ? '' : 's'}` : ''}: ${errorCode}${detail ? `: ${detail}` : ''}`,
       options,
     )
   }

@@ -456,8 +456,9 @@ export class KinesisTransport {
   }
 
   private settle(lane: Lane, items: Item[], failed: ReadonlySet<Item>, entries: PutRecordsResultEntry[] | undefined): void {
-    const now = Date.now()
-    const settlements: KeySettlement<Item>[] = lane.queue.settle(items, failed, (_key, retry) => now + this.backoff(retry[0]!.attempts))
+    // One delay for the whole call, so the keys it failed come back together, in one call.
+    const retryAt = failed.size > 0 ? Date.now() + this.backoff(Math.max(...[...failed].map((i) => i.attempts))) : 0
+    const settlements: KeySettlement<Item>[] = lane.queue.settle(items, failed, () => retryAt)
     const overtook = new Set<Item>()
     for (const s of settlements) for (const item of s.overtook) overtook.add(item)
     if (entries) {
