@@ -14,7 +14,8 @@ import type { GeoIpLookupIn, PageStatsState, PageViewBody } from './lib/messages
 import { createProgress, type ProgressCounts } from './lib/progress.js'
 import { formatReport, type ActorReport, type Check, type DeadLetterReport, type PageReport, type Report } from './lib/report.js'
 import { startApiServer, type ApiServer } from './lib/server.js'
-import { generateTraffic, seededRandom, type Request, type Traffic } from './lib/traffic.js'
+import { seededRandom } from 'troupe/testing'
+import { generateTraffic, type Request, type Traffic } from './lib/traffic.js'
 
 export type { Report } from './lib/report.js'
 

@@ -3,17 +3,11 @@
 
 import Table from 'cli-table3'
 import { GEO_ATTRIBUTION } from './geo.js'
+import type { PageStatsState } from './messages.js'
 
-export interface PageReport {
+/** One page's counters, as PageStats kept them. */
+export interface PageReport extends PageStatsState {
   url: string
-  views: number
-  byCountry: Record<string, number>
-  byBrowser: Record<string, number>
-  byOs: Record<string, number>
-  /** Views counted from an incomplete join: a lookup dead or past the deadline. */
-  incomplete: number
-  /** Those views by what was missing, e.g. "geoIpLookup dead" → 2. */
-  missing: Record<string, number>
 }
 
 /** One actor type's counts from `system.inspect()`. */

@@ -4,18 +4,6 @@
 
 import type { PageViewBody } from './messages.js'
 
-/** A small, fast, seedable PRNG (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 type Weighted<T> = readonly (readonly [T, number])[]
 
 function pick<T>(items: Weighted<T>, random: () => number): T {
