@@ -110,3 +110,17 @@ t.test('the serialisability walk survives hostile shapes', async (t) => {
   nullProto.x = 1
   t.equal(findUnserializable(nullProto), undefined)
 })
+
+t.test('a key the actor cannot make is the message’s fault, named at tell', async (t) => {
+  class ByHost extends Actor<{ url: string }> {
+    static readonly type = 'byHost'
+    key(msg: ByHost['In']) {
+      return new URL(msg.url).host
+    }
+    receive() {}
+  }
+  const { system } = createTestSystem({ actors: [ByHost] })
+  await t.rejects(system.tell(ByHost, { url: 'not a url' }), { code: 'TROUPE_INVALID_MESSAGE', message: /message for byHost is invalid: \(key\): key\(msg\) threw: Invalid URL/ })
+  await t.rejects(system.tell(ByHost, { url: 'file:///x' }), { message: /\(key\): key\(msg\) must return a string of 1 to 1024 characters, got a string of 0/ })
+  t.ok(await system.tell(ByHost, { url: 'https://a.example/x' }))
+})

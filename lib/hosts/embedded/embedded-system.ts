@@ -213,7 +213,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     const correlationId = (options?.correlationId === undefined ? id : parseMessageId(options.correlationId, 'correlationId')) as string as CorrelationId
     const make = (valid: unknown) => {
       if (this.checkSerializable) assertSerializable(rt.type, 'message', valid)
-      const envelope = makeEnvelope({ id, type: rt.type, key: this.keyOf(rt, valid), body: valid, correlationId, sentAt: this.clock.now(), replyTo })
+      const envelope = makeEnvelope({ id, type: rt.type, key: rt.keyOf(valid), body: valid, correlationId, sentAt: this.clock.now(), replyTo })
       this.enqueue(rt, envelope, options?.receipt === true)
     }
     if (checked instanceof Promise) return checked.then(make)
@@ -222,7 +222,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   }
 
   private enqueueBody(rt: ActorRuntime, body: unknown, seq: number): void {
-    const key = this.keyOf(rt, body)
+    const key = rt.keyOf(body)
     const sentAt = this.clock.now()
     rt.counts.accepted++
     rt.queued++
@@ -256,15 +256,6 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     if (rt) return rt
     const name = typeof target === 'string' ? target : `${String((target as { type?: unknown })?.type)} (class ${(target as { name?: string })?.name})`
     throw new TroupeError('TROUPE_UNKNOWN_ACTOR', `no actor ${name} in this system; known: ${[...this.byType.keys()].join(', ') || '(none)'}`)
-  }
-
-  private keyOf(rt: ActorRuntime, body: unknown): string {
-    try {
-      return rt.keyOf(body)
-    } catch (error) {
-      if (error instanceof TroupeError) throw error
-      throw new ValidationError(rt.type, [{ path: '', message: `key(msg) threw: ${(error as Error)?.message ?? String(error)}` }])
-    }
   }
 
   // ── turns ────────────────────────────────────────────────────────────────
@@ -481,7 +472,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
       const envelope = makeEnvelope({
         id: effect.id,
         type: rt.type,
-        key: this.keyOf(rt, effect.body),
+        key: rt.keyOf(effect.body),
         body: effect.body,
         correlationId: cause.correlationId,
         parentId: cause.id,
@@ -523,7 +514,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     try {
       body = decode(timer.body)
       if (!rt) throw new TroupeError('TROUPE_UNKNOWN_ACTOR', `timer ${timer.id} is for actor ${timer.target}, which this system does not have`)
-      this.enqueue(rt, makeEnvelope({ ...fields, key: this.keyOf(rt, body), body }), this.receiptsForAll)
+      this.enqueue(rt, makeEnvelope({ ...fields, key: rt.keyOf(body), body }), this.receiptsForAll)
     } catch (error) {
       this.dead.add({ envelope: makeEnvelope({ ...fields, key: '', body }), error: errorRecord(error), attempts: [], deadAt: this.clock.now() })
       this.logger.error('timer could not fire; dead-lettered', { timerId: timer.id, error: message(error) })
@@ -680,7 +671,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
       throw new TerminalError(`${rt.type} has an async schema; messages told inside a turn must validate synchronously`)
     }
     if (this.checkSerializable) assertSerializable(rt.type, 'message', checked)
-    this.keyOf(rt, checked)
+    rt.keyOf(checked)
     return checked
   }
 

@@ -1,0 +1,69 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec'
+import type { ActorClass, AnyActor } from '../core/actor.js'
+import { ConfigError, ValidationError } from '../core/errors.js'
+import { copyState } from '../core/state-copy.js'
+import { type Policy, resolvePolicy } from '../supervisor/policy.js'
+
+/** keyed: one instance per key; singleton: one stateful instance; stateless: concurrent turns, no state. */
+export type ActorKind = 'keyed' | 'singleton' | 'stateless'
+
+const TYPE_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/
+/** Longest key `key(msg)` may return. */
+export const MAX_KEY_LENGTH = 1024
+
+/**
+ * What every host knows about one actor type, checked once when a system starts: its
+ * name, kind, policy and schema, and the one instance of the class that runs its turns.
+ */
+export class ActorType {
+  readonly type: string
+  readonly actor: AnyActor
+  readonly kind: ActorKind
+  /** Keeps state between turns (keyed actors may have none). */
+  readonly stateful: boolean
+  readonly policy: Policy
+  readonly schema: StandardSchemaV1 | undefined
+  readonly hasFilter: boolean
+
+  constructor(readonly cls: ActorClass) {
+    const type = (cls as { type?: unknown }).type
+    if (typeof type !== 'string' || !TYPE_NAME.test(type)) {
+      throw new ConfigError(
+        `actor class ${cls.name || '(anonymous)'} needs \`static readonly type\`: a name of 1 to 128 letters, digits, "_", "-" or ".", starting with a letter; got ${JSON.stringify(type)}`,
+      )
+    }
+    this.type = type
+    this.actor = new cls()
+    if (typeof this.actor.receive !== 'function') throw new ConfigError(`actor ${type} has no receive(msg, ctx) method`)
+    const keyed = typeof this.actor.key === 'function'
+    this.stateful = typeof this.actor.initialState === 'function'
+    this.kind = keyed ? 'keyed' : this.stateful ? 'singleton' : 'stateless'
+    this.policy = resolvePolicy(type, cls.policy, keyed)
+    this.schema = cls.schema
+    if (this.schema !== undefined && typeof this.schema?.['~standard']?.validate !== 'function') {
+      throw new ConfigError(`${type}.schema is not a Standard Schema (it has no ~standard.validate); zod, valibot and arktype schemas are`)
+    }
+    this.hasFilter = typeof this.actor.filter === 'function'
+  }
+
+  /** The instance key of a message: `''` for unkeyed actors. A bad key is the message's fault. */
+  keyOf(body: unknown): string {
+    if (this.kind !== 'keyed') return ''
+    let key: unknown
+    try {
+      key = this.actor.key!(body)
+    } catch (error) {
+      throw new ValidationError(this.type, [{ path: '(key)', message: `key(msg) threw: ${(error as Error)?.message ?? String(error)}` }])
+    }
+    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
+      const got = typeof key === 'string' ? `a string of ${key.length}` : typeof key
+      throw new ValidationError(this.type, [{ path: '(key)', message: `key(msg) must return a string of 1 to ${MAX_KEY_LENGTH} characters, got ${got}` }])
+    }
+    return key
+  }
+
+  /** A copy of the state a new instance starts from; undefined for actors without state. */
+  initialState(): unknown {
+    return this.stateful ? copyState(this.actor.initialState!()) : undefined
+  }
+}
