@@ -1,6 +1,13 @@
 // The local AWS stack: dynalite and a Kinesis emulator on 127.0.0.1, started and stopped by the test.
 import t, { type Test } from 'tap'
-import { CreateTableCommand, GetItemCommand, ListTablesCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  GetItemCommand,
+  ListTablesCommand,
+  PutItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb'
 import {
   CreateStreamCommand,
   DescribeStreamSummaryCommand,
@@ -69,6 +76,12 @@ async function dynamoRoundTrip(t: Test, dynamodb: DynamoDBClient, table: string)
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
     }),
   )
+  // dynalite on disk may answer CreateTable before the table takes writes, as AWS does: wait for ACTIVE.
+  for (let i = 0; i < 100; i++) {
+    const d = await dynamodb.send(new DescribeTableCommand({ TableName: table }))
+    if (d.Table?.TableStatus === 'ACTIVE') break
+    await new Promise((r) => setTimeout(r, 20))
+  }
   await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'a' }, n: { N: '1' }, s: { S: 'ünï' } } }))
   const got = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'a' } }, ConsistentRead: true }))
   t.strictSame(got.Item, { pk: { S: 'a' }, n: { N: '1' }, s: { S: 'ünï' } })
