@@ -42,6 +42,7 @@ export {
   AskFailedError,
   AskTimeoutError,
   ConfigError,
+  ItemTooLargeError,
   NotSerializableError,
   RetryableError,
   StoreConflictError,

@@ -5,7 +5,6 @@ export {
   DYNAMODB_MAX_ITEM_BYTES,
   DynamoDBStateStore,
   DynamoDBTimerStore,
-  ItemTooLargeError,
   createTable,
   dynamodbStores,
   tableDefinition,

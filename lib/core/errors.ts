@@ -124,3 +124,21 @@ export class StoreConflictError extends TroupeError {
     super('TROUPE_STORE_CONFLICT', `${item} changed under this write (expected version ${expectedVersion ?? 'none'}); reload and try again`)
   }
 }
+
+/** A store item (an instance's state, or a timer with its message) would exceed DynamoDB's 400 KB. Nothing was written. */
+export class ItemTooLargeError extends TroupeError {
+  constructor(
+    readonly what: 'state' | 'timer',
+    /** `type#key` of the actor instance, or the timer id. */
+    readonly item: string,
+    readonly bytes: number,
+  ) {
+    const size = `${(bytes / 1024).toFixed(1)} KB`
+    super(
+      what === 'state' ? 'TROUPE_STATE_TOO_LARGE' : 'TROUPE_TIMER_TOO_LARGE',
+      what === 'state'
+        ? `state of ${item} is ${size}; DynamoDB items hold 400 KB — keep less state (large blobs belong in S3, with their key in the state)`
+        : `timer ${item} is ${size} with its message; DynamoDB items hold 400 KB — schedule a smaller message that points at the data`,
+    )
+  }
+}

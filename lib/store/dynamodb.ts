@@ -47,7 +47,7 @@ import {
   type DynamoDBClient,
   type QueryCommandInput,
 } from '@aws-sdk/client-dynamodb'
-import { ConfigError, StoreConflictError, TroupeError } from '../core/errors.js'
+import { ConfigError, ItemTooLargeError, StoreConflictError, TroupeError } from '../core/errors.js'
 import type { StateStore, StoredInstance, TimerRecord, TimerStore } from './index.js'
 
 /** DynamoDB's item size limit, attribute names included. */
@@ -83,23 +83,6 @@ export interface DynamoDBStoreOptions {
   consistentRead?: boolean
 }
 
-/** An item would exceed DynamoDB's 400 KB. Nothing was written. */
-export class ItemTooLargeError extends TroupeError {
-  constructor(
-    readonly what: 'state' | 'timer',
-    /** `type#key` of the actor instance, or the timer id. */
-    readonly item: string,
-    readonly bytes: number,
-  ) {
-    const size = `${(bytes / 1024).toFixed(1)} KB`
-    super(
-      what === 'state' ? 'TROUPE_STATE_TOO_LARGE' : 'TROUPE_TIMER_TOO_LARGE',
-      what === 'state'
-        ? `state of ${item} is ${size}; DynamoDB items hold 400 KB — keep less state (large blobs belong in S3, with their key in the state)`
-        : `timer ${item} is ${size} with its message; DynamoDB items hold 400 KB — schedule a smaller message that points at the data`,
-    )
-  }
-}
 
 /** Actor state in DynamoDB: one item per instance, written with a conditional PutItem on its version. */
 export class DynamoDBStateStore implements StateStore {
