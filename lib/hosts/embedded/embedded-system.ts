@@ -9,15 +9,12 @@ import {
   AskFailedError,
   AskTimeoutError,
   ConfigError,
-  NotSerializableError,
-  RetryableError,
   SystemStoppedError,
   TerminalError,
   TroupeError,
   TurnTimeoutError,
-  ValidationError,
 } from '../../core/errors.js'
-import { isDrop, type Filter } from '../../core/filter.js'
+import type { Filter } from '../../core/filter.js'
 import type { ForkChildren, ForkMembership, Joined, JoinOptions } from '../../core/fork.js'
 import { derivedId, parseMessageId, RootIds, type CorrelationId, type MessageId } from '../../core/ids.js'
 import type { InstanceSnapshot, Listener, SystemSnapshot, TroupeEvent } from '../../core/inspection.js'
@@ -32,22 +29,25 @@ import type { Stores, StoredInstance, TimerRecord } from '../../store/index.js'
 import { MemoryStateStore, MemoryTimerStore } from '../../store/memory.js'
 import { errorRecord, type AttemptRecord, type DeadLetter } from '../../supervisor/dead-letter.js'
 import { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
-import { retryDelayMs } from '../../supervisor/policy.js'
 import type { Effect, ForkPlan } from '../effect.js'
 import { planFork } from '../fork-plan.js'
+import { applyFilters, nextAttemptDelayMs } from '../turn-rules.js'
 import { ActorRuntime } from './actor-runtime.js'
 import { Deadlines, type Deadline } from './deadlines.js'
 import { Dispatcher } from './dispatcher.js'
 import { ENVELOPE, type Instance } from './instance.js'
 import { ReceiptBook } from './receipt-book.js'
 import { TimerRunner } from './timer-runner.js'
-import { TurnContext, type TurnHost } from './turn-context.js'
+import { TurnContext, type TurnHost } from '../turn-context.js'
 
 interface PendingAsk {
   resolve: (reply: unknown) => void
   reject: (error: Error) => void
   deadline: Deadline
 }
+
+/** A turn of the embedded host: its slot is the instance. */
+type Turn = TurnContext<unknown, Instance>
 
 /** Types the runtime keeps for its own actors. */
 const RESERVED_PREFIX = 'troupe.'
@@ -56,7 +56,7 @@ const RESERVED_PREFIX = 'troupe.'
  * The embedded host: every actor in this process, mailboxes in memory, turns on the
  * event loop. The default system, for development, tests and jobs that fit one process.
  */
-export class EmbeddedSystem implements System, TurnHost, JoinerHost {
+export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   readonly clock: Clock
   readonly logger: Logger
   private readonly runtimes: ActorRuntime[] = []
@@ -296,7 +296,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     return makeEnvelope({ id, type: inst.rt.type, key: inst.key, body, correlationId: id as string as CorrelationId, sentAt, attempt: 1 })
   }
 
-  private awaitTurn(ctx: TurnContext, result: PromiseLike<unknown>): Promise<void> {
+  private awaitTurn(ctx: Turn, result: PromiseLike<unknown>): Promise<void> {
     const timeoutMs = ctx.instance.rt.policy.attemptTimeoutMs
     if (timeoutMs === 0) {
       return Promise.resolve(result).then(
@@ -326,29 +326,13 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   }
 
   /** Global filters, then the actor's. False when the message was dropped (and finished as filtered). */
-  private filter(rt: ActorRuntime, ctx: TurnContext): boolean {
-    const envelope = ctx.message
-    let body = envelope.body
-    for (const f of this.filters) {
-      const out = f(body, envelope)
-      if (isDrop(out)) return this.dropped(rt, ctx, out.reason)
-      if (out !== undefined) body = out
-    }
-    if (rt.hasFilter) {
-      const out = rt.actor.filter!(body, envelope)
-      if (isDrop(out)) return this.dropped(rt, ctx, out.reason)
-      if (out !== undefined) body = out
-    }
-    if (body !== envelope.body) {
-      const checked = validateBody(rt.type, rt.schema, body)
-      if (checked instanceof Promise) throw new TerminalError(`${rt.type} has an async schema; a filter's rewrite must validate synchronously`)
-      if (this.checkSerializable) assertSerializable(rt.type, 'message', checked)
-      envelope.body = checked
-    }
-    return true
+  /** Filters the message; false when it was dropped (and finished as filtered). */
+  private filter(rt: ActorRuntime, ctx: Turn): boolean {
+    const reason = applyFilters(rt, ctx.message, this.filters, this.checkSerializable)
+    return reason === undefined || this.dropped(rt, ctx, reason)
   }
 
-  private dropped(rt: ActorRuntime, ctx: TurnContext, reason: string): false {
+  private dropped(rt: ActorRuntime, ctx: Turn, reason: string): false {
     const envelope = ctx.message
     rt.counts.filtered++
     if (this.listeners.length !== 0) this.emit({ type: '@troupe.filtered', at: this.clock.now(), envelope, reason })
@@ -359,7 +343,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     return false
   }
 
-  private succeeded(ctx: TurnContext, reply: unknown, now: number): void {
+  private succeeded(ctx: Turn, reply: unknown, now: number): void {
     if (ctx.closed) return
     const inst = ctx.instance
     const rt = inst.rt
@@ -393,7 +377,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     if (envelope !== undefined && this.asks.size !== 0) this.takeAsk(envelope.id)?.resolve(reply)
   }
 
-  private failed(ctx: TurnContext, error: unknown): void {
+  private failed(ctx: Turn, error: unknown): void {
     if (ctx.closed) return
     ctx.closed = true
     const inst = ctx.instance
@@ -403,13 +387,8 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     let attempts = this.failures.get(envelope.id)
     if (!attempts) this.failures.set(envelope.id, (attempts = []))
     attempts.push({ attempt: envelope.attempt, startedAt: ctx.startedAt, endedAt: now, error: errorRecord(error) })
-    const terminal =
-      error instanceof TerminalError || error instanceof NotSerializableError || error instanceof ValidationError || error instanceof ConfigError
-    if (!terminal && envelope.attempt < rt.policy.maxAttempts) {
-      const delayMs =
-        error instanceof RetryableError && error.retryAfterMs !== undefined
-          ? error.retryAfterMs
-          : retryDelayMs(rt.policy, envelope.attempt, this.random)
+    const delayMs = nextAttemptDelayMs(rt, error, envelope.attempt, this.random)
+    if (delayMs !== undefined) {
       rt.counts.retried++
       this.track(envelope, 'retrying', message(error))
       if (this.listeners.length !== 0) this.emit({ type: '@troupe.retried', at: now, envelope, error, delayMs })
@@ -647,7 +626,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   }
 
   tellJoin(ctx: Context<JoinerState>, join: string, body: unknown, forward: ForkMembership | undefined): void {
-    const turn = ctx as TurnContext<JoinerState>
+    const turn = ctx as unknown as TurnContext<JoinerState, Instance>
     const checked = this.checkOutgoing(join, body)
     ;(turn.outbox ??= []).push({ kind: 'tell', target: join, id: turn.nextId(), body: checked, replyTo: undefined, receipt: false, fork: forward })
   }

@@ -2,8 +2,9 @@
 const FIRST_CHUNK = 8
 const MAX_CHUNK = 1024
 
-/** Marks a slot that holds a full envelope rather than a bare body. */
-export const ENVELOPE = -1
+import { ENVELOPE } from '../turn-context.js'
+
+export { ENVELOPE }
 
 class Chunk {
   readonly items: unknown[]

@@ -1,21 +1,31 @@
-import type { ActorClass } from '../../core/actor.js'
-import type { Context, TurnTellOptions } from '../../core/context.js'
-import type { Envelope } from '../../core/envelope.js'
-import { ConfigError, TroupeError } from '../../core/errors.js'
-import type { ForkMembership, JoinOptions } from '../../core/fork.js'
-import { derivedId, type CorrelationId, type MessageId } from '../../core/ids.js'
-import type { Logger } from '../../core/logger.js'
-import { firstDue, type ScheduleOptions } from '../../core/schedule.js'
-import { encode } from '../../core/serialization.js'
-import type { TimerRecord } from '../../store/index.js'
-import { ENVELOPE, type Instance } from './instance.js'
-import { scopedTimerId, type Effect, type ForkPlan } from '../effect.js'
+import type { ActorClass } from '../core/actor.js'
+import type { Context, TurnTellOptions } from '../core/context.js'
+import type { Envelope } from '../core/envelope.js'
+import { ConfigError, TroupeError } from '../core/errors.js'
+import type { ForkMembership, JoinOptions } from '../core/fork.js'
+import { derivedId, type CorrelationId, type MessageId } from '../core/ids.js'
+import type { Logger } from '../core/logger.js'
+import { firstDue, type ScheduleOptions } from '../core/schedule.js'
+import { encode } from '../core/serialization.js'
+import type { TimerRecord } from '../store/index.js'
+import { scopedTimerId, type Effect, type ForkPlan } from './effect.js'
 
 /** What the turn context needs from its host. */
-export interface TurnHost {
+/**
+ * A message kept as a bare body rather than an envelope has this seq; any other seq is the
+ * sequence number of its root id (the embedded mailbox keeps common messages that way).
+ */
+export const ENVELOPE = -1
+
+/** Where a turn runs: the host's instance record. The context needs only its key. */
+export interface TurnSlot {
+  readonly key: string
+}
+
+export interface TurnHost<Slot extends TurnSlot = TurnSlot> {
   logger: Logger
   /** The envelope of a message kept as a bare body (see `Instance`). */
-  rootEnvelope(instance: Instance, body: unknown, seq: number, sentAt: number): Envelope
+  rootEnvelope(slot: Slot, body: unknown, seq: number, sentAt: number): Envelope
   /** Checks a body told from a turn as far as can be done synchronously. */
   checkOutgoing(target: ActorClass | string, body: unknown): unknown
   once<T>(messageId: MessageId, name: string, fn: () => T | Promise<T>): Promise<T>
@@ -26,7 +36,7 @@ export interface TurnHost {
 
 
 
-export class TurnContext<State = unknown> implements Context<State> {
+export class TurnContext<State = unknown, Slot extends TurnSlot = TurnSlot> implements Context<State> {
   state: State
   outbox: Effect[] | undefined
   /** Set once the turn has succeeded, failed or timed out; a late tell is then an error. */
@@ -38,8 +48,8 @@ export class TurnContext<State = unknown> implements Context<State> {
   private envelope: Envelope | undefined
 
   constructor(
-    private readonly host: TurnHost,
-    readonly instance: Instance,
+    private readonly host: TurnHost<Slot>,
+    readonly instance: Slot,
     /** The mailbox slot: a full envelope, or a bare body when `seq` is not ENVELOPE. */
     private readonly item: unknown,
     readonly seq: number,
