@@ -1,5 +1,7 @@
+import type { TimerRecord } from '../store/index.js'
 import { ConfigError } from './errors.js'
 import { parseRecurrence } from './recurrence.js'
+import { encode } from './serialization.js'
 
 /** When a scheduled message is told: once (`at` or `afterMs`) or on a recurring schedule (`every`). */
 export interface ScheduleOptions {
@@ -39,4 +41,26 @@ export function firstDue(where: string, options: ScheduleOptions, now: number): 
   const at = options.at instanceof Date ? options.at.getTime() : options.at
   if (typeof at !== 'number' || Number.isNaN(at)) throw new ConfigError(`${where}: at must be epoch milliseconds or a Date, got ${String(options.at)}`)
   return at
+}
+
+/** Who sets a timer: its id, and the request it belongs to. */
+export interface TimerOrigin {
+  id: string
+  correlationId: string
+  /** The message whose turn set it; absent outside a turn. */
+  causationId?: string
+}
+
+/** The timer record for a checked body, due by `options`, its first due time checked with `where` in errors. */
+export function timerRecord(where: string, target: string, body: unknown, options: ScheduleOptions, now: number, origin: TimerOrigin): TimerRecord {
+  return {
+    id: origin.id,
+    target,
+    body: encode(body),
+    dueAt: firstDue(where, options, now),
+    correlationId: origin.correlationId,
+    ...(origin.causationId === undefined ? {} : { causationId: origin.causationId }),
+    fired: 0,
+    ...(options.every === undefined ? {} : { every: options.every }),
+  }
 }

@@ -5,9 +5,7 @@ import { ConfigError, TroupeError } from '../core/errors.js'
 import type { ForkMembership, JoinOptions } from '../core/fork.js'
 import { derivedId, type CorrelationId, type MessageId } from '../core/ids.js'
 import type { Logger } from '../core/logger.js'
-import { firstDue, type ScheduleOptions } from '../core/schedule.js'
-import { encode } from '../core/serialization.js'
-import type { TimerRecord } from '../store/index.js'
+import { timerRecord, type ScheduleOptions } from '../core/schedule.js'
 import { scopedTimerId, type Effect, type ForkPlan } from './effect.js'
 
 /** What the turn context needs from its host. */
@@ -132,19 +130,10 @@ export class TurnContext<State = unknown, Slot extends TurnSlot = TurnSlot> impl
   schedule(target: ActorClass, body: unknown, options: ScheduleOptions): string {
     this.assertOpen(`scheduled ${target.type}`)
     const checked = this.host.checkOutgoing(target, body)
-    const where = `${this.message.type}: ctx.schedule(${target.type})`
-    const dueAt = firstDue(where, options, this.host.now())
     const id = options.name === undefined ? this.nextId() : scopedTimerId(this.message.type, this.key, options.name)
-    const timer: TimerRecord = {
-      id,
-      target: target.type,
-      body: encode(checked),
-      dueAt,
-      correlationId: this.message.correlationId,
-      causationId: this.message.id,
-      fired: 0,
-      ...(options.every === undefined ? {} : { every: options.every }),
-    }
+    const where = `${this.message.type}: ctx.schedule(${target.type})`
+    const origin = { id, correlationId: this.message.correlationId, causationId: this.message.id }
+    const timer = timerRecord(where, target.type, checked, options, this.host.now(), origin)
     ;(this.outbox ??= []).push({ kind: 'schedule', timer })
     return id
   }

@@ -20,7 +20,7 @@ import { derivedId, parseMessageId, RootIds, type CorrelationId, type MessageId 
 import type { InstanceSnapshot, Listener, SystemSnapshot, TroupeEvent } from '../../core/inspection.js'
 import { createLogger, type Logger } from '../../core/logger.js'
 import type { MessageStatus, Receipt } from '../../core/receipt.js'
-import { firstDue, type ScheduleOptions } from '../../core/schedule.js'
+import { timerRecord, type ScheduleOptions } from '../../core/schedule.js'
 import { decode, encode } from '../../core/serialization.js'
 import { copyState } from '../../core/state-copy.js'
 import type { AskOptions, AwaitReceiptOptions, StopOptions, StopReport, System, SystemOptions, TellOptions } from '../../core/system.js'
@@ -440,7 +440,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   private send(effects: readonly Effect[], cause: { id: MessageId; correlationId: CorrelationId }): void {
     for (const effect of effects) {
       if (effect.kind === 'schedule') {
-        this.putTimer(effect.timer)
+        this.settleStore(this.putTimer(effect.timer), `keeping timer ${effect.timer.id}`)
         continue
       }
       if (effect.kind === 'cancel') {
@@ -464,12 +464,11 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     }
   }
 
-  private putTimer(timer: TimerRecord): void {
+  /** Puts a timer, and wakes the runner only once it is in the store (it could look before it lands otherwise). */
+  private putTimer(timer: TimerRecord): void | Promise<void> {
     const put = this.stores.timers.put(timer)
-    this.settleStore(put, `keeping timer ${timer.id}`)
-    // Wake the runner only once the timer is in the store, or it could look before it lands.
-    if (put instanceof Promise) void put.then(() => this.timerRunner.notify(timer.dueAt), () => {})
-    else this.timerRunner.notify(timer.dueAt)
+    if (put instanceof Promise) return put.then(() => this.timerRunner.notify(timer.dueAt))
+    this.timerRunner.notify(timer.dueAt)
   }
 
   /** Store calls from synchronous paths: a failure is logged with what was being done, never dropped unseen. */
@@ -505,27 +504,10 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
       if (this.stopping) throw new SystemStoppedError()
       const rt = this.runtime(actor)
       const checked = this.checkOutgoing(actor, body)
-      const now = this.clock.now()
-      const dueAt = firstDue(`system.schedule(${rt.type})`, options, now)
       const id = options.name ?? this.ids.id(this.ids.next())
-      const timer: TimerRecord = {
-        id,
-        target: rt.type,
-        body: encode(checked),
-        dueAt,
-        correlationId: id,
-        fired: 0,
-        ...(options.every === undefined ? {} : { every: options.every }),
-      }
-      const put = this.stores.timers.put(timer)
-      if (!(put instanceof Promise)) {
-        this.timerRunner.notify(dueAt)
-        return Promise.resolve(id)
-      }
-      return put.then(() => {
-        this.timerRunner.notify(dueAt)
-        return id
-      })
+      const timer = timerRecord(`system.schedule(${rt.type})`, rt.type, checked, options, this.clock.now(), { id, correlationId: id })
+      const put = this.putTimer(timer)
+      return put instanceof Promise ? put.then(() => id) : Promise.resolve(id)
     } catch (error) {
       return Promise.reject(error)
     }
