@@ -14,17 +14,7 @@ export function copyState<T>(value: T, depth = 0): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value
   if (depth > MAX_RECURSIVE_DEPTH) return copyDeep(value)
   const out = shell(value)
-  if (out === value) return value
-  const next = depth + 1
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) (out as unknown[])[i] = copyState(value[i], next)
-  } else if (value instanceof Map) {
-    for (const [k, v] of value) (out as Map<unknown, unknown>).set(k, copyState(v, next))
-  } else if (value instanceof Set) {
-    for (const v of value) (out as Set<unknown>).add(copyState(v, next))
-  } else if (!(value instanceof Date)) {
-    for (const k in value) setKey(out, k, copyState((value as Record<string, unknown>)[k], next))
-  }
+  if (out !== value) fill(value, out, copyState, depth + 1)
   return out as T
 }
 
@@ -45,16 +35,19 @@ function shell(value: object): object {
   return proto === null ? Object.create(null) : {}
 }
 
-/** Copies the children of `from` into `to`, each through `copy` (the non-recursive path). */
-function fill(from: object, to: object, copy: (v: unknown) => unknown): void {
+/**
+ * Copies the children of `from` into `to`, each through `copy` at `depth`: copyState itself
+ * (no closure per call on the common path), or copyDeep's stack pusher.
+ */
+function fill(from: object, to: object, copy: (v: unknown, depth: number) => unknown, depth: number): void {
   if (Array.isArray(from)) {
-    for (let i = 0; i < from.length; i++) (to as unknown[])[i] = copy(from[i])
+    for (let i = 0; i < from.length; i++) (to as unknown[])[i] = copy(from[i], depth)
   } else if (from instanceof Map) {
-    for (const [k, v] of from) (to as Map<unknown, unknown>).set(k, copy(v))
+    for (const [k, v] of from) (to as Map<unknown, unknown>).set(k, copy(v, depth))
   } else if (from instanceof Set) {
-    for (const v of from) (to as Set<unknown>).add(copy(v))
+    for (const v of from) (to as Set<unknown>).add(copy(v, depth))
   } else if (!(from instanceof Date)) {
-    for (const k in from) setKey(to, k, copy((from as Record<string, unknown>)[k]))
+    for (const k in from) setKey(to, k, copy((from as Record<string, unknown>)[k], depth))
   }
 }
 
@@ -70,7 +63,7 @@ function copyDeep<T>(root: T): T {
   const top = copy(root)
   while (pending.length > 0) {
     const [from, to] = pending.pop()!
-    fill(from, to, copy)
+    fill(from, to, copy, 0)
   }
   return top as T
 }

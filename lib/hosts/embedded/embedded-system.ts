@@ -604,7 +604,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   readonly keepJoinedRecords = false
 
   lastStatus(messageId: string): MessageStatus | undefined {
-    return this.childStatus.get(messageId) ?? this.receipts.get(messageId)?.status
+    return this.childStatus.get(messageId) ?? this.receipts.status(messageId)
   }
 
   tellJoin(ctx: Context<JoinerState>, join: string, body: unknown, forward: ForkMembership | undefined): void {

@@ -49,6 +49,11 @@ export class ReceiptBook {
     return this.receipts.has(id)
   }
 
+  /** The current status alone, without copying the receipt. */
+  status(id: string): MessageStatus | undefined {
+    return this.receipts.get(id)?.status
+  }
+
   get(id: string): Receipt | undefined {
     const r = this.receipts.get(id)
     return r && { ...r, history: r.history.map((e) => ({ ...e })) }
@@ -92,7 +97,7 @@ export class ReceiptBook {
         reject,
         timer: this.clock.setTimeout(() => {
           this.waiters.get(id)?.delete(waiter)
-          const last = this.receipts.get(id)?.status ?? 'unknown'
+          const last = this.status(id) ?? 'unknown'
           reject(new TroupeError('TROUPE_RECEIPT_TIMEOUT', `message ${id} did not reach ${statuses.join('/')} in ${timeoutMs} ms; last status: ${last}`))
         }, timeoutMs),
       }
