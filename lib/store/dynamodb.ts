@@ -3,7 +3,7 @@
 // Key design (table keys `pk` S + `sk` S, one local secondary index `byDue` on `pk` + `due` S):
 //
 //   item            pk                               sk                    due (LSI sort key)
-//   actor state     state#<type>#<key>               state                 -
+//   actor state     state#<type>#<key>               state                 -     (state, v, at, m: host bookkeeping)
 //   timer           timers#<shard>                   i#<id>                <dueAt, 16 digits>#<sk>
 //
 // - State: one item per actor instance, so instances spread over partitions and a turn costs one
@@ -33,7 +33,6 @@
 // - Every read of a whole set pages through `LastEvaluatedKey`; no Scan anywhere.
 // - No transactions (dynalite has none, and one conditional write per instance is the design).
 
-import { createHash } from 'node:crypto'
 import {
   BatchGetItemCommand,
   CreateTableCommand,
@@ -49,9 +48,10 @@ import {
 } from '@aws-sdk/client-dynamodb'
 import { ConfigError, ItemTooLargeError, StoreConflictError, TroupeError } from '../core/errors.js'
 import type { StateStore, StoredInstance, TimerRecord, TimerStore } from './index.js'
+import { DYNAMODB_MAX_ITEM_BYTES, TableAccess, errorName, isTooLarge, itemBytes, sha256, sleep, type DynamoDBStoreOptions } from './dynamodb-table.js'
 
-/** DynamoDB's item size limit, attribute names included. */
-export const DYNAMODB_MAX_ITEM_BYTES = 400 * 1024
+export { DYNAMODB_MAX_ITEM_BYTES, type DynamoDBStoreOptions } from './dynamodb-table.js'
+
 /** BatchGetItem takes at most this many keys a call. */
 const BATCH_GET_MAX_KEYS = 100
 const MAX_PARTITION_KEY_BYTES = 2048
@@ -65,23 +65,6 @@ const STATE_SK = 'state'
 /** Backoff between BatchGetItem rounds that left keys unprocessed. */
 const UNPROCESSED_BACKOFF_MS = [25, 50, 100, 200, 400, 800, 1600] as const
 
-export interface DynamoDBStoreOptions {
-  client: DynamoDBClient
-  /** A table made by {@link createTable} (or with {@link tableDefinition}'s keys and index). */
-  tableName: string
-  /**
-   * Partitions the timers are spread over. Every reader and writer of a table must use the same
-   * number; `due`/`next` cost one Query per shard.
-   * @default 8
-   */
-  timerShards?: number
-  /**
-   * Strongly consistent reads (twice the read cost of eventually consistent ones). Leave on: a
-   * stale state read only ends in a conflict and a rerun, a stale timer read fires a deleted timer.
-   * @default true
-   */
-  consistentRead?: boolean
-}
 
 
 /** Actor state in DynamoDB: one item per instance, written with a conditional PutItem on its version. */
@@ -140,6 +123,7 @@ export class DynamoDBStateStore implements StateStore {
       v: { N: String(value.version) },
       at: { N: String(value.updatedAt) },
     }
+    if (value.meta !== undefined) item.m = { S: value.meta }
     const bytes = itemBytes(item)
     if (bytes > DYNAMODB_MAX_ITEM_BYTES) throw new ItemTooLargeError('state', describe(type, key), bytes)
     const condition =
@@ -366,55 +350,6 @@ export async function createTable(client: DynamoDBClient, tableName: string, opt
   }
 }
 
-/** The table, the client and how to read: what both stores share. */
-class TableAccess {
-  readonly client: DynamoDBClient
-  readonly name: string
-  readonly consistentRead: boolean
-
-  constructor(options: DynamoDBStoreOptions) {
-    if (!options?.client) throw new ConfigError('DynamoDBStoreOptions.client must be a DynamoDBClient')
-    if (typeof options.tableName !== 'string' || !/^[A-Za-z0-9_.-]{3,255}$/.test(options.tableName)) {
-      throw new ConfigError(
-        `DynamoDBStoreOptions.tableName must be 3 to 255 of A-Z a-z 0-9 _ - . (a DynamoDB table name), got ${JSON.stringify(options.tableName)}`,
-      )
-    }
-    this.client = options.client
-    this.name = options.tableName
-    this.consistentRead = options.consistentRead ?? true
-  }
-
-  /** Sends a command, turning a missing table into an error that says how to make it. */
-  async send<T>(request: (client: DynamoDBClient) => Promise<T>): Promise<T> {
-    return request(this.client).catch((e: unknown) => {
-      if (errorName(e) === 'ResourceNotFoundException') {
-        throw new TroupeError(
-          'TROUPE_STORE_NO_TABLE',
-          `DynamoDB table ${this.name} does not exist; create it with createTable(client, '${this.name}') before using the store`,
-          { cause: e },
-        )
-      }
-      throw e
-    })
-  }
-
-  /**
-   * Pages through a Query, one page of items at a time. `remaining` caps the next page's
-   * `Limit` (undefined: DynamoDB's 1 MB page); a page may be empty and still not the last.
-   */
-  async *query(input: QueryCommandInput, remaining?: () => number | undefined): AsyncGenerator<Record<string, AttributeValue>[]> {
-    let start: Record<string, AttributeValue> | undefined
-    do {
-      const limit = remaining?.()
-      const out = await this.send((c) =>
-        c.send(new QueryCommand({ ...input, ...(limit === undefined ? {} : { Limit: limit }), ...(start ? { ExclusiveStartKey: start } : {}) })),
-      )
-      yield out.Items ?? []
-      start = out.LastEvaluatedKey
-    } while (start)
-  }
-}
-
 function stateKey(type: string, key: string): { pk: { S: string }; sk: { S: string } } {
   const escapedType = type.replace(/%/g, '%25').replace(/#/g, '%23')
   const readable = `state#${escapedType}#${key}`
@@ -423,7 +358,9 @@ function stateKey(type: string, key: string): { pk: { S: string }; sk: { S: stri
 }
 
 function toInstance(item: Record<string, AttributeValue>): StoredInstance {
-  return { state: item.state?.S ?? '', version: Number(item.v?.N), updatedAt: Number(item.at?.N) }
+  const instance: StoredInstance = { state: item.state?.S ?? '', version: Number(item.v?.N), updatedAt: Number(item.at?.N) }
+  if (item.m?.S !== undefined) instance.meta = item.m.S
+  return instance
 }
 
 function toTimer(item: Record<string, AttributeValue>): TimerRecord {
@@ -450,38 +387,12 @@ function byDue(a: TimerRecord, b: TimerRecord): number {
   return a.dueAt - b.dueAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 }
 
-/**
- * An item's size as DynamoDB counts it toward 400 KB: attribute names plus values, strings in
- * UTF-8. Numbers are taken at their largest (21 bytes), so the estimate never falls short.
- */
-function itemBytes(item: Record<string, AttributeValue>): number {
-  let bytes = 0
-  for (const [name, value] of Object.entries(item)) {
-    bytes += Buffer.byteLength(name)
-    if (value.S !== undefined) bytes += Buffer.byteLength(value.S)
-    else if (value.N !== undefined) bytes += 21
-    else bytes += Buffer.byteLength(JSON.stringify(value))
-  }
-  return bytes
-}
 
 /** `type#key` for messages, with a very long key cut short. */
 function describe(type: string, key: string): string {
   return `${type}#${key.length > 120 ? `${key.slice(0, 120)}… (${key.length} characters)` : key}`
 }
 
-function isTooLarge(e: unknown): boolean {
-  return errorName(e) === 'ValidationException' && /item size/i.test(String((e as Error).message))
-}
 
-function errorName(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'name' in e ? String(e.name) : undefined
-}
 
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest()
-}
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}

@@ -2,6 +2,9 @@
 // (the embedded default) and on DynamoDB. Methods may answer synchronously (the memory
 // store does, so the embedded hot path waits on nothing) or with a promise.
 
+import type { ReceiptEntry, MessageStatus } from '../core/receipt.js'
+import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
+
 export type MaybePromise<T> = T | Promise<T>
 
 /** One actor instance as it is kept while not in memory. */
@@ -12,6 +15,11 @@ export interface StoredInstance {
   version: number
   /** Epoch milliseconds. */
   updatedAt: number
+  /**
+   * The host's own bookkeeping, kept in the same write as the state (the durable host keeps
+   * watermarks, recent message ids and the outbox here). Opaque to stores.
+   */
+  meta?: string
 }
 
 export interface StateStore {
@@ -61,4 +69,48 @@ export interface TimerStore {
 export interface Stores {
   state: StateStore
   timers: TimerStore
+}
+
+/** One status of one message, as the durable host writes it (ask replies ride on the final one). */
+export interface ReceiptRecord {
+  id: string
+  actor: string
+  key: string
+  entry: ReceiptEntry
+  /** The reply to an `ask`, serialised with superjson; on a `done` entry. */
+  reply?: string
+  /** Why an `ask` failed; on a `dead` or `filtered` entry. */
+  error?: ErrorRecord
+  /** Epoch milliseconds after which the entry is gone (a TTL; reads filter what TTL has not yet deleted). */
+  expiresAt: number
+}
+
+/** A receipt read back: its entries in order, and the reply or error of an `ask`. */
+export interface StoredReceipt {
+  id: string
+  actor: string
+  key: string
+  status: MessageStatus
+  attempts: number
+  history: ReceiptEntry[]
+  reply?: string
+  error?: ErrorRecord
+}
+
+/**
+ * What a durable system keeps about messages rather than instances: receipts (with the
+ * replies of `ask`) and dead letters. Writes are idempotent, so a redelivered batch that
+ * writes them again changes nothing.
+ */
+export interface JournalStore {
+  /** Writes receipt entries; an entry is keyed by message, attempt and status, so a repeat overwrites itself. */
+  putReceipts(records: readonly ReceiptRecord[]): MaybePromise<void>
+  /** The receipt of a message, without entries past their `expiresAt`; undefined when none is left. */
+  receipt(id: string, now: number): MaybePromise<StoredReceipt | undefined>
+  /** Keeps dead letters, keyed by message id (a repeat replaces). */
+  putDeadLetters(letters: readonly DeadLetter[]): MaybePromise<void>
+  /** Dead letters, oldest first, of one actor type or all. */
+  deadLetters(type?: string): MaybePromise<DeadLetter[]>
+  /** Removes a dead letter and returns it (for replay); undefined when there is none. */
+  takeDeadLetter(id: string): MaybePromise<DeadLetter | undefined>
 }
