@@ -29,6 +29,7 @@ export type { Fork, ForkChild, ForkChildren, Joined, JoinOptions, MissingChild, 
 export type { ScheduleOptions } from './core/schedule.js'
 export type { StateStore, StoredInstance, Stores, TimerRecord, TimerStore } from './store/index.js'
 export { MemoryStateStore, MemoryTimerStore, memoryStores } from './store/memory.js'
+export { MemoryJournalStore, type MemoryJournalOptions } from './store/memory-journal.js'
 
 // Messages and receipts
 export type { Envelope } from './core/envelope.js'

@@ -10,6 +10,7 @@ export {
   tableDefinition,
 } from '../store/dynamodb.js'
 export type { CreateTableOptions, DynamoDBStoreOptions } from '../store/dynamodb.js'
+export { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 
 // Cost counters
 export { RequestCounter, countRequests } from './request-counter.js'
@@ -49,3 +50,19 @@ export { HeldBackError, SendFailedError } from '../transport/errors.js'
 // Fault injection for tests: PutRecords partial failures and throttles the emulators never produce
 export { injectPutRecordsFaults } from './fault-injection.js'
 export type { FaultInjection, FaultRecord, PutRecordsFaultCode, PutRecordsFaults } from './fault-injection.js'
+
+// The shard consumer for long-running hosts: every shard of some streams, leases and checkpoints in the table
+export { ShardConsumer } from './shard-consumer.js'
+export type {
+  IdleOptions,
+  ShardBatch,
+  ShardConsumerOptions,
+  ShardHandler,
+  ShardHandlerResult,
+  ShardRecord,
+  ShardStats,
+  StartingPosition,
+} from './shard-consumer.js'
+export { DynamoDBLeaseStore, LeaseLostError, SHARD_END } from '../store/dynamodb-leases.js'
+export type { Lease } from '../store/dynamodb-leases.js'
+

@@ -60,8 +60,8 @@ export class NotSerializableError extends TroupeError {
 
 /** `tell`/`ask` named an actor the system does not know. */
 export class UnknownActorError extends TroupeError {
-  constructor(type: string, known: readonly string[]) {
-    super('TROUPE_UNKNOWN_ACTOR', `no actor named "${type}" in this system; known: ${known.join(', ') || '(none)'}`)
+  constructor(type: string, known: readonly string[], where = 'in this system') {
+    super('TROUPE_UNKNOWN_ACTOR', `no actor ${type} ${where}; known: ${known.join(', ') || '(none)'}`)
   }
 }
 

@@ -5,6 +5,9 @@
 //   item            pk                               sk                    due (LSI sort key)
 //   actor state     state#<type>#<key>               state                 -     (state, v, at, m: host bookkeeping)
 //   timer           timers#<shard>                   i#<id>                <dueAt, 16 digits>#<sk>
+//   shard lease     lease#<stream>#<shardId>         lease                 -     (owner, expiresAt, checkpoint, ended, parents, wanted)
+//   receipt entry   receipt#<message id>             e#<attempt, 6 digits>#<rank>#<status>   -   (actor, key, status, at, attempt, reason, reply, error, exp, ttl)
+//   dead letter     deadletters                      i#<message id>        -     (type, deadAt, letter: the DeadLetter as superjson)
 //
 // - State: one item per actor instance, so instances spread over partitions and a turn costs one
 //   GetItem and one conditional PutItem (`v` is the optimistic-concurrency version). `sk` is the
@@ -29,6 +32,12 @@
 // - Keys longer than DynamoDB allows (2,048 bytes for `pk`, 1,024 for the index key) are
 //   replaced by a SHA-256 under a different prefix (`statex#`, `h#`), so keys of any length work
 //   and a readable key can never collide with a hashed one. A timer keeps its real id in `id`.
+// - Shard leases (dynamodb-leases.ts): one item per Kinesis shard a long-running host reads,
+//   changed only by conditional UpdateItems (`owner = me`), holding its checkpoint too.
+// - Receipts and dead letters (dynamodb-journal.ts): a partition per message whose entries are
+//   keyed by attempt and status, so a rewrite overwrites itself and one Query reads the history;
+//   `ttl` (epoch seconds) is for DynamoDB TTL. Dead letters share one partition, keyed by message
+//   id; one over 400 KB is kept without its body rather than refused. Long ids: `receiptx#`, `h#`.
 // - Items are checked against DynamoDB's 400 KB before they are sent ({@link ItemTooLargeError}).
 // - Every read of a whole set pages through `LastEvaluatedKey`; no Scan anywhere.
 // - No transactions (dynalite has none, and one conditional write per instance is the design).
@@ -41,6 +50,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  UpdateTimeToLiveCommand,
   type AttributeValue,
   type CreateTableCommandInput,
   type DynamoDBClient,
@@ -291,6 +301,20 @@ export function dynamodbStores(options: DynamoDBStoreOptions): { state: DynamoDB
   return { state: new DynamoDBStateStore(options), timers: new DynamoDBTimerStore(options) }
 }
 
+/**
+ * Lets DynamoDB delete expired receipts and joined forks (the `ttl` attribute, epoch seconds).
+ * Readers filter what TTL has not deleted yet, so a table without it (dynalite has no TTL) is
+ * only bigger, never wrong.
+ */
+async function enableTtl(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } }))
+  } catch (e) {
+    // Already on (ValidationException), or an emulator without the operation.
+    if (!['ValidationException', 'UnknownOperationException', 'UnrecognizedClientException'].includes(errorName(e) ?? '')) throw e
+  }
+}
+
 /** The table the stores expect: `pk`/`sk` strings, the `byDue` local index, on-demand billing. */
 export function tableDefinition(tableName: string): CreateTableCommandInput {
   return {
@@ -342,7 +366,7 @@ export async function createTable(client: DynamoDBClient, tableName: string, opt
   const deadline = Date.now() + timeoutMs
   for (let wait = 10; ; wait = Math.min(wait * 2, 1_000)) {
     const out = await client.send(new DescribeTableCommand({ TableName: tableName }))
-    if (out.Table?.TableStatus === 'ACTIVE') return
+    if (out.Table?.TableStatus === 'ACTIVE') return enableTtl(client, tableName)
     if (Date.now() + wait > deadline) {
       throw new TroupeError('TROUPE_STORE_NO_TABLE', `DynamoDB table ${tableName} is still ${out.Table?.TableStatus} after ${timeoutMs} ms`)
     }

@@ -107,6 +107,8 @@ export interface JournalStore {
   putReceipts(records: readonly ReceiptRecord[]): MaybePromise<void>
   /** The receipt of a message, without entries past their `expiresAt`; undefined when none is left. */
   receipt(id: string, now: number): MaybePromise<StoredReceipt | undefined>
+  /** Removes every entry of a message's receipt (a replayed dead letter starts a new one). */
+  deleteReceipt(id: string): MaybePromise<void>
   /** Keeps dead letters, keyed by message id (a repeat replaces). */
   putDeadLetters(letters: readonly DeadLetter[]): MaybePromise<void>
   /** Dead letters, oldest first, of one actor type or all. */

@@ -6,6 +6,7 @@ import { SimulatedClock } from './simulated-clock.js'
 
 export { SimulatedClock } from './simulated-clock.js'
 export { storeConformance, type ConformanceOptions, type StoresFactory } from './store-conformance.js'
+export { journalConformance, type JournalFactory } from './journal-conformance.js'
 
 export interface TestSystem {
   system: System

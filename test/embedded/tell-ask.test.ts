@@ -1,5 +1,5 @@
 import t from 'tap'
-import { Actor, AskTimeoutError, createSystem, SystemStoppedError, TroupeError, type Context } from '../../lib/index.js'
+import { Actor, AskTimeoutError, createSystem, SystemStoppedError, type Context } from '../../lib/index.js'
 import { createTestSystem } from '../../lib/testing/index.js'
 import { Counter, Echo } from '../fixtures/actors.js'
 
@@ -45,7 +45,7 @@ t.test('string names work for callers that only have one', async (t) => {
   await system.tell('counter', { k: 'n', by: 4 })
   t.equal(await system.ask('counter', { k: 'n', by: 0 }), 4)
   await t.rejects(system.tell('nobody', {}), { code: 'TROUPE_UNKNOWN_ACTOR', message: /no actor nobody.*known: counter, echo/ })
-  await t.rejects(system.ask('nobody', {}), TroupeError)
+  await t.rejects(system.ask('nobody', {}), { name: 'UnknownActorError', code: 'TROUPE_UNKNOWN_ACTOR' })
 })
 
 t.test('an ask timeout names the actor, key, message id and last status', async (t) => {

@@ -13,6 +13,7 @@ import {
   TerminalError,
   TroupeError,
   TurnTimeoutError,
+  UnknownActorError,
 } from '../../core/errors.js'
 import type { Filter } from '../../core/filter.js'
 import type { ForkChildren, ForkMembership, Joined, JoinOptions } from '../../core/fork.js'
@@ -255,7 +256,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     const rt = typeof target === 'string' ? this.byType.get(target) : this.byClass.get(target)
     if (rt) return rt
     const name = typeof target === 'string' ? target : `${String((target as { type?: unknown })?.type)} (class ${(target as { name?: string })?.name})`
-    throw new TroupeError('TROUPE_UNKNOWN_ACTOR', `no actor ${name} in this system; known: ${[...this.byType.keys()].join(', ') || '(none)'}`)
+    throw new UnknownActorError(name, [...this.byType.keys()])
   }
 
   // ── turns ────────────────────────────────────────────────────────────────
@@ -491,7 +492,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     let body: unknown
     try {
       body = decode(timer.body)
-      if (!rt) throw new TroupeError('TROUPE_UNKNOWN_ACTOR', `timer ${timer.id} is for actor ${timer.target}, which this system does not have`)
+      if (!rt) throw new UnknownActorError(timer.target, [...this.byType.keys()], `for timer ${timer.id} in this system`)
       this.enqueue(rt, makeEnvelope({ ...fields, key: rt.keyOf(body), body }), this.receiptsForAll)
     } catch (error) {
       this.dead.add({ envelope: makeEnvelope({ ...fields, key: '', body }), error: errorRecord(error), attempts: [], deadAt: this.clock.now() })
@@ -661,7 +662,9 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   state(actor: ActorClass, key = ''): Promise<never> {
     const rt = this.runtime(actor)
     const inst = rt.instances.get(key)
-    return Promise.resolve((inst ? copyState(inst.state) : undefined) as never)
+    if (inst || !rt.stateful) return Promise.resolve((inst ? copyState(inst.state) : undefined) as never)
+    // Not in memory: evicted, or kept by a system that stopped before this one.
+    return Promise.resolve(this.stores.state.get(rt.type, key)).then((stored) => (stored === undefined ? undefined : decode(stored.state)) as never)
   }
 
   instances(actor: ActorClass | string): InstanceSnapshot<never>[] {

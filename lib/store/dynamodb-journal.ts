@@ -1,0 +1,424 @@
+// The journal in DynamoDB: receipts (with the replies of `ask`) and dead letters, on the table
+// the state and timer stores use (same `pk`/`sk` keys, no index, no transactions, no Scan).
+//
+// Key design:
+//
+//   item            pk                      sk                                       attributes
+//   receipt entry   receipt#<message id>    e#<attempt, 6 digits>#<rank>#<status>    actor, key, status, at, attempt, reason?,
+//                                                                                    reply?, error? (JSON), exp (ms), ttl (s)
+//   dead letter     deadletters             i#<message id>                           type, deadAt, letter (superjson),
+//                                                                                    escaped?, truncated?
+//
+// - Receipts: one partition per message and one item per entry, so writing an entry never reads
+//   or rewrites the others. The sort key is made of the entry's attempt and status alone (rank:
+//   accepted 0 < running 1 < retrying 2 < done/filtered/dead 3; see `receiptEntryKey`, which the
+//   memory store shares), so a redelivered batch that writes an entry again overwrites it with
+//   itself, and one Query reads the history in order. `receipt(id, now)` is that Query (paged):
+//   entries whose `exp` (epoch ms) is past are dropped there, because DynamoDB's TTL deletes up
+//   to days late and dynalite has no TTL at all; `ttl` (epoch seconds, rounded up so TTL never
+//   deletes an entry early) is for the table's TTL, which must be enabled on the attribute `ttl`
+//   (createTable does not). Writes are BatchWriteItem, 25 items a call, unprocessed items retried
+//   with backoff.
+// - Dead letters: one partition (`deadletters`) with one item per message, so a letter is found,
+//   replaced and taken by its id alone: `takeDeadLetter` is one DeleteItem that answers with the
+//   old item. Listing is one Query over the partition (paged; filtered by actor type on the server,
+//   which saves bandwidth, not reads). The partition shares one partition's throughput (1,000
+//   writes/s) and, since the table has a local index, is capped at 10 GB: dead letters are
+//   meant to be few and handled, not to pile up. They carry no `ttl`: they are kept until taken.
+// - The letter is the superjson text of the whole DeadLetter. superjson refuses objects with
+//   keys named `__proto__`, `constructor` or `prototype`, which JSON.parse makes from plain data
+//   and the embedded mode accepts; such keys in the body are written with a `~` in front (and
+//   keys already of the form `~…__proto__` etc. with one more), flagged by `escaped`, and
+//   restored as own properties on read, never as prototypes.
+// - Keys longer than DynamoDB allows (2,048 bytes for `pk`, 1,024 for `sk`) are replaced by a
+//   SHA-256 under a different prefix (`receiptx#`, `h#`), so a readable key never collides with
+//   a hashed one.
+// - Receipt entries over DynamoDB's 400 KB (a large reply) are refused by message id and actor
+//   before anything is sent. Dead letters are not refused for their size: they are kept smaller
+//   (see `letterItem`).
+
+import { BatchWriteItemCommand, DeleteItemCommand, type AttributeValue, type QueryCommandInput, type WriteRequest } from '@aws-sdk/client-dynamodb'
+import { TroupeError } from '../core/errors.js'
+import { decode, encode } from '../core/serialization.js'
+import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
+import type { JournalStore, ReceiptRecord, StoredReceipt } from './index.js'
+import { DYNAMODB_MAX_ITEM_BYTES, TableAccess, itemBytes, sha256, sleep, type DynamoDBStoreOptions } from './dynamodb-table.js'
+import { assembleReceipt, byDeadAt, receiptEntryKey } from './memory-journal.js'
+
+/** BatchWriteItem takes at most this many items a call. */
+const BATCH_WRITE_MAX_ITEMS = 25
+/** BatchWriteItem calls in flight for one put; more would only queue on the client's sockets. */
+const BATCH_WRITES_AT_ONCE = 8
+/** Backoff between BatchWriteItem rounds that left items unprocessed (throttling). */
+const UNPROCESSED_BACKOFF_MS = [25, 50, 100, 200, 400, 800, 1600] as const
+const MAX_PARTITION_KEY_BYTES = 2048
+const MAX_SORT_KEY_BYTES = 1024
+const DEAD_LETTERS_PK = 'deadletters'
+const ENTRY_PREFIX = 'e#'
+/** When a dead letter must shrink: how much of each error message it keeps, and how many attempts. */
+const SHORT_ERROR_CHARS = 8_000
+const SHORT_ATTEMPT_ERROR_CHARS = 1_000
+const SHORT_ATTEMPTS = 100
+
+type Item = Record<string, AttributeValue>
+type Key = { pk: { S: string }; sk: { S: string } }
+interface Write {
+  item: Item & Key
+  /** How an error names the item: the message id, and the actor when known. */
+  label: string
+}
+
+/** Receipts and dead letters in DynamoDB, on the same table as the state and timer stores. */
+export class DynamoDBJournalStore implements JournalStore {
+  private readonly table: TableAccess
+
+  constructor(options: DynamoDBStoreOptions) {
+    this.table = new TableAccess(options)
+  }
+
+  async putReceipts(records: readonly ReceiptRecord[]): Promise<void> {
+    // Everything is checked before anything is sent: a batch with one bad entry writes nothing.
+    const writes: Write[] = records.map((r) => {
+      const item = receiptItem(r)
+      const bytes = itemBytes(item)
+      if (bytes > DYNAMODB_MAX_ITEM_BYTES) {
+        throw new TroupeError(
+          'TROUPE_RECEIPT_TOO_LARGE',
+          `receipt entry ${r.entry.status} of message ${r.id} (actor ${r.actor}) is ${kb(bytes)} with its reply; DynamoDB items hold 400 KB — reply with less (large results belong in S3, with their key in the reply)`,
+        )
+      }
+      return { item, label: `message ${r.id} (actor ${r.actor})` }
+    })
+    await this.batchWrite(writes, 'receipt entries')
+  }
+
+  async receipt(id: string, now: number): Promise<StoredReceipt | undefined> {
+    const input: QueryCommandInput = {
+      TableName: this.table.name,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :entry)',
+      ExpressionAttributeValues: { ':pk': { S: receiptPk(id) }, ':entry': { S: ENTRY_PREFIX } },
+      ConsistentRead: this.table.consistentRead,
+    }
+    const live: ReceiptRecord[] = []
+    for await (const items of this.table.query(input)) {
+      for (const item of items) {
+        const record = toReceiptRecord(id, item)
+        if (record.expiresAt > now) live.push(record)
+      }
+    }
+    return assembleReceipt(id, live)
+  }
+
+  async deleteReceipt(id: string): Promise<void> {
+    const input: QueryCommandInput = {
+      TableName: this.table.name,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': { S: receiptPk(id) } },
+      ProjectionExpression: 'pk, sk',
+      ConsistentRead: this.table.consistentRead,
+    }
+    const keys: Item[] = []
+    for await (const items of this.table.query(input)) keys.push(...items)
+    for (let i = 0; i < keys.length; i += BATCH_WRITE_MAX_ITEMS) {
+      let pending: WriteRequest[] = keys.slice(i, i + BATCH_WRITE_MAX_ITEMS).map((Key) => ({ DeleteRequest: { Key } }))
+      for (let round = 0; pending.length > 0; round++) {
+        if (round > 0) {
+          const backoff = UNPROCESSED_BACKOFF_MS[round - 1]
+          if (backoff === undefined) throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `DynamoDB left ${pending.length} receipt entries of message ${id} undeleted after ${round} BatchWriteItem calls`)
+          await sleep(backoff)
+        }
+        const out = await this.table.send((c) => c.send(new BatchWriteItemCommand({ RequestItems: { [this.table.name]: pending } })))
+        pending = out.UnprocessedItems?.[this.table.name] ?? []
+      }
+    }
+  }
+
+  async putDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
+    const writes = letters.map((letter) => ({
+      item: letterItem(letter),
+      label: `message ${letter.envelope.id} (actor ${letter.envelope.type})`,
+    }))
+    await this.batchWrite(writes, 'dead letters')
+  }
+
+  async deadLetters(type?: string): Promise<DeadLetter[]> {
+    const input: QueryCommandInput = {
+      TableName: this.table.name,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': { S: DEAD_LETTERS_PK }, ...(type === undefined ? {} : { ':type': { S: type } }) },
+      ...(type === undefined ? {} : { FilterExpression: '#type = :type', ExpressionAttributeNames: { '#type': 'type' } }),
+      ConsistentRead: this.table.consistentRead,
+    }
+    const out: DeadLetter[] = []
+    for await (const items of this.table.query(input)) for (const item of items) out.push(toLetter(item))
+    return out.sort(byDeadAt)
+  }
+
+  async takeDeadLetter(id: string): Promise<DeadLetter | undefined> {
+    const out = await this.table.send((c) =>
+      c.send(new DeleteItemCommand({ TableName: this.table.name, Key: letterKey(id), ReturnValues: 'ALL_OLD' })),
+    )
+    return out.Attributes && toLetter(out.Attributes)
+  }
+
+  /**
+   * Puts items with BatchWriteItem, 25 a call, a few calls at once; items DynamoDB leaves
+   * unprocessed are sent again with backoff, then reported by name.
+   */
+  private async batchWrite(writes: readonly Write[], what: string): Promise<void> {
+    // BatchWriteItem refuses a call that names one key twice; the last write of a key wins, as it would one by one.
+    const byKey = new Map<string, Write>()
+    for (const w of writes) byKey.set(keyId(w.item), w)
+    const unique = [...byKey.values()]
+    const chunks: Write[][] = []
+    for (let i = 0; i < unique.length; i += BATCH_WRITE_MAX_ITEMS) chunks.push(unique.slice(i, i + BATCH_WRITE_MAX_ITEMS))
+    let next = 0
+    const worker = async () => {
+      while (next < chunks.length) await this.writeChunk(chunks[next++]!, what)
+    }
+    await Promise.all(Array.from({ length: Math.min(BATCH_WRITES_AT_ONCE, chunks.length) }, worker))
+  }
+
+  private async writeChunk(chunk: readonly Write[], what: string): Promise<void> {
+    let pending: WriteRequest[] = chunk.map((w) => ({ PutRequest: { Item: w.item } }))
+    for (let round = 0; pending.length > 0; round++) {
+      if (round > 0) {
+        const backoff = UNPROCESSED_BACKOFF_MS[round - 1]
+        if (backoff === undefined) {
+          const labels = new Map(chunk.map((w) => [keyId(w.item), w.label]))
+          const names = pending.map((p) => labels.get(keyId(p.PutRequest?.Item ?? {})) ?? '(unknown)')
+          const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ')
+          throw new TroupeError(
+            'TROUPE_STORE_UNAVAILABLE',
+            `DynamoDB left ${pending.length} ${what} unprocessed after ${round} BatchWriteItem calls (table ${this.table.name} is throttled): ${shown}`,
+          )
+        }
+        await sleep(backoff)
+      }
+      const out = await this.table.send((c) => c.send(new BatchWriteItemCommand({ RequestItems: { [this.table.name]: pending } })))
+      pending = out.UnprocessedItems?.[this.table.name] ?? []
+    }
+  }
+}
+
+// ---------------------------------------------------------------- receipts
+
+function receiptPk(id: string): string {
+  const readable = `receipt#${id}`
+  return Buffer.byteLength(readable) <= MAX_PARTITION_KEY_BYTES ? readable : `receiptx#${sha256(id).toString('hex')}`
+}
+
+function receiptItem(r: ReceiptRecord): Item & Key {
+  const item: Item & Key = {
+    pk: { S: receiptPk(r.id) },
+    sk: { S: `${ENTRY_PREFIX}${receiptEntryKey(r)}` },
+    actor: { S: r.actor },
+    key: { S: r.key },
+    status: { S: r.entry.status },
+    at: { N: String(r.entry.at) },
+    attempt: { N: String(r.entry.attempt) },
+    exp: { N: String(r.expiresAt) },
+    ttl: { N: String(Math.ceil(r.expiresAt / 1000)) },
+  }
+  if (r.entry.reason !== undefined) item.reason = { S: r.entry.reason }
+  if (r.reply !== undefined) item.reply = { S: r.reply }
+  if (r.error !== undefined) item.error = { S: JSON.stringify(r.error) }
+  return item
+}
+
+function toReceiptRecord(id: string, item: Item): ReceiptRecord {
+  const record: ReceiptRecord = {
+    id,
+    actor: item.actor?.S ?? '',
+    key: item.key?.S ?? '',
+    entry: { status: item.status?.S as ReceiptRecord['entry']['status'], at: Number(item.at?.N), attempt: Number(item.attempt?.N) },
+    expiresAt: Number(item.exp?.N),
+  }
+  if (item.reason?.S !== undefined) record.entry.reason = item.reason.S
+  if (item.reply?.S !== undefined) record.reply = item.reply.S
+  if (item.error?.S !== undefined) record.error = JSON.parse(item.error.S) as ErrorRecord
+  return record
+}
+
+// ---------------------------------------------------------------- dead letters
+
+function letterKey(id: string): Key {
+  const readable = `i#${id}`
+  const sk = Buffer.byteLength(readable) <= MAX_SORT_KEY_BYTES ? readable : `h#${sha256(id).toString('hex')}`
+  return { pk: { S: DEAD_LETTERS_PK }, sk: { S: sk } }
+}
+
+/** How a letter was made to fit: a body put in its place, and shortened errors. */
+interface Shrink {
+  body?: { replacement: unknown; note: string }
+  shortErrors?: boolean
+}
+
+/**
+ * The item of a dead letter. A dead letter must never be lost: it is the only copy of a message
+ * nobody handled. So one that cannot be stored as it is is stored smaller rather than refused,
+ * and says so in its error message and in `truncated`. The body is worth the most (it is what a
+ * replay sends), so first the error stacks go, messages are cut short and only the last 100
+ * attempts stay; when that is not enough, or the body is what is too large, the body becomes
+ * `{ truncated: true, bytes }` (with the errors whole if they fit); a body superjson cannot
+ * encode becomes `{ truncated: true, reason }`. The envelope's ids, actor, key and times are
+ * always kept, so the letter can still be found, counted and traced.
+ */
+function letterItem(letter: DeadLetter): Item & Key {
+  const { id, type } = letter.envelope
+  let stages: Shrink[]
+  try {
+    const whole = buildLetterItem(letter, {})
+    if (itemBytes(whole) <= DYNAMODB_MAX_ITEM_BYTES) return whole
+    const shortened = buildLetterItem(letter, { shortErrors: true })
+    if (itemBytes(shortened) <= DYNAMODB_MAX_ITEM_BYTES) return shortened
+    const bytes = Buffer.byteLength(encode(escapeBody(letter.envelope.body).value))
+    const body = { replacement: { truncated: true, bytes }, note: `the body (${bytes} bytes) was removed to fit DynamoDB's 400 KB item limit` }
+    stages = [{ body }, { body, shortErrors: true }]
+  } catch (e) {
+    const body = { replacement: { truncated: true, reason: errorText(e) }, note: `the body could not be encoded (${errorText(e)}) and was removed` }
+    stages = [{ body }, { body, shortErrors: true }]
+  }
+  for (const shrink of stages) {
+    let item: Item & Key
+    try {
+      item = buildLetterItem(letter, shrink)
+    } catch (e) {
+      throw new TroupeError('TROUPE_DEAD_LETTER_NOT_STORED', `dead letter of message ${id} (actor ${type}) could not be encoded: ${errorText(e)}`, { cause: e })
+    }
+    if (itemBytes(item) <= DYNAMODB_MAX_ITEM_BYTES) return item
+  }
+  // Only the envelope's ids and key are left, and the runtime bounds those far below this.
+  throw new TroupeError('TROUPE_DEAD_LETTER_NOT_STORED', `dead letter of message ${id} (actor ${type}) is over DynamoDB's 400 KB even without its body`)
+}
+
+function buildLetterItem(letter: DeadLetter, shrink: Shrink): Item & Key {
+  const notes: string[] = []
+  let body = letter.envelope.body
+  if (shrink.body) {
+    body = shrink.body.replacement
+    notes.push(shrink.body.note)
+  }
+  let error = letter.error
+  let attempts = letter.attempts
+  if (shrink.shortErrors) {
+    error = shortError(error, SHORT_ERROR_CHARS)
+    attempts = attempts.slice(-SHORT_ATTEMPTS).map((a) => ({ ...a, error: shortError(a.error, SHORT_ATTEMPT_ERROR_CHARS) }))
+    notes.push(`error stacks were removed, messages shortened and ${letter.attempts.length > SHORT_ATTEMPTS ? `only the last ${SHORT_ATTEMPTS} attempts kept` : 'every attempt kept'} to fit DynamoDB's 400 KB item limit`)
+  }
+  if (notes.length > 0) error = { ...error, message: `${error.message} [troupe: ${notes.join('; ')}]` }
+  const escaped = escapeBody(body)
+  const text = encode({ envelope: { ...letter.envelope, body: escaped.value }, error, attempts, deadAt: letter.deadAt } satisfies DeadLetter)
+  const item: Item & Key = {
+    ...letterKey(letter.envelope.id),
+    type: { S: letter.envelope.type },
+    deadAt: { N: String(letter.deadAt) },
+    letter: { S: text },
+  }
+  if (escaped.escaped) item.escaped = { BOOL: true }
+  if (notes.length > 0) item.truncated = { BOOL: true }
+  return item
+}
+
+function toLetter(item: Item): DeadLetter {
+  const letter = decode<DeadLetter>(item.letter?.S ?? '')
+  if (item.escaped?.BOOL) letter.envelope.body = renameKeys(letter.envelope.body, unescapeKey)
+  return letter
+}
+
+function shortError(e: ErrorRecord, chars: number): ErrorRecord {
+  const message = e.message.length > chars ? `${e.message.slice(0, chars)}… (${e.message.length} characters)` : e.message
+  return e.code === undefined ? { name: e.name, message } : { name: e.name, message, code: e.code }
+}
+
+// ---------------------------------------------------------------- keys superjson refuses
+
+/** Keys superjson refuses, with any `~` already in front of them (those are escaped too, so escaping can be undone). */
+const GUARDED_KEY = /^~*(?:__proto__|constructor|prototype)$/
+const ESCAPED_KEY = /^~+(?:__proto__|constructor|prototype)$/
+
+const escapeKey = (k: string): string => (GUARDED_KEY.test(k) ? `~${k}` : k)
+const unescapeKey = (k: string): string => (ESCAPED_KEY.test(k) ? k.slice(1) : k)
+
+/** The body as superjson will take it: itself, or a copy with its guarded keys escaped. */
+function escapeBody(body: unknown): { value: unknown; escaped: boolean } {
+  const escaped = hasGuardedKey(body)
+  return { value: escaped ? renameKeys(body, escapeKey) : body, escaped }
+}
+
+/** The containers superjson walks into: arrays, Maps, Sets and plain objects. */
+function isPlain(v: object): boolean {
+  const proto = Object.getPrototypeOf(v)
+  return proto === Object.prototype || proto === null
+}
+
+function hasGuardedKey(root: unknown): boolean {
+  const seen = new Set<object>()
+  const stack: unknown[] = [root]
+  while (stack.length > 0) {
+    const v = stack.pop()
+    if (typeof v !== 'object' || v === null || seen.has(v)) continue
+    seen.add(v)
+    if (Array.isArray(v)) for (const x of v) stack.push(x)
+    else if (v instanceof Map) for (const [k, x] of v) stack.push(k, x)
+    else if (v instanceof Set) for (const x of v) stack.push(x)
+    else if (isPlain(v)) {
+      for (const [k, x] of Object.entries(v)) {
+        if (GUARDED_KEY.test(k)) return true
+        stack.push(x)
+      }
+    }
+  }
+  return false
+}
+
+/**
+ * A copy of `root` with every plain object's keys passed through `rename`. Keys are defined, not
+ * assigned, so `__proto__` stays a key. Shared and circular references stay shared; no recursion,
+ * so depth is no limit.
+ */
+function renameKeys(root: unknown, rename: (key: string) => string): unknown {
+  const copies = new Map<object, object>()
+  const pending: [object, object][] = []
+  const copy = (v: unknown): unknown => {
+    if (typeof v !== 'object' || v === null) return v
+    const known = copies.get(v)
+    if (known) return known
+    let out: object
+    if (Array.isArray(v)) out = new Array(v.length)
+    else if (v instanceof Map) out = new Map()
+    else if (v instanceof Set) out = new Set()
+    else if (isPlain(v)) out = Object.getPrototypeOf(v) === null ? Object.create(null) : {}
+    else return v
+    copies.set(v, out)
+    pending.push([v, out])
+    return out
+  }
+  const top = copy(root)
+  while (pending.length > 0) {
+    const [from, to] = pending.pop()!
+    if (Array.isArray(from)) for (let i = 0; i < from.length; i++) (to as unknown[])[i] = copy(from[i])
+    else if (from instanceof Map) for (const [k, x] of from) (to as Map<unknown, unknown>).set(copy(k), copy(x))
+    else if (from instanceof Set) for (const x of from) (to as Set<unknown>).add(copy(x))
+    else {
+      for (const [k, x] of Object.entries(from)) {
+        Object.defineProperty(to, rename(k), { value: copy(x), enumerable: true, writable: true, configurable: true })
+      }
+    }
+  }
+  return top
+}
+
+// ---------------------------------------------------------------- small helpers
+
+function keyId(item: Item): string {
+  return JSON.stringify([item.pk?.S, item.sk?.S])
+}
+
+function kb(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KB`
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e)
+}

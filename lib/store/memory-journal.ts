@@ -1,0 +1,183 @@
+// The journal in memory: receipts and dead letters in Maps, answered synchronously, so a durable
+// host on memory waits on nothing. It keeps copies (never the caller's objects), so what it
+// returns behaves like what a store that serialises returns: changing it changes nothing stored.
+//
+// This file also holds the order of a receipt's entries (`receiptEntryKey`): the DynamoDB journal
+// uses the same key as its sort key, so both stores agree on what a repeat is and in which order
+// the history reads. It lives here and not beside DynamoDB because the core may load this file
+// and must never load the AWS SDK.
+
+import { DEFAULT_DEAD_LETTER_LIMIT, DEFAULT_RECEIPT_LIMIT } from '../core/defaults.js'
+import { ConfigError, TroupeError } from '../core/errors.js'
+import type { MessageStatus, ReceiptEntry } from '../core/receipt.js'
+import { copyState } from '../core/state-copy.js'
+import type { DeadLetter } from '../supervisor/dead-letter.js'
+import type { JournalStore, ReceiptRecord, StoredReceipt } from './index.js'
+
+/** Digits of the attempt in an entry key, so that attempts sort as strings. */
+const ATTEMPT_DIGITS = 6
+const MAX_ATTEMPT = 10 ** ATTEMPT_DIGITS - 1
+
+/**
+ * Where a status sits within one attempt. The final statuses share the last rank: an attempt
+ * ends in one of them, and the status name after the rank keeps their keys apart.
+ */
+const STATUS_RANK: Readonly<Record<MessageStatus, number>> = {
+  accepted: 0,
+  running: 1,
+  retrying: 2,
+  done: 3,
+  filtered: 3,
+  dead: 3,
+}
+
+/**
+ * The identity and the place of a receipt entry: `<attempt, 6 digits>#<status rank>#<status>`.
+ * Entries sort by it as strings; two writes with the same key are the same entry (a redelivered
+ * batch rewrites it). Throws, naming the message, for what would not sort or store: an attempt
+ * that is not a whole number from 0 to 999,999, an unknown status, times that are not numbers.
+ */
+export function receiptEntryKey(record: ReceiptRecord): string {
+  const { entry } = record
+  if (!Number.isInteger(entry.attempt) || entry.attempt < 0 || entry.attempt > MAX_ATTEMPT) {
+    throw invalid(record, `attempt ${entry.attempt}; expected a whole number from 0 to ${MAX_ATTEMPT}`)
+  }
+  const rank = Object.hasOwn(STATUS_RANK, entry.status) ? STATUS_RANK[entry.status] : undefined
+  if (rank === undefined) throw invalid(record, `status ${JSON.stringify(entry.status)}`)
+  if (!Number.isFinite(entry.at)) throw invalid(record, `at ${entry.at}; expected epoch milliseconds`)
+  if (!Number.isFinite(record.expiresAt)) throw invalid(record, `expiresAt ${record.expiresAt}; expected epoch milliseconds`)
+  return `${String(entry.attempt).padStart(ATTEMPT_DIGITS, '0')}#${rank}#${entry.status}`
+}
+
+function invalid(record: ReceiptRecord, what: string): TroupeError {
+  return new TroupeError('TROUPE_INVALID_RECEIPT', `receipt entry of message ${record.id} (actor ${record.actor}) has ${what}`)
+}
+
+/**
+ * Builds what `receipt()` answers from one message's live entries, already in key order: the
+ * last entry gives the status and the reply or error, the highest attempt the attempts.
+ */
+export function assembleReceipt(id: string, live: readonly ReceiptRecord[]): StoredReceipt | undefined {
+  const last = live.at(-1)
+  if (!last) return undefined
+  const receipt: StoredReceipt = {
+    id,
+    actor: last.actor,
+    key: last.key,
+    status: last.entry.status,
+    attempts: live.reduce((most, r) => Math.max(most, r.entry.attempt), 0),
+    history: live.map((r) => copyEntry(r.entry)),
+  }
+  if (last.reply !== undefined) receipt.reply = last.reply
+  if (last.error !== undefined) receipt.error = { ...last.error }
+  return receipt
+}
+
+function copyEntry(entry: ReceiptEntry): ReceiptEntry {
+  const copy: ReceiptEntry = { status: entry.status, at: entry.at, attempt: entry.attempt }
+  if (entry.reason !== undefined) copy.reason = entry.reason
+  return copy
+}
+
+export interface MemoryJournalOptions {
+  /** Messages whose receipts are kept; past it, the message first written longest ago is dropped. @default 100_000 */
+  receiptLimit?: number
+  /** Dead letters kept; past it, the one put longest ago is dropped (and counted in `dropped`). @default 10_000 */
+  deadLetterLimit?: number
+}
+
+/** Receipts and dead letters in Maps, synchronously, each bounded, oldest dropped first. */
+export class MemoryJournalStore implements JournalStore {
+  /** Message id → entry key → entry. */
+  private readonly receipts = new Map<string, Map<string, ReceiptRecord>>()
+  private readonly letters = new Map<string, DeadLetter>()
+  private readonly receiptLimit: number
+  private readonly deadLetterLimit: number
+  /** What the limits dropped, so that a loss is never silent. */
+  readonly dropped = { receipts: 0, deadLetters: 0 }
+
+  constructor(options: MemoryJournalOptions = {}) {
+    this.receiptLimit = limit('receiptLimit', options.receiptLimit, DEFAULT_RECEIPT_LIMIT)
+    this.deadLetterLimit = limit('deadLetterLimit', options.deadLetterLimit, DEFAULT_DEAD_LETTER_LIMIT)
+  }
+
+  putReceipts(records: readonly ReceiptRecord[]): void {
+    // Every record is checked before any is kept, as the DynamoDB store does.
+    const keyed = records.map((r) => [receiptEntryKey(r), r] as const)
+    for (const [entryKey, r] of keyed) {
+      let entries = this.receipts.get(r.id)
+      if (!entries) {
+        this.receipts.set(r.id, (entries = new Map()))
+        this.evictReceipts()
+      }
+      entries.set(entryKey, copyRecord(r))
+    }
+  }
+
+  receipt(id: string, now: number): StoredReceipt | undefined {
+    const entries = this.receipts.get(id)
+    if (!entries) return undefined
+    const live = [...entries]
+      .filter(([, r]) => r.expiresAt > now)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, r]) => r)
+    return assembleReceipt(id, live)
+  }
+
+  deleteReceipt(id: string): void {
+    this.receipts.delete(id)
+  }
+
+  putDeadLetters(letters: readonly DeadLetter[]): void {
+    for (const letter of letters) {
+      const id = letter.envelope.id
+      // Deleted first, so a replaced letter counts as the newest.
+      this.letters.delete(id)
+      this.letters.set(id, copyState(letter))
+      if (this.letters.size > this.deadLetterLimit) {
+        this.letters.delete(this.letters.keys().next().value!)
+        this.dropped.deadLetters++
+      }
+    }
+  }
+
+  deadLetters(type?: string): DeadLetter[] {
+    const out: DeadLetter[] = []
+    for (const letter of this.letters.values()) {
+      if (type === undefined || letter.envelope.type === type) out.push(copyState(letter))
+    }
+    return out.sort(byDeadAt)
+  }
+
+  takeDeadLetter(id: string): DeadLetter | undefined {
+    const letter = this.letters.get(id)
+    this.letters.delete(id)
+    return letter
+  }
+
+  private evictReceipts(): void {
+    if (this.receipts.size <= this.receiptLimit) return
+    this.receipts.delete(this.receipts.keys().next().value!)
+    this.dropped.receipts++
+  }
+}
+
+/** Oldest first, then by message id: the order every journal store answers in. */
+export function byDeadAt(a: DeadLetter, b: DeadLetter): number {
+  const x = a.envelope.id
+  const y = b.envelope.id
+  return a.deadAt - b.deadAt || (x < y ? -1 : x > y ? 1 : 0)
+}
+
+function copyRecord(r: ReceiptRecord): ReceiptRecord {
+  const copy: ReceiptRecord = { id: r.id, actor: r.actor, key: r.key, entry: copyEntry(r.entry), expiresAt: r.expiresAt }
+  if (r.reply !== undefined) copy.reply = r.reply
+  if (r.error !== undefined) copy.error = { ...r.error }
+  return copy
+}
+
+function limit(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < 1) throw new ConfigError(`MemoryJournalOptions.${name} must be a whole number of at least 1, got ${value}`)
+  return value
+}
