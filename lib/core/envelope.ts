@@ -26,6 +26,12 @@ export interface Envelope<Body = unknown> {
   readonly deadline: number | undefined
   /** Set on a fork's child (and on a join forwarded to an outer fork): its outcome goes to the fork's joiner. */
   readonly fork?: ForkMembership
+  /**
+   * Keep a receipt for this message where it runs: `status` for its statuses, `reply` for an
+   * `ask` awaited from another process (the reply is kept with the final status). Set by hosts
+   * whose sender and receiver do not share memory (AWS); the embedded host keeps receipts itself.
+   */
+  receipt?: 'status' | 'reply'
 }
 
 /** The fields a new envelope needs; the rest default to none, attempt 0. */

@@ -75,6 +75,7 @@ const FIELDS = new Set([
   'replyTo',
   'deadline',
   'fork',
+  'receipt',
 ])
 const FORK_FIELDS = new Set(['forkId', 'index'])
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
@@ -135,6 +136,7 @@ export class RecordCodec {
     if (envelope.replyTo !== undefined) plain.replyTo = envelope.replyTo
     if (envelope.deadline !== undefined) plain.deadline = envelope.deadline
     if (envelope.fork !== undefined) plain.fork = { forkId: envelope.fork.forkId, index: envelope.fork.index }
+    if (envelope.receipt !== undefined) plain.receipt = envelope.receipt
 
     let doc: ReturnType<typeof superjson.serialize>
     try {
@@ -224,23 +226,22 @@ export class RecordCodec {
     // own objects but the body is kept (and nothing unknown rides along).
     const v = value as unknown as Envelope
     const fork: ForkMembership | undefined = v.fork === undefined ? undefined : { forkId: v.fork.forkId, index: v.fork.index }
-    return {
-      ok: true,
-      envelope: makeEnvelope({
-        id: v.id,
-        type: v.type,
-        key: v.key,
-        body: v.body,
-        correlationId: v.correlationId,
-        parentId: v.parentId,
-        causationId: v.causationId,
-        attempt: v.attempt,
-        sentAt: v.sentAt,
-        replyTo: v.replyTo,
-        deadline: v.deadline,
-        fork,
-      }),
-    }
+    const envelope = makeEnvelope({
+      id: v.id,
+      type: v.type,
+      key: v.key,
+      body: v.body,
+      correlationId: v.correlationId,
+      parentId: v.parentId,
+      causationId: v.causationId,
+      attempt: v.attempt,
+      sentAt: v.sentAt,
+      replyTo: v.replyTo,
+      deadline: v.deadline,
+      fork,
+    })
+    if (v.receipt !== undefined) envelope.receipt = v.receipt
+    return { ok: true, envelope }
   }
 }
 
@@ -275,6 +276,7 @@ function checkFields(e: Record<string, unknown>, limits: Limits, decoding: boole
     (Number.isFinite(e.sentAt) ? undefined : `the field "sentAt" must be a finite number (epoch ms), got ${describe(e.sentAt)}`) ??
     (!has('deadline') || Number.isFinite(e.deadline) ? undefined : `the field "deadline" must be a finite number (epoch ms) when set, got ${describe(e.deadline)}`) ??
     (has('fork') ? checkFork(e.fork, limits, decoding) : undefined) ??
+    (!has('receipt') || e.receipt === 'status' || e.receipt === 'reply' ? undefined : `the field "receipt" must be "status" or "reply" when set, got ${describe(e.receipt)}`) ??
     (decoding && limits.rejectUnknown ? unknown(Object.keys(e), FIELDS, 'the envelope') : undefined)
   )
 }

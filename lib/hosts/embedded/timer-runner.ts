@@ -21,7 +21,8 @@ export class TimerRunner {
   constructor(
     private readonly clock: Clock,
     private readonly store: TimerStore,
-    private readonly fire: (timer: TimerRecord) => void,
+    /** Tells the timer's message; a promise is awaited before the timer moves on, so a failed send keeps it. */
+    private readonly fire: (timer: TimerRecord) => void | Promise<void>,
     private readonly logger: Logger,
   ) {}
 
@@ -32,6 +33,11 @@ export class TimerRunner {
   /** A timer was put: wake earlier if it is due before the one armed. */
   notify(dueAt: number): void {
     if (!this.stopped && dueAt < this.armedAt) this.arm(dueAt)
+  }
+
+  /** Reads the store again: for timers another process put, which `notify` never hears of. */
+  poke(): void {
+    if (!this.stopped && this.current === undefined) void this.rearm()
   }
 
   /** Fires nothing more; resolves once a run in progress has written its last timer. */
@@ -71,7 +77,7 @@ export class TimerRunner {
         const due = await this.store.due(now, BATCH)
         for (const t of due) {
           if (this.stopped) return
-          this.fire(t)
+          await this.fire(t)
           await this.advance(t, now)
         }
         if (due.length < BATCH) break

@@ -1,0 +1,470 @@
+// The AWS mode as a System: the same actor classes and the same API as the embedded default,
+// with Kinesis carrying the messages and DynamoDB holding state, timers, receipts and dead
+// letters. `tell` puts a record and resolves once Kinesis has it; turns run in the durable
+// host, fed by the shard consumer in this process (a container, `troupe dev`) or by a Lambda
+// (`consume: false` here: this process only sends, asks and reads).
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import type { KinesisClient } from '@aws-sdk/client-kinesis'
+import { FORK_RESULT, forkResultActor } from '../../actors/fork-result.js'
+import type { ActorClass } from '../core/actor.js'
+import { systemClock, type Clock } from '../core/clock.js'
+import * as d from '../core/defaults.js'
+import { makeEnvelope, type Envelope } from '../core/envelope.js'
+import { AskFailedError, AskTimeoutError, SystemStoppedError, TroupeError } from '../core/errors.js'
+import type { Filter } from '../core/filter.js'
+import type { ForkChildren, Joined, JoinOptions } from '../core/fork.js'
+import { derivedId, parseMessageId, RootIds, type CorrelationId, type MessageId } from '../core/ids.js'
+import type { InstanceSnapshot, Listener, SystemSnapshot, TroupeEvent } from '../core/inspection.js'
+import { createLogger, type Logger, type LogLevel } from '../core/logger.js'
+import { FINAL_STATUSES, type MessageStatus, type Receipt } from '../core/receipt.js'
+import { timerRecord, type ScheduleOptions } from '../core/schedule.js'
+import { decode, encode } from '../core/serialization.js'
+import type { AskOptions, AwaitReceiptOptions, StopReport, System, TellOptions } from '../core/system.js'
+import { assertSerializable, validateBody } from '../core/validate.js'
+import { DurableHost } from '../hosts/durable/durable-host.js'
+import { TimerRunner } from '../hosts/embedded/timer-runner.js'
+import type { RecordCodec } from '../routing/record-codec.js'
+import { Router, type RouterOptions } from '../routing/router.js'
+import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
+import { DynamoDBLeaseStore } from '../store/dynamodb-leases.js'
+import { DYNAMODB_MAX_ITEM_BYTES, DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'
+import type { ReceiptRecord, StoredReceipt, TimerRecord } from '../store/index.js'
+import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
+import { KinesisTransport } from '../transport/kinesis.js'
+import { ShardConsumer } from './shard-consumer.js'
+
+export interface AwsSystemOptions {
+  actors: readonly ActorClass[]
+  filters?: readonly Filter[]
+  kinesis: KinesisClient
+  dynamodb: DynamoDBClient
+  /** The table made by `createTable` (state, timers, receipts, dead letters, leases). */
+  tableName: string
+  /** The stream every message goes to, unless `router` says otherwise. */
+  stream?: string
+  /** Streams per actor type and priority; `defaultStream` replaces `stream`. */
+  router?: Omit<RouterOptions, 'isKeyed'>
+  /**
+   * Run the actors' turns in this process, reading every shard (a container, `troupe dev`).
+   * False when a Lambda is the host and this process only tells, asks and reads.
+   * @default true
+   */
+  consume?: boolean
+  /** Wait between reads of a shard that had nothing new, in ms. Lambda's event source mapping polls once a second. @default 1000 */
+  pollMs?: number
+  /** How often this process looks for due timers that another process set, in ms. @default 1000 */
+  timerTickMs?: number
+  /** How long a `tell` waits for others to share its PutRecords call, in ms. @default 10 */
+  lingerMs?: number
+  codec?: RecordCodec
+  /** @default 24 h */
+  receiptTtlMs?: number
+  /** Keep receipts for every message, not only those asked for. Each costs a DynamoDB write. @default false */
+  receiptsForAll?: boolean
+  /** Instances run at once within a batch. @default 32 */
+  concurrency?: number
+  clock?: Clock
+  random?: () => number
+  /** @default true unless NODE_ENV is "production" */
+  checkSerializable?: boolean
+  logLevel?: LogLevel
+  logger?: Logger
+}
+
+/** Polling a receipt starts this often and slows down to once a second. */
+const FIRST_POLL_MS = 25
+const MAX_POLL_MS = 1_000
+/** A `system.fork` waits this much longer than its join's timeout before giving up on it. */
+const FORK_GRACE_MS = 30_000
+/** Instances remembered for `instances()`, per type. */
+const REMEMBERED_INSTANCES = 1_000
+
+export class AwsSystem implements System {
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly host: DurableHost
+  readonly transport: KinesisTransport
+  readonly consumer: ShardConsumer | undefined
+  readonly router: Router
+  private readonly states: DynamoDBStateStore
+  private readonly timerStore: DynamoDBTimerStore
+  private readonly journal: DynamoDBJournalStore
+  private readonly ids = new RootIds()
+  private readonly checkSerializable: boolean
+  private readonly receiptsForAll: boolean
+  private readonly timerRunner: TimerRunner
+  private readonly tick: NodeJS.Timeout
+  /** Message ids someone in this process waits on → wake-ups. */
+  private readonly waiters = new Map<string, Set<() => void>>()
+  private readonly seen = new Map<string, Map<string, InstanceSnapshot>>()
+  private listeners: Listener[] = []
+  private stopping = false
+  private started: Promise<void> = Promise.resolve()
+
+  constructor(options: AwsSystemOptions) {
+    this.clock = options.clock ?? systemClock
+    this.logger = options.logger ?? createLogger(options.logLevel ?? 'info')
+    this.checkSerializable = options.checkSerializable ?? process.env.NODE_ENV !== 'production'
+    this.receiptsForAll = options.receiptsForAll ?? false
+    const table = { client: options.dynamodb, tableName: options.tableName }
+    this.states = new DynamoDBStateStore(table)
+    this.timerStore = new DynamoDBTimerStore(table)
+    this.journal = new DynamoDBJournalStore(table)
+    const stream = options.router?.defaultStream ?? options.stream ?? 'troupe'
+    // Filled in below; the router asks only once messages flow.
+    let host: DurableHost | undefined
+    this.router = new Router({ ...options.router, defaultStream: stream, isKeyed: (type) => host?.types.get(type)?.kind !== 'stateless' })
+    this.transport = new KinesisTransport({ client: options.kinesis, router: this.router, ...(options.codec ? { codec: options.codec } : {}), lingerMs: options.lingerMs ?? 10 })
+    host = this.host = new DurableHost({
+      actors: options.actors,
+      builtins: [
+        (h) =>
+          forkResultActor((forkId, joined, ctx) =>
+            h.addEntry(ctx, { kind: 'receipt', record: h.receiptRecord({ id: forkId as MessageId, type: FORK_RESULT, key: '', attempt: 1 }, 'done', undefined, { reply: encode(joined) }) }),
+          ),
+      ],
+      state: this.states,
+      timers: this.timerStore,
+      journal: this.journal,
+      messages: this.transport,
+      ...(options.codec ? { codec: options.codec } : {}),
+      ...(options.filters ? { filters: options.filters } : {}),
+      clock: this.clock,
+      random: options.random ?? Math.random,
+      logger: this.logger,
+      checkSerializable: this.checkSerializable,
+      ...(options.receiptTtlMs !== undefined ? { receiptTtlMs: options.receiptTtlMs } : {}),
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+      // The state item also carries keys and version: leave them room.
+      maxItemBytes: DYNAMODB_MAX_ITEM_BYTES - 4 * 1024,
+      onTimer: (dueAt) => this.timerRunner.notify(dueAt),
+      onReceipts: (records) => this.wake(records),
+      onEvent: (event) => this.emit(event),
+      onCommit: (type, key, state, updatedAt, lastMessageId) => this.remember(type, key, state, updatedAt, lastMessageId),
+    })
+    this.timerRunner = new TimerRunner(this.clock, this.timerStore, (t) => this.fireTimer(t), this.logger)
+    this.timerRunner.start()
+    this.tick = setInterval(() => this.timerRunner.poke(), options.timerTickMs ?? 1_000)
+    this.tick.unref()
+    if (options.consume ?? true) {
+      this.consumer = new ShardConsumer({
+        kinesis: options.kinesis,
+        leases: new DynamoDBLeaseStore(table),
+        streams: this.router.streams,
+        logger: this.logger,
+        pollMs: options.pollMs ?? 1_000,
+        handler: async (batch) => {
+          const result = await this.host.handle({ stream: batch.stream, shardId: batch.shardId, records: batch.records })
+          return result.failedFrom === undefined ? {} : { failedFrom: result.failedFrom }
+        },
+      })
+      this.started = this.consumer.start().catch((error: unknown) => {
+        this.logger.error('the shard consumer could not start; no turns run in this process', { error: (error as Error).message })
+        throw error
+      })
+      this.started.catch(() => {}) // reported above, and again by idle()
+    }
+  }
+
+  // ── sending ──────────────────────────────────────────────────────────────
+
+  async tell(target: ActorClass | string, body: unknown, options?: TellOptions): Promise<MessageId> {
+    const envelope = await this.envelope(target, body, options)
+    if (options?.receipt || this.receiptsForAll) envelope.receipt = 'status'
+    await this.put(envelope)
+    return envelope.id
+  }
+
+  async ask(target: ActorClass | string, body: unknown, options?: AskOptions): Promise<never> {
+    const envelope = await this.envelope(target, body, options)
+    envelope.receipt = 'reply'
+    await this.put(envelope)
+    const timeoutMs = options?.timeoutMs ?? d.DEFAULT_ASK_TIMEOUT_MS
+    const receipt = await this.waitFor(envelope.id, FINAL_STATUSES, timeoutMs)
+    if (receipt === undefined || !FINAL_STATUSES.has(receipt.status)) {
+      if (this.stopping) throw new SystemStoppedError('the system stopped before the reply came')
+      throw new AskTimeoutError(envelope.type, envelope.key, envelope.id, receipt?.status ?? 'unknown', timeoutMs)
+    }
+    if (receipt.status === 'done') {
+      if (receipt.reply === undefined && receipt.error !== undefined) throw new TroupeError('TROUPE_REPLY_TOO_LARGE', receipt.error.message)
+      return (receipt.reply === undefined ? undefined : decode(receipt.reply)) as never
+    }
+    throw new AskFailedError(envelope.type, envelope.id, receipt.status as 'dead' | 'filtered', asError(receipt.error))
+  }
+
+  /** A validated envelope for a message from outside a turn. */
+  private async envelope(target: ActorClass | string, body: unknown, options: TellOptions | undefined): Promise<Envelope> {
+    if (this.stopping) throw new SystemStoppedError()
+    const type = this.host.typeOf(target)
+    const valid = await validateBody(type.type, type.schema, body)
+    if (this.checkSerializable) assertSerializable(type.type, 'message', valid)
+    const id = this.ids.id(this.ids.next())
+    const correlationId = (options?.correlationId === undefined ? id : parseMessageId(options.correlationId, 'correlationId')) as string as CorrelationId
+    return makeEnvelope({ id, type: type.type, key: type.keyOf(valid), body: valid, correlationId, sentAt: this.clock.now() })
+  }
+
+  /** Puts one message on its stream (with an `accepted` receipt first when one is kept); rejects when Kinesis did not take it. */
+  private async put(envelope: Envelope): Promise<void> {
+    if (envelope.receipt !== undefined) await this.journal.putReceipts([this.host.receiptRecord(envelope, 'accepted', undefined)])
+    const result = await this.transport.enqueue(envelope)
+    if (result.status === 'failed') throw result.error
+    this.host.counts.get(envelope.type)!.accepted++
+    this.emit({ type: '@troupe.accepted', at: this.clock.now(), envelope })
+  }
+
+  // ── receipts ─────────────────────────────────────────────────────────────
+
+  async receipt(id: string): Promise<Receipt | undefined> {
+    const stored = await this.journal.receipt(id, this.clock.now())
+    return stored && toReceipt(stored)
+  }
+
+  async awaitReceipt(id: string, options?: AwaitReceiptOptions): Promise<Receipt> {
+    const wanted = new Set<MessageStatus>(options?.status ?? FINAL_STATUSES)
+    const timeoutMs = options?.timeoutMs ?? d.DEFAULT_ASK_TIMEOUT_MS
+    const stored = await this.waitFor(id, wanted, timeoutMs)
+    if (stored === undefined || !stored.history.some((e) => wanted.has(e.status))) {
+      throw new TroupeError('TROUPE_RECEIPT_TIMEOUT', `message ${id} did not reach ${[...wanted].join(' or ')} within ${timeoutMs} ms (last status: ${stored?.status ?? 'no receipt'})`)
+    }
+    return toReceipt(stored)
+  }
+
+  /**
+   * Reads a receipt until one of its entries has a wanted status, the time is up or the
+   * system stops; returns the last read. Reads again at once when this process's host
+   * wrote an entry for the message, else polls, slowing down.
+   */
+  private async waitFor(id: string, wanted: ReadonlySet<MessageStatus>, timeoutMs: number): Promise<StoredReceipt | undefined> {
+    const deadline = this.clock.now() + timeoutMs
+    let last: StoredReceipt | undefined
+    for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_MS)) {
+      last = await this.journal.receipt(id, this.clock.now())
+      if (last?.history.some((e) => wanted.has(e.status))) return last
+      const left = deadline - this.clock.now()
+      if (left <= 0 || this.stopping) return last
+      await new Promise<void>((resolve) => {
+        let set = this.waiters.get(id)
+        if (!set) this.waiters.set(id, (set = new Set()))
+        const done = () => {
+          this.clock.clearTimeout(timer)
+          set!.delete(done)
+          if (set!.size === 0) this.waiters.delete(id)
+          resolve()
+        }
+        const timer = this.clock.setTimeout(done, Math.min(delay, left))
+        set.add(done)
+      })
+    }
+  }
+
+  private wake(records: readonly ReceiptRecord[]): void {
+    if (this.waiters.size === 0) return
+    for (const r of records) for (const done of [...(this.waiters.get(r.id) ?? [])]) done()
+  }
+
+  // ── fork/join and timers ─────────────────────────────────────────────────
+
+  async fork<const T extends readonly ActorClass[], Value = undefined>(children: ForkChildren<T>, options: JoinOptions<Value>): Promise<Joined<T, Value>> {
+    if (this.stopping) throw new SystemStoppedError()
+    const forkId = this.ids.id(this.ids.next())
+    const checked = (children as readonly (readonly [ActorClass, unknown])[]).map(([actor, body]) => [actor, this.host.checkOutgoing(actor, body)] as const)
+    const cause = { id: forkId, correlationId: forkId as string as CorrelationId }
+    const effects = this.host.planFork({
+      forkId,
+      childId: (i) => derivedId(forkId, i),
+      children: checked,
+      join: this.host.typeOf(FORK_RESULT).cls,
+      options: options as JoinOptions<unknown>,
+      cause,
+      forward: undefined,
+    })
+    await this.host.sendEntries(this.host.entries(effects, cause))
+    const timeoutMs = options.timeoutMs + FORK_GRACE_MS
+    const receipt = await this.waitFor(forkId, new Set(['done']), timeoutMs)
+    if (receipt?.reply === undefined) {
+      if (this.stopping) throw new SystemStoppedError('the system stopped before the fork joined')
+      throw new AskTimeoutError(FORK_RESULT, '', forkId, 'unknown', timeoutMs)
+    }
+    return decode(receipt.reply) as Joined<T, Value>
+  }
+
+  async schedule(actor: ActorClass, body: unknown, options: ScheduleOptions): Promise<string> {
+    if (this.stopping) throw new SystemStoppedError()
+    const type = this.host.typeOf(actor)
+    const checked = this.host.checkOutgoing(actor, body)
+    const id = options.name ?? this.ids.id(this.ids.next())
+    const timer = timerRecord(`system.schedule(${type.type})`, type.type, checked, options, this.clock.now(), { id, correlationId: id })
+    await this.timerStore.put(timer)
+    this.timerRunner.notify(timer.dueAt)
+    return id
+  }
+
+  async cancelSchedule(id: string): Promise<void> {
+    await this.timerStore.delete(id)
+  }
+
+  timers(): Promise<TimerRecord[]> {
+    return this.timerStore.list()
+  }
+
+  /**
+   * A timer came due: its message goes on the stream with an id fixed by the timer and its due
+   * time, so two processes firing it at once send one message as far as the receiver can tell.
+   * Resolves once Kinesis has it; only then does the runner move the timer on.
+   */
+  private async fireTimer(timer: TimerRecord): Promise<void> {
+    const causationId = timer.causationId as MessageId | undefined
+    const fields = {
+      id: derivedId(timer.id as MessageId, timer.dueAt),
+      type: timer.target,
+      correlationId: timer.correlationId as CorrelationId,
+      parentId: causationId,
+      causationId,
+      sentAt: this.clock.now(),
+    }
+    let envelope: Envelope
+    try {
+      const type = this.host.typeOf(timer.target)
+      const body = decode(timer.body)
+      envelope = makeEnvelope({ ...fields, key: type.keyOf(body), body })
+    } catch (error) {
+      const letter: DeadLetter = { envelope: makeEnvelope({ ...fields, key: '', body: timer.body }), error: { name: 'TimerError', message: (error as Error).message }, attempts: [], deadAt: this.clock.now() }
+      await this.journal.putDeadLetters([letter])
+      this.logger.error('timer could not fire; dead-lettered', { timerId: timer.id, error: (error as Error).message })
+      return
+    }
+    if (this.receiptsForAll) envelope.receipt = 'status'
+    await this.put(envelope)
+  }
+
+  async evict(): Promise<boolean> {
+    // Nothing is kept in memory between batches: every instance lives in the table.
+    return false
+  }
+
+  // ── reading ──────────────────────────────────────────────────────────────
+
+  async state(actor: ActorClass, key = ''): Promise<never> {
+    const type = this.host.typeOf(actor)
+    const stored = await this.states.get(type.type, key)
+    return (stored === undefined ? undefined : decode(stored.state)) as never
+  }
+
+  /** The instances whose turns ran in this process lately (the table holds all of them). */
+  instances(actor: ActorClass | string): InstanceSnapshot<never>[] {
+    const type = this.host.typeOf(actor)
+    return [...(this.seen.get(type.type)?.values() ?? [])] as InstanceSnapshot<never>[]
+  }
+
+  private remember(type: string, key: string, state: unknown, updatedAt: number, lastMessageId: string | undefined): void {
+    let byKey = this.seen.get(type)
+    if (!byKey) this.seen.set(type, (byKey = new Map()))
+    byKey.delete(key)
+    if (state === undefined) return
+    byKey.set(key, { type, key, state, queued: 0, running: false, lastMessageId, updatedAt })
+    if (byKey.size > REMEMBERED_INSTANCES) byKey.delete(byKey.keys().next().value!)
+  }
+
+  deadLetters(filter?: { type?: string }): Promise<DeadLetter[]> {
+    return Promise.resolve(this.journal.deadLetters(filter?.type))
+  }
+
+  async replay(id: string): Promise<MessageId> {
+    if (this.stopping) throw new SystemStoppedError()
+    const letter = await this.journal.takeDeadLetter(id)
+    if (!letter) throw new TroupeError('TROUPE_NO_DEAD_LETTER', `no dead letter with message id ${id}`)
+    const envelope: Envelope = { ...letter.envelope, attempt: 0 }
+    try {
+      // The replay is a new run of the message: its receipt starts again.
+      if (envelope.receipt !== undefined) {
+        await this.journal.deleteReceipt(envelope.id)
+        await this.journal.putReceipts([this.host.receiptRecord(envelope, 'accepted', undefined)])
+      }
+      const result = await this.transport.enqueue(envelope)
+      if (result.status === 'failed') throw result.error
+    } catch (error) {
+      await this.journal.putDeadLetters([letter]) // not sent: it stays a dead letter
+      throw error
+    }
+    this.emit({ type: '@troupe.replayed', at: this.clock.now(), envelope })
+    return envelope.id
+  }
+
+  inspect(): SystemSnapshot {
+    let dead = 0
+    const actors = [...this.host.types.values()].map((type) => {
+      const { duplicates: _d, conflicts: _c, ...counts } = this.host.counts.get(type.type)!
+      dead += counts.dead
+      return {
+        type: type.type,
+        kind: type.kind,
+        instances: this.seen.get(type.type)?.size ?? 0,
+        queued: 0,
+        running: 0,
+        counts,
+        lastActivityAt: undefined,
+      }
+    })
+    return { at: this.clock.now(), actors, deadLetters: dead }
+  }
+
+  on(listener: Listener): () => void {
+    this.listeners = [...this.listeners, listener]
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener)
+    }
+  }
+
+  private emit(event: TroupeEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event)
+      } catch (error) {
+        this.logger.error('inspection listener threw', { event: event.type, error: (error as Error).message })
+      }
+    }
+  }
+
+  // ── idle and stop ────────────────────────────────────────────────────────
+
+  /**
+   * Resolves once everything sent so far, and everything it caused, has been through a turn:
+   * the transport is empty and every shard is read to its end with no batch running. Timers
+   * not yet due are not waited for. Needs `consume` (this process must be the host).
+   */
+  async idle(): Promise<void> {
+    if (!this.consumer) throw new TroupeError('TROUPE_CONFIG', 'idle() needs a system that consumes its streams (consume: true)')
+    await this.started
+    for (;;) {
+      await this.transport.flush()
+      const before = this.transport.stats.recordsSent
+      await this.consumer.idle()
+      await this.transport.flush()
+      if (this.transport.stats.recordsSent === before) return
+    }
+  }
+
+  async stop(): Promise<StopReport> {
+    if (this.stopping) throw new SystemStoppedError('stop() was already called')
+    this.stopping = true
+    clearInterval(this.tick)
+    await this.timerRunner.stop()
+    for (const set of this.waiters.values()) for (const done of [...set]) done()
+    // The stream keeps what is not yet read: nothing waits in memory to be dead-lettered.
+    await this.started.catch(() => {})
+    await this.consumer?.stop()
+    await this.transport.close()
+    return { drained: 0, deadLettered: 0, stillRunning: 0 }
+  }
+}
+
+function toReceipt(stored: StoredReceipt): Receipt {
+  return { id: stored.id as MessageId, actor: stored.actor, key: stored.key, status: stored.status, attempts: stored.attempts, history: stored.history }
+}
+
+function asError(record: ErrorRecord | undefined): Error | undefined {
+  if (record === undefined) return undefined
+  const error = new Error(record.message)
+  error.name = record.name
+  return error
+}

@@ -1,0 +1,59 @@
+// What the durable host keeps beside an instance's state, in the same conditional write:
+// how far it has read each shard, the ids it applied last, the attempts of a message still
+// failing, and the outbox of the last commit. This is what makes state effectively-once under
+// redelivery and lets the next host finish a send the last one never confirmed.
+import type { AttemptRecord } from '../../supervisor/dead-letter.js'
+import { decode, encode } from '../../core/serialization.js'
+import type { OutboxEntry } from './outbox.js'
+import { compareSequence } from './sequence.js'
+
+export interface InstanceMeta {
+  /** `stream/shardId` → the highest sequence number applied from that shard. */
+  marks: Record<string, string>
+  /**
+   * Ids of the messages applied last, oldest first. Catches duplicates that arrive under a new
+   * sequence number: a re-sent outbox, a timer fired twice, a producer retry.
+   */
+  recent: string[]
+  /** The message at the head that failed and will be tried again, with its failed attempts. */
+  failing?: { id: string; attempts: AttemptRecord[] }
+  /** What the last commit's turns produced; sent after the commit. */
+  outbox?: OutboxEntry[]
+}
+
+/** Shards remembered per instance: a resharded stream leaves old shards behind; they are not read again. */
+const MAX_MARKS = 16
+
+export function emptyMeta(): InstanceMeta {
+  return { marks: {}, recent: [] }
+}
+
+export function decodeMeta(text: string | undefined): InstanceMeta {
+  if (text === undefined) return emptyMeta()
+  const meta = decode(text) as InstanceMeta
+  return { marks: meta.marks ?? {}, recent: meta.recent ?? [], ...(meta.failing ? { failing: meta.failing } : {}), ...(meta.outbox ? { outbox: meta.outbox } : {}) }
+}
+
+export function encodeMeta(meta: InstanceMeta): string {
+  return encode(meta)
+}
+
+/** Whether a record was applied already: at or below its shard's mark, or its id seen lately. */
+export function applied(meta: InstanceMeta, shard: string, sequenceNumber: string, id: string): boolean {
+  const mark = meta.marks[shard]
+  if (mark !== undefined && compareSequence(sequenceNumber, mark) <= 0) return true
+  return meta.recent.includes(id)
+}
+
+/** Records that a message was applied. */
+export function remember(meta: InstanceMeta, shard: string, sequenceNumber: string, id: string, recentLimit: number): void {
+  if (!(shard in meta.marks)) {
+    const shards = Object.keys(meta.marks)
+    if (shards.length >= MAX_MARKS) delete meta.marks[shards[0]!]
+  }
+  meta.marks[shard] = sequenceNumber
+  if (recentLimit > 0) {
+    meta.recent.push(id)
+    if (meta.recent.length > recentLimit) meta.recent.splice(0, meta.recent.length - recentLimit)
+  }
+}

@@ -1,0 +1,223 @@
+// Effectively-once state under redelivery, on the local Kinesis and DynamoDB: the same batch
+// delivered twice, a batch cut off after its commit but before its send, one cut off before
+// its commit, and a host that loses the race for an instance to another host. Each ends with
+// the state of a single delivery, and receivers see every outgoing message once.
+import t, { type Test } from 'tap'
+import { Actor, type Context } from '../../lib/index.js'
+import { clients, startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { injectPutRecordsFaults } from '../../lib/aws/fault-injection.js'
+import { createTable } from '../../lib/store/dynamodb.js'
+import { decode } from '../../lib/core/serialization.js'
+import { KinesisTransport } from '../../lib/transport/kinesis.js'
+import { Router } from '../../lib/routing/router.js'
+import { createStream, message, readStream } from '../transport/fixtures/kinesis.js'
+import { makeHost, readBatches } from './fixtures/durable.js'
+
+type In = { k: string; v: number }
+type Out = { k: string; v: number; from: string }
+interface Tally {
+  n: number
+  applied: number
+}
+
+class Sink extends Actor<Out, void, { count: number; total: number; from: string[] }> {
+  static readonly type = 'rd.sink'
+  key(m: Out) {
+    return m.k
+  }
+  initialState() {
+    return { count: 0, total: 0, from: [] as string[] }
+  }
+  receive(m: Out, ctx: Context<{ count: number; total: number; from: string[] }>) {
+    ctx.state.count++
+    ctx.state.total += m.v
+    if (!ctx.state.from.includes(m.from)) ctx.state.from.push(m.from)
+  }
+}
+
+/** The counter as one host runs it: `from` marks what it sends; `gate` holds its first turn. */
+function counter(from: string, gate?: Promise<void>) {
+  let first = true
+  return class Counter extends Actor<In, void, Tally> {
+    static readonly type = 'rd.counter'
+    key(m: In) {
+      return m.k
+    }
+    initialState() {
+      return { n: 0, applied: 0 }
+    }
+    async receive(m: In, ctx: Context<Tally>) {
+      if (gate && first) {
+        first = false
+        await gate
+      }
+      ctx.state.n += m.v
+      ctx.state.applied++
+      ctx.tell(Sink, { k: m.k, v: m.v, from })
+    }
+  }
+}
+
+let stack: LocalStack
+let aws: ReturnType<typeof clients>
+t.before(async () => {
+  stack = await startLocalStack()
+  aws = clients(stack)
+})
+t.teardown(async () => {
+  aws.kinesis.destroy()
+  aws.dynamodb.destroy()
+  await stack.stop()
+})
+
+const KEYS = ['a', 'b', 'c', 'd']
+const N = 24
+let tables = 0
+
+/** A fresh table, an input stream holding N messages over four keys, and an output stream. */
+async function scenario() {
+  const tableName = `rd-${++tables}`
+  await createTable(aws.dynamodb, tableName)
+  const input = await createStream(aws.kinesis, 2, 'rd-in')
+  const output = await createStream(aws.kinesis, 2, 'rd-out')
+  const producer = new KinesisTransport({ client: aws.kinesis, router: new Router({ defaultStream: input }), lingerMs: 0 })
+  const sent = Array.from({ length: N }, (_, i) => message('rd.counter', KEYS[i % KEYS.length]!, { k: KEYS[i % KEYS.length]!, v: i + 1 }))
+  const report = await producer.send(sent)
+  if (report.failed) throw new Error('could not fill the input stream')
+  const expected = new Map<string, Tally>()
+  for (const e of sent) {
+    const body = e.body as In
+    const s = expected.get(body.k) ?? { n: 0, applied: 0 }
+    s.n += body.v
+    s.applied++
+    expected.set(body.k, s)
+  }
+  return { tableName, input, output, expected, batches: await readBatches(aws.kinesis, input) }
+}
+
+type Scenario = Awaited<ReturnType<typeof scenario>>
+
+async function counterStates(s: Scenario): Promise<Map<string, Tally>> {
+  const { state } = makeHost(aws, s.tableName, [counter('x'), Sink], { stream: s.output })
+  const found = new Map<string, Tally>()
+  for (const k of KEYS) {
+    const stored = await state.get('rd.counter', k)
+    if (stored) found.set(k, decode<Tally>(stored.state))
+  }
+  return found
+}
+
+/** Feeds the output stream, twice over, to a receiver; its state counts each message once. */
+async function received(s: Scenario) {
+  const { host } = makeHost(aws, s.tableName, [counter('x'), Sink], { stream: s.output })
+  const batches = await readBatches(aws.kinesis, s.output)
+  for (const b of batches) await host.handle(b)
+  for (const b of batches) await host.handle(b)
+  const { state } = makeHost(aws, s.tableName, [Sink], { stream: s.output })
+  const sinks = new Map<string, { count: number; total: number; from: string[] }>()
+  for (const k of KEYS) {
+    const stored = await state.get('rd.sink', k)
+    if (stored) sinks.set(k, decode(stored.state))
+  }
+  return { sinks, records: batches.reduce((n, b) => n + b.records.length, 0) }
+}
+
+function expectSinks(t: Test, sinks: Map<string, { count: number; total: number; from: string[] }>, expected: Map<string, Tally>, from: string[]) {
+  for (const [k, e] of expected) {
+    t.same(sinks.get(k), { count: e.applied, total: e.n, from }, `receiver of ${k} counted each message once`)
+  }
+}
+
+t.test('the same batch delivered twice, to the same host and to a fresh one, leaves one delivery’s state', async (t) => {
+  const s = await scenario()
+  const first = makeHost(aws, s.tableName, [counter('A'), Sink], { stream: s.output })
+  for (const b of s.batches) {
+    const r = await first.host.handle(b)
+    t.equal(r.failedFrom, undefined)
+    t.equal(r.applied, b.records.length)
+  }
+  for (const b of s.batches) {
+    const r = await first.host.handle(b)
+    t.equal(r.applied, 0, 'nothing applied again')
+    t.equal(r.duplicates, b.records.length, 'every record recognised as a duplicate')
+  }
+  const fresh = makeHost(aws, s.tableName, [counter('A'), Sink], { stream: s.output })
+  for (const b of s.batches) t.equal((await fresh.host.handle(b)).applied, 0)
+  t.same(await counterStates(s), s.expected)
+  const { sinks, records } = await received(s)
+  t.ok(records >= N, `the output stream holds every message (${records} records, some re-sent by the fresh host)`)
+  expectSinks(t, sinks, s.expected, ['A'])
+})
+
+t.test('a batch cut off after its commit and before its send: the outbox goes out on redelivery, once as receivers can tell', async (t) => {
+  const s = await scenario()
+  const faults = injectPutRecordsFaults(aws.kinesis, { failRecord: () => 'InternalFailure' })
+  const crashed = makeHost(aws, s.tableName, [counter('A'), Sink], { stream: s.output }, {}, { maxAttempts: 1 })
+  for (const b of s.batches) {
+    const r = await crashed.host.handle(b)
+    t.equal(r.failedFrom, b.records[0]!.sequenceNumber, 'the batch is reported unfinished from its first record')
+  }
+  faults.remove()
+  t.same(await counterStates(s), s.expected, 'the state was committed')
+  t.equal((await readStream(aws.kinesis, s.output)).length, 0, 'nothing was sent')
+
+  const next = makeHost(aws, s.tableName, [counter('A'), Sink], { stream: s.output })
+  for (const b of s.batches) {
+    const r = await next.host.handle(b)
+    t.equal(r.failedFrom, undefined)
+    t.equal(r.applied, 0, 'no turn ran again')
+  }
+  t.same(await counterStates(s), s.expected)
+  const { sinks } = await received(s)
+  expectSinks(t, sinks, s.expected, ['A'])
+})
+
+t.test('a batch cut off before its commit: redelivery leaves one delivery’s state and sends once', async (t) => {
+  const s = await scenario()
+  let cut = true
+  const name = 'cutBeforeCommit'
+  aws.dynamodb.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (cut && context.commandName === 'PutItemCommand') throw Object.assign(new Error('the host died before its commit'), { name: 'InternalServerError' })
+      return next(args)
+    },
+    { step: 'initialize', name },
+  )
+  const crashed = makeHost(aws, s.tableName, [counter('A'), Sink], { stream: s.output })
+  for (const b of s.batches) t.ok((await crashed.host.handle(b)).failedFrom, 'unfinished')
+  cut = false
+  aws.dynamodb.middlewareStack.remove(name)
+  t.same(await counterStates(s), new Map(), 'nothing was committed')
+  t.equal((await readStream(aws.kinesis, s.output)).length, 0, 'nothing was sent from uncommitted state')
+
+  const next = makeHost(aws, s.tableName, [counter('A'), Sink], { stream: s.output })
+  for (const b of s.batches) t.equal((await next.host.handle(b)).failedFrom, undefined)
+  t.same(await counterStates(s), s.expected)
+  const { sinks } = await received(s)
+  expectSinks(t, sinks, s.expected, ['A'])
+})
+
+t.test('a host that loses the race for an instance sends nothing from its losing run', async (t) => {
+  const s = await scenario()
+  let open!: () => void
+  const gate = new Promise<void>((resolve) => (open = resolve))
+  const slow = makeHost(aws, s.tableName, [counter('LOSER', gate), Sink], { stream: s.output }, { concurrency: 1 })
+  const fast = makeHost(aws, s.tableName, [counter('WINNER'), Sink], { stream: s.output })
+  const batch = s.batches[0]!
+  // The slow host loads the batch's instances, then waits inside its first turn.
+  const losing = slow.host.handle(batch)
+  await new Promise((r) => setTimeout(r, 200))
+  const won = await fast.host.handle(batch)
+  t.equal(won.failedFrom, undefined)
+  open()
+  const lost = await losing
+  t.equal(lost.failedFrom, undefined, 'the loser ends without failures')
+  t.ok(lost.conflicts >= 1, `the loser hit a conflict (${lost.conflicts}) and reloaded`)
+  t.equal(lost.applied, 0, 'after reloading, everything was applied already')
+  for (const b of s.batches.slice(1)) await fast.host.handle(b)
+  t.same(await counterStates(s), s.expected)
+  const out = await readStream(aws.kinesis, s.output)
+  t.same([...new Set(out.map((r) => (r.envelope.body as Out).from))], ['WINNER'], 'only the winner’s messages were sent')
+  const { sinks } = await received(s)
+  expectSinks(t, sinks, s.expected, ['WINNER'])
+})
