@@ -6,7 +6,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { KinesisClient } from '@aws-sdk/client-kinesis'
 import { FORK_RESULT, forkResultActor } from '../../actors/fork-result.js'
-import type { ActorClass } from '../core/actor.js'
+import type { ActorClass, InOf, ReplyOf, StateOf } from '../core/actor.js'
 import { systemClock, type Clock } from '../core/clock.js'
 import * as d from '../core/defaults.js'
 import { makeEnvelope, type Envelope } from '../core/envelope.js'
@@ -31,6 +31,7 @@ import { DYNAMODB_MAX_ITEM_BYTES, DynamoDBStateStore, DynamoDBTimerStore } from 
 import type { ReceiptRecord, StoredReceipt, TimerRecord } from '../store/index.js'
 import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
 import { KinesisTransport } from '../transport/kinesis.js'
+import { countRequests, RequestCounter } from './request-counter.js'
 import { ShardConsumer } from './shard-consumer.js'
 
 export interface AwsSystemOptions {
@@ -69,6 +70,12 @@ export interface AwsSystemOptions {
   checkSerializable?: boolean
   logLevel?: LogLevel
   logger?: Logger
+  /**
+   * Counts every request the system's clients send (attached to both as SDK middleware); the
+   * counts appear in `inspect().cost`. Pass your own to read it elsewhere too.
+   * @default a new counter
+   */
+  requests?: RequestCounter
 }
 
 /** Polling a receipt starts this often and slows down to once a second. */
@@ -100,12 +107,16 @@ export class AwsSystem implements System {
   private listeners: Listener[] = []
   private stopping = false
   private started: Promise<void> = Promise.resolve()
+  readonly requests: RequestCounter
 
   constructor(options: AwsSystemOptions) {
     this.clock = options.clock ?? systemClock
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'info')
     this.checkSerializable = options.checkSerializable ?? process.env.NODE_ENV !== 'production'
     this.receiptsForAll = options.receiptsForAll ?? false
+    this.requests = options.requests ?? new RequestCounter()
+    countRequests(options.kinesis, this.requests)
+    countRequests(options.dynamodb, this.requests)
     const table = { client: options.dynamodb, tableName: options.tableName }
     this.states = new DynamoDBStateStore(table)
     this.timerStore = new DynamoDBTimerStore(table)
@@ -168,6 +179,8 @@ export class AwsSystem implements System {
 
   // ── sending ──────────────────────────────────────────────────────────────
 
+  tell<C extends ActorClass>(actor: C, body: InOf<C>, options?: TellOptions): Promise<MessageId>
+  tell(type: string, body: unknown, options?: TellOptions): Promise<MessageId>
   async tell(target: ActorClass | string, body: unknown, options?: TellOptions): Promise<MessageId> {
     const envelope = await this.envelope(target, body, options)
     if (options?.receipt || this.receiptsForAll) envelope.receipt = 'status'
@@ -175,6 +188,8 @@ export class AwsSystem implements System {
     return envelope.id
   }
 
+  ask<C extends ActorClass>(actor: C, body: InOf<C>, options?: AskOptions): Promise<ReplyOf<C>>
+  ask(type: string, body: unknown, options?: AskOptions): Promise<unknown>
   async ask(target: ActorClass | string, body: unknown, options?: AskOptions): Promise<never> {
     const envelope = await this.envelope(target, body, options)
     envelope.receipt = 'reply'
@@ -344,6 +359,7 @@ export class AwsSystem implements System {
 
   // ── reading ──────────────────────────────────────────────────────────────
 
+  state<C extends ActorClass>(actor: C, key?: string): Promise<StateOf<C> | undefined>
   async state(actor: ActorClass, key = ''): Promise<never> {
     const type = this.host.typeOf(actor)
     const stored = await this.states.get(type.type, key)
@@ -351,6 +367,8 @@ export class AwsSystem implements System {
   }
 
   /** The instances whose turns ran in this process lately (the table holds all of them). */
+  instances<C extends ActorClass>(actor: C): InstanceSnapshot<StateOf<C>>[]
+  instances(actor: string): InstanceSnapshot[]
   instances(actor: ActorClass | string): InstanceSnapshot<never>[] {
     const type = this.host.typeOf(actor)
     return [...(this.seen.get(type.type)?.values() ?? [])] as InstanceSnapshot<never>[]
@@ -405,7 +423,10 @@ export class AwsSystem implements System {
         lastActivityAt: undefined,
       }
     })
-    return { at: this.clock.now(), actors, deadLetters: dead }
+    const requests = this.requests.snapshot()
+    let messages = 0
+    for (const c of this.host.counts.values()) messages += c.done + c.filtered + c.dead
+    return { at: this.clock.now(), actors, deadLetters: dead, cost: { messages, requests: requests.total.requests, byApi: requests.byApi } }
   }
 
   on(listener: Listener): () => void {

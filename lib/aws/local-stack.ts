@@ -24,7 +24,7 @@ import { ConfigError, TroupeError } from '../core/errors.js'
 /** Loopback only: a local emulator is never reachable from another machine. */
 const HOST = '127.0.0.1'
 /** kinesis-local is a large Scala.js bundle; it takes about 2 s to listen on a small machine. */
-const KINESIS_LOCAL_START_TIMEOUT_MS = 30_000
+const KINESIS_LOCAL_START_TIMEOUT_MS = 60_000
 const CHILD_STOP_TIMEOUT_MS = 5_000
 
 export type LocalKinesis = 'kinesalite' | 'kinesis-local'

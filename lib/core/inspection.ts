@@ -55,4 +55,9 @@ export interface SystemSnapshot {
   at: number
   actors: ActorSnapshot[]
   deadLetters: number
+  /**
+   * What the cloud services were asked, on a host that pays per request (the AWS mode): requests
+   * by API since the system started, and the messages this process's turns applied, to divide by.
+   */
+  cost?: { messages: number; requests: number; byApi: Record<string, { requests: number; errors: number; requestBytes: number; responseBytes: number }> }
 }

@@ -157,7 +157,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     this.receiptTtlMs = options.receiptTtlMs ?? DAY_MS
     this.concurrency = options.concurrency ?? 32
     this.codec = options.codec ?? defaultRecordCodec
-    this.outbox = new OutboxSender(options.messages, options.timers, options.journal, () => this.clock.now(), options.onTimer)
+    this.outbox = new OutboxSender(options.messages, options.timers, options.journal, () => this.clock.now(), options.onTimer, options.onReceipts)
     const builtins = [joinerActor(this), ...(options.builtins ?? []).map((make) => make(this))]
     for (const cls of [...options.actors, ...builtins]) {
       const type = new ActorType(cls)

@@ -32,6 +32,8 @@ export class OutboxSender {
     private readonly now: () => number,
     /** A timer was put: the process's timer runner may want to wake earlier. */
     private readonly onTimer: (dueAt: number) => void = () => {},
+    /** Receipt entries were written: an `ask` waiting in this process reads them at once. */
+    private readonly onReceipts: (records: readonly ReceiptRecord[]) => void = () => {},
   ) {}
 
   /**
@@ -67,7 +69,7 @@ export class OutboxSender {
         throw new TroupeError('TROUPE_SEND_FAILED', `${report.failed} of ${envelopes.length} messages were not sent; the batch will be delivered again (${retryable.message})`, { cause: retryable })
       }
     }
-    if (receipts.length !== 0) writes.push(Promise.resolve(this.journal.putReceipts(receipts)))
+    if (receipts.length !== 0) writes.push(Promise.resolve(this.journal.putReceipts(receipts)).then(() => this.onReceipts(receipts)))
     if (letters.length !== 0) writes.push(Promise.resolve(this.journal.putDeadLetters(letters)))
     const results = await Promise.allSettled(writes)
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')

@@ -99,7 +99,14 @@ export class TimerRunner {
     const next = parseRecurrence(t.every)
     let dueAt = next(t.dueAt)
     if (dueAt !== undefined && dueAt <= now) dueAt = next(now)
-    if (dueAt === undefined) await this.store.delete(t.id)
-    else await this.store.put({ ...t, dueAt, fired: t.fired + 1 })
+    if (dueAt === undefined) {
+      await this.store.delete(t.id)
+      return
+    }
+    // Cancelled or replaced while it fired: writing it back would undo that. (A cancel in the
+    // moment between this read and the write still loses; the store has no conditional put.)
+    const current = await this.store.get(t.id)
+    if (current === undefined || current.dueAt !== t.dueAt || current.every !== t.every) return
+    await this.store.put({ ...t, dueAt, fired: t.fired + 1 })
   }
 }
