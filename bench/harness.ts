@@ -68,8 +68,8 @@ export interface Spread {
   max: number
 }
 
-export function spread(xs: readonly number[]): Spread {
-  return { median: round(median(xs)), min: round(Math.min(...xs)), max: round(Math.max(...xs)) }
+export function spread(xs: readonly number[], digits = 2): Spread {
+  return { median: round(median(xs), digits), min: round(Math.min(...xs), digits), max: round(Math.max(...xs), digits) }
 }
 
 /** Latencies in nanoseconds in, microseconds out. */

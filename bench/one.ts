@@ -3,7 +3,8 @@
 //   node --expose-gc --import tsx bench/one.ts --system troupe --workload W1 [--n 1e6] [--warmup 1] [--quick]
 //   node --expose-gc --import tsx bench/one.ts --system troupe --workload W4 [--n 2e4] [--fanout 10]
 import { emit, gc, int, parseArgs, progress } from './harness.js'
-import { SYSTEMS } from './systems/index.js'
+import { suiteOf, SYSTEMS } from './systems/index.js'
+import type { BenchSystem } from './systems/system.js'
 import { isWorkload, warmupSize, WORKLOADS, type Size } from './workloads.js'
 
 const args = parseArgs()
@@ -15,7 +16,9 @@ if (!entry || !isWorkload(workload)) {
   process.exit(2)
 }
 const spec = WORKLOADS[workload]
-const preset = args.quick === 'true' ? spec.quick : spec.full
+// The AWS systems run their own sizes (local servers take seconds for what runs in ms in-process).
+const sizes = suiteOf(systemName) === 'aws' ? (spec.aws ?? spec) : spec
+const preset = args.quick === 'true' ? sizes.quick : sizes.full
 const size: Size = {
   n: int(args.n, preset.n),
   actors: int(args.actors, preset.actors),
@@ -32,10 +35,12 @@ setTimeout(() => {
   process.exit(3)
 }, timeoutS * 1000).unref()
 
+let sys: BenchSystem | undefined
 try {
-  const sys = await entry.load()
+  sys = await entry.load()
   if (!sys[workload]) {
     emit({ ...base, phase: 'skip', reason: `${sys.name} has no ${workload} adapter` })
+    await sys.close?.()
     process.exit(0)
   }
   for (let w = 1; w <= warmups; w++) {
@@ -44,8 +49,10 @@ try {
   }
   gc()
   emit({ ...base, phase: 'rep', ...(await spec.run(sys, size)), notes: sys.notes[workload] ?? null })
+  await sys.close?.()
 } catch (error) {
   emit({ ...base, phase: 'error', error: String((error as Error)?.stack ?? error).slice(0, 2000) })
+  await sys?.close?.().catch(() => {})
   process.exit(1)
 }
 process.exit(0)

@@ -20,6 +20,8 @@ export interface WorkloadSpec {
   rate: string
   full: Size
   quick: Size
+  /** Sizes for the AWS systems (local Kinesis and DynamoDB servers), when the workload has them. */
+  aws?: { full: Size; quick: Size }
   run(sys: BenchSystem, size: Size): Promise<Record<string, number>>
 }
 
@@ -33,8 +35,9 @@ async function tell(sys: BenchSystem, { n }: Size): Promise<Record<string, numbe
   const ms = msSince(t0)
   const count = await h.count()
   if (count !== n) throw new Error(`W1: counted ${count}, sent ${n}`)
+  const extra = (await h.metrics?.()) ?? {}
   await h.teardown()
-  return { n, ms: round(ms), send_loop_ms: round(sendMs), msgs_per_s: Math.round(n / (ms / 1000)) }
+  return { n, ms: round(ms), send_loop_ms: round(sendMs), msgs_per_s: Math.round(n / (ms / 1000)), ...extra }
 }
 
 /** W2: `actors` keyed counters, `perActor` messages each, sent round-robin; timed until every counter is done. */
@@ -55,6 +58,7 @@ async function many(sys: BenchSystem, { actors, perActor }: Size): Promise<Recor
   const heapPerActor = Math.round((process.memoryUsage().heapUsed - heap0) / actors)
   const total = await h.total()
   if (total !== n) throw new Error(`W2: counted ${total}, sent ${n}`)
+  const extra = (await h.metrics?.()) ?? {}
   await h.teardown()
   return {
     n,
@@ -64,6 +68,7 @@ async function many(sys: BenchSystem, { actors, perActor }: Size): Promise<Recor
     ms: round(ms),
     msgs_per_s: Math.round(n / (ms / 1000)),
     heap_bytes_per_actor: heapPerActor,
+    ...extra,
   }
 }
 
@@ -104,6 +109,12 @@ async function forkJoin(sys: BenchSystem, { n, fanout }: Size): Promise<Record<s
   return { n, fanout, ms: round(ms), joins_per_s: Math.round(n / (ms / 1000)), ...latencySummary(lat) }
 }
 
+// AWS sizes: what runs in seconds on kinesalite and dynalite (see bench/README.md).
+const AWS_W1_N = 3_000
+const AWS_W1_QUICK_N = 1_000
+const AWS_W2_ACTORS = 1_000
+const AWS_W2_QUICK_ACTORS = 200
+
 export const WORKLOADS: Record<WorkloadName, WorkloadSpec> = {
   W1: {
     name: 'W1',
@@ -111,6 +122,7 @@ export const WORKLOADS: Record<WorkloadName, WorkloadSpec> = {
     rate: 'msgs_per_s',
     full: { n: 1_000_000, actors: 1, perActor: 0, fanout: 0 },
     quick: { n: 50_000, actors: 1, perActor: 0, fanout: 0 },
+    aws: { full: { n: AWS_W1_N, actors: 1, perActor: 0, fanout: 0 }, quick: { n: AWS_W1_QUICK_N, actors: 1, perActor: 0, fanout: 0 } },
     run: tell,
   },
   W2: {
@@ -119,6 +131,7 @@ export const WORKLOADS: Record<WorkloadName, WorkloadSpec> = {
     rate: 'msgs_per_s',
     full: { n: 0, actors: 10_000, perActor: 100, fanout: 0 },
     quick: { n: 0, actors: 1_000, perActor: 20, fanout: 0 },
+    aws: { full: { n: 0, actors: AWS_W2_ACTORS, perActor: 5, fanout: 0 }, quick: { n: 0, actors: AWS_W2_QUICK_ACTORS, perActor: 5, fanout: 0 } },
     run: many,
   },
   W3: {

@@ -1,10 +1,16 @@
 // The systems the benchmark knows, loaded lazily so a child process imports only the one it runs.
 import type { BenchSystem, WorkloadName } from './system.js'
 
+/** `local`: in one process, the existing benchmark. `aws`: on local Kinesis and DynamoDB servers. */
+export type Suite = 'local' | 'aws'
+export const SUITE_NAMES: readonly Suite[] = ['local', 'aws']
+
 export interface SystemEntry {
   load(): Promise<BenchSystem>
   /** The workloads it runs unless --workloads/--systems say otherwise. */
   defaultWorkloads: readonly WorkloadName[]
+  /** Which part of the benchmark it belongs to (and so which sizes it runs). @default 'local' */
+  suite?: Suite
 }
 
 const troupeVariant = (name: string, asyncReceive: boolean, checkSerializable: boolean, forkInTurn = false) => async () =>
@@ -25,7 +31,17 @@ export const SYSTEMS: Record<string, SystemEntry> = {
   'troupe-async': { load: troupeVariant('troupe-async', true, false), defaultWorkloads: ['W1'] },
   // The development and test default, so users see what the check costs.
   'troupe-checked': { load: troupeVariant('troupe-checked', false, true), defaultWorkloads: ['W1'] },
+  // The AWS mode on kinesalite + dynalite, and its two references on the same servers.
+  'troupe-aws': { load: async () => (await import('./troupe-aws.js')).troupeAws, defaultWorkloads: ['W1', 'W2'], suite: 'aws' },
+  // The same with ordering 'batched': a hot key's records share PutRecords calls; FIFO per key can break when Kinesis fails part of a call.
+  'troupe-aws-batched': { load: async () => (await import('./troupe-aws.js')).troupeAwsBatched, defaultWorkloads: ['W1'], suite: 'aws' },
+  // The ceiling: PutRecords in 500-batches, then GetRecords of every shard; no troupe, no state.
+  'raw-kinesis': { load: async () => (await import('./raw-kinesis.js')).rawKinesis, defaultWorkloads: ['W1', 'W2'], suite: 'aws' },
+  // The baseline: one PutRecord per message, GetItem + PutItem per message in the consumer.
+  'hand-lambda': { load: async () => (await import('./hand-lambda.js')).handLambda, defaultWorkloads: ['W1', 'W2'], suite: 'aws' },
 }
+
+export const suiteOf = (system: string): Suite => SYSTEMS[system]?.suite ?? 'local'
 
 /** The baselines troupe is compared against, and the targets (troupe rate / baseline rate) per workload. */
 export const BASELINES = ['mailbox', 'xstate-machine', 'promises'] as const
@@ -34,3 +50,17 @@ export const TARGETS: Partial<Record<WorkloadName, Partial<Record<(typeof BASELI
 }
 /** The system the targets apply to; the other troupe variants get ratio lines without a target. */
 export const TARGET_SYSTEM = 'troupe'
+
+/** The AWS suite's references: troupe-aws's ratio lines compare against these. */
+export const AWS_BASELINES = ['raw-kinesis', 'hand-lambda'] as const
+/** The system the cost targets apply to. */
+export const COST_TARGET_SYSTEM = 'troupe-aws'
+/**
+ * Cost targets: requests per message, at most (see aws-cost.ts for what counts). W1 is one hot
+ * key; W2's bound is the one for all-distinct keys (1.05: one state write per message, and 5%
+ * for checkpoints and leases), which W2's few messages per key must meet with room to spare.
+ */
+export const COST_TARGETS: Partial<Record<WorkloadName, Record<string, number>>> = {
+  W1: { putrecords_per_msg: 0.01, dynamodb_writes_per_msg: 0.1 },
+  W2: { putrecords_per_msg: 0.01, dynamodb_writes_per_msg: 1.05 },
+}

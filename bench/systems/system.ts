@@ -9,6 +9,8 @@ export interface TellHandle {
   /** Resolves once the counter has processed the n-th message. */
   done(): Promise<void>
   count(): number | Promise<number>
+  /** More columns for the rep line (the AWS adapters' requests per message), read after count(). */
+  metrics?(): Record<string, number> | Promise<Record<string, number>>
   teardown(): unknown
 }
 
@@ -18,6 +20,8 @@ export interface ManyHandle {
   /** Resolves once every counter has processed its share. */
   done(): Promise<void>
   total(): number | Promise<number>
+  /** More columns for the rep line (the AWS adapters' requests per message), read after total(). */
+  metrics?(): Record<string, number> | Promise<Record<string, number>>
   teardown(): unknown
 }
 
@@ -44,6 +48,8 @@ export interface BenchSystem {
   W2?(keys: readonly string[], perActor: number): ManyHandle | Promise<ManyHandle>
   W3?(): AskHandle | Promise<AskHandle>
   W4?(fanout: number): ForkJoinHandle | Promise<ForkJoinHandle>
+  /** Stops what the adapter keeps across runs in this process (the AWS adapters' server process). */
+  close?(): Promise<void>
 }
 
 /** A promise and the function that resolves it. */

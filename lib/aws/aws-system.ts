@@ -31,6 +31,7 @@ import { DYNAMODB_MAX_ITEM_BYTES, DynamoDBStateStore, DynamoDBTimerStore } from 
 import type { ReceiptRecord, StoredReceipt, TimerRecord } from '../store/index.js'
 import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
 import { KinesisTransport } from '../transport/kinesis.js'
+import type { Ordering } from '../transport/partition-queue.js'
 import { countRequests, RequestCounter } from './request-counter.js'
 import { ShardConsumer } from './shard-consumer.js'
 
@@ -53,10 +54,23 @@ export interface AwsSystemOptions {
   consume?: boolean
   /** Wait between reads of a shard that had nothing new, in ms. Lambda's event source mapping polls once a second. @default 1000 */
   pollMs?: number
+  /**
+   * Fire due timers from this process, on its own clock. False in a Lambda, which fires them
+   * when a scheduled tick invokes it (`fireDueTimers`). @default the value of `consume`
+   */
+  timers?: boolean
   /** How often this process looks for due timers that another process set, in ms. @default 1000 */
   timerTickMs?: number
   /** How long a `tell` waits for others to share its PutRecords call, in ms. @default 10 */
   lingerMs?: number
+  /**
+   * Per-key order of what this system puts on the stream. `strict` keeps FIFO per instance even
+   * when PutRecords fails some records of a call, at one record per key per call (a hot key pays
+   * a call per message). `batched` lets a key's records share a call: a fraction of the calls,
+   * but a record that Kinesis fails and that is resent may arrive after a later one of its key.
+   * @default 'strict'
+   */
+  ordering?: Ordering
   codec?: RecordCodec
   /** @default 24 h */
   receiptTtlMs?: number
@@ -100,7 +114,7 @@ export class AwsSystem implements System {
   private readonly checkSerializable: boolean
   private readonly receiptsForAll: boolean
   private readonly timerRunner: TimerRunner
-  private readonly tick: NodeJS.Timeout
+  private readonly tick: NodeJS.Timeout | undefined
   /** Message ids someone in this process waits on → wake-ups. */
   private readonly waiters = new Map<string, Set<() => void>>()
   private readonly seen = new Map<string, Map<string, InstanceSnapshot>>()
@@ -125,7 +139,7 @@ export class AwsSystem implements System {
     // Filled in below; the router asks only once messages flow.
     let host: DurableHost | undefined
     this.router = new Router({ ...options.router, defaultStream: stream, isKeyed: (type) => host?.types.get(type)?.kind !== 'stateless' })
-    this.transport = new KinesisTransport({ client: options.kinesis, router: this.router, ...(options.codec ? { codec: options.codec } : {}), lingerMs: options.lingerMs ?? 10 })
+    this.transport = new KinesisTransport({ client: options.kinesis, router: this.router, ...(options.codec ? { codec: options.codec } : {}), lingerMs: options.lingerMs ?? 10, ordering: options.ordering ?? 'strict' })
     host = this.host = new DurableHost({
       actors: options.actors,
       builtins: [
@@ -154,9 +168,11 @@ export class AwsSystem implements System {
       onCommit: (type, key, state, updatedAt, lastMessageId) => this.remember(type, key, state, updatedAt, lastMessageId),
     })
     this.timerRunner = new TimerRunner(this.clock, this.timerStore, (t) => this.fireTimer(t), this.logger)
-    this.timerRunner.start()
-    this.tick = setInterval(() => this.timerRunner.poke(), options.timerTickMs ?? 1_000)
-    this.tick.unref()
+    if (options.timers ?? options.consume ?? true) {
+      this.timerRunner.start()
+      this.tick = setInterval(() => this.timerRunner.poke(), options.timerTickMs ?? 1_000)
+      this.tick.unref()
+    }
     if (options.consume ?? true) {
       this.consumer = new ShardConsumer({
         kinesis: options.kinesis,
@@ -350,6 +366,11 @@ export class AwsSystem implements System {
     }
     if (this.receiptsForAll) envelope.receipt = 'status'
     await this.put(envelope)
+  }
+
+  /** Fires every timer due now and resolves when they are sent (a scheduled tick in a Lambda). */
+  fireDueTimers(): Promise<void> {
+    return this.timerRunner.fireDue()
   }
 
   async evict(): Promise<boolean> {

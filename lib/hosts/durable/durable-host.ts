@@ -27,7 +27,7 @@ import { decode, encode } from '../../core/serialization.js'
 import { copyState } from '../../core/state-copy.js'
 import { assertSerializable, validateBody } from '../../core/validate.js'
 import { defaultRecordCodec, type RecordCodec } from '../../routing/record-codec.js'
-import type { JournalStore, ReceiptRecord, StateStore, StoredInstance, TimerStore } from '../../store/index.js'
+import type { JournalStore, ReceiptRecord, StateStore, StoredInstance, StoredReceipt, TimerStore } from '../../store/index.js'
 import { errorRecord, type AttemptRecord, type DeadLetter, type ErrorRecord } from '../../supervisor/dead-letter.js'
 import { ActorType } from '../actor-type.js'
 import type { Effect, ForkPlan } from '../effect.js'
@@ -106,7 +106,8 @@ type Turn = TurnContext<unknown, Slot>
 interface Group {
   type: ActorType
   key: string
-  records: { sequenceNumber: string; envelope: Envelope }[]
+  /** `sequenceNumber` is undefined for a message invoked directly rather than read from a shard. */
+  records: { sequenceNumber: string | undefined; envelope: Envelope }[]
   stored?: StoredInstance
 }
 
@@ -123,6 +124,11 @@ const SENT_MEMORY = 10_000
 const DAY_MS = 24 * 60 * 60_000
 /** The largest `ask` reply kept: a receipt entry is one DynamoDB item of at most 400 KB. */
 const MAX_REPLY_BYTES = 380 * 1024
+
+/** What a direct invocation reports as its unfinished record: it has no sequence number. */
+const DIRECT = ''
+/** The watermark key of direct invocations: never used, since they have no sequence numbers. */
+const INVOKE_SHARD = 'invoke'
 
 /** Rerun an instance's turns checking the size after each one (rare: only after an oversized commit). */
 class TooLarge extends Error {}
@@ -242,6 +248,23 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     return result
   }
 
+  /**
+   * Runs one message sent straight to this host (a Lambda `Invoke` from `ask`), under the same
+   * conditional commit as the stream path, so a batch for the same key running at the same
+   * time costs a rerun, never a lost update. A repeat of the same message id is not applied
+   * again. Resolves to the message's receipt (with the reply), or undefined when the turn could
+   * not finish (out of time, or the store or stream failed): the caller may try again.
+   */
+  async handleDirect(envelope: Envelope, deadline = Infinity): Promise<StoredReceipt | undefined> {
+    const type = this.typeOf(envelope.type)
+    envelope.receipt = 'reply'
+    const group: Group = { type, key: envelope.key, records: [{ sequenceNumber: undefined, envelope }] }
+    if (type.stateful) group.stored = await this.options.state.get(type.type, envelope.key)
+    const failed = await this.runGroup(group, INVOKE_SHARD, deadline, { applied: 0, duplicates: 0, conflicts: 0 })
+    if (failed !== undefined) return undefined
+    return this.options.journal.receipt(envelope.id, this.clock.now())
+  }
+
   /** A record that is no envelope: kept as a dead letter with what could be read of it. */
   private undecodable(record: DurableRecord, shard: string, reason: string, messageId: string | undefined, actor: string | undefined): DeadLetter {
     const id = (messageId ?? `record-${shard}-${record.sequenceNumber}`) as MessageId
@@ -263,6 +286,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
 
   /** Runs a group until it commits; returns the earliest record left unfinished, if any. */
   private async runGroup(group: Group, shard: string, deadline: number, result: BatchResult): Promise<string | undefined> {
+    const first = group.records[0]!.sequenceNumber ?? DIRECT
     let checkEach = false
     for (let round = 0; ; round++) {
       try {
@@ -279,7 +303,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
           continue
         }
         this.logger.error('instance left for redelivery', { actor: group.type.type, key: group.key || undefined, error: message(error) })
-        return group.records[0]!.sequenceNumber
+        return first
       }
     }
   }
@@ -306,7 +330,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
         continue
       }
       if (this.clock.now() >= deadline) {
-        failedAt = sequenceNumber
+        failedAt = sequenceNumber ?? DIRECT
         break
       }
       const prior = meta.failing?.id === envelope.id ? [...meta.failing.attempts] : []
@@ -314,7 +338,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       if (ran.end === 'later') {
         meta.failing = { id: envelope.id, attempts: ran.failures }
         changed = true
-        failedAt = sequenceNumber
+        failedAt = sequenceNumber ?? DIRECT
         break
       }
       let end: Ended = ran
@@ -351,7 +375,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
         } catch (error) {
           // Committed: the next delivery finds the outbox unconfirmed and sends it.
           this.logger.warn('outbox not sent after commit; it goes out on redelivery', { actor: type.type, key: key || undefined, error: message(error) })
-          failedAt = earliest(failedAt, group.records[0]!.sequenceNumber)
+          failedAt = earliest(failedAt, group.records[0]!.sequenceNumber ?? DIRECT)
         }
       }
     } else if (!type.stateful && entries.length !== 0) {
@@ -361,7 +385,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
         this.committed(type, events)
       } catch (error) {
         this.logger.warn('outbox of a stateless turn not sent; it runs again on redelivery', { actor: type.type, error: message(error) })
-        failedAt = earliest(failedAt, group.records[0]!.sequenceNumber)
+        failedAt = earliest(failedAt, group.records[0]!.sequenceNumber ?? DIRECT)
       }
     } else {
       this.committed(type, events)

@@ -38,20 +38,26 @@ export function encodeMeta(meta: InstanceMeta): string {
   return encode(meta)
 }
 
-/** Whether a record was applied already: at or below its shard's mark, or its id seen lately. */
-export function applied(meta: InstanceMeta, shard: string, sequenceNumber: string, id: string): boolean {
+/**
+ * Whether a message was applied already: at or below its shard's mark, or its id seen lately.
+ * A message invoked directly (no shard, no sequence number) is known by its id alone.
+ */
+export function applied(meta: InstanceMeta, shard: string, sequenceNumber: string | undefined, id: string): boolean {
   const mark = meta.marks[shard]
-  if (mark !== undefined && compareSequence(sequenceNumber, mark) <= 0) return true
+  if (sequenceNumber !== undefined && mark !== undefined && compareSequence(sequenceNumber, mark) <= 0) return true
   return meta.recent.includes(id)
 }
 
 /** Records that a message was applied. */
-export function remember(meta: InstanceMeta, shard: string, sequenceNumber: string, id: string, recentLimit: number): void {
-  if (!(shard in meta.marks)) {
-    const shards = Object.keys(meta.marks)
-    if (shards.length >= MAX_MARKS) delete meta.marks[shards[0]!]
+export function remember(meta: InstanceMeta, shard: string, sequenceNumber: string | undefined, id: string, recentLimit: number): void {
+  // A message invoked directly has no place in a shard: only its id marks it.
+  if (sequenceNumber !== undefined) {
+    if (!(shard in meta.marks)) {
+      const shards = Object.keys(meta.marks)
+      if (shards.length >= MAX_MARKS) delete meta.marks[shards[0]!]
+    }
+    meta.marks[shard] = sequenceNumber
   }
-  meta.marks[shard] = sequenceNumber
   if (recentLimit > 0) {
     meta.recent.push(id)
     if (meta.recent.length > recentLimit) meta.recent.splice(0, meta.recent.length - recentLimit)

@@ -17,6 +17,8 @@ export class TimerRunner {
   /** The run in progress, so stop() can wait for its store writes. */
   private current: Promise<void> | undefined
   private stopped = false
+  /** Armed on its own clock timer; a runner never started fires only when asked (`fireDue`). */
+  private started = false
 
   constructor(
     private readonly clock: Clock,
@@ -27,17 +29,27 @@ export class TimerRunner {
   ) {}
 
   start(): void {
+    this.started = true
     void this.rearm()
+  }
+
+  /**
+   * Fires what is due now and resolves when done: for a host that only runs when invoked (a
+   * Lambda woken by a scheduled tick), where no timer may wait in the process.
+   */
+  fireDue(): Promise<void> {
+    this.current ??= this.run().finally(() => (this.current = undefined))
+    return this.current
   }
 
   /** A timer was put: wake earlier if it is due before the one armed. */
   notify(dueAt: number): void {
-    if (!this.stopped && dueAt < this.armedAt) this.arm(dueAt)
+    if (this.started && !this.stopped && dueAt < this.armedAt) this.arm(dueAt)
   }
 
   /** Reads the store again: for timers another process put, which `notify` never hears of. */
   poke(): void {
-    if (!this.stopped && this.current === undefined) void this.rearm()
+    if (this.started && !this.stopped && this.current === undefined) void this.rearm()
   }
 
   /** Fires nothing more; resolves once a run in progress has written its last timer. */
@@ -60,7 +72,7 @@ export class TimerRunner {
   }
 
   private async rearm(): Promise<void> {
-    if (this.stopped) return
+    if (this.stopped || !this.started) return
     try {
       const next = await this.store.next()
       if (next !== undefined) this.arm(next)
@@ -84,7 +96,7 @@ export class TimerRunner {
       }
     } catch (error) {
       this.logger.error('firing timers failed; retrying in 1 s', { error: (error as Error).message })
-      if (!this.stopped) this.arm(this.clock.now() + 1_000)
+      if (!this.stopped && this.started) this.arm(this.clock.now() + 1_000)
       return
     }
     await this.rearm()

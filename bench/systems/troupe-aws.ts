@@ -1,0 +1,149 @@
+// troupe's AWS mode on the local servers: AwsSystem with the same Counter actors as the embedded
+// adapter, Kinesis carrying every message and DynamoDB holding the state, the turns run in this
+// process by the shard consumer (a container deployment, `troupe dev`). End to end: the clock
+// runs from the first tell until the last message's turn has committed.
+import { AwsSystem } from '../../lib/aws/aws-system.js'
+import { decode } from '../../lib/core/serialization.js'
+import { Actor, type ActorClass, type Context, type InOf } from '../../lib/index.js'
+import { createTable, DynamoDBStateStore } from '../../lib/store/dynamodb.js'
+import { POLL_MS, SHARDS } from './aws-settings.js'
+import { awsRun, closeServers, type AwsRun } from './aws-stack.js'
+import { signal, type BenchSystem } from './system.js'
+import type { Ordering } from '../../lib/transport/partition-queue.js'
+
+/** How long a tell waits for others to share its PutRecords call (AwsSystem's default). */
+const LINGER_MS = 10
+
+const SETTINGS = `AwsSystem on kinesalite + dynalite (own process, in memory), stream of ${SHARDS} shards, pollMs ${POLL_MS}, lingerMs ${LINGER_MS}, checkSerializable false, other options default (consumer batch 1,000 records, checkpoint after every batch, strict per-key ordering)`
+
+type Count = { count: number }
+
+/** A started system on a fresh stream and table, counting from after its start. */
+async function start(label: string, actors: readonly ActorClass[], ordering: Ordering) {
+  const run = await awsRun(label)
+  await createTable(run.dynamodb, run.tableName)
+  const system = newSystem(run, actors, ordering)
+  let done = 0
+  let target = Infinity
+  const finished = signal()
+  let failWith!: (e: unknown) => void
+  const failed = new Promise<never>((_, reject) => (failWith = reject))
+  failed.catch(() => {})
+  system.on((event) => {
+    if (event.type === '@troupe.done' && ++done >= target) finished.resolve()
+    if (event.type === '@troupe.dead') failWith(new Error(`message dead-lettered: ${String((event as { error?: unknown }).error)}`))
+  })
+  // Everything running and every shard read to its tip: what comes after is the workload.
+  await system.idle()
+  run.mark()
+  let cost: Record<string, number> | undefined
+  return {
+    run,
+    system,
+    tell<C extends ActorClass>(actor: C, body: InOf<C>) {
+      system.tell(actor, body).catch(failWith)
+    },
+    /** Resolves once `n` turns have committed (a commit is what makes a message done on AWS). */
+    done(n: number) {
+      target = n
+      if (done >= target) finished.resolve()
+      return Promise.race([finished.promise, failed])
+    },
+    /** Lets the last checkpoints land, then takes the cost of everything since the mark. */
+    async settle(messages: number) {
+      await system.idle()
+      cost = run.metrics(messages)
+    },
+    metrics: () => cost ?? {},
+    async teardown() {
+      await system.stop().catch(() => {})
+      await run.teardown()
+    },
+  }
+}
+
+function newSystem(run: AwsRun, actors: readonly ActorClass[], ordering: Ordering): AwsSystem {
+  return new AwsSystem({
+    actors,
+    kinesis: run.kinesis,
+    dynamodb: run.dynamodb,
+    tableName: run.tableName,
+    stream: run.stream,
+    pollMs: POLL_MS,
+    lingerMs: LINGER_MS,
+    requests: run.requests,
+    ordering,
+    checkSerializable: false,
+    logLevel: 'error',
+  })
+}
+
+/** troupe-aws with strict per-key order (the default), troupe-aws-batched with `ordering: 'batched'`. */
+function troupeAwsSystem(name: string, ordering: Ordering): BenchSystem {
+  const settings = SETTINGS.replace('strict per-key ordering', `ordering '${ordering}'`)
+  return {
+    name,
+    notes: {
+      W1: `singleton Counter (initialState, no key): every message has one partition key, so one shard and one instance; producer calls system.tell(Counter, { by }) without awaiting; done when the n-th turn has committed. ${settings}`,
+      W2: `keyed Counter (key(msg) = msg.k), partition key type#key, spread over the shards; done when every turn has committed. ${settings}`,
+    },
+
+    async W1(n) {
+      class Counter extends Actor<{ by: number }, void, Count> {
+        static readonly type = 'counter'
+        initialState() {
+          return { count: 0 }
+        }
+        receive(msg: Counter['In'], ctx: Context<Count>) {
+          ctx.state.count += msg.by
+        }
+      }
+      const s = await start('troupe', [Counter], ordering)
+      return {
+        send: (by) => s.tell(Counter, { by }),
+        done: () => s.done(n),
+        count: async () => {
+          await s.settle(n)
+          return ((await s.system.state(Counter)) as Count | undefined)?.count ?? -1
+        },
+        metrics: s.metrics,
+        teardown: s.teardown,
+      }
+    },
+
+    async W2(keys, perActor) {
+      class KeyedCounter extends Actor<{ k: string; by: number }, void, Count> {
+        static readonly type = 'keyedCounter'
+        key(msg: KeyedCounter['In']) {
+          return msg.k
+        }
+        initialState() {
+          return { count: 0 }
+        }
+        receive(msg: KeyedCounter['In'], ctx: Context<Count>) {
+          ctx.state.count += msg.by
+        }
+      }
+      const s = await start('troupe', [KeyedCounter], ordering)
+      const n = keys.length * perActor
+      return {
+        send: (k, by) => s.tell(KeyedCounter, { k, by }),
+        done: () => s.done(n),
+        total: async () => {
+          await s.settle(n)
+          // Every counter, read back from the table (BatchGetItem, after the cost was taken).
+          const store = new DynamoDBStateStore({ client: s.run.dynamodb, tableName: s.run.tableName })
+          const stored = await store.getMany(keys.map((key) => ({ type: KeyedCounter.type, key })))
+          return stored.reduce((sum, item) => sum + (item ? decode<Count>(item.state).count : 0), 0)
+        },
+        metrics: s.metrics,
+        teardown: s.teardown,
+      }
+    },
+
+    close: closeServers,
+  }
+}
+
+export const troupeAws = troupeAwsSystem('troupe-aws', 'strict')
+export const troupeAwsBatched = troupeAwsSystem('troupe-aws-batched', 'batched')

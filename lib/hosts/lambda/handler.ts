@@ -1,0 +1,113 @@
+// The Lambda host: one handler for the three ways a troupe function is invoked — a Kinesis
+// batch from the event source mapping, an `ask` invoked directly, a scheduled tick. It runs
+// the durable host's batch turn; what it keeps at module scope (clients, the system, the
+// memory of outboxes it sent) only saves requests, never decides correctness.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { KinesisClient } from '@aws-sdk/client-kinesis'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
+import { AwsSystem, type AwsSystemOptions } from '../../aws/aws-system.js'
+import { ConfigError, TroupeError } from '../../core/errors.js'
+import { defaultRecordCodec } from '../../routing/record-codec.js'
+import {
+  isAskInvocation,
+  isKinesisEvent,
+  isTick,
+  shardOf,
+  streamOf,
+  type AskAnswer,
+  type KinesisBatchResponse,
+  type KinesisStreamEvent,
+  type LambdaContext,
+} from './events.js'
+import { earliest } from '../durable/sequence.js'
+
+export interface LambdaHostOptions extends Omit<AwsSystemOptions, 'kinesis' | 'dynamodb' | 'consume' | 'timers' | 'tableName'> {
+  /** @default a client for the function's region (endpoints from AWS_ENDPOINT_URL_KINESIS when set) */
+  kinesis?: KinesisClient
+  /** @default a client for the function's region (endpoints from AWS_ENDPOINT_URL_DYNAMODB when set) */
+  dynamodb?: DynamoDBClient
+  /** @default the TROUPE_TABLE environment variable */
+  tableName?: string
+  /**
+   * Time kept back from the invocation's remaining time: turns not started before it are left
+   * for redelivery, so the function returns its partial batch response before Lambda kills it.
+   * @default 2000
+   */
+  safetyMarginMs?: number
+}
+
+export type LambdaHandler = (event: unknown, context: LambdaContext) => Promise<KinesisBatchResponse | AskAnswer | { troupe: 'ticked' }>
+
+/**
+ * Makes the handler. Call it at module scope, so the clients and the system are made once
+ * per execution environment.
+ *
+ * @example
+ * // host.ts, bundled and deployed by `troupe deploy`
+ * import { createLambdaHandler } from 'troupe/lambda'
+ * export const handler = createLambdaHandler({ actors: [PageView, PageStats] })
+ */
+export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
+  const tableName = options.tableName ?? process.env.TROUPE_TABLE
+  if (!tableName) throw new ConfigError('createLambdaHandler: give tableName, or set TROUPE_TABLE in the function environment')
+  const stream = options.router?.defaultStream ?? options.stream ?? process.env.TROUPE_STREAM
+  // The HTTP/1.1 handler: Kinesis's default HTTP/2 one is refused by local endpoints, and works no better on AWS for these calls.
+  const kinesis = options.kinesis ?? new KinesisClient({ requestHandler: new NodeHttpHandler() })
+  const dynamodb = options.dynamodb ?? new DynamoDBClient({})
+  const margin = options.safetyMarginMs ?? 2_000
+  const system = new AwsSystem({
+    ...options,
+    ...(stream ? { stream } : {}),
+    tableName,
+    kinesis,
+    dynamodb,
+    consume: false,
+    timers: false,
+  })
+
+  const deadlineOf = (context: LambdaContext) => Date.now() + Math.max(0, context.getRemainingTimeInMillis() - margin)
+
+  async function batch(event: KinesisStreamEvent, context: LambdaContext): Promise<KinesisBatchResponse> {
+    const deadline = deadlineOf(context)
+    // One mapping sends one shard's records; group anyway, so a hand-made event cannot mix them up.
+    const shards = new Map<string, { stream: string; shardId: string; records: { sequenceNumber: string; data: string }[] }>()
+    for (const r of event.Records) {
+      const shardId = shardOf(r)
+      const stream = streamOf(r)
+      const id = `${stream}/${shardId}`
+      let shard = shards.get(id)
+      if (!shard) shards.set(id, (shard = { stream, shardId, records: [] }))
+      shard.records.push({ sequenceNumber: String(r.kinesis?.sequenceNumber), data: r.kinesis?.data })
+    }
+    let failedFrom: string | undefined
+    for (const shard of shards.values()) {
+      const result = await system.host.handle({ ...shard, deadline })
+      failedFrom = earliest(failedFrom, result.failedFrom)
+    }
+    return { batchItemFailures: failedFrom === undefined ? [] : [{ itemIdentifier: failedFrom }] }
+  }
+
+  async function ask(data: string, context: LambdaContext): Promise<AskAnswer> {
+    const decoded = defaultRecordCodec.decode(data)
+    if (!decoded.ok) throw new TroupeError('TROUPE_BAD_INVOCATION', `the ask invocation carries no readable message: ${decoded.reason}`)
+    const receipt = await system.host.handleDirect(decoded.envelope, deadlineOf(context))
+    if (receipt === undefined || (receipt.status !== 'done' && receipt.status !== 'dead' && receipt.status !== 'filtered')) {
+      return { troupe: 'answer', status: 'unfinished', reason: `message ${decoded.envelope.id} for ${decoded.envelope.type} did not finish in this invocation` }
+    }
+    const error = receipt.error && { name: receipt.error.name, message: receipt.error.message }
+    if (receipt.status === 'done') return { troupe: 'answer', status: 'done', ...(receipt.reply !== undefined ? { reply: receipt.reply } : {}), ...(error ? { error } : {}) }
+    return { troupe: 'answer', status: receipt.status, ...(error ? { error } : {}) }
+  }
+
+  return async (event, context) => {
+    if (isKinesisEvent(event)) return batch(event, context)
+    if (isAskInvocation(event)) return ask(event.envelope, context)
+    if (isTick(event)) {
+      await system.fireDueTimers()
+      await system.transport.flush()
+      return { troupe: 'ticked' }
+    }
+    const keys = event !== null && typeof event === 'object' ? Object.keys(event).slice(0, 5).join(', ') : typeof event
+    throw new TroupeError('TROUPE_BAD_INVOCATION', `a troupe function takes a Kinesis batch, an ask or a tick; this event has ${keys || 'nothing'}`)
+  }
+}
