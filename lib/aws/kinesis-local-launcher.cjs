@@ -50,7 +50,9 @@ process.env.KINESIS_MOCK_CERT_PATH ||= path.join(path.dirname(require.resolve('k
 
 process.on('disconnect', () => process.exit(0))
 process.on('SIGTERM', () => process.exit(0))
-process.on('SIGINT', () => process.exit(0))
+// A terminal's Ctrl-C reaches the whole process group: the parent decides when this one stops
+// (SIGTERM or disconnect), after kinesis-mock's once-a-second save has had its chance.
+process.on('SIGINT', () => {})
 
 try {
   require('kinesis-local/main.js')

@@ -3,7 +3,7 @@
 // Key design (table keys `pk` S + `sk` S, one local secondary index `byDue` on `pk` + `due` S):
 //
 //   item            pk                               sk                    due (LSI sort key)
-//   actor state     state#<type>#<key>               state                 -     (state, v, at, m: host bookkeeping)
+//   actor state     state#<type>#<key>               state                 -     (state, v, at, m: host bookkeeping, ttl once deleted)
 //   timer           timers#<shard>                   i#<id>                <dueAt, 16 digits>#<sk>
 //   shard lease     lease#<stream>#<shardId>         lease                 -     (owner, expiresAt, checkpoint, ended, parents, wanted)
 //   receipt entry   receipt#<message id>             e#<attempt, 6 digits>#<rank>#<status>   -   (actor, key, status, at, attempt, reason, reply, error, exp, ttl)
@@ -134,6 +134,7 @@ export class DynamoDBStateStore implements StateStore {
       at: { N: String(value.updatedAt) },
     }
     if (value.meta !== undefined) item.m = { S: value.meta }
+    if (value.expiresAt !== undefined) item.ttl = { N: String(Math.ceil(value.expiresAt / 1000)) }
     const bytes = itemBytes(item)
     if (bytes > DYNAMODB_MAX_ITEM_BYTES) throw new ItemTooLargeError('state', describe(type, key), bytes)
     const condition =
@@ -302,7 +303,7 @@ export function dynamodbStores(options: DynamoDBStoreOptions): { state: DynamoDB
 }
 
 /**
- * Lets DynamoDB delete expired receipts and joined forks (the `ttl` attribute, epoch seconds).
+ * Lets DynamoDB delete expired receipts and deleted instances' items (the `ttl` attribute, epoch seconds).
  * Readers filter what TTL has not deleted yet, so a table without it (dynalite has no TTL) is
  * only bigger, never wrong.
  */
@@ -384,6 +385,7 @@ function stateKey(type: string, key: string): { pk: { S: string }; sk: { S: stri
 function toInstance(item: Record<string, AttributeValue>): StoredInstance {
   const instance: StoredInstance = { state: item.state?.S ?? '', version: Number(item.v?.N), updatedAt: Number(item.at?.N) }
   if (item.m?.S !== undefined) instance.meta = item.m.S
+  if (item.ttl?.N !== undefined) instance.expiresAt = Number(item.ttl.N) * 1000
   return instance
 }
 

@@ -20,6 +20,11 @@ export interface StoredInstance {
    * watermarks, recent message ids and the outbox here). Opaque to stores.
    */
   meta?: string
+  /**
+   * Epoch milliseconds after which the store may delete the item (a DynamoDB TTL): set on a
+   * deleted instance, whose item stays only to recognise redelivered messages for a while.
+   */
+  expiresAt?: number
 }
 
 export interface StateStore {

@@ -84,6 +84,8 @@ export interface DurableHostOptions {
   recentIds?: number
   /** How long receipts (and the replies of `ask`) are kept. @default 24 h */
   receiptTtlMs?: number
+  /** How long a deleted instance's item stays to recognise redelivered messages; keep it above the stream's retention. @default 8 days */
+  tombstoneTtlMs?: number
   /** Instances run at once within a batch. @default 32 */
   concurrency?: number
   /** The most one instance's commit (state and bookkeeping) may take, in bytes; a turn that would pass it is dead-lettered. */
@@ -144,6 +146,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
   private readonly checkSerializable: boolean
   private readonly recentIds: number
   private readonly receiptTtlMs: number
+  private readonly tombstoneTtlMs: number
   private readonly concurrency: number
   private readonly codec: RecordCodec
   private readonly outbox: OutboxSender
@@ -161,6 +164,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     this.checkSerializable = options.checkSerializable ?? process.env.NODE_ENV !== 'production'
     this.recentIds = options.recentIds ?? 64
     this.receiptTtlMs = options.receiptTtlMs ?? DAY_MS
+    this.tombstoneTtlMs = options.tombstoneTtlMs ?? 8 * DAY_MS
     this.concurrency = options.concurrency ?? 32
     this.codec = options.codec ?? defaultRecordCodec
     this.outbox = new OutboxSender(options.messages, options.timers, options.journal, () => this.clock.now(), options.onTimer, options.onReceipts)
@@ -361,6 +365,8 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       else delete meta.outbox
       const version = (stored?.version ?? 0) + 1
       const item: StoredInstance = { state: encode(state), version, updatedAt: this.clock.now(), meta: encodeMeta(meta) }
+      // A deleted instance keeps its watermarks for a while, to recognise redelivered messages.
+      if (state === undefined) item.expiresAt = item.updatedAt + this.tombstoneTtlMs
       if (this.options.maxItemBytes !== undefined && !checkEach && Buffer.byteLength(item.state) + Buffer.byteLength(item.meta!) > this.options.maxItemBytes) {
         throw new TooLarge()
       }
