@@ -5,6 +5,7 @@
 // (`consume: false` here: this process only sends, asks and reads).
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { KinesisClient } from '@aws-sdk/client-kinesis'
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda'
 import { FORK_RESULT, forkResultActor } from '../../actors/fork-result.js'
 import type { ActorClass, InOf, ReplyOf, StateOf } from '../core/actor.js'
 import { systemClock, type Clock } from '../core/clock.js'
@@ -23,7 +24,8 @@ import type { AskOptions, AwaitReceiptOptions, StopReport, System, TellOptions }
 import { assertSerializable, validateBody } from '../core/validate.js'
 import { DurableHost } from '../hosts/durable/durable-host.js'
 import { TimerRunner } from '../hosts/embedded/timer-runner.js'
-import type { RecordCodec } from '../routing/record-codec.js'
+import type { AskAnswer } from '../hosts/lambda/events.js'
+import { defaultRecordCodec, type RecordCodec } from '../routing/record-codec.js'
 import { Router, type RouterOptions } from '../routing/router.js'
 import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import { DynamoDBLeaseStore } from '../store/dynamodb-leases.js'
@@ -33,7 +35,7 @@ import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
 import { KinesisTransport } from '../transport/kinesis.js'
 import type { Ordering } from '../transport/partition-queue.js'
 import { countRequests, RequestCounter } from './request-counter.js'
-import { ShardConsumer } from './shard-consumer.js'
+import { ShardConsumer, type ShardConsumerOptions } from './shard-consumer.js'
 
 export interface AwsSystemOptions {
   actors: readonly ActorClass[]
@@ -59,8 +61,13 @@ export interface AwsSystemOptions {
    * when a scheduled tick invokes it (`fireDueTimers`). @default the value of `consume`
    */
   timers?: boolean
-  /** How often this process looks for due timers that another process set, in ms. @default 1000 */
+  /**
+   * How often this process looks for due timers that another process set, in ms (its own turns'
+   * timers wake it at once). Each look is one Query per timer shard. @default 10_000
+   */
   timerTickMs?: number
+  /** Settings of the shard consumer: batch size, lease length, how often checkpoints are written. */
+  consumer?: Pick<ShardConsumerOptions, 'batchSize' | 'leaseMs' | 'checkpointEveryMs' | 'startingPosition' | 'owner'>
   /** How long a `tell` waits for others to share its PutRecords call, in ms. @default 10 */
   lingerMs?: number
   /**
@@ -90,6 +97,18 @@ export interface AwsSystemOptions {
    * @default a new counter
    */
   requests?: RequestCounter
+  /**
+   * `ask` invokes the host function directly (Lambda `Invoke`, RequestResponse) with the
+   * message, instead of putting it on the stream and waiting for the receipt: the host runs the
+   * turn under the same conditional commit as the stream path and answers with the reply.
+   * Locally, point the client at `startLocalInvokeServer`. An answer of `unfinished` (the turn
+   * could not finish in that invocation) puts the message on the stream, where the host finishes
+   * it (a repeat of its id is not applied twice), and the ask waits for its receipt for the rest
+   * of its time. A function error rejects, naming the function and the message. The direct
+   * turn does not queue behind messages to the same instance that are still on the stream: a
+   * `tell` just before the `ask` may run after it.
+   */
+  invoke?: { lambda: LambdaClient; functionName: string }
 }
 
 /** Polling a receipt starts this often and slows down to once a second. */
@@ -122,8 +141,11 @@ export class AwsSystem implements System {
   private stopping = false
   private started: Promise<void> = Promise.resolve()
   readonly requests: RequestCounter
+  /** Where `ask` invokes the host directly, and the codec its envelope travels in. */
+  private readonly invoke: { lambda: LambdaClient; functionName: string; codec: RecordCodec } | undefined
 
   constructor(options: AwsSystemOptions) {
+    this.invoke = options.invoke && { ...options.invoke, codec: options.codec ?? defaultRecordCodec }
     this.clock = options.clock ?? systemClock
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'info')
     this.checkSerializable = options.checkSerializable ?? process.env.NODE_ENV !== 'production'
@@ -170,7 +192,7 @@ export class AwsSystem implements System {
     this.timerRunner = new TimerRunner(this.clock, this.timerStore, (t) => this.fireTimer(t), this.logger)
     if (options.timers ?? options.consume ?? true) {
       this.timerRunner.start()
-      this.tick = setInterval(() => this.timerRunner.poke(), options.timerTickMs ?? 1_000)
+      this.tick = setInterval(() => this.timerRunner.poke(), options.timerTickMs ?? 10_000)
       this.tick.unref()
     }
     if (options.consume ?? true) {
@@ -180,6 +202,7 @@ export class AwsSystem implements System {
         streams: this.router.streams,
         logger: this.logger,
         pollMs: options.pollMs ?? 1_000,
+        ...options.consumer,
         handler: async (batch) => {
           const result = await this.host.handle({ stream: batch.stream, shardId: batch.shardId, records: batch.records })
           return result.failedFrom === undefined ? {} : { failedFrom: result.failedFrom }
@@ -209,18 +232,89 @@ export class AwsSystem implements System {
   async ask(target: ActorClass | string, body: unknown, options?: AskOptions): Promise<never> {
     const envelope = await this.envelope(target, body, options)
     envelope.receipt = 'reply'
-    await this.put(envelope)
     const timeoutMs = options?.timeoutMs ?? d.DEFAULT_ASK_TIMEOUT_MS
-    const receipt = await this.waitFor(envelope.id, FINAL_STATUSES, timeoutMs)
-    if (receipt === undefined || !FINAL_STATUSES.has(receipt.status)) {
-      if (this.stopping) throw new SystemStoppedError('the system stopped before the reply came')
-      throw new AskTimeoutError(envelope.type, envelope.key, envelope.id, receipt?.status ?? 'unknown', timeoutMs)
+    const started = this.clock.now()
+    let receipt: Pick<StoredReceipt, 'status' | 'reply' | 'error'> | undefined
+    if (this.invoke) receipt = await this.askByInvoke(envelope, timeoutMs)
+    else await this.put(envelope)
+    if (receipt === undefined) {
+      receipt = await this.waitFor(envelope.id, FINAL_STATUSES, Math.max(0, started + timeoutMs - this.clock.now()))
+      if (receipt === undefined || !FINAL_STATUSES.has(receipt.status)) {
+        if (this.stopping) throw new SystemStoppedError('the system stopped before the reply came')
+        throw new AskTimeoutError(envelope.type, envelope.key, envelope.id, receipt?.status ?? 'unknown', timeoutMs)
+      }
     }
     if (receipt.status === 'done') {
       if (receipt.reply === undefined && receipt.error !== undefined) throw new TroupeError('TROUPE_REPLY_TOO_LARGE', receipt.error.message)
       return (receipt.reply === undefined ? undefined : decode(receipt.reply)) as never
     }
     throw new AskFailedError(envelope.type, envelope.id, receipt.status as 'dead' | 'filtered', asError(receipt.error))
+  }
+
+  /**
+   * `ask` through a direct invocation of the host function (the `invoke` option): the message's
+   * final receipt, or undefined when the host left it unfinished and it was put on the stream.
+   */
+  private async askByInvoke(envelope: Envelope, timeoutMs: number): Promise<Pick<StoredReceipt, 'status' | 'reply' | 'error'> | undefined> {
+    const { lambda, functionName, codec } = this.invoke!
+    const what = `ask to ${envelope.type} (message ${envelope.id})`
+    const data = codec.encode(envelope).toString('base64')
+    await this.journal.putReceipts([this.host.receiptRecord(envelope, 'accepted', undefined)])
+    this.host.counts.get(envelope.type)!.accepted++
+    this.emit({ type: '@troupe.accepted', at: this.clock.now(), envelope })
+    const abort = new AbortController()
+    const timer = this.clock.setTimeout(() => abort.abort(), timeoutMs)
+    // stop() wakes the waiters of every message: it ends this wait too.
+    let waiters = this.waiters.get(envelope.id)
+    if (!waiters) this.waiters.set(envelope.id, (waiters = new Set()))
+    const onStop = () => {
+      if (this.stopping) abort.abort()
+    }
+    waiters.add(onStop)
+    let text: string
+    let functionError: string | undefined
+    try {
+      const command = new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify({ troupe: 'ask', envelope: data })) })
+      const out = await lambda.send(command, { abortSignal: abort.signal })
+      text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : ''
+      functionError = out.FunctionError
+    } catch (error) {
+      if (abort.signal.aborted) {
+        if (this.stopping) throw new SystemStoppedError('the system stopped before the reply came')
+        // The invocation runs on; its receipt will say how it ended.
+        throw new AskTimeoutError(envelope.type, envelope.key, envelope.id, 'accepted', timeoutMs)
+      }
+      throw new TroupeError('TROUPE_INVOKE_FAILED', `${what}: invoking ${functionName} failed: ${(error as Error).message}`, { cause: error })
+    } finally {
+      this.clock.clearTimeout(timer)
+      waiters.delete(onStop)
+      if (waiters.size === 0 && this.waiters.get(envelope.id) === waiters) this.waiters.delete(envelope.id)
+    }
+    if (functionError !== undefined) {
+      let detail = text
+      try {
+        const e = JSON.parse(text) as { errorType?: string; errorMessage?: string }
+        detail = `${e.errorType}: ${e.errorMessage}`
+      } catch {
+        // not JSON: quote it as it is
+      }
+      throw new TroupeError('TROUPE_INVOKE_FAILED', `${what}: the function ${functionName} failed (${functionError}): ${detail.slice(0, 1_000)}`)
+    }
+    let answer: AskAnswer | undefined
+    try {
+      answer = JSON.parse(text) as AskAnswer
+    } catch {
+      // reported below
+    }
+    if (answer?.troupe !== 'answer') throw new TroupeError('TROUPE_INVOKE_FAILED', `${what}: the function ${functionName} did not answer an ask: ${text.slice(0, 200)}`)
+    if (answer.status === 'unfinished') {
+      // The host finishes it from the stream; the accepted receipt is already written.
+      this.logger.warn('an ask did not finish in its invocation; it goes on the stream', { actor: envelope.type, messageId: envelope.id, reason: answer.reason })
+      const result = await this.transport.enqueue(envelope)
+      if (result.status === 'failed') throw result.error
+      return undefined
+    }
+    return { status: answer.status, ...(answer.status === 'done' && answer.reply !== undefined ? { reply: answer.reply } : {}), ...(answer.error ? { error: answer.error } : {}) }
   }
 
   /** A validated envelope for a message from outside a turn. */

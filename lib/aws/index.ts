@@ -73,3 +73,7 @@ export { DurableHost } from '../hosts/durable/durable-host.js'
 export type { BatchResult, DurableBatch, DurableHostOptions, DurableRecord } from '../hosts/durable/durable-host.js'
 export { ensureResources, ensureStream } from './resources.js'
 export type { ResourceOptions } from './resources.js'
+
+// Apps for `troupe dev`: export default defineApp({ actors, start? }) from troupe.app.ts
+export { defineApp } from '../cli/app.js'
+export type { App, AppContext, AppStarted, AppStop } from '../cli/app.js'

@@ -88,7 +88,7 @@ export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
   }
 
   async function ask(data: string, context: LambdaContext): Promise<AskAnswer> {
-    const decoded = defaultRecordCodec.decode(data)
+    const decoded = (options.codec ?? defaultRecordCodec).decode(data)
     if (!decoded.ok) throw new TroupeError('TROUPE_BAD_INVOCATION', `the ask invocation carries no readable message: ${decoded.reason}`)
     const receipt = await system.host.handleDirect(decoded.envelope, deadlineOf(context))
     if (receipt === undefined || (receipt.status !== 'done' && receipt.status !== 'dead' && receipt.status !== 'filtered')) {

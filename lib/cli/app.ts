@@ -1,0 +1,95 @@
+// What `troupe dev` runs: a module whose default export is `defineApp({ … })`. The app names its
+// actors (and optionally filters and routing); `troupe dev` brings the AWS mode up under them on a
+// local stack, then hands the running system to the app's own `start` (an HTTP API, a feeder)
+// and calls the function it returns before stopping.
+import type { ActorClass } from '../core/actor.js'
+import type { Filter } from '../core/filter.js'
+import type { System } from '../core/system.js'
+import type { RouterOptions } from '../routing/router.js'
+
+/** Stops what `start` started; `troupe dev` calls it first when it stops. */
+export type AppStop = () => Promise<void> | void
+
+/** What `start` may return instead of a bare stop function. */
+export interface AppStarted {
+  stop?: AppStop
+  /**
+   * Where the app's own things are (`{ api: 'http://127.0.0.1:5173' }`): printed with the rest
+   * by `troupe dev`, and as `app.info` in its `--json` output and `dev.json`. Must be JSON.
+   */
+  info?: Record<string, unknown>
+}
+
+/** What `troupe dev` tells `start` about the run. */
+export interface AppContext {
+  /** The project folder (`--dir`, absolute); the emulators' data lives in its `data/`. */
+  dir: string
+  /** True under `--once`: start, let the system settle, stop. */
+  once: boolean
+  /** Writes a line to stderr (stdout belongs to `troupe dev`, and is JSON under `--json`). */
+  log(line: string): void
+}
+
+export interface App {
+  /** Every actor class the system runs. */
+  actors: readonly ActorClass[]
+  /** Global filters, run before every actor's own. */
+  filters?: readonly Filter[]
+  /** The stream every message goes to unless `router` says otherwise; `--stream` overrides it. @default 'troupe' */
+  stream?: string
+  /** Streams per actor type and priority (see RouterOptions); `troupe dev` creates each of them. */
+  router?: Omit<RouterOptions, 'isKeyed' | 'defaultStream'>
+  /**
+   * Runs the app's own code against the started system; returns how to stop it (a function, or
+   * `{ stop, info }`). Called once the table and streams exist and the system reads them.
+   */
+  start?(system: System, context: AppContext): Promise<AppStop | AppStarted | void> | AppStop | AppStarted | void
+}
+
+/**
+ * Declares an app for `troupe dev`: `export default defineApp({ actors: [...] })`. Returns the app
+ * as given; it exists for the types.
+ *
+ * @example
+ * export default defineApp({
+ *   actors: [PageView, PageStats],
+ *   async start(system) {
+ *     const server = await startApi(system)
+ *     return { stop: () => server.close(), info: { api: server.url } }
+ *   },
+ * })
+ */
+export function defineApp(app: App): App {
+  return app
+}
+
+/** Why `value` is not an App, or undefined when it is one. */
+export function appProblem(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return `it is ${value === null ? 'null' : typeof value}, not defineApp({ actors: [...] })`
+  const app = value as Record<string, unknown>
+  if (!Array.isArray(app.actors)) return 'it has no `actors` array: export default defineApp({ actors: [...] })'
+  if (app.actors.length === 0) return '`actors` is empty: list the actor classes the app runs'
+  for (const [i, actor] of app.actors.entries()) {
+    if (typeof actor !== 'function') return `actors[${i}] is ${actor === null ? 'null' : typeof actor}, not an actor class`
+  }
+  if (app.filters !== undefined && (!Array.isArray(app.filters) || !app.filters.every((f) => typeof f === 'function'))) {
+    return '`filters` must be an array of functions'
+  }
+  if (app.stream !== undefined && typeof app.stream !== 'string') return '`stream` must be a stream name'
+  if (app.router !== undefined && (app.router === null || typeof app.router !== 'object')) return '`router` must be an object'
+  if (app.start !== undefined && typeof app.start !== 'function') return '`start` must be a function'
+  return undefined
+}
+
+/** A stop function and info from whatever `start` returned. */
+export function startedOf(value: unknown): { stop: AppStop | undefined; info: Record<string, unknown> | undefined } {
+  if (typeof value === 'function') return { stop: value as AppStop, info: undefined }
+  if (value === undefined || value === null) return { stop: undefined, info: undefined }
+  if (typeof value === 'object') {
+    const { stop, info } = value as AppStarted
+    if (stop !== undefined && typeof stop !== 'function') throw new TypeError('start() returned { stop } that is not a function')
+    if (info !== undefined && (info === null || typeof info !== 'object')) throw new TypeError('start() returned { info } that is not an object')
+    return { stop, info }
+  }
+  throw new TypeError(`start() returned ${typeof value}; return a stop function, { stop, info } or nothing`)
+}

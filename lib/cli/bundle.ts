@@ -1,0 +1,106 @@
+// `troupe bundle`: the app's actors and the Lambda host in one minified ESM file, zipped for
+// Lambda, and how big it came out (lib/deploy/bundle.ts does the work).
+import { existsSync } from 'node:fs'
+import { relative, resolve } from 'node:path'
+import type { BuiltBundle, InitTiming } from '../deploy/bundle.js'
+import { CliError, parseFlags, UsageError } from './cli-error.js'
+import type { Io } from './main.js'
+import { loadApp } from './template.js'
+
+export const BUNDLE_USAGE = `Usage: troupe bundle [options]
+
+Bundles the app's actors with the Lambda host (esbuild: one minified ESM file for nodejs20.x,
+the AWS SDK inside), zips it for Lambda, and reports the sizes. The zip's index.mjs exports
+\`handler\`: the function's handler is index.handler.
+
+Options
+  --app <file>        the app: a module whose default export is defineApp({ actors, … })
+                      (default ./troupe.app.ts)
+  --entry <file>      instead of --app: a module of your own that exports \`handler\`
+                      (export const handler = createLambdaHandler({ … }) from troupe/lambda)
+  --out-dir <folder>  where index.mjs and lambda.zip go (default .troupe/build)
+  --no-minify         readable output (bigger, slower to load)
+  --credential-chain  keep the SDK's whole credential chain; by default the bundle reads
+                      credentials from the environment only, as Lambda provides them
+  --measure-init      also time module init (import of the bundle in a fresh process, 5 times)
+  --json              print the report as JSON on stdout
+  -h, --help          show this help
+
+Exit code: 0 when the bundle was made, 2 on bad options or an app that is missing or is
+not an app, 1 when bundling failed.
+`
+
+export async function bundle(args: readonly string[], io: Io): Promise<number> {
+  const values = parseFlags(args, {
+    app: { type: 'string' },
+    entry: { type: 'string' },
+    'out-dir': { type: 'string' },
+    'no-minify': { type: 'boolean' },
+    'credential-chain': { type: 'boolean' },
+    'measure-init': { type: 'boolean' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  })
+  if (values.help) {
+    io.stdout.write(BUNDLE_USAGE)
+    return 0
+  }
+  const built = await bundleFromFlags(values)
+  let init: InitTiming | undefined
+  if (values['measure-init']) {
+    const { measureInit } = await import('../deploy/bundle.js')
+    try {
+      init = await measureInit(built.outfile)
+    } catch (error) {
+      throw new CliError(`the bundle was made, but importing it failed: ${(error as Error).message}`, 1, { cause: error })
+    }
+  }
+  if (values.json) {
+    io.stdout.write(`${JSON.stringify({ ...built, ...(init ? { initMs: init } : {}) })}\n`)
+  } else {
+    io.stdout.write(formatBundle(built, init))
+  }
+  return 0
+}
+
+/** Bundles from --app or --entry, --out-dir, --no-minify, --credential-chain (shared with deploy). */
+export async function bundleFromFlags(
+  values: { app?: string; entry?: string; 'out-dir'?: string; 'no-minify'?: boolean; 'credential-chain'?: boolean },
+): Promise<BuiltBundle> {
+  if (values.app !== undefined && values.entry !== undefined) throw new UsageError('give --app or --entry, not both')
+  for (const flag of ['app', 'entry', 'out-dir'] as const) {
+    if (values[flag] === '') throw new UsageError(`--${flag} needs a value`)
+  }
+  const outDir = values['out-dir'] ?? '.troupe/build'
+  let source: { app: string } | { entry: string }
+  if (values.entry !== undefined) {
+    source = { entry: resolve(values.entry) }
+    if (!existsSync(source.entry)) throw new UsageError(`no entry at ${values.entry}: give a module that exports \`handler\``)
+  } else {
+    const given = values.app ?? './troupe.app.ts'
+    // Loaded first, so a missing or malformed app is said as plainly as `troupe dev` says it.
+    await loadApp(resolve(given), given)
+    source = { app: resolve(given) }
+  }
+  const { buildBundle } = await import('../deploy/bundle.js')
+  try {
+    return await buildBundle({ ...source, outDir, minify: !values['no-minify'], credentialChain: values['credential-chain'] === true })
+  } catch (error) {
+    throw new CliError((error as Error).message.replace(/^\[TROUPE_BUNDLE\] /, ''), 1, { cause: error })
+  }
+}
+
+export function formatBundle(built: BuiltBundle, init?: InitTiming): string {
+  const show = (p: string) => relative(process.cwd(), p) || '.'
+  const lines = [
+    `troupe bundle: ${show(built.outfile)}  ${kib(built.bytes)}${built.withinTarget ? '' : `  (over the ${kib(built.targetBytes)} aimed at for a small system)`}`,
+    `troupe bundle: ${show(built.zipfile)}  ${kib(built.zipBytes)}  CodeSha256 ${built.codeSha256}`,
+    `troupe bundle: made in ${built.ms} ms; the handler is index.handler (nodejs20.x)`,
+  ]
+  if (init) lines.push(`troupe bundle: module init ${init.median} ms (median of ${init.runs.join(', ')} ms)`)
+  return `${lines.join('\n')}\n`
+}
+
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KiB`
+}

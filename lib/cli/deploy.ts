@@ -1,0 +1,193 @@
+// `troupe deploy`: bundles the app and creates or updates its deployment with the AWS SDK
+// (lib/deploy/deploy.ts), printing each step on stderr as it goes; `--dry-run` only reads.
+import { readFileSync } from 'node:fs'
+import { relative } from 'node:path'
+import { ConfigError } from '../core/errors.js'
+import type { DeployProgress, DeployReport } from '../deploy/deploy.js'
+import { resolveStack, type Stack } from '../deploy/stack.js'
+import { bundleFromFlags } from './bundle.js'
+import { CliError, parseFlags, UsageError } from './cli-error.js'
+import type { Io } from './main.js'
+import { flagError, STACK_FLAGS, STACK_FLAGS_HELP, stackFromFlags } from './template.js'
+
+export const DEPLOY_USAGE = `Usage: troupe deploy [options]
+
+Bundles the app and creates or updates its deployment in one region with the AWS SDK: the
+Kinesis streams, the DynamoDB table (TTL, point-in-time recovery), a role for the function
+that may touch exactly those (named <name>-<region>), the function, an event source mapping
+per stream (ReportBatchItemFailures, bisect, bounded retries and record age), and a rule that
+ticks the function every minute. Each resource is read first and changed only where it
+differs, so a second run with the same app and options changes nothing. Progress goes to
+stderr. The same resources as \`troupe template\`, without CloudFormation.
+
+Credentials and region come from the usual places (AWS_PROFILE, AWS_REGION, ~/.aws, …);
+AWS_ENDPOINT_URL_<SERVICE> points a service elsewhere.
+
+Options
+${STACK_FLAGS_HELP}
+  --entry <file>          bundle this module (it exports \`handler\`) instead of the app; without
+                          --app the deployment has one stream (--stream, default troupe)
+  --zip <file>            deploy this package as it is (a lambda.zip from troupe bundle)
+  --out-dir <folder>      where the bundle is made (default .troupe/build)
+  --credential-chain      bundle the SDK's whole credential chain (see troupe bundle --help)
+  --region <region>       the region (default: AWS_REGION, or the profile's)
+  --dry-run               read only, and print what would be created or updated
+  --json                  print the final report as JSON on stdout
+  -h, --help              show this help
+
+Exit code: 0 when the deployment is as asked (or, under --dry-run, when the plan was made),
+1 when AWS refused or failed a step (the message says which), 2 on bad options, no region,
+or an app that is missing or is not an app.
+`
+
+export async function deployCommand(args: readonly string[], io: Io): Promise<number> {
+  const values = parseFlags(args, {
+    ...STACK_FLAGS,
+    entry: { type: 'string' },
+    zip: { type: 'string' },
+    'out-dir': { type: 'string' },
+    'credential-chain': { type: 'boolean' },
+    region: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  })
+  if (values.help) {
+    io.stdout.write(DEPLOY_USAGE)
+    return 0
+  }
+  const dryRun = values['dry-run'] === true
+  const note = (line: string) => io.stderr.write(`troupe deploy: ${line}\n`)
+  if (values.zip !== undefined && values.entry !== undefined) throw new UsageError('give --zip or --entry, not both')
+  if (values.zip === '') throw new UsageError('--zip needs a value')
+  if (values.region === '') throw new UsageError('--region needs a value')
+
+  const { stack: options, appFile } = await stackFromFlags(values, { appRequired: values.entry === undefined })
+  let stack: Stack
+  try {
+    stack = resolveStack(options)
+  } catch (error) {
+    flagError(error)
+  }
+
+  let zip: Uint8Array
+  if (values.zip !== undefined) {
+    try {
+      zip = readFileSync(values.zip)
+    } catch (error) {
+      throw new UsageError(`cannot read --zip ${values.zip}: ${(error as Error).message}`, { cause: error })
+    }
+  } else {
+    const built = await bundleFromFlags({
+      ...(values.entry !== undefined ? { entry: values.entry } : { app: appFile }),
+      'out-dir': values['out-dir'],
+      'credential-chain': values['credential-chain'],
+    })
+    note(`bundled ${relative(process.cwd(), built.outfile)} (${kib(built.bytes)}, zipped ${kib(built.zipBytes)})`)
+    zip = readFileSync(built.zipfile)
+  }
+
+  const clients = await makeClients(values.region)
+  try {
+    const { deploy } = await import('../deploy/deploy.js')
+    let report: DeployReport
+    const started = Date.now()
+    try {
+      report = await deploy({ stack, zip }, clients, { dryRun, onProgress: (p) => note(progressLine(p)) })
+    } catch (error) {
+      if (error instanceof ConfigError) throw new CliError(error.message.replace(/^\[TROUPE_CONFIG\] /, ''), 2, { cause: error })
+      throw new CliError(messageOf(error), 1, { cause: error })
+    }
+    const seconds = ((Date.now() - started) / 1000).toFixed(1)
+    if (values.json) {
+      io.stdout.write(`${JSON.stringify(report)}\n`)
+    } else {
+      io.stdout.write(formatReport(report, seconds))
+    }
+    return 0
+  } finally {
+    for (const client of Object.values(clients)) client.destroy()
+  }
+}
+
+async function makeClients(region: string | undefined) {
+  const [{ DynamoDBClient }, { KinesisClient }, { IAMClient }, { LambdaClient }, { EventBridgeClient }, { NodeHttpHandler }] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('@aws-sdk/client-kinesis'),
+    import('@aws-sdk/client-iam'),
+    import('@aws-sdk/client-lambda'),
+    import('@aws-sdk/client-eventbridge'),
+    import('@smithy/node-http-handler'),
+  ])
+  const common = region ? { region } : {}
+  const clients = {
+    // HTTP/1.1 for Kinesis, as the host uses: its default HTTP/2 handler is refused by local endpoints.
+    kinesis: new KinesisClient({ ...common, requestHandler: new NodeHttpHandler() }),
+    dynamodb: new DynamoDBClient(common),
+    iam: new IAMClient(common),
+    lambda: new LambdaClient(common),
+    eventbridge: new EventBridgeClient(common),
+  }
+  try {
+    await clients.lambda.config.region()
+  } catch (error) {
+    for (const client of Object.values(clients)) client.destroy()
+    throw new UsageError('no AWS region: pass --region or set AWS_REGION', { cause: error })
+  }
+  return clients
+}
+
+const LABELS: Record<DeployProgress['resource'], string> = {
+  stream: 'stream',
+  table: 'table',
+  'table-ttl': 'table TTL',
+  'table-pitr': 'table backups',
+  role: 'role',
+  'role-policy': 'role policy',
+  function: 'function',
+  'function-code': 'function code',
+  'function-config': 'function configuration',
+  'event-source-mapping': 'mapping',
+  'tick-rule': 'tick rule',
+  'tick-permission': 'tick permission',
+  'tick-target': 'tick target',
+}
+
+export function progressLine(p: DeployProgress): string {
+  const what = `${LABELS[p.resource]} ${p.name}`
+  const detail = p.detail ? ` (${p.detail})` : ''
+  if (!p.done) return `${what}: ${p.action === 'create' ? 'creating' : 'updating'}${detail}…`
+  switch (p.action) {
+    case 'create':
+      return `${what}: ${p.dryRun ? 'would create' : 'created'}${detail}`
+    case 'update':
+      return `${what}: ${p.dryRun ? 'would update' : 'updated'}${detail}`
+    case 'skipped':
+      return `${what}: skipped${detail}`
+    default:
+      return `${what}: unchanged${detail}`
+  }
+}
+
+function formatReport(report: DeployReport, seconds: string): string {
+  const changes = `${report.changes} change${report.changes === 1 ? '' : 's'}`
+  const head = report.dryRun
+    ? `troupe deploy: dry run in ${report.region}: ${changes} to make; nothing was changed\n`
+    : `troupe deploy: ${report.changes === 0 ? 'up to date' : `${changes} made`} in ${report.region} (${seconds} s)\n`
+  return (
+    head +
+    `  function   ${report.functionArn}\n` +
+    `  role       ${report.roleArn}\n` +
+    `  tick rule  ${report.tickRuleArn}\n` +
+    `  streams    ${report.stack.streams.map((s) => s.name).join(', ')}; table ${report.stack.tableName}\n`
+  )
+}
+
+function messageOf(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error)
+  return text.replace(/^\[TROUPE_[A-Z_]+\] /, '')
+}
+
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KiB`
+}

@@ -1,0 +1,422 @@
+// What `troupe dev` does once its flags are read (see dev.ts): start the local stack, make the
+// table and streams, run the system and the app, print where everything is, stop in order.
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { isAbsolute, join, relative, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { pathToFileURL } from 'node:url'
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DescribeStreamSummaryCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis'
+import { AwsSystem } from '../aws/aws-system.js'
+import { clients, startLocalStack, type LocalStack } from '../aws/local-stack.js'
+import { ensureResources } from '../aws/resources.js'
+import { ConfigError, TroupeError } from '../core/errors.js'
+import type { SystemSnapshot } from '../core/inspection.js'
+import { STREAM_NAME } from '../routing/kinesis-limits.js'
+import { Router } from '../routing/router.js'
+import { DynamoDBLeaseStore } from '../store/dynamodb-leases.js'
+import { appProblem, startedOf, type App, type AppStop } from './app.js'
+import { CliError, UsageError } from './cli-error.js'
+import { formatReady, formatStopped, type DevReady, type DevStopped } from './dev-report.js'
+import type { DevOptions } from './dev.js'
+import type { Io } from './main.js'
+
+/** The same region and fake credentials as `clients()` in lib/aws/local-stack.ts. */
+const REGION = 'us-east-1'
+const CREDENTIALS = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' }
+/** Under --once, how long the system may take to go idle after the app started. */
+const ONCE_IDLE_TIMEOUT_MS = 60_000
+/** kinesis-local writes its data to disk once a second; a stop sooner would lose the last of it. */
+const KINESIS_LOCAL_PERSIST_MS = 1_100
+
+/** Runs `troupe dev` with parsed options; resolves to the exit code, or throws a CliError. */
+export async function runDev(options: DevOptions, io: Io): Promise<number> {
+  const signals = new Signals(io.stderr)
+  try {
+    return await run(options, io, signals)
+  } finally {
+    signals.dispose()
+  }
+}
+
+/** Thrown between start-up steps when a signal came: stop what started, exit 130 (143 for SIGTERM). */
+class Interrupted extends Error {}
+
+async function run(options: DevOptions, io: Io, signals: Signals): Promise<number> {
+  const cwd = process.cwd()
+  const show = (path: string) => shortPath(cwd, path)
+  const appFile = resolve(cwd, options.app)
+  const dir = resolve(cwd, options.dir)
+  const dataDir = join(dir, 'data')
+  const lockFile = join(dir, 'dev.json')
+  const note = (line: string) => {
+    if (!options.json) io.stderr.write(`troupe dev: ${line}\n`)
+  }
+
+  const app = await loadApp(appFile, show(appFile), options.app)
+  const appError = (error: unknown): never => {
+    if (error instanceof ConfigError) throw new CliError(`${show(appFile)}: ${messageOf(error)}`, 2, { cause: error })
+    throw error
+  }
+  if (app.stream !== undefined && options.stream === undefined && !STREAM_NAME.test(app.stream)) {
+    throw new CliError(`${show(appFile)}: stream must be a Kinesis stream name (1–128 of a-z A-Z 0-9 _ . -), got ${JSON.stringify(app.stream)}`, 2)
+  }
+  const router = { ...app.router, defaultStream: options.stream ?? app.stream ?? 'troupe' }
+  let streams: string[] = []
+  try {
+    streams = new Router(router).streams
+  } catch (error) {
+    appError(error)
+  }
+
+  // Stopped in reverse: app, system, clients, stack, lock.
+  const cleanups: { what: string; run: () => Promise<void> }[] = []
+  let failure: CliError | undefined
+  const cleanupFailures: string[] = []
+  let system: AwsSystem | undefined
+  let snapshot: SystemSnapshot | undefined
+  let ready = false
+  let interrupted = false
+  const startedAt = Date.now()
+  const step = () => {
+    if (signals.received) throw new Interrupted()
+  }
+
+  try {
+    takeLock(dir, lockFile, show)
+    cleanups.push({ what: `remove ${show(lockFile)}`, run: async () => rmSync(lockFile, { force: true }) })
+
+    note(`starting dynalite and ${options.kinesis} on 127.0.0.1, data in ${show(dataDir)}`)
+    // Only local endpoints here: the SDK's notice about future Node versions is noise.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+    let stack: LocalStack
+    try {
+      stack = await startLocalStack({ path: dataDir, kinesis: options.kinesis })
+    } catch (error) {
+      throw new CliError(`the local AWS stack did not start: ${messageOf(error)}`, 1, { cause: error })
+    }
+    cleanups.push({
+      what: `stop ${options.kinesis} and dynalite`,
+      run: async () => {
+        if (stack.kinesis === 'kinesis-local') await sleep(KINESIS_LOCAL_PERSIST_MS)
+        await stack.stop()
+      },
+    })
+    const { dynamodb, kinesis } = clients(stack)
+    cleanups.push({
+      what: 'close the AWS clients',
+      run: async () => {
+        dynamodb.destroy()
+        kinesis.destroy()
+      },
+    })
+    step()
+
+    let shards: { name: string; shards: number }[]
+    try {
+      await ensureResources({ kinesis, dynamodb, tableName: options.table, streams, shards: options.shards })
+      shards = await describeStreams(kinesis, streams)
+      const released = await releaseLeftLeases(kinesis, dynamodb, options.table, streams)
+      if (released > 0) note(`released ${released} shard lease${released === 1 ? '' : 's'} left by a troupe dev that did not stop cleanly`)
+    } catch (error) {
+      throw new CliError(`could not create table ${options.table} and streams ${streams.join(', ')}: ${messageOf(error)}`, 1, { cause: error })
+    }
+    step()
+
+    try {
+      system = new AwsSystem({
+        actors: app.actors,
+        ...(app.filters ? { filters: app.filters } : {}),
+        router,
+        kinesis,
+        dynamodb,
+        tableName: options.table,
+        pollMs: 100,
+        logLevel: options.logLevel,
+      })
+    } catch (error) {
+      appError(error)
+    }
+    const running = system!
+    cleanups.push({
+      what: 'stop the system',
+      run: async () => {
+        try {
+          await running.stop()
+        } finally {
+          snapshot = running.inspect()
+        }
+      },
+    })
+    step()
+
+    let appInfo: Record<string, unknown> | undefined
+    if (app.start) {
+      let stop: AppStop | undefined
+      try {
+        const started = startedOf(await app.start(running, { dir, once: options.once, log: (line) => io.stderr.write(`${line}\n`) }))
+        stop = started.stop
+        appInfo = started.info
+      } catch (error) {
+        throw new CliError(`${show(appFile)}: start() failed: ${describeStartError(error)}`, 1, { cause: error })
+      }
+      if (stop) cleanups.push({ what: `stop the app (${show(appFile)})`, run: async () => stop() })
+    }
+    step()
+
+    const info = readyInfo({ appFile, appInfo, dir, dataDir, stack, table: options.table, shards, app, system: running })
+    writeFileSync(lockFile, `${JSON.stringify({ ...info, pid: process.pid, startedAt: new Date(startedAt).toISOString() }, null, 2)}\n`)
+    io.stdout.write(options.json ? `${JSON.stringify(info)}\n` : formatReady(info, { show, once: options.once }))
+    ready = true
+
+    if (options.once) {
+      let timer: NodeJS.Timeout | undefined
+      const timedOut = new Promise<'timeout'>((done) => (timer = setTimeout(() => done('timeout'), ONCE_IDLE_TIMEOUT_MS)))
+      try {
+        const idle = running.idle().then(() => 'idle' as const)
+        idle.catch(() => {}) // once the race is over (a signal, the timeout), a late rejection is moot
+        const outcome = await Promise.race([idle, timedOut, signals.stopped.then(() => 'signal' as const)])
+        if (outcome === 'timeout') throw new CliError(`the system was still busy ${ONCE_IDLE_TIMEOUT_MS / 1000} s after the app started (--once waits that long to go idle)`)
+        if (outcome === 'signal') interrupted = true
+      } finally {
+        clearTimeout(timer)
+      }
+    } else {
+      await signals.stopped
+    }
+  } catch (error) {
+    if (error instanceof Interrupted) interrupted = true
+    else if (error instanceof CliError) failure = error
+    else failure = new CliError(error instanceof TroupeError ? error.message : `unexpected error: ${stackOf(error)}`, 1, { cause: error })
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup.run()
+      } catch (error) {
+        cleanupFailures.push(`could not ${cleanup.what}: ${messageOf(error)}`)
+      }
+    }
+  }
+
+  if (snapshot) {
+    const summary = stoppedInfo(snapshot, Date.now() - startedAt)
+    io.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : formatStopped(summary))
+  }
+  if (failure || cleanupFailures.length > 0) {
+    const messages = [...(failure ? [failure.message] : []), ...cleanupFailures]
+    throw new CliError(messages.join('; '), failure?.exitCode ?? 1, { cause: failure })
+  }
+  if (interrupted && (!ready || options.once)) {
+    note('stopped before it was done')
+    return signals.received === 'SIGTERM' ? 143 : 130
+  }
+  return 0
+}
+
+// ── the app ─────────────────────────────────────────────────────────────────
+
+async function loadApp(file: string, shown: string, given: string): Promise<App> {
+  let isFolder: boolean
+  try {
+    isFolder = statSync(file).isDirectory()
+  } catch {
+    throw new UsageError(`no app at ${given}: write it (export default defineApp({ actors: [...] })) or give its path with --app <file>`)
+  }
+  if (isFolder) throw new UsageError(`--app ${shown} is a folder, not the app's file`)
+  let mod: Record<string, unknown>
+  try {
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>
+  } catch (error) {
+    throw new CliError(`${shown} failed to load: ${messageOf(error)}`, 1, { cause: error })
+  }
+  if (!('default' in mod)) throw new CliError(`${shown} has no default export: end it with export default defineApp({ actors: [...] })`, 2)
+  let app = mod.default
+  // A .ts file in a package that is not "type": "module" compiles to CommonJS, whose exports
+  // arrive as the default: the app is one level down.
+  if (appProblem(app) !== undefined && typeof app === 'object' && app !== null && 'default' in app) app = (app as { default: unknown }).default
+  const problem = appProblem(app)
+  if (problem !== undefined) throw new CliError(`${shown}: the default export is not an app: ${problem}`, 2)
+  return app as App
+}
+
+function describeStartError(error: unknown): string {
+  const e = error as { code?: string; port?: number; address?: string }
+  if (e?.code === 'EADDRINUSE') return `port ${e.port ?? '?'}${e.address ? ` on ${e.address}` : ''} is in use (another process listens there)`
+  return messageOf(error)
+}
+
+// ── what is printed ─────────────────────────────────────────────────────────
+
+function readyInfo(parts: {
+  appFile: string
+  appInfo: Record<string, unknown> | undefined
+  dir: string
+  dataDir: string
+  stack: LocalStack
+  table: string
+  shards: { name: string; shards: number }[]
+  app: App
+  system: AwsSystem
+}): DevReady {
+  const { stack } = parts
+  const kinds = new Map(parts.system.inspect().actors.map((a) => [a.type, a.kind]))
+  return {
+    event: 'ready',
+    app: { file: parts.appFile, ...(parts.appInfo ? { info: parts.appInfo } : {}) },
+    dir: parts.dir,
+    data: parts.dataDir,
+    dynamodb: { endpoint: stack.dynamodbEndpoint, table: parts.table },
+    kinesis: { endpoint: stack.kinesisEndpoint, emulator: stack.kinesis, streams: parts.shards },
+    actors: parts.app.actors.map((a) => ({ type: a.type, kind: kinds.get(a.type) ?? 'stateless' })),
+    region: REGION,
+    credentials: CREDENTIALS,
+    env: {
+      AWS_ENDPOINT_URL_DYNAMODB: stack.dynamodbEndpoint,
+      AWS_ENDPOINT_URL_KINESIS: stack.kinesisEndpoint,
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+    },
+  }
+}
+
+function stoppedInfo(snapshot: SystemSnapshot, durationMs: number): DevStopped {
+  const messages = snapshot.cost?.messages ?? snapshot.actors.reduce((n, a) => n + a.counts.done + a.counts.filtered + a.counts.dead, 0)
+  const requests = snapshot.cost?.requests ?? 0
+  return {
+    event: 'stopped',
+    durationMs,
+    messages,
+    deadLetters: snapshot.deadLetters,
+    requests,
+    requestsPerMessage: messages > 0 ? Math.round((requests / messages) * 100) / 100 : null,
+    actors: Object.fromEntries(snapshot.actors.map((a) => [a.type, a.counts])),
+  }
+}
+
+async function describeStreams(kinesis: KinesisClient, streams: readonly string[]): Promise<{ name: string; shards: number }[]> {
+  return Promise.all(
+    streams.map(async (name) => {
+      const out = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }))
+      return { name, shards: out.StreamDescriptionSummary?.OpenShardCount ?? 0 }
+    }),
+  )
+}
+
+/**
+ * The emulators just started in this process, so no one else can hold a lease in their table:
+ * a live one was left by a troupe dev that did not stop (a forced exit, a crash). Releasing it
+ * (checkpoint kept) spares the wait for it to expire (30 s) before its shard is read again.
+ */
+async function releaseLeftLeases(kinesis: KinesisClient, dynamodb: DynamoDBClient, tableName: string, streams: readonly string[]): Promise<number> {
+  const leases = new DynamoDBLeaseStore({ client: dynamodb, tableName })
+  const now = Date.now()
+  let released = 0
+  for (const stream of streams) {
+    const shardIds: string[] = []
+    let token: string | undefined
+    do {
+      const out = await kinesis.send(new ListShardsCommand(token ? { NextToken: token } : { StreamName: stream }))
+      for (const shard of out.Shards ?? []) if (shard.ShardId) shardIds.push(shard.ShardId)
+      token = out.NextToken
+    } while (token)
+    for (const lease of (await leases.getMany(stream, shardIds)).values()) {
+      if (lease.owner === undefined || lease.ended || lease.expiresAt < now) continue
+      if (await leases.release(stream, lease.shardId, lease.owner)) released++
+    }
+  }
+  return released
+}
+
+// ── the project folder's lock ───────────────────────────────────────────────
+
+/**
+ * One troupe dev per project folder: the emulators' LevelDB files take one process at a time,
+ * and a second one would crash on the lock. `dev.json` names the process that runs there; one
+ * whose process is gone (a forced exit) is taken over.
+ */
+function takeLock(dir: string, file: string, show: (path: string) => string): void {
+  try {
+    mkdirSync(dir, { recursive: true })
+  } catch (error) {
+    throw new CliError(`cannot make the project folder ${show(dir)} (--dir): ${messageOf(error)}`)
+  }
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, `${JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() })}\n`, { flag: 'wx' })
+      return
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EEXIST') throw new CliError(`cannot write ${show(file)}: ${messageOf(error)}`)
+    }
+    const pid = holderOf(file)
+    if (pid !== undefined && isAlive(pid)) {
+      throw new CliError(`${show(dir)} is in use by another troupe dev (pid ${pid}); stop it, or give another folder with --dir`)
+    }
+    rmSync(file, { force: true }) // left by a process that is gone
+  }
+  throw new CliError(`cannot take ${show(file)}: another troupe dev is starting in ${show(dir)}`)
+}
+
+function holderOf(file: string): number | undefined {
+  try {
+    const pid = (JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown }).pid
+    return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 ? pid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as { code?: string }).code === 'EPERM'
+  }
+}
+
+// ── signals ─────────────────────────────────────────────────────────────────
+
+/** The first SIGINT/SIGTERM asks for a clean stop; a second one exits at once. */
+class Signals {
+  received: NodeJS.Signals | undefined
+  readonly stopped: Promise<NodeJS.Signals>
+  private resolve!: (signal: NodeJS.Signals) => void
+
+  constructor(private readonly stderr: NodeJS.WritableStream) {
+    this.stopped = new Promise((resolve) => (this.resolve = resolve))
+    process.on('SIGINT', this.handle)
+    process.on('SIGTERM', this.handle)
+  }
+
+  private readonly handle = (signal: NodeJS.Signals): void => {
+    if (this.received) {
+      this.stderr.write(`troupe dev: ${signal} again: exiting now, without a clean stop\n`)
+      process.exit(signal === 'SIGINT' ? 130 : 143)
+    }
+    this.received = signal
+    this.stderr.write(`\ntroupe dev: ${signal}: stopping (send it again to force the exit)\n`)
+    this.resolve(signal)
+  }
+
+  dispose(): void {
+    process.off('SIGINT', this.handle)
+    process.off('SIGTERM', this.handle)
+  }
+}
+
+// ── helpers ─────────────────────────────────────────────────────────────────
+
+/** A path relative to the working folder when it is inside it, else absolute. */
+function shortPath(cwd: string, path: string): string {
+  const rel = relative(cwd, path)
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return `${error.message}: ${error.errors.map(messageOf).join('; ')}`
+  return error instanceof Error ? error.message : String(error)
+}
+
+function stackOf(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error)
+}

@@ -1,0 +1,111 @@
+// `troupe dev`: the AWS mode on one machine. Starts dynalite and a Kinesis emulator in this
+// process on 127.0.0.1 with their data under the project folder, creates the table and streams,
+// runs the app's actors on them (the shard consumer and the durable host, as a container would),
+// starts the app's own code, prints where everything is, and runs until SIGINT/SIGTERM.
+// This file reads the flags; dev-run.ts, loaded only then (it loads the AWS SDK), does the rest.
+import type { LocalKinesis } from '../aws/local-stack.js'
+import type { LogLevel } from '../core/logger.js'
+import { STREAM_NAME } from '../routing/kinesis-limits.js'
+import { parseFlags, UsageError } from './cli-error.js'
+import type { Io } from './main.js'
+
+export const DEV_USAGE = `Usage: troupe dev [options]
+
+Runs an app's actors in the AWS mode on a local DynamoDB (dynalite) and Kinesis
+(kinesalite or kinesis-local), started by troupe on 127.0.0.1 with their data under
+the project folder: no Docker, no account. Creates the table and the streams, runs the
+system on them, starts the app, prints where everything is, and runs until Ctrl-C
+(a second Ctrl-C forces the exit).
+
+Options
+  --app <file>       the app: a module whose default export is defineApp({ actors, start? })
+                     (default ./troupe.app.ts)
+  --dir <folder>     the project folder: the emulators' data persists in <folder>/data, and
+                     <folder>/dev.json says where a running troupe dev is (default .troupe)
+  --kinesis <name>   kinesalite (in this process, starts at once) or kinesis-local
+                     (kinesis-mock in a child process: closer to AWS, starts in seconds)
+                     (default kinesalite)
+  --shards <n>       shards of each new stream, 1 to 100; a stream that exists keeps its own
+                     (default 2)
+  --table <name>     the DynamoDB table (default troupe)
+  --stream <name>    the default Kinesis stream (default: the app's \`stream\`, else troupe)
+  --log-level <lvl>  debug, info, warn, error or silent; logs go to stderr (default warn)
+  --json             print JSON lines on stdout instead of text: {"event":"ready",…} once
+                     everything runs, {"event":"stopped",…} with the summary
+  --once             start, run the app's start, wait until the system is idle, stop, exit
+                     (for scripts and tests)
+  -h, --help         show this help
+
+Exit code: 0 after a clean stop, 1 when something failed at run time, 2 on bad options
+or an app that is missing or is not an app, 130 (SIGINT) or 143 (SIGTERM) when stopped
+before it was ready or before --once was done, or forced.
+`
+
+export interface DevOptions {
+  app: string
+  dir: string
+  kinesis: LocalKinesis
+  shards: number
+  table: string
+  stream: string | undefined
+  logLevel: LogLevel
+  json: boolean
+  once: boolean
+  help: boolean
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent']
+const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/
+
+export function parseDevArgs(args: readonly string[]): DevOptions {
+  const values = parseFlags(args, {
+    app: { type: 'string' },
+    dir: { type: 'string' },
+    kinesis: { type: 'string' },
+    shards: { type: 'string' },
+    table: { type: 'string' },
+    stream: { type: 'string' },
+    'log-level': { type: 'string' },
+    json: { type: 'boolean' },
+    once: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  })
+  const kinesis = values.kinesis ?? 'kinesalite'
+  if (kinesis !== 'kinesalite' && kinesis !== 'kinesis-local') throw new UsageError(`--kinesis must be kinesalite or kinesis-local, got ${JSON.stringify(kinesis)}`)
+  const shardsText = values.shards ?? '2'
+  const shards = Number(shardsText)
+  if (!/^\d+$/.test(shardsText) || shards < 1 || shards > 100) throw new UsageError(`--shards must be a whole number from 1 to 100, got ${JSON.stringify(shardsText)}`)
+  const table = values.table ?? 'troupe'
+  if (!TABLE_NAME.test(table)) throw new UsageError(`--table must be a DynamoDB table name (3–255 of a-z A-Z 0-9 _ . -), got ${JSON.stringify(table)}`)
+  if (values.stream !== undefined && !STREAM_NAME.test(values.stream)) {
+    throw new UsageError(`--stream must be a Kinesis stream name (1–128 of a-z A-Z 0-9 _ . -), got ${JSON.stringify(values.stream)}`)
+  }
+  const logLevel = values['log-level'] ?? 'warn'
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`)
+  for (const flag of ['app', 'dir'] as const) {
+    if (values[flag] === '') throw new UsageError(`--${flag} needs a value`)
+  }
+  return {
+    app: values.app ?? './troupe.app.ts',
+    dir: values.dir ?? '.troupe',
+    kinesis,
+    shards,
+    table,
+    stream: values.stream,
+    logLevel: logLevel as LogLevel,
+    json: values.json === true,
+    once: values.once === true,
+    help: values.help === true,
+  }
+}
+
+/** Runs `troupe dev <args>`; resolves to the exit code, or throws a CliError. */
+export async function dev(args: readonly string[], io: Io): Promise<number> {
+  const options = parseDevArgs(args)
+  if (options.help) {
+    io.stdout.write(DEV_USAGE)
+    return 0
+  }
+  const { runDev } = await import('./dev-run.js')
+  return runDev(options, io)
+}

@@ -1,0 +1,247 @@
+// `troupe template`: the app's deployment as a CloudFormation template (JSON). Also the flags
+// that describe a deployment and the loading of the app, which `troupe deploy` shares.
+import { statSync, writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { ConfigError } from '../core/errors.js'
+import { STREAM_NAME } from '../routing/kinesis-limits.js'
+import { Router } from '../routing/router.js'
+import type { StackOptions } from '../deploy/stack.js'
+import { appProblem, type App } from './app.js'
+import { CliError, parseFlags, UsageError } from './cli-error.js'
+import type { Io } from './main.js'
+
+/** The flags that describe a deployment (template and deploy). */
+export const STACK_FLAGS = {
+  app: { type: 'string' },
+  name: { type: 'string' },
+  table: { type: 'string' },
+  function: { type: 'string' },
+  stream: { type: 'string' },
+  shards: { type: 'string' },
+  memory: { type: 'string' },
+  timeout: { type: 'string' },
+  'batch-size': { type: 'string' },
+  'batch-window': { type: 'string' },
+  retries: { type: 'string' },
+  'max-record-age': { type: 'string' },
+  parallelization: { type: 'string' },
+  arch: { type: 'string' },
+  'log-retention': { type: 'string' },
+  'no-pitr': { type: 'boolean' },
+} as const
+
+export const STACK_FLAGS_HELP = `  --app <file>            the app: a module whose default export is defineApp({ actors, … });
+                          its streams (stream, router) are the deployment's (default ./troupe.app.ts)
+  --name <name>           names the deployment: the tick rule <name>-tick, the role deploy makes
+                          (<name>-<region>), and the table and function unless given (default troupe)
+  --table <name>          the DynamoDB table (default: --name)
+  --function <name>       the Lambda function (default: --name)
+  --stream <name>         the default stream (default: the app's \`stream\`, else troupe)
+  --shards <n>            shards of each stream (default 1)
+  --memory <mb>           the function's memory, 128 to 10240 (default 512)
+  --timeout <s>           the function's timeout, 1 to 900 (default 60)
+  --batch-size <n>        records per batch, 1 to 10000 (default 100)
+  --batch-window <s>      seconds a batch gathers records, 0 to 300 (default 1)
+  --retries <n>           retries of a failed batch, 0 to 10000 (default 10)
+  --max-record-age <s>    records older than this are skipped, 60 to 604800 (default 3600)
+  --parallelization <n>   batches of one shard at once, 1 to 10 (default 1)
+  --arch <arch>           arm64 (cheaper) or x86_64 (default arm64)
+  --log-retention <days>  days CloudWatch keeps the logs (default 30)
+  --no-pitr               no point-in-time recovery for the table`
+
+export const TEMPLATE_USAGE = `Usage: troupe template [options]
+
+Prints the app's deployment as a CloudFormation template (JSON): its Kinesis streams, the
+DynamoDB table (TTL on ttl, point-in-time recovery), the host function, an event source
+mapping per stream (ReportBatchItemFailures, bisect, bounded retries and record age), a rule
+that ticks the function every minute, and a role that may touch exactly those resources.
+
+Deploy it with the AWS CLI (the role's name is generated, hence CAPABILITY_IAM):
+  troupe bundle --app troupe.app.ts
+  troupe template --app troupe.app.ts --code-path .troupe/build/lambda.zip --out troupe.template.json
+  aws cloudformation package --template-file troupe.template.json --s3-bucket <bucket> --output-template-file packaged.json
+  aws cloudformation deploy --template-file packaged.json --stack-name troupe --capabilities CAPABILITY_IAM
+
+Options
+${STACK_FLAGS_HELP}
+  --code-s3 <bucket/key>  where the zipped bundle is in S3 (s3://bucket/key works too)
+  --code-path <zip>       a local zip, for \`aws cloudformation package\` to upload
+                          (without either: the parameters CodeS3Bucket and CodeS3Key)
+  --out <file>            write the template there instead of to stdout
+  --json                  stdout is JSON only: the template on one line, or with --out
+                          {"file", "resources", "parameters"}
+  -h, --help              show this help
+
+Exit code: 0 when the template was made, 2 on bad options or an app that is missing or is
+not an app, 1 when the app fails to load.
+`
+
+const FIELD_FLAGS: Record<string, string> = {
+  name: '--name',
+  tableName: '--table',
+  functionName: '--function',
+  memoryMb: '--memory',
+  timeoutS: '--timeout',
+  batchSize: '--batch-size',
+  maximumBatchingWindowInSeconds: '--batch-window',
+  maximumRetryAttempts: '--retries',
+  maximumRecordAgeInSeconds: '--max-record-age',
+  parallelizationFactor: '--parallelization',
+  architecture: '--arch',
+  logRetentionDays: '--log-retention',
+}
+
+type StackFlagValues = { [K in keyof typeof STACK_FLAGS]?: (typeof STACK_FLAGS)[K]['type'] extends 'boolean' ? boolean : string }
+
+/**
+ * Reads the deployment flags. The app (its streams) is loaded when `appRequired`, or when --app is
+ * given; without one (deploy --entry) the deployment has one stream, --stream or troupe.
+ */
+export async function stackFromFlags(values: StackFlagValues, options: { appRequired: boolean }): Promise<{ stack: StackOptions; appFile: string | undefined }> {
+  const name = values.name ?? 'troupe'
+  let appFile: string | undefined
+  let app: App | undefined
+  if (options.appRequired || values.app !== undefined) {
+    if (values.app === '') throw new UsageError('--app needs a value')
+    appFile = resolve(values.app ?? './troupe.app.ts')
+    app = await loadApp(appFile, values.app ?? './troupe.app.ts')
+  }
+  if (values.stream !== undefined && !STREAM_NAME.test(values.stream)) {
+    throw new UsageError(`--stream must be a Kinesis stream name (1–128 of a-z A-Z 0-9 _ . -), got ${JSON.stringify(values.stream)}`)
+  }
+  if (app?.stream !== undefined && values.stream === undefined && !STREAM_NAME.test(app.stream)) {
+    throw new CliError(`${values.app}: stream must be a Kinesis stream name (1–128 of a-z A-Z 0-9 _ . -), got ${JSON.stringify(app.stream)}`, 2)
+  }
+  const defaultStream = values.stream ?? app?.stream ?? 'troupe'
+  let streams = [defaultStream]
+  if (app) {
+    try {
+      streams = new Router({ ...app.router, defaultStream }).streams
+    } catch (error) {
+      throw new CliError(`${values.app ?? './troupe.app.ts'}: ${(error as Error).message}`, 2, { cause: error })
+    }
+  }
+  const shards = whole('--shards', values.shards) ?? 1
+  const stack: StackOptions = {
+    name,
+    streams: streams.map((s) => ({ name: s, shards })),
+    tableName: values.table ?? name,
+    functionName: values.function ?? name,
+  }
+  const set = <K extends keyof StackOptions>(key: K, value: StackOptions[K] | undefined) => {
+    if (value !== undefined) stack[key] = value
+  }
+  set('memoryMb', whole('--memory', values.memory))
+  set('timeoutS', whole('--timeout', values.timeout))
+  set('batchSize', whole('--batch-size', values['batch-size']))
+  set('maximumBatchingWindowInSeconds', whole('--batch-window', values['batch-window']))
+  set('maximumRetryAttempts', whole('--retries', values.retries))
+  set('maximumRecordAgeInSeconds', whole('--max-record-age', values['max-record-age']))
+  set('parallelizationFactor', whole('--parallelization', values.parallelization))
+  set('logRetentionDays', whole('--log-retention', values['log-retention']))
+  if (values.arch !== undefined) {
+    if (values.arch !== 'arm64' && values.arch !== 'x86_64') throw new UsageError(`--arch must be arm64 or x86_64, got ${JSON.stringify(values.arch)}`)
+    stack.architecture = values.arch
+  }
+  if (values['no-pitr']) stack.pointInTimeRecovery = false
+  return { stack, appFile }
+}
+
+/** A ConfigError from the deployment's options, said in flags. */
+export function flagError(error: unknown): never {
+  if (!(error instanceof ConfigError)) throw error
+  let message = error.message.replace(/^\[TROUPE_CONFIG\] /, '')
+  for (const [field, flag] of Object.entries(FIELD_FLAGS)) message = message.replace(`StackOptions.${field} `, `${flag} `)
+  message = message.replace(/StackOptions\.streams\[\d+\]\.shards /, '--shards ').replace(/StackOptions\.streams\[\d+\]\.name /, 'the stream name ')
+  throw new UsageError(message, { cause: error })
+}
+
+function whole(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  if (!/^-?\d+$/.test(text)) throw new UsageError(`${flag} must be a whole number, got ${JSON.stringify(text)}`)
+  return Number(text)
+}
+
+/** Loads an app the way `troupe dev` does; a missing or malformed one is a usage error. */
+export async function loadApp(file: string, given: string): Promise<App> {
+  let isFolder: boolean
+  try {
+    isFolder = statSync(file).isDirectory()
+  } catch {
+    throw new UsageError(`no app at ${given}: write it (export default defineApp({ actors: [...] })) or give its path with --app <file>`)
+  }
+  if (isFolder) throw new UsageError(`--app ${given} is a folder, not the app's file`)
+  let mod: Record<string, unknown>
+  try {
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>
+  } catch (error) {
+    throw new CliError(`${given} failed to load: ${error instanceof Error ? error.message : String(error)}`, 1, { cause: error })
+  }
+  if (!('default' in mod)) throw new CliError(`${given} has no default export: end it with export default defineApp({ actors: [...] })`, 2)
+  let app = mod.default
+  // A .ts file in a package that is not "type": "module" compiles to CommonJS: the app is one level down.
+  if (appProblem(app) !== undefined && typeof app === 'object' && app !== null && 'default' in app) app = (app as { default: unknown }).default
+  const problem = appProblem(app)
+  if (problem !== undefined) throw new CliError(`${given}: the default export is not an app: ${problem}`, 2)
+  return app as App
+}
+
+/** Runs `troupe template <args>`; resolves to the exit code, or throws a CliError. */
+export async function template(args: readonly string[], io: Io): Promise<number> {
+  const values = parseFlags(args, {
+    ...STACK_FLAGS,
+    'code-s3': { type: 'string' },
+    'code-path': { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  })
+  if (values.help) {
+    io.stdout.write(TEMPLATE_USAGE)
+    return 0
+  }
+  if (values['code-s3'] !== undefined && values['code-path'] !== undefined) throw new UsageError('give --code-s3 or --code-path, not both')
+  if (values.out === '') throw new UsageError('--out needs a value')
+  const codeS3 = values['code-s3'] === undefined ? undefined : parseS3(values['code-s3'])
+  if (values['code-path'] === '') throw new UsageError('--code-path needs a value')
+  const { stack } = await stackFromFlags(values, { appRequired: true })
+  const { buildTemplate } = await import('../deploy/template.js')
+  let built
+  try {
+    built = buildTemplate({ ...stack, ...(codeS3 ? { codeS3 } : {}), ...(values['code-path'] !== undefined ? { codePath: values['code-path'] } : {}) })
+  } catch (error) {
+    flagError(error)
+  }
+  const resources = Object.fromEntries(Object.entries(built.Resources).map(([id, r]) => [id, r.Type]))
+  const parameters = Object.keys(built.Parameters ?? {})
+  if (values.out === undefined) {
+    io.stdout.write(values.json ? `${JSON.stringify(built)}\n` : `${JSON.stringify(built, null, 2)}\n`)
+    if (!values.json) io.stderr.write(summary(stack, Object.keys(resources).length, parameters))
+    return 0
+  }
+  const file = resolve(values.out)
+  try {
+    writeFileSync(file, `${JSON.stringify(built, null, 2)}\n`)
+  } catch (error) {
+    throw new CliError(`could not write ${values.out}: ${(error as Error).message}`, 1, { cause: error })
+  }
+  if (values.json) io.stdout.write(`${JSON.stringify({ file, resources, parameters })}\n`)
+  else io.stdout.write(`troupe template: wrote ${values.out}\n${summary(stack, Object.keys(resources).length, parameters)}`)
+  return 0
+}
+
+function summary(stack: StackOptions, resources: number, parameters: string[]): string {
+  const streams = stack.streams.map((s) => `${s.name} (${s.shards} shard${s.shards === 1 ? '' : 's'})`).join(', ')
+  return (
+    `troupe template: ${resources} resources: streams ${streams}, table ${stack.tableName}, function ${stack.functionName}\n` +
+    (parameters.length ? `troupe template: the code's location is the parameters ${parameters.join(' and ')} (or give --code-s3 / --code-path)\n` : '') +
+    'troupe template: deploy with aws cloudformation deploy … --capabilities CAPABILITY_IAM\n'
+  )
+}
+
+function parseS3(text: string): { bucket: string; key: string } {
+  const match = /^(?:s3:\/\/)?([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/.exec(text)
+  if (!match) throw new UsageError(`--code-s3 must be <bucket>/<key> (or s3://<bucket>/<key>), got ${JSON.stringify(text)}`)
+  return { bucket: match[1]!, key: match[2]! }
+}

@@ -1,0 +1,208 @@
+// `troupe bundle`: the app's actors and the Lambda host in one minified ESM file, zipped for
+// Lambda. The bundling itself is bundleHandler (lib/hosts/lambda/bundle.ts, which the local
+// event source mapping uses too); this file makes the entry from an app, trims what a Lambda
+// never uses, writes the zip, and measures.
+//
+// Size: every byte of the bundle is parsed at every cold start. The one trim here is the SDK's
+// credential chain: in Lambda the credentials are always in the environment (AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN — AWS-SEMANTICS.md §6), so the chain's SSO, STS,
+// INI-file and instance-metadata providers (about 135 KB minified) are replaced by the
+// environment provider. `credentialChain: true` keeps them, for a host that is not a Lambda.
+import { spawn } from 'node:child_process'
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import type { Plugin } from 'esbuild'
+import { ConfigError } from '../core/errors.js'
+import { bundleHandler } from '../hosts/lambda/bundle.js'
+import { codeSha256, zip } from './zip.js'
+
+/** The size issue 6 aims at for a small system, minified. */
+export const BUNDLE_TARGET_BYTES = 400 * 1024
+/** The file the bundle is written to in the zip: the handler is `index.handler`. */
+export const BUNDLE_FILE = 'index.mjs'
+export const ZIP_FILE = 'lambda.zip'
+
+export interface BuildBundleOptions {
+  /** An app (`export default defineApp({ actors, … })`): the host is made for its actors, filters and routing. */
+  app?: string
+  /** Or a module of your own that exports `handler` (made with `createLambdaHandler`). */
+  entry?: string
+  /** Where `index.mjs`, `lambda.zip` (and, for an app, the generated `entry.mjs`) go. */
+  outDir: string
+  /** @default true */
+  minify?: boolean
+  /** Keep the SDK's whole credential chain (see the top of this file). @default false */
+  credentialChain?: boolean
+}
+
+export interface BuiltBundle {
+  /** The module bundled: the app's generated entry, or the given entry. */
+  entry: string
+  /** The bundle (`<outDir>/index.mjs`). */
+  outfile: string
+  /** Its size. */
+  bytes: number
+  /** The deployment package (`<outDir>/lambda.zip`, the bundle as `index.mjs`). */
+  zipfile: string
+  zipBytes: number
+  /** SHA-256 of the zip, base64: what Lambda reports as the function's CodeSha256. */
+  codeSha256: string
+  /** How long bundling and zipping took. */
+  ms: number
+  /** {@link BUNDLE_TARGET_BYTES}, and whether the bundle is within it. */
+  targetBytes: number
+  withinTarget: boolean
+}
+
+/**
+ * Bundles an app (or an entry that exports `handler`) for Lambda and zips it.
+ *
+ * @example
+ * const built = await buildBundle({ app: 'troupe.app.ts', outDir: '.troupe/build' })
+ * console.log(`${built.bytes} bytes, zip ${built.zipBytes}`)
+ */
+export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBundle> {
+  if ((options.app === undefined) === (options.entry === undefined)) throw new ConfigError('buildBundle: give app or entry, one of the two')
+  const started = performance.now()
+  const outDir = resolve(options.outDir)
+  await mkdir(outDir, { recursive: true })
+  let entry: string
+  if (options.app !== undefined) {
+    entry = join(outDir, 'entry.mjs')
+    await writeFile(entry, lambdaEntrySource(resolve(options.app)))
+  } else {
+    entry = resolve(options.entry!)
+  }
+  const outfile = join(outDir, BUNDLE_FILE)
+  const result = await bundleHandler({
+    entry,
+    outfile,
+    minify: options.minify ?? true,
+    plugins: options.credentialChain ? [] : [lambdaCredentialsPlugin()],
+  })
+  const code = await readFile(outfile)
+  const archive = zip([{ name: BUNDLE_FILE, data: code }])
+  const zipfile = join(outDir, ZIP_FILE)
+  await writeFile(zipfile, archive)
+  return {
+    entry,
+    outfile,
+    bytes: result.bytes,
+    zipfile,
+    zipBytes: archive.length,
+    codeSha256: codeSha256(archive),
+    ms: Math.round(performance.now() - started),
+    targetBytes: BUNDLE_TARGET_BYTES,
+    withinTarget: result.bytes <= BUNDLE_TARGET_BYTES,
+  }
+}
+
+/**
+ * The entry module made for an app: its actors, filters and routing under `createLambdaHandler`,
+ * the default stream from TROUPE_STREAM (which the deployment sets) before the app's own.
+ */
+export function lambdaEntrySource(appFile: string): string {
+  const host = fileURLToPath(new URL('../hosts/lambda/index.ts', import.meta.url))
+  return `// Made by \`troupe bundle\` for ${appFile}: the app's actors in the Lambda host.
+import * as mod from ${JSON.stringify(appFile)}
+import { createLambdaHandler } from ${JSON.stringify(host)}
+
+// A .ts app outside a "type": "module" package is CommonJS: its default export is one level down.
+const found = mod.default
+const app = found && !Array.isArray(found.actors) && found.default ? found.default : found
+if (!app || !Array.isArray(app.actors)) throw new Error(${JSON.stringify(`${appFile} does not export default defineApp({ actors: [...] })`)})
+
+export const handler = createLambdaHandler({
+  actors: app.actors,
+  ...(app.filters ? { filters: app.filters } : {}),
+  router: { ...app.router, defaultStream: process.env.TROUPE_STREAM || app.stream || 'troupe' },
+})
+`
+}
+
+const SKIP = Symbol('troupe-lambda-credentials')
+const CREDENTIALS_SHIM = `// troupe bundle: in Lambda the credentials are in the environment; the rest of the chain is left out.
+import { fromEnv } from '@aws-sdk/credential-provider-env'
+export const defaultProvider = (init = {}) => {
+  const env = fromEnv(init)
+  return async () => {
+    try {
+      return await env()
+    } catch (error) {
+      error.message = 'no AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): ' +
+        'a troupe Lambda bundle reads them from there, as Lambda sets them; bundle with the whole credential chain to run it elsewhere'
+      throw error
+    }
+  }
+}
+export const credentialsWillNeedRefresh = () => false
+export const credentialsTreatedAsExpired = () => false
+`
+
+/** Replaces the SDK's default credential chain with the environment provider (see the top of this file). */
+export function lambdaCredentialsPlugin(): Plugin {
+  return {
+    name: 'troupe-lambda-credentials',
+    setup(build) {
+      build.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, async (args) => {
+        if (args.pluginData === SKIP) return undefined
+        // Where the real package is: the shim imports the environment provider from beside it.
+        const real = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, pluginData: SKIP })
+        if (real.errors.length > 0) return { errors: real.errors }
+        return { path: real.path, namespace: 'troupe-lambda-credentials', pluginData: dirname(real.path) }
+      })
+      build.onLoad({ filter: /.*/, namespace: 'troupe-lambda-credentials' }, (args) => ({
+        contents: CREDENTIALS_SHIM,
+        resolveDir: args.pluginData as string,
+        loader: 'js',
+      }))
+    },
+  }
+}
+
+export interface InitTiming {
+  /** Milliseconds `import()` of the bundle took in each fresh process. */
+  runs: number[]
+  median: number
+}
+
+/**
+ * Module init of a bundle as a Lambda cold start pays it: a fresh Node process imports it, with
+ * the environment a Lambda has (fake credentials, TROUPE_TABLE, TROUPE_STREAM). For the bench;
+ * sends no request (the handler makes its clients and system, and nothing else, at import).
+ */
+export async function measureInit(file: string, options: { runs?: number; env?: Record<string, string> } = {}): Promise<InitTiming> {
+  await stat(file)
+  const runs: number[] = []
+  const script =
+    'const t = performance.now(); await import(process.argv[1]); ' +
+    'process.stdout.write(JSON.stringify({ ms: performance.now() - t })); process.exit(0)'
+  for (let i = 0; i < (options.runs ?? 5); i++) {
+    const out = await new Promise<string>((done, fail) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script, pathToFileURL(resolve(file)).href], {
+        env: {
+          PATH: process.env.PATH ?? '',
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+          AWS_SECRET_ACCESS_KEY: 'local',
+          AWS_SESSION_TOKEN: 'local',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          TROUPE_TABLE: 'troupe',
+          TROUPE_STREAM: 'troupe',
+          ...options.env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
+      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
+      child.on('error', fail)
+      child.on('close', (code) => (code === 0 ? done(stdout) : fail(new Error(`importing ${file} failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' ')}`))))
+    })
+    runs.push(Math.round((JSON.parse(out) as { ms: number }).ms * 10) / 10)
+  }
+  const sorted = [...runs].sort((a, b) => a - b)
+  return { runs, median: sorted[Math.floor(sorted.length / 2)]! }
+}

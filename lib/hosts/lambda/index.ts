@@ -1,0 +1,13 @@
+// troupe/lambda: the Lambda host.
+export { createLambdaHandler } from './handler.js'
+export type { LambdaHandler, LambdaHostOptions } from './handler.js'
+export { isAskInvocation, isKinesisEvent, isTick } from './events.js'
+export type { AskAnswer, AskInvocation, KinesisBatchResponse, KinesisEventRecord, KinesisStreamEvent, LambdaContext, ScheduledEvent, TickInvocation } from './events.js'
+export { bundleHandler } from './bundle.js'
+export type { BundleOptions, BundleResult } from './bundle.js'
+export { LocalFunction, MAX_SYNC_PAYLOAD_BYTES, RequestTooLargeError } from './local-function.js'
+export type { FunctionErrorPayload, FunctionFailure, InvokeOptions, InvokeResult, LocalFunctionOptions, LocalFunctionStats } from './local-function.js'
+export { laneOf, LocalEventSourceMapping, readBatchResponse } from './local-event-source-mapping.js'
+export type { BatchReport, CheckpointStore, LocalEventSourceMappingOptions, LocalEventSourceMappingStats, OnFailureRecord } from './local-event-source-mapping.js'
+export { startLocalInvokeServer } from './local-invoke-server.js'
+export type { LocalInvokeServer, LocalInvokeServerOptions } from './local-invoke-server.js'

@@ -1,0 +1,150 @@
+// buildBundle: an app (test/cli/fixtures/counter.app.ts) or an entry bundled with the Lambda
+// host, zipped; and the bundle run as Lambda runs it — a fresh Node process, no TypeScript, no
+// node_modules, the environment a Lambda gets — taking a tick against the local servers.
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { inflateRawSync } from 'node:zlib'
+import t from 'tap'
+import { clients as localClients, startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { ensureResources } from '../../lib/aws/resources.js'
+import { BUNDLE_TARGET_BYTES, buildBundle } from '../../lib/deploy/bundle.js'
+import { codeSha256 } from '../../lib/deploy/zip.js'
+
+const APP = fileURLToPath(new URL('../cli/fixtures/counter.app.ts', import.meta.url))
+const HOST = fileURLToPath(new URL('../../lib/hosts/lambda/index.ts', import.meta.url))
+
+/** The one file of a one-file zip. */
+function unzipOne(archive: Buffer): { name: string; data: Buffer } {
+  const nameLength = archive.readUInt16LE(26)
+  const size = archive.readUInt32LE(18)
+  const method = archive.readUInt16LE(8)
+  const name = archive.subarray(30, 30 + nameLength).toString('utf8')
+  const body = archive.subarray(30 + nameLength + archive.readUInt16LE(28), 30 + nameLength + archive.readUInt16LE(28) + size)
+  return { name, data: method === 8 ? inflateRawSync(body) : body }
+}
+
+/** Imports the bundle in a fresh process with `env` and invokes its handler with `event`. */
+function invoke(bundle: string, event: unknown, env: Record<string, string>): Promise<{ ok: boolean; value: any; stderr: string }> {
+  const script = `
+    const { handler } = await import(${JSON.stringify(pathToFileURL(bundle).href)})
+    const context = { getRemainingTimeInMillis: () => 30000, functionName: 'test', awsRequestId: 'r1' }
+    try {
+      process.stdout.write(JSON.stringify({ ok: true, value: await handler(${JSON.stringify(event)}, context) }))
+    } catch (error) {
+      process.stdout.write(JSON.stringify({ ok: false, value: { name: error.name, message: error.message } }))
+    }
+    process.exit(0)`
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c))
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      if (code !== 0 || !out) return reject(new Error(`the bundle's process exited ${code}: ${err}`))
+      resolve({ ...JSON.parse(out), stderr: err })
+    })
+  })
+}
+
+t.test('an app is bundled with the Lambda host, minified, zipped as index.mjs', async (t) => {
+  const dir = t.testdir()
+  const built = await buildBundle({ app: APP, outDir: dir })
+  t.equal(built.outfile, join(dir, 'index.mjs'))
+  t.equal(built.zipfile, join(dir, 'lambda.zip'))
+  t.equal(built.entry, join(dir, 'entry.mjs'))
+  const code = readFileSync(built.outfile)
+  t.equal(built.bytes, code.length, 'the size reported is the file')
+  t.equal(built.targetBytes, BUNDLE_TARGET_BYTES)
+  t.equal(built.withinTarget, built.bytes <= BUNDLE_TARGET_BYTES)
+  t.comment(`bundle ${(built.bytes / 1024).toFixed(1)} KiB (target ${BUNDLE_TARGET_BYTES / 1024} KiB), zip ${(built.zipBytes / 1024).toFixed(1)} KiB`)
+  const archive = readFileSync(built.zipfile)
+  t.equal(built.zipBytes, archive.length)
+  t.equal(built.codeSha256, codeSha256(archive))
+  const file = unzipOne(archive)
+  t.equal(file.name, 'index.mjs')
+  t.same(file.data, code)
+  t.ok(built.zipBytes < built.bytes / 2, 'deflated')
+  t.ok(code.length / code.toString('utf8').split('\n').length > 1000, 'minified: long lines')
+  // In Lambda the credentials are in the environment: the rest of the SDK's chain is left out.
+  const text = code.toString('utf8')
+  t.ok(text.includes('credential-provider-env - fromEnv'), 'the environment provider is in')
+  t.notOk(text.includes('credential-provider-ini - fromIni'), 'the INI provider is not')
+  t.notOk(text.includes('credential-provider-imds'), 'nor instance metadata')
+
+  t.test('the same app makes the same package (so CodeSha256 says nothing changed)', async (t) => {
+    const again = await buildBundle({ app: APP, outDir: dir })
+    t.equal(again.codeSha256, built.codeSha256)
+  })
+
+  t.test('with the whole credential chain it is bigger', async (t) => {
+    const chain = await buildBundle({ app: APP, outDir: t.testdir(), credentialChain: true })
+    t.ok(readFileSync(chain.outfile, 'utf8').includes('credential-provider-ini - fromIni'))
+    t.ok(chain.bytes > built.bytes + 50 * 1024, `${chain.bytes} > ${built.bytes} + 50 KiB`)
+  })
+
+  t.test('the bundle runs on its own, as Lambda runs it: a tick against the local servers', async (t) => {
+    let stack: LocalStack | undefined
+    const clients: ReturnType<typeof localClients>[] = []
+    t.teardown(async () => {
+      for (const c of clients) {
+        c.dynamodb.destroy()
+        c.kinesis.destroy()
+      }
+      await stack?.stop()
+    })
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+    stack = await startLocalStack()
+    const local = localClients(stack)
+    clients.push(local)
+    await ensureResources({ kinesis: local.kinesis, dynamodb: local.dynamodb, tableName: 'bundled', streams: ['bundled'] })
+    const env = {
+      TROUPE_TABLE: 'bundled',
+      TROUPE_STREAM: 'bundled',
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL_DYNAMODB: stack.dynamodbEndpoint,
+      AWS_ENDPOINT_URL_KINESIS: stack.kinesisEndpoint,
+    }
+    const ticked = await invoke(built.outfile, { troupe: 'tick' }, { ...env, AWS_ACCESS_KEY_ID: 'AKIDLOCAL', AWS_SECRET_ACCESS_KEY: 'local', AWS_SESSION_TOKEN: 'local' })
+    t.same({ ok: ticked.ok, value: ticked.value }, { ok: true, value: { troupe: 'ticked' } })
+    const scheduled = await invoke(built.outfile, { source: 'aws.events', 'detail-type': 'Scheduled Event' }, { ...env, AWS_ACCESS_KEY_ID: 'AKIDLOCAL', AWS_SECRET_ACCESS_KEY: 'local' })
+    t.same(scheduled.value, { troupe: 'ticked' }, 'an EventBridge scheduled event is a tick too')
+
+    // Without credentials the tick's reads fail (the timer runner logs it), saying where credentials come from.
+    const noCredentials = await invoke(built.outfile, { troupe: 'tick' }, env)
+    t.ok(
+      /no AWS credentials in the environment \(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\)/.test(JSON.stringify(noCredentials)),
+      'the missing credentials are named',
+    )
+  })
+})
+
+t.test('an entry of your own that exports handler is bundled as it is', async (t) => {
+  const dir = t.testdir({
+    'host.ts': `import { createLambdaHandler } from ${JSON.stringify(HOST)}
+import { Actor } from ${JSON.stringify(fileURLToPath(new URL('../../lib/index.ts', import.meta.url)))}
+class Echo extends Actor<string, string> {
+  static readonly type = 'echo'
+  receive(m: string) { return m }
+}
+export const handler = createLambdaHandler({ actors: [Echo], tableName: 'mine', stream: 'mine' })
+`,
+  })
+  const built = await buildBundle({ entry: join(dir, 'host.ts'), outDir: join(dir, 'out') })
+  t.equal(built.entry, join(dir, 'host.ts'))
+  t.ok(built.bytes > 0)
+  t.ok(/export\{\w+ as handler\}/.test(readFileSync(built.outfile, 'utf8')), 'exports handler')
+})
+
+t.test('app or entry, one of the two', async (t) => {
+  await t.rejects(buildBundle({ outDir: t.testdir() }), { code: 'TROUPE_CONFIG' })
+  await t.rejects(buildBundle({ app: APP, entry: APP, outDir: t.testdir() }), { code: 'TROUPE_CONFIG' })
+  await t.rejects(buildBundle({ entry: '/no/such/entry.ts', outDir: t.testdir() }), { code: 'TROUPE_BUNDLE', message: /bundling \/no\/such\/entry.ts failed/ })
+})
