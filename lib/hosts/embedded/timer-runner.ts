@@ -61,6 +61,8 @@ export class TimerRunner {
   }
 
   private arm(at: number): void {
+    // A read that was in flight when stop() ran must not arm a timer that outlives the runner.
+    if (this.stopped) return
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
     this.armedAt = at
     this.timer = this.clock.setTimeout(() => {
