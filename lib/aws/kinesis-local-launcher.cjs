@@ -10,7 +10,9 @@ const net = require('node:net')
 const path = require('node:path')
 
 const HOST = '127.0.0.1'
-const PROBE_TIMEOUT_MS = 2000
+const PROBE_TIMEOUT_MS = 5000
+/** A starved machine may answer late: a probe that got no answer at all is tried again. */
+const PROBE_RETRY_MS = 250
 
 const originalListen = net.Server.prototype.listen
 net.Server.prototype.listen = function (...args) {
@@ -37,9 +39,14 @@ function probe(port) {
   })
   socket.on('error', () => {})
   socket.on('close', () => {
-    if (!reported && head.startsWith('HTTP/')) {
+    if (reported) return
+    if (head.startsWith('HTTP/')) {
       reported = true
       process.send?.({ ready: port })
+    } else if (head.length === 0) {
+      // No answer (the TLS server may close on plain text, or the loop was too busy): ask again
+      // until the plain one answers; the parent's start timeout bounds it.
+      setTimeout(() => probe(port), PROBE_RETRY_MS).unref()
     }
   })
 }
