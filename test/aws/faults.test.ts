@@ -63,9 +63,19 @@ t.test('partial PutRecords failures, throttles, lost conditional writes and unpr
   })
   await ensureResources({ ...aws, tableName: 'faults', streams: ['faults'], shards: 2 })
 
-  // Kinesis: every third record of a call fails inside the 200; every fourth call's first HTTP attempt is throttled.
+  // Kinesis: every third record of a call fails inside the 200 (each record at most twice, so the
+  // transport's attempts never run out however calls happen to be composed); every fourth call's
+  // first HTTP attempt is throttled.
+  const failedBefore = new Map<string, number>()
   const kinesisFaults = injectPutRecordsFaults(aws.kinesis, {
-    failRecord: (r) => (r.index % 3 === 1 ? (r.call % 2 ? 'ProvisionedThroughputExceededException' : 'InternalFailure') : undefined),
+    failRecord: (r) => {
+      if (r.index % 3 !== 1) return undefined
+      const id = Buffer.from(r.data).toString('base64')
+      const n = failedBefore.get(id) ?? 0
+      if (n >= 2) return undefined
+      failedBefore.set(id, n + 1)
+      return r.call % 2 ? 'ProvisionedThroughputExceededException' : 'InternalFailure'
+    },
     throttle: ({ call, attempt }) => call % 4 === 0 && attempt === 1,
   })
   // DynamoDB: every third state write is refused as if another host had moved first, and
