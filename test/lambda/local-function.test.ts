@@ -1,0 +1,114 @@
+// LocalFunction on its own: the bundle a deploy would upload, run in execution environments
+// (child processes) with Lambda's environment and context, reused while warm, started afresh
+// after a crash or a timeout; its errors and limits as the Invoke API reports them.
+import { readFileSync } from 'node:fs'
+import t from 'tap'
+import { LocalFunction, RequestTooLargeError, type InvokeResult } from '../../lib/hosts/lambda/index.js'
+import { bundleFixture } from './fixtures/rig.js'
+
+let bundle: string
+t.before(async () => {
+  bundle = await bundleFixture(t, 'probe')
+})
+
+const quiet = { onLog: () => {}, initTimeoutMs: 60_000, environment: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } }
+/** The result of an invocation that must succeed. */
+function ok(r: InvokeResult): Record<string, unknown> {
+  if (!r.ok) throw new Error(`the invocation failed: ${r.payload}`)
+  return r.result as Record<string, unknown>
+}
+
+t.test('the bundle is self-contained ESM, and a handler importing troupe/lambda leaves the local tools and esbuild out', async (t) => {
+  const text = readFileSync(bundle, 'utf8')
+  t.match(text.slice(0, 400), /createRequire/, 'the require shim for CommonJS dependencies')
+  t.notMatch(text, /runtime-child\.mjs/, 'no LocalFunction')
+  t.notMatch(text, /class LocalEventSourceMapping/, 'no event source mapping')
+  t.notMatch(text, /esbuild/, 'no esbuild')
+})
+
+t.test('an environment has Lambda’s variables and context, and is reused while warm', async (t) => {
+  const fn = new LocalFunction({ bundle, name: 'probe-fn', timeoutMs: 20_000, memoryMb: 256, table: 'tbl', stream: 'str', stack: { kinesisEndpoint: 'http://127.0.0.1:1', dynamodbEndpoint: 'http://127.0.0.1:2' }, ...quiet })
+  t.teardown(() => fn.stop())
+  const first = ok(await fn.invoke({ op: 'env' }))
+  const env = first.env as Record<string, string>
+  t.match(env, {
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x',
+    AWS_LAMBDA_FUNCTION_NAME: 'probe-fn',
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/probe-fn',
+    AWS_LAMBDA_LOG_STREAM_NAME: /^\d{4}\/\d\d\/\d\d\/\[\$LATEST\][0-9a-f]{32}$/,
+    AWS_ACCESS_KEY_ID: String,
+    AWS_SECRET_ACCESS_KEY: String,
+    AWS_SESSION_TOKEN: String,
+    AWS_ENDPOINT_URL_KINESIS: 'http://127.0.0.1:1',
+    AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:2',
+    TROUPE_TABLE: 'tbl',
+    TROUPE_STREAM: 'str',
+    _HANDLER: 'probe.handler',
+    TZ: ':UTC',
+    _X_AMZN_TRACE_ID: /^Root=1-/,
+  })
+  t.notOk(Object.keys(env).some((k) => k.startsWith('TAP')), 'nothing of this process’s environment leaks in')
+  t.match(first.context, { functionName: 'probe-fn', awsRequestId: /^[0-9a-f-]{36}$/, invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:probe-fn', memoryLimitInMB: '256' })
+  t.ok((first.remaining as number) > 0 && (first.remaining as number) <= 20_000, 'getRemainingTimeInMillis counts down from the timeout')
+  const second = ok(await fn.invoke({ op: 'env' }))
+  t.equal(second.pid, first.pid, 'the same warm environment')
+  t.equal(second.invocations, 2, 'module state persists between invocations')
+  t.not((second.context as { awsRequestId: string }).awsRequestId, (first.context as { awsRequestId: string }).awsRequestId, 'a request id per invocation')
+  t.match(fn.stats(), { inits: 1, invocations: 2, errors: 0, environments: 1 })
+})
+
+t.test('errors: a throw keeps the environment; an exit or an uncaught error ends it, and the next invocation inits afresh', async (t) => {
+  const fn = new LocalFunction({ bundle, ...quiet })
+  t.teardown(() => fn.stop())
+  const thrown = await fn.invoke({ op: 'throw' })
+  t.match(thrown, { ok: false, functionError: 'Unhandled', failure: 'error', error: { errorType: 'TypeError', errorMessage: 'thrown on purpose', stackTrace: Array } })
+  t.same(JSON.parse(thrown.payload).errorType, 'TypeError', 'the payload is the error JSON')
+  const exited = await fn.invoke({ op: 'exit' })
+  t.match(exited, { ok: false, failure: 'crash', error: { errorType: 'Runtime.ExitError', errorMessage: /^RequestId: [0-9a-f-]+ Error: Runtime exited with error: exit status 3$/ } })
+  t.equal(ok(await fn.invoke({ op: 'env' })).invocations, 1, 'a fresh environment: module state starts over')
+  t.equal(fn.stats().inits, 2)
+  // An error thrown after the handler returned takes the environment down between invocations.
+  t.equal((await fn.invoke({ op: 'crash-later' })).ok, true)
+  const until = Date.now() + 30_000
+  while (fn.stats().crashes < 2 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.equal(ok(await fn.invoke({ op: 'env' })).invocations, 1, 'the next invocation finds a fresh environment')
+  t.match(fn.stats(), { inits: 3, crashes: 2, errors: 2 })
+})
+
+t.test('limits: 6 MB each way, and the timeout kills the environment', async (t) => {
+  const fn = new LocalFunction({ bundle, timeoutMs: 1_500, ...quiet })
+  t.teardown(() => fn.stop())
+  await t.rejects(fn.invoke({ op: 'env', pad: 'x'.repeat(6 * 1024 * 1024) }), RequestTooLargeError, 'a request over 6 MB never runs')
+  t.equal(fn.stats().invocations, 0)
+  t.match(await fn.invoke({ op: 'big' }), { ok: false, failure: 'response-too-large', error: { errorType: 'Function.ResponseSizeTooLarge' } })
+  const slow = await fn.invoke({ op: 'sleep', ms: 60_000 })
+  t.match(slow, { ok: false, failure: 'timeout', error: { errorType: 'Sandbox.Timedout', errorMessage: /Task timed out after 1\.50 seconds$/ } })
+  t.equal(ok(await fn.invoke({ op: 'sleep', ms: 0 }, { timeoutMs: 30_000 })) as unknown, 'slept', 'the next invocation runs, in a fresh environment')
+  t.match(fn.stats(), { inits: 2, timeouts: 1, crashes: 0 })
+})
+
+t.test('a failed init fails the invocation (and the next one inits again); provision() starts warm environments', async (t) => {
+  const broken = new LocalFunction({ bundle, ...quiet, environment: { ...quiet.environment, PROBE_INIT: 'throw' } })
+  t.teardown(() => broken.stop())
+  const result = await broken.invoke({ op: 'env' })
+  t.match(result, { ok: false, failure: 'init', error: { errorType: 'Error', errorMessage: 'init failed on purpose' } })
+  t.match(await broken.invoke({ op: 'env' }), { ok: false, failure: 'init' })
+  t.match(broken.stats(), { inits: 0, initErrors: 2, crashes: 0 })
+  await t.rejects(broken.provision(1), { code: 'TROUPE_LAMBDA_INIT' })
+
+  const fn = new LocalFunction({ bundle, ...quiet })
+  t.teardown(() => fn.stop())
+  await fn.provision(2)
+  t.match(fn.stats(), { inits: 2, environments: 2, invocations: 0 })
+  const [a, b] = await Promise.all([fn.invoke({ op: 'env' }), fn.invoke({ op: 'env' })])
+  t.equal((ok(a!).env as Record<string, string>).AWS_LAMBDA_INITIALIZATION_TYPE, 'provisioned-concurrency')
+  t.not(ok(a!).pid, ok(b!).pid, 'two invocations at once run in two environments')
+  t.equal(fn.stats().inits, 2, 'both were warm')
+  await fn.stop()
+  await t.rejects(fn.invoke({ op: 'env' }), { code: 'TROUPE_LAMBDA_STOPPED' })
+})
