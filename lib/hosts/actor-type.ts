@@ -1,6 +1,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import type { ActorClass, AnyActor } from '../core/actor.js'
-import { ConfigError, ValidationError } from '../core/errors.js'
+import { ConfigError, TerminalError, ValidationError } from '../core/errors.js'
+import { assertSerializable, validateBody } from '../core/validate.js'
 import { copyState } from '../core/state-copy.js'
 import { type Policy, resolvePolicy } from '../supervisor/policy.js'
 
@@ -60,6 +61,18 @@ export class ActorType {
       throw new ValidationError(this.type, [{ path: '(key)', message: `key(msg) must return a string of 1 to ${MAX_KEY_LENGTH} characters, got ${got}` }])
     }
     return key
+  }
+
+  /**
+   * A body told to this actor from inside a turn, checked as far as can be done synchronously:
+   * its schema's output (an async schema is a terminal error), serialisable when asked, keyable.
+   */
+  checkOutgoing(body: unknown, checkSerializable: boolean): unknown {
+    const checked = validateBody(this.type, this.schema, body)
+    if (checked instanceof Promise) throw new TerminalError(`${this.type} has an async schema; messages told inside a turn must validate synchronously`)
+    if (checkSerializable) assertSerializable(this.type, 'message', checked)
+    this.keyOf(checked)
+    return checked
   }
 
   /** A copy of the state a new instance starts from; undefined for actors without state. */

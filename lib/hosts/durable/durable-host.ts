@@ -16,7 +16,7 @@ import type { ActorClass } from '../../core/actor.js'
 import { systemClock, type Clock } from '../../core/clock.js'
 import type { Context } from '../../core/context.js'
 import { makeEnvelope, type Envelope } from '../../core/envelope.js'
-import { ConfigError, ItemTooLargeError, StoreConflictError, TerminalError, TroupeError, TurnTimeoutError, UnknownActorError } from '../../core/errors.js'
+import { ConfigError, ItemTooLargeError, StoreConflictError, TroupeError, TurnTimeoutError, UnknownActorError } from '../../core/errors.js'
 import type { Filter } from '../../core/filter.js'
 import type { ForkMembership } from '../../core/fork.js'
 import { derivedId, type CorrelationId, type MessageId } from '../../core/ids.js'
@@ -25,7 +25,7 @@ import { createLogger, type Logger } from '../../core/logger.js'
 import type { MessageStatus } from '../../core/receipt.js'
 import { decode, encode } from '../../core/serialization.js'
 import { copyState } from '../../core/state-copy.js'
-import { assertSerializable, validateBody } from '../../core/validate.js'
+import { assertSerializable } from '../../core/validate.js'
 import { defaultRecordCodec, type RecordCodec } from '../../routing/record-codec.js'
 import type { JournalStore, ReceiptRecord, StateStore, StoredInstance, StoredReceipt, TimerStore } from '../../store/index.js'
 import { errorRecord, type AttemptRecord, type DeadLetter, type ErrorRecord } from '../../supervisor/dead-letter.js'
@@ -601,13 +601,9 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
   }
 
   checkOutgoing(target: ActorClass | string, body: unknown): unknown {
-    const type = this.typeOf(target)
-    const checked = validateBody(type.type, type.schema, body)
-    if (checked instanceof Promise) throw new TerminalError(`${type.type} has an async schema; messages told inside a turn must validate synchronously`)
-    if (this.checkSerializable) assertSerializable(type.type, 'message', checked)
-    type.keyOf(checked)
-    return checked
+    return this.typeOf(target).checkOutgoing(body, this.checkSerializable)
   }
+
 
   /**
    * Runs `fn` once per message and name in this host, even across attempts. Another host that

@@ -10,7 +10,6 @@ import {
   AskTimeoutError,
   ConfigError,
   SystemStoppedError,
-  TerminalError,
   TroupeError,
   TurnTimeoutError,
   UnknownActorError,
@@ -627,15 +626,9 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   }
 
   checkOutgoing(target: ActorClass | string, body: unknown): unknown {
-    const rt = this.runtime(target)
-    const checked = validateBody(rt.type, rt.schema, body)
-    if (checked instanceof Promise) {
-      throw new TerminalError(`${rt.type} has an async schema; messages told inside a turn must validate synchronously`)
-    }
-    if (this.checkSerializable) assertSerializable(rt.type, 'message', checked)
-    rt.keyOf(checked)
-    return checked
+    return this.runtime(target).checkOutgoing(body, this.checkSerializable)
   }
+
 
   once<T>(messageId: MessageId, name: string, fn: () => T | Promise<T>): Promise<T> {
     const k = `${messageId}\u0000${name}`
