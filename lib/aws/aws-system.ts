@@ -5,13 +5,12 @@
 // (`consume: false` here: this process only sends, asks and reads).
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { KinesisClient } from '@aws-sdk/client-kinesis'
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda'
 import { FORK_RESULT, forkResultActor } from '../../actors/fork-result.js'
 import type { ActorClass, InOf, ReplyOf, StateOf } from '../core/actor.js'
 import { systemClock, type Clock } from '../core/clock.js'
 import * as d from '../core/defaults.js'
 import { makeEnvelope, type Envelope } from '../core/envelope.js'
-import { AskFailedError, AskTimeoutError, SystemStoppedError, TroupeError } from '../core/errors.js'
+import { AskFailedError, AskTimeoutError, ConfigError, SystemStoppedError, TroupeError } from '../core/errors.js'
 import type { Filter } from '../core/filter.js'
 import type { ForkChildren, Joined, JoinOptions } from '../core/fork.js'
 import { derivedId, parseMessageId, RootIds, type CorrelationId, type MessageId } from '../core/ids.js'
@@ -24,7 +23,7 @@ import type { AskOptions, AwaitReceiptOptions, StopReport, System, TellOptions }
 import { assertSerializable, validateBody } from '../core/validate.js'
 import { DurableHost } from '../hosts/durable/durable-host.js'
 import { TimerRunner } from '../hosts/embedded/timer-runner.js'
-import type { AskAnswer } from '../hosts/lambda/events.js'
+import type { AskAnswer, AskInvocation, ShardPosition } from '../hosts/lambda/events.js'
 import { defaultRecordCodec, type RecordCodec } from '../routing/record-codec.js'
 import { Router, type RouterOptions } from '../routing/router.js'
 import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
@@ -32,8 +31,9 @@ import { DynamoDBLeaseStore } from '../store/dynamodb-leases.js'
 import { DYNAMODB_MAX_ITEM_BYTES, DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'
 import type { ReceiptRecord, StoredReceipt, TimerRecord } from '../store/index.js'
 import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
-import { KinesisTransport } from '../transport/kinesis.js'
+import { KinesisTransport, type FailedResult, type SentResult } from '../transport/kinesis.js'
 import type { Ordering } from '../transport/partition-queue.js'
+import type { HostInvoker } from './lambda-invoker.js'
 import { countRequests, RequestCounter } from './request-counter.js'
 import { ShardConsumer, type ShardConsumerOptions } from './shard-consumer.js'
 
@@ -101,14 +101,16 @@ export interface AwsSystemOptions {
    * `ask` invokes the host function directly (Lambda `Invoke`, RequestResponse) with the
    * message, instead of putting it on the stream and waiting for the receipt: the host runs the
    * turn under the same conditional commit as the stream path and answers with the reply.
-   * Locally, point the client at `startLocalInvokeServer`. An answer of `unfinished` (the turn
+   * Make it with `lambdaInvoker(lambdaClient, functionName)`; locally, point the client at
+   * `startLocalInvokeServer`. An answer of `unfinished` (the turn
    * could not finish in that invocation) puts the message on the stream, where the host finishes
    * it (a repeat of its id is not applied twice), and the ask waits for its receipt for the rest
-   * of its time. A function error rejects, naming the function and the message. The direct
-   * turn does not queue behind messages to the same instance that are still on the stream: a
-   * `tell` just before the `ask` may run after it.
+   * of its time. A function error rejects, naming the function and the message. A `tell` this
+   * system made to the same instance before the `ask` is applied first: the invocation names
+   * where the tell went in its shard, and the host waits for the instance to pass it (or answers
+   * `unfinished`, and the ask follows the tell on the stream).
    */
-  invoke?: { lambda: LambdaClient; functionName: string }
+  invoke?: HostInvoker
 }
 
 /** Polling a receipt starts this often and slows down to once a second. */
@@ -118,6 +120,10 @@ const MAX_POLL_MS = 1_000
 const FORK_GRACE_MS = 30_000
 /** Instances remembered for `instances()`, per type. */
 const REMEMBERED_INSTANCES = 1_000
+/** Instances whose last tell is remembered for an `ask` by invocation. */
+const REMEMBERED_TELLS = 10_000
+
+const instanceName = (envelope: Envelope) => `${envelope.type}#${envelope.key}`
 
 export class AwsSystem implements System {
   readonly clock: Clock
@@ -142,10 +148,12 @@ export class AwsSystem implements System {
   private started: Promise<void> = Promise.resolve()
   readonly requests: RequestCounter
   /** Where `ask` invokes the host directly, and the codec its envelope travels in. */
-  private readonly invoke: { lambda: LambdaClient; functionName: string; codec: RecordCodec } | undefined
+  private readonly invoke: { invoker: HostInvoker; codec: RecordCodec } | undefined
+  /** With `invoke`: where this system's last tell to each instance went, for the ask that follows it. */
+  private readonly lastTold = new Map<string, Promise<ShardPosition | undefined>>()
 
   constructor(options: AwsSystemOptions) {
-    this.invoke = options.invoke && { ...options.invoke, codec: options.codec ?? defaultRecordCodec }
+    this.invoke = options.invoke && { invoker: options.invoke, codec: options.codec ?? defaultRecordCodec }
     this.clock = options.clock ?? systemClock
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'info')
     this.checkSerializable = options.checkSerializable ?? process.env.NODE_ENV !== 'production'
@@ -195,7 +203,11 @@ export class AwsSystem implements System {
       this.tick = setInterval(() => this.timerRunner.poke(), options.timerTickMs ?? 10_000)
       this.tick.unref()
     }
-    if (options.consume ?? true) {
+    if (process.env.TROUPE_LAMBDA_BUNDLE === 'true') {
+      // A Lambda bundle defines this at build time, so the consumer, its reader and its leases
+      // are dead code there and left out: in Lambda the event source mapping reads the streams.
+      if (options.consume ?? true) throw new ConfigError('an AwsSystem in a Lambda bundle does not read streams itself (consume: false); the event source mapping feeds the handler')
+    } else if (options.consume ?? true) {
       this.consumer = new ShardConsumer({
         kinesis: options.kinesis,
         leases: new DynamoDBLeaseStore(table),
@@ -256,7 +268,8 @@ export class AwsSystem implements System {
    * final receipt, or undefined when the host left it unfinished and it was put on the stream.
    */
   private async askByInvoke(envelope: Envelope, timeoutMs: number): Promise<Pick<StoredReceipt, 'status' | 'reply' | 'error'> | undefined> {
-    const { lambda, functionName, codec } = this.invoke!
+    const { invoker, codec } = this.invoke!
+    const functionName = invoker.functionName
     const what = `ask to ${envelope.type} (message ${envelope.id})`
     const data = codec.encode(envelope).toString('base64')
     await this.journal.putReceipts([this.host.receiptRecord(envelope, 'accepted', undefined)])
@@ -274,10 +287,11 @@ export class AwsSystem implements System {
     let text: string
     let functionError: string | undefined
     try {
-      const command = new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify({ troupe: 'ask', envelope: data })) })
-      const out = await lambda.send(command, { abortSignal: abort.signal })
-      text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : ''
-      functionError = out.FunctionError
+      const after = await this.lastTold.get(instanceName(envelope))
+      const invocation: AskInvocation = { troupe: 'ask', envelope: data, ...(after ? { after } : {}) }
+      const out = await invoker.invoke(JSON.stringify(invocation), abort.signal)
+      text = out.payload
+      functionError = out.functionError
     } catch (error) {
       if (abort.signal.aborted) {
         if (this.stopping) throw new SystemStoppedError('the system stopped before the reply came')
@@ -331,10 +345,26 @@ export class AwsSystem implements System {
   /** Puts one message on its stream (with an `accepted` receipt first when one is kept); rejects when Kinesis did not take it. */
   private async put(envelope: Envelope): Promise<void> {
     if (envelope.receipt !== undefined) await this.journal.putReceipts([this.host.receiptRecord(envelope, 'accepted', undefined)])
-    const result = await this.transport.enqueue(envelope)
+    const sending = this.transport.enqueue(envelope)
+    if (this.invoke) this.rememberTold(envelope, sending)
+    const result = await sending
     if (result.status === 'failed') throw result.error
     this.host.counts.get(envelope.type)!.accepted++
     this.emit({ type: '@troupe.accepted', at: this.clock.now(), envelope })
+  }
+
+  /** Keeps where a tell goes in its shard (a failed one leaves the last position that held). */
+  private rememberTold(envelope: Envelope, sending: Promise<SentResult | FailedResult>): void {
+    const name = instanceName(envelope)
+    const previous = this.lastTold.get(name)
+    const position = sending.then(
+      (r) => (r.status === 'sent' ? { stream: r.stream, shardId: r.shardId, sequenceNumber: r.sequenceNumber } : previous),
+      () => previous,
+    )
+    this.lastTold.delete(name)
+    this.lastTold.set(name, position)
+    // Oldest first: a tell that old has long been applied, or its ask waits on the stream anyway.
+    if (this.lastTold.size > REMEMBERED_TELLS) this.lastTold.delete(this.lastTold.keys().next().value!)
   }
 
   // ── receipts ─────────────────────────────────────────────────────────────

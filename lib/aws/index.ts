@@ -69,6 +69,8 @@ export type { Lease } from '../store/dynamodb-leases.js'
 // The AWS mode as a System, the durable host it runs batches on, and the resources it needs
 export { AwsSystem } from './aws-system.js'
 export type { AwsSystemOptions } from './aws-system.js'
+export { lambdaInvoker } from './lambda-invoker.js'
+export type { HostInvoker } from './lambda-invoker.js'
 export { DurableHost } from '../hosts/durable/durable-host.js'
 export type { BatchResult, DurableBatch, DurableHostOptions, DurableRecord } from '../hosts/durable/durable-host.js'
 export { ensureResources, ensureStream } from './resources.js'

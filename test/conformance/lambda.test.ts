@@ -39,11 +39,7 @@ const known: Record<string, string> = {
     'the case counts the side effect in a module-level Map of the test process; on this path the turn, and the side effect, run in the function’s process',
 }
 /** More of them when `ask` invokes the function directly. */
-const knownForInvoke: Record<string, string> = {
-  ...known,
-  'an actor can be named by its type string':
-    'an ask by Invoke does not queue behind a tell to the same instance that is still on the stream: it can run first (the fast path keeps no per-key order with earlier stream messages)',
-}
+const knownForInvoke: Record<string, string> = known
 
 /** `t`, with the known cases of `todo` run as todo. */
 function withKnown(t: Test, todo: Record<string, string>): Test {

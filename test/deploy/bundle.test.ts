@@ -78,6 +78,9 @@ t.test('an app is bundled with the Lambda host, minified, zipped as index.mjs', 
   t.ok(text.includes('credential-provider-env - fromEnv'), 'the environment provider is in')
   t.notOk(text.includes('credential-provider-ini - fromIni'), 'the INI provider is not')
   t.notOk(text.includes('credential-provider-imds'), 'nor instance metadata')
+  // Nor what only other hosts use: the shard consumer (the mapping reads the streams) and the Lambda client (ask by Invoke).
+  t.notOk(text.includes('ShardConsumerOptions'), 'no shard consumer')
+  t.notOk(text.includes('InvokeCommand'), 'no Lambda client')
 
   t.test('the same app makes the same package (so CodeSha256 says nothing changed)', async (t) => {
     const again = await buildBundle({ app: APP, outDir: dir })

@@ -3,6 +3,7 @@
 // source mapping feeding the same function from the stream at the same time.
 import { InvokeCommand } from '@aws-sdk/client-lambda'
 import t from 'tap'
+import { AwsSystem } from '../../lib/aws/aws-system.js'
 import { startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
 import { AskFailedError, type TroupeError } from '../../lib/index.js'
 import { Ledger, Sink } from './fixtures/actors.js'
@@ -20,7 +21,10 @@ const actors = [Ledger, Sink]
 
 t.test('ask through the local Invoke API returns the typed reply while a stream batch for the same key runs; both effects are kept', async (t) => {
   const r = await rig(t, stack, bundle, { actors, invoke: true })
-  await r.producer.tell(Ledger, { k: 'shared', n: 1, sleepMs: 3_000 })
+  // The stream's message comes from another producer: an ask is ordered only after its own system's tells.
+  const other = new AwsSystem({ actors, ...r.aws, tableName: r.name, stream: r.name, consume: false, timers: false, logLevel: 'error' })
+  t.teardown(() => other.stop())
+  await other.tell(Ledger, { k: 'shared', n: 1, sleepMs: 3_000 })
   // Wait until the stream's batch is running in the function.
   const until = Date.now() + 60_000
   while (r.fn.stats().inFlight === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10))
@@ -37,6 +41,19 @@ t.test('ask through the local Invoke API returns the typed reply while a stream 
   t.same(r.server!.stats()[r.fn.name], { invocations: 1, functionErrors: 0 })
   const asks = await r.producer.ask(Ledger, { k: 'shared', n: 5 }, { timeoutMs: 60_000 })
   t.equal(asks, 16, 'a later ask sees both')
+})
+
+t.test("an ask by Invoke is applied after the same system's earlier tells to that instance, still on the stream", async (t) => {
+  const r = await rig(t, stack, bundle, { actors, invoke: true })
+  await r.producer.tell(Ledger, { k: 'o', n: 1, sleepMs: 300 })
+  await r.producer.tell(Ledger, { k: 'o', n: 2 })
+  const reply: number = await r.producer.ask(Ledger, { k: 'o', n: 10 }, { timeoutMs: 60_000 })
+  t.equal(reply, 13, 'the ask saw both tells')
+  await r.settle()
+  t.same(await r.producer.state(Ledger, 'o'), { sum: 13, ns: [1, 2, 10] }, 'in the order they were sent')
+  t.equal(r.server!.stats()[r.fn.name]?.invocations, 1, 'the ask was invoked')
+  const alone: number = await r.producer.ask(Ledger, { k: 'o2', n: 4 }, { timeoutMs: 60_000 })
+  t.equal(alone, 4, 'an instance with no tell behind it is asked at once')
 })
 
 t.test('the Invoke API answers as Lambda does: payload, executed version, function errors, unknown functions', async (t) => {

@@ -36,7 +36,7 @@ import { ENVELOPE, TurnContext, type TurnHost, type TurnSlot } from '../turn-con
 import { applyFilters, nextAttemptDelayMs } from '../turn-rules.js'
 import { applied, decodeMeta, encodeMeta, remember } from './instance-meta.js'
 import { OutboxSender, type MessageSender, type OutboxEntry } from './outbox.js'
-import { earliest } from './sequence.js'
+import { compareSequence, earliest } from './sequence.js'
 
 /** One record of a batch: its place in the shard and its data (bytes, or base64 from a Lambda event). */
 export interface DurableRecord {
@@ -131,6 +131,9 @@ const MAX_REPLY_BYTES = 380 * 1024
 const DIRECT = ''
 /** The watermark key of direct invocations: never used, since they have no sequence numbers. */
 const INVOKE_SHARD = 'invoke'
+/** How long a direct turn waits for the asker's earlier tell to be applied from the stream. */
+const DIRECT_WAIT_MS = 3_000
+const NOT_YET = Symbol('not yet')
 
 /** Rerun an instance's turns checking the size after each one (rare: only after an oversized commit). */
 class TooLarge extends Error {}
@@ -259,14 +262,34 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
    * again. Resolves to the message's receipt (with the reply), or undefined when the turn could
    * not finish (out of time, or the store or stream failed): the caller may try again.
    */
-  async handleDirect(envelope: Envelope, deadline = Infinity): Promise<StoredReceipt | undefined> {
+  async handleDirect(envelope: Envelope, deadline = Infinity, after?: { stream: string; shardId: string; sequenceNumber: string }): Promise<StoredReceipt | undefined> {
     const type = this.typeOf(envelope.type)
     envelope.receipt = 'reply'
     const group: Group = { type, key: envelope.key, records: [{ sequenceNumber: undefined, envelope }] }
-    if (type.stateful) group.stored = await this.options.state.get(type.type, envelope.key)
+    if (type.stateful) {
+      const stored = await this.loadPast(type.type, envelope.key, after, Math.min(deadline, this.clock.now() + DIRECT_WAIT_MS))
+      if (stored === NOT_YET) return undefined
+      group.stored = stored
+    }
     const failed = await this.runGroup(group, INVOKE_SHARD, deadline, { applied: 0, duplicates: 0, conflicts: 0 })
     if (failed !== undefined) return undefined
     return this.options.journal.receipt(envelope.id, this.clock.now())
+  }
+
+  /**
+   * The instance, once it has applied the record at `after` (the asker's earlier tell): a direct
+   * turn must not overtake it. NOT_YET when it has not by `until`; the ask then follows the tell
+   * on the stream.
+   */
+  private async loadPast(type: string, key: string, after: { stream: string; shardId: string; sequenceNumber: string } | undefined, until: number): Promise<StoredInstance | undefined | typeof NOT_YET> {
+    for (let pauseMs = 20; ; pauseMs = Math.min(pauseMs * 2, 500)) {
+      const stored = await this.options.state.get(type, key)
+      if (after === undefined) return stored
+      const mark = decodeMeta(stored?.meta).marks[`${after.stream}/${after.shardId}`]
+      if (mark !== undefined && compareSequence(mark, after.sequenceNumber) >= 0) return stored
+      if (this.clock.now() + pauseMs >= until) return NOT_YET
+      await new Promise<void>((resolve) => this.clock.setTimeout(() => resolve(), pauseMs))
+    }
   }
 
   /** A record that is no envelope: kept as a dead letter with what could be read of it. */

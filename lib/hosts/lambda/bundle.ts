@@ -72,7 +72,8 @@ export async function bundleHandler(options: BundleOptions): Promise<BundleResul
     sourcemap: options.sourcemap ?? false,
     external: options.external ?? [],
     plugins: options.plugins ?? [],
-    define: options.define ?? {},
+    // Code meant for hosts that read streams themselves is dead in a Lambda (lib/aws/aws-system.ts).
+    define: { 'process.env.TROUPE_LAMBDA_BUNDLE': '"true"', ...options.define },
     logLevel: 'silent',
     legalComments: 'none',
     metafile: false,

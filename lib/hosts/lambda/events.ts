@@ -39,6 +39,15 @@ export interface AskInvocation {
   troupe: 'ask'
   /** The envelope as record data (what the stream would carry), base64. */
   envelope: string
+  /** Where the asker's last tell to the same instance went: the turn waits until the instance has applied it. */
+  after?: ShardPosition
+}
+
+/** A record's place in a stream. */
+export interface ShardPosition {
+  stream: string
+  shardId: string
+  sequenceNumber: string
 }
 
 /** What an `ask` invocation answers. */
@@ -72,7 +81,13 @@ export function isKinesisEvent(event: unknown): event is KinesisStreamEvent {
 }
 
 export function isAskInvocation(event: unknown): event is AskInvocation {
-  return (event as { troupe?: unknown } | null)?.troupe === 'ask' && typeof (event as { envelope?: unknown }).envelope === 'string'
+  const e = event as { troupe?: unknown; envelope?: unknown; after?: unknown } | null
+  return e?.troupe === 'ask' && typeof e.envelope === 'string' && (e.after === undefined || isShardPosition(e.after))
+}
+
+function isShardPosition(value: unknown): value is ShardPosition {
+  const p = value as Partial<Record<keyof ShardPosition, unknown>> | null
+  return typeof p === 'object' && p !== null && typeof p.stream === 'string' && typeof p.shardId === 'string' && typeof p.sequenceNumber === 'string' && /^[0-9]{1,128}$/.test(p.sequenceNumber)
 }
 
 export function isTick(event: unknown): event is TickInvocation | ScheduledEvent {

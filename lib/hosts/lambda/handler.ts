@@ -15,6 +15,7 @@ import {
   shardOf,
   streamOf,
   type AskAnswer,
+  type AskInvocation,
   type KinesisBatchResponse,
   type KinesisStreamEvent,
   type LambdaContext,
@@ -87,10 +88,11 @@ export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
     return { batchItemFailures: failedFrom === undefined ? [] : [{ itemIdentifier: failedFrom }] }
   }
 
-  async function ask(data: string, context: LambdaContext): Promise<AskAnswer> {
+  async function ask(invocation: AskInvocation, context: LambdaContext): Promise<AskAnswer> {
+    const data = invocation.envelope
     const decoded = (options.codec ?? defaultRecordCodec).decode(data)
     if (!decoded.ok) throw new TroupeError('TROUPE_BAD_INVOCATION', `the ask invocation carries no readable message: ${decoded.reason}`)
-    const receipt = await system.host.handleDirect(decoded.envelope, deadlineOf(context))
+    const receipt = await system.host.handleDirect(decoded.envelope, deadlineOf(context), invocation.after)
     if (receipt === undefined || (receipt.status !== 'done' && receipt.status !== 'dead' && receipt.status !== 'filtered')) {
       return { troupe: 'answer', status: 'unfinished', reason: `message ${decoded.envelope.id} for ${decoded.envelope.type} did not finish in this invocation` }
     }
@@ -101,7 +103,7 @@ export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
 
   return async (event, context) => {
     if (isKinesisEvent(event)) return batch(event, context)
-    if (isAskInvocation(event)) return ask(event.envelope, context)
+    if (isAskInvocation(event)) return ask(event, context)
     if (isTick(event)) {
       await system.fireDueTimers()
       await system.transport.flush()
