@@ -1,6 +1,7 @@
 // What `troupe dev` prints: where everything is once it runs, and a summary once it stopped.
 // The same objects are the JSON lines of `--json` and the contents of `<dir>/dev.json`.
 import type { ActorCounts } from '../core/inspection.js'
+import type { DevLambdaStats } from './dev-lambda.js'
 
 export interface DevReady {
   event: 'ready'
@@ -13,6 +14,8 @@ export interface DevReady {
   dynamodb: { endpoint: string; table: string }
   kinesis: { endpoint: string; emulator: string; streams: { name: string; shards: number }[] }
   actors: { type: string; kind: string }[]
+  /** Where the turns run: the app's Lambda bundle in local function processes, or this process. */
+  host: { kind: 'lambda'; function: string; bundle: string; bundleBytes: number; invokeEndpoint: string } | { kind: 'process' }
   region: string
   credentials: { accessKeyId: string; secretAccessKey: string }
   /** The environment that points the AWS CLI and SDKs at the emulators. */
@@ -22,14 +25,18 @@ export interface DevReady {
 export interface DevStopped {
   event: 'stopped'
   durationMs: number
-  /** Messages whose turns ran in this process (done, filtered or dead). */
+  host: 'lambda' | 'process'
+  /** process: messages whose turns ran (done, filtered or dead); lambda: records the mappings read and asks invoked. */
   messages: number
   /** Messages dead-lettered in this run. */
   deadLetters: number
-  /** Requests to the emulators, polling included: what the same run would be billed on AWS. */
-  requests: number
+  /** process: requests to the emulators, polling included, what the same run would be billed on AWS; lambda: null (the function's requests are its own). */
+  requests: number | null
   requestsPerMessage: number | null
+  /** Counts of this process: with --host lambda only what the app sent (the turns ran in the function). */
   actors: Record<string, ActorCounts>
+  /** With --host lambda: the function and its mappings. */
+  lambda?: DevLambdaStats
 }
 
 export function formatReady(info: DevReady, options: { show: (path: string) => string; once: boolean }): string {
@@ -44,6 +51,12 @@ export function formatReady(info: DevReady, options: { show: (path: string) => s
     ],
     ['Data', `${show(info.data)}   (kept between runs; remove the folder to start afresh)`],
     ['Actors', info.actors.map((a) => `${a.type} (${a.kind})`).join(', ')],
+    [
+      'Host',
+      info.host.kind === 'lambda'
+        ? `Lambda function ${info.host.function} (${show(info.host.bundle)}, ${(info.host.bundleBytes / 1024).toFixed(0)} KiB), local event source mapping; Invoke API ${info.host.invokeEndpoint}`
+        : 'this process (shard consumer)',
+    ],
   ]
   const appInfo = Object.entries(info.app.info ?? {})
   const keyWidth = Math.max(0, ...appInfo.map(([key]) => key.length))
@@ -69,14 +82,22 @@ export function formatReady(info: DevReady, options: { show: (path: string) => s
 }
 
 export function formatStopped(summary: DevStopped): string {
+  if (summary.lambda) {
+    const l = summary.lambda
+    return (
+      `troupe dev: stopped after ${(summary.durationMs / 1000).toFixed(1)} s: ` +
+      `${plural(l.recordsRead, 'record')} delivered in ${plural(l.batches, 'batch')}, ${plural(l.asks, 'ask')} invoked, ` +
+      `${plural(l.inits, 'environment')} started, ${plural(l.functionErrors, 'function error')}, ${plural(summary.deadLetters, 'dead letter')}\n`
+    )
+  }
   const perMessage = summary.requestsPerMessage === null ? '' : `, ${summary.requestsPerMessage} per message`
   return (
     `troupe dev: stopped after ${(summary.durationMs / 1000).toFixed(1)} s: ` +
     `${plural(summary.messages, 'message')} handled, ${plural(summary.deadLetters, 'dead letter')}, ` +
-    `${plural(summary.requests, 'request')} to DynamoDB and Kinesis (polling included${perMessage})\n`
+    `${plural(summary.requests ?? 0, 'request')} to DynamoDB and Kinesis (polling included${perMessage})\n`
   )
 }
 
 function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`
+  return `${n} ${word}${n === 1 ? '' : word.endsWith('ch') ? 'es' : 's'}`
 }

@@ -16,6 +16,7 @@ import { Router } from '../routing/router.js'
 import { DynamoDBLeaseStore } from '../store/dynamodb-leases.js'
 import { appProblem, startedOf, type App, type AppStop } from './app.js'
 import { CliError, UsageError } from './cli-error.js'
+import { DEV_FUNCTION, startDevLambdaHost, type DevLambdaHost, type DevLambdaStats } from './dev-lambda.js'
 import { formatReady, formatStopped, type DevReady, type DevStopped } from './dev-report.js'
 import type { DevOptions } from './dev.js'
 import type { Io } from './main.js'
@@ -74,6 +75,9 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
   const cleanupFailures: string[] = []
   let system: AwsSystem | undefined
   let snapshot: SystemSnapshot | undefined
+  let lambdaHost: DevLambdaHost | undefined
+  let lambdaStats: DevLambdaStats | undefined
+  let lambdaDeadLetters = 0
   let ready = false
   let interrupted = false
   const startedAt = Date.now()
@@ -122,31 +126,63 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
     }
     step()
 
-    try {
-      system = new AwsSystem({
-        actors: app.actors,
-        ...(app.filters ? { filters: app.filters } : {}),
-        router,
-        kinesis,
-        dynamodb,
-        tableName: options.table,
-        pollMs: 100,
-        logLevel: options.logLevel,
+    const systemOptions = { actors: app.actors, ...(app.filters ? { filters: app.filters } : {}), router, logLevel: options.logLevel }
+    if (options.host === 'lambda') {
+      note(`bundling ${show(appFile)} with the Lambda host; its turns run in local function processes`)
+      let host: DevLambdaHost
+      try {
+        host = await startDevLambdaHost({
+          appFile,
+          dir,
+          stack,
+          kinesis,
+          dynamodb,
+          table: options.table,
+          streams,
+          defaultStream: router.defaultStream,
+          system: systemOptions,
+          logLevel: options.logLevel,
+          tickMs: options.tickMs,
+          onLog: (line) => io.stderr.write(`${line}\n`),
+        })
+      } catch (error) {
+        if (error instanceof ConfigError) appError(error)
+        throw new CliError(`the Lambda host did not start: ${messageOf(error)}`, 1, { cause: error })
+      }
+      lambdaHost = host!
+      system = lambdaHost.system
+      cleanups.push({
+        what: 'stop the Lambda host (mappings, function environments, Invoke API)',
+        run: async () => {
+          const dead = await host.system.deadLetters().catch(() => [])
+          lambdaDeadLetters = dead.filter((d) => d.deadAt >= startedAt).length
+          try {
+            await host.stop()
+          } finally {
+            snapshot = host.system.inspect()
+            lambdaStats = host.stats()
+          }
+        },
       })
-    } catch (error) {
-      appError(error)
+    } else {
+      try {
+        system = new AwsSystem({ ...systemOptions, kinesis, dynamodb, tableName: options.table, pollMs: 100 })
+      } catch (error) {
+        appError(error)
+      }
+      const running = system!
+      cleanups.push({
+        what: 'stop the system',
+        run: async () => {
+          try {
+            await running.stop()
+          } finally {
+            snapshot = running.inspect()
+          }
+        },
+      })
     }
     const running = system!
-    cleanups.push({
-      what: 'stop the system',
-      run: async () => {
-        try {
-          await running.stop()
-        } finally {
-          snapshot = running.inspect()
-        }
-      },
-    })
     step()
 
     let appInfo: Record<string, unknown> | undefined
@@ -163,7 +199,7 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
     }
     step()
 
-    const info = readyInfo({ appFile, appInfo, dir, dataDir, stack, table: options.table, shards, app, system: running })
+    const info = readyInfo({ appFile, appInfo, dir, dataDir, stack, table: options.table, shards, app, system: running, lambda: lambdaHost })
     writeFileSync(lockFile, `${JSON.stringify({ ...info, pid: process.pid, startedAt: new Date(startedAt).toISOString() }, null, 2)}\n`)
     io.stdout.write(options.json ? `${JSON.stringify(info)}\n` : formatReady(info, { show, once: options.once }))
     ready = true
@@ -172,7 +208,7 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
       let timer: NodeJS.Timeout | undefined
       const timedOut = new Promise<'timeout'>((done) => (timer = setTimeout(() => done('timeout'), ONCE_IDLE_TIMEOUT_MS)))
       try {
-        const idle = running.idle().then(() => 'idle' as const)
+        const idle = (lambdaHost ? lambdaHost.idle(ONCE_IDLE_TIMEOUT_MS) : running.idle()).then(() => 'idle' as const)
         idle.catch(() => {}) // once the race is over (a signal, the timeout), a late rejection is moot
         const outcome = await Promise.race([idle, timedOut, signals.stopped.then(() => 'signal' as const)])
         if (outcome === 'timeout') throw new CliError(`the system was still busy ${ONCE_IDLE_TIMEOUT_MS / 1000} s after the app started (--once waits that long to go idle)`)
@@ -198,7 +234,7 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
   }
 
   if (snapshot) {
-    const summary = stoppedInfo(snapshot, Date.now() - startedAt)
+    const summary = stoppedInfo(snapshot, Date.now() - startedAt, lambdaStats && { stats: lambdaStats, deadLetters: lambdaDeadLetters })
     io.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : formatStopped(summary))
   }
   if (failure || cleanupFailures.length > 0) {
@@ -256,6 +292,7 @@ function readyInfo(parts: {
   shards: { name: string; shards: number }[]
   app: App
   system: AwsSystem
+  lambda: DevLambdaHost | undefined
 }): DevReady {
   const { stack } = parts
   const kinds = new Map(parts.system.inspect().actors.map((a) => [a.type, a.kind]))
@@ -267,6 +304,9 @@ function readyInfo(parts: {
     dynamodb: { endpoint: stack.dynamodbEndpoint, table: parts.table },
     kinesis: { endpoint: stack.kinesisEndpoint, emulator: stack.kinesis, streams: parts.shards },
     actors: parts.app.actors.map((a) => ({ type: a.type, kind: kinds.get(a.type) ?? 'stateless' })),
+    host: parts.lambda
+      ? { kind: 'lambda', function: DEV_FUNCTION, bundle: parts.lambda.bundle, bundleBytes: parts.lambda.stats().bundleBytes, invokeEndpoint: parts.lambda.invokeEndpoint }
+      : { kind: 'process' },
     region: REGION,
     credentials: CREDENTIALS,
     env: {
@@ -279,10 +319,16 @@ function readyInfo(parts: {
   }
 }
 
-function stoppedInfo(snapshot: SystemSnapshot, durationMs: number): DevStopped {
+function stoppedInfo(snapshot: SystemSnapshot, durationMs: number, lambda: { stats: DevLambdaStats; deadLetters: number } | undefined): DevStopped {
+  if (lambda) {
+    // The turns ran in the function's processes: what they did is seen from the mapping and the Invoke API.
+    const messages = lambda.stats.recordsRead + lambda.stats.asks
+    return { event: 'stopped', durationMs, host: 'lambda', messages, deadLetters: lambda.deadLetters, requests: null, requestsPerMessage: null, actors: Object.fromEntries(snapshot.actors.map((a) => [a.type, a.counts])), lambda: lambda.stats }
+  }
   const messages = snapshot.cost?.messages ?? snapshot.actors.reduce((n, a) => n + a.counts.done + a.counts.filtered + a.counts.dead, 0)
   const requests = snapshot.cost?.requests ?? 0
   return {
+    host: 'process',
     event: 'stopped',
     durationMs,
     messages,

@@ -1,7 +1,8 @@
 // `troupe dev`: the AWS mode on one machine. Starts dynalite and a Kinesis emulator in this
 // process on 127.0.0.1 with their data under the project folder, creates the table and streams,
-// runs the app's actors on them (the shard consumer and the durable host, as a container would),
-// starts the app's own code, prints where everything is, and runs until SIGINT/SIGTERM.
+// runs the app's actors on them (by default in its Lambda bundle under a local event source
+// mapping, dev-lambda.ts; with --host process on a shard consumer in this process), starts the
+// app's own code, prints where everything is, and runs until SIGINT/SIGTERM.
 // This file reads the flags; dev-run.ts, loaded only then (it loads the AWS SDK), does the rest.
 import type { LocalKinesis } from '../aws/local-stack.js'
 import type { LogLevel } from '../core/logger.js'
@@ -14,8 +15,8 @@ export const DEV_USAGE = `Usage: troupe dev [options]
 Runs an app's actors in the AWS mode on a local DynamoDB (dynalite) and Kinesis
 (kinesalite or kinesis-local), started by troupe on 127.0.0.1 with their data under
 the project folder: no Docker, no account. Creates the table and the streams, runs the
-system on them, starts the app, prints where everything is, and runs until Ctrl-C
-(a second Ctrl-C forces the exit).
+actors on them (by default as Lambda will: see --host), starts the app, prints where
+everything is, and runs until Ctrl-C (a second Ctrl-C forces the exit).
 
 Options
   --app <file>       the app: a module whose default export is defineApp({ actors, start? })
@@ -29,6 +30,15 @@ Options
                      (default 2)
   --table <name>     the DynamoDB table (default troupe)
   --stream <name>    the default Kinesis stream (default: the app's \`stream\`, else troupe)
+  --host <where>     lambda: the turns run as on AWS, in the app's Lambda bundle (what
+                     troupe deploy uploads) in local function processes, fed by a local
+                     event source mapping with the template's settings, ticked for timers,
+                     and asked through a local Lambda Invoke API; process: the turns run in
+                     this process, on a shard consumer, as in a container (starts faster)
+                     (default lambda)
+  --tick <seconds>   with --host lambda, how often the scheduled tick fires due timers and
+                     join deadlines (default 60, as the deployed rule; lower it to see
+                     timers sooner)
   --log-level <lvl>  debug, info, warn, error or silent; logs go to stderr (default warn)
   --json             print JSON lines on stdout instead of text: {"event":"ready",…} once
                      everything runs, {"event":"stopped",…} with the summary
@@ -41,8 +51,12 @@ or an app that is missing or is not an app, 130 (SIGINT) or 143 (SIGTERM) when s
 before it was ready or before --once was done, or forced.
 `
 
+export type DevHost = 'lambda' | 'process'
+
 export interface DevOptions {
   app: string
+  host: DevHost
+  tickMs: number
   dir: string
   kinesis: LocalKinesis
   shards: number
@@ -66,6 +80,8 @@ export function parseDevArgs(args: readonly string[]): DevOptions {
     table: { type: 'string' },
     stream: { type: 'string' },
     'log-level': { type: 'string' },
+    host: { type: 'string' },
+    tick: { type: 'string' },
     json: { type: 'boolean' },
     once: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -80,6 +96,11 @@ export function parseDevArgs(args: readonly string[]): DevOptions {
   if (values.stream !== undefined && !STREAM_NAME.test(values.stream)) {
     throw new UsageError(`--stream must be a Kinesis stream name (1–128 of a-z A-Z 0-9 _ . -), got ${JSON.stringify(values.stream)}`)
   }
+  const host = values.host ?? 'lambda'
+  if (host !== 'lambda' && host !== 'process') throw new UsageError(`--host must be lambda or process, got ${JSON.stringify(host)}`)
+  const tickText = values.tick ?? '60'
+  const tick = Number(tickText)
+  if (!/^\d+(\.\d+)?$/.test(tickText) || tick < 0.1 || tick > 3600) throw new UsageError(`--tick must be seconds from 0.1 to 3600, got ${JSON.stringify(tickText)}`)
   const logLevel = values['log-level'] ?? 'warn'
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`)
   for (const flag of ['app', 'dir'] as const) {
@@ -87,6 +108,8 @@ export function parseDevArgs(args: readonly string[]): DevOptions {
   }
   return {
     app: values.app ?? './troupe.app.ts',
+    host,
+    tickMs: Math.round(tick * 1000),
     dir: values.dir ?? '.troupe',
     kinesis,
     shards,

@@ -95,7 +95,7 @@ t.test('--help prints usage and exits 0, everywhere', async (t) => {
     t.equal(run.stderr, '')
   }
   const dev = await troupe(['dev', '--help'])
-  for (const flag of ['--app', '--dir', '--kinesis', '--shards', '--table', '--stream', '--json', '--once']) t.match(dev.stdout, flag, `dev --help names ${flag}`)
+  for (const flag of ['--app', '--dir', '--kinesis', '--shards', '--table', '--stream', '--host', '--tick', '--json', '--once']) t.match(dev.stdout, flag, `dev --help names ${flag}`)
 
   const version = await troupe(['--version'])
   t.equal(version.code, 0)
@@ -112,6 +112,8 @@ t.test('bad usage exits 2 with one line naming the flag, the command or the file
     [['dev', '--kinesis', 'localstack'], /^troupe dev: --kinesis must be kinesalite or kinesis-local/],
     [['dev', '--table', 'x'], /^troupe dev: --table must be a DynamoDB table name/],
     [['dev', 'now'], /^troupe dev: unexpected argument "now"/],
+    [['dev', '--host', 'container'], /^troupe dev: --host must be lambda or process, got "container"/],
+    [['dev', '--tick', '0'], /^troupe dev: --tick must be seconds from 0\.1 to 3600, got "0"/],
     [['--bogus'], /^troupe: unknown option --bogus/],
     [['launch'], /^troupe: unknown command "launch"/],
     [['inspect'], /^troupe: inspect is not built yet/],
@@ -162,13 +164,16 @@ t.test('an app that does not compile exits 1 naming the file; one in a CommonJS 
 
   const commonjs = await troupe(['dev', '--once', '--json'], { cwd: dir })
   t.equal(commonjs.code, 0, `exit 0\n${commonjs.stderr}`)
-  t.match(events(commonjs.stdout).stopped, { messages: 1, actors: { ping: { done: 1 } } })
+  t.match(events(commonjs.stdout).stopped, { host: 'lambda', messages: 1, lambda: { recordsRead: 1, functionErrors: 0 } }, 'its bundle ran the turn')
+  const inProcess = await troupe(['dev', '--once', '--json', '--host', 'process'], { cwd: dir })
+  t.equal(inProcess.code, 0, `exit 0\n${inProcess.stderr}`)
+  t.match(events(inProcess.stdout).stopped, { messages: 1, actors: { ping: { done: 1 } } })
 })
 
 t.test('--once --json: starts the stack, processes what the app sends, stops; a second run finds the first one’s state', async (t) => {
   const dir = t.testdir()
 
-  const first = await troupe(['dev', '--once', '--json', '--app', APP], { cwd: dir })
+  const first = await troupe(['dev', '--once', '--json', '--host', 'process', '--app', APP], { cwd: dir })
   t.equal(first.code, 0, `exit 0\n${first.stderr}`)
   const one = events(first.stdout)
   t.match(one.ready, {
@@ -187,13 +192,14 @@ t.test('--once --json: starts the stack, processes what the app sends, stops; a 
   })
   t.equal(one.ready.env.AWS_ENDPOINT_URL_DYNAMODB, one.ready.dynamodb.endpoint)
   t.equal(one.ready.env.AWS_ENDPOINT_URL_KINESIS, one.ready.kinesis.endpoint)
-  t.match(one.stopped, { event: 'stopped', messages: 2, deadLetters: 0, actors: { runs: { done: 1 }, greeter: { accepted: 1, done: 1 } } })
+  t.match(one.ready.host, { kind: 'process' })
+  t.match(one.stopped, { event: 'stopped', host: 'process', messages: 2, deadLetters: 0, actors: { runs: { done: 1 }, greeter: { accepted: 1, done: 1 } } })
   t.ok(one.stopped.requests > 0 && one.stopped.requestsPerMessage === Math.round((one.stopped.requests / 2) * 100) / 100, 'requests per message from inspect().cost')
   t.match(first.stderr, /fixture: run 1/, "the app's log line went to stderr")
   t.ok(existsSync(join(dir, '.troupe', 'data', 'dynalite')) && existsSync(join(dir, '.troupe', 'data', 'kinesalite')), 'the data is under --dir')
   t.notOk(existsSync(join(dir, '.troupe', 'dev.json')), 'dev.json is gone once stopped')
 
-  const second = await troupe(['dev', '--once', '--json', '--app', APP], { cwd: dir })
+  const second = await troupe(['dev', '--once', '--json', '--host', 'process', '--app', APP], { cwd: dir })
   t.equal(second.code, 0, `exit 0\n${second.stderr}`)
   const two = events(second.stdout)
   t.equal(two.ready.app.info.runs, 2, 'the counter kept its state in the persisted table')
@@ -201,9 +207,29 @@ t.test('--once --json: starts the stack, processes what the app sends, stops; a 
   t.match(two.stopped, { messages: 2, deadLetters: 0, actors: { greeter: { done: 1 } } }, 'the first run’s messages are not handled again')
 })
 
+t.test('the default host is the Lambda path: the bundle runs under a local event source mapping, asks go through the Invoke API, checkpoints persist', async (t) => {
+  const dir = t.testdir()
+  const first = await troupe(['dev', '--once', '--json', '--app', APP], { cwd: dir })
+  t.equal(first.code, 0, `exit 0\n${first.stderr}`)
+  const one = events(first.stdout)
+  t.match(one.ready.host, { kind: 'lambda', function: 'troupe-host', bundle: join(dir, '.troupe', 'build', 'index.mjs'), invokeEndpoint: /^http:\/\/127\.0\.0\.1:\d+$/ })
+  t.ok(existsSync(one.ready.host.bundle), 'the bundle is on disk')
+  t.equal(one.ready.app.info.runs, 1)
+  t.match(one.stopped, { host: 'lambda', messages: 2, deadLetters: 0, requests: null })
+  t.match(one.stopped.lambda, { asks: 1, recordsRead: 1, functionErrors: 0 }, 'the ask was invoked, the tell came through the mapping')
+  t.ok(one.stopped.lambda.inits >= 1, 'module init ran in a function environment')
+  t.equal(one.stopped.actors.greeter.done, 0, 'no turn ran in the dev process itself')
+
+  const second = await troupe(['dev', '--once', '--json', '--app', APP], { cwd: dir })
+  t.equal(second.code, 0, `exit 0\n${second.stderr}`)
+  const two = events(second.stdout)
+  t.equal(two.ready.app.info.runs, 2, 'the state is in the persisted table')
+  t.match(two.stopped.lambda, { recordsRead: 1 }, 'the mapping went on from its checkpoint: the first run’s tell is not read again')
+})
+
 t.test('--table, --stream, --shards and --dir name what is made; text output says where everything is', async (t) => {
   const dir = t.testdir()
-  const run = await troupe(['dev', '--once', '--app', APP, '--dir', 'state', '--table', 'my-table', '--stream', 'my-stream', '--shards', '1'], { cwd: dir })
+  const run = await troupe(['dev', '--once', '--host', 'process', '--app', APP, '--dir', 'state', '--table', 'my-table', '--stream', 'my-stream', '--shards', '1'], { cwd: dir })
   t.equal(run.code, 0, `exit 0\n${run.stderr}`)
   t.match(run.stdout, /DynamoDB\s+http:\/\/127\.0\.0\.1:\d+\s+table my-table/)
   t.match(run.stdout, /Kinesis\s+http:\/\/127\.0\.0\.1:\d+\s+kinesalite; stream my-stream \(1 shard\)/)
@@ -222,20 +248,20 @@ t.test('a port the app cannot take: exit 1, naming the port and the app', async 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
   const { port } = server.address() as AddressInfo
-  const run = await troupe(['dev', '--once', '--app', APP], { cwd: t.testdir(), env: { FIXTURE_PORT: String(port) } })
+  const run = await troupe(['dev', '--once', '--host', 'process', '--app', APP], { cwd: t.testdir(), env: { FIXTURE_PORT: String(port) } })
   t.equal(run.code, 1)
   t.match(run.stderr, new RegExp(`troupe dev: .*counter\\.app\\.ts: start\\(\\) failed: port ${port} on 127\\.0\\.0\\.1 is in use`))
 })
 
 t.test('runs until SIGINT, then stops cleanly; a second troupe dev on the same folder is refused', async (t) => {
   const dir = t.testdir()
-  const dev = start(['dev', '--app', APP], { cwd: dir })
+  const dev = start(['dev', '--host', 'process', '--app', APP], { cwd: dir })
   await dev.waitFor('Ctrl-C stops')
   const lock = JSON.parse(readFileSync(join(dir, '.troupe', 'dev.json'), 'utf8')) as Record<string, any>
   t.equal(lock.pid, dev.child.pid, 'dev.json names the running process')
   t.match(lock.dynamodb.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/, 'and where everything is')
 
-  const other = await troupe(['dev', '--once', '--app', APP], { cwd: dir })
+  const other = await troupe(['dev', '--once', '--host', 'process', '--app', APP], { cwd: dir })
   t.equal(other.code, 1)
   t.match(other.stderr, new RegExp(`troupe dev: \\.troupe is in use by another troupe dev \\(pid ${dev.child.pid}\\)`))
 
@@ -249,7 +275,7 @@ t.test('runs until SIGINT, then stops cleanly; a second troupe dev on the same f
 
 t.test('a second signal forces the exit when the stop hangs', async (t) => {
   const dir = t.testdir()
-  const dev = start(['dev', '--app', APP], { cwd: dir, env: { FIXTURE_HANG_ON_STOP: '1' } })
+  const dev = start(['dev', '--host', 'process', '--app', APP], { cwd: dir, env: { FIXTURE_HANG_ON_STOP: '1' } })
   await dev.waitFor('Ctrl-C stops')
   dev.child.kill('SIGTERM')
   await dev.waitFor('SIGTERM: stopping')
@@ -261,7 +287,7 @@ t.test('a second signal forces the exit when the stop hangs', async (t) => {
   // The folder is not left locked: its process is gone, so the next run takes it over, and
   // releases the shard leases it left instead of waiting for them to expire (30 s).
   const began = Date.now()
-  const next = await troupe(['dev', '--once', '--app', APP], { cwd: dir })
+  const next = await troupe(['dev', '--once', '--host', 'process', '--app', APP], { cwd: dir })
   t.equal(next.code, 0, `exit 0\n${next.stderr}`)
   t.match(next.stdout, /App\s+runs\s+2/)
   t.match(next.stderr, /released 2 shard leases left by a troupe dev that did not stop cleanly/)

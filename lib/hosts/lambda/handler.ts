@@ -7,6 +7,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { AwsSystem, type AwsSystemOptions } from '../../aws/aws-system.js'
 import { ConfigError, TroupeError } from '../../core/errors.js'
+import type { LogLevel } from '../../core/logger.js'
 import { defaultRecordCodec } from '../../routing/record-codec.js'
 import {
   isAskInvocation,
@@ -37,6 +38,8 @@ export interface LambdaHostOptions extends Omit<AwsSystemOptions, 'kinesis' | 'd
   safetyMarginMs?: number
 }
 
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent']
+
 export type LambdaHandler = (event: unknown, context: LambdaContext) => Promise<KinesisBatchResponse | AskAnswer | { troupe: 'ticked' }>
 
 /**
@@ -56,7 +59,10 @@ export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
   const kinesis = options.kinesis ?? new KinesisClient({ requestHandler: new NodeHttpHandler() })
   const dynamodb = options.dynamodb ?? new DynamoDBClient({})
   const margin = options.safetyMarginMs ?? 2_000
+  const envLevel = process.env.TROUPE_LOG_LEVEL
   const system = new AwsSystem({
+    // The function's configuration may set the log level (troupe dev passes its --log-level).
+    ...(envLevel && LOG_LEVELS.includes(envLevel as LogLevel) ? { logLevel: envLevel as LogLevel } : {}),
     ...options,
     ...(stream ? { stream } : {}),
     tableName,
