@@ -23,7 +23,9 @@ const MAX_ATTEMPT = 10 ** ATTEMPT_DIGITS - 1
  * ends in one of them, and the status name after the rank keeps their keys apart.
  */
 const STATUS_RANK: Readonly<Record<MessageStatus, number>> = {
+  // Both before the first attempt runs; their names keep them apart and in order.
   accepted: 0,
+  paused: 0,
   running: 1,
   retrying: 2,
   done: 3,

@@ -111,6 +111,8 @@ interface Group {
   /** `sequenceNumber` is undefined for a message invoked directly rather than read from a shard. */
   records: { sequenceNumber: string | undefined; envelope: Envelope }[]
   stored?: StoredInstance
+  /** The whole type is paused (its pause item was found with the state). */
+  typePaused?: boolean
 }
 
 /** How a message ended in this run; `later`: it failed and its retry is left for redelivery. */
@@ -131,6 +133,13 @@ const MAX_REPLY_BYTES = 380 * 1024
 const DIRECT = ''
 /** The watermark key of direct invocations: never used, since they have no sequence numbers. */
 const INVOKE_SHARD = 'invoke'
+
+/** The state store's items that mark a whole actor type paused: key = the type. */
+export const PAUSE_TYPE = 'troupe.paused'
+
+function pauseRef(type: string): { type: string; key: string } {
+  return { type: PAUSE_TYPE, key: type }
+}
 
 /** Rerun an instance's turns checking the size after each one (rare: only after an oversized commit). */
 class TooLarge extends Error {}
@@ -230,9 +239,15 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     const stateful = all.filter((g) => g.type.stateful)
     if (stateful.length !== 0) {
       try {
-        const refs = stateful.map((g) => ({ type: g.type.type, key: g.key }))
+        // The types' pause items come in the same read as the state.
+        const types = [...new Set(stateful.map((g) => g.type.type))]
+        const refs = [...stateful.map((g) => ({ type: g.type.type, key: g.key })), ...types.map((t) => pauseRef(t))]
         const loaded = this.options.state.getMany ? await this.options.state.getMany(refs) : await Promise.all(refs.map((r) => this.options.state.get(r.type, r.key)))
-        stateful.forEach((g, i) => (g.stored = loaded[i]))
+        const paused = new Set(types.filter((_, i) => loaded[stateful.length + i] !== undefined))
+        stateful.forEach((g, i) => {
+          g.stored = loaded[i]
+          g.typePaused = paused.has(g.type.type)
+        })
       } catch (error) {
         this.logger.error('could not load state; the batch will be delivered again', { shard, error: message(error) })
         return { ...result, failedFrom: batch.records[0]?.sequenceNumber }
@@ -263,7 +278,12 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     const type = this.typeOf(envelope.type)
     envelope.receipt = 'reply'
     const group: Group = { type, key: envelope.key, records: [{ sequenceNumber: undefined, envelope }] }
-    if (type.stateful) group.stored = await this.options.state.get(type.type, envelope.key)
+    if (type.stateful) {
+      const refs = [{ type: type.type, key: envelope.key }, pauseRef(type.type)]
+      const [stored, pause] = this.options.state.getMany ? await this.options.state.getMany(refs) : await Promise.all(refs.map((r) => this.options.state.get(r.type, r.key)))
+      group.stored = stored
+      group.typePaused = pause !== undefined
+    }
     const failed = await this.runGroup(group, INVOKE_SHARD, deadline, { applied: 0, duplicates: 0, conflicts: 0 })
     if (failed !== undefined) return undefined
     return this.options.journal.receipt(envelope.id, this.clock.now())
@@ -294,7 +314,10 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     let checkEach = false
     for (let round = 0; ; round++) {
       try {
-        if (round !== 0 && group.type.stateful) group.stored = await this.options.state.get(group.type.type, group.key)
+        if (round !== 0 && group.type.stateful) {
+          group.stored = await this.options.state.get(group.type.type, group.key)
+          group.typePaused = (await this.options.state.get(PAUSE_TYPE, group.type.type)) !== undefined
+        }
         return await this.runGroupOnce(group, shard, deadline, result, checkEach)
       } catch (error) {
         if (error instanceof StoreConflictError && round + 1 < MAX_CONFLICT_ROUNDS) {
@@ -328,13 +351,30 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     let failedAt: string | undefined
     let appliedHere = 0
     let duplicates = 0
-    for (const { sequenceNumber, envelope } of group.records) {
-      if (type.stateful && applied(meta, shard, sequenceNumber, envelope.id)) {
+    const paused = type.stateful && (meta.paused === true || group.typePaused === true)
+    // After a resume, what was held runs first, in the order it came, before this batch's records.
+    const heldFirst = !paused && meta.held !== undefined ? meta.held.map((envelope) => ({ sequenceNumber: undefined, envelope, held: true })) : []
+    const firstRecord = group.records[0]!.sequenceNumber ?? DIRECT
+    for (const { sequenceNumber, envelope, held } of [...heldFirst, ...group.records.map((r) => ({ ...r, held: false }))]) {
+      if (type.stateful && !held && (applied(meta, shard, sequenceNumber, envelope.id) || meta.held?.some((h) => h.id === envelope.id))) {
         duplicates++
         continue
       }
+      if (!held && meta.held !== undefined && !paused) {
+        // A held message before it could not finish: this one waits for the redelivery.
+        failedAt = earliest(failedAt, sequenceNumber ?? DIRECT)
+        break
+      }
+      if (paused) {
+        // Held in the item: the shard moves on, other keys flow, nothing is retried or lost.
+        ;(meta.held ??= []).push(envelope)
+        remember(meta, shard, sequenceNumber, envelope.id, 0)
+        if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'paused', undefined, {}))
+        changed = true
+        continue
+      }
       if (this.clock.now() >= deadline) {
-        failedAt = sequenceNumber ?? DIRECT
+        failedAt = held ? firstRecord : (sequenceNumber ?? DIRECT)
         break
       }
       const prior = meta.failing?.id === envelope.id ? [...meta.failing.attempts] : []
@@ -342,8 +382,12 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       if (ran.end === 'later') {
         meta.failing = { id: envelope.id, attempts: ran.failures }
         changed = true
-        failedAt = sequenceNumber ?? DIRECT
+        failedAt = held ? firstRecord : (sequenceNumber ?? DIRECT)
         break
+      }
+      if (held) {
+        meta.held!.shift()
+        if (meta.held!.length === 0) delete meta.held
       }
       let end: Ended = ran
       if (checkEach && end.end === 'done' && this.options.maxItemBytes !== undefined) {
