@@ -182,6 +182,7 @@ export class AwsSystem implements System {
       random: options.random ?? Math.random,
       logger: this.logger,
       checkSerializable: this.checkSerializable,
+      receiptsForAll: this.receiptsForAll,
       ...(options.receiptTtlMs !== undefined ? { receiptTtlMs: options.receiptTtlMs } : {}),
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       // The state item also carries keys and version: leave them room.

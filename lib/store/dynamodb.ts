@@ -57,6 +57,7 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
   type QueryCommandInput,
+  type ScanCommandInput,
 } from '@aws-sdk/client-dynamodb'
 import { ConfigError, ItemTooLargeError, StoreConflictError, TroupeError } from '../core/errors.js'
 import type { StateStore, StoredInstance, TimerRecord, TimerStore } from './index.js'
@@ -168,7 +169,7 @@ export class DynamoDBStateStore implements StateStore {
    * `limit` instances are found or the table ends, never more than one page in memory.
    * `after` is the `next` of the page before; `next` is undefined on the last page.
    */
-  async scan(type: string | undefined, options: { limit?: number; after?: string } = {}): Promise<StatePage> {
+  async scan(type: string | undefined, options: { limit?: number; after?: string; search?: string } = {}): Promise<StatePage> {
     const limit = Math.max(1, options.limit ?? 50)
     const items: StatePage['items'] = []
     let start = options.after === undefined ? undefined : (JSON.parse(Buffer.from(options.after, 'base64url').toString('utf8')) as Record<string, AttributeValue>)
@@ -178,9 +179,7 @@ export class DynamoDBStateStore implements StateStore {
           TableName: this.table.name,
           Limit: limit - items.length,
           ConsistentRead: this.table.consistentRead,
-          ...(type === undefined
-            ? { FilterExpression: 'attribute_exists(t) AND sk = :sk', ExpressionAttributeValues: { ':sk': { S: STATE_SK } } }
-            : { FilterExpression: 't = :t AND sk = :sk', ExpressionAttributeValues: { ':t': { S: type }, ':sk': { S: STATE_SK } } }),
+          ...scanFilter(type, options.search),
           ...(start ? { ExclusiveStartKey: start } : {}),
         })),
       )
@@ -189,6 +188,17 @@ export class DynamoDBStateStore implements StateStore {
     } while (start && items.length < limit)
     return { items, ...(start ? { next: Buffer.from(JSON.stringify(start)).toString('base64url') } : {}) }
   }
+}
+
+function scanFilter(type: string | undefined, search: string | undefined): Pick<ScanCommandInput, 'FilterExpression' | 'ExpressionAttributeValues'> {
+  const conditions = ['sk = :sk', type === undefined ? 'attribute_exists(t)' : 't = :t']
+  const values: Record<string, AttributeValue> = { ':sk': { S: STATE_SK } }
+  if (type !== undefined) values[':t'] = { S: type }
+  if (search !== undefined && search !== '') {
+    conditions.push('contains(k, :s)')
+    values[':s'] = { S: search }
+  }
+  return { FilterExpression: conditions.join(' AND '), ExpressionAttributeValues: values }
 }
 
 /** A page of instances read from the table. */

@@ -114,7 +114,7 @@ t.test('bad usage exits 2 with one line naming the flag, the command or the file
     [['dev', 'now'], /^troupe dev: unexpected argument "now"/],
     [['--bogus'], /^troupe: unknown option --bogus/],
     [['launch'], /^troupe: unknown command "launch"/],
-    [['inspect'], /^troupe: inspect is not built yet/],
+    [['inspect'], /^Usage: troupe inspect/],
     [[], /^Usage: troupe <command>/],
   ]
   const runs = await Promise.all(cases.map(([args]) => troupe(args)))

@@ -82,6 +82,8 @@ export interface DurableHostOptions {
   checkSerializable?: boolean
   /** Ids remembered per instance to drop duplicates that come under a new sequence number. @default 64 */
   recentIds?: number
+  /** Keep a receipt (and a trace link) for every message a turn sends, not only those asked for. Each costs a DynamoDB write. @default false */
+  receiptsForAll?: boolean
   /** How long receipts (and the replies of `ask`) are kept. @default 24 h */
   receiptTtlMs?: number
   /** How long a deleted instance's item stays to recognise redelivered messages; keep it above the stream's retention. @default 8 days */
@@ -410,7 +412,8 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       const version = (stored?.version ?? 0) + 1
       const item: StoredInstance = { state: encode(state), version, updatedAt: this.clock.now(), meta: encodeMeta(meta) }
       // A deleted instance keeps its watermarks for a while, to recognise redelivered messages.
-      if (state === undefined) item.expiresAt = item.updatedAt + this.tombstoneTtlMs
+      // A paused one (its item holds the pause, and maybe held messages) never expires.
+      if (state === undefined && !meta.paused && meta.held === undefined) item.expiresAt = item.updatedAt + this.tombstoneTtlMs
       if (this.options.maxItemBytes !== undefined && !checkEach && Buffer.byteLength(item.state) + Buffer.byteLength(item.meta!) > this.options.maxItemBytes) {
         throw new TooLarge()
       }
@@ -592,7 +595,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       replyTo: effect.replyTo,
       fork: effect.fork,
     })
-    if (effect.receipt) envelope.receipt = 'status'
+    if (effect.receipt || this.options.receiptsForAll) envelope.receipt = 'status'
     return { kind: 'message', envelope }
   }
 
@@ -607,9 +610,14 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
   }
 
   /** One receipt entry of a message, expiring after the receipt TTL. */
-  receiptRecord(envelope: Pick<Envelope, 'id' | 'type' | 'key' | 'attempt'>, status: MessageStatus, reason: string | undefined, extra: { reply?: string; error?: ErrorRecord } = {}): ReceiptRecord {
+  receiptRecord(
+    envelope: Pick<Envelope, 'id' | 'type' | 'key' | 'attempt'> & Partial<Pick<Envelope, 'correlationId' | 'parentId' | 'sentAt'>>,
+    status: MessageStatus,
+    reason: string | undefined,
+    extra: { reply?: string; error?: ErrorRecord } = {},
+  ): ReceiptRecord {
     const at = this.clock.now()
-    return {
+    const record: ReceiptRecord = {
       id: envelope.id,
       actor: envelope.type,
       key: envelope.key,
@@ -617,6 +625,10 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       ...extra,
       expiresAt: at + this.receiptTtlMs,
     }
+    if (envelope.correlationId !== undefined) {
+      record.trace = { correlationId: envelope.correlationId, sentAt: envelope.sentAt ?? at, ...(envelope.parentId !== undefined ? { parentId: envelope.parentId } : {}) }
+    }
+    return record
   }
 
   /** Adds an entry to a running turn's outbox, for effects that are not messages or timers. */
