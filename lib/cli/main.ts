@@ -34,6 +34,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'actors, state, messages, traces, dead letters, joins, timers, cost; pause and resume',
     run: async (args, io) => (await import('./inspect.js')).inspect(args, io),
   },
+  ui: {
+    summary: 'the web view (loopback only by default): actor graph, state, traces, dead letters, live',
+    run: async (args, io) => (await import('./ui.js')).ui(args, io),
+  },
 }
 
 /** Named in the design, not built yet: said so instead of "unknown command". */
