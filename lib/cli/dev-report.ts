@@ -4,6 +4,8 @@ import type { ActorCounts } from '../core/inspection.js'
 
 export interface DevReady {
   event: 'ready'
+  /** Where this process serves inspection (troupe inspect --url, and the web view). */
+  inspect?: { url: string }
   /** The app's file (absolute), and what its start() said about itself. */
   app: { file: string; info?: Record<string, unknown> }
   /** The project folder (absolute). */
@@ -45,6 +47,7 @@ export function formatReady(info: DevReady, options: { show: (path: string) => s
     ['Data', `${show(info.data)}   (kept between runs; remove the folder to start afresh)`],
     ['Actors', info.actors.map((a) => `${a.type} (${a.kind})`).join(', ')],
   ]
+  if (info.inspect) rows.push(['Inspect', `${info.inspect.url}   (open it for the web view; troupe inspect --url ${info.inspect.url})`])
   const appInfo = Object.entries(info.app.info ?? {})
   const keyWidth = Math.max(0, ...appInfo.map(([key]) => key.length))
   for (const [i, [key, value]] of appInfo.entries()) {
