@@ -7,10 +7,16 @@ import t from 'tap'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { runAnalytics } from '../../examples/analytics/run.js'
 import { openGeoDb } from '../../examples/analytics/lib/geo.js'
+import { createSystem } from '../../lib/index.js'
+import { serveInspection } from '../../lib/inspect/inspection-server.js'
+import { SystemInspector } from '../../lib/inspect/system-inspector.js'
+import { LightLog, TrafficLight } from '../xstate/fixtures/machines.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 /** A public address the geo data has no range for: its lookup is dead-lettered. */
 const UNKNOWN_IP = '102.197.33.7'
+
+const ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH to run the browser test`
 
@@ -32,7 +38,7 @@ t.test('the web view over the running flagship example', { skip }, async (t) => 
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ARGS,
   })
   const page: Page = await browser.newPage({ viewport: { width: 1500, height: 1250 } })
   const failed: string[] = []
@@ -88,4 +94,33 @@ t.test('the web view over the running flagship example', { skip }, async (t) => 
     await page.waitForTimeout(2_500) // a tick or two of live updates, for the graph's rates
     await page.screenshot({ path: process.env.TROUPE_UI_SCREENSHOT })
   }
+})
+
+t.test("a machine actor's current state on its statechart", { skip }, async (t) => {
+  const system = createSystem({ actors: [TrafficLight, LightLog], logLevel: 'silent' })
+  const inspector = new SystemInspector(system, { actors: [TrafficLight, LightLog] })
+  const server = await serveInspection(inspector, { log: inspector.log })
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS })
+  t.teardown(async () => {
+    await browser.close()
+    await server.close()
+    await inspector.close()
+    await system.stop({ timeoutMs: 1_000 })
+  })
+  await system.ask(TrafficLight, { type: 'START', crossing: 'main' })
+  await system.ask(TrafficLight, { type: 'START', crossing: 'side' })
+  await system.ask(TrafficLight, { type: 'EMERGENCY', crossing: 'side' })
+  const page = await browser.newPage()
+  await page.goto(`${server.url}/`)
+  await page.locator('#actors tr[data-actor="trafficLight"]').waitFor()
+  await page.selectOption('#state-type', 'trafficLight')
+  await page.click('#state-form button')
+  await page.locator('#state tr[data-key="side"]').click()
+  const chart = page.locator('#statechart')
+  await page.locator('#statechart-title', { hasText: 'trafficLight side' }).waitFor()
+  t.equal(await chart.getAttribute('data-active'), 'flashing', 'side is flashing')
+  await page.locator('#state tr[data-key="main"]').click()
+  await page.locator('#statechart-title', { hasText: 'trafficLight main' }).waitFor()
+  t.equal(await chart.getAttribute('data-active'), 'green', 'main is green')
+  t.ok(await chart.locator('canvas').count(), 'drawn')
 })

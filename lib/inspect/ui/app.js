@@ -166,7 +166,8 @@ async function showMachine(type, row) {
         for (const tr of [].concat(transitions)) {
           for (const target of [].concat(tr.target || [])) {
             const to = String(target).replace(`#${rootId}.`, '').replace(/^#/, '')
-            elements.push({ data: { id: `${id}-${event}-${to}`, source: id, target: to, label: event } })
+            const label = event.replace(/^xstate\.after\.(\d+)\..*$/, 'after $1 ms')
+            elements.push({ data: { id: `${id}-${event}-${to}`, source: id, target: to, label } })
           }
         }
       }
