@@ -357,8 +357,11 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     // After a resume, what was held runs first, in the order it came, before this batch's records.
     const heldFirst = !paused && meta.held !== undefined ? meta.held.map((envelope) => ({ sequenceNumber: undefined, envelope, held: true })) : []
     const firstRecord = group.records[0]!.sequenceNumber ?? DIRECT
+    // Held messages run here, by id: the wake-up copy resume put on the stream is one of them
+    // (and a dead one, or one past the recent ids, would not be recognised otherwise).
+    const ranHeld = new Set<string>()
     for (const { sequenceNumber, envelope, held } of [...heldFirst, ...group.records.map((r) => ({ ...r, held: false }))]) {
-      if (type.stateful && !held && (applied(meta, shard, sequenceNumber, envelope.id) || meta.held?.some((h) => h.id === envelope.id))) {
+      if (type.stateful && !held && (applied(meta, shard, sequenceNumber, envelope.id) || ranHeld.has(envelope.id) || meta.held?.some((h) => h.id === envelope.id))) {
         duplicates++
         continue
       }
@@ -388,6 +391,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
         break
       }
       if (held) {
+        ranHeld.add(envelope.id)
         meta.held!.shift()
         if (meta.held!.length === 0) delete meta.held
       }

@@ -716,12 +716,9 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   resume(actor: ActorClass | string, key?: string): Promise<void> {
     try {
       const rt = this.runtime(actor)
-      if (key === undefined) {
-        rt.pausedAll = false
-        rt.pausedKeys.clear()
-      } else {
-        rt.pausedKeys.delete(key)
-      }
+      // Resuming the type leaves keys paused one by one paused, as on AWS.
+      if (key === undefined) rt.pausedAll = false
+      else rt.pausedKeys.delete(key)
       for (const inst of this.affected(rt, key)) this.dispatch.wake(inst)
       return Promise.resolve()
     } catch (error) {
