@@ -49,7 +49,14 @@ Who may use it
   const inspector = await openSource(f)
   let server: InspectionServer
   try {
-    server = await serveInspection(inspector, { host: f.host, port, ...(f.token !== undefined ? { token: f.token } : {}), allowRemote: f.allowRemote === true })
+    server = await serveInspection(inspector, {
+      host: f.host,
+      port,
+      ...(f.token !== undefined ? { token: f.token } : {}),
+      allowRemote: f.allowRemote === true,
+      // Counting a table's instances reads all of it: fresh counts every 10 s, not every second.
+      tickMs: f.table !== undefined ? 10_000 : 1_000,
+    })
   } catch (error) {
     await inspector.close?.()
     if (error instanceof TroupeError) throw new UsageError(error.message, { cause: error })

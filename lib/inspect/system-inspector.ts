@@ -2,12 +2,15 @@
 // view): counts and state from the System API, messages and traces from its event stream.
 import { JOINER } from '../../actors/joiner.js'
 import type { ActorClass } from '../core/actor.js'
-import type { System } from '../core/system.js'
+import type { Pause, System } from '../core/system.js'
 import type { DeadLetter } from '../supervisor/dead-letter.js'
 import type { ActorRow, CostView, DeadRow, GraphView, Inspector, InstanceRow, JoinRow, MessageNode, MessageView, Page, TraceNode } from './inspector.js'
 import { pendingJoins } from './pending-joins.js'
 import { causesOf, traceTree } from './trace-tree.js'
 import { TrafficLog } from './traffic-log.js'
+
+/** How long a reading of the pauses is shown before it is read again. */
+const PAUSES_FRESH_MS = 3_000
 
 export interface SystemInspectorOptions {
   /** The system's actor classes, to draw a machine actor's statechart. */
@@ -19,6 +22,8 @@ export interface SystemInspectorOptions {
 export class SystemInspector implements Inspector {
   readonly log: TrafficLog
   private readonly startedAt: number
+  /** Pauses as last read: on AWS reading them scans the table, and the web view asks every second. */
+  private cached: { at: number; pauses: Promise<Pause[]> } | undefined
 
   constructor(
     readonly system: System,
@@ -30,7 +35,7 @@ export class SystemInspector implements Inspector {
 
   async actors(): Promise<ActorRow[]> {
     const snapshot = this.system.inspect()
-    const pauses = await this.system.pauses()
+    const pauses = await this.pauses()
     const dead = await this.system.deadLetters()
     return snapshot.actors.map((a) => ({
       type: a.type,
@@ -49,7 +54,7 @@ export class SystemInspector implements Inspector {
 
   async instance(type: string, key: string): Promise<InstanceRow | undefined> {
     const live = this.system.instances(type).find((i) => i.key === key)
-    const pauses = await this.system.pauses()
+    const pauses = await this.pauses()
     const paused = pauses.some((p) => p.type === type && (p.key === undefined || p.key === key))
     if (live) return row(live, paused)
     const state = await this.system.state(type as unknown as ActorClass, key)
@@ -58,7 +63,7 @@ export class SystemInspector implements Inspector {
 
   async instances(type: string, options: { limit?: number; after?: string; search?: string } = {}): Promise<Page<InstanceRow>> {
     const limit = Math.max(1, options.limit ?? 50)
-    const pauses = await this.system.pauses()
+    const pauses = await this.pauses()
     const all = this.system
       .instances(type)
       .filter((i) => options.search === undefined || i.key.includes(options.search))
@@ -121,16 +126,26 @@ export class SystemInspector implements Inspector {
     return this.log.graph(this.system.clock.now())
   }
 
-  pause(type: string, key?: string): Promise<void> {
-    return this.system.pause(type, key)
+  async pause(type: string, key?: string): Promise<void> {
+    this.cached = undefined
+    await this.system.pause(type, key)
+    this.cached = undefined
   }
 
-  resume(type: string, key?: string): Promise<void> {
-    return this.system.resume(type, key)
+  async resume(type: string, key?: string): Promise<void> {
+    this.cached = undefined
+    await this.system.resume(type, key)
+    this.cached = undefined
   }
 
-  pauses() {
-    return this.system.pauses()
+  pauses(): Promise<Pause[]> {
+    const now = Date.now()
+    if (this.cached === undefined || now - this.cached.at > PAUSES_FRESH_MS) {
+      const pauses = this.system.pauses()
+      pauses.catch(() => (this.cached = undefined))
+      this.cached = { at: now, pauses }
+    }
+    return this.cached.pauses
   }
 
   async machine(type: string): Promise<unknown> {
