@@ -1,5 +1,5 @@
-// The web view end to end: the flagship example serving inspection, Debian's Chromium driven by
-// playwright-core. The page finds a page's stats in the state table, opens a trace, and replays
+// The web view end to end: the flagship example serving inspection, `troupe ui --url` in front of
+// it, Debian's Chromium driven by playwright-core. The page finds a page's stats in the state table, opens a trace, and replays
 // a dead letter (after the geo data learns the address) and sees it processed.
 // Set TROUPE_UI_SCREENSHOT=<file.png> to keep a screenshot of the page at the end.
 import { existsSync } from 'node:fs'
@@ -10,6 +10,8 @@ import { openGeoDb } from '../../examples/analytics/lib/geo.js'
 import { createSystem } from '../../lib/index.js'
 import { serveInspection } from '../../lib/inspect/inspection-server.js'
 import { SystemInspector } from '../../lib/inspect/system-inspector.js'
+import { startUi } from '../../lib/cli/ui.js'
+import type { InspectionServer } from '../../lib/inspect/inspection-server.js'
 import { LightLog, TrafficLight } from '../xstate/fixtures/machines.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -28,12 +30,16 @@ t.test('the web view over the running flagship example', { skip }, async (t) => 
   const run = runAnalytics({ views: 200, seed: 7, quiet: true, inspect: { onServing: (u) => serving(u), until } })
   run.catch(() => stop())
   let browser: Browser | undefined
+  let ui: InspectionServer | undefined
   t.teardown(async () => {
     await browser?.close()
+    await ui?.close()
     stop()
     await run.catch(() => {})
   })
   const base = await Promise.race([url, run.then(() => Promise.reject(new Error('the example ended before serving')))])
+  const quiet = { write: () => true } as unknown as NodeJS.WritableStream
+  ui = await startUi(['--url', base], { stdout: quiet, stderr: quiet })
 
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -44,7 +50,7 @@ t.test('the web view over the running flagship example', { skip }, async (t) => 
   const failed: string[] = []
   page.on('requestfailed', (r) => failed.push(r.url()))
   page.on('pageerror', (e) => failed.push(`page error: ${e.message}`))
-  await page.goto(`${base}/`)
+  await page.goto(`${ui!.url}/`)
   await page.locator('#actors tr[data-actor="pageStats"]').waitFor()
   await page.locator('#live', { hasText: 'live' }).waitFor()
 
