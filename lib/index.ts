@@ -15,6 +15,7 @@ export { createSystem } from './core/create-system.js'
 export type {
   AskOptions,
   AwaitReceiptOptions,
+  Pause,
   StopOptions,
   StopReport,
   System,

@@ -29,6 +29,8 @@
 //   npm start                                        # ~2,000 views, tables on stdout
 //   npx tsx examples/analytics/main.ts --views 500 --json
 //   npx tsx examples/analytics/main.ts --help
+//   npm start -- --inspect                           # then keeps serving the web view and
+//                                                    # `troupe inspect --url` until Ctrl-C
 // The work is in run.ts (`runAnalytics`), which tests call directly.
 
 import { parseArgs } from 'node:util'
@@ -47,6 +49,9 @@ Options
   --seed N     seed of the traffic generator (default 42): same seed, same traffic
   --json       print the report as one JSON object on stdout instead of tables
   --quiet      no progress line on stderr
+  --inspect    after the report, keep running and serve inspection on 127.0.0.1: open
+               the printed address for the web view, or point troupe inspect --url at it;
+               Ctrl-C stops
   -h, --help   show this help
 
 Exit code: 0 when every check passed, 1 when one failed, 2 on bad options.
@@ -57,7 +62,7 @@ function fail(message: string): never {
   process.exit(2)
 }
 
-let values: { views?: string; seed?: string; json?: boolean; quiet?: boolean; help?: boolean }
+let values: { views?: string; seed?: string; json?: boolean; quiet?: boolean; inspect?: boolean; help?: boolean }
 try {
   ;({ values } = parseArgs({
     options: {
@@ -65,6 +70,7 @@ try {
       seed: { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
+      inspect: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -78,7 +84,13 @@ if (values.help) {
 } else {
   const views = wholeNumber('--views', values.views ?? '2000')
   const seed = wholeNumber('--seed', values.seed ?? '42')
-  const report = await runAnalytics({ views, seed, json: values.json === true, progress: values.quiet !== true })
+  const inspect = values.inspect
+    ? {
+        onServing: (url: string) => process.stderr.write(`troupe analytics: inspection and the web view on ${url}/ (troupe inspect --url ${url}); Ctrl-C stops\n`),
+        until: new Promise((resolve) => process.once('SIGINT', resolve)),
+      }
+    : undefined
+  const report = await runAnalytics({ views, seed, json: values.json === true, progress: values.quiet !== true, ...(inspect ? { inspect } : {}) })
   if (!report.ok) process.exitCode = 1
 }
 

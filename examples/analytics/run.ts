@@ -14,6 +14,7 @@ import type { GeoIpLookupIn, PageStatsState, PageViewBody } from './lib/messages
 import { createProgress, type ProgressCounts } from './lib/progress.js'
 import { formatReport, type ActorReport, type Check, type DeadLetterReport, type PageReport, type Report } from './lib/report.js'
 import { startApiServer, type ApiServer } from './lib/server.js'
+import { serveInspection, SystemInspector, type InspectionServer } from 'troupe/inspect'
 import { seededRandom } from 'troupe/testing'
 import { generateTraffic, type Request, type Traffic } from './lib/traffic.js'
 
@@ -38,6 +39,11 @@ export interface AnalyticsOptions {
   stdout?: NodeJS.WritableStream & { isTTY?: boolean }
   /** @default process.stderr */
   stderr?: NodeJS.WritableStream & { isTTY?: boolean }
+  /**
+   * Serve inspection (the API `troupe inspect --url` and `troupe ui` read, and the web view
+   * itself) on loopback from the start, and keep the system up after the report until `until`.
+   */
+  inspect?: { port?: number; onServing?: (url: string) => void; until: Promise<unknown> }
 }
 
 /** One posted request and how the API answered it. */
@@ -73,13 +79,23 @@ export async function runAnalytics(options: AnalyticsOptions): Promise<Report> {
 
   await openGeoDb() // loaded once, before the first view needs it
   const loaded = performance.now()
-  const system = createSystem({ actors: ACTORS, logLevel: quiet ? 'silent' : 'error' })
+  const system = createSystem({ actors: ACTORS, logLevel: quiet ? 'silent' : 'error', ...(options.inspect ? { receiptsForAll: true } : {}) })
+  // Made before any traffic, so every message's trace is seen.
+  const inspector = options.inspect && new SystemInspector(system, { actors: ACTORS })
   let server: ApiServer
+  let inspection: InspectionServer | undefined
   try {
     server = await startApiServer(system)
+    if (inspector) inspection = await serveInspection(inspector, { port: options.inspect!.port ?? 0, log: inspector.log })
   } catch (error) {
     await system.stop()
     throw error
+  }
+  const stopAll = async () => {
+    await inspection?.close()
+    await inspector?.close()
+    await server.close()
+    await system.stop({ timeoutMs: 5_000 })
   }
   const traffic = generateTraffic(views, seededRandom(seed))
   const total = traffic.requests.length
@@ -107,6 +123,7 @@ export async function runAnalytics(options: AnalyticsOptions): Promise<Report> {
   let actors: Record<string, ActorReport>
   let postedAt = 0
   let settledAt = 0
+  let finished = false
   try {
     outcomes = await postAll(
       server.url,
@@ -142,10 +159,10 @@ export async function runAnalytics(options: AnalyticsOptions): Promise<Report> {
         { kind: a.kind, accepted: a.counts.accepted, done: a.counts.done, filtered: a.counts.filtered, retried: a.counts.retried, dead: a.counts.dead },
       ]),
     )
+    finished = true
   } finally {
     clearInterval(ticker)
-    await server.close()
-    await system.stop({ timeoutMs: 5_000 })
+    if (!options.inspect || !finished) await stopAll()
   }
 
   const accepted = outcomes.filter((o) => o.status === 202).length
@@ -180,6 +197,11 @@ export async function runAnalytics(options: AnalyticsOptions): Promise<Report> {
   if (!quiet) {
     if (json) stdout.write(`${JSON.stringify(report, null, 2)}\n`)
     else stdout.write(formatReport(report, { color: stdout.isTTY === true && !process.env.NO_COLOR }))
+  }
+  if (options.inspect) {
+    options.inspect.onServing?.(inspection!.url)
+    await options.inspect.until
+    await stopAll()
   }
   return report
 }

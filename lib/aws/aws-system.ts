@@ -19,7 +19,7 @@ import { createLogger, type Logger, type LogLevel } from '../core/logger.js'
 import { FINAL_STATUSES, type MessageStatus, type Receipt } from '../core/receipt.js'
 import { timerRecord, type ScheduleOptions } from '../core/schedule.js'
 import { decode, encode } from '../core/serialization.js'
-import type { AskOptions, AwaitReceiptOptions, StopReport, System, TellOptions } from '../core/system.js'
+import type { AskOptions, AwaitReceiptOptions, Pause, StopReport, System, TellOptions } from '../core/system.js'
 import { assertSerializable, validateBody } from '../core/validate.js'
 import { DurableHost } from '../hosts/durable/durable-host.js'
 import { TimerRunner } from '../hosts/embedded/timer-runner.js'
@@ -34,6 +34,7 @@ import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
 import { KinesisTransport, type FailedResult, type SentResult } from '../transport/kinesis.js'
 import type { Ordering } from '../transport/partition-queue.js'
 import type { HostInvoker } from './lambda-invoker.js'
+import { DurablePauses } from './pauses.js'
 import { countRequests, RequestCounter } from './request-counter.js'
 import { ShardConsumer, type ShardConsumerOptions } from './shard-consumer.js'
 
@@ -135,6 +136,7 @@ export class AwsSystem implements System {
   private readonly states: DynamoDBStateStore
   private readonly timerStore: DynamoDBTimerStore
   private readonly journal: DynamoDBJournalStore
+  private readonly pausing: DurablePauses
   private readonly ids = new RootIds()
   private readonly checkSerializable: boolean
   private readonly receiptsForAll: boolean
@@ -188,6 +190,7 @@ export class AwsSystem implements System {
       random: options.random ?? Math.random,
       logger: this.logger,
       checkSerializable: this.checkSerializable,
+      receiptsForAll: this.receiptsForAll,
       ...(options.receiptTtlMs !== undefined ? { receiptTtlMs: options.receiptTtlMs } : {}),
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       // The state item also carries keys and version: leave them room.
@@ -198,6 +201,14 @@ export class AwsSystem implements System {
       onCommit: (type, key, state, updatedAt, lastMessageId) => this.remember(type, key, state, updatedAt, lastMessageId),
     })
     this.timerRunner = new TimerRunner(this.clock, this.timerStore, (t) => this.fireTimer(t), this.logger)
+    this.pausing = new DurablePauses(
+      this.states,
+      async (envelope) => {
+        const result = await this.transport.enqueue(envelope)
+        if (result.status === 'failed') throw result.error
+      },
+      () => this.clock.now(),
+    )
     if (options.timers ?? options.consume ?? true) {
       this.timerRunner.start()
       this.tick = setInterval(() => this.timerRunner.poke(), options.timerTickMs ?? 10_000)
@@ -452,6 +463,32 @@ export class AwsSystem implements System {
     await this.timerStore.put(timer)
     this.timerRunner.notify(timer.dueAt)
     return id
+  }
+
+  // ── pausing ──────────────────────────────────────────────────────────────
+
+  async pause(actor: ActorClass | string, key?: string): Promise<void> {
+    await this.pausing.pause(this.pausable(actor), key)
+  }
+
+  async resume(actor: ActorClass | string, key?: string): Promise<void> {
+    await this.pausing.resume(this.pausable(actor), key)
+  }
+
+  pauses(): Promise<Pause[]> {
+    return this.pausing.list()
+  }
+
+  /** Held messages live in the instance's item: a type that keeps no state has none to hold them in. */
+  private pausable(actor: ActorClass | string): string {
+    const type = this.host.typeOf(actor)
+    if (!type.stateful) {
+      throw new TroupeError(
+        'TROUPE_NOT_PAUSABLE',
+        `${type.type} keeps no state, and on AWS a paused actor's messages wait in its instance's item; pause the stateful actor that sends to ${type.type} instead`,
+      )
+    }
+    return type.type
   }
 
   async cancelSchedule(id: string): Promise<void> {

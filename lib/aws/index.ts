@@ -79,3 +79,4 @@ export type { ResourceOptions } from './resources.js'
 // Apps for `troupe dev`: export default defineApp({ actors, start? }) from troupe.app.ts
 export { defineApp } from '../cli/app.js'
 export type { App, AppContext, AppStarted, AppStop } from '../cli/app.js'
+export { TableInspector, type TableInspectorOptions } from '../inspect/table-inspector.js'

@@ -5,6 +5,8 @@ import type { DevLambdaStats } from './dev-lambda.js'
 
 export interface DevReady {
   event: 'ready'
+  /** Where this process serves inspection (troupe inspect --url, and the web view). */
+  inspect?: { url: string }
   /** The app's file (absolute), and what its start() said about itself. */
   app: { file: string; info?: Record<string, unknown> }
   /** The project folder (absolute). */
@@ -58,6 +60,7 @@ export function formatReady(info: DevReady, options: { show: (path: string) => s
         : 'this process (shard consumer)',
     ],
   ]
+  if (info.inspect) rows.push(['Inspect', `${info.inspect.url}   (open it for the web view; troupe inspect --url ${info.inspect.url})`])
   const appInfo = Object.entries(info.app.info ?? {})
   const keyWidth = Math.max(0, ...appInfo.map(([key]) => key.length))
   for (const [i, [key, value]] of appInfo.entries()) {

@@ -11,6 +11,8 @@ import { clients, startLocalStack, type LocalStack } from '../aws/local-stack.js
 import { ensureResources } from '../aws/resources.js'
 import { ConfigError, TroupeError } from '../core/errors.js'
 import type { SystemSnapshot } from '../core/inspection.js'
+import { serveInspection } from '../inspect/inspection-server.js'
+import { SystemInspector } from '../inspect/system-inspector.js'
 import { STREAM_NAME } from '../routing/kinesis-limits.js'
 import { Router } from '../routing/router.js'
 import { DynamoDBLeaseStore } from '../store/dynamodb-leases.js'
@@ -183,6 +185,16 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
       })
     }
     const running = system!
+    // Inspection on loopback from the first message: `troupe inspect --url` and the web view.
+    const inspector = new SystemInspector(running, { actors: app.actors })
+    const inspection = await serveInspection(inspector, { log: inspector.log })
+    cleanups.push({
+      what: 'stop serving inspection',
+      run: async () => {
+        await inspection.close()
+        await inspector.close()
+      },
+    })
     step()
 
     let appInfo: Record<string, unknown> | undefined
@@ -199,7 +211,7 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
     }
     step()
 
-    const info = readyInfo({ appFile, appInfo, dir, dataDir, stack, table: options.table, shards, app, system: running, lambda: lambdaHost })
+    const info = { ...readyInfo({ appFile, appInfo, dir, dataDir, stack, table: options.table, shards, app, system: running, lambda: lambdaHost }), inspect: { url: inspection.url } }
     writeFileSync(lockFile, `${JSON.stringify({ ...info, pid: process.pid, startedAt: new Date(startedAt).toISOString() }, null, 2)}\n`)
     io.stdout.write(options.json ? `${JSON.stringify(info)}\n` : formatReady(info, { show, once: options.once }))
     ready = true

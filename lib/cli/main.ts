@@ -30,10 +30,18 @@ const COMMANDS: Record<string, Command> = {
     summary: 'create or update the deployment on AWS with the SDK (--dry-run shows the plan)',
     run: async (args, io) => (await import('./deploy.js')).deployCommand(args, io),
   },
+  inspect: {
+    summary: 'actors, state, messages, traces, dead letters, joins, timers, cost; pause and resume',
+    run: async (args, io) => (await import('./inspect.js')).inspect(args, io),
+  },
+  ui: {
+    summary: 'the web view (loopback only by default): actor graph, state, traces, dead letters, live',
+    run: async (args, io) => (await import('./ui.js')).ui(args, io),
+  },
 }
 
 /** Named in the design, not built yet: said so instead of "unknown command". */
-const PLANNED = ['inspect']
+const PLANNED: string[] = []
 
 const USAGE = `Usage: troupe <command> [options]
 
@@ -45,9 +53,7 @@ ${Object.entries(COMMANDS)
 Options
   -h, --help       show this help; troupe <command> --help shows a command's
   -v, --version    print troupe's version
-
-Not built yet: ${PLANNED.map((p) => `troupe ${p}`).join(', ')}.
-`
+${PLANNED.length ? `\nNot built yet: ${PLANNED.map((p) => `troupe ${p}`).join(', ')}.\n` : ''}`
 
 /** Runs `troupe <argv>`; resolves to the exit code. */
 export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {

@@ -39,6 +39,10 @@ export interface ActorSnapshot {
   counts: ActorCounts
   /** Epoch milliseconds of the last turn, or undefined. */
   lastActivityAt: number | undefined
+  /** The whole type is paused (known to this process; the AWS mode keeps pauses in the table: `system.pauses()`). */
+  paused?: boolean
+  /** Keys paused one by one (known to this process). */
+  pausedKeys?: string[]
 }
 
 export interface InstanceSnapshot<State = unknown> {

@@ -1,7 +1,10 @@
 import type { MessageId } from './ids.js'
 
-/** Where a message is. `done`, `filtered` and `dead` are final: every message ends in one of them. */
-export type MessageStatus = 'accepted' | 'running' | 'retrying' | 'done' | 'filtered' | 'dead'
+/**
+ * Where a message is. `done`, `filtered` and `dead` are final: every message ends in one of them.
+ * `paused`: it waits because its actor type or key is paused (`system.pause`), until `resume`.
+ */
+export type MessageStatus = 'accepted' | 'paused' | 'running' | 'retrying' | 'done' | 'filtered' | 'dead'
 
 export const FINAL_STATUSES: ReadonlySet<MessageStatus> = new Set(['done', 'filtered', 'dead'])
 

@@ -76,6 +76,12 @@ export interface SystemOptions {
   stores?: Partial<Stores>
 }
 
+/** A paused actor type (`key` undefined) or one paused key of it. */
+export interface Pause {
+  type: string
+  key?: string
+}
+
 /** A running set of actors. The embedded system runs them in this process. */
 export interface System {
   readonly clock: Clock
@@ -117,6 +123,17 @@ export interface System {
    * message loads it again. False when the instance is busy or not in memory.
    */
   evict(actor: ActorClass | string, key?: string): Promise<boolean>
+  /**
+   * Stops delivering to an actor type, or to one key of it. Its messages wait (their receipts
+   * say `paused`); they are not retried, not dead-lettered, and other types and keys flow.
+   * On AWS the pause is kept in the table, so every host respects it.
+   * @example await system.pause(PageStats, '/checkout')
+   */
+  pause(actor: ActorClass | string, key?: string): Promise<void>
+  /** Delivers again to a paused type or key: what waited goes first, in the order it came. */
+  resume(actor: ActorClass | string, key?: string): Promise<void>
+  /** What is paused now: whole types (no `key`) and single keys. */
+  pauses(): Promise<Pause[]>
   /** Takes no new messages, drains what was accepted, then stops. */
   stop(options?: StopOptions): Promise<StopReport>
 }

@@ -5,13 +5,19 @@
 //
 //   item            pk                      sk                                       attributes
 //   receipt entry   receipt#<message id>    e#<attempt, 6 digits>#<rank>#<status>    actor, key, status, at, attempt, reason?,
-//                                                                                    reply?, error? (JSON), exp (ms), ttl (s)
+//                                                                                    reply?, error? (JSON), exp (ms), ttl (s),
+//                                                                                    cid?, par?, sent? (its place in a trace)
 //   dead letter     deadletters             i#<message id>                           type, deadAt, letter (superjson),
 //                                                                                    escaped?, truncated?
+//   trace link      trace#<correlation id>  m#<message id>                           id, actor, key, parent?, sentAt, exp, ttl
+//
+// - Trace links: written beside a receipt entry that carries `trace`, one per message of a request
+//   (the same item however often it is written), so `trace(correlationId)` is one Query; the
+//   statuses come from the messages' receipts.
 //
 // - Receipts: one partition per message and one item per entry, so writing an entry never reads
 //   or rewrites the others. The sort key is made of the entry's attempt and status alone (rank:
-//   accepted 0 < running 1 < retrying 2 < done/filtered/dead 3; see `receiptEntryKey`, which the
+//   accepted 0 = paused 0 (by name) < running 1 < retrying 2 < done/filtered/dead 3; see `receiptEntryKey`, which the
 //   memory store shares), so a redelivered batch that writes an entry again overwrites it with
 //   itself, and one Query reads the history in order. `receipt(id, now)` is that Query (paged):
 //   entries whose `exp` (epoch ms) is past are dropped there, because DynamoDB's TTL deletes up
@@ -41,7 +47,7 @@ import { BatchWriteItemCommand, DeleteItemCommand, type AttributeValue, type Que
 import { TroupeError } from '../core/errors.js'
 import { decode, encode } from '../core/serialization.js'
 import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
-import type { JournalStore, ReceiptRecord, StoredReceipt } from './index.js'
+import type { JournalStore, ReceiptRecord, StoredReceipt, TraceLink } from './index.js'
 import { DYNAMODB_MAX_ITEM_BYTES, TableAccess, itemBytes, sha256, sleep, type DynamoDBStoreOptions } from './dynamodb-table.js'
 import { assembleReceipt, byDeadAt, receiptEntryKey } from './memory-journal.js'
 
@@ -89,7 +95,37 @@ export class DynamoDBJournalStore implements JournalStore {
       }
       return { item, label: `message ${r.id} (actor ${r.actor})` }
     })
+    // One link per message and request, whatever its status (which its receipt holds): a
+    // batch may carry several entries of a message, and a BatchWriteItem no key twice.
+    const linked = new Map<string, Item & Key>()
+    for (const r of records) if (r.trace !== undefined) linked.set(`${r.trace.correlationId}\u0000${r.id}`, traceItem(r))
+    for (const item of linked.values()) writes.push({ item, label: 'a trace link' })
     await this.batchWrite(writes, 'receipt entries')
+  }
+
+  /** The messages of one request: one Query over its partition (paged). */
+  async trace(correlationId: string, now: number): Promise<TraceLink[]> {
+    const input: QueryCommandInput = {
+      TableName: this.table.name,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': { S: tracePk(correlationId) } },
+      ConsistentRead: this.table.consistentRead,
+    }
+    const links: TraceLink[] = []
+    for await (const items of this.table.query(input)) {
+      for (const item of items) {
+        if (Number(item.exp?.N) <= now) continue
+        links.push({
+          id: item.id?.S ?? '',
+          actor: item.actor?.S ?? '',
+          key: item.key?.S ?? '',
+          correlationId,
+          ...(item.parent?.S !== undefined ? { parentId: item.parent.S } : {}),
+          sentAt: Number(item.sentAt?.N),
+        })
+      }
+    }
+    return links
   }
 
   async receipt(id: string, now: number): Promise<StoredReceipt | undefined> {
@@ -223,6 +259,11 @@ function receiptItem(r: ReceiptRecord): Item & Key {
   if (r.entry.reason !== undefined) item.reason = { S: r.entry.reason }
   if (r.reply !== undefined) item.reply = { S: r.reply }
   if (r.error !== undefined) item.error = { S: JSON.stringify(r.error) }
+  if (r.trace !== undefined) {
+    item.cid = { S: r.trace.correlationId }
+    item.sent = { N: String(r.trace.sentAt) }
+    if (r.trace.parentId !== undefined) item.par = { S: r.trace.parentId }
+  }
   return item
 }
 
@@ -237,7 +278,30 @@ function toReceiptRecord(id: string, item: Item): ReceiptRecord {
   if (item.reason?.S !== undefined) record.entry.reason = item.reason.S
   if (item.reply?.S !== undefined) record.reply = item.reply.S
   if (item.error?.S !== undefined) record.error = JSON.parse(item.error.S) as ErrorRecord
+  if (item.cid?.S !== undefined) record.trace = { correlationId: item.cid.S, sentAt: Number(item.sent?.N), ...(item.par?.S !== undefined ? { parentId: item.par.S } : {}) }
   return record
+}
+
+function tracePk(correlationId: string): string {
+  const readable = `trace#${correlationId}`
+  return Buffer.byteLength(readable) <= MAX_PARTITION_KEY_BYTES ? readable : `tracex#${sha256(correlationId).toString('hex')}`
+}
+
+function traceItem(r: ReceiptRecord): Item & Key {
+  const t = r.trace!
+  const readable = `m#${r.id}`
+  const item: Item & Key = {
+    pk: { S: tracePk(t.correlationId) },
+    sk: { S: Buffer.byteLength(readable) <= MAX_SORT_KEY_BYTES ? readable : `h#${sha256(r.id).toString('hex')}` },
+    id: { S: r.id },
+    actor: { S: r.actor },
+    key: { S: r.key },
+    sentAt: { N: String(t.sentAt) },
+    exp: { N: String(r.expiresAt) },
+    ttl: { N: String(Math.ceil(r.expiresAt / 1000)) },
+  }
+  if (t.parentId !== undefined) item.parent = { S: t.parentId }
+  return item
 }
 
 // ---------------------------------------------------------------- dead letters

@@ -39,7 +39,8 @@
 //   `ttl` (epoch seconds) is for DynamoDB TTL. Dead letters share one partition, keyed by message
 //   id; one over 400 KB is kept without its body rather than refused. Long ids: `receiptx#`, `h#`.
 // - Items are checked against DynamoDB's 400 KB before they are sent ({@link ItemTooLargeError}).
-// - Every read of a whole set pages through `LastEvaluatedKey`; no Scan anywhere.
+// - Every read of a whole set pages through `LastEvaluatedKey`. The one Scan is `scan()`, for
+//   inspection (listing a type's instances page by page); no runtime path scans.
 // - No transactions (dynalite has none, and one conditional write per instance is the design).
 
 import {
@@ -50,11 +51,13 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  ScanCommand,
   UpdateTimeToLiveCommand,
   type AttributeValue,
   type CreateTableCommandInput,
   type DynamoDBClient,
   type QueryCommandInput,
+  type ScanCommandInput,
 } from '@aws-sdk/client-dynamodb'
 import { ConfigError, ItemTooLargeError, StoreConflictError, TroupeError } from '../core/errors.js'
 import type { StateStore, StoredInstance, TimerRecord, TimerStore } from './index.js'
@@ -129,6 +132,9 @@ export class DynamoDBStateStore implements StateStore {
   async put(type: string, key: string, value: StoredInstance, expectedVersion: number | undefined): Promise<void> {
     const item: Record<string, AttributeValue> = {
       ...stateKey(type, key),
+      // The names again, readable, for listing a type's instances (a hashed pk hides them).
+      t: { S: type },
+      k: { S: key },
       state: { S: value.state },
       v: { N: String(value.version) },
       at: { N: String(value.updatedAt) },
@@ -157,6 +163,49 @@ export class DynamoDBStateStore implements StateStore {
   async delete(type: string, key: string): Promise<void> {
     await this.table.send((c) => c.send(new DeleteItemCommand({ TableName: this.table.name, Key: stateKey(type, key) })))
   }
+
+  /**
+   * One page of a type's instances, for inspection: a Scan filtered on the type, read until
+   * `limit` instances are found or the table ends, never more than one page in memory.
+   * `after` is the `next` of the page before; `next` is undefined on the last page.
+   */
+  async scan(type: string | undefined, options: { limit?: number; after?: string; search?: string } = {}): Promise<StatePage> {
+    const limit = Math.max(1, options.limit ?? 50)
+    const items: StatePage['items'] = []
+    let start = options.after === undefined ? undefined : (JSON.parse(Buffer.from(options.after, 'base64url').toString('utf8')) as Record<string, AttributeValue>)
+    do {
+      const out = await this.table.send((c) =>
+        c.send(new ScanCommand({
+          TableName: this.table.name,
+          Limit: limit - items.length,
+          ConsistentRead: this.table.consistentRead,
+          ...scanFilter(type, options.search),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        })),
+      )
+      for (const item of out.Items ?? []) items.push({ type: item.t?.S ?? '', key: item.k?.S ?? '', stored: toInstance(item) })
+      start = out.LastEvaluatedKey
+    } while (start && items.length < limit)
+    return { items, ...(start ? { next: Buffer.from(JSON.stringify(start)).toString('base64url') } : {}) }
+  }
+}
+
+function scanFilter(type: string | undefined, search: string | undefined): Pick<ScanCommandInput, 'FilterExpression' | 'ExpressionAttributeValues'> {
+  const conditions = ['sk = :sk', type === undefined ? 'attribute_exists(t)' : 't = :t']
+  const values: Record<string, AttributeValue> = { ':sk': { S: STATE_SK } }
+  if (type !== undefined) values[':t'] = { S: type }
+  if (search !== undefined && search !== '') {
+    conditions.push('contains(k, :s)')
+    values[':s'] = { S: search }
+  }
+  return { FilterExpression: conditions.join(' AND '), ExpressionAttributeValues: values }
+}
+
+/** A page of instances read from the table. */
+export interface StatePage {
+  items: { type: string; key: string; stored: StoredInstance }[]
+  /** Pass as `after` for the next page; undefined on the last. */
+  next?: string
 }
 
 /** Durable timers in DynamoDB, spread over `timerShards` partitions and sorted by due time in an LSI. */

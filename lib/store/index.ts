@@ -88,6 +88,18 @@ export interface ReceiptRecord {
   error?: ErrorRecord
   /** Epoch milliseconds after which the entry is gone (a TTL; reads filter what TTL has not yet deleted). */
   expiresAt: number
+  /** Where the message sits in its request, for traces: kept once per message beside its receipt. */
+  trace?: { correlationId: string; parentId?: string; sentAt: number }
+}
+
+/** One message of a request, as the journal keeps it for `trace` (its status is in its receipt). */
+export interface TraceLink {
+  id: string
+  actor: string
+  key: string
+  correlationId: string
+  parentId?: string
+  sentAt: number
 }
 
 /** A receipt read back: its entries in order, and the reply or error of an `ask`. */
@@ -100,6 +112,8 @@ export interface StoredReceipt {
   history: ReceiptEntry[]
   reply?: string
   error?: ErrorRecord
+  /** Where the message sits in its request, when its entries carried it. */
+  trace?: { correlationId: string; parentId?: string; sentAt: number }
 }
 
 /**
@@ -120,4 +134,6 @@ export interface JournalStore {
   deadLetters(type?: string): MaybePromise<DeadLetter[]>
   /** Removes a dead letter and returns it (for replay); undefined when there is none. */
   takeDeadLetter(id: string): MaybePromise<DeadLetter | undefined>
+  /** The messages of one request whose receipts carried a `trace`, in no order. */
+  trace?(correlationId: string, now: number): MaybePromise<TraceLink[]>
 }

@@ -12,7 +12,7 @@ import { ConfigError, TroupeError } from '../core/errors.js'
 import type { MessageStatus, ReceiptEntry } from '../core/receipt.js'
 import { copyState } from '../core/state-copy.js'
 import type { DeadLetter } from '../supervisor/dead-letter.js'
-import type { JournalStore, ReceiptRecord, StoredReceipt } from './index.js'
+import type { JournalStore, ReceiptRecord, StoredReceipt, TraceLink } from './index.js'
 
 /** Digits of the attempt in an entry key, so that attempts sort as strings. */
 const ATTEMPT_DIGITS = 6
@@ -23,7 +23,9 @@ const MAX_ATTEMPT = 10 ** ATTEMPT_DIGITS - 1
  * ends in one of them, and the status name after the rank keeps their keys apart.
  */
 const STATUS_RANK: Readonly<Record<MessageStatus, number>> = {
+  // Both before the first attempt runs; their names keep them apart and in order.
   accepted: 0,
+  paused: 0,
   running: 1,
   retrying: 2,
   done: 3,
@@ -70,6 +72,8 @@ export function assembleReceipt(id: string, live: readonly ReceiptRecord[]): Sto
   }
   if (last.reply !== undefined) receipt.reply = last.reply
   if (last.error !== undefined) receipt.error = { ...last.error }
+  const trace = live.find((r) => r.trace !== undefined)?.trace
+  if (trace !== undefined) receipt.trace = { ...trace }
   return receipt
 }
 
@@ -91,6 +95,8 @@ export class MemoryJournalStore implements JournalStore {
   /** Message id → entry key → entry. */
   private readonly receipts = new Map<string, Map<string, ReceiptRecord>>()
   private readonly letters = new Map<string, DeadLetter>()
+  /** Correlation id → message id → link (dropped with the message's receipt). */
+  private readonly links = new Map<string, Map<string, TraceLink & { expiresAt: number }>>()
   private readonly receiptLimit: number
   private readonly deadLetterLimit: number
   /** What the limits dropped, so that a loss is never silent. */
@@ -111,7 +117,16 @@ export class MemoryJournalStore implements JournalStore {
         this.evictReceipts()
       }
       entries.set(entryKey, copyRecord(r))
+      if (r.trace !== undefined) {
+        let links = this.links.get(r.trace.correlationId)
+        if (!links) this.links.set(r.trace.correlationId, (links = new Map()))
+        links.set(r.id, { id: r.id, actor: r.actor, key: r.key, ...r.trace, expiresAt: r.expiresAt })
+      }
     }
+  }
+
+  trace(correlationId: string, now: number): TraceLink[] {
+    return [...(this.links.get(correlationId)?.values() ?? [])].filter((l) => l.expiresAt > now && this.receipts.has(l.id)).map(({ expiresAt: _e, ...l }) => l)
   }
 
   receipt(id: string, now: number): StoredReceipt | undefined {

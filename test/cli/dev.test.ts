@@ -116,7 +116,7 @@ t.test('bad usage exits 2 with one line naming the flag, the command or the file
     [['dev', '--tick', '0'], /^troupe dev: --tick must be seconds from 0\.1 to 3600, got "0"/],
     [['--bogus'], /^troupe: unknown option --bogus/],
     [['launch'], /^troupe: unknown command "launch"/],
-    [['inspect'], /^troupe: inspect is not built yet/],
+    [['inspect'], /^Usage: troupe inspect/],
     [[], /^Usage: troupe <command>/],
   ]
   const runs = await Promise.all(cases.map(([args]) => troupe(args)))

@@ -90,6 +90,9 @@ export function reservedRange(ip: string): string | undefined {
 
 /** The loaded data: disjoint, sorted segments. */
 export class GeoDb {
+  /** Addresses learned after loading (a data update), checked where the ranges have none. */
+  private readonly learned = new Map<string, string>()
+
   constructor(
     private readonly starts: Uint32Array,
     private readonly ends: Uint32Array,
@@ -122,8 +125,17 @@ export class GeoDb {
         lo = mid + 1
       } else hi = mid - 1
     }
-    if (found < 0 || this.ends[found]! < n) throw new UnknownAddressError(ip)
+    if (found < 0 || this.ends[found]! < n) {
+      const learned = this.learned.get(ip)
+      if (learned !== undefined) return learned
+      throw new UnknownAddressError(ip)
+    }
     return this.codes[this.codeIndex[found]!]!
+  }
+
+  /** Adds one address's country, as an update of the data would: lookups that failed can be replayed. */
+  learn(ip: string, country: string): void {
+    this.learned.set(ip, country)
   }
 }
 

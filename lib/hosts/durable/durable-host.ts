@@ -82,6 +82,8 @@ export interface DurableHostOptions {
   checkSerializable?: boolean
   /** Ids remembered per instance to drop duplicates that come under a new sequence number. @default 64 */
   recentIds?: number
+  /** Keep a receipt (and a trace link) for every message a turn sends, not only those asked for. Each costs a DynamoDB write. @default false */
+  receiptsForAll?: boolean
   /** How long receipts (and the replies of `ask`) are kept. @default 24 h */
   receiptTtlMs?: number
   /** How long a deleted instance's item stays to recognise redelivered messages; keep it above the stream's retention. @default 8 days */
@@ -111,6 +113,8 @@ interface Group {
   /** `sequenceNumber` is undefined for a message invoked directly rather than read from a shard. */
   records: { sequenceNumber: string | undefined; envelope: Envelope }[]
   stored?: StoredInstance
+  /** The whole type is paused (its pause item was found with the state). */
+  typePaused?: boolean
 }
 
 /** How a message ended in this run; `later`: it failed and its retry is left for redelivery. */
@@ -134,6 +138,13 @@ const INVOKE_SHARD = 'invoke'
 /** How long a direct turn waits for the asker's earlier tell to be applied from the stream. */
 const DIRECT_WAIT_MS = 3_000
 const NOT_YET = Symbol('not yet')
+
+/** The state store's items that mark a whole actor type paused: key = the type. */
+export const PAUSE_TYPE = 'troupe.paused'
+
+function pauseRef(type: string): { type: string; key: string } {
+  return { type: PAUSE_TYPE, key: type }
+}
 
 /** Rerun an instance's turns checking the size after each one (rare: only after an oversized commit). */
 class TooLarge extends Error {}
@@ -233,9 +244,15 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     const stateful = all.filter((g) => g.type.stateful)
     if (stateful.length !== 0) {
       try {
-        const refs = stateful.map((g) => ({ type: g.type.type, key: g.key }))
+        // The types' pause items come in the same read as the state.
+        const types = [...new Set(stateful.map((g) => g.type.type))]
+        const refs = [...stateful.map((g) => ({ type: g.type.type, key: g.key })), ...types.map((t) => pauseRef(t))]
         const loaded = this.options.state.getMany ? await this.options.state.getMany(refs) : await Promise.all(refs.map((r) => this.options.state.get(r.type, r.key)))
-        stateful.forEach((g, i) => (g.stored = loaded[i]))
+        const paused = new Set(types.filter((_, i) => loaded[stateful.length + i] !== undefined))
+        stateful.forEach((g, i) => {
+          g.stored = loaded[i]
+          g.typePaused = paused.has(g.type.type)
+        })
       } catch (error) {
         this.logger.error('could not load state; the batch will be delivered again', { shard, error: message(error) })
         return { ...result, failedFrom: batch.records[0]?.sequenceNumber }
@@ -267,9 +284,10 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     envelope.receipt = 'reply'
     const group: Group = { type, key: envelope.key, records: [{ sequenceNumber: undefined, envelope }] }
     if (type.stateful) {
-      const stored = await this.loadPast(type.type, envelope.key, after, Math.min(deadline, this.clock.now() + DIRECT_WAIT_MS))
-      if (stored === NOT_YET) return undefined
-      group.stored = stored
+      const loaded = await this.loadPast(type.type, envelope.key, after, Math.min(deadline, this.clock.now() + DIRECT_WAIT_MS))
+      if (loaded === NOT_YET) return undefined
+      group.stored = loaded.stored
+      group.typePaused = loaded.typePaused
     }
     const failed = await this.runGroup(group, INVOKE_SHARD, deadline, { applied: 0, duplicates: 0, conflicts: 0 })
     if (failed !== undefined) return undefined
@@ -281,12 +299,20 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
    * turn must not overtake it. NOT_YET when it has not by `until`; the ask then follows the tell
    * on the stream.
    */
-  private async loadPast(type: string, key: string, after: { stream: string; shardId: string; sequenceNumber: string } | undefined, until: number): Promise<StoredInstance | undefined | typeof NOT_YET> {
+  private async loadPast(
+    type: string,
+    key: string,
+    after: { stream: string; shardId: string; sequenceNumber: string } | undefined,
+    until: number,
+  ): Promise<{ stored: StoredInstance | undefined; typePaused: boolean } | typeof NOT_YET> {
+    // The type's pause item is read with the instance, as a stream batch reads it.
+    const refs = [{ type, key }, pauseRef(type)]
     for (let pauseMs = 20; ; pauseMs = Math.min(pauseMs * 2, 500)) {
-      const stored = await this.options.state.get(type, key)
-      if (after === undefined) return stored
+      const [stored, pause] = this.options.state.getMany ? await this.options.state.getMany(refs) : await Promise.all(refs.map((r) => this.options.state.get(r.type, r.key)))
+      const loaded = { stored, typePaused: pause !== undefined }
+      if (after === undefined) return loaded
       const mark = decodeMeta(stored?.meta).marks[`${after.stream}/${after.shardId}`]
-      if (mark !== undefined && compareSequence(mark, after.sequenceNumber) >= 0) return stored
+      if (mark !== undefined && compareSequence(mark, after.sequenceNumber) >= 0) return loaded
       if (this.clock.now() + pauseMs >= until) return NOT_YET
       await new Promise<void>((resolve) => this.clock.setTimeout(() => resolve(), pauseMs))
     }
@@ -317,7 +343,10 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     let checkEach = false
     for (let round = 0; ; round++) {
       try {
-        if (round !== 0 && group.type.stateful) group.stored = await this.options.state.get(group.type.type, group.key)
+        if (round !== 0 && group.type.stateful) {
+          group.stored = await this.options.state.get(group.type.type, group.key)
+          group.typePaused = (await this.options.state.get(PAUSE_TYPE, group.type.type)) !== undefined
+        }
         return await this.runGroupOnce(group, shard, deadline, result, checkEach)
       } catch (error) {
         if (error instanceof StoreConflictError && round + 1 < MAX_CONFLICT_ROUNDS) {
@@ -351,13 +380,33 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     let failedAt: string | undefined
     let appliedHere = 0
     let duplicates = 0
-    for (const { sequenceNumber, envelope } of group.records) {
-      if (type.stateful && applied(meta, shard, sequenceNumber, envelope.id)) {
+    const paused = type.stateful && (meta.paused === true || group.typePaused === true)
+    // After a resume, what was held runs first, in the order it came, before this batch's records.
+    const heldFirst = !paused && meta.held !== undefined ? meta.held.map((envelope) => ({ sequenceNumber: undefined, envelope, held: true })) : []
+    const firstRecord = group.records[0]!.sequenceNumber ?? DIRECT
+    // Held messages run here, by id: the wake-up copy resume put on the stream is one of them
+    // (and a dead one, or one past the recent ids, would not be recognised otherwise).
+    const ranHeld = new Set<string>()
+    for (const { sequenceNumber, envelope, held } of [...heldFirst, ...group.records.map((r) => ({ ...r, held: false }))]) {
+      if (type.stateful && !held && (applied(meta, shard, sequenceNumber, envelope.id) || ranHeld.has(envelope.id) || meta.held?.some((h) => h.id === envelope.id))) {
         duplicates++
         continue
       }
+      if (!held && meta.held !== undefined && !paused) {
+        // A held message before it could not finish: this one waits for the redelivery.
+        failedAt = earliest(failedAt, sequenceNumber ?? DIRECT)
+        break
+      }
+      if (paused) {
+        // Held in the item: the shard moves on, other keys flow, nothing is retried or lost.
+        ;(meta.held ??= []).push(envelope)
+        remember(meta, shard, sequenceNumber, envelope.id, 0)
+        if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'paused', undefined, {}))
+        changed = true
+        continue
+      }
       if (this.clock.now() >= deadline) {
-        failedAt = sequenceNumber ?? DIRECT
+        failedAt = held ? firstRecord : (sequenceNumber ?? DIRECT)
         break
       }
       const prior = meta.failing?.id === envelope.id ? [...meta.failing.attempts] : []
@@ -365,8 +414,13 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       if (ran.end === 'later') {
         meta.failing = { id: envelope.id, attempts: ran.failures }
         changed = true
-        failedAt = sequenceNumber ?? DIRECT
+        failedAt = held ? firstRecord : (sequenceNumber ?? DIRECT)
         break
+      }
+      if (held) {
+        ranHeld.add(envelope.id)
+        meta.held!.shift()
+        if (meta.held!.length === 0) delete meta.held
       }
       let end: Ended = ran
       if (checkEach && end.end === 'done' && this.options.maxItemBytes !== undefined) {
@@ -389,7 +443,8 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       const version = (stored?.version ?? 0) + 1
       const item: StoredInstance = { state: encode(state), version, updatedAt: this.clock.now(), meta: encodeMeta(meta) }
       // A deleted instance keeps its watermarks for a while, to recognise redelivered messages.
-      if (state === undefined) item.expiresAt = item.updatedAt + this.tombstoneTtlMs
+      // A paused one (its item holds the pause, and maybe held messages) never expires.
+      if (state === undefined && !meta.paused && meta.held === undefined) item.expiresAt = item.updatedAt + this.tombstoneTtlMs
       if (this.options.maxItemBytes !== undefined && !checkEach && Buffer.byteLength(item.state) + Buffer.byteLength(item.meta!) > this.options.maxItemBytes) {
         throw new TooLarge()
       }
@@ -571,7 +626,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       replyTo: effect.replyTo,
       fork: effect.fork,
     })
-    if (effect.receipt) envelope.receipt = 'status'
+    if (effect.receipt || this.options.receiptsForAll) envelope.receipt = 'status'
     return { kind: 'message', envelope }
   }
 
@@ -586,9 +641,14 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
   }
 
   /** One receipt entry of a message, expiring after the receipt TTL. */
-  receiptRecord(envelope: Pick<Envelope, 'id' | 'type' | 'key' | 'attempt'>, status: MessageStatus, reason: string | undefined, extra: { reply?: string; error?: ErrorRecord } = {}): ReceiptRecord {
+  receiptRecord(
+    envelope: Pick<Envelope, 'id' | 'type' | 'key' | 'attempt'> & Partial<Pick<Envelope, 'correlationId' | 'parentId' | 'sentAt'>>,
+    status: MessageStatus,
+    reason: string | undefined,
+    extra: { reply?: string; error?: ErrorRecord } = {},
+  ): ReceiptRecord {
     const at = this.clock.now()
-    return {
+    const record: ReceiptRecord = {
       id: envelope.id,
       actor: envelope.type,
       key: envelope.key,
@@ -596,6 +656,10 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       ...extra,
       expiresAt: at + this.receiptTtlMs,
     }
+    if (envelope.correlationId !== undefined) {
+      record.trace = { correlationId: envelope.correlationId, sentAt: envelope.sentAt ?? at, ...(envelope.parentId !== undefined ? { parentId: envelope.parentId } : {}) }
+    }
+    return record
   }
 
   /** Adds an entry to a running turn's outbox, for effects that are not messages or timers. */

@@ -4,6 +4,7 @@
 // redelivery and lets the next host finish a send the last one never confirmed.
 import type { AttemptRecord } from '../../supervisor/dead-letter.js'
 import { decode, encode } from '../../core/serialization.js'
+import type { Envelope } from '../../core/envelope.js'
 import type { OutboxEntry } from './outbox.js'
 import { compareSequence } from './sequence.js'
 
@@ -19,6 +20,13 @@ export interface InstanceMeta {
   failing?: { id: string; attempts: AttemptRecord[] }
   /** What the last commit's turns produced; sent after the commit. */
   outbox?: OutboxEntry[]
+  /** This key is paused (`system.pause(type, key)`): its messages are held, not run. */
+  paused?: true
+  /**
+   * Messages held while the key or its type was paused, in arrival order. Their records are
+   * past the watermark, so the shard moves on; the first turn after the resume runs them first.
+   */
+  held?: Envelope[]
 }
 
 /** Shards remembered per instance: a resharded stream leaves old shards behind; they are not read again. */
@@ -31,7 +39,14 @@ export function emptyMeta(): InstanceMeta {
 export function decodeMeta(text: string | undefined): InstanceMeta {
   if (text === undefined) return emptyMeta()
   const meta = decode(text) as InstanceMeta
-  return { marks: meta.marks ?? {}, recent: meta.recent ?? [], ...(meta.failing ? { failing: meta.failing } : {}), ...(meta.outbox ? { outbox: meta.outbox } : {}) }
+  return {
+    marks: meta.marks ?? {},
+    recent: meta.recent ?? [],
+    ...(meta.failing ? { failing: meta.failing } : {}),
+    ...(meta.outbox ? { outbox: meta.outbox } : {}),
+    ...(meta.paused ? { paused: true as const } : {}),
+    ...(meta.held?.length ? { held: meta.held } : {}),
+  }
 }
 
 export function encodeMeta(meta: InstanceMeta): string {

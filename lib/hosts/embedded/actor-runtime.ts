@@ -17,6 +17,10 @@ export class ActorRuntime extends ActorType {
   queued = 0
   lastActivityAt: number | undefined
   readonly counts: ActorCounts = { accepted: 0, done: 0, filtered: 0, dead: 0, retried: 0, throttled: 0 }
+  /** The whole type is paused (`system.pause(type)`). */
+  pausedAll = false
+  /** Keys paused one by one. */
+  readonly pausedKeys = new Set<string>()
 
   constructor(
     cls: ActorClass,
@@ -31,6 +35,10 @@ export class ActorRuntime extends ActorType {
     const inst = new Instance(this, key, this.kind === 'stateless' ? this.policy.concurrency : 1)
     this.instances.set(key, inst)
     return inst
+  }
+
+  isPaused(key: string): boolean {
+    return this.pausedAll || (this.pausedKeys.size !== 0 && this.pausedKeys.has(key))
   }
 
   keyBucket(): TokenBucket | undefined {

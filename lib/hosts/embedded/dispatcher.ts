@@ -77,7 +77,7 @@ export class Dispatcher {
         now = this.clock.now()
       }
       for (;;) {
-        if (inst.parked || mailbox.size === 0) break
+        if (inst.parked || mailbox.size === 0 || inst.paused) break
         if ((rt.typeBucket !== undefined || inst.bucket !== undefined) && !this.takeToken(inst, now)) break
         mailbox.shift()
         rt.queued--

@@ -23,7 +23,7 @@ import type { MessageStatus, Receipt } from '../../core/receipt.js'
 import { timerRecord, type ScheduleOptions } from '../../core/schedule.js'
 import { decode, encode } from '../../core/serialization.js'
 import { copyState } from '../../core/state-copy.js'
-import type { AskOptions, AwaitReceiptOptions, StopOptions, StopReport, System, SystemOptions, TellOptions } from '../../core/system.js'
+import type { AskOptions, AwaitReceiptOptions, Pause, StopOptions, StopReport, System, SystemOptions, TellOptions } from '../../core/system.js'
 import { assertSerializable, validateBody } from '../../core/validate.js'
 import type { Stores, StoredInstance, TimerRecord } from '../../store/index.js'
 import { MemoryStateStore, MemoryTimerStore } from '../../store/memory.js'
@@ -247,6 +247,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     if (envelope.fork !== undefined) this.childStatus.set(envelope.id, 'accepted')
     if (this.listeners.length !== 0) this.emit({ type: '@troupe.accepted', at: this.clock.now(), envelope })
     const inst = rt.instances.get(envelope.key) ?? this.load(rt, envelope.key)
+    if (rt.isPaused(envelope.key) && this.receipts.size !== 0) this.receipts.record(envelope, 'paused')
     inst.push(envelope)
     this.dispatch.wake(inst)
   }
@@ -557,7 +558,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
         for (const k of this.onceResults.keys()) if (k.startsWith(prefix)) this.onceResults.delete(k)
       }
     }
-    if (--this.outstanding === 0) this.onIdle?.()
+    if (--this.outstanding === 0 || (this.stopping && this.onIdle !== undefined && this.outstanding === this.pausedWaiting())) this.onIdle?.()
   }
 
   private takeAsk(id: string): PendingAsk | undefined {
@@ -691,6 +692,67 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     return Promise.resolve(envelope.id)
   }
 
+  // ── pausing ──────────────────────────────────────────────────────────────
+
+  pause(actor: ActorClass | string, key?: string): Promise<void> {
+    try {
+      const rt = this.runtime(actor)
+      if (key === undefined) rt.pausedAll = true
+      else rt.pausedKeys.add(key)
+      // What already waits says so in its receipt; a turn running now finishes.
+      if (this.receipts.size !== 0) {
+        for (const inst of this.affected(rt, key)) {
+          inst.mailbox.forEach((item, seq) => {
+            if (seq === ENVELOPE) this.receipts.record(item as Envelope, 'paused')
+          })
+        }
+      }
+      return Promise.resolve()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  resume(actor: ActorClass | string, key?: string): Promise<void> {
+    try {
+      const rt = this.runtime(actor)
+      // Resuming the type leaves keys paused one by one paused, as on AWS.
+      if (key === undefined) rt.pausedAll = false
+      else rt.pausedKeys.delete(key)
+      for (const inst of this.affected(rt, key)) this.dispatch.wake(inst)
+      return Promise.resolve()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  pauses(): Promise<Pause[]> {
+    const out: Pause[] = []
+    for (const rt of this.runtimes) {
+      if (rt.pausedAll) out.push({ type: rt.type })
+      for (const key of rt.pausedKeys) out.push({ type: rt.type, key })
+    }
+    return Promise.resolve(out)
+  }
+
+  private affected(rt: ActorRuntime, key: string | undefined): Instance[] {
+    if (key !== undefined) {
+      const inst = rt.instances.get(key)
+      return inst ? [inst] : []
+    }
+    return [...rt.instances.values()]
+  }
+
+  /** Messages waiting behind a pause: `stop()` does not wait for them. */
+  private pausedWaiting(): number {
+    let n = 0
+    for (const rt of this.runtimes) {
+      if (!rt.pausedAll && rt.pausedKeys.size === 0) continue
+      for (const inst of rt.instances.values()) if (inst.active === 0 && inst.paused) n += inst.size
+    }
+    return n
+  }
+
   inspect(): SystemSnapshot {
     return {
       at: this.clock.now(),
@@ -702,6 +764,8 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
         running: rt.running,
         counts: { ...rt.counts },
         lastActivityAt: rt.lastActivityAt,
+        paused: rt.pausedAll,
+        pausedKeys: [...rt.pausedKeys],
       })),
       deadLetters: this.dead.size,
     }
@@ -733,7 +797,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     const timersStopped = this.timerRunner.stop()
     const before = this.outstanding
     const timeoutMs = options?.timeoutMs ?? d.DEFAULT_STOP_TIMEOUT_MS
-    if (this.outstanding !== 0) {
+    if (this.outstanding !== 0 && this.outstanding !== this.pausedWaiting()) {
       await new Promise<void>((resolve) => {
         const timer = this.clock.setTimeout(resolve, timeoutMs)
         this.onIdle = () => {

@@ -58,7 +58,12 @@ export class Instance {
     this.mailbox.unshift(envelope, ENVELOPE, envelope.sentAt)
   }
 
+  /** Its type or its key is paused: its messages wait until `resume`. */
+  get paused(): boolean {
+    return this.rt.isPaused(this.key)
+  }
+
   hasWork(): boolean {
-    return !this.parked && this.active < this.maxActive && this.active < this.mailbox.size
+    return !this.parked && !this.paused && this.active < this.maxActive && this.active < this.mailbox.size
   }
 }

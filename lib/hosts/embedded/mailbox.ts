@@ -87,6 +87,13 @@ export class Mailbox {
     return true
   }
 
+  /** Calls `fn` on every slot's item, oldest first, leaving them in place. */
+  forEach(fn: (item: unknown, seq: number) => void): void {
+    for (let chunk = this.first; chunk !== undefined; chunk = chunk.next) {
+      for (let i = chunk.head; i < chunk.tail; i++) fn(chunk.items[i], chunk.seqs[i]!)
+    }
+  }
+
   /** Takes every slot out, oldest first. */
   drain(): { item: unknown; seq: number; sentAt: number }[] {
     const out = []

@@ -1,0 +1,109 @@
+// Pausing on AWS: kept in the table, so every host (a container's shard consumer, a Lambda
+// invocation) sees it in the read it makes anyway.
+//
+//   a whole type   an item of the state store, type `troupe.paused`, key = the type; the durable
+//                  host reads it in the same BatchGetItem as the batch's state.
+//   one key        `paused` in the instance item's bookkeeping, written under its version.
+//
+// A paused instance's messages are held in its own item (`held`, in arrival order) and their
+// records are marked read, so the shard moves on and other keys flow. Resuming clears the mark
+// and puts the first held message on the stream again as a wake-up: the host that reads it
+// runs everything held first, in order, and drops the copy as a duplicate.
+import type { Envelope } from '../core/envelope.js'
+import { StoreConflictError, TroupeError } from '../core/errors.js'
+import { encode } from '../core/serialization.js'
+import type { Pause } from '../core/system.js'
+import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
+import { decodeMeta, encodeMeta, type InstanceMeta } from '../hosts/durable/instance-meta.js'
+import type { DynamoDBStateStore } from '../store/dynamodb.js'
+
+/** Rounds of read-and-write when a host commits the same instance at the same moment. */
+const MAX_ROUNDS = 20
+
+export class DurablePauses {
+  constructor(
+    private readonly state: DynamoDBStateStore,
+    /** Puts a held message back on the stream (same id: the host drops it once applied). */
+    private readonly wake: (envelope: Envelope) => Promise<void>,
+    private readonly now: () => number,
+  ) {}
+
+  async pause(type: string, key: string | undefined): Promise<void> {
+    if (key === undefined) {
+      try {
+        await this.state.put(PAUSE_TYPE, type, { state: encode({ pausedAt: this.now() }), version: 1, updatedAt: this.now() }, undefined)
+      } catch (error) {
+        if (!(error instanceof StoreConflictError)) throw error // already paused
+      }
+      return
+    }
+    await this.changeMeta(type, key, (meta) => {
+      if (meta.paused) return false
+      meta.paused = true
+      return true
+    })
+  }
+
+  async resume(type: string, key: string | undefined): Promise<void> {
+    if (key !== undefined) {
+      const meta = await this.changeMeta(type, key, (m) => {
+        if (!m.paused) return false
+        delete m.paused
+        return true
+      })
+      if (meta?.held?.[0] !== undefined && !(await this.typePaused(type))) await this.wake(meta.held[0])
+      return
+    }
+    await this.state.delete(PAUSE_TYPE, type)
+    // Every instance of the type that holds messages needs its wake-up.
+    let after: string | undefined
+    do {
+      const page = await this.state.scan(type, { limit: 100, ...(after === undefined ? {} : { after }) })
+      for (const { stored } of page.items) {
+        const meta = decodeMeta(stored.meta)
+        if (!meta.paused && meta.held?.[0] !== undefined) await this.wake(meta.held[0])
+      }
+      after = page.next
+    } while (after !== undefined)
+  }
+
+  /** Paused types and keys, read from the table page by page. */
+  async list(): Promise<Pause[]> {
+    const out: Pause[] = []
+    let after: string | undefined
+    do {
+      const page = await this.state.scan(undefined, { limit: 200, ...(after === undefined ? {} : { after }) })
+      for (const { type, key, stored } of page.items) {
+        if (type === PAUSE_TYPE) out.push({ type: key })
+        else if (decodeMeta(stored.meta).paused) out.push({ type, key })
+      }
+      after = page.next
+    } while (after !== undefined)
+    return out
+  }
+
+  private async typePaused(type: string): Promise<boolean> {
+    return (await this.state.get(PAUSE_TYPE, type)) !== undefined
+  }
+
+  /** Reads the instance, changes its bookkeeping, writes it under its version; again on a conflict. */
+  private async changeMeta(type: string, key: string, change: (meta: InstanceMeta) => boolean): Promise<InstanceMeta | undefined> {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const stored = await this.state.get(type, key)
+      const meta = decodeMeta(stored?.meta)
+      if (!change(meta)) return meta
+      try {
+        await this.state.put(
+          type,
+          key,
+          { state: stored?.state ?? encode(undefined), version: (stored?.version ?? 0) + 1, updatedAt: stored?.updatedAt ?? this.now(), meta: encodeMeta(meta) },
+          stored?.version,
+        )
+        return meta
+      } catch (error) {
+        if (!(error instanceof StoreConflictError)) throw error
+      }
+    }
+    throw new TroupeError('TROUPE_STORE_BUSY', `could not change the pause of ${type}#${key}: ${MAX_ROUNDS} writes in a row lost to hosts committing it`)
+  }
+}

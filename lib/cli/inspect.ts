@@ -1,0 +1,243 @@
+// `troupe inspect …`: actors, state, messages, traces, dead letters, joins, timers, cost, and
+// pausing — over a process that serves inspection (`--url`, the embedded mode or `troupe dev`),
+// or over the AWS mode's DynamoDB table itself (`--table`, local or real).
+import { Command, CommanderError } from 'commander'
+import Table from 'cli-table3'
+import { TroupeError } from '../core/errors.js'
+import type { ReceiptEntry } from '../core/receipt.js'
+import type { Inspector, MessageNode, TraceNode } from '../inspect/inspector.js'
+import { CliError, UsageError } from './cli-error.js'
+import { openSource, SOURCE_HELP, sourceOptions, type SourceFlags } from './inspect-source.js'
+import type { Io } from './main.js'
+
+/** Runs `troupe inspect <argv>`; resolves to the exit code. */
+export async function inspect(argv: readonly string[], io: Io): Promise<number> {
+  const out = (text: string) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
+  const program = new Command('troupe inspect')
+    .description('look into a running troupe system or its DynamoDB table')
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} })
+    .exitOverride()
+    .showHelpAfterError(false)
+    .addHelpText('after', SOURCE_HELP)
+
+  const source = (cmd: Command) => sourceOptions(cmd).option('--json', 'print JSON instead of a table')
+
+  /** One subcommand: opens the source, runs, prints JSON or text, closes. */
+  const action =
+    <A extends unknown[]>(run: (inspector: Inspector, flags: SourceFlags & { json?: boolean } & Record<string, unknown>, ...args: A) => Promise<{ json: unknown; text: () => string }>) =>
+    async (...args: unknown[]) => {
+      const cmd = args.at(-1) as Command
+      // `dead replay` shares its flags with `dead`, which commander gives them to.
+      const flags = cmd.optsWithGlobals() as SourceFlags & { json?: boolean } & Record<string, unknown>
+      const inspector = await openSource(flags)
+      try {
+        const result = await run(inspector, flags, ...(args.slice(0, -2) as A))
+        out(flags.json ? JSON.stringify(result.json, null, 2) : result.text())
+      } finally {
+        await inspector.close?.()
+      }
+    }
+
+  source(program.command('actors').description('each actor type: instances, messages processed and dead, queue, pauses, last activity')).action(
+    action(async (i) => {
+      const rows = await i.actors()
+      return {
+        json: rows,
+        text: () =>
+          table(
+            ['actor', 'kind', 'instances', 'processed', 'retried', 'dead', 'queued', 'throttled', 'paused', 'last activity'],
+            rows.map((r) => [r.type, r.kind ?? '', r.instances, r.processed ?? '', r.retried ?? '', r.dead, r.queued ?? '', r.throttled ?? '', r.paused ? 'all' : r.pausedKeys.join(', '), time(r.lastActivityAt)]),
+          ),
+      }
+    }),
+  )
+
+  source(
+    program
+      .command('state <type> [key]')
+      .description("one instance's state, version, last message and update time; without a key, a page of the type's instances")
+      .option('--limit <n>', 'instances per page', '50')
+      .option('--after <cursor>', "the page after this one (the 'next' of the page before)")
+      .option('--search <text>', 'only keys containing this'),
+  ).action(
+    action(async (i, flags, type: string, key: string | undefined) => {
+      if (key !== undefined) {
+        const row = await i.instance(type, key)
+        if (!row) throw new CliError(`no instance ${type}#${key}`)
+        return { json: row, text: () => `${type}#${key}  version ${row.version ?? '-'}  last message ${row.lastMessageId ?? '-'}  updated ${time(row.updatedAt)}${row.paused ? '  PAUSED' : ''}\n${pretty(row.state)}` }
+      }
+      const limit = Number(flags.limit)
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit is a whole number from 1 to 1000, got ${String(flags.limit)}`)
+      const page = await i.instances(type, { limit, ...(flags.after ? { after: String(flags.after) } : {}), ...(flags.search ? { search: String(flags.search) } : {}) })
+      return {
+        json: page,
+        text: () =>
+          table(
+            ['key', 'state', 'version', 'updated', 'waiting'],
+            page.items.map((r) => [r.key, oneLine(r.state), r.version ?? '', time(r.updatedAt), `${r.waiting ?? 0}${r.paused ? ' (paused)' : ''}`]),
+          ) + (page.next ? `\nmore: --after ${page.next}` : ''),
+      }
+    }),
+  )
+
+  source(program.command('message <id>').description('a message: its receipt (statuses, attempts, errors), where it came from and what it caused')).action(
+    action(async (i, _f, id: string) => {
+      const view = await i.message(id)
+      if (!view) throw new CliError(`nothing is known of message ${id} (it kept no receipt, or it is past its time)`)
+      return {
+        json: view,
+        text: () =>
+          [
+            `${describe(view.message)}`,
+            ...view.message.history.map((e) => `  ${historyLine(e)}`),
+            view.causes.length ? `caused by\n${view.causes.map((c, n) => `${'  '.repeat(n + 1)}${describe(c)}`).join('\n')}` : 'caused by: a sender outside troupe',
+            view.caused.length ? `caused\n${view.caused.map((c) => `  ${describe(c)}`).join('\n')}` : 'caused: nothing',
+          ].join('\n'),
+      }
+    }),
+  )
+
+  source(program.command('trace <correlationId>').description('every message of one request, as a tree with status and timings')).action(
+    action(async (i, _f, id: string) => {
+      const roots = await i.trace(id)
+      if (roots.length === 0) throw new CliError(`no messages of request ${id} are known`)
+      return { json: roots, text: () => traceText(roots) }
+    }),
+  )
+
+  const dead = source(program.command('dead').description('dead letters with error and attempts; `dead replay` puts them back').option('--type <type>', 'one actor type')).action(
+    action(async (i, flags) => {
+      const rows = await i.dead(flags.type as string | undefined)
+      return {
+        json: rows,
+        text: () => table(['id', 'actor', 'key', 'attempts', 'error', 'dead at'], rows.map((r) => [r.id, r.type, r.key, r.attempts.length, r.error.message.slice(0, 80), time(r.deadAt)])),
+      }
+    }),
+  )
+  source(
+    dead
+      .command('replay [id]')
+      .description('puts a dead letter back (same id, attempts from 1); --all --type T replays every one of a type')
+      .option('--all', 'every dead letter (of --type)')
+      .option('--type <type>', 'with --all: only this actor type'),
+  ).action(
+    action(async (i, flags, id: string | undefined) => {
+      if (id === undefined && !flags.all) throw new UsageError('say which: dead replay <id>, or dead replay --all [--type T]')
+      if (id !== undefined && flags.all) throw new UsageError('give an id or --all, not both')
+      const ids = id !== undefined ? [id] : (await i.dead(flags.type as string | undefined)).map((r) => r.id)
+      const replayed: string[] = []
+      for (const each of ids) replayed.push(await i.replay(each))
+      return { json: { replayed }, text: () => (replayed.length ? `replayed ${replayed.length}: ${replayed.join(', ')}` : 'nothing to replay') }
+    }),
+  )
+
+  source(program.command('joins').description('forks still waiting, with their deadline and missing children')).action(
+    action(async (i) => {
+      const rows = await i.joins()
+      return {
+        json: rows,
+        text: () => table(['fork', 'join', 'received', 'deadline', 'missing'], rows.map((r) => [r.forkId, r.join, `${r.received}/${r.total}`, time(r.deadline), r.missing.map((m) => `${m.index}:${m.actor}`).join(', ')])),
+      }
+    }),
+  )
+
+  source(program.command('timers').description('scheduled and recurring timers, earliest first')).action(
+    action(async (i) => {
+      const rows = await i.timers()
+      return { json: rows, text: () => table(['id', 'target', 'next due', 'every', 'fired'], rows.map((r) => [r.id, r.target, time(r.dueAt), r.every ?? '', r.fired])) }
+    }),
+  )
+
+  source(program.command('cost').description('AWS requests per API and per message since the process started (AWS mode)')).action(
+    action(async (i, flags) => {
+      const cost = await i.cost()
+      if (!cost) {
+        throw new CliError(flags.table ? 'the request counters live in the running process: use --url to a troupe dev or AWS-mode process' : 'this system pays no requests (the embedded mode)')
+      }
+      return {
+        json: cost,
+        text: () =>
+          `since ${time(cost.since)}: ${cost.requests} requests for ${cost.messages} messages (${cost.requestsPerMessage ?? '-'} per message)\n` +
+          table(['API', 'requests', 'errors', 'bytes out', 'bytes in'], Object.entries(cost.byApi).map(([api, c]) => [api, c.requests, c.errors, c.requestBytes, c.responseBytes])),
+      }
+    }),
+  )
+
+  for (const verb of ['pause', 'resume'] as const) {
+    source(
+      program
+        .command(`${verb} <type> [key]`)
+        .description(verb === 'pause' ? 'stop delivering to an actor type or one key: its messages wait, receipts say paused' : 'deliver again to a paused type or key; what waited goes first, in order'),
+    ).action(
+      action(async (i, _f, type: string, key: string | undefined) => {
+        await i[verb](type, key)
+        const what = key === undefined ? type : `${type}#${key}`
+        return { json: { [verb === 'pause' ? 'paused' : 'resumed']: { type, ...(key !== undefined ? { key } : {}) } }, text: () => `${verb === 'pause' ? 'paused' : 'resumed'} ${what}` }
+      }),
+    )
+  }
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0
+      if (error.code === 'commander.help') return 2 // no subcommand: the help went to stderr
+      throw new UsageError(error.message.replace(/^error: /, ''))
+    }
+    if (error instanceof TroupeError) throw new CliError(error.message, 1, { cause: error })
+    throw error
+  }
+  return 0
+}
+
+function table(head: string[], rows: unknown[][]): string {
+  const t = new Table({ head, style: { head: [], border: [] } })
+  for (const r of rows) t.push(r.map((c) => (c === undefined ? '' : String(c))))
+  return rows.length === 0 ? `${head.join(' | ')}\n(none)` : t.toString()
+}
+
+function time(ms: number | undefined): string {
+  return ms === undefined || !Number.isFinite(ms) ? '' : new Date(ms).toISOString()
+}
+
+function pretty(value: unknown): string {
+  return JSON.stringify(value, replacer, 2) ?? 'undefined'
+}
+
+function oneLine(value: unknown): string {
+  const text = JSON.stringify(value, replacer) ?? 'undefined'
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text
+}
+
+/** Maps and Sets (superjson keeps them) as plain data for printing. */
+function replacer(_key: string, value: unknown): unknown {
+  if (value instanceof Map) return Object.fromEntries(value)
+  if (value instanceof Set) return [...value]
+  return value
+}
+
+function describe(m: MessageNode): string {
+  const key = m.key === '' ? '' : `#${m.key}`
+  const took = m.durationMs === undefined ? '' : ` ${m.durationMs} ms`
+  const tries = m.attempts > 1 ? ` (${m.attempts} attempts)` : ''
+  const error = m.error ? ` — ${m.error.message.slice(0, 100)}` : ''
+  return `${m.type}${key} ${m.id} ${m.status}${tries}${took}${error}`
+}
+
+function historyLine(e: ReceiptEntry): string {
+  return `${time(e.at)} ${e.status} attempt ${e.attempt}${e.reason ? `: ${e.reason.slice(0, 120)}` : ''}`
+}
+
+function traceText(roots: readonly TraceNode[]): string {
+  const lines: string[] = []
+  const start = Math.min(...roots.map((r) => r.sentAt ?? Infinity))
+  const walk = (node: TraceNode, prefix: string, last: boolean, top: boolean) => {
+    const offset = node.sentAt === undefined || !Number.isFinite(start) ? '' : ` +${node.sentAt - start} ms`
+    lines.push(`${top ? '' : `${prefix}${last ? '└─ ' : '├─ '}`}${describe(node)}${offset}`)
+    const next = top ? '' : `${prefix}${last ? '   ' : '│  '}`
+    node.children.forEach((c, n) => walk(c, next, n === node.children.length - 1, false))
+  }
+  for (const r of roots) walk(r, '', true, true)
+  return lines.join('\n')
+}

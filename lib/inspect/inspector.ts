@@ -1,0 +1,137 @@
+// The inspection port: one set of questions about a troupe system, answered over a running
+// system in this process (SystemInspector), over the DynamoDB table of the AWS mode
+// (TableInspector), or over HTTP from a process that serves them (HttpInspector). The CLI
+// (`troupe inspect`) and the web view (`troupe ui`) ask only through it.
+import type { MessageStatus, ReceiptEntry } from '../core/receipt.js'
+import type { Pause } from '../core/system.js'
+import type { TimerRecord } from '../store/index.js'
+import type { AttemptRecord, ErrorRecord } from '../supervisor/dead-letter.js'
+
+/** One actor type at a glance. Counts a source cannot know are undefined. */
+export interface ActorRow {
+  type: string
+  kind?: 'keyed' | 'singleton' | 'stateless'
+  instances: number
+  processed?: number
+  /** Retries scheduled so far (a message retried twice counts twice). */
+  retried?: number
+  dead: number
+  queued?: number
+  throttled?: number
+  paused: boolean
+  pausedKeys: string[]
+  /** Epoch milliseconds. */
+  lastActivityAt?: number
+}
+
+/** One instance: its state as plain data (superjson decoded), version and last message. */
+export interface InstanceRow {
+  type: string
+  key: string
+  state: unknown
+  version?: number
+  lastMessageId?: string
+  /** Epoch milliseconds. */
+  updatedAt?: number
+  paused?: boolean
+  /** Messages waiting for it (queued in the embedded mode, held while paused on AWS). */
+  waiting?: number
+}
+
+export interface Page<T> {
+  items: T[]
+  /** Pass as `after` for the next page; undefined on the last. */
+  next?: string
+}
+
+/** What is known of one message: where it is, what it was, where it came from. */
+export interface MessageNode {
+  id: string
+  type: string
+  key: string
+  correlationId?: string
+  /** The message whose turn sent this one. */
+  parentId?: string
+  status: MessageStatus | 'unknown'
+  attempts: number
+  /** Epoch milliseconds it was accepted. */
+  sentAt?: number
+  /** How long its last turn took, when known. */
+  durationMs?: number
+  history: ReceiptEntry[]
+  error?: ErrorRecord
+}
+
+export interface MessageView {
+  message: MessageNode
+  /** From the root down to the message's parent. */
+  causes: MessageNode[]
+  /** The messages its turns sent. */
+  caused: MessageNode[]
+}
+
+/** A trace: every message of one request, as a tree from its root(s). */
+export interface TraceNode extends MessageNode {
+  children: TraceNode[]
+}
+
+export interface DeadRow {
+  id: string
+  type: string
+  key: string
+  correlationId: string
+  error: ErrorRecord
+  attempts: AttemptRecord[]
+  deadAt: number
+  body: unknown
+}
+
+export interface JoinRow {
+  forkId: string
+  join: string
+  total: number
+  received: number
+  /** Epoch milliseconds after which the join runs with what came, if known. */
+  deadline?: number
+  missing: { index: number; actor: string; messageId: string }[]
+}
+
+export interface CostView {
+  /** Epoch milliseconds the counters start from. */
+  since?: number
+  messages: number
+  requests: number
+  requestsPerMessage?: number
+  byApi: Record<string, { requests: number; errors: number; requestBytes: number; responseBytes: number }>
+}
+
+/** Who sends to whom, learned from traffic. */
+export interface GraphView {
+  nodes: { type: string; count: number }[]
+  edges: { from: string; to: string; count: number; perSecond: number }[]
+}
+
+export interface Inspector {
+  actors(): Promise<ActorRow[]>
+  /** One instance, or undefined. */
+  instance(type: string, key: string): Promise<InstanceRow | undefined>
+  /** A page of a type's instances (`search`: keys containing it). */
+  instances(type: string, options?: { limit?: number; after?: string; search?: string }): Promise<Page<InstanceRow>>
+  message(id: string): Promise<MessageView | undefined>
+  /** The tree of a request, from its root; empty when nothing of it is known. */
+  trace(correlationId: string): Promise<TraceNode[]>
+  dead(type?: string): Promise<DeadRow[]>
+  /** Puts a dead letter back; resolves to its id. */
+  replay(id: string): Promise<string>
+  joins(): Promise<JoinRow[]>
+  timers(): Promise<TimerRecord[]>
+  cost(): Promise<CostView | undefined>
+  /** Message types as a graph, when the source saw traffic (undefined over the table alone). */
+  graph(): Promise<GraphView | undefined>
+  pause(type: string, key?: string): Promise<void>
+  resume(type: string, key?: string): Promise<void>
+  pauses(): Promise<Pause[]>
+  /** An xstate machine actor's definition (as `machine.toJSON()` gives it), for drawing its statechart. */
+  machine?(type: string): Promise<unknown>
+  close?(): Promise<void>
+}

@@ -1,0 +1,253 @@
+// Inspection over the AWS mode's DynamoDB table itself (local or real), without a running
+// system: state page by page (Scan, never the whole table in memory), receipts and traces from
+// the journal, dead letters, joins and timers. Replaying a dead letter and resuming a paused key
+// put messages on the stream, so they need the Kinesis client and stream too.
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import type { KinesisClient } from '@aws-sdk/client-kinesis'
+import { JOINER } from '../../actors/joiner.js'
+import { DurablePauses } from '../aws/pauses.js'
+import type { Envelope } from '../core/envelope.js'
+import { TroupeError } from '../core/errors.js'
+import { decode } from '../core/serialization.js'
+import type { Pause } from '../core/system.js'
+import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
+import { decodeMeta } from '../hosts/durable/instance-meta.js'
+import { Router } from '../routing/router.js'
+import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
+import { DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'
+import type { StoredInstance, StoredReceipt, TraceLink } from '../store/index.js'
+import { KinesisTransport } from '../transport/kinesis.js'
+import type { ActorRow, CostView, DeadRow, Inspector, InstanceRow, JoinRow, MessageNode, MessageView, Page, TraceNode } from './inspector.js'
+import { pendingJoins } from './pending-joins.js'
+import { deadRow } from './system-inspector.js'
+import { causesOf, traceTree } from './trace-tree.js'
+
+/** How long a receipt written by a replay is kept. */
+const RECEIPT_TTL_MS = 24 * 60 * 60_000
+/** Receipts read at once while assembling a trace. */
+const READS_AT_ONCE = 16
+
+export interface TableInspectorOptions {
+  dynamodb: DynamoDBClient
+  tableName: string
+  /** For `replay` and `resume`, which put messages on the stream. */
+  kinesis?: KinesisClient
+  stream?: string
+}
+
+export class TableInspector implements Inspector {
+  private readonly state: DynamoDBStateStore
+  private readonly timerStore: DynamoDBTimerStore
+  private readonly journal: DynamoDBJournalStore
+  private readonly transport: KinesisTransport | undefined
+  private readonly pausing: DurablePauses
+
+  constructor(private readonly options: TableInspectorOptions) {
+    const table = { client: options.dynamodb, tableName: options.tableName }
+    this.state = new DynamoDBStateStore(table)
+    this.timerStore = new DynamoDBTimerStore(table)
+    this.journal = new DynamoDBJournalStore(table)
+    this.transport =
+      options.kinesis && options.stream ? new KinesisTransport({ client: options.kinesis, router: new Router({ defaultStream: options.stream }), lingerMs: 0 }) : undefined
+    this.pausing = new DurablePauses(this.state, (envelope) => this.put(envelope, 'resume a paused key'), () => Date.now())
+  }
+
+  async actors(): Promise<ActorRow[]> {
+    const rows = new Map<string, ActorRow>()
+    const rowOf = (type: string) => {
+      let row = rows.get(type)
+      if (!row) rows.set(type, (row = { type, instances: 0, dead: 0, paused: false, pausedKeys: [] }))
+      return row
+    }
+    await this.eachInstance(undefined, (type, key, stored) => {
+      if (type === PAUSE_TYPE) {
+        rowOf(key).paused = true
+        return
+      }
+      const row = rowOf(type)
+      const meta = decodeMeta(stored.meta)
+      if (!isDeleted(stored)) row.instances++
+      if (meta.paused) row.pausedKeys.push(key)
+      if (meta.held) row.queued = (row.queued ?? 0) + meta.held.length
+      if (row.lastActivityAt === undefined || stored.updatedAt > row.lastActivityAt) row.lastActivityAt = stored.updatedAt
+    })
+    for (const letter of await this.journal.deadLetters()) rowOf(letter.envelope.type).dead++
+    return [...rows.values()].sort((a, b) => (a.type < b.type ? -1 : 1))
+  }
+
+  async instance(type: string, key: string): Promise<InstanceRow | undefined> {
+    const stored = await this.state.get(type, key)
+    if (!stored || isDeleted(stored)) return undefined
+    return { ...this.row(type, key, stored), paused: decodeMeta(stored.meta).paused === true || (await this.state.get(PAUSE_TYPE, type)) !== undefined }
+  }
+
+  async instances(type: string, options: { limit?: number; after?: string; search?: string } = {}): Promise<Page<InstanceRow>> {
+    const page = await this.state.scan(type, options)
+    const typePaused = (await this.state.get(PAUSE_TYPE, type)) !== undefined
+    const items = page.items.filter((i) => !isDeleted(i.stored)).map((i) => {
+      const row = this.row(i.type, i.key, i.stored)
+      return typePaused ? { ...row, paused: true } : row
+    })
+    return { items, ...(page.next !== undefined ? { next: page.next } : {}) }
+  }
+
+  private row(type: string, key: string, stored: StoredInstance): InstanceRow {
+    const meta = decodeMeta(stored.meta)
+    const last = meta.recent.at(-1)
+    return {
+      type,
+      key,
+      state: decode(stored.state),
+      version: stored.version,
+      ...(last !== undefined ? { lastMessageId: last } : {}),
+      updatedAt: stored.updatedAt,
+      paused: meta.paused === true,
+      waiting: meta.held?.length ?? 0,
+    }
+  }
+
+  /** Calls `fn` on every instance item of the table (or of one type), a page at a time. */
+  private async eachInstance(type: string | undefined, fn: (type: string, key: string, stored: StoredInstance) => void): Promise<void> {
+    let after: string | undefined
+    do {
+      const page = await this.state.scan(type, { limit: 500, ...(after === undefined ? {} : { after }) })
+      for (const i of page.items) fn(i.type, i.key, i.stored)
+      after = page.next
+    } while (after !== undefined)
+  }
+
+  async message(id: string): Promise<MessageView | undefined> {
+    const message = await this.node(id)
+    if (!message) return undefined
+    const causes = await causesOf(message, (p) => this.node(p))
+    let caused: MessageNode[] = []
+    if (message.correlationId !== undefined) {
+      const links = (await this.journal.trace(message.correlationId, Date.now())).filter((l) => l.parentId === id)
+      caused = (await this.nodes(links)).sort((a, b) => (a.sentAt ?? 0) - (b.sentAt ?? 0))
+    }
+    return { message, causes, caused }
+  }
+
+  private async node(id: string, link?: TraceLink): Promise<MessageNode | undefined> {
+    const receipt = await this.journal.receipt(id, Date.now())
+    if (!receipt) return undefined
+    return toNode(receipt, link)
+  }
+
+  private async nodes(links: readonly TraceLink[]): Promise<MessageNode[]> {
+    const out: MessageNode[] = []
+    let next = 0
+    const worker = async () => {
+      while (next < links.length) {
+        const link = links[next++]!
+        const node = await this.node(link.id, link)
+        out.push(
+          node ?? { id: link.id, type: link.actor, key: link.key, correlationId: link.correlationId, ...(link.parentId !== undefined ? { parentId: link.parentId } : {}), status: 'unknown', attempts: 0, sentAt: link.sentAt, history: [] },
+        )
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(READS_AT_ONCE, links.length) }, worker))
+    return out
+  }
+
+  async trace(correlationId: string): Promise<TraceNode[]> {
+    return traceTree(await this.nodes(await this.journal.trace(correlationId, Date.now())))
+  }
+
+  async dead(type?: string): Promise<DeadRow[]> {
+    return (await this.journal.deadLetters(type)).map(deadRow)
+  }
+
+  async replay(id: string): Promise<string> {
+    const letter = await this.journal.takeDeadLetter(id)
+    if (!letter) throw new TroupeError('TROUPE_NO_DEAD_LETTER', `no dead letter with message id ${id} in table ${this.options.tableName}`)
+    const envelope: Envelope = { ...letter.envelope, attempt: 0 }
+    try {
+      if (envelope.receipt !== undefined) {
+        await this.journal.deleteReceipt(envelope.id)
+        const at = Date.now()
+        await this.journal.putReceipts([
+          {
+            id: envelope.id,
+            actor: envelope.type,
+            key: envelope.key,
+            entry: { status: 'accepted', at, attempt: 0 },
+            expiresAt: at + RECEIPT_TTL_MS,
+            trace: { correlationId: envelope.correlationId, sentAt: envelope.sentAt, ...(envelope.parentId !== undefined ? { parentId: envelope.parentId } : {}) },
+          },
+        ])
+      }
+      await this.put(envelope, `replay dead letter ${id}`)
+    } catch (error) {
+      await this.journal.putDeadLetters([letter]) // not sent: it stays a dead letter
+      throw error
+    }
+    return envelope.id
+  }
+
+  async joins(): Promise<JoinRow[]> {
+    const joiners: { key: string; state: unknown }[] = []
+    await this.eachInstance(JOINER, (_type, key, stored) => joiners.push({ key, state: decode(stored.state) }))
+    return pendingJoins(joiners, await this.timerStore.list())
+  }
+
+  timers() {
+    return this.timerStore.list()
+  }
+
+  /** The request counters live in the running process: ask it (`--url`), not the table. */
+  async cost(): Promise<CostView | undefined> {
+    return undefined
+  }
+
+  async graph(): Promise<undefined> {
+    return undefined
+  }
+
+  pause(type: string, key?: string): Promise<void> {
+    return this.pausing.pause(type, key)
+  }
+
+  resume(type: string, key?: string): Promise<void> {
+    return this.pausing.resume(type, key)
+  }
+
+  pauses(): Promise<Pause[]> {
+    return this.pausing.list()
+  }
+
+  async close(): Promise<void> {
+    await this.transport?.close()
+  }
+
+  private async put(envelope: Envelope, what: string): Promise<void> {
+    if (!this.transport) throw new TroupeError('TROUPE_CONFIG', `to ${what}, troupe puts a message on the stream: pass the stream name (--stream) and its endpoint`)
+    const result = await this.transport.enqueue(envelope)
+    if (result.status === 'failed') throw result.error
+    await this.transport.flush()
+  }
+}
+
+/** An instance deleted by its actor keeps a tombstone item for a while (to recognise redeliveries). */
+function isDeleted(stored: StoredInstance): boolean {
+  return stored.expiresAt !== undefined
+}
+
+function toNode(receipt: StoredReceipt, link: TraceLink | undefined): MessageNode {
+  const trace = receipt.trace ?? (link && { correlationId: link.correlationId, sentAt: link.sentAt, ...(link.parentId !== undefined ? { parentId: link.parentId } : {}) })
+  const first = receipt.history[0]?.at
+  const last = receipt.history.at(-1)
+  const running = receipt.history.findLast((e) => e.status === 'running')
+  return {
+    id: receipt.id,
+    type: receipt.actor,
+    key: receipt.key,
+    ...(trace ? { correlationId: trace.correlationId, sentAt: trace.sentAt } : first !== undefined ? { sentAt: first } : {}),
+    ...(trace?.parentId !== undefined ? { parentId: trace.parentId } : {}),
+    status: receipt.status,
+    attempts: receipt.attempts,
+    ...(running && last && last !== running ? { durationMs: last.at - running.at } : {}),
+    history: receipt.history,
+    ...(receipt.error ? { error: { name: receipt.error.name, message: receipt.error.message } } : {}),
+  }
+}

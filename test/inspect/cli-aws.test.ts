@@ -1,0 +1,43 @@
+// `troupe inspect --table` against the AWS mode's table on the local servers (dynalite and
+// kinesalite), with an AwsSystem running the scenario's turns in this process; `cost` comes
+// from that process over --url.
+import t from 'tap'
+import { AwsSystem } from '../../lib/aws/aws-system.js'
+import { clients, startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { ensureResources } from '../../lib/aws/resources.js'
+import { serveInspection } from '../../lib/inspect/inspection-server.js'
+import { SystemInspector } from '../../lib/inspect/system-inspector.js'
+import type { CostView } from '../../lib/inspect/inspector.js'
+import { checkScenario, json } from './fixtures/cli-checks.js'
+import { ACTORS, Count, play, Poison } from './fixtures/scenario.js'
+
+let stack: LocalStack | undefined
+t.before(async () => {
+  stack = await startLocalStack({ shardLimit: 1_000 })
+})
+t.teardown(() => stack?.stop())
+
+t.test('every command answers --json with the scenario’s known counts', async (t) => {
+  const { dynamodb, kinesis } = clients(stack!)
+  const name = `inspect-${process.pid}`
+  await ensureResources({ kinesis, dynamodb, tableName: name, streams: [name], shards: 2 })
+  const system = new AwsSystem({ actors: ACTORS, kinesis, dynamodb, tableName: name, stream: name, receiptsForAll: true, logLevel: 'silent', pollMs: 20, timerTickMs: 50, lingerMs: 2 })
+  const inspector = new SystemInspector(system)
+  const server = await serveInspection(inspector)
+  t.teardown(async () => {
+    await server.close()
+    await inspector.close()
+    await system.stop()
+    kinesis.destroy()
+    dynamodb.destroy()
+  })
+  const ids = await play(system)
+  const source = ['--table', name, '--endpoint', stack!.dynamodbEndpoint, '--stream', name, '--kinesis-endpoint', stack!.kinesisEndpoint]
+  await checkScenario(t, source, ids, {
+    state: async (k) => system.state(Count, k),
+    poisonOk: async () => (await system.state(Poison, 'p'))?.ok,
+  })
+  const cost = await json<CostView>(t, ['cost'], ['--url', server.url])
+  t.ok(cost.requests > 0 && cost.messages > 0, `cost: ${cost.requests} requests for ${cost.messages} messages`)
+  t.ok(cost.byApi.PutRecords || cost.byApi['Kinesis.PutRecords'] || Object.keys(cost.byApi).some((k) => /PutRecords/.test(k)), 'by API')
+})

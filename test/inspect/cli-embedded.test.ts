@@ -1,0 +1,43 @@
+// `troupe inspect --url` against an embedded system serving inspection in this process.
+import t from 'tap'
+import { createSystem } from '../../lib/index.js'
+import { serveInspection } from '../../lib/inspect/inspection-server.js'
+import { SystemInspector } from '../../lib/inspect/system-inspector.js'
+import { checkScenario, inspectCli } from './fixtures/cli-checks.js'
+import { ACTORS, Count, play, Poison } from './fixtures/scenario.js'
+
+t.test('every command answers --json with the scenario’s known counts', async (t) => {
+  const system = createSystem({ actors: ACTORS, receiptsForAll: true, logLevel: 'silent' })
+  const inspector = new SystemInspector(system, { actors: ACTORS })
+  const server = await serveInspection(inspector, { log: inspector.log })
+  t.teardown(async () => {
+    await server.close()
+    await inspector.close()
+    await system.stop({ timeoutMs: 1_000 })
+  })
+  const ids = await play(system)
+  await checkScenario(t, ['--url', server.url], ids, {
+    state: async (k) => system.state(Count, k),
+    poisonOk: async () => (await system.state(Poison, 'p'))?.ok,
+  })
+  const cost = await inspectCli(['cost', '--json'], ['--url', server.url])
+  t.equal(cost.code, 1, 'cost has nothing to say for the embedded mode')
+  t.match(cost.stderr, /pays no requests/)
+})
+
+t.test('usage errors exit 2 naming the problem; --help works everywhere', async (t) => {
+  const none = await inspectCli(['actors'], [])
+  t.equal(none.code, 2)
+  t.match(none.stderr, /--url .* or --table/)
+  const replay = await inspectCli(['dead', 'replay'], ['--url', 'http://127.0.0.1:9'])
+  t.equal(replay.code, 2)
+  t.match(replay.stderr, /dead replay <id>, or dead replay --all/)
+  for (const cmd of [[], ['actors'], ['state'], ['message'], ['trace'], ['dead'], ['dead', 'replay'], ['joins'], ['timers'], ['cost'], ['pause'], ['resume']]) {
+    const help = await inspectCli([...cmd, '--help'], [])
+    t.equal(help.code, 0, `inspect ${cmd.join(' ')} --help`)
+    t.match(help.stdout, /Usage: troupe inspect/)
+  }
+  const unreachable = await inspectCli(['actors'], ['--url', 'http://127.0.0.1:9'])
+  t.equal(unreachable.code, 1)
+  t.match(unreachable.stderr, /nothing answers at http:\/\/127\.0\.0\.1:9/)
+})
