@@ -25,6 +25,10 @@ export type {
 // Fork/join
 export type { Fork, ForkChild, ForkChildren, Joined, JoinOptions, MissingChild, RepliesOf } from './core/fork.js'
 
+// Pipelines declared in code
+export { pipeline, toDot, toMermaid } from './pipeline/index.js'
+export type { ForkedPipeline, GraphEdge, GraphNode, OutputOf, Pipeline, PipelineGraph, PipelineInfo, PipelineStart, StageKind } from './pipeline/index.js'
+
 // Timers and stores
 export type { ScheduleOptions } from './core/schedule.js'
 export type { StateStore, StoredInstance, Stores, TimerRecord, TimerStore } from './store/index.js'
