@@ -9,6 +9,8 @@
 //   createSystem({ actors: orders.actors })
 //
 // A stage's reply is its output: `undefined` or `null` stops the message there (a filter).
+// Naming a stage that is already in the pipeline leads back to it: a loop, such as a crawler's
+// `.from(PageUrl).pipe(PageBody).each(PageUrl)`.
 import type { ActorClass, InOf, ReplyOf } from '../core/actor.js'
 import { ConfigError } from '../core/errors.js'
 import type { Joined } from '../core/fork.js'
@@ -98,10 +100,11 @@ export function pipeline(name: string): PipelineStart {
   }
 }
 
-/** Adds a stage; each class appears once in a pipeline (a second route from it would be ambiguous). */
+/** Adds a stage, once: naming a class that is already a stage again leads back to it (a loop). */
 function add(def: Definition, cls: ActorClass): ActorClass {
   if (typeof cls !== 'function' || typeof cls.type !== 'string') throw new ConfigError(`pipeline ${def.name}: a stage must be an actor class, got ${String(cls)}`)
-  if (def.byClass.has(cls)) throw new ConfigError(`pipeline ${def.name}: ${cls.type} appears twice; a stage can be in one place only`)
+  const known = def.byClass.get(cls)
+  if (known) return known
   const stage: ActorClass = stageOf(cls, (): Route | undefined => def.routes.get(stage))
   def.byClass.set(cls, stage)
   def.stages.push(stage)

@@ -113,9 +113,37 @@ t.test('the graph names every stage and edge; Mermaid and DOT draw it', async (t
   t.match(dot, /"pl.upper" -> "pl.pair" \[label="join", style=dashed\];/)
 })
 
+t.test('naming a stage again leads back to it: a loop, which runs until a stage replies nothing', async (t) => {
+  class Countdown extends Actor<{ n: number }, { n: number } | null> {
+    static readonly type = 'pl.countdown'
+    receive(msg: { n: number }) {
+      return msg.n === 0 ? null : { n: msg.n - 1 }
+    }
+  }
+  class Step extends Actor<{ n: number }, { n: number }, { seen: number[] }> {
+    static readonly type = 'pl.step'
+    key() {
+      return 'all'
+    }
+    initialState() {
+      return { seen: [] as number[] }
+    }
+    receive(msg: { n: number }, ctx: Context<{ seen: number[] }>) {
+      ctx.state.seen.push(msg.n)
+      return msg
+    }
+  }
+  const loop = pipeline('loop').from(Countdown).pipe(Step).pipe(Countdown)
+  t.equal(loop.actors.length, 2)
+  t.same(loop.graph().edges.map((e) => `${e.from} ${e.to}`), ['pl.countdown pl.step', 'pl.step pl.countdown'])
+  const { system, settle } = createTestSystem({ actors: loop.actors })
+  await system.tell(Countdown, { n: 3 })
+  await settle()
+  t.same((await system.state(Step, 'all'))?.seen, [2, 1, 0])
+})
+
 t.test('mistakes are named when the pipeline is declared', async (t) => {
   t.throws(() => pipeline('bad name!'), ConfigError)
-  t.throws(() => pipeline('twice').from(Upper).pipe(Identity).pipe(Upper as never), { message: /pl.upper appears twice/ })
   const start = pipeline('branch').from(Identity)
   start.pipe(Upper)
   t.throws(() => start.pipe(Length), { message: /pl.identity already goes on; .*fork/ })
