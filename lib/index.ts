@@ -26,8 +26,22 @@ export type {
 export type { Fork, ForkChild, ForkChildren, Joined, JoinOptions, MissingChild, RepliesOf } from './core/fork.js'
 
 // Pipelines declared in code
-export { pipeline, toDot, toMermaid } from './pipeline/index.js'
-export type { ForkedPipeline, GraphEdge, GraphNode, OutputOf, Pipeline, PipelineGraph, PipelineInfo, PipelineStart, StageKind } from './pipeline/index.js'
+export { componentMetrics, pipeline, toDot, toMermaid, traced } from './pipeline/index.js'
+export type {
+  ComponentBeat,
+  ForkedPipeline,
+  GraphEdge,
+  GraphNode,
+  LineageStep,
+  MetricsOptions,
+  OutputOf,
+  Pipeline,
+  PipelineGraph,
+  PipelineInfo,
+  PipelineStart,
+  StageKind,
+  Traced,
+} from './pipeline/index.js'
 
 // Timers and stores
 export type { ScheduleOptions } from './core/schedule.js'
