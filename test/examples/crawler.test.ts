@@ -11,7 +11,7 @@ for (const mode of exampleModes(t, { ordering: 'batched' })) {
   t.test(`${mode.name}: crawls the site`, async (t) => {
     const { system, close } = await mode.start({ actors: crawl.actors })
     t.teardown(close)
-    const r = await runCrawl(system, { pagesPerHost: 40, slowMs: 600 })
+    const r = await runCrawl(system, { pagesPerHost: 30, slowMs: 600 })
     for (const host of r.hosts) {
       const expected = r.site.pages.get(host.host)!
       t.equal(host.pages, expected.length, `${host.host}: every page crawled`)
