@@ -13,5 +13,5 @@ import { ReserveStock } from './actors/ReserveStock.js'
 export const orders = pipeline('orders')
   .from(ReceiveOrder)
   .fork(PriceOrder, ReserveStock)
-  .join(Decide, { timeoutMs: 10_000 })
+  .join(Decide, { timeoutMs: 60_000 })
   .pipe(CustomerLedger)

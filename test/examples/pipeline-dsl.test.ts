@@ -61,12 +61,14 @@ function checkReport(t: Test, report: OrdersReport, sent: PlacedOrder[]): void {
   )
 }
 
-for (const mode of exampleModes(t)) {
-  t.test(`${mode.name}: 40 orders through the pipeline`, async (t) => {
+// The stock is one instance: let its messages share PutRecords calls in the AWS mode (the checks
+// hold in any order of arrival).
+for (const mode of exampleModes(t, { ordering: 'batched' })) {
+  t.test(`${mode.name}: 24 orders through the pipeline`, async (t) => {
     const { system, close } = await mode.start({ actors: orders.actors })
     t.teardown(close)
-    const report = await runOrders(system, 40)
-    checkReport(t, report, sampleOrders(40))
+    const report = await runOrders(system, 24)
+    checkReport(t, report, sampleOrders(24))
   })
 }
 

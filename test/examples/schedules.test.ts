@@ -10,10 +10,10 @@ const RULE = 'arn:aws:events:us-east-2:123456789012:rule/my-schedule'
 
 for (const mode of exampleModes(t)) {
   t.test(`${mode.name}: schedules fire on time, and every sample event becomes the right state`, async (t) => {
-    // 40 times real time (a minute in 1.5 s), from a minute before a five-minute mark; the run
+    // 30 times real time (a minute in 2 s), from a minute before a five-minute mark; the run
     // lasts past the mark (however long the system took to start), so the digest's cron fires.
     const start = Math.ceil(Date.now() / FIVE_MINUTES) * FIVE_MINUTES + FIVE_MINUTES - 60_000
-    const clock = acceleratedClock(40, start)
+    const clock = acceleratedClock(30, start)
     const { system, close } = await mode.start({ actors: ACTORS, clock })
     t.teardown(close)
     const toMark = (FIVE_MINUTES - (clock.now() % FIVE_MINUTES)) / 60_000
