@@ -44,3 +44,11 @@ t.test('bad flags and unknown pipelines exit 2 with the reason', async (t) => {
   t.equal(missing.code, 2)
   t.match(missing.stderr, /no app at no\/such\/app.ts/)
 })
+
+t.test("an app whose pipeline's stages are not among its actors is refused, naming them", async (t) => {
+  const { appProblem } = await import('../../lib/cli/app.js')
+  const { orders } = await import('../../examples/pipeline-dsl/orders.js')
+  t.equal(appProblem({ actors: orders.actors, pipelines: [orders] }), undefined)
+  t.match(appProblem({ actors: orders.actors.slice(0, 2), pipelines: [orders] }), /pipeline orders: add its stages to `actors` \(\.\.\.orders\.actors\); missing reserveStock, decide, customerLedger/)
+  t.match(appProblem({ actors: orders.actors, pipelines: [{}] }), /pipelines\[0\] is not a pipeline/)
+})
