@@ -26,6 +26,24 @@ export type {
 // Fork/join
 export type { Fork, ForkChild, ForkChildren, Joined, JoinOptions, MissingChild, RepliesOf } from './core/fork.js'
 
+// Pipelines declared in code
+export { componentMetrics, pipeline, toDot, toMermaid, traced } from './pipeline/index.js'
+export type {
+  ComponentBeat,
+  ForkedPipeline,
+  GraphEdge,
+  GraphNode,
+  LineageStep,
+  MetricsOptions,
+  OutputOf,
+  Pipeline,
+  PipelineGraph,
+  PipelineInfo,
+  PipelineStart,
+  StageKind,
+  Traced,
+} from './pipeline/index.js'
+
 // Timers and stores
 export type { ScheduleOptions } from './core/schedule.js'
 export type { StateStore, StoredInstance, Stores, TimerRecord, TimerStore } from './store/index.js'

@@ -5,6 +5,7 @@
 import type { ActorClass } from '../core/actor.js'
 import type { Filter } from '../core/filter.js'
 import type { System } from '../core/system.js'
+import type { PipelineInfo } from '../pipeline/pipeline.js'
 import type { RouterOptions } from '../routing/router.js'
 
 /** Stops what `start` started; `troupe dev` calls it first when it stops. */
@@ -35,6 +36,8 @@ export interface App {
   actors: readonly ActorClass[]
   /** Global filters, run before every actor's own. */
   filters?: readonly Filter[]
+  /** The app's pipelines (`pipeline(…)`), drawn by `troupe graph`; their `actors` belong in `actors` too. */
+  pipelines?: readonly PipelineInfo[]
   /** The stream every message goes to unless `router` says otherwise; `--stream` overrides it. @default 'troupe' */
   stream?: string
   /** Streams per actor type and priority (see RouterOptions); `troupe dev` creates each of them. */
@@ -74,6 +77,14 @@ export function appProblem(value: unknown): string | undefined {
   }
   if (app.filters !== undefined && (!Array.isArray(app.filters) || !app.filters.every((f) => typeof f === 'function'))) {
     return '`filters` must be an array of functions'
+  }
+  if (app.pipelines !== undefined) {
+    if (!Array.isArray(app.pipelines)) return '`pipelines` must be an array of pipeline(…) declarations'
+    for (const [i, p] of app.pipelines.entries()) {
+      if (p === null || typeof p !== 'object' || typeof (p as PipelineInfo).graph !== 'function') return `pipelines[${i}] is not a pipeline(…) declaration`
+      const missing = (p as PipelineInfo).actors.filter((stage) => !(app.actors as unknown[]).includes(stage))
+      if (missing.length > 0) return `pipeline ${(p as PipelineInfo).name}: add its stages to \`actors\` (...${(p as PipelineInfo).name}.actors); missing ${missing.map((m) => m.type).join(', ')}`
+    }
   }
   if (app.stream !== undefined && typeof app.stream !== 'string') return '`stream` must be a stream name'
   if (app.router !== undefined && (app.router === null || typeof app.router !== 'object')) return '`router` must be an object'

@@ -26,6 +26,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'print the deployment as a CloudFormation template (JSON)',
     run: async (args, io) => (await import('./template.js')).template(args, io),
   },
+  graph: {
+    summary: "draw the app's pipelines (Mermaid, Graphviz DOT or JSON)",
+    run: async (args, io) => (await import('./graph.js')).graph(args, io),
+  },
   deploy: {
     summary: 'create or update the deployment on AWS with the SDK (--dry-run shows the plan)',
     run: async (args, io) => (await import('./deploy.js')).deployCommand(args, io),

@@ -8,6 +8,22 @@ const UNIT_MS: Record<string, number> = {
   day: 86_400_000,
 }
 
+/** The largest value of each field of a 5-field cron, for `start/step` (EventBridge) → `start-max/step` (croner). */
+const FIELD_MAX = [59, 23, 31, 12, 7]
+
+/**
+ * EventBridge's cron fields in croner's dialect: `0/5` (from 0, every 5) becomes `0-59/5`, and
+ * day-of-week numbers count from 1 = Sunday (EventBridge) instead of 0 = Sunday (croner); the
+ * number after `#` (the nth weekday) and after `/` (a step) are not days and stay.
+ */
+function fromEventBridgeCron(fields: string[]): string[] {
+  return fields.map((field, i) => {
+    let out = field.replace(/(^|,)(\d+)\/(\d+)/g, (_m, lead: string, start: string, step: string) => `${lead}${start}-${FIELD_MAX[i]}/${step}`)
+    if (i === 4) out = out.replace(/(^|[^#/\d])(\d+)/g, (_m, lead: string, day: string) => `${lead}${Number(day) - 1}`)
+    return out
+  })
+}
+
 /** When a recurring schedule fires next, strictly after `after` (epoch ms). */
 export type NextDue = (after: number) => number | undefined
 
@@ -30,7 +46,7 @@ export function parseRecurrence(spec: string): NextDue {
   let fields = (aws ? aws[1]! : spec).trim().split(/\s+/)
   if (aws && fields.length === 6) {
     if (fields[5] !== '*' && fields[5] !== '?') throw new ConfigError(`schedule "${spec}": a year field other than * is not supported`)
-    fields = fields.slice(0, 5)
+    fields = fromEventBridgeCron(fields.slice(0, 5))
   }
   if (fields.length !== 5) {
     throw new ConfigError(`schedule "${spec}" is neither rate(N minutes|hours|days|seconds), cron(m h dom mon dow [year]) nor a 5-field cron`)

@@ -80,3 +80,15 @@ export class ActorType {
     return this.stateful ? copyState(this.actor.initialState!()) : undefined
   }
 }
+
+/**
+ * The registered type of a class: the class itself, or, under the same type name, a registered
+ * class that extends it (a pipeline registers its stages as subclasses of the user's classes),
+ * so `tell(Validate, …)` reaches the registered stage.
+ */
+export function registeredType<T extends ActorType>(target: ActorClass, byClass: ReadonlyMap<ActorClass, T>, byType: ReadonlyMap<string, T>): T | undefined {
+  const found = byClass.get(target)
+  if (found) return found
+  const named = typeof target?.type === 'string' ? byType.get(target.type) : undefined
+  return named && typeof target === 'function' && named.cls.prototype instanceof target ? named : undefined
+}

@@ -5,6 +5,7 @@ import type { System, SystemOptions } from '../core/system.js'
 import { SimulatedClock } from './simulated-clock.js'
 
 export { SimulatedClock } from './simulated-clock.js'
+export { acceleratedClock } from './accelerated-clock.js'
 export { storeConformance, type ConformanceOptions, type StoresFactory } from './store-conformance.js'
 export { journalConformance, type JournalFactory } from './journal-conformance.js'
 

@@ -29,7 +29,7 @@ import { assertSerializable } from '../../core/validate.js'
 import { defaultRecordCodec, type RecordCodec } from '../../routing/record-codec.js'
 import type { JournalStore, ReceiptRecord, StateStore, StoredInstance, StoredReceipt, TimerStore } from '../../store/index.js'
 import { errorRecord, type AttemptRecord, type DeadLetter, type ErrorRecord } from '../../supervisor/dead-letter.js'
-import { ActorType } from '../actor-type.js'
+import { ActorType, registeredType } from '../actor-type.js'
 import type { Effect, ForkPlan } from '../effect.js'
 import { planFork } from '../fork-plan.js'
 import { ENVELOPE, TurnContext, type TurnHost, type TurnSlot } from '../turn-context.js'
@@ -195,7 +195,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
 
   /** The actor type of a class or name; throws naming the known ones. */
   typeOf(target: ActorClass | string): ActorType {
-    const type = typeof target === 'string' ? this.types.get(target) : this.byClass.get(target)
+    const type = typeof target === 'string' ? this.types.get(target) : registeredType(target, this.byClass, this.types)
     if (type) return type
     const name = typeof target === 'string' ? target : `${String((target as { type?: unknown })?.type)} (class ${(target as { name?: string })?.name})`
     throw new UnknownActorError(name, [...this.types.keys()])

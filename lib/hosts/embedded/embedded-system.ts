@@ -33,6 +33,7 @@ import type { Effect, ForkPlan } from '../effect.js'
 import { planFork } from '../fork-plan.js'
 import { applyFilters, nextAttemptDelayMs } from '../turn-rules.js'
 import { ActorRuntime } from './actor-runtime.js'
+import { registeredType } from '../actor-type.js'
 import { Deadlines, type Deadline } from './deadlines.js'
 import { Dispatcher } from './dispatcher.js'
 import { ENVELOPE, type Instance } from './instance.js'
@@ -253,7 +254,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   }
 
   private runtime(target: ActorClass | string): ActorRuntime {
-    const rt = typeof target === 'string' ? this.byType.get(target) : this.byClass.get(target)
+    const rt = typeof target === 'string' ? this.byType.get(target) : registeredType(target, this.byClass, this.byType)
     if (rt) return rt
     const name = typeof target === 'string' ? target : `${String((target as { type?: unknown })?.type)} (class ${(target as { name?: string })?.name})`
     throw new UnknownActorError(name, [...this.byType.keys()])

@@ -1,0 +1,54 @@
+// The example over any System: serve the API, make the requests a client would, and collect
+// what they answered and which log lines each request id appears on.
+import type { Logger, System } from 'troupe'
+import { untilIdle } from '../shared/idle.js'
+import { startHttpApp } from './server.js'
+
+export interface Exchange {
+  method: string
+  path: string
+  requestId: string
+  status: number
+  body: unknown
+}
+
+async function call(base: string, method: string, path: string, body?: unknown, requestId?: string): Promise<Exchange> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(requestId ? { 'x-request-id': requestId } : {}) },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  })
+  return { method, path, requestId: response.headers.get('x-request-id') ?? '', status: response.status, body: await response.json() }
+}
+
+export interface HttpAppReport {
+  deposits: Exchange[]
+  refused: Exchange[]
+  account: Exchange
+  openapi: Exchange
+}
+
+export async function runHttpApp(system: System, logger: Logger): Promise<HttpAppReport> {
+  const api = await startHttpApp(system, logger)
+  try {
+    const deposits = [
+      await call(api.url, 'POST', '/accounts/ada-1/deposits', { amount: 1250, currency: 'EUR', memo: 'salary' }, 'req-salary-1'),
+      await call(api.url, 'POST', '/accounts/ada-1/deposits', { amount: 300, currency: 'EUR' }),
+      await call(api.url, 'POST', '/accounts/ada-1/deposits', { amount: 5, currency: 'USD', memo: 'coins' }),
+    ]
+    const refused = [
+      await call(api.url, 'POST', '/accounts/ada-1/deposits', { amount: -5, currency: 'EUR' }),
+      await call(api.url, 'POST', '/accounts/ada-1/deposits', { amount: 5, currency: 'JPY' }),
+      await call(api.url, 'POST', '/accounts/ada-1/deposits', { amount: 5, currency: 'EUR', note: 'extra field' }),
+      await call(api.url, 'POST', '/accounts/ada-1/deposits', '{"amount": 5,'),
+      await call(api.url, 'POST', '/accounts/NOT%20AN%20ID/deposits', { amount: 5, currency: 'EUR' }),
+    ]
+    await untilIdle(system)
+    const account = await call(api.url, 'GET', '/accounts/ada-1', undefined, 'req-read-1')
+    const openapi = await call(api.url, 'GET', '/openapi.json')
+    await untilIdle(system)
+    return { deposits, refused, account, openapi }
+  } finally {
+    await api.close()
+  }
+}

@@ -1,0 +1,8 @@
+export { pipeline } from './pipeline.js'
+export type { ForkedPipeline, OutputOf, Pipeline, PipelineInfo, PipelineStart } from './pipeline.js'
+export { toDot, toMermaid } from './graph.js'
+export type { GraphEdge, GraphNode, PipelineGraph, StageKind } from './graph.js'
+export { traced } from './lineage.js'
+export type { LineageStep, Traced } from './lineage.js'
+export { componentMetrics } from './metrics.js'
+export type { ComponentBeat, MetricsOptions } from './metrics.js'
