@@ -23,7 +23,9 @@ import { startHttpApp } from './server.js'
 const USAGE = `Usage: tsx examples/http-app/main.ts [--demo]
 
 Serves an HTTP API in front of troupe actors on 127.0.0.1 (PORT, default 8787), logging one
-JSON line per event on stderr, each with the request's correlation id.
+JSON line per event on stderr, each with the request's correlation id. With ADMIN_TOKEN set,
+the management routes (/admin/…: pause and resume an actor type or key) are served too, for
+requests with Authorization: Bearer <ADMIN_TOKEN>.
 
 Options
   --demo       make the example requests against it, print them, and stop
@@ -47,7 +49,8 @@ const system = createSystem({ actors: [Account, Audit], logger })
 if (values.demo) {
   try {
     const report = await runHttpApp(system, logger)
-    for (const x of [...report.deposits, ...report.refused, report.account]) {
+    const m = report.management
+    for (const x of [...report.deposits, ...report.refused, report.account, m.unauthorized, m.paused, m.toldWhilePaused, m.resumed, m.after]) {
       process.stdout.write(`${x.method} ${x.path} → ${x.status} ${JSON.stringify(x.body)}\n`)
     }
     process.stdout.write(`GET /openapi.json → ${report.openapi.status}, paths: ${Object.keys((report.openapi.body as { paths: object }).paths).join(', ')}\n`)
@@ -55,7 +58,8 @@ if (values.demo) {
     await system.stop()
   }
 } else {
-  const api = await startHttpApp(system, logger, Number(process.env.PORT ?? 8787))
+  const adminToken = process.env.ADMIN_TOKEN
+  const api = await startHttpApp(system, logger, Number(process.env.PORT ?? 8787), adminToken ? { adminToken } : {})
   process.stderr.write(`http-app: listening on ${api.url}; try\n  curl -X POST -H 'content-type: application/json' -d '{"amount":1250,"currency":"EUR"}' ${api.url}/accounts/ada-1/deposits\n  curl ${api.url}/accounts/ada-1\n  curl ${api.url}/openapi.json\n`)
   const stop = async () => {
     await api.close()

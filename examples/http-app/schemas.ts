@@ -36,3 +36,8 @@ export type AccountMessage = z.infer<typeof AccountMessage>
 export const Accepted = z.object({ messageId: z.string(), requestId: z.string() })
 /** 4xx/5xx. */
 export const Problem = z.object({ error: z.string(), requestId: z.string() })
+
+/** The body of POST /admin/actors/{type}/pause and …/resume: one key, or the whole type. */
+export const PauseBody = z.object({ key: z.string().min(1).max(1024).optional() }).strict()
+/** What the management routes answer: every pause now. */
+export const Pauses = z.object({ pauses: z.array(z.object({ type: z.string(), key: z.string().optional() })) })

@@ -38,8 +38,9 @@ for (const mode of exampleModes(t)) {
       t.same([...trace].sort(), ['audit', 'deposit applied', 'deposit told', 'request', 'response'], `the trace of ${x.requestId}`)
     }
     const turnLines = lines.filter((l) => l.msg === 'deposit applied' || l.msg === 'audit')
-    t.equal(turnLines.length, 6)
-    t.ok(turnLines.every((l) => r.deposits.some((x) => x.requestId === l.correlationId)), 'no turn line without its request id')
+    t.equal(turnLines.length, 8, 'two turns for each of the 4 deposits (one told while its account was paused)')
+    const told = [...r.deposits, r.management.toldWhilePaused]
+    t.ok(turnLines.every((l) => told.some((x) => x.requestId === l.correlationId)), 'no turn line without its request id')
     for (const x of r.refused) {
       t.same(lines.filter((l) => l.correlationId === x.requestId).map((l) => l.msg), ['request', 'response'], 'a refused request is traced too, and tells nothing')
     }
@@ -47,7 +48,17 @@ for (const mode of exampleModes(t)) {
 
     const doc = r.openapi.body as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: Record<string, unknown> }> } }>> }
     t.equal(doc.openapi, '3.1.0')
-    t.same(Object.keys(doc.paths), ['/accounts/{id}/deposits', '/accounts/{id}'])
+    t.same(Object.keys(doc.paths), ['/accounts/{id}/deposits', '/accounts/{id}', '/admin/actors/{type}/pause', '/admin/actors/{type}/resume', '/admin/pauses'])
+
+    // The management routes: refused without the token; a paused key's deposit waits and is applied after resume.
+    const m = r.management
+    t.equal(m.unauthorized.status, 401, 'no token, no pause')
+    t.equal(m.paused.status, 200)
+    t.same(m.paused.body, { pauses: [{ type: 'account', key: 'bob-2' }] })
+    t.equal(m.toldWhilePaused.status, 202, 'a deposit to the paused key is accepted')
+    t.same(m.resumed.body, { pauses: [] })
+    t.same(m.after.body, { id: 'bob-2', balances: { GBP: 700 }, deposits: 1 }, 'the deposit that waited was applied after resume')
+    t.ok(lines.some((l) => l.msg === 'actor paused' && l.correlationId === 'req-pause-1' && l.key === 'bob-2'), 'the pause is logged under its request id')
     t.match(doc.paths['/accounts/{id}/deposits']?.post?.requestBody?.content['application/json']?.schema, {
       type: 'object',
       properties: { amount: { type: 'integer', exclusiveMinimum: 0, maximum: 1_000_000 }, currency: { enum: ['EUR', 'USD', 'GBP'] } },
