@@ -16,12 +16,21 @@ export interface SystemEntry {
 const troupeVariant = (name: string, asyncReceive: boolean, checkSerializable: boolean, forkInTurn = false) => async () =>
   (await import('./troupe.js')).troupe({ name, asyncReceive, checkSerializable, forkInTurn })
 
+const ALL: readonly WorkloadName[] = ['W1', 'W2', 'W3', 'W4']
+
 export const SYSTEMS: Record<string, SystemEntry> = {
+  // The limits: a function call per message, Node's EventEmitter, a hand-written mailbox.
+  'function-call': { load: async () => (await import('./function-call.js')).functionCall, defaultWorkloads: ALL },
+  'event-emitter': { load: async () => (await import('./event-emitter.js')).eventEmitter, defaultWorkloads: ALL },
   mailbox: { load: async () => (await import('./mailbox.js')).mailbox, defaultWorkloads: ['W1', 'W2', 'W3', 'W4'] },
   'xstate-machine': {
     load: async () => (await import('./xstate-machine.js')).xstateMachine,
     defaultWorkloads: ['W1', 'W2', 'W3', 'W4'],
   },
+  // The peers in one process.
+  'xstate-transition': { load: async () => (await import('./xstate-transition.js')).xstateTransition, defaultWorkloads: ALL },
+  nact: { load: async () => (await import('./nact.js')).nactSystem, defaultWorkloads: ALL },
+  comedy: { load: async () => (await import('./comedy.js')).comedy, defaultWorkloads: ALL },
   // W4's limit: fork/join by hand with Promise.all.
   promises: { load: async () => (await import('./promises.js')).promises, defaultWorkloads: ['W4'] },
   // The production setting: checkSerializable off. W4 through system.fork, from outside a turn.
