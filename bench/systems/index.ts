@@ -2,8 +2,10 @@
 import type { BenchSystem, WorkloadName } from './system.js'
 
 /** `local`: in one process, the existing benchmark. `aws`: on local Kinesis and DynamoDB servers. */
-export type Suite = 'local' | 'aws'
-export const SUITE_NAMES: readonly Suite[] = ['local', 'aws']
+export type Suite = 'local' | 'aws' | 'restate'
+export const SUITE_NAMES: readonly Suite[] = ['local', 'aws', 'restate']
+/** What `npm run bench` runs without --full: Restate is in the full run only. */
+export const DEFAULT_SUITES: readonly Suite[] = ['local', 'aws']
 
 export interface SystemEntry {
   load(): Promise<BenchSystem>
@@ -52,24 +54,8 @@ export const SYSTEMS: Record<string, SystemEntry> = {
 
 export const suiteOf = (system: string): Suite => SYSTEMS[system]?.suite ?? 'local'
 
-/** The baselines troupe is compared against, and the targets (troupe rate / baseline rate) per workload. */
-export const BASELINES = ['mailbox', 'xstate-machine', 'promises'] as const
-export const TARGETS: Partial<Record<WorkloadName, Partial<Record<(typeof BASELINES)[number], number>>>> = {
-  W1: { mailbox: 0.25, 'xstate-machine': 5 },
-}
-/** The system the targets apply to; the other troupe variants get ratio lines without a target. */
-export const TARGET_SYSTEM = 'troupe'
+/** The baselines troupe's ratio lines compare against (the targets are in ../targets.ts). */
+export const BASELINES = ['function-call', 'event-emitter', 'mailbox', 'xstate-machine', 'xstate-transition', 'nact', 'comedy', 'promises'] as const
 
 /** The AWS suite's references: troupe-aws's ratio lines compare against these. */
-export const AWS_BASELINES = ['raw-kinesis', 'hand-lambda'] as const
-/** The system the cost targets apply to. */
-export const COST_TARGET_SYSTEM = 'troupe-aws'
-/**
- * Cost targets: requests per message, at most (see aws-cost.ts for what counts). W1 is one hot
- * key; W2's bound is the one for all-distinct keys (1.05: one state write per message, and 5%
- * for checkpoints and leases), which W2's few messages per key must meet with room to spare.
- */
-export const COST_TARGETS: Partial<Record<WorkloadName, Record<string, number>>> = {
-  W1: { putrecords_per_msg: 0.01, dynamodb_writes_per_msg: 0.1 },
-  W2: { putrecords_per_msg: 0.01, dynamodb_writes_per_msg: 1.05 },
-}
+export const AWS_BASELINES = ['raw-kinesis', 'raw-dynalite', 'hand-lambda'] as const
