@@ -43,11 +43,15 @@ export const SYSTEMS: Record<string, SystemEntry> = {
   // The development and test default, so users see what the check costs.
   'troupe-checked': { load: troupeVariant('troupe-checked', false, true), defaultWorkloads: ['W1'] },
   // The AWS mode on kinesalite + dynalite, and its two references on the same servers.
-  'troupe-aws': { load: async () => (await import('./troupe-aws.js')).troupeAws, defaultWorkloads: ['W1', 'W2'], suite: 'aws' },
+  'troupe-aws': { load: async () => (await import('./troupe-aws.js')).troupeAws, defaultWorkloads: ['W1', 'W2', 'W2D', 'W3'], suite: 'aws' },
   // The same with ordering 'batched': a hot key's records share PutRecords calls; FIFO per key can break when Kinesis fails part of a call.
   'troupe-aws-batched': { load: async () => (await import('./troupe-aws.js')).troupeAwsBatched, defaultWorkloads: ['W1'], suite: 'aws' },
+  // W6: the flagship example's Lambda bundle, its size and module init.
+  'troupe-bundle': { load: async () => (await import('./troupe-bundle.js')).troupeBundle, defaultWorkloads: ['W6'], suite: 'aws' },
   // The ceiling: PutRecords in 500-batches, then GetRecords of every shard; no troupe, no state.
   'raw-kinesis': { load: async () => (await import('./raw-kinesis.js')).rawKinesis, defaultWorkloads: ['W1', 'W2'], suite: 'aws' },
+  // The limit for all-distinct keys: one conditional PutItem per message, 16 in flight; no Kinesis.
+  'raw-dynalite': { load: async () => (await import('./raw-dynalite.js')).rawDynalite, defaultWorkloads: ['W2D'], suite: 'aws' },
   // The baseline: one PutRecord per message, GetItem + PutItem per message in the consumer.
   'hand-lambda': { load: async () => (await import('./hand-lambda.js')).handLambda, defaultWorkloads: ['W1', 'W2'], suite: 'aws' },
 }
