@@ -128,8 +128,8 @@ const AWS_W2_ACTORS = 1_000
 const AWS_W2_QUICK_ACTORS = 200
 const AWS_W2D_ACTORS = 3_000
 const AWS_W2D_QUICK_ACTORS = 1_000
-const AWS_W3_N = 1_000
-const AWS_W3_QUICK_N = 200
+const AWS_W3_N = 200
+const AWS_W3_QUICK_N = 50
 
 const size = (n: number, actors = 1, perActor = 0, fanout = 0): Size => ({ n, actors, perActor, fanout })
 

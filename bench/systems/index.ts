@@ -46,8 +46,14 @@ export const SYSTEMS: Record<string, SystemEntry> = {
   'troupe-aws': { load: async () => (await import('./troupe-aws.js')).troupeAws, defaultWorkloads: ['W1', 'W2', 'W2D', 'W3'], suite: 'aws' },
   // The same with ordering 'batched': a hot key's records share PutRecords calls; FIFO per key can break when Kinesis fails part of a call.
   'troupe-aws-batched': { load: async () => (await import('./troupe-aws.js')).troupeAwsBatched, defaultWorkloads: ['W1'], suite: 'aws' },
+  // The Lambda path: the bundled host in child processes, fed by the local event source mapping.
+  'troupe-lambda': { load: async () => (await import('./troupe-lambda.js')).troupeLambda, defaultWorkloads: ['W1', 'W2', 'W2D', 'W3'], suite: 'aws' },
+  // ask by a direct Lambda Invoke through the local Invoke API.
+  'troupe-lambda-invoke': { load: async () => (await import('./troupe-lambda.js')).troupeLambdaInvoke, defaultWorkloads: ['W3'], suite: 'aws' },
   // W6: the flagship example's Lambda bundle, its size and module init.
   'troupe-bundle': { load: async () => (await import('./troupe-bundle.js')).troupeBundle, defaultWorkloads: ['W6'], suite: 'aws' },
+  // The durable peer (the full run only): restate-server and the SDK endpoint on loopback.
+  restate: { load: async () => (await import('./restate.js')).restateSystem, defaultWorkloads: ALL, suite: 'restate' },
   // The ceiling: PutRecords in 500-batches, then GetRecords of every shard; no troupe, no state.
   'raw-kinesis': { load: async () => (await import('./raw-kinesis.js')).rawKinesis, defaultWorkloads: ['W1', 'W2'], suite: 'aws' },
   // The limit for all-distinct keys: one conditional PutItem per message, 16 in flight; no Kinesis.
