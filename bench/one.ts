@@ -49,7 +49,7 @@ try {
     emit({ ...base, phase: 'warmup', warmup: w, ...(await spec.run(sys, warmupSize(size))) })
   }
   gc()
-  emit({ ...base, phase: 'rep', ...(await spec.run(sys, size)), notes: sys.notes[workload] ?? null })
+  emit({ ...base, phase: 'rep', ...(await spec.run(sys, size)), notes: sys.notes[workload] ?? (workload === 'W2D' ? sys.notes.W2 : undefined) ?? null })
   await sys.close?.()
 } catch (error) {
   emit({ ...base, phase: 'error', error: String((error as Error)?.stack ?? error).slice(0, 2000) })

@@ -98,7 +98,9 @@ for (const suite of suites) {
   const plan: Plan = new Map()
   for (const w of workloads as WorkloadName[]) {
     if (!WORKLOADS[w].suites.includes(suite)) continue
-    const names = systems.filter((s) => suiteOf(s) === suite && (named || SYSTEMS[s]!.defaultWorkloads.includes(w)))
+    const names = systems.filter(
+      (s) => suiteOf(s) === suite && (named || (SYSTEMS[s]!.defaultWorkloads.includes(w) && (full || !SYSTEMS[s]!.fullOnly))),
+    )
     if (names.length > 0) plan.set(w, names)
   }
   if (plan.size > 0) plans.set(suite, plan)
