@@ -111,7 +111,7 @@ export function report(reps: readonly Rep[], meta: { commit: string | null; mach
   for (const c of CHECKS) {
     const v = evaluate(c, reps)
     if (!v) {
-      out.push(`| ${c.section} | ${c.label} | – | not run |`)
+      out.push(`| ${c.section} | ${c.label} | – | not run${c.vs === 'restate' ? ' (Restate runs with --full)' : ''} |`)
       continue
     }
     const verdictText = v.met ? 'met' : `**missed** by ${fmt(v.offBy, 2)}x (${c.op === '>=' ? 'needs' : 'must fall to'} ${fmt(c.target, 3)}${c.vs ? 'x' : ''})`

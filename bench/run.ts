@@ -1,9 +1,10 @@
 // The benchmark driver: every system x workload in a fresh child process (bench/one.ts), systems
 // interleaved within each round so drift on a noisy machine hits them alike. JSON lines on stdout:
-// meta, one rep line per child, a summary per system x workload, then troupe's ratios to the baselines.
-// Two suites, one after the other: `local` (in one process) and `aws` (troupe's AWS mode on local
-// Kinesis and DynamoDB servers, against the emulator's ceiling and a hand-written Lambda), which
-// adds the requests per message and the cost targets.
+// meta, one rep line per child, a summary per system x workload, troupe's ratios to the baselines,
+// then every target (targets.ts) met or missed; a whole run also writes bench/REPORT.md.
+// The suites, one after the other: `local` (in one process), `aws` (troupe's AWS mode and Lambda
+// path on local Kinesis and DynamoDB servers, against the emulators' limits and a hand-written
+// Lambda, with requests per message; and W6, the bundle's cold start) and, with --full, `restate`.
 import { execFileSync, spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -35,11 +36,11 @@ after the other: local (in one process), aws (local Kinesis and DynamoDB servers
 path, the bundle's cold start) and, with --full, restate (a Restate server on loopback).
 Without --systems, --workloads or --only it writes bench/REPORT.md (or --report FILE).
 
-  --full             the full sizes, 5 rounds, and Restate (~30 min); default: the quick set
-                     (${sizes('local', true)}; aws: ${sizes('aws', true)}), 3 rounds (a few minutes)
+  --full             the full sizes and Restate; default: the quick set (both 3 rounds)
+                     (${sizes('local', true)}; aws: ${sizes('aws', true)})
                      full: ${sizes('local', false)}; aws: ${sizes('aws', false)}; restate: ${sizes('restate', false)}
   --only SUITE       run these suites: ${SUITE_NAMES.join(', ')} (comma-separated)
-  --reps R           measured rounds (default 3; 5 with --full)
+  --reps R           measured rounds (default 3)
   --warmup W         warm-up runs inside each child before the measured one (default 1)
   --n N              W1 messages / W3 asks / W4 fork/joins (in-process)
   --actors A         W2 keyed instances (in-process)
@@ -79,7 +80,7 @@ for (const k of Object.keys(args)) if (!KNOWN.includes(k)) fail(`unknown option 
 const full = args.full === 'true'
 if (full && args.quick === 'true') fail('--full and --quick: choose one')
 const quick = !full
-const reps = int(args.reps, full ? 5 : 3)
+const reps = int(args.reps, 3)
 const timeoutS = int(args.timeout, full ? 300 : 120)
 const workloads = list(args.workloads, Object.keys(WORKLOADS)).map((w) => w.toUpperCase())
 const named = args.systems !== undefined

@@ -27,7 +27,7 @@ export const troupeBundle: BenchSystem = {
         bundle_kb: Math.round((built.bytes / 1024) * 10) / 10,
         zip_kb: Math.round((built.zipBytes / 1024) * 10) / 10,
         bundle_ms: built.ms,
-        init_ms: median(init.runs),
+        init_ms: Math.round(median(init.runs) * 10) / 10,
         init_min_ms: Math.min(...init.runs),
         init_max_ms: Math.max(...init.runs),
       }
