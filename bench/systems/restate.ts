@@ -98,7 +98,7 @@ async function startRestate(): Promise<Running> {
   server.stderr!.setEncoding('utf8').on('data', (c: string) => (serverLog = (serverLog + c).slice(-2_000)))
   const endpoint = spawn(process.execPath, ['--import', POLYFILL, '--import', 'tsx', SERVICES], {
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, ENDPOINT_PORT: String(endpointPort) },
+    env: { ...process.env, ENDPOINT_PORT: String(endpointPort), RESTATE_LOGGING: 'ERROR' },
   })
   children.push(endpoint)
   const stop = async () => {
@@ -223,7 +223,12 @@ export const restateSystem: BenchSystem = {
       done: async () => {
         await s.drained()
         const barrier = sender()
-        for (const k of keys) barrier.send(async () => (total += await ingress.objectClient(Counter, `${prefix}-${k}`).add(0)))
+        for (const k of keys) {
+          barrier.send(async () => {
+            const count = await ingress.objectClient(Counter, `${prefix}-${k}`).add(0)
+            total += count
+          })
+        }
         await barrier.drained()
         if (total !== keys.length * perActor) throw new Error(`W2: Restate counted ${total}, sent ${keys.length * perActor}`)
       },
