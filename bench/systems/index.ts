@@ -1,7 +1,7 @@
 // The systems the benchmark knows, loaded lazily so a child process imports only the one it runs.
 import type { BenchSystem, WorkloadName } from './system.js'
 
-/** `local`: in one process, the existing benchmark. `aws`: on local Kinesis and DynamoDB servers. */
+/** `local`: in one process. `aws`: on local Kinesis and DynamoDB servers (and W6). `restate`: on a Restate server. */
 export type Suite = 'local' | 'aws' | 'restate'
 export const SUITE_NAMES: readonly Suite[] = ['local', 'aws', 'restate']
 /** What `npm run bench` runs without --full: Restate is in the full run only. */
@@ -44,7 +44,7 @@ export const SYSTEMS: Record<string, SystemEntry> = {
   'troupe-async': { load: troupeVariant('troupe-async', true, false), defaultWorkloads: ['W1'] },
   // The development and test default, so users see what the check costs.
   'troupe-checked': { load: troupeVariant('troupe-checked', false, true), defaultWorkloads: ['W1'] },
-  // The AWS mode on kinesalite + dynalite, and its two references on the same servers.
+  // The AWS mode on kinesalite + dynalite; its references on the same servers are further down.
   'troupe-aws': { load: async () => (await import('./troupe-aws.js')).troupeAws, defaultWorkloads: ['W1', 'W2', 'W2D', 'W3'], suite: 'aws' },
   // The same with ordering 'batched': a hot key's records share PutRecords calls; FIFO per key can break when Kinesis fails part of a call.
   'troupe-aws-batched': { load: async () => (await import('./troupe-aws.js')).troupeAwsBatched, defaultWorkloads: ['W1'], suite: 'aws', fullOnly: true },
