@@ -5,19 +5,19 @@
 import { emit, gc, int, parseArgs, progress } from './harness.js'
 import { suiteOf, SYSTEMS } from './systems/index.js'
 import type { BenchSystem } from './systems/system.js'
-import { isWorkload, warmupSize, WORKLOADS, type Size } from './workloads.js'
+import { isWorkload, suiteSizes, warmupSize, WORKLOADS, type Size } from './workloads.js'
 
 const args = parseArgs()
 const systemName = args.system ?? ''
 const workload = (args.workload ?? '').toUpperCase()
 const entry = SYSTEMS[systemName]
 if (!entry || !isWorkload(workload)) {
-  progress(`usage: node --expose-gc --import tsx bench/one.ts --system ${Object.keys(SYSTEMS).join('|')} --workload W1|W2|W3|W4 [--n N] [--actors A] [--per-actor M] [--fanout F] [--warmup W] [--quick] [--timeout S]`)
+  progress(`usage: node --expose-gc --import tsx bench/one.ts --system ${Object.keys(SYSTEMS).join('|')} --workload ${Object.keys(WORKLOADS).join('|')} [--n N] [--actors A] [--per-actor M] [--fanout F] [--warmup W] [--quick] [--timeout S]`)
   process.exit(2)
 }
 const spec = WORKLOADS[workload]
 // The AWS systems run their own sizes (local servers take seconds for what runs in ms in-process).
-const sizes = suiteOf(systemName) === 'aws' ? (spec.aws ?? spec) : spec
+const sizes = suiteSizes(spec, suiteOf(systemName))
 const preset = args.quick === 'true' ? sizes.quick : sizes.full
 const size: Size = {
   n: int(args.n, preset.n),
@@ -38,17 +38,18 @@ setTimeout(() => {
 let sys: BenchSystem | undefined
 try {
   sys = await entry.load()
-  if (!sys[workload]) {
+  // W2D runs the W2 adapter with one message per key.
+  if (!sys[workload === 'W2D' ? 'W2' : workload]) {
     emit({ ...base, phase: 'skip', reason: `${sys.name} has no ${workload} adapter` })
     await sys.close?.()
     process.exit(0)
   }
-  for (let w = 1; w <= warmups; w++) {
+  for (let w = 1; w <= (spec.once ? 0 : warmups); w++) {
     gc()
     emit({ ...base, phase: 'warmup', warmup: w, ...(await spec.run(sys, warmupSize(size))) })
   }
   gc()
-  emit({ ...base, phase: 'rep', ...(await spec.run(sys, size)), notes: sys.notes[workload] ?? null })
+  emit({ ...base, phase: 'rep', ...(await spec.run(sys, size)), notes: sys.notes[workload] ?? (workload === 'W2D' ? sys.notes.W2 : undefined) ?? null })
   await sys.close?.()
 } catch (error) {
   emit({ ...base, phase: 'error', error: String((error as Error)?.stack ?? error).slice(0, 2000) })

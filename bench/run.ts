@@ -1,81 +1,71 @@
 // The benchmark driver: every system x workload in a fresh child process (bench/one.ts), systems
 // interleaved within each round so drift on a noisy machine hits them alike. JSON lines on stdout:
-// meta, one rep line per child, a summary per system x workload, then troupe's ratios to the baselines.
-// Two suites, one after the other: `local` (in one process) and `aws` (troupe's AWS mode on local
-// Kinesis and DynamoDB servers, against the emulator's ceiling and a hand-written Lambda), which
-// adds the requests per message and the cost targets.
-import { spawn } from 'node:child_process'
-import { execFileSync } from 'node:child_process'
+// meta, one rep line per child, a summary per system x workload, troupe's ratios to the baselines,
+// then every target (targets.ts) met or missed; a whole run also writes bench/REPORT.md.
+// The suites, one after the other: `local` (in one process), `aws` (troupe's AWS mode and Lambda
+// path on local Kinesis and DynamoDB servers, against the emulators' limits and a hand-written
+// Lambda, with requests per message; and W6, the bundle's cold start) and, with --full, `restate`.
+import { execFileSync, spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { emit, int, list, machine, median, parseArgs, progress, round, spread, type Args } from './harness.js'
-import {
-  AWS_BASELINES,
-  BASELINES,
-  COST_TARGET_SYSTEM,
-  COST_TARGETS,
-  SUITE_NAMES,
-  suiteOf,
-  SYSTEMS,
-  TARGET_SYSTEM,
-  TARGETS,
-  type Suite,
-} from './systems/index.js'
+import { evaluate, report, type Rep } from './report.js'
+import { AWS_BASELINES, BASELINES, DEFAULT_SUITES, SUITE_NAMES, suiteOf, SYSTEMS, type Suite } from './systems/index.js'
+import { CHECKS } from './targets.js'
 import { POLL_MS, RECORD_BYTES, SHARDS } from './systems/aws-settings.js'
 import type { WorkloadName } from './systems/system.js'
-import { isWorkload, WORKLOADS, type Size } from './workloads.js'
+import { isWorkload, suiteSizes, WORKLOADS, type Size } from './workloads.js'
 
-const AWS_SYSTEMS = Object.keys(SYSTEMS).filter((s) => suiteOf(s) === 'aws')
-const LOCAL_SYSTEMS = Object.keys(SYSTEMS).filter((s) => suiteOf(s) === 'local')
-const awsSize = (w: 'W1' | 'W2', q: boolean) => WORKLOADS[w].aws![q ? 'quick' : 'full']
+const systemsOf = (suite: Suite) => Object.keys(SYSTEMS).filter((s) => suiteOf(s) === suite)
+const sizeText = (w: WorkloadName, suite: 'local' | 'aws' | 'restate', q: boolean) => {
+  const spec = WORKLOADS[w]
+  const z = suiteSizes(spec, suite)[q ? 'quick' : 'full']
+  return w === 'W2' || w === 'W2D' ? `${z.actors.toLocaleString('en')} x ${z.perActor}` : `n=${z.n.toLocaleString('en')}`
+}
+const sizes = (suite: 'local' | 'aws' | 'restate', q: boolean) =>
+  (Object.keys(WORKLOADS) as WorkloadName[])
+    .filter((w) => WORKLOADS[w].suites.includes(suite) && !WORKLOADS[w].once)
+    .map((w) => `${w} ${sizeText(w, suite, q)}`)
+    .join(', ')
 
 const USAGE = `usage: npm run bench -- [options]        (or: npx tsx bench/run.ts [options])
 
 Runs each system x workload in a fresh child process, R rounds, systems interleaved
-(and rotated) within each round. JSON lines on stdout, progress on stderr. Two suites run
-one after the other: local (in one process), then aws (local Kinesis and DynamoDB servers).
+(and rotated) within each round. JSON lines on stdout, progress on stderr. The suites run one
+after the other: local (in one process), aws (local Kinesis and DynamoDB servers, the Lambda
+path, the bundle's cold start) and, with --full, restate (a Restate server on loopback).
+Without --systems, --workloads or --only it writes bench/REPORT.md (or --report FILE).
 
-  --only SUITE       run one suite: local or aws (default: both, local first)
-  --reps R           measured rounds (default 5; 2 with --quick)
+  --full             the full sizes and Restate; default: the quick set (both 3 rounds)
+                     (${sizes('local', true)}; aws: ${sizes('aws', true)})
+                     full: ${sizes('local', false)}; aws: ${sizes('aws', false)}; restate: ${sizes('restate', false)}
+  --only SUITE       run these suites: ${SUITE_NAMES.join(', ')} (comma-separated)
+  --reps R           measured rounds (default 3)
   --warmup W         warm-up runs inside each child before the measured one (default 1)
-  --quick            small sizes for a smoke run (W1 n=50k, W2 1,000 x 20, W3 n=5k, W4 n=1k;
-                     aws: W1 n=${awsSize('W1', true).n.toLocaleString('en')}, W2 ${awsSize('W2', true).actors.toLocaleString('en')} x ${awsSize('W2', true).perActor})
-  --n N              W1 messages / W3 asks / W4 fork/joins (default 1,000,000 / 100,000 / 20,000)
-  --actors A         W2 keyed instances (default 10,000)
-  --per-actor M      W2 messages per instance (default 100)
+  --n N              W1 messages / W3 asks / W4 fork/joins (in-process)
+  --actors A         W2 keyed instances (in-process)
+  --per-actor M      W2 messages per instance (in-process)
   --fanout F         W4 children per fork (default 10)
-  --aws-n N          aws W1 messages (default ${awsSize('W1', false).n.toLocaleString('en')})
-  --aws-actors A     aws W2 keys (default ${awsSize('W2', false).actors.toLocaleString('en')})
-  --aws-per-actor M  aws W2 messages per key (default ${awsSize('W2', false).perActor}; 1 = all-distinct keys)
-  --workloads LIST   comma-separated, default W1,W2,W3,W4 (the aws suite has W1 and W2)
-  --systems LIST     comma-separated, default: ${LOCAL_SYSTEMS.join(', ')}
-                     (troupe-async and troupe-checked run W1 only, troupe-fork-in-turn
-                     and promises W4 only, unless named here); aws: ${AWS_SYSTEMS.join(', ')}
-  --timeout S        watchdog per child in seconds (default 180; 60 with --quick)
+  --aws-n N          aws W1 messages / W3 asks
+  --aws-actors A     aws W2 keys
+  --aws-per-actor M  aws W2 messages per key (1 = all-distinct keys)
+  --workloads LIST   comma-separated: ${Object.keys(WORKLOADS).join(', ')}
+  --systems LIST     comma-separated; local: ${systemsOf('local').join(', ')}
+                     aws: ${systemsOf('aws').join(', ')}; restate: ${systemsOf('restate').join(', ')}
+                     (named systems run every workload of their suite)
+  --report FILE      write the markdown report there (default bench/REPORT.md for a whole run)
+  --timeout S        watchdog per child in seconds (default 120; 300 with --full)
   --help             this text
 
 workloads:
-${Object.values(WORKLOADS).map((w) => `  ${w.name}  ${w.title} (${w.rate})`).join('\n')}
+${Object.values(WORKLOADS).map((w) => `  ${w.name.padEnd(4)} ${w.title} (${w.rate})`).join('\n')}
 
-targets (troupe / baseline, ratio of medians): ${Object.entries(TARGETS)
-  .map(([w, t]) => Object.entries(t).map(([b, x]) => `${w} >= ${x}x ${b}`).join(', '))
-  .join('; ')}
+targets (medians in one run):
+${CHECKS.map((c) => `  ${c.section} ${c.label}`).join('\n')}
 
-aws suite: troupe-aws (AwsSystem, its shard consumer in the same process), raw-kinesis (the
-emulator's ceiling: PutRecords of 500, then GetRecords; no troupe) and hand-lambda (the
-baseline: PutRecord per message, GetItem + PutItem per message), all on kinesalite + dynalite
-in a server process each child starts (in memory, ${SHARDS} shards, pollMs ${POLL_MS}, ${RECORD_BYTES} B records
-for the two references). Reported besides msgs/s: requests per message by kind.
-cost targets (${COST_TARGET_SYSTEM}, requests per message, median at most): ${Object.entries(COST_TARGETS)
-  .map(([w, t]) => `${w} ${Object.entries(t).map(([m, x]) => `${m} <= ${x}`).join(', ')}`)
-  .join('; ')}
+aws suite: on kinesalite + dynalite in a server process each child starts (in memory, ${SHARDS} shards,
+pollMs ${POLL_MS}, ${RECORD_BYTES} B records for the references). Reported besides msgs/s: requests per message.
 `
-
-interface Rep {
-  round: number
-  system: string
-  workload: WorkloadName
-  metrics: Record<string, number>
-}
 
 const ONE = fileURLToPath(new URL('./one.ts', import.meta.url))
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -85,18 +75,22 @@ if (args.help) {
   process.stdout.write(USAGE)
   process.exit(0)
 }
-const KNOWN = ['help', 'only', 'reps', 'warmup', 'quick', 'n', 'actors', 'per-actor', 'fanout', 'aws-n', 'aws-actors', 'aws-per-actor', 'workloads', 'systems', 'timeout']
+const KNOWN = ['help', 'only', 'reps', 'warmup', 'full', 'quick', 'n', 'actors', 'per-actor', 'fanout', 'aws-n', 'aws-actors', 'aws-per-actor', 'workloads', 'systems', 'report', 'timeout']
 for (const k of Object.keys(args)) if (!KNOWN.includes(k)) fail(`unknown option --${k}`)
-const quick = args.quick === 'true'
-const reps = int(args.reps, quick ? 2 : 5)
-const timeoutS = int(args.timeout, quick ? 60 : 180)
+const full = args.full === 'true'
+if (full && args.quick === 'true') fail('--full and --quick: choose one')
+const quick = !full
+const reps = int(args.reps, 3)
+const timeoutS = int(args.timeout, full ? 300 : 120)
 const workloads = list(args.workloads, Object.keys(WORKLOADS)).map((w) => w.toUpperCase())
 const named = args.systems !== undefined
 const systems = list(args.systems, Object.keys(SYSTEMS))
-const suites = list(args.only, SUITE_NAMES) as Suite[]
+const suites = list(args.only, full ? SUITE_NAMES : DEFAULT_SUITES) as Suite[]
 for (const w of workloads) if (!isWorkload(w)) fail(`unknown workload ${w}`)
 for (const s of systems) if (!SYSTEMS[s]) fail(`unknown system ${s}; known: ${Object.keys(SYSTEMS).join(', ')}`)
 for (const s of suites) if (!SUITE_NAMES.includes(s)) fail(`unknown suite ${s} for --only; known: ${SUITE_NAMES.join(', ')}`)
+const whole = args.systems === undefined && args.workloads === undefined && args.only === undefined
+const reportFile = args.report ?? (whole ? fileURLToPath(new URL('./REPORT.md', import.meta.url)) : undefined)
 
 /** Per suite, which systems run a workload: all named ones of the suite, or each system's defaults. */
 type Plan = Map<WorkloadName, string[]>
@@ -104,21 +98,23 @@ const plans = new Map<Suite, Plan>()
 for (const suite of suites) {
   const plan: Plan = new Map()
   for (const w of workloads as WorkloadName[]) {
-    if (suite === 'aws' && !WORKLOADS[w].aws) continue
-    const names = systems.filter((s) => suiteOf(s) === suite && (named || SYSTEMS[s]!.defaultWorkloads.includes(w)))
+    if (!WORKLOADS[w].suites.includes(suite)) continue
+    const names = systems.filter(
+      (s) => suiteOf(s) === suite && (named || (SYSTEMS[s]!.defaultWorkloads.includes(w) && (full || !SYSTEMS[s]!.fullOnly))),
+    )
     if (names.length > 0) plan.set(w, names)
   }
   if (plan.size > 0) plans.set(suite, plan)
 }
 if (plans.size === 0) fail('nothing to run: no system of the chosen suites runs the chosen workloads')
 
+const meta = { machine: machine(), commit: gitCommit() }
 emit({
   phase: 'meta',
-  machine: machine(),
-  commit: gitCommit(),
+  ...meta,
   reps,
   warmup: int(args.warmup, 1),
-  quick,
+  full,
   plan: Object.fromEntries(
     [...plans].map(([suite, plan]) => [suite, Object.fromEntries([...plan].map(([w, s]) => [w, { systems: s, size: sizeOf(w, suite) }]))]),
   ),
@@ -129,7 +125,6 @@ emit({
           shards: SHARDS,
           poll_ms: POLL_MS,
           record_bytes_references: RECORD_BYTES,
-          cost_targets: { system: COST_TARGET_SYSTEM, ...COST_TARGETS },
         },
       }
     : {}),
@@ -142,6 +137,8 @@ for (const [suite, plan] of plans) {
     for (const [w, names] of plan) {
       // Rotate the order each round, so no system always runs first (or right after the heaviest one).
       const order = names.map((_, i) => names[(i + r - 1) % names.length]!)
+      // A workload measured once (W6 repeats inside its child) runs in the first round only.
+      if (WORKLOADS[w].once && r > 1) continue
       for (const system of order) {
         const rep = await runChild(r, system, w, suite)
         if (rep) results.push(rep)
@@ -228,43 +225,27 @@ for (const [suite, plan] of plans) {
           }
           line.cost = cost
         }
-        const target = system === TARGET_SYSTEM ? TARGETS[w]?.[vs as (typeof BASELINES)[number]] : undefined
-        if (target !== undefined) Object.assign(line, { target, met: ratio >= target })
         emit(line)
         const req = suite === 'aws' ? line.cost as Record<string, { x: number | null }> : undefined
         const reqText = req?.requests_per_msg?.x != null ? `, requests/msg ${req.requests_per_msg.x}x` : ''
-        progress(`${w} ${system} / ${vs}: ${round(ratio, 3)}x ${metric}${reqText}${target === undefined ? '' : ` (target ${target}x: ${ratio >= target ? 'met' : 'MISSED'})`}`)
+        progress(`${w} ${system} / ${vs}: ${round(ratio, 3)}x ${metric}${reqText}`)
       }
     }
   }
 }
 
-// Cost targets: requests per message of troupe-aws, median over the reps, at most the target.
-const awsPlan = plans.get('aws')
-for (const [w, names] of awsPlan ?? []) {
-  if (!names.includes(COST_TARGET_SYSTEM)) continue
-  const mine = repsOf(w, COST_TARGET_SYSTEM)
-  if (mine.length === 0) continue
-  for (const [metric, target] of Object.entries(COST_TARGETS[w] ?? {})) {
-    const value = med(mine, metric)
-    const worst = Math.max(...mine.map((x) => x.metrics[metric]!))
-    const met = value <= target
-    emit({
-      phase: 'target',
-      suite: 'aws',
-      workload: w,
-      system: COST_TARGET_SYSTEM,
-      n: mine[0]!.metrics.n,
-      metric,
-      target,
-      median: value,
-      worst,
-      reps: mine.length,
-      target_met: met,
-      ...(met ? {} : { over_by_x: round(value / target, 2) }),
-    })
-    progress(`${w} ${COST_TARGET_SYSTEM} ${metric}: ${value} (target <= ${target}: ${met ? 'met' : `MISSED, ${round(value / target, 2)}x the target`})`)
-  }
+// The targets: each one whose systems ran, met or missed and by how much.
+for (const check of CHECKS) {
+  const v = evaluate(check, results)
+  if (!v) continue
+  emit({ phase: 'target', ...check, value: round(v.value, 4), target_met: v.met, ...(v.offBy ? { off_by_x: round(v.offBy, 2) } : {}) })
+  progress(`target ${check.label}: ${round(v.value, 4)} ${v.met ? 'met' : `MISSED by ${round(v.offBy!, 2)}x`}`)
+}
+
+if (reportFile) {
+  const command = `npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
+  writeFileSync(reportFile, report(results, { ...meta, command, mode: `${full ? 'full' : 'quick'} set, ${reps} rounds` }))
+  progress(`wrote ${reportFile}`)
 }
 process.exit(errors === 0 ? 0 : 1)
 
@@ -276,7 +257,7 @@ function optionOf(suite: Suite, k: string): string {
 }
 
 function sizeOf(w: WorkloadName, suite: Suite): Size {
-  const sizes = suite === 'aws' ? (WORKLOADS[w].aws ?? WORKLOADS[w]) : WORKLOADS[w]
+  const sizes = suiteSizes(WORKLOADS[w], suite)
   const preset = quick ? sizes.quick : sizes.full
   return {
     n: int(args[optionOf(suite, 'n')], preset.n),
@@ -325,7 +306,7 @@ function runChild(r: number, system: string, w: WorkloadName, suite: Suite): Pro
         emit({ phase: 'rep', suite, round: r, workload: w, system, ...metrics, notes })
         const metric = WORKLOADS[w].rate
         progress(`[round ${r}/${reps}] ${w} ${system}: ${metrics[metric]?.toLocaleString('en')} ${metric} (${secs}s)`)
-        resolve({ round: r, system, workload: w, metrics })
+        resolve({ round: r, suite, system, workload: w, metrics })
         return
       }
       const skipped = lines.find((l) => l.phase === 'skip')

@@ -1,5 +1,6 @@
 // The workloads: the same work for every system, timed the same way. Each returns one rep's metrics.
 import { gc, latencySummary, msSince, nowNs, round } from './harness.js'
+import type { Suite } from './systems/index.js'
 import type { BenchSystem, WorkloadName } from './systems/system.js'
 
 export interface Size {
@@ -20,8 +21,14 @@ export interface WorkloadSpec {
   rate: string
   full: Size
   quick: Size
+  /** The suites that run it. */
+  suites: readonly Suite[]
   /** Sizes for the AWS systems (local Kinesis and DynamoDB servers), when the workload has them. */
   aws?: { full: Size; quick: Size }
+  /** Sizes for Restate (a durable server: hundreds of messages a second, not millions). */
+  restate?: { full: Size; quick: Size }
+  /** Measured once per run, not once per round: it repeats inside its child (W6: n fresh processes). */
+  once?: boolean
   run(sys: BenchSystem, size: Size): Promise<Record<string, number>>
 }
 
@@ -109,11 +116,22 @@ async function forkJoin(sys: BenchSystem, { n, fanout }: Size): Promise<Record<s
   return { n, fanout, ms: round(ms), joins_per_s: Math.round(n / (ms / 1000)), ...latencySummary(lat) }
 }
 
+/** W6: the system builds the bundle and measures n module inits, each in a fresh process. */
+async function coldStart(sys: BenchSystem, { n }: Size): Promise<Record<string, number>> {
+  return { n, ...(await sys.W6!(n)) }
+}
+
 // AWS sizes: what runs in seconds on kinesalite and dynalite (see bench/README.md).
 const AWS_W1_N = 3_000
 const AWS_W1_QUICK_N = 1_000
 const AWS_W2_ACTORS = 1_000
 const AWS_W2_QUICK_ACTORS = 200
+const AWS_W2D_ACTORS = 3_000
+const AWS_W2D_QUICK_ACTORS = 1_000
+const AWS_W3_N = 200
+const AWS_W3_QUICK_N = 50
+
+const size = (n: number, actors = 1, perActor = 0, fanout = 0): Size => ({ n, actors, perActor, fanout })
 
 export const WORKLOADS: Record<WorkloadName, WorkloadSpec> = {
   W1: {
@@ -121,8 +139,10 @@ export const WORKLOADS: Record<WorkloadName, WorkloadSpec> = {
     title: 'tell throughput, one producer to one actor',
     rate: 'msgs_per_s',
     full: { n: 1_000_000, actors: 1, perActor: 0, fanout: 0 },
-    quick: { n: 50_000, actors: 1, perActor: 0, fanout: 0 },
-    aws: { full: { n: AWS_W1_N, actors: 1, perActor: 0, fanout: 0 }, quick: { n: AWS_W1_QUICK_N, actors: 1, perActor: 0, fanout: 0 } },
+    quick: { n: 200_000, actors: 1, perActor: 0, fanout: 0 },
+    suites: ['local', 'aws', 'restate'],
+    aws: { full: size(AWS_W1_N), quick: size(AWS_W1_QUICK_N) },
+    restate: { full: size(2_000), quick: size(500) },
     run: tell,
   },
   W2: {
@@ -130,8 +150,20 @@ export const WORKLOADS: Record<WorkloadName, WorkloadSpec> = {
     title: 'many keyed actors, round-robin',
     rate: 'msgs_per_s',
     full: { n: 0, actors: 10_000, perActor: 100, fanout: 0 },
-    quick: { n: 0, actors: 1_000, perActor: 20, fanout: 0 },
-    aws: { full: { n: 0, actors: AWS_W2_ACTORS, perActor: 5, fanout: 0 }, quick: { n: 0, actors: AWS_W2_QUICK_ACTORS, perActor: 5, fanout: 0 } },
+    quick: { n: 0, actors: 2_000, perActor: 20, fanout: 0 },
+    suites: ['local', 'aws', 'restate'],
+    aws: { full: size(0, AWS_W2_ACTORS, 5), quick: size(0, AWS_W2_QUICK_ACTORS, 5) },
+    restate: { full: size(0, 200, 5), quick: size(0, 50, 5) },
+    run: many,
+  },
+  W2D: {
+    name: 'W2D',
+    title: 'many keyed actors, all-distinct keys (one message each)',
+    rate: 'msgs_per_s',
+    full: size(0, AWS_W2D_ACTORS, 1),
+    quick: size(0, AWS_W2D_QUICK_ACTORS, 1),
+    suites: ['aws'],
+    aws: { full: size(0, AWS_W2D_ACTORS, 1), quick: size(0, AWS_W2D_QUICK_ACTORS, 1) },
     run: many,
   },
   W3: {
@@ -139,7 +171,10 @@ export const WORKLOADS: Record<WorkloadName, WorkloadSpec> = {
     title: 'ask latency, sequential request/reply',
     rate: 'asks_per_s',
     full: { n: 100_000, actors: 1, perActor: 0, fanout: 0 },
-    quick: { n: 5_000, actors: 1, perActor: 0, fanout: 0 },
+    quick: { n: 20_000, actors: 1, perActor: 0, fanout: 0 },
+    suites: ['local', 'aws', 'restate'],
+    aws: { full: size(AWS_W3_N), quick: size(AWS_W3_QUICK_N) },
+    restate: { full: size(1_000), quick: size(200) },
     run: ask,
   },
   W4: {
@@ -147,9 +182,27 @@ export const WORKLOADS: Record<WorkloadName, WorkloadSpec> = {
     title: 'fork/join latency, 10 children, sequential',
     rate: 'joins_per_s',
     full: { n: 20_000, actors: 1, perActor: 0, fanout: 10 },
-    quick: { n: 1_000, actors: 1, perActor: 0, fanout: 10 },
+    quick: { n: 5_000, actors: 1, perActor: 0, fanout: 10 },
+    suites: ['local', 'restate'],
+    restate: { full: size(300, 1, 0, 10), quick: size(50, 1, 0, 10) },
     run: forkJoin,
   },
+  W6: {
+    name: 'W6',
+    title: 'cold start: Lambda bundle size and module init of the flagship example',
+    rate: 'init_ms',
+    full: size(20),
+    quick: size(10),
+    suites: ['aws'],
+    aws: { full: size(20), quick: size(10) },
+    once: true,
+    run: coldStart,
+  },
+}
+
+/** A workload's sizes in a suite. */
+export function suiteSizes(spec: WorkloadSpec, suite: Suite): { full: Size; quick: Size } {
+  return suite === 'local' ? spec : (spec[suite] ?? spec)
 }
 
 /** A smaller run of the same workload, to warm the JIT before the measured one. */

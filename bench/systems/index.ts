@@ -1,9 +1,11 @@
 // The systems the benchmark knows, loaded lazily so a child process imports only the one it runs.
 import type { BenchSystem, WorkloadName } from './system.js'
 
-/** `local`: in one process, the existing benchmark. `aws`: on local Kinesis and DynamoDB servers. */
-export type Suite = 'local' | 'aws'
-export const SUITE_NAMES: readonly Suite[] = ['local', 'aws']
+/** `local`: in one process. `aws`: on local Kinesis and DynamoDB servers (and W6). `restate`: on a Restate server. */
+export type Suite = 'local' | 'aws' | 'restate'
+export const SUITE_NAMES: readonly Suite[] = ['local', 'aws', 'restate']
+/** What `npm run bench` runs without --full: Restate is in the full run only. */
+export const DEFAULT_SUITES: readonly Suite[] = ['local', 'aws']
 
 export interface SystemEntry {
   load(): Promise<BenchSystem>
@@ -11,17 +13,28 @@ export interface SystemEntry {
   defaultWorkloads: readonly WorkloadName[]
   /** Which part of the benchmark it belongs to (and so which sizes it runs). @default 'local' */
   suite?: Suite
+  /** Runs in the full run (--full) only, unless named with --systems. */
+  fullOnly?: boolean
 }
 
 const troupeVariant = (name: string, asyncReceive: boolean, checkSerializable: boolean, forkInTurn = false) => async () =>
   (await import('./troupe.js')).troupe({ name, asyncReceive, checkSerializable, forkInTurn })
 
+const ALL: readonly WorkloadName[] = ['W1', 'W2', 'W3', 'W4']
+
 export const SYSTEMS: Record<string, SystemEntry> = {
+  // The limits: a function call per message, Node's EventEmitter, a hand-written mailbox.
+  'function-call': { load: async () => (await import('./function-call.js')).functionCall, defaultWorkloads: ALL },
+  'event-emitter': { load: async () => (await import('./event-emitter.js')).eventEmitter, defaultWorkloads: ALL },
   mailbox: { load: async () => (await import('./mailbox.js')).mailbox, defaultWorkloads: ['W1', 'W2', 'W3', 'W4'] },
   'xstate-machine': {
     load: async () => (await import('./xstate-machine.js')).xstateMachine,
     defaultWorkloads: ['W1', 'W2', 'W3', 'W4'],
   },
+  // The peers in one process.
+  'xstate-transition': { load: async () => (await import('./xstate-transition.js')).xstateTransition, defaultWorkloads: ALL },
+  nact: { load: async () => (await import('./nact.js')).nactSystem, defaultWorkloads: ALL },
+  comedy: { load: async () => (await import('./comedy.js')).comedy, defaultWorkloads: ALL },
   // W4's limit: fork/join by hand with Promise.all.
   promises: { load: async () => (await import('./promises.js')).promises, defaultWorkloads: ['W4'] },
   // The production setting: checkSerializable off. W4 through system.fork, from outside a turn.
@@ -31,36 +44,30 @@ export const SYSTEMS: Record<string, SystemEntry> = {
   'troupe-async': { load: troupeVariant('troupe-async', true, false), defaultWorkloads: ['W1'] },
   // The development and test default, so users see what the check costs.
   'troupe-checked': { load: troupeVariant('troupe-checked', false, true), defaultWorkloads: ['W1'] },
-  // The AWS mode on kinesalite + dynalite, and its two references on the same servers.
-  'troupe-aws': { load: async () => (await import('./troupe-aws.js')).troupeAws, defaultWorkloads: ['W1', 'W2'], suite: 'aws' },
+  // The AWS mode on kinesalite + dynalite; its references on the same servers are further down.
+  'troupe-aws': { load: async () => (await import('./troupe-aws.js')).troupeAws, defaultWorkloads: ['W1', 'W2', 'W2D', 'W3'], suite: 'aws' },
   // The same with ordering 'batched': a hot key's records share PutRecords calls; FIFO per key can break when Kinesis fails part of a call.
-  'troupe-aws-batched': { load: async () => (await import('./troupe-aws.js')).troupeAwsBatched, defaultWorkloads: ['W1'], suite: 'aws' },
+  'troupe-aws-batched': { load: async () => (await import('./troupe-aws.js')).troupeAwsBatched, defaultWorkloads: ['W1'], suite: 'aws', fullOnly: true },
+  // The Lambda path: the bundled host in child processes, fed by the local event source mapping.
+  'troupe-lambda': { load: async () => (await import('./troupe-lambda.js')).troupeLambda, defaultWorkloads: ['W1', 'W2D', 'W3'], suite: 'aws' },
+  // ask by a direct Lambda Invoke through the local Invoke API.
+  'troupe-lambda-invoke': { load: async () => (await import('./troupe-lambda.js')).troupeLambdaInvoke, defaultWorkloads: ['W3'], suite: 'aws' },
+  // W6: the flagship example's Lambda bundle, its size and module init.
+  'troupe-bundle': { load: async () => (await import('./troupe-bundle.js')).troupeBundle, defaultWorkloads: ['W6'], suite: 'aws' },
+  // The durable peer (the full run only): restate-server and the SDK endpoint on loopback.
+  restate: { load: async () => (await import('./restate.js')).restateSystem, defaultWorkloads: ALL, suite: 'restate' },
   // The ceiling: PutRecords in 500-batches, then GetRecords of every shard; no troupe, no state.
   'raw-kinesis': { load: async () => (await import('./raw-kinesis.js')).rawKinesis, defaultWorkloads: ['W1', 'W2'], suite: 'aws' },
+  // The limit for all-distinct keys: one conditional PutItem per message, 16 in flight; no Kinesis.
+  'raw-dynalite': { load: async () => (await import('./raw-dynalite.js')).rawDynalite, defaultWorkloads: ['W2D'], suite: 'aws' },
   // The baseline: one PutRecord per message, GetItem + PutItem per message in the consumer.
   'hand-lambda': { load: async () => (await import('./hand-lambda.js')).handLambda, defaultWorkloads: ['W1', 'W2'], suite: 'aws' },
 }
 
 export const suiteOf = (system: string): Suite => SYSTEMS[system]?.suite ?? 'local'
 
-/** The baselines troupe is compared against, and the targets (troupe rate / baseline rate) per workload. */
-export const BASELINES = ['mailbox', 'xstate-machine', 'promises'] as const
-export const TARGETS: Partial<Record<WorkloadName, Partial<Record<(typeof BASELINES)[number], number>>>> = {
-  W1: { mailbox: 0.25, 'xstate-machine': 5 },
-}
-/** The system the targets apply to; the other troupe variants get ratio lines without a target. */
-export const TARGET_SYSTEM = 'troupe'
+/** The baselines troupe's ratio lines compare against (the targets are in ../targets.ts). */
+export const BASELINES = ['function-call', 'event-emitter', 'mailbox', 'xstate-machine', 'xstate-transition', 'nact', 'comedy', 'promises'] as const
 
 /** The AWS suite's references: troupe-aws's ratio lines compare against these. */
-export const AWS_BASELINES = ['raw-kinesis', 'hand-lambda'] as const
-/** The system the cost targets apply to. */
-export const COST_TARGET_SYSTEM = 'troupe-aws'
-/**
- * Cost targets: requests per message, at most (see aws-cost.ts for what counts). W1 is one hot
- * key; W2's bound is the one for all-distinct keys (1.05: one state write per message, and 5%
- * for checkpoints and leases), which W2's few messages per key must meet with room to spare.
- */
-export const COST_TARGETS: Partial<Record<WorkloadName, Record<string, number>>> = {
-  W1: { putrecords_per_msg: 0.01, dynamodb_writes_per_msg: 0.1 },
-  W2: { putrecords_per_msg: 0.01, dynamodb_writes_per_msg: 1.05 },
-}
+export const AWS_BASELINES = ['raw-kinesis', 'raw-dynalite', 'hand-lambda'] as const

@@ -4,10 +4,11 @@
 // runs from the first tell until the last message's turn has committed.
 import { AwsSystem } from '../../lib/aws/aws-system.js'
 import { decode } from '../../lib/core/serialization.js'
-import { Actor, type ActorClass, type Context, type InOf } from '../../lib/index.js'
+import type { ActorClass, InOf } from '../../lib/index.js'
 import { createTable, DynamoDBStateStore } from '../../lib/store/dynamodb.js'
 import { POLL_MS, SHARDS } from './aws-settings.js'
 import { awsRun, closeServers, type AwsRun } from './aws-stack.js'
+import { AskCounter, Counter, KeyedCounter, type Count } from './counters.js'
 import { signal, type BenchSystem } from './system.js'
 import type { Ordering } from '../../lib/transport/partition-queue.js'
 
@@ -15,8 +16,6 @@ import type { Ordering } from '../../lib/transport/partition-queue.js'
 const LINGER_MS = 10
 
 const SETTINGS = `AwsSystem on kinesalite + dynalite (own process, in memory), stream of ${SHARDS} shards, pollMs ${POLL_MS}, lingerMs ${LINGER_MS}, checkSerializable false, other options default (consumer batch 1,000 records, checkpoint after every batch, strict per-key ordering)`
-
-type Count = { count: number }
 
 /** A started system on a fresh stream and table, counting from after its start. */
 async function start(label: string, actors: readonly ActorClass[], ordering: Ordering) {
@@ -86,18 +85,10 @@ function troupeAwsSystem(name: string, ordering: Ordering): BenchSystem {
     notes: {
       W1: `singleton Counter (initialState, no key): every message has one partition key, so one shard and one instance; producer calls system.tell(Counter, { by }) without awaiting; done when the n-th turn has committed. ${settings}`,
       W2: `keyed Counter (key(msg) = msg.k), partition key type#key, spread over the shards; done when every turn has committed. ${settings}`,
+      W3: `await system.ask(AskCounter, { by: 1 }) through the stream: the ask is put on Kinesis, the shard consumer runs the turn and commits the reply receipt, and ask reads it back from DynamoDB. ${settings}`,
     },
 
     async W1(n) {
-      class Counter extends Actor<{ by: number }, void, Count> {
-        static readonly type = 'counter'
-        initialState() {
-          return { count: 0 }
-        }
-        receive(msg: Counter['In'], ctx: Context<Count>) {
-          ctx.state.count += msg.by
-        }
-      }
       const s = await start('troupe', [Counter], ordering)
       return {
         send: (by) => s.tell(Counter, { by }),
@@ -112,18 +103,6 @@ function troupeAwsSystem(name: string, ordering: Ordering): BenchSystem {
     },
 
     async W2(keys, perActor) {
-      class KeyedCounter extends Actor<{ k: string; by: number }, void, Count> {
-        static readonly type = 'keyedCounter'
-        key(msg: KeyedCounter['In']) {
-          return msg.k
-        }
-        initialState() {
-          return { count: 0 }
-        }
-        receive(msg: KeyedCounter['In'], ctx: Context<Count>) {
-          ctx.state.count += msg.by
-        }
-      }
       const s = await start('troupe', [KeyedCounter], ordering)
       const n = keys.length * perActor
       return {
@@ -137,6 +116,14 @@ function troupeAwsSystem(name: string, ordering: Ordering): BenchSystem {
           return stored.reduce((sum, item) => sum + (item ? decode<Count>(item.state).count : 0), 0)
         },
         metrics: s.metrics,
+        teardown: s.teardown,
+      }
+    },
+
+    async W3() {
+      const s = await start('troupe', [AskCounter], ordering)
+      return {
+        ask: () => s.system.ask(AskCounter, { by: 1 }),
         teardown: s.teardown,
       }
     },

@@ -1,0 +1,134 @@
+// bench/REPORT.md from one run's reps: one table per workload (system, N, reps, median,
+// min–max, the ratio to troupe), then every target met or missed and by how much.
+import { median } from './harness.js'
+import { CHECKS, verdict, type Check } from './targets.js'
+
+export interface Rep {
+  round: number
+  suite: string
+  system: string
+  workload: string
+  metrics: Record<string, number>
+}
+
+interface Table {
+  title: string
+  /** (suite, workload) pairs whose systems are rows. */
+  from: [suite: string, workload: string][]
+  /** The system the ratio column compares with. */
+  reference: string
+  metric: string
+  latency?: boolean
+  cost?: boolean
+}
+
+const TABLES: Table[] = [
+  { title: 'W1 tell throughput, one producer to one actor (in one process)', from: [['local', 'W1']], reference: 'troupe', metric: 'msgs_per_s' },
+  { title: 'W2 many keyed actors, round-robin (in one process)', from: [['local', 'W2']], reference: 'troupe', metric: 'msgs_per_s' },
+  { title: 'W3 ask latency, sequential (in one process)', from: [['local', 'W3']], reference: 'troupe', metric: 'asks_per_s', latency: true },
+  { title: 'W4 fork/join of 10, sequential (in one process)', from: [['local', 'W4']], reference: 'troupe', metric: 'joins_per_s', latency: true },
+  { title: 'W5 durable W1: one hot key (local Kinesis + DynamoDB; Restate)', from: [['aws', 'W1'], ['restate', 'W1']], reference: 'troupe-aws', metric: 'msgs_per_s', cost: true },
+  { title: 'W5 durable W2: keyed counters × 5 messages', from: [['aws', 'W2'], ['restate', 'W2']], reference: 'troupe-aws', metric: 'msgs_per_s', cost: true },
+  { title: 'W5 durable W2D: all-distinct keys, one message each', from: [['aws', 'W2D']], reference: 'troupe-aws', metric: 'msgs_per_s', cost: true },
+  { title: 'W5 durable W3: ask latency (direct Lambda Invoke vs the stream; Restate ingress)', from: [['aws', 'W3'], ['restate', 'W3']], reference: 'troupe-lambda-invoke', metric: 'asks_per_s', latency: true },
+  { title: 'W5 durable W4: fork/join of 10 (Restate)', from: [['restate', 'W4']], reference: 'troupe', metric: 'joins_per_s', latency: true },
+]
+
+const fmt = (x: number | undefined, digits = 0): string =>
+  x === undefined || !Number.isFinite(x) ? '–' : x.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: 0 })
+const ratio = (x: number): string => (x >= 10 ? `${fmt(x, 1)}x` : `${fmt(x, 3)}x`)
+const us = (x: number | undefined): string => (x === undefined ? '–' : x >= 1000 ? `${fmt(x / 1000, 2)} ms` : `${fmt(x, 2)} µs`)
+
+export function medianOf(reps: readonly Rep[], metric: string): number | undefined {
+  const xs = reps.map((r) => r.metrics[metric]).filter((x): x is number => typeof x === 'number')
+  return xs.length ? median(xs) : undefined
+}
+
+function size(r: Rep): string {
+  const m = r.metrics
+  if (m.actors !== undefined && m.per_actor !== undefined) return `${fmt(m.actors)} × ${fmt(m.per_actor)}`
+  return fmt(m.n)
+}
+
+export function report(reps: readonly Rep[], meta: { commit: string | null; machine: Record<string, unknown>; mode: string; command: string }): string {
+  const out: string[] = []
+  out.push('# troupe benchmark report', '')
+  out.push(
+    `Written by \`${meta.command}\` (${meta.mode}); commit \`${meta.commit ?? '?'}\`; ${String(meta.machine.cpu ?? '')} × ${String(meta.machine.cpus)}, Node ${String(meta.machine.node)}.`,
+    'Each figure is the median over the rounds (each a fresh process, after a warm-up), with the min–max of the rounds.',
+    'Ratios compare medians of the same run on the same machine: read those, not the absolute numbers, which drift on a shared machine.',
+    'What each system does is in bench/README.md.',
+    '',
+  )
+  const of = (suite: string, workload: string, system: string) => reps.filter((r) => r.suite === suite && r.workload === workload && r.system === system)
+
+  for (const t of TABLES) {
+    const rows: { system: string; reps: Rep[] }[] = []
+    for (const [suite, workload] of t.from) {
+      const systems = [...new Set(reps.filter((r) => r.suite === suite && r.workload === workload).map((r) => r.system))]
+      for (const system of systems) rows.push({ system, reps: of(suite, workload, system) })
+    }
+    if (rows.length === 0) continue
+    const ref = rows.find((r) => r.system === t.reference)
+    const refRate = ref && medianOf(ref.reps, t.metric)
+    const refP50 = ref && medianOf(ref.reps, 'p50_us')
+    out.push(`## ${t.title}`, '')
+    const head = ['system', 'N', 'reps', t.metric.replace(/_/g, ' '), 'min–max']
+    if (t.latency) head.push('p50', 'p99')
+    head.push(`${t.reference} / it (${t.latency ? 'rate' : t.metric.replace(/_/g, ' ')})`)
+    if (t.latency) head.push(`its p50 / ${t.reference}'s`)
+    if (t.cost) head.push('PutRecords / msg', 'DynamoDB writes / msg', 'requests / msg')
+    out.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`)
+    rows.sort((a, b) => (medianOf(b.reps, t.metric) ?? 0) - (medianOf(a.reps, t.metric) ?? 0))
+    for (const row of rows) {
+      const rates = row.reps.map((r) => r.metrics[t.metric]!).filter(Number.isFinite)
+      const rate = median(rates)
+      const cells = [row.system === t.reference ? `**${row.system}**` : row.system, size(row.reps[0]!), String(row.reps.length), fmt(rate, rate < 100 ? 1 : 0), `${fmt(Math.min(...rates), rate < 100 ? 1 : 0)}–${fmt(Math.max(...rates), rate < 100 ? 1 : 0)}`]
+      if (t.latency) cells.push(us(medianOf(row.reps, 'p50_us')), us(medianOf(row.reps, 'p99_us')))
+      cells.push(refRate !== undefined && rate > 0 ? ratio(refRate / rate) : '–')
+      if (t.latency) {
+        const p50 = medianOf(row.reps, 'p50_us')
+        cells.push(refP50 !== undefined && p50 !== undefined ? ratio(p50 / refP50) : '–')
+      }
+      if (t.cost) for (const k of ['putrecords_per_msg', 'dynamodb_writes_per_msg', 'requests_per_msg']) cells.push(fmt(medianOf(row.reps, k), 4))
+      out.push(`| ${cells.join(' | ')} |`)
+    }
+    out.push('')
+  }
+
+  const cold = reps.filter((r) => r.workload === 'W6')
+  if (cold.length) {
+    out.push('## W6 cold start: the flagship example’s Lambda bundle (examples/analytics)', '')
+    out.push('| system | bundle (minified) | zip | module init, median | min–max | init runs |', '|---|---:|---:|---:|---:|---:|')
+    for (const r of cold) {
+      const m = r.metrics
+      out.push(`| ${r.system} | ${fmt(m.bundle_kb, 1)} KB | ${fmt(m.zip_kb, 1)} KB | ${fmt(m.init_ms, 1)} ms | ${fmt(m.init_min_ms, 1)}–${fmt(m.init_max_ms, 1)} ms | ${fmt(m.n)} |`)
+    }
+    out.push('')
+  }
+
+  out.push('## Targets', '', '| section | target | figure | met? |', '|---|---|---:|---|')
+  for (const c of CHECKS) {
+    const v = evaluate(c, reps)
+    if (!v) {
+      out.push(`| ${c.section} | ${c.label} | – | not run${c.vs === 'restate' ? ' (Restate runs with --full)' : ''} |`)
+      continue
+    }
+    const verdictText = v.met ? 'met' : `**missed** by ${fmt(v.offBy, 2)}x (${c.op === '>=' ? 'needs' : 'must fall to'} ${fmt(c.target, 3)}${c.vs ? 'x' : ''})`
+    out.push(`| ${c.section} | ${c.label} | ${c.vs ? ratio(v.value) : fmt(v.value, 4)} | ${verdictText} |`)
+  }
+  out.push('')
+  return out.join('\n')
+}
+
+/** The figure a check is about (a ratio of medians, or a median), when its systems ran. */
+export function evaluate(c: Check, reps: readonly Rep[]): ReturnType<typeof verdict> | undefined {
+  const mine = reps.filter((r) => r.workload === c.workload && r.system === c.system)
+  const a = medianOf(mine, c.metric)
+  if (a === undefined) return undefined
+  if (!c.vs) return verdict(c, a)
+  const theirs = reps.filter((r) => r.workload === (c.vsWorkload ?? c.workload) && r.system === c.vs)
+  const b = medianOf(theirs, c.metric)
+  if (b === undefined || b === 0) return undefined
+  return verdict(c, a / b)
+}

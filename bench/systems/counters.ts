@@ -1,0 +1,44 @@
+// The counters of the durable adapters, in a module of their own so the AWS mode (troupe-aws)
+// and the Lambda host bundle (lambda-host.ts, troupe-lambda) run the same classes.
+import { Actor, type Context } from '../../lib/index.js'
+
+type Count = { count: number }
+
+/** W1: a singleton counter (one partition key, one instance). */
+export class Counter extends Actor<{ by: number }, void, Count> {
+  static readonly type = 'counter'
+  initialState() {
+    return { count: 0 }
+  }
+  receive(msg: Counter['In'], ctx: Context<Count>) {
+    ctx.state.count += msg.by
+  }
+}
+
+/** W2: a counter per key. */
+export class KeyedCounter extends Actor<{ k: string; by: number }, void, Count> {
+  static readonly type = 'keyedCounter'
+  key(msg: KeyedCounter['In']) {
+    return msg.k
+  }
+  initialState() {
+    return { count: 0 }
+  }
+  receive(msg: KeyedCounter['In'], ctx: Context<Count>) {
+    ctx.state.count += msg.by
+  }
+}
+
+/** W3: a singleton counter that replies with its count. */
+export class AskCounter extends Actor<{ by: number }, number, Count> {
+  static readonly type = 'askCounter'
+  initialState() {
+    return { count: 0 }
+  }
+  receive(msg: AskCounter['In'], ctx: Context<Count>) {
+    return (ctx.state.count += msg.by)
+  }
+}
+
+export const COUNTERS = [Counter, KeyedCounter, AskCounter]
+export type { Count }

@@ -1,0 +1,38 @@
+// W6, the cold start of the Lambda host for the flagship example (examples/analytics): the bundle
+// `troupe bundle` makes (minified, the SDK inside, the credential chain trimmed to the
+// environment) and its module init, as a Lambda cold start pays it: a fresh Node process imports
+// the bundle with a Lambda's environment, once per run.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { buildBundle, measureInit } from '../../lib/deploy/bundle.js'
+import { median } from '../harness.js'
+import type { BenchSystem } from './system.js'
+
+const APP = fileURLToPath(new URL('../../examples/analytics/troupe.app.ts', import.meta.url))
+
+export const troupeBundle: BenchSystem = {
+  name: 'troupe-bundle',
+  notes: {
+    W6: 'buildBundle({ app: examples/analytics/troupe.app.ts }) as `troupe bundle` does (minified ESM, AWS SDK inside, credentials from the environment); then measureInit: per run a fresh `node` imports the bundle (await import(), timed inside the process) with a Lambda environment',
+  },
+
+  async W6(runs) {
+    const dir = await mkdtemp(join(tmpdir(), 'troupe-bench-bundle-'))
+    try {
+      const built = await buildBundle({ app: APP, outDir: dir })
+      const init = await measureInit(built.outfile, { runs })
+      return {
+        bundle_kb: Math.round((built.bytes / 1024) * 10) / 10,
+        zip_kb: Math.round((built.zipBytes / 1024) * 10) / 10,
+        bundle_ms: built.ms,
+        init_ms: Math.round(median(init.runs) * 10) / 10,
+        init_min_ms: Math.min(...init.runs),
+        init_max_ms: Math.max(...init.runs),
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  },
+}

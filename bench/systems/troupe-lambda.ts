@@ -1,0 +1,187 @@
+// troupe through the Lambda path on the local servers: the bench's counters bundled into troupe's
+// Lambda host (lambda-host.ts, bundleHandler: the artefact `troupe deploy` uploads), run in
+// LocalFunction child processes fed from the stream by the LocalEventSourceMapping, exactly as
+// the tests' Lambda mode wires it (test/fixtures/lambda-mode.ts). This process is an API
+// handler: an AwsSystem that only tells and asks (`consume: false`). `troupe-lambda-invoke`
+// asks by invoking the function directly through the local Lambda Invoke API instead.
+//
+// Done is when nothing moves any more: every send out, no invocation running, every shard read
+// to its tip with no batch pending (the way the Lambda mode settles), then the state is read back.
+// Requests per message are not reported: the function's requests are made in its own processes.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { LambdaClient } from '@aws-sdk/client-lambda'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
+import { AwsSystem } from '../../lib/aws/aws-system.js'
+import { lambdaInvoker } from '../../lib/aws/lambda-invoker.js'
+import { decode } from '../../lib/core/serialization.js'
+import { bundleHandler } from '../../lib/hosts/lambda/bundle.js'
+import { LocalEventSourceMapping } from '../../lib/hosts/lambda/local-event-source-mapping.js'
+import { LocalFunction } from '../../lib/hosts/lambda/local-function.js'
+import { startLocalInvokeServer } from '../../lib/hosts/lambda/local-invoke-server.js'
+import type { ActorClass } from '../../lib/index.js'
+import { createTable, DynamoDBStateStore } from '../../lib/store/dynamodb.js'
+import { POLL_MS, SHARDS } from './aws-settings.js'
+import { awsRun, closeServers } from './aws-stack.js'
+import { AskCounter, COUNTERS, Counter, KeyedCounter, type Count } from './counters.js'
+import type { BenchSystem } from './system.js'
+
+const HOST = fileURLToPath(new URL('./lambda-host.ts', import.meta.url))
+/** Records per batch: `troupe deploy`'s event source mapping setting (and Lambda's default). */
+const BATCH_SIZE = 100
+const LINGER_MS = 10
+
+const SETTINGS = `the counters bundled (minified) into troupe's Lambda host, run in LocalFunction child processes (one warm environment per shard, provisioned before the clock starts) fed by LocalEventSourceMapping (batch ${BATCH_SIZE}, no batching window, pollMs ${POLL_MS}, ReportBatchItemFailures); the caller is AwsSystem({ consume: false, lingerMs: ${LINGER_MS}, checkSerializable: false }); kinesalite + dynalite in their own process, stream of ${SHARDS} shards`
+
+/** The bundle, made once per bench child (the warm-up and the measured run share it). */
+let bundled: Promise<{ dir: string; outfile: string }> | undefined
+function bundle() {
+  bundled ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'troupe-bench-lambda-'))
+    const { outfile } = await bundleHandler({ entry: HOST, outfile: join(dir, 'host.mjs'), minify: true })
+    return { dir, outfile }
+  })()
+  return bundled
+}
+
+/** A table, stream, function, mapping (and Invoke server when `invoke`), and the caller's system. */
+async function start(label: string, invoke: boolean) {
+  const run = await awsRun(label)
+  await createTable(run.dynamodb, run.tableName)
+  const { outfile } = await bundle()
+  const fn = new LocalFunction({
+    bundle: outfile,
+    name: 'troupe-host',
+    stack: run.servers,
+    table: run.tableName,
+    stream: run.stream,
+    timeoutMs: 60_000,
+    initTimeoutMs: 60_000,
+    maxConcurrency: SHARDS + 1,
+    environment: { TROUPE_LOG_LEVEL: 'error', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    onLog: process.env.TROUPE_BENCH_LAMBDA_LOGS === '1' ? (line) => process.stderr.write(`[lambda] ${line}\n`) : () => {},
+  })
+  const esm = new LocalEventSourceMapping({ kinesis: run.kinesis, stream: run.stream, fn, batchSize: BATCH_SIZE, pollMs: POLL_MS })
+  const server = invoke ? await startLocalInvokeServer({ functions: { [fn.name]: fn } }) : undefined
+  const lambda =
+    server &&
+    new LambdaClient({
+      endpoint: server.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' },
+      requestHandler: new NodeHttpHandler(),
+      maxAttempts: 1,
+    })
+  const system = new AwsSystem({
+    actors: COUNTERS as ActorClass[],
+    kinesis: run.kinesis,
+    dynamodb: run.dynamodb,
+    tableName: run.tableName,
+    stream: run.stream,
+    consume: false,
+    timers: false,
+    pollMs: POLL_MS,
+    lingerMs: LINGER_MS,
+    checkSerializable: false,
+    logLevel: 'error',
+    ...(lambda ? { invoke: lambdaInvoker(lambda, fn.name) } : {}),
+  })
+  // Warm environments before the clock starts: the cold start is W6's business.
+  await fn.provision(invoke ? SHARDS + 1 : SHARDS)
+  await esm.start()
+  let failWith!: (e: unknown) => void
+  const failed = new Promise<never>((_, reject) => (failWith = reject))
+  failed.catch(() => {})
+  /** The tells not yet handed to the transport (a tell builds its envelope first). */
+  const telling: Promise<unknown>[] = []
+  const settle = async () => {
+    await Promise.all(telling)
+    const moved = () => esm.stats().recordsRead + fn.stats().invocations
+    for (;;) {
+      const before = moved()
+      await system.transport.flush()
+      await fn.idle()
+      await esm.idle({ timeoutMs: 120_000 })
+      if (moved() === before) return
+    }
+  }
+  return {
+    run,
+    system,
+    tell(actor: ActorClass, body: unknown) {
+      telling.push(system.tell(actor as never, body as never).catch(failWith))
+    },
+    done: () => Promise.race([settle(), failed]),
+    async teardown() {
+      await system.stop().catch(() => {})
+      await esm.stop()
+      await fn.stop()
+      await server?.stop()
+      lambda?.destroy()
+      await run.teardown()
+    },
+  }
+}
+
+async function close(): Promise<void> {
+  const b = await bundled?.catch(() => undefined)
+  bundled = undefined
+  if (b) await rm(b.dir, { recursive: true, force: true })
+  await closeServers()
+}
+
+export const troupeLambda: BenchSystem = {
+  name: 'troupe-lambda',
+  notes: {
+    W1: `singleton Counter: system.tell(Counter, { by }) per message, one partition key (one shard); done when the mapping has delivered everything and the function is idle. ${SETTINGS}`,
+    W2: `keyed Counter, partition key type#key, spread over the shards. ${SETTINGS}`,
+    W3: `await system.ask(AskCounter, { by: 1 }) through the stream: the ask goes on Kinesis, the mapping delivers it to the function, the reply receipt is read back from DynamoDB. ${SETTINGS}`,
+  },
+
+  async W1(n) {
+    const s = await start('lambda', false)
+    return {
+      send: (by) => s.tell(Counter, { by }),
+      done: s.done,
+      count: async () => ((await s.system.state(Counter)) as Count | undefined)?.count ?? -1,
+      teardown: s.teardown,
+    }
+  },
+
+  async W2(keys) {
+    const s = await start('lambda', false)
+    return {
+      send: (k, by) => s.tell(KeyedCounter, { k, by }),
+      done: s.done,
+      total: async () => {
+        const store = new DynamoDBStateStore({ client: s.run.dynamodb, tableName: s.run.tableName })
+        const stored = await store.getMany(keys.map((key) => ({ type: KeyedCounter.type, key })))
+        return stored.reduce((sum, item) => sum + (item ? decode<Count>(item.state).count : 0), 0)
+      },
+      teardown: s.teardown,
+    }
+  },
+
+  async W3() {
+    const s = await start('lambda', false)
+    return { ask: () => s.system.ask(AskCounter, { by: 1 }), teardown: s.teardown }
+  },
+
+  close,
+}
+
+export const troupeLambdaInvoke: BenchSystem = {
+  name: 'troupe-lambda-invoke',
+  notes: {
+    W3: `await system.ask(AskCounter, { by: 1 }) with AwsSystem's invoke option: a Lambda Invoke (RequestResponse, @aws-sdk/client-lambda) of the function through the local Invoke API, which runs the turn under the same conditional commit and answers with the reply. ${SETTINGS}`,
+  },
+
+  async W3() {
+    const s = await start('invoke', true)
+    return { ask: () => s.system.ask(AskCounter, { by: 1 }), teardown: s.teardown }
+  },
+
+  close,
+}
