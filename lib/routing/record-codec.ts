@@ -138,6 +138,8 @@ export class RecordCodec {
     if (envelope.fork !== undefined) plain.fork = { forkId: envelope.fork.forkId, index: envelope.fork.index }
     if (envelope.receipt !== undefined) plain.receipt = envelope.receipt
 
+    // Before superjson walks it: a body nested thousands deep would exhaust its recursion.
+    if (bodyNestsDeeper(envelope.body, this.limits.maxDepth)) throw invalid(`the body nests deeper than ${this.limits.maxDepth} levels`)
     let doc: ReturnType<typeof superjson.serialize>
     try {
       doc = superjson.serialize(plain as Parameters<typeof superjson.serialize>[0])
@@ -256,6 +258,28 @@ export function encodeRecord(envelope: Envelope): Buffer {
 /** {@link RecordCodec.decode} with the default limits. */
 export function decodeRecord(data: Uint8Array | string): DecodeResult {
   return defaultRecordCodec.decode(data)
+}
+
+/**
+ * True when a body to encode nests objects, arrays, Maps and Sets deeper than `limit` (a Map's
+ * entries count two, as on the wire). Each object is walked once: a body that refers to itself
+ * is as deep as its tree, which superjson sends once.
+ */
+function bodyNestsDeeper(body: unknown, limit: number): boolean {
+  if (body === null || typeof body !== 'object') return false
+  const seen = new Set<object>()
+  const stack: [unknown, number][] = [[body, 1]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!
+    // Dates, RegExps and the like are strings on the wire: no level.
+    if (v === null || typeof v !== 'object' || seen.has(v) || v instanceof Date || v instanceof RegExp || v instanceof Error) continue
+    if (depth > limit) return true
+    seen.add(v)
+    if (v instanceof Map) for (const [k, x] of v) stack.push([k, depth + 2], [x, depth + 2])
+    else if (v instanceof Set) for (const x of v) stack.push([x, depth + 1])
+    else for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push([x, depth + 1])
+  }
+  return false
 }
 
 /**
