@@ -16,6 +16,10 @@ const soak = process.env.TROUPE_SOAK === '1'
 const seed = Number(process.env.TROUPE_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31))
 const size = soak ? { keys: 1_000, perKey: 10, killsPerPhase: 10, batchSize: 100, functionTimeoutMs: 10_000 } : { keys: 20, perKey: 6, killsPerPhase: 1, batchSize: 10, functionTimeoutMs: 3_000 }
 
+// Run standalone (`npm run soak`), tap's default 30 s timeout would end the soak.
+const timeout = soak ? 3 * 3_600_000 : 300_000
+if (soak) t.setTimeout(timeout)
+
 let stack: LocalStack
 let bundle: string
 t.before(async () => {
@@ -39,7 +43,7 @@ function check(t: Test, f: ChaosFigures) {
   t.equal(f.onFailure, 0, 'the mapping gave up on nothing')
 }
 
-t.test(`kills at every phase of a turn (seed ${seed})`, async (t) => {
+t.test(`kills at every phase of a turn (seed ${seed})`, { timeout }, async (t) => {
   const o: ChaosOptions = { seed, ...size, poison: 0.02, faults: false, secondHost: false, shards: 2, duplicateDelivery: 0.05 }
   const f = await runChaos(t, stack, bundle, o)
   report(t, 'kills', f)
@@ -48,7 +52,7 @@ t.test(`kills at every phase of a turn (seed ${seed})`, async (t) => {
   if (soak) t.ok(f.killsTotal >= 50, `at least 50 kills (${f.killsTotal})`)
 })
 
-t.test(`AWS faults and a second host on the same keys (seed ${seed + 1})`, async (t) => {
+t.test(`AWS faults and a second host on the same keys (seed ${seed + 1})`, { timeout }, async (t) => {
   const o: ChaosOptions = { seed: seed + 1, ...size, killsPerPhase: 0, poison: 0.02, faults: true, secondHost: true, shards: 2, duplicateDelivery: 0 }
   const f = await runChaos(t, stack, bundle, o)
   report(t, 'faults', f)

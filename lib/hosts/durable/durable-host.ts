@@ -348,7 +348,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       let end: Ended = ran
       if (checkEach && end.end === 'done' && this.options.maxItemBytes !== undefined) {
         const bytes = Buffer.byteLength(encode(end.state)) + Buffer.byteLength(encodeMeta({ ...meta, outbox: [...entries, ...end.entries] }))
-        if (bytes > this.options.maxItemBytes) end = this.tooLarge(type, envelope, prior, bytes)
+        if (bytes > this.options.maxItemBytes) end = await this.tooLarge(type, envelope, prior, bytes)
       }
       delete meta.failing
       if (end.end === 'done') state = end.state
@@ -525,10 +525,19 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     return { end: 'dead', entries, events: [{ type: '@troupe.dead', at: this.clock.now(), envelope, error }] }
   }
 
-  private tooLarge(type: ActorType, envelope: Envelope, prior: AttemptRecord[], bytes: number): Ended {
+  /**
+   * A turn whose state would not fit the item is a dead letter. The letter is written at once,
+   * not carried in the outbox: it holds the message, which beside a state near the limit may not
+   * fit the commit either (the commit would then fail on every delivery). Written early, it is
+   * still written once per message id: a rerun of the same turn finds the same state too large.
+   */
+  private async tooLarge(type: ActorType, envelope: Envelope, prior: AttemptRecord[], bytes: number): Promise<Ended> {
     const error = new ItemTooLargeError('state', `${type.type}#${envelope.key}`, bytes)
     const now = this.clock.now()
-    return this.dead(type, envelope, error, [...prior, { attempt: envelope.attempt, startedAt: now, endedAt: now, error: errorRecord(error) }])
+    const ended = this.dead(type, envelope, error, [...prior, { attempt: envelope.attempt, startedAt: now, endedAt: now, error: errorRecord(error) }])
+    const letters = ended.entries.flatMap((e) => (e.kind === 'dead' ? [e.letter] : []))
+    await this.options.journal.putDeadLetters(letters)
+    return { ...ended, entries: ended.entries.filter((e) => e.kind !== 'dead') }
   }
 
   /** A turn's effect as an outbox entry: a told message becomes its envelope. */
