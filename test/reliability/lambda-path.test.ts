@@ -97,3 +97,15 @@ t.test('size limits: a batch over 5 MiB is split, a state over 400 KB is a named
   for (const l of letters) t.match(l.error, { name: 'ItemTooLargeError', message: /state of rel\.hoarder#h .*KB/ })
   t.same(await r.producer.state(Counter, 'h'), { sum: 1, ns: [1] }, 'other actors flow on')
 })
+
+t.test('large messages on the Lambda path: with payloads on both sides, a 3 MiB body arrives whole beside small ones', async (t) => {
+  const r = await rig(t, stack, bundle, { actors, shards: 1, producer: { payloads: {} }, fn: { environment: { TROUPE_PAYLOADS: '1' } } })
+  const big = 'z'.repeat(3 * 1024 * KiB)
+  await r.producer.tell(Hoarder, { k: 'pl', s: 'small' })
+  await r.producer.tell(Counter, { k: 'pl', n: 1, tally: true })
+  await r.producer.tell(Tally, { k: 'pl-big', n: big.length, pad: big } as never)
+  await r.settle()
+  t.same(await r.producer.state(Tally, 'pl-big'), { ns: [big.length] }, 'the 3 MiB message arrived and ran')
+  t.same(await r.producer.state(Tally, 'pl'), { ns: [1] })
+  t.same(await r.producer.deadLetters(), [])
+})
