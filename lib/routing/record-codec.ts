@@ -138,12 +138,12 @@ export class RecordCodec {
     if (envelope.fork !== undefined) plain.fork = { forkId: envelope.fork.forkId, index: envelope.fork.index }
     if (envelope.receipt !== undefined) plain.receipt = envelope.receipt
 
-    // Before superjson walks it: a body nested thousands deep would exhaust its recursion.
-    if (bodyNestsDeeper(envelope.body, this.limits.maxDepth)) throw invalid(`the body nests deeper than ${this.limits.maxDepth} levels`)
     let doc: ReturnType<typeof superjson.serialize>
     try {
       doc = superjson.serialize(plain as Parameters<typeof superjson.serialize>[0])
     } catch (e) {
+      // A body nested thousands deep exhausts superjson's recursion: say so, with the limit.
+      if (bodyNestsDeeper(envelope.body, this.limits.maxDepth)) throw invalid(`the body nests deeper than ${this.limits.maxDepth} levels`, e)
       throw invalid(`superjson cannot encode its body (${errorText(e)})`, e)
     }
     const docReason = checkSuperjsonDocument(doc.json as Record<string, unknown>, doc.meta, this.limits)
