@@ -1,6 +1,7 @@
 // The claim check: bodies too large for a record go to a payload store and travel as a
 // reference, fetched back before their turn. The port's three stores, the reference's guards,
 // and the AWS mode end to end on the local servers (DynamoDB chunks in the app's table).
+import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,9 +12,13 @@ import { clients, startLocalStack } from '../../lib/aws/local-stack.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { makeEnvelope, type Envelope } from '../../lib/core/envelope.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
+import { createLogger } from '../../lib/core/logger.js'
+import { DurableHost } from '../../lib/hosts/durable/durable-host.js'
 import { Actor, type Context } from '../../lib/index.js'
 import { ClaimCheck, PAYLOAD_FIELD, PayloadError } from '../../lib/routing/claim-check.js'
 import { encodeRecord } from '../../lib/routing/record-codec.js'
+import { MemoryStateStore, MemoryTimerStore } from '../../lib/store/memory.js'
+import { MemoryJournalStore } from '../../lib/store/memory-journal.js'
 import { DynamoDBPayloadStore, FolderPayloadStore, MemoryPayloadStore, type PayloadStore } from '../../lib/store/payload-store.js'
 
 const MiB = 1024 * 1024
@@ -50,7 +55,6 @@ t.test('a reference is honoured only for its own message, with its own bytes', a
   // Hostile bytes with a matching hash (someone who can write the store): the record guard still applies.
   const evil = Buffer.from(JSON.stringify({ json: { body: { a: 1 } }, meta: { values: { 'body.__proto__.polluted': ['undefined'] }, v: 1 } }))
   await store.put('msg/m-4', evil, Date.now() + 60_000)
-  const { createHash } = await import('node:crypto')
   const ref = { key: 'msg/m-4', bytes: evil.byteLength, sha256: createHash('sha256').update(evil).digest('base64') }
   await t.rejects(check.restore(envelope('m-4', { [PAYLOAD_FIELD]: ref })), /__proto__/)
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution')
@@ -103,4 +107,35 @@ t.test('the AWS mode: told and turn-sent bodies over the record limit travel thr
   t.match(letters[0]!.error, { message: /TROUPE_PAYLOAD.*m-thief.*not the one troupe writes/ })
   const store = new DynamoDBPayloadStore({ client: dynamodb, tableName: name })
   t.equal(await store.get('msg/none'), undefined, 'nothing under an unknown key')
+})
+
+t.test('a payload store that does not answer leaves the record and what follows for redelivery; nothing is lost or applied twice', async (t) => {
+  const memory = new MemoryPayloadStore()
+  let down = false
+  const store: PayloadStore = { put: (k, d, e) => memory.put(k, d, e), get: (k) => (down ? Promise.reject(new Error('payload store unreachable')) : memory.get(k)) }
+  const claimCheck = new ClaimCheck({ store, aboveBytes: 100 })
+  const state = new MemoryStateStore()
+  const host = new DurableHost({
+    actors: [Big],
+    state,
+    timers: new MemoryTimerStore(),
+    journal: new MemoryJournalStore(),
+    messages: { send: () => Promise.reject(new Error('no turn of this test sends a message')) },
+    claimCheck,
+    logger: createLogger('silent' as never),
+  })
+  const e = (n: number, s: string) => makeEnvelope({ id: `m-${n}` as MessageId, type: Big.type, key: 'd', body: { k: 'd', s }, correlationId: `m-${n}` as CorrelationId, sentAt: 1 })
+  const records = [
+    { sequenceNumber: '1', data: encodeRecord(e(1, 'a')) },
+    { sequenceNumber: '2', data: encodeRecord(await claimCheck.offload(e(2, 'b'.repeat(1_000)))) },
+    { sequenceNumber: '3', data: encodeRecord(e(3, 'c')) },
+  ]
+  down = true
+  const first = await host.handle({ stream: 's', shardId: 'shard-1', records })
+  t.equal(first.failedFrom, '2', 'the record whose payload could not be fetched, and what follows, come again')
+  down = false
+  const again = await host.handle({ stream: 's', shardId: 'shard-1', records: records.slice(1) })
+  t.equal(again.failedFrom, undefined)
+  const item = await state.get(Big.type, 'd')
+  t.same((JSON.parse(item!.state) as { json: { lengths: number[] } }).json.lengths, [1, 1_000, 1], 'each applied once, in order, the large one whole')
 })

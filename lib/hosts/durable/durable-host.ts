@@ -240,7 +240,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
         for (const u of undecodable) this.logger.warn('record dead-lettered', { shard, sequenceNumber: u.sequenceNumber, messageId: u.letter.envelope.id, error: u.letter.error.message })
       } catch (error) {
         this.logger.error('could not keep dead letters of bad records; the batch will be delivered again', { shard, error: message(error) })
-        failedFrom = undecodable[0]!.sequenceNumber
+        failedFrom = earliest(failedFrom, undecodable[0]!.sequenceNumber)
       }
     }
 
