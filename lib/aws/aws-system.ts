@@ -24,7 +24,9 @@ import { assertSerializable, validateBody } from '../core/validate.js'
 import { DurableHost } from '../hosts/durable/durable-host.js'
 import { TimerRunner } from '../hosts/embedded/timer-runner.js'
 import type { AskAnswer, AskInvocation, ShardPosition } from '../hosts/lambda/events.js'
+import { ClaimCheck, type ClaimCheckOptions } from '../routing/claim-check.js'
 import { defaultRecordCodec, type RecordCodec } from '../routing/record-codec.js'
+import { DynamoDBPayloadStore } from '../store/payload-store.js'
 import { Router, type RouterOptions } from '../routing/router.js'
 import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import { DynamoDBLeaseStore } from '../store/dynamodb-leases.js'
@@ -112,6 +114,13 @@ export interface AwsSystemOptions {
    * `unfinished`, and the ask follows the tell on the stream).
    */
   invoke?: HostInvoker
+  /**
+   * The claim check: bodies larger than `aboveBytes` (default 256 KiB) go to a payload store and
+   * travel as a reference, fetched back before their turn (README, "Large messages"). `store`
+   * defaults to DynamoDB chunks in this system's table. Every process of the app (tellers and
+   * hosts) must have the same setting: a host without it dead-letters the references it gets.
+   */
+  payloads?: Partial<ClaimCheckOptions>
 }
 
 /** Polling a receipt starts this often and slows down to once a second. */
@@ -134,6 +143,7 @@ export class AwsSystem implements System {
   readonly consumer: ShardConsumer | undefined
   readonly router: Router
   private readonly states: DynamoDBStateStore
+  private readonly claimCheck: ClaimCheck | undefined
   private readonly timerStore: DynamoDBTimerStore
   private readonly journal: DynamoDBJournalStore
   private readonly pausing: DurablePauses
@@ -172,6 +182,7 @@ export class AwsSystem implements System {
     let host: DurableHost | undefined
     this.router = new Router({ ...options.router, defaultStream: stream, isKeyed: (type) => host?.types.get(type)?.kind !== 'stateless' })
     this.transport = new KinesisTransport({ client: options.kinesis, router: this.router, ...(options.codec ? { codec: options.codec } : {}), lingerMs: options.lingerMs ?? 10, ordering: options.ordering ?? 'strict' })
+    this.claimCheck = options.payloads && new ClaimCheck({ store: new DynamoDBPayloadStore(table), ...options.payloads })
     host = this.host = new DurableHost({
       actors: options.actors,
       builtins: [
@@ -185,6 +196,7 @@ export class AwsSystem implements System {
       journal: this.journal,
       messages: this.transport,
       ...(options.codec ? { codec: options.codec } : {}),
+      ...(this.claimCheck ? { claimCheck: this.claimCheck } : {}),
       ...(options.filters ? { filters: options.filters } : {}),
       clock: this.clock,
       random: options.random ?? Math.random,
@@ -204,7 +216,7 @@ export class AwsSystem implements System {
     this.pausing = new DurablePauses(
       this.states,
       async (envelope) => {
-        const result = await this.transport.enqueue(envelope)
+        const result = await this.transport.enqueue(await this.offload(envelope))
         if (result.status === 'failed') throw result.error
       },
       () => this.clock.now(),
@@ -282,7 +294,7 @@ export class AwsSystem implements System {
     const { invoker, codec } = this.invoke!
     const functionName = invoker.functionName
     const what = `ask to ${envelope.type} (message ${envelope.id})`
-    const data = codec.encode(envelope).toString('base64')
+    const data = codec.encode(await this.offload(envelope)).toString('base64')
     await this.journal.putReceipts([this.host.receiptRecord(envelope, 'accepted', undefined)])
     this.host.counts.get(envelope.type)!.accepted++
     this.emit({ type: '@troupe.accepted', at: this.clock.now(), envelope })
@@ -335,7 +347,7 @@ export class AwsSystem implements System {
     if (answer.status === 'unfinished') {
       // The host finishes it from the stream; the accepted receipt is already written.
       this.logger.warn('an ask did not finish in its invocation; it goes on the stream', { actor: envelope.type, messageId: envelope.id, reason: answer.reason })
-      const result = await this.transport.enqueue(envelope)
+      const result = await this.transport.enqueue(await this.offload(envelope))
       if (result.status === 'failed') throw result.error
       return undefined
     }
@@ -356,7 +368,7 @@ export class AwsSystem implements System {
   /** Puts one message on its stream (with an `accepted` receipt first when one is kept); rejects when Kinesis did not take it. */
   private async put(envelope: Envelope): Promise<void> {
     if (envelope.receipt !== undefined) await this.journal.putReceipts([this.host.receiptRecord(envelope, 'accepted', undefined)])
-    const sending = this.transport.enqueue(envelope)
+    const sending = Promise.resolve(this.offload(envelope)).then((e) => this.transport.enqueue(e))
     if (this.invoke) this.rememberTold(envelope, sending)
     const result = await sending
     if (result.status === 'failed') throw result.error
@@ -376,6 +388,11 @@ export class AwsSystem implements System {
     this.lastTold.set(name, position)
     // Oldest first: a tell that old has long been applied, or its ask waits on the stream anyway.
     if (this.lastTold.size > REMEMBERED_TELLS) this.lastTold.delete(this.lastTold.keys().next().value!)
+  }
+
+  /** The envelope to send: with its body in the payload store when the claim check wants it there. */
+  private offload(envelope: Envelope): Promise<Envelope> | Envelope {
+    return this.claimCheck ? this.claimCheck.offload(envelope) : envelope
   }
 
   // ── receipts ─────────────────────────────────────────────────────────────
@@ -580,7 +597,7 @@ export class AwsSystem implements System {
         await this.journal.deleteReceipt(envelope.id)
         await this.journal.putReceipts([this.host.receiptRecord(envelope, 'accepted', undefined)])
       }
-      const result = await this.transport.enqueue(envelope)
+      const result = await this.transport.enqueue(await this.offload(envelope))
       if (result.status === 'failed') throw result.error
     } catch (error) {
       await this.journal.putDeadLetters([letter]) // not sent: it stays a dead letter

@@ -33,6 +33,10 @@ export type { Route, RouterOptions } from '../routing/router.js'
 export { RecordCodec, decodeRecord, defaultRecordCodec, encodeRecord } from '../routing/record-codec.js'
 export type { DecodeResult, EncodedRecord, RecordCodecOptions } from '../routing/record-codec.js'
 export { InvalidEnvelopeError, RecordTooLargeError } from '../routing/record-errors.js'
+export { ClaimCheck, PAYLOAD_FIELD, PayloadError } from '../routing/claim-check.js'
+export type { ClaimCheckOptions } from '../routing/claim-check.js'
+export { DynamoDBPayloadStore, FolderPayloadStore, MemoryPayloadStore } from '../store/payload-store.js'
+export type { PayloadStore } from '../store/payload-store.js'
 
 // The Kinesis transport (PutRecords batches, per-record retry, per-key order)
 export { KinesisTransport } from '../transport/kinesis.js'

@@ -66,7 +66,7 @@ function quickOk(value: unknown, depth: number): boolean {
   if (value === null || value instanceof Date) return true
   if (depth >= QUICK_DEPTH) return false
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (!quickOk(value[i], depth + 1)) return false
+    for (let i = 0; i < value.length; i++) if (!(i in value) || !quickOk(value[i], depth + 1)) return false
     return true
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) return false
@@ -98,7 +98,11 @@ function walk(value: unknown, root: string): Unserializable | undefined {
     seen.add(v as object)
     if (v instanceof Date || v instanceof RegExp || v instanceof URL || v instanceof Error) continue
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}[${i}]`])
+      for (let i = v.length - 1; i >= 0; i--) {
+        // superjson turns a hole into null, or drops a trailing one: the array would change.
+        if (!(i in v)) return { path: `${path}[${i}]`, found: 'a hole (a sparse array)' }
+        stack.push([v[i], `${path}[${i}]`])
+      }
       continue
     }
     if (v instanceof Map) {

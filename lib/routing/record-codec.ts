@@ -142,6 +142,8 @@ export class RecordCodec {
     try {
       doc = superjson.serialize(plain as Parameters<typeof superjson.serialize>[0])
     } catch (e) {
+      // A body nested thousands deep exhausts superjson's recursion: say so, with the limit.
+      if (bodyNestsDeeper(envelope.body, this.limits.maxDepth)) throw invalid(`the body nests deeper than ${this.limits.maxDepth} levels`, e)
       throw invalid(`superjson cannot encode its body (${errorText(e)})`, e)
     }
     const docReason = checkSuperjsonDocument(doc.json as Record<string, unknown>, doc.meta, this.limits)
@@ -256,6 +258,28 @@ export function encodeRecord(envelope: Envelope): Buffer {
 /** {@link RecordCodec.decode} with the default limits. */
 export function decodeRecord(data: Uint8Array | string): DecodeResult {
   return defaultRecordCodec.decode(data)
+}
+
+/**
+ * True when a body to encode nests objects, arrays, Maps and Sets deeper than `limit` (a Map's
+ * entries count two, as on the wire). Each object is walked once: a body that refers to itself
+ * is as deep as its tree, which superjson sends once.
+ */
+function bodyNestsDeeper(body: unknown, limit: number): boolean {
+  if (body === null || typeof body !== 'object') return false
+  const seen = new Set<object>()
+  const stack: [unknown, number][] = [[body, 1]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!
+    // Dates, RegExps and the like are strings on the wire: no level.
+    if (v === null || typeof v !== 'object' || seen.has(v) || v instanceof Date || v instanceof RegExp || v instanceof Error) continue
+    if (depth > limit) return true
+    seen.add(v)
+    if (v instanceof Map) for (const [k, x] of v) stack.push([k, depth + 2], [x, depth + 2])
+    else if (v instanceof Set) for (const x of v) stack.push([x, depth + 1])
+    else for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push([x, depth + 1])
+  }
+  return false
 }
 
 /**

@@ -26,6 +26,7 @@ import type { MessageStatus } from '../../core/receipt.js'
 import { decode, encode } from '../../core/serialization.js'
 import { copyState } from '../../core/state-copy.js'
 import { assertSerializable } from '../../core/validate.js'
+import { PayloadError, type ClaimCheck } from '../../routing/claim-check.js'
 import { defaultRecordCodec, type RecordCodec } from '../../routing/record-codec.js'
 import type { JournalStore, ReceiptRecord, StateStore, StoredInstance, StoredReceipt, TimerStore } from '../../store/index.js'
 import { errorRecord, type AttemptRecord, type DeadLetter, type ErrorRecord } from '../../supervisor/dead-letter.js'
@@ -74,6 +75,8 @@ export interface DurableHostOptions {
   /** Sends the outbox's messages (the Kinesis transport). */
   messages: MessageSender
   codec?: RecordCodec
+  /** Bodies kept out of line: restored before their turn, and a turn's large messages offloaded before its commit. */
+  claimCheck?: ClaimCheck
   filters?: readonly Filter[]
   clock?: Clock
   random?: () => number
@@ -209,13 +212,28 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     const result: BatchResult = { applied: 0, duplicates: 0, conflicts: 0 }
     const groups = new Map<string, Group>()
     const undecodable: { sequenceNumber: string; letter: DeadLetter }[] = []
+    let failedAt: string | undefined
     for (const record of batch.records) {
       const decoded = this.codec.decode(record.data)
       if (!decoded.ok) {
         undecodable.push({ sequenceNumber: record.sequenceNumber, letter: this.undecodable(record, shard, decoded.reason, decoded.messageId, decoded.actor) })
         continue
       }
-      const envelope = decoded.envelope
+      let envelope = decoded.envelope
+      if (this.options.claimCheck) {
+        try {
+          envelope = await this.options.claimCheck.restore(envelope)
+        } catch (error) {
+          if (!(error instanceof PayloadError)) {
+            // The payload store did not answer: this record and what follows come again.
+            this.logger.error('could not fetch a payload; the batch will be delivered again', { shard, messageId: envelope.id, error: message(error) })
+            failedAt ??= record.sequenceNumber
+            break
+          }
+          undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: this.clock.now() } })
+          continue
+        }
+      }
       const type = this.types.get(envelope.type)
       if (type === undefined) {
         const error = new UnknownActorError(envelope.type, [...this.types.keys()], `for message ${envelope.id} in this host`)
@@ -229,14 +247,14 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       group.records.push({ sequenceNumber: record.sequenceNumber, envelope })
     }
 
-    let failedFrom: string | undefined
+    let failedFrom: string | undefined = failedAt
     if (undecodable.length !== 0) {
       try {
         await this.options.journal.putDeadLetters(undecodable.map((u) => u.letter))
         for (const u of undecodable) this.logger.warn('record dead-lettered', { shard, sequenceNumber: u.sequenceNumber, messageId: u.letter.envelope.id, error: u.letter.error.message })
       } catch (error) {
         this.logger.error('could not keep dead letters of bad records; the batch will be delivered again', { shard, error: message(error) })
-        failedFrom = undecodable[0]!.sequenceNumber
+        failedFrom = earliest(failedFrom, undecodable[0]!.sequenceNumber)
       }
     }
 
@@ -281,6 +299,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
    */
   async handleDirect(envelope: Envelope, deadline = Infinity, after?: { stream: string; shardId: string; sequenceNumber: string }): Promise<StoredReceipt | undefined> {
     const type = this.typeOf(envelope.type)
+    if (this.options.claimCheck) envelope = await this.options.claimCheck.restore(envelope)
     envelope.receipt = 'reply'
     const group: Group = { type, key: envelope.key, records: [{ sequenceNumber: undefined, envelope }] }
     if (type.stateful) {
@@ -423,9 +442,10 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
         if (meta.held!.length === 0) delete meta.held
       }
       let end: Ended = ran
+      if (this.options.claimCheck && end.entries.length !== 0) end = { ...end, entries: await this.offload(end.entries) }
       if (checkEach && end.end === 'done' && this.options.maxItemBytes !== undefined) {
         const bytes = Buffer.byteLength(encode(end.state)) + Buffer.byteLength(encodeMeta({ ...meta, outbox: [...entries, ...end.entries] }))
-        if (bytes > this.options.maxItemBytes) end = this.tooLarge(type, envelope, prior, bytes)
+        if (bytes > this.options.maxItemBytes) end = await this.tooLarge(type, envelope, prior, bytes)
       }
       delete meta.failing
       if (end.end === 'done') state = end.state
@@ -478,6 +498,12 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     result.duplicates += duplicates
     this.counts.get(type.type)!.duplicates += duplicates
     return failedAt
+  }
+
+  /** A turn's messages with large bodies put in the payload store, before the commit that keeps them in its outbox. */
+  private async offload(entries: OutboxEntry[]): Promise<OutboxEntry[]> {
+    const claimCheck = this.options.claimCheck!
+    return Promise.all(entries.map(async (e) => (e.kind === 'message' ? { kind: 'message' as const, envelope: await claimCheck.offload(e.envelope) } : e)))
   }
 
   private rememberSent(name: string, version: number): void {
@@ -596,17 +622,28 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
 
   private dead(type: ActorType, envelope: Envelope, error: unknown, attempts: AttemptRecord[]): Ended {
     const record = errorRecord(error)
-    const entries: OutboxEntry[] = [{ kind: 'dead', letter: { envelope: { ...envelope }, error: record, attempts, deadAt: this.clock.now() } }]
+    // A body kept out of line stays there: the letter keeps its reference, as the record had it.
+    const kept = this.options.claimCheck?.travelled(envelope) ?? envelope
+    const entries: OutboxEntry[] = [{ kind: 'dead', letter: { envelope: { ...kept }, error: record, attempts, deadAt: this.clock.now() } }]
     if (envelope.fork !== undefined) entries.push(this.report(envelope, { ok: false, status: 'dead', error: record }))
     if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'dead', record.message, { error: record }))
     this.logger.warn('message dead-lettered', { actor: type.type, key: envelope.key || undefined, messageId: envelope.id, attempts: envelope.attempt, error: record.message })
     return { end: 'dead', entries, events: [{ type: '@troupe.dead', at: this.clock.now(), envelope, error }] }
   }
 
-  private tooLarge(type: ActorType, envelope: Envelope, prior: AttemptRecord[], bytes: number): Ended {
+  /**
+   * A turn whose state would not fit the item is a dead letter. The letter is written at once,
+   * not carried in the outbox: it holds the message, which beside a state near the limit may not
+   * fit the commit either (the commit would then fail on every delivery). Written early, it is
+   * still written once per message id: a rerun of the same turn finds the same state too large.
+   */
+  private async tooLarge(type: ActorType, envelope: Envelope, prior: AttemptRecord[], bytes: number): Promise<Ended> {
     const error = new ItemTooLargeError('state', `${type.type}#${envelope.key}`, bytes)
     const now = this.clock.now()
-    return this.dead(type, envelope, error, [...prior, { attempt: envelope.attempt, startedAt: now, endedAt: now, error: errorRecord(error) }])
+    const ended = this.dead(type, envelope, error, [...prior, { attempt: envelope.attempt, startedAt: now, endedAt: now, error: errorRecord(error) }])
+    const letters = ended.entries.flatMap((e) => (e.kind === 'dead' ? [e.letter] : []))
+    await this.options.journal.putDeadLetters(letters)
+    return { ...ended, entries: ended.entries.filter((e) => e.kind !== 'dead') }
   }
 
   /** A turn's effect as an outbox entry: a told message becomes its envelope. */

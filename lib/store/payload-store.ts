@@ -1,0 +1,107 @@
+// The payload store: where the claim check (lib/routing/claim-check.ts) keeps message bodies too
+// large for a Kinesis record, each under a key derived from its message id. A port with three
+// implementations: in memory (tests), a local folder (a process that restarts), and DynamoDB
+// chunks in the app's own table (the AWS mode, and the local servers). An S3 implementation fits
+// the same port (put, get); troupe ships none, to keep @aws-sdk/client-s3 out of the Lambda bundle.
+import { mkdirSync, readFileSync, writeFileSync, renameSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb'
+import { ConfigError, TroupeError } from '../core/errors.js'
+import { TableAccess, type DynamoDBStoreOptions } from './dynamodb-table.js'
+
+/** Where large bodies are kept out of line. Both calls are idempotent: a key is written with the same bytes again. */
+export interface PayloadStore {
+  /** Keeps `data` under `key` until at least `expiresAt` (epoch ms). */
+  put(key: string, data: Uint8Array, expiresAt: number): Promise<void>
+  /** The bytes put under `key`, or undefined when there are none (never put, or expired). */
+  get(key: string): Promise<Uint8Array | undefined>
+}
+
+/** In a Map: for tests and a single process. */
+export class MemoryPayloadStore implements PayloadStore {
+  private readonly items = new Map<string, { data: Uint8Array; expiresAt: number }>()
+  async put(key: string, data: Uint8Array, expiresAt: number): Promise<void> {
+    this.items.set(key, { data: new Uint8Array(data), expiresAt })
+  }
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const item = this.items.get(key)
+    if (item && item.expiresAt < Date.now()) this.items.delete(key)
+    return item && item.expiresAt >= Date.now() ? item.data : undefined
+  }
+  get size(): number {
+    return this.items.size
+  }
+}
+
+/** One file per payload in a folder (made if missing); expiry is left to whoever cleans the folder. */
+export class FolderPayloadStore implements PayloadStore {
+  constructor(readonly folder: string) {
+    if (typeof folder !== 'string' || folder === '') throw new ConfigError('FolderPayloadStore needs a folder path')
+    mkdirSync(folder, { recursive: true })
+  }
+  private file(key: string): string {
+    return join(this.folder, encodeURIComponent(key))
+  }
+  async put(key: string, data: Uint8Array): Promise<void> {
+    const file = this.file(key)
+    // Written aside, then renamed: a reader never sees half a payload.
+    writeFileSync(`${file}.${process.pid}.tmp`, data)
+    renameSync(`${file}.${process.pid}.tmp`, file)
+  }
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const file = this.file(key)
+    return existsSync(file) ? readFileSync(file) : undefined
+  }
+}
+
+/** Bytes per DynamoDB item: well under the 400 KB item with its keys and attributes. */
+const CHUNK_BYTES = 350 * 1024
+
+/**
+ * In the app's table, as items `payload#<key>` / `c#<n>` of at most 350 KB each, with the table's
+ * `ttl`. Chunk 0 says how many there are; a reader that finds fewer (a writer that died half way)
+ * reads nothing, and the sender, which only sends once every chunk is written, never sent it.
+ */
+export class DynamoDBPayloadStore implements PayloadStore {
+  private readonly table: TableAccess
+  constructor(options: DynamoDBStoreOptions) {
+    this.table = new TableAccess(options)
+  }
+
+  async put(key: string, data: Uint8Array, expiresAt: number): Promise<void> {
+    const count = Math.max(1, Math.ceil(data.byteLength / CHUNK_BYTES))
+    const ttl = String(Math.ceil(expiresAt / 1000))
+    await Promise.all(
+      Array.from({ length: count }, (_, i) => {
+        const item: Record<string, AttributeValue> = {
+          pk: { S: `payload#${key}` },
+          sk: { S: `c#${String(i).padStart(6, '0')}` },
+          data: { B: data.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES) },
+          ttl: { N: ttl },
+        }
+        if (i === 0) item.chunks = { N: String(count) }
+        return this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item })))
+      }),
+    )
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const parts: Uint8Array[] = []
+    let count: number | undefined
+    for await (const page of this.table.query({
+      TableName: this.table.name,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :c)',
+      ExpressionAttributeValues: { ':pk': { S: `payload#${key}` }, ':c': { S: 'c#' } },
+      ConsistentRead: this.table.consistentRead,
+    })) {
+      for (const item of page) {
+        if (item.sk?.S === 'c#000000') count = Number(item.chunks?.N)
+        if (Number(item.ttl?.N ?? Infinity) * 1000 < Date.now()) return undefined // expired, not yet deleted
+        parts.push(item.data?.B ?? new Uint8Array())
+      }
+    }
+    if (count === undefined || parts.length === 0) return undefined
+    if (parts.length !== count) throw new TroupeError('TROUPE_PAYLOAD_INCOMPLETE', `payload ${key} has ${parts.length} of its ${count} chunks`)
+    return Buffer.concat(parts)
+  }
+}

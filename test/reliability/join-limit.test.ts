@@ -1,0 +1,37 @@
+// A join aggregate that would outgrow a DynamoDB item, on the AWS mode (local servers): the
+// fork's replies are gathered in one joiner item of at most 400 KB. The reply that would pass it
+// is a dead letter naming the joiner's item (ItemTooLargeError), and the join still runs once, at
+// its deadline, with that child listed as missing: nothing hangs, nothing is lost silently.
+import t from 'tap'
+import { AwsSystem } from '../../lib/aws/aws-system.js'
+import { clients, startLocalStack } from '../../lib/aws/local-stack.js'
+import { ensureResources } from '../../lib/aws/resources.js'
+import { Actor } from '../../lib/index.js'
+
+class Chunk extends Actor<{ i: number }, string> {
+  static readonly type = 'jl.chunk'
+  receive(msg: { i: number }) {
+    return String(msg.i).repeat(150 * 1000)
+  }
+}
+
+t.test('replies that outgrow the joiner item: a named dead letter, and the join at its deadline lists the child as missing', async (t) => {
+  const stack = await startLocalStack()
+  t.teardown(() => stack.stop())
+  const { kinesis, dynamodb } = clients(stack)
+  const name = `rel-jl-${process.pid}`
+  await ensureResources({ kinesis, dynamodb, tableName: name, streams: [name], shards: 1 })
+  const system = new AwsSystem({ actors: [Chunk], kinesis, dynamodb, tableName: name, stream: name, pollMs: 20, timerTickMs: 100, lingerMs: 2, logLevel: 'error' })
+  t.teardown(async () => {
+    await system.stop()
+    kinesis.destroy()
+    dynamodb.destroy()
+  })
+  const joined = await system.fork([[Chunk, { i: 1 }], [Chunk, { i: 2 }], [Chunk, { i: 3 }], [Chunk, { i: 4 }]] as const, { timeoutMs: 5_000 })
+  t.comment(JSON.stringify({ complete: joined.complete, missing: joined.missing, replies: joined.replies.map((r) => (typeof r === 'string' ? r.length : r)) }))
+  t.equal(joined.complete, false, 'the join ran without every reply')
+  t.ok(joined.missing.length >= 1, 'the replies that did not fit are listed as missing')
+  const letters = await system.deadLetters()
+  t.ok(letters.length >= 1, 'each reply that did not fit is a dead letter')
+  for (const l of letters) t.match(l.error, { name: 'ItemTooLargeError', message: /troupe\.joiner#/ }, 'naming the joiner item it would outgrow')
+})
