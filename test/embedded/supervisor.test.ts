@@ -116,6 +116,11 @@ t.test('backoff grows exponentially with full jitter, capped', async (t) => {
 
 t.test('a turn past attemptTimeoutMs fails with TurnTimeoutError and is retried; its late result is ignored', async (t) => {
   let calls = 0
+  // The first attempt ends only when the test lets it, after the retry replied: no race with real time.
+  let letFirstEnd!: () => void
+  const firstMayEnd = new Promise<void>((resolve) => (letFirstEnd = resolve))
+  let firstEnded!: () => void
+  const firstDone = new Promise<void>((resolve) => (firstEnded = resolve))
   class Hang extends Actor<{ k: string }, number, { n: number }> {
     static readonly type = 'hang'
     static readonly policy = { attemptTimeoutMs: 1_000, maxAttempts: 2, initialDelayMs: 10 }
@@ -128,8 +133,9 @@ t.test('a turn past attemptTimeoutMs fails with TurnTimeoutError and is retried;
     async receive(_msg: Hang['In'], ctx: Context<{ n: number }>) {
       calls++
       if (ctx.attempt === 1) {
-        await new Promise<void>((resolve) => setTimeout(resolve, 50)) // real time: outlives the simulated 1 s
+        await firstMayEnd
         ctx.state.n = 100
+        firstEnded()
         return -1
       }
       ctx.state.n += 1
@@ -141,7 +147,9 @@ t.test('a turn past attemptTimeoutMs fails with TurnTimeoutError and is retried;
   await clock.advance(1_001)
   await clock.advance(100)
   t.equal(await reply, 1)
-  await new Promise((r) => setTimeout(r, 80)) // let the first attempt finish late
+  letFirstEnd() // the first attempt finishes late
+  await firstDone
+  await new Promise((resolve) => setImmediate(resolve))
   t.same(await system.state(Hang, 'h'), { n: 1 }, 'the timed-out attempt did not commit')
   t.equal(calls, 2)
   const id = system.instances(Hang)[0]!.lastMessageId!
