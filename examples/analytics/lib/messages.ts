@@ -4,6 +4,10 @@
 // only the checks used here (the full "zod" import would add ~440 KB to it).
 
 import * as z from 'zod/mini'
+import en from 'zod/v4/locales/en.js'
+
+// zod/mini ships no messages of its own: without a locale every issue says "Invalid input".
+z.config(en())
 
 /** A page view as the browser beacon posts it. */
 export const pageViewSchema = z.object({
