@@ -12,10 +12,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { LambdaClient } from '@aws-sdk/client-lambda'
-import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
-import { lambdaInvoker } from '../../lib/aws/lambda-invoker.js'
+import { lambdaInvoker, localLambdaClient } from '../../lib/aws/lambda-invoker.js'
 import { decode } from '../../lib/core/serialization.js'
 import { bundleHandler } from '../../lib/hosts/lambda/bundle.js'
 import { LocalEventSourceMapping } from '../../lib/hosts/lambda/local-event-source-mapping.js'
@@ -67,13 +65,7 @@ async function start(label: string, invoke: boolean) {
   const server = invoke ? await startLocalInvokeServer({ functions: { [fn.name]: fn } }) : undefined
   const lambda =
     server &&
-    new LambdaClient({
-      endpoint: server.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' },
-      requestHandler: new NodeHttpHandler(),
-      maxAttempts: 1,
-    })
+    localLambdaClient(server.endpoint)
   const system = new AwsSystem({
     actors: COUNTERS as ActorClass[],
     kinesis: run.kinesis,

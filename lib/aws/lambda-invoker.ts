@@ -2,7 +2,8 @@
 // module so that only code that asks by invocation imports @aws-sdk/client-lambda: the Lambda
 // host's bundle, which runs AwsSystem too, stays without it (about 60 KB minified, parsed at
 // every cold start).
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda'
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
 
 /** One RequestResponse invocation of the host function. */
 export interface HostInvoker {
@@ -26,4 +27,18 @@ export function lambdaInvoker(lambda: LambdaClient, functionName: string): HostI
       return out.FunctionError === undefined ? { payload: text } : { payload: text, functionError: out.FunctionError }
     },
   }
+}
+
+/**
+ * A Lambda client for the local Invoke API (`startLocalInvokeServer`): its endpoint, the local
+ * region and credentials, HTTP/1.1, and no retries (the turn of a failed ask may have run).
+ */
+export function localLambdaClient(endpoint: string): LambdaClient {
+  return new LambdaClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' },
+    requestHandler: new NodeHttpHandler(),
+    maxAttempts: 1,
+  })
 }

@@ -7,10 +7,9 @@
 import { join } from 'node:path'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { KinesisClient } from '@aws-sdk/client-kinesis'
-import { LambdaClient } from '@aws-sdk/client-lambda'
-import { NodeHttpHandler } from '@smithy/node-http-handler'
+import type { LambdaClient } from '@aws-sdk/client-lambda'
 import { AwsSystem, type AwsSystemOptions } from '../aws/aws-system.js'
-import { lambdaInvoker } from '../aws/lambda-invoker.js'
+import { lambdaInvoker, localLambdaClient } from '../aws/lambda-invoker.js'
 import type { LocalStack } from '../aws/local-stack.js'
 import type { LogLevel } from '../core/logger.js'
 import { buildBundle } from '../deploy/bundle.js'
@@ -112,14 +111,7 @@ export async function startDevLambdaHost(options: DevLambdaOptions): Promise<Dev
   }
   try {
     server = await startLocalInvokeServer({ functions: { [DEV_FUNCTION]: fn } })
-    lambda = new LambdaClient({
-      endpoint: server.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' },
-      requestHandler: new NodeHttpHandler(),
-      // An ask is not repeated by the client: the turn may have run.
-      maxAttempts: 1,
-    })
+    lambda = localLambdaClient(server.endpoint)
     system = new AwsSystem({
       ...options.system,
       kinesis: options.kinesis,
