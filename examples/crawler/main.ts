@@ -17,10 +17,10 @@
 //   npx tsx examples/crawler/main.ts [--pages N] [--json]
 //   npx troupe dev --app examples/crawler/troupe.app.ts --once
 //   npx troupe graph --app examples/crawler/troupe.app.ts
-import { parseArgs } from 'node:util'
 import { createSystem } from 'troupe'
 import { crawl } from './crawl.js'
 import { runCrawl, type CrawlReport } from './run.js'
+import { readFlags, wholeNumberFlag } from '../shared/flags.js'
 
 const USAGE = `Usage: tsx examples/crawler/main.ts [options]
 
@@ -33,22 +33,8 @@ Options
   -h, --help   show this help
 `
 
-let values: { pages?: string; json?: boolean; help?: boolean } = {}
-try {
-  ;({ values } = parseArgs({ options: { pages: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }))
-} catch (error) {
-  process.stderr.write(`${(error as Error).message}\n\n${USAGE}`)
-  process.exit(2)
-}
-if (values.help) {
-  process.stdout.write(USAGE)
-  process.exit(0)
-}
-const pages = Number(values.pages ?? '100')
-if (!Number.isInteger(pages) || pages < 2 || pages > 5_000) {
-  process.stderr.write(`--pages must be a whole number from 2 to 5000, got ${values.pages}\n\n${USAGE}`)
-  process.exit(2)
-}
+const values = readFlags(USAGE, { pages: { type: 'string' }, json: { type: 'boolean' } })
+const pages = wholeNumberFlag(USAGE, 'pages', values.pages, 100, 2, 5_000)
 
 const system = createSystem({ actors: crawl.actors, logLevel: 'error' })
 let report: CrawlReport

@@ -13,12 +13,12 @@
 //   npx tsx examples/http-app/main.ts            # serve on 127.0.0.1:8787 (PORT), Ctrl-C stops
 //   npx tsx examples/http-app/main.ts --demo     # make the example requests, print them, stop
 //   npx troupe dev --app examples/http-app/troupe.app.ts
-import { parseArgs } from 'node:util'
 import { createLogger, createSystem } from 'troupe'
 import { Account } from './actors/Account.js'
 import { Audit } from './actors/Audit.js'
 import { runHttpApp } from './run.js'
 import { startHttpApp } from './server.js'
+import { readFlags } from '../shared/flags.js'
 
 const USAGE = `Usage: tsx examples/http-app/main.ts [--demo]
 
@@ -32,17 +32,7 @@ Options
   -h, --help   show this help
 `
 
-let values: { demo?: boolean; help?: boolean } = {}
-try {
-  ;({ values } = parseArgs({ options: { demo: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }))
-} catch (error) {
-  process.stderr.write(`${(error as Error).message}\n\n${USAGE}`)
-  process.exit(2)
-}
-if (values.help) {
-  process.stdout.write(USAGE)
-  process.exit(0)
-}
+const values = readFlags(USAGE, { demo: { type: 'boolean' } })
 
 const logger = createLogger('info')
 const system = createSystem({ actors: [Account, Audit], logger })

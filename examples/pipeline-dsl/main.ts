@@ -12,10 +12,10 @@
 //   npx tsx examples/pipeline-dsl/main.ts [--orders N] [--json]
 //   npx troupe dev --app examples/pipeline-dsl/troupe.app.ts --once
 //   npx troupe graph --app examples/pipeline-dsl/troupe.app.ts [--format dot]
-import { parseArgs } from 'node:util'
 import { createSystem } from 'troupe'
 import { orders } from './orders.js'
 import { runOrders } from './run.js'
+import { readFlags, wholeNumberFlag } from '../shared/flags.js'
 
 const USAGE = `Usage: tsx examples/pipeline-dsl/main.ts [options]
 
@@ -28,22 +28,8 @@ Options
   -h, --help   show this help
 `
 
-let values: { orders?: string; json?: boolean; help?: boolean } = {}
-try {
-  ;({ values } = parseArgs({ options: { orders: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }))
-} catch (error) {
-  process.stderr.write(`${(error as Error).message}\n\n${USAGE}`)
-  process.exit(2)
-}
-if (values.help) {
-  process.stdout.write(USAGE)
-  process.exit(0)
-}
-const count = Number(values.orders ?? '40')
-if (!Number.isInteger(count) || count < 0 || count > 100_000) {
-  process.stderr.write(`--orders must be a whole number from 0 to 100000, got ${values.orders}\n\n${USAGE}`)
-  process.exit(2)
-}
+const values = readFlags(USAGE, { orders: { type: 'string' }, json: { type: 'boolean' } })
+const count = wholeNumberFlag(USAGE, 'orders', values.orders, 40, 0, 100_000)
 
 const system = createSystem({ actors: orders.actors, logLevel: 'warn' })
 try {

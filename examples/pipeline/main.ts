@@ -13,10 +13,10 @@
 // Run it
 //   npx tsx examples/pipeline/main.ts [--readings N] [--dir D]
 //   npx troupe dev --app examples/pipeline/troupe.app.ts --once
-import { parseArgs } from 'node:util'
 import { createLogger, createSystem } from 'troupe'
 import { readings } from './readings.js'
 import { runReadings } from './run.js'
+import { readFlags, wholeNumberFlag } from '../shared/flags.js'
 
 const USAGE = `Usage: tsx examples/pipeline/main.ts [options]
 
@@ -29,22 +29,8 @@ Options
   -h, --help     show this help
 `
 
-let values: { readings?: string; dir?: string; help?: boolean } = {}
-try {
-  ;({ values } = parseArgs({ options: { readings: { type: 'string' }, dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }))
-} catch (error) {
-  process.stderr.write(`${(error as Error).message}\n\n${USAGE}`)
-  process.exit(2)
-}
-if (values.help) {
-  process.stdout.write(USAGE)
-  process.exit(0)
-}
-const perStation = Number(values.readings ?? '250')
-if (!Number.isInteger(perStation) || perStation < 1 || perStation > 100_000) {
-  process.stderr.write(`--readings must be a whole number from 1 to 100000, got ${values.readings}\n\n${USAGE}`)
-  process.exit(2)
-}
+const values = readFlags(USAGE, { readings: { type: 'string' }, dir: { type: 'string' } })
+const perStation = wholeNumberFlag(USAGE, 'readings', values.readings, 250, 1, 100_000)
 const dir = values.dir ?? '.troupe/pipeline'
 
 const logger = createLogger('info')

@@ -20,10 +20,10 @@
 //   npx tsx examples/schedules/main.ts                      # embedded, a minute per second, 6 minutes
 //   npx tsx examples/schedules/main.ts --speed 1 --minutes 2  # real time
 //   npx troupe dev --app examples/schedules/troupe.app.ts     # the AWS mode, real time
-import { parseArgs } from 'node:util'
 import { createSystem } from 'troupe'
 import { acceleratedClock } from 'troupe/testing'
 import { ACTORS, runSchedules, type SchedulesReport } from './run.js'
+import { readFlags, usageError, wholeNumberFlag } from '../shared/flags.js'
 
 const USAGE = `Usage: tsx examples/schedules/main.ts [options]
 
@@ -38,25 +38,10 @@ Options
   -h, --help    show this help
 `
 
-function fail(message: string): never {
-  process.stderr.write(`${message}\n\n${USAGE}`)
-  process.exit(2)
-}
-
-let values: { speed?: string; minutes?: string; json?: boolean; help?: boolean } = {}
-try {
-  ;({ values } = parseArgs({ options: { speed: { type: 'string' }, minutes: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }))
-} catch (error) {
-  fail((error as Error).message)
-}
-if (values.help) {
-  process.stdout.write(USAGE)
-  process.exit(0)
-}
+const values = readFlags(USAGE, { speed: { type: 'string' }, minutes: { type: 'string' }, json: { type: 'boolean' } })
 const speed = Number(values.speed ?? '60')
-const minutes = Number(values.minutes ?? '6')
-if (!(speed > 0 && speed <= 3600)) fail(`--speed must be a number from above 0 to 3600, got ${values.speed}`)
-if (!(Number.isInteger(minutes) && minutes >= 1 && minutes <= 1440)) fail(`--minutes must be a whole number from 1 to 1440, got ${values.minutes}`)
+if (!(speed > 0 && speed <= 3600)) usageError(USAGE, `--speed must be a number from above 0 to 3600, got ${values.speed}`)
+const minutes = wholeNumberFlag(USAGE, 'minutes', values.minutes, 6, 1, 1440)
 
 const system = createSystem({ actors: ACTORS, clock: acceleratedClock(speed), logLevel: 'warn' })
 let result: SchedulesReport
