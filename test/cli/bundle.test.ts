@@ -1,29 +1,15 @@
 // `troupe bundle` as a user runs it: the bin in a child process bundles fixtures/counter.app.ts
 // (or an entry) and reports the sizes.
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { runTroupe } from './fixtures/troupe-cli.js'
 
-const BIN = fileURLToPath(new URL('../../bin/troupe.js', import.meta.url))
 const APP = fileURLToPath(new URL('./fixtures/counter.app.ts', import.meta.url))
 const HOST = fileURLToPath(new URL('../../lib/hosts/lambda/index.ts', import.meta.url))
 
-function troupe(args: string[], cwd = process.cwd()): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
+const troupe = (args: string[], cwd?: string) => runTroupe(args, { ...(cwd ? { cwd } : {}), timeoutMs: 120_000 })
 
 t.test('bundle --json reports the bundle and the zip, and their sizes', async (t) => {
   const dir = t.testdir()

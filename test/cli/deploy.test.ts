@@ -3,7 +3,6 @@
 // closed port on 127.0.0.1. So this covers the flags, the errors and a dry run up to the first
 // control-plane read; the control-plane calls themselves are tested in test/deploy/deploy.test.ts.
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -12,8 +11,9 @@ import { fileURLToPath } from 'node:url'
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis'
 import { clients as localClients, startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
 import { zip } from '../../lib/deploy/zip.js'
+import { runTroupe } from './fixtures/troupe-cli.js'
 
-const BIN = fileURLToPath(new URL('../../bin/troupe.js', import.meta.url))
+const troupe = (args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }) => runTroupe(args, { ...options, timeoutMs: 120_000 })
 const APP = fileURLToPath(new URL('./fixtures/counter.app.ts', import.meta.url))
 
 /** An environment with no AWS of its own: no profile, no region, no credentials, no endpoints. */
@@ -29,21 +29,6 @@ function isolated(home: string, extra: Record<string, string> = {}): NodeJS.Proc
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...extra,
   }
-}
-
-function troupe(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
 }
 
 /** A port on 127.0.0.1 that nothing listens on. */

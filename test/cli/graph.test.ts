@@ -1,18 +1,6 @@
 // `troupe graph` on its own: help, an app without pipelines, unknown pipelines and bad flags.
 import t from 'tap'
-import { PassThrough } from 'node:stream'
-import { main } from '../../lib/cli/main.js'
-
-async function troupe(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (c) => (out += c))
-  stderr.on('data', (c) => (err += c))
-  const code = await main(args, { stdout, stderr })
-  return { code, stdout: out, stderr: err }
-}
+import { troupeInProcess as troupe } from './fixtures/troupe-cli.js'
 
 const COUNTER = 'test/cli/fixtures/counter.app.ts'
 

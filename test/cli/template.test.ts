@@ -1,29 +1,15 @@
 // `troupe template` as a user runs it: the bin in a child process, against the small app in
 // fixtures/counter.app.ts. The template parses, has the resources, and the flags reach it.
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { runTroupe } from './fixtures/troupe-cli.js'
 
-const BIN = fileURLToPath(new URL('../../bin/troupe.js', import.meta.url))
 const APP = fileURLToPath(new URL('./fixtures/counter.app.ts', import.meta.url))
 const NOT_AN_APP = fileURLToPath(new URL('./fixtures/not-an-app.ts', import.meta.url))
 
-function troupe(args: string[], cwd = process.cwd()): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
+const troupe = (args: string[], cwd?: string) => runTroupe(args, { ...(cwd ? { cwd } : {}), timeoutMs: 60_000 })
 
 t.test('template --json prints the template as one JSON document', async (t) => {
   const run = await troupe(['template', '--app', APP, '--json', '--name', 'counter', '--shards', '2'])

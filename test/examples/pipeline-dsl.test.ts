@@ -1,8 +1,6 @@
 // The pipeline-dsl example: in memory with the testing kit, end to end in both modes, drawn with
 // `troupe graph` and made into a template with `troupe template`.
 import t, { type Test } from 'tap'
-import { PassThrough } from 'node:stream'
-import { main } from '../../lib/cli/main.js'
 import { createTestSystem } from '../../lib/testing/index.js'
 import { CustomerLedger } from '../../examples/pipeline-dsl/actors/CustomerLedger.js'
 import type { PlacedOrder } from '../../examples/pipeline-dsl/actors/messages.js'
@@ -12,6 +10,7 @@ import { OPENING_STOCK, ReserveStock } from '../../examples/pipeline-dsl/actors/
 import { orders } from '../../examples/pipeline-dsl/orders.js'
 import { runOrders, sampleOrders, type OrdersReport } from '../../examples/pipeline-dsl/run.js'
 import { exampleModes } from './fixtures/modes.js'
+import { troupeInProcess as troupe } from '../cli/fixtures/troupe-cli.js'
 
 const APP = 'examples/pipeline-dsl/troupe.app.ts'
 
@@ -70,17 +69,6 @@ for (const mode of exampleModes(t, { ordering: 'batched' })) {
     const report = await runOrders(system, 24)
     checkReport(t, report, sampleOrders(24))
   })
-}
-
-async function troupe(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (c) => (out += c))
-  stderr.on('data', (c) => (err += c))
-  const code = await main(args, { stdout, stderr })
-  return { code, stdout: out, stderr: err }
 }
 
 t.test('troupe graph draws the pipeline; troupe template deploys it', async (t) => {
