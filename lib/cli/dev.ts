@@ -5,7 +5,7 @@
 // app's own code, prints where everything is, and runs until SIGINT/SIGTERM.
 // This file reads the flags; dev-run.ts, loaded only then (it loads the AWS SDK), does the rest.
 import type { LocalKinesis } from '../aws/local-stack.js'
-import type { LogLevel } from '../core/logger.js'
+import { isLogLevel, LOG_LEVELS, type LogLevel } from '../core/logger.js'
 import { STREAM_NAME } from '../routing/kinesis-limits.js'
 import { parseFlags, UsageError } from './cli-error.js'
 import type { Io } from './main.js'
@@ -68,7 +68,6 @@ export interface DevOptions {
   help: boolean
 }
 
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent']
 const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/
 
 export function parseDevArgs(args: readonly string[]): DevOptions {
@@ -102,7 +101,7 @@ export function parseDevArgs(args: readonly string[]): DevOptions {
   const tick = Number(tickText)
   if (!/^\d+(\.\d+)?$/.test(tickText) || tick < 0.1 || tick > 3600) throw new UsageError(`--tick must be seconds from 0.1 to 3600, got ${JSON.stringify(tickText)}`)
   const logLevel = values['log-level'] ?? 'warn'
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`)
+  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`)
   for (const flag of ['app', 'dir'] as const) {
     if (values[flag] === '') throw new UsageError(`--${flag} needs a value`)
   }
@@ -115,7 +114,7 @@ export function parseDevArgs(args: readonly string[]): DevOptions {
     shards,
     table,
     stream: values.stream,
-    logLevel: logLevel as LogLevel,
+    logLevel,
     json: values.json === true,
     once: values.once === true,
     help: values.help === true,

@@ -11,6 +11,14 @@ export interface Logger {
 
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 }
 
+/** Every level, lowest first. */
+export const LOG_LEVELS = Object.keys(rank) as readonly LogLevel[]
+
+/** Whether a text (a flag, an environment variable) names a level. */
+export function isLogLevel(text: string): text is LogLevel {
+  return Object.hasOwn(rank, text)
+}
+
 /** A logger writing one JSON object per line to stderr, at `level` and above. */
 export function createLogger(level: LogLevel = 'info', base: Record<string, unknown> = {}, write = defaultWrite): Logger {
   const min = rank[level]

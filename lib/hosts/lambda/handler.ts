@@ -7,7 +7,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { AwsSystem, type AwsSystemOptions } from '../../aws/aws-system.js'
 import { ConfigError, TroupeError } from '../../core/errors.js'
-import type { LogLevel } from '../../core/logger.js'
+import { isLogLevel } from '../../core/logger.js'
 import { defaultRecordCodec } from '../../routing/record-codec.js'
 import {
   isAskInvocation,
@@ -38,8 +38,6 @@ export interface LambdaHostOptions extends Omit<AwsSystemOptions, 'kinesis' | 'd
   safetyMarginMs?: number
 }
 
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent']
-
 export type LambdaHandler = (event: unknown, context: LambdaContext) => Promise<KinesisBatchResponse | AskAnswer | { troupe: 'ticked' }>
 
 /**
@@ -62,7 +60,7 @@ export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
   const envLevel = process.env.TROUPE_LOG_LEVEL
   const system = new AwsSystem({
     // The function's configuration may set the log level (troupe dev passes its --log-level).
-    ...(envLevel && LOG_LEVELS.includes(envLevel as LogLevel) ? { logLevel: envLevel as LogLevel } : {}),
+    ...(envLevel && isLogLevel(envLevel) ? { logLevel: envLevel } : {}),
     ...options,
     ...(stream ? { stream } : {}),
     tableName,
