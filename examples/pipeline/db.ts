@@ -48,6 +48,8 @@ async function open(file: string): Promise<ReadingsDb> {
     celsius REAL NOT NULL, fahrenheit REAL NOT NULL, extreme INTEGER NOT NULL,
     lineage TEXT NOT NULL
   )`)
+  // Raw samples apart from the readings, so a file made before they existed still opens.
+  db.run('CREATE TABLE IF NOT EXISTS samples (id TEXT PRIMARY KEY, samples TEXT NOT NULL)')
   let timer: NodeJS.Timeout | undefined
   const save = () => {
     clearTimeout(timer)
@@ -59,6 +61,7 @@ async function open(file: string): Promise<ReadingsDb> {
     file,
     write(r, lineage) {
       db.run('INSERT OR REPLACE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?)', [r.id, r.station, r.at, r.celsius, r.fahrenheit, r.extreme ? 1 : 0, JSON.stringify(lineage)])
+      if (r.samples) db.run('INSERT OR REPLACE INTO samples VALUES (?, ?)', [r.id, JSON.stringify(r.samples)])
       timer ??= setTimeout(save, SAVE_AFTER_MS)
     },
     query(sql, params = []) {

@@ -6,6 +6,7 @@ import type { ActorClass } from '../core/actor.js'
 import type { Filter } from '../core/filter.js'
 import type { System } from '../core/system.js'
 import type { PipelineInfo } from '../pipeline/pipeline.js'
+import type { ClaimCheckOptions } from '../routing/claim-check.js'
 import type { RouterOptions } from '../routing/router.js'
 
 /** Stops what `start` started; `troupe dev` calls it first when it stops. */
@@ -42,6 +43,14 @@ export interface App {
   stream?: string
   /** Streams per actor type and priority (see RouterOptions); `troupe dev` creates each of them. */
   router?: Omit<RouterOptions, 'isKeyed' | 'defaultStream'>
+  /**
+   * The claim check (README, "Large messages"): bodies over `aboveBytes` travel as a reference to
+   * a payload store, so a record larger than the stream takes still goes through. Given to every
+   * AwsSystem of the app — `troupe dev`'s (either host) and the Lambda host of the bundle — since
+   * a host without it dead-letters the references it gets. `{}` keeps the bodies as DynamoDB chunks
+   * in the app's table. The embedded mode has no record limit and needs none.
+   */
+  payloads?: Partial<ClaimCheckOptions>
   /**
    * Runs the app's own code against the started system; returns how to stop it (a function, or
    * `{ stop, info }`). Called once the table and streams exist and the system reads them.
@@ -89,8 +98,22 @@ export function appProblem(value: unknown): string | undefined {
   if (app.stream !== undefined && typeof app.stream !== 'string') return '`stream` must be a stream name'
   if (app.router !== undefined && (app.router === null || typeof app.router !== 'object')) return '`router` must be an object'
   if (app.start !== undefined && typeof app.start !== 'function') return '`start` must be a function'
+  if (app.payloads !== undefined) return payloadsProblem(app.payloads)
   return undefined
 }
+
+function payloadsProblem(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return '`payloads` must be an object: {} for DynamoDB chunks in the table, or { store, aboveBytes, ttlMs }'
+  const { store, aboveBytes, ttlMs } = value as Record<string, unknown>
+  if (store !== undefined && (store === null || typeof store !== 'object' || typeof (store as Record<string, unknown>).put !== 'function' || typeof (store as Record<string, unknown>).get !== 'function')) {
+    return '`payloads.store` must be a PayloadStore (put, get): DynamoDBPayloadStore, FolderPayloadStore, S3PayloadStore or your own'
+  }
+  if (aboveBytes !== undefined && (!Number.isSafeInteger(aboveBytes) || (aboveBytes as number) < 1)) return `\`payloads.aboveBytes\` must be a whole number of bytes from 1 up, got ${shown(aboveBytes)}`
+  if (ttlMs !== undefined && !(typeof ttlMs === 'number' && ttlMs > 0)) return `\`payloads.ttlMs\` must be a positive number of ms, got ${shown(ttlMs)}`
+  return undefined
+}
+
+const shown = (value: unknown) => (typeof value === 'string' ? JSON.stringify(value) : String(value))
 
 /** A stop function and info from whatever `start` returned. */
 export function startedOf(value: unknown): { stop: AppStop | undefined; info: Record<string, unknown> | undefined } {

@@ -128,7 +128,7 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
     }
     step()
 
-    const systemOptions = { actors: app.actors, ...(app.filters ? { filters: app.filters } : {}), router, logLevel: options.logLevel }
+    const systemOptions = { actors: app.actors, ...(app.filters ? { filters: app.filters } : {}), ...(app.payloads ? { payloads: app.payloads } : {}), router, logLevel: options.logLevel }
     if (options.host === 'lambda') {
       note(`bundling ${show(appFile)} with the Lambda host; its turns run in local function processes`)
       let host: DevLambdaHost

@@ -99,7 +99,7 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
 }
 
 /**
- * The entry module made for an app: its actors, filters and routing under `createLambdaHandler`,
+ * The entry module made for an app: its actors, filters, routing and payloads under `createLambdaHandler`,
  * the default stream from TROUPE_STREAM (which the deployment sets) before the app's own.
  */
 export function lambdaEntrySource(appFile: string): string {
@@ -116,6 +116,7 @@ if (!app || !Array.isArray(app.actors)) throw new Error(${JSON.stringify(`${appF
 export const handler = createLambdaHandler({
   actors: app.actors,
   ...(app.filters ? { filters: app.filters } : {}),
+  ...(app.payloads ? { payloads: app.payloads } : {}),
   router: { ...app.router, defaultStream: process.env.TROUPE_STREAM || app.stream || 'troupe' },
 })
 `

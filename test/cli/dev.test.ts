@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url'
 const BIN = fileURLToPath(new URL('../../bin/troupe.js', import.meta.url))
 const APP = fileURLToPath(new URL('./fixtures/counter.app.ts', import.meta.url))
 const NOT_AN_APP = fileURLToPath(new URL('./fixtures/not-an-app.ts', import.meta.url))
+const LARGE_BODY_APP = fileURLToPath(new URL('./fixtures/large-body.app.ts', import.meta.url))
 /** No run of the CLI may take longer than this; past it the child is killed and the test fails. */
 const RUN_TIMEOUT_MS = 60_000
 
@@ -225,6 +226,17 @@ t.test('the default host is the Lambda path: the bundle runs under a local event
   const two = events(second.stdout)
   t.equal(two.ready.app.info.runs, 2, 'the state is in the persisted table')
   t.match(two.stopped.lambda, { recordsRead: 1 }, 'the mapping went on from its checkpoint: the first run’s tell is not read again')
+})
+
+t.test("the app's payloads reach both hosts: bodies over a record's 1 MiB are asked and told whole", async (t) => {
+  for (const host of ['process', 'lambda']) {
+    const run = await troupe(['dev', '--once', '--json', '--host', host, '--app', LARGE_BODY_APP], { cwd: t.testdir() })
+    t.equal(run.code, 0, `${host}: exit 0\n${run.stderr}`)
+    const { ready, stopped } = events(run.stdout)
+    t.match(ready.app.info, { reply: { bytes: 1.5 * 1024 * 1024 }, whole: true }, `${host}: the ask's body arrived whole`)
+    t.match(stopped, { host, deadLetters: 0 }, `${host}: the told body arrived whole (a reference for a body would be a dead letter)`)
+    if (host === 'lambda') t.match(stopped.lambda, { asks: 1, recordsRead: 1, functionErrors: 0 }, 'the ask was invoked, the tell came through the mapping')
+  }
 })
 
 t.test('--table, --stream, --shards and --dir name what is made; text output says where everything is', async (t) => {

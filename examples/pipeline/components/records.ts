@@ -15,6 +15,8 @@ export interface Reading {
   /** ISO 8601. */
   at: string
   celsius: number
+  /** The sensor's raw samples behind the reading, when the station sent them (a large record). */
+  samples?: number[]
 }
 
 /** A reading with what the enrich step adds. */
