@@ -1,8 +1,9 @@
 // The payload store: where the claim check (lib/routing/claim-check.ts) keeps message bodies too
-// large for a Kinesis record, each under a key derived from its message id. A port with three
+// large for a Kinesis record, each under a key derived from its message id. A port with four
 // implementations: in memory (tests), a local folder (a process that restarts), and DynamoDB
-// chunks in the app's own table (the AWS mode, and the local servers). An S3 implementation fits
-// the same port (put, get); troupe ships none, to keep @aws-sdk/client-s3 out of the Lambda bundle.
+// chunks in the app's own table (the AWS mode, and the local servers) here; objects in an S3
+// bucket in s3-payload-store.ts (`troupe/payloads-s3`), apart so that only an app that uses it
+// bundles @aws-sdk/client-s3.
 import { mkdirSync, readFileSync, writeFileSync, renameSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb'

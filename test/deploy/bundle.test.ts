@@ -13,6 +13,7 @@ import { BUNDLE_TARGET_BYTES, buildBundle } from '../../lib/deploy/bundle.js'
 import { codeSha256 } from '../../lib/deploy/zip.js'
 
 const APP = fileURLToPath(new URL('../cli/fixtures/counter.app.ts', import.meta.url))
+const S3_APP = fileURLToPath(new URL('./fixtures/s3-payloads.app.ts', import.meta.url))
 const HOST = fileURLToPath(new URL('../../lib/hosts/lambda/index.ts', import.meta.url))
 
 /** The one file of a one-file zip. */
@@ -81,6 +82,8 @@ t.test('an app is bundled with the Lambda host, minified, zipped as index.mjs', 
   // Nor what only other hosts use: the shard consumer (the mapping reads the streams) and the Lambda client (ask by Invoke).
   t.notOk(text.includes('ShardConsumerOptions'), 'no shard consumer')
   t.notOk(text.includes('InvokeCommand'), 'no Lambda client')
+  // Nor the S3 client, which only an app with its payloads in S3 (troupe/payloads-s3) brings in.
+  t.notOk(text.includes('AmazonS3'), 'no S3 client')
 
   t.test('the same app makes the same package (so CodeSha256 says nothing changed)', async (t) => {
     const again = await buildBundle({ app: APP, outDir: dir })
@@ -127,6 +130,14 @@ t.test('an app is bundled with the Lambda host, minified, zipped as index.mjs', 
       'the missing credentials are named',
     )
   })
+})
+
+t.test('an app with its payloads in S3 bundles the S3 client and the store', async (t) => {
+  const built = await buildBundle({ app: S3_APP, outDir: t.testdir() })
+  const text = readFileSync(built.outfile, 'utf8')
+  t.ok(text.includes('AmazonS3'), 'the S3 client is in')
+  t.ok(text.includes('troupe-payloads/'), 'and the S3 payload store')
+  t.comment(`bundle with the S3 client ${(built.bytes / 1024).toFixed(1)} KiB`)
 })
 
 t.test('an entry of your own that exports handler is bundled as it is', async (t) => {
