@@ -8,7 +8,7 @@ import { resolveStack, type Stack } from '../deploy/stack.js'
 import { bundleFromFlags } from './bundle.js'
 import { CliError, parseFlags, UsageError } from './cli-error.js'
 import type { Io } from './main.js'
-import { flagError, STACK_FLAGS, STACK_FLAGS_HELP, stackFromFlags } from './template.js'
+import { flagError, s3PayloadBucket, STACK_FLAGS, STACK_FLAGS_HELP, stackFromFlags } from './template.js'
 
 export const DEPLOY_USAGE = `Usage: troupe deploy [options]
 
@@ -62,7 +62,11 @@ export async function deployCommand(args: readonly string[], io: Io): Promise<nu
   if (values.zip === '') throw new UsageError('--zip needs a value')
   if (values.region === '') throw new UsageError('--region needs a value')
 
-  const { stack: options, appFile } = await stackFromFlags(values, { appRequired: values.entry === undefined })
+  const { stack: options, appFile, app } = await stackFromFlags(values, { appRequired: values.entry === undefined })
+  const payloadBucket = await s3PayloadBucket(app)
+  if (payloadBucket) {
+    throw new UsageError(`the app keeps its payloads in S3 (bucket ${payloadBucket.bucket}), which troupe deploy does not make or grant yet: deploy it with troupe template`)
+  }
   let stack: Stack
   try {
     stack = resolveStack(options)

@@ -7,6 +7,7 @@ import { ConfigError } from '../core/errors.js'
 import { STREAM_NAME } from '../routing/kinesis-limits.js'
 import { Router } from '../routing/router.js'
 import type { StackOptions } from '../deploy/stack.js'
+import type { PayloadBucketSpec } from '../deploy/template.js'
 import { appProblem, type App } from './app.js'
 import { CliError, parseFlags, UsageError } from './cli-error.js'
 import type { Io } from './main.js'
@@ -98,7 +99,7 @@ type StackFlagValues = { [K in keyof typeof STACK_FLAGS]?: (typeof STACK_FLAGS)[
  * Reads the deployment flags. The app (its streams) is loaded when `appRequired`, or when --app is
  * given; without one (deploy --entry) the deployment has one stream, --stream or troupe.
  */
-export async function stackFromFlags(values: StackFlagValues, options: { appRequired: boolean }): Promise<{ stack: StackOptions; appFile: string | undefined }> {
+export async function stackFromFlags(values: StackFlagValues, options: { appRequired: boolean }): Promise<{ stack: StackOptions; appFile: string | undefined; app: App | undefined }> {
   const name = values.name ?? 'troupe'
   let appFile: string | undefined
   let app: App | undefined
@@ -145,7 +146,21 @@ export async function stackFromFlags(values: StackFlagValues, options: { appRequ
     stack.architecture = values.arch
   }
   if (values['no-pitr']) stack.pointInTimeRecovery = false
-  return { stack, appFile }
+  return { stack, appFile, app }
+}
+
+const DAY_MS = 86_400_000
+
+/** The app's S3 payload bucket when its payloads go to S3PayloadStore, for the template to make; else undefined. */
+export async function s3PayloadBucket(app: App | undefined): Promise<PayloadBucketSpec | undefined> {
+  const store = app?.payloads?.store
+  if (store === undefined) return undefined
+  // Loaded only here: the S3 client is for apps that use it.
+  const { S3PayloadStore } = await import('../store/s3-payload-store.js')
+  if (!(store instanceof S3PayloadStore)) return undefined
+  const { ClaimCheck } = await import('../routing/claim-check.js')
+  const { ttlMs } = new ClaimCheck({ ...app!.payloads, store })
+  return { bucket: store.bucket, prefix: store.prefix, expireAfterDays: Math.ceil(ttlMs / DAY_MS) }
 }
 
 /** A ConfigError from the deployment's options, said in flags. */
@@ -205,11 +220,17 @@ export async function template(args: readonly string[], io: Io): Promise<number>
   if (values.out === '') throw new UsageError('--out needs a value')
   const codeS3 = values['code-s3'] === undefined ? undefined : parseS3(values['code-s3'])
   if (values['code-path'] === '') throw new UsageError('--code-path needs a value')
-  const { stack } = await stackFromFlags(values, { appRequired: true })
+  const { stack, app } = await stackFromFlags(values, { appRequired: true })
   const { buildTemplate } = await import('../deploy/template.js')
+  const payloadBucket = await s3PayloadBucket(app)
   let built
   try {
-    built = buildTemplate({ ...stack, ...(codeS3 ? { codeS3 } : {}), ...(values['code-path'] !== undefined ? { codePath: values['code-path'] } : {}) })
+    built = buildTemplate({
+      ...stack,
+      ...(codeS3 ? { codeS3 } : {}),
+      ...(values['code-path'] !== undefined ? { codePath: values['code-path'] } : {}),
+      ...(payloadBucket ? { payloadBucket } : {}),
+    })
   } catch (error) {
     flagError(error)
   }
@@ -217,7 +238,7 @@ export async function template(args: readonly string[], io: Io): Promise<number>
   const parameters = Object.keys(built.Parameters ?? {})
   if (values.out === undefined) {
     io.stdout.write(values.json ? `${JSON.stringify(built)}\n` : `${JSON.stringify(built, null, 2)}\n`)
-    if (!values.json) io.stderr.write(summary(stack, Object.keys(resources).length, parameters))
+    if (!values.json) io.stderr.write(summary(stack, Object.keys(resources).length, parameters, payloadBucket))
     return 0
   }
   const file = resolve(values.out)
@@ -227,14 +248,15 @@ export async function template(args: readonly string[], io: Io): Promise<number>
     throw new CliError(`could not write ${values.out}: ${(error as Error).message}`, 1, { cause: error })
   }
   if (values.json) io.stdout.write(`${JSON.stringify({ file, resources, parameters })}\n`)
-  else io.stdout.write(`troupe template: wrote ${values.out}\n${summary(stack, Object.keys(resources).length, parameters)}`)
+  else io.stdout.write(`troupe template: wrote ${values.out}\n${summary(stack, Object.keys(resources).length, parameters, payloadBucket)}`)
   return 0
 }
 
-function summary(stack: StackOptions, resources: number, parameters: string[]): string {
+function summary(stack: StackOptions, resources: number, parameters: string[], payloads: PayloadBucketSpec | undefined): string {
   const streams = stack.streams.map((s) => `${s.name} (${s.shards} shard${s.shards === 1 ? '' : 's'})`).join(', ')
+  const bucket = payloads ? `, payload bucket ${payloads.bucket} (expires ${payloads.prefix}* after ${payloads.expireAfterDays} days)` : ''
   return (
-    `troupe template: ${resources} resources: streams ${streams}, table ${stack.tableName}, function ${stack.functionName}\n` +
+    `troupe template: ${resources} resources: streams ${streams}, table ${stack.tableName}, function ${stack.functionName}${bucket}\n` +
     (parameters.length ? `troupe template: the code's location is the parameters ${parameters.join(' and ')} (or give --code-s3 / --code-path)\n` : '') +
     'troupe template: deploy with aws cloudformation deploy … --capabilities CAPABILITY_IAM\n'
   )

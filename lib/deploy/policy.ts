@@ -33,6 +33,9 @@ export const TABLE_ACTIONS = [
   'dynamodb:BatchWriteItem',
 ] as const
 
+/** S3 actions on the claim check's objects in the payload bucket (S3PayloadStore): write a body, read it back. */
+export const PAYLOAD_ACTIONS = ['s3:GetObject', 's3:PutObject'] as const
+
 /** CloudWatch Logs actions on the function's own log group. */
 export const LOG_ACTIONS = ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'] as const
 
@@ -56,6 +59,8 @@ export interface HostResources<A> {
   indexes: readonly A[]
   /** The log group, and its streams (`<group arn>:*`). */
   logGroup: readonly A[]
+  /** With payloads in S3: the objects under the store's prefix (`<bucket arn>/<prefix>*`), never the bucket itself. */
+  payloadObjects?: readonly A[]
 }
 
 /** The inline policy of the host's role. */
@@ -67,6 +72,7 @@ export function hostPolicy<A>(resources: HostResources<A>): PolicyDocument<A> {
       { Sid: 'ListStreams', Effect: 'Allow', Action: [...ACCOUNT_LEVEL_ACTIONS], Resource: '*' },
       { Sid: 'Table', Effect: 'Allow', Action: [...TABLE_ACTIONS], Resource: [resources.table, ...resources.indexes] },
       { Sid: 'Logs', Effect: 'Allow', Action: [...LOG_ACTIONS], Resource: [...resources.logGroup] },
+      ...(resources.payloadObjects?.length ? [{ Sid: 'Payloads', Effect: 'Allow' as const, Action: [...PAYLOAD_ACTIONS], Resource: [...resources.payloadObjects] }] : []),
     ],
   }
 }

@@ -1,7 +1,8 @@
 // `troupe template`: the deployment as a CloudFormation template (JSON). A pure function of the
 // options: the streams, the table (tableDefinition's keys and index, TTL on `ttl`, PITR), the log
 // group, the host's role with a least-privilege inline policy, the function, one event source
-// mapping per stream with safe settings, and the scheduled tick. ARNs come from `Fn::GetAtt`,
+// mapping per stream with safe settings, the scheduled tick, and, when the app keeps its payloads
+// in S3, their bucket with a lifecycle rule that expires them. ARNs come from `Fn::GetAtt`,
 // `Ref` and `Fn::Sub` on the resources themselves, so the policy names exactly them.
 import { ConfigError } from '../core/errors.js'
 import { tableDefinition } from '../store/dynamodb.js'
@@ -48,7 +49,20 @@ export interface TemplateOptions extends StackOptions {
    * location as the parameters `CodeS3Bucket` and `CodeS3Key`.
    */
   codePath?: string
+  /** The app's payloads are in S3 (S3PayloadStore): the bucket is made, and the role may read and write under its prefix. */
+  payloadBucket?: PayloadBucketSpec
 }
+
+export interface PayloadBucketSpec {
+  bucket: string
+  /** The store's prefix: the lifecycle rule and the role's grant cover only what is under it. */
+  prefix: string
+  /** Days the lifecycle rule keeps an object: the claim check's `ttlMs` rounded up to whole days. */
+  expireAfterDays: number
+}
+
+/** The logical id of the payload bucket, when there is one. */
+export const PAYLOAD_BUCKET_ID = 'PayloadBucket'
 
 /** Logical ids of the resources every template has. */
 export const LOGICAL_IDS = {
@@ -119,6 +133,24 @@ export function buildTemplate(options: TemplateOptions): CfnTemplate {
     Properties: { LogGroupName: logGroupName(stack), RetentionInDays: stack.logRetentionDays },
   }
 
+  const payloads = options.payloadBucket && checkPayloadBucket(options.payloadBucket)
+  if (payloads) {
+    resources[PAYLOAD_BUCKET_ID] = {
+      Type: 'AWS::S3::Bucket',
+      // It holds the bodies of messages still in the streams: a stack update or deletion keeps it.
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        BucketName: payloads.bucket,
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        // S3 has no expiry per object: this rule is what deletes payloads (S3PayloadStore reads an expired one as gone until then).
+        LifecycleConfiguration: {
+          Rules: [{ Id: 'troupe-payloads-expire', Status: 'Enabled', ...(payloads.prefix ? { Prefix: payloads.prefix } : {}), ExpirationInDays: payloads.expireAfterDays }],
+        },
+      },
+    }
+  }
+
   const policy = hostPolicy<CfnExpression>({
     streams: streamIds.map(arnOf),
     table: arnOf(ids.table),
@@ -127,6 +159,7 @@ export function buildTemplate(options: TemplateOptions): CfnTemplate {
       sub(`arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:\${${ids.logGroup}}`),
       sub(`arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:\${${ids.logGroup}}:*`),
     ],
+    ...(payloads ? { payloadObjects: [sub(`\${${PAYLOAD_BUCKET_ID}.Arn}/${payloads.prefix}*`)] } : {}),
   })
   resources[ids.role] = {
     Type: 'AWS::IAM::Role',
@@ -203,6 +236,7 @@ export function buildTemplate(options: TemplateOptions): CfnTemplate {
       TableName: { Description: 'the DynamoDB table (TROUPE_TABLE)', Value: ref(ids.table) },
       StreamName: { Description: 'the default stream (TROUPE_STREAM)', Value: ref(streamIds[0]!) },
       RoleArn: { Description: "the host function's role", Value: arnOf(ids.role) },
+      ...(payloads ? { PayloadBucket: { Description: "the claim check's S3 bucket (S3PayloadStore)", Value: ref(PAYLOAD_BUCKET_ID) } } : {}),
     },
   }
   if (!options.codeS3 && options.codePath === undefined) {
@@ -229,6 +263,18 @@ export function streamLogicalIds(names: readonly string[]): string[] {
     used.add(`${id}Mapping`)
     return id
   })
+}
+
+function checkPayloadBucket(spec: PayloadBucketSpec): PayloadBucketSpec {
+  if (typeof spec.bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(spec.bucket)) {
+    throw new ConfigError(`TemplateOptions.payloadBucket.bucket must be an S3 bucket name (3–63 of a-z 0-9 . -), got ${JSON.stringify(spec.bucket)}`)
+  }
+  // The prefix goes into an ARN and a Fn::Sub: no wildcards, no substitutions.
+  if (typeof spec.prefix !== 'string' || /[*?$]/.test(spec.prefix)) throw new ConfigError(`TemplateOptions.payloadBucket.prefix must be a key prefix without * ? $, got ${JSON.stringify(spec.prefix)}`)
+  if (!Number.isSafeInteger(spec.expireAfterDays) || spec.expireAfterDays < 1) {
+    throw new ConfigError(`TemplateOptions.payloadBucket.expireAfterDays must be a whole number of days from 1 up, got ${spec.expireAfterDays}`)
+  }
+  return spec
 }
 
 function codeOf(options: TemplateOptions): CfnValue {

@@ -8,6 +8,7 @@ import { runTroupe } from './fixtures/troupe-cli.js'
 
 const APP = fileURLToPath(new URL('./fixtures/counter.app.ts', import.meta.url))
 const NOT_AN_APP = fileURLToPath(new URL('./fixtures/not-an-app.ts', import.meta.url))
+const S3_APP = fileURLToPath(new URL('../deploy/fixtures/s3-payloads.app.ts', import.meta.url))
 
 const troupe = (args: string[], cwd?: string) => runTroupe(args, { ...(cwd ? { cwd } : {}), timeoutMs: 60_000 })
 
@@ -132,4 +133,21 @@ t.test('a missing app, or a module that is not an app, exits 2 naming the file',
   const notAnApp = await troupe(['template', '--app', NOT_AN_APP], dir)
   t.equal(notAnApp.code, 2)
   t.match(notAnApp.stderr, /the default export is not an app/)
+})
+
+t.test('an app with its payloads in S3: the template makes the bucket with its lifecycle rule and grants the role on its objects', async (t) => {
+  const run = await troupe(['template', '--app', S3_APP, '--json', '--name', 'archive'])
+  t.equal(run.code, 0, run.stderr)
+  const template = JSON.parse(run.stdout)
+  t.match(template.Resources.PayloadBucket, {
+    Type: 'AWS::S3::Bucket',
+    Properties: { BucketName: 'archive-payloads', LifecycleConfiguration: { Rules: [{ Prefix: 'troupe-payloads/', ExpirationInDays: 3 }] } },
+  })
+  const payloads = template.Resources.HostRole.Properties.Policies[0].PolicyDocument.Statement.find((s: { Sid: string }) => s.Sid === 'Payloads')
+  t.same(payloads, { Sid: 'Payloads', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [{ 'Fn::Sub': '${PayloadBucket.Arn}/troupe-payloads/*' }] })
+  const text = await troupe(['template', '--app', S3_APP, '--name', 'archive'])
+  t.match(text.stderr, /payload bucket archive-payloads \(expires troupe-payloads\/\* after 3 days\)/, 'the summary names the bucket')
+  const deploy = await troupe(['deploy', '--app', S3_APP, '--dry-run'])
+  t.equal(deploy.code, 2, 'troupe deploy refuses it rather than deploy a role without the bucket')
+  t.match(deploy.stderr, /troupe deploy: the app keeps its payloads in S3 \(bucket archive-payloads\), which troupe deploy does not make or grant yet: deploy it with troupe template/)
 })

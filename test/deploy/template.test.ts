@@ -3,7 +3,7 @@
 // poison record from holding a shard.
 import t from 'tap'
 import { ConfigError } from '../../lib/core/errors.js'
-import { ACCOUNT_LEVEL_ACTIONS, LOG_ACTIONS, STREAM_ACTIONS, TABLE_ACTIONS } from '../../lib/deploy/policy.js'
+import { ACCOUNT_LEVEL_ACTIONS, LOG_ACTIONS, PAYLOAD_ACTIONS, STREAM_ACTIONS, TABLE_ACTIONS } from '../../lib/deploy/policy.js'
 import { buildTemplate, streamLogicalIds, type CfnResource, type CfnTemplate } from '../../lib/deploy/template.js'
 import { tableDefinition } from '../../lib/store/dynamodb.js'
 
@@ -123,6 +123,39 @@ t.test("the role's policy names only this template's streams, table, index and l
       t.ok(referencedIds(r).length > 0, `${s.Sid}: ${JSON.stringify(r)} refers to a resource of the template`)
     }
   }
+})
+
+t.test('payloads in S3: the bucket with a lifecycle rule that expires them, and the role may only get and put under its prefix', async (t) => {
+  t.equal(buildTemplate(base).Resources.PayloadBucket, undefined, 'no bucket for an app that keeps its payloads elsewhere')
+  t.notOk(JSON.stringify(buildTemplate(base)).includes('s3:'), 'and no S3 action')
+
+  const template = buildTemplate({ ...base, payloadBucket: { bucket: 'shop-payloads', prefix: 'troupe-payloads/', expireAfterDays: 8 } })
+  const bucket = template.Resources.PayloadBucket!
+  t.equal(bucket.Type, 'AWS::S3::Bucket')
+  t.equal(bucket.DeletionPolicy, 'Retain', 'kept: it holds bodies of messages still in the streams')
+  t.same(bucket.Properties.LifecycleConfiguration, { Rules: [{ Id: 'troupe-payloads-expire', Status: 'Enabled', Prefix: 'troupe-payloads/', ExpirationInDays: 8 }] })
+  t.match(bucket.Properties, { BucketName: 'shop-payloads', PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true } })
+  t.same(template.Outputs.PayloadBucket?.Value, { Ref: 'PayloadBucket' })
+
+  const statements: { Sid: string; Action: string[]; Resource: unknown[] }[] = props(template, 'HostRole').Policies[0].PolicyDocument.Statement
+  t.same(statements.map((s) => s.Sid).sort(), ['ListStreams', 'Logs', 'Payloads', 'Streams', 'Table'])
+  const payloads = statements.find((s) => s.Sid === 'Payloads')!
+  t.same(payloads.Action, [...PAYLOAD_ACTIONS])
+  t.same(payloads.Action, ['s3:GetObject', 's3:PutObject'], 'reading and writing objects, nothing else: no listing, no deleting, nothing on the bucket')
+  t.same(payloads.Resource, [{ 'Fn::Sub': '${PayloadBucket.Arn}/troupe-payloads/*' }], "the objects under the store's prefix in this template's bucket")
+  t.same(referencedIds(payloads.Resource[0]), ['PayloadBucket'])
+  for (const s of statements) if (s.Sid !== 'Payloads') t.notOk(s.Action.some((a) => a.startsWith('s3:')), `${s.Sid} has no S3 action`)
+
+  const whole = buildTemplate({ ...base, payloadBucket: { bucket: 'shop-payloads', prefix: '', expireAfterDays: 1 } })
+  t.same(whole.Resources.PayloadBucket!.Properties.LifecycleConfiguration, { Rules: [{ Id: 'troupe-payloads-expire', Status: 'Enabled', ExpirationInDays: 1 }] }, 'no prefix: the rule covers the bucket')
+
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ bucket: 'Shop_Payloads', prefix: '', expireAfterDays: 1 }, /payloadBucket\.bucket must be an S3 bucket name .*"Shop_Payloads"/],
+    [{ bucket: 'shop-payloads', prefix: 'a/*', expireAfterDays: 1 }, /payloadBucket\.prefix must be a key prefix without \* \? \$/],
+    [{ bucket: 'shop-payloads', prefix: '${AWS::AccountId}', expireAfterDays: 1 }, /payloadBucket\.prefix/],
+    [{ bucket: 'shop-payloads', prefix: '', expireAfterDays: 0 }, /payloadBucket\.expireAfterDays must be a whole number of days from 1 up, got 0/],
+  ]
+  for (const [payloadBucket, message] of cases) t.throws(() => buildTemplate({ ...base, payloadBucket } as never), message, JSON.stringify(payloadBucket))
 })
 
 t.test('the function: nodejs20.x, index.handler, the table and default stream in its environment', async (t) => {
