@@ -1,5 +1,6 @@
 // The claim check: bodies too large for a record go to a payload store and travel as a
-// reference, fetched back before their turn. The port's three stores, the reference's guards,
+// reference, fetched back before their turn. The port's three stores here (one conformance
+// suite; S3 in payloads-s3.test.ts), the reference's guards,
 // and the AWS mode end to end on the local servers (DynamoDB chunks in the app's table).
 import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -20,6 +21,7 @@ import { encodeRecord } from '../../lib/routing/record-codec.js'
 import { MemoryStateStore, MemoryTimerStore } from '../../lib/store/memory.js'
 import { MemoryJournalStore } from '../../lib/store/memory-journal.js'
 import { DynamoDBPayloadStore, FolderPayloadStore, MemoryPayloadStore, type PayloadStore } from '../../lib/store/payload-store.js'
+import { payloadStoreConformance } from '../fixtures/payload-store-conformance.js'
 
 const MiB = 1024 * 1024
 const envelope = (id: string, body: unknown): Envelope => makeEnvelope({ id: id as MessageId, type: 'big', key: 'k', body, correlationId: id as CorrelationId, sentAt: 1 })
@@ -42,6 +44,26 @@ t.test('the payload stores: memory, a local folder', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'troupe-payloads-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   await roundTrip(t, new FolderPayloadStore(dir), 'folder')
+})
+
+t.test('the PayloadStore conformance suite: memory, a local folder, DynamoDB chunks', async (t) => {
+  const memory = new MemoryPayloadStore()
+  payloadStoreConformance(t, 'memory', () => memory, { expires: true })
+  const dir = mkdtempSync(join(tmpdir(), 'troupe-payloads-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const folder = new FolderPayloadStore(dir)
+  payloadStoreConformance(t, 'folder', () => folder, { expires: false })
+  const stack = await startLocalStack()
+  const { kinesis, dynamodb } = clients(stack)
+  t.teardown(async () => {
+    kinesis.destroy()
+    dynamodb.destroy()
+    await stack.stop()
+  })
+  const name = `rel-plc-${process.pid}`
+  await ensureResources({ kinesis, dynamodb, tableName: name, streams: [], shards: 1 })
+  const table = new DynamoDBPayloadStore({ client: dynamodb, tableName: name })
+  payloadStoreConformance(t, 'dynamodb', () => table, { expires: true })
 })
 
 t.test('a reference is honoured only for its own message, with its own bytes', async (t) => {
