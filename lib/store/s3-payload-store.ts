@@ -18,7 +18,7 @@ export interface S3PayloadStoreOptions {
   prefix?: string
 }
 
-/** The lifecycle rule's prefix when none is given; `troupe template` uses the same. */
+/** The prefix when none is given (and so the prefix of `troupe template`'s lifecycle rule and grant). */
 export const DEFAULT_S3_PAYLOAD_PREFIX = 'troupe-payloads/'
 /** Object metadata (`x-amz-meta-expires-at`): when the payload may be forgotten, epoch ms. */
 const EXPIRES_AT = 'expires-at'
@@ -29,8 +29,8 @@ const EXPIRES_AT = 'expires-at'
  * `payloads.ttlMs` rounded up to whole days), and until it runs `get` reads an object past its
  * `expiresAt` (kept as object metadata) as gone, as the DynamoDB store does with its `ttl`.
  *
- * The function's role needs `s3:PutObject` and `s3:GetObject` on `<bucket>/*` (what `troupe
- * template` grants). Without `s3:ListBucket`, S3 answers a missing key with 403 AccessDenied
+ * The function's role needs `s3:PutObject` and `s3:GetObject` on `<bucket>/<prefix>*` (what
+ * `troupe template` grants, and nothing more). Without `s3:ListBucket`, S3 answers a missing key with 403 AccessDenied
  * instead of 404: the store reports it as a store error (the record is delivered again) rather
  * than as a payload that is gone (a dead letter).
  *
