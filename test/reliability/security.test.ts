@@ -1,5 +1,6 @@
 // Security, checked on what ships: the IAM policy `troupe template` prints names only the app's
-// own streams, table, function (its log group) and tick rule; and the Lambda bundle `troupe
+// own streams, table, function (its log group), tick rule and, when its payloads are in S3, the
+// objects under its payload prefix; and the Lambda bundle `troupe
 // bundle` builds has no eval, no Function constructor and no import() of anything but a
 // constant Node built-in, so no message can become code.
 import { spawn } from 'node:child_process'
@@ -12,6 +13,12 @@ import { buildBundle } from '../../lib/deploy/bundle.js'
 
 const BIN = fileURLToPath(new URL('../../bin/troupe.js', import.meta.url))
 const APP = fileURLToPath(new URL('../cli/fixtures/counter.app.ts', import.meta.url))
+/** An app whose payloads go to an S3PayloadStore: its template has a bucket, its bundle the S3 client. */
+const S3_APP = fileURLToPath(new URL('../deploy/fixtures/s3-payloads.app.ts', import.meta.url))
+const APPS = [
+  ['counter', APP],
+  ['s3 payloads', S3_APP],
+] as const
 
 function troupe(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -45,8 +52,8 @@ function referencedIds(value: unknown): string[] {
  */
 const STAR_ALLOWED = new Map([['kinesis:ListStreams', 'account-level: IAM has no resource type for it']])
 
-t.test('troupe template: every IAM statement names only this app\'s streams, table, function log group or tick rule', async (t) => {
-  const run = await troupe(['template', '--app', APP, '--json', '--name', 'sec', '--shards', '2'])
+for (const [name, app] of APPS) t.test(`troupe template (${name}): every IAM statement names only this app's streams, table, function log group, tick rule or payload objects`, async (t) => {
+  const run = await troupe(['template', '--app', app, '--json', '--name', 'sec', '--shards', '2'])
   t.equal(run.code, 0, run.stderr)
   const template = JSON.parse(run.stdout) as { Resources: Record<string, { Type: string; Properties: Record<string, any> }> }
   const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type).map(([id]) => id)
@@ -54,8 +61,10 @@ t.test('troupe template: every IAM statement names only this app\'s streams, tab
   const tables = ofType('AWS::DynamoDB::Table')
   const functions = ofType('AWS::Lambda::Function')
   const logGroups = ofType('AWS::Logs::LogGroup')
+  const buckets = ofType('AWS::S3::Bucket')
   t.ok(streams.length >= 1 && tables.length === 1 && functions.length === 1 && logGroups.length === 1)
-  const ownedBy: Record<string, string[]> = { kinesis: streams, dynamodb: tables, logs: logGroups }
+  t.equal(buckets.length, app === S3_APP ? 1 : 0, 'a bucket only for the app with its payloads in S3')
+  const ownedBy: Record<string, string[]> = { kinesis: streams, dynamodb: tables, logs: logGroups, s3: buckets }
 
   const roles = ofType('AWS::IAM::Role')
   t.equal(roles.length, 1, 'one role: the host function\'s')
@@ -69,7 +78,7 @@ t.test('troupe template: every IAM statement names only this app\'s streams, tab
       const actions = [s.Action].flat()
       t.equal(s.Effect, 'Allow')
       t.notOk(s.NotResource ?? s.NotAction, `${s.Sid}: no NotResource or NotAction`)
-      for (const a of actions) t.match(a, /^(kinesis|dynamodb|logs):[A-Za-z]+$/, `${s.Sid}: ${a} is one action of kinesis, dynamodb or logs`)
+      for (const a of actions) t.match(a, /^(kinesis|dynamodb|logs):[A-Za-z]+$|^s3:(GetObject|PutObject)$/, `${s.Sid}: ${a} is one action of kinesis, dynamodb or logs, or reads or writes an S3 object`)
       if (s.Resource === '*') {
         for (const a of actions) t.ok(STAR_ALLOWED.has(a), `${s.Sid}: "*" only for ${a} (${STAR_ALLOWED.get(a) ?? 'NOT ALLOWED'})`)
         continue
@@ -81,7 +90,11 @@ t.test('troupe template: every IAM statement names only this app\'s streams, tab
         t.ok(ids.length > 0, `${s.Sid}: ${JSON.stringify(r)} is an ARN of this template`)
         const service = actions[0]!.split(':')[0]!
         for (const id of ids) t.ok(ownedBy[service]?.includes(id), `${s.Sid}: ${service} actions on ${id}, a ${service} resource of this app`)
-        if (typeof r === 'object' && r !== null && 'Fn::Sub' in r) t.notMatch(String((r as Record<string, unknown>)['Fn::Sub']).replace(/:\*$/, ''), /\*/, `${s.Sid}: no wildcard inside the ARN but a log group's streams (":*")`)
+        if (typeof r === 'object' && r !== null && 'Fn::Sub' in r) {
+          const arn = String((r as Record<string, unknown>)['Fn::Sub'])
+          if (service === 's3') t.match(arn, /^\$\{PayloadBucket\.Arn\}\/[^*]+\*$/, `${s.Sid}: the objects under a prefix of the payload bucket, not the bucket or all of it`)
+          else t.notMatch(arn.replace(/:\*$/, ''), /\*/, `${s.Sid}: no wildcard inside the ARN but a log group's streams (":*")`)
+        }
       }
     }
   }
@@ -108,10 +121,10 @@ const ALLOWED_IMPORTS = new Set(['node:http', 'node:async_hooks'])
 t.test('the Lambda bundle: no eval, no Function constructor, no import() of anything but a constant Node built-in', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'troupe-sec-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  for (const minify of [true, false]) {
-    const built = await buildBundle({ app: APP, outDir: join(dir, String(minify)), minify })
+  for (const [app, minify] of [[APP, true], [APP, false], [S3_APP, true]] as const) {
+    const built = await buildBundle({ app, outDir: join(dir, `${app === APP ? 'counter' : 's3'}-${minify}`), minify })
     const code = readFileSync(built.outfile, 'utf8')
-    t.ok(code.length > 100_000, `${minify ? 'minified' : 'readable'} bundle of ${code.length} bytes`)
+    t.ok(code.length > 100_000, `${app === APP ? '' : 'with the S3 client, '}${minify ? 'minified' : 'readable'} bundle of ${code.length} bytes`)
     t.same([...code.matchAll(/(?<![\w$.])eval\s*\(/g)].map((m) => code.slice(m.index, m.index + 80)), [], 'no eval(')
     t.same([...code.matchAll(/(?<![\w$])(new\s+)?Function\s*\(/g)].map((m) => code.slice(Math.max(0, m.index - 20), m.index + 80)), [], 'no Function( constructor')
     t.same([...code.matchAll(/(?<![\w$.])(setTimeout|setInterval)\s*\(\s*["'`]/g)].map((m) => code.slice(m.index, m.index + 80)), [], 'no timer given a string of code')
