@@ -381,7 +381,7 @@ export class AwsSystem implements System {
     const name = instanceName(envelope)
     const previous = this.lastTold.get(name)
     const position = sending.then(
-      (r) => (r.status === 'sent' ? { stream: r.stream, shardId: r.shardId, sequenceNumber: r.sequenceNumber } : previous),
+      (r) => (r.status === 'sent' ? { stream: r.stream, shardId: r.shardId, sequenceNumber: r.sequenceNumber, ...(r.member !== undefined ? { member: r.member } : {}) } : previous),
       () => previous,
     )
     this.lastTold.delete(name)

@@ -65,8 +65,9 @@ export type DecodeAllResult =
 
 /** The top field of an aggregate record. */
 export const AGGREGATE_FIELD = '@troupe.aggregate'
-const AGGREGATE_HEAD_TEXT = `{${JSON.stringify(AGGREGATE_FIELD)}:[`
-const AGGREGATE_HEAD = Buffer.from(AGGREGATE_HEAD_TEXT, 'utf8')
+/** How an aggregate record's text starts; nothing else this codec writes does. */
+const AGGREGATE_START = `{${JSON.stringify(AGGREGATE_FIELD)}:`
+const AGGREGATE_HEAD = Buffer.from(`${AGGREGATE_START}[`, 'utf8')
 const AGGREGATE_TAIL = Buffer.from(']}', 'utf8')
 const COMMA = Buffer.from(',', 'utf8')
 
@@ -253,7 +254,7 @@ export class RecordCodec {
       return fail('the record is not valid UTF-8')
     }
     // Aggregates are written by this codec alone, so they start with its exact head.
-    const aggregate = text.startsWith(AGGREGATE_HEAD_TEXT)
+    const aggregate = text.startsWith(AGGREGATE_START)
     // Metadata nests up to twice as deep as the body it annotates, plus the wrapper (and an aggregate's two levels).
     if (nestingExceeds(text, 2 * this.limits.maxDepth + (aggregate ? 10 : 8))) {
       return fail(`the record nests deeper than a body of ${this.limits.maxDepth} levels can`)
