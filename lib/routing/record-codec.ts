@@ -23,9 +23,9 @@
 // keeps strict order at one PutRecords entry per run instead of per message (Kinesis accepts or
 // fails a record whole). Its data is `{"@troupe.aggregate":[doc, doc, …]}`, each doc the superjson
 // document a single record would hold, so packing is byte concatenation, not a second serialise.
-// A single-envelope record has a `json` field at the top and an aggregate has none, so both
-// kinds decode side by side (rolling deploys). Every member passes the rules above; the members
-// must share type and key; an aggregate with one bad member is refused whole, naming the member.
+// An aggregate's text starts with `{"@troupe.aggregate":`, a single envelope's with `{"json":`,
+// so both kinds decode side by side (rolling deploys). Every member passes the rules above; the
+// members must share type and key; an aggregate with one bad member is refused whole, naming it.
 
 import superjson from 'superjson'
 import { makeEnvelope, type Envelope } from '../core/envelope.js'

@@ -58,8 +58,6 @@ export interface Packing<R> {
   runOverheadBytes: number
   /** Whether `next` may follow `previous` in one entry (the same actor instance). */
   joins: (previous: R, next: R) => boolean
-  /** Most members in one entry. @default unlimited */
-  maxMembers?: number
 }
 
 export class PartitionQueue<R extends QueuedRecord> {
@@ -111,7 +109,7 @@ export class PartitionQueue<R extends QueuedRecord> {
         if (pack) {
           // The run grows while the next record is the same instance's and the whole still fits.
           let packed = pack.runOverheadBytes + record.bytes + pack.memberOverheadBytes
-          for (let i = state.head + 1; i < state.queue.length && entry.length < (pack.maxMembers ?? Infinity); i++) {
+          for (let i = state.head + 1; i < state.queue.length; i++) {
             const next = state.queue[i]!
             const grown = packed + next.bytes + pack.memberOverheadBytes
             if (grown > pack.maxBytes || (entries.length > 0 && bytes + grown > maxBytes) || !pack.joins(entry.at(-1)!, next)) break
