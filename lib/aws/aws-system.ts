@@ -75,12 +75,19 @@ export interface AwsSystemOptions {
   lingerMs?: number
   /**
    * Per-key order of what this system puts on the stream. `strict` keeps FIFO per instance even
-   * when PutRecords fails some records of a call, at one record per key per call (a hot key pays
-   * a call per message). `batched` lets a key's records share a call: a fraction of the calls,
-   * but a record that Kinesis fails and that is resent may arrive after a later one of its key.
+   * when PutRecords fails some records of a call, at one record per key per call; a key's waiting
+   * run goes as one aggregate record (see `aggregate`), so a hot key still pays one entry per run.
+   * `batched` lets a key's records share a call: a fraction of the calls, but a record that
+   * Kinesis fails and that is resent may arrive after a later one of its key.
    * @default 'strict'
    */
   ordering?: Ordering
+  /**
+   * Send a key's waiting messages as one aggregate record (`strict` ordering). Turn it off while
+   * hosts of a version that cannot read aggregate records still consume the stream.
+   * @default true
+   */
+  aggregate?: boolean
   codec?: RecordCodec
   /** @default 24 h */
   receiptTtlMs?: number
@@ -163,6 +170,8 @@ export class AwsSystem implements System {
   private readonly invoke: { invoker: HostInvoker; codec: RecordCodec } | undefined
   /** With `invoke`: where this system's last tell to each instance went, for the ask that follows it. */
   private readonly lastTold = new Map<string, Promise<ShardPosition | undefined>>()
+  /** Per instance, when the last tell with a payload offload in its way has entered the transport. */
+  private readonly entering = new Map<string, Promise<void>>()
 
   constructor(options: AwsSystemOptions) {
     this.invoke = options.invoke && { invoker: options.invoke, codec: options.codec ?? defaultRecordCodec }
@@ -181,7 +190,7 @@ export class AwsSystem implements System {
     // Filled in below; the router asks only once messages flow.
     let host: DurableHost | undefined
     this.router = new Router({ ...options.router, defaultStream: stream, isKeyed: (type) => host?.types.get(type)?.kind !== 'stateless' })
-    this.transport = new KinesisTransport({ client: options.kinesis, router: this.router, ...(options.codec ? { codec: options.codec } : {}), lingerMs: options.lingerMs ?? 10, ordering: options.ordering ?? 'strict' })
+    this.transport = new KinesisTransport({ client: options.kinesis, router: this.router, ...(options.codec ? { codec: options.codec } : {}), lingerMs: options.lingerMs ?? 10, ordering: options.ordering ?? 'strict', aggregate: options.aggregate ?? true })
     this.claimCheck = options.payloads && new ClaimCheck({ store: new DynamoDBPayloadStore(table), ...options.payloads })
     host = this.host = new DurableHost({
       actors: options.actors,
@@ -368,7 +377,7 @@ export class AwsSystem implements System {
   /** Puts one message on its stream (with an `accepted` receipt first when one is kept); rejects when Kinesis did not take it. */
   private async put(envelope: Envelope): Promise<void> {
     if (envelope.receipt !== undefined) await this.journal.putReceipts([this.host.receiptRecord(envelope, 'accepted', undefined)])
-    const sending = Promise.resolve(this.offload(envelope)).then((e) => this.transport.enqueue(e))
+    const sending = this.inOrder(envelope).then((e) => this.transport.enqueue(e))
     if (this.invoke) this.rememberTold(envelope, sending)
     const result = await sending
     if (result.status === 'failed') throw result.error
@@ -381,13 +390,34 @@ export class AwsSystem implements System {
     const name = instanceName(envelope)
     const previous = this.lastTold.get(name)
     const position = sending.then(
-      (r) => (r.status === 'sent' ? { stream: r.stream, shardId: r.shardId, sequenceNumber: r.sequenceNumber } : previous),
+      (r) => (r.status === 'sent' ? { stream: r.stream, shardId: r.shardId, sequenceNumber: r.sequenceNumber, ...(r.member !== undefined ? { member: r.member } : {}) } : previous),
       () => previous,
     )
     this.lastTold.delete(name)
     this.lastTold.set(name, position)
     // Oldest first: a tell that old has long been applied, or its ask waits on the stream anyway.
     if (this.lastTold.size > REMEMBERED_TELLS) this.lastTold.delete(this.lastTold.keys().next().value!)
+  }
+
+  /**
+   * The envelope to send, once every earlier tell to its instance has entered the transport: an
+   * offload to the payload store takes a while, and a later small message must not overtake it.
+   */
+  private inOrder(envelope: Envelope): Promise<Envelope> {
+    const offloaded = Promise.resolve(this.offload(envelope))
+    if (!this.claimCheck) return offloaded
+    const name = instanceName(envelope)
+    const ahead = this.entering.get(name)
+    const entered = ahead === undefined ? offloaded : ahead.then(() => offloaded)
+    const done = entered.then(
+      () => {},
+      () => {},
+    )
+    this.entering.set(name, done)
+    void done.then(() => {
+      if (this.entering.get(name) === done) this.entering.delete(name)
+    })
+    return entered
   }
 
   /** The envelope to send: with its body in the payload store when the claim check wants it there. */

@@ -31,7 +31,7 @@ export {
 export { Router, fitPartitionKey, partitionKeyOf } from '../routing/router.js'
 export type { Route, RouterOptions } from '../routing/router.js'
 export { RecordCodec, decodeRecord, defaultRecordCodec, encodeRecord } from '../routing/record-codec.js'
-export type { DecodeResult, EncodedRecord, RecordCodecOptions } from '../routing/record-codec.js'
+export type { DecodeAllResult, DecodeResult, EncodedRecord, RecordCodecOptions } from '../routing/record-codec.js'
 export { InvalidEnvelopeError, RecordTooLargeError } from '../routing/record-errors.js'
 export { ClaimCheck, PAYLOAD_FIELD, PayloadError } from '../routing/claim-check.js'
 export type { ClaimCheckOptions } from '../routing/claim-check.js'

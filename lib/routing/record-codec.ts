@@ -18,6 +18,14 @@
 //
 // Encoding applies the same rules, so whatever this codec encodes, it decodes: a message that
 // could not be read back fails at send time with a clear error, not later as a dead letter.
+//
+// An aggregate record carries a run of one actor instance's messages in one record, so a hot key
+// keeps strict order at one PutRecords entry per run instead of per message (Kinesis accepts or
+// fails a record whole). Its data is `{"@troupe.aggregate":[doc, doc, …]}`, each doc the superjson
+// document a single record would hold, so packing is byte concatenation, not a second serialise.
+// An aggregate's text starts with `{"@troupe.aggregate":`, a single envelope's with `{"json":`,
+// so both kinds decode side by side (rolling deploys). Every member passes the rules above; the
+// members must share type and key; an aggregate with one bad member is refused whole, naming it.
 
 import superjson from 'superjson'
 import { makeEnvelope, type Envelope } from '../core/envelope.js'
@@ -49,6 +57,26 @@ export interface RecordCodecOptions {
 export type DecodeResult =
   | { ok: true; envelope: Envelope }
   | { ok: false; reason: string; messageId?: string; actor?: string }
+
+/** What decoding one record gave: its envelopes (one, or an aggregate's members in order), or why not. */
+export type DecodeAllResult =
+  | { ok: true; envelopes: Envelope[]; aggregate: boolean }
+  | { ok: false; reason: string; messageId?: string; actor?: string }
+
+/** The top field of an aggregate record. */
+export const AGGREGATE_FIELD = '@troupe.aggregate'
+/** How an aggregate record's text starts; nothing else this codec writes does. */
+const AGGREGATE_START = `{${JSON.stringify(AGGREGATE_FIELD)}:`
+const AGGREGATE_HEAD = Buffer.from(`${AGGREGATE_START}[`, 'utf8')
+const AGGREGATE_TAIL = Buffer.from(']}', 'utf8')
+const COMMA = Buffer.from(',', 'utf8')
+
+/** Bytes an aggregate adds to its members' data: the wrapper, plus a comma per member (one too many, to keep the sum simple). */
+export function aggregateBytes(memberDataBytes: readonly number[]): number {
+  let bytes = AGGREGATE_HEAD.byteLength + AGGREGATE_TAIL.byteLength
+  for (const b of memberDataBytes) bytes += b + COMMA.byteLength
+  return bytes
+}
 
 /** An envelope ready for PutRecords. */
 export interface EncodedRecord extends Route {
@@ -155,6 +183,22 @@ export class RecordCodec {
     return data
   }
 
+  /**
+   * The data of an aggregate record: the records `encode` made for a run of one instance's
+   * messages, in order, packed into one. Throws a RecordTooLargeError past `maxRecordBytes`.
+   */
+  encodeAggregate(members: readonly Buffer[], actor: string, messageId: string): Buffer {
+    const parts: Buffer[] = [AGGREGATE_HEAD]
+    members.forEach((m, i) => {
+      if (i > 0) parts.push(COMMA)
+      parts.push(m)
+    })
+    parts.push(AGGREGATE_TAIL)
+    const data = Buffer.concat(parts)
+    if (data.byteLength > this.limits.maxRecordBytes) throw new RecordTooLargeError(actor, messageId, data.byteLength, this.limits.maxRecordBytes, undefined)
+    return data
+  }
+
   /** One envelope as a record: its data, and its stream and partition key from `router`. */
   toRecord(envelope: Envelope, router: Router): EncodedRecord {
     const data = this.encode(envelope)
@@ -167,6 +211,17 @@ export class RecordCodec {
    * Never throws; see the top of this file for what is refused.
    */
   decode(data: Uint8Array | string): DecodeResult {
+    const all = this.decodeAll(data)
+    if (!all.ok) return all
+    if (all.aggregate) return fail(`the record is an aggregate of ${all.envelopes.length} messages where one message was expected`, readable(all.envelopes[0]))
+    return { ok: true, envelope: all.envelopes[0]! }
+  }
+
+  /**
+   * The envelopes in a record's data: one for a plain record, the members in order for an
+   * aggregate. Never throws; a bad member refuses the whole record, naming the member.
+   */
+  decodeAll(data: Uint8Array | string): DecodeAllResult {
     try {
       return this.decodeOrFail(data)
     } catch (e) {
@@ -175,7 +230,7 @@ export class RecordCodec {
     }
   }
 
-  private decodeOrFail(data: Uint8Array | string): DecodeResult {
+  private decodeOrFail(data: Uint8Array | string): DecodeAllResult {
     const max = this.limits.maxRecordBytes
     let bytes: Uint8Array
     if (typeof data === 'string') {
@@ -198,8 +253,10 @@ export class RecordCodec {
     } catch {
       return fail('the record is not valid UTF-8')
     }
-    // Metadata nests up to twice as deep as the body it annotates, plus the wrapper.
-    if (nestingExceeds(text, 2 * this.limits.maxDepth + 8)) {
+    // Aggregates are written by this codec alone, so they start with its exact head.
+    const aggregate = text.startsWith(AGGREGATE_START)
+    // Metadata nests up to twice as deep as the body it annotates, plus the wrapper (and an aggregate's two levels).
+    if (nestingExceeds(text, 2 * this.limits.maxDepth + (aggregate ? 10 : 8))) {
       return fail(`the record nests deeper than a body of ${this.limits.maxDepth} levels can`)
     }
     let doc: unknown
@@ -208,6 +265,36 @@ export class RecordCodec {
     } catch (e) {
       return fail(`the record is not JSON (${errorText(e)})`)
     }
+    if (aggregate) {
+      if (!isPlainObject(doc) || Object.keys(doc).length !== 1) return fail(`the aggregate record must hold the one field "${AGGREGATE_FIELD}"`)
+      return this.decodeAggregate(doc[AGGREGATE_FIELD])
+    }
+    const one = this.decodeDocument(doc)
+    return one.ok ? { ok: true, envelopes: [one.envelope], aggregate: false } : one
+  }
+
+  private decodeAggregate(members: unknown): DecodeAllResult {
+    if (!Array.isArray(members) || members.length === 0) return fail(`the aggregate record's "${AGGREGATE_FIELD}" must be a list of one or more messages, got ${describe(members)}`)
+    const envelopes: Envelope[] = []
+    for (let i = 0; i < members.length; i++) {
+      const one = this.decodeDocument(members[i])
+      if (!one.ok) return { ...one, reason: `member ${i + 1} of ${members.length} of the aggregate record: ${one.reason}` }
+      const first = envelopes[0]
+      const e = one.envelope
+      if (first !== undefined && (e.type !== first.type || e.key !== first.key)) {
+        return fail(
+          `member ${i + 1} of ${members.length} of the aggregate record is for ${e.type} (key of ${e.key.length} characters), ` +
+            `member 1 for ${first.type} (key of ${first.key.length} characters); one aggregate carries one actor instance`,
+          { actor: e.type, messageId: e.id },
+        )
+      }
+      envelopes.push(e)
+    }
+    return { ok: true, envelopes, aggregate: true }
+  }
+
+  /** One envelope from a parsed superjson document `{ json, meta }`. */
+  private decodeDocument(doc: unknown): DecodeResult {
     if (!isPlainObject(doc) || !Object.hasOwn(doc, 'json')) return fail('the record is not a superjson document ({ json, meta })')
     const { json, meta } = doc
     if (!isPlainObject(json)) return fail('the record holds no envelope: its superjson `json` is not an object')
@@ -327,7 +414,7 @@ function unknown(keys: string[], known: ReadonlySet<string>, where: string): str
   return `${where} has unknown field${extra.length > 1 ? 's' : ''} ${extra.slice(0, 5).map((k) => JSON.stringify(k.slice(0, 40))).join(', ')}`
 }
 
-function fail(reason: string, ids: { actor?: string; messageId?: string } = {}): DecodeResult {
+function fail(reason: string, ids: { actor?: string; messageId?: string } = {}): { ok: false; reason: string; messageId?: string; actor?: string } {
   const result: { ok: false; reason: string; messageId?: string; actor?: string } = {
     ok: false,
     reason: reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH)}…` : reason,

@@ -15,6 +15,11 @@
 //   key. With `ordering: 'strict'` (the default) a call carries at most one record per key, so no
 //   record can be overtaken at all; `'batched'` lets a run of one key share a call, and marks as
 //   `overtook` any record Kinesis accepted while failing an earlier one of its key.
+// - Aggregation (`strict`, on by default): when a key has several messages waiting, its run goes as
+//   one aggregate record (record-codec.ts), up to the stream's record size, so a hot key costs one
+//   entry per run instead of one call per message. The record is accepted or failed whole: its
+//   messages settle, retry, back off and give up together, and each gets the record's sequence
+//   number and its place in it (`member`). A key with one message waiting sends a plain record.
 // - Giving up: when a record fails for good, every record of its key queued behind it fails too,
 //   with a HeldBackError (sending them would break per-key order); the caller resends all in order.
 
@@ -22,11 +27,14 @@ import { DescribeStreamSummaryCommand, PutRecordsCommand, type KinesisClient, ty
 import type { Envelope } from '../core/envelope.js'
 import { ConfigError, SystemStoppedError, TroupeError } from '../core/errors.js'
 import { DEFAULT_MAX_RECORD_BYTES, PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS } from '../routing/kinesis-limits.js'
-import { defaultRecordCodec, type EncodedRecord, type RecordCodec } from '../routing/record-codec.js'
+import { aggregateBytes, defaultRecordCodec, type EncodedRecord, type RecordCodec } from '../routing/record-codec.js'
 import { InvalidEnvelopeError, RecordTooLargeError } from '../routing/record-errors.js'
 import type { Router } from '../routing/router.js'
 import { HeldBackError, SendFailedError } from './errors.js'
-import { PartitionQueue, type KeySettlement, type Ordering, type QueuedRecord } from './partition-queue.js'
+import { PartitionQueue, type KeySettlement, type Ordering, type Packing, type QueuedRecord } from './partition-queue.js'
+
+/** What an aggregate record adds to its members (record-codec.ts): a comma each, the wrapper once. */
+const AGGREGATE_COST = { memberOverheadBytes: aggregateBytes([0]) - aggregateBytes([]), runOverheadBytes: aggregateBytes([]) }
 
 export interface KinesisTransportOptions {
   /** The Kinesis client. The transport never destroys it. */
@@ -37,6 +45,11 @@ export interface KinesisTransportOptions {
   codec?: RecordCodec
   /** Per-key order: `'strict'` never lets a record be overtaken; `'batched'` spends fewer calls on hot keys. @default 'strict' */
   ordering?: Ordering
+  /**
+   * Send a key's waiting run as one aggregate record (`strict` only). Turn it off while hosts that
+   * cannot read aggregates still consume the stream. @default true
+   */
+  aggregate?: boolean
   /** How long `enqueue` waits for more messages before sending a partial batch. @default 10 */
   lingerMs?: number
   /** Attempts per record, the first included, before it fails. @default 8 */
@@ -64,6 +77,8 @@ export interface SentResult {
   partitionKey: string
   shardId: string
   sequenceNumber: string
+  /** Its place in the aggregate record that carried it (0 first); absent when it went as a record of its own. */
+  member?: number
   /** PutRecords calls that carried it. */
   attempts: number
   /** Set when Kinesis accepted it while failing an earlier record of its key in the same call (`batched` ordering only). */
@@ -98,7 +113,10 @@ export interface KinesisTransportStats {
   failedCalls: number
   /** DescribeStreamSummary calls (one per stream, to learn its record size). */
   describeCalls: number
+  /** Messages written. */
   recordsSent: number
+  /** Aggregate records written (each carried several messages of one key). */
+  aggregatesSent: number
   /** Records put back for another attempt. */
   recordsRetried: number
   recordsFailed: number
@@ -163,6 +181,7 @@ export class KinesisTransport {
     failedCalls: 0,
     describeCalls: 0,
     recordsSent: 0,
+    aggregatesSent: 0,
     recordsRetried: 0,
     recordsFailed: 0,
     recordsOvertaking: 0,
@@ -180,6 +199,7 @@ export class KinesisTransport {
   private readonly maxBatchBytes: number
   private readonly random: () => number
   private readonly ordering: Ordering
+  private readonly aggregate: boolean
 
   private readonly lanes = new Map<string, Lane>()
   private readonly limits = new Map<string, Promise<number>>()
@@ -204,6 +224,7 @@ export class KinesisTransport {
     if (this.ordering !== 'strict' && this.ordering !== 'batched') {
       throw new ConfigError(`KinesisTransportOptions.ordering must be 'strict' or 'batched', got ${JSON.stringify(this.ordering)}`)
     }
+    this.aggregate = options.aggregate ?? true
     this.lingerMs = int(options.lingerMs, 10, 0, 60_000, 'lingerMs')
     this.maxAttempts = int(options.maxAttempts, 8, 1, 1_000, 'maxAttempts')
     this.baseDelayMs = int(options.baseDelayMs, 100, 0, 60_000, 'baseDelayMs')
@@ -400,14 +421,21 @@ export class KinesisTransport {
     }
   }
 
-  /** The next call's records, taking streams in turn. */
-  private nextBatch(now: number): { lane: Lane; items: Item[] } | undefined {
+  /** The next call's entries (each one record, or one key's run as an aggregate), taking streams in turn. */
+  private nextBatch(now: number): { lane: Lane; items: Item[][] } | undefined {
     const lanes = [...this.lanes.values()]
     for (let i = 0; i < lanes.length; i++) {
       const index = (this.laneCursor + i) % lanes.length
       const lane = lanes[index]!
       if (lane.limit === undefined || lane.queue.size === 0) continue
-      const items = lane.queue.take(now, this.maxBatchRecords, this.maxBatchBytes)
+      const packing: Packing<Item> | undefined = this.aggregate
+        ? {
+            maxBytes: Math.min(lane.limit, this.maxBatchBytes, this.codec.maxRecordBytes),
+            ...AGGREGATE_COST,
+            joins: (a, b) => a.envelope.type === b.envelope.type && a.envelope.key === b.envelope.key,
+          }
+        : undefined
+      const items = lane.queue.takeEntries(now, this.maxBatchRecords, this.maxBatchBytes, packing)
       if (items.length > 0) {
         this.laneCursor = index + 1
         return { lane, items }
@@ -416,19 +444,19 @@ export class KinesisTransport {
     return undefined
   }
 
-  private async call(lane: Lane, items: Item[]): Promise<void> {
+  private async call(lane: Lane, runs: Item[][]): Promise<void> {
     this.inFlight++
     this.stats.calls++
+    const items = runs.flat()
     for (const item of items) item.attempts++
     const failed = new Set<Item>()
     let entries: PutRecordsResultEntry[] | undefined
     try {
-      const out = await this.client.send(
-        new PutRecordsCommand({ StreamName: lane.stream, Records: items.map((i) => ({ Data: i.data, PartitionKey: i.partitionKey })) }),
-      )
+      const records = runs.map((run) => ({ Data: run.length === 1 ? run[0]!.data : this.aggregateOf(run), PartitionKey: run[0]!.partitionKey }))
+      const out = await this.client.send(new PutRecordsCommand({ StreamName: lane.stream, Records: records }))
       entries = out.Records
-      if (!entries || entries.length !== items.length) {
-        throw Object.assign(new Error(`PutRecords answered ${entries?.length ?? 0} entries for ${items.length} records`), { name: 'MalformedResponse' })
+      if (!entries || entries.length !== runs.length) {
+        throw Object.assign(new Error(`PutRecords answered ${entries?.length ?? 0} entries for ${runs.length} records`), { name: 'MalformedResponse' })
       }
     } catch (e) {
       this.stats.failedCalls++
@@ -440,48 +468,64 @@ export class KinesisTransport {
       entries = undefined
     }
     if (entries) {
-      for (let i = 0; i < items.length; i++) {
+      for (let i = 0; i < runs.length; i++) {
         const entry = entries[i]!
-        const item = items[i]!
         if (entry.ErrorCode || !entry.ShardId || !entry.SequenceNumber) {
           const code = entry.ErrorCode ?? 'MalformedResponse'
-          item.lastError = { code, message: entry.ErrorMessage ?? (entry.ErrorCode ? '' : 'no shard id or sequence number'), retryable: RETRYABLE_RECORD_CODES.has(code) }
-          failed.add(item)
+          const error = { code, message: entry.ErrorMessage ?? (entry.ErrorCode ? '' : 'no shard id or sequence number'), retryable: RETRYABLE_RECORD_CODES.has(code) }
+          // An aggregate fails whole: each of its messages goes again.
+          for (const item of runs[i]!) {
+            item.lastError = error
+            failed.add(item)
+          }
         }
       }
     }
-    this.settle(lane, items, failed, entries)
+    this.settle(lane, runs, items, failed, entries)
     this.inFlight--
     this.pump()
   }
 
-  private settle(lane: Lane, items: Item[], failed: ReadonlySet<Item>, entries: PutRecordsResultEntry[] | undefined): void {
+  /** One record for a key's run: its messages' records packed in order. */
+  private aggregateOf(run: readonly Item[]): Buffer {
+    return this.codec.encodeAggregate(
+      run.map((i) => i.data),
+      run[0]!.envelope.type,
+      run[0]!.envelope.id,
+    )
+  }
+
+  private settle(lane: Lane, runs: Item[][], items: Item[], failed: ReadonlySet<Item>, entries: PutRecordsResultEntry[] | undefined): void {
     // One delay for the whole call, so the keys it failed come back together, in one call.
     const retryAt = failed.size > 0 ? Date.now() + this.backoff(Math.max(...[...failed].map((i) => i.attempts))) : 0
     const settlements: KeySettlement<Item>[] = lane.queue.settle(items, failed, () => retryAt)
     const overtook = new Set<Item>()
     for (const s of settlements) for (const item of s.overtook) overtook.add(item)
     if (entries) {
-      for (let i = 0; i < items.length; i++) {
-        const item = items[i]!
-        if (failed.has(item)) continue
+      for (let i = 0; i < runs.length; i++) {
+        const run = runs[i]!
+        if (failed.has(run[0]!)) continue
         const entry = entries[i]!
-        this.stats.recordsSent++
-        const result: SentResult = {
-          status: 'sent',
-          messageId: item.envelope.id,
-          actor: item.envelope.type,
-          stream: lane.stream,
-          partitionKey: item.partitionKey,
-          shardId: entry.ShardId!,
-          sequenceNumber: entry.SequenceNumber!,
-          attempts: item.attempts,
-        }
-        if (overtook.has(item)) {
-          result.overtook = true
-          this.stats.recordsOvertaking++
-        }
-        item.finish(result)
+        if (run.length > 1) this.stats.aggregatesSent++
+        run.forEach((item, member) => {
+          this.stats.recordsSent++
+          const result: SentResult = {
+            status: 'sent',
+            messageId: item.envelope.id,
+            actor: item.envelope.type,
+            stream: lane.stream,
+            partitionKey: item.partitionKey,
+            shardId: entry.ShardId!,
+            sequenceNumber: entry.SequenceNumber!,
+            ...(run.length > 1 ? { member } : {}),
+            attempts: item.attempts,
+          }
+          if (overtook.has(item)) {
+            result.overtook = true
+            this.stats.recordsOvertaking++
+          }
+          item.finish(result)
+        })
       }
     }
     for (const s of settlements) {

@@ -14,6 +14,9 @@
 //   `batched` lets a run of one key's records share a call (far fewer calls for a hot key); then
 //   Kinesis itself may accept a later record of the run and fail an earlier one, and that later
 //   record, already written, has overtaken it. The queue reports such records as `overtook`.
+// - packing (`strict` only, when the transport asks for it): a key's waiting run leaves as one
+//   entry, which the transport sends as one aggregate record. Kinesis accepts or fails a record
+//   whole, so the run keeps strict order at one entry per run instead of one call per message.
 // Nothing here talks to AWS; the transport owns the calls, the clock and the backoff.
 
 /** How strictly one partition key's records keep their order. */
@@ -45,6 +48,18 @@ export interface KeySettlement<R> {
   overtook: R[]
 }
 
+/** How a key's waiting run may be packed into one entry of a call (one aggregate record). */
+export interface Packing<R> {
+  /** The largest entry, in bytes as Kinesis counts them (the stream's record limit). */
+  maxBytes: number
+  /** Bytes a run adds per member beyond the member's own `bytes` (a separator). */
+  memberOverheadBytes: number
+  /** Bytes a run adds once (its wrapper). */
+  runOverheadBytes: number
+  /** Whether `next` may follow `previous` in one entry (the same actor instance). */
+  joins: (previous: R, next: R) => boolean
+}
+
 export class PartitionQueue<R extends QueuedRecord> {
   private readonly keys = new Map<string, KeyState<R>>()
   private waiting = 0
@@ -71,24 +86,48 @@ export class PartitionQueue<R extends QueuedRecord> {
    * until {@link settle}.
    */
   take(now: number, maxRecords: number, maxBytes: number): R[] {
-    const batch: R[] = []
+    return this.takeEntries(now, maxRecords, maxBytes).flat()
+  }
+
+  /**
+   * The entries of the next call, at most `maxEntries` and `maxBytes`, as {@link take} picks them;
+   * with `packing` (`strict` only) a key's waiting run, as far as it fits one entry, is one entry.
+   * An entry of one record is that record as it is.
+   */
+  takeEntries(now: number, maxEntries: number, maxBytes: number, packing?: Packing<R>): R[][] {
+    const entries: R[][] = []
     let bytes = 0
+    const pack = this.ordering === 'strict' ? packing : undefined
     for (const state of this.keys.values()) {
-      if (batch.length >= maxRecords) break
+      if (entries.length >= maxEntries) break
       if (state.inFlight > 0 || state.readyAt > now || state.head >= state.queue.length) continue
-      while (state.head < state.queue.length && batch.length < maxRecords) {
+      while (state.head < state.queue.length && entries.length < maxEntries) {
         const record = state.queue[state.head]!
-        if (batch.length > 0 && bytes + record.bytes > maxBytes) break // later records of this key must wait too
-        batch.push(record)
-        bytes += record.bytes
-        state.queue[state.head++] = undefined as never
-        state.inFlight++
-        this.waiting--
+        if (entries.length > 0 && bytes + record.bytes > maxBytes) break // later records of this key must wait too
+        const entry = [record]
+        let entryBytes = record.bytes
+        if (pack) {
+          // The run grows while the next record is the same instance's and the whole still fits.
+          let packed = pack.runOverheadBytes + record.bytes + pack.memberOverheadBytes
+          for (let i = state.head + 1; i < state.queue.length; i++) {
+            const next = state.queue[i]!
+            const grown = packed + next.bytes + pack.memberOverheadBytes
+            if (grown > pack.maxBytes || (entries.length > 0 && bytes + grown > maxBytes) || !pack.joins(entry.at(-1)!, next)) break
+            entry.push(next)
+            packed = grown
+          }
+          if (entry.length > 1) entryBytes = packed
+        }
+        entries.push(entry)
+        bytes += entryBytes
+        for (let i = 0; i < entry.length; i++) state.queue[state.head++] = undefined as never
+        state.inFlight += entry.length
+        this.waiting -= entry.length
         if (this.ordering === 'strict') break
       }
       this.compact(state)
     }
-    return batch
+    return entries
   }
 
   /**

@@ -11,7 +11,7 @@ import { decode } from '../../lib/core/serialization.js'
 import { KinesisTransport } from '../../lib/transport/kinesis.js'
 import { Router } from '../../lib/routing/router.js'
 import { createStream, message, readStream } from '../transport/fixtures/kinesis.js'
-import { makeHost, readBatches } from './fixtures/durable.js'
+import { makeHost, messageCount, readBatches } from './fixtures/durable.js'
 
 type In = { k: string; v: number }
 type Out = { k: string; v: number; from: string }
@@ -119,7 +119,7 @@ async function received(s: Scenario) {
     const stored = await state.get('rd.sink', k)
     if (stored) sinks.set(k, decode(stored.state))
   }
-  return { sinks, records: batches.reduce((n, b) => n + b.records.length, 0) }
+  return { sinks, messages: batches.reduce((n, b) => n + messageCount(b), 0) }
 }
 
 function expectSinks(t: Test, sinks: Map<string, { count: number; total: number; from: string[] }>, expected: Map<string, Tally>, from: string[]) {
@@ -134,18 +134,18 @@ t.test('the same batch delivered twice, to the same host and to a fresh one, lea
   for (const b of s.batches) {
     const r = await first.host.handle(b)
     t.equal(r.failedFrom, undefined)
-    t.equal(r.applied, b.records.length)
+    t.equal(r.applied, messageCount(b))
   }
   for (const b of s.batches) {
     const r = await first.host.handle(b)
     t.equal(r.applied, 0, 'nothing applied again')
-    t.equal(r.duplicates, b.records.length, 'every record recognised as a duplicate')
+    t.equal(r.duplicates, messageCount(b), 'every message recognised as a duplicate')
   }
   const fresh = makeHost(aws, s.tableName, [counter('A'), Sink], { stream: s.output })
   for (const b of s.batches) t.equal((await fresh.host.handle(b)).applied, 0)
   t.same(await counterStates(s), s.expected)
-  const { sinks, records } = await received(s)
-  t.ok(records >= N, `the output stream holds every message (${records} records, some re-sent by the fresh host)`)
+  const { sinks, messages } = await received(s)
+  t.ok(messages >= N, `the output stream holds every message (${messages} messages, some re-sent by the fresh host)`)
   expectSinks(t, sinks, s.expected, ['A'])
 })
 
@@ -220,4 +220,63 @@ t.test('a host that loses the race for an instance sends nothing from its losing
   t.same([...new Set(out.map((r) => (r.envelope.body as Out).from))], ['WINNER'], 'only the winner’s messages were sent')
   const { sinks } = await received(s)
   expectSinks(t, sinks, s.expected, ['WINNER'])
+})
+
+/** Keeps the order it saw; message `poison` fails every attempt. */
+class Ledger extends Actor<{ k: string; n: number; poison?: true }, void, { seen: number[] }> {
+  static readonly type = 'rd.ledger'
+  static readonly policy = { maxAttempts: 3, initialDelayMs: 60_000 }
+  key(m: { k: string }) {
+    return m.k
+  }
+  initialState() {
+    return { seen: [] as number[] }
+  }
+  receive(m: { n: number; poison?: true }, ctx: Context<{ seen: number[] }>) {
+    if (m.poison) throw new Error(`message ${m.n} is poison`)
+    ctx.state.seen.push(m.n)
+  }
+}
+
+t.test('a poison member in the middle of an aggregate record: the members before it apply once, it dead-letters alone, the rest apply in order', async (t) => {
+  const tableName = `rd-${++tables}`
+  await createTable(aws.dynamodb, tableName)
+  const input = await createStream(aws.kinesis, 1, 'rd-agg')
+  const producer = new KinesisTransport({ client: aws.kinesis, router: new Router({ defaultStream: input, isKeyed: () => true }), lingerMs: 0 })
+  const sent = Array.from({ length: 10 }, (_, n) => message('rd.ledger', 'hot', { k: 'hot', n, ...(n === 3 ? { poison: true } : {}) }))
+  t.equal((await producer.send(sent)).failed, 0)
+  t.equal(producer.stats.aggregatesSent, 1, 'the hot key’s ten messages went as one aggregate record')
+  const [batch] = await readBatches(aws.kinesis, input)
+  t.equal(batch!.records.length, 1)
+  t.equal(messageCount(batch!), 10)
+  const sequence = batch!.records[0]!.sequenceNumber
+
+  const { host, state, journal } = makeHost(aws, tableName, [Ledger], { stream: input })
+  const seen = async () => decode<{ seen: number[] }>((await state.get('rd.ledger', 'hot'))!.state).seen
+  // Each delivery has time for one attempt: the poison's retry is left for the redelivery.
+  const soon = () => Date.now() + 2_000
+  let r = await host.handle({ ...batch!, deadline: soon() })
+  t.equal(r.failedFrom, sequence, 'unfinished from the aggregate record itself: a real sequence number')
+  t.equal(r.applied, 3)
+  t.strictSame(await seen(), [0, 1, 2], 'the members before the poison are committed')
+
+  // The redelivery, to a fresh host: the three applied members are skipped, the poison tried again.
+  const fresh = makeHost(aws, tableName, [Ledger], { stream: input })
+  r = await fresh.host.handle({ ...batch!, deadline: soon() })
+  t.match(r, { failedFrom: sequence, applied: 0, duplicates: 3 })
+  r = await fresh.host.handle(batch!)
+  t.match(r, { applied: 7, duplicates: 3 }, 'third attempt: the poison is dead, the six after it run')
+  t.equal(r.failedFrom, undefined)
+  t.strictSame(await seen(), [0, 1, 2, 4, 5, 6, 7, 8, 9], 'every other member once, in order')
+  const dead = await journal.deadLetters('rd.ledger')
+  t.strictSame(
+    dead.map((d) => [d.envelope.id, d.attempts.length]),
+    [[sent[3]!.id, 3]],
+    'only the poison is a dead letter, after its three attempts',
+  )
+
+  r = await host.handle(batch!)
+  t.match(r, { applied: 0, duplicates: 10 }, 'delivered once more: every member is a duplicate')
+  t.strictSame(await seen(), [0, 1, 2, 4, 5, 6, 7, 8, 9])
+  await producer.close()
 })

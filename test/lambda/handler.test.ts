@@ -112,6 +112,23 @@ t.test('a failing key holds only its own later messages; the failure is reported
   t.equal(await state('y'), 2, 'the key already applied is not applied again')
 })
 
+t.test('an aggregate record whose member must wait is reported by the record’s own sequence number; the redelivery runs only the members not applied', async (t) => {
+  const { producer, handler, nextEvent, state } = await setup(t)
+  slowFixed = false
+  // Told without waiting: the key's messages that wait for its call in flight go as one aggregate record.
+  await Promise.all([1, 2, 4, 8, 16].map((by) => producer.tell(Counter, { k: 'agg', by, ...(by === 8 ? { slow: true } : {}) })))
+  t.ok(producer.transport.stats.aggregatesSent >= 1, 'an aggregate record was sent')
+  const event = await nextEvent()
+  const last = event.Records.at(-1)!
+  const members = defaultRecordCodec.decodeAll(last.kinesis.data)
+  t.match(members, { ok: true, aggregate: true }, 'the last record is an aggregate')
+  t.same(await handler(event, context()), { batchItemFailures: [{ itemIdentifier: last.kinesis.sequenceNumber }] }, 'retry from the aggregate record')
+  t.equal(await state('agg'), 7, 'the members before the slow one were applied')
+  slowFixed = true
+  t.same(await handler({ Records: event.Records.slice(-1) }, context()), { batchItemFailures: [] })
+  t.equal(await state('agg'), 31, 'the redelivery ran the slow member and the one after it, and nothing twice')
+})
+
 t.test('with no time left, nothing starts and the whole batch is reported unfinished', async (t) => {
   const { producer, handler, nextEvent, state } = await setup(t)
   await producer.tell(Counter, { k: 'late', by: 1 })

@@ -7,7 +7,7 @@ import { clients, startLocalStack } from '../../lib/aws/local-stack.js'
 import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
 import type { Envelope } from '../../lib/core/envelope.js'
 import type { MessageId } from '../../lib/core/ids.js'
-import { decodeRecord } from '../../lib/routing/record-codec.js'
+import { defaultRecordCodec } from '../../lib/routing/record-codec.js'
 import { Router } from '../../lib/routing/router.js'
 import { KinesisTransport, type KinesisTransportOptions, type SendReport } from '../../lib/transport/kinesis.js'
 import { createStream, message, readStream } from './fixtures/kinesis.js'
@@ -83,9 +83,9 @@ t.test('1,200 small messages go out in 3 PutRecords calls, after one DescribeStr
 
 t.test('requests per message for a 10,000-message send', async (t) => {
   const { kinesis, counter } = kinesisFor(t)
-  const streams = [await createStream(kinesis, 4), await createStream(kinesis, 4), await createStream(kinesis, 4)]
-  const measure = async (stream: string, ordering: 'strict' | 'batched', keyOf: (n: number) => string) => {
-    const transport = transportFor(t, { client: kinesis, stream, ordering })
+  const streams = [await createStream(kinesis, 4), await createStream(kinesis, 4), await createStream(kinesis, 4), await createStream(kinesis, 4)]
+  const measure = async (stream: string, ordering: 'strict' | 'batched', keyOf: (n: number) => string, aggregate = true) => {
+    const transport = transportFor(t, { client: kinesis, stream, ordering, aggregate })
     const messages = Array.from({ length: 10_000 }, (_, n) => message('pageStats', keyOf(n), { url: `/page/${n % 100}`, n }))
     const before = counter.snapshot()
     const started = Date.now()
@@ -94,30 +94,43 @@ t.test('requests per message for a 10,000-message send', async (t) => {
     ok(t, report)
     const puts = cost.byApi['Kinesis.PutRecords']!.requests
     t.comment(
-      `${ordering}, ${keyOf(0) === '' ? 'unkeyed' : `${new Set(messages.map((m) => m.key)).size} keys`}: ${puts} PutRecords + ${cost.total.requests - puts} other = ` +
+      `${ordering}${aggregate ? '' : ' without aggregation'}, ${keyOf(0) === '' ? 'unkeyed' : `${new Set(messages.map((m) => m.key)).size} keys`}: ${puts} PutRecords + ${cost.total.requests - puts} other = ` +
         `${(cost.total.requests / 10_000).toFixed(4)} requests per message, ${Date.now() - started} ms`,
     )
     return puts
   }
   t.equal(await measure(streams[0]!, 'strict', () => ''), 20, 'unkeyed: 20 full calls')
-  t.equal(await measure(streams[1]!, 'strict', (n) => `/page/${n % 1_000}`), 20, '1,000 instances: still 20 calls (≤ 1 record per key per call)')
+  t.equal(await measure(streams[1]!, 'strict', (n) => `/page/${n % 1_000}`, false), 20, '1,000 instances, no aggregation: still 20 calls (≤ 1 record per key per call)')
+  t.equal(await measure(streams[3]!, 'strict', (n) => `/page/${n % 1_000}`), 2, '1,000 instances: 2 calls of 500 aggregate records (10 messages each)')
   t.equal(await measure(streams[2]!, 'batched', (n) => `/page/${n % 10}`), 20, '10 hot instances, batched: 20 calls')
 })
 
-t.test('hot keys: strict ordering spends a call per record of the hottest key; batched does not', async (t) => {
+t.test('hot keys: strict ordering without aggregation spends a call per record of the hottest key; aggregated or batched does not', async (t) => {
   const { kinesis, counter } = kinesisFor(t)
   const stream = await createStream(kinesis)
   const messages = Array.from({ length: 200 }, (_, n) => message('pageStats', `/page/${n % 4}`, { n }))
-  const strict = transportFor(t, { client: kinesis, stream, ordering: 'strict' })
+  const strict = transportFor(t, { client: kinesis, stream, ordering: 'strict', aggregate: false })
   let before = counter.snapshot()
   ok(t, await strict.send(messages))
   t.equal(counter.since(before).byApi['Kinesis.PutRecords']?.requests, 50, '4 keys × 50 messages: 50 calls of 4 records')
+  const aggregated = transportFor(t, { client: kinesis, stream, ordering: 'strict' })
+  before = counter.snapshot()
+  const report = await aggregated.send(messages.map((m) => ({ ...m, id: `${m.id}-a` as MessageId })))
+  ok(t, report)
+  t.equal(counter.since(before).byApi['Kinesis.PutRecords']?.requests, 1, 'aggregated: one call of 4 records, 50 messages each')
+  t.equal(aggregated.stats.aggregatesSent, 4)
+  t.equal(aggregated.stats.recordsSent, 200)
+  const first = report.results.filter((r) => r.status === 'sent' && r.partitionKey === 'pageStats#/page/0')
+  t.strictSame(first.map((r) => r.status === 'sent' && r.member), Array.from({ length: 50 }, (_, i) => i), 'each message knows its place in its record')
+  t.equal(new Set(first.map((r) => r.status === 'sent' && r.sequenceNumber)).size, 1, 'and they share its sequence number')
   const batched = transportFor(t, { client: kinesis, stream, ordering: 'batched' })
   before = counter.snapshot()
   ok(t, await batched.send(messages.map((m) => ({ ...m, id: `${m.id}-b` as MessageId }))))
   t.equal(counter.since(before).byApi['Kinesis.PutRecords']?.requests, 1, 'one call of 200 records')
   for (const [key, ns] of orderByKey(await readStream(kinesis, stream))) {
-    t.strictSame(ns, [...ns.slice(0, 50).sort((a, b) => a - b), ...ns.slice(50).sort((a, b) => a - b)], `${key}: in order, both times`)
+    const sorted = (part: number[]) => [...part].sort((a, b) => a - b)
+    t.strictSame(ns, [...sorted(ns.slice(0, 50)), ...sorted(ns.slice(50, 100)), ...sorted(ns.slice(100))], `${key}: in order, all three times`)
+    t.equal(ns.length, 150)
   }
 })
 
@@ -155,13 +168,17 @@ function faultPlan(plan: (n: number, attempt: number) => PutRecordsFaultCode | u
       return offered
     },
     failRecord: (r: { data: Uint8Array }) => {
-      offered++
-      const decoded = decodeRecord(r.data)
+      // An aggregate record fails when the plan fails any of its messages.
+      const decoded = defaultRecordCodec.decodeAll(r.data)
       if (!decoded.ok) throw new Error(decoded.reason)
-      const id = decoded.envelope.id
-      const attempt = (attempts.get(id) ?? 0) + 1
-      attempts.set(id, attempt)
-      return plan((decoded.envelope.body as { n: number }).n, attempt)
+      let code: PutRecordsFaultCode | undefined
+      for (const envelope of decoded.envelopes) {
+        offered++
+        const attempt = (attempts.get(envelope.id) ?? 0) + 1
+        attempts.set(envelope.id, attempt)
+        code ??= plan((envelope.body as { n: number }).n, attempt)
+      }
+      return code
     },
   }
 }
@@ -178,7 +195,7 @@ t.test('partial failure: only the failed records are resent, per-key order and e
     return undefined
   })
   const faults = injectPutRecordsFaults(kinesis, plan)
-  const transport = transportFor(t, { client: kinesis, stream, maxBatchRecords: 50 })
+  const transport = transportFor(t, { client: kinesis, stream, maxBatchRecords: 50, aggregate: false })
   const before = counter.snapshot()
   const report = await transport.send(messages)
   ok(t, report)
@@ -200,6 +217,33 @@ t.test('partial failure: only the failed records are resent, per-key order and e
   for (const key of ['pageStats#/p0', 'pageStats#/p1', 'pageStats#/p2', 'pageStats#/p3']) {
     t.strictSame(readOrder.get(key), sentOrder.get(key), `${key}: stream order is send order (${sentOrder.get(key)!.length} messages)`)
   }
+})
+
+t.test('partial failure of aggregate records: a failed record goes again whole, ahead of its key, exactly once on the stream', async (t) => {
+  const { kinesis } = kinesisFor(t)
+  const stream = await createStream(kinesis, 2)
+  const plan = faultPlan((n, attempt) => {
+    if (n % 5 === 0 && attempt <= 2) return 'ProvisionedThroughputExceededException'
+    if (n % 7 === 0 && attempt === 1) return 'InternalFailure'
+    return undefined
+  })
+  const faults = injectPutRecordsFaults(kinesis, plan)
+  const transport = transportFor(t, { client: kinesis, stream, lingerMs: 1 })
+  // A hot key and two cooler ones, told one by one: runs form while earlier records are in flight or backing off.
+  const messages = Array.from({ length: 300 }, (_, n) => message('pageStats', n % 3 === 0 ? '/cool' + (n % 2) : '/hot', { n }))
+  const results = await Promise.all(messages.map((m) => transport.enqueue(m)))
+  t.equal(results.filter((r) => r.status === 'failed').length, 0, 'nothing failed')
+  t.ok(faults.failedRecords > 0, `${faults.failedRecords} records failed by injection`)
+  t.ok(transport.stats.aggregatesSent > 0, `${transport.stats.aggregatesSent} aggregate records`)
+  t.ok(transport.stats.calls < messages.length / 5, `${transport.stats.calls} calls for ${messages.length} messages`)
+  t.notOk(results.some((r) => r.status === 'sent' && r.overtook), 'nothing overtook')
+  const read = await readStream(kinesis, stream)
+  t.equal(read.length, messages.length, 'no loss')
+  t.equal(new Set(read.map((r) => r.envelope.id)).size, messages.length, 'no duplicates')
+  const sentOrder = orderByKey(messages.map((m) => ({ partitionKey: `pageStats#${m.key}`, envelope: m })))
+  for (const [key, ns] of orderByKey(read)) t.strictSame(ns, sentOrder.get(key), `${key}: stream order is send order (${ns.length} messages)`)
+  const bySequence = new Map(results.map((r) => [r.status === 'sent' ? `${r.sequenceNumber}/${r.member ?? 0}` : '', r.messageId]))
+  t.ok(read.every((r) => bySequence.get(`${r.sequenceNumber}/${r.member ?? 0}`) === r.envelope.id), 'each reported position (sequence number, member) holds its message')
 })
 
 t.test('batched ordering: Kinesis may accept a later record of a key while failing an earlier one; the report says which', async (t) => {
@@ -243,8 +287,8 @@ t.test('a throttled call is retried by the transport, without duplicates', async
   t.equal(faults.throttledAttempts, 2)
   t.strictSame(
     { requests: counter.since(before).byApi['Kinesis.PutRecords']?.requests, errors: counter.since(before).byApi['Kinesis.PutRecords']?.errors },
-    { requests: 12, errors: 2 },
-    '2 throttled attempts (counted as errors), then 10 calls of 3 records (strict, 3 keys)',
+    { requests: 3, errors: 2 },
+    '2 throttled attempts (counted as errors), then 1 call of 3 aggregate records (strict, 3 keys)',
   )
   t.equal(transport.stats.failedCalls, 2)
   t.equal(report.results[0]!.attempts, 3, 'the first records went three times')
@@ -270,7 +314,7 @@ t.test('when retries run out, the record fails, and its key’s later records fa
   const { kinesis } = kinesisFor(t, 1)
   const stream = await createStream(kinesis)
   injectPutRecordsFaults(kinesis, { throttle: () => true })
-  const transport = transportFor(t, { client: kinesis, stream, maxAttempts: 3 })
+  const transport = transportFor(t, { client: kinesis, stream, maxAttempts: 3, aggregate: false })
   const [k1, k2, j1] = [message('counter', 'k', { n: 1 }), message('counter', 'k', { n: 2 }), message('counter', 'j', { n: 3 })]
   const report = await transport.send([k1, k2, j1])
   t.equal(report.failed, 3)
@@ -310,7 +354,7 @@ t.test('a record over the stream’s limit fails alone, with the actor, message 
       message: new RegExp(`message ${big.id} for upload is 1100\\d{3} bytes as a Kinesis record \\(data \\+ partition key\\), over the 1048576-byte limit of stream "${stream}"`),
     },
   })
-  t.equal(counter.since(before).byApi['Kinesis.PutRecords']?.requests, 2, 'the others went on: u1#0 and geoIp, then u1#2 (strict: one u1 record per call)')
+  t.equal(counter.since(before).byApi['Kinesis.PutRecords']?.requests, 1, 'the others went on in one call: u1#0 and u1#2 aggregated, and geoIp')
   t.match(report.results[2], { status: 'sent' }, 'a later message of the same key is not held back: the big one can never be sent')
   t.equal((await readStream(kinesis, stream)).length, 3)
 })

@@ -74,3 +74,36 @@ t.test('drop removes every waiting record of a key', async (t) => {
   t.equal(q.size, 0)
   t.strictSame(q.drop('nothing'), [])
 })
+
+t.test('strict with packing: a key’s waiting run is one entry, as far as it fits and joins', async (t) => {
+  const q = new PartitionQueue<Rec & { instance: string }>('strict')
+  const r = (partitionKey: string, name: string, bytes = 10, instance = partitionKey) => ({ partitionKey, bytes, name, instance })
+  const packing = { maxBytes: 40, memberOverheadBytes: 1, runOverheadBytes: 4, joins: (a: { instance: string }, b: { instance: string }) => a.instance === b.instance }
+  // a: 4 + 3 × 11 = 37 bytes fit; the fourth would make 48.
+  for (const x of [r('a', 'a1'), r('a', 'a2'), r('b', 'b1'), r('a', 'a3'), r('a', 'a4'), r('c', 'c1'), r('c', 'c2', 10, 'other')]) q.add(x)
+  const first = q.takeEntries(0, 500, 1e9, packing)
+  t.strictSame(first.map(names), [['a1', 'a2', 'a3'], ['b1'], ['c1']], 'runs of a; a single b stays single; c2 is another instance under the same key')
+  t.strictSame(q.takeEntries(0, 500, 1e9, packing), [], 'every key is in flight')
+  // The whole run of a fails: it goes back to the head, in order, and goes again as one entry with a4.
+  const [runA] = first
+  const out = q.settle(first.flat(), new Set(runA), () => 0)
+  t.strictSame(out.map((s) => [s.partitionKey, names(s.retry), names(s.overtook)]), [['a', ['a1', 'a2', 'a3'], []]])
+  t.strictSame(q.takeEntries(0, 500, 1e9, packing).map(names), [['a1', 'a2', 'a3'], ['c2']], 'the failed run first; a4 still waits behind it')
+  t.equal(q.size, 1)
+})
+
+t.test('packing counts an entry once against the call’s records and its bytes against the call’s bytes', async (t) => {
+  const q = new PartitionQueue<Rec>('strict')
+  const packing = { maxBytes: 1e6, memberOverheadBytes: 0, runOverheadBytes: 0, joins: () => true }
+  for (let i = 0; i < 10; i++) q.add(rec('a', `a${i}`))
+  for (let i = 0; i < 3; i++) q.add(rec('b', `b${i}`))
+  q.add(rec('c', 'c0'))
+  t.strictSame(q.takeEntries(0, 2, 1e9, packing).map((e) => e.length), [10, 3], 'two entries, 13 records')
+  const q2 = new PartitionQueue<Rec>('strict')
+  for (let i = 0; i < 10; i++) q2.add(rec('a', `a${i}`))
+  q2.add(rec('b', 'b0'))
+  t.strictSame(q2.takeEntries(0, 500, 50, packing).map(names), [['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'a8', 'a9']], 'the first entry may pass the call’s bytes alone, as a record may; b waits')
+  const batched = new PartitionQueue<Rec>('batched')
+  for (let i = 0; i < 3; i++) batched.add(rec('a', `a${i}`))
+  t.strictSame(batched.takeEntries(0, 500, 1e9, packing).map(names), [['a0'], ['a1'], ['a2']], 'batched ordering does not pack')
+})

@@ -295,3 +295,63 @@ t.test('superjson itself is not weakened for the rest of the process', async (t)
   t.throws(() => superjson.parse('{"json":{},"meta":{"values":{"__proto__.x":["Date"]},"v":1}}'), /__proto__ is not allowed/)
   t.equal(({} as Record<string, unknown>).x, undefined)
 })
+
+t.test('aggregate records: a run of one instance’s messages in one record, members in order', async (t) => {
+  const codec = new RecordCodec()
+  const run = [0, 1, 2].map((n) => envelope({ id: `m${n}` as MessageId, body: { n, at: new Date(n), tags: new Set([n]) } }))
+  const data = codec.encodeAggregate(
+    run.map((e) => codec.encode(e)),
+    'pageStats',
+    'm0',
+  )
+  for (const input of [data, data.toString('base64')]) {
+    const r = codec.decodeAll(input)
+    if (!r.ok) throw new Error(r.reason)
+    t.equal(r.aggregate, true)
+    t.strictSame(
+      r.envelopes.map((e) => e.id),
+      ['m0', 'm1', 'm2'],
+    )
+    t.ok((r.envelopes[2]!.body as { at: Date }).at instanceof Date, 'superjson types survive in members')
+    t.ok((r.envelopes[1]!.body as { tags: Set<number> }).tags.has(1))
+  }
+  const plain = codec.decodeAll(codec.encode(run[0]!))
+  t.match(plain, { ok: true, aggregate: false }, 'a plain record decodes as one envelope')
+  t.equal(plain.ok && plain.envelopes.length, 1)
+  t.match(codec.decode(data), { ok: false, reason: /aggregate of 3 messages where one message was expected/, messageId: 'm0', actor: 'pageStats' }, 'decode() wants one message')
+  t.equal(decodeRecord(encodeRecord(run[0]!)).ok, true, 'plain records still decode with decode() (rolling deploys)')
+})
+
+t.test('aggregate records are encoded within the record limit', async (t) => {
+  const codec = new RecordCodec({ maxRecordBytes: 1_000 })
+  const member = codec.encode(envelope({ body: { s: 'x'.repeat(300) } }))
+  t.ok(codec.encodeAggregate([member, member], 'pageStats', 'msg-1').byteLength <= 1_000)
+  t.throws(() => codec.encodeAggregate([member, member, member], 'pageStats', 'msg-1'), RecordTooLargeError)
+})
+
+t.test('hostile aggregate records: each refused whole with a reason naming the member, nothing thrown', async (t) => {
+  const codec = new RecordCodec({ unknownFields: 'reject' })
+  const doc = (fields: Record<string, unknown> = {}) => ({ json: { ...validJson, ...fields } })
+  const aggregate = (members: unknown, extra = '') => Buffer.from(`{"@troupe.aggregate":${JSON.stringify(members)}${extra}}`)
+  const cases: [string, Buffer, RegExp][] = [
+    ['an empty list', aggregate([]), /must be a list of one or more messages/],
+    ['not a list', aggregate({ json: validJson }), /must be a list of one or more messages, got an object/],
+    ['a member that is no document', aggregate([doc(), 'text']), /member 2 of 2 of the aggregate record: the record is not a superjson document/],
+    ['a member with a bad field', aggregate([doc(), doc({ id: 'n', attempt: -1 })]), /member 2 of 2 of the aggregate record: the field "attempt" must be a whole number/],
+    ['a member with an unknown field', aggregate([doc({ sneaky: 1 })]), /member 1 of 1 .*unknown field "sneaky"/],
+    ['members of two keys', aggregate([doc(), doc({ id: 'n', key: 'other' })]), /member 2 of 2 of the aggregate record is for t .*one aggregate carries one actor instance/],
+    ['members of two types', aggregate([doc(), doc({ id: 'n', type: 'u' })]), /member 2 of 2 of the aggregate record is for u/],
+    ['a second top-level field', aggregate([doc()], ',"json":{}'), /must hold the one field "@troupe.aggregate"/],
+    ['metadata through __proto__', Buffer.from(`{"@troupe.aggregate":[{"json":${JSON.stringify(validJson)},"meta":{"values":{"__proto__":["map"]}}}]}`), /member 1 of 1/],
+    ['a member nested too deep', aggregate([{ json: { ...validJson, body: JSON.parse('['.repeat(200) + ']'.repeat(200)) } }]), /nests deeper/],
+    ['truncated', Buffer.from('{"@troupe.aggregate":[{"json":'), /not JSON/],
+  ]
+  for (const [name, data, reason] of cases) {
+    let r: ReturnType<RecordCodec['decodeAll']> | undefined
+    t.doesNotThrow(() => (r = codec.decodeAll(data)), `${name}: no throw`)
+    t.match(r, { ok: false, reason }, name)
+  }
+  t.equal(({} as Record<string, unknown>).map, undefined, 'Object.prototype is clean')
+  const named = codec.decodeAll(aggregate([doc(), doc({ id: 'n2', attempt: 'x' })]))
+  t.match(named, { ok: false, messageId: 'n2', actor: 't' }, 'the failing member’s id and actor are named when readable')
+})

@@ -35,9 +35,9 @@ import type { Effect, ForkPlan } from '../effect.js'
 import { planFork } from '../fork-plan.js'
 import { ENVELOPE, TurnContext, type TurnHost, type TurnSlot } from '../turn-context.js'
 import { applyFilters, nextAttemptDelayMs } from '../turn-rules.js'
-import { applied, decodeMeta, encodeMeta, remember } from './instance-meta.js'
+import { applied, decodeMeta, encodeMeta, reached, remember, type MemberPosition } from './instance-meta.js'
 import { OutboxSender, type MessageSender, type OutboxEntry } from './outbox.js'
-import { compareSequence, earliest } from './sequence.js'
+import { earliest } from './sequence.js'
 
 /** One record of a batch: its place in the shard and its data (bytes, or base64 from a Lambda event). */
 export interface DurableRecord {
@@ -113,8 +113,11 @@ type Turn = TurnContext<unknown, Slot>
 interface Group {
   type: ActorType
   key: string
-  /** `sequenceNumber` is undefined for a message invoked directly rather than read from a shard. */
-  records: { sequenceNumber: string | undefined; envelope: Envelope }[]
+  /**
+   * `sequenceNumber` is undefined for a message invoked directly rather than read from a shard;
+   * `member` is set for a message that came in an aggregate record (its members share the number).
+   */
+  records: { sequenceNumber: string | undefined; envelope: Envelope; member?: MemberPosition }[]
   stored?: StoredInstance
   /** The whole type is paused (its pause item was found with the state). */
   typePaused?: boolean
@@ -213,38 +216,43 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     const groups = new Map<string, Group>()
     const undecodable: { sequenceNumber: string; letter: DeadLetter }[] = []
     let failedAt: string | undefined
-    for (const record of batch.records) {
-      const decoded = this.codec.decode(record.data)
+    records: for (const record of batch.records) {
+      const decoded = this.codec.decodeAll(record.data)
       if (!decoded.ok) {
         undecodable.push({ sequenceNumber: record.sequenceNumber, letter: this.undecodable(record, shard, decoded.reason, decoded.messageId, decoded.actor) })
         continue
       }
-      let envelope = decoded.envelope
-      if (this.options.claimCheck) {
-        try {
-          envelope = await this.options.claimCheck.restore(envelope)
-        } catch (error) {
-          if (!(error instanceof PayloadError)) {
-            // The payload store did not answer: this record and what follows come again.
-            this.logger.error('could not fetch a payload; the batch will be delivered again', { shard, messageId: envelope.id, error: message(error) })
-            failedAt ??= record.sequenceNumber
-            break
+      // An aggregate record's members share its sequence number; each is known by its place in it.
+      const count = decoded.envelopes.length
+      for (let index = 0; index < count; index++) {
+        let envelope = decoded.envelopes[index]!
+        const member = decoded.aggregate ? { index, last: index === count - 1 } : undefined
+        if (this.options.claimCheck) {
+          try {
+            envelope = await this.options.claimCheck.restore(envelope)
+          } catch (error) {
+            if (!(error instanceof PayloadError)) {
+              // The payload store did not answer: this record and what follows come again.
+              this.logger.error('could not fetch a payload; the batch will be delivered again', { shard, messageId: envelope.id, error: message(error) })
+              failedAt ??= record.sequenceNumber
+              break records
+            }
+            undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: this.clock.now() } })
+            continue
           }
+        }
+        const type = this.types.get(envelope.type)
+        if (type === undefined) {
+          const error = new UnknownActorError(envelope.type, [...this.types.keys()], `for message ${envelope.id} in this host`)
           undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: this.clock.now() } })
           continue
         }
+        // Unkeyed stateless messages need no order: each is a group of its own.
+        const id = type.kind === 'stateless' ? `${envelope.type}\u0000${envelope.id}\u0000${record.sequenceNumber}` : `${envelope.type}\u0000${envelope.key}`
+        let group = groups.get(id)
+        if (!group) groups.set(id, (group = { type, key: envelope.key, records: [] }))
+        group.records.push({ sequenceNumber: record.sequenceNumber, envelope, ...(member ? { member } : {}) })
       }
-      const type = this.types.get(envelope.type)
-      if (type === undefined) {
-        const error = new UnknownActorError(envelope.type, [...this.types.keys()], `for message ${envelope.id} in this host`)
-        undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: this.clock.now() } })
-        continue
-      }
-      // Unkeyed stateless messages need no order: each is a group of its own.
-      const id = type.kind === 'stateless' ? `${envelope.type}\u0000${envelope.id}\u0000${record.sequenceNumber}` : `${envelope.type}\u0000${envelope.key}`
-      let group = groups.get(id)
-      if (!group) groups.set(id, (group = { type, key: envelope.key, records: [] }))
-      group.records.push({ sequenceNumber: record.sequenceNumber, envelope })
     }
 
     let failedFrom: string | undefined = failedAt
@@ -297,7 +305,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
    * again. Resolves to the message's receipt (with the reply), or undefined when the turn could
    * not finish (out of time, or the store or stream failed): the caller may try again.
    */
-  async handleDirect(envelope: Envelope, deadline = Infinity, after?: { stream: string; shardId: string; sequenceNumber: string }): Promise<StoredReceipt | undefined> {
+  async handleDirect(envelope: Envelope, deadline = Infinity, after?: { stream: string; shardId: string; sequenceNumber: string; member?: number }): Promise<StoredReceipt | undefined> {
     const type = this.typeOf(envelope.type)
     if (this.options.claimCheck) envelope = await this.options.claimCheck.restore(envelope)
     envelope.receipt = 'reply'
@@ -321,7 +329,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
   private async loadPast(
     type: string,
     key: string,
-    after: { stream: string; shardId: string; sequenceNumber: string } | undefined,
+    after: { stream: string; shardId: string; sequenceNumber: string; member?: number } | undefined,
     until: number,
   ): Promise<{ stored: StoredInstance | undefined; typePaused: boolean } | typeof NOT_YET> {
     // The type's pause item is read with the instance, as a stream batch reads it.
@@ -330,8 +338,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       const [stored, pause] = this.options.state.getMany ? await this.options.state.getMany(refs) : await Promise.all(refs.map((r) => this.options.state.get(r.type, r.key)))
       const loaded = { stored, typePaused: pause !== undefined }
       if (after === undefined) return loaded
-      const mark = decodeMeta(stored?.meta).marks[`${after.stream}/${after.shardId}`]
-      if (mark !== undefined && compareSequence(mark, after.sequenceNumber) >= 0) return loaded
+      if (reached(decodeMeta(stored?.meta), `${after.stream}/${after.shardId}`, after.sequenceNumber, after.member)) return loaded
       if (this.clock.now() + pauseMs >= until) return NOT_YET
       await new Promise<void>((resolve) => this.clock.setTimeout(() => resolve(), pauseMs))
     }
@@ -401,13 +408,13 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     let duplicates = 0
     const paused = type.stateful && (meta.paused === true || group.typePaused === true)
     // After a resume, what was held runs first, in the order it came, before this batch's records.
-    const heldFirst = !paused && meta.held !== undefined ? meta.held.map((envelope) => ({ sequenceNumber: undefined, envelope, held: true })) : []
+    const heldFirst = !paused && meta.held !== undefined ? meta.held.map((envelope) => ({ sequenceNumber: undefined, envelope, held: true, member: undefined })) : []
     const firstRecord = group.records[0]!.sequenceNumber ?? DIRECT
     // Held messages run here, by id: the wake-up copy resume put on the stream is one of them
     // (and a dead one, or one past the recent ids, would not be recognised otherwise).
     const ranHeld = new Set<string>()
-    for (const { sequenceNumber, envelope, held } of [...heldFirst, ...group.records.map((r) => ({ ...r, held: false }))]) {
-      if (type.stateful && !held && (applied(meta, shard, sequenceNumber, envelope.id) || ranHeld.has(envelope.id) || meta.held?.some((h) => h.id === envelope.id))) {
+    for (const { sequenceNumber, envelope, held, member } of [...heldFirst, ...group.records.map((r) => ({ ...r, held: false }))]) {
+      if (type.stateful && !held && (applied(meta, shard, sequenceNumber, envelope.id, member?.index) || ranHeld.has(envelope.id) || meta.held?.some((h) => h.id === envelope.id))) {
         duplicates++
         continue
       }
@@ -419,7 +426,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       if (paused) {
         // Held in the item: the shard moves on, other keys flow, nothing is retried or lost.
         ;(meta.held ??= []).push(envelope)
-        remember(meta, shard, sequenceNumber, envelope.id, 0)
+        remember(meta, shard, sequenceNumber, envelope.id, 0, member)
         if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'paused', undefined, {}))
         changed = true
         continue
@@ -452,7 +459,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       entries.push(...end.entries)
       events.push(...end.events)
       // A dead message's id is not remembered, so a replay of it (same id) runs.
-      remember(meta, shard, sequenceNumber, envelope.id, end.end === 'dead' ? 0 : this.recentIds)
+      remember(meta, shard, sequenceNumber, envelope.id, end.end === 'dead' ? 0 : this.recentIds, member)
       changed = true
       appliedHere++
     }

@@ -27,6 +27,18 @@ export interface InstanceMeta {
    * past the watermark, so the shard moves on; the first turn after the resume runs them first.
    */
   held?: Envelope[]
+  /**
+   * `stream/shardId` → the last member applied of the aggregate record at that shard's mark, while
+   * later members of it are not (a turn failed part-way through the record). Absent: the record at
+   * the mark is applied whole, as for every mark written before aggregate records existed.
+   */
+  members?: Record<string, number>
+}
+
+/** A message's place in an aggregate record: its index (0 first), and whether it is the record's last. */
+export interface MemberPosition {
+  index: number
+  last: boolean
 }
 
 /** Shards remembered per instance: a resharded stream leaves old shards behind; they are not read again. */
@@ -46,6 +58,7 @@ export function decodeMeta(text: string | undefined): InstanceMeta {
     ...(meta.outbox ? { outbox: meta.outbox } : {}),
     ...(meta.paused ? { paused: true as const } : {}),
     ...(meta.held?.length ? { held: meta.held } : {}),
+    ...(meta.members && Object.keys(meta.members).length ? { members: meta.members } : {}),
   }
 }
 
@@ -54,24 +67,43 @@ export function encodeMeta(meta: InstanceMeta): string {
 }
 
 /**
- * Whether a message was applied already: at or below its shard's mark, or its id seen lately.
+ * Whether a message was applied already: at or below its shard's mark (for a member of an
+ * aggregate record, at or below the last member applied of it), or its id seen lately.
  * A message invoked directly (no shard, no sequence number) is known by its id alone.
  */
-export function applied(meta: InstanceMeta, shard: string, sequenceNumber: string | undefined, id: string): boolean {
-  const mark = meta.marks[shard]
-  if (sequenceNumber !== undefined && mark !== undefined && compareSequence(sequenceNumber, mark) <= 0) return true
+export function applied(meta: InstanceMeta, shard: string, sequenceNumber: string | undefined, id: string, member?: number): boolean {
+  if (sequenceNumber !== undefined && reached(meta, shard, sequenceNumber, member)) return true
   return meta.recent.includes(id)
 }
 
-/** Records that a message was applied. */
-export function remember(meta: InstanceMeta, shard: string, sequenceNumber: string | undefined, id: string, recentLimit: number): void {
+/** Whether the shard's mark has reached a position: the record, or the member `member` of an aggregate record. */
+export function reached(meta: InstanceMeta, shard: string, sequenceNumber: string, member?: number): boolean {
+  const mark = meta.marks[shard]
+  if (mark === undefined) return false
+  const order = compareSequence(sequenceNumber, mark)
+  if (order !== 0) return order < 0
+  const last = meta.members?.[shard]
+  return last === undefined || (member ?? 0) <= last
+}
+
+/** Records that a message was applied; `member` is its place when it came in an aggregate record. */
+export function remember(meta: InstanceMeta, shard: string, sequenceNumber: string | undefined, id: string, recentLimit: number, member?: MemberPosition): void {
   // A message invoked directly has no place in a shard: only its id marks it.
   if (sequenceNumber !== undefined) {
     if (!(shard in meta.marks)) {
       const shards = Object.keys(meta.marks)
-      if (shards.length >= MAX_MARKS) delete meta.marks[shards[0]!]
+      if (shards.length >= MAX_MARKS) {
+        delete meta.marks[shards[0]!]
+        if (meta.members) delete meta.members[shards[0]!]
+      }
     }
     meta.marks[shard] = sequenceNumber
+    // Part-way through an aggregate record, the mark says how far; after its last member, the record is whole.
+    if (member !== undefined && !member.last) (meta.members ??= {})[shard] = member.index
+    else if (meta.members !== undefined) {
+      delete meta.members[shard]
+      if (Object.keys(meta.members).length === 0) delete meta.members
+    }
   }
   if (recentLimit > 0) {
     meta.recent.push(id)

@@ -48,6 +48,8 @@ export interface ShardPosition {
   stream: string
   shardId: string
   sequenceNumber: string
+  /** Its place in an aggregate record (0 first), when it went in one. */
+  member?: number
 }
 
 /** What an `ask` invocation answers. */
@@ -87,7 +89,8 @@ export function isAskInvocation(event: unknown): event is AskInvocation {
 
 function isShardPosition(value: unknown): value is ShardPosition {
   const p = value as Partial<Record<keyof ShardPosition, unknown>> | null
-  return typeof p === 'object' && p !== null && typeof p.stream === 'string' && typeof p.shardId === 'string' && typeof p.sequenceNumber === 'string' && /^[0-9]{1,128}$/.test(p.sequenceNumber)
+  return typeof p === 'object' && p !== null && typeof p.stream === 'string' && typeof p.shardId === 'string' && typeof p.sequenceNumber === 'string' && /^[0-9]{1,128}$/.test(p.sequenceNumber) &&
+    (p.member === undefined || (Number.isSafeInteger(p.member) && (p.member as number) >= 0))
 }
 
 export function isTick(event: unknown): event is TickInvocation | ScheduledEvent {
