@@ -29,11 +29,11 @@ export class TokenBucket {
     return { tokens: this.tokens, at: this.updatedAt }
   }
 
-  /** 0 when a token is there now; otherwise the milliseconds until one will be. Takes nothing. */
-  waitMs(now: number): number {
+  /** 0 when `tokens` (at most the burst) are there now; otherwise the milliseconds until they will be. Takes nothing. */
+  waitMs(now: number, tokens = 1): number {
     this.refill(now)
-    if (this.tokens >= 1) return 0
-    return Math.ceil(((1 - this.tokens) * 1000) / this.rate.ratePerSecond)
+    if (this.tokens >= tokens) return 0
+    return Math.ceil(((tokens - this.tokens) * 1000) / this.rate.ratePerSecond)
   }
 
   /** Takes a token; call after `waitMs` returned 0 at the same time. */

@@ -30,6 +30,7 @@ import { PayloadError, type ClaimCheck } from '../../routing/claim-check.js'
 import { defaultRecordCodec, type RecordCodec } from '../../routing/record-codec.js'
 import type { JournalStore, ReceiptRecord, StateStore, StoredInstance, StoredReceipt, TimerStore } from '../../store/index.js'
 import { errorRecord, type AttemptRecord, type DeadLetter, type ErrorRecord } from '../../supervisor/dead-letter.js'
+import type { Rate } from '../../supervisor/policy.js'
 import { ActorType, registeredType } from '../actor-type.js'
 import type { Effect, ForkPlan } from '../effect.js'
 import { planFork } from '../fork-plan.js'
@@ -37,7 +38,7 @@ import { ENVELOPE, TurnContext, type TurnHost, type TurnSlot } from '../turn-con
 import { applyFilters, nextAttemptDelayMs } from '../turn-rules.js'
 import { TokenBucket } from '../../supervisor/token-bucket.js'
 import { applied, decodeMeta, encodeMeta, remember, type InstanceMeta } from './instance-meta.js'
-import { instanceRate, unappliedThrottle, wakeTimer } from './instance-throttle.js'
+import { instanceRate, unappliedThrottle, wakeDelayMs, wakeTimer } from './instance-throttle.js'
 import { OutboxSender, type MessageSender, type OutboxEntry } from './outbox.js'
 import { compareSequence, earliest } from './sequence.js'
 
@@ -176,6 +177,8 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
   /** `type#key` → the version whose outbox this host saw sent. */
   private readonly sent = new Map<string, number>()
   private readonly onceResults = new Map<string, Promise<unknown>>()
+  /** `type#key` → the run of that instance in this host, which the next one waits for. */
+  private readonly runningHere = new Map<string, Promise<void>>()
   /** `type#key` → messages parked by a throttle, as this host's last commit of the instance left them. */
   private readonly parkedHere = new Map<string, number>()
   /** Entries a turn adds besides its effects (the fork-result actor's receipt). */
@@ -341,10 +344,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       this.logger.error('a throttle wake-up names an actor this host does not run; its parked messages stay in the item', { actor: typeName, key: key || undefined, timerId })
       return
     }
-    const refs = [{ type: type.type, key }, pauseRef(type.type)]
-    const [stored, pause] = this.options.state.getMany ? await this.options.state.getMany(refs) : await Promise.all(refs.map((r) => this.options.state.get(r.type, r.key)))
-    if (stored === undefined) return
-    const group: Group = { type, key, records: [], stored, typePaused: pause !== undefined, wake: timerId }
+    const group: Group = { type, key, records: [], wake: timerId }
     const failed = await this.runGroup(group, WAKE_SHARD, Infinity, { applied: 0, duplicates: 0, conflicts: 0 })
     if (failed !== undefined) throw new TroupeError('TROUPE_WAKE_UNFINISHED', `the parked messages of ${type.type}#${key} did not all run; their wake-up ${timerId} fires again`)
   }
@@ -392,13 +392,36 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
 
   // ── one instance ─────────────────────────────────────────────────────────
 
-  /** Runs a group until it commits; returns the earliest record left unfinished, if any. */
+  /**
+   * Runs a group until it commits; returns the earliest record left unfinished, if any. An
+   * instance runs one group at a time in this host: a throttle's wake-up and a batch for the same
+   * key would otherwise both run turns (and their side effects, such as a request to a throttled
+   * host) before one of them lost its commit.
+   */
   private async runGroup(group: Group, shard: string, deadline: number, result: BatchResult): Promise<string | undefined> {
+    if (!group.type.stateful) return this.runGroupRounds(group, shard, deadline, result)
+    const name = `${group.type.type}#${group.key}`
+    const before = this.runningHere.get(name)
+    const run = (before ?? Promise.resolve()).then(() => this.runGroupRounds(group, shard, deadline, result))
+    const settled = run.then(
+      () => {},
+      () => {},
+    )
+    this.runningHere.set(name, settled)
+    try {
+      return await run
+    } finally {
+      if (this.runningHere.get(name) === settled) this.runningHere.delete(name)
+    }
+  }
+
+  private async runGroupRounds(group: Group, shard: string, deadline: number, result: BatchResult): Promise<string | undefined> {
     const first = group.records[0]?.sequenceNumber ?? DIRECT
     let checkEach = false
     for (let round = 0; ; round++) {
       try {
-        if (round !== 0 && group.type.stateful) {
+        // A wake-up reads its instance only once its turn to run has come.
+        if ((round !== 0 || group.wake !== undefined) && group.type.stateful) {
           group.stored = await this.options.state.get(group.type.type, group.key)
           group.typePaused = (await this.options.state.get(PAUSE_TYPE, group.type.type)) !== undefined
         }
@@ -529,7 +552,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
 
     if (type.stateful && changed) {
       const version = (stored?.version ?? 0) + 1
-      if (bucket !== undefined) this.throttleCommit(type, key, meta, bucket, paused, version, entries)
+      if (bucket !== undefined) this.throttleCommit(type, key, meta, bucket, rate!, paused, version, entries)
       if (entries.length !== 0) meta.outbox = entries
       else delete meta.outbox
       const item: StoredInstance = { state: encode(state), version, updatedAt: this.clock.now(), meta: encodeMeta(meta) }
@@ -603,14 +626,14 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
 
   /**
    * The throttle's part of a commit: the bucket as it is now, and a wake-up timer for parked
-   * messages, due when the next token is there. A paused instance gets none: its resume wakes it.
+   * messages, due when tokens are there (`wakeDelayMs`). A paused instance gets none: its resume wakes it.
    * Once nothing is parked, a pending wake-up is cancelled.
    */
-  private throttleCommit(type: ActorType, key: string, meta: InstanceMeta, bucket: TokenBucket, paused: boolean, version: number, entries: OutboxEntry[]): void {
+  private throttleCommit(type: ActorType, key: string, meta: InstanceMeta, bucket: TokenBucket, rate: Required<Rate>, paused: boolean, version: number, entries: OutboxEntry[]): void {
     const now = this.clock.now()
     meta.bucket = bucket.save()
     if (meta.parked !== undefined && meta.wake === undefined && !paused) {
-      const timer = wakeTimer(type.type, key, meta.parked[0]!, version, now + bucket.waitMs(now))
+      const timer = wakeTimer(type.type, key, meta.parked[0]!, version, now + wakeDelayMs(bucket, rate, meta.parked.length, now))
       meta.wake = { id: timer.id, dueAt: timer.dueAt }
       entries.push({ kind: 'schedule', timer })
     } else if (meta.parked === undefined && meta.wake !== undefined) {

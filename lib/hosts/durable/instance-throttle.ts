@@ -20,10 +20,24 @@ import { derivedId } from '../../core/ids.js'
 import { decode, encode } from '../../core/serialization.js'
 import type { TimerRecord } from '../../store/index.js'
 import type { Rate } from '../../supervisor/policy.js'
+import type { TokenBucket } from '../../supervisor/token-bucket.js'
 import type { ActorType } from '../actor-type.js'
 
 /** The target of a throttle's wake-up timers: the host runs the instance's parked messages. */
 export const THROTTLE_WAKE = 'troupe.throttled'
+
+/**
+ * A wake-up waits up to this much longer than the next token, for tokens to run several parked
+ * messages at once: each wake-up costs a timer and a commit, so fewer of them keep a busy key cheap.
+ */
+export const WAKE_GATHER_MS = 1_000
+
+/** When the parked messages of an instance should wake: as soon as a token is there, or a little later when more come soon. */
+export function wakeDelayMs(bucket: TokenBucket, rate: Required<Rate>, parked: number, now: number): number {
+  const first = bucket.waitMs(now)
+  const all = bucket.waitMs(now, Math.max(1, Math.min(parked, Math.floor(rate.burst))))
+  return Math.max(first, Math.min(all, first + WAKE_GATHER_MS))
+}
 
 /** The rate a durable instance's own bucket holds for its type, if any. */
 export function instanceRate(type: ActorType): Required<Rate> | undefined {
