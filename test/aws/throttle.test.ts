@@ -1,10 +1,13 @@
 // Throttles in the durable host, on the local Kinesis and DynamoDB with a simulated clock: a key's
 // messages beyond its tokens are parked in its item (not run, not retried, not lost) and run in
 // order, as tokens come, when their wake-up timer fires; other keys flow. A host replaced while
-// messages are parked, a batch delivered again and a wake-up fired twice run nothing twice.
+// messages are parked, a batch delivered again and a wake-up fired twice run nothing twice; a
+// paused key keeps them until its resume.
 import t from 'tap'
 import { Actor, type Context } from '../../lib/index.js'
 import { clients, startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { DurablePauses } from '../../lib/aws/pauses.js'
+import type { Envelope } from '../../lib/core/envelope.js'
 import { decode } from '../../lib/core/serialization.js'
 import { THROTTLE_WAKE, wakeTarget } from '../../lib/hosts/durable/instance-throttle.js'
 import { Router } from '../../lib/routing/router.js'
@@ -164,4 +167,38 @@ t.test('a message arriving while others are parked waits behind them, even when 
     }
   }
   t.same(await seen(parts, BUSY), range(0, N + 1), 'all of them, in order')
+})
+
+t.test('a paused key keeps its parked messages through a wake-up; resume runs them first, in order', async (t) => {
+  const s = await scenario()
+  const parts = s.host()
+  for (const b of s.batches) await parts.host.handle(b)
+  const woken: Envelope[] = []
+  const pauses = new DurablePauses(parts.state, async (e) => void woken.push(e), () => s.clock.now())
+  await pauses.pause(Polite.type, BUSY)
+  await s.clock.advance(10_000)
+  for (const timer of await s.timers.due(s.clock.now(), 100)) {
+    await parts.host.wake(Polite.type, BUSY, timer.id)
+    await s.timers.delete(timer.id)
+  }
+  t.same(await seen(parts, BUSY), range(0, BURST), 'nothing ran while paused')
+  t.same(await s.timers.list(), [], 'and no new wake-up was set: resume wakes the key')
+
+  await pauses.resume(Polite.type, BUSY)
+  t.same(
+    woken.map((e) => e.id),
+    [s.sent[BURST]!.id],
+    'resume puts the first parked message on the stream as the wake-up',
+  )
+  // The wake-up copy arrives: a duplicate, but the parked messages run first as tokens allow.
+  await parts.host.handleDirect(woken[0]!)
+  t.same(await seen(parts, BUSY), range(0, 2 * BURST), 'the burst ran, oldest first')
+  for (let second = 1; second <= 2 * N && (await seen(parts, BUSY)).length < N; second++) {
+    await s.clock.advance(1_000)
+    for (const timer of await s.timers.due(s.clock.now(), 100)) {
+      await parts.host.wake(Polite.type, BUSY, timer.id)
+      await s.timers.delete(timer.id)
+    }
+  }
+  t.same(await seen(parts, BUSY), range(0, N), 'every message once, in order')
 })
