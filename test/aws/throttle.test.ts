@@ -183,6 +183,7 @@ t.test('a paused key keeps its parked messages through a wake-up; resume runs th
   }
   t.same(await seen(parts, BUSY), range(0, BURST), 'nothing ran while paused')
   t.same(await s.timers.list(), [], 'and no new wake-up was set: resume wakes the key')
+  t.equal(parts.host.parkedMessages, 0, 'so idle() does not wait for a paused key')
 
   await pauses.resume(Polite.type, BUSY)
   t.same(

@@ -179,7 +179,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
   private readonly onceResults = new Map<string, Promise<unknown>>()
   /** `type#key` → the run of that instance in this host, which the next one waits for. */
   private readonly runningHere = new Map<string, Promise<void>>()
-  /** `type#key` → messages parked by a throttle, as this host's last commit of the instance left them. */
+  /** `type#key` → messages parked by a throttle and due to wake, as this host's last commit of the instance left them. */
   private readonly parkedHere = new Map<string, number>()
   /** Entries a turn adds besides its effects (the fork-result actor's receipt). */
   private readonly extras = new WeakMap<Turn, OutboxEntry[]>()
@@ -564,7 +564,8 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       }
       await this.options.state.put(type.type, key, item, stored?.version)
       group.stored = item
-      if (meta.parked !== undefined) this.parkedHere.set(name, meta.parked.length)
+      // A paused instance's parked messages wait for its resume, not for a wake-up: not counted.
+      if (meta.parked !== undefined && meta.wake !== undefined) this.parkedHere.set(name, meta.parked.length)
       else this.parkedHere.delete(name)
       this.options.onCommit?.(type.type, key, state, item.updatedAt, group.records.at(-1)?.envelope.id)
       this.committed(type, events)
