@@ -22,6 +22,7 @@ import { decode, encode } from '../core/serialization.js'
 import type { AskOptions, AwaitReceiptOptions, Pause, StopReport, System, TellOptions } from '../core/system.js'
 import { assertSerializable, validateBody } from '../core/validate.js'
 import { DurableHost } from '../hosts/durable/durable-host.js'
+import { THROTTLE_WAKE, wakeTarget } from '../hosts/durable/instance-throttle.js'
 import { TimerRunner } from '../hosts/embedded/timer-runner.js'
 import type { AskAnswer, AskInvocation, ShardPosition } from '../hosts/lambda/events.js'
 import { ClaimCheck, type ClaimCheckOptions } from '../routing/claim-check.js'
@@ -139,6 +140,8 @@ const FORK_GRACE_MS = 30_000
 const REMEMBERED_INSTANCES = 1_000
 /** Instances whose last tell is remembered for an `ask` by invocation. */
 const REMEMBERED_TELLS = 10_000
+/** How often idle() looks again while throttled messages wait for their wake-ups in this process. */
+const IDLE_POLL_MS = 10
 
 const instanceName = (envelope: Envelope) => `${envelope.type}#${envelope.key}`
 
@@ -158,6 +161,8 @@ export class AwsSystem implements System {
   private readonly checkSerializable: boolean
   private readonly receiptsForAll: boolean
   private readonly timerRunner: TimerRunner
+  /** This process fires due timers (a throttle's wake-ups among them) on its own clock. */
+  private readonly firesTimers: boolean
   private readonly tick: NodeJS.Timeout | undefined
   /** Message ids someone in this process waits on → wake-ups. */
   private readonly waiters = new Map<string, Set<() => void>>()
@@ -230,7 +235,8 @@ export class AwsSystem implements System {
       },
       () => this.clock.now(),
     )
-    if (options.timers ?? options.consume ?? true) {
+    this.firesTimers = options.timers ?? options.consume ?? true
+    if (this.firesTimers) {
       this.timerRunner.start()
       this.tick = setInterval(() => this.timerRunner.poke(), options.timerTickMs ?? 10_000)
       this.tick.unref()
@@ -552,6 +558,11 @@ export class AwsSystem implements System {
    * Resolves once Kinesis has it; only then does the runner move the timer on.
    */
   private async fireTimer(timer: TimerRecord): Promise<void> {
+    if (timer.target === THROTTLE_WAKE) {
+      // A throttled instance has a token again: its parked messages run here, from the item.
+      const { type, key } = wakeTarget(timer)
+      return this.host.wake(type, key, timer.id)
+    }
     const causationId = timer.causationId as MessageId | undefined
     const fields = {
       id: derivedId(timer.id as MessageId, timer.dueAt),
@@ -679,8 +690,9 @@ export class AwsSystem implements System {
 
   /**
    * Resolves once everything sent so far, and everything it caused, has been through a turn:
-   * the transport is empty and every shard is read to its end with no batch running. Timers
-   * not yet due are not waited for. Needs `consume` (this process must be the host).
+   * the transport is empty and every shard is read to its end with no batch running, and no
+   * message this process parked for a throttle still waits (their wake-ups fire here). Other
+   * timers not yet due are not waited for. Needs `consume` (this process must be the host).
    */
   async idle(): Promise<void> {
     if (!this.consumer) throw new TroupeError('TROUPE_CONFIG', 'idle() needs a system that consumes its streams (consume: true)')
@@ -690,7 +702,9 @@ export class AwsSystem implements System {
       const before = this.transport.stats.recordsSent
       await this.consumer.idle()
       await this.transport.flush()
-      if (this.transport.stats.recordsSent === before) return
+      if (this.transport.stats.recordsSent !== before) continue
+      if (this.host.parkedMessages === 0 || !this.firesTimers) return
+      await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_MS))
     }
   }
 

@@ -8,7 +8,8 @@
 // A paused instance's messages are held in its own item (`held`, in arrival order) and their
 // records are marked read, so the shard moves on and other keys flow. Resuming clears the mark
 // and puts the first held message on the stream again as a wake-up: the host that reads it
-// runs everything held first, in order, and drops the copy as a duplicate.
+// runs everything held first, in order, and drops the copy as a duplicate. Messages parked by a
+// throttle wait in the item too; a paused instance sets no wake-up for them, so resume wakes them.
 import type { Envelope } from '../core/envelope.js'
 import { StoreConflictError, TroupeError } from '../core/errors.js'
 import { encode } from '../core/serialization.js'
@@ -51,7 +52,8 @@ export class DurablePauses {
         delete m.paused
         return true
       })
-      if (meta?.held?.[0] !== undefined && !(await this.typePaused(type))) await this.wake(meta.held[0])
+      const first = meta && firstWaiting(meta)
+      if (first !== undefined && !(await this.typePaused(type))) await this.wake(first)
       return
     }
     await this.state.delete(PAUSE_TYPE, type)
@@ -61,7 +63,8 @@ export class DurablePauses {
       const page = await this.state.scan(type, { limit: 100, ...(after === undefined ? {} : { after }) })
       for (const { stored } of page.items) {
         const meta = decodeMeta(stored.meta)
-        if (!meta.paused && meta.held?.[0] !== undefined) await this.wake(meta.held[0])
+        const first = firstWaiting(meta)
+        if (!meta.paused && first !== undefined) await this.wake(first)
       }
       after = page.next
     } while (after !== undefined)
@@ -106,4 +109,12 @@ export class DurablePauses {
     }
     throw new TroupeError('TROUPE_STORE_BUSY', `could not change the pause of ${type}#${key}: ${MAX_ROUNDS} writes in a row lost to hosts committing it`)
   }
+}
+
+/**
+ * The message to put on the stream as a resumed instance's wake-up: the first of those parked by
+ * its throttle (they came before anything held), else the first held one.
+ */
+function firstWaiting(meta: InstanceMeta): Envelope | undefined {
+  return meta.parked?.[0] ?? meta.held?.[0]
 }

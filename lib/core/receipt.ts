@@ -3,8 +3,9 @@ import type { MessageId } from './ids.js'
 /**
  * Where a message is. `done`, `filtered` and `dead` are final: every message ends in one of them.
  * `paused`: it waits because its actor type or key is paused (`system.pause`), until `resume`.
+ * `throttled`: it waits for a token of its actor's throttle (on AWS, parked in its instance's item).
  */
-export type MessageStatus = 'accepted' | 'paused' | 'running' | 'retrying' | 'done' | 'filtered' | 'dead'
+export type MessageStatus = 'accepted' | 'paused' | 'throttled' | 'running' | 'retrying' | 'done' | 'filtered' | 'dead'
 
 export const FINAL_STATUSES: ReadonlySet<MessageStatus> = new Set(['done', 'filtered', 'dead'])
 

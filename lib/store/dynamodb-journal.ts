@@ -17,7 +17,7 @@
 //
 // - Receipts: one partition per message and one item per entry, so writing an entry never reads
 //   or rewrites the others. The sort key is made of the entry's attempt and status alone (rank:
-//   accepted 0 = paused 0 (by name) < running 1 < retrying 2 < done/filtered/dead 3; see `receiptEntryKey`, which the
+//   accepted 0 = paused 0 = throttled 0 (by name) < running 1 < retrying 2 < done/filtered/dead 3; see `receiptEntryKey`, which the
 //   memory store shares), so a redelivered batch that writes an entry again overwrites it with
 //   itself, and one Query reads the history in order. `receipt(id, now)` is that Query (paged):
 //   entries whose `exp` (epoch ms) is past are dropped there, because DynamoDB's TTL deletes up

@@ -26,6 +26,7 @@ const STATUS_RANK: Readonly<Record<MessageStatus, number>> = {
   // Both before the first attempt runs; their names keep them apart and in order.
   accepted: 0,
   paused: 0,
+  throttled: 0,
   running: 1,
   retrying: 2,
   done: 3,

@@ -1,5 +1,11 @@
 import type { Rate } from './policy.js'
 
+/** A bucket's tokens as of epoch milliseconds `at`. */
+export interface BucketState {
+  tokens: number
+  at: number
+}
+
 /**
  * A token bucket on an injected clock. It holds no timers: callers ask how long to
  * wait and park the work themselves (on AWS, as a timer in the table).
@@ -11,16 +17,23 @@ export class TokenBucket {
   constructor(
     private readonly rate: Required<Rate>,
     now: number,
+    /** Where a bucket kept elsewhere (in a durable instance's item) left off; full when absent. */
+    saved?: BucketState,
   ) {
-    this.tokens = rate.burst
-    this.updatedAt = now
+    this.tokens = saved ? Math.min(rate.burst, saved.tokens) : rate.burst
+    this.updatedAt = saved ? saved.at : now
   }
 
-  /** 0 when a token is there now; otherwise the milliseconds until one will be. Takes nothing. */
-  waitMs(now: number): number {
+  /** What to keep to carry the bucket on later (`new TokenBucket(rate, now, saved)`). */
+  save(): BucketState {
+    return { tokens: this.tokens, at: this.updatedAt }
+  }
+
+  /** 0 when `tokens` (at most the burst) are there now; otherwise the milliseconds until they will be. Takes nothing. */
+  waitMs(now: number, tokens = 1): number {
     this.refill(now)
-    if (this.tokens >= 1) return 0
-    return Math.ceil(((1 - this.tokens) * 1000) / this.rate.ratePerSecond)
+    if (this.tokens >= tokens) return 0
+    return Math.ceil(((tokens - this.tokens) * 1000) / this.rate.ratePerSecond)
   }
 
   /** Takes a token; call after `waitMs` returned 0 at the same time. */

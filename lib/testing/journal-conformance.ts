@@ -51,7 +51,7 @@ const entry = (
 }
 
 function rank(status: MessageStatus): number {
-  return { accepted: 0, paused: 0.5, running: 1, retrying: 2, done: 3, filtered: 3, dead: 3 }[status]
+  return { accepted: 0, paused: 0.5, throttled: 0.6, running: 1, retrying: 2, done: 3, filtered: 3, dead: 3 }[status]
 }
 
 /** A message's whole life: accepted, two failed attempts, then done with a reply. */

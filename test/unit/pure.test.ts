@@ -2,6 +2,7 @@ import t from 'tap'
 import { derivedId, parseMessageId, RootIds, type MessageId } from '../../lib/core/ids.js'
 import { copyState } from '../../lib/core/state-copy.js'
 import { TokenBucket } from '../../lib/supervisor/token-bucket.js'
+import { wakeDelayMs } from '../../lib/hosts/durable/instance-throttle.js'
 import { resolvePolicy, retryDelayMs } from '../../lib/supervisor/policy.js'
 import { createLogger } from '../../lib/core/logger.js'
 
@@ -72,6 +73,23 @@ t.test('token bucket: burst, then the rate', async (t) => {
   t.equal(take(10_000), 0, 'refills up to the burst only')
   t.equal(take(10_000), 0)
   t.equal(take(10_000), 250)
+})
+
+t.test('token bucket: saved and carried on elsewhere, and the wait for several tokens', async (t) => {
+  const rate = { ratePerSecond: 4, burst: 3 }
+  const bucket = new TokenBucket(rate, 0)
+  for (let i = 0; i < 3; i++) bucket.take()
+  const saved = bucket.save()
+  t.same(saved, { tokens: 0, at: 0 })
+  const later = new TokenBucket(rate, 1_000, saved)
+  t.equal(later.waitMs(100), 150, 'the saved bucket refills from where it was left, not full')
+  t.equal(later.waitMs(100, 3), 650, 'three tokens take three quarters of a second from nothing')
+  t.equal(new TokenBucket(rate, 0, { tokens: 99, at: 0 }).waitMs(0, 3), 0, 'never more than the burst')
+  // A wake-up gathers tokens for the parked messages, at most a second past the first token.
+  t.equal(wakeDelayMs(new TokenBucket(rate, 0, { tokens: 0, at: 0 }), rate, 10, 0), 750, 'burst of three: 750 ms')
+  t.equal(wakeDelayMs(new TokenBucket(rate, 0, { tokens: 0, at: 0 }), rate, 1, 0), 250, 'one parked: the next token')
+  const slow = { ratePerSecond: 0.5, burst: 10 }
+  t.equal(wakeDelayMs(new TokenBucket(slow, 0, { tokens: 0, at: 0 }), slow, 10, 0), 3_000, 'slow rate: the first token and one second more')
 })
 
 t.test('retry delay: full jitter under an exponential cap', async (t) => {

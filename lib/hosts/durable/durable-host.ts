@@ -30,12 +30,15 @@ import { PayloadError, type ClaimCheck } from '../../routing/claim-check.js'
 import { defaultRecordCodec, type RecordCodec } from '../../routing/record-codec.js'
 import type { JournalStore, ReceiptRecord, StateStore, StoredInstance, StoredReceipt, TimerStore } from '../../store/index.js'
 import { errorRecord, type AttemptRecord, type DeadLetter, type ErrorRecord } from '../../supervisor/dead-letter.js'
+import type { Rate } from '../../supervisor/policy.js'
 import { ActorType, registeredType } from '../actor-type.js'
 import type { Effect, ForkPlan } from '../effect.js'
 import { planFork } from '../fork-plan.js'
 import { ENVELOPE, TurnContext, type TurnHost, type TurnSlot } from '../turn-context.js'
 import { applyFilters, nextAttemptDelayMs } from '../turn-rules.js'
-import { applied, decodeMeta, encodeMeta, reached, remember, type MemberPosition } from './instance-meta.js'
+import { TokenBucket } from '../../supervisor/token-bucket.js'
+import { applied, decodeMeta, encodeMeta, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
+import { instanceRate, unappliedThrottle, wakeDelayMs, wakeTimer } from './instance-throttle.js'
 import { OutboxSender, type MessageSender, type OutboxEntry } from './outbox.js'
 import { earliest } from './sequence.js'
 
@@ -121,6 +124,8 @@ interface Group {
   stored?: StoredInstance
   /** The whole type is paused (its pause item was found with the state). */
   typePaused?: boolean
+  /** The throttle's wake-up timer that made this run (no records): its parked messages run. */
+  wake?: string
 }
 
 /** How a message ended in this run; `later`: it failed and its retry is left for redelivery. */
@@ -141,6 +146,8 @@ const MAX_REPLY_BYTES = 380 * 1024
 const DIRECT = ''
 /** The watermark key of direct invocations: never used, since they have no sequence numbers. */
 const INVOKE_SHARD = 'invoke'
+/** The watermark key of a throttle's wake-up runs: never used, they run no records. */
+const WAKE_SHARD = 'wake'
 /** How long a direct turn waits for the asker's earlier tell to be applied from the stream. */
 const DIRECT_WAIT_MS = 3_000
 const NOT_YET = Symbol('not yet')
@@ -173,6 +180,10 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
   /** `type#key` → the version whose outbox this host saw sent. */
   private readonly sent = new Map<string, number>()
   private readonly onceResults = new Map<string, Promise<unknown>>()
+  /** `type#key` → the run of that instance in this host, which the next one waits for. */
+  private readonly runningHere = new Map<string, Promise<void>>()
+  /** `type#key` → messages parked by a throttle and due to wake, as this host's last commit of the instance left them. */
+  private readonly parkedHere = new Map<string, number>()
   /** Entries a turn adds besides its effects (the fork-result actor's receipt). */
   private readonly extras = new WeakMap<Turn, OutboxEntry[]>()
 
@@ -196,6 +207,8 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       this.types.set(type.type, type)
       this.byClass.set(cls, type)
       this.counts.set(type.type, { accepted: 0, done: 0, filtered: 0, dead: 0, retried: 0, throttled: 0, duplicates: 0, conflicts: 0 })
+      const unapplied = unappliedThrottle(type)
+      if (unapplied !== undefined) this.logger.warn(unapplied, { actor: type.type })
     }
   }
 
@@ -205,6 +218,13 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     if (type) return type
     const name = typeof target === 'string' ? target : `${String((target as { type?: unknown })?.type)} (class ${(target as { name?: string })?.name})`
     throw new UnknownActorError(name, [...this.types.keys()])
+  }
+
+  /** Messages this host's commits left parked by a throttle, waiting for their wake-up (as far as this host knows). */
+  get parkedMessages(): number {
+    let n = 0
+    for (const count of this.parkedHere.values()) n += count
+    return n
   }
 
   // ── a batch ──────────────────────────────────────────────────────────────
@@ -322,6 +342,22 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
   }
 
   /**
+   * Runs an instance's parked (throttled) messages, in order, as far as its tokens allow: their
+   * wake-up timer `timerId` came due. What stays parked gets a new timer. Rejects when they could
+   * not run, so the timer is kept and fires again.
+   */
+  async wake(typeName: string, key: string, timerId: string): Promise<void> {
+    const type = this.types.get(typeName)
+    if (type === undefined || !type.stateful) {
+      this.logger.error('a throttle wake-up names an actor this host does not run; its parked messages stay in the item', { actor: typeName, key: key || undefined, timerId })
+      return
+    }
+    const group: Group = { type, key, records: [], wake: timerId }
+    const failed = await this.runGroup(group, WAKE_SHARD, Infinity, { applied: 0, duplicates: 0, conflicts: 0 })
+    if (failed !== undefined) throw new TroupeError('TROUPE_WAKE_UNFINISHED', `the parked messages of ${type.type}#${key} did not all run; their wake-up ${timerId} fires again`)
+  }
+
+  /**
    * The instance, once it has applied the record at `after` (the asker's earlier tell): a direct
    * turn must not overtake it. NOT_YET when it has not by `until`; the ask then follows the tell
    * on the stream.
@@ -363,13 +399,36 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
 
   // ── one instance ─────────────────────────────────────────────────────────
 
-  /** Runs a group until it commits; returns the earliest record left unfinished, if any. */
+  /**
+   * Runs a group until it commits; returns the earliest record left unfinished, if any. An
+   * instance runs one group at a time in this host: a throttle's wake-up and a batch for the same
+   * key would otherwise both run turns (and their side effects, such as a request to a throttled
+   * host) before one of them lost its commit.
+   */
   private async runGroup(group: Group, shard: string, deadline: number, result: BatchResult): Promise<string | undefined> {
-    const first = group.records[0]!.sequenceNumber ?? DIRECT
+    if (!group.type.stateful) return this.runGroupRounds(group, shard, deadline, result)
+    const name = `${group.type.type}#${group.key}`
+    const before = this.runningHere.get(name)
+    const run = (before ?? Promise.resolve()).then(() => this.runGroupRounds(group, shard, deadline, result))
+    const settled = run.then(
+      () => {},
+      () => {},
+    )
+    this.runningHere.set(name, settled)
+    try {
+      return await run
+    } finally {
+      if (this.runningHere.get(name) === settled) this.runningHere.delete(name)
+    }
+  }
+
+  private async runGroupRounds(group: Group, shard: string, deadline: number, result: BatchResult): Promise<string | undefined> {
+    const first = group.records[0]?.sequenceNumber ?? DIRECT
     let checkEach = false
     for (let round = 0; ; round++) {
       try {
-        if (round !== 0 && group.type.stateful) {
+        // A wake-up reads its instance only once its turn to run has come.
+        if ((round !== 0 || group.wake !== undefined) && group.type.stateful) {
           group.stored = await this.options.state.get(group.type.type, group.key)
           group.typePaused = (await this.options.state.get(PAUSE_TYPE, group.type.type)) !== undefined
         }
@@ -408,17 +467,34 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     let duplicates = 0
     const paused = type.stateful && (meta.paused === true || group.typePaused === true)
     // After a resume, what was held runs first, in the order it came, before this batch's records.
-    const heldFirst = !paused && meta.held !== undefined ? meta.held.map((envelope) => ({ sequenceNumber: undefined, envelope, held: true, member: undefined })) : []
-    const firstRecord = group.records[0]!.sequenceNumber ?? DIRECT
+    const heldFirst = !paused && meta.held !== undefined ? meta.held.map((envelope) => ({ sequenceNumber: undefined, envelope, held: true, parked: false, member: undefined })) : []
+    // Parked (throttled) messages came before any held one: a message is held only while paused,
+    // and parked only while not. They run first, as far as the key's tokens allow.
+    const parkedFirst = !paused && meta.parked !== undefined ? meta.parked.map((envelope) => ({ sequenceNumber: undefined, envelope, held: false, parked: true, member: undefined })) : []
+    const rate = instanceRate(type)
+    const bucket = rate && new TokenBucket(rate, this.clock.now(), meta.bucket)
+    // A message found no token: everything after it waits behind it, parked in order.
+    let waiting = false
+    if (group.wake !== undefined && meta.wake?.id === group.wake) {
+      // This wake-up's timer is spent: the commit puts a new one if messages stay parked.
+      delete meta.wake
+      changed = true
+    }
+    const firstRecord = group.records[0]?.sequenceNumber ?? DIRECT
     // Held messages run here, by id: the wake-up copy resume put on the stream is one of them
     // (and a dead one, or one past the recent ids, would not be recognised otherwise).
     const ranHeld = new Set<string>()
-    for (const { sequenceNumber, envelope, held, member } of [...heldFirst, ...group.records.map((r) => ({ ...r, held: false }))]) {
-      if (type.stateful && !held && (applied(meta, shard, sequenceNumber, envelope.id, member?.index) || ranHeld.has(envelope.id) || meta.held?.some((h) => h.id === envelope.id))) {
+    for (const { sequenceNumber, envelope, held, parked, member } of [...parkedFirst, ...heldFirst, ...group.records.map((r) => ({ ...r, held: false, parked: false }))]) {
+      if (
+        type.stateful &&
+        !held &&
+        !parked &&
+        (applied(meta, shard, sequenceNumber, envelope.id, member?.index) || ranHeld.has(envelope.id) || meta.held?.some((h) => h.id === envelope.id) || meta.parked?.some((p) => p.id === envelope.id))
+      ) {
         duplicates++
         continue
       }
-      if (!held && meta.held !== undefined && !paused) {
+      if (!held && !parked && meta.held !== undefined && !paused) {
         // A held message before it could not finish: this one waits for the redelivery.
         failedAt = earliest(failedAt, sequenceNumber ?? DIRECT)
         break
@@ -432,21 +508,38 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
         continue
       }
       if (this.clock.now() >= deadline) {
-        failedAt = held ? firstRecord : (sequenceNumber ?? DIRECT)
+        failedAt = held || parked ? firstRecord : (sequenceNumber ?? DIRECT)
         break
+      }
+      if (bucket !== undefined) {
+        const now = this.clock.now()
+        const waitMs = bucket.waitMs(now)
+        if (waiting || waitMs !== 0) {
+          waiting = true
+          if (!parked) this.park(type, key, meta, shard, sequenceNumber, member, envelope, held, Math.max(waitMs, 1), entries, events)
+          // Still parked: nothing to write, unless the parked ones lack a wake-up.
+          if (!parked || meta.wake === undefined) changed = true
+          continue
+        }
+        bucket.take()
       }
       const prior = meta.failing?.id === envelope.id ? [...meta.failing.attempts] : []
       const ran = await this.runMessage(type, envelope, state, prior, deadline)
       if (ran.end === 'later') {
         meta.failing = { id: envelope.id, attempts: ran.failures }
         changed = true
-        failedAt = held ? firstRecord : (sequenceNumber ?? DIRECT)
+        failedAt = held || parked ? firstRecord : (sequenceNumber ?? DIRECT)
         break
       }
       if (held) {
         ranHeld.add(envelope.id)
         meta.held!.shift()
         if (meta.held!.length === 0) delete meta.held
+      }
+      if (parked) {
+        ranHeld.add(envelope.id)
+        meta.parked!.shift()
+        if (meta.parked!.length === 0) delete meta.parked
       }
       let end: Ended = ran
       if (this.options.claimCheck && end.entries.length !== 0) end = { ...end, entries: await this.offload(end.entries) }
@@ -465,18 +558,22 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     }
 
     if (type.stateful && changed) {
+      const version = (stored?.version ?? 0) + 1
+      if (bucket !== undefined) this.throttleCommit(type, key, meta, bucket, rate!, paused, version, entries)
       if (entries.length !== 0) meta.outbox = entries
       else delete meta.outbox
-      const version = (stored?.version ?? 0) + 1
       const item: StoredInstance = { state: encode(state), version, updatedAt: this.clock.now(), meta: encodeMeta(meta) }
       // A deleted instance keeps its watermarks for a while, to recognise redelivered messages.
       // A paused one (its item holds the pause, and maybe held messages) never expires.
-      if (state === undefined && !meta.paused && meta.held === undefined) item.expiresAt = item.updatedAt + this.tombstoneTtlMs
+      if (state === undefined && !meta.paused && meta.held === undefined && meta.parked === undefined) item.expiresAt = item.updatedAt + this.tombstoneTtlMs
       if (this.options.maxItemBytes !== undefined && !checkEach && Buffer.byteLength(item.state) + Buffer.byteLength(item.meta!) > this.options.maxItemBytes) {
         throw new TooLarge()
       }
       await this.options.state.put(type.type, key, item, stored?.version)
       group.stored = item
+      // A paused instance's parked messages wait for its resume, not for a wake-up: not counted.
+      if (meta.parked !== undefined && meta.wake !== undefined) this.parkedHere.set(name, meta.parked.length)
+      else this.parkedHere.delete(name)
       this.options.onCommit?.(type.type, key, state, item.updatedAt, group.records.at(-1)?.envelope.id)
       this.committed(type, events)
       if (entries.length !== 0) {
@@ -486,7 +583,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
         } catch (error) {
           // Committed: the next delivery finds the outbox unconfirmed and sends it.
           this.logger.warn('outbox not sent after commit; it goes out on redelivery', { actor: type.type, key: key || undefined, error: message(error) })
-          failedAt = earliest(failedAt, group.records[0]!.sequenceNumber ?? DIRECT)
+          failedAt = earliest(failedAt, group.records[0]?.sequenceNumber ?? DIRECT)
         }
       }
     } else if (!type.stateful && entries.length !== 0) {
@@ -496,7 +593,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
         this.committed(type, events)
       } catch (error) {
         this.logger.warn('outbox of a stateless turn not sent; it runs again on redelivery', { actor: type.type, error: message(error) })
-        failedAt = earliest(failedAt, group.records[0]!.sequenceNumber ?? DIRECT)
+        failedAt = earliest(failedAt, group.records[0]?.sequenceNumber ?? DIRECT)
       }
     } else {
       this.committed(type, events)
@@ -505,6 +602,53 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     result.duplicates += duplicates
     this.counts.get(type.type)!.duplicates += duplicates
     return failedAt
+  }
+
+  /**
+   * Parks a message that found no token (or came behind one that did not): kept in the item in
+   * order, its record marked read so the shard moves on, its receipt saying it is throttled.
+   */
+  private park(
+    type: ActorType,
+    key: string,
+    meta: InstanceMeta,
+    shard: string,
+    sequenceNumber: string | undefined,
+    member: MemberPosition | undefined,
+    envelope: Envelope,
+    held: boolean,
+    waitMs: number,
+    entries: OutboxEntry[],
+    events: TroupeEvent[],
+  ): void {
+    if (held) {
+      meta.held!.shift()
+      if (meta.held!.length === 0) delete meta.held
+    } else {
+      remember(meta, shard, sequenceNumber, envelope.id, 0, member)
+    }
+    ;(meta.parked ??= []).push(envelope)
+    const reason = `no token of ${type.type}'s throttle for key "${key}" (next in ${waitMs} ms); ${meta.parked.length} message(s) wait`
+    if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'throttled', reason, {}))
+    events.push({ type: '@troupe.throttled', at: this.clock.now(), actor: type.type, key, waitMs, scope: type.kind === 'singleton' ? 'type' : 'key' })
+  }
+
+  /**
+   * The throttle's part of a commit: the bucket as it is now, and a wake-up timer for parked
+   * messages, due when tokens are there (`wakeDelayMs`). A paused instance gets none: its resume wakes it.
+   * Once nothing is parked, a pending wake-up is cancelled.
+   */
+  private throttleCommit(type: ActorType, key: string, meta: InstanceMeta, bucket: TokenBucket, rate: Required<Rate>, paused: boolean, version: number, entries: OutboxEntry[]): void {
+    const now = this.clock.now()
+    meta.bucket = bucket.save()
+    if (meta.parked !== undefined && meta.wake === undefined && !paused) {
+      const timer = wakeTimer(type.type, key, meta.parked[0]!, version, now + wakeDelayMs(bucket, rate, meta.parked.length, now))
+      meta.wake = { id: timer.id, dueAt: timer.dueAt }
+      entries.push({ kind: 'schedule', timer })
+    } else if (meta.parked === undefined && meta.wake !== undefined) {
+      entries.push({ kind: 'cancel', timerId: meta.wake.id })
+      delete meta.wake
+    }
   }
 
   /** A turn's messages with large bodies put in the payload store, before the commit that keeps them in its outbox. */
@@ -526,6 +670,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       if (e.type === '@troupe.done') counts.done++
       else if (e.type === '@troupe.filtered') counts.filtered++
       else if (e.type === '@troupe.dead') counts.dead++
+      else if (e.type === '@troupe.throttled') counts.throttled++
       this.options.onEvent?.(e)
     }
   }

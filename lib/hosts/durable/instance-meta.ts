@@ -3,6 +3,7 @@
 // failing, and the outbox of the last commit. This is what makes state effectively-once under
 // redelivery and lets the next host finish a send the last one never confirmed.
 import type { AttemptRecord } from '../../supervisor/dead-letter.js'
+import type { BucketState } from '../../supervisor/token-bucket.js'
 import { decode, encode } from '../../core/serialization.js'
 import type { Envelope } from '../../core/envelope.js'
 import type { OutboxEntry } from './outbox.js'
@@ -33,6 +34,16 @@ export interface InstanceMeta {
    * the mark is applied whole, as for every mark written before aggregate records existed.
    */
   members?: Record<string, number>
+  /**
+   * Messages that found no token of the key's throttle, in arrival order. Like held ones, their
+   * records are past the watermark; they run first, as tokens allow, when `wake` fires or the
+   * next turn of the key comes, and everything newer waits behind them.
+   */
+  parked?: Envelope[]
+  /** The key's token bucket (`policy.throttlePerKey`), carried from commit to commit. */
+  bucket?: BucketState
+  /** The durable timer that runs the parked messages once a token is there again. */
+  wake?: { id: string; dueAt: number }
 }
 
 /** A message's place in an aggregate record: its index (0 first), and whether it is the record's last. */
@@ -59,6 +70,9 @@ export function decodeMeta(text: string | undefined): InstanceMeta {
     ...(meta.paused ? { paused: true as const } : {}),
     ...(meta.held?.length ? { held: meta.held } : {}),
     ...(meta.members && Object.keys(meta.members).length ? { members: meta.members } : {}),
+    ...(meta.parked?.length ? { parked: meta.parked } : {}),
+    ...(meta.bucket ? { bucket: meta.bucket } : {}),
+    ...(meta.wake ? { wake: meta.wake } : {}),
   }
 }
 
