@@ -127,11 +127,14 @@ t.test('a host replaced while messages are parked, the batch delivered again and
 
   // The first host is gone; the stream delivers the same batch to the next one.
   const next = s.host()
+  let duplicates = 0
   for (const b of s.batches) {
     const r = await next.host.handle(b)
     t.equal(r.applied, 0, 'nothing applied again')
-    t.equal(r.duplicates, b.records.length, 'parked and applied records are all recognised')
+    duplicates += r.duplicates
   }
+  // Records may be aggregates of several messages: count messages.
+  t.equal(duplicates, s.sent.length, 'parked and applied messages are all recognised')
   t.same(await seen(next, BUSY), range(0, BURST), 'nothing ran again, nothing was parked twice')
   const stored = await next.state.get(Polite.type, BUSY)
   t.ok(stored, 'the busy key has its item')

@@ -59,9 +59,9 @@ export interface DurableBatch {
 export interface BatchResult {
   /** The earliest record not finished; everything before it is done. Undefined when all are. */
   failedFrom?: string
-  /** Records applied by this run (not counting duplicates). */
+  /** Messages applied by this run (not counting duplicates); an aggregate record counts each of its messages. */
   applied: number
-  /** Records skipped because they were applied before (redelivery, re-sent outbox). */
+  /** Messages skipped because they were applied before (redelivery, re-sent outbox). */
   duplicates: number
   /** Conditional writes lost to another host, each followed by a reload and a rerun. */
   conflicts: number
