@@ -58,6 +58,11 @@ export interface AwsSystemOptions {
    * @default true
    */
   consume?: boolean
+  /**
+   * How `idle()` waits when this process does not consume (`consume: false`) and the host runs
+   * elsewhere, as under `troupe dev`'s local Lambda: resolves once that host has nothing left.
+   */
+  idleHost?: () => Promise<void>
   /** Wait between reads of a shard that had nothing new, in ms. Lambda's event source mapping polls once a second. @default 1000 */
   pollMs?: number
   /**
@@ -177,9 +182,11 @@ export class AwsSystem implements System {
   private readonly lastTold = new Map<string, Promise<ShardPosition | undefined>>()
   /** Per instance, when the last tell with a payload offload in its way has entered the transport. */
   private readonly entering = new Map<string, Promise<void>>()
+  private readonly idleHost: (() => Promise<void>) | undefined
 
   constructor(options: AwsSystemOptions) {
     this.invoke = options.invoke && { invoker: options.invoke, codec: options.codec ?? defaultRecordCodec }
+    this.idleHost = options.idleHost
     this.clock = options.clock ?? systemClock
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'info')
     this.checkSerializable = options.checkSerializable ?? process.env.NODE_ENV !== 'production'
@@ -695,7 +702,10 @@ export class AwsSystem implements System {
    * timers not yet due are not waited for. Needs `consume` (this process must be the host).
    */
   async idle(): Promise<void> {
-    if (!this.consumer) throw new TroupeError('TROUPE_CONFIG', 'idle() needs a system that consumes its streams (consume: true)')
+    if (!this.consumer) {
+      if (this.idleHost) return this.idleHost()
+      throw new TroupeError('TROUPE_CONFIG', 'idle() needs a system that consumes its streams (consume: true), or an idleHost that knows where they are consumed')
+    }
     await this.started
     for (;;) {
       await this.transport.flush()

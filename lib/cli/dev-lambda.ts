@@ -67,6 +67,9 @@ export interface DevLambdaHost {
   stop(): Promise<void>
 }
 
+/** How long an app's `system.idle()` waits for the local Lambda before it rejects, naming what is busy. */
+const IDLE_TIMEOUT_MS = 10 * 60_000
+
 export async function startDevLambdaHost(options: DevLambdaOptions): Promise<DevLambdaHost> {
   const built = await buildBundle({ app: options.appFile, outDir: join(options.dir, 'build') })
   const fn = new LocalFunction({
@@ -120,6 +123,8 @@ export async function startDevLambdaHost(options: DevLambdaOptions): Promise<Dev
       consume: false,
       timers: false,
       invoke: lambdaInvoker(lambda, DEV_FUNCTION),
+      // The app's `system.idle()` waits for the local Lambda, as `--once` does.
+      idleHost: () => host.idle(IDLE_TIMEOUT_MS),
     })
     for (const m of mappings) await m.start()
   } catch (error) {
@@ -129,7 +134,7 @@ export async function startDevLambdaHost(options: DevLambdaOptions): Promise<Dev
   const running = system
   const invokeServer = server
   const moved = () => fn.stats().invocations + mappings.reduce((n, m) => n + m.stats().recordsRead, 0)
-  return {
+  const host: DevLambdaHost = {
     system: running,
     bundle: built.outfile,
     invokeEndpoint: invokeServer.endpoint,
@@ -159,6 +164,7 @@ export async function startDevLambdaHost(options: DevLambdaOptions): Promise<Dev
     },
     stop,
   }
+  return host
 }
 
 /**

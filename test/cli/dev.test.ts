@@ -35,6 +35,7 @@ function start(args: string[], options: { cwd?: string; env?: Record<string, str
   const env = { ...process.env, ...options.env }
   if (!options.env?.FIXTURE_PORT) delete env.FIXTURE_PORT
   if (!options.env?.FIXTURE_HANG_ON_STOP) delete env.FIXTURE_HANG_ON_STOP
+  if (!options.env?.FIXTURE_IDLE) delete env.FIXTURE_IDLE
   const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'] })
   const out = { stdout: '', stderr: '' }
   const watchers = new Set<() => void>()
@@ -226,6 +227,14 @@ t.test('the default host is the Lambda path: the bundle runs under a local event
   const two = events(second.stdout)
   t.equal(two.ready.app.info.runs, 2, 'the state is in the persisted table')
   t.match(two.stopped.lambda, { recordsRead: 1 }, 'the mapping went on from its checkpoint: the first run’s tell is not read again')
+})
+
+t.test("the app's system.idle() waits for the host, on either host", async (t) => {
+  for (const host of ['process', 'lambda']) {
+    const run = await troupe(['dev', '--once', '--json', '--host', host, '--app', APP], { cwd: t.testdir(), env: { FIXTURE_IDLE: '1' } })
+    t.equal(run.code, 0, `${host}: exit 0\n${run.stderr}`)
+    t.match(events(run.stdout).ready.app.info, { runs: 1, afterIdle: 'done' }, `${host}: the tell was done when idle() resolved`)
+  }
 })
 
 t.test("the app's payloads reach both hosts: bodies over a record's 1 MiB are asked and told whole", async (t) => {
