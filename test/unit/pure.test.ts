@@ -4,6 +4,8 @@ import { copyState } from '../../lib/core/state-copy.js'
 import { TokenBucket } from '../../lib/supervisor/token-bucket.js'
 import { resolvePolicy, retryDelayMs } from '../../lib/supervisor/policy.js'
 import { createLogger } from '../../lib/core/logger.js'
+import { decode, encode } from '../../lib/core/serialization.js'
+import { deadlineBody } from '../../lib/hosts/fork-plan.js'
 
 t.test('root ids are unique across generators and cheap to make', async (t) => {
   const a = new RootIds()
@@ -55,6 +57,13 @@ t.test('copyState shares frozen values instead of copying them', async (t) => {
   t.equal(copy.fixed, fixed, 'the frozen part is the same object')
   copy.count++
   t.equal(state.count, 1, 'the rest is still a copy')
+})
+
+t.test("a fork's deadline body is what encode makes of it, for any fork id", async (t) => {
+  for (const forkId of ['V1StGXR8_Z5jdHi6B-myT0', 'a"b\\c.d', 'h\u2028\u00e9\ud83d\ude00', '']) {
+    t.equal(deadlineBody(forkId), encode({ op: 'deadline', forkId }))
+    t.same(decode(deadlineBody(forkId)), { op: 'deadline', forkId })
+  }
 })
 
 t.test('token bucket: burst, then the rate', async (t) => {
