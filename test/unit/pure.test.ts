@@ -6,6 +6,7 @@ import { resolvePolicy, retryDelayMs } from '../../lib/supervisor/policy.js'
 import { createLogger } from '../../lib/core/logger.js'
 import { decode, encode } from '../../lib/core/serialization.js'
 import { deadlineBody } from '../../lib/hosts/fork-plan.js'
+import { WaitingLine } from '../../lib/hosts/embedded/waiting-line.js'
 
 t.test('root ids are unique across generators and cheap to make', async (t) => {
   const a = new RootIds()
@@ -64,6 +65,21 @@ t.test("a fork's deadline body is what encode makes of it, for any fork id", asy
     t.equal(deadlineBody(forkId), encode({ op: 'deadline', forkId }))
     t.same(decode(deadlineBody(forkId)), { op: 'deadline', forkId })
   }
+})
+
+t.test('a waiting line keeps FIFO order while it grows, drains and compacts', async (t) => {
+  const line = new WaitingLine<number>()
+  const out: number[] = []
+  let next = 0
+  // Interleaved pushes and shifts, past the point where the taken front is dropped.
+  for (let round = 0; round < 50; round++) {
+    for (let i = 0; i < 100; i++) line.push(next++)
+    for (let i = 0; i < 60; i++) out.push(line.shift()!)
+  }
+  t.equal(line.length, 50 * 40)
+  while (line.length !== 0) out.push(line.shift()!)
+  t.equal(line.shift(), undefined)
+  t.same(out, Array.from({ length: next }, (_, i) => i))
 })
 
 t.test('token bucket: burst, then the rate', async (t) => {
