@@ -154,7 +154,12 @@ export function joinerActor(host: JoinerHost): ActorClass {
  * it key by key (which cost a fork of 10 more than its children's turns).
  */
 function withOutcome(outcomes: Record<string, Outcome>, index: number, outcome: Outcome): Record<string, Outcome> {
-  return Object.freeze({ ...outcomes, [index]: Object.freeze(outcome) })
+  // A loop over the keys: spreading a frozen object of index keys cost twice as much.
+  const next: Record<string, Outcome> = {}
+  const keys = Object.keys(outcomes)
+  for (let i = 0; i < keys.length; i++) next[keys[i]!] = outcomes[keys[i]!]!
+  next[index] = outcome
+  return Object.freeze(next)
 }
 
 /**
