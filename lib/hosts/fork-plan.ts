@@ -54,5 +54,5 @@ export function planFork(plan: ForkPlan, deps: ForkPlanDeps): Effect[] {
  * text is its JSON under `json`, and its walk cost more than the rest of planning a fork.
  */
 export function deadlineBody(forkId: string): string {
-  return JSON.stringify({ json: { op: 'deadline', forkId } })
+  return `{"json":{"op":"deadline","forkId":${JSON.stringify(forkId)}}}`
 }
