@@ -82,7 +82,7 @@ export function joinerActor(host: JoinerHost): ActorClass {
             return
           }
           if (s.outcomes[msg.index] !== undefined) return // a duplicate of a reply already counted
-          s.outcomes[msg.index] = Object.freeze(msg.outcome) // the joiner never changes an outcome: shared by state copies
+          s.outcomes = withOutcome(s.outcomes, msg.index, msg.outcome)
           s.received++
           if (s.open !== undefined && s.received >= s.open.total) return join(ctx)
           else if (s.open === undefined && s.received === 1) expireLater(ctx) // replies without an open fork must not linger
@@ -146,6 +146,20 @@ export function joinerActor(host: JoinerHost): ActorClass {
   function expireLater(ctx: Context<JoinerState>): void {
     ctx.schedule(Joiner, { op: 'expire', forkId: ctx.key }, { afterMs: JOIN_RETENTION_MS, name: 'expire' })
   }
+}
+
+/**
+ * The outcomes with one more, as a new frozen object: the joiner never changes an outcome in
+ * place, so every state copy of the turns after shares the whole record instead of copying
+ * it key by key (which cost a fork of 10 more than its children's turns).
+ */
+function withOutcome(outcomes: Record<string, Outcome>, index: number, outcome: Outcome): Record<string, Outcome> {
+  // A loop over the keys: spreading a frozen object of index keys cost twice as much.
+  const next: Record<string, Outcome> = {}
+  const keys = Object.keys(outcomes)
+  for (let i = 0; i < keys.length; i++) next[keys[i]!] = outcomes[keys[i]!]!
+  next[index] = outcome
+  return Object.freeze(next)
 }
 
 /**

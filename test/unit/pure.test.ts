@@ -5,6 +5,9 @@ import { TokenBucket } from '../../lib/supervisor/token-bucket.js'
 import { wakeDelayMs } from '../../lib/hosts/durable/instance-throttle.js'
 import { resolvePolicy, retryDelayMs } from '../../lib/supervisor/policy.js'
 import { createLogger } from '../../lib/core/logger.js'
+import { decode, encode } from '../../lib/core/serialization.js'
+import { deadlineBody } from '../../lib/hosts/fork-plan.js'
+import { WaitingLine } from '../../lib/hosts/embedded/waiting-line.js'
 
 t.test('root ids are unique across generators and cheap to make', async (t) => {
   const a = new RootIds()
@@ -56,6 +59,28 @@ t.test('copyState shares frozen values instead of copying them', async (t) => {
   t.equal(copy.fixed, fixed, 'the frozen part is the same object')
   copy.count++
   t.equal(state.count, 1, 'the rest is still a copy')
+})
+
+t.test("a fork's deadline body is what encode makes of it, for any fork id", async (t) => {
+  for (const forkId of ['V1StGXR8_Z5jdHi6B-myT0', 'a"b\\c.d', 'h\u2028\u00e9\ud83d\ude00', '']) {
+    t.equal(deadlineBody(forkId), encode({ op: 'deadline', forkId }))
+    t.same(decode(deadlineBody(forkId)), { op: 'deadline', forkId })
+  }
+})
+
+t.test('a waiting line keeps FIFO order while it grows, drains and compacts', async (t) => {
+  const line = new WaitingLine<number>()
+  const out: number[] = []
+  let next = 0
+  // Interleaved pushes and shifts, past the point where the taken front is dropped.
+  for (let round = 0; round < 50; round++) {
+    for (let i = 0; i < 100; i++) line.push(next++)
+    for (let i = 0; i < 60; i++) out.push(line.shift()!)
+  }
+  t.equal(line.length, 50 * 40)
+  while (line.length !== 0) out.push(line.shift()!)
+  t.equal(line.shift(), undefined)
+  t.same(out, Array.from({ length: next }, (_, i) => i))
 })
 
 t.test('token bucket: burst, then the rate', async (t) => {

@@ -4,6 +4,7 @@ import type { ActorCounts } from '../../core/inspection.js'
 import { TokenBucket } from '../../supervisor/token-bucket.js'
 import { ActorType } from '../actor-type.js'
 import { Instance } from './instance.js'
+import { WaitingLine } from './waiting-line.js'
 
 export type { ActorKind } from '../actor-type.js'
 
@@ -12,7 +13,7 @@ export class ActorRuntime extends ActorType {
   readonly typeBucket: TokenBucket | undefined
   readonly instances = new Map<string, Instance>()
   /** Instances with work, waiting for a free slot. */
-  readonly waiting: Instance[] = []
+  readonly waiting = new WaitingLine<Instance>()
   running = 0
   queued = 0
   lastActivityAt: number | undefined

@@ -15,7 +15,8 @@ export interface DispatchHooks {
 
 /**
  * Decides when turns run: workers per instance (one for keyed and singleton instances,
- * up to the type's concurrency for stateless ones), caps per type and for the system,
+ * up to the type's concurrency for stateless ones, a new one only while all others wait
+ * for async turns, so synchronous turns run back to back in one worker), caps per type and for the system,
  * fair turns between instances in line, token buckets, and parking for retries and tokens.
  */
 export class Dispatcher {
@@ -83,7 +84,14 @@ export class Dispatcher {
         rt.queued--
         const pending = this.hooks.turn(inst, now)
         if (pending !== undefined) {
-          await pending
+          // While this turn waits, another worker takes the next message (stateless types run many).
+          inst.awaiting++
+          if (inst.maxActive > 1) this.wake(inst)
+          try {
+            await pending
+          } finally {
+            inst.awaiting--
+          }
           inRow = 0
           now = this.clock.now()
         } else if (++inRow >= d.TURNS_BEFORE_YIELD) {

@@ -19,6 +19,8 @@ export class Instance {
   readonly mailbox = new Mailbox()
   /** Workers pulling from this mailbox now. */
   active = 0
+  /** Of those, workers waiting for an async turn; the others pull the next message at once. */
+  awaiting = 0
   /** Waiting for a retry delay or a token; workers leave it alone until the timer wakes it. */
   parked = false
   /** In its type's waiting line for a free slot. */
@@ -63,7 +65,11 @@ export class Instance {
     return this.rt.isPaused(this.key)
   }
 
+  /**
+   * Whether another worker should start: only when every worker it has waits for an async turn
+   * (a free worker takes the next message itself), below its cap, with messages waiting.
+   */
   hasWork(): boolean {
-    return !this.parked && !this.paused && this.active < this.maxActive && this.active < this.mailbox.size
+    return this.active === this.awaiting && this.active < this.maxActive && this.mailbox.size !== 0 && !this.parked && !this.paused
   }
 }

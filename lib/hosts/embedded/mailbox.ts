@@ -23,7 +23,7 @@ class Chunk {
 
 /**
  * A FIFO of message slots in linked fixed-size chunks: nothing is ever copied to grow,
- * and a drained chunk is dropped or reused. Growing one flat array to a million
+ * and a drained chunk is dropped, or reused when it is first-size. Growing one flat array to a million
  * entries cost more here than the rest of a tell.
  *
  * A slot is (item, seq, sentAt): a bare body with its id's sequence number, or a full
@@ -82,7 +82,8 @@ export class Mailbox {
     this.size--
     if (chunk.head === chunk.tail) {
       if (chunk.next !== undefined) this.first = chunk.next
-      else chunk.head = chunk.tail = 0 // empty: keep the last chunk for reuse
+      else if (chunk.size === FIRST_CHUNK) chunk.head = chunk.tail = 0 // empty: keep a first-size chunk for reuse
+      else this.first = this.last = undefined // a grown one goes, so an idle instance holds little
     }
     return true
   }
