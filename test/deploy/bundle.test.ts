@@ -154,7 +154,7 @@ export const handler = createLambdaHandler({ actors: [Echo], tableName: 'mine', 
   const built = await buildBundle({ entry: join(dir, 'host.ts'), outDir: join(dir, 'out') })
   t.equal(built.entry, join(dir, 'host.ts'))
   t.ok(built.bytes > 0)
-  t.ok(/export\{\w+ as handler\}/.test(readFileSync(built.outfile, 'utf8')), 'exports handler')
+  t.ok(/export\{[\w$]+ as handler\}/.test(readFileSync(built.outfile, 'utf8')), 'exports handler')
 })
 
 t.test('app or entry, one of the two', async (t) => {
