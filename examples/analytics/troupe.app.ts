@@ -14,13 +14,15 @@ import { GeoIpLookup } from './actors/GeoIpLookup.js'
 import { PageStats } from './actors/PageStats.js'
 import { PageView } from './actors/PageView.js'
 import { ResolveUserAgent } from './actors/ResolveUserAgent.js'
-import { openGeoDb } from './lib/geo.js'
+import { GEO_DATA_FILE, openGeoDb } from './lib/geo.js'
 import { startApiServer } from './lib/server.js'
 
 const SAMPLE_VIEW = { url: 'https://example.com/', ip: '8.8.8.8', ua: 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0' }
 
 export default defineApp({
   actors: [PageView, GeoIpLookup, ResolveUserAgent, EnrichedPageView, PageStats],
+  // GeoIpLookup resolves its CSV from node_modules at run time: the deployed zip carries it there.
+  files: { [`node_modules/${GEO_DATA_FILE}`]: GEO_DATA_FILE },
   async start(system, { once, log }) {
     const port = Number(process.env.PORT ?? 0)
     if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError(`PORT must be a port number, got ${JSON.stringify(process.env.PORT)}`)

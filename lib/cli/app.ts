@@ -2,6 +2,7 @@
 // actors (and optionally filters and routing); `troupe dev` brings the AWS mode up under them on a
 // local stack, then hands the running system to the app's own `start` (an HTTP API, a feeder)
 // and calls the function it returns before stopping.
+import { bundleFilesProblem, type BundleFiles } from '../deploy/bundle-files.js'
 import type { ActorClass } from '../core/actor.js'
 import type { Filter } from '../core/filter.js'
 import type { System } from '../core/system.js'
@@ -52,6 +53,13 @@ export interface App {
    */
   payloads?: Partial<ClaimCheckOptions>
   /**
+   * Files the Lambda bundle carries beside `index.mjs`, for code that reads them at run time:
+   * path in the bundle → source, relative to this file's folder (`./data.csv`) or a package path
+   * found in node_modules (`sql.js/dist/sql-wasm.wasm`). `troupe bundle`, `template`, `deploy` and
+   * `troupe dev`'s Lambda host all carry them.
+   */
+  files?: BundleFiles
+  /**
    * Runs the app's own code against the started system; returns how to stop it (a function, or
    * `{ stop, info }`). Called once the table and streams exist and the system reads them.
    */
@@ -98,7 +106,11 @@ export function appProblem(value: unknown): string | undefined {
   if (app.stream !== undefined && typeof app.stream !== 'string') return '`stream` must be a stream name'
   if (app.router !== undefined && (app.router === null || typeof app.router !== 'object')) return '`router` must be an object'
   if (app.start !== undefined && typeof app.start !== 'function') return '`start` must be a function'
-  if (app.payloads !== undefined) return payloadsProblem(app.payloads)
+  if (app.payloads !== undefined) {
+    const problem = payloadsProblem(app.payloads)
+    if (problem !== undefined) return problem
+  }
+  if (app.files !== undefined) return bundleFilesProblem(app.files)
   return undefined
 }
 

@@ -5,6 +5,7 @@ import { relative, resolve } from 'node:path'
 import type { BuiltBundle, InitTiming } from '../deploy/bundle.js'
 import { CliError, parseFlags, UsageError } from './cli-error.js'
 import type { Io } from './main.js'
+import type { BundleFiles } from '../deploy/bundle-files.js'
 import { loadApp } from './template.js'
 
 export const BUNDLE_USAGE = `Usage: troupe bundle [options]
@@ -72,15 +73,15 @@ export async function bundleFromFlags(
     if (values[flag] === '') throw new UsageError(`--${flag} needs a value`)
   }
   const outDir = values['out-dir'] ?? '.troupe/build'
-  let source: { app: string } | { entry: string }
+  let source: { app: string; files?: BundleFiles } | { entry: string }
   if (values.entry !== undefined) {
     source = { entry: resolve(values.entry) }
     if (!existsSync(source.entry)) throw new UsageError(`no entry at ${values.entry}: give a module that exports \`handler\``)
   } else {
     const given = values.app ?? './troupe.app.ts'
     // Loaded first, so a missing or malformed app is said as plainly as `troupe dev` says it.
-    await loadApp(resolve(given), given)
-    source = { app: resolve(given) }
+    const app = await loadApp(resolve(given), given)
+    source = { app: resolve(given), ...(app.files ? { files: app.files } : {}) }
   }
   const { buildBundle } = await import('../deploy/bundle.js')
   try {

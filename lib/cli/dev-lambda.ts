@@ -12,6 +12,7 @@ import { AwsSystem, type AwsSystemOptions } from '../aws/aws-system.js'
 import { lambdaInvoker, localLambdaClient } from '../aws/lambda-invoker.js'
 import type { LocalStack } from '../aws/local-stack.js'
 import type { LogLevel } from '../core/logger.js'
+import type { BundleFiles } from '../deploy/bundle-files.js'
 import { buildBundle } from '../deploy/bundle.js'
 import { STACK_DEFAULTS } from '../deploy/stack.js'
 import { LocalEventSourceMapping, type CheckpointStore } from '../hosts/lambda/local-event-source-mapping.js'
@@ -27,6 +28,8 @@ const MAPPING_LEASE_MS = 24 * 60 * 60_000
 
 export interface DevLambdaOptions {
   appFile: string
+  /** The app's `files`, carried beside the bundle. */
+  files?: BundleFiles
   /** Where the bundle goes (`<dir>/build`). */
   dir: string
   stack: LocalStack
@@ -71,7 +74,7 @@ export interface DevLambdaHost {
 const IDLE_TIMEOUT_MS = 10 * 60_000
 
 export async function startDevLambdaHost(options: DevLambdaOptions): Promise<DevLambdaHost> {
-  const built = await buildBundle({ app: options.appFile, outDir: join(options.dir, 'build') })
+  const built = await buildBundle({ app: options.appFile, outDir: join(options.dir, 'build'), ...(options.files ? { files: options.files } : {}) })
   const fn = new LocalFunction({
     bundle: built.outfile,
     name: DEV_FUNCTION,

@@ -135,6 +135,7 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
       try {
         host = await startDevLambdaHost({
           appFile,
+          ...(app.files ? { files: app.files } : {}),
           dir,
           stack,
           kinesis,

@@ -15,6 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Plugin } from 'esbuild'
 import { ConfigError } from '../core/errors.js'
 import { bundleHandler } from '../hosts/lambda/bundle.js'
+import { copyBundleFiles, type BundleFiles } from './bundle-files.js'
 import { codeSha256, zip } from './zip.js'
 
 /** The size issue 6 aims at for a small system, minified. */
@@ -34,6 +35,8 @@ export interface BuildBundleOptions {
   minify?: boolean
   /** Keep the SDK's whole credential chain (see the top of this file). @default false */
   credentialChain?: boolean
+  /** Files to carry beside `index.mjs` (an app's `files`), found from the app's (or entry's) folder. */
+  files?: BundleFiles
 }
 
 export interface BuiltBundle {
@@ -43,7 +46,7 @@ export interface BuiltBundle {
   outfile: string
   /** Its size. */
   bytes: number
-  /** The deployment package (`<outDir>/lambda.zip`, the bundle as `index.mjs`). */
+  /** The deployment package (`<outDir>/lambda.zip`, the bundle as `index.mjs`, and the `files`). */
   zipfile: string
   zipBytes: number
   /** SHA-256 of the zip, base64: what Lambda reports as the function's CodeSha256. */
@@ -82,7 +85,8 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
     plugins: options.credentialChain ? [] : [lambdaCredentialsPlugin()],
   })
   const code = await readFile(outfile)
-  const archive = zip([{ name: BUNDLE_FILE, data: code }])
+  const files = options.files ? await copyBundleFiles(options.files, dirname(resolve(options.app ?? options.entry!)), outDir) : []
+  const archive = zip([{ name: BUNDLE_FILE, data: code }, ...files])
   const zipfile = join(outDir, ZIP_FILE)
   await writeFile(zipfile, archive)
   return {

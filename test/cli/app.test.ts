@@ -26,3 +26,15 @@ t.test('payloads: an object of claim-check options, each checked with the field 
   ]
   for (const [payloads, message] of refused) t.match(appProblem({ actors: [Ping], payloads }), message, JSON.stringify(payloads) ?? String(payloads))
 })
+
+t.test('files: bundle paths that stay inside the bundle, each to a source path', async (t) => {
+  t.equal(appProblem({ actors: [Ping], files: { 'data/a.csv': './a.csv', 'sql-wasm.wasm': 'sql.js/dist/sql-wasm.wasm' } }), undefined)
+  const bad: [unknown, RegExp][] = [
+    [[], /^`files` must be an object/],
+    [{ 'a.csv': '' }, /^files\["a\.csv"\] must be a source path/],
+    [{ '../a.csv': './a.csv' }, /must be relative and stay inside it/],
+    [{ '/etc/a.csv': './a.csv' }, /must be relative and stay inside it/],
+    [{ 'index.mjs': './a.js' }, /that name is the bundle's own/],
+  ]
+  for (const [files, problem] of bad) t.match(appProblem({ actors: [Ping], files }), problem, JSON.stringify(files))
+})

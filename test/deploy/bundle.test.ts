@@ -16,14 +16,19 @@ const APP = fileURLToPath(new URL('../cli/fixtures/counter.app.ts', import.meta.
 const S3_APP = fileURLToPath(new URL('./fixtures/s3-payloads.app.ts', import.meta.url))
 const HOST = fileURLToPath(new URL('../../lib/hosts/lambda/index.ts', import.meta.url))
 
-/** The one file of a one-file zip. */
-function unzipOne(archive: Buffer): { name: string; data: Buffer } {
-  const nameLength = archive.readUInt16LE(26)
-  const size = archive.readUInt32LE(18)
-  const method = archive.readUInt16LE(8)
-  const name = archive.subarray(30, 30 + nameLength).toString('utf8')
-  const body = archive.subarray(30 + nameLength + archive.readUInt16LE(28), 30 + nameLength + archive.readUInt16LE(28) + size)
-  return { name, data: method === 8 ? inflateRawSync(body) : body }
+/** The files of a zip, in order, read from their local headers. */
+function unzip(archive: Buffer): { name: string; data: Buffer }[] {
+  const files: { name: string; data: Buffer }[] = []
+  for (let at = 0; archive.readUInt32LE(at) === 0x04034b50; ) {
+    const method = archive.readUInt16LE(at + 8)
+    const size = archive.readUInt32LE(at + 18)
+    const nameLength = archive.readUInt16LE(at + 26)
+    const start = at + 30 + nameLength + archive.readUInt16LE(at + 28)
+    const body = archive.subarray(start, start + size)
+    files.push({ name: archive.subarray(at + 30, at + 30 + nameLength).toString('utf8'), data: method === 8 ? inflateRawSync(body) : body })
+    at = start + size
+  }
+  return files
 }
 
 /** Imports the bundle in a fresh process with `env` and invokes its handler with `event`. */
@@ -69,9 +74,10 @@ t.test('an app is bundled with the Lambda host, minified, zipped as index.mjs', 
   const archive = readFileSync(built.zipfile)
   t.equal(built.zipBytes, archive.length)
   t.equal(built.codeSha256, codeSha256(archive))
-  const file = unzipOne(archive)
-  t.equal(file.name, 'index.mjs')
-  t.same(file.data, code)
+  const [file, ...others] = unzip(archive)
+  t.same(others, [], 'the bundle alone')
+  t.equal(file?.name, 'index.mjs')
+  t.same(file?.data, code)
   t.ok(built.zipBytes < built.bytes / 2, 'deflated')
   t.ok(code.length / code.toString('utf8').split('\n').length > 1000, 'minified: long lines')
   // In Lambda the credentials are in the environment: the rest of the SDK's chain is left out.
@@ -138,6 +144,26 @@ t.test('an app with its payloads in S3 bundles the S3 client and the store', asy
   t.ok(text.includes('AmazonS3'), 'the S3 client is in')
   t.ok(text.includes('troupe-payloads/'), 'and the S3 payload store')
   t.comment(`bundle with the S3 client ${(built.bytes / 1024).toFixed(1)} KiB`)
+})
+
+t.test("an app's files travel beside the bundle and in the zip, under the names it gives them", async (t) => {
+  const dir = t.testdir({ 'data.txt': 'some data\n' })
+  const built = await buildBundle({
+    app: APP,
+    outDir: join(dir, 'out'),
+    files: { 'node_modules/sql.js/dist/sql-wasm.wasm': 'sql.js/dist/sql-wasm.wasm', 'data/data.txt': join(dir, 'data.txt') },
+  })
+  const wasm = readFileSync(fileURLToPath(new URL('../../node_modules/sql.js/dist/sql-wasm.wasm', import.meta.url)))
+  t.same(readFileSync(join(dir, 'out', 'node_modules/sql.js/dist/sql-wasm.wasm')), wasm, 'a package file, found in node_modules, is copied beside index.mjs')
+  t.equal(readFileSync(join(dir, 'out', 'data', 'data.txt'), 'utf8'), 'some data\n')
+  const files = unzip(readFileSync(built.zipfile))
+  t.same(
+    files.map((f) => f.name),
+    ['index.mjs', 'node_modules/sql.js/dist/sql-wasm.wasm', 'data/data.txt'],
+  )
+  t.same(files[1]!.data, wasm, 'the zip holds the same bytes')
+  await t.rejects(buildBundle({ app: APP, outDir: join(dir, 'out2'), files: { 'x.bin': 'no-such-package/x.bin' } }), /files\["x\.bin"\]: no-such-package\/x\.bin is not a file/)
+  await t.rejects(buildBundle({ app: APP, outDir: join(dir, 'out3'), files: { '../outside': './data.txt' } }), /must be relative and stay inside it/)
 })
 
 t.test('an entry of your own that exports handler is bundled as it is', async (t) => {

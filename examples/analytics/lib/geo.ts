@@ -17,7 +17,7 @@
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 
-const DATA_FILE = '@ip-location-db/geo-whois-asn-country/geo-whois-asn-country-ipv4-num.csv'
+export const GEO_DATA_FILE = '@ip-location-db/geo-whois-asn-country/geo-whois-asn-country-ipv4-num.csv'
 
 export const GEO_ATTRIBUTION =
   'IP-to-country data: @ip-location-db/geo-whois-asn-country, from RIR data by the NRO (nro.net), CC BY 4.0'
@@ -36,7 +36,7 @@ export class ReservedAddressError extends Error {
 /** The address is public but the data set has no range for it. */
 export class UnknownAddressError extends Error {
   constructor(readonly ip: string) {
-    super(`no country for ${ip} in the geo database (${DATA_FILE.split('/')[1]})`)
+    super(`no country for ${ip} in the geo database (${GEO_DATA_FILE.split('/')[1]})`)
     this.name = 'UnknownAddressError'
   }
 }
@@ -227,7 +227,7 @@ let opening: Promise<GeoDb> | undefined
 /** Loads the data once per process (about 330,000 ranges, a few hundred milliseconds). */
 export function openGeoDb(): Promise<GeoDb> {
   opening ??= (async () => {
-    const file = createRequire(import.meta.url).resolve(DATA_FILE)
+    const file = createRequire(import.meta.url).resolve(GEO_DATA_FILE)
     return buildGeoDb(await readFile(file, 'utf8'))
   })()
   // A failed load may be tried again.
