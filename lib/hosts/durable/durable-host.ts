@@ -184,6 +184,8 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
   private readonly runningHere = new Map<string, Promise<void>>()
   /** `type#key` → messages parked by a throttle and due to wake, as this host's last commit of the instance left them. */
   private readonly parkedHere = new Map<string, number>()
+  /** Direct turns running here, each with the last receipt entry made for its message (a conflict's rerun makes it again). */
+  private readonly directAnswers = new Set<{ envelope: string; record: ReceiptRecord | undefined }>()
   /** Entries a turn adds besides its effects (the fork-result actor's receipt). */
   private readonly extras = new WeakMap<Turn, OutboxEntry[]>()
 
@@ -323,7 +325,9 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
    * conditional commit as the stream path, so a batch for the same key running at the same
    * time costs a rerun, never a lost update. A repeat of the same message id is not applied
    * again. Resolves to the message's receipt (with the reply), or undefined when the turn could
-   * not finish (out of time, or the store or stream failed): the caller may try again.
+   * not finish (out of time, or the store or stream failed): the caller may try again. The
+   * receipt is the entry this run committed and sent (its history holds that entry alone); only
+   * a repeat, which this run did not apply, is read back from the journal.
    */
   async handleDirect(envelope: Envelope, deadline = Infinity, after?: { stream: string; shardId: string; sequenceNumber: string; member?: number }): Promise<StoredReceipt | undefined> {
     const type = this.typeOf(envelope.type)
@@ -336,9 +340,28 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       group.stored = loaded.stored
       group.typePaused = loaded.typePaused
     }
-    const failed = await this.runGroup(group, INVOKE_SHARD, deadline, { applied: 0, duplicates: 0, conflicts: 0 })
-    if (failed !== undefined) return undefined
-    return this.options.journal.receipt(envelope.id, this.clock.now())
+    // The receipt entry the turn makes is caught here: the answer needs no read after the send.
+    const watched = { envelope: envelope.id, record: undefined as ReceiptRecord | undefined }
+    this.directAnswers.add(watched)
+    try {
+      const failed = await this.runGroup(group, INVOKE_SHARD, deadline, { applied: 0, duplicates: 0, conflicts: 0 })
+      if (failed !== undefined) return undefined
+    } finally {
+      this.directAnswers.delete(watched)
+    }
+    const record = watched.record
+    if (record === undefined) return this.options.journal.receipt(envelope.id, this.clock.now())
+    return {
+      id: record.id,
+      actor: record.actor,
+      key: record.key,
+      status: record.entry.status,
+      attempts: record.entry.attempt,
+      history: [record.entry],
+      ...(record.reply !== undefined ? { reply: record.reply } : {}),
+      ...(record.error !== undefined ? { error: record.error } : {}),
+      ...(record.trace !== undefined ? { trace: record.trace } : {}),
+    }
   }
 
   /**
@@ -848,6 +871,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     if (envelope.correlationId !== undefined) {
       record.trace = { correlationId: envelope.correlationId, sentAt: envelope.sentAt ?? at, ...(envelope.parentId !== undefined ? { parentId: envelope.parentId } : {}) }
     }
+    for (const watched of this.directAnswers) if (watched.envelope === record.id) watched.record = record
     return record
   }
 
