@@ -4,7 +4,7 @@
 // the state of a single delivery, and receivers see every outgoing message once.
 import t, { type Test } from 'tap'
 import { Actor, type Context } from '../../lib/index.js'
-import { clients, startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { localStackFor } from '../fixtures/local-stack.js'
 import { injectPutRecordsFaults } from '../../lib/aws/fault-injection.js'
 import { createTable } from '../../lib/store/dynamodb.js'
 import { decode } from '../../lib/core/serialization.js'
@@ -58,17 +58,7 @@ function counter(from: string, gate?: Promise<void>) {
   }
 }
 
-let stack: LocalStack
-let aws: ReturnType<typeof clients>
-t.before(async () => {
-  stack = await startLocalStack()
-  aws = clients(stack)
-})
-t.teardown(async () => {
-  aws.kinesis.destroy()
-  aws.dynamodb.destroy()
-  await stack.stop()
-})
+const { aws } = await localStackFor(t)
 
 const KEYS = ['a', 'b', 'c', 'd']
 const N = 24

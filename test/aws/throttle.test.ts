@@ -5,7 +5,7 @@
 // paused key keeps them until its resume.
 import t from 'tap'
 import { Actor, type Context } from '../../lib/index.js'
-import { clients, startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { localStackFor } from '../fixtures/local-stack.js'
 import { DurablePauses } from '../../lib/aws/pauses.js'
 import type { Envelope } from '../../lib/core/envelope.js'
 import { decode } from '../../lib/core/serialization.js'
@@ -38,17 +38,7 @@ class Polite extends Actor<In, void, Seen> {
   }
 }
 
-let stack: LocalStack
-let aws: ReturnType<typeof clients>
-t.before(async () => {
-  stack = await startLocalStack()
-  aws = clients(stack)
-})
-t.teardown(async () => {
-  aws.kinesis.destroy()
-  aws.dynamodb.destroy()
-  await stack.stop()
-})
+const { aws } = await localStackFor(t)
 
 const BUSY = 'busy.example'
 const N = 12

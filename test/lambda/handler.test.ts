@@ -4,7 +4,7 @@ import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type Kin
 import t, { type Test } from 'tap'
 import { Actor, RetryableError, TerminalError, type Context } from '../../lib/index.js'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
-import { clients, startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { localStackFor } from '../fixtures/local-stack.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { decode } from '../../lib/core/serialization.js'
 import { createLambdaHandler } from '../../lib/hosts/lambda/handler.js'
@@ -33,17 +33,7 @@ class Counter extends Actor<In, number, { n: number }> {
   }
 }
 
-let stack: LocalStack
-let aws: ReturnType<typeof clients>
-t.before(async () => {
-  stack = await startLocalStack()
-  aws = clients(stack)
-})
-t.teardown(async () => {
-  aws.kinesis.destroy()
-  aws.dynamodb.destroy()
-  await stack.stop()
-})
+const { aws } = await localStackFor(t)
 
 let made = 0
 const context = (remainingMs = 60_000) => ({ getRemainingTimeInMillis: () => remainingMs, functionName: 'troupe-host', awsRequestId: `r${made}` })
