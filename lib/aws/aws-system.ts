@@ -15,6 +15,7 @@ import type { Filter } from '../core/filter.js'
 import type { ForkChildren, Joined, JoinOptions } from '../core/fork.js'
 import { derivedId, parseMessageId, RootIds, type CorrelationId, type MessageId } from '../core/ids.js'
 import type { InstanceSnapshot, Listener, SystemSnapshot, TroupeEvent } from '../core/inspection.js'
+import { KeyedSequence } from '../core/keyed-sequence.js'
 import { createLogger, type Logger, type LogLevel } from '../core/logger.js'
 import { FINAL_STATUSES, type MessageStatus, type Receipt } from '../core/receipt.js'
 import { timerRecord, type ScheduleOptions } from '../core/schedule.js'
@@ -180,8 +181,8 @@ export class AwsSystem implements System {
   private readonly invoke: { invoker: HostInvoker; codec: RecordCodec } | undefined
   /** With `invoke`: where this system's last tell to each instance went, for the ask that follows it. */
   private readonly lastTold = new Map<string, Promise<ShardPosition | undefined>>()
-  /** Per instance, when the last tell with a payload offload in its way has entered the transport. */
-  private readonly entering = new Map<string, Promise<void>>()
+  /** Per instance, tells entering the transport in the order they were told (an offload takes a while). */
+  private readonly entering = new KeyedSequence()
   private readonly idleHost: (() => Promise<void>) | undefined
 
   constructor(options: AwsSystemOptions) {
@@ -419,19 +420,9 @@ export class AwsSystem implements System {
   private inOrder(envelope: Envelope): Promise<Envelope> {
     const offloaded = Promise.resolve(this.offload(envelope))
     if (!this.claimCheck) return offloaded
-    const name = instanceName(envelope)
-    const ahead = this.entering.get(name)
-    const entered = ahead === undefined ? offloaded : ahead.then(() => offloaded)
-    const done = entered.then(
-      () => {},
-      () => {},
-    )
-    this.entering.set(name, done)
-    void done.then(() => {
-      if (this.entering.get(name) === done) this.entering.delete(name)
-    })
-    return entered
+    return this.entering.run(instanceName(envelope), () => offloaded)
   }
+
 
   /** The envelope to send: with its body in the payload store when the claim check wants it there. */
   private offload(envelope: Envelope): Promise<Envelope> | Envelope {

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { KeyedSequence } from '../../lib/core/keyed-sequence.js'
 import { derivedId, parseMessageId, RootIds, type MessageId } from '../../lib/core/ids.js'
 import { copyState } from '../../lib/core/state-copy.js'
 import { TokenBucket } from '../../lib/supervisor/token-bucket.js'
@@ -132,4 +133,30 @@ t.test('logger writes one JSON line per call at its level and above', async (t) 
   log.info('shown', { n: 1n, err: new Error('boom') })
   t.equal(lines.length, 1)
   t.match(JSON.parse(lines[0]!), { level: 'info', msg: 'shown', app: 'x', actor: 'a', n: '1', err: { name: 'Error', message: 'boom' } })
+})
+
+t.test('KeyedSequence: one key settles in queue order, a failure does not stop the next, other keys do not wait', async (t) => {
+  const sequence = new KeyedSequence()
+  const order: string[] = []
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => (release = resolve))
+  const first = sequence.run('a', async () => {
+    await gate
+    order.push('a1')
+    throw new Error('a1 failed')
+  })
+  const second = sequence.run('a', async () => {
+    order.push('a2')
+    return 2
+  })
+  const other = sequence.run('b', async () => {
+    order.push('b1')
+    return 1
+  })
+  t.equal(await other, 1)
+  t.same(order, ['b1'], 'b ran while a1 was still waiting')
+  release()
+  await t.rejects(first, /a1 failed/)
+  t.equal(await second, 2)
+  t.same(order, ['b1', 'a1', 'a2'], 'a2 ran after a1 settled, though a1 failed')
 })

@@ -23,6 +23,7 @@ import { derivedId, type CorrelationId, type MessageId } from '../../core/ids.js
 import type { ActorCounts, TroupeEvent } from '../../core/inspection.js'
 import { createLogger, type Logger } from '../../core/logger.js'
 import type { MessageStatus } from '../../core/receipt.js'
+import { KeyedSequence } from '../../core/keyed-sequence.js'
 import { decode, encode } from '../../core/serialization.js'
 import { copyState } from '../../core/state-copy.js'
 import { assertSerializable } from '../../core/validate.js'
@@ -180,8 +181,8 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
   /** `type#key` → the version whose outbox this host saw sent. */
   private readonly sent = new Map<string, number>()
   private readonly onceResults = new Map<string, Promise<unknown>>()
-  /** `type#key` → the run of that instance in this host, which the next one waits for. */
-  private readonly runningHere = new Map<string, Promise<void>>()
+  /** Runs of each instance (`type#key`) in this host, one at a time. */
+  private readonly runningHere = new KeyedSequence()
   /** `type#key` → messages parked by a throttle and due to wake, as this host's last commit of the instance left them. */
   private readonly parkedHere = new Map<string, number>()
   /** Direct turns running here, each with the last receipt entry made for its message (a conflict's rerun makes it again). */
@@ -430,20 +431,9 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
    */
   private async runGroup(group: Group, shard: string, deadline: number, result: BatchResult): Promise<string | undefined> {
     if (!group.type.stateful) return this.runGroupRounds(group, shard, deadline, result)
-    const name = `${group.type.type}#${group.key}`
-    const before = this.runningHere.get(name)
-    const run = (before ?? Promise.resolve()).then(() => this.runGroupRounds(group, shard, deadline, result))
-    const settled = run.then(
-      () => {},
-      () => {},
-    )
-    this.runningHere.set(name, settled)
-    try {
-      return await run
-    } finally {
-      if (this.runningHere.get(name) === settled) this.runningHere.delete(name)
-    }
+    return this.runningHere.run(`${group.type.type}#${group.key}`, () => this.runGroupRounds(group, shard, deadline, result))
   }
+
 
   private async runGroupRounds(group: Group, shard: string, deadline: number, result: BatchResult): Promise<string | undefined> {
     const first = group.records[0]?.sequenceNumber ?? DIRECT
