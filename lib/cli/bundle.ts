@@ -1,5 +1,5 @@
-// `troupe bundle`: the app's actors and the Lambda host in one minified ESM file, zipped for
-// Lambda, and how big it came out (lib/deploy/bundle.ts does the work).
+// `troupe bundle`: the app's actors and the Lambda host as minified ESM, zipped for Lambda, and
+// how big it came out (lib/deploy/bundle.ts does the work).
 import { existsSync } from 'node:fs'
 import { relative, resolve } from 'node:path'
 import type { BuiltBundle, InitTiming } from '../deploy/bundle.js'
@@ -10,16 +10,17 @@ import { loadApp } from './template.js'
 
 export const BUNDLE_USAGE = `Usage: troupe bundle [options]
 
-Bundles the app's actors with the Lambda host (esbuild: one minified ESM file for nodejs20.x,
-the AWS SDK inside), zips it for Lambda, and reports the sizes. The zip's index.mjs exports
-\`handler\`: the function's handler is index.handler.
+Bundles the app's actors with the Lambda host (esbuild: minified ESM for nodejs20.x, the AWS
+SDK inside), zips it for Lambda, and reports the sizes: what a cold start loads (index.mjs and
+the chunks it imports) and all the files (with the chunks loaded when a rarely used path first
+runs). The zip's index.mjs exports \`handler\`: the function's handler is index.handler.
 
 Options
   --app <file>        the app: a module whose default export is defineApp({ actors, … })
                       (default ./troupe.app.ts)
   --entry <file>      instead of --app: a module of your own that exports \`handler\`
                       (export const handler = createLambdaHandler({ … }) from troupe/lambda)
-  --out-dir <folder>  where index.mjs and lambda.zip go (default .troupe/build)
+  --out-dir <folder>  where index.mjs, its chunks and lambda.zip go (default .troupe/build)
   --no-minify         readable output (bigger, slower to load)
   --credential-chain  keep the SDK's whole credential chain; by default the bundle reads
                       credentials from the environment only, as Lambda provides them
@@ -94,7 +95,7 @@ export async function bundleFromFlags(
 export function formatBundle(built: BuiltBundle, init?: InitTiming): string {
   const show = (p: string) => relative(process.cwd(), p) || '.'
   const lines = [
-    `troupe bundle: ${show(built.outfile)}  ${kib(built.bytes)}${built.withinTarget ? '' : `  (over the ${kib(built.targetBytes)} aimed at for a small system)`}`,
+    `troupe bundle: ${show(built.outfile)}  ${kib(built.initBytes)} loaded at init${built.withinTarget ? '' : ` (over the ${kib(built.targetBytes)} aimed at for a small system)`}; ${kib(built.bytes)} in ${built.bundleFiles.length} files`,
     `troupe bundle: ${show(built.zipfile)}  ${kib(built.zipBytes)}  CodeSha256 ${built.codeSha256}`,
     `troupe bundle: made in ${built.ms} ms; the handler is index.handler (nodejs20.x)`,
   ]

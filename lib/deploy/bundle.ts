@@ -1,26 +1,26 @@
-// `troupe bundle`: the app's actors and the Lambda host in one minified ESM file, zipped for
-// Lambda. The bundling itself is bundleHandler (lib/hosts/lambda/bundle.ts, which the local
-// event source mapping uses too); this file makes the entry from an app, trims what a Lambda
-// never uses, writes the zip, and measures.
+// `troupe bundle`: the app's actors and the Lambda host as minified ESM, zipped for Lambda.
+// The bundling itself is bundleHandler (lib/hosts/lambda/bundle.ts, which the local event
+// source mapping uses too); this file makes the entry from an app, trims what a Lambda never
+// uses or rarely uses (lib/deploy/bundle-trims.ts), writes the zip, and measures.
 //
-// Size: every byte of the bundle is parsed at every cold start. The one trim here is the SDK's
-// credential chain: in Lambda the credentials are always in the environment (AWS_ACCESS_KEY_ID,
-// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN — AWS-SEMANTICS.md §6), so the chain's SSO, STS,
-// INI-file and instance-metadata providers (about 135 KB minified) are replaced by the
-// environment provider. `credentialChain: true` keeps them, for a host that is not a Lambda.
+// Size: every byte the entry loads is parsed at every cold start, so the target is on those
+// (`initBytes`: the entry and the chunks it imports statically); chunks reached only through
+// `import()`, and croner.cjs, load when their path first runs. The SDK's credential chain (about
+// 135 KB minified) is replaced by the environment provider, as in Lambda the credentials are
+// always in the environment; `credentialChain: true` keeps it, for a host that is not a Lambda.
 import { spawn } from 'node:child_process'
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import type { Plugin } from 'esbuild'
 import { ConfigError } from '../core/errors.js'
 import { bundleHandler } from '../hosts/lambda/bundle.js'
 import { copyBundleFiles, type BundleFiles } from './bundle-files.js'
+import { lambdaCredentialsPlugin, lambdaSdkTrimsPlugin, lazyCronerPlugin } from './bundle-trims.js'
 import { codeSha256, zip } from './zip.js'
 
-/** The size issue 6 aims at for a small system, minified. */
+/** The size issue 6 aims at for a small system, minified: of what a cold start loads (`initBytes`). */
 export const BUNDLE_TARGET_BYTES = 400 * 1024
-/** The file the bundle is written to in the zip: the handler is `index.handler`. */
+/** The bundle's entry, in the zip and beside its chunks: the handler is `index.handler`. */
 export const BUNDLE_FILE = 'index.mjs'
 export const ZIP_FILE = 'lambda.zip'
 
@@ -42,18 +42,22 @@ export interface BuildBundleOptions {
 export interface BuiltBundle {
   /** The module bundled: the app's generated entry, or the given entry. */
   entry: string
-  /** The bundle (`<outDir>/index.mjs`). */
+  /** The bundle's entry (`<outDir>/index.mjs`). */
   outfile: string
-  /** Its size. */
+  /** The entry, then the files it loads when a path first needs them (chunks, croner.cjs), all in `outDir`. */
+  bundleFiles: string[]
+  /** Size of all of them. */
   bytes: number
-  /** The deployment package (`<outDir>/lambda.zip`, the bundle as `index.mjs`, and the `files`). */
+  /** Size of what a cold start loads: the entry and the chunks it imports statically. */
+  initBytes: number
+  /** The deployment package (`<outDir>/lambda.zip`: the bundle's files under their names, and the app's `files`). */
   zipfile: string
   zipBytes: number
   /** SHA-256 of the zip, base64: what Lambda reports as the function's CodeSha256. */
   codeSha256: string
   /** How long bundling and zipping took. */
   ms: number
-  /** {@link BUNDLE_TARGET_BYTES}, and whether the bundle is within it. */
+  /** {@link BUNDLE_TARGET_BYTES}, and whether `initBytes` is within it. */
   targetBytes: number
   withinTarget: boolean
 }
@@ -78,27 +82,37 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
     entry = resolve(options.entry!)
   }
   const outfile = join(outDir, BUNDLE_FILE)
+  const croner = lazyCronerPlugin()
   const result = await bundleHandler({
     entry,
     outfile,
     minify: options.minify ?? true,
-    plugins: options.credentialChain ? [] : [lambdaCredentialsPlugin()],
+    plugins: [...(options.credentialChain ? [] : [lambdaCredentialsPlugin()]), lambdaSdkTrimsPlugin(), croner.plugin],
   })
-  const code = await readFile(outfile)
+  const bundleFiles = [...result.files, ...croner.files]
+  let bytes = 0
+  const code: { name: string; data: Buffer }[] = []
+  for (const file of bundleFiles) {
+    const data = await readFile(file)
+    bytes += data.length
+    code.push({ name: basename(file), data })
+  }
   const files = options.files ? await copyBundleFiles(options.files, dirname(resolve(options.app ?? options.entry!)), outDir) : []
-  const archive = zip([{ name: BUNDLE_FILE, data: code }, ...files])
+  const archive = zip([...code, ...files])
   const zipfile = join(outDir, ZIP_FILE)
   await writeFile(zipfile, archive)
   return {
     entry,
     outfile,
-    bytes: result.bytes,
+    bundleFiles,
+    bytes,
+    initBytes: result.initBytes,
     zipfile,
     zipBytes: archive.length,
     codeSha256: codeSha256(archive),
     ms: Math.round(performance.now() - started),
     targetBytes: BUNDLE_TARGET_BYTES,
-    withinTarget: result.bytes <= BUNDLE_TARGET_BYTES,
+    withinTarget: result.initBytes <= BUNDLE_TARGET_BYTES,
   }
 }
 
@@ -124,46 +138,6 @@ export const handler = createLambdaHandler({
   router: { ...app.router, defaultStream: process.env.TROUPE_STREAM || app.stream || 'troupe' },
 })
 `
-}
-
-const SKIP = Symbol('troupe-lambda-credentials')
-const CREDENTIALS_SHIM = `// troupe bundle: in Lambda the credentials are in the environment; the rest of the chain is left out.
-import { fromEnv } from '@aws-sdk/credential-provider-env'
-export const defaultProvider = (init = {}) => {
-  const env = fromEnv(init)
-  return async () => {
-    try {
-      return await env()
-    } catch (error) {
-      error.message = 'no AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): ' +
-        'a troupe Lambda bundle reads them from there, as Lambda sets them; bundle with the whole credential chain to run it elsewhere'
-      throw error
-    }
-  }
-}
-export const credentialsWillNeedRefresh = () => false
-export const credentialsTreatedAsExpired = () => false
-`
-
-/** Replaces the SDK's default credential chain with the environment provider (see the top of this file). */
-export function lambdaCredentialsPlugin(): Plugin {
-  return {
-    name: 'troupe-lambda-credentials',
-    setup(build) {
-      build.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, async (args) => {
-        if (args.pluginData === SKIP) return undefined
-        // Where the real package is: the shim imports the environment provider from beside it.
-        const real = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, pluginData: SKIP })
-        if (real.errors.length > 0) return { errors: real.errors }
-        return { path: real.path, namespace: 'troupe-lambda-credentials', pluginData: dirname(real.path) }
-      })
-      build.onLoad({ filter: /.*/, namespace: 'troupe-lambda-credentials' }, (args) => ({
-        contents: CREDENTIALS_SHIM,
-        resolveDir: args.pluginData as string,
-        loader: 'js',
-      }))
-    },
-  }
 }
 
 export interface InitTiming {

@@ -3,7 +3,7 @@
 // node_modules, the environment a Lambda gets — taking a tick against the local servers.
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { inflateRawSync } from 'node:zlib'
 import t from 'tap'
@@ -31,13 +31,34 @@ function unzip(archive: Buffer): { name: string; data: Buffer }[] {
   return files
 }
 
+/** Bytes of the chunks the `imported` chunks import statically in turn (not counting those). */
+function nestedChunkBytes(dir: string, imported: string[]): number {
+  const seen = new Set(imported)
+  const pending = [...imported]
+  let bytes = 0
+  for (let chunk = pending.pop(); chunk !== undefined; chunk = pending.pop()) {
+    for (const m of readFileSync(join(dir, chunk), 'utf8').matchAll(/(?:from|import)\s*"\.\/(chunk-[A-Z0-9]+\.mjs)"/g)) {
+      if (seen.has(m[1]!)) continue
+      seen.add(m[1]!)
+      pending.push(m[1]!)
+      bytes += readFileSync(join(dir, m[1]!)).length
+    }
+  }
+  return bytes
+}
+
 /** Imports the bundle in a fresh process with `env` and invokes its handler with `event`. */
 function invoke(bundle: string, event: unknown, env: Record<string, string>): Promise<{ ok: boolean; value: any; stderr: string }> {
+  const context = "{ getRemainingTimeInMillis: () => 30000, functionName: 'test', awsRequestId: 'r1' }"
+  return inBundle(bundle, `mod.handler(${JSON.stringify(event)}, ${context})`, env)
+}
+
+/** Imports the bundle as `mod` in a fresh process with `env` and evaluates the async `expression`. */
+function inBundle(bundle: string, expression: string, env: Record<string, string>): Promise<{ ok: boolean; value: any; stderr: string }> {
   const script = `
-    const { handler } = await import(${JSON.stringify(pathToFileURL(bundle).href)})
-    const context = { getRemainingTimeInMillis: () => 30000, functionName: 'test', awsRequestId: 'r1' }
+    const mod = await import(${JSON.stringify(pathToFileURL(bundle).href)})
     try {
-      process.stdout.write(JSON.stringify({ ok: true, value: await handler(${JSON.stringify(event)}, context) }))
+      process.stdout.write(JSON.stringify({ ok: true, value: await (async () => ${expression})() }))
     } catch (error) {
       process.stdout.write(JSON.stringify({ ok: false, value: { name: error.name, message: error.message } }))
     }
@@ -64,24 +85,27 @@ t.test('an app is bundled with the Lambda host, minified, zipped as index.mjs', 
   const dir = t.testdir()
   const built = await buildBundle({ app: APP, outDir: dir })
   t.equal(built.outfile, join(dir, 'index.mjs'))
+  t.equal(built.bundleFiles[0], built.outfile, 'the entry first')
   t.equal(built.zipfile, join(dir, 'lambda.zip'))
   t.equal(built.entry, join(dir, 'entry.mjs'))
-  const code = readFileSync(built.outfile)
-  t.equal(built.bytes, code.length, 'the size reported is the file')
+  const files = built.bundleFiles.map((f) => ({ name: basename(f), data: readFileSync(f) }))
+  t.ok(built.bundleFiles.every((f) => dirname(f) === dir), 'every file of the bundle beside index.mjs')
+  t.equal(built.bytes, files.reduce((n, f) => n + f.data.length, 0), 'the size reported is all the files')
+  const code = files[0]!.data
+  const imported = [...code.toString('utf8').matchAll(/(?:from|import)\s*"\.\/(chunk-[A-Z0-9]+\.mjs)"/g)].map((m) => m[1]!)
+  t.ok(built.initBytes >= code.length && built.initBytes < built.bytes, `init loads ${built.initBytes} of ${built.bytes} bytes`)
+  t.equal(built.initBytes, code.length + [...new Set(imported)].reduce((n, c) => n + readFileSync(join(dir, c)).length, 0) + nestedChunkBytes(dir, imported), 'the entry and the chunks it imports statically')
   t.equal(built.targetBytes, BUNDLE_TARGET_BYTES)
-  t.equal(built.withinTarget, built.bytes <= BUNDLE_TARGET_BYTES)
-  t.comment(`bundle ${(built.bytes / 1024).toFixed(1)} KiB (target ${BUNDLE_TARGET_BYTES / 1024} KiB), zip ${(built.zipBytes / 1024).toFixed(1)} KiB`)
+  t.equal(built.withinTarget, built.initBytes <= BUNDLE_TARGET_BYTES)
+  t.comment(`bundle ${(built.bytes / 1024).toFixed(1)} KiB in ${files.length} files, ${(built.initBytes / 1024).toFixed(1)} KiB loaded at init (target ${BUNDLE_TARGET_BYTES / 1024} KiB), zip ${(built.zipBytes / 1024).toFixed(1)} KiB`)
   const archive = readFileSync(built.zipfile)
   t.equal(built.zipBytes, archive.length)
   t.equal(built.codeSha256, codeSha256(archive))
-  const [file, ...others] = unzip(archive)
-  t.same(others, [], 'the bundle alone')
-  t.equal(file?.name, 'index.mjs')
-  t.same(file?.data, code)
+  t.same(unzip(archive), files, "the bundle's files, under their names")
   t.ok(built.zipBytes < built.bytes / 2, 'deflated')
   t.ok(code.length / code.toString('utf8').split('\n').length > 1000, 'minified: long lines')
   // In Lambda the credentials are in the environment: the rest of the SDK's chain is left out.
-  const text = code.toString('utf8')
+  const text = files.map((f) => f.data.toString('utf8')).join('\n')
   t.ok(text.includes('credential-provider-env - fromEnv'), 'the environment provider is in')
   t.notOk(text.includes('credential-provider-ini - fromIni'), 'the INI provider is not')
   t.notOk(text.includes('credential-provider-imds'), 'nor instance metadata')
@@ -90,6 +114,13 @@ t.test('an app is bundled with the Lambda host, minified, zipped as index.mjs', 
   t.notOk(text.includes('InvokeCommand'), 'no Lambda client')
   // Nor the S3 client, which only an app with its payloads in S3 (troupe/payloads-s3) brings in.
   t.notOk(text.includes('AmazonS3'), 'no S3 client')
+  // Nor HTTP/2, which only SubscribeToShard needs; the event-stream codec and croner load when used.
+  t.notOk(text.includes('node:http2'), 'no HTTP/2')
+  t.ok(files.some((f) => f.name === 'croner.cjs'), 'croner is a file of its own')
+  const init = [code, ...imported.map((c) => readFileSync(join(dir, c)))].map((b) => b.toString('utf8')).join('\n')
+  t.notOk(init.includes('node:zlib'), 'no zlib at init (only the event-stream codec uses it)')
+  t.notOk(init.includes('EventStreamCodec'), 'the event-stream codec is not loaded at init')
+  t.ok(text.includes('EventStreamCodec'), 'but is in a chunk')
 
   t.test('the same app makes the same package (so CodeSha256 says nothing changed)', async (t) => {
     const again = await buildBundle({ app: APP, outDir: dir })
@@ -98,7 +129,7 @@ t.test('an app is bundled with the Lambda host, minified, zipped as index.mjs', 
 
   t.test('with the whole credential chain it is bigger', async (t) => {
     const chain = await buildBundle({ app: APP, outDir: t.testdir(), credentialChain: true })
-    t.ok(readFileSync(chain.outfile, 'utf8').includes('credential-provider-ini - fromIni'))
+    t.ok(chain.bundleFiles.some((f) => readFileSync(f, 'utf8').includes('credential-provider-ini - fromIni')))
     t.ok(chain.bytes > built.bytes + 50 * 1024, `${chain.bytes} > ${built.bytes} + 50 KiB`)
   })
 
@@ -135,6 +166,36 @@ t.test('an app is bundled with the Lambda host, minified, zipped as index.mjs', 
       /no AWS credentials in the environment \(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\)/.test(JSON.stringify(noCredentials)),
       'the missing credentials are named',
     )
+
+    // What the bundle trims or loads late still works: croner on the first recurring schedule
+    // (not before), and a Kinesis client made with the SDK's default handler (HTTP/1.1 here).
+    const probeDir = t.testdir({
+      'host.ts': `import { KinesisClient, ListStreamsCommand } from '@aws-sdk/client-kinesis'
+import { createRequire } from 'node:module'
+import { createLambdaHandler } from ${JSON.stringify(HOST)}
+import { parseRecurrence } from ${JSON.stringify(fileURLToPath(new URL('../../lib/core/recurrence.ts', import.meta.url)))}
+export const handler = createLambdaHandler({ actors: [], tableName: 'bundled', stream: 'bundled' })
+const cronerLoaded = () => Object.keys(createRequire(import.meta.url).cache).some((f) => f.endsWith('croner.cjs'))
+export function nextNoon(after) {
+  const before = cronerLoaded()
+  return { before, next: parseRecurrence('cron(0 12 * * ? *)')(after), after: cronerLoaded() }
+}
+export async function listStreams() {
+  const client = new KinesisClient({})
+  try {
+    return (await client.send(new ListStreamsCommand({}))).StreamNames
+  } finally {
+    client.destroy()
+  }
+}
+`,
+    })
+    const probe = await buildBundle({ entry: join(probeDir, 'host.ts'), outDir: join(probeDir, 'out') })
+    const credentials = { AWS_ACCESS_KEY_ID: 'AKIDLOCAL', AWS_SECRET_ACCESS_KEY: 'local' }
+    const noon = await inBundle(probe.outfile, `mod.nextNoon(${Date.UTC(2026, 0, 1)})`, { ...env, ...credentials })
+    t.same(noon.value, { before: false, next: Date.UTC(2026, 0, 1, 12), after: true }, 'croner loads on the first recurring schedule, and parses it')
+    const streams = await inBundle(probe.outfile, 'mod.listStreams()', { ...env, ...credentials })
+    t.same(streams, { ok: true, value: ['bundled'], stderr: '' }, 'a Kinesis client with the default handler answers')
   })
 })
 
@@ -159,9 +220,10 @@ t.test("an app's files travel beside the bundle and in the zip, under the names 
   const files = unzip(readFileSync(built.zipfile))
   t.same(
     files.map((f) => f.name),
-    ['index.mjs', 'node_modules/sql.js/dist/sql-wasm.wasm', 'data/data.txt'],
+    [...built.bundleFiles.map((f) => basename(f)), 'node_modules/sql.js/dist/sql-wasm.wasm', 'data/data.txt'],
+    "the bundle's files, then the app's",
   )
-  t.same(files[1]!.data, wasm, 'the zip holds the same bytes')
+  t.same(files[built.bundleFiles.length]!.data, wasm, 'the zip holds the same bytes')
   await t.rejects(buildBundle({ app: APP, outDir: join(dir, 'out2'), files: { 'x.bin': 'no-such-package/x.bin' } }), /files\["x\.bin"\]: no-such-package\/x\.bin is not a file/)
   await t.rejects(buildBundle({ app: APP, outDir: join(dir, 'out3'), files: { '../outside': './data.txt' } }), /must be relative and stay inside it/)
 })
