@@ -10,7 +10,8 @@
 //   itself (`import()`, a chunk) when a call streams events;
 // - the crc32 and pure-JS sha256 the clients' checksum import brings along (and node:zlib);
 // - the clients' package.json, of which the SDK reads the version;
-// - croner, for recurring schedules: loaded on the first one parsed (below).
+// - croner, for recurring schedules, and the DynamoDB client's endpoint cache, for endpoint
+//   discovery: each a CommonJS file beside the bundle, loaded on first use (below).
 import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Plugin } from 'esbuild'
@@ -108,54 +109,102 @@ export function lambdaSdkTrimsPlugin(): Plugin {
   }
 }
 
-/** The file beside the bundle that holds croner, loaded on the first recurring schedule parsed. */
-export const LAZY_CRONER_FILE = 'croner.cjs'
+/**
+ * A module loaded on first use from a CommonJS file of its own beside the bundle: its one
+ * importer gets a stand-in whose `require` (the bundle's createRequire) loads the file
+ * synchronously, as the callers are, the first time it is used.
+ */
+interface LazyModule {
+  specifier: RegExp
+  /** The importer that gets the stand-in; other importers get the module itself. */
+  importer: RegExp
+  /** The file beside the bundle, made from the module with its dependencies. */
+  file: string
+  shim: string
+}
 
-const CRONER_SHIM = `// troupe bundle: croner loads from ${LAZY_CRONER_FILE} beside the bundle on the first recurring schedule parsed,
-// not at every cold start. require (the bundle's createRequire) loads it synchronously, as parseRecurrence is.
+const LAZY_MODULES: LazyModule[] = [
+  {
+    // Recurring schedules only: troupe's lib/core/recurrence.ts only constructs `Cron`.
+    specifier: /^croner$/,
+    importer: /[\\/]lib[\\/]core[\\/]recurrence\.ts$/,
+    file: 'croner.cjs',
+    shim: `// troupe bundle: croner loads from croner.cjs beside the bundle on the first recurring schedule parsed.
 let croner
 export class Cron {
   constructor(...args) {
-    croner ??= require('./${LAZY_CRONER_FILE}')
+    croner ??= require('./croner.cjs')
     return new croner.Cron(...args)
   }
 }
-`
+`,
+  },
+  {
+    // The DynamoDB client makes its endpoint cache (an LRU from mnemonist) at construction, and
+    // uses it only with endpoint discovery, which is off unless configured.
+    specifier: /^@aws-sdk\/endpoint-cache$/,
+    importer: /[\\/]@aws-sdk[\\/]middleware-endpoint-discovery[\\/]/,
+    file: 'endpoint-cache.cjs',
+    shim: `// troupe bundle: the endpoint cache loads from endpoint-cache.cjs beside the bundle when endpoint discovery first
+// writes to it; until then it is empty, and a read answers as an empty cache does.
+let loaded
+export class EndpointCache {
+  #capacity
+  #cache
+  constructor(capacity) {
+    this.#capacity = capacity
+  }
+  getEndpoint(key) { return this.#cache?.getEndpoint(key) }
+  get(key) { return this.#cache?.get(key) }
+  set(key, endpoints) {
+    loaded ??= require('./endpoint-cache.cjs')
+    this.#cache ??= new loaded.EndpointCache(this.#capacity)
+    this.#cache.set(key, endpoints)
+  }
+  delete(key) { this.#cache?.delete(key) }
+  has(key) { return this.#cache?.has(key) ?? false }
+  clear() { this.#cache?.clear() }
+}
+`,
+  },
+]
 
-/**
- * croner as a CommonJS file of its own beside the bundle (troupe's lib/core/recurrence.ts, the
- * one importer, only constructs `Cron`), written when the build ends. `files` lists what it wrote.
- */
-export function lazyCronerPlugin(): { plugin: Plugin; files: string[] } {
+/** The lazily loaded modules of {@link LAZY_MODULES}, each written beside the bundle when the build ends. `files` lists what it wrote. */
+export function lazyModulesPlugin(): { plugin: Plugin; files: string[] } {
   const files: string[] = []
   const plugin: Plugin = {
-    name: 'troupe-lazy-croner',
+    name: 'troupe-lazy-modules',
     setup(build) {
-      let real: string | undefined
-      build.onResolve({ filter: /^croner$/ }, async (args) => {
-        if (args.pluginData === SKIP || !/[\\/]lib[\\/]core[\\/]recurrence\.ts$/.test(args.importer)) return undefined
-        const resolved = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: 'require-call', pluginData: SKIP })
-        if (resolved.errors.length > 0) return { errors: resolved.errors }
-        real = resolved.path
-        return { path: 'croner', namespace: 'troupe-lazy-croner' }
-      })
-      build.onLoad({ filter: /.*/, namespace: 'troupe-lazy-croner' }, () => ({ contents: CRONER_SHIM, loader: 'js' }))
-      build.onResolve({ filter: new RegExp(`^\\./${LAZY_CRONER_FILE.replace('.', '\\.')}$`), namespace: 'troupe-lazy-croner' }, (args) => ({ path: args.path, external: true }))
-      build.onEnd(async (result) => {
-        if (real === undefined || result.errors.length > 0) return
-        const outfile = join(build.initialOptions.outdir ?? dirname(build.initialOptions.outfile!), LAZY_CRONER_FILE)
-        await build.esbuild.build({
-          entryPoints: [real],
-          outfile,
-          bundle: true,
-          platform: 'node',
-          target: build.initialOptions.target,
-          format: 'cjs',
-          minify: build.initialOptions.minify,
-          legalComments: 'none',
-          logLevel: 'silent',
+      const used = new Map<LazyModule, string>()
+      LAZY_MODULES.forEach((lazy, i) => {
+        build.onResolve({ filter: lazy.specifier }, async (args) => {
+          if (args.pluginData === SKIP || !lazy.importer.test(args.importer)) return undefined
+          const resolved = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: 'require-call', pluginData: SKIP })
+          if (resolved.errors.length > 0) return { errors: resolved.errors }
+          used.set(lazy, resolved.path)
+          return { path: lazy.file, namespace: 'troupe-lazy', pluginData: i }
         })
-        files.push(outfile)
+      })
+      build.onLoad({ filter: /.*/, namespace: 'troupe-lazy' }, (args) => ({ contents: LAZY_MODULES[args.pluginData as number]!.shim, loader: 'js' }))
+      build.onResolve({ filter: /^\.\/[\w-]+\.cjs$/, namespace: 'troupe-lazy' }, (args) => ({ path: args.path, external: true }))
+      build.onEnd(async (result) => {
+        if (result.errors.length > 0) return
+        const outdir = build.initialOptions.outdir ?? dirname(build.initialOptions.outfile!)
+        for (const [lazy, real] of used) {
+          const outfile = join(outdir, lazy.file)
+          await build.esbuild.build({
+            entryPoints: [real],
+            outfile,
+            bundle: true,
+            platform: 'node',
+            target: build.initialOptions.target,
+            format: 'cjs',
+            minify: build.initialOptions.minify,
+            legalComments: 'none',
+            logLevel: 'silent',
+          })
+          files.push(outfile)
+        }
       })
     },
   }

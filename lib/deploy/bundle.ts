@@ -5,7 +5,7 @@
 //
 // Size: every byte the entry loads is parsed at every cold start, so the target is on those
 // (`initBytes`: the entry and the chunks it imports statically); chunks reached only through
-// `import()`, and croner.cjs, load when their path first runs. The SDK's credential chain (about
+// `import()`, and the lazily required .cjs files, load when their path first runs. The SDK's credential chain (about
 // 135 KB minified) is replaced by the environment provider, as in Lambda the credentials are
 // always in the environment; `credentialChain: true` keeps it, for a host that is not a Lambda.
 import { spawn } from 'node:child_process'
@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { ConfigError } from '../core/errors.js'
 import { bundleHandler } from '../hosts/lambda/bundle.js'
 import { copyBundleFiles, type BundleFiles } from './bundle-files.js'
-import { lambdaCredentialsPlugin, lambdaSdkTrimsPlugin, lazyCronerPlugin } from './bundle-trims.js'
+import { lambdaCredentialsPlugin, lambdaSdkTrimsPlugin, lazyModulesPlugin } from './bundle-trims.js'
 import { codeSha256, zip } from './zip.js'
 
 /** The size issue 6 aims at for a small system, minified: of what a cold start loads (`initBytes`). */
@@ -82,14 +82,14 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
     entry = resolve(options.entry!)
   }
   const outfile = join(outDir, BUNDLE_FILE)
-  const croner = lazyCronerPlugin()
+  const lazy = lazyModulesPlugin()
   const result = await bundleHandler({
     entry,
     outfile,
     minify: options.minify ?? true,
-    plugins: [...(options.credentialChain ? [] : [lambdaCredentialsPlugin()]), lambdaSdkTrimsPlugin(), croner.plugin],
+    plugins: [...(options.credentialChain ? [] : [lambdaCredentialsPlugin()]), lambdaSdkTrimsPlugin(), lazy.plugin],
   })
-  const bundleFiles = [...result.files, ...croner.files]
+  const bundleFiles = [...result.files, ...lazy.files]
   let bytes = 0
   const code: { name: string; data: Buffer }[] = []
   for (const file of bundleFiles) {

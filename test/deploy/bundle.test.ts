@@ -171,14 +171,27 @@ t.test('an app is bundled with the Lambda host, minified, zipped as index.mjs', 
     // (not before), and a Kinesis client made with the SDK's default handler (HTTP/1.1 here).
     const probeDir = t.testdir({
       'host.ts': `import { KinesisClient, ListStreamsCommand } from '@aws-sdk/client-kinesis'
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import { createRequire } from 'node:module'
 import { createLambdaHandler } from ${JSON.stringify(HOST)}
 import { parseRecurrence } from ${JSON.stringify(fileURLToPath(new URL('../../lib/core/recurrence.ts', import.meta.url)))}
 export const handler = createLambdaHandler({ actors: [], tableName: 'bundled', stream: 'bundled' })
-const cronerLoaded = () => Object.keys(createRequire(import.meta.url).cache).some((f) => f.endsWith('croner.cjs'))
+const loaded = (file) => Object.keys(createRequire(import.meta.url).cache).some((f) => f.endsWith(file))
 export function nextNoon(after) {
-  const before = cronerLoaded()
-  return { before, next: parseRecurrence('cron(0 12 * * ? *)')(after), after: cronerLoaded() }
+  const before = loaded('croner.cjs')
+  return { before, next: parseRecurrence('cron(0 12 * * ? *)')(after), after: loaded('croner.cjs') }
+}
+export async function endpointCache() {
+  const client = new DynamoDBClient({})
+  try {
+    const tables = (await client.send(new ListTablesCommand({}))).TableNames
+    const cache = client.config.endpointCache
+    const before = { loaded: loaded('endpoint-cache.cjs'), endpoint: cache.getEndpoint('k') ?? null, has: cache.has('k') }
+    cache.set('k', [{ Address: 'a.example', CachePeriodInMinutes: 1 }])
+    return { tables, before, endpoint: cache.getEndpoint('k'), has: cache.has('k'), loaded: loaded('endpoint-cache.cjs') }
+  } finally {
+    client.destroy()
+  }
 }
 export async function listStreams() {
   const client = new KinesisClient({})
@@ -194,6 +207,12 @@ export async function listStreams() {
     const credentials = { AWS_ACCESS_KEY_ID: 'AKIDLOCAL', AWS_SECRET_ACCESS_KEY: 'local' }
     const noon = await inBundle(probe.outfile, `mod.nextNoon(${Date.UTC(2026, 0, 1)})`, { ...env, ...credentials })
     t.same(noon.value, { before: false, next: Date.UTC(2026, 0, 1, 12), after: true }, 'croner loads on the first recurring schedule, and parses it')
+    const cache = await inBundle(probe.outfile, 'mod.endpointCache()', { ...env, ...credentials })
+    t.same(
+      cache.value,
+      { tables: ['bundled'], before: { loaded: false, endpoint: null, has: false }, endpoint: 'a.example', has: true, loaded: true },
+      "the DynamoDB client's endpoint cache answers empty until written, then loads and keeps what it is given",
+    )
     const streams = await inBundle(probe.outfile, 'mod.listStreams()', { ...env, ...credentials })
     t.same(streams, { ok: true, value: ['bundled'], stderr: '' }, 'a Kinesis client with the default handler answers')
   })
