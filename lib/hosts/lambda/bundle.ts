@@ -64,10 +64,11 @@ export async function bundleHandler(options: BundleOptions): Promise<BundleResul
   const esbuild = await loadEsbuild()
   await mkdir(dirname(outfile), { recursive: true })
   const ext = extname(outfile)
+  if (!ext) throw new TroupeError('TROUPE_BUNDLE', `bundling ${options.entry}: the outfile ${outfile} needs an extension (.mjs), which its chunks beside it take too`)
   const build: BuildOptions & { metafile: true } = {
     entryPoints: [{ in: resolve(options.entry), out: basename(outfile, ext) }],
     outdir: dirname(outfile),
-    outExtension: { '.js': ext || '.js' },
+    outExtension: { '.js': ext },
     splitting: true,
     // Named by content: bundles written to one folder share it without clashing, and the same input makes the same files.
     chunkNames: 'chunk-[hash]',
