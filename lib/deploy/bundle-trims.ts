@@ -190,7 +190,10 @@ export function lazyModulesPlugin(): { plugin: Plugin; files: string[] } {
       build.onEnd(async (result) => {
         if (result.errors.length > 0) return
         const outdir = build.initialOptions.outdir ?? dirname(build.initialOptions.outfile!)
-        for (const [lazy, real] of used) {
+        // In the list's order, not the order esbuild happened to resolve them: the same app makes the same zip.
+        for (const lazy of LAZY_MODULES) {
+          const real = used.get(lazy)
+          if (real === undefined) continue
           const outfile = join(outdir, lazy.file)
           await build.esbuild.build({
             entryPoints: [real],
