@@ -8,7 +8,7 @@
 //   troupe never calls it, and the Lambda host gives Kinesis the HTTP/1.1 handler;
 // - the event-stream codec the Kinesis and Lambda clients import: the SDK's protocol imports it
 //   itself (`import()`, a chunk) when a call streams events;
-// - the crc32 and pure-JS sha256 the clients' checksum import brings along (and node:zlib);
+// - the rest of the checksum module the clients import for Sha256: crc32 and md5 (and node:zlib);
 // - the clients' package.json, of which the SDK reads the version;
 // - croner, for recurring schedules, and the DynamoDB client's endpoint cache, for endpoint
 //   discovery: each a CommonJS file beside the bundle, loaded on first use (below).
@@ -89,7 +89,7 @@ export function lambdaSdkTrimsPlugin(): Plugin {
           ? { path: 'event-streams', namespace: 'troupe-trim', pluginData: { contents: EVENT_STREAMS_SHIM, resolveDir: args.resolveDir } }
           : undefined,
       )
-      // The clients troupe's host uses take only Sha256 from the checksum module: the native one, as Node always has sha256.
+      // The clients troupe's host uses take only Sha256 from the checksum module; the others (S3's Md5) keep the module.
       build.onResolve({ filter: /^@smithy\/core\/checksum$/ }, async (args) => {
         if (args.pluginData === SKIP || !/[\\/]@aws-sdk[\\/]client-(dynamodb|kinesis|lambda)[\\/].*runtimeConfig\.shared\.js$/.test(args.importer)) return undefined
         const real = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, pluginData: SKIP })
