@@ -95,7 +95,9 @@ t.test('an ask whose invocation fails rejects naming the function and the messag
   t.type(dead, AskFailedError, 'a dead turn answers dead')
   t.equal((dead as AskFailedError).status, 'dead')
   t.match((dead as Error).message, /ledger c refuses 3/)
-  t.equal((await r.producer.receipt((dead as AskFailedError).messageId))?.status, 'dead', 'its receipt says so too')
+  const receipt = await r.producer.receipt((dead as AskFailedError).messageId)
+  t.equal(receipt?.status, 'dead', 'its receipt says so too')
+  t.same(receipt?.history.map((e) => e.status), ['accepted', 'dead'], 'from the caller accepting it, written while the invocation ran, to the end the function committed')
   t.equal(r.fn.stats().inits, 2, 'a dead turn is no function error')
 })
 
