@@ -322,8 +322,12 @@ export class AwsSystem implements System {
     // commit and its final entry do not depend on it (the entries' keys order the history
     // whichever lands first), and waiting for it cost the ask a DynamoDB round trip. It starts
     // once the invocation's request is on its way, which must not wait behind this one's CPU.
+    // It goes without the message's trace link: the function writes that with the entry it
+    // commits (and an unfinished ask's stream turn with its own), so writing it here too would
+    // pay for the same item twice.
+    const { trace: _linkedByTheFunction, ...acceptedEntry } = this.host.receiptRecord(envelope, 'accepted', undefined)
     const accepted = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.journal.putReceipts([this.host.receiptRecord(envelope, 'accepted', undefined)]))
+      .then(() => this.journal.putReceipts([acceptedEntry]))
       .then(
         () => undefined,
         (error: unknown) => error as Error,
