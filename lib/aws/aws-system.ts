@@ -318,7 +318,20 @@ export class AwsSystem implements System {
     const functionName = invoker.functionName
     const what = `ask to ${envelope.type} (message ${envelope.id})`
     const data = codec.encode(await this.offload(envelope)).toString('base64')
-    await this.journal.putReceipts([this.host.receiptRecord(envelope, 'accepted', undefined)])
+    // The accepted entry is written while the invocation runs, not before it: the function's
+    // commit and its final entry do not depend on it (the entries' keys order the history
+    // whichever lands first), and waiting for it cost the ask a DynamoDB round trip. It starts
+    // once the invocation's request is on its way, which must not wait behind this one's CPU.
+    // It goes without the message's trace link: the function writes that with the entry it
+    // commits (and an unfinished ask's stream turn with its own), so writing it here too would
+    // pay for the same item twice.
+    const { trace: _linkedByTheFunction, ...acceptedEntry } = this.host.receiptRecord(envelope, 'accepted', undefined)
+    const accepted = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.journal.putReceipts([acceptedEntry]))
+      .then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      )
     this.host.counts.get(envelope.type)!.accepted++
     this.emit({ type: '@troupe.accepted', at: this.clock.now(), envelope })
     const abort = new AbortController()
@@ -339,6 +352,7 @@ export class AwsSystem implements System {
       text = out.payload
       functionError = out.functionError
     } catch (error) {
+      await accepted
       if (abort.signal.aborted) {
         if (this.stopping) throw new SystemStoppedError('the system stopped before the reply came')
         // The invocation runs on; its receipt will say how it ended.
@@ -350,6 +364,7 @@ export class AwsSystem implements System {
       waiters.delete(onStop)
       if (waiters.size === 0 && this.waiters.get(envelope.id) === waiters) this.waiters.delete(envelope.id)
     }
+    const notAccepted = await accepted
     if (functionError !== undefined) {
       let detail = text
       try {
@@ -368,12 +383,15 @@ export class AwsSystem implements System {
     }
     if (answer?.troupe !== 'answer') throw new TroupeError('TROUPE_INVOKE_FAILED', `${what}: the function ${functionName} did not answer an ask: ${text.slice(0, 200)}`)
     if (answer.status === 'unfinished') {
-      // The host finishes it from the stream; the accepted receipt is already written.
+      // The host finishes it from the stream, where its receipt must begin as any ask's does.
+      if (notAccepted) throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `${what}: the function left it unfinished, and its accepted receipt could not be written, so it was not put on the stream: ${notAccepted.message}`, { cause: notAccepted })
       this.logger.warn('an ask did not finish in its invocation; it goes on the stream', { actor: envelope.type, messageId: envelope.id, reason: answer.reason })
       const result = await this.transport.enqueue(await this.offload(envelope))
       if (result.status === 'failed') throw result.error
       return undefined
     }
+    // The message ran and its final entry is kept: only the start of its history is missing.
+    if (notAccepted) this.logger.warn("an ask's accepted receipt entry could not be written; its final entry was", { actor: envelope.type, messageId: envelope.id, error: notAccepted.message })
     return { status: answer.status, ...(answer.status === 'done' && answer.reply !== undefined ? { reply: answer.reply } : {}), ...(answer.error ? { error: answer.error } : {}) }
   }
 

@@ -6,6 +6,7 @@ import t from 'tap'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
 import { startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
 import { AskFailedError, type TroupeError } from '../../lib/index.js'
+import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
 import { Ledger, Sink } from './fixtures/actors.js'
 import { bundleFixture, rig } from './fixtures/rig.js'
 
@@ -95,7 +96,12 @@ t.test('an ask whose invocation fails rejects naming the function and the messag
   t.type(dead, AskFailedError, 'a dead turn answers dead')
   t.equal((dead as AskFailedError).status, 'dead')
   t.match((dead as Error).message, /ledger c refuses 3/)
-  t.equal((await r.producer.receipt((dead as AskFailedError).messageId))?.status, 'dead', 'its receipt says so too')
+  const receipt = await r.producer.receipt((dead as AskFailedError).messageId)
+  t.equal(receipt?.status, 'dead', 'its receipt says so too')
+  t.same(receipt?.history.map((e) => e.status), ['accepted', 'dead'], 'from the caller accepting it, written while the invocation ran, to the end the function committed')
+  const id = (dead as AskFailedError).messageId
+  const journal = new DynamoDBJournalStore({ client: r.aws.dynamodb, tableName: r.name })
+  t.same((await journal.trace(id, Date.now())).map((l) => l.id), [id], 'its trace link is kept (written with the entry the function committed)')
   t.equal(r.fn.stats().inits, 2, 'a dead turn is no function error')
 })
 

@@ -54,8 +54,10 @@ export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
   if (!tableName) throw new ConfigError('createLambdaHandler: give tableName, or set TROUPE_TABLE in the function environment')
   const stream = options.router?.defaultStream ?? options.stream ?? process.env.TROUPE_STREAM
   // The HTTP/1.1 handler: Kinesis's default HTTP/2 one is refused by local endpoints, and works no better on AWS for these calls.
-  const kinesis = options.kinesis ?? new KinesisClient({ requestHandler: new NodeHttpHandler() })
-  const dynamodb = options.dynamodb ?? new DynamoDBClient({})
+  // cacheMiddleware: each command's middleware stack is resolved once per environment, not per
+  // request; nothing adds middleware to these clients, which no one else holds.
+  const kinesis = options.kinesis ?? new KinesisClient({ requestHandler: new NodeHttpHandler(), cacheMiddleware: true })
+  const dynamodb = options.dynamodb ?? new DynamoDBClient({ cacheMiddleware: true })
   const margin = options.safetyMarginMs ?? 2_000
   const envLevel = process.env.TROUPE_LOG_LEVEL
   const system = new AwsSystem({
