@@ -267,7 +267,8 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     const seq = mailbox.seq
     if (seq === ENVELOPE) (mailbox.item as Envelope).attempt++
     // A deleted instance (state set to undefined) with messages left starts again from its initial state.
-    const state = rt.kind === 'stateless' ? undefined : inst.state === undefined && rt.stateful ? rt.initialState() : copyState(inst.state)
+    const state =
+      rt.kind === 'stateless' ? undefined : inst.state === undefined && rt.stateful ? rt.initialState() : rt.copiesState ? copyState(inst.state) : inst.state
     const ctx = new TurnContext(this, inst, mailbox.item, seq, mailbox.sentAt, state, now)
     mailbox.item = undefined
     if (seq === ENVELOPE) this.track(ctx.message, 'running')
