@@ -438,6 +438,8 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
 
   /** Carries out what a committed turn left: messages, timers set and removed. Bodies were checked when told. */
   private send(effects: readonly Effect[], cause: { id: MessageId; correlationId: CorrelationId }): void {
+    // The effects of one turn leave together: one clock reading for all of them.
+    const sentAt = this.clock.now()
     for (const effect of effects) {
       if (effect.kind === 'schedule') {
         this.settleStore(this.putTimer(effect.timer), `keeping timer ${effect.timer.id}`)
@@ -456,7 +458,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
         correlationId: cause.correlationId,
         parentId: cause.id,
         causationId: cause.id,
-        sentAt: this.clock.now(),
+        sentAt,
         replyTo: effect.replyTo,
         fork: effect.fork,
       })
