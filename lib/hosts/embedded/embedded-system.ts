@@ -63,6 +63,9 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   private readonly runtimes: ActorRuntime[] = []
   private readonly byClass = new Map<ActorClass, ActorRuntime>()
   private readonly byType = new Map<string, ActorRuntime>()
+  /** The target of the last lookup and its runtime. */
+  private lastTarget: ActorClass | string | undefined
+  private lastRuntime: ActorRuntime | undefined
   private readonly filters: readonly Filter[]
   private readonly random: () => number
   private readonly checkSerializable: boolean
@@ -251,8 +254,14 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   }
 
   private runtime(target: ActorClass | string): ActorRuntime {
+    // A producer tells one type many times in a row: the last lookup answers without a Map.
+    if (target === this.lastTarget) return this.lastRuntime!
     const rt = typeof target === 'string' ? this.byType.get(target) : registeredType(target, this.byClass, this.byType)
-    if (rt) return rt
+    if (rt) {
+      this.lastTarget = target
+      this.lastRuntime = rt
+      return rt
+    }
     const name = typeof target === 'string' ? target : `${String((target as { type?: unknown })?.type)} (class ${(target as { name?: string })?.name})`
     throw new UnknownActorError(name, [...this.byType.keys()])
   }
