@@ -7,6 +7,7 @@ import type { ForkMembership, MissingChild } from '../lib/core/fork.js'
 import type { MessageStatus } from '../lib/core/receipt.js'
 import type { ErrorRecord } from '../lib/supervisor/dead-letter.js'
 import type { MaybePromise } from '../lib/store/index.js'
+import { NO_STATE_COPY } from '../lib/hosts/actor-type.js'
 
 export const JOINER = 'troupe.joiner'
 /** Replies for a fork the joiner has no open record of are kept this long, then dropped. */
@@ -69,26 +70,31 @@ export function joinerActor(host: JoinerHost): ActorClass {
     }
 
     receive(msg: JoinerMessage, ctx: Context<JoinerState>): void | Promise<void> {
+      // Every change to the state comes after the last thing that can throw (the join's
+      // send), so a failed turn leaves the state as it was and the host need not copy it.
       const s = ctx.state
       switch (msg.op) {
-        case 'open':
+        case 'open': {
           if (s.open !== undefined) return // a redelivered open
-          s.open = frozenFork(msg.fork)
-          if (s.received >= s.open.total) return join(ctx)
+          const open = frozenFork(msg.fork)
+          if (s.received >= open.total) return join(ctx, open, undefined)
+          s.open = open
           return
-        case 'reply':
+        }
+        case 'reply': {
           if (s.joined) {
             s.late++
             return
           }
           if (s.outcomes[msg.index] !== undefined) return // a duplicate of a reply already counted
-          s.outcomes = withOutcome(s.outcomes, msg.index, msg.outcome)
+          if (s.open !== undefined && s.received + 1 >= s.open.total) return join(ctx, s.open, msg)
+          if (s.open === undefined && s.received === 0) expireLater(ctx) // replies without an open fork must not linger
+          s.outcomes[msg.index] = msg.outcome
           s.received++
-          if (s.open !== undefined && s.received >= s.open.total) return join(ctx)
-          else if (s.open === undefined && s.received === 1) expireLater(ctx) // replies without an open fork must not linger
           return
+        }
         case 'deadline':
-          if (!s.joined && s.open !== undefined) return join(ctx)
+          if (!s.joined && s.open !== undefined) return join(ctx, s.open, undefined)
           return
         case 'expire':
           ctx.state = undefined as never // forget the fork
@@ -96,28 +102,33 @@ export function joinerActor(host: JoinerHost): ActorClass {
       }
     }
   }
+  Object.defineProperty(Joiner, NO_STATE_COPY, { value: true })
   return Joiner
 
-  /** Joins now, or once the statuses of missing children are read if the host reads them asynchronously. */
-  function join(ctx: Context<JoinerState>): void | Promise<void> {
-    const open = ctx.state.open!
+  /**
+   * Joins now, or once the statuses of missing children are read if the host reads them
+   * asynchronously. `last` is the reply that completes the fork, not yet in the state.
+   */
+  function join(ctx: Context<JoinerState>, open: OpenFork, last: Reply | undefined): void | Promise<void> {
+    const outcomes = ctx.state.outcomes
     const lookups: (MessageStatus | undefined | Promise<MessageStatus | undefined>)[] = []
+    let async = false
     for (let i = 0; i < open.total; i++) {
-      if (ctx.state.outcomes[i] === undefined) lookups[i] = host.lastStatus(open.children[i]!.messageId)
+      if (outcomeOf(outcomes, last, i) !== undefined) continue
+      const status = host.lastStatus(open.children[i]!.messageId)
+      if (status instanceof Promise) async = true
+      lookups[i] = status
     }
-    if (lookups.some((l) => l instanceof Promise)) {
-      return Promise.all(lookups).then((statuses) => finishJoin(ctx, statuses))
-    }
-    finishJoin(ctx, lookups as (MessageStatus | undefined)[])
+    if (async) return Promise.all(lookups).then((statuses) => finishJoin(ctx, open, last, statuses))
+    finishJoin(ctx, open, last, lookups as (MessageStatus | undefined)[])
   }
 
-  function finishJoin(ctx: Context<JoinerState>, statuses: (MessageStatus | undefined)[]): void {
+  function finishJoin(ctx: Context<JoinerState>, open: OpenFork, last: Reply | undefined, statuses: (MessageStatus | undefined)[]): void {
     const s = ctx.state
-    const open = s.open!
     const replies: unknown[] = []
     const missing: MissingChild[] = []
     for (let i = 0; i < open.total; i++) {
-      const outcome = s.outcomes[i]
+      const outcome = outcomeOf(s.outcomes, last, i)
       if (outcome?.ok) {
         replies.push(outcome.reply)
         continue
@@ -137,10 +148,11 @@ export function joinerActor(host: JoinerHost): ActorClass {
       return
     }
     // Keep only what recognises late replies.
+    expireLater(ctx)
+    if (last !== undefined) s.received++
     s.joined = true
     s.outcomes = {}
     s.open = { ...open, children: [], value: undefined }
-    expireLater(ctx)
   }
 
   function expireLater(ctx: Context<JoinerState>): void {
@@ -148,27 +160,20 @@ export function joinerActor(host: JoinerHost): ActorClass {
   }
 }
 
-/**
- * The outcomes with one more, as a new frozen object: the joiner never changes an outcome in
- * place, so every state copy of the turns after shares the whole record instead of copying
- * it key by key (which cost a fork of 10 more than its children's turns).
- */
-function withOutcome(outcomes: Record<string, Outcome>, index: number, outcome: Outcome): Record<string, Outcome> {
-  // A loop over the keys: spreading a frozen object of index keys cost twice as much.
-  const next: Record<string, Outcome> = {}
-  const keys = Object.keys(outcomes)
-  for (let i = 0; i < keys.length; i++) next[keys[i]!] = outcomes[keys[i]!]!
-  next[index] = outcome
-  return Object.freeze(next)
+type Reply = Extract<JoinerMessage, { op: 'reply' }>
+
+/** Child `i`'s outcome: the completing reply's, or the one the state holds. */
+function outcomeOf(outcomes: Record<string, Outcome>, last: Reply | undefined, i: number): Outcome | undefined {
+  return last !== undefined && last.index === i ? last.outcome : outcomes[i]
 }
 
 /**
- * The open record never changes after it arrives: frozen, state copies share it instead of
- * copying the children list on every reply. Only the runtime's own objects are frozen; the
- * value passed along is the user's and stays as it is.
+ * The open record never changes after it arrives: frozen, state copies (the durable host's)
+ * share it instead of copying the children list on every reply. Only the record itself is
+ * frozen: a copy stops at a frozen object, and freezing the children array too made its
+ * elements a dictionary, slower to freeze and to read at the join. The value passed along is
+ * the user's and stays as it is.
  */
 function frozenFork(fork: OpenFork): OpenFork {
-  for (const child of fork.children) Object.freeze(child)
-  Object.freeze(fork.children)
   return Object.freeze(fork)
 }

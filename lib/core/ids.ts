@@ -17,17 +17,35 @@ const MAX_DERIVED_ID_LENGTH = 64
 export class RootIds {
   private readonly prefix = nanoid()
   private n = 0
+  /** `seq / LOW_SPAN` of the last id made, and the prefix with that number's digits. */
+  private high = -1
+  private highPrefix = ''
 
   /** Reserves the next sequence number. */
   next(): number {
     return this.n++
   }
 
-  /** The id of a reserved sequence number. */
+  /**
+   * The id of a reserved sequence number: the prefix and `seq` in base 36. Ids come in sequence,
+   * so the digits above the last two change once per LOW_SPAN ids: kept with the prefix, the
+   * id is one concatenation with a ready-made pair of digits, not a number formatted per id.
+   */
   id(seq: number): MessageId {
-    return `${this.prefix}${seq.toString(36)}` as MessageId
+    const high = Math.floor(seq / LOW_SPAN)
+    if (high <= 0 || !Number.isSafeInteger(seq)) return `${this.prefix}${seq.toString(36)}` as MessageId
+    if (high !== this.high) {
+      this.high = high
+      this.highPrefix = `${this.prefix}${high.toString(36)}`
+    }
+    return (this.highPrefix + LOW_DIGITS[seq - high * LOW_SPAN]) as MessageId
   }
 }
+
+/** Two base-36 digits span this many numbers. */
+const LOW_SPAN = 36 * 36
+/** Every pair of base-36 digits, "00" to "zz", by value. */
+const LOW_DIGITS = Array.from({ length: LOW_SPAN }, (_, i) => i.toString(36).padStart(2, '0'))
 
 /**
  * The id of the `position`-th message sent during the turn of `parent`.

@@ -9,6 +9,13 @@ import { type Policy, resolvePolicy } from '../supervisor/policy.js'
 export type ActorKind = 'keyed' | 'singleton' | 'stateless'
 
 const TYPE_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/
+/**
+ * Set (true) on an actor class whose `receive` changes `ctx.state` only after the last thing
+ * in its turn that can throw: a failed turn then leaves the state as it was, and the
+ * embedded host hands such a turn the state itself instead of a copy. For troupe's own actors.
+ */
+export const NO_STATE_COPY = Symbol('troupe.noStateCopy')
+
 /** Longest key `key(msg)` may return. */
 export const MAX_KEY_LENGTH = 1024
 
@@ -25,6 +32,8 @@ export class ActorType {
   readonly policy: Policy
   readonly schema: StandardSchemaV1 | undefined
   readonly hasFilter: boolean
+  /** Its turns may run on the state itself (see NO_STATE_COPY). */
+  readonly copiesState: boolean
 
   constructor(readonly cls: ActorClass) {
     const type = (cls as { type?: unknown }).type
@@ -45,6 +54,7 @@ export class ActorType {
       throw new ConfigError(`${type}.schema is not a Standard Schema (it has no ~standard.validate); zod, valibot and arktype schemas are`)
     }
     this.hasFilter = typeof this.actor.filter === 'function'
+    this.copiesState = (cls as { [NO_STATE_COPY]?: unknown })[NO_STATE_COPY] !== true
   }
 
   /** The instance key of a message: `''` for unkeyed actors. A bad key is the message's fault. */

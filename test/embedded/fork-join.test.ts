@@ -203,6 +203,44 @@ t.test('system.fork from outside a turn resolves to the joined replies, also pas
   await clock.advance(20_000)
 })
 
+t.test('a join whose send fails once is retried by the joiner with every reply still counted', async (t) => {
+  // The joiner's turns run on its state without a copy: a failed turn must leave it as it was.
+  let refusals = 1
+  class Picky extends Actor<Joined<(typeof Work)[], string>, void, { runs: number; replies: unknown[] }> {
+    static readonly type = 'picky'
+    static readonly schema = {
+      '~standard': {
+        version: 1 as const,
+        vendor: 'test',
+        validate: (value: unknown) => {
+          if (refusals-- > 0) throw new Error('schema service unavailable')
+          return { value: value as Joined<(typeof Work)[], string> }
+        },
+      },
+    }
+    initialState() {
+      return { runs: 0, replies: [] }
+    }
+    receive(msg: Picky['In'], ctx: Context<Picky['State']>) {
+      ctx.state.runs++
+      ctx.state.replies = msg.replies
+    }
+  }
+  class Spread extends Actor<{ n: number }> {
+    static readonly type = 'spread'
+    receive(msg: Spread['In'], ctx: Context) {
+      ctx.fork(Array.from({ length: msg.n }, (_, i) => [Work, { i }] as const)).join(Picky, { timeoutMs: 3_600_000, value: 'v' })
+    }
+  }
+  const { system, clock } = createTestSystem({ actors: [Work, Picky, Spread] })
+  await system.tell(Spread, { n: 3 })
+  await clock.advance(60_000)
+  t.equal(refusals, -1, 'the first join was refused, the second accepted')
+  t.same(await system.state(Picky), { runs: 1, replies: [0, 10, 20] }, 'one complete join, before the deadline')
+  t.same(system.instances('troupe.joiner'), [], 'the fork is gone after its join')
+  t.same(await system.deadLetters(), [])
+})
+
 t.test('bad forks are refused with the actor named', async (t) => {
   const { system } = createTestSystem({ actors })
   await t.rejects(system.fork([] as const, { timeoutMs: 1 }), { message: /needs at least one child/ })

@@ -18,6 +18,16 @@ t.test('root ids are unique across generators and cheap to make', async (t) => {
   t.equal(ids.size, 2_000)
 })
 
+t.test('a root id is its generator prefix and the sequence number in base 36, in and out of order', async (t) => {
+  const ids = new RootIds()
+  const prefix = ids.id(0).slice(0, -1)
+  t.equal(ids.id(0), `${prefix}0`)
+  const seqs = [1, 35, 36, 1_295, 1_296, 1_297, 46_655, 46_656, 1_000_000, 5, 1_296 * 7 + 3, 2 ** 31, 2 ** 53 - 1, 2 ** 53 + 2, 0.5]
+  for (let seq = 1_200; seq < 3_000; seq++) seqs.push(seq)
+  for (const seq of seqs) t.equal(ids.id(seq), `${prefix}${seq.toString(36)}`, `seq ${seq}`)
+  t.end()
+})
+
 t.test('derived ids are deterministic and bounded', async (t) => {
   const root = 'abc' as MessageId
   t.equal(derivedId(root, 0), 'abc.0')

@@ -63,6 +63,9 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   private readonly runtimes: ActorRuntime[] = []
   private readonly byClass = new Map<ActorClass, ActorRuntime>()
   private readonly byType = new Map<string, ActorRuntime>()
+  /** The target of the last lookup and its runtime. */
+  private lastTarget: ActorClass | string | undefined
+  private lastRuntime: ActorRuntime | undefined
   private readonly filters: readonly Filter[]
   private readonly random: () => number
   private readonly checkSerializable: boolean
@@ -251,8 +254,14 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   }
 
   private runtime(target: ActorClass | string): ActorRuntime {
+    // A producer tells one type many times in a row: the last lookup answers without a Map.
+    if (target === this.lastTarget) return this.lastRuntime!
     const rt = typeof target === 'string' ? this.byType.get(target) : registeredType(target, this.byClass, this.byType)
-    if (rt) return rt
+    if (rt) {
+      this.lastTarget = target
+      this.lastRuntime = rt
+      return rt
+    }
     const name = typeof target === 'string' ? target : `${String((target as { type?: unknown })?.type)} (class ${(target as { name?: string })?.name})`
     throw new UnknownActorError(name, [...this.byType.keys()])
   }
@@ -267,7 +276,8 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     const seq = mailbox.seq
     if (seq === ENVELOPE) (mailbox.item as Envelope).attempt++
     // A deleted instance (state set to undefined) with messages left starts again from its initial state.
-    const state = rt.kind === 'stateless' ? undefined : inst.state === undefined && rt.stateful ? rt.initialState() : copyState(inst.state)
+    const state =
+      rt.kind === 'stateless' ? undefined : inst.state === undefined && rt.stateful ? rt.initialState() : rt.copiesState ? copyState(inst.state) : inst.state
     const ctx = new TurnContext(this, inst, mailbox.item, seq, mailbox.sentAt, state, now)
     mailbox.item = undefined
     if (seq === ENVELOPE) this.track(ctx.message, 'running')
@@ -437,6 +447,8 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
 
   /** Carries out what a committed turn left: messages, timers set and removed. Bodies were checked when told. */
   private send(effects: readonly Effect[], cause: { id: MessageId; correlationId: CorrelationId }): void {
+    // The effects of one turn leave together: one clock reading for all of them.
+    const sentAt = this.clock.now()
     for (const effect of effects) {
       if (effect.kind === 'schedule') {
         this.settleStore(this.putTimer(effect.timer), `keeping timer ${effect.timer.id}`)
@@ -455,7 +467,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
         correlationId: cause.correlationId,
         parentId: cause.id,
         causationId: cause.id,
-        sentAt: this.clock.now(),
+        sentAt,
         replyTo: effect.replyTo,
         fork: effect.fork,
       })
