@@ -5,9 +5,10 @@
 //
 // Size: every byte the entry loads is parsed at every cold start, so the target is on those
 // (`initBytes`: the entry and the chunks it imports statically); chunks reached only through
-// `import()`, and the lazily required .cjs files, load when their path first runs. The SDK's credential chain (about
-// 135 KB minified) is replaced by the environment provider, as in Lambda the credentials are
-// always in the environment; `credentialChain: true` keeps it, for a host that is not a Lambda.
+// `import()`, and the lazily required .cjs files, load when their path first runs. The SDK's
+// credential chain (about 135 KB minified) is replaced by the environment provider, as in
+// Lambda the credentials are always in the environment; `credentialChain: true` keeps it, for
+// a host that is not a Lambda.
 import { spawn } from 'node:child_process'
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
@@ -18,7 +19,7 @@ import { copyBundleFiles, type BundleFiles } from './bundle-files.js'
 import { lambdaCredentialsPlugin, lambdaSdkTrimsPlugin, lazyModulesPlugin } from './bundle-trims.js'
 import { codeSha256, zip } from './zip.js'
 
-/** The size issue 6 aims at for a small system, minified: of what a cold start loads (`initBytes`). */
+/** The size aimed at for a small system, minified: of what a cold start loads (`initBytes`). */
 export const BUNDLE_TARGET_BYTES = 400 * 1024
 /** The bundle's entry, in the zip and beside its chunks: the handler is `index.handler`. */
 export const BUNDLE_FILE = 'index.mjs'
