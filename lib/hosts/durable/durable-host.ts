@@ -30,6 +30,7 @@ import { assertSerializable } from '../../core/validate.js'
 import { PayloadError, type ClaimCheck } from '../../routing/claim-check.js'
 import { defaultRecordCodec, type RecordCodec } from '../../routing/record-codec.js'
 import type { JournalStore, ReceiptRecord, StateStore, StoredInstance, StoredReceipt, TimerStore } from '../../store/index.js'
+import { assembleReceipt } from '../../store/memory-journal.js'
 import { errorRecord, type AttemptRecord, type DeadLetter, type ErrorRecord } from '../../supervisor/dead-letter.js'
 import type { Rate } from '../../supervisor/policy.js'
 import { ActorType, registeredType } from '../actor-type.js'
@@ -350,19 +351,8 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     } finally {
       this.directAnswers.delete(watched)
     }
-    const record = watched.record
-    if (record === undefined) return this.options.journal.receipt(envelope.id, this.clock.now())
-    return {
-      id: record.id,
-      actor: record.actor,
-      key: record.key,
-      status: record.entry.status,
-      attempts: record.entry.attempt,
-      history: [record.entry],
-      ...(record.reply !== undefined ? { reply: record.reply } : {}),
-      ...(record.error !== undefined ? { error: record.error } : {}),
-      ...(record.trace !== undefined ? { trace: record.trace } : {}),
-    }
+    if (watched.record === undefined) return this.options.journal.receipt(envelope.id, this.clock.now())
+    return assembleReceipt(envelope.id, [watched.record])
   }
 
   /**
@@ -433,7 +423,6 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     if (!group.type.stateful) return this.runGroupRounds(group, shard, deadline, result)
     return this.runningHere.run(`${group.type.type}#${group.key}`, () => this.runGroupRounds(group, shard, deadline, result))
   }
-
 
   private async runGroupRounds(group: Group, shard: string, deadline: number, result: BatchResult): Promise<string | undefined> {
     const first = group.records[0]?.sequenceNumber ?? DIRECT
