@@ -71,12 +71,11 @@ const AGGREGATE_HEAD = Buffer.from(`${AGGREGATE_START}[`, 'utf8')
 const AGGREGATE_TAIL = Buffer.from(']}', 'utf8')
 const COMMA = Buffer.from(',', 'utf8')
 
-/** Bytes an aggregate adds to its members' data: the wrapper, plus a comma per member (one too many, to keep the sum simple). */
-export function aggregateBytes(memberDataBytes: readonly number[]): number {
-  let bytes = AGGREGATE_HEAD.byteLength + AGGREGATE_TAIL.byteLength
-  for (const b of memberDataBytes) bytes += b + COMMA.byteLength
-  return bytes
-}
+/** Bytes an aggregate adds to its members' data: its wrapper once, and a comma per member (one too many, to keep the sum simple). */
+export const AGGREGATE_OVERHEAD = {
+  runOverheadBytes: AGGREGATE_HEAD.byteLength + AGGREGATE_TAIL.byteLength,
+  memberOverheadBytes: COMMA.byteLength,
+} as const
 
 /** An envelope ready for PutRecords. */
 export interface EncodedRecord extends Route {

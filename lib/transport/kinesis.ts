@@ -27,14 +27,11 @@ import { DescribeStreamSummaryCommand, PutRecordsCommand, type KinesisClient, ty
 import type { Envelope } from '../core/envelope.js'
 import { ConfigError, SystemStoppedError, TroupeError } from '../core/errors.js'
 import { DEFAULT_MAX_RECORD_BYTES, PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS } from '../routing/kinesis-limits.js'
-import { aggregateBytes, defaultRecordCodec, type EncodedRecord, type RecordCodec } from '../routing/record-codec.js'
+import { AGGREGATE_OVERHEAD, defaultRecordCodec, type EncodedRecord, type RecordCodec } from '../routing/record-codec.js'
 import { InvalidEnvelopeError, RecordTooLargeError } from '../routing/record-errors.js'
 import type { Router } from '../routing/router.js'
 import { HeldBackError, SendFailedError } from './errors.js'
 import { PartitionQueue, type KeySettlement, type Ordering, type Packing, type QueuedRecord } from './partition-queue.js'
-
-/** What an aggregate record adds to its members (record-codec.ts): a comma each, the wrapper once. */
-const AGGREGATE_COST = { memberOverheadBytes: aggregateBytes([0]) - aggregateBytes([]), runOverheadBytes: aggregateBytes([]) }
 
 export interface KinesisTransportOptions {
   /** The Kinesis client. The transport never destroys it. */
@@ -431,7 +428,7 @@ export class KinesisTransport {
       const packing: Packing<Item> | undefined = this.aggregate
         ? {
             maxBytes: Math.min(lane.limit, this.maxBatchBytes, this.codec.maxRecordBytes),
-            ...AGGREGATE_COST,
+            ...AGGREGATE_OVERHEAD,
             joins: (a, b) => a.envelope.type === b.envelope.type && a.envelope.key === b.envelope.key,
           }
         : undefined
