@@ -11,10 +11,9 @@ const MAX_RECURSIVE_DEPTH = 100
  * kept once instead of copied each turn.
  */
 export function copyState<T>(value: T, depth = 0): T {
-  if (typeof value !== 'object' || value === null) return value
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value
   // Plain objects first: most states are one, and need none of the kind checks below.
   if (Object.getPrototypeOf(value) === Object.prototype && depth <= MAX_RECURSIVE_DEPTH) {
-    if (Object.isFrozen(value)) return value
     const out = {}
     for (const k in value) {
       const v = (value as Record<string, unknown>)[k]
@@ -22,7 +21,6 @@ export function copyState<T>(value: T, depth = 0): T {
     }
     return out as T
   }
-  if (Object.isFrozen(value)) return value
   if (depth > MAX_RECURSIVE_DEPTH) return copyDeep(value)
   const out = shell(value)
   if (out !== value) fill(value, out, copyState, depth + 1)
