@@ -6,6 +6,7 @@
 // `Ref` and `Fn::Sub` on the resources themselves, so the policy names exactly them.
 import { ConfigError } from '../core/errors.js'
 import { tableDefinition } from '../store/dynamodb.js'
+import { isS3BucketName } from '../store/s3-bucket-name.js'
 import { hostPolicy, lambdaTrustPolicy } from './policy.js'
 import {
   HANDLER,
@@ -266,7 +267,7 @@ export function streamLogicalIds(names: readonly string[]): string[] {
 }
 
 function checkPayloadBucket(spec: PayloadBucketSpec): PayloadBucketSpec {
-  if (typeof spec.bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(spec.bucket)) {
+  if (!isS3BucketName(spec.bucket)) {
     throw new ConfigError(`TemplateOptions.payloadBucket.bucket must be an S3 bucket name (3–63 of a-z 0-9 . -), got ${JSON.stringify(spec.bucket)}`)
   }
   // The prefix goes into an ARN and a Fn::Sub: no wildcards, no substitutions.

@@ -5,6 +5,7 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { ConfigError, TroupeError } from '../core/errors.js'
 import type { PayloadStore } from './payload-store.js'
+import { isS3BucketName } from './s3-bucket-name.js'
 
 export interface S3PayloadStoreOptions {
   /** Your client, for the bucket's region (on AWS, credentials from the function's role). */
@@ -30,9 +31,9 @@ const EXPIRES_AT = 'expires-at'
  * `expiresAt` (kept as object metadata) as gone, as the DynamoDB store does with its `ttl`.
  *
  * The function's role needs `s3:PutObject` and `s3:GetObject` on `<bucket>/<prefix>*` (what
- * `troupe template` grants, and nothing more). Without `s3:ListBucket`, S3 answers a missing key with 403 AccessDenied
- * instead of 404: the store reports it as a store error (the record is delivered again) rather
- * than as a payload that is gone (a dead letter).
+ * `troupe template` grants, and nothing more). Without `s3:ListBucket`, S3 answers a missing key
+ * with 403 AccessDenied instead of 404: the store reports it as a store error (the record is
+ * delivered again) rather than as a payload that is gone (a dead letter).
  *
  * @example
  * import { S3Client } from '@aws-sdk/client-s3'
@@ -50,7 +51,7 @@ export class S3PayloadStore implements PayloadStore {
 
   constructor(options: S3PayloadStoreOptions) {
     if (typeof options?.client?.send !== 'function') throw new ConfigError('S3PayloadStore needs client: an S3Client from @aws-sdk/client-s3')
-    if (typeof options.bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(options.bucket)) {
+    if (!isS3BucketName(options.bucket)) {
       throw new ConfigError(`S3PayloadStore.bucket must be an S3 bucket name (3–63 of a-z 0-9 . -), got ${JSON.stringify(options.bucket)}`)
     }
     if (options.prefix !== undefined && typeof options.prefix !== 'string') throw new ConfigError(`S3PayloadStore.prefix must be a string, got ${typeof options.prefix}`)
