@@ -4,7 +4,6 @@
 import fc from 'fast-check'
 import t, { type Test } from 'tap'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
-import { clients, startLocalStack } from '../../lib/aws/local-stack.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { makeEnvelope } from '../../lib/core/envelope.js'
 import { TroupeError } from '../../lib/core/errors.js'
@@ -32,6 +31,7 @@ import { createTestSystem } from '../../lib/testing/index.js'
 import { hostileBodies, type Expect } from './corpus/bodies.js'
 import { Counter } from './fixtures/actors.js'
 import { Sink } from './fixtures/sink.js'
+import { localStackFor } from '../fixtures/local-stack.js'
 
 const polluted = () => (({}) as Record<string, unknown>).polluted
 
@@ -64,17 +64,11 @@ t.test('embedded', async (t) => {
 })
 
 t.test('aws mode (kinesalite, dynalite)', async (t) => {
-  const stack = await startLocalStack()
-  t.teardown(() => stack.stop())
-  const { kinesis, dynamodb } = clients(stack)
+  const { kinesis, dynamodb } = (await localStackFor(t)).aws
   const name = `rel-tell-${process.pid}`
   await ensureResources({ kinesis, dynamodb, tableName: name, streams: [name], shards: 1 })
   const system = new AwsSystem({ actors: [Sink, Counter], kinesis, dynamodb, tableName: name, stream: name, pollMs: 20, lingerMs: 2, logLevel: 'error' })
-  t.teardown(async () => {
-    await system.stop()
-    kinesis.destroy()
-    dynamodb.destroy()
-  })
+  t.teardown(() => system.stop())
   await feed(t, system, () => system.idle(), 'aws')
   t.same(await system.deadLetters(), [], 'nothing accepted became a dead letter')
 })

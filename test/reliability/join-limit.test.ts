@@ -4,9 +4,9 @@
 // its deadline, with that child listed as missing: nothing hangs, nothing is lost silently.
 import t from 'tap'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
-import { clients, startLocalStack } from '../../lib/aws/local-stack.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { Actor } from '../../lib/index.js'
+import { localStackFor } from '../fixtures/local-stack.js'
 
 class Chunk extends Actor<{ i: number }, string> {
   static readonly type = 'jl.chunk'
@@ -16,17 +16,11 @@ class Chunk extends Actor<{ i: number }, string> {
 }
 
 t.test('replies that outgrow the joiner item: a named dead letter, and the join at its deadline lists the child as missing', async (t) => {
-  const stack = await startLocalStack()
-  t.teardown(() => stack.stop())
-  const { kinesis, dynamodb } = clients(stack)
+  const { kinesis, dynamodb } = (await localStackFor(t)).aws
   const name = `rel-jl-${process.pid}`
   await ensureResources({ kinesis, dynamodb, tableName: name, streams: [name], shards: 1 })
   const system = new AwsSystem({ actors: [Chunk], kinesis, dynamodb, tableName: name, stream: name, pollMs: 20, timerTickMs: 100, lingerMs: 2, logLevel: 'error' })
-  t.teardown(async () => {
-    await system.stop()
-    kinesis.destroy()
-    dynamodb.destroy()
-  })
+  t.teardown(() => system.stop())
   const joined = await system.fork([[Chunk, { i: 1 }], [Chunk, { i: 2 }], [Chunk, { i: 3 }], [Chunk, { i: 4 }]] as const, { timeoutMs: 5_000 })
   t.comment(JSON.stringify({ complete: joined.complete, missing: joined.missing, replies: joined.replies.map((r) => (typeof r === 'string' ? r.length : r)) }))
   t.equal(joined.complete, false, 'the join ran without every reply')

@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto'
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import t from 'tap'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
-import { clients, startLocalStack } from '../../lib/aws/local-stack.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { makeEnvelope } from '../../lib/core/envelope.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
@@ -15,6 +14,7 @@ import { ClaimCheck, PAYLOAD_FIELD } from '../../lib/routing/claim-check.js'
 import { S3PayloadStore } from '../../lib/store/s3-payload-store.js'
 import { startLocalS3, type LocalS3 } from '../fixtures/local-s3.js'
 import { payloadStoreConformance } from '../fixtures/payload-store-conformance.js'
+import { localStackFor } from '../fixtures/local-stack.js'
 
 const MiB = 1024 * 1024
 const BUCKET = 'troupe-test-payloads'
@@ -86,18 +86,12 @@ class Big extends Actor<{ k: string; s: string }, void, { lengths: number[]; las
 }
 
 t.test('the AWS mode with payloads in S3: a body over the record limit is told, applied once, whole', async (t) => {
-  const stack = await startLocalStack()
-  t.teardown(() => stack.stop())
-  const { kinesis, dynamodb } = clients(stack)
+  const { kinesis, dynamodb } = (await localStackFor(t)).aws
   const name = `rel-pl3-${process.pid}`
   await ensureResources({ kinesis, dynamodb, tableName: name, streams: [name], shards: 1 })
   const store = new S3PayloadStore({ client: s3.client, bucket: BUCKET })
   const system = new AwsSystem({ actors: [Big], kinesis, dynamodb, tableName: name, stream: name, pollMs: 20, lingerMs: 2, logLevel: 'error', payloads: { store } })
-  t.teardown(async () => {
-    await system.stop()
-    kinesis.destroy()
-    dynamodb.destroy()
-  })
+  t.teardown(() => system.stop())
   // Not one character repeated: a body that is the same everywhere would hide a chunk out of place.
   const s = randomBytes(0.9 * MiB).toString('hex') // 1.8 MiB of text
   const id = await system.tell(Big, { k: 'a', s })

@@ -9,7 +9,6 @@ import { join } from 'node:path'
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis'
 import t, { type Test } from 'tap'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
-import { clients, startLocalStack } from '../../lib/aws/local-stack.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { makeEnvelope, type Envelope } from '../../lib/core/envelope.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
@@ -22,6 +21,7 @@ import { MemoryStateStore, MemoryTimerStore } from '../../lib/store/memory.js'
 import { MemoryJournalStore } from '../../lib/store/memory-journal.js'
 import { DynamoDBPayloadStore, FolderPayloadStore, MemoryPayloadStore, type PayloadStore } from '../../lib/store/payload-store.js'
 import { payloadStoreConformance } from '../fixtures/payload-store-conformance.js'
+import { localStackFor } from '../fixtures/local-stack.js'
 
 const MiB = 1024 * 1024
 const envelope = (id: string, body: unknown): Envelope => makeEnvelope({ id: id as MessageId, type: 'big', key: 'k', body, correlationId: id as CorrelationId, sentAt: 1 })
@@ -53,13 +53,7 @@ t.test('the PayloadStore conformance suite: memory, a local folder, DynamoDB chu
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const folder = new FolderPayloadStore(dir)
   payloadStoreConformance(t, 'folder', () => folder, { expires: false })
-  const stack = await startLocalStack()
-  const { kinesis, dynamodb } = clients(stack)
-  t.teardown(async () => {
-    kinesis.destroy()
-    dynamodb.destroy()
-    await stack.stop()
-  })
+  const { kinesis, dynamodb } = (await localStackFor(t)).aws
   const name = `rel-plc-${process.pid}`
   await ensureResources({ kinesis, dynamodb, tableName: name, streams: [], shards: 1 })
   const table = new DynamoDBPayloadStore({ client: dynamodb, tableName: name })
@@ -99,9 +93,7 @@ class Big extends Actor<{ k: string; s: string; forward?: boolean }, void, { len
 }
 
 t.test('the AWS mode: told and turn-sent bodies over the record limit travel through DynamoDB chunks', async (t) => {
-  const stack = await startLocalStack()
-  t.teardown(() => stack.stop())
-  const { kinesis, dynamodb } = clients(stack)
+  const { kinesis, dynamodb } = (await localStackFor(t)).aws
   const name = `rel-pl-${process.pid}`
   await ensureResources({ kinesis, dynamodb, tableName: name, streams: [name], shards: 1 })
   const system = new AwsSystem({ actors: [Big], kinesis, dynamodb, tableName: name, stream: name, pollMs: 20, lingerMs: 2, logLevel: 'error', payloads: {} })
@@ -109,8 +101,6 @@ t.test('the AWS mode: told and turn-sent bodies over the record limit travel thr
   t.teardown(async () => {
     await system.stop()
     await plain.stop()
-    kinesis.destroy()
-    dynamodb.destroy()
   })
   await t.rejects(plain.tell(Big, { k: 'a', s: 'x'.repeat(2 * MiB) }), { code: 'TROUPE_RECORD_TOO_LARGE' }, 'without payloads: a named error, nothing sent')
   await system.tell(Big, { k: 'a', s: 'x'.repeat(3 * MiB), forward: true })
