@@ -2,6 +2,11 @@
 // the fork id), so the replies of a fork are handled one at a time and each lands in one
 // state commit; the join message leaves in the same turn that marks the fork joined, so
 // the join actor runs once per fork, whatever is retried, redelivered or replayed.
+//
+// A fork too large for one joiner's item (fork-plan.ts, `groupSize`) is joined by a tree: a
+// joiner per group of children keeps their replies, writes them to its host's overflow store
+// when the group is complete (or at the deadline), and reports a reference to the fork's own
+// joiner, which reads the groups back in order and sends the join whole.
 import { Actor, type ActorClass, type Context } from '../lib/index.js'
 import type { ForkMembership, MissingChild } from '../lib/core/fork.js'
 import type { MessageStatus } from '../lib/core/receipt.js'
@@ -23,6 +28,21 @@ export interface OpenFork {
   children: { actor: string; messageId: string }[]
   /** Where the join actor's reply goes, when the fork was made with `forward`. */
   forward?: ForkMembership
+  /** The fork's own joiner in a tree: `children` are its groups' joiners, each of `size` children. */
+  groups?: { size: number; children: number }
+  /** A group's joiner: its replies go to the fork's joiner, as the reply of its group `index`. */
+  report?: ForkMembership
+}
+
+/** A group's replies and missing children (indexes within the group), as a group's joiner keeps them. */
+export interface GroupResult {
+  replies: unknown[]
+  missing: MissingChild[]
+}
+
+/** What a group's joiner reports to the fork's joiner: where its result is kept. */
+interface GroupReport {
+  '@troupe.group': string
 }
 
 export type JoinerMessage =
@@ -53,6 +73,12 @@ export interface JoinerHost {
    * cheaply (a TTL); a host that never redelivers deletes the fork at its join.
    */
   readonly keepJoinedRecords: boolean
+  /** Keeps a group's result of a large fork under `key` (a write to the overflow store); hosts that never group need not. */
+  keepGroup?(key: string, result: GroupResult): Promise<void>
+  /** A group's result kept by `keepGroup`. */
+  readGroup?(key: string): Promise<GroupResult>
+  /** Tells the fork's joiner how group `index` ended, from a group joiner's turn. */
+  tellGroup?(ctx: Context<JoinerState>, report: ForkMembership, outcome: Outcome): void
 }
 
 /** The joiner actor class for one host. */
@@ -120,10 +146,10 @@ export function joinerActor(host: JoinerHost): ActorClass {
       lookups[i] = status
     }
     if (async) return Promise.all(lookups).then((statuses) => finishJoin(ctx, open, last, statuses))
-    finishJoin(ctx, open, last, lookups as (MessageStatus | undefined)[])
+    return finishJoin(ctx, open, last, lookups as (MessageStatus | undefined)[])
   }
 
-  function finishJoin(ctx: Context<JoinerState>, open: OpenFork, last: Reply | undefined, statuses: (MessageStatus | undefined)[]): void {
+  function finishJoin(ctx: Context<JoinerState>, open: OpenFork, last: Reply | undefined, statuses: (MessageStatus | undefined)[]): void | Promise<void> {
     const s = ctx.state
     const replies: unknown[] = []
     const missing: MissingChild[] = []
@@ -141,7 +167,52 @@ export function joinerActor(host: JoinerHost): ActorClass {
           : { index: i, actor: child.actor, messageId: child.messageId, status: outcome.status, error: outcome.error },
       )
     }
+    if (open.report !== undefined) return finishGroup(ctx, open, last, { replies, missing })
+    if (open.groups !== undefined) return joinGroups(ctx, open, last, replies, missing)
+    sendJoin(ctx, open, last, replies, missing)
+  }
+
+  /** A group of a large fork is complete (or out of time): its result goes to the store, a reference to the fork's joiner. */
+  async function finishGroup(ctx: Context<JoinerState>, open: OpenFork, last: Reply | undefined, result: GroupResult): Promise<void> {
+    const key = `join/${ctx.key}`
+    await host.keepGroup!(key, result)
+    const report: GroupReport = { '@troupe.group': key }
+    host.tellGroup!(ctx, open.report!, { ok: true, reply: report })
+    ended(ctx, open, last)
+  }
+
+  /** The fork's own joiner in a tree: its groups' results read back in order, joined whole. */
+  async function joinGroups(ctx: Context<JoinerState>, open: OpenFork, last: Reply | undefined, groups: unknown[], lost: MissingChild[]): Promise<void> {
+    const { size, children } = open.groups!
+    const results = await Promise.all(groups.map((g) => (g === undefined ? undefined : host.readGroup!((g as GroupReport)['@troupe.group']))))
+    const replies: unknown[] = []
+    const missing: MissingChild[] = []
+    results.forEach((result, g) => {
+      const first = g * size
+      const count = Math.min(size, children - first)
+      if (result === undefined) {
+        // The group's joiner never reported: none of its children's replies can be vouched for.
+        const why = lost.find((m) => m.index === g)
+        for (let j = 0; j < count; j++) {
+          replies.push(undefined)
+          missing.push({ index: first + j, actor: '(unknown)', messageId: '', status: why?.status ?? 'unknown', ...(why?.error ? { error: why.error } : {}) })
+        }
+        return
+      }
+      replies.push(...result.replies)
+      for (const m of result.missing) missing.push({ ...m, index: first + m.index })
+    })
+    sendJoin(ctx, open, last, replies, missing)
+  }
+
+  function sendJoin(ctx: Context<JoinerState>, open: OpenFork, last: Reply | undefined, replies: unknown[], missing: MissingChild[]): void {
     host.tellJoin(ctx, open.join, { forkId: ctx.key, complete: missing.length === 0, replies, missing, value: open.value }, open.forward)
+    ended(ctx, open, last)
+  }
+
+  /** After the join (or a group's report): the deadline is cancelled and what is kept recognises late replies. */
+  function ended(ctx: Context<JoinerState>, open: OpenFork, last: Reply | undefined): void {
+    const s = ctx.state
     ctx.cancelSchedule('deadline')
     if (!host.keepJoinedRecords) {
       ctx.state = undefined as never

@@ -6,6 +6,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { KinesisClient } from '@aws-sdk/client-kinesis'
 import { FORK_RESULT, forkResultActor } from '../../actors/fork-result.js'
+import { TIMER, type TimerFiring } from '../../actors/timer.js'
 import type { ActorClass, InOf, ReplyOf, StateOf } from '../core/actor.js'
 import { systemClock, type Clock } from '../core/clock.js'
 import * as d from '../core/defaults.js'
@@ -24,6 +25,7 @@ import type { AskOptions, AwaitReceiptOptions, Pause, StopReport, System, TellOp
 import { assertSerializable, validateBody } from '../core/validate.js'
 import { DurableHost } from '../hosts/durable/durable-host.js'
 import { THROTTLE_WAKE, wakeTarget } from '../hosts/durable/instance-throttle.js'
+import { decodeMeta } from '../hosts/durable/instance-meta.js'
 import { TimerRunner } from '../hosts/embedded/timer-runner.js'
 import type { AskAnswer, AskInvocation, ShardPosition } from '../hosts/lambda/events.js'
 import { ClaimCheck, type ClaimCheckOptions } from '../routing/claim-check.js'
@@ -35,7 +37,7 @@ import { DynamoDBLeaseStore } from '../store/dynamodb-leases.js'
 import { DYNAMODB_MAX_ITEM_BYTES, DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'
 import type { ReceiptRecord, StoredReceipt, TimerRecord } from '../store/index.js'
 import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
-import { KinesisTransport, type FailedResult, type SentResult } from '../transport/kinesis.js'
+import { KinesisTransport, type FailedResult, type SendReport, type SentResult } from '../transport/kinesis.js'
 import type { Ordering } from '../transport/partition-queue.js'
 import type { HostInvoker } from './lambda-invoker.js'
 import { DurablePauses } from './pauses.js'
@@ -205,6 +207,8 @@ export class AwsSystem implements System {
     this.router = new Router({ ...options.router, defaultStream: stream, isKeyed: (type) => host?.types.get(type)?.kind !== 'stateless' })
     this.transport = new KinesisTransport({ client: options.kinesis, router: this.router, ...(options.codec ? { codec: options.codec } : {}), lingerMs: options.lingerMs ?? 10, ordering: options.ordering ?? 'strict', aggregate: options.aggregate ?? true })
     this.claimCheck = options.payloads && new ClaimCheck({ store: new DynamoDBPayloadStore(table), ...options.payloads })
+    // Outboxes too large for an instance's item (a fork of thousands of children) wait here.
+    const overflow = this.claimCheck?.store ?? new DynamoDBPayloadStore(table)
     host = this.host = new DurableHost({
       actors: options.actors,
       builtins: [
@@ -216,7 +220,7 @@ export class AwsSystem implements System {
       state: this.states,
       timers: this.timerStore,
       journal: this.journal,
-      messages: this.transport,
+      messages: { send: (envelopes) => this.sendTracked(envelopes) },
       ...(options.codec ? { codec: options.codec } : {}),
       ...(this.claimCheck ? { claimCheck: this.claimCheck } : {}),
       ...(options.filters ? { filters: options.filters } : {}),
@@ -229,6 +233,7 @@ export class AwsSystem implements System {
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       // The state item also carries keys and version: leave them room.
       maxItemBytes: DYNAMODB_MAX_ITEM_BYTES - 4 * 1024,
+      overflow,
       onTimer: (dueAt) => this.timerRunner.notify(dueAt),
       onReceipts: (records) => this.wake(records),
       onEvent: (event) => this.emit(event),
@@ -262,7 +267,8 @@ export class AwsSystem implements System {
         pollMs: options.pollMs ?? 1_000,
         ...options.consumer,
         handler: async (batch) => {
-          const result = await this.host.handle({ stream: batch.stream, shardId: batch.shardId, records: batch.records })
+          const records = batch.records.map((r) => ({ sequenceNumber: r.sequenceNumber, data: r.data, arrivedAt: r.approximateArrivalTimestamp }))
+          const result = await this.host.handle({ stream: batch.stream, shardId: batch.shardId, records })
           return result.failedFrom === undefined ? {} : { failedFrom: result.failedFrom }
         },
       })
@@ -314,6 +320,17 @@ export class AwsSystem implements System {
    * final receipt, or undefined when the host left it unfinished and it was put on the stream.
    */
   private async askByInvoke(envelope: Envelope, timeoutMs: number): Promise<Pick<StoredReceipt, 'status' | 'reply' | 'error'> | undefined> {
+    // Its place in this process's lane is settled once no copy of it can be put any more: when
+    // the function answers, or once it is on the stream.
+    const pos = this.host.lane.stamp(envelope)
+    try {
+      return await this.invokeHost(envelope, timeoutMs)
+    } finally {
+      this.host.lane.settle(pos)
+    }
+  }
+
+  private async invokeHost(envelope: Envelope, timeoutMs: number): Promise<Pick<StoredReceipt, 'status' | 'reply' | 'error'> | undefined> {
     const { invoker, codec } = this.invoke!
     const functionName = invoker.functionName
     const what = `ask to ${envelope.type} (message ${envelope.id})`
@@ -346,8 +363,9 @@ export class AwsSystem implements System {
     let text: string
     let functionError: string | undefined
     try {
+      // Everything this process sent the instance before the ask's fence was taken is at or before `after` in its shard.
       const after = await this.lastTold.get(instanceName(envelope))
-      const invocation: AskInvocation = { troupe: 'ask', envelope: data, ...(after ? { after } : {}) }
+      const invocation: AskInvocation = { troupe: 'ask', envelope: data, stream: this.router.route(envelope).stream, ...(after ? { after } : {}) }
       const out = await invoker.invoke(JSON.stringify(invocation), abort.signal)
       text = out.payload
       functionError = out.functionError
@@ -386,7 +404,7 @@ export class AwsSystem implements System {
       // The host finishes it from the stream, where its receipt must begin as any ask's does.
       if (notAccepted) throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `${what}: the function left it unfinished, and its accepted receipt could not be written, so it was not put on the stream: ${notAccepted.message}`, { cause: notAccepted })
       this.logger.warn('an ask did not finish in its invocation; it goes on the stream', { actor: envelope.type, messageId: envelope.id, reason: answer.reason })
-      const result = await this.transport.enqueue(await this.offload(envelope))
+      const result = await this.enqueueTracked(await this.offload(envelope))
       if (result.status === 'failed') throw result.error
       return undefined
     }
@@ -406,15 +424,45 @@ export class AwsSystem implements System {
     return makeEnvelope({ id, type: type.type, key: type.keyOf(valid), body: valid, correlationId, sentAt: this.clock.now() })
   }
 
-  /** Puts one message on its stream (with an `accepted` receipt first when one is kept); rejects when Kinesis did not take it. */
+  /**
+   * Puts one message on its stream (with an `accepted` receipt first when one is kept), at a new
+   * position of this process's lane; rejects when Kinesis did not take it.
+   */
   private async put(envelope: Envelope): Promise<void> {
     if (envelope.receipt !== undefined) await this.journal.putReceipts([this.host.receiptRecord(envelope, 'accepted', undefined)])
-    const sending = this.inOrder(envelope).then((e) => this.transport.enqueue(e))
-    if (this.invoke) this.rememberTold(envelope, sending)
-    const result = await sending
+    const pos = this.host.lane.stamp(envelope)
+    let result: SentResult | FailedResult
+    try {
+      const sending = this.inOrder(envelope).then((e) => this.transport.enqueue(e))
+      if (this.invoke) this.rememberTold(envelope, sending)
+      result = await sending
+    } finally {
+      this.host.lane.settle(pos)
+    }
     if (result.status === 'failed') throw result.error
     this.host.counts.get(envelope.type)!.accepted++
     this.emit({ type: '@troupe.accepted', at: this.clock.now(), envelope })
+  }
+
+  /** One envelope through the transport, kept as the instance's last tell when this process made it. */
+  private enqueueTracked(envelope: Envelope): Promise<SentResult | FailedResult> {
+    const sending = this.transport.enqueue(envelope)
+    if (this.invoke && envelope.origin?.lane === this.host.lane.lane) this.rememberTold(envelope, sending)
+    return sending
+  }
+
+  /**
+   * What the host sends: through the transport, and the messages of this process's lane (sent
+   * outside any turn) kept as their instance's last tell, so a later ask by invocation waits for them.
+   */
+  private async sendTracked(envelopes: readonly Envelope[]): Promise<SendReport> {
+    const sending = this.transport.send(envelopes)
+    if (this.invoke) {
+      envelopes.forEach((envelope, i) => {
+        if (envelope.origin?.lane === this.host.lane.lane) this.rememberTold(envelope, sending.then((report) => report.results[i]!))
+      })
+    }
+    return sending
   }
 
   /** Keeps where a tell goes in its shard (a failed one leaves the last position that held). */
@@ -569,38 +617,47 @@ export class AwsSystem implements System {
   }
 
   /**
-   * A timer came due: its message goes on the stream with an id fixed by the timer and its due
-   * time, so two processes firing it at once send one message as far as the receiver can tell.
-   * Resolves once Kinesis has it; only then does the runner move the timer on.
+   * A timer came due. Its firing goes on the stream to the timer's own instance (actors/timer.ts),
+   * which sends the timer's message once per due time, however many processes fire it. A
+   * throttle's wake-up runs the instance's parked messages here, as a direct turn of a copy of
+   * the first of them (a copy runs nothing itself; what the parked ones send goes out through the
+   * instance's shard). Resolves once done; only then does the runner move the timer on.
    */
   private async fireTimer(timer: TimerRecord): Promise<void> {
     if (timer.target === THROTTLE_WAKE) {
-      // A throttled instance has a token again: its parked messages run here, from the item.
       const { type, key } = wakeTarget(timer)
-      return this.host.wake(type, key, timer.id)
+      const first = decodeMeta((await this.states.get(type, key))?.meta).parked?.[0]
+      if (first === undefined) return // ran already: nothing waits
+      if (!(await this.host.runWaiting({ ...first }, this.router.route(first).stream))) throw new TroupeError('TROUPE_WAKE_UNFINISHED', `the parked messages of ${type}#${key} did not all run; the wake-up ${timer.id} fires again`)
+      return
     }
     const causationId = timer.causationId as MessageId | undefined
     const fields = {
-      id: derivedId(timer.id as MessageId, timer.dueAt),
-      type: timer.target,
+      id: derivedId(timer.id as MessageId, `${timer.dueAt}.fired`),
       correlationId: timer.correlationId as CorrelationId,
       parentId: causationId,
       causationId,
       sentAt: this.clock.now(),
     }
-    let envelope: Envelope
+    let firing: TimerFiring
     try {
-      const type = this.host.typeOf(timer.target)
-      const body = decode(timer.body)
-      envelope = makeEnvelope({ ...fields, key: type.keyOf(body), body })
+      this.host.typeOf(timer.target)
+      firing = { timerId: timer.id, dueAt: timer.dueAt, target: timer.target, body: decode(timer.body), correlationId: timer.correlationId, ...(causationId ? { causationId } : {}) }
     } catch (error) {
-      const letter: DeadLetter = { envelope: makeEnvelope({ ...fields, key: '', body: timer.body }), error: { name: 'TimerError', message: (error as Error).message }, attempts: [], deadAt: this.clock.now() }
+      const envelope = makeEnvelope({ ...fields, id: derivedId(timer.id as MessageId, timer.dueAt), type: timer.target, key: '', body: timer.body })
+      const letter: DeadLetter = { envelope, error: { name: 'TimerError', message: (error as Error).message }, attempts: [], deadAt: this.clock.now() }
       await this.journal.putDeadLetters([letter])
       this.logger.error('timer could not fire; dead-lettered', { timerId: timer.id, error: (error as Error).message })
       return
     }
-    if (this.receiptsForAll) envelope.receipt = 'status'
-    await this.put(envelope)
+    const envelope = makeEnvelope({ ...fields, type: TIMER, key: timer.id, body: firing })
+    const pos = this.host.lane.stamp(envelope)
+    try {
+      const result = await this.enqueueTracked(await this.offload(envelope))
+      if (result.status === 'failed') throw result.error
+    } finally {
+      this.host.lane.settle(pos)
+    }
   }
 
   /** Fires every timer due now and resolves when they are sent (a scheduled tick in a Lambda). */
@@ -647,18 +704,24 @@ export class AwsSystem implements System {
     if (this.stopping) throw new SystemStoppedError()
     const letter = await this.journal.takeDeadLetter(id)
     if (!letter) throw new TroupeError('TROUPE_NO_DEAD_LETTER', `no dead letter with message id ${id}`)
-    const envelope: Envelope = { ...letter.envelope, attempt: 0 }
+    // A replay is a new run of the message: a new place in this process's lane, so receivers that
+    // saw the message end (dead) do not take the replay for a copy of it.
+    const { origin: _old, ...rest } = letter.envelope
+    const envelope: Envelope = { ...rest, attempt: 0 }
+    const pos = this.host.lane.stamp(envelope)
     try {
       // The replay is a new run of the message: its receipt starts again.
       if (envelope.receipt !== undefined) {
         await this.journal.deleteReceipt(envelope.id)
         await this.journal.putReceipts([this.host.receiptRecord(envelope, 'accepted', undefined)])
       }
-      const result = await this.transport.enqueue(await this.offload(envelope))
+      const result = await this.enqueueTracked(await this.offload(envelope))
       if (result.status === 'failed') throw result.error
     } catch (error) {
       await this.journal.putDeadLetters([letter]) // not sent: it stays a dead letter
       throw error
+    } finally {
+      this.host.lane.settle(pos)
     }
     this.emit({ type: '@troupe.replayed', at: this.clock.now(), envelope })
     return envelope.id

@@ -98,7 +98,7 @@ export async function startDevLambdaHost(options: DevLambdaOptions): Promise<Dev
         parallelizationFactor: STACK_DEFAULTS.parallelizationFactor,
         maximumRetryAttempts: STACK_DEFAULTS.maximumRetryAttempts,
         maximumRecordAgeInSeconds: STACK_DEFAULTS.maximumRecordAgeInSeconds,
-        bisectBatchOnFunctionError: true,
+        bisectBatchOnFunctionError: false,
         checkpoints,
         // One scheduled rule for the deployment: the first mapping sends its ticks.
         ...(i === 0 ? { tickEveryMs: options.tickMs } : {}),

@@ -44,9 +44,9 @@ export const STACK_FLAGS_HELP = `  --app <file>            the app: a module who
   --timeout <s>           the function's timeout, 1 to 900 (default 60)
   --batch-size <n>        records per batch, 1 to 10000 (default 100)
   --batch-window <s>      seconds a batch gathers records, 0 to 300 (default 1)
-  --retries <n>           retries of a failed batch, 0 to 10000 (default 10)
-  --max-record-age <s>    records older than this are skipped, 60 to 604800 (default 3600)
-  --parallelization <n>   batches of one shard at once, 1 to 10 (default 1)
+  --retries <n>           retries of a failed batch: -1 (until the records leave the stream, the default; the guarantee needs it) or 0 to 10000
+  --max-record-age <s>    records older than this are skipped: -1 (never, the default) or 60 to 604800
+  --parallelization <n>   batches of one shard at once: 1, which the guarantee needs (docs/guarantees.md)
   --arch <arch>           arm64 (cheaper) or x86_64 (default arm64)
   --log-retention <days>  days CloudWatch keeps the logs (default 30)
   --no-pitr               no point-in-time recovery for the table`

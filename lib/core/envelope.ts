@@ -32,6 +32,31 @@ export interface Envelope<Body = unknown> {
    * whose sender and receiver do not share memory (AWS); the embedded host keeps receipts itself.
    */
   receipt?: 'status' | 'reply'
+  /**
+   * Where the message was made, on AWS: the same on every copy of it, so a receiver applies it
+   * once however many copies come (docs/guarantees.md). Set by the durable host and `AwsSystem`.
+   */
+  origin?: Origin
+}
+
+/**
+ * A message's place in the lane that made it. A lane is a shard of a stream (`s:<stream>/<shard>`:
+ * the turns of its records) or a process that puts messages outside any turn (`p:<id>`: tells,
+ * asks, forks, replays, timers). Positions are decimal numbers, a record's as `seq` or
+ * `seq:member` for a message in an aggregate record; they compare as numbers, member after seq.
+ */
+export interface Origin {
+  lane: string
+  /** The position of the turn (the record) or of the tell that made the message. */
+  pos: string
+  /** The message's place among those made at `pos` (0 first). */
+  i: number
+  /**
+   * Set by whoever puts this copy: every message of the lane at a position below the fence has
+   * had all of its copies put, before this one was. A receiver that reads this copy in order has
+   * therefore read every copy of those messages already.
+   */
+  fence: string
 }
 
 /** The fields a new envelope needs; the rest default to none, attempt 0. */

@@ -125,20 +125,25 @@ export class StoreConflictError extends TroupeError {
   }
 }
 
-/** A store item (an instance's state, or a timer with its message) would exceed DynamoDB's 400 KB. Nothing was written. */
+/**
+ * A store item would exceed DynamoDB's 400 KB: an instance's state, the outbox of a turn (where
+ * no store for overflow is set), the replies a joiner holds for a fork, or a timer with its
+ * message. Nothing was written.
+ */
 export class ItemTooLargeError extends TroupeError {
   constructor(
-    readonly what: 'state' | 'timer',
+    readonly what: 'state' | 'outbox' | 'join' | 'timer',
     /** `type#key` of the actor instance, or the timer id. */
     readonly item: string,
     readonly bytes: number,
   ) {
     const size = `${(bytes / 1024).toFixed(1)} KB`
-    super(
-      what === 'state' ? 'TROUPE_STATE_TOO_LARGE' : 'TROUPE_TIMER_TOO_LARGE',
-      what === 'state'
-        ? `state of ${item} is ${size}; DynamoDB items hold 400 KB — keep less state (large blobs belong in S3, with their key in the state)`
-        : `timer ${item} is ${size} with its message; DynamoDB items hold 400 KB — schedule a smaller message that points at the data`,
-    )
+    const text = {
+      state: [`TROUPE_STATE_TOO_LARGE`, `state of ${item} is ${size}; DynamoDB items hold 400 KB — keep less state (large blobs belong in S3, with their key in the state)`],
+      outbox: [`TROUPE_OUTBOX_TOO_LARGE`, `the messages a turn of ${item} sends come to ${size} and no store for overflow is set; DynamoDB items hold 400 KB — give the host an overflow store (AwsSystem sets one on its table)`],
+      join: [`TROUPE_JOIN_TOO_LARGE`, `the replies the joiner ${item} holds would be ${size}; DynamoDB items hold 400 KB — reply with less (large results belong in S3, with their key in the reply)`],
+      timer: [`TROUPE_TIMER_TOO_LARGE`, `timer ${item} is ${size} with its message; DynamoDB items hold 400 KB — schedule a smaller message that points at the data`],
+    }[what]
+    super(text[0]!, text[1]!)
   }
 }

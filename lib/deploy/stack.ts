@@ -32,14 +32,23 @@ export interface StackOptions {
   /** How long the mapping gathers records before it invokes, 0 to 300. @default 1 */
   maximumBatchingWindowInSeconds?: number
   /**
-   * Retries of a failed batch, 0 to 10,000. Bounded, so a record that always fails stops
-   * holding its shard; troupe dead-letters a failing turn itself long before this.
-   * @default 10
+   * Retries of a failed batch: -1 (until its records leave the stream) or 0 to 10,000. troupe
+   * dead-letters a failing turn and an unreadable record itself, so what the mapping retries is a
+   * host that could not finish (a store or stream down, a crash). A bound makes the mapping skip
+   * the batch once it is reached: its records are lost, with the messages its turns had not yet
+   * sent, and a skipped turn's copies may then be applied twice (docs/guarantees.md). -1 keeps
+   * the guarantee; a record that crashes the host every time then holds its shard until fixed.
+   * @default -1
    */
   maximumRetryAttempts?: number
-  /** Records older than this are skipped, 60 to 604,800. Bounded, for the same reason. @default 3600 */
+  /** Records older than this are skipped, -1 (never) or 60 to 604,800; a bound skips records as `maximumRetryAttempts` does. @default -1 */
   maximumRecordAgeInSeconds?: number
-  /** Batches of one shard processed at once, 1 to 10; order is kept per partition key. @default 1 */
+  /**
+   * Batches of one shard processed at once. Must be 1: a message is recognised as a copy by its
+   * lane's fence, which needs a shard's records to be finished in order (docs/guarantees.md); for
+   * more concurrency, use more shards (a batch's instances already run concurrently).
+   * @default 1
+   */
   parallelizationFactor?: number
   /** arm64 costs about 20% less per GB-second than x86_64 for the same code. @default 'arm64' */
   architecture?: 'arm64' | 'x86_64'
@@ -72,8 +81,8 @@ export const STACK_DEFAULTS = {
   timeoutS: 60,
   batchSize: 100,
   maximumBatchingWindowInSeconds: 1,
-  maximumRetryAttempts: 10,
-  maximumRecordAgeInSeconds: 3600,
+  maximumRetryAttempts: -1,
+  maximumRecordAgeInSeconds: -1,
   parallelizationFactor: 1,
   architecture: 'arm64',
   logRetentionDays: 30,
@@ -122,15 +131,15 @@ export function resolveStack(options: StackOptions): Stack {
       0,
       300,
     ),
-    maximumRetryAttempts: integer('maximumRetryAttempts', o.maximumRetryAttempts ?? STACK_DEFAULTS.maximumRetryAttempts, 0, 10_000, 'bounded: -1 (retry forever) would let one bad record hold its shard'),
-    maximumRecordAgeInSeconds: integer(
-      'maximumRecordAgeInSeconds',
-      o.maximumRecordAgeInSeconds ?? STACK_DEFAULTS.maximumRecordAgeInSeconds,
-      60,
-      604_800,
-      'bounded: -1 (no limit) would let one bad record hold its shard',
+    maximumRetryAttempts: unboundedOr('maximumRetryAttempts', o.maximumRetryAttempts ?? STACK_DEFAULTS.maximumRetryAttempts, 0, 10_000),
+    maximumRecordAgeInSeconds: unboundedOr('maximumRecordAgeInSeconds', o.maximumRecordAgeInSeconds ?? STACK_DEFAULTS.maximumRecordAgeInSeconds, 60, 604_800),
+    parallelizationFactor: integer(
+      'parallelizationFactor',
+      o.parallelizationFactor ?? STACK_DEFAULTS.parallelizationFactor,
+      1,
+      1,
+      "a copy of a message is recognised by its shard's fence, which needs the shard's batches one at a time (docs/guarantees.md); use more shards",
     ),
-    parallelizationFactor: integer('parallelizationFactor', o.parallelizationFactor ?? STACK_DEFAULTS.parallelizationFactor, 1, 10),
     architecture: o.architecture ?? STACK_DEFAULTS.architecture,
     logRetentionDays: o.logRetentionDays ?? STACK_DEFAULTS.logRetentionDays,
     pointInTimeRecovery: o.pointInTimeRecovery ?? STACK_DEFAULTS.pointInTimeRecovery,
@@ -177,8 +186,9 @@ export function mappingSettings(stack: Stack) {
     ParallelizationFactor: stack.parallelizationFactor,
     MaximumRetryAttempts: stack.maximumRetryAttempts,
     MaximumRecordAgeInSeconds: stack.maximumRecordAgeInSeconds,
-    // Split a failing batch to find the bad record; the split does not count as a retry.
-    BisectBatchOnFunctionError: true,
+    // No split: the handler reports the first record it did not finish, and a batch is only ever
+    // delivered again from there, so what comes before a batch's first record is done (the fence).
+    BisectBatchOnFunctionError: false,
     // The handler answers which record failed first, so only the tail is delivered again.
     FunctionResponseTypes: ['ReportBatchItemFailures' as const],
   }
@@ -186,9 +196,16 @@ export function mappingSettings(stack: Stack) {
 
 function integer(field: string, value: unknown, min: number, max: number, why?: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`StackOptions.${field} must be a whole number from ${min} to ${max}${why ? ` (${why})` : ''}, got ${show(value)}`)
+    const range = min === max ? `${min}` : `a whole number from ${min} to ${max}`
+    throw new ConfigError(`StackOptions.${field} must be ${range}${why ? ` (${why})` : ''}, got ${show(value)}`)
   }
   return value
+}
+
+/** -1 (no bound), or a whole number from min to max. */
+function unboundedOr(field: string, value: unknown, min: number, max: number): number {
+  if (value === -1) return value
+  return integer(field, value, min, max, '-1 for no bound, which the guarantee needs')
 }
 
 function show(value: unknown): string {

@@ -16,6 +16,13 @@ const TYPE_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/
  */
 export const NO_STATE_COPY = Symbol('troupe.noStateCopy')
 
+/**
+ * Set (milliseconds) on an actor class whose instances' items the durable host lets expire that
+ * long after their last commit, state and all. For troupe's own actors that keep a small record
+ * only as long as a copy of what they saw can still come (the timer).
+ */
+export const STATE_TTL = Symbol('troupe.stateTtl')
+
 /** Longest key `key(msg)` may return. */
 export const MAX_KEY_LENGTH = 1024
 
@@ -34,6 +41,8 @@ export class ActorType {
   readonly hasFilter: boolean
   /** Its turns may run on the state itself (see NO_STATE_COPY). */
   readonly copiesState: boolean
+  /** Its items expire this long after their last commit (see STATE_TTL). */
+  readonly stateTtlMs: number | undefined
 
   constructor(readonly cls: ActorClass) {
     const type = (cls as { type?: unknown }).type
@@ -55,6 +64,8 @@ export class ActorType {
     }
     this.hasFilter = typeof this.actor.filter === 'function'
     this.copiesState = (cls as { [NO_STATE_COPY]?: unknown })[NO_STATE_COPY] !== true
+    const ttl = (cls as { [STATE_TTL]?: unknown })[STATE_TTL]
+    this.stateTtlMs = typeof ttl === 'number' ? ttl : undefined
   }
 
   /** The instance key of a message: `''` for unkeyed actors. A bad key is the message's fault. */

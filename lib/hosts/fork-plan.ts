@@ -2,7 +2,7 @@ import { ConfigError } from '../core/errors.js'
 import { derivedId } from '../core/ids.js'
 import type { ActorClass } from '../core/actor.js'
 import { assertSerializable } from '../core/validate.js'
-import { JOINER } from '../../actors/joiner.js'
+import { JOINER, type OpenFork } from '../../actors/joiner.js'
 import { scopedTimerId, type Effect, type ForkPlan } from './effect.js'
 
 export interface ForkPlanDeps {
@@ -10,6 +10,20 @@ export interface ForkPlanDeps {
   typeOf(actor: ActorClass): string
   checkSerializable: boolean
   now: number
+  /**
+   * Children per joiner. A larger fork is joined by a tree: a joiner per group of this many
+   * children keeps their replies (one store item each) and hands them on to the fork's own
+   * joiner, which joins them in fork order. Unset: one joiner for any number (in memory).
+   */
+  groupSize?: number
+}
+
+/** How long a grouped fork's own joiner waits past the deadline for its groups' partial results. */
+export const GROUP_GRACE_MS = 60_000
+
+/** The id of group `g` of a grouped fork: the key of its joiner. */
+export function groupForkId(forkId: string, g: number): string {
+  return derivedId(forkId as never, `g${g}`)
 }
 
 /**
@@ -28,25 +42,37 @@ export function planFork(plan: ForkPlan, deps: ForkPlanDeps): Effect[] {
   if (deps.checkSerializable) assertSerializable(join, 'message', value)
   const { forkId, cause } = plan
   const children = plan.children.map(([actor], i) => ({ actor: deps.typeOf(actor), messageId: plan.childId(i) as string }))
-  const open = { total: children.length, join, value, children, ...(plan.forward ? { forward: plan.forward } : {}) }
-  return [
-    { kind: 'tell', target: JOINER, id: derivedId(forkId, 'open'), body: { op: 'open', forkId, fork: open }, replyTo: undefined, receipt: false },
-    {
-      kind: 'schedule',
-      timer: {
-        id: scopedTimerId(JOINER, forkId, 'deadline'),
-        target: JOINER,
-        body: deadlineBody(forkId),
-        dueAt: deps.now + timeoutMs,
-        correlationId: cause.correlationId,
-        causationId: cause.id,
-        fired: 0,
-      },
-    },
-    ...plan.children.map(
-      ([actor, body], index): Effect => ({ kind: 'tell', target: actor, id: plan.childId(index), body, replyTo: undefined, receipt: false, fork: { forkId, index } }),
-    ),
+  const size = deps.groupSize ?? Infinity
+  const deadline = (id: string, dueAt: number): Effect => ({
+    kind: 'schedule',
+    timer: { id: scopedTimerId(JOINER, id, 'deadline'), target: JOINER, body: deadlineBody(id), dueAt, correlationId: cause.correlationId, causationId: cause.id, fired: 0 },
+  })
+  const open = (id: string, fork: OpenFork): Effect => ({ kind: 'tell', target: JOINER, id: derivedId(id as never, 'open'), body: { op: 'open', forkId: id, fork }, replyTo: undefined, receipt: false })
+  const forward = plan.forward ? { forward: plan.forward } : {}
+  if (children.length <= size) {
+    return [
+      open(forkId, { total: children.length, join, value, children, ...forward }),
+      deadline(forkId, deps.now + timeoutMs),
+      ...plan.children.map(
+        ([actor, body], index): Effect => ({ kind: 'tell', target: actor, id: plan.childId(index), body, replyTo: undefined, receipt: false, fork: { forkId, index } }),
+      ),
+    ]
+  }
+  // A tree: a joiner per group, each reporting its group's replies to the fork's own joiner.
+  const groups = Math.ceil(children.length / size)
+  const effects: Effect[] = [
+    open(forkId, { total: groups, join, value, children: Array.from({ length: groups }, (_, g) => ({ actor: JOINER, messageId: groupForkId(forkId, g) })), groups: { size, children: children.length }, ...forward }),
+    deadline(forkId, deps.now + timeoutMs + GROUP_GRACE_MS),
   ]
+  for (let g = 0; g < groups; g++) {
+    const id = groupForkId(forkId, g)
+    effects.push(open(id, { total: Math.min(size, children.length - g * size), join: JOINER, value: undefined, children: children.slice(g * size, (g + 1) * size), report: { forkId, index: g } }))
+    effects.push(deadline(id, deps.now + timeoutMs))
+  }
+  plan.children.forEach(([actor, body], index) => {
+    effects.push({ kind: 'tell', target: actor, id: plan.childId(index), body, replyTo: undefined, receipt: false, fork: { forkId: groupForkId(forkId, Math.floor(index / size)), index: index % size } })
+  })
+  return effects
 }
 
 /**

@@ -12,7 +12,8 @@
 //   types troupe never sends, metadata shaped to make superjson work quadratically, long BigInt
 //   or RegExp literals (see superjson-guard.ts);
 // - a field of the wrong type or out of range (ids ≤ 256 characters, `attempt` a whole number,
-//   `sentAt` a finite number, `fork` `{ forkId, index }`).
+//   `sentAt` a finite number, `fork` `{ forkId, index }`, `origin` a lane, two positions and an
+//   index — on the wire the list `[lane, pos, i, fence]`, the fields every message carries).
 // Unknown fields: ignored and dropped by default, so a newer sender may add a field while older
 // hosts still run (rolling deploys); `unknownFields: 'reject'` refuses them instead.
 //
@@ -31,6 +32,7 @@ import superjson from 'superjson'
 import { makeEnvelope, type Envelope } from '../core/envelope.js'
 import { ConfigError } from '../core/errors.js'
 import type { ForkMembership } from '../core/fork.js'
+import { POSITION } from '../core/position.js'
 import { LARGEST_MAX_RECORD_BYTES } from './kinesis-limits.js'
 import { InvalidEnvelopeError, RecordTooLargeError } from './record-errors.js'
 import type { Route, Router } from './router.js'
@@ -103,6 +105,7 @@ const FIELDS = new Set([
   'deadline',
   'fork',
   'receipt',
+  'origin',
 ])
 const FORK_FIELDS = new Set(['forkId', 'index'])
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
@@ -164,6 +167,7 @@ export class RecordCodec {
     if (envelope.deadline !== undefined) plain.deadline = envelope.deadline
     if (envelope.fork !== undefined) plain.fork = { forkId: envelope.fork.forkId, index: envelope.fork.index }
     if (envelope.receipt !== undefined) plain.receipt = envelope.receipt
+    if (envelope.origin !== undefined) plain.origin = [envelope.origin.lane, envelope.origin.pos, envelope.origin.i, envelope.origin.fence]
 
     let doc: ReturnType<typeof superjson.serialize>
     try {
@@ -329,6 +333,10 @@ export class RecordCodec {
       fork,
     })
     if (v.receipt !== undefined) envelope.receipt = v.receipt
+    if (v.origin !== undefined) {
+      const [lane, pos, i, fence] = v.origin as unknown as [string, string, number, string]
+      envelope.origin = { lane, pos, i, fence }
+    }
     return { ok: true, envelope }
   }
 }
@@ -387,6 +395,7 @@ function checkFields(e: Record<string, unknown>, limits: Limits, decoding: boole
     (!has('deadline') || Number.isFinite(e.deadline) ? undefined : `the field "deadline" must be a finite number (epoch ms) when set, got ${describe(e.deadline)}`) ??
     (has('fork') ? checkFork(e.fork, limits, decoding) : undefined) ??
     (!has('receipt') || e.receipt === 'status' || e.receipt === 'reply' ? undefined : `the field "receipt" must be "status" or "reply" when set, got ${describe(e.receipt)}`) ??
+    (has('origin') ? checkOrigin(e.origin, decoding) : undefined) ??
     (decoding && limits.rejectUnknown ? unknown(Object.keys(e), FIELDS, 'the envelope') : undefined)
   )
 }
@@ -398,6 +407,25 @@ function checkFork(fork: unknown, limits: Limits, decoding: boolean): string | u
     (Number.isSafeInteger(fork.index) && (fork.index as number) >= 0 ? undefined : `the field "fork.index" must be a whole number from 0 up, got ${describe(fork.index)}`) ??
     (decoding && limits.rejectUnknown ? unknown(Object.keys(fork), FORK_FIELDS, 'the field "fork"') : undefined)
   )
+}
+
+/** An origin: `{ lane, pos, i, fence }` on an envelope, the list `[lane, pos, i, fence]` in a record. */
+function checkOrigin(origin: unknown, decoding: boolean): string | undefined {
+  const shape = decoding ? 'the list [lane, pos, i, fence]' : '{ lane, pos, i, fence }'
+  let parts: unknown[]
+  if (decoding) {
+    if (!Array.isArray(origin) || origin.length !== 4) return `the field "origin" must be ${shape} when set, got ${describe(origin)}`
+    parts = origin
+  } else {
+    if (!isPlainObject(origin)) return `the field "origin" must be ${shape} when set, got ${describe(origin)}`
+    parts = [origin.lane, origin.pos, origin.i, origin.fence]
+  }
+  const [lane, pos, i, fence] = parts
+  if (typeof lane !== 'string' || lane.length === 0 || lane.length > MAX_ID_LENGTH) return `the origin's lane must be a string of 1 to ${MAX_ID_LENGTH} characters, got ${describe(lane)}`
+  if (typeof pos !== 'string' || !POSITION.test(pos)) return `the origin's position must be a decimal number (with ":member" for a message of an aggregate record), got ${describe(pos)}`
+  if (!Number.isSafeInteger(i) || (i as number) < 0) return `the origin's index must be a whole number from 0 up, got ${describe(i)}`
+  if (typeof fence !== 'string' || !POSITION.test(fence)) return `the origin's fence must be a decimal number (with ":member" for a message of an aggregate record), got ${describe(fence)}`
+  return undefined
 }
 
 function text(o: Record<string, unknown>, field: string, min: number, max: number, required: boolean, label = field): string | undefined {

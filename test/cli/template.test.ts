@@ -35,9 +35,9 @@ t.test('template --json prints the template as one JSON document', async (t) => 
   t.match(template.Resources.HostFunction.Properties, { FunctionName: 'counter', Runtime: 'nodejs20.x', Handler: 'index.handler' })
   t.match(template.Resources.StreamTroupeMapping.Properties, {
     FunctionResponseTypes: ['ReportBatchItemFailures'],
-    BisectBatchOnFunctionError: true,
-    MaximumRetryAttempts: 10,
-    MaximumRecordAgeInSeconds: 3600,
+    BisectBatchOnFunctionError: false,
+    MaximumRetryAttempts: -1,
+    MaximumRecordAgeInSeconds: -1,
   })
   t.equal(template.Resources.TickRule.Properties.ScheduleExpression, 'rate(1 minute)')
   t.same(Object.keys(template.Parameters), ['CodeS3Bucket', 'CodeS3Key'])
@@ -57,7 +57,7 @@ t.test('the flags reach the template', async (t) => {
     '--batch-window', '5',
     '--retries', '4',
     '--max-record-age', '900',
-    '--parallelization', '2',
+    '--parallelization', '1',
     '--arch', 'x86_64',
     '--log-retention', '7',
     '--no-pitr',
@@ -69,7 +69,7 @@ t.test('the flags reach the template', async (t) => {
   t.equal(r.Table.Properties.TableName, 'orders-state')
   t.same(r.Table.Properties.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: false })
   t.match(r.HostFunction.Properties, { FunctionName: 'orders-host', MemorySize: 1024, Timeout: 120, Architectures: ['x86_64'], Code: { S3Bucket: 'artifacts', S3Key: 'orders/lambda.zip' } })
-  t.match(r.StreamOrdersMapping.Properties, { BatchSize: 250, MaximumBatchingWindowInSeconds: 5, MaximumRetryAttempts: 4, MaximumRecordAgeInSeconds: 900, ParallelizationFactor: 2 })
+  t.match(r.StreamOrdersMapping.Properties, { BatchSize: 250, MaximumBatchingWindowInSeconds: 5, MaximumRetryAttempts: 4, MaximumRecordAgeInSeconds: 900, ParallelizationFactor: 1 })
   t.equal(r.HostLogGroup.Properties.RetentionInDays, 7)
   t.equal(Parameters, undefined)
 })
@@ -104,7 +104,8 @@ t.test('--help, and bad usage exits 2 with one line naming the flag', async (t) 
   for (const flag of ['--app', '--shards', '--retries', '--max-record-age', '--code-s3', '--code-path', '--out', '--json']) t.match(help.stdout, flag)
 
   const cases: [string[], RegExp][] = [
-    [['--retries=-1'], /--retries must be a whole number from 0 to 10000 \(bounded: -1 \(retry forever\) would let one bad record hold its shard\), got -1/],
+    [['--retries=-2'], /--retries must be a whole number from 0 to 10000 \(-1 for no bound, which the guarantee needs\), got -2/],
+    [['--parallelization', '2'], /--parallelization must be 1 \(a copy of a message is recognised by its shard's fence/],
     [['--max-record-age', '30'], /--max-record-age must be a whole number from 60 to 604800/],
     [['--memory', 'lots'], /--memory must be a whole number, got "lots"/],
     [['--shards', '0'], /--shards must be a whole number from 1 to 10000, got 0/],

@@ -142,15 +142,15 @@ t.test('a first deploy creates everything, in order, with the settings asked for
       BatchSize: 100,
       MaximumBatchingWindowInSeconds: 1,
       ParallelizationFactor: 1,
-      MaximumRetryAttempts: 10,
-      MaximumRecordAgeInSeconds: 3600,
-      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: -1,
+      MaximumRecordAgeInSeconds: -1,
+      BisectBatchOnFunctionError: false,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     })
     // …and that is what goes on the wire.
     t.equal(m.http.method, 'POST')
     t.equal(m.http.path, '/2015-03-31/event-source-mappings')
-    t.match(JSON.parse(m.http.body), { BisectBatchOnFunctionError: true, FunctionResponseTypes: ['ReportBatchItemFailures'], MaximumRetryAttempts: 10, MaximumRecordAgeInSeconds: 3600 })
+    t.match(JSON.parse(m.http.body), { BisectBatchOnFunctionError: false, FunctionResponseTypes: ['ReportBatchItemFailures'], MaximumRetryAttempts: -1, MaximumRecordAgeInSeconds: -1 })
   }
 
   t.same(plane.last('PutRule')!.input, {
@@ -197,8 +197,8 @@ t.test('a first deploy creates everything, in order, with the settings asked for
       changed.steps.filter((s) => s.action === 'update').map((s) => `${s.resource}: ${s.detail}`),
       [
         'function-config: MemorySize 512 → 1024',
-        'event-source-mapping: MaximumRetryAttempts 10 → 3',
-        'event-source-mapping: MaximumRetryAttempts 10 → 3',
+        'event-source-mapping: MaximumRetryAttempts -1 → 3',
+        'event-source-mapping: MaximumRetryAttempts -1 → 3',
       ],
     )
     const sent = plane.sent.slice(before).filter((r) => isMutation(r.command))
@@ -207,7 +207,7 @@ t.test('a first deploy creates everything, in order, with the settings asked for
       ['UpdateFunctionConfiguration', 'UpdateEventSourceMapping', 'UpdateEventSourceMapping'],
     )
     t.equal(sent[0]!.input.MemorySize, 1024)
-    t.match(sent[1]!.input, { MaximumRetryAttempts: 3, BisectBatchOnFunctionError: true, FunctionResponseTypes: ['ReportBatchItemFailures'] })
+    t.match(sent[1]!.input, { MaximumRetryAttempts: 3, BisectBatchOnFunctionError: false, FunctionResponseTypes: ['ReportBatchItemFailures'] })
     t.ok(sent[1]!.input.UUID, 'the mapping found by ListEventSourceMappings')
   })
 
@@ -315,7 +315,7 @@ t.test('a table with other keys than troupe needs is refused, not changed', asyn
 
 t.test('the plan is checked before anything is sent', async (t) => {
   const { plane, clients, options } = setup('checked')
-  await t.rejects(deploy({ stack: { ...options, maximumRetryAttempts: -1 }, zip: code }, clients), { code: 'TROUPE_CONFIG', message: /maximumRetryAttempts/ })
+  await t.rejects(deploy({ stack: { ...options, maximumRetryAttempts: -2 }, zip: code }, clients), { code: 'TROUPE_CONFIG', message: /maximumRetryAttempts/ })
   await t.rejects(deploy({ stack: options, zip: new Uint8Array() }, clients), { code: 'TROUPE_CONFIG', message: /DeployPlan.zip/ })
   const other = new ControlPlane('eu-west-1').clients()
   await t.rejects(deploy({ stack: options, zip: code }, { ...clients, lambda: other.lambda }), { message: /different regions \(.*lambda eu-west-1/ })

@@ -193,16 +193,16 @@ t.test('each stream gets a mapping with ReportBatchItemFailures, bisect, bounded
         BatchSize: 100,
         MaximumBatchingWindowInSeconds: 1,
         ParallelizationFactor: 1,
-        MaximumRetryAttempts: 10,
-        MaximumRecordAgeInSeconds: 3600,
-        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: -1,
+        MaximumRecordAgeInSeconds: -1,
+        BisectBatchOnFunctionError: false,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
       },
       id,
     )
   }
-  const tuned = ofType(buildTemplate({ ...base, batchSize: 500, maximumRetryAttempts: 3, maximumRecordAgeInSeconds: 600, parallelizationFactor: 4 }), 'AWS::Lambda::EventSourceMapping')
-  t.match(tuned[0]![1].Properties, { BatchSize: 500, MaximumRetryAttempts: 3, MaximumRecordAgeInSeconds: 600, ParallelizationFactor: 4 })
+  const tuned = ofType(buildTemplate({ ...base, batchSize: 500, maximumRetryAttempts: 3, maximumRecordAgeInSeconds: 600 }), 'AWS::Lambda::EventSourceMapping')
+  t.match(tuned[0]![1].Properties, { BatchSize: 500, MaximumRetryAttempts: 3, MaximumRecordAgeInSeconds: 600, ParallelizationFactor: 1 })
 })
 
 t.test('a rule ticks the function every minute, and may invoke it', async (t) => {
@@ -231,9 +231,10 @@ t.test("the code's location: S3, a local zip for `aws cloudformation package`, o
 
 t.test('options are checked, with the field and the reason in the message', async (t) => {
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{ maximumRetryAttempts: -1 }, /maximumRetryAttempts must be a whole number from 0 to 10000 \(bounded/],
-    [{ maximumRecordAgeInSeconds: -1 }, /maximumRecordAgeInSeconds must be a whole number from 60 to 604800/],
+    [{ maximumRetryAttempts: -2 }, /maximumRetryAttempts must be a whole number from 0 to 10000 \(-1 for no bound/],
+    [{ maximumRecordAgeInSeconds: 0 }, /maximumRecordAgeInSeconds must be a whole number from 60 to 604800/],
     [{ maximumRecordAgeInSeconds: 30 }, /from 60 to 604800/],
+    [{ parallelizationFactor: 2 }, /parallelizationFactor must be 1 \(a copy of a message is recognised by its shard's fence/],
     [{ batchSize: 0 }, /batchSize must be a whole number from 1 to 10000/],
     [{ parallelizationFactor: 11 }, /parallelizationFactor/],
     [{ memoryMb: 64 }, /memoryMb must be a whole number from 128 to 10240/],

@@ -1,8 +1,13 @@
 // The durable host's bookkeeping, as pure logic: sequence numbers compared as Kinesis orders
 // them, and what counts as applied.
 import t from 'tap'
-import { applied, decodeMeta, emptyMeta, encodeMeta, remember } from '../../lib/hosts/durable/instance-meta.js'
-import { compareSequence, earliest } from '../../lib/hosts/durable/sequence.js'
+import { decodeMeta, emptyMeta, encodeMeta, reached, remember, type InstanceMeta } from '../../lib/hosts/durable/instance-meta.js'
+import { compareSequence, earliest } from '../../lib/core/position.js'
+
+/** What the host treats as read for a message without an origin: at or below the mark, or a recent id. */
+function applied(meta: InstanceMeta, shard: string, sequenceNumber: string, id: string, member?: number): boolean {
+  return reached(meta, shard, sequenceNumber, member) || meta.recent.includes(id)
+}
 
 t.test('sequence numbers compare as numbers far beyond 2^53, never as text', async (t) => {
   const small = '49590338271490256608559692538361571095921575989136588898'
@@ -75,4 +80,19 @@ t.test('meta written before aggregate records (no sub-marks) still reads: its ma
   t.ok(applied(meta, 's/1', '500', 'x'))
   t.ok(applied(meta, 's/1', '500', 'x', 7), 'every member of the record at the mark')
   t.notOk(applied(meta, 's/1', '501', 'x', 0))
+})
+
+t.test('the mark only moves forward: a record below it (hostile or inconsistent) leaves it where it is', async (t) => {
+  const meta = emptyMeta()
+  remember(meta, 's/1', '500', 'a', 64)
+  remember(meta, 's/1', '400', 'b', 64)
+  t.equal(meta.marks['s/1'], '500')
+  remember(meta, 's/1', '500', 'c', 64)
+  t.equal(meta.marks['s/1'], '500', 'the same sequence number twice')
+  t.same(meta.recent, ['a', 'b', 'c'], 'the ids are still remembered')
+})
+
+t.test('an outbox kept before segments reads as one segment of its own lane', async (t) => {
+  const legacy = encodeMeta({ marks: {}, recent: [], outbox: [{ kind: 'cancel', timerId: 'x' }] } as never)
+  t.same(decodeMeta(legacy).outbox, [{ lane: 'legacy', pos: '0', entries: [{ kind: 'cancel', timerId: 'x' }] }])
 })

@@ -11,11 +11,13 @@
 // dead letters are entries of the outbox, carried out after the commit. A conflict (another
 // host moved the instance first) reloads it and runs its turns again; the losing run's outbox
 // was never sent.
-import { JOINER, joinerActor, type JoinerHost, type JoinerState, type Outcome } from '../../../actors/joiner.js'
+import { createHash } from 'node:crypto'
+import { JOINER, joinerActor, type GroupResult, type JoinerHost, type JoinerState, type Outcome } from '../../../actors/joiner.js'
+import { timerActor, type TimerFiring, type TimerHost, type TimerState } from '../../../actors/timer.js'
 import type { ActorClass } from '../../core/actor.js'
 import { systemClock, type Clock } from '../../core/clock.js'
 import type { Context } from '../../core/context.js'
-import { makeEnvelope, type Envelope } from '../../core/envelope.js'
+import { makeEnvelope, type Envelope, type Origin } from '../../core/envelope.js'
 import { ConfigError, ItemTooLargeError, StoreConflictError, TroupeError, TurnTimeoutError, UnknownActorError } from '../../core/errors.js'
 import type { Filter } from '../../core/filter.js'
 import type { ForkMembership } from '../../core/fork.js'
@@ -27,10 +29,11 @@ import { KeyedSequence } from '../../core/keyed-sequence.js'
 import { decode, encode } from '../../core/serialization.js'
 import { copyState } from '../../core/state-copy.js'
 import { assertSerializable } from '../../core/validate.js'
-import { PayloadError, type ClaimCheck } from '../../routing/claim-check.js'
+import { ClaimCheck, PayloadError } from '../../routing/claim-check.js'
 import { defaultRecordCodec, type RecordCodec } from '../../routing/record-codec.js'
 import type { JournalStore, ReceiptRecord, StateStore, StoredInstance, StoredReceipt, TimerStore } from '../../store/index.js'
 import { assembleReceipt } from '../../store/memory-journal.js'
+import type { PayloadStore } from '../../store/payload-store.js'
 import { errorRecord, type AttemptRecord, type DeadLetter, type ErrorRecord } from '../../supervisor/dead-letter.js'
 import type { Rate } from '../../supervisor/policy.js'
 import { ActorType, registeredType } from '../actor-type.js'
@@ -39,15 +42,19 @@ import { planFork } from '../fork-plan.js'
 import { ENVELOPE, TurnContext, type TurnHost, type TurnSlot } from '../turn-context.js'
 import { applyFilters, nextAttemptDelayMs } from '../turn-rules.js'
 import { TokenBucket } from '../../supervisor/token-bucket.js'
-import { applied, decodeMeta, encodeMeta, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
+import { decodeMeta, encodeMeta, LEGACY_LANE, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
 import { instanceRate, unappliedThrottle, wakeDelayMs, wakeTimer } from './instance-throttle.js'
-import { OutboxSender, type MessageSender, type OutboxEntry } from './outbox.js'
-import { earliest } from './sequence.js'
+import { forgetSilent, markSeen, sameStream, seenBefore, StatelessSeen, type LaneHorizons } from './lane-memory.js'
+import { messageCount, messagesOf, OutboxSender, PENDING, placeMessages, type MessageSender, type OutboxEntry, type OutboxSegment } from './outbox.js'
+import { ProcessLane } from './process-lane.js'
+import { compareSequence, comparePosition, earliest, positionOf } from '../../core/position.js'
 
 /** One record of a batch: its place in the shard and its data (bytes, or base64 from a Lambda event). */
 export interface DurableRecord {
   sequenceNumber: string
   data: Uint8Array | string
+  /** When Kinesis took the record (its approximate arrival time), epoch ms: lets a receiver forget lanes long silent. */
+  arrivedAt?: number
 }
 
 export interface DurableBatch {
@@ -88,8 +95,17 @@ export interface DurableHostOptions {
   logger?: Logger
   /** @default true unless NODE_ENV is "production" */
   checkSerializable?: boolean
-  /** Ids remembered per instance to drop duplicates that come under a new sequence number. @default 64 */
+  /** Ids remembered per instance for messages without an origin (written by another producer). @default 64 */
   recentIds?: number
+  /** This process's lane, for the messages it sends outside any turn (`sendEntries`). @default a new one */
+  lane?: ProcessLane
+  /**
+   * How long a lane that stopped sending to an instance may still have copies in the stream
+   * (lane-memory.ts). A process gives up a send within minutes; a turn's messages are sent again
+   * until its record is done, at worst until the record leaves the stream: keep `shardMs` above
+   * the streams' retention. @default { processMs: 15 min, shardMs: 8 days }
+   */
+  laneHorizons?: Partial<LaneHorizons>
   /** Keep a receipt (and a trace link) for every message a turn sends, not only those asked for. Each costs a DynamoDB write. @default false */
   receiptsForAll?: boolean
   /** How long receipts (and the replies of `ask`) are kept. @default 24 h */
@@ -100,6 +116,12 @@ export interface DurableHostOptions {
   concurrency?: number
   /** The most one instance's commit (state and bookkeeping) may take, in bytes; a turn that would pass it is dead-lettered. */
   maxItemBytes?: number
+  /**
+   * Where a commit keeps an outbox too large for the instance's item (a fork of thousands of
+   * children), written before the commit that refers to it; without one, such a turn is a dead
+   * letter (`TROUPE_OUTBOX_TOO_LARGE`).
+   */
+  overflow?: PayloadStore
   /** Timers were put (so an in-process timer runner can wake early). */
   onTimer?: (dueAt: number) => void
   /** Receipts were written (so an `ask` in this process hears at once instead of polling). */
@@ -114,7 +136,7 @@ export interface DurableHostOptions {
 type Slot = TurnSlot
 type Turn = TurnContext<unknown, Slot>
 
-/** One instance's records in this batch, in stream order. */
+/** One instance's records in this batch, in stream order (for a stateless actor: one message and its copies). */
 interface Group {
   type: ActorType
   key: string
@@ -122,12 +144,27 @@ interface Group {
    * `sequenceNumber` is undefined for a message invoked directly rather than read from a shard;
    * `member` is set for a message that came in an aggregate record (its members share the number).
    */
-  records: { sequenceNumber: string | undefined; envelope: Envelope; member?: MemberPosition }[]
+  records: { sequenceNumber: string | undefined; envelope: Envelope; member?: MemberPosition; arrivedAt?: number }[]
   stored?: StoredInstance
   /** The whole type is paused (its pause item was found with the state). */
   typePaused?: boolean
-  /** The throttle's wake-up timer that made this run (no records): its parked messages run. */
-  wake?: string
+  /** A stateless message found to be a copy of one this lane's host ran before. */
+  copy?: boolean
+  /** The record this group left unfinished. */
+  failed?: string
+}
+
+/** Where a run's messages come from: a batch of a shard (a lane), or one message invoked directly. */
+type Source = ShardSource | { kind: 'direct'; stream: string; envelope: Envelope }
+interface ShardSource {
+  kind: 'shard'
+  stream: string
+  /** `stream/shardId`: the key of the instances' watermarks. */
+  shard: string
+  /** The shard's lane: the origin of what its turns send. */
+  lane: string
+  /** The batch's first position: everything of the lane before it is done. */
+  fence: string
 }
 
 /** How a message ended in this run; `later`: it failed and its retry is left for redelivery. */
@@ -138,7 +175,13 @@ type TurnEnd = Ended | { end: 'later'; failures: AttemptRecord[] }
 
 /** Reruns of one instance after lost conditional writes, before its records are left for redelivery. */
 const MAX_CONFLICT_ROUNDS = 5
-/** Outboxes remembered as sent, so the common path pays no extra request. */
+/** Without the app's claim check, a body larger than this goes to the overflow store: no default-sized record could carry it. */
+const OVERSIZED_BODY_BYTES = 960 * 1024
+/** Children per joiner: a fork with more is joined by a tree of joiners (fork-plan.ts), each item far below 400 KB for small replies. */
+const JOIN_GROUP_SIZE = 256
+/** A segment smaller than this stays in the item even when the item is too large: spilling it would not help. */
+const SPILL_ABOVE_BYTES = 16 * 1024
+/** Outbox segments remembered as sent by this host, so a redelivery in the same process sends none again. */
 const SENT_MEMORY = 10_000
 const DAY_MS = 24 * 60 * 60_000
 /** The largest `ask` reply kept: a receipt entry is one DynamoDB item of at most 400 KB. */
@@ -148,8 +191,10 @@ const MAX_REPLY_BYTES = 380 * 1024
 const DIRECT = ''
 /** The watermark key of direct invocations: never used, since they have no sequence numbers. */
 const INVOKE_SHARD = 'invoke'
-/** The watermark key of a throttle's wake-up runs: never used, they run no records. */
-const WAKE_SHARD = 'wake'
+/** The stream a direct invocation's message is remembered under when the caller names none. */
+const DIRECT_STREAM = '(direct)'
+/** The state store's items of the lanes' memory of stateless messages: key = `stream/shardId`. */
+export const STATELESS_SEEN = 'troupe.stateless'
 /** How long a direct turn waits for the asker's earlier tell to be applied from the stream. */
 const DIRECT_WAIT_MS = 3_000
 const NOT_YET = Symbol('not yet')
@@ -164,7 +209,7 @@ function pauseRef(type: string): { type: string; key: string } {
 /** Rerun an instance's turns checking the size after each one (rare: only after an oversized commit). */
 class TooLarge extends Error {}
 
-export class DurableHost implements TurnHost<Slot>, JoinerHost {
+export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
   readonly logger: Logger
   readonly clock: Clock
   readonly types = new Map<string, ActorType>()
@@ -179,8 +224,13 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
   private readonly concurrency: number
   private readonly codec: RecordCodec
   private readonly outbox: OutboxSender
-  /** `type#key` → the version whose outbox this host saw sent. */
-  private readonly sent = new Map<string, number>()
+  /** Outbox segments this host sent (`type#key`, lane, position, size). */
+  private readonly sent = new Set<string>()
+  /** This process's lane: what it sends outside any turn. */
+  readonly lane: ProcessLane
+  private readonly horizons: LaneHorizons
+  /** Bodies kept out of line: the app's claim check, or one over the overflow store for bodies no record could carry (a large join). */
+  private readonly claimCheck: ClaimCheck | undefined
   private readonly onceResults = new Map<string, Promise<unknown>>()
   /** Runs of each instance (`type#key`) in this host, one at a time. */
   private readonly runningHere = new KeyedSequence()
@@ -202,8 +252,11 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     this.tombstoneTtlMs = options.tombstoneTtlMs ?? 8 * DAY_MS
     this.concurrency = options.concurrency ?? 32
     this.codec = options.codec ?? defaultRecordCodec
+    this.lane = options.lane ?? new ProcessLane()
+    this.claimCheck = options.claimCheck ?? (options.overflow && new ClaimCheck({ store: options.overflow, aboveBytes: OVERSIZED_BODY_BYTES }))
+    this.horizons = { processMs: 15 * 60_000, shardMs: this.tombstoneTtlMs, ...options.laneHorizons }
     this.outbox = new OutboxSender(options.messages, options.timers, options.journal, () => this.clock.now(), options.onTimer, options.onReceipts)
-    const builtins = [joinerActor(this), ...(options.builtins ?? []).map((make) => make(this))]
+    const builtins = [joinerActor(this), timerActor(this), ...(options.builtins ?? []).map((make) => make(this))]
     for (const cls of [...options.actors, ...builtins]) {
       const type = new ActorType(cls)
       const twin = this.types.get(type.type)
@@ -237,6 +290,11 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     const shard = `${batch.stream}/${batch.shardId}`
     const deadline = batch.deadline ?? Infinity
     const result: BatchResult = { applied: 0, duplicates: 0, conflicts: 0 }
+    const first = batch.records[0]
+    if (first === undefined) return result
+    // Everything of this lane before the batch's first record is done: the mapping (or the shard
+    // consumer) delivers a record again until a run reports it done, and reports come in order.
+    const source: ShardSource = { kind: 'shard', stream: batch.stream, shard, lane: `s:${shard}`, fence: positionOf(first.sequenceNumber) }
     const groups = new Map<string, Group>()
     const undecodable: { sequenceNumber: string; letter: DeadLetter }[] = []
     let failedAt: string | undefined
@@ -251,9 +309,9 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       for (let index = 0; index < count; index++) {
         let envelope = decoded.envelopes[index]!
         const member = decoded.aggregate ? { index, last: index === count - 1 } : undefined
-        if (this.options.claimCheck) {
+        if (this.claimCheck) {
           try {
-            envelope = await this.options.claimCheck.restore(envelope)
+            envelope = await this.claimCheck.restore(envelope)
           } catch (error) {
             if (!(error instanceof PayloadError)) {
               // The payload store did not answer: this record and what follows come again.
@@ -271,11 +329,14 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
           undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: this.clock.now() } })
           continue
         }
-        // Unkeyed stateless messages need no order: each is a group of its own.
-        const id = type.kind === 'stateless' ? `${envelope.type}\u0000${envelope.id}\u0000${record.sequenceNumber}` : `${envelope.type}\u0000${envelope.key}`
+        // Unkeyed stateless messages need no order: each is a group of its own, and the copies of
+        // one message (the same origin) share a group, so the second is known as a copy.
+        const id = !type.stateful
+          ? `${envelope.type}\u0000${envelope.origin ? `${envelope.origin.lane}\u0000${envelope.origin.pos}\u0000${envelope.origin.i}` : `${envelope.id}\u0000${record.sequenceNumber}`}`
+          : `${envelope.type}\u0000${envelope.key}`
         let group = groups.get(id)
         if (!group) groups.set(id, (group = { type, key: envelope.key, records: [] }))
-        group.records.push({ sequenceNumber: record.sequenceNumber, envelope, ...(member ? { member } : {}) })
+        group.records.push({ sequenceNumber: record.sequenceNumber, envelope, ...(member ? { member } : {}), ...(record.arrivedAt !== undefined ? { arrivedAt: record.arrivedAt } : {}) })
       }
     }
 
@@ -292,61 +353,114 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
 
     const all = [...groups.values()]
     const stateful = all.filter((g) => g.type.stateful)
-    if (stateful.length !== 0) {
+    const stateless = all.filter((g) => !g.type.stateful)
+    let laneItem: StoredInstance | undefined
+    if (stateful.length !== 0 || stateless.length !== 0) {
       try {
-        // The types' pause items come in the same read as the state.
+        // The types' pause items, and the lane's memory of stateless messages, come in the same read as the state.
         const types = [...new Set(stateful.map((g) => g.type.type))]
         const refs = [...stateful.map((g) => ({ type: g.type.type, key: g.key })), ...types.map((t) => pauseRef(t))]
+        if (stateless.length !== 0) refs.push({ type: STATELESS_SEEN, key: shard })
         const loaded = this.options.state.getMany ? await this.options.state.getMany(refs) : await Promise.all(refs.map((r) => this.options.state.get(r.type, r.key)))
         const paused = new Set(types.filter((_, i) => loaded[stateful.length + i] !== undefined))
         stateful.forEach((g, i) => {
           g.stored = loaded[i]
           g.typePaused = paused.has(g.type.type)
         })
+        if (stateless.length !== 0) laneItem = loaded[refs.length - 1]
       } catch (error) {
         this.logger.error('could not load state; the batch will be delivered again', { shard, error: message(error) })
-        return { ...result, failedFrom: batch.records[0]?.sequenceNumber }
+        return { ...result, failedFrom: first.sequenceNumber }
       }
     }
+    // Which stateless messages are copies is decided in stream order, before any runs: a later
+    // record's fence speaks only of records before it.
+    const statelessSeen = new StatelessSeen(batch.stream, decodeMeta(laneItem?.meta))
+    for (const g of stateless) g.copy = statelessSeen.decide(g.records[0]!.envelope)
 
     let next = 0
     const worker = async () => {
       while (next < all.length) {
         const group = all[next++]!
-        const failed = await this.runGroup(group, shard, deadline, result)
+        const failed = await this.runGroup(group, source, deadline, result)
+        if (failed !== undefined) group.failed = failed
         failedFrom = earliest(failedFrom, failed)
       }
     }
     await Promise.all(Array.from({ length: Math.min(this.concurrency, all.length) }, worker))
+    if (stateless.length !== 0) {
+      const unkept = await this.keepStatelessSeen(source, stateless, laneItem, statelessSeen)
+      failedFrom = earliest(failedFrom, unkept)
+    }
     if (failedFrom !== undefined) result.failedFrom = failedFrom
     return result
   }
 
   /**
+   * Commits what this batch's stateless turns made true to the lane's memory of stateless messages,
+   * up to the first of them that did not finish (its redelivery runs it and those after it
+   * again). Returns the first record whose memory could not be kept, if any.
+   */
+  private async keepStatelessSeen(source: ShardSource, groups: Group[], stored: StoredInstance | undefined, decided: StatelessSeen): Promise<string | undefined> {
+    const order = groups.map((g) => g.records[0]!).filter((r) => r.envelope.origin !== undefined)
+    order.sort((a, b) => comparePosition(positionOf(a.sequenceNumber!, a.member?.index), positionOf(b.sequenceNumber!, b.member?.index)))
+    const firstFailed = groups.reduce<string | undefined>((at, g) => earliest(at, g.failed), undefined)
+    const done = firstFailed === undefined ? order : order.filter((r) => compareSequence(r.sequenceNumber!, firstFailed) < 0)
+    if (done.length === 0 || !decided.changed) return undefined
+    for (let round = 0; round < MAX_CONFLICT_ROUNDS; round++) {
+      const meta = decodeMeta(stored?.meta)
+      for (const r of done) this.noteOrigin(meta, source.stream, r.envelope.origin!, r.arrivedAt)
+      const item: StoredInstance = { state: encode(undefined), version: (stored?.version ?? 0) + 1, updatedAt: this.clock.now(), meta: encodeMeta(meta) }
+      try {
+        await this.options.state.put(STATELESS_SEEN, source.shard, item, stored?.version)
+        return undefined
+      } catch (error) {
+        if (!(error instanceof StoreConflictError)) {
+          this.logger.error("could not keep the lane's memory of stateless messages; they run again on redelivery", { shard: source.shard, error: message(error) })
+          return done[0]!.sequenceNumber
+        }
+        stored = await this.options.state.get(STATELESS_SEEN, source.shard)
+      }
+    }
+    return done[0]!.sequenceNumber
+  }
+
+  /** Records that a copy from `origin` was read here, and forgets lanes silent long enough before it. */
+  private noteOrigin(meta: InstanceMeta, stream: string, origin: Origin, arrivedAt: number | undefined): void {
+    if (arrivedAt !== undefined) forgetSilent(meta.seen, stream, arrivedAt, this.horizons)
+    meta.seen = markSeen(meta.seen, stream, origin, arrivedAt)
+  }
+
+  /**
    * Runs one message sent straight to this host (a Lambda `Invoke` from `ask`), under the same
    * conditional commit as the stream path, so a batch for the same key running at the same
-   * time costs a rerun, never a lost update. A repeat of the same message id is not applied
-   * again. Resolves to the message's receipt (with the reply), or undefined when the turn could
-   * not finish (out of time, or the store or stream failed): the caller may try again. The
-   * receipt is the entry this run committed and sent (its history holds that entry alone); only
-   * a repeat, which this run did not apply, is read back from the journal.
+   * time costs a rerun, never a lost update. A copy of a message already applied (the same
+   * origin) is not applied again. The messages its turn sends are kept in the instance's item
+   * and go out through its shard: a copy of this message is put on the stream, and the turn that
+   * reads it places and sends them (docs/guarantees.md). Resolves to the message's receipt (with
+   * the reply), or undefined when the turn could not finish (out of time, or the store or stream
+   * failed): the caller may try again. `stream` is where the message goes when it is told.
    */
-  async handleDirect(envelope: Envelope, deadline = Infinity, after?: { stream: string; shardId: string; sequenceNumber: string; member?: number }): Promise<StoredReceipt | undefined> {
+  async handleDirect(
+    envelope: Envelope,
+    deadline = Infinity,
+    after?: { stream: string; shardId: string; sequenceNumber: string; member?: number },
+    stream = after?.stream ?? DIRECT_STREAM,
+  ): Promise<StoredReceipt | undefined> {
     const type = this.typeOf(envelope.type)
-    if (this.options.claimCheck) envelope = await this.options.claimCheck.restore(envelope)
+    if (this.claimCheck) envelope = await this.claimCheck.restore(envelope)
     envelope.receipt = 'reply'
+    if (!type.stateful) return this.directStateless(type, envelope, deadline)
     const group: Group = { type, key: envelope.key, records: [{ sequenceNumber: undefined, envelope }] }
-    if (type.stateful) {
-      const loaded = await this.loadPast(type.type, envelope.key, after, Math.min(deadline, this.clock.now() + DIRECT_WAIT_MS))
-      if (loaded === NOT_YET) return undefined
-      group.stored = loaded.stored
-      group.typePaused = loaded.typePaused
-    }
+    const loaded = await this.loadPast(type.type, envelope.key, after, Math.min(deadline, this.clock.now() + DIRECT_WAIT_MS))
+    if (loaded === NOT_YET) return undefined
+    group.stored = loaded.stored
+    group.typePaused = loaded.typePaused
     // The receipt entry the turn makes is caught here: the answer needs no read after the send.
     const watched = { envelope: envelope.id, record: undefined as ReceiptRecord | undefined }
     this.directAnswers.add(watched)
     try {
-      const failed = await this.runGroup(group, INVOKE_SHARD, deadline, { applied: 0, duplicates: 0, conflicts: 0 })
+      const failed = await this.runGroup(group, { kind: 'direct', stream, envelope }, deadline, { applied: 0, duplicates: 0, conflicts: 0 })
       if (failed !== undefined) return undefined
     } finally {
       this.directAnswers.delete(watched)
@@ -356,19 +470,41 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
   }
 
   /**
-   * Runs an instance's parked (throttled) messages, in order, as far as its tokens allow: their
-   * wake-up timer `timerId` came due. What stays parked gets a new timer. Rejects when they could
-   * not run, so the timer is kept and fires again.
+   * Runs what waits in an instance's item (parked by its throttle): a direct run of `copy`, a copy
+   * of the first waiting message, which runs nothing itself. What the waiting turns send goes out
+   * through the instance's shard, as a direct run's does. False when they did not all run.
    */
-  async wake(typeName: string, key: string, timerId: string): Promise<void> {
-    const type = this.types.get(typeName)
-    if (type === undefined || !type.stateful) {
-      this.logger.error('a throttle wake-up names an actor this host does not run; its parked messages stay in the item', { actor: typeName, key: key || undefined, timerId })
-      return
+  async runWaiting(copy: Envelope, stream: string): Promise<boolean> {
+    const type = this.typeOf(copy.type)
+    const loaded = await this.loadPast(type.type, copy.key, undefined, Infinity)
+    if (loaded === NOT_YET) return false
+    const group: Group = { type, key: copy.key, records: [{ sequenceNumber: undefined, envelope: copy }], stored: loaded.stored, typePaused: loaded.typePaused }
+    return (await this.runGroup(group, { kind: 'direct', stream, envelope: copy }, Infinity, { applied: 0, duplicates: 0, conflicts: 0 })) === undefined
+  }
+
+  /**
+   * A stateless actor's turn invoked directly: its reply is the answer. It has no item to keep the
+   * messages it sends until its shard sends them, so when it sends any, a copy of the message goes
+   * on the stream instead and the turn runs there again to send them (a stateless turn may run
+   * more than once, as on any redelivery); its receipts and timers are written now (keyed writes).
+   */
+  private async directStateless(type: ActorType, envelope: Envelope, deadline: number): Promise<StoredReceipt | undefined> {
+    const watched = { envelope: envelope.id, record: undefined as ReceiptRecord | undefined }
+    this.directAnswers.add(watched)
+    try {
+      const ran = await this.runMessage(type, envelope, undefined, [], deadline)
+      if (ran.end === 'later') return undefined
+      await this.outbox.send(ran.entries.filter((e) => e.kind !== 'message'))
+      if (messagesOf(ran.entries).length !== 0) await this.flush(envelope)
+      this.committed(type, ran.events)
+    } catch (error) {
+      this.logger.warn('a direct turn of a stateless actor did not finish; the ask goes on the stream', { actor: type.type, messageId: envelope.id, error: message(error) })
+      return undefined
+    } finally {
+      this.directAnswers.delete(watched)
     }
-    const group: Group = { type, key, records: [], wake: timerId }
-    const failed = await this.runGroup(group, WAKE_SHARD, Infinity, { applied: 0, duplicates: 0, conflicts: 0 })
-    if (failed !== undefined) throw new TroupeError('TROUPE_WAKE_UNFINISHED', `the parked messages of ${type.type}#${key} did not all run; their wake-up ${timerId} fires again`)
+    if (watched.record === undefined) return this.options.journal.receipt(envelope.id, this.clock.now())
+    return assembleReceipt(envelope.id, [watched.record])
   }
 
   /**
@@ -415,26 +551,24 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
 
   /**
    * Runs a group until it commits; returns the earliest record left unfinished, if any. An
-   * instance runs one group at a time in this host: a throttle's wake-up and a batch for the same
-   * key would otherwise both run turns (and their side effects, such as a request to a throttled
-   * host) before one of them lost its commit.
+   * instance runs one group at a time in this host: two runs for the same key would otherwise
+   * both run turns (and their side effects) before one of them lost its commit.
    */
-  private async runGroup(group: Group, shard: string, deadline: number, result: BatchResult): Promise<string | undefined> {
-    if (!group.type.stateful) return this.runGroupRounds(group, shard, deadline, result)
-    return this.runningHere.run(`${group.type.type}#${group.key}`, () => this.runGroupRounds(group, shard, deadline, result))
+  private async runGroup(group: Group, source: Source, deadline: number, result: BatchResult): Promise<string | undefined> {
+    if (!group.type.stateful) return this.runStateless(group, source as ShardSource, deadline, result)
+    return this.runningHere.run(`${group.type.type}#${group.key}`, () => this.runGroupRounds(group, source, deadline, result))
   }
 
-  private async runGroupRounds(group: Group, shard: string, deadline: number, result: BatchResult): Promise<string | undefined> {
+  private async runGroupRounds(group: Group, source: Source, deadline: number, result: BatchResult): Promise<string | undefined> {
     const first = group.records[0]?.sequenceNumber ?? DIRECT
     let checkEach = false
     for (let round = 0; ; round++) {
       try {
-        // A wake-up reads its instance only once its turn to run has come.
-        if ((round !== 0 || group.wake !== undefined) && group.type.stateful) {
+        if (round !== 0) {
           group.stored = await this.options.state.get(group.type.type, group.key)
           group.typePaused = (await this.options.state.get(PAUSE_TYPE, group.type.type)) !== undefined
         }
-        return await this.runGroupOnce(group, shard, deadline, result, checkEach)
+        return await this.runGroupOnce(group, source, deadline, result, checkEach)
       } catch (error) {
         if (error instanceof StoreConflictError && round + 1 < MAX_CONFLICT_ROUNDS) {
           result.conflicts++
@@ -451,50 +585,125 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     }
   }
 
-  private async runGroupOnce(group: Group, shard: string, deadline: number, result: BatchResult, checkEach: boolean): Promise<string | undefined> {
+  /**
+   * A stateless message's turn: its messages go out at once (it has nothing to commit), with the
+   * origin of its record, so a rerun sends the same messages with the same origin. Copies of the
+   * message were found before the batch ran (`Group.copy`).
+   */
+  private async runStateless(group: Group, source: ShardSource, deadline: number, result: BatchResult): Promise<string | undefined> {
+    const { type } = group
+    const record = group.records[0]!
+    if (group.copy) {
+      result.duplicates += group.records.length
+      this.counts.get(type.type)!.duplicates += group.records.length
+      return undefined
+    }
+    // Later copies of the same message in this batch are copies of this one.
+    const copies = group.records.length - 1
+    result.duplicates += copies
+    this.counts.get(type.type)!.duplicates += copies
+    if (this.clock.now() >= deadline) return record.sequenceNumber
+    const ran = await this.runMessage(type, record.envelope, undefined, [], deadline)
+    if (ran.end === 'later') return record.sequenceNumber
+    let entries = ran.entries
+    if (this.offloads(type) && entries.length !== 0) entries = await this.offload(entries)
+    placeMessages(entries, source.lane, positionOf(record.sequenceNumber!, record.member?.index), 0, source.fence)
+    try {
+      await this.outbox.send(entries)
+      this.committed(type, ran.events)
+    } catch (error) {
+      this.logger.warn('outbox of a stateless turn not sent; it runs again on redelivery', { actor: type.type, error: message(error) })
+      return record.sequenceNumber
+    }
+    result.applied++
+    return undefined
+  }
+
+  private async runGroupOnce(group: Group, source: Source, deadline: number, result: BatchResult, checkEach: boolean): Promise<string | undefined> {
     const { type, key, stored } = group
     const meta = decodeMeta(stored?.meta)
     const name = `${type.type}#${key}`
-    if (meta.outbox !== undefined && stored !== undefined && this.sent.get(name) !== stored.version) {
-      // The last commit's send was never confirmed to this host: send it (again) first.
-      await this.outbox.send(meta.outbox)
-      this.rememberSent(name, stored.version)
+    const stream = source.stream
+    const shard = source.kind === 'shard' ? source.shard : INVOKE_SHARD
+    // Where this run's commit sits in its lane: the instance's last record in the batch.
+    const last = group.records.at(-1)
+    const at = source.kind === 'shard' && last !== undefined ? positionOf(last.sequenceNumber!, last.member?.index) : undefined
+    let changed = false
+    // The stored outbox: what this run must send again, place, or keep.
+    const kept: OutboxSegment[] = []
+    const placed: OutboxEntry[] = []
+    let firstIndex = 0
+    for (const segment of meta.outbox ?? []) {
+      if (source.kind === 'shard') {
+        if (segment.lane === PENDING) {
+          // A direct invocation's entries: placed in this lane now, sent after this commit.
+          placed.push(...(await this.entriesOf(segment)))
+          changed = true
+          continue
+        }
+        if (segment.lane === source.lane || segment.lane === LEGACY_LANE) {
+          // Made in this lane: at or after the batch's start it may not all have gone out (this
+          // is a redelivery of its position); before it, it was sent for good.
+          const again = segment.lane === LEGACY_LANE || comparePosition(segment.pos, source.fence) >= 0
+          if (again && !this.sentHere(name, segment)) {
+            await this.outbox.send(await this.entriesOf(segment), source.fence)
+            this.rememberSent(name, segment)
+          }
+          if (segment.pos === at) firstIndex = messageCount(segment)
+          continue
+        }
+        // A parent shard's (the stream was resharded): read to its end before this child was.
+        if (sameStream(segment.lane, source.lane)) continue
+      } else if (segment.lane === PENDING) {
+        // An earlier direct run's: its timers, receipts and letters went out after its commit and
+        // are written again here (keyed writes) so they need not be kept; its messages wait for the shard.
+        const entries = await this.entriesOf(segment)
+        const written = entries.filter((e) => e.kind !== 'message')
+        if (written.length !== 0) await this.outbox.send(written)
+        const messages = entries.filter((e) => e.kind === 'message')
+        if (messages.length !== 0) kept.push({ lane: PENDING, pos: segment.pos, entries: messages })
+        continue
+      }
+      kept.push(segment)
     }
     let state: unknown = stored === undefined ? undefined : decode(stored.state)
     const entries: OutboxEntry[] = []
     const events: TroupeEvent[] = []
-    let changed = false
     let failedAt: string | undefined
     let appliedHere = 0
     let duplicates = 0
-    const paused = type.stateful && (meta.paused === true || group.typePaused === true)
+    const paused = meta.paused === true || group.typePaused === true
     // After a resume, what was held runs first, in the order it came, before this batch's records.
-    const heldFirst = !paused && meta.held !== undefined ? meta.held.map((envelope) => ({ sequenceNumber: undefined, envelope, held: true, parked: false, member: undefined })) : []
+    const heldFirst = !paused && meta.held !== undefined ? meta.held.map((envelope) => ({ sequenceNumber: undefined, envelope, held: true, parked: false, member: undefined, arrivedAt: undefined })) : []
     // Parked (throttled) messages came before any held one: a message is held only while paused,
     // and parked only while not. They run first, as far as the key's tokens allow.
-    const parkedFirst = !paused && meta.parked !== undefined ? meta.parked.map((envelope) => ({ sequenceNumber: undefined, envelope, held: false, parked: true, member: undefined })) : []
+    const parkedFirst = !paused && meta.parked !== undefined ? meta.parked.map((envelope) => ({ sequenceNumber: undefined, envelope, held: false, parked: true, member: undefined, arrivedAt: undefined })) : []
     const rate = instanceRate(type)
     const bucket = rate && new TokenBucket(rate, this.clock.now(), meta.bucket)
     // A message found no token: everything after it waits behind it, parked in order.
     let waiting = false
-    if (group.wake !== undefined && meta.wake?.id === group.wake) {
-      // This wake-up's timer is spent: the commit puts a new one if messages stay parked.
+    if (meta.wake !== undefined && meta.wake.dueAt <= this.clock.now()) {
+      // The wake-up is due (its timer fired, or is about to): the commit puts a new one if messages stay parked.
       delete meta.wake
-      changed = true
+      if (meta.parked !== undefined) changed = true
     }
     const firstRecord = group.records[0]?.sequenceNumber ?? DIRECT
-    // Held messages run here, by id: the wake-up copy resume put on the stream is one of them
-    // (and a dead one, or one past the recent ids, would not be recognised otherwise).
+    // Held messages run here, by id: the wake-up copy resume put on the stream is one of them.
     const ranHeld = new Set<string>()
-    for (const { sequenceNumber, envelope, held, parked, member } of [...parkedFirst, ...heldFirst, ...group.records.map((r) => ({ ...r, held: false, parked: false }))]) {
-      if (
-        type.stateful &&
-        !held &&
-        !parked &&
-        (applied(meta, shard, sequenceNumber, envelope.id, member?.index) || ranHeld.has(envelope.id) || meta.held?.some((h) => h.id === envelope.id) || meta.parked?.some((p) => p.id === envelope.id))
-      ) {
-        duplicates++
-        continue
+    for (const { sequenceNumber, envelope, held, parked, member, arrivedAt } of [...parkedFirst, ...heldFirst, ...group.records.map((r) => ({ ...r, held: false, parked: false }))]) {
+      if (!held && !parked) {
+        const verdict = ranHeld.has(envelope.id) || meta.held?.some((h) => h.id === envelope.id) || meta.parked?.some((p) => p.id === envelope.id) ? 'copy' : this.verdict(meta, source, sequenceNumber, envelope, member)
+        if (verdict !== 'new') {
+          this.noteRead(meta, source, sequenceNumber, envelope, member, arrivedAt)
+          if (verdict === 'copy') {
+            duplicates++
+            continue
+          }
+          // At or below the watermark, yet never applied here: kept as a dead letter, never skipped in silence.
+          entries.push(...this.inconsistent(type, envelope, shard, sequenceNumber!, member, meta).entries)
+          changed = true
+          continue
+        }
       }
       if (!held && !parked && meta.held !== undefined && !paused) {
         // A held message before it could not finish: this one waits for the redelivery.
@@ -504,7 +713,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       if (paused) {
         // Held in the item: the shard moves on, other keys flow, nothing is retried or lost.
         ;(meta.held ??= []).push(envelope)
-        remember(meta, shard, sequenceNumber, envelope.id, 0, member)
+        this.noteRead(meta, source, sequenceNumber, envelope, member, arrivedAt)
         if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'paused', undefined, {}))
         changed = true
         continue
@@ -518,7 +727,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
         const waitMs = bucket.waitMs(now)
         if (waiting || waitMs !== 0) {
           waiting = true
-          if (!parked) this.park(type, key, meta, shard, sequenceNumber, member, envelope, held, Math.max(waitMs, 1), entries, events)
+          if (!parked) this.park(type, key, meta, source, sequenceNumber, member, arrivedAt, envelope, held, Math.max(waitMs, 1), entries, events)
           // Still parked: nothing to write, unless the parked ones lack a wake-up.
           if (!parked || meta.wake === undefined) changed = true
           continue
@@ -544,30 +753,53 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
         if (meta.parked!.length === 0) delete meta.parked
       }
       let end: Ended = ran
-      if (this.options.claimCheck && end.entries.length !== 0) end = { ...end, entries: await this.offload(end.entries) }
+      if (this.offloads(type) && end.entries.length !== 0) end = { ...end, entries: await this.offload(end.entries) }
       if (checkEach && end.end === 'done' && this.options.maxItemBytes !== undefined) {
-        const bytes = Buffer.byteLength(encode(end.state)) + Buffer.byteLength(encodeMeta({ ...meta, outbox: [...entries, ...end.entries] }))
-        if (bytes > this.options.maxItemBytes) end = await this.tooLarge(type, envelope, prior, bytes)
+        // The outbox goes to the overflow store when there is one: then only state and bookkeeping count.
+        const outbox = this.options.overflow ? kept : [...kept, { lane: PENDING, pos: '0', entries: [...placed, ...entries, ...end.entries] }]
+        const bytes = Buffer.byteLength(encode(end.state)) + Buffer.byteLength(encodeMeta({ ...meta, outbox }))
+        if (bytes > this.options.maxItemBytes) end = await this.tooLarge(type, envelope, prior, bytes, this.options.overflow || kept.length !== 0 ? 'state' : 'outbox')
       }
       delete meta.failing
       if (end.end === 'done') state = end.state
       entries.push(...end.entries)
       events.push(...end.events)
-      // A dead message's id is not remembered, so a replay of it (same id) runs.
-      remember(meta, shard, sequenceNumber, envelope.id, end.end === 'dead' ? 0 : this.recentIds, member)
+      if (!held && !parked) this.noteRead(meta, source, sequenceNumber, envelope, member, arrivedAt)
       changed = true
       appliedHere++
     }
 
-    if (type.stateful && changed) {
+    if (changed) {
       const version = (stored?.version ?? 0) + 1
       if (bucket !== undefined) this.throttleCommit(type, key, meta, bucket, rate!, paused, version, entries)
-      if (entries.length !== 0) meta.outbox = entries
+      const made = [...placed, ...entries]
+      let segment: OutboxSegment | undefined
+      if (made.length !== 0) {
+        if (source.kind === 'shard') {
+          placeMessages(made, source.lane, at!, firstIndex, source.fence)
+          segment = { lane: source.lane, pos: at!, entries: made }
+          kept.push(segment)
+        } else {
+          const pending = kept.find((s) => s.lane === PENDING)
+          if (pending) pending.entries.push(...made)
+          else kept.push({ lane: PENDING, pos: '0', entries: made })
+        }
+      }
+      if (kept.length !== 0) meta.outbox = kept
       else delete meta.outbox
-      const item: StoredInstance = { state: encode(state), version, updatedAt: this.clock.now(), meta: encodeMeta(meta) }
+      const stateText = encode(state)
+      let metaText = encodeMeta(meta)
+      if (this.options.maxItemBytes !== undefined && this.options.overflow !== undefined && Buffer.byteLength(stateText) + Buffer.byteLength(metaText) > this.options.maxItemBytes) {
+        // Too large for the item with its outbox: the outbox waits in the overflow store, written
+        // before the commit that refers to it (nothing refers to it if the commit loses).
+        meta.outbox = await Promise.all(kept.map((k) => this.spill(name, version, k)))
+        metaText = encodeMeta(meta)
+      }
+      const item: StoredInstance = { state: stateText, version, updatedAt: this.clock.now(), meta: metaText }
       // A deleted instance keeps its watermarks for a while, to recognise redelivered messages.
       // A paused one (its item holds the pause, and maybe held messages) never expires.
-      if (state === undefined && !meta.paused && meta.held === undefined && meta.parked === undefined) item.expiresAt = item.updatedAt + this.tombstoneTtlMs
+      if (state === undefined && !meta.paused && meta.held === undefined && meta.parked === undefined && meta.outbox === undefined) item.expiresAt = item.updatedAt + this.tombstoneTtlMs
+      else if (type.stateTtlMs !== undefined && meta.outbox === undefined) item.expiresAt = item.updatedAt + type.stateTtlMs
       if (this.options.maxItemBytes !== undefined && !checkEach && Buffer.byteLength(item.state) + Buffer.byteLength(item.meta!) > this.options.maxItemBytes) {
         throw new TooLarge()
       }
@@ -578,32 +810,92 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       else this.parkedHere.delete(name)
       this.options.onCommit?.(type.type, key, state, item.updatedAt, group.records.at(-1)?.envelope.id)
       this.committed(type, events)
-      if (entries.length !== 0) {
-        try {
-          await this.outbox.send(entries)
-          this.rememberSent(name, version)
-        } catch (error) {
-          // Committed: the next delivery finds the outbox unconfirmed and sends it.
-          this.logger.warn('outbox not sent after commit; it goes out on redelivery', { actor: type.type, key: key || undefined, error: message(error) })
-          failedAt = earliest(failedAt, group.records[0]?.sequenceNumber ?? DIRECT)
-        }
-      }
-    } else if (!type.stateful && entries.length !== 0) {
-      // Nothing to commit: the turn's outbox goes out now (a replayed turn sends the same ids).
       try {
-        await this.outbox.send(entries)
-        this.committed(type, events)
+        if (segment !== undefined) {
+          await this.outbox.send(segment.entries, source.kind === 'shard' ? source.fence : undefined)
+          this.rememberSent(name, segment)
+        } else if (source.kind === 'direct' && made.length !== 0) {
+          await this.outbox.send(made.filter((e) => e.kind !== 'message'))
+        }
       } catch (error) {
-        this.logger.warn('outbox of a stateless turn not sent; it runs again on redelivery', { actor: type.type, error: message(error) })
+        // Committed: the next delivery of its position sends it (a direct run's: the shard's next turn of the instance).
+        this.logger.warn('outbox not sent after commit; it goes out on redelivery', { actor: type.type, key: key || undefined, error: message(error) })
         failedAt = earliest(failedAt, group.records[0]?.sequenceNumber ?? DIRECT)
       }
     } else {
       this.committed(type, events)
     }
+    if (source.kind === 'direct' && failedAt === undefined && messagesOf(meta.outbox?.find((s) => s.lane === PENDING)?.entries ?? []).length !== 0) {
+      // Messages wait in the item for the instance's shard: a copy of this message there makes
+      // the turn that reads it (a copy, not run again) place and send them.
+      try {
+        await this.flush(source.envelope)
+      } catch (error) {
+        this.logger.warn("could not put a direct run's message on its stream; its messages go out with the instance's next one", { actor: type.type, key: key || undefined, error: message(error) })
+        failedAt = DIRECT
+      }
+    }
     result.applied += appliedHere
     result.duplicates += duplicates
     this.counts.get(type.type)!.duplicates += duplicates
     return failedAt
+  }
+
+  /** A segment's entries, from the overflow store when they were spilled. */
+  private async entriesOf(segment: OutboxSegment): Promise<OutboxEntry[]> {
+    if (segment.spilled === undefined) return segment.entries
+    const data = await this.options.overflow?.get(segment.spilled.key)
+    if (data === undefined) throw new TroupeError('TROUPE_OVERFLOW_MISSING', `the outbox kept under ${segment.spilled.key} (${segment.spilled.count} entries) is not in the overflow store; it was written before the commit that refers to it`)
+    return decode(Buffer.from(data).toString('utf8')) as OutboxEntry[]
+  }
+
+  /** The segment as the item keeps it: large entries written to the overflow store under a key of this commit. */
+  private async spill(name: string, version: number, segment: OutboxSegment): Promise<OutboxSegment> {
+    if (segment.spilled !== undefined || segment.entries.length === 0) return segment
+    const data = Buffer.from(encode(segment.entries), 'utf8')
+    if (data.byteLength < SPILL_ABOVE_BYTES) return segment
+    const key = `outbox/${createHash('sha256').update(name).digest('base64url').slice(0, 22)}/${version}/${segment.lane === PENDING ? 'pending' : segment.pos}`
+    await this.options.overflow!.put(key, data, this.clock.now() + this.tombstoneTtlMs)
+    return { lane: segment.lane, pos: segment.pos, entries: [], spilled: { key, bytes: data.byteLength, count: segment.entries.length, messages: messagesOf(segment.entries).length } }
+  }
+
+  /** Puts a copy of a directly invoked message on its stream, with its origin: the instance's shard reads it as a copy. */
+  private async flush(envelope: Envelope): Promise<void> {
+    const report = await this.options.messages.send([{ ...(this.claimCheck?.travelled(envelope) ?? envelope) }])
+    const failed = report.results.find((r) => r.status !== 'sent')
+    if (failed?.status === 'failed') throw failed.error
+  }
+
+  /** How a record stands with the instance: new, a copy of one it read, or inconsistent (at or below its watermark, yet unknown). */
+  private verdict(meta: InstanceMeta, source: Source, sequenceNumber: string | undefined, envelope: Envelope, member: MemberPosition | undefined): 'new' | 'copy' | 'inconsistent' {
+    const known = envelope.origin !== undefined ? seenBefore(meta.seen, source.stream, envelope.origin) : meta.recent.includes(envelope.id)
+    if (known) return 'copy'
+    if (source.kind === 'shard' && sequenceNumber !== undefined && reached(meta, source.shard, sequenceNumber, member?.index)) return 'inconsistent'
+    return 'new'
+  }
+
+  /**
+   * Records that a record was read (its message applied, dead, filtered, held, parked, or a copy):
+   * its shard's mark, and its origin, or without one its id among the recent. A replay of a dead
+   * message comes with an origin of its own, so it is not taken for a copy.
+   */
+  private noteRead(meta: InstanceMeta, source: Source, sequenceNumber: string | undefined, envelope: Envelope, member: MemberPosition | undefined, arrivedAt: number | undefined): void {
+    const shard = source.kind === 'shard' ? source.shard : INVOKE_SHARD
+    remember(meta, shard, sequenceNumber, envelope.id, envelope.origin === undefined ? this.recentIds : 0, member)
+    if (envelope.origin !== undefined) this.noteOrigin(meta, source.stream, envelope.origin, source.kind === 'shard' ? arrivedAt : (arrivedAt ?? this.clock.now()))
+  }
+
+  /** The dead letter of a record at or below the instance's watermark whose message was never applied. */
+  private inconsistent(type: ActorType, envelope: Envelope, shard: string, sequenceNumber: string, member: MemberPosition | undefined, meta: InstanceMeta): Ended {
+    const mark = meta.marks[shard]!
+    const where = member === undefined ? `record ${sequenceNumber}` : `member ${member.index} of record ${sequenceNumber}`
+    const origin = envelope.origin ? ` (from ${envelope.origin.lane} at ${envelope.origin.pos}#${envelope.origin.i})` : ''
+    const error = new TroupeError(
+      'TROUPE_INCONSISTENT_RECORD',
+      `${where} of ${shard} is at or below ${type.type}#${envelope.key}'s watermark there (${mark}${meta.members?.[shard] !== undefined ? `, member ${meta.members[shard]}` : ''}), ` +
+        `yet its message ${envelope.id}${origin} was never applied here; kept as a dead letter instead of being skipped (replay it to apply it)`,
+    )
+    return this.dead(type, envelope, error, [])
   }
 
   /**
@@ -614,9 +906,10 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     type: ActorType,
     key: string,
     meta: InstanceMeta,
-    shard: string,
+    source: Source,
     sequenceNumber: string | undefined,
     member: MemberPosition | undefined,
+    arrivedAt: number | undefined,
     envelope: Envelope,
     held: boolean,
     waitMs: number,
@@ -627,7 +920,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
       meta.held!.shift()
       if (meta.held!.length === 0) delete meta.held
     } else {
-      remember(meta, shard, sequenceNumber, envelope.id, 0, member)
+      this.noteRead(meta, source, sequenceNumber, envelope, member, arrivedAt)
     }
     ;(meta.parked ??= []).push(envelope)
     const reason = `no token of ${type.type}'s throttle for key "${key}" (next in ${waitMs} ms); ${meta.parked.length} message(s) wait`
@@ -653,16 +946,34 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
     }
   }
 
+  /**
+   * Whether a type's turns have their large bodies kept out of line: every type's with the app's
+   * claim check; without it only the joiner's, whose join of a large fork no record could carry
+   * (measuring every body costs an encoding per message).
+   */
+  private offloads(type: ActorType): boolean {
+    return this.options.claimCheck !== undefined || (this.claimCheck !== undefined && type.type === JOINER)
+  }
+
   /** A turn's messages with large bodies put in the payload store, before the commit that keeps them in its outbox. */
   private async offload(entries: OutboxEntry[]): Promise<OutboxEntry[]> {
-    const claimCheck = this.options.claimCheck!
+    const claimCheck = this.claimCheck!
     return Promise.all(entries.map(async (e) => (e.kind === 'message' ? { kind: 'message' as const, envelope: await claimCheck.offload(e.envelope) } : e)))
   }
 
-  private rememberSent(name: string, version: number): void {
-    this.sent.delete(name)
-    this.sent.set(name, version)
-    if (this.sent.size > SENT_MEMORY) this.sent.delete(this.sent.keys().next().value!)
+  private segmentId(name: string, segment: OutboxSegment): string {
+    return `${name}\u0000${segment.lane}\u0000${segment.pos}\u0000${segment.spilled?.count ?? segment.entries.length}`
+  }
+
+  private sentHere(name: string, segment: OutboxSegment): boolean {
+    return this.sent.has(this.segmentId(name, segment))
+  }
+
+  private rememberSent(name: string, segment: OutboxSegment): void {
+    const id = this.segmentId(name, segment)
+    this.sent.delete(id)
+    this.sent.add(id)
+    if (this.sent.size > SENT_MEMORY) this.sent.delete(this.sent.values().next().value!)
   }
 
   /** Counts and events of what an instance's commit made true. */
@@ -777,7 +1088,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
   private dead(type: ActorType, envelope: Envelope, error: unknown, attempts: AttemptRecord[]): Ended {
     const record = errorRecord(error)
     // A body kept out of line stays there: the letter keeps its reference, as the record had it.
-    const kept = this.options.claimCheck?.travelled(envelope) ?? envelope
+    const kept = this.claimCheck?.travelled(envelope) ?? envelope
     const entries: OutboxEntry[] = [{ kind: 'dead', letter: { envelope: { ...kept }, error: record, attempts, deadAt: this.clock.now() } }]
     if (envelope.fork !== undefined) entries.push(this.report(envelope, { ok: false, status: 'dead', error: record }))
     if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'dead', record.message, { error: record }))
@@ -791,8 +1102,8 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
    * fit the commit either (the commit would then fail on every delivery). Written early, it is
    * still written once per message id: a rerun of the same turn finds the same state too large.
    */
-  private async tooLarge(type: ActorType, envelope: Envelope, prior: AttemptRecord[], bytes: number): Promise<Ended> {
-    const error = new ItemTooLargeError('state', `${type.type}#${envelope.key}`, bytes)
+  private async tooLarge(type: ActorType, envelope: Envelope, prior: AttemptRecord[], bytes: number, what: 'state' | 'outbox'): Promise<Ended> {
+    const error = new ItemTooLargeError(type.type === JOINER && what === 'state' ? 'join' : what, `${type.type}#${envelope.key}`, bytes)
     const now = this.clock.now()
     const ended = this.dead(type, envelope, error, [...prior, { attempt: envelope.attempt, startedAt: now, endedAt: now, error: errorRecord(error) }])
     const letters = ended.entries.flatMap((e) => (e.kind === 'dead' ? [e.letter] : []))
@@ -855,16 +1166,22 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
   }
 
   /** Adds an entry to a running turn's outbox, for effects that are not messages or timers. */
-  addEntry(ctx: Context, entry: OutboxEntry): void {
+  addEntry(ctx: Context<any>, entry: OutboxEntry): void {
     const turn = ctx as unknown as Turn
     const list = this.extras.get(turn)
     if (list) list.push(entry)
     else this.extras.set(turn, [entry])
   }
 
-  /** Carries out entries made outside a turn (system.fork, timers): same rules as an outbox. */
-  sendEntries(entries: readonly OutboxEntry[]): Promise<void> {
-    return this.outbox.send(entries)
+  /** Carries out entries made outside a turn (system.fork): same rules as an outbox, its messages at one position of this process's lane. */
+  async sendEntries(entries: readonly OutboxEntry[]): Promise<void> {
+    const pos = this.lane.take()
+    try {
+      placeMessages(entries, this.lane.lane, String(pos), 0, this.lane.fence())
+      await this.outbox.send(entries)
+    } finally {
+      this.lane.settle(pos)
+    }
   }
 
   /** Effects made outside a turn, as outbox entries caused by `cause`. */
@@ -905,7 +1222,13 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
   }
 
   planFork(plan: ForkPlan): Effect[] {
-    return planFork(plan, { typeOf: (actor) => this.typeOf(actor).type, checkSerializable: this.checkSerializable, now: this.clock.now() })
+    return planFork(plan, {
+      typeOf: (actor) => this.typeOf(actor).type,
+      checkSerializable: this.checkSerializable,
+      now: this.clock.now(),
+      // A tree of joiners needs the overflow store for its groups' replies.
+      ...(this.options.overflow ? { groupSize: JOIN_GROUP_SIZE } : {}),
+    })
   }
 
   /** A stream redelivers: a joined fork keeps a small record that recognises late replies, until it expires. */
@@ -914,6 +1237,38 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost {
   async lastStatus(messageId: string): Promise<MessageStatus | undefined> {
     const receipt = await this.options.journal.receipt(messageId, this.clock.now())
     return receipt?.status
+  }
+
+  tellFired(ctx: Context<TimerState>, firing: TimerFiring): void {
+    const target = this.typeOf(firing.target)
+    const causationId = firing.causationId as MessageId | undefined
+    const envelope = makeEnvelope({
+      id: derivedId(firing.timerId as MessageId, firing.dueAt),
+      type: target.type,
+      key: target.keyOf(firing.body),
+      body: firing.body,
+      correlationId: firing.correlationId as CorrelationId,
+      parentId: causationId,
+      causationId,
+      sentAt: this.clock.now(),
+    })
+    if (this.options.receiptsForAll) envelope.receipt = 'status'
+    this.addEntry(ctx, { kind: 'message', envelope })
+  }
+
+  async keepGroup(key: string, result: GroupResult): Promise<void> {
+    await this.options.overflow!.put(key, Buffer.from(encode(result), 'utf8'), this.clock.now() + this.tombstoneTtlMs)
+  }
+
+  async readGroup(key: string): Promise<GroupResult> {
+    const data = await this.options.overflow!.get(key)
+    if (data === undefined) throw new TroupeError('TROUPE_OVERFLOW_MISSING', `the replies of the fork group kept under ${key} are not in the overflow store`)
+    return decode(Buffer.from(data).toString('utf8')) as GroupResult
+  }
+
+  tellGroup(ctx: Context<JoinerState>, report: ForkMembership, outcome: Outcome): void {
+    const turn = ctx as unknown as Turn
+    ;(turn.outbox ??= []).push({ kind: 'tell', target: JOINER, id: turn.nextId(), body: { op: 'reply', forkId: report.forkId, index: report.index, outcome }, replyTo: undefined, receipt: false })
   }
 
   tellJoin(ctx: Context<JoinerState>, join: string, body: unknown, forward: ForkMembership | undefined): void {

@@ -1,26 +1,30 @@
 // What the durable host keeps beside an instance's state, in the same conditional write:
-// how far it has read each shard, the ids it applied last, the attempts of a message still
-// failing, and the outbox of the last commit. This is what makes state effectively-once under
-// redelivery and lets the next host finish a send the last one never confirmed.
+// how far it has read each shard, what it has seen of each lane that sends to it, the attempts
+// of a message still failing, and the outbox of its last commits. This is what makes state
+// effectively-once under redelivery and lets the next host finish a send the last one never
+// finished (docs/guarantees.md).
 import type { AttemptRecord } from '../../supervisor/dead-letter.js'
 import type { BucketState } from '../../supervisor/token-bucket.js'
 import { decode, encode } from '../../core/serialization.js'
 import type { Envelope } from '../../core/envelope.js'
-import type { OutboxEntry } from './outbox.js'
-import { compareSequence } from './sequence.js'
+import type { OutboxEntry, OutboxSegment } from './outbox.js'
+import { compareSequence } from '../../core/position.js'
+import type { SeenLanes } from './lane-memory.js'
 
 export interface InstanceMeta {
   /** `stream/shardId` → the highest sequence number applied from that shard. */
   marks: Record<string, string>
+  /** What was seen of each lane that sends here (lane-memory.ts): how every copy of a message is recognised. */
+  seen?: SeenLanes
   /**
-   * Ids of the messages applied last, oldest first. Catches duplicates that arrive under a new
-   * sequence number: a re-sent outbox, a timer fired twice, a producer retry.
+   * Ids of the messages without an origin applied last, oldest first (records another producer
+   * wrote, or troupe before origins): a best effort for those, which carry nothing better.
    */
   recent: string[]
   /** The message at the head that failed and will be tried again, with its failed attempts. */
   failing?: { id: string; attempts: AttemptRecord[] }
-  /** What the last commit's turns produced; sent after the commit. */
-  outbox?: OutboxEntry[]
+  /** What commits produced and may not have been sent yet, by where it was made (outbox.ts). */
+  outbox?: OutboxSegment[]
   /** This key is paused (`system.pause(type, key)`): its messages are held, not run. */
   paused?: true
   /**
@@ -66,7 +70,8 @@ export function decodeMeta(text: string | undefined): InstanceMeta {
     marks: meta.marks ?? {},
     recent: meta.recent ?? [],
     ...(meta.failing ? { failing: meta.failing } : {}),
-    ...(meta.outbox ? { outbox: meta.outbox } : {}),
+    ...(meta.seen && Object.keys(meta.seen).length ? { seen: meta.seen } : {}),
+    ...(meta.outbox?.length ? { outbox: segments(meta.outbox) } : {}),
     ...(meta.paused ? { paused: true as const } : {}),
     ...(meta.held?.length ? { held: meta.held } : {}),
     ...(meta.members && Object.keys(meta.members).length ? { members: meta.members } : {}),
@@ -80,15 +85,15 @@ export function encodeMeta(meta: InstanceMeta): string {
   return encode(meta)
 }
 
-/**
- * Whether a message was applied already: at or below its shard's mark (for a member of an
- * aggregate record, at or below the last member applied of it), or its id seen lately.
- * A message invoked directly (no shard, no sequence number) is known by its id alone.
- */
-export function applied(meta: InstanceMeta, shard: string, sequenceNumber: string | undefined, id: string, member?: number): boolean {
-  if (sequenceNumber !== undefined && reached(meta, shard, sequenceNumber, member)) return true
-  return meta.recent.includes(id)
+/** An outbox written before segments (a plain list of entries): one segment that every host sends again. */
+function segments(outbox: OutboxSegment[] | OutboxEntry[]): OutboxSegment[] {
+  const first = outbox[0] as Partial<OutboxSegment> & Partial<OutboxEntry>
+  if (first.entries !== undefined) return outbox as OutboxSegment[]
+  return [{ lane: LEGACY_LANE, pos: '0', entries: outbox as OutboxEntry[] }]
 }
+
+/** The lane of an outbox kept before outboxes had one: sent again by whoever loads it. */
+export const LEGACY_LANE = 'legacy'
 
 /** Whether the shard's mark has reached a position: the record, or the member `member` of an aggregate record. */
 export function reached(meta: InstanceMeta, shard: string, sequenceNumber: string, member?: number): boolean {
@@ -100,10 +105,14 @@ export function reached(meta: InstanceMeta, shard: string, sequenceNumber: strin
   return last === undefined || (member ?? 0) <= last
 }
 
-/** Records that a message was applied; `member` is its place when it came in an aggregate record. */
+/**
+ * Records that a record was read (its message applied, held, parked, or found to be a copy);
+ * `member` is its place when it came in an aggregate record. The mark only moves forward: a record
+ * below it (a hostile or inconsistent one) leaves it where it is.
+ */
 export function remember(meta: InstanceMeta, shard: string, sequenceNumber: string | undefined, id: string, recentLimit: number, member?: MemberPosition): void {
-  // A message invoked directly has no place in a shard: only its id marks it.
-  if (sequenceNumber !== undefined) {
+  // A message invoked directly has no place in a shard: only its origin (or id) marks it.
+  if (sequenceNumber !== undefined && !reached(meta, shard, sequenceNumber, member?.index)) {
     if (!(shard in meta.marks)) {
       const shards = Object.keys(meta.marks)
       if (shards.length >= MAX_MARKS) {
@@ -119,7 +128,7 @@ export function remember(meta: InstanceMeta, shard: string, sequenceNumber: stri
       if (Object.keys(meta.members).length === 0) delete meta.members
     }
   }
-  if (recentLimit > 0) {
+  if (recentLimit > 0 && !meta.recent.includes(id)) {
     meta.recent.push(id)
     if (meta.recent.length > recentLimit) meta.recent.splice(0, meta.recent.length - recentLimit)
   }

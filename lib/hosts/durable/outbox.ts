@@ -1,8 +1,14 @@
 // The outbox: what a durable turn leaves behind, kept in the instance's commit and carried out
-// after it (the output gate). Every entry is idempotent: messages carry ids derived from the
-// turn that made them (receivers drop duplicates), timers and journal entries are keyed
-// writes. So an outbox sent twice, by a host that died before it knew the first send went
-// through, changes nothing.
+// after it (the output gate). Every entry is idempotent: each message carries its origin (the
+// lane and position of the commit that made it, its index there), the same on every copy, so
+// its receivers apply it once (lane-memory.ts); timers and journal entries are keyed writes.
+// So an outbox sent twice, by a host that died before it knew the first send went through,
+// changes nothing.
+//
+// An instance's outbox is kept as segments, each where it was made: a commit in a shard's lane
+// at a position (sent again only by a redelivery of that position, docs/guarantees.md), or made
+// by a direct invocation and not yet placed in a lane (`PENDING`: the instance's next turn in its
+// shard places and sends it).
 import type { Envelope } from '../../core/envelope.js'
 import { TroupeError } from '../../core/errors.js'
 import type { JournalStore, ReceiptRecord, TimerRecord, TimerStore } from '../../store/index.js'
@@ -15,6 +21,42 @@ export type OutboxEntry =
   | { kind: 'cancel'; timerId: string }
   | { kind: 'receipt'; record: ReceiptRecord }
   | { kind: 'dead'; letter: DeadLetter }
+
+/** Entries made at one place in a lane. */
+export interface OutboxSegment {
+  /** The lane of the commit that made them, or `PENDING`. */
+  lane: string
+  /** The commit's position in the lane (its messages' origin position). */
+  pos: string
+  /** The entries; empty when they were too large for the item and were kept in the overflow store instead. */
+  entries: OutboxEntry[]
+  /** Where the entries are kept when they did not fit the item: written before the commit that refers to them. */
+  spilled?: { key: string; bytes: number; count: number; messages: number }
+}
+
+/** The lane of a direct invocation's entries until a turn in the instance's shard places them. */
+export const PENDING = 'pending'
+
+/** How many messages a segment holds, spilled or not. */
+export function messageCount(segment: OutboxSegment): number {
+  return segment.spilled?.messages ?? messagesOf(segment.entries).length
+}
+
+/** The messages of some entries. */
+export function messagesOf(entries: readonly OutboxEntry[]): Envelope[] {
+  const out: Envelope[] = []
+  for (const e of entries) if (e.kind === 'message') out.push(e.envelope)
+  return out
+}
+
+/**
+ * Gives the messages among `entries` their origin: made at `pos` of `lane`, the `firstIndex`-th
+ * and on, with `fence` as their sender can vouch for it now.
+ */
+export function placeMessages(entries: readonly OutboxEntry[], lane: string, pos: string, firstIndex: number, fence: string): void {
+  let i = firstIndex
+  for (const e of entries) if (e.kind === 'message') e.envelope.origin = { lane, pos, i: i++, fence }
+}
 
 /** Sends envelopes; every envelope gets a result (the Kinesis transport). */
 export interface MessageSender {
@@ -37,11 +79,13 @@ export class OutboxSender {
   ) {}
 
   /**
-   * Carries out every entry. Rejects when something may be retried (a send or write that
-   * failed): the caller reports the batch unfinished and the next delivery sends again.
+   * Carries out every entry, each message stamped with `fence` (what its sender can vouch for, as
+   * it puts this copy). Rejects when something may be retried (a send or write that failed): the
+   * caller reports the batch unfinished and the next delivery sends again.
    */
-  async send(entries: readonly OutboxEntry[]): Promise<void> {
+  async send(entries: readonly OutboxEntry[], fence?: string): Promise<void> {
     if (entries.length === 0) return
+    if (fence !== undefined) entries = entries.map((e) => (e.kind === 'message' && e.envelope.origin ? { kind: 'message', envelope: { ...e.envelope, origin: { ...e.envelope.origin, fence } } } : e))
     const envelopes: Envelope[] = []
     const receipts: ReceiptRecord[] = []
     const letters: DeadLetter[] = []

@@ -41,6 +41,8 @@ export interface AskInvocation {
   envelope: string
   /** Where the asker's last tell to the same instance went: the turn waits until the instance has applied it. */
   after?: ShardPosition
+  /** The stream the message goes to when told: a copy of it there is known as the same message. */
+  stream?: string
 }
 
 /** A record's place in a stream. */
@@ -83,8 +85,8 @@ export function isKinesisEvent(event: unknown): event is KinesisStreamEvent {
 }
 
 export function isAskInvocation(event: unknown): event is AskInvocation {
-  const e = event as { troupe?: unknown; envelope?: unknown; after?: unknown } | null
-  return e?.troupe === 'ask' && typeof e.envelope === 'string' && (e.after === undefined || isShardPosition(e.after))
+  const e = event as { troupe?: unknown; envelope?: unknown; after?: unknown; stream?: unknown } | null
+  return e?.troupe === 'ask' && typeof e.envelope === 'string' && (e.after === undefined || isShardPosition(e.after)) && (e.stream === undefined || (typeof e.stream === 'string' && e.stream.length > 0 && e.stream.length <= 128))
 }
 
 function isShardPosition(value: unknown): value is ShardPosition {

@@ -21,7 +21,7 @@ import {
   type KinesisStreamEvent,
   type LambdaContext,
 } from './events.js'
-import { earliest } from '../durable/sequence.js'
+import { earliest } from '../../core/position.js'
 
 export interface LambdaHostOptions extends Omit<AwsSystemOptions, 'kinesis' | 'dynamodb' | 'consume' | 'timers' | 'tableName'> {
   /** @default a client for the function's region (endpoints from AWS_ENDPOINT_URL_KINESIS when set) */
@@ -77,14 +77,15 @@ export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
   async function batch(event: KinesisStreamEvent, context: LambdaContext): Promise<KinesisBatchResponse> {
     const deadline = deadlineOf(context)
     // One mapping sends one shard's records; group anyway, so a hand-made event cannot mix them up.
-    const shards = new Map<string, { stream: string; shardId: string; records: { sequenceNumber: string; data: string }[] }>()
+    const shards = new Map<string, { stream: string; shardId: string; records: { sequenceNumber: string; data: string; arrivedAt?: number }[] }>()
     for (const r of event.Records) {
       const shardId = shardOf(r)
       const stream = streamOf(r)
       const id = `${stream}/${shardId}`
       let shard = shards.get(id)
       if (!shard) shards.set(id, (shard = { stream, shardId, records: [] }))
-      shard.records.push({ sequenceNumber: String(r.kinesis?.sequenceNumber), data: r.kinesis?.data })
+      const arrival = r.kinesis?.approximateArrivalTimestamp
+      shard.records.push({ sequenceNumber: String(r.kinesis?.sequenceNumber), data: r.kinesis?.data, ...(Number.isFinite(arrival) ? { arrivedAt: Math.round(arrival * 1000) } : {}) })
     }
     let failedFrom: string | undefined
     for (const shard of shards.values()) {
@@ -98,7 +99,7 @@ export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
     const data = invocation.envelope
     const decoded = (options.codec ?? defaultRecordCodec).decode(data)
     if (!decoded.ok) throw new TroupeError('TROUPE_BAD_INVOCATION', `the ask invocation carries no readable message: ${decoded.reason}`)
-    const receipt = await system.host.handleDirect(decoded.envelope, deadlineOf(context), invocation.after)
+    const receipt = await system.host.handleDirect(decoded.envelope, deadlineOf(context), invocation.after, invocation.stream)
     if (receipt === undefined || (receipt.status !== 'done' && receipt.status !== 'dead' && receipt.status !== 'filtered')) {
       return { troupe: 'answer', status: 'unfinished', reason: `message ${decoded.envelope.id} for ${decoded.envelope.type} did not finish in this invocation` }
     }

@@ -1,0 +1,59 @@
+// The timer: a durable timer's firing, written as an actor. A due timer is fired by whichever
+// process looks first (a scheduled tick, a consuming process), and a process that dies after
+// firing and before moving the timer on leaves it to fire again. Each firing goes to this
+// actor's instance for the timer, whose state keeps the due time it fired last, so the timer's
+// message leaves once per due time, from a committed turn, with an origin like any other.
+import { Actor, type ActorClass, type Context } from '../lib/index.js'
+import { STATE_TTL } from '../lib/hosts/actor-type.js'
+
+export const TIMER = 'troupe.timer'
+/**
+ * How long a timer's instance outlives its last firing: a firing is sent again only while the
+ * timer still stands at that due time, and the process that fired it moves it on right after.
+ */
+export const TIMER_MEMORY_MS = 8 * 24 * 60 * 60_000
+
+/** One firing of a timer: what to send, and for which due time. */
+export interface TimerFiring {
+  timerId: string
+  dueAt: number
+  target: string
+  body: unknown
+  correlationId: string
+  /** The message whose turn set the timer, if any. */
+  causationId?: string
+}
+
+export interface TimerState {
+  /** The due time fired last. */
+  last: number
+}
+
+/** What the timer asks of its host. */
+export interface TimerHost {
+  /** Sends the timer's message for this firing, with the id fixed by the timer and due time. */
+  tellFired(ctx: Context<TimerState>, firing: TimerFiring): void
+}
+
+/** The timer actor class for one host. */
+export function timerActor(host: TimerHost): ActorClass {
+  class Timer extends Actor<TimerFiring, void, TimerState> {
+    static readonly type = TIMER
+
+    key(firing: TimerFiring) {
+      return firing.timerId
+    }
+
+    initialState(): TimerState {
+      return { last: -1 }
+    }
+
+    receive(firing: TimerFiring, ctx: Context<TimerState>): void {
+      if (firing.dueAt <= ctx.state.last) return // this due time fired already
+      host.tellFired(ctx, firing)
+      ctx.state.last = firing.dueAt
+    }
+  }
+  Object.defineProperty(Timer, STATE_TTL, { value: TIMER_MEMORY_MS })
+  return Timer
+}

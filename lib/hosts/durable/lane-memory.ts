@@ -1,0 +1,129 @@
+// What a receiver remembers of each lane that sends to it, so that every message is applied once
+// however many copies of it come and however far apart (docs/guarantees.md, "Applied once").
+//
+// Every copy of a message carries the same origin (lane, position, index) and a fence set by
+// whoever put that copy: all copies of the lane's messages below the fence were put before it.
+// Copies of one message always go to the same stream, and a shard is read in the order records
+// were put, so once a receiver has read a copy carrying fence F from a lane (through a stream),
+// it has read every copy of that lane's messages below F (through that stream). It keeps, per
+// stream and lane:
+//   - the highest fence read: a message below it is a copy of one it has seen;
+//   - the positions at or above the fence that it has seen, each with the highest index seen
+//     there (a position's messages reach one receiver in index order: they leave together, in
+//     order per key, and every copy re-sends them in the same order).
+// A fence rises each time the lane sends this receiver anything from a later turn, which drops
+// the positions below it, so what is kept is the lane's last turns that sent here, never a count.
+// A lane that falls silent is forgotten once no copy of its messages can still be in the stream
+// ahead of the reader: `forgetSilent` with the lane's horizon, judged by the records' arrival times.
+import type { Origin } from '../../core/envelope.js'
+import { comparePosition } from '../../core/position.js'
+
+/** One lane as a receiver knows it. Short names: it is written with every commit of the receiver. */
+export interface LaneSeen {
+  /** The highest fence read. */
+  f: string
+  /** Positions at or above `f`, each with the highest index seen there. */
+  d: [pos: string, i: number][]
+  /** Arrival time (epoch ms) of the last record that came from the lane, when known. */
+  at?: number
+}
+
+/** `<stream>|<lane>` → what was seen of that lane through that stream. */
+export type SeenLanes = Record<string, LaneSeen>
+
+/** How long after its last record a silent lane may still have copies in the stream. */
+export interface LaneHorizons {
+  /** A process's lane: it stops resending a message once its send gave up. */
+  processMs: number
+  /** A shard's lane: a turn's messages are sent again until its record is done, at worst until it leaves the stream. */
+  shardMs: number
+}
+
+function laneKey(stream: string, lane: string): string {
+  return `${stream}|${lane}`
+}
+
+/** Whether a message from `origin`, read through `stream`, is a copy of one seen before. */
+export function seenBefore(seen: SeenLanes | undefined, stream: string, origin: Origin): boolean {
+  const lane = seen?.[laneKey(stream, origin.lane)]
+  if (lane === undefined) return false
+  if (comparePosition(origin.pos, lane.f) < 0) return true
+  const at = lane.d.find(([pos]) => pos === origin.pos)
+  return at !== undefined && origin.i <= at[1]
+}
+
+/**
+ * Records that a copy from `origin` was read through `stream` (applied, or recognised as seen):
+ * raises the lane's fence to the copy's, forgets the positions below it, and keeps the message's
+ * own position and index. Returns the (possibly new) record of lanes.
+ */
+export function markSeen(seen: SeenLanes | undefined, stream: string, origin: Origin, arrivedAt: number | undefined): SeenLanes {
+  const out = seen ?? {}
+  const key = laneKey(stream, origin.lane)
+  let lane = out[key]
+  if (lane === undefined) out[key] = lane = { f: origin.fence, d: [] }
+  else if (comparePosition(origin.fence, lane.f) > 0) {
+    lane.f = origin.fence
+    lane.d = lane.d.filter(([pos]) => comparePosition(pos, origin.fence) >= 0)
+  }
+  if (comparePosition(origin.pos, lane.f) >= 0) {
+    const at = lane.d.find(([pos]) => pos === origin.pos)
+    if (at === undefined) lane.d.push([origin.pos, origin.i])
+    else if (origin.i > at[1]) at[1] = origin.i
+  }
+  if (arrivedAt !== undefined && (lane.at === undefined || arrivedAt > lane.at)) lane.at = arrivedAt
+  return out
+}
+
+/**
+ * Forgets the lanes seen through `stream` whose last record arrived longer ago than their horizon
+ * before a record of `stream` that arrived at `arrivedAt`: every copy of their messages was in
+ * the stream before that record (a receiver's records of one stream are in one shard, read in
+ * order), so it was read. Only the same stream's arrivals count: another stream may run ahead.
+ */
+export function forgetSilent(seen: SeenLanes | undefined, stream: string, arrivedAt: number, horizons: LaneHorizons): boolean {
+  if (seen === undefined) return false
+  const prefix = `${stream}|`
+  let forgot = false
+  for (const [key, lane] of Object.entries(seen)) {
+    if (lane.at === undefined || !key.startsWith(prefix)) continue
+    const horizon = key.startsWith('p:', prefix.length) ? horizons.processMs : horizons.shardMs
+    if (arrivedAt - lane.at > horizon) {
+      delete seen[key]
+      forgot = true
+    }
+  }
+  return forgot
+}
+
+/** Whether two shard lanes (`s:<stream>/<shardId>`) are shards of the same stream. */
+export function sameStream(a: string, b: string): boolean {
+  if (!a.startsWith('s:') || !b.startsWith('s:')) return false
+  return a.slice(0, a.lastIndexOf('/')) === b.slice(0, b.lastIndexOf('/'))
+}
+
+/**
+ * The decisions of one batch about its stateless messages: which are copies of messages the lane's
+ * host ran before (kept in the lane's memory item), made in stream order as a receiver reads.
+ */
+export class StatelessSeen {
+  /** A message that is not a copy was found: the memory must be written after the batch. */
+  changed = false
+  private seen: SeenLanes | undefined
+
+  constructor(
+    private readonly stream: string,
+    meta: { seen?: SeenLanes },
+  ) {
+    this.seen = meta.seen && structuredClone(meta.seen)
+  }
+
+  /** Whether the message is a copy; every message without an origin runs (at least once). */
+  decide(envelope: { origin?: Origin }): boolean {
+    if (envelope.origin === undefined) return false
+    const copy = seenBefore(this.seen, this.stream, envelope.origin)
+    this.seen = markSeen(this.seen, this.stream, envelope.origin, undefined)
+    if (!copy) this.changed = true
+    return copy
+  }
+}

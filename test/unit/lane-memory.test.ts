@@ -1,0 +1,123 @@
+// What a receiver remembers of each lane (lane-memory.ts), positions, a process's lane, and the
+// origin on the wire: the pure logic of "applied once", with no server.
+import t from 'tap'
+import type { Origin } from '../../lib/core/envelope.js'
+import { makeEnvelope } from '../../lib/core/envelope.js'
+import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
+import { comparePosition, positionOf, POSITION } from '../../lib/core/position.js'
+import { forgetSilent, markSeen, sameStream, seenBefore, StatelessSeen, type SeenLanes } from '../../lib/hosts/durable/lane-memory.js'
+import { ProcessLane } from '../../lib/hosts/durable/process-lane.js'
+import { RecordCodec } from '../../lib/routing/record-codec.js'
+
+const o = (pos: string, i: number, fence: string, lane = 's:in/shard-0'): Origin => ({ lane, pos, i, fence })
+
+t.test('positions compare as numbers, a member after its record', async (t) => {
+  t.ok(comparePosition('99', '100') < 0)
+  t.ok(comparePosition('100', '100:1') < 0)
+  t.equal(comparePosition('100', '100:0'), 0, "a record's position is its member 0's")
+  t.ok(comparePosition('100:9', '100:10') < 0, 'members compare as numbers')
+  t.ok(comparePosition('100:999', '101') < 0)
+  t.equal(positionOf('7'), '7')
+  t.equal(positionOf('7', 0), '7')
+  t.equal(positionOf('7', 3), '7:3')
+  for (const good of ['0', '5', '49590338271490256608559692538361571095921575989136588898', '12:0', '12:4']) t.ok(POSITION.test(good), good)
+  for (const bad of ['', '-1', '01', '1.5', '1:', ':1', '1:2:3', 'x', '1'.repeat(129)]) t.notOk(POSITION.test(bad), JSON.stringify(bad))
+})
+
+t.test('a copy is known at any distance: below the fence, or at a position seen up to its index', async (t) => {
+  let seen: SeenLanes | undefined
+  t.notOk(seenBefore(seen, 'in', o('10', 0, '10')))
+  seen = markSeen(seen, 'in', o('10', 0, '10'), undefined)
+  seen = markSeen(seen, 'in', o('10', 1, '10'), undefined)
+  seen = markSeen(seen, 'in', o('12', 0, '10'), undefined)
+  t.ok(seenBefore(seen, 'in', o('10', 0, '3')), 'a copy, whatever fence it carries')
+  t.ok(seenBefore(seen, 'in', o('10', 1, '10')))
+  t.notOk(seenBefore(seen, 'in', o('10', 2, '10')), 'the next message of the same turn is new')
+  t.notOk(seenBefore(seen, 'in', o('11', 0, '10')), 'a position between is new')
+  t.notOk(seenBefore(seen, 'other', o('10', 0, '10')), 'each stream has its own memory')
+  t.notOk(seenBefore(seen, 'in', o('10', 0, '10', 'p:x')), 'and each lane')
+  // Ten thousand turns of the same lane later, the first one's copy is still known: below the fence.
+  for (let pos = 13; pos < 10_013; pos++) seen = markSeen(seen, 'in', o(String(pos), 0, String(pos - 1)), undefined)
+  t.ok(seenBefore(seen, 'in', o('10', 0, '10')), 'known after 10,000 others')
+  t.ok(seenBefore(seen, 'in', o('12', 0, '10')))
+  t.equal(seen['in|s:in/shard-0']!.d.length, 2, 'while only the positions at or above the fence are kept')
+  t.equal(seen['in|s:in/shard-0']!.f, '10011')
+})
+
+t.test('a lower fence never lowers what is known', async (t) => {
+  let seen = markSeen(undefined, 'in', o('50', 0, '40'), undefined)
+  seen = markSeen(seen, 'in', o('45', 0, '20'), undefined)
+  t.equal(seen['in|s:in/shard-0']!.f, '40')
+  t.ok(seenBefore(seen, 'in', o('30', 0, '20')))
+})
+
+t.test('a silent lane is forgotten only after its horizon, judged by arrivals through the same stream', async (t) => {
+  const horizons = { processMs: 1_000, shardMs: 5_000 }
+  let seen = markSeen(undefined, 'in', o('1', 0, '0', 'p:a'), 100)
+  seen = markSeen(seen, 'in', o('1', 0, '0'), 100)
+  seen = markSeen(seen, 'other', o('1', 0, '0', 'p:a'), 100)
+  t.notOk(forgetSilent(seen, 'in', 1_100, horizons), 'not yet')
+  t.ok(forgetSilent(seen, 'in', 1_101, horizons), 'the process lane after its horizon')
+  t.same(Object.keys(seen).sort(), ['in|s:in/shard-0', 'other|p:a'], "the shard lane stays, and another stream's memory is not touched")
+  t.ok(forgetSilent(seen, 'in', 5_101, horizons))
+  t.same(Object.keys(seen), ['other|p:a'])
+  const direct = markSeen(undefined, 'in', o('1', 0, '0', 'p:a'), undefined)
+  t.notOk(forgetSilent(direct, 'in', 1e12, horizons), 'a lane seen without an arrival time is kept')
+})
+
+t.test('shard lanes of one stream, and the stateless decisions made in stream order', async (t) => {
+  t.ok(sameStream('s:in/shardId-000000000001', 's:in/shardId-000000000004'))
+  t.notOk(sameStream('s:in/shardId-1', 's:out/shardId-1'))
+  t.notOk(sameStream('p:x', 's:in/shardId-1'))
+  const stored = { seen: markSeen(undefined, 'in', o('5', 0, '5'), undefined) }
+  const decide = new StatelessSeen('in', stored)
+  const env = (origin?: Origin) => ({ ...(origin ? { origin } : {}) })
+  t.ok(decide.decide(env(o('5', 0, '5'))), 'a copy of one run before')
+  t.notOk(decide.changed)
+  t.notOk(decide.decide(env(o('7', 0, '6'))), 'new')
+  t.ok(decide.decide(env(o('7', 0, '7'))), 'its copy later in the same batch')
+  t.notOk(decide.decide(env()), 'a message without an origin always runs')
+  t.ok(decide.changed)
+  t.same(stored.seen['in|s:in/shard-0']!.d, [['5', 0]], 'the stored memory is not touched by the decisions')
+})
+
+t.test("a process's lane: the fence is the lowest position not settled", async (t) => {
+  const lane = new ProcessLane()
+  t.match(lane.lane, /^p:[A-Za-z0-9_-]{12}$/)
+  t.equal(lane.fence(), '0')
+  const a = lane.take()
+  const b = lane.take()
+  const c = lane.take()
+  t.same(lane.origin(b), { lane: lane.lane, pos: '1', i: 0, fence: '0' })
+  lane.settle(b)
+  t.equal(lane.fence(), '0', 'a still open')
+  lane.settle(a)
+  t.equal(lane.fence(), '2')
+  lane.settle(c)
+  t.equal(lane.fence(), '3', 'all settled: the next position')
+  const e = makeEnvelope({ id: 'm' as MessageId, type: 'x', key: '', body: 1, correlationId: 'm' as CorrelationId, sentAt: 1 })
+  const pos = lane.stamp(e)
+  t.same(e.origin, { lane: lane.lane, pos: String(pos), i: 0, fence: String(pos) })
+})
+
+t.test('the origin travels as a list and is checked on the way in', async (t) => {
+  const codec = new RecordCodec()
+  const e = makeEnvelope({ id: 'm' as MessageId, type: 'x', key: '', body: 1, correlationId: 'm' as CorrelationId, sentAt: 1 })
+  e.origin = o('49590338271490256608559692538361571095921575989136588898:3', 7, '49590338271490256608559692538361571095921575989136588800')
+  const data = codec.encode(e)
+  t.match(data.toString(), /"origin":\["s:in\/shard-0","49590338271490256608559692538361571095921575989136588898:3",7,"49590338271490256608559692538361571095921575989136588800"\]/)
+  const back = codec.decode(data)
+  t.ok(back.ok)
+  if (back.ok) t.same(back.envelope.origin, e.origin)
+  const bad = (origin: unknown) => {
+    const text = data.toString().replace(/"origin":\[[^\]]*\]/, `"origin":${JSON.stringify(origin)}`)
+    const r = codec.decode(Buffer.from(text))
+    return r.ok ? 'accepted' : r.reason
+  }
+  t.match(bad({ lane: 'x', pos: '1', i: 0, fence: '1' }), /"origin" must be the list \[lane, pos, i, fence\]/)
+  t.match(bad(['', '1', 0, '1']), /lane must be a string of 1 to 256/)
+  t.match(bad(['x', '01', 0, '1']), /position must be a decimal number/)
+  t.match(bad(['x', '1', -1, '1']), /index must be a whole number/)
+  t.match(bad(['x', '1', 0, 'one']), /fence must be a decimal number/)
+  t.throws(() => codec.encode({ ...e, origin: { lane: 'x', pos: 'nope', i: 0, fence: '1' } }), /position must be a decimal number/)
+})
