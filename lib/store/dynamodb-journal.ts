@@ -8,7 +8,7 @@
 //                                                                                    reply?, error? (JSON), exp (ms), ttl (s),
 //                                                                                    cid?, par?, sent? (its place in a trace)
 //   dead letter     deadletters             i#<message id>                           type, deadAt, letter (superjson),
-//                                                                                    escaped?, truncated?
+//                                                                                    escaped?, truncated?, payload?
 //   trace link      trace#<correlation id>  m#<message id>                           id, actor, key, parent?, sentAt, exp, ttl
 //
 // - Trace links: written beside a receipt entry that carries `trace`, one per message of a request
@@ -40,16 +40,26 @@
 //   SHA-256 under a different prefix (`receiptx#`, `h#`), so a readable key never collides with
 //   a hashed one.
 // - Receipt entries over DynamoDB's 400 KB (a large reply) are refused by message id and actor
-//   before anything is sent. Dead letters are not refused for their size: they are kept smaller
-//   (see `letterItem`).
+//   before anything is sent. Dead letters are never refused or cut for their size: a letter whose
+//   item would pass 400 KB (a large body, an unreadable record of megabytes, thousands of attempts)
+//   is kept whole in the payload store (the claim check's port; by default DynamoDB chunks in this
+//   table, `payload#dead/…`, with no `ttl`), and its item keeps `payload` (key, bytes, sha256) and a
+//   summary letter (the envelope without its body, the error shortened), so it is still listed,
+//   filtered and counted with one Query. Reads fetch the whole letter back and check its sha256.
+//   The payload's key holds the letter's sha256, so a letter written again with other content
+//   (a redelivered batch dead-letters its unreadable record again, with a new `deadAt`) never
+//   mixes its bytes with the first; the write that replaces a large letter deletes the payload of
+//   the one it replaced, and `takeDeadLetter` deletes the payload of the letter it takes.
 
-import { BatchWriteItemCommand, DeleteItemCommand, type AttributeValue, type QueryCommandInput, type WriteRequest } from '@aws-sdk/client-dynamodb'
-import { TroupeError } from '../core/errors.js'
+import { createHash } from 'node:crypto'
+import { BatchWriteItemCommand, DeleteItemCommand, PutItemCommand, type AttributeValue, type QueryCommandInput, type WriteRequest } from '@aws-sdk/client-dynamodb'
+import { ConfigError, TroupeError } from '../core/errors.js'
 import { decode, encode } from '../core/serialization.js'
 import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
 import type { JournalStore, ReceiptRecord, StoredReceipt, TraceLink } from './index.js'
-import { DYNAMODB_MAX_ITEM_BYTES, TableAccess, itemBytes, sha256, sleep, type DynamoDBStoreOptions } from './dynamodb-table.js'
+import { DYNAMODB_MAX_ITEM_BYTES, TableAccess, errorName, itemBytes, sha256, sleep, type DynamoDBStoreOptions } from './dynamodb-table.js'
 import { assembleReceipt, byDeadAt, receiptEntryKey } from './memory-journal.js'
+import { DynamoDBPayloadStore, type PayloadStore } from './payload-store.js'
 
 /** BatchWriteItem takes at most this many items a call. */
 const BATCH_WRITE_MAX_ITEMS = 25
@@ -61,10 +71,14 @@ const MAX_PARTITION_KEY_BYTES = 2048
 const MAX_SORT_KEY_BYTES = 1024
 const DEAD_LETTERS_PK = 'deadletters'
 const ENTRY_PREFIX = 'e#'
-/** When a dead letter must shrink: how much of each error message it keeps, and how many attempts. */
-const SHORT_ERROR_CHARS = 8_000
-const SHORT_ATTEMPT_ERROR_CHARS = 1_000
-const SHORT_ATTEMPTS = 100
+/** How much of the error message the summary of a letter kept in the payload store holds. */
+const SUMMARY_ERROR_CHARS = 8_000
+/** Letters written to, or read from, the payload store at once. */
+const PAYLOADS_AT_ONCE = 4
+/** A message id longer than this (URI-encoded) is named by its hash in a payload key, so every store takes the key. */
+const READABLE_ID_CHARS = 120
+/** The field of a summary letter's body that names where the whole letter is. */
+const LETTER_FIELD = '@troupe.deadLetter'
 
 type Item = Record<string, AttributeValue>
 type Key = { pk: { S: string }; sk: { S: string } }
@@ -74,12 +88,27 @@ interface Write {
   label: string
 }
 
+export interface DynamoDBJournalOptions extends DynamoDBStoreOptions {
+  /**
+   * Where a dead letter too large for an item is kept whole. It must keep what is put with
+   * `expiresAt: Infinity` until it is deleted (a letter lives until it is taken): an S3 bucket whose
+   * lifecycle rule expires the prefix would lose letters, so give such a store a prefix of its own.
+   * @default a DynamoDBPayloadStore on the same table
+   */
+  payloads?: PayloadStore
+}
+
 /** Receipts and dead letters in DynamoDB, on the same table as the state and timer stores. */
 export class DynamoDBJournalStore implements JournalStore {
   private readonly table: TableAccess
+  private readonly payloads: PayloadStore
 
-  constructor(options: DynamoDBStoreOptions) {
+  constructor(options: DynamoDBJournalOptions) {
     this.table = new TableAccess(options)
+    if (options.payloads !== undefined && (typeof options.payloads.put !== 'function' || typeof options.payloads.get !== 'function')) {
+      throw new ConfigError('DynamoDBJournalOptions.payloads must be a PayloadStore (put, get): DynamoDBPayloadStore, FolderPayloadStore or your own')
+    }
+    this.payloads = options.payloads ?? new DynamoDBPayloadStore(options)
   }
 
   async putReceipts(records: readonly ReceiptRecord[]): Promise<void> {
@@ -169,12 +198,27 @@ export class DynamoDBJournalStore implements JournalStore {
     }
   }
 
+  /**
+   * Letters that fit an item go in BatchWriteItem calls; each larger one is written to the payload
+   * store first, then its item with one PutItem (which answers with the item it replaced, so a
+   * replaced letter's payload is deleted).
+   */
   async putDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
-    const writes = letters.map((letter) => ({
-      item: letterItem(letter),
-      label: `message ${letter.envelope.id} (actor ${letter.envelope.type})`,
-    }))
-    await this.batchWrite(writes, 'dead letters')
+    // A call may name a letter twice; the last one wins, as it would one by one.
+    const byId = new Map<string, DeadLetter>()
+    for (const letter of letters) {
+      byId.delete(letter.envelope.id)
+      byId.set(letter.envelope.id, letter)
+    }
+    const fitting: Write[] = []
+    const large: LetterText[] = []
+    for (const letter of byId.values()) {
+      const text = letterText(letter)
+      const item = letterItem(letter, text)
+      if (itemBytes(item) <= DYNAMODB_MAX_ITEM_BYTES) fitting.push({ item, label: labelOf(letter) })
+      else large.push(text)
+    }
+    await Promise.all([this.batchWrite(fitting, 'dead letters'), eachAtOnce(large, PAYLOADS_AT_ONCE, (text) => this.putLarge(text))])
   }
 
   async deadLetters(type?: string): Promise<DeadLetter[]> {
@@ -185,16 +229,81 @@ export class DynamoDBJournalStore implements JournalStore {
       ...(type === undefined ? {} : { FilterExpression: '#type = :type', ExpressionAttributeNames: { '#type': 'type' } }),
       ConsistentRead: this.table.consistentRead,
     }
-    const out: DeadLetter[] = []
-    for await (const items of this.table.query(input)) for (const item of items) out.push(toLetter(item))
+    const items: Item[] = []
+    for await (const page of this.table.query(input)) items.push(...page)
+    const out = await eachAtOnce(items, PAYLOADS_AT_ONCE, async (item) => {
+      try {
+        return await this.readLetter(item)
+      } catch (error) {
+        // A letter whose bytes are gone is still listed, as its summary says it: never hidden.
+        if (error instanceof DeadLetterPayloadError) return summaryLetter(item, error)
+        throw error
+      }
+    })
     return out.sort(byDeadAt)
   }
 
+  /**
+   * One DeleteItem that answers with the item; a letter kept in the payload store is read back
+   * whole, then its payload deleted. When it cannot be read whole, the item is put back (unless a
+   * new letter of the same id came meanwhile) and the take fails, naming why: a replay never
+   * sends a letter's summary in place of its message.
+   */
   async takeDeadLetter(id: string): Promise<DeadLetter | undefined> {
     const out = await this.table.send((c) =>
       c.send(new DeleteItemCommand({ TableName: this.table.name, Key: letterKey(id), ReturnValues: 'ALL_OLD' })),
     )
-    return out.Attributes && toLetter(out.Attributes)
+    const item = out.Attributes
+    if (!item) return undefined
+    let letter: DeadLetter
+    try {
+      letter = await this.readLetter(item)
+    } catch (error) {
+      await this.putBack(item)
+      throw error
+    }
+    const ref = referenceOf(item)
+    // The letter is in hand; bytes left behind by a failed delete cost storage, never a letter.
+    if (ref) await this.forget(ref.key).catch(() => undefined)
+    return letter
+  }
+
+  /** Writes a letter's whole text to the payload store, then its item; deletes the payload of the item it replaced. */
+  private async putLarge(text: LetterText): Promise<void> {
+    const data = Buffer.from(text.text, 'utf8')
+    const digest = createHash('sha256').update(data).digest()
+    const ref: LetterReference = { key: payloadKey(text.letter.envelope.id, digest), bytes: data.byteLength, sha256: digest.toString('base64') }
+    await this.payloads.put(ref.key, data, Infinity)
+    const item = summaryItem(text, ref)
+    if (itemBytes(item) > DYNAMODB_MAX_ITEM_BYTES) {
+      // Only the envelope's ids and key are in it, and the runtime bounds those far below this.
+      throw new TroupeError('TROUPE_DEAD_LETTER_NOT_STORED', `dead letter of ${labelOf(text.letter)} is over DynamoDB's 400 KB even as a summary`)
+    }
+    const out = await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ReturnValues: 'ALL_OLD' })))
+    const replaced = out.Attributes && referenceOf(out.Attributes)
+    if (replaced && replaced.key !== ref.key) await this.forget(replaced.key).catch(() => undefined)
+  }
+
+  /** The letter of an item: from the item itself, or whole from the payload store, checked against its sha256. */
+  private async readLetter(item: Item): Promise<DeadLetter> {
+    const ref = referenceOf(item)
+    if (!ref) return toLetter(item.letter?.S ?? '', item)
+    const data = await this.payloads.get(ref.key)
+    if (data === undefined) throw new DeadLetterPayloadError(item, ref, 'nothing is kept under it')
+    if (createHash('sha256').update(data).digest('base64') !== ref.sha256) throw new DeadLetterPayloadError(item, ref, 'its bytes do not match their sha256')
+    return toLetter(Buffer.from(data).toString('utf8'), item)
+  }
+
+  private async putBack(item: Item): Promise<void> {
+    try {
+      await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ConditionExpression: 'attribute_not_exists(pk)' })))
+    } catch (error) {
+      if (errorName(error) !== 'ConditionalCheckFailedException') throw error // a new letter of this id came meanwhile: it stays
+    }
+  }
+
+  private async forget(key: string): Promise<void> {
+    await this.payloads.delete?.(key)
   }
 
   /**
@@ -312,87 +421,120 @@ function letterKey(id: string): Key {
   return { pk: { S: DEAD_LETTERS_PK }, sk: { S: sk } }
 }
 
-/** How a letter was made to fit: a body put in its place, and shortened errors. */
-interface Shrink {
-  body?: { replacement: unknown; note: string }
-  shortErrors?: boolean
+function labelOf(letter: DeadLetter): string {
+  return `message ${letter.envelope.id} (actor ${letter.envelope.type})`
+}
+
+/** A letter as it is kept: its superjson text (the body's guarded keys escaped). */
+interface LetterText {
+  letter: DeadLetter
+  text: string
+  escaped: boolean
+  /** Why the body was left out: superjson could not encode it. */
+  unencodable?: string
+}
+
+/** Where a letter too large for an item is kept whole. */
+interface LetterReference {
+  key: string
+  bytes: number
+  sha256: string
+}
+
+/** A letter's bytes in the payload store are gone or changed. */
+class DeadLetterPayloadError extends TroupeError {
+  constructor(
+    item: Item,
+    readonly ref: LetterReference,
+    readonly problem: string,
+  ) {
+    super('TROUPE_DEAD_LETTER_PAYLOAD', `dead letter of message ${idOf(item)} (actor ${item.type?.S}) is kept whole in the payload store under ${ref.key} (${ref.bytes} bytes), and ${problem}`)
+  }
 }
 
 /**
- * The item of a dead letter. A dead letter must never be lost: it is the only copy of a message
- * nobody handled. So one that cannot be stored as it is is stored smaller rather than refused,
- * and says so in its error message and in `truncated`. The body is worth the most (it is what a
- * replay sends), so first the error stacks go, messages are cut short and only the last 100
- * attempts stay; when that is not enough, or the body is what is too large, the body becomes
- * `{ truncated: true, bytes }` (with the errors whole if they fit); a body superjson cannot
- * encode becomes `{ truncated: true, reason }`. The envelope's ids, actor, key and times are
- * always kept, so the letter can still be found, counted and traced.
+ * The whole letter as superjson text. A dead letter must never be lost: it is the only copy of a
+ * message nobody handled, so a body superjson cannot encode becomes `{ truncated: true, reason }`
+ * (the error message says so) rather than refusing the letter.
  */
-function letterItem(letter: DeadLetter): Item & Key {
-  const { id, type } = letter.envelope
-  let stages: Shrink[]
+function letterText(letter: DeadLetter): LetterText {
   try {
-    const whole = buildLetterItem(letter, {})
-    if (itemBytes(whole) <= DYNAMODB_MAX_ITEM_BYTES) return whole
-    const shortened = buildLetterItem(letter, { shortErrors: true })
-    if (itemBytes(shortened) <= DYNAMODB_MAX_ITEM_BYTES) return shortened
-    const bytes = Buffer.byteLength(encode(escapeBody(letter.envelope.body).value))
-    const body = { replacement: { truncated: true, bytes }, note: `the body (${bytes} bytes) was removed to fit DynamoDB's 400 KB item limit` }
-    stages = [{ body }, { body, shortErrors: true }]
+    const escaped = escapeBody(letter.envelope.body)
+    return { letter, text: encode({ ...letter, envelope: { ...letter.envelope, body: escaped.value } } satisfies DeadLetter), escaped: escaped.escaped }
   } catch (e) {
-    const body = { replacement: { truncated: true, reason: errorText(e) }, note: `the body could not be encoded (${errorText(e)}) and was removed` }
-    stages = [{ body }, { body, shortErrors: true }]
-  }
-  for (const shrink of stages) {
-    let item: Item & Key
+    const reason = errorText(e)
+    const error = { ...letter.error, message: `${letter.error.message} [troupe: the body could not be encoded (${reason}) and was removed]` }
     try {
-      item = buildLetterItem(letter, shrink)
-    } catch (e) {
-      throw new TroupeError('TROUPE_DEAD_LETTER_NOT_STORED', `dead letter of message ${id} (actor ${type}) could not be encoded: ${errorText(e)}`, { cause: e })
+      return { letter, text: encode({ ...letter, envelope: { ...letter.envelope, body: { truncated: true, reason } }, error } satisfies DeadLetter), escaped: false, unencodable: reason }
+    } catch (e2) {
+      throw new TroupeError('TROUPE_DEAD_LETTER_NOT_STORED', `dead letter of ${labelOf(letter)} could not be encoded: ${errorText(e2)}`, { cause: e2 })
     }
-    if (itemBytes(item) <= DYNAMODB_MAX_ITEM_BYTES) return item
   }
-  // Only the envelope's ids and key are left, and the runtime bounds those far below this.
-  throw new TroupeError('TROUPE_DEAD_LETTER_NOT_STORED', `dead letter of message ${id} (actor ${type}) is over DynamoDB's 400 KB even without its body`)
 }
 
-function buildLetterItem(letter: DeadLetter, shrink: Shrink): Item & Key {
-  const notes: string[] = []
-  let body = letter.envelope.body
-  if (shrink.body) {
-    body = shrink.body.replacement
-    notes.push(shrink.body.note)
-  }
-  let error = letter.error
-  let attempts = letter.attempts
-  if (shrink.shortErrors) {
-    error = shortError(error, SHORT_ERROR_CHARS)
-    attempts = attempts.slice(-SHORT_ATTEMPTS).map((a) => ({ ...a, error: shortError(a.error, SHORT_ATTEMPT_ERROR_CHARS) }))
-    notes.push(`error stacks were removed, messages shortened and ${letter.attempts.length > SHORT_ATTEMPTS ? `only the last ${SHORT_ATTEMPTS} attempts kept` : 'every attempt kept'} to fit DynamoDB's 400 KB item limit`)
-  }
-  if (notes.length > 0) error = { ...error, message: `${error.message} [troupe: ${notes.join('; ')}]` }
-  const escaped = escapeBody(body)
-  const text = encode({ envelope: { ...letter.envelope, body: escaped.value }, error, attempts, deadAt: letter.deadAt } satisfies DeadLetter)
+/** The item of a letter kept whole in it. */
+function letterItem(letter: DeadLetter, text: LetterText): Item & Key {
   const item: Item & Key = {
     ...letterKey(letter.envelope.id),
     type: { S: letter.envelope.type },
     deadAt: { N: String(letter.deadAt) },
-    letter: { S: text },
+    letter: { S: text.text },
   }
-  if (escaped.escaped) item.escaped = { BOOL: true }
-  if (notes.length > 0) item.truncated = { BOOL: true }
+  if (text.escaped) item.escaped = { BOOL: true }
+  if (text.unencodable !== undefined) item.truncated = { BOOL: true }
   return item
 }
 
-function toLetter(item: Item): DeadLetter {
-  const letter = decode<DeadLetter>(item.letter?.S ?? '')
+/**
+ * The item of a letter kept in the payload store: where it is, and a summary letter (the envelope
+ * with its body replaced by the reference, the error shortened, no attempts) for when its bytes
+ * cannot be read.
+ */
+function summaryItem(text: LetterText, ref: LetterReference): Item & Key {
+  const { letter } = text
+  const message = letter.error.message.length > SUMMARY_ERROR_CHARS ? `${letter.error.message.slice(0, SUMMARY_ERROR_CHARS)}… (${letter.error.message.length} characters)` : letter.error.message
+  const error: ErrorRecord = { name: letter.error.name, message, ...(letter.error.code === undefined ? {} : { code: letter.error.code }) }
+  const summary: DeadLetter = { envelope: { ...letter.envelope, body: { [LETTER_FIELD]: ref } }, error, attempts: [], deadAt: letter.deadAt }
+  const item: Item & Key = {
+    ...letterKey(letter.envelope.id),
+    type: { S: letter.envelope.type },
+    deadAt: { N: String(letter.deadAt) },
+    letter: { S: encode(summary) },
+    payload: { M: { key: { S: ref.key }, bytes: { N: String(ref.bytes) }, sha256: { S: ref.sha256 } } },
+  }
+  if (text.escaped) item.escaped = { BOOL: true }
+  if (text.unencodable !== undefined) item.truncated = { BOOL: true }
+  return item
+}
+
+function referenceOf(item: Item): LetterReference | undefined {
+  const m = item.payload?.M
+  if (m?.key?.S === undefined || m.sha256?.S === undefined) return undefined
+  return { key: m.key.S, bytes: Number(m.bytes?.N), sha256: m.sha256.S }
+}
+
+/** `dead/<message id>/<sha256 of the letter>`: the id readable when it is short, its hash when not. */
+function payloadKey(id: string, digest: Buffer): string {
+  const readable = encodeURIComponent(id).length <= READABLE_ID_CHARS ? id : `h-${sha256(id).toString('hex')}`
+  return `dead/${readable}/${digest.toString('base64url')}`
+}
+
+function toLetter(text: string, item: Item): DeadLetter {
+  const letter = decode<DeadLetter>(text)
   if (item.escaped?.BOOL) letter.envelope.body = renameKeys(letter.envelope.body, unescapeKey)
   return letter
 }
 
-function shortError(e: ErrorRecord, chars: number): ErrorRecord {
-  const message = e.message.length > chars ? `${e.message.slice(0, chars)}… (${e.message.length} characters)` : e.message
-  return e.code === undefined ? { name: e.name, message } : { name: e.name, message, code: e.code }
+/** The summary of a letter whose whole bytes cannot be read, saying so in its error. */
+function summaryLetter(item: Item, error: DeadLetterPayloadError): DeadLetter {
+  const letter = decode<DeadLetter>(item.letter?.S ?? '')
+  letter.error = { ...letter.error, message: `${letter.error.message} [troupe: the whole letter (${error.ref.bytes} bytes) is kept under payload key ${error.ref.key}, and ${error.problem}: shown without its body and attempts]` }
+  return letter
+}
+
+function idOf(item: Item): string {
+  const sk = item.sk?.S ?? ''
+  return sk.startsWith('i#') ? sk.slice(2) : sk
 }
 
 // ---------------------------------------------------------------- keys superjson refuses
@@ -485,4 +627,18 @@ function kb(bytes: number): string {
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
+}
+
+/** `work` over every item, at most `limit` at once; results in the items' order. */
+async function eachAtOnce<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await work(items[i]!)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
 }
