@@ -31,11 +31,8 @@
 //   which saves bandwidth, not reads). The partition shares one partition's throughput (1,000
 //   writes/s) and, since the table has a local index, is capped at 10 GB: dead letters are
 //   meant to be few and handled, not to pile up. They carry no `ttl`: they are kept until taken.
-// - The letter is the superjson text of the whole DeadLetter. superjson refuses objects with
-//   keys named `__proto__`, `constructor` or `prototype`, which JSON.parse makes from plain data
-//   and the embedded mode accepts; such keys in the body are written with a `~` in front (and
-//   keys already of the form `~…__proto__` etc. with one more), flagged by `escaped`, and
-//   restored as own properties on read, never as prototypes.
+// - A letter's item (its superjson text, or a summary and where the whole letter is) is made and
+//   read in dynamodb-dead-letter-item.ts.
 // - Keys longer than DynamoDB allows (2,048 bytes for `pk`, 1,024 for `sk`) are replaced by a
 //   SHA-256 under a different prefix (`receiptx#`, `h#`), so a readable key never collides with
 //   a hashed one.
@@ -54,10 +51,26 @@
 import { createHash } from 'node:crypto'
 import { BatchWriteItemCommand, DeleteItemCommand, PutItemCommand, type AttributeValue, type QueryCommandInput, type WriteRequest } from '@aws-sdk/client-dynamodb'
 import { ConfigError, TroupeError } from '../core/errors.js'
-import { decode, encode } from '../core/serialization.js'
 import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
 import type { JournalStore, ReceiptRecord, StoredReceipt, TraceLink } from './index.js'
-import { DYNAMODB_MAX_ITEM_BYTES, TableAccess, errorName, itemBytes, sha256, sleep, type DynamoDBStoreOptions } from './dynamodb-table.js'
+import {
+  DEAD_LETTERS_PK,
+  DeadLetterPayloadError,
+  labelOf,
+  letterItem,
+  letterKey,
+  letterText,
+  payloadKey,
+  readLetterText,
+  referenceOf,
+  summaryItem,
+  summaryLetter,
+  type Item,
+  type Key,
+  type LetterReference,
+  type LetterText,
+} from './dynamodb-dead-letter-item.js'
+import { DYNAMODB_MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, TableAccess, errorName, itemBytes, sha256, sleep, type DynamoDBStoreOptions } from './dynamodb-table.js'
 import { assembleReceipt, byDeadAt, receiptEntryKey } from './memory-journal.js'
 import { DynamoDBPayloadStore, type PayloadStore } from './payload-store.js'
 
@@ -67,21 +80,9 @@ const BATCH_WRITE_MAX_ITEMS = 25
 const BATCH_WRITES_AT_ONCE = 8
 /** Backoff between BatchWriteItem rounds that left items unprocessed (throttling). */
 const UNPROCESSED_BACKOFF_MS = [25, 50, 100, 200, 400, 800, 1600] as const
-const MAX_PARTITION_KEY_BYTES = 2048
-const MAX_SORT_KEY_BYTES = 1024
-const DEAD_LETTERS_PK = 'deadletters'
 const ENTRY_PREFIX = 'e#'
-/** How much of the error message the summary of a letter kept in the payload store holds. */
-const SUMMARY_ERROR_CHARS = 8_000
 /** Letters written to, or read from, the payload store at once. */
 const PAYLOADS_AT_ONCE = 4
-/** A message id longer than this (URI-encoded) is named by its hash in a payload key, so every store takes the key. */
-const READABLE_ID_CHARS = 120
-/** The field of a summary letter's body that names where the whole letter is. */
-const LETTER_FIELD = '@troupe.deadLetter'
-
-type Item = Record<string, AttributeValue>
-type Key = { pk: { S: string }; sk: { S: string } }
 interface Write {
   item: Item & Key
   /** How an error names the item: the message id, and the actor when known. */
@@ -287,11 +288,11 @@ export class DynamoDBJournalStore implements JournalStore {
   /** The letter of an item: from the item itself, or whole from the payload store, checked against its sha256. */
   private async readLetter(item: Item): Promise<DeadLetter> {
     const ref = referenceOf(item)
-    if (!ref) return toLetter(item.letter?.S ?? '', item)
+    if (!ref) return readLetterText(item.letter?.S ?? '', item)
     const data = await this.payloads.get(ref.key)
     if (data === undefined) throw new DeadLetterPayloadError(item, ref, 'nothing is kept under it')
     if (createHash('sha256').update(data).digest('base64') !== ref.sha256) throw new DeadLetterPayloadError(item, ref, 'its bytes do not match their sha256')
-    return toLetter(Buffer.from(data).toString('utf8'), item)
+    return readLetterText(Buffer.from(data).toString('utf8'), item)
   }
 
   private async putBack(item: Item): Promise<void> {
@@ -413,208 +414,6 @@ function traceItem(r: ReceiptRecord): Item & Key {
   return item
 }
 
-// ---------------------------------------------------------------- dead letters
-
-function letterKey(id: string): Key {
-  const readable = `i#${id}`
-  const sk = Buffer.byteLength(readable) <= MAX_SORT_KEY_BYTES ? readable : `h#${sha256(id).toString('hex')}`
-  return { pk: { S: DEAD_LETTERS_PK }, sk: { S: sk } }
-}
-
-function labelOf(letter: DeadLetter): string {
-  return `message ${letter.envelope.id} (actor ${letter.envelope.type})`
-}
-
-/** A letter as it is kept: its superjson text (the body's guarded keys escaped). */
-interface LetterText {
-  letter: DeadLetter
-  text: string
-  escaped: boolean
-  /** Why the body was left out: superjson could not encode it. */
-  unencodable?: string
-}
-
-/** Where a letter too large for an item is kept whole. */
-interface LetterReference {
-  key: string
-  bytes: number
-  sha256: string
-}
-
-/** A letter's bytes in the payload store are gone or changed. */
-class DeadLetterPayloadError extends TroupeError {
-  constructor(
-    item: Item,
-    readonly ref: LetterReference,
-    readonly problem: string,
-  ) {
-    super('TROUPE_DEAD_LETTER_PAYLOAD', `dead letter of message ${idOf(item)} (actor ${item.type?.S}) is kept whole in the payload store under ${ref.key} (${ref.bytes} bytes), and ${problem}`)
-  }
-}
-
-/**
- * The whole letter as superjson text. A dead letter must never be lost: it is the only copy of a
- * message nobody handled, so a body superjson cannot encode becomes `{ truncated: true, reason }`
- * (the error message says so) rather than refusing the letter.
- */
-function letterText(letter: DeadLetter): LetterText {
-  try {
-    const escaped = escapeBody(letter.envelope.body)
-    return { letter, text: encode({ ...letter, envelope: { ...letter.envelope, body: escaped.value } } satisfies DeadLetter), escaped: escaped.escaped }
-  } catch (e) {
-    const reason = errorText(e)
-    const error = { ...letter.error, message: `${letter.error.message} [troupe: the body could not be encoded (${reason}) and was removed]` }
-    try {
-      return { letter, text: encode({ ...letter, envelope: { ...letter.envelope, body: { truncated: true, reason } }, error } satisfies DeadLetter), escaped: false, unencodable: reason }
-    } catch (e2) {
-      throw new TroupeError('TROUPE_DEAD_LETTER_NOT_STORED', `dead letter of ${labelOf(letter)} could not be encoded: ${errorText(e2)}`, { cause: e2 })
-    }
-  }
-}
-
-/** The item of a letter kept whole in it. */
-function letterItem(letter: DeadLetter, text: LetterText): Item & Key {
-  const item: Item & Key = {
-    ...letterKey(letter.envelope.id),
-    type: { S: letter.envelope.type },
-    deadAt: { N: String(letter.deadAt) },
-    letter: { S: text.text },
-  }
-  if (text.escaped) item.escaped = { BOOL: true }
-  if (text.unencodable !== undefined) item.truncated = { BOOL: true }
-  return item
-}
-
-/**
- * The item of a letter kept in the payload store: where it is, and a summary letter (the envelope
- * with its body replaced by the reference, the error shortened, no attempts) for when its bytes
- * cannot be read.
- */
-function summaryItem(text: LetterText, ref: LetterReference): Item & Key {
-  const { letter } = text
-  const message = letter.error.message.length > SUMMARY_ERROR_CHARS ? `${letter.error.message.slice(0, SUMMARY_ERROR_CHARS)}… (${letter.error.message.length} characters)` : letter.error.message
-  const error: ErrorRecord = { name: letter.error.name, message, ...(letter.error.code === undefined ? {} : { code: letter.error.code }) }
-  const summary: DeadLetter = { envelope: { ...letter.envelope, body: { [LETTER_FIELD]: ref } }, error, attempts: [], deadAt: letter.deadAt }
-  const item: Item & Key = {
-    ...letterKey(letter.envelope.id),
-    type: { S: letter.envelope.type },
-    deadAt: { N: String(letter.deadAt) },
-    letter: { S: encode(summary) },
-    payload: { M: { key: { S: ref.key }, bytes: { N: String(ref.bytes) }, sha256: { S: ref.sha256 } } },
-  }
-  if (text.escaped) item.escaped = { BOOL: true }
-  if (text.unencodable !== undefined) item.truncated = { BOOL: true }
-  return item
-}
-
-function referenceOf(item: Item): LetterReference | undefined {
-  const m = item.payload?.M
-  if (m?.key?.S === undefined || m.sha256?.S === undefined) return undefined
-  return { key: m.key.S, bytes: Number(m.bytes?.N), sha256: m.sha256.S }
-}
-
-/** `dead/<message id>/<sha256 of the letter>`: the id readable when it is short, its hash when not. */
-function payloadKey(id: string, digest: Buffer): string {
-  const readable = encodeURIComponent(id).length <= READABLE_ID_CHARS ? id : `h-${sha256(id).toString('hex')}`
-  return `dead/${readable}/${digest.toString('base64url')}`
-}
-
-function toLetter(text: string, item: Item): DeadLetter {
-  const letter = decode<DeadLetter>(text)
-  if (item.escaped?.BOOL) letter.envelope.body = renameKeys(letter.envelope.body, unescapeKey)
-  return letter
-}
-
-/** The summary of a letter whose whole bytes cannot be read, saying so in its error. */
-function summaryLetter(item: Item, error: DeadLetterPayloadError): DeadLetter {
-  const letter = decode<DeadLetter>(item.letter?.S ?? '')
-  letter.error = { ...letter.error, message: `${letter.error.message} [troupe: the whole letter (${error.ref.bytes} bytes) is kept under payload key ${error.ref.key}, and ${error.problem}: shown without its body and attempts]` }
-  return letter
-}
-
-function idOf(item: Item): string {
-  const sk = item.sk?.S ?? ''
-  return sk.startsWith('i#') ? sk.slice(2) : sk
-}
-
-// ---------------------------------------------------------------- keys superjson refuses
-
-/** Keys superjson refuses, with any `~` already in front of them (those are escaped too, so escaping can be undone). */
-const GUARDED_KEY = /^~*(?:__proto__|constructor|prototype)$/
-const ESCAPED_KEY = /^~+(?:__proto__|constructor|prototype)$/
-
-const escapeKey = (k: string): string => (GUARDED_KEY.test(k) ? `~${k}` : k)
-const unescapeKey = (k: string): string => (ESCAPED_KEY.test(k) ? k.slice(1) : k)
-
-/** The body as superjson will take it: itself, or a copy with its guarded keys escaped. */
-function escapeBody(body: unknown): { value: unknown; escaped: boolean } {
-  const escaped = hasGuardedKey(body)
-  return { value: escaped ? renameKeys(body, escapeKey) : body, escaped }
-}
-
-/** The containers superjson walks into: arrays, Maps, Sets and plain objects. */
-function isPlain(v: object): boolean {
-  const proto = Object.getPrototypeOf(v)
-  return proto === Object.prototype || proto === null
-}
-
-function hasGuardedKey(root: unknown): boolean {
-  const seen = new Set<object>()
-  const stack: unknown[] = [root]
-  while (stack.length > 0) {
-    const v = stack.pop()
-    if (typeof v !== 'object' || v === null || seen.has(v)) continue
-    seen.add(v)
-    if (Array.isArray(v)) for (const x of v) stack.push(x)
-    else if (v instanceof Map) for (const [k, x] of v) stack.push(k, x)
-    else if (v instanceof Set) for (const x of v) stack.push(x)
-    else if (isPlain(v)) {
-      for (const [k, x] of Object.entries(v)) {
-        if (GUARDED_KEY.test(k)) return true
-        stack.push(x)
-      }
-    }
-  }
-  return false
-}
-
-/**
- * A copy of `root` with every plain object's keys passed through `rename`. Keys are defined, not
- * assigned, so `__proto__` stays a key. Shared and circular references stay shared; no recursion,
- * so depth is no limit.
- */
-function renameKeys(root: unknown, rename: (key: string) => string): unknown {
-  const copies = new Map<object, object>()
-  const pending: [object, object][] = []
-  const copy = (v: unknown): unknown => {
-    if (typeof v !== 'object' || v === null) return v
-    const known = copies.get(v)
-    if (known) return known
-    let out: object
-    if (Array.isArray(v)) out = new Array(v.length)
-    else if (v instanceof Map) out = new Map()
-    else if (v instanceof Set) out = new Set()
-    else if (isPlain(v)) out = Object.getPrototypeOf(v) === null ? Object.create(null) : {}
-    else return v
-    copies.set(v, out)
-    pending.push([v, out])
-    return out
-  }
-  const top = copy(root)
-  while (pending.length > 0) {
-    const [from, to] = pending.pop()!
-    if (Array.isArray(from)) for (let i = 0; i < from.length; i++) (to as unknown[])[i] = copy(from[i])
-    else if (from instanceof Map) for (const [k, x] of from) (to as Map<unknown, unknown>).set(copy(k), copy(x))
-    else if (from instanceof Set) for (const x of from) (to as Set<unknown>).add(copy(x))
-    else {
-      for (const [k, x] of Object.entries(from)) {
-        Object.defineProperty(to, rename(k), { value: copy(x), enumerable: true, writable: true, configurable: true })
-      }
-    }
-  }
-  return top
-}
-
 // ---------------------------------------------------------------- small helpers
 
 function keyId(item: Item): string {
@@ -623,10 +422,6 @@ function keyId(item: Item): string {
 
 function kb(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KB`
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e)
 }
 
 /** `work` over every item, at most `limit` at once; results in the items' order. */

@@ -95,6 +95,16 @@ t.test('a dead letter over 400 KB is kept whole in the payload store; its item h
   t.strictSame(await payloadChunks(tableName), new Map(), 'a taken letter leaves no chunks behind')
 })
 
+t.test('a letter whose body superjson cannot encode (20,000 levels) is kept without it, and says so', async (t) => {
+  const { journal } = await freshJournal(t)
+  const deep = JSON.parse('['.repeat(20_000) + ']'.repeat(20_000)) as unknown
+  await journal.putDeadLetters([letter('deep', deep)])
+  const [got] = await journal.deadLetters()
+  t.match(got?.envelope.body, { truncated: true, reason: /call stack/ })
+  t.match(got?.error.message, /^disk full \[troupe: the body could not be encoded \(.*call stack.*\) and was removed\]$/)
+  t.strictSame(got?.attempts, letter('deep', {}).attempts, 'the rest of the letter is whole')
+})
+
 t.test('a large letter replaced by another leaves only the chunks of the one kept', async (t) => {
   const { journal, tableName } = await freshJournal(t)
   await journal.putDeadLetters([letter('m1', { s: 'a'.repeat(500 * 1024) })])
