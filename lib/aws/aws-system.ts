@@ -30,6 +30,7 @@ import { TimerRunner } from '../hosts/embedded/timer-runner.js'
 import type { AskAnswer, AskInvocation, ShardPosition } from '../hosts/lambda/events.js'
 import { ClaimCheck, type ClaimCheckOptions } from '../routing/claim-check.js'
 import { defaultRecordCodec, type RecordCodec } from '../routing/record-codec.js'
+import { recordToPutBack } from '../routing/unreadable-record.js'
 import { DynamoDBPayloadStore } from '../store/payload-store.js'
 import { Router, type RouterOptions } from '../routing/router.js'
 import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
@@ -710,13 +711,19 @@ export class AwsSystem implements System {
     const envelope: Envelope = { ...rest, attempt: 0 }
     const pos = this.host.lane.stamp(envelope)
     try {
-      // The replay is a new run of the message: its receipt starts again.
-      if (envelope.receipt !== undefined) {
-        await this.journal.deleteReceipt(envelope.id)
-        await this.journal.putReceipts([this.host.receiptRecord(envelope, 'accepted', undefined)])
+      // A record no host could read is no message: its bytes go back on their stream as they were.
+      const record = recordToPutBack(letter, this.router.streams)
+      if (record) {
+        await this.transport.putData(record, { actor: envelope.type, messageId: envelope.id })
+      } else {
+        // The replay is a new run of the message: its receipt starts again.
+        if (envelope.receipt !== undefined) {
+          await this.journal.deleteReceipt(envelope.id)
+          await this.journal.putReceipts([this.host.receiptRecord(envelope, 'accepted', undefined)])
+        }
+        const result = await this.enqueueTracked(await this.offload(envelope))
+        if (result.status === 'failed') throw result.error
       }
-      const result = await this.enqueueTracked(await this.offload(envelope))
-      if (result.status === 'failed') throw result.error
     } catch (error) {
       await this.journal.putDeadLetters([letter]) // not sent: it stays a dead letter
       throw error

@@ -11,6 +11,7 @@ export {
 } from '../store/dynamodb.js'
 export type { CreateTableOptions, DynamoDBStoreOptions } from '../store/dynamodb.js'
 export { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
+export type { DynamoDBJournalOptions } from '../store/dynamodb-journal.js'
 
 // Cost counters
 export { RequestCounter, countRequests } from './request-counter.js'
@@ -33,6 +34,8 @@ export type { Route, RouterOptions } from '../routing/router.js'
 export { RecordCodec, decodeRecord, defaultRecordCodec, encodeRecord } from '../routing/record-codec.js'
 export type { DecodeAllResult, DecodeResult, EncodedRecord, RecordCodecOptions } from '../routing/record-codec.js'
 export { InvalidEnvelopeError, RecordTooLargeError } from '../routing/record-errors.js'
+export { UNREADABLE_TYPE } from '../routing/unreadable-record.js'
+export type { UnreadableRecord } from '../routing/unreadable-record.js'
 export { ClaimCheck, PAYLOAD_FIELD, PayloadError } from '../routing/claim-check.js'
 export type { ClaimCheckOptions } from '../routing/claim-check.js'
 export { DynamoDBPayloadStore, FolderPayloadStore, MemoryPayloadStore } from '../store/payload-store.js'

@@ -100,8 +100,14 @@ export interface System {
   /** Every instance of a type, with a copy of its state. */
   instances<C extends ActorClass>(actor: C): InstanceSnapshot<StateOf<C>>[]
   instances(actor: string): InstanceSnapshot[]
+  /** Dead letters, oldest first, each whole (its envelope and body, the error, every attempt). */
   deadLetters(filter?: { type?: string }): Promise<DeadLetter[]>
-  /** Puts a dead letter back (same id, attempts from 1); resolves to its id. */
+  /**
+   * Puts a dead letter back (same id, attempts from 1); resolves to its id. A record no host
+   * could read (AWS mode, error code `TROUPE_BAD_RECORD`) is no message: its bytes go back on the
+   * stream they came from, as they were, or it is refused with `TROUPE_NOT_REPLAYABLE` when it
+   * has none. A letter that could not be put back stays a dead letter.
+   */
   replay(id: string): Promise<MessageId>
   /** Counts, queue depths and instances per actor type. */
   inspect(): SystemSnapshot

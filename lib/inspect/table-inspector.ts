@@ -13,6 +13,7 @@ import type { Pause } from '../core/system.js'
 import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
 import { decodeMeta } from '../hosts/durable/instance-meta.js'
 import { Router } from '../routing/router.js'
+import { recordToPutBack, type RecordToPutBack } from '../routing/unreadable-record.js'
 import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import { DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'
 import type { StoredInstance, StoredReceipt, TraceLink } from '../store/index.js'
@@ -163,6 +164,13 @@ export class TableInspector implements Inspector {
     if (!letter) throw new TroupeError('TROUPE_NO_DEAD_LETTER', `no dead letter with message id ${id} in table ${this.options.tableName}`)
     const envelope: Envelope = { ...letter.envelope, attempt: 0 }
     try {
+      this.sender(`replay dead letter ${id}`) // either way something goes on the stream: say so before anything is written
+      // A record no host could read is no message: its bytes go back on their stream as they were.
+      const record = recordToPutBack(letter, [this.options.stream!])
+      if (record) {
+        await this.putRecord(record, envelope, `replay dead letter ${id}`)
+        return envelope.id
+      }
       if (envelope.receipt !== undefined) {
         await this.journal.deleteReceipt(envelope.id)
         const at = Date.now()
@@ -221,10 +229,18 @@ export class TableInspector implements Inspector {
   }
 
   private async put(envelope: Envelope, what: string): Promise<void> {
-    if (!this.transport) throw new TroupeError('TROUPE_CONFIG', `to ${what}, troupe puts a message on the stream: pass the stream name (--stream) and its endpoint`)
-    const result = await this.transport.enqueue(envelope)
+    const result = await this.sender(what).enqueue(envelope)
     if (result.status === 'failed') throw result.error
-    await this.transport.flush()
+    await this.sender(what).flush()
+  }
+
+  private async putRecord(record: RecordToPutBack, envelope: Envelope, what: string): Promise<void> {
+    await this.sender(what).putData(record, { actor: envelope.type, messageId: envelope.id })
+  }
+
+  private sender(what: string): KinesisTransport {
+    if (!this.transport) throw new TroupeError('TROUPE_CONFIG', `to ${what}, troupe puts a message on the stream: pass the stream name (--stream) and its endpoint`)
+    return this.transport
   }
 }
 

@@ -109,6 +109,11 @@ const FIELDS = new Set([
 ])
 const FORK_FIELDS = new Set(['forkId', 'index'])
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+
+/** Whether a Lambda event's record data is base64 as Kinesis writes it (padded, standard alphabet). */
+export function isBase64(text: string): boolean {
+  return text.length % 4 === 0 && BASE64.test(text)
+}
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 interface Limits extends GuardLimits {
@@ -240,7 +245,7 @@ export class RecordCodec {
       if (data.length > Math.ceil(max / 3) * 4) {
         return fail(`the record's base64 data is ${data.length} characters, more than a record of ${max} bytes takes`)
       }
-      if (data.length % 4 !== 0 || !BASE64.test(data)) return fail('the record data is not valid base64')
+      if (!isBase64(data)) return fail('the record data is not valid base64')
       bytes = Buffer.from(data, 'base64')
     } else if (data instanceof Uint8Array) {
       bytes = data

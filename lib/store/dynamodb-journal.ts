@@ -8,7 +8,7 @@
 //                                                                                    reply?, error? (JSON), exp (ms), ttl (s),
 //                                                                                    cid?, par?, sent? (its place in a trace)
 //   dead letter     deadletters             i#<message id>                           type, deadAt, letter (superjson),
-//                                                                                    escaped?, truncated?
+//                                                                                    escaped?, truncated?, payload?
 //   trace link      trace#<correlation id>  m#<message id>                           id, actor, key, parent?, sentAt, exp, ttl
 //
 // - Trace links: written beside a receipt entry that carries `trace`, one per message of a request
@@ -31,25 +31,48 @@
 //   which saves bandwidth, not reads). The partition shares one partition's throughput (1,000
 //   writes/s) and, since the table has a local index, is capped at 10 GB: dead letters are
 //   meant to be few and handled, not to pile up. They carry no `ttl`: they are kept until taken.
-// - The letter is the superjson text of the whole DeadLetter. superjson refuses objects with
-//   keys named `__proto__`, `constructor` or `prototype`, which JSON.parse makes from plain data
-//   and the embedded mode accepts; such keys in the body are written with a `~` in front (and
-//   keys already of the form `~…__proto__` etc. with one more), flagged by `escaped`, and
-//   restored as own properties on read, never as prototypes.
+// - A letter's item (its superjson text, or a summary and where the whole letter is) is made and
+//   read in dynamodb-dead-letter-item.ts.
 // - Keys longer than DynamoDB allows (2,048 bytes for `pk`, 1,024 for `sk`) are replaced by a
 //   SHA-256 under a different prefix (`receiptx#`, `h#`), so a readable key never collides with
 //   a hashed one.
 // - Receipt entries over DynamoDB's 400 KB (a large reply) are refused by message id and actor
-//   before anything is sent. Dead letters are not refused for their size: they are kept smaller
-//   (see `letterItem`).
+//   before anything is sent. Dead letters are never refused or cut for their size: a letter whose
+//   item would pass 400 KB (a large body, an unreadable record of megabytes, thousands of attempts)
+//   is kept whole in the payload store (the claim check's port; by default DynamoDB chunks in this
+//   table, `payload#dead/…`, with no `ttl`), and its item keeps `payload` (key, bytes, sha256) and a
+//   summary letter (the envelope without its body, the error shortened), so it is still listed,
+//   filtered and counted with one Query. Reads fetch the whole letter back and check its sha256.
+//   The payload's key holds the letter's sha256, so a letter written again with other content
+//   (a redelivered batch dead-letters its unreadable record again, with a new `deadAt`) never
+//   mixes its bytes with the first; the write that replaces a large letter deletes the payload of
+//   the one it replaced, and `takeDeadLetter` deletes the payload of the letter it takes.
 
-import { BatchWriteItemCommand, DeleteItemCommand, type AttributeValue, type QueryCommandInput, type WriteRequest } from '@aws-sdk/client-dynamodb'
-import { TroupeError } from '../core/errors.js'
-import { decode, encode } from '../core/serialization.js'
+import { createHash } from 'node:crypto'
+import { BatchWriteItemCommand, DeleteItemCommand, PutItemCommand, type AttributeValue, type QueryCommandInput, type WriteRequest } from '@aws-sdk/client-dynamodb'
+import { ConfigError, TroupeError } from '../core/errors.js'
 import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
 import type { JournalStore, ReceiptRecord, StoredReceipt, TraceLink } from './index.js'
-import { DYNAMODB_MAX_ITEM_BYTES, TableAccess, itemBytes, sha256, sleep, type DynamoDBStoreOptions } from './dynamodb-table.js'
+import {
+  DEAD_LETTERS_PK,
+  DeadLetterPayloadError,
+  labelOf,
+  letterItem,
+  letterKey,
+  letterText,
+  payloadKey,
+  readLetterText,
+  referenceOf,
+  summaryItem,
+  summaryLetter,
+  type Item,
+  type Key,
+  type LetterReference,
+  type LetterText,
+} from './dynamodb-dead-letter-item.js'
+import { DYNAMODB_MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, TableAccess, errorName, itemBytes, sha256, sleep, type DynamoDBStoreOptions } from './dynamodb-table.js'
 import { assembleReceipt, byDeadAt, receiptEntryKey } from './memory-journal.js'
+import { DynamoDBPayloadStore, type PayloadStore } from './payload-store.js'
 
 /** BatchWriteItem takes at most this many items a call. */
 const BATCH_WRITE_MAX_ITEMS = 25
@@ -57,29 +80,36 @@ const BATCH_WRITE_MAX_ITEMS = 25
 const BATCH_WRITES_AT_ONCE = 8
 /** Backoff between BatchWriteItem rounds that left items unprocessed (throttling). */
 const UNPROCESSED_BACKOFF_MS = [25, 50, 100, 200, 400, 800, 1600] as const
-const MAX_PARTITION_KEY_BYTES = 2048
-const MAX_SORT_KEY_BYTES = 1024
-const DEAD_LETTERS_PK = 'deadletters'
 const ENTRY_PREFIX = 'e#'
-/** When a dead letter must shrink: how much of each error message it keeps, and how many attempts. */
-const SHORT_ERROR_CHARS = 8_000
-const SHORT_ATTEMPT_ERROR_CHARS = 1_000
-const SHORT_ATTEMPTS = 100
-
-type Item = Record<string, AttributeValue>
-type Key = { pk: { S: string }; sk: { S: string } }
+/** Letters written to, or read from, the payload store at once. */
+const PAYLOADS_AT_ONCE = 4
 interface Write {
   item: Item & Key
   /** How an error names the item: the message id, and the actor when known. */
   label: string
 }
 
+export interface DynamoDBJournalOptions extends DynamoDBStoreOptions {
+  /**
+   * Where a dead letter too large for an item is kept whole. It must keep what is put with
+   * `expiresAt: Infinity` until it is deleted (a letter lives until it is taken): an S3 bucket whose
+   * lifecycle rule expires the prefix would lose letters, so give such a store a prefix of its own.
+   * @default a DynamoDBPayloadStore on the same table
+   */
+  payloads?: PayloadStore
+}
+
 /** Receipts and dead letters in DynamoDB, on the same table as the state and timer stores. */
 export class DynamoDBJournalStore implements JournalStore {
   private readonly table: TableAccess
+  private readonly payloads: PayloadStore
 
-  constructor(options: DynamoDBStoreOptions) {
+  constructor(options: DynamoDBJournalOptions) {
     this.table = new TableAccess(options)
+    if (options.payloads !== undefined && (typeof options.payloads.put !== 'function' || typeof options.payloads.get !== 'function')) {
+      throw new ConfigError('DynamoDBJournalOptions.payloads must be a PayloadStore (put, get): DynamoDBPayloadStore, FolderPayloadStore or your own')
+    }
+    this.payloads = options.payloads ?? new DynamoDBPayloadStore(options)
   }
 
   async putReceipts(records: readonly ReceiptRecord[]): Promise<void> {
@@ -169,12 +199,27 @@ export class DynamoDBJournalStore implements JournalStore {
     }
   }
 
+  /**
+   * Letters that fit an item go in BatchWriteItem calls; each larger one is written to the payload
+   * store first, then its item with one PutItem (which answers with the item it replaced, so a
+   * replaced letter's payload is deleted).
+   */
   async putDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
-    const writes = letters.map((letter) => ({
-      item: letterItem(letter),
-      label: `message ${letter.envelope.id} (actor ${letter.envelope.type})`,
-    }))
-    await this.batchWrite(writes, 'dead letters')
+    // A call may name a letter twice; the last one wins, as it would one by one.
+    const byId = new Map<string, DeadLetter>()
+    for (const letter of letters) {
+      byId.delete(letter.envelope.id)
+      byId.set(letter.envelope.id, letter)
+    }
+    const fitting: Write[] = []
+    const large: LetterText[] = []
+    for (const letter of byId.values()) {
+      const text = letterText(letter)
+      const item = letterItem(letter, text)
+      if (itemBytes(item) <= DYNAMODB_MAX_ITEM_BYTES) fitting.push({ item, label: labelOf(letter) })
+      else large.push(text)
+    }
+    await Promise.all([this.batchWrite(fitting, 'dead letters'), eachAtOnce(large, PAYLOADS_AT_ONCE, (text) => this.putLarge(text))])
   }
 
   async deadLetters(type?: string): Promise<DeadLetter[]> {
@@ -185,16 +230,81 @@ export class DynamoDBJournalStore implements JournalStore {
       ...(type === undefined ? {} : { FilterExpression: '#type = :type', ExpressionAttributeNames: { '#type': 'type' } }),
       ConsistentRead: this.table.consistentRead,
     }
-    const out: DeadLetter[] = []
-    for await (const items of this.table.query(input)) for (const item of items) out.push(toLetter(item))
+    const items: Item[] = []
+    for await (const page of this.table.query(input)) items.push(...page)
+    const out = await eachAtOnce(items, PAYLOADS_AT_ONCE, async (item) => {
+      try {
+        return await this.readLetter(item)
+      } catch (error) {
+        // A letter whose bytes are gone is still listed, as its summary says it: never hidden.
+        if (error instanceof DeadLetterPayloadError) return summaryLetter(item, error)
+        throw error
+      }
+    })
     return out.sort(byDeadAt)
   }
 
+  /**
+   * One DeleteItem that answers with the item; a letter kept in the payload store is read back
+   * whole, then its payload deleted. When it cannot be read whole, the item is put back (unless a
+   * new letter of the same id came meanwhile) and the take fails, naming why: a replay never
+   * sends a letter's summary in place of its message.
+   */
   async takeDeadLetter(id: string): Promise<DeadLetter | undefined> {
     const out = await this.table.send((c) =>
       c.send(new DeleteItemCommand({ TableName: this.table.name, Key: letterKey(id), ReturnValues: 'ALL_OLD' })),
     )
-    return out.Attributes && toLetter(out.Attributes)
+    const item = out.Attributes
+    if (!item) return undefined
+    let letter: DeadLetter
+    try {
+      letter = await this.readLetter(item)
+    } catch (error) {
+      await this.putBack(item)
+      throw error
+    }
+    const ref = referenceOf(item)
+    // The letter is in hand; bytes left behind by a failed delete cost storage, never a letter.
+    if (ref) await this.forget(ref.key).catch(() => undefined)
+    return letter
+  }
+
+  /** Writes a letter's whole text to the payload store, then its item; deletes the payload of the item it replaced. */
+  private async putLarge(text: LetterText): Promise<void> {
+    const data = Buffer.from(text.text, 'utf8')
+    const digest = createHash('sha256').update(data).digest()
+    const ref: LetterReference = { key: payloadKey(text.letter.envelope.id, digest), bytes: data.byteLength, sha256: digest.toString('base64') }
+    await this.payloads.put(ref.key, data, Infinity)
+    const item = summaryItem(text, ref)
+    if (itemBytes(item) > DYNAMODB_MAX_ITEM_BYTES) {
+      // Only the envelope's ids and key are in it, and the runtime bounds those far below this.
+      throw new TroupeError('TROUPE_DEAD_LETTER_NOT_STORED', `dead letter of ${labelOf(text.letter)} is over DynamoDB's 400 KB even as a summary`)
+    }
+    const out = await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ReturnValues: 'ALL_OLD' })))
+    const replaced = out.Attributes && referenceOf(out.Attributes)
+    if (replaced && replaced.key !== ref.key) await this.forget(replaced.key).catch(() => undefined)
+  }
+
+  /** The letter of an item: from the item itself, or whole from the payload store, checked against its sha256. */
+  private async readLetter(item: Item): Promise<DeadLetter> {
+    const ref = referenceOf(item)
+    if (!ref) return readLetterText(item.letter?.S ?? '', item)
+    const data = await this.payloads.get(ref.key)
+    if (data === undefined) throw new DeadLetterPayloadError(item, ref, 'nothing is kept under it')
+    if (createHash('sha256').update(data).digest('base64') !== ref.sha256) throw new DeadLetterPayloadError(item, ref, 'its bytes do not match their sha256')
+    return readLetterText(Buffer.from(data).toString('utf8'), item)
+  }
+
+  private async putBack(item: Item): Promise<void> {
+    try {
+      await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ConditionExpression: 'attribute_not_exists(pk)' })))
+    } catch (error) {
+      if (errorName(error) !== 'ConditionalCheckFailedException') throw error // a new letter of this id came meanwhile: it stays
+    }
+  }
+
+  private async forget(key: string): Promise<void> {
+    await this.payloads.delete?.(key)
   }
 
   /**
@@ -304,175 +414,6 @@ function traceItem(r: ReceiptRecord): Item & Key {
   return item
 }
 
-// ---------------------------------------------------------------- dead letters
-
-function letterKey(id: string): Key {
-  const readable = `i#${id}`
-  const sk = Buffer.byteLength(readable) <= MAX_SORT_KEY_BYTES ? readable : `h#${sha256(id).toString('hex')}`
-  return { pk: { S: DEAD_LETTERS_PK }, sk: { S: sk } }
-}
-
-/** How a letter was made to fit: a body put in its place, and shortened errors. */
-interface Shrink {
-  body?: { replacement: unknown; note: string }
-  shortErrors?: boolean
-}
-
-/**
- * The item of a dead letter. A dead letter must never be lost: it is the only copy of a message
- * nobody handled. So one that cannot be stored as it is is stored smaller rather than refused,
- * and says so in its error message and in `truncated`. The body is worth the most (it is what a
- * replay sends), so first the error stacks go, messages are cut short and only the last 100
- * attempts stay; when that is not enough, or the body is what is too large, the body becomes
- * `{ truncated: true, bytes }` (with the errors whole if they fit); a body superjson cannot
- * encode becomes `{ truncated: true, reason }`. The envelope's ids, actor, key and times are
- * always kept, so the letter can still be found, counted and traced.
- */
-function letterItem(letter: DeadLetter): Item & Key {
-  const { id, type } = letter.envelope
-  let stages: Shrink[]
-  try {
-    const whole = buildLetterItem(letter, {})
-    if (itemBytes(whole) <= DYNAMODB_MAX_ITEM_BYTES) return whole
-    const shortened = buildLetterItem(letter, { shortErrors: true })
-    if (itemBytes(shortened) <= DYNAMODB_MAX_ITEM_BYTES) return shortened
-    const bytes = Buffer.byteLength(encode(escapeBody(letter.envelope.body).value))
-    const body = { replacement: { truncated: true, bytes }, note: `the body (${bytes} bytes) was removed to fit DynamoDB's 400 KB item limit` }
-    stages = [{ body }, { body, shortErrors: true }]
-  } catch (e) {
-    const body = { replacement: { truncated: true, reason: errorText(e) }, note: `the body could not be encoded (${errorText(e)}) and was removed` }
-    stages = [{ body }, { body, shortErrors: true }]
-  }
-  for (const shrink of stages) {
-    let item: Item & Key
-    try {
-      item = buildLetterItem(letter, shrink)
-    } catch (e) {
-      throw new TroupeError('TROUPE_DEAD_LETTER_NOT_STORED', `dead letter of message ${id} (actor ${type}) could not be encoded: ${errorText(e)}`, { cause: e })
-    }
-    if (itemBytes(item) <= DYNAMODB_MAX_ITEM_BYTES) return item
-  }
-  // Only the envelope's ids and key are left, and the runtime bounds those far below this.
-  throw new TroupeError('TROUPE_DEAD_LETTER_NOT_STORED', `dead letter of message ${id} (actor ${type}) is over DynamoDB's 400 KB even without its body`)
-}
-
-function buildLetterItem(letter: DeadLetter, shrink: Shrink): Item & Key {
-  const notes: string[] = []
-  let body = letter.envelope.body
-  if (shrink.body) {
-    body = shrink.body.replacement
-    notes.push(shrink.body.note)
-  }
-  let error = letter.error
-  let attempts = letter.attempts
-  if (shrink.shortErrors) {
-    error = shortError(error, SHORT_ERROR_CHARS)
-    attempts = attempts.slice(-SHORT_ATTEMPTS).map((a) => ({ ...a, error: shortError(a.error, SHORT_ATTEMPT_ERROR_CHARS) }))
-    notes.push(`error stacks were removed, messages shortened and ${letter.attempts.length > SHORT_ATTEMPTS ? `only the last ${SHORT_ATTEMPTS} attempts kept` : 'every attempt kept'} to fit DynamoDB's 400 KB item limit`)
-  }
-  if (notes.length > 0) error = { ...error, message: `${error.message} [troupe: ${notes.join('; ')}]` }
-  const escaped = escapeBody(body)
-  const text = encode({ envelope: { ...letter.envelope, body: escaped.value }, error, attempts, deadAt: letter.deadAt } satisfies DeadLetter)
-  const item: Item & Key = {
-    ...letterKey(letter.envelope.id),
-    type: { S: letter.envelope.type },
-    deadAt: { N: String(letter.deadAt) },
-    letter: { S: text },
-  }
-  if (escaped.escaped) item.escaped = { BOOL: true }
-  if (notes.length > 0) item.truncated = { BOOL: true }
-  return item
-}
-
-function toLetter(item: Item): DeadLetter {
-  const letter = decode<DeadLetter>(item.letter?.S ?? '')
-  if (item.escaped?.BOOL) letter.envelope.body = renameKeys(letter.envelope.body, unescapeKey)
-  return letter
-}
-
-function shortError(e: ErrorRecord, chars: number): ErrorRecord {
-  const message = e.message.length > chars ? `${e.message.slice(0, chars)}… (${e.message.length} characters)` : e.message
-  return e.code === undefined ? { name: e.name, message } : { name: e.name, message, code: e.code }
-}
-
-// ---------------------------------------------------------------- keys superjson refuses
-
-/** Keys superjson refuses, with any `~` already in front of them (those are escaped too, so escaping can be undone). */
-const GUARDED_KEY = /^~*(?:__proto__|constructor|prototype)$/
-const ESCAPED_KEY = /^~+(?:__proto__|constructor|prototype)$/
-
-const escapeKey = (k: string): string => (GUARDED_KEY.test(k) ? `~${k}` : k)
-const unescapeKey = (k: string): string => (ESCAPED_KEY.test(k) ? k.slice(1) : k)
-
-/** The body as superjson will take it: itself, or a copy with its guarded keys escaped. */
-function escapeBody(body: unknown): { value: unknown; escaped: boolean } {
-  const escaped = hasGuardedKey(body)
-  return { value: escaped ? renameKeys(body, escapeKey) : body, escaped }
-}
-
-/** The containers superjson walks into: arrays, Maps, Sets and plain objects. */
-function isPlain(v: object): boolean {
-  const proto = Object.getPrototypeOf(v)
-  return proto === Object.prototype || proto === null
-}
-
-function hasGuardedKey(root: unknown): boolean {
-  const seen = new Set<object>()
-  const stack: unknown[] = [root]
-  while (stack.length > 0) {
-    const v = stack.pop()
-    if (typeof v !== 'object' || v === null || seen.has(v)) continue
-    seen.add(v)
-    if (Array.isArray(v)) for (const x of v) stack.push(x)
-    else if (v instanceof Map) for (const [k, x] of v) stack.push(k, x)
-    else if (v instanceof Set) for (const x of v) stack.push(x)
-    else if (isPlain(v)) {
-      for (const [k, x] of Object.entries(v)) {
-        if (GUARDED_KEY.test(k)) return true
-        stack.push(x)
-      }
-    }
-  }
-  return false
-}
-
-/**
- * A copy of `root` with every plain object's keys passed through `rename`. Keys are defined, not
- * assigned, so `__proto__` stays a key. Shared and circular references stay shared; no recursion,
- * so depth is no limit.
- */
-function renameKeys(root: unknown, rename: (key: string) => string): unknown {
-  const copies = new Map<object, object>()
-  const pending: [object, object][] = []
-  const copy = (v: unknown): unknown => {
-    if (typeof v !== 'object' || v === null) return v
-    const known = copies.get(v)
-    if (known) return known
-    let out: object
-    if (Array.isArray(v)) out = new Array(v.length)
-    else if (v instanceof Map) out = new Map()
-    else if (v instanceof Set) out = new Set()
-    else if (isPlain(v)) out = Object.getPrototypeOf(v) === null ? Object.create(null) : {}
-    else return v
-    copies.set(v, out)
-    pending.push([v, out])
-    return out
-  }
-  const top = copy(root)
-  while (pending.length > 0) {
-    const [from, to] = pending.pop()!
-    if (Array.isArray(from)) for (let i = 0; i < from.length; i++) (to as unknown[])[i] = copy(from[i])
-    else if (from instanceof Map) for (const [k, x] of from) (to as Map<unknown, unknown>).set(copy(k), copy(x))
-    else if (from instanceof Set) for (const x of from) (to as Set<unknown>).add(copy(x))
-    else {
-      for (const [k, x] of Object.entries(from)) {
-        Object.defineProperty(to, rename(k), { value: copy(x), enumerable: true, writable: true, configurable: true })
-      }
-    }
-  }
-  return top
-}
-
 // ---------------------------------------------------------------- small helpers
 
 function keyId(item: Item): string {
@@ -483,6 +424,16 @@ function kb(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KB`
 }
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e)
+/** `work` over every item, at most `limit` at once; results in the items' order. */
+async function eachAtOnce<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await work(items[i]!)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
 }

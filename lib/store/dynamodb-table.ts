@@ -6,6 +6,9 @@ import { ConfigError, TroupeError } from '../core/errors.js'
 
 /** DynamoDB's item size limit, attribute names included. */
 export const DYNAMODB_MAX_ITEM_BYTES = 400 * 1024
+/** DynamoDB's longest partition key and sort key, in bytes. */
+export const MAX_PARTITION_KEY_BYTES = 2048
+export const MAX_SORT_KEY_BYTES = 1024
 
 export interface DynamoDBStoreOptions {
   client: DynamoDBClient

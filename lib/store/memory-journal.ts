@@ -1,6 +1,8 @@
 // The journal in memory: receipts and dead letters in Maps, answered synchronously, so a durable
 // host on memory waits on nothing. It keeps copies (never the caller's objects), so what it
 // returns behaves like what a store that serialises returns: changing it changes nothing stored.
+// Dead letters are kept whole whatever their size, as the DynamoDB journal keeps them (it puts
+// those over an item's 400 KB in its payload store): the same letter comes back from both.
 //
 // This file also holds the order of a receipt's entries (`receiptEntryKey`): the DynamoDB journal
 // uses the same key as its sort key, so both stores agree on what a repeat is and in which order

@@ -1,21 +1,30 @@
 // The payload store: where the claim check (lib/routing/claim-check.ts) keeps message bodies too
-// large for a Kinesis record, each under a key derived from its message id. A port with four
+// large for a Kinesis record, each under a key derived from its message id, and where the DynamoDB
+// journal keeps dead letters too large for an item (lib/store/dynamodb-journal.ts). A port with four
 // implementations: in memory (tests), a local folder (a process that restarts), and DynamoDB
 // chunks in the app's own table (the AWS mode, and the local servers) here; objects in an S3
 // bucket in s3-payload-store.ts (`troupe/payloads-s3`), apart so that only an app that uses it
 // bundles @aws-sdk/client-s3.
-import { mkdirSync, readFileSync, writeFileSync, renameSync, existsSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync, renameSync, existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb'
+import { BatchWriteItemCommand, PutItemCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb'
 import { ConfigError, TroupeError } from '../core/errors.js'
-import { TableAccess, type DynamoDBStoreOptions } from './dynamodb-table.js'
+import { TableAccess, sleep, type DynamoDBStoreOptions } from './dynamodb-table.js'
 
-/** Where large bodies are kept out of line. Both calls are idempotent: a key is written with the same bytes again. */
+/** Where large bodies are kept out of line. Every call is idempotent: a key is written with the same bytes again. */
 export interface PayloadStore {
-  /** Keeps `data` under `key` until at least `expiresAt` (epoch ms). */
+  /**
+   * Keeps `data` under `key` until at least `expiresAt` (epoch ms). `Infinity` keeps it until it
+   * is deleted: the DynamoDB journal's dead letters, which live until they are taken.
+   */
   put(key: string, data: Uint8Array, expiresAt: number): Promise<void>
   /** The bytes put under `key`, or undefined when there are none (never put, or expired). */
   get(key: string): Promise<Uint8Array | undefined>
+  /**
+   * Forgets `key` (nothing under it is fine). The DynamoDB journal calls it when a dead letter it
+   * kept here is taken or replaced; a store without it keeps those bytes until its own expiry.
+   */
+  delete?(key: string): Promise<void>
 }
 
 /** In a Map: for tests and a single process. */
@@ -28,6 +37,9 @@ export class MemoryPayloadStore implements PayloadStore {
     const item = this.items.get(key)
     if (item && item.expiresAt < Date.now()) this.items.delete(key)
     return item && item.expiresAt >= Date.now() ? item.data : undefined
+  }
+  async delete(key: string): Promise<void> {
+    this.items.delete(key)
   }
   get size(): number {
     return this.items.size
@@ -53,15 +65,23 @@ export class FolderPayloadStore implements PayloadStore {
     const file = this.file(key)
     return existsSync(file) ? readFileSync(file) : undefined
   }
+  async delete(key: string): Promise<void> {
+    rmSync(this.file(key), { force: true })
+  }
 }
 
 /** Bytes per DynamoDB item: well under the 400 KB item with its keys and attributes. */
 const CHUNK_BYTES = 350 * 1024
+/** BatchWriteItem takes at most this many items a call. */
+const DELETES_PER_CALL = 25
+/** BatchWriteItem calls for one slice of a delete before DynamoDB's leftovers are an error. */
+const DELETE_ROUNDS = 8
 
 /**
  * In the app's table, as items `payload#<key>` / `c#<n>` of at most 350 KB each, with the table's
- * `ttl`. Chunk 0 says how many there are; a reader that finds fewer (a writer that died half way)
- * reads nothing, and the sender, which only sends once every chunk is written, never sent it.
+ * `ttl` (none for `expiresAt: Infinity`). Chunk 0 says how many there are; a reader that finds
+ * fewer (a writer that died half way) reads nothing, and the sender, which only sends once every
+ * chunk is written, never sent it.
  */
 export class DynamoDBPayloadStore implements PayloadStore {
   private readonly table: TableAccess
@@ -71,14 +91,15 @@ export class DynamoDBPayloadStore implements PayloadStore {
 
   async put(key: string, data: Uint8Array, expiresAt: number): Promise<void> {
     const count = Math.max(1, Math.ceil(data.byteLength / CHUNK_BYTES))
-    const ttl = String(Math.ceil(expiresAt / 1000))
+    // Kept until deleted: no `ttl`, which DynamoDB's TTL would read as a time.
+    const ttl: Record<string, AttributeValue> = Number.isFinite(expiresAt) ? { ttl: { N: String(Math.ceil(expiresAt / 1000)) } } : {}
     await Promise.all(
       Array.from({ length: count }, (_, i) => {
         const item: Record<string, AttributeValue> = {
           pk: { S: `payload#${key}` },
           sk: { S: `c#${String(i).padStart(6, '0')}` },
           data: { B: data.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES) },
-          ttl: { N: ttl },
+          ...ttl,
         }
         if (i === 0) item.chunks = { N: String(count) }
         return this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item })))
@@ -104,5 +125,28 @@ export class DynamoDBPayloadStore implements PayloadStore {
     if (count === undefined || parts.length === 0) return undefined
     if (parts.length !== count) throw new TroupeError('TROUPE_PAYLOAD_INCOMPLETE', `payload ${key} has ${parts.length} of its ${count} chunks`)
     return Buffer.concat(parts)
+  }
+
+  /** Deletes every chunk: one Query for their keys, then BatchWriteItem, 25 a call, unprocessed keys sent again. */
+  async delete(key: string): Promise<void> {
+    const keys: Record<string, AttributeValue>[] = []
+    for await (const page of this.table.query({
+      TableName: this.table.name,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :c)',
+      ExpressionAttributeValues: { ':pk': { S: `payload#${key}` }, ':c': { S: 'c#' } },
+      ProjectionExpression: 'pk, sk',
+      ConsistentRead: this.table.consistentRead,
+    })) {
+      keys.push(...page)
+    }
+    for (let i = 0; i < keys.length; i += DELETES_PER_CALL) {
+      let pending: WriteRequest[] = keys.slice(i, i + DELETES_PER_CALL).map((Key) => ({ DeleteRequest: { Key } }))
+      for (let round = 0; pending.length > 0; round++) {
+        if (round === DELETE_ROUNDS) throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `DynamoDB left ${pending.length} chunks of payload ${key} undeleted after ${round} BatchWriteItem calls`)
+        if (round > 0) await sleep(25 * 2 ** round)
+        const out = await this.table.send((c) => c.send(new BatchWriteItemCommand({ RequestItems: { [this.table.name]: pending } })))
+        pending = out.UnprocessedItems?.[this.table.name] ?? []
+      }
+    }
   }
 }

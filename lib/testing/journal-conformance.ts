@@ -6,10 +6,16 @@
 //   journalConformance(t, async () => Object.assign(new DynamoDBJournalStore({ client, tableName }), { close }))
 //
 // The factory is called once per subtest and must return an empty store; `close` runs after it.
+// Every letter comes back whole, however large (a store with an item limit keeps the large ones
+// elsewhere and fetches them back): bodies of megabytes, unreadable records of megabytes, every
+// attempt with its error.
+import { randomBytes } from 'node:crypto'
 import type { CorrelationId, MessageId } from '../core/ids.js'
 import { makeEnvelope } from '../core/envelope.js'
 import type { MessageStatus } from '../core/receipt.js'
 import type { JournalStore, ReceiptRecord, StoredReceipt } from '../store/index.js'
+import { PAYLOAD_FIELD } from '../routing/claim-check.js'
+import { recordToPutBack, unreadableRecordLetter, type UnreadableRecord } from '../routing/unreadable-record.js'
 import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
 import { ODD_KEYS, type Assert } from './store-conformance.js'
 
@@ -18,6 +24,7 @@ export type JournalFactory = () => Promise<JournalStore & { close?(): Promise<vo
 /** A time the entries below live until; reads at `NOW` see them. */
 const NOW = 1_700_000_000_000
 const LATER = NOW + 86_400_000
+const MiB = 1024 * 1024
 
 /** Message ids that break naive key schemes: the store suite's odd keys, and 1,000 characters of each width. */
 const ODD_IDS: readonly string[] = [
@@ -384,6 +391,96 @@ export function journalConformance(t: Assert, factory: JournalFactory): void {
     ;(listed!.envelope.body as { n: number }).n = 42
     listed!.attempts.length = 0
     t.strictSame(await journal.deadLetters(), [letter('m1')])
+  })
+
+  withStore('dead letters: a 1 MiB body comes back whole, listed and taken, and is what a replay sends', async (t, journal) => {
+    const body = { blob: randomBytes(768 * 1024).toString('base64'), text: 'ünïcödé 日本語 🙂'.repeat(1000), when: new Date(7), tags: new Map([['a', 1n]]) }
+    t.ok(JSON.stringify(body).length > MiB, 'the body is over 1 MiB')
+    const big = letter('big', 'pageStats', NOW, body)
+    await journal.putDeadLetters([big, letter('small', 'pageStats', NOW + 1)])
+    const [listed, small] = await journal.deadLetters()
+    const sameBody = (got: DeadLetter | undefined) => {
+      const b = got?.envelope.body as typeof body | undefined
+      return b?.blob === body.blob && b.text === body.text && b.when instanceof Date && b.when.getTime() === 7 && b.tags instanceof Map && b.tags.get('a') === 1n
+    }
+    t.ok(sameBody(listed), 'listed: the body byte for byte, its types kept')
+    t.strictSame({ ...listed, envelope: { ...listed?.envelope, body: undefined } }, { ...big, envelope: { ...big.envelope, body: undefined } }, 'listed: the envelope, the error and every attempt')
+    t.strictSame(small, letter('small', 'pageStats', NOW + 1), 'its neighbour in the same call')
+    t.equal((await journal.deadLetters('pageStats')).filter(sameBody).length, 1, 'filtered by type: whole too')
+    const taken = await journal.takeDeadLetter('big')
+    t.ok(sameBody(taken), 'taken (what replay sends): the whole body')
+    t.equal(taken?.attempts.length, 3)
+    t.equal(await journal.takeDeadLetter('big'), undefined, 'taken once')
+    t.strictSame((await journal.deadLetters()).map((l) => l.envelope.id), ['small'])
+  })
+
+  withStore('dead letters: an unreadable record of 2 MiB keeps every byte, as bytes and as Lambda base64; replay would put them all back', async (t, journal) => {
+    const data = randomBytes(2 * MiB + 1)
+    const base = { shard: 'troupe/shardId-000000000001', reason: 'the record is not valid UTF-8', now: NOW }
+    const asBytes = unreadableRecordLetter({ ...base, data, sequenceNumber: '49001' })
+    const asBase64 = unreadableRecordLetter({ ...base, data: data.toString('base64'), sequenceNumber: '49002' })
+    const notBase64 = unreadableRecordLetter({ ...base, data: `${data.toString('base64').slice(0, 1000)}*!`, sequenceNumber: '49003' })
+    await journal.putDeadLetters([asBytes, asBase64, notBase64])
+    const listed = await journal.deadLetters()
+    t.equal(listed.length, 3)
+    for (const [i, seq] of ['49001', '49002'].entries()) {
+      const got = listed.find((l) => (l.envelope.body as UnreadableRecord).sequenceNumber === seq)
+      const b = got?.envelope.body as { base64?: string; bytes?: number } | undefined
+      t.equal(b?.bytes, data.byteLength, `${['bytes', 'base64'][i]}: bytes counts the record's bytes, not base64 characters`)
+      t.ok(b?.base64 !== undefined && Buffer.from(b.base64, 'base64').equals(data), `${['bytes', 'base64'][i]}: every byte, in order`)
+      t.strictSame(got, [asBytes, asBase64][i], `${['bytes', 'base64'][i]}: the whole letter`)
+    }
+    const text = listed.find((l) => (l.envelope.body as UnreadableRecord).sequenceNumber === '49003')?.envelope.body
+    t.match(text, { text: String, characters: 1002, notBase64: true }, 'data that is not base64: kept as text and counted in characters')
+    const taken = await journal.takeDeadLetter(asBytes.envelope.id)
+    t.equal(taken?.error.code, 'TROUPE_BAD_RECORD')
+    const record = taken && recordToPutBack(taken, ['troupe'])
+    t.ok(record?.data.equals(data), 'taken, it puts back the record whole, on its stream')
+    t.equal(record?.stream, 'troupe')
+  })
+
+  withStore('dead letters: every attempt and every error is kept whole, however long', async (t, journal) => {
+    const long = 'why '.repeat(60_000) // 240 KB
+    const wordy: DeadLetter = {
+      ...letter('wordy'),
+      error: { name: 'Error', message: long, code: 'E_WHY', stack: long },
+      attempts: Array.from({ length: 150 }, (_, i) => ({
+        attempt: i + 1,
+        startedAt: NOW - 1_000 + i,
+        endedAt: NOW - 900 + i,
+        error: { name: 'Error', message: long.slice(0, 5_000), stack: `Error\n${'    at x\n'.repeat(100)}` },
+      })),
+    }
+    await journal.putDeadLetters([wordy])
+    t.strictSame(await journal.deadLetters(), [wordy], 'listed whole')
+    t.strictSame(await journal.takeDeadLetter('wordy'), wordy, 'taken whole')
+  })
+
+  withStore('dead letters: a body that is a claim-check reference is kept as it is', async (t, journal) => {
+    const reference = { [PAYLOAD_FIELD]: { key: 'msg/ref', bytes: 3 * MiB, sha256: 'n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=' } }
+    await journal.putDeadLetters([letter('ref', 'pageStats', NOW, reference)])
+    t.strictSame((await journal.deadLetters())[0]?.envelope.body, reference, 'listed: the reference, not a body')
+    t.strictSame((await journal.takeDeadLetter('ref'))?.envelope.body, reference, 'taken: the reference, which a replay sends again')
+  })
+
+  withStore('dead letters: a large letter put again is replaced whole, by a large or a small one, and back', async (t, journal) => {
+    const body = (c: string, n: number) => ({ c: c.repeat(n) })
+    const first = letter('m1', 'pageStats', NOW, body('a', MiB))
+    const second = letter('m1', 'pageStats', NOW + 1, body('b', MiB / 2))
+    await journal.putDeadLetters([first])
+    await journal.putDeadLetters([second])
+    await journal.putDeadLetters([second]) // the same again
+    t.strictSame(await journal.deadLetters(), [second], 'a smaller large one replaces it')
+    const small = letter('m1', 'pageStats', NOW + 2)
+    await journal.putDeadLetters([small])
+    t.strictSame(await journal.deadLetters(), [small], 'a small one replaces it')
+    await journal.putDeadLetters([first])
+    t.strictSame(await journal.deadLetters(), [first], 'and a large one the small one')
+    await journal.putDeadLetters([first, second, first]) // the last of a call wins
+    t.strictSame(await journal.takeDeadLetter('m1'), first)
+    t.strictSame(await journal.deadLetters(), [])
+    await journal.putDeadLetters([second])
+    t.strictSame(await journal.takeDeadLetter('m1'), second, 'put again after a take: kept again, whole')
   })
 
   // ---------------------------------------------------------------- together

@@ -23,7 +23,7 @@
 // - Giving up: when a record fails for good, every record of its key queued behind it fails too,
 //   with a HeldBackError (sending them would break per-key order); the caller resends all in order.
 
-import { DescribeStreamSummaryCommand, PutRecordsCommand, type KinesisClient, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis'
+import { DescribeStreamSummaryCommand, PutRecordCommand, PutRecordsCommand, type KinesisClient, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis'
 import type { Envelope } from '../core/envelope.js'
 import { ConfigError, SystemStoppedError, TroupeError } from '../core/errors.js'
 import { DEFAULT_MAX_RECORD_BYTES, PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS } from '../routing/kinesis-limits.js'
@@ -288,6 +288,28 @@ export class KinesisTransport {
     await this.flush()
     clearTimeout(this.wakeTimer)
     this.wakeTimer = undefined
+  }
+
+  /**
+   * Puts record data as it is, with one PutRecord (no codec, no aggregate, no batching): what
+   * replay does with an unreadable record's letter, whose bytes go back on their stream. Checked
+   * against the stream's record limit first; `about` names the letter in errors. Resolves once
+   * Kinesis has the record; rejects with a RecordTooLargeError or a SendFailedError.
+   */
+  async putData(record: { stream: string; partitionKey: string; data: Uint8Array }, about: { actor: string; messageId: string }): Promise<{ shardId: string; sequenceNumber: string }> {
+    if (this.closed) throw new SystemStoppedError('the Kinesis transport is closed and takes no new records')
+    const bytes = record.data.byteLength + Buffer.byteLength(record.partitionKey)
+    const limit = await this.recordLimit(record.stream)
+    if (bytes > limit) throw new RecordTooLargeError(about.actor, about.messageId, bytes, limit, record.stream)
+    try {
+      const out = await this.client.send(new PutRecordCommand({ StreamName: record.stream, PartitionKey: record.partitionKey, Data: record.data }))
+      this.stats.recordsSent++
+      return { shardId: out.ShardId ?? '', sequenceNumber: out.SequenceNumber ?? '' }
+    } catch (error) {
+      this.stats.recordsFailed++
+      const e = error as { name?: string; message?: string }
+      throw new SendFailedError(about.actor, about.messageId, record.stream, e.name ?? 'Error', 1, e.message ?? '', { cause: error })
+    }
   }
 
   /**

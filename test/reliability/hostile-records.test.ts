@@ -1,6 +1,6 @@
 // Hostile records straight into the durable host (the turn both the Lambda handler and the shard
 // consumer run), each between two good neighbours of the same batch: every hostile record is a
-// dead letter with its reason and its bytes, every neighbour is applied exactly once, and a
+// dead letter with its reason and all of its bytes, every neighbour is applied exactly once, and a
 // redelivery of the whole batch applies nothing twice. No crash, no hang, no prototype pollution.
 // Property-based generation (fast-check) adds mutations of a good record on top of the corpus.
 import fc from 'fast-check'
@@ -9,7 +9,8 @@ import { makeEnvelope, type Envelope } from '../../lib/core/envelope.js'
 import { createLogger } from '../../lib/core/logger.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
 import { DurableHost, type DurableRecord } from '../../lib/hosts/durable/durable-host.js'
-import { encodeRecord, decodeRecord } from '../../lib/routing/record-codec.js'
+import { encodeRecord, decodeRecord, isBase64 } from '../../lib/routing/record-codec.js'
+import type { UnreadableRecord } from '../../lib/routing/unreadable-record.js'
 import { MemoryStateStore, MemoryTimerStore } from '../../lib/store/memory.js'
 import { MemoryJournalStore } from '../../lib/store/memory-journal.js'
 import type { SendReport } from '../../lib/transport/kinesis.js'
@@ -46,11 +47,13 @@ t.test('every corpus record, as bytes and as Lambda base64, is a dead letter wit
   for (const form of ['bytes', 'base64'] as const) {
     const { host, journal, counter } = makeHost()
     const records: DurableRecord[] = []
+    const names = new Map<string, string>()
     let seq = 0
     const push = (data: Uint8Array | string) => records.push({ sequenceNumber: String(1_000_000 + ++seq), data })
     for (const [i, entry] of hostileRecords.entries()) {
       push(encodeRecord(envelope('before', i + 1)))
       const data = entry.data()
+      names.set(String(1_000_000 + seq + 1), entry.name)
       if (Buffer.isBuffer(data)) push(form === 'bytes' ? data : data.toString('base64'))
       else if (form === 'base64') push(data.base64)
       else push(Buffer.from(data.base64, 'latin1')) // bad base64 as bytes: still not a record
@@ -73,6 +76,23 @@ t.test('every corpus record, as bytes and as Lambda base64, is a dead letter wit
       t.ok(hit.length >= 1, `${form}: ${entry.name}: dead-lettered with the reason ${entry.reason}`)
     }
     for (const l of letters) t.ok(l.error.message.length < 2_000, `${form}: the reason is readable (${l.error.message.slice(0, 80)}…)`)
+    // Every unreadable record's letter keeps all of its data, counted in what it is.
+    const unreadable = letters.filter((l) => l.error.code === 'TROUPE_BAD_RECORD')
+    t.ok(unreadable.length >= n - 3, `${form}: ${unreadable.length} letters are unreadable records`)
+    for (const l of unreadable) {
+      const body = l.envelope.body as UnreadableRecord
+      const data = records.find((r) => r.sequenceNumber === body.sequenceNumber)!.data
+      const label = `${form}: ${names.get(body.sequenceNumber)}`
+      if (typeof data !== 'string') {
+        t.ok('base64' in body && Buffer.from(body.base64, 'base64').equals(data), `${label}: every byte`)
+        t.equal('bytes' in body && body.bytes, data.byteLength, `${label}: bytes counts them`)
+      } else if (isBase64(data)) {
+        t.ok('base64' in body && body.base64 === data, `${label}: the whole base64`)
+        t.equal('bytes' in body && body.bytes, Buffer.from(data, 'base64').byteLength, `${label}: bytes counts the decoded bytes, not base64 characters`)
+      } else {
+        t.match(body, { text: data, characters: data.length, notBase64: true }, `${label}: not base64, so kept as text and counted in characters`)
+      }
+    }
     t.equal(polluted(), undefined, `${form}: no prototype pollution`)
 
     // The stream delivers the same batch again: nothing is applied twice.

@@ -72,6 +72,11 @@ t.test('hostile records put straight on the stream: dead letters with their reas
   for (const h of onStream) t.ok(letters.some((l) => h.reason.test(l.error.message)), `${h.name}: ${h.reason}`)
   const unreadable = letters.filter((l) => /is not a message troupe can read/.test(l.error.message))
   t.ok(unreadable.length > 0 && unreadable.every((l) => typeof (l.envelope.body as { base64?: string }).base64 === 'string'), 'unreadable records keep their bytes (base64) in the dead letter')
+  for (const l of unreadable) {
+    const body = l.envelope.body as { base64: string; bytes: number; sequenceNumber: string }
+    const kept = Buffer.from(body.base64, 'base64')
+    t.ok(records.some((r) => r.Data.equals(kept)) && body.bytes === kept.byteLength, `record ${body.sequenceNumber}: all ${body.bytes} bytes, as put on the stream`)
+  }
   t.equal(r.failures.length, 0, 'the mapping gave up on nothing')
   t.equal(r.fn.stats().crashes, 0, 'no handler crashed')
 })

@@ -1,9 +1,10 @@
 // The journal stores (receipts and dead letters) against the journal conformance suite: the
 // memory store, and the DynamoDB store on a dynalite this test starts in memory on a random
-// port, a fresh table per subtest; then what only the DynamoDB store has: dead letters cut to
-// fit 400 KB, receipt entries refused over it, throttled batches, its request costs and its items.
+// port, a fresh table per subtest; then what only the DynamoDB store has: dead letters over 400 KB
+// kept whole in the payload store, receipt entries refused over it, throttled batches, its request
+// costs and its items.
 import t, { type Test } from 'tap'
-import { BatchWriteItemCommand, DeleteTableCommand, GetItemCommand, QueryCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb'
+import { BatchWriteItemCommand, DeleteTableCommand, GetItemCommand, QueryCommand, ScanCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb'
 import { clients, startLocalStack } from '../../lib/aws/local-stack.js'
 import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
@@ -12,6 +13,7 @@ import { createTable } from '../../lib/store/dynamodb.js'
 import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
 import type { ReceiptRecord } from '../../lib/store/index.js'
 import { MemoryJournalStore } from '../../lib/store/memory-journal.js'
+import { MemoryPayloadStore } from '../../lib/store/payload-store.js'
 import type { DeadLetter } from '../../lib/supervisor/dead-letter.js'
 import { journalConformance } from '../../lib/testing/journal-conformance.js'
 
@@ -67,40 +69,98 @@ const receipt = (id: string, extra: Partial<ReceiptRecord> = {}): ReceiptRecord 
   ...extra,
 })
 
-t.test('a dead letter over 400 KB is kept, its body cut, and it says so', async (t) => {
-  const { journal } = await freshJournal(t)
-  const big = { blob: 'x'.repeat(450 * 1024), note: 'ünïcödé' }
+/** The payload chunks in a table: `payload#<key>` → how many. */
+async function payloadChunks(tableName: string): Promise<Map<string, number>> {
+  const out = await dynamodb.send(new ScanCommand({ TableName: tableName, FilterExpression: 'begins_with(pk, :p)', ExpressionAttributeValues: { ':p': { S: 'payload#' } } }))
+  const chunks = new Map<string, number>()
+  for (const item of out.Items ?? []) chunks.set(item.pk!.S!, (chunks.get(item.pk!.S!) ?? 0) + 1)
+  return chunks
+}
+
+t.test('a dead letter over 400 KB is kept whole in the payload store; its item holds where, and a summary', async (t) => {
+  const { journal, tableName } = await freshJournal(t)
+  const big = { blob: 'x'.repeat(900 * 1024), note: 'ünïcödé' }
   await journal.putDeadLetters([letter('huge', big), letter('small', { n: 1 })])
+  const item = (await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'deadletters' }, sk: { S: 'i#huge' } } }))).Item
+  t.match(item, { type: { S: 'uploads' }, deadAt: { N: String(NOW) }, payload: { M: { key: { S: /^dead\/huge\/[A-Za-z0-9_-]{43}$/ }, bytes: { N: String } } } })
+  t.ok(item!.letter!.S!.length < 2_000, 'the item keeps a summary, not the body')
+  const chunks = await payloadChunks(tableName)
+  t.strictSame([...chunks.values()], [3], 'the letter in three chunks of the app table')
+  const chunk = (await dynamodb.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: [...chunks.keys()][0]! } } }))).Items?.[0]
+  t.equal(chunk?.ttl, undefined, 'chunks without ttl: a dead letter is kept until it is taken')
   const [huge, small] = await journal.deadLetters()
-  t.equal(huge?.envelope.id, 'huge', 'kept, not refused')
-  t.match(huge?.envelope.body, { truncated: true, bytes: Number })
-  t.ok((huge?.envelope.body as { bytes: number }).bytes > 450 * 1024, 'the placeholder says how large the body was')
-  t.match(huge?.error.message, /^disk full \[troupe: the body \(\d+ bytes\) was removed to fit DynamoDB's 400 KB item limit\]$/)
-  t.strictSame(huge?.attempts, letter('huge', big).attempts, 'the attempts are kept')
-  t.equal(huge?.error.stack, letter('huge', big).error.stack, 'the stack too')
-  t.match(huge?.envelope, { type: 'uploads', key: 'u1', correlationId: 'c', sentAt: NOW - 1_000 }, 'the rest of the envelope too')
-  t.strictSame(small, letter('small', { n: 1 }), 'its neighbour in the same call is whole')
-  t.strictSame(await journal.takeDeadLetter('huge'), huge)
+  t.strictSame(huge, letter('huge', big), 'listed whole')
+  t.strictSame(small, letter('small', { n: 1 }))
+  t.strictSame(await journal.takeDeadLetter('huge'), letter('huge', big), 'taken whole')
+  t.strictSame(await payloadChunks(tableName), new Map(), 'a taken letter leaves no chunks behind')
 })
 
-t.test('a dead letter still over 400 KB without its body loses stacks and long messages, never the letter', async (t) => {
+t.test('a letter whose body superjson cannot encode (20,000 levels) is kept without it, and says so', async (t) => {
+  const { journal } = await freshJournal(t)
+  const deep = JSON.parse('['.repeat(20_000) + ']'.repeat(20_000)) as unknown
+  await journal.putDeadLetters([letter('deep', deep)])
+  const [got] = await journal.deadLetters()
+  t.match(got?.envelope.body, { truncated: true, reason: /call stack/ })
+  t.match(got?.error.message, /^disk full \[troupe: the body could not be encoded \(.*call stack.*\) and was removed\]$/)
+  t.strictSame(got?.attempts, letter('deep', {}).attempts, 'the rest of the letter is whole')
+})
+
+t.test('a large letter replaced by another leaves only the chunks of the one kept', async (t) => {
   const { journal, tableName } = await freshJournal(t)
-  const long = 'why '.repeat(60_000) // 240 KB
-  const attempts = Array.from({ length: 150 }, (_, i) => ({
-    attempt: i + 1,
-    startedAt: NOW - 1_000 + i,
-    endedAt: NOW - 900 + i,
-    error: { name: 'Error', message: long.slice(0, 5_000), stack: `Error\n${'    at x\n'.repeat(100)}` },
-  }))
-  await journal.putDeadLetters([letter('wordy', { n: 1 }, { error: { name: 'Error', message: long, code: 'E_WHY', stack: long }, attempts })])
-  const got = await journal.takeDeadLetter('wordy')
-  t.match(got?.error.message, /\[troupe: error stacks were removed, messages shortened and only the last 100 attempts kept to fit DynamoDB's 400 KB item limit\]$/)
-  t.equal(got?.error.code, 'E_WHY')
-  t.equal(got?.error.stack, undefined)
-  t.equal(got?.attempts.length, 100)
-  t.equal(got?.attempts[0]?.attempt, 51, 'the last attempts are the ones kept')
-  t.strictSame(got?.envelope.body, { n: 1 }, 'a small body is not what was cut')
-  t.equal((await dynamodb.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: 'deadletters' } } }))).Count, 0)
+  await journal.putDeadLetters([letter('m1', { s: 'a'.repeat(500 * 1024) })])
+  await journal.putDeadLetters([letter('m1', { s: 'b'.repeat(500 * 1024) }, { deadAt: NOW + 1 })]) // a redelivered batch dead-letters it again
+  t.equal((await payloadChunks(tableName)).size, 1, "the first letter's payload is deleted")
+  t.strictSame(await journal.deadLetters(), [letter('m1', { s: 'b'.repeat(500 * 1024) }, { deadAt: NOW + 1 })])
+})
+
+t.test('a letter whose payload is gone is listed as its summary, saying so; take refuses it and keeps it', async (t) => {
+  const { journal, tableName } = await freshJournal(t)
+  const attempts = Array.from({ length: 3 }, (_, i) => ({ attempt: i + 1, startedAt: NOW, endedAt: NOW, error: { name: 'Error', message: 'disk full' } }))
+  await journal.putDeadLetters([letter('gone', { s: 'g'.repeat(600 * 1024) }, { attempts })])
+  const [pk] = [...(await payloadChunks(tableName)).keys()]
+  const keys = (await dynamodb.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: pk! } } }))).Items!
+  await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: keys.map((k) => ({ DeleteRequest: { Key: { pk: k.pk!, sk: k.sk! } } })) } }))
+  const [listed] = await journal.deadLetters()
+  t.equal(listed?.envelope.id, 'gone', 'still listed')
+  t.match(listed?.envelope, { type: 'uploads', key: 'u1', correlationId: 'c', body: { '@troupe.deadLetter': { key: /^dead\/gone\//, bytes: Number } } }, 'the envelope, its body replaced by where it was')
+  t.match(listed?.error.message, /^disk full \[troupe: the whole letter \(\d+ bytes\) is kept under payload key dead\/gone\/\S+, and nothing is kept under it: shown without its body and attempts\]$/)
+  await t.rejects(journal.takeDeadLetter('gone'), { code: 'TROUPE_DEAD_LETTER_PAYLOAD', message: /dead letter of message gone \(actor uploads\) is kept whole in the payload store under dead\/gone\/\S+ \(\d+ bytes\), and nothing is kept under it/ })
+  t.equal((await journal.deadLetters()).length, 1, 'a refused take keeps the letter')
+})
+
+t.test('a journal given its own payload store keeps large letters there', async (t) => {
+  const { tableName } = await freshJournal(t)
+  const payloads = new MemoryPayloadStore()
+  const journal = new DynamoDBJournalStore({ client: dynamodb, tableName, payloads })
+  const big = letter('big', { s: 'z'.repeat(500 * 1024) })
+  await journal.putDeadLetters([big])
+  t.equal(payloads.size, 1)
+  t.strictSame(await payloadChunks(tableName), new Map(), 'nothing in the table')
+  t.strictSame(await journal.takeDeadLetter('big'), big)
+  t.equal(payloads.size, 0, 'taken: deleted from the store')
+  t.throws(() => new DynamoDBJournalStore({ client: dynamodb, tableName, payloads: {} as MemoryPayloadStore }), { code: 'TROUPE_CONFIG', message: /payloads must be a PayloadStore/ })
+})
+
+t.test('a payload store that does not answer fails the put, the list and the take, and loses no letter', async (t) => {
+  const { tableName } = await freshJournal(t)
+  const memory = new MemoryPayloadStore()
+  let down = false
+  const flaky = {
+    put: (k: string, d: Uint8Array, e: number) => (down ? Promise.reject(new Error('payload store unreachable')) : memory.put(k, d, e)),
+    get: (k: string) => (down ? Promise.reject(new Error('payload store unreachable')) : memory.get(k)),
+  }
+  const journal = new DynamoDBJournalStore({ client: dynamodb, tableName, payloads: flaky })
+  const big = letter('big', { s: 'q'.repeat(500 * 1024) })
+  down = true
+  await t.rejects(journal.putDeadLetters([big]), /payload store unreachable/, 'the writer hears of it (a batch is delivered again)')
+  t.strictSame(await journal.deadLetters(), [], 'no item that points at nothing')
+  down = false
+  await journal.putDeadLetters([big])
+  down = true
+  await t.rejects(journal.deadLetters(), /payload store unreachable/)
+  await t.rejects(journal.takeDeadLetter('big'), /payload store unreachable/)
+  down = false
+  t.strictSame(await journal.takeDeadLetter('big'), big, 'the failed take put it back')
 })
 
 t.test('a receipt entry over 400 KB is refused by message id and actor before anything is sent', async (t) => {
@@ -173,6 +233,10 @@ t.test('each journal operation costs the requests the design says', async (t) =>
   t.strictSame(await cost(() => journal.deadLetters('uploads')), { 'DynamoDB.Query': 1 }, 'deadLetters of a type')
   t.strictSame(await cost(() => journal.takeDeadLetter('d1')), { 'DynamoDB.DeleteItem': 1 }, 'takeDeadLetter')
   t.strictSame(await cost(() => journal.takeDeadLetter('d1')), { 'DynamoDB.DeleteItem': 1 }, 'takeDeadLetter of a taken letter')
+  const large = letter('large', { s: 'x'.repeat(500 * 1024) })
+  t.strictSame(await cost(() => journal.putDeadLetters([large])), { 'DynamoDB.PutItem': 3 }, 'a 500 KB letter: two chunks, then its item')
+  t.strictSame(await cost(() => journal.deadLetters('uploads')), { 'DynamoDB.Query': 2 }, 'deadLetters with it: one Query more, for its chunks')
+  t.strictSame(await cost(() => journal.takeDeadLetter('large')), { 'DynamoDB.DeleteItem': 1, 'DynamoDB.Query': 2, 'DynamoDB.BatchWriteItem': 1 }, 'taking it: its chunks read, then deleted')
 })
 
 t.test('the stored items are readable in the console, and `ttl` is in epoch seconds for DynamoDB TTL', async (t) => {

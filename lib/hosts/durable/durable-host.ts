@@ -31,6 +31,7 @@ import { copyState } from '../../core/state-copy.js'
 import { assertSerializable } from '../../core/validate.js'
 import { ClaimCheck, PayloadError } from '../../routing/claim-check.js'
 import { defaultRecordCodec, type RecordCodec } from '../../routing/record-codec.js'
+import { unreadableRecordLetter } from '../../routing/unreadable-record.js'
 import type { JournalStore, ReceiptRecord, StateStore, StoredInstance, StoredReceipt, TimerStore } from '../../store/index.js'
 import { assembleReceipt } from '../../store/memory-journal.js'
 import type { PayloadStore } from '../../store/payload-store.js'
@@ -530,21 +531,9 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     }
   }
 
-  /** A record that is no envelope: kept as a dead letter with what could be read of it. */
+  /** A record that is no envelope: kept as a dead letter with all of its data (see unreadable-record.ts). */
   private undecodable(record: DurableRecord, shard: string, reason: string, messageId: string | undefined, actor: string | undefined): DeadLetter {
-    const id = (messageId ?? `record-${shard}-${record.sequenceNumber}`) as MessageId
-    const raw = typeof record.data === 'string' ? record.data : Buffer.from(record.data).toString('base64')
-    const envelope = makeEnvelope({
-      id,
-      type: actor ?? '(unreadable)',
-      key: '',
-      // Enough of the record to see what it was; the whole of it may be the problem.
-      body: { base64: raw.length > 4096 ? `${raw.slice(0, 4096)}…` : raw, bytes: Math.floor((raw.length * 3) / 4), shard, sequenceNumber: record.sequenceNumber },
-      correlationId: id as string as CorrelationId,
-      sentAt: this.clock.now(),
-    })
-    const error = new TroupeError('TROUPE_BAD_RECORD', `record ${record.sequenceNumber} of ${shard} is not a message troupe can read: ${reason}`)
-    return { envelope, error: errorRecord(error), attempts: [], deadAt: this.clock.now() }
+    return unreadableRecordLetter({ data: record.data, shard, sequenceNumber: record.sequenceNumber, reason, messageId, actor, now: this.clock.now() })
   }
 
   // ── one instance ─────────────────────────────────────────────────────────

@@ -1,0 +1,242 @@
+// A dead letter as the DynamoDB journal keeps it (dynamodb-journal.ts): one item under
+// `deadletters` / `i#<message id>`.
+//
+// - The letter is the superjson text of the whole DeadLetter, in `letter`. superjson refuses
+//   objects with keys named `__proto__`, `constructor` or `prototype`, which JSON.parse makes from
+//   plain data and the embedded mode accepts; such keys in the body are written with a `~` in
+//   front (and keys already of the form `~…__proto__` etc. with one more), flagged by `escaped`,
+//   and restored as own properties on read, never as prototypes.
+// - A letter whose item would pass 400 KB is kept whole in a payload store under
+//   `dead/<message id>/<sha256 of the text>` (`payloadKey`); its item then holds `payload` (key,
+//   bytes, sha256) and, in `letter`, a summary: the envelope with its body replaced by
+//   `{ "@troupe.deadLetter": { key, bytes, sha256 } }`, the error shortened, no attempts. The
+//   summary is what is shown when the whole letter cannot be read.
+// - A body superjson cannot encode is replaced by `{ truncated: true, reason }`, flagged by
+//   `truncated`, and the error says so: a letter is never refused for its body.
+import type { AttributeValue } from '@aws-sdk/client-dynamodb'
+import { TroupeError } from '../core/errors.js'
+import { decode, encode } from '../core/serialization.js'
+import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
+import { MAX_SORT_KEY_BYTES, sha256 } from './dynamodb-table.js'
+
+export type Item = Record<string, AttributeValue>
+export type Key = { pk: { S: string }; sk: { S: string } }
+
+export const DEAD_LETTERS_PK = 'deadletters'
+/** How much of the error message the summary of a letter kept in the payload store holds. */
+const SUMMARY_ERROR_CHARS = 8_000
+/** A message id longer than this (URI-encoded) is named by its hash in a payload key, so every store takes the key. */
+const READABLE_ID_CHARS = 120
+/** The field of a summary letter's body that names where the whole letter is. */
+const LETTER_FIELD = '@troupe.deadLetter'
+
+export function letterKey(id: string): Key {
+  const readable = `i#${id}`
+  const sk = Buffer.byteLength(readable) <= MAX_SORT_KEY_BYTES ? readable : `h#${sha256(id).toString('hex')}`
+  return { pk: { S: DEAD_LETTERS_PK }, sk: { S: sk } }
+}
+
+export function labelOf(letter: DeadLetter): string {
+  return `message ${letter.envelope.id} (actor ${letter.envelope.type})`
+}
+
+/** A letter as it is kept: its superjson text (the body's guarded keys escaped). */
+export interface LetterText {
+  letter: DeadLetter
+  text: string
+  escaped: boolean
+  /** Why the body was left out: superjson could not encode it. */
+  unencodable?: string
+}
+
+/** Where a letter too large for an item is kept whole. */
+export interface LetterReference {
+  key: string
+  bytes: number
+  sha256: string
+}
+
+/** A letter's bytes in the payload store are gone or changed. */
+export class DeadLetterPayloadError extends TroupeError {
+  constructor(
+    item: Item,
+    readonly ref: LetterReference,
+    readonly problem: string,
+  ) {
+    super('TROUPE_DEAD_LETTER_PAYLOAD', `dead letter of message ${idOf(item)} (actor ${item.type?.S}) is kept whole in the payload store under ${ref.key} (${ref.bytes} bytes), and ${problem}`)
+  }
+}
+
+/**
+ * The whole letter as superjson text. A dead letter must never be lost: it is the only copy of a
+ * message nobody handled, so a body superjson cannot encode becomes `{ truncated: true, reason }`
+ * (the error message says so) rather than refusing the letter.
+ */
+export function letterText(letter: DeadLetter): LetterText {
+  const { envelope, error, attempts, deadAt } = letter
+  try {
+    const escaped = escapeBody(envelope.body)
+    return { letter, text: encode({ envelope: { ...envelope, body: escaped.value }, error, attempts, deadAt } satisfies DeadLetter), escaped: escaped.escaped }
+  } catch (e) {
+    const reason = errorText(e)
+    const noted = { ...error, message: `${error.message} [troupe: the body could not be encoded (${reason}) and was removed]` }
+    try {
+      const text = encode({ envelope: { ...envelope, body: { truncated: true, reason } }, error: noted, attempts, deadAt } satisfies DeadLetter)
+      return { letter, text, escaped: false, unencodable: reason }
+    } catch (e2) {
+      throw new TroupeError('TROUPE_DEAD_LETTER_NOT_STORED', `dead letter of ${labelOf(letter)} could not be encoded: ${errorText(e2)}`, { cause: e2 })
+    }
+  }
+}
+
+/** The item of a letter kept whole in it. */
+export function letterItem(letter: DeadLetter, text: LetterText): Item & Key {
+  const item: Item & Key = {
+    ...letterKey(letter.envelope.id),
+    type: { S: letter.envelope.type },
+    deadAt: { N: String(letter.deadAt) },
+    letter: { S: text.text },
+  }
+  if (text.escaped) item.escaped = { BOOL: true }
+  if (text.unencodable !== undefined) item.truncated = { BOOL: true }
+  return item
+}
+
+/**
+ * The item of a letter kept in the payload store: where it is, and a summary letter (the envelope
+ * with its body replaced by the reference, the error shortened, no attempts) for when its bytes
+ * cannot be read.
+ */
+export function summaryItem(text: LetterText, ref: LetterReference): Item & Key {
+  const { letter } = text
+  const message = letter.error.message.length > SUMMARY_ERROR_CHARS ? `${letter.error.message.slice(0, SUMMARY_ERROR_CHARS)}… (${letter.error.message.length} characters)` : letter.error.message
+  const error: ErrorRecord = { name: letter.error.name, message, ...(letter.error.code === undefined ? {} : { code: letter.error.code }) }
+  const summary: DeadLetter = { envelope: { ...letter.envelope, body: { [LETTER_FIELD]: ref } }, error, attempts: [], deadAt: letter.deadAt }
+  const item: Item & Key = {
+    ...letterKey(letter.envelope.id),
+    type: { S: letter.envelope.type },
+    deadAt: { N: String(letter.deadAt) },
+    letter: { S: encode(summary) },
+    payload: { M: { key: { S: ref.key }, bytes: { N: String(ref.bytes) }, sha256: { S: ref.sha256 } } },
+  }
+  if (text.escaped) item.escaped = { BOOL: true }
+  if (text.unencodable !== undefined) item.truncated = { BOOL: true }
+  return item
+}
+
+export function referenceOf(item: Item): LetterReference | undefined {
+  const m = item.payload?.M
+  if (m?.key?.S === undefined || m.sha256?.S === undefined) return undefined
+  return { key: m.key.S, bytes: Number(m.bytes?.N), sha256: m.sha256.S }
+}
+
+/** `dead/<message id>/<sha256 of the letter>`: the id readable when it is short, its hash when not. */
+export function payloadKey(id: string, digest: Buffer): string {
+  const readable = encodeURIComponent(id).length <= READABLE_ID_CHARS ? id : `h-${sha256(id).toString('hex')}`
+  return `dead/${readable}/${digest.toString('base64url')}`
+}
+
+/** The letter in `text` (the item's own, or the whole one from the payload store), its escaped keys restored. */
+export function readLetterText(text: string, item: Item): DeadLetter {
+  const letter = decode<DeadLetter>(text)
+  if (item.escaped?.BOOL) letter.envelope.body = renameKeys(letter.envelope.body, unescapeKey)
+  return letter
+}
+
+/** The summary of a letter whose whole bytes cannot be read, saying so in its error. */
+export function summaryLetter(item: Item, error: DeadLetterPayloadError): DeadLetter {
+  const letter = decode<DeadLetter>(item.letter?.S ?? '')
+  letter.error = { ...letter.error, message: `${letter.error.message} [troupe: the whole letter (${error.ref.bytes} bytes) is kept under payload key ${error.ref.key}, and ${error.problem}: shown without its body and attempts]` }
+  return letter
+}
+
+/** The message id of an item: from its summary (a long id's sort key is its hash). */
+function idOf(item: Item): string {
+  try {
+    return decode<DeadLetter>(item.letter?.S ?? '').envelope.id
+  } catch {
+    return item.sk?.S ?? '(unknown)'
+  }
+}
+
+// ---------------------------------------------------------------- keys superjson refuses
+
+/** Keys superjson refuses, with any `~` already in front of them (those are escaped too, so escaping can be undone). */
+const GUARDED_KEY = /^~*(?:__proto__|constructor|prototype)$/
+const ESCAPED_KEY = /^~+(?:__proto__|constructor|prototype)$/
+
+const escapeKey = (k: string): string => (GUARDED_KEY.test(k) ? `~${k}` : k)
+const unescapeKey = (k: string): string => (ESCAPED_KEY.test(k) ? k.slice(1) : k)
+
+/** The body as superjson will take it: itself, or a copy with its guarded keys escaped. */
+function escapeBody(body: unknown): { value: unknown; escaped: boolean } {
+  const escaped = hasGuardedKey(body)
+  return { value: escaped ? renameKeys(body, escapeKey) : body, escaped }
+}
+
+/** The containers superjson walks into: arrays, Maps, Sets and plain objects. */
+function isPlain(v: object): boolean {
+  const proto = Object.getPrototypeOf(v)
+  return proto === Object.prototype || proto === null
+}
+
+function hasGuardedKey(root: unknown): boolean {
+  const seen = new Set<object>()
+  const stack: unknown[] = [root]
+  while (stack.length > 0) {
+    const v = stack.pop()
+    if (typeof v !== 'object' || v === null || seen.has(v)) continue
+    seen.add(v)
+    if (Array.isArray(v)) for (const x of v) stack.push(x)
+    else if (v instanceof Map) for (const [k, x] of v) stack.push(k, x)
+    else if (v instanceof Set) for (const x of v) stack.push(x)
+    else if (isPlain(v)) {
+      for (const [k, x] of Object.entries(v)) {
+        if (GUARDED_KEY.test(k)) return true
+        stack.push(x)
+      }
+    }
+  }
+  return false
+}
+
+/**
+ * A copy of `root` with every plain object's keys passed through `rename`. Keys are defined, not
+ * assigned, so `__proto__` stays a key. Shared and circular references stay shared; no recursion,
+ * so depth is no limit.
+ */
+function renameKeys(root: unknown, rename: (key: string) => string): unknown {
+  const copies = new Map<object, object>()
+  const pending: [object, object][] = []
+  const copy = (v: unknown): unknown => {
+    if (typeof v !== 'object' || v === null) return v
+    const known = copies.get(v)
+    if (known) return known
+    let out: object
+    if (Array.isArray(v)) out = new Array(v.length)
+    else if (v instanceof Map) out = new Map()
+    else if (v instanceof Set) out = new Set()
+    else if (isPlain(v)) out = Object.getPrototypeOf(v) === null ? Object.create(null) : {}
+    else return v
+    copies.set(v, out)
+    pending.push([v, out])
+    return out
+  }
+  const top = copy(root)
+  while (pending.length > 0) {
+    const [from, to] = pending.pop()!
+    if (Array.isArray(from)) for (let i = 0; i < from.length; i++) (to as unknown[])[i] = copy(from[i])
+    else if (from instanceof Map) for (const [k, x] of from) (to as Map<unknown, unknown>).set(copy(k), copy(x))
+    else if (from instanceof Set) for (const x of from) (to as Set<unknown>).add(copy(x))
+    else {
+      for (const [k, x] of Object.entries(from)) {
+        Object.defineProperty(to, rename(k), { value: copy(x), enumerable: true, writable: true, configurable: true })
+      }
+    }
+  }
+  return top
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e)
+}
