@@ -121,3 +121,19 @@ t.test('the origin travels as a list and is checked on the way in', async (t) =>
   t.match(bad(['x', '1', 0, 'one']), /fence must be a decimal number/)
   t.throws(() => codec.encode({ ...e, origin: { lane: 'x', pos: 'nope', i: 0, fence: '1' } }), /position must be a decimal number/)
 })
+
+t.test('a memory kept exactly: the messages of one position come in any order, and only those seen are copies', async (t) => {
+  let seen: SeenLanes | undefined
+  const order = [700, 3, 4, 702, 5, 0, 701, 2, 1, 9_999]
+  for (const i of order) {
+    t.notOk(seenBefore(seen, 'in', o('10', i, '10')), `index ${i} is new when it first comes`)
+    seen = markSeen(seen, 'in', o('10', i, '10'), undefined, true)
+    t.ok(seenBefore(seen, 'in', o('10', i, '10')), `and a copy after`)
+  }
+  t.same(seen!['in|s:in/shard-0']!.d, [['10', [0, 5, 700, 702, 9_999, 9_999]]], 'kept as merged ranges')
+  for (const i of [6, 699, 703, 9_998]) t.notOk(seenBefore(seen, 'in', o('10', i, '10')), `index ${i}, never seen, is new`)
+  // Where the highest index was kept (an instance), keeping exactly from then on loses nothing.
+  let mixed = markSeen(undefined, 'in', o('20', 3, '20'), undefined)
+  mixed = markSeen(mixed, 'in', o('20', 8, '20'), undefined, true)
+  t.same(mixed['in|s:in/shard-0']!.d, [['20', [0, 3, 8, 8]]])
+})

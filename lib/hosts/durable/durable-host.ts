@@ -410,7 +410,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     if (done.length === 0 || !decided.changed) return undefined
     for (let round = 0; round < MAX_CONFLICT_ROUNDS; round++) {
       const meta = decodeMeta(stored?.meta)
-      for (const r of done) this.noteOrigin(meta, source.stream, r.envelope.origin!, r.arrivedAt)
+      for (const r of done) this.noteOrigin(meta, source.stream, r.envelope.origin!, r.arrivedAt, true)
       const item: StoredInstance = { state: encode(undefined), version: (stored?.version ?? 0) + 1, updatedAt: this.clock.now(), meta: encodeMeta(meta) }
       try {
         await this.options.state.put(STATELESS_SEEN, source.shard, item, stored?.version)
@@ -426,10 +426,10 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     return done[0]!.sequenceNumber
   }
 
-  /** Records that a copy from `origin` was read here, and forgets lanes silent long enough before it. */
-  private noteOrigin(meta: InstanceMeta, stream: string, origin: Origin, arrivedAt: number | undefined): void {
+  /** Records that a copy from `origin` was read here, and forgets lanes silent long enough before it (`exact`: see markSeen). */
+  private noteOrigin(meta: InstanceMeta, stream: string, origin: Origin, arrivedAt: number | undefined, exact = false): void {
     if (arrivedAt !== undefined) forgetSilent(meta.seen, stream, arrivedAt, this.horizons)
-    meta.seen = markSeen(meta.seen, stream, origin, arrivedAt)
+    meta.seen = markSeen(meta.seen, stream, origin, arrivedAt, exact)
   }
 
   /**

@@ -8,9 +8,11 @@
 // it has read every copy of that lane's messages below F (through that stream). It keeps, per
 // stream and lane:
 //   - the highest fence read: a message below it is a copy of one it has seen;
-//   - the positions at or above the fence that it has seen, each with the highest index seen
-//     there (a position's messages reach one receiver in index order: they leave together, in
-//     order per key, and every copy re-sends them in the same order).
+//   - the positions at or above the fence that it has seen, each with the indexes seen there.
+//     An instance keeps the highest index only: a position's messages to one instance leave
+//     together, in order per key (its partition key), and every copy re-sends them in the same
+//     order. A shard's memory of stateless messages keeps the exact indexes, as ranges: their
+//     partition keys are their ids, so a position's messages to one shard come in any order.
 // A fence rises each time the lane sends this receiver anything from a later turn, which drops
 // the positions below it, so what is kept is the lane's last turns that sent here, never a count.
 // A lane that falls silent is forgotten once no copy of its messages can still be in the stream
@@ -22,8 +24,11 @@ import { comparePosition } from '../../core/position.js'
 export interface LaneSeen {
   /** The highest fence read. */
   f: string
-  /** Positions at or above `f`, each with the highest index seen there. */
-  d: [pos: string, i: number][]
+  /**
+   * Positions at or above `f`, each with the highest index seen there, or (where messages come in
+   * any order) the indexes seen as sorted inclusive ranges `[from, to, from, to, …]`.
+   */
+  d: [pos: string, indexes: number | number[]][]
   /** Arrival time (epoch ms) of the last record that came from the lane, when known. */
   at?: number
 }
@@ -49,15 +54,20 @@ export function seenBefore(seen: SeenLanes | undefined, stream: string, origin: 
   if (lane === undefined) return false
   if (comparePosition(origin.pos, lane.f) < 0) return true
   const at = lane.d.find(([pos]) => pos === origin.pos)
-  return at !== undefined && origin.i <= at[1]
+  if (at === undefined) return false
+  const indexes = at[1]
+  if (typeof indexes === 'number') return origin.i <= indexes
+  for (let k = 0; k < indexes.length; k += 2) if (origin.i >= indexes[k]! && origin.i <= indexes[k + 1]!) return true
+  return false
 }
 
 /**
  * Records that a copy from `origin` was read through `stream` (applied, or recognised as seen):
  * raises the lane's fence to the copy's, forgets the positions below it, and keeps the message's
- * own position and index. Returns the (possibly new) record of lanes.
+ * own position and index (`exact`: the index itself, for a receiver that reads a position's
+ * messages in any order; else the highest). Returns the (possibly new) record of lanes.
  */
-export function markSeen(seen: SeenLanes | undefined, stream: string, origin: Origin, arrivedAt: number | undefined): SeenLanes {
+export function markSeen(seen: SeenLanes | undefined, stream: string, origin: Origin, arrivedAt: number | undefined, exact = false): SeenLanes {
   const out = seen ?? {}
   const key = laneKey(stream, origin.lane)
   let lane = out[key]
@@ -68,10 +78,35 @@ export function markSeen(seen: SeenLanes | undefined, stream: string, origin: Or
   }
   if (comparePosition(origin.pos, lane.f) >= 0) {
     const at = lane.d.find(([pos]) => pos === origin.pos)
-    if (at === undefined) lane.d.push([origin.pos, origin.i])
-    else if (origin.i > at[1]) at[1] = origin.i
+    if (at === undefined) lane.d.push([origin.pos, exact ? [origin.i, origin.i] : origin.i])
+    else if (typeof at[1] === 'number') at[1] = exact ? addIndex([0, at[1]], origin.i) : Math.max(at[1], origin.i)
+    else at[1] = addIndex(at[1], origin.i)
   }
   if (arrivedAt !== undefined && (lane.at === undefined || arrivedAt > lane.at)) lane.at = arrivedAt
+  return out
+}
+
+/** `ranges` (sorted inclusive pairs) with `i` added, neighbours merged. */
+function addIndex(ranges: number[], i: number): number[] {
+  const out: number[] = []
+  let placed = false
+  for (let k = 0; k < ranges.length; k += 2) {
+    const a = ranges[k]!
+    const b = ranges[k + 1]!
+    if (!placed && i < a - 1) {
+      out.push(i, i)
+      placed = true
+    }
+    if (!placed && i >= a - 1 && i <= b + 1) {
+      out.push(Math.min(a, i), Math.max(b, i))
+      placed = true
+      continue
+    }
+    const last = out.length - 1
+    if (last > 0 && a <= out[last]! + 1) out[last] = Math.max(out[last]!, b)
+    else out.push(a, b)
+  }
+  if (!placed) out.push(i, i)
   return out
 }
 
@@ -122,7 +157,7 @@ export class StatelessSeen {
   decide(envelope: { origin?: Origin }): boolean {
     if (envelope.origin === undefined) return false
     const copy = seenBefore(this.seen, this.stream, envelope.origin)
-    this.seen = markSeen(this.seen, this.stream, envelope.origin, undefined)
+    this.seen = markSeen(this.seen, this.stream, envelope.origin, undefined, true)
     if (!copy) this.changed = true
     return copy
   }
