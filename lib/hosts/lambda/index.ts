@@ -9,6 +9,8 @@ export { LocalFunction, MAX_SYNC_PAYLOAD_BYTES, RequestTooLargeError } from './l
 export type { EnvironmentInfo, FunctionErrorPayload, FunctionFailure, InvokeOptions, InvokeResult, KillOptions, LocalFunctionOptions, LocalFunctionStats } from './local-function.js'
 export { laneOf, LocalEventSourceMapping, readBatchResponse } from './local-event-source-mapping.js'
 export type { BatchReport, CheckpointStore, LocalEventSourceMappingOptions, LocalEventSourceMappingStats, OnFailureRecord } from './local-event-source-mapping.js'
+export { settleLocalLambda } from './settle-local-lambda.js'
+export type { LocalLambdaPath, SettleOptions } from './settle-local-lambda.js'
 export { NotIdleError } from './not-idle-error.js'
 export { startLocalInvokeServer } from './local-invoke-server.js'
 export type { LocalInvokeServer, LocalInvokeServerOptions } from './local-invoke-server.js'
