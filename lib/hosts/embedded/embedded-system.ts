@@ -52,7 +52,7 @@ type Turn = TurnContext<unknown, Instance>
 
 /** Types the runtime keeps for its own actors. */
 const RESERVED_PREFIX = 'troupe.'
-/** `idle()` fires a due timer this many times before it says the timer store is failing. */
+/** Tries in a row of `idle()` to fire a due timer that fire nothing, before it says the timer store is failing. */
 const MAX_FIRE_TRIES = 3
 
 /**
