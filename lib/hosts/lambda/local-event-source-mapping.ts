@@ -252,6 +252,8 @@ export class LocalEventSourceMapping {
   private idleMark = 0
   /** Batches that ended (however): orders them against the shards' reads, for `idle()`. */
   private batchesEnded = 0
+  /** Calls of `idle()` waiting now. */
+  private idling = 0
   private tickLoop: Promise<void> | undefined
   private tickTimer: { timer: NodeJS.Timeout; resolve: () => void } | undefined
   private discovering: Promise<void> | undefined
@@ -353,21 +355,26 @@ export class LocalEventSourceMapping {
     const until = Date.now() + timeoutMs
     const mark = ++this.idleMark
     for (const shard of this.shards.values()) shard.wake?.()
-    for (;;) {
-      await this.discovering
-      const busy = this.busy(mark)
-      if (busy.length === 0) return
-      if (this.stopping) throw new Error('the event source mapping stopped before it was idle')
-      if (Date.now() > until) throw new NotIdleError(`the mapping of stream ${this.options.stream}`, timeoutMs, busy)
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer)
-          this.changed.delete(done)
-          resolve()
-        }
-        const timer = setTimeout(done, 10)
-        this.changed.add(done)
-      })
+    this.idling++
+    try {
+      for (;;) {
+        await this.discovering
+        const busy = this.busy(mark)
+        if (busy.length === 0) return
+        if (this.stopping) throw new Error('the event source mapping stopped before it was idle')
+        if (Date.now() > until) throw new NotIdleError(`the mapping of stream ${this.options.stream}`, timeoutMs, busy)
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer)
+            this.changed.delete(done)
+            resolve()
+          }
+          const timer = setTimeout(done, 10)
+          this.changed.add(done)
+        })
+      }
+    } finally {
+      this.idling--
     }
   }
 
@@ -572,8 +579,10 @@ export class LocalEventSourceMapping {
         this.batchesEnded++
         lane.windowStart = Date.now()
         this.kick(shard)
-        // Room in the buffer, or the shard may be done: let the reader look again.
-        shard.wake?.()
+        // Room in the buffer, or the shard may be done: let the reader look again. While idle()
+        // waits, every shard looks: the batch may have put records on any of them.
+        if (this.idling === 0) shard.wake?.()
+        else for (const s of this.shards.values()) s.wake?.()
         this.notify()
       })
     }
