@@ -102,7 +102,7 @@ export interface LocalFunctionStats {
   invocations: number
   /** Invocations that ended with a function error (crashes and timeouts included). */
   errors: number
-  /** Environments that exited on their own. */
+  /** Environments that exited on their own, or by `kill()`, after their init (during it, an init error). */
   crashes: number
   /** Invocations killed at the function timeout. */
   timeouts: number
