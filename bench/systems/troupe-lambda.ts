@@ -19,6 +19,7 @@ import { bundleHandler } from '../../lib/hosts/lambda/bundle.js'
 import { LocalEventSourceMapping } from '../../lib/hosts/lambda/local-event-source-mapping.js'
 import { LocalFunction } from '../../lib/hosts/lambda/local-function.js'
 import { startLocalInvokeServer } from '../../lib/hosts/lambda/local-invoke-server.js'
+import { settleLocalLambda } from '../../lib/hosts/lambda/settle-local-lambda.js'
 import type { ActorClass } from '../../lib/index.js'
 import { createTable, DynamoDBStateStore } from '../../lib/store/dynamodb.js'
 import { POLL_MS, SHARDS } from './aws-settings.js'
@@ -90,14 +91,7 @@ async function start(label: string, invoke: boolean) {
   const telling: Promise<unknown>[] = []
   const settle = async () => {
     await Promise.all(telling)
-    const moved = () => esm.stats().recordsRead + fn.stats().invocations
-    for (;;) {
-      const before = moved()
-      await system.transport.flush()
-      await fn.idle()
-      await esm.idle({ timeoutMs: 120_000 })
-      if (moved() === before) return
-    }
+    await settleLocalLambda({ producers: [system], functions: [fn], mappings: [esm] }, { timeoutMs: 120_000 })
   }
   return {
     run,

@@ -1,7 +1,6 @@
 // The crawl over any System: start the generated site, tell the seed, wait until the crawl has
 // run its course, and report pages per host, broken links (the dead letters) and what was dropped.
 import type { System } from 'troupe'
-import { untilIdle } from '../shared/idle.js'
 import { PageUrl } from './actors/PageUrl.js'
 import { startSite, type Site, type SiteOptions } from './site.js'
 
@@ -24,7 +23,7 @@ export async function runCrawl(system: System, options: SiteOptions = {}): Promi
   const site = await startSite(options)
   try {
     await system.tell(PageUrl, { url: site.seed, referrer: null, scope: site.hosts })
-    await untilIdle(system, 120_000)
+    await system.idle()
     const hosts = []
     for (const host of site.hosts) {
       const state = await system.state(PageUrl, host)

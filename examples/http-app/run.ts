@@ -1,7 +1,6 @@
 // The example over any System: serve the API, make the requests a client would, and collect
 // what they answered and which log lines each request id appears on.
 import type { Logger, System } from 'troupe'
-import { untilIdle } from '../shared/idle.js'
 import { startHttpApp } from './server.js'
 
 export interface Exchange {
@@ -48,7 +47,7 @@ export async function runHttpApp(system: System, logger: Logger): Promise<HttpAp
       await call(api.url, 'POST', '/accounts/ada-1/deposits', '{"amount": 5,'),
       await call(api.url, 'POST', '/accounts/NOT%20AN%20ID/deposits', { amount: 5, currency: 'EUR' }),
     ]
-    await untilIdle(system)
+    await system.idle()
     const account = await call(api.url, 'GET', '/accounts/ada-1', undefined, 'req-read-1')
     const openapi = await call(api.url, 'GET', '/openapi.json')
     const management = {
@@ -58,9 +57,9 @@ export async function runHttpApp(system: System, logger: Logger): Promise<HttpAp
       resumed: await call(api.url, 'POST', '/admin/actors/account/resume', { key: 'bob-2' }, 'req-resume-1', DEMO_ADMIN_TOKEN),
       after: undefined as unknown as Exchange,
     }
-    await untilIdle(system)
+    await system.idle()
     management.after = await call(api.url, 'GET', '/accounts/bob-2')
-    await untilIdle(system)
+    await system.idle()
     return { deposits, refused, account, openapi, management }
   } finally {
     await api.close()

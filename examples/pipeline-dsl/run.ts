@@ -1,7 +1,6 @@
 // The example over any System: tell generated orders to the pipeline's source, wait until every
 // one has gone through, and read the ledgers and the stock.
 import type { System } from 'troupe'
-import { untilIdle } from '../shared/idle.js'
 import { CustomerLedger, type LedgerState } from './actors/CustomerLedger.js'
 import type { PlacedOrder } from './actors/messages.js'
 import { ReceiveOrder } from './actors/ReceiveOrder.js'
@@ -34,7 +33,7 @@ export async function runOrders(system: System, count: number): Promise<OrdersRe
   const orders = sampleOrders(count)
   // In order, one after the other: stock goes to the earlier order.
   for (const order of orders) await system.tell(ReceiveOrder, order)
-  await untilIdle(system)
+  await system.idle()
   const ledgers: Record<string, LedgerState | undefined> = {}
   for (const c of CUSTOMERS) ledgers[c] = await system.state(CustomerLedger, c)
   return {

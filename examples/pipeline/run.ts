@@ -6,7 +6,6 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { componentMetrics, type ComponentBeat, type Logger, type System } from 'troupe'
 import { seededRandom } from 'troupe/testing'
-import { untilIdle } from '../shared/idle.js'
 import { CsvSource } from './components/CsvSource.js'
 import { closeDatabase, database, useDatabase } from './db.js'
 
@@ -79,7 +78,7 @@ export async function runReadings(system: System, options: { dir: string; perSta
   const beats: ComponentBeat[] = []
   try {
     await system.tell(CsvSource, { file, fromLine: 1, page: options.page ?? 50 })
-    await untilIdle(system)
+    await system.idle()
   } finally {
     beats.push(...metrics.stop())
   }

@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs'
 import type { DynamoDBStreamEvent, EventBridgeEvent, S3Event, SNSEvent } from 'aws-lambda'
 import type { System } from 'troupe'
 import type { Delivered } from 'troupe/adapters'
-import { untilIdle } from '../shared/idle.js'
 import { Alerts, type AlertsState } from './actors/Alerts.js'
 import { Digest, type DigestState } from './actors/Digest.js'
 import { Heartbeat, type HeartbeatState } from './actors/Heartbeat.js'
@@ -90,7 +89,7 @@ export async function runSchedules(system: System, options: { minutes: number })
   await startSchedules(system)
   const delivered = await feedSampleEvents(system)
   await new Promise<void>((resolve) => system.clock.setTimeout(resolve, since + options.minutes * 60_000 - system.clock.now()))
-  await untilIdle(system)
+  await system.idle()
   const result = await report(system, delivered, since)
   await stopSchedules(system)
   return result

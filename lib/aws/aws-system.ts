@@ -776,9 +776,10 @@ export class AwsSystem implements System {
 
   /**
    * Resolves once everything sent so far, and everything it caused, has been through a turn:
-   * the transport is empty and every shard is read to its end with no batch running, and no
-   * message this process parked for a throttle still waits (their wake-ups fire here). Other
-   * timers not yet due are not waited for. Needs `consume` (this process must be the host).
+   * the transport is empty and every shard is read to its end with no batch running, no timer
+   * is due now (this process fires those due), and no message this process parked for a
+   * throttle still waits (their wake-ups fire here). Timers due later are not waited for.
+   * Needs `consume` (this process must be the host), or an `idleHost`.
    */
   async idle(): Promise<void> {
     if (!this.consumer) {
@@ -787,6 +788,7 @@ export class AwsSystem implements System {
     }
     await this.started
     for (;;) {
+      if (this.firesTimers) await this.timerRunner.fireDue()
       await this.transport.flush()
       const before = this.transport.stats.recordsSent
       await this.consumer.idle()

@@ -18,6 +18,7 @@ import { STACK_DEFAULTS } from '../deploy/stack.js'
 import { LocalEventSourceMapping, type CheckpointStore } from '../hosts/lambda/local-event-source-mapping.js'
 import { LocalFunction } from '../hosts/lambda/local-function.js'
 import { startLocalInvokeServer, type LocalInvokeServer } from '../hosts/lambda/local-invoke-server.js'
+import { settleLocalLambda } from '../hosts/lambda/settle-local-lambda.js'
 import { DynamoDBLeaseStore, LeaseLostError, SHARD_END } from '../store/dynamodb-leases.js'
 
 export const DEV_FUNCTION = 'troupe-host'
@@ -136,21 +137,11 @@ export async function startDevLambdaHost(options: DevLambdaOptions): Promise<Dev
   }
   const running = system
   const invokeServer = server
-  const moved = () => fn.stats().invocations + mappings.reduce((n, m) => n + m.stats().recordsRead, 0)
   const host: DevLambdaHost = {
     system: running,
     bundle: built.outfile,
     invokeEndpoint: invokeServer.endpoint,
-    async idle(timeoutMs) {
-      const until = Date.now() + timeoutMs
-      for (;;) {
-        const before = moved()
-        await running.transport.flush()
-        await fn.idle()
-        for (const m of mappings) await m.idle({ timeoutMs: Math.max(1, until - Date.now()) })
-        if (moved() === before) return
-      }
-    },
+    idle: (timeoutMs) => settleLocalLambda({ producers: [running], functions: [fn], mappings }, { timeoutMs }),
     stats() {
       const f = fn.stats()
       const m = mappings.map((x) => x.stats())

@@ -140,6 +140,13 @@ export interface System {
   resume(actor: ActorClass | string, key?: string): Promise<void>
   /** What is paused now: whole types (no `key`) and single keys. */
   pauses(): Promise<Pause[]>
+  /**
+   * Resolves once everything sent so far, and everything it caused, has reached its final
+   * outcome: nothing is queued, running or waiting for a retry, and no timer is due now (those
+   * due are fired, and what they tell is waited for). Timers due later are not waited for, nor
+   * messages held by a pause. For tests and scripts: `tell`, then `await system.idle()`.
+   */
+  idle(): Promise<void>
   /** Takes no new messages, drains what was accepted, then stops. */
   stop(options?: StopOptions): Promise<StopReport>
 }

@@ -1,6 +1,6 @@
 // The bundled handler in child processes behind the local event source mapping, failing the
-// way a deployed function fails: killed mid-batch at each point of a turn, stuck past its
-// timeout, or crashing on one record every time. Whatever happens, the final state is the one
+// way a deployed function fails: killed mid-batch at each point of a turn, killed from outside
+// (LocalFunction.kill), stuck past its timeout, or crashing on one record every time. Whatever happens, the final state is the one
 // a crash-free run reaches, and a record the mapping gives up on goes to the on-failure
 // destination while its shard moves on.
 import t from 'tap'
@@ -42,6 +42,31 @@ t.test('a handler killed mid-batch, at every point of a turn: redelivery reaches
   t.ok(r.logs.some((l) => l.includes('exiting at after-send')), 'the after-send crash happened')
   t.same(r.failures, [], 'nothing was given up on')
   t.ok(r.esm.stats().functionErrors >= 3)
+})
+
+t.test('an environment killed from outside mid-batch: the batch ends as Runtime.ExitError and the mapping delivers it again to a fresh environment', async (t) => {
+  const r = await rig(t, stack, bundle, { actors, start: false })
+  for (let n = 1; n <= 4; n++) await r.producer.tell(Ledger, { k: 'killed', n })
+  await r.producer.transport.flush()
+  await r.fn.provision(1)
+  const [env] = r.fn.environments()
+  const killed = r.fn.kill(env!.id, { when: 'busy' })
+  await r.esm.start()
+  await r.settle()
+  t.equal(await killed, true)
+  t.same(
+    r.batches.map((b) => [b.size, b.attempt, b.outcome]),
+    [
+      [4, 1, 'function-error'],
+      [4, 2, 'success'],
+    ],
+    'the whole batch again, as its second attempt',
+  )
+  t.equal(r.batches[0]!.error, `Runtime.ExitError: RequestId: ${r.batches[0]!.requestId} Error: Runtime exited with error: signal: killed`)
+  t.same(await r.producer.state(Ledger, 'killed'), { sum: 10, ns: [1, 2, 3, 4] }, 'every message applied once, in order')
+  t.match(r.fn.stats(), { crashes: 1, inits: 2 })
+  t.notOk(r.fn.environments().some((e) => e.id === env!.id), 'the killed environment is gone')
+  t.same(r.failures, [])
 })
 
 t.test('a record that kills the function every time: after MaximumRetryAttempts it goes to the on-failure destination and the shard moves on', async (t) => {

@@ -1,8 +1,9 @@
 // LocalFunction on its own: the bundle a deploy would upload, run in execution environments
 // (child processes) with Lambda's environment and context, reused while warm, started afresh
-// after a crash or a timeout; its errors and limits as the Invoke API reports them.
+// after a crash or a timeout; its errors and limits as the Invoke API reports them; and the
+// hooks of chaos tests: listing the environments and killing one at any moment.
 import { readFileSync } from 'node:fs'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { LocalFunction, RequestTooLargeError, type InvokeResult } from '../../lib/hosts/lambda/index.js'
 import { bundleFixture } from './fixtures/rig.js'
 
@@ -111,4 +112,118 @@ t.test('a failed init fails the invocation (and the next one inits again); provi
   t.equal(fn.stats().inits, 2, 'both were warm')
   await fn.stop()
   await t.rejects(fn.invoke({ op: 'env' }), { code: 'TROUPE_LAMBDA_STOPPED' })
+})
+
+/** A function whose `sleep` invocations resolve `sleeping()` once the handler is inside them. */
+function sleeper(t: Test): { fn: LocalFunction; sleeping: () => Promise<void> } {
+  let started: (() => void) | undefined
+  const fn = new LocalFunction({ bundle, ...quiet, onLog: (line) => line.startsWith('probe: sleeping') && started?.() })
+  t.teardown(() => fn.stop())
+  return { fn, sleeping: () => new Promise<void>((resolve) => (started = resolve)) }
+}
+
+t.test('environments() lists each environment: its pid, whether it inits, idles or runs an invocation, and how many it took', async (t) => {
+  const { fn, sleeping } = sleeper(t)
+  t.same(fn.environments(), [], 'none before the first invocation')
+  const first = fn.invoke({ op: 'env' })
+  const [starting] = fn.environments()
+  t.match(starting, { id: 1, pid: Number, state: 'init', invocations: 0, startedAt: Date })
+  const { pid } = ok(await first)
+  t.same(fn.environments(), [{ ...starting, state: 'idle', invocations: 1 }], 'the same process (the pid the handler saw), now idle')
+  t.equal(pid, starting!.pid)
+  const inside = sleeping()
+  const slow = fn.invoke({ op: 'sleep', ms: 100 })
+  await inside
+  const [busy] = fn.environments()
+  t.match(busy, { id: 1, state: 'busy', requestId: /^[0-9a-f-]{36}$/, invocations: 2 })
+  t.equal((await slow).requestId, busy!.requestId, 'the running invocation’s request id')
+  t.equal(fn.environments().length, 1)
+})
+
+t.test('kill() of an idle environment: it is gone at once, and the next invocation starts a fresh one', async (t) => {
+  const fn = new LocalFunction({ bundle, ...quiet })
+  t.teardown(() => fn.stop())
+  const before = ok(await fn.invoke({ op: 'env' }))
+  t.equal(await fn.kill(1), true)
+  t.same(fn.environments(), [])
+  const after = ok(await fn.invoke({ op: 'env' }))
+  t.not(after.pid, before.pid)
+  t.equal(after.invocations, 1, 'module state starts over: init ran again')
+  t.match(fn.stats(), { inits: 2, crashes: 1, errors: 0 })
+  t.match(fn.environments(), [{ id: 2 }])
+})
+
+t.test('kill() mid-invocation: the invocation ends as Runtime.ExitError, as a crash does', async (t) => {
+  const { fn, sleeping } = sleeper(t)
+  const inside = sleeping()
+  const slow = fn.invoke({ op: 'sleep', ms: 60_000 })
+  await inside
+  const [env] = fn.environments()
+  t.equal(await fn.kill({ pid: env!.pid }), true, 'by pid')
+  t.match(await slow, {
+    ok: false,
+    functionError: 'Unhandled',
+    failure: 'crash',
+    error: { errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${env!.requestId} Error: Runtime exited with error: signal: killed` },
+  })
+  t.match(fn.stats(), { crashes: 1, errors: 1, timeouts: 0, inFlight: 0, environments: 0 })
+})
+
+t.test('kill() during init: the invocation waiting for that environment fails its init; the next one starts afresh', async (t) => {
+  const fn = new LocalFunction({ bundle, ...quiet })
+  t.teardown(() => fn.stop())
+  const pending = fn.invoke({ op: 'env' })
+  const [env] = fn.environments()
+  t.equal(env!.state, 'init')
+  t.equal(await fn.kill(env!.id), true)
+  t.match(await pending, { ok: false, failure: 'init', error: { errorType: 'Runtime.ExitError', errorMessage: 'Error: Runtime exited during init with error: signal: killed' } })
+  t.equal(ok(await fn.invoke({ op: 'env' })).invocations, 1)
+  t.match(fn.stats(), { inits: 1, initErrors: 1, crashes: 0 })
+})
+
+t.test("kill(…, { when: 'busy' }) waits for the environment's next invocation and ends it mid-invocation", async (t) => {
+  const fn = new LocalFunction({ bundle, ...quiet })
+  t.teardown(() => fn.stop())
+  await fn.provision(1)
+  const [env] = fn.environments()
+  const killed = fn.kill(env!.id, { when: 'busy' })
+  t.match(fn.environments(), [{ id: env!.id, state: 'idle' }], 'alive while it waits')
+  t.match(await fn.invoke({ op: 'sleep', ms: 60_000 }), { ok: false, failure: 'crash', error: { errorType: 'Runtime.ExitError' } })
+  t.equal(await killed, true)
+  t.equal(ok(await fn.invoke({ op: 'env' })).invocations, 1, 'the next invocation runs, in a fresh environment')
+})
+
+t.test('kill() of an environment gone or going resolves false, and a kill waiting for an invocation ends with the function', async (t) => {
+  const fn = new LocalFunction({ bundle, ...quiet })
+  t.teardown(() => fn.stop())
+  await fn.provision(1)
+  const [env] = fn.environments()
+  t.same(await Promise.all([fn.kill(env!.id), fn.kill(env!.id)]), [true, false], 'two kills at once: one ends it')
+  t.equal(await fn.kill(env!.id), false, 'gone')
+  t.equal(await fn.kill({ pid: env!.pid }), false, 'gone, by pid')
+  t.equal(await fn.kill(99), false, 'never was')
+  await fn.provision(1)
+  const [other] = fn.environments()
+  const waiting = fn.kill(other!.id, { when: 'busy' })
+  await fn.stop()
+  t.equal(await waiting, false, 'stop() ended it first')
+  t.equal(fn.stats().crashes, 1)
+})
+
+t.test('idle({ timeoutMs }) rejects naming the invocation still running', async (t) => {
+  const { fn, sleeping } = sleeper(t)
+  const inside = sleeping()
+  const slow = fn.invoke({ op: 'sleep', ms: 60_000 })
+  await inside
+  const [env] = fn.environments()
+  await t.rejects(fn.idle({ timeoutMs: 50 }), {
+    name: 'NotIdleError',
+    code: 'TROUPE_LAMBDA_NOT_IDLE',
+    busy: [new RegExp(`^an invocation running in environment ${env!.id} \\(pid ${env!.pid}\\) for \\d+ ms$`)],
+    message: /function troupe-host was not idle after 50 ms: an invocation running/,
+  })
+  await fn.kill(env!.id)
+  await slow
+  await fn.idle({ timeoutMs: 50 })
+  t.equal(fn.stats().inFlight, 0)
 })

@@ -52,6 +52,8 @@ type Turn = TurnContext<unknown, Instance>
 
 /** Types the runtime keeps for its own actors. */
 const RESERVED_PREFIX = 'troupe.'
+/** Tries in a row of `idle()` to fire a due timer that fire nothing, before it says the timer store is failing. */
+const MAX_FIRE_TRIES = 3
 
 /**
  * The embedded host: every actor in this process, mailboxes in memory, turns on the
@@ -96,7 +98,10 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   private stopping = false
   /** Past `stop()`: anything sent now (by a turn that outlived the stop) is dead-lettered at once. */
   private stopped = false
-  private onIdle: (() => void) | undefined
+  /** Timers fired so far: `idle()` checks that firing due timers gets somewhere. */
+  private timersFired = 0
+  /** Waiting for `settled()`. */
+  private settledWaiters: (() => void)[] = []
 
   constructor(options: SystemOptions) {
     if (!options || !Array.isArray(options.actors)) throw new ConfigError('createSystem({ actors }) needs an array of actor classes')
@@ -489,6 +494,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
 
   /** A timer came due: its message is told like any other, with an id fixed by the timer and the due time. */
   private fireTimer(timer: TimerRecord): void {
+    this.timersFired++
     const rt = this.byType.get(timer.target)
     const causationId = timer.causationId as MessageId | undefined
     const fields = {
@@ -568,7 +574,46 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
         for (const k of this.onceResults.keys()) if (k.startsWith(prefix)) this.onceResults.delete(k)
       }
     }
-    if (--this.outstanding === 0 || (this.stopping && this.onIdle !== undefined && this.outstanding === this.pausedWaiting())) this.onIdle?.()
+    this.outstanding--
+    if (this.settledWaiters.length !== 0) this.wakeSettled()
+  }
+
+  /** Resolves once every accepted message is final or held by a pause. */
+  private settled(): Promise<void> {
+    if (this.outstanding <= this.pausedWaiting()) return Promise.resolve()
+    return new Promise((resolve) => this.settledWaiters.push(resolve))
+  }
+
+  private wakeSettled(): void {
+    if (this.outstanding > this.pausedWaiting()) return
+    const waiters = this.settledWaiters
+    this.settledWaiters = []
+    for (const resolve of waiters) resolve()
+  }
+
+  /**
+   * Resolves once nothing is queued, running, or waiting for a retry's backoff or a throttle's
+   * token, and no timer is due now: timers due are fired here, and what they tell is waited for
+   * too. Timers due later are not waited for, nor messages held by a pause. On a simulated clock
+   * a backoff passes only as the clock is advanced.
+   */
+  async idle(): Promise<void> {
+    let idleTries = 0
+    for (;;) {
+      await this.settled()
+      // Stopped, the system fires no timer: they stay in the store for the next one.
+      if (this.stopping) return
+      const [due] = await this.stores.timers.due(this.clock.now(), 1)
+      if (due === undefined) {
+        if (this.outstanding <= this.pausedWaiting()) return
+        continue
+      }
+      const fired = this.timersFired
+      await this.timerRunner.fireDue()
+      // Nothing fires only when the timer store fails (the runner logs it): say so, never spin.
+      idleTries = this.timersFired === fired ? idleTries + 1 : 0
+      if (idleTries === MAX_FIRE_TRIES) throw new TroupeError('TROUPE_TIMERS_STUCK', `timer ${due.id} is due and ${MAX_FIRE_TRIES} tries fired nothing; the timer store is failing (see the log)`)
+    }
   }
 
   private takeAsk(id: string): PendingAsk | undefined {
@@ -709,6 +754,8 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
       const rt = this.runtime(actor)
       if (key === undefined) rt.pausedAll = true
       else rt.pausedKeys.add(key)
+      // What waits may now wait only behind the pause.
+      if (this.settledWaiters.length !== 0) this.wakeSettled()
       // What already waits says so in its receipt; a turn running now finishes.
       if (this.receipts.size !== 0) {
         for (const inst of this.affected(rt, key)) {
@@ -807,15 +854,14 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     const timersStopped = this.timerRunner.stop()
     const before = this.outstanding
     const timeoutMs = options?.timeoutMs ?? d.DEFAULT_STOP_TIMEOUT_MS
-    if (this.outstanding !== 0 && this.outstanding !== this.pausedWaiting()) {
+    if (this.outstanding > this.pausedWaiting()) {
       await new Promise<void>((resolve) => {
         const timer = this.clock.setTimeout(resolve, timeoutMs)
-        this.onIdle = () => {
+        void this.settled().then(() => {
           this.clock.clearTimeout(timer)
           resolve()
-        }
+        })
       })
-      this.onIdle = undefined
     }
     this.stopped = true
     const left = this.abandon()

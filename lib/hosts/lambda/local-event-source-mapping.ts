@@ -40,6 +40,7 @@ import { ConfigError } from '../../core/errors.js'
 import { createLogger, type Logger } from '../../core/logger.js'
 import type { KinesisEventRecord } from './events.js'
 import { MAX_SYNC_PAYLOAD_BYTES, type InvokeResult, type LocalFunction } from './local-function.js'
+import { NotIdleError } from './not-idle-error.js'
 
 /** The on-failure destination record (AWS-SEMANTICS.md §2.4). */
 export interface OnFailureRecord {
@@ -211,6 +212,8 @@ interface ShardState {
   lanes: Lane[]
   /** The idle mark of the latest read that found nothing new. */
   emptyReadMark: number
+  /** `batchesEnded` when that read started. */
+  emptyReadAfter: number
   wake: (() => void) | undefined
   loop: Promise<void> | undefined
   checkpoint: string | undefined
@@ -247,6 +250,10 @@ export class LocalEventSourceMapping {
   private stopping = false
   private running = false
   private idleMark = 0
+  /** Batches that ended (however): orders them against the shards' reads, for `idle()`. */
+  private batchesEnded = 0
+  /** Calls of `idle()` waiting now. */
+  private idling = 0
   private tickLoop: Promise<void> | undefined
   private tickTimer: { timer: NodeJS.Timeout; resolve: () => void } | undefined
   private discovering: Promise<void> | undefined
@@ -340,29 +347,34 @@ export class LocalEventSourceMapping {
 
   /**
    * Resolves once every shard has been read to its tip after this call, and no lane has a batch
-   * in flight, a record waiting, or a retry pending. Rejects after `timeoutMs`, naming what
-   * was still busy. Ticks are not waited for.
+   * in flight, a record waiting, or a retry pending. Rejects after `timeoutMs` with a
+   * NotIdleError naming what was still busy. Ticks are not waited for.
    */
   async idle(options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = options.timeoutMs ?? 60_000
     const until = Date.now() + timeoutMs
     const mark = ++this.idleMark
     for (const shard of this.shards.values()) shard.wake?.()
-    for (;;) {
-      await this.discovering
-      const busy = this.busy(mark)
-      if (busy.length === 0) return
-      if (this.stopping) throw new Error('the event source mapping stopped before it was idle')
-      if (Date.now() > until) throw new Error(`the event source mapping was not idle after ${timeoutMs} ms: ${busy.join('; ')}`)
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer)
-          this.changed.delete(done)
-          resolve()
-        }
-        const timer = setTimeout(done, 10)
-        this.changed.add(done)
-      })
+    this.idling++
+    try {
+      for (;;) {
+        await this.discovering
+        const busy = this.busy(mark)
+        if (busy.length === 0) return
+        if (this.stopping) throw new Error('the event source mapping stopped before it was idle')
+        if (Date.now() > until) throw new NotIdleError(`the mapping of stream ${this.options.stream}`, timeoutMs, busy)
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer)
+            this.changed.delete(done)
+            resolve()
+          }
+          const timer = setTimeout(done, 10)
+          this.changed.add(done)
+        })
+      }
+    } finally {
+      this.idling--
     }
   }
 
@@ -397,6 +409,7 @@ export class LocalEventSourceMapping {
           started: false,
           lanes: Array.from({ length: this.o.parallelizationFactor }, (_, index) => ({ index, queue: [], unit: undefined, splits: [], inFlight: false, notBefore: 0, windowStart: 0, timer: undefined })),
           emptyReadMark: -1,
+          emptyReadAfter: -1,
           wake: undefined,
           loop: undefined,
           checkpoint: undefined,
@@ -447,6 +460,7 @@ export class LocalEventSourceMapping {
       let more = false
       if (buffered < this.o.batchSize * this.o.parallelizationFactor * 2) {
         const mark = this.idleMark
+        const ended = this.batchesEnded
         try {
           if (shard.iterator === undefined) {
             shard.closed = true
@@ -458,7 +472,10 @@ export class LocalEventSourceMapping {
           const records = page.Records ?? []
           if (records.length !== 0) this.take(shard, records)
           more = records.length !== 0 && page.NextShardIterator !== undefined
-          if (records.length === 0) shard.emptyReadMark = mark
+          if (records.length === 0) {
+            shard.emptyReadMark = mark
+            shard.emptyReadAfter = ended
+          }
           if (page.NextShardIterator === undefined || page.NextShardIterator === null) shard.closed = true
         } catch (error) {
           if (this.stopping) break
@@ -559,10 +576,13 @@ export class LocalEventSourceMapping {
       void this.deliver(shard, lane).finally(() => {
         lane.inFlight = false
         this.counts.inFlight--
+        this.batchesEnded++
         lane.windowStart = Date.now()
         this.kick(shard)
-        // Room in the buffer, or the shard may be done: let the reader look again.
-        shard.wake?.()
+        // Room in the buffer, or the shard may be done: let the reader look again. While idle()
+        // waits, every shard looks: the batch may have put records on any of them.
+        if (this.idling === 0) shard.wake?.()
+        else for (const s of this.shards.values()) s.wake?.()
         this.notify()
       })
     }
@@ -832,7 +852,8 @@ export class LocalEventSourceMapping {
         if (lane.inFlight) busy.push(`${shard.id}/lane ${lane.index}: a batch in flight`)
         else if (lane.queue.length !== 0) busy.push(`${shard.id}/lane ${lane.index}: ${lane.queue.length} records waiting${lane.unit?.attempts ? ` (retry ${lane.unit.attempts})` : ''}`)
       }
-      if (!shard.closed && shard.emptyReadMark < mark) busy.push(`${shard.id}: not read to its tip yet`)
+      // A batch may put records on the stream (its turns' outbox): the tip counts once read after the last batch ended.
+      if (!shard.closed && (shard.emptyReadMark < mark || shard.emptyReadAfter < this.batchesEnded)) busy.push(`${shard.id}: not read to its tip yet`)
     }
     return busy
   }

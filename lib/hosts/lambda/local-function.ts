@@ -12,12 +12,16 @@
 //   runs; a larger response is `Function.ResponseSizeTooLarge`);
 // - the environment gets the variables a Lambda gets, with fake credentials, the region, and
 //   the endpoints of the local stack.
+//
+// For chaos tests, `environments()` lists the environments and `kill()` ends one with SIGKILL,
+// as a crash would, at any moment (during init, idle, mid-invocation).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { basename, dirname, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, TroupeError } from '../../core/errors.js'
+import { NotIdleError } from './not-idle-error.js'
 
 /** Synchronous invocation payload limit, each way: 6 MB. */
 export const MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
@@ -98,7 +102,7 @@ export interface LocalFunctionStats {
   invocations: number
   /** Invocations that ended with a function error (crashes and timeouts included). */
   errors: number
-  /** Environments that exited on their own. */
+  /** Environments that exited on their own, or by `kill()`, after their init (during it, an init error). */
   crashes: number
   /** Invocations killed at the function timeout. */
   timeouts: number
@@ -108,6 +112,29 @@ export interface LocalFunctionStats {
   inFlight: number
   /** Total init time of the environments, in ms. */
   initMs: number
+}
+
+/** One execution environment, as `environments()` lists it. */
+export interface EnvironmentInfo {
+  /** 1, 2, … in the order started; the `environment` of `onLog`. */
+  id: number
+  pid: number
+  /** `init` while the bundle's module scope runs; `busy` while an invocation runs. */
+  state: 'init' | 'idle' | 'busy'
+  /** The running invocation's request id (`busy` only): `BatchReport.requestId` for a mapping's batch. */
+  requestId?: string
+  startedAt: Date
+  /** Invocations it has taken, the running one included. */
+  invocations: number
+}
+
+export interface KillOptions {
+  /**
+   * `now`: whatever the environment is doing. `busy`: once an invocation runs in it — at once
+   * if one does, else as soon as the next one is handed to it.
+   * @default 'now'
+   */
+  when?: 'now' | 'busy'
 }
 
 /** A request over the 6 MB synchronous payload limit; nothing ran. */
@@ -132,17 +159,25 @@ type ChildMessage =
 interface Running {
   id: number
   requestId: string
+  startedAt: number
   finish: (answer: { kind: 'result'; payload: string } | { kind: 'error'; error: FunctionErrorPayload; failure: FunctionFailure }) => void
 }
 
 class Environment {
   readonly ready: Promise<void>
+  readonly startedAt = new Date()
   busy = false
   /** Exited, or being killed: takes no more invocations. */
   dead = false
   /** Set when the process ends for a known reason (timeout, stop, failed init): its exit is no crash. */
   killedBy: 'timeout' | 'stop' | 'init' | undefined
   running: Running | undefined
+  initialized = false
+  invocations = 0
+  /** `kill(…, { when: 'busy' })` waits for an invocation: crash as it is handed over. */
+  doomed = false
+  /** Ended by `kill()`. */
+  crashed = false
   readonly exited: Promise<void>
   private settled = false
 
@@ -172,6 +207,7 @@ class Environment {
         if (m.type === 'ready') {
           clearTimeout(timer)
           this.settled = true
+          this.initialized = true
           onInit(m.initMs, true)
           resolve()
         } else if (m.type === 'init-error') {
@@ -202,6 +238,13 @@ class Environment {
     this.dead = true
     this.child.kill('SIGKILL')
   }
+
+  /** Ends the process for no reason it knows of: its exit is a crash (an init error during init). */
+  crash(): void {
+    this.crashed = true
+    this.dead = true
+    this.child.kill('SIGKILL')
+  }
 }
 
 /**
@@ -225,9 +268,9 @@ export class LocalFunction {
   private readonly initTimeoutMs: number
   private readonly env: Record<string, string>
   private readonly onLog: NonNullable<LocalFunctionOptions['onLog']>
-  private readonly environments = new Set<Environment>()
+  private readonly pool = new Set<Environment>()
   private readonly waiting: (() => void)[] = []
-  private readonly idleWaiters: (() => void)[] = []
+  private readonly idleWaiters = new Set<() => void>()
   private nextEnvironment = 0
   private nextInvocation = 0
   private stopped = false
@@ -285,13 +328,71 @@ export class LocalFunction {
   }
 
   stats(): LocalFunctionStats {
-    return { ...this.counts, environments: [...this.environments].filter((e) => !e.dead).length }
+    return { ...this.counts, environments: [...this.pool].filter((e) => !e.dead).length }
   }
 
-  /** Resolves once no invocation runs or waits. */
-  idle(): Promise<void> {
+  /**
+   * Resolves once no invocation runs or waits. With `timeoutMs`, rejects after it with a
+   * NotIdleError saying which invocations still ran.
+   */
+  idle(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.counts.inFlight === 0) return Promise.resolve()
-    return new Promise((resolve) => this.idleWaiters.push(resolve))
+    return new Promise((resolve, reject) => {
+      const { timeoutMs } = options
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              this.idleWaiters.delete(done)
+              reject(new NotIdleError(`function ${this.name}`, timeoutMs, this.busy()))
+            }, timeoutMs)
+      const done = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.idleWaiters.add(done)
+    })
+  }
+
+  /** The environments alive now (not those exiting), oldest first. */
+  environments(): EnvironmentInfo[] {
+    return [...this.pool]
+      .filter((e) => !e.dead && e.child.pid !== undefined)
+      .sort((a, b) => a.id - b.id)
+      .map((e) => ({
+        id: e.id,
+        pid: e.child.pid!,
+        state: e.running ? 'busy' : e.initialized ? 'idle' : 'init',
+        ...(e.running ? { requestId: e.running.requestId } : {}),
+        startedAt: e.startedAt,
+        invocations: e.invocations,
+      }))
+  }
+
+  /**
+   * Ends one environment with SIGKILL, as a crash would: an invocation running in it ends as
+   * `Runtime.ExitError` (`failure: 'crash'`; a mapping retries its batch), a kill during init
+   * fails the invocation waiting for it (`failure: 'init'`), and the next invocation starts a
+   * fresh environment. `target` is an environment's id or `{ pid }`. Resolves once the process
+   * is gone: true when this call ended it; false when it was gone or going already, or (with
+   * `when: 'busy'`) ended some other way before an invocation came.
+   *
+   * @example
+   * const [env] = fn.environments()
+   * const killed = fn.kill(env.id, { when: 'busy' }) // its next batch crashes mid-invocation
+   * await esm.start()
+   * await killed // true
+   */
+  async kill(target: number | { pid: number }, options: KillOptions = {}): Promise<boolean> {
+    const env = [...this.pool].find((e) => (typeof target === 'number' ? e.id === target : e.child.pid === target.pid))
+    if (!env || env.dead) {
+      await env?.exited
+      return false
+    }
+    if (options.when === 'busy' && !env.running) env.doomed = true
+    else env.crash()
+    await env.exited
+    return env.crashed
   }
 
   /** Invokes the function with `event` (made JSON, as the Invoke API carries it). */
@@ -328,7 +429,10 @@ export class LocalFunction {
       }
     } finally {
       this.counts.inFlight--
-      if (this.counts.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve()
+      if (this.counts.inFlight === 0) {
+        for (const done of this.idleWaiters) done()
+        this.idleWaiters.clear()
+      }
     }
   }
 
@@ -339,7 +443,7 @@ export class LocalFunction {
    */
   async provision(count: number): Promise<void> {
     if (this.stopped) throw new TroupeError('TROUPE_LAMBDA_STOPPED', `the local function ${this.name} is stopped`)
-    const alive = [...this.environments].filter((e) => !e.dead).length
+    const alive = [...this.pool].filter((e) => !e.dead).length
     const wanted = Math.min(count, this.maxConcurrency) - alive
     const started: Environment[] = []
     for (let i = 0; i < wanted; i++) started.push(this.spawn('provisioned-concurrency'))
@@ -356,7 +460,7 @@ export class LocalFunction {
     this.stopped = true
     for (const wake of this.waiting.splice(0)) wake()
     const exits: Promise<void>[] = []
-    for (const env of this.environments) {
+    for (const env of this.pool) {
       if (env.child.exitCode === null && env.child.signalCode === null) env.kill('stop')
       exits.push(env.exited)
     }
@@ -389,7 +493,8 @@ export class LocalFunction {
         }
         resolve({ ok: true, requestId, payload: answer.payload, result: JSON.parse(answer.payload) as unknown, durationMs: performance.now() - started })
       }
-      env.running = { id, requestId, finish }
+      env.running = { id, requestId, startedAt: Date.now(), finish }
+      env.invocations++
       env.child.send(
         {
           type: 'invoke',
@@ -408,7 +513,19 @@ export class LocalFunction {
         // A failed send means the environment died before it read the invocation: its exit reports the crash.
         () => {},
       )
+      // kill(…, { when: 'busy' }): the invocation is handed over, and the process dies under it.
+      if (env.doomed) env.crash()
     })
+  }
+
+  /** What keeps the function from being idle, for a NotIdleError. */
+  private busy(): string[] {
+    const now = Date.now()
+    const running = [...this.pool].filter((e) => e.running)
+    const busy = running.map((e) => `an invocation running in environment ${e.id} (pid ${e.child.pid}) for ${now - e.running!.startedAt} ms`)
+    const waiting = this.counts.inFlight - running.length
+    if (waiting > 0) busy.push(`${waiting} invocation${waiting === 1 ? '' : 's'} waiting for an environment (or its init)`)
+    return busy
   }
 
   private failed(requestId: string, failure: FunctionFailure, error: FunctionErrorPayload, started: number): InvokeResult {
@@ -422,7 +539,7 @@ export class LocalFunction {
     for (;;) {
       if (this.stopped) throw new TroupeError('TROUPE_LAMBDA_STOPPED', `the local function ${this.name} is stopped`)
       // The most recently used idle environment: Lambda keeps reusing warm ones.
-      const idle = [...this.environments].reverse().find((e) => !e.busy && !e.dead)
+      const idle = [...this.pool].reverse().find((e) => !e.busy && !e.dead)
       if (idle) {
         idle.busy = true
         try {
@@ -434,7 +551,7 @@ export class LocalFunction {
         idle.busy = false
         continue
       }
-      if ([...this.environments].filter((e) => !e.dead).length < this.maxConcurrency) {
+      if ([...this.pool].filter((e) => !e.dead).length < this.maxConcurrency) {
         const env = this.spawn()
         env.busy = true
         try {
@@ -451,8 +568,8 @@ export class LocalFunction {
 
   private release(env: Environment): void {
     env.busy = false
-    this.environments.delete(env)
-    if (!env.dead) this.environments.add(env) // to the end: the most recently used
+    this.pool.delete(env)
+    if (!env.dead) this.pool.add(env) // to the end: the most recently used
     this.waiting.shift()?.()
   }
 
@@ -488,12 +605,12 @@ export class LocalFunction {
       },
       (e, code, signal) => this.exited(e, code, signal),
     )
-    this.environments.add(env)
+    this.pool.add(env)
     return env
   }
 
   private exited(env: Environment, code: number | null, signal: NodeJS.Signals | null): void {
-    this.environments.delete(env)
+    this.pool.delete(env)
     if (env.killedBy === undefined) this.counts.crashes++
     const running = env.running
     env.running = undefined
