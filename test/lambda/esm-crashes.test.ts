@@ -1,5 +1,6 @@
 // The bundled handler in child processes behind the local event source mapping, failing the
-// way a deployed function fails: killed mid-batch at each point of a turn, stuck past its
+// way a deployed function fails: killed mid-batch at each point of a turn (after decode, after
+// load, mid-turn, after the commit, mid-send, after the send, before the response), stuck past its
 // timeout, or crashing on one record every time. Whatever happens, the final state is the one
 // a crash-free run reaches, and a record the mapping gives up on goes to the on-failure
 // destination while its shard moves on.
@@ -20,8 +21,9 @@ const actors = [Ledger, Sink]
 
 t.test('a handler killed mid-batch, at every point of a turn: redelivery reaches the crash-free state, nothing lost', async (t) => {
   const r = await rig(t, stack, bundle, { actors, esm: { batchSize: 10 } })
-  const points: Crash['at'][] = ['before-commit', 'after-commit', 'after-send']
-  // Three keys, each with a crash in the middle of its messages; every message tells the Sink.
+  // Every point of a turn, in the order a batch meets them (fixtures/actors.ts).
+  const points: Crash['at'][] = ['after-decode', 'after-load', 'before-commit', 'after-commit', 'mid-send', 'after-send', 'before-response']
+  // One key per point, each with a crash in the middle of its messages; every message tells the Sink.
   for (let n = 1; n <= 6; n++) {
     for (const [i, at] of points.entries()) {
       const k = `key-${i}`
@@ -29,19 +31,28 @@ t.test('a handler killed mid-batch, at every point of a turn: redelivery reaches
     }
   }
   await r.settle()
+  const exits = r.logs.filter((l) => l.startsWith('fixture: exiting at '))
   for (const [i, at] of points.entries()) {
     const k = `key-${i}`
+    t.equal(exits.filter((l) => l.startsWith(`fixture: exiting at ${at} for ${k}-${at}`)).length, 1, `${at}: the process died there once`)
     t.same(await r.producer.state(Ledger, k), { sum: 21, ns: [1, 2, 3, 4, 5, 6] }, `${at}: every message applied once, in order`)
     const tags = (await r.producer.state(Sink, k))?.tags.map((x) => x.replace(/ CRASH@.*$/, ''))
     t.same(tags, [1, 2, 3, 4, 5, 6].map((n) => `${k}:${n}`), `${at}: every told message arrived once, in order`)
   }
+  // mid-send: the echo's record went out before the process died, and again with the rest of the
+  // outbox on redelivery; its receiver counted it once.
+  const midSend = `key-${points.indexOf('mid-send')}`
+  // The call carries the batch's whole outbox (how many records depends on how the batch was
+  // cut); all but the record with the mark went out.
+  const [, sent, of] = exits.map((l) => /^fixture: exiting at mid-send for .* with (\d+) of (\d+) records sent$/.exec(l)).find(Boolean) ?? []
+  t.ok(Number(sent) > 0 && Number(of) - Number(sent) === 1, `mid-send: ${sent} of the call's ${of} records were on the stream, the marked one was not`)
+  t.same((await r.producer.state(Sink, `${midSend}-echo`))?.tags, [`${midSend}:3`], 'mid-send: the record sent twice arrived once')
+  t.equal(exits.length, points.length, 'no other crash')
   const stats = r.fn.stats()
-  t.equal(stats.crashes, 3, 'each crash point killed one environment')
-  t.equal(stats.inits, 4, 'and the next delivery started a fresh one (module init again)')
-  t.ok(r.logs.some((l) => l.includes('exiting at after-commit')), 'the after-commit crash happened')
-  t.ok(r.logs.some((l) => l.includes('exiting at after-send')), 'the after-send crash happened')
+  t.equal(stats.crashes, points.length, 'each crash point killed one environment')
+  t.equal(stats.inits, points.length + 1, 'and the next delivery started a fresh one (module init again)')
   t.same(r.failures, [], 'nothing was given up on')
-  t.ok(r.esm.stats().functionErrors >= 3)
+  t.equal(r.esm.stats().functionErrors, points.length, 'each crash failed its invocation; no other did')
 })
 
 t.test('a record that kills the function every time: after MaximumRetryAttempts it goes to the on-failure destination and the shard moves on', async (t) => {
