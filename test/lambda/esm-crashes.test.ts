@@ -4,6 +4,8 @@
 // timeout, or crashing on one record every time. Whatever happens, the final state is the one
 // a crash-free run reaches, and a record the mapping gives up on goes to the on-failure
 // destination while its shard moves on.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
 import { startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
 import { Ledger, Sink, type Crash } from './fixtures/actors.js'
@@ -53,6 +55,21 @@ t.test('a handler killed mid-batch, at every point of a turn: redelivery reaches
   t.equal(stats.inits, points.length + 1, 'and the next delivery started a fresh one (module init again)')
   t.same(r.failures, [], 'nothing was given up on')
   t.equal(r.esm.stats().functionErrors, points.length, 'each crash failed its invocation; no other did')
+})
+
+t.test('ctx.once holds within one environment; a redelivery to a fresh one runs the side effect again (README: Guarantees)', async (t) => {
+  const r = await rig(t, stack, bundle, { actors, esm: { batchSize: 1 } })
+  const log = join(r.markers, 'once-log')
+  // Attempt 1 runs the side effect and fails; attempt 2, in the same environment, gets the
+  // recorded result and dies before its commit. The redelivery runs in a fresh environment.
+  const id = await r.producer.tell(Ledger, { k: 'once', n: 1, onceLog: log, failAttempts: 1, crash: { at: 'before-commit', id: 'once-crash' } })
+  await r.settle()
+  t.same(await r.producer.state(Ledger, 'once'), { sum: 1, ns: [1] }, 'applied once in the end')
+  const runs = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' '))
+  t.same(runs.map(([m]) => m), [id, id], 'the side effect ran twice: once in each environment, not again on the retry in the first')
+  t.not(runs[0]![1], runs[1]![1], 'in two processes')
+  t.equal(r.fn.stats().crashes, 1)
+  t.equal(r.fn.stats().inits, 2)
 })
 
 t.test('a record that kills the function every time: after MaximumRetryAttempts it goes to the on-failure destination and the shard moves on', async (t) => {
