@@ -21,7 +21,7 @@ import { createLogger, type Logger, type LogLevel } from '../core/logger.js'
 import { FINAL_STATUSES, type MessageStatus, type Receipt } from '../core/receipt.js'
 import { timerRecord, type ScheduleOptions } from '../core/schedule.js'
 import { decode, encode } from '../core/serialization.js'
-import type { AskOptions, AwaitReceiptOptions, Pause, StopReport, System, TellOptions } from '../core/system.js'
+import type { AskOptions, AwaitReceiptOptions, Pause, StopOptions, StopReport, System, TellOptions } from '../core/system.js'
 import { assertSerializable, validateBody } from '../core/validate.js'
 import { DurableHost } from '../hosts/durable/durable-host.js'
 import { THROTTLE_WAKE, wakeTarget } from '../hosts/durable/instance-throttle.js'
@@ -44,6 +44,7 @@ import type { HostInvoker } from './lambda-invoker.js'
 import { DurablePauses } from './pauses.js'
 import { countRequests, RequestCounter } from './request-counter.js'
 import { ShardConsumer, type ShardConsumerOptions } from './shard-consumer.js'
+import type { ShardBatch, ShardHandlerResult } from './shard-reader.js'
 
 export interface AwsSystemOptions {
   actors: readonly ActorClass[]
@@ -154,6 +155,26 @@ const IDLE_POLL_MS = 10
 
 const instanceName = (envelope: Envelope) => `${envelope.type}#${envelope.key}`
 
+/** A batch the shard consumer handed this process's host, from the handoff until the host is done with it. */
+interface HeldBatch {
+  readonly records: readonly { sequenceNumber: string; data: Uint8Array | string }[]
+  /** Ids of its messages that reached a final status here (done, filtered, dead). */
+  readonly ended: Set<string>
+  /** Its messages, read from the records the first time someone asks. */
+  messages?: HeldMessage[]
+  /** Set once the host is done: the earliest record it left unfinished, or null when it finished all. */
+  failedFrom?: string | null
+}
+
+/** A message of a held batch; `record` is its record's place in the batch. */
+interface HeldMessage {
+  id: string
+  type: string
+  /** The instance it runs in: `type#key`, or the message id for a stateless type (each its own turn). */
+  instance: string
+  record: number
+}
+
 export class AwsSystem implements System {
   readonly clock: Clock
   readonly logger: Logger
@@ -187,8 +208,12 @@ export class AwsSystem implements System {
   /** Per instance, tells entering the transport in the order they were told (an offload takes a while). */
   private readonly entering = new KeyedSequence()
   private readonly idleHost: (() => Promise<void>) | undefined
+  /** Batches the consumer handed this process's host, while it runs them (see `inFlight`). */
+  private readonly held = new Set<HeldBatch>()
+  private readonly codec: RecordCodec
 
   constructor(options: AwsSystemOptions) {
+    this.codec = options.codec ?? defaultRecordCodec
     this.invoke = options.invoke && { invoker: options.invoke, codec: options.codec ?? defaultRecordCodec }
     this.idleHost = options.idleHost
     this.clock = options.clock ?? systemClock
@@ -267,11 +292,7 @@ export class AwsSystem implements System {
         logger: this.logger,
         pollMs: options.pollMs ?? 1_000,
         ...options.consumer,
-        handler: async (batch) => {
-          const records = batch.records.map((r) => ({ sequenceNumber: r.sequenceNumber, data: r.data, arrivedAt: r.approximateArrivalTimestamp }))
-          const result = await this.host.handle({ stream: batch.stream, shardId: batch.shardId, records })
-          return result.failedFrom === undefined ? {} : { failedFrom: result.failedFrom }
-        },
+        handler: (batch) => this.handleBatch(batch),
       })
       this.started = this.consumer.start().catch((error: unknown) => {
         this.logger.error('the shard consumer could not start; no turns run in this process', { error: (error as Error).message })
@@ -666,9 +687,19 @@ export class AwsSystem implements System {
     return this.timerRunner.fireDue()
   }
 
-  async evict(): Promise<boolean> {
-    // Nothing is kept in memory between batches: every instance lives in the table.
-    return false
+  /**
+   * Every commit writes the table, and each batch loads its instances from it: what this process
+   * keeps of an instance is the copy `instances()` lists (since its last turn here). Evict drops
+   * that copy; true when there was one and no message of the instance is in a batch this host is
+   * running. (The host's note of the outbox it last sent for the instance stays: it only spares
+   * a resend.)
+   */
+  async evict(actor: ActorClass | string, key = ''): Promise<boolean> {
+    const type = this.host.typeOf(actor)
+    const byKey = this.seen.get(type.type)
+    if (!byKey?.has(key) || this.inFlight().perInstance.has(`${type.type}#${key}`)) return false
+    byKey.delete(key)
+    return true
   }
 
   // ── reading ──────────────────────────────────────────────────────────────
@@ -685,7 +716,11 @@ export class AwsSystem implements System {
   instances(actor: string): InstanceSnapshot[]
   instances(actor: ActorClass | string): InstanceSnapshot<never>[] {
     const type = this.host.typeOf(actor)
-    return [...(this.seen.get(type.type)?.values() ?? [])] as InstanceSnapshot<never>[]
+    const { perInstance } = this.inFlight()
+    return [...(this.seen.get(type.type)?.values() ?? [])].map((i) => {
+      const pending = perInstance.get(`${i.type}#${i.key}`) ?? 0
+      return { ...i, queued: Math.max(0, pending - 1), running: pending !== 0 }
+    }) as InstanceSnapshot<never>[]
   }
 
   private remember(type: string, key: string, state: unknown, updatedAt: number, lastMessageId: string | undefined): void {
@@ -734,17 +769,27 @@ export class AwsSystem implements System {
     return envelope.id
   }
 
+  /**
+   * Counts of this process. On AWS a message waits in the stream, not here: `queued` and
+   * `running` count only the messages of batches this process's host is running now (none when
+   * a Lambda is the host). The host runs a batch's instances at once, one turn at a time each:
+   * `running` is the instances of the type with a turn under way (loading, running or
+   * committing), `queued` the messages waiting behind those turns. Messages a throttle parked
+   * wait in their instance's item, and are not counted. `instances` is what `instances()` lists.
+   */
   inspect(): SystemSnapshot {
     let dead = 0
+    const { perType } = this.inFlight()
     const actors = [...this.host.types.values()].map((type) => {
       const { duplicates: _d, conflicts: _c, ...counts } = this.host.counts.get(type.type)!
       dead += counts.dead
+      const busy = perType.get(type.type)
       return {
         type: type.type,
         kind: type.kind,
         instances: this.seen.get(type.type)?.size ?? 0,
-        queued: 0,
-        running: 0,
+        queued: busy === undefined ? 0 : busy.messages - busy.instances,
+        running: busy?.instances ?? 0,
         counts,
         lastActivityAt: undefined,
       }
@@ -763,6 +808,9 @@ export class AwsSystem implements System {
   }
 
   private emit(event: TroupeEvent): void {
+    if (this.held.size !== 0 && (event.type === '@troupe.done' || event.type === '@troupe.filtered' || event.type === '@troupe.dead')) {
+      for (const batch of this.held) batch.ended.add(event.envelope.id)
+    }
     for (const l of this.listeners) {
       try {
         l(event)
@@ -799,17 +847,94 @@ export class AwsSystem implements System {
     }
   }
 
-  async stop(): Promise<StopReport> {
+  /**
+   * Takes no new messages, lets the batches this process's host is running finish (for up to
+   * `timeoutMs`), checkpoints them and gives up its shards. Nothing is dead-lettered: what this
+   * process read and did not finish stays in the stream for whoever reads the shard next
+   * (`leftInStream`), and records not yet read were never this process's.
+   */
+  async stop(options?: StopOptions): Promise<StopReport> {
     if (this.stopping) throw new SystemStoppedError('stop() was already called')
     this.stopping = true
     clearInterval(this.tick)
     await this.timerRunner.stop()
     for (const set of this.waiters.values()) for (const done of [...set]) done()
-    // The stream keeps what is not yet read: nothing waits in memory to be dead-lettered.
+    const holding = [...this.held]
+    const pending = (b: HeldBatch) => this.messagesOf(b).filter((m) => !b.ended.has(m.id))
+    const before = new Map(holding.map((b) => [b, pending(b).length]))
     await this.started.catch(() => {})
-    await this.consumer?.stop()
+    // Past the timeout the consumer goes on stopping on its own, once its batches end.
+    const consumerStopped = this.consumer?.stop().catch((error: unknown) => this.logger.error('the shard consumer did not stop cleanly', { error: (error as Error).message }))
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = await Promise.race([
+      consumerStopped?.then(() => false) ?? false,
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), options?.timeoutMs ?? d.DEFAULT_STOP_TIMEOUT_MS))),
+    ])
+    clearTimeout(timer)
+    let drained = 0
+    let leftInStream = 0
+    for (const b of holding) {
+      const left = pending(b)
+      drained += before.get(b)! - left.length
+      // What the host left unfinished is read again from the checkpoint; what it passed over
+      // unfinished before that point (repeats, parked messages) is not the stream's any more.
+      if (b.failedFrom !== undefined) {
+        const from = b.failedFrom === null ? b.records.length : b.records.findIndex((r) => r.sequenceNumber === b.failedFrom)
+        leftInStream += left.filter((m) => m.record >= from).length
+      }
+    }
+    const stillRunning = timedOut ? this.inFlight().perInstance.size : 0
     await this.transport.close()
-    return { drained: 0, deadLettered: 0, stillRunning: 0 }
+    return { drained, deadLettered: 0, stillRunning, leftInStream }
+  }
+
+  /** Hands a batch the consumer read to the host, keeping it in `held` while the host runs it. */
+  private async handleBatch(batch: ShardBatch): Promise<ShardHandlerResult> {
+    const held: HeldBatch = { records: batch.records, ended: new Set() }
+    this.held.add(held)
+    try {
+      const records = batch.records.map((r) => ({ sequenceNumber: r.sequenceNumber, data: r.data, arrivedAt: r.approximateArrivalTimestamp }))
+      const result = await this.host.handle({ stream: batch.stream, shardId: batch.shardId, records })
+      held.failedFrom = result.failedFrom ?? null
+      return result.failedFrom === undefined ? {} : { failedFrom: result.failedFrom }
+    } finally {
+      held.failedFrom ??= batch.records[0]?.sequenceNumber ?? null
+      this.held.delete(held)
+    }
+  }
+
+  /** The messages of a held batch (read once; a record that is no message counts for none). */
+  private messagesOf(batch: HeldBatch): HeldMessage[] {
+    if (batch.messages === undefined) {
+      batch.messages = []
+      batch.records.forEach((r, record) => {
+        const decoded = this.codec.decodeAll(r.data)
+        if (!decoded.ok) return
+        for (const e of decoded.envelopes) {
+          const stateless = this.host.types.get(e.type)?.kind === 'stateless'
+          batch.messages!.push({ id: e.id, type: e.type, instance: stateless ? e.id : `${e.type}#${e.key}`, record })
+        }
+      })
+    }
+    return batch.messages
+  }
+
+  /** The messages of held batches not yet ended, per instance and per type. */
+  private inFlight(): { perInstance: Map<string, number>; perType: Map<string, { messages: number; instances: number }> } {
+    const perInstance = new Map<string, number>()
+    const perType = new Map<string, { messages: number; instances: number }>()
+    for (const batch of this.held) {
+      for (const m of this.messagesOf(batch)) {
+        if (batch.ended.has(m.id)) continue
+        const n = perInstance.get(m.instance) ?? 0
+        perInstance.set(m.instance, n + 1)
+        const t = perType.get(m.type) ?? { messages: 0, instances: 0 }
+        t.messages++
+        if (n === 0) t.instances++
+        perType.set(m.type, t)
+      }
+    }
+    return { perInstance, perType }
   }
 }
 

@@ -34,14 +34,22 @@ export interface StopOptions {
   timeoutMs?: number
 }
 
-/** What `stop()` did. Nothing disappears: what could not run is dead-lettered. */
+/**
+ * What `stop()` did with the messages this process held. Nothing disappears: the embedded
+ * system dead-letters what it could not run; the AWS mode leaves it in the stream.
+ */
 export interface StopReport {
   /** Messages that reached a final status while stopping. */
   drained: number
-  /** Messages dead-lettered because the system stopped before they could finish. */
+  /** Messages dead-lettered because the system stopped before they could finish (never on AWS: they stay in the stream). */
   deadLettered: number
-  /** Turns still running when the timeout passed; they end on their own, and what they send is dead-lettered. */
+  /** Turns still running when the timeout passed; they end on their own, and what they send is dead-lettered (on AWS: left for redelivery). */
   stillRunning: number
+  /**
+   * Messages this process had read from the stream and did not finish: they stay there, and
+   * whoever reads the shard next runs them. Always 0 for the embedded system, which has no stream.
+   */
+  leftInStream: number
 }
 
 export interface SystemOptions {
@@ -109,7 +117,11 @@ export interface System {
    * has none. A letter that could not be put back stays a dead letter.
    */
   replay(id: string): Promise<MessageId>
-  /** Counts, queue depths and instances per actor type. */
+  /**
+   * Counts, queue depths and instances per actor type, as this process sees them. On AWS a
+   * message waits in the stream: `queued` and `running` count only the batches this process's
+   * host is running (none where a Lambda is the host).
+   */
   inspect(): SystemSnapshot
   /** Subscribes to the event stream; returns the unsubscribe function. */
   on(listener: Listener): () => void
@@ -126,7 +138,8 @@ export interface System {
   timers(): Promise<TimerRecord[]>
   /**
    * Writes an idle instance's state to the state store and drops it from memory; its next
-   * message loads it again. False when the instance is busy or not in memory.
+   * message loads it again. False when the instance is busy or not in memory. (On AWS every
+   * commit is in the table already: this drops the copy this process keeps for `instances()`.)
    */
   evict(actor: ActorClass | string, key?: string): Promise<boolean>
   /**

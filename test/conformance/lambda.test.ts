@@ -7,12 +7,11 @@
 //   `invoke` option), and the areas where asks meet the stream again with `ask` through the
 //   stream (AwsSystem's default, which polls receipts from outside the host and is slower);
 //   TROUPE_CONFORMANCE_LAMBDA=full runs every area both ways;
-// - cases that cannot hold on a path are run as `todo`, each with the reason (their failures
-//   are reported, not counted).
+// - every case runs for real: none is marked todo or skipped on this path.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
 import { areas, type Mode } from '../fixtures/conformance/index.js'
 import { bundleConformanceHost, lambdaMode } from '../fixtures/lambda-mode.js'
@@ -33,34 +32,10 @@ t.teardown(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-/** Cases whose expectation cannot hold on the Lambda path, by name: why. */
-const known: Record<string, string> = {
-  'ctx.once runs a side effect once per message across retries':
-    'the case counts the side effect in a module-level Map of the test process; on this path the turn, and the side effect, run in the function’s process',
-}
-/** More of them when `ask` invokes the function directly. */
-const knownForInvoke: Record<string, string> = known
-
-/** `t`, with the known cases of `todo` run as todo. */
-function withKnown(t: Test, todo: Record<string, string>): Test {
-  return new Proxy(t, {
-    get(target, prop) {
-      if (prop === 'test') {
-        return (name: string, fn: (t: Test) => Promise<void>) => {
-          const why = todo[name]
-          return why === undefined ? target.test(name, fn) : target.test(name, { todo: why }, fn)
-        }
-      }
-      const value = Reflect.get(target, prop, target) as unknown
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
-    },
-  })
-}
-
-function run(mode: Mode, names: string[], todo: Record<string, string>): void {
-  for (const name of names) t.test(`${mode.name}: ${name}`, async (t) => areas[name]!(withKnown(t, todo), mode))
+function run(mode: Mode, names: string[]): void {
+  for (const name of names) t.test(`${mode.name}: ${name}`, async (t) => areas[name]!(t, mode))
 }
 
 const full = process.env.TROUPE_CONFORMANCE_LAMBDA === 'full'
-run(lambdaMode(() => stack!, () => bundle!, { invoke: true }), Object.keys(areas), knownForInvoke)
-run(lambdaMode(() => stack!, () => bundle!), full ? Object.keys(areas) : ['tell and ask', 'receipts'], known)
+run(lambdaMode(() => stack!, () => bundle!, { invoke: true }), Object.keys(areas))
+run(lambdaMode(() => stack!, () => bundle!), full ? Object.keys(areas) : ['tell and ask', 'receipts'])

@@ -9,6 +9,7 @@ import { clients as localClients, startLocalStack, type LocalStack } from '../..
 import { deploy, type DeployClients, type DeployProgress } from '../../lib/deploy/deploy.js'
 import type { StackOptions } from '../../lib/deploy/stack.js'
 import { zip } from '../../lib/deploy/zip.js'
+import { UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda'
 import { ControlPlane, isMutation } from './fixtures/control-plane.js'
 
 let stack: LocalStack | undefined
@@ -42,6 +43,17 @@ function setup(name: string, extra: Partial<StackOptions> = {}) {
   }
   return { plane, clients, options }
 }
+
+/** The commands sent after the last `command` (from `from` on): its polls, and the one after them. */
+function pollsAfter(plane: ControlPlane, command: string, from = 0): string[] {
+  const sent = plane.sent.slice(from).map((r) => r.command)
+  const rest = sent.slice(sent.lastIndexOf(command) + 1)
+  const next = rest.findIndex((c) => c !== 'GetFunctionConfiguration')
+  return next === -1 ? rest : rest.slice(0, next + 1)
+}
+
+/** The fake's function stays unready for two reads: deploy's wait reads it a third time, then goes on with `next`. */
+const polledUntilReady = (next: string) => ['GetFunctionConfiguration', 'GetFunctionConfiguration', 'GetFunctionConfiguration', next]
 
 async function streamOf(name: string) {
   return (await data.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary!
@@ -88,6 +100,16 @@ t.test('a first deploy creates everything, in order, with the settings asked for
   t.ok(
     progress.some((p) => !p.done && p.resource === 'function'),
     'a change is told as it starts',
+  )
+
+  t.same(pollsAfter(plane, 'CreateFunction'), polledUntilReady('CreateEventSourceMapping'), 'deploy polled the new function until it was Active, and only then made its mappings')
+  t.same(
+    plane.unready,
+    [
+      { name: 'first-host', seen: 'Pending' },
+      { name: 'first-host', seen: 'Pending' },
+    ],
+    'it saw the function Pending twice',
   )
 
   t.same(plane.mutations(), [
@@ -207,6 +229,7 @@ t.test('a first deploy creates everything, in order, with the settings asked for
       ['UpdateFunctionConfiguration', 'UpdateEventSourceMapping', 'UpdateEventSourceMapping'],
     )
     t.equal(sent[0]!.input.MemorySize, 1024)
+    t.same(pollsAfter(plane, 'UpdateFunctionConfiguration', before), polledUntilReady('ListEventSourceMappings'), 'deploy polled until the update was done, and only then went on')
     t.match(sent[1]!.input, { MaximumRetryAttempts: 3, BisectBatchOnFunctionError: false, FunctionResponseTypes: ['ReportBatchItemFailures'] })
     t.ok(sent[1]!.input.UUID, 'the mapping found by ListEventSourceMappings')
   })
@@ -223,6 +246,36 @@ t.test('a first deploy creates everything, in order, with the settings asked for
     )
     t.same(Buffer.from(sent[0]!.input.ZipFile), newCode)
     t.same(sent[0]!.input.Architectures, ['arm64'])
+    t.same(pollsAfter(plane, 'UpdateFunctionCode', before), polledUntilReady('ListEventSourceMappings'), 'deploy polled until the new code was in')
+  })
+
+  t.test('an update still in progress when deploy starts is waited for before deploy updates the function', async (t) => {
+    // Another deploy's update, left running: the function answers InProgress and refuses updates.
+    await clients.lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'first-host', Timeout: 30 }))
+    const before = plane.sent.length
+    const unready = plane.unready.length
+    const changed = await deploy({ stack: { ...options, memoryMb: 1024, maximumRetryAttempts: 3 }, zip: code }, clients, fast)
+    const updates = changed.steps.filter((s) => s.action === 'update')
+    t.same(
+      updates.map((s) => s.resource),
+      ['function-code', 'function-config'],
+    )
+    t.equal(updates[1]!.detail, 'Timeout 30 → 60')
+    t.same(
+      plane.sent.slice(before).map((r) => r.command).slice(0, 5),
+      ['GetRole', 'GetRolePolicy', 'GetFunction', 'GetFunctionConfiguration', 'GetFunctionConfiguration'],
+      'GetFunction found it InProgress; deploy read it until it was done',
+    )
+    t.same(
+      plane.unready.slice(unready).map((u) => u.seen),
+      ['InProgress', 'InProgress', 'InProgress', 'InProgress', 'InProgress', 'InProgress'],
+      'the update in progress, then its own two updates, each seen InProgress twice',
+    )
+    t.same(
+      plane.sent.slice(before).filter((r) => isMutation(r.command)).map((r) => r.command),
+      ['UpdateFunctionCode', 'UpdateFunctionConfiguration'],
+      'each update sent once: none was refused for one in progress',
+    )
   })
 })
 
@@ -291,6 +344,33 @@ t.test('a role Lambda cannot assume yet (IAM is eventually consistent) is waited
   t.equal(plane.all('CreateFunction').length, 2, 'CreateFunction sent again')
   t.equal(plane.all('CreateEventSourceMapping').length, 3, 'the first mapping sent again')
   t.equal(report.steps.find((s) => s.resource === 'function')?.action, 'create')
+})
+
+t.test('a function that fails to start fails the deploy, with the reason, before anything is pointed at it', async (t) => {
+  const { plane, clients, options } = setup('broken')
+  plane.failNextSettle('Lambda was unable to configure access to your environment variables because the KMS key is invalid.')
+  await t.rejects(deploy({ stack: options, zip: code }, clients, fast), {
+    code: 'TROUPE_DEPLOY',
+    message: /function broken-host failed to start: Lambda was unable to configure access to your environment variables because the KMS key is invalid\./,
+  })
+  t.same(pollsAfter(plane, 'CreateFunction'), ['GetFunctionConfiguration', 'GetFunctionConfiguration', 'GetFunctionConfiguration'], 'polled until it was no longer Pending, and sent nothing after')
+  t.same(plane.all('CreateEventSourceMapping'), [], 'no mapping made for a function that failed')
+
+  t.test('an update that fails fails the deploy, with the reason', async (t) => {
+    const { plane, clients, options } = setup('broken-update')
+    await deploy({ stack: options, zip: code }, clients, fast)
+    plane.failNextSettle('The function could not be updated: the layer version is gone.')
+    const before = plane.sent.length
+    await t.rejects(deploy({ stack: { ...options, memoryMb: 1024, maximumRetryAttempts: 3 }, zip: code }, clients, fast), {
+      code: 'TROUPE_DEPLOY',
+      message: /the update of function broken-update-host failed: The function could not be updated: the layer version is gone\./,
+    })
+    t.same(
+      plane.sent.slice(before).filter((r) => isMutation(r.command)).map((r) => r.command),
+      ['UpdateFunctionConfiguration'],
+      'nothing after the failed update',
+    )
+  })
 })
 
 t.test('a failure names the step, and other errors are not retried', async (t) => {

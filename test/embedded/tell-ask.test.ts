@@ -76,7 +76,7 @@ t.test('stop drains accepted messages, then refuses new ones', async (t) => {
   const system = createSystem({ actors: [Slow], logLevel: 'silent' })
   for (let n = 0; n < 20; n++) await system.tell(Slow, { n })
   const report = await system.stop()
-  t.same(report, { drained: 20, deadLettered: 0, stillRunning: 0 })
+  t.same(report, { drained: 20, deadLettered: 0, stillRunning: 0, leftInStream: 0 })
   t.same((await system.state(Slow))?.seen, Array.from({ length: 20 }, (_, i) => i))
   await t.rejects(system.tell(Slow, { n: 99 }), SystemStoppedError)
   await t.rejects(system.stop(), SystemStoppedError)

@@ -20,9 +20,17 @@ const UNKNOWN_IP = '102.197.33.7'
 
 const ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
-const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH to run the browser test`
+const missing = existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH to run the browser tests`
+/** Away from CI a missing Chromium skips these tests, saying so; under CI (`CI` set) it fails them. */
+const skip = missing !== undefined && !process.env.CI ? missing : false
+
+/** Fails the test, with the reason, when it runs without a browser (under CI). */
+function needChromium(): void {
+  if (missing !== undefined) throw new Error(`${missing} (CI is set, so the browser tests do not skip)`)
+}
 
 t.test('the web view over the running flagship example', { skip }, async (t) => {
+  needChromium()
   let stop!: () => void
   const until = new Promise<void>((resolve) => (stop = resolve))
   let serving!: (url: string) => void
@@ -103,6 +111,7 @@ t.test('the web view over the running flagship example', { skip }, async (t) => 
 })
 
 t.test("a machine actor's current state on its statechart", { skip }, async (t) => {
+  needChromium()
   const system = createSystem({ actors: [TrafficLight, LightLog], logLevel: 'silent' })
   const inspector = new SystemInspector(system, { actors: [TrafficLight, LightLog] })
   const server = await serveInspection(inspector, { log: inspector.log })

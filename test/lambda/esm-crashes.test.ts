@@ -1,8 +1,11 @@
 // The bundled handler in child processes behind the local event source mapping, failing the
-// way a deployed function fails: killed mid-batch at each point of a turn, killed from outside
-// (LocalFunction.kill), stuck past its timeout, or crashing on one record every time. Whatever happens, the final state is the one
+// way a deployed function fails: killed mid-batch at each point of a turn (after decode, after
+// load, mid-turn, after the commit, mid-send, after the send, before the response), killed from
+// outside (LocalFunction.kill), stuck past its timeout, or crashing on one record every time. Whatever happens, the final state is the one
 // a crash-free run reaches, and a record the mapping gives up on goes to the on-failure
 // destination while its shard moves on.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
 import { startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
 import { Ledger, Sink, type Crash } from './fixtures/actors.js'
@@ -20,8 +23,9 @@ const actors = [Ledger, Sink]
 
 t.test('a handler killed mid-batch, at every point of a turn: redelivery reaches the crash-free state, nothing lost', async (t) => {
   const r = await rig(t, stack, bundle, { actors, esm: { batchSize: 10 } })
-  const points: Crash['at'][] = ['before-commit', 'after-commit', 'after-send']
-  // Three keys, each with a crash in the middle of its messages; every message tells the Sink.
+  // Every point of a turn, in the order a batch meets them (fixtures/actors.ts).
+  const points: Crash['at'][] = ['after-decode', 'after-load', 'before-commit', 'after-commit', 'mid-send', 'after-send', 'before-response']
+  // One key per point, each with a crash in the middle of its messages; every message tells the Sink.
   for (let n = 1; n <= 6; n++) {
     for (const [i, at] of points.entries()) {
       const k = `key-${i}`
@@ -29,19 +33,43 @@ t.test('a handler killed mid-batch, at every point of a turn: redelivery reaches
     }
   }
   await r.settle()
+  const exits = r.logs.filter((l) => l.startsWith('fixture: exiting at '))
   for (const [i, at] of points.entries()) {
     const k = `key-${i}`
+    t.equal(exits.filter((l) => l.startsWith(`fixture: exiting at ${at} for ${k}-${at}`)).length, 1, `${at}: the process died there once`)
     t.same(await r.producer.state(Ledger, k), { sum: 21, ns: [1, 2, 3, 4, 5, 6] }, `${at}: every message applied once, in order`)
     const tags = (await r.producer.state(Sink, k))?.tags.map((x) => x.replace(/ CRASH@.*$/, ''))
     t.same(tags, [1, 2, 3, 4, 5, 6].map((n) => `${k}:${n}`), `${at}: every told message arrived once, in order`)
   }
+  // mid-send: the echo's record went out before the process died, and again with the rest of the
+  // outbox on redelivery; its receiver counted it once.
+  const midSend = `key-${points.indexOf('mid-send')}`
+  // The call carries the batch's whole outbox (how many records depends on how the batch was
+  // cut); all but the record with the mark went out.
+  const [, sent, of] = exits.map((l) => /^fixture: exiting at mid-send for .* with (\d+) of (\d+) records sent$/.exec(l)).find(Boolean) ?? []
+  t.ok(Number(sent) > 0 && Number(of) - Number(sent) === 1, `mid-send: ${sent} of the call's ${of} records were on the stream, the marked one was not`)
+  t.same((await r.producer.state(Sink, `${midSend}-echo`))?.tags, [`${midSend}:3`], 'mid-send: the record sent twice arrived once')
+  t.equal(exits.length, points.length, 'no other crash')
   const stats = r.fn.stats()
-  t.equal(stats.crashes, 3, 'each crash point killed one environment')
-  t.equal(stats.inits, 4, 'and the next delivery started a fresh one (module init again)')
-  t.ok(r.logs.some((l) => l.includes('exiting at after-commit')), 'the after-commit crash happened')
-  t.ok(r.logs.some((l) => l.includes('exiting at after-send')), 'the after-send crash happened')
+  t.equal(stats.crashes, points.length, 'each crash point killed one environment')
+  t.equal(stats.inits, points.length + 1, 'and the next delivery started a fresh one (module init again)')
   t.same(r.failures, [], 'nothing was given up on')
-  t.ok(r.esm.stats().functionErrors >= 3)
+  t.equal(r.esm.stats().functionErrors, points.length, 'each crash failed its invocation; no other did')
+})
+
+t.test('ctx.once holds within one environment; a redelivery to a fresh one runs the side effect again (README: Guarantees)', async (t) => {
+  const r = await rig(t, stack, bundle, { actors, esm: { batchSize: 1 } })
+  const log = join(r.markers, 'once-log')
+  // Attempt 1 runs the side effect and fails; attempt 2, in the same environment, gets the
+  // recorded result and dies before its commit. The redelivery runs in a fresh environment.
+  const id = await r.producer.tell(Ledger, { k: 'once', n: 1, onceLog: log, failAttempts: 1, crash: { at: 'before-commit', id: 'once-crash' } })
+  await r.settle()
+  t.same(await r.producer.state(Ledger, 'once'), { sum: 1, ns: [1] }, 'applied once in the end')
+  const runs = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' '))
+  t.same(runs.map(([m]) => m), [id, id], 'the side effect ran twice: once in each environment, not again on the retry in the first')
+  t.not(runs[0]![1], runs[1]![1], 'in two processes')
+  t.equal(r.fn.stats().crashes, 1)
+  t.equal(r.fn.stats().inits, 2)
 })
 
 t.test('an environment killed from outside mid-batch: the batch ends as Runtime.ExitError and the mapping delivers it again to a fresh environment', async (t) => {

@@ -875,7 +875,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
       for (const rt of this.runtimes) if (rt.stateful) for (const inst of rt.instances.values()) await this.save(inst)
     }
     // What is still outstanding now is in turns that outlived the timeout.
-    return { drained: before - left - this.outstanding, deadLettered: left, stillRunning: this.outstanding }
+    return { drained: before - left - this.outstanding, deadLettered: left, stillRunning: this.outstanding, leftInStream: 0 }
   }
 
   /** Dead-letters every message that is still waiting, so none disappears. Returns how many. */
