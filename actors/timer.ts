@@ -2,7 +2,9 @@
 // process looks first (a scheduled tick, a consuming process), and a process that dies after
 // firing and before moving the timer on leaves it to fire again. Each firing goes to this
 // actor's instance for the timer, whose state keeps the due time it fired last, so the timer's
-// message leaves once per due time, from a committed turn, with an origin like any other.
+// message leaves once per due time, from a committed turn, with an origin like any other. A
+// firing is routed where the timer's message goes (`firingRoute`), so both hops stay on the
+// target's shard, behind nothing the target itself is not behind.
 import { Actor, type ActorClass, type Context } from '../lib/index.js'
 import { STATE_TTL } from '../lib/hosts/actor-type.js'
 
@@ -18,6 +20,8 @@ export interface TimerFiring {
   timerId: string
   dueAt: number
   target: string
+  /** The key of the target's instance: a firing is routed where the timer's message goes. */
+  key: string
   body: unknown
   correlationId: string
   /** The message whose turn set the timer, if any. */
@@ -33,6 +37,14 @@ export interface TimerState {
 export interface TimerHost {
   /** Sends the timer's message for this firing, with the id fixed by the timer and due time. */
   tellFired(ctx: Context<TimerState>, firing: TimerFiring): void
+}
+
+/** Where a firing is routed: as the timer's message would be, when the body is the firing itself. */
+export function firingRoute(envelope: { id: string; type: string; body: unknown }): { id: never; type: string; key: string } | undefined {
+  if (envelope.type !== TIMER) return undefined
+  const firing = envelope.body as Partial<TimerFiring> | null
+  if (typeof firing?.target !== 'string' || typeof firing.key !== 'string') return undefined
+  return { id: envelope.id as never, type: firing.target, key: firing.key }
 }
 
 /** The timer actor class for one host. */

@@ -6,7 +6,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { KinesisClient } from '@aws-sdk/client-kinesis'
 import { FORK_RESULT, forkResultActor } from '../../actors/fork-result.js'
-import { TIMER, type TimerFiring } from '../../actors/timer.js'
+import { firingRoute, TIMER, type TimerFiring } from '../../actors/timer.js'
 import type { ActorClass, InOf, ReplyOf, StateOf } from '../core/actor.js'
 import { systemClock, type Clock } from '../core/clock.js'
 import * as d from '../core/defaults.js'
@@ -230,7 +230,7 @@ export class AwsSystem implements System {
     const stream = options.router?.defaultStream ?? options.stream ?? 'troupe'
     // Filled in below; the router asks only once messages flow.
     let host: DurableHost | undefined
-    this.router = new Router({ ...options.router, defaultStream: stream, isKeyed: (type) => host?.types.get(type)?.kind !== 'stateless' })
+    this.router = new Router({ ...options.router, defaultStream: stream, isKeyed: (type) => host?.types.get(type)?.kind !== 'stateless', routeAs: firingRoute })
     this.transport = new KinesisTransport({ client: options.kinesis, router: this.router, ...(options.codec ? { codec: options.codec } : {}), lingerMs: options.lingerMs ?? 10, ordering: options.ordering ?? 'strict', aggregate: options.aggregate ?? true })
     this.claimCheck = options.payloads && new ClaimCheck({ store: new DynamoDBPayloadStore(table), ...options.payloads })
     // Outboxes too large for an instance's item (a fork of thousands of children) wait here.
@@ -663,8 +663,9 @@ export class AwsSystem implements System {
     }
     let firing: TimerFiring
     try {
-      this.host.typeOf(timer.target)
-      firing = { timerId: timer.id, dueAt: timer.dueAt, target: timer.target, body: decode(timer.body), correlationId: timer.correlationId, ...(causationId ? { causationId } : {}) }
+      const body = decode(timer.body)
+      const key = this.host.typeOf(timer.target).keyOf(body)
+      firing = { timerId: timer.id, dueAt: timer.dueAt, target: timer.target, key, body, correlationId: timer.correlationId, ...(causationId ? { causationId } : {}) }
     } catch (error) {
       const envelope = makeEnvelope({ ...fields, id: derivedId(timer.id as MessageId, timer.dueAt), type: timer.target, key: '', body: timer.body })
       const letter: DeadLetter = { envelope, error: { name: 'TimerError', message: (error as Error).message }, attempts: [], deadAt: this.clock.now() }

@@ -41,6 +41,12 @@ export interface RouterOptions {
    * `key` is not `''`; give the registry's answer when a keyed actor may use the empty key.
    */
   isKeyed?: (type: string) => boolean
+  /**
+   * Routes a message where another would go (its stream and partition key), or undefined to route
+   * it as itself. troupe's own use: a timer's firing goes where the timer's message goes, so both
+   * hops of a firing stay on the target's shard.
+   */
+  routeAs?: (envelope: Envelope) => Pick<Envelope, 'id' | 'type' | 'key'> | undefined
 }
 
 /** Where a hashed partition key's readable prefix ends and its hash begins. */
@@ -86,6 +92,7 @@ export class Router {
   private readonly byPriority: ReadonlyMap<string, string>
   private readonly priorityOf: ((envelope: Envelope) => string | undefined) | undefined
   private readonly isKeyed: ((type: string) => boolean) | undefined
+  private readonly routeAs: RouterOptions['routeAs']
 
   constructor(options: RouterOptions) {
     if (options === null || typeof options !== 'object') throw new ConfigError('RouterOptions must be an object')
@@ -101,8 +108,10 @@ export class Router {
     if (options.isKeyed !== undefined && typeof options.isKeyed !== 'function') {
       throw new ConfigError('RouterOptions.isKeyed must be a function')
     }
+    if (options.routeAs !== undefined && typeof options.routeAs !== 'function') throw new ConfigError('RouterOptions.routeAs must be a function')
     this.priorityOf = options.priorityOf
     this.isKeyed = options.isKeyed
+    this.routeAs = options.routeAs
   }
 
   /** Every stream this router may send to, default first. */
@@ -112,7 +121,9 @@ export class Router {
 
   /** The stream and partition key of one message. Throws a ConfigError for an unknown priority. */
   route(envelope: Envelope): Route {
-    return { stream: this.streamOf(envelope), partitionKey: partitionKeyOf(envelope, this.isKeyed) }
+    const as = this.routeAs?.(envelope)
+    const routed = as === undefined ? envelope : { ...envelope, ...as }
+    return { stream: this.streamOf(routed), partitionKey: partitionKeyOf(routed, this.isKeyed) }
   }
 
   /** The stream of one message: its priority's, else its actor type's, else the default. */

@@ -5,10 +5,10 @@
 // final receipt, and the dead letters are exactly the poisoned messages.
 //
 // `npm test` runs a short seeded form; `npm run soak` the full one (10,000 messages over 1,000
-// keys, 60 kills), printing the figures. TROUPE_CHAOS_SEED replays a run.
+// keys, 60 kills), printing the figures. The seed is fixed; TROUPE_CHAOS_SEED runs another.
 import t from 'tap'
 import { PHASES } from './fixtures/chaos.js'
-import { check, chaosSetup, report, seed, size, soak, timeout } from './fixtures/chaos-suite.js'
+import { check, chaosSetup, report, seed, size, timeout } from './fixtures/chaos-suite.js'
 import { runChaos } from './fixtures/run-chaos.js'
 
 const { stack, bundle } = chaosSetup()
@@ -17,6 +17,7 @@ t.test(`kills at every phase of a turn (seed ${seed})`, { timeout }, async (t) =
   const f = await runChaos(t, stack(), bundle(), { seed, ...size, poison: 0.02, faults: false, secondHost: false, shards: 2, duplicateDelivery: 0.05 })
   report(t, 'kills', f)
   check(t, f)
-  for (const p of PHASES) t.ok(f.kills[p] >= 1, `killed at ${p} (${f.kills[p]})`)
-  if (soak) t.ok(f.killsTotal >= 50, `at least 50 kills (${f.killsTotal})`)
+  // Each phase's budget is spent: the first six environments die once at each phase for sure,
+  // and the run is long enough for the dice to spend the rest.
+  for (const p of PHASES) t.equal(f.kills[p], size.killsPerPhase, `killed ${size.killsPerPhase} times at ${p}`)
 })
