@@ -32,6 +32,9 @@ interface Draft {
   parent: object | undefined
 }
 
+/** Notes a turn looks through one by one before it indexes them: most turns change a few keys. */
+const SCAN_LIMIT = 16
+
 /** The first change a turn made to one key of one container: what the key held before. */
 interface Note {
   target: object
@@ -89,9 +92,10 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> 
   /** What the turn sees as its state: a draft of it, or the state itself when it is no container. */
   readonly view: unknown
   private readonly drafts = new Map<object, Draft>()
+  /** Every key changed, once each, in the order of their first change. */
   private readonly notes: Note[] = []
-  /** The notes by container and key: a key is noted once, at its first change. */
-  private noted: Map<object, Map<unknown, Note>> | undefined
+  /** The notes by container and key, once there are more than SCAN_LIMIT. */
+  private index: Map<object, Map<unknown, Note>> | undefined
   private overlays: Map<object, Overlay> | undefined
   private collectionTraps: CollectionTraps | undefined
   private closed = false
@@ -120,7 +124,7 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> 
     if (this.options.apart) {
       // Copy every container the turn changed and those above it, then undo the changes in place.
       const touched = new Set<object>()
-      for (const changed of [this.noted?.keys() ?? [], this.overlays?.keys() ?? []]) {
+      for (const changed of [this.notes.map((n) => n.target), this.overlays?.keys() ?? []]) {
         for (const target of changed) {
           for (let t: object | undefined = target; t !== undefined && !touched.has(t); t = this.drafts.get(t)!.parent) touched.add(t)
         }
@@ -133,9 +137,9 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> 
       return kept
     }
     for (const note of this.notes) {
-      if (note.kind === SET) continue
-      const [has, value] = read(note)
-      if (!has || typeof value !== 'object' || value === null) continue
+      if (note.kind === SET || (note.kind === OBJECT && !Object.hasOwn(note.target, note.key as PropertyKey))) continue
+      const value = valueOf(note)
+      if (typeof value !== 'object' || value === null) continue
       const adopted = this.adopt(value)
       if (adopted !== value) put(note, true, adopted)
     }
@@ -151,7 +155,7 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> 
         else setKey(raw, k as PropertyKey, this.adopt(v))
       }
     }
-    return this.adopt(final)
+    return final === this.view ? this.start : this.adopt(final)
   }
 
   /** Ends a failed turn: every key it changed holds what it held before, in its place. */
@@ -258,7 +262,7 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> 
       const overlay = this.overlays?.get(target)
       if (overlay?.tail.delete(key)) return true
       if (overlay?.hidden.has(key) || !Object.hasOwn(target, key)) return true
-      if (this.noted?.get(target)?.get(key)?.had !== false) {
+      if (this.noteOf(target, key)?.had !== false) {
         this.overlayOf(target).hidden.add(key)
         return true
       }
@@ -306,7 +310,7 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> 
   child(value: unknown, container: object, key: unknown, kind: Kind): unknown {
     if (typeof value !== 'object' || value === null) return value
     // Written in this turn: the turn's own value (or a draft it put there).
-    if (this.noted?.get(container)?.has(key)) return this.written(value)
+    if (this.notes.length !== 0 && this.noteOf(container, key) !== undefined) return this.written(value)
     if (value instanceof Date) {
       if (kind === SET || this.closed || Object.isFrozen(value)) return value
       const copy = new Date(value.getTime())
@@ -374,7 +378,7 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> 
     const overlay = this.overlays?.get(raw)
     if (overlay?.tail.delete(key)) return true
     if (overlay?.hidden.has(key) || !raw.has(key)) return false
-    if (this.noted?.get(raw)?.get(key)?.had === false) return raw.delete(key) // set in this turn: nothing to keep in place
+    if (this.noteOf(raw, key)?.had === false) return raw.delete(key) // set in this turn: nothing to keep in place
     this.overlayOf(raw).hidden.add(key)
     return true
   }
@@ -400,14 +404,23 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> 
 
   /** Notes what `key` of `target` holds before the turn first changes it. */
   private note(target: object, key: unknown, kind: Kind): void {
-    this.noted ??= new Map()
-    let keys = this.noted.get(target)
-    if (keys === undefined) this.noted.set(target, (keys = new Map()))
-    else if (keys.has(key)) return
-    const [had, old] = read({ target, key, kind, had: false, old: undefined })
-    const note = { target, key, kind, had, old }
-    keys.set(key, note)
+    if (this.noteOf(target, key) !== undefined) return
+    const had = kind === OBJECT ? Object.hasOwn(target, key as PropertyKey) : (target as Collection).has(key)
+    const note: Note = { target, key, kind, had, old: undefined }
+    if (had && kind !== SET) note.old = valueOf(note)
     this.notes.push(note)
+    if (this.index !== undefined) indexNote(this.index, note)
+    else if (this.notes.length > SCAN_LIMIT) {
+      this.index = new Map()
+      for (const n of this.notes) indexNote(this.index, n)
+    }
+  }
+
+  /** The note of `key` of `target`, when the turn changed it. Keys compare as a Map's do. */
+  private noteOf(target: object, key: unknown): Note | undefined {
+    if (this.index !== undefined) return this.index.get(target)?.get(key)
+    for (const note of this.notes) if (note.target === target && (note.key === key || (note.key !== note.key && key !== key))) return note
+    return undefined
   }
 
   /**
@@ -463,6 +476,9 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> 
    * of it, when kept apart), anything else (made in the turn, or from a message) is copied.
    */
   private adopt(value: unknown): unknown {
+    if (typeof value !== 'object' || value === null) return value
+    const draft = draftOf(value)
+    if (draft !== undefined && draft.journal === this) return this.resolve(draft.raw)
     return copyStateWith(value, (v) => {
       const draft = draftOf(v)
       if (draft === undefined) return undefined
@@ -478,10 +494,10 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> 
   private copyOf(raw: object): object {
     let out = this.copies!.get(raw)
     if (out !== undefined) return out
-    const keys = this.noted?.get(raw)
+    const keys = new Set(this.notes.filter((n) => n.target === raw).map((n) => n.key))
     const overlay = this.overlays?.get(raw)
     const take = (key: unknown, v: unknown): unknown =>
-      keys?.has(key) ? this.adopt(v) : typeof v === 'object' && v !== null && this.touched!.has(v) ? this.copyOf(v) : v
+      keys.has(key) ? this.adopt(v) : typeof v === 'object' && v !== null && this.touched!.has(v) ? this.copyOf(v) : v
     if (raw instanceof Map || raw instanceof Set) {
       const collection = raw instanceof Map ? new Map() : new Set()
       this.copies!.set(raw, collection)
@@ -545,6 +561,17 @@ function read(note: Note): [boolean, unknown] {
     default:
       return [(target as Set<unknown>).has(key), undefined]
   }
+}
+
+function indexNote(index: Map<object, Map<unknown, Note>>, note: Note): void {
+  let keys = index.get(note.target)
+  if (keys === undefined) index.set(note.target, (keys = new Map()))
+  keys.set(note.key, note)
+}
+
+/** What `note.key` of `note.target` holds now, when it is there (an object's or a Map's). */
+function valueOf(note: Note): unknown {
+  return note.kind === MAP ? (note.target as Map<unknown, unknown>).get(note.key) : (note.target as Record<PropertyKey, unknown>)[note.key as PropertyKey]
 }
 
 /** Makes `note.key` of `note.target` hold `value`, or not be there. */
