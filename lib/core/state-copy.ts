@@ -2,13 +2,12 @@
 const MAX_RECURSIVE_DEPTH = 100
 
 /**
- * Copies actor state before a turn, so a failed turn leaves the state as it was
- * (the AWS mode never commits a failed turn; the embedded mode must not differ).
+ * Copies actor state: a new instance's initial state, the state inspection hands out, what
+ * a turn writes into its state or sends from it (see StateJournal, which spares turns a copy).
  * State is plain data (see `Serializable`), which makes a hand-written copy several
  * times faster than structuredClone for the small states most actors keep.
  * RegExp, URL and Error values are shared, not copied: treat them as immutable. So are
- * frozen objects: what a turn never changes can be frozen (every level of it) and is then
- * kept once instead of copied each turn.
+ * frozen objects (every level of them).
  */
 export function copyState<T>(value: T, depth = 0): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value
