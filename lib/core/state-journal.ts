@@ -11,29 +11,11 @@
 // A key the container had before the turn is not deleted from it while the turn runs: it is
 // hidden (see Overlay), so that a rollback finds it in its place; JS objects and Maps cannot
 // put a key back in the middle of their order.
+import { CollectionTraps } from './collection-drafts.js'
 import { TroupeError } from './errors.js'
 import { findUnserializable } from './serializable.js'
 import { copyState, copyStateWith, setKey } from './state-copy.js'
-
-/** The kinds of container a draft stands for. */
-const OBJECT = 0
-const MAP = 1
-const SET = 2
-type Kind = typeof OBJECT | typeof MAP | typeof SET
-
-/** Asked of a draft, answers its record; asked of anything else, nothing. */
-const DRAFT = Symbol('troupe.draft')
-
-/** A draft's record: the container it stands for, its proxy, its journal, the container it was read from. */
-interface Draft {
-  raw: object
-  proxy: object
-  journal: StateJournal
-  parent: object | undefined
-}
-
-/** Notes a turn looks through one by one before it indexes them: most turns change a few keys. */
-const SCAN_LIMIT = 16
+import { DRAFT, draftOf, MAP, OBJECT, SET, type Collection, type Draft, type Kind } from './state-draft.js'
 
 /** The first change a turn made to one key of one container: what the key held before. */
 interface Note {
@@ -54,7 +36,8 @@ interface Overlay {
   tail: Map<unknown, unknown>
 }
 
-type Collection = Map<unknown, unknown> | Set<unknown>
+/** Notes a turn looks through one by one before it indexes them: most turns change a few keys. */
+const SCAN_LIMIT = 16
 
 /** The journal of the turn running on a state, by the state's root, for reads of the kept state. */
 const running = new WeakMap<object, StateJournal>()
@@ -540,10 +523,6 @@ export function isDraft(value: unknown): boolean {
   return draftOf(value) !== undefined
 }
 
-function draftOf(value: unknown): Draft | undefined {
-  return typeof value === 'object' && value !== null ? (value as { [DRAFT]?: Draft })[DRAFT] : undefined
-}
-
 // ── containers ─────────────────────────────────────────────────────────────
 
 /** What `note.key` of `note.target` holds now: whether it is there, and its value. */
@@ -643,101 +622,3 @@ function holdsDraft(value: object): boolean {
 function* filter(entries: Iterable<[unknown, unknown]>, hidden: Set<unknown>): Generator<[unknown, unknown]> {
   for (const entry of entries) if (!hidden.has(entry[0])) yield entry
 }
-
-// ── Map and Set drafts ─────────────────────────────────────────────────────
-// A Map or Set keeps its entries in internal slots no proxy reaches: its draft answers with
-// methods of its own, which reach the container and the journal through the draft's record.
-
-/** The proxy handler of a journal's Map and Set drafts. */
-class CollectionTraps implements ProxyHandler<Collection> {
-  constructor(private readonly journal: StateJournal) {}
-
-  get(target: Collection, key: PropertyKey): unknown {
-    if (key === DRAFT) return this.journal.record(target)
-    if (key === 'size') return this.journal.sizeOf(target)
-    const method = (target instanceof Map ? mapMethods : setMethods).get(key)
-    if (method !== undefined) return method
-    // Anything else (newer read-only methods such as Set's union) runs on the container as the turn sees it.
-    const value = Reflect.get(target, key, target)
-    return typeof value === 'function' ? value.bind(this.journal.current(target)) : value
-  }
-}
-
-function recordOf(draft: unknown): { raw: Collection & Map<unknown, unknown>; journal: StateJournal } {
-  const record = draftOf(draft)
-  if (record === undefined) throw new TypeError('a Map or Set method of ctx.state was called on something else')
-  return record as { raw: Collection & Map<unknown, unknown>; journal: StateJournal }
-}
-
-/** A draft used as a Map key or Set member means the container it stands for. */
-function keyOf(key: unknown): unknown {
-  return draftOf(key)?.raw ?? key
-}
-
-const shared = {
-  has(this: unknown, key: unknown): boolean {
-    const { raw, journal } = recordOf(this)
-    return journal.holds(raw, keyOf(key))
-  },
-  delete(this: unknown, key: unknown): boolean {
-    const { raw, journal } = recordOf(this)
-    return journal.drop(raw, keyOf(key))
-  },
-  clear(this: unknown): void {
-    const { raw, journal } = recordOf(this)
-    journal.empty(raw)
-  },
-  forEach(this: unknown, fn: (value: unknown, key: unknown, collection: unknown) => void, thisArg?: unknown): void {
-    const { raw, journal } = recordOf(this)
-    for (const [k, v] of journal.entriesOf(raw)) fn.call(thisArg, v, raw instanceof Map ? k : v, this)
-  },
-  *entries(this: unknown): Generator<[unknown, unknown]> {
-    const { raw, journal } = recordOf(this)
-    for (const [k, v] of journal.entriesOf(raw)) yield raw instanceof Map ? [k, v] : [v, v]
-  },
-  *values(this: unknown): Generator<unknown> {
-    const { raw, journal } = recordOf(this)
-    for (const [, v] of journal.entriesOf(raw)) yield v
-  },
-}
-
-const mapMethods = new Map<PropertyKey, unknown>([
-  ...Object.entries(shared),
-  [
-    'get',
-    function (this: unknown, key: unknown) {
-      const { raw, journal } = recordOf(this)
-      return journal.valueAt(raw, keyOf(key))
-    },
-  ],
-  [
-    'set',
-    function (this: unknown, key: unknown, value: unknown) {
-      const { raw, journal } = recordOf(this)
-      journal.store(raw, keyOf(key), value)
-      return this
-    },
-  ],
-  [
-    'keys',
-    function* (this: unknown) {
-      const { raw, journal } = recordOf(this)
-      for (const [k] of journal.entriesOf(raw)) yield k
-    },
-  ],
-  [Symbol.iterator, shared.entries],
-])
-
-const setMethods = new Map<PropertyKey, unknown>([
-  ...Object.entries(shared),
-  [
-    'add',
-    function (this: unknown, value: unknown) {
-      const { raw, journal } = recordOf(this)
-      journal.store(raw, keyOf(value))
-      return this
-    },
-  ],
-  ['keys', shared.values],
-  [Symbol.iterator, shared.values],
-])
