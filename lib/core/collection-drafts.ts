@@ -1,6 +1,7 @@
 // Map and Set drafts. A Map or Set keeps its entries in internal slots no proxy reaches: its
 // draft answers with methods of its own, which reach the container and the journal through the
 // draft's record, and read and write through the journal (see StateJournal).
+import { TroupeError } from './errors.js'
 import { DRAFT, draftOf, type Collection } from './state-draft.js'
 import type { StateJournal } from './state-journal.js'
 
@@ -16,6 +17,11 @@ export class CollectionTraps implements ProxyHandler<Collection> {
     // Anything else (newer read-only methods such as Set's union) runs on the container as the turn sees it.
     const value = Reflect.get(target, key, target)
     return typeof value === 'function' ? value.bind(this.journal.current(target)) : value
+  }
+
+  /** Freezing a Map or Set draft would freeze the container itself for every turn after; it has no use in state. */
+  preventExtensions(): boolean {
+    throw new TroupeError('TROUPE_STATE_FROZEN', 'a Map or Set of ctx.state was frozen during a turn, which a failed turn could not undo; freeze a value before it enters the state')
   }
 }
 

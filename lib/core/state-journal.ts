@@ -272,13 +272,18 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> 
   private draft(raw: object, parent: object | undefined): unknown {
     const known = this.drafts.get(raw)
     if (known !== undefined) return known.proxy
-    // Frozen parts are shared, and changing one throws as it always did.
-    if (Object.isFrozen(raw)) return raw
     const proto = Object.getPrototypeOf(raw)
     let handler: ProxyHandler<object>
-    if (proto === Object.prototype || proto === null || Array.isArray(raw)) handler = this as ProxyHandler<object>
-    else if (raw instanceof Map || raw instanceof Set) handler = this.collectionTraps ??= new CollectionTraps(this)
-    else return raw
+    if (proto === Object.prototype || proto === null || Array.isArray(raw)) {
+      // Frozen parts are shared, and changing one throws as it always did.
+      if (Object.isFrozen(raw)) return raw
+      handler = this as ProxyHandler<object>
+    } else if (raw instanceof Map || raw instanceof Set) {
+      // A frozen Map or Set still changes through its methods: it gets a draft like any other.
+      handler = this.collectionTraps ??= new CollectionTraps(this)
+    } else {
+      return raw
+    }
     const proxy = new Proxy(raw, handler)
     this.drafts.set(raw, { raw, proxy, journal: this, parent })
     return proxy

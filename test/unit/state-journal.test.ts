@@ -175,6 +175,15 @@ t.test('frozen parts are shared, and stay frozen', async (t) => {
   t.throws(() => ((draft.fixed as { ids: unknown }).ids = []), TypeError)
   t.throws(() => Object.freeze(draft), { code: 'TROUPE_STATE_FROZEN' }, 'freezing a draft would make the turn impossible to undo')
   journal.rollback()
+  // A frozen Map still changes through its methods: it is drafted, and a rollback undoes it.
+  const withMap = { m: Object.freeze(new Map([['a', 1]])) }
+  const again = new StateJournal(withMap)
+  const m = (again.view as typeof withMap).m
+  m.set('a', 2)
+  m.set('b', 3)
+  t.throws(() => Object.freeze(m), { code: 'TROUPE_STATE_FROZEN' })
+  again.rollback()
+  t.same([...withMap.m], [['a', 1]])
 })
 
 t.test('a turn that ran past its end changes nothing: its writes are dropped', async (t) => {
