@@ -27,6 +27,7 @@ const TABLES: Table[] = [
   { title: 'W2 many keyed actors, round-robin (in one process)', from: [['local', 'W2']], reference: 'troupe', metric: 'msgs_per_s' },
   { title: 'W3 ask latency, sequential (in one process)', from: [['local', 'W3']], reference: 'troupe', metric: 'asks_per_s', latency: true },
   { title: 'W4 fork/join of 10, sequential (in one process)', from: [['local', 'W4']], reference: 'troupe', metric: 'joins_per_s', latency: true },
+  { title: 'W7 big state: one singleton holding 20,000 keys, each message touches one (in one process)', from: [['local', 'W7']], reference: 'troupe', metric: 'msgs_per_s' },
   { title: 'W5 durable W1: one hot key (local Kinesis + DynamoDB; Restate)', from: [['aws', 'W1'], ['restate', 'W1']], reference: 'troupe-aws', metric: 'msgs_per_s', cost: true },
   { title: 'W5 durable W2: keyed counters × 5 messages', from: [['aws', 'W2'], ['restate', 'W2']], reference: 'troupe-aws', metric: 'msgs_per_s', cost: true },
   { title: 'W5 durable W2D: all-distinct keys, one message each', from: [['aws', 'W2D']], reference: 'troupe-aws', metric: 'msgs_per_s', cost: true },
@@ -46,6 +47,7 @@ export function medianOf(reps: readonly Rep[], metric: string): number | undefin
 
 function size(r: Rep): string {
   const m = r.metrics
+  if (m.state_keys !== undefined) return `${fmt(m.n)} into ${fmt(m.state_keys)} keys`
   if (m.actors !== undefined && m.per_actor !== undefined) return `${fmt(m.actors)} × ${fmt(m.per_actor)}`
   return fmt(m.n)
 }

@@ -20,6 +20,7 @@ const systemsOf = (suite: Suite) => Object.keys(SYSTEMS).filter((s) => suiteOf(s
 const sizeText = (w: WorkloadName, suite: 'local' | 'aws' | 'restate', q: boolean) => {
   const spec = WORKLOADS[w]
   const z = suiteSizes(spec, suite)[q ? 'quick' : 'full']
+  if (w === 'W7') return `n=${z.n.toLocaleString('en')} into ${z.actors.toLocaleString('en')} keys`
   return w === 'W2' || w === 'W2D' ? `${z.actors.toLocaleString('en')} x ${z.perActor}` : `n=${z.n.toLocaleString('en')}`
 }
 const sizes = (suite: 'local' | 'aws' | 'restate', q: boolean) =>
@@ -42,8 +43,8 @@ Without --systems, --workloads or --only it writes bench/REPORT.md (or --report 
   --only SUITE       run these suites: ${SUITE_NAMES.join(', ')} (comma-separated)
   --reps R           measured rounds (default 3)
   --warmup W         warm-up runs inside each child before the measured one (default 1)
-  --n N              W1 messages / W3 asks / W4 fork/joins (in-process)
-  --actors A         W2 keyed instances (in-process)
+  --n N              W1, W7 messages / W3 asks / W4 fork/joins (in-process)
+  --actors A         W2 keyed instances / W7 keys in the singleton's state (in-process)
   --per-actor M      W2 messages per instance (in-process)
   --fanout F         W4 children per fork (default 10)
   --aws-n N          aws W1 messages / W3 asks
@@ -186,7 +187,7 @@ for (const [suite, plan] of plans) {
   const baselines: readonly string[] = suite === 'aws' ? AWS_BASELINES : BASELINES
   for (const [w, names] of plan) {
     const metric = WORKLOADS[w].rate
-    for (const system of names.filter((s) => s.startsWith('troupe'))) {
+    for (const system of names.filter((s) => s.startsWith('troupe') && !baselines.includes(s))) {
       for (const vs of baselines) {
         if (!names.includes(vs)) continue
         const ours = repsOf(w, system)

@@ -3,7 +3,7 @@
 // and by how much.
 
 export interface Check {
-  /** Where it is reported: a workload of the report (W1..W4, W5 for the AWS suite, W6). */
+  /** Where it is reported: a workload of the report (W1..W4, W7, W5 for the AWS suite, W6). */
   section: string
   workload: string
   system: string
@@ -39,6 +39,8 @@ export const CHECKS: readonly Check[] = [
   rate('W2', 'comedy', 3),
   { section: 'W3', workload: 'W3', system: 'troupe', metric: 'p50_us', vs: 'nact', op: '<=', target: 1, label: 'troupe W3 ask p50 ≤ nact’s' },
   { section: 'W4', workload: 'W4', system: 'troupe', metric: 'joins_per_s', vs: 'comedy', op: '>=', target: 1, label: 'troupe W4 joins/s ≥ 1x comedy' },
+  // W7: a turn costs what it touches, not the size of the state (rollback without a copy per turn).
+  { ...rate('W7', 'troupe-no-rollback', 1 / 3), label: 'troupe W7 msgs/s ≥ 1/3 of the same actor run with no rollback (within 3x)' },
   // W5: the AWS mode on the local servers.
   { ...rate('W1', 'raw-kinesis', 0.5, 'W5'), label: 'troupe-aws W1 (one hot key) msgs/s ≥ 0.5x the raw local Kinesis put ceiling' },
   { ...rate('W2D', 'raw-dynalite', 0.8, 'W5'), label: 'troupe-aws W2D (all-distinct keys) msgs/s ≥ 0.8x raw dynalite conditional writes at 16 in flight' },

@@ -4,9 +4,9 @@ import type { Suite } from './systems/index.js'
 import type { BenchSystem, WorkloadName } from './systems/system.js'
 
 export interface Size {
-  /** W1: messages; W3: asks; W4: fork/joins. */
+  /** W1, W7: messages; W3: asks; W4: fork/joins. */
   n: number
-  /** W2: keyed instances. */
+  /** W2: keyed instances; W7: keys in the one singleton's state. */
   actors: number
   /** W2: messages per instance. */
   perActor: number
@@ -116,6 +116,30 @@ async function forkJoin(sys: BenchSystem, { n, fanout }: Size): Promise<Record<s
   return { n, fanout, ms: round(ms), joins_per_s: Math.round(n / (ms / 1000)), ...latencySummary(lat) }
 }
 
+/**
+ * W7: one singleton whose state holds `actors` keys (a Map); n messages, each adds to one key
+ * (spread over all of them); timed until the n-th is processed. What a turn costs when it touches
+ * one key of a large state: a state copied per turn makes every turn cost the whole state.
+ */
+async function bigState(sys: BenchSystem, { n, actors }: Size): Promise<Record<string, number>> {
+  const keys = Array.from({ length: actors }, (_, i) => `key-${i}`)
+  const ts = nowNs()
+  const h = await sys.W7!(keys, n)
+  const setupMs = msSince(ts)
+  const t0 = nowNs()
+  const cpu0 = process.cpuUsage()
+  // 7919 is prime and shares no factor with the key counts used: successive messages hit keys far apart.
+  for (let i = 0; i < n; i++) h.send(keys[(i * 7919) % actors]!, 1)
+  await h.done()
+  const ms = msSince(t0)
+  // CPU time of every thread of the process (GC included): steadier than wall time on a busy machine.
+  const cpu = process.cpuUsage(cpu0)
+  const total = await h.total()
+  if (total !== n) throw new Error(`W7: the state's keys sum to ${total}, sent ${n}`)
+  await h.teardown()
+  return { n, state_keys: actors, setup_ms: round(setupMs), ms: round(ms), msgs_per_s: Math.round(n / (ms / 1000)), cpu_us_per_msg: round((cpu.user + cpu.system) / n, 3) }
+}
+
 /** W6: the system builds the bundle and measures n module inits, each in a fresh process. */
 async function coldStart(sys: BenchSystem, { n }: Size): Promise<Record<string, number>> {
   return { n, ...(await sys.W6!(n)) }
@@ -186,6 +210,15 @@ export const WORKLOADS: Record<WorkloadName, WorkloadSpec> = {
     suites: ['local', 'restate'],
     restate: { full: size(300, 1, 0, 10), quick: size(50, 1, 0, 10) },
     run: forkJoin,
+  },
+  W7: {
+    name: 'W7',
+    title: 'big state: one singleton holding 20,000 keys, each message touches one',
+    rate: 'msgs_per_s',
+    full: size(100_000, 20_000),
+    quick: size(20_000, 20_000),
+    suites: ['local'],
+    run: bigState,
   },
   W6: {
     name: 'W6',

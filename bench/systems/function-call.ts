@@ -9,6 +9,26 @@ export const functionCall: BenchSystem = {
     W2: 'Map<key, state>.get(key), then handler(state, { by }); states made before the clock starts',
     W3: 'await of an async function that increments and returns the count (one promise per ask)',
     W4: 'an async parent calls 10 child functions (child j returns x + j) synchronously and sums',
+    W7: 'handler(state, { k, by }) on one { counts: Map, seen } made before the clock starts: counts.set(k, counts.get(k) + by); no rollback',
+  },
+
+  W7(keys, n) {
+    const state = { counts: new Map(keys.map((k) => [k, 0])), seen: 0 }
+    const finished = signal()
+    const handler = (s: typeof state, msg: { k: string; by: number }) => {
+      s.counts.set(msg.k, s.counts.get(msg.k)! + msg.by)
+      if (++s.seen === n) finished.resolve()
+    }
+    return {
+      send: (k, by) => handler(state, { k, by }),
+      done: () => finished.promise,
+      total: () => {
+        let total = 0
+        for (const count of state.counts.values()) total += count
+        return total
+      },
+      teardown: () => undefined,
+    }
   },
 
   W1(n) {

@@ -17,14 +17,14 @@ export interface SystemEntry {
   fullOnly?: boolean
 }
 
-const troupeVariant = (name: string, asyncReceive: boolean, checkSerializable: boolean, forkInTurn = false) => async () =>
-  (await import('./troupe.js')).troupe({ name, asyncReceive, checkSerializable, forkInTurn })
+const troupeVariant = (name: string, asyncReceive: boolean, checkSerializable: boolean, forkInTurn = false, noRollback = false) => async () =>
+  (await import('./troupe.js')).troupe({ name, asyncReceive, checkSerializable, forkInTurn, noRollback })
 
 const ALL: readonly WorkloadName[] = ['W1', 'W2', 'W3', 'W4']
 
 export const SYSTEMS: Record<string, SystemEntry> = {
   // The limits: a function call per message, Node's EventEmitter, a hand-written mailbox.
-  'function-call': { load: async () => (await import('./function-call.js')).functionCall, defaultWorkloads: ALL },
+  'function-call': { load: async () => (await import('./function-call.js')).functionCall, defaultWorkloads: [...ALL, 'W7'] },
   'event-emitter': { load: async () => (await import('./event-emitter.js')).eventEmitter, defaultWorkloads: ALL },
   mailbox: { load: async () => (await import('./mailbox.js')).mailbox, defaultWorkloads: ['W1', 'W2', 'W3', 'W4'] },
   'xstate-machine': {
@@ -38,12 +38,14 @@ export const SYSTEMS: Record<string, SystemEntry> = {
   // W4's limit: fork/join by hand with Promise.all.
   promises: { load: async () => (await import('./promises.js')).promises, defaultWorkloads: ['W4'] },
   // The production setting: checkSerializable off. W4 through system.fork, from outside a turn.
-  troupe: { load: troupeVariant('troupe', false, false), defaultWorkloads: ['W1', 'W2', 'W3', 'W4'] },
+  troupe: { load: troupeVariant('troupe', false, false), defaultWorkloads: ['W1', 'W2', 'W3', 'W4', 'W7'] },
+  // W7's reference: the same actor on its state itself, with no rollback of a failed turn.
+  'troupe-no-rollback': { load: troupeVariant('troupe-no-rollback', false, false, false, true), defaultWorkloads: ['W7'] },
   // W4 inside the actor world: a parent actor forks in its turn, a join actor resolves the caller.
   'troupe-fork-in-turn': { load: troupeVariant('troupe-fork-in-turn', false, false, true), defaultWorkloads: ['W4'] },
   'troupe-async': { load: troupeVariant('troupe-async', true, false), defaultWorkloads: ['W1'] },
   // The development and test default, so users see what the check costs.
-  'troupe-checked': { load: troupeVariant('troupe-checked', false, true), defaultWorkloads: ['W1'] },
+  'troupe-checked': { load: troupeVariant('troupe-checked', false, true), defaultWorkloads: ['W1', 'W7'] },
   // The AWS mode on kinesalite + dynalite; its references on the same servers are further down.
   'troupe-aws': { load: async () => (await import('./troupe-aws.js')).troupeAws, defaultWorkloads: ['W1', 'W2', 'W2D', 'W3'], suite: 'aws' },
   // The same with ordering 'batched': a hot key's records share PutRecords calls; FIFO per key can break when Kinesis fails part of a call.
@@ -67,7 +69,7 @@ export const SYSTEMS: Record<string, SystemEntry> = {
 export const suiteOf = (system: string): Suite => SYSTEMS[system]?.suite ?? 'local'
 
 /** The baselines troupe's ratio lines compare against (the targets are in ../targets.ts). */
-export const BASELINES = ['function-call', 'event-emitter', 'mailbox', 'xstate-machine', 'xstate-transition', 'nact', 'comedy', 'promises'] as const
+export const BASELINES = ['function-call', 'event-emitter', 'mailbox', 'xstate-machine', 'xstate-transition', 'nact', 'comedy', 'promises', 'troupe-no-rollback'] as const
 
 /** The AWS suite's references: troupe-aws's ratio lines compare against these. */
 export const AWS_BASELINES = ['raw-kinesis', 'raw-dynalite', 'hand-lambda'] as const

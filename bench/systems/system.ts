@@ -1,8 +1,8 @@
 // What every benchmarked system provides: one handle per workload, each doing the same work.
 // Each adapter builds its own idiomatic message per send (one object per message for all).
 
-/** W2D is W2 with all-distinct keys (the W2 adapter, one message per key); W6 is the cold start. */
-export type WorkloadName = 'W1' | 'W2' | 'W2D' | 'W3' | 'W4' | 'W6'
+/** W2D is W2 with all-distinct keys (the W2 adapter, one message per key); W6 is the cold start; W7 one large state. */
+export type WorkloadName = 'W1' | 'W2' | 'W2D' | 'W3' | 'W4' | 'W6' | 'W7'
 
 /** W1: one producer, fire-and-forget messages to one counting actor. */
 export interface TellHandle {
@@ -49,6 +49,8 @@ export interface BenchSystem {
   W2?(keys: readonly string[], perActor: number): ManyHandle | Promise<ManyHandle>
   W3?(): AskHandle | Promise<AskHandle>
   W4?(fanout: number): ForkJoinHandle | Promise<ForkJoinHandle>
+  /** W7: one singleton whose state holds a count per key of `keys`, made before the clock starts; `send(key, by)` adds to one, `done` after n sends. */
+  W7?(keys: readonly string[], n: number): ManyHandle | Promise<ManyHandle>
   /** Builds the Lambda bundle and measures `runs` module inits, each in a fresh process. */
   W6?(runs: number): Promise<Record<string, number>>
   /** Stops what the adapter keeps across runs in this process (the AWS adapters' server process). */

@@ -1,6 +1,7 @@
 // troupe's embedded system, used the way the README shows: one Actor class per message type,
 // state in ctx.state, the supervisor on with its defaults.
 import { Actor, createSystem, type ActorClass, type Context, type Joined } from '../../lib/index.js'
+import { NO_STATE_COPY } from '../../lib/hosts/actor-type.js'
 import { signal, type BenchSystem } from './system.js'
 
 export interface TroupeVariant {
@@ -14,6 +15,8 @@ export interface TroupeVariant {
    * resolving the caller's promise. Otherwise W4 awaits `system.fork` from outside a turn.
    */
   forkInTurn?: boolean
+  /** W7: the actor runs on its state itself, with no rollback of a failed turn (what troupe's own joiner does). */
+  noRollback?: boolean
 }
 
 /** A fork's deadline in W4: generous, as a user would set it; never reached. */
@@ -31,6 +34,7 @@ export function troupe(variant: TroupeVariant): BenchSystem {
     return { system, stop }
   }
   const how = `${variant.asyncReceive ? 'async' : 'sync'} receive, checkSerializable: ${variant.checkSerializable}`
+  type TallyState = { counts: Map<string, number>; seen: number }
 
   return {
     name: variant.name,
@@ -41,6 +45,7 @@ export function troupe(variant: TroupeVariant): BenchSystem {
       W4: variant.forkInTurn
         ? `a Job actor's turn does ctx.fork(10 x [Child, { x, j }]).join(Sum, { timeoutMs: ${JOIN_TIMEOUT_MS}, value: x }); Sum (stateless) sums the replies and resolves the caller's promise (a Map by x); caller: system.tell(Job, { x }); Child is stateless, ${how}`
         : `const joined = await system.fork(10 x [Child, { x, j }], { timeoutMs: ${JOIN_TIMEOUT_MS} }) from outside a turn, then the replies summed; Child is stateless, ${how}`,
+      W7: `singleton Tallies whose state is { counts: Map of every key to 0, seen }; each turn does counts.set(k, counts.get(k) + by) and seen++, ${how}${variant.noRollback ? ', no rollback (NO_STATE_COPY: the turn runs on the state itself)' : ', rollback on failure'}; producer calls system.tell(Tallies, { k, by }) without awaiting`,
     },
 
     W1(n) {
@@ -137,6 +142,34 @@ export function troupe(variant: TroupeVariant): BenchSystem {
       const { system, stop } = start([Target])
       return {
         ask: () => system.ask(Target, { by: 1 }),
+        teardown: stop,
+      }
+    },
+
+    W7(keys, n) {
+      const finished = signal()
+      class Tallies extends Actor<{ k: string; by: number }, void, TallyState> {
+        static readonly type = 'tallies'
+        initialState(): TallyState {
+          return { counts: new Map(keys.map((k) => [k, 0])), seen: 0 }
+        }
+        receive(msg: Tallies['In'], ctx: Context<TallyState>) {
+          const counts = ctx.state.counts
+          counts.set(msg.k, counts.get(msg.k)! + msg.by)
+          if (++ctx.state.seen === n) finished.resolve()
+        }
+      }
+      if (variant.noRollback) Object.defineProperty(Tallies, NO_STATE_COPY, { value: true })
+      const { system, stop } = start([Tallies])
+      return {
+        send: (k, by) => void system.tell(Tallies, { k, by }),
+        done: () => finished.promise,
+        total: async () => {
+          await stop()
+          let total = 0
+          for (const count of (await system.state(Tallies))!.counts.values()) total += count
+          return total
+        },
         teardown: stop,
       }
     },

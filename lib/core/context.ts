@@ -19,7 +19,13 @@ export interface TurnTellOptions<R extends ActorClass = ActorClass> {
  * or replayed turn sends the same ids.
  */
 export interface Context<State = undefined> {
-  /** The instance's state; mutate it or assign a new value. Kept only if the turn succeeds. */
+  /**
+   * The instance's state; mutate it or assign a new value. Kept only if the turn succeeds: a
+   * failed turn's changes are undone, so a turn costs what it changes, not the size of the
+   * state. Its objects, arrays, Maps and Sets are drafts (proxies) during the turn: a part of it
+   * told or returned is sent as it is at that moment, a part kept past the turn changes nothing
+   * when written, and `structuredClone` cannot clone a draft.
+   */
   state: State
   /** The envelope of the message being handled. */
   readonly message: Envelope

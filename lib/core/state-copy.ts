@@ -2,13 +2,12 @@
 const MAX_RECURSIVE_DEPTH = 100
 
 /**
- * Copies actor state before a turn, so a failed turn leaves the state as it was
- * (the AWS mode never commits a failed turn; the embedded mode must not differ).
+ * Copies actor state: a new instance's initial state, the state inspection hands out, what
+ * a turn writes into its state or sends from it (see StateJournal, which spares turns a copy).
  * State is plain data (see `Serializable`), which makes a hand-written copy several
  * times faster than structuredClone for the small states most actors keep.
  * RegExp, URL and Error values are shared, not copied: treat them as immutable. So are
- * frozen objects: what a turn never changes can be frozen (every level of it) and is then
- * kept once instead of copied each turn.
+ * frozen objects (every level of them).
  */
 export function copyState<T>(value: T, depth = 0): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value
@@ -27,10 +26,10 @@ export function copyState<T>(value: T, depth = 0): T {
   return out as T
 }
 
-// An own "__proto__" key (JSON.parse makes them) must stay a key, not become the prototype.
-function setKey(to: object, k: string, v: unknown): void {
+/** Sets `to[k]`; an own "__proto__" key (JSON.parse makes them) stays a key, not the prototype. */
+export function setKey(to: object, k: PropertyKey, v: unknown): void {
   if (k === '__proto__') Object.defineProperty(to, k, { value: v, enumerable: true, writable: true, configurable: true })
-  else (to as Record<string, unknown>)[k] = v
+  else (to as Record<PropertyKey, unknown>)[k] = v
 }
 
 /** An empty container of the same kind, a copied Date, or `value` itself for shared values. */
@@ -62,9 +61,21 @@ function fill(from: object, to: object, copy: (v: unknown, depth: number) => unk
 
 /** The same copy without recursion, for states nested deeper than the call stack allows. */
 function copyDeep<T>(root: T): T {
+  return copyStateWith(root, () => undefined)
+}
+
+/**
+ * copyState without recursion, with a say over every object first: `own(value)` returns
+ * what to put in its place, or `undefined` to copy it as copyState would. Map keys are kept,
+ * not copied. The state journal copies what a turn wrote with it, its drafts resolved.
+ */
+export function copyStateWith<T>(root: T, own: (value: object) => unknown): T {
   const pending: [object, object][] = []
   const copy = (v: unknown): unknown => {
-    if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return v
+    if (typeof v !== 'object' || v === null) return v
+    const owned = own(v)
+    if (owned !== undefined) return owned
+    if (Object.isFrozen(v)) return v
     const out = shell(v)
     if (out !== v && !(v instanceof Date)) pending.push([v, out])
     return out

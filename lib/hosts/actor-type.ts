@@ -12,7 +12,8 @@ const TYPE_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/
 /**
  * Set (true) on an actor class whose `receive` changes `ctx.state` only after the last thing
  * in its turn that can throw: a failed turn then leaves the state as it was, and the
- * embedded host hands such a turn the state itself instead of a copy. For troupe's own actors.
+ * embedded host hands such a turn the state itself instead of a draft whose changes a failed
+ * turn undoes (see StateJournal). For troupe's own actors.
  */
 export const NO_STATE_COPY = Symbol('troupe.noStateCopy')
 
@@ -39,7 +40,7 @@ export class ActorType {
   readonly policy: Policy
   readonly schema: StandardSchemaV1 | undefined
   readonly hasFilter: boolean
-  /** Its turns may run on the state itself (see NO_STATE_COPY). */
+  /** False when its turns may run on the state itself, with no rollback (see NO_STATE_COPY). */
   readonly copiesState: boolean
   /** Its items expire this long after their last commit (see STATE_TTL). */
   readonly stateTtlMs: number | undefined

@@ -6,6 +6,8 @@ import type { ForkMembership, JoinOptions } from '../core/fork.js'
 import { derivedId, type CorrelationId, type MessageId } from '../core/ids.js'
 import type { Logger } from '../core/logger.js'
 import { timerRecord, type ScheduleOptions } from '../core/schedule.js'
+import type { StateJournal } from '../core/state-journal.js'
+import { assertSerializable } from '../core/validate.js'
 import { scopedTimerId, type Effect, type ForkPlan } from './effect.js'
 
 /** What the turn context needs from its host. */
@@ -44,6 +46,7 @@ export class TurnContext<State = unknown, Slot extends TurnSlot = TurnSlot> impl
   private sent = 0
   private logger: Logger | undefined
   private envelope: Envelope | undefined
+  private journal: StateJournal | undefined
 
   constructor(
     private readonly host: TurnHost<Slot>,
@@ -54,9 +57,42 @@ export class TurnContext<State = unknown, Slot extends TurnSlot = TurnSlot> impl
     private readonly sentAt: number,
     state: State,
     readonly startedAt: number,
+    /**
+     * The turn's hold on its state, which a failed turn leaves as it was; without one the turn
+     * runs on the state itself (see NO_STATE_COPY). The state is then the journal's own.
+     */
+    journal?: StateJournal,
   ) {
-    this.state = state
+    this.journal = journal
+    this.state = journal === undefined ? state : (journal.view as State)
     if (seq === ENVELOPE) this.envelope = item as Envelope
+  }
+
+  /**
+   * Ends a successful turn: `state` becomes the state to keep, as plain data, and the reply is
+   * returned released from it (a copy where it holds parts of the state).
+   */
+  keep(reply: unknown): unknown {
+    const journal = this.journal
+    if (journal === undefined) return reply
+    this.journal = undefined
+    const released = journal.release(reply)
+    this.state = journal.keep(this.state) as State
+    return released
+  }
+
+  /** Ends a failed turn: the state is left as it was before the turn. */
+  rollback(): void {
+    this.journal?.rollback()
+    this.journal = undefined
+  }
+
+  /**
+   * Throws when the state the turn leaves would not survive superjson. Checks only what the
+   * turn wrote when its journal can vouch for the rest.
+   */
+  assertStateSerializable(actor: string): void {
+    if (this.journal?.writesSerializable(this.state) !== true) assertSerializable(actor, 'state', this.state)
   }
 
   /** The envelope, made on first use for messages kept as bare bodies. */
@@ -98,7 +134,7 @@ export class TurnContext<State = unknown, Slot extends TurnSlot = TurnSlot> impl
 
   tell(target: ActorClass | string, body: unknown, options?: TurnTellOptions): MessageId {
     this.assertOpen(`told ${typeof target === 'string' ? target : target.type}`)
-    const checked = this.host.checkOutgoing(target, body)
+    const checked = this.host.checkOutgoing(target, this.released(body))
     const id = this.nextId()
     ;(this.outbox ??= []).push({ kind: 'tell', target, id, body: checked, replyTo: options?.replyTo?.type, receipt: options?.receipt === true })
     return id
@@ -106,7 +142,7 @@ export class TurnContext<State = unknown, Slot extends TurnSlot = TurnSlot> impl
 
   fork(children: readonly (readonly [ActorClass, unknown])[]): { join(actor: ActorClass, options: JoinOptions<unknown>): string } {
     this.assertOpen('forked')
-    const checked = children.map(([actor, body]) => [actor, this.host.checkOutgoing(actor, body)] as const)
+    const checked = children.map(([actor, body]) => [actor, this.host.checkOutgoing(actor, this.released(body))] as const)
     return {
       join: (actor, options) => {
         this.assertOpen(`joined into ${actor.type}`)
@@ -120,6 +156,7 @@ export class TurnContext<State = unknown, Slot extends TurnSlot = TurnSlot> impl
         }
         const forkId = this.nextId()
         const ids = checked.map(() => this.nextId())
+        if (options.value !== undefined) options = { ...options, value: this.released(options.value) }
         const effects = this.host.planFork({ forkId, childId: (i) => ids[i]!, children: checked, join: actor, options, cause: this.message, forward })
         ;(this.outbox ??= []).push(...effects)
         return forkId
@@ -129,7 +166,7 @@ export class TurnContext<State = unknown, Slot extends TurnSlot = TurnSlot> impl
 
   schedule(target: ActorClass, body: unknown, options: ScheduleOptions): string {
     this.assertOpen(`scheduled ${target.type}`)
-    const checked = this.host.checkOutgoing(target, body)
+    const checked = this.host.checkOutgoing(target, this.released(body))
     const id = options.name === undefined ? this.nextId() : scopedTimerId(this.message.type, this.key, options.name)
     const where = `${this.message.type}: ctx.schedule(${target.type})`
     const origin = { id, correlationId: this.message.correlationId, causationId: this.message.id }
@@ -141,6 +178,11 @@ export class TurnContext<State = unknown, Slot extends TurnSlot = TurnSlot> impl
   cancelSchedule(name: string): void {
     this.assertOpen(`cancelled timer ${name}`)
     ;(this.outbox ??= []).push({ kind: 'cancel', timerId: scopedTimerId(this.message.type, this.key, name) })
+  }
+
+  /** A body leaving the turn, as it is now and sharing nothing with the state. */
+  private released(body: unknown): unknown {
+    return this.journal === undefined ? body : this.journal.release(body)
   }
 
   private assertOpen(what: string): void {

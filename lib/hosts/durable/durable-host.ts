@@ -27,7 +27,7 @@ import { createLogger, type Logger } from '../../core/logger.js'
 import type { MessageStatus } from '../../core/receipt.js'
 import { KeyedSequence } from '../../core/keyed-sequence.js'
 import { decode, encode } from '../../core/serialization.js'
-import { copyState } from '../../core/state-copy.js'
+import { StateJournal } from '../../core/state-journal.js'
 import { assertSerializable } from '../../core/validate.js'
 import { ClaimCheck, PayloadError } from '../../routing/claim-check.js'
 import { defaultRecordCodec, type RecordCodec } from '../../routing/record-codec.js'
@@ -984,8 +984,10 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     for (;;) {
       envelope.attempt = failures.length + 1
       const startedAt = this.clock.now()
-      const start = type.kind === 'stateless' ? undefined : state === undefined ? type.initialState() : copyState(state)
-      const ctx: Turn = new TurnContext(this, { key: envelope.key }, envelope, ENVELOPE, envelope.sentAt, start, startedAt)
+      const start = type.kind === 'stateless' ? undefined : state === undefined ? type.initialState() : state
+      // Kept apart: `state` stays as it was even after a successful turn (its size may still refuse it).
+      const journal = type.kind === 'stateless' ? undefined : new StateJournal(start, { apart: true })
+      const ctx: Turn = new TurnContext(this, { key: envelope.key }, envelope, ENVELOPE, envelope.sentAt, start, startedAt, journal)
       try {
         if (this.filters.length !== 0 || type.hasFilter) {
           const reason = applyFilters(type, envelope, this.filters, this.checkSerializable)
@@ -994,7 +996,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
             return this.filtered(envelope, reason)
           }
         }
-        const reply = await this.receive(type, ctx)
+        const reply = ctx.keep(await this.receive(type, ctx))
         if (this.checkSerializable) {
           if (type.stateful) assertSerializable(type.type, 'state', ctx.state)
           assertSerializable(type.type, 'reply', reply)
@@ -1003,6 +1005,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
         return this.done(ctx, reply)
       } catch (error) {
         ctx.closed = true
+        ctx.rollback()
         const now = this.clock.now()
         failures.push({ attempt: envelope.attempt, startedAt, endedAt: now, error: errorRecord(error) })
         const delayMs = nextAttemptDelayMs(type, error, envelope.attempt, this.random)

@@ -23,6 +23,7 @@ import type { MessageStatus, Receipt } from '../../core/receipt.js'
 import { timerRecord, type ScheduleOptions } from '../../core/schedule.js'
 import { decode, encode } from '../../core/serialization.js'
 import { copyState } from '../../core/state-copy.js'
+import { readKept, StateJournal } from '../../core/state-journal.js'
 import type { AskOptions, AwaitReceiptOptions, Pause, StopOptions, StopReport, System, SystemOptions, TellOptions } from '../../core/system.js'
 import { assertSerializable, validateBody } from '../../core/validate.js'
 import type { Stores, StoredInstance, TimerRecord } from '../../store/index.js'
@@ -281,9 +282,10 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     const seq = mailbox.seq
     if (seq === ENVELOPE) (mailbox.item as Envelope).attempt++
     // A deleted instance (state set to undefined) with messages left starts again from its initial state.
-    const state =
-      rt.kind === 'stateless' ? undefined : inst.state === undefined && rt.stateful ? rt.initialState() : rt.copiesState ? copyState(inst.state) : inst.state
-    const ctx = new TurnContext(this, inst, mailbox.item, seq, mailbox.sentAt, state, now)
+    const state = rt.kind === 'stateless' ? undefined : inst.state === undefined && rt.stateful ? rt.initialState() : inst.state
+    // The turn changes the state in place; its journal undoes that if the turn fails.
+    const journal = rt.kind !== 'stateless' && rt.copiesState ? new StateJournal(state, { trusted: inst.state !== undefined }) : undefined
+    const ctx = new TurnContext(this, inst, mailbox.item, seq, mailbox.sentAt, state, now, journal)
     mailbox.item = undefined
     if (seq === ENVELOPE) this.track(ctx.message, 'running')
     if (this.listeners.length !== 0) this.emit({ type: '@troupe.delivered', at: now, envelope: ctx.message })
@@ -291,6 +293,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     try {
       if ((this.filters.length !== 0 || rt.hasFilter) && !this.filter(rt, ctx)) {
         ctx.closed = true
+        ctx.rollback()
         return undefined
       }
       result = rt.actor.receive(ctx.body, ctx)
@@ -363,7 +366,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     const rt = inst.rt
     if (this.checkSerializable) {
       try {
-        if (rt.kind !== 'stateless') assertSerializable(rt.type, 'state', ctx.state)
+        if (rt.kind !== 'stateless') ctx.assertStateSerializable(rt.type)
         assertSerializable(rt.type, 'reply', reply)
       } catch (error) {
         this.failed(ctx, error)
@@ -371,6 +374,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
       }
     }
     ctx.closed = true
+    reply = ctx.keep(reply)
     // Commit, then send: nothing leaves from state that was not kept.
     if (rt.kind !== 'stateless') inst.state = ctx.state
     const envelope = ctx.materialized()
@@ -394,6 +398,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   private failed(ctx: Turn, error: unknown): void {
     if (ctx.closed) return
     ctx.closed = true
+    ctx.rollback()
     const inst = ctx.instance
     const rt = inst.rt
     const envelope = ctx.message
@@ -551,7 +556,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   private save(inst: Instance): void | Promise<void> {
     const expected = inst.version === 0 ? undefined : inst.version
     inst.version++
-    return this.stores.state.put(inst.rt.type, inst.key, { state: encode(inst.state), version: inst.version, updatedAt: this.clock.now() }, expected)
+    return this.stores.state.put(inst.rt.type, inst.key, { state: readKept(inst.state, encode), version: inst.version, updatedAt: this.clock.now() }, expected)
   }
 
   /** A status that is not final: kept in the receipt, if any, and for a fork child. */
@@ -711,7 +716,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   state(actor: ActorClass, key = ''): Promise<never> {
     const rt = this.runtime(actor)
     const inst = rt.instances.get(key)
-    if (inst || !rt.stateful) return Promise.resolve((inst ? copyState(inst.state) : undefined) as never)
+    if (inst || !rt.stateful) return Promise.resolve((inst ? readKept(inst.state, copyState) : undefined) as never)
     // Not in memory: evicted, or kept by a system that stopped before this one.
     return Promise.resolve(this.stores.state.get(rt.type, key)).then((stored) => (stored === undefined ? undefined : decode(stored.state)) as never)
   }
@@ -721,7 +726,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     return [...rt.instances.values()].map((inst) => ({
       type: rt.type,
       key: inst.key,
-      state: copyState(inst.state) as never,
+      state: readKept(inst.state, copyState) as never,
       queued: inst.size,
       running: inst.active !== 0,
       lastMessageId: inst.lastEnvelope?.id ?? (inst.lastSeq >= 0 ? this.ids.id(inst.lastSeq) : undefined),
