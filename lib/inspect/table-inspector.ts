@@ -12,6 +12,7 @@ import { decode } from '../core/serialization.js'
 import type { Pause } from '../core/system.js'
 import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
 import { decodeMeta } from '../hosts/durable/instance-meta.js'
+import { ProcessLane } from '../hosts/durable/process-lane.js'
 import { Router } from '../routing/router.js'
 import { recordToPutBack, type RecordToPutBack } from '../routing/unreadable-record.js'
 import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
@@ -42,6 +43,8 @@ export class TableInspector implements Inspector {
   private readonly journal: DynamoDBJournalStore
   private readonly transport: KinesisTransport | undefined
   private readonly pausing: DurablePauses
+  /** This process's lane: where its replays are put. */
+  private readonly lane = new ProcessLane()
 
   constructor(private readonly options: TableInspectorOptions) {
     const table = { client: options.dynamodb, tableName: options.tableName }
@@ -162,7 +165,11 @@ export class TableInspector implements Inspector {
   async replay(id: string): Promise<string> {
     const letter = await this.journal.takeDeadLetter(id)
     if (!letter) throw new TroupeError('TROUPE_NO_DEAD_LETTER', `no dead letter with message id ${id} in table ${this.options.tableName}`)
-    const envelope: Envelope = { ...letter.envelope, attempt: 0 }
+    // A replay is a new run of the message: a new place in this process's lane, so receivers that
+    // saw the message end (dead) do not take the replay for a copy of it (docs/guarantees.md).
+    const { origin: _old, ...rest } = letter.envelope
+    const envelope: Envelope = { ...rest, attempt: 0 }
+    const pos = this.lane.stamp(envelope)
     try {
       this.sender(`replay dead letter ${id}`) // either way something goes on the stream: say so before anything is written
       // A record no host could read is no message: its bytes go back on their stream as they were.
@@ -189,6 +196,8 @@ export class TableInspector implements Inspector {
     } catch (error) {
       await this.journal.putDeadLetters([letter]) // not sent: it stays a dead letter
       throw error
+    } finally {
+      this.lane.settle(pos)
     }
     return envelope.id
   }

@@ -113,8 +113,10 @@ export class OutboxSender {
         throw new TroupeError('TROUPE_SEND_FAILED', `${report.failed} of ${envelopes.length} messages were not sent; the batch will be delivered again (${retryable.message})`, { cause: retryable })
       }
     }
-    if (receipts.length !== 0) writes.push(Promise.resolve(this.journal.putReceipts(receipts)).then(() => this.onReceipts(receipts)))
-    if (letters.length !== 0) writes.push(Promise.resolve(this.journal.putDeadLetters(letters)))
+    // A dead letter is kept before the receipt that says dead: whoever reads that receipt finds the letter.
+    const kept = letters.length === 0 ? Promise.resolve() : Promise.resolve(this.journal.putDeadLetters(letters))
+    writes.push(kept)
+    if (receipts.length !== 0) writes.push(kept.then(() => this.journal.putReceipts(receipts)).then(() => this.onReceipts(receipts)))
     const results = await Promise.allSettled(writes)
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed) throw failed.reason
