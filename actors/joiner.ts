@@ -227,7 +227,7 @@ export function joinerActor(host: JoinerHost): ActorClass {
   }
 
   function expireLater(ctx: Context<JoinerState>): void {
-    ctx.schedule(Joiner, { op: 'expire', forkId: ctx.key }, { afterMs: JOIN_RETENTION_MS, name: 'expire' })
+    ctx.schedule(Joiner, { op: 'expire', forkId: ctx.key }, { afterMs: JOIN_RETENTION_MS, name: 'expire', idempotent: true })
   }
 }
 

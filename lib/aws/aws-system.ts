@@ -673,7 +673,12 @@ export class AwsSystem implements System {
       this.logger.error('timer could not fire; dead-lettered', { timerId: timer.id, error: (error as Error).message })
       return
     }
-    const envelope = makeEnvelope({ ...fields, type: TIMER, key: timer.id, body: firing })
+    // A target that recognises a second firing itself gets the message straight, in due-time
+    // order with what else comes to it; any other firing goes through the timer's instance.
+    const envelope = timer.direct
+      ? makeEnvelope({ ...fields, id: derivedId(timer.id as MessageId, timer.dueAt), type: timer.target, key: firing.key, body: firing.body })
+      : makeEnvelope({ ...fields, type: TIMER, key: timer.id, body: firing })
+    if (timer.direct && this.receiptsForAll) envelope.receipt = 'status'
     const pos = this.host.lane.stamp(envelope)
     try {
       const result = await this.enqueueTracked(await this.offload(envelope))

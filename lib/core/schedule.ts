@@ -16,6 +16,14 @@ export interface ScheduleOptions {
    * removes it. Inside a turn the name is scoped to the actor instance.
    */
   name?: string
+  /**
+   * The target takes a second firing of the same due time as a no-op (it keeps its own record of
+   * what fired), so on AWS the firing goes straight to it: one hop, in due-time order with its
+   * other messages. Otherwise a firing goes through the timer's own instance first, which sends
+   * the message once per due time however many processes fire it (docs/guarantees.md).
+   * @default false
+   */
+  idempotent?: boolean
 }
 
 /** The first due time of a schedule, checked eagerly with the option named in the error. */
@@ -62,5 +70,6 @@ export function timerRecord(where: string, target: string, body: unknown, option
     ...(origin.causationId === undefined ? {} : { causationId: origin.causationId }),
     fired: 0,
     ...(options.every === undefined ? {} : { every: options.every }),
+    ...(options.idempotent === true ? { direct: true as const } : {}),
   }
 }

@@ -45,7 +45,8 @@ export function planFork(plan: ForkPlan, deps: ForkPlanDeps): Effect[] {
   const size = deps.groupSize ?? Infinity
   const deadline = (id: string, dueAt: number): Effect => ({
     kind: 'schedule',
-    timer: { id: scopedTimerId(JOINER, id, 'deadline'), target: JOINER, body: deadlineBody(id), dueAt, correlationId: cause.correlationId, causationId: cause.id, fired: 0 },
+    // The joiner takes a deadline after its join as a no-op: it may come straight to it.
+    timer: { id: scopedTimerId(JOINER, id, 'deadline'), target: JOINER, body: deadlineBody(id), dueAt, correlationId: cause.correlationId, causationId: cause.id, fired: 0, direct: true },
   })
   const open = (id: string, fork: OpenFork): Effect => ({ kind: 'tell', target: JOINER, id: derivedId(id as never, 'open'), body: { op: 'open', forkId: id, fork }, replyTo: undefined, receipt: false })
   const forward = plan.forward ? { forward: plan.forward } : {}

@@ -238,6 +238,7 @@ export class DynamoDBTimerStore implements TimerStore {
     }
     if (timer.every !== undefined) item.every = { S: timer.every }
     if (timer.causationId !== undefined) item.cause = { S: timer.causationId }
+    if (timer.direct === true) item.direct = { BOOL: true }
     const bytes = itemBytes(item)
     if (bytes > DYNAMODB_MAX_ITEM_BYTES) throw new ItemTooLargeError('timer', timer.id, bytes)
     try {
@@ -449,6 +450,7 @@ function toTimer(item: Record<string, AttributeValue>): TimerRecord {
   }
   if (item.every?.S !== undefined) t.every = item.every.S
   if (item.cause?.S !== undefined) t.causationId = item.cause.S
+  if (item.direct?.BOOL === true) t.direct = true
   return t
 }
 

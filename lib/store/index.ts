@@ -57,6 +57,8 @@ export interface TimerRecord {
   causationId?: string
   /** Firings so far. */
   fired: number
+  /** The target recognises a second firing itself: fire straight at it (`ScheduleOptions.idempotent`). */
+  direct?: true
 }
 
 export interface TimerStore {

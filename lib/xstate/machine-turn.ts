@@ -72,7 +72,9 @@ export function runMachineTurn(spec: MachineTurnSpec, msg: unknown, ctx: Context
       }
       const token = `${ctx.message.id}/${scheduled++}`
       timers[id] = token
-      ctx.schedule(spec.self, { ...body, name: id, token } as never, { afterMs: delayMs, name: id })
+      // The machine keeps each named timer's token and drops a firing whose token it no longer
+      // holds: a second firing is a no-op, so it may come straight to the machine.
+      ctx.schedule(spec.self, { ...body, name: id, token } as never, { afterMs: delayMs, name: id, idempotent: true })
     },
     cancel(id) {
       if (!open || !(id in timers)) return

@@ -172,3 +172,17 @@ t.test('a failed message of 900 KiB is kept whole and replays whole; with payloa
   await withPayloads.idle()
   t.same(await withPayloads.deadLetters(), [], 'no letter left')
 })
+
+t.test("a stateful actor's message over the item's 400 KB that dies: its letter rides in the outbox, which waits in the overflow store; the key flows on", async (t) => {
+  const { start } = await setUp(t)
+  const system = start()
+  const big = { k: 'big', s: 'x'.repeat(450 * KiB), gated: true }
+  const id = await system.tell(Whole, big, { receipt: true })
+  await system.tell(Whole, { k: 'big', s: 'after' })
+  t.equal((await system.awaitReceipt(id, { timeoutMs: 60_000 })).status, 'dead', 'the message died')
+  await system.idle()
+  const [letter] = await system.deadLetters()
+  t.equal(letter?.envelope.id, id, 'its letter is kept')
+  t.ok((letter?.envelope.body as { s: string }).s === big.s, 'whole')
+  t.same(await system.state(Whole, 'big'), { got: [{ length: 5, sha: sha('after') }], open: false }, 'the next message of the key ran: nothing waits behind the letter')
+})
