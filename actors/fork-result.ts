@@ -8,11 +8,11 @@ export const FORK_RESULT = 'troupe.forkResult'
  * The fork-result actor class for one host; `deliver` gets each joined fork, inside the turn
  * (a durable host hands it on with the turn's other effects).
  */
-export function forkResultActor(deliver: (forkId: string, joined: unknown, ctx: Context) => void): ActorClass {
+export function forkResultActor(deliver: (forkId: string, joined: unknown, ctx: Context) => void | Promise<void>): ActorClass {
   return class ForkResult extends Actor<{ forkId: string }> {
     static readonly type = FORK_RESULT
     receive(msg: { forkId: string }, ctx: Context) {
-      deliver(msg.forkId, msg, ctx)
+      return deliver(msg.forkId, msg, ctx)
     }
   }
 }

@@ -45,6 +45,15 @@ interface GroupReport {
   '@troupe.group': string
 }
 
+/** A reply kept out of the joiner's item: where it is. */
+interface KeptReply {
+  '@troupe.kept': string
+}
+
+function isKept(reply: unknown): reply is KeptReply {
+  return typeof (reply as Partial<KeptReply> | null)?.['@troupe.kept'] === 'string'
+}
+
 export type JoinerMessage =
   | { op: 'open'; forkId: string; fork: OpenFork }
   | { op: 'reply'; forkId: string; index: number; outcome: Outcome }
@@ -73,10 +82,16 @@ export interface JoinerHost {
    * cheaply (a TTL); a host that never redelivers deletes the fork at its join.
    */
   readonly keepJoinedRecords: boolean
-  /** Keeps a group's result of a large fork under `key` (a write to the overflow store); hosts that never group need not. */
-  keepGroup?(key: string, result: GroupResult): Promise<void>
-  /** A group's result kept by `keepGroup`. */
-  readGroup?(key: string): Promise<GroupResult>
+  /**
+   * Keeps a value out of the joiner's item, under `key` (a write to the overflow store): a group's
+   * result of a large fork, or a reply too large to hold beside the others. Hosts whose joiner
+   * state has no size limit (in memory) need not.
+   */
+  keep?(key: string, value: unknown): Promise<void>
+  /** A value kept by `keep`. */
+  read?(key: string): Promise<unknown>
+  /** Whether a reply is too large to hold in the joiner's item beside the others. */
+  large?(reply: unknown): boolean
   /** Tells the fork's joiner how group `index` ended, from a group joiner's turn. */
   tellGroup?(ctx: Context<JoinerState>, report: ForkMembership, outcome: Outcome): void
 }
@@ -96,6 +111,13 @@ export function joinerActor(host: JoinerHost): ActorClass {
     }
 
     receive(msg: JoinerMessage, ctx: Context<JoinerState>): void | Promise<void> {
+      // A reply too large to hold beside the others is kept out of the item first (a keyed write:
+      // a rerun writes the same), and the state holds where it is.
+      if (msg.op === 'reply' && msg.outcome.ok && host.large?.(msg.outcome.reply) && !ctx.state.joined && ctx.state.outcomes[msg.index] === undefined) {
+        const key = `join/${msg.forkId}/${msg.index}`
+        const kept: KeptReply = { '@troupe.kept': key }
+        return host.keep!(key, msg.outcome.reply).then(() => this.receive({ ...msg, outcome: { ok: true, reply: kept } }, ctx))
+      }
       // Every change to the state comes after the last thing that can throw (the join's
       // send), so a failed turn leaves the state as it was and the host need not copy it.
       const s = ctx.state
@@ -167,15 +189,25 @@ export function joinerActor(host: JoinerHost): ActorClass {
           : { index: i, actor: child.actor, messageId: child.messageId, status: outcome.status, error: outcome.error },
       )
     }
+    if (replies.some(isKept)) return readKept(replies).then((whole) => finishWhole(ctx, open, last, whole, missing))
+    return finishWhole(ctx, open, last, replies, missing)
+  }
+
+  function finishWhole(ctx: Context<JoinerState>, open: OpenFork, last: Reply | undefined, replies: unknown[], missing: MissingChild[]): void | Promise<void> {
     if (open.report !== undefined) return finishGroup(ctx, open, last, { replies, missing })
     if (open.groups !== undefined) return joinGroups(ctx, open, last, replies, missing)
     sendJoin(ctx, open, last, replies, missing)
   }
 
+  /** The replies with those kept out of the item read back. */
+  async function readKept(replies: unknown[]): Promise<unknown[]> {
+    return Promise.all(replies.map((r) => (isKept(r) ? host.read!(r['@troupe.kept']) : r)))
+  }
+
   /** A group of a large fork is complete (or out of time): its result goes to the store, a reference to the fork's joiner. */
   async function finishGroup(ctx: Context<JoinerState>, open: OpenFork, last: Reply | undefined, result: GroupResult): Promise<void> {
     const key = `join/${ctx.key}`
-    await host.keepGroup!(key, result)
+    await host.keep!(key, result)
     const report: GroupReport = { '@troupe.group': key }
     host.tellGroup!(ctx, open.report!, { ok: true, reply: report })
     ended(ctx, open, last)
@@ -184,7 +216,7 @@ export function joinerActor(host: JoinerHost): ActorClass {
   /** The fork's own joiner in a tree: its groups' results read back in order, joined whole. */
   async function joinGroups(ctx: Context<JoinerState>, open: OpenFork, last: Reply | undefined, groups: unknown[], lost: MissingChild[]): Promise<void> {
     const { size, children } = open.groups!
-    const results = await Promise.all(groups.map((g) => (g === undefined ? undefined : host.readGroup!((g as GroupReport)['@troupe.group']))))
+    const results = (await Promise.all(groups.map((g) => (g === undefined ? undefined : host.read!((g as GroupReport)['@troupe.group']))))) as (GroupResult | undefined)[]
     const replies: unknown[] = []
     const missing: MissingChild[] = []
     results.forEach((result, g) => {

@@ -31,7 +31,7 @@ import type { AskAnswer, AskInvocation, ShardPosition } from '../hosts/lambda/ev
 import { ClaimCheck, type ClaimCheckOptions } from '../routing/claim-check.js'
 import { defaultRecordCodec, type RecordCodec } from '../routing/record-codec.js'
 import { recordToPutBack } from '../routing/unreadable-record.js'
-import { DynamoDBPayloadStore } from '../store/payload-store.js'
+import { DynamoDBPayloadStore, type PayloadStore } from '../store/payload-store.js'
 import { Router, type RouterOptions } from '../routing/router.js'
 import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import { DynamoDBLeaseStore } from '../store/dynamodb-leases.js'
@@ -144,6 +144,11 @@ export interface AwsSystemOptions {
 /** Polling a receipt starts this often and slows down to once a second. */
 const FIRST_POLL_MS = 25
 const MAX_POLL_MS = 1_000
+/** A fork's joined replies larger than this wait in the overflow store; its receipt holds where (`KEPT_RESULT`). */
+const KEPT_RESULT_BYTES = 256 * 1024
+const KEPT_RESULT = '@troupe.kept'
+/** How long a kept fork result stays: as long as the receipt that refers to it. */
+const FORK_RESULT_TTL_MS = 24 * 60 * 60_000
 /** A `system.fork` waits this much longer than its join's timeout before giving up on it. */
 const FORK_GRACE_MS = 30_000
 /** Instances remembered for `instances()`, per type. */
@@ -184,6 +189,8 @@ export class AwsSystem implements System {
   readonly router: Router
   private readonly states: DynamoDBStateStore
   private readonly claimCheck: ClaimCheck | undefined
+  /** Where what is too large for an item waits: outboxes, a large fork's replies, a large fork result. */
+  private readonly overflow: PayloadStore
   private readonly timerStore: DynamoDBTimerStore
   private readonly journal: DynamoDBJournalStore
   private readonly pausing: DurablePauses
@@ -234,14 +241,21 @@ export class AwsSystem implements System {
     this.transport = new KinesisTransport({ client: options.kinesis, router: this.router, ...(options.codec ? { codec: options.codec } : {}), lingerMs: options.lingerMs ?? 10, ordering: options.ordering ?? 'strict', aggregate: options.aggregate ?? true })
     this.claimCheck = options.payloads && new ClaimCheck({ store: new DynamoDBPayloadStore(table), ...options.payloads })
     // Outboxes too large for an instance's item (a fork of thousands of children) wait here.
-    const overflow = this.claimCheck?.store ?? new DynamoDBPayloadStore(table)
+    const overflow = (this.overflow = this.claimCheck?.store ?? new DynamoDBPayloadStore(table))
     host = this.host = new DurableHost({
       actors: options.actors,
       builtins: [
         (h) =>
-          forkResultActor((forkId, joined, ctx) =>
-            h.addEntry(ctx, { kind: 'receipt', record: h.receiptRecord({ id: forkId as MessageId, type: FORK_RESULT, key: '', attempt: 1 }, 'done', undefined, { reply: encode(joined) }) }),
-          ),
+          forkResultActor(async (forkId, joined, ctx) => {
+            // The joined replies go with the fork's receipt, one item: larger ones wait in the overflow store.
+            let reply = encode(joined)
+            if (Buffer.byteLength(reply) > KEPT_RESULT_BYTES) {
+              const key = `fork/${forkId}`
+              await overflow.put(key, Buffer.from(reply, 'utf8'), this.clock.now() + FORK_RESULT_TTL_MS)
+              reply = encode({ [KEPT_RESULT]: key })
+            }
+            h.addEntry(ctx, { kind: 'receipt', record: h.receiptRecord({ id: forkId as MessageId, type: FORK_RESULT, key: '', attempt: 1 }, 'done', undefined, { reply }) })
+          }),
       ],
       state: this.states,
       timers: this.timerStore,
@@ -590,7 +604,11 @@ export class AwsSystem implements System {
       if (this.stopping) throw new SystemStoppedError('the system stopped before the fork joined')
       throw new AskTimeoutError(FORK_RESULT, '', forkId, 'unknown', timeoutMs)
     }
-    return decode(receipt.reply) as Joined<T, Value>
+    const result = decode(receipt.reply) as Joined<T, Value> | Record<typeof KEPT_RESULT, string>
+    if (!(KEPT_RESULT in result)) return result
+    const data = await this.overflow.get(result[KEPT_RESULT])
+    if (data === undefined) throw new TroupeError('TROUPE_OVERFLOW_MISSING', `the joined replies of fork ${forkId} are not in the overflow store under ${result[KEPT_RESULT]}`)
+    return decode(Buffer.from(data).toString('utf8')) as Joined<T, Value>
   }
 
   async schedule(actor: ActorClass, body: unknown, options: ScheduleOptions): Promise<string> {

@@ -12,7 +12,7 @@
 // host moved the instance first) reloads it and runs its turns again; the losing run's outbox
 // was never sent.
 import { createHash } from 'node:crypto'
-import { JOINER, joinerActor, type GroupResult, type JoinerHost, type JoinerState, type Outcome } from '../../../actors/joiner.js'
+import { JOINER, joinerActor, type JoinerHost, type JoinerState, type Outcome } from '../../../actors/joiner.js'
 import { timerActor, type TimerFiring, type TimerHost, type TimerState } from '../../../actors/timer.js'
 import type { ActorClass } from '../../core/actor.js'
 import { systemClock, type Clock } from '../../core/clock.js'
@@ -178,6 +178,8 @@ type TurnEnd = Ended | { end: 'later'; failures: AttemptRecord[] }
 const MAX_CONFLICT_ROUNDS = 5
 /** Without the app's claim check, a body larger than this goes to the overflow store: no default-sized record could carry it. */
 const OVERSIZED_BODY_BYTES = 960 * 1024
+/** A reply larger than this is kept out of its joiner's item, which holds many replies. */
+const LARGE_REPLY_BYTES = 16 * 1024
 /** Children per joiner: a fork with more is joined by a tree of joiners (fork-plan.ts), each item far below 400 KB for small replies. */
 const JOIN_GROUP_SIZE = 256
 /** A segment smaller than this stays in the item even when the item is too large: spilling it would not help. */
@@ -1248,14 +1250,21 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     this.addEntry(ctx, { kind: 'message', envelope })
   }
 
-  async keepGroup(key: string, result: GroupResult): Promise<void> {
-    await this.options.overflow!.put(key, Buffer.from(encode(result), 'utf8'), this.clock.now() + this.tombstoneTtlMs)
+  async keep(key: string, value: unknown): Promise<void> {
+    await this.options.overflow!.put(key, Buffer.from(encode(value), 'utf8'), this.clock.now() + this.tombstoneTtlMs)
   }
 
-  async readGroup(key: string): Promise<GroupResult> {
+  async read(key: string): Promise<unknown> {
     const data = await this.options.overflow!.get(key)
-    if (data === undefined) throw new TroupeError('TROUPE_OVERFLOW_MISSING', `the replies of the fork group kept under ${key} are not in the overflow store`)
-    return decode(Buffer.from(data).toString('utf8')) as GroupResult
+    if (data === undefined) throw new TroupeError('TROUPE_OVERFLOW_MISSING', `the fork's replies kept under ${key} are not in the overflow store`)
+    return decode(Buffer.from(data).toString('utf8'))
+  }
+
+  /** With an overflow store, a reply over this many bytes (as superjson text) is kept out of the joiner's item. */
+  large(reply: unknown): boolean {
+    if (this.options.overflow === undefined || reply === null || typeof reply !== 'object' && typeof reply !== 'string') return false
+    if (typeof reply === 'string') return reply.length > LARGE_REPLY_BYTES / 4 && Buffer.byteLength(reply) > LARGE_REPLY_BYTES
+    return Buffer.byteLength(encode(reply)) > LARGE_REPLY_BYTES
   }
 
   tellGroup(ctx: Context<JoinerState>, report: ForkMembership, outcome: Outcome): void {
