@@ -5,7 +5,10 @@ import type { Origin } from '../../lib/core/envelope.js'
 import { makeEnvelope } from '../../lib/core/envelope.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
 import { comparePosition, positionOf, POSITION } from '../../lib/core/position.js'
-import { forgetSilent, markSeen, sameStream, seenBefore, StatelessSeen, type SeenLanes } from '../../lib/hosts/durable/lane-memory.js'
+import { encodeMeta } from '../../lib/hosts/durable/instance-meta.js'
+import { forgetSilent, markSeen, sameStream, seenBefore, type SeenLanes } from '../../lib/hosts/durable/lane-memory.js'
+import { STATELESS_SEEN, StatelessMemory } from '../../lib/hosts/durable/stateless-memory.js'
+import { MemoryStateStore } from '../../lib/store/memory.js'
 import { ProcessLane } from '../../lib/hosts/durable/process-lane.js'
 import { RecordCodec } from '../../lib/routing/record-codec.js'
 
@@ -69,16 +72,22 @@ t.test('shard lanes of one stream, and the stateless decisions made in stream or
   t.ok(sameStream('s:in/shardId-000000000001', 's:in/shardId-000000000004'))
   t.notOk(sameStream('s:in/shardId-1', 's:out/shardId-1'))
   t.notOk(sameStream('p:x', 's:in/shardId-1'))
-  const stored = { seen: markSeen(undefined, 'in', o('5', 0, '5'), undefined) }
-  const decide = new StatelessSeen('in', stored)
+  const seen = markSeen(undefined, 'in', o('5', 0, '5'), undefined)
+  const state = new MemoryStateStore()
+  const stored = { state: '{"json":null}', version: 1, updatedAt: 0, meta: encodeMeta({ marks: {}, recent: [], seen }) }
+  await state.put(STATELESS_SEEN, 'in/shard-0', stored, undefined)
+  const memory = new StatelessMemory(state, 'in', 'in/shard-0', stored, { processMs: 1, shardMs: 1 }, () => 0)
   const env = (origin?: Origin) => ({ ...(origin ? { origin } : {}) })
-  t.ok(decide.decide(env(o('5', 0, '5'))), 'a copy of one run before')
-  t.notOk(decide.changed)
-  t.notOk(decide.decide(env(o('7', 0, '6'))), 'new')
-  t.ok(decide.decide(env(o('7', 0, '7'))), 'its copy later in the same batch')
-  t.notOk(decide.decide(env()), 'a message without an origin always runs')
-  t.ok(decide.changed)
-  t.same(stored.seen['in|s:in/shard-0']!.d, [['5', 0]], 'the stored memory is not touched by the decisions')
+  t.ok(memory.decide(env(o('5', 0, '5'))), 'a copy of one run before')
+  t.notOk(memory.changed)
+  t.notOk(memory.decide(env(o('7', 0, '6'))), 'new')
+  t.ok(memory.decide(env(o('7', 0, '7'))), 'its copy later in the same batch')
+  t.notOk(memory.decide(env()), 'a message without an origin always runs')
+  t.ok(memory.changed)
+  t.same(seen['in|s:in/shard-0']!.d, [['5', 0]], 'the stored memory is not touched by the decisions')
+  t.ok(await memory.keep([{ origin: o('7', 0, '6') }]), 'kept after the batch')
+  const after = new StatelessMemory(state, 'in', 'in/shard-0', await state.get(STATELESS_SEEN, 'in/shard-0'), { processMs: 1, shardMs: 1 }, () => 0)
+  t.ok(after.decide(env(o('7', 0, '7'))), 'the next batch knows it')
 })
 
 t.test("a process's lane: the fence is the lowest position not settled", async (t) => {

@@ -11,7 +11,6 @@
 // dead letters are entries of the outbox, carried out after the commit. A conflict (another
 // host moved the instance first) reloads it and runs its turns again; the losing run's outbox
 // was never sent.
-import { createHash } from 'node:crypto'
 import { JOINER, joinerActor, type JoinerHost, type JoinerState, type Outcome } from '../../../actors/joiner.js'
 import { timerActor, type TimerFiring, type TimerHost, type TimerState } from '../../../actors/timer.js'
 import type { ActorClass } from '../../core/actor.js'
@@ -45,8 +44,10 @@ import { applyFilters, nextAttemptDelayMs } from '../turn-rules.js'
 import { TokenBucket } from '../../supervisor/token-bucket.js'
 import { decodeMeta, encodeMeta, LEGACY_LANE, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
 import { instanceRate, unappliedThrottle, wakeDelayMs, wakeTimer } from './instance-throttle.js'
-import { forgetSilent, markSeen, sameStream, seenBefore, StatelessSeen, type LaneHorizons } from './lane-memory.js'
+import { forgetSilent, markSeen, sameStream, seenBefore, type LaneHorizons } from './lane-memory.js'
+import { STATELESS_SEEN, StatelessMemory } from './stateless-memory.js'
 import { messageCount, messagesOf, OutboxSender, PENDING, placeMessages, type MessageSender, type OutboxEntry, type OutboxSegment } from './outbox.js'
+import { OutboxOverflow } from './outbox-overflow.js'
 import { ProcessLane } from './process-lane.js'
 import { compareSequence, comparePosition, earliest, positionOf } from '../../core/position.js'
 
@@ -182,8 +183,6 @@ const OVERSIZED_BODY_BYTES = 960 * 1024
 const LARGE_REPLY_BYTES = 16 * 1024
 /** Children per joiner: a fork with more is joined by a tree of joiners (fork-plan.ts), each item far below 400 KB for small replies. */
 const JOIN_GROUP_SIZE = 256
-/** A segment smaller than this stays in the item even when the item is too large: spilling it would not help. */
-const SPILL_ABOVE_BYTES = 16 * 1024
 /** Outbox segments remembered as sent by this host, so a redelivery in the same process sends none again. */
 const SENT_MEMORY = 10_000
 const DAY_MS = 24 * 60 * 60_000
@@ -196,8 +195,6 @@ const DIRECT = ''
 const INVOKE_SHARD = 'invoke'
 /** The stream a direct invocation's message is remembered under when the caller names none. */
 const DIRECT_STREAM = '(direct)'
-/** The state store's items of the lanes' memory of stateless messages: key = `stream/shardId`. */
-export const STATELESS_SEEN = 'troupe.stateless'
 /** How long a direct turn waits for the asker's earlier tell to be applied from the stream. */
 const DIRECT_WAIT_MS = 3_000
 const NOT_YET = Symbol('not yet')
@@ -234,6 +231,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
   private readonly horizons: LaneHorizons
   /** Bodies kept out of line: the app's claim check, or one over the overflow store for bodies no record could carry (a large join). */
   private readonly claimCheck: ClaimCheck | undefined
+  private readonly overflow: OutboxOverflow
   private readonly onceResults = new Map<string, Promise<unknown>>()
   /** Runs of each instance (`type#key`) in this host, one at a time. */
   private readonly runningHere = new KeyedSequence()
@@ -257,6 +255,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     this.codec = options.codec ?? defaultRecordCodec
     this.lane = options.lane ?? new ProcessLane()
     this.claimCheck = options.claimCheck ?? (options.overflow && new ClaimCheck({ store: options.overflow, aboveBytes: OVERSIZED_BODY_BYTES }))
+    this.overflow = new OutboxOverflow(options.overflow, this.tombstoneTtlMs, () => this.clock.now())
     this.horizons = { processMs: 15 * 60_000, shardMs: this.tombstoneTtlMs, ...options.laneHorizons }
     this.outbox = new OutboxSender(options.messages, options.timers, options.journal, () => this.clock.now(), options.onTimer, options.onReceipts)
     const builtins = [joinerActor(this), timerActor(this), ...(options.builtins ?? []).map((make) => make(this))]
@@ -378,8 +377,8 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     }
     // Which stateless messages are copies is decided in stream order, before any runs: a later
     // record's fence speaks only of records before it.
-    const statelessSeen = new StatelessSeen(batch.stream, decodeMeta(laneItem?.meta))
-    for (const g of stateless) g.copy = statelessSeen.decide(g.records[0]!.envelope)
+    const memory = new StatelessMemory(this.options.state, batch.stream, shard, laneItem, this.horizons, () => this.clock.now())
+    for (const g of stateless) g.copy = memory.decide(g.records[0]!.envelope)
 
     let next = 0
     const worker = async () => {
@@ -391,47 +390,33 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       }
     }
     await Promise.all(Array.from({ length: Math.min(this.concurrency, all.length) }, worker))
-    if (stateless.length !== 0) {
-      const unkept = await this.keepStatelessSeen(source, stateless, laneItem, statelessSeen)
-      failedFrom = earliest(failedFrom, unkept)
-    }
+    if (stateless.length !== 0) failedFrom = earliest(failedFrom, await this.keepStateless(stateless, memory, shard))
     if (failedFrom !== undefined) result.failedFrom = failedFrom
     return result
   }
 
   /**
-   * Commits what this batch's stateless turns made true to the lane's memory of stateless messages,
-   * up to the first of them that did not finish (its redelivery runs it and those after it
-   * again). Returns the first record whose memory could not be kept, if any.
+   * Writes what this batch's stateless turns made true to the shard's memory of stateless
+   * messages, up to the first of them that did not finish (its redelivery runs it and those after
+   * it again). Returns the first record whose memory could not be kept, if any.
    */
-  private async keepStatelessSeen(source: ShardSource, groups: Group[], stored: StoredInstance | undefined, decided: StatelessSeen): Promise<string | undefined> {
+  private async keepStateless(groups: Group[], memory: StatelessMemory, shard: string): Promise<string | undefined> {
     const order = groups.map((g) => g.records[0]!).filter((r) => r.envelope.origin !== undefined)
     order.sort((a, b) => comparePosition(positionOf(a.sequenceNumber!, a.member?.index), positionOf(b.sequenceNumber!, b.member?.index)))
     const firstFailed = groups.reduce<string | undefined>((at, g) => earliest(at, g.failed), undefined)
     const done = firstFailed === undefined ? order : order.filter((r) => compareSequence(r.sequenceNumber!, firstFailed) < 0)
-    if (done.length === 0 || !decided.changed) return undefined
-    for (let round = 0; round < MAX_CONFLICT_ROUNDS; round++) {
-      const meta = decodeMeta(stored?.meta)
-      for (const r of done) this.noteOrigin(meta, source.stream, r.envelope.origin!, r.arrivedAt, true)
-      const item: StoredInstance = { state: encode(undefined), version: (stored?.version ?? 0) + 1, updatedAt: this.clock.now(), meta: encodeMeta(meta) }
-      try {
-        await this.options.state.put(STATELESS_SEEN, source.shard, item, stored?.version)
-        return undefined
-      } catch (error) {
-        if (!(error instanceof StoreConflictError)) {
-          this.logger.error("could not keep the lane's memory of stateless messages; they run again on redelivery", { shard: source.shard, error: message(error) })
-          return done[0]!.sequenceNumber
-        }
-        stored = await this.options.state.get(STATELESS_SEEN, source.shard)
-      }
+    try {
+      if (await memory.keep(done.map((r) => ({ origin: r.envelope.origin!, ...(r.arrivedAt !== undefined ? { arrivedAt: r.arrivedAt } : {}) })))) return undefined
+    } catch (error) {
+      this.logger.error("could not keep the shard's memory of stateless messages; they run again on redelivery", { shard, error: message(error) })
     }
-    return done[0]!.sequenceNumber
+    return done[0]?.sequenceNumber
   }
 
-  /** Records that a copy from `origin` was read here, and forgets lanes silent long enough before it (`exact`: see markSeen). */
-  private noteOrigin(meta: InstanceMeta, stream: string, origin: Origin, arrivedAt: number | undefined, exact = false): void {
+  /** Records that a copy from `origin` was read here, and forgets lanes silent long enough before it. */
+  private noteOrigin(meta: InstanceMeta, stream: string, origin: Origin, arrivedAt: number | undefined): void {
     if (arrivedAt !== undefined) forgetSilent(meta.seen, stream, arrivedAt, this.horizons)
-    meta.seen = markSeen(meta.seen, stream, origin, arrivedAt, exact)
+    meta.seen = markSeen(meta.seen, stream, origin, arrivedAt)
   }
 
   /**
@@ -628,7 +613,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       if (source.kind === 'shard') {
         if (segment.lane === PENDING) {
           // A direct invocation's entries: placed in this lane now, sent after this commit.
-          placed.push(...(await this.entriesOf(segment)))
+          placed.push(...(await this.overflow.entriesOf(segment)))
           changed = true
           continue
         }
@@ -637,7 +622,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
           // is a redelivery of its position); before it, it was sent for good.
           const again = segment.lane === LEGACY_LANE || comparePosition(segment.pos, source.fence) >= 0
           if (again && !this.sentHere(name, segment)) {
-            await this.outbox.send(await this.entriesOf(segment), source.fence)
+            await this.outbox.send(await this.overflow.entriesOf(segment), source.fence)
             this.rememberSent(name, segment)
           }
           if (segment.pos === at) firstIndex = messageCount(segment)
@@ -648,7 +633,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       } else if (segment.lane === PENDING) {
         // An earlier direct run's: its timers, receipts and letters went out after its commit and
         // are written again here (keyed writes) so they need not be kept; its messages wait for the shard.
-        const entries = await this.entriesOf(segment)
+        const entries = await this.overflow.entriesOf(segment)
         const written = entries.filter((e) => e.kind !== 'message')
         if (written.length !== 0) await this.outbox.send(written)
         const messages = entries.filter((e) => e.kind === 'message')
@@ -783,7 +768,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       if (this.options.maxItemBytes !== undefined && this.options.overflow !== undefined && Buffer.byteLength(stateText) + Buffer.byteLength(metaText) > this.options.maxItemBytes) {
         // Too large for the item with its outbox: the outbox waits in the overflow store, written
         // before the commit that refers to it (nothing refers to it if the commit loses).
-        meta.outbox = await Promise.all(kept.map((k) => this.spill(name, version, k)))
+        meta.outbox = await Promise.all(kept.map((k) => this.overflow.spill(name, version, k)))
         metaText = encodeMeta(meta)
       }
       const item: StoredInstance = { state: stateText, version, updatedAt: this.clock.now(), meta: metaText }
@@ -830,24 +815,6 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     result.duplicates += duplicates
     this.counts.get(type.type)!.duplicates += duplicates
     return failedAt
-  }
-
-  /** A segment's entries, from the overflow store when they were spilled. */
-  private async entriesOf(segment: OutboxSegment): Promise<OutboxEntry[]> {
-    if (segment.spilled === undefined) return segment.entries
-    const data = await this.options.overflow?.get(segment.spilled.key)
-    if (data === undefined) throw new TroupeError('TROUPE_OVERFLOW_MISSING', `the outbox kept under ${segment.spilled.key} (${segment.spilled.count} entries) is not in the overflow store; it was written before the commit that refers to it`)
-    return decode(Buffer.from(data).toString('utf8')) as OutboxEntry[]
-  }
-
-  /** The segment as the item keeps it: large entries written to the overflow store under a key of this commit. */
-  private async spill(name: string, version: number, segment: OutboxSegment): Promise<OutboxSegment> {
-    if (segment.spilled !== undefined || segment.entries.length === 0) return segment
-    const data = Buffer.from(encode(segment.entries), 'utf8')
-    if (data.byteLength < SPILL_ABOVE_BYTES) return segment
-    const key = `outbox/${createHash('sha256').update(name).digest('base64url').slice(0, 22)}/${version}/${segment.lane === PENDING ? 'pending' : segment.pos}`
-    await this.options.overflow!.put(key, data, this.clock.now() + this.tombstoneTtlMs)
-    return { lane: segment.lane, pos: segment.pos, entries: [], spilled: { key, bytes: data.byteLength, count: segment.entries.length, messages: messagesOf(segment.entries).length } }
   }
 
   /** Puts a copy of a directly invoked message on its stream, with its origin: the instance's shard reads it as a copy. */

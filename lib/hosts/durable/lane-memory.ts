@@ -136,29 +136,3 @@ export function sameStream(a: string, b: string): boolean {
   if (!a.startsWith('s:') || !b.startsWith('s:')) return false
   return a.slice(0, a.lastIndexOf('/')) === b.slice(0, b.lastIndexOf('/'))
 }
-
-/**
- * The decisions of one batch about its stateless messages: which are copies of messages the lane's
- * host ran before (kept in the lane's memory item), made in stream order as a receiver reads.
- */
-export class StatelessSeen {
-  /** A message that is not a copy was found: the memory must be written after the batch. */
-  changed = false
-  private seen: SeenLanes | undefined
-
-  constructor(
-    private readonly stream: string,
-    meta: { seen?: SeenLanes },
-  ) {
-    this.seen = meta.seen && structuredClone(meta.seen)
-  }
-
-  /** Whether the message is a copy; every message without an origin runs (at least once). */
-  decide(envelope: { origin?: Origin }): boolean {
-    if (envelope.origin === undefined) return false
-    const copy = seenBefore(this.seen, this.stream, envelope.origin)
-    this.seen = markSeen(this.seen, this.stream, envelope.origin, undefined, true)
-    if (!copy) this.changed = true
-    return copy
-  }
-}

@@ -1,0 +1,45 @@
+// Where an outbox too large for its instance's item waits (a fork of thousands of children): the
+// overflow store, under a key of the commit that refers to it, written before that commit. A
+// commit that loses its race refers to nothing, and its blob expires unread.
+import { createHash } from 'node:crypto'
+import { TroupeError } from '../../core/errors.js'
+import { decode, encode } from '../../core/serialization.js'
+import type { PayloadStore } from '../../store/payload-store.js'
+import { messagesOf, PENDING, type OutboxEntry, type OutboxSegment } from './outbox.js'
+
+/** A segment smaller than this stays in the item even when the item is too large: spilling it would not help. */
+const SPILL_ABOVE_BYTES = 16 * 1024
+
+export class OutboxOverflow {
+  constructor(
+    private readonly store: PayloadStore | undefined,
+    /** How long a spilled outbox is kept: as long as a redelivery of its position may come. */
+    private readonly ttlMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** Whether there is a store to spill into. */
+  get available(): boolean {
+    return this.store !== undefined
+  }
+
+  /** A segment's entries, from the store when they were spilled. */
+  async entriesOf(segment: OutboxSegment): Promise<OutboxEntry[]> {
+    if (segment.spilled === undefined) return segment.entries
+    const data = await this.store?.get(segment.spilled.key)
+    if (data === undefined) {
+      throw new TroupeError('TROUPE_OVERFLOW_MISSING', `the outbox kept under ${segment.spilled.key} (${segment.spilled.count} entries) is not in the overflow store; it was written before the commit that refers to it`)
+    }
+    return decode(Buffer.from(data).toString('utf8')) as OutboxEntry[]
+  }
+
+  /** The segment as the item keeps it: large entries written to the store under a key of commit `version` of instance `name`. */
+  async spill(name: string, version: number, segment: OutboxSegment): Promise<OutboxSegment> {
+    if (this.store === undefined || segment.spilled !== undefined || segment.entries.length === 0) return segment
+    const data = Buffer.from(encode(segment.entries), 'utf8')
+    if (data.byteLength < SPILL_ABOVE_BYTES) return segment
+    const key = `outbox/${createHash('sha256').update(name).digest('base64url').slice(0, 22)}/${version}/${segment.lane === PENDING ? 'pending' : segment.pos}`
+    await this.store.put(key, data, this.now() + this.ttlMs)
+    return { lane: segment.lane, pos: segment.pos, entries: [], spilled: { key, bytes: data.byteLength, count: segment.entries.length, messages: messagesOf(segment.entries).length } }
+  }
+}
