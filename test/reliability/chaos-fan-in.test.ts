@@ -14,7 +14,7 @@ import { bundleConsumerHost, checkFanIn, reportFanIn, runFanInConsumer, runFanIn
 
 const size: FanInSize = soak
   ? { senders: 12_000, accounts: 400, transfers: 3_500, killsPerPhase: 42, shards: 4, batchSize: 100, functionTimeoutMs: 20_000 }
-  : { senders: 200, accounts: 30, transfers: 150, killsPerPhase: 9, shards: 2, batchSize: 10, functionTimeoutMs: 5_000 }
+  : { senders: 200, accounts: 30, transfers: 300, killsPerPhase: 9, shards: 2, batchSize: 100, functionTimeoutMs: 5_000, killRateScale: 3 }
 
 const { stack, bundle } = chaosSetup()
 
