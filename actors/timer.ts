@@ -19,6 +19,8 @@ export const TIMER_MEMORY_MS = 8 * 24 * 60 * 60_000
 export interface TimerFiring {
   timerId: string
   dueAt: number
+  /** Firings of the timer before this one (a recurring timer counts up; a rescheduled one starts again). */
+  fired: number
   target: string
   /** The key of the target's instance: a firing is routed where the timer's message goes. */
   key: string
@@ -31,6 +33,8 @@ export interface TimerFiring {
 export interface TimerState {
   /** The due time fired last. */
   last: number
+  /** And its count of earlier firings: together they name the firing (a copy has both the same). */
+  fired?: number
 }
 
 /** What the timer asks of its host. */
@@ -61,9 +65,12 @@ export function timerActor(host: TimerHost): ActorClass {
     }
 
     receive(firing: TimerFiring, ctx: Context<TimerState>): void {
-      if (firing.dueAt <= ctx.state.last) return // this due time fired already
+      // A copy of the firing sent last: the process that fired it died before moving the timer on,
+      // and another fired it again. (Firings of one timer reach its instance in the order fired.)
+      if (firing.dueAt === ctx.state.last && firing.fired === (ctx.state.fired ?? firing.fired)) return
       host.tellFired(ctx, firing)
       ctx.state.last = firing.dueAt
+      ctx.state.fired = firing.fired
     }
   }
   Object.defineProperty(Timer, STATE_TTL, { value: TIMER_MEMORY_MS })

@@ -26,11 +26,13 @@ import { assertSerializable, validateBody } from '../core/validate.js'
 import { DurableHost } from '../hosts/durable/durable-host.js'
 import { THROTTLE_WAKE, wakeTarget } from '../hosts/durable/instance-throttle.js'
 import { decodeMeta } from '../hosts/durable/instance-meta.js'
+import { flushRecord } from '../hosts/durable/flush-record.js'
+import { PENDING } from '../hosts/durable/outbox.js'
 import { TimerRunner } from '../hosts/embedded/timer-runner.js'
 import type { AskAnswer, AskInvocation, ShardPosition } from '../hosts/lambda/events.js'
 import { ClaimCheck, type ClaimCheckOptions } from '../routing/claim-check.js'
 import { defaultRecordCodec, type RecordCodec } from '../routing/record-codec.js'
-import { recordToPutBack } from '../routing/unreadable-record.js'
+import { recordToPutBack, withNewOrigins } from '../routing/unreadable-record.js'
 import { DynamoDBPayloadStore, type PayloadStore } from '../store/payload-store.js'
 import { Router, type RouterOptions } from '../routing/router.js'
 import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
@@ -159,6 +161,8 @@ const REMEMBERED_TELLS = 10_000
 const IDLE_POLL_MS = 10
 
 const instanceName = (envelope: Envelope) => `${envelope.type}#${envelope.key}`
+/** The instance and the stream a message to it goes to: an instance's records of one stream are in order. */
+const toldKey = (envelope: Envelope, router: Router) => `${instanceName(envelope)}|${router.route(envelope).stream}`
 
 /** A batch the shard consumer handed this process's host, from the handoff until the host is done with it. */
 interface HeldBatch {
@@ -359,6 +363,11 @@ export class AwsSystem implements System {
     // Its place in this process's lane is settled once no copy of it can be put any more: when
     // the function answers, or once it is on the stream.
     const pos = this.host.lane.stamp(envelope)
+    // The host raises this lane's fence for the instance to the ask's: true only once the instance
+    // has read everything this process sent it on that stream before, which `after` (the last of
+    // them) makes the host wait for. Without a last one kept (never told here, or forgotten), the
+    // ask vouches for nothing.
+    if (!this.lastTold.has(toldKey(envelope, this.router))) envelope.origin!.fence = '0'
     try {
       return await this.invokeHost(envelope, timeoutMs)
     } finally {
@@ -400,13 +409,14 @@ export class AwsSystem implements System {
     let functionError: string | undefined
     try {
       // Everything this process sent the instance before the ask's fence was taken is at or before `after` in its shard.
-      const after = await this.lastTold.get(instanceName(envelope))
+      const after = await this.lastTold.get(toldKey(envelope, this.router))
       const invocation: AskInvocation = { troupe: 'ask', envelope: data, stream: this.router.route(envelope).stream, ...(after ? { after } : {}) }
       const out = await invoker.invoke(JSON.stringify(invocation), abort.signal)
       text = out.payload
       functionError = out.functionError
     } catch (error) {
       await accepted
+      this.flushAfterFailedInvoke(envelope)
       if (abort.signal.aborted) {
         if (this.stopping) throw new SystemStoppedError('the system stopped before the reply came')
         // The invocation runs on; its receipt will say how it ended.
@@ -420,6 +430,7 @@ export class AwsSystem implements System {
     }
     const notAccepted = await accepted
     if (functionError !== undefined) {
+      this.flushAfterFailedInvoke(envelope)
       let detail = text
       try {
         const e = JSON.parse(text) as { errorType?: string; errorMessage?: string }
@@ -447,6 +458,20 @@ export class AwsSystem implements System {
     // The message ran and its final entry is kept: only the start of its history is missing.
     if (notAccepted) this.logger.warn("an ask's accepted receipt entry could not be written; its final entry was", { actor: envelope.type, messageId: envelope.id, error: notAccepted.message })
     return { status: answer.status, ...(answer.status === 'done' && answer.reply !== undefined ? { reply: answer.reply } : {}), ...(answer.error ? { error: answer.error } : {}) }
+  }
+
+  /**
+   * After an invocation that failed or ran out of time: the function may have committed the turn
+   * and died before putting the flush record that makes the instance's shard send what the turn
+   * sent. A flush record here does it (it applies nothing, so putting one twice is harmless).
+   */
+  private flushAfterFailedInvoke(envelope: Envelope): void {
+    if (!this.host.typeOf(envelope.type).stateful) return
+    const flush = flushRecord(envelope.type, envelope.key, derivedId(envelope.id, 'flush'), envelope.correlationId, this.clock.now())
+    this.transport.enqueue(flush).then(
+      (r) => r.status === 'failed' && this.logger.warn('could not put the flush record of a failed ask; what its turn sent waits for the instance\'s next message', { actor: envelope.type, messageId: envelope.id, error: r.error.message }),
+      () => {},
+    )
   }
 
   /** A validated envelope for a message from outside a turn. */
@@ -503,7 +528,7 @@ export class AwsSystem implements System {
 
   /** Keeps where a tell goes in its shard (a failed one leaves the last position that held). */
   private rememberTold(envelope: Envelope, sending: Promise<SentResult | FailedResult>): void {
-    const name = instanceName(envelope)
+    const name = toldKey(envelope, this.router)
     const previous = this.lastTold.get(name)
     const position = sending.then(
       (r) => (r.status === 'sent' ? { stream: r.stream, shardId: r.shardId, sequenceNumber: r.sequenceNumber, ...(r.member !== undefined ? { member: r.member } : {}) } : previous),
@@ -511,7 +536,7 @@ export class AwsSystem implements System {
     )
     this.lastTold.delete(name)
     this.lastTold.set(name, position)
-    // Oldest first: a tell that old has long been applied, or its ask waits on the stream anyway.
+    // Oldest first: an ask to an instance forgotten here vouches for nothing (see askByInvoke).
     if (this.lastTold.size > REMEMBERED_TELLS) this.lastTold.delete(this.lastTold.keys().next().value!)
   }
 
@@ -659,16 +684,19 @@ export class AwsSystem implements System {
   /**
    * A timer came due. Its firing goes on the stream to the timer's own instance (actors/timer.ts),
    * which sends the timer's message once per due time, however many processes fire it. A
-   * throttle's wake-up runs the instance's parked messages here, as a direct turn of a copy of
-   * the first of them (a copy runs nothing itself; what the parked ones send goes out through the
-   * instance's shard). Resolves once done; only then does the runner move the timer on.
+   * throttle's wake-up runs the instance's parked messages here, as a direct run of a flush
+   * record (what they send goes out through the instance's shard); it also flushes what a direct
+   * turn left waiting. Resolves once done; only then does the runner move the timer on.
    */
   private async fireTimer(timer: TimerRecord): Promise<void> {
     if (timer.target === THROTTLE_WAKE) {
       const { type, key } = wakeTarget(timer)
-      const first = decodeMeta((await this.states.get(type, key))?.meta).parked?.[0]
-      if (first === undefined) return // ran already: nothing waits
-      if (!(await this.host.runWaiting({ ...first }, this.router.route(first).stream))) throw new TroupeError('TROUPE_WAKE_UNFINISHED', `the parked messages of ${type}#${key} did not all run; the wake-up ${timer.id} fires again`)
+      const meta = decodeMeta((await this.states.get(type, key))?.meta)
+      if (meta.parked === undefined && !meta.outbox?.some((s) => s.lane === PENDING)) return // ran already: nothing waits
+      const stream = this.router.route({ id: timer.id as MessageId, type, key } as Envelope).stream
+      if (!(await this.host.runWaiting(type, key, derivedId(timer.id as MessageId, 'flush'), stream))) {
+        throw new TroupeError('TROUPE_WAKE_UNFINISHED', `the parked messages of ${type}#${key} did not all run; the wake-up ${timer.id} fires again`)
+      }
       return
     }
     const causationId = timer.causationId as MessageId | undefined
@@ -683,7 +711,7 @@ export class AwsSystem implements System {
     try {
       const body = decode(timer.body)
       const key = this.host.typeOf(timer.target).keyOf(body)
-      firing = { timerId: timer.id, dueAt: timer.dueAt, target: timer.target, key, body, correlationId: timer.correlationId, ...(causationId ? { causationId } : {}) }
+      firing = { timerId: timer.id, dueAt: timer.dueAt, fired: timer.fired, target: timer.target, key, body, correlationId: timer.correlationId, ...(causationId ? { causationId } : {}) }
     } catch (error) {
       const envelope = makeEnvelope({ ...fields, id: derivedId(timer.id as MessageId, timer.dueAt), type: timer.target, key: '', body: timer.body })
       const letter: DeadLetter = { envelope, error: { name: 'TimerError', message: (error as Error).message }, attempts: [], deadAt: this.clock.now() }
@@ -773,7 +801,8 @@ export class AwsSystem implements System {
       // A record no host could read is no message: its bytes go back on their stream as they were.
       const record = recordToPutBack(letter, this.router.streams)
       if (record) {
-        await this.transport.putData(record, { actor: envelope.type, messageId: envelope.id })
+        const data = withNewOrigins(record.data, this.codec, (i) => this.host.lane.origin(pos, i))
+        await this.transport.putData({ ...record, data }, { actor: envelope.type, messageId: envelope.id })
       } else {
         // The replay is a new run of the message: its receipt starts again.
         if (envelope.receipt !== undefined) {

@@ -7,15 +7,18 @@
 //
 // A paused instance's messages are held in its own item (`held`, in arrival order) and their
 // records are marked read, so the shard moves on and other keys flow. Resuming clears the mark
-// and puts the first held message on the stream again as a wake-up: the host that reads it
-// runs everything held first, in order, and drops the copy as a duplicate. Messages parked by a
-// throttle wait in the item too; a paused instance sets no wake-up for them, so resume wakes them.
+// and puts a flush record for the instance on the stream as a wake-up: the host that reads it
+// runs everything held first, in order, and applies nothing for the record itself. Messages
+// parked by a throttle wait in the item too; a paused instance sets no wake-up for them, so
+// resume wakes them.
 import type { Envelope } from '../core/envelope.js'
 import { StoreConflictError, TroupeError } from '../core/errors.js'
 import { encode } from '../core/serialization.js'
 import type { Pause } from '../core/system.js'
 import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
 import { decodeMeta, encodeMeta, type InstanceMeta } from '../hosts/durable/instance-meta.js'
+import { flushRecord } from '../hosts/durable/flush-record.js'
+import { derivedId, type MessageId } from '../core/ids.js'
 import type { DynamoDBStateStore } from '../store/dynamodb.js'
 
 /** Rounds of read-and-write when a host commits the same instance at the same moment. */
@@ -24,7 +27,7 @@ const MAX_ROUNDS = 20
 export class DurablePauses {
   constructor(
     private readonly state: DynamoDBStateStore,
-    /** Puts a held message back on the stream (same id: the host drops it once applied). */
+    /** Puts a flush record for a resumed instance on the stream (it applies nothing; the host runs what waits). */
     private readonly wake: (envelope: Envelope) => Promise<void>,
     private readonly now: () => number,
   ) {}
@@ -52,8 +55,7 @@ export class DurablePauses {
         delete m.paused
         return true
       })
-      const first = meta && firstWaiting(meta)
-      if (first !== undefined && !(await this.typePaused(type))) await this.wake(first)
+      if (meta !== undefined && waits(meta) && !(await this.typePaused(type))) await this.wake(this.flush(type, key))
       return
     }
     await this.state.delete(PAUSE_TYPE, type)
@@ -61,10 +63,9 @@ export class DurablePauses {
     let after: string | undefined
     do {
       const page = await this.state.scan(type, { limit: 100, ...(after === undefined ? {} : { after }) })
-      for (const { stored } of page.items) {
+      for (const { key: instance, stored } of page.items) {
         const meta = decodeMeta(stored.meta)
-        const first = firstWaiting(meta)
-        if (!meta.paused && first !== undefined) await this.wake(first)
+        if (!meta.paused && waits(meta)) await this.wake(this.flush(type, instance))
       }
       after = page.next
     } while (after !== undefined)
@@ -83,6 +84,13 @@ export class DurablePauses {
       after = page.next
     } while (after !== undefined)
     return out
+  }
+
+  /** The wake-up of a resumed instance. */
+  private flush(type: string, key: string): Envelope {
+    const now = this.now()
+    const id = derivedId(`${type}#${key}` as MessageId, `resume.${now}`)
+    return flushRecord(type, key, id, id, now)
   }
 
   private async typePaused(type: string): Promise<boolean> {
@@ -111,10 +119,7 @@ export class DurablePauses {
   }
 }
 
-/**
- * The message to put on the stream as a resumed instance's wake-up: the first of those parked by
- * its throttle (they came before anything held), else the first held one.
- */
-function firstWaiting(meta: InstanceMeta): Envelope | undefined {
-  return meta.parked?.[0] ?? meta.held?.[0]
+/** Whether a resumed instance has messages waiting in its item. */
+function waits(meta: InstanceMeta): boolean {
+  return meta.parked !== undefined || meta.held !== undefined
 }

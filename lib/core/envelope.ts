@@ -37,6 +37,11 @@ export interface Envelope<Body = unknown> {
    * once however many copies come (docs/guarantees.md). Set by the durable host and `AwsSystem`.
    */
   origin?: Origin
+  /**
+   * A record that carries no message: `flush` makes the instance's host run what waits in its
+   * item (messages a direct turn made, held or parked messages) and applies nothing itself.
+   */
+  control?: 'flush'
 }
 
 /**

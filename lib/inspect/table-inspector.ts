@@ -14,7 +14,8 @@ import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
 import { decodeMeta } from '../hosts/durable/instance-meta.js'
 import { ProcessLane } from '../hosts/durable/process-lane.js'
 import { Router } from '../routing/router.js'
-import { recordToPutBack, type RecordToPutBack } from '../routing/unreadable-record.js'
+import { recordToPutBack, withNewOrigins, type RecordToPutBack } from '../routing/unreadable-record.js'
+import { defaultRecordCodec } from '../routing/record-codec.js'
 import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import { DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'
 import type { StoredInstance, StoredReceipt, TraceLink } from '../store/index.js'
@@ -175,7 +176,7 @@ export class TableInspector implements Inspector {
       // A record no host could read is no message: its bytes go back on their stream as they were.
       const record = recordToPutBack(letter, [this.options.stream!])
       if (record) {
-        await this.putRecord(record, envelope, `replay dead letter ${id}`)
+        await this.putRecord({ ...record, data: withNewOrigins(record.data, defaultRecordCodec, (i) => this.lane.origin(pos, i)) }, envelope, `replay dead letter ${id}`)
         return envelope.id
       }
       if (envelope.receipt !== undefined) {

@@ -106,6 +106,7 @@ const FIELDS = new Set([
   'fork',
   'receipt',
   'origin',
+  'control',
 ])
 const FORK_FIELDS = new Set(['forkId', 'index'])
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
@@ -173,6 +174,7 @@ export class RecordCodec {
     if (envelope.fork !== undefined) plain.fork = { forkId: envelope.fork.forkId, index: envelope.fork.index }
     if (envelope.receipt !== undefined) plain.receipt = envelope.receipt
     if (envelope.origin !== undefined) plain.origin = [envelope.origin.lane, envelope.origin.pos, envelope.origin.i, envelope.origin.fence]
+    if (envelope.control !== undefined) plain.control = envelope.control
 
     let doc: ReturnType<typeof superjson.serialize>
     try {
@@ -342,6 +344,7 @@ export class RecordCodec {
       const [lane, pos, i, fence] = v.origin as unknown as [string, string, number, string]
       envelope.origin = { lane, pos, i, fence }
     }
+    if (v.control !== undefined) envelope.control = v.control
     return { ok: true, envelope }
   }
 }
@@ -401,6 +404,7 @@ function checkFields(e: Record<string, unknown>, limits: Limits, decoding: boole
     (has('fork') ? checkFork(e.fork, limits, decoding) : undefined) ??
     (!has('receipt') || e.receipt === 'status' || e.receipt === 'reply' ? undefined : `the field "receipt" must be "status" or "reply" when set, got ${describe(e.receipt)}`) ??
     (has('origin') ? checkOrigin(e.origin, decoding) : undefined) ??
+    (!has('control') || e.control === 'flush' ? undefined : `the field "control" must be "flush" when set, got ${describe(e.control)}`) ??
     (decoding && limits.rejectUnknown ? unknown(Object.keys(e), FIELDS, 'the envelope') : undefined)
   )
 }

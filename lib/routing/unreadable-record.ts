@@ -5,15 +5,16 @@
 // record named one, key '', id from the record when it had a readable one, else from its place).
 //
 // Replay cannot run such a letter as a message: there is none. It puts the record's bytes back
-// on the stream they came from, as they were (no codec, no aggregate), so a host that can read
-// them now (a codec or actor deployed since) takes them as the record they were; a host that
-// still cannot makes them a dead letter again. A Lambda event record whose data was not base64
+// on the stream they came from, so a host that can read them now (a codec or actor deployed
+// since) takes them as the record they were; a host that still cannot makes them a dead letter
+// again. When the replaying process can read them, their messages get a new origin first (a
+// replay is a new run: see `withNewOrigins`); otherwise they go back as they were. A Lambda event record whose data was not base64
 // names no bytes, so its letter is refused, and stays.
-import { makeEnvelope } from '../core/envelope.js'
+import { makeEnvelope, type Origin } from '../core/envelope.js'
 import { TroupeError } from '../core/errors.js'
 import type { CorrelationId, MessageId } from '../core/ids.js'
 import { errorRecord, type DeadLetter } from '../supervisor/dead-letter.js'
-import { isBase64 } from './record-codec.js'
+import { isBase64, type RecordCodec } from './record-codec.js'
 import { fitPartitionKey } from './router.js'
 
 /** The actor type of an unreadable record's letter when the record named none. */
@@ -121,4 +122,16 @@ function safeText(value: unknown): string {
   } catch {
     return Object.prototype.toString.call(value)
   }
+}
+
+/**
+ * The bytes to put back with every message they hold given a new origin (`origin(i)` for the
+ * i-th): a replay is a new run, and the old origin may be behind a fence its lane's later copies
+ * carried. Bytes `codec` cannot read either go back as they were.
+ */
+export function withNewOrigins(data: Buffer, codec: RecordCodec, origin: (i: number) => Origin): Buffer {
+  const decoded = codec.decodeAll(data)
+  if (!decoded.ok) return data
+  const encoded = decoded.envelopes.map((e, i) => codec.encode({ ...e, origin: origin(i) }))
+  return decoded.aggregate ? codec.encodeAggregate(encoded, decoded.envelopes[0]!.type, decoded.envelopes[0]!.id) : encoded[0]!
 }

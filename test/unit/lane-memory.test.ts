@@ -10,6 +10,7 @@ import { forgetSilent, markSeen, sameStream, seenBefore, type SeenLanes } from '
 import { STATELESS_SEEN, StatelessMemory } from '../../lib/hosts/durable/stateless-memory.js'
 import { MemoryStateStore } from '../../lib/store/memory.js'
 import { ProcessLane } from '../../lib/hosts/durable/process-lane.js'
+import { BatchProgress } from '../../lib/hosts/durable/batch-progress.js'
 import { RecordCodec } from '../../lib/routing/record-codec.js'
 
 const o = (pos: string, i: number, fence: string, lane = 's:in/shard-0'): Origin => ({ lane, pos, i, fence })
@@ -36,6 +37,8 @@ t.test('a copy is known at any distance: below the fence, or at a position seen 
   t.ok(seenBefore(seen, 'in', o('10', 0, '3')), 'a copy, whatever fence it carries')
   t.ok(seenBefore(seen, 'in', o('10', 1, '10')))
   t.notOk(seenBefore(seen, 'in', o('10', 2, '10')), 'the next message of the same turn is new')
+  seen = markSeen(seen, 'in', o('10', 5, '10'), undefined)
+  t.notOk(seenBefore(seen, 'in', o('10', 3, '10')), 'an index never seen is new, even below one that was (a record may overtake)')
   t.notOk(seenBefore(seen, 'in', o('11', 0, '10')), 'a position between is new')
   t.notOk(seenBefore(seen, 'other', o('10', 0, '10')), 'each stream has its own memory')
   t.notOk(seenBefore(seen, 'in', o('10', 0, '10', 'p:x')), 'and each lane')
@@ -76,7 +79,7 @@ t.test('shard lanes of one stream, and the stateless decisions made in stream or
   const state = new MemoryStateStore()
   const stored = { state: '{"json":null}', version: 1, updatedAt: 0, meta: encodeMeta({ marks: {}, recent: [], seen }) }
   await state.put(STATELESS_SEEN, 'in/shard-0', stored, undefined)
-  const memory = new StatelessMemory(state, 'in', 'in/shard-0', stored, { processMs: 1, shardMs: 1 }, () => 0)
+  const memory = new StatelessMemory(state, 'in', 'in/shard-0', stored, { processMs: 1, shardMs: 1 }, () => 0, undefined)
   const env = (origin?: Origin) => ({ ...(origin ? { origin } : {}) })
   t.ok(memory.decide(env(o('5', 0, '5'))), 'a copy of one run before')
   t.notOk(memory.changed)
@@ -84,9 +87,9 @@ t.test('shard lanes of one stream, and the stateless decisions made in stream or
   t.ok(memory.decide(env(o('7', 0, '7'))), 'its copy later in the same batch')
   t.notOk(memory.decide(env()), 'a message without an origin always runs')
   t.ok(memory.changed)
-  t.same(seen['in|s:in/shard-0']!.d, [['5', 0]], 'the stored memory is not touched by the decisions')
+  t.same(seen['in|s:in/shard-0']!.d, [['5', [0, 0]]], 'the stored memory is not touched by the decisions')
   t.ok(await memory.keep([{ origin: o('7', 0, '6') }]), 'kept after the batch')
-  const after = new StatelessMemory(state, 'in', 'in/shard-0', await state.get(STATELESS_SEEN, 'in/shard-0'), { processMs: 1, shardMs: 1 }, () => 0)
+  const after = new StatelessMemory(state, 'in', 'in/shard-0', await state.get(STATELESS_SEEN, 'in/shard-0'), { processMs: 1, shardMs: 1 }, () => 0, undefined)
   t.ok(after.decide(env(o('7', 0, '7'))), 'the next batch knows it')
 })
 
@@ -136,13 +139,28 @@ t.test('a memory kept exactly: the messages of one position come in any order, a
   const order = [700, 3, 4, 702, 5, 0, 701, 2, 1, 9_999]
   for (const i of order) {
     t.notOk(seenBefore(seen, 'in', o('10', i, '10')), `index ${i} is new when it first comes`)
-    seen = markSeen(seen, 'in', o('10', i, '10'), undefined, true)
+    seen = markSeen(seen, 'in', o('10', i, '10'), undefined)
     t.ok(seenBefore(seen, 'in', o('10', i, '10')), `and a copy after`)
   }
   t.same(seen!['in|s:in/shard-0']!.d, [['10', [0, 5, 700, 702, 9_999, 9_999]]], 'kept as merged ranges')
   for (const i of [6, 699, 703, 9_998]) t.notOk(seenBefore(seen, 'in', o('10', i, '10')), `index ${i}, never seen, is new`)
-  // Where the highest index was kept (an instance), keeping exactly from then on loses nothing.
-  let mixed = markSeen(undefined, 'in', o('20', 3, '20'), undefined)
-  mixed = markSeen(mixed, 'in', o('20', 8, '20'), undefined, true)
+  // An item written when the highest index was kept reads as every index up to it.
+  const old: SeenLanes = { 'in|s:in/shard-0': { f: '20', d: [['20', 3]] } }
+  t.ok(seenBefore(old, 'in', o('20', 2, '20')))
+  const mixed = markSeen(old, 'in', o('20', 8, '20'), undefined)
   t.same(mixed['in|s:in/shard-0']!.d, [['20', [0, 3, 8, 8]]])
+})
+
+t.test("a batch's fence rises as its groups are done, to the first group still running", async (t) => {
+  const p = new BatchProgress('100', ['100', '105', '103:2', '110'])
+  t.equal(p.fence(), '100', 'nothing done: the batch start')
+  p.done('103:2')
+  t.equal(p.fence(), '100', 'a later group done first: still the earliest running one')
+  p.done('100')
+  t.equal(p.fence(), '105')
+  p.done('105')
+  p.done('110')
+  t.equal(p.fence(), '110', 'all done: the last group start (nothing is sent after it)')
+  p.done('999')
+  t.equal(p.fence(), '110', 'an unknown group changes nothing')
 })

@@ -47,6 +47,8 @@ import { instanceRate, unappliedThrottle, wakeDelayMs, wakeTimer } from './insta
 import { forgetSilent, markSeen, sameStream, seenBefore, type LaneHorizons } from './lane-memory.js'
 import { STATELESS_SEEN, StatelessMemory } from './stateless-memory.js'
 import { messageCount, messagesOf, OutboxSender, PENDING, placeMessages, type MessageSender, type OutboxEntry, type OutboxSegment } from './outbox.js'
+import { BatchProgress } from './batch-progress.js'
+import { flushRecord } from './flush-record.js'
 import { OutboxOverflow } from './outbox-overflow.js'
 import { ProcessLane } from './process-lane.js'
 import { compareSequence, comparePosition, earliest, positionOf } from '../../core/position.js'
@@ -154,6 +156,8 @@ interface Group {
   copy?: boolean
   /** The record this group left unfinished. */
   failed?: string
+  /** Finished in this batch: none of its positions can be given a new message later (batch-progress.ts). */
+  done?: boolean
 }
 
 /** Where a run's messages come from: a batch of a shard (a lane), or one message invoked directly. */
@@ -166,7 +170,14 @@ interface ShardSource {
   /** The shard's lane: the origin of what its turns send. */
   lane: string
   /** The batch's first position: everything of the lane before it is done. */
-  fence: string
+  first: string
+  /** Which groups of the batch are done: the fence what this batch sends carries. */
+  progress: BatchProgress
+  /**
+   * When the batch's first record arrived: a lane silent for its horizon before it is forgotten.
+   * Judged by the first record, so nothing a redelivery of this batch reads again is forgotten.
+   */
+  firstArrival: number | undefined
 }
 
 /** How a message ended in this run; `later`: it failed and its retry is left for redelivery. */
@@ -294,9 +305,6 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     const result: BatchResult = { applied: 0, duplicates: 0, conflicts: 0 }
     const first = batch.records[0]
     if (first === undefined) return result
-    // Everything of this lane before the batch's first record is done: the mapping (or the shard
-    // consumer) delivers a record again until a run reports it done, and reports come in order.
-    const source: ShardSource = { kind: 'shard', stream: batch.stream, shard, lane: `s:${shard}`, fence: positionOf(first.sequenceNumber) }
     const groups = new Map<string, Group>()
     const undecodable: { sequenceNumber: string; letter: DeadLetter }[] = []
     let failedAt: string | undefined
@@ -326,6 +334,8 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
           }
         }
         const type = this.types.get(envelope.type)
+        // A flush record is for a stateful instance; for anything else there is nothing to run.
+        if (envelope.control !== undefined && type?.stateful !== true) continue
         if (type === undefined) {
           const error = new UnknownActorError(envelope.type, [...this.types.keys()], `for message ${envelope.id} in this host`)
           undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: this.clock.now() } })
@@ -354,6 +364,19 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     }
 
     const all = [...groups.values()]
+    // Everything of this lane before the batch's first record is done: the mapping (or the shard
+    // consumer) delivers a record again until a run reports it done, and reports come in order.
+    const firstPosition = positionOf(first.sequenceNumber)
+    const groupStart = (g: Group) => positionOf(g.records[0]!.sequenceNumber!, g.records[0]!.member?.index)
+    const source: ShardSource = {
+      kind: 'shard',
+      stream: batch.stream,
+      shard,
+      lane: `s:${shard}`,
+      first: firstPosition,
+      progress: new BatchProgress(firstPosition, all.map(groupStart)),
+      firstArrival: first.arrivedAt,
+    }
     const stateful = all.filter((g) => g.type.stateful)
     const stateless = all.filter((g) => !g.type.stateful)
     let laneItem: StoredInstance | undefined
@@ -377,7 +400,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     }
     // Which stateless messages are copies is decided in stream order, before any runs: a later
     // record's fence speaks only of records before it.
-    const memory = new StatelessMemory(this.options.state, batch.stream, shard, laneItem, this.horizons, () => this.clock.now())
+    const memory = new StatelessMemory(this.options.state, batch.stream, shard, laneItem, this.horizons, () => this.clock.now(), first.arrivedAt)
     for (const g of stateless) g.copy = memory.decide(g.records[0]!.envelope)
 
     let next = 0
@@ -386,6 +409,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
         const group = all[next++]!
         const failed = await this.runGroup(group, source, deadline, result)
         if (failed !== undefined) group.failed = failed
+        else if (group.done) source.progress.done(groupStart(group))
         failedFrom = earliest(failedFrom, failed)
       }
     }
@@ -413,9 +437,8 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     return done[0]?.sequenceNumber
   }
 
-  /** Records that a copy from `origin` was read here, and forgets lanes silent long enough before it. */
+  /** Records that a copy from `origin` was read here. */
   private noteOrigin(meta: InstanceMeta, stream: string, origin: Origin, arrivedAt: number | undefined): void {
-    if (arrivedAt !== undefined) forgetSilent(meta.seen, stream, arrivedAt, this.horizons)
     meta.seen = markSeen(meta.seen, stream, origin, arrivedAt)
   }
 
@@ -458,16 +481,17 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
   }
 
   /**
-   * Runs what waits in an instance's item (parked by its throttle): a direct run of `copy`, a copy
-   * of the first waiting message, which runs nothing itself. What the waiting turns send goes out
-   * through the instance's shard, as a direct run's does. False when they did not all run.
+   * Runs what waits in an instance's item (messages parked by its throttle) here, as a direct run
+   * of a flush record: what the waiting turns send goes out through the instance's shard, as a
+   * direct run's does. False when they did not all run.
    */
-  async runWaiting(copy: Envelope, stream: string): Promise<boolean> {
-    const type = this.typeOf(copy.type)
-    const loaded = await this.loadPast(type.type, copy.key, undefined, Infinity)
+  async runWaiting(type: string, key: string, flushId: string, stream: string): Promise<boolean> {
+    const actor = this.typeOf(type)
+    const loaded = await this.loadPast(actor.type, key, undefined, Infinity)
     if (loaded === NOT_YET) return false
-    const group: Group = { type, key: copy.key, records: [{ sequenceNumber: undefined, envelope: copy }], stored: loaded.stored, typePaused: loaded.typePaused }
-    return (await this.runGroup(group, { kind: 'direct', stream, envelope: copy }, Infinity, { applied: 0, duplicates: 0, conflicts: 0 })) === undefined
+    const flush = flushRecord(actor.type, key, flushId, flushId, this.clock.now())
+    const group: Group = { type: actor, key, records: [{ sequenceNumber: undefined, envelope: flush }], stored: loaded.stored, typePaused: loaded.typePaused }
+    return (await this.runGroup(group, { kind: 'direct', stream, envelope: flush }, Infinity, { applied: 0, duplicates: 0, conflicts: 0 })) === undefined
   }
 
   /**
@@ -572,6 +596,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     if (group.copy) {
       result.duplicates += group.records.length
       this.counts.get(type.type)!.duplicates += group.records.length
+      group.done = true
       return undefined
     }
     // Later copies of the same message in this batch are copies of this one.
@@ -583,15 +608,16 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     if (ran.end === 'later') return record.sequenceNumber
     let entries = ran.entries
     if (this.offloads(type) && entries.length !== 0) entries = await this.offload(entries)
-    placeMessages(entries, source.lane, positionOf(record.sequenceNumber!, record.member?.index), 0, source.fence)
+    placeMessages(entries, source.lane, positionOf(record.sequenceNumber!, record.member?.index), 0, source.progress.fence())
     try {
-      await this.outbox.send(entries)
+      await this.outbox.send(entries, source.progress.fence())
       this.committed(type, ran.events)
     } catch (error) {
       this.logger.warn('outbox of a stateless turn not sent; it runs again on redelivery', { actor: type.type, error: message(error) })
       return record.sequenceNumber
     }
     result.applied++
+    group.done = true
     return undefined
   }
 
@@ -601,17 +627,23 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     const name = `${type.type}#${key}`
     const stream = source.stream
     const shard = source.kind === 'shard' ? source.shard : INVOKE_SHARD
-    // Where this run's commit sits in its lane: the instance's last record in the batch.
-    const last = group.records.at(-1)
-    const at = source.kind === 'shard' && last !== undefined ? positionOf(last.sequenceNumber!, last.member?.index) : undefined
+    // Where what this run sends sits in its lane: the instance's last record in the batch that it
+    // had not read before. A record it read before (a redelivery) may already be behind a fence
+    // its lane's copies carried, so it never gets new messages; with no such record, this run
+    // only recognises copies and sends again what a redelivery must (late work waits).
+    const fresh = source.kind === 'shard' ? group.records.filter((r) => !reached(meta, source.shard, r.sequenceNumber!, r.member?.index)) : []
+    const last = fresh.at(-1)
+    const at = last === undefined ? undefined : positionOf(last.sequenceNumber!, last.member?.index)
+    const lateWork = source.kind === 'direct' || at !== undefined
     let changed = false
+    // Lanes silent for their horizon before this batch began are forgotten (a direct run forgets nothing).
+    if (source.kind === 'shard' && source.firstArrival !== undefined) forgetSilent(meta.seen, stream, source.firstArrival, this.horizons)
     // The stored outbox: what this run must send again, place, or keep.
     const kept: OutboxSegment[] = []
     const placed: OutboxEntry[] = []
-    let firstIndex = 0
     for (const segment of meta.outbox ?? []) {
       if (source.kind === 'shard') {
-        if (segment.lane === PENDING) {
+        if (segment.lane === PENDING && lateWork) {
           // A direct invocation's entries: placed in this lane now, sent after this commit.
           placed.push(...(await this.overflow.entriesOf(segment)))
           changed = true
@@ -620,12 +652,11 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
         if (segment.lane === source.lane || segment.lane === LEGACY_LANE) {
           // Made in this lane: at or after the batch's start it may not all have gone out (this
           // is a redelivery of its position); before it, it was sent for good.
-          const again = segment.lane === LEGACY_LANE || comparePosition(segment.pos, source.fence) >= 0
+          const again = segment.lane === LEGACY_LANE || comparePosition(segment.pos, source.first) >= 0
           if (again && !this.sentHere(name, segment)) {
-            await this.outbox.send(await this.overflow.entriesOf(segment), source.fence)
+            await this.outbox.send(await this.overflow.entriesOf(segment), source.progress.fence())
             this.rememberSent(name, segment)
           }
-          if (segment.pos === at) firstIndex = messageCount(segment)
           continue
         }
         // A parent shard's (the stream was resharded): read to its end before this child was.
@@ -650,10 +681,10 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     let duplicates = 0
     const paused = meta.paused === true || group.typePaused === true
     // After a resume, what was held runs first, in the order it came, before this batch's records.
-    const heldFirst = !paused && meta.held !== undefined ? meta.held.map((envelope) => ({ sequenceNumber: undefined, envelope, held: true, parked: false, member: undefined, arrivedAt: undefined })) : []
+    const heldFirst = lateWork && !paused && meta.held !== undefined ? meta.held.map((envelope) => ({ sequenceNumber: undefined, envelope, held: true, parked: false, member: undefined, arrivedAt: undefined })) : []
     // Parked (throttled) messages came before any held one: a message is held only while paused,
     // and parked only while not. They run first, as far as the key's tokens allow.
-    const parkedFirst = !paused && meta.parked !== undefined ? meta.parked.map((envelope) => ({ sequenceNumber: undefined, envelope, held: false, parked: true, member: undefined, arrivedAt: undefined })) : []
+    const parkedFirst = lateWork && !paused && meta.parked !== undefined ? meta.parked.map((envelope) => ({ sequenceNumber: undefined, envelope, held: false, parked: true, member: undefined, arrivedAt: undefined })) : []
     const rate = instanceRate(type)
     const bucket = rate && new TokenBucket(rate, this.clock.now(), meta.bucket)
     // A message found no token: everything after it waits behind it, parked in order.
@@ -667,6 +698,11 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     // Held messages run here, by id: the wake-up copy resume put on the stream is one of them.
     const ranHeld = new Set<string>()
     for (const { sequenceNumber, envelope, held, parked, member, arrivedAt } of [...parkedFirst, ...heldFirst, ...group.records.map((r) => ({ ...r, held: false, parked: false }))]) {
+      if (envelope.control !== undefined) {
+        // A flush record: nothing to apply; it only made this run, which ran what waits above.
+        if (source.kind === 'shard') remember(meta, source.shard, sequenceNumber, envelope.id, 0, member)
+        continue
+      }
       if (!held && !parked) {
         const verdict = ranHeld.has(envelope.id) || meta.held?.some((h) => h.id === envelope.id) || meta.parked?.some((p) => p.id === envelope.id) ? 'copy' : this.verdict(meta, source, sequenceNumber, envelope, member)
         if (verdict !== 'new') {
@@ -728,6 +764,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
         meta.parked!.shift()
         if (meta.parked!.length === 0) delete meta.parked
       }
+      if (held || parked) this.noteRanLate(meta, stream, envelope, group.records.at(-1)?.arrivedAt)
       let end: Ended = ran
       if (this.offloads(type) && end.entries.length !== 0) end = { ...end, entries: await this.offload(end.entries) }
       if (checkEach && end.end === 'done' && this.options.maxItemBytes !== undefined) {
@@ -750,15 +787,20 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       if (bucket !== undefined) this.throttleCommit(type, key, meta, bucket, rate!, paused, version, entries)
       const made = [...placed, ...entries]
       let segment: OutboxSegment | undefined
+      // Without a record of its own to sit at (a direct run; a redelivery whose only change is a
+      // throttle's wake-up), what a run made waits as PENDING: its messages for the shard's next
+      // turn of the instance, the rest written now (keyed writes, written again when placed).
+      let pendingNow: OutboxEntry[] | undefined
       if (made.length !== 0) {
-        if (source.kind === 'shard') {
-          placeMessages(made, source.lane, at!, firstIndex, source.fence)
-          segment = { lane: source.lane, pos: at!, entries: made }
+        if (source.kind === 'shard' && at !== undefined) {
+          placeMessages(made, source.lane, at, 0, source.progress.fence())
+          segment = { lane: source.lane, pos: at, entries: made }
           kept.push(segment)
         } else {
           const pending = kept.find((s) => s.lane === PENDING)
           if (pending) pending.entries.push(...made)
           else kept.push({ lane: PENDING, pos: '0', entries: made })
+          pendingNow = made.filter((e) => e.kind !== 'message')
         }
       }
       if (kept.length !== 0) meta.outbox = kept
@@ -788,10 +830,10 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       this.committed(type, events)
       try {
         if (segment !== undefined) {
-          await this.outbox.send(segment.entries, source.kind === 'shard' ? source.fence : undefined)
+          await this.outbox.send(segment.entries, source.kind === 'shard' ? source.progress.fence() : undefined)
           this.rememberSent(name, segment)
-        } else if (source.kind === 'direct' && made.length !== 0) {
-          await this.outbox.send(made.filter((e) => e.kind !== 'message'))
+        } else if (pendingNow !== undefined) {
+          await this.outbox.send(pendingNow)
         }
       } catch (error) {
         // Committed: the next delivery of its position sends it (a direct run's: the shard's next turn of the instance).
@@ -814,19 +856,31 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     result.applied += appliedHere
     result.duplicates += duplicates
     this.counts.get(type.type)!.duplicates += duplicates
+    // Done for the batch's fence when its records can get no new message later: committed, or none was new here.
+    group.done = failedAt === undefined && (changed || fresh.length === 0)
     return failedAt
   }
 
-  /** Puts a copy of a directly invoked message on its stream, with its origin: the instance's shard reads it as a copy. */
+  /** Puts a flush record for the instance of `envelope` on its stream: the turn that reads it places and sends what waits. */
   private async flush(envelope: Envelope): Promise<void> {
-    const report = await this.options.messages.send([{ ...(this.claimCheck?.travelled(envelope) ?? envelope) }])
+    const report = await this.options.messages.send([flushRecord(envelope.type, envelope.key, derivedId(envelope.id, 'flush'), envelope.correlationId, this.clock.now())])
     const failed = report.results.find((r) => r.status !== 'sent')
     if (failed?.status === 'failed') throw failed.error
   }
 
+  /**
+   * A held or parked message ran: its lane is remembered as of the record that made it run, and its
+   * id among the recent, so the wake-up copy that resume or a throttle put on the stream is known
+   * however long the message waited.
+   */
+  private noteRanLate(meta: InstanceMeta, stream: string, envelope: Envelope, arrivedAt: number | undefined): void {
+    if (envelope.origin !== undefined) this.noteOrigin(meta, stream, envelope.origin, arrivedAt ?? this.clock.now())
+    remember(meta, INVOKE_SHARD, undefined, envelope.id, this.recentIds)
+  }
+
   /** How a record stands with the instance: new, a copy of one it read, or inconsistent (at or below its watermark, yet unknown). */
   private verdict(meta: InstanceMeta, source: Source, sequenceNumber: string | undefined, envelope: Envelope, member: MemberPosition | undefined): 'new' | 'copy' | 'inconsistent' {
-    const known = envelope.origin !== undefined ? seenBefore(meta.seen, source.stream, envelope.origin) : meta.recent.includes(envelope.id)
+    const known = (envelope.origin !== undefined && seenBefore(meta.seen, source.stream, envelope.origin)) || meta.recent.includes(envelope.id)
     if (known) return 'copy'
     if (source.kind === 'shard' && sequenceNumber !== undefined && reached(meta, source.shard, sequenceNumber, member?.index)) return 'inconsistent'
     return 'new'
@@ -847,12 +901,11 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
   private inconsistent(type: ActorType, envelope: Envelope, shard: string, sequenceNumber: string, member: MemberPosition | undefined, meta: InstanceMeta): Ended {
     const mark = meta.marks[shard]!
     const where = member === undefined ? `record ${sequenceNumber}` : `member ${member.index} of record ${sequenceNumber}`
-    const origin = envelope.origin ? ` (from ${envelope.origin.lane} at ${envelope.origin.pos}#${envelope.origin.i})` : ''
-    const error = new TroupeError(
-      'TROUPE_INCONSISTENT_RECORD',
-      `${where} of ${shard} is at or below ${type.type}#${envelope.key}'s watermark there (${mark}${meta.members?.[shard] !== undefined ? `, member ${meta.members[shard]}` : ''}), ` +
-        `yet its message ${envelope.id}${origin} was never applied here; kept as a dead letter instead of being skipped (replay it to apply it)`,
-    )
+    const watermark = `${type.type}#${envelope.key}'s watermark there (${mark}${meta.members?.[shard] !== undefined ? `, member ${meta.members[shard]}` : ''})`
+    const why = envelope.origin
+      ? `yet its message ${envelope.id} (from ${envelope.origin.lane} at ${envelope.origin.pos}#${envelope.origin.i}) was never applied here; kept as a dead letter instead of being skipped (replay it to apply it)`
+      : `and its message ${envelope.id} carries no origin and is not among the last ${this.recentIds} without one, so it cannot be told from one applied before; kept as a dead letter instead of being skipped (replay it only if it was not applied: a producer that writes records itself should give them origins)`
+    const error = new TroupeError('TROUPE_INCONSISTENT_RECORD', `${where} of ${shard} is at or below ${watermark}, ${why}`)
     return this.dead(type, envelope, error, [])
   }
 

@@ -8,11 +8,9 @@
 // it has read every copy of that lane's messages below F (through that stream). It keeps, per
 // stream and lane:
 //   - the highest fence read: a message below it is a copy of one it has seen;
-//   - the positions at or above the fence that it has seen, each with the indexes seen there.
-//     An instance keeps the highest index only: a position's messages to one instance leave
-//     together, in order per key (its partition key), and every copy re-sends them in the same
-//     order. A shard's memory of stateless messages keeps the exact indexes, as ranges: their
-//     partition keys are their ids, so a position's messages to one shard come in any order.
+//   - the positions at or above the fence that it has seen, each with the indexes seen there, as
+//     ranges: a position's messages may reach a receiver in any order (a shard's stateless
+//     messages have their ids as partition keys; `ordering: 'batched'` lets a record overtake).
 // A fence rises each time the lane sends this receiver anything from a later turn, which drops
 // the positions below it, so what is kept is the lane's last turns that sent here, never a count.
 // A lane that falls silent is forgotten once no copy of its messages can still be in the stream
@@ -24,10 +22,7 @@ import { comparePosition } from '../../core/position.js'
 export interface LaneSeen {
   /** The highest fence read. */
   f: string
-  /**
-   * Positions at or above `f`, each with the highest index seen there, or (where messages come in
-   * any order) the indexes seen as sorted inclusive ranges `[from, to, from, to, …]`.
-   */
+  /** Positions at or above `f`, each with the indexes seen there as sorted inclusive ranges `[from, to, from, to, …]` (a number: every index up to it). */
   d: [pos: string, indexes: number | number[]][]
   /** Arrival time (epoch ms) of the last record that came from the lane, when known. */
   at?: number
@@ -64,10 +59,9 @@ export function seenBefore(seen: SeenLanes | undefined, stream: string, origin: 
 /**
  * Records that a copy from `origin` was read through `stream` (applied, or recognised as seen):
  * raises the lane's fence to the copy's, forgets the positions below it, and keeps the message's
- * own position and index (`exact`: the index itself, for a receiver that reads a position's
- * messages in any order; else the highest). Returns the (possibly new) record of lanes.
+ * own position and index. Returns the (possibly new) record of lanes.
  */
-export function markSeen(seen: SeenLanes | undefined, stream: string, origin: Origin, arrivedAt: number | undefined, exact = false): SeenLanes {
+export function markSeen(seen: SeenLanes | undefined, stream: string, origin: Origin, arrivedAt: number | undefined): SeenLanes {
   const out = seen ?? {}
   const key = laneKey(stream, origin.lane)
   let lane = out[key]
@@ -78,9 +72,9 @@ export function markSeen(seen: SeenLanes | undefined, stream: string, origin: Or
   }
   if (comparePosition(origin.pos, lane.f) >= 0) {
     const at = lane.d.find(([pos]) => pos === origin.pos)
-    if (at === undefined) lane.d.push([origin.pos, exact ? [origin.i, origin.i] : origin.i])
-    else if (typeof at[1] === 'number') at[1] = exact ? addIndex([0, at[1]], origin.i) : Math.max(at[1], origin.i)
-    else at[1] = addIndex(at[1], origin.i)
+    if (at === undefined) lane.d.push([origin.pos, [origin.i, origin.i]])
+    // A highest index (kept before indexes were kept exactly) covers every index up to it.
+    else at[1] = addIndex(typeof at[1] === 'number' ? [0, at[1]] : at[1], origin.i)
   }
   if (arrivedAt !== undefined && (lane.at === undefined || arrivedAt > lane.at)) lane.at = arrivedAt
   return out

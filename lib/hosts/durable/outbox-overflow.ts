@@ -18,11 +18,6 @@ export class OutboxOverflow {
     private readonly now: () => number,
   ) {}
 
-  /** Whether there is a store to spill into. */
-  get available(): boolean {
-    return this.store !== undefined
-  }
-
   /** A segment's entries, from the store when they were spilled. */
   async entriesOf(segment: OutboxSegment): Promise<OutboxEntry[]> {
     if (segment.spilled === undefined) return segment.entries
@@ -39,7 +34,8 @@ export class OutboxOverflow {
     const data = Buffer.from(encode(segment.entries), 'utf8')
     if (data.byteLength < SPILL_ABOVE_BYTES) return segment
     const key = `outbox/${createHash('sha256').update(name).digest('base64url').slice(0, 22)}/${version}/${segment.lane === PENDING ? 'pending' : segment.pos}`
-    await this.store.put(key, data, this.now() + this.ttlMs)
+    // A direct run's entries wait for the instance's next turn in its shard, however long that is.
+    await this.store.put(key, data, segment.lane === PENDING ? Infinity : this.now() + this.ttlMs)
     return { lane: segment.lane, pos: segment.pos, entries: [], spilled: { key, bytes: data.byteLength, count: segment.entries.length, messages: messagesOf(segment.entries).length } }
   }
 }

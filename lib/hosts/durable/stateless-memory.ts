@@ -27,6 +27,8 @@ export class StatelessMemory {
     private stored: StoredInstance | undefined,
     private readonly horizons: LaneHorizons,
     private readonly now: () => number,
+    /** When the batch's first record arrived: lanes silent for their horizon before it are forgotten. */
+    private readonly firstArrival: number | undefined,
   ) {
     const seen = decodeMeta(stored?.meta).seen
     this.seen = seen && structuredClone(seen)
@@ -40,8 +42,7 @@ export class StatelessMemory {
   decide(envelope: { origin?: Origin }): boolean {
     if (envelope.origin === undefined) return false
     const copy = seenBefore(this.seen, this.stream, envelope.origin)
-    // A position's messages reach a shard in any order (their partition keys are their ids): exact indexes.
-    this.seen = markSeen(this.seen, this.stream, envelope.origin, undefined, true)
+    this.seen = markSeen(this.seen, this.stream, envelope.origin, undefined)
     if (!copy) this.changed = true
     return copy
   }
@@ -55,10 +56,8 @@ export class StatelessMemory {
     if (done.length === 0 || !this.changed) return true
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const meta = decodeMeta(this.stored?.meta)
-      for (const r of done) {
-        if (r.arrivedAt !== undefined) forgetSilent(meta.seen, this.stream, r.arrivedAt, this.horizons)
-        meta.seen = markSeen(meta.seen, this.stream, r.origin, r.arrivedAt, true)
-      }
+      if (this.firstArrival !== undefined) forgetSilent(meta.seen, this.stream, this.firstArrival, this.horizons)
+      for (const r of done) meta.seen = markSeen(meta.seen, this.stream, r.origin, r.arrivedAt)
       const item: StoredInstance = { state: encode(undefined), version: (this.stored?.version ?? 0) + 1, updatedAt: this.now(), meta: encodeMeta(meta) }
       try {
         await this.state.put(STATELESS_SEEN, this.shard, item, this.stored?.version)
