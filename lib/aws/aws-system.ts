@@ -127,7 +127,7 @@ export interface AwsSystemOptions {
    * Make it with `lambdaInvoker(lambdaClient, functionName)`; locally, point the client at
    * `startLocalInvokeServer`. An answer of `unfinished` (the turn
    * could not finish in that invocation) puts the message on the stream, where the host finishes
-   * it (a repeat of its id is not applied twice), and the ask waits for its receipt for the rest
+   * it (a copy of one applied is not applied again), and the ask waits for its receipt for the rest
    * of its time. A function error rejects, naming the function and the message. A `tell` this
    * system made to the same instance before the `ask` is applied first: the invocation names
    * where the tell went in its shard, and the host waits for the instance to pass it (or answers

@@ -15,7 +15,7 @@ export const DEPLOY_USAGE = `Usage: troupe deploy [options]
 Bundles the app and creates or updates its deployment in one region with the AWS SDK: the
 Kinesis streams, the DynamoDB table (TTL, point-in-time recovery), a role for the function
 that may touch exactly those (named <name>-<region>), the function, an event source mapping
-per stream (ReportBatchItemFailures, bisect, bounded retries and record age), and a rule that
+per stream (ReportBatchItemFailures, one batch of a shard at a time, retries until a record is done), and a rule that
 ticks the function every minute. Each resource is read first and changed only where it
 differs, so a second run with the same app and options changes nothing. Progress goes to
 stderr. The same resources as \`troupe template\`, without CloudFormation.

@@ -55,7 +55,7 @@ export const TEMPLATE_USAGE = `Usage: troupe template [options]
 
 Prints the app's deployment as a CloudFormation template (JSON): its Kinesis streams, the
 DynamoDB table (TTL on ttl, point-in-time recovery), the host function, an event source
-mapping per stream (ReportBatchItemFailures, bisect, bounded retries and record age), a rule
+mapping per stream (ReportBatchItemFailures, one batch of a shard at a time, retries until a record is done, no age limit), a rule
 that ticks the function every minute, and a role that may touch exactly those resources.
 
 Deploy it with the AWS CLI (the role's name is generated, hence CAPABILITY_IAM):

@@ -280,7 +280,9 @@ async function deployMapping(lambda: LambdaClient, stack: Stack, stream: string,
   const found = listed.find((m) => m.EventSourceArn === streamArn) ?? listed[0]
   const step = { resource: 'event-source-mapping' as const, name: `${stream} → ${stack.functionName}` }
   if (!found) {
-    const detail = `batch ${want.BatchSize}, window ${want.MaximumBatchingWindowInSeconds} s, ${want.MaximumRetryAttempts} retries, records up to ${want.MaximumRecordAgeInSeconds} s old, bisect, ReportBatchItemFailures`
+    const retries = want.MaximumRetryAttempts === -1 ? 'retries until done' : `${want.MaximumRetryAttempts} retries`
+    const age = want.MaximumRecordAgeInSeconds === -1 ? 'no age limit' : `records up to ${want.MaximumRecordAgeInSeconds} s old`
+    const detail = `batch ${want.BatchSize}, window ${want.MaximumBatchingWindowInSeconds} s, ${retries}, ${age}, ReportBatchItemFailures`
     await steps.run({ ...step, action: 'create', detail }, async () => {
       // The role's new policy may not have reached Lambda yet: it checks it can read the stream.
       await retrying(

@@ -2,10 +2,12 @@
 // AWS" describes. The Lambda handler and the shard consumer both hand it their batches.
 //
 //   decode → group by instance (stream order kept) → load every state in one BatchGetItem →
-//   per instance: re-send an unconfirmed outbox, run its turns in order (instances run
-//   concurrently), skipping what was applied → one conditional write per instance with state,
-//   version, watermarks, recent ids and the outbox → send the outbox → report the earliest
-//   record not finished, so the stream delivers exactly the unfinished tail again.
+//   per instance: send again an outbox this batch delivers the position of, run its turns in
+//   order (instances run concurrently), skipping every copy of a message seen (by its origin) →
+//   one conditional write per instance with state, version, watermarks, what it saw of each
+//   lane and the outbox → send the outbox → report the earliest record not finished, so the
+//   stream delivers exactly the unfinished tail again. Why each message is applied once, however
+//   many copies come: docs/guarantees.md.
 //
 // Nothing leaves from state that was not committed: a turn's messages, timers, receipts and
 // dead letters are entries of the outbox, carried out after the commit. A conflict (another
