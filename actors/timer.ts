@@ -1,8 +1,8 @@
 // The timer: a durable timer's firing, written as an actor. A due timer is fired by whichever
 // process looks first (a scheduled tick, a consuming process), and a process that dies after
 // firing and before moving the timer on leaves it to fire again. Each firing goes to this
-// actor's instance for the timer, whose state keeps the due time it fired last, so the timer's
-// message leaves once per due time, from a committed turn, with an origin like any other. A
+// actor's instance for the timer, whose state keeps the firing it sent last (due time and count),
+// so the timer's message leaves once per firing, from a committed turn, with an origin like any other. A
 // firing is routed where the timer's message goes (`firingRoute`), so both hops stay on the
 // target's shard, behind nothing the target itself is not behind.
 import { Actor, type ActorClass, type Context } from '../lib/index.js'

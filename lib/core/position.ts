@@ -34,7 +34,3 @@ export function comparePosition(a: string, b: string): number {
   return (ca < 0 ? 0 : Number(a.slice(ca + 1))) - (cb < 0 ? 0 : Number(b.slice(cb + 1)))
 }
 
-/** The later of two positions. */
-export function laterPosition(a: string, b: string): string {
-  return comparePosition(a, b) >= 0 ? a : b
-}

@@ -32,7 +32,7 @@ import superjson from 'superjson'
 import { makeEnvelope, type Envelope } from '../core/envelope.js'
 import { ConfigError } from '../core/errors.js'
 import type { ForkMembership } from '../core/fork.js'
-import { POSITION } from '../core/position.js'
+import { comparePosition, POSITION } from '../core/position.js'
 import { LARGEST_MAX_RECORD_BYTES } from './kinesis-limits.js'
 import { InvalidEnvelopeError, RecordTooLargeError } from './record-errors.js'
 import type { Route, Router } from './router.js'
@@ -434,6 +434,8 @@ function checkOrigin(origin: unknown, decoding: boolean): string | undefined {
   if (typeof pos !== 'string' || !POSITION.test(pos)) return `the origin's position must be a decimal number (with ":member" for a message of an aggregate record), got ${describe(pos)}`
   if (!Number.isSafeInteger(i) || (i as number) < 0) return `the origin's index must be a whole number from 0 up, got ${describe(i)}`
   if (typeof fence !== 'string' || !POSITION.test(fence)) return `the origin's fence must be a decimal number (with ":member" for a message of an aggregate record), got ${describe(fence)}`
+  // A lane's fence is never past the message it rides on; one that is would make receivers forget copies to come.
+  if (comparePosition(fence, pos) > 0) return `the origin's fence ${fence} is after its position ${pos}`
   return undefined
 }
 

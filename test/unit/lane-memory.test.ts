@@ -131,6 +131,9 @@ t.test('the origin travels as a list and is checked on the way in', async (t) =>
   t.match(bad(['x', '01', 0, '1']), /position must be a decimal number/)
   t.match(bad(['x', '1', -1, '1']), /index must be a whole number/)
   t.match(bad(['x', '1', 0, 'one']), /fence must be a decimal number/)
+  t.match(bad(['x', '5', 0, '6']), /fence 6 is after its position 5/)
+  t.match(bad(['x', '5:1', 0, '5:2']), /fence 5:2 is after its position 5:1/)
+  t.equal(bad(['x', '5:2', 0, '5']), 'accepted', 'a fence at the record of a member is before it')
   t.throws(() => codec.encode({ ...e, origin: { lane: 'x', pos: 'nope', i: 0, fence: '1' } }), /position must be a decimal number/)
 })
 

@@ -48,7 +48,7 @@ import { decodeMeta, encodeMeta, LEGACY_LANE, reached, remember, type InstanceMe
 import { instanceRate, unappliedThrottle, wakeDelayMs, wakeTimer } from './instance-throttle.js'
 import { forgetSilent, markSeen, sameStream, seenBefore, type LaneHorizons } from './lane-memory.js'
 import { STATELESS_SEEN, StatelessMemory } from './stateless-memory.js'
-import { messageCount, messagesOf, OutboxSender, PENDING, placeMessages, type MessageSender, type OutboxEntry, type OutboxSegment } from './outbox.js'
+import { messagesOf, OutboxSender, PENDING, placeMessages, type MessageSender, type OutboxEntry, type OutboxSegment } from './outbox.js'
 import { BatchProgress } from './batch-progress.js'
 import { flushRecord } from './flush-record.js'
 import { OutboxOverflow } from './outbox-overflow.js'
@@ -509,7 +509,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       const ran = await this.runMessage(type, envelope, undefined, [], deadline)
       if (ran.end === 'later') return undefined
       await this.outbox.send(ran.entries.filter((e) => e.kind !== 'message'))
-      if (messagesOf(ran.entries).length !== 0) await this.flush(envelope)
+      if (messagesOf(ran.entries).length !== 0) await this.putOnStream(envelope)
       this.committed(type, ran.events)
     } catch (error) {
       this.logger.warn('a direct turn of a stateless actor did not finish; the ask goes on the stream', { actor: type.type, messageId: envelope.id, error: message(error) })
@@ -861,6 +861,16 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     // Done for the batch's fence when its records can get no new message later: committed, or none was new here.
     group.done = failedAt === undefined && (changed || fresh.length === 0)
     return failedAt
+  }
+
+  /**
+   * Puts `envelope` itself on its stream, with its origin: a stateless turn has no item to wait in,
+   * so the turn runs again there (a flush record would find nothing to run).
+   */
+  private async putOnStream(envelope: Envelope): Promise<void> {
+    const report = await this.options.messages.send([{ ...(this.claimCheck?.travelled(envelope) ?? envelope) }])
+    const failed = report.results.find((r) => r.status !== 'sent')
+    if (failed?.status === 'failed') throw failed.error
   }
 
   /** Puts a flush record for the instance of `envelope` on its stream: the turn that reads it places and sends what waits. */
@@ -1284,7 +1294,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
 
   /** With an overflow store, a reply over this many bytes (as superjson text) is kept out of the joiner's item. */
   large(reply: unknown): boolean {
-    if (this.options.overflow === undefined || reply === null || typeof reply !== 'object' && typeof reply !== 'string') return false
+    if (this.options.overflow === undefined || reply === null || (typeof reply !== 'object' && typeof reply !== 'string')) return false
     if (typeof reply === 'string') return reply.length > LARGE_REPLY_BYTES / 4 && Buffer.byteLength(reply) > LARGE_REPLY_BYTES
     return Buffer.byteLength(encode(reply)) > LARGE_REPLY_BYTES
   }
