@@ -1,7 +1,7 @@
 // The timer: a durable timer's firing, written as an actor. A due timer is fired by whichever
 // process looks first (a scheduled tick, a consuming process), and a process that dies after
 // firing and before moving the timer on leaves it to fire again. Each firing goes to this
-// actor's instance for the timer, whose state keeps the firing it sent last (due time and count),
+// actor's instance for the timer, whose state keeps the firings it sent last (due time and count),
 // so the timer's message leaves once per firing, from a committed turn, with an origin like any other. A
 // firing is routed where the timer's message goes (`firingRoute`), so both hops stay on the
 // target's shard, behind nothing the target itself is not behind.
@@ -35,7 +35,15 @@ export interface TimerState {
   last: number
   /** And its count of earlier firings: together they name the firing (a copy has both the same). */
   fired?: number
+  /** The firings sent before the last, newest last, as `[dueAt, fired]` (at most `REMEMBERED_FIRINGS`). */
+  before?: [number, number][]
 }
+
+/**
+ * Firings remembered besides the last: a copy of an older one comes when a process that fired the
+ * timer puts its firing after another process fired the next (a put retried for minutes).
+ */
+export const REMEMBERED_FIRINGS = 32
 
 /** What the timer asks of its host. */
 export interface TimerHost {
@@ -65,12 +73,20 @@ export function timerActor(host: TimerHost): ActorClass {
     }
 
     receive(firing: TimerFiring, ctx: Context<TimerState>): void {
-      // A copy of the firing sent last: the process that fired it died before moving the timer on,
-      // and another fired it again. (Firings of one timer reach its instance in the order fired.)
-      if (firing.dueAt === ctx.state.last && firing.fired === (ctx.state.fired ?? firing.fired)) return
+      // A copy of a firing sent before: the process that fired it died before moving the timer on,
+      // and another fired it again, or two fired it at once and one's put came late. A firing is
+      // named by its due time and count, not ordered by them: a timer scheduled again starts over.
+      const { state } = ctx
+      if (firing.dueAt === state.last && firing.fired === (state.fired ?? firing.fired)) return
+      if (state.before?.some(([dueAt, fired]) => dueAt === firing.dueAt && fired === firing.fired)) return
       host.tellFired(ctx, firing)
-      ctx.state.last = firing.dueAt
-      ctx.state.fired = firing.fired
+      if (state.last !== -1) {
+        state.before ??= []
+        state.before.push([state.last, state.fired ?? 0])
+        if (state.before.length > REMEMBERED_FIRINGS) state.before.shift()
+      }
+      state.last = firing.dueAt
+      state.fired = firing.fired
     }
   }
   Object.defineProperty(Timer, STATE_TTL, { value: TIMER_MEMORY_MS })

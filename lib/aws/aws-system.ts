@@ -11,6 +11,7 @@ import type { ActorClass, InOf, ReplyOf, StateOf } from '../core/actor.js'
 import { systemClock, type Clock } from '../core/clock.js'
 import * as d from '../core/defaults.js'
 import { makeEnvelope, type Envelope } from '../core/envelope.js'
+import { compareSequence } from '../core/position.js'
 import { AskFailedError, AskTimeoutError, ConfigError, SystemStoppedError, TroupeError } from '../core/errors.js'
 import type { Filter } from '../core/filter.js'
 import type { ForkChildren, Joined, JoinOptions } from '../core/fork.js'
@@ -361,21 +362,22 @@ export class AwsSystem implements System {
    */
   private async askByInvoke(envelope: Envelope, timeoutMs: number): Promise<Pick<StoredReceipt, 'status' | 'reply' | 'error'> | undefined> {
     // Its place in this process's lane is settled once no copy of it can be put any more: when
-    // the function answers, or once it is on the stream.
+    // the function answers, or once it is on the stream (`putAgain`).
     const pos = this.host.lane.stamp(envelope)
     // The host raises this lane's fence for the instance to the ask's: true only once the instance
     // has read everything this process sent it on that stream before, which `after` (the last of
     // them) makes the host wait for. Without a last one kept (never told here, or forgotten), the
     // ask vouches for nothing.
     if (!this.lastTold.has(toldKey(envelope, this.router))) envelope.origin!.fence = '0'
+    const putAgain: Promise<unknown>[] = []
     try {
-      return await this.invokeHost(envelope, timeoutMs)
+      return await this.invokeHost(envelope, timeoutMs, putAgain)
     } finally {
-      this.host.lane.settle(pos)
+      void Promise.allSettled(putAgain).then(() => this.host.lane.settle(pos))
     }
   }
 
-  private async invokeHost(envelope: Envelope, timeoutMs: number): Promise<Pick<StoredReceipt, 'status' | 'reply' | 'error'> | undefined> {
+  private async invokeHost(envelope: Envelope, timeoutMs: number, putAgain: Promise<unknown>[]): Promise<Pick<StoredReceipt, 'status' | 'reply' | 'error'> | undefined> {
     const { invoker, codec } = this.invoke!
     const functionName = invoker.functionName
     const what = `ask to ${envelope.type} (message ${envelope.id})`
@@ -416,13 +418,14 @@ export class AwsSystem implements System {
       functionError = out.functionError
     } catch (error) {
       await accepted
-      this.flushAfterFailedInvoke(envelope)
+      // No answer: the function may still run the turn, or never have got it.
+      putAgain.push(this.putAfterUnknownInvoke(envelope))
       if (abort.signal.aborted) {
         if (this.stopping) throw new SystemStoppedError('the system stopped before the reply came')
         // The invocation runs on; its receipt will say how it ended.
         throw new AskTimeoutError(envelope.type, envelope.key, envelope.id, 'accepted', timeoutMs)
       }
-      throw new TroupeError('TROUPE_INVOKE_FAILED', `${what}: invoking ${functionName} failed: ${(error as Error).message}`, { cause: error })
+      throw new TroupeError('TROUPE_INVOKE_FAILED', `${what}: invoking ${functionName} failed: ${(error as Error).message}; the message was put on its stream, and its receipt will say how it ended`, { cause: error })
     } finally {
       this.clock.clearTimeout(timer)
       waiters.delete(onStop)
@@ -461,7 +464,7 @@ export class AwsSystem implements System {
   }
 
   /**
-   * After an invocation that failed or ran out of time: the function may have committed the turn
+   * After an invocation that ended in a function error: the function may have committed the turn
    * and died before putting the flush record that makes the instance's shard send what the turn
    * sent. A flush record here does it (it applies nothing, so putting one twice is harmless).
    */
@@ -470,8 +473,24 @@ export class AwsSystem implements System {
     const flush = flushRecord(envelope.type, envelope.key, derivedId(envelope.id, 'flush'), envelope.correlationId, this.clock.now())
     this.transport.enqueue(flush).then(
       (r) => r.status === 'failed' && this.logger.warn('could not put the flush record of a failed ask; what its turn sent waits for the instance\'s next message', { actor: envelope.type, messageId: envelope.id, error: r.error.message }),
-      () => {},
+      (error: unknown) => this.logger.warn('could not put the flush record of a failed ask; what its turn sent waits for the instance\'s next message', { actor: envelope.type, messageId: envelope.id, error: (error as Error).message }),
     )
+  }
+
+  /**
+   * After an invocation with no answer (timed out, or its request broke off): the function may be
+   * running the turn still, or may never run it. The message itself goes on its stream, with its
+   * origin: a copy if the function applied it (and the flush the turn's messages need), the run if
+   * not; a function still running after that finds a copy. Only once it is put may the ask's
+   * position be settled: a fence past it would make the function's late run a copy of nothing.
+   */
+  private async putAfterUnknownInvoke(envelope: Envelope): Promise<void> {
+    try {
+      const result = await this.enqueueTracked(await this.offload(envelope))
+      if (result.status === 'failed') throw result.error
+    } catch (error) {
+      this.logger.error('an ask without an answer could not be put on its stream; it applies only if the function finished it', { actor: envelope.type, messageId: envelope.id, error: (error as Error).message })
+    }
   }
 
   /** A validated envelope for a message from outside a turn. */
@@ -526,14 +545,20 @@ export class AwsSystem implements System {
     return sending
   }
 
-  /** Keeps where a tell goes in its shard (a failed one leaves the last position that held). */
+  /**
+   * Keeps the furthest a tell went in its shard: a failed one leaves what held, and one retried
+   * may land after a later one (the furthest of them is what an ask must wait for).
+   */
   private rememberTold(envelope: Envelope, sending: Promise<SentResult | FailedResult>): void {
     const name = toldKey(envelope, this.router)
     const previous = this.lastTold.get(name)
-    const position = sending.then(
-      (r) => (r.status === 'sent' ? { stream: r.stream, shardId: r.shardId, sequenceNumber: r.sequenceNumber, ...(r.member !== undefined ? { member: r.member } : {}) } : previous),
-      () => previous,
-    )
+    const position = Promise.all([previous, sending.catch(() => undefined)]).then(([before, r]) => {
+      if (r?.status !== 'sent') return before
+      const now: ShardPosition = { stream: r.stream, shardId: r.shardId, sequenceNumber: r.sequenceNumber, ...(r.member !== undefined ? { member: r.member } : {}) }
+      if (before === undefined || before.shardId !== now.shardId || before.stream !== now.stream) return now
+      const order = compareSequence(before.sequenceNumber, now.sequenceNumber) || (before.member ?? 0) - (now.member ?? 0)
+      return order > 0 ? before : now
+    })
     this.lastTold.delete(name)
     this.lastTold.set(name, position)
     // Oldest first: an ask to an instance forgotten here vouches for nothing (see askByInvoke).
@@ -683,7 +708,7 @@ export class AwsSystem implements System {
 
   /**
    * A timer came due. Its firing goes on the stream to the timer's own instance (actors/timer.ts),
-   * which sends the timer's message once per due time, however many processes fire it. A
+   * which sends the timer's message once per firing, however many processes fire it. A
    * throttle's wake-up runs the instance's parked messages here, as a direct run of a flush
    * record (what they send goes out through the instance's shard); it also flushes what a direct
    * turn left waiting. Resolves once done; only then does the runner move the timer on.

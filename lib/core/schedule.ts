@@ -20,7 +20,7 @@ export interface ScheduleOptions {
    * The target takes a second firing of the same due time as a no-op (it keeps its own record of
    * what fired), so on AWS the firing goes straight to it: one hop, in due-time order with its
    * other messages. Otherwise a firing goes through the timer's own instance first, which sends
-   * the message once per due time however many processes fire it (docs/guarantees.md).
+   * the message once per firing however many processes fire it (docs/guarantees.md).
    * @default false
    */
   idempotent?: boolean

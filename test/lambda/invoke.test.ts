@@ -5,7 +5,7 @@ import { InvokeCommand } from '@aws-sdk/client-lambda'
 import t from 'tap'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
 import { startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
-import { AskFailedError, type TroupeError } from '../../lib/index.js'
+import { AskFailedError, type AskTimeoutError, type TroupeError } from '../../lib/index.js'
 import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
 import { Ledger, Sink } from './fixtures/actors.js'
 import { bundleFixture, rig } from './fixtures/rig.js'
@@ -114,4 +114,19 @@ t.test('an ask the invocation leaves unfinished goes on the stream and its reply
   t.ok(r.esm.stats().records >= 1, 'and the mapping delivered the message')
   await r.settle()
   t.same(await r.producer.state(Ledger, 'u'), { sum: 7, ns: [7] }, 'applied once')
+})
+
+t.test('an ask whose invocation runs past the caller goes on the stream too: applied once, its message sent once, its receipt final', async (t) => {
+  const r = await rig(t, stack, bundle, { actors, invoke: true })
+  const late = await r.producer.ask(Ledger, { k: 'late', n: 4, sleepMs: 3_000, tell: true }, { timeoutMs: 1_000 }).catch((e: unknown) => e as TroupeError)
+  t.equal((late as TroupeError).code, 'TROUPE_ASK_TIMEOUT', 'the caller stopped waiting')
+  // A tell after it, read by the instance while the invocation still runs: it must not make the
+  // instance take the ask for a copy of something applied.
+  await r.producer.tell(Ledger, { k: 'late', n: 5, tell: true })
+  await r.settle()
+  const state = await r.producer.state(Ledger, 'late')
+  t.same([...(state?.ns ?? [])].sort(), [4, 5], 'each applied once: the ask by the invocation or by its copy on the stream, never both')
+  t.same([...((await r.producer.state(Sink, 'late'))?.tags ?? [])].sort(), ['late:4', 'late:5'], 'what the turns sent arrived once')
+  const receipt = await r.producer.receipt((late as AskTimeoutError).messageId)
+  t.equal(receipt?.status, 'done', 'its receipt says how it ended')
 })

@@ -1,9 +1,11 @@
 // What a turn sends always sits at a record its instance had not read before. A direct run's
 // messages wait in the item (PENDING); a redelivered batch (every record a copy) does not place
 // them at an old position, which a fence of its lane may already have passed; the flush record,
-// new to the instance, does. Its receiver applies every message once. Memory stores, no server.
+// new to the instance, does. A run that stops at a record places nothing there: the run that reads
+// it does. A replay of a dead message runs, under the same id. Its receiver applies every message
+// once. Memory stores, no server.
 import t from 'tap'
-import { Actor, type Context } from '../../lib/index.js'
+import { Actor, RetryableError, TerminalError, type ActorClass, type Context } from '../../lib/index.js'
 import { makeEnvelope, type Envelope } from '../../lib/core/envelope.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
 import { createLogger } from '../../lib/core/logger.js'
@@ -85,4 +87,91 @@ t.test('a redelivery places nothing new at an old record; the flush record place
   await host.handle({ stream: 's', shardId: 'sink', records })
   const sink = await state.get(Sink.type, '')
   t.same(sink && (JSON.parse(sink.state) as { json: { ns: number[] } }).json.ns, [2], "the Sink (here fed only what was sent after the first batch) applied the direct run's message once")
+})
+
+/** A host on memory stores whose sends are kept in `sent`. */
+function rig(actors: ActorClass[]) {
+  const state = new MemoryStateStore()
+  const journal = new MemoryJournalStore()
+  const sent: Envelope[] = []
+  const host = new DurableHost({
+    actors,
+    state,
+    timers: new MemoryTimerStore(),
+    journal,
+    messages: {
+      send: async (envelopes): Promise<SendReport> => {
+        sent.push(...envelopes.map((e) => structuredClone(e)))
+        return { sent: envelopes.length, failed: 0, results: envelopes.map((e) => ({ status: 'sent', messageId: e.id, actor: e.type, stream: 's', partitionKey: e.type, shardId: 'x', sequenceNumber: '1', attempts: 1 })) }
+      },
+    },
+    logger: createLogger('silent'),
+  })
+  return { state, journal, sent, host }
+}
+
+let pickyFails = new Set<number>()
+/** Fails for the messages in `pickyFails` (once each with a retry, for good with a TerminalError at n < 0). */
+class Picky extends Actor<{ k: string; n: number }, void, { ns: number[] }> {
+  static readonly type = 'lw.picky'
+  key(m: { k: string }) {
+    return m.k
+  }
+  initialState() {
+    return { ns: [] as number[] }
+  }
+  receive(m: { k: string; n: number }, ctx: Context<{ ns: number[] }>) {
+    // Its retry waits a minute: longer than the run has, so it is left for the redelivery.
+    if (pickyFails.delete(m.n)) throw new RetryableError(`not yet: ${m.n}`, { retryAfterMs: 60_000 })
+    if (pickyFails.has(-m.n)) throw new TerminalError(`bad: ${m.n}`)
+    ctx.state.ns.push(m.n)
+    ctx.tell(Sink, { n: m.n })
+  }
+}
+
+const told = (type: string, n: number, origin = true): Envelope => {
+  const e = makeEnvelope({ id: `${type}-${n}` as MessageId, type, key: 'g', body: { k: 'g', n }, correlationId: 'c' as CorrelationId, sentAt: 1 })
+  if (origin) e.origin = { lane: 'p:producer', pos: String(n), i: 0, fence: String(n) }
+  return e
+}
+
+t.test('a run that stops at a record sends what it made from the record before; the retry of that record gets a position of its own', async (t) => {
+  const { state, sent, host } = rig([Picky, Sink])
+  pickyFails = new Set([2])
+  const b: DurableRecord[] = [1, 2, 3].map((n) => ({ sequenceNumber: String(100 + n), data: encodeRecord(told(Picky.type, n)) }))
+  const first = await host.handle({ stream: 's', shardId: 'in', records: b, deadline: Date.now() + 30_000 })
+  t.equal(first.failedFrom, '102', 'the batch stopped at the failing record')
+  await host.handle({ stream: 's', shardId: 'in', records: b.slice(1) })
+  const toSink = sent.filter((e) => e.type === Sink.type)
+  t.same(
+    toSink.map((e) => [(e.body as { n: number }).n, e.origin?.pos, e.origin?.i]),
+    [
+      [1, '101', 0],
+      [2, '103', 0],
+      [3, '103', 1],
+    ],
+    'each message at a record its run read, no two at one place',
+  )
+  const records = toSink.map((e, i) => ({ sequenceNumber: String(500 + i), data: encodeRecord(e) }))
+  await host.handle({ stream: 's', shardId: 'sink', records })
+  const sink = await state.get(Sink.type, '')
+  t.same(sink && (JSON.parse(sink.state) as { json: { ns: number[] } }).json.ns, [1, 2, 3], 'the Sink applied all three')
+})
+
+t.test('a dead message replayed under a new origin runs, with or without an origin the first time', async (t) => {
+  for (const origin of [true, false]) {
+    const { state, journal, host } = rig([Picky, Sink])
+    pickyFails = new Set([-1])
+    const e = told(Picky.type, 1, origin)
+    await host.handle({ stream: 's', shardId: 'in', records: [{ sequenceNumber: '101', data: encodeRecord(e) }] })
+    t.equal((await journal.deadLetters()).length, 1, 'dead')
+    pickyFails = new Set()
+    // As AwsSystem.replay sends it: the same id, a new place in the replaying process's lane.
+    const { origin: _first, ...rest } = e
+    const replay: Envelope = { ...rest, attempt: 0, origin: { lane: 'p:replayer', pos: '0', i: 0, fence: '0' } }
+    const result = await host.handle({ stream: 's', shardId: 'in', records: [{ sequenceNumber: '102', data: encodeRecord(replay) }] })
+    t.match(result, { applied: 1, duplicates: 0 }, origin ? 'with an origin' : 'without one')
+    const stored = await state.get(Picky.type, 'g')
+    t.same(stored && (JSON.parse(stored.state) as { json: { ns: number[] } }).json.ns, [1])
+  }
 })

@@ -449,8 +449,8 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
    * conditional commit as the stream path, so a batch for the same key running at the same
    * time costs a rerun, never a lost update. A copy of a message already applied (the same
    * origin) is not applied again. The messages its turn sends are kept in the instance's item
-   * and go out through its shard: a copy of this message is put on the stream, and the turn that
-   * reads it places and sends them (docs/guarantees.md). Resolves to the message's receipt (with
+   * and go out through its shard: a flush record for the instance is put on the stream, and the
+   * turn that reads it places and sends them (docs/guarantees.md). Resolves to the message's receipt (with
    * the reply), or undefined when the turn could not finish (out of time, or the store or stream
    * failed): the caller may try again. `stream` is where the message goes when it is told.
    */
@@ -629,17 +629,19 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     const name = `${type.type}#${key}`
     const stream = source.stream
     const shard = source.kind === 'shard' ? source.shard : INVOKE_SHARD
-    // Where what this run sends sits in its lane: the instance's last record in the batch that it
-    // had not read before. A record it read before (a redelivery) may already be behind a fence
-    // its lane's copies carried, so it never gets new messages; with no such record, this run
-    // only recognises copies and sends again what a redelivery must (late work waits).
+    // The instance's records in the batch that it had not read before. A record it read before (a
+    // redelivery) may already be behind a fence its lane's copies carried, so it never gets new
+    // messages; with none, this run only recognises copies and sends again what a redelivery must
+    // (late work waits). What this run sends sits at the last of them that it reads (below).
     const fresh = source.kind === 'shard' ? group.records.filter((r) => !reached(meta, source.shard, r.sequenceNumber!, r.member?.index)) : []
-    const last = fresh.at(-1)
-    const at = last === undefined ? undefined : positionOf(last.sequenceNumber!, last.member?.index)
-    const lateWork = source.kind === 'direct' || at !== undefined
+    const lateWork = source.kind === 'direct' || fresh.length !== 0
+    // Group records this run read: those before the one it stopped at, if it stopped.
+    let readCount = group.records.length
     let changed = false
     // Lanes silent for their horizon before this batch began are forgotten (a direct run forgets nothing).
     if (source.kind === 'shard' && source.firstArrival !== undefined) forgetSilent(meta.seen, stream, source.firstArrival, this.horizons)
+    // A direct run's spilled entries are kept until deleted: once a commit no longer refers to them, they go.
+    const pendingSpills = (meta.outbox ?? []).flatMap((s) => (s.lane === PENDING && s.spilled !== undefined ? [s.spilled.key] : []))
     // The stored outbox: what this run must send again, place, or keep.
     const kept: OutboxSegment[] = []
     const placed: OutboxEntry[] = []
@@ -697,9 +699,12 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       if (meta.parked !== undefined) changed = true
     }
     const firstRecord = group.records[0]?.sequenceNumber ?? DIRECT
-    // Held messages run here, by id: the wake-up copy resume put on the stream is one of them.
+    // Held and parked messages that ran here: a copy of one later in this pass is known by its id.
     const ranHeld = new Set<string>()
-    for (const { sequenceNumber, envelope, held, parked, member, arrivedAt } of [...parkedFirst, ...heldFirst, ...group.records.map((r) => ({ ...r, held: false, parked: false }))]) {
+    const pass = [...parkedFirst, ...heldFirst, ...group.records.map((r) => ({ ...r, held: false, parked: false }))]
+    for (const [n, { sequenceNumber, envelope, held, parked, member, arrivedAt }] of pass.entries()) {
+      // Stopping at a message from the item (held or parked), the run reads none of the records.
+      const stopHere = () => (readCount = Math.max(0, n - parkedFirst.length - heldFirst.length))
       if (envelope.control !== undefined) {
         // A flush record: nothing to apply; it only made this run, which ran what waits above.
         if (source.kind === 'shard') remember(meta, source.shard, sequenceNumber, envelope.id, 0, member)
@@ -722,6 +727,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       if (!held && !parked && meta.held !== undefined && !paused) {
         // A held message before it could not finish: this one waits for the redelivery.
         failedAt = earliest(failedAt, sequenceNumber ?? DIRECT)
+        stopHere()
         break
       }
       if (paused) {
@@ -734,6 +740,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       }
       if (this.clock.now() >= deadline) {
         failedAt = held || parked ? firstRecord : (sequenceNumber ?? DIRECT)
+        stopHere()
         break
       }
       if (bucket !== undefined) {
@@ -754,6 +761,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
         meta.failing = { id: envelope.id, attempts: ran.failures }
         changed = true
         failedAt = held || parked ? firstRecord : (sequenceNumber ?? DIRECT)
+        stopHere()
         break
       }
       if (held) {
@@ -784,6 +792,12 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       appliedHere++
     }
 
+    // Where what this run sends sits in its lane: the last record it read of those it had not read
+    // before. Its commit passes the watermark over that record, so no later run places anything
+    // there; a record the run stopped at stays unread, and the run that reads it places its own.
+    const readNow = new Set(group.records.slice(0, readCount))
+    const last = fresh.filter((r) => readNow.has(r)).at(-1)
+    const at = last === undefined ? undefined : positionOf(last.sequenceNumber!, last.member?.index)
     if (changed) {
       const version = (stored?.version ?? 0) + 1
       if (bucket !== undefined) this.throttleCommit(type, key, meta, bucket, rate!, paused, version, entries)
@@ -830,6 +844,8 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       else this.parkedHere.delete(name)
       this.options.onCommit?.(type.type, key, state, item.updatedAt, group.records.at(-1)?.envelope.id)
       this.committed(type, events)
+      const stillKept = new Set((meta.outbox ?? []).map((s) => s.spilled?.key))
+      for (const spilled of pendingSpills) if (!stillKept.has(spilled)) void this.overflow.drop(spilled)
       try {
         if (segment !== undefined) {
           await this.outbox.send(segment.entries, source.kind === 'shard' ? source.progress.fence() : undefined)
@@ -846,12 +862,12 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       this.committed(type, events)
     }
     if (source.kind === 'direct' && failedAt === undefined && messagesOf(meta.outbox?.find((s) => s.lane === PENDING)?.entries ?? []).length !== 0) {
-      // Messages wait in the item for the instance's shard: a copy of this message there makes
-      // the turn that reads it (a copy, not run again) place and send them.
+      // Messages wait in the item for the instance's shard: a flush record there makes the turn
+      // that reads it place and send them.
       try {
         await this.flush(source.envelope)
       } catch (error) {
-        this.logger.warn("could not put a direct run's message on its stream; its messages go out with the instance's next one", { actor: type.type, key: key || undefined, error: message(error) })
+        this.logger.warn("could not put a direct run's flush record on its stream; its messages go out with the instance's next record", { actor: type.type, key: key || undefined, error: message(error) })
         failedAt = DIRECT
       }
     }
@@ -881,18 +897,18 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
   }
 
   /**
-   * A held or parked message ran: its lane is remembered as of the record that made it run, and its
-   * id among the recent, so the wake-up copy that resume or a throttle put on the stream is known
-   * however long the message waited.
+   * A held or parked message ran: its lane is remembered as of the record that made it run, so a
+   * copy is known however long the message waited (one without an origin: by its id).
    */
   private noteRanLate(meta: InstanceMeta, stream: string, envelope: Envelope, arrivedAt: number | undefined): void {
     if (envelope.origin !== undefined) this.noteOrigin(meta, stream, envelope.origin, arrivedAt ?? this.clock.now())
-    remember(meta, INVOKE_SHARD, undefined, envelope.id, this.recentIds)
+    else remember(meta, INVOKE_SHARD, undefined, envelope.id, this.recentIds)
   }
 
   /** How a record stands with the instance: new, a copy of one it read, or inconsistent (at or below its watermark, yet unknown). */
   private verdict(meta: InstanceMeta, source: Source, sequenceNumber: string | undefined, envelope: Envelope, member: MemberPosition | undefined): 'new' | 'copy' | 'inconsistent' {
-    const known = (envelope.origin !== undefined && seenBefore(meta.seen, source.stream, envelope.origin)) || meta.recent.includes(envelope.id)
+    // By its origin when it has one: a replay keeps the id of the message it runs again, under a new origin.
+    const known = envelope.origin !== undefined ? seenBefore(meta.seen, source.stream, envelope.origin) : meta.recent.includes(envelope.id)
     if (known) return 'copy'
     if (source.kind === 'shard' && sequenceNumber !== undefined && reached(meta, source.shard, sequenceNumber, member?.index)) return 'inconsistent'
     return 'new'

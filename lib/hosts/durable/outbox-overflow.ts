@@ -28,6 +28,18 @@ export class OutboxOverflow {
     return decode(Buffer.from(data).toString('utf8')) as OutboxEntry[]
   }
 
+  /**
+   * Deletes a spilled segment no commit refers to any more (a direct run's, which would otherwise
+   * be kept forever). A store that cannot delete, or a delete that fails, leaves it to the store.
+   */
+  async drop(key: string): Promise<void> {
+    try {
+      await this.store?.delete?.(key)
+    } catch {
+      // Nothing refers to it: left as garbage, never read.
+    }
+  }
+
   /** The segment as the item keeps it: large entries written to the store under a key of commit `version` of instance `name`. */
   async spill(name: string, version: number, segment: OutboxSegment): Promise<OutboxSegment> {
     if (this.store === undefined || segment.spilled !== undefined || segment.entries.length === 0) return segment
