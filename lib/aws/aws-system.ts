@@ -129,7 +129,10 @@ export interface AwsSystemOptions {
    * `startLocalInvokeServer`. An answer of `unfinished` (the turn
    * could not finish in that invocation) puts the message on the stream, where the host finishes
    * it (a copy of one applied is not applied again), and the ask waits for its receipt for the rest
-   * of its time. A function error rejects, naming the function and the message. A `tell` this
+   * of its time. A function error rejects (`TROUPE_INVOKE_FAILED`), naming the function and the
+   * message. No answer in the ask's time (`AskTimeoutError`), or a request that broke off
+   * (`TROUPE_INVOKE_UNANSWERED`), puts the message on the stream too: it applies once, whether
+   * or not the function ran it, and its receipt says how it ended. A `tell` this
    * system made to the same instance before the `ask` is applied first: the invocation names
    * where the tell went in its shard, and the host waits for the instance to pass it (or answers
    * `unfinished`, and the ask follows the tell on the stream).
@@ -381,7 +384,9 @@ export class AwsSystem implements System {
     const { invoker, codec } = this.invoke!
     const functionName = invoker.functionName
     const what = `ask to ${envelope.type} (message ${envelope.id})`
-    const data = codec.encode(await this.offload(envelope)).toString('base64')
+    // Offloaded once: the copy put on the stream after an invocation with no answer is this one.
+    const travelling = await this.offload(envelope)
+    const data = codec.encode(travelling).toString('base64')
     // The accepted entry is written while the invocation runs, not before it: the function's
     // commit and its final entry do not depend on it (the entries' keys order the history
     // whichever lands first), and waiting for it cost the ask a DynamoDB round trip. It starts
@@ -419,13 +424,13 @@ export class AwsSystem implements System {
     } catch (error) {
       await accepted
       // No answer: the function may still run the turn, or never have got it.
-      putAgain.push(this.putAfterUnknownInvoke(envelope))
+      putAgain.push(this.putAfterUnknownInvoke(travelling))
       if (abort.signal.aborted) {
         if (this.stopping) throw new SystemStoppedError('the system stopped before the reply came')
         // The invocation runs on; its receipt will say how it ended.
         throw new AskTimeoutError(envelope.type, envelope.key, envelope.id, 'accepted', timeoutMs)
       }
-      throw new TroupeError('TROUPE_INVOKE_FAILED', `${what}: invoking ${functionName} failed: ${(error as Error).message}; the message was put on its stream, and its receipt will say how it ended`, { cause: error })
+      throw new TroupeError('TROUPE_INVOKE_UNANSWERED', `${what}: invoking ${functionName} got no answer: ${(error as Error).message}; the message was put on its stream (it applies once, whether or not the function ran it), and its receipt will say how it ended`, { cause: error })
     } finally {
       this.clock.clearTimeout(timer)
       waiters.delete(onStop)
@@ -486,7 +491,8 @@ export class AwsSystem implements System {
    */
   private async putAfterUnknownInvoke(envelope: Envelope): Promise<void> {
     try {
-      const result = await this.enqueueTracked(await this.offload(envelope))
+      // Into the transport at once, before the caller hears of the failure and tells anything after it.
+      const result = await this.enqueueTracked(envelope)
       if (result.status === 'failed') throw result.error
     } catch (error) {
       this.logger.error('an ask without an answer could not be put on its stream; it applies only if the function finished it', { actor: envelope.type, messageId: envelope.id, error: (error as Error).message })

@@ -10,6 +10,7 @@ import { makeEnvelope, type Envelope } from '../../lib/core/envelope.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
 import { createLogger } from '../../lib/core/logger.js'
 import { DurableHost, type DurableRecord } from '../../lib/hosts/durable/durable-host.js'
+import { decodeMeta, encodeMeta } from '../../lib/hosts/durable/instance-meta.js'
 import { encodeRecord } from '../../lib/routing/record-codec.js'
 import { MemoryJournalStore } from '../../lib/store/memory-journal.js'
 import { MemoryStateStore, MemoryTimerStore } from '../../lib/store/memory.js'
@@ -174,4 +175,29 @@ t.test('a dead message replayed under a new origin runs, with or without an orig
     const stored = await state.get(Picky.type, 'g')
     t.same(stored && (JSON.parse(stored.state) as { json: { ns: number[] } }).json.ns, [1])
   }
+})
+
+t.test('a held message run by a run of another stream says nothing of that stream: a message of its lane still on its way there applies', async (t) => {
+  const { state, host } = rig([Picky, Sink])
+  const put = async (paused: boolean) => {
+    const stored = await state.get(Picky.type, 'g')
+    const meta = decodeMeta(stored?.meta)
+    if (paused) meta.paused = true
+    else delete meta.paused
+    await state.put(Picky.type, 'g', { state: stored?.state ?? '{"json":{"ns":[]}}', version: (stored?.version ?? 0) + 1, updatedAt: 1, meta: encodeMeta(meta) }, stored?.version)
+  }
+  const m = (n: number) => {
+    const e = told(Picky.type, n)
+    e.origin = { lane: 'p:producer', pos: String(n), i: 0, fence: String(n) }
+    return e
+  }
+  await put(true)
+  // m7 (fence 7: m5 was put before it) went to a priority stream and is held there.
+  await host.handle({ stream: 'urgent', shardId: 'u', records: [{ sequenceNumber: '100', data: encodeRecord(m(7)) }] })
+  await put(false)
+  // m5 went to the default stream first, whose reader is behind: it reads m5 only now, after running the held m7.
+  const result = await host.handle({ stream: 'default', shardId: 'd', records: [{ sequenceNumber: '200', data: encodeRecord(m(5)) }] })
+  t.match(result, { duplicates: 0 })
+  const stored = await state.get(Picky.type, 'g')
+  t.same(stored && (JSON.parse(stored.state) as { json: { ns: number[] } }).json.ns, [7, 5], 'both applied, the held one first')
 })

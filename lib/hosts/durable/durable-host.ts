@@ -649,7 +649,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       if (source.kind === 'shard') {
         if (segment.lane === PENDING && lateWork) {
           // A direct invocation's entries: placed in this lane now, sent after this commit.
-          placed.push(...(await this.overflow.entriesOf(segment)))
+          placed.push(...(await this.spilledEntries(group, segment)))
           changed = true
           continue
         }
@@ -668,7 +668,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       } else if (segment.lane === PENDING) {
         // An earlier direct run's: its timers, receipts and letters went out after its commit and
         // are written again here (keyed writes) so they need not be kept; its messages wait for the shard.
-        const entries = await this.overflow.entriesOf(segment)
+        const entries = await this.spilledEntries(group, segment)
         const written = entries.filter((e) => e.kind !== 'message')
         if (written.length !== 0) await this.outbox.send(written)
         const messages = entries.filter((e) => e.kind === 'message')
@@ -774,7 +774,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
         meta.parked!.shift()
         if (meta.parked!.length === 0) delete meta.parked
       }
-      if (held || parked) this.noteRanLate(meta, stream, envelope, group.records.at(-1)?.arrivedAt)
+      if (held || parked) this.noteRanLate(meta, envelope)
       let end: Ended = ran
       if (this.offloads(type) && end.entries.length !== 0) end = { ...end, entries: await this.offload(end.entries) }
       if (checkEach && end.end === 'done' && this.options.maxItemBytes !== undefined) {
@@ -837,7 +837,13 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       if (this.options.maxItemBytes !== undefined && !checkEach && Buffer.byteLength(item.state) + Buffer.byteLength(item.meta!) > this.options.maxItemBytes) {
         throw new TooLarge()
       }
-      await this.options.state.put(type.type, key, item, stored?.version)
+      try {
+        await this.options.state.put(type.type, key, item, stored?.version)
+      } catch (error) {
+        // Lost the race: nothing refers to what this attempt spilled (a direct run's would be kept forever).
+        if (error instanceof StoreConflictError) for (const spilled of newSpills(stored?.meta, meta)) void this.overflow.drop(spilled)
+        throw error
+      }
       group.stored = item
       // A paused instance's parked messages wait for its resume, not for a wake-up: not counted.
       if (meta.parked !== undefined && meta.wake !== undefined) this.parkedHere.set(name, meta.parked.length)
@@ -880,6 +886,22 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
   }
 
   /**
+   * A direct run's entries, from the overflow store when spilled. A commit that placed them
+   * deletes them: gone, and the instance moved on since this run loaded it, they are a conflict
+   * (reload and run again), not a loss.
+   */
+  private async spilledEntries(group: Group, segment: OutboxSegment): Promise<OutboxEntry[]> {
+    try {
+      return await this.overflow.entriesOf(segment)
+    } catch (error) {
+      if (!(error instanceof TroupeError && error.code === 'TROUPE_OVERFLOW_MISSING')) throw error
+      const now = await this.options.state.get(group.type.type, group.key)
+      if (now?.version !== group.stored?.version) throw new StoreConflictError(`${group.type.type}#${group.key}`, group.stored?.version)
+      throw error
+    }
+  }
+
+  /**
    * Puts `envelope` itself on its stream, with its origin: a stateless turn has no item to wait in,
    * so the turn runs again there (a flush record would find nothing to run).
    */
@@ -897,12 +919,13 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
   }
 
   /**
-   * A held or parked message ran: its lane is remembered as of the record that made it run, so a
-   * copy is known however long the message waited (one without an origin: by its id).
+   * A held or parked message ran. Its origin was noted when it was held or parked, under the
+   * stream it came on; noting it again under the stream of this run would raise that stream's
+   * fence for its lane over messages still on their way there (a priority stream's message run by
+   * a run of the default stream). One without an origin is remembered by its id.
    */
-  private noteRanLate(meta: InstanceMeta, stream: string, envelope: Envelope, arrivedAt: number | undefined): void {
-    if (envelope.origin !== undefined) this.noteOrigin(meta, stream, envelope.origin, arrivedAt ?? this.clock.now())
-    else remember(meta, INVOKE_SHARD, undefined, envelope.id, this.recentIds)
+  private noteRanLate(meta: InstanceMeta, envelope: Envelope): void {
+    if (envelope.origin === undefined) remember(meta, INVOKE_SHARD, undefined, envelope.id, this.recentIds)
   }
 
   /** How a record stands with the instance: new, a copy of one it read, or inconsistent (at or below its watermark, yet unknown). */
@@ -1329,4 +1352,10 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
+}
+
+/** The keys a commit's outbox spilled that the stored item did not refer to already. */
+function newSpills(storedMeta: string | undefined, meta: InstanceMeta): string[] {
+  const before = new Set((decodeMeta(storedMeta).outbox ?? []).map((s) => s.spilled?.key))
+  return (meta.outbox ?? []).flatMap((s) => (s.spilled !== undefined && !before.has(s.spilled.key) ? [s.spilled.key] : []))
 }

@@ -1,7 +1,10 @@
 // Where an outbox too large for its instance's item waits (a fork of thousands of children): the
 // overflow store, under a key of the commit that refers to it, written before that commit. A
-// commit that loses its race refers to nothing, and its blob expires unread.
+// commit that loses its race refers to nothing: its blob is deleted, or expires unread. Two hosts
+// racing for the same commit write under keys of their own (the version and a nonce), so the
+// loser's late write never replaces what the winner's commit refers to.
 import { createHash } from 'node:crypto'
+import { nanoid } from 'nanoid'
 import { TroupeError } from '../../core/errors.js'
 import { decode, encode } from '../../core/serialization.js'
 import type { PayloadStore } from '../../store/payload-store.js'
@@ -45,7 +48,7 @@ export class OutboxOverflow {
     if (this.store === undefined || segment.spilled !== undefined || segment.entries.length === 0) return segment
     const data = Buffer.from(encode(segment.entries), 'utf8')
     if (data.byteLength < SPILL_ABOVE_BYTES) return segment
-    const key = `outbox/${createHash('sha256').update(name).digest('base64url').slice(0, 22)}/${version}/${segment.lane === PENDING ? 'pending' : segment.pos}`
+    const key = `outbox/${createHash('sha256').update(name).digest('base64url').slice(0, 22)}/${version}-${nanoid(10)}/${segment.lane === PENDING ? 'pending' : segment.pos}`
     // A direct run's entries wait for the instance's next turn in its shard, however long that is.
     await this.store.put(key, data, segment.lane === PENDING ? Infinity : this.now() + this.ttlMs)
     return { lane: segment.lane, pos: segment.pos, entries: [], spilled: { key, bytes: data.byteLength, count: segment.entries.length, messages: messagesOf(segment.entries).length } }
