@@ -834,14 +834,17 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       // A paused one (its item holds the pause, and maybe held messages) never expires.
       if (state === undefined && !meta.paused && meta.held === undefined && meta.parked === undefined && meta.outbox === undefined) item.expiresAt = item.updatedAt + this.tombstoneTtlMs
       else if (type.stateTtlMs !== undefined && meta.outbox === undefined) item.expiresAt = item.updatedAt + type.stateTtlMs
+      const spilledNow = newSpills(stored?.meta, meta)
       if (this.options.maxItemBytes !== undefined && !checkEach && Buffer.byteLength(item.state) + Buffer.byteLength(item.meta!) > this.options.maxItemBytes) {
+        await Promise.all(spilledNow.map((spilled) => this.overflow.drop(spilled)))
         throw new TooLarge()
       }
       try {
         await this.options.state.put(type.type, key, item, stored?.version)
       } catch (error) {
-        // Lost the race: nothing refers to what this attempt spilled (a direct run's would be kept forever).
-        if (error instanceof StoreConflictError) for (const spilled of newSpills(stored?.meta, meta)) void this.overflow.drop(spilled)
+        // Not written, or written with its answer lost (a retried put then meets its own write as
+        // a conflict): what this attempt spilled goes only if the item as it stands does not refer to it.
+        if (spilledNow.length !== 0) await this.dropUnreferenced(type.type, key, spilledNow)
         throw error
       }
       group.stored = item
@@ -851,7 +854,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       this.options.onCommit?.(type.type, key, state, item.updatedAt, group.records.at(-1)?.envelope.id)
       this.committed(type, events)
       const stillKept = new Set((meta.outbox ?? []).map((s) => s.spilled?.key))
-      for (const spilled of pendingSpills) if (!stillKept.has(spilled)) void this.overflow.drop(spilled)
+      for (const spilled of pendingSpills) if (!stillKept.has(spilled)) await this.overflow.drop(spilled)
       try {
         if (segment !== undefined) {
           await this.outbox.send(segment.entries, source.kind === 'shard' ? source.progress.fence() : undefined)
@@ -883,6 +886,18 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     // Done for the batch's fence when its records can get no new message later: committed, or none was new here.
     group.done = failedAt === undefined && (changed || fresh.length === 0)
     return failedAt
+  }
+
+  /** Deletes those of `spilled` that the instance's item, read now, does not refer to (left alone if it cannot be read). */
+  private async dropUnreferenced(type: string, key: string, spilled: readonly string[]): Promise<void> {
+    let current: StoredInstance | undefined
+    try {
+      current = await this.options.state.get(type, key)
+    } catch {
+      return
+    }
+    const referred = new Set((decodeMeta(current?.meta).outbox ?? []).map((s) => s.spilled?.key))
+    for (const k of spilled) if (!referred.has(k)) await this.overflow.drop(k)
   }
 
   /**
