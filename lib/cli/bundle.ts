@@ -7,11 +7,12 @@ import { CliError, parseFlags, UsageError } from './cli-error.js'
 import type { Io } from './main.js'
 import type { BundleFiles } from '../deploy/bundle-files.js'
 import { loadApp } from './template.js'
+import { DEFAULT_LAMBDA_RUNTIME, isLambdaRuntime, LAMBDA_RUNTIMES } from '../hosts/lambda/lambda-runtime.js'
 
 export const BUNDLE_USAGE = `Usage: troupe bundle [options]
 
-Bundles the app's actors with the Lambda host (esbuild: minified ESM for nodejs20.x, the AWS
-SDK inside), zips it for Lambda, and reports the sizes: what a cold start loads (index.mjs and
+Bundles the app's actors with the Lambda host (esbuild: minified ESM for the runtime's Node,
+the AWS SDK inside), zips it for Lambda, and reports the sizes: what a cold start loads (index.mjs and
 the chunks it imports) and all the files (with the chunks loaded when a rarely used path first
 runs). The zip's index.mjs exports \`handler\`: the function's handler is index.handler.
 
@@ -21,6 +22,7 @@ Options
   --entry <file>      instead of --app: a module of your own that exports \`handler\`
                       (export const handler = createLambdaHandler({ … }) from troupe/lambda)
   --out-dir <folder>  where index.mjs, its chunks and lambda.zip go (default .troupe/build)
+  --runtime <name>    the Lambda runtime it is built for: nodejs24.x (default) or nodejs22.x
   --no-minify         readable output (bigger, slower to load)
   --credential-chain  keep the SDK's whole credential chain; by default the bundle reads
                       credentials from the environment only, as Lambda provides them
@@ -37,6 +39,7 @@ export async function bundle(args: readonly string[], io: Io): Promise<number> {
     app: { type: 'string' },
     entry: { type: 'string' },
     'out-dir': { type: 'string' },
+    runtime: { type: 'string' },
     'no-minify': { type: 'boolean' },
     'credential-chain': { type: 'boolean' },
     'measure-init': { type: 'boolean' },
@@ -67,9 +70,11 @@ export async function bundle(args: readonly string[], io: Io): Promise<number> {
 
 /** Bundles from --app or --entry, --out-dir, --no-minify, --credential-chain (shared with deploy). */
 export async function bundleFromFlags(
-  values: { app?: string; entry?: string; 'out-dir'?: string; 'no-minify'?: boolean; 'credential-chain'?: boolean },
+  values: { app?: string; entry?: string; 'out-dir'?: string; 'no-minify'?: boolean; 'credential-chain'?: boolean; runtime?: string },
 ): Promise<BuiltBundle> {
   if (values.app !== undefined && values.entry !== undefined) throw new UsageError('give --app or --entry, not both')
+  const runtime = values.runtime ?? DEFAULT_LAMBDA_RUNTIME
+  if (!isLambdaRuntime(runtime)) throw new UsageError(`--runtime must be one of ${LAMBDA_RUNTIMES.join(', ')}, got ${JSON.stringify(values.runtime)}`)
   for (const flag of ['app', 'entry', 'out-dir'] as const) {
     if (values[flag] === '') throw new UsageError(`--${flag} needs a value`)
   }
@@ -86,7 +91,7 @@ export async function bundleFromFlags(
   }
   const { buildBundle } = await import('../deploy/bundle.js')
   try {
-    return await buildBundle({ ...source, outDir, minify: !values['no-minify'], credentialChain: values['credential-chain'] === true })
+    return await buildBundle({ ...source, outDir, runtime, minify: !values['no-minify'], credentialChain: values['credential-chain'] === true })
   } catch (error) {
     throw new CliError((error as Error).message.replace(/^\[TROUPE_BUNDLE\] /, ''), 1, { cause: error })
   }
@@ -97,7 +102,7 @@ export function formatBundle(built: BuiltBundle, init?: InitTiming): string {
   const lines = [
     `troupe bundle: ${show(built.outfile)}  ${kib(built.initBytes)} loaded at init${built.withinTarget ? '' : ` (over the ${kib(built.targetBytes)} aimed at for a small system)`}; ${kib(built.bytes)} in ${built.bundleFiles.length} files`,
     `troupe bundle: ${show(built.zipfile)}  ${kib(built.zipBytes)}  CodeSha256 ${built.codeSha256}`,
-    `troupe bundle: made in ${built.ms} ms; the handler is index.handler (nodejs20.x)`,
+    `troupe bundle: made in ${built.ms} ms; the handler is index.handler (${built.runtime})`,
   ]
   if (init) lines.push(`troupe bundle: module init ${init.median} ms (median of ${init.runs.join(', ')} ms)`)
   return `${lines.join('\n')}\n`

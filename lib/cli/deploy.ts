@@ -86,6 +86,7 @@ export async function deployCommand(args: readonly string[], io: Io): Promise<nu
       ...(values.entry !== undefined ? { entry: values.entry } : { app: appFile }),
       'out-dir': values['out-dir'],
       'credential-chain': values['credential-chain'],
+      runtime: stack.runtime,
     })
     note(`bundled ${relative(process.cwd(), built.outfile)} (${kib(built.bytes)}, zipped ${kib(built.zipBytes)})`)
     zip = readFileSync(built.zipfile)

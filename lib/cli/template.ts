@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../core/errors.js'
 import { STREAM_NAME } from '../routing/kinesis-limits.js'
 import { Router } from '../routing/router.js'
+import { isLambdaRuntime, LAMBDA_RUNTIMES } from '../hosts/lambda/lambda-runtime.js'
 import type { StackOptions } from '../deploy/stack.js'
 import type { PayloadBucketSpec } from '../deploy/template.js'
 import { appProblem, type App } from './app.js'
@@ -28,6 +29,7 @@ export const STACK_FLAGS = {
   'max-record-age': { type: 'string' },
   parallelization: { type: 'string' },
   arch: { type: 'string' },
+  runtime: { type: 'string' },
   'log-retention': { type: 'string' },
   'no-pitr': { type: 'boolean' },
 } as const
@@ -48,6 +50,8 @@ export const STACK_FLAGS_HELP = `  --app <file>            the app: a module who
   --max-record-age <s>    records older than this are skipped: -1 (never, the default) or 60 to 604800
   --parallelization <n>   batches of one shard at once: 1, which the guarantee needs (docs/guarantees.md)
   --arch <arch>           arm64 (cheaper) or x86_64 (default arm64)
+  --runtime <name>        the function's runtime: nodejs24.x (default) or nodejs22.x; the bundle
+                          is built for its Node
   --log-retention <days>  days CloudWatch keeps the logs (default 30)
   --no-pitr               no point-in-time recovery for the table`
 
@@ -90,6 +94,7 @@ const FIELD_FLAGS: Record<string, string> = {
   maximumRecordAgeInSeconds: '--max-record-age',
   parallelizationFactor: '--parallelization',
   architecture: '--arch',
+  runtime: '--runtime',
   logRetentionDays: '--log-retention',
 }
 
@@ -144,6 +149,10 @@ export async function stackFromFlags(values: StackFlagValues, options: { appRequ
   if (values.arch !== undefined) {
     if (values.arch !== 'arm64' && values.arch !== 'x86_64') throw new UsageError(`--arch must be arm64 or x86_64, got ${JSON.stringify(values.arch)}`)
     stack.architecture = values.arch
+  }
+  if (values.runtime !== undefined) {
+    if (!isLambdaRuntime(values.runtime)) throw new UsageError(`--runtime must be one of ${LAMBDA_RUNTIMES.join(', ')}, got ${JSON.stringify(values.runtime)}`)
+    stack.runtime = values.runtime
   }
   if (values['no-pitr']) stack.pointInTimeRecovery = false
   return { stack, appFile, app }

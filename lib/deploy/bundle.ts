@@ -15,6 +15,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { ConfigError } from '../core/errors.js'
 import { bundleHandler } from '../hosts/lambda/bundle.js'
+import { DEFAULT_LAMBDA_RUNTIME, type LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
 import { copyBundleFiles, type BundleFiles } from './bundle-files.js'
 import { lambdaCredentialsPlugin, lambdaSdkTrimsPlugin, lazyModulesPlugin } from './bundle-trims.js'
 import { codeSha256, zip } from './zip.js'
@@ -34,6 +35,8 @@ export interface BuildBundleOptions {
   outDir: string
   /** @default true */
   minify?: boolean
+  /** The Lambda runtime it runs on: built for its Node. @default 'nodejs24.x' */
+  runtime?: LambdaRuntime
   /** Keep the SDK's whole credential chain (see the top of this file). @default false */
   credentialChain?: boolean
   /** Files to carry beside `index.mjs` (an app's `files`), found from the app's (or entry's) folder. */
@@ -41,6 +44,8 @@ export interface BuildBundleOptions {
 }
 
 export interface BuiltBundle {
+  /** The Lambda runtime it was built for. */
+  runtime: LambdaRuntime
   /** The module bundled: the app's generated entry, or the given entry. */
   entry: string
   /** The bundle's entry (`<outDir>/index.mjs`). */
@@ -84,9 +89,11 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
   }
   const outfile = join(outDir, BUNDLE_FILE)
   const lazy = lazyModulesPlugin()
+  const runtime = options.runtime ?? DEFAULT_LAMBDA_RUNTIME
   const result = await bundleHandler({
     entry,
     outfile,
+    runtime,
     minify: options.minify ?? true,
     plugins: [...(options.credentialChain ? [] : [lambdaCredentialsPlugin()]), lambdaSdkTrimsPlugin(), lazy.plugin],
   })
@@ -103,6 +110,7 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
   const zipfile = join(outDir, ZIP_FILE)
   await writeFile(zipfile, archive)
   return {
+    runtime,
     entry,
     outfile,
     bundleFiles,

@@ -25,7 +25,6 @@ import { hostPolicy, lambdaTrustPolicy } from './policy.js'
 import {
   HANDLER,
   HOST_POLICY_NAME,
-  RUNTIME,
   TICK_INPUT,
   TICK_PERMISSION_ID,
   TICK_SCHEDULE,
@@ -172,7 +171,7 @@ async function deployFunction(lambda: LambdaClient, stack: Stack, zip: Uint8Arra
   const config = {
     FunctionName: name,
     Description: `troupe ${stack.name}: stream batches, asks and ticks`,
-    Runtime: RUNTIME,
+    Runtime: stack.runtime,
     Handler: HANDLER,
     Role: role.arn,
     MemorySize: stack.memoryMb,
@@ -188,7 +187,7 @@ async function deployFunction(lambda: LambdaClient, stack: Stack, zip: Uint8Arra
   if (!found) {
     let functionArn: string | undefined
     await steps.run(
-      { resource: 'function', name, action: 'create', detail: `${RUNTIME} ${stack.architecture}, ${stack.memoryMb} MB, ${stack.timeoutS} s, code ${kib(zip.length)} zipped` },
+      { resource: 'function', name, action: 'create', detail: `${stack.runtime} ${stack.architecture}, ${stack.memoryMb} MB, ${stack.timeoutS} s, code ${kib(zip.length)} zipped` },
       async () => {
         const out = await retrying(
           () => lambda.send(new CreateFunctionCommand({ ...config, Architectures: [stack.architecture], PackageType: 'Zip', Code: { ZipFile: zip } })),

@@ -5,6 +5,7 @@
 // stall a shard until retention drops it) and for cost (arm64, logs that expire).
 import { ConfigError } from '../core/errors.js'
 import { STREAM_NAME } from '../routing/kinesis-limits.js'
+import { DEFAULT_LAMBDA_RUNTIME, isLambdaRuntime, LAMBDA_RUNTIMES, type LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
 
 export interface StreamSpec {
   /** The Kinesis stream's name. */
@@ -52,6 +53,8 @@ export interface StackOptions {
   parallelizationFactor?: number
   /** arm64 costs about 20% less per GB-second than x86_64 for the same code. @default 'arm64' */
   architecture?: 'arm64' | 'x86_64'
+  /** The function's Node.js runtime; the bundle is built for its Node. @default 'nodejs24.x' */
+  runtime?: LambdaRuntime
   /** Days CloudWatch keeps the function's logs (one of the values CloudWatch accepts). @default 30 */
   logRetentionDays?: number
   /** Point-in-time recovery of the table (continuous backups). @default true */
@@ -64,7 +67,6 @@ export interface Stack extends Required<StackOptions> {
 }
 
 /** What the host function runs: the bundle's `index.mjs`, exporting `handler`. */
-export const RUNTIME = 'nodejs20.x'
 export const HANDLER = 'index.handler'
 /** The scheduled tick that fires due timers, join deadlines and parked messages (DESIGN.md, "Time on AWS"). */
 export const TICK_SCHEDULE = 'rate(1 minute)'
@@ -85,6 +87,7 @@ export const STACK_DEFAULTS = {
   maximumRecordAgeInSeconds: -1,
   parallelizationFactor: 1,
   architecture: 'arm64',
+  runtime: DEFAULT_LAMBDA_RUNTIME,
   logRetentionDays: 30,
   pointInTimeRecovery: true,
 } as const satisfies Partial<StackOptions>
@@ -141,8 +144,12 @@ export function resolveStack(options: StackOptions): Stack {
       "a copy of a message is recognised by its shard's fence, which needs the shard's batches one at a time (docs/guarantees.md); use more shards",
     ),
     architecture: o.architecture ?? STACK_DEFAULTS.architecture,
+    runtime: o.runtime ?? STACK_DEFAULTS.runtime,
     logRetentionDays: o.logRetentionDays ?? STACK_DEFAULTS.logRetentionDays,
     pointInTimeRecovery: o.pointInTimeRecovery ?? STACK_DEFAULTS.pointInTimeRecovery,
+  }
+  if (!isLambdaRuntime(stack.runtime)) {
+    throw new ConfigError(`StackOptions.runtime must be one of ${LAMBDA_RUNTIMES.join(', ')}, got ${show(stack.runtime)}`)
   }
   if (stack.architecture !== 'arm64' && stack.architecture !== 'x86_64') {
     throw new ConfigError(`StackOptions.architecture must be 'arm64' or 'x86_64', got ${show(stack.architecture)}`)

@@ -11,7 +11,6 @@ import { hostPolicy, lambdaTrustPolicy } from './policy.js'
 import {
   HANDLER,
   HOST_POLICY_NAME,
-  RUNTIME,
   TICK_INPUT,
   TICK_SCHEDULE,
   TICK_TARGET_ID,
@@ -178,7 +177,7 @@ export function buildTemplate(options: TemplateOptions): CfnTemplate {
     Properties: {
       FunctionName: stack.functionName,
       Description: `troupe ${stack.name}: stream batches, asks and ticks`,
-      Runtime: RUNTIME,
+      Runtime: stack.runtime,
       Handler: HANDLER,
       Architectures: [stack.architecture],
       MemorySize: stack.memoryMb,

@@ -19,6 +19,7 @@ t.test('bundle --json reports the bundle and the zip, and their sizes', async (t
   t.equal(report.outfile, join(dir, 'out', 'index.mjs'))
   t.equal(report.zipfile, join(dir, 'out', 'lambda.zip'))
   t.equal(report.bundleFiles[0], report.outfile)
+  t.equal(report.runtime, 'nodejs24.x', 'built for the default runtime')
   t.equal(report.bytes, report.bundleFiles.reduce((n: number, f: string) => n + statSync(f).size, 0), 'all the files')
   t.ok(report.initBytes <= report.bytes, 'of which a cold start loads some')
   t.equal(report.zipBytes, statSync(report.zipfile).size)
@@ -35,7 +36,7 @@ t.test('bundle in text reports the size, and by default writes to .troupe/build'
   t.equal(run.code, 0, run.stderr)
   t.match(run.stdout, /^troupe bundle: \.troupe\/build\/index\.mjs {2}\d+\.\d KiB/)
   t.match(run.stdout, /troupe bundle: \.troupe\/build\/lambda\.zip {2}\d+\.\d KiB {2}CodeSha256 \S+/)
-  t.match(run.stdout, /the handler is index\.handler \(nodejs20\.x\)/)
+  t.match(run.stdout, /the handler is index\.handler \(nodejs24\.x\)/)
   t.ok(existsSync(join(dir, '.troupe/build/lambda.zip')))
 })
 
@@ -45,16 +46,17 @@ t.test('an entry of your own instead of the app', async (t) => {
 export const handler = createLambdaHandler({ actors: [], tableName: 'mine', stream: 'mine' })
 `,
   })
-  const run = await troupe(['bundle', '--entry', 'host.ts', '--json'], dir)
+  const run = await troupe(['bundle', '--entry', 'host.ts', '--runtime', 'nodejs22.x', '--json'], dir)
   t.equal(run.code, 0, run.stderr)
   t.equal(JSON.parse(run.stdout).entry, join(dir, 'host.ts'))
+  t.equal(JSON.parse(run.stdout).runtime, 'nodejs22.x', 'built for the runtime asked for')
 })
 
 t.test('--help, and bad usage exits 2 with one line', async (t) => {
   const help = await troupe(['bundle', '--help'])
   t.equal(help.code, 0)
   t.match(help.stdout, /^Usage: troupe bundle \[options\]/)
-  for (const flag of ['--app', '--entry', '--out-dir', '--no-minify', '--credential-chain', '--measure-init', '--json']) t.match(help.stdout, flag)
+  for (const flag of ['--app', '--entry', '--out-dir', '--runtime', '--no-minify', '--credential-chain', '--measure-init', '--json']) t.match(help.stdout, flag)
 
   const dir = t.testdir()
   const cases: [string[], RegExp][] = [
@@ -62,6 +64,7 @@ t.test('--help, and bad usage exits 2 with one line', async (t) => {
     [['--entry', 'nowhere.ts'], /^troupe bundle: no entry at nowhere\.ts/],
     [[], /^troupe bundle: no app at \.\/troupe\.app\.ts/],
     [['--minify'], /^troupe bundle: unknown option --minify/],
+    [['--runtime', 'nodejs20.x'], /^troupe bundle: --runtime must be one of nodejs24\.x, nodejs22\.x, got "nodejs20\.x"/],
   ]
   const runs = await Promise.all(cases.map(([args]) => troupe(['bundle', ...args], dir)))
   for (const [i, [args, message]] of cases.entries()) {

@@ -32,7 +32,7 @@ t.test('template --json prints the template as one JSON document', async (t) => 
   })
   t.match(template.Resources.StreamTroupe.Properties, { Name: 'troupe', ShardCount: 2 }, "the app's default stream")
   t.match(template.Resources.Table.Properties, { TableName: 'counter', TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } })
-  t.match(template.Resources.HostFunction.Properties, { FunctionName: 'counter', Runtime: 'nodejs20.x', Handler: 'index.handler' })
+  t.match(template.Resources.HostFunction.Properties, { FunctionName: 'counter', Runtime: 'nodejs24.x', Handler: 'index.handler' })
   t.match(template.Resources.StreamTroupeMapping.Properties, {
     FunctionResponseTypes: ['ReportBatchItemFailures'],
     BisectBatchOnFunctionError: false,
@@ -59,6 +59,7 @@ t.test('the flags reach the template', async (t) => {
     '--max-record-age', '900',
     '--parallelization', '1',
     '--arch', 'x86_64',
+    '--runtime', 'nodejs22.x',
     '--log-retention', '7',
     '--no-pitr',
     '--code-s3', 's3://artifacts/orders/lambda.zip',
@@ -68,7 +69,7 @@ t.test('the flags reach the template', async (t) => {
   t.equal(r.StreamOrders.Properties.Name, 'orders')
   t.equal(r.Table.Properties.TableName, 'orders-state')
   t.same(r.Table.Properties.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: false })
-  t.match(r.HostFunction.Properties, { FunctionName: 'orders-host', MemorySize: 1024, Timeout: 120, Architectures: ['x86_64'], Code: { S3Bucket: 'artifacts', S3Key: 'orders/lambda.zip' } })
+  t.match(r.HostFunction.Properties, { FunctionName: 'orders-host', Runtime: 'nodejs22.x', MemorySize: 1024, Timeout: 120, Architectures: ['x86_64'], Code: { S3Bucket: 'artifacts', S3Key: 'orders/lambda.zip' } })
   t.match(r.StreamOrdersMapping.Properties, { BatchSize: 250, MaximumBatchingWindowInSeconds: 5, MaximumRetryAttempts: 4, MaximumRecordAgeInSeconds: 900, ParallelizationFactor: 1 })
   t.equal(r.HostLogGroup.Properties.RetentionInDays, 7)
   t.equal(Parameters, undefined)
@@ -101,13 +102,14 @@ t.test('--help, and bad usage exits 2 with one line naming the flag', async (t) 
   const help = await troupe(['template', '--help'])
   t.equal(help.code, 0)
   t.match(help.stdout, /^Usage: troupe template \[options\]/)
-  for (const flag of ['--app', '--shards', '--retries', '--max-record-age', '--code-s3', '--code-path', '--out', '--json']) t.match(help.stdout, flag)
+  for (const flag of ['--app', '--shards', '--retries', '--runtime', '--max-record-age', '--code-s3', '--code-path', '--out', '--json']) t.match(help.stdout, flag)
 
   const cases: [string[], RegExp][] = [
     [['--retries=-2'], /--retries must be a whole number from 0 to 10000 \(-1 for no bound, which the guarantee needs\), got -2/],
     [['--parallelization', '2'], /--parallelization must be 1 \(a copy of a message is recognised by its shard's fence/],
     [['--max-record-age', '30'], /--max-record-age must be a whole number from 60 to 604800/],
     [['--memory', 'lots'], /--memory must be a whole number, got "lots"/],
+    [['--runtime', 'nodejs20.x'], /--runtime must be one of nodejs24\.x, nodejs22\.x, got "nodejs20\.x"/],
     [['--shards', '0'], /--shards must be a whole number from 1 to 10000, got 0/],
     [['--arch', 'arm'], /--arch must be arm64 or x86_64/],
     [['--code-s3', 'nokey'], /--code-s3 must be <bucket>\/<key>/],

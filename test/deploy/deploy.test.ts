@@ -140,7 +140,7 @@ t.test('a first deploy creates everything, in order, with the settings asked for
   const fn = plane.last('CreateFunction')!.input
   t.match(fn, {
     FunctionName: 'first-host',
-    Runtime: 'nodejs20.x',
+    Runtime: 'nodejs24.x',
     Handler: 'index.handler',
     Role: 'arn:aws:iam::123456789012:role/first-us-east-1',
     MemorySize: 512,

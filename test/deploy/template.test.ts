@@ -158,11 +158,11 @@ t.test('payloads in S3: the bucket with a lifecycle rule that expires them, and 
   for (const [payloadBucket, message] of cases) t.throws(() => buildTemplate({ ...base, payloadBucket } as never), message, JSON.stringify(payloadBucket))
 })
 
-t.test('the function: nodejs20.x, index.handler, the table and default stream in its environment', async (t) => {
+t.test('the function: nodejs24.x, index.handler, the table and default stream in its environment', async (t) => {
   const template = buildTemplate({ ...base, memoryMb: 1024, timeoutS: 120, codeS3: { bucket: 'artifacts', key: 'shop/lambda.zip' } })
   const fn = props(template, 'HostFunction')
   t.equal(fn.FunctionName, 'shop-host')
-  t.equal(fn.Runtime, 'nodejs20.x')
+  t.equal(fn.Runtime, 'nodejs24.x')
   t.equal(fn.Handler, 'index.handler')
   t.same(fn.Architectures, ['arm64'])
   t.equal(fn.MemorySize, 1024)
@@ -241,6 +241,7 @@ t.test('options are checked, with the field and the reason in the message', asyn
     [{ timeoutS: 901 }, /timeoutS/],
     [{ logRetentionDays: 2 }, /logRetentionDays must be one of 1, 3, 5/],
     [{ architecture: 'mips' }, /architecture must be 'arm64' or 'x86_64'/],
+    [{ runtime: 'nodejs20.x' }, /runtime must be one of nodejs24\.x, nodejs22\.x, got "nodejs20\.x"/],
     [{ tableName: 'ab' }, /tableName must be a DynamoDB table name/],
     [{ functionName: 'a b' }, /functionName must be a Lambda function name/],
     [{ streams: [] }, /at least one stream/],

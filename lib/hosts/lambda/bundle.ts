@@ -1,5 +1,5 @@
 // Bundles a Lambda entry (a module that exports `handler`, made with createLambdaHandler) into
-// ESM for the nodejs20.x runtime: what `troupe deploy` uploads and what the local event source
+// ESM for a Node.js Lambda runtime (nodejs24.x unless told): what `troupe deploy` uploads and what the local event source
 // mapping runs. Everything is bundled, the AWS SDK included: the SDK a Lambda runtime ships is
 // not the version troupe was tested with.
 //
@@ -13,6 +13,7 @@ import { mkdir } from 'node:fs/promises'
 import { basename, dirname, extname, resolve } from 'node:path'
 import type { BuildOptions, Metafile, Plugin } from 'esbuild'
 import { TroupeError } from '../../core/errors.js'
+import { DEFAULT_LAMBDA_RUNTIME, nodeTarget, type LambdaRuntime } from './lambda-runtime.js'
 
 export interface BundleOptions {
   /** The module that exports `handler`. */
@@ -21,6 +22,8 @@ export interface BundleOptions {
   outfile: string
   /** @default false */
   minify?: boolean
+  /** The runtime it runs on: the bundle is built for its Node. @default 'nodejs24.x' */
+  runtime?: LambdaRuntime
   /** A source map next to the bundle (`<outfile>.map`), used by stack traces when Node runs with --enable-source-maps. @default false */
   sourcemap?: boolean
   /**
@@ -58,7 +61,7 @@ const require = __troupeCreateRequire(import.meta.url);
 const __filename = __troupeFileURLToPath(import.meta.url);
 const __dirname = __troupeDirname(__filename);`
 
-/** Bundles `entry` into `outfile` (platform node, node20, ESM, everything inside). */
+/** Bundles `entry` into `outfile` (platform node, the runtime's Node, ESM, everything inside). */
 export async function bundleHandler(options: BundleOptions): Promise<BundleResult> {
   const outfile = resolve(options.outfile)
   const esbuild = await loadEsbuild()
@@ -74,7 +77,7 @@ export async function bundleHandler(options: BundleOptions): Promise<BundleResul
     chunkNames: 'chunk-[hash]',
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: nodeTarget(options.runtime ?? DEFAULT_LAMBDA_RUNTIME),
     format: 'esm',
     // The ESM builds of the SDK and its dependencies: smaller, and tree-shaken.
     mainFields: ['module', 'main'],

@@ -301,7 +301,8 @@ export class LocalFunction {
       // What every Lambda environment has (AWS-SEMANTICS.md §6), credentials fake.
       AWS_REGION: this.region,
       AWS_DEFAULT_REGION: this.region,
-      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x',
+      // The runtime of the Node the environments run on (this process's): what it says is what runs.
+      AWS_EXECUTION_ENV: `AWS_Lambda_nodejs${process.versions.node.split('.')[0]}.x`,
       AWS_LAMBDA_FUNCTION_NAME: this.name,
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.memoryMb),
@@ -319,7 +320,7 @@ export class LocalFunction {
       LANG: 'en_US.UTF-8',
       PATH: '/usr/local/bin:/usr/bin/:/bin:/opt/bin',
       // Lambda's module paths: none exist here, so only what is in the bundle loads.
-      NODE_PATH: '/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task',
+      NODE_PATH: `/opt/nodejs/node${process.versions.node.split('.')[0]}/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task`,
       ...(options.stack ? { AWS_ENDPOINT_URL_KINESIS: options.stack.kinesisEndpoint, AWS_ENDPOINT_URL_DYNAMODB: options.stack.dynamodbEndpoint } : {}),
       ...(options.table ? { TROUPE_TABLE: options.table } : {}),
       ...(options.stream ? { TROUPE_STREAM: options.stream } : {}),
