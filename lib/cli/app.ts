@@ -9,6 +9,7 @@ import type { System } from '../core/system.js'
 import type { PipelineInfo } from '../pipeline/pipeline.js'
 import type { ClaimCheckOptions } from '../routing/claim-check.js'
 import type { RouterOptions } from '../routing/router.js'
+import { isLambdaRuntime, LAMBDA_RUNTIMES, type LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
 
 /** Stops what `start` started; `troupe dev` calls it first when it stops. */
 export type AppStop = () => Promise<void> | void
@@ -60,6 +61,11 @@ export interface App {
    */
   files?: BundleFiles
   /**
+   * The Lambda runtime `troupe bundle`, `template` and `deploy` build and deploy for (`--runtime`
+   * overrides it). @default 'nodejs24.x'
+   */
+  runtime?: LambdaRuntime
+  /**
    * Runs the app's own code against the started system; returns how to stop it (a function, or
    * `{ stop, info }`). Called once the table and streams exist and the system reads them.
    */
@@ -106,6 +112,7 @@ export function appProblem(value: unknown): string | undefined {
   if (app.stream !== undefined && typeof app.stream !== 'string') return '`stream` must be a stream name'
   if (app.router !== undefined && (app.router === null || typeof app.router !== 'object')) return '`router` must be an object'
   if (app.start !== undefined && typeof app.start !== 'function') return '`start` must be a function'
+  if (app.runtime !== undefined && !isLambdaRuntime(app.runtime)) return `\`runtime\` must be one of ${LAMBDA_RUNTIMES.join(', ')}, got ${JSON.stringify(app.runtime)}`
   if (app.payloads !== undefined) {
     const problem = payloadsProblem(app.payloads)
     if (problem !== undefined) return problem

@@ -7,7 +7,7 @@ import { CliError, parseFlags, UsageError } from './cli-error.js'
 import type { Io } from './main.js'
 import type { BundleFiles } from '../deploy/bundle-files.js'
 import { loadApp } from './template.js'
-import { DEFAULT_LAMBDA_RUNTIME, isLambdaRuntime, LAMBDA_RUNTIMES } from '../hosts/lambda/lambda-runtime.js'
+import { DEFAULT_LAMBDA_RUNTIME, isLambdaRuntime, LAMBDA_RUNTIMES, type LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
 
 export const BUNDLE_USAGE = `Usage: troupe bundle [options]
 
@@ -73,8 +73,8 @@ export async function bundleFromFlags(
   values: { app?: string; entry?: string; 'out-dir'?: string; 'no-minify'?: boolean; 'credential-chain'?: boolean; runtime?: string },
 ): Promise<BuiltBundle> {
   if (values.app !== undefined && values.entry !== undefined) throw new UsageError('give --app or --entry, not both')
-  const runtime = values.runtime ?? DEFAULT_LAMBDA_RUNTIME
-  if (!isLambdaRuntime(runtime)) throw new UsageError(`--runtime must be one of ${LAMBDA_RUNTIMES.join(', ')}, got ${JSON.stringify(values.runtime)}`)
+  if (values.runtime !== undefined && !isLambdaRuntime(values.runtime)) throw new UsageError(`--runtime must be one of ${LAMBDA_RUNTIMES.join(', ')}, got ${JSON.stringify(values.runtime)}`)
+  let runtime = (values.runtime as LambdaRuntime | undefined) ?? DEFAULT_LAMBDA_RUNTIME
   for (const flag of ['app', 'entry', 'out-dir'] as const) {
     if (values[flag] === '') throw new UsageError(`--${flag} needs a value`)
   }
@@ -88,6 +88,7 @@ export async function bundleFromFlags(
     // Loaded first, so a missing or malformed app is said as plainly as `troupe dev` says it.
     const app = await loadApp(resolve(given), given)
     source = { app: resolve(given), ...(app.files ? { files: app.files } : {}) }
+    if (values.runtime === undefined && app.runtime !== undefined) runtime = app.runtime
   }
   const { buildBundle } = await import('../deploy/bundle.js')
   try {

@@ -153,6 +153,8 @@ export async function stackFromFlags(values: StackFlagValues, options: { appRequ
   if (values.runtime !== undefined) {
     if (!isLambdaRuntime(values.runtime)) throw new UsageError(`--runtime must be one of ${LAMBDA_RUNTIMES.join(', ')}, got ${JSON.stringify(values.runtime)}`)
     stack.runtime = values.runtime
+  } else if (app?.runtime !== undefined) {
+    stack.runtime = app.runtime
   }
   if (values['no-pitr']) stack.pointInTimeRecovery = false
   return { stack, appFile, app }

@@ -38,3 +38,8 @@ t.test('files: bundle paths that stay inside the bundle, each to a source path',
   ]
   for (const [files, problem] of bad) t.match(appProblem({ actors: [Ping], files }), problem, JSON.stringify(files))
 })
+
+t.test('runtime: a Lambda runtime troupe deploys to', async (t) => {
+  t.equal(appProblem({ actors: [Ping], runtime: 'nodejs22.x' }), undefined)
+  t.match(appProblem({ actors: [Ping], runtime: 'nodejs20.x' }), /^`runtime` must be one of nodejs24\.x, nodejs22\.x, got "nodejs20\.x"$/)
+})

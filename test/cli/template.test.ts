@@ -75,6 +75,16 @@ t.test('the flags reach the template', async (t) => {
   t.equal(Parameters, undefined)
 })
 
+t.test("the app's runtime reaches the template; --runtime overrides it", async (t) => {
+  const dir = t.testdir({ 'on22.app.ts': `import app from ${JSON.stringify(APP)}\nexport default { ...app, runtime: 'nodejs22.x' }\n` })
+  const fromApp = await troupe(['template', '--app', 'on22.app.ts', '--json'], dir)
+  t.equal(fromApp.code, 0, fromApp.stderr)
+  t.equal(JSON.parse(fromApp.stdout).Resources.HostFunction.Properties.Runtime, 'nodejs22.x')
+  const overridden = await troupe(['template', '--app', 'on22.app.ts', '--runtime', 'nodejs24.x', '--json'], dir)
+  t.equal(overridden.code, 0, overridden.stderr)
+  t.equal(JSON.parse(overridden.stdout).Resources.HostFunction.Properties.Runtime, 'nodejs24.x')
+})
+
 t.test('without --json: indented JSON on stdout, a summary on stderr; --out writes a file', async (t) => {
   const run = await troupe(['template', '--app', APP])
   t.equal(run.code, 0)
