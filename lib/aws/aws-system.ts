@@ -476,9 +476,10 @@ export class AwsSystem implements System {
   private flushAfterFailedInvoke(envelope: Envelope): void {
     if (!this.host.typeOf(envelope.type).stateful) return
     const flush = flushRecord(envelope.type, envelope.key, derivedId(envelope.id, 'flush'), envelope.correlationId, this.clock.now())
+    const notPut = (error: Error) => this.logger.warn("could not put the flush record of a failed ask; what its turn sent waits for the instance's next message", { actor: envelope.type, messageId: envelope.id, error: error.message })
     this.transport.enqueue(flush).then(
-      (r) => r.status === 'failed' && this.logger.warn('could not put the flush record of a failed ask; what its turn sent waits for the instance\'s next message', { actor: envelope.type, messageId: envelope.id, error: r.error.message }),
-      (error: unknown) => this.logger.warn('could not put the flush record of a failed ask; what its turn sent waits for the instance\'s next message', { actor: envelope.type, messageId: envelope.id, error: (error as Error).message }),
+      (r) => r.status === 'failed' && notPut(r.error),
+      (error: unknown) => notPut(error as Error),
     )
   }
 

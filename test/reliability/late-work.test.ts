@@ -14,7 +14,7 @@ import { decodeMeta, encodeMeta } from '../../lib/hosts/durable/instance-meta.js
 import { encodeRecord } from '../../lib/routing/record-codec.js'
 import { MemoryJournalStore } from '../../lib/store/memory-journal.js'
 import { MemoryStateStore, MemoryTimerStore } from '../../lib/store/memory.js'
-import type { SendReport } from '../../lib/transport/kinesis.js'
+import { recordingSender } from './fixtures/recording-sender.js'
 
 class Relay extends Actor<{ k: string; n: number }, void, { n: number }> {
   static readonly type = 'lw.relay'
@@ -40,27 +40,50 @@ class Sink extends Actor<{ n: number }, void, { ns: number[] }> {
   }
 }
 
-t.test('a redelivery places nothing new at an old record; the flush record places what waited; the receiver gets each message once', async (t) => {
+/** A host on memory stores whose sends are kept in `sent`. */
+function rig(actors: ActorClass[]) {
   const state = new MemoryStateStore()
+  const journal = new MemoryJournalStore()
   const sent: Envelope[] = []
   const host = new DurableHost({
-    actors: [Relay, Sink],
+    actors,
     state,
     timers: new MemoryTimerStore(),
-    journal: new MemoryJournalStore(),
-    messages: {
-      send: async (envelopes): Promise<SendReport> => {
-        sent.push(...envelopes.map((e) => structuredClone(e)))
-        return { sent: envelopes.length, failed: 0, results: envelopes.map((e) => ({ status: 'sent', messageId: e.id, actor: e.type, stream: 's', partitionKey: e.type, shardId: 'x', sequenceNumber: '1', attempts: 1 })) }
-      },
-    },
-    logger: createLogger('error'),
+    journal,
+    messages: recordingSender(sent),
+    logger: createLogger('silent'),
   })
-  const told = (n: number): Envelope => {
-    const e = makeEnvelope({ id: `t${n}` as MessageId, type: Relay.type, key: 'g', body: { k: 'g', n }, correlationId: 'c' as CorrelationId, sentAt: 1 })
-    e.origin = { lane: 'p:producer', pos: String(n), i: 0, fence: String(n) }
-    return e
+  return { state, journal, sent, host }
+}
+
+let pickyFails = new Set<number>()
+/** Fails for the messages in `pickyFails` (once each with a retry, for good with a TerminalError at n < 0). */
+class Picky extends Actor<{ k: string; n: number }, void, { ns: number[] }> {
+  static readonly type = 'lw.picky'
+  key(m: { k: string }) {
+    return m.k
   }
+  initialState() {
+    return { ns: [] as number[] }
+  }
+  receive(m: { k: string; n: number }, ctx: Context<{ ns: number[] }>) {
+    // Its retry waits a minute: longer than the run has, so it is left for the redelivery.
+    if (pickyFails.delete(m.n)) throw new RetryableError(`not yet: ${m.n}`, { retryAfterMs: 60_000 })
+    if (pickyFails.has(-m.n)) throw new TerminalError(`bad: ${m.n}`)
+    ctx.state.ns.push(m.n)
+    ctx.tell(Sink, { n: m.n })
+  }
+}
+
+const toldTo = (type: string, n: number, origin = true): Envelope => {
+  const e = makeEnvelope({ id: `${type}-${n}` as MessageId, type, key: 'g', body: { k: 'g', n }, correlationId: 'c' as CorrelationId, sentAt: 1 })
+  if (origin) e.origin = { lane: 'p:producer', pos: String(n), i: 0, fence: String(n) }
+  return e
+}
+
+t.test('a redelivery places nothing new at an old record; the flush record places what waited; the receiver gets each message once', async (t) => {
+  const { state, sent, host } = rig([Relay, Sink])
+  const told = (n: number) => toldTo(Relay.type, n)
   const batch = (records: DurableRecord[]) => host.handle({ stream: 's', shardId: 'in', records })
 
   const b1: DurableRecord[] = [{ sequenceNumber: '101', data: encodeRecord(told(1)) }]
@@ -90,56 +113,10 @@ t.test('a redelivery places nothing new at an old record; the flush record place
   t.same(sink && (JSON.parse(sink.state) as { json: { ns: number[] } }).json.ns, [2], "the Sink (here fed only what was sent after the first batch) applied the direct run's message once")
 })
 
-/** A host on memory stores whose sends are kept in `sent`. */
-function rig(actors: ActorClass[]) {
-  const state = new MemoryStateStore()
-  const journal = new MemoryJournalStore()
-  const sent: Envelope[] = []
-  const host = new DurableHost({
-    actors,
-    state,
-    timers: new MemoryTimerStore(),
-    journal,
-    messages: {
-      send: async (envelopes): Promise<SendReport> => {
-        sent.push(...envelopes.map((e) => structuredClone(e)))
-        return { sent: envelopes.length, failed: 0, results: envelopes.map((e) => ({ status: 'sent', messageId: e.id, actor: e.type, stream: 's', partitionKey: e.type, shardId: 'x', sequenceNumber: '1', attempts: 1 })) }
-      },
-    },
-    logger: createLogger('silent'),
-  })
-  return { state, journal, sent, host }
-}
-
-let pickyFails = new Set<number>()
-/** Fails for the messages in `pickyFails` (once each with a retry, for good with a TerminalError at n < 0). */
-class Picky extends Actor<{ k: string; n: number }, void, { ns: number[] }> {
-  static readonly type = 'lw.picky'
-  key(m: { k: string }) {
-    return m.k
-  }
-  initialState() {
-    return { ns: [] as number[] }
-  }
-  receive(m: { k: string; n: number }, ctx: Context<{ ns: number[] }>) {
-    // Its retry waits a minute: longer than the run has, so it is left for the redelivery.
-    if (pickyFails.delete(m.n)) throw new RetryableError(`not yet: ${m.n}`, { retryAfterMs: 60_000 })
-    if (pickyFails.has(-m.n)) throw new TerminalError(`bad: ${m.n}`)
-    ctx.state.ns.push(m.n)
-    ctx.tell(Sink, { n: m.n })
-  }
-}
-
-const told = (type: string, n: number, origin = true): Envelope => {
-  const e = makeEnvelope({ id: `${type}-${n}` as MessageId, type, key: 'g', body: { k: 'g', n }, correlationId: 'c' as CorrelationId, sentAt: 1 })
-  if (origin) e.origin = { lane: 'p:producer', pos: String(n), i: 0, fence: String(n) }
-  return e
-}
-
 t.test('a run that stops at a record sends what it made from the record before; the retry of that record gets a position of its own', async (t) => {
   const { state, sent, host } = rig([Picky, Sink])
   pickyFails = new Set([2])
-  const b: DurableRecord[] = [1, 2, 3].map((n) => ({ sequenceNumber: String(100 + n), data: encodeRecord(told(Picky.type, n)) }))
+  const b: DurableRecord[] = [1, 2, 3].map((n) => ({ sequenceNumber: String(100 + n), data: encodeRecord(toldTo(Picky.type, n)) }))
   const first = await host.handle({ stream: 's', shardId: 'in', records: b, deadline: Date.now() + 30_000 })
   t.equal(first.failedFrom, '102', 'the batch stopped at the failing record')
   await host.handle({ stream: 's', shardId: 'in', records: b.slice(1) })
@@ -163,7 +140,7 @@ t.test('a dead message replayed under a new origin runs, with or without an orig
   for (const origin of [true, false]) {
     const { state, journal, host } = rig([Picky, Sink])
     pickyFails = new Set([-1])
-    const e = told(Picky.type, 1, origin)
+    const e = toldTo(Picky.type, 1, origin)
     await host.handle({ stream: 's', shardId: 'in', records: [{ sequenceNumber: '101', data: encodeRecord(e) }] })
     t.equal((await journal.deadLetters()).length, 1, 'dead')
     pickyFails = new Set()
@@ -186,11 +163,8 @@ t.test('a held message run by a run of another stream says nothing of that strea
     else delete meta.paused
     await state.put(Picky.type, 'g', { state: stored?.state ?? '{"json":{"ns":[]}}', version: (stored?.version ?? 0) + 1, updatedAt: 1, meta: encodeMeta(meta) }, stored?.version)
   }
-  const m = (n: number) => {
-    const e = told(Picky.type, n)
-    e.origin = { lane: 'p:producer', pos: String(n), i: 0, fence: String(n) }
-    return e
-  }
+  // Each with the fence at its own position: everything before it in the lane was put before it.
+  const m = (n: number) => toldTo(Picky.type, n)
   await put(true)
   // m7 (fence 7: m5 was put before it) went to a priority stream and is held there.
   await host.handle({ stream: 'urgent', shardId: 'u', records: [{ sequenceNumber: '100', data: encodeRecord(m(7)) }] })

@@ -14,7 +14,7 @@ import { encodeRecord } from '../../lib/routing/record-codec.js'
 import { MemoryJournalStore } from '../../lib/store/memory-journal.js'
 import { MemoryStateStore, MemoryTimerStore } from '../../lib/store/memory.js'
 import { MemoryPayloadStore } from '../../lib/store/payload-store.js'
-import type { SendReport } from '../../lib/transport/kinesis.js'
+import { recordingSender } from './fixtures/recording-sender.js'
 
 const FAN = 200
 
@@ -65,12 +65,7 @@ function rig(options: { ambiguousPut: boolean }) {
     journal: new MemoryJournalStore(),
     overflow,
     maxItemBytes: 30_000,
-    messages: {
-      send: async (envelopes): Promise<SendReport> => {
-        sent.push(...envelopes.map((e) => structuredClone(e)))
-        return { sent: envelopes.length, failed: 0, results: envelopes.map((e) => ({ status: 'sent', messageId: e.id, actor: e.type, stream: 's', partitionKey: e.type, shardId: 'x', sequenceNumber: '1', attempts: 1 })) }
-      },
-    },
+    messages: recordingSender(sent),
     logger: createLogger('silent'),
   })
   const ask = (n: number, big?: number): Envelope => {

@@ -51,7 +51,7 @@ import { STATELESS_SEEN, StatelessMemory } from './stateless-memory.js'
 import { messagesOf, OutboxSender, PENDING, placeMessages, type MessageSender, type OutboxEntry, type OutboxSegment } from './outbox.js'
 import { BatchProgress } from './batch-progress.js'
 import { flushRecord } from './flush-record.js'
-import { OutboxOverflow } from './outbox-overflow.js'
+import { OutboxOverflow, spilledKeys } from './outbox-overflow.js'
 import { ProcessLane } from './process-lane.js'
 import { compareSequence, comparePosition, earliest, positionOf } from '../../core/position.js'
 
@@ -641,7 +641,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     // Lanes silent for their horizon before this batch began are forgotten (a direct run forgets nothing).
     if (source.kind === 'shard' && source.firstArrival !== undefined) forgetSilent(meta.seen, stream, source.firstArrival, this.horizons)
     // A direct run's spilled entries are kept until deleted: once a commit no longer refers to them, they go.
-    const pendingSpills = (meta.outbox ?? []).flatMap((s) => (s.lane === PENDING && s.spilled !== undefined ? [s.spilled.key] : []))
+    const pendingSpills = spilledKeys(meta.outbox, PENDING)
     // The stored outbox: what this run must send again, place, or keep.
     const kept: OutboxSegment[] = []
     const placed: OutboxEntry[] = []
@@ -853,8 +853,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
       else this.parkedHere.delete(name)
       this.options.onCommit?.(type.type, key, state, item.updatedAt, group.records.at(-1)?.envelope.id)
       this.committed(type, events)
-      const stillKept = new Set((meta.outbox ?? []).map((s) => s.spilled?.key))
-      for (const spilled of pendingSpills) if (!stillKept.has(spilled)) await this.overflow.drop(spilled)
+      await this.overflow.dropUnreferenced(pendingSpills, meta.outbox)
       try {
         if (segment !== undefined) {
           await this.outbox.send(segment.entries, source.kind === 'shard' ? source.progress.fence() : undefined)
@@ -896,8 +895,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     } catch {
       return
     }
-    const referred = new Set((decodeMeta(current?.meta).outbox ?? []).map((s) => s.spilled?.key))
-    for (const k of spilled) if (!referred.has(k)) await this.overflow.drop(k)
+    await this.overflow.dropUnreferenced(spilled, decodeMeta(current?.meta).outbox)
   }
 
   /**
@@ -1371,6 +1369,6 @@ function message(error: unknown): string {
 
 /** The keys a commit's outbox spilled that the stored item did not refer to already. */
 function newSpills(storedMeta: string | undefined, meta: InstanceMeta): string[] {
-  const before = new Set((decodeMeta(storedMeta).outbox ?? []).map((s) => s.spilled?.key))
-  return (meta.outbox ?? []).flatMap((s) => (s.spilled !== undefined && !before.has(s.spilled.key) ? [s.spilled.key] : []))
+  const before = new Set(spilledKeys(decodeMeta(storedMeta).outbox))
+  return spilledKeys(meta.outbox).filter((key) => !before.has(key))
 }

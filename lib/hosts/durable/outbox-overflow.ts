@@ -31,6 +31,12 @@ export class OutboxOverflow {
     return decode(Buffer.from(data).toString('utf8')) as OutboxEntry[]
   }
 
+  /** Deletes those of `keys` that `outbox` (an item's, as it stands) does not refer to. */
+  async dropUnreferenced(keys: readonly string[], outbox: readonly OutboxSegment[] | undefined): Promise<void> {
+    const referred = new Set(spilledKeys(outbox))
+    for (const key of keys) if (!referred.has(key)) await this.drop(key)
+  }
+
   /**
    * Deletes a spilled segment no commit refers to any more (a direct run's, which would otherwise
    * be kept forever). A store that cannot delete, or a delete that fails, leaves it to the store.
@@ -53,4 +59,9 @@ export class OutboxOverflow {
     await this.store.put(key, data, segment.lane === PENDING ? Infinity : this.now() + this.ttlMs)
     return { lane: segment.lane, pos: segment.pos, entries: [], spilled: { key, bytes: data.byteLength, count: segment.entries.length, messages: messagesOf(segment.entries).length } }
   }
+}
+
+/** The overflow keys an outbox refers to (only its `lane`'s segments, when given). */
+export function spilledKeys(outbox: readonly OutboxSegment[] | undefined, lane?: string): string[] {
+  return (outbox ?? []).flatMap((s) => (s.spilled !== undefined && (lane === undefined || s.lane === lane) ? [s.spilled.key] : []))
 }
