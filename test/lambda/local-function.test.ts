@@ -2,14 +2,21 @@
 // (child processes) with Lambda's environment and context, reused while warm, started afresh
 // after a crash or a timeout; its errors and limits as the Invoke API reports them; and the
 // hooks of chaos tests: listing the environments and killing one at any moment.
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
-import { LocalFunction, RequestTooLargeError, type InvokeResult } from '../../lib/hosts/lambda/index.js'
+import { bundleHandler, LocalFunction, RequestTooLargeError, type InvokeResult } from '../../lib/hosts/lambda/index.js'
+import { runtimeNode } from '../../lib/hosts/lambda/runtime-node.js'
 import { bundleFixture } from './fixtures/rig.js'
 
 let bundle: string
 t.before(async () => {
   bundle = await bundleFixture(t, 'probe')
+  // Found (or installed) once up front: a LocalFunction made after it spawns at its first
+  // invocation at once, which the environments() tests below look at synchronously.
+  await runtimeNode('nodejs24.x')
 })
 
 const quiet = { onLog: () => {}, initTimeoutMs: 60_000, environment: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } }
@@ -35,7 +42,7 @@ t.test('an environment has Lambda’s variables and context, and is reused while
   t.match(env, {
     AWS_REGION: 'us-east-1',
     AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_EXECUTION_ENV: `AWS_Lambda_nodejs${process.versions.node.split('.')[0]}.x`,
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
     AWS_LAMBDA_FUNCTION_NAME: 'probe-fn',
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
@@ -112,6 +119,24 @@ t.test('a failed init fails the invocation (and the next one inits again); provi
   t.equal(fn.stats().inits, 2, 'both were warm')
   await fn.stop()
   await t.rejects(fn.invoke({ op: 'env' }), { code: 'TROUPE_LAMBDA_STOPPED' })
+})
+
+t.test('the environments run on the Node of the runtime: nodejs24.x by default, nodejs22.x when asked', async (t) => {
+  // The nodejs22.x function gets a bundle built for Node 22, as `troupe bundle --runtime nodejs22.x` makes.
+  const dir = mkdtempSync(join(tmpdir(), 'troupe-probe22-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const { outfile: bundle22 } = await bundleHandler({ entry: fileURLToPath(new URL('./fixtures/probe.ts', import.meta.url)), outfile: join(dir, 'probe.mjs'), runtime: 'nodejs22.x' })
+  for (const [runtime, major] of [[undefined, 24], ['nodejs22.x', 22]] as const) {
+    const fn = new LocalFunction({ bundle: runtime ? bundle22 : bundle, ...quiet, ...(runtime ? { runtime } : {}) })
+    t.teardown(() => fn.stop())
+    const { env, version } = ok(await fn.invoke({ op: 'env' })) as { env: Record<string, string>; version: string }
+    t.match(version, new RegExp(`^v${major}\\.`), `process.version is Node ${major}`)
+    t.equal(env.AWS_EXECUTION_ENV, `AWS_Lambda_nodejs${major}.x`, 'AWS_EXECUTION_ENV names the runtime')
+    t.match(env.NODE_PATH, new RegExp(`^/opt/nodejs/node${major}/node_modules:`))
+    t.equal(fn.runtime, runtime ?? 'nodejs24.x')
+    await fn.stop()
+  }
+  t.throws(() => new LocalFunction({ bundle, runtime: 'nodejs20.x' as never }), { code: 'TROUPE_CONFIG', message: /runtime must be one of nodejs24\.x, nodejs22\.x/ })
 })
 
 /** A function whose `sleep` invocations resolve `sleeping()` once the handler is inside them. */

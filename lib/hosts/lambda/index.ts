@@ -11,6 +11,8 @@ export { laneOf, LocalEventSourceMapping, readBatchResponse } from './local-even
 export type { BatchReport, CheckpointStore, LocalEventSourceMappingOptions, LocalEventSourceMappingStats, OnFailureRecord } from './local-event-source-mapping.js'
 export { settleLocalLambda } from './settle-local-lambda.js'
 export type { LocalLambdaPath, SettleOptions } from './settle-local-lambda.js'
+export { runtimeNode } from './runtime-node.js'
+export type { RuntimeNodeOptions } from './runtime-node.js'
 export { NotIdleError } from './not-idle-error.js'
 export { startLocalInvokeServer } from './local-invoke-server.js'
 export type { LocalInvokeServer, LocalInvokeServerOptions } from './local-invoke-server.js'

@@ -6,9 +6,14 @@ export const LAMBDA_RUNTIMES = ['nodejs24.x', 'nodejs22.x'] as const
 export type LambdaRuntime = (typeof LAMBDA_RUNTIMES)[number]
 export const DEFAULT_LAMBDA_RUNTIME: LambdaRuntime = 'nodejs24.x'
 
+/** The Node major a runtime runs (`nodejs24.x` → 24). */
+export function nodeMajor(runtime: LambdaRuntime): number {
+  return Number(runtime.slice('nodejs'.length, runtime.indexOf('.')))
+}
+
 /** The Node a runtime runs, as esbuild names a target (`node24`): the bundle is built for it. */
 export function nodeTarget(runtime: LambdaRuntime): string {
-  return `node${runtime.slice('nodejs'.length, runtime.indexOf('.'))}`
+  return `node${nodeMajor(runtime)}`
 }
 
 export function isLambdaRuntime(value: unknown): value is LambdaRuntime {

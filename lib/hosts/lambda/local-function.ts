@@ -11,7 +11,9 @@
 // - requests and responses are capped at 6 MB (a larger request is refused before anything
 //   runs; a larger response is `Function.ResponseSizeTooLarge`);
 // - the environment gets the variables a Lambda gets, with fake credentials, the region, and
-//   the endpoints of the local stack.
+//   the endpoints of the local stack;
+// - the environments run on the Node of the function's runtime (nodejs24.x: Node 24), not on
+//   the Node running this process: runtimeNode finds that binary, or installs it once.
 //
 // For chaos tests, `environments()` lists the environments and `kill()` ends one with SIGKILL,
 // as a crash would, at any moment (during init, idle, mid-invocation).
@@ -21,7 +23,9 @@ import { basename, dirname, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, TroupeError } from '../../core/errors.js'
+import { DEFAULT_LAMBDA_RUNTIME, isLambdaRuntime, LAMBDA_RUNTIMES, nodeMajor, type LambdaRuntime } from './lambda-runtime.js'
 import { NotIdleError } from './not-idle-error.js'
+import { knownRuntimeNode, runtimeNode } from './runtime-node.js'
 
 /** Synchronous invocation payload limit, each way: 6 MB. */
 export const MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
@@ -64,6 +68,12 @@ export interface LocalFunctionOptions {
   handlerExport?: string
   /** @default 'troupe-host' */
   name?: string
+  /**
+   * The Lambda runtime: the environments run on its Node (found or installed by `runtimeNode`:
+   * TROUPE_LAMBDA_NODE_24 names a binary), and AWS_EXECUTION_ENV names it. Bundle for the same
+   * runtime. @default 'nodejs24.x'
+   */
+  runtime?: LambdaRuntime
   /** The function timeout, for invocations that give none. Lambda's default is 3 s. @default 30_000 */
   timeoutMs?: number
   /** Reported to the handler, and bounds the V8 heap as Lambda's runtime does. @default 512 */
@@ -260,6 +270,7 @@ export class LocalFunction {
   readonly name: string
   readonly arn: string
   readonly timeoutMs: number
+  readonly runtime: LambdaRuntime
   private readonly bundle: string
   private readonly handlerExport: string
   private readonly memoryMb: number
@@ -271,6 +282,9 @@ export class LocalFunction {
   private readonly pool = new Set<Environment>()
   private readonly waiting: (() => void)[] = []
   private readonly idleWaiters = new Set<() => void>()
+  /** The runtime's node binary, once found (environments start only after that). */
+  private node: string | undefined
+  private finding: Promise<string> | undefined
   private nextEnvironment = 0
   private nextInvocation = 0
   private stopped = false
@@ -283,6 +297,11 @@ export class LocalFunction {
     this.region = options.region ?? 'us-east-1'
     this.arn = `arn:aws:lambda:${this.region}:000000000000:function:${this.name}`
     this.timeoutMs = options.timeoutMs ?? 30_000
+    this.runtime = options.runtime ?? DEFAULT_LAMBDA_RUNTIME
+    if (!isLambdaRuntime(this.runtime)) throw new ConfigError(`LocalFunction runtime must be one of ${LAMBDA_RUNTIMES.join(', ')}, got ${JSON.stringify(this.runtime)}`)
+    // Known already (this process's own major, or found before): invocations spawn at once, as
+    // they always did; else the first one waits for runtimeNode.
+    this.node = knownRuntimeNode(this.runtime)
     this.memoryMb = options.memoryMb ?? 512
     this.maxConcurrency = options.maxConcurrency ?? 10
     this.initTimeoutMs = options.initTimeoutMs ?? 10_000
@@ -301,8 +320,8 @@ export class LocalFunction {
       // What every Lambda environment has (AWS-SEMANTICS.md §6), credentials fake.
       AWS_REGION: this.region,
       AWS_DEFAULT_REGION: this.region,
-      // The runtime of the Node the environments run on (this process's): what it says is what runs.
-      AWS_EXECUTION_ENV: `AWS_Lambda_nodejs${process.versions.node.split('.')[0]}.x`,
+      // What Lambda sets for the runtime; the environments run on its Node, so it is true here too.
+      AWS_EXECUTION_ENV: `AWS_Lambda_${this.runtime}`,
       AWS_LAMBDA_FUNCTION_NAME: this.name,
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.memoryMb),
@@ -320,12 +339,23 @@ export class LocalFunction {
       LANG: 'en_US.UTF-8',
       PATH: '/usr/local/bin:/usr/bin/:/bin:/opt/bin',
       // Lambda's module paths: none exist here, so only what is in the bundle loads.
-      NODE_PATH: `/opt/nodejs/node${process.versions.node.split('.')[0]}/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task`,
+      NODE_PATH: `/opt/nodejs/node${nodeMajor(this.runtime)}/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task`,
       ...(options.stack ? { AWS_ENDPOINT_URL_KINESIS: options.stack.kinesisEndpoint, AWS_ENDPOINT_URL_DYNAMODB: options.stack.dynamodbEndpoint } : {}),
       ...(options.table ? { TROUPE_TABLE: options.table } : {}),
       ...(options.stream ? { TROUPE_STREAM: options.stream } : {}),
       ...options.environment,
     }
+  }
+
+  /**
+   * The path of the node binary the environments run on, found (or installed, the first time on
+   * this machine) by `runtimeNode`. The first invocation or `provision` calls it; call it sooner
+   * to fail early, or to keep an install out of the first invocation's time. A failure is kept:
+   * invocations then reject with it (TROUPE_LAMBDA_NODE) rather than retry an install each time.
+   */
+  resolveNode(): Promise<string> {
+    this.finding ??= runtimeNode(this.runtime).then((node) => (this.node = node))
+    return this.finding
   }
 
   stats(): LocalFunctionStats {
@@ -444,6 +474,8 @@ export class LocalFunction {
    */
   async provision(count: number): Promise<void> {
     if (this.stopped) throw new TroupeError('TROUPE_LAMBDA_STOPPED', `the local function ${this.name} is stopped`)
+    if (this.node === undefined) await this.resolveNode()
+    if (this.stopped) throw new TroupeError('TROUPE_LAMBDA_STOPPED', `the local function ${this.name} is stopped`)
     const alive = [...this.pool].filter((e) => !e.dead).length
     const wanted = Math.min(count, this.maxConcurrency) - alive
     const started: Environment[] = []
@@ -537,6 +569,9 @@ export class LocalFunction {
 
   /** A ready environment, marked busy; or the init error of the one started for this invocation. */
   private async acquire(): Promise<Environment | (Error & { error: FunctionErrorPayload })> {
+    // Once, before the first environment: spawning stays synchronous after it, so the
+    // concurrency check and the spawn below cannot be interleaved by another invocation.
+    if (this.node === undefined) await this.resolveNode()
     for (;;) {
       if (this.stopped) throw new TroupeError('TROUPE_LAMBDA_STOPPED', `the local function ${this.name} is stopped`)
       // The most recently used idle environment: Lambda keeps reusing warm ones.
@@ -579,10 +614,13 @@ export class LocalFunction {
     const now = new Date()
     const logStreamName = `${now.getUTCFullYear()}/${String(now.getUTCMonth() + 1).padStart(2, '0')}/${String(now.getUTCDate()).padStart(2, '0')}/[$LATEST]${randomBytes(16).toString('hex')}`
     const heap = Math.floor(this.memoryMb * 0.9)
-    const child = spawn(process.execPath, [`--max-old-space-size=${heap}`, childPath(), this.bundle, this.handlerExport], {
+    // this.node is set: acquire and provision resolve it before any spawn.
+    const child = spawn(this.node!, [`--max-old-space-size=${heap}`, childPath(), this.bundle, this.handlerExport], {
       cwd: dirname(this.bundle),
       env: { ...this.env, AWS_LAMBDA_LOG_STREAM_NAME: logStreamName, AWS_LAMBDA_INITIALIZATION_TYPE: initialization },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      // V8's serializer: the child's Node may not be this process's, and the format is the same
+      // (version 15) from Node 20 to 24. Were it ever not, 'json' would do: messages are plain.
       serialization: 'advanced',
     })
     for (const stream of ['stdout', 'stderr'] as const) {

@@ -1,5 +1,7 @@
 // One local Lambda execution environment: a plain Node process (no loaders, no TypeScript)
-// started by LocalFunction with the environment a Lambda gets (AWS-SEMANTICS.md §6).
+// started by LocalFunction with the environment a Lambda gets (AWS-SEMANTICS.md §6). It runs on
+// the Node of the function's runtime (22 or 24), not necessarily the parent's: plain JavaScript
+// and APIs every supported Node has, nothing more.
 //
 //   node runtime-child.mjs <bundle.mjs> [exportName]
 //
