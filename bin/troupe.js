@@ -1,15 +1,14 @@
 #!/usr/bin/env node
-// The `troupe` command. troupe ships TypeScript, so this registers tsx (TypeScript for `import`
-// and for `require`: an app's .ts file outside a "type": "module" package compiles to CommonJS)
-// and hands the arguments to lib/cli/main.ts.
-import { register as registerRequire } from 'tsx/cjs/api'
-import { register as registerImport } from 'tsx/esm/api'
-
-registerRequire()
-registerImport()
+// The `troupe` command: hands the arguments to the CLI's main(), compiled under dist/ (or, when
+// Node runs with --conditions=troupe-source as this repository's scripts do, its TypeScript source).
+//
+// tsx, an optional peer, is registered when it is installed so that an app written in TypeScript
+// loads (`troupe dev --app troupe.app.ts`), for `import` and for `require`: a .ts file outside a
+// "type": "module" package compiles to CommonJS. Without it, a .js app loads as it is.
 let code
 try {
-  const { main } = await import('../lib/cli/main.ts')
+  await registerTsx()
+  const { main } = await import('#cli')
   code = await main(process.argv.slice(2))
 } catch (error) {
   process.stderr.write(`troupe: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
@@ -18,3 +17,14 @@ try {
 // Exit once stdout has flushed, even if something (an app's timer, a client's socket) still
 // holds the event loop: a command that returned is done.
 process.stdout.write('', () => process.exit(code))
+
+async function registerTsx() {
+  let apis
+  try {
+    apis = await Promise.all([import('tsx/cjs/api'), import('tsx/esm/api')])
+  } catch (error) {
+    if (error?.code === 'ERR_MODULE_NOT_FOUND') return
+    throw error
+  }
+  for (const api of apis) api.register()
+}

@@ -33,6 +33,10 @@ export default defineApp({
       log(`analytics: POST /pageview ${SAMPLE_VIEW.url} from ${SAMPLE_VIEW.ip} → ${posted.status} ${await posted.text()}`)
       const geo = await fetch(`${server.url}/geo?ip=85.214.132.117`)
       log(`analytics: GET /geo?ip=85.214.132.117 → ${geo.status} ${await geo.text()}`)
+      // The view went through the lookups and the join to its page's count.
+      await system.idle()
+      const stats = await system.state(PageStats, SAMPLE_VIEW.url)
+      log(`analytics: pageStats ${SAMPLE_VIEW.url} → ${stats?.views ?? 0} view(s), by country ${JSON.stringify(stats?.byCountry ?? {})}`)
     }
     return {
       stop: () => server.close(),

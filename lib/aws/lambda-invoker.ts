@@ -1,15 +1,28 @@
 // How `AwsSystem.ask` reaches the host function directly (the `invoke` option). It is its own
-// module so that only code that asks by invocation imports @aws-sdk/client-lambda: the Lambda
-// host's bundle, which runs AwsSystem too, stays without it (about 60 KB minified, parsed at
-// every cold start).
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda'
-import { NodeHttpHandler } from '@smithy/node-http-handler'
+// module so that only code that asks by invocation loads @aws-sdk/client-lambda, an optional
+// peer: the Lambda host's bundle, which runs AwsSystem too, stays without it (about 60 KB
+// minified, parsed at every cold start), and `troupe/aws` imports without it.
+import type { LambdaClient } from '@aws-sdk/client-lambda'
+import { ConfigError } from '../core/errors.js'
+import { loadPeer } from '../core/optional-peer.js'
 
 /** One RequestResponse invocation of the host function. */
 export interface HostInvoker {
   readonly functionName: string
   /** Invokes with `payload` (JSON text); resolves to what the function returned, and its FunctionError when it failed. */
   invoke(payload: string, signal: AbortSignal): Promise<{ payload: string; functionError?: string }>
+}
+
+let lambdaSdk: Promise<typeof import('@aws-sdk/client-lambda')> | undefined
+
+function loadLambdaSdk(): Promise<typeof import('@aws-sdk/client-lambda')> {
+  // troupe's Lambda bundle defines this at build time: its host never asks by Invoke, and the
+  // branch below is dead there, so the client is not even a chunk of the function's zip.
+  if (process.env.TROUPE_LAMBDA_BUNDLE === 'true') {
+    return Promise.reject(new ConfigError('ask by Invoke is not available inside the troupe Lambda host'))
+  } else {
+    return loadPeer('@aws-sdk/client-lambda', 'ask by Invoke', () => import('@aws-sdk/client-lambda'))
+  }
 }
 
 /**
@@ -22,23 +35,10 @@ export function lambdaInvoker(lambda: LambdaClient, functionName: string): HostI
   return {
     functionName,
     async invoke(payload, signal) {
+      const { InvokeCommand } = await (lambdaSdk ??= loadLambdaSdk())
       const out = await lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(payload) }), { abortSignal: signal })
       const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : ''
       return out.FunctionError === undefined ? { payload: text } : { payload: text, functionError: out.FunctionError }
     },
   }
-}
-
-/**
- * A Lambda client for the local Invoke API (`startLocalInvokeServer`): its endpoint, the local
- * region and credentials, HTTP/1.1, and no retries (the turn of a failed ask may have run).
- */
-export function localLambdaClient(endpoint: string): LambdaClient {
-  return new LambdaClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' },
-    requestHandler: new NodeHttpHandler(),
-    maxAttempts: 1,
-  })
 }

@@ -9,13 +9,15 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { KinesisClient } from '@aws-sdk/client-kinesis'
 import type { LambdaClient } from '@aws-sdk/client-lambda'
 import { AwsSystem, type AwsSystemOptions } from '../aws/aws-system.js'
-import { lambdaInvoker, localLambdaClient } from '../aws/lambda-invoker.js'
+import { lambdaInvoker } from '../aws/lambda-invoker.js'
+import { localLambdaClient } from '../aws/local-lambda-client.js'
 import type { LocalStack } from '../aws/local-stack.js'
 import type { LogLevel } from '../core/logger.js'
 import type { BundleFiles } from '../deploy/bundle-files.js'
 import { buildBundle } from '../deploy/bundle.js'
 import { STACK_DEFAULTS } from '../deploy/stack.js'
 import { LocalEventSourceMapping, type CheckpointStore } from '../hosts/lambda/local-event-source-mapping.js'
+import type { LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
 import { LocalFunction } from '../hosts/lambda/local-function.js'
 import { startLocalInvokeServer, type LocalInvokeServer } from '../hosts/lambda/local-invoke-server.js'
 import { settleLocalLambda } from '../hosts/lambda/settle-local-lambda.js'
@@ -33,6 +35,8 @@ export interface DevLambdaOptions {
   files?: BundleFiles
   /** Where the bundle goes (`<dir>/build`). */
   dir: string
+  /** The app's Lambda runtime: the bundle is built for its Node, and the local function runs on it. */
+  runtime?: LambdaRuntime
   stack: LocalStack
   kinesis: KinesisClient
   dynamodb: DynamoDBClient
@@ -75,9 +79,15 @@ export interface DevLambdaHost {
 const IDLE_TIMEOUT_MS = 10 * 60_000
 
 export async function startDevLambdaHost(options: DevLambdaOptions): Promise<DevLambdaHost> {
-  const built = await buildBundle({ app: options.appFile, outDir: join(options.dir, 'build'), ...(options.files ? { files: options.files } : {}) })
+  const built = await buildBundle({
+    app: options.appFile,
+    outDir: join(options.dir, 'build'),
+    ...(options.files ? { files: options.files } : {}),
+    ...(options.runtime ? { runtime: options.runtime } : {}),
+  })
   const fn = new LocalFunction({
     bundle: built.outfile,
+    runtime: built.runtime,
     name: DEV_FUNCTION,
     stack: options.stack,
     table: options.table,

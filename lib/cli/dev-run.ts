@@ -1,9 +1,8 @@
 // What `troupe dev` does once its flags are read (see dev.ts): start the local stack, make the
 // table and streams, run the system and the app, print where everything is, stop in order.
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { isAbsolute, join, relative, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { pathToFileURL } from 'node:url'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DescribeStreamSummaryCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis'
 import { AwsSystem } from '../aws/aws-system.js'
@@ -16,11 +15,13 @@ import { SystemInspector } from '../inspect/system-inspector.js'
 import { STREAM_NAME } from '../routing/kinesis-limits.js'
 import { Router } from '../routing/router.js'
 import { DynamoDBLeaseStore } from '../store/dynamodb-leases.js'
-import { appProblem, startedOf, type App, type AppStop } from './app.js'
-import { CliError, UsageError } from './cli-error.js'
+import { startedOf, type App, type AppStop } from './app.js'
+import { CliError } from './cli-error.js'
+import { DEV_FILE, isAlive, readDevFile, writeDevFile } from './dev-file.js'
 import { DEV_FUNCTION, startDevLambdaHost, type DevLambdaHost, type DevLambdaStats } from './dev-lambda.js'
 import { formatReady, formatStopped, type DevReady, type DevStopped } from './dev-report.js'
 import type { DevOptions } from './dev.js'
+import { loadApp } from './load-app.js'
 import type { Io } from './main.js'
 
 /** The same region and fake credentials as `clients()` in lib/aws/local-stack.ts. */
@@ -50,12 +51,12 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
   const appFile = resolve(cwd, options.app)
   const dir = resolve(cwd, options.dir)
   const dataDir = join(dir, 'data')
-  const lockFile = join(dir, 'dev.json')
+  const lockFile = join(dir, DEV_FILE)
   const note = (line: string) => {
     if (!options.json) io.stderr.write(`troupe dev: ${line}\n`)
   }
 
-  const app = await loadApp(appFile, show(appFile), options.app)
+  const app = await loadApp(appFile, { given: options.app, shown: show(appFile) })
   const appError = (error: unknown): never => {
     if (error instanceof ConfigError) throw new CliError(`${show(appFile)}: ${messageOf(error)}`, 2, { cause: error })
     throw error
@@ -136,6 +137,7 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
         host = await startDevLambdaHost({
           appFile,
           ...(app.files ? { files: app.files } : {}),
+          ...(app.runtime ? { runtime: app.runtime } : {}),
           dir,
           stack,
           kinesis,
@@ -196,6 +198,16 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
         await inspector.close()
       },
     })
+    // Said at once, not at ready: `troupe inspect` finds this run while the app's start() runs.
+    const startedIso = new Date(startedAt).toISOString()
+    writeDevFile(lockFile, {
+      event: 'starting',
+      pid: process.pid,
+      startedAt: startedIso,
+      inspect: { url: inspection.url },
+      dynamodb: { endpoint: stack.dynamodbEndpoint, table: options.table },
+      kinesis: { endpoint: stack.kinesisEndpoint, emulator: stack.kinesis, streams: shards },
+    })
     step()
 
     let appInfo: Record<string, unknown> | undefined
@@ -213,7 +225,7 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
     step()
 
     const info = { ...readyInfo({ appFile, appInfo, dir, dataDir, stack, table: options.table, shards, app, system: running, lambda: lambdaHost }), inspect: { url: inspection.url } }
-    writeFileSync(lockFile, `${JSON.stringify({ ...info, pid: process.pid, startedAt: new Date(startedAt).toISOString() }, null, 2)}\n`)
+    writeDevFile(lockFile, { ...info, pid: process.pid, startedAt: startedIso })
     io.stdout.write(options.json ? `${JSON.stringify(info)}\n` : formatReady(info, { show, once: options.once }))
     ready = true
 
@@ -262,30 +274,6 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
 }
 
 // ── the app ─────────────────────────────────────────────────────────────────
-
-async function loadApp(file: string, shown: string, given: string): Promise<App> {
-  let isFolder: boolean
-  try {
-    isFolder = statSync(file).isDirectory()
-  } catch {
-    throw new UsageError(`no app at ${given}: write it (export default defineApp({ actors: [...] })) or give its path with --app <file>`)
-  }
-  if (isFolder) throw new UsageError(`--app ${shown} is a folder, not the app's file`)
-  let mod: Record<string, unknown>
-  try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>
-  } catch (error) {
-    throw new CliError(`${shown} failed to load: ${messageOf(error)}`, 1, { cause: error })
-  }
-  if (!('default' in mod)) throw new CliError(`${shown} has no default export: end it with export default defineApp({ actors: [...] })`, 2)
-  let app = mod.default
-  // A .ts file in a package that is not "type": "module" compiles to CommonJS, whose exports
-  // arrive as the default: the app is one level down.
-  if (appProblem(app) !== undefined && typeof app === 'object' && app !== null && 'default' in app) app = (app as { default: unknown }).default
-  const problem = appProblem(app)
-  if (problem !== undefined) throw new CliError(`${shown}: the default export is not an app: ${problem}`, 2)
-  return app as App
-}
 
 function describeStartError(error: unknown): string {
   const e = error as { code?: string; port?: number; address?: string }
@@ -406,31 +394,13 @@ function takeLock(dir: string, file: string, show: (path: string) => string): vo
     } catch (error) {
       if ((error as { code?: string }).code !== 'EEXIST') throw new CliError(`cannot write ${show(file)}: ${messageOf(error)}`)
     }
-    const pid = holderOf(file)
+    const pid = readDevFile(file)?.pid
     if (pid !== undefined && isAlive(pid)) {
       throw new CliError(`${show(dir)} is in use by another troupe dev (pid ${pid}); stop it, or give another folder with --dir`)
     }
     rmSync(file, { force: true }) // left by a process that is gone
   }
   throw new CliError(`cannot take ${show(file)}: another troupe dev is starting in ${show(dir)}`)
-}
-
-function holderOf(file: string): number | undefined {
-  try {
-    const pid = (JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown }).pid
-    return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 ? pid : undefined
-  } catch {
-    return undefined
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as { code?: string }).code === 'EPERM'
-  }
 }
 
 // ── signals ─────────────────────────────────────────────────────────────────

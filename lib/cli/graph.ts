@@ -1,53 +1,49 @@
 // `troupe graph`: draws the app's pipelines as Mermaid or Graphviz DOT text, or prints them as
 // JSON. An app without pipelines is drawn as its actors, unconnected.
 import { resolve } from 'node:path'
+import type { Command } from 'commander'
 import { nodeOf, toDot, toMermaid, type PipelineGraph } from '../pipeline/graph.js'
-import { parseFlags, UsageError } from './cli-error.js'
+import { UsageError } from './cli-error.js'
+import { newCommand, parseCommand } from './command.js'
+import { loadApp } from './load-app.js'
 import type { Io } from './main.js'
-import { loadApp } from './template.js'
 
-export const GRAPH_USAGE = `Usage: troupe graph [options]
+const FORMATS = ['mermaid', 'dot', 'json'] as const
 
-Draws the app's pipelines (defineApp({ pipelines: [...] })): each stage (an actor type) and
-where its output goes: pipe, each (every item of an array), fork and join. Stateful stages
-are drawn as stores. An app without pipelines is drawn as its actors alone.
-
-Options
-  --app <file>        the app: a module whose default export is defineApp({ actors, pipelines })
-                      (default ./troupe.app.ts)
-  --format <format>   mermaid (a flowchart, for Markdown), dot (Graphviz) or json
-                      (default mermaid)
-  --pipeline <name>   draw only this pipeline
-  --json              the same as --format json
-  -h, --help          show this help
-
+function graphCommand(io: Io): Command {
+  return newCommand('troupe graph', io)
+    .description(
+      "Draws the app's pipelines (defineApp({ pipelines: [...] })): each stage (an actor type) and where its output goes: " +
+        'pipe, each (every item of an array), fork and join. Stateful stages are drawn as stores. ' +
+        'An app without pipelines is drawn as its actors alone.',
+    )
+    .option('--app <file>', 'the app: a module whose default export is defineApp({ actors, pipelines }) (default ./troupe.app.ts)')
+    .option('--format <format>', 'mermaid (a flowchart, for Markdown), dot (Graphviz) or json (default mermaid)')
+    .option('--pipeline <name>', 'draw only this pipeline')
+    .option('--json', 'the same as --format json')
+    .addHelpText(
+      'after',
+      `
 Exit code: 0 when drawn, 2 on bad options, an unknown pipeline, or an app that is missing
 or is not an app, 1 when the app fails to load.
 
 Example
   troupe graph --app examples/pipeline-dsl/troupe.app.ts --format dot | dot -Tsvg > orders.svg
-`
-
-const FORMATS = ['mermaid', 'dot', 'json'] as const
+`,
+    )
+}
 
 /** Runs `troupe graph <args>`; resolves to the exit code, or throws a CliError. */
 export async function graph(args: readonly string[], io: Io): Promise<number> {
-  const values = parseFlags(args, {
-    app: { type: 'string' },
-    format: { type: 'string' },
-    pipeline: { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  })
-  if (values.help) {
-    io.stdout.write(GRAPH_USAGE)
-    return 0
-  }
+  const program = graphCommand(io)
+  const helped = await parseCommand(program, args)
+  if (helped !== undefined) return helped
+  const values = program.opts<{ app?: string; format?: string; pipeline?: string; json?: boolean }>()
   const format = values.json ? 'json' : (values.format ?? 'mermaid')
   if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(format)}`)
   if (values.json && values.format !== undefined && values.format !== 'json') throw new UsageError(`--json and --format ${values.format} disagree; give one`)
   const given = values.app ?? './troupe.app.ts'
-  const app = await loadApp(resolve(given), given)
+  const app = await loadApp(resolve(given), { given })
 
   let graphs: PipelineGraph[] = (app.pipelines ?? []).map((p) => p.graph())
   if (values.pipeline !== undefined) {

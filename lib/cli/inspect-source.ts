@@ -1,9 +1,12 @@
-// Where `troupe inspect` and `troupe ui` read: a process serving inspection (--url) or the AWS
-// mode's DynamoDB table (--table, local or real).
+// Where `troupe inspect` and `troupe ui` read: a process serving inspection (--url), the AWS
+// mode's DynamoDB table (--table, local or real), or, given neither, the `troupe dev` running
+// in this folder, found through the dev.json it writes.
+import { join, relative, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
 import { HttpInspector } from '../inspect/http-inspector.js'
 import type { Inspector } from '../inspect/inspector.js'
 import { UsageError } from './cli-error.js'
+import { DEV_DIR, DEV_FILE, isAlive, readDevFile } from './dev-file.js'
 
 export interface SourceFlags {
   url?: string
@@ -13,20 +16,27 @@ export interface SourceFlags {
   kinesisEndpoint?: string
   region?: string
   stream?: string
+  dir?: string
 }
 
 export const SOURCE_HELP = `
 Where it reads
-  --url <url>        a process serving inspection (serveInspection, npm start -- --serve, troupe dev)
+  --url <url>        a process serving inspection: troupe dev, or an app calling serveInspection
+                     from troupe/inspect (in troupe's repository, npm start -- --inspect)
   --table <name>     the AWS mode's DynamoDB table, with --region, or --endpoint for a local one;
                      replay and resume put messages on the stream: add --stream (and --kinesis-endpoint)
+  neither            the troupe dev running in this folder, found through the ${DEV_DIR}/${DEV_FILE} it
+                     writes (--dir <folder> for one started with troupe dev --dir <folder>)
 `
 
-/** Makes the inspector the flags name; one of --url and --table is needed. */
+/** How long the inspection URL a dev.json names may take to answer before it counts as gone. */
+const ANSWER_TIMEOUT_MS = 3_000
+
+/** Makes the inspector the flags name: --url, --table, or the troupe dev running here. */
 export async function openSource(flags: SourceFlags): Promise<Inspector> {
   if (flags.url !== undefined && flags.table !== undefined) throw new UsageError('give --url or --table, not both')
   if (flags.url !== undefined) return new HttpInspector(flags.url, flags.token ?? process.env.TROUPE_UI_TOKEN)
-  if (flags.table === undefined) throw new UsageError('say what to inspect: --url <a process serving inspection> or --table <DynamoDB table>')
+  if (flags.table === undefined) return new HttpInspector(await runningDev(flags.dir), flags.token ?? process.env.TROUPE_UI_TOKEN)
   const [{ DynamoDBClient }, { KinesisClient }, { TableInspector }] = await Promise.all([
     import('@aws-sdk/client-dynamodb'),
     import('@aws-sdk/client-kinesis'),
@@ -65,4 +75,35 @@ export const sourceOptions = (cmd: Command): Command =>
     .addOption(new Option('--kinesis-endpoint <url>', 'Kinesis endpoint (a local stream)'))
     .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION'))
     .addOption(new Option('--stream <name>', 'the Kinesis stream (for replay and resume over a table)'))
+    .addOption(new Option('--dir <folder>', `without --url or --table: the project folder of the troupe dev to read (default ${DEV_DIR})`))
+
+/**
+ * The inspection URL of the troupe dev whose project folder is `dir`, from its dev.json: only
+ * if its process is alive and the URL answers (a file left by a forced exit names neither).
+ */
+async function runningDev(dir: string | undefined): Promise<string> {
+  if (dir === '') throw new UsageError('--dir needs a value')
+  const file = join(resolve(dir ?? DEV_DIR), DEV_FILE)
+  const shown = relative(process.cwd(), file) || file
+  const start = dir === undefined ? 'start troupe dev in this folder' : `start troupe dev --dir ${dir}`
+  const how = `${start}, or pass --url <a process serving inspection> or --table <DynamoDB table>`
+  const dev = readDevFile(file)
+  if (!dev) throw new UsageError(`say what to inspect: no troupe dev runs here (no ${shown}); ${how}`)
+  if (!isAlive(dev.pid)) throw new UsageError(`say what to inspect: the troupe dev that wrote ${shown} (pid ${dev.pid}) is gone; ${how}`)
+  const url = dev.event !== undefined ? dev.inspect?.url : undefined
+  if (url === undefined) throw new UsageError(`the troupe dev of ${shown} (pid ${dev.pid}) is starting and does not serve inspection yet: try again once it prints Inspect, or pass --url or --table`)
+  if (!(await answers(url))) throw new UsageError(`say what to inspect: ${shown} names ${url}, where nothing answers (pid ${dev.pid} is another process now?); ${how}`)
+  return url
+}
+
+/** Whether an inspection server answers at `url` (any HTTP answer will do). */
+async function answers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(new URL('/api/session', url), { signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS) })
+    await res.body?.cancel()
+    return true
+  } catch {
+    return false
+  }
+}
 

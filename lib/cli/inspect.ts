@@ -1,24 +1,20 @@
 // `troupe inspect …`: actors, state, messages, traces, dead letters, joins, timers, cost, and
 // pausing — over a process that serves inspection (`--url`, the embedded mode or `troupe dev`),
 // or over the AWS mode's DynamoDB table itself (`--table`, local or real).
-import { Command, CommanderError } from 'commander'
-import Table from 'cli-table3'
+import type { Command } from 'commander'
 import { TroupeError } from '../core/errors.js'
 import type { ReceiptEntry } from '../core/receipt.js'
 import type { Inspector, MessageNode, TraceNode } from '../inspect/inspector.js'
-import { CliError, UsageError } from './cli-error.js'
+import { CliError, UsageError, withoutCode } from './cli-error.js'
+import { newCommand, parseCommand } from './command.js'
 import { openSource, SOURCE_HELP, sourceOptions, type SourceFlags } from './inspect-source.js'
 import type { Io } from './main.js'
+import { textTable as table } from './text-table.js'
 
 /** Runs `troupe inspect <argv>`; resolves to the exit code. */
 export async function inspect(argv: readonly string[], io: Io): Promise<number> {
   const out = (text: string) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
-  const program = new Command('troupe inspect')
-    .description('look into a running troupe system or its DynamoDB table')
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} })
-    .exitOverride()
-    .showHelpAfterError(false)
-    .addHelpText('after', SOURCE_HELP)
+  const program = newCommand('troupe inspect', io).description('look into a running troupe system or its DynamoDB table').addHelpText('after', SOURCE_HELP)
 
   const source = (cmd: Command) => sourceOptions(cmd).option('--json', 'print JSON instead of a table')
 
@@ -178,23 +174,11 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
   }
 
   try {
-    await program.parseAsync([...argv], { from: 'user' })
+    return (await parseCommand(program, argv)) ?? 0
   } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0
-      if (error.code === 'commander.help') return 2 // no subcommand: the help went to stderr
-      throw new UsageError(error.message.replace(/^error: /, ''))
-    }
-    if (error instanceof TroupeError) throw new CliError(error.message, 1, { cause: error })
+    if (error instanceof TroupeError) throw new CliError(withoutCode(error.message), 1, { cause: error })
     throw error
   }
-  return 0
-}
-
-function table(head: string[], rows: unknown[][]): string {
-  const t = new Table({ head, style: { head: [], border: [] } })
-  for (const r of rows) t.push(r.map((c) => (c === undefined ? '' : String(c))))
-  return rows.length === 0 ? `${head.join(' | ')}\n(none)` : t.toString()
 }
 
 function time(ms: number | undefined): string {

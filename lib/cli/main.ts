@@ -1,5 +1,9 @@
-// The `troupe` command: dispatches to a subcommand. bin/troupe.js registers tsx and calls main().
+// The `troupe` command: dispatches to a subcommand, each of which reads its own flags with
+// commander (command.ts). bin/troupe.js registers tsx and calls main().
 import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { missingPackage } from '../core/optional-peer.js'
 import { CliError, UsageError } from './cli-error.js'
 
 /** Where a command writes; tests may pass their own. */
@@ -84,15 +88,26 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
       }
       return await main([topic, '--help'], io)
     }
-    if (first.startsWith('-')) throw new UsageError(`unknown option ${first.split('=')[0]}`)
+    if (first.startsWith('-')) {
+      const option = first.split('=')[0]!
+      const near = nearest(option, ['--help', '--version'])
+      throw new UsageError(`unknown option ${option}${near ? `; did you mean ${near}?` : ''}`)
+    }
     const found = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined
     if (!found) {
-      if (PLANNED.includes(first)) throw new UsageError(`${first} is not built yet; the commands are: ${Object.keys(COMMANDS).join(', ')}`)
-      throw new UsageError(`unknown command ${JSON.stringify(first)}; the commands are: ${Object.keys(COMMANDS).join(', ')}`)
+      const names = Object.keys(COMMANDS)
+      if (PLANNED.includes(first)) throw new UsageError(`${first} is not built yet; the commands are: ${names.join(', ')}`)
+      const near = nearest(first, names)
+      throw new UsageError(`unknown command ${JSON.stringify(first)}; ${near ? `did you mean ${near}?` : `the commands are: ${names.join(', ')}`}`)
     }
     command = `troupe ${first}`
     return await found.run(rest, io)
   } catch (error) {
+    const missing = missingPackage(error)
+    if (missing !== undefined) {
+      io.stderr.write(`${command}: needs the npm package ${missing}, which is not installed: npm install ${missing}\n`)
+      return 1
+    }
     if (!(error instanceof CliError)) throw error
     const hint = error instanceof UsageError ? ` (see ${command} --help)` : ''
     io.stderr.write(`${command}: ${error.message}${hint}\n`)
@@ -100,7 +115,51 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   }
 }
 
+/**
+ * troupe's version, from its package.json: the first one named troupe above this module, which
+ * runs from lib/cli/ (TypeScript) or from dist/lib/cli/ (compiled), at different depths.
+ */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-  return pkg.version
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (;;) {
+    const pkg = readPackage(join(dir, 'package.json'))
+    if (pkg?.name === 'troupe' && typeof pkg.version === 'string') return pkg.version
+    const parent = dirname(dir)
+    if (parent === dir) throw new CliError(`no package.json of troupe above ${fileURLToPath(import.meta.url)}`)
+    dir = parent
+  }
+}
+
+function readPackage(file: string): { name?: unknown; version?: unknown } | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown }
+  } catch {
+    return undefined // none here, or not JSON: look further up
+  }
+}
+
+/**
+ * The candidate closest to a mistyped `word`, or undefined when none is close: at most two
+ * edits (an insertion, deletion, substitution or swap of neighbours) and fewer than half of it.
+ */
+function nearest(word: string, candidates: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined
+  for (const name of candidates) {
+    const distance = editDistance(word, name)
+    if (distance <= 2 && distance < Math.max(word.length, name.length) / 2 && (!best || distance < best.distance)) best = { name, distance }
+  }
+  return best?.name
+}
+
+/** Damerau–Levenshtein distance (optimal string alignment), as commander suggests with. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1)
+    }
+  }
+  return d[a.length]![b.length]!
 }

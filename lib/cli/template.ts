@@ -1,86 +1,91 @@
 // `troupe template`: the app's deployment as a CloudFormation template (JSON). Also the flags
-// that describe a deployment and the loading of the app, which `troupe deploy` shares.
-import { statSync, writeFileSync } from 'node:fs'
+// that describe a deployment, which `troupe deploy` shares.
+import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import type { Command } from 'commander'
 import { ConfigError } from '../core/errors.js'
 import { STREAM_NAME } from '../routing/kinesis-limits.js'
 import { Router } from '../routing/router.js'
-import { isLambdaRuntime, LAMBDA_RUNTIMES } from '../hosts/lambda/lambda-runtime.js'
+import { DEFAULT_LAMBDA_RUNTIME, isLambdaRuntime, LAMBDA_RUNTIMES } from '../hosts/lambda/lambda-runtime.js'
 import type { StackOptions } from '../deploy/stack.js'
 import type { PayloadBucketSpec } from '../deploy/template.js'
-import { appProblem, type App } from './app.js'
-import { CliError, parseFlags, UsageError } from './cli-error.js'
+import type { App } from './app.js'
+import { CliError, UsageError } from './cli-error.js'
+import { newCommand, parseCommand } from './command.js'
+import { loadApp } from './load-app.js'
 import type { Io } from './main.js'
 
-/** The flags that describe a deployment (template and deploy). */
-export const STACK_FLAGS = {
-  app: { type: 'string' },
-  name: { type: 'string' },
-  table: { type: 'string' },
-  function: { type: 'string' },
-  stream: { type: 'string' },
-  shards: { type: 'string' },
-  memory: { type: 'string' },
-  timeout: { type: 'string' },
-  'batch-size': { type: 'string' },
-  'batch-window': { type: 'string' },
-  retries: { type: 'string' },
-  'max-record-age': { type: 'string' },
-  parallelization: { type: 'string' },
-  arch: { type: 'string' },
-  runtime: { type: 'string' },
-  'log-retention': { type: 'string' },
-  'no-pitr': { type: 'boolean' },
-} as const
+/** The flags that describe a deployment, as commander reads them (template and deploy). */
+export interface StackFlags {
+  app?: string
+  name?: string
+  table?: string
+  function?: string
+  stream?: string
+  shards?: string
+  memory?: string
+  timeout?: string
+  batchSize?: string
+  batchWindow?: string
+  retries?: string
+  maxRecordAge?: string
+  parallelization?: string
+  arch?: string
+  runtime?: string
+  logRetention?: string
+  /** False under --no-pitr. */
+  pitr?: boolean
+}
 
-export const STACK_FLAGS_HELP = `  --app <file>            the app: a module whose default export is defineApp({ actors, … });
-                          its streams (stream, router) are the deployment's (default ./troupe.app.ts)
-  --name <name>           names the deployment: the tick rule <name>-tick, the role deploy makes
-                          (<name>-<region>), and the table and function unless given (default troupe)
-  --table <name>          the DynamoDB table (default: --name)
-  --function <name>       the Lambda function (default: --name)
-  --stream <name>         the default stream (default: the app's \`stream\`, else troupe)
-  --shards <n>            shards of each stream (default 1)
-  --memory <mb>           the function's memory, 128 to 10240 (default 512)
-  --timeout <s>           the function's timeout, 1 to 900 (default 60)
-  --batch-size <n>        records per batch, 1 to 10000 (default 100)
-  --batch-window <s>      seconds a batch gathers records, 0 to 300 (default 1)
-  --retries <n>           retries of a failed batch: -1 (until the records leave the stream, the default; the guarantee needs it) or 0 to 10000
-  --max-record-age <s>    records older than this are skipped: -1 (never, the default) or 60 to 604800
-  --parallelization <n>   batches of one shard at once: 1, which the guarantee needs (docs/guarantees.md)
-  --arch <arch>           arm64 (cheaper) or x86_64 (default arm64)
-  --runtime <name>        the function's runtime: nodejs24.x (default) or nodejs22.x; the bundle
-                          is built for its Node
-  --log-retention <days>  days CloudWatch keeps the logs (default 30)
-  --no-pitr               no point-in-time recovery for the table`
+/** Adds the flags that describe a deployment to `cmd` (template and deploy). */
+export function stackOptions(cmd: Command): Command {
+  return cmd
+    .option('--app <file>', "the app: a module whose default export is defineApp({ actors, … }); its streams (stream, router) are the deployment's (default ./troupe.app.ts)")
+    .option('--name <name>', 'names the deployment: the tick rule <name>-tick, the role deploy makes (<name>-<region>), and the table and function unless given (default troupe)')
+    .option('--table <name>', 'the DynamoDB table (default: --name)')
+    .option('--function <name>', 'the Lambda function (default: --name)')
+    .option('--stream <name>', "the default stream (default: the app's `stream`, else troupe)")
+    .option('--shards <n>', 'shards of each stream (default 1)')
+    .option('--memory <mb>', "the function's memory, 128 to 10240 (default 512)")
+    .option('--timeout <s>', "the function's timeout, 1 to 900 (default 60)")
+    .option('--batch-size <n>', 'records per batch, 1 to 10000 (default 100)')
+    .option('--batch-window <s>', 'seconds a batch gathers records, 0 to 300 (default 1)')
+    .option('--retries <n>', 'retries of a failed batch: -1 (until the records leave the stream, the default; the guarantee needs it) or 0 to 10000')
+    .option('--max-record-age <s>', 'records older than this are skipped: -1 (never, the default) or 60 to 604800')
+    .option('--parallelization <n>', 'batches of one shard at once: 1, which the guarantee needs (docs/guarantees.md)')
+    .option('--arch <arch>', 'arm64 (cheaper) or x86_64 (default arm64)')
+    .option('--runtime <name>', `the function's runtime: ${LAMBDA_RUNTIMES.join(' or ')} (default ${DEFAULT_LAMBDA_RUNTIME}); the bundle is built for its Node`)
+    .option('--log-retention <days>', 'days CloudWatch keeps the logs (default 30)')
+    .option('--no-pitr', 'no point-in-time recovery for the table')
+}
 
-export const TEMPLATE_USAGE = `Usage: troupe template [options]
-
-Prints the app's deployment as a CloudFormation template (JSON): its Kinesis streams, the
-DynamoDB table (TTL on ttl, point-in-time recovery), the host function, an event source
-mapping per stream (ReportBatchItemFailures, one batch of a shard at a time, retries until a record is done, no age limit), a rule
-that ticks the function every minute, and a role that may touch exactly those resources.
-
+function templateCommand(io: Io): Command {
+  return stackOptions(
+    newCommand('troupe template', io).description(
+      "Prints the app's deployment as a CloudFormation template (JSON): its Kinesis streams, the DynamoDB table " +
+        '(TTL on ttl, point-in-time recovery), the host function, an event source mapping per stream ' +
+        '(ReportBatchItemFailures, one batch of a shard at a time, retries until a record is done, no age limit), ' +
+        'a rule that ticks the function every minute, and a role that may touch exactly those resources.',
+    ),
+  )
+    .option('--code-s3 <bucket/key>', 'where the zipped bundle is in S3 (s3://bucket/key works too)')
+    .option('--code-path <zip>', 'a local zip, for `aws cloudformation package` to upload (without either: the parameters CodeS3Bucket and CodeS3Key)')
+    .option('--out <file>', 'write the template there instead of to stdout')
+    .option('--json', 'stdout is JSON only: the template on one line, or with --out {"file", "resources", "parameters"}')
+    .addHelpText(
+      'after',
+      `
 Deploy it with the AWS CLI (the role's name is generated, hence CAPABILITY_IAM):
   troupe bundle --app troupe.app.ts
   troupe template --app troupe.app.ts --code-path .troupe/build/lambda.zip --out troupe.template.json
   aws cloudformation package --template-file troupe.template.json --s3-bucket <bucket> --output-template-file packaged.json
   aws cloudformation deploy --template-file packaged.json --stack-name troupe --capabilities CAPABILITY_IAM
 
-Options
-${STACK_FLAGS_HELP}
-  --code-s3 <bucket/key>  where the zipped bundle is in S3 (s3://bucket/key works too)
-  --code-path <zip>       a local zip, for \`aws cloudformation package\` to upload
-                          (without either: the parameters CodeS3Bucket and CodeS3Key)
-  --out <file>            write the template there instead of to stdout
-  --json                  stdout is JSON only: the template on one line, or with --out
-                          {"file", "resources", "parameters"}
-  -h, --help              show this help
-
 Exit code: 0 when the template was made, 2 on bad options or an app that is missing or is
 not an app, 1 when the app fails to load.
-`
+`,
+    )
+}
 
 const FIELD_FLAGS: Record<string, string> = {
   name: '--name',
@@ -98,20 +103,18 @@ const FIELD_FLAGS: Record<string, string> = {
   logRetentionDays: '--log-retention',
 }
 
-type StackFlagValues = { [K in keyof typeof STACK_FLAGS]?: (typeof STACK_FLAGS)[K]['type'] extends 'boolean' ? boolean : string }
-
 /**
  * Reads the deployment flags. The app (its streams) is loaded when `appRequired`, or when --app is
  * given; without one (deploy --entry) the deployment has one stream, --stream or troupe.
  */
-export async function stackFromFlags(values: StackFlagValues, options: { appRequired: boolean }): Promise<{ stack: StackOptions; appFile: string | undefined; app: App | undefined }> {
+export async function stackFromFlags(values: StackFlags, options: { appRequired: boolean }): Promise<{ stack: StackOptions; appFile: string | undefined; app: App | undefined }> {
   const name = values.name ?? 'troupe'
   let appFile: string | undefined
   let app: App | undefined
   if (options.appRequired || values.app !== undefined) {
     if (values.app === '') throw new UsageError('--app needs a value')
     appFile = resolve(values.app ?? './troupe.app.ts')
-    app = await loadApp(appFile, values.app ?? './troupe.app.ts')
+    app = await loadApp(appFile, { given: values.app ?? './troupe.app.ts' })
   }
   if (values.stream !== undefined && !STREAM_NAME.test(values.stream)) {
     throw new UsageError(`--stream must be a Kinesis stream name (1–128 of a-z A-Z 0-9 _ . -), got ${JSON.stringify(values.stream)}`)
@@ -140,12 +143,12 @@ export async function stackFromFlags(values: StackFlagValues, options: { appRequ
   }
   set('memoryMb', whole('--memory', values.memory))
   set('timeoutS', whole('--timeout', values.timeout))
-  set('batchSize', whole('--batch-size', values['batch-size']))
-  set('maximumBatchingWindowInSeconds', whole('--batch-window', values['batch-window']))
+  set('batchSize', whole('--batch-size', values.batchSize))
+  set('maximumBatchingWindowInSeconds', whole('--batch-window', values.batchWindow))
   set('maximumRetryAttempts', whole('--retries', values.retries))
-  set('maximumRecordAgeInSeconds', whole('--max-record-age', values['max-record-age']))
+  set('maximumRecordAgeInSeconds', whole('--max-record-age', values.maxRecordAge))
   set('parallelizationFactor', whole('--parallelization', values.parallelization))
-  set('logRetentionDays', whole('--log-retention', values['log-retention']))
+  set('logRetentionDays', whole('--log-retention', values.logRetention))
   if (values.arch !== undefined) {
     if (values.arch !== 'arm64' && values.arch !== 'x86_64') throw new UsageError(`--arch must be arm64 or x86_64, got ${JSON.stringify(values.arch)}`)
     stack.architecture = values.arch
@@ -156,7 +159,7 @@ export async function stackFromFlags(values: StackFlagValues, options: { appRequ
   } else if (app?.runtime !== undefined) {
     stack.runtime = app.runtime
   }
-  if (values['no-pitr']) stack.pointInTimeRecovery = false
+  if (values.pitr === false) stack.pointInTimeRecovery = false
   return { stack, appFile, app }
 }
 
@@ -189,48 +192,16 @@ function whole(flag: string, text: string | undefined): number | undefined {
   return Number(text)
 }
 
-/** Loads an app the way `troupe dev` does; a missing or malformed one is a usage error. */
-export async function loadApp(file: string, given: string): Promise<App> {
-  let isFolder: boolean
-  try {
-    isFolder = statSync(file).isDirectory()
-  } catch {
-    throw new UsageError(`no app at ${given}: write it (export default defineApp({ actors: [...] })) or give its path with --app <file>`)
-  }
-  if (isFolder) throw new UsageError(`--app ${given} is a folder, not the app's file`)
-  let mod: Record<string, unknown>
-  try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>
-  } catch (error) {
-    throw new CliError(`${given} failed to load: ${error instanceof Error ? error.message : String(error)}`, 1, { cause: error })
-  }
-  if (!('default' in mod)) throw new CliError(`${given} has no default export: end it with export default defineApp({ actors: [...] })`, 2)
-  let app = mod.default
-  // A .ts file in a package that is not "type": "module" compiles to CommonJS: the app is one level down.
-  if (appProblem(app) !== undefined && typeof app === 'object' && app !== null && 'default' in app) app = (app as { default: unknown }).default
-  const problem = appProblem(app)
-  if (problem !== undefined) throw new CliError(`${given}: the default export is not an app: ${problem}`, 2)
-  return app as App
-}
-
 /** Runs `troupe template <args>`; resolves to the exit code, or throws a CliError. */
 export async function template(args: readonly string[], io: Io): Promise<number> {
-  const values = parseFlags(args, {
-    ...STACK_FLAGS,
-    'code-s3': { type: 'string' },
-    'code-path': { type: 'string' },
-    out: { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  })
-  if (values.help) {
-    io.stdout.write(TEMPLATE_USAGE)
-    return 0
-  }
-  if (values['code-s3'] !== undefined && values['code-path'] !== undefined) throw new UsageError('give --code-s3 or --code-path, not both')
+  const program = templateCommand(io)
+  const helped = await parseCommand(program, args)
+  if (helped !== undefined) return helped
+  const values = program.opts<StackFlags & { codeS3?: string; codePath?: string; out?: string; json?: boolean }>()
+  if (values.codeS3 !== undefined && values.codePath !== undefined) throw new UsageError('give --code-s3 or --code-path, not both')
   if (values.out === '') throw new UsageError('--out needs a value')
-  const codeS3 = values['code-s3'] === undefined ? undefined : parseS3(values['code-s3'])
-  if (values['code-path'] === '') throw new UsageError('--code-path needs a value')
+  const codeS3 = values.codeS3 === undefined ? undefined : parseS3(values.codeS3)
+  if (values.codePath === '') throw new UsageError('--code-path needs a value')
   const { stack, app } = await stackFromFlags(values, { appRequired: true })
   const { buildTemplate } = await import('../deploy/template.js')
   const payloadBucket = await s3PayloadBucket(app)
@@ -239,7 +210,7 @@ export async function template(args: readonly string[], io: Io): Promise<number>
     built = buildTemplate({
       ...stack,
       ...(codeS3 ? { codeS3 } : {}),
-      ...(values['code-path'] !== undefined ? { codePath: values['code-path'] } : {}),
+      ...(values.codePath !== undefined ? { codePath: values.codePath } : {}),
       ...(payloadBucket ? { payloadBucket } : {}),
     })
   } catch (error) {

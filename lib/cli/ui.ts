@@ -1,9 +1,10 @@
 // `troupe ui`: the web view, served by troupe itself on loopback, over a process serving
-// inspection (--url) or the AWS mode's table (--table). Runs until Ctrl-C.
-import { Command, CommanderError, Option } from 'commander'
+// inspection (--url), the AWS mode's table (--table), or the troupe dev running here. Runs until Ctrl-C.
+import { Option, type Command } from 'commander'
 import { TroupeError } from '../core/errors.js'
 import { serveInspection, type InspectionServer } from '../inspect/inspection-server.js'
-import { CliError, UsageError } from './cli-error.js'
+import { CliError, UsageError, withoutCode } from './cli-error.js'
+import { newCommand, parseCommand } from './command.js'
 import { openSource, SOURCE_HELP, sourceOptions, type SourceFlags } from './inspect-source.js'
 import type { Io } from './main.js'
 
@@ -17,10 +18,8 @@ interface UiFlags extends SourceFlags {
 export async function startUi(argv: readonly string[], io: Io): Promise<InspectionServer | undefined> {
   let flags: UiFlags | undefined
   const program = sourceOptions(
-    new Command('troupe ui')
+    newCommand('troupe ui', io)
       .description('the web view: actor graph, state, messages and traces, dead letters with replay, statecharts; live')
-      .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} })
-      .exitOverride()
       .addHelpText('after', `${SOURCE_HELP}
 Who may use it
   It listens on 127.0.0.1 only. Another --host needs --allow-remote and a --token of at least
@@ -34,15 +33,7 @@ Who may use it
     .action((_opts, cmd: Command) => {
       flags = cmd.opts() as UiFlags
     })
-  try {
-    await program.parseAsync([...argv], { from: 'user' })
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed') return undefined
-      throw new UsageError(error.message.replace(/^error: /, ''))
-    }
-    throw error
-  }
+  if ((await parseCommand(program, argv)) !== undefined) return undefined // the help was printed
   const f = flags!
   const port = Number(f.port)
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port must be a port number, got ${JSON.stringify(f.port)}`)
@@ -59,7 +50,7 @@ Who may use it
     })
   } catch (error) {
     await inspector.close?.()
-    if (error instanceof TroupeError) throw new UsageError(error.message, { cause: error })
+    if (error instanceof TroupeError) throw new UsageError(withoutCode(error.message), { cause: error })
     throw error
   }
   const close = server.close
@@ -77,7 +68,7 @@ export async function ui(argv: readonly string[], io: Io): Promise<number> {
   try {
     server = await startUi(argv, io)
   } catch (error) {
-    if (error instanceof TroupeError) throw new CliError(error.message, 1, { cause: error })
+    if (error instanceof TroupeError) throw new CliError(withoutCode(error.message), 1, { cause: error })
     throw error
   }
   if (!server) return 0

@@ -127,7 +127,7 @@ const LAZY_MODULES: LazyModule[] = [
   {
     // Recurring schedules only: troupe's lib/core/recurrence.ts only constructs `Cron`.
     specifier: /^croner$/,
-    importer: /[\\/]lib[\\/]core[\\/]recurrence\.ts$/,
+    importer: /[\\/]lib[\\/]core[\\/]recurrence\.[jt]s$/,
     file: 'croner.cjs',
     shim: `// troupe bundle: croner loads from croner.cjs beside the bundle on the first recurring schedule parsed.
 let croner

@@ -11,7 +11,7 @@
 // a host that is not a Lambda.
 import { spawn } from 'node:child_process'
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
-import { basename, dirname, join, resolve } from 'node:path'
+import { basename, dirname, extname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { ConfigError } from '../core/errors.js'
 import { bundleHandler } from '../hosts/lambda/bundle.js'
@@ -130,7 +130,8 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
  * the default stream from TROUPE_STREAM (which the deployment sets) before the app's own.
  */
 export function lambdaEntrySource(appFile: string): string {
-  const host = fileURLToPath(new URL('../hosts/lambda/index.ts', import.meta.url))
+  // The host beside this file: lib/…/index.ts when troupe runs from its sources, dist/…/index.js when installed.
+  const host = fileURLToPath(new URL(`../hosts/lambda/index${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
   return `// Made by \`troupe bundle\` for ${appFile}: the app's actors in the Lambda host.
 import * as mod from ${JSON.stringify(appFile)}
 import { createLambdaHandler } from ${JSON.stringify(host)}

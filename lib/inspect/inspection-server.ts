@@ -85,7 +85,7 @@ export async function serveInspection(inspector: Inspector, options: InspectionS
     const path = url.pathname
     if (req.method === 'GET' && (path === '/' || path === '/index.html')) return page(res)
     if (req.method === 'GET' && path.startsWith('/ui/')) return file(res, join(UI_DIR, path.slice(4).replace(/[^A-Za-z0-9._-]/g, '')))
-    if (req.method === 'GET' && Object.hasOwn(VENDOR, path)) return file(res, require.resolve(VENDOR[path]!))
+    if (req.method === 'GET' && Object.hasOwn(VENDOR, path)) return vendor(res, VENDOR[path]!)
     if (req.method === 'GET' && path === '/api/events') return events(req, res)
     if (path.startsWith('/api/')) {
       if (req.method === 'POST') {
@@ -170,6 +170,20 @@ export async function serveInspection(inspector: Inspector, options: InspectionS
     const out = html.replace('__TROUPE_TOKEN__', loopback ? token : '')
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...SECURITY_HEADERS })
     res.end(out)
+  }
+
+  /** A file from an optional peer; when it is not installed, a script that tells the page so (the page says it where the drawing would be). */
+  async function vendor(res: ServerResponse, specifier: string): Promise<void> {
+    let path: string
+    try {
+      path = require.resolve(specifier)
+    } catch {
+      const pkg = specifier.split('/')[0]!
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', ...SECURITY_HEADERS })
+      res.end(`window.troupeMissing = ${JSON.stringify(`the drawings need the npm package ${pkg}, which is not installed: npm install ${pkg}`)}\n`)
+      return
+    }
+    return file(res, path)
   }
 
   async function file(res: ServerResponse, path: string): Promise<void> {

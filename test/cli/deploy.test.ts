@@ -3,14 +3,13 @@
 // closed port on 127.0.0.1. So this covers the flags, the errors and a dry run up to the first
 // control-plane read; the control-plane calls themselves are tested in test/deploy/deploy.test.ts.
 import t from 'tap'
-import { writeFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis'
 import { clients as localClients, startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
-import { zip } from '../../lib/deploy/zip.js'
 import { runTroupe } from './fixtures/troupe-cli.js'
 
 const troupe = (args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }) => runTroupe(args, { ...options, timeoutMs: 120_000 })
@@ -70,12 +69,32 @@ t.test('bad usage exits 2 with one line, before any request', async (t) => {
   t.match(missing.stderr, /^troupe deploy: no app at \.\/troupe\.app\.ts/)
 })
 
-t.test('no region: exit 2, saying how to give one', async (t) => {
+t.test('no region: exit 2, saying how to give one, before anything is bundled', async (t) => {
+  for (const dryRun of [[], ['--dry-run']]) {
+    const dir = t.testdir()
+    const run = await troupe(['deploy', '--app', APP, ...dryRun], { cwd: dir, env: isolated(dir) })
+    t.equal(run.code, 2, run.stderr)
+    t.match(run.stderr, /^troupe deploy: no AWS region: pass --region or set AWS_REGION \(or AWS_PROFILE, naming a profile that has a region\)/, dryRun.join(' '))
+    t.equal(run.stderr.trim().split('\n').length, 1, 'one line')
+    t.notOk(existsSync(join(dir, '.troupe')), 'nothing was bundled')
+  }
+})
+
+t.test('no credentials: exit 2, saying how to give them, before anything is bundled', async (t) => {
+  // isolated(): no credentials in the environment, no config or credentials file, no instance metadata.
+  for (const dryRun of [[], ['--dry-run']]) {
+    const dir = t.testdir()
+    const run = await troupe(['deploy', '--app', APP, ...dryRun], { cwd: dir, env: isolated(dir, { AWS_REGION: 'us-east-1' }) })
+    t.equal(run.code, 2, run.stderr)
+    t.match(run.stderr, /^troupe deploy: no AWS credentials: set AWS_PROFILE to a profile in ~\/\.aws\/config \(for an SSO profile, run aws sso login --profile <profile> first\), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY$/m, dryRun.join(' '))
+    t.notMatch(run.stderr, /CredentialsProviderError|Could not load credentials/, "not the SDK's own words")
+    t.notOk(existsSync(join(dir, '.troupe')), 'nothing was bundled')
+  }
   const dir = t.testdir()
-  writeFileSync(join(dir, 'lambda.zip'), zip([{ name: 'index.mjs', data: 'export const handler = () => {}' }]))
-  const run = await troupe(['deploy', '--app', APP, '--zip', 'lambda.zip', '--dry-run'], { cwd: dir, env: isolated(dir) })
-  t.equal(run.code, 2, run.stderr)
-  t.match(run.stderr, /^troupe deploy: no AWS region: pass --region or set AWS_REGION/)
+  const profile = await troupe(['deploy', '--app', APP, '--region', 'eu-west-1'], { cwd: dir, env: isolated(dir, { AWS_PROFILE: 'work-sso' }) })
+  t.equal(profile.code, 2, profile.stderr)
+  t.match(profile.stderr, /^troupe deploy: no AWS credentials(?: \(.*\))?: the profile work-sso \(AWS_PROFILE\) gave none: .*aws sso login --profile work-sso; or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/)
+  t.notOk(existsSync(join(dir, '.troupe')), 'nothing was bundled')
 })
 
 t.test('a dry run bundles, reads the streams and the table, and says which read failed', async (t) => {

@@ -1,77 +1,16 @@
 // `troupe dev` as a user runs it: the bin in a child process, in a folder of its own, against
 // the small app in fixtures/counter.app.ts (a counter that persists between runs, a greeter).
 import t from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { startTroupe as start } from './fixtures/troupe-cli.js'
 
-const BIN = fileURLToPath(new URL('../../bin/troupe.js', import.meta.url))
 const APP = fileURLToPath(new URL('./fixtures/counter.app.ts', import.meta.url))
 const NOT_AN_APP = fileURLToPath(new URL('./fixtures/not-an-app.ts', import.meta.url))
 const LARGE_BODY_APP = fileURLToPath(new URL('./fixtures/large-body.app.ts', import.meta.url))
-/** No run of the CLI may take longer than this; past it the child is killed and the test fails. */
-const RUN_TIMEOUT_MS = 60_000
-
-interface Run {
-  code: number | null
-  signal: NodeJS.Signals | null
-  stdout: string
-  stderr: string
-}
-
-interface Started {
-  child: ChildProcess
-  /** What the child wrote so far. */
-  out: { stdout: string; stderr: string }
-  /** Resolves when `text` appears on stdout or stderr. */
-  waitFor(text: string | RegExp): Promise<void>
-  done: Promise<Run>
-}
-
-function start(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Started {
-  const env = { ...process.env, ...options.env }
-  if (!options.env?.FIXTURE_PORT) delete env.FIXTURE_PORT
-  if (!options.env?.FIXTURE_HANG_ON_STOP) delete env.FIXTURE_HANG_ON_STOP
-  if (!options.env?.FIXTURE_IDLE) delete env.FIXTURE_IDLE
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'] })
-  const out = { stdout: '', stderr: '' }
-  const watchers = new Set<() => void>()
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    out.stdout += chunk
-    for (const w of [...watchers]) w()
-  })
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    out.stderr += chunk
-    for (const w of [...watchers]) w()
-  })
-  const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS)
-  const done = new Promise<Run>((resolve) =>
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      for (const w of [...watchers]) w()
-      resolve({ code, signal, ...out })
-    }),
-  )
-  const waitFor = (text: string | RegExp) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        const all = out.stdout + out.stderr
-        if (typeof text === 'string' ? all.includes(text) : text.test(all)) {
-          watchers.delete(check)
-          resolve()
-        } else if (child.exitCode !== null || child.signalCode !== null) {
-          watchers.delete(check)
-          reject(new Error(`troupe exited before printing ${text}:\n${all}`))
-        }
-      }
-      watchers.add(check)
-      check()
-    })
-  return { child, out, waitFor, done }
-}
 
 const troupe = (args: string[], options?: { cwd?: string; env?: Record<string, string> }) => start(args, options).done
 

@@ -1,7 +1,11 @@
 // The flagship example, end to end: real HTTP, real geo data, real UA parsing.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { runAnalytics } from '../../examples/analytics/run.js'
+import { runTroupe } from '../cli/fixtures/troupe-cli.js'
 
 // The 5 seeded views whose address no country can be found for: GeoIpLookup dead-letters them,
 // their joins come incomplete, and they are counted all the same, under country "unknown".
@@ -66,4 +70,21 @@ t.test('the CLI prints --help, and one JSON report with --json', async (t) => {
   const bad = run('--views', 'many')
   t.equal(bad.status, 2)
   t.match(bad.stderr, /views/)
+})
+
+t.test('the AWS mode: troupe dev --once runs troupe.app.ts on the local Lambda, Kinesis and DynamoDB', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'troupe-analytics-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const run = await runTroupe(['dev', '--once', '--json', '--app', 'examples/analytics/troupe.app.ts', '--dir', dir], { timeoutMs: 120_000 })
+  t.equal(run.code, 0, run.stderr)
+  t.match(run.stderr, /POST \/pageview https:\/\/example\.com\/ from 8\.8\.8\.8 → 202 \{"id":/)
+  t.match(run.stderr, 'GET /geo?ip=85.214.132.117 → 200 {"country":"DE"}', 'the ask by Invoke answers from the geo data')
+  t.match(run.stderr, 'pageStats https://example.com/ → 1 view(s), by country {"US":1}', 'the view was looked up, joined and counted')
+  const stopped = run.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { event: string; deadLetters?: number; lambda?: { functionErrors: number } })
+    .find((e) => e.event === 'stopped')
+  t.equal(stopped?.deadLetters, 0)
+  t.equal(stopped?.lambda?.functionErrors, 0)
 })

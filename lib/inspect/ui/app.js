@@ -80,9 +80,16 @@ function renderActors(rows) {
   }
 }
 
+/** Whether cytoscape loaded; if not, the server's reason (an optional peer not installed) goes where the drawing would. */
+function canDraw(containerId) {
+  if (typeof cytoscape === 'function') return true
+  document.getElementById(containerId).textContent = window.troupeMissing ?? 'the drawing library did not load'
+  return false
+}
+
 async function renderGraph() {
   const { graph: g } = await api('/api/graph')
-  if (!g || typeof cytoscape !== 'function') return
+  if (!g || !canDraw('graph')) return
   const elements = [
     ...g.nodes.map((n) => ({ data: { id: n.type, label: `${n.type}\n${n.count}` } })),
     ...g.edges.filter((e) => e.from === '(outside)').map(() => ({ data: { id: '(outside)', label: 'outside' } })).slice(0, 1),
@@ -153,6 +160,7 @@ async function showMachine(type, row) {
     return
   }
   box.hidden = false
+  if (!canDraw('statechart')) return
   document.getElementById('statechart-title').textContent = `${type} ${row.key}`
   const active = new Set(activePaths(row.state.snapshot.value))
   const elements = []

@@ -1,0 +1,62 @@
+// Loading a user's app (`--app`) for dev, bundle, template, graph and deploy: the module's
+// default export, checked to be an app. A missing or malformed app is a usage error (exit 2);
+// one that throws as it loads is a failure (exit 1) naming the file.
+import { statSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
+import { appProblem, type App } from './app.js'
+import { CliError, UsageError } from './cli-error.js'
+
+/**
+ * Imports `file` (absolute) and returns its app. `given` is the path as the user wrote it (said
+ * when there is no app there), `shown` the path said otherwise (default: `given`).
+ */
+export async function loadApp(file: string, names: { given: string; shown?: string }): Promise<App> {
+  const { given, shown = given } = names
+  let isFolder: boolean
+  try {
+    isFolder = statSync(file).isDirectory()
+  } catch {
+    throw new UsageError(`no app at ${given}: write it (export default defineApp({ actors: [...] })) or give its path with --app <file>`)
+  }
+  if (isFolder) throw new UsageError(`--app ${shown} is a folder, not the app's file`)
+  let mod: Record<string, unknown>
+  try {
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>
+  } catch (error) {
+    throw appLoadError(file, shown, error)
+  }
+  if (!('default' in mod)) throw new CliError(`${shown} has no default export: end it with export default defineApp({ actors: [...] })`, 2)
+  let app = mod.default
+  // A .ts file in a package that is not "type": "module" compiles to CommonJS, whose exports
+  // arrive as the default: the app is one level down.
+  if (appProblem(app) !== undefined && typeof app === 'object' && app !== null && 'default' in app) app = (app as { default: unknown }).default
+  const problem = appProblem(app)
+  if (problem !== undefined) throw new CliError(`${shown}: the default export is not an app: ${problem}`, 2)
+  return app as App
+}
+
+const TYPESCRIPT_FILE = /\.[cm]?ts$/
+/** Node's refusals of TypeScript it cannot run itself: in node_modules, or syntax beyond stripping types. */
+const TYPE_STRIPPING_CODES = new Set(['ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING', 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX', 'ERR_INVALID_TYPESCRIPT_SYNTAX'])
+
+/**
+ * Why importing the app failed, as the CliError to throw. troupe loads TypeScript with tsx when
+ * tsx is installed; without it Node refuses a .ts app (before type stripping: an unknown
+ * extension; with it: syntax it cannot strip, or TypeScript under node_modules), and its own
+ * message would not say that installing tsx is the fix.
+ */
+export function appLoadError(file: string, shown: string, error: unknown): CliError {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
+  const typeScriptRefused =
+    TYPESCRIPT_FILE.test(file) &&
+    ((code === 'ERR_UNKNOWN_FILE_EXTENSION' && /"\.[cm]?ts"/.test(String(message))) || (typeof code === 'string' && TYPE_STRIPPING_CODES.has(code)))
+  if (typeScriptRefused) {
+    return new CliError(`${shown} is TypeScript that Node cannot load by itself (${String(code)}); troupe loads TypeScript with tsx: npm install -D tsx (or write the app in JavaScript)`, 1, { cause: error })
+  }
+  return new CliError(`${shown} failed to load: ${messageOf(error)}`, 1, { cause: error })
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return `${error.message}: ${error.errors.map(messageOf).join('; ')}`
+  return error instanceof Error ? error.message : String(error)
+}

@@ -1,0 +1,47 @@
+// Loading an app: a TypeScript app Node cannot load by itself (tsx not installed) is said as
+// such, naming the file and `npm install -D tsx`; any other failure keeps its own message.
+import t from 'tap'
+import { spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { appLoadError } from '../../lib/cli/load-app.js'
+
+/** What this Node throws importing `file` with nothing registered (no tsx): its name, code and message. */
+function nodeOwnError(file: string): { name: string; code?: string; message: string } {
+  const script = `import(${JSON.stringify(pathToFileURL(file).href)}).then(() => console.log('{}'), (e) => console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })))`
+  const env = { ...process.env }
+  delete env.NODE_OPTIONS // the test runner's loaders (tsx among them) stay out of the child
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' })
+  return JSON.parse(run.stdout) as { name: string; code?: string; message: string }
+}
+
+t.test("a .ts app this Node refuses without tsx: the file and the fix", async (t) => {
+  const dir = t.testdir()
+  const file = join(dir, 'troupe.app.ts')
+  // An enum: beyond what Node's type stripping (22.18+, 24) runs without tsx.
+  writeFileSync(file, 'enum Mode { A }\nexport default { actors: [], mode: Mode.A as number }\n')
+  const refused = nodeOwnError(file)
+  t.ok(refused.code, `Node refused it: ${refused.code} ${refused.message}`)
+  const error = appLoadError(file, 'troupe.app.ts', Object.assign(new Error(refused.message), refused))
+  t.equal(error.exitCode, 1)
+  t.match(error.message, /^troupe\.app\.ts is TypeScript that Node cannot load by itself \(ERR_[A-Z_]+\); troupe loads TypeScript with tsx: npm install -D tsx \(or write the app in JavaScript\)$/)
+})
+
+t.test('each refusal of TypeScript maps; other failures, and other files, keep their message', async (t) => {
+  const fabricated = (code: string, message: string) => Object.assign(new Error(message), { code })
+  const typescript = [
+    fabricated('ERR_UNKNOWN_FILE_EXTENSION', 'Unknown file extension ".ts" for /p/app.ts'),
+    fabricated('ERR_UNKNOWN_FILE_EXTENSION', 'Unknown file extension ".mts" for /p/lib/actors.mts'),
+    fabricated('ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING', 'Stripping types is currently unsupported for files under node_modules'),
+    Object.assign(new SyntaxError('TypeScript enum is not supported in strip-only mode'), { code: 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX' }),
+    Object.assign(new SyntaxError('x'), { code: 'ERR_INVALID_TYPESCRIPT_SYNTAX' }),
+  ]
+  for (const file of ['/p/app.ts', '/p/app.mts', '/p/app.cts']) {
+    for (const error of typescript) t.match(appLoadError(file, 'app', error).message, /npm install -D tsx/, `${file}: ${(error as { code: string }).code}`)
+  }
+  const css = fabricated('ERR_UNKNOWN_FILE_EXTENSION', 'Unknown file extension ".css" for /p/style.css')
+  t.equal(appLoadError('/p/app.ts', 'app.ts', css).message, 'app.ts failed to load: Unknown file extension ".css" for /p/style.css', 'not a TypeScript file')
+  t.equal(appLoadError('/p/app.js', 'app.js', typescript[0]).message, 'app.js failed to load: Unknown file extension ".ts" for /p/app.ts', 'a JavaScript app is not told to install tsx')
+  t.equal(appLoadError('/p/app.ts', 'app.ts', new Error('boom')).message, 'app.ts failed to load: boom')
+})

@@ -1,0 +1,51 @@
+// The dispatcher and the flags every command shares the parsing of (commander): a mistyped
+// command or flag gets the nearest real one, and each help names only flags that exist.
+import t from 'tap'
+import { troupeInProcess as troupe } from './fixtures/troupe-cli.js'
+
+t.test('a mistyped command or option: exit 2, one line, the nearest real one', async (t) => {
+  const cases: [string[], string][] = [
+    [['deplyo'], 'troupe: unknown command "deplyo"; did you mean deploy? (see troupe --help)'],
+    [['--verison'], 'troupe: unknown option --verison; did you mean --version? (see troupe --help)'],
+    [['dev', '--ap', 'x'], 'troupe dev: unknown option --ap; did you mean --app? (see troupe dev --help)'],
+    [['bundle', '--out-dri', 'x'], 'troupe bundle: unknown option --out-dri; did you mean --out-dir? (see troupe bundle --help)'],
+    [['template', '--code-s4', 'x'], 'troupe template: unknown option --code-s4; did you mean --code-s3? (see troupe template --help)'],
+    [['graph', '--fromat', 'dot'], 'troupe graph: unknown option --fromat; did you mean --format? (see troupe graph --help)'],
+    [['deploy', '--dryrun'], 'troupe deploy: unknown option --dryrun; did you mean --dry-run? (see troupe deploy --help)'],
+    [['inspect', 'actros'], 'troupe inspect: unknown command "actros"; did you mean actors? (see troupe inspect --help)'],
+    [['inspect', 'actors', '--jsno'], 'troupe inspect: unknown option --jsno; did you mean --json? (see troupe inspect --help)'],
+    [['inspect', 'actors', 'extra'], 'troupe inspect: unexpected argument "extra" (see troupe inspect --help)'],
+    [['ui', '--prot', '1'], 'troupe ui: unknown option --prot; did you mean --port? (see troupe ui --help)'],
+    [['graph', '--json=yes'], 'troupe graph: --json takes no value (see troupe graph --help)'],
+    [['template', '--out'], 'troupe template: --out needs a value (see troupe template --help)'],
+  ]
+  for (const [args, line] of cases) {
+    const run = await troupe(...args)
+    t.equal(run.code, 2, `troupe ${args.join(' ')} exits 2`)
+    t.equal(run.stderr, `${line}\n`)
+    t.equal(run.stdout, '')
+  }
+  const far = await troupe('launch')
+  t.equal(far.stderr, 'troupe: unknown command "launch"; the commands are: dev, bundle, template, graph, deploy, inspect, ui (see troupe --help)\n', 'nothing near: the list')
+})
+
+t.test('every command has --help on stdout, and the flags it mentions are its own', async (t) => {
+  const flagsIn = (text: string) => new Set(text.match(/--[a-z][a-z0-9-]*/g) ?? [])
+  /** The flags commander lists under Options: from the command's real options (the terms, not their descriptions). */
+  const declared = (help: string) => {
+    const section = help.split('\nOptions:\n')[1]!.split('\n\n')[0]!
+    return new Set(section.split('\n').flatMap((line) => [...flagsIn(/^ {2}(-\S.*?)(?: {2}|$)/.exec(line)?.[1] ?? '')]))
+  }
+  for (const command of ['dev', 'bundle', 'template', 'graph', 'deploy', 'inspect', 'ui']) {
+    const help = await troupe(command, '--help')
+    t.equal(help.code, 0, `${command} --help exits 0`)
+    t.match(help.stdout, new RegExp(`^Usage: troupe ${command} \\[options\\]`))
+    t.equal(help.stderr, '')
+    // inspect's own help describes the flags of its subcommands, which all share them.
+    const real = command === 'inspect' ? declared((await troupe('inspect', 'actors', '--help')).stdout) : declared(help.stdout)
+    // Other programs' flags, in the commands the help quotes (aws …, npm start -- --inspect), are theirs.
+    const ours = help.stdout.replace(/\baws [^\n]*/g, '').replace(/npm start -- --inspect/g, '')
+    const unknown = [...flagsIn(ours)].filter((flag) => !real.has(flag))
+    t.same(unknown, [], `troupe ${command} --help mentions only real flags`)
+  }
+})

@@ -1,0 +1,238 @@
+// troupe as a user gets it: `npm pack`, the tarball installed into an empty project, used with
+// plain `node` (this machine's, and Node 24 as nodejs24.x runs it) and the user's own `tsc` with
+// strict options. Nothing here reads the repository's sources: only what the tarball holds.
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { runtimeNode } from '../../lib/hosts/lambda/runtime-node.js'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; exports: Record<string, unknown>; peerDependencies: Record<string, string> }
+
+/** The embedded core's budget of installed packages, troupe included. */
+const CORE_PACKAGES = 15
+
+interface Ran {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * The environment a user's shell has: none of npm's script variables, and no
+ * --conditions=troupe-source (which would point 'troupe' at sources the tarball does not hold).
+ */
+function userEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) && k !== 'NODE_OPTIONS' && k !== 'INIT_CWD') env[k] = v
+  // tap's process-info hook puts the runner's own NODE_OPTIONS back into a child's when it finds
+  // none there; a condition Node always has (node) keeps the child's free of troupe-source.
+  return { ...env, NODE_OPTIONS: '--conditions=node', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', NO_UPDATE_NOTIFIER: '1' }
+}
+
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Ran> {
+  return new Promise((done, fail) => {
+    const child = spawn(cmd, args, { cwd, env: { ...userEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
+    child.on('error', fail)
+    // The tail of stderr is what says why; a minified bundle's stack line can run to megabytes.
+    child.on('close', (code) => done({ code, stdout, stderr: stderr.slice(-4000) }))
+  })
+}
+
+async function npm(args: string[], cwd: string): Promise<Ran> {
+  const execpath = process.env.npm_execpath
+  const ran = execpath ? await run(process.execPath, [execpath, ...args], cwd) : await run('npm', args, cwd)
+  if (ran.code !== 0) throw new Error(`npm ${args.join(' ')} failed (exit ${ran.code}):\n${ran.stderr.slice(-2000)}`)
+  return ran
+}
+
+/** The version of a package this repository has installed: the user's install takes the same, from npm's cache. */
+function installedVersion(name: string): string {
+  return (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version
+}
+
+/** Every package directory under node_modules (scoped ones as @scope/name). */
+function packagesIn(dir: string): string[] {
+  const found: string[] = []
+  for (const entry of readdirSync(join(dir, 'node_modules'), { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name.startsWith('.')) continue
+    if (entry.name.startsWith('@')) for (const sub of readdirSync(join(dir, 'node_modules', entry.name))) found.push(`${entry.name}/${sub}`)
+    else found.push(entry.name)
+  }
+  return found.sort()
+}
+
+/** The README's first actor, as written there, with what a user would add: print the reply, and a wrong body that must not compile. */
+function firstActor(): string {
+  const section = README.slice(README.indexOf('## A first actor'))
+  const code = /```ts\n([\s\S]*?)```/.exec(section)?.[1]
+  if (!code) throw new Error('README.md: no ```ts block under "## A first actor"')
+  return `${code}
+console.log(JSON.stringify({ views }))
+
+export function wrongBody(s: typeof system) {
+  // @ts-expect-error: url is a string; a number does not compile
+  return s.tell(PageStats, { url: 1, country: 'FR' })
+}
+`
+}
+
+const work = mkdtempSync(join(tmpdir(), 'troupe-packed-'))
+t.teardown(() => rmSync(work, { recursive: true, force: true }))
+const project = join(work, 'app')
+mkdirSync(project)
+
+let tarball = ''
+
+t.test('npm pack: compiled JavaScript with declarations, and nothing of the repository besides', async (t) => {
+  const packed = JSON.parse((await npm(['pack', '--json', '--pack-destination', work], ROOT)).stdout) as { filename: string; files: { path: string }[] }[]
+  const files = packed[0]!.files.map((f) => f.path)
+  tarball = join(work, packed[0]!.filename)
+  t.equal(packed[0]!.filename, `troupe-${pkg.version}.tgz`)
+  for (const [sub, target] of Object.entries(pkg.exports)) {
+    if (typeof target === 'string') continue
+    const { types, import: js } = target as { types: string; import: string }
+    t.ok(files.includes(js.slice(2)), `${sub}: ${js} is in the tarball`)
+    t.ok(files.includes(types.slice(2)), `${sub}: ${types} is in the tarball`)
+    t.ok(files.includes(`${types.slice(2)}.map`), `${sub}: its declaration map is in the tarball`)
+  }
+  t.ok(files.includes('bin/troupe.js'))
+  t.ok(files.includes('dist/lib/hosts/lambda/runtime-child.mjs'), 'the files lib/ uses as they are are copied beside the compiled ones')
+  t.ok(files.includes('dist/lib/inspect/ui/index.html'))
+  t.same(
+    files.filter((f) => /^(test|bench|examples|scripts|node_modules)\//.test(f) || /\.(png|tgz|tap)$/.test(f)),
+    [],
+    'no tests, benchmarks, examples, build scripts or screenshots',
+  )
+})
+
+t.test('installed into an empty project, the embedded core stays small', async (t) => {
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-app', private: true, type: 'module' }))
+  await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], project)
+  const installed = packagesIn(project)
+  t.ok(installed.length <= CORE_PACKAGES, `${installed.length} packages installed (at most ${CORE_PACKAGES}): ${installed.join(', ')}`)
+  t.notOk(installed.some((p) => p.startsWith('@aws-sdk/') || ['esbuild', 'tsx', 'cytoscape', 'xstate'].includes(p)), 'no AWS client, esbuild, tsx, cytoscape or xstate')
+})
+
+t.test('a subpath whose peer is missing names the package', async (t) => {
+  writeFileSync(join(project, 'aws.mjs'), "await import('troupe/aws')\n")
+  const ran = await run(process.execPath, ['aws.mjs'], project)
+  t.not(ran.code, 0)
+  t.match(ran.stderr, /Cannot find package '@aws-sdk\/client-[a-z]+'/, ran.stderr)
+})
+
+t.test("a strict user tsc checks the README's first actor against the declarations only", async (t) => {
+  const versions = (names: string[]) => names.map((n) => `${n}@${installedVersion(n)}`)
+  await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', '-D', ...versions(['typescript', '@types/node'])], project)
+  writeFileSync(join(project, 'first.ts'), firstActor())
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        lib: ['ES2022'],
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        types: ['node'],
+        strict: true,
+        exactOptionalPropertyTypes: true,
+        noUncheckedIndexedAccess: true,
+        noPropertyAccessFromIndexSignature: true,
+        skipLibCheck: false,
+        outDir: 'out',
+      },
+      files: ['first.ts'],
+    }),
+  )
+  const tsc = await run(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '-p', '.', '--listFiles'], project)
+  t.equal(tsc.code, 0, `tsc passes:\n${tsc.stdout.split('\n').filter((l) => !l.startsWith('/')).join('\n')}`)
+  const read = tsc.stdout.split('\n').filter((f) => f.includes('/node_modules/troupe/'))
+  t.ok(read.length > 0, 'tsc read troupe')
+  t.same(read.filter((f) => !f.endsWith('.d.ts')), [], "tsc read troupe's declarations, none of its sources")
+})
+
+t.test("the README's first actor runs under plain node: this machine's, and Node 24", async (t) => {
+  const node24 = await runtimeNode('nodejs24.x')
+  for (const [name, node] of [[`node ${process.versions.node}`, process.execPath], ['node 24', node24]] as const) {
+    const ran = await run(node, ['out/first.js'], project)
+    t.equal(ran.code, 0, `${name}: exits 0 ${ran.stderr}`)
+    t.same(JSON.parse(ran.stdout.trim().split('\n').at(-1) ?? 'null'), { views: 2 }, `${name}: the second ask answers 2`)
+  }
+})
+
+t.test('with its optional peers installed, every subpath imports under plain node', async (t) => {
+  // What the subpaths import (the README's table); the CLI's tools (esbuild, tsx, the local servers) are not imported by any.
+  const peers = ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kinesis', '@smithy/node-http-handler', '@aws-sdk/util-dynamodb', '@aws-sdk/client-s3', 'xstate']
+  t.same(peers.filter((p) => !(p in pkg.peerDependencies)), [], 'each is a declared peer')
+  await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', ...peers.map((p) => `${p}@${installedVersion(p)}`)], project)
+  const subpaths = Object.keys(pkg.exports).filter((s) => s !== './package.json').map((s) => (s === '.' ? 'troupe' : `troupe/${s.slice(2)}`))
+  writeFileSync(
+    join(project, 'subpaths.mjs'),
+    `const out = {}\nfor (const s of ${JSON.stringify(subpaths)}) out[s] = Object.keys(await import(s)).length\nconsole.log(JSON.stringify(out))\n`,
+  )
+  const node24 = await runtimeNode('nodejs24.x')
+  for (const [name, node] of [[`node ${process.versions.node}`, process.execPath], ['node 24', node24]] as const) {
+    const ran = await run(node, ['subpaths.mjs'], project)
+    t.equal(ran.code, 0, `${name}: ${ran.stderr}`)
+    const counts = JSON.parse(ran.stdout) as Record<string, number>
+    t.same(Object.keys(counts), subpaths, `${name}: every subpath imported`)
+    t.same(Object.entries(counts).filter(([, n]) => n === 0), [], `${name}: each exports something`)
+  }
+})
+
+t.test('the installed CLI runs from compiled JavaScript, without tsx', async (t) => {
+  const ran = await run(process.execPath, [join(project, 'node_modules/.bin/troupe'), '--version'], project)
+  t.equal(ran.code, 0, ran.stderr)
+  t.equal(ran.stdout.trim(), pkg.version)
+})
+
+/** A user's app in plain JavaScript: one keyed actor with a recurring schedule (croner's path). */
+const APP_JS = `import { Actor } from 'troupe'
+import { defineApp } from 'troupe/aws'
+
+class Visits extends Actor {
+  static type = 'visits'
+  key(msg) { return msg.page }
+  initialState() { return { n: 0 } }
+  receive(msg, ctx) {
+    if (ctx.state.n === 0) ctx.schedule(Visits, { page: msg.page }, { every: 'rate(1 hour)', name: 'hourly' })
+    return ++ctx.state.n
+  }
+}
+
+export default defineApp({ actors: [Visits] })
+`
+
+t.test('troupe bundle from the installed package: a clear error without esbuild, a Lambda bundle with it', async (t) => {
+  writeFileSync(join(project, 'troupe.app.mjs'), APP_JS)
+  const troupe = (...args: string[]) => run(process.execPath, [join(project, 'node_modules/.bin/troupe'), ...args], project)
+  const without = await troupe('bundle', '--app', 'troupe.app.mjs')
+  t.equal(without.code, 1, without.stderr)
+  t.match(without.stderr, /^troupe bundle: .*esbuild.*npm install esbuild/m, 'names the package and the command')
+
+  await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', '-D', `esbuild@${installedVersion('esbuild')}`], project)
+  const made = await troupe('bundle', '--app', 'troupe.app.mjs', '--json')
+  t.equal(made.code, 0, made.stderr)
+  const report = JSON.parse(made.stdout) as { runtime: string; bundleFiles: string[]; outfile: string }
+  t.equal(report.runtime, 'nodejs24.x')
+  // As from the sources: croner in a file of its own, loaded on the first recurring schedule.
+  const loadedAtInit = report.bundleFiles.filter((f) => f.endsWith('.mjs'))
+  t.ok(report.bundleFiles.some((f) => f.endsWith('/croner.cjs')), 'croner.cjs beside the bundle')
+  t.same(loadedAtInit.filter((f) => readFileSync(f, 'utf8').includes('CronPattern')), [], "croner's code is in none of the modules loaded at init")
+
+  // As Lambda loads it: Node 24, no node_modules, the function's environment; the handler a function.
+  const node24 = await runtimeNode('nodejs24.x')
+  const lambdaEnv = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDLOCAL', AWS_SECRET_ACCESS_KEY: 'local', TROUPE_TABLE: 'troupe', TROUPE_STREAM: 'troupe' }
+  writeFileSync(join(work, 'load.mjs'), 'const m = await import(process.argv[2]); console.log(typeof m.handler)\n')
+  const loaded = await run(node24, [join(work, 'load.mjs'), report.outfile], work, lambdaEnv)
+  t.equal(loaded.code, 0, loaded.stderr)
+  t.equal(loaded.stdout.trim(), 'function')
+})
