@@ -7,7 +7,8 @@
 //   its ports from environment variables, binds 0.0.0.0 and has no stop API, so it runs in a
 //   child process (see kinesis-local-launcher.cjs) that is pinned to loopback and killed on stop.
 //
-// The emulators are dev dependencies: they are loaded only when a local stack is started.
+// The emulators are optional peers of troupe (a user installs them as dev dependencies): they
+// are loaded only when a local stack is started.
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync } from 'node:fs'

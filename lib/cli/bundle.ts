@@ -9,7 +9,7 @@ import { DEFAULT_LAMBDA_RUNTIME, isLambdaRuntime, LAMBDA_RUNTIMES, type LambdaRu
 import { CliError, UsageError } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
 import { loadApp } from './load-app.js'
-import type { Io } from './main.js'
+import type { Io } from './io.js'
 
 /** The flags that say what to bundle and how, as commander reads them (bundle and deploy). */
 export interface BundleFlags {

@@ -3,7 +3,7 @@
 // (and the nearest real one when it is misspelt), as a UsageError main() prints with the hint.
 import { Command, CommanderError, type Option } from 'commander'
 import { UsageError } from './cli-error.js'
-import type { Io } from './main.js'
+import type { Io } from './io.js'
 
 /** A commander command for `name` (`troupe dev`) that writes to `io` and never exits the process. */
 export function newCommand(name: string, io: Io): Command {

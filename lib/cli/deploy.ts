@@ -9,7 +9,7 @@ import { resolveStack, type Stack } from '../deploy/stack.js'
 import { bundleFromFlags } from './bundle.js'
 import { CliError, UsageError } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
-import type { Io } from './main.js'
+import type { Io } from './io.js'
 import { flagError, s3PayloadBucket, stackFromFlags, stackOptions, type StackFlags } from './template.js'
 
 interface DeployFlags extends StackFlags {

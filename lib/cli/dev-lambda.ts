@@ -97,6 +97,9 @@ export async function startDevLambdaHost(options: DevLambdaOptions): Promise<Dev
     environment: { TROUPE_LOG_LEVEL: options.logLevel, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     onLog: options.onLog,
   })
+  // Before anything reads the streams: a Node that cannot be found or installed stops troupe dev
+  // at start, naming how to give one, rather than fail every batch after "ready".
+  await fn.resolveNode()
   const checkpoints = new LeaseCheckpoints(new DynamoDBLeaseStore({ client: options.dynamodb, tableName: options.table }))
   const mappings = options.streams.map(
     (stream, i) =>

@@ -22,7 +22,7 @@ import { DEV_FUNCTION, startDevLambdaHost, type DevLambdaHost, type DevLambdaSta
 import { formatReady, formatStopped, type DevReady, type DevStopped } from './dev-report.js'
 import type { DevOptions } from './dev.js'
 import { loadApp } from './load-app.js'
-import type { Io } from './main.js'
+import type { Io } from './io.js'
 
 /** The same region and fake credentials as `clients()` in lib/aws/local-stack.ts. */
 const REGION = 'us-east-1'

@@ -11,7 +11,7 @@ import { STREAM_NAME } from '../routing/kinesis-limits.js'
 import { UsageError } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
 import { DEV_DIR } from './dev-file.js'
-import type { Io } from './main.js'
+import type { Io } from './io.js'
 
 export type DevHost = 'lambda' | 'process'
 

@@ -6,7 +6,7 @@ import { nodeOf, toDot, toMermaid, type PipelineGraph } from '../pipeline/graph.
 import { UsageError } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
 import { loadApp } from './load-app.js'
-import type { Io } from './main.js'
+import type { Io } from './io.js'
 
 const FORMATS = ['mermaid', 'dot', 'json'] as const
 

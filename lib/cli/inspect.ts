@@ -8,7 +8,7 @@ import type { Inspector, MessageNode, TraceNode } from '../inspect/inspector.js'
 import { CliError, UsageError, withoutCode } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
 import { openSource, SOURCE_HELP, sourceOptions, type SourceFlags } from './inspect-source.js'
-import type { Io } from './main.js'
+import type { Io } from './io.js'
 import { textTable as table } from './text-table.js'
 
 /** Runs `troupe inspect <argv>`; resolves to the exit code. */

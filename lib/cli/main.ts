@@ -5,45 +5,54 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { missingPackage } from '../core/optional-peer.js'
 import { CliError, UsageError } from './cli-error.js'
+import type { Io } from './io.js'
 
-/** Where a command writes; tests may pass their own. */
-export interface Io {
-  stdout: NodeJS.WritableStream
-  stderr: NodeJS.WritableStream
-}
+export type { Io } from './io.js'
 
 interface Command {
   summary: string
+  /** The optional peers of troupe the command cannot start without (README: "Use troupe in your project"). */
+  peers: readonly string[]
   run(args: readonly string[], io: Io): Promise<number>
 }
+
+/** What loading an app needs: defineApp comes from troupe/aws, which imports these. */
+const APP_PEERS = ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kinesis', '@smithy/node-http-handler']
 
 const COMMANDS: Record<string, Command> = {
   dev: {
     summary: "run an app's actors on a local Kinesis and DynamoDB (no Docker, no account)",
+    peers: [...APP_PEERS, '@aws-sdk/client-lambda', 'dynalite', 'kinesalite'],
     run: async (args, io) => (await import('./dev.js')).dev(args, io),
   },
   bundle: {
     summary: "bundle the app's actors and the Lambda host, zipped, and report the size",
+    peers: [...APP_PEERS, 'esbuild'],
     run: async (args, io) => (await import('./bundle.js')).bundle(args, io),
   },
   template: {
     summary: 'print the deployment as a CloudFormation template (JSON)',
+    peers: APP_PEERS,
     run: async (args, io) => (await import('./template.js')).template(args, io),
   },
   graph: {
     summary: "draw the app's pipelines (Mermaid, Graphviz DOT or JSON)",
+    peers: APP_PEERS,
     run: async (args, io) => (await import('./graph.js')).graph(args, io),
   },
   deploy: {
     summary: 'create or update the deployment on AWS with the SDK (--dry-run shows the plan)',
+    peers: [...APP_PEERS, '@aws-sdk/client-lambda', '@aws-sdk/client-iam', '@aws-sdk/client-eventbridge', 'esbuild'],
     run: async (args, io) => (await import('./deploy.js')).deployCommand(args, io),
   },
   inspect: {
     summary: 'actors, state, messages, traces, dead letters, joins, timers, cost; pause and resume',
+    peers: [],
     run: async (args, io) => (await import('./inspect.js')).inspect(args, io),
   },
   ui: {
     summary: 'the web view (loopback only by default): actor graph, state, traces, dead letters, live',
+    peers: [],
     run: async (args, io) => (await import('./ui.js')).ui(args, io),
   },
 }
@@ -101,9 +110,17 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
       throw new UsageError(`unknown command ${JSON.stringify(first)}; ${near ? `did you mean ${near}?` : `the commands are: ${names.join(', ')}`}`)
     }
     command = `troupe ${first}`
+    if (!rest.includes('-h') && !rest.includes('--help')) {
+      const missing = found.peers.filter((p) => !installed(p))
+      if (missing.length !== 0) {
+        io.stderr.write(`${command}: needs ${missing.length === 1 ? 'the npm package' : 'npm packages'} ${missing.join(', ')}, not installed: npm install -D ${missing.join(' ')}\n`)
+        return 1
+      }
+    }
     return await found.run(rest, io)
   } catch (error) {
-    const missing = missingPackage(error)
+    // A peer loaded on the way (esbuild for the Lambda host, say), or one the app itself imports.
+    const missing = error instanceof CliError ? undefined : missingPackage(error)
     if (missing !== undefined) {
       io.stderr.write(`${command}: needs the npm package ${missing}, which is not installed: npm install ${missing}\n`)
       return 1
@@ -162,4 +179,14 @@ function editDistance(a: string, b: string): number {
     }
   }
   return d[a.length]![b.length]!
+}
+
+/** Whether `pkg` resolves from troupe, as its own imports of it would. */
+function installed(pkg: string): boolean {
+  try {
+    import.meta.resolve(pkg)
+    return true
+  } catch {
+    return false
+  }
 }

@@ -13,7 +13,7 @@ import type { App } from './app.js'
 import { CliError, UsageError } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
 import { loadApp } from './load-app.js'
-import type { Io } from './main.js'
+import type { Io } from './io.js'
 
 /** The flags that describe a deployment, as commander reads them (template and deploy). */
 export interface StackFlags {

@@ -6,7 +6,7 @@ import { serveInspection, type InspectionServer } from '../inspect/inspection-se
 import { CliError, UsageError, withoutCode } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
 import { openSource, SOURCE_HELP, sourceOptions, type SourceFlags } from './inspect-source.js'
-import type { Io } from './main.js'
+import type { Io } from './io.js'
 
 interface UiFlags extends SourceFlags {
   host: string

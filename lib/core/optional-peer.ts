@@ -56,5 +56,6 @@ export function missingPackage(error: unknown): string | undefined {
 function missingOf(error: unknown): string | undefined {
   const message = (error as { message?: unknown } | null)?.message
   if (typeof message !== 'string') return undefined
-  return /^Cannot find (?:package|module) '((?:@[^/']+\/)?[^/'.][^/']*)'/.exec(message)?.[1]
+  // A package name: no path separators, no drive letter (C:\\…), not relative.
+  return /^Cannot find (?:package|module) '((?:@[^/'\\:]+\/)?[^/'.\\:][^/'\\:]*)'/.exec(message)?.[1]
 }

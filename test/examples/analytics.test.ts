@@ -57,7 +57,7 @@ t.test('every valid view is counted once, joined once; every bad one is a 400 or
 
 t.test('the CLI prints --help, and one JSON report with --json', async (t) => {
   const run = (...args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'examples/analytics/main.ts', ...args], { encoding: 'utf8', timeout: 120_000 })
+    spawnSync(process.execPath, ['--conditions=troupe-source', '--import', 'tsx', 'examples/analytics/main.ts', ...args], { encoding: 'utf8', timeout: 120_000 })
   const help = run('--help')
   t.equal(help.status, 0)
   t.match(help.stdout, /--views/)

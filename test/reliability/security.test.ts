@@ -22,7 +22,8 @@ const APPS = [
 
 function troupe(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // This test's conditions (troupe-source: lib/ rather than dist/) for the child too.
+    const child = spawn(process.execPath, [...process.execArgv.filter((a) => a.startsWith('--conditions')), BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))

@@ -30,6 +30,8 @@ t.test('missingPackage reads the package from Node’s messages, along the cause
   t.equal(missingPackage(new Error('wrapped', { cause: esm })), '@aws-sdk/client-lambda')
   t.equal(missingPackage(new MissingPeerError('cytoscape', 'the web view')), 'cytoscape')
   t.equal(missingPackage(file), undefined, 'a missing file is not a missing package')
+  const windows = Object.assign(new Error("Cannot find module 'C:\\Users\\me\\app\\actors.js' imported from C:\\Users\\me\\app\\x.js"), { code: 'ERR_MODULE_NOT_FOUND' })
+  t.equal(missingPackage(windows), undefined, 'nor a Windows path')
   t.equal(missingPackage(new Error("the page says: Cannot find package 'x'")), undefined, "only Node's own message, from its start")
   t.equal(missingPackage(undefined), undefined)
 })

@@ -190,8 +190,18 @@ async function install(runtime: LambdaRuntime, major: number, dir: string, pkg: 
     const bin = await binIn(staging, pkg)
     if (!bin) throw failure(runtime, `\`${shown}\` installed no node binary (no ${pkg} package with a bin in ${staging}/node_modules)${ran.tail ? `:\n${ran.tail}` : ''}`)
     await checked(runtime, bin, `the installed ${bin}`)
+    // The lock keeps installs apart only as far as staleness can be judged: should another
+    // process have put a good install there meanwhile, it stays, and this one is dropped.
+    const there = await cached(runtime, dir, pkg)
+    if (there) return there
     await rm(dir, { recursive: true, force: true })
-    await rename(staging, dir)
+    try {
+      await rename(staging, dir)
+    } catch (error) {
+      const other = await cached(runtime, dir, pkg)
+      if (other) return other
+      throw failure(runtime, `the install in ${staging} could not be moved to ${dir}: ${(error as Error).message}`)
+    }
     return join(dir, relative(staging, bin))
   } finally {
     await rm(staging, { recursive: true, force: true }).catch(() => {})
@@ -258,7 +268,9 @@ async function withLock<T>(runtime: LambdaRuntime, lock: string, body: () => Pro
     }
     const owner = await readFile(join(lock, 'owner'), 'utf8').catch(() => undefined)
     if (await isStale(lock, owner)) {
-      // Moved aside before removal: of several waiters that find it stale, one removes it.
+      // Moved aside before removal, so that of several waiters that find it stale only one
+      // removes it. A waiter that judged late may move a lock just taken by another: both then
+      // install, each into its own staging folder, and the first good install in place stays.
       const aside = `${lock}.stale-${process.pid}-${randomBytes(4).toString('hex')}`
       if (await rename(lock, aside).then(() => true, () => false)) await rm(aside, { recursive: true, force: true }).catch(() => {})
       continue
