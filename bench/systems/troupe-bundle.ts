@@ -18,14 +18,14 @@ const APP = fileURLToPath(new URL('../../examples/analytics/troupe.app.ts', impo
 export const troupeBundle: BenchSystem = {
   name: 'troupe-bundle',
   notes: {
-    W6: 'buildBundle({ app: examples/analytics/troupe.app.ts }) as `troupe bundle` does (minified ESM, AWS SDK inside, credentials from the environment, rarely used paths in chunks); then measureInit: per run a fresh `node` imports the entry (await import(), timed inside the process, with every chunk it imports statically) with a Lambda environment. init_kb: the entry and those chunks (the target); bundle_kb: every file of the bundle',
+    W6: 'buildBundle({ app: examples/analytics/troupe.app.ts }) as `troupe bundle` does (minified ESM, AWS SDK inside, credentials from the environment, rarely used paths in chunks); then measureInit: per run a fresh `node` of the runtime (Node 24 for nodejs24.x) imports the entry (await import(), timed inside the process, with every chunk it imports statically) with a Lambda environment. init_kb: the entry and those chunks (the target); bundle_kb: every file of the bundle',
   },
 
   async W6(runs) {
     const dir = await mkdtemp(join(tmpdir(), 'troupe-bench-bundle-'))
     try {
       const built = await buildBundle({ app: APP, outDir: dir })
-      const init = await measureInit(built.outfile, { runs })
+      const init = await measureInit(built.outfile, { runs, runtime: built.runtime })
       return {
         init_kb: Math.round((built.initBytes / 1024) * 10) / 10,
         bundle_kb: Math.round((built.bytes / 1024) * 10) / 10,

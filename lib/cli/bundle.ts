@@ -35,7 +35,7 @@ function bundleCommand(io: Io): Command {
     .option('--runtime <name>', `the Lambda runtime it is built for: ${LAMBDA_RUNTIMES.join(' or ')} (default ${DEFAULT_LAMBDA_RUNTIME})`)
     .option('--no-minify', 'readable output (bigger, slower to load)')
     .option('--credential-chain', "keep the SDK's whole credential chain; by default the bundle reads credentials from the environment only, as Lambda provides them")
-    .option('--measure-init', 'also time module init (import of the bundle in a fresh process, 5 times)')
+    .option('--measure-init', "also time module init (import of the bundle in a fresh process of the runtime's Node, 5 times)")
     .option('--json', 'print the report as JSON on stdout')
     .addHelpText(
       'after',
@@ -56,7 +56,7 @@ export async function bundle(args: readonly string[], io: Io): Promise<number> {
   if (values.measureInit) {
     const { measureInit } = await import('../deploy/bundle.js')
     try {
-      init = await measureInit(built.outfile)
+      init = await measureInit(built.outfile, { runtime: built.runtime })
     } catch (error) {
       throw new CliError(`the bundle was made, but importing it failed: ${(error as Error).message}`, 1, { cause: error })
     }

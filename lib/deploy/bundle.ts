@@ -16,6 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { ConfigError } from '../core/errors.js'
 import { bundleHandler } from '../hosts/lambda/bundle.js'
 import { DEFAULT_LAMBDA_RUNTIME, type LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
+import { runtimeNode } from '../hosts/lambda/runtime-node.js'
 import { copyBundleFiles, type BundleFiles } from './bundle-files.js'
 import { lambdaCredentialsPlugin, lambdaSdkTrimsPlugin, lazyModulesPlugin } from './bundle-trims.js'
 import { codeSha256, zip } from './zip.js'
@@ -157,19 +158,21 @@ export interface InitTiming {
 }
 
 /**
- * Module init of a bundle as a Lambda cold start pays it: a fresh Node process imports it, with
+ * Module init of a bundle as a Lambda cold start pays it: a fresh process of the runtime's Node imports it, with
  * the environment a Lambda has (fake credentials, TROUPE_TABLE, TROUPE_STREAM). For the bench;
  * sends no request (the handler makes its clients and system, and nothing else, at import).
  */
-export async function measureInit(file: string, options: { runs?: number; env?: Record<string, string> } = {}): Promise<InitTiming> {
+export async function measureInit(file: string, options: { runs?: number; env?: Record<string, string>; runtime?: LambdaRuntime } = {}): Promise<InitTiming> {
   await stat(file)
+  // The Node the function runs on (Node 24 for nodejs24.x), found or installed as the local Lambda's is.
+  const node = await runtimeNode(options.runtime ?? DEFAULT_LAMBDA_RUNTIME)
   const runs: number[] = []
   const script =
     'const t = performance.now(); await import(process.argv[1]); ' +
     'process.stdout.write(JSON.stringify({ ms: performance.now() - t })); process.exit(0)'
   for (let i = 0; i < (options.runs ?? 5); i++) {
     const out = await new Promise<string>((done, fail) => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script, pathToFileURL(resolve(file)).href], {
+      const child = spawn(node, ['--input-type=module', '-e', script, pathToFileURL(resolve(file)).href], {
         env: {
           PATH: process.env.PATH ?? '',
           AWS_REGION: 'us-east-1',
