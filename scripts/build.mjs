@@ -2,9 +2,9 @@
 // their maps), plus the files lib/ uses as they are (a child process's script, a CommonJS
 // launcher, the web view's page), copied to the same place under dist/.
 import { execFileSync } from 'node:child_process'
-import { cpSync, readdirSync, rmSync } from 'node:fs'
+import { cpSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, join, relative } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -19,18 +19,8 @@ try {
   process.exit(1)
 }
 
+// Everything but the TypeScript tsc compiled (cpSync also walks into folders, which do not match).
 const COMPILED = /\.(ts|tsx)$/
 for (const dir of ['lib', 'actors']) {
-  for (const file of walk(join(root, dir))) {
-    if (COMPILED.test(file)) continue
-    cpSync(file, join(out, relative(root, file)))
-  }
-}
-
-function* walk(dir) {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name)
-    if (entry.isDirectory()) yield* walk(path)
-    else yield path
-  }
+  cpSync(join(root, dir), join(out, dir), { recursive: true, filter: (source) => !COMPILED.test(source) })
 }

@@ -24,3 +24,9 @@ export class UsageError extends CliError {
 export function withoutCode(message: string): string {
   return message.replace(/^\[TROUPE_[A-Z_]+\] /, '')
 }
+
+/** An error's message for a line on stderr; an AggregateError (a connection refused on every address) says each of its errors. */
+export function messageOf(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return `${error.message}: ${error.errors.map(messageOf).join('; ')}`
+  return error instanceof Error ? error.message : String(error)
+}

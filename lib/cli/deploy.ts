@@ -7,7 +7,7 @@ import { ConfigError } from '../core/errors.js'
 import type { DeployProgress, DeployReport } from '../deploy/deploy.js'
 import { resolveStack, type Stack } from '../deploy/stack.js'
 import { bundleFromFlags } from './bundle.js'
-import { CliError, UsageError } from './cli-error.js'
+import { CliError, UsageError, withoutCode } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
 import type { Io } from './io.js'
 import { flagError, s3PayloadBucket, stackFromFlags, stackOptions, type StackFlags } from './template.js'
@@ -218,9 +218,9 @@ function formatReport(report: DeployReport, seconds: string): string {
   )
 }
 
+/** The error's message without troupe's `[TROUPE_…]` code. */
 function messageOf(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error)
-  return text.replace(/^\[TROUPE_[A-Z_]+\] /, '')
+  return withoutCode(error instanceof Error ? error.message : String(error))
 }
 
 function kib(bytes: number): string {

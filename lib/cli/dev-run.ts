@@ -16,7 +16,7 @@ import { STREAM_NAME } from '../routing/kinesis-limits.js'
 import { Router } from '../routing/router.js'
 import { DynamoDBLeaseStore } from '../store/dynamodb-leases.js'
 import { startedOf, type App, type AppStop } from './app.js'
-import { CliError } from './cli-error.js'
+import { CliError, messageOf } from './cli-error.js'
 import { DEV_FILE, isAlive, readDevFile, writeDevFile } from './dev-file.js'
 import { DEV_FUNCTION, startDevLambdaHost, type DevLambdaHost, type DevLambdaStats } from './dev-lambda.js'
 import { formatReady, formatStopped, type DevReady, type DevStopped } from './dev-report.js'
@@ -441,10 +441,6 @@ function shortPath(cwd: string, path: string): string {
   return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel
 }
 
-function messageOf(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return `${error.message}: ${error.errors.map(messageOf).join('; ')}`
-  return error instanceof Error ? error.message : String(error)
-}
 
 function stackOf(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error)

@@ -4,7 +4,7 @@
 import { statSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { appProblem, type App } from './app.js'
-import { CliError, UsageError } from './cli-error.js'
+import { CliError, messageOf, UsageError } from './cli-error.js'
 
 /**
  * Imports `file` (absolute) and returns its app. `given` is the path as the user wrote it (said
@@ -56,7 +56,3 @@ export function appLoadError(file: string, shown: string, error: unknown): CliEr
   return new CliError(`${shown} failed to load: ${messageOf(error)}`, 1, { cause: error })
 }
 
-function messageOf(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return `${error.message}: ${error.errors.map(messageOf).join('; ')}`
-  return error instanceof Error ? error.message : String(error)
-}

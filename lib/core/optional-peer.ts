@@ -24,14 +24,10 @@ export async function loadPeer<T>(pkg: string, neededFor: string, load: () => Pr
   try {
     return await load()
   } catch (error) {
-    if (isMissing(error, pkg)) throw new MissingPeerError(pkg, neededFor, { cause: error })
+    // `pkg` itself, not a file inside it nor a dependency of its own.
+    if (missingOf(error) === pkg) throw new MissingPeerError(pkg, neededFor, { cause: error })
     throw error
   }
-}
-
-/** Whether `error` says that `pkg` itself cannot be found (not a file inside it, not its own dependency). */
-export function isMissing(error: unknown, pkg: string): boolean {
-  return missingOf(error) === pkg
 }
 
 /**

@@ -3,15 +3,14 @@
 // objects under its payload prefix; and the Lambda bundle `troupe
 // bundle` builds has no eval, no Function constructor and no import() of anything but a
 // constant Node built-in, so no message can become code.
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { buildBundle } from '../../lib/deploy/bundle.js'
+import { runTroupe } from '../cli/fixtures/troupe-cli.js'
 
-const BIN = fileURLToPath(new URL('../../bin/troupe.js', import.meta.url))
 const APP = fileURLToPath(new URL('../cli/fixtures/counter.app.ts', import.meta.url))
 /** An app whose payloads go to an S3PayloadStore: its template has a bucket, its bundle the S3 client. */
 const S3_APP = fileURLToPath(new URL('../deploy/fixtures/s3-payloads.app.ts', import.meta.url))
@@ -19,22 +18,6 @@ const APPS = [
   ['counter', APP],
   ['s3 payloads', S3_APP],
 ] as const
-
-function troupe(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    // This test's conditions (troupe-source: lib/ rather than dist/) for the child too.
-    const child = spawn(process.execPath, [...process.execArgv.filter((a) => a.startsWith('--conditions')), BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
 
 /** The logical ids an ARN expression refers to (Ref, Fn::GetAtt, and ${Id} / ${Id.Attr} in Fn::Sub). */
 function referencedIds(value: unknown): string[] {
@@ -54,7 +37,7 @@ function referencedIds(value: unknown): string[] {
 const STAR_ALLOWED = new Map([['kinesis:ListStreams', 'account-level: IAM has no resource type for it']])
 
 for (const [name, app] of APPS) t.test(`troupe template (${name}): every IAM statement names only this app's streams, table, function log group, tick rule or payload objects`, async (t) => {
-  const run = await troupe(['template', '--app', app, '--json', '--name', 'sec', '--shards', '2'])
+  const run = await runTroupe(['template', '--app', app, '--json', '--name', 'sec', '--shards', '2'], { timeoutMs: 60_000 })
   t.equal(run.code, 0, run.stderr)
   const template = JSON.parse(run.stdout) as { Resources: Record<string, { Type: string; Properties: Record<string, any> }> }
   const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type).map(([id]) => id)

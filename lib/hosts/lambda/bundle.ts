@@ -90,7 +90,7 @@ export async function bundleHandler(options: BundleOptions): Promise<BundleResul
     keepNames: true,
     sourcemap: options.sourcemap ?? false,
     external: options.external ?? [],
-    plugins: [...(options.plugins ?? []), uninstalledPeersPlugin()],
+    plugins: options.plugins ?? [],
     // Code meant for hosts that read streams themselves is dead in a Lambda (lib/aws/aws-system.ts).
     define: { 'process.env.TROUPE_LAMBDA_BUNDLE': '"true"', ...options.define },
     // Run from its sources (this repository), troupe resolves its own name to them, as Node does
@@ -136,27 +136,6 @@ export function outputsOf(metafile: Metafile, outfile: string): { files: string[
     files,
     bytes: files.reduce((n, f) => n + size(f), 0),
     initBytes: [...loaded].reduce((n, f) => n + size(f), 0),
-  }
-}
-
-/**
- * troupe loads some optional peers with `import()` on first use (ask by Invoke loads
- * @aws-sdk/client-lambda). Where one is not installed, the bundle leaves the import as it is
- * rather than fail: a function that never takes that path runs, and one that does gets troupe's
- * error naming the package.
- */
-const LAZY_PEERS = /^@aws-sdk\/client-lambda$/
-
-function uninstalledPeersPlugin(): Plugin {
-  return {
-    name: 'troupe-uninstalled-peers',
-    setup(build) {
-      build.onResolve({ filter: LAZY_PEERS }, async (args) => {
-        if (args.kind !== 'dynamic-import' || args.pluginData === 'troupe-peer') return undefined
-        const found = await build.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'troupe-peer' })
-        return found.errors.length > 0 ? { path: args.path, external: true } : found
-      })
-    },
   }
 }
 
