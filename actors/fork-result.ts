@@ -1,6 +1,7 @@
 // The join target of a fork made from outside a turn (system.fork): it hands the joined
 // replies to whoever waits for them in this process.
-import { Actor, type ActorClass, type Context } from '../lib/index.js'
+import { Actor, type ActorClass } from '../lib/core/actor.js'
+import type { Context } from '../lib/core/context.js'
 
 export const FORK_RESULT = 'troupe.forkResult'
 

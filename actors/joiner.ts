@@ -7,32 +7,20 @@
 // joiner per group of children keeps their replies, writes them to its host's overflow store
 // when the group is complete (or at the deadline), and reports a reference to the fork's own
 // joiner, which reads the groups back in order and sends the join whole.
-import { Actor, type ActorClass, type Context } from '../lib/index.js'
+import { Actor, type ActorClass } from '../lib/core/actor.js'
+import type { Context } from '../lib/core/context.js'
 import type { ForkMembership, MissingChild } from '../lib/core/fork.js'
 import type { MessageStatus } from '../lib/core/receipt.js'
 import type { ErrorRecord } from '../lib/supervisor/dead-letter.js'
 import type { MaybePromise } from '../lib/store/index.js'
-import { NO_STATE_COPY } from '../lib/hosts/actor-type.js'
+import { NO_STATE_COPY } from '../lib/turn/actor-type.js'
+import { tellInFork } from '../lib/turn/turn-context.js'
+import { JOINER, type ChildOutcome as Outcome, type JoinerMessage, type OpenFork } from '../lib/turn/join-protocol.js'
 
-export const JOINER = 'troupe.joiner'
+export { JOINER }
+
 /** Replies for a fork the joiner has no open record of are kept this long, then dropped. */
 export const JOIN_RETENTION_MS = 10 * 60_000
-
-export type Outcome = { ok: true; reply: unknown } | { ok: false; status: 'dead' | 'filtered'; error: ErrorRecord }
-
-export interface OpenFork {
-  total: number
-  /** The join actor's type. */
-  join: string
-  value: unknown
-  children: { actor: string; messageId: string }[]
-  /** Where the join actor's reply goes, when the fork was made with `forward`. */
-  forward?: ForkMembership
-  /** The fork's own joiner in a tree: `children` are its groups' joiners, each of `size` children. */
-  groups?: { size: number; children: number }
-  /** A group's joiner: its replies go to the fork's joiner, as the reply of its group `index`. */
-  report?: ForkMembership
-}
 
 /** A group's replies and missing children (indexes within the group), as a group's joiner keeps them. */
 export interface GroupResult {
@@ -54,12 +42,6 @@ function isKept(reply: unknown): reply is KeptReply {
   return typeof (reply as Partial<KeptReply> | null)?.['@troupe.kept'] === 'string'
 }
 
-export type JoinerMessage =
-  | { op: 'open'; forkId: string; fork: OpenFork }
-  | { op: 'reply'; forkId: string; index: number; outcome: Outcome }
-  | { op: 'deadline'; forkId: string }
-  | { op: 'expire'; forkId: string }
-
 export interface JoinerState {
   open?: OpenFork
   /** Outcomes by child index. */
@@ -74,8 +56,6 @@ export interface JoinerState {
 export interface JoinerHost {
   /** A message's last known status, for the missing children of a join. */
   lastStatus(messageId: string): MaybePromise<MessageStatus | undefined>
-  /** Sends the join message, carrying the outer fork membership when forwarded. */
-  tellJoin(ctx: Context<JoinerState>, join: string, body: unknown, forward: ForkMembership | undefined): void
   /**
    * Whether a joined fork keeps a small record that recognises a redelivered open or a late
    * reply. A host whose messages can be redelivered (the stream) needs it, and keeps it
@@ -92,8 +72,6 @@ export interface JoinerHost {
   read?(key: string): Promise<unknown>
   /** Whether a reply is too large to hold in the joiner's item beside the others. */
   large?(reply: unknown): boolean
-  /** Tells the fork's joiner how group `index` ended, from a group joiner's turn. */
-  tellGroup?(ctx: Context<JoinerState>, report: ForkMembership, outcome: Outcome): void
 }
 
 /** The joiner actor class for one host. */
@@ -209,7 +187,7 @@ export function joinerActor(host: JoinerHost): ActorClass {
     const key = `join/${ctx.key}`
     await host.keep!(key, result)
     const report: GroupReport = { '@troupe.group': key }
-    host.tellGroup!(ctx, open.report!, { ok: true, reply: report })
+    tellInFork(ctx, JOINER, { op: 'reply', forkId: open.report!.forkId, index: open.report!.index, outcome: { ok: true, reply: report } }, undefined)
     ended(ctx, open, last)
   }
 
@@ -238,7 +216,8 @@ export function joinerActor(host: JoinerHost): ActorClass {
   }
 
   function sendJoin(ctx: Context<JoinerState>, open: OpenFork, last: Reply | undefined, replies: unknown[], missing: MissingChild[]): void {
-    host.tellJoin(ctx, open.join, { forkId: ctx.key, complete: missing.length === 0, replies, missing, value: open.value }, open.forward)
+    // The join's message carries the outer fork's membership when forwarded.
+    tellInFork(ctx, open.join, { forkId: ctx.key, complete: missing.length === 0, replies, missing, value: open.value }, open.forward)
     ended(ctx, open, last)
   }
 

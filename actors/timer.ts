@@ -5,8 +5,9 @@
 // so the timer's message leaves once per firing, from a committed turn, with an origin like any other. A
 // firing is routed where the timer's message goes (`firingRoute`), so both hops stay on the
 // target's shard, behind nothing the target itself is not behind.
-import { Actor, type ActorClass, type Context } from '../lib/index.js'
-import { STATE_TTL } from '../lib/hosts/actor-type.js'
+import { Actor, type ActorClass } from '../lib/core/actor.js'
+import type { Context } from '../lib/core/context.js'
+import { STATE_TTL } from '../lib/turn/actor-type.js'
 
 export const TIMER = 'troupe.timer'
 /**

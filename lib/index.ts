@@ -11,7 +11,7 @@ export type { Drop, Filter } from './core/filter.js'
 export type { Serializable } from './core/serializable.js'
 
 // The system
-export { createSystem } from './core/create-system.js'
+export { createSystem } from './hosts/create-system.js'
 export type {
   AskOptions,
   AwaitReceiptOptions,
@@ -63,7 +63,10 @@ export {
   AskTimeoutError,
   ConfigError,
   ItemTooLargeError,
+  NoDeadLetterError,
+  NotPausableError,
   NotSerializableError,
+  ReceiptTimeoutError,
   RetryableError,
   StoreConflictError,
   SystemStoppedError,
@@ -73,6 +76,9 @@ export {
   UnknownActorError,
   ValidationError,
 } from './core/errors.js'
+export { MissingPeerError } from './core/optional-peer.js'
+export { errorCodes } from './core/error-codes.js'
+export type { ErrorCode, ErrorCodeInfo } from './core/error-codes.js'
 
 // Time, logs and inspection
 export { systemClock } from './core/clock.js'

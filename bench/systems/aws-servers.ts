@@ -3,7 +3,7 @@
 // child (aws-stack.ts), which reads the endpoints from the first line on stdout. It stops when
 // told (SIGTERM) or when its stdin closes, so it never outlives the child that started it, even
 // one that was killed.
-import { startLocalStack } from '../../lib/aws/local-stack.js'
+import { startLocalStack } from '../../lib/local/local-stack.js'
 
 const stack = await startLocalStack({ kinesis: 'kinesalite' })
 process.stdout.write(`${JSON.stringify({ dynamodbEndpoint: stack.dynamodbEndpoint, kinesisEndpoint: stack.kinesisEndpoint })}\n`)

@@ -14,13 +14,13 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
 import { lambdaInvoker } from '../../lib/aws/lambda-invoker.js'
-import { localLambdaClient } from '../../lib/aws/local-lambda-client.js'
 import { decode } from '../../lib/core/serialization.js'
 import { bundleHandler } from '../../lib/hosts/lambda/bundle.js'
-import { LocalEventSourceMapping } from '../../lib/hosts/lambda/local-event-source-mapping.js'
-import { LocalFunction } from '../../lib/hosts/lambda/local-function.js'
-import { startLocalInvokeServer } from '../../lib/hosts/lambda/local-invoke-server.js'
-import { settleLocalLambda } from '../../lib/hosts/lambda/settle-local-lambda.js'
+import { LocalEventSourceMapping } from '../../lib/local/local-event-source-mapping.js'
+import { LocalFunction } from '../../lib/local/local-function.js'
+import { startLocalInvokeServer } from '../../lib/local/local-invoke-server.js'
+import { localLambdaClient } from '../../lib/local/local-lambda-client.js'
+import { settleLocalLambda } from '../../lib/local/settle-local-lambda.js'
 import type { ActorClass } from '../../lib/index.js'
 import { createTable, DynamoDBStateStore } from '../../lib/store/dynamodb.js'
 import { POLL_MS, SHARDS } from './aws-settings.js'
@@ -63,7 +63,7 @@ async function start(label: string, invoke: boolean) {
     environment: { TROUPE_LOG_LEVEL: 'error', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     onLog: process.env.TROUPE_BENCH_LAMBDA_LOGS === '1' ? (line) => process.stderr.write(`[lambda] ${line}\n`) : () => {},
   })
-  const esm = new LocalEventSourceMapping({ kinesis: run.kinesis, stream: run.stream, fn, batchSize: BATCH_SIZE, pollMs: POLL_MS })
+  const esm = new LocalEventSourceMapping({ kinesis: run.kinesis, stream: run.stream, fn, batchSize: BATCH_SIZE, functionResponseTypes: ['ReportBatchItemFailures'], pollMs: POLL_MS })
   const server = invoke ? await startLocalInvokeServer({ functions: { [fn.name]: fn } }) : undefined
   const lambda =
     server &&

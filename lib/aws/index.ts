@@ -1,6 +1,19 @@
-// troupe/aws: the AWS mode's pieces. Loads the AWS SDK; the core (`troupe`) does not.
+// troupe/aws: the AWS mode as a user runs it. Loads the AWS SDK; the core (`troupe`) does not.
+// The hosts' machinery (the durable host, the shard consumer and its leases, the transport, the
+// record codec's internals) is not exported: AwsSystem and the Lambda host (troupe/lambda) run
+// it. The emulators and fault injection for tests and `troupe dev` are in troupe/local.
 
-// The DynamoDB store (actor state and durable timers, one table)
+// The AWS mode as a System, and the resources it needs
+export { AwsSystem } from './aws-system.js'
+export type { AwsSystemOptions } from './aws-system.js'
+export { ensureResources, ensureStream } from './resources.js'
+export type { ResourceOptions } from './resources.js'
+
+// Asking the host function directly (AwsSystem's `invoke`)
+export { lambdaInvoker } from './lambda-invoker.js'
+export type { HostInvoker } from './lambda-invoker.js'
+
+// The DynamoDB table (state, timers, receipts, dead letters, leases), and its stores for an embedded system
 export {
   DYNAMODB_MAX_ITEM_BYTES,
   DynamoDBStateStore,
@@ -13,15 +26,18 @@ export type { CreateTableOptions, DynamoDBStoreOptions } from '../store/dynamodb
 export { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 export type { DynamoDBJournalOptions } from '../store/dynamodb-journal.js'
 
-// Cost counters
-export { RequestCounter, countRequests } from './request-counter.js'
-export type { CountableClient, RequestCount, RequestCounts } from './request-counter.js'
+// Large messages: the claim check's options and payload stores
+export type { ClaimCheckOptions } from '../routing/claim-check.js'
+export { DynamoDBPayloadStore, FolderPayloadStore, MemoryPayloadStore } from '../store/payload-store.js'
+export type { PayloadStore } from '../store/payload-store.js'
 
-// The local AWS (dynalite + kinesalite or kinesis-local on 127.0.0.1)
-export { clients, startLocalStack } from './local-stack.js'
-export type { LocalClientOptions, LocalKinesis, LocalStack, LocalStackOptions } from './local-stack.js'
+// What AwsSystemOptions names: routing, send ordering, the limits a host's record codec accepts
+export type { RouterOptions } from '../routing/router.js'
+export type { Ordering } from '../transport/partition-queue.js'
+export { RecordCodec } from '../routing/record-codec.js'
+export type { RecordCodecOptions } from '../routing/record-codec.js'
 
-// Routing: message → stream and partition key; envelope ⇄ Kinesis record (host-neutral, no SDK)
+// Kinesis limits
 export {
   DEFAULT_MAX_RECORD_BYTES,
   LARGEST_MAX_RECORD_BYTES,
@@ -29,61 +45,21 @@ export {
   PUT_RECORDS_MAX_BYTES,
   PUT_RECORDS_MAX_RECORDS,
 } from '../routing/kinesis-limits.js'
-export { Router, fitPartitionKey, partitionKeyOf } from '../routing/router.js'
-export type { Route, RouterOptions } from '../routing/router.js'
-export { RecordCodec, decodeRecord, defaultRecordCodec, encodeRecord } from '../routing/record-codec.js'
-export type { DecodeAllResult, DecodeResult, EncodedRecord, RecordCodecOptions } from '../routing/record-codec.js'
+
+// Errors a caller catches, and the dead letter of a record no host could read
 export { InvalidEnvelopeError, RecordTooLargeError } from '../routing/record-errors.js'
+export { PayloadError } from '../routing/claim-check.js'
+export { HeldBackError, SendFailedError } from '../transport/errors.js'
 export { UNREADABLE_TYPE } from '../routing/unreadable-record.js'
 export type { UnreadableRecord } from '../routing/unreadable-record.js'
-export { ClaimCheck, PAYLOAD_FIELD, PayloadError } from '../routing/claim-check.js'
-export type { ClaimCheckOptions } from '../routing/claim-check.js'
-export { DynamoDBPayloadStore, FolderPayloadStore, MemoryPayloadStore } from '../store/payload-store.js'
-export type { PayloadStore } from '../store/payload-store.js'
 
-// The Kinesis transport (PutRecords batches, per-record retry, per-key order)
-export { KinesisTransport } from '../transport/kinesis.js'
-export type {
-  FailedResult,
-  KinesisTransportOptions,
-  KinesisTransportStats,
-  SendReport,
-  SendResult,
-  SentResult,
-} from '../transport/kinesis.js'
-export type { Ordering } from '../transport/partition-queue.js'
-export { HeldBackError, SendFailedError } from '../transport/errors.js'
+// Cost counters
+export { RequestCounter, countRequests } from './request-counter.js'
+export type { CountableClient, RequestCount, RequestCounts } from './request-counter.js'
 
-// Fault injection for tests: PutRecords partial failures and throttles the emulators never produce
-export { injectPutRecordsFaults } from './fault-injection.js'
-export type { FaultInjection, FaultRecord, PutRecordsFaultCode, PutRecordsFaults } from './fault-injection.js'
-
-// The shard consumer for long-running hosts: every shard of some streams, leases and checkpoints in the table
-export { ShardConsumer } from './shard-consumer.js'
-export type {
-  IdleOptions,
-  ShardBatch,
-  ShardConsumerOptions,
-  ShardHandler,
-  ShardHandlerResult,
-  ShardRecord,
-  ShardStats,
-  StartingPosition,
-} from './shard-consumer.js'
-export { DynamoDBLeaseStore, LeaseLostError, SHARD_END } from '../store/dynamodb-leases.js'
-export type { Lease } from '../store/dynamodb-leases.js'
-
-// The AWS mode as a System, the durable host it runs batches on, and the resources it needs
-export { AwsSystem } from './aws-system.js'
-export type { AwsSystemOptions } from './aws-system.js'
-export { lambdaInvoker } from './lambda-invoker.js'
-export type { HostInvoker } from './lambda-invoker.js'
-export { DurableHost } from '../hosts/durable/durable-host.js'
-export type { BatchResult, DurableBatch, DurableHostOptions, DurableRecord } from '../hosts/durable/durable-host.js'
-export { ensureResources, ensureStream } from './resources.js'
-export type { ResourceOptions } from './resources.js'
-
-// Apps for `troupe dev`: export default defineApp({ actors, start? }) from troupe.app.ts
-export { defineApp } from '../cli/app.js'
-export type { App, AppContext, AppStarted, AppStop } from '../cli/app.js'
+// Inspecting a system from its table
 export { TableInspector, type TableInspectorOptions } from '../inspect/table-inspector.js'
+
+// Apps for `troupe dev`, `bundle`, `template` and `deploy`: export default defineApp({ actors, start? }) from troupe.app.ts
+export { defineApp } from '../app/define-app.js'
+export type { App, AppContext, AppStarted, AppStop } from '../app/define-app.js'

@@ -6,7 +6,7 @@ import type { Command } from 'commander'
 import type { BuiltBundle, InitTiming } from '../deploy/bundle.js'
 import type { BundleFiles } from '../deploy/bundle-files.js'
 import { DEFAULT_LAMBDA_RUNTIME, isLambdaRuntime, LAMBDA_RUNTIMES, type LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
-import { CliError, UsageError } from './cli-error.js'
+import { CliError, UsageError, withoutCode } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
 import { loadApp } from './load-app.js'
 import type { Io } from './io.js'
@@ -93,7 +93,7 @@ export async function bundleFromFlags(values: BundleFlags): Promise<BuiltBundle>
   try {
     return await buildBundle({ ...source, outDir, runtime, minify: values.minify !== false, credentialChain: values.credentialChain === true })
   } catch (error) {
-    throw new CliError((error as Error).message.replace(/^\[TROUPE_BUNDLE\] /, ''), 1, { cause: error })
+    throw new CliError(withoutCode((error as Error).message), 1, { cause: error })
   }
 }
 

@@ -108,7 +108,7 @@ export async function deployCommand(args: readonly string[], io: Io): Promise<nu
     try {
       report = await deploy({ stack, zip }, clients, { dryRun, onProgress: (p) => note(progressLine(p)) })
     } catch (error) {
-      if (error instanceof ConfigError) throw new CliError(error.message.replace(/^\[TROUPE_CONFIG\] /, ''), 2, { cause: error })
+      if (error instanceof ConfigError) throw new CliError(withoutCode(error.message), 2, { cause: error })
       throw new CliError(messageOf(error), 1, { cause: error })
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1)

@@ -10,17 +10,17 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis'
 import type { LambdaClient } from '@aws-sdk/client-lambda'
 import { AwsSystem, type AwsSystemOptions } from '../aws/aws-system.js'
 import { lambdaInvoker } from '../aws/lambda-invoker.js'
-import { localLambdaClient } from '../aws/local-lambda-client.js'
-import type { LocalStack } from '../aws/local-stack.js'
 import type { LogLevel } from '../core/logger.js'
 import type { BundleFiles } from '../deploy/bundle-files.js'
 import { buildBundle } from '../deploy/bundle.js'
-import { STACK_DEFAULTS } from '../deploy/stack.js'
-import { LocalEventSourceMapping, type CheckpointStore } from '../hosts/lambda/local-event-source-mapping.js'
+import { FUNCTION_RESPONSE_TYPES, STACK_DEFAULTS } from '../deploy/stack.js'
 import type { LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
-import { LocalFunction } from '../hosts/lambda/local-function.js'
-import { startLocalInvokeServer, type LocalInvokeServer } from '../hosts/lambda/local-invoke-server.js'
-import { settleLocalLambda } from '../hosts/lambda/settle-local-lambda.js'
+import { LocalEventSourceMapping, type CheckpointStore } from '../local/local-event-source-mapping.js'
+import { LocalFunction } from '../local/local-function.js'
+import { startLocalInvokeServer, type LocalInvokeServer } from '../local/local-invoke-server.js'
+import { localLambdaClient } from '../local/local-lambda-client.js'
+import type { LocalStack } from '../local/local-stack.js'
+import { settleLocalLambda } from '../local/settle-local-lambda.js'
 import { DynamoDBLeaseStore, LeaseLostError, SHARD_END } from '../store/dynamodb-leases.js'
 
 export const DEV_FUNCTION = 'troupe-host'
@@ -113,6 +113,7 @@ export async function startDevLambdaHost(options: DevLambdaOptions): Promise<Dev
         maximumRetryAttempts: STACK_DEFAULTS.maximumRetryAttempts,
         maximumRecordAgeInSeconds: STACK_DEFAULTS.maximumRecordAgeInSeconds,
         bisectBatchOnFunctionError: false,
+        functionResponseTypes: FUNCTION_RESPONSE_TYPES,
         checkpoints,
         // One scheduled rule for the deployment: the first mapping sends its ticks.
         ...(i === 0 ? { tickEveryMs: options.tickMs } : {}),

@@ -77,7 +77,7 @@ export function formatReady(info: DevReady, options: { show: (path: string) => s
     `    export AWS_ENDPOINT_URL_DYNAMODB=${env.AWS_ENDPOINT_URL_DYNAMODB}`,
     `    export AWS_ENDPOINT_URL_KINESIS=${env.AWS_ENDPOINT_URL_KINESIS}`,
     `    export AWS_REGION=${env.AWS_REGION} AWS_ACCESS_KEY_ID=${env.AWS_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY=${env.AWS_SECRET_ACCESS_KEY}`,
-    "  or in code: clients({ dynamodbEndpoint, kinesisEndpoint }) from 'troupe/aws'",
+    "  or in code: clients({ dynamodbEndpoint, kinesisEndpoint }) from 'troupe/local'",
     '',
     options.once ? '  --once: waiting until the system is idle, then stopping.' : '  Ctrl-C stops (a second Ctrl-C forces the exit).',
     '',

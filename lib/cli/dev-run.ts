@@ -5,17 +5,17 @@ import { isAbsolute, join, relative, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DescribeStreamSummaryCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis'
+import { startedOf, type App, type AppStop } from '../app/define-app.js'
 import { AwsSystem } from '../aws/aws-system.js'
-import { clients, startLocalStack, type LocalStack } from '../aws/local-stack.js'
 import { ensureResources } from '../aws/resources.js'
 import { ConfigError, TroupeError } from '../core/errors.js'
 import type { SystemSnapshot } from '../core/inspection.js'
 import { serveInspection } from '../inspect/inspection-server.js'
 import { SystemInspector } from '../inspect/system-inspector.js'
+import { clients, startLocalStack, type LocalStack } from '../local/local-stack.js'
 import { STREAM_NAME } from '../routing/kinesis-limits.js'
 import { Router } from '../routing/router.js'
 import { DynamoDBLeaseStore } from '../store/dynamodb-leases.js'
-import { startedOf, type App, type AppStop } from './app.js'
 import { CliError, messageOf } from './cli-error.js'
 import { DEV_FILE, isAlive, readDevFile, writeDevFile } from './dev-file.js'
 import { DEV_FUNCTION, startDevLambdaHost, type DevLambdaHost, type DevLambdaStats } from './dev-lambda.js'
@@ -24,7 +24,7 @@ import type { DevOptions } from './dev.js'
 import { loadApp } from './load-app.js'
 import type { Io } from './io.js'
 
-/** The same region and fake credentials as `clients()` in lib/aws/local-stack.ts. */
+/** The same region and fake credentials as `clients()` in lib/local/local-stack.ts. */
 const REGION = 'us-east-1'
 const CREDENTIALS = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' }
 /** Under --once, how long the system may take to go idle after the app started. */

@@ -5,8 +5,8 @@
 // app's own code, prints where everything is, and runs until SIGINT/SIGTERM.
 // This file reads the flags; dev-run.ts, loaded only then (it loads the AWS SDK), does the rest.
 import type { Command } from 'commander'
-import type { LocalKinesis } from '../aws/local-stack.js'
 import { isLogLevel, LOG_LEVELS, type LogLevel } from '../core/logger.js'
+import type { LocalKinesis } from '../local/local-stack.js'
 import { STREAM_NAME } from '../routing/kinesis-limits.js'
 import { UsageError } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'

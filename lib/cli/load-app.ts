@@ -3,7 +3,7 @@
 // one that throws as it loads is a failure (exit 1) naming the file.
 import { statSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
-import { appProblem, type App } from './app.js'
+import { appProblem, type App } from '../app/define-app.js'
 import { CliError, messageOf, UsageError } from './cli-error.js'
 
 /**

@@ -3,14 +3,14 @@
 import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
+import type { App } from '../app/define-app.js'
 import { ConfigError } from '../core/errors.js'
 import { STREAM_NAME } from '../routing/kinesis-limits.js'
 import { Router } from '../routing/router.js'
 import { DEFAULT_LAMBDA_RUNTIME, isLambdaRuntime, LAMBDA_RUNTIMES } from '../hosts/lambda/lambda-runtime.js'
 import type { StackOptions } from '../deploy/stack.js'
 import type { PayloadBucketSpec } from '../deploy/template.js'
-import type { App } from './app.js'
-import { CliError, UsageError } from './cli-error.js'
+import { CliError, UsageError, withoutCode } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
 import { loadApp } from './load-app.js'
 import type { Io } from './io.js'
@@ -180,7 +180,7 @@ export async function s3PayloadBucket(app: App | undefined): Promise<PayloadBuck
 /** A ConfigError from the deployment's options, said in flags. */
 export function flagError(error: unknown): never {
   if (!(error instanceof ConfigError)) throw error
-  let message = error.message.replace(/^\[TROUPE_CONFIG\] /, '')
+  let message = withoutCode(error.message)
   for (const [field, flag] of Object.entries(FIELD_FLAGS)) message = message.replace(`StackOptions.${field} `, `${flag} `)
   message = message.replace(/StackOptions\.streams\[\d+\]\.shards /, '--shards ').replace(/StackOptions\.streams\[\d+\]\.name /, 'the stream name ')
   throw new UsageError(message, { cause: error })

@@ -1,5 +1,8 @@
+import type { ErrorCode } from './error-codes.js'
+
 /**
- * troupe's errors. The class says what happens next; `code` is stable for scripts.
+ * troupe's errors. The class says what happens next; `code` is stable for scripts, and is one of
+ * the codes listed in error-codes.ts (docs/errors.md), so a code raised anywhere is in the list.
  *
  * - {@link TerminalError}: thrown from `receive`, never retried: the message is dead-lettered at once.
  * - {@link RetryableError}: retried by the actor's policy, optionally after `retryAfterMs`.
@@ -7,8 +10,8 @@
  * - The rest are raised by troupe to the caller of `tell`/`ask`, and are never retried.
  */
 export class TroupeError extends Error {
-  readonly code: string
-  constructor(code: string, message: string, options?: ErrorOptions) {
+  readonly code: ErrorCode
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
     super(`[${code}] ${message}`, options)
     this.code = code
     this.name = new.target.name
@@ -101,6 +104,38 @@ export class TurnTimeoutError extends TroupeError {
   }
 }
 
+/** `awaitReceipt` gave up: the message did not reach any of the statuses waited for in time. */
+export class ReceiptTimeoutError extends TroupeError {
+  constructor(
+    readonly messageId: string,
+    readonly wanted: readonly string[],
+    readonly lastStatus: string,
+    timeoutMs: number,
+  ) {
+    super('TROUPE_RECEIPT_TIMEOUT', `message ${messageId} did not reach ${wanted.join(' or ')} within ${timeoutMs} ms; last status: ${lastStatus}`)
+  }
+}
+
+/** `replay` found no dead letter with that message id: it never was one, or was replayed already. */
+export class NoDeadLetterError extends TroupeError {
+  constructor(
+    readonly messageId: string,
+    where?: string,
+  ) {
+    super('TROUPE_NO_DEAD_LETTER', `no dead letter with message id ${messageId}${where ? ` ${where}` : ''}`)
+  }
+}
+
+/**
+ * On AWS, a paused actor's messages wait in its instance's item: a type that keeps no state has
+ * none, so it cannot be paused.
+ */
+export class NotPausableError extends TroupeError {
+  constructor(readonly actor: string) {
+    super('TROUPE_NOT_PAUSABLE', `${actor} keeps no state, and on AWS a paused actor's messages wait in its instance's item; pause the stateful actor that sends to ${actor} instead`)
+  }
+}
+
 /** The system is stopping or stopped and takes no new messages. */
 export class SystemStoppedError extends TroupeError {
   constructor(detail = 'the system is stopped and takes no new messages') {
@@ -138,12 +173,12 @@ export class ItemTooLargeError extends TroupeError {
     readonly bytes: number,
   ) {
     const size = `${(bytes / 1024).toFixed(1)} KB`
-    const text = {
+    const texts: Record<typeof what, [ErrorCode, string]> = {
       state: [`TROUPE_STATE_TOO_LARGE`, `state of ${item} is ${size}; DynamoDB items hold 400 KB — keep less state (large blobs belong in S3, with their key in the state)`],
       outbox: [`TROUPE_OUTBOX_TOO_LARGE`, `the messages a turn of ${item} sends come to ${size} and no store for overflow is set; DynamoDB items hold 400 KB — give the host an overflow store (AwsSystem sets one on its table)`],
       join: [`TROUPE_JOIN_TOO_LARGE`, `the replies the joiner ${item} holds would be ${size}; DynamoDB items hold 400 KB — reply with less (large results belong in S3, with their key in the reply)`],
       timer: [`TROUPE_TIMER_TOO_LARGE`, `timer ${item} is ${size} with its message; DynamoDB items hold 400 KB — schedule a smaller message that points at the data`],
-    }[what]
-    super(text[0]!, text[1]!)
+    }
+    super(...texts[what])
   }
 }

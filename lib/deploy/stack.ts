@@ -185,6 +185,13 @@ export function hostEnvironment(stack: Pick<Stack, 'tableName' | 'streams'>): Re
   return { TROUPE_TABLE: stack.tableName, TROUPE_STREAM: stack.streams[0]!.name }
 }
 
+/**
+ * The mapping's FunctionResponseTypes. The handler answers which record failed first, so only the
+ * tail is delivered again; without this Lambda ignores that answer and counts the batch done.
+ * `troupe dev`'s local mapping asks for the same.
+ */
+export const FUNCTION_RESPONSE_TYPES = ['ReportBatchItemFailures'] as const
+
 /** The settings every event source mapping gets (names as in the Lambda API and CloudFormation). */
 export function mappingSettings(stack: Stack) {
   return {
@@ -196,8 +203,7 @@ export function mappingSettings(stack: Stack) {
     // No split: the handler reports the first record it did not finish, and a batch is only ever
     // delivered again from there, so what comes before a batch's first record is done (the fence).
     BisectBatchOnFunctionError: false,
-    // The handler answers which record failed first, so only the tail is delivered again.
-    FunctionResponseTypes: ['ReportBatchItemFailures' as const],
+    FunctionResponseTypes: [...FUNCTION_RESPONSE_TYPES],
   }
 }
 

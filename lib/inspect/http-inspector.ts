@@ -2,7 +2,7 @@
 // `troupe inspect --url` and `troupe ui --url` reach an embedded system running elsewhere.
 import superjson from 'superjson'
 import type { Pause } from '../core/system.js'
-import { TroupeError } from '../core/errors.js'
+import { ConfigError, TroupeError } from '../core/errors.js'
 import type { TimerRecord } from '../store/index.js'
 import type { ActorRow, CostView, DeadRow, GraphView, Inspector, InstanceRow, JoinRow, MessageView, Page, TraceNode } from './inspector.js'
 
@@ -17,7 +17,7 @@ export class HttpInspector implements Inspector {
     try {
       parsed = new URL(url)
     } catch {
-      throw new TroupeError('TROUPE_CONFIG', `--url must be the http:// address the process serves inspection on, got ${JSON.stringify(url)}`)
+      throw new ConfigError(`--url must be the http:// address the process serves inspection on, got ${JSON.stringify(url)}`)
     }
     this.base = parsed.origin
   }

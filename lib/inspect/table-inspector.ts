@@ -7,7 +7,7 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis'
 import { JOINER } from '../../actors/joiner.js'
 import { DurablePauses } from '../aws/pauses.js'
 import type { Envelope } from '../core/envelope.js'
-import { TroupeError } from '../core/errors.js'
+import { ConfigError, NoDeadLetterError } from '../core/errors.js'
 import { decode } from '../core/serialization.js'
 import type { Pause } from '../core/system.js'
 import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
@@ -165,7 +165,7 @@ export class TableInspector implements Inspector {
 
   async replay(id: string): Promise<string> {
     const letter = await this.journal.takeDeadLetter(id)
-    if (!letter) throw new TroupeError('TROUPE_NO_DEAD_LETTER', `no dead letter with message id ${id} in table ${this.options.tableName}`)
+    if (!letter) throw new NoDeadLetterError(id, `in table ${this.options.tableName}`)
     // A replay is a new run of the message: a new place in this process's lane, so receivers that
     // saw the message end (dead) do not take the replay for a copy of it (docs/guarantees.md).
     const { origin: _old, ...rest } = letter.envelope
@@ -249,7 +249,7 @@ export class TableInspector implements Inspector {
   }
 
   private sender(what: string): KinesisTransport {
-    if (!this.transport) throw new TroupeError('TROUPE_CONFIG', `to ${what}, troupe puts a message on the stream: pass the stream name (--stream) and its endpoint`)
+    if (!this.transport) throw new ConfigError(`to ${what}, troupe puts a message on the stream: pass the stream name (--stream) and its endpoint`)
     return this.transport
   }
 }

@@ -71,7 +71,8 @@ import {
   type LetterText,
 } from './dynamodb-dead-letter-item.js'
 import { DYNAMODB_MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, TableAccess, errorName, itemBytes, sha256, sleep, type DynamoDBStoreOptions } from './dynamodb-table.js'
-import { assembleReceipt, byDeadAt, receiptEntryKey } from './memory-journal.js'
+import { byDeadAt } from './memory-journal.js'
+import { assembleReceipt, receiptEntryKey } from './receipt-records.js'
 import { DynamoDBPayloadStore, type PayloadStore } from './payload-store.js'
 
 /** BatchWriteItem takes at most this many items a call. */

@@ -1,6 +1,6 @@
 // troupe/testing: systems on simulated time, and helpers to wait for receipts and state.
 import type { ActorClass, StateOf } from '../core/actor.js'
-import { createSystem } from '../core/create-system.js'
+import { createSystem } from '../hosts/create-system.js'
 import type { System, SystemOptions } from '../core/system.js'
 import { SimulatedClock } from './simulated-clock.js'
 

@@ -1,7 +1,7 @@
 // The embedded system on the DynamoDB stores (dynalite): state and timers outlive a system.
 import t from 'tap'
 import { Actor, createSystem, type Context } from '../../lib/index.js'
-import { clients, startLocalStack } from '../../lib/aws/local-stack.js'
+import { clients, startLocalStack } from '../../lib/local/local-stack.js'
 import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
 import { createTable, dynamodbStores } from '../../lib/store/dynamodb.js'
 

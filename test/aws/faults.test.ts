@@ -5,8 +5,8 @@
 import t from 'tap'
 import { Actor, type Context } from '../../lib/index.js'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
-import { injectPutRecordsFaults } from '../../lib/aws/fault-injection.js'
-import { clients, startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { injectPutRecordsFaults } from '../../lib/local/fault-injection.js'
+import { clients, startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 
 type In = { k: string; i: number }

@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap'
 import { Actor, type Context } from '../../lib/index.js'
 import { AwsSystem, type AwsSystemOptions } from '../../lib/aws/aws-system.js'
-import { clients, startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { clients, startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 
 type In = { n: number; poison?: true; blob?: string }

@@ -17,7 +17,7 @@ import {
   PutRecordsCommand,
   type KinesisClient,
 } from '@aws-sdk/client-kinesis'
-import { clients, startLocalStack, type LocalStackOptions } from '../../lib/aws/local-stack.js'
+import { clients, startLocalStack, type LocalStackOptions } from '../../lib/local/local-stack.js'
 
 async function waitForStream(kinesis: KinesisClient, name: string): Promise<void> {
   for (let i = 0; i < 200; i++) {

@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap'
 import { Actor, type Context } from '../../lib/index.js'
 import { localStackFor } from '../fixtures/local-stack.js'
-import { injectPutRecordsFaults } from '../../lib/aws/fault-injection.js'
+import { injectPutRecordsFaults } from '../../lib/local/fault-injection.js'
 import { createTable } from '../../lib/store/dynamodb.js'
 import { decode } from '../../lib/core/serialization.js'
 import { KinesisTransport } from '../../lib/transport/kinesis.js'

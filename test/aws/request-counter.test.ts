@@ -2,7 +2,7 @@
 import t from 'tap'
 import { CreateTableCommand, GetItemCommand, ListTablesCommand, PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis'
-import { clients, startLocalStack } from '../../lib/aws/local-stack.js'
+import { clients, startLocalStack } from '../../lib/local/local-stack.js'
 import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
 
 const stack = await startLocalStack()

@@ -14,7 +14,7 @@ import {
   type KinesisClient,
 } from '@aws-sdk/client-kinesis'
 import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { clients, startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { clients, startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
 import { ShardConsumer, type ShardBatch, type ShardConsumerOptions, type ShardHandlerResult } from '../../lib/aws/shard-consumer.js'
 import type { Logger } from '../../lib/core/logger.js'
 import { createTable } from '../../lib/store/dynamodb.js'

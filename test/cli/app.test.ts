@@ -1,7 +1,7 @@
 // defineApp's checks (appProblem), as `troupe dev`, `troupe template` and the bundle's entry see an app.
 import t from 'tap'
 import { Actor } from '../../lib/index.js'
-import { appProblem } from '../../lib/cli/app.js'
+import { appProblem } from '../../lib/app/define-app.js'
 import { MemoryPayloadStore } from '../../lib/store/payload-store.js'
 
 class Ping extends Actor<{ n: number }> {

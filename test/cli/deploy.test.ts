@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis'
-import { clients as localClients, startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { clients as localClients, startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
 import { runTroupe } from './fixtures/troupe-cli.js'
 
 const troupe = (args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }) => runTroupe(args, { ...options, timeoutMs: 120_000 })

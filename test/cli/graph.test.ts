@@ -34,7 +34,7 @@ t.test('bad flags and unknown pipelines exit 2 with the reason', async (t) => {
 })
 
 t.test("an app whose pipeline's stages are not among its actors is refused, naming them", async (t) => {
-  const { appProblem } = await import('../../lib/cli/app.js')
+  const { appProblem } = await import('../../lib/app/define-app.js')
   const { orders } = await import('../../examples/pipeline-dsl/orders.js')
   t.equal(appProblem({ actors: orders.actors, pipelines: [orders] }), undefined)
   t.match(appProblem({ actors: orders.actors.slice(0, 2), pipelines: [orders] }), /pipeline orders: add its stages to `actors` \(\.\.\.orders\.actors\); missing reserveStock, decide, customerLedger/)

@@ -2,7 +2,7 @@
 // closer to AWS than kinesalite (sequence numbers, shard iterators, resharding) but slower at
 // volume. The suite is latency-bound, so it runs every case here too.
 import t from 'tap'
-import { startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
 import { awsMode } from '../fixtures/aws-mode.js'
 import { conformance } from '../fixtures/conformance/index.js'
 

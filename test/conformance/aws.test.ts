@@ -1,7 +1,7 @@
 // The conformance suite on the AWS mode: Kinesis (kinesalite) and DynamoDB (dynalite) started
 // here, turns run by the shard consumer and the durable host in this process.
 import t from 'tap'
-import { startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
 import { awsMode } from '../fixtures/aws-mode.js'
 import { conformance } from '../fixtures/conformance/index.js'
 

@@ -2,7 +2,7 @@
 // has no UpdateShardCount): up, in steps of at most double; then down; then nothing to do.
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis'
 import t from 'tap'
-import { clients as localClients, startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { clients as localClients, startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
 import { deploy } from '../../lib/deploy/deploy.js'
 import type { StackOptions } from '../../lib/deploy/stack.js'
 import { zip } from '../../lib/deploy/zip.js'

@@ -5,7 +5,7 @@
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis'
 import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb'
 import t from 'tap'
-import { clients as localClients, startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { clients as localClients, startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
 import { deploy, type DeployClients, type DeployProgress } from '../../lib/deploy/deploy.js'
 import type { StackOptions } from '../../lib/deploy/stack.js'
 import { zip } from '../../lib/deploy/zip.js'

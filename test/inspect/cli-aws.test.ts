@@ -3,7 +3,7 @@
 // from that process over --url.
 import t from 'tap'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
-import { clients, startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { clients, startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { serveInspection } from '../../lib/inspect/inspection-server.js'
 import { SystemInspector } from '../../lib/inspect/system-inspector.js'

@@ -1,7 +1,7 @@
 // Pause and resume on the embedded and the AWS mode (the same cases the conformance suite runs
 // in every mode, here alone for a quick check).
 import t from 'tap'
-import { startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
 import { awsMode } from '../fixtures/aws-mode.js'
 import { embeddedMode } from '../fixtures/conformance/embedded-mode.js'
 import { pausing } from '../fixtures/conformance/pausing.js'

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
 import { Ledger, Sink, type Crash } from './fixtures/actors.js'
 import { bundleFixture, rig } from './fixtures/rig.js'
 

@@ -6,8 +6,15 @@ import { readFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, PutRecordCommand } from '@aws-sdk/client-kinesis'
 import t, { type Test } from 'tap'
-import { startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
-import { laneOf, LocalEventSourceMapping, readBatchResponse, type CheckpointStore } from '../../lib/hosts/lambda/local-event-source-mapping.js'
+import { startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
+import {
+  laneOf,
+  LocalEventSourceMapping,
+  readBatchResponse,
+  type BatchReport,
+  type CheckpointStore,
+  type LocalEventSourceMappingOptions,
+} from '../../lib/local/local-event-source-mapping.js'
 import { bundleFixture, rig, type Rig, type RigOptions } from './fixtures/rig.js'
 
 let stack: LocalStack
@@ -105,12 +112,36 @@ t.test('whole-batch failures: a throw, an eventID, a misspelled key, an empty id
   }
 })
 
-t.test('success answers: {} and null lists, and anything at all without ReportBatchItemFailures', async (t) => {
-  const r = await scripted(t, { start: false, esm: { reportBatchItemFailures: false } })
-  await r.put([{ id: 'a', do: 'partial' }, { id: 'b', do: 'string' }])
-  await r.esm.start()
-  await r.settle()
-  t.same(r.invocations(), ['a,b'], 'read as success')
+t.test('without FunctionResponseTypes, as on AWS, a batchItemFailures answer is ignored: the whole batch counts as done', async (t) => {
+  const r = await scripted(t, { start: false })
+  // Answers that would retry from b, or fail the whole batch, with ReportBatchItemFailures.
+  const seqs = await r.put([{ id: 'a' }, { id: 'b', do: 'partial' }, { id: 'c' }, { id: 'd', do: 'eventID' }])
+  const batches: BatchReport[] = []
+  const plain = new LocalEventSourceMapping({ kinesis: r.aws.kinesis, stream: r.name, fn: r.fn, pollMs: 20, onBatch: (b) => void batches.push(b) })
+  t.teardown(() => plain.stop())
+  await plain.start()
+  await plain.idle()
+  t.same(r.invocations(), ['a,b,c,d'], 'delivered once')
+  t.same(batches.map((b) => b.outcome), ['success'])
+  t.match(plain.stats(), { successes: 1, partialFailures: 0, badResponses: 0, retries: 0 })
+  t.same(Object.values(plain.stats().checkpoints), [seqs.at(-1)], 'checkpointed past the whole batch')
+})
+
+t.test("only AWS's values: maximumRecordAgeInSeconds -1 or 60 to 604,800, functionResponseTypes [] or ['ReportBatchItemFailures']", async (t) => {
+  const r = await scripted(t, { start: false })
+  const make = (options: Partial<LocalEventSourceMappingOptions>) => new LocalEventSourceMapping({ kinesis: r.aws.kinesis, stream: r.name, fn: r.fn, ...options })
+  for (const age of [0, 1, 1.5, 30, 59, 59.9, 60.5, 604_801, -2, Number.NaN]) {
+    t.throws(() => make({ maximumRecordAgeInSeconds: age }), { name: 'ConfigError', code: 'TROUPE_CONFIG', message: /maximumRecordAgeInSeconds must be -1 \(no limit\) or a whole number of seconds from 60 to 604,800, as AWS takes, got/ }, `${age} is refused`)
+  }
+  t.throws(() => make({ maximumRecordAgeInSeconds: 30 }), { message: /got 30$/ }, 'the error names the value')
+  for (const age of [-1, 60, 3_600, 604_800]) t.doesNotThrow(() => make({ maximumRecordAgeInSeconds: age }), `${age} is taken`)
+  t.doesNotThrow(() => make({ functionResponseTypes: [] }), '[] is taken')
+  t.doesNotThrow(() => make({ functionResponseTypes: ['ReportBatchItemFailures'] }), "['ReportBatchItemFailures'] is taken")
+  // @ts-expect-error: a misspelt response type does not compile either
+  t.throws(() => make({ functionResponseTypes: ['ReportBatchItemFailure'] }), { name: 'ConfigError', message: /functionResponseTypes must be \[\] or \['ReportBatchItemFailures'\], got \["ReportBatchItemFailure"\]/ }, 'another type is refused')
+})
+
+t.test('reading a partial batch response: no answer, {} and a null or empty list are success; else the lowest record, or a whole-batch failure', async (t) => {
   const batch = [{ seq: '5', big: 5n }, { seq: '7', big: 7n }]
   t.same(readBatchResponse(null, batch), { kind: 'success' })
   t.same(readBatchResponse(undefined, batch), { kind: 'success' })
@@ -144,15 +175,31 @@ t.test('MaximumRetryAttempts: each failed response is one attempt; then the unit
 })
 
 t.test('MaximumRecordAgeInSeconds: records past the age are discarded instead of delivered, also while retried', async (t) => {
-  const r = await scripted(t, { start: false, esm: { maximumRecordAgeInSeconds: 1.5, retryBackoff: { initialMs: 100, maxMs: 100 } } })
+  // 60 s is the least AWS takes: the mapping's clock is moved past it instead of waiting.
+  let skewMs = 0
+  const r = await scripted(t, {
+    start: false,
+    esm: {
+      maximumRecordAgeInSeconds: 60,
+      retryBackoff: { initialMs: 100, maxMs: 100 },
+      now: () => Date.now() + skewMs,
+      // The stuck record grows too old once it has failed twice.
+      onBatch: (b) => {
+        if (b.outcome === 'function-error' && b.attempt >= 2) skewMs = 61_000
+      },
+    },
+  })
   await r.put([{ id: 'old' }])
-  await new Promise((resolve) => setTimeout(resolve, 1_700))
-  const seqs = await r.put([{ id: 'stuck', do: 'throw' }])
+  skewMs = 61_000
   await r.esm.start()
+  await r.settle()
+  t.same(r.invocations(), [], 'the old record is discarded before any delivery')
+  skewMs = 0
+  const seqs = await r.put([{ id: 'stuck', do: 'throw' }])
   await r.settle()
   const calls = r.invocations()
   t.notOk(calls.some((c) => c.includes('old')), 'the old record was never delivered')
-  t.ok(calls.every((c) => c === 'stuck'), `the failing record was retried until it was too old (${calls.length} deliveries)`)
+  t.same(calls, ['stuck', 'stuck'], 'the failing record was retried until it was too old')
   t.same(r.failures.map((f) => f.requestContext.condition), ['RecordAgeExceeded', 'RecordAgeExceeded'])
   t.equal(r.failures[1]!.KinesisBatchInfo.startSequenceNumber, seqs[0])
   t.equal(r.failures[1]!.responseContext.functionError, 'Unhandled')

@@ -4,7 +4,7 @@
 import { InvokeCommand } from '@aws-sdk/client-lambda'
 import t from 'tap'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
-import { startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
+import { startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
 import { AskFailedError, type AskTimeoutError, type TroupeError } from '../../lib/index.js'
 import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
 import { Ledger, Sink } from './fixtures/actors.js'

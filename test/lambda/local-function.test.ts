@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
-import { bundleHandler, LocalFunction, RequestTooLargeError, type InvokeResult } from '../../lib/hosts/lambda/index.js'
-import { runtimeNode } from '../../lib/hosts/lambda/runtime-node.js'
+import { bundleHandler } from '../../lib/hosts/lambda/index.js'
+import { LocalFunction, RequestTooLargeError, type InvokeResult } from '../../lib/local/index.js'
+import { runtimeNode } from '../../lib/local/runtime-node.js'
 import { bundleFixture } from './fixtures/rig.js'
 
 let bundle: string

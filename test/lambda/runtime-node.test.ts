@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { LAMBDA_RUNTIMES, nodeMajor } from '../../lib/hosts/lambda/lambda-runtime.js'
-import { knownRuntimeNode, nodePackage, runtimeNode } from '../../lib/hosts/lambda/runtime-node.js'
+import { knownRuntimeNode, nodePackage, runtimeNode } from '../../lib/local/runtime-node.js'
 
 const version = (bin: string) => execFileSync(bin, ['--version'], { encoding: 'utf8', env: {} }).trim()
 const ownMajor = Number(process.versions.node.split('.')[0])

@@ -3,8 +3,8 @@
 // the batches themselves put on the stream — or saying, at its timeout, what was still busy;
 // and the mapping's own idle(), which it builds on.
 import t from 'tap'
-import { startLocalStack, type LocalStack } from '../../lib/aws/local-stack.js'
-import { NotIdleError } from '../../lib/hosts/lambda/index.js'
+import { startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
+import { NotIdleError } from '../../lib/local/index.js'
 import { Ledger, Sink } from './fixtures/actors.js'
 import { bundleFixture, rig } from './fixtures/rig.js'
 

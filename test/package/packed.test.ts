@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { runtimeNode } from '../../lib/hosts/lambda/runtime-node.js'
+import { runtimeNode } from '../../lib/local/runtime-node.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
@@ -144,7 +144,8 @@ t.test('npm pack: compiled JavaScript with declarations, and nothing of the repo
     t.ok(files.includes(`${types.slice(2)}.map`), `${sub}: its declaration map is in the tarball`)
   }
   t.ok(files.includes('bin/troupe.js'))
-  t.ok(files.includes('dist/lib/hosts/lambda/runtime-child.mjs'), 'the files lib/ uses as they are are copied beside the compiled ones')
+  t.ok(files.includes('dist/lib/local/runtime-child.mjs'), 'the files lib/ uses as they are are copied beside the compiled ones')
+  t.ok(files.includes('dist/lib/local/kinesis-local-launcher.cjs'))
   t.ok(files.includes('dist/lib/inspect/ui/index.html'))
   t.same(
     files.filter((f) => /^(test|bench|examples|scripts|node_modules)\//.test(f) || /\.(png|tgz|tap)$/.test(f)),
@@ -218,8 +219,9 @@ t.test("the README's first actor runs under plain node: this machine's, and Node
 })
 
 t.test('with its optional peers installed, every subpath imports under plain node', async (t) => {
-  // What the subpaths import (the README's table); the CLI's tools (esbuild, tsx, the local servers) are not imported by any.
-  const peers = ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kinesis', '@smithy/node-http-handler', '@aws-sdk/util-dynamodb', '@aws-sdk/client-s3', 'xstate']
+  // What the subpaths import (the README's table; troupe/local's Lambda client is @aws-sdk/client-lambda); the CLI's tools
+  // (esbuild, tsx) and the local servers (loaded when a local stack starts) are imported by none.
+  const peers = ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kinesis', '@smithy/node-http-handler', '@aws-sdk/util-dynamodb', '@aws-sdk/client-s3', '@aws-sdk/client-lambda', 'xstate']
   t.same(peers.filter((p) => !(p in pkg.peerDependencies)), [], 'each is a declared peer')
   await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', ...peers.map((p) => `${p}@${installedVersion(p)}`)], project)
   const subpaths = Object.keys(pkg.exports).filter((s) => s !== './package.json').map((s) => (s === '.' ? 'troupe' : `troupe/${s.slice(2)}`))

@@ -5,7 +5,7 @@
 // consumer and through the Lambda path, as it does in memory.
 import t, { type Test } from 'tap'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
-import { clients } from '../../lib/aws/local-stack.js'
+import { clients } from '../../lib/local/local-stack.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { rig } from '../lambda/fixtures/rig.js'
 import { chaosSetup } from './fixtures/chaos-suite.js'

@@ -3,7 +3,7 @@
 // DynamoDB's 1 MB pages, BatchGetItem, and its errors.
 import t, { type Test } from 'tap'
 import { DeleteTableCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { clients, startLocalStack } from '../../lib/aws/local-stack.js'
+import { clients, startLocalStack } from '../../lib/local/local-stack.js'
 import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
 import { DYNAMODB_MAX_ITEM_BYTES, createTable, dynamodbStores, type DynamoDBStoreOptions } from '../../lib/store/dynamodb.js'
 import type { TimerRecord } from '../../lib/store/index.js'

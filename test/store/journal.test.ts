@@ -5,7 +5,7 @@
 // costs and its items.
 import t, { type Test } from 'tap'
 import { BatchWriteItemCommand, DeleteTableCommand, GetItemCommand, QueryCommand, ScanCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb'
-import { clients, startLocalStack } from '../../lib/aws/local-stack.js'
+import { clients, startLocalStack } from '../../lib/local/local-stack.js'
 import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
 import { makeEnvelope } from '../../lib/core/envelope.js'

@@ -2,8 +2,8 @@
 // kinesalite never fails a record or throttles, so those failures are injected in SDK middleware.
 import t, { type Test } from 'tap'
 import type { KinesisClient } from '@aws-sdk/client-kinesis'
-import { injectPutRecordsFaults, type PutRecordsFaultCode } from '../../lib/aws/fault-injection.js'
-import { clients, startLocalStack } from '../../lib/aws/local-stack.js'
+import { injectPutRecordsFaults, type PutRecordsFaultCode } from '../../lib/local/fault-injection.js'
+import { clients, startLocalStack } from '../../lib/local/local-stack.js'
 import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
 import type { Envelope } from '../../lib/core/envelope.js'
 import type { MessageId } from '../../lib/core/ids.js'

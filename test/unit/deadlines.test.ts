@@ -1,5 +1,5 @@
 import t from 'tap'
-import { Deadlines } from '../../lib/hosts/embedded/deadlines.js'
+import { Deadlines } from '../../lib/turn/deadlines.js'
 import { SimulatedClock } from '../../lib/testing/simulated-clock.js'
 
 t.test('many deadlines share one timer, fire in due order, and cancel cleanly', async (t) => {

@@ -2,7 +2,7 @@
 // says about the others, and the bookkeeping a parked message leaves in its instance's item.
 import t from 'tap'
 import { Actor } from '../../lib/index.js'
-import { ActorType } from '../../lib/hosts/actor-type.js'
+import { ActorType } from '../../lib/turn/actor-type.js'
 import { decodeMeta, emptyMeta, encodeMeta } from '../../lib/hosts/durable/instance-meta.js'
 import { instanceRate, unappliedThrottle, wakeTimer } from '../../lib/hosts/durable/instance-throttle.js'
 import { message } from '../transport/fixtures/kinesis.js'

@@ -7,7 +7,7 @@ import { wakeDelayMs } from '../../lib/hosts/durable/instance-throttle.js'
 import { resolvePolicy, retryDelayMs } from '../../lib/supervisor/policy.js'
 import { createLogger } from '../../lib/core/logger.js'
 import { decode, encode } from '../../lib/core/serialization.js'
-import { deadlineBody } from '../../lib/hosts/fork-plan.js'
+import { deadlineBody } from '../../lib/turn/fork-plan.js'
 import { WaitingLine } from '../../lib/hosts/embedded/waiting-line.js'
 
 t.test('root ids are unique across generators and cheap to make', async (t) => {

@@ -13,36 +13,38 @@
 // dead letters are entries of the outbox, carried out after the commit. A conflict (another
 // host moved the instance first) reloads it and runs its turns again; the losing run's outbox
 // was never sent.
-import { JOINER, joinerActor, type JoinerHost, type JoinerState, type Outcome } from '../../../actors/joiner.js'
+import { joinerActor, type JoinerHost } from '../../../actors/joiner.js'
+import { JOINER, type ChildOutcome } from '../../turn/join-protocol.js'
 import { timerActor, type TimerFiring, type TimerHost, type TimerState } from '../../../actors/timer.js'
 import type { ActorClass } from '../../core/actor.js'
 import { systemClock, type Clock } from '../../core/clock.js'
 import type { Context } from '../../core/context.js'
 import { makeEnvelope, type Envelope, type Origin } from '../../core/envelope.js'
-import { ConfigError, ItemTooLargeError, StoreConflictError, TroupeError, TurnTimeoutError, UnknownActorError } from '../../core/errors.js'
+import { ItemTooLargeError, StoreConflictError, TroupeError, UnknownActorError } from '../../core/errors.js'
 import type { Filter } from '../../core/filter.js'
-import type { ForkMembership } from '../../core/fork.js'
-import { derivedId, type CorrelationId, type MessageId } from '../../core/ids.js'
+import { derivedId, type MessageId } from '../../core/ids.js'
 import type { ActorCounts, TroupeEvent } from '../../core/inspection.js'
 import { createLogger, type Logger } from '../../core/logger.js'
 import type { MessageStatus } from '../../core/receipt.js'
 import { KeyedSequence } from '../../core/keyed-sequence.js'
 import { decode, encode } from '../../core/serialization.js'
-import { StateJournal } from '../../core/state-journal.js'
-import { assertSerializable } from '../../core/validate.js'
 import { ClaimCheck, PayloadError } from '../../routing/claim-check.js'
 import { defaultRecordCodec, type RecordCodec } from '../../routing/record-codec.js'
 import { unreadableRecordLetter } from '../../routing/unreadable-record.js'
 import type { JournalStore, ReceiptRecord, StateStore, StoredInstance, StoredReceipt, TimerStore } from '../../store/index.js'
-import { assembleReceipt } from '../../store/memory-journal.js'
+import { assembleReceipt } from '../../store/receipt-records.js'
 import type { PayloadStore } from '../../store/payload-store.js'
 import { errorRecord, type AttemptRecord, type DeadLetter, type ErrorRecord } from '../../supervisor/dead-letter.js'
 import type { Rate } from '../../supervisor/policy.js'
-import { ActorType, registeredType } from '../actor-type.js'
-import type { Effect, ForkPlan } from '../effect.js'
-import { planFork } from '../fork-plan.js'
-import { ENVELOPE, TurnContext, type TurnHost, type TurnSlot } from '../turn-context.js'
-import { applyFilters, nextAttemptDelayMs } from '../turn-rules.js'
+import { ActorType } from '../../turn/actor-type.js'
+import { Deadlines } from '../../turn/deadlines.js'
+import { OnceResults } from '../../turn/once.js'
+import { ActorRegistry } from '../../turn/registry.js'
+import { runTurn, startState, turnJournal, type TurnRules } from '../../turn/turn.js'
+import { deadLetter, doneEffects, filteredError, firedEnvelope, forkReport, logDead, toldEnvelope, type Cause } from '../../turn/turn-effects.js'
+import type { Effect, ForkPlan } from '../../turn/effect.js'
+import { planFork } from '../../turn/fork-plan.js'
+import { EnvelopeTurn, type TurnHost, type TurnSlot } from '../../turn/turn-context.js'
 import { TokenBucket } from '../../supervisor/token-bucket.js'
 import { decodeMeta, encodeMeta, LEGACY_LANE, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
 import { instanceRate, unappliedThrottle, wakeDelayMs, wakeTimer } from './instance-throttle.js'
@@ -140,7 +142,7 @@ export interface DurableHostOptions {
 
 /** A turn's slot in this host: the instance key. */
 type Slot = TurnSlot
-type Turn = TurnContext<unknown, Slot>
+type Turn = EnvelopeTurn<unknown, Slot>
 
 /** One instance's records in this batch, in stream order (for a stateless actor: one message and its copies). */
 interface Group {
@@ -222,14 +224,12 @@ function pauseRef(type: string): { type: string; key: string } {
 /** Rerun an instance's turns checking the size after each one (rare: only after an oversized commit). */
 class TooLarge extends Error {}
 
-export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
+export class DurableHost implements TurnHost, JoinerHost, TimerHost {
   readonly logger: Logger
   readonly clock: Clock
-  readonly types = new Map<string, ActorType>()
   readonly counts = new Map<string, ActorCounts & { duplicates: number; conflicts: number }>()
-  private readonly byClass = new Map<ActorClass, ActorType>()
-  private readonly filters: readonly Filter[]
-  private readonly random: () => number
+  private readonly registry: ActorRegistry<ActorType>
+  private readonly rules: TurnRules
   private readonly checkSerializable: boolean
   private readonly recentIds: number
   private readonly receiptTtlMs: number
@@ -245,7 +245,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
   /** Bodies kept out of line: the app's claim check, or one over the overflow store for bodies no record could carry (a large join). */
   private readonly claimCheck: ClaimCheck | undefined
   private readonly overflow: OutboxOverflow
-  private readonly onceResults = new Map<string, Promise<unknown>>()
+  private readonly onceResults = new OnceResults(SENT_MEMORY)
   /** Runs of each instance (`type#key`) in this host, one at a time. */
   private readonly runningHere = new KeyedSequence()
   /** `type#key` → messages parked by a throttle and due to wake, as this host's last commit of the instance left them. */
@@ -258,9 +258,8 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
   constructor(private readonly options: DurableHostOptions) {
     this.clock = options.clock ?? systemClock
     this.logger = options.logger ?? createLogger('info')
-    this.filters = options.filters ?? []
-    this.random = options.random ?? Math.random
     this.checkSerializable = options.checkSerializable ?? process.env.NODE_ENV !== 'production'
+    this.rules = { filters: options.filters ?? [], checkSerializable: this.checkSerializable, random: options.random ?? Math.random, clock: this.clock, deadlines: new Deadlines(this.clock) }
     this.recentIds = options.recentIds ?? 64
     this.receiptTtlMs = options.receiptTtlMs ?? DAY_MS
     this.tombstoneTtlMs = options.tombstoneTtlMs ?? 8 * DAY_MS
@@ -272,24 +271,22 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     this.horizons = { processMs: 15 * 60_000, shardMs: this.tombstoneTtlMs, ...options.laneHorizons }
     this.outbox = new OutboxSender(options.messages, options.timers, options.journal, () => this.clock.now(), options.onTimer, options.onReceipts)
     const builtins = [joinerActor(this), timerActor(this), ...(options.builtins ?? []).map((make) => make(this))]
-    for (const cls of [...options.actors, ...builtins]) {
-      const type = new ActorType(cls)
-      const twin = this.types.get(type.type)
-      if (twin) throw new ConfigError(`two actor classes are named "${type.type}": ${twin.cls.name} and ${cls.name}; static type must be unique`)
-      this.types.set(type.type, type)
-      this.byClass.set(cls, type)
+    this.registry = new ActorRegistry(options.actors, builtins, (cls) => new ActorType(cls))
+    for (const type of this.registry.values()) {
       this.counts.set(type.type, { accepted: 0, done: 0, filtered: 0, dead: 0, retried: 0, throttled: 0, duplicates: 0, conflicts: 0 })
       const unapplied = unappliedThrottle(type)
       if (unapplied !== undefined) this.logger.warn(unapplied, { actor: type.type })
     }
   }
 
+  /** The actor types, by name: the user's and troupe's own. */
+  get types(): ReadonlyMap<string, ActorType> {
+    return this.registry.byType
+  }
+
   /** The actor type of a class or name; throws naming the known ones. */
   typeOf(target: ActorClass | string): ActorType {
-    const type = typeof target === 'string' ? this.types.get(target) : registeredType(target, this.byClass, this.types)
-    if (type) return type
-    const name = typeof target === 'string' ? target : `${String((target as { type?: unknown })?.type)} (class ${(target as { name?: string })?.name})`
-    throw new UnknownActorError(name, [...this.types.keys()])
+    return this.registry.get(target)
   }
 
   /** Messages this host's commits left parked by a throttle, waiting for their wake-up (as far as this host knows). */
@@ -339,7 +336,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
         // A flush record is for a stateful instance; for anything else there is nothing to run.
         if (envelope.control !== undefined && type?.stateful !== true) continue
         if (type === undefined) {
-          const error = new UnknownActorError(envelope.type, [...this.types.keys()], `for message ${envelope.id} in this host`)
+          const error = new UnknownActorError(envelope.type, this.registry.names(), `for message ${envelope.id} in this host`)
           undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: this.clock.now() } })
           continue
         }
@@ -1069,71 +1066,39 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
   private async runMessage(type: ActorType, envelope: Envelope, state: unknown, failures: AttemptRecord[], deadline: number): Promise<TurnEnd> {
     for (;;) {
       envelope.attempt = failures.length + 1
-      const startedAt = this.clock.now()
-      const start = type.kind === 'stateless' ? undefined : state === undefined ? type.initialState() : state
+      const start = startState(type, state)
       // Kept apart: `state` stays as it was even after a successful turn (its size may still refuse it).
-      const journal = type.kind === 'stateless' ? undefined : new StateJournal(start, { apart: true })
-      const ctx: Turn = new TurnContext(this, { key: envelope.key }, envelope, ENVELOPE, envelope.sentAt, start, startedAt, journal)
-      try {
-        if (this.filters.length !== 0 || type.hasFilter) {
-          const reason = applyFilters(type, envelope, this.filters, this.checkSerializable)
-          if (reason !== undefined) {
-            ctx.closed = true
-            return this.filtered(envelope, reason)
-          }
-        }
-        const reply = ctx.keep(await this.receive(type, ctx))
-        if (this.checkSerializable) {
-          if (type.stateful) assertSerializable(type.type, 'state', ctx.state)
-          assertSerializable(type.type, 'reply', reply)
-        }
-        ctx.closed = true
-        return this.done(ctx, reply)
-      } catch (error) {
-        ctx.closed = true
-        ctx.rollback()
-        const now = this.clock.now()
-        failures.push({ attempt: envelope.attempt, startedAt, endedAt: now, error: errorRecord(error) })
-        const delayMs = nextAttemptDelayMs(type, error, envelope.attempt, this.random)
-        if (delayMs === undefined) return this.dead(type, envelope, error, failures)
-        if (now + delayMs >= deadline) return { end: 'later', failures }
-        this.counts.get(type.type)!.retried++
-        this.options.onEvent?.({ type: '@troupe.retried', at: now, envelope, error, delayMs })
-        await new Promise<void>((resolve) => this.clock.setTimeout(resolve, delayMs))
+      const ctx: Turn = new EnvelopeTurn(this, { key: envelope.key }, envelope, start, this.clock.now(), turnJournal(type, start, 'apart'))
+      const outcome = await runTurn(this.rules, type, ctx)
+      if (outcome.end === 'done') {
+        this.onceResults.forget(envelope.id)
+        return this.done(ctx, outcome.reply)
       }
+      if (outcome.end === 'filtered') {
+        this.onceResults.forget(envelope.id)
+        return this.filtered(envelope, outcome.reason)
+      }
+      failures.push(outcome.attempt)
+      if (outcome.retryInMs === undefined) {
+        this.onceResults.forget(envelope.id)
+        return this.dead(type, envelope, outcome.error, failures)
+      }
+      // Left for redelivery: its `once` results stay for the next attempt, which may run here.
+      const delayMs = outcome.retryInMs
+      const now = this.clock.now()
+      if (now + delayMs >= deadline) return { end: 'later', failures }
+      this.counts.get(type.type)!.retried++
+      this.options.onEvent?.({ type: '@troupe.retried', at: now, envelope, error: outcome.error, delayMs })
+      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, delayMs))
     }
-  }
-
-  /** `receive`, bounded by the policy's attempt timeout. */
-  private receive(type: ActorType, ctx: Turn): Promise<unknown> {
-    const result = Promise.resolve().then(() => type.actor.receive(ctx.body, ctx))
-    const timeoutMs = type.policy.attemptTimeoutMs
-    if (timeoutMs === 0) return result
-    return new Promise((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => reject(new TurnTimeoutError(ctx.message.type, ctx.message.id, timeoutMs)), timeoutMs)
-      result.then(
-        (reply) => {
-          this.clock.clearTimeout(timer)
-          resolve(reply)
-        },
-        (error: unknown) => {
-          this.clock.clearTimeout(timer)
-          reject(error)
-        },
-      )
-    })
   }
 
   private done(ctx: Turn, reply: unknown): Ended {
     const envelope = ctx.message
     const entries: OutboxEntry[] = []
-    for (const effect of ctx.outbox ?? []) entries.push(this.entry(effect, envelope))
+    for (const effect of doneEffects(ctx, reply) ?? []) entries.push(this.entry(effect, envelope))
     const extra = this.extras.get(ctx)
     if (extra) entries.push(...extra)
-    if (envelope.replyTo !== undefined) {
-      entries.push(this.entry({ kind: 'tell', target: envelope.replyTo, id: ctx.nextId(), body: reply, replyTo: undefined, receipt: false }, envelope))
-    }
-    if (envelope.fork !== undefined && !ctx.forwarded) entries.push(this.report(envelope, { ok: true, reply }))
     if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'done', undefined, envelope.receipt === 'reply' ? this.replyOf(envelope, reply) : {}))
     const at = this.clock.now()
     return { end: 'done', state: ctx.state, entries, events: [{ type: '@troupe.done', at, envelope, durationMs: at - ctx.startedAt }] }
@@ -1156,7 +1121,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
   }
 
   private filtered(envelope: Envelope, reason: string): Ended {
-    const error: ErrorRecord = { name: 'Filtered', message: reason }
+    const error = filteredError(reason)
     const entries: OutboxEntry[] = []
     if (envelope.fork !== undefined) entries.push(this.report(envelope, { ok: false, status: 'filtered', error }))
     if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'filtered', reason, { error }))
@@ -1164,13 +1129,14 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
   }
 
   private dead(type: ActorType, envelope: Envelope, error: unknown, attempts: AttemptRecord[]): Ended {
-    const record = errorRecord(error)
     // A body kept out of line stays there: the letter keeps its reference, as the record had it.
     const kept = this.claimCheck?.travelled(envelope) ?? envelope
-    const entries: OutboxEntry[] = [{ kind: 'dead', letter: { envelope: { ...kept }, error: record, attempts, deadAt: this.clock.now() } }]
+    const letter = deadLetter({ ...kept }, error, attempts, this.clock.now())
+    const record = letter.error
+    const entries: OutboxEntry[] = [{ kind: 'dead', letter }]
     if (envelope.fork !== undefined) entries.push(this.report(envelope, { ok: false, status: 'dead', error: record }))
     if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'dead', record.message, { error: record }))
-    this.logger.warn('message dead-lettered', { actor: type.type, key: envelope.key || undefined, messageId: envelope.id, attempts: envelope.attempt, error: record.message })
+    logDead(this.logger, envelope, record)
     return { end: 'dead', entries, events: [{ type: '@troupe.dead', at: this.clock.now(), envelope, error }] }
   }
 
@@ -1190,30 +1156,17 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
   }
 
   /** A turn's effect as an outbox entry: a told message becomes its envelope. */
-  private entry(effect: Effect, cause: Pick<Envelope, 'id' | 'correlationId'>): OutboxEntry {
+  private entry(effect: Effect, cause: Cause): OutboxEntry {
     if (effect.kind === 'schedule') return { kind: 'schedule', timer: effect.timer }
     if (effect.kind === 'cancel') return { kind: 'cancel', timerId: effect.timerId }
-    const target = this.typeOf(effect.target)
-    const envelope = makeEnvelope({
-      id: effect.id,
-      type: target.type,
-      key: target.keyOf(effect.body),
-      body: effect.body,
-      correlationId: cause.correlationId,
-      parentId: cause.id,
-      causationId: cause.id,
-      sentAt: this.clock.now(),
-      replyTo: effect.replyTo,
-      fork: effect.fork,
-    })
+    const envelope = toldEnvelope(effect, this.typeOf(effect.target), cause, this.clock.now())
     if (effect.receipt || this.options.receiptsForAll) envelope.receipt = 'status'
     return { kind: 'message', envelope }
   }
 
-  /** Tells a fork's joiner how a child ended; the id is fixed by the child's, so a repeat is a duplicate. */
-  private report(child: Envelope, outcome: Outcome): OutboxEntry {
-    const { forkId, index } = child.fork!
-    return this.entry({ kind: 'tell', target: JOINER, id: derivedId(child.id, 'joined'), body: { op: 'reply', forkId, index, outcome }, replyTo: undefined, receipt: false }, child)
+  /** Tells a fork's joiner how a child ended. */
+  private report(child: Envelope, outcome: ChildOutcome): OutboxEntry {
+    return this.entry(forkReport(child, outcome), child)
   }
 
   private receiptEntry(envelope: Envelope, status: MessageStatus, reason: string | undefined, extra: { reply?: string; error?: ErrorRecord }): OutboxEntry {
@@ -1263,36 +1216,19 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
   }
 
   /** Effects made outside a turn, as outbox entries caused by `cause`. */
-  entries(effects: readonly Effect[], cause: Pick<Envelope, 'id' | 'correlationId'>): OutboxEntry[] {
+  entries(effects: readonly Effect[], cause: Cause): OutboxEntry[] {
     return effects.map((e) => this.entry(e, cause))
   }
 
   // ── TurnHost and JoinerHost ──────────────────────────────────────────────
-
-  rootEnvelope(): Envelope {
-    // Every message of this host arrives as a full envelope.
-    throw new TroupeError('TROUPE_INTERNAL', 'the durable host keeps no bare bodies')
-  }
 
   checkOutgoing(target: ActorClass | string, body: unknown): unknown {
     return this.typeOf(target).checkOutgoing(body, this.checkSerializable)
   }
 
 
-  /**
-   * Runs `fn` once per message and name in this host, even across attempts. Another host that
-   * redelivers the message runs it again: outside side effects are at least once on AWS.
-   */
   once<T>(messageId: MessageId, name: string, fn: () => T | Promise<T>): Promise<T> {
-    const k = `${messageId}\u0000${name}`
-    let result = this.onceResults.get(k) as Promise<T> | undefined
-    if (result === undefined) {
-      result = Promise.resolve().then(fn)
-      result.catch(() => this.onceResults.delete(k))
-      this.onceResults.set(k, result)
-      if (this.onceResults.size > SENT_MEMORY) this.onceResults.delete(this.onceResults.keys().next().value!)
-    }
-    return result
+    return this.onceResults.run(messageId, name, fn)
   }
 
   now(): number {
@@ -1318,18 +1254,7 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
   }
 
   tellFired(ctx: Context<TimerState>, firing: TimerFiring): void {
-    const target = this.typeOf(firing.target)
-    const causationId = firing.causationId as MessageId | undefined
-    const envelope = makeEnvelope({
-      id: derivedId(firing.timerId as MessageId, firing.dueAt),
-      type: target.type,
-      key: target.keyOf(firing.body),
-      body: firing.body,
-      correlationId: firing.correlationId as CorrelationId,
-      parentId: causationId,
-      causationId,
-      sentAt: this.clock.now(),
-    })
+    const envelope = firedEnvelope(firing, this.typeOf(firing.target), this.clock.now())
     if (this.options.receiptsForAll) envelope.receipt = 'status'
     this.addEntry(ctx, { kind: 'message', envelope })
   }
@@ -1349,17 +1274,6 @@ export class DurableHost implements TurnHost<Slot>, JoinerHost, TimerHost {
     if (this.options.overflow === undefined || reply === null || (typeof reply !== 'object' && typeof reply !== 'string')) return false
     if (typeof reply === 'string') return reply.length > LARGE_REPLY_BYTES / 4 && Buffer.byteLength(reply) > LARGE_REPLY_BYTES
     return Buffer.byteLength(encode(reply)) > LARGE_REPLY_BYTES
-  }
-
-  tellGroup(ctx: Context<JoinerState>, report: ForkMembership, outcome: Outcome): void {
-    const turn = ctx as unknown as Turn
-    ;(turn.outbox ??= []).push({ kind: 'tell', target: JOINER, id: turn.nextId(), body: { op: 'reply', forkId: report.forkId, index: report.index, outcome }, replyTo: undefined, receipt: false })
-  }
-
-  tellJoin(ctx: Context<JoinerState>, join: string, body: unknown, forward: ForkMembership | undefined): void {
-    const turn = ctx as unknown as Turn
-    const checked = this.checkOutgoing(join, body)
-    ;(turn.outbox ??= []).push({ kind: 'tell', target: join, id: turn.nextId(), body: checked, replyTo: undefined, receipt: false, fork: forward })
   }
 }
 

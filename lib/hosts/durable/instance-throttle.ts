@@ -21,7 +21,7 @@ import { decode, encode } from '../../core/serialization.js'
 import type { TimerRecord } from '../../store/index.js'
 import type { Rate } from '../../supervisor/policy.js'
 import type { TokenBucket } from '../../supervisor/token-bucket.js'
-import type { ActorType } from '../actor-type.js'
+import type { ActorType } from '../../turn/actor-type.js'
 
 /** The target of a throttle's wake-up timers: the host runs the instance's parked messages. */
 export const THROTTLE_WAKE = 'troupe.throttled'

@@ -11,6 +11,7 @@
 // shard places and sends it).
 import type { Envelope } from '../../core/envelope.js'
 import { TroupeError } from '../../core/errors.js'
+import type { ErrorCode } from '../../core/error-codes.js'
 import type { JournalStore, ReceiptRecord, TimerRecord, TimerStore } from '../../store/index.js'
 import { errorRecord, type DeadLetter } from '../../supervisor/dead-letter.js'
 import type { SendReport } from '../../transport/kinesis.js'
@@ -64,7 +65,7 @@ export interface MessageSender {
 }
 
 /** Error codes of a message no resend can deliver: it becomes a dead letter instead. */
-const UNSENDABLE = new Set(['TROUPE_RECORD_TOO_LARGE', 'TROUPE_INVALID_ENVELOPE', 'TROUPE_CONFIG'])
+const UNSENDABLE = new Set<ErrorCode>(['TROUPE_RECORD_TOO_LARGE', 'TROUPE_INVALID_ENVELOPE', 'TROUPE_CONFIG'])
 
 export class OutboxSender {
   constructor(
@@ -110,7 +111,7 @@ export class OutboxSender {
       }
       if (retryable) {
         await Promise.allSettled(writes)
-        throw new TroupeError('TROUPE_SEND_FAILED', `${report.failed} of ${envelopes.length} messages were not sent; the batch will be delivered again (${retryable.message})`, { cause: retryable })
+        throw new TroupeError('TROUPE_OUTBOX_NOT_SENT', `${report.failed} of ${envelopes.length} messages were not sent; the batch will be delivered again (${retryable.message})`, { cause: retryable })
       }
     }
     // A dead letter is kept before the receipt that says dead: whoever reads that receipt finds the letter.

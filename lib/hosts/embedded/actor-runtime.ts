@@ -2,11 +2,11 @@ import type { ActorClass } from '../../core/actor.js'
 import type { Clock } from '../../core/clock.js'
 import type { ActorCounts } from '../../core/inspection.js'
 import { TokenBucket } from '../../supervisor/token-bucket.js'
-import { ActorType } from '../actor-type.js'
+import { ActorType } from '../../turn/actor-type.js'
 import { Instance } from './instance.js'
 import { WaitingLine } from './waiting-line.js'
 
-export type { ActorKind } from '../actor-type.js'
+export type { ActorKind } from '../../turn/actor-type.js'
 
 /** An actor type as the embedded host runs it: its instances, its line for free slots, its counts and bucket. */
 export class ActorRuntime extends ActorType {

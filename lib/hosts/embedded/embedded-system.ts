@@ -1,17 +1,16 @@
-import { JOINER, joinerActor, type JoinerHost, type JoinerState, type Outcome } from '../../../actors/joiner.js'
+import { joinerActor, type JoinerHost } from '../../../actors/joiner.js'
 import { FORK_RESULT, forkResultActor } from '../../../actors/fork-result.js'
 import type { ActorClass } from '../../core/actor.js'
 import { systemClock, type Clock, type TimerHandle } from '../../core/clock.js'
-import type { Context } from '../../core/context.js'
 import * as d from '../../core/defaults.js'
 import { makeEnvelope, type Envelope } from '../../core/envelope.js'
 import {
   AskFailedError,
   AskTimeoutError,
   ConfigError,
+  NoDeadLetterError,
   SystemStoppedError,
   TroupeError,
-  TurnTimeoutError,
   UnknownActorError,
 } from '../../core/errors.js'
 import type { Filter } from '../../core/filter.js'
@@ -23,24 +22,27 @@ import type { MessageStatus, Receipt } from '../../core/receipt.js'
 import { timerRecord, type ScheduleOptions } from '../../core/schedule.js'
 import { decode, encode } from '../../core/serialization.js'
 import { copyState } from '../../core/state-copy.js'
-import { readKept, StateJournal } from '../../core/state-journal.js'
+import { readKept } from '../../core/state-journal.js'
 import type { AskOptions, AwaitReceiptOptions, Pause, StopOptions, StopReport, System, SystemOptions, TellOptions } from '../../core/system.js'
 import { assertSerializable, validateBody } from '../../core/validate.js'
 import type { Stores, StoredInstance, TimerRecord } from '../../store/index.js'
 import { MemoryStateStore, MemoryTimerStore } from '../../store/memory.js'
-import { errorRecord, type AttemptRecord, type DeadLetter } from '../../supervisor/dead-letter.js'
+import type { AttemptRecord, DeadLetter } from '../../supervisor/dead-letter.js'
 import { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
-import type { Effect, ForkPlan } from '../effect.js'
-import { planFork } from '../fork-plan.js'
-import { applyFilters, nextAttemptDelayMs } from '../turn-rules.js'
+import type { Effect, ForkPlan } from '../../turn/effect.js'
+import { planFork } from '../../turn/fork-plan.js'
 import { ActorRuntime } from './actor-runtime.js'
-import { registeredType } from '../actor-type.js'
-import { Deadlines, type Deadline } from './deadlines.js'
+import { Deadlines, type Deadline } from '../../turn/deadlines.js'
+import { OnceResults } from '../../turn/once.js'
+import { ActorRegistry } from '../../turn/registry.js'
+import { runTurn, startState, turnJournal, type Outcome, type TurnRules } from '../../turn/turn.js'
+import { deadLetter, doneEffects, filteredError, firedEnvelope, forkReport, logDead, toldEnvelope, type Cause } from '../../turn/turn-effects.js'
+import { MailboxTurn } from './mailbox-turn.js'
 import { Dispatcher } from './dispatcher.js'
 import { ENVELOPE, type Instance } from './instance.js'
 import { ReceiptBook } from './receipt-book.js'
 import { TimerRunner } from './timer-runner.js'
-import { TurnContext, type TurnHost } from '../turn-context.js'
+import type { TurnHost } from '../../turn/turn-context.js'
 
 interface PendingAsk {
   resolve: (reply: unknown) => void
@@ -48,11 +50,6 @@ interface PendingAsk {
   deadline: Deadline
 }
 
-/** A turn of the embedded host: its slot is the instance. */
-type Turn = TurnContext<unknown, Instance>
-
-/** Types the runtime keeps for its own actors. */
-const RESERVED_PREFIX = 'troupe.'
 /** Tries in a row of `idle()` to fire a due timer that fire nothing, before it says the timer store is failing. */
 const MAX_FIRE_TRIES = 3
 
@@ -60,17 +57,12 @@ const MAX_FIRE_TRIES = 3
  * The embedded host: every actor in this process, mailboxes in memory, turns on the
  * event loop. The default system, for development, tests and jobs that fit one process.
  */
-export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
+export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   readonly clock: Clock
   readonly logger: Logger
-  private readonly runtimes: ActorRuntime[] = []
-  private readonly byClass = new Map<ActorClass, ActorRuntime>()
-  private readonly byType = new Map<string, ActorRuntime>()
-  /** The target of the last lookup and its runtime. */
-  private lastTarget: ActorClass | string | undefined
-  private lastRuntime: ActorRuntime | undefined
-  private readonly filters: readonly Filter[]
-  private readonly random: () => number
+  private readonly registry: ActorRegistry<ActorRuntime>
+  private readonly runtimes: ActorRuntime[]
+  private readonly rules: TurnRules
   private readonly checkSerializable: boolean
   private readonly receiptsForAll: boolean
   private readonly dispatch: Dispatcher
@@ -82,7 +74,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   private readonly deadlines: Deadlines
   /** Failed attempts of messages still in play, for their dead letter. */
   private readonly failures = new Map<string, AttemptRecord[]>()
-  private readonly onceResults = new Map<string, Promise<unknown>>()
+  private readonly onceResults = new OnceResults()
   /** Timers of unkeyed messages waiting for a retry. */
   private readonly retryTimers = new Map<TimerHandle, Envelope>()
   /** Where each fork child in play is, for the missing children of a join past its deadline. */
@@ -107,11 +99,12 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   constructor(options: SystemOptions) {
     if (!options || !Array.isArray(options.actors)) throw new ConfigError('createSystem({ actors }) needs an array of actor classes')
     this.clock = options.clock ?? systemClock
-    this.random = options.random ?? Math.random
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'info')
-    this.filters = options.filters ?? []
     this.checkSerializable = options.checkSerializable ?? process.env.NODE_ENV !== 'production'
     this.receiptsForAll = options.receiptsForAll ?? false
+    const builtins = [joinerActor(this), forkResultActor((forkId, joined) => this.forkJoined(forkId, joined))]
+    this.registry = new ActorRegistry(options.actors, builtins, (cls) => new ActorRuntime(cls, this.clock))
+    this.runtimes = [...this.registry.values()]
     const maxRunning = options.concurrency ?? d.DEFAULT_SYSTEM_CONCURRENCY
     if (!(maxRunning >= 1)) throw new ConfigError(`createSystem: concurrency must be a number from 1 up, got ${String(options.concurrency)}`)
     this.dispatch = new Dispatcher(this.clock, maxRunning, this.runtimes, {
@@ -122,6 +115,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
       },
     })
     this.deadlines = new Deadlines(this.clock)
+    this.rules = { filters: options.filters ?? [], checkSerializable: this.checkSerializable, random: options.random ?? Math.random, clock: this.clock, deadlines: this.deadlines }
     this.receipts = new ReceiptBook(this.clock, options.receiptLimit ?? d.DEFAULT_RECEIPT_LIMIT)
     this.dead = new DeadLetterBox(options.deadLetterLimit ?? d.DEFAULT_DEAD_LETTER_LIMIT, (letter) =>
       this.logger.warn('dead letter evicted past deadLetterLimit', { messageId: letter.envelope.id, actor: letter.envelope.type }),
@@ -129,20 +123,6 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     this.stores = { state: options.stores?.state ?? new MemoryStateStore(), timers: options.stores?.timers ?? new MemoryTimerStore() }
     this.keepsState = options.stores?.state !== undefined
     this.timerRunner = new TimerRunner(this.clock, this.stores.timers, (t) => this.fireTimer(t), this.logger)
-    for (const cls of options.actors) {
-      if (String((cls as { type?: unknown }).type).startsWith(RESERVED_PREFIX)) {
-        throw new ConfigError(`actor ${cls.name} is named "${cls.type}"; types starting with "${RESERVED_PREFIX}" are troupe's own`)
-      }
-    }
-    const builtins = [joinerActor(this), forkResultActor((forkId, joined) => this.forkJoined(forkId, joined))]
-    for (const cls of [...options.actors, ...builtins]) {
-      const rt = new ActorRuntime(cls, this.clock)
-      const twin = this.byType.get(rt.type)
-      if (twin) throw new ConfigError(`two actor classes are named "${rt.type}": ${twin.cls.name} and ${cls.name}; static type must be unique`)
-      this.runtimes.push(rt)
-      this.byClass.set(cls, rt)
-      this.byType.set(rt.type, rt)
-    }
     this.timerRunner.start()
   }
 
@@ -260,16 +240,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   }
 
   private runtime(target: ActorClass | string): ActorRuntime {
-    // A producer tells one type many times in a row: the last lookup answers without a Map.
-    if (target === this.lastTarget) return this.lastRuntime!
-    const rt = typeof target === 'string' ? this.byType.get(target) : registeredType(target, this.byClass, this.byType)
-    if (rt) {
-      this.lastTarget = target
-      this.lastRuntime = rt
-      return rt
-    }
-    const name = typeof target === 'string' ? target : `${String((target as { type?: unknown })?.type)} (class ${(target as { name?: string })?.name})`
-    throw new UnknownActorError(name, [...this.byType.keys()])
+    return this.registry.get(target)
   }
 
   // ── turns ────────────────────────────────────────────────────────────────
@@ -281,30 +252,16 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     rt.lastActivityAt = now
     const seq = mailbox.seq
     if (seq === ENVELOPE) (mailbox.item as Envelope).attempt++
-    // A deleted instance (state set to undefined) with messages left starts again from its initial state.
-    const state = rt.kind === 'stateless' ? undefined : inst.state === undefined && rt.stateful ? rt.initialState() : inst.state
+    const state = startState(rt, inst.state)
     // The turn changes the state in place; its journal undoes that if the turn fails.
-    const journal = rt.kind !== 'stateless' && rt.copiesState ? new StateJournal(state, { trusted: inst.state !== undefined }) : undefined
-    const ctx = new TurnContext(this, inst, mailbox.item, seq, mailbox.sentAt, state, now, journal)
+    const journal = turnJournal(rt, state, inst.state !== undefined ? 'trusted' : 'new')
+    const ctx = new MailboxTurn(this, this, inst, mailbox.item, seq, mailbox.sentAt, state, now, journal)
     mailbox.item = undefined
     if (seq === ENVELOPE) this.track(ctx.message, 'running')
     if (this.listeners.length !== 0) this.emit({ type: '@troupe.delivered', at: now, envelope: ctx.message })
-    let result: unknown
-    try {
-      if ((this.filters.length !== 0 || rt.hasFilter) && !this.filter(rt, ctx)) {
-        ctx.closed = true
-        ctx.rollback()
-        return undefined
-      }
-      result = rt.actor.receive(ctx.body, ctx)
-    } catch (error) {
-      this.failed(ctx, error)
-      return undefined
-    }
-    if (result instanceof Promise || typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
-      return this.awaitTurn(ctx, result as PromiseLike<unknown>)
-    }
-    this.succeeded(ctx, result, now)
+    const outcome = runTurn(this.rules, rt, ctx)
+    if (outcome instanceof Promise) return outcome.then((ended) => this.carryOut(ctx, ended, this.clock.now()))
+    this.carryOut(ctx, outcome, now)
     return undefined
   }
 
@@ -313,68 +270,26 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     return makeEnvelope({ id, type: inst.rt.type, key: inst.key, body, correlationId: id as string as CorrelationId, sentAt, attempt: 1 })
   }
 
-  private awaitTurn(ctx: Turn, result: PromiseLike<unknown>): Promise<void> {
-    const timeoutMs = ctx.instance.rt.policy.attemptTimeoutMs
-    if (timeoutMs === 0) {
-      return Promise.resolve(result).then(
-        (reply) => this.succeeded(ctx, reply, this.clock.now()),
-        (error) => this.failed(ctx, error),
-      )
-    }
-    // The worker waits for the turn or its deadline, whichever comes first.
-    return new Promise<void>((release) => {
-      const deadline = this.deadlines.add(ctx.startedAt + timeoutMs, () => {
-        this.failed(ctx, new TurnTimeoutError(ctx.message.type, ctx.message.id, timeoutMs))
-        release()
-      })
-      result.then(
-        (reply) => {
-          deadline.cancel()
-          this.succeeded(ctx, reply, this.clock.now())
-          release()
-        },
-        (error) => {
-          deadline.cancel()
-          this.failed(ctx, error)
-          release()
-        },
-      )
-    })
+  /** Keeps what an attempt ended with: the state and what it sent, a retry, or the message's end. */
+  private carryOut(ctx: MailboxTurn, outcome: Outcome, now: number): void {
+    if (outcome.end === 'done') this.succeeded(ctx, outcome.reply, now)
+    else if (outcome.end === 'failed') this.failed(ctx, outcome.error, outcome.attempt, outcome.retryInMs)
+    else this.filtered(ctx, outcome.reason)
   }
 
-  /** Global filters, then the actor's. False when the message was dropped (and finished as filtered). */
-  /** Filters the message; false when it was dropped (and finished as filtered). */
-  private filter(rt: ActorRuntime, ctx: Turn): boolean {
-    const reason = applyFilters(rt, ctx.message, this.filters, this.checkSerializable)
-    return reason === undefined || this.dropped(rt, ctx, reason)
-  }
-
-  private dropped(rt: ActorRuntime, ctx: Turn, reason: string): false {
+  private filtered(ctx: MailboxTurn, reason: string): void {
     const envelope = ctx.message
+    const rt = ctx.instance.rt
     rt.counts.filtered++
     if (this.listeners.length !== 0) this.emit({ type: '@troupe.filtered', at: this.clock.now(), envelope, reason })
     this.finish(envelope, 'filtered', reason)
-    if (envelope.fork !== undefined) this.report(envelope, { ok: false, status: 'filtered', error: { name: 'Filtered', message: reason } })
-    const ask = this.takeAsk(envelope.id)
-    ask?.reject(new AskFailedError(rt.type, envelope.id, 'filtered', new Error(reason)))
-    return false
+    if (envelope.fork !== undefined) this.send([forkReport(envelope, { ok: false, status: 'filtered', error: filteredError(reason) })], envelope)
+    this.takeAsk(envelope.id)?.reject(new AskFailedError(rt.type, envelope.id, 'filtered', new Error(reason)))
   }
 
-  private succeeded(ctx: Turn, reply: unknown, now: number): void {
-    if (ctx.closed) return
+  private succeeded(ctx: MailboxTurn, reply: unknown, now: number): void {
     const inst = ctx.instance
     const rt = inst.rt
-    if (this.checkSerializable) {
-      try {
-        if (rt.kind !== 'stateless') ctx.assertStateSerializable(rt.type)
-        assertSerializable(rt.type, 'reply', reply)
-      } catch (error) {
-        this.failed(ctx, error)
-        return
-      }
-    }
-    ctx.closed = true
-    reply = ctx.keep(reply)
     // Commit, then send: nothing leaves from state that was not kept.
     if (rt.kind !== 'stateless') inst.state = ctx.state
     const envelope = ctx.materialized()
@@ -382,11 +297,8 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     inst.lastSeq = envelope === undefined ? ctx.seq : -1
     inst.updatedAt = now
     if (rt.stateful && ctx.state === undefined) this.forget(inst)
-    if (ctx.outbox !== undefined) this.send(ctx.outbox, ctx.message)
-    if (envelope?.replyTo !== undefined) {
-      this.send([{ kind: 'tell', target: envelope.replyTo, id: ctx.nextId(), body: reply, replyTo: undefined, receipt: false }], envelope)
-    }
-    if (envelope?.fork !== undefined && !ctx.forwarded) this.report(envelope, { ok: true, reply })
+    const effects = doneEffects(ctx, reply)
+    if (effects !== undefined) this.send(effects, ctx.message)
     rt.counts.done++
     if (this.listeners.length !== 0) {
       this.emit({ type: '@troupe.done', at: now, envelope: ctx.message, durationMs: now - ctx.startedAt })
@@ -395,40 +307,30 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     if (envelope !== undefined && this.asks.size !== 0) this.takeAsk(envelope.id)?.resolve(reply)
   }
 
-  private failed(ctx: Turn, error: unknown): void {
-    if (ctx.closed) return
-    ctx.closed = true
-    ctx.rollback()
+  private failed(ctx: MailboxTurn, error: unknown, attempt: AttemptRecord, retryInMs: number | undefined): void {
     const inst = ctx.instance
     const rt = inst.rt
     const envelope = ctx.message
-    const now = this.clock.now()
+    const now = attempt.endedAt
     let attempts = this.failures.get(envelope.id)
     if (!attempts) this.failures.set(envelope.id, (attempts = []))
-    attempts.push({ attempt: envelope.attempt, startedAt: ctx.startedAt, endedAt: now, error: errorRecord(error) })
-    const delayMs = nextAttemptDelayMs(rt, error, envelope.attempt, this.random)
-    if (delayMs !== undefined) {
+    attempts.push(attempt)
+    if (retryInMs !== undefined) {
       rt.counts.retried++
       this.track(envelope, 'retrying', message(error))
-      if (this.listeners.length !== 0) this.emit({ type: '@troupe.retried', at: now, envelope, error, delayMs })
-      this.retryLater(inst, envelope, delayMs)
+      if (this.listeners.length !== 0) this.emit({ type: '@troupe.retried', at: now, envelope, error, delayMs: retryInMs })
+      this.retryLater(inst, envelope, retryInMs)
       return
     }
-    const letter: DeadLetter = { envelope, error: errorRecord(error), attempts, deadAt: now }
+    const letter = deadLetter(envelope, error, attempts, now)
     this.failures.delete(envelope.id)
     this.dead.add(letter)
     rt.counts.dead++
     if (this.listeners.length !== 0) this.emit({ type: '@troupe.dead', at: now, envelope, error })
-    this.logger.warn('message dead-lettered', { actor: rt.type, key: envelope.key || undefined, messageId: envelope.id, attempts: envelope.attempt, error: message(error) })
+    logDead(this.logger, envelope, letter.error)
     this.finish(envelope, 'dead', message(error))
-    if (envelope.fork !== undefined) this.report(envelope, { ok: false, status: 'dead', error: letter.error })
+    if (envelope.fork !== undefined) this.send([forkReport(envelope, { ok: false, status: 'dead', error: letter.error })], envelope)
     this.takeAsk(envelope.id)?.reject(new AskFailedError(rt.type, envelope.id, 'dead', error))
-  }
-
-  /** Tells a fork's joiner how one of its children ended. The id is fixed by the child's, so a repeat is a duplicate. */
-  private report(child: Envelope, outcome: Outcome): void {
-    const { forkId, index } = child.fork!
-    this.send([{ kind: 'tell', target: JOINER, id: derivedId(child.id, 'joined'), body: { op: 'reply', forkId, index, outcome }, replyTo: undefined, receipt: false }], child)
   }
 
   /** A stateful instance whose turn set its state to undefined is deleted, here and in the store. */
@@ -456,7 +358,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   }
 
   /** Carries out what a committed turn left: messages, timers set and removed. Bodies were checked when told. */
-  private send(effects: readonly Effect[], cause: { id: MessageId; correlationId: CorrelationId }): void {
+  private send(effects: readonly Effect[], cause: Cause): void {
     // The effects of one turn leave together: one clock reading for all of them.
     const sentAt = this.clock.now()
     for (const effect of effects) {
@@ -469,19 +371,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
         continue
       }
       const rt = this.runtime(effect.target)
-      const envelope = makeEnvelope({
-        id: effect.id,
-        type: rt.type,
-        key: rt.keyOf(effect.body),
-        body: effect.body,
-        correlationId: cause.correlationId,
-        parentId: cause.id,
-        causationId: cause.id,
-        sentAt,
-        replyTo: effect.replyTo,
-        fork: effect.fork,
-      })
-      this.enqueue(rt, envelope, effect.receipt)
+      this.enqueue(rt, toldEnvelope(effect, rt, cause, sentAt), effect.receipt)
     }
   }
 
@@ -500,23 +390,15 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
   /** A timer came due: its message is told like any other, with an id fixed by the timer and the due time. */
   private fireTimer(timer: TimerRecord): void {
     this.timersFired++
-    const rt = this.byType.get(timer.target)
-    const causationId = timer.causationId as MessageId | undefined
-    const fields = {
-      id: derivedId(timer.id as MessageId, timer.dueAt),
-      type: timer.target,
-      correlationId: timer.correlationId as CorrelationId,
-      parentId: causationId,
-      causationId,
-      sentAt: this.clock.now(),
-    }
-    let body: unknown
+    const now = this.clock.now()
+    const rt = this.registry.find(timer.target)
+    const firing = { timerId: timer.id, dueAt: timer.dueAt, target: timer.target, body: undefined as unknown, correlationId: timer.correlationId, causationId: timer.causationId }
     try {
-      body = decode(timer.body)
-      if (!rt) throw new UnknownActorError(timer.target, [...this.byType.keys()], `for timer ${timer.id} in this system`)
-      this.enqueue(rt, makeEnvelope({ ...fields, key: rt.keyOf(body), body }), this.receiptsForAll)
+      firing.body = decode(timer.body)
+      if (!rt) throw new UnknownActorError(timer.target, this.registry.names(), `for timer ${timer.id} in this system`)
+      this.enqueue(rt, firedEnvelope(firing, rt, now), this.receiptsForAll)
     } catch (error) {
-      this.dead.add({ envelope: makeEnvelope({ ...fields, key: '', body }), error: errorRecord(error), attempts: [], deadAt: this.clock.now() })
+      this.dead.add(deadLetter(firedEnvelope(firing, undefined, now), error, [], now))
       this.logger.error('timer could not fire; dead-lettered', { timerId: timer.id, error: message(error) })
     }
   }
@@ -574,10 +456,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
       if (this.receipts.size !== 0) this.receipts.record(envelope, status, reason)
       if (envelope.fork !== undefined) this.childStatus.delete(envelope.id)
       if (this.failures.size !== 0 && status !== 'dead') this.failures.delete(envelope.id)
-      if (this.onceResults.size !== 0) {
-        const prefix = `${envelope.id}\u0000`
-        for (const k of this.onceResults.keys()) if (k.startsWith(prefix)) this.onceResults.delete(k)
-      }
+      this.onceResults.forget(envelope.id)
     }
     this.outstanding--
     if (this.settledWaiters.length !== 0) this.wakeSettled()
@@ -648,7 +527,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
         forkId,
         childId: (i) => derivedId(forkId, i),
         children: checked,
-        join: this.byType.get(FORK_RESULT)!.cls,
+        join: this.registry.find(FORK_RESULT)!.cls,
         options: options as JoinOptions<unknown>,
         cause: { id: forkId, correlationId: forkId as string as CorrelationId },
         forward: undefined,
@@ -666,12 +545,6 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
 
   lastStatus(messageId: string): MessageStatus | undefined {
     return this.childStatus.get(messageId) ?? this.receipts.status(messageId)
-  }
-
-  tellJoin(ctx: Context<JoinerState>, join: string, body: unknown, forward: ForkMembership | undefined): void {
-    const turn = ctx as unknown as TurnContext<JoinerState, Instance>
-    const checked = this.checkOutgoing(join, body)
-    ;(turn.outbox ??= []).push({ kind: 'tell', target: join, id: turn.nextId(), body: checked, replyTo: undefined, receipt: false, fork: forward })
   }
 
   private forkJoined(forkId: string, joined: unknown): void {
@@ -692,15 +565,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
 
 
   once<T>(messageId: MessageId, name: string, fn: () => T | Promise<T>): Promise<T> {
-    const k = `${messageId}\u0000${name}`
-    let result = this.onceResults.get(k) as Promise<T> | undefined
-    if (result === undefined) {
-      result = Promise.resolve().then(fn)
-      // A failed side effect may be tried again on the next attempt.
-      result.catch(() => this.onceResults.delete(k))
-      this.onceResults.set(k, result)
-    }
-    return result
+    return this.onceResults.run(messageId, name, fn)
   }
 
   // ── reading ──────────────────────────────────────────────────────────────
@@ -740,7 +605,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
 
   replay(id: string): Promise<MessageId> {
     const letter = this.dead.take(id)
-    if (!letter) return Promise.reject(new TroupeError('TROUPE_NO_DEAD_LETTER', `no dead letter with message id ${id}`))
+    if (!letter) return Promise.reject(new NoDeadLetterError(id))
     if (this.stopping) {
       this.dead.add(letter)
       return Promise.reject(new SystemStoppedError())
@@ -888,7 +753,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
     const waiting: [ActorRuntime, Envelope][] = []
     for (const [timer, envelope] of this.retryTimers) {
       this.clock.clearTimeout(timer)
-      waiting.push([this.byType.get(envelope.type)!, envelope])
+      waiting.push([this.runtime(envelope.type), envelope])
     }
     this.retryTimers.clear()
     this.dispatch.cancelParks()
@@ -910,7 +775,7 @@ export class EmbeddedSystem implements System, TurnHost<Instance>, JoinerHost {
 
   private bury(rt: ActorRuntime, envelope: Envelope, error: Error): void {
     rt.counts.dead++
-    this.dead.add({ envelope, error: errorRecord(error), attempts: this.failures.get(envelope.id) ?? [], deadAt: this.clock.now() })
+    this.dead.add(deadLetter(envelope, error, this.failures.get(envelope.id) ?? [], this.clock.now()))
     this.failures.delete(envelope.id)
     this.finish(envelope, 'dead', error.message)
   }

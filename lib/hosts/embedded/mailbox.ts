@@ -2,9 +2,11 @@
 const FIRST_CHUNK = 8
 const MAX_CHUNK = 1024
 
-import { ENVELOPE } from '../turn-context.js'
-
-export { ENVELOPE }
+/**
+ * A message kept as a bare body rather than an envelope has its root id's sequence number as its
+ * seq; a full envelope has this one.
+ */
+export const ENVELOPE = -1
 
 class Chunk {
   readonly items: unknown[]

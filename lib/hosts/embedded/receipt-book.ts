@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../../core/clock.js'
-import { TroupeError } from '../../core/errors.js'
+import { ReceiptTimeoutError, TroupeError } from '../../core/errors.js'
 import { FINAL_STATUSES, type MessageStatus, type Receipt } from '../../core/receipt.js'
 import type { Envelope } from '../../core/envelope.js'
 import type { AwaitReceiptOptions } from '../../core/system.js'
@@ -98,7 +98,7 @@ export class ReceiptBook {
         timer: this.clock.setTimeout(() => {
           this.waiters.get(id)?.delete(waiter)
           const last = this.status(id) ?? 'unknown'
-          reject(new TroupeError('TROUPE_RECEIPT_TIMEOUT', `message ${id} did not reach ${statuses.join('/')} in ${timeoutMs} ms; last status: ${last}`))
+          reject(new ReceiptTimeoutError(id, statuses, last, timeoutMs))
         }, timeoutMs),
       }
       let set = this.waiters.get(id)

@@ -1,18 +1,9 @@
-// troupe/lambda: the Lambda host.
+// troupe/lambda: what a user's Lambda function needs: the host handler, the event shapes it
+// takes, and the bundler that builds it. The local Lambda that runs it on a machine (execution
+// environments, the event source mapping, the Invoke API) is in troupe/local.
 export { createLambdaHandler } from './handler.js'
 export type { LambdaHandler, LambdaHostOptions } from './handler.js'
 export { isAskInvocation, isKinesisEvent, isTick } from './events.js'
 export type { AskAnswer, AskInvocation, KinesisBatchResponse, KinesisEventRecord, KinesisStreamEvent, LambdaContext, ScheduledEvent, TickInvocation } from './events.js'
 export { bundleHandler } from './bundle.js'
 export type { BundleOptions, BundleResult } from './bundle.js'
-export { LocalFunction, MAX_SYNC_PAYLOAD_BYTES, RequestTooLargeError } from './local-function.js'
-export type { EnvironmentInfo, FunctionErrorPayload, FunctionFailure, InvokeOptions, InvokeResult, KillOptions, LocalFunctionOptions, LocalFunctionStats } from './local-function.js'
-export { laneOf, LocalEventSourceMapping, readBatchResponse } from './local-event-source-mapping.js'
-export type { BatchReport, CheckpointStore, LocalEventSourceMappingOptions, LocalEventSourceMappingStats, OnFailureRecord } from './local-event-source-mapping.js'
-export { settleLocalLambda } from './settle-local-lambda.js'
-export type { LocalLambdaPath, SettleOptions } from './settle-local-lambda.js'
-export { runtimeNode } from './runtime-node.js'
-export type { RuntimeNodeOptions } from './runtime-node.js'
-export { NotIdleError } from './not-idle-error.js'
-export { startLocalInvokeServer } from './local-invoke-server.js'
-export type { LocalInvokeServer, LocalInvokeServerOptions } from './local-invoke-server.js'

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../../core/clock.js'
+import type { Clock, TimerHandle } from '../core/clock.js'
 
 /** A deadline that may be cancelled; cancelling is O(1) and leaves the entry for later cleanup. */
 export interface Deadline {

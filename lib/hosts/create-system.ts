@@ -1,5 +1,5 @@
-import { EmbeddedSystem } from '../hosts/embedded/embedded-system.js'
-import type { System, SystemOptions } from './system.js'
+import { EmbeddedSystem } from './embedded/embedded-system.js'
+import type { System, SystemOptions } from '../core/system.js'
 
 /**
  * Starts a system of actors. Without transport options it is the embedded system:

@@ -10,22 +10,14 @@ import type { StateJournal } from '../core/state-journal.js'
 import { assertSerializable } from '../core/validate.js'
 import { scopedTimerId, type Effect, type ForkPlan } from './effect.js'
 
-/** What the turn context needs from its host. */
-/**
- * A message kept as a bare body rather than an envelope has this seq; any other seq is the
- * sequence number of its root id (the embedded mailbox keeps common messages that way).
- */
-export const ENVELOPE = -1
-
 /** Where a turn runs: the host's instance record. The context needs only its key. */
 export interface TurnSlot {
   readonly key: string
 }
 
-export interface TurnHost<Slot extends TurnSlot = TurnSlot> {
+/** What the turn context needs from its host. */
+export interface TurnHost {
   logger: Logger
-  /** The envelope of a message kept as a bare body (see `Instance`). */
-  rootEnvelope(slot: Slot, body: unknown, seq: number, sentAt: number): Envelope
   /** Checks a body told from a turn as far as can be done synchronously. */
   checkOutgoing(target: ActorClass | string, body: unknown): unknown
   once<T>(messageId: MessageId, name: string, fn: () => T | Promise<T>): Promise<T>
@@ -34,9 +26,12 @@ export interface TurnHost<Slot extends TurnSlot = TurnSlot> {
   planFork(plan: ForkPlan): Effect[]
 }
 
-
-
-export class TurnContext<State = unknown, Slot extends TurnSlot = TurnSlot> implements Context<State> {
+/**
+ * The `ctx` of one attempt of one message, in any host. What the turn sends waits in `outbox`
+ * until the host has kept the turn's state (nothing leaves from a failed turn). How the message
+ * is held is the host's: a full envelope (`EnvelopeTurn`), or the embedded mailbox's bare body.
+ */
+export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnSlot> implements Context<State> {
   state: State
   outbox: Effect[] | undefined
   /** Set once the turn has succeeded, failed or timed out; a late tell is then an error. */
@@ -45,16 +40,11 @@ export class TurnContext<State = unknown, Slot extends TurnSlot = TurnSlot> impl
   forwarded = false
   private sent = 0
   private logger: Logger | undefined
-  private envelope: Envelope | undefined
   private journal: StateJournal | undefined
 
   constructor(
-    private readonly host: TurnHost<Slot>,
+    protected readonly host: TurnHost,
     readonly instance: Slot,
-    /** The mailbox slot: a full envelope, or a bare body when `seq` is not ENVELOPE. */
-    private readonly item: unknown,
-    readonly seq: number,
-    private readonly sentAt: number,
     state: State,
     readonly startedAt: number,
     /**
@@ -65,8 +55,13 @@ export class TurnContext<State = unknown, Slot extends TurnSlot = TurnSlot> impl
   ) {
     this.journal = journal
     this.state = journal === undefined ? state : (journal.view as State)
-    if (seq === ENVELOPE) this.envelope = item as Envelope
   }
+
+  /** The message's envelope (made on first use where the host keeps bare bodies). */
+  abstract get message(): Envelope
+  /** The envelope if one exists already; a bare-body message that never needed one has none. */
+  abstract materialized(): Envelope | undefined
+  abstract get body(): unknown
 
   /**
    * Ends a successful turn: `state` becomes the state to keep, as plain data, and the reply is
@@ -93,21 +88,6 @@ export class TurnContext<State = unknown, Slot extends TurnSlot = TurnSlot> impl
    */
   assertStateSerializable(actor: string): void {
     if (this.journal?.writesSerializable(this.state) !== true) assertSerializable(actor, 'state', this.state)
-  }
-
-  /** The envelope, made on first use for messages kept as bare bodies. */
-  get message(): Envelope {
-    this.envelope ??= this.host.rootEnvelope(this.instance, this.item, this.seq, this.sentAt)
-    return this.envelope
-  }
-
-  /** The envelope if one exists already; bare-body messages that never needed one have none. */
-  materialized(): Envelope | undefined {
-    return this.envelope
-  }
-
-  get body(): unknown {
-    return this.envelope === undefined ? this.item : this.envelope.body
   }
 
   get key(): string {
@@ -199,4 +179,37 @@ export class TurnContext<State = unknown, Slot extends TurnSlot = TurnSlot> impl
   nextId(): MessageId {
     return derivedId(this.message.id, this.sent++)
   }
+
+  /** A message of troupe's own actors that carries a fork membership (a join's message, a group's report). */
+  tellInFork(target: string, body: unknown, fork: ForkMembership | undefined): void {
+    const checked = this.host.checkOutgoing(target, body)
+    ;(this.outbox ??= []).push({ kind: 'tell', target, id: this.nextId(), body: checked, replyTo: undefined, receipt: false, fork })
+  }
+}
+
+/** A turn on a message the host holds as a full envelope. */
+export class EnvelopeTurn<State = unknown, Slot extends TurnSlot = TurnSlot> extends TurnContext<State, Slot> {
+  constructor(host: TurnHost, instance: Slot, private readonly envelope: Envelope, state: State, startedAt: number, journal?: StateJournal) {
+    super(host, instance, state, startedAt, journal)
+  }
+
+  get message(): Envelope {
+    return this.envelope
+  }
+
+  materialized(): Envelope {
+    return this.envelope
+  }
+
+  get body(): unknown {
+    return this.envelope.body
+  }
+}
+
+/**
+ * From a turn of troupe's own actors: a message that carries a fork membership (a join's message
+ * that forwards into an outer fork, a group joiner's report), which `ctx.tell` cannot say.
+ */
+export function tellInFork(ctx: Context<unknown>, target: string, body: unknown, fork: ForkMembership | undefined): void {
+  ;(ctx as TurnContext).tellInFork(target, body, fork)
 }

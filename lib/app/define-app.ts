@@ -1,7 +1,9 @@
 // What `troupe dev` runs: a module whose default export is `defineApp({ … })`. The app names its
 // actors (and optionally filters and routing); `troupe dev` brings the AWS mode up under them on a
 // local stack, then hands the running system to the app's own `start` (an HTTP API, a feeder)
-// and calls the function it returns before stopping.
+// and calls the function it returns before stopping. `troupe bundle`, `template` and `deploy`
+// read the same app. The declaration lives below the CLI, which only reads it, so that troupe/aws
+// exports defineApp without loading any of the CLI.
 import { bundleFilesProblem, type BundleFiles } from '../deploy/bundle-files.js'
 import type { ActorClass } from '../core/actor.js'
 import type { Filter } from '../core/filter.js'
@@ -89,7 +91,7 @@ export function defineApp(app: App): App {
   return app
 }
 
-/** Why `value` is not an App, or undefined when it is one. */
+/** Why `value` is not an App, or undefined when it is one (for the CLI's loader). @internal */
 export function appProblem(value: unknown): string | undefined {
   if (value === null || typeof value !== 'object') return `it is ${value === null ? 'null' : typeof value}, not defineApp({ actors: [...] })`
   const app = value as Record<string, unknown>
@@ -134,7 +136,7 @@ function payloadsProblem(value: unknown): string | undefined {
 
 const shown = (value: unknown) => (typeof value === 'string' ? JSON.stringify(value) : String(value))
 
-/** A stop function and info from whatever `start` returned. */
+/** A stop function and info from whatever `start` returned (for `troupe dev`). @internal */
 export function startedOf(value: unknown): { stop: AppStop | undefined; info: Record<string, unknown> | undefined } {
   if (typeof value === 'function') return { stop: value as AppStop, info: undefined }
   if (value === undefined || value === null) return { stop: undefined, info: undefined }

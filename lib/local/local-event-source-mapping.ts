@@ -8,11 +8,14 @@
 //
 // - a batch is at most `batchSize` records and 6 MB of event; with a batching window, the lane
 //   waits for a full batch until the window (started when the previous invoke ended) closes;
-// - success (any return value without ReportBatchItemFailures; with it: null, {}, an empty or
-//   null list) checkpoints past the whole batch;
-// - a partial batch response checkpoints before the lowest `itemIdentifier` (compared as
-//   BigInt) and the rest is delivered again; an identifier that is empty, not a string, under
-//   a misspelled key, or not a sequence number of this batch fails the whole batch (logged);
+// - success (any return value unless the mapping was made with `functionResponseTypes:
+//   ['ReportBatchItemFailures']`; with it: null, {}, an empty or null list) checkpoints past the
+//   whole batch. As on AWS, partial batch responses are off by default: a mapping made without
+//   the option reads a `batchItemFailures` answer as success;
+// - with ReportBatchItemFailures, a partial batch response checkpoints before the lowest
+//   `itemIdentifier` (compared as BigInt) and the rest is delivered again; an identifier that is
+//   empty, not a string, under a misspelled key, or not a sequence number of this batch fails
+//   the whole batch (logged);
 // - a function error (throw, crash, timeout, oversized response) fails the whole batch;
 // - every failed response counts one attempt of the unit being retried; past
 //   `maximumRetryAttempts` (N retries = N+1 attempts) the unit is discarded, an on-failure
@@ -20,8 +23,8 @@
 // - with `bisectBatchOnFunctionError`, a failed batch of more than one record is split in two
 //   halves, delivered in order, each with its own attempt count (a split counts no attempt);
 //   a partial response splits at the reported record, and only the rest is retried;
-// - records older than `maximumRecordAgeInSeconds` are discarded before a delivery
-//   (condition RecordAgeExceeded);
+// - records older than `maximumRecordAgeInSeconds` (-1, or 60 to 604,800 as AWS takes) are
+//   discarded before a delivery (condition RecordAgeExceeded);
 // - errors before the function runs (it could not be invoked) are retried without counting.
 //
 // Checkpoints live in memory unless a store is given: a new mapping starts at
@@ -36,9 +39,9 @@ import {
   type Shard,
   type _Record,
 } from '@aws-sdk/client-kinesis'
-import { ConfigError } from '../../core/errors.js'
-import { createLogger, type Logger } from '../../core/logger.js'
-import type { KinesisEventRecord } from './events.js'
+import { ConfigError } from '../core/errors.js'
+import { createLogger, type Logger } from '../core/logger.js'
+import type { KinesisEventRecord } from '../hosts/lambda/events.js'
 import { MAX_SYNC_PAYLOAD_BYTES, type InvokeResult, type LocalFunction } from './local-function.js'
 import { NotIdleError } from './not-idle-error.js'
 
@@ -63,6 +66,9 @@ export interface OnFailureRecord {
     streamArn: string
   }
 }
+
+/** The values of `FunctionResponseTypes` Lambda takes for a Kinesis mapping. */
+export type FunctionResponseType = 'ReportBatchItemFailures'
 
 /** Where checkpoints are kept across mappings (a restart resumes after them). */
 export interface CheckpointStore {
@@ -101,12 +107,21 @@ export interface LocalEventSourceMappingOptions {
   parallelizationFactor?: number
   /** -1 (until the records expire) or 0-10,000. @default -1 */
   maximumRetryAttempts?: number
-  /** -1 (never) or seconds; AWS takes 60-604,800, smaller values are allowed here for tests. @default -1 */
+  /**
+   * Records older than this many seconds are discarded: -1 (never) or a whole number from 60 to
+   * 604,800, the values AWS takes (it refuses 0-59). To test ageing without waiting a minute, move
+   * `now` forward. @default -1
+   */
   maximumRecordAgeInSeconds?: number
   /** @default false */
   bisectBatchOnFunctionError?: boolean
-  /** FunctionResponseTypes: ["ReportBatchItemFailures"]. troupe's handler answers with partial batch responses. @default true */
-  reportBatchItemFailures?: boolean
+  /**
+   * `['ReportBatchItemFailures']` makes the mapping read the function's `batchItemFailures` and
+   * deliver again from the lowest one reported. Without it, as on AWS, any answer is success and
+   * the whole batch is done. troupe's handler answers with partial batch responses, and the
+   * mapping `troupe template` and `troupe deploy` make asks for them. @default []
+   */
+  functionResponseTypes?: readonly FunctionResponseType[]
   /** Each invocation's timeout. @default the function's timeout */
   functionTimeoutMs?: number
   /** Wait between reads of a shard that had nothing new, in ms. Lambda polls about once a second. @default 1000 */
@@ -128,6 +143,11 @@ export interface LocalEventSourceMappingOptions {
   logger?: Logger
   /** For `duplicateDelivery`. @default Math.random */
   random?: () => number
+  /**
+   * The time records' ages are measured at, in epoch ms (their arrival times are the stream's).
+   * Tests move it forward to age records past `maximumRecordAgeInSeconds`. @default Date.now
+   */
+  now?: () => number
   /** Told about every batch delivered (after its outcome is known). */
   onBatch?: (report: BatchReport) => void
 }
@@ -229,7 +249,7 @@ const EVENT_OVERHEAD = 14
  * Feeds a stream's records to a LocalFunction as the Lambda event source mapping does.
  *
  * @example
- * const esm = new LocalEventSourceMapping({ kinesis, stream: 'troupe', fn, pollMs: 50 })
+ * const esm = new LocalEventSourceMapping({ kinesis, stream: 'troupe', fn, functionResponseTypes: ['ReportBatchItemFailures'], pollMs: 50 })
  * await esm.start()
  * // … tell …
  * await esm.idle()
@@ -237,12 +257,15 @@ const EVENT_OVERHEAD = 14
  */
 export class LocalEventSourceMapping {
   readonly streamArn: string
-  private readonly o: Required<Pick<LocalEventSourceMappingOptions, 'batchSize' | 'maximumBatchingWindowInSeconds' | 'startingPosition' | 'parallelizationFactor' | 'maximumRetryAttempts' | 'maximumRecordAgeInSeconds' | 'bisectBatchOnFunctionError' | 'reportBatchItemFailures' | 'pollMs' | 'duplicateDelivery'>>
+  private readonly o: Required<Pick<LocalEventSourceMappingOptions, 'batchSize' | 'maximumBatchingWindowInSeconds' | 'startingPosition' | 'parallelizationFactor' | 'maximumRetryAttempts' | 'maximumRecordAgeInSeconds' | 'bisectBatchOnFunctionError' | 'pollMs' | 'duplicateDelivery'>>
+  /** FunctionResponseTypes has ReportBatchItemFailures: partial batch responses are read. */
+  private readonly reportBatchItemFailures: boolean
   private readonly options: LocalEventSourceMappingOptions
   private readonly logger: Logger
   private readonly region: string
   private readonly roleArn: string
   private readonly random: () => number
+  private readonly now: () => number
   private readonly timeoutMs: number
   private readonly backoff: { initialMs: number; maxMs: number }
   private readonly shards = new Map<string, ShardState>()
@@ -287,7 +310,6 @@ export class LocalEventSourceMapping {
       maximumRetryAttempts: options.maximumRetryAttempts ?? -1,
       maximumRecordAgeInSeconds: options.maximumRecordAgeInSeconds ?? -1,
       bisectBatchOnFunctionError: options.bisectBatchOnFunctionError ?? false,
-      reportBatchItemFailures: options.reportBatchItemFailures ?? true,
       pollMs: options.pollMs ?? 1_000,
       duplicateDelivery: options.duplicateDelivery ?? 0,
     }
@@ -300,18 +322,23 @@ export class LocalEventSourceMapping {
     check(o.startingPosition === 'TRIM_HORIZON' || o.startingPosition === 'LATEST', "startingPosition must be 'TRIM_HORIZON' or 'LATEST'", o.startingPosition)
     check(Number.isInteger(o.parallelizationFactor) && o.parallelizationFactor >= 1 && o.parallelizationFactor <= 10, 'parallelizationFactor must be a whole number from 1 to 10', o.parallelizationFactor)
     check(Number.isInteger(o.maximumRetryAttempts) && o.maximumRetryAttempts >= -1 && o.maximumRetryAttempts <= 10_000, 'maximumRetryAttempts must be -1 or a whole number up to 10,000', o.maximumRetryAttempts)
-    check(o.maximumRecordAgeInSeconds === -1 || (o.maximumRecordAgeInSeconds > 0 && o.maximumRecordAgeInSeconds <= 604_800), 'maximumRecordAgeInSeconds must be -1 or from 0 (exclusive) to 604,800', o.maximumRecordAgeInSeconds)
+    check(
+      o.maximumRecordAgeInSeconds === -1 || (Number.isInteger(o.maximumRecordAgeInSeconds) && o.maximumRecordAgeInSeconds >= 60 && o.maximumRecordAgeInSeconds <= 604_800),
+      'maximumRecordAgeInSeconds must be -1 (no limit) or a whole number of seconds from 60 to 604,800, as AWS takes',
+      o.maximumRecordAgeInSeconds,
+    )
+    const types = options.functionResponseTypes ?? []
+    check(Array.isArray(types) && types.every((type) => type === 'ReportBatchItemFailures'), "functionResponseTypes must be [] or ['ReportBatchItemFailures']", types)
+    this.reportBatchItemFailures = types.includes('ReportBatchItemFailures')
     check(o.pollMs >= 0, 'pollMs must be 0 or more', o.pollMs)
     check(o.duplicateDelivery >= 0 && o.duplicateDelivery <= 1, 'duplicateDelivery must be a probability from 0 to 1', o.duplicateDelivery)
     check(options.tickEveryMs === undefined || options.tickEveryMs > 0, 'tickEveryMs must be more than 0', options.tickEveryMs)
     this.logger = options.logger ?? createLogger('warn')
-    if (o.maximumRecordAgeInSeconds !== -1 && o.maximumRecordAgeInSeconds < 60) {
-      this.logger.warn('maximumRecordAgeInSeconds below 60: AWS refuses such a mapping (allowed locally for tests)', { value: o.maximumRecordAgeInSeconds })
-    }
     this.region = options.region ?? 'us-east-1'
     this.streamArn = `arn:aws:kinesis:${this.region}:${ACCOUNT}:stream/${options.stream}`
     this.roleArn = options.roleArn ?? `arn:aws:iam::${ACCOUNT}:role/${options.fn.name}-role`
     this.random = options.random ?? Math.random
+    this.now = options.now ?? Date.now
     this.timeoutMs = options.functionTimeoutMs ?? options.fn.timeoutMs
     this.backoff = { initialMs: options.retryBackoff?.initialMs ?? 200, maxMs: options.retryBackoff?.maxMs ?? 10_000 }
   }
@@ -558,7 +585,7 @@ export class LocalEventSourceMapping {
     for (const lane of shard.lanes) {
       if (lane.inFlight || lane.queue.length === 0) continue
       const now = Date.now()
-      this.expire(shard, lane, now)
+      this.expire(shard, lane, this.now())
       if (lane.queue.length === 0) continue
       let wait = lane.notBefore - now
       if (wait <= 0 && lane.unit === undefined && lane.splits.length === 0 && this.o.maximumBatchingWindowInSeconds > 0) {
@@ -588,7 +615,7 @@ export class LocalEventSourceMapping {
     }
   }
 
-  /** Discards the records at the front that are past the maximum age (RecordAgeExceeded). */
+  /** Discards the records at the front that are past the maximum age (RecordAgeExceeded); `now` is the mapping's clock. */
   private expire(shard: ShardState, lane: Lane, now: number): void {
     if (this.o.maximumRecordAgeInSeconds === -1) return
     const limit = now - this.o.maximumRecordAgeInSeconds * 1000
@@ -649,7 +676,7 @@ export class LocalEventSourceMapping {
       report.error = `${result.error.errorType}: ${result.error.errorMessage}`
     } else {
       unit.lastFunctionError = false
-      if (this.o.reportBatchItemFailures) {
+      if (this.reportBatchItemFailures) {
         const read = readBatchResponse(result.result, batch)
         if (read.kind === 'bad') {
           this.counts.badResponses++

@@ -2,7 +2,7 @@ import { ConfigError } from '../core/errors.js'
 import { derivedId } from '../core/ids.js'
 import type { ActorClass } from '../core/actor.js'
 import { assertSerializable } from '../core/validate.js'
-import { JOINER, type OpenFork } from '../../actors/joiner.js'
+import { JOINER, type OpenFork } from './join-protocol.js'
 import { scopedTimerId, type Effect, type ForkPlan } from './effect.js'
 
 export interface ForkPlanDeps {

@@ -1,4 +1,4 @@
-import { TroupeError } from '../../core/errors.js'
+import { TroupeError } from '../core/errors.js'
 
 /** A wait for the local Lambda path (or one of its parts) to be idle gave up; `busy` says what still was. */
 export class NotIdleError extends TroupeError {

@@ -1,0 +1,351 @@
+/**
+ * Every error code troupe raises, with what it means and what to do about it. This list is the
+ * source: TroupeError's constructor takes only these codes, and docs/errors.md states
+ * the same table (test/unit/error-codes.test.ts keeps the two, and the code, in step).
+ *
+ * `class` names the TroupeError subclass that raises the code, for the cases a caller tells
+ * apart with `instanceof`; `from` is the entry that exports it, absent where troupe catches the
+ * error itself. A code without a class is raised as a plain TroupeError: match it by `code`.
+ */
+export interface ErrorCodeInfo {
+  /** The class that raises the code, when callers catch this case specifically. */
+  readonly class?: string
+  /** The entry point that exports `class`; absent for a class troupe only catches itself. */
+  readonly from?: 'troupe' | 'troupe/aws' | 'troupe/local'
+  /** What happened, in one line. */
+  readonly meaning: string
+  /** What the user does about it, in one line. */
+  readonly remedy: string
+}
+
+export const errorCodes = {
+  TROUPE_ASK_FAILED: {
+    class: 'AskFailedError',
+    from: 'troupe',
+    meaning: 'An `ask` ended without a reply: its message was dead-lettered or filtered.',
+    remedy: "Read the cause (the turn's last error) or the dead letter; fix the actor and replay the letter.",
+  },
+  TROUPE_ASK_TIMEOUT: {
+    class: 'AskTimeoutError',
+    from: 'troupe',
+    meaning: 'An `ask` got no reply within its timeout; the message may still run.',
+    remedy: "Raise `timeoutMs`, or follow the message's receipt; the error names its last status.",
+  },
+  TROUPE_BAD_CHECKPOINT: {
+    meaning: 'A shard checkpoint was not a Kinesis sequence number; nothing was written.',
+    remedy: 'Checkpoint with the sequence number of a record read from that shard.',
+  },
+  TROUPE_BAD_INVOCATION: {
+    meaning: 'A troupe Lambda function got an event that is not a Kinesis batch, an ask or a tick, or an ask whose message it cannot read.',
+    remedy: "Invoke it through troupe (AwsSystem, the event source mapping, the tick schedule), with the same record codec as the function's.",
+  },
+  TROUPE_BAD_RECORD: {
+    meaning: 'A stream record no host could read as a message; it is a dead letter with all of its bytes (this is its error code).',
+    remedy: 'Deploy a codec or actor that reads it, then replay the letter: its bytes go back on the stream they came from.',
+  },
+  TROUPE_BUNDLE: {
+    meaning: 'Bundling a Lambda failed: esbuild is not installed, reported errors, or wrote no entry file.',
+    remedy: 'Read the errors in the message; `npm install esbuild` if it is missing; give the outfile an extension (`.mjs`).',
+  },
+  TROUPE_CONFIG: {
+    class: 'ConfigError',
+    from: 'troupe',
+    meaning: 'Options given to troupe are wrong; the message names the option.',
+    remedy: 'Fix the option the message names.',
+  },
+  TROUPE_CONSUMER_NOT_IDLE: {
+    meaning: "A shard consumer's `idle()` timed out before the records put before the call were all handled.",
+    remedy: 'Look at what the message names as not idle (a shard behind, a batch running); wait longer or find the stuck turn.',
+  },
+  TROUPE_CONSUMER_STATE: {
+    meaning: 'A shard consumer was started twice, or waited on for idle when not running (or it stopped first).',
+    remedy: 'Start a consumer once, and wait for idle between `start()` and `stop()`.',
+  },
+  TROUPE_DEAD_LETTER_NOT_STORED: {
+    meaning: "A dead letter could not be written: it cannot be encoded even without its body, or it is over DynamoDB's 400 KB even as a summary.",
+    remedy: "Report it with the message: the letter's envelope or error holds something troupe cannot keep.",
+  },
+  TROUPE_DEAD_LETTER_PAYLOAD: {
+    class: 'DeadLetterPayloadError',
+    meaning: 'A dead letter kept whole in the payload store is gone there, or its bytes changed; its summary is listed and replay refuses it.',
+    remedy: 'Restore the object in the payload store, or leave the letter as its summary.',
+  },
+  TROUPE_DEPLOY: {
+    meaning: 'An AWS call of a deploy failed, or a function or an EventBridge target did not come up.',
+    remedy: "Read AWS's error in the message (permissions, limits, a function that fails to start), fix it, and deploy again.",
+  },
+  TROUPE_DEPLOY_TABLE: {
+    meaning: "The table to deploy to exists with other keys than troupe's, or has TTL on another attribute.",
+    remedy: "Give another table name: a table's keys and its TTL attribute cannot change.",
+  },
+  TROUPE_DEPLOY_TIMEOUT: {
+    meaning: 'A deploy step waited too long for AWS (a function, stream or table to be ready).',
+    remedy: 'Look at the resource the message names in AWS, and deploy again.',
+  },
+  TROUPE_INCONSISTENT_RECORD: {
+    meaning: "A record at or below an instance's watermark carries a message the instance never applied (a corrupted or hand-made batch); it is a dead letter, not skipped.",
+    remedy: 'Find where the record came from; replay the letter to apply it if it is genuine.',
+  },
+  TROUPE_INSPECT_BAD_ANSWER: {
+    meaning: "The address given to `troupe inspect --url` or `troupe ui --url` answered with something that is not troupe's.",
+    remedy: 'Point `--url` at the address the process serves inspection on.',
+  },
+  TROUPE_INSPECT_REFUSED: {
+    meaning: 'The inspection server refused a request (no or a wrong token, a bad argument); its reason is in the message.',
+    remedy: 'Pass the token (`--token` or TROUPE_UI_TOKEN), or fix what the reason names.',
+  },
+  TROUPE_INSPECT_UNREACHABLE: {
+    meaning: 'Nothing answers at the inspection address.',
+    remedy: 'Start the process that serves inspection, or fix `--url`.',
+  },
+  TROUPE_INVALID_ENVELOPE: {
+    class: 'InvalidEnvelopeError',
+    from: 'troupe/aws',
+    meaning: 'A message cannot become a Kinesis record: a field is out of range, or its body cannot be encoded safely; nothing was sent.',
+    remedy: 'Fix what the reason names (a key or id too long, a body that does not encode); the message is a dead letter.',
+  },
+  TROUPE_INVALID_MESSAGE: {
+    class: 'ValidationError',
+    from: 'troupe',
+    meaning: "A message body failed the actor's schema; nothing was sent.",
+    remedy: 'Fix the body: `issues` names each path and what is wrong there.',
+  },
+  TROUPE_INVALID_RECEIPT: {
+    meaning: 'A journal store refused a receipt entry whose attempt or time is out of range; nothing of that call was written.',
+    remedy: 'Write receipts with whole attempts and epoch milliseconds (a custom host or store has a bug).',
+  },
+  TROUPE_INVALID_TIMER: {
+    meaning: "A timer's `dueAt` is not epoch milliseconds; nothing was written.",
+    remedy: 'Schedule at a finite time in epoch milliseconds (`Date.now() + ms`).',
+  },
+  TROUPE_INVOKE_FAILED: {
+    meaning: 'An ask by Lambda Invoke: the function failed, or its answer is not troupe\'s; the message is not put on the stream again.',
+    remedy: "Read the function's error in the message and its logs; fix it and ask again.",
+  },
+  TROUPE_INVOKE_UNANSWERED: {
+    meaning: 'An ask by Lambda Invoke got no answer; the message was put on its stream, and applies once.',
+    remedy: "Follow the message's receipt (`awaitReceipt`) rather than ask again.",
+  },
+  TROUPE_JOIN_TOO_LARGE: {
+    class: 'ItemTooLargeError',
+    from: 'troupe',
+    meaning: "The replies a fork's joiner holds would be over DynamoDB's 400 KB item.",
+    remedy: 'Reply with less: large results belong in S3, with their key in the reply.',
+  },
+  TROUPE_LAMBDA_BAD_REQUEST: {
+    meaning: 'A local Lambda function was invoked with a payload that is not JSON.',
+    remedy: 'Send JSON, as Lambda requires.',
+  },
+  TROUPE_LAMBDA_INIT: {
+    meaning: "Provisioning a local Lambda function failed: the bundle's top-level code threw.",
+    remedy: 'Fix the error the message names; it would fail the same way on Lambda.',
+  },
+  TROUPE_LAMBDA_NODE: {
+    meaning: "The local Lambda found no Node binary of its runtime's major version, and could not install one.",
+    remedy: 'Set TROUPE_LAMBDA_NODE_<major>=/path/to/node, or run troupe itself on that Node version.',
+  },
+  TROUPE_LAMBDA_NOT_IDLE: {
+    class: 'NotIdleError',
+    from: 'troupe/local',
+    meaning: 'A wait for the local Lambda path to be idle timed out; `busy` says what still was.',
+    remedy: 'Wait longer, or look at what is busy (a function still running, a mapping behind).',
+  },
+  TROUPE_LAMBDA_REQUEST_TOO_LARGE: {
+    class: 'RequestTooLargeError',
+    from: 'troupe/local',
+    meaning: 'A request to a local Lambda function is over the 6 MB synchronous payload limit; nothing ran.',
+    remedy: 'Send less: large payloads belong in S3, with their key in the request.',
+  },
+  TROUPE_LAMBDA_STOPPED: {
+    meaning: 'A local Lambda function was invoked after it was stopped.',
+    remedy: 'Invoke it before `stop()`, or start a new one.',
+  },
+  TROUPE_LEASE_LOST: {
+    class: 'LeaseLostError',
+    meaning: 'A shard lease write found another holder, or no lease: this consumer must stop reading the shard.',
+    remedy: "Nothing: troupe's consumer lets the shard go, and its new holder carries on from the checkpoint.",
+  },
+  TROUPE_LOCAL_AWS_MISSING: {
+    meaning: 'The local AWS stack needs an npm package that is not installed (dynalite, kinesalite or kinesis-local).',
+    remedy: 'Run the `npm install --save-dev` the message names.',
+  },
+  TROUPE_LOCAL_AWS_START: {
+    meaning: 'kinesis-local did not start: it exited, or did not listen in time.',
+    remedy: 'Read its output in the message, fix the cause, and start again.',
+  },
+  TROUPE_MISSING_PEER: {
+    class: 'MissingPeerError',
+    from: 'troupe',
+    meaning: 'An optional peer package this feature needs is not installed.',
+    remedy: 'Run the `npm install` the message names.',
+  },
+  TROUPE_NOT_PAUSABLE: {
+    class: 'NotPausableError',
+    from: 'troupe',
+    meaning: "On AWS, a pause of an actor that keeps no state: a paused actor's messages wait in its instance's item, and it has none.",
+    remedy: 'Pause the stateful actor that sends to it instead.',
+  },
+  TROUPE_NOT_REPLAYABLE: {
+    meaning: 'Replay refused the letter of an unreadable record: it has no bytes, its base64 is not whole, or its stream is not one this system writes to.',
+    remedy: 'It stays a dead letter: read its body by hand, or replay it from a system that writes to that stream.',
+  },
+  TROUPE_NOT_SERIALIZABLE: {
+    class: 'NotSerializableError',
+    from: 'troupe',
+    meaning: 'A message, state or reply holds something superjson cannot carry (a function, a class instance) at the path named; nothing was sent.',
+    remedy: 'Send data: plain objects, arrays, primitives, Date, Map, Set, BigInt, RegExp, URL, Error.',
+  },
+  TROUPE_NO_DEAD_LETTER: {
+    class: 'NoDeadLetterError',
+    from: 'troupe',
+    meaning: '`replay` found no dead letter with that message id: it never was one, or was replayed already.',
+    remedy: 'Take the id from `deadLetters()`; a replayed letter leaves that list.',
+  },
+  TROUPE_NO_RECEIPT: {
+    meaning: 'The embedded system keeps no receipt for the message awaited.',
+    remedy: 'Pass `{ receipt: true }` to `tell`, and await it before the receipt is evicted.',
+  },
+  TROUPE_NO_STREAM: {
+    meaning: 'A Kinesis stream did not become ACTIVE in time.',
+    remedy: "Look at the stream's status in Kinesis (creating, updating, a limit), and try again.",
+  },
+  TROUPE_OUTBOX_NOT_SENT: {
+    meaning: "Some of a turn's messages were not taken by Kinesis after the commit; the host logs it and its record is delivered again, which sends them then.",
+    remedy: 'Nothing to do unless it repeats: then read the Kinesis error it names (throughput, permissions).',
+  },
+  TROUPE_OUTBOX_TOO_LARGE: {
+    class: 'ItemTooLargeError',
+    from: 'troupe',
+    meaning: "The messages one turn sends come to more than DynamoDB's 400 KB item, and no store for overflow is set.",
+    remedy: 'Give the host an overflow store (AwsSystem sets one on its table), or send less from one turn.',
+  },
+  TROUPE_OVERFLOW_MISSING: {
+    meaning: "An instance's item refers to outbox entries or a fork's replies kept in the overflow store, and they are not there.",
+    remedy: "Make sure nothing deletes or expires the overflow store's objects early (a lifecycle rule, a hand delete).",
+  },
+  TROUPE_PAYLOAD: {
+    class: 'PayloadError',
+    from: 'troupe/aws',
+    meaning: 'A message body the claim check keeps out of line is gone, changed or unsafe; the message is a dead letter, never a turn with a wrong body.',
+    remedy: "Check the payload store's retention and access; restore the object and replay the letter.",
+  },
+  TROUPE_PAYLOAD_INCOMPLETE: {
+    meaning: 'A payload kept in the table is missing some of its chunks.',
+    remedy: "Make sure nothing deletes troupe's items by hand; the turns that read it fail, are retried, then dead-lettered.",
+  },
+  TROUPE_PAYLOAD_STORE: {
+    meaning: 'A call of the S3 payload store failed; the reason is in the message.',
+    remedy: 'Check the bucket, its permissions and the network; the turn is retried.',
+  },
+  TROUPE_RECEIPT_TIMEOUT: {
+    class: 'ReceiptTimeoutError',
+    from: 'troupe',
+    meaning: '`awaitReceipt` timed out before the message reached the statuses it waited for; the error names the last status.',
+    remedy: "Raise `timeoutMs`, or look at the message's receipt and the actor's dead letters.",
+  },
+  TROUPE_RECEIPT_TOO_LARGE: {
+    meaning: "A receipt entry with its reply is over DynamoDB's 400 KB item; nothing of that call was written.",
+    remedy: 'Reply with less: large results belong in S3, with their key in the reply.',
+  },
+  TROUPE_RECORD_TOO_LARGE: {
+    class: 'RecordTooLargeError',
+    from: 'troupe/aws',
+    meaning: 'A message is larger than a record of its stream may be; nothing was sent.',
+    remedy: 'Keep messages small: put large payloads in S3 (or give the system a claim check) and send their keys.',
+  },
+  TROUPE_REPLY_TOO_LARGE: {
+    meaning: "An ask's message was done, but its reply was too large to keep in its receipt.",
+    remedy: 'Reply with less: large results belong in S3, with their key in the reply.',
+  },
+  TROUPE_RETRYABLE: {
+    class: 'RetryableError',
+    from: 'troupe',
+    meaning: 'Thrown from `receive` to ask for a retry, no sooner than its `retryAfterMs`.',
+    remedy: 'Throw it when a later attempt can succeed (a busy service, a rate limit).',
+  },
+  TROUPE_SEND_FAILED: {
+    class: 'SendFailedError',
+    from: 'troupe/aws',
+    meaning: 'Kinesis did not take a message: retries ran out, or the error is one retrying cannot fix.',
+    remedy: "Read Kinesis's error in `errorCode` (throughput, a missing stream, permissions).",
+  },
+  TROUPE_SEND_HELD_BACK: {
+    class: 'HeldBackError',
+    from: 'troupe/aws',
+    meaning: 'A message was not sent because an earlier one with the same partition key failed: sending it would have broken per-key order.',
+    remedy: 'Resend both, in order.',
+  },
+  TROUPE_STATE_FROZEN: {
+    meaning: 'A part of `ctx.state` was frozen during a turn, which a failed turn could not undo.',
+    remedy: 'Freeze a value before it enters the state, not after.',
+  },
+  TROUPE_STATE_TOO_LARGE: {
+    class: 'ItemTooLargeError',
+    from: 'troupe',
+    meaning: "An instance's state is over DynamoDB's 400 KB item; nothing was written.",
+    remedy: 'Keep less state: large blobs belong in S3, with their key in the state.',
+  },
+  TROUPE_STOPPED: {
+    class: 'SystemStoppedError',
+    from: 'troupe',
+    meaning: 'The system is stopping or stopped, and takes no new messages.',
+    remedy: 'Send before `stop()`, or to a running system.',
+  },
+  TROUPE_STORE_BUSY: {
+    meaning: 'A pause or resume lost its write to hosts committing the instance, too many times in a row.',
+    remedy: 'Try again when the instance is less busy.',
+  },
+  TROUPE_STORE_CONFLICT: {
+    class: 'StoreConflictError',
+    from: 'troupe',
+    meaning: 'A conditional store write lost to another writer; nothing was written.',
+    remedy: "Reload and run again (troupe's hosts do); a custom StateStore throws it on a version mismatch.",
+  },
+  TROUPE_STORE_NO_TABLE: {
+    meaning: 'The DynamoDB table does not exist, or did not become ACTIVE in time.',
+    remedy: 'Create it (`createTable(client, name)`, or deploy), then start.',
+  },
+  TROUPE_STORE_UNAVAILABLE: {
+    meaning: 'DynamoDB left keys unprocessed after every retry, or a receipt could not be written.',
+    remedy: 'DynamoDB is throttling: raise its capacity (or use on-demand); the work is retried.',
+  },
+  TROUPE_TERMINAL: {
+    class: 'TerminalError',
+    from: 'troupe',
+    meaning: 'Thrown from `receive` when retrying cannot help: the message is a dead letter at once.',
+    remedy: 'Throw it for input no retry can fix; fix the cause and replay the letter if it should run.',
+  },
+  TROUPE_TIMERS_STUCK: {
+    meaning: 'A timer is due and repeated tries fired nothing: the timer store is failing.',
+    remedy: "Read the log for the timer store's errors, and fix the store.",
+  },
+  TROUPE_TIMER_TOO_LARGE: {
+    class: 'ItemTooLargeError',
+    from: 'troupe',
+    meaning: "A timer with its message is over DynamoDB's 400 KB item; nothing was written.",
+    remedy: 'Schedule a smaller message that points at the data.',
+  },
+  TROUPE_TURN_OVER: {
+    meaning: 'An actor used `ctx` (to tell, schedule, change state) after its turn had ended.',
+    remedy: 'Await the work inside `receive`; do not keep `ctx` for later.',
+  },
+  TROUPE_TURN_TIMEOUT: {
+    class: 'TurnTimeoutError',
+    from: 'troupe',
+    meaning: "A turn ran past its policy's `attemptTimeoutMs`; it is retried like any failure, and its late result is ignored.",
+    remedy: 'Make the turn faster, or raise `attemptTimeoutMs`.',
+  },
+  TROUPE_UNKNOWN_ACTOR: {
+    class: 'UnknownActorError',
+    from: 'troupe',
+    meaning: '`tell` or `ask` named an actor type the system does not know; the message lists those it knows.',
+    remedy: 'Give the actor to the system, or fix the type name.',
+  },
+  TROUPE_WAKE_UNFINISHED: {
+    meaning: 'On AWS, the messages parked for a throttle did not all run at their wake-up; the wake-up fires again.',
+    remedy: "Nothing, if it passes; if it repeats, look at the actor's throttle and the log.",
+  },
+} as const satisfies Record<`TROUPE_${string}`, ErrorCodeInfo>
+
+/** A code troupe raises: the `code` of a {@link TroupeError}, and the `[CODE]` that starts its message. */
+export type ErrorCode = keyof typeof errorCodes

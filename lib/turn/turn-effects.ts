@@ -1,0 +1,98 @@
+// What an outcome leaves for a host to carry out, the same in every host: the messages a done
+// turn sends (its own, the reply to `replyTo`, the report to its fork's joiner), the report of a
+// filtered or dead fork child, the envelopes of told messages and of timers' firings, and dead
+// letters. The embedded system enqueues them; the durable host keeps them in its outbox first.
+import type { CorrelationId, MessageId } from '../core/ids.js'
+import { derivedId } from '../core/ids.js'
+import { makeEnvelope, type Envelope } from '../core/envelope.js'
+import type { Logger } from '../core/logger.js'
+import { errorRecord, type AttemptRecord, type DeadLetter, type ErrorRecord } from '../supervisor/dead-letter.js'
+import { JOINER, type ChildOutcome } from './join-protocol.js'
+import type { ActorType } from './actor-type.js'
+import type { Effect, Outgoing } from './effect.js'
+import type { TurnContext } from './turn-context.js'
+
+/** What caused a message: its id and correlation carry over. */
+export type Cause = Pick<Envelope, 'id' | 'correlationId'>
+
+/**
+ * What a done turn sends once its state is kept, in this order: what it told, scheduled and
+ * cancelled; the reply to `replyTo`; the report to its fork's joiner (unless a nested fork of
+ * the turn forwards its join's reply instead). Undefined when nothing.
+ */
+export function doneEffects(ctx: TurnContext, reply: unknown): Effect[] | undefined {
+  let effects = ctx.outbox
+  // A bare body (the embedded fast path) has no reply address and no fork.
+  const envelope = ctx.materialized()
+  if (envelope === undefined) return effects
+  if (envelope.replyTo !== undefined) {
+    ;(effects ??= []).push({ kind: 'tell', target: envelope.replyTo, id: ctx.nextId(), body: reply, replyTo: undefined, receipt: false })
+  }
+  if (envelope.fork !== undefined && !ctx.forwarded) (effects ??= []).push(forkReport(envelope, { ok: true, reply }))
+  return effects
+}
+
+/** How a message that did not succeed ended, as its fork report and receipt say it. */
+export function filteredError(reason: string): ErrorRecord {
+  return { name: 'Filtered', message: reason }
+}
+
+/** Tells a fork's joiner how one of its children ended. The id is fixed by the child's, so a repeat is a duplicate. */
+export function forkReport(child: Envelope, outcome: ChildOutcome): Outgoing {
+  const { forkId, index } = child.fork!
+  return { kind: 'tell', target: JOINER, id: derivedId(child.id, 'joined'), body: { op: 'reply', forkId, index, outcome }, replyTo: undefined, receipt: false }
+}
+
+/** The envelope of a message told by a turn (or by a caller outside one) caused by `cause`. */
+export function toldEnvelope(effect: Outgoing, target: ActorType, cause: Cause, sentAt: number): Envelope {
+  return makeEnvelope({
+    id: effect.id,
+    type: target.type,
+    key: target.keyOf(effect.body),
+    body: effect.body,
+    correlationId: cause.correlationId,
+    parentId: cause.id,
+    causationId: cause.id,
+    sentAt,
+    replyTo: effect.replyTo,
+    fork: effect.fork,
+  })
+}
+
+/** What a timer's firing needs to make its message. */
+export interface Firing {
+  timerId: string
+  dueAt: number
+  target: string
+  body: unknown
+  correlationId: string
+  causationId?: string
+}
+
+/**
+ * The message a timer sends when it fires: its id fixed by the timer and the due time, so a
+ * timer fired twice sends one message. `target` undefined: no such actor here (its key is then '').
+ */
+export function firedEnvelope(firing: Firing, target: ActorType | undefined, sentAt: number): Envelope {
+  const causationId = firing.causationId as MessageId | undefined
+  return makeEnvelope({
+    id: derivedId(firing.timerId as MessageId, firing.dueAt),
+    type: firing.target,
+    key: target === undefined ? '' : target.keyOf(firing.body),
+    body: firing.body,
+    correlationId: firing.correlationId as CorrelationId,
+    parentId: causationId,
+    causationId,
+    sentAt,
+  })
+}
+
+/** A message's dead letter, with every attempt it had. */
+export function deadLetter(envelope: Envelope, error: unknown, attempts: readonly AttemptRecord[], deadAt: number): DeadLetter {
+  return { envelope, error: errorRecord(error), attempts: [...attempts], deadAt }
+}
+
+/** The one log line of a dead-lettered message. */
+export function logDead(logger: Logger, envelope: Envelope, error: ErrorRecord): void {
+  logger.warn('message dead-lettered', { actor: envelope.type, key: envelope.key || undefined, messageId: envelope.id, attempts: envelope.attempt, error: error.message })
+}
