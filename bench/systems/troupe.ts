@@ -1,7 +1,8 @@
 // troupe's embedded system, used the way the README shows: one Actor class per message type,
-// state in ctx.state, the supervisor on with its defaults.
-import { Actor, createSystem, type ActorClass, type Context, type Joined } from '../../lib/index.js'
-import { NO_STATE_COPY } from '../../lib/turn/actor-type.js'
+// state in ctx.state, the supervisor on with its defaults. Loaded from the compiled package
+// (dist/, built by `npm run bench`), as a user's app loads it, not from the sources through tsx.
+import { Actor, createSystem, type ActorClass, type Context, type Joined } from '../../dist/lib/index.js'
+import { NO_STATE_COPY } from '../../dist/lib/turn/actor-type.js'
 import { signal, type BenchSystem } from './system.js'
 
 export interface TroupeVariant {

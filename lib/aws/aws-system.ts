@@ -12,7 +12,7 @@ import { systemClock, type Clock } from '../core/clock.js'
 import * as d from '../core/defaults.js'
 import { makeEnvelope, type Envelope } from '../core/envelope.js'
 import { compareSequence } from '../core/position.js'
-import { AskFailedError, AskTimeoutError, ConfigError, SystemStoppedError, TroupeError } from '../core/errors.js'
+import { AskFailedError, AskTimeoutError, ConfigError, NoDeadLetterError, NotPausableError, ReceiptTimeoutError, SystemStoppedError, TroupeError } from '../core/errors.js'
 import type { Filter } from '../core/filter.js'
 import type { ForkChildren, Joined, JoinOptions } from '../core/fork.js'
 import { derivedId, parseMessageId, RootIds, type CorrelationId, type MessageId } from '../core/ids.js'
@@ -40,7 +40,7 @@ import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import { DynamoDBLeaseStore } from '../store/dynamodb-leases.js'
 import { DYNAMODB_MAX_ITEM_BYTES, DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'
 import type { ReceiptRecord, StoredReceipt, TimerRecord } from '../store/index.js'
-import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
+import { errorRecord, type DeadLetter, type ErrorRecord } from '../supervisor/dead-letter.js'
 import { KinesisTransport, type FailedResult, type SendReport, type SentResult } from '../transport/kinesis.js'
 import type { Ordering } from '../transport/partition-queue.js'
 import type { HostInvoker } from './lambda-invoker.js'
@@ -173,10 +173,14 @@ interface HeldBatch {
   readonly records: readonly { sequenceNumber: string; data: Uint8Array | string }[]
   /** Ids of its messages that reached a final status here (done, filtered, dead). */
   readonly ended: Set<string>
+  /** Ids of its messages waiting for a retry's backoff → when the backoff ends (the clock's ms). */
+  readonly backoff: Map<string, number>
   /** Its messages, read from the records the first time someone asks. */
   messages?: HeldMessage[]
   /** Set once the host is done: the earliest record it left unfinished, or null when it finished all. */
   failedFrom?: string | null
+  /** Its messages not yet ended when `stop()` was called, which the report accounts for. */
+  atStop?: HeldMessage[]
 }
 
 /** A message of a held batch; `record` is its record's place in the batch. */
@@ -600,7 +604,7 @@ export class AwsSystem implements System {
     const timeoutMs = options?.timeoutMs ?? d.DEFAULT_ASK_TIMEOUT_MS
     const stored = await this.waitFor(id, wanted, timeoutMs)
     if (stored === undefined || !stored.history.some((e) => wanted.has(e.status))) {
-      throw new TroupeError('TROUPE_RECEIPT_TIMEOUT', `message ${id} did not reach ${[...wanted].join(' or ')} within ${timeoutMs} ms (last status: ${stored?.status ?? 'no receipt'})`)
+      throw new ReceiptTimeoutError(id, [...wanted], stored?.status ?? 'no receipt', timeoutMs)
     }
     return toReceipt(stored)
   }
@@ -697,10 +701,7 @@ export class AwsSystem implements System {
   private pausable(actor: ActorClass | string): string {
     const type = this.host.typeOf(actor)
     if (!type.stateful) {
-      throw new TroupeError(
-        'TROUPE_NOT_PAUSABLE',
-        `${type.type} keeps no state, and on AWS a paused actor's messages wait in its instance's item; pause the stateful actor that sends to ${type.type} instead`,
-      )
+      throw new NotPausableError(type.type)
     }
     return type.type
   }
@@ -740,15 +741,18 @@ export class AwsSystem implements System {
       sentAt: this.clock.now(),
     }
     let firing: TimerFiring
+    // Kept encoded until it decodes: a body that cannot be read is kept as it was stored, never lost.
+    let body: unknown = timer.body
     try {
-      const body = decode(timer.body)
+      body = decode(timer.body)
       const key = this.host.typeOf(timer.target).keyOf(body)
       firing = { timerId: timer.id, dueAt: timer.dueAt, fired: timer.fired, target: timer.target, key, body, correlationId: timer.correlationId, ...(causationId ? { causationId } : {}) }
     } catch (error) {
-      const envelope = makeEnvelope({ ...fields, id: derivedId(timer.id as MessageId, timer.dueAt), type: timer.target, key: '', body: timer.body })
-      const letter: DeadLetter = { envelope, error: { name: 'TimerError', message: (error as Error).message }, attempts: [], deadAt: this.clock.now() }
+      // The letter keeps the error that stopped the firing and the body the timer would have told.
+      const envelope = makeEnvelope({ ...fields, id: derivedId(timer.id as MessageId, timer.dueAt), type: timer.target, key: '', body })
+      const letter: DeadLetter = { envelope, error: errorRecord(error), attempts: [], deadAt: this.clock.now() }
       await this.journal.putDeadLetters([letter])
-      this.logger.error('timer could not fire; dead-lettered', { timerId: timer.id, error: (error as Error).message })
+      this.logger.error('timer could not fire; dead-lettered', { timerId: timer.id, error: letter.error.message })
       return
     }
     // A target that recognises a second firing itself gets the message straight, in due-time
@@ -773,10 +777,11 @@ export class AwsSystem implements System {
 
   /**
    * Every commit writes the table, and each batch loads its instances from it: what this process
-   * keeps of an instance is the copy `instances()` lists (since its last turn here). Evict drops
-   * that copy; true when there was one and no message of the instance is in a batch this host is
-   * running. (The host's note of the outbox it last sent for the instance stays: it only spares
-   * a resend.)
+   * holds of an instance is the copy `instances()` lists (since its last turn here). Evict drops
+   * that copy; true when there was one and the instance is idle here: no message of it is in a
+   * batch this host is running (under way, behind a turn or waiting for a retry's backoff). The
+   * state stays readable (`state()` reads the table). (The host's note of the outbox it last sent
+   * for the instance stays: it only spares a resend.)
    */
   async evict(actor: ActorClass | string, key = ''): Promise<boolean> {
     const type = this.host.typeOf(actor)
@@ -795,15 +800,18 @@ export class AwsSystem implements System {
     return (stored === undefined ? undefined : decode(stored.state)) as never
   }
 
-  /** The instances whose turns ran in this process lately (the table holds all of them). */
+  /**
+   * The instances whose turns ran in this process lately (the table holds all of them), with
+   * what `inspect()` counts of each: its turn under way, and its messages waiting here.
+   */
   instances<C extends ActorClass>(actor: C): InstanceSnapshot<StateOf<C>>[]
   instances(actor: string): InstanceSnapshot[]
   instances(actor: ActorClass | string): InstanceSnapshot<never>[] {
     const type = this.host.typeOf(actor)
     const { perInstance } = this.inFlight()
     return [...(this.seen.get(type.type)?.values() ?? [])].map((i) => {
-      const pending = perInstance.get(`${i.type}#${i.key}`) ?? 0
-      return { ...i, queued: Math.max(0, pending - 1), running: pending !== 0 }
+      const busy = perInstance.get(`${i.type}#${i.key}`)
+      return { ...i, queued: busy?.queued ?? 0, running: busy?.running ?? false }
     }) as InstanceSnapshot<never>[]
   }
 
@@ -823,7 +831,7 @@ export class AwsSystem implements System {
   async replay(id: string): Promise<MessageId> {
     if (this.stopping) throw new SystemStoppedError()
     const letter = await this.journal.takeDeadLetter(id)
-    if (!letter) throw new TroupeError('TROUPE_NO_DEAD_LETTER', `no dead letter with message id ${id}`)
+    if (!letter) throw new NoDeadLetterError(id)
     // A replay is a new run of the message: a new place in this process's lane, so receivers that
     // saw the message end (dead) do not take the replay for a copy of it.
     const { origin: _old, ...rest } = letter.envelope
@@ -859,8 +867,9 @@ export class AwsSystem implements System {
    * `running` count only the messages of batches this process's host is running now (none when
    * a Lambda is the host). The host runs a batch's instances at once, one turn at a time each:
    * `running` is the instances of the type with a turn under way (loading, running or
-   * committing), `queued` the messages waiting behind those turns. Messages a throttle parked
-   * wait in their instance's item, and are not counted. `instances` is what `instances()` lists.
+   * committing), `queued` the messages waiting behind those turns, or for a retry's backoff (an
+   * instance waiting for one is not running). Messages a pause or a throttle set aside wait in
+   * their instance's item, and are not counted. `instances` is what `instances()` lists.
    */
   inspect(): SystemSnapshot {
     let dead = 0
@@ -873,8 +882,8 @@ export class AwsSystem implements System {
         type: type.type,
         kind: type.kind,
         instances: this.seen.get(type.type)?.size ?? 0,
-        queued: busy === undefined ? 0 : busy.messages - busy.instances,
-        running: busy?.instances ?? 0,
+        queued: busy?.queued ?? 0,
+        running: busy?.running ?? 0,
         counts,
         lastActivityAt: undefined,
       }
@@ -893,8 +902,13 @@ export class AwsSystem implements System {
   }
 
   private emit(event: TroupeEvent): void {
-    if (this.held.size !== 0 && (event.type === '@troupe.done' || event.type === '@troupe.filtered' || event.type === '@troupe.dead')) {
-      for (const batch of this.held) batch.ended.add(event.envelope.id)
+    if (this.held.size !== 0) {
+      if (event.type === '@troupe.done' || event.type === '@troupe.filtered' || event.type === '@troupe.dead') {
+        for (const batch of this.held) batch.ended.add(event.envelope.id)
+      } else if (event.type === '@troupe.retried') {
+        // The host waits for the backoff inside the batch: until then the message waits, and no turn of its instance is under way.
+        for (const batch of this.held) batch.backoff.set(event.envelope.id, event.at + event.delayMs)
+      }
     }
     for (const l of this.listeners) {
       try {
@@ -908,16 +922,19 @@ export class AwsSystem implements System {
   // ── idle and stop ────────────────────────────────────────────────────────
 
   /**
-   * Resolves once everything sent so far, and everything it caused, has been through a turn:
-   * the transport is empty and every shard is read to its end with no batch running, no timer
-   * is due now (this process fires those due), and no message this process parked for a
-   * throttle still waits (their wake-ups fire here). Timers due later are not waited for.
-   * Needs `consume` (this process must be the host), or an `idleHost`.
+   * Resolves once everything sent so far, and everything it caused, has reached its final
+   * outcome: the transport is empty and every shard is read to its end with no batch running
+   * (a batch retries its messages inside it), no timer is due now (this process fires those
+   * due), and no message this process parked for a throttle still waits (their wake-ups fire
+   * here). Timers due later are not waited for, nor messages held by a pause (they wait in
+   * their instance's item, not in the stream). Needs `consume` (this process must be the host),
+   * or an `idleHost` that knows when the host elsewhere is done; rejects with `TROUPE_CONFIG`
+   * otherwise.
    */
   async idle(): Promise<void> {
     if (!this.consumer) {
       if (this.idleHost) return this.idleHost()
-      throw new TroupeError('TROUPE_CONFIG', 'idle() needs a system that consumes its streams (consume: true), or an idleHost that knows where they are consumed')
+      throw new ConfigError('idle() needs a system that consumes its streams (consume: true), or an idleHost that knows where they are consumed')
     }
     await this.started
     for (;;) {
@@ -936,46 +953,60 @@ export class AwsSystem implements System {
    * Takes no new messages, lets the batches this process's host is running finish (for up to
    * `timeoutMs`), checkpoints them and gives up its shards. Nothing is dead-lettered: what this
    * process read and did not finish stays in the stream for whoever reads the shard next
-   * (`leftInStream`), and records not yet read were never this process's.
+   * (`leftInStream`), and records not yet read were never this process's: a batch the consumer
+   * reads while it stops is left in the stream unrun. The report accounts for every message of
+   * the batches held when `stop()` was called: `drained` once it ended, `stillRunning` while its
+   * batch still runs when `stop()` resolves (the host runs it on: the turn under way, those
+   * behind it, those waiting for a backoff), `leftInStream` when its batch ended without
+   * finishing it. What the turns send goes to the stream, and is not this process's to count.
    */
   async stop(options?: StopOptions): Promise<StopReport> {
     if (this.stopping) throw new SystemStoppedError('stop() was already called')
     this.stopping = true
+    const batches = [...this.held]
+    for (const b of batches) b.atStop = this.pendingOf(b)
     clearInterval(this.tick)
     await this.timerRunner.stop()
     for (const set of this.waiters.values()) for (const done of [...set]) done()
-    const holding = [...this.held]
-    const pending = (b: HeldBatch) => this.messagesOf(b).filter((m) => !b.ended.has(m.id))
-    const before = new Map(holding.map((b) => [b, pending(b).length]))
     await this.started.catch(() => {})
     // Past the timeout the consumer goes on stopping on its own, once its batches end.
     const consumerStopped = this.consumer?.stop().catch((error: unknown) => this.logger.error('the shard consumer did not stop cleanly', { error: (error as Error).message }))
     let timer: NodeJS.Timeout | undefined
-    const timedOut = await Promise.race([
-      consumerStopped?.then(() => false) ?? false,
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), options?.timeoutMs ?? d.DEFAULT_STOP_TIMEOUT_MS))),
-    ])
+    await Promise.race([consumerStopped, new Promise<void>((resolve) => (timer = setTimeout(resolve, options?.timeoutMs ?? d.DEFAULT_STOP_TIMEOUT_MS)))])
     clearTimeout(timer)
-    let drained = 0
-    let leftInStream = 0
-    for (const b of holding) {
-      const left = pending(b)
-      drained += before.get(b)! - left.length
-      // What the host left unfinished is read again from the checkpoint; what it passed over
-      // unfinished before that point (repeats, parked messages) is not the stream's any more.
-      if (b.failedFrom !== undefined) {
-        const from = b.failedFrom === null ? b.records.length : b.records.findIndex((r) => r.sequenceNumber === b.failedFrom)
-        leftInStream += left.filter((m) => m.record >= from).length
+    const report = this.stopReport(batches)
+    await this.transport.close()
+    return report
+  }
+
+  /** Where each message the batches held at `stop()` stands now, counted once (a copy in the same batch shares its id). */
+  private stopReport(batches: readonly HeldBatch[]): StopReport {
+    const where = new Map<string, keyof StopReport | undefined>()
+    for (const b of batches) {
+      // What the host left unfinished is read again from the checkpoint. What it passed over
+      // unfinished before that point is neither the stream's any more nor this process's: a
+      // message held by a pause or parked by a throttle waits in its instance's item, and a copy
+      // of one applied already has nothing left to run.
+      const from = b.failedFrom === undefined ? undefined : b.failedFrom === null ? b.records.length : b.records.findIndex((r) => r.sequenceNumber === b.failedFrom)
+      for (const m of b.atStop ?? []) {
+        if (where.get(m.id) === 'drained') continue
+        if (b.ended.has(m.id)) where.set(m.id, 'drained')
+        else if (from === undefined) where.set(m.id, 'stillRunning')
+        else where.set(m.id, m.record >= from ? 'leftInStream' : undefined)
       }
     }
-    const stillRunning = timedOut ? this.inFlight().perInstance.size : 0
-    await this.transport.close()
-    return { drained, deadLettered: 0, stillRunning, leftInStream }
+    const report: StopReport = { drained: 0, deadLettered: 0, stillRunning: 0, leftInStream: 0 }
+    for (const field of where.values()) if (field !== undefined) report[field]++
+    return report
   }
 
   /** Hands a batch the consumer read to the host, keeping it in `held` while the host runs it. */
   private async handleBatch(batch: ShardBatch): Promise<ShardHandlerResult> {
-    const held: HeldBatch = { records: batch.records, ended: new Set() }
+    // Stopping, this process takes no new messages, and the consumer reads on until each reader is
+    // told to stop: what it reads meanwhile stays in the stream for whoever reads the shard next.
+    const first = batch.records[0]?.sequenceNumber
+    if (this.stopping && first !== undefined) return { failedFrom: first }
+    const held: HeldBatch = { records: batch.records, ended: new Set(), backoff: new Map() }
     this.held.add(held)
     try {
       const records = batch.records.map((r) => ({ sequenceNumber: r.sequenceNumber, data: r.data, arrivedAt: r.approximateArrivalTimestamp }))
@@ -988,7 +1019,10 @@ export class AwsSystem implements System {
     }
   }
 
-  /** The messages of a held batch (read once; a record that is no message counts for none). */
+  /**
+   * The messages of a held batch (read once). A record that is no message counts for none, nor
+   * does a flush record: it carries no message, only wakes what waits in its instance's item.
+   */
   private messagesOf(batch: HeldBatch): HeldMessage[] {
     if (batch.messages === undefined) {
       batch.messages = []
@@ -996,6 +1030,7 @@ export class AwsSystem implements System {
         const decoded = this.codec.decodeAll(r.data)
         if (!decoded.ok) return
         for (const e of decoded.envelopes) {
+          if (e.control !== undefined) continue
           const stateless = this.host.types.get(e.type)?.kind === 'stateless'
           batch.messages!.push({ id: e.id, type: e.type, instance: stateless ? e.id : `${e.type}#${e.key}`, record })
         }
@@ -1004,20 +1039,42 @@ export class AwsSystem implements System {
     return batch.messages
   }
 
-  /** The messages of held batches not yet ended, per instance and per type. */
-  private inFlight(): { perInstance: Map<string, number>; perType: Map<string, { messages: number; instances: number }> } {
-    const perInstance = new Map<string, number>()
-    const perType = new Map<string, { messages: number; instances: number }>()
+  /** The messages of a held batch not yet ended. */
+  private pendingOf(batch: HeldBatch): HeldMessage[] {
+    return this.messagesOf(batch).filter((m) => !batch.ended.has(m.id))
+  }
+
+  /**
+   * The messages of held batches not yet ended, per instance and per type. An instance has a
+   * turn under way unless one of its messages waits for a retry's backoff (the host runs an
+   * instance's messages one at a time, and waits for the backoff before the next); the others
+   * wait behind it.
+   */
+  private inFlight(): {
+    perInstance: Map<string, { queued: number; running: boolean }>
+    perType: Map<string, { queued: number; running: number }>
+  } {
+    const now = this.clock.now()
+    const messages = new Map<string, { type: string; messages: number; backingOff: boolean }>()
     for (const batch of this.held) {
       for (const m of this.messagesOf(batch)) {
         if (batch.ended.has(m.id)) continue
-        const n = perInstance.get(m.instance) ?? 0
-        perInstance.set(m.instance, n + 1)
-        const t = perType.get(m.type) ?? { messages: 0, instances: 0 }
-        t.messages++
-        if (n === 0) t.instances++
-        perType.set(m.type, t)
+        let i = messages.get(m.instance)
+        if (!i) messages.set(m.instance, (i = { type: m.type, messages: 0, backingOff: false }))
+        i.messages++
+        if ((batch.backoff.get(m.id) ?? 0) > now) i.backingOff = true
       }
+    }
+    const perInstance = new Map<string, { queued: number; running: boolean }>()
+    const perType = new Map<string, { queued: number; running: number }>()
+    for (const [instance, i] of messages) {
+      const running = !i.backingOff
+      const queued = running ? i.messages - 1 : i.messages
+      perInstance.set(instance, { queued, running })
+      const t = perType.get(i.type) ?? { queued: 0, running: 0 }
+      t.queued += queued
+      if (running) t.running++
+      perType.set(i.type, t)
     }
     return { perInstance, perType }
   }

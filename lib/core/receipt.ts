@@ -18,7 +18,7 @@ export interface ReceiptEntry {
   reason?: string
 }
 
-/** A message's status history, kept when the sender asked for a receipt (always for `ask`). */
+/** A message's status history, kept when the sender asked for a receipt, and for an `ask` whose message needs one (README, "Receipts and inspection"). */
 export interface Receipt {
   id: MessageId
   actor: string

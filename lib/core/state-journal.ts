@@ -11,33 +11,18 @@
 // A key the container had before the turn is not deleted from it while the turn runs: it is
 // hidden (see Overlay), so that a rollback finds it in its place; JS objects and Maps cannot
 // put a key back in the middle of their order.
+//
+// Here: the journal's life (keep, rollback, release), its drafts and the proxy traps of object
+// drafts, its notes. Map and Set drafts are in collection-drafts.ts, what a draft is and the
+// overlays in state-draft.ts, a note in state-notes.ts, a turn kept apart in kept-apart.ts, the
+// check of what a turn wrote in written-serializable.ts.
 import { CollectionTraps } from './collection-drafts.js'
 import { TroupeError } from './errors.js'
-import { findUnserializable } from './serializable.js'
+import { KeptApart } from './kept-apart.js'
 import { copyState, copyStateWith, setKey } from './state-copy.js'
-import { DRAFT, draftOf, MAP, OBJECT, SET, type Collection, type Draft, type Kind } from './state-draft.js'
-
-/** The first change a turn made to one key of one container: what the key held before. */
-interface Note {
-  target: object
-  key: unknown
-  kind: Kind
-  had: boolean
-  old: unknown
-}
-
-/**
- * The keys a container hides (it had them before the turn, which deleted them; they go when the
- * turn is kept) and those it holds at its end instead (set after a hidden one, so after it in JS
- * order). Objects hide only string keys that are not array indices: indices keep number order.
- */
-interface Overlay {
-  hidden: Set<unknown>
-  tail: Map<unknown, unknown>
-}
-
-/** Notes a turn looks through one by one before it indexes them: most turns change a few keys. */
-const SCAN_LIMIT = 16
+import { DRAFT, draftOf, holdsDraft, MAP, OBJECT, SET, type Collection, type Draft, type DraftJournal, type Kind, type Overlay } from './state-draft.js'
+import { indexNote, put, read, SCAN_LIMIT, valueOf, type Note } from './state-notes.js'
+import { writtenSerializable } from './written-serializable.js'
 
 /** The journal of the turn running on a state, by the state's root, for reads of the kept state. */
 const running = new WeakMap<object, StateJournal>()
@@ -71,7 +56,7 @@ export interface StateJournalOptions {
  * draft.views++
  * journal.rollback() // state.views is as it was
  */
-export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> {
+export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>>, DraftJournal {
   /** What the turn sees as its state: a draft of it, or the state itself when it is no container. */
   readonly view: unknown
   private readonly drafts = new Map<object, Draft>()
@@ -79,12 +64,12 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> 
   private readonly notes: Note[] = []
   /** The notes by container and key, once there are more than SCAN_LIMIT. */
   private index: Map<object, Map<unknown, Note>> | undefined
-  private overlays: Map<object, Overlay> | undefined
+  /** The containers that hide keys in this turn (read by the Map and Set drafts). */
+  overlays: Map<object, Overlay> | undefined
   private collectionTraps: CollectionTraps | undefined
-  private closed = false
+  closed = false
   /** While a successful `apart` turn is kept: the containers to copy, and their copies. */
-  private touched: Set<object> | undefined
-  private copies: Map<object, object> | undefined
+  private apart: KeptApart | undefined
 
   constructor(
     private readonly start: unknown,
@@ -106,17 +91,10 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> 
     this.close()
     if (this.options.apart) {
       // Copy every container the turn changed and those above it, then undo the changes in place.
-      const touched = new Set<object>()
-      for (const changed of [this.notes.map((n) => n.target), this.overlays?.keys() ?? []]) {
-        for (const target of changed) {
-          for (let t: object | undefined = target; t !== undefined && !touched.has(t); t = this.drafts.get(t)!.parent) touched.add(t)
-        }
-      }
-      this.touched = touched
-      this.copies = new Map()
+      this.apart = new KeptApart(this.notes, this.overlays, (t) => this.drafts.get(t)!.parent, (v) => this.adopt(v))
       const kept = this.adopt(final)
       this.undo()
-      this.touched = this.copies = undefined
+      this.apart = undefined
       return kept
     }
     for (const note of this.notes) {
@@ -165,19 +143,7 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> 
    */
   writesSerializable(final: unknown): boolean {
     if (!this.options.trusted || final !== this.view) return false
-    for (const note of this.notes) {
-      if (typeof note.key === 'symbol') return false
-      const [has, value] = read(note)
-      if (!has) continue
-      if (note.kind !== OBJECT && unserializable(note.key)) return false
-      if (note.kind === SET) continue
-      if (Array.isArray(note.target) && !whole(note.target, note)) return false
-      if (unserializable(value)) return false
-    }
-    for (const overlay of this.overlays?.values() ?? []) {
-      for (const [k, v] of overlay.tail) if (unserializable(k) || unserializable(v)) return false
-    }
-    return true
+    return writtenSerializable(this.notes, this.overlays)
   }
 
   /** Runs `read` on the state as it was before this turn, then puts the turn's changes back. */
@@ -311,87 +277,14 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> 
   }
 
   /** A value the turn wrote, as the turn reads it back. */
-  private written(value: unknown): unknown {
+  written(value: unknown): unknown {
     return typeof value === 'object' && value !== null ? (this.drafts.get(value)?.proxy ?? value) : value
-  }
-
-  // ── Map and Set drafts ───────────────────────────────────────────────────
-
-  /** The entries of a Map, or the members of a Set as [member, member], as the turn sees them. */
-  *entriesOf(raw: Collection): Generator<[unknown, unknown]> {
-    const overlay = this.overlays?.get(raw)
-    const visible = overlay === undefined ? raw.entries() : filter(raw.entries(), overlay.hidden)
-    const kind = raw instanceof Map ? MAP : SET
-    for (const [k, v] of visible) yield [k, this.child(v, raw, k, kind)]
-    if (overlay !== undefined) for (const [k, v] of overlay.tail) yield [k, this.written(v)]
-  }
-
-  sizeOf(raw: Collection): number {
-    const overlay = this.overlays?.get(raw)
-    return overlay === undefined ? raw.size : raw.size - overlay.hidden.size + overlay.tail.size
-  }
-
-  holds(raw: Collection, key: unknown): boolean {
-    const overlay = this.overlays?.get(raw)
-    return overlay === undefined ? raw.has(key) : overlay.tail.has(key) || (!overlay.hidden.has(key) && raw.has(key))
-  }
-
-  valueAt(raw: Map<unknown, unknown>, key: unknown): unknown {
-    const overlay = this.overlays?.get(raw)
-    if (overlay !== undefined) {
-      if (overlay.tail.has(key)) return this.written(overlay.tail.get(key))
-      if (overlay.hidden.has(key)) return undefined
-    }
-    return this.child(raw.get(key), raw, key, MAP)
-  }
-
-  /** Map.set (with a value) or Set.add (without). */
-  store(raw: Collection, key: unknown, value?: unknown): void {
-    if (this.closed) return
-    const overlay = this.overlays?.get(raw)
-    const present = overlay === undefined ? raw.has(key) : !overlay.hidden.has(key) && raw.has(key)
-    if (overlay !== undefined && (overlay.tail.has(key) || (!present && (overlay.hidden.has(key) || overlay.tail.size !== 0)))) {
-      // Once a key is hidden, a key set after it goes at the end, after it (JS order).
-      if (raw instanceof Map || !overlay.tail.has(key)) overlay.tail.set(key, raw instanceof Map ? value : key)
-      return
-    }
-    if (raw instanceof Set && present) return
-    this.note(raw, key, raw instanceof Map ? MAP : SET)
-    if (raw instanceof Map) raw.set(key, value)
-    else raw.add(key)
-  }
-
-  drop(raw: Collection, key: unknown): boolean {
-    if (this.closed) return false
-    const overlay = this.overlays?.get(raw)
-    if (overlay?.tail.delete(key)) return true
-    if (overlay?.hidden.has(key) || !raw.has(key)) return false
-    if (this.noteOf(raw, key)?.had === false) return raw.delete(key) // set in this turn: nothing to keep in place
-    this.overlayOf(raw).hidden.add(key)
-    return true
-  }
-
-  empty(raw: Collection): void {
-    if (this.closed) return
-    for (const key of [...raw.keys()]) this.drop(raw, key)
-    this.overlays?.get(raw)?.tail.clear()
-  }
-
-  /** What `raw` holds as the turn sees it, as a container of its own. */
-  current(raw: Collection): Collection {
-    if (this.overlays?.has(raw) !== true) return raw
-    const out = raw instanceof Map ? new Map() : new Set()
-    for (const [k, v] of this.entriesOf(raw)) {
-      if (out instanceof Map) out.set(k, v)
-      else out.add(k)
-    }
-    return out
   }
 
   // ── notes ────────────────────────────────────────────────────────────────
 
   /** Notes what `key` of `target` holds before the turn first changes it. */
-  private note(target: object, key: unknown, kind: Kind): void {
+  note(target: object, key: unknown, kind: Kind): void {
     if (this.noteOf(target, key) !== undefined) return
     const had = kind === OBJECT ? Object.hasOwn(target, key as PropertyKey) : (target as Collection).has(key)
     const note: Note = { target, key, kind, had, old: undefined }
@@ -405,7 +298,7 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> 
   }
 
   /** The note of `key` of `target`, when the turn changed it. Keys compare as a Map's do. */
-  private noteOf(target: object, key: unknown): Note | undefined {
+  noteOf(target: object, key: unknown): Note | undefined {
     if (this.index !== undefined) return this.index.get(target)?.get(key)
     for (const note of this.notes) if (note.target === target && (note.key === key || (note.key !== note.key && key !== key))) return note
     return undefined
@@ -438,7 +331,7 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> 
     return false
   }
 
-  private overlayOf(raw: object): Overlay {
+  overlayOf(raw: object): Overlay {
     this.overlays ??= new Map()
     let overlay = this.overlays.get(raw)
     if (overlay === undefined) this.overlays.set(raw, (overlay = { hidden: new Set(), tail: new Map() }))
@@ -475,41 +368,7 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>> 
   }
 
   private resolve(raw: object): object {
-    return this.touched?.has(raw) ? this.copyOf(raw) : raw
-  }
-
-  /** A container as the turn left it, for a state kept apart: what the turn wrote adopted, changed children copied. */
-  private copyOf(raw: object): object {
-    let out = this.copies!.get(raw)
-    if (out !== undefined) return out
-    const keys = new Set(this.notes.filter((n) => n.target === raw).map((n) => n.key))
-    const overlay = this.overlays?.get(raw)
-    const take = (key: unknown, v: unknown): unknown =>
-      keys.has(key) ? this.adopt(v) : typeof v === 'object' && v !== null && this.touched!.has(v) ? this.copyOf(v) : v
-    if (raw instanceof Map || raw instanceof Set) {
-      const collection = raw instanceof Map ? new Map() : new Set()
-      this.copies!.set(raw, collection)
-      for (const [k, v] of overlay === undefined ? raw.entries() : filter(raw.entries(), overlay.hidden)) {
-        if (collection instanceof Map) collection.set(k, take(k, v))
-        else collection.add(take(k, v))
-      }
-      for (const [k, v] of overlay?.tail ?? []) {
-        if (collection instanceof Map) collection.set(k, this.adopt(v))
-        else collection.add(this.adopt(k))
-      }
-      return collection
-    }
-    if (Array.isArray(raw)) {
-      const array: unknown[] = new Array(raw.length)
-      this.copies!.set(raw, array)
-      for (let i = 0; i < raw.length; i++) array[i] = take(String(i), raw[i])
-      return array
-    }
-    out = Object.getPrototypeOf(raw) === null ? Object.create(null) : {}
-    this.copies!.set(raw, out!)
-    for (const k in raw) if (overlay?.hidden.has(k) !== true) setKey(out!, k, take(k, (raw as Record<string, unknown>)[k]))
-    for (const [k, v] of overlay?.tail ?? []) setKey(out!, k as PropertyKey, this.adopt(v))
-    return out!
+    return this.apart === undefined ? raw : this.apart.resolve(raw)
   }
 }
 
@@ -528,54 +387,6 @@ export function isDraft(value: unknown): boolean {
   return draftOf(value) !== undefined
 }
 
-// ── containers ─────────────────────────────────────────────────────────────
-
-/** What `note.key` of `note.target` holds now: whether it is there, and its value. */
-function read(note: Note): [boolean, unknown] {
-  const { target, key } = note
-  switch (note.kind) {
-    case OBJECT: {
-      const had = Object.hasOwn(target, key as PropertyKey)
-      return [had, had ? (target as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined]
-    }
-    case MAP: {
-      const map = target as Map<unknown, unknown>
-      return map.has(key) ? [true, map.get(key)] : [false, undefined]
-    }
-    default:
-      return [(target as Set<unknown>).has(key), undefined]
-  }
-}
-
-function indexNote(index: Map<object, Map<unknown, Note>>, note: Note): void {
-  let keys = index.get(note.target)
-  if (keys === undefined) index.set(note.target, (keys = new Map()))
-  keys.set(note.key, note)
-}
-
-/** What `note.key` of `note.target` holds now, when it is there (an object's or a Map's). */
-function valueOf(note: Note): unknown {
-  return note.kind === MAP ? (note.target as Map<unknown, unknown>).get(note.key) : (note.target as Record<PropertyKey, unknown>)[note.key as PropertyKey]
-}
-
-/** Makes `note.key` of `note.target` hold `value`, or not be there. */
-function put(note: Note, had: boolean, value: unknown): void {
-  const { target, key } = note
-  switch (note.kind) {
-    case OBJECT:
-      if (had) setKey(target, key as PropertyKey, value)
-      else delete (target as Record<PropertyKey, unknown>)[key as PropertyKey]
-      return
-    case MAP:
-      if (had) (target as Map<unknown, unknown>).set(key, value)
-      else (target as Map<unknown, unknown>).delete(key)
-      return
-    default:
-      if (had) (target as Set<unknown>).add(key)
-      else (target as Set<unknown>).delete(key)
-  }
-}
-
 /** Whether `key` is an array index ("0", "1", …), which objects keep in number order, not insertion order. */
 function isIndex(key: string): boolean {
   return String(Number(key) >>> 0) === key && key !== '4294967295'
@@ -585,45 +396,4 @@ function isIndex(key: string): boolean {
 function inherited(target: object, key: PropertyKey): unknown {
   const proto = Object.getPrototypeOf(target) as object | null
   return proto === null ? undefined : Reflect.get(proto, key)
-}
-
-/** False when a write left a hole in the array (superjson would change it). */
-function whole(array: unknown[], note: Note): boolean {
-  if (note.key === 'length') {
-    for (let i = note.old as number; i < array.length; i++) if (!(i in array)) return false
-    return true
-  }
-  const i = Number(note.key)
-  return !(Number.isInteger(i) && i >= 0 && i < array.length && !(i in array))
-}
-
-function unserializable(value: unknown): boolean {
-  return draftOf(value) === undefined && findUnserializable(value) !== undefined
-}
-
-/** Whether a value made in a turn holds a draft anywhere. */
-function holdsDraft(value: object): boolean {
-  const seen = new Set<object>()
-  const stack: unknown[] = [value]
-  while (stack.length > 0) {
-    const v = stack.pop()
-    if (typeof v !== 'object' || v === null || seen.has(v)) continue
-    if (draftOf(v) !== undefined) return true
-    seen.add(v)
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) stack.push(v[i])
-    } else if (v instanceof Map) {
-      for (const [k, item] of v) stack.push(k, item)
-    } else if (v instanceof Set) {
-      for (const item of v) stack.push(item)
-    } else {
-      const proto = Object.getPrototypeOf(v)
-      if (proto === Object.prototype || proto === null) for (const k in v) stack.push((v as Record<string, unknown>)[k])
-    }
-  }
-  return false
-}
-
-function* filter(entries: Iterable<[unknown, unknown]>, hidden: Set<unknown>): Generator<[unknown, unknown]> {
-  for (const entry of entries) if (!hidden.has(entry[0])) yield entry
 }

@@ -30,24 +30,48 @@ export interface AwaitReceiptOptions {
 }
 
 export interface StopOptions {
-  /** Wait this long for queued and retrying messages; what is left becomes dead letters. @default 30_000 */
+  /**
+   * Wait this long for what this process holds to finish; then `stop()` resolves, and what is
+   * left is dead-lettered (embedded) or left to the stream (AWS). See `StopReport`. @default 30_000
+   */
   timeoutMs?: number
 }
 
 /**
- * What `stop()` did with the messages this process held. Nothing disappears: the embedded
- * system dead-letters what it could not run; the AWS mode leaves it in the stream.
+ * What `stop()` did with the messages this process held while it stopped: those it held when
+ * `stop()` was called, and those its turns sent meanwhile that it took in. Each is counted in
+ * exactly one field, so nothing disappears from the report.
+ *
+ * What a process holds depends on where messages wait. The embedded system holds every message
+ * accepted and not yet final, and takes in what its turns send. On AWS a message waits in the
+ * stream: the process holds only the messages of the batches its host is running, and what its
+ * turns send goes to the stream (a record it has not read is not its own). Where a Lambda is
+ * the host, this process holds nothing and every field is 0.
  */
 export interface StopReport {
-  /** Messages that reached a final status while stopping. */
+  /** Messages held that reached a final status (done, filtered, or dead of their own failure) before `stop()` resolved. */
   drained: number
-  /** Messages dead-lettered because the system stopped before they could finish (never on AWS: they stay in the stream). */
+  /**
+   * Messages held that `stop()` dead-lettered (`SystemStoppedError`) because they could not
+   * finish by `timeoutMs`: waiting in a mailbox, for a retry's backoff or a throttle's token, or
+   * behind a pause. Always 0 on AWS, which dead-letters nothing at stop: such a message stays in
+   * the stream (`leftInStream`) or runs on in its batch (`stillRunning`).
+   */
   deadLettered: number
-  /** Turns still running when the timeout passed; they end on their own, and what they send is dead-lettered (on AWS: left for redelivery). */
+  /**
+   * Messages held whose outcome was still open when `stop()` resolved, past `timeoutMs`: those in
+   * a turn still under way, which ends on its own (what it sends then is dead-lettered; on AWS it
+   * is left for redelivery). On AWS also those behind it in the batch the host is still running,
+   * or waiting there for a retry's backoff: the host runs the batch on, and what it does not
+   * finish stays in the stream. (The embedded system dead-letters those instead.)
+   */
   stillRunning: number
   /**
-   * Messages this process had read from the stream and did not finish: they stay there, and
-   * whoever reads the shard next runs them. Always 0 for the embedded system, which has no stream.
+   * Messages held that a batch read from the stream ended without finishing: they stay there,
+   * and whoever reads the shard next runs them. Always 0 for the embedded system, which has no
+   * stream. (A message the batch set aside in its instance's item, held by a pause or parked by
+   * a throttle, is no longer this process's but the table's, and is in none of the four; nor is a
+   * copy of a message applied already.)
    */
   leftInStream: number
 }
@@ -118,9 +142,19 @@ export interface System {
    */
   replay(id: string): Promise<MessageId>
   /**
-   * Counts, queue depths and instances per actor type, as this process sees them. On AWS a
-   * message waits in the stream: `queued` and `running` count only the batches this process's
-   * host is running (none where a Lambda is the host).
+   * Counts, queue depths and instances per actor type, as this process sees them.
+   * - `running`: turns under way in this process now. A keyed or singleton instance runs one
+   *   turn at a time; a stateless type runs several side by side. A turn is under way from its
+   *   load to its commit, a retry's backoff excepted.
+   * - `queued`: messages this process holds that wait for a turn: behind a turn of their
+   *   instance, for a free slot, for a retry's backoff or a throttle's token, or behind a pause.
+   * - `instances`: those `instances()` lists.
+   *
+   * A message waiting anywhere else is not counted. On AWS it waits in the stream, and this
+   * process holds only the batches its host is running (both counts are 0 where a Lambda is the
+   * host); a message a pause or a throttle set aside in its instance's item waits in the table.
+   * A batch runs at most `concurrency` instances at once: on AWS one waiting for a slot counts
+   * as running.
    */
   inspect(): SystemSnapshot
   /** Subscribes to the event stream; returns the unsubscribe function. */
@@ -137,9 +171,12 @@ export interface System {
   /** Timers waiting, earliest first. */
   timers(): Promise<TimerRecord[]>
   /**
-   * Writes an idle instance's state to the state store and drops it from memory; its next
-   * message loads it again. False when the instance is busy or not in memory. (On AWS every
-   * commit is in the table already: this drops the copy this process keeps for `instances()`.)
+   * Drops an instance this process holds in memory, once its state is in the state store; its
+   * next message loads it again, and `state()` reads it from the store meanwhile. True when the
+   * instance was dropped; false when this process does not hold it, or it is busy (a turn under
+   * way, or a message of it held here and waiting). On AWS every commit is in the table already:
+   * what the process holds is the copy `instances()` lists, from a turn its host ran, and where a
+   * Lambda is the host it holds none (always false).
    */
   evict(actor: ActorClass | string, key?: string): Promise<boolean>
   /**
@@ -157,10 +194,16 @@ export interface System {
    * Resolves once everything sent so far, and everything it caused, has reached its final
    * outcome: nothing is queued, running or waiting for a retry, and no timer is due now (those
    * due are fired, and what they tell is waited for). Timers due later are not waited for, nor
-   * messages held by a pause. For tests and scripts: `tell`, then `await system.idle()`.
+   * messages held by a pause. For tests and scripts: `tell`, then `await system.idle()`. On AWS
+   * it needs to know where the turns run: the system consumes its streams, or was given an
+   * `idleHost` (rejects with `TROUPE_CONFIG` otherwise).
    */
   idle(): Promise<void>
-  /** Takes no new messages, drains what was accepted, then stops. */
+  /**
+   * Takes no new messages, lets what this process holds finish for up to `timeoutMs`, then
+   * stops; resolves to what became of each message it held (`StopReport`). Timers stay in the
+   * timer store for the next system.
+   */
   stop(options?: StopOptions): Promise<StopReport>
 }
 

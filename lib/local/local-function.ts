@@ -17,92 +17,24 @@
 //
 // For chaos tests, `environments()` lists the environments and `kill()` ends one with SIGKILL,
 // as a crash would, at any moment (during init, idle, mid-invocation).
-import { spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes, randomUUID } from 'node:crypto'
-import { basename, dirname, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
-import { ConfigError, TroupeError } from '../core/errors.js'
-import { DEFAULT_LAMBDA_RUNTIME, isLambdaRuntime, LAMBDA_RUNTIMES, nodeMajor, type LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
+//
+// This file is the pool (which environment takes an invocation, starting and losing them) and
+// the invocations (limits, timeout, answer). One environment's process and its protocol with
+// runtime-child.mjs are execution-environment.ts; the options and the variables an environment
+// gets, function-options.ts; results, errors and the 6 MB limit, invoke-result.ts.
+import { randomUUID } from 'node:crypto'
+import { TroupeError } from '../core/errors.js'
+import type { LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
+import { exitText, spawnEnvironment, type Environment, type EnvironmentInfo, type KillOptions, type Running } from './execution-environment.js'
+import { functionSettings, type FunctionSettings, type LocalFunctionOptions } from './function-options.js'
+import { errorResult, MAX_SYNC_PAYLOAD_BYTES, RequestTooLargeError, type FunctionErrorPayload, type FunctionFailure, type InvokeOptions, type InvokeResult } from './invoke-result.js'
 import { NotIdleError } from './not-idle-error.js'
 import { knownRuntimeNode, runtimeNode } from './runtime-node.js'
 
-/** Synchronous invocation payload limit, each way: 6 MB. */
-export const MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
-
-/** The error body Lambda returns with `X-Amz-Function-Error: Unhandled`. */
-export interface FunctionErrorPayload {
-  errorType: string
-  errorMessage: string
-  stackTrace?: string[]
-}
-
-/** Why an invocation failed. */
-export type FunctionFailure = 'error' | 'crash' | 'timeout' | 'init' | 'response-too-large'
-
-export type InvokeResult =
-  | {
-      ok: true
-      requestId: string
-      /** The handler's result as JSON text (`null` when it returned nothing). */
-      payload: string
-      /** `payload`, parsed. */
-      result: unknown
-      durationMs: number
-    }
-  | {
-      ok: false
-      requestId: string
-      functionError: 'Unhandled'
-      failure: FunctionFailure
-      error: FunctionErrorPayload
-      /** `error` as the JSON text Lambda answers with. */
-      payload: string
-      durationMs: number
-    }
-
-export interface LocalFunctionOptions {
-  /** The bundled handler (what `bundleHandler` wrote). */
-  bundle: string
-  /** The export that is the handler. @default 'handler' */
-  handlerExport?: string
-  /** @default 'troupe-host' */
-  name?: string
-  /**
-   * The Lambda runtime: the environments run on its Node (found or installed by `runtimeNode`:
-   * TROUPE_LAMBDA_NODE_24 names a binary), and AWS_EXECUTION_ENV names it. Bundle for the same
-   * runtime. @default 'nodejs24.x'
-   */
-  runtime?: LambdaRuntime
-  /** The function timeout, for invocations that give none. Lambda's default is 3 s. @default 30_000 */
-  timeoutMs?: number
-  /** Reported to the handler, and bounds the V8 heap as Lambda's runtime does. @default 512 */
-  memoryMb?: number
-  /** @default 'us-east-1' */
-  region?: string
-  /** The local stack: its endpoints become AWS_ENDPOINT_URL_KINESIS and AWS_ENDPOINT_URL_DYNAMODB. */
-  stack?: { kinesisEndpoint: string; dynamodbEndpoint: string }
-  /** TROUPE_TABLE */
-  table?: string
-  /** TROUPE_STREAM */
-  stream?: string
-  /** More environment variables (they may override the ones above, not the reserved ones). */
-  environment?: Record<string, string>
-  /** Environments alive at once. @default 10 */
-  maxConcurrency?: number
-  /** How long module init may take. Lambda allows 10 s on demand. @default 10_000 */
-  initTimeoutMs?: number
-  /**
-   * Where the environments' stdout and stderr lines go (Lambda sends them to CloudWatch Logs).
-   * @default written to this process's stderr, prefixed with the function and environment
-   */
-  onLog?: (line: string, source: { environment: number; stream: 'stdout' | 'stderr' }) => void
-}
-
-export interface InvokeOptions {
-  /** This invocation's timeout. @default the function's `timeoutMs` */
-  timeoutMs?: number
-}
+export type { EnvironmentInfo, KillOptions } from './execution-environment.js'
+export type { LocalFunctionOptions } from './function-options.js'
+export { MAX_SYNC_PAYLOAD_BYTES, RequestTooLargeError } from './invoke-result.js'
+export type { FunctionErrorPayload, FunctionFailure, InvokeOptions, InvokeResult } from './invoke-result.js'
 
 export interface LocalFunctionStats {
   /** Module inits that completed (one per environment that started). */
@@ -124,139 +56,6 @@ export interface LocalFunctionStats {
   initMs: number
 }
 
-/** One execution environment, as `environments()` lists it. */
-export interface EnvironmentInfo {
-  /** 1, 2, … in the order started; the `environment` of `onLog`. */
-  id: number
-  pid: number
-  /** `init` while the bundle's module scope runs; `busy` while an invocation runs. */
-  state: 'init' | 'idle' | 'busy'
-  /** The running invocation's request id (`busy` only): `BatchReport.requestId` for a mapping's batch. */
-  requestId?: string
-  startedAt: Date
-  /** Invocations it has taken, the running one included. */
-  invocations: number
-}
-
-export interface KillOptions {
-  /**
-   * `now`: whatever the environment is doing. `busy`: once an invocation runs in it — at once
-   * if one does, else as soon as the next one is handed to it.
-   * @default 'now'
-   */
-  when?: 'now' | 'busy'
-}
-
-/** A request over the 6 MB synchronous payload limit; nothing ran. */
-export class RequestTooLargeError extends TroupeError {
-  constructor(
-    readonly functionName: string,
-    readonly bytes: number,
-  ) {
-    super('TROUPE_LAMBDA_REQUEST_TOO_LARGE', `the request to ${functionName} is ${bytes} bytes; a synchronous invocation may be ${MAX_SYNC_PAYLOAD_BYTES}`)
-  }
-}
-
-/** The runtime's file (a function, so a bundle that never starts a local function leaves this module out). */
-const childPath = () => fileURLToPath(new URL('./runtime-child.mjs', import.meta.url))
-
-type ChildMessage =
-  | { type: 'ready'; initMs: number }
-  | { type: 'init-error'; error: FunctionErrorPayload; initMs: number }
-  | { type: 'result'; id: number; payload: string }
-  | { type: 'error'; id: number; error: FunctionErrorPayload }
-
-interface Running {
-  id: number
-  requestId: string
-  startedAt: number
-  finish: (answer: { kind: 'result'; payload: string } | { kind: 'error'; error: FunctionErrorPayload; failure: FunctionFailure }) => void
-}
-
-class Environment {
-  readonly ready: Promise<void>
-  readonly startedAt = new Date()
-  busy = false
-  /** Exited, or being killed: takes no more invocations. */
-  dead = false
-  /** Set when the process ends for a known reason (timeout, stop, failed init): its exit is no crash. */
-  killedBy: 'timeout' | 'stop' | 'init' | undefined
-  running: Running | undefined
-  initialized = false
-  invocations = 0
-  /** `kill(…, { when: 'busy' })` waits for an invocation: crash as it is handed over. */
-  doomed = false
-  /** Ended by `kill()`. */
-  crashed = false
-  readonly exited: Promise<void>
-  private settled = false
-
-  constructor(
-    readonly id: number,
-    readonly child: ChildProcess,
-    readonly logStreamName: string,
-    initTimeoutMs: number,
-    onInit: (ms: number, ok: boolean) => void,
-    onExit: (env: Environment, code: number | null, signal: NodeJS.Signals | null) => void,
-  ) {
-    this.exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-    this.ready = new Promise<void>((resolve, reject) => {
-      const fail = (error: FunctionErrorPayload, ms: number) => {
-        clearTimeout(timer)
-        this.settled = true
-        this.killedBy ??= 'init'
-        this.dead = true
-        onInit(ms, false)
-        reject(error)
-      }
-      const timer = setTimeout(() => {
-        fail({ errorType: 'Sandbox.Timedout', errorMessage: `Init phase timed out after ${(initTimeoutMs / 1000).toFixed(2)} seconds`, stackTrace: [] }, initTimeoutMs)
-        child.kill('SIGKILL')
-      }, initTimeoutMs)
-      child.on('message', (m: ChildMessage) => {
-        if (m.type === 'ready') {
-          clearTimeout(timer)
-          this.settled = true
-          this.initialized = true
-          onInit(m.initMs, true)
-          resolve()
-        } else if (m.type === 'init-error') {
-          if (!this.settled) fail(m.error, m.initMs)
-        } else if ((m.type === 'result' || m.type === 'error') && this.running?.id === m.id) {
-          const running = this.running
-          this.running = undefined
-          running.finish(m.type === 'result' ? { kind: 'result', payload: m.payload } : { kind: 'error', error: m.error, failure: 'error' })
-        }
-      })
-      child.on('error', (error) => {
-        // Spawning failed, or a message could not be sent (the exit that follows reports it).
-        if (!this.settled) fail({ errorType: 'Runtime.StartError', errorMessage: `the environment could not start: ${error.message}`, stackTrace: [] }, 0)
-      })
-      child.once('exit', (code, signal) => {
-        if (!this.settled) fail({ errorType: 'Runtime.ExitError', errorMessage: `Error: Runtime exited during init with error: ${exitText(code, signal)}`, stackTrace: [] }, 0)
-        this.dead = true
-        onExit(this, code, signal)
-      })
-    })
-    // Awaited by whoever invokes; a failed init must not be an unhandled rejection meanwhile.
-    this.ready.catch(() => {})
-  }
-
-  /** Ends the process for a known reason. */
-  kill(reason: 'timeout' | 'stop'): void {
-    this.killedBy ??= reason
-    this.dead = true
-    this.child.kill('SIGKILL')
-  }
-
-  /** Ends the process for no reason it knows of: its exit is a crash (an init error during init). */
-  crash(): void {
-    this.crashed = true
-    this.dead = true
-    this.child.kill('SIGKILL')
-  }
-}
-
 /**
  * A local Lambda function over a bundled handler. Call `stop()` when done: environments are
  * child processes.
@@ -271,14 +70,7 @@ export class LocalFunction {
   readonly arn: string
   readonly timeoutMs: number
   readonly runtime: LambdaRuntime
-  private readonly bundle: string
-  private readonly handlerExport: string
-  private readonly memoryMb: number
-  private readonly region: string
-  private readonly maxConcurrency: number
-  private readonly initTimeoutMs: number
-  private readonly env: Record<string, string>
-  private readonly onLog: NonNullable<LocalFunctionOptions['onLog']>
+  private readonly settings: FunctionSettings
   private readonly pool = new Set<Environment>()
   private readonly waiting: (() => void)[] = []
   private readonly idleWaiters = new Set<() => void>()
@@ -291,60 +83,14 @@ export class LocalFunction {
   private readonly counts = { inits: 0, initErrors: 0, invocations: 0, errors: 0, crashes: 0, timeouts: 0, inFlight: 0, initMs: 0 }
 
   constructor(options: LocalFunctionOptions) {
-    this.bundle = resolve(options.bundle)
-    this.handlerExport = options.handlerExport ?? 'handler'
-    this.name = options.name ?? 'troupe-host'
-    this.region = options.region ?? 'us-east-1'
-    this.arn = `arn:aws:lambda:${this.region}:000000000000:function:${this.name}`
-    this.timeoutMs = options.timeoutMs ?? 30_000
-    this.runtime = options.runtime ?? DEFAULT_LAMBDA_RUNTIME
-    if (!isLambdaRuntime(this.runtime)) throw new ConfigError(`LocalFunction runtime must be one of ${LAMBDA_RUNTIMES.join(', ')}, got ${JSON.stringify(this.runtime)}`)
+    this.settings = functionSettings(options)
+    this.name = this.settings.name
+    this.arn = this.settings.arn
+    this.timeoutMs = this.settings.timeoutMs
+    this.runtime = this.settings.runtime
     // Known already (this process's own major, or found before): invocations spawn at once, as
     // they always did; else the first one waits for runtimeNode.
     this.node = knownRuntimeNode(this.runtime)
-    this.memoryMb = options.memoryMb ?? 512
-    this.maxConcurrency = options.maxConcurrency ?? 10
-    this.initTimeoutMs = options.initTimeoutMs ?? 10_000
-    for (const [what, value, min] of [
-      ['timeoutMs', this.timeoutMs, 1],
-      ['memoryMb', this.memoryMb, 128],
-      ['maxConcurrency', this.maxConcurrency, 1],
-      ['initTimeoutMs', this.initTimeoutMs, 1],
-    ] as const) {
-      if (!Number.isFinite(value) || value < min) throw new ConfigError(`LocalFunction ${what} must be a number from ${min} up, got ${value}`)
-    }
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(this.name)) throw new ConfigError(`LocalFunction name must be 1-64 letters, digits, - or _, got ${JSON.stringify(this.name)}`)
-    this.onLog = options.onLog ?? ((line, source) => process.stderr.write(`[${this.name}#${source.environment}] ${line}\n`))
-    const handlerFile = basename(this.bundle).replace(/\.(m|c)?js$/, '')
-    this.env = {
-      // What every Lambda environment has (AWS-SEMANTICS.md §6), credentials fake.
-      AWS_REGION: this.region,
-      AWS_DEFAULT_REGION: this.region,
-      // What Lambda sets for the runtime; the environments run on its Node, so it is true here too.
-      AWS_EXECUTION_ENV: `AWS_Lambda_${this.runtime}`,
-      AWS_LAMBDA_FUNCTION_NAME: this.name,
-      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.memoryMb),
-      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${this.name}`,
-      AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_SESSION_TOKEN: 'local',
-      // Invocations come over IPC, not the Runtime API: nothing listens here.
-      AWS_LAMBDA_RUNTIME_API: '127.0.0.1:9001',
-      _HANDLER: `${handlerFile}.${this.handlerExport}`,
-      LAMBDA_TASK_ROOT: dirname(this.bundle),
-      LAMBDA_RUNTIME_DIR: dirname(childPath()),
-      TZ: ':UTC',
-      LANG: 'en_US.UTF-8',
-      PATH: '/usr/local/bin:/usr/bin/:/bin:/opt/bin',
-      // Lambda's module paths: none exist here, so only what is in the bundle loads.
-      NODE_PATH: `/opt/nodejs/node${nodeMajor(this.runtime)}/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task`,
-      ...(options.stack ? { AWS_ENDPOINT_URL_KINESIS: options.stack.kinesisEndpoint, AWS_ENDPOINT_URL_DYNAMODB: options.stack.dynamodbEndpoint } : {}),
-      ...(options.table ? { TROUPE_TABLE: options.table } : {}),
-      ...(options.stream ? { TROUPE_STREAM: options.stream } : {}),
-      ...options.environment,
-    }
   }
 
   /**
@@ -477,7 +223,7 @@ export class LocalFunction {
     if (this.node === undefined) await this.resolveNode()
     if (this.stopped) throw new TroupeError('TROUPE_LAMBDA_STOPPED', `the local function ${this.name} is stopped`)
     const alive = [...this.pool].filter((e) => !e.dead).length
-    const wanted = Math.min(count, this.maxConcurrency) - alive
+    const wanted = Math.min(count, this.settings.maxConcurrency) - alive
     const started: Environment[] = []
     for (let i = 0; i < wanted; i++) started.push(this.spawn('provisioned-concurrency'))
     const inits = await Promise.allSettled(started.map((e) => e.ready))
@@ -526,28 +272,7 @@ export class LocalFunction {
         }
         resolve({ ok: true, requestId, payload: answer.payload, result: JSON.parse(answer.payload) as unknown, durationMs: performance.now() - started })
       }
-      env.running = { id, requestId, startedAt: Date.now(), finish }
-      env.invocations++
-      env.child.send(
-        {
-          type: 'invoke',
-          id,
-          payload,
-          deadline,
-          requestId,
-          functionName: this.name,
-          functionVersion: '$LATEST',
-          invokedFunctionArn: this.arn,
-          memoryLimitInMB: this.memoryMb,
-          logGroupName: `/aws/lambda/${this.name}`,
-          logStreamName: env.logStreamName,
-          traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=0`,
-        },
-        // A failed send means the environment died before it read the invocation: its exit reports the crash.
-        () => {},
-      )
-      // kill(…, { when: 'busy' }): the invocation is handed over, and the process dies under it.
-      if (env.doomed) env.crash()
+      env.invoke({ id, requestId, startedAt: Date.now(), finish }, { payload, deadline, functionName: this.name, invokedFunctionArn: this.arn, memoryLimitInMB: this.settings.memoryMb })
     })
   }
 
@@ -563,8 +288,7 @@ export class LocalFunction {
 
   private failed(requestId: string, failure: FunctionFailure, error: FunctionErrorPayload, started: number): InvokeResult {
     this.counts.errors++
-    const body: FunctionErrorPayload = { errorType: error.errorType, errorMessage: error.errorMessage, ...(error.stackTrace ? { stackTrace: error.stackTrace } : {}) }
-    return { ok: false, requestId, functionError: 'Unhandled', failure, error: body, payload: JSON.stringify(body), durationMs: performance.now() - started }
+    return errorResult(requestId, failure, error, started)
   }
 
   /** A ready environment, marked busy; or the init error of the one started for this invocation. */
@@ -587,7 +311,7 @@ export class LocalFunction {
         idle.busy = false
         continue
       }
-      if ([...this.pool].filter((e) => !e.dead).length < this.maxConcurrency) {
+      if ([...this.pool].filter((e) => !e.dead).length < this.settings.maxConcurrency) {
         const env = this.spawn()
         env.busy = true
         try {
@@ -610,33 +334,12 @@ export class LocalFunction {
   }
 
   private spawn(initialization: 'on-demand' | 'provisioned-concurrency' = 'on-demand'): Environment {
-    const id = ++this.nextEnvironment
-    const now = new Date()
-    const logStreamName = `${now.getUTCFullYear()}/${String(now.getUTCMonth() + 1).padStart(2, '0')}/${String(now.getUTCDate()).padStart(2, '0')}/[$LATEST]${randomBytes(16).toString('hex')}`
-    const heap = Math.floor(this.memoryMb * 0.9)
     // this.node is set: acquire and provision resolve it before any spawn.
-    const child = spawn(this.node!, [`--max-old-space-size=${heap}`, childPath(), this.bundle, this.handlerExport], {
-      cwd: dirname(this.bundle),
-      env: { ...this.env, AWS_LAMBDA_LOG_STREAM_NAME: logStreamName, AWS_LAMBDA_INITIALIZATION_TYPE: initialization },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      // V8's serializer: the child's Node may not be this process's, and the format is the same
-      // (version 15) from Node 20 to 24. Were it ever not, 'json' would do: messages are plain.
-      serialization: 'advanced',
-    })
-    for (const stream of ['stdout', 'stderr'] as const) {
-      createInterface({ input: child[stream]! }).on('line', (line) => {
-        try {
-          this.onLog(line, { environment: id, stream })
-        } catch {
-          // A log sink that throws must not take the environment down.
-        }
-      })
-    }
-    const env = new Environment(
-      id,
-      child,
-      logStreamName,
-      this.initTimeoutMs,
+    const env = spawnEnvironment(
+      ++this.nextEnvironment,
+      this.node!,
+      initialization,
+      this.settings,
       (ms, ok) => {
         if (ok) this.counts.inits++
         else this.counts.initErrors++
@@ -662,10 +365,4 @@ export class LocalFunction {
     }
     this.waiting.shift()?.()
   }
-}
-
-function exitText(code: number | null, signal: NodeJS.Signals | null): string {
-  if (signal === 'SIGKILL') return 'signal: killed'
-  if (signal) return `signal: ${signal.replace(/^SIG/, '').toLowerCase()}`
-  return `exit status ${code ?? 0}`
 }

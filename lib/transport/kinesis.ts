@@ -16,152 +16,38 @@
 //   record can be overtaken at all; `'batched'` lets a run of one key share a call, and marks as
 //   `overtook` any record Kinesis accepted while failing an earlier one of its key.
 // - Aggregation (`strict`, on by default): when a key has several messages waiting, its run goes as
-//   one aggregate record (record-codec.ts), up to the stream's record size, so a hot key costs one
-//   entry per run instead of one call per message. The record is accepted or failed whole: its
-//   messages settle, retry, back off and give up together, and each gets the record's sequence
-//   number and its place in it (`member`). A key with one message waiting sends a plain record.
+//   one aggregate record, accepted or failed whole (kinesis-aggregation.ts). A key with one
+//   message waiting sends a plain record.
 // - Giving up: when a record fails for good, every record of its key queued behind it fails too,
 //   with a HeldBackError (sending them would break per-key order); the caller resends all in order.
+//
+// Here: the intake, the calls and what comes of them. Beside it: the options (kinesis-options.ts),
+// the results (send-results.ts) and counts (kinesis-stats.ts), a message on its way (send-item.ts),
+// a stream's lane (stream-lane.ts) and record limit (stream-limits.ts), when to retry
+// (retry-policy.ts), aggregation, and replay's single put (put-data.ts).
 
-import { DescribeStreamSummaryCommand, PutRecordCommand, PutRecordsCommand, type KinesisClient, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis'
+import { PutRecordsCommand, type KinesisClient, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis'
 import type { Envelope } from '../core/envelope.js'
 import { ConfigError, SystemStoppedError, TroupeError } from '../core/errors.js'
-import { DEFAULT_MAX_RECORD_BYTES, PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS } from '../routing/kinesis-limits.js'
-import { AGGREGATE_OVERHEAD, defaultRecordCodec, type EncodedRecord, type RecordCodec } from '../routing/record-codec.js'
-import { InvalidEnvelopeError, RecordTooLargeError } from '../routing/record-errors.js'
+import { PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS } from '../routing/kinesis-limits.js'
+import { defaultRecordCodec, type EncodedRecord, type RecordCodec } from '../routing/record-codec.js'
+import { InvalidEnvelopeError } from '../routing/record-errors.js'
 import type { Router } from '../routing/router.js'
 import { HeldBackError, SendFailedError } from './errors.js'
-import { PartitionQueue, type KeySettlement, type Ordering, type Packing, type QueuedRecord } from './partition-queue.js'
+import { aggregateOf, aggregatePacking } from './kinesis-aggregation.js'
+import { int, type KinesisTransportOptions } from './kinesis-options.js'
+import { emptyStats, type KinesisTransportStats } from './kinesis-stats.js'
+import type { KeySettlement, Ordering } from './partition-queue.js'
+import { putData } from './put-data.js'
+import { callError, entryError, RetryPolicy } from './retry-policy.js'
+import type { SendItem } from './send-item.js'
+import { failedResult, type SendReport, type SendResult, type SentResult } from './send-results.js'
+import { StreamLane, type LaneOwner } from './stream-lane.js'
+import { StreamLimits } from './stream-limits.js'
 
-export interface KinesisTransportOptions {
-  /** The Kinesis client. The transport never destroys it. */
-  client: KinesisClient
-  /** Stream and partition key per message. */
-  router: Router
-  /** Envelope ⇄ record. @default the codec with default limits */
-  codec?: RecordCodec
-  /** Per-key order: `'strict'` never lets a record be overtaken; `'batched'` spends fewer calls on hot keys. @default 'strict' */
-  ordering?: Ordering
-  /**
-   * Send a key's waiting run as one aggregate record (`strict` only). Turn it off while hosts that
-   * cannot read aggregates still consume the stream. @default true
-   */
-  aggregate?: boolean
-  /** How long `enqueue` waits for more messages before sending a partial batch. @default 10 */
-  lingerMs?: number
-  /** Attempts per record, the first included, before it fails. @default 8 */
-  maxAttempts?: number
-  /** Backoff before the n-th retry: a random delay up to min(maxDelayMs, baseDelayMs × 2^(n−1)). @default 100 */
-  baseDelayMs?: number
-  /** @default 5000 */
-  maxDelayMs?: number
-  /** PutRecords calls in flight at once, over all streams. @default 4 */
-  maxInFlight?: number
-  /** Records per call (1–500). @default 500 */
-  maxBatchRecords?: number
-  /** Bytes per call, data plus partition keys (up to 5 MiB). @default 5 MiB */
-  maxBatchBytes?: number
-  /** Random numbers in [0, 1) for the jitter. @default Math.random */
-  random?: () => number
-}
-
-/** One message written: where Kinesis put it. */
-export interface SentResult {
-  status: 'sent'
-  messageId: string
-  actor: string
-  stream: string
-  partitionKey: string
-  shardId: string
-  sequenceNumber: string
-  /** Its place in the aggregate record that carried it (0 first); absent when it went as a record of its own. */
-  member?: number
-  /** PutRecords calls that carried it. */
-  attempts: number
-  /** Set when Kinesis accepted it while failing an earlier record of its key in the same call (`batched` ordering only). */
-  overtook?: true
-}
-
-/** One message not written, and why (a TroupeError with a stable `code`). */
-export interface FailedResult {
-  status: 'failed'
-  messageId: string
-  actor: string
-  stream: string | undefined
-  partitionKey: string | undefined
-  attempts: number
-  error: TroupeError
-}
-
-export type SendResult = SentResult | FailedResult
-
-/** The outcome of one `send`: a result per envelope, in the order given. */
-export interface SendReport {
-  results: SendResult[]
-  sent: number
-  failed: number
-}
-
-/** What the transport did since it was made. */
-export interface KinesisTransportStats {
-  /** PutRecords calls (each may be several HTTP attempts inside the SDK). */
-  calls: number
-  /** Calls that failed as a whole, after the SDK's retries. */
-  failedCalls: number
-  /** DescribeStreamSummary calls (one per stream, to learn its record size). */
-  describeCalls: number
-  /** Messages written. */
-  recordsSent: number
-  /** Aggregate records written (each carried several messages of one key). */
-  aggregatesSent: number
-  /** Records put back for another attempt. */
-  recordsRetried: number
-  recordsFailed: number
-  /** Records accepted ahead of an earlier, failed record of their key (`batched` only). */
-  recordsOvertaking: number
-}
-
-/** Per-record error codes worth another attempt (AWS documents only these two). */
-const RETRYABLE_RECORD_CODES = new Set(['ProvisionedThroughputExceededException', 'InternalFailure', 'InternalFailureException', 'KMSThrottlingException'])
-/** Whole-call errors worth another attempt, besides 5xx responses and network failures. */
-const RETRYABLE_CALL_ERRORS = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'LimitExceededException',
-  'InternalFailure',
-  'InternalFailureException',
-  'ServiceUnavailable',
-  'KMSThrottlingException',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-])
-
-interface ItemError {
-  code: string
-  message: string
-  retryable: boolean
-  cause?: unknown
-}
-
-interface Item extends QueuedRecord {
-  readonly envelope: Envelope
-  readonly stream: string
-  readonly data: Buffer
-  attempts: number
-  lastError: ItemError | undefined
-  readonly finish: (result: SendResult) => void
-}
-
-interface Lane {
-  readonly stream: string
-  readonly queue: PartitionQueue<Item>
-  /** The stream's record size limit, once DescribeStreamSummary answered. */
-  limit: number | undefined
-  /** Records waiting for the limit, in arrival order. */
-  intake: Item[]
-  describing: boolean
-}
+export type { KinesisTransportOptions } from './kinesis-options.js'
+export type { KinesisTransportStats } from './kinesis-stats.js'
+export type { FailedResult, SendReport, SendResult, SentResult } from './send-results.js'
 
 /**
  * Sends envelopes to Kinesis in batches, resending only what failed, keeping per-key order.
@@ -173,35 +59,25 @@ interface Lane {
  * await transport.close()
  */
 export class KinesisTransport {
-  readonly stats: KinesisTransportStats = {
-    calls: 0,
-    failedCalls: 0,
-    describeCalls: 0,
-    recordsSent: 0,
-    aggregatesSent: 0,
-    recordsRetried: 0,
-    recordsFailed: 0,
-    recordsOvertaking: 0,
-  }
+  readonly stats: KinesisTransportStats = emptyStats()
 
   private readonly client: KinesisClient
   private readonly router: Router
   private readonly codec: RecordCodec
   private readonly lingerMs: number
-  private readonly maxAttempts: number
-  private readonly baseDelayMs: number
-  private readonly maxDelayMs: number
+  private readonly retry: RetryPolicy
   private readonly maxInFlight: number
   private readonly maxBatchRecords: number
   private readonly maxBatchBytes: number
-  private readonly random: () => number
   private readonly ordering: Ordering
   private readonly aggregate: boolean
 
-  private readonly lanes = new Map<string, Lane>()
-  private readonly limits = new Map<string, Promise<number>>()
+  private readonly lanes = new Map<string, StreamLane>()
+  private readonly limits: StreamLimits
+  /** What the lanes call back: to fail a record, to start calls. */
+  private readonly laneOwner: LaneOwner = { fail: (item, error) => this.fail(item, error), pump: () => this.pump() }
   private laneCursor = 0
-  private staged: Item[] = []
+  private staged: SendItem[] = []
   private stagedBytes = 0
   private lingerTimer: NodeJS.Timeout | undefined
   private wakeTimer: NodeJS.Timeout | undefined
@@ -223,13 +99,11 @@ export class KinesisTransport {
     }
     this.aggregate = options.aggregate ?? true
     this.lingerMs = int(options.lingerMs, 10, 0, 60_000, 'lingerMs')
-    this.maxAttempts = int(options.maxAttempts, 8, 1, 1_000, 'maxAttempts')
-    this.baseDelayMs = int(options.baseDelayMs, 100, 0, 60_000, 'baseDelayMs')
-    this.maxDelayMs = int(options.maxDelayMs, 5_000, 0, 600_000, 'maxDelayMs')
+    this.retry = new RetryPolicy(options)
     this.maxInFlight = int(options.maxInFlight, 4, 1, 1_000, 'maxInFlight')
     this.maxBatchRecords = int(options.maxBatchRecords, PUT_RECORDS_MAX_RECORDS, 1, PUT_RECORDS_MAX_RECORDS, 'maxBatchRecords')
     this.maxBatchBytes = int(options.maxBatchBytes, PUT_RECORDS_MAX_BYTES, 1, PUT_RECORDS_MAX_BYTES, 'maxBatchBytes')
-    this.random = options.random ?? Math.random
+    this.limits = new StreamLimits(this.client, this.stats)
   }
 
   /**
@@ -298,18 +172,7 @@ export class KinesisTransport {
    */
   async putData(record: { stream: string; partitionKey: string; data: Uint8Array }, about: { actor: string; messageId: string }): Promise<{ shardId: string; sequenceNumber: string }> {
     if (this.closed) throw new SystemStoppedError('the Kinesis transport is closed and takes no new records')
-    const bytes = record.data.byteLength + Buffer.byteLength(record.partitionKey)
-    const limit = await this.recordLimit(record.stream)
-    if (bytes > limit) throw new RecordTooLargeError(about.actor, about.messageId, bytes, limit, record.stream)
-    try {
-      const out = await this.client.send(new PutRecordCommand({ StreamName: record.stream, PartitionKey: record.partitionKey, Data: record.data }))
-      this.stats.recordsSent++
-      return { shardId: out.ShardId ?? '', sequenceNumber: out.SequenceNumber ?? '' }
-    } catch (error) {
-      this.stats.recordsFailed++
-      const e = error as { name?: string; message?: string }
-      throw new SendFailedError(about.actor, about.messageId, record.stream, e.name ?? 'Error', 1, e.message ?? '', { cause: error })
-    }
+    return putData(this.client, this.limits, this.stats, record, about)
   }
 
   /**
@@ -317,23 +180,13 @@ export class KinesisTransport {
    * from DescribeStreamSummary, else 1 MiB. Asked once per stream and kept.
    */
   recordLimit(stream: string): Promise<number> {
-    let limit = this.limits.get(stream)
-    if (!limit) {
-      this.stats.describeCalls++
-      limit = this.client.send(new DescribeStreamSummaryCommand({ StreamName: stream })).then((out) => {
-        const kib = out.StreamDescriptionSummary?.MaxRecordSizeInKiB
-        return typeof kib === 'number' && kib > 0 ? kib * 1024 : DEFAULT_MAX_RECORD_BYTES
-      })
-      this.limits.set(stream, limit)
-      limit.catch(() => this.limits.delete(stream)) // ask again next time
-    }
-    return limit
+    return this.limits.of(stream)
   }
 
   // ——— intake ———
 
   /** Encodes and routes one envelope; on failure resolves its result at once and returns undefined. */
-  private prepare(envelope: Envelope, resolve: (r: SendResult) => void): Item | undefined {
+  private prepare(envelope: Envelope, resolve: (r: SendResult) => void): SendItem | undefined {
     const actor = typeof envelope?.type === 'string' ? envelope.type : '(unknown actor)'
     const messageId = typeof envelope?.id === 'string' ? envelope.id : '(no id)'
     if (this.closed) {
@@ -374,43 +227,13 @@ export class KinesisTransport {
     for (const item of staged) this.admit(item)
   }
 
-  private admit(item: Item): void {
+  private admit(item: SendItem): void {
     let lane = this.lanes.get(item.stream)
     if (!lane) {
-      lane = { stream: item.stream, queue: new PartitionQueue<Item>(this.ordering), limit: undefined, intake: [], describing: false }
+      lane = new StreamLane(item.stream, this.ordering, this.limits, this.laneOwner)
       this.lanes.set(item.stream, lane)
     }
-    if (lane.limit === undefined) {
-      lane.intake.push(item)
-      this.learnLimit(lane)
-    } else this.queue(lane, item)
-  }
-
-  private queue(lane: Lane, item: Item): void {
-    if (item.bytes > lane.limit!) {
-      this.fail(item, new RecordTooLargeError(item.envelope.type, item.envelope.id, item.bytes, lane.limit!, lane.stream))
-    } else lane.queue.add(item)
-  }
-
-  private learnLimit(lane: Lane): void {
-    if (lane.describing) return
-    lane.describing = true
-    this.recordLimit(lane.stream).then(
-      (limit) => {
-        lane.describing = false
-        lane.limit = limit
-        for (const item of lane.intake.splice(0)) this.queue(lane, item)
-        this.pump()
-      },
-      (e: unknown) => {
-        lane.describing = false
-        const error = callError(e)
-        for (const item of lane.intake.splice(0)) {
-          this.fail(item, new SendFailedError(item.envelope.type, item.envelope.id, lane.stream, error.code, 0, `DescribeStreamSummary failed: ${error.message}`, { cause: e }))
-        }
-        this.pump()
-      },
-    )
+    lane.admit(item)
   }
 
   // ——— calls ———
@@ -441,19 +264,13 @@ export class KinesisTransport {
   }
 
   /** The next call's entries (each one record, or one key's run as an aggregate), taking streams in turn. */
-  private nextBatch(now: number): { lane: Lane; items: Item[][] } | undefined {
+  private nextBatch(now: number): { lane: StreamLane; items: SendItem[][] } | undefined {
     const lanes = [...this.lanes.values()]
     for (let i = 0; i < lanes.length; i++) {
       const index = (this.laneCursor + i) % lanes.length
       const lane = lanes[index]!
       if (lane.limit === undefined || lane.queue.size === 0) continue
-      const packing: Packing<Item> | undefined = this.aggregate
-        ? {
-            maxBytes: Math.min(lane.limit, this.maxBatchBytes, this.codec.maxRecordBytes),
-            ...AGGREGATE_OVERHEAD,
-            joins: (a, b) => a.envelope.type === b.envelope.type && a.envelope.key === b.envelope.key,
-          }
-        : undefined
+      const packing = this.aggregate ? aggregatePacking(lane.limit, this.maxBatchBytes, this.codec) : undefined
       const items = lane.queue.takeEntries(now, this.maxBatchRecords, this.maxBatchBytes, packing)
       if (items.length > 0) {
         this.laneCursor = index + 1
@@ -463,15 +280,15 @@ export class KinesisTransport {
     return undefined
   }
 
-  private async call(lane: Lane, runs: Item[][]): Promise<void> {
+  private async call(lane: StreamLane, runs: SendItem[][]): Promise<void> {
     this.inFlight++
     this.stats.calls++
     const items = runs.flat()
     for (const item of items) item.attempts++
-    const failed = new Set<Item>()
+    const failed = new Set<SendItem>()
     let entries: PutRecordsResultEntry[] | undefined
     try {
-      const records = runs.map((run) => ({ Data: run.length === 1 ? run[0]!.data : this.aggregateOf(run), PartitionKey: run[0]!.partitionKey }))
+      const records = runs.map((run) => ({ Data: run.length === 1 ? run[0]!.data : aggregateOf(this.codec, run), PartitionKey: run[0]!.partitionKey }))
       const out = await this.client.send(new PutRecordsCommand({ StreamName: lane.stream, Records: records }))
       entries = out.Records
       if (!entries || entries.length !== runs.length) {
@@ -490,8 +307,7 @@ export class KinesisTransport {
       for (let i = 0; i < runs.length; i++) {
         const entry = entries[i]!
         if (entry.ErrorCode || !entry.ShardId || !entry.SequenceNumber) {
-          const code = entry.ErrorCode ?? 'MalformedResponse'
-          const error = { code, message: entry.ErrorMessage ?? (entry.ErrorCode ? '' : 'no shard id or sequence number'), retryable: RETRYABLE_RECORD_CODES.has(code) }
+          const error = entryError(entry)
           // An aggregate fails whole: each of its messages goes again.
           for (const item of runs[i]!) {
             item.lastError = error
@@ -505,20 +321,11 @@ export class KinesisTransport {
     this.pump()
   }
 
-  /** One record for a key's run: its messages' records packed in order. */
-  private aggregateOf(run: readonly Item[]): Buffer {
-    return this.codec.encodeAggregate(
-      run.map((i) => i.data),
-      run[0]!.envelope.type,
-      run[0]!.envelope.id,
-    )
-  }
-
-  private settle(lane: Lane, runs: Item[][], items: Item[], failed: ReadonlySet<Item>, entries: PutRecordsResultEntry[] | undefined): void {
+  private settle(lane: StreamLane, runs: SendItem[][], items: SendItem[], failed: ReadonlySet<SendItem>, entries: PutRecordsResultEntry[] | undefined): void {
     // One delay for the whole call, so the keys it failed come back together, in one call.
-    const retryAt = failed.size > 0 ? Date.now() + this.backoff(Math.max(...[...failed].map((i) => i.attempts))) : 0
-    const settlements: KeySettlement<Item>[] = lane.queue.settle(items, failed, () => retryAt)
-    const overtook = new Set<Item>()
+    const retryAt = failed.size > 0 ? Date.now() + this.retry.backoff(Math.max(...[...failed].map((i) => i.attempts))) : 0
+    const settlements: KeySettlement<SendItem>[] = lane.queue.settle(items, failed, () => retryAt)
+    const overtook = new Set<SendItem>()
     for (const s of settlements) for (const item of s.overtook) overtook.add(item)
     if (entries) {
       for (let i = 0; i < runs.length; i++) {
@@ -549,13 +356,13 @@ export class KinesisTransport {
     }
     for (const s of settlements) {
       const head = s.retry[0]!
-      if (!head.lastError!.retryable || head.attempts >= this.maxAttempts) this.giveUp(lane, s.partitionKey)
+      if (!head.lastError!.retryable || head.attempts >= this.retry.maxAttempts) this.giveUp(lane, s.partitionKey)
       else this.stats.recordsRetried += s.retry.length
     }
   }
 
   /** Fails the head of a key and every record of the key waiting behind it (here and in `enqueue`'s hold). */
-  private giveUp(lane: Lane, partitionKey: string): void {
+  private giveUp(lane: StreamLane, partitionKey: string): void {
     const dropped = lane.queue.drop(partitionKey)
     const staged = this.staged.filter((i) => i.stream === lane.stream && i.partitionKey === partitionKey)
     if (staged.length > 0) {
@@ -575,45 +382,9 @@ export class KinesisTransport {
     }
   }
 
-  private fail(item: Item, error: TroupeError): void {
+  private fail(item: SendItem, error: TroupeError): void {
     this.stats.recordsFailed++
     item.finish(failedResult(item.envelope, item, item.attempts, error))
   }
-
-  /** Full jitter: a random delay up to min(maxDelayMs, baseDelayMs × 2^(attempts−1)). */
-  private backoff(attempts: number): number {
-    return Math.floor(this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.max(0, attempts - 1)))
-  }
 }
 
-function failedResult(envelope: Envelope, item: Item | undefined, attempts: number, error: TroupeError): FailedResult {
-  return {
-    status: 'failed',
-    messageId: typeof envelope?.id === 'string' ? envelope.id : '(no id)',
-    actor: typeof envelope?.type === 'string' ? envelope.type : '(unknown actor)',
-    stream: item?.stream,
-    partitionKey: item?.partitionKey,
-    attempts,
-    error,
-  }
-}
-
-/** A whole call's error: its code, and whether trying again may help. */
-function callError(e: unknown): ItemError {
-  const err = (e ?? {}) as { name?: string; message?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } }
-  const code = typeof err.name === 'string' && err.name ? err.name : 'Error'
-  const status = err.$metadata?.httpStatusCode
-  const retryable =
-    RETRYABLE_CALL_ERRORS.has(code) ||
-    Boolean(err.$retryable) ||
-    (status !== undefined ? status >= 500 : code !== 'MalformedResponse') // no response at all: network, timeout
-  return { code, message: typeof err.message === 'string' ? err.message.split('\n')[0]! : String(e), retryable, cause: e }
-}
-
-function int(value: number | undefined, fallback: number, min: number, max: number, name: string): number {
-  if (value === undefined) return fallback
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`KinesisTransportOptions.${name} must be a whole number from ${min} to ${max}, got ${value}`)
-  }
-  return value
-}

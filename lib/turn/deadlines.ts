@@ -29,6 +29,8 @@ export class Deadlines {
   private cancelled = 0
   private timer: TimerHandle | undefined
   private armedAt = Infinity
+  /** A check to drop the timer is due (see cancelledOne). */
+  private sweeping = false
 
   constructor(private readonly clock: Clock) {}
 
@@ -42,12 +44,14 @@ export class Deadlines {
 
   cancelledOne(): void {
     if (++this.cancelled === this.heap.length) {
-      // Nothing left to wait for: drop the timer too, so it keeps no process alive.
-      this.heap = []
+      this.heap.length = 0
       this.cancelled = 0
-      if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
-      this.timer = undefined
-      this.armedAt = Infinity
+      // Nothing left to wait for: the timer goes once the event loop turns with none added, so it
+      // keeps no process alive. Asks one after another re-use it rather than arm one each.
+      if (this.timer !== undefined && !this.sweeping) {
+        this.sweeping = true
+        setImmediate(() => this.sweep())
+      }
       return
     }
     // Rebuild once cancelled entries outnumber live ones, so the heap stays near the live count.
@@ -56,6 +60,14 @@ export class Deadlines {
       this.cancelled = 0
       for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.down(i)
     }
+  }
+
+  private sweep(): void {
+    this.sweeping = false
+    if (this.heap.length !== 0 || this.timer === undefined) return
+    this.clock.clearTimeout(this.timer)
+    this.timer = undefined
+    this.armedAt = Infinity
   }
 
   private arm(at: number): void {

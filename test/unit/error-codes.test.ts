@@ -31,12 +31,7 @@ const NOT_CODES: Record<string, string> = {
  * being changed elsewhere, with how many such sites each has. Each number only goes down: a new
  * bare site fails, and so does a fixed one until its number here is lowered.
  */
-const BARE_PENDING: Partial<Record<ErrorCode, number>> = {
-  TROUPE_CONFIG: 1, // lib/aws/aws-system.ts, idle()
-  TROUPE_NO_DEAD_LETTER: 1, // lib/aws/aws-system.ts, replay()
-  TROUPE_NOT_PAUSABLE: 1, // lib/aws/aws-system.ts, pausable()
-  TROUPE_RECEIPT_TIMEOUT: 1, // lib/aws/aws-system.ts, awaitReceipt()
-}
+const BARE_PENDING: Partial<Record<ErrorCode, number>> = {}
 
 const codes = Object.keys(errorCodes) as ErrorCode[]
 const info = (code: ErrorCode): ErrorCodeInfo => errorCodes[code]

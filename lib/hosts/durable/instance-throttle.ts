@@ -22,6 +22,8 @@ import type { TimerRecord } from '../../store/index.js'
 import type { Rate } from '../../supervisor/policy.js'
 import type { TokenBucket } from '../../supervisor/token-bucket.js'
 import type { ActorType } from '../../turn/actor-type.js'
+import type { InstanceMeta } from './instance-meta.js'
+import type { OutboxEntry } from './outbox.js'
 
 /** The target of a throttle's wake-up timers: the host runs the instance's parked messages. */
 export const THROTTLE_WAKE = 'troupe.throttled'
@@ -71,6 +73,23 @@ export function wakeTimer(type: string, key: string, head: Envelope, version: nu
     correlationId: head.correlationId,
     causationId: head.id,
     fired: 0,
+  }
+}
+
+/**
+ * The throttle's part of a commit at `version`: the bucket as it is `now`, and a wake-up timer for
+ * parked messages, due when tokens are there (`wakeDelayMs`). A paused instance gets none: its
+ * resume wakes it. Once nothing is parked, a pending wake-up is cancelled.
+ */
+export function throttleCommit(type: ActorType, key: string, meta: InstanceMeta, bucket: TokenBucket, rate: Required<Rate>, paused: boolean, version: number, entries: OutboxEntry[], now: number): void {
+  meta.bucket = bucket.save()
+  if (meta.parked !== undefined && meta.wake === undefined && !paused) {
+    const timer = wakeTimer(type.type, key, meta.parked[0]!, version, now + wakeDelayMs(bucket, rate, meta.parked.length, now))
+    meta.wake = { id: timer.id, dueAt: timer.dueAt }
+    entries.push({ kind: 'schedule', timer })
+  } else if (meta.parked === undefined && meta.wake !== undefined) {
+    entries.push({ kind: 'cancel', timerId: meta.wake.id })
+    delete meta.wake
   }
 }
 

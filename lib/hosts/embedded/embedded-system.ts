@@ -38,17 +38,14 @@ import { ActorRegistry } from '../../turn/registry.js'
 import { runTurn, startState, turnJournal, type Outcome, type TurnRules } from '../../turn/turn.js'
 import { deadLetter, doneEffects, filteredError, firedEnvelope, forkReport, logDead, toldEnvelope, type Cause } from '../../turn/turn-effects.js'
 import { MailboxTurn } from './mailbox-turn.js'
+import { PendingAsks } from './pending-asks.js'
+import { EmbeddedTimers } from './embedded-timers.js'
+import { PauseBook } from './pause-book.js'
 import { Dispatcher } from './dispatcher.js'
 import { ENVELOPE, type Instance } from './instance.js'
 import { ReceiptBook } from './receipt-book.js'
 import { TimerRunner } from './timer-runner.js'
 import type { TurnHost } from '../../turn/turn-context.js'
-
-interface PendingAsk {
-  resolve: (reply: unknown) => void
-  reject: (error: Error) => void
-  deadline: Deadline
-}
 
 /** Tries in a row of `idle()` to fire a due timer that fire nothing, before it says the timer store is failing. */
 const MAX_FIRE_TRIES = 3
@@ -69,7 +66,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   private readonly ids = new RootIds()
   private readonly receipts: ReceiptBook
   private readonly dead: DeadLetterBox
-  private readonly asks = new Map<string, PendingAsk>()
+  private readonly asks: PendingAsks
   /** Ask and turn timeouts, on one timer. */
   private readonly deadlines: Deadlines
   /** Failed attempts of messages still in play, for their dead letter. */
@@ -82,17 +79,19 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   /** Callers of system.fork waiting for their join. */
   private readonly forks = new Map<string, (joined: unknown) => void>()
   private readonly stores: Stores
+  private readonly pausing: PauseBook
   /** Whether the caller gave a state store: then stop() writes every instance to it. */
   private readonly keepsState: boolean
-  private readonly timerRunner: TimerRunner
+  private readonly scheduled: EmbeddedTimers
   private listeners: Listener[] = []
   /** Accepted and not yet final, across all types: 0 means idle. */
   private outstanding = 0
+  /** Messages that reached a final status, and those of them dead-lettered by the stop: stop()'s report. */
+  private ended = 0
+  private buriedAtStop = 0
   private stopping = false
   /** Past `stop()`: anything sent now (by a turn that outlived the stop) is dead-lettered at once. */
   private stopped = false
-  /** Timers fired so far: `idle()` checks that firing due timers gets somewhere. */
-  private timersFired = 0
   /** Waiting for `settled()`. */
   private settledWaiters: (() => void)[] = []
 
@@ -105,6 +104,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     const builtins = [joinerActor(this), forkResultActor((forkId, joined) => this.forkJoined(forkId, joined))]
     this.registry = new ActorRegistry(options.actors, builtins, (cls) => new ActorRuntime(cls, this.clock))
     this.runtimes = [...this.registry.values()]
+    this.pausing = new PauseBook(this.runtimes)
     const maxRunning = options.concurrency ?? d.DEFAULT_SYSTEM_CONCURRENCY
     if (!(maxRunning >= 1)) throw new ConfigError(`createSystem: concurrency must be a number from 1 up, got ${String(options.concurrency)}`)
     this.dispatch = new Dispatcher(this.clock, maxRunning, this.runtimes, {
@@ -117,13 +117,14 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     this.deadlines = new Deadlines(this.clock)
     this.rules = { filters: options.filters ?? [], checkSerializable: this.checkSerializable, random: options.random ?? Math.random, clock: this.clock, deadlines: this.deadlines }
     this.receipts = new ReceiptBook(this.clock, options.receiptLimit ?? d.DEFAULT_RECEIPT_LIMIT)
+    this.asks = new PendingAsks(this.clock, this.deadlines, this.receipts)
     this.dead = new DeadLetterBox(options.deadLetterLimit ?? d.DEFAULT_DEAD_LETTER_LIMIT, (letter) =>
       this.logger.warn('dead letter evicted past deadLetterLimit', { messageId: letter.envelope.id, actor: letter.envelope.type }),
     )
     this.stores = { state: options.stores?.state ?? new MemoryStateStore(), timers: options.stores?.timers ?? new MemoryTimerStore() }
     this.keepsState = options.stores?.state !== undefined
-    this.timerRunner = new TimerRunner(this.clock, this.stores.timers, (t) => this.fireTimer(t), this.logger)
-    this.timerRunner.start()
+    this.scheduled = new EmbeddedTimers(this.clock, this.stores.timers, this.registry, this.dead, this.logger, (rt, envelope) => this.enqueue(rt, envelope, this.receiptsForAll))
+    this.scheduled.runner.start()
   }
 
   /** Makes the instance for `key`, with its state from the store or its initial state. */
@@ -171,21 +172,11 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     const id = this.ids.id(this.ids.next())
     const timeoutMs = options?.timeoutMs ?? d.DEFAULT_ASK_TIMEOUT_MS
     return new Promise<never>((resolve, reject) => {
-      const deadline = this.deadlines.add(this.clock.now() + timeoutMs, () => {
-        this.asks.delete(id)
-        const receipt = this.receipts.get(id)
-        reject(new AskTimeoutError(rt.type, receipt?.key ?? '', id, receipt?.status ?? 'unknown', timeoutMs))
-      })
-      this.asks.set(id, { resolve: resolve as (reply: unknown) => void, reject, deadline })
-      const fail = (error: unknown) => {
-        deadline.cancel()
-        this.asks.delete(id)
-        reject(error)
-      }
+      this.asks.wait(id, rt.type, timeoutMs, resolve as (reply: unknown) => void, reject)
       try {
-        this.accept(rt, id, body, { ...options, receipt: true }, undefined)?.catch(fail)
+        this.accept(rt, id, body, options, undefined, true)?.catch((error: unknown) => this.asks.refuse(id, error))
       } catch (error) {
-        fail(error)
+        this.asks.refuse(id, error)
       }
     })
   }
@@ -194,13 +185,14 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
    * Validates and enqueues a message from outside a turn. Returns a promise only when
    * the schema validates asynchronously, so the common path allocates none.
    */
-  private accept(rt: ActorRuntime, id: MessageId, body: unknown, options: TellOptions | undefined, replyTo: string | undefined): Promise<void> | undefined {
+  private accept(rt: ActorRuntime, id: MessageId, body: unknown, options: TellOptions | undefined, replyTo: string | undefined, asked = false): Promise<void> | undefined {
     if (this.stopping) throw new SystemStoppedError()
     const checked = validateBody(rt.type, rt.schema, body)
     const correlationId = (options?.correlationId === undefined ? id : parseMessageId(options.correlationId, 'correlationId')) as string as CorrelationId
     const make = (valid: unknown) => {
       if (this.checkSerializable) assertSerializable(rt.type, 'message', valid)
       const envelope = makeEnvelope({ id, type: rt.type, key: rt.keyOf(valid), body: valid, correlationId, sentAt: this.clock.now(), replyTo })
+      if (asked) this.asks.accepted(envelope)
       this.enqueue(rt, envelope, options?.receipt === true)
     }
     if (checked instanceof Promise) return checked.then(make)
@@ -234,7 +226,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     if (envelope.fork !== undefined) this.childStatus.set(envelope.id, 'accepted')
     if (this.listeners.length !== 0) this.emit({ type: '@troupe.accepted', at: this.clock.now(), envelope })
     const inst = rt.instances.get(envelope.key) ?? this.load(rt, envelope.key)
-    if (rt.isPaused(envelope.key) && this.receipts.size !== 0) this.receipts.record(envelope, 'paused')
+    if (rt.isPaused(envelope.key)) this.note(envelope, 'paused')
     inst.push(envelope)
     this.dispatch.wake(inst)
   }
@@ -284,7 +276,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     if (this.listeners.length !== 0) this.emit({ type: '@troupe.filtered', at: this.clock.now(), envelope, reason })
     this.finish(envelope, 'filtered', reason)
     if (envelope.fork !== undefined) this.send([forkReport(envelope, { ok: false, status: 'filtered', error: filteredError(reason) })], envelope)
-    this.takeAsk(envelope.id)?.reject(new AskFailedError(rt.type, envelope.id, 'filtered', new Error(reason)))
+    if (this.asks.size !== 0) this.asks.fail(envelope.id, new AskFailedError(rt.type, envelope.id, 'filtered', new Error(reason)))
   }
 
   private succeeded(ctx: MailboxTurn, reply: unknown, now: number): void {
@@ -304,7 +296,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
       this.emit({ type: '@troupe.done', at: now, envelope: ctx.message, durationMs: now - ctx.startedAt })
     }
     this.finish(envelope, 'done')
-    if (envelope !== undefined && this.asks.size !== 0) this.takeAsk(envelope.id)?.resolve(reply)
+    if (envelope !== undefined && this.asks.size !== 0) this.asks.answer(envelope.id, reply)
   }
 
   private failed(ctx: MailboxTurn, error: unknown, attempt: AttemptRecord, retryInMs: number | undefined): void {
@@ -330,7 +322,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     logDead(this.logger, envelope, letter.error)
     this.finish(envelope, 'dead', message(error))
     if (envelope.fork !== undefined) this.send([forkReport(envelope, { ok: false, status: 'dead', error: letter.error })], envelope)
-    this.takeAsk(envelope.id)?.reject(new AskFailedError(rt.type, envelope.id, 'dead', error))
+    if (this.asks.size !== 0) this.asks.fail(envelope.id, new AskFailedError(rt.type, envelope.id, 'dead', error))
   }
 
   /** A stateful instance whose turn set its state to undefined is deleted, here and in the store. */
@@ -363,11 +355,11 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     const sentAt = this.clock.now()
     for (const effect of effects) {
       if (effect.kind === 'schedule') {
-        this.settleStore(this.putTimer(effect.timer), `keeping timer ${effect.timer.id}`)
+        this.settleStore(this.scheduled.put(effect.timer), `keeping timer ${effect.timer.id}`)
         continue
       }
       if (effect.kind === 'cancel') {
-        this.settleStore(this.stores.timers.delete(effect.timerId), `removing timer ${effect.timerId}`)
+        this.settleStore(this.scheduled.store.delete(effect.timerId), `removing timer ${effect.timerId}`)
         continue
       }
       const rt = this.runtime(effect.target)
@@ -375,32 +367,9 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     }
   }
 
-  /** Puts a timer, and wakes the runner only once it is in the store (it could look before it lands otherwise). */
-  private putTimer(timer: TimerRecord): void | Promise<void> {
-    const put = this.stores.timers.put(timer)
-    if (put instanceof Promise) return put.then(() => this.timerRunner.notify(timer.dueAt))
-    this.timerRunner.notify(timer.dueAt)
-  }
-
   /** Store calls from synchronous paths: a failure is logged with what was being done, never dropped unseen. */
   private settleStore(result: void | Promise<void>, what: string): void {
     if (result instanceof Promise) result.catch((error: unknown) => this.logger.error(`store failed ${what}`, { error: message(error) }))
-  }
-
-  /** A timer came due: its message is told like any other, with an id fixed by the timer and the due time. */
-  private fireTimer(timer: TimerRecord): void {
-    this.timersFired++
-    const now = this.clock.now()
-    const rt = this.registry.find(timer.target)
-    const firing = { timerId: timer.id, dueAt: timer.dueAt, target: timer.target, body: undefined as unknown, correlationId: timer.correlationId, causationId: timer.causationId }
-    try {
-      firing.body = decode(timer.body)
-      if (!rt) throw new UnknownActorError(timer.target, this.registry.names(), `for timer ${timer.id} in this system`)
-      this.enqueue(rt, firedEnvelope(firing, rt, now), this.receiptsForAll)
-    } catch (error) {
-      this.dead.add(deadLetter(firedEnvelope(firing, undefined, now), error, [], now))
-      this.logger.error('timer could not fire; dead-lettered', { timerId: timer.id, error: message(error) })
-    }
   }
 
   schedule(actor: ActorClass, body: unknown, options: ScheduleOptions): Promise<string> {
@@ -410,7 +379,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
       const checked = this.checkOutgoing(actor, body)
       const id = options.name ?? this.ids.id(this.ids.next())
       const timer = timerRecord(`system.schedule(${rt.type})`, rt.type, checked, options, this.clock.now(), { id, correlationId: id })
-      const put = this.putTimer(timer)
+      const put = this.scheduled.put(timer)
       return put instanceof Promise ? put.then(() => id) : Promise.resolve(id)
     } catch (error) {
       return Promise.reject(error)
@@ -418,11 +387,11 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   }
 
   async cancelSchedule(id: string): Promise<void> {
-    await this.stores.timers.delete(id)
+    await this.scheduled.store.delete(id)
   }
 
   async timers(): Promise<TimerRecord[]> {
-    return this.stores.timers.list()
+    return this.scheduled.store.list()
   }
 
   async evict(actor: ActorClass | string, key = ''): Promise<boolean> {
@@ -443,8 +412,14 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
 
   /** A status that is not final: kept in the receipt, if any, and for a fork child. */
   private track(envelope: Envelope, status: 'running' | 'retrying', reason?: string): void {
-    if (this.receipts.size !== 0) this.receipts.record(envelope, status, reason)
+    this.note(envelope, status, reason)
     if (envelope.fork !== undefined) this.childStatus.set(envelope.id, status)
+  }
+
+  /** A status on the way: in the message's receipt, or with its ask while it has none. */
+  private note(envelope: Envelope, status: 'paused' | 'running' | 'retrying', reason?: string): void {
+    if (this.receipts.size !== 0) this.receipts.record(envelope, status, reason)
+    if (this.asks.size !== 0) this.asks.moved(envelope.id, status)
   }
 
   /**
@@ -453,23 +428,26 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
    */
   private finish(envelope: Envelope | undefined, status: 'done' | 'filtered' | 'dead', reason?: string): void {
     if (envelope !== undefined) {
+      // An ask that ends without its reply leaves a receipt to follow.
+      if (status !== 'done' && this.asks.size !== 0) this.asks.keepReceipt(envelope.id)
       if (this.receipts.size !== 0) this.receipts.record(envelope, status, reason)
       if (envelope.fork !== undefined) this.childStatus.delete(envelope.id)
       if (this.failures.size !== 0 && status !== 'dead') this.failures.delete(envelope.id)
       this.onceResults.forget(envelope.id)
     }
     this.outstanding--
+    this.ended++
     if (this.settledWaiters.length !== 0) this.wakeSettled()
   }
 
   /** Resolves once every accepted message is final or held by a pause. */
   private settled(): Promise<void> {
-    if (this.outstanding <= this.pausedWaiting()) return Promise.resolve()
+    if (this.outstanding <= this.pausing.waiting()) return Promise.resolve()
     return new Promise((resolve) => this.settledWaiters.push(resolve))
   }
 
   private wakeSettled(): void {
-    if (this.outstanding > this.pausedWaiting()) return
+    if (this.outstanding > this.pausing.waiting()) return
     const waiters = this.settledWaiters
     this.settledWaiters = []
     for (const resolve of waiters) resolve()
@@ -487,25 +465,17 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
       await this.settled()
       // Stopped, the system fires no timer: they stay in the store for the next one.
       if (this.stopping) return
-      const [due] = await this.stores.timers.due(this.clock.now(), 1)
+      const [due] = await this.scheduled.store.due(this.clock.now(), 1)
       if (due === undefined) {
-        if (this.outstanding <= this.pausedWaiting()) return
+        if (this.outstanding <= this.pausing.waiting()) return
         continue
       }
-      const fired = this.timersFired
-      await this.timerRunner.fireDue()
+      const fired = this.scheduled.fired
+      await this.scheduled.runner.fireDue()
       // Nothing fires only when the timer store fails (the runner logs it): say so, never spin.
-      idleTries = this.timersFired === fired ? idleTries + 1 : 0
+      idleTries = this.scheduled.fired === fired ? idleTries + 1 : 0
       if (idleTries === MAX_FIRE_TRIES) throw new TroupeError('TROUPE_TIMERS_STUCK', `timer ${due.id} is due and ${MAX_FIRE_TRIES} tries fired nothing; the timer store is failing (see the log)`)
     }
-  }
-
-  private takeAsk(id: string): PendingAsk | undefined {
-    const ask = this.asks.get(id)
-    if (!ask) return undefined
-    this.asks.delete(id)
-    ask.deadline.cancel()
-    return ask
   }
 
   // ── fork/join ────────────────────────────────────────────────────────────
@@ -571,10 +541,12 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   // ── reading ──────────────────────────────────────────────────────────────
 
   receipt(id: string): Promise<Receipt | undefined> {
+    if (this.asks.size !== 0) this.asks.keepReceipt(id)
     return Promise.resolve(this.receipts.get(id))
   }
 
   awaitReceipt(id: string, options?: AwaitReceiptOptions): Promise<Receipt> {
+    if (this.asks.size !== 0) this.asks.keepReceipt(id)
     return this.receipts.wait(id, options)
   }
 
@@ -621,16 +593,14 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
 
   pause(actor: ActorClass | string, key?: string): Promise<void> {
     try {
-      const rt = this.runtime(actor)
-      if (key === undefined) rt.pausedAll = true
-      else rt.pausedKeys.add(key)
+      const held = this.pausing.pause(this.runtime(actor), key)
       // What waits may now wait only behind the pause.
       if (this.settledWaiters.length !== 0) this.wakeSettled()
       // What already waits says so in its receipt; a turn running now finishes.
-      if (this.receipts.size !== 0) {
-        for (const inst of this.affected(rt, key)) {
+      if (this.receipts.size !== 0 || this.asks.size !== 0) {
+        for (const inst of held) {
           inst.mailbox.forEach((item, seq) => {
-            if (seq === ENVELOPE) this.receipts.record(item as Envelope, 'paused')
+            if (seq === ENVELOPE) this.note(item as Envelope, 'paused')
           })
         }
       }
@@ -642,11 +612,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
 
   resume(actor: ActorClass | string, key?: string): Promise<void> {
     try {
-      const rt = this.runtime(actor)
-      // Resuming the type leaves keys paused one by one paused, as on AWS.
-      if (key === undefined) rt.pausedAll = false
-      else rt.pausedKeys.delete(key)
-      for (const inst of this.affected(rt, key)) this.dispatch.wake(inst)
+      for (const inst of this.pausing.resume(this.runtime(actor), key)) this.dispatch.wake(inst)
       return Promise.resolve()
     } catch (error) {
       return Promise.reject(error)
@@ -654,30 +620,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   }
 
   pauses(): Promise<Pause[]> {
-    const out: Pause[] = []
-    for (const rt of this.runtimes) {
-      if (rt.pausedAll) out.push({ type: rt.type })
-      for (const key of rt.pausedKeys) out.push({ type: rt.type, key })
-    }
-    return Promise.resolve(out)
-  }
-
-  private affected(rt: ActorRuntime, key: string | undefined): Instance[] {
-    if (key !== undefined) {
-      const inst = rt.instances.get(key)
-      return inst ? [inst] : []
-    }
-    return [...rt.instances.values()]
-  }
-
-  /** Messages waiting behind a pause: `stop()` does not wait for them. */
-  private pausedWaiting(): number {
-    let n = 0
-    for (const rt of this.runtimes) {
-      if (!rt.pausedAll && rt.pausedKeys.size === 0) continue
-      for (const inst of rt.instances.values()) if (inst.active === 0 && inst.paused) n += inst.size
-    }
-    return n
+    return Promise.resolve(this.pausing.list())
   }
 
   inspect(): SystemSnapshot {
@@ -721,10 +664,10 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     if (this.stopping) throw new SystemStoppedError('stop() was already called')
     this.stopping = true
     // Timers stay in the store, for the next system over it.
-    const timersStopped = this.timerRunner.stop()
-    const before = this.outstanding
+    const timersStopped = this.scheduled.runner.stop()
+    const endedBefore = this.ended
     const timeoutMs = options?.timeoutMs ?? d.DEFAULT_STOP_TIMEOUT_MS
-    if (this.outstanding > this.pausedWaiting()) {
+    if (this.outstanding > this.pausing.waiting()) {
       await new Promise<void>((resolve) => {
         const timer = this.clock.setTimeout(resolve, timeoutMs)
         void this.settled().then(() => {
@@ -734,18 +677,16 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
       })
     }
     this.stopped = true
-    const left = this.abandon()
-    for (const ask of this.asks.values()) {
-      ask.deadline.cancel()
-      ask.reject(new SystemStoppedError('the system stopped before the reply came'))
-    }
-    this.asks.clear()
+    // Asks end first: their messages' receipts then say how the stop left them.
+    this.asks.failAll(new SystemStoppedError('the system stopped before the reply came'))
+    this.abandon()
     await timersStopped
     if (this.keepsState) {
       for (const rt of this.runtimes) if (rt.stateful) for (const inst of rt.instances.values()) await this.save(inst)
     }
     // What is still outstanding now is in turns that outlived the timeout.
-    return { drained: before - left - this.outstanding, deadLettered: left, stillRunning: this.outstanding, leftInStream: 0 }
+    // Messages sent by turns during the stop count too: each message once, by how it ended.
+    return { drained: this.ended - endedBefore - this.buriedAtStop, deadLettered: this.buriedAtStop, stillRunning: this.outstanding, leftInStream: 0 }
   }
 
   /** Dead-letters every message that is still waiting, so none disappears. Returns how many. */
@@ -774,6 +715,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   }
 
   private bury(rt: ActorRuntime, envelope: Envelope, error: Error): void {
+    this.buriedAtStop++
     rt.counts.dead++
     this.dead.add(deadLetter(envelope, error, this.failures.get(envelope.id) ?? [], this.clock.now()))
     this.failures.delete(envelope.id)

@@ -1,0 +1,144 @@
+// A batch's intake in the durable host (durable-host.ts is the map): its records decoded (an
+// aggregate record into its members) and their bodies restored from the claim check, grouped by
+// instance in stream order; records that are no message for this host kept as dead letters; every
+// instance's state, the types' pause items and the shard's memory of stateless messages loaded in
+// one read; and which stateless messages are copies decided, before any of the batch runs.
+import { UnknownActorError } from '../../core/errors.js'
+import { earliest, positionOf } from '../../core/position.js'
+import { PayloadError } from '../../routing/claim-check.js'
+import { unreadableRecordLetter } from '../../routing/unreadable-record.js'
+import type { StoredInstance } from '../../store/index.js'
+import { errorRecord, type DeadLetter } from '../../supervisor/dead-letter.js'
+import type { ActorType } from '../../turn/actor-type.js'
+import type { ActorRegistry } from '../../turn/registry.js'
+import { BatchProgress } from './batch-progress.js'
+import { groupStart, pauseRef, type DurableBatch, type DurableRecord, type Group, type ShardSource } from './durable-batch.js'
+import { message, type DurableContext } from './durable-context.js'
+import { STATELESS_SEEN, StatelessMemory } from './stateless-memory.js'
+
+/** A batch taken in: its groups, ready to run. */
+export interface Intake {
+  /** Every group, stateful and stateless, in the order they first came. */
+  all: Group[]
+  stateless: Group[]
+  source: ShardSource
+  /** The shard's memory of stateless messages, as read with the state. */
+  memory: StatelessMemory
+  /** The first record the intake could not finish (a payload store or the dead letters' journal did not answer). */
+  failedFrom: string | undefined
+}
+
+export class BatchIntake {
+  constructor(
+    private readonly ctx: DurableContext,
+    private readonly registry: ActorRegistry<ActorType>,
+  ) {}
+
+  /** Takes in a batch whose first record is `first`; undefined when the state could not be loaded (the whole batch comes again). */
+  async take(batch: DurableBatch, first: DurableRecord): Promise<Intake | undefined> {
+    const { ctx } = this
+    const shard = `${batch.stream}/${batch.shardId}`
+    const groups = new Map<string, Group>()
+    const undecodable: { sequenceNumber: string; letter: DeadLetter }[] = []
+    let failedAt: string | undefined
+    records: for (const record of batch.records) {
+      const decoded = ctx.codec.decodeAll(record.data)
+      if (!decoded.ok) {
+        undecodable.push({ sequenceNumber: record.sequenceNumber, letter: this.undecodable(record, shard, decoded.reason, decoded.messageId, decoded.actor) })
+        continue
+      }
+      // An aggregate record's members share its sequence number; each is known by its place in it.
+      const count = decoded.envelopes.length
+      for (let index = 0; index < count; index++) {
+        let envelope = decoded.envelopes[index]!
+        const member = decoded.aggregate ? { index, last: index === count - 1 } : undefined
+        if (ctx.claimCheck) {
+          try {
+            envelope = await ctx.claimCheck.restore(envelope)
+          } catch (error) {
+            if (!(error instanceof PayloadError)) {
+              // The payload store did not answer: this record and what follows come again.
+              ctx.logger.error('could not fetch a payload; the batch will be delivered again', { shard, messageId: envelope.id, error: message(error) })
+              failedAt ??= record.sequenceNumber
+              break records
+            }
+            undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: ctx.clock.now() } })
+            continue
+          }
+        }
+        const type = this.registry.byType.get(envelope.type)
+        // A flush record is for a stateful instance; for anything else there is nothing to run.
+        if (envelope.control !== undefined && type?.stateful !== true) continue
+        if (type === undefined) {
+          const error = new UnknownActorError(envelope.type, this.registry.names(), `for message ${envelope.id} in this host`)
+          undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: ctx.clock.now() } })
+          continue
+        }
+        // Unkeyed stateless messages need no order: each is a group of its own, and the copies of
+        // one message (the same origin) share a group, so the second is known as a copy.
+        const id = !type.stateful
+          ? `${envelope.type}\u0000${envelope.origin ? `${envelope.origin.lane}\u0000${envelope.origin.pos}\u0000${envelope.origin.i}` : `${envelope.id}\u0000${record.sequenceNumber}`}`
+          : `${envelope.type}\u0000${envelope.key}`
+        let group = groups.get(id)
+        if (!group) groups.set(id, (group = { type, key: envelope.key, records: [] }))
+        group.records.push({ sequenceNumber: record.sequenceNumber, envelope, ...(member ? { member } : {}), ...(record.arrivedAt !== undefined ? { arrivedAt: record.arrivedAt } : {}) })
+      }
+    }
+
+    let failedFrom: string | undefined = failedAt
+    if (undecodable.length !== 0) {
+      try {
+        await ctx.options.journal.putDeadLetters(undecodable.map((u) => u.letter))
+        for (const u of undecodable) ctx.logger.warn('record dead-lettered', { shard, sequenceNumber: u.sequenceNumber, messageId: u.letter.envelope.id, error: u.letter.error.message })
+      } catch (error) {
+        ctx.logger.error('could not keep dead letters of bad records; the batch will be delivered again', { shard, error: message(error) })
+        failedFrom = earliest(failedFrom, undecodable[0]!.sequenceNumber)
+      }
+    }
+
+    const all = [...groups.values()]
+    // Everything of this lane before the batch's first record is done: the mapping (or the shard
+    // consumer) delivers a record again until a run reports it done, and reports come in order.
+    const firstPosition = positionOf(first.sequenceNumber)
+    const source: ShardSource = {
+      kind: 'shard',
+      stream: batch.stream,
+      shard,
+      lane: `s:${shard}`,
+      first: firstPosition,
+      progress: new BatchProgress(firstPosition, all.map(groupStart)),
+      firstArrival: first.arrivedAt,
+    }
+    const stateful = all.filter((g) => g.type.stateful)
+    const stateless = all.filter((g) => !g.type.stateful)
+    let laneItem: StoredInstance | undefined
+    if (stateful.length !== 0 || stateless.length !== 0) {
+      try {
+        // The types' pause items, and the lane's memory of stateless messages, come in the same read as the state.
+        const types = [...new Set(stateful.map((g) => g.type.type))]
+        const refs = [...stateful.map((g) => ({ type: g.type.type, key: g.key })), ...types.map((t) => pauseRef(t))]
+        if (stateless.length !== 0) refs.push({ type: STATELESS_SEEN, key: shard })
+        const loaded = ctx.options.state.getMany ? await ctx.options.state.getMany(refs) : await Promise.all(refs.map((r) => ctx.options.state.get(r.type, r.key)))
+        const paused = new Set(types.filter((_, i) => loaded[stateful.length + i] !== undefined))
+        stateful.forEach((g, i) => {
+          g.stored = loaded[i]
+          g.typePaused = paused.has(g.type.type)
+        })
+        if (stateless.length !== 0) laneItem = loaded[refs.length - 1]
+      } catch (error) {
+        ctx.logger.error('could not load state; the batch will be delivered again', { shard, error: message(error) })
+        return undefined
+      }
+    }
+    // Which stateless messages are copies is decided in stream order, before any runs: a later
+    // record's fence speaks only of records before it.
+    const memory = new StatelessMemory(ctx.options.state, batch.stream, shard, laneItem, ctx.horizons, () => ctx.clock.now(), first.arrivedAt)
+    for (const g of stateless) g.copy = memory.decide(g.records[0]!.envelope)
+    return { all, stateless, source, memory, failedFrom }
+  }
+
+  /** A record that is no envelope: kept as a dead letter with all of its data (see unreadable-record.ts). */
+  private undecodable(record: DurableRecord, shard: string, reason: string, messageId: string | undefined, actor: string | undefined): DeadLetter {
+    return unreadableRecordLetter({ data: record.data, shard, sequenceNumber: record.sequenceNumber, reason, messageId, actor, now: this.ctx.clock.now() })
+  }
+}

@@ -1,0 +1,152 @@
+// Runs of the durable host that no batch brought (durable-host.ts is the map): one message sent
+// straight to the host (a Lambda `Invoke` from `ask`), and what waits in an instance's item
+// (messages parked by its throttle). They commit as a batch's runs do; what they send has no
+// record of its own to sit at, so it goes out through the instance's shard (docs/guarantees.md).
+import type { Envelope } from '../../core/envelope.js'
+import type { ReceiptRecord, StoredInstance, StoredReceipt } from '../../store/index.js'
+import { assembleReceipt } from '../../store/receipt-records.js'
+import type { ActorType } from '../../turn/actor-type.js'
+import type { ActorRegistry } from '../../turn/registry.js'
+import { pauseRef, type Group } from './durable-batch.js'
+import { message, type DurableContext } from './durable-context.js'
+import { flushRecord } from './flush-record.js'
+import type { GroupRunner } from './group-runner.js'
+import { decodeMeta, reached } from './instance-meta.js'
+import { messagesOf } from './outbox.js'
+import type { TurnOutcomes } from './turn-outcomes.js'
+
+/** The stream a direct invocation's message is remembered under when the caller names none. */
+const DIRECT_STREAM = '(direct)'
+/** How long a direct turn waits for the asker's earlier tell to be applied from the stream. */
+const DIRECT_WAIT_MS = 3_000
+const NOT_YET = Symbol('not yet')
+
+/** Where the asker's earlier tell to the same instance went: a direct turn must not overtake it. */
+export interface EarlierTell {
+  stream: string
+  shardId: string
+  sequenceNumber: string
+  member?: number
+}
+
+export class DirectRuns {
+  constructor(
+    private readonly ctx: DurableContext,
+    private readonly registry: ActorRegistry<ActorType>,
+    private readonly outcomes: TurnOutcomes,
+    private readonly runner: GroupRunner,
+  ) {}
+
+  /**
+   * Runs one message sent straight to this host (a Lambda `Invoke` from `ask`), under the same
+   * conditional commit as the stream path, so a batch for the same key running at the same
+   * time costs a rerun, never a lost update. A copy of a message already applied (the same
+   * origin) is not applied again. The messages its turn sends are kept in the instance's item
+   * and go out through its shard: a flush record for the instance is put on the stream, and the
+   * turn that reads it places and sends them (docs/guarantees.md). Resolves to the message's receipt (with
+   * the reply), or undefined when the turn could not finish (out of time, or the store or stream
+   * failed): the caller may try again. `stream` is where the message goes when it is told.
+   */
+  async handleDirect(
+    envelope: Envelope,
+    deadline = Infinity,
+    after?: EarlierTell,
+    stream = after?.stream ?? DIRECT_STREAM,
+  ): Promise<StoredReceipt | undefined> {
+    const { ctx } = this
+    const type = this.registry.get(envelope.type)
+    if (ctx.claimCheck) envelope = await ctx.claimCheck.restore(envelope)
+    envelope.receipt = 'reply'
+    if (!type.stateful) return this.directStateless(type, envelope, deadline)
+    const group: Group = { type, key: envelope.key, records: [{ sequenceNumber: undefined, envelope }] }
+    const loaded = await this.loadPast(type.type, envelope.key, after, Math.min(deadline, ctx.clock.now() + DIRECT_WAIT_MS))
+    if (loaded === NOT_YET) return undefined
+    group.stored = loaded.stored
+    group.typePaused = loaded.typePaused
+    // The receipt entry the turn makes is caught here: the answer needs no read after the send.
+    const watched = { envelope: envelope.id, record: undefined as ReceiptRecord | undefined }
+    this.outcomes.directAnswers.add(watched)
+    try {
+      const failed = await this.runner.runGroup(group, { kind: 'direct', stream, envelope }, deadline, { applied: 0, duplicates: 0, conflicts: 0 })
+      if (failed !== undefined) return undefined
+    } finally {
+      this.outcomes.directAnswers.delete(watched)
+    }
+    if (watched.record === undefined) return ctx.options.journal.receipt(envelope.id, ctx.clock.now())
+    return assembleReceipt(envelope.id, [watched.record])
+  }
+
+  /**
+   * Runs what waits in an instance's item (messages parked by its throttle) here, as a direct run
+   * of a flush record: what the waiting turns send goes out through the instance's shard, as a
+   * direct run's does. False when they did not all run.
+   */
+  async runWaiting(type: string, key: string, flushId: string, stream: string): Promise<boolean> {
+    const actor = this.registry.get(type)
+    const loaded = await this.loadPast(actor.type, key, undefined, Infinity)
+    if (loaded === NOT_YET) return false
+    const flush = flushRecord(actor.type, key, flushId, flushId, this.ctx.clock.now())
+    const group: Group = { type: actor, key, records: [{ sequenceNumber: undefined, envelope: flush }], stored: loaded.stored, typePaused: loaded.typePaused }
+    return (await this.runner.runGroup(group, { kind: 'direct', stream, envelope: flush }, Infinity, { applied: 0, duplicates: 0, conflicts: 0 })) === undefined
+  }
+
+  /**
+   * A stateless actor's turn invoked directly: its reply is the answer. It has no item to keep the
+   * messages it sends until its shard sends them, so when it sends any, a copy of the message goes
+   * on the stream instead and the turn runs there again to send them (a stateless turn may run
+   * more than once, as on any redelivery); its receipts and timers are written now (keyed writes).
+   */
+  private async directStateless(type: ActorType, envelope: Envelope, deadline: number): Promise<StoredReceipt | undefined> {
+    const { ctx } = this
+    const watched = { envelope: envelope.id, record: undefined as ReceiptRecord | undefined }
+    this.outcomes.directAnswers.add(watched)
+    try {
+      const ran = await this.outcomes.runMessage(type, envelope, undefined, [], deadline)
+      if (ran.end === 'later') return undefined
+      await ctx.outbox.send(ran.entries.filter((e) => e.kind !== 'message'))
+      if (messagesOf(ran.entries).length !== 0) await this.putOnStream(envelope)
+      ctx.committed(type, ran.events)
+    } catch (error) {
+      ctx.logger.warn('a direct turn of a stateless actor did not finish; the ask goes on the stream', { actor: type.type, messageId: envelope.id, error: message(error) })
+      return undefined
+    } finally {
+      this.outcomes.directAnswers.delete(watched)
+    }
+    if (watched.record === undefined) return ctx.options.journal.receipt(envelope.id, ctx.clock.now())
+    return assembleReceipt(envelope.id, [watched.record])
+  }
+
+  /**
+   * The instance, once it has applied the record at `after` (the asker's earlier tell): a direct
+   * turn must not overtake it. NOT_YET when it has not by `until`; the ask then follows the tell
+   * on the stream.
+   */
+  private async loadPast(
+    type: string,
+    key: string,
+    after: EarlierTell | undefined,
+    until: number,
+  ): Promise<{ stored: StoredInstance | undefined; typePaused: boolean } | typeof NOT_YET> {
+    const { options, clock } = this.ctx
+    // The type's pause item is read with the instance, as a stream batch reads it.
+    const refs = [{ type, key }, pauseRef(type)]
+    for (let pauseMs = 20; ; pauseMs = Math.min(pauseMs * 2, 500)) {
+      const [stored, pause] = options.state.getMany ? await options.state.getMany(refs) : await Promise.all(refs.map((r) => options.state.get(r.type, r.key)))
+      const loaded = { stored, typePaused: pause !== undefined }
+      if (after === undefined) return loaded
+      if (reached(decodeMeta(stored?.meta), `${after.stream}/${after.shardId}`, after.sequenceNumber, after.member)) return loaded
+      if (clock.now() + pauseMs >= until) return NOT_YET
+      await new Promise<void>((resolve) => clock.setTimeout(() => resolve(), pauseMs))
+    }
+  }
+
+  /**
+   * Puts `envelope` itself on its stream, with its origin: a stateless turn has no item to wait in,
+   * so the turn runs again there (a flush record would find nothing to run).
+   */
+  private async putOnStream(envelope: Envelope): Promise<void> {
+    const report = await this.ctx.options.messages.send([{ ...(this.ctx.claimCheck?.travelled(envelope) ?? envelope) }])
+    const failed = report.results.find((r) => r.status !== 'sent')
+    if (failed?.status === 'failed') throw failed.error
+  }
+}

@@ -1,0 +1,93 @@
+// What the durable host is given and reports (durable-host.ts is the map): a batch of one shard's
+// records and its result; and what one run of an instance (or of a stateless message) is given:
+// its group of records, and where they come from (a shard's lane, or one message invoked directly).
+import type { Envelope } from '../../core/envelope.js'
+import { positionOf } from '../../core/position.js'
+import type { StoredInstance } from '../../store/index.js'
+import type { ActorType } from '../../turn/actor-type.js'
+import type { BatchProgress } from './batch-progress.js'
+import type { MemberPosition } from './instance-meta.js'
+
+/** One record of a batch: its place in the shard and its data (bytes, or base64 from a Lambda event). */
+export interface DurableRecord {
+  sequenceNumber: string
+  data: Uint8Array | string
+  /** When Kinesis took the record (its approximate arrival time), epoch ms: lets a receiver forget lanes long silent. */
+  arrivedAt?: number
+}
+
+export interface DurableBatch {
+  stream: string
+  shardId: string
+  records: readonly DurableRecord[]
+  /** Epoch milliseconds by which the batch must be done (a Lambda's remaining time); turns not started by then are left for redelivery. */
+  deadline?: number
+}
+
+export interface BatchResult {
+  /** The earliest record not finished; everything before it is done. Undefined when all are. */
+  failedFrom?: string
+  /** Messages applied by this run (not counting duplicates); an aggregate record counts each of its messages. */
+  applied: number
+  /** Messages skipped because they were applied before (redelivery, re-sent outbox). */
+  duplicates: number
+  /** Conditional writes lost to another host, each followed by a reload and a rerun. */
+  conflicts: number
+}
+
+/** One instance's records in this batch, in stream order (for a stateless actor: one message and its copies). */
+export interface Group {
+  type: ActorType
+  key: string
+  /**
+   * `sequenceNumber` is undefined for a message invoked directly rather than read from a shard;
+   * `member` is set for a message that came in an aggregate record (its members share the number).
+   */
+  records: { sequenceNumber: string | undefined; envelope: Envelope; member?: MemberPosition; arrivedAt?: number }[]
+  stored?: StoredInstance
+  /** The whole type is paused (its pause item was found with the state). */
+  typePaused?: boolean
+  /** A stateless message found to be a copy of one this lane's host ran before. */
+  copy?: boolean
+  /** The record this group left unfinished. */
+  failed?: string
+  /** Finished in this batch: none of its positions can be given a new message later (batch-progress.ts). */
+  done?: boolean
+}
+
+/** Where a run's messages come from: a batch of a shard (a lane), or one message invoked directly. */
+export type Source = ShardSource | { kind: 'direct'; stream: string; envelope: Envelope }
+export interface ShardSource {
+  kind: 'shard'
+  stream: string
+  /** `stream/shardId`: the key of the instances' watermarks. */
+  shard: string
+  /** The shard's lane: the origin of what its turns send. */
+  lane: string
+  /** The batch's first position: everything of the lane before it is done. */
+  first: string
+  /** Which groups of the batch are done: the fence what this batch sends carries. */
+  progress: BatchProgress
+  /**
+   * When the batch's first record arrived: a lane silent for its horizon before it is forgotten.
+   * Judged by the first record, so nothing a redelivery of this batch reads again is forgotten.
+   */
+  firstArrival: number | undefined
+}
+
+/** A group's first position in its shard's lane (a batch's groups). */
+export function groupStart(g: Group): string {
+  return positionOf(g.records[0]!.sequenceNumber!, g.records[0]!.member?.index)
+}
+
+/** What a direct invocation reports as its unfinished record: it has no sequence number. */
+export const DIRECT = ''
+/** The watermark key of direct invocations: never used, since they have no sequence numbers. */
+export const INVOKE_SHARD = 'invoke'
+
+/** The state store's items that mark a whole actor type paused: key = the type. */
+export const PAUSE_TYPE = 'troupe.paused'
+
+export function pauseRef(type: string): { type: string; key: string } {
+  return { type: PAUSE_TYPE, key: type }
+}

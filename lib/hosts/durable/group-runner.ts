@@ -1,0 +1,103 @@
+// How a group of records runs in the durable host (durable-host.ts is the map): an instance's
+// group in rounds of InstanceRun (instance-run.ts) until it commits, one run of an instance at a
+// time in this host, a lost conditional write reloading it for the next round; a stateless
+// message's turn at once, its messages sent with its record's origin (it has nothing to commit).
+import { StoreConflictError } from '../../core/errors.js'
+import { KeyedSequence } from '../../core/keyed-sequence.js'
+import { positionOf } from '../../core/position.js'
+import { DIRECT, PAUSE_TYPE, type BatchResult, type Group, type ShardSource, type Source } from './durable-batch.js'
+import { message, type DurableContext } from './durable-context.js'
+import { TooLarge } from './instance-commit.js'
+import { InstanceRun, type RunParts } from './instance-run.js'
+import { placeMessages } from './outbox.js'
+import { SentSegments } from './sent-segments.js'
+import type { TurnOutcomes } from './turn-outcomes.js'
+
+/** Reruns of one instance after lost conditional writes, before its records are left for redelivery. */
+const MAX_CONFLICT_ROUNDS = 5
+
+export class GroupRunner implements RunParts {
+  readonly sent = new SentSegments()
+  /** Runs of each instance (`type#key`) in this host, one at a time. */
+  private readonly runningHere = new KeyedSequence()
+  /** `type#key` → messages parked by a throttle and due to wake (RunParts). */
+  readonly parkedHere = new Map<string, number>()
+
+  constructor(
+    readonly ctx: DurableContext,
+    readonly outcomes: TurnOutcomes,
+  ) {}
+
+  /**
+   * Runs a group until it commits; returns the earliest record left unfinished, if any. An
+   * instance runs one group at a time in this host: two runs for the same key would otherwise
+   * both run turns (and their side effects) before one of them lost its commit.
+   */
+  async runGroup(group: Group, source: Source, deadline: number, result: BatchResult): Promise<string | undefined> {
+    if (!group.type.stateful) return this.runStateless(group, source as ShardSource, deadline, result)
+    return this.runningHere.run(`${group.type.type}#${group.key}`, () => this.runGroupRounds(group, source, deadline, result))
+  }
+
+  private async runGroupRounds(group: Group, source: Source, deadline: number, result: BatchResult): Promise<string | undefined> {
+    const first = group.records[0]?.sequenceNumber ?? DIRECT
+    let checkEach = false
+    for (let round = 0; ; round++) {
+      try {
+        if (round !== 0) {
+          group.stored = await this.ctx.options.state.get(group.type.type, group.key)
+          group.typePaused = (await this.ctx.options.state.get(PAUSE_TYPE, group.type.type)) !== undefined
+        }
+        return await new InstanceRun(this, group, source, deadline, result, checkEach).run()
+      } catch (error) {
+        if (error instanceof StoreConflictError && round + 1 < MAX_CONFLICT_ROUNDS) {
+          result.conflicts++
+          this.ctx.counts.get(group.type.type)!.conflicts++
+          continue
+        }
+        if (error instanceof TooLarge && !checkEach) {
+          checkEach = true
+          continue
+        }
+        this.ctx.logger.error('instance left for redelivery', { actor: group.type.type, key: group.key || undefined, error: message(error) })
+        return first
+      }
+    }
+  }
+
+  /**
+   * A stateless message's turn: its messages go out at once (it has nothing to commit), with the
+   * origin of its record, so a rerun sends the same messages with the same origin. Copies of the
+   * message were found before the batch ran (`Group.copy`).
+   */
+  private async runStateless(group: Group, source: ShardSource, deadline: number, result: BatchResult): Promise<string | undefined> {
+    const { type } = group
+    const { ctx, outcomes } = this
+    const record = group.records[0]!
+    if (group.copy) {
+      result.duplicates += group.records.length
+      ctx.counts.get(type.type)!.duplicates += group.records.length
+      group.done = true
+      return undefined
+    }
+    // Later copies of the same message in this batch are copies of this one.
+    const copies = group.records.length - 1
+    result.duplicates += copies
+    ctx.counts.get(type.type)!.duplicates += copies
+    if (ctx.clock.now() >= deadline) return record.sequenceNumber
+    const ran = await outcomes.runMessage(type, record.envelope, undefined, [], deadline)
+    if (ran.end === 'later') return record.sequenceNumber
+    let entries = ran.entries
+    if (outcomes.offloads(type) && entries.length !== 0) entries = await outcomes.offload(entries)
+    placeMessages(entries, source.lane, positionOf(record.sequenceNumber!, record.member?.index), 0, source.progress.fence())
+    try {
+      await ctx.outbox.send(entries, source.progress.fence())
+      ctx.committed(type, ran.events)
+    } catch (error) {
+      ctx.logger.warn('outbox of a stateless turn not sent; it runs again on redelivery', { actor: type.type, error: message(error) })
+      return record.sequenceNumber
+    }
+    result.applied++
+    group.done = true
+    return undefined
+  }
+}

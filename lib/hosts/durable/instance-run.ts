@@ -1,0 +1,374 @@
+// One run of an instance's group of records (durable-host.ts is the map), in phases: the stored
+// outbox sent again, placed or kept (`placeStored`); the pass over its parked, held and new
+// messages, each recognised as a copy or run as a turn (`runPass`); the one conditional write
+// and the send of what it made, after it (`commit`); a direct run's flush record (`flushDirect`).
+// A conflict throws out of `commit`: the caller reloads the instance and runs it again from the
+// start, in a new InstanceRun (group-runner.ts); this run's outbox was never sent.
+import type { Envelope } from '../../core/envelope.js'
+import { StoreConflictError, TroupeError } from '../../core/errors.js'
+import { derivedId } from '../../core/ids.js'
+import type { TroupeEvent } from '../../core/inspection.js'
+import { comparePosition, earliest, positionOf } from '../../core/position.js'
+import { decode, encode } from '../../core/serialization.js'
+import type { StoredInstance } from '../../store/index.js'
+import type { Rate } from '../../supervisor/policy.js'
+import { TokenBucket } from '../../supervisor/token-bucket.js'
+import type { ActorType } from '../../turn/actor-type.js'
+import { DIRECT, INVOKE_SHARD, type BatchResult, type Group, type Source } from './durable-batch.js'
+import { message, type DurableContext } from './durable-context.js'
+import { flushRecord } from './flush-record.js'
+import { commitInstance } from './instance-commit.js'
+import { decodeMeta, encodeMeta, LEGACY_LANE, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
+import { instanceRate, throttleCommit } from './instance-throttle.js'
+import { forgetSilent, sameStream } from './lane-memory.js'
+import { messagesOf, PENDING, placeMessages, type OutboxEntry, type OutboxSegment } from './outbox.js'
+import { spilledKeys } from './outbox-overflow.js'
+import { inconsistency, noteRanLate, noteRead, verdict } from './record-reads.js'
+import type { SentSegments } from './sent-segments.js'
+import type { Ended, TurnOutcomes } from './turn-outcomes.js'
+
+/** What a run uses of its host. */
+export interface RunParts {
+  readonly ctx: DurableContext
+  readonly outcomes: TurnOutcomes
+  readonly sent: SentSegments
+  /** `type#key` → messages parked by a throttle and due to wake, as this host's last commit of the instance left them. */
+  readonly parkedHere: Map<string, number>
+}
+
+export class InstanceRun {
+  private readonly ctx: DurableContext
+  private readonly type: ActorType
+  private readonly key: string
+  private readonly stored: StoredInstance | undefined
+  private readonly meta: InstanceMeta
+  private readonly name: string
+  private readonly shard: string
+  /**
+   * The instance's records in the batch that it had not read before. A record it read before (a
+   * redelivery) may already be behind a fence its lane's copies carried, so it never gets new
+   * messages; with none, this run only recognises copies and sends again what a redelivery must
+   * (late work waits). What this run sends sits at the last of them that it reads (`commit`).
+   */
+  private readonly fresh: Group['records']
+  private readonly lateWork: boolean
+  /** Group records this run read: those before the one it stopped at, if it stopped. */
+  private readCount: number
+  private changed = false
+  /** A direct run's spilled entries are kept until deleted: once a commit no longer refers to them, they go. */
+  private readonly pendingSpills: string[]
+  /** The stored outbox: what this run must send again, place, or keep. */
+  private readonly kept: OutboxSegment[] = []
+  private readonly placed: OutboxEntry[] = []
+  private state: unknown
+  private readonly entries: OutboxEntry[] = []
+  private readonly events: TroupeEvent[] = []
+  private failedAt: string | undefined
+  private appliedHere = 0
+  private duplicates = 0
+  private readonly paused: boolean
+  private readonly rate: Required<Rate> | undefined
+  private bucket: TokenBucket | undefined
+
+  constructor(
+    private readonly parts: RunParts,
+    private readonly group: Group,
+    private readonly source: Source,
+    private readonly deadline: number,
+    private readonly result: BatchResult,
+    private readonly checkEach: boolean,
+  ) {
+    const { type, key, stored } = group
+    this.ctx = parts.ctx
+    this.type = type
+    this.key = key
+    this.stored = stored
+    const meta = (this.meta = decodeMeta(stored?.meta))
+    this.name = `${type.type}#${key}`
+    const stream = source.stream
+    this.shard = source.kind === 'shard' ? source.shard : INVOKE_SHARD
+    this.fresh = source.kind === 'shard' ? group.records.filter((r) => !reached(meta, source.shard, r.sequenceNumber!, r.member?.index)) : []
+    this.lateWork = source.kind === 'direct' || this.fresh.length !== 0
+    this.readCount = group.records.length
+    // Lanes silent for their horizon before this batch began are forgotten (a direct run forgets nothing).
+    if (source.kind === 'shard' && source.firstArrival !== undefined) forgetSilent(meta.seen, stream, source.firstArrival, this.ctx.horizons)
+    this.pendingSpills = spilledKeys(meta.outbox, PENDING)
+    this.paused = meta.paused === true || group.typePaused === true
+    this.rate = instanceRate(type)
+  }
+
+  /** Runs the group once; returns the earliest record left unfinished, if any. */
+  async run(): Promise<string | undefined> {
+    await this.placeStored()
+    await this.runPass()
+    if (this.changed) await this.commit()
+    else this.ctx.committed(this.type, this.events)
+    await this.flushDirect()
+    const { type, result, duplicates } = this
+    result.applied += this.appliedHere
+    result.duplicates += duplicates
+    this.ctx.counts.get(type.type)!.duplicates += duplicates
+    // Done for the batch's fence when its records can get no new message later: committed, or none was new here.
+    this.group.done = this.failedAt === undefined && (this.changed || this.fresh.length === 0)
+    return this.failedAt
+  }
+
+  /** The stored outbox: sent again where this batch redelivers its position, placed (a direct run's), or kept. */
+  private async placeStored(): Promise<void> {
+    const { source, name, kept, placed, group } = this
+    const { outbox, overflow } = this.ctx
+    for (const segment of this.meta.outbox ?? []) {
+      if (source.kind === 'shard') {
+        if (segment.lane === PENDING && this.lateWork) {
+          // A direct invocation's entries: placed in this lane now, sent after this commit.
+          placed.push(...(await this.spilledEntries(group, segment)))
+          this.changed = true
+          continue
+        }
+        if (segment.lane === source.lane || segment.lane === LEGACY_LANE) {
+          // Made in this lane: at or after the batch's start it may not all have gone out (this
+          // is a redelivery of its position); before it, it was sent for good.
+          const again = segment.lane === LEGACY_LANE || comparePosition(segment.pos, source.first) >= 0
+          if (again && !this.parts.sent.sentHere(name, segment)) {
+            await outbox.send(await overflow.entriesOf(segment), source.progress.fence())
+            this.parts.sent.rememberSent(name, segment)
+          }
+          continue
+        }
+        // A parent shard's (the stream was resharded): read to its end before this child was.
+        if (sameStream(segment.lane, source.lane)) continue
+      } else if (segment.lane === PENDING) {
+        // An earlier direct run's: its timers, receipts and letters went out after its commit and
+        // are written again here (keyed writes) so they need not be kept; its messages wait for the shard.
+        const entries = await this.spilledEntries(group, segment)
+        const written = entries.filter((e) => e.kind !== 'message')
+        if (written.length !== 0) await outbox.send(written)
+        const messages = entries.filter((e) => e.kind === 'message')
+        if (messages.length !== 0) kept.push({ lane: PENDING, pos: segment.pos, entries: messages })
+        continue
+      }
+      kept.push(segment)
+    }
+  }
+
+  /** The pass: parked messages, then held ones, then the group's records, each a copy or a turn. */
+  private async runPass(): Promise<void> {
+    const { type, meta, source, group, paused, entries, events, kept, placed, ctx } = this
+    const { outcomes } = this.parts
+    const { options, clock } = ctx
+    this.state = this.stored === undefined ? undefined : decode(this.stored.state)
+    // After a resume, what was held runs first, in the order it came, before this batch's records.
+    const heldFirst = this.lateWork && !paused && meta.held !== undefined ? meta.held.map((envelope) => ({ sequenceNumber: undefined, envelope, held: true, parked: false, member: undefined, arrivedAt: undefined })) : []
+    // Parked (throttled) messages came before any held one: a message is held only while paused,
+    // and parked only while not. They run first, as far as the key's tokens allow.
+    const parkedFirst = this.lateWork && !paused && meta.parked !== undefined ? meta.parked.map((envelope) => ({ sequenceNumber: undefined, envelope, held: false, parked: true, member: undefined, arrivedAt: undefined })) : []
+    const bucket = (this.bucket = this.rate && new TokenBucket(this.rate, clock.now(), meta.bucket))
+    // A message found no token: everything after it waits behind it, parked in order.
+    let waiting = false
+    if (meta.wake !== undefined && meta.wake.dueAt <= clock.now()) {
+      // The wake-up is due (its timer fired, or is about to): the commit puts a new one if messages stay parked.
+      delete meta.wake
+      if (meta.parked !== undefined) this.changed = true
+    }
+    const firstRecord = group.records[0]?.sequenceNumber ?? DIRECT
+    // Held and parked messages that ran here: a copy of one later in this pass is known by its id.
+    const ranHeld = new Set<string>()
+    const pass = [...parkedFirst, ...heldFirst, ...group.records.map((r) => ({ ...r, held: false, parked: false }))]
+    for (const [n, { sequenceNumber, envelope, held, parked, member, arrivedAt }] of pass.entries()) {
+      // Stopping at a message from the item (held or parked), the run reads none of the records.
+      const stopHere = () => (this.readCount = Math.max(0, n - parkedFirst.length - heldFirst.length))
+      if (envelope.control !== undefined) {
+        // A flush record: nothing to apply; it only made this run, which ran what waits above.
+        if (source.kind === 'shard') remember(meta, source.shard, sequenceNumber, envelope.id, 0, member)
+        continue
+      }
+      if (!held && !parked) {
+        const seen = ranHeld.has(envelope.id) || meta.held?.some((h) => h.id === envelope.id) || meta.parked?.some((p) => p.id === envelope.id) ? 'copy' : verdict(meta, source, sequenceNumber, envelope, member)
+        if (seen !== 'new') {
+          noteRead(ctx, meta, source, sequenceNumber, envelope, member, arrivedAt)
+          if (seen === 'copy') {
+            this.duplicates++
+            continue
+          }
+          // At or below the watermark, yet never applied here: kept as a dead letter, never skipped in silence.
+          entries.push(...outcomes.dead(type, envelope, inconsistency(ctx, type, envelope, this.shard, sequenceNumber!, member, meta), []).entries)
+          this.changed = true
+          continue
+        }
+      }
+      if (!held && !parked && meta.held !== undefined && !paused) {
+        // A held message before it could not finish: this one waits for the redelivery.
+        this.failedAt = earliest(this.failedAt, sequenceNumber ?? DIRECT)
+        stopHere()
+        break
+      }
+      if (paused) {
+        // Held in the item: the shard moves on, other keys flow, nothing is retried or lost.
+        ;(meta.held ??= []).push(envelope)
+        noteRead(ctx, meta, source, sequenceNumber, envelope, member, arrivedAt)
+        if (envelope.receipt !== undefined) entries.push(outcomes.receiptEntry(envelope, 'paused', undefined, {}))
+        this.changed = true
+        continue
+      }
+      if (clock.now() >= this.deadline) {
+        this.failedAt = held || parked ? firstRecord : (sequenceNumber ?? DIRECT)
+        stopHere()
+        break
+      }
+      if (bucket !== undefined) {
+        const now = clock.now()
+        const waitMs = bucket.waitMs(now)
+        if (waiting || waitMs !== 0) {
+          waiting = true
+          if (!parked) this.park(sequenceNumber, member, arrivedAt, envelope, held, Math.max(waitMs, 1))
+          // Still parked: nothing to write, unless the parked ones lack a wake-up.
+          if (!parked || meta.wake === undefined) this.changed = true
+          continue
+        }
+        bucket.take()
+      }
+      const prior = meta.failing?.id === envelope.id ? [...meta.failing.attempts] : []
+      const ran = await outcomes.runMessage(type, envelope, this.state, prior, this.deadline)
+      if (ran.end === 'later') {
+        meta.failing = { id: envelope.id, attempts: ran.failures }
+        this.changed = true
+        this.failedAt = held || parked ? firstRecord : (sequenceNumber ?? DIRECT)
+        stopHere()
+        break
+      }
+      if (held) {
+        ranHeld.add(envelope.id)
+        meta.held!.shift()
+        if (meta.held!.length === 0) delete meta.held
+      }
+      if (parked) {
+        ranHeld.add(envelope.id)
+        meta.parked!.shift()
+        if (meta.parked!.length === 0) delete meta.parked
+      }
+      if (held || parked) noteRanLate(ctx, meta, envelope)
+      let end: Ended = ran
+      if (outcomes.offloads(type) && end.entries.length !== 0) end = { ...end, entries: await outcomes.offload(end.entries) }
+      if (this.checkEach && end.end === 'done' && options.maxItemBytes !== undefined) {
+        // The outbox goes to the overflow store when there is one: then only state and bookkeeping count.
+        const outbox = options.overflow ? kept : [...kept, { lane: PENDING, pos: '0', entries: [...placed, ...entries, ...end.entries] }]
+        const bytes = Buffer.byteLength(encode(end.state)) + Buffer.byteLength(encodeMeta({ ...meta, outbox }))
+        if (bytes > options.maxItemBytes) end = await outcomes.tooLarge(type, envelope, prior, bytes, options.overflow || kept.length !== 0 ? 'state' : 'outbox')
+      }
+      delete meta.failing
+      if (end.end === 'done') this.state = end.state
+      entries.push(...end.entries)
+      events.push(...end.events)
+      if (!held && !parked) noteRead(ctx, meta, source, sequenceNumber, envelope, member, arrivedAt)
+      this.changed = true
+      this.appliedHere++
+    }
+  }
+
+  /** The one conditional write, and the send of what this run made, after it. */
+  private async commit(): Promise<void> {
+    const { type, key, name, meta, source, group, kept, placed, entries, events, bucket, ctx } = this
+    // Where what this run sends sits in its lane: the last record it read of those it had not read
+    // before. Its commit passes the watermark over that record, so no later run places anything
+    // there; a record the run stopped at stays unread, and the run that reads it places its own.
+    const readNow = new Set(group.records.slice(0, this.readCount))
+    const last = this.fresh.filter((r) => readNow.has(r)).at(-1)
+    const at = last === undefined ? undefined : positionOf(last.sequenceNumber!, last.member?.index)
+    const version = (this.stored?.version ?? 0) + 1
+    if (bucket !== undefined) throttleCommit(type, key, meta, bucket, this.rate!, this.paused, version, entries, ctx.clock.now())
+    const made = [...placed, ...entries]
+    let segment: OutboxSegment | undefined
+    // Without a record of its own to sit at (a direct run; a redelivery whose only change is a
+    // throttle's wake-up), what a run made waits as PENDING: its messages for the shard's next
+    // turn of the instance, the rest written now (keyed writes, written again when placed).
+    let pendingNow: OutboxEntry[] | undefined
+    if (made.length !== 0) {
+      if (source.kind === 'shard' && at !== undefined) {
+        placeMessages(made, source.lane, at, 0, source.progress.fence())
+        segment = { lane: source.lane, pos: at, entries: made }
+        kept.push(segment)
+      } else {
+        const pending = kept.find((s) => s.lane === PENDING)
+        if (pending) pending.entries.push(...made)
+        else kept.push({ lane: PENDING, pos: '0', entries: made })
+        pendingNow = made.filter((e) => e.kind !== 'message')
+      }
+    }
+    const item = await commitInstance(ctx, { type, key, name, state: this.state, meta, kept, stored: this.stored, checkEach: this.checkEach }, version)
+    group.stored = item
+    // A paused instance's parked messages wait for its resume, not for a wake-up: not counted.
+    if (meta.parked !== undefined && meta.wake !== undefined) this.parts.parkedHere.set(name, meta.parked.length)
+    else this.parts.parkedHere.delete(name)
+    ctx.options.onCommit?.(type.type, key, this.state, item.updatedAt, group.records.at(-1)?.envelope.id)
+    ctx.committed(type, events)
+    await ctx.overflow.dropUnreferenced(this.pendingSpills, meta.outbox)
+    try {
+      if (segment !== undefined) {
+        await ctx.outbox.send(segment.entries, source.kind === 'shard' ? source.progress.fence() : undefined)
+        this.parts.sent.rememberSent(name, segment)
+      } else if (pendingNow !== undefined) {
+        await ctx.outbox.send(pendingNow)
+      }
+    } catch (error) {
+      // Committed: the next delivery of its position sends it (a direct run's: the shard's next turn of the instance).
+      ctx.logger.warn('outbox not sent after commit; it goes out on redelivery', { actor: type.type, key: key || undefined, error: message(error) })
+      this.failedAt = earliest(this.failedAt, group.records[0]?.sequenceNumber ?? DIRECT)
+    }
+  }
+
+  /** A direct run whose messages wait in the item for the instance's shard puts a flush record there. */
+  private async flushDirect(): Promise<void> {
+    const { source, type, key } = this
+    if (source.kind === 'direct' && this.failedAt === undefined && messagesOf(this.meta.outbox?.find((s) => s.lane === PENDING)?.entries ?? []).length !== 0) {
+      // Messages wait in the item for the instance's shard: a flush record there makes the turn
+      // that reads it place and send them.
+      try {
+        await this.flush(source.envelope)
+      } catch (error) {
+        this.ctx.logger.warn("could not put a direct run's flush record on its stream; its messages go out with the instance's next record", { actor: type.type, key: key || undefined, error: message(error) })
+        this.failedAt = DIRECT
+      }
+    }
+  }
+
+  /**
+   * A direct run's entries, from the overflow store when spilled. A commit that placed them
+   * deletes them: gone, and the instance moved on since this run loaded it, they are a conflict
+   * (reload and run again), not a loss.
+   */
+  private async spilledEntries(group: Group, segment: OutboxSegment): Promise<OutboxEntry[]> {
+    try {
+      return await this.ctx.overflow.entriesOf(segment)
+    } catch (error) {
+      if (!(error instanceof TroupeError && error.code === 'TROUPE_OVERFLOW_MISSING')) throw error
+      const now = await this.ctx.options.state.get(group.type.type, group.key)
+      if (now?.version !== group.stored?.version) throw new StoreConflictError(`${group.type.type}#${group.key}`, group.stored?.version)
+      throw error
+    }
+  }
+
+  /** Puts a flush record for the instance of `envelope` on its stream: the turn that reads it places and sends what waits. */
+  private async flush(envelope: Envelope): Promise<void> {
+    const report = await this.ctx.options.messages.send([flushRecord(envelope.type, envelope.key, derivedId(envelope.id, 'flush'), envelope.correlationId, this.ctx.clock.now())])
+    const failed = report.results.find((r) => r.status !== 'sent')
+    if (failed?.status === 'failed') throw failed.error
+  }
+
+  /**
+   * Parks a message that found no token (or came behind one that did not): kept in the item in
+   * order, its record marked read so the shard moves on, its receipt saying it is throttled.
+   */
+  private park(sequenceNumber: string | undefined, member: MemberPosition | undefined, arrivedAt: number | undefined, envelope: Envelope, held: boolean, waitMs: number): void {
+    const { type, key, meta, source, entries, events } = this
+    if (held) {
+      meta.held!.shift()
+      if (meta.held!.length === 0) delete meta.held
+    } else {
+      noteRead(this.ctx, meta, source, sequenceNumber, envelope, member, arrivedAt)
+    }
+    ;(meta.parked ??= []).push(envelope)
+    const reason = `no token of ${type.type}'s throttle for key "${key}" (next in ${waitMs} ms); ${meta.parked.length} message(s) wait`
+    if (envelope.receipt !== undefined) entries.push(this.parts.outcomes.receiptEntry(envelope, 'throttled', reason, {}))
+    events.push({ type: '@troupe.throttled', at: this.ctx.clock.now(), actor: type.type, key, waitMs, scope: type.kind === 'singleton' ? 'type' : 'key' })
+  }
+}

@@ -1,0 +1,73 @@
+// How a run of an instance reads a record (durable-host.ts is the map): whether its message is
+// new, a copy of one the instance read (known by its origin, or without one by its id among the
+// recent), or inconsistent (at or below the instance's watermark, yet never applied); and what
+// reading it leaves in the instance's bookkeeping (instance-meta.ts, lane-memory.ts), committed
+// with the turn, so the instance recognises every later copy. Why that applies each message once:
+// docs/guarantees.md.
+import type { Clock } from '../../core/clock.js'
+import type { Envelope, Origin } from '../../core/envelope.js'
+import { TroupeError } from '../../core/errors.js'
+import type { ActorType } from '../../turn/actor-type.js'
+import { INVOKE_SHARD, type Source } from './durable-batch.js'
+import { reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
+import { markSeen, seenBefore } from './lane-memory.js'
+
+/** What reading needs of the host: how many ids it remembers without an origin, and its clock. */
+export interface Reader {
+  readonly recentIds: number
+  readonly clock: Clock
+}
+
+/** Records that a copy from `origin` was read here. */
+function noteOrigin(meta: InstanceMeta, stream: string, origin: Origin, arrivedAt: number | undefined): void {
+  meta.seen = markSeen(meta.seen, stream, origin, arrivedAt)
+}
+
+/**
+ * A held or parked message ran. Its origin was noted when it was held or parked, under the
+ * stream it came on; noting it again under the stream of this run would raise that stream's
+ * fence for its lane over messages still on their way there (a priority stream's message run by
+ * a run of the default stream). One without an origin is remembered by its id.
+ */
+export function noteRanLate(reader: Reader, meta: InstanceMeta, envelope: Envelope): void {
+  if (envelope.origin === undefined) remember(meta, INVOKE_SHARD, undefined, envelope.id, reader.recentIds)
+}
+
+/** How a record stands with the instance: new, a copy of one it read, or inconsistent (at or below its watermark, yet unknown). */
+export function verdict(meta: InstanceMeta, source: Source, sequenceNumber: string | undefined, envelope: Envelope, member: MemberPosition | undefined): 'new' | 'copy' | 'inconsistent' {
+  // By its origin when it has one: a replay keeps the id of the message it runs again, under a new origin.
+  const known = envelope.origin !== undefined ? seenBefore(meta.seen, source.stream, envelope.origin) : meta.recent.includes(envelope.id)
+  if (known) return 'copy'
+  if (source.kind === 'shard' && sequenceNumber !== undefined && reached(meta, source.shard, sequenceNumber, member?.index)) return 'inconsistent'
+  return 'new'
+}
+
+/**
+ * Records that a record was read (its message applied, dead, filtered, held, parked, or a copy):
+ * its shard's mark, and its origin, or without one its id among the recent. A replay of a dead
+ * message comes with an origin of its own, so it is not taken for a copy.
+ */
+export function noteRead(
+  reader: Reader,
+  meta: InstanceMeta,
+  source: Source,
+  sequenceNumber: string | undefined,
+  envelope: Envelope,
+  member: MemberPosition | undefined,
+  arrivedAt: number | undefined,
+): void {
+  const shard = source.kind === 'shard' ? source.shard : INVOKE_SHARD
+  remember(meta, shard, sequenceNumber, envelope.id, envelope.origin === undefined ? reader.recentIds : 0, member)
+  if (envelope.origin !== undefined) noteOrigin(meta, source.stream, envelope.origin, source.kind === 'shard' ? arrivedAt : (arrivedAt ?? reader.clock.now()))
+}
+
+/** Why a record at or below the instance's watermark whose message was never applied is a dead letter. */
+export function inconsistency(reader: Reader, type: ActorType, envelope: Envelope, shard: string, sequenceNumber: string, member: MemberPosition | undefined, meta: InstanceMeta): TroupeError {
+  const mark = meta.marks[shard]!
+  const where = member === undefined ? `record ${sequenceNumber}` : `member ${member.index} of record ${sequenceNumber}`
+  const watermark = `${type.type}#${envelope.key}'s watermark there (${mark}${meta.members?.[shard] !== undefined ? `, member ${meta.members[shard]}` : ''})`
+  const why = envelope.origin
+    ? `yet its message ${envelope.id} (from ${envelope.origin.lane} at ${envelope.origin.pos}#${envelope.origin.i}) was never applied here; kept as a dead letter instead of being skipped (replay it to apply it)`
+    : `and its message ${envelope.id} carries no origin and is not among the last ${reader.recentIds} without one, so it cannot be told from one applied before; kept as a dead letter instead of being skipped (replay it only if it was not applied: a producer that writes records itself should give them origins)`
+  return new TroupeError('TROUPE_INCONSISTENT_RECORD', `${where} of ${shard} is at or below ${watermark}, ${why}`)
+}

@@ -1,0 +1,218 @@
+// A message's turns in the durable host, and how they ended as outbox entries (durable-host.ts is
+// the map). The shared turn engine (lib/turn/turn.ts) runs each attempt; a failure is retried in
+// place while the batch's deadline allows, else left for redelivery. An ending becomes entries:
+// the turn's effects (turn-effects.ts), its receipt (with an `ask`'s reply), a fork's report, a
+// dead letter. Nothing here is sent: the entries go into the instance's outbox, carried out after
+// its commit.
+import type { Context } from '../../core/context.js'
+import type { Envelope } from '../../core/envelope.js'
+import { ItemTooLargeError } from '../../core/errors.js'
+import type { TroupeEvent } from '../../core/inspection.js'
+import type { MessageStatus } from '../../core/receipt.js'
+import { encode } from '../../core/serialization.js'
+import type { ReceiptRecord } from '../../store/index.js'
+import { errorRecord, type AttemptRecord, type ErrorRecord } from '../../supervisor/dead-letter.js'
+import type { ActorType } from '../../turn/actor-type.js'
+import { Deadlines } from '../../turn/deadlines.js'
+import type { Effect } from '../../turn/effect.js'
+import { JOINER, type ChildOutcome } from '../../turn/join-protocol.js'
+import { OnceResults } from '../../turn/once.js'
+import type { ActorRegistry } from '../../turn/registry.js'
+import { runTurn, startState, turnJournal, type TurnRules } from '../../turn/turn.js'
+import { deadLetter, doneEffects, filteredError, forkReport, logDead, toldEnvelope, type Cause } from '../../turn/turn-effects.js'
+import { EnvelopeTurn, type TurnHost, type TurnSlot } from '../../turn/turn-context.js'
+import type { DurableContext } from './durable-context.js'
+import type { OutboxEntry } from './outbox.js'
+import { SENT_MEMORY } from './sent-segments.js'
+
+/** A turn's slot in this host: the instance key. */
+type Slot = TurnSlot
+type Turn = EnvelopeTurn<unknown, Slot>
+
+/** How a message ended in this run; `later`: it failed and its retry is left for redelivery. */
+export type Ended =
+  | { end: 'done'; state: unknown; entries: OutboxEntry[]; events: TroupeEvent[] }
+  | { end: 'filtered' | 'dead'; entries: OutboxEntry[]; events: TroupeEvent[] }
+export type TurnEnd = Ended | { end: 'later'; failures: AttemptRecord[] }
+
+/** The message a receipt entry is of: its trace is kept with the entry when it has one. */
+export type ReceiptSubject = Pick<Envelope, 'id' | 'type' | 'key' | 'attempt'> & Partial<Pick<Envelope, 'correlationId' | 'parentId' | 'sentAt'>>
+/** What a receipt entry holds besides its status: an `ask`'s reply, or how the message failed. */
+export interface ReceiptExtra {
+  reply?: string
+  error?: ErrorRecord
+}
+
+/** The largest `ask` reply kept: a receipt entry is one DynamoDB item of at most 400 KB. */
+const MAX_REPLY_BYTES = 380 * 1024
+
+export class TurnOutcomes {
+  private readonly rules: TurnRules
+  readonly onceResults = new OnceResults(SENT_MEMORY)
+  /** Direct turns running here, each with the last receipt entry made for its message (a conflict's rerun makes it again). */
+  readonly directAnswers = new Set<{ envelope: string; record: ReceiptRecord | undefined }>()
+  /** Entries a turn adds besides its effects (the fork-result actor's receipt). */
+  private readonly extras = new WeakMap<Turn, OutboxEntry[]>()
+
+  constructor(
+    private readonly ctx: DurableContext,
+    /** The host the turns run in (their `ctx`'s tells, forks and `once`). */
+    private readonly host: TurnHost,
+    private readonly registry: ActorRegistry<ActorType>,
+  ) {
+    const { options, clock } = ctx
+    this.rules = { filters: options.filters ?? [], checkSerializable: ctx.checkSerializable, random: options.random ?? Math.random, clock, deadlines: new Deadlines(clock) }
+  }
+
+  /** Runs a message's attempts, retrying in place while the deadline allows. */
+  async runMessage(type: ActorType, envelope: Envelope, state: unknown, failures: AttemptRecord[], deadline: number): Promise<TurnEnd> {
+    for (;;) {
+      envelope.attempt = failures.length + 1
+      const start = startState(type, state)
+      // Kept apart: `state` stays as it was even after a successful turn (its size may still refuse it).
+      const ctx: Turn = new EnvelopeTurn(this.host, { key: envelope.key }, envelope, start, this.ctx.clock.now(), turnJournal(type, start, 'apart'))
+      const outcome = await runTurn(this.rules, type, ctx)
+      if (outcome.end === 'done') {
+        this.onceResults.forget(envelope.id)
+        return this.done(ctx, outcome.reply)
+      }
+      if (outcome.end === 'filtered') {
+        this.onceResults.forget(envelope.id)
+        return this.filtered(envelope, outcome.reason)
+      }
+      failures.push(outcome.attempt)
+      if (outcome.retryInMs === undefined) {
+        this.onceResults.forget(envelope.id)
+        return this.dead(type, envelope, outcome.error, failures)
+      }
+      // Left for redelivery: its `once` results stay for the next attempt, which may run here.
+      const delayMs = outcome.retryInMs
+      const now = this.ctx.clock.now()
+      if (now + delayMs >= deadline) return { end: 'later', failures }
+      this.ctx.counts.get(type.type)!.retried++
+      this.ctx.options.onEvent?.({ type: '@troupe.retried', at: now, envelope, error: outcome.error, delayMs })
+      await new Promise<void>((resolve) => this.ctx.clock.setTimeout(resolve, delayMs))
+    }
+  }
+
+  private done(ctx: Turn, reply: unknown): Ended {
+    const envelope = ctx.message
+    const entries: OutboxEntry[] = []
+    for (const effect of doneEffects(ctx, reply) ?? []) entries.push(this.entry(effect, envelope))
+    const extra = this.extras.get(ctx)
+    if (extra) entries.push(...extra)
+    if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'done', undefined, envelope.receipt === 'reply' ? this.replyOf(envelope, reply) : {}))
+    const at = this.ctx.clock.now()
+    return { end: 'done', state: ctx.state, entries, events: [{ type: '@troupe.done', at, envelope, durationMs: at - ctx.startedAt }] }
+  }
+
+  /**
+   * The reply of an `ask`, kept with its receipt; a reply too large to keep is an error for the
+   * asker instead (the turn itself succeeded, and its state and messages stand).
+   */
+  private replyOf(envelope: Envelope, reply: unknown): ReceiptExtra {
+    const text = encode(reply)
+    const bytes = Buffer.byteLength(text)
+    if (bytes <= MAX_REPLY_BYTES) return { reply: text }
+    return {
+      error: {
+        name: 'ReplyTooLargeError',
+        message: `the reply of ${envelope.type} to message ${envelope.id} is ${bytes} bytes; an ask's reply is kept in one DynamoDB item and may be ${MAX_REPLY_BYTES} — reply with less (large results belong in S3, with their key in the reply)`,
+      },
+    }
+  }
+
+  private filtered(envelope: Envelope, reason: string): Ended {
+    const error = filteredError(reason)
+    const entries: OutboxEntry[] = []
+    if (envelope.fork !== undefined) entries.push(this.report(envelope, { ok: false, status: 'filtered', error }))
+    if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'filtered', reason, { error }))
+    return { end: 'filtered', entries, events: [{ type: '@troupe.filtered', at: this.ctx.clock.now(), envelope, reason }] }
+  }
+
+  dead(type: ActorType, envelope: Envelope, error: unknown, attempts: AttemptRecord[]): Ended {
+    // A body kept out of line stays there: the letter keeps its reference, as the record had it.
+    const kept = this.ctx.claimCheck?.travelled(envelope) ?? envelope
+    const letter = deadLetter({ ...kept }, error, attempts, this.ctx.clock.now())
+    const record = letter.error
+    const entries: OutboxEntry[] = [{ kind: 'dead', letter }]
+    if (envelope.fork !== undefined) entries.push(this.report(envelope, { ok: false, status: 'dead', error: record }))
+    if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'dead', record.message, { error: record }))
+    logDead(this.ctx.logger, envelope, record)
+    return { end: 'dead', entries, events: [{ type: '@troupe.dead', at: this.ctx.clock.now(), envelope, error }] }
+  }
+
+  /**
+   * A turn whose state would not fit the item is a dead letter. The letter is written at once,
+   * not carried in the outbox: it holds the message, which beside a state near the limit may not
+   * fit the commit either (the commit would then fail on every delivery). Written early, it is
+   * still written once per message id: a rerun of the same turn finds the same state too large.
+   */
+  async tooLarge(type: ActorType, envelope: Envelope, prior: AttemptRecord[], bytes: number, what: 'state' | 'outbox'): Promise<Ended> {
+    const error = new ItemTooLargeError(type.type === JOINER && what === 'state' ? 'join' : what, `${type.type}#${envelope.key}`, bytes)
+    const now = this.ctx.clock.now()
+    const ended = this.dead(type, envelope, error, [...prior, { attempt: envelope.attempt, startedAt: now, endedAt: now, error: errorRecord(error) }])
+    const letters = ended.entries.flatMap((e) => (e.kind === 'dead' ? [e.letter] : []))
+    await this.ctx.options.journal.putDeadLetters(letters)
+    return { ...ended, entries: ended.entries.filter((e) => e.kind !== 'dead') }
+  }
+
+  /** A turn's effect as an outbox entry: a told message becomes its envelope. */
+  entry(effect: Effect, cause: Cause): OutboxEntry {
+    if (effect.kind === 'schedule') return { kind: 'schedule', timer: effect.timer }
+    if (effect.kind === 'cancel') return { kind: 'cancel', timerId: effect.timerId }
+    const envelope = toldEnvelope(effect, this.registry.get(effect.target), cause, this.ctx.clock.now())
+    if (effect.receipt || this.ctx.options.receiptsForAll) envelope.receipt = 'status'
+    return { kind: 'message', envelope }
+  }
+
+  /** Tells a fork's joiner how a child ended. */
+  private report(child: Envelope, outcome: ChildOutcome): OutboxEntry {
+    return this.entry(forkReport(child, outcome), child)
+  }
+
+  receiptEntry(envelope: Envelope, status: MessageStatus, reason: string | undefined, extra: ReceiptExtra): OutboxEntry {
+    return { kind: 'receipt', record: this.receiptRecord(envelope, status, reason, extra) }
+  }
+
+  /** One receipt entry of a message, expiring after the receipt TTL. */
+  receiptRecord(envelope: ReceiptSubject, status: MessageStatus, reason: string | undefined, extra: ReceiptExtra = {}): ReceiptRecord {
+    const at = this.ctx.clock.now()
+    const record: ReceiptRecord = {
+      id: envelope.id,
+      actor: envelope.type,
+      key: envelope.key,
+      entry: { status, at, attempt: envelope.attempt, ...(reason === undefined ? {} : { reason }) },
+      ...extra,
+      expiresAt: at + this.ctx.receiptTtlMs,
+    }
+    if (envelope.correlationId !== undefined) {
+      record.trace = { correlationId: envelope.correlationId, sentAt: envelope.sentAt ?? at, ...(envelope.parentId !== undefined ? { parentId: envelope.parentId } : {}) }
+    }
+    for (const watched of this.directAnswers) if (watched.envelope === record.id) watched.record = record
+    return record
+  }
+
+  /** Adds an entry to a running turn's outbox, for effects that are not messages or timers. */
+  addEntry(ctx: Context<any>, entry: OutboxEntry): void {
+    const turn = ctx as unknown as Turn
+    const list = this.extras.get(turn)
+    if (list) list.push(entry)
+    else this.extras.set(turn, [entry])
+  }
+
+  /**
+   * Whether a type's turns have their large bodies kept out of line: every type's with the app's
+   * claim check; without it only the joiner's, whose join of a large fork no record could carry
+   * (measuring every body costs an encoding per message).
+   */
+  offloads(type: ActorType): boolean {
+    return this.ctx.options.claimCheck !== undefined || (this.ctx.claimCheck !== undefined && type.type === JOINER)
+  }
+
+  /** A turn's messages with large bodies put in the payload store, before the commit that keeps them in its outbox. */
+  async offload(entries: OutboxEntry[]): Promise<OutboxEntry[]> {
+    const claimCheck = this.ctx.claimCheck!
+    return Promise.all(entries.map(async (e) => (e.kind === 'message' ? { kind: 'message' as const, envelope: await claimCheck.offload(e.envelope) } : e)))
+  }
+}

@@ -1,0 +1,57 @@
+import type { Clock } from '../../core/clock.js'
+import type { Envelope } from '../../core/envelope.js'
+import { UnknownActorError } from '../../core/errors.js'
+import type { Logger } from '../../core/logger.js'
+import { decode } from '../../core/serialization.js'
+import type { TimerRecord, TimerStore } from '../../store/index.js'
+import type { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
+import type { ActorRegistry } from '../../turn/registry.js'
+import { deadLetter, firedEnvelope } from '../../turn/turn-effects.js'
+import type { ActorRuntime } from './actor-runtime.js'
+import { TimerRunner } from './timer-runner.js'
+
+/**
+ * The embedded system's durable timers: kept in the timer store, fired by a runner on one clock
+ * timer, each firing told like any other message. A timer that cannot fire (its actor is gone,
+ * its body does not decode or key) is a dead letter with the real error.
+ */
+export class EmbeddedTimers {
+  readonly runner: TimerRunner
+  /** Timers fired so far: `idle()` checks that firing due timers gets somewhere. */
+  fired = 0
+
+  constructor(
+    private readonly clock: Clock,
+    readonly store: TimerStore,
+    private readonly registry: ActorRegistry<ActorRuntime>,
+    private readonly dead: DeadLetterBox,
+    private readonly logger: Logger,
+    /** Tells a firing's message. */
+    private readonly tell: (rt: ActorRuntime, envelope: Envelope) => void,
+  ) {
+    this.runner = new TimerRunner(clock, store, (t) => this.fire(t), logger)
+  }
+
+  /** Puts a timer, and wakes the runner only once it is in the store (it could look before it lands otherwise). */
+  put(timer: TimerRecord): void | Promise<void> {
+    const put = this.store.put(timer)
+    if (put instanceof Promise) return put.then(() => this.runner.notify(timer.dueAt))
+    this.runner.notify(timer.dueAt)
+  }
+
+  /** A timer came due: its message is told like any other, with an id fixed by the timer and the due time. */
+  private fire(timer: TimerRecord): void {
+    this.fired++
+    const now = this.clock.now()
+    const rt = this.registry.find(timer.target)
+    const firing = { timerId: timer.id, dueAt: timer.dueAt, target: timer.target, body: undefined as unknown, correlationId: timer.correlationId, causationId: timer.causationId }
+    try {
+      firing.body = decode(timer.body)
+      if (!rt) throw new UnknownActorError(timer.target, this.registry.names(), `for timer ${timer.id} in this system`)
+      this.tell(rt, firedEnvelope(firing, rt, now))
+    } catch (error) {
+      this.dead.add(deadLetter(firedEnvelope(firing, undefined, now), error, [], now))
+      this.logger.error('timer could not fire; dead-lettered', { timerId: timer.id, error: error instanceof Error ? error.message : String(error) })
+    }
+  }
+}

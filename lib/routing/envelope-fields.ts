@@ -1,0 +1,96 @@
+// The fields an envelope carries in a record, and what each must hold: ids ≤ 256 characters,
+// `attempt` a whole number, `sentAt` a finite number, `fork` `{ forkId, index }`, `origin` a lane,
+// two positions and an index — on the wire the list `[lane, pos, i, fence]`, the fields every
+// message carries. Unknown fields: ignored and dropped by default, so a newer sender may add a
+// field while older hosts still run (rolling deploys); `unknownFields: 'reject'` refuses them instead.
+import { comparePosition, POSITION } from '../core/position.js'
+import { MAX_ID_LENGTH, type Limits } from './record-limits.js'
+import { describe } from './record-reasons.js'
+import { isPlainObject } from './superjson-guard.js'
+
+const FIELDS = new Set([
+  'id',
+  'type',
+  'key',
+  'body',
+  'correlationId',
+  'parentId',
+  'causationId',
+  'attempt',
+  'sentAt',
+  'replyTo',
+  'deadline',
+  'fork',
+  'receipt',
+  'origin',
+  'control',
+])
+const FORK_FIELDS = new Set(['forkId', 'index'])
+
+/**
+ * Why the fields of `e` do not make an envelope, or undefined. `decoding` is true for what came off
+ * a stream (unknown fields count there); an envelope being encoded may carry extra properties.
+ */
+export function checkFields(e: Record<string, unknown>, limits: Limits, decoding: boolean): string | undefined {
+  const has = (k: string) => Object.hasOwn(e, k) && e[k] !== undefined
+  return (
+    text(e, 'id', 1, MAX_ID_LENGTH, true) ??
+    text(e, 'type', 1, MAX_ID_LENGTH, true) ??
+    text(e, 'key', 0, limits.maxKeyLength, true) ??
+    text(e, 'correlationId', 1, MAX_ID_LENGTH, true) ??
+    text(e, 'parentId', 1, MAX_ID_LENGTH, false) ??
+    text(e, 'causationId', 1, MAX_ID_LENGTH, false) ??
+    text(e, 'replyTo', 1, MAX_ID_LENGTH, false) ??
+    (Number.isSafeInteger(e.attempt) && (e.attempt as number) >= 0 ? undefined : `the field "attempt" must be a whole number from 0 up, got ${describe(e.attempt)}`) ??
+    (Number.isFinite(e.sentAt) ? undefined : `the field "sentAt" must be a finite number (epoch ms), got ${describe(e.sentAt)}`) ??
+    (!has('deadline') || Number.isFinite(e.deadline) ? undefined : `the field "deadline" must be a finite number (epoch ms) when set, got ${describe(e.deadline)}`) ??
+    (has('fork') ? checkFork(e.fork, limits, decoding) : undefined) ??
+    (!has('receipt') || e.receipt === 'status' || e.receipt === 'reply' ? undefined : `the field "receipt" must be "status" or "reply" when set, got ${describe(e.receipt)}`) ??
+    (has('origin') ? checkOrigin(e.origin, decoding) : undefined) ??
+    (!has('control') || e.control === 'flush' ? undefined : `the field "control" must be "flush" when set, got ${describe(e.control)}`) ??
+    (decoding && limits.rejectUnknown ? unknown(Object.keys(e), FIELDS, 'the envelope') : undefined)
+  )
+}
+
+function checkFork(fork: unknown, limits: Limits, decoding: boolean): string | undefined {
+  if (!isPlainObject(fork)) return `the field "fork" must be { forkId, index } when set, got ${describe(fork)}`
+  return (
+    text(fork, 'forkId', 1, MAX_ID_LENGTH, true, 'fork.forkId') ??
+    (Number.isSafeInteger(fork.index) && (fork.index as number) >= 0 ? undefined : `the field "fork.index" must be a whole number from 0 up, got ${describe(fork.index)}`) ??
+    (decoding && limits.rejectUnknown ? unknown(Object.keys(fork), FORK_FIELDS, 'the field "fork"') : undefined)
+  )
+}
+
+/** An origin: `{ lane, pos, i, fence }` on an envelope, the list `[lane, pos, i, fence]` in a record. */
+function checkOrigin(origin: unknown, decoding: boolean): string | undefined {
+  const shape = decoding ? 'the list [lane, pos, i, fence]' : '{ lane, pos, i, fence }'
+  let parts: unknown[]
+  if (decoding) {
+    if (!Array.isArray(origin) || origin.length !== 4) return `the field "origin" must be ${shape} when set, got ${describe(origin)}`
+    parts = origin
+  } else {
+    if (!isPlainObject(origin)) return `the field "origin" must be ${shape} when set, got ${describe(origin)}`
+    parts = [origin.lane, origin.pos, origin.i, origin.fence]
+  }
+  const [lane, pos, i, fence] = parts
+  if (typeof lane !== 'string' || lane.length === 0 || lane.length > MAX_ID_LENGTH) return `the origin's lane must be a string of 1 to ${MAX_ID_LENGTH} characters, got ${describe(lane)}`
+  if (typeof pos !== 'string' || !POSITION.test(pos)) return `the origin's position must be a decimal number (with ":member" for a message of an aggregate record), got ${describe(pos)}`
+  if (!Number.isSafeInteger(i) || (i as number) < 0) return `the origin's index must be a whole number from 0 up, got ${describe(i)}`
+  if (typeof fence !== 'string' || !POSITION.test(fence)) return `the origin's fence must be a decimal number (with ":member" for a message of an aggregate record), got ${describe(fence)}`
+  // A lane's fence is never past the message it rides on; one that is would make receivers forget copies to come.
+  if (comparePosition(fence, pos) > 0) return `the origin's fence ${fence} is after its position ${pos}`
+  return undefined
+}
+
+function text(o: Record<string, unknown>, field: string, min: number, max: number, required: boolean, label = field): string | undefined {
+  const v = Object.hasOwn(o, field) ? o[field] : undefined
+  if (v === undefined && !required) return undefined
+  if (typeof v === 'string' && v.length >= min && v.length <= max) return undefined
+  return `the field "${label}" must be a string of ${min} to ${max} characters${required ? '' : ' when set'}, got ${describe(v)}`
+}
+
+function unknown(keys: string[], known: ReadonlySet<string>, where: string): string | undefined {
+  const extra = keys.filter((k) => !known.has(k))
+  if (extra.length === 0) return undefined
+  return `${where} has unknown field${extra.length > 1 ? 's' : ''} ${extra.slice(0, 5).map((k) => JSON.stringify(k.slice(0, 40))).join(', ')}`
+}

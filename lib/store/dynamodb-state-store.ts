@@ -1,0 +1,174 @@
+// Actor state in the DynamoDB table (see dynamodb.ts for the whole table): one item per actor
+// instance, so instances spread over partitions and a turn costs one GetItem and one conditional
+// PutItem (`v` is the optimistic-concurrency version). `sk` is the constant `state` so that items
+// belonging to the same instance (an outbox that spills over, a dedupe set) can later sit beside it
+// under the same `pk`. In `<type>`, `%` and `#` are escaped (%25, %23) so `a#b`/`c` and `a`/`b#c`
+// never share a key; `<key>` is the last part and kept as is. The state is the superjson text the
+// runtime gives, never re-encoded. A `pk` longer than DynamoDB allows is a SHA-256 under `statex#`.
+// The one Scan is `scan()`, for inspection (listing a type's instances page by page).
+
+import {
+  BatchGetItemCommand,
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+  type AttributeValue,
+  type ScanCommandInput,
+} from '@aws-sdk/client-dynamodb'
+import { ItemTooLargeError, StoreConflictError, TroupeError } from '../core/errors.js'
+import type { StateStore, StoredInstance } from './index.js'
+import { DYNAMODB_MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, TableAccess, errorName, isTooLarge, itemBytes, sha256, sleep, type DynamoDBStoreOptions } from './dynamodb-table.js'
+
+/** BatchGetItem takes at most this many keys a call. */
+const BATCH_GET_MAX_KEYS = 100
+const STATE_SK = 'state'
+/** Backoff between BatchGetItem rounds that left keys unprocessed. */
+const UNPROCESSED_BACKOFF_MS = [25, 50, 100, 200, 400, 800, 1600] as const
+
+/** Actor state in DynamoDB: one item per instance, written with a conditional PutItem on its version. */
+export class DynamoDBStateStore implements StateStore {
+  private readonly table: TableAccess
+
+  constructor(options: DynamoDBStoreOptions) {
+    this.table = new TableAccess(options)
+  }
+
+  async get(type: string, key: string): Promise<StoredInstance | undefined> {
+    const out = await this.table.send((c) =>
+      c.send(new GetItemCommand({ TableName: this.table.name, Key: stateKey(type, key), ConsistentRead: this.table.consistentRead })),
+    )
+    return out.Item && toInstance(out.Item)
+  }
+
+  /**
+   * Loads many instances in as few requests as DynamoDB allows (BatchGetItem, 100 keys a call,
+   * unprocessed keys retried with backoff). Answers in the order asked, `undefined` where none.
+   */
+  async getMany(refs: readonly { type: string; key: string }[]): Promise<(StoredInstance | undefined)[]> {
+    const byPk = new Map<string, Record<string, AttributeValue>>()
+    for (const r of refs) {
+      const k = stateKey(r.type, r.key)
+      byPk.set(k.pk.S, k)
+    }
+    const found = new Map<string, StoredInstance>()
+    const keys = [...byPk.values()]
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX_KEYS) {
+      let pending: Record<string, AttributeValue>[] = keys.slice(i, i + BATCH_GET_MAX_KEYS)
+      for (let round = 0; pending.length; round++) {
+        if (round > 0) {
+          const backoff = UNPROCESSED_BACKOFF_MS[round - 1]
+          if (backoff === undefined) {
+            throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `DynamoDB left ${pending.length} keys unprocessed after ${round} BatchGetItem calls`)
+          }
+          await sleep(backoff)
+        }
+        const out = await this.table.send((c) =>
+          c.send(new BatchGetItemCommand({
+            RequestItems: { [this.table.name]: { Keys: pending, ConsistentRead: this.table.consistentRead } },
+          })),
+        )
+        for (const item of out.Responses?.[this.table.name] ?? []) found.set(item.pk!.S!, toInstance(item))
+        pending = out.UnprocessedKeys?.[this.table.name]?.Keys ?? []
+      }
+    }
+    return refs.map((r) => found.get(stateKey(r.type, r.key).pk.S))
+  }
+
+  async put(type: string, key: string, value: StoredInstance, expectedVersion: number | undefined): Promise<void> {
+    const item: Record<string, AttributeValue> = {
+      ...stateKey(type, key),
+      // The names again, readable, for listing a type's instances (a hashed pk hides them).
+      t: { S: type },
+      k: { S: key },
+      state: { S: value.state },
+      v: { N: String(value.version) },
+      at: { N: String(value.updatedAt) },
+    }
+    if (value.meta !== undefined) item.m = { S: value.meta }
+    if (value.expiresAt !== undefined) item.ttl = { N: String(Math.ceil(value.expiresAt / 1000)) }
+    const bytes = itemBytes(item)
+    if (bytes > DYNAMODB_MAX_ITEM_BYTES) throw new ItemTooLargeError('state', describe(type, key), bytes)
+    const condition =
+      expectedVersion === undefined
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : {
+            ConditionExpression: '#v = :expected',
+            ExpressionAttributeNames: { '#v': 'v' },
+            ExpressionAttributeValues: { ':expected': { N: String(expectedVersion) } },
+          }
+    try {
+      await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ...condition })))
+    } catch (e) {
+      if (errorName(e) === 'ConditionalCheckFailedException') throw new StoreConflictError(`${type}#${key}`, expectedVersion)
+      if (isTooLarge(e)) throw new ItemTooLargeError('state', describe(type, key), bytes)
+      throw e
+    }
+  }
+
+  async delete(type: string, key: string): Promise<void> {
+    await this.table.send((c) => c.send(new DeleteItemCommand({ TableName: this.table.name, Key: stateKey(type, key) })))
+  }
+
+  /**
+   * One page of a type's instances, for inspection: a Scan filtered on the type, read until
+   * `limit` instances are found or the table ends, never more than one page in memory.
+   * `after` is the `next` of the page before; `next` is undefined on the last page.
+   */
+  async scan(type: string | undefined, options: { limit?: number; after?: string; search?: string } = {}): Promise<StatePage> {
+    const limit = Math.max(1, options.limit ?? 50)
+    const items: StatePage['items'] = []
+    let start = options.after === undefined ? undefined : (JSON.parse(Buffer.from(options.after, 'base64url').toString('utf8')) as Record<string, AttributeValue>)
+    do {
+      const out = await this.table.send((c) =>
+        c.send(new ScanCommand({
+          TableName: this.table.name,
+          Limit: limit - items.length,
+          ConsistentRead: this.table.consistentRead,
+          ...scanFilter(type, options.search),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        })),
+      )
+      for (const item of out.Items ?? []) items.push({ type: item.t?.S ?? '', key: item.k?.S ?? '', stored: toInstance(item) })
+      start = out.LastEvaluatedKey
+    } while (start && items.length < limit)
+    return { items, ...(start ? { next: Buffer.from(JSON.stringify(start)).toString('base64url') } : {}) }
+  }
+}
+
+function scanFilter(type: string | undefined, search: string | undefined): Pick<ScanCommandInput, 'FilterExpression' | 'ExpressionAttributeValues'> {
+  const conditions = ['sk = :sk', type === undefined ? 'attribute_exists(t)' : 't = :t']
+  const values: Record<string, AttributeValue> = { ':sk': { S: STATE_SK } }
+  if (type !== undefined) values[':t'] = { S: type }
+  if (search !== undefined && search !== '') {
+    conditions.push('contains(k, :s)')
+    values[':s'] = { S: search }
+  }
+  return { FilterExpression: conditions.join(' AND '), ExpressionAttributeValues: values }
+}
+
+/** A page of instances read from the table. */
+export interface StatePage {
+  items: { type: string; key: string; stored: StoredInstance }[]
+  /** Pass as `after` for the next page; undefined on the last. */
+  next?: string
+}
+
+function stateKey(type: string, key: string): { pk: { S: string }; sk: { S: string } } {
+  const escapedType = type.replace(/%/g, '%25').replace(/#/g, '%23')
+  const readable = `state#${escapedType}#${key}`
+  const pk = Buffer.byteLength(readable) <= MAX_PARTITION_KEY_BYTES ? readable : `statex#${sha256(`${escapedType}#${key}`).toString('hex')}`
+  return { pk: { S: pk }, sk: { S: STATE_SK } }
+}
+
+function toInstance(item: Record<string, AttributeValue>): StoredInstance {
+  const instance: StoredInstance = { state: item.state?.S ?? '', version: Number(item.v?.N), updatedAt: Number(item.at?.N) }
+  if (item.m?.S !== undefined) instance.meta = item.m.S
+  if (item.ttl?.N !== undefined) instance.expiresAt = Number(item.ttl.N) * 1000
+  return instance
+}
+
+/** `type#key` for messages, with a very long key cut short. */
+function describe(type: string, key: string): string {
+  return `${type}#${key.length > 120 ? `${key.slice(0, 120)}… (${key.length} characters)` : key}`
+}

@@ -1,0 +1,184 @@
+// Durable timers in the DynamoDB table (see dynamodb.ts for the whole table), spread by a hash of
+// their id over a fixed, small set of partitions (`timerShards`, default 8). `get`, `put` (replace)
+// and `delete` address one item by `pk` + `sk` computed from the id alone: one request each, and a
+// replaced timer moves in the index atomically, since DynamoDB maintains a local index in the same
+// write. `due(now, limit)` and `next()` are one Query per shard on `byDue` (sorted by due time,
+// `due <= now`, `Limit`), merged here; no Scan, and a tick that finds nothing due costs
+// `timerShards` small reads.
+//
+// Why a local index and not a global one: an LSI can be read with ConsistentRead, so a timer put a
+// moment ago is due at once and a deleted one never fires from a stale index, as with the memory
+// store. The price: LSIs are declared when the table is created, and each shard's items (one `pk`)
+// are capped at 10 GB (some ten million timers per shard) and share one partition's throughput
+// (1,000 WCU/s; a timer write costs 2 WCU with the index). Why not buckets by due minute: `next()`
+// and a late `due()` would have to walk buckets back to the oldest one, and a replaced timer would
+// move between buckets in two unrelated writes. `timerShards` must stay the same for every reader
+// and writer of a table. A long id's `sk` is a SHA-256 under `h#`; the timer keeps its id in `id`.
+
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, type AttributeValue, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
+import { ConfigError, ItemTooLargeError, TroupeError } from '../core/errors.js'
+import { DUE_INDEX } from './dynamodb-table-definition.js'
+import { DYNAMODB_MAX_ITEM_BYTES, MAX_SORT_KEY_BYTES, TableAccess, isTooLarge, itemBytes, sha256, type DynamoDBStoreOptions } from './dynamodb-table.js'
+import type { TimerRecord, TimerStore } from './index.js'
+
+/** Epoch milliseconds are written with this many digits so they sort as strings. */
+const DUE_DIGITS = 16
+/** The largest time that still fits the digits and a double exactly. */
+const MAX_DUE_AT = Number.MAX_SAFE_INTEGER
+
+/** Durable timers in DynamoDB, spread over `timerShards` partitions and sorted by due time in an LSI. */
+export class DynamoDBTimerStore implements TimerStore {
+  private readonly table: TableAccess
+  private readonly shards: number
+
+  constructor(options: DynamoDBStoreOptions) {
+    this.table = new TableAccess(options)
+    this.shards = options.timerShards ?? 8
+    if (!Number.isInteger(this.shards) || this.shards < 1 || this.shards > 1000) {
+      throw new ConfigError(`DynamoDBStoreOptions.timerShards must be an integer from 1 to 1000, got ${options.timerShards}`)
+    }
+  }
+
+  async put(timer: TimerRecord): Promise<void> {
+    if (!Number.isFinite(timer.dueAt) || timer.dueAt > MAX_DUE_AT) {
+      throw new TroupeError('TROUPE_INVALID_TIMER', `timer ${timer.id} has dueAt ${timer.dueAt}; expected epoch milliseconds`)
+    }
+    const key = this.timerKey(timer.id)
+    const item: Record<string, AttributeValue> = {
+      ...key,
+      due: { S: `${dueDigits(timer.dueAt)}#${key.sk.S}` },
+      id: { S: timer.id },
+      target: { S: timer.target },
+      body: { S: timer.body },
+      dueAt: { N: String(timer.dueAt) },
+      cid: { S: timer.correlationId },
+      fired: { N: String(timer.fired) },
+    }
+    if (timer.every !== undefined) item.every = { S: timer.every }
+    if (timer.causationId !== undefined) item.cause = { S: timer.causationId }
+    if (timer.direct === true) item.direct = { BOOL: true }
+    const bytes = itemBytes(item)
+    if (bytes > DYNAMODB_MAX_ITEM_BYTES) throw new ItemTooLargeError('timer', timer.id, bytes)
+    try {
+      await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item })))
+    } catch (e) {
+      if (isTooLarge(e)) throw new ItemTooLargeError('timer', timer.id, bytes)
+      throw e
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.table.send((c) => c.send(new DeleteItemCommand({ TableName: this.table.name, Key: this.timerKey(id) })))
+  }
+
+  async get(id: string): Promise<TimerRecord | undefined> {
+    const out = await this.table.send((c) =>
+      c.send(new GetItemCommand({ TableName: this.table.name, Key: this.timerKey(id), ConsistentRead: this.table.consistentRead })),
+    )
+    return out.Item && toTimer(out.Item)
+  }
+
+  async due(now: number, limit: number): Promise<TimerRecord[]> {
+    if (!(limit >= 1) || Number.isNaN(now)) return []
+    // The index sorts by whole milliseconds; `$` sorts after the `#` that follows the digits.
+    const below = `${dueDigits(Math.min(now, MAX_DUE_AT))}$`
+    const perShard = await Promise.all(
+      this.shardKeys().map(async (pk) => {
+        const found: TimerRecord[] = []
+        const input: QueryCommandInput = {
+          TableName: this.table.name,
+          IndexName: DUE_INDEX,
+          KeyConditionExpression: 'pk = :pk AND #due < :below',
+          ExpressionAttributeNames: { '#due': 'due' },
+          ExpressionAttributeValues: { ':pk': { S: pk }, ':below': { S: below } },
+          ConsistentRead: this.table.consistentRead,
+        }
+        for await (const items of this.table.query(input, () => (Number.isFinite(limit) ? limit - found.length : undefined))) {
+          for (const item of items) {
+            const t = toTimer(item)
+            if (t.dueAt <= now) found.push(t) // a fraction of a millisecond past `now` is not due yet
+          }
+          if (found.length >= limit) break
+        }
+        return found
+      }),
+    )
+    return perShard.flat().sort(byDue).slice(0, limit)
+  }
+
+  async next(): Promise<number | undefined> {
+    const firsts = await Promise.all(
+      this.shardKeys().map(async (pk) => {
+        const out = await this.table.send((c) =>
+          c.send(new QueryCommand({
+            TableName: this.table.name,
+            IndexName: DUE_INDEX,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': { S: pk } },
+            ProjectionExpression: 'dueAt',
+            ConsistentRead: this.table.consistentRead,
+            Limit: 1,
+          })),
+        )
+        const n = out.Items?.[0]?.dueAt?.N
+        return n === undefined ? undefined : Number(n)
+      }),
+    )
+    let next: number | undefined
+    for (const d of firsts) if (d !== undefined && (next === undefined || d < next)) next = d
+    return next
+  }
+
+  /** Every timer, earliest first. Reads them all, page by page: meant for inspection, not for ticks. */
+  async list(): Promise<TimerRecord[]> {
+    const all: TimerRecord[] = []
+    for (const pk of this.shardKeys()) {
+      const input: QueryCommandInput = {
+        TableName: this.table.name,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: pk } },
+        ConsistentRead: this.table.consistentRead,
+      }
+      for await (const items of this.table.query(input)) for (const item of items) all.push(toTimer(item))
+    }
+    return all.sort(byDue)
+  }
+
+  private timerKey(id: string): { pk: { S: string }; sk: { S: string } } {
+    const digest = sha256(id)
+    const shard = digest.readUInt32BE(0) % this.shards
+    // The index key is `<16 digits>#<sk>` and holds 1,024 bytes at most.
+    const plain = `i#${id}`
+    const sk = Buffer.byteLength(plain) <= MAX_SORT_KEY_BYTES - DUE_DIGITS - 1 ? plain : `h#${digest.toString('hex')}`
+    return { pk: { S: `timers#${shard}` }, sk: { S: sk } }
+  }
+
+  private shardKeys(): string[] {
+    return Array.from({ length: this.shards }, (_, i) => `timers#${i}`)
+  }
+}
+
+function toTimer(item: Record<string, AttributeValue>): TimerRecord {
+  const t: TimerRecord = {
+    id: item.id?.S ?? '',
+    target: item.target?.S ?? '',
+    body: item.body?.S ?? '',
+    dueAt: Number(item.dueAt?.N),
+    correlationId: item.cid?.S ?? '',
+    fired: Number(item.fired?.N ?? 0),
+  }
+  if (item.every?.S !== undefined) t.every = item.every.S
+  if (item.cause?.S !== undefined) t.causationId = item.cause.S
+  if (item.direct?.BOOL === true) t.direct = true
+  return t
+}
+
+/** Zero-padded whole milliseconds, so that due times sort as strings; negative ones sort first. */
+function dueDigits(dueAt: number): string {
+  return String(Math.max(0, Math.floor(dueAt))).padStart(DUE_DIGITS, '0')
+}
+
+/** Earliest first, then by id: the memory store's order. */
+function byDue(a: TimerRecord, b: TimerRecord): number {
+  return a.dueAt - b.dueAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+}
