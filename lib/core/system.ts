@@ -39,8 +39,8 @@ export interface StopOptions {
 
 /**
  * What `stop()` did with the messages this process held while it stopped: those it held when
- * `stop()` was called, and those its turns sent meanwhile that it took in. Each is counted in
- * exactly one field, so nothing disappears from the report.
+ * `stop()` was called, and those its turns sent meanwhile that it took in. Each is counted in at
+ * most one field (see `leftInStream` for the few in none).
  *
  * What a process holds depends on where messages wait. The embedded system holds every message
  * accepted and not yet final, and takes in what its turns send. On AWS a message waits in the

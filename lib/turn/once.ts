@@ -2,10 +2,11 @@ import type { MessageId } from '../core/ids.js'
 
 /**
  * `ctx.once`: a side effect run once per message and name in this host, across the message's
- * attempts. A failed one may run again on the next attempt. A message's results are forgotten
- * when it ends here; past `limit` messages (those whose retries another host took over), the
- * oldest go first. Another host that runs the message again runs its side effects again: they
- * are at least once across hosts.
+ * attempts and reruns. A failed one may run again on the next attempt. A host forgets a
+ * message's results when no turn of it can run here again: the embedded system when the message
+ * ends; the durable host never (a turn whose commit or send was lost runs again), so past
+ * `limit` messages the oldest go first. Another host that runs the message again runs its side
+ * effects again: they are at least once across hosts.
  */
 export class OnceResults {
   private readonly byMessage = new Map<string, Map<string, Promise<unknown>>>()
@@ -28,7 +29,7 @@ export class OnceResults {
     return result
   }
 
-  /** The message ended here (done, filtered or dead): no attempt of it runs here again. */
+  /** No turn of the message runs here again (the embedded system: it ended). */
   forget(messageId: string): void {
     if (this.byMessage.size !== 0) this.byMessage.delete(messageId)
   }

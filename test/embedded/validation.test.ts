@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { StandardSchemaV1 } from '@standard-schema/spec'
-import { Actor, createSystem, NotSerializableError, ValidationError, type Context } from '../../lib/index.js'
+import { Actor, AskTimeoutError, createSystem, NotSerializableError, ValidationError, type Context } from '../../lib/index.js'
 import { createTestSystem } from '../../lib/testing/index.js'
 import { findUnserializable } from '../../lib/core/serializable.js'
 import { Signup } from '../fixtures/actors.js'
@@ -123,4 +123,35 @@ t.test('a key the actor cannot make is the message’s fault, named at tell', as
   await t.rejects(system.tell(ByHost, { url: 'not a url' }), { code: 'TROUPE_INVALID_MESSAGE', message: /message for byHost is invalid: \(key\): key\(msg\) threw: Invalid URL/ })
   await t.rejects(system.tell(ByHost, { url: 'file:///x' }), { message: /\(key\): key\(msg\) must return a string of 1 to 1024 characters, got a string of 0/ })
   t.ok(await system.tell(ByHost, { url: 'https://a.example/x' }))
+})
+
+t.test('an ask that times out while its schema still validates leaves a receipt to follow', async (t) => {
+  let release!: () => void
+  const held = new Promise<void>((resolve) => (release = resolve))
+  const slowSchema: StandardSchemaV1<{ n: number }> = {
+    '~standard': {
+      version: 1,
+      vendor: 'hand-written',
+      validate: async (value) => {
+        await held
+        return { value: value as { n: number } }
+      },
+    },
+  }
+  class Slow extends Actor<{ n: number }, number> {
+    static readonly type = 'slow'
+    static readonly schema = slowSchema
+    receive(msg: Slow['In']) {
+      return msg.n
+    }
+  }
+  const system = createSystem({ actors: [Slow], logLevel: 'silent' })
+  t.teardown(() => system.stop())
+  const error = (await system.ask(Slow, { n: 1 }, { timeoutMs: 5 }).catch((e: unknown) => e)) as AskTimeoutError
+  t.type(error, AskTimeoutError)
+  const done = new Promise<void>((resolve) => system.on((event) => event.type === '@troupe.done' && resolve()))
+  release()
+  await done
+  const receipt = await system.receipt(error.messageId)
+  t.equal(receipt?.status, 'done', 'the message ran after its ask gave up, and its receipt says so')
 })

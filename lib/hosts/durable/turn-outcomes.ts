@@ -72,20 +72,12 @@ export class TurnOutcomes {
       // Kept apart: `state` stays as it was even after a successful turn (its size may still refuse it).
       const ctx: Turn = new EnvelopeTurn(this.host, { key: envelope.key }, envelope, start, this.ctx.clock.now(), turnJournal(type, start, 'apart'))
       const outcome = await runTurn(this.rules, type, ctx)
-      if (outcome.end === 'done') {
-        this.onceResults.forget(envelope.id)
-        return this.done(ctx, outcome.reply)
-      }
-      if (outcome.end === 'filtered') {
-        this.onceResults.forget(envelope.id)
-        return this.filtered(envelope, outcome.reason)
-      }
+      // A message's `once` results are kept past its end: the turn runs again here after a lost
+      // commit or send (a conflict, a redelivery), and must not repeat its side effects.
+      if (outcome.end === 'done') return this.done(ctx, outcome.reply)
+      if (outcome.end === 'filtered') return this.filtered(envelope, outcome.reason)
       failures.push(outcome.attempt)
-      if (outcome.retryInMs === undefined) {
-        this.onceResults.forget(envelope.id)
-        return this.dead(type, envelope, outcome.error, failures)
-      }
-      // Left for redelivery: its `once` results stay for the next attempt, which may run here.
+      if (outcome.retryInMs === undefined) return this.dead(type, envelope, outcome.error, failures)
       const delayMs = outcome.retryInMs
       const now = this.ctx.clock.now()
       if (now + delayMs >= deadline) return { end: 'later', failures }

@@ -6,15 +6,12 @@ import * as d from '../../core/defaults.js'
 import { makeEnvelope, type Envelope } from '../../core/envelope.js'
 import {
   AskFailedError,
-  AskTimeoutError,
   ConfigError,
   NoDeadLetterError,
   SystemStoppedError,
   TroupeError,
-  UnknownActorError,
 } from '../../core/errors.js'
-import type { Filter } from '../../core/filter.js'
-import type { ForkChildren, ForkMembership, Joined, JoinOptions } from '../../core/fork.js'
+import type { ForkChildren, Joined, JoinOptions } from '../../core/fork.js'
 import { derivedId, parseMessageId, RootIds, type CorrelationId, type MessageId } from '../../core/ids.js'
 import type { InstanceSnapshot, Listener, SystemSnapshot, TroupeEvent } from '../../core/inspection.js'
 import { createLogger, type Logger } from '../../core/logger.js'
@@ -32,11 +29,11 @@ import { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
 import type { Effect, ForkPlan } from '../../turn/effect.js'
 import { planFork } from '../../turn/fork-plan.js'
 import { ActorRuntime } from './actor-runtime.js'
-import { Deadlines, type Deadline } from '../../turn/deadlines.js'
+import { Deadlines } from '../../turn/deadlines.js'
 import { OnceResults } from '../../turn/once.js'
 import { ActorRegistry } from '../../turn/registry.js'
 import { runTurn, startState, turnJournal, type Outcome, type TurnRules } from '../../turn/turn.js'
-import { deadLetter, doneEffects, filteredError, firedEnvelope, forkReport, logDead, toldEnvelope, type Cause } from '../../turn/turn-effects.js'
+import { deadLetter, doneEffects, filteredError, forkReport, logDead, toldEnvelope, type Cause } from '../../turn/turn-effects.js'
 import { MailboxTurn } from './mailbox-turn.js'
 import { PendingAsks } from './pending-asks.js'
 import { EmbeddedTimers } from './embedded-timers.js'
@@ -44,7 +41,6 @@ import { PauseBook } from './pause-book.js'
 import { Dispatcher } from './dispatcher.js'
 import { ENVELOPE, type Instance } from './instance.js'
 import { ReceiptBook } from './receipt-book.js'
-import { TimerRunner } from './timer-runner.js'
 import type { TurnHost } from '../../turn/turn-context.js'
 
 /** Tries in a row of `idle()` to fire a due timer that fire nothing, before it says the timer store is failing. */
@@ -192,8 +188,9 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     const make = (valid: unknown) => {
       if (this.checkSerializable) assertSerializable(rt.type, 'message', valid)
       const envelope = makeEnvelope({ id, type: rt.type, key: rt.keyOf(valid), body: valid, correlationId, sentAt: this.clock.now(), replyTo })
-      if (asked) this.asks.accepted(envelope)
-      this.enqueue(rt, envelope, options?.receipt === true)
+      // An ask that timed out while its message was validated: the message keeps a receipt to follow.
+      const receipt = options?.receipt === true || (asked && !this.asks.accepted(envelope))
+      this.enqueue(rt, envelope, receipt)
     }
     if (checked instanceof Promise) return checked.then(make)
     make(checked)
@@ -419,7 +416,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   /** A status on the way: in the message's receipt, or with its ask while it has none. */
   private note(envelope: Envelope, status: 'paused' | 'running' | 'retrying', reason?: string): void {
     if (this.receipts.size !== 0) this.receipts.record(envelope, status, reason)
-    if (this.asks.size !== 0) this.asks.moved(envelope.id, status)
+    if (this.asks.size !== 0) this.asks.moved(envelope.id, status, reason)
   }
 
   /**
@@ -689,8 +686,8 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     return { drained: this.ended - endedBefore - this.buriedAtStop, deadLettered: this.buriedAtStop, stillRunning: this.outstanding, leftInStream: 0 }
   }
 
-  /** Dead-letters every message that is still waiting, so none disappears. Returns how many. */
-  private abandon(): number {
+  /** Dead-letters every message that is still waiting, so none disappears. */
+  private abandon(): void {
     const waiting: [ActorRuntime, Envelope][] = []
     for (const [timer, envelope] of this.retryTimers) {
       this.clock.clearTimeout(timer)
@@ -711,7 +708,6 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
       rt.queued--
       this.bury(rt, envelope, new SystemStoppedError(`the system stopped before ${rt.type} message ${envelope.id} could finish`))
     }
-    return waiting.length
   }
 
   private bury(rt: ActorRuntime, envelope: Envelope, error: Error): void {

@@ -14,6 +14,7 @@ interface PendingAsk {
   /** Where the message is, and since when: its receipt, should it need one. */
   status: MessageStatus
   at: number
+  reason: string | undefined
 }
 
 /**
@@ -44,21 +45,28 @@ export class PendingAsks {
       this.asks.delete(id)
       reject(new AskTimeoutError(actor, ask?.envelope?.key ?? '', id, ask?.status ?? 'unknown', timeoutMs))
     })
-    this.asks.set(id, { resolve, reject, deadline, envelope: undefined, status: 'accepted', at: now })
+    this.asks.set(id, { resolve, reject, deadline, envelope: undefined, status: 'accepted', at: now, reason: undefined })
   }
 
-  /** The ask's message was accepted: its receipt, if it comes to need one, is of this envelope. */
-  accepted(envelope: Envelope): void {
+  /**
+   * The ask's message was accepted: its receipt, if it comes to need one, is of this envelope.
+   * False when the ask no longer waits (it timed out while an async schema validated the
+   * message): the message then needs its receipt now.
+   */
+  accepted(envelope: Envelope): boolean {
     const ask = this.asks.get(envelope.id)
-    if (ask !== undefined) ask.envelope = envelope
+    if (ask === undefined) return false
+    ask.envelope = envelope
+    return true
   }
 
   /** The message of an ask moved on (running, retrying, paused). */
-  moved(id: string, status: MessageStatus): void {
+  moved(id: string, status: MessageStatus, reason: string | undefined): void {
     const ask = this.asks.get(id)
     if (ask === undefined) return
     ask.status = status
     ask.at = this.clock.now()
+    ask.reason = reason
   }
 
   /** The reply came. */
@@ -85,7 +93,7 @@ export class PendingAsks {
   /** Makes the receipt of a waiting ask's message, from its acceptance and its status now. */
   keepReceipt(id: string): void {
     const ask = this.asks.get(id)
-    if (ask?.envelope !== undefined) this.receipts.adopt(ask.envelope, ask.status, ask.at)
+    if (ask?.envelope !== undefined) this.receipts.adopt(ask.envelope, ask.status, ask.at, ask.reason)
   }
 
   private take(id: string): PendingAsk | undefined {

@@ -49,10 +49,10 @@ export class ReceiptBook {
    * Opens the receipt of a message accepted at `envelope.sentAt` that has reached `status` at
    * `at`, without a receipt so far (an ask's, kept only once it is needed). Nothing if it has one.
    */
-  adopt(envelope: Envelope, status: MessageStatus, at: number): void {
+  adopt(envelope: Envelope, status: MessageStatus, at: number, reason: string | undefined): void {
     if (this.receipts.has(envelope.id)) return
     const history: Receipt['history'] = [{ status: 'accepted', at: envelope.sentAt, attempt: 0 }]
-    if (status !== 'accepted') history.push({ status, at, attempt: envelope.attempt })
+    if (status !== 'accepted') history.push({ status, at, attempt: envelope.attempt, ...(reason ? { reason } : {}) })
     this.receipts.set(envelope.id, { id: envelope.id, actor: envelope.type, key: envelope.key, status, attempts: envelope.attempt, history })
   }
 
