@@ -90,9 +90,14 @@ export class TurnOutcomes {
   private done(ctx: Turn, reply: unknown): Ended {
     const envelope = ctx.message
     const entries: OutboxEntry[] = []
-    for (const effect of doneEffects(ctx, reply) ?? []) entries.push(this.entry(effect, envelope))
+    // What the turn sent, then what troupe's own actors added, then the reply and the fork report:
+    // a message's place in this list is part of its origin, so the order stays as it always was.
+    const own = ctx.outbox?.length ?? 0
+    const effects = doneEffects(ctx, reply) ?? []
+    for (let i = 0; i < own; i++) entries.push(this.entry(effects[i]!, envelope))
     const extra = this.extras.get(ctx)
     if (extra) entries.push(...extra)
+    for (let i = own; i < effects.length; i++) entries.push(this.entry(effects[i]!, envelope))
     if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'done', undefined, envelope.receipt === 'reply' ? this.replyOf(envelope, reply) : {}))
     const at = this.ctx.clock.now()
     return { end: 'done', state: ctx.state, entries, events: [{ type: '@troupe.done', at, envelope, durationMs: at - ctx.startedAt }] }
