@@ -49,7 +49,7 @@
 //   the one it replaced, and `takeDeadLetter` deletes the payload of the letter it takes.
 
 import { createHash } from 'node:crypto'
-import { BatchWriteItemCommand, DeleteItemCommand, PutItemCommand, type AttributeValue, type QueryCommandInput, type WriteRequest } from '@aws-sdk/client-dynamodb'
+import { BatchWriteItemCommand, DeleteItemCommand, PutItemCommand, type QueryCommandInput, type WriteRequest } from '@aws-sdk/client-dynamodb'
 import { ConfigError, TroupeError } from '../core/errors.js'
 import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
 import type { JournalStore, ReceiptRecord, StoredReceipt, TraceLink } from './index.js'

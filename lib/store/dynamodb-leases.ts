@@ -18,21 +18,18 @@
 //   its batch, checkpoints and releases. Nothing is read twice, unlike stealing a live lease.
 
 import {
-  BatchGetItemCommand,
   GetItemCommand,
   UpdateItemCommand,
   type AttributeValue,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb'
 import { ConfigError, TroupeError } from '../core/errors.js'
-import { TableAccess, errorName, sleep, type DynamoDBStoreOptions } from './dynamodb-table.js'
+import { TableAccess, errorName, type DynamoDBStoreOptions } from './dynamodb-table.js'
 
 /** The checkpoint of a shard that was read to its end after a reshard. */
 export const SHARD_END = 'SHARD_END'
 
 const LEASE_SK = 'lease'
-const BATCH_GET_MAX_KEYS = 100
-const UNPROCESSED_BACKOFF_MS = [25, 50, 100, 200, 400, 800, 1600] as const
 
 /** One shard's lease as stored. */
 export interface Lease {
@@ -225,25 +222,9 @@ export class DynamoDBLeaseStore {
   async getMany(stream: string, shardIds: readonly string[]): Promise<Map<string, Lease>> {
     const found = new Map<string, Lease>()
     const keys = [...new Set(shardIds)].map((id) => leaseKey(stream, id))
-    for (let i = 0; i < keys.length; i += BATCH_GET_MAX_KEYS) {
-      let pending: Record<string, AttributeValue>[] = keys.slice(i, i + BATCH_GET_MAX_KEYS)
-      for (let round = 0; pending.length; round++) {
-        if (round > 0) {
-          const backoff = UNPROCESSED_BACKOFF_MS[round - 1]
-          if (backoff === undefined) {
-            throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `DynamoDB left ${pending.length} lease keys of stream ${stream} unprocessed after ${round} BatchGetItem calls`)
-          }
-          await sleep(backoff)
-        }
-        const out = await this.table.send((c) =>
-          c.send(new BatchGetItemCommand({ RequestItems: { [this.table.name]: { Keys: pending, ConsistentRead: this.table.consistentRead } } })),
-        )
-        for (const item of out.Responses?.[this.table.name] ?? []) {
-          const shardId = item.shardId?.S ?? item.pk!.S!.slice(`lease#${stream}#`.length)
-          found.set(shardId, toLease(item, stream, shardId))
-        }
-        pending = out.UnprocessedKeys?.[this.table.name]?.Keys ?? []
-      }
+    for (const item of await this.table.batchGet(keys, `lease keys of stream ${stream}`)) {
+      const shardId = item.shardId?.S ?? item.pk!.S!.slice(`lease#${stream}#`.length)
+      found.set(shardId, toLease(item, stream, shardId))
     }
     return found
   }

@@ -8,7 +8,6 @@
 // The one Scan is `scan()`, for inspection (listing a type's instances page by page).
 
 import {
-  BatchGetItemCommand,
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
@@ -16,15 +15,11 @@ import {
   type AttributeValue,
   type ScanCommandInput,
 } from '@aws-sdk/client-dynamodb'
-import { ItemTooLargeError, StoreConflictError, TroupeError } from '../core/errors.js'
+import { ItemTooLargeError, StoreConflictError } from '../core/errors.js'
 import type { StateStore, StoredInstance } from './index.js'
-import { DYNAMODB_MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, TableAccess, errorName, isTooLarge, itemBytes, sha256, sleep, type DynamoDBStoreOptions } from './dynamodb-table.js'
+import { DYNAMODB_MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, TableAccess, errorName, isTooLarge, itemBytes, sha256, type DynamoDBStoreOptions } from './dynamodb-table.js'
 
-/** BatchGetItem takes at most this many keys a call. */
-const BATCH_GET_MAX_KEYS = 100
 const STATE_SK = 'state'
-/** Backoff between BatchGetItem rounds that left keys unprocessed. */
-const UNPROCESSED_BACKOFF_MS = [25, 50, 100, 200, 400, 800, 1600] as const
 
 /** Actor state in DynamoDB: one item per instance, written with a conditional PutItem on its version. */
 export class DynamoDBStateStore implements StateStore {
@@ -52,26 +47,7 @@ export class DynamoDBStateStore implements StateStore {
       byPk.set(k.pk.S, k)
     }
     const found = new Map<string, StoredInstance>()
-    const keys = [...byPk.values()]
-    for (let i = 0; i < keys.length; i += BATCH_GET_MAX_KEYS) {
-      let pending: Record<string, AttributeValue>[] = keys.slice(i, i + BATCH_GET_MAX_KEYS)
-      for (let round = 0; pending.length; round++) {
-        if (round > 0) {
-          const backoff = UNPROCESSED_BACKOFF_MS[round - 1]
-          if (backoff === undefined) {
-            throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `DynamoDB left ${pending.length} keys unprocessed after ${round} BatchGetItem calls`)
-          }
-          await sleep(backoff)
-        }
-        const out = await this.table.send((c) =>
-          c.send(new BatchGetItemCommand({
-            RequestItems: { [this.table.name]: { Keys: pending, ConsistentRead: this.table.consistentRead } },
-          })),
-        )
-        for (const item of out.Responses?.[this.table.name] ?? []) found.set(item.pk!.S!, toInstance(item))
-        pending = out.UnprocessedKeys?.[this.table.name]?.Keys ?? []
-      }
-    }
+    for (const item of await this.table.batchGet([...byPk.values()], 'keys')) found.set(item.pk!.S!, toInstance(item))
     return refs.map((r) => found.get(stateKey(r.type, r.key).pk.S))
   }
 

@@ -1,7 +1,7 @@
 // The table both DynamoDB stores share: options, access with clear errors, paging, and
 // DynamoDB's limits as this project counts them.
 import { createHash } from 'node:crypto'
-import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
+import { BatchGetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
 import { ConfigError, TroupeError } from '../core/errors.js'
 
 /** DynamoDB's item size limit, attribute names included. */
@@ -29,6 +29,11 @@ export interface DynamoDBStoreOptions {
 }
 
 /** The table, the client and how to read: what both stores share. */
+/** BatchGetItem takes at most this many keys a call. */
+const BATCH_GET_MAX_KEYS = 100
+/** Backoff between BatchGetItem rounds that left keys unprocessed. */
+const UNPROCESSED_BACKOFF_MS = [25, 50, 100, 200, 400, 800, 1600] as const
+
 export class TableAccess {
   readonly client: DynamoDBClient
   readonly name: string
@@ -58,6 +63,33 @@ export class TableAccess {
       }
       throw e
     })
+  }
+
+  /**
+   * The items of `keys`, in as few requests as DynamoDB allows (BatchGetItem, 100 keys a call,
+   * unprocessed keys retried with backoff); keys without an item are absent. `what` names the
+   * keys in the error when DynamoDB leaves some unprocessed past the last backoff.
+   */
+  async batchGet(keys: readonly Record<string, AttributeValue>[], what: string): Promise<Record<string, AttributeValue>[]> {
+    const found: Record<string, AttributeValue>[] = []
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX_KEYS) {
+      let pending: Record<string, AttributeValue>[] = keys.slice(i, i + BATCH_GET_MAX_KEYS)
+      for (let round = 0; pending.length; round++) {
+        if (round > 0) {
+          const backoff = UNPROCESSED_BACKOFF_MS[round - 1]
+          if (backoff === undefined) {
+            throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `DynamoDB left ${pending.length} ${what} unprocessed after ${round} BatchGetItem calls`)
+          }
+          await sleep(backoff)
+        }
+        const out = await this.send((c) =>
+          c.send(new BatchGetItemCommand({ RequestItems: { [this.name]: { Keys: pending, ConsistentRead: this.consistentRead } } })),
+        )
+        found.push(...(out.Responses?.[this.name] ?? []))
+        pending = out.UnprocessedKeys?.[this.name]?.Keys ?? []
+      }
+    }
+    return found
   }
 
   /**
