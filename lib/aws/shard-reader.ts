@@ -3,89 +3,31 @@
 //
 // - Position: after the checkpoint, else the starting position; after a failure, AT the first
 //   unfinished record, so exactly the unfinished tail comes again (the handler is idempotent).
+//   An expired iterator is fetched again from the last finished record (shard-iterator.ts).
 // - Pace: at most one GetRecords per READ_INTERVAL_MS, under Kinesis's 5 reads/s per shard
 //   that every consumer of the shard shares; an idle shard is read every `pollMs`.
-// - Throttles (ProvisionedThroughputExceeded, LimitExceeded) and transient errors back off
-//   (full jitter, 100 ms → 5 s) and try again, forever: a shard is never given up for a hiccup.
-// - An expired iterator (5 minutes unused, e.g. behind a slow handler) is fetched again from the
-//   last finished record, so nothing is skipped or repeated.
+// - Throttles and transient errors back off and try again, forever (shard-read-backoff.ts).
 // - Lease: the reader stops the moment a lease write says another consumer holds the shard, and
 //   also when its own lease has run out without a renewal (someone may have taken it since).
-//   A lost lease writes nothing more; any other stop writes the last checkpoint and releases.
+//   A lost lease writes nothing more; any other stop writes the last checkpoint and releases
+//   (shard-checkpoints.ts).
 // - End: a closed shard (after a reshard) is done when GetRecords returns no next iterator; it is
 //   then marked ended, which is what lets the consumer start its children.
+//
+// What the handler gets is in shard-batch.ts, what the reader counts in shard-stats.ts.
 
-import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type GetShardIteratorCommandInput,
-  type KinesisClient,
-  type _Record,
-} from '@aws-sdk/client-kinesis'
+import { GetRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis'
 import type { Logger } from '../core/logger.js'
-import { LeaseLostError, type DynamoDBLeaseStore } from '../store/dynamodb-leases.js'
+import type { DynamoDBLeaseStore, LeaseLostError } from '../store/dynamodb-leases.js'
+import { toShardRecord, type ShardHandler, type ShardRecord } from './shard-batch.js'
+import { ShardCheckpoints } from './shard-checkpoints.js'
+import { ShardIterator, type StartingPosition } from './shard-iterator.js'
+import { backoff, errorName, isThrottle } from './shard-read-backoff.js'
+import type { ShardStats } from './shard-stats.js'
 
-/** One Kinesis record as the handler gets it. */
-export interface ShardRecord {
-  /** A decimal string of up to 128 digits: compare as BigInt, never as a number. */
-  sequenceNumber: string
-  partitionKey: string
-  data: Uint8Array
-  /** Epoch milliseconds. */
-  approximateArrivalTimestamp: number
-}
-
-/** Records of one shard, in stream order. */
-export interface ShardBatch {
-  stream: string
-  shardId: string
-  records: ShardRecord[]
-  /** Aborted when the consumer lost the shard's lease: nothing this batch finishes will be checkpointed. */
-  signal: AbortSignal
-}
-
-/**
- * What the handler finished. `failedFrom`: the sequence number of the earliest record not
- * finished; everything before it is done and is not delivered again. Nothing (or no
- * `failedFrom`) means the whole batch is done.
- */
-export interface ShardHandlerResult {
-  failedFrom?: string
-}
-
-/**
- * Takes a batch of one shard. Must be idempotent: records come again after a failure, a crash,
- * a lost lease or (with `checkpointEveryMs`) a restart. Throwing fails the whole batch.
- */
-export type ShardHandler = (batch: ShardBatch) => Promise<ShardHandlerResult | void>
-
-export type StartingPosition = 'TRIM_HORIZON' | 'LATEST'
-
-/** What one consumer did with one shard since it started. */
-export interface ShardStats {
-  stream: string
-  shardId: string
-  /** This consumer holds the shard's lease and reads it now. */
-  owned: boolean
-  /** Records the handler finished (a redelivered record counts again). */
-  records: number
-  /** Handler calls. */
-  batches: number
-  /** Handler calls that threw or reported `failedFrom`. */
-  failures: number
-  /** The last record the handler finished. */
-  lastSequenceNumber: string | undefined
-  /** The last checkpoint written. */
-  checkpoint: string | undefined
-  /** From the last GetRecords; undefined before the first. */
-  millisBehindLatest: number | undefined
-  /** GetRecords calls (throttled ones included). */
-  reads: number
-  /** Throttled GetRecords or GetShardIterator calls. */
-  throttles: number
-  /** The shard was read to its end (closed by a reshard). */
-  ended: boolean
-}
+export type { ShardBatch, ShardHandler, ShardHandlerResult, ShardRecord } from './shard-batch.js'
+export type { StartingPosition } from './shard-iterator.js'
+export type { ShardStats } from './shard-stats.js'
 
 /** How a reader ended. */
 export type ReaderExit = 'stopped' | 'handedOver' | 'lost' | 'expired' | 'ended' | 'gone'
@@ -119,11 +61,6 @@ export interface ReaderStart {
 
 /** Kinesis allows 5 GetRecords per second per shard, shared by all its consumers. */
 export const READ_INTERVAL_MS = 200
-const BACKOFF_BASE_MS = 100
-const BACKOFF_MAX_MS = 5_000
-const THROTTLES = new Set(['ProvisionedThroughputExceededException', 'LimitExceededException', 'ThrottlingException', 'KMSThrottlingException'])
-
-type Position = { type: 'AT_SEQUENCE_NUMBER' | 'AFTER_SEQUENCE_NUMBER'; sequenceNumber: string } | { type: StartingPosition }
 
 /** Reads one shard while its lease lasts. Made and stopped by the ShardConsumer. */
 export class ShardReader {
@@ -137,12 +74,9 @@ export class ShardReader {
   private readonly log: Logger
   private readonly abort = new AbortController()
   private readonly wake = new AbortController()
-  private position: Position
-  private iterator: string | undefined
+  private readonly iterator: ShardIterator
+  private readonly checkpoints: ShardCheckpoints
   private leaseExpiresAt: number
-  private checkpointed: string | undefined
-  private pending: string | undefined
-  private lastCheckpointAt = 0
   private lastReadAt = 0
   private exit: ReaderExit | undefined
   private busy = false
@@ -155,8 +89,19 @@ export class ShardReader {
     this.shardId = init.shardId
     this.stats = init.stats
     this.log = ctx.logger.child({ stream: init.stream, shardId: init.shardId, owner: ctx.owner })
-    this.checkpointed = init.checkpoint
-    this.position = init.checkpoint === undefined ? { type: init.start } : { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: init.checkpoint }
+    this.iterator = new ShardIterator(ctx.kinesis, init.stream, init.shardId, init.checkpoint, init.start)
+    this.checkpoints = new ShardCheckpoints({
+      leases: ctx.leases,
+      owner: ctx.owner,
+      stream: init.stream,
+      shardId: init.shardId,
+      everyMs: ctx.checkpointEveryMs,
+      checkpoint: init.checkpoint,
+      stats: init.stats,
+      log: this.log,
+      lost: () => this.exit === 'lost',
+      lose: (error) => this.lose(error),
+    })
     this.leaseExpiresAt = init.leaseExpiresAt
     this.stats.owned = true
     this.stats.checkpoint = init.checkpoint
@@ -209,7 +154,7 @@ export class ShardReader {
       this.exit ??= 'stopped'
     }
     const exit = this.exit ?? 'stopped'
-    await this.finish(exit)
+    if (exit !== 'lost') await this.checkpoints.close(exit === 'ended')
     this.stats.owned = false
     this.tipTick = undefined
     this.ctx.changed()
@@ -225,16 +170,16 @@ export class ShardReader {
         this.exit = 'expired'
         break
       }
-      if (this.iterator === undefined) {
+      if (this.iterator.current === undefined) {
         try {
-          this.iterator = await this.getIterator()
+          await this.iterator.fetch(this.abort.signal)
         } catch (e) {
           if (this.exit !== undefined) break
           if (await this.onAwsError(e, 'GetShardIterator', errorAttempts++)) continue
           break
         }
         errorAttempts = 0
-        if (this.iterator === undefined) {
+        if (this.iterator.current === undefined) {
           this.exit = 'ended'
           break
         }
@@ -247,14 +192,14 @@ export class ShardReader {
       this.stats.reads++
       let out
       try {
-        out = await this.ctx.kinesis.send(new GetRecordsCommand({ ShardIterator: this.iterator, Limit: this.ctx.batchSize }), {
+        out = await this.ctx.kinesis.send(new GetRecordsCommand({ ShardIterator: this.iterator.current, Limit: this.ctx.batchSize }), {
           abortSignal: this.abort.signal,
         })
       } catch (e) {
         if (this.exit !== undefined) break
-        if (name(e) === 'ExpiredIteratorException') {
+        if (errorName(e) === 'ExpiredIteratorException') {
           this.log.debug('shard iterator expired; getting a new one from the last finished record')
-          this.iterator = undefined
+          this.iterator.drop()
           continue
         }
         if (await this.onAwsError(e, 'GetRecords', errorAttempts++)) continue
@@ -268,7 +213,7 @@ export class ShardReader {
       const records = (out.Records ?? []).map(toShardRecord)
 
       if (records.length === 0) {
-        this.iterator = next
+        this.iterator.current = next
         if (next === undefined) {
           this.exit = 'ended'
           break
@@ -277,7 +222,7 @@ export class ShardReader {
         // while behind, so only `0 behind` counts as the tip.
         this.tipTick = (out.MillisBehindLatest ?? 0) === 0 ? tick : undefined
         this.ctx.changed()
-        await this.flushCheckpoint(false)
+        await this.checkpoints.flush(false)
         if (this.tipTick !== undefined) await this.sleep(this.ctx.pollMs)
         continue
       }
@@ -290,15 +235,14 @@ export class ShardReader {
         if (this.exit === 'lost') return
       }
       if (failedFrom !== undefined) {
-        this.position = { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: failedFrom }
-        this.iterator = undefined
-        await this.flushCheckpoint(true)
+        this.iterator.rewind(failedFrom)
+        await this.checkpoints.flush(true)
         await this.sleep(backoff(failedAttempts++))
         continue
       }
       failedAttempts = 0
       if (this.exit !== undefined) break
-      this.iterator = next
+      this.iterator.current = next
       if (next === undefined) {
         this.exit = 'ended'
         break
@@ -334,83 +278,32 @@ export class ShardReader {
     this.stats.records += done
     if (done > 0) {
       const last = records[done - 1]!.sequenceNumber
-      this.pending = last
+      this.checkpoints.finished(last)
       this.stats.lastSequenceNumber = last
-      this.position = { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: last }
+      this.iterator.finished(last)
     }
     if (failedFrom !== undefined) {
       this.stats.failures++
       return failedFrom
     }
-    await this.flushCheckpoint(false)
+    await this.checkpoints.flush(false)
     return undefined
-  }
-
-  /** Writes the pending checkpoint when due (or `force`). A lost lease stops the reader; other errors wait for the next try. */
-  private async flushCheckpoint(force: boolean): Promise<void> {
-    const sequenceNumber = this.pending
-    if (sequenceNumber === undefined || sequenceNumber === this.checkpointed || this.exit === 'lost') return
-    if (!force && this.ctx.checkpointEveryMs > 0 && Date.now() - this.lastCheckpointAt < this.ctx.checkpointEveryMs) return
-    try {
-      await this.ctx.leases.checkpoint(this.stream, this.shardId, this.ctx.owner, sequenceNumber)
-      this.checkpointed = sequenceNumber
-      this.stats.checkpoint = sequenceNumber
-      this.lastCheckpointAt = Date.now()
-    } catch (e) {
-      if (e instanceof LeaseLostError) this.lose(e)
-      else this.log.warn('checkpoint failed; it is written with the next one', { error: e, sequenceNumber })
-    }
   }
 
   /** Handles a failed Kinesis call: true to try again (after a backoff), false when the reader must stop. */
   private async onAwsError(e: unknown, operation: string, attempt: number): Promise<boolean> {
-    const code = name(e)
+    const code = errorName(e)
     if (code === 'ResourceNotFoundException') {
       this.log.error(`${operation} found no such stream or shard; stopped reading it`, { error: e })
       this.exit = 'gone'
       return false
     }
-    if (THROTTLES.has(code)) this.stats.throttles++
+    if (isThrottle(code)) this.stats.throttles++
     else this.log.warn(`${operation} failed; trying again`, { error: e, attempt: attempt + 1 })
     // An invalid iterator (or one from before a restart of the emulator) is simply fetched again.
-    if (code === 'InvalidArgumentException') this.iterator = undefined
+    if (code === 'InvalidArgumentException') this.iterator.drop()
     await this.sleep(backoff(attempt))
     return true
-  }
-
-  private async getIterator(): Promise<string | undefined> {
-    const p = this.position
-    const input: GetShardIteratorCommandInput = { StreamName: this.stream, ShardId: this.shardId, ShardIteratorType: p.type }
-    if ('sequenceNumber' in p) input.StartingSequenceNumber = p.sequenceNumber
-    const out = await this.ctx.kinesis.send(new GetShardIteratorCommand(input), { abortSignal: this.abort.signal })
-    return out.ShardIterator ?? undefined
-  }
-
-  private async finish(exit: ReaderExit): Promise<void> {
-    const { leases, owner } = this.ctx
-    const write = async (what: string, op: () => Promise<unknown>) => {
-      try {
-        await op()
-      } catch (e) {
-        if (e instanceof LeaseLostError) this.log.warn(`${what} skipped: the lease is someone else's now`, { holder: e.holder })
-        else this.log.warn(`${what} failed`, { error: e })
-      }
-    }
-    if (exit === 'lost') return
-    if (this.pending !== undefined && this.pending !== this.checkpointed) {
-      await write('last checkpoint', async () => {
-        await leases.checkpoint(this.stream, this.shardId, owner, this.pending!)
-        this.checkpointed = this.pending
-        this.stats.checkpoint = this.pending
-      })
-    }
-    if (exit === 'ended') {
-      await write('marking the shard ended', () => leases.markEnded(this.stream, this.shardId, owner))
-      this.stats.ended = true
-      this.log.info('shard read to its end')
-    } else {
-      await write('release', () => leases.release(this.stream, this.shardId, owner))
-    }
   }
 
   /** Waits `ms`, or less when the reader is told to stop. */
@@ -426,23 +319,4 @@ export class ShardReader {
       this.wake.signal.addEventListener('abort', done)
     })
   }
-}
-
-/** Full jitter: a random delay up to min(5 s, 100 ms × 2^attempt). */
-function backoff(attempt: number): number {
-  return Math.floor(Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 20)))
-}
-
-function toShardRecord(r: _Record): ShardRecord {
-  const at = r.ApproximateArrivalTimestamp
-  return {
-    sequenceNumber: r.SequenceNumber!,
-    partitionKey: r.PartitionKey!,
-    data: r.Data ?? new Uint8Array(0),
-    approximateArrivalTimestamp: at instanceof Date ? at.getTime() : typeof at === 'number' ? at * 1000 : 0,
-  }
-}
-
-function name(e: unknown): string {
-  return typeof e === 'object' && e !== null && 'name' in e ? String(e.name) : ''
 }

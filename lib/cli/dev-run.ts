@@ -1,11 +1,9 @@
 // What `troupe dev` does once its flags are read (see dev.ts): start the local stack, make the
 // table and streams, run the system and the app, print where everything is, stop in order.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import { isAbsolute, join, relative, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { DescribeStreamSummaryCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis'
-import { startedOf, type App, type AppStop } from '../app/define-app.js'
+import { startedOf, type AppStop } from '../app/define-app.js'
 import { AwsSystem } from '../aws/aws-system.js'
 import { ensureResources } from '../aws/resources.js'
 import { ConfigError, TroupeError } from '../core/errors.js'
@@ -15,18 +13,18 @@ import { SystemInspector } from '../inspect/system-inspector.js'
 import { clients, startLocalStack, type LocalStack } from '../local/local-stack.js'
 import { STREAM_NAME } from '../routing/kinesis-limits.js'
 import { Router } from '../routing/router.js'
-import { DynamoDBLeaseStore } from '../store/dynamodb-leases.js'
 import { CliError, messageOf } from './cli-error.js'
-import { DEV_FILE, isAlive, readDevFile, writeDevFile } from './dev-file.js'
-import { DEV_FUNCTION, startDevLambdaHost, type DevLambdaHost, type DevLambdaStats } from './dev-lambda.js'
-import { formatReady, formatStopped, type DevReady, type DevStopped } from './dev-report.js'
+import { DEV_FILE, writeDevFile } from './dev-file.js'
+import { readyInfo, stoppedInfo } from './dev-info.js'
+import { startDevLambdaHost, type DevLambdaHost, type DevLambdaStats } from './dev-lambda.js'
+import { takeLock } from './dev-lock.js'
+import { formatReady, formatStopped } from './dev-report.js'
+import { Signals } from './dev-signals.js'
+import { describeStreams, releaseLeftLeases } from './dev-streams.js'
 import type { DevOptions } from './dev.js'
 import { loadApp } from './load-app.js'
 import type { Io } from './io.js'
 
-/** The same region and fake credentials as `clients()` in lib/local/local-stack.ts. */
-const REGION = 'us-east-1'
-const CREDENTIALS = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' }
 /** Under --once, how long the system may take to go idle after the app started. */
 const ONCE_IDLE_TIMEOUT_MS = 60_000
 /** kinesis-local writes its data to disk once a second; a stop sooner would lose the last of it. */
@@ -281,158 +279,6 @@ function describeStartError(error: unknown): string {
   return messageOf(error)
 }
 
-// ── what is printed ─────────────────────────────────────────────────────────
-
-function readyInfo(parts: {
-  appFile: string
-  appInfo: Record<string, unknown> | undefined
-  dir: string
-  dataDir: string
-  stack: LocalStack
-  table: string
-  shards: { name: string; shards: number }[]
-  app: App
-  system: AwsSystem
-  lambda: DevLambdaHost | undefined
-}): DevReady {
-  const { stack } = parts
-  const kinds = new Map(parts.system.inspect().actors.map((a) => [a.type, a.kind]))
-  return {
-    event: 'ready',
-    app: { file: parts.appFile, ...(parts.appInfo ? { info: parts.appInfo } : {}) },
-    dir: parts.dir,
-    data: parts.dataDir,
-    dynamodb: { endpoint: stack.dynamodbEndpoint, table: parts.table },
-    kinesis: { endpoint: stack.kinesisEndpoint, emulator: stack.kinesis, streams: parts.shards },
-    actors: parts.app.actors.map((a) => ({ type: a.type, kind: kinds.get(a.type) ?? 'stateless' })),
-    host: parts.lambda
-      ? { kind: 'lambda', function: DEV_FUNCTION, bundle: parts.lambda.bundle, bundleBytes: parts.lambda.stats().bundleBytes, invokeEndpoint: parts.lambda.invokeEndpoint }
-      : { kind: 'process' },
-    region: REGION,
-    credentials: CREDENTIALS,
-    env: {
-      AWS_ENDPOINT_URL_DYNAMODB: stack.dynamodbEndpoint,
-      AWS_ENDPOINT_URL_KINESIS: stack.kinesisEndpoint,
-      AWS_REGION: REGION,
-      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-    },
-  }
-}
-
-function stoppedInfo(snapshot: SystemSnapshot, durationMs: number, lambda: { stats: DevLambdaStats; deadLetters: number } | undefined): DevStopped {
-  if (lambda) {
-    // The turns ran in the function's processes: what they did is seen from the mapping and the Invoke API.
-    const messages = lambda.stats.recordsRead + lambda.stats.asks
-    return { event: 'stopped', durationMs, host: 'lambda', messages, deadLetters: lambda.deadLetters, requests: null, requestsPerMessage: null, actors: Object.fromEntries(snapshot.actors.map((a) => [a.type, a.counts])), lambda: lambda.stats }
-  }
-  const messages = snapshot.cost?.messages ?? snapshot.actors.reduce((n, a) => n + a.counts.done + a.counts.filtered + a.counts.dead, 0)
-  const requests = snapshot.cost?.requests ?? 0
-  return {
-    host: 'process',
-    event: 'stopped',
-    durationMs,
-    messages,
-    deadLetters: snapshot.deadLetters,
-    requests,
-    requestsPerMessage: messages > 0 ? Math.round((requests / messages) * 100) / 100 : null,
-    actors: Object.fromEntries(snapshot.actors.map((a) => [a.type, a.counts])),
-  }
-}
-
-async function describeStreams(kinesis: KinesisClient, streams: readonly string[]): Promise<{ name: string; shards: number }[]> {
-  return Promise.all(
-    streams.map(async (name) => {
-      const out = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }))
-      return { name, shards: out.StreamDescriptionSummary?.OpenShardCount ?? 0 }
-    }),
-  )
-}
-
-/**
- * The emulators just started in this process, so no one else can hold a lease in their table:
- * a live one was left by a troupe dev that did not stop (a forced exit, a crash). Releasing it
- * (checkpoint kept) spares the wait for it to expire (30 s) before its shard is read again.
- */
-async function releaseLeftLeases(kinesis: KinesisClient, dynamodb: DynamoDBClient, tableName: string, streams: readonly string[]): Promise<number> {
-  const leases = new DynamoDBLeaseStore({ client: dynamodb, tableName })
-  const now = Date.now()
-  let released = 0
-  for (const stream of streams) {
-    const shardIds: string[] = []
-    let token: string | undefined
-    do {
-      const out = await kinesis.send(new ListShardsCommand(token ? { NextToken: token } : { StreamName: stream }))
-      for (const shard of out.Shards ?? []) if (shard.ShardId) shardIds.push(shard.ShardId)
-      token = out.NextToken
-    } while (token)
-    for (const lease of (await leases.getMany(stream, shardIds)).values()) {
-      if (lease.owner === undefined || lease.ended || lease.expiresAt < now) continue
-      if (await leases.release(stream, lease.shardId, lease.owner)) released++
-    }
-  }
-  return released
-}
-
-// ── the project folder's lock ───────────────────────────────────────────────
-
-/**
- * One troupe dev per project folder: the emulators' LevelDB files take one process at a time,
- * and a second one would crash on the lock. `dev.json` names the process that runs there; one
- * whose process is gone (a forced exit) is taken over.
- */
-function takeLock(dir: string, file: string, show: (path: string) => string): void {
-  try {
-    mkdirSync(dir, { recursive: true })
-  } catch (error) {
-    throw new CliError(`cannot make the project folder ${show(dir)} (--dir): ${messageOf(error)}`)
-  }
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(file, `${JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() })}\n`, { flag: 'wx' })
-      return
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'EEXIST') throw new CliError(`cannot write ${show(file)}: ${messageOf(error)}`)
-    }
-    const pid = readDevFile(file)?.pid
-    if (pid !== undefined && isAlive(pid)) {
-      throw new CliError(`${show(dir)} is in use by another troupe dev (pid ${pid}); stop it, or give another folder with --dir`)
-    }
-    rmSync(file, { force: true }) // left by a process that is gone
-  }
-  throw new CliError(`cannot take ${show(file)}: another troupe dev is starting in ${show(dir)}`)
-}
-
-// ── signals ─────────────────────────────────────────────────────────────────
-
-/** The first SIGINT/SIGTERM asks for a clean stop; a second one exits at once. */
-class Signals {
-  received: NodeJS.Signals | undefined
-  readonly stopped: Promise<NodeJS.Signals>
-  private resolve!: (signal: NodeJS.Signals) => void
-
-  constructor(private readonly stderr: NodeJS.WritableStream) {
-    this.stopped = new Promise((resolve) => (this.resolve = resolve))
-    process.on('SIGINT', this.handle)
-    process.on('SIGTERM', this.handle)
-  }
-
-  private readonly handle = (signal: NodeJS.Signals): void => {
-    if (this.received) {
-      this.stderr.write(`troupe dev: ${signal} again: exiting now, without a clean stop\n`)
-      process.exit(signal === 'SIGINT' ? 130 : 143)
-    }
-    this.received = signal
-    this.stderr.write(`\ntroupe dev: ${signal}: stopping (send it again to force the exit)\n`)
-    this.resolve(signal)
-  }
-
-  dispose(): void {
-    process.off('SIGINT', this.handle)
-    process.off('SIGTERM', this.handle)
-  }
-}
-
 // ── helpers ─────────────────────────────────────────────────────────────────
 
 /** A path relative to the working folder when it is inside it, else absolute. */
@@ -440,7 +286,6 @@ function shortPath(cwd: string, path: string): string {
   const rel = relative(cwd, path)
   return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel
 }
-
 
 function stackOf(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error)

@@ -1,5 +1,6 @@
 import { ConfigError } from '../core/errors.js'
-import { derivedId } from '../core/ids.js'
+import { derivedId, type CorrelationId, type MessageId } from '../core/ids.js'
+import type { JoinOptions } from '../core/fork.js'
 import type { ActorClass } from '../core/actor.js'
 import { assertSerializable } from '../core/validate.js'
 import { JOINER, type OpenFork } from './join-protocol.js'
@@ -82,4 +83,28 @@ export function planFork(plan: ForkPlan, deps: ForkPlanDeps): Effect[] {
  */
 export function deadlineBody(forkId: string): string {
   return `{"json":{"op":"deadline","forkId":${JSON.stringify(forkId)}}}`
+}
+
+/** What a host gives a fork made outside any turn. */
+export interface OutsideForkHost {
+  checkOutgoing(target: ActorClass, body: unknown): unknown
+  planFork(plan: ForkPlan): Effect[]
+}
+
+/**
+ * The plan of a fork made outside any turn (`system.fork` in an API handler): the fork's own id
+ * is its cause, and `join` (the fork-result actor) joins it, so the caller waits for that
+ * message's end. Bodies are checked before anything is planned.
+ */
+export function outsideFork(
+  host: OutsideForkHost,
+  forkId: MessageId,
+  children: readonly (readonly [ActorClass, unknown])[],
+  join: ActorClass,
+  options: JoinOptions<unknown>,
+): { effects: Effect[]; cause: ForkPlan['cause'] } {
+  const checked = children.map(([actor, body]) => [actor, host.checkOutgoing(actor, body)] as const)
+  const cause = { id: forkId, correlationId: forkId as string as CorrelationId }
+  const effects = host.planFork({ forkId, childId: (i) => derivedId(forkId, i), children: checked, join, options, cause, forward: undefined })
+  return { effects, cause }
 }

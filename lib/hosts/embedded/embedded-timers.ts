@@ -1,6 +1,6 @@
 import type { Clock } from '../../core/clock.js'
 import type { Envelope } from '../../core/envelope.js'
-import { UnknownActorError } from '../../core/errors.js'
+import { TroupeError, UnknownActorError } from '../../core/errors.js'
 import type { Logger } from '../../core/logger.js'
 import { decode } from '../../core/serialization.js'
 import type { TimerRecord, TimerStore } from '../../store/index.js'
@@ -8,7 +8,11 @@ import type { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
 import type { ActorRegistry } from '../../turn/registry.js'
 import { deadLetter, firedEnvelope } from '../../turn/turn-effects.js'
 import type { ActorRuntime } from './actor-runtime.js'
+import type { MessageBook } from './message-book.js'
 import { TimerRunner } from './timer-runner.js'
+
+/** Tries in a row of `idle()` to fire a due timer that fire nothing, before it says the timer store is failing. */
+const MAX_FIRE_TRIES = 3
 
 /**
  * The embedded system's durable timers: kept in the timer store, fired by a runner on one clock
@@ -37,6 +41,28 @@ export class EmbeddedTimers {
     const put = this.store.put(timer)
     if (put instanceof Promise) return put.then(() => this.runner.notify(timer.dueAt))
     this.runner.notify(timer.dueAt)
+  }
+
+  /**
+   * Waits for `book` to settle and fires the timers due meanwhile, until it is settled with no
+   * timer due now. Stopped (`stopping()`), it fires none: they stay in the store for the next system.
+   */
+  async idle(book: MessageBook, stopping: () => boolean): Promise<void> {
+    let idleTries = 0
+    for (;;) {
+      await book.settled()
+      if (stopping()) return
+      const [due] = await this.store.due(this.clock.now(), 1)
+      if (due === undefined) {
+        if (book.isSettled()) return
+        continue
+      }
+      const fired = this.fired
+      await this.runner.fireDue()
+      // Nothing fires only when the timer store fails (the runner logs it): say so, never spin.
+      idleTries = this.fired === fired ? idleTries + 1 : 0
+      if (idleTries === MAX_FIRE_TRIES) throw new TroupeError('TROUPE_TIMERS_STUCK', `timer ${due.id} is due and ${MAX_FIRE_TRIES} tries fired nothing; the timer store is failing (see the log)`)
+    }
   }
 
   /** A timer came due: its message is told like any other, with an id fixed by the timer and the due time. */

@@ -1,0 +1,151 @@
+// Timers on AWS (aws-system.ts is the facade): kept in the table, fired by whichever process
+// looks first. A process that fires timers arms its runner for the earliest it knows of (its own
+// turns' timers wake it at once) and looks again every `timerTickMs` for those another process
+// set; a Lambda fires them when a scheduled tick invokes it (`fireDue`). A firing goes on the
+// stream, so firing one twice sends its message once.
+import { TIMER, type TimerFiring } from '../../actors/timer.js'
+import type { ActorClass } from '../core/actor.js'
+import type { Clock } from '../core/clock.js'
+import { makeEnvelope, type Envelope } from '../core/envelope.js'
+import { TroupeError } from '../core/errors.js'
+import { derivedId, type CorrelationId, type MessageId } from '../core/ids.js'
+import type { Logger } from '../core/logger.js'
+import { timerRecord, type ScheduleOptions } from '../core/schedule.js'
+import { decode } from '../core/serialization.js'
+import type { DurableHost } from '../hosts/durable/durable-host.js'
+import { decodeMeta } from '../hosts/durable/instance-meta.js'
+import { THROTTLE_WAKE, wakeTarget } from '../hosts/durable/instance-throttle.js'
+import { PENDING } from '../hosts/durable/outbox.js'
+import { TimerRunner } from '../hosts/embedded/timer-runner.js'
+import type { Router } from '../routing/router.js'
+import type { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
+import type { DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'
+import type { TimerRecord } from '../store/index.js'
+import { errorRecord, type DeadLetter } from '../supervisor/dead-letter.js'
+import type { AwsOutbox } from './aws-outbox.js'
+
+export interface AwsTimersOptions {
+  store: DynamoDBTimerStore
+  states: DynamoDBStateStore
+  journal: DynamoDBJournalStore
+  host: DurableHost
+  router: Router
+  outbox: AwsOutbox
+  clock: Clock
+  logger: Logger
+  receiptsForAll: boolean
+  /** The id of a timer scheduled without a name. */
+  newId: () => string
+  /** Fire due timers from this process, on its own clock. */
+  fires: boolean
+  /** How often a process that fires timers looks for those another process set, in ms. */
+  tickMs: number
+}
+
+export class AwsTimers {
+  /** This process fires due timers (a throttle's wake-ups among them) on its own clock. */
+  readonly fires: boolean
+  private readonly runner: TimerRunner
+  private readonly tick: NodeJS.Timeout | undefined
+
+  constructor(private readonly o: AwsTimersOptions) {
+    this.runner = new TimerRunner(o.clock, o.store, (t) => this.fire(t), o.logger)
+    this.fires = o.fires
+    if (this.fires) {
+      this.runner.start()
+      this.tick = setInterval(() => this.runner.poke(), o.tickMs)
+      this.tick.unref()
+    }
+  }
+
+  async schedule(actor: ActorClass, body: unknown, options: ScheduleOptions): Promise<string> {
+    const { host, clock } = this.o
+    const type = host.typeOf(actor)
+    const checked = host.checkOutgoing(actor, body)
+    const id = options.name ?? this.o.newId()
+    const timer = timerRecord(`system.schedule(${type.type})`, type.type, checked, options, clock.now(), { id, correlationId: id })
+    await this.o.store.put(timer)
+    this.runner.notify(timer.dueAt)
+    return id
+  }
+
+  async cancel(id: string): Promise<void> {
+    await this.o.store.delete(id)
+  }
+
+  list(): Promise<TimerRecord[]> {
+    return this.o.store.list()
+  }
+
+  /** A timer was put that may be due before the one the runner is armed for. */
+  notify(dueAt: number): void {
+    this.runner.notify(dueAt)
+  }
+
+  /** Fires every timer due now and resolves when they are sent (a scheduled tick in a Lambda). */
+  fireDue(): Promise<void> {
+    return this.runner.fireDue()
+  }
+
+  /** Fires nothing more; resolves once a firing under way is done. */
+  async stop(): Promise<void> {
+    clearInterval(this.tick)
+    await this.runner.stop()
+  }
+
+  /**
+   * A timer came due. Its firing goes on the stream to the timer's own instance (actors/timer.ts),
+   * which sends the timer's message once per firing, however many processes fire it. A
+   * throttle's wake-up runs the instance's parked messages here, as a direct run of a flush
+   * record (what they send goes out through the instance's shard); it also flushes what a direct
+   * turn left waiting. Resolves once done; only then does the runner move the timer on.
+   */
+  private async fire(timer: TimerRecord): Promise<void> {
+    const { host, clock, logger } = this.o
+    if (timer.target === THROTTLE_WAKE) {
+      const { type, key } = wakeTarget(timer)
+      const meta = decodeMeta((await this.o.states.get(type, key))?.meta)
+      if (meta.parked === undefined && !meta.outbox?.some((s) => s.lane === PENDING)) return // ran already: nothing waits
+      const stream = this.o.router.route({ id: timer.id as MessageId, type, key } as Envelope).stream
+      if (!(await host.runWaiting(type, key, derivedId(timer.id as MessageId, 'flush'), stream))) {
+        throw new TroupeError('TROUPE_WAKE_UNFINISHED', `the parked messages of ${type}#${key} did not all run; the wake-up ${timer.id} fires again`)
+      }
+      return
+    }
+    const causationId = timer.causationId as MessageId | undefined
+    const fields = {
+      id: derivedId(timer.id as MessageId, `${timer.dueAt}.fired`),
+      correlationId: timer.correlationId as CorrelationId,
+      parentId: causationId,
+      causationId,
+      sentAt: clock.now(),
+    }
+    let firing: TimerFiring
+    // Kept encoded until it decodes: a body that cannot be read is kept as it was stored, never lost.
+    let body: unknown = timer.body
+    try {
+      body = decode(timer.body)
+      const key = host.typeOf(timer.target).keyOf(body)
+      firing = { timerId: timer.id, dueAt: timer.dueAt, fired: timer.fired, target: timer.target, key, body, correlationId: timer.correlationId, ...(causationId ? { causationId } : {}) }
+    } catch (error) {
+      // The letter keeps the error that stopped the firing and the body the timer would have told.
+      const envelope = makeEnvelope({ ...fields, id: derivedId(timer.id as MessageId, timer.dueAt), type: timer.target, key: '', body })
+      const letter: DeadLetter = { envelope, error: errorRecord(error), attempts: [], deadAt: clock.now() }
+      await this.o.journal.putDeadLetters([letter])
+      logger.error('timer could not fire; dead-lettered', { timerId: timer.id, error: letter.error.message })
+      return
+    }
+    // A target that recognises a second firing itself gets the message straight, in due-time
+    // order with what else comes to it; any other firing goes through the timer's instance.
+    const envelope = timer.direct
+      ? makeEnvelope({ ...fields, id: derivedId(timer.id as MessageId, timer.dueAt), type: timer.target, key: firing.key, body: firing.body })
+      : makeEnvelope({ ...fields, type: TIMER, key: timer.id, body: firing })
+    if (timer.direct && this.o.receiptsForAll) envelope.receipt = 'status'
+    const pos = host.lane.stamp(envelope)
+    try {
+      await this.o.outbox.sendOffloaded(envelope)
+    } finally {
+      host.lane.settle(pos)
+    }
+  }
+}

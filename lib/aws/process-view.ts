@@ -1,0 +1,91 @@
+// What an AwsSystem shows of itself (aws-system.ts is the facade): its events, to the listeners
+// `on` adds; the instances whose turns ran in this process lately, which `instances()` lists and
+// `evict` drops; and the counts `inspect()` gives. The table holds every instance; this keeps
+// only the last few per type, most recently committed last. On AWS a message waits in the
+// stream, not here: what is queued and running is what the batches this process's host holds
+// have not ended (held-batches.ts).
+import type { Clock } from '../core/clock.js'
+import type { InstanceSnapshot, Listener, SystemSnapshot, TroupeEvent } from '../core/inspection.js'
+import { Listeners } from '../core/listeners.js'
+import type { Logger } from '../core/logger.js'
+import type { DurableHost } from '../hosts/durable/durable-host.js'
+import type { HeldBatches } from './held-batches.js'
+import type { RequestCounter } from './request-counter.js'
+
+/** Instances remembered for `instances()`, per type. */
+const REMEMBERED_INSTANCES = 1_000
+
+export class ProcessView {
+  private readonly seen = new Map<string, Map<string, InstanceSnapshot>>()
+  private readonly listeners: Listeners
+
+  constructor(
+    private readonly host: DurableHost,
+    private readonly batches: HeldBatches,
+    private readonly requests: RequestCounter,
+    private readonly clock: Clock,
+    logger: Logger,
+  ) {
+    this.listeners = new Listeners(logger)
+  }
+
+  on(listener: Listener): () => void {
+    return this.listeners.add(listener)
+  }
+
+  /** An event of the system: the held batches follow it, then the listeners hear it. */
+  emit(event: TroupeEvent): void {
+    this.batches.note(event)
+    this.listeners.emit(event)
+  }
+
+  /** A turn of the instance committed here: its state now, or undefined when it was deleted. */
+  remember(type: string, key: string, state: unknown, updatedAt: number, lastMessageId: string | undefined): void {
+    let byKey = this.seen.get(type)
+    if (!byKey) this.seen.set(type, (byKey = new Map()))
+    byKey.delete(key)
+    if (state === undefined) return
+    byKey.set(key, { type, key, state, queued: 0, running: false, lastMessageId, updatedAt })
+    if (byKey.size > REMEMBERED_INSTANCES) byKey.delete(byKey.keys().next().value!)
+  }
+
+  /** The type's instances remembered here, with their messages in the held batches. */
+  instances(type: string): InstanceSnapshot[] {
+    const { perInstance } = this.batches.inFlight()
+    return [...(this.seen.get(type)?.values() ?? [])].map((i) => {
+      const busy = perInstance.get(`${i.type}#${i.key}`)
+      return { ...i, queued: busy?.queued ?? 0, running: busy?.running ?? false }
+    })
+  }
+
+  /** Drops the copy of an instance; true when there was one and no held batch has a message of it. */
+  evict(type: string, key: string): boolean {
+    const byKey = this.seen.get(type)
+    if (!byKey?.has(key) || this.batches.inFlight().perInstance.has(`${type}#${key}`)) return false
+    byKey.delete(key)
+    return true
+  }
+
+  snapshot(): SystemSnapshot {
+    let dead = 0
+    const { perType } = this.batches.inFlight()
+    const actors = [...this.host.types.values()].map((type) => {
+      const { duplicates: _d, conflicts: _c, ...counts } = this.host.counts.get(type.type)!
+      dead += counts.dead
+      const busy = perType.get(type.type)
+      return {
+        type: type.type,
+        kind: type.kind,
+        instances: this.seen.get(type.type)?.size ?? 0,
+        queued: busy?.queued ?? 0,
+        running: busy?.running ?? 0,
+        counts,
+        lastActivityAt: undefined,
+      }
+    })
+    const requests = this.requests.snapshot()
+    let messages = 0
+    for (const c of this.host.counts.values()) messages += c.done + c.filtered + c.dead
+    return { at: this.clock.now(), actors, deadLetters: dead, cost: { messages, requests: requests.total.requests, byApi: requests.byApi } }
+  }
+}

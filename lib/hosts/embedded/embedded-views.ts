@@ -1,0 +1,37 @@
+import type { MessageId } from '../../core/ids.js'
+import type { InstanceSnapshot, SystemSnapshot } from '../../core/inspection.js'
+import { copyState } from '../../core/state-copy.js'
+import { readKept } from '../../core/state-journal.js'
+import type { ActorRuntime } from './actor-runtime.js'
+
+/** What `instances()` shows of a type's instances in memory: copies, never the live state. */
+export function instanceSnapshots(rt: ActorRuntime, idOf: (seq: number) => MessageId): InstanceSnapshot<never>[] {
+  return [...rt.instances.values()].map((inst) => ({
+    type: rt.type,
+    key: inst.key,
+    state: readKept(inst.state, copyState) as never,
+    queued: inst.size,
+    running: inst.active !== 0,
+    lastMessageId: inst.lastEnvelope?.id ?? (inst.lastSeq >= 0 ? idOf(inst.lastSeq) : undefined),
+    updatedAt: inst.updatedAt,
+  }))
+}
+
+/** What `inspect()` shows: each type's counts as they are now. */
+export function systemSnapshot(runtimes: readonly ActorRuntime[], at: number, deadLetters: number): SystemSnapshot {
+  return {
+    at,
+    actors: runtimes.map((rt) => ({
+      type: rt.type,
+      kind: rt.kind,
+      instances: rt.kind === 'stateless' ? 0 : rt.instances.size,
+      queued: rt.queued,
+      running: rt.running,
+      counts: { ...rt.counts },
+      lastActivityAt: rt.lastActivityAt,
+      paused: rt.pausedAll,
+      pausedKeys: [...rt.pausedKeys],
+    })),
+    deadLetters,
+  }
+}

@@ -1,0 +1,70 @@
+import type { Clock } from '../../core/clock.js'
+import { decode, encode } from '../../core/serialization.js'
+import { copyState } from '../../core/state-copy.js'
+import { readKept } from '../../core/state-journal.js'
+import type { StateStore, StoredInstance } from '../../store/index.js'
+import type { ActorRuntime } from './actor-runtime.js'
+import type { Instance } from './instance.js'
+
+/**
+ * The embedded system's instances and its state store: an instance is made with the state the
+ * store kept (or its type's initial state), written back when it is evicted or the system stops,
+ * and read from the store when it is not in memory.
+ */
+export class InstanceStates {
+  constructor(
+    readonly store: StateStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The instance for `key` in memory, or a new one with its state from the store. */
+  get(rt: ActorRuntime, key: string): Instance {
+    return rt.instances.get(key) ?? this.load(rt, key)
+  }
+
+  private load(rt: ActorRuntime, key: string): Instance {
+    const inst = rt.newInstance(key)
+    if (!rt.stateful) return inst
+    const stored = this.store.get(rt.type, key)
+    if (stored instanceof Promise) {
+      inst.loading = stored.then((s) => restore(inst, s)).finally(() => (inst.loading = undefined))
+    } else {
+      // No closure on this path: W2 makes thousands of instances in a burst.
+      restore(inst, stored)
+    }
+    return inst
+  }
+
+  /** Writes an instance to the store, conditional on the version it was loaded at. */
+  save(inst: Instance): void | Promise<void> {
+    const expected = inst.version === 0 ? undefined : inst.version
+    inst.version++
+    return this.store.put(inst.rt.type, inst.key, { state: readKept(inst.state, encode), version: inst.version, updatedAt: this.clock.now() }, expected)
+  }
+
+  async saveAll(runtimes: readonly ActorRuntime[]): Promise<void> {
+    for (const rt of runtimes) if (rt.stateful) for (const inst of rt.instances.values()) await this.save(inst)
+  }
+
+  /** Drops an idle instance from memory, kept in the store; false while it has work or waits. */
+  async evict(rt: ActorRuntime, key: string): Promise<boolean> {
+    const inst = rt.instances.get(key)
+    if (!inst || inst.active !== 0 || inst.size !== 0 || inst.parked || inst.waiting || inst.loading) return false
+    rt.instances.delete(key)
+    if (rt.stateful) await this.save(inst)
+    return true
+  }
+
+  /** A copy of the state: from memory, or (evicted, or kept by a system that stopped before this one) from the store. */
+  read(rt: ActorRuntime, key: string): Promise<unknown> {
+    const inst = rt.instances.get(key)
+    if (inst || !rt.stateful) return Promise.resolve(inst ? readKept(inst.state, copyState) : undefined)
+    return Promise.resolve(this.store.get(rt.type, key)).then((stored) => (stored === undefined ? undefined : decode(stored.state)))
+  }
+}
+
+/** Sets a new instance's state: what the store kept, or the type's initial state. */
+function restore(inst: Instance, stored: StoredInstance | undefined): void {
+  inst.state = stored === undefined ? inst.rt.initialState() : decode(stored.state)
+  inst.version = stored?.version ?? 0
+}

@@ -1,0 +1,129 @@
+import type { Clock } from '../../core/clock.js'
+import type { Envelope } from '../../core/envelope.js'
+import type { MessageStatus } from '../../core/receipt.js'
+import type { AttemptRecord } from '../../supervisor/dead-letter.js'
+import { OnceResults } from '../../turn/once.js'
+import { ENVELOPE, type Instance } from './instance.js'
+import type { PauseBook } from './pause-book.js'
+import type { PendingAsks } from './pending-asks.js'
+import type { ReceiptBook } from './receipt-book.js'
+
+/**
+ * Where the embedded system's messages stand between acceptance and their end: how many are
+ * not final yet (0 is idle), the failed attempts kept for a dead letter, where each fork child
+ * is, and who waits for everything to settle. Statuses on the way go to a receipt or an ask
+ * only when there is one, so a bare tell costs two counters.
+ */
+export class MessageBook {
+  /** Accepted and not yet final, across all types. */
+  outstanding = 0
+  /** Messages that reached a final status: stop()'s report counts them. */
+  ended = 0
+  /** Failed attempts of messages still in play, for their dead letter. */
+  readonly failures = new Map<string, AttemptRecord[]>()
+  readonly onceResults = new OnceResults()
+  /** Where each fork child in play is, for the missing children of a join past its deadline. */
+  private readonly childStatus = new Map<string, MessageStatus>()
+  private settledWaiters: (() => void)[] = []
+
+  constructor(
+    private readonly receipts: ReceiptBook,
+    private readonly asks: PendingAsks,
+    private readonly pausing: PauseBook,
+  ) {}
+
+  accepted(envelope: Envelope | undefined): void {
+    this.outstanding++
+    if (envelope?.fork !== undefined) this.childStatus.set(envelope.id, 'accepted')
+  }
+
+  /** A status that is not final: kept in the receipt, if any, and for a fork child. */
+  track(envelope: Envelope, status: 'running' | 'retrying', reason?: string): void {
+    this.note(envelope, status, reason)
+    if (envelope.fork !== undefined) this.childStatus.set(envelope.id, status)
+  }
+
+  /** A status on the way: in the message's receipt, or with its ask while it has none. */
+  note(envelope: Envelope, status: 'paused' | 'running' | 'retrying', reason?: string): void {
+    if (this.receipts.size !== 0) this.receipts.record(envelope, status, reason)
+    if (this.asks.size !== 0) this.asks.moved(envelope.id, status, reason)
+  }
+
+  /** Keeps a failed attempt and returns all the message's attempts so far. */
+  attempted(envelope: Envelope, attempt: AttemptRecord): AttemptRecord[] {
+    let attempts = this.failures.get(envelope.id)
+    if (!attempts) this.failures.set(envelope.id, (attempts = []))
+    attempts.push(attempt)
+    return attempts
+  }
+
+  /** The message's attempts, forgotten: it is being dead-lettered. */
+  takeAttempts(envelope: Envelope): AttemptRecord[] {
+    const attempts = this.failures.get(envelope.id) ?? []
+    this.failures.delete(envelope.id)
+    return attempts
+  }
+
+  /**
+   * Every message ends here, exactly once per acceptance. `envelope` is undefined for a
+   * message that never needed one (a bare body: no receipt, no failures, no once-results).
+   */
+  finish(envelope: Envelope | undefined, status: 'done' | 'filtered' | 'dead', reason?: string): void {
+    if (envelope !== undefined) {
+      // An ask that ends without its reply leaves a receipt to follow.
+      if (status !== 'done' && this.asks.size !== 0) this.asks.keepReceipt(envelope.id)
+      if (this.receipts.size !== 0) this.receipts.record(envelope, status, reason)
+      if (envelope.fork !== undefined) this.childStatus.delete(envelope.id)
+      if (this.failures.size !== 0 && status !== 'dead') this.failures.delete(envelope.id)
+      this.onceResults.forget(envelope.id)
+    }
+    this.outstanding--
+    this.ended++
+    if (this.settledWaiters.length !== 0) this.wakeSettled()
+  }
+
+  lastStatus(messageId: string): MessageStatus | undefined {
+    return this.childStatus.get(messageId) ?? this.receipts.status(messageId)
+  }
+
+  /** Whether every accepted message is final or held by a pause. */
+  isSettled(): boolean {
+    return this.outstanding <= this.pausing.waiting()
+  }
+
+  /** Resolves once every accepted message is final or held by a pause. */
+  settled(): Promise<void> {
+    if (this.isSettled()) return Promise.resolve()
+    return new Promise((resolve) => this.settledWaiters.push(resolve))
+  }
+
+  /** Resolves once settled, or after `timeoutMs` on `clock` (a stop's wait). */
+  settledWithin(clock: Clock, timeoutMs: number): Promise<void> {
+    if (this.isSettled()) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      const timer = clock.setTimeout(resolve, timeoutMs)
+      void this.settled().then(() => {
+        clock.clearTimeout(timer)
+        resolve()
+      })
+    })
+  }
+
+  /** Notes the messages that wait in `held` (instances a pause now holds) as paused. */
+  paused(held: readonly Instance[]): void {
+    if (this.receipts.size === 0 && this.asks.size === 0) return
+    for (const inst of held) {
+      inst.mailbox.forEach((item, seq) => {
+        if (seq === ENVELOPE) this.note(item as Envelope, 'paused')
+      })
+    }
+  }
+
+  /** A pause may leave everything that waits waiting only behind it. */
+  wakeSettled(): void {
+    if (this.settledWaiters.length === 0 || !this.isSettled()) return
+    const waiters = this.settledWaiters
+    this.settledWaiters = []
+    for (const resolve of waiters) resolve()
+  }
+}

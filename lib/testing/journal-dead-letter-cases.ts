@@ -1,0 +1,203 @@
+// The journal conformance cases of dead letters: put, listed oldest first, replaced and taken;
+// bodies of every serializable type, hostile keys, odd ids, and letters of megabytes (bodies,
+// unreadable records, attempts and errors) that come back whole.
+import { randomBytes } from 'node:crypto'
+import { PAYLOAD_FIELD } from '../routing/claim-check.js'
+import { recordToPutBack, unreadableRecordLetter, type UnreadableRecord } from '../routing/unreadable-record.js'
+import type { DeadLetter } from '../supervisor/dead-letter.js'
+import { letter, MiB, NOW, ODD_IDS, type WithJournal } from './journal-fixtures.js'
+
+export function deadLetterCases(withStore: WithJournal): void {
+  withStore('dead letters: an empty store lists none and takes none', async (t, journal) => {
+    t.strictSame(await journal.deadLetters(), [])
+    t.strictSame(await journal.deadLetters('pageStats'), [])
+    t.equal(await journal.takeDeadLetter('nope'), undefined)
+    await journal.putDeadLetters([]) // nothing to write is fine
+    t.strictSame(await journal.deadLetters(), [])
+  })
+
+  withStore('dead letters: put, list oldest first, filter by actor type', async (t, journal) => {
+    const letters = [letter('c', 'pageStats', NOW + 2), letter('a', 'checkout', NOW + 1), letter('b', 'pageStats', NOW), letter('a2', 'pageStats', NOW + 2)]
+    await journal.putDeadLetters(letters)
+    t.strictSame(await journal.deadLetters(), [letters[2], letters[1], letters[3], letters[0]], 'by deadAt, then id; whole letters')
+    t.strictSame(await journal.deadLetters('pageStats'), [letters[2], letters[3], letters[0]])
+    t.strictSame(await journal.deadLetters('checkout'), [letters[1]])
+    t.strictSame(await journal.deadLetters('nobody'), [])
+  })
+
+  withStore('dead letters: a letter put again replaces the first (keyed by message id)', async (t, journal) => {
+    await journal.putDeadLetters([letter('m1', 'pageStats', NOW)])
+    const again = { ...letter('m1', 'pageStats', NOW + 10), error: { name: 'Error', message: 'second' } }
+    await journal.putDeadLetters([again])
+    await journal.putDeadLetters([again, again]) // repeats within one call too
+    t.strictSame(await journal.deadLetters(), [again])
+  })
+
+  withStore('dead letters: take removes and returns a letter; taking it twice finds nothing', async (t, journal) => {
+    await journal.putDeadLetters([letter('m1'), letter('m2', 'checkout', NOW + 1)])
+    t.strictSame(await journal.takeDeadLetter('m1'), letter('m1'))
+    t.equal(await journal.takeDeadLetter('m1'), undefined, 'the second take')
+    t.strictSame(await journal.deadLetters(), [letter('m2', 'checkout', NOW + 1)], 'the other stays')
+    await journal.putDeadLetters([letter('m1')])
+    t.strictSame(await journal.takeDeadLetter('m1'), letter('m1'), 'a letter put again after a take is kept again')
+  })
+
+  withStore('dead letters: bodies with Map, Set, Date, BigInt, undefined and nesting survive', async (t, journal) => {
+    const body = {
+      when: new Date(Date.UTC(2024, 1, 29, 12)),
+      counts: new Map<string, bigint>([
+        ['a', 1n],
+        ['huge', 12345678901234567890123456789n],
+      ]),
+      tags: new Set(['x', 'y']),
+      nothing: undefined,
+      nested: [{ deep: new Map([[1, [new Date(0)]]]) }],
+      text: 'ünïcödé 日本語 🙂',
+    }
+    await journal.putDeadLetters([letter('m1', 'pageStats', NOW, body)])
+    const [listed] = await journal.deadLetters()
+    t.strictSame(listed, letter('m1', 'pageStats', NOW, body))
+    const b = listed?.envelope.body as typeof body
+    t.ok(b.when instanceof Date && b.counts instanceof Map && b.tags instanceof Set, 'the types themselves')
+    t.equal(b.counts.get('huge'), 12345678901234567890123456789n)
+    t.ok(Object.hasOwn(b, 'nothing'), 'an undefined field stays a field')
+    t.strictSame(await journal.takeDeadLetter('m1'), letter('m1', 'pageStats', NOW, body))
+  })
+
+  withStore('dead letters: ids with odd characters, unicode and 1,000 characters work and never mix', async (t, journal) => {
+    await journal.putDeadLetters(ODD_IDS.map((id, i) => letter(id, 'odd', NOW + i)))
+    t.strictSame(
+      (await journal.deadLetters('odd')).map((l) => l.envelope.id),
+      ODD_IDS,
+    )
+    for (const [i, id] of ODD_IDS.entries()) {
+      t.strictSame(await journal.takeDeadLetter(id), letter(id, 'odd', NOW + i), `id #${i} (${id.length} characters)`)
+    }
+    t.strictSame(await journal.deadLetters(), [])
+  })
+
+  withStore('dead letters: more than 25 in one call (one batch request holds 25)', async (t, journal) => {
+    const letters = Array.from({ length: 60 }, (_, i) => letter(`m${String(i).padStart(2, '0')}`, i % 2 ? 'odd' : 'even', NOW + i))
+    await journal.putDeadLetters(letters)
+    t.strictSame(await journal.deadLetters(), letters)
+    t.equal((await journal.deadLetters('odd')).length, 30)
+  })
+
+  withStore('dead letters: hostile bodies (__proto__, constructor.prototype keys) round trip as keys, polluting nothing', async (t, journal) => {
+    const text = '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"~constructor":1,"~~__proto__":2,"list":[{"__proto__":{"polluted":true}}],"prototype":"p"}'
+    const body = JSON.parse(text) as Record<string, unknown>
+    const inMap = new Map<string, unknown>([['k', JSON.parse('{"__proto__":{"polluted":true}}')]])
+    await journal.putDeadLetters([letter('json', 'hostile', NOW, body), letter('map', 'hostile', NOW + 1, { inMap })])
+    const [json, map] = await journal.deadLetters('hostile')
+    const back = json?.envelope.body as Record<string, unknown>
+    t.equal(JSON.stringify(back), text, 'the same keys and values, in order')
+    t.ok(Object.hasOwn(back, '__proto__'), '__proto__ is an own key')
+    t.equal(Object.getPrototypeOf(back), Object.prototype, 'the prototype is untouched')
+    t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution')
+    t.equal(typeof ({} as { constructor: unknown }).constructor, 'function')
+    const m = (map?.envelope.body as { inMap: Map<string, object> }).inMap
+    t.ok(m instanceof Map && Object.hasOwn(m.get('k')!, '__proto__'), 'inside a Map too')
+    t.equal(JSON.stringify((await journal.takeDeadLetter('json'))?.envelope.body), text, 'take gives the same')
+    t.equal(({} as Record<string, unknown>).polluted, undefined)
+  })
+
+  withStore('dead letters: what a store returns is a copy', async (t, journal) => {
+    const mine = letter('m1')
+    await journal.putDeadLetters([mine])
+    ;(mine.envelope.body as { n: number }).n = 99
+    const [listed] = await journal.deadLetters()
+    ;(listed!.envelope.body as { n: number }).n = 42
+    listed!.attempts.length = 0
+    t.strictSame(await journal.deadLetters(), [letter('m1')])
+  })
+
+  withStore('dead letters: a 1 MiB body comes back whole, listed and taken, and is what a replay sends', async (t, journal) => {
+    const body = { blob: randomBytes(768 * 1024).toString('base64'), text: 'ünïcödé 日本語 🙂'.repeat(1000), when: new Date(7), tags: new Map([['a', 1n]]) }
+    t.ok(JSON.stringify(body).length > MiB, 'the body is over 1 MiB')
+    const big = letter('big', 'pageStats', NOW, body)
+    await journal.putDeadLetters([big, letter('small', 'pageStats', NOW + 1)])
+    const [listed, small] = await journal.deadLetters()
+    const sameBody = (got: DeadLetter | undefined) => {
+      const b = got?.envelope.body as typeof body | undefined
+      return b?.blob === body.blob && b.text === body.text && b.when instanceof Date && b.when.getTime() === 7 && b.tags instanceof Map && b.tags.get('a') === 1n
+    }
+    t.ok(sameBody(listed), 'listed: the body byte for byte, its types kept')
+    t.strictSame({ ...listed, envelope: { ...listed?.envelope, body: undefined } }, { ...big, envelope: { ...big.envelope, body: undefined } }, 'listed: the envelope, the error and every attempt')
+    t.strictSame(small, letter('small', 'pageStats', NOW + 1), 'its neighbour in the same call')
+    t.equal((await journal.deadLetters('pageStats')).filter(sameBody).length, 1, 'filtered by type: whole too')
+    const taken = await journal.takeDeadLetter('big')
+    t.ok(sameBody(taken), 'taken (what replay sends): the whole body')
+    t.equal(taken?.attempts.length, 3)
+    t.equal(await journal.takeDeadLetter('big'), undefined, 'taken once')
+    t.strictSame((await journal.deadLetters()).map((l) => l.envelope.id), ['small'])
+  })
+
+  withStore('dead letters: an unreadable record of 2 MiB keeps every byte, as bytes and as Lambda base64; replay would put them all back', async (t, journal) => {
+    const data = randomBytes(2 * MiB + 1)
+    const base = { shard: 'troupe/shardId-000000000001', reason: 'the record is not valid UTF-8', now: NOW }
+    const asBytes = unreadableRecordLetter({ ...base, data, sequenceNumber: '49001' })
+    const asBase64 = unreadableRecordLetter({ ...base, data: data.toString('base64'), sequenceNumber: '49002' })
+    const notBase64 = unreadableRecordLetter({ ...base, data: `${data.toString('base64').slice(0, 1000)}*!`, sequenceNumber: '49003' })
+    await journal.putDeadLetters([asBytes, asBase64, notBase64])
+    const listed = await journal.deadLetters()
+    t.equal(listed.length, 3)
+    for (const [i, seq] of ['49001', '49002'].entries()) {
+      const got = listed.find((l) => (l.envelope.body as UnreadableRecord).sequenceNumber === seq)
+      const b = got?.envelope.body as { base64?: string; bytes?: number } | undefined
+      t.equal(b?.bytes, data.byteLength, `${['bytes', 'base64'][i]}: bytes counts the record's bytes, not base64 characters`)
+      t.ok(b?.base64 !== undefined && Buffer.from(b.base64, 'base64').equals(data), `${['bytes', 'base64'][i]}: every byte, in order`)
+      t.strictSame(got, [asBytes, asBase64][i], `${['bytes', 'base64'][i]}: the whole letter`)
+    }
+    const text = listed.find((l) => (l.envelope.body as UnreadableRecord).sequenceNumber === '49003')?.envelope.body
+    t.match(text, { text: String, characters: 1002, notBase64: true }, 'data that is not base64: kept as text and counted in characters')
+    const taken = await journal.takeDeadLetter(asBytes.envelope.id)
+    t.equal(taken?.error.code, 'TROUPE_BAD_RECORD')
+    const record = taken && recordToPutBack(taken, ['troupe'])
+    t.ok(record?.data.equals(data), 'taken, it puts back the record whole, on its stream')
+    t.equal(record?.stream, 'troupe')
+  })
+
+  withStore('dead letters: every attempt and every error is kept whole, however long', async (t, journal) => {
+    const long = 'why '.repeat(60_000) // 240 KB
+    const wordy: DeadLetter = {
+      ...letter('wordy'),
+      error: { name: 'Error', message: long, code: 'E_WHY', stack: long },
+      attempts: Array.from({ length: 150 }, (_, i) => ({
+        attempt: i + 1,
+        startedAt: NOW - 1_000 + i,
+        endedAt: NOW - 900 + i,
+        error: { name: 'Error', message: long.slice(0, 5_000), stack: `Error\n${'    at x\n'.repeat(100)}` },
+      })),
+    }
+    await journal.putDeadLetters([wordy])
+    t.strictSame(await journal.deadLetters(), [wordy], 'listed whole')
+    t.strictSame(await journal.takeDeadLetter('wordy'), wordy, 'taken whole')
+  })
+
+  withStore('dead letters: a body that is a claim-check reference is kept as it is', async (t, journal) => {
+    const reference = { [PAYLOAD_FIELD]: { key: 'msg/ref', bytes: 3 * MiB, sha256: 'n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=' } }
+    await journal.putDeadLetters([letter('ref', 'pageStats', NOW, reference)])
+    t.strictSame((await journal.deadLetters())[0]?.envelope.body, reference, 'listed: the reference, not a body')
+    t.strictSame((await journal.takeDeadLetter('ref'))?.envelope.body, reference, 'taken: the reference, which a replay sends again')
+  })
+
+  withStore('dead letters: a large letter put again is replaced whole, by a large or a small one, and back', async (t, journal) => {
+    const body = (c: string, n: number) => ({ c: c.repeat(n) })
+    const first = letter('m1', 'pageStats', NOW, body('a', MiB))
+    const second = letter('m1', 'pageStats', NOW + 1, body('b', MiB / 2))
+    await journal.putDeadLetters([first])
+    await journal.putDeadLetters([second])
+    await journal.putDeadLetters([second]) // the same again
+    t.strictSame(await journal.deadLetters(), [second], 'a smaller large one replaces it')
+    const small = letter('m1', 'pageStats', NOW + 2)
+    await journal.putDeadLetters([small])
+    t.strictSame(await journal.deadLetters(), [small], 'a small one replaces it')
+    await journal.putDeadLetters([first])
+    t.strictSame(await journal.deadLetters(), [first], 'and a large one the small one')
+    await journal.putDeadLetters([first, second, first]) // the last of a call wins
+    t.strictSame(await journal.takeDeadLetter('m1'), first)
+    t.strictSame(await journal.deadLetters(), [])
+    await journal.putDeadLetters([second])
+    t.strictSame(await journal.takeDeadLetter('m1'), second, 'put again after a take: kept again, whole')
+  })
+}

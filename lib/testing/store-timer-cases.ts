@@ -1,0 +1,171 @@
+// The store conformance cases of the timer store: puts that replace, due and next in time and
+// id order, deletes, odd ids, large messages and (for a store that has one) the item limit.
+import { bigText, ODD_KEYS, timer, type WithStores } from './store-fixtures.js'
+
+/** `maxItemBytes`: the store's item limit, when it has one (ConformanceOptions). */
+export function timerCases(withStores: WithStores, maxItemBytes: number | undefined): void {
+  withStores('timers: an empty store has nothing due, no next time and an empty list', async (t, { timers }) => {
+    t.equal(await timers.get('nope'), undefined)
+    t.strictSame(await timers.due(Number.MAX_SAFE_INTEGER, 10), [])
+    t.equal(await timers.next(), undefined)
+    t.strictSame(await timers.list(), [])
+    await timers.delete('nope') // deleting what is not there is fine
+  })
+
+  withStores('timers: a put is read back exactly, optional fields present or absent', async (t, { timers }) => {
+    const oneShot = timer('once', 1_000)
+    const recurring = timer('every', 2_000, { every: 'rate(5 minutes)', causationId: 'm-1', fired: 7 })
+    await timers.put(oneShot)
+    await timers.put(recurring)
+    t.strictSame(await timers.get('once'), oneShot)
+    t.strictSame(await timers.get('every'), recurring)
+  })
+
+  withStores('timers: a put with the same id replaces the timer, due time included', async (t, { timers }) => {
+    await timers.put(timer('t', 1_000))
+    const moved = timer('t', 5_000, { body: '{"json":"v2"}', fired: 1, every: 'rate(1 minute)' })
+    await timers.put(moved)
+    t.strictSame(await timers.get('t'), moved)
+    t.strictSame(await timers.list(), [moved], 'one timer, not two')
+    t.strictSame(await timers.due(1_000, 10), [], 'not due at the old time')
+    t.strictSame(await timers.due(5_000, 10), [moved])
+    t.equal(await timers.next(), 5_000)
+    // and back to an earlier time
+    const earlier = { ...moved, dueAt: 10 }
+    await timers.put(earlier)
+    t.equal(await timers.next(), 10)
+    t.strictSame(await timers.due(10, 10), [earlier])
+  })
+
+  withStores('timers: delete removes a timer from get, due, next and list', async (t, { timers }) => {
+    await timers.put(timer('a', 100))
+    await timers.put(timer('b', 200))
+    await timers.delete('a')
+    t.equal(await timers.get('a'), undefined)
+    t.strictSame(
+      (await timers.due(1_000, 10)).map((x) => x.id),
+      ['b'],
+    )
+    t.equal(await timers.next(), 200)
+    t.strictSame(
+      (await timers.list()).map((x) => x.id),
+      ['b'],
+    )
+    await timers.delete('b')
+    t.equal(await timers.next(), undefined)
+  })
+
+  withStores('timers: due returns what is due at or before now, earliest first, at most limit', async (t, { timers }) => {
+    // 40 timers at shuffled times, so they spread over any partitioning
+    const times = Array.from({ length: 40 }, (_, i) => 1_000 + ((i * 7919) % 40) * 100)
+    for (const [i, at] of times.entries()) await timers.put(timer(`t${String(i).padStart(2, '0')}`, at))
+    const sorted = [...times].sort((a, b) => a - b)
+
+    const due = await timers.due(2_000, 100)
+    t.strictSame(
+      due.map((x) => x.dueAt),
+      sorted.filter((at) => at <= 2_000),
+      'everything at or before now, inclusive, in order',
+    )
+    t.strictSame(
+      (await timers.due(2_000, 3)).map((x) => x.dueAt),
+      sorted.slice(0, 3),
+      'the earliest 3',
+    )
+    t.strictSame(await timers.due(999, 10), [], 'nothing before the first')
+    t.strictSame(await timers.due(5_000, 0), [], 'limit 0')
+    t.equal((await timers.due(Number.MAX_SAFE_INTEGER, 1_000)).length, 40)
+    t.strictSame((await timers.due(2_000, 1))[0], await timers.get((await timers.due(2_000, 1))[0]!.id), 'whole records')
+  })
+
+  withStores('timers: timers due at the same millisecond come in id order', async (t, { timers }) => {
+    for (const id of ['m', 'b', 'z', 'a', 'q']) await timers.put(timer(id, 500))
+    await timers.put(timer('early', 400))
+    t.strictSame(
+      (await timers.due(500, 10)).map((x) => x.id),
+      ['early', 'a', 'b', 'm', 'q', 'z'],
+    )
+    t.strictSame(
+      (await timers.due(500, 3)).map((x) => x.id),
+      ['early', 'a', 'b'],
+    )
+  })
+
+  withStores('timers: due does not remove anything; firing is the caller’s put or delete', async (t, { timers }) => {
+    await timers.put(timer('a', 100))
+    await timers.due(1_000, 10)
+    t.equal((await timers.due(1_000, 10)).length, 1)
+    t.ok(await timers.get('a'))
+  })
+
+  withStores('timers: next is the earliest due time, and follows puts and deletes', async (t, { timers }) => {
+    await timers.put(timer('late', 9_000))
+    t.equal(await timers.next(), 9_000)
+    await timers.put(timer('early', 3_000))
+    t.equal(await timers.next(), 3_000)
+    await timers.put(timer('past', 0))
+    t.equal(await timers.next(), 0, 'zero is a time, not nothing')
+    await timers.delete('past')
+    await timers.delete('early')
+    t.equal(await timers.next(), 9_000)
+  })
+
+  withStores('timers: list returns every timer, earliest first', async (t, { timers }) => {
+    const all = Array.from({ length: 25 }, (_, i) => timer(`id-${i}`, 10_000 - i * 100))
+    for (const x of all) await timers.put(x)
+    const listed = await timers.list()
+    t.equal(listed.length, 25)
+    t.strictSame(
+      listed.map((x) => x.dueAt),
+      all.map((x) => x.dueAt).sort((a, b) => a - b),
+    )
+    t.strictSame(listed[0], all[24])
+  })
+
+  withStores('timers: ids with odd characters, unicode and kilobytes of length work', async (t, { timers }) => {
+    for (const [i, id] of ODD_KEYS.entries()) await timers.put(timer(id, 1_000 + i))
+    t.equal((await timers.list()).length, ODD_KEYS.length)
+    for (const [i, id] of ODD_KEYS.entries()) {
+      t.strictSame(await timers.get(id), timer(id, 1_000 + i), `id #${i} (${id.length} characters)`)
+    }
+    t.strictSame(
+      (await timers.due(1_000 + ODD_KEYS.length, 100)).map((x) => x.id),
+      ODD_KEYS,
+      'due in order, real ids',
+    )
+    for (const id of ODD_KEYS) await timers.put(timer(id, 50)) // replace every one
+    t.equal((await timers.list()).length, ODD_KEYS.length, 'replaced, not added')
+    t.equal(await timers.next(), 50)
+    for (const id of ODD_KEYS) await timers.delete(id)
+    t.strictSame(await timers.list(), [])
+  })
+
+  withStores('timers: a large message (300 KB) is read back exactly', async (t, { timers }) => {
+    const big = timer('big', 1, { body: JSON.stringify({ json: bigText(300 * 1024) }) })
+    await timers.put(big)
+    t.ok((await timers.get('big'))?.body === big.body, 'get')
+    t.ok((await timers.due(1, 1))[0]?.body === big.body, 'due')
+  })
+
+  if (maxItemBytes !== undefined) {
+    const limit = maxItemBytes
+    withStores('timers: a timer over the item limit is refused by id and size, and nothing is written', async (t, { timers }) => {
+      await t.rejects(async () => timers.put(timer('huge', 1, { body: bigText(limit + 10_000) })), {
+        code: 'TROUPE_TIMER_TOO_LARGE',
+        message: /huge.* KB/,
+      })
+      t.equal(await timers.get('huge'), undefined)
+      t.equal(await timers.next(), undefined)
+    })
+  }
+
+  withStores('timers: what a store returns is a copy', async (t, { timers }) => {
+    await timers.put(timer('a', 100))
+    const got = (await timers.get('a'))!
+    got.dueAt = 1
+    got.fired = 99
+    const listed = (await timers.list())[0]!
+    listed.body = 'changed'
+    t.strictSame(await timers.get('a'), timer('a', 100))
+  })
+}
