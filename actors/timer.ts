@@ -7,6 +7,7 @@
 // target's shard, behind nothing the target itself is not behind.
 import { Actor, type ActorClass } from '../lib/core/actor.js'
 import type { Context } from '../lib/core/context.js'
+import type { TraceContext } from '../lib/core/envelope.js'
 import { STATE_TTL } from '../lib/turn/actor-type.js'
 
 export const TIMER = 'troupe.timer'
@@ -29,6 +30,8 @@ export interface TimerFiring {
   correlationId: string
   /** The message whose turn set the timer, if any. */
   causationId?: string
+  /** The trace context of the span that set the timer, if traced. */
+  trace?: TraceContext
 }
 
 export interface TimerState {

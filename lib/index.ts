@@ -51,7 +51,7 @@ export { MemoryStateStore, MemoryTimerStore, memoryStores } from './store/memory
 export { MemoryJournalStore, type MemoryJournalOptions } from './store/memory-journal.js'
 
 // Messages and receipts
-export type { Envelope } from './core/envelope.js'
+export type { Envelope, TraceContext } from './core/envelope.js'
 export type { CorrelationId, MessageId } from './core/ids.js'
 export type { MessageStatus, Receipt, ReceiptEntry } from './core/receipt.js'
 

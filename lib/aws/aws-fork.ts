@@ -13,6 +13,7 @@ import { decode, encode } from '../core/serialization.js'
 import type { DurableHost } from '../hosts/durable/durable-host.js'
 import type { PayloadStore } from '../store/payload-store.js'
 import { outsideFork } from '../turn/fork-plan.js'
+import { outsideTrace } from '../turn/turn-trace.js'
 import type { ReceiptWaiter } from './receipt-waiter.js'
 
 /** A fork's joined replies larger than this wait in the overflow store; its receipt holds where (`KEPT_RESULT`). */
@@ -48,7 +49,7 @@ export interface ForkParts {
 /** Sends the fork's children and resolves to their joined replies, once its receipt has them. */
 export async function forkAndJoin<const T extends readonly ActorClass[], Value>(parts: ForkParts, forkId: MessageId, children: ForkChildren<T>, options: JoinOptions<Value>): Promise<Joined<T, Value>> {
   const { host } = parts
-  const { effects, cause } = outsideFork(host, forkId, children, host.typeOf(FORK_RESULT).cls, options as JoinOptions<unknown>)
+  const { effects, cause } = outsideFork(host, forkId, children, host.typeOf(FORK_RESULT).cls, options as JoinOptions<unknown>, outsideTrace())
   await host.sendEntries(host.entries(effects, cause))
   const timeoutMs = options.timeoutMs + FORK_GRACE_MS
   const receipt = await parts.waiter.waitFor(forkId, new Set(['done']), timeoutMs)

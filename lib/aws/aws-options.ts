@@ -80,6 +80,11 @@ export interface AwsSystemOptions {
   /** @default true unless NODE_ENV is "production" */
   checkSerializable?: boolean
   logLevel?: LogLevel
+  /**
+   * Where the system's lines go, `ctx.log`'s included. A Powertools for AWS Lambda Logger fits
+   * through `fromPowertools(logger)` from `troupe/lambda` (docs/logging.md).
+   * @default JSON lines on stderr, at `logLevel` (which a given logger ignores: it has its own)
+   */
   logger?: Logger
   /**
    * Counts every request the system's clients send (attached to both as SDK middleware); the

@@ -42,6 +42,7 @@ import type { TimerRecord } from '../store/index.js'
 import { DynamoDBPayloadStore, type PayloadStore } from '../store/payload-store.js'
 import type { DeadLetter } from '../supervisor/dead-letter.js'
 import { KinesisTransport } from '../transport/kinesis.js'
+import { outsideTrace } from '../turn/turn-trace.js'
 import { forkAndJoin, forkResultBuiltin } from './aws-fork.js'
 import type { AwsSystemOptions } from './aws-options.js'
 import { AwsOutbox } from './aws-outbox.js'
@@ -211,15 +212,18 @@ export class AwsSystem implements System {
     return answerOf(envelope, receipt) as never
   }
 
-  /** A validated envelope for a message from outside a turn. */
+  /** A validated envelope for a message from outside a turn, carrying the caller's span. */
   private async envelope(target: ActorClass | string, body: unknown, options: TellOptions | undefined): Promise<Envelope> {
+    const trace = outsideTrace()
     if (this.stopping) throw new SystemStoppedError()
     const type = this.host.typeOf(target)
     const valid = await validateBody(type.type, type.schema, body)
     if (this.checkSerializable) assertSerializable(type.type, 'message', valid)
     const id = this.ids.id(this.ids.next())
     const correlationId = (options?.correlationId === undefined ? id : parseMessageId(options.correlationId, 'correlationId')) as string as CorrelationId
-    return makeEnvelope({ id, type: type.type, key: type.keyOf(valid), body: valid, correlationId, sentAt: this.clock.now() })
+    const envelope = makeEnvelope({ id, type: type.type, key: type.keyOf(valid), body: valid, correlationId, sentAt: this.clock.now() })
+    if (trace !== undefined) envelope.trace = trace
+    return envelope
   }
 
   // ── receipts ─────────────────────────────────────────────────────────────

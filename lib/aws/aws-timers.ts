@@ -9,7 +9,7 @@ import type { Clock } from '../core/clock.js'
 import { makeEnvelope, type Envelope } from '../core/envelope.js'
 import { TroupeError } from '../core/errors.js'
 import { derivedId, type CorrelationId, type MessageId } from '../core/ids.js'
-import type { Logger } from '../core/logger.js'
+import { messageLogFields, type Logger } from '../core/logger.js'
 import { timerRecord, type ScheduleOptions } from '../core/schedule.js'
 import { decode } from '../core/serialization.js'
 import type { DurableHost } from '../hosts/durable/durable-host.js'
@@ -22,6 +22,7 @@ import type { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import type { DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'
 import type { TimerRecord } from '../store/index.js'
 import { errorRecord, type DeadLetter } from '../supervisor/dead-letter.js'
+import { outsideTrace } from '../turn/turn-trace.js'
 import type { AwsOutbox } from './aws-outbox.js'
 
 export interface AwsTimersOptions {
@@ -63,7 +64,7 @@ export class AwsTimers {
     const type = host.typeOf(actor)
     const checked = host.checkOutgoing(actor, body)
     const id = options.name ?? this.o.newId()
-    const timer = timerRecord(`system.schedule(${type.type})`, type.type, checked, options, clock.now(), { id, correlationId: id })
+    const timer = timerRecord(`system.schedule(${type.type})`, type.type, checked, options, clock.now(), { id, correlationId: id, trace: outsideTrace() })
     await this.o.store.put(timer)
     this.runner.notify(timer.dueAt)
     return id
@@ -120,19 +121,20 @@ export class AwsTimers {
       causationId,
       sentAt: clock.now(),
     }
+    const traced = timer.trace === undefined ? {} : { trace: timer.trace }
     let firing: TimerFiring
     // Kept encoded until it decodes: a body that cannot be read is kept as it was stored, never lost.
     let body: unknown = timer.body
     try {
       body = decode(timer.body)
       const key = host.typeOf(timer.target).keyOf(body)
-      firing = { timerId: timer.id, dueAt: timer.dueAt, fired: timer.fired, target: timer.target, key, body, correlationId: timer.correlationId, ...(causationId ? { causationId } : {}) }
+      firing = { timerId: timer.id, dueAt: timer.dueAt, fired: timer.fired, target: timer.target, key, body, correlationId: timer.correlationId, ...(causationId ? { causationId } : {}), ...traced }
     } catch (error) {
       // The letter keeps the error that stopped the firing and the body the timer would have told.
       const envelope = makeEnvelope({ ...fields, id: derivedId(timer.id as MessageId, timer.dueAt), type: timer.target, key: '', body })
       const letter: DeadLetter = { envelope, error: errorRecord(error), attempts: [], deadAt: clock.now() }
       await this.o.journal.putDeadLetters([letter])
-      logger.error('timer could not fire; dead-lettered', { timerId: timer.id, error: letter.error.message })
+      logger.error('timer could not fire; dead-lettered', { ...messageLogFields(envelope), timerId: timer.id, error: letter.error.message })
       return
     }
     // A target that recognises a second firing itself gets the message straight, in due-time
@@ -141,6 +143,7 @@ export class AwsTimers {
       ? makeEnvelope({ ...fields, id: derivedId(timer.id as MessageId, timer.dueAt), type: timer.target, key: firing.key, body: firing.body })
       : makeEnvelope({ ...fields, type: TIMER, key: timer.id, body: firing })
     if (timer.direct && this.o.receiptsForAll) envelope.receipt = 'status'
+    if (timer.trace !== undefined) envelope.trace = timer.trace
     const pos = host.lane.stamp(envelope)
     try {
       await this.o.outbox.sendOffloaded(envelope)

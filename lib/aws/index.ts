@@ -59,6 +59,9 @@ export type { CountableClient, RequestCount, RequestCounts } from './request-cou
 
 // Inspecting a system from its table
 export { TableInspector, type TableInspectorOptions } from '../inspect/table-inspector.js'
+// What TableInspector reads beside the table on AWS: the hosts' metrics in CloudWatch.
+export { CloudWatchMetrics, type CloudWatchMetricsOptions } from '../metrics/cloudwatch-metrics.js'
+export type { MetricsSource, TrafficTotal } from '../metrics/metrics-source.js'
 
 // Apps for `troupe dev`, `bundle`, `template` and `deploy`: export default defineApp({ actors, start? }) from troupe.app.ts
 export { defineApp } from '../app/define-app.js'

@@ -9,7 +9,7 @@ import type { Envelope } from '../core/envelope.js'
 import { AskTimeoutError, SystemStoppedError, TroupeError } from '../core/errors.js'
 import { derivedId } from '../core/ids.js'
 import type { TroupeEvent } from '../core/inspection.js'
-import type { Logger } from '../core/logger.js'
+import { messageLogFields, type Logger } from '../core/logger.js'
 import type { DurableHost } from '../hosts/durable/durable-host.js'
 import { flushRecord } from '../hosts/durable/flush-record.js'
 import type { AskAnswer, AskInvocation } from '../hosts/lambda/events.js'
@@ -137,12 +137,12 @@ export class InvokeAsk {
     if (answer.status === 'unfinished') {
       // The host finishes it from the stream, where its receipt must begin as any ask's does.
       if (notAccepted) throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `${what}: the function left it unfinished, and its accepted receipt could not be written, so it was not put on the stream: ${notAccepted.message}`, { cause: notAccepted })
-      logger.warn('an ask did not finish in its invocation; it goes on the stream', { actor: envelope.type, messageId: envelope.id, reason: answer.reason })
+      logger.warn('an ask did not finish in its invocation; it goes on the stream', { ...messageLogFields(envelope), reason: answer.reason })
       await outbox.sendOffloaded(envelope)
       return undefined
     }
     // The message ran and its final entry is kept: only the start of its history is missing.
-    if (notAccepted) logger.warn("an ask's accepted receipt entry could not be written; its final entry was", { actor: envelope.type, messageId: envelope.id, error: notAccepted.message })
+    if (notAccepted) logger.warn("an ask's accepted receipt entry could not be written; its final entry was", { ...messageLogFields(envelope), error: notAccepted.message })
     return { status: answer.status, ...(answer.status === 'done' && answer.reply !== undefined ? { reply: answer.reply } : {}), ...(answer.error ? { error: answer.error } : {}) }
   }
 
@@ -155,7 +155,7 @@ export class InvokeAsk {
     const { host, logger } = this.o
     if (!host.typeOf(envelope.type).stateful) return
     const flush = flushRecord(envelope.type, envelope.key, derivedId(envelope.id, 'flush'), envelope.correlationId, this.o.clock.now())
-    const notPut = (error: Error) => logger.warn("could not put the flush record of a failed ask; what its turn sent waits for the instance's next message", { actor: envelope.type, messageId: envelope.id, error: error.message })
+    const notPut = (error: Error) => logger.warn("could not put the flush record of a failed ask; what its turn sent waits for the instance's next message", { ...messageLogFields(envelope), error: error.message })
     this.o.transport.enqueue(flush).then(
       (r) => r.status === 'failed' && notPut(r.error),
       (error: unknown) => notPut(error as Error),
@@ -175,7 +175,7 @@ export class InvokeAsk {
       const result = await this.o.outbox.enqueueTracked(envelope)
       if (result.status === 'failed') throw result.error
     } catch (error) {
-      this.o.logger.error('an ask without an answer could not be put on its stream; it applies only if the function finished it', { actor: envelope.type, messageId: envelope.id, error: (error as Error).message })
+      this.o.logger.error('an ask without an answer could not be put on its stream; it applies only if the function finished it', { ...messageLogFields(envelope), error: (error as Error).message })
     }
   }
 }

@@ -9,7 +9,11 @@ import { ensureResources } from '../aws/resources.js'
 import { ConfigError, TroupeError } from '../core/errors.js'
 import type { SystemSnapshot } from '../core/inspection.js'
 import { serveInspection } from '../inspect/inspection-server.js'
+import type { Inspector } from '../inspect/inspector.js'
 import { SystemInspector } from '../inspect/system-inspector.js'
+import { TableInspector } from '../inspect/table-inspector.js'
+import { TrafficLog } from '../inspect/traffic-log.js'
+import { LocalMetrics } from '../local/local-metrics.js'
 import { clients, startLocalStack, type LocalStack } from '../local/local-stack.js'
 import { STREAM_NAME } from '../routing/kinesis-limits.js'
 import { Router } from '../routing/router.js'
@@ -128,6 +132,7 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
     step()
 
     const systemOptions = { actors: app.actors, ...(app.filters ? { filters: app.filters } : {}), ...(app.payloads ? { payloads: app.payloads } : {}), router, logLevel: options.logLevel }
+    const metrics = new LocalMetrics(() => system!.requests.snapshot())
     if (options.host === 'lambda') {
       note(`bundling ${show(appFile)} with the Lambda host; its turns run in local function processes`)
       let host: DevLambdaHost
@@ -146,7 +151,10 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
           system: systemOptions,
           logLevel: options.logLevel,
           tickMs: options.tickMs,
-          onLog: (line) => io.stderr.write(`${line}\n`),
+          // The functions' EMF lines are their metrics (CloudWatch would take them from the log): kept, not shown.
+          onLog: (line) => {
+            if (!metrics.ingest(line)) io.stderr.write(`${line}\n`)
+          },
         })
       } catch (error) {
         if (error instanceof ConfigError) appError(error)
@@ -187,13 +195,20 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
     }
     const running = system!
     // Inspection on loopback from the first message: `troupe inspect --url` and the web view.
-    const inspector = new SystemInspector(running, { actors: app.actors })
-    const inspection = await serveInspection(inspector, { log: inspector.log })
+    // On the Lambda host the turns run in the function processes: what they did is in the table and
+    // in their metrics, as for a deployed stack; this process's own view knows only its sends.
+    const inspector: Inspector & { close(): Promise<void> } = lambdaHost
+      ? new TableInspector({ dynamodb, tableName: options.table, kinesis, stream: router.defaultStream, metrics, actors: app.actors })
+      : new SystemInspector(running, { actors: app.actors })
+    // The web view's live feed: this process's events (on the Lambda host, its sends).
+    const log = inspector instanceof SystemInspector ? inspector.log : new TrafficLog(running)
+    const inspection = await serveInspection(inspector, { log })
     cleanups.push({
       what: 'stop serving inspection',
       run: async () => {
         await inspection.close()
         await inspector.close()
+        log.stop()
       },
     })
     // Said at once, not at ready: `troupe inspect` finds this run while the app's start() runs.

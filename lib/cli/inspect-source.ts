@@ -1,11 +1,13 @@
 // Where `troupe inspect` and `troupe ui` read: a process serving inspection (--url), the AWS
 // mode's DynamoDB table (--table, local or real), or, given neither, the `troupe dev` running
-// in this folder, found through the dev.json it writes.
+// in this folder, found through the dev.json it writes. Over a table, the counts, traffic and
+// cost come from the metrics the Lambda hosts wrote, read from CloudWatch.
 import { join, relative, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
+import { loadPeer, MissingPeerError } from '../core/optional-peer.js'
 import { HttpInspector } from '../inspect/http-inspector.js'
 import type { Inspector } from '../inspect/inspector.js'
-import { UsageError } from './cli-error.js'
+import { CliError, UsageError } from './cli-error.js'
 import { DEV_DIR, DEV_FILE, isAlive, readDevFile } from './dev-file.js'
 
 export interface SourceFlags {
@@ -16,6 +18,9 @@ export interface SourceFlags {
   kinesisEndpoint?: string
   region?: string
   stream?: string
+  metrics?: 'cloudwatch' | 'none'
+  cloudwatchEndpoint?: string
+  service?: string
   dir?: string
 }
 
@@ -24,7 +29,12 @@ Where it reads
   --url <url>        a process serving inspection: troupe dev, or an app calling serveInspection
                      from troupe/inspect (in troupe's repository, npm start -- --inspect)
   --table <name>     the AWS mode's DynamoDB table, with --region, or --endpoint for a local one;
-                     replay and resume put messages on the stream: add --stream (and --kinesis-endpoint)
+                     replay and resume put messages on the stream: add --stream (and --kinesis-endpoint);
+                     the counts, traffic and cost are the metrics the Lambda hosts wrote, summed from
+                     CloudWatch over the last 24 hours (--metrics cloudwatch, the default with
+                     --region; --metrics none, the default with --endpoint unless
+                     --cloudwatch-endpoint is given; --service when the hosts' Service dimension is
+                     not the table name)
   neither            the troupe dev running in this folder, found through the ${DEV_DIR}/${DEV_FILE} it
                      writes (--dir <folder> for one started with troupe dev --dir <folder>)
 `
@@ -55,14 +65,35 @@ export async function openSource(flags: SourceFlags): Promise<Inspector> {
     flags.stream !== undefined
       ? new KinesisClient({ ...common, ...(kinesisEndpoint ? { endpoint: kinesisEndpoint, requestHandler: new (await import('@smithy/node-http-handler')).NodeHttpHandler() } : {}) })
       : undefined
-  const inspector = new TableInspector({ dynamodb, tableName: flags.table, ...(kinesis ? { kinesis, stream: flags.stream! } : {}) })
+  // The counts are not in the table: the hosts wrote them as metrics, which CloudWatch keeps.
+  const readMetrics = flags.metrics ?? (local && flags.cloudwatchEndpoint === undefined ? 'none' : 'cloudwatch')
+  if (readMetrics === 'cloudwatch' && local && flags.cloudwatchEndpoint === undefined) {
+    throw new UsageError('--metrics cloudwatch over a local table (--endpoint) needs --cloudwatch-endpoint, the local CloudWatch to read')
+  }
+  const cloudwatch =
+    readMetrics === 'cloudwatch'
+      ? new (await cloudWatchSdk()).CloudWatch({ ...common, ...(flags.cloudwatchEndpoint !== undefined ? { endpoint: flags.cloudwatchEndpoint } : {}) })
+      : undefined
+  const metrics = cloudwatch && new (await import('../metrics/cloudwatch-metrics.js')).CloudWatchMetrics({ cloudwatch, service: flags.service ?? flags.table })
+  const inspector = new TableInspector({ dynamodb, tableName: flags.table, ...(kinesis ? { kinesis, stream: flags.stream! } : {}), ...(metrics ? { metrics } : {}) })
   const close = inspector.close.bind(inspector)
   inspector.close = async () => {
     await close()
     dynamodb.destroy()
     kinesis?.destroy()
+    cloudwatch?.destroy()
   }
   return inspector
+}
+
+/** The CloudWatch client package, an optional peer: only reading CloudWatch needs it. */
+async function cloudWatchSdk(): Promise<typeof import('@aws-sdk/client-cloudwatch')> {
+  try {
+    return await loadPeer('@aws-sdk/client-cloudwatch', 'reading the counts, traffic and cost from CloudWatch', () => import('@aws-sdk/client-cloudwatch'))
+  } catch (error) {
+    if (error instanceof MissingPeerError) throw new CliError(`${error.message} (or pass --metrics none)`, 1, { cause: error })
+    throw error
+  }
 }
 
 /** The flags that say where to read, on a command. */
@@ -75,6 +106,11 @@ export const sourceOptions = (cmd: Command): Command =>
     .addOption(new Option('--kinesis-endpoint <url>', 'Kinesis endpoint (a local stream)'))
     .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION'))
     .addOption(new Option('--stream <name>', 'the Kinesis stream (for replay and resume over a table)'))
+    .addOption(
+      new Option('--metrics <source>', 'over a table, where the counts, traffic and cost come from (default: cloudwatch with --region, none with --endpoint)').choices(['cloudwatch', 'none']),
+    )
+    .addOption(new Option('--cloudwatch-endpoint <url>', 'CloudWatch endpoint (a local CloudWatch; implies --metrics cloudwatch)'))
+    .addOption(new Option('--service <name>', 'the Service dimension of the metrics (default: the table name)'))
     .addOption(new Option('--dir <folder>', `without --url or --table: the project folder of the troupe dev to read (default ${DEV_DIR})`))
 
 /**

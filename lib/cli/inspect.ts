@@ -144,7 +144,7 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
     }),
   )
 
-  source(program.command('cost').description('AWS requests per API and per message since the process started (AWS mode)')).action(
+  source(program.command('cost').description('AWS requests per API and per message: since the process started (--url), or from the metrics the hosts wrote (troupe dev, --table on AWS)')).action(
     action(async (i, flags) => {
       const cost = await i.cost()
       if (!cost) {

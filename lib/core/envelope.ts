@@ -38,6 +38,11 @@ export interface Envelope<Body = unknown> {
    */
   origin?: Origin
   /**
+   * The W3C trace context of the span that sent it (the sending turn's, or the caller's active
+   * span outside a turn): its turn's span is that span's child. Absent when nothing was traced.
+   */
+  trace?: TraceContext
+  /**
    * A record that carries no message: `flush` makes the instance's host run what waits in its
    * item (messages a direct turn made, held or parked messages) and applies nothing itself.
    */
@@ -62,6 +67,16 @@ export interface Origin {
    * therefore read every copy of those messages already.
    */
   fence: string
+}
+
+/**
+ * W3C trace context (https://www.w3.org/TR/trace-context/): `parent` is a `traceparent`
+ * (`00-<trace id>-<span id>-<flags>`), `state` its `tracestate` when it has one. On the wire: the
+ * traceparent string alone, or the list `[traceparent, tracestate]`.
+ */
+export interface TraceContext {
+  readonly parent: string
+  readonly state?: string
 }
 
 /** The fields a new envelope needs; the rest default to none, attempt 0. */

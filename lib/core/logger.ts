@@ -1,3 +1,5 @@
+import type { Envelope } from './envelope.js'
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 
 /** Structured logs. Fields are merged into one JSON line with the turn's actor, key and ids. */
@@ -7,6 +9,26 @@ export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): void
   error(message: string, fields?: Record<string, unknown>): void
   child(fields: Record<string, unknown>): Logger
+}
+
+/**
+ * What names a message on a log line: `ctx.log`'s fields, and those of troupe's own lines about a
+ * message. A type, not an interface: it goes where a logger takes `Record<string, unknown>`.
+ */
+export type MessageLogFields = {
+  actor: string
+  /** Absent for an unkeyed actor. */
+  key: string | undefined
+  messageId: string
+  correlationId: string | undefined
+}
+
+/**
+ * The fields of every line about one message, in both hosts and from any logger, so one query
+ * (`messageId`, `correlationId`) finds a turn's own lines and what troupe logged of it.
+ */
+export function messageLogFields(envelope: Pick<Envelope, 'type' | 'key' | 'id' | 'correlationId'>): MessageLogFields {
+  return { actor: envelope.type, key: envelope.key || undefined, messageId: envelope.id, correlationId: envelope.correlationId }
 }
 
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 }

@@ -1,4 +1,5 @@
 import type { TimerRecord } from '../store/index.js'
+import type { TraceContext } from './envelope.js'
 import { ConfigError } from './errors.js'
 import { parseRecurrence } from './recurrence.js'
 import { encode } from './serialization.js'
@@ -57,6 +58,8 @@ export interface TimerOrigin {
   correlationId: string
   /** The message whose turn set it; absent outside a turn. */
   causationId?: string
+  /** The span that set it (the turn's, or the caller's): its firings carry it. */
+  trace?: TraceContext | undefined
 }
 
 /** The timer record for a checked body, due by `options`, its first due time checked with `where` in errors. */
@@ -71,5 +74,6 @@ export function timerRecord(where: string, target: string, body: unknown, option
     fired: 0,
     ...(options.every === undefined ? {} : { every: options.every }),
     ...(options.idempotent === true ? { direct: true as const } : {}),
+    ...(origin.trace === undefined ? {} : { trace: origin.trace }),
   }
 }

@@ -95,6 +95,11 @@ export interface SystemOptions {
   receiptsForAll?: boolean
   /** @default "info" */
   logLevel?: LogLevel
+  /**
+   * Where the system's lines go, `ctx.log`'s included. A Powertools for AWS Lambda Logger fits
+   * through `fromPowertools(logger)` from `troupe/lambda` (docs/logging.md).
+   * @default JSON lines on stderr, at `logLevel` (which a given logger ignores: it has its own)
+   */
   logger?: Logger
   /** @default 10_000 */
   deadLetterLimit?: number

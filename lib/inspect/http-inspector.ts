@@ -4,7 +4,7 @@ import superjson from 'superjson'
 import type { Pause } from '../core/system.js'
 import { ConfigError, TroupeError } from '../core/errors.js'
 import type { TimerRecord } from '../store/index.js'
-import type { ActorRow, CostView, DeadRow, GraphView, Inspector, InstanceRow, JoinRow, MessageView, Page, TraceNode } from './inspector.js'
+import type { ActorRow, CostView, DeadRow, GraphView, Inspector, InspectorSource, InstanceRow, JoinRow, MessageView, Page, TraceNode } from './inspector.js'
 
 export class HttpInspector implements Inspector {
   private readonly base: string
@@ -93,5 +93,16 @@ export class HttpInspector implements Inspector {
   }
   async machine(type: string) {
     return (await this.call<{ machine?: unknown }>('GET', '/api/machine', { type })).machine
+  }
+  /** What the serving process reads, and where it is reached. */
+  async describe(): Promise<InspectorSource> {
+    let about: InspectorSource | undefined
+    try {
+      about = (await this.call<{ about?: InspectorSource }>('GET', '/api/about')).about
+    } catch (error) {
+      // A server from before /api/about refuses it; what it reads is then not known.
+      if ((error as TroupeError).code !== 'TROUPE_INSPECT_REFUSED') throw error
+    }
+    return about === undefined ? { mode: 'unknown', source: this.base } : { mode: about.mode, source: `${about.source} at ${this.base}` }
   }
 }

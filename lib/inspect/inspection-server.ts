@@ -138,6 +138,8 @@ export async function serveInspection(inspector: Inspector, options: InspectionS
         return inspector.pauses()
       case '/api/machine':
         return { machine: await inspector.machine?.(need('type')) }
+      case '/api/about':
+        return { about: await inspector.describe?.() }
       default:
         return NOT_FOUND
     }

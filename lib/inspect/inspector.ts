@@ -36,6 +36,11 @@ export interface InstanceRow {
   paused?: boolean
   /** Messages waiting for it (queued in the embedded mode, held while paused on AWS). */
   waiting?: number
+  /**
+   * Ids of the messages that changed it, newest first, as far as the source remembers them
+   * (a bounded few; undefined when the source keeps none).
+   */
+  recent?: string[]
 }
 
 export interface Page<T> {
@@ -111,6 +116,14 @@ export interface GraphView {
   edges: { from: string; to: string; count: number; perSecond: number }[]
 }
 
+/** What an inspector reads: the mode of the system and where its answers come from. */
+export interface InspectorSource {
+  /** 'embedded' or 'aws'. */
+  mode: string
+  /** Where the answers come from, for people: 'one process', 'table orders', … */
+  source: string
+}
+
 export interface Inspector {
   actors(): Promise<ActorRow[]>
   /** One instance, or undefined. */
@@ -133,5 +146,7 @@ export interface Inspector {
   pauses(): Promise<Pause[]>
   /** An xstate machine actor's definition (as `machine.toJSON()` gives it), for drawing its statechart. */
   machine?(type: string): Promise<unknown>
+  /** Which mode and source it reads, for the web view's header. */
+  describe?(): Promise<InspectorSource>
   close?(): Promise<void>
 }

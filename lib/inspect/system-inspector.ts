@@ -4,7 +4,7 @@ import { JOINER } from '../../actors/joiner.js'
 import type { ActorClass } from '../core/actor.js'
 import type { Pause, System } from '../core/system.js'
 import type { DeadLetter } from '../supervisor/dead-letter.js'
-import type { ActorRow, CostView, DeadRow, GraphView, Inspector, InstanceRow, JoinRow, MessageNode, MessageView, Page, TraceNode } from './inspector.js'
+import type { ActorRow, CostView, DeadRow, GraphView, Inspector, InspectorSource, InstanceRow, JoinRow, MessageNode, MessageView, Page, TraceNode } from './inspector.js'
 import { pendingJoins } from './pending-joins.js'
 import { causesOf, traceTree } from './trace-tree.js'
 import { TrafficLog } from './traffic-log.js'
@@ -56,9 +56,9 @@ export class SystemInspector implements Inspector {
     const live = this.system.instances(type).find((i) => i.key === key)
     const pauses = await this.pauses()
     const paused = pauses.some((p) => p.type === type && (p.key === undefined || p.key === key))
-    if (live) return row(live, paused)
+    if (live) return row(live, paused, this.log.doneFor(type, key))
     const state = await this.system.state(type as unknown as ActorClass, key)
-    return state === undefined ? undefined : { type, key, state, paused }
+    return state === undefined ? undefined : { type, key, state, paused, recent: this.log.doneFor(type, key) }
   }
 
   async instances(type: string, options: { limit?: number; after?: string; search?: string } = {}): Promise<Page<InstanceRow>> {
@@ -70,7 +70,7 @@ export class SystemInspector implements Inspector {
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     const from = options.after === undefined ? 0 : all.findIndex((i) => i.key > options.after!)
     const slice = from < 0 ? [] : all.slice(from, from + limit)
-    const items = slice.map((i) => row(i, pauses.some((p) => p.type === type && (p.key === undefined || p.key === i.key))))
+    const items = slice.map((i) => row(i, pauses.some((p) => p.type === type && (p.key === undefined || p.key === i.key)), this.log.doneFor(type, i.key)))
     const last = slice.at(-1)
     return { items, ...(last !== undefined && from + limit < all.length ? { next: last.key } : {}) }
   }
@@ -149,8 +149,14 @@ export class SystemInspector implements Inspector {
   }
 
   async machine(type: string): Promise<unknown> {
-    const cls = this.options.actors?.find((a) => a.type === type) as { machine?: { toJSON?: () => unknown } } | undefined
-    return cls?.machine?.toJSON?.()
+    return machineOf(this.options.actors, type)
+  }
+
+  /** An AwsSystem routes to streams; the embedded system has no router. */
+  async describe(): Promise<InspectorSource> {
+    const streams = (this.system as { router?: { streams?: string[] } }).router?.streams
+    if (streams === undefined) return { mode: 'embedded', source: 'one process' }
+    return { mode: 'aws', source: `one process, ${streams.length === 1 ? 'stream' : 'streams'} ${streams.join(', ')}` }
   }
 
   async close(): Promise<void> {
@@ -158,7 +164,7 @@ export class SystemInspector implements Inspector {
   }
 }
 
-function row(i: { type: string; key: string; state: unknown; queued: number; lastMessageId: string | undefined; updatedAt: number | undefined }, paused: boolean): InstanceRow {
+function row(i: { type: string; key: string; state: unknown; queued: number; lastMessageId: string | undefined; updatedAt: number | undefined }, paused: boolean, recent: string[]): InstanceRow {
   return {
     type: i.type,
     key: i.key,
@@ -167,7 +173,14 @@ function row(i: { type: string; key: string; state: unknown; queued: number; las
     ...(i.updatedAt !== undefined ? { updatedAt: i.updatedAt } : {}),
     paused,
     waiting: i.queued,
+    recent,
   }
+}
+
+/** An xstate machine actor's definition, as `machine.toJSON()` gives it, for drawing its statechart. */
+export function machineOf(actors: readonly ActorClass[] | undefined, type: string): unknown {
+  const cls = actors?.find((a) => a.type === type) as { machine?: { toJSON?: () => unknown } } | undefined
+  return cls?.machine?.toJSON?.()
 }
 
 export function deadRow(d: DeadLetter): DeadRow {

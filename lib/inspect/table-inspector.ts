@@ -6,6 +6,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { KinesisClient } from '@aws-sdk/client-kinesis'
 import { JOINER } from '../../actors/joiner.js'
 import { DurablePauses } from '../aws/pauses.js'
+import type { ActorClass } from '../core/actor.js'
 import type { Envelope } from '../core/envelope.js'
 import { ConfigError, NoDeadLetterError } from '../core/errors.js'
 import { decode } from '../core/serialization.js'
@@ -20,9 +21,11 @@ import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import { DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'
 import type { StoredInstance, StoredReceipt, TraceLink } from '../store/index.js'
 import { KinesisTransport } from '../transport/kinesis.js'
-import type { ActorRow, CostView, DeadRow, Inspector, InstanceRow, JoinRow, MessageNode, MessageView, Page, TraceNode } from './inspector.js'
+import type { MetricsSource } from '../metrics/metrics-source.js'
+import type { ActorRow, CostView, DeadRow, GraphView, Inspector, InspectorSource, InstanceRow, JoinRow, MessageNode, MessageView, Page, TraceNode } from './inspector.js'
+import { costOf, graphOf, withCounts } from './metrics-view.js'
 import { pendingJoins } from './pending-joins.js'
-import { deadRow } from './system-inspector.js'
+import { deadRow, machineOf } from './system-inspector.js'
 import { causesOf, traceTree } from './trace-tree.js'
 
 /** How long a receipt written by a replay is kept. */
@@ -36,6 +39,10 @@ export interface TableInspectorOptions {
   /** For `replay` and `resume`, which put messages on the stream. */
   kinesis?: KinesisClient
   stream?: string
+  /** The app's actor classes, to draw a machine actor's statechart. */
+  actors?: readonly ActorClass[]
+  /** What the hosts counted (CloudWatch for a deployed stack, troupe dev's collector locally): counts, traffic and cost. */
+  metrics?: MetricsSource
 }
 
 export class TableInspector implements Inspector {
@@ -77,7 +84,8 @@ export class TableInspector implements Inspector {
       if (row.lastActivityAt === undefined || stored.updatedAt > row.lastActivityAt) row.lastActivityAt = stored.updatedAt
     })
     for (const letter of await this.journal.deadLetters()) rowOf(letter.envelope.type).dead++
-    return [...rows.values()].sort((a, b) => (a.type < b.type ? -1 : 1))
+    const sorted = [...rows.values()].sort((a, b) => (a.type < b.type ? -1 : 1))
+    return this.options.metrics ? withCounts(sorted, this.options.metrics) : sorted
   }
 
   async instance(type: string, key: string): Promise<InstanceRow | undefined> {
@@ -108,6 +116,8 @@ export class TableInspector implements Inspector {
       updatedAt: stored.updatedAt,
       paused: meta.paused === true,
       waiting: meta.held?.length ?? 0,
+      // Kept by the host to recognise copies of messages without an origin: a best effort, often empty.
+      recent: [...meta.recent].reverse(),
     }
   }
 
@@ -213,13 +223,13 @@ export class TableInspector implements Inspector {
     return this.timerStore.list()
   }
 
-  /** The request counters live in the running process: ask it (`--url`), not the table. */
+  /** Requests and traffic are counted by the hosts: known with a metrics source, not from the table. */
   async cost(): Promise<CostView | undefined> {
-    return undefined
+    return this.options.metrics && costOf(this.options.metrics)
   }
 
-  async graph(): Promise<undefined> {
-    return undefined
+  async graph(): Promise<GraphView | undefined> {
+    return this.options.metrics && graphOf(this.options.metrics)
   }
 
   pause(type: string, key?: string): Promise<void> {
@@ -232,6 +242,15 @@ export class TableInspector implements Inspector {
 
   pauses(): Promise<Pause[]> {
     return this.pausing.list()
+  }
+
+  async machine(type: string): Promise<unknown> {
+    return machineOf(this.options.actors, type)
+  }
+
+  async describe(): Promise<InspectorSource> {
+    const { tableName, stream, metrics } = this.options
+    return { mode: 'aws', source: `table ${tableName}${stream !== undefined ? `, stream ${stream}` : ''}${metrics !== undefined ? `; ${metrics.label}` : ''}` }
   }
 
   async close(): Promise<void> {

@@ -12,6 +12,8 @@ import type { GraphView, MessageNode } from './inspector.js'
 const DEFAULT_LIMIT = 20_000
 /** Edge rates are over this window. */
 const RATE_WINDOW_MS = 10_000
+/** Messages remembered per instance as the ones that changed it. */
+const RECENT_PER_INSTANCE = 20
 /** Where a message comes from when nothing in the system sent it. */
 export const OUTSIDE = '(outside)'
 
@@ -29,6 +31,8 @@ export class TrafficLog {
   private readonly children = new Map<string, Set<string>>()
   private readonly edges = new Map<string, Edge>()
   private readonly nodes = new Map<string, number>()
+  /** Type and key → ids of the messages done there, oldest first. */
+  private readonly doneAt = new Map<string, string[]>()
   private readonly listeners = new Set<(event: TroupeEvent) => void>()
   private readonly unsubscribe: () => void
 
@@ -63,6 +67,11 @@ export class TrafficLog {
     return [...(this.byCorrelation.get(correlationId) ?? [])].map((c) => this.get(c)).filter((m): m is MessageNode => m !== undefined)
   }
 
+  /** The messages done at one instance, newest first: the last few the log still remembers. */
+  doneFor(type: string, key: string): string[] {
+    return [...(this.doneAt.get(instanceKey(type, key)) ?? [])].reverse()
+  }
+
   graph(now: number): GraphView {
     const edges = [...this.edges.values()].map((e) => {
       while (e.recent.length !== 0 && e.recent[0]! < now - RATE_WINDOW_MS) e.recent.shift()
@@ -94,7 +103,10 @@ export class TrafficLog {
     } else {
       m.history.push(entry)
     }
-    if (event.type === '@troupe.done') m.durationMs = event.durationMs
+    if (event.type === '@troupe.done') {
+      m.durationMs = event.durationMs
+      this.done(m)
+    }
     if (event.type === '@troupe.replayed') delete m.error
   }
 
@@ -131,6 +143,15 @@ export class TrafficLog {
     return m
   }
 
+  private done(m: MessageNode): void {
+    const name = instanceKey(m.type, m.key)
+    let ids = this.doneAt.get(name)
+    if (!ids) this.doneAt.set(name, (ids = []))
+    if (ids.includes(m.id)) return
+    ids.push(m.id)
+    if (ids.length > RECENT_PER_INSTANCE) ids.shift()
+  }
+
   /** Drops the oldest message (Map keeps insertion order). */
   private forget(): void {
     const [id, m] = this.messages.entries().next().value!
@@ -140,7 +161,17 @@ export class TrafficLog {
     set?.delete(id)
     if (set?.size === 0) this.byCorrelation.delete(m.correlationId!)
     if (m.parentId !== undefined) this.children.get(m.parentId)?.delete(id)
+    // What is forgotten is no longer shown anywhere, so the instance's list lets it go too.
+    const name = instanceKey(m.type, m.key)
+    const ids = this.doneAt.get(name)
+    const at = ids?.indexOf(id) ?? -1
+    if (at >= 0) ids!.splice(at, 1)
+    if (ids?.length === 0) this.doneAt.delete(name)
   }
+}
+
+function instanceKey(type: string, key: string): string {
+  return `${type}\u0000${key}`
 }
 
 const STATUS: Record<Exclude<TroupeEvent, { type: '@troupe.throttled' }>['type'], MessageStatus> = {

@@ -38,3 +38,7 @@ export { NotIdleError } from './not-idle-error.js'
 // Fault injection: PutRecords partial failures and throttles the emulators never produce
 export { injectPutRecordsFaults } from './fault-injection.js'
 export type { FaultInjection, FaultRecord, PutRecordsFaultCode, PutRecordsFaults } from './fault-injection.js'
+
+// CloudWatch's ListMetrics and GetMetricData over EMF lines, to read metrics as on AWS
+export { startLocalCloudWatch } from './local-cloudwatch.js'
+export type { LocalCloudWatch, LocalCloudWatchOptions } from './local-cloudwatch.js'

@@ -15,8 +15,8 @@
 // as on AWS: it runs to its end and its result is dropped.
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { MAX_SYNC_PAYLOAD_BYTES, type LocalFunction } from './local-function.js'
+import { listenLoopback } from './listen-loopback.js'
 
 export interface LocalInvokeServerOptions {
   /** Function name → the local function it invokes. More can be added with `add`. */
@@ -104,17 +104,10 @@ export async function startLocalInvokeServer(options: LocalInvokeServerOptions =
     res.writeHead(200, headers).end(result.payload)
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const { port } = server.address() as AddressInfo
+  const endpoint = await listenLoopback(server, options.port)
   let stopped: Promise<void> | undefined
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     add: (name, fn) => void functions.set(name, fn),
     stats: () => Object.fromEntries([...counts].map(([k, v]) => [k, { ...v }])),
     stop: () =>

@@ -1,7 +1,8 @@
 // The fields an envelope carries in a record, and what each must hold: ids ≤ 256 characters,
 // `attempt` a whole number, `sentAt` a finite number, `fork` `{ forkId, index }`, `origin` a lane,
-// two positions and an index — on the wire the list `[lane, pos, i, fence]`, the fields every
-// message carries. Unknown fields: ignored and dropped by default, so a newer sender may add a
+// two positions and an index — on the wire the list `[lane, pos, i, fence]`, `trace` a W3C
+// traceparent and tracestate — on the wire the traceparent, or `[traceparent, tracestate]`; the
+// fields every message carries. Unknown fields: ignored and dropped by default, so a newer sender may add a
 // field while older hosts still run (rolling deploys); `unknownFields: 'reject'` refuses them instead.
 import { comparePosition, POSITION } from '../core/position.js'
 import { MAX_ID_LENGTH, type Limits } from './record-limits.js'
@@ -24,6 +25,7 @@ const FIELDS = new Set([
   'receipt',
   'origin',
   'control',
+  'trace',
 ])
 const FORK_FIELDS = new Set(['forkId', 'index'])
 
@@ -48,6 +50,7 @@ export function checkFields(e: Record<string, unknown>, limits: Limits, decoding
     (!has('receipt') || e.receipt === 'status' || e.receipt === 'reply' ? undefined : `the field "receipt" must be "status" or "reply" when set, got ${describe(e.receipt)}`) ??
     (has('origin') ? checkOrigin(e.origin, decoding) : undefined) ??
     (!has('control') || e.control === 'flush' ? undefined : `the field "control" must be "flush" when set, got ${describe(e.control)}`) ??
+    (has('trace') ? checkTrace(e.trace, decoding) : undefined) ??
     (decoding && limits.rejectUnknown ? unknown(Object.keys(e), FIELDS, 'the envelope') : undefined)
   )
 }
@@ -79,6 +82,32 @@ function checkOrigin(origin: unknown, decoding: boolean): string | undefined {
   if (typeof fence !== 'string' || !POSITION.test(fence)) return `the origin's fence must be a decimal number (with ":member" for a message of an aggregate record), got ${describe(fence)}`
   // A lane's fence is never past the message it rides on; one that is would make receivers forget copies to come.
   if (comparePosition(fence, pos) > 0) return `the origin's fence ${fence} is after its position ${pos}`
+  return undefined
+}
+
+/** `00-<trace id>-<span id>-<flags>`, lower-case hex; version ff and all-zero ids are invalid (W3C). */
+const TRACEPARENT = /^(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/
+/** A tracestate as W3C bounds what must be passed on: at most 512 printable ASCII characters. */
+const TRACESTATE = /^[\x20-\x7e]{1,512}$/
+
+/** Trace context: `{ parent, state? }` on an envelope, the traceparent or `[traceparent, tracestate]` in a record. */
+function checkTrace(trace: unknown, decoding: boolean): string | undefined {
+  let parent: unknown
+  let state: unknown
+  if (decoding) {
+    if (Array.isArray(trace) && trace.length === 2) [parent, state] = trace
+    else if (typeof trace === 'string') parent = trace
+    else return `the field "trace" must be a traceparent, or the list [traceparent, tracestate], when set, got ${describe(trace)}`
+  } else {
+    if (!isPlainObject(trace)) return `the field "trace" must be { parent, state? } when set, got ${describe(trace)}`
+    ;({ parent, state } = trace)
+  }
+  if (typeof parent !== 'string' || !TRACEPARENT.test(parent)) {
+    return `the trace's traceparent must be W3C trace context (00-<32 hex digits>-<16 hex digits>-<2 hex digits>, ids not all zero), got ${describe(parent)}`
+  }
+  if (state !== undefined && (typeof state !== 'string' || !TRACESTATE.test(state))) {
+    return `the trace's tracestate must be 1 to 512 printable ASCII characters when set, got ${describe(state)}`
+  }
   return undefined
 }
 

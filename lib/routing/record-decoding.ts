@@ -142,5 +142,9 @@ function decodeDocument(doc: unknown, limits: Limits): DecodeResult {
     envelope.origin = { lane, pos, i, fence }
   }
   if (v.control !== undefined) envelope.control = v.control
+  if (v.trace !== undefined) {
+    const [parent, state] = typeof v.trace === 'string' ? [v.trace] : (v.trace as unknown as [string, string | undefined])
+    envelope.trace = state === undefined ? { parent } : { parent, state }
+  }
   return { ok: true, envelope }
 }

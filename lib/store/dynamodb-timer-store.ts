@@ -57,6 +57,7 @@ export class DynamoDBTimerStore implements TimerStore {
     if (timer.every !== undefined) item.every = { S: timer.every }
     if (timer.causationId !== undefined) item.cause = { S: timer.causationId }
     if (timer.direct === true) item.direct = { BOOL: true }
+    if (timer.trace !== undefined) item.trace = timer.trace.state === undefined ? { S: timer.trace.parent } : { L: [{ S: timer.trace.parent }, { S: timer.trace.state }] }
     const bytes = itemBytes(item)
     if (bytes > DYNAMODB_MAX_ITEM_BYTES) throw new ItemTooLargeError('timer', timer.id, bytes)
     try {
@@ -170,6 +171,8 @@ function toTimer(item: Record<string, AttributeValue>): TimerRecord {
   if (item.every?.S !== undefined) t.every = item.every.S
   if (item.cause?.S !== undefined) t.causationId = item.cause.S
   if (item.direct?.BOOL === true) t.direct = true
+  if (item.trace?.S !== undefined) t.trace = { parent: item.trace.S }
+  else if (item.trace?.L?.[0]?.S !== undefined && item.trace.L[1]?.S !== undefined) t.trace = { parent: item.trace.L[0].S, state: item.trace.L[1].S }
   return t
 }
 

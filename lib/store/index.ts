@@ -2,6 +2,7 @@
 // (the embedded default) and on DynamoDB. Methods may answer synchronously (the memory
 // store does, so the embedded hot path waits on nothing) or with a promise.
 
+import type { TraceContext } from '../core/envelope.js'
 import type { ReceiptEntry, MessageStatus } from '../core/receipt.js'
 import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
 
@@ -59,6 +60,8 @@ export interface TimerRecord {
   fired: number
   /** The target recognises a second firing itself: fire straight at it (`ScheduleOptions.idempotent`). */
   direct?: true
+  /** The trace context of the span that set it; each firing's message carries it. */
+  trace?: TraceContext
 }
 
 export interface TimerStore {

@@ -2,6 +2,7 @@
 // the AWS host will write it with the commit (the outbox) and send it after.
 import type { ActorClass } from '../core/actor.js'
 import type { ForkMembership, JoinOptions } from '../core/fork.js'
+import type { TraceContext } from '../core/envelope.js'
 import type { CorrelationId, MessageId } from '../core/ids.js'
 import type { TimerRecord } from '../store/index.js'
 
@@ -14,6 +15,8 @@ export interface Outgoing {
   replyTo: string | undefined
   receipt: boolean
   fork?: ForkMembership
+  /** The sending turn's span (or the caller's outside a turn), for the message's envelope. */
+  trace?: TraceContext | undefined
 }
 
 /** What a turn leaves behind once it succeeds: messages, and timers set or removed. */
@@ -28,6 +31,8 @@ export interface ForkPlan {
   cause: { id: MessageId; correlationId: CorrelationId }
   /** The outer fork the join's reply goes to (`forward`). */
   forward: ForkMembership | undefined
+  /** Carried by every message and timer of the fork: the forking turn's span, or the caller's. */
+  trace?: TraceContext | undefined
 }
 
 /** The id of a timer named inside a turn: scoped to the instance that set it. */

@@ -2,6 +2,7 @@ import { ConfigError } from '../core/errors.js'
 import { derivedId, type CorrelationId, type MessageId } from '../core/ids.js'
 import type { JoinOptions } from '../core/fork.js'
 import type { ActorClass } from '../core/actor.js'
+import type { TraceContext } from '../core/envelope.js'
 import { assertSerializable } from '../core/validate.js'
 import { JOINER, type OpenFork } from './join-protocol.js'
 import { scopedTimerId, type Effect, type ForkPlan } from './effect.js'
@@ -41,22 +42,22 @@ export function planFork(plan: ForkPlan, deps: ForkPlanDeps): Effect[] {
   }
   if (plan.children.length === 0) throw new ConfigError(`fork(…).join(${join}): a fork needs at least one child`)
   if (deps.checkSerializable) assertSerializable(join, 'message', value)
-  const { forkId, cause } = plan
+  const { forkId, cause, trace } = plan
   const children = plan.children.map(([actor], i) => ({ actor: deps.typeOf(actor), messageId: plan.childId(i) as string }))
   const size = deps.groupSize ?? Infinity
   const deadline = (id: string, dueAt: number): Effect => ({
     kind: 'schedule',
     // The joiner takes a deadline after its join as a no-op: it may come straight to it.
-    timer: { id: scopedTimerId(JOINER, id, 'deadline'), target: JOINER, body: deadlineBody(id), dueAt, correlationId: cause.correlationId, causationId: cause.id, fired: 0, direct: true },
+    timer: { id: scopedTimerId(JOINER, id, 'deadline'), target: JOINER, body: deadlineBody(id), dueAt, correlationId: cause.correlationId, causationId: cause.id, fired: 0, direct: true, ...(trace === undefined ? {} : { trace }) },
   })
-  const open = (id: string, fork: OpenFork): Effect => ({ kind: 'tell', target: JOINER, id: derivedId(id as never, 'open'), body: { op: 'open', forkId: id, fork }, replyTo: undefined, receipt: false })
+  const open = (id: string, fork: OpenFork): Effect => ({ kind: 'tell', target: JOINER, id: derivedId(id as never, 'open'), body: { op: 'open', forkId: id, fork }, replyTo: undefined, receipt: false, trace })
   const forward = plan.forward ? { forward: plan.forward } : {}
   if (children.length <= size) {
     return [
       open(forkId, { total: children.length, join, value, children, ...forward }),
       deadline(forkId, deps.now + timeoutMs),
       ...plan.children.map(
-        ([actor, body], index): Effect => ({ kind: 'tell', target: actor, id: plan.childId(index), body, replyTo: undefined, receipt: false, fork: { forkId, index } }),
+        ([actor, body], index): Effect => ({ kind: 'tell', target: actor, id: plan.childId(index), body, replyTo: undefined, receipt: false, fork: { forkId, index }, trace }),
       ),
     ]
   }
@@ -72,7 +73,7 @@ export function planFork(plan: ForkPlan, deps: ForkPlanDeps): Effect[] {
     effects.push(deadline(id, deps.now + timeoutMs))
   }
   plan.children.forEach(([actor, body], index) => {
-    effects.push({ kind: 'tell', target: actor, id: plan.childId(index), body, replyTo: undefined, receipt: false, fork: { forkId: groupForkId(forkId, Math.floor(index / size)), index: index % size } })
+    effects.push({ kind: 'tell', target: actor, id: plan.childId(index), body, replyTo: undefined, receipt: false, fork: { forkId: groupForkId(forkId, Math.floor(index / size)), index: index % size }, trace })
   })
   return effects
 }
@@ -94,7 +95,7 @@ export interface OutsideForkHost {
 /**
  * The plan of a fork made outside any turn (`system.fork` in an API handler): the fork's own id
  * is its cause, and `join` (the fork-result actor) joins it, so the caller waits for that
- * message's end. Bodies are checked before anything is planned.
+ * message's end. Bodies are checked before anything is planned. `trace`: the caller's span.
  */
 export function outsideFork(
   host: OutsideForkHost,
@@ -102,9 +103,10 @@ export function outsideFork(
   children: readonly (readonly [ActorClass, unknown])[],
   join: ActorClass,
   options: JoinOptions<unknown>,
+  trace: TraceContext | undefined,
 ): { effects: Effect[]; cause: ForkPlan['cause'] } {
   const checked = children.map(([actor, body]) => [actor, host.checkOutgoing(actor, body)] as const)
   const cause = { id: forkId, correlationId: forkId as string as CorrelationId }
-  const effects = host.planFork({ forkId, childId: (i) => derivedId(forkId, i), children: checked, join, options, cause, forward: undefined })
+  const effects = host.planFork({ forkId, childId: (i) => derivedId(forkId, i), children: checked, join, options, cause, forward: undefined, trace })
   return { effects, cause }
 }

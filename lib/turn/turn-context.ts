@@ -1,10 +1,10 @@
 import type { ActorClass } from '../core/actor.js'
 import type { Context, TurnTellOptions } from '../core/context.js'
-import type { Envelope } from '../core/envelope.js'
+import type { Envelope, TraceContext } from '../core/envelope.js'
 import { ConfigError, TroupeError } from '../core/errors.js'
 import type { ForkMembership, JoinOptions } from '../core/fork.js'
 import { derivedId, type CorrelationId, type MessageId } from '../core/ids.js'
-import type { Logger } from '../core/logger.js'
+import { messageLogFields, type Logger } from '../core/logger.js'
 import { timerRecord, type ScheduleOptions } from '../core/schedule.js'
 import type { StateJournal } from '../core/state-journal.js'
 import { assertSerializable } from '../core/validate.js'
@@ -24,6 +24,11 @@ export interface TurnHost {
   now(): number
   /** The effects of a fork and its join: the joiner's open, the deadline timer, the children. */
   planFork(plan: ForkPlan): Effect[]
+  /**
+   * The trace a message from outside a turn runs under when it carries none (a Lambda
+   * invocation's X-Ray trace); set by the host for the work at hand.
+   */
+  readonly outsideTrace?: TraceContext | undefined
 }
 
 /**
@@ -38,6 +43,8 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
   closed = false
   /** A fork of this turn forwards its join's reply as this message's reply (nested forks). */
   forwarded = false
+  /** The trace context of this turn's span, carried by what it sends; undefined when it is not traced. */
+  trace: TraceContext | undefined = undefined
   private sent = 0
   private logger: Logger | undefined
   private journal: StateJournal | undefined
@@ -94,6 +101,10 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
     return this.instance.key
   }
 
+  get outsideTrace(): TraceContext | undefined {
+    return this.host.outsideTrace
+  }
+
   get correlationId(): CorrelationId {
     return this.message.correlationId
   }
@@ -103,12 +114,7 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
   }
 
   get log(): Logger {
-    this.logger ??= this.host.logger.child({
-      actor: this.message.type,
-      key: this.message.key || undefined,
-      messageId: this.message.id,
-      correlationId: this.message.correlationId,
-    })
+    this.logger ??= this.host.logger.child(messageLogFields(this.message))
     return this.logger
   }
 
@@ -116,7 +122,7 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
     this.assertOpen(`told ${typeof target === 'string' ? target : target.type}`)
     const checked = this.host.checkOutgoing(target, this.released(body))
     const id = this.nextId()
-    ;(this.outbox ??= []).push({ kind: 'tell', target, id, body: checked, replyTo: options?.replyTo?.type, receipt: options?.receipt === true })
+    ;(this.outbox ??= []).push({ kind: 'tell', target, id, body: checked, replyTo: options?.replyTo?.type, receipt: options?.receipt === true, trace: this.trace })
     return id
   }
 
@@ -137,7 +143,7 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
         const forkId = this.nextId()
         const ids = checked.map(() => this.nextId())
         if (options.value !== undefined) options = { ...options, value: this.released(options.value) }
-        const effects = this.host.planFork({ forkId, childId: (i) => ids[i]!, children: checked, join: actor, options, cause: this.message, forward })
+        const effects = this.host.planFork({ forkId, childId: (i) => ids[i]!, children: checked, join: actor, options, cause: this.message, forward, trace: this.trace })
         ;(this.outbox ??= []).push(...effects)
         return forkId
       },
@@ -149,7 +155,7 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
     const checked = this.host.checkOutgoing(target, this.released(body))
     const id = options.name === undefined ? this.nextId() : scopedTimerId(this.message.type, this.key, options.name)
     const where = `${this.message.type}: ctx.schedule(${target.type})`
-    const origin = { id, correlationId: this.message.correlationId, causationId: this.message.id }
+    const origin = { id, correlationId: this.message.correlationId, causationId: this.message.id, trace: this.trace }
     const timer = timerRecord(where, target.type, checked, options, this.host.now(), origin)
     ;(this.outbox ??= []).push({ kind: 'schedule', timer })
     return id
@@ -183,7 +189,7 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
   /** A message of troupe's own actors that carries a fork membership (a join's message, a group's report). */
   tellInFork(target: string, body: unknown, fork: ForkMembership | undefined): void {
     const checked = this.host.checkOutgoing(target, body)
-    ;(this.outbox ??= []).push({ kind: 'tell', target, id: this.nextId(), body: checked, replyTo: undefined, receipt: false, fork })
+    ;(this.outbox ??= []).push({ kind: 'tell', target, id: this.nextId(), body: checked, replyTo: undefined, receipt: false, fork, trace: this.trace })
   }
 }
 

@@ -4,8 +4,8 @@
 // letters. The embedded system enqueues them; the durable host keeps them in its outbox first.
 import type { CorrelationId, MessageId } from '../core/ids.js'
 import { derivedId } from '../core/ids.js'
-import { makeEnvelope, type Envelope } from '../core/envelope.js'
-import type { Logger } from '../core/logger.js'
+import { makeEnvelope, type Envelope, type TraceContext } from '../core/envelope.js'
+import { messageLogFields, type Logger } from '../core/logger.js'
 import { errorRecord, type AttemptRecord, type DeadLetter, type ErrorRecord } from '../supervisor/dead-letter.js'
 import { JOINER, type ChildOutcome } from './join-protocol.js'
 import type { ActorType } from './actor-type.js'
@@ -26,9 +26,9 @@ export function doneEffects(ctx: TurnContext, reply: unknown): Effect[] | undefi
   const envelope = ctx.materialized()
   if (envelope === undefined) return effects
   if (envelope.replyTo !== undefined) {
-    ;(effects ??= []).push({ kind: 'tell', target: envelope.replyTo, id: ctx.nextId(), body: reply, replyTo: undefined, receipt: false })
+    ;(effects ??= []).push({ kind: 'tell', target: envelope.replyTo, id: ctx.nextId(), body: reply, replyTo: undefined, receipt: false, trace: ctx.trace })
   }
-  if (envelope.fork !== undefined && !ctx.forwarded) (effects ??= []).push(forkReport(envelope, { ok: true, reply }))
+  if (envelope.fork !== undefined && !ctx.forwarded) (effects ??= []).push(forkReport(envelope, { ok: true, reply }, ctx.trace))
   return effects
 }
 
@@ -37,15 +37,19 @@ export function filteredError(reason: string): ErrorRecord {
   return { name: 'Filtered', message: reason }
 }
 
-/** Tells a fork's joiner how one of its children ended. The id is fixed by the child's, so a repeat is a duplicate. */
-export function forkReport(child: Envelope, outcome: ChildOutcome): Outgoing {
+/**
+ * Tells a fork's joiner how one of its children ended. The id is fixed by the child's, so a repeat
+ * is a duplicate. `trace`: the child's turn's span; a child that was filtered or dead-lettered
+ * reports under the span that forked it.
+ */
+export function forkReport(child: Envelope, outcome: ChildOutcome, trace: TraceContext | undefined = child.trace): Outgoing {
   const { forkId, index } = child.fork!
-  return { kind: 'tell', target: JOINER, id: derivedId(child.id, 'joined'), body: { op: 'reply', forkId, index, outcome }, replyTo: undefined, receipt: false }
+  return { kind: 'tell', target: JOINER, id: derivedId(child.id, 'joined'), body: { op: 'reply', forkId, index, outcome }, replyTo: undefined, receipt: false, trace }
 }
 
 /** The envelope of a message told by a turn (or by a caller outside one) caused by `cause`. */
 export function toldEnvelope(effect: Outgoing, target: ActorType, cause: Cause, sentAt: number): Envelope {
-  return makeEnvelope({
+  const envelope = makeEnvelope({
     id: effect.id,
     type: target.type,
     key: target.keyOf(effect.body),
@@ -57,6 +61,9 @@ export function toldEnvelope(effect: Outgoing, target: ActorType, cause: Cause, 
     replyTo: effect.replyTo,
     fork: effect.fork,
   })
+  // Set only when traced: an untraced envelope keeps the one shape makeEnvelope gives.
+  if (effect.trace !== undefined) envelope.trace = effect.trace
+  return envelope
 }
 
 /** What a timer's firing needs to make its message. */
@@ -67,6 +74,7 @@ export interface Firing {
   body: unknown
   correlationId: string
   causationId?: string
+  trace?: TraceContext | undefined
 }
 
 /**
@@ -75,7 +83,7 @@ export interface Firing {
  */
 export function firedEnvelope(firing: Firing, target: ActorType | undefined, sentAt: number): Envelope {
   const causationId = firing.causationId as MessageId | undefined
-  return makeEnvelope({
+  const envelope = makeEnvelope({
     id: derivedId(firing.timerId as MessageId, firing.dueAt),
     type: firing.target,
     key: target === undefined ? '' : target.keyOf(firing.body),
@@ -85,6 +93,8 @@ export function firedEnvelope(firing: Firing, target: ActorType | undefined, sen
     causationId,
     sentAt,
   })
+  if (firing.trace !== undefined) envelope.trace = firing.trace
+  return envelope
 }
 
 /** A message's dead letter, with every attempt it had. */
@@ -94,5 +104,5 @@ export function deadLetter(envelope: Envelope, error: unknown, attempts: readonl
 
 /** The one log line of a dead-lettered message. */
 export function logDead(logger: Logger, envelope: Envelope, error: ErrorRecord): void {
-  logger.warn('message dead-lettered', { actor: envelope.type, key: envelope.key || undefined, messageId: envelope.id, attempts: envelope.attempt, error: error.message })
+  logger.warn('message dead-lettered', { ...messageLogFields(envelope), attempts: envelope.attempt, error: error.message })
 }

@@ -13,6 +13,7 @@ import { retryDelayMs } from '../supervisor/policy.js'
 import type { ActorType } from './actor-type.js'
 import type { Deadlines } from './deadlines.js'
 import type { TurnContext } from './turn-context.js'
+import { tracedTurn } from './turn-trace.js'
 
 /** What a host fixes once for all its turns. */
 export interface TurnRules {
@@ -63,8 +64,18 @@ export function turnJournal(type: ActorType, state: unknown, mode: 'apart' | 'tr
  * Runs one attempt: filters, `receive`, the serialisability of what the turn leaves, bounded by
  * the type's attempt timeout. Synchronous when `receive` is, so a host's fast path stays fast.
  * The context is closed when this settles; a failed or filtered turn's state is rolled back.
+ * A message that carries trace context runs as a span (turn-trace.ts); a bare body never does.
  */
 export function runTurn(rules: TurnRules, type: ActorType, ctx: TurnContext): Outcome | Promise<Outcome> {
+  const envelope = ctx.materialized()
+  if (envelope === undefined) return attempt(rules, type, ctx)
+  // Its sender's span; for a message from outside that has none, the host's (a Lambda invocation's X-Ray trace).
+  const sent = envelope.trace ?? (envelope.causationId === undefined ? ctx.outsideTrace : undefined)
+  if (sent === undefined) return attempt(rules, type, ctx)
+  return tracedTurn(envelope, sent, (carried) => (ctx.trace = carried), () => attempt(rules, type, ctx))
+}
+
+function attempt(rules: TurnRules, type: ActorType, ctx: TurnContext): Outcome | Promise<Outcome> {
   let result: unknown
   try {
     if (rules.filters.length !== 0 || type.hasFilter) {

@@ -48,19 +48,20 @@ function nestedChunkBytes(dir: string, imported: string[]): number {
 }
 
 /** Imports the bundle in a fresh process with `env` and invokes its handler with `event`. */
-function invoke(bundle: string, event: unknown, env: Record<string, string>): Promise<{ ok: boolean; value: any; stderr: string }> {
+function invoke(bundle: string, event: unknown, env: Record<string, string>): Promise<{ ok: boolean; value: any; stdout: string[]; stderr: string }> {
   const context = "{ getRemainingTimeInMillis: () => 30000, functionName: 'test', awsRequestId: 'r1' }"
   return inBundle(bundle, `mod.handler(${JSON.stringify(event)}, ${context})`, env)
 }
 
 /** Imports the bundle as `mod` in a fresh process with `env` and evaluates the async `expression`. */
-function inBundle(bundle: string, expression: string, env: Record<string, string>): Promise<{ ok: boolean; value: any; stderr: string }> {
+function inBundle(bundle: string, expression: string, env: Record<string, string>): Promise<{ ok: boolean; value: any; stdout: string[]; stderr: string }> {
   const script = `
     const mod = await import(${JSON.stringify(pathToFileURL(bundle).href)})
     try {
-      process.stdout.write(JSON.stringify({ ok: true, value: await (async () => ${expression})() }))
+      const value = await (async () => ${expression})()
+      process.stdout.write('\\n' + JSON.stringify({ ok: true, value }) + '\\n')
     } catch (error) {
-      process.stdout.write(JSON.stringify({ ok: false, value: { name: error.name, message: error.message } }))
+      process.stdout.write('\\n' + JSON.stringify({ ok: false, value: { name: error.name, message: error.message } }) + '\\n')
     }
     process.exit(0)`
   return new Promise((resolve, reject) => {
@@ -76,7 +77,9 @@ function inBundle(bundle: string, expression: string, env: Record<string, string
     child.on('close', (code) => {
       clearTimeout(timer)
       if (code !== 0 || !out) return reject(new Error(`the bundle's process exited ${code}: ${err}`))
-      resolve({ ...JSON.parse(out), stderr: err })
+      // The result is the last line: the handler writes its metrics (EMF lines) on stdout before it.
+      const lines = out.trimEnd().split('\n')
+      resolve({ ...JSON.parse(lines.at(-1)!), stdout: lines.slice(0, -1).filter(Boolean), stderr: err })
     })
   })
 }
@@ -214,7 +217,7 @@ export async function listStreams() {
       "the DynamoDB client's endpoint cache answers empty until written, then loads and keeps what it is given",
     )
     const streams = await inBundle(probe.outfile, 'mod.listStreams()', { ...env, ...credentials })
-    t.same(streams, { ok: true, value: ['bundled'], stderr: '' }, 'a Kinesis client with the default handler answers')
+    t.same(streams, { ok: true, value: ['bundled'], stdout: [], stderr: '' }, 'a Kinesis client with the default handler answers')
   })
 })
 

@@ -7,6 +7,8 @@ import { clients, startLocalStack, type LocalStack } from '../../lib/local/local
 import { ensureResources } from '../../lib/aws/resources.js'
 import { serveInspection } from '../../lib/inspect/inspection-server.js'
 import { SystemInspector } from '../../lib/inspect/system-inspector.js'
+import { TableInspector } from '../../lib/inspect/table-inspector.js'
+import { HttpInspector } from '../../lib/inspect/http-inspector.js'
 import type { CostView } from '../../lib/inspect/inspector.js'
 import { checkScenario, json } from './fixtures/cli-checks.js'
 import { ACTORS, Count, play, Poison } from './fixtures/scenario.js'
@@ -40,4 +42,13 @@ t.test('every command answers --json with the scenario’s known counts', async 
   const cost = await json<CostView>(t, ['cost'], ['--url', server.url])
   t.ok(cost.requests > 0 && cost.messages > 0, `cost: ${cost.requests} requests for ${cost.messages} messages`)
   t.ok(cost.byApi.PutRecords || cost.byApi['Kinesis.PutRecords'] || Object.keys(cost.byApi).some((k) => /PutRecords/.test(k)), 'by API')
+
+  // What each inspector says it reads, for the web view's header.
+  t.same(await inspector.describe(), { mode: 'aws', source: `one process, stream ${name}` }, 'an AwsSystem in this process')
+  t.same(await new HttpInspector(server.url).describe(), { mode: 'aws', source: `one process, stream ${name} at ${server.url}` }, 'the same, over HTTP')
+  const table = new TableInspector({ dynamodb, tableName: name })
+  t.same(await table.describe(), { mode: 'aws', source: `table ${name}` }, 'the table alone')
+  const withStream = new TableInspector({ dynamodb, tableName: name, kinesis, stream: name })
+  t.same(await withStream.describe(), { mode: 'aws', source: `table ${name}, stream ${name}` }, 'the table and its stream')
+  await withStream.close()
 })

@@ -159,7 +159,7 @@ t.test('installed into an empty project, the embedded core stays small', async (
   await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], project)
   const installed = packagesIn(project)
   t.ok(installed.length <= CORE_PACKAGES, `${installed.length} packages installed (the budget is ${CORE_PACKAGES})`)
-  t.same(installed, ['@standard-schema/spec', '@types/aws-lambda', 'commander', 'copy-anything', 'croner', 'nanoid', 'superjson', 'troupe'], 'troupe, its dependencies and theirs; no AWS client, esbuild, tsx, cytoscape or xstate')
+  t.same(installed, ['@opentelemetry/api', '@standard-schema/spec', '@types/aws-lambda', 'commander', 'copy-anything', 'croner', 'nanoid', 'superjson', 'troupe'], 'troupe, its dependencies and theirs; no AWS client, esbuild, tsx, cytoscape, xstate or OpenTelemetry SDK')
 })
 
 t.test('a command whose peers are missing names them all, and the one command that installs them', async (t) => {

@@ -4,6 +4,7 @@
 // instance's state, the types' pause items and the shard's memory of stateless messages loaded in
 // one read; and which stateless messages are copies decided, before any of the batch runs.
 import { UnknownActorError } from '../../core/errors.js'
+import { messageLogFields } from '../../core/logger.js'
 import { earliest, positionOf } from '../../core/position.js'
 import { PayloadError } from '../../routing/claim-check.js'
 import { unreadableRecordLetter } from '../../routing/unreadable-record.js'
@@ -58,7 +59,7 @@ export class BatchIntake {
           } catch (error) {
             if (!(error instanceof PayloadError)) {
               // The payload store did not answer: this record and what follows come again.
-              ctx.logger.error('could not fetch a payload; the batch will be delivered again', { shard, messageId: envelope.id, error: message(error) })
+              ctx.logger.error('could not fetch a payload; the batch will be delivered again', { ...messageLogFields(envelope), shard, error: message(error) })
               failedAt ??= record.sequenceNumber
               break records
             }
@@ -89,7 +90,7 @@ export class BatchIntake {
     if (undecodable.length !== 0) {
       try {
         await ctx.options.journal.putDeadLetters(undecodable.map((u) => u.letter))
-        for (const u of undecodable) ctx.logger.warn('record dead-lettered', { shard, sequenceNumber: u.sequenceNumber, messageId: u.letter.envelope.id, error: u.letter.error.message })
+        for (const u of undecodable) ctx.logger.warn('record dead-lettered', { ...messageLogFields(u.letter.envelope), shard, sequenceNumber: u.sequenceNumber, error: u.letter.error.message })
       } catch (error) {
         ctx.logger.error('could not keep dead letters of bad records; the batch will be delivered again', { shard, error: message(error) })
         failedFrom = earliest(failedFrom, undecodable[0]!.sequenceNumber)

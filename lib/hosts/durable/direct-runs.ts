@@ -3,6 +3,7 @@
 // (messages parked by its throttle). They commit as a batch's runs do; what they send has no
 // record of its own to sit at, so it goes out through the instance's shard (docs/guarantees.md).
 import type { Envelope } from '../../core/envelope.js'
+import { messageLogFields } from '../../core/logger.js'
 import type { ReceiptRecord, StoredInstance, StoredReceipt } from '../../store/index.js'
 import { assembleReceipt } from '../../store/receipt-records.js'
 import type { ActorType } from '../../turn/actor-type.js'
@@ -107,7 +108,7 @@ export class DirectRuns {
       if (messagesOf(ran.entries).length !== 0) await this.putOnStream(envelope)
       ctx.committed(type, ran.events)
     } catch (error) {
-      ctx.logger.warn('a direct turn of a stateless actor did not finish; the ask goes on the stream', { actor: type.type, messageId: envelope.id, error: message(error) })
+      ctx.logger.warn('a direct turn of a stateless actor did not finish; the ask goes on the stream', { ...messageLogFields(envelope), error: message(error) })
       return undefined
     } finally {
       this.outcomes.directAnswers.delete(watched)

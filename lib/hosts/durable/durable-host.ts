@@ -34,7 +34,7 @@ import { timerActor, type TimerFiring, type TimerHost, type TimerState } from '.
 import type { ActorClass } from '../../core/actor.js'
 import type { Clock } from '../../core/clock.js'
 import type { Context } from '../../core/context.js'
-import type { Envelope } from '../../core/envelope.js'
+import type { Envelope, TraceContext } from '../../core/envelope.js'
 import type { MessageId } from '../../core/ids.js'
 import type { ActorCounts } from '../../core/inspection.js'
 import type { Logger } from '../../core/logger.js'
@@ -74,6 +74,11 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
   readonly counts: Map<string, ActorCounts & { duplicates: number; conflicts: number }>
   /** This process's lane: what it sends outside any turn. */
   readonly lane: ProcessLane
+  /**
+   * The trace that messages from outside a turn run under when they carry none: the Lambda
+   * handler sets it for each invocation from its X-Ray header (lib/hosts/lambda/xray-trace.ts).
+   */
+  outsideTrace: TraceContext | undefined = undefined
   private readonly ctx: DurableContext
   private readonly registry: ActorRegistry<ActorType>
   private readonly outcomes: TurnOutcomes

@@ -4,6 +4,7 @@
 // message's turn at once, its messages sent with its record's origin (it has nothing to commit).
 import { StoreConflictError } from '../../core/errors.js'
 import { KeyedSequence } from '../../core/keyed-sequence.js'
+import { messageLogFields } from '../../core/logger.js'
 import { positionOf } from '../../core/position.js'
 import { DIRECT, PAUSE_TYPE, type BatchResult, type Group, type ShardSource, type Source } from './durable-batch.js'
 import { message, type DurableContext } from './durable-context.js'
@@ -93,7 +94,7 @@ export class GroupRunner implements RunParts {
       await ctx.outbox.send(entries, source.progress.fence())
       ctx.committed(type, ran.events)
     } catch (error) {
-      ctx.logger.warn('outbox of a stateless turn not sent; it runs again on redelivery', { actor: type.type, error: message(error) })
+      ctx.logger.warn('outbox of a stateless turn not sent; it runs again on redelivery', { ...messageLogFields(record.envelope), error: message(error) })
       return record.sequenceNumber
     }
     result.applied++

@@ -100,7 +100,7 @@ export class TurnOutcomes {
     for (let i = own; i < effects.length; i++) entries.push(this.entry(effects[i]!, envelope))
     if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'done', undefined, envelope.receipt === 'reply' ? this.replyOf(envelope, reply) : {}))
     const at = this.ctx.clock.now()
-    return { end: 'done', state: ctx.state, entries, events: [{ type: '@troupe.done', at, envelope, durationMs: at - ctx.startedAt }] }
+    return { end: 'done', state: ctx.state, entries, events: withSent({ type: '@troupe.done', at, envelope, durationMs: at - ctx.startedAt }, entries) }
   }
 
   /**
@@ -124,7 +124,7 @@ export class TurnOutcomes {
     const entries: OutboxEntry[] = []
     if (envelope.fork !== undefined) entries.push(this.report(envelope, { ok: false, status: 'filtered', error }))
     if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'filtered', reason, { error }))
-    return { end: 'filtered', entries, events: [{ type: '@troupe.filtered', at: this.ctx.clock.now(), envelope, reason }] }
+    return { end: 'filtered', entries, events: withSent({ type: '@troupe.filtered', at: this.ctx.clock.now(), envelope, reason }, entries) }
   }
 
   dead(type: ActorType, envelope: Envelope, error: unknown, attempts: AttemptRecord[]): Ended {
@@ -136,7 +136,7 @@ export class TurnOutcomes {
     if (envelope.fork !== undefined) entries.push(this.report(envelope, { ok: false, status: 'dead', error: record }))
     if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'dead', record.message, { error: record }))
     logDead(this.ctx.logger, envelope, record)
-    return { end: 'dead', entries, events: [{ type: '@troupe.dead', at: this.ctx.clock.now(), envelope, error }] }
+    return { end: 'dead', entries, events: withSent({ type: '@troupe.dead', at: this.ctx.clock.now(), envelope, error }, entries) }
   }
 
   /**
@@ -212,4 +212,14 @@ export class TurnOutcomes {
     const claimCheck = this.ctx.claimCheck!
     return Promise.all(entries.map(async (e) => (e.kind === 'message' ? { kind: 'message' as const, envelope: await claimCheck.offload(e.envelope) } : e)))
   }
+}
+
+/**
+ * A message's end, then an `accepted` for each message it sends, as the embedded host says them:
+ * listeners learn who told what (traffic, metrics) from the sender's side, where its turn ran.
+ */
+function withSent(end: TroupeEvent & { at: number }, entries: readonly OutboxEntry[]): TroupeEvent[] {
+  const events: TroupeEvent[] = [end]
+  for (const e of entries) if (e.kind === 'message') events.push({ type: '@troupe.accepted', at: end.at, envelope: e.envelope })
+  return events
 }

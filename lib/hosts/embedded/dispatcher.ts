@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from '../../core/clock.js'
 import * as d from '../../core/defaults.js'
+import { detached } from '../../turn/turn-trace.js'
 import type { ActorRuntime } from './actor-runtime.js'
 import type { Instance } from './instance.js'
 
@@ -45,8 +46,8 @@ export class Dispatcher {
       inst.active++
       rt.running++
       this.running++
-      // Never run a turn inside the caller's tell: start on a fresh microtask.
-      queueMicrotask(() => void this.work(inst))
+      // Never run a turn inside the caller's tell: start on a fresh microtask, outside the caller's span.
+      queueMicrotask(detached(() => void this.work(inst)))
     }
   }
 

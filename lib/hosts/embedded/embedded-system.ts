@@ -3,13 +3,13 @@ import { joinerActor, type JoinerHost } from '../../../actors/joiner.js'
 import type { ActorClass } from '../../core/actor.js'
 import { systemClock, type Clock } from '../../core/clock.js'
 import * as d from '../../core/defaults.js'
-import { makeEnvelope, type Envelope } from '../../core/envelope.js'
+import { makeEnvelope, type Envelope, type TraceContext } from '../../core/envelope.js'
 import { ConfigError, NoDeadLetterError, SystemStoppedError } from '../../core/errors.js'
 import type { ForkChildren, Joined, JoinOptions } from '../../core/fork.js'
 import { parseMessageId, RootIds, type CorrelationId, type MessageId } from '../../core/ids.js'
 import type { InstanceSnapshot, Listener, SystemSnapshot } from '../../core/inspection.js'
 import { Listeners } from '../../core/listeners.js'
-import { createLogger, type Logger } from '../../core/logger.js'
+import { createLogger, messageLogFields, type Logger } from '../../core/logger.js'
 import type { MessageStatus, Receipt } from '../../core/receipt.js'
 import { timerRecord, type ScheduleOptions } from '../../core/schedule.js'
 import type { AskOptions, AwaitReceiptOptions, Pause, StopOptions, StopReport, System, SystemOptions, TellOptions } from '../../core/system.js'
@@ -24,6 +24,7 @@ import { outsideFork, planFork } from '../../turn/fork-plan.js'
 import { ActorRegistry } from '../../turn/registry.js'
 import type { TurnHost } from '../../turn/turn-context.js'
 import { deadLetter } from '../../turn/turn-effects.js'
+import { outsideTrace } from '../../turn/turn-trace.js'
 import { runTurn, startState, turnJournal, type TurnRules } from '../../turn/turn.js'
 import { ActorRuntime } from './actor-runtime.js'
 import { Dispatcher } from './dispatcher.js'
@@ -102,7 +103,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     this.book = new MessageBook(this.receipts, this.asks, this.pausing)
     this.retries = new RetryWaits(this.clock, this.dispatch)
     this.dead = new DeadLetterBox(options.deadLetterLimit ?? d.DEFAULT_DEAD_LETTER_LIMIT, (letter) =>
-      this.logger.warn('dead letter evicted past deadLetterLimit', { messageId: letter.envelope.id, actor: letter.envelope.type }),
+      this.logger.warn('dead letter evicted past deadLetterLimit', messageLogFields(letter.envelope)),
     )
     this.burial = new StopBurial(this.clock, this.book, this.dead)
     this.states = new InstanceStates(options.stores?.state ?? new MemoryStateStore(), this.clock)
@@ -119,7 +120,9 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   tell(target: ActorClass | string, body: unknown, options?: TellOptions): Promise<MessageId> {
     try {
       const rt = this.runtime(target)
-      if (options === undefined && rt.schema === undefined && !this.receiptsForAll) {
+      // The caller's span: a traced message needs an envelope to carry it.
+      const trace = outsideTrace()
+      if (options === undefined && rt.schema === undefined && !this.receiptsForAll && trace === undefined) {
         // The common path: a bare body in the mailbox, no envelope object (see Instance).
         if (this.stopping) throw new SystemStoppedError()
         if (this.checkSerializable) assertSerializable(rt.type, 'message', body)
@@ -128,7 +131,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
         return Promise.resolve(this.ids.id(seq))
       }
       const id = this.ids.id(this.ids.next())
-      const accepted = this.accept(rt, id, body, options, undefined)
+      const accepted = this.accept(rt, id, body, options, trace)
       return accepted === undefined ? Promise.resolve(id) : accepted.then(() => id)
     } catch (error) {
       return Promise.reject(error)
@@ -147,7 +150,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     return new Promise<never>((resolve, reject) => {
       this.asks.wait(id, rt.type, timeoutMs, resolve as (reply: unknown) => void, reject)
       try {
-        this.accept(rt, id, body, options, undefined, true)?.catch((error: unknown) => this.asks.refuse(id, error))
+        this.accept(rt, id, body, options, outsideTrace(), true)?.catch((error: unknown) => this.asks.refuse(id, error))
       } catch (error) {
         this.asks.refuse(id, error)
       }
@@ -158,13 +161,14 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
    * Validates and enqueues a message from outside a turn. Returns a promise only when
    * the schema validates asynchronously, so the common path allocates none.
    */
-  private accept(rt: ActorRuntime, id: MessageId, body: unknown, options: TellOptions | undefined, replyTo: string | undefined, asked = false): Promise<void> | undefined {
+  private accept(rt: ActorRuntime, id: MessageId, body: unknown, options: TellOptions | undefined, trace: TraceContext | undefined, asked = false): Promise<void> | undefined {
     if (this.stopping) throw new SystemStoppedError()
     const checked = validateBody(rt.type, rt.schema, body)
     const correlationId = (options?.correlationId === undefined ? id : parseMessageId(options.correlationId, 'correlationId')) as string as CorrelationId
     const make = (valid: unknown) => {
       if (this.checkSerializable) assertSerializable(rt.type, 'message', valid)
-      const envelope = makeEnvelope({ id, type: rt.type, key: rt.keyOf(valid), body: valid, correlationId, sentAt: this.clock.now(), replyTo })
+      const envelope = makeEnvelope({ id, type: rt.type, key: rt.keyOf(valid), body: valid, correlationId, sentAt: this.clock.now() })
+      if (trace !== undefined) envelope.trace = trace
       // An ask that timed out while its message was validated: the message keeps a receipt to follow.
       const receipt = options?.receipt === true || (asked && !this.asks.accepted(envelope))
       this.enqueue(rt, envelope, receipt)
@@ -241,7 +245,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
       const rt = this.runtime(actor)
       const checked = this.checkOutgoing(actor, body)
       const id = options.name ?? this.ids.id(this.ids.next())
-      const timer = timerRecord(`system.schedule(${rt.type})`, rt.type, checked, options, this.clock.now(), { id, correlationId: id })
+      const timer = timerRecord(`system.schedule(${rt.type})`, rt.type, checked, options, this.clock.now(), { id, correlationId: id, trace: outsideTrace() })
       const put = this.scheduled.put(timer)
       return put instanceof Promise ? put.then(() => id) : id
     })
@@ -284,7 +288,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
       if (this.stopping) throw new SystemStoppedError()
       const forkId = this.ids.id(this.ids.next())
       const join = this.registry.find(FORK_RESULT)!.cls
-      const { effects, cause } = outsideFork(this, forkId, children, join, options as JoinOptions<unknown>)
+      const { effects, cause } = outsideFork(this, forkId, children, join, options as JoinOptions<unknown>, outsideTrace())
       const joined = new Promise<Joined<T, Value>>((resolve) => this.forks.set(forkId, resolve as (j: unknown) => void))
       this.outcomes.send(effects, cause)
       return joined

@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/clock.js'
 import type { Envelope } from '../../core/envelope.js'
 import { TroupeError, UnknownActorError } from '../../core/errors.js'
-import type { Logger } from '../../core/logger.js'
+import { messageLogFields, type Logger } from '../../core/logger.js'
 import { decode } from '../../core/serialization.js'
 import type { TimerRecord, TimerStore } from '../../store/index.js'
 import type { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
@@ -70,14 +70,15 @@ export class EmbeddedTimers {
     this.fired++
     const now = this.clock.now()
     const rt = this.registry.find(timer.target)
-    const firing = { timerId: timer.id, dueAt: timer.dueAt, target: timer.target, body: undefined as unknown, correlationId: timer.correlationId, causationId: timer.causationId }
+    const firing = { timerId: timer.id, dueAt: timer.dueAt, target: timer.target, body: undefined as unknown, correlationId: timer.correlationId, causationId: timer.causationId, trace: timer.trace }
     try {
       firing.body = decode(timer.body)
       if (!rt) throw new UnknownActorError(timer.target, this.registry.names(), `for timer ${timer.id} in this system`)
       this.tell(rt, firedEnvelope(firing, rt, now))
     } catch (error) {
-      this.dead.add(deadLetter(firedEnvelope(firing, undefined, now), error, [], now))
-      this.logger.error('timer could not fire; dead-lettered', { timerId: timer.id, error: error instanceof Error ? error.message : String(error) })
+      const envelope = firedEnvelope(firing, undefined, now)
+      this.dead.add(deadLetter(envelope, error, [], now))
+      this.logger.error('timer could not fire; dead-lettered', { ...messageLogFields(envelope), timerId: timer.id, error: error instanceof Error ? error.message : String(error) })
     }
   }
 }

@@ -22,6 +22,9 @@ import {
   type LambdaContext,
 } from './events.js'
 import { earliest } from '../../core/position.js'
+import { ActorMetrics } from '../../metrics/actor-metrics.js'
+import { emfLines, requestsSince } from '../../metrics/emf.js'
+import { xrayTrace } from './xray-trace.js'
 
 export interface LambdaHostOptions extends Omit<AwsSystemOptions, 'kinesis' | 'dynamodb' | 'consume' | 'timers' | 'tableName'> {
   /** @default a client for the function's region (endpoints from AWS_ENDPOINT_URL_KINESIS when set) */
@@ -36,6 +39,14 @@ export interface LambdaHostOptions extends Omit<AwsSystemOptions, 'kinesis' | 'd
    * @default 2000
    */
   safetyMarginMs?: number
+  /**
+   * The host's counts (turns per actor type, messages between types, requests per AWS API),
+   * written after each invocation as CloudWatch Embedded Metric Format lines on stdout, under the
+   * namespace `troupe` with this service name; `troupe inspect` reads them as metrics, and
+   * `troupe dev` from its functions' output. `false` writes none.
+   * @default { service: the table name }
+   */
+  metrics?: false | { service?: string }
 }
 
 export type LambdaHandler = (event: unknown, context: LambdaContext) => Promise<KinesisBatchResponse | AskAnswer | { troupe: 'ticked' }>
@@ -71,6 +82,19 @@ export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
     consume: false,
     timers: false,
   })
+
+  const metrics = options.metrics === false ? undefined : new ActorMetrics()
+  const service = (options.metrics === false ? undefined : options.metrics?.service) ?? tableName
+  if (metrics) system.on(metrics.listener)
+  let requestsBefore = system.requests.snapshot()
+  /** What this invocation counted, as EMF lines: written straight to stdout, as CloudWatch reads them whole. */
+  const writeMetrics = () => {
+    if (!metrics) return
+    const requests = system.requests.snapshot()
+    const lines = emfLines(service, Date.now(), metrics.take(), requestsSince(requests, requestsBefore))
+    requestsBefore = requests
+    if (lines.length !== 0) process.stdout.write(`${lines.join('\n')}\n`)
+  }
 
   const deadlineOf = (context: LambdaContext) => Date.now() + Math.max(0, context.getRemainingTimeInMillis() - margin)
 
@@ -108,7 +132,9 @@ export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
     return { troupe: 'answer', status: receipt.status, ...(error ? { error } : {}) }
   }
 
-  return async (event, context) => {
+  async function invoked(event: unknown, context: LambdaContext): ReturnType<LambdaHandler> {
+    // A message from outside that carries no trace context runs under this invocation's X-Ray trace.
+    system.host.outsideTrace = xrayTrace(process.env._X_AMZN_TRACE_ID)
     if (isKinesisEvent(event)) return batch(event, context)
     if (isAskInvocation(event)) return ask(event, context)
     if (isTick(event)) {
@@ -118,5 +144,13 @@ export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
     }
     const keys = event !== null && typeof event === 'object' ? Object.keys(event).slice(0, 5).join(', ') : typeof event
     throw new TroupeError('TROUPE_BAD_INVOCATION', `a troupe function takes a Kinesis batch, an ask or a tick; this event has ${keys || 'nothing'}`)
+  }
+
+  return async (event, context) => {
+    try {
+      return await invoked(event, context)
+    } finally {
+      writeMetrics()
+    }
   }
 }

@@ -1,9 +1,12 @@
 // troupe/lambda: what a user's Lambda function needs: the host handler, the event shapes it
-// takes, and the bundler that builds it. The local Lambda that runs it on a machine (execution
-// environments, the event source mapping, the Invoke API) is in troupe/local.
+// takes, the bundler that builds it, and its logs through a Powertools Logger. The local Lambda
+// that runs it on a machine (execution environments, the event source mapping, the Invoke API)
+// is in troupe/local.
 export { createLambdaHandler } from './handler.js'
 export type { LambdaHandler, LambdaHostOptions } from './handler.js'
 export { isAskInvocation, isKinesisEvent, isTick } from './events.js'
 export type { AskAnswer, AskInvocation, KinesisBatchResponse, KinesisEventRecord, KinesisStreamEvent, LambdaContext, ScheduledEvent, TickInvocation } from './events.js'
 export { bundleHandler } from './bundle.js'
 export type { BundleOptions, BundleResult } from './bundle.js'
+export { fromPowertools } from './powertools.js'
+export type { PowertoolsLogger } from './powertools.js'

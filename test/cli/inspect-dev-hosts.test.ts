@@ -1,0 +1,106 @@
+// `troupe dev` inspected on each host tells the same truth: after the same visits, `troupe inspect`
+// over the default Lambda host (turns in function processes; counts from the EMF lines they write,
+// state from the table) shows the processed counts, traffic, state and cost that the in-process
+// host shows.
+import t, { type Test } from 'tap'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { HttpInspector } from '../../lib/inspect/http-inspector.js'
+import type { ActorRow } from '../../lib/inspect/inspector.js'
+import { PAGES, VISITS } from './fixtures/traffic.app.js'
+import { runTroupe, startTroupe } from './fixtures/troupe-cli.js'
+
+const APP = fileURLToPath(new URL('./fixtures/traffic.app.ts', import.meta.url))
+/** How long the visits may take to be processed and counted, from ready. */
+const COUNTED_WITHIN_MS = 40_000
+
+/** Polls `read` until `done` holds of what it gave; fails naming the last reading past the deadline. */
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
+  const deadline = Date.now() + COUNTED_WITHIN_MS
+  for (;;) {
+    const value = await read()
+    if (done(value)) return value
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${COUNTED_WITHIN_MS} ms; last read ${JSON.stringify(value)}`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
+
+const processed = (rows: ActorRow[], type: string) => rows.find((r) => r.type === type)?.processed
+
+interface Seen {
+  actors: ActorRow[]
+  cli: ActorRow[]
+  edges: { from: string; to: string; count: number }[]
+  tallies: { key: string; views: unknown }[]
+  cost: { messages: number; requests: number; byApi: Record<string, { requests: number }> } | undefined
+}
+
+async function inspectDev(t: Test, host: 'lambda' | 'process'): Promise<Seen> {
+  const dir = t.testdir()
+  const dev = startTroupe(['dev', '--host', host, '--app', APP], { cwd: dir })
+  t.teardown(() => {
+    if (dev.child.exitCode === null && dev.child.signalCode === null) dev.child.kill('SIGKILL')
+  })
+  await dev.waitFor('Ctrl-C stops')
+  const { inspect } = JSON.parse(readFileSync(join(dir, '.troupe', 'dev.json'), 'utf8')) as { inspect: { url: string } }
+  const inspector = new HttpInspector(inspect.url)
+  const actors = await until(
+    () => inspector.actors(),
+    (rows) => processed(rows, 'visit') === VISITS && processed(rows, 'tally') === VISITS,
+    `${host}: visit and tally each processed ${VISITS}`,
+  )
+  const graph = await until(
+    () => inspector.graph(),
+    (g) => (g?.edges ?? []).filter((e) => !e.from.startsWith('troupe.') && !e.to.startsWith('troupe.')).reduce((n, e) => n + e.count, 0) === 2 * VISITS,
+    `${host}: the traffic of ${2 * VISITS} messages`,
+  )
+  const cli = await runTroupe(['inspect', 'actors', '--json'], { cwd: dir, timeoutMs: 30_000 })
+  t.equal(cli.code, 0, cli.stderr)
+  const page = await inspector.instances('tally')
+  const cost = await inspector.cost()
+  dev.child.kill('SIGINT')
+  t.equal((await dev.done).code, 0, `${host}: troupe dev stopped cleanly`)
+  return {
+    actors,
+    cli: JSON.parse(cli.stdout) as ActorRow[],
+    edges: graph!.edges.filter((e) => !e.from.startsWith('troupe.') && !e.to.startsWith('troupe.')).map(({ from, to, count }) => ({ from, to, count })),
+    tallies: page.items.map((i) => ({ key: i.key, views: (i.state as { views: number }).views })),
+    cost: cost && { messages: cost.messages, requests: cost.requests, byApi: cost.byApi },
+  }
+}
+
+t.test('after the same visits, the Lambda host and the in-process host show the same counts, traffic and state', async (t) => {
+  const lambda = await inspectDev(t, 'lambda')
+  const inProcess = await inspectDev(t, 'process')
+  const expectedTallies = PAGES.map((page) => ({ key: page, views: VISITS / PAGES.length }))
+  const expectedEdges = [
+    { from: '(outside)', to: 'visit', count: VISITS },
+    { from: 'visit', to: 'tally', count: VISITS },
+  ]
+  for (const [host, seen] of [['lambda', lambda], ['process', inProcess]] as const) {
+    // A table is read in its scan order (by hash), one process in key order: compare as sets.
+    t.same(seen.tallies.sort((a, b) => a.key.localeCompare(b.key)), expectedTallies, `${host}: every page's tally, from inspect state`)
+    t.same(seen.edges.sort((a, b) => a.from.localeCompare(b.from)), expectedEdges, `${host}: outside → visit → tally, once per visit`)
+    t.same(
+      ['visit', 'tally'].map((type) => processed(seen.cli, type)),
+      [VISITS, VISITS],
+      `${host}: troupe inspect actors --json shows what the inspection URL shows`,
+    )
+    t.ok(seen.cost, `${host}: inspect cost answers`)
+  }
+  // The function processes' requests are counted with troupe dev's own: the host's reads of the
+  // state table happen only there.
+  t.equal(lambda.cost!.messages, 2 * VISITS + processedOwn(lambda.actors), 'lambda: cost counts every message the functions processed')
+  t.equal(
+    lambda.cost!.requests,
+    Object.values(lambda.cost!.byApi).reduce((n, c) => n + c.requests, 0),
+    'lambda: the requests are the sum over APIs',
+  )
+  t.ok(Object.keys(lambda.cost!.byApi).some((api) => api.startsWith('DynamoDB.')) && lambda.cost!.byApi['Kinesis.PutRecords'] !== undefined, 'lambda: both the functions\' and troupe dev\'s APIs')
+})
+
+/** Messages of troupe's own actors (timers, joins) that the functions processed too. */
+function processedOwn(rows: ActorRow[]): number {
+  return rows.filter((r) => r.type.startsWith('troupe.')).reduce((n, r) => n + (r.processed ?? 0), 0)
+}
