@@ -73,6 +73,13 @@ export interface AwsSystemOptions {
   receiptTtlMs?: number
   /** Keep receipts for every message, not only those asked for. Each costs a DynamoDB write. @default false */
   receiptsForAll?: boolean
+  /**
+   * The share of requests whose every message keeps a receipt and a trace link in the table, so
+   * `troupe inspect trace` shows them whole on any host (decided by correlation id, alike
+   * everywhere; each kept message is a DynamoDB write). Retried and dead-lettered messages keep
+   * theirs at any rate. @default 0, or TROUPE_TRACE_SAMPLE_RATE in a Lambda host (troupe dev sets 1)
+   */
+  traceSampleRate?: number
   /** Instances run at once within a batch. @default 32 */
   concurrency?: number
   clock?: Clock

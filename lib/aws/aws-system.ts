@@ -96,6 +96,8 @@ export class AwsSystem implements System {
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'info')
     this.checkSerializable = options.checkSerializable ?? process.env.NODE_ENV !== 'production'
     this.receiptsForAll = options.receiptsForAll ?? false
+    const rate = options.traceSampleRate
+    if (rate !== undefined && !(rate >= 0 && rate <= 1)) throw new ConfigError(`AwsSystem: traceSampleRate must be a number from 0 to 1, got ${String(rate)}`)
     this.requests = options.requests ?? new RequestCounter()
     countRequests(options.kinesis, this.requests)
     countRequests(options.dynamodb, this.requests)
@@ -127,6 +129,7 @@ export class AwsSystem implements System {
       logger: this.logger,
       checkSerializable: this.checkSerializable,
       receiptsForAll: this.receiptsForAll,
+      ...(options.traceSampleRate !== undefined ? { traceSampleRate: options.traceSampleRate } : {}),
       ...(options.receiptTtlMs !== undefined ? { receiptTtlMs: options.receiptTtlMs } : {}),
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       // The state item also carries keys and version: leave them room.

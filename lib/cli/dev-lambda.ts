@@ -94,7 +94,8 @@ export async function startDevLambdaHost(options: DevLambdaOptions): Promise<Dev
     stream: options.defaultStream,
     timeoutMs: STACK_DEFAULTS.timeoutS * 1000,
     memoryMb: STACK_DEFAULTS.memoryMb,
-    environment: { TROUPE_LOG_LEVEL: options.logLevel, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // Every request's trace is kept in the local table: inspection shows it whole, as in one process.
+    environment: { TROUPE_LOG_LEVEL: options.logLevel, TROUPE_TRACE_SAMPLE_RATE: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     onLog: options.onLog,
   })
   // Before anything reads the streams: a Node that cannot be found or installed stops troupe dev

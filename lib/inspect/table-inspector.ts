@@ -13,6 +13,7 @@ import { decode } from '../core/serialization.js'
 import type { Pause } from '../core/system.js'
 import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
 import { decodeMeta } from '../hosts/durable/instance-meta.js'
+import { STATELESS_SEEN } from '../hosts/durable/stateless-memory.js'
 import { ProcessLane } from '../hosts/durable/process-lane.js'
 import { Router } from '../routing/router.js'
 import { recordToPutBack, withNewOrigins, type RecordToPutBack } from '../routing/unreadable-record.js'
@@ -76,6 +77,8 @@ export class TableInspector implements Inspector {
         rowOf(key).paused = true
         return
       }
+      // The host's memory of stateless messages per shard: bookkeeping, not an actor's instance.
+      if (type === STATELESS_SEEN) return
       const row = rowOf(type)
       const meta = decodeMeta(stored.meta)
       if (!isDeleted(stored)) row.instances++

@@ -34,6 +34,7 @@ interface Seen {
   edges: { from: string; to: string; count: number }[]
   tallies: { key: string; views: unknown }[]
   cost: { messages: number; requests: number; byApi: Record<string, { requests: number }> } | undefined
+  trace: unknown[]
 }
 
 async function inspectDev(t: Test, host: 'lambda' | 'process'): Promise<Seen> {
@@ -43,7 +44,7 @@ async function inspectDev(t: Test, host: 'lambda' | 'process'): Promise<Seen> {
     if (dev.child.exitCode === null && dev.child.signalCode === null) dev.child.kill('SIGKILL')
   })
   await dev.waitFor('Ctrl-C stops')
-  const { inspect } = JSON.parse(readFileSync(join(dir, '.troupe', 'dev.json'), 'utf8')) as { inspect: { url: string } }
+  const { inspect, app } = JSON.parse(readFileSync(join(dir, '.troupe', 'dev.json'), 'utf8')) as { inspect: { url: string }; app: { info: { first: string } } }
   const inspector = new HttpInspector(inspect.url)
   const actors = await until(
     () => inspector.actors(),
@@ -58,6 +59,12 @@ async function inspectDev(t: Test, host: 'lambda' | 'process'): Promise<Seen> {
   const cli = await runTroupe(['inspect', 'actors', '--json'], { cwd: dir, timeoutMs: 30_000 })
   t.equal(cli.code, 0, cli.stderr)
   const page = await inspector.instances('tally')
+  // The first visit's request: its id is its correlation id (told from outside a turn).
+  const trace = await until(
+    () => inspector.trace(app.info.first),
+    (roots) => roots.length === 1 && roots[0]!.status === 'done' && roots[0]!.children.length === 1 && roots[0]!.children[0]!.status === 'done',
+    `${host}: the first visit's trace, visit → tally, both done`,
+  )
   const cost = await inspector.cost()
   dev.child.kill('SIGINT')
   t.equal((await dev.done).code, 0, `${host}: troupe dev stopped cleanly`)
@@ -67,6 +74,9 @@ async function inspectDev(t: Test, host: 'lambda' | 'process'): Promise<Seen> {
     edges: graph!.edges.filter((e) => !e.from.startsWith('troupe.') && !e.to.startsWith('troupe.')).map(({ from, to, count }) => ({ from, to, count })),
     tallies: page.items.map((i) => ({ key: i.key, views: (i.state as { views: number }).views })),
     cost: cost && { messages: cost.messages, requests: cost.requests, byApi: cost.byApi },
+    trace: trace.map(function shape(n): unknown {
+      return { type: n.type, status: n.status, children: n.children.map(shape) }
+    }),
   }
 }
 
@@ -88,6 +98,7 @@ t.test('after the same visits, the Lambda host and the in-process host show the 
       `${host}: troupe inspect actors --json shows what the inspection URL shows`,
     )
     t.ok(seen.cost, `${host}: inspect cost answers`)
+    t.same(seen.trace, [{ type: 'visit', status: 'done', children: [{ type: 'tally', status: 'done', children: [] }] }], `${host}: a request's trace, whole`)
   }
   // The function processes' requests are counted with troupe dev's own: the host's reads of the
   // state table happen only there.

@@ -221,7 +221,7 @@ t.test("the README's first actor runs under plain node: this machine's, and Node
 t.test('with its optional peers installed, every subpath imports under plain node', async (t) => {
   // What the subpaths import (the README's table; troupe/local's Lambda client is @aws-sdk/client-lambda); the CLI's tools
   // (esbuild, tsx) and the local servers (loaded when a local stack starts) are imported by none.
-  const peers = ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kinesis', '@smithy/node-http-handler', '@aws-sdk/util-dynamodb', '@aws-sdk/client-s3', '@aws-sdk/client-lambda', 'xstate']
+  const peers = ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kinesis', '@smithy/node-http-handler', '@aws-sdk/util-dynamodb', '@aws-sdk/client-s3', '@aws-sdk/client-lambda', '@aws-sdk/client-cloudwatch', 'xstate']
   t.same(peers.filter((p) => !(p in pkg.peerDependencies)), [], 'each is a declared peer')
   await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', ...peers.map((p) => `${p}@${installedVersion(p)}`)], project)
   const subpaths = Object.keys(pkg.exports).filter((s) => s !== './package.json').map((s) => (s === '.' ? 'troupe' : `troupe/${s.slice(2)}`))

@@ -44,6 +44,12 @@ export interface DurableSettings {
   laneHorizons?: Partial<LaneHorizons>
   /** Keep a receipt (and a trace link) for every message a turn sends, not only those asked for. Each costs a DynamoDB write. @default false */
   receiptsForAll?: boolean
+  /**
+   * The share of requests (by correlation id, decided alike in every host) whose every message
+   * keeps a receipt and a trace link, so `troupe inspect trace` shows them whole. A retried or
+   * dead-lettered message keeps its receipt at any rate. @default 0
+   */
+  traceSampleRate?: number
   /** How long receipts (and the replies of `ask`) are kept. @default 24 h */
   receiptTtlMs?: number
   /** How long a deleted instance's item stays to recognise redelivered messages; keep it above the stream's retention. @default 8 days */

@@ -24,6 +24,7 @@ import { EnvelopeTurn, type TurnHost, type TurnSlot } from '../../turn/turn-cont
 import type { DurableContext } from './durable-context.js'
 import type { OutboxEntry } from './outbox.js'
 import { SENT_MEMORY } from './sent-segments.js'
+import { sampledTrace } from '../../turn/trace-sampling.js'
 
 /** A turn's slot in this host: the instance key. */
 type Slot = TurnSlot
@@ -98,7 +99,7 @@ export class TurnOutcomes {
     const extra = this.extras.get(ctx)
     if (extra) entries.push(...extra)
     for (let i = own; i < effects.length; i++) entries.push(this.entry(effects[i]!, envelope))
-    if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'done', undefined, envelope.receipt === 'reply' ? this.replyOf(envelope, reply) : {}))
+    if (this.keepsReceipt(envelope, 'done')) entries.push(this.receiptEntry(envelope, 'done', undefined, envelope.receipt === 'reply' ? this.replyOf(envelope, reply) : {}))
     const at = this.ctx.clock.now()
     return { end: 'done', state: ctx.state, entries, events: withSent({ type: '@troupe.done', at, envelope, durationMs: at - ctx.startedAt }, entries) }
   }
@@ -123,7 +124,7 @@ export class TurnOutcomes {
     const error = filteredError(reason)
     const entries: OutboxEntry[] = []
     if (envelope.fork !== undefined) entries.push(this.report(envelope, { ok: false, status: 'filtered', error }))
-    if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'filtered', reason, { error }))
+    if (this.keepsReceipt(envelope, 'filtered')) entries.push(this.receiptEntry(envelope, 'filtered', reason, { error }))
     return { end: 'filtered', entries, events: withSent({ type: '@troupe.filtered', at: this.ctx.clock.now(), envelope, reason }, entries) }
   }
 
@@ -134,7 +135,7 @@ export class TurnOutcomes {
     const record = letter.error
     const entries: OutboxEntry[] = [{ kind: 'dead', letter }]
     if (envelope.fork !== undefined) entries.push(this.report(envelope, { ok: false, status: 'dead', error: record }))
-    if (envelope.receipt !== undefined) entries.push(this.receiptEntry(envelope, 'dead', record.message, { error: record }))
+    if (this.keepsReceipt(envelope, 'dead')) entries.push(this.receiptEntry(envelope, 'dead', record.message, { error: record }))
     logDead(this.ctx.logger, envelope, record)
     return { end: 'dead', entries, events: withSent({ type: '@troupe.dead', at: this.ctx.clock.now(), envelope, error }, entries) }
   }
@@ -152,6 +153,16 @@ export class TurnOutcomes {
     const letters = ended.entries.flatMap((e) => (e.kind === 'dead' ? [e.letter] : []))
     await this.ctx.options.journal.putDeadLetters(letters)
     return { ...ended, entries: ended.entries.filter((e) => e.kind !== 'dead') }
+  }
+
+  /**
+   * Whether a message's end is kept in a receipt: asked for, in a sampled request, or a message
+   * that did not go smoothly (retried, dead) — its trace link comes with it.
+   */
+  private keepsReceipt(envelope: Envelope, status: 'done' | 'filtered' | 'dead'): boolean {
+    if (envelope.receipt !== undefined || status === 'dead' || envelope.attempt > 1) return true
+    const rate = this.ctx.options.traceSampleRate
+    return rate !== undefined && sampledTrace(envelope.correlationId, rate)
   }
 
   /** A turn's effect as an outbox entry: a told message becomes its envelope. */

@@ -71,9 +71,13 @@ export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
   const dynamodb = options.dynamodb ?? new DynamoDBClient({ cacheMiddleware: true })
   const margin = options.safetyMarginMs ?? 2_000
   const envLevel = process.env.TROUPE_LOG_LEVEL
+  const rateText = process.env.TROUPE_TRACE_SAMPLE_RATE
+  const envRate = rateText === undefined || rateText === '' ? undefined : Number(rateText)
+  if (envRate !== undefined && !(envRate >= 0 && envRate <= 1)) throw new ConfigError(`TROUPE_TRACE_SAMPLE_RATE must be a number from 0 to 1, got ${JSON.stringify(rateText)}`)
   const system = new AwsSystem({
-    // The function's configuration may set the log level (troupe dev passes its --log-level).
+    // The function's configuration may set the log level (troupe dev passes its --log-level) and the trace sample rate.
     ...(envLevel && isLogLevel(envLevel) ? { logLevel: envLevel } : {}),
+    ...(envRate !== undefined ? { traceSampleRate: envRate } : {}),
     ...options,
     ...(stream ? { stream } : {}),
     tableName,
