@@ -36,11 +36,10 @@ export async function replayDeadLetter(parts: ReplayParts, id: string): Promise<
       const data = withNewOrigins(record.data, parts.codec, (i) => host.lane.origin(pos, i))
       await parts.transport.putData({ ...record, data }, { actor: envelope.type, messageId: envelope.id })
     } else {
-      // The replay is a new run of the message: its receipt starts again.
-      if (envelope.receipt !== undefined) {
-        await journal.deleteReceipt(envelope.id)
-        await journal.putReceipts([host.receiptRecord(envelope, 'accepted', undefined)])
-      }
+      // The replay is a new run of the message: its receipt (a dead letter always has one) starts again.
+      envelope.receipt ??= 'status'
+      await journal.deleteReceipt(envelope.id)
+      await journal.putReceipts([host.receiptRecord(envelope, 'accepted', undefined)])
       await parts.outbox.sendOffloaded(envelope)
     }
   } catch (error) {

@@ -192,20 +192,20 @@ export class TableInspector implements Inspector {
         await this.putRecord({ ...record, data: withNewOrigins(record.data, defaultRecordCodec, (i) => this.lane.origin(pos, i)) }, envelope, `replay dead letter ${id}`)
         return envelope.id
       }
-      if (envelope.receipt !== undefined) {
-        await this.journal.deleteReceipt(envelope.id)
-        const at = Date.now()
-        await this.journal.putReceipts([
-          {
-            id: envelope.id,
-            actor: envelope.type,
-            key: envelope.key,
-            entry: { status: 'accepted', at, attempt: 0 },
-            expiresAt: at + RECEIPT_TTL_MS,
-            trace: { correlationId: envelope.correlationId, sentAt: envelope.sentAt, ...(envelope.parentId !== undefined ? { parentId: envelope.parentId } : {}) },
-          },
-        ])
-      }
+      // The replay is a new run of the message: its receipt (a dead letter always has one) starts again.
+      envelope.receipt ??= 'status'
+      await this.journal.deleteReceipt(envelope.id)
+      const at = Date.now()
+      await this.journal.putReceipts([
+        {
+          id: envelope.id,
+          actor: envelope.type,
+          key: envelope.key,
+          entry: { status: 'accepted', at, attempt: 0 },
+          expiresAt: at + RECEIPT_TTL_MS,
+          trace: { correlationId: envelope.correlationId, sentAt: envelope.sentAt, ...(envelope.parentId !== undefined ? { parentId: envelope.parentId } : {}) },
+        },
+      ])
       await this.put(envelope, `replay dead letter ${id}`)
     } catch (error) {
       await this.journal.putDeadLetters([letter]) // not sent: it stays a dead letter

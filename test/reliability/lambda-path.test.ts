@@ -40,12 +40,17 @@ t.test('a poison message stops only its key; the shard flows; dead after the pol
   t.equal(letters[0]!.envelope.id, poisonId)
   t.equal(letters[0]!.attempts.length, Counter.policy.maxAttempts, `after the policy's ${Counter.policy.maxAttempts} attempts`)
   t.match(letters[0]!.error.message, /counter p cannot take 2 yet/)
-  t.equal((await r.producer.receipt(poisonId))?.status, undefined, 'a plain tell keeps no receipt')
+  t.equal((await r.producer.receipt(poisonId))?.status, 'dead', 'a dead-lettered message keeps its receipt, asked for or not')
 
   writeFileSync(join(r.markers, 'fixed'), '') // the fix is deployed
   t.equal(await r.producer.replay(poisonId), poisonId, 'replay sends the same message id')
   await r.settle()
   t.same(await r.producer.state(Counter, 'p'), { sum: 6, ns: [1, 3, 2] }, 'the replayed message was applied once')
+  t.same(
+    (await r.producer.receipt(poisonId))?.history.map((e) => e.status),
+    ['accepted', 'done'],
+    'its receipt starts again with the replay, and ends done',
+  )
   t.same(await r.producer.deadLetters(), [], 'no dead letter left')
   await t.rejects(r.producer.replay(poisonId), { code: 'TROUPE_NO_DEAD_LETTER' }, 'a second replay finds nothing to send')
   await r.settle()

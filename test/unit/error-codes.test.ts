@@ -20,6 +20,7 @@ const NOT_CODES: Record<string, string> = {
   TROUPE_TABLE: 'environment: the table of a Lambda host',
   TROUPE_STREAM: 'environment: the default stream of a Lambda host',
   TROUPE_LOG_LEVEL: 'environment: the log level of a Lambda host',
+  TROUPE_TRACE_SAMPLE_RATE: 'environment: the share of requests whose traces a Lambda host keeps whole',
   TROUPE_UI_TOKEN: 'environment: the inspection token of troupe ui and inspect',
   TROUPE_LAMBDA_BUNDLE: 'environment, and the define of a bundle: code runs inside a Lambda bundle',
   TROUPE_LAMBDA_NODE_: 'environment: TROUPE_LAMBDA_NODE_<major>, a Node binary for a runtime (written as a prefix)',
