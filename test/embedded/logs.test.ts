@@ -5,33 +5,8 @@ import t, { type Test } from 'tap'
 import { Actor, createLogger, type Context, type Logger } from '../../lib/index.js'
 import { fromPowertools } from '../../lib/hosts/lambda/index.js'
 import { createTestSystem } from '../../lib/testing/index.js'
+import { Doomed, Tally } from '../fixtures/log-actors.js'
 import { capturedPowertools, type Line } from '../fixtures/powertools.js'
-
-class Tally extends Actor<{ k: string }, number, { n: number }> {
-  static readonly type = 'tally'
-  key(msg: Tally['In']) {
-    return msg.k
-  }
-  initialState() {
-    return { n: 0 }
-  }
-  receive(_msg: Tally['In'], ctx: Context<{ n: number }>) {
-    ctx.log.info('counted', { n: ++ctx.state.n })
-    return ctx.state.n
-  }
-}
-
-class Doomed extends Actor<{ k: string }> {
-  static readonly type = 'doomed'
-  static readonly policy = { maxAttempts: 2, initialDelayMs: 10 }
-  key(msg: Doomed['In']) {
-    return msg.k
-  }
-  receive(_msg: Doomed['In'], ctx: Context) {
-    ctx.log.warn('about to fail', { attempt: ctx.attempt })
-    throw new Error('no luck')
-  }
-}
 
 /** Stateless and unkeyed: its lines have no `key`. */
 class Ping extends Actor<{ n: number }> {

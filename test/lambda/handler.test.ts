@@ -1,6 +1,5 @@
 // The Lambda handler on the local Kinesis and DynamoDB, invoked in this process with events
 // made from real records exactly as the event source mapping shapes them.
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis'
 import t, { type Test } from 'tap'
 import { Actor, RetryableError, TerminalError, type Context } from '../../lib/index.js'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
@@ -9,6 +8,7 @@ import { ensureResources } from '../../lib/aws/resources.js'
 import { decode } from '../../lib/core/serialization.js'
 import { createLambdaHandler } from '../../lib/hosts/lambda/handler.js'
 import type { KinesisStreamEvent } from '../../lib/hosts/lambda/events.js'
+import { readEvent } from './fixtures/read-event.js'
 import { defaultRecordCodec } from '../../lib/routing/record-codec.js'
 import { makeEnvelope } from '../../lib/core/envelope.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
@@ -154,35 +154,3 @@ t.test('an event of no known shape is refused, naming what it has', async (t) =>
   const { handler } = await setup(t)
   await t.rejects(handler({ hello: 1 }, context()), { code: 'TROUPE_BAD_INVOCATION', message: /hello/ })
 })
-
-/** The records of a one-shard stream after `after`, as the event source mapping shapes them (AWS-SEMANTICS.md §1.1). */
-async function readEvent(kinesis: KinesisClient, stream: string, after: string | undefined): Promise<KinesisStreamEvent> {
-  const shards = await kinesis.send(new ListShardsCommand({ StreamName: stream }))
-  const shardId = shards.Shards![0]!.ShardId!
-  const it = await kinesis.send(
-    new GetShardIteratorCommand({
-      StreamName: stream,
-      ShardId: shardId,
-      ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
-    }),
-  )
-  const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator!, Limit: 1000 }))
-  return {
-    Records: (page.Records ?? []).map((r) => ({
-      kinesis: {
-        kinesisSchemaVersion: '1.0',
-        partitionKey: r.PartitionKey!,
-        sequenceNumber: r.SequenceNumber!,
-        data: Buffer.from(r.Data!).toString('base64'),
-        approximateArrivalTimestamp: r.ApproximateArrivalTimestamp!.getTime() / 1000,
-      },
-      eventSource: 'aws:kinesis' as const,
-      eventVersion: '1.0',
-      eventID: `${shardId}:${r.SequenceNumber}`,
-      eventName: 'aws:kinesis:record',
-      invokeIdentityArn: 'arn:aws:iam::000000000000:role/troupe-host',
-      awsRegion: 'us-east-1',
-      eventSourceARN: `arn:aws:kinesis:us-east-1:000000000000:stream/${stream}`,
-    })),
-  }
-}

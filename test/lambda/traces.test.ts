@@ -2,17 +2,16 @@
 // request's span → AwsSystem.tell → Kinesis records → the Lambda handler (invoked in this process
 // with the stream's batches) → the fork, its children and the join, one trace; an ask by direct
 // Invoke; and the X-Ray header of an invocation for a message that carries no trace context.
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis'
 import t from 'tap'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { makeEnvelope } from '../../lib/core/envelope.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
-import type { KinesisStreamEvent } from '../../lib/hosts/lambda/events.js'
 import { createLambdaHandler } from '../../lib/hosts/lambda/handler.js'
 import { xrayTrace } from '../../lib/hosts/lambda/xray-trace.js'
 import { DynamoDBTimerStore } from '../../lib/store/dynamodb.js'
 import { localStackFor } from '../fixtures/local-stack.js'
+import { readEvent } from './fixtures/read-event.js'
 import { inRequest, nameCounts, Order, orderActors, parentOf, Price, registerSdk, spanId, Summary, traceOf } from '../fixtures/otel.js'
 
 const exporter = registerSdk()
@@ -106,35 +105,3 @@ t.test('a timer keeps the trace context of the span that set it', async (t) => {
   }
   await timers.delete('traced')
 })
-
-/** The records after `after` in the stream's one shard, as the event source mapping would send them. */
-async function readEvent(kinesis: KinesisClient, stream: string, after: string | undefined): Promise<KinesisStreamEvent> {
-  const shards = await kinesis.send(new ListShardsCommand({ StreamName: stream }))
-  const shardId = shards.Shards![0]!.ShardId!
-  const it = await kinesis.send(
-    new GetShardIteratorCommand({
-      StreamName: stream,
-      ShardId: shardId,
-      ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
-    }),
-  )
-  const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator!, Limit: 1000 }))
-  return {
-    Records: (page.Records ?? []).map((r) => ({
-      kinesis: {
-        kinesisSchemaVersion: '1.0',
-        partitionKey: r.PartitionKey!,
-        sequenceNumber: r.SequenceNumber!,
-        data: Buffer.from(r.Data!).toString('base64'),
-        approximateArrivalTimestamp: r.ApproximateArrivalTimestamp!.getTime() / 1000,
-      },
-      eventSource: 'aws:kinesis' as const,
-      eventVersion: '1.0',
-      eventID: `${shardId}:${r.SequenceNumber}`,
-      eventName: 'aws:kinesis:record',
-      invokeIdentityArn: 'arn:aws:iam::000000000000:role/troupe-host',
-      awsRegion: 'us-east-1',
-      eventSourceARN: `arn:aws:kinesis:us-east-1:000000000000:stream/${stream}`,
-    })),
-  }
-}

@@ -12,33 +12,8 @@ import { fromPowertools } from '../../lib/hosts/lambda/index.js'
 import { encodeRecord } from '../../lib/routing/record-codec.js'
 import { MemoryStateStore, MemoryTimerStore } from '../../lib/store/memory.js'
 import { MemoryJournalStore } from '../../lib/store/memory-journal.js'
+import { Doomed, Tally } from '../fixtures/log-actors.js'
 import { capturedPowertools, type Line } from '../fixtures/powertools.js'
-
-class Tally extends Actor<{ k: string }, number, { n: number }> {
-  static readonly type = 'tally'
-  key(msg: Tally['In']) {
-    return msg.k
-  }
-  initialState() {
-    return { n: 0 }
-  }
-  receive(_msg: Tally['In'], ctx: Context<{ n: number }>) {
-    ctx.log.info('counted', { n: ++ctx.state.n })
-    return ctx.state.n
-  }
-}
-
-class Doomed extends Actor<{ k: string }> {
-  static readonly type = 'doomed'
-  static readonly policy = { maxAttempts: 2, initialDelayMs: 1 }
-  key(msg: Doomed['In']) {
-    return msg.k
-  }
-  receive(_msg: Doomed['In'], ctx: Context) {
-    ctx.log.warn('about to fail', { attempt: ctx.attempt })
-    throw new Error('no luck')
-  }
-}
 
 /** Stateless: what it tells goes out at once, and here the stream refuses it. */
 class Relay extends Actor<{ k: string }> {
