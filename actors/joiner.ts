@@ -54,8 +54,8 @@ export interface JoinerState {
 
 /** What the joiner asks of its host. */
 export interface JoinerHost {
-  /** A message's last known status, for the missing children of a join. */
-  lastStatus(messageId: string): MaybePromise<MessageStatus | undefined>
+  /** A message's last known status, for the missing children of a join; `member` is its place in the fork. */
+  lastStatus(messageId: string, member: ForkMembership): MaybePromise<MessageStatus | undefined>
   /**
    * Whether a joined fork keeps a small record that recognises a redelivered open or a late
    * reply. A host whose messages can be redelivered (the stream) needs it, and keeps it
@@ -141,7 +141,7 @@ export function joinerActor(host: JoinerHost): ActorClass {
     let async = false
     for (let i = 0; i < open.total; i++) {
       if (outcomeOf(outcomes, last, i) !== undefined) continue
-      const status = host.lastStatus(open.children[i]!.messageId)
+      const status = host.lastStatus(open.children[i]!.messageId, { forkId: ctx.key, index: i })
       if (status instanceof Promise) async = true
       lookups[i] = status
     }

@@ -133,8 +133,12 @@ function succeeded(rules: TurnRules, type: ActorType, ctx: TurnContext, reply: u
     }
   }
   ctx.closed = true
-  return { end: 'done', reply: ctx.keep(reply) }
+  const kept = ctx.keep(reply)
+  // Most turns reply nothing: they share one outcome (hosts only read it).
+  return kept === undefined ? DONE_WITHOUT_REPLY : { end: 'done', reply: kept }
 }
+
+const DONE_WITHOUT_REPLY: Outcome = Object.freeze({ end: 'done', reply: undefined })
 
 function failed(rules: TurnRules, type: ActorType, ctx: TurnContext, error: unknown): Outcome {
   ctx.closed = true

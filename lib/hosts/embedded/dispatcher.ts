@@ -4,7 +4,22 @@ import { detached } from '../../turn/turn-trace.js'
 import type { ActorRuntime } from './actor-runtime.js'
 import type { Instance } from './instance.js'
 
+/** Workers one microtask starts at most. */
+const WORKERS_PER_PASS = 256
+
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/** Where one worker is in its run of turns. */
+interface WorkerPass {
+  /** Synchronous turns in a row since the last wait: past TURNS_BEFORE_YIELD the worker yields. */
+  inRow: number
+  /** Turns in this slice: past TURNS_PER_SLICE waiting instances get the slot. */
+  slice: number
+  /** The clock, read once, then again after every wait: back-to-back synchronous turns share a reading. */
+  now: number
+  /** The worker waits for an async turn (counted in the instance's `awaiting`), not a load or a yield. */
+  turnWaits: boolean
+}
 
 /** What the dispatcher asks of its host. */
 export interface DispatchHooks {
@@ -24,6 +39,8 @@ export class Dispatcher {
   /** Workers running now, across all types. */
   running = 0
   private readonly parkTimers = new Map<Instance, TimerHandle>()
+  /** Workers woken and not started yet, in the order woken. */
+  private readonly starting: Instance[] = []
 
   constructor(
     private readonly clock: Clock,
@@ -46,8 +63,26 @@ export class Dispatcher {
       inst.active++
       rt.running++
       this.running++
-      // Never run a turn inside the caller's tell: start on a fresh microtask, outside the caller's span.
-      queueMicrotask(detached(() => void this.work(inst)))
+      // Never run a turn inside the caller's tell: workers start on a later microtask, all that
+      // are woken meanwhile on the same one (a microtask each cost more than their turns here).
+      this.starting.push(inst)
+      if (this.starting.length === 1) queueMicrotask(detached(this.startWorkers))
+    }
+  }
+
+  /**
+   * Starts the workers woken, outside the span of whoever woke them. Workers woken by these turns
+   * start in the same pass, up to a bound: past it the rest start on the next microtask, so
+   * actors that wake each other forever leave other microtasks their turn.
+   */
+  private readonly startWorkers = () => {
+    const starting = this.starting
+    let started = 0
+    while (started < starting.length && started < WORKERS_PER_PASS) this.work(starting[started++]!)
+    if (started === starting.length) starting.length = 0
+    else {
+      starting.splice(0, started)
+      queueMicrotask(detached(this.startWorkers))
     }
   }
 
@@ -65,61 +100,93 @@ export class Dispatcher {
     }
   }
 
-  /** One worker: runs turns from the instance's mailbox until it is empty, parked, or its slice is used. */
-  private async work(inst: Instance): Promise<void> {
-    const rt = inst.rt
-    const mailbox = inst.mailbox
-    let inRow = 0
-    let slice = 0
-    // Read once, then again after every wait: back-to-back synchronous turns share a reading.
-    let now = this.clock.now()
+  /**
+   * One worker: runs turns from the instance's mailbox until it is empty, parked, or its slice is
+   * used. Synchronous turns run back to back without a promise; the worker goes on asynchronously
+   * only when it must wait (a load, an async turn, a yield to the event loop).
+   */
+  private work(inst: Instance): void {
+    const pass: WorkerPass = { inRow: 0, slice: 0, now: this.clock.now(), turnWaits: false }
+    let wait: Promise<void> | undefined
     try {
-      if (inst.loading !== undefined) {
-        await inst.loading
-        now = this.clock.now()
-      }
+      wait = inst.loading ?? this.runTurns(inst, pass)
+    } catch (error) {
+      this.finish(inst)
+      throw error
+    }
+    if (wait === undefined) this.finish(inst)
+    else void this.workOn(inst, pass, wait)
+  }
+
+  private async workOn(inst: Instance, pass: WorkerPass, wait: Promise<void>): Promise<void> {
+    try {
       for (;;) {
-        if (inst.parked || mailbox.size === 0 || inst.paused) break
-        if ((rt.typeBucket !== undefined || inst.bucket !== undefined) && !this.takeToken(inst, now)) break
-        mailbox.shift()
-        rt.queued--
-        const pending = this.hooks.turn(inst, now)
-        if (pending !== undefined) {
-          // While this turn waits, another worker takes the next message (stateless types run many).
-          inst.awaiting++
-          if (inst.maxActive > 1) this.wake(inst)
+        if (pass.turnWaits) {
           try {
-            await pending
+            await wait
           } finally {
             inst.awaiting--
           }
-          inRow = 0
-          now = this.clock.now()
-        } else if (++inRow >= d.TURNS_BEFORE_YIELD) {
-          inRow = 0
-          await yieldToEventLoop()
-          now = this.clock.now()
+        } else {
+          await wait
         }
-        if (++slice >= d.TURNS_PER_SLICE) {
-          slice = 0
-          now = this.clock.now()
-          if (rt.waiting.length !== 0 || this.running >= this.maxRunning) {
-            // Let waiting instances have the slot; this one goes to the back of the line.
-            if (mailbox.size !== 0 && !inst.waiting) {
-              inst.waiting = true
-              rt.waiting.push(inst)
-            }
-            break
-          }
-        }
+        pass.now = this.clock.now()
+        const next = this.runTurns(inst, pass)
+        if (next === undefined) return
+        wait = next
       }
     } finally {
-      inst.active--
-      rt.running--
-      this.running--
-      this.refill(rt)
-      if (!inst.waiting) this.wake(inst)
+      this.finish(inst)
     }
+  }
+
+  /** Runs turns while it may; returns what the worker must wait for, or undefined when it is done. */
+  private runTurns(inst: Instance, pass: WorkerPass): Promise<void> | undefined {
+    const rt = inst.rt
+    const mailbox = inst.mailbox
+    pass.turnWaits = false
+    for (;;) {
+      if (pass.slice >= d.TURNS_PER_SLICE) {
+        pass.slice = 0
+        pass.now = this.clock.now()
+        if (rt.waiting.length !== 0 || this.running >= this.maxRunning) {
+          // Let waiting instances have the slot; this one goes to the back of the line.
+          if (mailbox.size !== 0 && !inst.waiting) {
+            inst.waiting = true
+            rt.waiting.push(inst)
+          }
+          return undefined
+        }
+      }
+      if (inst.parked || mailbox.size === 0 || inst.paused) return undefined
+      if ((rt.typeBucket !== undefined || inst.bucket !== undefined) && !this.takeToken(inst, pass.now)) return undefined
+      mailbox.shift()
+      rt.queued--
+      const pending = this.hooks.turn(inst, pass.now)
+      pass.slice++
+      if (pending !== undefined) {
+        // While this turn waits, another worker takes the next message (stateless types run many).
+        inst.awaiting++
+        pass.turnWaits = true
+        pass.inRow = 0
+        if (inst.maxActive > 1) this.wake(inst)
+        return pending
+      }
+      if (++pass.inRow >= d.TURNS_BEFORE_YIELD) {
+        pass.inRow = 0
+        return yieldToEventLoop()
+      }
+    }
+  }
+
+  /** The worker ends: its slot goes to the next in line. */
+  private finish(inst: Instance): void {
+    const rt = inst.rt
+    inst.active--
+    rt.running--
+    this.running--
+    this.refill(rt)
+    if (!inst.waiting) this.wake(inst)
   }
 
   /** Takes a token from the type's and the key's bucket, or parks the instance until one is due. */

@@ -5,7 +5,7 @@ import { systemClock, type Clock } from '../../core/clock.js'
 import * as d from '../../core/defaults.js'
 import { makeEnvelope, type Envelope, type TraceContext } from '../../core/envelope.js'
 import { ConfigError, NoDeadLetterError, SystemStoppedError } from '../../core/errors.js'
-import type { ForkChildren, Joined, JoinOptions } from '../../core/fork.js'
+import type { ForkChildren, ForkMembership, Joined, JoinOptions } from '../../core/fork.js'
 import { parseMessageId, RootIds, type CorrelationId, type MessageId } from '../../core/ids.js'
 import type { InstanceSnapshot, Listener, SystemSnapshot } from '../../core/inspection.js'
 import { Listeners } from '../../core/listeners.js'
@@ -224,7 +224,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     const state = startState(rt, inst.state)
     // The turn changes the state in place; its journal undoes that if the turn fails.
     const journal = turnJournal(rt, state, inst.state !== undefined ? 'trusted' : 'new')
-    const ctx = new MailboxTurn(this, this, inst, mailbox.item, seq, mailbox.sentAt, state, now, journal)
+    const ctx = new MailboxTurn(this, inst, mailbox.item, seq, mailbox.sentAt, state, now, journal)
     mailbox.item = undefined
     if (seq === ENVELOPE) this.book.track(ctx.message, 'running')
     if (this.events.active) this.events.emit({ type: '@troupe.delivered', at: now, envelope: ctx.message })
@@ -284,7 +284,8 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     children: ForkChildren<T>,
     options: JoinOptions<Value>,
   ): Promise<Joined<T, Value>> {
-    return settle(() => {
+    // Not through settle(): a closure per fork costs here what a child's turn does.
+    try {
       if (this.stopping) throw new SystemStoppedError()
       const forkId = this.ids.id(this.ids.next())
       const join = this.registry.find(FORK_RESULT)!.cls
@@ -292,14 +293,16 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
       const joined = new Promise<Joined<T, Value>>((resolve) => this.forks.set(forkId, resolve as (j: unknown) => void))
       this.outcomes.send(effects, cause)
       return joined
-    })
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   /** Nothing is redelivered in one process: a fork is deleted at its join. */
   readonly keepJoinedRecords = false
 
-  lastStatus(messageId: string): MessageStatus | undefined {
-    return this.book.lastStatus(messageId)
+  lastStatus(messageId: string, member: ForkMembership): MessageStatus | undefined {
+    return this.book.lastStatus(messageId, member)
   }
 
   private forkJoined(forkId: string, joined: unknown): void {

@@ -14,11 +14,11 @@ export interface RootEnvelopes {
  * sequence number) whose envelope is made only if the turn asks for it.
  */
 export class MailboxTurn extends TurnContext<unknown, Instance> {
+  declare protected readonly host: TurnHost & RootEnvelopes
   private envelope: Envelope | undefined
 
   constructor(
-    host: TurnHost,
-    private readonly roots: RootEnvelopes,
+    host: TurnHost & RootEnvelopes,
     instance: Instance,
     private readonly item: unknown,
     readonly seq: number,
@@ -32,7 +32,7 @@ export class MailboxTurn extends TurnContext<unknown, Instance> {
   }
 
   get message(): Envelope {
-    this.envelope ??= this.roots.rootEnvelope(this.instance, this.item, this.seq, this.sentAt)
+    this.envelope ??= this.host.rootEnvelope(this.instance, this.item, this.seq, this.sentAt)
     return this.envelope
   }
 

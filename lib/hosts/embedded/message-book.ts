@@ -1,5 +1,6 @@
 import type { Clock } from '../../core/clock.js'
 import type { Envelope } from '../../core/envelope.js'
+import type { ForkMembership } from '../../core/fork.js'
 import type { MessageStatus } from '../../core/receipt.js'
 import type { AttemptRecord } from '../../supervisor/dead-letter.js'
 import { OnceResults } from '../../turn/once.js'
@@ -22,8 +23,11 @@ export class MessageBook {
   /** Failed attempts of messages still in play, for their dead letter. */
   readonly failures = new Map<string, AttemptRecord[]>()
   readonly onceResults = new OnceResults()
-  /** Where each fork child in play is, for the missing children of a join past its deadline. */
-  private readonly childStatus = new Map<string, MessageStatus>()
+  /**
+   * Where each fork child in play is, for the missing children of a join past its deadline: one
+   * entry per fork, not per child (a map entry made and dropped per child cost more than its turn).
+   */
+  private readonly forks = new Map<string, ForkChildren>()
   private settledWaiters: (() => void)[] = []
 
   constructor(
@@ -34,13 +38,22 @@ export class MessageBook {
 
   accepted(envelope: Envelope | undefined): void {
     this.outstanding++
-    if (envelope?.fork !== undefined) this.childStatus.set(envelope.id, 'accepted')
+    const member = envelope?.fork
+    if (member === undefined) return
+    let children = this.forks.get(member.forkId)
+    if (children === undefined) this.forks.set(member.forkId, (children = { statuses: [], inPlay: 0 }))
+    children.statuses[member.index] = 'accepted'
+    children.inPlay++
   }
 
   /** A status that is not final: kept in the receipt, if any, and for a fork child. */
   track(envelope: Envelope, status: 'running' | 'retrying', reason?: string): void {
     this.note(envelope, status, reason)
-    if (envelope.fork !== undefined) this.childStatus.set(envelope.id, status)
+    const member = envelope.fork
+    if (member !== undefined) {
+      const children = this.forks.get(member.forkId)
+      if (children !== undefined) children.statuses[member.index] = status
+    }
   }
 
   /** A status on the way: in the message's receipt, or with its ask while it has none. */
@@ -73,7 +86,7 @@ export class MessageBook {
       // An ask that ends without its reply leaves a receipt to follow.
       if (status !== 'done' && this.asks.size !== 0) this.asks.keepReceipt(envelope.id)
       if (this.receipts.size !== 0) this.receipts.record(envelope, status, reason)
-      if (envelope.fork !== undefined) this.childStatus.delete(envelope.id)
+      if (envelope.fork !== undefined) this.childEnded(envelope.fork)
       if (this.failures.size !== 0 && status !== 'dead') this.failures.delete(envelope.id)
       this.onceResults.forget(envelope.id)
     }
@@ -82,8 +95,17 @@ export class MessageBook {
     if (this.settledWaiters.length !== 0) this.wakeSettled()
   }
 
-  lastStatus(messageId: string): MessageStatus | undefined {
-    return this.childStatus.get(messageId) ?? this.receipts.status(messageId)
+  private childEnded(member: ForkMembership): void {
+    const children = this.forks.get(member.forkId)
+    if (children === undefined) return
+    children.statuses[member.index] = undefined
+    if (--children.inPlay === 0) this.forks.delete(member.forkId)
+  }
+
+  /** Where a message is: a fork child in play (`member` says where in its fork), or what its receipt says. */
+  lastStatus(messageId: string, member?: ForkMembership): MessageStatus | undefined {
+    const inPlay = member === undefined ? undefined : this.forks.get(member.forkId)?.statuses[member.index]
+    return inPlay ?? this.receipts.status(messageId)
   }
 
   /** Whether every accepted message is final or held by a pause. */
@@ -126,4 +148,10 @@ export class MessageBook {
     this.settledWaiters = []
     for (const resolve of waiters) resolve()
   }
+}
+
+/** The children of one fork in play here: each one's status by its index in the fork. */
+interface ForkChildren {
+  statuses: (MessageStatus | undefined)[]
+  inPlay: number
 }
