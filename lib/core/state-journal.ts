@@ -59,7 +59,10 @@ export interface StateJournalOptions {
 export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>>, DraftJournal {
   /** What the turn sees as its state: a draft of it, or the state itself when it is no container. */
   readonly view: unknown
-  private readonly drafts = new Map<object, Draft>()
+  /** The first draft (the root's), apart: most turns draft nothing else, and a Map per turn cost more than the turn. */
+  private rootDraft: Draft | undefined
+  /** The drafts of the state's other containers, once there is one. */
+  private drafts: Map<object, Draft> | undefined
   /** Every key changed, once each, in the order of their first change. */
   private readonly notes: Note[] = []
   /** The notes by container and key, once there are more than SCAN_LIMIT. */
@@ -91,7 +94,7 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>>,
     this.close()
     if (this.options.apart) {
       // Copy every container the turn changed and those above it, then undo the changes in place.
-      this.apart = new KeptApart(this.notes, this.overlays, (t) => this.drafts.get(t)!.parent, (v) => this.adopt(v))
+      this.apart = new KeptApart(this.notes, this.overlays, (t) => this.record(t)!.parent, (v) => this.adopt(v))
       const kept = this.adopt(final)
       this.undo()
       this.apart = undefined
@@ -160,7 +163,7 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>>,
   // ── object drafts: the journal is their proxy handler ──────────────────
 
   get(target: Record<PropertyKey, unknown>, key: PropertyKey): unknown {
-    if (key === DRAFT) return this.drafts.get(target)
+    if (key === DRAFT) return this.record(target)
     const overlay = this.overlays?.get(target)
     if (overlay !== undefined) {
       if (overlay.tail.has(key)) return this.written(overlay.tail.get(key))
@@ -236,7 +239,7 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>>,
 
   /** The draft of `raw`, a container of the state, made on first sight; shared values as they are. */
   private draft(raw: object, parent: object | undefined): unknown {
-    const known = this.drafts.get(raw)
+    const known = this.record(raw)
     if (known !== undefined) return known.proxy
     const proto = Object.getPrototypeOf(raw)
     let handler: ProxyHandler<object>
@@ -251,13 +254,15 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>>,
       return raw
     }
     const proxy = new Proxy(raw, handler)
-    this.drafts.set(raw, { raw, proxy, journal: this, parent })
+    const record = { raw, proxy, journal: this, parent }
+    if (this.rootDraft === undefined) this.rootDraft = record
+    else (this.drafts ??= new Map()).set(raw, record)
     return proxy
   }
 
   /** The record of a draft of this journal's state. */
   record(raw: object): Draft | undefined {
-    return this.drafts.get(raw)
+    return this.rootDraft?.raw === raw ? this.rootDraft : this.drafts?.get(raw)
   }
 
   /** What the turn reads at `key` of `container`: a draft of a container it had not written there. */
@@ -278,7 +283,7 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>>,
 
   /** A value the turn wrote, as the turn reads it back. */
   written(value: unknown): unknown {
-    return typeof value === 'object' && value !== null ? (this.drafts.get(value)?.proxy ?? value) : value
+    return typeof value === 'object' && value !== null ? (this.record(value)?.proxy ?? value) : value
   }
 
   // ── notes ────────────────────────────────────────────────────────────────

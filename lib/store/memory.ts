@@ -1,26 +1,29 @@
 import { StoreConflictError } from '../core/errors.js'
 import type { StateStore, StoredInstance, TimerRecord, TimerStore } from './index.js'
 
-/** Actor state in a Map, synchronously. */
+/** Actor state in a Map per type, synchronously (no "type#key" string made per lookup). */
 export class MemoryStateStore implements StateStore {
-  private readonly items = new Map<string, StoredInstance>()
+  private readonly types = new Map<string, Map<string, StoredInstance>>()
+  private count = 0
 
   get(type: string, key: string): StoredInstance | undefined {
-    return this.items.get(`${type}#${key}`)
+    return this.types.get(type)?.get(key)
   }
 
   put(type: string, key: string, value: StoredInstance, expectedVersion: number | undefined): void {
-    const id = `${type}#${key}`
-    if (this.items.get(id)?.version !== expectedVersion) throw new StoreConflictError(id, expectedVersion)
-    this.items.set(id, value)
+    let items = this.types.get(type)
+    if (items?.get(key)?.version !== expectedVersion) throw new StoreConflictError(`${type}#${key}`, expectedVersion)
+    if (items === undefined) this.types.set(type, (items = new Map()))
+    if (!items.has(key)) this.count++
+    items.set(key, value)
   }
 
   delete(type: string, key: string): void {
-    this.items.delete(`${type}#${key}`)
+    if (this.types.get(type)?.delete(key) === true) this.count--
   }
 
   get size(): number {
-    return this.items.size
+    return this.count
   }
 }
 

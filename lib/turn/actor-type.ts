@@ -13,7 +13,8 @@ const TYPE_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/
  * Set (true) on an actor class whose `receive` changes `ctx.state` only after the last thing
  * in its turn that can throw: a failed turn then leaves the state as it was, and the
  * embedded host hands such a turn the state itself instead of a draft whose changes a failed
- * turn undoes (see StateJournal). For troupe's own actors.
+ * turn undoes (see StateJournal). Its `initialState()` returns a new object on every call, which
+ * is used as it is (no copy). For troupe's own actors.
  */
 export const NO_STATE_COPY = Symbol('troupe.noStateCopy')
 
@@ -99,7 +100,9 @@ export class ActorType {
 
   /** A copy of the state a new instance starts from; undefined for actors without state. */
   initialState(): unknown {
-    return this.stateful ? copyState(this.actor.initialState!()) : undefined
+    if (!this.stateful) return undefined
+    const initial = this.actor.initialState!()
+    return this.copiesState ? copyState(initial) : initial
   }
 }
 
