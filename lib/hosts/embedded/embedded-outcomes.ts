@@ -71,7 +71,7 @@ export class EmbeddedOutcomes {
     inst.updatedAt = now
     if (rt.stateful && ctx.state === undefined) this.forget(inst)
     const effects = doneEffects(ctx, reply)
-    if (effects !== undefined) this.send(effects, ctx.message)
+    if (effects !== undefined) this.send(effects, ctx.message, now)
     rt.counts.done++
     if (p.events.active) p.events.emit({ type: '@troupe.done', at: now, envelope: ctx.message, durationMs: now - ctx.startedAt })
     p.book.finish(envelope, 'done')
@@ -111,11 +111,13 @@ export class EmbeddedOutcomes {
     this.settleStore(this.p.state.delete(inst.rt.type, inst.key), `deleting ${inst.rt.type}#${inst.key}`)
   }
 
-  /** Carries out what a committed turn left: messages, timers set and removed. Bodies were checked when told. */
-  send(effects: readonly Effect[], cause: Cause): void {
+  /**
+   * Carries out what a committed turn left: messages, timers set and removed. Bodies were checked
+   * when told. The effects of one turn leave together, at one reading of the clock: `sentAt`, the
+   * reading the turn ended at where the caller has one.
+   */
+  send(effects: readonly Effect[], cause: Cause, sentAt = this.p.clock.now()): void {
     const p = this.p
-    // The effects of one turn leave together: one clock reading for all of them.
-    const sentAt = p.clock.now()
     for (const effect of effects) {
       if (effect.kind === 'schedule') {
         this.settleStore(p.timers.put(effect.timer), `keeping timer ${effect.timer.id}`)
