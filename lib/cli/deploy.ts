@@ -4,13 +4,14 @@ import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
 import type { Command } from 'commander'
 import { ConfigError } from '../core/errors.js'
+import { s3PayloadBucket } from '../deploy/app-deployment.js'
 import type { DeployProgress, DeployReport } from '../deploy/deploy.js'
 import { resolveStack, type Stack } from '../deploy/stack.js'
 import { bundleFromFlags } from './bundle.js'
 import { CliError, UsageError, withoutCode } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
 import type { Io } from './io.js'
-import { flagError, s3PayloadBucket, stackFromFlags, stackOptions, type StackFlags } from './template.js'
+import { flagError, stackFromFlags, stackOptions, type StackFlags } from './template.js'
 
 interface DeployFlags extends StackFlags {
   entry?: string

@@ -6,10 +6,10 @@ import type { Command } from 'commander'
 import type { App } from '../app/define-app.js'
 import { ConfigError } from '../core/errors.js'
 import { STREAM_NAME } from '../routing/kinesis-limits.js'
-import { Router } from '../routing/router.js'
 import { DEFAULT_LAMBDA_RUNTIME, isLambdaRuntime, LAMBDA_RUNTIMES } from '../hosts/lambda/lambda-runtime.js'
+import { appStreams, DEFAULT_STREAM, s3PayloadBucket } from '../deploy/app-deployment.js'
+import type { PayloadBucketSpec } from '../deploy/resources.js'
 import type { StackOptions } from '../deploy/stack.js'
-import type { PayloadBucketSpec } from '../deploy/template.js'
 import { CliError, UsageError, withoutCode } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
 import { loadApp } from './load-app.js'
@@ -122,11 +122,11 @@ export async function stackFromFlags(values: StackFlags, options: { appRequired:
   if (app?.stream !== undefined && values.stream === undefined && !STREAM_NAME.test(app.stream)) {
     throw new CliError(`${values.app}: stream must be a Kinesis stream name (1–128 of a-z A-Z 0-9 _ . -), got ${JSON.stringify(app.stream)}`, 2)
   }
-  const defaultStream = values.stream ?? app?.stream ?? 'troupe'
+  const defaultStream = values.stream ?? app?.stream ?? DEFAULT_STREAM
   let streams = [defaultStream]
   if (app) {
     try {
-      streams = new Router({ ...app.router, defaultStream }).streams
+      streams = appStreams(app, defaultStream)
     } catch (error) {
       throw new CliError(`${values.app ?? './troupe.app.ts'}: ${(error as Error).message}`, 2, { cause: error })
     }
@@ -161,20 +161,6 @@ export async function stackFromFlags(values: StackFlags, options: { appRequired:
   }
   if (values.pitr === false) stack.pointInTimeRecovery = false
   return { stack, appFile, app }
-}
-
-const DAY_MS = 86_400_000
-
-/** The app's S3 payload bucket when its payloads go to S3PayloadStore, for the template to make; else undefined. */
-export async function s3PayloadBucket(app: App | undefined): Promise<PayloadBucketSpec | undefined> {
-  const store = app?.payloads?.store
-  if (store === undefined) return undefined
-  // Loaded only here: the S3 client is for apps that use it.
-  const { S3PayloadStore } = await import('../store/s3-payload-store.js')
-  if (!(store instanceof S3PayloadStore)) return undefined
-  const { ClaimCheck } = await import('../routing/claim-check.js')
-  const { ttlMs } = new ClaimCheck({ ...app!.payloads, store })
-  return { bucket: store.bucket, prefix: store.prefix, expireAfterDays: Math.ceil(ttlMs / DAY_MS) }
 }
 
 /** A ConfigError from the deployment's options, said in flags. */

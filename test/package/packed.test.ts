@@ -177,6 +177,10 @@ t.test('a subpath whose peer is missing names the package', async (t) => {
   const ran = await run(process.execPath, ['aws.mjs'], project)
   t.not(ran.code, 0)
   t.match(ran.stderr, /Cannot find package '@aws-sdk\/client-[a-z]+'/, ran.stderr)
+  writeFileSync(join(project, 'cdk.mjs'), "await import('troupe/cdk')\n")
+  const cdk = await run(process.execPath, ['cdk.mjs'], project)
+  t.not(cdk.code, 0)
+  t.match(cdk.stderr, /Cannot find package '(aws-cdk-lib|constructs)'/, cdk.stderr)
 })
 
 t.test("a strict user tsc checks the README's first actor against the declarations only", async (t) => {
@@ -219,9 +223,10 @@ t.test("the README's first actor runs under plain node: this machine's, and Node
 })
 
 t.test('with its optional peers installed, every subpath imports under plain node', async (t) => {
-  // What the subpaths import (the README's table; troupe/local's Lambda client is @aws-sdk/client-lambda); the CLI's tools
-  // (esbuild, tsx) and the local servers (loaded when a local stack starts) are imported by none.
-  const peers = ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kinesis', '@smithy/node-http-handler', '@aws-sdk/util-dynamodb', '@aws-sdk/client-s3', '@aws-sdk/client-lambda', '@aws-sdk/client-cloudwatch', 'xstate']
+  // What the subpaths import (the README's table; troupe/local's Lambda client is @aws-sdk/client-lambda, troupe/cdk's
+  // aws-cdk-lib and constructs); the CLI's tools (esbuild, tsx) and the local servers (loaded when a local stack starts)
+  // are imported by none.
+  const peers = ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kinesis', '@smithy/node-http-handler', '@aws-sdk/util-dynamodb', '@aws-sdk/client-s3', '@aws-sdk/client-lambda', '@aws-sdk/client-cloudwatch', 'xstate', 'aws-cdk-lib', 'constructs']
   t.same(peers.filter((p) => !(p in pkg.peerDependencies)), [], 'each is a declared peer')
   await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', ...peers.map((p) => `${p}@${installedVersion(p)}`)], project)
   const subpaths = Object.keys(pkg.exports).filter((s) => s !== './package.json').map((s) => (s === '.' ? 'troupe' : `troupe/${s.slice(2)}`))
