@@ -38,8 +38,8 @@ setTimeout(() => {
 let sys: BenchSystem | undefined
 try {
   sys = await entry.load()
-  // W2D runs the W2 adapter with one message per key.
-  if (!sys[workload === 'W2D' ? 'W2' : workload]) {
+  // W2D runs the W2 adapter with one message per key; W4S the W4 adapter with a fork of 2.
+  if (!sys[workload === 'W2D' ? 'W2' : workload === 'W4S' ? 'W4' : workload]) {
     emit({ ...base, phase: 'skip', reason: `${sys.name} has no ${workload} adapter` })
     await sys.close?.()
     process.exit(0)
@@ -49,7 +49,7 @@ try {
     emit({ ...base, phase: 'warmup', warmup: w, ...(await spec.run(sys, warmupSize(size))) })
   }
   gc()
-  emit({ ...base, phase: 'rep', ...(await spec.run(sys, size)), notes: sys.notes[workload] ?? (workload === 'W2D' ? sys.notes.W2 : undefined) ?? null })
+  emit({ ...base, phase: 'rep', ...(await spec.run(sys, size)), notes: sys.notes[workload] ?? (workload === 'W2D' ? sys.notes.W2 : workload === 'W4S' ? sys.notes.W4 : undefined) ?? null })
   await sys.close?.()
 } catch (error) {
   emit({ ...base, phase: 'error', error: String((error as Error)?.stack ?? error).slice(0, 2000) })

@@ -1,6 +1,8 @@
 // bench/REPORT.md from one run's reps: one table per workload (system, N, reps, median,
 // min–max, the ratio to troupe), then every target met or missed and by how much.
 import { median } from './harness.js'
+import { costTable } from './cost-table.js'
+import { durableFunctions } from './cost-peers.js'
 import { CHECKS, verdict, type Check } from './targets.js'
 
 export interface Rep {
@@ -33,6 +35,7 @@ const TABLES: Table[] = [
   { title: 'W5 durable W2D: all-distinct keys, one message each', from: [['aws', 'W2D']], reference: 'troupe-aws', metric: 'msgs_per_s', cost: true },
   { title: 'W5 durable W3: ask latency (direct Lambda Invoke vs the stream; Restate ingress)', from: [['aws', 'W3'], ['restate', 'W3']], reference: 'troupe-lambda-invoke', metric: 'asks_per_s', latency: true },
   { title: 'W5 durable W4: fork/join of 10 (Restate)', from: [['restate', 'W4']], reference: 'troupe', metric: 'joins_per_s', latency: true },
+  { title: 'W5 durable W4S: sagas, a fork of 2 and a join, 50 in flight (per saga)', from: [['aws', 'W4S']], reference: 'troupe-aws', metric: 'joins_per_s', latency: true, cost: true },
 ]
 
 const fmt = (x: number | undefined, digits = 0): string =>
@@ -79,7 +82,7 @@ export function report(reps: readonly Rep[], meta: { commit: string | null; mach
     if (t.latency) head.push('p50', 'p99')
     head.push(`${t.reference} / it (${t.latency ? 'rate' : t.metric.replace(/_/g, ' ')})`)
     if (t.latency) head.push(`its p50 / ${t.reference}'s`)
-    if (t.cost) head.push('PutRecords / msg', 'DynamoDB writes / msg', 'requests / msg')
+    if (t.cost) head.push('PutRecords / msg', 'DynamoDB writes / msg', 'requests / msg', '$ per M msgs')
     out.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`)
     rows.sort((a, b) => (medianOf(b.reps, t.metric) ?? 0) - (medianOf(a.reps, t.metric) ?? 0))
     for (const row of rows) {
@@ -92,7 +95,11 @@ export function report(reps: readonly Rep[], meta: { commit: string | null; mach
         const p50 = medianOf(row.reps, 'p50_us')
         cells.push(refP50 !== undefined && p50 !== undefined ? ratio(p50 / refP50) : '–')
       }
-      if (t.cost) for (const k of ['putrecords_per_msg', 'dynamodb_writes_per_msg', 'requests_per_msg']) cells.push(fmt(medianOf(row.reps, k), 4))
+      if (t.cost) {
+        for (const k of ['putrecords_per_msg', 'dynamodb_writes_per_msg', 'requests_per_msg']) cells.push(fmt(medianOf(row.reps, k), 4))
+        const dollars = medianOf(row.reps, 'usd_per_million_msgs')
+        cells.push(dollars === undefined ? '–' : `$${fmt(dollars, 4)}`)
+      }
       out.push(`| ${cells.join(' | ')} |`)
     }
     out.push('')
@@ -109,6 +116,8 @@ export function report(reps: readonly Rep[], meta: { commit: string | null; mach
     out.push('')
   }
 
+  out.push(...costTable(reps))
+
   out.push('## Targets', '', '| section | target | figure | met? |', '|---|---|---:|---|')
   for (const c of CHECKS) {
     const v = evaluate(c, reps)
@@ -116,8 +125,9 @@ export function report(reps: readonly Rep[], meta: { commit: string | null; mach
       out.push(`| ${c.section} | ${c.label} | – | not run${c.vs === 'restate' ? ' (Restate runs with --full)' : ''} |`)
       continue
     }
-    const verdictText = v.met ? 'met' : `**missed** by ${fmt(v.offBy, 2)}x (${c.op === '>=' ? 'needs' : 'must fall to'} ${fmt(c.target, 3)}${c.vs ? 'x' : ''})`
-    out.push(`| ${c.section} | ${c.label} | ${c.vs ? ratio(v.value) : fmt(v.value, 4)} | ${verdictText} |`)
+    const times = c.vs !== undefined || c.vsPeer !== undefined
+    const verdictText = v.met ? 'met' : `**missed** by ${fmt(v.offBy, 2)}x (${c.op === '>=' ? 'needs' : 'must fall to'} ${fmt(c.target, 3)}${times ? 'x' : ''})`
+    out.push(`| ${c.section} | ${c.label} | ${times ? ratio(v.value) : c.metric.startsWith('usd_') ? `$${fmt(v.value, 4)}` : fmt(v.value, 4)} | ${verdictText} |`)
   }
   out.push('')
   return out.join('\n')
@@ -128,6 +138,10 @@ export function evaluate(c: Check, reps: readonly Rep[]): ReturnType<typeof verd
   const mine = reps.filter((r) => r.workload === c.workload && r.system === c.system)
   const a = medianOf(mine, c.metric)
   if (a === undefined) return undefined
+  if (c.vsPeer === 'durable-functions') {
+    const peer = durableFunctions(c.workload)
+    return peer && a > 0 ? verdict(c, peer.usd / a) : undefined
+  }
   if (!c.vs) return verdict(c, a)
   const theirs = reps.filter((r) => r.workload === (c.vsWorkload ?? c.workload) && r.system === c.vs)
   const b = medianOf(theirs, c.metric)

@@ -12,6 +12,8 @@ import { emit, int, list, machine, median, parseArgs, progress, round, spread, t
 import { evaluate, report, type Rep } from './report.js'
 import { AWS_BASELINES, BASELINES, DEFAULT_SUITES, SUITE_NAMES, suiteOf, SYSTEMS, type Suite } from './systems/index.js'
 import { CHECKS } from './targets.js'
+import { BENCH_PRICES } from './cost.js'
+import { peerCosts } from './cost-peers.js'
 import { POLL_MS, RECORD_BYTES, SHARDS } from './systems/aws-settings.js'
 import type { WorkloadName } from './systems/system.js'
 import { isWorkload, suiteSizes, WORKLOADS, type Size } from './workloads.js'
@@ -65,7 +67,10 @@ targets (medians in one run):
 ${CHECKS.map((c) => `  ${c.section} ${c.label}`).join('\n')}
 
 aws suite: on kinesalite + dynalite in a server process each child starts (in memory, ${SHARDS} shards,
-pollMs ${POLL_MS}, ${RECORD_BYTES} B records for the references). Reported besides msgs/s: requests per message.
+pollMs ${POLL_MS}, ${RECORD_BYTES} B records for the references). Reported besides msgs/s: requests per message,
+and dollars per million messages (W4S: per million sagas) at us-east-1 list prices, in each rep and
+summary (usd_per_million_msgs and by service) and a cost line per workload beside the same work
+priced for Lambda durable functions, Step Functions and a hand-written pipeline (bench/cost-peers.ts).
 `
 
 const ONE = fileURLToPath(new URL('./one.ts', import.meta.url))
@@ -161,12 +166,13 @@ for (const [suite, plan] of plans) {
       const first = mine[0]!.metrics
       const line: Record<string, unknown> = { phase: 'summary', suite, workload: w, system, n: first.n, reps: mine.length, metric }
       if (w === 'W2') Object.assign(line, { actors: first.actors, per_actor: first.per_actor })
-      if (w === 'W4') Object.assign(line, { fanout: first.fanout })
+      if (w === 'W4' || w === 'W4S') Object.assign(line, { fanout: first.fanout })
       line.rate = spread(mine.map((x) => x.metrics[metric]!))
       for (const k of Object.keys(first)) {
         if (k === metric || k === 'n' || k === 'actors' || k === 'per_actor' || k === 'fanout') continue
-        // Requests per message are small fractions: keep four decimals.
-        line[k] = spread(mine.map((x) => x.metrics[k]!), k.endsWith('_per_msg') ? 4 : 2)
+        // Requests per message are small fractions: keep four decimals; billed units and dollars six (a hot key's are ten-thousandths).
+        const digits = k.startsWith('usd_') || k.startsWith('units.') || /_(units|wru|rru)_per_msg$/.test(k) ? 6 : k.endsWith('_per_msg') ? 4 : 2
+        line[k] = spread(mine.map((x) => x.metrics[k]!), digits)
       }
       emit(line)
     }
@@ -232,6 +238,28 @@ for (const [suite, plan] of plans) {
         progress(`${w} ${system} / ${vs}: ${round(ratio, 3)}x ${metric}${reqText}`)
       }
     }
+  }
+}
+
+// Dollars: each priced system's medians (per million messages; W4S per million sagas) beside the
+// same work priced for troupe's alternatives (cost-peers.ts), standing costs apart.
+for (const [suite, plan] of plans) {
+  for (const [w, names] of plan) {
+    const priced = names.filter((s) => repsOf(w, s).some((r) => r.metrics.usd_per_million_msgs !== undefined))
+    if (priced.length === 0) continue
+    const systems: Record<string, unknown> = {}
+    for (const system of priced) {
+      const mine = repsOf(w, system).filter((r) => r.metrics.usd_per_million_msgs !== undefined)
+      systems[system] = {
+        usd_per_million: med(mine, 'usd_per_million_msgs'),
+        requests_per_msg: med(mine, 'requests_per_msg'),
+        lambda: mine[0]!.metrics.lambda_measured === 1 ? 'measured' : 'modelled',
+        usd_fixed_per_month: med(mine, 'usd_fixed_per_month'),
+      }
+    }
+    const peers = Object.fromEntries(peerCosts(w).map((p) => [p.peer, { usd_per_million: round(p.usd, 4), assumption: p.assumption, source: p.source }]))
+    emit({ phase: 'cost', suite, workload: w, per: w === 'W4S' ? 'million sagas' : 'million messages', region: BENCH_PRICES.region, prices_date: BENCH_PRICES.date, systems, peers })
+    progress(`${w} dollars per ${w === 'W4S' ? 'million sagas' : 'million messages'}: ${Object.entries(systems).map(([n, c]) => `${n} $${(c as { usd_per_million: number }).usd_per_million}`).join(', ')}; ${Object.entries(peers).map(([n, c]) => `${n} $${c.usd_per_million}`).join(', ')}`)
   }
 }
 

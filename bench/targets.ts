@@ -13,6 +13,11 @@ export interface Check {
   vs?: string
   /** The workload of the baseline, when not the same (troupe's AWS W1 against Restate's). */
   vsWorkload?: string
+  /**
+   * A priced model instead of a system (cost-peers.ts): the check is on the peer's dollars over
+   * the system's median dollars (how many times cheaper the system is).
+   */
+  vsPeer?: 'durable-functions'
   op: '>=' | '<='
   target: number
   /** What the figure is, for people. */
@@ -60,6 +65,19 @@ export const CHECKS: readonly Check[] = [
   cost('W2', 'putrecords_per_msg', 0.01, 'keys x 5 messages'),
   cost('W2D', 'putrecords_per_msg', 0.01, 'all-distinct keys'),
   cost('W2D', 'dynamodb_writes_per_msg', 1.05, 'all-distinct keys'),
+  // Dollars (bench/cost.ts: us-east-1 list prices, Lambda compute modelled), standing costs apart.
+  dollars('W1', 0.1, 'one hot key'),
+  dollars('W2D', 1, 'all-distinct keys, ≤ 1 KB state'),
+  {
+    section: 'W5',
+    workload: 'W4S',
+    system: 'troupe-aws',
+    metric: 'usd_per_million_msgs',
+    vsPeer: 'durable-functions',
+    op: '>=',
+    target: 5,
+    label: 'troupe-aws saga (a fork of 2 and a join) ≥ 5x cheaper than the same saga on Lambda durable functions',
+  },
   // W6: the Lambda bundle of the flagship example.
   // On what a cold start loads (the entry and the chunks it imports); bundle_kb, every file, is reported beside it.
   { section: 'W6', workload: 'W6', system: 'troupe-bundle', metric: 'init_kb', op: '<=', target: 400, label: 'bundle ≤ 400 KB minified, of what module init loads' },
@@ -69,6 +87,10 @@ export const CHECKS: readonly Check[] = [
 function cost(workload: string, metric: string, target: number, what: string): Check {
   const api = metric === 'putrecords_per_msg' ? 'PutRecords calls' : 'DynamoDB writes'
   return { section: 'W5', workload, system: 'troupe-aws', metric, op: '<=', target, label: `troupe-aws ${workload} (${what}): ≤ ${target} ${api} per message` }
+}
+
+function dollars(workload: string, target: number, what: string): Check {
+  return { section: 'W5', workload, system: 'troupe-aws', metric: 'usd_per_million_msgs', op: '<=', target, label: `troupe-aws ${workload} (${what}): ≤ $${target.toFixed(2)} per million messages, fixed costs apart` }
 }
 
 export interface Verdict {

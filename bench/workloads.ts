@@ -112,8 +112,38 @@ async function forkJoin(sys: BenchSystem, { n, fanout }: Size): Promise<Record<s
     if (sum !== fanout * i + base) throw new Error(`W4: fork/join ${i} summed ${sum}, want ${fanout * i + base}`)
   }
   const ms = msSince(t0)
+  const extra = (await h.metrics?.()) ?? {}
   await h.teardown()
-  return { n, fanout, ms: round(ms), joins_per_s: Math.round(n / (ms / 1000)), ...latencySummary(lat) }
+  return { n, fanout, ms: round(ms), joins_per_s: Math.round(n / (ms / 1000)), ...latencySummary(lat), ...extra }
+}
+
+/** W4S: sagas in flight at once, as a busy service has them (the cost of one is what matters, not its latency alone). */
+const SAGAS_IN_FLIGHT = 50
+
+/**
+ * W4S: n sagas, each a fork of `fanout` children and a join that sums their replies, up to
+ * {@link SAGAS_IN_FLIGHT} at once; the rate is sagas done per second, the latency each saga's.
+ */
+async function sagas(sys: BenchSystem, { n, fanout }: Size): Promise<Record<string, number>> {
+  const h = await sys.W4!(fanout)
+  const base = (fanout * (fanout - 1)) / 2
+  const lat = new Float64Array(n)
+  let next = 0
+  const t0 = nowNs()
+  const worker = async () => {
+    while (next < n) {
+      const i = next++
+      const s = nowNs()
+      const sum = await h.forkJoin(i)
+      lat[i] = Number(nowNs() - s)
+      if (sum !== fanout * i + base) throw new Error(`W4S: saga ${i} summed ${sum}, want ${fanout * i + base}`)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(SAGAS_IN_FLIGHT, n) }, worker))
+  const ms = msSince(t0)
+  const extra = (await h.metrics?.()) ?? {}
+  await h.teardown()
+  return { n, fanout, in_flight: Math.min(SAGAS_IN_FLIGHT, n), ms: round(ms), joins_per_s: Math.round(n / (ms / 1000)), ...latencySummary(lat), ...extra }
 }
 
 /**
@@ -154,6 +184,9 @@ const AWS_W2D_ACTORS = 3_000
 const AWS_W2D_QUICK_ACTORS = 1_000
 const AWS_W3_N = 200
 const AWS_W3_QUICK_N = 50
+/** W4S: sagas, 50 in flight, each a few hops through the stream (about half a second each on the local servers). */
+const AWS_W4S_N = 2_000
+const AWS_W4S_QUICK_N = 500
 
 const size = (n: number, actors = 1, perActor = 0, fanout = 0): Size => ({ n, actors, perActor, fanout })
 
@@ -210,6 +243,16 @@ export const WORKLOADS: Record<WorkloadName, WorkloadSpec> = {
     suites: ['local', 'restate'],
     restate: { full: size(300, 1, 0, 10), quick: size(50, 1, 0, 10) },
     run: forkJoin,
+  },
+  W4S: {
+    name: 'W4S',
+    title: 'saga: a fork of 2 and a join, 50 in flight (priced per saga)',
+    rate: 'joins_per_s',
+    full: size(AWS_W4S_N, 1, 0, 2),
+    quick: size(AWS_W4S_QUICK_N, 1, 0, 2),
+    suites: ['aws'],
+    aws: { full: size(AWS_W4S_N, 1, 0, 2), quick: size(AWS_W4S_QUICK_N, 1, 0, 2) },
+    run: sagas,
   },
   W7: {
     name: 'W7',

@@ -10,7 +10,11 @@
 //   lease reads at each shard listing and the timer runner's Queries, which count;
 // - kinesis reads: GetRecords, GetShardIterator, ListShards, DescribeStreamSummary;
 // - requests: all of the above and anything else sent in the window.
+// Units (what AWS bills): the PUT payload units and DynamoDB request units of those calls, as the
+// counter counts them (lib/cost/billed-units.ts); priced in dollars where the adapter says how its
+// host would be invoked on Lambda (../cost.ts).
 import type { RequestCounts } from '../../lib/aws/request-counter.js'
+import { repDollars, type Invocations } from '../cost.js'
 
 export const PUT_APIS = ['Kinesis.PutRecords', 'Kinesis.PutRecord'] as const
 export const WRITE_APIS = ['DynamoDB.PutItem', 'DynamoDB.UpdateItem', 'DynamoDB.DeleteItem', 'DynamoDB.BatchWriteItem', 'DynamoDB.TransactWriteItems'] as const
@@ -81,13 +85,22 @@ export class ItemCounter {
   }
 }
 
-/** The rep's cost columns: requests per message by kind, items per message, and each API's count. */
-export function costMetrics(counts: RequestCounts, items: ItemCounts, messages: number): Record<string, number> {
+/**
+ * The rep's cost columns: requests per message by kind, items and billed units per message, each
+ * API's count, and with `invocations` (how a Lambda host would run it) dollars per million messages.
+ */
+export function costMetrics(counts: Pick<RequestCounts, 'byApi'> & { total: { requests: number; errors: number } }, items: ItemCounts, messages: number, invocations?: Invocations): Record<string, number> {
   const sum = (apis: readonly string[]) => apis.reduce((n, api) => n + (counts.byApi[api]?.requests ?? 0), 0)
+  const units = (apis: readonly string[]) => apis.reduce((n, api) => n + (counts.byApi[api]?.units ?? 0), 0)
   const bytes = (apis: readonly string[]) => apis.reduce((n, api) => n + (counts.byApi[api]?.requestBytes ?? 0), 0)
   const per = (x: number) => round(x / messages)
+  // Six decimals: a hot key's units per message are a few ten-thousandths, and they are priced.
+  const per6 = (x: number) => Math.round((x / messages) * 1e6) / 1e6
   const listed = Object.fromEntries(LISTED.map((api) => [`req.${api}`, counts.byApi[api]?.requests ?? 0]))
+  // Where the billed units go, per message: the APIs that have any.
+  const unitsByApi = Object.fromEntries([...PUT_APIS, ...WRITE_APIS, ...READ_APIS].filter((api) => (counts.byApi[api]?.units ?? 0) > 0).map((api) => [`units.${api}`, per6(counts.byApi[api]!.units)]))
   const other = counts.total.requests - LISTED.reduce((n, api) => n + (counts.byApi[api]?.requests ?? 0), 0)
+  const billed = { kinesis_put_units_per_msg: per6(units(PUT_APIS)), dynamodb_wru_per_msg: per6(units(WRITE_APIS)), dynamodb_rru_per_msg: per6(units(READ_APIS)) }
   return {
     requests: counts.total.requests,
     requests_per_msg: per(counts.total.requests),
@@ -98,9 +111,12 @@ export function costMetrics(counts: RequestCounts, items: ItemCounts, messages: 
     dynamodb_write_items_per_msg: per(items.written),
     dynamodb_read_items_per_msg: per(items.read),
     dynamodb_write_bytes_per_msg: Math.round(bytes(WRITE_APIS) / messages),
+    ...billed,
+    ...(invocations ? repDollars(billed, invocations) : {}),
     request_errors: counts.total.errors,
     ...listed,
     'req.other': other,
+    ...unitsByApi,
   }
 }
 

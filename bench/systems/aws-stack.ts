@@ -15,6 +15,8 @@ import { DeleteStreamCommand, ListShardsCommand, type KinesisClient } from '@aws
 import { clients } from '../../lib/local/local-stack.js'
 import { countRequests, RequestCounter, type RequestCounts } from '../../lib/aws/request-counter.js'
 import { ensureStream } from '../../lib/aws/resources.js'
+import type { ApiCounts } from '../../lib/metrics/emf.js'
+import type { Invocations } from '../cost.js'
 import { costMetrics, ItemCounter, type ItemCounts } from './aws-cost.js'
 import { SHARDS } from './aws-settings.js'
 
@@ -108,8 +110,12 @@ export interface AwsRun {
   tableName: string
   /** Starts counting (requests, items, CPU) here: everything before is setup. */
   mark(): void
-  /** Requests, items and CPU since `mark()`, per message. */
-  metrics(messages: number): Record<string, number>
+  /**
+   * Requests, items, billed units and CPU since `mark()`, per message; with `invocations` (how a
+   * Lambda host ran or would run it) dollars too. `more`: requests counted elsewhere in the window
+   * (the Lambda functions' own, from their EMF lines), added to this process's.
+   */
+  metrics(messages: number, options?: { invocations?: Invocations; more?: ApiCounts }): Record<string, number>
   /** Deletes the stream and table (if made) and closes the clients. */
   teardown(): Promise<void>
 }
@@ -136,11 +142,11 @@ export async function awsRun(label: string): Promise<AwsRun> {
     mark() {
       before = { requests: requests.snapshot(), items: items.snapshot(), cpu: process.cpuUsage(), serverCpu: srv.cpuSeconds() }
     },
-    metrics(messages) {
+    metrics(messages, options = {}) {
       if (!before) throw new Error('metrics() before mark()')
       const cpu = process.cpuUsage(before.cpu)
       return {
-        ...costMetrics(requests.since(before.requests), items.since(before.items), messages),
+        ...costMetrics(withMore(requests.since(before.requests), options.more), items.since(before.items), messages, options.invocations),
         client_cpu_s: round((cpu.user + cpu.system) / 1e6),
         server_cpu_s: round(srv.cpuSeconds() - before.serverCpu),
       }
@@ -189,6 +195,21 @@ export async function pool(limit: number, count: number, fn: (i: number) => Prom
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** This process's counts with another's added, API by API. */
+function withMore(counts: RequestCounts, more: ApiCounts | undefined): RequestCounts {
+  if (!more) return counts
+  const byApi = structuredClone(counts.byApi)
+  const total = { ...counts.total }
+  for (const [api, c] of Object.entries(more.byApi)) {
+    const into = (byApi[api] ??= { requests: 0, errors: 0, requestBytes: 0, responseBytes: 0, units: 0 })
+    for (const k of ['requests', 'errors', 'requestBytes', 'responseBytes', 'units'] as const) {
+      into[k] += c[k] ?? 0
+      total[k] += c[k] ?? 0
+    }
+  }
+  return { total, byApi }
+}
 
 function round(x: number): number {
   return Math.round(x * 100) / 100

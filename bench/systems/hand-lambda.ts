@@ -7,6 +7,9 @@
 // differ in what they do per message, not in how they poll.
 import { BatchGetItemCommand, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb'
 import { GetRecordsCommand, GetShardIteratorCommand, PutRecordCommand } from '@aws-sdk/client-kinesis'
+import { DEFAULT_LAMBDA } from '../../lib/cost/usage.js'
+import { modelledInvocations } from '../cost.js'
+import { HAND_LAMBDA_MS_PER_INVOCATION } from '../cost-peers.js'
 import { POLL_MS, RECORD_BYTES, SHARDS } from './aws-settings.js'
 import { awsRun, closeServers, createPlainTable, shardIds, sleep, type AwsRun } from './aws-stack.js'
 import { record } from './raw-kinesis.js'
@@ -147,7 +150,9 @@ async function lambda(expected: number) {
     done: () => Promise.race([finished.promise, failed]),
     /** The cost since the mark, taken once the last message is handled (the consumer keeps polling). */
     async settle() {
-      cost = { ...run.metrics(expected), get_records_calls: reads }
+      // On Lambda each record would come in an event source mapping batch of 100, handled in turn.
+      const invocations = modelledInvocations(0, expected, expected, { ...DEFAULT_LAMBDA, msPerInvocation: HAND_LAMBDA_MS_PER_INVOCATION })
+      cost = { ...run.metrics(expected, { invocations }), get_records_calls: reads }
     },
     metrics: () => cost ?? {},
     async teardown() {

@@ -47,7 +47,7 @@ export const SYSTEMS: Record<string, SystemEntry> = {
   // The development and test default, so users see what the check costs.
   'troupe-checked': { load: troupeVariant('troupe-checked', false, true), defaultWorkloads: ['W1', 'W7'] },
   // The AWS mode on kinesalite + dynalite; its references on the same servers are further down.
-  'troupe-aws': { load: async () => (await import('./troupe-aws.js')).troupeAws, defaultWorkloads: ['W1', 'W2', 'W2D', 'W3'], suite: 'aws' },
+  'troupe-aws': { load: async () => (await import('./troupe-aws.js')).troupeAws, defaultWorkloads: ['W1', 'W2', 'W2D', 'W3', 'W4S'], suite: 'aws' },
   // The same with ordering 'batched': a hot key's records share PutRecords calls; FIFO per key can break when Kinesis fails part of a call.
   'troupe-aws-batched': { load: async () => (await import('./troupe-aws.js')).troupeAwsBatched, defaultWorkloads: ['W1'], suite: 'aws', fullOnly: true },
   // The Lambda path: the bundled host in child processes, fed by the local event source mapping.

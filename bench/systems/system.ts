@@ -1,8 +1,11 @@
 // What every benchmarked system provides: one handle per workload, each doing the same work.
 // Each adapter builds its own idiomatic message per send (one object per message for all).
 
-/** W2D is W2 with all-distinct keys (the W2 adapter, one message per key); W6 is the cold start; W7 one large state. */
-export type WorkloadName = 'W1' | 'W2' | 'W2D' | 'W3' | 'W4' | 'W6' | 'W7'
+/**
+ * W2D is W2 with all-distinct keys (the W2 adapter, one message per key); W4S a saga (the W4
+ * adapter with a fork of 2 and a join, on AWS); W6 is the cold start; W7 one large state.
+ */
+export type WorkloadName = 'W1' | 'W2' | 'W2D' | 'W3' | 'W4' | 'W4S' | 'W6' | 'W7'
 
 /** W1: one producer, fire-and-forget messages to one counting actor. */
 export interface TellHandle {
@@ -38,6 +41,8 @@ export interface AskHandle {
  */
 export interface ForkJoinHandle {
   forkJoin(x: number): Promise<number>
+  /** More columns for the rep line (the AWS adapters' requests and dollars per fork/join), read after the last. */
+  metrics?(): Record<string, number> | Promise<Record<string, number>>
   teardown(): unknown
 }
 

@@ -4,8 +4,9 @@
 // runs from the first tell until the last message's turn has committed.
 import { AwsSystem } from '../../lib/aws/aws-system.js'
 import { decode } from '../../lib/core/serialization.js'
-import type { ActorClass, InOf } from '../../lib/index.js'
+import { Actor, type ActorClass, type Context, type InOf, type Joined } from '../../lib/index.js'
 import { createTable, DynamoDBStateStore } from '../../lib/store/dynamodb.js'
+import { modelledInvocations } from '../cost.js'
 import { POLL_MS, SHARDS } from './aws-settings.js'
 import { awsRun, closeServers, type AwsRun } from './aws-stack.js'
 import { AskCounter, Counter, KeyedCounter, type Count } from './counters.js'
@@ -14,6 +15,8 @@ import type { Ordering } from '../../lib/transport/partition-queue.js'
 
 /** How long a tell waits for others to share its PutRecords call (AwsSystem's default). */
 const LINGER_MS = 10
+/** A saga's join deadline: generous, as a user would set it; never reached. */
+const JOIN_TIMEOUT_MS = 30_000
 
 const SETTINGS = `AwsSystem on kinesalite + dynalite (own process, in memory), stream of ${SHARDS} shards, pollMs ${POLL_MS}, lingerMs ${LINGER_MS}, checkSerializable false, other options default (consumer batch 1,000 records, checkpoint after every batch, strict per-key ordering)`
 
@@ -35,6 +38,7 @@ async function start(label: string, actors: readonly ActorClass[], ordering: Ord
   // Everything running and every shard read to its tip: what comes after is the workload.
   await system.idle()
   run.mark()
+  const hostBefore = hostWork(system)
   let cost: Record<string, number> | undefined
   return {
     run,
@@ -48,10 +52,14 @@ async function start(label: string, actors: readonly ActorClass[], ordering: Ord
       if (done >= target) finished.resolve()
       return Promise.race([finished.promise, failed])
     },
-    /** Lets the last checkpoints land, then takes the cost of everything since the mark. */
+    /**
+     * Lets the last checkpoints land, then takes the cost of everything since the mark, per
+     * message (per saga in W4S), with the Lambda invocations the consumer's batches would have been.
+     */
     async settle(messages: number) {
       await system.idle()
-      cost = run.metrics(messages)
+      const host = hostWork(system)
+      cost = { ...run.metrics(messages, { invocations: modelledInvocations(host.batches - hostBefore.batches, host.records - hostBefore.records, messages) }), done_per_msg: done / messages }
     },
     metrics: () => cost ?? {},
     async teardown() {
@@ -59,6 +67,17 @@ async function start(label: string, actors: readonly ActorClass[], ordering: Ord
       await run.teardown()
     },
   }
+}
+
+/** Batches and records the shard consumer has handed this process's host so far. */
+function hostWork(system: AwsSystem): { batches: number; records: number } {
+  let batches = 0
+  let records = 0
+  for (const s of system.consumer?.stats() ?? []) {
+    batches += s.batches
+    records += s.records
+  }
+  return { batches, records }
 }
 
 function newSystem(run: AwsRun, actors: readonly ActorClass[], ordering: Ordering): AwsSystem {
@@ -86,6 +105,7 @@ function troupeAwsSystem(name: string, ordering: Ordering): BenchSystem {
       W1: `singleton Counter (initialState, no key): every message has one partition key, so one shard and one instance; producer calls system.tell(Counter, { by }) without awaiting; done when the n-th turn has committed. ${settings}`,
       W2: `keyed Counter (key(msg) = msg.k), partition key type#key, spread over the shards; done when every turn has committed. ${settings}`,
       W3: `await system.ask(AskCounter, { by: 1 }) through the stream: the ask is put on Kinesis, the shard consumer runs the turn and commits the reply receipt, and ask reads it back from DynamoDB. ${settings}`,
+      W4: `a saga of a fork and a join, 50 in flight: system.tell(Job, { x }); Job's turn does ctx.fork(fanout x [Child, { x, j }]).join(Sum, { timeoutMs: ${JOIN_TIMEOUT_MS}, value: x }); Child (stateless) replies x + j; Sum (stateless) resolves the caller's promise (a Map by x). ${settings}`,
     },
 
     async W1(n) {
@@ -116,6 +136,46 @@ function troupeAwsSystem(name: string, ordering: Ordering): BenchSystem {
           return stored.reduce((sum, item) => sum + (item ? decode<Count>(item.state).count : 0), 0)
         },
         metrics: s.metrics,
+        teardown: s.teardown,
+      }
+    },
+
+    async W4(fanout) {
+      const waiting = new Map<number, (sum: number) => void>()
+      class Child extends Actor<{ x: number; j: number }, number> {
+        static readonly type = 'sagaChild'
+        receive(msg: Child['In']) {
+          return msg.x + msg.j
+        }
+      }
+      class Sum extends Actor<Joined<(typeof Child)[], number>> {
+        static readonly type = 'sagaSum'
+        receive(msg: Sum['In']) {
+          if (!msg.complete) throw new Error(`W4S: join incomplete, missing ${JSON.stringify(msg.missing)}`)
+          // A turn may run again (at least once): the first run answers the caller.
+          waiting.get(msg.value)?.(msg.replies.reduce((a, b) => a + b, 0))
+          waiting.delete(msg.value)
+        }
+      }
+      class Job extends Actor<{ x: number }> {
+        static readonly type = 'sagaJob'
+        receive(msg: Job['In'], ctx: Context) {
+          ctx.fork(Array.from({ length: fanout }, (_, j) => [Child, { x: msg.x, j }] as const)).join(Sum, { timeoutMs: JOIN_TIMEOUT_MS, value: msg.x })
+        }
+      }
+      const s = await start('troupe', [Child, Sum, Job], ordering)
+      let sagas = 0
+      return {
+        forkJoin: (x) =>
+          new Promise<number>((resolve) => {
+            sagas++
+            waiting.set(x, resolve)
+            s.tell(Job, { x })
+          }),
+        metrics: async () => {
+          await s.settle(sagas)
+          return s.metrics()
+        },
         teardown: s.teardown,
       }
     },

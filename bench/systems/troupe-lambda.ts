@@ -7,7 +7,10 @@
 //
 // Done is when nothing moves any more: every send out, no invocation running, every shard read
 // to its tip with no batch pending (the way the Lambda mode settles), then the state is read back.
-// Requests per message are not reported: the function's requests are made in its own processes.
+// Requests per message are the caller's (counted here) and the function's, which its Lambda host
+// writes as EMF lines after each invocation and this process reads from the function's output, as
+// `troupe dev` does; the invocations and their billed durations are measured at the Invoke
+// boundary, so the dollars of this adapter are measured, not modelled (../cost.ts).
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,6 +21,8 @@ import { decode } from '../../lib/core/serialization.js'
 import { bundleHandler } from '../../lib/hosts/lambda/bundle.js'
 import { LocalEventSourceMapping } from '../../lib/local/local-event-source-mapping.js'
 import { LocalFunction } from '../../lib/local/local-function.js'
+import { LocalMetrics } from '../../lib/local/local-metrics.js'
+import { requestsSince } from '../../lib/metrics/emf.js'
 import { startLocalInvokeServer } from '../../lib/local/local-invoke-server.js'
 import { localLambdaClient } from '../../lib/local/local-lambda-client.js'
 import { settleLocalLambda } from '../../lib/local/settle-local-lambda.js'
@@ -51,6 +56,8 @@ async function start(label: string, invoke: boolean) {
   const run = await awsRun(label)
   await createTable(run.dynamodb, run.tableName)
   const { outfile } = await bundle()
+  // The function's own requests, from the EMF lines its host writes (troupe dev reads them the same way).
+  const emf = new LocalMetrics()
   const fn = new LocalFunction({
     bundle: outfile,
     name: 'troupe-host',
@@ -61,8 +68,20 @@ async function start(label: string, invoke: boolean) {
     initTimeoutMs: 60_000,
     maxConcurrency: SHARDS + 1,
     environment: { TROUPE_LOG_LEVEL: 'error', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    onLog: process.env.TROUPE_BENCH_LAMBDA_LOGS === '1' ? (line) => process.stderr.write(`[lambda] ${line}\n`) : () => {},
+    onLog: (line) => {
+      if (!emf.ingest(line) && process.env.TROUPE_BENCH_LAMBDA_LOGS === '1') process.stderr.write(`[lambda] ${line}\n`)
+    },
   })
+  // Invocations and their billed duration (whole milliseconds, rounded up, as Lambda bills), at
+  // the one door every invocation goes through: the mapping's batches, the Invoke API's asks, ticks.
+  const billed = { invocations: 0, ms: 0 }
+  const invokeRaw = fn.invokeRaw.bind(fn)
+  fn.invokeRaw = async (payload, options) => {
+    const result = await invokeRaw(payload, options)
+    billed.invocations++
+    billed.ms += Math.ceil(result.durationMs)
+    return result
+  }
   const esm = new LocalEventSourceMapping({ kinesis: run.kinesis, stream: run.stream, fn, batchSize: BATCH_SIZE, functionResponseTypes: ['ReportBatchItemFailures'], pollMs: POLL_MS })
   const server = invoke ? await startLocalInvokeServer({ functions: { [fn.name]: fn } }) : undefined
   const lambda =
@@ -76,6 +95,8 @@ async function start(label: string, invoke: boolean) {
     stream: run.stream,
     consume: false,
     timers: false,
+    // Its requests into the run's counter (AwsSystem counts into its own otherwise, on the same clients).
+    requests: run.requests,
     pollMs: POLL_MS,
     lingerMs: LINGER_MS,
     checkSerializable: false,
@@ -85,6 +106,9 @@ async function start(label: string, invoke: boolean) {
   // Warm environments before the clock starts: the cold start is W6's business.
   await fn.provision(invoke ? SHARDS + 1 : SHARDS)
   await esm.start()
+  run.mark()
+  const emfBefore = await emf.requests()
+  const billedBefore = { ...billed }
   let failWith!: (e: unknown) => void
   const failed = new Promise<never>((_, reject) => (failWith = reject))
   failed.catch(() => {})
@@ -101,6 +125,15 @@ async function start(label: string, invoke: boolean) {
       telling.push(system.tell(actor as never, body as never).catch(failWith))
     },
     done: () => Promise.race([settle(), failed]),
+    /** Requests (the caller's and the function's), units and measured Lambda dollars since the start, per message. */
+    async metrics(messages: number) {
+      const invocations = billed.invocations - billedBefore.invocations
+      const ms = billed.ms - billedBefore.ms
+      return run.metrics(messages, {
+        more: requestsSince(await emf.requests(), emfBefore),
+        invocations: { perMessage: invocations / messages, msPerInvocation: invocations === 0 ? 0 : ms / invocations, measured: true },
+      })
+    },
     async teardown() {
       await system.stop().catch(() => {})
       await esm.stop()
@@ -129,24 +162,33 @@ export const troupeLambda: BenchSystem = {
 
   async W1(n) {
     const s = await start('lambda', false)
+    let cost: Record<string, number> = {}
     return {
       send: (by) => s.tell(Counter, { by }),
       done: s.done,
-      count: async () => ((await s.system.state(Counter)) as Count | undefined)?.count ?? -1,
+      count: async () => {
+        cost = await s.metrics(n)
+        return ((await s.system.state(Counter)) as Count | undefined)?.count ?? -1
+      },
+      metrics: () => cost,
       teardown: s.teardown,
     }
   },
 
-  async W2(keys) {
+  async W2(keys, perActor) {
     const s = await start('lambda', false)
+    let cost: Record<string, number> = {}
     return {
       send: (k, by) => s.tell(KeyedCounter, { k, by }),
       done: s.done,
       total: async () => {
+        // The cost first: reading the counters back is not the workload's.
+        cost = await s.metrics(keys.length * perActor)
         const store = new DynamoDBStateStore({ client: s.run.dynamodb, tableName: s.run.tableName })
         const stored = await store.getMany(keys.map((key) => ({ type: KeyedCounter.type, key })))
         return stored.reduce((sum, item) => sum + (item ? decode<Count>(item.state).count : 0), 0)
       },
+      metrics: () => cost,
       teardown: s.teardown,
     }
   },

@@ -53,9 +53,12 @@ export { HeldBackError, SendFailedError } from '../transport/errors.js'
 export { UNREADABLE_TYPE } from '../routing/unreadable-record.js'
 export type { UnreadableRecord } from '../routing/unreadable-record.js'
 
-// Cost counters
+// Cost counters, and what they cost in dollars (docs/cost.md)
 export { RequestCounter, countRequests } from './request-counter.js'
 export type { CountableClient, RequestCount, RequestCounts } from './request-counter.js'
+export { messageCost, type MessageCost, type MessageCostOptions } from '../cost/message-cost.js'
+export { choosePrices, type PriceChoice, type PricesInUse } from '../cost/price-book.js'
+export { PRICES, PRICE_NAMES, type Price, type PriceBook, type PriceName } from '../cost/prices.js'
 
 // Inspecting a system from its table
 export { TableInspector, type TableInspectorOptions } from '../inspect/table-inspector.js'

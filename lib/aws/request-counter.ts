@@ -1,9 +1,12 @@
 // Cost counters. On AWS every request is money, so troupe counts them: an SDK v3 middleware
 // records each HTTP attempt per API (`DynamoDB.PutItem`, `Kinesis.PutRecords`) with the bytes
-// sent and received. Benchmarks divide by the messages handled to report requests per message.
+// sent and received, and the units AWS bills them by (Kinesis PUT payload units, DynamoDB request
+// units, as far as the request and its answer show them: lib/cost/billed-units.ts). Benchmarks
+// divide by the messages handled to report requests per message; lib/cost puts a price on them.
 //
 // The middleware sits at the innermost end of the stack (deserialize step, low priority), so it
 // sees every attempt the SDK's retry loop makes, as the bill does, and the raw HTTP exchange.
+import { billedUnits } from '../cost/billed-units.js'
 
 /** What one API (or all of them together) cost. */
 export interface RequestCount {
@@ -15,6 +18,11 @@ export interface RequestCount {
   requestBytes: number
   /** Response body bytes, from Content-Length. */
   responseBytes: number
+  /**
+   * Billed units of the attempts that got an answer: PUT payload units for Kinesis puts, request
+   * units for DynamoDB (lib/cost/billed-units.ts); 0 for APIs billed per request.
+   */
+  units: number
 }
 
 export interface RequestCounts {
@@ -23,7 +31,7 @@ export interface RequestCounts {
   byApi: Record<string, RequestCount>
 }
 
-const zero = (): RequestCount => ({ requests: 0, errors: 0, requestBytes: 0, responseBytes: 0 })
+const zero = (): RequestCount => ({ requests: 0, errors: 0, requestBytes: 0, responseBytes: 0, units: 0 })
 
 /**
  * Accumulates request counts from every client it is attached to with {@link countRequests}.
@@ -41,13 +49,14 @@ export class RequestCounter {
   private byApi = new Map<string, RequestCount>()
 
   /** Adds one attempt. The middleware calls this; tests and fakes may too. */
-  record(api: string, attempt: { requestBytes: number; responseBytes: number; error: boolean }): void {
+  record(api: string, attempt: { requestBytes: number; responseBytes: number; error: boolean; units?: number }): void {
     let c = this.byApi.get(api)
     if (!c) this.byApi.set(api, (c = zero()))
     c.requests++
     if (attempt.error) c.errors++
     c.requestBytes += attempt.requestBytes
     c.responseBytes += attempt.responseBytes
+    c.units += attempt.units ?? 0
   }
 
   /** A copy of the counts so far, APIs in name order. */
@@ -99,6 +108,7 @@ function add(into: RequestCount, c: RequestCount, sign: 1 | -1): void {
   into.errors += sign * c.errors
   into.requestBytes += sign * c.requestBytes
   into.responseBytes += sign * c.responseBytes
+  into.units += sign * c.units
 }
 
 // The little of smithy's middleware types this file needs, spelled out so that any SDK v3 client
@@ -139,7 +149,11 @@ export function countRequests<C extends CountableClient>(client: C, counter: Req
       try {
         const result = await next(args)
         const response = result.response as HttpMessage
-        counter.record(api, { requestBytes, responseBytes: bodyBytes(response), error: (response.statusCode ?? 200) >= 400 })
+        const responseBytes = bodyBytes(response)
+        const status = response.statusCode ?? 200
+        // A refused conditional write is billed like a done one; a server error is not billed.
+        const units = status < 500 ? billedUnits(api, args.input, responseBytes) : 0
+        counter.record(api, { requestBytes, responseBytes, error: status >= 400, units })
         return result
       } catch (e) {
         // No response at all: a network error or a timeout. It still went out (and may be billed).

@@ -1,15 +1,29 @@
 // `troupe inspect …`: actors, state, messages, traces, dead letters, joins, timers, cost, and
 // pausing — over a process that serves inspection (`--url`, the embedded mode or `troupe dev`),
 // or over the AWS mode's DynamoDB table itself (`--table`, local or real).
-import type { Command } from 'commander'
+import { readFileSync } from 'node:fs'
+import { Option, type Command } from 'commander'
 import { TroupeError } from '../core/errors.js'
 import type { ReceiptEntry } from '../core/receipt.js'
-import type { Inspector, MessageNode, TraceNode } from '../inspect/inspector.js'
+import { choosePrices, parsePriceOverride, priceRegions } from '../cost/price-book.js'
+import { DEFAULT_PRICE_REGION } from '../cost/prices.js'
+import { total } from '../cost/bill.js'
+import { messageCost, type MessageCost, type MessageCostOptions } from '../cost/message-cost.js'
+import { DEFAULT_LAMBDA } from '../cost/usage.js'
+import type { CostView, Inspector, MessageNode, TraceNode } from '../inspect/inspector.js'
 import { CliError, UsageError, withoutCode } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
 import { openSource, SOURCE_HELP, sourceOptions, type SourceFlags } from './inspect-source.js'
 import type { Io } from './io.js'
 import { textTable as table } from './text-table.js'
+
+const COST_HELP = `
+Dollars per million messages are what the counted requests cost at list prices: Kinesis PUT
+payload units and DynamoDB request units as the hosts counted them, S3 requests, and the host
+function's invocations (one per full batch and per ask by Invoke) at an assumed duration, which
+--lambda-ms replaces with a measured one. A month's standing costs (shard hours, the tick) are
+shown apart: they do not depend on messages. docs/cost.md has the model and the price file.
+`
 
 /** Runs `troupe inspect <argv>`; resolves to the exit code. */
 export async function inspect(argv: readonly string[], io: Io): Promise<number> {
@@ -144,18 +158,31 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
     }),
   )
 
-  source(program.command('cost').description('AWS requests per API and per message: since the process started (--url), or from the metrics the hosts wrote (troupe dev, --table on AWS)')).action(
+  source(
+    program
+      .command('cost')
+      .description(
+        'AWS requests per API and per message, and what they cost in dollars per million messages beside a month of standing costs: since the process started (--url), or from the metrics the hosts wrote (troupe dev, --table on AWS)',
+      )
+      .option('--prices <file>', 'a price file (JSON) laid over the built-in list prices (docs/cost.md); the region is --region, else us-east-1')
+      .option('--price <name=usd>', 'one price by name, in dollars per its unit, e.g. dynamodb.writeRequestUnit=0.7 (per million); repeat for more', (v: string, all: string[] | undefined) => [...(all ?? []), v])
+      .option('--shards <n>', 'provisioned shards over every stream, for the monthly cost', '1')
+      .option('--lambda-ms <ms>', `billed milliseconds of one host invocation (not counted by troupe; default ${DEFAULT_LAMBDA.msPerInvocation}, assumed)`)
+      .option('--memory-mb <mb>', `the host function's memory (default ${DEFAULT_LAMBDA.memoryMb}, troupe deploy's)`)
+      .addOption(new Option('--arch <architecture>', `the host function's architecture (default ${DEFAULT_LAMBDA.architecture}, troupe deploy's)`).choices(['arm64', 'x86_64']))
+      .option('--no-lambda', 'price no Lambda compute: the turns run in a process of your own (a container)')
+      .addHelpText('after', COST_HELP),
+  ).action(
     action(async (i, flags) => {
       const cost = await i.cost()
       if (!cost) {
         throw new CliError(flags.table ? 'the request counters live in the running process: use --url to a troupe dev or AWS-mode process' : 'this system pays no requests (the embedded mode)')
       }
-      return {
-        json: cost,
-        text: () =>
-          `since ${time(cost.since)}: ${cost.requests} requests for ${cost.messages} messages (${cost.requestsPerMessage ?? '-'} per message)\n` +
-          table(['API', 'requests', 'errors', 'bytes out', 'bytes in'], Object.entries(cost.byApi).map(([api, c]) => [api, c.requests, c.errors, c.requestBytes, c.responseBytes])),
-      }
+      const options = costOptions(flags)
+      if ('unpriced' in options) return { json: { ...cost, unpriced: options.unpriced }, text: () => costText(cost, options.unpriced) }
+      const dollars = messageCost(cost, options)
+      const priced = { ...cost, dollars }
+      return { json: priced, text: () => costText(priced, dollars) }
     }),
   )
 
@@ -224,4 +251,73 @@ function traceText(roots: readonly TraceNode[]): string {
   }
   for (const r of roots) walk(r, '', true, true)
   return lines.join('\n')
+}
+
+/**
+ * The pricing flags of `inspect cost`, checked; `unpriced` says why there is no price when the
+ * region (perhaps AWS_REGION's) has none and no price file gives it: the requests still print.
+ */
+function costOptions(flags: Record<string, unknown>): MessageCostOptions | { unpriced: string } {
+  const positive = (name: string, value: unknown, whole: boolean): number | undefined => {
+    if (value === undefined) return undefined
+    const n = Number(value)
+    if (!Number.isFinite(n) || n < 0 || (whole && !Number.isInteger(n))) throw new UsageError(`${name} is a ${whole ? 'whole ' : ''}number, 0 or more, got ${String(value)}`)
+    return n
+  }
+  let file: unknown
+  if (typeof flags.prices === 'string') {
+    try {
+      file = JSON.parse(readFileSync(flags.prices, 'utf8'))
+    } catch (error) {
+      throw new UsageError(`--prices ${flags.prices}: ${(error as Error).message}`)
+    }
+  }
+  const overrides = Object.fromEntries(((flags.price as string[] | undefined) ?? []).map(parsePriceOverride))
+  // An empty AWS_REGION is no region.
+  const region = typeof flags.region === 'string' && flags.region !== '' ? flags.region : DEFAULT_PRICE_REGION
+  const known = priceRegions(file, String(flags.prices))
+  if (!known.includes(region)) return { unpriced: `no prices for ${region} (known: ${known.join(', ')}): give them in a price file with --prices (docs/cost.md)` }
+  const prices = choosePrices({ ...(file !== undefined ? { file, fileName: String(flags.prices) } : {}), region, overrides })
+  const ms = positive('--lambda-ms', flags.lambdaMs, false)
+  const mb = positive('--memory-mb', flags.memoryMb, true)
+  return {
+    prices,
+    shards: positive('--shards', flags.shards, true) ?? 1,
+    noLambda: flags.lambda === false,
+    lambda: { ...(ms !== undefined ? { msPerInvocation: ms } : {}), ...(mb !== undefined ? { memoryMb: mb } : {}), ...(flags.arch !== undefined ? { architecture: flags.arch as 'arm64' | 'x86_64' } : {}) },
+  }
+}
+
+function costText(cost: CostView, dollars: MessageCost | string): string {
+  const head = `since ${time(cost.since)}: ${cost.requests} requests for ${cost.messages} messages (${cost.requestsPerMessage ?? '-'} per message)`
+  if (typeof dollars === 'string') {
+    return [head, table(['API', 'requests', 'errors', 'bytes out', 'bytes in', 'units'], Object.entries(cost.byApi).map(([api, c]) => [api, c.requests, c.errors, c.requestBytes, c.responseBytes, c.units ?? 0])), '', dollars].join('\n')
+  }
+  const usd = (x: number) => `$${x.toFixed(x >= 10 ? 2 : x >= 0.01 || x === 0 ? 4 : 6)}`
+  const byService = Object.entries(dollars.perMillionMessages.byService)
+    .sort((a, b) => b[1] - a[1])
+    .map(([service, x]) => `${service} ${usd(x)}`)
+    .join(', ')
+  const hand = dollars.overridden.length ? `; set by hand: ${dollars.overridden.join(', ')}` : ''
+  const shardLines = dollars.fixedMonthly.lines.filter((l) => l.item === 'kinesis.shardHour')
+  const tickLines = dollars.fixedMonthly.lines.filter((l) => l.item !== 'kinesis.shardHour')
+  const shards = dollars.fixedMonthly.shards
+  const fixedParts = [
+    ...(shardLines.length ? [`${shards} shard${shards === 1 ? '' : 's'} ${usd(total(shardLines))}`] : []),
+    ...(tickLines.length ? [`the tick ${usd(total(tickLines))}`] : []),
+  ].join(', ')
+  return [
+    head,
+    table(
+      ['API', 'requests', 'errors', 'bytes out', 'bytes in', 'units', '$ per M msgs'],
+      Object.entries(cost.byApi).map(([api, c]) => [api, c.requests, c.errors, c.requestBytes, c.responseBytes, c.units ?? 0, dollars.perMillionByApi[api] === undefined ? '' : usd(dollars.perMillionByApi[api]!)]),
+    ),
+    '',
+    cost.messages === 0
+      ? 'per million messages: - (no messages yet)'
+      : `per million messages: ${usd(dollars.perMillionMessages.usd)}${byService ? ` (${byService})` : ''}`,
+    `a month, messages or not: ${usd(dollars.fixedMonthly.usd)} (${fixedParts || 'nothing'})`,
+    `prices: ${dollars.region} list prices of ${dollars.pricesDate}${hand}`,
+    ...dollars.assumptions.map((a) => `assumed: ${a}`),
+  ].join('\n')
 }

@@ -63,5 +63,5 @@ export interface SystemSnapshot {
    * What the cloud services were asked, on a host that pays per request (the AWS mode): requests
    * by API since the system started, and the messages this process's turns applied, to divide by.
    */
-  cost?: { messages: number; requests: number; byApi: Record<string, { requests: number; errors: number; requestBytes: number; responseBytes: number }> }
+  cost?: { messages: number; requests: number; byApi: Record<string, { requests: number; errors: number; requestBytes: number; responseBytes: number; units?: number }> }
 }

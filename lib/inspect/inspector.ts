@@ -3,6 +3,7 @@
 // (TableInspector), or over HTTP from a process that serves them (HttpInspector). The CLI
 // (`troupe inspect`) and the web view (`troupe ui`) ask only through it.
 import type { MessageStatus, ReceiptEntry } from '../core/receipt.js'
+import type { MessageCost } from '../cost/message-cost.js'
 import type { Pause } from '../core/system.js'
 import type { TimerRecord } from '../store/index.js'
 import type { AttemptRecord, ErrorRecord } from '../supervisor/dead-letter.js'
@@ -107,7 +108,10 @@ export interface CostView {
   messages: number
   requests: number
   requestsPerMessage?: number
-  byApi: Record<string, { requests: number; errors: number; requestBytes: number; responseBytes: number }>
+  /** `units`: what AWS bills the API's requests by (PUT payload units, DynamoDB request units). */
+  byApi: Record<string, { requests: number; errors: number; requestBytes: number; responseBytes: number; units?: number }>
+  /** The same in dollars, per million messages and a month's standing costs: `troupe inspect cost` prices it from a price file (lib/cost). */
+  dollars?: MessageCost
 }
 
 /** Who sends to whom, learned from traffic. */

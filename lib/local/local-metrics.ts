@@ -48,6 +48,7 @@ export class LocalMetrics implements MetricsSource {
       else if (p.name === 'Errors') api.errors += p.value
       else if (p.name === 'RequestBytes') api.requestBytes += p.value
       else if (p.name === 'ResponseBytes') api.responseBytes += p.value
+      else if (p.name === 'Units') api.units = (api.units ?? 0) + p.value
     }
   }
 
@@ -78,6 +79,7 @@ export class LocalMetrics implements MetricsSource {
       into.errors += c.errors
       into.requestBytes += c.requestBytes
       into.responseBytes += c.responseBytes
+      if (c.units) into.units = (into.units ?? 0) + c.units
     }
     return { byApi }
   }

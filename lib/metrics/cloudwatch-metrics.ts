@@ -19,7 +19,7 @@ const DAY_MS = 24 * HOUR_MS
 const REUSE_MS = 10_000
 
 const TYPE_FIELDS = new Set<string>(['processed', 'filtered', 'retried', 'throttled', 'dead'])
-const API_FIELDS: Record<string, keyof ApiCounts['byApi'][string]> = { Requests: 'requests', Errors: 'errors', RequestBytes: 'requestBytes', ResponseBytes: 'responseBytes' }
+const API_FIELDS: Record<string, keyof ApiCounts['byApi'][string]> = { Requests: 'requests', Errors: 'errors', RequestBytes: 'requestBytes', ResponseBytes: 'responseBytes', Units: 'units' }
 
 export interface CloudWatchMetricsOptions {
   /** A client of CloudWatch: the `CloudWatch` class of @aws-sdk/client-cloudwatch (a CloudWatchClient with a method per operation). */
@@ -104,7 +104,8 @@ export class CloudWatchMetrics implements MetricsSource {
         traffic.push({ from: d.From!, to: d.To!, sent: value, perSecond })
       } else if (only('Api') && API_FIELDS[name]) {
         const api = (byApi[d.Api!] ??= { requests: 0, errors: 0, requestBytes: 0, responseBytes: 0 })
-        api[API_FIELDS[name]] += value
+        const field = API_FIELDS[name]
+        api[field] = (api[field] ?? 0) + value
       }
     })
     traffic.sort((a, b) => (a.from === b.from ? (a.to < b.to ? -1 : 1) : a.from < b.from ? -1 : 1))

@@ -6,7 +6,8 @@ import type { MetricsTake } from './actor-metrics.js'
 
 /** Requests per AWS API, as a request counter gives them (lib/aws/request-counter.ts). */
 export interface ApiCounts {
-  byApi: Record<string, { requests: number; errors: number; requestBytes: number; responseBytes: number }>
+  /** `units`: billed units (Kinesis PUT payload units, DynamoDB request units); absent where none were counted. */
+  byApi: Record<string, { requests: number; errors: number; requestBytes: number; responseBytes: number; units?: number }>
 }
 
 /** The requests made between two readings of a counter. */
@@ -14,8 +15,9 @@ export function requestsSince(now: ApiCounts, before: ApiCounts): ApiCounts {
   const byApi: ApiCounts['byApi'] = {}
   for (const [api, c] of Object.entries(now.byApi)) {
     const b = before.byApi[api]
+    const units = (c.units ?? 0) - (b?.units ?? 0)
     byApi[api] = b
-      ? { requests: c.requests - b.requests, errors: c.errors - b.errors, requestBytes: c.requestBytes - b.requestBytes, responseBytes: c.responseBytes - b.responseBytes }
+      ? { requests: c.requests - b.requests, errors: c.errors - b.errors, requestBytes: c.requestBytes - b.requestBytes, responseBytes: c.responseBytes - b.responseBytes, ...(units !== 0 ? { units } : {}) }
       : { ...c }
   }
   return { byApi }
@@ -46,12 +48,13 @@ const REQUEST_METRICS = [
   ['Errors', 'errors', 'Count'],
   ['RequestBytes', 'requestBytes', 'Bytes'],
   ['ResponseBytes', 'responseBytes', 'Bytes'],
+  ['Units', 'units', 'Count'],
 ] as const
 
 /**
  * The EMF lines of what a host counted: one per actor type (dimensions Service, Actor), one per
  * pair of types that messages went between (Service, From, To; metric Sent), one per AWS API
- * called (Service, Api). Nothing for what did not happen.
+ * called (Service, Api; its billed units where it has any). Nothing for what did not happen.
  */
 export function emfLines(service: string, at: number, take: MetricsTake, requests?: ApiCounts): string[] {
   const lines: string[] = []
@@ -66,7 +69,9 @@ export function emfLines(service: string, at: number, take: MetricsTake, request
   for (const edge of take.traffic) line({ Service: service, From: edge.from, To: edge.to }, [['Sent', edge.sent, 'Count']])
   for (const [api, count] of Object.entries(requests?.byApi ?? {})) {
     if (count.requests === 0) continue
-    line({ Service: service, Api: api }, REQUEST_METRICS.map(([name, field, unit]) => [name, count[field], unit]))
+    // Units only where the API has any (APIs billed per request have none): fewer metrics to pay for.
+    const metrics = REQUEST_METRICS.filter(([, field]) => field !== 'units' || (count.units ?? 0) > 0)
+    line({ Service: service, Api: api }, metrics.map(([name, field, unit]) => [name, count[field] ?? 0, unit]))
   }
   return lines
 }

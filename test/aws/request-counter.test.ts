@@ -57,6 +57,12 @@ t.test('every DynamoDB and Kinesis request is counted per API, with its bytes', 
   t.ok(putRecords.requestBytes > (100_000 * 4) / 3, `PutRecords sent ${putRecords.requestBytes} bytes: 100 KB, base64 in JSON`)
   t.ok(putRecords.responseBytes > 0)
   t.strictSame(Object.keys(counts.byApi), Object.keys(counts.byApi).sort(), 'APIs in name order')
+
+  // What AWS bills them by: a write unit per started KB, a PUT payload unit per started 25 KB of a record.
+  t.equal(put.units, 3 * 10, 'each 10 KB item is 10 write units')
+  t.equal(get.units, 3 * 0.5, 'an eventually consistent read of 10 KB: 3 units of 4 KB at half price')
+  t.equal(putRecords.units, 100, 'each 1 KB record is one PUT payload unit')
+  t.equal(counts.byApi['DynamoDB.CreateTable']?.units, 0, 'an API billed otherwise has no units')
 })
 
 t.test('failed requests count as errors, and each retry as a request', async (t) => {
@@ -79,6 +85,7 @@ t.test('failed requests count as errors, and each retry as a request', async (t)
     { requests: 2, errors: 1 },
     'a conditional failure is one request that failed, never retried',
   )
+  t.equal(counter.snapshot().byApi['DynamoDB.PutItem']!.units, 2, 'a refused conditional write is billed as a done one')
 
   // A server that is gone: the SDK retries the refused connection, and every attempt counts.
   const gone = await startLocalStack()
@@ -88,7 +95,7 @@ t.test('failed requests count as errors, and each retry as a request', async (t)
   const lost = new RequestCounter()
   countRequests(c.dynamodb, lost)
   await t.rejects(c.dynamodb.send(new ListTablesCommand({})), { code: 'ECONNREFUSED' })
-  t.strictSame(lost.snapshot().byApi['DynamoDB.ListTables'], { requests: 2, errors: 2, requestBytes: 4, responseBytes: 0 }) // '{}' twice
+  t.strictSame(lost.snapshot().byApi['DynamoDB.ListTables'], { requests: 2, errors: 2, requestBytes: 4, responseBytes: 0, units: 0 }) // '{}' twice
 })
 
 t.test('since() measures one stretch of work; reset() starts again', async (t) => {
@@ -106,7 +113,7 @@ t.test('since() measures one stretch of work; reset() starts again', async (t) =
   const last = counter.reset()
   t.equal(last.total.requests, 3)
   t.equal(counter.requests(), 0)
-  t.strictSame(counter.snapshot(), { total: { requests: 0, errors: 0, requestBytes: 0, responseBytes: 0 }, byApi: {} })
+  t.strictSame(counter.snapshot(), { total: { requests: 0, errors: 0, requestBytes: 0, responseBytes: 0, units: 0 }, byApi: {} })
 })
 
 t.test('attaching twice counts once; one counter may serve many clients', async (t) => {
@@ -123,12 +130,12 @@ t.test('a counter adds what it is told, without any client', async (t) => {
   const counter = new RequestCounter()
   counter.record('Kinesis.PutRecords', { requestBytes: 10, responseBytes: 5, error: false })
   counter.record('Kinesis.PutRecords', { requestBytes: 10, responseBytes: 0, error: true })
-  counter.record('DynamoDB.GetItem', { requestBytes: 1, responseBytes: 2, error: false })
+  counter.record('DynamoDB.GetItem', { requestBytes: 1, responseBytes: 2, error: false, units: 1 })
   t.strictSame(counter.snapshot(), {
-    total: { requests: 3, errors: 1, requestBytes: 21, responseBytes: 7 },
+    total: { requests: 3, errors: 1, requestBytes: 21, responseBytes: 7, units: 1 },
     byApi: {
-      'DynamoDB.GetItem': { requests: 1, errors: 0, requestBytes: 1, responseBytes: 2 },
-      'Kinesis.PutRecords': { requests: 2, errors: 1, requestBytes: 20, responseBytes: 5 },
+      'DynamoDB.GetItem': { requests: 1, errors: 0, requestBytes: 1, responseBytes: 2, units: 1 },
+      'Kinesis.PutRecords': { requests: 2, errors: 1, requestBytes: 20, responseBytes: 5, units: 0 },
     },
   })
 })

@@ -42,7 +42,7 @@ t.test('inspect actors and cost over a table read the hosts’ counts from Cloud
     for (const line of emfLines(name, Date.now(), take)) cw.ingest(line)
     return processed.get(Count.type) === 4 && processed.get(Middle.type) === 1 && processed.get(Start.type) === 1
   })
-  const byApi = { 'DynamoDB.UpdateItem': { requests: 7, errors: 1, requestBytes: 700, responseBytes: 300 } }
+  const byApi = { 'DynamoDB.UpdateItem': { requests: 7, errors: 1, requestBytes: 700, responseBytes: 300, units: 9 }, 'Kinesis.ListShards': { requests: 2, errors: 0, requestBytes: 20, responseBytes: 200 } }
   for (const line of emfLines(name, Date.now(), { types: new Map(), traffic: [] }, { byApi })) cw.ingest(line)
   await until('the three keys in the table', async () => (await system.state(Count, 'b'))?.n === 2 && (await system.state(Count, 'c'))?.n === 1 && (await system.state(Count, 'a'))?.n === 1)
   // Another stack in the same account and namespace.
@@ -58,8 +58,9 @@ t.test('inspect actors and cost over a table read the hosts’ counts from Cloud
   t.equal(row(Middle.type)?.processed, 1, 'each type')
   t.equal(row(Start.type)?.processed, 1, 'each type')
 
-  const cost = await json<CostView>(t, ['cost'], withCloudWatch)
-  t.same(cost, { messages: 6, requests: 7, requestsPerMessage: 1.17, byApi }, 'cost from CloudWatch')
+  const { dollars, ...cost } = await json<CostView>(t, ['cost'], withCloudWatch)
+  t.same(cost, { messages: 6, requests: 9, requestsPerMessage: 1.5, byApi }, 'cost from CloudWatch, billed units included')
+  t.equal(dollars?.perMillionByApi['DynamoDB.UpdateItem'], (9 * 0.625) / 6, 'priced from the units the hosts counted')
 
   t.equal((await json<ActorRow[]>(t, ['actors'], [...withCloudWatch, '--service', 'other'])).find((r) => r.type === Count.type)?.processed, 50, '--service reads another Service')
   t.equal((await json<ActorRow[]>(t, ['actors'], table)).find((r) => r.type === Count.type)?.processed, undefined, 'a local table alone: no counts')
