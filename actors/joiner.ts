@@ -13,7 +13,7 @@ import type { ForkMembership, MissingChild } from '../lib/core/fork.js'
 import type { MessageStatus } from '../lib/core/receipt.js'
 import type { ErrorRecord } from '../lib/supervisor/dead-letter.js'
 import type { MaybePromise } from '../lib/store/index.js'
-import { NO_STATE_COPY } from '../lib/turn/actor-type.js'
+import { ENDED_STATE, NO_STATE_COPY } from '../lib/turn/actor-type.js'
 import { tellInFork } from '../lib/turn/turn-context.js'
 import { JOINER, type ChildOutcome as Outcome, type JoinerMessage, type OpenFork } from '../lib/turn/join-protocol.js'
 
@@ -129,6 +129,7 @@ export function joinerActor(host: JoinerHost): ActorClass {
     }
   }
   Object.defineProperty(Joiner, NO_STATE_COPY, { value: true })
+  Object.defineProperty(Joiner, ENDED_STATE, { value: (s: JoinerState | undefined) => s?.joined === true })
   return Joiner
 
   /**
@@ -229,8 +230,8 @@ export function joinerActor(host: JoinerHost): ActorClass {
       ctx.state = undefined as never
       return
     }
-    // Keep only what recognises late replies.
-    expireLater(ctx)
+    // Keep only what recognises late replies and a redelivered open: the host lets it expire as
+    // it lets a deleted instance's watermarks expire (ENDED_STATE), with no timer to delete it.
     if (last !== undefined) s.received++
     s.joined = true
     s.outcomes = {}

@@ -25,6 +25,14 @@ export const NO_STATE_COPY = Symbol('troupe.noStateCopy')
  */
 export const STATE_TTL = Symbol('troupe.stateTtl')
 
+/**
+ * Set (a function of the state) on an actor class whose state, when the function says so, is kept
+ * only to recognise what comes after its end: the durable host lets that item expire as it lets a
+ * deleted instance's watermarks expire, with no timer and no later commit to delete it. For
+ * troupe's own actors (the joiner's joined record).
+ */
+export const ENDED_STATE = Symbol('troupe.endedState')
+
 /** Longest key `key(msg)` may return. */
 export const MAX_KEY_LENGTH = 1024
 
@@ -45,6 +53,8 @@ export class ActorType {
   readonly copiesState: boolean
   /** Its items expire this long after their last commit (see STATE_TTL). */
   readonly stateTtlMs: number | undefined
+  /** Whether a state is kept only to recognise what comes after its end (see ENDED_STATE). */
+  readonly ended: ((state: unknown) => boolean) | undefined
 
   constructor(readonly cls: ActorClass) {
     const type = (cls as { type?: unknown }).type
@@ -68,6 +78,8 @@ export class ActorType {
     this.copiesState = (cls as { [NO_STATE_COPY]?: unknown })[NO_STATE_COPY] !== true
     const ttl = (cls as { [STATE_TTL]?: unknown })[STATE_TTL]
     this.stateTtlMs = typeof ttl === 'number' ? ttl : undefined
+    const ended = (cls as { [ENDED_STATE]?: unknown })[ENDED_STATE]
+    this.ended = typeof ended === 'function' ? (ended as (state: unknown) => boolean) : undefined
   }
 
   /** The instance key of a message: `''` for unkeyed actors. A bad key is the message's fault. */
