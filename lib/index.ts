@@ -46,8 +46,9 @@ export type {
 
 // Timers and stores
 export type { ScheduleOptions } from './core/schedule.js'
-export type { StateStore, StoredInstance, Stores, TimerRecord, TimerStore } from './store/index.js'
+export type { BucketRate, StateStore, StoredInstance, Stores, TimerRecord, TimerStore, TypeBucketStore } from './store/index.js'
 export { MemoryStateStore, MemoryTimerStore, memoryStores } from './store/memory.js'
+export { MemoryTypeBuckets } from './store/memory-type-buckets.js'
 export { MemoryJournalStore, type MemoryJournalOptions } from './store/memory-journal.js'
 
 // Messages and receipts

@@ -37,6 +37,7 @@ import { defaultRecordCodec, type RecordCodec } from '../routing/record-codec.js
 import { Router } from '../routing/router.js'
 import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import { DynamoDBLeaseStore } from '../store/dynamodb-leases.js'
+import { DynamoDBTypeBuckets } from '../store/dynamodb-type-buckets.js'
 import { DYNAMODB_MAX_ITEM_BYTES, DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'
 import type { TimerRecord } from '../store/index.js'
 import { DynamoDBPayloadStore, type PayloadStore } from '../store/payload-store.js'
@@ -121,6 +122,8 @@ export class AwsSystem implements System {
       timers: timerStore,
       journal: this.journal,
       messages: { send: (envelopes) => this.outbox.sendTracked(envelopes) },
+      // Types' rates are shared by every process and environment of the app: their buckets live in the table.
+      typeBuckets: new DynamoDBTypeBuckets(table),
       ...(options.codec ? { codec: options.codec } : {}),
       ...(claimCheck ? { claimCheck } : {}),
       ...(options.filters ? { filters: options.filters } : {}),
@@ -141,7 +144,7 @@ export class AwsSystem implements System {
       onCommit: (type, key, state, updatedAt, lastMessageId) => this.view.remember(type, key, state, updatedAt, lastMessageId),
     })
     this.batches = new HeldBatches(host, this.codec, this.clock)
-    this.view = new ProcessView(host, this.batches, this.requests, this.clock, this.logger)
+    this.view = new ProcessView(host, this.batches, this.requests, this.clock, this.logger, () => this.consumer?.stats() ?? [])
     const emit = (event: TroupeEvent) => this.view.emit(event)
     const now = () => this.clock.now()
     this.outbox = new AwsOutbox({ transport: this.transport, router: this.router, host, journal: this.journal, claimCheck, trackTells: options.invoke !== undefined, now, emit })
@@ -338,7 +341,10 @@ export class AwsSystem implements System {
    * `running` is the instances of the type with a turn under way (loading, running or
    * committing), `queued` the messages waiting behind those turns, or for a retry's backoff (an
    * instance waiting for one is not running). Messages a pause or a throttle set aside wait in
-   * their instance's item, and are not counted. `instances` is what `instances()` lists.
+   * their instance's item, and are not in `queued`: `parked` counts those this process's turns
+   * parked for a token and that still wait, `oldestParkedAt` says since when (`troupe inspect
+   * actors` counts them all, from the table). `iteratorAgeMs` is how far behind the newest
+   * record this process reads its streams. `instances` is what `instances()` lists.
    */
   inspect(): SystemSnapshot {
     return this.view.snapshot()

@@ -25,6 +25,8 @@ export {
 export type { CreateTableOptions, DynamoDBStoreOptions } from '../store/dynamodb.js'
 export { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 export type { DynamoDBJournalOptions } from '../store/dynamodb-journal.js'
+// Types' rate buckets (`policy.throttle` of keyed and stateless actors), one item per type
+export { DynamoDBTypeBuckets } from '../store/dynamodb-type-buckets.js'
 
 // Large messages: the claim check's options and payload stores
 export type { ClaimCheckOptions } from '../routing/claim-check.js'

@@ -3,7 +3,8 @@
 // `evict` drops; and the counts `inspect()` gives. The table holds every instance; this keeps
 // only the last few per type, most recently committed last. On AWS a message waits in the
 // stream, not here: what is queued and running is what the batches this process's host holds
-// have not ended (held-batches.ts).
+// have not ended (held-batches.ts); what is parked for a throttle, what its host's commits left
+// parked; how far behind its reading of the streams is, what its shard consumer last heard.
 import type { Clock } from '../core/clock.js'
 import type { InstanceSnapshot, Listener, SystemSnapshot, TroupeEvent } from '../core/inspection.js'
 import { Listeners } from '../core/listeners.js'
@@ -11,6 +12,7 @@ import type { Logger } from '../core/logger.js'
 import type { DurableHost } from '../hosts/durable/durable-host.js'
 import type { HeldBatches } from './held-batches.js'
 import type { RequestCounter } from './request-counter.js'
+import type { ShardStats } from './shard-stats.js'
 
 /** Instances remembered for `instances()`, per type. */
 const REMEMBERED_INSTANCES = 1_000
@@ -25,6 +27,8 @@ export class ProcessView {
     private readonly requests: RequestCounter,
     private readonly clock: Clock,
     logger: Logger,
+    /** What this process's shard consumer read of each shard (none when a Lambda is the host). */
+    private readonly shards: () => readonly ShardStats[] = () => [],
   ) {
     this.listeners = new Listeners(logger)
   }
@@ -69,16 +73,19 @@ export class ProcessView {
   snapshot(): SystemSnapshot {
     let dead = 0
     const { perType } = this.batches.inFlight()
+    const parked = this.host.parkedByType()
     const actors = [...this.host.types.values()].map((type) => {
       const { duplicates: _d, conflicts: _c, ...counts } = this.host.counts.get(type.type)!
       dead += counts.dead
       const busy = perType.get(type.type)
+      const waiting = parked.get(type.type)
       return {
         type: type.type,
         kind: type.kind,
         instances: this.seen.get(type.type)?.size ?? 0,
         queued: busy?.queued ?? 0,
         running: busy?.running ?? 0,
+        ...(waiting ? { parked: waiting.count, oldestParkedAt: waiting.oldestSentAt } : {}),
         counts,
         lastActivityAt: undefined,
       }
@@ -86,6 +93,13 @@ export class ProcessView {
     const requests = this.requests.snapshot()
     let messages = 0
     for (const c of this.host.counts.values()) messages += c.done + c.filtered + c.dead
-    return { at: this.clock.now(), actors, deadLetters: dead, cost: { messages, requests: requests.total.requests, byApi: requests.byApi } }
+    const behind = this.shards().filter((s) => s.owned && s.millisBehindLatest !== undefined).map((s) => s.millisBehindLatest!)
+    return {
+      at: this.clock.now(),
+      actors,
+      deadLetters: dead,
+      ...(behind.length !== 0 ? { iteratorAgeMs: Math.max(...behind) } : {}),
+      cost: { messages, requests: requests.total.requests, byApi: requests.byApi },
+    }
   }
 }

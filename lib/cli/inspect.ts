@@ -48,15 +48,30 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
       }
     }
 
-  source(program.command('actors').description('each actor type: instances, messages processed and dead, queue, pauses, last activity')).action(
+  source(program.command('actors').description('each actor type: instances, messages processed and dead, queue, running, parked for a throttle (and the oldest), pauses, last activity')).action(
     action(async (i) => {
       const rows = await i.actors()
+      const now = Date.now()
       return {
         json: rows,
         text: () =>
           table(
-            ['actor', 'kind', 'instances', 'processed', 'retried', 'dead', 'queued', 'throttled', 'paused', 'last activity'],
-            rows.map((r) => [r.type, r.kind ?? '', r.instances, r.processed ?? '', r.retried ?? '', r.dead, r.queued ?? '', r.throttled ?? '', r.paused ? 'all' : r.pausedKeys.join(', '), time(r.lastActivityAt)]),
+            ['actor', 'kind', 'instances', 'processed', 'retried', 'dead', 'queued', 'running', 'throttled', 'parked', 'oldest parked', 'paused', 'last activity'],
+            rows.map((r) => [
+              r.type,
+              r.kind ?? '',
+              r.instances,
+              r.processed ?? '',
+              r.retried ?? '',
+              r.dead,
+              r.queued ?? '',
+              r.running ?? '',
+              r.throttled ?? '',
+              r.parked ?? '',
+              r.oldestParkedAt === undefined ? '' : `${Math.max(0, Math.round((now - r.oldestParkedAt) / 1000))} s ago`,
+              r.paused ? 'all' : r.pausedKeys.join(', '),
+              time(r.lastActivityAt),
+            ]),
           ),
       }
     }),

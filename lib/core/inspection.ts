@@ -36,6 +36,13 @@ export interface ActorSnapshot {
   /** Messages waiting in mailboxes (including those parked for a retry or a token). */
   queued: number
   running: number
+  /**
+   * On AWS: messages parked for a throttle's token in their instances' items, as far as this
+   * process knows (those its own turns parked); `troupe inspect actors` counts them all.
+   */
+  parked?: number
+  /** On AWS: when the oldest of those parked messages was sent, epoch milliseconds. */
+  oldestParkedAt?: number
   counts: ActorCounts
   /** Epoch milliseconds of the last turn, or undefined. */
   lastActivityAt: number | undefined
@@ -59,6 +66,11 @@ export interface SystemSnapshot {
   at: number
   actors: ActorSnapshot[]
   deadLetters: number
+  /**
+   * On AWS, in a process that reads its streams: how far behind the newest record its reading of
+   * them is, in milliseconds (the most of its shards; Kinesis's MillisBehindLatest).
+   */
+  iteratorAgeMs?: number
   /**
    * What the cloud services were asked, on a host that pays per request (the AWS mode): requests
    * by API since the system started, and the messages this process's turns applied, to divide by.

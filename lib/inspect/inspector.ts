@@ -19,6 +19,12 @@ export interface ActorRow {
   dead: number
   queued?: number
   throttled?: number
+  /** Turns under way now. */
+  running?: number
+  /** On AWS: messages parked in their instances' items until a throttle has a token for them. */
+  parked?: number
+  /** When the oldest of them was sent, epoch milliseconds. */
+  oldestParkedAt?: number
   paused: boolean
   pausedKeys: string[]
   /** Epoch milliseconds. */

@@ -12,7 +12,8 @@ import { ConfigError, NoDeadLetterError } from '../core/errors.js'
 import { decode } from '../core/serialization.js'
 import type { Pause } from '../core/system.js'
 import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
-import { decodeMeta } from '../hosts/durable/instance-meta.js'
+import { decodeMeta, type InstanceMeta } from '../hosts/durable/instance-meta.js'
+import { WAIT_PREFIX } from '../hosts/durable/waiting-message.js'
 import { STATELESS_SEEN } from '../hosts/durable/stateless-memory.js'
 import { ProcessLane } from '../hosts/durable/process-lane.js'
 import { Router } from '../routing/router.js'
@@ -81,9 +82,15 @@ export class TableInspector implements Inspector {
       if (type === STATELESS_SEEN) return
       const row = rowOf(type)
       const meta = decodeMeta(stored.meta)
-      if (!isDeleted(stored)) row.instances++
+      // A stateless message waiting for a token has an item of its own: parked, not an instance.
+      if (!isDeleted(stored) && !isWaiting(key, meta)) row.instances++
       if (meta.paused) row.pausedKeys.push(key)
       if (meta.held) row.queued = (row.queued ?? 0) + meta.held.length
+      if (meta.parked) {
+        row.parked = (row.parked ?? 0) + meta.parked.length
+        const oldest = Math.min(...meta.parked.map((e) => e.sentAt))
+        if (row.oldestParkedAt === undefined || oldest < row.oldestParkedAt) row.oldestParkedAt = oldest
+      }
       if (row.lastActivityAt === undefined || stored.updatedAt > row.lastActivityAt) row.lastActivityAt = stored.updatedAt
     })
     for (const letter of await this.journal.deadLetters()) rowOf(letter.envelope.type).dead++
@@ -100,7 +107,7 @@ export class TableInspector implements Inspector {
   async instances(type: string, options: { limit?: number; after?: string; search?: string } = {}): Promise<Page<InstanceRow>> {
     const page = await this.state.scan(type, options)
     const typePaused = (await this.state.get(PAUSE_TYPE, type)) !== undefined
-    const items = page.items.filter((i) => !isDeleted(i.stored)).map((i) => {
+    const items = page.items.filter((i) => !isDeleted(i.stored) && !isWaiting(i.key, decodeMeta(i.stored.meta))).map((i) => {
       const row = this.row(i.type, i.key, i.stored)
       return typePaused ? { ...row, paused: true } : row
     })
@@ -279,6 +286,11 @@ export class TableInspector implements Inspector {
 /** An instance deleted by its actor keeps a tombstone item for a while (to recognise redeliveries). */
 function isDeleted(stored: StoredInstance): boolean {
   return stored.expiresAt !== undefined
+}
+
+/** A stateless message's waiting item (waiting-message.ts): its key, and the message it parks, which has no key. */
+function isWaiting(key: string, meta: InstanceMeta): boolean {
+  return key.startsWith(WAIT_PREFIX) && (meta.parked ?? []).every((e) => e.key === '')
 }
 
 function toNode(receipt: StoredReceipt, link: TraceLink | undefined): MessageNode {

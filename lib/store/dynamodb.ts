@@ -6,6 +6,7 @@
 //   actor state     state#<type>#<key>               state                 -     (state, v, at, m: host bookkeeping, ttl once deleted)
 //   timer           timers#<shard>                   i#<id>                <dueAt, 16 digits>#<sk>
 //   shard lease     lease#<stream>#<shardId>         lease                 -     (owner, expiresAt, checkpoint, ended, parents, wanted)
+//   rate bucket     rate#<type>                      bucket                -     (clock, t, rps, burst: a type's rate, dynamodb-type-buckets.ts)
 //   receipt entry   receipt#<message id>             e#<attempt, 6 digits>#<rank>#<status>   -   (actor, key, status, at, attempt, reason, reply, error, exp, ttl)
 //   dead letter     deadletters                      i#<message id>        -     (type, deadAt, letter: the DeadLetter as superjson)
 //

@@ -75,6 +75,31 @@ export interface TimerStore {
   list(): MaybePromise<TimerRecord[]>
 }
 
+/**
+ * The buckets of actor types' rates (`policy.throttle`) where no one item sees every turn of the
+ * type (keyed and stateless actors on AWS): one number per type, the bucket's clock in epoch ms,
+ * changed only by atomic conditional updates, in an item of its own so no instance's commit ever
+ * meets it. lib/hosts/durable/type-bucket.ts has the math and what the clock means.
+ */
+export interface TypeBucketStore {
+  /**
+   * Moves the type's clock `byMs` on if it stands at or after `floorMs` (a type without one starts
+   * at `floorMs`); resolves to where it stood before, or undefined (nothing changed) when it stands
+   * before `floorMs`. `rate` is kept beside it for inspection.
+   */
+  advance(type: string, byMs: number, floorMs: number, rate: BucketRate): MaybePromise<number | undefined>
+  /** Sets the type's clock to `toMs` if it stands before `floorMs`; false (nothing changed) when it does not, or the type has none. */
+  restart(type: string, toMs: number, floorMs: number, rate: BucketRate): MaybePromise<boolean>
+  /** The type's clock and rate as stored, or undefined when the type has none. */
+  read(type: string): MaybePromise<({ clockMs: number } & BucketRate) | undefined>
+}
+
+/** A rate as a bucket item keeps it, for those who read the table. */
+export interface BucketRate {
+  ratePerSecond: number
+  burst: number
+}
+
 /** Everything a system keeps. Pass the same stores to a new system to carry on where another stopped. */
 export interface Stores {
   state: StateStore

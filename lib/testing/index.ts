@@ -8,6 +8,7 @@ export { SimulatedClock } from './simulated-clock.js'
 export { acceleratedClock } from './accelerated-clock.js'
 export { storeConformance, type ConformanceOptions, type StoresFactory } from './store-conformance.js'
 export { journalConformance, type JournalFactory } from './journal-conformance.js'
+export { typeBucketConformance, type TypeBucketsFactory } from './type-bucket-conformance.js'
 
 export interface TestSystem {
   system: System

@@ -88,9 +88,27 @@ t.test('shard lanes of one stream, and the stateless decisions made in stream or
   t.notOk(memory.decide(env()), 'a message without an origin always runs')
   t.ok(memory.changed)
   t.same(seen['in|s:in/shard-0']!.d, [['5', [0, 0]]], 'the stored memory is not touched by the decisions')
-  t.ok(await memory.keep([{ origin: o('7', 0, '6') }]), 'kept after the batch')
+  t.ok(await memory.keep([{ origin: o('7', 0, '6') }], true), 'kept after the batch')
   const after = new StatelessMemory(state, 'in', 'in/shard-0', await state.get(STATELESS_SEEN, 'in/shard-0'), { processMs: 1, shardMs: 1 }, () => 0, undefined)
   t.ok(after.decide(env(o('7', 0, '7'))), 'the next batch knows it')
+})
+
+t.test("a shard's memory says it is parking stateless messages until a batch finishes whole", async (t) => {
+  const state = new MemoryStateStore()
+  const load = async () => new StatelessMemory(state, 'in', 'in/shard-0', await state.get(STATELESS_SEEN, 'in/shard-0'), { processMs: 1, shardMs: 1 }, () => 0, undefined)
+  const first = await load()
+  t.notOk(first.parking)
+  await first.markParking()
+  await first.markParking()
+  t.equal((await state.get(STATELESS_SEEN, 'in/shard-0'))?.version, 1, 'said once')
+  t.ok((await load()).parking, 'the next batch (a redelivery after a crash) hears it')
+  const second = await load()
+  second.decide({ origin: o('9', 0, '9') })
+  t.ok(await second.keep([{ origin: o('9', 0, '9') }], false), 'a batch that did not finish whole')
+  t.ok((await load()).parking, 'leaves it said')
+  const third = await load()
+  t.ok(await third.keep([], true), 'a batch that finished whole')
+  t.notOk((await load()).parking, 'takes it back, even with nothing new to keep')
 })
 
 t.test("a process's lane: the fence is the lowest position not settled", async (t) => {

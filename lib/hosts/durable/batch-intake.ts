@@ -16,6 +16,8 @@ import { BatchProgress } from './batch-progress.js'
 import { groupStart, pauseRef, type DurableBatch, type DurableRecord, type Group, type ShardSource } from './durable-batch.js'
 import { message, type DurableContext } from './durable-context.js'
 import { STATELESS_SEEN, StatelessMemory } from './stateless-memory.js'
+import { typeRate } from './type-rates.js'
+import { keepsItem, waitKey } from './waiting-message.js'
 
 /** A batch taken in: its groups, ready to run. */
 export interface Intake {
@@ -68,8 +70,9 @@ export class BatchIntake {
           }
         }
         const type = this.registry.byType.get(envelope.type)
-        // A flush record is for a stateful instance; for anything else there is nothing to run.
-        if (envelope.control !== undefined && type?.stateful !== true) continue
+        // A flush record is for an instance with an item (stateful, or a message waiting for a
+        // token); for anything else there is nothing to run.
+        if (envelope.control !== undefined && (type === undefined || !keepsItem(type, envelope.key))) continue
         if (type === undefined) {
           const error = new UnknownActorError(envelope.type, this.registry.names(), `for message ${envelope.id} in this host`)
           undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: ctx.clock.now() } })
@@ -77,7 +80,7 @@ export class BatchIntake {
         }
         // Unkeyed stateless messages need no order: each is a group of its own, and the copies of
         // one message (the same origin) share a group, so the second is known as a copy.
-        const id = !type.stateful
+        const id = !keepsItem(type, envelope.key)
           ? `${envelope.type}\u0000${envelope.origin ? `${envelope.origin.lane}\u0000${envelope.origin.pos}\u0000${envelope.origin.i}` : `${envelope.id}\u0000${record.sequenceNumber}`}`
           : `${envelope.type}\u0000${envelope.key}`
         let group = groups.get(id)
@@ -110,8 +113,8 @@ export class BatchIntake {
       progress: new BatchProgress(firstPosition, all.map(groupStart)),
       firstArrival: first.arrivedAt,
     }
-    const stateful = all.filter((g) => g.type.stateful)
-    const stateless = all.filter((g) => !g.type.stateful)
+    const stateful = all.filter((g) => keepsItem(g.type, g.key))
+    const stateless = all.filter((g) => !keepsItem(g.type, g.key))
     let laneItem: StoredInstance | undefined
     if (stateful.length !== 0 || stateless.length !== 0) {
       try {
@@ -135,7 +138,28 @@ export class BatchIntake {
     // record's fence speaks only of records before it.
     const memory = new StatelessMemory(ctx.options.state, batch.stream, shard, laneItem, ctx.horizons, () => ctx.clock.now(), first.arrivedAt)
     for (const g of stateless) g.copy = memory.decide(g.records[0]!.envelope)
+    if (memory.parking && !(await this.parkedBefore(stateless, shard))) return undefined
     return { all, stateless, source, memory, failedFrom }
+  }
+
+  /**
+   * After a batch that parked stateless messages and did not keep its memory: those of this batch
+   * under a type's rate that have a waiting item were parked before, and are copies. False when
+   * the items could not be read (the whole batch comes again).
+   */
+  private async parkedBefore(stateless: readonly Group[], shard: string): Promise<boolean> {
+    const { ctx } = this
+    const maybe = stateless.filter((g) => !g.copy && typeRate(g.type) !== undefined)
+    if (maybe.length === 0) return true
+    const refs = maybe.map((g) => ({ type: g.type.type, key: waitKey(g.records[0]!.envelope) }))
+    try {
+      const loaded = ctx.options.state.getMany ? await ctx.options.state.getMany(refs) : await Promise.all(refs.map((r) => ctx.options.state.get(r.type, r.key)))
+      maybe.forEach((g, i) => (g.copy = loaded[i] !== undefined))
+      return true
+    } catch (error) {
+      ctx.logger.error('could not read the items of waiting messages; the batch will be delivered again', { shard, error: message(error) })
+      return false
+    }
   }
 
   /** A record that is no envelope: kept as a dead letter with all of its data (see unreadable-record.ts). */

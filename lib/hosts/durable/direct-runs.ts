@@ -15,6 +15,7 @@ import type { GroupRunner } from './group-runner.js'
 import { decodeMeta, reached } from './instance-meta.js'
 import { messagesOf } from './outbox.js'
 import type { TurnOutcomes } from './turn-outcomes.js'
+import { typeRate } from './type-rates.js'
 
 /** The stream a direct invocation's message is remembered under when the caller names none. */
 const DIRECT_STREAM = '(direct)'
@@ -64,6 +65,7 @@ export class DirectRuns {
     if (loaded === NOT_YET) return undefined
     group.stored = loaded.stored
     group.typePaused = loaded.typePaused
+    await ctx.rates.grant([group], { kind: 'direct', stream, envelope }, ctx.clock.now())
     // The receipt entry the turn makes is caught here: the answer needs no read after the send.
     const watched = { envelope: envelope.id, record: undefined as ReceiptRecord | undefined }
     this.outcomes.directAnswers.add(watched)
@@ -88,6 +90,7 @@ export class DirectRuns {
     if (loaded === NOT_YET) return false
     const flush = flushRecord(actor.type, key, flushId, flushId, this.ctx.clock.now())
     const group: Group = { type: actor, key, records: [{ sequenceNumber: undefined, envelope: flush }], stored: loaded.stored, typePaused: loaded.typePaused }
+    await this.ctx.rates.grant([group], { kind: 'direct', stream, envelope: flush }, this.ctx.clock.now())
     return (await this.runner.runGroup(group, { kind: 'direct', stream, envelope: flush }, Infinity, { applied: 0, duplicates: 0, conflicts: 0 })) === undefined
   }
 
@@ -99,6 +102,8 @@ export class DirectRuns {
    */
   private async directStateless(type: ActorType, envelope: Envelope, deadline: number): Promise<StoredReceipt | undefined> {
     const { ctx } = this
+    // Under its type's rate it needs a token, and without one it has nowhere to wait here: it goes on the stream.
+    if (typeRate(type) !== undefined) return undefined
     const watched = { envelope: envelope.id, record: undefined as ReceiptRecord | undefined }
     this.outcomes.directAnswers.add(watched)
     try {

@@ -7,6 +7,7 @@ import type { StoredInstance } from '../../store/index.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import type { BatchProgress } from './batch-progress.js'
 import type { MemberPosition } from './instance-meta.js'
+import type { TypeGrant } from './type-rates.js'
 
 /** One record of a batch: its place in the shard and its data (bytes, or base64 from a Lambda event). */
 export interface DurableRecord {
@@ -53,6 +54,8 @@ export interface Group {
   failed?: string
   /** Finished in this batch: none of its positions can be given a new message later (batch-progress.ts). */
   done?: boolean
+  /** Tokens of its type's rate dealt to it for this run (type-rates.ts); kept across reruns. */
+  grant?: TypeGrant
 }
 
 /** Where a run's messages come from: a batch of a shard (a lane), or one message invoked directly. */

@@ -8,12 +8,14 @@ import type { ActorCounts, TroupeEvent } from '../../core/inspection.js'
 import { createLogger, type Logger } from '../../core/logger.js'
 import { ClaimCheck } from '../../routing/claim-check.js'
 import { defaultRecordCodec, type RecordCodec } from '../../routing/record-codec.js'
-import type { JournalStore, ReceiptRecord, StateStore, TimerStore } from '../../store/index.js'
+import type { JournalStore, ReceiptRecord, StateStore, TimerStore, TypeBucketStore } from '../../store/index.js'
+import { MemoryTypeBuckets } from '../../store/memory-type-buckets.js'
 import type { PayloadStore } from '../../store/payload-store.js'
 import type { LaneHorizons } from './lane-memory.js'
 import { OutboxSender, type MessageSender } from './outbox.js'
 import { OutboxOverflow } from './outbox-overflow.js'
 import { ProcessLane } from './process-lane.js'
+import { TypeRates } from './type-rates.js'
 
 /** The durable host's options but its actor classes (`DurableHostOptions` adds those). */
 export interface DurableSettings {
@@ -22,6 +24,11 @@ export interface DurableSettings {
   journal: JournalStore
   /** Sends the outbox's messages (the Kinesis transport). */
   messages: MessageSender
+  /**
+   * The buckets of types' rates (`policy.throttle` of keyed actors), shared by every host of the
+   * app: DynamoDBTypeBuckets on AWS. @default one in this host's memory
+   */
+  typeBuckets?: TypeBucketStore
   codec?: RecordCodec
   /** Bodies kept out of line: restored before their turn, and a turn's large messages offloaded before its commit. */
   claimCheck?: ClaimCheck
@@ -95,6 +102,8 @@ export class DurableContext {
   /** Bodies kept out of line: the app's claim check, or one over the overflow store for bodies no record could carry (a large join). */
   readonly claimCheck: ClaimCheck | undefined
   readonly overflow: OutboxOverflow
+  /** Types' rates: the claims of their tokens. */
+  readonly rates: TypeRates
 
   constructor(readonly options: DurableSettings) {
     this.clock = options.clock ?? systemClock
@@ -109,6 +118,7 @@ export class DurableContext {
     this.claimCheck = options.claimCheck ?? (options.overflow && new ClaimCheck({ store: options.overflow, aboveBytes: OVERSIZED_BODY_BYTES }))
     this.overflow = new OutboxOverflow(options.overflow, this.tombstoneTtlMs, () => this.clock.now())
     this.horizons = { processMs: 15 * 60_000, shardMs: this.tombstoneTtlMs, ...options.laneHorizons }
+    this.rates = new TypeRates(options.typeBuckets ?? new MemoryTypeBuckets(), this.logger)
     this.outbox = new OutboxSender(options.messages, options.timers, options.journal, () => this.clock.now(), options.onTimer, options.onReceipts)
   }
 

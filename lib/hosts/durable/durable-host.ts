@@ -26,9 +26,11 @@
 //   direct-runs.ts       runs no batch brought: a direct invocation, what waits in an item
 //   builtin-duties.ts    what the joiner and the timer actors ask of the host
 //   sent-segments.ts     outbox segments this host sent, not sent again on a redelivery here
+//   type-rates.ts        a type's rate across its keys: one claim per batch, its tokens dealt to the groups
 // and beside them the bookkeeping (instance-meta.ts, lane-memory.ts, stateless-memory.ts,
-// batch-progress.ts, instance-throttle.ts), the outbox (outbox.ts, outbox-overflow.ts), the
-// flush record (flush-record.ts) and this process's lane (process-lane.ts).
+// batch-progress.ts), the throttles (instance-throttle.ts, run-throttles.ts, type-bucket.ts,
+// waiting-message.ts), the outbox (outbox.ts, outbox-overflow.ts), the flush record
+// (flush-record.ts) and this process's lane (process-lane.ts).
 import { joinerActor, type JoinerHost } from '../../../actors/joiner.js'
 import { timerActor, type TimerFiring, type TimerHost, type TimerState } from '../../../actors/timer.js'
 import type { ActorClass } from '../../core/actor.js'
@@ -120,8 +122,22 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
   /** Messages this host's commits left parked by a throttle, waiting for their wake-up (as far as this host knows). */
   get parkedMessages(): number {
     let n = 0
-    for (const count of this.runner.parkedHere.values()) n += count
+    for (const p of this.runner.parkedHere.values()) n += p.count
     return n
+  }
+
+  /** The same per actor type, with when the oldest of them was sent (epoch ms). */
+  parkedByType(): Map<string, { count: number; oldestSentAt: number }> {
+    const byType = new Map<string, { count: number; oldestSentAt: number }>()
+    for (const p of this.runner.parkedHere.values()) {
+      const t = byType.get(p.type)
+      if (t === undefined) byType.set(p.type, { count: p.count, oldestSentAt: p.oldestSentAt })
+      else {
+        t.count += p.count
+        t.oldestSentAt = Math.min(t.oldestSentAt, p.oldestSentAt)
+      }
+    }
+    return byType
   }
 
   // ── a batch ──────────────────────────────────────────────────────────────
@@ -135,6 +151,18 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
     if (intake === undefined) return { ...result, failedFrom: first.sequenceNumber }
     const { all, stateless, source, memory } = intake
     let failedFrom = intake.failedFrom
+    // One claim per throttled type for the whole batch, its tokens dealt to its groups; a batch
+    // that will park stateless messages first says so in the shard's memory (stateless-memory.ts).
+    const now = this.clock.now()
+    await this.ctx.rates.grant(all, source, now)
+    if (stateless.some((g) => g.grant !== undefined && !((g.grant.times[0] ?? Infinity) <= now))) {
+      try {
+        await memory.markParking()
+      } catch (error) {
+        this.logger.error("could not note in the shard's memory that stateless messages wait; the batch will be delivered again", { shard: source.shard, error: message(error) })
+        return { ...result, failedFrom: first.sequenceNumber }
+      }
+    }
 
     let next = 0
     const worker = async () => {
@@ -163,7 +191,7 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
     const firstFailed = groups.reduce<string | undefined>((at, g) => earliest(at, g.failed), undefined)
     const done = firstFailed === undefined ? order : order.filter((r) => compareSequence(r.sequenceNumber!, firstFailed) < 0)
     try {
-      if (await memory.keep(done.map((r) => ({ origin: r.envelope.origin!, ...(r.arrivedAt !== undefined ? { arrivedAt: r.arrivedAt } : {}) })))) return undefined
+      if (await memory.keep(done.map((r) => ({ origin: r.envelope.origin!, ...(r.arrivedAt !== undefined ? { arrivedAt: r.arrivedAt } : {}) })), firstFailed === undefined)) return undefined
     } catch (error) {
       this.logger.error("could not keep the shard's memory of stateless messages; they run again on redelivery", { shard, error: message(error) })
     }

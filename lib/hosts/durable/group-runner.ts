@@ -9,10 +9,11 @@ import { positionOf } from '../../core/position.js'
 import { DIRECT, PAUSE_TYPE, type BatchResult, type Group, type ShardSource, type Source } from './durable-batch.js'
 import { message, type DurableContext } from './durable-context.js'
 import { TooLarge } from './instance-commit.js'
-import { InstanceRun, type RunParts } from './instance-run.js'
+import { InstanceRun, type ParkedHere, type RunParts } from './instance-run.js'
 import { placeMessages } from './outbox.js'
 import { SentSegments } from './sent-segments.js'
 import type { TurnOutcomes } from './turn-outcomes.js'
+import { keepsItem, waitKey } from './waiting-message.js'
 
 /** Reruns of one instance after lost conditional writes, before its records are left for redelivery. */
 const MAX_CONFLICT_ROUNDS = 5
@@ -22,7 +23,7 @@ export class GroupRunner implements RunParts {
   /** Runs of each instance (`type#key`) in this host, one at a time. */
   private readonly runningHere = new KeyedSequence()
   /** `type#key` → messages parked by a throttle and due to wake (RunParts). */
-  readonly parkedHere = new Map<string, number>()
+  readonly parkedHere = new Map<string, ParkedHere>()
 
   constructor(
     readonly ctx: DurableContext,
@@ -35,7 +36,7 @@ export class GroupRunner implements RunParts {
    * both run turns (and their side effects) before one of them lost its commit.
    */
   async runGroup(group: Group, source: Source, deadline: number, result: BatchResult): Promise<string | undefined> {
-    if (!group.type.stateful) return this.runStateless(group, source as ShardSource, deadline, result)
+    if (!keepsItem(group.type, group.key)) return this.runStateless(group, source as ShardSource, deadline, result)
     return this.runningHere.run(`${group.type.type}#${group.key}`, () => this.runGroupRounds(group, source, deadline, result))
   }
 
@@ -85,6 +86,9 @@ export class GroupRunner implements RunParts {
     result.duplicates += copies
     ctx.counts.get(type.type)!.duplicates += copies
     if (ctx.clock.now() >= deadline) return record.sequenceNumber
+    // Its type's rate dealt it a token not earned yet: it waits in an item of its own.
+    const token = group.grant?.times[0]
+    if (group.grant !== undefined && !(token !== undefined && token <= ctx.clock.now())) return this.runWaiting(group, record, source, deadline, result)
     const ran = await outcomes.runMessage(type, record.envelope, undefined, [], deadline)
     if (ran.end === 'later') return record.sequenceNumber
     let entries = ran.entries
@@ -100,5 +104,14 @@ export class GroupRunner implements RunParts {
     result.applied++
     group.done = true
     return undefined
+  }
+
+  /** Parks a stateless message in its waiting item (waiting-message.ts), with the token dealt to it. */
+  private async runWaiting(group: Group, record: Group['records'][number], source: ShardSource, deadline: number, result: BatchResult): Promise<string | undefined> {
+    const waiting: Group = { type: group.type, key: waitKey(record.envelope), records: [record], ...(group.grant ? { grant: group.grant } : {}) }
+    // Not loaded: it is new unless this is a redelivery, and then the write meets it as a conflict and reloads it.
+    const failed = await this.runningHere.run(`${waiting.type.type}#${waiting.key}`, () => this.runGroupRounds(waiting, source, deadline, result))
+    if (failed === undefined && waiting.done) group.done = true
+    return failed
   }
 }

@@ -46,8 +46,20 @@ export interface InstanceMeta {
   parked?: Envelope[]
   /** The key's token bucket (`policy.throttlePerKey`), carried from commit to commit. */
   bucket?: BucketState
+  /**
+   * Tokens of the type's bucket (`policy.throttle`, type-bucket.ts) dealt to this key and not
+   * used yet: when each is earned, earliest first. While one is still to come, the key has its
+   * place in line and claims no more.
+   */
+  typeTokens?: number[]
   /** The durable timer that runs the parked messages once a token is there again. */
   wake?: { id: string; dueAt: number }
+  /**
+   * On a shard's memory of stateless messages (stateless-memory.ts): a batch began to park
+   * stateless messages in their waiting items and has not kept its memory since, so a message of
+   * the next batch may be a copy of one parked that only its waiting item knows.
+   */
+  parking?: true
 }
 
 /** A message's place in an aggregate record: its index (0 first), and whether it is the record's last. */
@@ -77,7 +89,9 @@ export function decodeMeta(text: string | undefined): InstanceMeta {
     ...(meta.members && Object.keys(meta.members).length ? { members: meta.members } : {}),
     ...(meta.parked?.length ? { parked: meta.parked } : {}),
     ...(meta.bucket ? { bucket: meta.bucket } : {}),
+    ...(meta.typeTokens?.length ? { typeTokens: meta.typeTokens } : {}),
     ...(meta.wake ? { wake: meta.wake } : {}),
+    ...(meta.parking ? { parking: true as const } : {}),
   }
 }
 

@@ -11,20 +11,18 @@ import type { TroupeEvent } from '../../core/inspection.js'
 import { comparePosition, earliest, positionOf } from '../../core/position.js'
 import { decode, encode } from '../../core/serialization.js'
 import type { StoredInstance } from '../../store/index.js'
-import type { Rate } from '../../supervisor/policy.js'
-import { TokenBucket } from '../../supervisor/token-bucket.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import { DIRECT, INVOKE_SHARD, type BatchResult, type Group, type Source } from './durable-batch.js'
 import { message, type DurableContext } from './durable-context.js'
 import { flushRecord } from './flush-record.js'
 import { commitInstance } from './instance-commit.js'
 import { decodeMeta, encodeMeta, LEGACY_LANE, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
-import { instanceRate, throttleCommit } from './instance-throttle.js'
 import { forgetSilent, sameStream } from './lane-memory.js'
 import { messagesOf, PENDING, placeMessages, type OutboxEntry, type OutboxSegment } from './outbox.js'
 import { spilledKeys } from './outbox-overflow.js'
 import { inconsistency, noteRanLate, noteRead, verdict } from './record-reads.js'
 import type { SentSegments } from './sent-segments.js'
+import { parkedReason, RunThrottles, type Wait } from './run-throttles.js'
 import type { Ended, TurnOutcomes } from './turn-outcomes.js'
 
 /** What a run uses of its host. */
@@ -33,7 +31,15 @@ export interface RunParts {
   readonly outcomes: TurnOutcomes
   readonly sent: SentSegments
   /** `type#key` → messages parked by a throttle and due to wake, as this host's last commit of the instance left them. */
-  readonly parkedHere: Map<string, number>
+  readonly parkedHere: Map<string, ParkedHere>
+}
+
+/** An instance's messages parked by a throttle, as this host's last commit of it left them. */
+export interface ParkedHere {
+  type: string
+  count: number
+  /** When the first of them was sent (epoch ms): how long the line has been waiting. */
+  oldestSentAt: number
 }
 
 export class InstanceRun {
@@ -67,8 +73,7 @@ export class InstanceRun {
   private appliedHere = 0
   private duplicates = 0
   private readonly paused: boolean
-  private readonly rate: Required<Rate> | undefined
-  private bucket: TokenBucket | undefined
+  private throttles: RunThrottles | undefined
 
   constructor(
     private readonly parts: RunParts,
@@ -94,7 +99,6 @@ export class InstanceRun {
     if (source.kind === 'shard' && source.firstArrival !== undefined) forgetSilent(meta.seen, stream, source.firstArrival, this.ctx.horizons)
     this.pendingSpills = spilledKeys(meta.outbox, PENDING)
     this.paused = meta.paused === true || group.typePaused === true
-    this.rate = instanceRate(type)
   }
 
   /** Runs the group once; returns the earliest record left unfinished, if any. */
@@ -162,7 +166,9 @@ export class InstanceRun {
     // Parked (throttled) messages came before any held one: a message is held only while paused,
     // and parked only while not. They run first, as far as the key's tokens allow.
     const parkedFirst = this.lateWork && !paused && meta.parked !== undefined ? meta.parked.map((envelope) => ({ sequenceNumber: undefined, envelope, held: false, parked: true, member: undefined, arrivedAt: undefined })) : []
-    const bucket = (this.bucket = this.rate && new TokenBucket(this.rate, clock.now(), meta.bucket))
+    const throttles = (this.throttles = RunThrottles.of(type, meta, group.grant, clock.now()))
+    // Tokens dealt to this run are the key's place in line: the commit keeps those it does not use.
+    if (group.grant !== undefined && group.grant.times.length !== 0) this.changed = true
     // A message found no token: everything after it waits behind it, parked in order.
     let waiting = false
     if (meta.wake !== undefined && meta.wake.dueAt <= clock.now()) {
@@ -215,17 +221,16 @@ export class InstanceRun {
         stopHere()
         break
       }
-      if (bucket !== undefined) {
-        const now = clock.now()
-        const waitMs = bucket.waitMs(now)
-        if (waiting || waitMs !== 0) {
+      if (throttles !== undefined) {
+        const wait = throttles.wait(clock.now())
+        if (waiting || wait !== undefined) {
           waiting = true
-          if (!parked) this.park(sequenceNumber, member, arrivedAt, envelope, held, Math.max(waitMs, 1))
+          if (!parked) this.park(sequenceNumber, member, arrivedAt, envelope, held, wait ?? { ms: 1, scope: 'key' })
           // Still parked: nothing to write, unless the parked ones lack a wake-up.
           if (!parked || meta.wake === undefined) this.changed = true
           continue
         }
-        bucket.take()
+        throttles.take()
       }
       const prior = meta.failing?.id === envelope.id ? [...meta.failing.attempts] : []
       const ran = await outcomes.runMessage(type, envelope, this.state, prior, this.deadline)
@@ -267,7 +272,7 @@ export class InstanceRun {
 
   /** The one conditional write, and the send of what this run made, after it. */
   private async commit(): Promise<void> {
-    const { type, key, name, meta, source, group, kept, placed, entries, events, bucket, ctx } = this
+    const { type, key, name, meta, source, group, kept, placed, entries, events, ctx } = this
     // Where what this run sends sits in its lane: the last record it read of those it had not read
     // before. Its commit passes the watermark over that record, so no later run places anything
     // there; a record the run stopped at stays unread, and the run that reads it places its own.
@@ -275,7 +280,7 @@ export class InstanceRun {
     const last = this.fresh.filter((r) => readNow.has(r)).at(-1)
     const at = last === undefined ? undefined : positionOf(last.sequenceNumber!, last.member?.index)
     const version = (this.stored?.version ?? 0) + 1
-    if (bucket !== undefined) throttleCommit(type, key, meta, bucket, this.rate!, this.paused, version, entries, ctx.clock.now())
+    this.throttles?.commit(type, key, meta, this.paused, version, entries, ctx.clock.now())
     const made = [...placed, ...entries]
     let segment: OutboxSegment | undefined
     // Without a record of its own to sit at (a direct run; a redelivery whose only change is a
@@ -297,7 +302,7 @@ export class InstanceRun {
     const item = await commitInstance(ctx, { type, key, name, state: this.state, meta, kept, stored: this.stored, checkEach: this.checkEach }, version)
     group.stored = item
     // A paused instance's parked messages wait for its resume, not for a wake-up: not counted.
-    if (meta.parked !== undefined && meta.wake !== undefined) this.parts.parkedHere.set(name, meta.parked.length)
+    if (meta.parked !== undefined && meta.wake !== undefined) this.parts.parkedHere.set(name, { type: type.type, count: meta.parked.length, oldestSentAt: meta.parked.reduce((at, e) => Math.min(at, e.sentAt), Infinity) })
     else this.parts.parkedHere.delete(name)
     ctx.options.onCommit?.(type.type, key, this.state, item.updatedAt, group.records.at(-1)?.envelope.id)
     ctx.committed(type, events)
@@ -358,7 +363,7 @@ export class InstanceRun {
    * Parks a message that found no token (or came behind one that did not): kept in the item in
    * order, its record marked read so the shard moves on, its receipt saying it is throttled.
    */
-  private park(sequenceNumber: string | undefined, member: MemberPosition | undefined, arrivedAt: number | undefined, envelope: Envelope, held: boolean, waitMs: number): void {
+  private park(sequenceNumber: string | undefined, member: MemberPosition | undefined, arrivedAt: number | undefined, envelope: Envelope, held: boolean, wait: Wait): void {
     const { type, key, meta, source, entries, events } = this
     if (held) {
       meta.held!.shift()
@@ -367,8 +372,8 @@ export class InstanceRun {
       noteRead(this.ctx, meta, source, sequenceNumber, envelope, member, arrivedAt)
     }
     ;(meta.parked ??= []).push(envelope)
-    const reason = `no token of ${type.type}'s throttle for key "${key}" (next in ${waitMs} ms); ${meta.parked.length} message(s) wait`
-    if (envelope.receipt !== undefined) entries.push(this.parts.outcomes.receiptEntry(envelope, 'throttled', reason, {}))
-    events.push({ type: '@troupe.throttled', at: this.ctx.clock.now(), actor: type.type, key, waitMs, scope: type.kind === 'singleton' ? 'type' : 'key' })
+    const said = parkedReason(type, key, wait, meta.parked.length, envelope.key)
+    if (envelope.receipt !== undefined) entries.push(this.parts.outcomes.receiptEntry(envelope, 'throttled', said.reason, {}))
+    events.push({ type: '@troupe.throttled', at: this.ctx.clock.now(), actor: type.type, key: said.key, waitMs: wait.ms, scope: said.scope })
   }
 }

@@ -1,20 +1,22 @@
 // Throttles in the durable host. A host never sleeps to wait for a token: a message that finds
 // none is parked in its instance's item (`parked` in the bookkeeping) and a durable timer wakes
-// the instance when the next token is there. The bucket lives in the same item, so taking a
-// token costs no request of its own: it is committed with the turn that took it.
+// the instance when the next token is there.
 //
-// Which throttles have an item to live in:
-//   throttlePerKey on a stateful keyed actor   the key's item: applied.
-//   throttle on a singleton                    its one item is the whole type: applied.
-//   throttle on a keyed or stateless actor     no single item sees every turn of the type. A
-//                                              bucket item read with the batch and written in the
-//                                              commit would be one hot item every instance of the
-//                                              type competes for (a conflict, reload and rerun per
-//                                              commit at any real rate), and splitting the rate
-//                                              between shards is wrong whenever keys are uneven
-//                                              or shards change. Not applied: the host warns at
-//                                              start, naming the actor.
-//   throttlePerKey on a keyed actor without state  it keeps no item: not applied, with a warning.
+// Where each throttle's bucket lives:
+//   throttlePerKey on a stateful keyed actor   the key's item, committed with the turns that took
+//                                              its tokens: no request of its own.
+//   throttle on a singleton                    its one item is the whole type: the same.
+//   throttle on a stateful keyed actor         an item of the type's own (type-bucket.ts), claimed
+//                                              from once per batch (type-rates.ts); the tokens
+//                                              dealt to a key and not used yet wait in its item.
+//                                              Committing the bucket with the instances instead
+//                                              would make every commit of the type meet on one item.
+//   throttle on a stateless actor              the same item of the type's own; a message dealt a
+//                                              token not earned yet waits in an item of its own
+//                                              (waiting-message.ts).
+//   throttle or throttlePerKey on a keyed actor without state
+//                                              no item keeps its keys' messages in order while they
+//                                              wait: not applied, and the host warns at start.
 import type { Envelope } from '../../core/envelope.js'
 import { derivedId } from '../../core/ids.js'
 import { decode, encode } from '../../core/serialization.js'
@@ -24,6 +26,7 @@ import type { TokenBucket } from '../../supervisor/token-bucket.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import type { InstanceMeta } from './instance-meta.js'
 import type { OutboxEntry } from './outbox.js'
+import { periodMs, type HeldTokens } from './type-bucket.js'
 
 /** The target of a throttle's wake-up timers: the host runs the instance's parked messages. */
 export const THROTTLE_WAKE = 'troupe.throttled'
@@ -41,6 +44,17 @@ export function wakeDelayMs(bucket: TokenBucket, rate: Required<Rate>, parked: n
   return Math.max(first, Math.min(all, first + WAKE_GATHER_MS))
 }
 
+/**
+ * When the parked messages of an instance should wake for its type's rate: when its next token is
+ * earned, or a little later when its others come soon; holding none, when the bucket has one again.
+ */
+export function typeWakeDelayMs(tokens: HeldTokens, nextAt: number | undefined, rate: Required<Rate>, now: number): number {
+  const first = tokens.waitMs(now)
+  if (first === undefined) return Math.max(0, Math.ceil((nextAt ?? now + periodMs(rate)) - now))
+  const all = Math.ceil(tokens.lastAt()! - now)
+  return Math.max(first, Math.min(all, first + WAKE_GATHER_MS))
+}
+
 /** The rate a durable instance's own bucket holds for its type, if any. */
 export function instanceRate(type: ActorType): Required<Rate> | undefined {
   if (!type.stateful) return undefined
@@ -50,8 +64,8 @@ export function instanceRate(type: ActorType): Required<Rate> | undefined {
 /** Why a declared throttle is not applied by the durable host, or undefined when all are. */
 export function unappliedThrottle(type: ActorType): string | undefined {
   const { throttle, throttlePerKey } = type.policy
-  if (throttle && type.kind !== 'singleton') {
-    return `${type.type}.policy.throttle (the whole type's rate) is not applied on AWS: no one item sees every turn of a ${type.kind} actor; use throttlePerKey, or a throttle on a singleton actor that the others tell`
+  if (throttle && type.kind === 'keyed' && !type.stateful) {
+    return `${type.type}.policy.throttle (the whole type's rate) is not applied on AWS to a keyed actor without state: no item keeps a key's messages in order while they wait for a token; give ${type.type} initialState(), or drop its key(msg)`
   }
   if (throttlePerKey && !type.stateful) {
     return `${type.type}.policy.throttlePerKey is not applied on AWS: the bucket lives in the key's state item and ${type.type} keeps no state (give it initialState())`
@@ -77,14 +91,13 @@ export function wakeTimer(type: string, key: string, head: Envelope, version: nu
 }
 
 /**
- * The throttle's part of a commit at `version`: the bucket as it is `now`, and a wake-up timer for
- * parked messages, due when tokens are there (`wakeDelayMs`). A paused instance gets none: its
- * resume wakes it. Once nothing is parked, a pending wake-up is cancelled.
+ * The throttles' part of a commit at `version`: a wake-up timer for parked messages, due at
+ * `wakeAt` (when tokens are there). A paused instance gets none: its resume wakes it. Once nothing
+ * is parked, a pending wake-up is cancelled.
  */
-export function throttleCommit(type: ActorType, key: string, meta: InstanceMeta, bucket: TokenBucket, rate: Required<Rate>, paused: boolean, version: number, entries: OutboxEntry[], now: number): void {
-  meta.bucket = bucket.save()
+export function throttleCommit(type: ActorType, key: string, meta: InstanceMeta, paused: boolean, version: number, entries: OutboxEntry[], wakeAt: number): void {
   if (meta.parked !== undefined && meta.wake === undefined && !paused) {
-    const timer = wakeTimer(type.type, key, meta.parked[0]!, version, now + wakeDelayMs(bucket, rate, meta.parked.length, now))
+    const timer = wakeTimer(type.type, key, meta.parked[0]!, version, wakeAt)
     meta.wake = { id: timer.id, dueAt: timer.dueAt }
     entries.push({ kind: 'schedule', timer })
   } else if (meta.parked === undefined && meta.wake !== undefined) {

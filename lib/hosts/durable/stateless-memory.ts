@@ -2,11 +2,17 @@
 // so the copies of their messages are recognised here, one item per shard (`troupe.stateless`,
 // key `stream/shardId`), read with the batch's state and written once per batch, after the
 // batch's stateless turns have sent their messages (lane-memory.ts, docs/guarantees.md).
+//
+// A message that waits for its type's token is parked in an item of its own (waiting-message.ts)
+// before this memory is written. So that a batch delivered again after a crash in between does not
+// run such a message at once as well, the memory first says `parking` (one write, only in a batch
+// that parks); while it says so, the next batch reads the waiting items of its throttled messages
+// with its state, and the memory written after a batch that finished whole says it no more.
 import type { Origin } from '../../core/envelope.js'
 import { StoreConflictError } from '../../core/errors.js'
 import { encode } from '../../core/serialization.js'
 import type { StateStore, StoredInstance } from '../../store/index.js'
-import { decodeMeta, encodeMeta } from './instance-meta.js'
+import { decodeMeta, encodeMeta, type InstanceMeta } from './instance-meta.js'
 import { forgetSilent, markSeen, seenBefore, type LaneHorizons, type SeenLanes } from './lane-memory.js'
 
 /** The state store's items of the shards' memories of stateless messages: key = `stream/shardId`. */
@@ -19,6 +25,8 @@ export class StatelessMemory {
   /** A message that is not a copy was found: the memory must be written after the batch. */
   changed = false
   private seen: SeenLanes | undefined
+  /** As read or last written: a batch parked stateless messages and did not keep its memory after. */
+  private parked: boolean
 
   constructor(
     private readonly state: StateStore,
@@ -30,8 +38,24 @@ export class StatelessMemory {
     /** When the batch's first record arrived: lanes silent for their horizon before it are forgotten. */
     private readonly firstArrival: number | undefined,
   ) {
-    const seen = decodeMeta(stored?.meta).seen
-    this.seen = seen && structuredClone(seen)
+    const meta = decodeMeta(stored?.meta)
+    this.seen = meta.seen && structuredClone(meta.seen)
+    this.parked = meta.parking === true
+  }
+
+  /** Whether a message of this batch may be a copy of one parked that only its waiting item knows. */
+  get parking(): boolean {
+    return this.parked
+  }
+
+  /** Says `parking` before the batch parks its first stateless message (see above). */
+  async markParking(): Promise<void> {
+    if (this.parked) return
+    const written = await this.write((meta) => {
+      meta.parking = true
+    })
+    if (!written) throw new StoreConflictError(`${STATELESS_SEEN}#${this.shard}`, this.stored?.version)
+    this.parked = true
   }
 
   /**
@@ -49,15 +73,26 @@ export class StatelessMemory {
 
   /**
    * Writes what the batch's finished stateless messages made true, in stream order: their origins
-   * (those after the first one not finished are left out, to run again on redelivery). False when
-   * it could not be written: the caller leaves those records for redelivery.
+   * (those after the first one not finished are left out, to run again on redelivery). `whole`:
+   * every stateless message of the batch finished. False when it could not be written: the caller
+   * leaves those records for redelivery.
    */
-  async keep(done: readonly { origin: Origin; arrivedAt?: number }[]): Promise<boolean> {
-    if (done.length === 0 || !this.changed) return true
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      const meta = decodeMeta(this.stored?.meta)
+  async keep(done: readonly { origin: Origin; arrivedAt?: number }[], whole: boolean): Promise<boolean> {
+    // A batch that finished whole has its parked messages in the memory: `parking` may go.
+    const clearParking = whole && this.parked
+    if ((done.length === 0 || !this.changed) && !clearParking) return true
+    return this.write((meta) => {
       if (this.firstArrival !== undefined) forgetSilent(meta.seen, this.stream, this.firstArrival, this.horizons)
       for (const r of done) meta.seen = markSeen(meta.seen, this.stream, r.origin, r.arrivedAt)
+      if (clearParking) delete meta.parking
+    })
+  }
+
+  /** Writes the memory as `change` leaves it, reloading it when another host wrote it first. */
+  private async write(change: (meta: InstanceMeta) => void): Promise<boolean> {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const meta = decodeMeta(this.stored?.meta)
+      change(meta)
       const item: StoredInstance = { state: encode(undefined), version: (this.stored?.version ?? 0) + 1, updatedAt: this.now(), meta: encodeMeta(meta) }
       try {
         await this.state.put(STATELESS_SEEN, this.shard, item, this.stored?.version)
