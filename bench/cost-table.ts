@@ -10,7 +10,7 @@ import { DEFAULT_LAMBDA, NO_USAGE } from '../lib/cost/usage.js'
 import { BENCH_PRICES } from './cost.js'
 import { peerCosts } from './cost-peers.js'
 import { median } from './harness.js'
-import { evaluate, type Rep } from './report.js'
+import { evaluate, type Rep } from './evaluate.js'
 import { CHECKS } from './targets.js'
 
 const WORKLOADS: [workload: string, what: string][] = [

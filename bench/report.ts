@@ -1,17 +1,9 @@
 // bench/REPORT.md from one run's reps: one table per workload (system, N, reps, median,
 // min–max, the ratio to troupe), then every target met or missed and by how much.
-import { median } from './harness.js'
 import { costTable } from './cost-table.js'
-import { durableFunctions } from './cost-peers.js'
-import { CHECKS, verdict, type Check } from './targets.js'
-
-export interface Rep {
-  round: number
-  suite: string
-  system: string
-  workload: string
-  metrics: Record<string, number>
-}
+import { evaluate, medianOf, type Rep } from './evaluate.js'
+import { median } from './harness.js'
+import { CHECKS } from './targets.js'
 
 interface Table {
   title: string
@@ -42,11 +34,6 @@ const fmt = (x: number | undefined, digits = 0): string =>
   x === undefined || !Number.isFinite(x) ? '–' : x.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: 0 })
 const ratio = (x: number): string => (x >= 10 ? `${fmt(x, 1)}x` : `${fmt(x, 3)}x`)
 const us = (x: number | undefined): string => (x === undefined ? '–' : x >= 1000 ? `${fmt(x / 1000, 2)} ms` : `${fmt(x, 2)} µs`)
-
-export function medianOf(reps: readonly Rep[], metric: string): number | undefined {
-  const xs = reps.map((r) => r.metrics[metric]).filter((x): x is number => typeof x === 'number')
-  return xs.length ? median(xs) : undefined
-}
 
 function size(r: Rep): string {
   const m = r.metrics
@@ -131,20 +118,4 @@ export function report(reps: readonly Rep[], meta: { commit: string | null; mach
   }
   out.push('')
   return out.join('\n')
-}
-
-/** The figure a check is about (a ratio of medians, or a median), when its systems ran. */
-export function evaluate(c: Check, reps: readonly Rep[]): ReturnType<typeof verdict> | undefined {
-  const mine = reps.filter((r) => r.workload === c.workload && r.system === c.system)
-  const a = medianOf(mine, c.metric)
-  if (a === undefined) return undefined
-  if (c.vsPeer === 'durable-functions') {
-    const peer = durableFunctions(c.workload)
-    return peer && a > 0 ? verdict(c, peer.usd / a) : undefined
-  }
-  if (!c.vs) return verdict(c, a)
-  const theirs = reps.filter((r) => r.workload === (c.vsWorkload ?? c.workload) && r.system === c.vs)
-  const b = medianOf(theirs, c.metric)
-  if (b === undefined || b === 0) return undefined
-  return verdict(c, a / b)
 }

@@ -9,7 +9,6 @@
 // make no span: an embedded bare-body tell when no span is active, and its turn, touch nothing.
 import { context, createTraceState, isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type SpanContext } from '@opentelemetry/api'
 import type { Envelope, TraceContext } from '../core/envelope.js'
-import type { Outcome } from './turn.js'
 
 /** The trace context to carry for `span`: its traceparent, with its tracestate when W3C bounds let it travel. */
 export function carried(span: SpanContext): TraceContext | undefined {
@@ -35,6 +34,13 @@ export function detached(fn: () => void): () => void {
   return context.bind(ROOT_CONTEXT, fn)
 }
 
+/** What a span needs of an attempt's outcome (turn.ts's Outcome, without importing it back). */
+interface AttemptEnd {
+  readonly end: 'done' | 'filtered' | 'failed'
+  readonly error?: unknown
+  readonly retryInMs?: number | undefined
+}
+
 /** The context whose span is the remote sender's. */
 function senderContext(sent: TraceContext): Context {
   const [, traceId = '', spanId = '', flags = '00'] = sent.parent.split('-')
@@ -52,7 +58,7 @@ function senderContext(sent: TraceContext): Context {
  * for what the turn sends before the attempt starts; the attempt runs with the span active, so
  * spans the actor makes nest under it. The span ends with the outcome.
  */
-export function tracedTurn(
+export function tracedTurn<Outcome extends AttemptEnd>(
   envelope: Envelope,
   sent: TraceContext,
   carry: (trace: TraceContext | undefined) => void,
@@ -92,7 +98,7 @@ export function tracedTurn(
 }
 
 /** Marks how the attempt ended (`done`, `filtered`, `retry` or `dead`; a failure with error status), and ends the span. */
-function ended(span: Span, outcome: Outcome): Outcome {
+function ended<Outcome extends AttemptEnd>(span: Span, outcome: Outcome): Outcome {
   if (outcome.end === 'failed') {
     const error = outcome.error
     span.setAttribute('troupe.outcome', outcome.retryInMs === undefined ? 'dead' : 'retry')

@@ -7,7 +7,6 @@ import type { StoredInstance } from '../../store/index.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import type { BatchProgress } from './batch-progress.js'
 import type { MemberPosition } from './instance-meta.js'
-import type { TypeGrant } from './type-rates.js'
 
 /** One record of a batch: its place in the shard and its data (bytes, or base64 from a Lambda event). */
 export interface DurableRecord {
@@ -93,4 +92,12 @@ export const PAUSE_TYPE = 'troupe.paused'
 
 export function pauseRef(type: string): { type: string; key: string } {
   return { type: PAUSE_TYPE, key: type }
+}
+
+/** Tokens of its type's bucket dealt to a group for this run. */
+export interface TypeGrant {
+  /** When each token is earned, earliest first. */
+  times: number[]
+  /** When the bucket will have a token again for those who got none (the clock after the claim, one period on). */
+  nextAt: number
 }

@@ -9,7 +9,8 @@ import type { InstanceMeta } from './instance-meta.js'
 import { instanceRate, throttleCommit, typeWakeDelayMs, wakeDelayMs } from './instance-throttle.js'
 import type { OutboxEntry } from './outbox.js'
 import { HeldTokens } from './type-bucket.js'
-import { typeRate, type TypeGrant } from './type-rates.js'
+import type { TypeGrant } from './durable-batch.js'
+import { typeRate } from './type-rates.js'
 import { isWaitingItem } from './waiting-message.js'
 
 /** How long a message must wait, and for which throttle. */

@@ -8,21 +8,13 @@ import type { Logger } from '../../core/logger.js'
 import type { TypeBucketStore } from '../../store/index.js'
 import type { Rate } from '../../supervisor/policy.js'
 import type { ActorType } from '../../turn/actor-type.js'
-import type { Group, Source } from './durable-batch.js'
+import type { Group, Source, TypeGrant } from './durable-batch.js'
 import { decodeMeta, reached } from './instance-meta.js'
 import { dealTokens, floorAt, HeldTokens, periodMs, shareOf, tokenTimes } from './type-bucket.js'
 import { keepsItem } from './waiting-message.js'
 
 /** Rounds of a claim when other hosts move the clock across the floor in between (rare). */
 const MAX_CLAIM_ROUNDS = 4
-
-/** Tokens of its type's bucket dealt to a group for this run. */
-export interface TypeGrant {
-  /** When each token is earned, earliest first. */
-  times: number[]
-  /** When the bucket will have a token again for those who got none (the clock after the claim, one period on). */
-  nextAt: number
-}
 
 /**
  * The rate a type's bucket item holds for `type`: `throttle` of a keyed actor with state, or of a
