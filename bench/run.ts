@@ -148,6 +148,7 @@ for (const [suite, plan] of plans) {
       if (WORKLOADS[w].once && r > 1) continue
       for (const system of order) {
         const rep = await runChild(r, system, w, suite)
+        if (rep === 'skipped') continue
         if (rep) results.push(rep)
         else errors++
       }
@@ -306,7 +307,8 @@ function childArgs(system: string, w: WorkloadName, suite: Suite, a: Args): stri
 }
 
 /** Runs one child; emits and returns its rep, or emits the error and returns undefined. */
-function runChild(r: number, system: string, w: WorkloadName, suite: Suite): Promise<Rep | undefined> {
+/** One child's rep; 'skipped' when the system has no adapter for the workload (not an error); undefined when it failed. */
+function runChild(r: number, system: string, w: WorkloadName, suite: Suite): Promise<Rep | 'skipped' | undefined> {
   return new Promise((resolve) => {
     const started = Date.now()
     const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', ONE, ...childArgs(system, w, suite, args)], {
@@ -344,7 +346,7 @@ function runChild(r: number, system: string, w: WorkloadName, suite: Suite): Pro
       const error = skipped?.reason ?? reported?.error ?? `child exited with ${signal ?? `code ${code}`} after ${secs}s and no result`
       emit({ phase: skipped ? 'skip' : 'error', suite, round: r, workload: w, system, error })
       progress(`[round ${r}/${reps}] ${w} ${system}: ${skipped ? 'skipped' : 'ERROR'}: ${String(error).split('\n')[0]}`)
-      resolve(undefined)
+      resolve(skipped ? 'skipped' : undefined)
     })
   })
 }
