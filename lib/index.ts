@@ -5,7 +5,7 @@
 // Actors
 export { Actor } from './core/actor.js'
 export type { ActorClass, AnyActor, InOf, ReplyOf, StateOf } from './core/actor.js'
-export type { Context, TurnTellOptions } from './core/context.js'
+export type { Context, OnceOptions, TurnTellOptions } from './core/context.js'
 export { drop } from './core/filter.js'
 export type { Drop, Filter } from './core/filter.js'
 export type { Serializable } from './core/serializable.js'
@@ -46,9 +46,12 @@ export type {
 
 // Timers and stores
 export type { ScheduleOptions } from './core/schedule.js'
-export type { BucketRate, StateStore, StoredInstance, Stores, TimerRecord, TimerStore, TypeBucketStore } from './store/index.js'
+export type { BucketRate, SideEffectRecord, SideEffectStore, StateStore, StoredInstance, Stores, TimerRecord, TimerStore, TypeBucketStore } from './store/index.js'
 export { MemoryStateStore, MemoryTimerStore, memoryStores } from './store/memory.js'
 export { MemoryTypeBuckets } from './store/memory-type-buckets.js'
+export type { SlotLease, TypeSlots, TypeSlotStore } from './store/index.js'
+export { MemoryTypeSlots } from './store/memory-type-slots.js'
+export { MemorySideEffects } from './store/memory-side-effects.js'
 export { MemoryJournalStore, type MemoryJournalOptions } from './store/memory-journal.js'
 
 // Messages and receipts
@@ -67,8 +70,11 @@ export {
   NoDeadLetterError,
   NotPausableError,
   NotSerializableError,
+  OnceInterruptedError,
   ReceiptTimeoutError,
   RetryableError,
+  StateMigrationError,
+  StateVersionError,
   StoreConflictError,
   SystemStoppedError,
   TerminalError,

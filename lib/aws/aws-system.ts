@@ -28,7 +28,6 @@ import type { InstanceSnapshot, Listener, SystemSnapshot, TroupeEvent } from '..
 import { createLogger, type Logger } from '../core/logger.js'
 import type { Receipt } from '../core/receipt.js'
 import type { ScheduleOptions } from '../core/schedule.js'
-import { decode } from '../core/serialization.js'
 import type { AskOptions, AwaitReceiptOptions, Pause, StopOptions, StopReport, System, TellOptions } from '../core/system.js'
 import { assertSerializable, validateBody } from '../core/validate.js'
 import { DurableHost } from '../hosts/durable/durable-host.js'
@@ -37,12 +36,16 @@ import { defaultRecordCodec, type RecordCodec } from '../routing/record-codec.js
 import { Router } from '../routing/router.js'
 import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import { DynamoDBLeaseStore } from '../store/dynamodb-leases.js'
+import { DynamoDBSideEffects } from '../store/dynamodb-side-effects.js'
 import { DynamoDBTypeBuckets } from '../store/dynamodb-type-buckets.js'
+import { DynamoDBTypeSlots } from '../store/dynamodb-type-slots.js'
+import { RunningSlots } from './running-slots.js'
 import { DYNAMODB_MAX_ITEM_BYTES, DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'
 import type { TimerRecord } from '../store/index.js'
 import { DynamoDBPayloadStore, type PayloadStore } from '../store/payload-store.js'
 import type { DeadLetter } from '../supervisor/dead-letter.js'
 import { KinesisTransport } from '../transport/kinesis.js'
+import { currentState, loadedState } from '../turn/state-version.js'
 import { outsideTrace } from '../turn/turn-trace.js'
 import { forkAndJoin, forkResultBuiltin } from './aws-fork.js'
 import type { AwsSystemOptions } from './aws-options.js'
@@ -115,6 +118,8 @@ export class AwsSystem implements System {
     const claimCheck = options.payloads && new ClaimCheck({ store: new DynamoDBPayloadStore(table), ...options.payloads })
     // Outboxes too large for an instance's item (a fork of thousands of children) wait here.
     const overflow = (this.overflow = claimCheck?.store ?? new DynamoDBPayloadStore(table))
+    // Types' concurrency slots too; the view of them `inspect()` shows as `running`.
+    const slots = new RunningSlots(new DynamoDBTypeSlots(table), this.clock, this.logger)
     host = this.host = new DurableHost({
       actors: options.actors,
       builtins: [forkResultBuiltin(overflow, this.clock)],
@@ -124,6 +129,9 @@ export class AwsSystem implements System {
       messages: { send: (envelopes) => this.outbox.sendTracked(envelopes) },
       // Types' rates are shared by every process and environment of the app: their buckets live in the table.
       typeBuckets: new DynamoDBTypeBuckets(table),
+      typeSlots: slots,
+      // So are `ctx.once` records: a turn run again in another environment finds them.
+      sideEffects: new DynamoDBSideEffects(table),
       ...(options.codec ? { codec: options.codec } : {}),
       ...(claimCheck ? { claimCheck } : {}),
       ...(options.filters ? { filters: options.filters } : {}),
@@ -144,7 +152,7 @@ export class AwsSystem implements System {
       onCommit: (type, key, state, updatedAt, lastMessageId) => this.view.remember(type, key, state, updatedAt, lastMessageId),
     })
     this.batches = new HeldBatches(host, this.codec, this.clock)
-    this.view = new ProcessView(host, this.batches, this.requests, this.clock, this.logger, () => this.consumer?.stats() ?? [])
+    this.view = new ProcessView(host, this.batches, this.requests, this.clock, this.logger, () => this.consumer?.stats() ?? [], (type) => slots.running(type))
     const emit = (event: TroupeEvent) => this.view.emit(event)
     const now = () => this.clock.now()
     this.outbox = new AwsOutbox({ transport: this.transport, router: this.router, host, journal: this.journal, claimCheck, trackTells: options.invoke !== undefined, now, emit })
@@ -309,7 +317,8 @@ export class AwsSystem implements System {
   async state(actor: ActorClass, key = ''): Promise<never> {
     const type = this.host.typeOf(actor)
     const stored = await this.states.get(type.type, key)
-    return (stored === undefined ? undefined : decode(stored.state)) as never
+    // A state of another version: migrated for the read (not written), or refused when newer.
+    return (stored === undefined ? undefined : currentState(type, key, loadedState(type, stored))) as never
   }
 
   /**
@@ -340,7 +349,10 @@ export class AwsSystem implements System {
    * a Lambda is the host). The host runs a batch's instances at once, one turn at a time each:
    * `running` is the instances of the type with a turn under way (loading, running or
    * committing), `queued` the messages waiting behind those turns, or for a retry's backoff (an
-   * instance waiting for one is not running). Messages a pause or a throttle set aside wait in
+   * instance waiting for one is not running). For a type with `policy.concurrency`, `running` is
+   * the slots its live leases hold on every host (its turns under way across all of them, Lambda
+   * environments too), as the table said at most a second before: the first look at a type starts
+   * the read, and a later one shows it. Messages a pause or a throttle set aside wait in
    * their instance's item, and are not in `queued`: `parked` counts those this process's turns
    * parked for a token and that still wait, `oldestParkedAt` says since when (`troupe inspect
    * actors` counts them all, from the table). `iteratorAgeMs` is how far behind the newest

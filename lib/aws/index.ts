@@ -27,6 +27,9 @@ export { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 export type { DynamoDBJournalOptions } from '../store/dynamodb-journal.js'
 // Types' rate buckets (`policy.throttle` of keyed and stateless actors), one item per type
 export { DynamoDBTypeBuckets } from '../store/dynamodb-type-buckets.js'
+// Types' concurrency slots (`policy.concurrency`), leased per batch, one item per capped type
+export { DynamoDBTypeSlots } from '../store/dynamodb-type-slots.js'
+export { DynamoDBSideEffects } from '../store/dynamodb-side-effects.js'
 
 // Large messages: the claim check's options and payload stores
 export type { ClaimCheckOptions } from '../routing/claim-check.js'

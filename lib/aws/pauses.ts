@@ -107,7 +107,8 @@ export class DurablePauses {
         await this.state.put(
           type,
           key,
-          { state: stored?.state ?? encode(undefined), version: (stored?.version ?? 0) + 1, updatedAt: stored?.updatedAt ?? this.now(), meta: encodeMeta(meta) },
+          // The state as it is, with the version of the code that wrote it.
+          { state: stored?.state ?? encode(undefined), ...(stored?.stateVersion !== undefined ? { stateVersion: stored.stateVersion } : {}), version: (stored?.version ?? 0) + 1, updatedAt: stored?.updatedAt ?? this.now(), meta: encodeMeta(meta) },
           stored?.version,
         )
         return meta

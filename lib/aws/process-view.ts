@@ -3,13 +3,15 @@
 // `evict` drops; and the counts `inspect()` gives. The table holds every instance; this keeps
 // only the last few per type, most recently committed last. On AWS a message waits in the
 // stream, not here: what is queued and running is what the batches this process's host holds
-// have not ended (held-batches.ts); what is parked for a throttle, what its host's commits left
-// parked; how far behind its reading of the streams is, what its shard consumer last heard.
+// have not ended (held-batches.ts), and for a type under `policy.concurrency` the slots its live
+// leases hold on every host (running-slots.ts); what is parked for a throttle, what its host's
+// commits left parked; how far behind its reading of the streams is, what its shard consumer last heard.
 import type { Clock } from '../core/clock.js'
 import type { InstanceSnapshot, Listener, SystemSnapshot, TroupeEvent } from '../core/inspection.js'
 import { Listeners } from '../core/listeners.js'
 import type { Logger } from '../core/logger.js'
 import type { DurableHost } from '../hosts/durable/durable-host.js'
+import { slotLimit } from '../hosts/durable/type-slots.js'
 import type { HeldBatches } from './held-batches.js'
 import type { RequestCounter } from './request-counter.js'
 import type { ShardStats } from './shard-stats.js'
@@ -29,6 +31,8 @@ export class ProcessView {
     logger: Logger,
     /** What this process's shard consumer read of each shard (none when a Lambda is the host). */
     private readonly shards: () => readonly ShardStats[] = () => [],
+    /** A capped type's slots held by live leases across every host, as last read (running-slots.ts). */
+    private readonly leased: (type: string) => number | undefined = () => undefined,
   ) {
     this.listeners = new Listeners(logger)
   }
@@ -79,12 +83,15 @@ export class ProcessView {
       dead += counts.dead
       const busy = perType.get(type.type)
       const waiting = parked.get(type.type)
+      // A capped type's turns under way on every host: its live leases' slots (this process's own
+      // among them; its batches' groups waiting for a slot are not running).
+      const leased = slotLimit(type) === undefined ? undefined : this.leased(type.type)
       return {
         type: type.type,
         kind: type.kind,
         instances: this.seen.get(type.type)?.size ?? 0,
         queued: busy?.queued ?? 0,
-        running: busy?.running ?? 0,
+        running: leased ?? busy?.running ?? 0,
         ...(waiting ? { parked: waiting.count, oldestParkedAt: waiting.oldestSentAt } : {}),
         counts,
         lastActivityAt: undefined,

@@ -16,6 +16,9 @@ import type { PolicyOptions } from '../supervisor/policy.js'
  *   stateless and runs its turns concurrently.
  * - Fields on the class instance are not state: troupe keeps one instance per type.
  *   Keep what must persist in `ctx.state`.
+ * - `static version` (a positive integer, 1 when absent) names the shape of `State`; the store
+ *   keeps it beside each state. A stored state of an older version is passed to `migrate` when
+ *   it is loaded (README, "State versions").
  *
  * @example
  * class PageStats extends Actor<{ url: string }, number, { views: number }> {
@@ -41,6 +44,12 @@ export abstract class Actor<
   key?(msg: In): string
   /** The state of a new instance. */
   initialState?(): State
+  /**
+   * Brings a state stored by an older `static version` to this version's shape, in one call however
+   * many versions behind it is (`fromVersion` says which). Runs in the first turn on the loaded
+   * instance, synchronously; what it throws fails that turn. May also be declared `static`.
+   */
+  migrate?(state: unknown, fromVersion: number): State
   /** Runs before `receive`: return `drop(reason)` to drop the message, a new body to rewrite it, or nothing to pass it on. */
   filter?(msg: In, envelope: Envelope<In>): In | Drop | undefined | void
   /** Handles one message. The return value is the reply to `ask` (and to `replyTo`). */

@@ -60,8 +60,24 @@ export interface Context<State = undefined> {
   /** Removes a timer this instance scheduled under `name`, once the turn succeeds. */
   cancelSchedule(name: string): void
   /**
-   * Runs a side effect at most once per message and name, also across retries of the
-   * turn: a retry gets the recorded result instead of running `fn` again.
+   * Runs a side effect once per message and name, across retries of the turn and, on AWS,
+   * across hosts: a turn that runs again gets the recorded result instead of running `fn`
+   * again. At least once by default: a crash between `fn` and the record of its result runs it
+   * again. The result must be serialisable (it is recorded with superjson) and under 380 KB.
+   * See {@link OnceOptions} and docs/guarantees.md ("Side effects").
    */
-  once<T>(name: string, fn: () => T | Promise<T>): Promise<T>
+  once<T>(name: string, fn: () => T | Promise<T>, options?: OnceOptions): Promise<T>
+}
+
+/** How `ctx.once` records a side effect. */
+export interface OnceOptions {
+  /**
+   * `at-least-once`: the result is recorded after `fn`; a crash in between runs `fn` again on
+   * the next run of the turn. `at-most-once`: the start is recorded before `fn`; a run that finds
+   * a start without a result throws `OnceInterruptedError` instead of running `fn`, and a
+   * failed `fn` is not run again (its error is thrown to every later attempt in this host).
+   * Either costs one write (on AWS, a DynamoDB PutItem) per call; at-least-once also reads first.
+   * @default 'at-least-once'
+   */
+  semantics?: 'at-least-once' | 'at-most-once'
 }

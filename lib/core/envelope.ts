@@ -18,7 +18,10 @@ export interface Envelope<Body = unknown> {
   readonly causationId: MessageId | undefined
   /** 0 until its first attempt starts; 1 during the first attempt, counting up on each retry. */
   attempt: number
-  /** Epoch milliseconds at which the message was accepted. */
+  /**
+   * Epoch milliseconds at which the message was accepted; for a timer's message, the time the
+   * timer was due (as an EventBridge scheduled event's `time`), so a late firing still names its slot.
+   */
   readonly sentAt: number
   /** Actor type that receives the reply as a message (request/reply inside a turn). */
   readonly replyTo: string | undefined

@@ -209,6 +209,16 @@ export const errorCodes = {
     meaning: 'A Kinesis stream did not become ACTIVE in time.',
     remedy: "Look at the stream's status in Kinesis (creating, updating, a limit), and try again.",
   },
+  TROUPE_ONCE_INTERRUPTED: {
+    class: 'OnceInterruptedError',
+    from: 'troupe',
+    meaning: "An at-most-once `ctx.once` call was started by an earlier run of the turn that did not record its end (a crash, a timeout, or another host's run); it is not run again, and whether it finished is unknown.",
+    remedy: 'Catch it in the turn and find out from the outside system (by an idempotency key such as the message id), or use the at-least-once default where running again is safe.',
+  },
+  TROUPE_ONCE_TOO_LARGE: {
+    meaning: "The result of a `ctx.once` side effect is too large to record (a DynamoDB item holds 400 KB); the side effect ran, the turn failed.",
+    remedy: 'Return less from the side effect: large results belong in S3, with their key in the result.',
+  },
   TROUPE_OUTBOX_NOT_SENT: {
     meaning: "Some of a turn's messages were not taken by Kinesis after the commit; the host logs it and its record is delivered again, which sends them then.",
     remedy: 'Nothing to do unless it repeats: then read the Kinesis error it names (throughput, permissions).',
@@ -279,11 +289,23 @@ export const errorCodes = {
     meaning: 'A part of `ctx.state` was frozen during a turn, which a failed turn could not undo.',
     remedy: 'Freeze a value before it enters the state, not after.',
   },
+  TROUPE_STATE_MIGRATION_FAILED: {
+    class: 'StateMigrationError',
+    from: 'troupe',
+    meaning: "A stored state of an older version could not be migrated: the actor's `migrate` (or a machine actor's `migrate` entry) threw or returned no state. The turn failed; the stored state is unchanged.",
+    remedy: 'Fix `migrate` for the versions the error names, deploy, and replay the dead letter.',
+  },
   TROUPE_STATE_TOO_LARGE: {
     class: 'ItemTooLargeError',
     from: 'troupe',
     meaning: "An instance's state is over DynamoDB's 400 KB item; nothing was written.",
     remedy: 'Keep less state: large blobs belong in S3, with their key in the state.',
+  },
+  TROUPE_STATE_VERSION_NEWER: {
+    class: 'StateVersionError',
+    from: 'troupe',
+    meaning: 'A stored state was written by a newer `static version` of the actor than this code runs; it is neither run nor overwritten (on AWS the records wait for redelivery).',
+    remedy: 'Deploy the newer version of the actor; in the embedded mode, replay the dead letter from a system that runs it.',
   },
   TROUPE_STOPPED: {
     class: 'SystemStoppedError',

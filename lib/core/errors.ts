@@ -50,7 +50,7 @@ export class ValidationError extends TroupeError {
 export class NotSerializableError extends TroupeError {
   readonly actor: string
   readonly path: string
-  constructor(actor: string, what: 'message' | 'state' | 'reply', path: string, found: string) {
+  constructor(actor: string, what: 'message' | 'state' | 'reply' | 'once result', path: string, found: string) {
     super(
       'TROUPE_NOT_SERIALIZABLE',
       `${what} of ${actor} has ${found} at ${path}; ` +
@@ -136,6 +136,26 @@ export class NotPausableError extends TroupeError {
   }
 }
 
+/**
+ * An at-most-once `ctx.once` call was claimed by an earlier run of the turn that did not record
+ * its end: it is not run again, and whether it finished is unknown. Thrown into the turn, which
+ * may catch it (and ask the outside system) or let the message retry and dead-letter.
+ */
+export class OnceInterruptedError extends TroupeError {
+  constructor(
+    readonly actor: string,
+    readonly messageId: string,
+    readonly name: string,
+    /** Epoch milliseconds of the claim. */
+    readonly startedAt: number,
+  ) {
+    super(
+      'TROUPE_ONCE_INTERRUPTED',
+      `ctx.once('${name}') of ${actor} on message ${messageId} was started at ${new Date(startedAt).toISOString()} by a run that did not record its end; at most once, it is not run again, and whether it finished is unknown — ask the outside system (by the message id), or catch this error`,
+    )
+  }
+}
+
 /** The system is stopping or stopped and takes no new messages. */
 export class SystemStoppedError extends TroupeError {
   constructor(detail = 'the system is stopped and takes no new messages') {
@@ -148,6 +168,53 @@ export class ConfigError extends TroupeError {
   constructor(message: string) {
     super('TROUPE_CONFIG', message)
   }
+}
+
+/**
+ * A stored state of an older version (`static version`) could not be brought to this code's
+ * version: the actor's `migrate` threw, or returned nothing usable. It fails the turn it was to
+ * run for, which the actor's policy retries and then dead-letters; the stored state stays as it was.
+ */
+export class StateMigrationError extends TroupeError {
+  constructor(
+    readonly actor: string,
+    readonly key: string,
+    /** The version the state was stored by (a machine actor's machine version is a string). */
+    readonly fromVersion: number | string,
+    /** The version this code runs. */
+    readonly toVersion: number | string,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super('TROUPE_STATE_MIGRATION_FAILED', `state of ${actor} key ${JSON.stringify(key)} could not be migrated from version ${versionText(fromVersion)} to ${versionText(toVersion)}: ${detail}`, options)
+  }
+}
+
+/**
+ * A stored state was written by a newer version of the actor (`static version`) than this code
+ * runs: it is neither run nor written here. The embedded system fails the message with it; the
+ * durable host leaves the instance's records for redelivery, for a host that runs the newer version.
+ */
+export class StateVersionError extends TroupeError {
+  constructor(
+    readonly actor: string,
+    readonly key: string,
+    /** The version the state was stored by. */
+    readonly storedVersion: number,
+    /** The version this code runs. */
+    readonly codeVersion: number,
+  ) {
+    super(
+      'TROUPE_STATE_VERSION_NEWER',
+      `state of ${actor} key ${JSON.stringify(key)} was stored by version ${storedVersion} of the actor, and this code runs version ${codeVersion}; ` +
+        'it is neither run nor overwritten here — deploy the newer version (it applies the message), or roll the state back by hand',
+    )
+  }
+}
+
+/** A version as an error names it: a machine version in quotes. */
+function versionText(version: number | string): string {
+  return typeof version === 'string' ? JSON.stringify(version) : String(version)
 }
 
 /** A conditional store write lost to another writer: reload and run again. Retried by the host. */

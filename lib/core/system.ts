@@ -159,7 +159,8 @@ export interface System {
    * process holds only the batches its host is running (both counts are 0 where a Lambda is the
    * host); a message a pause or a throttle set aside in its instance's item waits in the table.
    * A batch runs at most `concurrency` instances at once: on AWS one waiting for a slot counts
-   * as running.
+   * as running. On AWS, a type with `policy.concurrency` counts as `running` the slots its live
+   * leases hold on every host (its turns under way anywhere), as the table said a second before.
    */
   inspect(): SystemSnapshot
   /** Subscribes to the event stream; returns the unsubscribe function. */

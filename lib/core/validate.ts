@@ -14,8 +14,8 @@ export function validateBody(actor: string, schema: StandardSchemaV1 | undefined
 }
 
 /** Throws `NotSerializableError` naming the actor and the path when `value` would not survive superjson. */
-export function assertSerializable(actor: string, what: 'message' | 'state' | 'reply', value: unknown): void {
-  const bad = findUnserializable(value, what === 'message' ? 'body' : what)
+export function assertSerializable(actor: string, what: 'message' | 'state' | 'reply' | 'once result', value: unknown): void {
+  const bad = findUnserializable(value, what === 'message' ? 'body' : what === 'once result' ? 'result' : what)
   if (bad) throw new NotSerializableError(actor, what, bad.path, bad.found)
 }
 

@@ -10,6 +10,8 @@ import type { ActorClass } from '../core/actor.js'
 import type { Envelope } from '../core/envelope.js'
 import { ConfigError, NoDeadLetterError } from '../core/errors.js'
 import { decode } from '../core/serialization.js'
+import { ActorType } from '../turn/actor-type.js'
+import { loadedState, shownState, type Versioned } from '../turn/state-version.js'
 import type { Pause } from '../core/system.js'
 import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
 import { decodeMeta, type InstanceMeta } from '../hosts/durable/instance-meta.js'
@@ -20,6 +22,8 @@ import { Router } from '../routing/router.js'
 import { recordToPutBack, withNewOrigins, type RecordToPutBack } from '../routing/unreadable-record.js'
 import { defaultRecordCodec } from '../routing/record-codec.js'
 import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
+import { DynamoDBTypeSlots } from '../store/dynamodb-type-slots.js'
+import { liveSlots } from '../hosts/durable/type-slots.js'
 import { DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'
 import type { StoredInstance, StoredReceipt, TraceLink } from '../store/index.js'
 import { KinesisTransport } from '../transport/kinesis.js'
@@ -53,17 +57,29 @@ export class TableInspector implements Inspector {
   private readonly journal: DynamoDBJournalStore
   private readonly transport: KinesisTransport | undefined
   private readonly pausing: DurablePauses
+  private readonly slots: DynamoDBTypeSlots
   /** This process's lane: where its replays are put. */
   private readonly lane = new ProcessLane()
+  /** The app's actor types by name, when given: a state of an older version shows migrated. */
+  private readonly versioned = new Map<string, Versioned>()
 
   constructor(private readonly options: TableInspectorOptions) {
     const table = { client: options.dynamodb, tableName: options.tableName }
     this.state = new DynamoDBStateStore(table)
     this.timerStore = new DynamoDBTimerStore(table)
     this.journal = new DynamoDBJournalStore(table)
+    this.slots = new DynamoDBTypeSlots(table)
     this.transport =
       options.kinesis && options.stream ? new KinesisTransport({ client: options.kinesis, router: new Router({ defaultStream: options.stream }), lingerMs: 0 }) : undefined
     this.pausing = new DurablePauses(this.state, (envelope) => this.put(envelope, 'resume a paused key'), () => Date.now())
+    for (const cls of options.actors ?? []) {
+      try {
+        const type = new ActorType(cls)
+        this.versioned.set(type.type, type)
+      } catch {
+        // A class no system would take: its states show as stored.
+      }
+    }
   }
 
   async actors(): Promise<ActorRow[]> {
@@ -94,6 +110,15 @@ export class TableInspector implements Inspector {
       if (row.lastActivityAt === undefined || stored.updatedAt > row.lastActivityAt) row.lastActivityAt = stored.updatedAt
     })
     for (const letter of await this.journal.deadLetters()) rowOf(letter.envelope.type).dead++
+    // A type under `policy.concurrency` has an item of its slots: its live leases are its turns under
+    // way on every host. The app's capped types get a row even before their first commit.
+    for (const cls of this.options.actors ?? []) if ((cls as { policy?: { concurrency?: unknown } }).policy?.concurrency !== undefined) rowOf(cls.type)
+    await Promise.all(
+      [...rows.values()].map(async (row) => {
+        const slots = await this.slots.read(row.type)
+        if (slots !== undefined) row.running = liveSlots(slots, Date.now())
+      }),
+    )
     const sorted = [...rows.values()].sort((a, b) => (a.type < b.type ? -1 : 1))
     return this.options.metrics ? withCounts(sorted, this.options.metrics) : sorted
   }
@@ -120,7 +145,7 @@ export class TableInspector implements Inspector {
     return {
       type,
       key,
-      state: decode(stored.state),
+      state: this.shown(type, key, stored),
       version: stored.version,
       ...(last !== undefined ? { lastMessageId: last } : {}),
       updatedAt: stored.updatedAt,
@@ -129,6 +154,12 @@ export class TableInspector implements Inspector {
       // Kept by the host to recognise copies of messages without an origin: a best effort, often empty.
       recent: [...meta.recent].reverse(),
     }
+  }
+
+  /** A stored state as inspection shows it: migrated in memory when it is of an older version of a known actor. */
+  private shown(type: string, key: string, stored: StoredInstance): unknown {
+    const of = this.versioned.get(type)
+    return of === undefined ? decode(stored.state) : shownState(of, key, loadedState(of, stored))
   }
 
   /** Calls `fn` on every instance item of the table (or of one type), a page at a time. */

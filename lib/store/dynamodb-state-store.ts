@@ -4,7 +4,8 @@
 // belonging to the same instance (an outbox that spills over, a dedupe set) can later sit beside it
 // under the same `pk`. In `<type>`, `%` and `#` are escaped (%25, %23) so `a#b`/`c` and `a`/`b#c`
 // never share a key; `<key>` is the last part and kept as is. The state is the superjson text the
-// runtime gives, never re-encoded. A `pk` longer than DynamoDB allows is a SHA-256 under `statex#`.
+// runtime gives, never re-encoded; `sv` is the version of the actor's code whose shape it has
+// (absent: 1). A `pk` longer than DynamoDB allows is a SHA-256 under `statex#`.
 // The one Scan is `scan()`, for inspection (listing a type's instances page by page).
 
 import {
@@ -61,6 +62,8 @@ export class DynamoDBStateStore implements StateStore {
       v: { N: String(value.version) },
       at: { N: String(value.updatedAt) },
     }
+    // The state's version, absent for version 1 (and on every item written before versions).
+    if (value.stateVersion !== undefined) item.sv = { N: String(value.stateVersion) }
     if (value.meta !== undefined) item.m = { S: value.meta }
     if (value.expiresAt !== undefined) item.ttl = { N: String(Math.ceil(value.expiresAt / 1000)) }
     const bytes = itemBytes(item)
@@ -139,6 +142,7 @@ function stateKey(type: string, key: string): { pk: { S: string }; sk: { S: stri
 
 function toInstance(item: Record<string, AttributeValue>): StoredInstance {
   const instance: StoredInstance = { state: item.state?.S ?? '', version: Number(item.v?.N), updatedAt: Number(item.at?.N) }
+  if (item.sv?.N !== undefined) instance.stateVersion = Number(item.sv.N)
   if (item.m?.S !== undefined) instance.meta = item.m.S
   if (item.ttl?.N !== undefined) instance.expiresAt = Number(item.ttl.N) * 1000
   return instance

@@ -3,7 +3,7 @@
 // Key design (table keys `pk` S + `sk` S, one local secondary index `byDue` on `pk` + `due` S):
 //
 //   item            pk                               sk                    due (LSI sort key)
-//   actor state     state#<type>#<key>               state                 -     (state, v, at, m: host bookkeeping, ttl once deleted)
+//   actor state     state#<type>#<key>               state                 -     (state, v, at, sv: state version, m: host bookkeeping, ttl once deleted)
 //   timer           timers#<shard>                   i#<id>                <dueAt, 16 digits>#<sk>
 //   shard lease     lease#<stream>#<shardId>         lease                 -     (owner, expiresAt, checkpoint, ended, parents, wanted)
 //   rate bucket     rate#<type>                      bucket                -     (clock, t, rps, burst: a type's rate, dynamodb-type-buckets.ts)

@@ -17,6 +17,11 @@ export interface StoredInstance {
   /** Epoch milliseconds. */
   updatedAt: number
   /**
+   * The version of the actor's code (`static version`) whose shape `state` has; absent means 1,
+   * so items written before versions existed read as version 1. Stores keep it as it is given.
+   */
+  stateVersion?: number
+  /**
    * The host's own bookkeeping, kept in the same write as the state (the durable host keeps
    * watermarks, recent message ids and the outbox here). Opaque to stores.
    */
@@ -94,10 +99,87 @@ export interface TypeBucketStore {
   read(type: string): MaybePromise<({ clockMs: number } & BucketRate) | undefined>
 }
 
+/**
+ * A side effect of `ctx.once` as recorded for its message: claimed before an at-most-once call
+ * runs, or done with its result. lib/hosts/durable/side-effects.ts has what the host does with it.
+ */
+export interface SideEffectRecord {
+  messageId: string
+  /** The name the turn gave `ctx.once`. */
+  name: string
+  /** The actor type whose turn ran it, for those who read the table. */
+  actor: string
+  /** `started`: an at-most-once call was claimed and may or may not have finished; `done`: `result` is recorded. */
+  status: 'started' | 'done'
+  /** The result, serialised with superjson; on `done`, unless it is kept elsewhere (`kept`). */
+  result?: string
+  /** Where a result too large for the record is kept: its key in the host's overflow store. */
+  kept?: string
+  /** Epoch milliseconds of the write. */
+  at: number
+  /** Epoch milliseconds after which the record is gone (a TTL; reads filter what TTL has not yet deleted). */
+  expiresAt: number
+}
+
+/**
+ * The records of `ctx.once` side effects, keyed by message and name, so a turn that runs again
+ * on any host finds what an earlier run of it did. One write per call at most.
+ */
+export interface SideEffectStore {
+  /** The live record of a message's side effect, read strongly consistently; undefined when none. */
+  get(messageId: string, name: string, now: number): MaybePromise<SideEffectRecord | undefined>
+  /** Records a result (a repeat overwrites: a result recorded twice is the at-least-once window). */
+  put(record: SideEffectRecord): MaybePromise<void>
+  /**
+   * Writes `record` only if no live record is there; resolves to undefined when it was written,
+   * else to the record that was there (another run claimed or finished it first).
+   */
+  claim(record: SideEffectRecord, now: number): MaybePromise<SideEffectRecord | undefined>
+}
+
 /** A rate as a bucket item keeps it, for those who read the table. */
 export interface BucketRate {
   ratePerSecond: number
   burst: number
+}
+
+/**
+ * The slots of actor types' concurrency (`policy.concurrency`) across every host: per type, the
+ * leases taken on its slots, each a holder (one batch's claim), how many slots it holds and until
+ * when. Changed only by atomic conditional updates, in an item of its own per type, so no
+ * instance's commit ever meets it. lib/hosts/durable/type-slots.ts has what the host does with it.
+ */
+export interface TypeSlotStore {
+  /**
+   * Takes `lease.count` slots for `lease.holder` (a holder new to the type) if, once the leases of
+   * `reclaim` are dropped, at most `limit` slots are held; each lease of `reclaim` is dropped only
+   * if it is still there exactly as given (an expired lease its holder did not renew), else nothing
+   * changes. One atomic change. `taken` says whether it happened; `slots` is the type's slots after
+   * it (taken) or as they stood (not taken), when the store learnt them without another request.
+   */
+  take(type: string, lease: SlotLease, limit: number, reclaim: readonly SlotLease[]): MaybePromise<{ taken: boolean; slots?: TypeSlots }>
+  /** Moves the expiry of `holder`'s lease to `expiresAt`; false (nothing changed) when it holds none (released, or reclaimed once expired). */
+  renew(type: string, holder: string, expiresAt: number): MaybePromise<boolean>
+  /** Gives back the `count` slots `holder` holds; resolves to the type's slots after it, or undefined when it held none (nothing changed). */
+  release(type: string, holder: string, count: number): MaybePromise<TypeSlots | undefined>
+  /** The type's slots as stored, or undefined when it has no item. */
+  read(type: string): MaybePromise<TypeSlots | undefined>
+}
+
+/** One holder's lease on slots of a type. */
+export interface SlotLease {
+  holder: string
+  count: number
+  /** Epoch milliseconds after which the lease may be reclaimed by another holder. */
+  expiresAt: number
+}
+
+/** A type's slots as stored: the leases (live or expired, until reclaimed) and the limit the last claim had. */
+export interface TypeSlots {
+  limit: number
+  /** The slots the leases hold, expired ones included (the sum of their counts). */
+  used: number
+  leases: SlotLease[]
 }
 
 /** Everything a system keeps. Pass the same stores to a new system to carry on where another stopped. */

@@ -1,4 +1,5 @@
-// What the conformance suites (store-conformance.ts, journal-conformance.ts) need of a test runner.
+// What the conformance suites (store-conformance.ts, journal-conformance.ts, …) need of a test runner,
+// and how each of their cases gets a fresh store.
 
 /**
  * The assertions the suite uses. tap's `Test` fits as it is; another runner needs only
@@ -17,3 +18,22 @@ export interface Assert {
 }
 
 type Message = [] | [message: string]
+
+/** A store a suite's factory makes: closed after its case, if it can be. */
+export type Closable<S> = S & { close?(): Promise<void> }
+
+/** A subtest that gets a fresh store from the factory, and closes it however the case ends. */
+export type StoreCase<S> = (name: string, body: (t: Assert, store: S) => Promise<void>) => unknown
+
+/** Runs each case of a suite as a subtest of `t`, on a store the factory makes for it alone. */
+export function storeCase<S>(t: Assert, factory: () => Promise<Closable<S>>): StoreCase<S> {
+  return (name, body) =>
+    t.test(name, async (t: Assert) => {
+      const store = await factory()
+      try {
+        await body(t, store)
+      } finally {
+        await store.close?.()
+      }
+    })
+}

@@ -9,6 +9,8 @@ export { acceleratedClock } from './accelerated-clock.js'
 export { storeConformance, type ConformanceOptions, type StoresFactory } from './store-conformance.js'
 export { journalConformance, type JournalFactory } from './journal-conformance.js'
 export { typeBucketConformance, type TypeBucketsFactory } from './type-bucket-conformance.js'
+export { typeSlotConformance, type TypeSlotsFactory } from './type-slot-conformance.js'
+export { sideEffectConformance, type SideEffectsFactory } from './side-effect-conformance.js'
 
 export interface TestSystem {
   system: System

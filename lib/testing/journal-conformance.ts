@@ -10,7 +10,7 @@
 // elsewhere and fetches them back): bodies of megabytes, unreadable records of megabytes, every
 // attempt with its error.
 import type { JournalStore } from '../store/index.js'
-import type { Assert } from './conformance-assert.js'
+import { storeCase, type Assert } from './conformance-assert.js'
 import { deadLetterCases } from './journal-dead-letter-cases.js'
 import { letter, lifecycle, NOW } from './journal-fixtures.js'
 import { receiptCases } from './journal-receipt-cases.js'
@@ -18,15 +18,7 @@ import { receiptCases } from './journal-receipt-cases.js'
 export type JournalFactory = () => Promise<JournalStore & { close?(): Promise<void> }>
 
 export function journalConformance(t: Assert, factory: JournalFactory): void {
-  const withStore = (name: string, body: (t: Assert, journal: JournalStore) => Promise<void>) =>
-    t.test(name, async (t) => {
-      const journal = await factory()
-      try {
-        await body(t, journal)
-      } finally {
-        await journal.close?.()
-      }
-    })
+  const withStore = storeCase<JournalStore>(t, factory)
 
   receiptCases(withStore)
   deadLetterCases(withStore)

@@ -5,11 +5,11 @@ import { makeEnvelope } from '../core/envelope.js'
 import type { MessageStatus } from '../core/receipt.js'
 import type { JournalStore, ReceiptRecord } from '../store/index.js'
 import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
-import type { Assert } from './conformance-assert.js'
+import type { Assert, StoreCase } from './conformance-assert.js'
 import { ODD_KEYS } from './store-fixtures.js'
 
 /** Registers one case: a subtest given a fresh, empty journal, closed after it. */
-export type WithJournal = (name: string, body: (t: Assert, journal: JournalStore) => Promise<void>) => unknown
+export type WithJournal = StoreCase<JournalStore>
 
 /** A time the entries below live until; reads at `NOW` see them. */
 export const NOW = 1_700_000_000_000

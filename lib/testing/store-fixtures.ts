@@ -1,10 +1,10 @@
 // What the store conformance cases share: the stores a case is given, the records they write,
 // and the keys and sizes that break naive implementations.
 import type { Stores, StoredInstance, TimerRecord } from '../store/index.js'
-import type { Assert } from './conformance-assert.js'
+import type { Assert, StoreCase } from './conformance-assert.js'
 
 /** Registers one case: a subtest given fresh, empty stores, closed after it. */
-export type WithStores = (name: string, body: (t: Assert, stores: Stores) => Promise<void>) => unknown
+export type WithStores = StoreCase<Stores>
 
 export const CONFLICT = { name: 'StoreConflictError', code: 'TROUPE_STORE_CONFLICT' }
 

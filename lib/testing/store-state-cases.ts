@@ -23,6 +23,15 @@ export function stateCases(withStores: WithStores, maxItemBytes: number | undefi
     t.strictSame(await state.get('counter', 'gone'), value)
   })
 
+  withStores('state: the version of the state’s shape is read back with it, and absent when none was given', async (t, { state }) => {
+    const value = { ...instance(1, { total: 3 }), stateVersion: 4 }
+    await state.put('counter', 'v', value, undefined)
+    t.strictSame(await state.get('counter', 'v'), value)
+    const next = instance(2, { total: 4 })
+    await state.put('counter', 'v', next, 1)
+    t.strictSame(await state.get('counter', 'v'), next, 'a put without one leaves none (version 1)')
+  })
+
   withStores('state: a put with the current version replaces the value', async (t, { state }) => {
     await state.put('counter', 'a', instance(1), undefined)
     await state.put('counter', 'a', instance(2), 1)

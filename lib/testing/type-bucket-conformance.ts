@@ -5,22 +5,14 @@
 //
 // The factory is called once per subtest and must return a store with no buckets.
 import type { TypeBucketStore } from '../store/index.js'
-import type { Assert } from './conformance-assert.js'
+import { storeCase, type Assert } from './conformance-assert.js'
 
 export type TypeBucketsFactory = () => Promise<TypeBucketStore & { close?(): Promise<void> }>
 
 const RATE = { ratePerSecond: 10, burst: 5 }
 
 export function typeBucketConformance(t: Assert, factory: TypeBucketsFactory): void {
-  const withStore = (name: string, body: (t: Assert, store: TypeBucketStore) => Promise<void>) =>
-    t.test(name, async (t) => {
-      const store = await factory()
-      try {
-        await body(t, store)
-      } finally {
-        await store.close?.()
-      }
-    })
+  const withStore = storeCase<TypeBucketStore>(t, factory)
 
   withStore('a type without a bucket: restart changes nothing, advance starts it at the floor', async (t, store) => {
     t.equal(await store.read('a'), undefined)

@@ -4,6 +4,7 @@ import { ConfigError, TerminalError, ValidationError } from '../core/errors.js'
 import { assertSerializable, validateBody } from '../core/validate.js'
 import { copyState } from '../core/state-copy.js'
 import { type Policy, resolvePolicy } from '../supervisor/policy.js'
+import { stateVersionsOf, type StateVersions } from './state-version.js'
 
 /** keyed: one instance per key; singleton: one stateful instance; stateless: concurrent turns, no state. */
 export type ActorKind = 'keyed' | 'singleton' | 'stateless'
@@ -55,6 +56,8 @@ export class ActorType {
   readonly stateTtlMs: number | undefined
   /** Whether a state is kept only to recognise what comes after its end (see ENDED_STATE). */
   readonly ended: ((state: unknown) => boolean) | undefined
+  /** The version of its state's shape and how an older one is migrated (state-version.ts). */
+  readonly versions: StateVersions
 
   constructor(readonly cls: ActorClass) {
     const type = (cls as { type?: unknown }).type
@@ -80,6 +83,7 @@ export class ActorType {
     this.stateTtlMs = typeof ttl === 'number' ? ttl : undefined
     const ended = (cls as { [ENDED_STATE]?: unknown })[ENDED_STATE]
     this.ended = typeof ended === 'function' ? (ended as (state: unknown) => boolean) : undefined
+    this.versions = stateVersionsOf(cls, this.actor, type, this.kind === 'stateless')
   }
 
   /** The instance key of a message: `''` for unkeyed actors. A bad key is the message's fault. */

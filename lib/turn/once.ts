@@ -1,19 +1,29 @@
 import type { MessageId } from '../core/ids.js'
 
+/** How `ctx.once` records a side effect (OnceOptions.semantics). */
+export type OnceSemantics = 'at-least-once' | 'at-most-once'
+
+/** The message a side effect belongs to, as its errors and records name it. */
+export interface OnceSubject {
+  readonly id: MessageId
+  readonly type: string
+}
+
 /**
- * `ctx.once`: a side effect run once per message and name in this host, across the message's
- * attempts and reruns. A failed one may run again on the next attempt. A host forgets a
- * message's results when no turn of it can run here again: the embedded system when the message
- * ends; the durable host never (a turn whose commit or send was lost runs again), so past
- * `limit` messages the oldest go first. Another host that runs the message again runs its side
- * effects again: they are at least once across hosts.
+ * `ctx.once` in one host's memory: a side effect's result per message and name, across the
+ * message's attempts and reruns here. At least once, a failed one runs again on the next attempt;
+ * at most once, its error is the answer to every later attempt. A host forgets a message's
+ * results when no turn of it can run here again: the embedded system when the message ends; the
+ * durable host never (a turn whose commit or send was lost runs again), so past `limit` messages
+ * the oldest go first, and its record in the side-effect store answers for them
+ * (lib/hosts/durable/side-effects.ts).
  */
 export class OnceResults {
   private readonly byMessage = new Map<string, Map<string, Promise<unknown>>>()
 
   constructor(private readonly limit = Infinity) {}
 
-  run<T>(messageId: MessageId, name: string, fn: () => T | Promise<T>): Promise<T> {
+  run<T>(messageId: MessageId, name: string, fn: () => T | Promise<T>, semantics: OnceSemantics = 'at-least-once'): Promise<T> {
     let results = this.byMessage.get(messageId)
     const known = results?.get(name) as Promise<T> | undefined
     if (known !== undefined) return known
@@ -22,9 +32,13 @@ export class OnceResults {
       if (this.byMessage.size > this.limit) this.byMessage.delete(this.byMessage.keys().next().value!)
     }
     const result = Promise.resolve().then(fn)
-    result.catch(() => {
-      if (this.byMessage.get(messageId)?.get(name) === result) results.delete(name)
-    })
+    if (semantics === 'at-least-once') {
+      result.catch(() => {
+        if (this.byMessage.get(messageId)?.get(name) === result) results.delete(name)
+      })
+    } else {
+      result.catch(() => {}) // kept as the answer; each attempt that asks sees the rejection
+    }
     results.set(name, result)
     return result
   }

@@ -1,5 +1,5 @@
 import type { ActorClass } from '../core/actor.js'
-import type { Context, TurnTellOptions } from '../core/context.js'
+import type { Context, OnceOptions, TurnTellOptions } from '../core/context.js'
 import type { Envelope, TraceContext } from '../core/envelope.js'
 import { ConfigError, TroupeError } from '../core/errors.js'
 import type { ForkMembership, JoinOptions } from '../core/fork.js'
@@ -9,6 +9,7 @@ import { timerRecord, type ScheduleOptions } from '../core/schedule.js'
 import type { StateJournal } from '../core/state-journal.js'
 import { assertSerializable } from '../core/validate.js'
 import { scopedTimerId, type Effect, type ForkPlan } from './effect.js'
+import type { OnceSemantics, OnceSubject } from './once.js'
 
 /** Where a turn runs: the host's instance record. The context needs only its key. */
 export interface TurnSlot {
@@ -20,7 +21,8 @@ export interface TurnHost {
   logger: Logger
   /** Checks a body told from a turn as far as can be done synchronously. */
   checkOutgoing(target: ActorClass | string, body: unknown): unknown
-  once<T>(messageId: MessageId, name: string, fn: () => T | Promise<T>): Promise<T>
+  /** Runs a turn's side effect once per message and name (lib/turn/once.ts, lib/hosts/durable/side-effects.ts). */
+  once<T>(message: OnceSubject, name: string, fn: () => T | Promise<T>, semantics: OnceSemantics): Promise<T>
   now(): number
   /** The effects of a fork and its join: the joiner's open, the deadline timer, the children. */
   planFork(plan: ForkPlan): Effect[]
@@ -177,8 +179,15 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
     }
   }
 
-  once<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
-    return this.host.once(this.message.id, name, fn)
+  once<T>(name: string, fn: () => T | Promise<T>, options?: OnceOptions): Promise<T> {
+    const semantics = options?.semantics ?? 'at-least-once'
+    const where = `ctx.once in ${this.message.type}'s turn on message ${this.message.id}`
+    if (typeof name !== 'string' || name.length === 0) return Promise.reject(new ConfigError(`${where}: the name must be a non-empty string, got ${JSON.stringify(name)}`))
+    if (typeof fn !== 'function') return Promise.reject(new ConfigError(`${where} ('${name}'): fn must be a function`))
+    if (semantics !== 'at-least-once' && semantics !== 'at-most-once') {
+      return Promise.reject(new ConfigError(`${where} ('${name}'): options.semantics must be 'at-least-once' or 'at-most-once', got ${JSON.stringify(semantics)}`))
+    }
+    return this.host.once(this.message, name, fn, semantics)
   }
 
   /** The next deterministic id for a message of this turn. */

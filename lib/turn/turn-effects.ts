@@ -79,9 +79,10 @@ export interface Firing {
 
 /**
  * The message a timer sends when it fires: its id fixed by the timer and the due time, so a
- * timer fired twice sends one message. `target` undefined: no such actor here (its key is then '').
+ * timer fired twice sends one message, and its `sentAt` the due time, so the message says which
+ * slot it is for however late it fired. `target` undefined: no such actor here (its key is then '').
  */
-export function firedEnvelope(firing: Firing, target: ActorType | undefined, sentAt: number): Envelope {
+export function firedEnvelope(firing: Firing, target: ActorType | undefined): Envelope {
   const causationId = firing.causationId as MessageId | undefined
   const envelope = makeEnvelope({
     id: derivedId(firing.timerId as MessageId, firing.dueAt),
@@ -91,7 +92,7 @@ export function firedEnvelope(firing: Firing, target: ActorType | undefined, sen
     correlationId: firing.correlationId as CorrelationId,
     parentId: causationId,
     causationId,
-    sentAt,
+    sentAt: firing.dueAt,
   })
   if (firing.trace !== undefined) envelope.trace = firing.trace
   return envelope

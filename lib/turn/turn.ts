@@ -4,7 +4,7 @@
 // mailbox and memory; a batch, a conditional write and an outbox), never what a turn does.
 import type { Clock } from '../core/clock.js'
 import type { Envelope } from '../core/envelope.js'
-import { ConfigError, NotSerializableError, RetryableError, TerminalError, TurnTimeoutError, ValidationError } from '../core/errors.js'
+import { ConfigError, NotSerializableError, RetryableError, StateVersionError, TerminalError, TurnTimeoutError, ValidationError } from '../core/errors.js'
 import { isDrop, type Filter } from '../core/filter.js'
 import { StateJournal } from '../core/state-journal.js'
 import { assertSerializable, validateBody } from '../core/validate.js'
@@ -12,6 +12,7 @@ import { errorRecord, type AttemptRecord } from '../supervisor/dead-letter.js'
 import { retryDelayMs } from '../supervisor/policy.js'
 import type { ActorType } from './actor-type.js'
 import type { Deadlines } from './deadlines.js'
+import { currentState, OtherVersionState } from './state-version.js'
 import type { TurnContext } from './turn-context.js'
 import { tracedTurn } from './turn-trace.js'
 
@@ -86,6 +87,9 @@ function attempt(rules: TurnRules, type: ActorType, ctx: TurnContext): Outcome |
         return { end: 'filtered', reason }
       }
     }
+    // A state stored by another version of the actor is brought to this one for the turn (or
+    // refused): what that throws is this turn's failure, and a failed turn leaves it as stored.
+    if (ctx.state instanceof OtherVersionState) ctx.state = currentState(type, ctx.key, ctx.state)
     result = type.actor.receive(ctx.body, ctx)
   } catch (error) {
     return failed(rules, type, ctx, error)
@@ -173,9 +177,9 @@ export function applyFilters(type: ActorType, envelope: Envelope, filters: reado
   return undefined
 }
 
-/** Errors no retry can fix: the message is dead-lettered at once. */
+/** Errors no retry can fix: the message is dead-lettered at once (a newer stored state: only in the embedded mode, where no other host may take it). */
 export function isTerminal(error: unknown): boolean {
-  return error instanceof TerminalError || error instanceof NotSerializableError || error instanceof ValidationError || error instanceof ConfigError
+  return error instanceof TerminalError || error instanceof NotSerializableError || error instanceof ValidationError || error instanceof ConfigError || error instanceof StateVersionError
 }
 
 /**

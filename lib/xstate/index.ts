@@ -5,7 +5,7 @@
 export { machineActor } from './machine-actor.js'
 export type { MachineActor, MachineActorClass, MachineActorOptions } from './machine-actor.js'
 export { replyWith, tellActor } from './emit.js'
-export type { MachineState, PersistedMachineSnapshot } from './machine-state.js'
+export type { MachineMigration, MachineState, PersistedMachineSnapshot } from './machine-state.js'
 export { DELAYED_EVENT, isDelayedEvent } from './durable-scheduler.js'
 export type { DelayedEvent } from './durable-scheduler.js'
 export { machineEventSchema } from './event-schema.js'

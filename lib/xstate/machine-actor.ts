@@ -4,7 +4,7 @@ import type { AnyStateMachine, EventFromLogic, InputFrom, SnapshotFrom } from 'x
 import { Actor, ConfigError, type Context } from '../index.js'
 import { isDelayedEvent, type DelayedEvent } from './durable-scheduler.js'
 import { machineEventSchema } from './event-schema.js'
-import { initialMachineState, type MachineState } from './machine-state.js'
+import { initialMachineState, type MachineMigration, type MachineState } from './machine-state.js'
 import { runMachineTurn } from './machine-turn.js'
 
 /** How a machine becomes an actor. */
@@ -14,9 +14,21 @@ export interface MachineActorOptions<TMachine extends AnyStateMachine, TReply> {
   /**
    * The machine's version, stored with every snapshot. Change it when a stored snapshot
    * would no longer fit the machine: restoring one stored under another version fails
-   * (the message is dead-lettered) instead of running the wrong machine.
+   * (the message is dead-lettered) instead of running the wrong machine, unless `migrate`
+   * has an entry for that version.
    */
   version: string
+  /**
+   * Migrations from older machine versions, by version: each maps a persisted snapshot stored
+   * under that version straight to one the current machine restores. The next turn of such an
+   * instance restores the migrated snapshot (its pending timers are kept) instead of
+   * dead-lettering the message; a migration that throws fails that turn (retried by the policy,
+   * then a dead letter naming both versions).
+   *
+   * @example
+   * migrate: { '1': (snapshot) => ({ ...snapshot, context: { ...snapshot.context, cycles: 0 } }) }
+   */
+  migrate?: Readonly<Record<string, MachineMigration>>
   /** Makes the actor keyed: one machine per key (without it, one machine for the system). */
   key?: (event: EventFromLogic<TMachine>) => string
   /** The machine's input, from the first message a new instance receives. */
@@ -96,6 +108,7 @@ export function machineActor<TMachine extends AnyStateMachine, TReply = unknown>
   for (const name of ['key', 'input', 'reply'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new ConfigError(`${where}: options.${name} must be a function`)
   }
+  const migrate = checkMigrations(where, options.migrate, options.version)
   const { version, input, reply } = options
 
   // The mailbox and reply are typed by MachineActorClass below, from the machine and `reply`.
@@ -112,7 +125,7 @@ export function machineActor<TMachine extends AnyStateMachine, TReply = unknown>
 
     receive(msg: never, ctx: Context<MachineState>): unknown {
       // `this.constructor` is the class the system registered (the user's subclass): timers are told to it.
-      return runMachineTurn({ machine, version, input, reply, self: this.constructor as typeof MachineActorBase }, msg, ctx)
+      return runMachineTurn({ machine, version, migrate, input, reply, self: this.constructor as typeof MachineActorBase }, msg, ctx)
     }
   }
 
@@ -126,4 +139,17 @@ export function machineActor<TMachine extends AnyStateMachine, TReply = unknown>
     })
   }
   return MachineActorBase as unknown as MachineActorClass<TMachine, TReply>
+}
+
+/** `options.migrate`, checked: a function per older version, none for the current one. */
+function checkMigrations(where: string, migrate: unknown, version: string): Readonly<Record<string, MachineMigration>> | undefined {
+  if (migrate === undefined) return undefined
+  if (typeof migrate !== 'object' || migrate === null || Array.isArray(migrate)) {
+    throw new ConfigError(`${where}: options.migrate must be an object of functions by machine version, e.g. { '1': (snapshot) => snapshot }`)
+  }
+  for (const [from, fn] of Object.entries(migrate)) {
+    if (typeof fn !== 'function') throw new ConfigError(`${where}: options.migrate[${JSON.stringify(from)}] must be a function (snapshot) => snapshot`)
+    if (from === version) throw new ConfigError(`${where}: options.migrate has an entry for the current version ${JSON.stringify(version)}; migrations are from older versions`)
+  }
+  return { ...(migrate as Record<string, MachineMigration>) }
 }

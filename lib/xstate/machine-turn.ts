@@ -5,12 +5,14 @@ import { TerminalError, type ActorClass, type Context } from '../index.js'
 import { DELAYED_EVENT, inertClock, isDelayedEvent, useDurableScheduler, type DelayedEvent } from './durable-scheduler.js'
 import { listenToEmitted } from './emit.js'
 import { assertMachineEvent } from './event-schema.js'
-import { checkVersion, type MachineState, type PersistedMachineSnapshot } from './machine-state.js'
+import { checkVersion, type MachineMigration, type MachineState, type PersistedMachineSnapshot } from './machine-state.js'
 
 /** What a turn needs to know about its machine actor. */
 export interface MachineTurnSpec {
   machine: AnyStateMachine
   version: string
+  /** Migrations of snapshots stored under older machine versions, by version. */
+  migrate?: Readonly<Record<string, MachineMigration>> | undefined
   /** The machine's input, from the first message of a new instance. */
   input?: ((event: never) => unknown) | undefined
   /** The reply to `ask`, from the snapshot after the event and what `replyWith` gave. */
@@ -33,7 +35,7 @@ export function runMachineTurn(spec: MachineTurnSpec, msg: unknown, ctx: Context
   const type = ctx.message.type
   const where = ctx.key === '' ? type : `${type}#${ctx.key}`
   assertMachineEvent(where, msg)
-  const stored = checkVersion(type, ctx.key, ctx.state, spec.version)
+  const stored = checkVersion(type, ctx.key, ctx.state, spec.version, spec.migrate)
   const timers = { ...stored.timers }
 
   let event = msg as EventObject

@@ -111,6 +111,51 @@ t.test('ctx.once runs a side effect once per message across retries', async (t) 
   t.equal(charged, 6, 'another message charges again')
 })
 
+t.test('ctx.once at most once: a side effect that failed is not run again; its error answers every attempt', async (t) => {
+  let calls = 0
+  const errors: string[] = []
+  class Sms extends Actor<{ to: string }, string> {
+    static readonly type = 'sms'
+    static readonly policy = { maxAttempts: 3, initialDelayMs: 5 }
+    async receive(msg: Sms['In'], ctx: Context) {
+      try {
+        return await ctx.once('send', () => {
+          calls++
+          throw new Error(`gateway timeout for ${msg.to}`)
+        }, { semantics: 'at-most-once' })
+      } catch (e) {
+        errors.push((e as Error).message)
+        throw e
+      }
+    }
+  }
+  const { system, clock } = createTestSystem({ actors: [Sms] })
+  await system.tell(Sms, { to: '+44' })
+  await clock.runUntil(() => system.inspect().actors[0]!.counts.dead === 1)
+  t.equal(calls, 1, 'sent at most once')
+  t.same(errors, Array(3).fill('gateway timeout for +44'), 'each of the 3 attempts got the first error')
+})
+
+t.test('ctx.once refuses a bad name, function or semantics, naming the actor and the message', async (t) => {
+  const seen: string[] = []
+  class Bad extends Actor<{ n: number }> {
+    static readonly type = 'bad.once'
+    static readonly policy = { maxAttempts: 1 }
+    async receive(msg: Bad['In'], ctx: Context) {
+      const calls = [() => ctx.once('', () => 1), () => ctx.once('x', 1 as never), () => ctx.once('x', () => 1, { semantics: 'exactly-once' as never })]
+      for (const call of calls) await call().catch((e: Error) => seen.push(e.message))
+      void msg
+    }
+  }
+  const { system, clock } = createTestSystem({ actors: [Bad] })
+  const id = await system.tell(Bad, { n: 1 })
+  await clock.runUntil(() => system.inspect().actors[0]!.counts.done === 1)
+  t.equal(seen.length, 3)
+  t.match(seen[0], new RegExp(`ctx\\.once in bad\\.once's turn on message ${id}: the name must be a non-empty string`))
+  t.match(seen[1], /\('x'\): fn must be a function/)
+  t.match(seen[2], /options\.semantics must be 'at-least-once' or 'at-most-once', got "exactly-once"/)
+})
+
 t.test('state may be replaced, and is rolled back when the turn fails', async (t) => {
   class Doc extends Actor<{ text: string; fail?: boolean }, string, { text: string; history: string[]; meta: Map<string, Date> }> {
     static readonly type = 'doc'

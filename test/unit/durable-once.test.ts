@@ -1,14 +1,17 @@
-// ctx.once in the durable host: a turn that runs again in the same host (its commit lost to a
-// conflict, or failed and redelivered) does not run its side effect again.
+// ctx.once in the durable host: a turn that runs again (its commit lost to a conflict, or failed
+// and redelivered), in the same host or in another one that shares the side-effect store, does
+// not run its side effect again; at most once, a claim without a result is an error the turn sees.
 import t from 'tap'
-import { Actor, type Context } from '../../lib/index.js'
+import { Actor, OnceInterruptedError, type Context, type OnceOptions } from '../../lib/index.js'
 import { makeEnvelope } from '../../lib/core/envelope.js'
 import { StoreConflictError } from '../../lib/core/errors.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
 import { createLogger } from '../../lib/core/logger.js'
 import { DurableHost } from '../../lib/hosts/durable/durable-host.js'
 import { encodeRecord } from '../../lib/routing/record-codec.js'
-import type { StoredInstance } from '../../lib/store/index.js'
+import type { SideEffectRecord, SideEffectStore, StoredInstance } from '../../lib/store/index.js'
+import { MemorySideEffects } from '../../lib/store/memory-side-effects.js'
+import { MemoryPayloadStore, type PayloadStore } from '../../lib/store/payload-store.js'
 import { MemoryStateStore, MemoryTimerStore } from '../../lib/store/memory.js'
 import { MemoryJournalStore } from '../../lib/store/memory-journal.js'
 
@@ -27,10 +30,22 @@ class FailingPuts extends MemoryStateStore {
   }
 }
 
-function setup(state: MemoryStateStore) {
+interface Options {
+  sideEffects?: SideEffectStore
+  overflow?: PayloadStore
+  semantics?: OnceOptions['semantics']
+  /** What the side effect returns. */
+  result?: () => unknown
+  /** The turn's answer to an OnceInterruptedError (else it throws on). */
+  interrupted?: (e: OnceInterruptedError) => number
+}
+
+function setup(state: MemoryStateStore, options: Options = {}) {
   const charges: string[] = []
+  const { semantics, result, interrupted } = options
   class Pay extends Actor<{ k: string }, number, { n: number }> {
     static readonly type = 'pay'
+    static readonly policy = { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2 }
     key(b: { k: string }) {
       return b.k
     }
@@ -38,23 +53,32 @@ function setup(state: MemoryStateStore) {
       return { n: 0 }
     }
     async receive(b: { k: string }, ctx: Context<{ n: number }>) {
-      await ctx.once('charge', () => charges.push(b.k))
+      try {
+        await ctx.once('charge', () => (charges.push(b.k), result ? result() : charges.length), semantics ? { semantics } : undefined)
+      } catch (e) {
+        if (!(e instanceof OnceInterruptedError && interrupted)) throw e
+        ctx.state.n += interrupted(e)
+        return ctx.state.n
+      }
       ctx.state.n++
       return ctx.state.n
     }
   }
+  const journal = new MemoryJournalStore()
   const host = new DurableHost({
     actors: [Pay],
     state,
     timers: new MemoryTimerStore(),
-    journal: new MemoryJournalStore(),
+    journal,
     messages: { send: () => Promise.reject(new Error('this actor sends nothing')) },
     logger: createLogger('silent'),
+    ...(options.sideEffects ? { sideEffects: options.sideEffects } : {}),
+    ...(options.overflow ? { overflow: options.overflow } : {}),
   })
   const id = 'm1' as MessageId
   const envelope = makeEnvelope({ id, type: 'pay', key: 'a', body: { k: 'a' }, correlationId: id as string as CorrelationId, sentAt: 1 })
   const batch = { stream: 's', shardId: 'shardId-000000000000', records: [{ sequenceNumber: '100', data: encodeRecord(envelope) }] }
-  return { host, charges, batch }
+  return { host, charges, batch, journal }
 }
 
 t.test('a turn rerun after a lost conditional write does not charge again', async (t) => {
@@ -73,4 +97,94 @@ t.test('a turn redelivered after its commit failed does not charge again in the 
   t.equal((await host.handle(batch)).failedFrom, '100', 'left for redelivery')
   t.equal((await host.handle(batch)).failedFrom, undefined, 'the redelivery committed')
   t.same(charges, ['a'], 'the side effect ran once')
+})
+
+t.test('a turn redelivered to another host after its commit failed finds the recorded result there: no second charge', async (t) => {
+  const state = new FailingPuts(1, () => new Error('the environment died before its commit'))
+  const sideEffects = new MemorySideEffects()
+  const first = setup(state, { sideEffects })
+  t.equal((await first.host.handle(first.batch)).failedFrom, '100', 'left for redelivery')
+  const second = setup(state, { sideEffects })
+  t.equal((await second.host.handle(second.batch)).failedFrom, undefined, 'the other host committed')
+  t.same([...first.charges, ...second.charges], ['a'], 'charged once, by the first host')
+  t.equal(sideEffects.get('m1', 'charge', Date.now())?.status, 'done', 'the record the second host read')
+})
+
+t.test('at least once: a side effect whose record was lost runs again on the next host (the documented window)', async (t) => {
+  const state = new FailingPuts(1, () => new Error('the environment died before its commit'))
+  /** A store whose first put is lost: the host dies between the side effect and its record. */
+  class LostPut extends MemorySideEffects {
+    lost = 1
+    override put(record: SideEffectRecord) {
+      if (this.lost-- > 0) throw new Error('died before the record')
+      super.put(record)
+    }
+  }
+  const sideEffects = new LostPut()
+  const first = setup(state, { sideEffects })
+  t.equal((await first.host.handle(first.batch)).failedFrom, '100')
+  const second = setup(state, { sideEffects })
+  t.equal((await second.host.handle(second.batch)).failedFrom, undefined)
+  t.same([...first.charges, ...second.charges], ['a', 'a'], 'one run per host: the record of the first never came')
+})
+
+t.test('at most once: the next host finds the claim alone and the turn gets OnceInterruptedError, never a second charge', async (t) => {
+  const state = new FailingPuts(1, () => new Error('the environment died before its commit'))
+  const sideEffects = new MemorySideEffects()
+  const seen: OnceInterruptedError[] = []
+  const interrupted = (e: OnceInterruptedError) => (seen.push(e), 100)
+  const first = setup(state, { sideEffects, semantics: 'at-most-once', interrupted })
+  t.equal((await first.host.handle(first.batch)).failedFrom, '100')
+  const second = setup(state, { sideEffects, semantics: 'at-most-once', interrupted })
+  t.equal((await second.host.handle(second.batch)).failedFrom, undefined, 'the turn handled the error and committed')
+  t.same([...first.charges, ...second.charges], ['a'], 'charged once')
+  t.equal(seen.length, 1, 'the second host saw the error')
+  t.match(seen[0], { code: 'TROUPE_ONCE_INTERRUPTED', actor: 'pay', messageId: 'm1', name: 'charge' })
+  t.match(seen[0]!.message, /ctx\.once\('charge'\) of pay on message m1 was started at .* by a run that did not record its end/)
+  t.same(JSON.parse(state.get('pay', 'a')!.state).json, { n: 100 }, 'the state the handler chose')
+})
+
+t.test('at most once: a failed side effect is not run again on the next attempts in this host', async (t) => {
+  let calls = 0
+  const { host, charges, batch, journal } = setup(new MemoryStateStore(), {
+    semantics: 'at-most-once',
+    result: () => {
+      if (++calls === 1) throw new Error('the payment provider timed out')
+      return calls
+    },
+  })
+  t.equal((await host.handle(batch)).failedFrom, undefined, 'the message ended')
+  t.same(charges, ['a'], 'the side effect ran once')
+  const [letter] = journal.deadLetters()
+  t.equal(letter?.attempts.length, 3, 'every attempt of the policy')
+  t.same(letter?.attempts.map((a) => a.error.message), Array(3).fill('the payment provider timed out'), 'each failed with the first run\'s error')
+})
+
+t.test('a result that cannot be recorded fails the turn, naming the actor and the path', async (t) => {
+  const { host, charges, batch, journal } = setup(new MemoryStateStore(), { result: () => ({ handle: () => 1 }) })
+  t.equal((await host.handle(batch)).failedFrom, undefined, 'the message ended')
+  const [letter] = journal.deadLetters()
+  t.equal(letter?.error.name, 'NotSerializableError')
+  t.match(letter?.error.message, /once result of pay has a function at result\.handle/)
+  t.equal(letter?.attempts.length, 1, 'dead at once: a retry would only run the side effect again')
+  t.same(charges, ['a'])
+})
+
+t.test('a result too large for its record is kept in the overflow store, and another host reads it back from there', async (t) => {
+  const state = new FailingPuts(1, () => new Error('the environment died before its commit'))
+  const sideEffects = new MemorySideEffects()
+  const overflow = new MemoryPayloadStore()
+  const big = 'x'.repeat(400 * 1024)
+  const got: number[] = []
+  const result = () => big
+  const first = setup(state, { sideEffects, overflow, result })
+  t.equal((await first.host.handle(first.batch)).failedFrom, '100')
+  const record = sideEffects.get('m1', 'charge', Date.now())
+  t.equal(record?.result, undefined, 'the record holds no result')
+  t.match(record?.kept, /^once\/[0-9a-f]{64}$/, 'but where it is kept')
+  t.equal((await overflow.get(record!.kept!))?.length, big.length + '{"json":""}'.length, 'the result, whole, in the overflow store')
+  const second = setup(state, { sideEffects, overflow, result: () => (got.push(1), 'not this') })
+  t.equal((await second.host.handle(second.batch)).failedFrom, undefined)
+  t.same(got, [], 'the other host did not run it')
+  t.same([...first.charges, ...second.charges], ['a'])
 })

@@ -17,6 +17,7 @@ import { groupStart, pauseRef, type DurableBatch, type DurableRecord, type Group
 import { message, type DurableContext } from './durable-context.js'
 import { STATELESS_SEEN, StatelessMemory } from './stateless-memory.js'
 import { typeRate } from './type-rates.js'
+import { slotLimit } from './type-slots.js'
 import { keepsItem, waitKey } from './waiting-message.js'
 
 /** A batch taken in: its groups, ready to run. */
@@ -144,12 +145,12 @@ export class BatchIntake {
 
   /**
    * After a batch that parked stateless messages and did not keep its memory: those of this batch
-   * under a type's rate that have a waiting item were parked before, and are copies. False when
+   * under a type's rate or concurrency that have a waiting item were parked before, and are copies. False when
    * the items could not be read (the whole batch comes again).
    */
   private async parkedBefore(stateless: readonly Group[], shard: string): Promise<boolean> {
     const { ctx } = this
-    const maybe = stateless.filter((g) => !g.copy && typeRate(g.type) !== undefined)
+    const maybe = stateless.filter((g) => !g.copy && g.type.kind === 'stateless' && (typeRate(g.type) !== undefined || slotLimit(g.type) !== undefined))
     if (maybe.length === 0) return true
     const refs = maybe.map((g) => ({ type: g.type.type, key: waitKey(g.records[0]!.envelope) }))
     try {

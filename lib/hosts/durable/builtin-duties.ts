@@ -43,7 +43,7 @@ export class BuiltinDuties {
   }
 
   tellFired(ctx: Context<TimerState>, firing: TimerFiring): void {
-    const envelope = firedEnvelope(firing, this.registry.get(firing.target), this.ctx.clock.now())
+    const envelope = firedEnvelope(firing, this.registry.get(firing.target))
     if (this.ctx.options.receiptsForAll) envelope.receipt = 'status'
     this.outcomes.addEntry(ctx, { kind: 'message', envelope })
   }

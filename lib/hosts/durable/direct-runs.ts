@@ -66,6 +66,7 @@ export class DirectRuns {
     group.stored = loaded.stored
     group.typePaused = loaded.typePaused
     await ctx.rates.grant([group], { kind: 'direct', stream, envelope }, ctx.clock.now())
+    await this.slotFor(group)
     // The receipt entry the turn makes is caught here: the answer needs no read after the send.
     const watched = { envelope: envelope.id, record: undefined as ReceiptRecord | undefined }
     this.outcomes.directAnswers.add(watched)
@@ -91,6 +92,7 @@ export class DirectRuns {
     const flush = flushRecord(actor.type, key, flushId, flushId, this.ctx.clock.now())
     const group: Group = { type: actor, key, records: [{ sequenceNumber: undefined, envelope: flush }], stored: loaded.stored, typePaused: loaded.typePaused }
     await this.ctx.rates.grant([group], { kind: 'direct', stream, envelope: flush }, this.ctx.clock.now())
+    await this.slotFor(group)
     return (await this.runner.runGroup(group, { kind: 'direct', stream, envelope: flush }, Infinity, { applied: 0, duplicates: 0, conflicts: 0 })) === undefined
   }
 
@@ -104,6 +106,30 @@ export class DirectRuns {
     const { ctx } = this
     // Under its type's rate it needs a token, and without one it has nowhere to wait here: it goes on the stream.
     if (typeRate(type) !== undefined) return undefined
+    // Under its type's concurrency it needs a slot, the same way.
+    const group: Group = { type, key: envelope.key, records: [{ sequenceNumber: undefined, envelope }] }
+    await this.slotFor(group)
+    try {
+      if (group.grant?.slot !== undefined && !group.grant.slot.held(ctx.clock.now())) return undefined
+      return await this.runStatelessTurn(type, envelope, deadline)
+    } finally {
+      await group.grant?.slot?.done(group)
+    }
+  }
+
+  /**
+   * A lease on one slot of the group's type's concurrency, when it has one (type-slots.ts): the
+   * run's turns start only while it holds the slot, and the run gives it back when it ends
+   * (`runGroup`). Two updates per direct run of a capped type.
+   */
+  private async slotFor(group: Group): Promise<void> {
+    const plan = await this.ctx.slots.plan([group], this.ctx.clock.now())
+    const lease = group.grant?.slot
+    if (lease !== undefined && lease.count !== 0) await plan.next()
+  }
+
+  private async runStatelessTurn(type: ActorType, envelope: Envelope, deadline: number): Promise<StoredReceipt | undefined> {
+    const { ctx } = this
     const watched = { envelope: envelope.id, record: undefined as ReceiptRecord | undefined }
     this.outcomes.directAnswers.add(watched)
     try {

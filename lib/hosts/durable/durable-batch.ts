@@ -7,6 +7,7 @@ import type { StoredInstance } from '../../store/index.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import type { BatchProgress } from './batch-progress.js'
 import type { MemberPosition } from './instance-meta.js'
+import type { TypeLease } from './type-lease.js'
 
 /** One record of a batch: its place in the shard and its data (bytes, or base64 from a Lambda event). */
 export interface DurableRecord {
@@ -94,10 +95,12 @@ export function pauseRef(type: string): { type: string; key: string } {
   return { type: PAUSE_TYPE, key: type }
 }
 
-/** Tokens of its type's bucket dealt to a group for this run. */
+/** Tokens of its type's bucket dealt to a group for this run, and the lease on its type's slots. */
 export interface TypeGrant {
   /** When each token is earned, earliest first. */
   times: number[]
   /** When the bucket will have a token again for those who got none (the clock after the claim, one period on). */
   nextAt: number
+  /** The lease on its type's concurrency slots this run holds (type-slots.ts); with none free (`count` 0), its messages wait. */
+  slot?: TypeLease
 }

@@ -8,14 +8,19 @@ import type { ActorCounts, TroupeEvent } from '../../core/inspection.js'
 import { createLogger, type Logger } from '../../core/logger.js'
 import { ClaimCheck } from '../../routing/claim-check.js'
 import { defaultRecordCodec, type RecordCodec } from '../../routing/record-codec.js'
-import type { JournalStore, ReceiptRecord, StateStore, TimerStore, TypeBucketStore } from '../../store/index.js'
+import type { JournalStore, ReceiptRecord, SideEffectStore, StateStore, TimerStore, TypeBucketStore } from '../../store/index.js'
+import { MemorySideEffects } from '../../store/memory-side-effects.js'
 import { MemoryTypeBuckets } from '../../store/memory-type-buckets.js'
+import type { TypeSlotStore } from '../../store/index.js'
+import { MemoryTypeSlots } from '../../store/memory-type-slots.js'
 import type { PayloadStore } from '../../store/payload-store.js'
 import type { LaneHorizons } from './lane-memory.js'
 import { OutboxSender, type MessageSender } from './outbox.js'
 import { OutboxOverflow } from './outbox-overflow.js'
 import { ProcessLane } from './process-lane.js'
+import { SideEffects } from './side-effects.js'
 import { TypeRates } from './type-rates.js'
+import { TypeSlotClaims } from './type-slots.js'
 
 /** The durable host's options but its actor classes (`DurableHostOptions` adds those). */
 export interface DurableSettings {
@@ -29,6 +34,16 @@ export interface DurableSettings {
    * app: DynamoDBTypeBuckets on AWS. @default one in this host's memory
    */
   typeBuckets?: TypeBucketStore
+  /**
+   * The slots of types' concurrency (`policy.concurrency`), leased by every host of the app:
+   * DynamoDBTypeSlots on AWS. @default one in this host's memory
+   */
+  typeSlots?: TypeSlotStore
+  /**
+   * The records of `ctx.once` side effects, shared by every host of the app so a turn run again
+   * elsewhere finds them: DynamoDBSideEffects on AWS. @default one in this host's memory
+   */
+  sideEffects?: SideEffectStore
   codec?: RecordCodec
   /** Bodies kept out of line: restored before their turn, and a turn's large messages offloaded before its commit. */
   claimCheck?: ClaimCheck
@@ -104,6 +119,10 @@ export class DurableContext {
   readonly overflow: OutboxOverflow
   /** Types' rates: the claims of their tokens. */
   readonly rates: TypeRates
+  /** Types' concurrency: the leases on their slots. */
+  readonly slots: TypeSlotClaims
+  /** `ctx.once` across hosts. */
+  readonly sideEffects: SideEffects
 
   constructor(readonly options: DurableSettings) {
     this.clock = options.clock ?? systemClock
@@ -119,6 +138,8 @@ export class DurableContext {
     this.overflow = new OutboxOverflow(options.overflow, this.tombstoneTtlMs, () => this.clock.now())
     this.horizons = { processMs: 15 * 60_000, shardMs: this.tombstoneTtlMs, ...options.laneHorizons }
     this.rates = new TypeRates(options.typeBuckets ?? new MemoryTypeBuckets(), this.logger)
+    this.slots = new TypeSlotClaims(options.typeSlots ?? new MemoryTypeSlots(), this.clock, this.logger, this.concurrency)
+    this.sideEffects = new SideEffects(options.sideEffects ?? new MemorySideEffects(), this.clock, this.horizons.shardMs, options.overflow)
     this.outbox = new OutboxSender(options.messages, options.timers, options.journal, () => this.clock.now(), options.onTimer, options.onReceipts)
   }
 

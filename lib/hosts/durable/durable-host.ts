@@ -27,6 +27,7 @@
 //   builtin-duties.ts    what the joiner and the timer actors ask of the host
 //   sent-segments.ts     outbox segments this host sent, not sent again on a redelivery here
 //   type-rates.ts        a type's rate across its keys: one claim per batch, its tokens dealt to the groups
+//   type-slots.ts        a type's concurrency across hosts: one lease per batch, at most its slots at once
 // and beside them the bookkeeping (instance-meta.ts, lane-memory.ts, stateless-memory.ts,
 // batch-progress.ts), the throttles (instance-throttle.ts, run-throttles.ts, type-bucket.ts,
 // waiting-message.ts), the outbox (outbox.ts, outbox-overflow.ts), the flush record
@@ -37,7 +38,7 @@ import type { ActorClass } from '../../core/actor.js'
 import type { Clock } from '../../core/clock.js'
 import type { Context } from '../../core/context.js'
 import type { Envelope, TraceContext } from '../../core/envelope.js'
-import type { MessageId } from '../../core/ids.js'
+import type { OnceSemantics, OnceSubject } from '../../turn/once.js'
 import type { ActorCounts } from '../../core/inspection.js'
 import type { Logger } from '../../core/logger.js'
 import { compareSequence, comparePosition, earliest, positionOf } from '../../core/position.js'
@@ -59,6 +60,7 @@ import { placeMessages, type OutboxEntry } from './outbox.js'
 import type { ProcessLane } from './process-lane.js'
 import type { StatelessMemory } from './stateless-memory.js'
 import { TurnOutcomes, type ReceiptExtra, type ReceiptSubject } from './turn-outcomes.js'
+import { parksAtOnce } from './type-slots.js'
 
 export type { BatchResult, DurableBatch, DurableRecord } from './durable-batch.js'
 export { PAUSE_TYPE } from './durable-batch.js'
@@ -155,19 +157,20 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
     // that will park stateless messages first says so in the shard's memory (stateless-memory.ts).
     const now = this.clock.now()
     await this.ctx.rates.grant(all, source, now)
-    if (stateless.some((g) => g.grant !== undefined && !((g.grant.times[0] ?? Infinity) <= now))) {
+    // One lease per capped type for the whole batch; the plan runs at most its slots of the type at once (type-slots.ts).
+    const plan = await this.ctx.slots.plan(all, now)
+    if (stateless.some((g) => parksAtOnce(g, now))) {
       try {
         await memory.markParking()
       } catch (error) {
         this.logger.error("could not note in the shard's memory that stateless messages wait; the batch will be delivered again", { shard: source.shard, error: message(error) })
+        await plan.abandon()
         return { ...result, failedFrom: first.sequenceNumber }
       }
     }
 
-    let next = 0
     const worker = async () => {
-      while (next < all.length) {
-        const group = all[next++]!
+      for (let group = await plan.next(); group !== undefined; group = await plan.next()) {
         const failed = await this.runner.runGroup(group, source, deadline, result)
         if (failed !== undefined) group.failed = failed
         else if (group.done) source.progress.done(groupStart(group))
@@ -249,8 +252,8 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
     return this.typeOf(target).checkOutgoing(body, this.ctx.checkSerializable)
   }
 
-  once<T>(messageId: MessageId, name: string, fn: () => T | Promise<T>): Promise<T> {
-    return this.outcomes.onceResults.run(messageId, name, fn)
+  once<T>(message: OnceSubject, name: string, fn: () => T | Promise<T>, semantics: OnceSemantics): Promise<T> {
+    return this.ctx.sideEffects.run(message, name, fn, semantics)
   }
 
   now(): number {

@@ -13,6 +13,7 @@ import { InstanceRun, type ParkedHere, type RunParts } from './instance-run.js'
 import { placeMessages } from './outbox.js'
 import { SentSegments } from './sent-segments.js'
 import type { TurnOutcomes } from './turn-outcomes.js'
+import { parksAtOnce } from './type-slots.js'
 import { keepsItem, waitKey } from './waiting-message.js'
 
 /** Reruns of one instance after lost conditional writes, before its records are left for redelivery. */
@@ -36,8 +37,13 @@ export class GroupRunner implements RunParts {
    * both run turns (and their side effects) before one of them lost its commit.
    */
   async runGroup(group: Group, source: Source, deadline: number, result: BatchResult): Promise<string | undefined> {
-    if (!keepsItem(group.type, group.key)) return this.runStateless(group, source as ShardSource, deadline, result)
-    return this.runningHere.run(`${group.type.type}#${group.key}`, () => this.runGroupRounds(group, source, deadline, result))
+    try {
+      if (!keepsItem(group.type, group.key)) return await this.runStateless(group, source as ShardSource, deadline, result)
+      return await this.runningHere.run(`${group.type.type}#${group.key}`, () => this.runGroupRounds(group, source, deadline, result))
+    } finally {
+      // Its slot of its type's concurrency is free again; the type's last group gives the lease back.
+      await group.grant?.slot?.done(group)
+    }
   }
 
   private async runGroupRounds(group: Group, source: Source, deadline: number, result: BatchResult): Promise<string | undefined> {
@@ -86,9 +92,12 @@ export class GroupRunner implements RunParts {
     result.duplicates += copies
     ctx.counts.get(type.type)!.duplicates += copies
     if (ctx.clock.now() >= deadline) return record.sequenceNumber
-    // Its type's rate dealt it a token not earned yet: it waits in an item of its own.
-    const token = group.grant?.times[0]
-    if (group.grant !== undefined && !(token !== undefined && token <= ctx.clock.now())) return this.runWaiting(group, record, source, deadline, result)
+    // A slot of its type's concurrency lost mid-batch (the shard's memory does not say it parks), or
+    // none for a keyed actor without state (no item to wait in): it stays in the stream, for later.
+    const slot = group.grant?.slot
+    if (slot !== undefined && !slot.held(ctx.clock.now()) && !parksAtOnce(group, ctx.clock.now())) return record.sequenceNumber
+    // Its type's rate dealt it a token not earned yet, or its type got no slot: it waits in an item of its own.
+    if (parksAtOnce(group, ctx.clock.now())) return this.runWaiting(group, record, source, deadline, result)
     const ran = await outcomes.runMessage(type, record.envelope, undefined, [], deadline)
     if (ran.end === 'later') return record.sequenceNumber
     let entries = ran.entries

@@ -3,9 +3,9 @@
 // the state and bookkeeping encoded, an outbox too large for the item spilled to the overflow
 // store first (outbox-overflow.ts), the item's expiry, and the size check; then written on the
 // condition that the version is still the one the run loaded (a conflict reloads and reruns).
-import { encode } from '../../core/serialization.js'
 import type { StoredInstance } from '../../store/index.js'
 import type { ActorType } from '../../turn/actor-type.js'
+import { storedForm } from '../../turn/state-version.js'
 import type { DurableContext } from './durable-context.js'
 import { decodeMeta, encodeMeta, type InstanceMeta } from './instance-meta.js'
 import type { OutboxSegment } from './outbox.js'
@@ -35,7 +35,9 @@ export async function commitInstance(ctx: DurableContext, { type, key, name, sta
   const { options, overflow } = ctx
   if (kept.length !== 0) meta.outbox = kept
   else delete meta.outbox
-  const stateText = encode(state)
+  // The state with the version of the code that kept it; one no turn migrated yet goes back as stored.
+  const form = storedForm(type, state)
+  const stateText = form.state
   let metaText = encodeMeta(meta)
   if (options.maxItemBytes !== undefined && options.overflow !== undefined && Buffer.byteLength(stateText) + Buffer.byteLength(metaText) > options.maxItemBytes) {
     // Too large for the item with its outbox: the outbox waits in the overflow store, written
@@ -44,6 +46,7 @@ export async function commitInstance(ctx: DurableContext, { type, key, name, sta
     metaText = encodeMeta(meta)
   }
   const item: StoredInstance = { state: stateText, version, updatedAt: ctx.clock.now(), meta: metaText }
+  if (form.stateVersion !== undefined) item.stateVersion = form.stateVersion
   // A deleted instance keeps its watermarks for a while, to recognise redelivered messages, and so
   // does a state kept only to recognise what comes after its end (a joined fork), even with the
   // outbox of its last turn in it: a send gives up long before that (docs/guarantees.md).

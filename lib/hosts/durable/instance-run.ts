@@ -9,9 +9,10 @@ import { StoreConflictError, TroupeError } from '../../core/errors.js'
 import { derivedId } from '../../core/ids.js'
 import type { TroupeEvent } from '../../core/inspection.js'
 import { comparePosition, earliest, positionOf } from '../../core/position.js'
-import { decode, encode } from '../../core/serialization.js'
+import { encode } from '../../core/serialization.js'
 import type { StoredInstance } from '../../store/index.js'
 import type { ActorType } from '../../turn/actor-type.js'
+import { isNewer, loadedState, newerStateError, shownState } from '../../turn/state-version.js'
 import { DIRECT, INVOKE_SHARD, type BatchResult, type Group, type Source } from './durable-batch.js'
 import { message, type DurableContext } from './durable-context.js'
 import { flushRecord } from './flush-record.js'
@@ -103,6 +104,11 @@ export class InstanceRun {
 
   /** Runs the group once; returns the earliest record left unfinished, if any. */
   async run(): Promise<string | undefined> {
+    // A state of an older version is migrated by the first turn that runs on it (state-version.ts).
+    // One stored by a newer version is neither run nor written here: thrown, the group runner logs
+    // it and leaves the instance's records for redelivery, for a host that runs that version.
+    this.state = this.stored === undefined ? undefined : loadedState(this.type, this.stored)
+    if (isNewer(this.type, this.state)) throw newerStateError(this.type, this.key, this.state)
     await this.placeStored()
     await this.runPass()
     if (this.changed) await this.commit()
@@ -160,7 +166,6 @@ export class InstanceRun {
     const { type, meta, source, group, paused, entries, events, kept, placed, ctx } = this
     const { outcomes } = this.parts
     const { options, clock } = ctx
-    this.state = this.stored === undefined ? undefined : decode(this.stored.state)
     // After a resume, what was held runs first, in the order it came, before this batch's records.
     const heldFirst = this.lateWork && !paused && meta.held !== undefined ? meta.held.map((envelope) => ({ sequenceNumber: undefined, envelope, held: true, parked: false, member: undefined, arrivedAt: undefined })) : []
     // Parked (throttled) messages came before any held one: a message is held only while paused,
@@ -304,7 +309,7 @@ export class InstanceRun {
     // A paused instance's parked messages wait for its resume, not for a wake-up: not counted.
     if (meta.parked !== undefined && meta.wake !== undefined) this.parts.parkedHere.set(name, { type: type.type, count: meta.parked.length, oldestSentAt: meta.parked.reduce((at, e) => Math.min(at, e.sentAt), Infinity) })
     else this.parts.parkedHere.delete(name)
-    ctx.options.onCommit?.(type.type, key, this.state, item.updatedAt, group.records.at(-1)?.envelope.id)
+    ctx.options.onCommit?.(type.type, key, shownState(type, key, this.state), item.updatedAt, group.records.at(-1)?.envelope.id)
     ctx.committed(type, events)
     await ctx.overflow.dropUnreferenced(this.pendingSpills, meta.outbox)
     try {

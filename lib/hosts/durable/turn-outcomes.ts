@@ -16,14 +16,12 @@ import type { ActorType } from '../../turn/actor-type.js'
 import { Deadlines } from '../../turn/deadlines.js'
 import type { Effect } from '../../turn/effect.js'
 import { JOINER, type ChildOutcome } from '../../turn/join-protocol.js'
-import { OnceResults } from '../../turn/once.js'
 import type { ActorRegistry } from '../../turn/registry.js'
 import { runTurn, startState, turnJournal, type TurnRules } from '../../turn/turn.js'
 import { deadLetter, doneEffects, filteredError, forkReport, logDead, toldEnvelope, type Cause } from '../../turn/turn-effects.js'
 import { EnvelopeTurn, type TurnHost, type TurnSlot } from '../../turn/turn-context.js'
 import type { DurableContext } from './durable-context.js'
 import type { OutboxEntry } from './outbox.js'
-import { SENT_MEMORY } from './sent-segments.js'
 import { sampledTrace } from '../../turn/trace-sampling.js'
 
 /** A turn's slot in this host: the instance key. */
@@ -49,7 +47,6 @@ const MAX_REPLY_BYTES = 380 * 1024
 
 export class TurnOutcomes {
   private readonly rules: TurnRules
-  readonly onceResults = new OnceResults(SENT_MEMORY)
   /** Direct turns running here, each with the last receipt entry made for its message (a conflict's rerun makes it again). */
   readonly directAnswers = new Set<{ envelope: string; record: ReceiptRecord | undefined }>()
   /** Entries a turn adds besides its effects (the fork-result actor's receipt). */
@@ -73,8 +70,8 @@ export class TurnOutcomes {
       // Kept apart: `state` stays as it was even after a successful turn (its size may still refuse it).
       const ctx: Turn = new EnvelopeTurn(this.host, { key: envelope.key }, envelope, start, this.ctx.clock.now(), turnJournal(type, start, 'apart'))
       const outcome = await runTurn(this.rules, type, ctx)
-      // A message's `once` results are kept past its end: the turn runs again here after a lost
-      // commit or send (a conflict, a redelivery), and must not repeat its side effects.
+      // A message's `once` results outlive its end (side-effects.ts): the turn runs again after a
+      // lost commit or send (a conflict, a redelivery), here or elsewhere, and must not repeat them.
       if (outcome.end === 'done') return this.done(ctx, outcome.reply)
       if (outcome.end === 'filtered') return this.filtered(envelope, outcome.reason)
       failures.push(outcome.attempt)

@@ -22,6 +22,7 @@ import { Deadlines } from '../../turn/deadlines.js'
 import type { Effect, ForkPlan } from '../../turn/effect.js'
 import { outsideFork, planFork } from '../../turn/fork-plan.js'
 import { ActorRegistry } from '../../turn/registry.js'
+import type { OnceSemantics, OnceSubject } from '../../turn/once.js'
 import type { TurnHost } from '../../turn/turn-context.js'
 import { deadLetter } from '../../turn/turn-effects.js'
 import { outsideTrace } from '../../turn/turn-trace.js'
@@ -322,8 +323,11 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   }
 
 
-  once<T>(messageId: MessageId, name: string, fn: () => T | Promise<T>): Promise<T> {
-    return this.book.onceResults.run(messageId, name, fn)
+  once<T>(message: OnceSubject, name: string, fn: () => T | Promise<T>, semantics: OnceSemantics): Promise<T> {
+    // Kept in memory, as the messages are; checked as AWS would record it, so a result that
+    // could not be recorded there fails here too.
+    const run = this.checkSerializable ? () => Promise.resolve(fn()).then((result) => (assertSerializable(message.type, 'once result', result), result)) : fn
+    return this.book.onceResults.run(message.id, name, run, semantics)
   }
 
   // ── reading ──────────────────────────────────────────────────────────────

@@ -74,9 +74,9 @@ export class EmbeddedTimers {
     try {
       firing.body = decode(timer.body)
       if (!rt) throw new UnknownActorError(timer.target, this.registry.names(), `for timer ${timer.id} in this system`)
-      this.tell(rt, firedEnvelope(firing, rt, now))
+      this.tell(rt, firedEnvelope(firing, rt))
     } catch (error) {
-      const envelope = firedEnvelope(firing, undefined, now)
+      const envelope = firedEnvelope(firing, undefined)
       this.dead.add(deadLetter(envelope, error, [], now))
       this.logger.error('timer could not fire; dead-lettered', { ...messageLogFields(envelope), timerId: timer.id, error: error instanceof Error ? error.message : String(error) })
     }

@@ -2,6 +2,7 @@ import type { MessageId } from '../../core/ids.js'
 import type { InstanceSnapshot, SystemSnapshot } from '../../core/inspection.js'
 import { copyState } from '../../core/state-copy.js'
 import { readKept } from '../../core/state-journal.js'
+import { OtherVersionState, shownState } from '../../turn/state-version.js'
 import type { ActorRuntime } from './actor-runtime.js'
 
 /** What `instances()` shows of a type's instances in memory: copies, never the live state. */
@@ -9,7 +10,8 @@ export function instanceSnapshots(rt: ActorRuntime, idOf: (seq: number) => Messa
   return [...rt.instances.values()].map((inst) => ({
     type: rt.type,
     key: inst.key,
-    state: readKept(inst.state, copyState) as never,
+    // A state of another version no turn migrated yet shows migrated (in memory only), or as stored.
+    state: readKept(inst.state, (state) => (state instanceof OtherVersionState ? shownState(rt, inst.key, state) : copyState(state))) as never,
     queued: inst.size,
     running: inst.active !== 0,
     lastMessageId: inst.lastEnvelope?.id ?? (inst.lastSeq >= 0 ? idOf(inst.lastSeq) : undefined),

@@ -1,8 +1,8 @@
 import type { Clock } from '../../core/clock.js'
-import { decode, encode } from '../../core/serialization.js'
 import { copyState } from '../../core/state-copy.js'
 import { readKept } from '../../core/state-journal.js'
 import type { StateStore, StoredInstance } from '../../store/index.js'
+import { currentState, isNewer, loadedState, OtherVersionState, storedForm } from '../../turn/state-version.js'
 import type { ActorRuntime } from './actor-runtime.js'
 import type { Instance } from './instance.js'
 
@@ -35,11 +35,17 @@ export class InstanceStates {
     return inst
   }
 
-  /** Writes an instance to the store, conditional on the version it was loaded at. */
+  /**
+   * Writes an instance to the store, conditional on the version it was loaded at: its state with the
+   * version of the code that kept it, or as it was stored while no turn migrated it. A state stored
+   * by a newer version is never written (its turns fail with StateVersionError).
+   */
   save(inst: Instance): void | Promise<void> {
+    if (isNewer(inst.rt, inst.state)) return
     const expected = inst.version === 0 ? undefined : inst.version
     inst.version++
-    return this.store.put(inst.rt.type, inst.key, { state: readKept(inst.state, encode), version: inst.version, updatedAt: this.clock.now() }, expected)
+    const form = readKept(inst.state, (state) => storedForm(inst.rt, state))
+    return this.store.put(inst.rt.type, inst.key, { ...form, version: inst.version, updatedAt: this.clock.now() }, expected)
   }
 
   async saveAll(runtimes: readonly ActorRuntime[]): Promise<void> {
@@ -55,16 +61,27 @@ export class InstanceStates {
     return true
   }
 
-  /** A copy of the state: from memory, or (evicted, or kept by a system that stopped before this one) from the store. */
+  /**
+   * A copy of the state: from memory, or (evicted, or kept by a system that stopped before this one)
+   * from the store. A state of an older version is migrated for the read, and not written.
+   */
   read(rt: ActorRuntime, key: string): Promise<unknown> {
     const inst = rt.instances.get(key)
-    if (inst || !rt.stateful) return Promise.resolve(inst ? readKept(inst.state, copyState) : undefined)
-    return Promise.resolve(this.store.get(rt.type, key)).then((stored) => (stored === undefined ? undefined : decode(stored.state)))
+    if (inst || !rt.stateful) return Promise.resolve(inst ? readKept(inst.state, (state) => readable(rt, key, state)) : undefined)
+    return Promise.resolve(this.store.get(rt.type, key)).then((stored) => (stored === undefined ? undefined : readable(rt, key, loadedState(rt, stored))))
   }
 }
 
-/** Sets a new instance's state: what the store kept, or the type's initial state. */
+/**
+ * Sets a new instance's state: what the store kept, or the type's initial state. A state of another
+ * version is held as stored: the instance's first turn migrates it, or fails on a newer one.
+ */
 function restore(inst: Instance, stored: StoredInstance | undefined): void {
-  inst.state = stored === undefined ? inst.rt.initialState() : decode(stored.state)
+  inst.state = stored === undefined ? inst.rt.initialState() : loadedState(inst.rt, stored)
   inst.version = stored?.version ?? 0
+}
+
+/** A held state as a read hands it out: a copy, or the migrated state (a new value already). */
+function readable(rt: ActorRuntime, key: string, state: unknown): unknown {
+  return state instanceof OtherVersionState ? currentState(rt, key, state) : copyState(state)
 }

@@ -1,0 +1,99 @@
+// `ctx.once` across hosts. A turn on a stream can run again anywhere: its batch redelivered to
+// another environment after a crash, a timeout or a lost commit. So a side effect's record lives
+// in the side-effect store (DynamoDB on AWS), keyed by message and name, where any host that runs
+// the turn again finds it; this host's memory answers first, so a retry in place reads nothing.
+//
+// - At least once (the default): read the record; if a result is there, that is the answer; else
+//   run `fn` and record its result (one write). A crash between `fn` and that write runs `fn`
+//   again on the next run: the documented window.
+// - At most once: claim the call before `fn` (one conditional write, which returns what was
+//   there when it fails); a run that finds a claim without a result throws OnceInterruptedError
+//   instead of running `fn`. The result is not written (one write per call), so every run after
+//   the claim's, on another host, finds the claim alone.
+//
+// A record lives as long as a copy of its message may still come (the lane horizon), so a late
+// redelivery still finds it; DynamoDB's TTL removes it after. A result too large for the record
+// (over RECORD_RESULT_BYTES) is kept in the host's overflow store first, and the record says where.
+import { createHash } from 'node:crypto'
+import type { Clock } from '../../core/clock.js'
+import { OnceInterruptedError, TroupeError } from '../../core/errors.js'
+import { decode, encode } from '../../core/serialization.js'
+import { assertSerializable } from '../../core/validate.js'
+import type { SideEffectRecord, SideEffectStore } from '../../store/index.js'
+import type { PayloadStore } from '../../store/payload-store.js'
+import { OnceResults, type OnceSemantics, type OnceSubject } from '../../turn/once.js'
+import { SENT_MEMORY } from './sent-segments.js'
+
+/** A result longer than this, in bytes of its superjson text, is kept out of the record (an item holds 400 KB). */
+export const RECORD_RESULT_BYTES = 300 * 1024
+
+export class SideEffects {
+  private readonly memory = new OnceResults(SENT_MEMORY)
+
+  constructor(
+    private readonly store: SideEffectStore,
+    private readonly clock: Clock,
+    /** How long a record is kept: as long as a copy of its message may still come. */
+    private readonly keepMs: number,
+    /** Where a result too large for its record is kept; without one, the store refuses it (TROUPE_ONCE_TOO_LARGE). */
+    private readonly overflow: PayloadStore | undefined,
+  ) {}
+
+  run<T>(message: OnceSubject, name: string, fn: () => T | Promise<T>, semantics: OnceSemantics): Promise<T> {
+    const once = semantics === 'at-most-once' ? () => this.atMostOnce(message, name, fn) : () => this.atLeastOnce(message, name, fn)
+    return this.memory.run(message.id, name, once, semantics)
+  }
+
+  private async atLeastOnce<T>(message: OnceSubject, name: string, fn: () => T | Promise<T>): Promise<T> {
+    const there = await this.store.get(message.id, name, this.clock.now())
+    if (there !== undefined) return this.answer(message, name, there)
+    const result = await fn()
+    // Serialisable or not, the side effect has run: the record fails, and so does the turn.
+    assertSerializable(message.type, 'once result', result)
+    const text = encode(result)
+    const record = this.record(message, name, 'done', text)
+    if (this.overflow !== undefined && Buffer.byteLength(text) > RECORD_RESULT_BYTES) {
+      // Kept first, so a record never points at what is not there.
+      record.kept = keptKey(message, name)
+      delete record.result
+      await this.overflow.put(record.kept, Buffer.from(text), record.expiresAt)
+    }
+    await this.store.put(record)
+    return result
+  }
+
+  private async atMostOnce<T>(message: OnceSubject, name: string, fn: () => T | Promise<T>): Promise<T> {
+    const there = await this.store.claim(this.record(message, name, 'started', undefined), this.clock.now())
+    if (there !== undefined) return this.answer(message, name, there)
+    return fn()
+  }
+
+  /** What an earlier run recorded: its result, or (a claim alone) the error that says it may have run. */
+  private async answer<T>(message: OnceSubject, name: string, record: SideEffectRecord): Promise<T> {
+    if (record.status === 'done' && record.result !== undefined) return decode<T>(record.result)
+    if (record.status === 'done' && record.kept !== undefined) {
+      const kept = await this.overflow?.get(record.kept)
+      if (kept !== undefined) return decode<T>(Buffer.from(kept).toString('utf8'))
+      // The side effect ran and its result was kept: running it again is not the answer.
+      throw new TroupeError(
+        'TROUPE_OVERFLOW_MISSING',
+        `the result of ctx.once('${name}') of ${message.type} on message ${message.id} was kept in the overflow store under ${record.kept}, and it is not there${this.overflow === undefined ? ' (this host has no overflow store)' : ''}; make sure nothing deletes or expires the overflow store's objects early`,
+      )
+    }
+    // A claim without a result: an at-most-once run started it (even if this call asks for at
+    // least once, after a change of code), so it is never run again.
+    throw new OnceInterruptedError(message.type, message.id, name, record.at)
+  }
+
+  private record(message: OnceSubject, name: string, status: SideEffectRecord['status'], result: string | undefined): SideEffectRecord {
+    const at = this.clock.now()
+    const record: SideEffectRecord = { messageId: message.id, name, actor: message.type, status, at, expiresAt: at + this.keepMs }
+    if (result !== undefined) record.result = result
+    return record
+  }
+}
+
+/** Where a large result is kept: a hash of the message and the name, so any host finds it, and no name can reach another's. */
+function keptKey(message: OnceSubject, name: string): string {
+  return `once/${createHash('sha256').update(JSON.stringify([message.id, name])).digest('hex')}`
+}

@@ -1,0 +1,70 @@
+// The conformance suite of the side-effect port (`SideEffectStore` in lib/store/index.ts), run the
+// same way against every implementation (memory, DynamoDB, and any a user writes):
+//
+//   sideEffectConformance(t, async () => new MemorySideEffects())
+//
+// The factory is called once per subtest and must return a store with no records.
+import type { SideEffectRecord, SideEffectStore } from '../store/index.js'
+import { storeCase, type Assert } from './conformance-assert.js'
+
+export type SideEffectsFactory = () => Promise<SideEffectStore & { close?(): Promise<void> }>
+
+const NOW = 1_000_000
+
+function record(over: Partial<SideEffectRecord> = {}): SideEffectRecord {
+  return { messageId: 'm1', name: 'charge', actor: 'shop.pay', status: 'done', result: '{"json":"ch_1"}', at: NOW, expiresAt: NOW + 60_000, ...over }
+}
+
+export function sideEffectConformance(t: Assert, factory: SideEffectsFactory): void {
+  const withStore = storeCase<SideEffectStore>(t, factory)
+
+  withStore('a result put is read back whole, by message and name', async (t, store) => {
+    t.equal(await store.get('m1', 'charge', NOW), undefined, 'nothing before')
+    await store.put(record())
+    t.strictSame(await store.get('m1', 'charge', NOW), record())
+    t.equal(await store.get('m1', 'email', NOW), undefined, 'another name of the message')
+    t.equal(await store.get('m2', 'charge', NOW), undefined, 'the name of another message')
+  })
+
+  withStore('a second put overwrites the first', async (t, store) => {
+    await store.put(record({ result: '{"json":"first"}' }))
+    await store.put(record({ result: '{"json":"second"}', at: NOW + 5 }))
+    t.strictSame(await store.get('m1', 'charge', NOW + 5), record({ result: '{"json":"second"}', at: NOW + 5 }))
+  })
+
+  withStore('a claim writes where nothing is, and returns what is there otherwise', async (t, store) => {
+    const started = record({ status: 'started', result: undefined })
+    delete started.result
+    t.equal(await store.claim(started, NOW), undefined, 'the first claim is written')
+    t.strictSame(await store.get('m1', 'charge', NOW), started)
+    t.strictSame(await store.claim({ ...started, at: NOW + 1 }, NOW + 1), started, 'a second claim gets the first, and writes nothing')
+    t.strictSame(await store.get('m1', 'charge', NOW + 1), started, 'the first stands')
+    await store.put(record({ at: NOW + 2 }))
+    t.strictSame(await store.claim({ ...started, at: NOW + 3 }, NOW + 3), record({ at: NOW + 2 }), 'a claim over a result gets the result')
+  })
+
+  withStore('a record past its expiry is gone: not read, and a claim takes its place', async (t, store) => {
+    await store.put(record({ expiresAt: NOW + 10 }))
+    t.ok(await store.get('m1', 'charge', NOW + 9), 'live until then')
+    t.equal(await store.get('m1', 'charge', NOW + 10), undefined, 'gone at its expiry')
+    const started = record({ status: 'started', at: NOW + 10, expiresAt: NOW + 100 })
+    delete started.result
+    t.equal(await store.claim(started, NOW + 10), undefined, 'a claim over an expired record is written')
+    t.strictSame(await store.get('m1', 'charge', NOW + 10), started)
+  })
+
+  withStore('ids and names of any length and alphabet stay apart', async (t, store) => {
+    const longId = `id-${'é'.repeat(1_200)}`
+    const longName = `n-${'x'.repeat(3_000)}`
+    const pairs: [string, string][] = [
+      [longId, 'a'],
+      [longId, longName],
+      ['1:a', 'b'],
+      ['1', ':ab'],
+      ['m 1', 'x'],
+      ['m', '1 x'],
+    ]
+    for (const [i, [m, n]] of pairs.entries()) await store.put(record({ messageId: m, name: n, result: `{"json":${i}}` }))
+    for (const [i, [m, n]] of pairs.entries()) t.equal((await store.get(m, n, NOW))?.result, `{"json":${i}}`, `${m.slice(0, 12)}… / ${n.slice(0, 12)}…`)
+  })
+}

@@ -1,0 +1,62 @@
+// The records of ctx.once side effects (SideEffectStore): the memory and DynamoDB stores against
+// one conformance suite; then what each call costs on DynamoDB, and a result too large to record.
+import t from 'tap'
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb'
+import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
+import { clients, startLocalStack } from '../../lib/local/local-stack.js'
+import { createTable } from '../../lib/store/dynamodb.js'
+import { DynamoDBSideEffects } from '../../lib/store/dynamodb-side-effects.js'
+import { MemorySideEffects } from '../../lib/store/memory-side-effects.js'
+import { sideEffectConformance } from '../../lib/testing/side-effect-conformance.js'
+
+const stack = await startLocalStack()
+const { dynamodb, kinesis } = clients(stack)
+kinesis.destroy()
+t.teardown(async () => {
+  dynamodb.destroy()
+  await stack.stop()
+})
+
+let tables = 0
+async function freshStore(client = dynamodb) {
+  const tableName = `effects_${++tables}`
+  await createTable(dynamodb, tableName)
+  return Object.assign(new DynamoDBSideEffects({ client, tableName }), { close: async () => void (await dynamodb.send(new DeleteTableCommand({ TableName: tableName }))) })
+}
+
+t.test('memory conformance', async (t) => {
+  sideEffectConformance(t, async () => new MemorySideEffects())
+})
+
+t.test('DynamoDB conformance', async (t) => {
+  sideEffectConformance(t, () => freshStore())
+})
+
+t.test('on DynamoDB a put and a claim are one request each, a lost claim included', async (t) => {
+  const counter = new RequestCounter()
+  const counted = clients(stack).dynamodb
+  countRequests(counted, counter)
+  t.teardown(() => counted.destroy())
+  const store = await freshStore(counted)
+  t.teardown(() => store.close())
+  const at = 1_000
+  await store.put({ messageId: 'm1', name: 'a', actor: 'x', status: 'done', result: '{"json":1}', at, expiresAt: at + 1_000 })
+  t.equal(await store.claim({ messageId: 'm2', name: 'a', actor: 'x', status: 'started', at, expiresAt: at + 1_000 }, at), undefined)
+  const lost = await store.claim({ messageId: 'm2', name: 'a', actor: 'x', status: 'started', at: at + 1, expiresAt: at + 1_001 }, at + 1)
+  t.equal(lost?.at, at, 'the lost claim got the first')
+  const requests = Object.fromEntries(Object.entries(counter.snapshot().byApi).map(([api, c]) => [api, c.requests]))
+  // dynalite does not return the item that failed the condition, so its lost claim reads once more;
+  // DynamoDB returns it (ReturnValuesOnConditionCheckFailure), and the read is not made.
+  t.same(requests, { 'DynamoDB.PutItem': 3, 'DynamoDB.GetItem': 1 }, 'three PutItem: the result, the claim, the lost claim (which reads what won)')
+})
+
+t.test('a result too large for an item is refused with the message, the name and the size', async (t) => {
+  const store = await freshStore()
+  t.teardown(() => store.close())
+  const result = JSON.stringify({ json: 'x'.repeat(410 * 1024) })
+  await t.rejects(
+    Promise.resolve(store.put({ messageId: 'm1', name: 'report', actor: 'shop.pay', status: 'done', result, at: 1, expiresAt: 2 })),
+    { code: 'TROUPE_ONCE_TOO_LARGE', message: /ctx\.once\('report'\) in shop\.pay's turn on message m1 is 410\.\d KB/ },
+  )
+  t.equal(await store.get('m1', 'report', 1), undefined, 'nothing written')
+})
