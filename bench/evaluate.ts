@@ -16,7 +16,7 @@ export function medianOf(reps: readonly Rep[], metric: string): number | undefin
   return xs.length ? median(xs) : undefined
 }
 
-/** The figure a check is about (a ratio of medians, or a median), when its systems ran. */
+/** The figure a check is about (a ratio or a difference of medians, or a median), when its systems ran. */
 export function evaluate(c: Check, reps: readonly Rep[]): ReturnType<typeof verdict> | undefined {
   const mine = reps.filter((r) => r.workload === c.workload && r.system === c.system)
   const a = medianOf(mine, c.metric)
@@ -28,6 +28,8 @@ export function evaluate(c: Check, reps: readonly Rep[]): ReturnType<typeof verd
   if (!c.vs) return verdict(c, a)
   const theirs = reps.filter((r) => r.workload === (c.vsWorkload ?? c.workload) && r.system === c.vs)
   const b = medianOf(theirs, c.metric)
-  if (b === undefined || b === 0) return undefined
+  if (b === undefined) return undefined
+  if (c.by === 'difference') return verdict(c, a - b)
+  if (b === 0) return undefined
   return verdict(c, a / b)
 }

@@ -112,7 +112,7 @@ export function report(reps: readonly Rep[], meta: { commit: string | null; mach
       out.push(`| ${c.section} | ${c.label} | – | not run${c.vs === 'restate' ? ' (Restate runs with --full)' : ''} |`)
       continue
     }
-    const times = c.vs !== undefined || c.vsPeer !== undefined
+    const times = (c.vs !== undefined && c.by !== 'difference') || c.vsPeer !== undefined
     const verdictText = v.met ? 'met' : `**missed** by ${fmt(v.offBy, 2)}x (${c.op === '>=' ? 'needs' : 'must fall to'} ${fmt(c.target, 3)}${times ? 'x' : ''})`
     out.push(`| ${c.section} | ${c.label} | ${times ? ratio(v.value) : c.metric.startsWith('usd_') ? `$${fmt(v.value, 4)}` : fmt(v.value, 4)} | ${verdictText} |`)
   }

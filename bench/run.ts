@@ -1,7 +1,8 @@
 // The benchmark driver: every system x workload in a fresh child process (bench/one.ts), systems
 // interleaved within each round so drift on a noisy machine hits them alike. JSON lines on stdout:
 // meta, one rep line per child, a summary per system x workload, troupe's ratios to the baselines,
-// then every target (targets.ts) met or missed; a whole run also writes bench/REPORT.md.
+// what flow control adds per message (flow), then every target (targets.ts) met or missed; a whole
+// run also writes bench/REPORT.md.
 // The suites, one after the other: `local` (in one process), `aws` (troupe's AWS mode and Lambda
 // path on local Kinesis and DynamoDB servers, against the emulators' limits and a hand-written
 // Lambda, with requests per message; and W6, the bundle's cold start) and, with --full, `restate`.
@@ -11,11 +12,11 @@ import { fileURLToPath } from 'node:url'
 import { emit, int, list, machine, median, parseArgs, progress, round, spread, type Args } from './harness.js'
 import { evaluate, type Rep } from './evaluate.js'
 import { report } from './report.js'
-import { AWS_BASELINES, BASELINES, DEFAULT_SUITES, SUITE_NAMES, suiteOf, SYSTEMS, type Suite } from './systems/index.js'
+import { AWS_BASELINES, BASELINES, DEFAULT_SUITES, FLOW_BASE, FLOW_VARIANTS, SUITE_NAMES, suiteOf, SYSTEMS, type Suite } from './systems/index.js'
 import { CHECKS } from './targets.js'
 import { BENCH_PRICES } from './cost.js'
 import { peerCosts } from './cost-peers.js'
-import { POLL_MS, RECORD_BYTES, SHARDS } from './systems/aws-settings.js'
+import { FLOW_BATCH_SIZE, POLL_MS, RECORD_BYTES, SHARDS } from './systems/aws-settings.js'
 import type { WorkloadName } from './systems/system.js'
 import { isWorkload, suiteSizes, WORKLOADS, type Size } from './workloads.js'
 
@@ -66,6 +67,9 @@ ${Object.values(WORKLOADS).map((w) => `  ${w.name.padEnd(4)} ${w.title} (${w.rat
 
 targets (medians in one run):
 ${CHECKS.map((c) => `  ${c.section} ${c.label}`).join('\n')}
+
+flow control: ${FLOW_BASE} and ${Object.keys(FLOW_VARIANTS).join(', ')} run W2D at batch size ${FLOW_BATCH_SIZE}; a \`flow\` line
+per variant says what it adds per message (DynamoDB writes, reads, requests, write units).
 
 aws suite: on kinesalite + dynalite in a server process each child starts (in memory, ${SHARDS} shards,
 pollMs ${POLL_MS}, ${RECORD_BYTES} B records for the references). Reported besides msgs/s: requests per message,
@@ -239,6 +243,44 @@ for (const [suite, plan] of plans) {
         const reqText = req?.requests_per_msg?.x != null ? `, requests/msg ${req.requests_per_msg.x}x` : ''
         progress(`${w} ${system} / ${vs}: ${round(ratio, 3)}x ${metric}${reqText}`)
       }
+    }
+  }
+}
+
+// Flow control's cost: what a type throttle and a concurrency cap that hold nothing back add per
+// message to the same system without them, at the mapping's batch size (100). Medians, and the
+// spread of the per-round differences (the three run in the same rounds, interleaved).
+const FLOW_METRICS = ['dynamodb_writes_per_msg', 'dynamodb_reads_per_msg', 'requests_per_msg', 'dynamodb_wru_per_msg'] as const
+for (const [suite, plan] of plans) {
+  for (const [w, names] of plan) {
+    if (!names.includes(FLOW_BASE)) continue
+    const base = repsOf(w, FLOW_BASE)
+    for (const [system, control] of Object.entries(FLOW_VARIANTS)) {
+      const mine = repsOf(w, system)
+      if (!names.includes(system) || mine.length === 0 || base.length === 0) continue
+      const added: Record<string, unknown> = {}
+      for (const k of FLOW_METRICS) {
+        if (mine[0]!.metrics[k] === undefined || base[0]!.metrics[k] === undefined) continue
+        const perRound = mine.flatMap((m) => {
+          const b = base.find((x) => x.round === m.round)
+          return b ? [m.metrics[k]! - b.metrics[k]!] : []
+        })
+        added[k] = {
+          [system]: med(mine, k),
+          [FLOW_BASE]: med(base, k),
+          added: round(med(mine, k) - med(base, k), 4),
+          round_min: perRound.length ? round(Math.min(...perRound), 4) : null,
+          round_max: perRound.length ? round(Math.max(...perRound), 4) : null,
+        }
+      }
+      const writes = added.dynamodb_writes_per_msg as { added: number } | undefined
+      // Flow control pays per batch: the batches the consumer ran say how full they were (a shard's last is partial).
+      const batches = med(mine, 'consumer_batches')
+      const messages = mine[0]!.metrics.n!
+      const perBatch: { batches?: number; messages_per_batch?: number; added_writes_per_batch?: number } =
+        Number.isFinite(batches) && batches > 0 ? { batches, messages_per_batch: round(messages / batches, 1), ...(writes ? { added_writes_per_batch: round((writes.added * messages) / batches, 2) } : {}) } : {}
+      emit({ phase: 'flow', suite, workload: w, system, vs: FLOW_BASE, control, batch_size: FLOW_BATCH_SIZE, rounds: Math.min(mine.length, base.length), messages, ...perBatch, added_per_msg: added })
+      if (writes) progress(`${w} flow control, ${control}: +${writes.added} DynamoDB writes per message at batch size ${FLOW_BATCH_SIZE}${perBatch.added_writes_per_batch !== undefined ? ` (${perBatch.added_writes_per_batch} per batch, ${perBatch.messages_per_batch} messages a batch)` : ''}`)
     }
   }
 }

@@ -11,6 +11,8 @@ export interface Check {
   metric: string
   /** The baseline: the check is on system / vs (medians); without it, on the system's median. */
   vs?: string
+  /** `difference`: the check is on system − vs (medians), what the system adds to the baseline. @default 'ratio' */
+  by?: 'ratio' | 'difference'
   /** The workload of the baseline, when not the same (troupe's AWS W1 against Restate's). */
   vsWorkload?: string
   /**
@@ -78,6 +80,10 @@ export const CHECKS: readonly Check[] = [
     target: 5,
     label: 'troupe-aws saga (a fork of 2 and a join) ≥ 5x cheaper than the same saga on Lambda durable functions',
   },
+  // Flow control (issue 22): a type throttle and a concurrency cap that hold nothing back cost a few
+  // updates per batch, not per message (run.ts's `flow` line).
+  flow('troupe-aws-b100-throttle', 'a type throttle (policy.throttle)'),
+  flow('troupe-aws-b100-cap', 'a concurrency cap (policy.concurrency)'),
   // W6: the Lambda bundle of the flagship example.
   // On what a cold start loads (the entry and the chunks it imports); bundle_kb, every file, is reported beside it.
   { section: 'W6', workload: 'W6', system: 'troupe-bundle', metric: 'init_kb', op: '<=', target: 400, label: 'bundle ≤ 400 KB minified, of what module init loads' },
@@ -87,6 +93,21 @@ export const CHECKS: readonly Check[] = [
 function cost(workload: string, metric: string, target: number, what: string): Check {
   const api = metric === 'putrecords_per_msg' ? 'PutRecords calls' : 'DynamoDB writes'
   return { section: 'W5', workload, system: 'troupe-aws', metric, op: '<=', target, label: `troupe-aws ${workload} (${what}): ≤ ${target} ${api} per message` }
+}
+
+/** What flow control that holds nothing back adds per message, at batch size 100, against the same system without it. */
+function flow(system: string, what: string): Check {
+  return {
+    section: 'W5',
+    workload: 'W2D',
+    system,
+    metric: 'dynamodb_writes_per_msg',
+    vs: 'troupe-aws-b100',
+    by: 'difference',
+    op: '<=',
+    target: 0.02,
+    label: `${what} that holds nothing back adds ≤ 0.02 DynamoDB writes per message at batch size 100 (W2D, against troupe-aws-b100)`,
+  }
 }
 
 function dollars(workload: string, target: number, what: string): Check {

@@ -50,6 +50,11 @@ export const SYSTEMS: Record<string, SystemEntry> = {
   'troupe-aws': { load: async () => (await import('./troupe-aws.js')).troupeAws, defaultWorkloads: ['W1', 'W2', 'W2D', 'W3', 'W4S'], suite: 'aws' },
   // The same with ordering 'batched': a hot key's records share PutRecords calls; FIFO per key can break when Kinesis fails part of a call.
   'troupe-aws-batched': { load: async () => (await import('./troupe-aws.js')).troupeAwsBatched, defaultWorkloads: ['W1'], suite: 'aws', fullOnly: true },
+  // What flow control adds: troupe-aws at the mapping's batch size (100) without it, with a type
+  // throttle and with a concurrency cap that hold nothing back (run.ts's `flow` line, bench/README.md).
+  'troupe-aws-b100': { load: async () => (await import('./troupe-aws.js')).troupeAwsB100, defaultWorkloads: ['W2D'], suite: 'aws' },
+  'troupe-aws-b100-throttle': { load: async () => (await import('./troupe-aws.js')).troupeAwsB100Throttle, defaultWorkloads: ['W2D'], suite: 'aws' },
+  'troupe-aws-b100-cap': { load: async () => (await import('./troupe-aws.js')).troupeAwsB100Cap, defaultWorkloads: ['W2D'], suite: 'aws' },
   // The Lambda path: the bundled host in child processes, fed by the local event source mapping.
   'troupe-lambda': { load: async () => (await import('./troupe-lambda.js')).troupeLambda, defaultWorkloads: ['W1', 'W2D', 'W3'], suite: 'aws' },
   // ask by a direct Lambda Invoke through the local Invoke API.
@@ -73,3 +78,7 @@ export const BASELINES = ['function-call', 'event-emitter', 'mailbox', 'xstate-m
 
 /** The AWS suite's references: troupe-aws's ratio lines compare against these. */
 export const AWS_BASELINES = ['raw-kinesis', 'raw-dynalite', 'hand-lambda'] as const
+
+/** The flow line: each variant's requests per message against the same system without flow control. */
+export const FLOW_BASE = 'troupe-aws-b100'
+export const FLOW_VARIANTS: Readonly<Record<string, string>> = { 'troupe-aws-b100-throttle': 'a type throttle (policy.throttle)', 'troupe-aws-b100-cap': 'a concurrency cap (policy.concurrency)' }

@@ -7,7 +7,7 @@ import { decode } from '../../lib/core/serialization.js'
 import { Actor, type ActorClass, type Context, type InOf, type Joined } from '../../lib/index.js'
 import { createTable, DynamoDBStateStore } from '../../lib/store/dynamodb.js'
 import { modelledInvocations } from '../cost.js'
-import { POLL_MS, SHARDS } from './aws-settings.js'
+import { FLOW_BATCH_SIZE, POLL_MS, SHARDS } from './aws-settings.js'
 import { awsRun, closeServers, type AwsRun } from './aws-stack.js'
 import { AskCounter, Counter, KeyedCounter, type Count } from './counters.js'
 import { signal, type BenchSystem } from './system.js'
@@ -20,11 +20,31 @@ const JOIN_TIMEOUT_MS = 30_000
 
 const SETTINGS = `AwsSystem on kinesalite + dynalite (own process, in memory), stream of ${SHARDS} shards, pollMs ${POLL_MS}, lingerMs ${LINGER_MS}, checkSerializable false, other options default (consumer batch 1,000 records, checkpoint after every batch, strict per-key ordering)`
 
+/**
+ * Flow control for the line of what it costs (bench/README.md, "Flow control"): none, a type's rate
+ * (`policy.throttle`) or a cap on its turns at once (`policy.concurrency`), each far above what the
+ * bench's hosts run, so it holds nothing back and only its bookkeeping is paid.
+ */
+export type Flow = 'none' | 'throttle' | 'cap'
+/** A rate no host here reaches: every claim is served at once. */
+const OPEN_RATE = { ratePerSecond: 1_000_000, burst: 1_000_000 }
+/** A cap above the instances a host runs at once (32): every claim gets the slots it asks for. */
+const OPEN_CAP = 10_000
+
+/** W2's keyed counter, under the flow control asked for (the same type name and turns). */
+function keyedCounter(flow: Flow): typeof KeyedCounter {
+  if (flow === 'none') return KeyedCounter
+  const policy = flow === 'throttle' ? { throttle: OPEN_RATE } : { concurrency: OPEN_CAP }
+  return class FlowCounter extends KeyedCounter {
+    static readonly policy = policy
+  }
+}
+
 /** A started system on a fresh stream and table, counting from after its start. */
-async function start(label: string, actors: readonly ActorClass[], ordering: Ordering) {
+async function start(label: string, actors: readonly ActorClass[], ordering: Ordering, batchSize?: number) {
   const run = await awsRun(label)
   await createTable(run.dynamodb, run.tableName)
-  const system = newSystem(run, actors, ordering)
+  const system = newSystem(run, actors, ordering, batchSize)
   let done = 0
   let target = Infinity
   const finished = signal()
@@ -59,7 +79,8 @@ async function start(label: string, actors: readonly ActorClass[], ordering: Ord
     async settle(messages: number) {
       await system.idle()
       const host = hostWork(system)
-      cost = { ...run.metrics(messages, { invocations: modelledInvocations(host.batches - hostBefore.batches, host.records - hostBefore.records, messages) }), done_per_msg: done / messages }
+      const batches = host.batches - hostBefore.batches
+      cost = { ...run.metrics(messages, { invocations: modelledInvocations(batches, host.records - hostBefore.records, messages) }), done_per_msg: done / messages, consumer_batches: batches }
     },
     metrics: () => cost ?? {},
     async teardown() {
@@ -80,8 +101,9 @@ function hostWork(system: AwsSystem): { batches: number; records: number } {
   return { batches, records }
 }
 
-function newSystem(run: AwsRun, actors: readonly ActorClass[], ordering: Ordering): AwsSystem {
+function newSystem(run: AwsRun, actors: readonly ActorClass[], ordering: Ordering, batchSize?: number): AwsSystem {
   return new AwsSystem({
+    ...(batchSize !== undefined ? { consumer: { batchSize } } : {}),
     actors,
     kinesis: run.kinesis,
     dynamodb: run.dynamodb,
@@ -96,14 +118,20 @@ function newSystem(run: AwsRun, actors: readonly ActorClass[], ordering: Orderin
   })
 }
 
-/** troupe-aws with strict per-key order (the default), troupe-aws-batched with `ordering: 'batched'`. */
-function troupeAwsSystem(name: string, ordering: Ordering): BenchSystem {
-  const settings = SETTINGS.replace('strict per-key ordering', `ordering '${ordering}'`)
+/**
+ * troupe-aws with strict per-key order (the default), troupe-aws-batched with `ordering: 'batched'`;
+ * with `flow`, W2's counter under that flow control and the consumer's batches at `batchSize`.
+ */
+function troupeAwsSystem(name: string, ordering: Ordering, flow?: { control: Flow; batchSize: number }): BenchSystem {
+  let settings = SETTINGS.replace('strict per-key ordering', `ordering '${ordering}'`)
+  if (flow) settings = settings.replace('consumer batch 1,000 records', `consumer batch ${flow.batchSize} records`)
+  const Keyed = keyedCounter(flow?.control ?? 'none')
+  const keyedNote = flow?.control === 'throttle' ? `, with policy.throttle ${JSON.stringify(OPEN_RATE)} (a type's rate that holds nothing back)` : flow?.control === 'cap' ? `, with policy.concurrency ${OPEN_CAP} (a cap that holds nothing back)` : ''
   return {
     name,
     notes: {
       W1: `singleton Counter (initialState, no key): every message has one partition key, so one shard and one instance; producer calls system.tell(Counter, { by }) without awaiting; done when the n-th turn has committed. ${settings}`,
-      W2: `keyed Counter (key(msg) = msg.k), partition key type#key, spread over the shards; done when every turn has committed. ${settings}`,
+      W2: `keyed Counter (key(msg) = msg.k)${keyedNote}, partition key type#key, spread over the shards; done when every turn has committed. ${settings}`,
       W3: `await system.ask(AskCounter, { by: 1 }) through the stream: the ask is put on Kinesis, the shard consumer runs the turn and commits the reply receipt, and ask reads it back from DynamoDB. ${settings}`,
       W4: `a saga of a fork and a join, 50 in flight: system.tell(Job, { x }); Job's turn does ctx.fork(fanout x [Child, { x, j }]).join(Sum, { timeoutMs: ${JOIN_TIMEOUT_MS}, value: x }); Child (stateless) replies x + j; Sum (stateless) resolves the caller's promise (a Map by x). ${settings}`,
     },
@@ -123,10 +151,10 @@ function troupeAwsSystem(name: string, ordering: Ordering): BenchSystem {
     },
 
     async W2(keys, perActor) {
-      const s = await start('troupe', [KeyedCounter], ordering)
+      const s = await start('troupe', [Keyed], ordering, flow?.batchSize)
       const n = keys.length * perActor
       return {
-        send: (k, by) => s.tell(KeyedCounter, { k, by }),
+        send: (k, by) => s.tell(Keyed, { k, by }),
         done: () => s.done(n),
         total: async () => {
           await s.settle(n)
@@ -194,3 +222,7 @@ function troupeAwsSystem(name: string, ordering: Ordering): BenchSystem {
 
 export const troupeAws = troupeAwsSystem('troupe-aws', 'strict')
 export const troupeAwsBatched = troupeAwsSystem('troupe-aws-batched', 'batched')
+/** The flow line's three: no flow control, a type throttle, a concurrency cap, each at batch size 100 (W2D only: W2's adapter). */
+export const troupeAwsB100 = troupeAwsSystem('troupe-aws-b100', 'strict', { control: 'none', batchSize: FLOW_BATCH_SIZE })
+export const troupeAwsB100Throttle = troupeAwsSystem('troupe-aws-b100-throttle', 'strict', { control: 'throttle', batchSize: FLOW_BATCH_SIZE })
+export const troupeAwsB100Cap = troupeAwsSystem('troupe-aws-b100-cap', 'strict', { control: 'cap', batchSize: FLOW_BATCH_SIZE })

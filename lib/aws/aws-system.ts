@@ -15,6 +15,7 @@
 //   stream-hosting.ts      this process as the host of its streams (`consume`): the shard consumer, idle
 //   held-batches.ts        the batches this process's host runs: what is in flight, the stop report
 //   process-view.ts        what the system shows: its events, `instances()`, `evict`, `inspect()`
+//   backlog-gauges.ts      each type's backlog as its host saw it, for the metrics a host writes
 //   dead-letter-replay.ts  sending a dead letter again
 import { firingRoute } from '../../actors/timer.js'
 import type { ActorClass, InOf, ReplyOf, StateOf } from '../core/actor.js'
@@ -57,6 +58,7 @@ import { InvokeAsk } from './invoke-ask.js'
 import { DurablePauses } from './pauses.js'
 import { ProcessView } from './process-view.js'
 import { answerOf, ReceiptWaiter, type AskOutcome } from './receipt-waiter.js'
+import { BacklogGauges } from './backlog-gauges.js'
 import { countRequests, RequestCounter } from './request-counter.js'
 import type { ShardConsumer } from './shard-consumer.js'
 import { StreamHosting } from './stream-hosting.js'
@@ -71,6 +73,8 @@ export class AwsSystem implements System {
   readonly consumer: ShardConsumer | undefined
   readonly router: Router
   readonly requests: RequestCounter
+  /** Each actor type's backlog as this process's host saw it, for the metrics a host writes (the Lambda host's EMF lines). */
+  readonly backlog: BacklogGauges
   private readonly states: DynamoDBStateStore
   private readonly journal: DynamoDBJournalStore
   /** Where what is too large for an item waits: outboxes, a large fork's replies, a large fork result. */
@@ -119,7 +123,8 @@ export class AwsSystem implements System {
     // Outboxes too large for an instance's item (a fork of thousands of children) wait here.
     const overflow = (this.overflow = claimCheck?.store ?? new DynamoDBPayloadStore(table))
     // Types' concurrency slots too; the view of them `inspect()` shows as `running`.
-    const slots = new RunningSlots(new DynamoDBTypeSlots(table), this.clock, this.logger)
+    const backlog = (this.backlog = new BacklogGauges(this.clock, (wokenBefore) => host!.parkedByType(wokenBefore)))
+    const slots = new RunningSlots(new DynamoDBTypeSlots(table), this.clock, this.logger, (type, live) => backlog.slotsSeen(type, live))
     host = this.host = new DurableHost({
       actors: options.actors,
       builtins: [forkResultBuiltin(overflow, this.clock)],
@@ -150,6 +155,7 @@ export class AwsSystem implements System {
       onReceipts: (records) => this.waiter.wake(records),
       onEvent: (event) => this.view.emit(event),
       onCommit: (type, key, state, updatedAt, lastMessageId) => this.view.remember(type, key, state, updatedAt, lastMessageId),
+      onArrivals: (oldest) => backlog.arrivals(oldest),
     })
     this.batches = new HeldBatches(host, this.codec, this.clock)
     this.view = new ProcessView(host, this.batches, this.requests, this.clock, this.logger, () => this.consumer?.stats() ?? [], (type) => slots.running(type))

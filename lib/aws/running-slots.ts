@@ -20,6 +20,8 @@ export class RunningSlots implements TypeSlotStore {
     private readonly store: TypeSlotStore,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Told the live slots of a type each time they are seen (the host's metrics keep the most of them). */
+    private readonly onSeen?: (type: string, live: number) => void,
   ) {}
 
   async take(type: string, lease: SlotLease, limit: number, reclaim: readonly SlotLease[]): Promise<{ taken: boolean; slots?: TypeSlots }> {
@@ -67,6 +69,8 @@ export class RunningSlots implements TypeSlotStore {
   }
 
   private note(type: string, slots: TypeSlots | undefined): void {
-    this.seen.set(type, { slots, at: this.clock.now() })
+    const now = this.clock.now()
+    this.seen.set(type, { slots, at: now })
+    this.onSeen?.(type, liveSlots(slots, now))
   }
 }

@@ -43,7 +43,7 @@ export interface TroupeDeploymentProps extends Omit<StackOptions, 'name' | 'stre
   readonly code?: Code
   /** Where troupe's bundle is built when `code` is not given. @default .troupe/cdk/<the construct's unique id> */
   readonly bundleDir?: string
-  /** Alarms on the iterator age and on dead letters. @default no alarms */
+  /** Alarms on the iterator age and on dead letters (and, when asked, on how long a message waits parked). @default no alarms */
   readonly alarms?: TroupeAlarmOptions
 }
 

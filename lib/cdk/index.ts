@@ -3,4 +3,4 @@
 // TypeScript, when the construct bundles the app itself).
 export { TroupeDeployment, type TroupeDeploymentProps } from './deployment.js'
 export { loadTroupeApp, type TroupeAppFile } from './load-app.js'
-export { ALARM_DEFAULTS, DEAD_LETTER_WINDOW_MINUTES, ITERATOR_AGE_MINUTES, deadLetterQuery, type TroupeAlarmOptions } from './alarms.js'
+export { ALARM_DEFAULTS, DEAD_LETTER_WINDOW_MINUTES, ITERATOR_AGE_MINUTES, deadLetterQuery, oldestParkedQuery, type TroupeAlarmOptions } from './alarms.js'

@@ -14,6 +14,7 @@ import { SystemInspector } from '../inspect/system-inspector.js'
 import { TableInspector } from '../inspect/table-inspector.js'
 import { TrafficLog } from '../inspect/traffic-log.js'
 import { LocalMetrics } from '../local/local-metrics.js'
+import { GaugeWindow, withGauges } from '../metrics/gauge-window.js'
 import { clients, startLocalStack, type LocalStack } from '../local/local-stack.js'
 import { STREAM_NAME } from '../routing/kinesis-limits.js'
 import { Router } from '../routing/router.js'
@@ -132,7 +133,10 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
     step()
 
     const systemOptions = { actors: app.actors, ...(app.filters ? { filters: app.filters } : {}), ...(app.payloads ? { payloads: app.payloads } : {}), router, logLevel: options.logLevel }
-    const metrics = new LocalMetrics(() => system!.requests.snapshot())
+    const counted = new LocalMetrics(() => system!.requests.snapshot())
+    // The backlog gauges of the same lines are readings, kept apart from the counts.
+    const gauges = new GaugeWindow()
+    const metrics = withGauges(counted, gauges)
     if (options.host === 'lambda') {
       note(`bundling ${show(appFile)} with the Lambda host; its turns run in local function processes`)
       let host: DevLambdaHost
@@ -153,7 +157,8 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
           tickMs: options.tickMs,
           // The functions' EMF lines are their metrics (CloudWatch would take them from the log): kept, not shown.
           onLog: (line) => {
-            if (!metrics.ingest(line)) io.stderr.write(`${line}\n`)
+            if (!counted.ingest(line)) io.stderr.write(`${line}\n`)
+            else gauges.ingest(line)
           },
         })
       } catch (error) {

@@ -48,7 +48,7 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
       }
     }
 
-  source(program.command('actors').description('each actor type: instances, messages processed and dead, queue, running, parked for a throttle (and the oldest), pauses, last activity')).action(
+  source(program.command('actors').description('each actor type: instances, messages processed and dead, queue, running, parked for a throttle (and the oldest), iterator age, pauses, last activity')).action(
     action(async (i) => {
       const rows = await i.actors()
       const now = Date.now()
@@ -56,7 +56,7 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
         json: rows,
         text: () =>
           table(
-            ['actor', 'kind', 'instances', 'processed', 'retried', 'dead', 'queued', 'running', 'throttled', 'parked', 'oldest parked', 'paused', 'last activity'],
+            ['actor', 'kind', 'instances', 'processed', 'retried', 'dead', 'queued', 'running', 'throttled', 'parked', 'oldest parked', 'iterator age', 'paused', 'last activity'],
             rows.map((r) => [
               r.type,
               r.kind ?? '',
@@ -69,6 +69,7 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
               r.throttled ?? '',
               r.parked ?? '',
               r.oldestParkedAt === undefined ? '' : `${Math.max(0, Math.round((now - r.oldestParkedAt) / 1000))} s ago`,
+              r.iteratorAgeMs === undefined ? '' : `${Math.round(r.iteratorAgeMs / 1000)} s`,
               r.paused ? 'all' : r.pausedKeys.join(', '),
               time(r.lastActivityAt),
             ]),

@@ -63,8 +63,8 @@ export interface Context<State = undefined> {
    * Runs a side effect once per message and name, across retries of the turn and, on AWS,
    * across hosts: a turn that runs again gets the recorded result instead of running `fn`
    * again. At least once by default: a crash between `fn` and the record of its result runs it
-   * again. The result must be serialisable (it is recorded with superjson) and under 380 KB.
-   * See {@link OnceOptions} and docs/guarantees.md ("Side effects").
+   * again. The result must be serialisable (it is recorded with superjson); the name is at most
+   * 512 characters. See {@link OnceOptions} and docs/guarantees.md ("Side effects").
    */
   once<T>(name: string, fn: () => T | Promise<T>, options?: OnceOptions): Promise<T>
 }
@@ -73,10 +73,11 @@ export interface Context<State = undefined> {
 export interface OnceOptions {
   /**
    * `at-least-once`: the result is recorded after `fn`; a crash in between runs `fn` again on
-   * the next run of the turn. `at-most-once`: the start is recorded before `fn`; a run that finds
-   * a start without a result throws `OnceInterruptedError` instead of running `fn`, and a
-   * failed `fn` is not run again (its error is thrown to every later attempt in this host).
-   * Either costs one write (on AWS, a DynamoDB PutItem) per call; at-least-once also reads first.
+   * the next run of the turn. `at-most-once`: the call is claimed before `fn` and its result
+   * recorded after; a run that finds a claim without a result throws `OnceInterruptedError`
+   * instead of running `fn`, and a failed `fn` is not run again (its error is thrown to every
+   * later attempt in this host). On AWS, at least once costs a read and a write per call, at most
+   * once two writes.
    * @default 'at-least-once'
    */
   semantics?: 'at-least-once' | 'at-most-once'

@@ -216,8 +216,8 @@ export const errorCodes = {
     remedy: 'Catch it in the turn and find out from the outside system (by an idempotency key such as the message id), or use the at-least-once default where running again is safe.',
   },
   TROUPE_ONCE_TOO_LARGE: {
-    meaning: "The result of a `ctx.once` side effect is too large to record (a DynamoDB item holds 400 KB); the side effect ran, the turn failed.",
-    remedy: 'Return less from the side effect: large results belong in S3, with their key in the result.',
+    meaning: "The result of a `ctx.once` side effect is too large to record (a DynamoDB item holds 400 KB) and no overflow store is set; the side effect ran, the message is a dead letter at once.",
+    remedy: 'Return less from the side effect (large results belong in S3, with their key in the result), or give the host an overflow store (AwsSystem sets one).',
   },
   TROUPE_OUTBOX_NOT_SENT: {
     meaning: "Some of a turn's messages were not taken by Kinesis after the commit; the host logs it and its record is delivered again, which sends them then.",

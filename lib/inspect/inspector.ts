@@ -25,6 +25,11 @@ export interface ActorRow {
   parked?: number
   /** When the oldest of them was sent, epoch milliseconds. */
   oldestParkedAt?: number
+  /**
+   * On AWS, from the hosts' metrics: how long the oldest of the type's records in a batch had been
+   * in the stream when a host took the batch in, ms (the most any host reported lately).
+   */
+  iteratorAgeMs?: number
   paused: boolean
   pausedKeys: string[]
   /** Epoch milliseconds. */

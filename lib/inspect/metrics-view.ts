@@ -1,18 +1,27 @@
 // What inspection shows from the hosts' metrics (lib/metrics): the counts of each actor type, the
 // graph of who sends to whom, and the cost per message. A table alone knows state, not traffic;
 // with a metrics source beside it, a deployed stack answers what one process does.
+import type { TypeBacklog } from '../metrics/backlog.js'
 import type { MetricsSource } from '../metrics/metrics-source.js'
 import type { ActorRow, CostView, GraphView } from './inspector.js'
 
-/** The table's rows with the metrics' counts; types only the metrics know get a row too. */
+/**
+ * The table's rows with the metrics' counts; types only the metrics know get a row too. Where the
+ * source reads the backlog gauges, each row gets its type's iterator age from them; what is parked
+ * and running stays the table's (it counts every item, the hosts each what they saw).
+ */
 export async function withCounts(rows: ActorRow[], metrics: MetricsSource): Promise<ActorRow[]> {
-  const counts = await metrics.actors()
+  const [counts, backlog] = await Promise.all([metrics.actors(), metrics.backlog?.() ?? new Map<string, TypeBacklog>()])
   const out = rows.map((row) => {
     const c = counts.get(row.type)
     return c ? { ...row, processed: c.processed, retried: c.retried, throttled: c.throttled } : { ...row, processed: 0, retried: 0, throttled: 0 }
   })
   for (const [type, c] of counts) {
     if (!rows.some((r) => r.type === type)) out.push({ type, instances: 0, processed: c.processed, retried: c.retried, throttled: c.throttled, dead: 0, paused: false, pausedKeys: [] })
+  }
+  for (const row of out) {
+    const age = backlog.get(row.type)?.iteratorAgeMs
+    if (age !== undefined) row.iteratorAgeMs = age
   }
   return out.sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0))
 }

@@ -78,7 +78,9 @@ export class BatchDelivery {
     this.counts.records += batch.length
     unit.invokes++
     unit.lastRequestId = result.requestId
+    unit.lastVersion = result.executedVersion
     report.requestId = result.requestId
+    if (result.executedVersion !== undefined) report.executedVersion = result.executedVersion
 
     let failedAt: number | undefined // index in the batch of the first record to retry
     if (!result.ok) {

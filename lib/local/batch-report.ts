@@ -15,6 +15,8 @@ export interface BatchReport {
   failedFrom?: string
   duplicate: boolean
   requestId?: string
+  /** The function version that ran the batch (after a deploy, the old one's or the new one's). */
+  executedVersion?: string
   error?: string
 }
 

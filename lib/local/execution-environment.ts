@@ -22,6 +22,10 @@ export interface EnvironmentInfo {
   startedAt: Date
   /** Invocations it has taken, the running one included. */
   invocations: number
+  /** The function version whose code it runs (`$LATEST` until a deploy publishes others). */
+  version: string
+  /** A deploy routed its version away: it takes no new invocation, and ends once the running one (or its init) does. */
+  retiring?: true
 }
 
 export interface KillOptions {
@@ -55,12 +59,14 @@ export interface Running {
 export interface EnvironmentSpec {
   /** The bundle, resolved. */
   bundle: string
+  /** The function version this code is published as. */
+  version: string
   handlerExport: string
   memoryMb: number
   /** The variables of the environment (a Lambda's; the log stream and initialization type are added per environment). */
   env: Record<string, string>
   initTimeoutMs: number
-  onLog: (line: string, source: { environment: number; stream: 'stdout' | 'stderr' }) => void
+  onLog: (line: string, source: { environment: number; stream: 'stdout' | 'stderr'; version: string }) => void
 }
 
 /** What an invocation tells the handler, besides its request id. */
@@ -79,8 +85,10 @@ export class Environment {
   busy = false
   /** Exited, or being killed: takes no more invocations. */
   dead = false
-  /** Set when the process ends for a known reason (timeout, stop, failed init): its exit is no crash. */
-  killedBy: 'timeout' | 'stop' | 'init' | undefined
+  /** Set when the process ends for a known reason (timeout, stop, failed init, retired by a deploy): its exit is no crash. */
+  killedBy: 'timeout' | 'stop' | 'init' | 'retired' | undefined
+  /** Its version no longer takes invocations: ended once its running invocation (or its init) is over. */
+  retiring = false
   running: Running | undefined
   initialized = false
   invocations = 0
@@ -95,6 +103,8 @@ export class Environment {
     readonly id: number,
     readonly child: ChildProcess,
     readonly logStreamName: string,
+    /** The function version whose code it runs. */
+    readonly version: string,
     initTimeoutMs: number,
     onInit: (ms: number, ok: boolean) => void,
     onExit: (env: Environment, code: number | null, signal: NodeJS.Signals | null) => void,
@@ -143,7 +153,7 @@ export class Environment {
   }
 
   /** Ends the process for a known reason. */
-  kill(reason: 'timeout' | 'stop'): void {
+  kill(reason: 'timeout' | 'stop' | 'retired'): void {
     this.killedBy ??= reason
     this.dead = true
     this.child.kill('SIGKILL')
@@ -170,7 +180,7 @@ export class Environment {
         deadline,
         requestId,
         functionName,
-        functionVersion: '$LATEST',
+        functionVersion: this.version,
         invokedFunctionArn,
         memoryLimitInMB,
         logGroupName: `/aws/lambda/${functionName}`,
@@ -195,7 +205,7 @@ export function spawnEnvironment(
   onExit: (env: Environment, code: number | null, signal: NodeJS.Signals | null) => void,
 ): Environment {
   const now = new Date()
-  const logStreamName = `${now.getUTCFullYear()}/${String(now.getUTCMonth() + 1).padStart(2, '0')}/${String(now.getUTCDate()).padStart(2, '0')}/[$LATEST]${randomBytes(16).toString('hex')}`
+  const logStreamName = `${now.getUTCFullYear()}/${String(now.getUTCMonth() + 1).padStart(2, '0')}/${String(now.getUTCDate()).padStart(2, '0')}/[${spec.version}]${randomBytes(16).toString('hex')}`
   const heap = Math.floor(spec.memoryMb * 0.9)
   const child = spawn(node, [`--max-old-space-size=${heap}`, childPath(), spec.bundle, spec.handlerExport], {
     cwd: dirname(spec.bundle),
@@ -208,13 +218,13 @@ export function spawnEnvironment(
   for (const stream of ['stdout', 'stderr'] as const) {
     createInterface({ input: child[stream]! }).on('line', (line) => {
       try {
-        spec.onLog(line, { environment: id, stream })
+        spec.onLog(line, { environment: id, stream, version: spec.version })
       } catch {
         // A log sink that throws must not take the environment down.
       }
     })
   }
-  return new Environment(id, child, logStreamName, spec.initTimeoutMs, onInit, onExit)
+  return new Environment(id, child, logStreamName, spec.version, spec.initTimeoutMs, onInit, onExit)
 }
 
 export function exitText(code: number | null, signal: NodeJS.Signals | null): string {

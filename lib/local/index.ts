@@ -10,7 +10,7 @@ export type { LocalClientOptions, LocalKinesis, LocalStack, LocalStackOptions } 
 
 // The local Lambda: execution environments in child processes, on the runtime's Node
 export { LocalFunction, MAX_SYNC_PAYLOAD_BYTES, RequestTooLargeError } from './local-function.js'
-export type { EnvironmentInfo, FunctionErrorPayload, FunctionFailure, InvokeOptions, InvokeResult, KillOptions, LocalFunctionOptions, LocalFunctionStats } from './local-function.js'
+export type { DeployOptions, EnvironmentInfo, FunctionErrorPayload, FunctionFailure, InvokeOptions, InvokeResult, KillOptions, LocalFunctionOptions, LocalFunctionStats, LogSource } from './local-function.js'
 export { runtimeNode } from './runtime-node.js'
 export type { RuntimeNodeOptions } from './runtime-node.js'
 

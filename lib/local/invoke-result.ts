@@ -26,6 +26,8 @@ export type InvokeResult =
       /** `payload`, parsed. */
       result: unknown
       durationMs: number
+      /** The function version that ran it (`X-Amz-Executed-Version`). */
+      executedVersion: string
     }
   | {
       ok: false
@@ -36,6 +38,8 @@ export type InvokeResult =
       /** `error` as the JSON text Lambda answers with. */
       payload: string
       durationMs: number
+      /** The function version whose environment took it; absent when none did (a request the mapping could not send). */
+      executedVersion?: string
     }
 
 export interface InvokeOptions {
@@ -54,7 +58,7 @@ export class RequestTooLargeError extends TroupeError {
 }
 
 /** The failed result of an invocation started at `started` (performance.now()): the error as Lambda answers it. */
-export function errorResult(requestId: string, failure: FunctionFailure, error: FunctionErrorPayload, started: number): InvokeResult {
+export function errorResult(requestId: string, failure: FunctionFailure, error: FunctionErrorPayload, started: number, executedVersion: string): InvokeResult {
   const body: FunctionErrorPayload = { errorType: error.errorType, errorMessage: error.errorMessage, ...(error.stackTrace ? { stackTrace: error.stackTrace } : {}) }
-  return { ok: false, requestId, functionError: 'Unhandled', failure, error: body, payload: JSON.stringify(body), durationMs: performance.now() - started }
+  return { ok: false, requestId, functionError: 'Unhandled', failure, error: body, payload: JSON.stringify(body), durationMs: performance.now() - started, executedVersion }
 }

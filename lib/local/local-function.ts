@@ -18,21 +18,37 @@
 // For chaos tests, `environments()` lists the environments and `kill()` ends one with SIGKILL,
 // as a crash would, at any moment (during init, idle, mid-invocation).
 //
+// Deploys, as a code update behind an alias does on AWS (the mapping invokes the alias):
+// `deploy(bundle)` publishes the bundle as the next version ('2', '3', …; the first bundle is
+// `options.version`, '$LATEST' unless given) and routes every new invocation to it; the
+// environments of versions no longer routed are retired (not counted as crashes): an idle one at
+// once, a busy one once its invocation ends on the old code (an invocation already handed to the
+// old code finishes there). `deploy(bundle, { weight })` is a weighted alias (a canary,
+// AdditionalVersionWeights): that share of new invocations, drawn per invocation, goes to the new
+// version and the rest to the one routed before, each in environments of its own version, side
+// by side. Deploying a bundle already published (the same file) routes to its version again
+// instead of publishing it anew: give it another weight, promote it (no weight), or roll back.
+// Each environment runs one version's code, with that version as AWS_LAMBDA_FUNCTION_VERSION,
+// the context's functionVersion and the result's `executedVersion`; `environments()` names it.
+// The concurrency limit counts every version's environments: at the limit, an idle one of the
+// other version is retired to make room.
+//
 // This file is the pool (which environment takes an invocation, starting and losing them) and
 // the invocations (limits, timeout, answer). One environment's process and its protocol with
 // runtime-child.mjs are execution-environment.ts; the options and the variables an environment
 // gets, function-options.ts; results, errors and the 6 MB limit, invoke-result.ts.
 import { randomUUID } from 'node:crypto'
-import { TroupeError } from '../core/errors.js'
+import { resolve } from 'node:path'
+import { ConfigError, TroupeError } from '../core/errors.js'
 import type { LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
-import { exitText, spawnEnvironment, type Environment, type EnvironmentInfo, type KillOptions, type Running } from './execution-environment.js'
-import { functionSettings, type FunctionSettings, type LocalFunctionOptions } from './function-options.js'
+import { exitText, spawnEnvironment, type Environment, type EnvironmentInfo, type EnvironmentSpec, type KillOptions, type Running } from './execution-environment.js'
+import { checkVersionName, functionSettings, type FunctionSettings, type LocalFunctionOptions } from './function-options.js'
 import { errorResult, MAX_SYNC_PAYLOAD_BYTES, RequestTooLargeError, type FunctionErrorPayload, type FunctionFailure, type InvokeOptions, type InvokeResult } from './invoke-result.js'
 import { NotIdleError } from './not-idle-error.js'
 import { knownRuntimeNode, runtimeNode } from './runtime-node.js'
 
 export type { EnvironmentInfo, KillOptions } from './execution-environment.js'
-export type { LocalFunctionOptions } from './function-options.js'
+export type { LocalFunctionOptions, LogSource } from './function-options.js'
 export { MAX_SYNC_PAYLOAD_BYTES, RequestTooLargeError } from './invoke-result.js'
 export type { FunctionErrorPayload, FunctionFailure, InvokeOptions, InvokeResult } from './invoke-result.js'
 
@@ -54,6 +70,23 @@ export interface LocalFunctionStats {
   inFlight: number
   /** Total init time of the environments, in ms. */
   initMs: number
+  /**
+   * Environments ended, not crashed, because their version no longer takes invocations (a deploy),
+   * or, idle at the concurrency limit, to make room for one of the other version.
+   */
+  retired: number
+  /** The versions new invocations go to, with their shares: `{ '1': 1 }`, `{ '1': 0.75, '2': 0.25 }` during a canary. */
+  routing: Record<string, number>
+}
+
+export interface DeployOptions {
+  /**
+   * The new version's share of new invocations, from 0 to 1; the rest go to the version routed
+   * before (a weighted alias). @default 1: every new invocation, and the other versions retire
+   */
+  weight?: number
+  /** The new version's name. @default the next number: '2' after the first bundle, then '3', … */
+  version?: string
 }
 
 /**
@@ -71,6 +104,11 @@ export class LocalFunction {
   readonly timeoutMs: number
   readonly runtime: LambdaRuntime
   private readonly settings: FunctionSettings
+  /** Every version published, the first bundle's first. */
+  private readonly published: EnvironmentSpec[]
+  /** The version new invocations go to, but for the canary's share. */
+  private primary: EnvironmentSpec
+  private canary: { code: EnvironmentSpec; weight: number } | undefined
   private readonly pool = new Set<Environment>()
   private readonly waiting: (() => void)[] = []
   private readonly idleWaiters = new Set<() => void>()
@@ -80,7 +118,7 @@ export class LocalFunction {
   private nextEnvironment = 0
   private nextInvocation = 0
   private stopped = false
-  private readonly counts = { inits: 0, initErrors: 0, invocations: 0, errors: 0, crashes: 0, timeouts: 0, inFlight: 0, initMs: 0 }
+  private readonly counts = { inits: 0, initErrors: 0, invocations: 0, errors: 0, crashes: 0, timeouts: 0, inFlight: 0, initMs: 0, retired: 0 }
 
   constructor(options: LocalFunctionOptions) {
     this.settings = functionSettings(options)
@@ -88,6 +126,8 @@ export class LocalFunction {
     this.arn = this.settings.arn
     this.timeoutMs = this.settings.timeoutMs
     this.runtime = this.settings.runtime
+    this.primary = this.settings
+    this.published = [this.settings]
     // Known already (this process's own major, or found before): invocations spawn at once, as
     // they always did; else the first one waits for runtimeNode.
     this.node = knownRuntimeNode(this.runtime)
@@ -105,7 +145,59 @@ export class LocalFunction {
   }
 
   stats(): LocalFunctionStats {
-    return { ...this.counts, environments: [...this.pool].filter((e) => !e.dead).length }
+    const { primary, canary } = this
+    const routing = canary === undefined ? { [primary.version]: 1 } : { [primary.version]: 1 - canary.weight, [canary.code.version]: canary.weight }
+    return { ...this.counts, environments: [...this.pool].filter((e) => !e.dead).length, routing }
+  }
+
+  /** The version that takes new invocations (all of them, but a canary's share). */
+  get version(): string {
+    return this.primary.version
+  }
+
+  /**
+   * Deploys `bundle`: publishes it as a new version (or finds the version that file was published
+   * as) and routes new invocations to it, as updating an alias does. Without a weight (or 1) it
+   * takes every new invocation: idle environments of other versions end at once, busy ones once
+   * their invocation ends (on the old code); none counts as a crash. With `weight` < 1, that
+   * share of new invocations goes to it and the rest to the version routed before (a canary:
+   * one extra version at a time, as alias routing allows). Routes at once; resolves with the
+   * version's name once the idle environments retired have exited.
+   *
+   * @example
+   * await fn.deploy(v2, { weight: 0.25 }) // '2': a quarter of the invocations run v2
+   * await fn.deploy(v2)                   // '2' takes them all; v1 environments retire
+   */
+  async deploy(bundle: string, options: DeployOptions = {}): Promise<string> {
+    if (this.stopped) throw new TroupeError('TROUPE_LAMBDA_STOPPED', `the local function ${this.name} is stopped`)
+    const { weight = 1 } = options
+    if (typeof weight !== 'number' || !(weight >= 0 && weight <= 1)) throw new ConfigError(`LocalFunction.deploy weight must be a number from 0 to 1, got ${String(weight)}`)
+    const file = resolve(bundle)
+    let code = this.published.find((c) => c.bundle === file)
+    if (options.version !== undefined) {
+      checkVersionName(options.version)
+      const named = this.published.find((c) => c.version === options.version)
+      if (named !== undefined && named !== code) throw new ConfigError(`LocalFunction.deploy: version ${options.version} of ${this.name} is ${named.bundle}, not ${file}`)
+      if (code !== undefined && code.version !== options.version) throw new ConfigError(`LocalFunction.deploy: ${file} is published as version ${code.version} of ${this.name} already`)
+    }
+    if (code === undefined) {
+      const version = options.version ?? String(this.published.length + 1)
+      if (this.published.some((c) => c.version === version)) throw new ConfigError(`LocalFunction.deploy: version ${version} of ${this.name} exists; name the new one`)
+      code = this.settings.codeSpec(file, version)
+      this.published.push(code)
+    }
+    if (weight === 1) {
+      this.primary = code
+      this.canary = undefined
+    } else {
+      if (code === this.primary) throw new ConfigError(`LocalFunction.deploy: version ${code.version} of ${this.name} is the one routed already; a weight is for a new version beside it`)
+      this.canary = { code, weight }
+    }
+    const gone = this.retireUnrouted()
+    // Invocations waiting for room may find it now.
+    for (const wake of this.waiting.splice(0)) wake()
+    await Promise.all(gone.map((e) => e.exited))
+    return code.version
   }
 
   /**
@@ -143,6 +235,8 @@ export class LocalFunction {
         ...(e.running ? { requestId: e.running.requestId } : {}),
         startedAt: e.startedAt,
         invocations: e.invocations,
+        version: e.version,
+        ...(e.retiring ? { retiring: true as const } : {}),
       }))
   }
 
@@ -198,7 +292,7 @@ export class LocalFunction {
     const started = performance.now()
     try {
       const env = await this.acquire()
-      if (env instanceof Error) return this.failed(requestId, 'init', env.error, started)
+      if (env instanceof Error) return this.failed(requestId, 'init', env.error, started, env.version)
       try {
         return await this.run(env, payload, requestId, timeoutMs, started)
       } finally {
@@ -214,8 +308,8 @@ export class LocalFunction {
   }
 
   /**
-   * Provisioned concurrency: starts environments until `count` are alive, and resolves once
-   * their init has run (they report AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency).
+   * Provisioned concurrency: starts environments (of the routed version) until `count` are alive,
+   * and resolves once their init has run (they report AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency).
    * Invocations then find them warm. Environments lost later (crash, timeout) are not replaced.
    */
   async provision(count: number): Promise<void> {
@@ -225,7 +319,7 @@ export class LocalFunction {
     const alive = [...this.pool].filter((e) => !e.dead).length
     const wanted = Math.min(count, this.settings.maxConcurrency) - alive
     const started: Environment[] = []
-    for (let i = 0; i < wanted; i++) started.push(this.spawn('provisioned-concurrency'))
+    for (let i = 0; i < wanted; i++) started.push(this.spawn(this.primary, 'provisioned-concurrency'))
     const inits = await Promise.allSettled(started.map((e) => e.ready))
     const failed = inits.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed) {
@@ -263,14 +357,14 @@ export class LocalFunction {
       }, timeoutMs)
       const finish: Running['finish'] = (answer) => {
         clearTimeout(timer)
-        if (answer.kind === 'error') return resolve(this.failed(requestId, answer.failure, answer.error, started))
+        if (answer.kind === 'error') return resolve(this.failed(requestId, answer.failure, answer.error, started, env.version))
         const size = Buffer.byteLength(answer.payload)
         if (size > MAX_SYNC_PAYLOAD_BYTES) {
           return resolve(
-            this.failed(requestId, 'response-too-large', { errorType: 'Function.ResponseSizeTooLarge', errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_SYNC_PAYLOAD_BYTES} bytes).` }, started),
+            this.failed(requestId, 'response-too-large', { errorType: 'Function.ResponseSizeTooLarge', errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_SYNC_PAYLOAD_BYTES} bytes).` }, started, env.version),
           )
         }
-        resolve({ ok: true, requestId, payload: answer.payload, result: JSON.parse(answer.payload) as unknown, durationMs: performance.now() - started })
+        resolve({ ok: true, requestId, payload: answer.payload, result: JSON.parse(answer.payload) as unknown, durationMs: performance.now() - started, executedVersion: env.version })
       }
       env.invoke({ id, requestId, startedAt: Date.now(), finish }, { payload, deadline, functionName: this.name, invokedFunctionArn: this.arn, memoryLimitInMB: this.settings.memoryMb })
     })
@@ -286,20 +380,59 @@ export class LocalFunction {
     return busy
   }
 
-  private failed(requestId: string, failure: FunctionFailure, error: FunctionErrorPayload, started: number): InvokeResult {
+  private failed(requestId: string, failure: FunctionFailure, error: FunctionErrorPayload, started: number, version: string): InvokeResult {
     this.counts.errors++
-    return errorResult(requestId, failure, error, started)
+    return errorResult(requestId, failure, error, started, version)
   }
 
-  /** A ready environment, marked busy; or the init error of the one started for this invocation. */
-  private async acquire(): Promise<Environment | (Error & { error: FunctionErrorPayload })> {
+  /** The version an invocation goes to: the canary's share, drawn per invocation, else the primary. */
+  private route(): EnvironmentSpec {
+    const { canary } = this
+    return canary !== undefined && this.settings.random() < canary.weight ? canary.code : this.primary
+  }
+
+  /**
+   * Retires the environments of versions no longer routed: idle ones end now, busy ones (and
+   * those in init) when that is over. Returns those ended now.
+   */
+  private retireUnrouted(): Environment[] {
+    const routed = new Set([this.primary.version, this.canary?.code.version])
+    const gone: Environment[] = []
+    for (const env of this.pool) {
+      if (env.dead) continue
+      if (routed.has(env.version)) {
+        // Routed again (a rollback) before it ended: it serves on.
+        env.retiring = false
+        continue
+      }
+      if (!env.busy && env.initialized) {
+        this.retire(env)
+        gone.push(env)
+        continue
+      }
+      env.retiring = true
+      // In init with no invocation waiting for it (provision): ended once the init is over.
+      if (!env.busy) void env.ready.then(() => env.retiring && !env.busy && !env.dead && this.retire(env), () => {})
+    }
+    return gone
+  }
+
+  private retire(env: Environment): void {
+    this.counts.retired++
+    env.kill('retired')
+  }
+
+  /** A ready environment, marked busy; or the init error of the one started for this invocation (and its version). */
+  private async acquire(): Promise<Environment | (Error & { error: FunctionErrorPayload; version: string })> {
     // Once, before the first environment: spawning stays synchronous after it, so the
     // concurrency check and the spawn below cannot be interleaved by another invocation.
     if (this.node === undefined) await this.resolveNode()
     for (;;) {
       if (this.stopped) throw new TroupeError('TROUPE_LAMBDA_STOPPED', `the local function ${this.name} is stopped`)
-      // The most recently used idle environment: Lambda keeps reusing warm ones.
-      const idle = [...this.pool].reverse().find((e) => !e.busy && !e.dead)
+      // Routed afresh each time round: a wait for room may outlast a deploy.
+      const code = this.route()
+      // The most recently used idle environment of that version: Lambda keeps reusing warm ones.
+      const idle = [...this.pool].reverse().find((e) => !e.busy && !e.dead && !e.retiring && e.version === code.version)
       if (idle) {
         idle.busy = true
         try {
@@ -311,18 +444,24 @@ export class LocalFunction {
         idle.busy = false
         continue
       }
-      if ([...this.pool].filter((e) => !e.dead).length < this.settings.maxConcurrency) {
-        const env = this.spawn()
-        env.busy = true
-        try {
-          await env.ready
-          if (!env.dead) return env
+      if ([...this.pool].filter((e) => !e.dead).length >= this.settings.maxConcurrency) {
+        // At the limit: an idle environment of another version makes room (retired), else wait.
+        const other = [...this.pool].find((e) => !e.busy && !e.dead && e.initialized && e.version !== code.version)
+        if (other === undefined) {
+          await new Promise<void>((resolve) => this.waiting.push(resolve))
           continue
-        } catch (error) {
-          return Object.assign(new Error((error as FunctionErrorPayload).errorMessage), { error: error as FunctionErrorPayload })
         }
+        this.retire(other)
       }
-      await new Promise<void>((resolve) => this.waiting.push(resolve))
+      const env = this.spawn(code)
+      env.busy = true
+      try {
+        await env.ready
+        if (!env.dead) return env
+        continue
+      } catch (error) {
+        return Object.assign(new Error((error as FunctionErrorPayload).errorMessage), { error: error as FunctionErrorPayload, version: env.version })
+      }
     }
   }
 
@@ -330,16 +469,18 @@ export class LocalFunction {
     env.busy = false
     this.pool.delete(env)
     if (!env.dead) this.pool.add(env) // to the end: the most recently used
+    // A deploy routed its version away meanwhile: its invocation ran on the old code, and it ends now.
+    if (env.retiring && !env.dead) this.retire(env)
     this.waiting.shift()?.()
   }
 
-  private spawn(initialization: 'on-demand' | 'provisioned-concurrency' = 'on-demand'): Environment {
+  private spawn(code: EnvironmentSpec, initialization: 'on-demand' | 'provisioned-concurrency' = 'on-demand'): Environment {
     // this.node is set: acquire and provision resolve it before any spawn.
     const env = spawnEnvironment(
       ++this.nextEnvironment,
       this.node!,
       initialization,
-      this.settings,
+      code,
       (ms, ok) => {
         if (ok) this.counts.inits++
         else this.counts.initErrors++

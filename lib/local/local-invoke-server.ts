@@ -8,7 +8,7 @@
 //
 // `POST /2015-03-31/functions/{FunctionName}/invocations`, as the service answers it:
 // - RequestResponse (the default): 200 with the function's result; on a function error 200 with
-//   `X-Amz-Function-Error: Unhandled` and the error JSON; `X-Amz-Executed-Version: $LATEST`;
+//   `X-Amz-Function-Error: Unhandled` and the error JSON; `X-Amz-Executed-Version`, the version that ran it;
 // - Event: 202, the function runs in the background; DryRun: 204;
 // - an unknown function: 404 ResourceNotFoundException; over 6 MB: 413 RequestTooLargeException.
 // Signatures are not checked. A caller that gives up (aborts) does not stop the invocation,
@@ -97,7 +97,7 @@ export async function startLocalInvokeServer(options: LocalInvokeServerOptions =
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
       'x-amzn-RequestId': result.requestId,
-      'X-Amz-Executed-Version': '$LATEST',
+      'X-Amz-Executed-Version': result.executedVersion ?? '$LATEST',
       'Content-Length': String(Buffer.byteLength(result.payload)),
     }
     if (!result.ok) headers['X-Amz-Function-Error'] = result.functionError

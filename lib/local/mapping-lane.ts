@@ -12,6 +12,8 @@ export interface Unit {
   attempts: number
   invokes: number
   lastRequestId?: string
+  /** The function version that ran its last invocation. */
+  lastVersion?: string | undefined
   lastFunctionError?: boolean
   duplicate?: boolean
 }

@@ -42,7 +42,7 @@ export function onFailureRecord(
       condition,
       approximateInvokeCount: unit?.invokes ?? 0,
     },
-    responseContext: { statusCode: 200, executedVersion: '$LATEST', ...(unit?.lastFunctionError ? { functionError: 'Unhandled' } : {}) },
+    responseContext: { statusCode: 200, executedVersion: unit?.lastVersion ?? '$LATEST', ...(unit?.lastFunctionError ? { functionError: 'Unhandled' } : {}) },
     version: '1.0',
     timestamp: new Date().toISOString(),
     KinesisBatchInfo: {

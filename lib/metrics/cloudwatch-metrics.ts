@@ -4,6 +4,7 @@
 // where someone reads CloudWatch.
 import type { CloudWatch, GetMetricDataCommandInput, Metric, MetricDataQuery } from '@aws-sdk/client-cloudwatch'
 import type { TypeCounts } from './actor-metrics.js'
+import { BACKLOG_FIELDS, type TypeBacklog } from './backlog.js'
 import { METRICS_NAMESPACE, type ApiCounts } from './emf.js'
 import type { MetricsSource, TrafficTotal } from './metrics-source.js'
 
@@ -17,6 +18,11 @@ const DAY_MS = 24 * HOUR_MS
  * once, the web view polls, and CloudWatch's data moves by the minute anyway.
  */
 const REUSE_MS = 10_000
+/**
+ * The backlog gauges (Parked, OldestParkedAgeMs, Running, IteratorAgeMs) are readings, not counts:
+ * each type's is the Maximum of its latest minute with data, looking back this far.
+ */
+export const BACKLOG_LOOKBACK_MS = 5 * MINUTE_MS
 
 const TYPE_FIELDS = new Set<string>(['processed', 'filtered', 'retried', 'throttled', 'dead'])
 const API_FIELDS: Record<string, keyof ApiCounts['byApi'][string]> = { Requests: 'requests', Errors: 'errors', RequestBytes: 'requestBytes', ResponseBytes: 'responseBytes', Units: 'units' }
@@ -35,6 +41,7 @@ interface Totals {
   types: Map<string, TypeCounts>
   traffic: TrafficTotal[]
   requests: ApiCounts
+  backlog: Map<string, TypeBacklog>
 }
 
 export class CloudWatchMetrics implements MetricsSource {
@@ -63,6 +70,11 @@ export class CloudWatchMetrics implements MetricsSource {
     return { byApi: Object.fromEntries(Object.entries(byApi).map(([api, c]) => [api, { ...c }])) }
   }
 
+  /** Each type's backlog: the most any host reported in the latest minute with data of the last five. */
+  async backlog(): Promise<Map<string, TypeBacklog>> {
+    return new Map([...(await this.totals()).backlog].map(([type, b]) => [type, { ...b }]))
+  }
+
   private totals(): Promise<Totals> {
     const now = this.now()
     if (this.last && now - this.last.at < REUSE_MS) return this.last.totals
@@ -75,7 +87,11 @@ export class CloudWatchMetrics implements MetricsSource {
   }
 
   private async read(now: number): Promise<Totals> {
-    const metrics = await this.list()
+    const listed = await this.list()
+    // The gauges are read apart (their latest Maximum); summing them would mean nothing.
+    const isGauge = (m: Metric) => BACKLOG_FIELDS.has(m.MetricName!) && (m.Dimensions ?? []).some((d) => d.Name === 'Actor')
+    const metrics = listed.filter((m) => !isGauge(m))
+    const gauges = listed.filter(isGauge)
     // A period as long as the window, so each metric comes back as one or two sums. Data older
     // than 15 days is only kept by the 5 minutes and beyond, so long windows go by whole hours.
     const unit = this.windowMs > 15 * DAY_MS ? HOUR_MS : MINUTE_MS
@@ -109,7 +125,49 @@ export class CloudWatchMetrics implements MetricsSource {
       }
     })
     traffic.sort((a, b) => (a.from === b.from ? (a.to < b.to ? -1 : 1) : a.from < b.from ? -1 : 1))
-    return { types, traffic, requests: { byApi } }
+    const backlog = new Map<string, TypeBacklog>()
+    const latest = gauges.length === 0 ? [] : await this.latestMaximum(gauges, now - BACKLOG_LOOKBACK_MS, now)
+    gauges.forEach((metric, i) => {
+      const value = latest[i]
+      const type = metric.Dimensions?.find((d) => d.Name === 'Actor')?.Value
+      if (value === undefined || type === undefined || (metric.Dimensions ?? []).length !== 2) return
+      let b = backlog.get(type)
+      if (!b) backlog.set(type, (b = {}))
+      b[BACKLOG_FIELDS.get(metric.MetricName!)!] = value
+    })
+    return { types, traffic, requests: { byApi }, backlog }
+  }
+
+  /** Each metric's Maximum in its latest minute with data from `start` to `end` (undefined when none), in the order given. */
+  private async latestMaximum(metrics: Metric[], start: number, end: number): Promise<(number | undefined)[]> {
+    const latest: ({ at: number; value: number } | undefined)[] = metrics.map(() => undefined)
+    for (let from = 0; from < metrics.length; from += QUERIES_PER_CALL) {
+      const queries: MetricDataQuery[] = metrics.slice(from, from + QUERIES_PER_CALL).map((metric, i) => ({
+        Id: `g${from + i}`,
+        MetricStat: { Metric: metric, Period: 60, Stat: 'Maximum' },
+        ReturnData: true,
+      }))
+      let token: string | undefined
+      do {
+        const page = await this.call('GetMetricData', () =>
+          this.options.cloudwatch.getMetricData({ MetricDataQueries: queries, StartTime: new Date(start), EndTime: new Date(end), NextToken: token }),
+        )
+        for (const result of page.MetricDataResults ?? []) {
+          const i = Number(result.Id?.slice(1))
+          if (result.StatusCode === 'Forbidden' || result.StatusCode === 'InternalError') {
+            throw new Error(`CloudWatch GetMetricData for ${this.where()} answered ${result.StatusCode} for ${describe(metrics[i])}`)
+          }
+          const values = result.Values ?? []
+          ;(result.Timestamps ?? []).forEach((ts, j) => {
+            const at = new Date(ts).getTime()
+            const value = values[j]
+            if (value !== undefined && (latest[i] === undefined || at > latest[i]!.at)) latest[i] = { at, value }
+          })
+        }
+        token = page.NextToken
+      } while (token)
+    }
+    return latest.map((l) => l?.value)
   }
 
   /** Every metric of the namespace with this Service, page by page. */

@@ -3,6 +3,7 @@
 // data points, with no PutMetricData call. troupe's hosts write their counts this way, and
 // `troupe dev` reads the same lines from its functions' output, as CloudWatch would.
 import type { MetricsTake } from './actor-metrics.js'
+import { BACKLOG_METRICS, type TypeBacklog } from './backlog.js'
 
 /** Requests per AWS API, as a request counter gives them (lib/aws/request-counter.ts). */
 export interface ApiCounts {
@@ -55,16 +56,29 @@ const REQUEST_METRICS = [
  * The EMF lines of what a host counted: one per actor type (dimensions Service, Actor), one per
  * pair of types that messages went between (Service, From, To; metric Sent), one per AWS API
  * called (Service, Api; its billed units where it has any). Nothing for what did not happen.
+ * With `backlog`, a type's line also carries the gauges the host read of it (backlog.ts:
+ * Parked, OldestParkedAgeMs, Running, IteratorAgeMs), those it knows only; a type with gauges
+ * and no counts gets a line of its gauges alone.
  */
-export function emfLines(service: string, at: number, take: MetricsTake, requests?: ApiCounts): string[] {
+export function emfLines(service: string, at: number, take: MetricsTake, requests?: ApiCounts, backlog?: ReadonlyMap<string, TypeBacklog>): string[] {
   const lines: string[] = []
   const line = (dimensions: Record<string, string>, metrics: [string, number, string][]) => {
     const directive: Directive = { Namespace: METRICS_NAMESPACE, Dimensions: [Object.keys(dimensions)], Metrics: metrics.map(([Name, , Unit]) => ({ Name, Unit })) }
     const values = Object.fromEntries(metrics.map(([name, value]) => [name, value]))
     lines.push(JSON.stringify({ _aws: { Timestamp: at, CloudWatchMetrics: [directive] }, ...dimensions, ...values }))
   }
+  const gauges = (type: string): [string, number, string][] => {
+    const b = backlog?.get(type)
+    if (b === undefined) return []
+    return BACKLOG_METRICS.flatMap(([name, field, unit]): [string, number, string][] => (b[field] === undefined ? [] : [[name, b[field], unit]]))
+  }
   for (const [type, counts] of take.types) {
-    line({ Service: service, Actor: type }, TYPE_METRICS.map((m) => [m, counts[m], 'Count']))
+    line({ Service: service, Actor: type }, [...TYPE_METRICS.map((m): [string, number, string] => [m, counts[m], 'Count']), ...gauges(type)])
+  }
+  for (const type of backlog?.keys() ?? []) {
+    if (take.types.has(type)) continue
+    const only = gauges(type)
+    if (only.length !== 0) line({ Service: service, Actor: type }, only)
   }
   for (const edge of take.traffic) line({ Service: service, From: edge.from, To: edge.to }, [['Sent', edge.sent, 'Count']])
   for (const [api, count] of Object.entries(requests?.byApi ?? {})) {

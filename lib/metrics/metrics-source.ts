@@ -1,4 +1,5 @@
 import type { TypeCounts } from './actor-metrics.js'
+import type { TypeBacklog } from './backlog.js'
 import type { ApiCounts } from './emf.js'
 
 /** Messages between two types, with the rate over the last seconds when the source knows it. */
@@ -20,4 +21,9 @@ export interface MetricsSource {
   actors(): Promise<Map<string, TypeCounts>>
   traffic(): Promise<TrafficTotal[]>
   requests(): Promise<ApiCounts>
+  /**
+   * Each type's backlog as the hosts last reported it (backlog.ts: parked, the oldest parked's
+   * age, a capped type's slots in use, the iterator age), where the source reads those gauges.
+   */
+  backlog?(): Promise<Map<string, TypeBacklog>>
 }

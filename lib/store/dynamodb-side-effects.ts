@@ -6,7 +6,8 @@
 //
 // A result is one PutItem; an at-most-once claim is one PutItem on the condition that no live
 // record is there, which on failure returns the record that was (no read needed). A read is
-// strongly consistent: a run on another host right after a record was written must see it.
+// strongly consistent whatever the store's `consistentRead`: a run on another host right after a
+// record was written must see it.
 // Keys longer than DynamoDB allows are hashed under other prefixes (`oncex#`, `h#`), as receipts'.
 import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb'
 import { StoreConflictError, TroupeError } from '../core/errors.js'
@@ -23,7 +24,7 @@ export class DynamoDBSideEffects implements SideEffectStore {
   }
 
   async get(messageId: string, name: string, now: number): Promise<SideEffectRecord | undefined> {
-    const out = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: sideEffectKey(messageId, name), ConsistentRead: this.table.consistentRead })))
+    const out = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: sideEffectKey(messageId, name), ConsistentRead: true })))
     return live(out.Item, now)
   }
 

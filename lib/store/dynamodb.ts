@@ -7,6 +7,8 @@
 //   timer           timers#<shard>                   i#<id>                <dueAt, 16 digits>#<sk>
 //   shard lease     lease#<stream>#<shardId>         lease                 -     (owner, expiresAt, checkpoint, ended, parents, wanted)
 //   rate bucket     rate#<type>                      bucket                -     (clock, t, rps, burst: a type's rate, dynamodb-type-buckets.ts)
+//   type slots      running#<type>                   slots                 -     (used, limit, h:<holder>: a type's concurrency leases, dynamodb-type-slots.ts)
+//   side effect     once#<message id>                n#<name>              -     (st, res or kept, at, exp, ttl: a ctx.once record, dynamodb-side-effects.ts)
 //   receipt entry   receipt#<message id>             e#<attempt, 6 digits>#<rank>#<status>   -   (actor, key, status, at, attempt, reason, reply, error, exp, ttl)
 //   dead letter     deadletters                      i#<message id>        -     (type, deadAt, letter: the DeadLetter as superjson)
 //

@@ -23,7 +23,11 @@ export class OnceResults {
 
   constructor(private readonly limit = Infinity) {}
 
-  run<T>(messageId: MessageId, name: string, fn: () => T | Promise<T>, semantics: OnceSemantics = 'at-least-once'): Promise<T> {
+  /**
+   * `keepFailure`, at most once: whether a failure is the answer for good (default: always, as
+   * `fn` was called); a durable host says no for a store that failed before the call was decided.
+   */
+  run<T>(messageId: MessageId, name: string, fn: () => T | Promise<T>, semantics: OnceSemantics = 'at-least-once', keepFailure?: () => boolean): Promise<T> {
     let results = this.byMessage.get(messageId)
     const known = results?.get(name) as Promise<T> | undefined
     if (known !== undefined) return known
@@ -32,13 +36,12 @@ export class OnceResults {
       if (this.byMessage.size > this.limit) this.byMessage.delete(this.byMessage.keys().next().value!)
     }
     const result = Promise.resolve().then(fn)
-    if (semantics === 'at-least-once') {
-      result.catch(() => {
-        if (this.byMessage.get(messageId)?.get(name) === result) results.delete(name)
-      })
-    } else {
-      result.catch(() => {}) // kept as the answer; each attempt that asks sees the rejection
-    }
+    // A failure at least once, or one not decided at most once, leaves the call to the next attempt;
+    // else it is kept as the answer, and each attempt that asks sees it.
+    result.catch(() => {
+      if (semantics === 'at-most-once' && (keepFailure === undefined || keepFailure())) return
+      if (this.byMessage.get(messageId)?.get(name) === result) results.delete(name)
+    })
     results.set(name, result)
     return result
   }

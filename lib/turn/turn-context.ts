@@ -11,6 +11,9 @@ import { assertSerializable } from '../core/validate.js'
 import { scopedTimerId, type Effect, type ForkPlan } from './effect.js'
 import type { OnceSemantics, OnceSubject } from './once.js'
 
+/** The longest `ctx.once` name: it is part of the record's key, checked before `fn` runs. */
+const MAX_ONCE_NAME = 512
+
 /** Where a turn runs: the host's instance record. The context needs only its key. */
 export interface TurnSlot {
   readonly key: string
@@ -182,7 +185,9 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
   once<T>(name: string, fn: () => T | Promise<T>, options?: OnceOptions): Promise<T> {
     const semantics = options?.semantics ?? 'at-least-once'
     const where = `ctx.once in ${this.message.type}'s turn on message ${this.message.id}`
-    if (typeof name !== 'string' || name.length === 0) return Promise.reject(new ConfigError(`${where}: the name must be a non-empty string, got ${JSON.stringify(name)}`))
+    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_ONCE_NAME) {
+      return Promise.reject(new ConfigError(`${where}: the name must be a string of 1 to ${MAX_ONCE_NAME} characters, got ${typeof name === 'string' ? `${name.length} characters` : JSON.stringify(name)}`))
+    }
     if (typeof fn !== 'function') return Promise.reject(new ConfigError(`${where} ('${name}'): fn must be a function`))
     if (semantics !== 'at-least-once' && semantics !== 'at-most-once') {
       return Promise.reject(new ConfigError(`${where} ('${name}'): options.semantics must be 'at-least-once' or 'at-most-once', got ${JSON.stringify(semantics)}`))

@@ -4,7 +4,7 @@
 // mailbox and memory; a batch, a conditional write and an outbox), never what a turn does.
 import type { Clock } from '../core/clock.js'
 import type { Envelope } from '../core/envelope.js'
-import { ConfigError, NotSerializableError, RetryableError, StateVersionError, TerminalError, TurnTimeoutError, ValidationError } from '../core/errors.js'
+import { ConfigError, NotSerializableError, RetryableError, StateVersionError, TerminalError, TroupeError, TurnTimeoutError, ValidationError } from '../core/errors.js'
 import { isDrop, type Filter } from '../core/filter.js'
 import { StateJournal } from '../core/state-journal.js'
 import { assertSerializable, validateBody } from '../core/validate.js'
@@ -179,7 +179,15 @@ export function applyFilters(type: ActorType, envelope: Envelope, filters: reado
 
 /** Errors no retry can fix: the message is dead-lettered at once (a newer stored state: only in the embedded mode, where no other host may take it). */
 export function isTerminal(error: unknown): boolean {
-  return error instanceof TerminalError || error instanceof NotSerializableError || error instanceof ValidationError || error instanceof ConfigError || error instanceof StateVersionError
+  return (
+    error instanceof TerminalError ||
+    error instanceof NotSerializableError ||
+    error instanceof ValidationError ||
+    error instanceof ConfigError ||
+    error instanceof StateVersionError ||
+    // A side effect that ran and whose result cannot be kept: a retry would only run it again.
+    (error instanceof TroupeError && error.code === 'TROUPE_ONCE_TOO_LARGE')
+  )
 }
 
 /**

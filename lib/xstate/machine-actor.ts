@@ -4,7 +4,7 @@ import type { AnyStateMachine, EventFromLogic, InputFrom, SnapshotFrom } from 'x
 import { Actor, ConfigError, type Context } from '../index.js'
 import { isDelayedEvent, type DelayedEvent } from './durable-scheduler.js'
 import { machineEventSchema } from './event-schema.js'
-import { initialMachineState, type MachineMigration, type MachineState } from './machine-state.js'
+import { initialMachineState, migratedState, type MachineMigration, type MachineState } from './machine-state.js'
 import { runMachineTurn } from './machine-turn.js'
 
 /** How a machine becomes an actor. */
@@ -16,8 +16,13 @@ export interface MachineActorOptions<TMachine extends AnyStateMachine, TReply> {
    * would no longer fit the machine: restoring one stored under another version fails
    * (the message is dead-lettered) instead of running the wrong machine, unless `migrate`
    * has an entry for that version.
+   *
+   * A whole number is also the actor's state version (README, "State versions"): versions are
+   * then ordered, so during a rolling deploy a host of an older version that meets a snapshot
+   * of a newer one leaves the message for redelivery instead of dead-lettering it, and an older
+   * snapshot is migrated when it is loaded. A string names versions without an order.
    */
-  version: string
+  version: string | number
   /**
    * Migrations from older machine versions, by version: each maps a persisted snapshot stored
    * under that version straight to one the current machine restores. The next turn of such an
@@ -57,7 +62,7 @@ export interface MachineActorClass<TMachine extends AnyStateMachine, TReply> {
   /** Checks that each message is an event (an object with a string `type`). */
   readonly schema: StandardSchemaV1
   readonly machine: TMachine
-  readonly version: string
+  readonly version: string | number
 }
 
 /**
@@ -102,14 +107,16 @@ export function machineActor<TMachine extends AnyStateMachine, TReply = unknown>
     throw new ConfigError(`${where}: the first argument must be an xstate v5 machine (createMachine or setup().createMachine)`)
   }
   if (typeof options?.type !== 'string') throw new ConfigError(`${where}: options.type must be the actor's type name`)
-  if (typeof options.version !== 'string' || options.version.length === 0) {
-    throw new ConfigError(`${where}: options.version must be a non-empty string, stored with each snapshot`)
+  const ordered = typeof options.version === 'number'
+  if (ordered ? !(Number.isSafeInteger(options.version) && (options.version as number) >= 1) : typeof options.version !== 'string' || options.version.length === 0) {
+    throw new ConfigError(`${where}: options.version must be a non-empty string or a whole number from 1 up, stored with each snapshot; got ${JSON.stringify(options.version)}`)
   }
   for (const name of ['key', 'input', 'reply'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new ConfigError(`${where}: options.${name} must be a function`)
   }
-  const migrate = checkMigrations(where, options.migrate, options.version)
-  const { version, input, reply } = options
+  const version = String(options.version)
+  const migrate = checkMigrations(where, options.migrate, version)
+  const { input, reply } = options
 
   // The mailbox and reply are typed by MachineActorClass below, from the machine and `reply`.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -117,7 +124,7 @@ export function machineActor<TMachine extends AnyStateMachine, TReply = unknown>
     static readonly type: string = options.type
     static readonly schema: StandardSchemaV1 = machineEventSchema
     static readonly machine = machine
-    static readonly version = version
+    static readonly version = options.version
 
     initialState(): MachineState {
       return initialMachineState(version)
@@ -129,6 +136,11 @@ export function machineActor<TMachine extends AnyStateMachine, TReply = unknown>
     }
   }
 
+  if (ordered) {
+    // The state version's migration (state-version.ts): a stored state of an older version is
+    // brought to this one as it is loaded, by the entry for the machine version it was made by.
+    Object.defineProperty(MachineActorBase, 'migrate', { value: (state: unknown) => migratedState(options.type, state, version, migrate), writable: true, configurable: true })
+  }
   if (options.key !== undefined) {
     const key = options.key
     // Defined only when asked for: troupe makes an actor with a key method a keyed actor.

@@ -55,11 +55,20 @@ export function checkVersion(type: string, key: string, state: unknown, version:
   if (found !== version) {
     const what = found === undefined ? 'no machine version' : `machine version "${String(found)}"`
     throw new TerminalError(
-      `machine actor ${type} key "${key}": the stored snapshot has ${what}, but this actor runs machine version "${version}"; ` +
+      `machine actor ${type}${key === '' ? '' : ` key "${key}"`}: the stored snapshot has ${what}, but this actor runs machine version "${version}"; ` +
         `a snapshot is restored only by the version that stored it — give machineActor a migrate entry for ${found === undefined ? 'that version' : JSON.stringify(String(found))}, or keep the old version until its instances finish`,
     )
   }
   return { snapshot: stored!.snapshot ?? null, version, timers: stored!.timers ?? {} }
+}
+
+/**
+ * The migration of a machine actor with a whole-number version, as its state version's `migrate`
+ * (state-version.ts calls it as a state of an older version is loaded, and names the key when it
+ * throws): the stored state brought to `version` by the entry for the machine version that made it.
+ */
+export function migratedState(type: string, state: unknown, version: string, migrate?: Readonly<Record<string, MachineMigration>>): MachineState {
+  return checkVersion(type, '', state, version, migrate)
 }
 
 /** A stored snapshot through its migration; a new instance's (null) has nothing to migrate. */

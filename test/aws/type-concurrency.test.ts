@@ -39,8 +39,8 @@ const { stack, aws } = await localStackFor(t)
 
 /**
  * Turns of one type as they happen, across every host of the test (they share this process): how
- * many run now and the most that ever did. A turn waits until `cap` turns run (or 20 ms pass, when
- * fewer are left), then works 5 ms: so turns overlap as far as the hosts let them.
+ * many run now and the most that ever did. A turn waits until `cap` turns run (or a while passes,
+ * when fewer are left), then works 5 ms: so turns overlap as far as the hosts let them.
  */
 class Overlap {
   running = 0
@@ -54,10 +54,12 @@ class Overlap {
     this.running++
     this.turns++
     this.most = Math.max(this.most, this.running)
+    // Until the cap has been reached once, a turn holds on (up to a second of real time, so a busy
+    // machine's slow hosts still meet) for the others; after that, only briefly.
     if (this.running >= this.cap) this.open()
     else await new Promise<void>((resolve) => {
       this.waiters.push(resolve)
-      setTimeout(resolve, 20)
+      setTimeout(resolve, this.most >= this.cap ? 20 : 1_000)
     })
     await new Promise((resolve) => setTimeout(resolve, 5))
     this.running--

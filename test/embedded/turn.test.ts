@@ -151,7 +151,7 @@ t.test('ctx.once refuses a bad name, function or semantics, naming the actor and
   const id = await system.tell(Bad, { n: 1 })
   await clock.runUntil(() => system.inspect().actors[0]!.counts.done === 1)
   t.equal(seen.length, 3)
-  t.match(seen[0], new RegExp(`ctx\\.once in bad\\.once's turn on message ${id}: the name must be a non-empty string`))
+  t.match(seen[0], new RegExp(`ctx\\.once in bad\\.once's turn on message ${id}: the name must be a string of 1 to 512 characters`))
   t.match(seen[1], /\('x'\): fn must be a function/)
   t.match(seen[2], /options\.semantics must be 'at-least-once' or 'at-most-once', got "exactly-once"/)
 })

@@ -1,7 +1,7 @@
 // The records of ctx.once side effects (SideEffectStore): the memory and DynamoDB stores against
 // one conformance suite; then what each call costs on DynamoDB, and a result too large to record.
 import t from 'tap'
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb'
+import { DeleteTableCommand, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb'
 import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
 import { clients, startLocalStack } from '../../lib/local/local-stack.js'
 import { createTable } from '../../lib/store/dynamodb.js'
@@ -59,4 +59,35 @@ t.test('a result too large for an item is refused with the message, the name and
     { code: 'TROUPE_ONCE_TOO_LARGE', message: /ctx\.once\('report'\) in shop\.pay's turn on message m1 is 410\.\d KB/ },
   )
   t.equal(await store.get('m1', 'report', 1), undefined, 'nothing written')
+})
+
+t.test('a lost claim reads nothing more where DynamoDB returns the item that failed the condition', async (t) => {
+  // dynalite leaves ReturnValuesOnConditionCheckFailure out; this client adds what DynamoDB sends:
+  // the item, on the ConditionalCheckFailedException (read here through a client of its own).
+  const counter = new RequestCounter()
+  const answering = clients(stack).dynamodb
+  const reader = clients(stack).dynamodb
+  t.teardown(() => (answering.destroy(), reader.destroy()))
+  answering.middlewareStack.add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args)
+      } catch (e) {
+        const input = args.input as { TableName?: string; Item?: Record<string, AttributeValue>; ReturnValuesOnConditionCheckFailure?: string }
+        if (context.commandName !== 'PutItemCommand' || (e as Error).name !== 'ConditionalCheckFailedException' || input.ReturnValuesOnConditionCheckFailure !== 'ALL_OLD') throw e
+        const key = { pk: input.Item!['pk']!, sk: input.Item!['sk']! }
+        const old = await reader.send(new GetItemCommand({ TableName: input.TableName, Key: key, ConsistentRead: true }))
+        throw Object.assign(e as Error, { Item: old.Item })
+      }
+    },
+    { step: 'initialize', name: 'returnOldItem' },
+  )
+  countRequests(answering, counter)
+  const store = await freshStore(answering)
+  t.teardown(() => store.close())
+  t.equal(await store.claim({ messageId: 'm1', name: 'a', actor: 'x', status: 'started', at: 5, expiresAt: 1_000 }, 5), undefined)
+  const lost = await store.claim({ messageId: 'm1', name: 'a', actor: 'x', status: 'started', at: 6, expiresAt: 1_000 }, 6)
+  t.strictSame(lost, { messageId: 'm1', name: 'a', actor: 'x', status: 'started', at: 5, expiresAt: 1_000 }, 'the first claim, from the failed write')
+  const requests = Object.fromEntries(Object.entries(counter.snapshot().byApi).map(([api, c]) => [api, c.requests]))
+  t.same(requests, { 'DynamoDB.PutItem': 2 }, 'two PutItem, no read')
 })

@@ -128,9 +128,27 @@ t.test('at least once: a side effect whose record was lost runs again on the nex
   t.same([...first.charges, ...second.charges], ['a', 'a'], 'one run per host: the record of the first never came')
 })
 
-t.test('at most once: the next host finds the claim alone and the turn gets OnceInterruptedError, never a second charge', async (t) => {
+t.test('at most once: a call whose result was recorded answers the next host with it, never a second charge', async (t) => {
   const state = new FailingPuts(1, () => new Error('the environment died before its commit'))
   const sideEffects = new MemorySideEffects()
+  const first = setup(state, { sideEffects, semantics: 'at-most-once' })
+  t.equal((await first.host.handle(first.batch)).failedFrom, '100')
+  t.equal(sideEffects.get('m1', 'charge', Date.now())?.status, 'done', 'the claim, then the result: two writes')
+  const second = setup(state, { sideEffects, semantics: 'at-most-once' })
+  t.equal((await second.host.handle(second.batch)).failedFrom, undefined)
+  t.same([...first.charges, ...second.charges], ['a'], 'charged once')
+})
+
+t.test('at most once: a host cut off between the claim and the result leaves the claim alone; the next gets OnceInterruptedError', async (t) => {
+  const state = new FailingPuts(1, () => new Error('the environment died before its commit'))
+  /** The result's write is lost: the host died right after the side effect. */
+  class ClaimOnly extends MemorySideEffects {
+    override put(record: SideEffectRecord) {
+      if (record.status === 'done') throw new Error('died before the result was recorded')
+      super.put(record)
+    }
+  }
+  const sideEffects = new ClaimOnly()
   const seen: OnceInterruptedError[] = []
   const interrupted = (e: OnceInterruptedError) => (seen.push(e), 100)
   const first = setup(state, { sideEffects, semantics: 'at-most-once', interrupted })
@@ -142,6 +160,19 @@ t.test('at most once: the next host finds the claim alone and the turn gets Once
   t.match(seen[0], { code: 'TROUPE_ONCE_INTERRUPTED', actor: 'pay', messageId: 'm1', name: 'charge' })
   t.match(seen[0]!.message, /ctx\.once\('charge'\) of pay on message m1 was started at .* by a run that did not record its end/)
   t.same(JSON.parse(state.get('pay', 'a')!.state).json, { n: 100 }, 'the state the handler chose')
+})
+
+t.test('at most once: a claim the store could not make is tried again on the next attempt, not kept as the answer', async (t) => {
+  class Throttled extends MemorySideEffects {
+    fails = 1
+    override claim(record: SideEffectRecord, now: number) {
+      if (this.fails-- > 0) throw new Error('ThrottlingException: rate exceeded')
+      return super.claim(record, now)
+    }
+  }
+  const { host, charges, batch } = setup(new MemoryStateStore(), { sideEffects: new Throttled(), semantics: 'at-most-once' })
+  t.equal((await host.handle(batch)).failedFrom, undefined, 'the message ended')
+  t.same(charges, ['a'], 'the second attempt claimed the call and charged once')
 })
 
 t.test('at most once: a failed side effect is not run again on the next attempts in this host', async (t) => {

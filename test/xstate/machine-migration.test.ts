@@ -6,7 +6,7 @@ import { assign, setup } from 'xstate'
 import { memoryStores, type Stores } from '../../lib/index.js'
 import { createTestSystem, SimulatedClock } from '../../lib/testing/index.js'
 import { machineActor, type PersistedMachineSnapshot } from '../../lib/xstate/index.js'
-import { LightLog, storedState, TrafficLight } from './fixtures/machines.js'
+import { lightMachine, LightLog, storedState, TrafficLight } from './fixtures/machines.js'
 
 type LightEvent = { type: 'START' | 'EMERGENCY' | 'RESUME' | 'STATUS'; crossing: string }
 
@@ -106,4 +106,43 @@ t.test('bad migrations are refused when the class is made', async (t) => {
   t.throws(() => machineActor(lightV2, { ...v2Options, migrate: 'yes' as never }), { code: 'TROUPE_CONFIG', message: /options\.migrate must be an object of functions by machine version/ })
   t.throws(() => machineActor(lightV2, { ...v2Options, migrate: { '1': 'x' as never } }), { message: /options\.migrate\["1"\] must be a function/ })
   t.throws(() => machineActor(lightV2, { ...v2Options, migrate: { '2': fromV1 } }), { message: /an entry for the current version "2"/ })
+})
+
+t.test('a whole-number machine version is the state version: an older state migrates as it is loaded, a newer one is never run or written', async (t) => {
+  migrations.length = 0
+  const clock = new SimulatedClock()
+  const stores = memoryStores()
+  const lightOne = machineActor(lightMachine, { type: 'trafficLight', version: 1, key: (e: LightEvent) => e.crossing, input: (e: LightEvent) => ({ crossing: e.crossing }) })
+  class One extends lightOne {}
+  const one = createTestSystem({ actors: [One], stores, clock })
+  await one.system.tell(One, { type: 'START', crossing: 'elm' })
+  await one.settle()
+  await one.system.stop()
+  t.equal(stores.state.get('trafficLight', 'elm')?.stateVersion, undefined, 'version 1: stored without a state version')
+
+  class Two extends machineActor(lightV2, { ...v2Options, version: 2, migrate: { '1': fromV1 } }) {}
+  const two = createTestSystem({ actors: [Two], stores, clock })
+  t.match(await two.system.state(Two, 'elm'), { version: '2', snapshot: { value: 'go', context: { emergencies: 0 } } }, 'a read shows it migrated')
+  await two.system.tell(Two, { type: 'EMERGENCY', crossing: 'elm' })
+  await two.settle()
+  await two.system.stop()
+  t.same(await two.system.deadLetters(), [], 'no dead letter')
+  const stored = stores.state.get('trafficLight', 'elm')
+  t.equal(stored?.stateVersion, 2, 'committed as state version 2')
+
+  // Version 1 again (an old environment in a rolling deploy): it refuses the newer state.
+  const again = createTestSystem({ actors: [One], stores, clock })
+  await t.rejects(again.system.ask(One, { type: 'START', crossing: 'elm' }), { name: 'AskFailedError' })
+  await again.settle()
+  const [letter] = await again.system.deadLetters()
+  t.equal(letter?.error.name, 'StateVersionError', 'refused by its state version, not by a snapshot mismatch')
+  t.match(letter?.error.message, /trafficLight.*elm.*2.*1/)
+  t.equal(letter?.attempts.length, 1, 'never retried')
+  t.same(stores.state.get('trafficLight', 'elm'), stored, 'the newer state is as version 2 left it')
+})
+
+t.test('a machine version must be a non-empty string or a whole number from 1 up', async (t) => {
+  for (const version of [0, 1.5, -1, ''] as const) {
+    t.throws(() => machineActor(lightV2, { ...v2Options, version }), { code: 'TROUPE_CONFIG', message: /options\.version must be a non-empty string or a whole number from 1 up/ }, JSON.stringify(version))
+  }
 })

@@ -6,6 +6,7 @@
 import { UnknownActorError } from '../../core/errors.js'
 import { messageLogFields } from '../../core/logger.js'
 import { earliest, positionOf } from '../../core/position.js'
+import { oldestArrivals } from '../../metrics/backlog.js'
 import { PayloadError } from '../../routing/claim-check.js'
 import { unreadableRecordLetter } from '../../routing/unreadable-record.js'
 import type { StoredInstance } from '../../store/index.js'
@@ -102,6 +103,8 @@ export class BatchIntake {
     }
 
     const all = [...groups.values()]
+    // A group's first record is its oldest (stream order): how long each type's records waited in the stream.
+    if (ctx.options.onArrivals) ctx.options.onArrivals(oldestArrivals(all.map((g) => ({ type: g.type.type, arrivedAt: g.records[0]?.arrivedAt }))))
     // Everything of this lane before the batch's first record is done: the mapping (or the shard
     // consumer) delivers a record again until a run reports it done, and reports come in order.
     const firstPosition = positionOf(first.sequenceNumber)

@@ -94,6 +94,8 @@ export interface DurableSettings {
   onEvent?: (event: TroupeEvent) => void
   /** An instance's state was committed (undefined: deleted). */
   onCommit?: (type: string, key: string, state: unknown, updatedAt: number, lastMessageId: string | undefined) => void
+  /** A batch was taken in: when the oldest of each type's records arrived in the stream (epoch ms), for the iterator age per type. */
+  onArrivals?: (oldest: ReadonlyMap<string, number>) => void
 }
 
 /** Without the app's claim check, a body larger than this goes to the overflow store: no default-sized record could carry it. */
@@ -139,7 +141,7 @@ export class DurableContext {
     this.horizons = { processMs: 15 * 60_000, shardMs: this.tombstoneTtlMs, ...options.laneHorizons }
     this.rates = new TypeRates(options.typeBuckets ?? new MemoryTypeBuckets(), this.logger)
     this.slots = new TypeSlotClaims(options.typeSlots ?? new MemoryTypeSlots(), this.clock, this.logger, this.concurrency)
-    this.sideEffects = new SideEffects(options.sideEffects ?? new MemorySideEffects(), this.clock, this.horizons.shardMs, options.overflow)
+    this.sideEffects = new SideEffects(options.sideEffects ?? new MemorySideEffects(), this.clock, this.horizons.shardMs, options.overflow, this.logger)
     this.outbox = new OutboxSender(options.messages, options.timers, options.journal, () => this.clock.now(), options.onTimer, options.onReceipts)
   }
 

@@ -32,7 +32,7 @@
 // batch-progress.ts), the throttles (instance-throttle.ts, run-throttles.ts, type-bucket.ts,
 // waiting-message.ts), the outbox (outbox.ts, outbox-overflow.ts), the flush record
 // (flush-record.ts) and this process's lane (process-lane.ts).
-import { joinerActor, type JoinerHost } from '../../../actors/joiner.js'
+import { Joiner, JOINER, serveJoiner, type JoinerHost } from '../../../actors/joiner.js'
 import { timerActor, type TimerFiring, type TimerHost, type TimerState } from '../../../actors/timer.js'
 import type { ActorClass } from '../../core/actor.js'
 import type { Clock } from '../../core/clock.js'
@@ -97,8 +97,9 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
     this.logger = ctx.logger
     this.counts = ctx.counts
     this.lane = ctx.lane
-    const builtins = [joinerActor(this), timerActor(this), ...(options.builtins ?? []).map((make) => make(this))]
+    const builtins = [Joiner, timerActor(this), ...(options.builtins ?? []).map((make) => make(this))]
     this.registry = new ActorRegistry(options.actors, builtins, (cls) => new ActorType(cls))
+    serveJoiner(this.registry.get(JOINER).actor, this)
     for (const type of this.registry.values()) {
       this.counts.set(type.type, { accepted: 0, done: 0, filtered: 0, dead: 0, retried: 0, throttled: 0, duplicates: 0, conflicts: 0 })
       const unapplied = unappliedThrottle(type)
@@ -128,10 +129,15 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
     return n
   }
 
-  /** The same per actor type, with when the oldest of them was sent (epoch ms). */
-  parkedByType(): Map<string, { count: number; oldestSentAt: number }> {
+  /**
+   * The same per actor type, with when the oldest of them was sent (epoch ms). With `wokenBefore`,
+   * leaving out an instance whose wake-up was due before it: by then the wake-up ran, here or on
+   * another host (a Lambda tick), and what it left parked is that host's to tell.
+   */
+  parkedByType(wokenBefore?: number): Map<string, { count: number; oldestSentAt: number }> {
     const byType = new Map<string, { count: number; oldestSentAt: number }>()
     for (const p of this.runner.parkedHere.values()) {
+      if (wokenBefore !== undefined && p.wakeAt < wokenBefore) continue
       const t = byType.get(p.type)
       if (t === undefined) byType.set(p.type, { count: p.count, oldestSentAt: p.oldestSentAt })
       else {

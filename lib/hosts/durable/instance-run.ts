@@ -41,6 +41,8 @@ export interface ParkedHere {
   count: number
   /** When the first of them was sent (epoch ms): how long the line has been waiting. */
   oldestSentAt: number
+  /** When their wake-up is due (epoch ms): past it, a host other than this one may have run them. */
+  wakeAt: number
 }
 
 export class InstanceRun {
@@ -307,7 +309,7 @@ export class InstanceRun {
     const item = await commitInstance(ctx, { type, key, name, state: this.state, meta, kept, stored: this.stored, checkEach: this.checkEach }, version)
     group.stored = item
     // A paused instance's parked messages wait for its resume, not for a wake-up: not counted.
-    if (meta.parked !== undefined && meta.wake !== undefined) this.parts.parkedHere.set(name, { type: type.type, count: meta.parked.length, oldestSentAt: meta.parked.reduce((at, e) => Math.min(at, e.sentAt), Infinity) })
+    if (meta.parked !== undefined && meta.wake !== undefined) this.parts.parkedHere.set(name, { type: type.type, count: meta.parked.length, oldestSentAt: meta.parked.reduce((at, e) => Math.min(at, e.sentAt), Infinity), wakeAt: meta.wake.dueAt })
     else this.parts.parkedHere.delete(name)
     ctx.options.onCommit?.(type.type, key, shownState(type, key, this.state), item.updatedAt, group.records.at(-1)?.envelope.id)
     ctx.committed(type, events)

@@ -7,15 +7,17 @@
 //   run `fn` and record its result (one write). A crash between `fn` and that write runs `fn`
 //   again on the next run: the documented window.
 // - At most once: claim the call before `fn` (one conditional write, which returns what was
-//   there when it fails); a run that finds a claim without a result throws OnceInterruptedError
-//   instead of running `fn`. The result is not written (one write per call), so every run after
-//   the claim's, on another host, finds the claim alone.
+//   there when it fails), and record its result after (a second write), so a later run of the
+//   turn gets the result; a run that finds a claim without a result (the run that made it was cut
+//   off between the claim and the result's record) throws OnceInterruptedError instead of
+//   running `fn`.
 //
 // A record lives as long as a copy of its message may still come (the lane horizon), so a late
 // redelivery still finds it; DynamoDB's TTL removes it after. A result too large for the record
 // (over RECORD_RESULT_BYTES) is kept in the host's overflow store first, and the record says where.
 import { createHash } from 'node:crypto'
 import type { Clock } from '../../core/clock.js'
+import type { Logger } from '../../core/logger.js'
 import { OnceInterruptedError, TroupeError } from '../../core/errors.js'
 import { decode, encode } from '../../core/serialization.js'
 import { assertSerializable } from '../../core/validate.js'
@@ -37,35 +39,56 @@ export class SideEffects {
     private readonly keepMs: number,
     /** Where a result too large for its record is kept; without one, the store refuses it (TROUPE_ONCE_TOO_LARGE). */
     private readonly overflow: PayloadStore | undefined,
+    private readonly logger: Logger,
   ) {}
 
   run<T>(message: OnceSubject, name: string, fn: () => T | Promise<T>, semantics: OnceSemantics): Promise<T> {
-    const once = semantics === 'at-most-once' ? () => this.atMostOnce(message, name, fn) : () => this.atLeastOnce(message, name, fn)
-    return this.memory.run(message.id, name, once, semantics)
+    if (semantics === 'at-least-once') return this.memory.run(message.id, name, () => this.atLeastOnce(message, name, fn), semantics)
+    // At most once, a failure is the answer for good only once the call was decided (`fn` called,
+    // or a record found); a store that failed before that leaves the call to the next attempt.
+    const decided = { now: false }
+    return this.memory.run(message.id, name, () => this.atMostOnce(message, name, fn, decided), semantics, () => decided.now)
   }
 
   private async atLeastOnce<T>(message: OnceSubject, name: string, fn: () => T | Promise<T>): Promise<T> {
     const there = await this.store.get(message.id, name, this.clock.now())
     if (there !== undefined) return this.answer(message, name, there)
     const result = await fn()
-    // Serialisable or not, the side effect has run: the record fails, and so does the turn.
+    await this.store.put(await this.resultRecord(message, name, result))
+    return result
+  }
+
+  private async atMostOnce<T>(message: OnceSubject, name: string, fn: () => T | Promise<T>, decided: { now: boolean }): Promise<T> {
+    const there = await this.store.claim(this.record(message, name, 'started', undefined), this.clock.now())
+    decided.now = true
+    if (there !== undefined) return this.answer(message, name, there)
+    const result = await fn()
+    const record = await this.resultRecord(message, name, result)
+    try {
+      // The second write: a run after this one (a redelivery, a direct ask's copy on the stream)
+      // gets the result, not an interruption. Lost, the claim alone stands: at most once still.
+      await this.store.put(record)
+    } catch (error) {
+      this.logger.warn(`the result of ctx.once('${name}') was not recorded; a later run of the turn will find it interrupted`, { actor: message.type, messageId: message.id, error: (error as Error)?.message ?? String(error) })
+    }
+    return result
+  }
+
+  /**
+   * The record of a result, checked as it will be kept; one too large for the record is kept in
+   * the overflow store first, so a record never points at what is not there. Serialisable or not,
+   * the side effect has run: a refusal fails the turn for good (turn.ts, isTerminal).
+   */
+  private async resultRecord(message: OnceSubject, name: string, result: unknown): Promise<SideEffectRecord> {
     assertSerializable(message.type, 'once result', result)
     const text = encode(result)
     const record = this.record(message, name, 'done', text)
     if (this.overflow !== undefined && Buffer.byteLength(text) > RECORD_RESULT_BYTES) {
-      // Kept first, so a record never points at what is not there.
       record.kept = keptKey(message, name)
       delete record.result
       await this.overflow.put(record.kept, Buffer.from(text), record.expiresAt)
     }
-    await this.store.put(record)
-    return result
-  }
-
-  private async atMostOnce<T>(message: OnceSubject, name: string, fn: () => T | Promise<T>): Promise<T> {
-    const there = await this.store.claim(this.record(message, name, 'started', undefined), this.clock.now())
-    if (there !== undefined) return this.answer(message, name, there)
-    return fn()
+    return record
   }
 
   /** What an earlier run recorded: its result, or (a claim alone) the error that says it may have run. */

@@ -83,7 +83,10 @@ export class TypeLease {
     if (this.released) return
     const expiresAt = this.clock.now() + this.times.leaseMs
     try {
-      if (await this.store.renew(this.type.type, this.holder, expiresAt)) this.expiresAt = Math.max(this.expiresAt, expiresAt)
+      const renewed = await this.store.renew(this.type.type, this.holder, expiresAt)
+      // Given back while the renewal was on its way: the lease is gone by our own hand, not lost.
+      if (this.released) return
+      if (renewed) this.expiresAt = Math.max(this.expiresAt, expiresAt)
       else {
         this.lost = true
         this.logger.warn(`a lease on slots of ${this.type.type}'s concurrency was reclaimed before it was renewed; the batch starts no more of its turns, they wait`, { actor: this.type.type })

@@ -54,7 +54,8 @@ export function slotLimit(type: ActorType): number | undefined {
 export function leaseTimes(type: ActorType): { leaseMs: number; attemptMs: number; marginMs: number } {
   const attemptMs = type.policy.attemptTimeoutMs > 0 ? type.policy.attemptTimeoutMs : UNTIMED_ATTEMPT_MS
   const marginMs = Math.max(MIN_MARGIN_MS, attemptMs / 2)
-  return { leaseMs: attemptMs + marginMs, attemptMs: type.policy.attemptTimeoutMs, marginMs }
+  // A turn starts only while the lease outlasts `attemptMs`: for an untimed type, the base the lease is sized by.
+  return { leaseMs: attemptMs + marginMs, attemptMs, marginMs }
 }
 
 /**

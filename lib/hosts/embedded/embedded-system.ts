@@ -1,5 +1,5 @@
 import { FORK_RESULT, forkResultActor } from '../../../actors/fork-result.js'
-import { joinerActor, type JoinerHost } from '../../../actors/joiner.js'
+import { Joiner, JOINER, serveJoiner, type JoinerHost } from '../../../actors/joiner.js'
 import type { ActorClass } from '../../core/actor.js'
 import { systemClock, type Clock } from '../../core/clock.js'
 import * as d from '../../core/defaults.js'
@@ -84,8 +84,9 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     this.events = new Listeners(this.logger)
     this.checkSerializable = options.checkSerializable ?? process.env.NODE_ENV !== 'production'
     this.receiptsForAll = options.receiptsForAll ?? false
-    const builtins = [joinerActor(this), forkResultActor((forkId, joined) => this.forkJoined(forkId, joined))]
+    const builtins = [Joiner, forkResultActor((forkId, joined) => this.forkJoined(forkId, joined))]
     this.registry = new ActorRegistry(options.actors, builtins, (cls) => new ActorRuntime(cls, this.clock))
+    serveJoiner(this.registry.get(JOINER).actor, this)
     this.runtimes = [...this.registry.values()]
     this.pausing = new PauseBook(this.runtimes)
     const maxRunning = options.concurrency ?? d.DEFAULT_SYSTEM_CONCURRENCY

@@ -23,6 +23,7 @@ import {
 } from './events.js'
 import { earliest } from '../../core/position.js'
 import { ActorMetrics } from '../../metrics/actor-metrics.js'
+import { arrivalMs } from '../../metrics/backlog.js'
 import { emfLines, requestsSince } from '../../metrics/emf.js'
 import { xrayTrace } from './xray-trace.js'
 
@@ -40,10 +41,12 @@ export interface LambdaHostOptions extends Omit<AwsSystemOptions, 'kinesis' | 'd
    */
   safetyMarginMs?: number
   /**
-   * The host's counts (turns per actor type, messages between types, requests per AWS API),
-   * written after each invocation as CloudWatch Embedded Metric Format lines on stdout, under the
-   * namespace `troupe` with this service name; `troupe inspect` reads them as metrics, and
-   * `troupe dev` from its functions' output. `false` writes none.
+   * The host's counts (turns per actor type, messages between types, requests per AWS API) and
+   * each type's backlog as it saw it (messages parked and the age of the oldest, a capped type's
+   * slots in use, the iterator age of its records), written after each invocation as CloudWatch
+   * Embedded Metric Format lines on stdout, under the namespace `troupe` with this service name;
+   * `troupe inspect` reads them as metrics, and `troupe dev` from its functions' output. `false`
+   * writes none.
    * @default { service: the table name }
    */
   metrics?: false | { service?: string }
@@ -95,7 +98,7 @@ export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
   const writeMetrics = () => {
     if (!metrics) return
     const requests = system.requests.snapshot()
-    const lines = emfLines(service, Date.now(), metrics.take(), requestsSince(requests, requestsBefore))
+    const lines = emfLines(service, Date.now(), metrics.take(), requestsSince(requests, requestsBefore), system.backlog.take())
     requestsBefore = requests
     if (lines.length !== 0) process.stdout.write(`${lines.join('\n')}\n`)
   }
@@ -112,8 +115,8 @@ export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
       const id = `${stream}/${shardId}`
       let shard = shards.get(id)
       if (!shard) shards.set(id, (shard = { stream, shardId, records: [] }))
-      const arrival = r.kinesis?.approximateArrivalTimestamp
-      shard.records.push({ sequenceNumber: String(r.kinesis?.sequenceNumber), data: r.kinesis?.data, ...(Number.isFinite(arrival) ? { arrivedAt: Math.round(arrival * 1000) } : {}) })
+      const arrivedAt = arrivalMs(r.kinesis?.approximateArrivalTimestamp)
+      shard.records.push({ sequenceNumber: String(r.kinesis?.sequenceNumber), data: r.kinesis?.data, ...(arrivedAt !== undefined ? { arrivedAt } : {}) })
     }
     let failedFrom: string | undefined
     for (const shard of shards.values()) {

@@ -53,6 +53,21 @@ function msgLink(id) {
 
 let knownTypes = []
 
+/** A duration for people: tenths of a second under 10 s, then seconds, minutes, hours. */
+function age(ms) {
+  const s = Math.max(0, ms) / 1000
+  if (s < 10) return `${s.toFixed(1)} s`
+  if (s < 120) return `${Math.round(s)} s`
+  if (s < 7200) return `${Math.round(s / 60)} min`
+  return `${Math.round(s / 3600)} h`
+}
+
+/** The backlog of a type: messages parked for a throttle or a slot, and how long the oldest has waited. */
+function parkedText(r) {
+  if (r.parked === undefined) return ''
+  return r.parked > 0 && r.oldestParkedAt !== undefined ? `${r.parked}, oldest ${age(Date.now() - r.oldestParkedAt)}` : String(r.parked)
+}
+
 function renderActors(rows) {
   const tbody = document.querySelector('#actors tbody')
   tbody.replaceChildren(
@@ -61,6 +76,9 @@ function renderActors(rows) {
         el('td', {}, r.type, r.kind ? el('span', { class: 'kind', text: ` ${r.kind}` }) : undefined), el('td', { class: 'num', text: String(r.instances) }),
         el('td', { class: 'num', text: r.processed === undefined ? '' : String(r.processed) }), el('td', { class: 'num', text: r.retried === undefined ? '' : String(r.retried) }),
         el('td', { class: 'num', text: String(r.dead) }), el('td', { class: 'num', text: r.queued === undefined ? '' : String(r.queued) }),
+        el('td', { class: 'num', 'data-col': 'running', text: r.running === undefined ? '' : String(r.running) }),
+        el('td', { class: 'num', 'data-col': 'parked', text: parkedText(r) }),
+        el('td', { class: 'num', 'data-col': 'iterator-age', text: r.iteratorAgeMs === undefined ? '' : age(r.iteratorAgeMs) }),
         el('td', { text: r.paused ? 'all' : r.pausedKeys.join(', ') })),
     ),
   )
