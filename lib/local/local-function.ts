@@ -36,19 +36,21 @@
 // This file is the pool (which environment takes an invocation, starting and losing them) and
 // the invocations (limits, timeout, answer). One environment's process and its protocol with
 // runtime-child.mjs are execution-environment.ts; the options and the variables an environment
-// gets, function-options.ts; results, errors and the 6 MB limit, invoke-result.ts.
+// gets, function-options.ts; the versions and their routing, function-versions.ts; results,
+// errors and the 6 MB limit, invoke-result.ts.
 import { randomUUID } from 'node:crypto'
-import { resolve } from 'node:path'
-import { ConfigError, TroupeError } from '../core/errors.js'
+import { TroupeError } from '../core/errors.js'
 import type { LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
 import { exitText, spawnEnvironment, type Environment, type EnvironmentInfo, type EnvironmentSpec, type KillOptions, type Running } from './execution-environment.js'
-import { checkVersionName, functionSettings, type FunctionSettings, type LocalFunctionOptions } from './function-options.js'
+import { functionSettings, type FunctionSettings, type LocalFunctionOptions } from './function-options.js'
+import { FunctionVersions, type DeployOptions } from './function-versions.js'
 import { errorResult, MAX_SYNC_PAYLOAD_BYTES, RequestTooLargeError, type FunctionErrorPayload, type FunctionFailure, type InvokeOptions, type InvokeResult } from './invoke-result.js'
 import { NotIdleError } from './not-idle-error.js'
 import { knownRuntimeNode, runtimeNode } from './runtime-node.js'
 
 export type { EnvironmentInfo, KillOptions } from './execution-environment.js'
 export type { LocalFunctionOptions, LogSource } from './function-options.js'
+export type { DeployOptions } from './function-versions.js'
 export { MAX_SYNC_PAYLOAD_BYTES, RequestTooLargeError } from './invoke-result.js'
 export type { FunctionErrorPayload, FunctionFailure, InvokeOptions, InvokeResult } from './invoke-result.js'
 
@@ -79,15 +81,6 @@ export interface LocalFunctionStats {
   routing: Record<string, number>
 }
 
-export interface DeployOptions {
-  /**
-   * The new version's share of new invocations, from 0 to 1; the rest go to the version routed
-   * before (a weighted alias). @default 1: every new invocation, and the other versions retire
-   */
-  weight?: number
-  /** The new version's name. @default the next number: '2' after the first bundle, then '3', … */
-  version?: string
-}
 
 /**
  * A local Lambda function over a bundled handler. Call `stop()` when done: environments are
@@ -104,11 +97,7 @@ export class LocalFunction {
   readonly timeoutMs: number
   readonly runtime: LambdaRuntime
   private readonly settings: FunctionSettings
-  /** Every version published, the first bundle's first. */
-  private readonly published: EnvironmentSpec[]
-  /** The version new invocations go to, but for the canary's share. */
-  private primary: EnvironmentSpec
-  private canary: { code: EnvironmentSpec; weight: number } | undefined
+  private readonly versions: FunctionVersions
   private readonly pool = new Set<Environment>()
   private readonly waiting: (() => void)[] = []
   private readonly idleWaiters = new Set<() => void>()
@@ -126,8 +115,7 @@ export class LocalFunction {
     this.arn = this.settings.arn
     this.timeoutMs = this.settings.timeoutMs
     this.runtime = this.settings.runtime
-    this.primary = this.settings
-    this.published = [this.settings]
+    this.versions = new FunctionVersions(this.settings)
     // Known already (this process's own major, or found before): invocations spawn at once, as
     // they always did; else the first one waits for runtimeNode.
     this.node = knownRuntimeNode(this.runtime)
@@ -145,14 +133,12 @@ export class LocalFunction {
   }
 
   stats(): LocalFunctionStats {
-    const { primary, canary } = this
-    const routing = canary === undefined ? { [primary.version]: 1 } : { [primary.version]: 1 - canary.weight, [canary.code.version]: canary.weight }
-    return { ...this.counts, environments: [...this.pool].filter((e) => !e.dead).length, routing }
+    return { ...this.counts, environments: [...this.pool].filter((e) => !e.dead).length, routing: this.versions.routing() }
   }
 
   /** The version that takes new invocations (all of them, but a canary's share). */
   get version(): string {
-    return this.primary.version
+    return this.versions.primary.version
   }
 
   /**
@@ -170,29 +156,7 @@ export class LocalFunction {
    */
   async deploy(bundle: string, options: DeployOptions = {}): Promise<string> {
     if (this.stopped) throw new TroupeError('TROUPE_LAMBDA_STOPPED', `the local function ${this.name} is stopped`)
-    const { weight = 1 } = options
-    if (typeof weight !== 'number' || !(weight >= 0 && weight <= 1)) throw new ConfigError(`LocalFunction.deploy weight must be a number from 0 to 1, got ${String(weight)}`)
-    const file = resolve(bundle)
-    let code = this.published.find((c) => c.bundle === file)
-    if (options.version !== undefined) {
-      checkVersionName(options.version)
-      const named = this.published.find((c) => c.version === options.version)
-      if (named !== undefined && named !== code) throw new ConfigError(`LocalFunction.deploy: version ${options.version} of ${this.name} is ${named.bundle}, not ${file}`)
-      if (code !== undefined && code.version !== options.version) throw new ConfigError(`LocalFunction.deploy: ${file} is published as version ${code.version} of ${this.name} already`)
-    }
-    if (code === undefined) {
-      const version = options.version ?? String(this.published.length + 1)
-      if (this.published.some((c) => c.version === version)) throw new ConfigError(`LocalFunction.deploy: version ${version} of ${this.name} exists; name the new one`)
-      code = this.settings.codeSpec(file, version)
-      this.published.push(code)
-    }
-    if (weight === 1) {
-      this.primary = code
-      this.canary = undefined
-    } else {
-      if (code === this.primary) throw new ConfigError(`LocalFunction.deploy: version ${code.version} of ${this.name} is the one routed already; a weight is for a new version beside it`)
-      this.canary = { code, weight }
-    }
+    const code = this.versions.deploy(bundle, options)
     const gone = this.retireUnrouted()
     // Invocations waiting for room may find it now.
     for (const wake of this.waiting.splice(0)) wake()
@@ -319,7 +283,7 @@ export class LocalFunction {
     const alive = [...this.pool].filter((e) => !e.dead).length
     const wanted = Math.min(count, this.settings.maxConcurrency) - alive
     const started: Environment[] = []
-    for (let i = 0; i < wanted; i++) started.push(this.spawn(this.primary, 'provisioned-concurrency'))
+    for (let i = 0; i < wanted; i++) started.push(this.spawn(this.versions.primary, 'provisioned-concurrency'))
     const inits = await Promise.allSettled(started.map((e) => e.ready))
     const failed = inits.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed) {
@@ -385,22 +349,15 @@ export class LocalFunction {
     return errorResult(requestId, failure, error, started, version)
   }
 
-  /** The version an invocation goes to: the canary's share, drawn per invocation, else the primary. */
-  private route(): EnvironmentSpec {
-    const { canary } = this
-    return canary !== undefined && this.settings.random() < canary.weight ? canary.code : this.primary
-  }
-
   /**
    * Retires the environments of versions no longer routed: idle ones end now, busy ones (and
    * those in init) when that is over. Returns those ended now.
    */
   private retireUnrouted(): Environment[] {
-    const routed = new Set([this.primary.version, this.canary?.code.version])
     const gone: Environment[] = []
     for (const env of this.pool) {
       if (env.dead) continue
-      if (routed.has(env.version)) {
+      if (this.versions.routes(env.version)) {
         // Routed again (a rollback) before it ended: it serves on.
         env.retiring = false
         continue
@@ -430,7 +387,7 @@ export class LocalFunction {
     for (;;) {
       if (this.stopped) throw new TroupeError('TROUPE_LAMBDA_STOPPED', `the local function ${this.name} is stopped`)
       // Routed afresh each time round: a wait for room may outlast a deploy.
-      const code = this.route()
+      const code = this.versions.route()
       // The most recently used idle environment of that version: Lambda keeps reusing warm ones.
       const idle = [...this.pool].reverse().find((e) => !e.busy && !e.dead && !e.retiring && e.version === code.version)
       if (idle) {

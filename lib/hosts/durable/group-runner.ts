@@ -98,7 +98,7 @@ export class GroupRunner implements RunParts {
     if (slot !== undefined && !slot.held(ctx.clock.now()) && !parksAtOnce(group, ctx.clock.now())) return record.sequenceNumber
     // Its type's rate dealt it a token not earned yet, or its type got no slot: it waits in an item of its own.
     if (parksAtOnce(group, ctx.clock.now())) return this.runWaiting(group, record, source, deadline, result)
-    const ran = await outcomes.runMessage(type, record.envelope, undefined, [], deadline)
+    const ran = await outcomes.runMessage(type, record.envelope, undefined, [], deadline, group.grant?.slot)
     if (ran.end === 'later') return record.sequenceNumber
     let entries = ran.entries
     if (outcomes.offloads(type) && entries.length !== 0) entries = await outcomes.offload(entries)

@@ -240,7 +240,7 @@ export class InstanceRun {
         throttles.take()
       }
       const prior = meta.failing?.id === envelope.id ? [...meta.failing.attempts] : []
-      const ran = await outcomes.runMessage(type, envelope, this.state, prior, this.deadline)
+      const ran = await outcomes.runMessage(type, envelope, this.state, prior, this.deadline, group.grant?.slot)
       if (ran.end === 'later') {
         meta.failing = { id: envelope.id, attempts: ran.failures }
         this.changed = true

@@ -62,8 +62,12 @@ export class TurnOutcomes {
     this.rules = { filters: options.filters ?? [], checkSerializable: ctx.checkSerializable, random: options.random ?? Math.random, clock, deadlines: new Deadlines(clock) }
   }
 
-  /** Runs a message's attempts, retrying in place while the deadline allows. */
-  async runMessage(type: ActorType, envelope: Envelope, state: unknown, failures: AttemptRecord[], deadline: number): Promise<TurnEnd> {
+  /**
+   * Runs a message's attempts, retrying in place while the deadline allows and, for a type under
+   * a concurrency cap, while `slot` still holds the slot the first attempt ran in (a lease lost or
+   * about to lapse leaves the retry for redelivery rather than run past the cap).
+   */
+  async runMessage(type: ActorType, envelope: Envelope, state: unknown, failures: AttemptRecord[], deadline: number, slot?: { held(now: number): boolean }): Promise<TurnEnd> {
     for (;;) {
       envelope.attempt = failures.length + 1
       const start = startState(type, state)
@@ -78,7 +82,7 @@ export class TurnOutcomes {
       if (outcome.retryInMs === undefined) return this.dead(type, envelope, outcome.error, failures)
       const delayMs = outcome.retryInMs
       const now = this.ctx.clock.now()
-      if (now + delayMs >= deadline) return { end: 'later', failures }
+      if (now + delayMs >= deadline || (slot !== undefined && !slot.held(now + delayMs))) return { end: 'later', failures }
       this.ctx.counts.get(type.type)!.retried++
       this.ctx.options.onEvent?.({ type: '@troupe.retried', at: now, envelope, error: outcome.error, delayMs })
       await new Promise<void>((resolve) => this.ctx.clock.setTimeout(resolve, delayMs))
