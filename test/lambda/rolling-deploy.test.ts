@@ -1,4 +1,4 @@
-// A rolling deploy through the local Lambda path (issue 23): an app bundled as version 1 and
+// A rolling deploy through the local Lambda path: an app bundled as version 1 and
 // version 2 (fixtures/rolling-actors-v1.ts, -v2.ts: v2 renames a state field of a keyed actor,
 // and adds a state to a machine), traffic on version 1, then version 2 as a canary beside it,
 // then version 2 deployed fully while a version-1 environment still runs its batch, with traffic
