@@ -28,6 +28,9 @@ t.before(async () => {
 t.teardown(() => stack?.stop())
 
 const ROUNDS = process.env.TROUPE_SOAK ? 20 : 2
+/** Run standalone (`npm run soak`), tap's default 30 s timeout would end the soak. */
+if (process.env.TROUPE_SOAK) t.setTimeout(3_600_000)
+const timeout = process.env.TROUPE_SOAK ? 3_600_000 : 300_000
 const POINTS: (OncePoint | 'none')[] = ['before-once', 'in-once', 'before-record', 'after-record', 'after-once', 'none']
 
 /** Runs of the side effect in `log`, by message id. */
@@ -42,7 +45,7 @@ function runsIn(log: string): Map<string, number> {
 }
 
 for (const semantics of ['at-least-once', 'at-most-once'] as const) {
-  t.test(`${semantics}: environments killed around the side effect, ${ROUNDS} rounds of every point; runs counted exactly`, async (t) => {
+  t.test(`${semantics}: environments killed around the side effect, ${ROUNDS} rounds of every point; runs counted exactly`, { timeout }, async (t) => {
     // One message a batch: a kill takes down the turns that ran beside it too, and whether those
     // had recorded their side effects is chance; alone, each message's count is known exactly.
     const r = await rig(t, stack, bundle, { actors: [Charger, Ledger, Sink], esm: { batchSize: 1 } })
