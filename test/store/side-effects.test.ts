@@ -1,28 +1,16 @@
 // The records of ctx.once side effects (SideEffectStore): the memory and DynamoDB stores against
 // one conformance suite; then what each call costs on DynamoDB, and a result too large to record.
 import t from 'tap'
-import { DeleteTableCommand, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb'
+import { tableStores } from './fixtures/table-stores.js'
+import { GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb'
 import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
-import { clients, startLocalStack } from '../../lib/local/local-stack.js'
-import { createTable } from '../../lib/store/dynamodb.js'
+import { clients } from '../../lib/local/local-stack.js'
 import { DynamoDBSideEffects } from '../../lib/store/dynamodb-side-effects.js'
 import { MemorySideEffects } from '../../lib/store/memory-side-effects.js'
 import { sideEffectConformance } from '../../lib/testing/side-effect-conformance.js'
 
-const stack = await startLocalStack()
-const { dynamodb, kinesis } = clients(stack)
-kinesis.destroy()
-t.teardown(async () => {
-  dynamodb.destroy()
-  await stack.stop()
-})
-
-let tables = 0
-async function freshStore(client = dynamodb) {
-  const tableName = `effects_${++tables}`
-  await createTable(dynamodb, tableName)
-  return Object.assign(new DynamoDBSideEffects({ client, tableName }), { close: async () => void (await dynamodb.send(new DeleteTableCommand({ TableName: tableName }))) })
-}
+const { stack, dynamodb, fresh } = await tableStores(t)
+const freshStore = (client = dynamodb) => fresh('effects', (options) => new DynamoDBSideEffects(options), client)
 
 t.test('memory conformance', async (t) => {
   sideEffectConformance(t, async () => new MemorySideEffects())

@@ -2,30 +2,17 @@
 // suite; then the claims of many hosts at once against the DynamoDB item, which never hand out
 // more than the bucket holds, and what a claim costs.
 import t from 'tap'
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb'
+import { tableStores } from './fixtures/table-stores.js'
 import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
 import { createLogger } from '../../lib/core/logger.js'
 import { TypeRates } from '../../lib/hosts/durable/type-rates.js'
-import { clients, startLocalStack } from '../../lib/local/local-stack.js'
-import { createTable } from '../../lib/store/dynamodb.js'
+import { clients } from '../../lib/local/local-stack.js'
 import { DynamoDBTypeBuckets } from '../../lib/store/dynamodb-type-buckets.js'
 import { MemoryTypeBuckets } from '../../lib/store/memory-type-buckets.js'
 import { typeBucketConformance } from '../../lib/testing/type-bucket-conformance.js'
 
-const stack = await startLocalStack()
-const { dynamodb, kinesis } = clients(stack)
-kinesis.destroy()
-t.teardown(async () => {
-  dynamodb.destroy()
-  await stack.stop()
-})
-
-let tables = 0
-async function freshBuckets(client = dynamodb) {
-  const tableName = `buckets_${++tables}`
-  await createTable(dynamodb, tableName)
-  return Object.assign(new DynamoDBTypeBuckets({ client, tableName }), { close: async () => void (await dynamodb.send(new DeleteTableCommand({ TableName: tableName }))) })
-}
+const { stack, dynamodb, fresh } = await tableStores(t)
+const freshBuckets = (client = dynamodb) => fresh('buckets', (options) => new DynamoDBTypeBuckets(options), client)
 
 t.test('memory conformance', async (t) => {
   typeBucketConformance(t, async () => new MemoryTypeBuckets())

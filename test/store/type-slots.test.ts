@@ -2,34 +2,21 @@
 // suite; then many hosts claiming, renewing and giving back the slots of one type at once against
 // the DynamoDB item, which never lets more than the limit be held, and what a claim costs.
 import t from 'tap'
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb'
+import { tableStores } from './fixtures/table-stores.js'
 import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
 import { Actor } from '../../lib/index.js'
 import { createLogger } from '../../lib/core/logger.js'
 import type { Group } from '../../lib/hosts/durable/durable-batch.js'
 import { liveSlots, TypeSlotClaims } from '../../lib/hosts/durable/type-slots.js'
-import { clients, startLocalStack } from '../../lib/local/local-stack.js'
-import { createTable } from '../../lib/store/dynamodb.js'
+import { clients } from '../../lib/local/local-stack.js'
 import { DynamoDBTypeSlots } from '../../lib/store/dynamodb-type-slots.js'
 import { MemoryTypeSlots } from '../../lib/store/memory-type-slots.js'
 import { SimulatedClock } from '../../lib/testing/simulated-clock.js'
 import { typeSlotConformance } from '../../lib/testing/type-slot-conformance.js'
 import { ActorType } from '../../lib/turn/actor-type.js'
 
-const stack = await startLocalStack()
-const { dynamodb, kinesis } = clients(stack)
-kinesis.destroy()
-t.teardown(async () => {
-  dynamodb.destroy()
-  await stack.stop()
-})
-
-let tables = 0
-async function freshSlots(client = dynamodb) {
-  const tableName = `slots_${++tables}`
-  await createTable(dynamodb, tableName)
-  return Object.assign(new DynamoDBTypeSlots({ client, tableName }), { close: async () => void (await dynamodb.send(new DeleteTableCommand({ TableName: tableName }))) })
-}
+const { stack, dynamodb, fresh } = await tableStores(t)
+const freshSlots = (client = dynamodb) => fresh('slots', (options) => new DynamoDBTypeSlots(options), client)
 
 t.test('memory conformance', async (t) => {
   typeSlotConformance(t, async () => new MemoryTypeSlots())
