@@ -11,6 +11,7 @@ import type { ClaimCheckOptions } from '../routing/claim-check.js'
 import type { RecordCodec } from '../routing/record-codec.js'
 import type { RouterOptions } from '../routing/router.js'
 import type { Ordering } from '../transport/partition-queue.js'
+import type { BacklogMetricsOptions } from './backlog-metrics.js'
 import type { HostInvoker } from './lambda-invoker.js'
 import type { RequestCounter } from './request-counter.js'
 import type { ShardConsumerOptions } from './shard-consumer.js'
@@ -49,6 +50,16 @@ export interface AwsSystemOptions {
    * timers wake it at once). Each look is one Query per timer shard. @default 10_000
    */
   timerTickMs?: number
+  /**
+   * With `consume`: write each actor type's backlog as this process's host sees it, the gauges the
+   * Lambda host writes after each invocation (`Parked`, `OldestParkedAgeMs`, `Running`,
+   * `IteratorAgeMs`; README, "Inspecting a running system"), every `everyMs` and once more at stop,
+   * as CloudWatch EMF lines (namespace `troupe`, dimensions `Service` and `Actor`) to `write`:
+   * stdout unless given, where the CloudWatch agent or a log router that reads EMF makes them
+   * metrics. Off unless set (`false` too): a process's stdout is its own. (`createLambdaHandler`'s
+   * `metrics` is the Lambda host's own, written per invocation.)
+   */
+  metrics?: false | BacklogMetricsOptions
   /** Settings of the shard consumer: batch size, lease length, how often checkpoints are written. */
   consumer?: Pick<ShardConsumerOptions, 'batchSize' | 'leaseMs' | 'checkpointEveryMs' | 'startingPosition' | 'owner'>
   /** How long a `tell` waits for others to share its PutRecords call, in ms. @default 10 */

@@ -16,6 +16,7 @@
 //   held-batches.ts        the batches this process's host runs: what is in flight, the stop report
 //   process-view.ts        what the system shows: its events, `instances()`, `evict`, `inspect()`
 //   backlog-gauges.ts      each type's backlog as its host saw it, for the metrics a host writes
+//   backlog-metrics.ts     a consuming process writing those gauges every minute (`metrics`)
 //   dead-letter-replay.ts  sending a dead letter again
 import { firingRoute } from '../../actors/timer.js'
 import type { ActorClass, InOf, ReplyOf, StateOf } from '../core/actor.js'
@@ -59,9 +60,10 @@ import { DurablePauses } from './pauses.js'
 import { ProcessView } from './process-view.js'
 import { answerOf, ReceiptWaiter, type AskOutcome } from './receipt-waiter.js'
 import { BacklogGauges } from './backlog-gauges.js'
+import { BacklogMetrics } from './backlog-metrics.js'
 import { countRequests, RequestCounter } from './request-counter.js'
 import type { ShardConsumer } from './shard-consumer.js'
-import { StreamHosting } from './stream-hosting.js'
+import { keepSlotsMs, StreamHosting } from './stream-hosting.js'
 
 export type { AwsSystemOptions } from './aws-options.js'
 
@@ -73,7 +75,7 @@ export class AwsSystem implements System {
   readonly consumer: ShardConsumer | undefined
   readonly router: Router
   readonly requests: RequestCounter
-  /** Each actor type's backlog as this process's host saw it, for the metrics a host writes (the Lambda host's EMF lines). */
+  /** Each actor type's backlog as this process's host saw it, for the metrics a host writes (the Lambda host's EMF lines; a consuming process's with `metrics`). */
   readonly backlog: BacklogGauges
   private readonly states: DynamoDBStateStore
   private readonly journal: DynamoDBJournalStore
@@ -95,6 +97,8 @@ export class AwsSystem implements System {
   /** With `consume`: the shard consumer feeding the host. */
   private readonly hosting: StreamHosting | undefined
   private readonly idleHost: (() => Promise<void>) | undefined
+  /** With `consume` and `metrics`: the backlog gauges written every interval (a Lambda host writes its own per invocation). */
+  private readonly backlogMetrics: BacklogMetrics | undefined
   private stopping = false
 
   constructor(options: AwsSystemOptions) {
@@ -113,8 +117,9 @@ export class AwsSystem implements System {
     this.states = new DynamoDBStateStore(table)
     const timerStore = new DynamoDBTimerStore(table)
     this.journal = new DynamoDBJournalStore(table)
-    this.waiter = new ReceiptWaiter(this.journal, this.clock, () => this.stopping)
+    this.waiter = new ReceiptWaiter(this.journal, this.clock, () => this.stopping, (type, key) => this.states.get(type, key))
     const stream = options.router?.defaultStream ?? options.stream ?? 'troupe'
+    const consumes = (options.consume ?? true) && process.env.TROUPE_LAMBDA_BUNDLE !== 'true'
     // Filled in below; the router asks only once messages flow.
     let host: DurableHost | undefined
     this.router = new Router({ ...options.router, defaultStream: stream, isKeyed: (type) => host?.types.get(type)?.kind !== 'stateless', routeAs: firingRoute })
@@ -135,6 +140,8 @@ export class AwsSystem implements System {
       // Types' rates are shared by every process and environment of the app: their buckets live in the table.
       typeBuckets: new DynamoDBTypeBuckets(table),
       typeSlots: slots,
+      // A consuming process keeps a lease for its next batch (it can give it back when idle); a Lambda environment cannot.
+      ...(consumes ? { keepSlotsMs: keepSlotsMs(options.pollMs ?? 1_000) } : {}),
       // So are `ctx.once` records: a turn run again in another environment finds them.
       sideEffects: new DynamoDBSideEffects(table),
       ...(options.codec ? { codec: options.codec } : {}),
@@ -204,6 +211,7 @@ export class AwsSystem implements System {
         logger: this.logger,
       })
       this.consumer = this.hosting.consumer
+      if (options.metrics) this.backlogMetrics = new BacklogMetrics(backlog, this.clock, options.tableName, options.metrics)
     }
   }
 
@@ -408,6 +416,7 @@ export class AwsSystem implements System {
     await this.timing.stop()
     this.waiter.wakeAll()
     await this.hosting?.stop(options?.timeoutMs ?? d.DEFAULT_STOP_TIMEOUT_MS)
+    this.backlogMetrics?.stop()
     const report = this.batches.stopReport(batches)
     await this.transport.close()
     return report

@@ -12,6 +12,7 @@ import type { TroupeEvent } from '../core/inspection.js'
 import { messageLogFields, type Logger } from '../core/logger.js'
 import type { DurableHost } from '../hosts/durable/durable-host.js'
 import { flushRecord } from '../hosts/durable/flush-record.js'
+import { INVOKED } from '../hosts/durable/pending-receipts.js'
 import type { AskAnswer, AskInvocation } from '../hosts/lambda/events.js'
 import type { RecordCodec } from '../routing/record-codec.js'
 import type { Router } from '../routing/router.js'
@@ -74,10 +75,10 @@ export class InvokeAsk {
     // commit and its final entry do not depend on it (the entries' keys order the history
     // whichever lands first), and waiting for it cost the ask a DynamoDB round trip. It starts
     // once the invocation's request is on its way, which must not wait behind this one's CPU.
-    // It goes without the message's trace link: the function writes that with the entry it
-    // commits (and an unfinished ask's stream turn with its own), so writing it here too would
-    // pay for the same item twice.
-    const { trace: _linkedByTheFunction, ...acceptedEntry } = host.receiptRecord(envelope, 'accepted', undefined)
+    // It goes with the message's trace link, and says the ask went by Invoke: the function's final
+    // entry travels in the instance's commit and is written later (pending-receipts.ts), so a
+    // reader of the receipt meanwhile finds the instance, and a trace finds the message, from here.
+    const acceptedEntry = host.receiptRecord(envelope, 'accepted', INVOKED)
     const accepted = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.o.journal.putReceipts([acceptedEntry]))
       .then(
@@ -142,7 +143,15 @@ export class InvokeAsk {
       return undefined
     }
     // The message ran and its final entry is kept: only the start of its history is missing.
-    if (notAccepted) logger.warn("an ask's accepted receipt entry could not be written; its final entry was", { ...messageLogFields(envelope), error: notAccepted.message })
+    // The message ran; its final entry waits in the instance's item, which only the accepted entry
+    // points a reader to: one more try, or the receipt shows nothing until that entry is written.
+    if (notAccepted) {
+      const again = await this.o.journal.putReceipts([acceptedEntry]).then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      )
+      if (again) logger.warn("an ask's accepted receipt entry could not be written; its receipt shows once the instance's next record writes the final entry", { ...messageLogFields(envelope), error: again.message })
+    }
     return { status: answer.status, ...(answer.status === 'done' && answer.reply !== undefined ? { reply: answer.reply } : {}), ...(answer.error ? { error: answer.error } : {}) }
   }
 

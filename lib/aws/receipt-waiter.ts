@@ -11,7 +11,8 @@ import { FINAL_STATUSES, type MessageStatus, type Receipt } from '../core/receip
 import { decode } from '../core/serialization.js'
 import type { AwaitReceiptOptions } from '../core/system.js'
 import type { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
-import type { ReceiptRecord, StoredReceipt } from '../store/index.js'
+import { withPending } from '../hosts/durable/pending-receipts.js'
+import type { ReceiptRecord, StoredInstance, StoredReceipt } from '../store/index.js'
 import type { ErrorRecord } from '../supervisor/dead-letter.js'
 
 /** Polling a receipt starts this often and slows down to once a second. */
@@ -30,11 +31,17 @@ export class ReceiptWaiter {
     private readonly clock: Clock,
     /** True once the system stops: a wait returns instead of reading again. */
     private readonly stopping: () => boolean,
+    /** Reads an instance's item: a message asked by Invoke may have its final entry there (pending-receipts.ts). */
+    private readonly readInstance: (type: string, key: string) => Promise<StoredInstance | undefined>,
   ) {}
 
   async receipt(id: string): Promise<Receipt | undefined> {
-    const stored = await this.journal.receipt(id, this.clock.now())
+    const stored = await this.read(id)
     return stored && toReceipt(stored)
+  }
+
+  private async read(id: string): Promise<StoredReceipt | undefined> {
+    return withPending(await this.journal.receipt(id, this.clock.now()), this.readInstance)
   }
 
   async awaitReceipt(id: string, options?: AwaitReceiptOptions): Promise<Receipt> {
@@ -66,7 +73,7 @@ export class ReceiptWaiter {
     const deadline = this.clock.now() + timeoutMs
     let last: StoredReceipt | undefined
     for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_MS)) {
-      last = await this.journal.receipt(id, this.clock.now())
+      last = await this.read(id)
       if (last?.history.some((e) => wanted.has(e.status))) return last
       const left = deadline - this.clock.now()
       if (left <= 0 || this.stopping()) return last

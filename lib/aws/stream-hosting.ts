@@ -11,6 +11,15 @@ import { ShardConsumer, type ShardConsumerOptions } from './shard-consumer.js'
 /** How often idle() looks again while throttled messages wait for their wake-ups in this process. */
 const IDLE_POLL_MS = 10
 
+/**
+ * How long this process keeps a lease on a capped type's slots after its batch, for the shard's
+ * next batch (type-slots.ts): a read of a shard at its tip waits `pollMs`, and a second more covers
+ * the read and the batch's intake. A busy shard's next batch comes at once.
+ */
+export function keepSlotsMs(pollMs: number): number {
+  return pollMs + 1_000
+}
+
 export interface StreamHostingOptions {
   consumer: ShardConsumerOptions
   host: DurableHost
@@ -54,7 +63,11 @@ export class StreamHosting {
     }
   }
 
-  /** Stops the consumer: its batches finish and are checkpointed, and its shards given up. Waits for that up to `timeoutMs`. */
+  /**
+   * Stops the consumer: its batches finish and are checkpointed, and its shards given up. Waits for
+   * that up to `timeoutMs`; then gives back the slots of capped types kept for a next batch (a
+   * batch still running gives its own back when it ends).
+   */
   async stop(timeoutMs: number): Promise<void> {
     await this.started.catch(() => {})
     // Past the timeout the consumer goes on stopping on its own, once its batches end.
@@ -62,5 +75,6 @@ export class StreamHosting {
     let timer: NodeJS.Timeout | undefined
     await Promise.race([consumerStopped, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
     clearTimeout(timer)
+    await this.o.host.releaseSlots()
   }
 }

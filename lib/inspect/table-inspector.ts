@@ -16,6 +16,7 @@ import type { Pause } from '../core/system.js'
 import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
 import { decodeMeta, type InstanceMeta } from '../hosts/durable/instance-meta.js'
 import { WAIT_PREFIX } from '../hosts/durable/waiting-message.js'
+import { withPending } from '../hosts/durable/pending-receipts.js'
 import { STATELESS_SEEN } from '../hosts/durable/stateless-memory.js'
 import { ProcessLane } from '../hosts/durable/process-lane.js'
 import { Router } from '../routing/router.js'
@@ -185,7 +186,7 @@ export class TableInspector implements Inspector {
   }
 
   private async node(id: string, link?: TraceLink): Promise<MessageNode | undefined> {
-    const receipt = await this.journal.receipt(id, Date.now())
+    const receipt = await withPending(await this.journal.receipt(id, Date.now()), (type, key) => this.state.get(type, key))
     if (!receipt) return undefined
     return toNode(receipt, link)
   }

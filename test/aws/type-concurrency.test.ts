@@ -4,8 +4,11 @@
 // wake-ups of what waits, several at once. Every turn notes when it starts and ends in one tracker
 // per type, and waits for the type's other turns to come (so turns overlap as far as the cap lets
 // them): the most at once is the cap, never more; every message is applied once, in order per key;
-// those that found no slot waited parked, not dropped. A host killed before it gave its slots back
-// holds them only until its lease expires. The cap costs two UpdateItems per batch.
+// those that found no slot waited parked, not dropped, half of the hosts keeping their leases
+// between batches as shard consumers do. A host killed before it gave its slots back holds them only
+// until its lease expires. The cap costs two UpdateItems per batch, or a claim per lane of batches
+// where the host keeps its leases. Keys parked together wake at jittered times; a keyed actor
+// without state that finds no slot waits as long before its message is left in the stream.
 import t from 'tap'
 import { Actor, type ActorClass, type Context } from '../../lib/index.js'
 import type { Envelope } from '../../lib/core/envelope.js'
@@ -17,6 +20,7 @@ import { createLogger } from '../../lib/core/logger.js'
 import { decode } from '../../lib/core/serialization.js'
 import type { DurableBatch } from '../../lib/hosts/durable/durable-host.js'
 import { THROTTLE_WAKE, wakeTarget } from '../../lib/hosts/durable/instance-throttle.js'
+import { SLOT_RETRY_MS } from '../../lib/hosts/durable/type-lease.js'
 import { TableInspector } from '../../lib/inspect/table-inspector.js'
 import { clients } from '../../lib/local/local-stack.js'
 import { laneOf } from '../../lib/local/mapping-lane.js'
@@ -34,6 +38,8 @@ import { makeHost, readBatches, type HostParts } from './fixtures/durable.js'
 const HOSTS = 8
 const LANES = 4
 const BATCH = 100
+/** How long a host that keeps leases (a shard consumer) keeps one after its batch. */
+const KEEP_MS = 1_000
 
 const { stack, aws } = await localStackFor(t)
 
@@ -100,7 +106,12 @@ let made = 0
  * key, as the event source mapping does) in batches of 100; `hosts` hosts over one table, whose
  * DynamoDB requests are counted.
  */
-async function scenario(clock: SimulatedClock, actors: readonly ActorClass[], sent: readonly Envelope[], options: { hosts?: number; shards?: number; slots?: (table: { client: typeof aws.dynamodb; tableName: string }, i: number) => TypeSlotStore } = {}) {
+async function scenario(
+  clock: SimulatedClock,
+  actors: readonly ActorClass[],
+  sent: readonly Envelope[],
+  options: { hosts?: number; shards?: number; slots?: (table: { client: typeof aws.dynamodb; tableName: string }, i: number) => TypeSlotStore; random?: () => number; keepSlotsMs?: (i: number) => number } = {},
+) {
   const name = `tc-${++made}`
   await createTable(aws.dynamodb, name)
   const input = await createStream(aws.kinesis, options.shards ?? 2, name)
@@ -121,7 +132,15 @@ async function scenario(clock: SimulatedClock, actors: readonly ActorClass[], se
   const reader = new DynamoDBStateStore({ client: aws.dynamodb, tableName: name })
   const events: TroupeEvent[] = []
   const hosts: HostParts[] = Array.from({ length: options.hosts ?? HOSTS }, (_, i) =>
-    makeHost(counted, name, actors, { stream: output }, { clock, timers: hostTimers, typeSlots: options.slots?.(table, i) ?? new DynamoDBTypeSlots(table), logger: createLogger('silent'), onEvent: (e) => events.push(e) }),
+    makeHost(counted, name, actors, { stream: output }, {
+      clock,
+      timers: hostTimers,
+      typeSlots: options.slots?.(table, i) ?? new DynamoDBTypeSlots(table),
+      logger: createLogger('silent'),
+      onEvent: (e) => events.push(e),
+      ...(options.random ? { random: options.random } : {}),
+      ...(options.keepSlotsMs ? { keepSlotsMs: options.keepSlotsMs(i) } : {}),
+    }),
   )
   const lanes: DurableBatch[][] = []
   for (const shard of await readBatches(aws.kinesis, input)) {
@@ -180,7 +199,7 @@ async function scenario(clock: SimulatedClock, actors: readonly ActorClass[], se
     const start = clock.now()
     while (clock.now() - start < maxMs && (await step()));
   }
-  return { name, hosts, runLanes, step, drain, requests, batches: lanes.flat().length, timers, reader, events, nextHost, input }
+  return { name, hosts, runLanes, step, drain, requests, batches: lanes.flat().length, lanes: lanes.length, timers, reader, events, nextHost, input }
 }
 
 /** `perKey` messages to each of `keys` keys, numbered from 0. */
@@ -216,7 +235,8 @@ t.test('eight hosts at once, a keyed type capped at 3 and a stateless one at 2: 
   }
   const PINGS = 40
   const sent = [...keyedMessages(Work.type, KEYS, PER_KEY), ...Array.from({ length: PINGS }, (_, n) => message(Ping.type, '', { n }))]
-  const s = await scenario(clock, [Work, Ping], sent)
+  // Half the hosts keep their leases between batches, as shard consumers do; the others give them back at once, as Lambda environments do.
+  const s = await scenario(clock, [Work, Ping], sent, { keepSlotsMs: (i) => (i % 2 === 0 ? 0 : KEEP_MS) })
   await s.runLanes()
   const batchUpdates = s.requests.requests('DynamoDB.UpdateItem')
   const batchReads = s.requests.requests('DynamoDB.GetItem')
@@ -236,6 +256,8 @@ t.test('eight hosts at once, a keyed type capped at 3 and a stateless one at 2: 
   t.ok(stateless.most <= 2, `the stateless type ran at most ${stateless.most} at once: no more than its concurrency (2)`)
   t.equal(stateless.most, 2, 'and the load reached the cap')
   t.same(await s.timers.list(), [], 'no wake-up left behind')
+  // The hosts stop: those that keep leases give back what they kept.
+  await Promise.all(s.hosts.map((h) => h.host.releaseSlots()))
   const slots = new DynamoDBTypeSlots({ client: aws.dynamodb, tableName: s.name })
   t.equal((await slots.read(Work.type))?.used, 0, 'every slot given back')
   t.equal((await slots.read(Ping.type))?.used, 0)
@@ -271,6 +293,79 @@ t.test('the cap costs two UpdateItems per batch when it holds nothing back', asy
   t.equal(s.requests.requests('DynamoDB.GetItem'), 0, 'and no read: the claims were never short')
 })
 
+t.test('a host that keeps its leases (a shard consumer): one claim per lane of batches, given back once idle', async (t) => {
+  const clock = new SimulatedClock()
+  const overlap = new Overlap(1)
+  const Work = worker('tc.kept', clock, overlap, 1_000)
+  const sent = keyedMessages(Work.type, 100, 20)
+  const s = await scenario(clock, [Work], sent, { hosts: 1, keepSlotsMs: () => KEEP_MS })
+  await s.runLanes()
+  const states = await statesOf(s.reader, Work.type, 100)
+  t.equal([...states.values()].reduce((n, x) => n + x.runs.length, 0), sent.length, 'every message ran at once')
+  const claims = s.requests.requests('DynamoDB.UpdateItem')
+  t.comment(`${claims} UpdateItems for ${s.batches} batches in ${s.lanes} lanes (${sent.length} messages), before the idle leases are given back`)
+  t.ok(claims <= s.lanes, `at most one claim per lane: a lane's next batch took on the lease its last one kept (${claims} for ${s.batches} batches)`)
+  const slots = new DynamoDBTypeSlots({ client: aws.dynamodb, tableName: s.name })
+  t.ok(((await slots.read(Work.type))?.used ?? 0) > 0, 'the leases are kept while the host may have a next batch')
+  // KEEP_MS of simulated time with no batch: each kept lease is given back; the host's stop waits for those under way.
+  await clock.advance(KEEP_MS)
+  await Promise.all(s.hosts.map((h) => h.host.releaseSlots()))
+  t.equal((await slots.read(Work.type))?.used, 0, 'given back once idle')
+  const updates = s.requests.requests('DynamoDB.UpdateItem')
+  t.ok(updates <= 2 * claims, `each lease given back once: ${updates} UpdateItems in all, ${(updates / sent.length).toFixed(4)} per message against ${((2 * s.batches) / sent.length).toFixed(4)} when each batch claims and gives back`)
+})
+
+t.test("keys parked for want of a slot wake at jittered times, drawn from the host's random", async (t) => {
+  const clock = new SimulatedClock()
+  const Work = worker('tc.jitter', clock, new Overlap(1), 1)
+  const draws = [0.1, 0.35, 0.6, 0.85]
+  let drawn = 0
+  const s = await scenario(clock, [Work], keyedMessages(Work.type, 4, 1), { hosts: 1, shards: 1, random: () => draws[drawn++ % draws.length]! })
+  // Another host holds the only slot, for a minute.
+  const slots = new DynamoDBTypeSlots({ client: aws.dynamodb, tableName: s.name })
+  t.ok((await slots.take(Work.type, { holder: 'elsewhere', count: 1, expiresAt: clock.now() + 60_000 }, 1, [])).taken)
+  const parkedAt = clock.now()
+  await s.runLanes()
+  const waits = (await s.timers.list()).map((x) => x.dueAt - parkedAt).sort((a, b) => a - b)
+  t.same(waits, draws.map((d) => Math.round(d * SLOT_RETRY_MS)), `the four keys parked together wake ${waits.join(', ')} ms on, each a draw of its own, not all at once`)
+})
+
+t.test('a keyed actor without state that finds no slot: its batch waits a jittered while, then leaves the message in the stream; nothing lost', async (t) => {
+  const clock = new SimulatedClock()
+  const ran: number[] = []
+  class Notify extends Actor<In> {
+    static readonly type = 'tc.notify'
+    static readonly policy = { concurrency: 1, attemptTimeoutMs: 2_000 }
+    key(m: In) {
+      return m.key
+    }
+    receive(m: In) {
+      ran.push(m.n)
+    }
+  }
+  const s = await scenario(clock, [Notify], keyedMessages(Notify.type, 1, 2), { hosts: 1, shards: 1, random: () => 1 })
+  const [host] = s.hosts as [HostParts]
+  const slots = new DynamoDBTypeSlots({ client: aws.dynamodb, tableName: s.name })
+  t.ok((await slots.take(Notify.type, { holder: 'elsewhere', count: 1, expiresAt: clock.now() + 60_000 }, 1, [])).taken, 'another host holds the only slot')
+  const [batch] = await readBatches(aws.kinesis, s.input)
+  let result: Awaited<ReturnType<typeof host.host.handle>> | undefined
+  const handled = host.host.handle(batch!).then((r) => (result = r))
+  // Until the batch has set its wait (a timer on the host's clock), or ended without one.
+  while (clock.pending === 0 && result === undefined) await new Promise((resolve) => setImmediate(resolve))
+  t.equal(result, undefined, 'the batch does not end at once (a Lambda would be invoked again with it straight away)')
+  await clock.advance(SLOT_RETRY_MS - 1)
+  t.equal(result, undefined, `it waits the drawn wait (random 1: ${SLOT_RETRY_MS} ms)`)
+  await clock.advance(1)
+  await handled
+  t.equal(result!.failedFrom, batch!.records[0]!.sequenceNumber, 'then leaves its records in the stream, from the first')
+  t.same(ran, [], 'none ran')
+  t.same(await s.timers.list(), [], 'nothing parked: it has no item to wait in')
+  await slots.release(Notify.type, 'elsewhere', 1)
+  const again = await host.host.handle(batch!)
+  t.equal(again.failedFrom, undefined, 'delivered again once the slot is free, the batch finishes')
+  t.same([...ran].sort(), [0, 1], 'and each message ran once')
+})
+
 t.test('a host killed before it gave its slots back: they come back when its lease expires, and what waited then runs', async (t) => {
   const clock = new SimulatedClock()
   const overlap = new Overlap(1)
@@ -285,7 +380,13 @@ t.test('a host killed before it gave its slots back: they come back when its lea
     }
   }
   const KEYS = 6
-  const s = await scenario(clock, [Work], keyedMessages(Work.type, KEYS, 3), { hosts: 2, shards: 1, slots: (table, i) => (i === 0 ? new Killed(table) : new DynamoDBTypeSlots(table)) })
+  const s = await scenario(clock, [Work], keyedMessages(Work.type, KEYS, 3), {
+    hosts: 2,
+    shards: 1,
+    slots: (table, i) => (i === 0 ? new Killed(table) : new DynamoDBTypeSlots(table)),
+    // Every wait for a slot is its longest (SLOT_RETRY_MS), so the test knows when the wake-ups come.
+    random: () => 1,
+  })
   const [dead, live] = s.hosts as [HostParts, HostParts]
   const [shard] = await readBatches(aws.kinesis, s.input)
   const batchOf = (keys: string[]): DurableBatch => ({
@@ -308,15 +409,15 @@ t.test('a host killed before it gave its slots back: they come back when its lea
   t.same(waiting.map((k) => states.get(k)!.runs.length), [0, 0, 0, 0], 'but runs none of it: no slot is free')
   const parked = (await new TableInspector({ dynamodb: aws.dynamodb, tableName: s.name }).actors()).find((a) => a.type === Work.type)
   t.equal(parked?.parked, 12, 'its twelve messages wait, parked in their keys\' items')
-  // Wake-ups come every second (on the live host: the other is dead); each finds the slots held until the lease expires.
-  while (clock.now() < expiresAt + 5_000 && (await s.step(live)));
+  // Wake-ups come every SLOT_RETRY_MS (on the live host: the other is dead); each finds the slots held until the lease expires.
+  while (clock.now() < expiresAt + 4 * SLOT_RETRY_MS && (await s.step(live)));
   states = await statesOf(s.reader, Work.type, KEYS)
   for (const k of waiting) t.same(states.get(k)!.runs.map(([n]) => n), [0, 1, 2], `${k}: every message once, in order`)
   const runs = waiting.flatMap((k) => states.get(k)!.runs.map(([, at]) => at))
   const first = Math.min(...runs)
   t.ok(first >= expiresAt, `none ran before the dead lease expired (the first ${first - killedAt} ms after the kill)`)
-  t.ok(first <= expiresAt + 1_000, 'and they ran within a wake-up of its expiry')
-  t.ok(Math.max(...runs) <= expiresAt + 3_000, 'all of them within two more: one wake-up per key and second while two slots serve four keys')
+  t.ok(first <= expiresAt + SLOT_RETRY_MS, 'and they ran within a wake-up of its expiry')
+  t.ok(Math.max(...runs) <= expiresAt + 3 * SLOT_RETRY_MS, 'all of them within two more: one wake-up per key and wait while two slots serve four keys')
   t.ok(overlap.most <= 2, `at most ${overlap.most} turns at once`)
   t.equal((await slots.read(Work.type))?.leases.some((l) => l.expiresAt === expiresAt), false, 'the dead lease was reclaimed')
   t.same(await s.timers.list(), [], 'no wake-up left behind')

@@ -4,6 +4,10 @@ import t, { type Test } from 'tap'
 import { Actor, RetryableError, TerminalError, type Context } from '../../lib/index.js'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
 import { localStackFor } from '../fixtures/local-stack.js'
+import { clients } from '../../lib/local/local-stack.js'
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
+import { INVOKED } from '../../lib/hosts/durable/pending-receipts.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { decode } from '../../lib/core/serialization.js'
 import { createLambdaHandler } from '../../lib/hosts/lambda/handler.js'
@@ -33,18 +37,30 @@ class Counter extends Actor<In, number, { n: number }> {
   }
 }
 
-const { aws } = await localStackFor(t)
+const { stack, aws } = await localStackFor(t)
 
 let made = 0
 const context = (remainingMs = 60_000) => ({ getRemainingTimeInMillis: () => remainingMs, functionName: 'troupe-host', awsRequestId: `r${made}` })
 
+/** A DynamoDB client of the local stack that notes each command it sends (countRequests' own counter is the handler's). */
+function countedClient(t: Test): { client: DynamoDBClient; calls: string[] } {
+  const client = clients(stack).dynamodb
+  t.teardown(() => client.destroy())
+  const calls: string[] = []
+  client.middlewareStack.add((next, context) => (args) => {
+    calls.push(String(context.commandName).replace(/Command$/, ''))
+    return next(args)
+  }, { step: 'initialize', name: 'testCalls' })
+  return { client, calls }
+}
+
 /** A table and a one-shard stream, a producer system (no consumer) and a handler over them. */
-async function setup(t: Test) {
+async function setup(t: Test, handlerDynamodb = aws.dynamodb) {
   const name = `lh-${++made}`
   await ensureResources({ ...aws, tableName: name, streams: [name], shards: 1 })
   const producer = new AwsSystem({ actors: [Counter], ...aws, tableName: name, stream: name, consume: false, timers: false, logLevel: 'error', lingerMs: 0 })
   t.teardown(() => producer.stop())
-  const handler = createLambdaHandler({ actors: [Counter], ...aws, tableName: name, stream: name, logLevel: 'error', safetyMarginMs: 1_000 })
+  const handler = createLambdaHandler({ actors: [Counter], ...aws, dynamodb: handlerDynamodb, tableName: name, stream: name, logLevel: 'error', safetyMarginMs: 1_000 })
   let after: string | undefined
   /** The records put since the last call, as one event source mapping batch. */
   const nextEvent = async (): Promise<KinesisStreamEvent> => {
@@ -139,6 +155,51 @@ t.test('an ask invoked directly answers with the reply, once per message id', as
   const again = await handler(invocation, context())
   t.equal(decode((again as { reply: string }).reply), 7, 'a repeated invocation answers the same')
   t.equal(await state('q'), 7, 'and is not applied twice')
+})
+
+t.test("a direct ask takes two DynamoDB requests, its read and its commit: the answer's receipt entry travels in the commit and is written with the instance's next record", async (t) => {
+  const { client, calls } = countedClient(t)
+  const { name, handler, producer, nextEvent } = await setup(t, client)
+  const journal = new DynamoDBJournalStore({ client: aws.dynamodb, tableName: name })
+  const ask = (id: string, by: number) => {
+    const envelope = makeEnvelope({ id: id as MessageId, type: Counter.type, key: 'd', body: { k: 'd', by }, correlationId: id as CorrelationId, sentAt: Date.now() })
+    return handler({ troupe: 'ask', envelope: defaultRecordCodec.encode(envelope).toString('base64') }, context())
+  }
+  // What the asker writes while it invokes: the accepted entry that points a reader at the instance.
+  const accepted = (id: string) => journal.putReceipts([{ id, actor: Counter.type, key: 'd', entry: { status: 'accepted', at: Date.now(), attempt: 0, reason: INVOKED }, expiresAt: Date.now() + 60_000 }])
+  await ask('warm', 1)
+  for (const [i, id] of ['d-1', 'd-2', 'd-3'].entries()) {
+    await accepted(id)
+    calls.length = 0
+    const answer = await ask(id, 10)
+    t.equal(decode((answer as { reply: string }).reply), 11 + 10 * i, `${id} answered`)
+    t.strictSame(calls, ['BatchGetItem', 'PutItem'], `${id}: one read, one commit`)
+    t.equal((await journal.receipt(id, Date.now()))?.status, 'accepted', `${id}'s final entry is not written on its own`)
+    t.match(await producer.receipt(id), { status: 'done', history: [{ status: 'accepted', reason: INVOKED }, { status: 'done' }] }, `${id}'s receipt reads final through the instance's item`)
+  }
+  // A repeated invocation of an answered ask answers from the item, and applies nothing.
+  t.equal(decode(((await ask('d-3', 10)) as { reply: string }).reply), 31, 'a repeat answers the same')
+  // The instance's next record in its shard writes what waited.
+  await producer.tell(Counter, { k: 'd', by: 1 })
+  t.strictSame(await handler(await nextEvent(), context()), { batchItemFailures: [] })
+  for (const id of ['d-1', 'd-2', 'd-3']) t.equal((await journal.receipt(id, Date.now()))?.status, 'done', `${id}'s final entry is written now`)
+  t.equal((await producer.state(Counter, 'd'))?.n, 32, 'each message applied once')
+})
+
+t.test('receipts of direct asks wait in the item only while few: the run after 12 writes them in one request before its commit', async (t) => {
+  const { client, calls } = countedClient(t)
+  const { name, handler } = await setup(t, client)
+  const journal = new DynamoDBJournalStore({ client: aws.dynamodb, tableName: name })
+  const perAsk: number[] = []
+  for (let i = 1; i <= 20; i++) {
+    const envelope = makeEnvelope({ id: `m-${i}` as MessageId, type: Counter.type, key: 'm', body: { k: 'm', by: 1 }, correlationId: `m-${i}` as CorrelationId, sentAt: Date.now() })
+    calls.length = 0
+    await handler({ troupe: 'ask', envelope: defaultRecordCodec.encode(envelope).toString('base64') }, context())
+    perAsk.push(calls.length)
+  }
+  t.strictSame(perAsk, [2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 2, 2, 2, 2, 2, 2, 2], 'the 13th run writes the 12 that waited (one BatchWriteItem, with their trace links), then reads and commits as every run does')
+  for (let i = 1; i <= 12; i++) t.equal((await journal.receipt(`m-${i}`, Date.now()))?.status, 'done', `m-${i} written`)
+  for (const i of [13, 20]) t.equal(await journal.receipt(`m-${i}`, Date.now()), undefined, `m-${i} waits in the item`)
 })
 
 t.test('a tick fires the timers that are due', async (t) => {

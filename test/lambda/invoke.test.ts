@@ -57,6 +57,27 @@ t.test("an ask by Invoke is applied after the same system's earlier tells to tha
   t.equal(alone, 4, 'an instance with no tell behind it is asked at once')
 })
 
+t.test("an answered ask's final receipt entry travels in the instance's commit: receipt() reads it there, and the instance's next record writes it", async (t) => {
+  const r = await rig(t, stack, bundle, { actors, invoke: true })
+  const ids: string[] = []
+  r.producer.on((e) => {
+    if (e.type === '@troupe.accepted') ids.push(e.envelope.id)
+  })
+  t.equal(await r.producer.ask(Ledger, { k: 'p', n: 3 }, { timeoutMs: 60_000 }), 3)
+  t.equal(ids.length, 1, 'one ask was accepted')
+  const id = ids[0]!
+  const journal = new DynamoDBJournalStore({ client: r.aws.dynamodb, tableName: r.name })
+  t.same((await journal.receipt(id, Date.now()))?.history.map((e) => e.status), ['accepted'], 'the journal holds the asker’s entry alone')
+  t.same((await journal.trace(id, Date.now())).map((l) => l.id), [id], 'and the trace link, which the asker wrote with it')
+  const receipt = await r.producer.receipt(id)
+  t.equal(receipt?.status, 'done', 'receipt() is final at once: it reads the entry in the instance’s item')
+  t.same(receipt?.history.map((e) => e.status), ['accepted', 'done'])
+  await r.producer.tell(Ledger, { k: 'p', n: 4 })
+  await r.settle()
+  t.same((await journal.receipt(id, Date.now()))?.history.map((e) => e.status), ['accepted', 'done'], 'the next record of the instance wrote the final entry')
+  t.same(await r.producer.state(Ledger, 'p'), { sum: 7, ns: [3, 4] })
+})
+
 t.test('the Invoke API answers as Lambda does: payload, executed version, function errors, unknown functions', async (t) => {
   const r = await rig(t, stack, bundle, { actors, invoke: true, start: false })
   const lambda = r.lambda!

@@ -1,6 +1,7 @@
 // Types' concurrency slots (TypeSlotStore): the memory and DynamoDB stores against one conformance
 // suite; then many hosts claiming, renewing and giving back the slots of one type at once against
-// the DynamoDB item, which never lets more than the limit be held, and what a claim costs.
+// the DynamoDB item, which never lets more than the limit be held, and what a claim costs; and a
+// host that keeps its leases for its next batch, by the rule type-slots.ts states.
 import t from 'tap'
 import { tableStores } from './fixtures/table-stores.js'
 import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
@@ -131,4 +132,102 @@ t.test('a lease is renewed while its batch runs long, and a renewed lease is not
   t.ok((await store.read(type.type))!.leases[0]!.expiresAt > clock.now() + 2_000, 'its lease outlasts a turn')
   for (let g: Group | undefined = running; g !== undefined; g = await plan.next()) await g.grant!.slot!.done(g)
   t.equal((await store.read(type.type))?.used, 0, 'given back at the end')
+})
+
+class Open extends Actor<{ n: number }> {
+  static readonly type = 'slots.open'
+  static readonly policy = { concurrency: 10, attemptTimeoutMs: 2_000 }
+  receive() {}
+}
+
+/** A DynamoDB store of slots that says when each release has landed (the host gives kept leases back on a timer). */
+class Watched extends DynamoDBTypeSlots {
+  private waiters: (() => void)[] = []
+  override async release(type: string, holder: string, count: number) {
+    const slots = await super.release(type, holder, count)
+    const waiters = this.waiters
+    this.waiters = []
+    for (const w of waiters) w()
+    return slots
+  }
+  /** Resolves when the next release has landed. */
+  released(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve))
+  }
+}
+
+/** Runs a plan's groups to their end, as a batch's workers do. */
+async function runAll(plan: Awaited<ReturnType<TypeSlotClaims['plan']>>): Promise<void> {
+  for (let g = await plan.next(); g !== undefined; g = await plan.next()) await g.grant!.slot!.done(g)
+}
+
+const KEEP_MS = 1_000
+
+t.test('a host that keeps leases: the next batch takes on the kept lease with no write, and it is given back once idle', async (t) => {
+  const counter = new RequestCounter()
+  const counted = clients(stack).dynamodb
+  countRequests(counted, counter)
+  t.teardown(() => counted.destroy())
+  const store = await fresh('keep', (options) => new Watched(options), counted)
+  const clock = new SimulatedClock()
+  const type = new ActorType(Open)
+  const host = new TypeSlotClaims(store, clock, createLogger('silent'), 32, { keepMs: KEEP_MS })
+  const first = groupsOf(type, 4)
+  await runAll(await host.plan(first, clock.now()))
+  t.equal(counter.requests('DynamoDB.UpdateItem'), 1, 'the first batch claims: one update, and gives nothing back')
+  const lease = first[0]!.grant!.slot!
+  t.equal((await store.read(type.type))?.used, 4, 'its four slots stay held for the next batch')
+  // Each batch comes just within KEEP_MS of the last, four of them within half the lease's margin (5 s).
+  for (let batch = 0; batch < 4; batch++) {
+    await clock.advance(KEEP_MS - 1)
+    const next = groupsOf(type, 1 + batch)
+    await runAll(await host.plan(next, clock.now()))
+    t.equal(next[0]!.grant!.slot!.holder, lease.holder, `batch ${batch + 2} (${next.length} groups) ran under the kept lease`)
+  }
+  t.equal(counter.requests('DynamoDB.UpdateItem'), 1, 'four more batches, no write')
+  const given = store.released()
+  await clock.advance(KEEP_MS)
+  await given
+  t.equal((await store.read(type.type))?.used, 0, `idle for ${KEEP_MS} ms: given back`)
+  t.equal(counter.requests('DynamoDB.UpdateItem'), 2, 'with one update')
+  const after = groupsOf(type, 2)
+  await runAll(await host.plan(after, clock.now()))
+  t.not(after[0]!.grant!.slot!.holder, lease.holder, 'the batch after that claims anew')
+  await host.giveBackKept()
+  t.equal((await store.read(type.type))?.used, 0, 'and at stop every kept lease is given back')
+})
+
+t.test('a host that keeps leases keeps none where the cap was reached at the claim, nor past half its margin, nor one too small', async (t) => {
+  const store = await fresh('keep-rule', (options) => new Watched(options))
+  const clock = new SimulatedClock()
+  const capped = new ActorType(Capped)
+  const open = new ActorType(Open)
+  const host = new TypeSlotClaims(store, clock, createLogger('silent'), 32, { keepMs: 60_000 })
+
+  const full = groupsOf(capped, 5)
+  await runAll(await host.plan(full, clock.now()))
+  t.equal(full[0]!.grant!.slot!.count, 3, 'the claim took all three slots of the capped type')
+  t.equal((await store.read(capped.type))?.used, 0, 'so they were given back when the batch ended: others may be waiting')
+
+  const small = groupsOf(open, 1)
+  await runAll(await host.plan(small, clock.now()))
+  t.equal((await store.read(open.type))?.used, 1, 'a lease of one slot is kept')
+  const bigger = groupsOf(open, 3)
+  await runAll(await host.plan(bigger, clock.now()))
+  t.not(bigger[0]!.grant!.slot!.holder, small[0]!.grant!.slot!.holder, 'a batch that wants three does not take it on')
+  const stored = await store.read(open.type)
+  t.same(stored?.leases.map((l) => l.count), [3], 'it was given back, and three claimed: never more held than one batch wants')
+
+  // Half the margin (10 s) on, the lease may not be taken on any more: given back, though keepMs is a minute.
+  const given = store.released()
+  await clock.advance(5_000)
+  await given
+  t.equal((await store.read(open.type))?.used, 0, 'at half its margin the kept lease is given back')
+  const later = groupsOf(open, 3)
+  await runAll(await host.plan(later, clock.now()))
+  t.not(later[0]!.grant!.slot!.holder, bigger[0]!.grant!.slot!.holder, 'and the next batch claims anew')
+  await host.giveBackKept()
+  const done = groupsOf(open, 2)
+  await runAll(await host.plan(done, clock.now()))
+  t.equal((await store.read(open.type))?.used, 0, 'after stop, a batch gives its lease back when it ends')
 })

@@ -14,6 +14,7 @@ import { flushRecord } from './flush-record.js'
 import type { GroupRunner } from './group-runner.js'
 import { decodeMeta, reached } from './instance-meta.js'
 import { messagesOf } from './outbox.js'
+import { merged, receiptsIn } from './pending-receipts.js'
 import type { TurnOutcomes } from './turn-outcomes.js'
 import { typeRate } from './type-rates.js'
 
@@ -76,7 +77,8 @@ export class DirectRuns {
     } finally {
       this.outcomes.directAnswers.delete(watched)
     }
-    if (watched.record === undefined) return ctx.options.journal.receipt(envelope.id, ctx.clock.now())
+    // A copy of a message applied before: its final entry may still wait in the item (pending-receipts.ts).
+    if (watched.record === undefined) return merged(await ctx.options.journal.receipt(envelope.id, ctx.clock.now()), receiptsIn(group.stored, envelope.id))
     return assembleReceipt(envelope.id, [watched.record])
   }
 

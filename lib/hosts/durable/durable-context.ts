@@ -40,6 +40,13 @@ export interface DurableSettings {
    */
   typeSlots?: TypeSlotStore
   /**
+   * How long a lease on a type's slots outlives its batch, for the next batch of this host to take
+   * on with no write (type-slots.ts has the rule). Only for a host whose timers run between
+   * batches (a shard consumer): a frozen Lambda environment could not give an idle lease back.
+   * @default 0 (given back when its batch ends)
+   */
+  keepSlotsMs?: number
+  /**
    * The records of `ctx.once` side effects, shared by every host of the app so a turn run again
    * elsewhere finds them: DynamoDBSideEffects on AWS. @default one in this host's memory
    */
@@ -140,7 +147,7 @@ export class DurableContext {
     this.overflow = new OutboxOverflow(options.overflow, this.tombstoneTtlMs, () => this.clock.now())
     this.horizons = { processMs: 15 * 60_000, shardMs: this.tombstoneTtlMs, ...options.laneHorizons }
     this.rates = new TypeRates(options.typeBuckets ?? new MemoryTypeBuckets(), this.logger)
-    this.slots = new TypeSlotClaims(options.typeSlots ?? new MemoryTypeSlots(), this.clock, this.logger, this.concurrency)
+    this.slots = new TypeSlotClaims(options.typeSlots ?? new MemoryTypeSlots(), this.clock, this.logger, this.concurrency, { keepMs: options.keepSlotsMs ?? 0, random: options.random ?? Math.random })
     this.sideEffects = new SideEffects(options.sideEffects ?? new MemorySideEffects(), this.clock, this.horizons.shardMs, options.overflow, this.logger)
     this.outbox = new OutboxSender(options.messages, options.timers, options.journal, () => this.clock.now(), options.onTimer, options.onReceipts)
   }

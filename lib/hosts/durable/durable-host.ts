@@ -207,6 +207,11 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
     return done[0]?.sequenceNumber
   }
 
+  /** Gives back the leases on types' slots kept for a next batch (type-slots.ts), and keeps none after: the host stops. */
+  releaseSlots(): Promise<void> {
+    return this.ctx.slots.giveBackKept()
+  }
+
   // ── runs no batch brought (direct-runs.ts) ───────────────────────────────
 
   /**

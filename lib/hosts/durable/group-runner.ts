@@ -95,7 +95,7 @@ export class GroupRunner implements RunParts {
     // A slot of its type's concurrency lost mid-batch (the shard's memory does not say it parks), or
     // none for a keyed actor without state (no item to wait in): it stays in the stream, for later.
     const slot = group.grant?.slot
-    if (slot !== undefined && !slot.held(ctx.clock.now()) && !parksAtOnce(group, ctx.clock.now())) return record.sequenceNumber
+    if (slot !== undefined && !slot.held(ctx.clock.now()) && !parksAtOnce(group, ctx.clock.now())) return this.notYet(record.sequenceNumber, slot.retryMs(), deadline)
     // Its type's rate dealt it a token not earned yet, or its type got no slot: it waits in an item of its own.
     if (parksAtOnce(group, ctx.clock.now())) return this.runWaiting(group, record, source, deadline, result)
     const ran = await outcomes.runMessage(type, record.envelope, undefined, [], deadline, group.grant?.slot)
@@ -113,6 +113,17 @@ export class GroupRunner implements RunParts {
     result.applied++
     group.done = true
     return undefined
+  }
+
+  /**
+   * Leaves a message that found no slot in the stream, after a jittered wait (the one a parked
+   * message waits) within the batch's deadline: the stream delivers it again at once (a Lambda's
+   * event source mapping does not wait), so without it a full cap would spin, a batch and a claim
+   * after another. Its record and those after it come again in order; nothing is lost.
+   */
+  private async notYet(sequenceNumber: string | undefined, waitMs: number, deadline: number): Promise<string | undefined> {
+    if (this.ctx.clock.now() + waitMs < deadline) await new Promise<void>((resolve) => this.ctx.clock.setTimeout(resolve, waitMs))
+    return sequenceNumber
   }
 
   /** Parks a stateless message in its waiting item (waiting-message.ts), with the token dealt to it. */

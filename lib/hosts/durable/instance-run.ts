@@ -21,6 +21,7 @@ import { decodeMeta, encodeMeta, LEGACY_LANE, reached, remember, type InstanceMe
 import { forgetSilent, sameStream } from './lane-memory.js'
 import { messagesOf, PENDING, placeMessages, type OutboxEntry, type OutboxSegment } from './outbox.js'
 import { spilledKeys } from './outbox-overflow.js'
+import { isAnswer, settlePending } from './pending-receipts.js'
 import { inconsistency, noteRanLate, noteRead, verdict } from './record-reads.js'
 import type { SentSegments } from './sent-segments.js'
 import { parkedReason, RunThrottles, type Wait } from './run-throttles.js'
@@ -150,13 +151,13 @@ export class InstanceRun {
         // A parent shard's (the stream was resharded): read to its end before this child was.
         if (sameStream(segment.lane, source.lane)) continue
       } else if (segment.lane === PENDING) {
-        // An earlier direct run's: its timers, receipts and letters went out after its commit and
-        // are written again here (keyed writes) so they need not be kept; its messages wait for the shard.
+        // An earlier direct run's: its timers and letters went out after its commit and are
+        // written again here (keyed writes) so they need not be kept; its messages wait for the
+        // shard; its receipts stay, written with the messages, until there are too many (pending-receipts.ts).
         const entries = await this.spilledEntries(group, segment)
-        const written = entries.filter((e) => e.kind !== 'message')
-        if (written.length !== 0) await outbox.send(written)
-        const messages = entries.filter((e) => e.kind === 'message')
-        if (messages.length !== 0) kept.push({ lane: PENDING, pos: segment.pos, entries: messages })
+        const { write, keep } = settlePending(entries)
+        if (write.length !== 0) await outbox.send(write)
+        if (keep.length !== 0) kept.push({ lane: PENDING, pos: segment.pos, entries: keep })
         continue
       }
       kept.push(segment)
@@ -303,7 +304,10 @@ export class InstanceRun {
         const pending = kept.find((s) => s.lane === PENDING)
         if (pending) pending.entries.push(...made)
         else kept.push({ lane: PENDING, pos: '0', entries: made })
-        pendingNow = made.filter((e) => e.kind !== 'message')
+        // The asked message's final receipt travels in this commit: the ask gets its answer from
+        // the run, and the receipt is written with the instance's next record (pending-receipts.ts).
+        const answered = source.kind === 'direct' ? source.envelope.id : undefined
+        pendingNow = made.filter((e) => e.kind !== 'message' && !isAnswer(e, answered))
       }
     }
     const item = await commitInstance(ctx, { type, key, name, state: this.state, meta, kept, stored: this.stored, checkEach: this.checkEach }, version)

@@ -3,7 +3,8 @@
 // (type-rates.ts), and the lease on its type's concurrency slots (type-slots.ts). A message runs
 // when both buckets have a token for it and the lease holds a slot; else it is parked, and the
 // commit keeps the bucket and the tokens and sets the wake-up for when all will let it run (for a
-// slot: SLOT_RETRY_MS on, when its wake-up claims again).
+// slot: a jittered wait up to SLOT_RETRY_MS on, when its wake-up claims again; drawn once per run,
+// so the wait the receipt names is the wake-up the commit sets).
 import type { ActorType } from '../../turn/actor-type.js'
 import { TokenBucket } from '../../supervisor/token-bucket.js'
 import type { Rate } from '../../supervisor/policy.js'
@@ -14,7 +15,6 @@ import { HeldTokens } from './type-bucket.js'
 import type { TypeGrant } from './durable-batch.js'
 import { typeRate } from './type-rates.js'
 import type { TypeLease } from './type-lease.js'
-import { SLOT_RETRY_MS } from './type-slots.js'
 import { isWaitingItem } from './waiting-message.js'
 
 /** How long a message must wait, and for which throttle. */
@@ -26,6 +26,9 @@ export interface Wait {
 }
 
 export class RunThrottles {
+  /** This run's wait for a slot, drawn the first time it finds none. */
+  private slotRetry: number | undefined
+
   private constructor(
     private readonly keyRate: Required<Rate> | undefined,
     private readonly bucket: TokenBucket | undefined,
@@ -57,7 +60,8 @@ export class RunThrottles {
 
   /** 0 when the run holds a slot of its type's concurrency (or the type has none); else when its wake-up claims again. */
   private slotWaitMs(now: number): number {
-    return this.slot === undefined || this.slot.held(now) ? 0 : SLOT_RETRY_MS
+    if (this.slot === undefined || this.slot.held(now)) return 0
+    return (this.slotRetry ??= this.slot.retryMs())
   }
 
   take(): void {

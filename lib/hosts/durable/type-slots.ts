@@ -1,7 +1,7 @@
 // A type's concurrency (`policy.concurrency`: at most N turns of the type at once) in the durable
 // host, across every host that runs the app: its shard consumers, Lambda environments, several
 // batches of one shard (ParallelizationFactor). The type's slots live in an item of their own
-// (store: TypeSlotStore), as leases: a holder (one batch's claim), how many slots, until when.
+// (store: TypeSlotStore), as leases: a holder (one claim), how many slots, until when.
 //
 //   before a batch runs   each capped type's groups say how many slots they could use at once
 //                         (at most the limit and the batch's workers), and ONE conditional update
@@ -12,18 +12,38 @@
 //                         hands a worker a capped group only while one of its slots is free here);
 //                         a keyed or singleton group runs its turns one at a time, a stateless
 //                         group is one turn, so turns at once ≤ slots held ≤ the limit;
-//   when it ends          the type's last group gives the slots back: ONE update.
+//   when it ends          the type's last group gives the slots back: ONE update; or, in a host
+//                         that keeps leases (`keepMs`, a shard consumer), the lease is kept for the
+//                         next batch here, which takes it on with no write at all.
+//
+// Keeping a lease (the rule). A lease outlives its batch only when all of these hold, else it is
+// given back at once as above:
+//   - the host keeps leases (`keepMs` > 0): a process whose timers run between batches, so it can
+//     give an idle lease back. A Lambda environment is frozen between invocations and could not:
+//     its leases are given back at the end of each batch, and the cap costs it two updates a batch;
+//   - the claim that took it left slots free (its first update succeeded and `used` < N after it):
+//     where the cap is reached, other hosts may be waiting, and a host does not sit on slots then;
+//   - it is younger than half its margin (its first renewal): a host under steady load claims
+//     again that often, so it sees the item anew and stops keeping once the cap is reached.
+// A kept lease that no batch takes on within `keepMs` (or by that age) is given back, and at stop
+// every kept lease is. So a host sits on slots it does not use for at most `keepMs`, never more
+// than its last batch held, and never while the cap was full at its claim. A later batch of the
+// same type takes on a kept lease holding at least the slots it wants; its turns start under it
+// only while it outlasts their attempt timeout, as with a fresh one, and one batch at a time holds
+// it, so turns at once ≤ slots held still. A killed host's kept leases expire as any other.
 //
 // A group whose type got no slot (all are held elsewhere) waits as a throttled message waits: it is
 // parked in its instance's item (a stateless message in its waiting item) with its receipt saying
 // `throttled` and a durable wake-up, in order per key (run-throttles.ts); the wake-up run claims a
-// slot of its own. A keyed actor without state has no item to wait in: its message is left in the
-// stream and comes again.
+// slot of its own. Each waits a random part of SLOT_RETRY_MS (type-lease.ts), so keys parked
+// together do not come back together. A keyed actor without state has no item to wait in: its
+// batch waits as long (within its deadline) and leaves the message in the stream, which delivers
+// it again (group-runner.ts).
 //
 // Leases expire, so the slots of a host that dies holding them come back: a lease lasts longer than
-// the longest attempt (`attemptTimeoutMs`) by a margin, and is renewed every half margin while its
-// batch runs; a turn starts only while the lease covers its attempt timeout. A claim that finds the
-// slots full reclaims the leases past their expiry (each only as it read it, so a renewal in
+// the longest attempt (`attemptTimeoutMs`) by a margin, and is renewed every half margin until it
+// is given back; a turn starts only while the lease covers its attempt timeout. A claim that finds
+// the slots full reclaims the leases past their expiry (each only as it read it, so a renewal in
 // between wins). A holder whose lease was reclaimed (it could not renew in time) starts no new turn
 // of the type: what is left parks.
 import { randomBytes } from 'node:crypto'
@@ -32,11 +52,9 @@ import type { Logger } from '../../core/logger.js'
 import type { SlotLease, TypeSlots, TypeSlotStore } from '../../store/index.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import type { Group } from './durable-batch.js'
-import { errorText, TypeLease } from './type-lease.js'
+import { errorText, TypeLease, type LeaseParts } from './type-lease.js'
 import { typeRate } from './type-rates.js'
 
-/** How long a message parked for want of a slot waits before its wake-up claims one again. */
-export const SLOT_RETRY_MS = 1_000
 /** The lease base of a type whose attempts have no timeout (`attemptTimeoutMs: 0`): renewal keeps it. */
 const UNTIMED_ATTEMPT_MS = 5 * 60_000
 /** The least margin a lease has over the attempt timeout. */
@@ -70,23 +88,37 @@ export function parksAtOnce(group: Group, now: number): boolean {
   return grant.slot !== undefined && grant.slot.count === 0 && group.type.kind === 'stateless'
 }
 
-/** The host's claims on types' slots: one lease per capped type per batch (or direct run). */
+/** The host's claims on types' slots: one lease per capped type per batch (or direct run), kept for the next batch where the rule above lets it. */
 export class TypeSlotClaims {
   /** This host's part of every holder id: holders are unique per claim, across hosts. */
   private readonly tag = randomBytes(6).toString('hex')
   private seq = 0
+  private readonly parts: LeaseParts
+  /** How long a lease whose batch ended is kept for the next batch here; 0: given back at once. */
+  private readonly keepMs: number
+  /** Leases kept for the next batch, by type, each with the timer that gives it back. */
+  private readonly kept = new Map<ActorType, { lease: TypeLease; timer: TimerHandle }[]>()
+  /** Kept leases being given back after their idle time: `giveBackKept` waits for them too. */
+  private readonly giving = new Set<Promise<void>>()
+  /** After `giveBackKept`: no lease is kept any more. */
+  private stopped = false
 
   constructor(
-    private readonly store: TypeSlotStore,
+    store: TypeSlotStore,
     private readonly clock: Clock,
     private readonly logger: Logger,
     /** Groups a batch runs at once: no batch needs more slots than that. */
     private readonly workers: number,
-  ) {}
+    options: { keepMs?: number; random?: () => number } = {},
+  ) {
+    this.keepMs = options.keepMs ?? 0
+    this.parts = { store, clock, logger, random: options.random ?? Math.random, ended: (lease) => this.ended(lease) }
+  }
 
   /**
-   * Claims the slots `groups` need, one lease per capped type, and gives each of their groups the
-   * lease (`grant.slot`); resolves to the plan that hands the groups to the batch's workers.
+   * Claims the slots `groups` need, one lease per capped type (a kept one when it covers them),
+   * and gives each of their groups the lease (`grant.slot`); resolves to the plan that hands the
+   * groups to the batch's workers.
    */
   async plan(groups: readonly Group[], now: number): Promise<SlotPlan> {
     const byType = new Map<ActorType, Group[]>()
@@ -99,7 +131,8 @@ export class TypeSlotClaims {
     const plan = new SlotPlan(groups, this.clock)
     await Promise.all(
       [...byType].map(async ([type, list]) => {
-        const lease = await this.claim(type, Math.min(list.length, slotLimit(type)!, this.workers), now, plan)
+        const want = Math.min(list.length, slotLimit(type)!, this.workers)
+        const lease = (await this.reuse(type, want, now, plan)) ?? (await this.claim(type, want, now, plan))
         lease.remaining = list.length
         for (const g of list) g.grant = { ...(g.grant ?? { times: [], nextAt: now }), slot: lease }
       }),
@@ -108,23 +141,63 @@ export class TypeSlotClaims {
     return plan
   }
 
+  /** Gives back every kept lease, and keeps none from now on (the host stops); resolves once all of them are back. */
+  async giveBackKept(): Promise<void> {
+    this.stopped = true
+    const all = [...this.kept.values()].flat()
+    this.kept.clear()
+    for (const { timer } of all) this.clock.clearTimeout(timer)
+    await Promise.all([...all.map(({ lease }) => lease.release()), ...this.giving])
+  }
+
+  /** A kept lease of `type` holding at least `want` slots, taken on by `plan` (no write); the kept ones that do not fit are given back first, so the claim may take their slots. */
+  private async reuse(type: ActorType, want: number, now: number, plan: SlotPlan): Promise<TypeLease | undefined> {
+    const kept = this.kept.get(type)
+    if (kept === undefined || kept.length === 0) return undefined
+    const fit = kept.findIndex((k) => k.lease.reusable(want, now))
+    const taken = fit === -1 ? kept.splice(0) : kept.splice(fit, 1)
+    for (const k of taken) this.clock.clearTimeout(k.timer)
+    if (fit !== -1) return taken[0]!.lease.reuse(plan)
+    await Promise.all(taken.map((k) => k.lease.release()))
+    return undefined
+  }
+
+  /** A lease's batch is done with it: kept for the next batch while the rule lets it (for `keepMs`, at most until it may no longer be taken on), else given back. */
+  private async ended(lease: TypeLease): Promise<void> {
+    const now = this.clock.now()
+    if (this.stopped || this.keepMs <= 0 || !lease.reusable(1, now)) return lease.release()
+    let kept = this.kept.get(lease.type)
+    if (!kept) this.kept.set(lease.type, (kept = []))
+    const timer = this.clock.setTimeout(() => {
+      const list = this.kept.get(lease.type) ?? []
+      const at = list.findIndex((k) => k.lease === lease)
+      if (at === -1) return
+      list.splice(at, 1)
+      const giving = lease.release().finally(() => this.giving.delete(giving))
+      this.giving.add(giving)
+    }, Math.min(this.keepMs, lease.reuseUntil - now))
+    kept.push({ lease, timer })
+  }
+
   /** Takes up to `want` of the type's slots: one update; a read and a second when the first finds too few free. */
   private async claim(type: ActorType, want: number, now: number, plan: SlotPlan): Promise<TypeLease> {
     const limit = slotLimit(type)!
     const times = leaseTimes(type)
     const holder = `${this.tag}.${++this.seq}`
     const expiresAt = now + times.leaseMs
-    const lease = (count: number) => new TypeLease(type, holder, count, expiresAt, times, this.store, this.clock, this.logger, plan)
+    const lease = (count: number, reuseUntil = 0) => new TypeLease(type, holder, count, expiresAt, times, this.parts, plan, reuseUntil)
+    const { store } = this.parts
     try {
-      let result = await this.store.take(type.type, { holder, count: want, expiresAt }, limit, [])
-      if (result.taken) return lease(want).started()
+      let result = await store.take(type.type, { holder, count: want, expiresAt }, limit, [])
+      // Slots left free after it: the lease may be kept for the next batch here, up to its first renewal.
+      if (result.taken) return lease(want, this.keepMs > 0 && result.slots !== undefined && result.slots.used < limit ? now + times.marginMs / 2 : 0).started()
       for (let round = 0; round < MAX_CLAIM_ROUNDS; round++) {
-        const slots: TypeSlots = result.slots ?? (await this.store.read(type.type)) ?? { limit, used: 0, leases: [] }
+        const slots: TypeSlots = result.slots ?? (await store.read(type.type)) ?? { limit, used: 0, leases: [] }
         const expired = slots.leases.filter((l) => l.expiresAt <= now)
         const free = limit - (slots.used - expired.reduce((n, l) => n + l.count, 0))
         const n = Math.min(want, free)
         if (n <= 0) return lease(0)
-        result = await this.store.take(type.type, { holder, count: n, expiresAt }, limit, expired)
+        result = await store.take(type.type, { holder, count: n, expiresAt }, limit, expired)
         if (result.taken) return lease(n).started()
       }
     } catch (error) {

@@ -1,0 +1,91 @@
+// Receipts that travel in an instance's item (durable-host.ts is the map). A direct ask (a Lambda
+// `Invoke`) gets its answer from the run itself, so its final receipt entry need not be written
+// before the answer goes back: the run's commit already keeps it, in the item's PENDING segment
+// (outbox.ts). Writing it there and then would put a third DynamoDB request in a row on every
+// direct ask (read, commit, receipt write); instead it is written with what else waits there:
+//
+//   the instance's next record in its shard   places the PENDING segment and writes every entry
+//                                             (an ask whose answer was lost is put on the stream
+//                                             by its asker, so it is such a record);
+//   a later direct run                        keeps them, until MAX_KEPT receipts or
+//                                             MAX_KEPT_BYTES of them wait: then it writes them all
+//                                             (one batch write) before its commit drops them.
+//
+// Until then, whoever reads the receipt of a message asked by Invoke reads the instance's item
+// too (`withPending`): the asker's `accepted` entry says so (INVOKED), and names the instance.
+import { FINAL_STATUSES } from '../../core/receipt.js'
+import type { ReceiptRecord, StoredInstance, StoredReceipt } from '../../store/index.js'
+import { assembleReceipt, receiptEntryKey } from '../../store/receipt-records.js'
+import { decodeMeta } from './instance-meta.js'
+import { PENDING, type OutboxEntry } from './outbox.js'
+
+/** The reason on the `accepted` entry of a message asked by Invoke: its final entry may wait in its instance's item. */
+export const INVOKED = 'asked by Invoke'
+/** How many receipts may wait in an item before a direct run writes them: with their trace links, one BatchWriteItem (25 items). */
+const MAX_KEPT = 12
+/** How many bytes of replies and errors may wait in an item before a direct run writes them. */
+const MAX_KEPT_BYTES = 16 * 1024
+
+/** True for the final receipt entry of `answered`, the message a direct run answers itself. */
+export function isAnswer(entry: OutboxEntry, answered: string | undefined): boolean {
+  return answered !== undefined && entry.kind === 'receipt' && entry.record.id === answered && FINAL_STATUSES.has(entry.record.entry.status)
+}
+
+/**
+ * What a direct run does with an earlier direct run's PENDING entries: its messages wait for the
+ * shard (kept); its timers and letters were written after that run's commit and are written again
+ * (keyed writes) so they need not be kept; its receipts are kept while few and small, else written.
+ */
+export function settlePending(entries: readonly OutboxEntry[]): { write: OutboxEntry[]; keep: OutboxEntry[] } {
+  const write: OutboxEntry[] = []
+  const keep: OutboxEntry[] = []
+  const receipts: OutboxEntry[] = []
+  let bytes = 0
+  for (const e of entries) {
+    if (e.kind === 'message') keep.push(e)
+    else if (e.kind === 'receipt') {
+      receipts.push(e)
+      bytes += (e.record.reply?.length ?? 0) + (e.record.error === undefined ? 0 : JSON.stringify(e.record.error).length)
+    } else write.push(e)
+  }
+  // The commit of the run that reads them adds one more: room is left for it.
+  if (receipts.length < MAX_KEPT && bytes < MAX_KEPT_BYTES) keep.push(...receipts)
+  else write.push(...receipts)
+  return { write, keep }
+}
+
+/** The receipt entries of message `id` waiting in an instance's item (those in a spilled segment are not read). */
+export function receiptsIn(item: StoredInstance | undefined, id: string): ReceiptRecord[] {
+  if (item?.meta === undefined) return []
+  const out: ReceiptRecord[] = []
+  for (const segment of decodeMeta(item.meta).outbox ?? []) {
+    if (segment.lane !== PENDING) continue
+    for (const e of segment.entries) if (e.kind === 'receipt' && e.record.id === id) out.push(e.record)
+  }
+  return out
+}
+
+/**
+ * A message's receipt as the journal has it, with the entries that wait in its instance's item
+ * when it was asked by Invoke and the journal has no final entry yet. One read of the item then.
+ */
+export async function withPending(
+  stored: StoredReceipt | undefined,
+  read: (type: string, key: string) => Promise<StoredInstance | undefined>,
+): Promise<StoredReceipt | undefined> {
+  if (stored === undefined || FINAL_STATUSES.has(stored.status) || !stored.history.some((e) => e.status === 'accepted' && e.reason === INVOKED)) return stored
+  return merged(stored, receiptsIn(await read(stored.actor, stored.key), stored.id))
+}
+
+/** `stored` with `waiting` added: one history in entry order, each entry once, the last giving status and reply. */
+export function merged(stored: StoredReceipt | undefined, waiting: readonly ReceiptRecord[]): StoredReceipt | undefined {
+  if (waiting.length === 0) return stored
+  const byKey = new Map<string, ReceiptRecord>()
+  const { actor, key } = waiting[0]!
+  for (const entry of stored?.history ?? []) byKey.set(receiptEntryKey({ id: waiting[0]!.id, actor, key, entry, expiresAt: 0 }), { id: waiting[0]!.id, actor, key, entry, expiresAt: 0 })
+  for (const record of waiting) byKey.set(receiptEntryKey(record), record)
+  const all = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r)
+  const receipt = assembleReceipt(waiting[0]!.id, all)!
+  if (receipt.trace === undefined && stored?.trace !== undefined) receipt.trace = { ...stored.trace }
+  return receipt
+}
