@@ -57,6 +57,11 @@ export class BacklogMetrics {
   }
 
   private flush(): void {
-    for (const line of emfLines(this.service, this.clock.now(), NO_COUNTS, undefined, this.gauges.take())) this.write(line)
+    try {
+      for (const line of emfLines(this.service, this.clock.now(), NO_COUNTS, undefined, this.gauges.take())) this.write(line)
+    } catch (error) {
+      // A sink that throws loses these readings, not the process (this runs on a timer).
+      process.emitWarning(`troupe: the backlog metrics could not be written: ${(error as Error).message}`)
+    }
   }
 }

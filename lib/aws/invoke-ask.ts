@@ -98,7 +98,7 @@ export class InvokeAsk {
     try {
       // Everything this process sent the instance before the ask's fence was taken is at or before `after` in its shard.
       const after = await outbox.toldAt(envelope)
-      const invocation: AskInvocation = { troupe: 'ask', envelope: data, stream: this.o.router.route(envelope).stream, ...(after ? { after } : {}) }
+      const invocation: AskInvocation = { troupe: 'ask', envelope: data, stream: this.o.router.route(envelope).stream, keepReceipt: true, ...(after ? { after } : {}) }
       const out = await invoker.invoke(JSON.stringify(invocation), abort.signal)
       text = out.payload
       functionError = out.functionError

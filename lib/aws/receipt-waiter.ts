@@ -41,7 +41,7 @@ export class ReceiptWaiter {
   }
 
   private async read(id: string): Promise<StoredReceipt | undefined> {
-    return withPending(await this.journal.receipt(id, this.clock.now()), this.readInstance)
+    return withPending(() => this.journal.receipt(id, this.clock.now()), this.readInstance)
   }
 
   async awaitReceipt(id: string, options?: AwaitReceiptOptions): Promise<Receipt> {

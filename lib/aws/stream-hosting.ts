@@ -72,9 +72,13 @@ export class StreamHosting {
     await this.started.catch(() => {})
     // Past the timeout the consumer goes on stopping on its own, once its batches end.
     const consumerStopped = this.consumer.stop().catch((error: unknown) => this.o.logger.error('the shard consumer did not stop cleanly', { error: (error as Error).message }))
+    const until = Date.now() + timeoutMs
     let timer: NodeJS.Timeout | undefined
-    await Promise.race([consumerStopped, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
+    const timeUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))
+    await Promise.race([consumerStopped, timeUp])
+    // Within what is left of the time: a lease not given back expires on its own.
+    const released = this.o.host.releaseSlots().catch((error: unknown) => this.o.logger.warn("kept slots were not given back; they come back when their leases expire", { error: (error as Error).message }))
+    if (Date.now() < until) await Promise.race([released, timeUp])
     clearTimeout(timer)
-    await this.o.host.releaseSlots()
   }
 }

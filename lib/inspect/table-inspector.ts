@@ -186,7 +186,7 @@ export class TableInspector implements Inspector {
   }
 
   private async node(id: string, link?: TraceLink): Promise<MessageNode | undefined> {
-    const receipt = await withPending(await this.journal.receipt(id, Date.now()), (type, key) => this.state.get(type, key))
+    const receipt = await withPending(() => this.journal.receipt(id, Date.now()), (type, key) => this.state.get(type, key))
     if (!receipt) return undefined
     return toNode(receipt, link)
   }

@@ -37,6 +37,20 @@ class Counter extends Actor<In, number, { n: number }> {
   }
 }
 
+/** A state near the item's limit: the outbox of a commit goes to the overflow store. */
+class Big extends Actor<{ k: string }, string, { fill: string }> {
+  static readonly type = 'lh.big'
+  key(m: { k: string }) {
+    return m.k
+  }
+  initialState() {
+    return { fill: 'x'.repeat(390_000) }
+  }
+  receive() {
+    return 'r'.repeat(20_000)
+  }
+}
+
 const { stack, aws } = await localStackFor(t)
 
 let made = 0
@@ -58,9 +72,9 @@ function countedClient(t: Test): { client: DynamoDBClient; calls: string[] } {
 async function setup(t: Test, handlerDynamodb = aws.dynamodb) {
   const name = `lh-${++made}`
   await ensureResources({ ...aws, tableName: name, streams: [name], shards: 1 })
-  const producer = new AwsSystem({ actors: [Counter], ...aws, tableName: name, stream: name, consume: false, timers: false, logLevel: 'error', lingerMs: 0 })
+  const producer = new AwsSystem({ actors: [Counter, Big], ...aws, tableName: name, stream: name, consume: false, timers: false, logLevel: 'error', lingerMs: 0 })
   t.teardown(() => producer.stop())
-  const handler = createLambdaHandler({ actors: [Counter], ...aws, dynamodb: handlerDynamodb, tableName: name, stream: name, logLevel: 'error', safetyMarginMs: 1_000 })
+  const handler = createLambdaHandler({ actors: [Counter, Big], ...aws, dynamodb: handlerDynamodb, tableName: name, stream: name, logLevel: 'error', safetyMarginMs: 1_000 })
   let after: string | undefined
   /** The records put since the last call, as one event source mapping batch. */
   const nextEvent = async (): Promise<KinesisStreamEvent> => {
@@ -163,7 +177,7 @@ t.test("a direct ask takes two DynamoDB requests, its read and its commit: the a
   const journal = new DynamoDBJournalStore({ client: aws.dynamodb, tableName: name })
   const ask = (id: string, by: number) => {
     const envelope = makeEnvelope({ id: id as MessageId, type: Counter.type, key: 'd', body: { k: 'd', by }, correlationId: id as CorrelationId, sentAt: Date.now() })
-    return handler({ troupe: 'ask', envelope: defaultRecordCodec.encode(envelope).toString('base64') }, context())
+    return handler({ troupe: 'ask', envelope: defaultRecordCodec.encode(envelope).toString('base64'), keepReceipt: true }, context())
   }
   // What the asker writes while it invokes: the accepted entry that points a reader at the instance.
   const accepted = (id: string) => journal.putReceipts([{ id, actor: Counter.type, key: 'd', entry: { status: 'accepted', at: Date.now(), attempt: 0, reason: INVOKED }, expiresAt: Date.now() + 60_000 }])
@@ -186,6 +200,23 @@ t.test("a direct ask takes two DynamoDB requests, its read and its commit: the a
   t.equal((await producer.state(Counter, 'd'))?.n, 32, 'each message applied once')
 })
 
+t.test("the answer's final entry is written after the commit when the asker does not point readers at the item, or the item's outbox goes to the overflow store", async (t) => {
+  const { client, calls } = countedClient(t)
+  const { name, handler } = await setup(t, client)
+  const journal = new DynamoDBJournalStore({ client: aws.dynamodb, tableName: name })
+  const invocation = (id: string, type: string, keepReceipt: boolean) => {
+    const envelope = makeEnvelope({ id: id as MessageId, type, key: 'w', body: { k: 'w', by: 1 }, correlationId: id as CorrelationId, sentAt: Date.now() })
+    return { troupe: 'ask', envelope: defaultRecordCodec.encode(envelope).toString('base64'), ...(keepReceipt ? { keepReceipt } : {}) }
+  }
+  await handler(invocation('w-0', Counter.type, false), context())
+  calls.length = 0
+  t.match(await handler(invocation('w-1', Counter.type, false), context()), { status: 'done' })
+  t.strictSame(calls, ['BatchGetItem', 'PutItem', 'BatchWriteItem'], 'an asker that wrote no accepted entry pointing at the item: the entry is written after the commit')
+  t.equal((await journal.receipt('w-1', Date.now()))?.status, 'done')
+  t.match(await handler(invocation('b-1', Big.type, true), context()), { status: 'done' })
+  t.equal((await journal.receipt('b-1', Date.now()))?.status, 'done', 'an outbox spilled to the overflow store: the entry is written after the commit')
+})
+
 t.test('receipts of direct asks wait in the item only while few: the run after 12 writes them in one request before its commit', async (t) => {
   const { client, calls } = countedClient(t)
   const { name, handler } = await setup(t, client)
@@ -194,7 +225,7 @@ t.test('receipts of direct asks wait in the item only while few: the run after 1
   for (let i = 1; i <= 20; i++) {
     const envelope = makeEnvelope({ id: `m-${i}` as MessageId, type: Counter.type, key: 'm', body: { k: 'm', by: 1 }, correlationId: `m-${i}` as CorrelationId, sentAt: Date.now() })
     calls.length = 0
-    await handler({ troupe: 'ask', envelope: defaultRecordCodec.encode(envelope).toString('base64') }, context())
+    await handler({ troupe: 'ask', envelope: defaultRecordCodec.encode(envelope).toString('base64'), keepReceipt: true }, context())
     perAsk.push(calls.length)
   }
   t.strictSame(perAsk, [2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 2, 2, 2, 2, 2, 2, 2], 'the 13th run writes the 12 that waited (one BatchWriteItem, with their trace links), then reads and commits as every run does')

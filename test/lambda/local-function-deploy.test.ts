@@ -3,6 +3,8 @@
 // invocation to the new code and retires the old environments (idle ones at once, busy ones
 // after their invocation, which ends on the old code), none counted as a crash; a weighted one
 // splits new invocations between the two versions, drawn per invocation.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { LocalFunction, type InvokeResult, type LocalFunctionOptions } from '../../lib/local/index.js'
 import { runtimeNode } from '../../lib/local/runtime-node.js'
@@ -23,7 +25,7 @@ function who(r: InvokeResult): Who & { executedVersion: string | undefined } {
   return { ...(r.result as Who), executedVersion: r.executedVersion }
 }
 
-/** A function over code 1, published as version '1'; `sleeping(code)` resolves once a `sleep` of that code runs. */
+/** A function over code 1, published as version '1'; `sleeping(code)` resolves once a `sleep` or `hold` of that code runs. */
 function versioned(t: Test, options: Partial<LocalFunctionOptions> = {}) {
   const waiters: { code: string; resolve: () => void }[] = []
   const fn = new LocalFunction({
@@ -53,7 +55,9 @@ t.test('deploy() without a weight: new invocations run the new code; an idle old
   t.match(before, { code: 'v1', version: '1', functionVersion: '1', executedVersion: '1', logStreamName: /\/\[1\][0-9a-f]{32}$/ }, 'version 1 runs code 1, and says so')
 
   const inside = sleeping('v1')
-  const slow = fn.invoke({ op: 'sleep', ms: 1_000 })
+  // Busy until let go below: a fresh environment's init may take seconds on a loaded machine.
+  const release = join(t.testdir(), 'release')
+  const slow = fn.invoke({ op: 'hold', file: release })
   await inside
   const busy = fn.environments().find((e) => e.state === 'busy')!
   t.equal(await fn.deploy(v2), '2', 'published as version 2')
@@ -65,6 +69,7 @@ t.test('deploy() without a weight: new invocations run the new code; an idle old
   const after = who(await fn.invoke({ op: 'who' }))
   t.match(after, { code: 'v2', version: '2', functionVersion: '2', executedVersion: '2', invocations: 1 }, 'a new invocation runs code 2, in a fresh environment of version 2')
   t.equal(fn.environments().find((e) => e.state === 'busy')?.id, busy.id, 'meanwhile the old invocation still runs')
+  writeFileSync(release, '')
 
   const finished = who(await slow)
   t.match(finished, { code: 'v1', version: '1', executedVersion: '1', pid: busy.pid }, 'the invocation handed to version 1 finished on its code')

@@ -48,13 +48,16 @@ export class DirectRuns {
    * and go out through its shard: a flush record for the instance is put on the stream, and the
    * turn that reads it places and sends them (docs/guarantees.md). Resolves to the message's receipt (with
    * the reply), or undefined when the turn could not finish (out of time, or the store or stream
-   * failed): the caller may try again. `stream` is where the message goes when it is told.
+   * failed): the caller may try again. `stream` is where the message goes when it is told. With
+   * `keepsAnswer` (the asker wrote an `accepted` entry that points readers at the item), the
+   * answer's final receipt entry waits in the item (pending-receipts.ts).
    */
   async handleDirect(
     envelope: Envelope,
     deadline = Infinity,
     after?: EarlierTell,
     stream = after?.stream ?? DIRECT_STREAM,
+    keepsAnswer = false,
   ): Promise<StoredReceipt | undefined> {
     const { ctx } = this
     const type = this.registry.get(envelope.type)
@@ -72,7 +75,7 @@ export class DirectRuns {
     const watched = { envelope: envelope.id, record: undefined as ReceiptRecord | undefined }
     this.outcomes.directAnswers.add(watched)
     try {
-      const failed = await this.runner.runGroup(group, { kind: 'direct', stream, envelope }, deadline, { applied: 0, duplicates: 0, conflicts: 0 })
+      const failed = await this.runner.runGroup(group, { kind: 'direct', stream, envelope, keepsAnswer }, deadline, { applied: 0, duplicates: 0, conflicts: 0 })
       if (failed !== undefined) return undefined
     } finally {
       this.outcomes.directAnswers.delete(watched)
@@ -122,7 +125,7 @@ export class DirectRuns {
   /**
    * A lease on one slot of the group's type's concurrency, when it has one (type-slots.ts): the
    * run's turns start only while it holds the slot, and the run gives it back when it ends
-   * (`runGroup`). Two updates per direct run of a capped type.
+   * (`runGroup`). Two updates per direct run of a capped type, unless it takes on a lease this host kept (type-slots.ts).
    */
   private async slotFor(group: Group): Promise<void> {
     const plan = await this.ctx.slots.plan([group], this.ctx.clock.now())

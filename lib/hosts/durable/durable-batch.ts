@@ -59,7 +59,15 @@ export interface Group {
 }
 
 /** Where a run's messages come from: a batch of a shard (a lane), or one message invoked directly. */
-export type Source = ShardSource | { kind: 'direct'; stream: string; envelope: Envelope }
+export type Source = ShardSource | DirectSource
+/** A run no batch brought: a message invoked directly, or a flush record of what waits in an item. */
+export interface DirectSource {
+  kind: 'direct'
+  stream: string
+  envelope: Envelope
+  /** The asker points readers of the receipt at the item: the answer's final entry may wait there (pending-receipts.ts). */
+  keepsAnswer?: boolean
+}
 export interface ShardSource {
   kind: 'shard'
   stream: string
@@ -69,6 +77,8 @@ export interface ShardSource {
   lane: string
   /** The batch's first position: everything of the lane before it is done. */
   first: string
+  /** The one wait of a batch whose keyed stateless messages found no slot, before they go back to the stream (group-runner.ts). */
+  slotWait?: Promise<void>
   /** Which groups of the batch are done: the fence what this batch sends carries. */
   progress: BatchProgress
   /**

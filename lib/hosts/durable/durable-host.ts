@@ -220,8 +220,8 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
    * undefined when the turn could not finish: the caller may try again. `stream` is where the
    * message goes when it is told.
    */
-  handleDirect(envelope: Envelope, deadline?: number, after?: EarlierTell, stream?: string): Promise<StoredReceipt | undefined> {
-    return this.direct.handleDirect(envelope, deadline, after, stream)
+  handleDirect(envelope: Envelope, deadline?: number, after?: EarlierTell, stream?: string, keepsAnswer?: boolean): Promise<StoredReceipt | undefined> {
+    return this.direct.handleDirect(envelope, deadline, after, stream, keepsAnswer)
   }
 
   /** Runs what waits in an instance's item (messages parked by its throttle) here. False when they did not all run. */

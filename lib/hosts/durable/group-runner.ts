@@ -95,7 +95,7 @@ export class GroupRunner implements RunParts {
     // A slot of its type's concurrency lost mid-batch (the shard's memory does not say it parks), or
     // none for a keyed actor without state (no item to wait in): it stays in the stream, for later.
     const slot = group.grant?.slot
-    if (slot !== undefined && !slot.held(ctx.clock.now()) && !parksAtOnce(group, ctx.clock.now())) return this.notYet(record.sequenceNumber, slot.retryMs(), deadline)
+    if (slot !== undefined && !slot.held(ctx.clock.now()) && !parksAtOnce(group, ctx.clock.now())) return this.notYet(source, record.sequenceNumber, slot.retryMs(), deadline)
     // Its type's rate dealt it a token not earned yet, or its type got no slot: it waits in an item of its own.
     if (parksAtOnce(group, ctx.clock.now())) return this.runWaiting(group, record, source, deadline, result)
     const ran = await outcomes.runMessage(type, record.envelope, undefined, [], deadline, group.grant?.slot)
@@ -119,10 +119,15 @@ export class GroupRunner implements RunParts {
    * Leaves a message that found no slot in the stream, after a jittered wait (the one a parked
    * message waits) within the batch's deadline: the stream delivers it again at once (a Lambda's
    * event source mapping does not wait), so without it a full cap would spin, a batch and a claim
-   * after another. Its record and those after it come again in order; nothing is lost.
+   * after another. Its record and those after it come again in order; nothing is lost. The batch
+   * waits once, whatever number of its messages found no slot: they all come again together.
    */
-  private async notYet(sequenceNumber: string | undefined, waitMs: number, deadline: number): Promise<string | undefined> {
-    if (this.ctx.clock.now() + waitMs < deadline) await new Promise<void>((resolve) => this.ctx.clock.setTimeout(resolve, waitMs))
+  private async notYet(source: ShardSource, sequenceNumber: string | undefined, waitMs: number, deadline: number): Promise<string | undefined> {
+    if (source.slotWait === undefined) {
+      const { clock } = this.ctx
+      source.slotWait = clock.now() + waitMs < deadline ? new Promise<void>((resolve) => clock.setTimeout(resolve, waitMs)) : Promise.resolve()
+    }
+    await source.slotWait
     return sequenceNumber
   }
 

@@ -133,8 +133,12 @@ export class InstanceRun {
     for (const segment of this.meta.outbox ?? []) {
       if (source.kind === 'shard') {
         if (segment.lane === PENDING && this.lateWork) {
-          // A direct invocation's entries: placed in this lane now, sent after this commit.
-          placed.push(...(await this.spilledEntries(group, segment)))
+          // A direct invocation's entries: placed in this lane now, sent after this commit; its
+          // receipts before it, so that a reader finds each in the item or in the journal (pending-receipts.ts).
+          const entries = await this.spilledEntries(group, segment)
+          const receipts = entries.filter((e) => e.kind === 'receipt')
+          if (receipts.length !== 0) await outbox.send(receipts)
+          placed.push(...entries.filter((e) => e.kind !== 'receipt'))
           this.changed = true
           continue
         }
@@ -295,6 +299,7 @@ export class InstanceRun {
     // throttle's wake-up), what a run made waits as PENDING: its messages for the shard's next
     // turn of the instance, the rest written now (keyed writes, written again when placed).
     let pendingNow: OutboxEntry[] | undefined
+    let answered: string | undefined
     if (made.length !== 0) {
       if (source.kind === 'shard' && at !== undefined) {
         placeMessages(made, source.lane, at, 0, source.progress.fence())
@@ -306,11 +311,16 @@ export class InstanceRun {
         else kept.push({ lane: PENDING, pos: '0', entries: made })
         // The asked message's final receipt travels in this commit: the ask gets its answer from
         // the run, and the receipt is written with the instance's next record (pending-receipts.ts).
-        const answered = source.kind === 'direct' ? source.envelope.id : undefined
+        answered = source.kind === 'direct' && source.keepsAnswer === true ? source.envelope.id : undefined
         pendingNow = made.filter((e) => e.kind !== 'message' && !isAnswer(e, answered))
       }
     }
     const item = await commitInstance(ctx, { type, key, name, state: this.state, meta, kept, stored: this.stored, checkEach: this.checkEach }, version)
+    if (answered !== undefined && meta.outbox?.some((s) => s.lane === PENDING && s.spilled !== undefined)) {
+      // Too large for the item, the entries went to the overflow store, where no reader of a
+      // receipt looks: its receipts are written now, as any direct run's were before.
+      pendingNow = kept.find((s) => s.lane === PENDING)!.entries.filter((e) => e.kind !== 'message')
+    }
     group.stored = item
     // A paused instance's parked messages wait for its resume, not for a wake-up: not counted.
     if (meta.parked !== undefined && meta.wake !== undefined) this.parts.parkedHere.set(name, { type: type.type, count: meta.parked.length, oldestSentAt: meta.parked.reduce((at, e) => Math.min(at, e.sentAt), Infinity), wakeAt: meta.wake.dueAt })

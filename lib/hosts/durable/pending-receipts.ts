@@ -11,8 +11,11 @@
 //                                             MAX_KEPT_BYTES of them wait: then it writes them all
 //                                             (one batch write) before its commit drops them.
 //
-// Until then, whoever reads the receipt of a message asked by Invoke reads the instance's item
-// too (`withPending`): the asker's `accepted` entry says so (INVOKED), and names the instance.
+// Whatever takes them out of the item writes them first. Until then, whoever reads the receipt of
+// a message asked by Invoke reads the instance's item too (`withPending`): the asker's `accepted`
+// entry says so (INVOKED), and names the instance. Only an asker that writes that entry asks for
+// this (`AskInvocation.keepReceipt`); for any other, and when the item's PENDING segment is too
+// large for it and goes to the overflow store, the entry is written after the commit, as before.
 import { FINAL_STATUSES } from '../../core/receipt.js'
 import type { ReceiptRecord, StoredInstance, StoredReceipt } from '../../store/index.js'
 import { assembleReceipt, receiptEntryKey } from '../../store/receipt-records.js'
@@ -67,14 +70,18 @@ export function receiptsIn(item: StoredInstance | undefined, id: string): Receip
 
 /**
  * A message's receipt as the journal has it, with the entries that wait in its instance's item
- * when it was asked by Invoke and the journal has no final entry yet. One read of the item then.
+ * when it was asked by Invoke and the journal has no final entry yet: one read of the item then.
+ * Not in the item either: the run that took them out wrote them to the journal before its commit
+ * (instance-run.ts), maybe after the first read, so the journal is read once more.
  */
 export async function withPending(
-  stored: StoredReceipt | undefined,
-  read: (type: string, key: string) => Promise<StoredInstance | undefined>,
+  readJournal: () => Promise<StoredReceipt | undefined>,
+  readItem: (type: string, key: string) => Promise<StoredInstance | undefined>,
 ): Promise<StoredReceipt | undefined> {
+  const stored = await readJournal()
   if (stored === undefined || FINAL_STATUSES.has(stored.status) || !stored.history.some((e) => e.status === 'accepted' && e.reason === INVOKED)) return stored
-  return merged(stored, receiptsIn(await read(stored.actor, stored.key), stored.id))
+  const waiting = receiptsIn(await readItem(stored.actor, stored.key), stored.id)
+  return waiting.length !== 0 ? merged(stored, waiting) : readJournal()
 }
 
 /** `stored` with `waiting` added: one history in entry order, each entry once, the last giving status and reply. */

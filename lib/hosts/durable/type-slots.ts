@@ -27,7 +27,8 @@
 //     again that often, so it sees the item anew and stops keeping once the cap is reached.
 // A kept lease that no batch takes on within `keepMs` (or by that age) is given back, and at stop
 // every kept lease is. So a host sits on slots it does not use for at most `keepMs`, never more
-// than its last batch held, and never while the cap was full at its claim. A later batch of the
+// than its last batches held (one lease per batch that ran at once: several shards, or
+// ParallelizationFactor), and never while the cap was full at its claim. A later batch of the
 // same type takes on a kept lease holding at least the slots it wants; its turns start under it
 // only while it outlasts their attempt timeout, as with a fresh one, and one batch at a time holds
 // it, so turns at once ≤ slots held still. A killed host's kept leases expire as any other.

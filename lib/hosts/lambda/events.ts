@@ -43,6 +43,11 @@ export interface AskInvocation {
   after?: ShardPosition
   /** The stream the message goes to when told: a copy of it there is known as the same message. */
   stream?: string
+  /**
+   * The asker wrote the message's `accepted` entry saying it asks by Invoke, which points readers of
+   * the receipt at the instance's item: the answer's final entry may wait there, written later.
+   */
+  keepReceipt?: boolean
 }
 
 /** A record's place in a stream. */
@@ -85,8 +90,9 @@ export function isKinesisEvent(event: unknown): event is KinesisStreamEvent {
 }
 
 export function isAskInvocation(event: unknown): event is AskInvocation {
-  const e = event as { troupe?: unknown; envelope?: unknown; after?: unknown; stream?: unknown } | null
-  return e?.troupe === 'ask' && typeof e.envelope === 'string' && (e.after === undefined || isShardPosition(e.after)) && (e.stream === undefined || (typeof e.stream === 'string' && e.stream.length > 0 && e.stream.length <= 128))
+  const e = event as { troupe?: unknown; envelope?: unknown; after?: unknown; stream?: unknown; keepReceipt?: unknown } | null
+  return e?.troupe === 'ask' && typeof e.envelope === 'string' && (e.after === undefined || isShardPosition(e.after)) && (e.stream === undefined || (typeof e.stream === 'string' && e.stream.length > 0 && e.stream.length <= 128)) &&
+    (e.keepReceipt === undefined || typeof e.keepReceipt === 'boolean')
 }
 
 function isShardPosition(value: unknown): value is ShardPosition {

@@ -130,7 +130,7 @@ export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
     const data = invocation.envelope
     const decoded = (options.codec ?? defaultRecordCodec).decode(data)
     if (!decoded.ok) throw new TroupeError('TROUPE_BAD_INVOCATION', `the ask invocation carries no readable message: ${decoded.reason}`)
-    const receipt = await system.host.handleDirect(decoded.envelope, deadlineOf(context), invocation.after, invocation.stream)
+    const receipt = await system.host.handleDirect(decoded.envelope, deadlineOf(context), invocation.after, invocation.stream, invocation.keepReceipt === true)
     if (receipt === undefined || (receipt.status !== 'done' && receipt.status !== 'dead' && receipt.status !== 'filtered')) {
       return { troupe: 'answer', status: 'unfinished', reason: `message ${decoded.envelope.id} for ${decoded.envelope.type} did not finish in this invocation` }
     }
