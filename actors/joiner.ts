@@ -98,9 +98,7 @@ export class Joiner extends Actor<JoinerMessage, void, JoinerState> {
     // A reply too large to hold beside the others is kept out of the item first (a keyed write:
     // a rerun writes the same), and the state holds where it is.
     if (msg.op === 'reply' && msg.outcome.ok && host.large?.(msg.outcome.reply) && !ctx.state.joined && ctx.state.outcomes[msg.index] === undefined) {
-      const key = `join/${msg.forkId}/${msg.index}`
-      const kept: KeptReply = { '@troupe.kept': key }
-      return host.keep!(key, msg.outcome.reply).then(() => this.receive({ ...msg, outcome: { ok: true, reply: kept } }, ctx))
+      return this.keepLarge(host, msg, msg.outcome.reply, ctx)
     }
     // Every change to the state comes after the last thing that can throw (the join's
     // send), so a failed turn leaves the state as it was and the host need not copy it.
@@ -132,6 +130,16 @@ export class Joiner extends Actor<JoinerMessage, void, JoinerState> {
         ctx.state = undefined as never // forget the fork
         return
     }
+  }
+
+  /**
+   * Keeps a large reply out of the item, then takes the reply with where it is. A method of its
+   * own: the closure in `receive` made every turn of every joiner allocate its scope.
+   */
+  private keepLarge(host: JoinerHost, msg: Reply, reply: unknown, ctx: Context<JoinerState>): Promise<void> {
+    const key = `join/${msg.forkId}/${msg.index}`
+    const kept: KeptReply = { '@troupe.kept': key }
+    return host.keep!(key, reply).then(() => this.receive({ ...msg, outcome: { ok: true, reply: kept } }, ctx))
   }
 }
 Object.defineProperty(Joiner, NO_STATE_COPY, { value: true })

@@ -48,11 +48,17 @@ const LOW_SPAN = 36 * 36
 const LOW_DIGITS = Array.from({ length: LOW_SPAN }, (_, i) => i.toString(36).padStart(2, '0'))
 
 /**
+ * `.0` to `.zz`, the end of a derived id at each small position, made once: a fork's children and
+ * a turn's messages take these, so their ids cost one concatenation and no number formatted.
+ */
+const POSITIONS = Array.from({ length: LOW_SPAN }, (_, i) => `.${i.toString(36)}`)
+
+/**
  * The id of the `position`-th message sent during the turn of `parent`.
  * Deterministic, so a replayed turn re-sends the same ids and receivers drop duplicates.
  */
 export function derivedId(parent: MessageId, position: number | string): MessageId {
-  const id = `${parent}.${typeof position === 'number' ? position.toString(36) : position}`
+  const id = parent + (typeof position === 'number' ? (POSITIONS[position] ?? `.${position.toString(36)}`) : `.${position}`)
   if (id.length <= MAX_DERIVED_ID_LENGTH) return id as MessageId
   return `h${createHash('sha256').update(id).digest('base64url').slice(0, 24)}` as MessageId
 }

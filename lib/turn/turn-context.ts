@@ -9,6 +9,7 @@ import { timerRecord, type ScheduleOptions } from '../core/schedule.js'
 import type { StateJournal } from '../core/state-journal.js'
 import { assertSerializable } from '../core/validate.js'
 import { scopedTimerId, type Effect, type ForkPlan } from './effect.js'
+import { checkedChildren } from './fork-plan.js'
 import type { OnceSemantics, OnceSubject } from './once.js'
 
 /** The longest `ctx.once` name: it is part of the record's key, checked before `fn` runs. */
@@ -133,7 +134,9 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
 
   fork(children: readonly (readonly [ActorClass, unknown])[]): { join(actor: ActorClass, options: JoinOptions<unknown>): string } {
     this.assertOpen('forked')
-    const checked = children.map(([actor, body]) => [actor, this.host.checkOutgoing(actor, this.released(body))] as const)
+    const checked = checkedChildren(children, (actor, body) => this.host.checkOutgoing(actor, this.released(body)))
+    // The children are fixed here: a list changed between fork() and join() changes nothing.
+    const fixed = checked === children ? children.slice() : checked
     return {
       join: (actor, options) => {
         this.assertOpen(`joined into ${actor.type}`)
@@ -146,10 +149,11 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
           this.forwarded = true
         }
         const forkId = this.nextId()
-        const ids = checked.map(() => this.nextId())
+        const ids = fixed.map(() => this.nextId())
         if (options.value !== undefined) options = { ...options, value: this.released(options.value) }
-        const effects = this.host.planFork({ forkId, childId: (i) => ids[i]!, children: checked, join: actor, options, cause: this.message, forward, trace: this.trace })
-        ;(this.outbox ??= []).push(...effects)
+        const effects = this.host.planFork({ forkId, childId: (i) => ids[i]!, children: fixed, join: actor, options, cause: this.message, forward, trace: this.trace })
+        if (this.outbox === undefined) this.outbox = effects
+        else this.outbox.push(...effects)
         return forkId
       },
     }

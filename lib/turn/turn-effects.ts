@@ -7,7 +7,7 @@ import { derivedId } from '../core/ids.js'
 import { makeEnvelope, type Envelope, type TraceContext } from '../core/envelope.js'
 import { messageLogFields, type Logger } from '../core/logger.js'
 import { errorRecord, type AttemptRecord, type DeadLetter, type ErrorRecord } from '../supervisor/dead-letter.js'
-import { JOINER, type ChildOutcome } from './join-protocol.js'
+import { JOINER, type ChildOutcome, type JoinerMessage } from './join-protocol.js'
 import type { ActorType } from './actor-type.js'
 import type { Effect, Outgoing } from './effect.js'
 import type { TurnContext } from './turn-context.js'
@@ -26,9 +26,31 @@ export function doneEffects(ctx: TurnContext, reply: unknown): Effect[] | undefi
   const envelope = ctx.materialized()
   if (envelope === undefined) return effects
   if (envelope.replyTo !== undefined) {
-    ;(effects ??= []).push({ kind: 'tell', target: envelope.replyTo, id: ctx.nextId(), body: reply, replyTo: undefined, receipt: false, trace: ctx.trace })
+    effects = added(effects, { kind: 'tell', target: envelope.replyTo, id: ctx.nextId(), body: reply, replyTo: undefined, receipt: false, trace: ctx.trace })
   }
-  if (envelope.fork !== undefined && !ctx.forwarded) (effects ??= []).push(forkReport(envelope, { ok: true, reply }, ctx.trace))
+  if (envelope.fork !== undefined && !ctx.forwarded) effects = added(effects, forkReport(envelope, { ok: true, reply }, ctx.trace))
+  return effects
+}
+
+/**
+ * The child's envelope when all a done turn sends is its fork report (a fork's child that tells
+ * nothing, as most do): `doneEffects` would list that report alone, and a host that sends it at
+ * once may make its envelope straight away (`forkReportEnvelope`). Undefined otherwise.
+ */
+export function soleForkReport(ctx: TurnContext): Envelope | undefined {
+  if (ctx.outbox !== undefined || ctx.forwarded) return undefined
+  const envelope = ctx.materialized()
+  if (envelope === undefined || envelope.fork === undefined || envelope.replyTo !== undefined) return undefined
+  return envelope
+}
+
+/**
+ * `effects` with `effect` pushed, or a list of it alone. Not `(effects ??= []).push(…)`: a push on
+ * an empty array allocates room for 17, and a fork child's turn makes one such list per child.
+ */
+function added(effects: Effect[] | undefined, effect: Effect): Effect[] {
+  if (effects === undefined) return [effect]
+  effects.push(effect)
   return effects
 }
 
@@ -43,8 +65,29 @@ export function filteredError(reason: string): ErrorRecord {
  * reports under the span that forked it.
  */
 export function forkReport(child: Envelope, outcome: ChildOutcome, trace: TraceContext | undefined = child.trace): Outgoing {
+  return { kind: 'tell', target: JOINER, id: reportId(child), body: reportBody(child, outcome), replyTo: undefined, receipt: false, trace }
+}
+
+/**
+ * The envelope `toldEnvelope` makes of `forkReport(child, outcome, trace)` sent by the child's
+ * turn, with no Outgoing made between: for a host that sends a done child's report at once (the
+ * embedded one, ten per fork of ten).
+ */
+export function forkReportEnvelope(child: Envelope, outcome: ChildOutcome, joiner: ActorType, sentAt: number, trace: TraceContext | undefined = child.trace): Envelope {
+  const body = reportBody(child, outcome)
+  const envelope = makeEnvelope({ id: reportId(child), type: joiner.type, key: joiner.keyOf(body), body, correlationId: child.correlationId, parentId: child.id, causationId: child.id, sentAt })
+  if (trace !== undefined) envelope.trace = trace
+  return envelope
+}
+
+/** A fork report's id, fixed by the child's. */
+function reportId(child: Envelope): MessageId {
+  return derivedId(child.id, 'joined')
+}
+
+function reportBody(child: Envelope, outcome: ChildOutcome): JoinerMessage {
   const { forkId, index } = child.fork!
-  return { kind: 'tell', target: JOINER, id: derivedId(child.id, 'joined'), body: { op: 'reply', forkId, index, outcome }, replyTo: undefined, receipt: false, trace }
+  return { op: 'reply', forkId, index, outcome }
 }
 
 /** The envelope of a message told by a turn (or by a caller outside one) caused by `cause`. */

@@ -3,7 +3,7 @@
 // around `runTurn`: they choose when a message runs and what keeping its outcome means (a
 // mailbox and memory; a batch, a conditional write and an outbox), never what a turn does.
 import type { Clock } from '../core/clock.js'
-import type { Envelope } from '../core/envelope.js'
+import type { Envelope, TraceContext } from '../core/envelope.js'
 import { ConfigError, NotSerializableError, RetryableError, StateVersionError, TerminalError, TroupeError, TurnTimeoutError, ValidationError } from '../core/errors.js'
 import { isDrop, type Filter } from '../core/filter.js'
 import { StateJournal } from '../core/state-journal.js'
@@ -73,6 +73,11 @@ export function runTurn(rules: TurnRules, type: ActorType, ctx: TurnContext): Ou
   // Its sender's span; for a message from outside that has none, the host's (a Lambda invocation's X-Ray trace).
   const sent = envelope.trace ?? (envelope.causationId === undefined ? ctx.outsideTrace : undefined)
   if (sent === undefined) return attempt(rules, type, ctx)
+  return tracedAttempt(rules, type, ctx, envelope, sent)
+}
+
+/** The attempt as a span. Not closures in runTurn: their scope would be allocated for every turn, traced or not. */
+function tracedAttempt(rules: TurnRules, type: ActorType, ctx: TurnContext, envelope: Envelope, sent: TraceContext): Outcome | Promise<Outcome> {
   return tracedTurn(envelope, sent, (carried) => (ctx.trace = carried), () => attempt(rules, type, ctx))
 }
 

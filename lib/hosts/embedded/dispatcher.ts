@@ -41,6 +41,8 @@ export class Dispatcher {
   private readonly parkTimers = new Map<Instance, TimerHandle>()
   /** Workers woken and not started yet, in the order woken. */
   private readonly starting: Instance[] = []
+  /** The pass of the worker running now, while it runs without waiting (see work). */
+  private readonly pass: WorkerPass = { inRow: 0, slice: 0, now: 0, turnWaits: false }
 
   constructor(
     private readonly clock: Clock,
@@ -79,8 +81,10 @@ export class Dispatcher {
     const starting = this.starting
     let started = 0
     while (started < starting.length && started < WORKERS_PER_PASS) this.work(starting[started++]!)
-    if (started === starting.length) starting.length = 0
-    else {
+    if (started === starting.length) {
+      // Emptied by pops: `length = 0` drops the array's storage, and the next pass made it anew.
+      while (starting.length !== 0) starting.pop()
+    } else {
       starting.splice(0, started)
       queueMicrotask(detached(this.startWorkers))
     }
@@ -106,7 +110,14 @@ export class Dispatcher {
    * only when it must wait (a load, an async turn, a yield to the event loop).
    */
   private work(inst: Instance): void {
-    const pass: WorkerPass = { inRow: 0, slice: 0, now: this.clock.now(), turnWaits: false }
+    // Workers start one after another and never inside one another's turns (wake() only queues
+    // them), so a worker that ends without waiting, as most do, runs on the one shared pass; one
+    // that waits takes a copy of its own.
+    const pass = this.pass
+    pass.inRow = 0
+    pass.slice = 0
+    pass.now = this.clock.now()
+    pass.turnWaits = false
     let wait: Promise<void> | undefined
     try {
       wait = inst.loading ?? this.runTurns(inst, pass)
@@ -115,7 +126,7 @@ export class Dispatcher {
       throw error
     }
     if (wait === undefined) this.finish(inst)
-    else void this.workOn(inst, pass, wait)
+    else void this.workOn(inst, { inRow: pass.inRow, slice: pass.slice, now: pass.now, turnWaits: pass.turnWaits }, wait)
   }
 
   private async workOn(inst: Instance, pass: WorkerPass, wait: Promise<void>): Promise<void> {

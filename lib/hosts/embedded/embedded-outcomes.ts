@@ -9,7 +9,8 @@ import type { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
 import type { Effect } from '../../turn/effect.js'
 import type { ActorRegistry } from '../../turn/registry.js'
 import type { Outcome } from '../../turn/turn.js'
-import { deadLetter, doneEffects, filteredError, forkReport, logDead, toldEnvelope, type Cause } from '../../turn/turn-effects.js'
+import { JOINER } from '../../turn/join-protocol.js'
+import { deadLetter, doneEffects, filteredError, forkReport, forkReportEnvelope, logDead, soleForkReport, toldEnvelope, type Cause } from '../../turn/turn-effects.js'
 import type { ActorRuntime } from './actor-runtime.js'
 import type { EmbeddedTimers } from './embedded-timers.js'
 import type { Instance } from './instance.js'
@@ -70,8 +71,16 @@ export class EmbeddedOutcomes {
     inst.lastSeq = envelope === undefined ? ctx.seq : -1
     inst.updatedAt = now
     if (rt.stateful && ctx.state === undefined) this.forget(inst)
-    const effects = doneEffects(ctx, reply)
-    if (effects !== undefined) this.send(effects, ctx.message, now)
+    // A fork child that tells nothing (most) sends its report alone: its envelope is made
+    // straight away, with no Outgoing or list of effects made for it.
+    const child = soleForkReport(ctx)
+    if (child !== undefined) {
+      const joiner = p.registry.get(JOINER)
+      p.enqueue(joiner, forkReportEnvelope(child, { ok: true, reply }, joiner, now, ctx.trace), false)
+    } else {
+      const effects = doneEffects(ctx, reply)
+      if (effects !== undefined) this.send(effects, ctx.message, now)
+    }
     rt.counts.done++
     if (p.events.active) p.events.emit({ type: '@troupe.done', at: now, envelope: ctx.message, durationMs: now - ctx.startedAt })
     p.book.finish(envelope, 'done')
@@ -108,7 +117,9 @@ export class EmbeddedOutcomes {
     inst.state = undefined
     if (inst.size !== 0) return // more messages: they start from the initial state
     inst.rt.instances.delete(inst.key)
-    this.settleStore(this.p.state.delete(inst.rt.type, inst.key), `deleting ${inst.rt.type}#${inst.key}`)
+    inst.mailbox.release()
+    const deleted = this.p.state.delete(inst.rt.type, inst.key)
+    if (deleted instanceof Promise) this.settleStore(deleted, `deleting ${inst.rt.type}#${inst.key}`)
   }
 
   /**
@@ -117,24 +128,30 @@ export class EmbeddedOutcomes {
    * reading the turn ended at where the caller has one.
    */
   send(effects: readonly Effect[], cause: Cause, sentAt = this.p.clock.now()): void {
+    for (const effect of effects) this.sendOne(effect, cause, sentAt)
+  }
+
+  private sendOne(effect: Effect, cause: Cause, sentAt: number): void {
     const p = this.p
-    for (const effect of effects) {
-      if (effect.kind === 'schedule') {
-        this.settleStore(p.timers.put(effect.timer), `keeping timer ${effect.timer.id}`)
-        continue
-      }
-      if (effect.kind === 'cancel') {
-        this.settleStore(p.timers.store.delete(effect.timerId), `removing timer ${effect.timerId}`)
-        continue
-      }
+    if (effect.kind === 'schedule') {
+      const put = p.timers.put(effect.timer)
+      if (put instanceof Promise) this.settleStore(put, `keeping timer ${effect.timer.id}`)
+    } else if (effect.kind === 'cancel') {
+      const deleted = p.timers.store.delete(effect.timerId)
+      if (deleted instanceof Promise) this.settleStore(deleted, `removing timer ${effect.timerId}`)
+    } else {
       const rt = p.registry.get(effect.target)
       p.enqueue(rt, toldEnvelope(effect, rt, cause, sentAt), effect.receipt)
     }
   }
 
-  /** Store calls from synchronous paths: a failure is logged with what was being done, never dropped unseen. */
-  private settleStore(result: void | Promise<void>, what: string): void {
-    if (result instanceof Promise) result.catch((error: unknown) => this.p.logger.error(`store failed ${what}`, { error: message(error) }))
+  /**
+   * A store call from a synchronous path that went asynchronous: a failure is logged with what was
+   * being done, never dropped unseen. Callers check for the promise first, so a synchronous store
+   * (the memory one) costs no description and no closure scope.
+   */
+  private settleStore(result: Promise<void>, what: string): void {
+    result.catch((error: unknown) => this.p.logger.error(`store failed ${what}`, { error: message(error) }))
   }
 }
 

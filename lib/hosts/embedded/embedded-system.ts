@@ -20,13 +20,13 @@ import type { DeadLetter } from '../../supervisor/dead-letter.js'
 import { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
 import { Deadlines } from '../../turn/deadlines.js'
 import type { Effect, ForkPlan } from '../../turn/effect.js'
-import { outsideFork, planFork } from '../../turn/fork-plan.js'
+import { outsideFork, planFork, type ForkPlanDeps } from '../../turn/fork-plan.js'
 import { ActorRegistry } from '../../turn/registry.js'
 import type { OnceSemantics, OnceSubject } from '../../turn/once.js'
 import type { TurnHost } from '../../turn/turn-context.js'
 import { deadLetter } from '../../turn/turn-effects.js'
 import { outsideTrace } from '../../turn/turn-trace.js'
-import { runTurn, startState, turnJournal, type TurnRules } from '../../turn/turn.js'
+import { runTurn, startState, turnJournal, type Outcome, type TurnRules } from '../../turn/turn.js'
 import { ActorRuntime } from './actor-runtime.js'
 import { Dispatcher } from './dispatcher.js'
 import { EmbeddedOutcomes } from './embedded-outcomes.js'
@@ -65,6 +65,8 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   private readonly retries: RetryWaits
   /** Callers of system.fork waiting for their join. */
   private readonly forks = new Map<string, (joined: unknown) => void>()
+  /** What planning a fork needs of this system (see planFork). */
+  private readonly forkDeps: ForkPlanDeps
   private readonly states: InstanceStates
   private readonly pausing: PauseBook
   /** Whether the caller gave a state store: then stop() writes every instance to it. */
@@ -83,6 +85,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'info')
     this.events = new Listeners(this.logger)
     this.checkSerializable = options.checkSerializable ?? process.env.NODE_ENV !== 'production'
+    this.forkDeps = { typeOf: (actor) => this.runtime(actor).type, checkSerializable: this.checkSerializable, now: 0 }
     this.receiptsForAll = options.receiptsForAll ?? false
     const builtins = [Joiner, forkResultActor((forkId, joined) => this.forkJoined(forkId, joined))]
     this.registry = new ActorRegistry(options.actors, builtins, (cls) => new ActorRuntime(cls, this.clock))
@@ -231,9 +234,14 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     if (seq === ENVELOPE) this.book.track(ctx.message, 'running')
     if (this.events.active) this.events.emit({ type: '@troupe.delivered', at: now, envelope: ctx.message })
     const outcome = runTurn(this.rules, rt, ctx)
-    if (outcome instanceof Promise) return outcome.then((ended) => this.outcomes.carryOut(ctx, ended, this.clock.now()))
+    if (outcome instanceof Promise) return this.carryOutLater(ctx, outcome)
     this.outcomes.carryOut(ctx, outcome, now)
     return undefined
+  }
+
+  /** An async turn's outcome, once it comes. Not a closure in turn(): its scope would be allocated for every turn. */
+  private carryOutLater(ctx: MailboxTurn, outcome: Promise<Outcome>): Promise<void> {
+    return outcome.then((ended) => this.outcomes.carryOut(ctx, ended, this.clock.now()))
   }
 
   rootEnvelope(inst: Instance, body: unknown, seq: number, sentAt: number): Envelope {
@@ -278,7 +286,10 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   // ── fork/join ────────────────────────────────────────────────────────────
 
   planFork(plan: ForkPlan): Effect[] {
-    return planFork(plan, { typeOf: (actor) => this.runtime(actor).type, checkSerializable: this.checkSerializable, now: this.clock.now() })
+    // One deps object for every fork, its clock reading set per fork: planFork keeps none of it.
+    const deps = this.forkDeps
+    deps.now = this.clock.now()
+    return planFork(plan, deps)
   }
 
   /** Forks from outside a turn (an API handler) and resolves to what the join got. */

@@ -26,12 +26,10 @@ export class InstanceStates {
     const inst = rt.newInstance(key)
     if (!rt.stateful) return inst
     const stored = this.store.get(rt.type, key)
-    if (stored instanceof Promise) {
-      inst.loading = stored.then((s) => restore(inst, s)).finally(() => (inst.loading = undefined))
-    } else {
-      // No closure on this path: W2 makes thousands of instances in a burst.
-      restore(inst, stored)
-    }
+    // No closure on this path (nor in this method, whose scope it would allocate on every call):
+    // W2 makes thousands of instances in a burst, and every fork makes its joiner's.
+    if (stored instanceof Promise) restoreLater(inst, stored)
+    else restore(inst, stored)
     return inst
   }
 
@@ -79,6 +77,11 @@ export class InstanceStates {
 function restore(inst: Instance, stored: StoredInstance | undefined): void {
   inst.state = stored === undefined ? inst.rt.initialState() : loadedState(inst.rt, stored)
   inst.version = stored?.version ?? 0
+}
+
+/** Restores a new instance once an asynchronous store has read its state; its turns wait until then. */
+function restoreLater(inst: Instance, stored: Promise<StoredInstance | undefined>): void {
+  inst.loading = stored.then((s) => restore(inst, s)).finally(() => (inst.loading = undefined))
 }
 
 /** A held state as a read hands it out: a copy, or the migrated state (a new value already). */

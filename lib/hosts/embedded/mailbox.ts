@@ -23,6 +23,35 @@ class Chunk {
   }
 }
 
+/** Drained chunks kept for reuse, by size class (FIRST_CHUNK << i), at most SPARES_PER_SIZE each. */
+const spares: Chunk[][] = []
+const SPARES_PER_SIZE = 4
+
+/**
+ * A chunk of `size` slots, empty: a spare one if there is, else a new one. A fork/join makes and
+ * drains the same few chunks every time (its joiner's mailbox is new per fork, and its children's
+ * queue grows past the first chunk); reusing them keeps a fork's garbage, and the pauses that
+ * collect it, smaller.
+ */
+function takeChunk(size: number): Chunk {
+  const chunk = spares[sizeClass(size)]?.pop()
+  return chunk ?? new Chunk(size)
+}
+
+/** Keeps an empty chunk nothing refers to any more for the next `takeChunk`. */
+function spareChunk(chunk: Chunk): void {
+  const c = sizeClass(chunk.size)
+  const list = (spares[c] ??= [])
+  if (list.length === SPARES_PER_SIZE) return
+  chunk.head = chunk.tail = 0
+  chunk.next = undefined
+  list.push(chunk)
+}
+
+function sizeClass(size: number): number {
+  return 31 - Math.clz32(size / FIRST_CHUNK)
+}
+
 /**
  * A FIFO of message slots in linked fixed-size chunks: nothing is ever copied to grow,
  * and a drained chunk is dropped, or reused when it is first-size. Growing one flat array to a million
@@ -43,7 +72,7 @@ export class Mailbox {
   push(item: unknown, seq: number, sentAt: number): void {
     let chunk = this.last
     if (chunk === undefined || chunk.tail === chunk.size) {
-      const next = new Chunk(chunk === undefined ? FIRST_CHUNK : Math.min(MAX_CHUNK, chunk.size * 2))
+      const next = takeChunk(chunk === undefined ? FIRST_CHUNK : Math.min(MAX_CHUNK, chunk.size * 2))
       if (chunk === undefined) this.first = next
       else chunk.next = next
       this.last = chunk = next
@@ -59,7 +88,7 @@ export class Mailbox {
   unshift(item: unknown, seq: number, sentAt: number): void {
     let chunk = this.first
     if (chunk === undefined || chunk.head === 0) {
-      const front = new Chunk(FIRST_CHUNK)
+      const front = takeChunk(FIRST_CHUNK)
       front.head = front.tail = FIRST_CHUNK
       front.next = chunk
       if (chunk === undefined) this.last = front
@@ -83,11 +112,25 @@ export class Mailbox {
     chunk.items[i] = undefined
     this.size--
     if (chunk.head === chunk.tail) {
-      if (chunk.next !== undefined) this.first = chunk.next
-      else if (chunk.size === FIRST_CHUNK) chunk.head = chunk.tail = 0 // empty: keep a first-size chunk for reuse
-      else this.first = this.last = undefined // a grown one goes, so an idle instance holds little
+      if (chunk.next !== undefined) {
+        this.first = chunk.next
+        spareChunk(chunk)
+      } else if (chunk.size === FIRST_CHUNK) {
+        chunk.head = chunk.tail = 0 // empty: keep a first-size chunk for reuse
+      } else {
+        this.first = this.last = undefined // a grown one goes, so an idle instance holds little
+        spareChunk(chunk)
+      }
     }
     return true
+  }
+
+  /** The instance is gone: an empty mailbox's chunk goes back for reuse. */
+  release(): void {
+    const chunk = this.first
+    if (chunk === undefined || this.size !== 0) return
+    this.first = this.last = undefined
+    spareChunk(chunk)
   }
 
   /** Calls `fn` on every slot's item, oldest first, leaving them in place. */
