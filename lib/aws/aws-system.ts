@@ -352,7 +352,7 @@ export class AwsSystem implements System {
   async replay(id: string): Promise<MessageId> {
     if (this.stopping) throw new SystemStoppedError()
     const { journal, host, router, codec, transport, outbox } = this
-    const envelope = await replayDeadLetter({ journal, host, router, codec, transport, outbox }, id)
+    const envelope = await replayDeadLetter({ journal, state: this.states, host, router, codec, transport, outbox }, id)
     this.view.emit({ type: '@troupe.replayed', at: this.clock.now(), envelope })
     return envelope.id
   }

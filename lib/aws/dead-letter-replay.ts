@@ -10,11 +10,15 @@ import type { RecordCodec } from '../routing/record-codec.js'
 import type { Router } from '../routing/router.js'
 import { recordToPutBack, withNewOrigins } from '../routing/unreadable-record.js'
 import type { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
+import type { DynamoDBStateStore } from '../store/dynamodb.js'
+import { changeInstanceMeta } from '../hosts/durable/instance-meta-change.js'
+import { dropPendingOf } from '../hosts/durable/pending-receipts.js'
 import type { KinesisTransport } from '../transport/kinesis.js'
 import type { AwsOutbox } from './aws-outbox.js'
 
 export interface ReplayParts {
   journal: DynamoDBJournalStore
+  state: DynamoDBStateStore
   host: DurableHost
   router: Router
   codec: RecordCodec
@@ -36,8 +40,10 @@ export async function replayDeadLetter(parts: ReplayParts, id: string): Promise<
       const data = withNewOrigins(record.data, parts.codec, (i) => host.lane.origin(pos, i))
       await parts.transport.putData({ ...record, data }, { actor: envelope.type, messageId: envelope.id })
     } else {
-      // The replay is a new run of the message: its receipt (a dead letter always has one) starts again.
+      // The replay is a new run of the message: its receipt (a dead letter always has one) starts
+      // again, and what its instance's item still keeps of the old run's end goes first.
       envelope.receipt ??= 'status'
+      await changeInstanceMeta(parts.state, Date.now, envelope.type, envelope.key, (meta) => dropPendingOf(meta, envelope.id), 'the replayed message’s entries')
       await journal.deleteReceipt(envelope.id)
       await journal.putReceipts([host.receiptRecord(envelope, 'accepted', undefined)])
       await parts.outbox.sendOffloaded(envelope)

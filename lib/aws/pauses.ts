@@ -16,13 +16,11 @@ import { StoreConflictError, TroupeError } from '../core/errors.js'
 import { encode } from '../core/serialization.js'
 import type { Pause } from '../core/system.js'
 import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
-import { decodeMeta, encodeMeta, type InstanceMeta } from '../hosts/durable/instance-meta.js'
+import { decodeMeta, type InstanceMeta } from '../hosts/durable/instance-meta.js'
+import { changeInstanceMeta } from '../hosts/durable/instance-meta-change.js'
 import { flushRecord } from '../hosts/durable/flush-record.js'
 import { derivedId, type MessageId } from '../core/ids.js'
 import type { DynamoDBStateStore } from '../store/dynamodb.js'
-
-/** Rounds of read-and-write when a host commits the same instance at the same moment. */
-const MAX_ROUNDS = 20
 
 export class DurablePauses {
   constructor(
@@ -41,20 +39,20 @@ export class DurablePauses {
       }
       return
     }
-    await this.changeMeta(type, key, (meta) => {
+    await changeInstanceMeta(this.state, this.now, type, key, (meta) => {
       if (meta.paused) return false
       meta.paused = true
       return true
-    })
+    }, 'the pause')
   }
 
   async resume(type: string, key: string | undefined): Promise<void> {
     if (key !== undefined) {
-      const meta = await this.changeMeta(type, key, (m) => {
+      const meta = await changeInstanceMeta(this.state, this.now, type, key, (m) => {
         if (!m.paused) return false
         delete m.paused
         return true
-      })
+      }, 'the pause')
       if (meta !== undefined && waits(meta) && !(await this.typePaused(type))) await this.wake(this.flush(type, key))
       return
     }
@@ -95,28 +93,6 @@ export class DurablePauses {
 
   private async typePaused(type: string): Promise<boolean> {
     return (await this.state.get(PAUSE_TYPE, type)) !== undefined
-  }
-
-  /** Reads the instance, changes its bookkeeping, writes it under its version; again on a conflict. */
-  private async changeMeta(type: string, key: string, change: (meta: InstanceMeta) => boolean): Promise<InstanceMeta | undefined> {
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      const stored = await this.state.get(type, key)
-      const meta = decodeMeta(stored?.meta)
-      if (!change(meta)) return meta
-      try {
-        await this.state.put(
-          type,
-          key,
-          // The state as it is, with the version of the code that wrote it.
-          { state: stored?.state ?? encode(undefined), ...(stored?.stateVersion !== undefined ? { stateVersion: stored.stateVersion } : {}), version: (stored?.version ?? 0) + 1, updatedAt: stored?.updatedAt ?? this.now(), meta: encodeMeta(meta) },
-          stored?.version,
-        )
-        return meta
-      } catch (error) {
-        if (!(error instanceof StoreConflictError)) throw error
-      }
-    }
-    throw new TroupeError('TROUPE_STORE_BUSY', `could not change the pause of ${type}#${key}: ${MAX_ROUNDS} writes in a row lost to hosts committing it`)
   }
 }
 

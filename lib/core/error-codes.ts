@@ -314,7 +314,7 @@ export const errorCodes = {
     remedy: 'Send before `stop()`, or to a running system.',
   },
   TROUPE_STORE_BUSY: {
-    meaning: 'A pause or resume lost its write to hosts committing the instance, too many times in a row.',
+    meaning: 'A pause, a resume or a replay lost its write to hosts committing the instance, too many times in a row.',
     remedy: 'Try again when the instance is less busy.',
   },
   TROUPE_STORE_CONFLICT: {

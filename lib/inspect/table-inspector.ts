@@ -16,7 +16,8 @@ import type { Pause } from '../core/system.js'
 import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
 import { decodeMeta, type InstanceMeta } from '../hosts/durable/instance-meta.js'
 import { WAIT_PREFIX } from '../hosts/durable/waiting-message.js'
-import { withPending } from '../hosts/durable/pending-receipts.js'
+import { dropPendingOf, withPending } from '../hosts/durable/pending-receipts.js'
+import { changeInstanceMeta } from '../hosts/durable/instance-meta-change.js'
 import { STATELESS_SEEN } from '../hosts/durable/stateless-memory.js'
 import { ProcessLane } from '../hosts/durable/process-lane.js'
 import { Router } from '../routing/router.js'
@@ -231,8 +232,10 @@ export class TableInspector implements Inspector {
         await this.putRecord({ ...record, data: withNewOrigins(record.data, defaultRecordCodec, (i) => this.lane.origin(pos, i)) }, envelope, `replay dead letter ${id}`)
         return envelope.id
       }
-      // The replay is a new run of the message: its receipt (a dead letter always has one) starts again.
+      // The replay is a new run of the message: its receipt (a dead letter always has one) starts
+      // again, and what its instance's item still keeps of the old run's end goes first.
       envelope.receipt ??= 'status'
+      await changeInstanceMeta(this.state, Date.now, envelope.type, envelope.key, (meta) => dropPendingOf(meta, envelope.id), 'the replayed message’s entries')
       await this.journal.deleteReceipt(envelope.id)
       const at = Date.now()
       await this.journal.putReceipts([

@@ -19,6 +19,7 @@ import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
 
 type In = { k: string; by: number; poison?: boolean; slow?: boolean }
 let slowFixed = false
+let poisonFixed = false
 
 class Counter extends Actor<In, number, { n: number }> {
   static readonly type = 'lh.counter'
@@ -30,7 +31,7 @@ class Counter extends Actor<In, number, { n: number }> {
     return { n: 0 }
   }
   receive(m: In, ctx: Context<{ n: number }>) {
-    if (m.poison) throw new TerminalError(`poison for ${m.k}`)
+    if (m.poison && !poisonFixed) throw new TerminalError(`poison for ${m.k}`)
     if (m.slow && !slowFixed) throw new RetryableError('not yet', { retryAfterMs: 60_000 })
     ctx.state.n += m.by
     return ctx.state.n
@@ -215,6 +216,21 @@ t.test("the answer's final entry is written after the commit when the asker does
   t.equal((await journal.receipt('w-1', Date.now()))?.status, 'done')
   t.match(await handler(invocation('b-1', Big.type, true), context()), { status: 'done' })
   t.equal((await journal.receipt('b-1', Date.now()))?.status, 'done', 'an outbox spilled to the overflow store: the entry is written after the commit')
+})
+
+t.test("replaying the dead letter of a direct ask: what the instance's item kept of the old run's end does not come back", async (t) => {
+  const { name, handler, producer, nextEvent } = await setup(t)
+  const journal = new DynamoDBJournalStore({ client: aws.dynamodb, tableName: name })
+  const envelope = makeEnvelope({ id: 'rp-1' as MessageId, type: Counter.type, key: 'rp', body: { k: 'rp', by: 5, poison: true }, correlationId: 'rp-1' as CorrelationId, sentAt: Date.now() })
+  t.match(await handler({ troupe: 'ask', envelope: defaultRecordCodec.encode(envelope).toString('base64'), keepReceipt: true }, context()), { status: 'dead' })
+  t.same((await producer.deadLetters()).map((l) => l.envelope.id), ['rp-1'], 'the ask died: a dead letter')
+  poisonFixed = true
+  t.teardown(() => (poisonFixed = false))
+  await producer.replay('rp-1')
+  t.strictSame(await handler(await nextEvent(), context()), { batchItemFailures: [] })
+  t.same(await producer.deadLetters(), [], 'the letter does not come back')
+  t.equal((await journal.receipt('rp-1', Date.now()))?.status, 'done', "the replay's run ends the receipt")
+  t.equal((await producer.state(Counter, 'rp'))?.n, 5, 'applied once, by the replay')
 })
 
 t.test('receipts of direct asks wait in the item only while few: the run after 12 writes them in one request before its commit', async (t) => {

@@ -19,7 +19,7 @@
 import { FINAL_STATUSES } from '../../core/receipt.js'
 import type { ReceiptRecord, StoredInstance, StoredReceipt } from '../../store/index.js'
 import { assembleReceipt, receiptEntryKey } from '../../store/receipt-records.js'
-import { decodeMeta } from './instance-meta.js'
+import { decodeMeta, type InstanceMeta } from './instance-meta.js'
 import { PENDING, type OutboxEntry } from './outbox.js'
 
 /** The reason on the `accepted` entry of a message asked by Invoke: its final entry may wait in its instance's item. */
@@ -95,4 +95,27 @@ export function merged(stored: StoredReceipt | undefined, waiting: readonly Rece
   const receipt = assembleReceipt(waiting[0]!.id, all)!
   if (receipt.trace === undefined && stored?.trace !== undefined) receipt.trace = { ...stored.trace }
   return receipt
+}
+
+/**
+ * Takes out of an item's PENDING segments the dead letter and the receipt entries of message `id`,
+ * which a replay of that letter makes stale: placed later, they would put the letter back (to be
+ * replayed twice) and end the new run's receipt. True when it took anything. A spilled segment is
+ * not read, and is left as it is.
+ */
+export function dropPendingOf(meta: InstanceMeta, id: string): boolean {
+  let dropped = false
+  for (const segment of meta.outbox ?? []) {
+    if (segment.lane !== PENDING || segment.spilled !== undefined) continue
+    const left = segment.entries.filter((e) => !((e.kind === 'dead' && e.letter.envelope.id === id) || (e.kind === 'receipt' && e.record.id === id)))
+    if (left.length === segment.entries.length) continue
+    segment.entries = left
+    dropped = true
+  }
+  if (dropped) {
+    const outbox = meta.outbox!.filter((s) => s.spilled !== undefined || s.entries.length !== 0)
+    if (outbox.length !== 0) meta.outbox = outbox
+    else delete meta.outbox
+  }
+  return dropped
 }
