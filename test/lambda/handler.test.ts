@@ -52,6 +52,15 @@ class Big extends Actor<{ k: string }, string, { fill: string }> {
   }
 }
 
+/** A capped stateless actor whose every attempt asks to be tried again in two minutes. */
+class Flaky extends Actor<{ n: number }, void> {
+  static readonly type = 'lh.flaky'
+  static readonly policy = { concurrency: 1, maxAttempts: 5 }
+  receive() {
+    throw new RetryableError('not now', { retryAfterMs: 120_000 })
+  }
+}
+
 const { stack, aws } = await localStackFor(t)
 
 let made = 0
@@ -73,9 +82,9 @@ function countedClient(t: Test): { client: DynamoDBClient; calls: string[] } {
 async function setup(t: Test, handlerDynamodb = aws.dynamodb) {
   const name = `lh-${++made}`
   await ensureResources({ ...aws, tableName: name, streams: [name], shards: 1 })
-  const producer = new AwsSystem({ actors: [Counter, Big], ...aws, tableName: name, stream: name, consume: false, timers: false, logLevel: 'error', lingerMs: 0 })
+  const producer = new AwsSystem({ actors: [Counter, Big, Flaky], ...aws, tableName: name, stream: name, consume: false, timers: false, logLevel: 'error', lingerMs: 0 })
   t.teardown(() => producer.stop())
-  const handler = createLambdaHandler({ actors: [Counter, Big], ...aws, dynamodb: handlerDynamodb, tableName: name, stream: name, logLevel: 'error', safetyMarginMs: 1_000 })
+  const handler = createLambdaHandler({ actors: [Counter, Big, Flaky], ...aws, dynamodb: handlerDynamodb, tableName: name, stream: name, logLevel: 'error', safetyMarginMs: 1_000 })
   let after: string | undefined
   /** The records put since the last call, as one event source mapping batch. */
   const nextEvent = async (): Promise<KinesisStreamEvent> => {
@@ -231,6 +240,15 @@ t.test("replaying the dead letter of a direct ask: what the instance's item kept
   t.same(await producer.deadLetters(), [], 'the letter does not come back')
   t.equal((await journal.receipt('rp-1', Date.now()))?.status, 'done', "the replay's run ends the receipt")
   t.equal((await producer.state(Counter, 'rp'))?.n, 5, 'applied once, by the replay')
+})
+
+t.test("a direct ask of a capped stateless actor does not wait in place for a retry its slot's lease would not outlast: it is left unfinished", async (t) => {
+  const { handler } = await setup(t)
+  const envelope = makeEnvelope({ id: 'fl-1' as MessageId, type: Flaky.type, key: '', body: { n: 1 }, correlationId: 'fl-1' as CorrelationId, sentAt: Date.now() })
+  const started = Date.now()
+  // Ten minutes left in the invocation: only the lease (the attempt timeout and its margin) ends the wait.
+  t.match(await handler({ troupe: 'ask', envelope: defaultRecordCodec.encode(envelope).toString('base64'), keepReceipt: true }, context(600_000)), { troupe: 'answer', status: 'unfinished' })
+  t.ok(Date.now() - started < 20_000, `answered in ${Date.now() - started} ms, not after the two-minute retry`)
 })
 
 t.test('receipts of direct asks wait in the item only while few: the run after 12 writes them in one request before its commit', async (t) => {

@@ -116,7 +116,7 @@ export class DirectRuns {
     await this.slotFor(group)
     try {
       if (group.grant?.slot !== undefined && !group.grant.slot.held(ctx.clock.now())) return undefined
-      return await this.runStatelessTurn(type, envelope, deadline)
+      return await this.runStatelessTurn(type, envelope, deadline, group.grant?.slot)
     } finally {
       await group.grant?.slot?.done(group)
     }
@@ -133,12 +133,13 @@ export class DirectRuns {
     if (lease !== undefined && lease.count !== 0) await plan.next()
   }
 
-  private async runStatelessTurn(type: ActorType, envelope: Envelope, deadline: number): Promise<StoredReceipt | undefined> {
+  /** Its retries in place stop, as a batch's do, once the type's slot would not outlast the wait. */
+  private async runStatelessTurn(type: ActorType, envelope: Envelope, deadline: number, slot: { held(now: number): boolean } | undefined): Promise<StoredReceipt | undefined> {
     const { ctx } = this
     const watched = { envelope: envelope.id, record: undefined as ReceiptRecord | undefined }
     this.outcomes.directAnswers.add(watched)
     try {
-      const ran = await this.outcomes.runMessage(type, envelope, undefined, [], deadline)
+      const ran = await this.outcomes.runMessage(type, envelope, undefined, [], deadline, slot)
       if (ran.end === 'later') return undefined
       await ctx.outbox.send(ran.entries.filter((e) => e.kind !== 'message'))
       if (messagesOf(ran.entries).length !== 0) await this.putOnStream(envelope)
