@@ -5,10 +5,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { KinesisClient } from '@aws-sdk/client-kinesis'
 import { JOINER } from '../../actors/joiner.js'
+import { replayDeadLetter } from '../aws/dead-letter-replay.js'
 import { DurablePauses } from '../aws/pauses.js'
 import type { ActorClass } from '../core/actor.js'
 import type { Envelope } from '../core/envelope.js'
-import { ConfigError, NoDeadLetterError } from '../core/errors.js'
+import { ConfigError } from '../core/errors.js'
 import { decode } from '../core/serialization.js'
 import { ActorType } from '../turn/actor-type.js'
 import { loadedState, shownState, type Versioned } from '../turn/state-version.js'
@@ -16,18 +17,16 @@ import type { Pause } from '../core/system.js'
 import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
 import { decodeMeta, type InstanceMeta } from '../hosts/durable/instance-meta.js'
 import { WAIT_PREFIX } from '../hosts/durable/waiting-message.js'
-import { dropPendingOf, withPending } from '../hosts/durable/pending-receipts.js'
-import { changeInstanceMeta } from '../hosts/durable/instance-meta-change.js'
+import { withPending } from '../hosts/durable/pending-receipts.js'
 import { STATELESS_SEEN } from '../hosts/durable/stateless-memory.js'
 import { ProcessLane } from '../hosts/durable/process-lane.js'
 import { Router } from '../routing/router.js'
-import { recordToPutBack, withNewOrigins, type RecordToPutBack } from '../routing/unreadable-record.js'
 import { defaultRecordCodec } from '../routing/record-codec.js'
 import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import { DynamoDBTypeSlots } from '../store/dynamodb-type-slots.js'
 import { liveSlots } from '../hosts/durable/type-slots.js'
 import { DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'
-import type { StoredInstance, StoredReceipt, TraceLink } from '../store/index.js'
+import type { ReceiptRecord, StoredInstance, StoredReceipt, TraceLink } from '../store/index.js'
 import { KinesisTransport } from '../transport/kinesis.js'
 import type { MetricsSource } from '../metrics/metrics-source.js'
 import type { ActorRow, CostView, DeadRow, GraphView, Inspector, InspectorSource, InstanceRow, JoinRow, MessageNode, MessageView, Page, TraceNode } from './inspector.js'
@@ -217,44 +216,23 @@ export class TableInspector implements Inspector {
   }
 
   async replay(id: string): Promise<string> {
-    const letter = await this.journal.takeDeadLetter(id)
-    if (!letter) throw new NoDeadLetterError(id, `in table ${this.options.tableName}`)
-    // A replay is a new run of the message: a new place in this process's lane, so receivers that
-    // saw the message end (dead) do not take the replay for a copy of it (docs/guarantees.md).
-    const { origin: _old, ...rest } = letter.envelope
-    const envelope: Envelope = { ...rest, attempt: 0 }
-    const pos = this.lane.stamp(envelope)
-    try {
-      this.sender(`replay dead letter ${id}`) // either way something goes on the stream: say so before anything is written
-      // A record no host could read is no message: its bytes go back on their stream as they were.
-      const record = recordToPutBack(letter, [this.options.stream!])
-      if (record) {
-        await this.putRecord({ ...record, data: withNewOrigins(record.data, defaultRecordCodec, (i) => this.lane.origin(pos, i)) }, envelope, `replay dead letter ${id}`)
-        return envelope.id
-      }
-      // The replay is a new run of the message: its receipt (a dead letter always has one) starts
-      // again, and what its instance's item still keeps of the old run's end goes first.
-      envelope.receipt ??= 'status'
-      await changeInstanceMeta(this.state, Date.now, envelope.type, envelope.key, (meta) => dropPendingOf(meta, envelope.id), 'the replayed message’s entries')
-      await this.journal.deleteReceipt(envelope.id)
-      const at = Date.now()
-      await this.journal.putReceipts([
-        {
-          id: envelope.id,
-          actor: envelope.type,
-          key: envelope.key,
-          entry: { status: 'accepted', at, attempt: 0 },
-          expiresAt: at + RECEIPT_TTL_MS,
-          trace: { correlationId: envelope.correlationId, sentAt: envelope.sentAt, ...(envelope.parentId !== undefined ? { parentId: envelope.parentId } : {}) },
+    const what = `replay dead letter ${id}`
+    const envelope = await replayDeadLetter(
+      {
+        journal: this.journal,
+        state: this.state,
+        lane: this.lane,
+        codec: defaultRecordCodec,
+        where: `in table ${this.options.tableName}`,
+        // Either way something goes on the stream: without one, say so before anything is written.
+        sender: () => {
+          const transport = this.sender(what)
+          return { streams: [this.options.stream!], putData: (record, about) => transport.putData(record, about), send: (envelope) => this.put(envelope, what) }
         },
-      ])
-      await this.put(envelope, `replay dead letter ${id}`)
-    } catch (error) {
-      await this.journal.putDeadLetters([letter]) // not sent: it stays a dead letter
-      throw error
-    } finally {
-      this.lane.settle(pos)
-    }
+        accepted: acceptedReceipt,
+      },
+      id,
+    )
     return envelope.id
   }
 
@@ -308,13 +286,22 @@ export class TableInspector implements Inspector {
     await this.sender(what).flush()
   }
 
-  private async putRecord(record: RecordToPutBack, envelope: Envelope, what: string): Promise<void> {
-    await this.sender(what).putData(record, { actor: envelope.type, messageId: envelope.id })
-  }
-
   private sender(what: string): KinesisTransport {
     if (!this.transport) throw new ConfigError(`to ${what}, troupe puts a message on the stream: pass the stream name (--stream) and its endpoint`)
     return this.transport
+  }
+}
+
+/** The entry a replayed message's receipt starts again with (a system's host writes the same, with its own TTL). */
+function acceptedReceipt(envelope: Envelope): ReceiptRecord {
+  const at = Date.now()
+  return {
+    id: envelope.id,
+    actor: envelope.type,
+    key: envelope.key,
+    entry: { status: 'accepted', at, attempt: 0 },
+    expiresAt: at + RECEIPT_TTL_MS,
+    trace: { correlationId: envelope.correlationId, sentAt: envelope.sentAt, ...(envelope.parentId !== undefined ? { parentId: envelope.parentId } : {}) },
   }
 }
 

@@ -33,20 +33,20 @@
 // The concurrency limit counts every version's environments: at the limit, an idle one of the
 // other version is retired to make room.
 //
-// This file is the pool (which environment takes an invocation, starting and losing them) and
-// the invocations (limits, timeout, answer). One environment's process and its protocol with
-// runtime-child.mjs are execution-environment.ts; the options and the variables an environment
-// gets, function-options.ts; the versions and their routing, function-versions.ts; results,
-// errors and the 6 MB limit, invoke-result.ts.
+// This file is the invocations (limits, timeout, answer), deploys and stats. The pool (which
+// environment takes an invocation, starting and losing them) is environment-pool.ts; one
+// environment's process and its protocol with runtime-child.mjs, execution-environment.ts; the
+// options and the variables an environment gets, function-options.ts; the versions and their
+// routing, function-versions.ts; results, errors and the 6 MB limit, invoke-result.ts.
 import { randomUUID } from 'node:crypto'
 import { TroupeError } from '../core/errors.js'
 import type { LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
-import { exitText, spawnEnvironment, type Environment, type EnvironmentInfo, type EnvironmentSpec, type KillOptions, type Running } from './execution-environment.js'
+import { EnvironmentPool } from './environment-pool.js'
+import type { Environment, EnvironmentInfo, KillOptions, Running } from './execution-environment.js'
 import { functionSettings, type FunctionSettings, type LocalFunctionOptions } from './function-options.js'
 import { FunctionVersions, type DeployOptions } from './function-versions.js'
 import { errorResult, MAX_SYNC_PAYLOAD_BYTES, RequestTooLargeError, type FunctionErrorPayload, type FunctionFailure, type InvokeOptions, type InvokeResult } from './invoke-result.js'
 import { NotIdleError } from './not-idle-error.js'
-import { knownRuntimeNode, runtimeNode } from './runtime-node.js'
 
 export type { EnvironmentInfo, KillOptions } from './execution-environment.js'
 export type { LocalFunctionOptions, LogSource } from './function-options.js'
@@ -98,15 +98,9 @@ export class LocalFunction {
   readonly runtime: LambdaRuntime
   private readonly settings: FunctionSettings
   private readonly versions: FunctionVersions
-  private readonly pool = new Set<Environment>()
-  private readonly waiting: (() => void)[] = []
+  private readonly pool: EnvironmentPool
   private readonly idleWaiters = new Set<() => void>()
-  /** The runtime's node binary, once found (environments start only after that). */
-  private node: string | undefined
-  private finding: Promise<string> | undefined
-  private nextEnvironment = 0
   private nextInvocation = 0
-  private stopped = false
   private readonly counts = { inits: 0, initErrors: 0, invocations: 0, errors: 0, crashes: 0, timeouts: 0, inFlight: 0, initMs: 0, retired: 0 }
 
   constructor(options: LocalFunctionOptions) {
@@ -116,9 +110,7 @@ export class LocalFunction {
     this.timeoutMs = this.settings.timeoutMs
     this.runtime = this.settings.runtime
     this.versions = new FunctionVersions(this.settings)
-    // Known already (this process's own major, or found before): invocations spawn at once, as
-    // they always did; else the first one waits for runtimeNode.
-    this.node = knownRuntimeNode(this.runtime)
+    this.pool = new EnvironmentPool(this.settings, this.versions, this.counts)
   }
 
   /**
@@ -128,12 +120,11 @@ export class LocalFunction {
    * invocations then reject with it (TROUPE_LAMBDA_NODE) rather than retry an install each time.
    */
   resolveNode(): Promise<string> {
-    this.finding ??= runtimeNode(this.runtime).then((node) => (this.node = node))
-    return this.finding
+    return this.pool.resolveNode()
   }
 
   stats(): LocalFunctionStats {
-    return { ...this.counts, environments: [...this.pool].filter((e) => !e.dead).length, routing: this.versions.routing() }
+    return { ...this.counts, environments: this.pool.alive(), routing: this.versions.routing() }
   }
 
   /** The version that takes new invocations (all of them, but a canary's share). */
@@ -155,12 +146,9 @@ export class LocalFunction {
    * await fn.deploy(v2)                   // '2' takes them all; v1 environments retire
    */
   async deploy(bundle: string, options: DeployOptions = {}): Promise<string> {
-    if (this.stopped) throw new TroupeError('TROUPE_LAMBDA_STOPPED', `the local function ${this.name} is stopped`)
+    this.pool.assertRunning()
     const code = this.versions.deploy(bundle, options)
-    const gone = this.retireUnrouted()
-    // Invocations waiting for room may find it now.
-    for (const wake of this.waiting.splice(0)) wake()
-    await Promise.all(gone.map((e) => e.exited))
+    await this.pool.rerouted()
     return code.version
   }
 
@@ -177,7 +165,7 @@ export class LocalFunction {
           ? undefined
           : setTimeout(() => {
               this.idleWaiters.delete(done)
-              reject(new NotIdleError(`function ${this.name}`, timeoutMs, this.busy()))
+              reject(new NotIdleError(`function ${this.name}`, timeoutMs, this.pool.busy(this.counts.inFlight)))
             }, timeoutMs)
       const done = () => {
         clearTimeout(timer)
@@ -189,19 +177,7 @@ export class LocalFunction {
 
   /** The environments alive now (not those exiting), oldest first. */
   environments(): EnvironmentInfo[] {
-    return [...this.pool]
-      .filter((e) => !e.dead && e.child.pid !== undefined)
-      .sort((a, b) => a.id - b.id)
-      .map((e) => ({
-        id: e.id,
-        pid: e.child.pid!,
-        state: e.running ? 'busy' : e.initialized ? 'idle' : 'init',
-        ...(e.running ? { requestId: e.running.requestId } : {}),
-        startedAt: e.startedAt,
-        invocations: e.invocations,
-        version: e.version,
-        ...(e.retiring ? { retiring: true as const } : {}),
-      }))
+    return this.pool.environments()
   }
 
   /**
@@ -218,16 +194,8 @@ export class LocalFunction {
    * await esm.start()
    * await killed // true
    */
-  async kill(target: number | { pid: number }, options: KillOptions = {}): Promise<boolean> {
-    const env = [...this.pool].find((e) => (typeof target === 'number' ? e.id === target : e.child.pid === target.pid))
-    if (!env || env.dead) {
-      await env?.exited
-      return false
-    }
-    if (options.when === 'busy' && !env.running) env.doomed = true
-    else env.crash()
-    await env.exited
-    return env.crashed
+  kill(target: number | { pid: number }, options: KillOptions = {}): Promise<boolean> {
+    return this.pool.kill(target, options)
   }
 
   /** Invokes the function with `event` (made JSON, as the Invoke API carries it). */
@@ -241,7 +209,7 @@ export class LocalFunction {
    * 6 MB (nothing runs); every other failure is a result with `ok: false`.
    */
   async invokeRaw(payload: string, options: InvokeOptions = {}): Promise<InvokeResult> {
-    if (this.stopped) throw new TroupeError('TROUPE_LAMBDA_STOPPED', `the local function ${this.name} is stopped`)
+    this.pool.assertRunning()
     const bytes = Buffer.byteLength(payload)
     if (bytes > MAX_SYNC_PAYLOAD_BYTES) throw new RequestTooLargeError(this.name, bytes)
     try {
@@ -255,12 +223,12 @@ export class LocalFunction {
     this.counts.inFlight++
     const started = performance.now()
     try {
-      const env = await this.acquire()
+      const env = await this.pool.acquire()
       if (env instanceof Error) return this.failed(requestId, 'init', env.error, started, env.version)
       try {
         return await this.run(env, payload, requestId, timeoutMs, started)
       } finally {
-        this.release(env)
+        this.pool.release(env)
       }
     } finally {
       this.counts.inFlight--
@@ -276,32 +244,13 @@ export class LocalFunction {
    * and resolves once their init has run (they report AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency).
    * Invocations then find them warm. Environments lost later (crash, timeout) are not replaced.
    */
-  async provision(count: number): Promise<void> {
-    if (this.stopped) throw new TroupeError('TROUPE_LAMBDA_STOPPED', `the local function ${this.name} is stopped`)
-    if (this.node === undefined) await this.resolveNode()
-    if (this.stopped) throw new TroupeError('TROUPE_LAMBDA_STOPPED', `the local function ${this.name} is stopped`)
-    const alive = [...this.pool].filter((e) => !e.dead).length
-    const wanted = Math.min(count, this.settings.maxConcurrency) - alive
-    const started: Environment[] = []
-    for (let i = 0; i < wanted; i++) started.push(this.spawn(this.versions.primary, 'provisioned-concurrency'))
-    const inits = await Promise.allSettled(started.map((e) => e.ready))
-    const failed = inits.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed) {
-      const e = failed.reason as FunctionErrorPayload
-      throw new TroupeError('TROUPE_LAMBDA_INIT', `provisioning ${this.name}: init failed: ${e.errorType}: ${e.errorMessage}`)
-    }
+  provision(count: number): Promise<void> {
+    return this.pool.provision(count)
   }
 
   /** Kills every environment; invocations still running end as crashes. */
-  async stop(): Promise<void> {
-    this.stopped = true
-    for (const wake of this.waiting.splice(0)) wake()
-    const exits: Promise<void>[] = []
-    for (const env of this.pool) {
-      if (env.child.exitCode === null && env.child.signalCode === null) env.kill('stop')
-      exits.push(env.exited)
-    }
-    await Promise.all(exits)
+  stop(): Promise<void> {
+    return this.pool.stop()
   }
 
   private run(env: Environment, payload: string, requestId: string, timeoutMs: number, started: number): Promise<InvokeResult> {
@@ -334,133 +283,8 @@ export class LocalFunction {
     })
   }
 
-  /** What keeps the function from being idle, for a NotIdleError. */
-  private busy(): string[] {
-    const now = Date.now()
-    const running = [...this.pool].filter((e) => e.running)
-    const busy = running.map((e) => `an invocation running in environment ${e.id} (pid ${e.child.pid}) for ${now - e.running!.startedAt} ms`)
-    const waiting = this.counts.inFlight - running.length
-    if (waiting > 0) busy.push(`${waiting} invocation${waiting === 1 ? '' : 's'} waiting for an environment (or its init)`)
-    return busy
-  }
-
   private failed(requestId: string, failure: FunctionFailure, error: FunctionErrorPayload, started: number, version: string): InvokeResult {
     this.counts.errors++
     return errorResult(requestId, failure, error, started, version)
-  }
-
-  /**
-   * Retires the environments of versions no longer routed: idle ones end now, busy ones (and
-   * those in init) when that is over. Returns those ended now.
-   */
-  private retireUnrouted(): Environment[] {
-    const gone: Environment[] = []
-    for (const env of this.pool) {
-      if (env.dead) continue
-      if (this.versions.routes(env.version)) {
-        // Routed again (a rollback) before it ended: it serves on.
-        env.retiring = false
-        continue
-      }
-      if (!env.busy && env.initialized) {
-        this.retire(env)
-        gone.push(env)
-        continue
-      }
-      env.retiring = true
-      // In init with no invocation waiting for it (provision): ended once the init is over.
-      if (!env.busy) void env.ready.then(() => env.retiring && !env.busy && !env.dead && this.retire(env), () => {})
-    }
-    return gone
-  }
-
-  private retire(env: Environment): void {
-    this.counts.retired++
-    env.kill('retired')
-  }
-
-  /** A ready environment, marked busy; or the init error of the one started for this invocation (and its version). */
-  private async acquire(): Promise<Environment | (Error & { error: FunctionErrorPayload; version: string })> {
-    // Once, before the first environment: spawning stays synchronous after it, so the
-    // concurrency check and the spawn below cannot be interleaved by another invocation.
-    if (this.node === undefined) await this.resolveNode()
-    for (;;) {
-      if (this.stopped) throw new TroupeError('TROUPE_LAMBDA_STOPPED', `the local function ${this.name} is stopped`)
-      // Routed afresh each time round: a wait for room may outlast a deploy.
-      const code = this.versions.route()
-      // The most recently used idle environment of that version: Lambda keeps reusing warm ones.
-      const idle = [...this.pool].reverse().find((e) => !e.busy && !e.dead && !e.retiring && e.version === code.version)
-      if (idle) {
-        idle.busy = true
-        try {
-          await idle.ready
-          if (!idle.dead) return idle
-        } catch {
-          // It failed its init while another invocation waited on it: start afresh.
-        }
-        idle.busy = false
-        continue
-      }
-      if ([...this.pool].filter((e) => !e.dead).length >= this.settings.maxConcurrency) {
-        // At the limit: an idle environment of another version makes room (retired), else wait.
-        const other = [...this.pool].find((e) => !e.busy && !e.dead && e.initialized && e.version !== code.version)
-        if (other === undefined) {
-          await new Promise<void>((resolve) => this.waiting.push(resolve))
-          continue
-        }
-        this.retire(other)
-      }
-      const env = this.spawn(code)
-      env.busy = true
-      try {
-        await env.ready
-        if (!env.dead) return env
-        continue
-      } catch (error) {
-        return Object.assign(new Error((error as FunctionErrorPayload).errorMessage), { error: error as FunctionErrorPayload, version: env.version })
-      }
-    }
-  }
-
-  private release(env: Environment): void {
-    env.busy = false
-    this.pool.delete(env)
-    if (!env.dead) this.pool.add(env) // to the end: the most recently used
-    // A deploy routed its version away meanwhile: its invocation ran on the old code, and it ends now.
-    if (env.retiring && !env.dead) this.retire(env)
-    this.waiting.shift()?.()
-  }
-
-  private spawn(code: EnvironmentSpec, initialization: 'on-demand' | 'provisioned-concurrency' = 'on-demand'): Environment {
-    // this.node is set: acquire and provision resolve it before any spawn.
-    const env = spawnEnvironment(
-      ++this.nextEnvironment,
-      this.node!,
-      initialization,
-      code,
-      (ms, ok) => {
-        if (ok) this.counts.inits++
-        else this.counts.initErrors++
-        this.counts.initMs += ms
-      },
-      (e, code, signal) => this.exited(e, code, signal),
-    )
-    this.pool.add(env)
-    return env
-  }
-
-  private exited(env: Environment, code: number | null, signal: NodeJS.Signals | null): void {
-    this.pool.delete(env)
-    if (env.killedBy === undefined) this.counts.crashes++
-    const running = env.running
-    env.running = undefined
-    if (running) {
-      running.finish({
-        kind: 'error',
-        failure: 'crash',
-        error: { errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${running.requestId} Error: Runtime exited with error: ${exitText(code, signal)}` },
-      })
-    }
-    this.waiting.shift()?.()
   }
 }

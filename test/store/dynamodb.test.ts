@@ -1,31 +1,17 @@
-// The DynamoDB store against the store conformance suite, on a dynalite this test starts in
-// memory on a random port; then what only this store has: its request costs, paging past
-// DynamoDB's 1 MB pages, BatchGetItem, and its errors.
-import t, { type Test } from 'tap'
-import { DeleteTableCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { clients, startLocalStack } from '../../lib/local/local-stack.js'
-import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
+// The DynamoDB store against the store conformance suite, on a dynalite started in memory on a
+// random port (fixtures/table-stores.ts); then what only this store has: its request costs,
+// paging past DynamoDB's 1 MB pages, BatchGetItem, and its errors.
+import t from 'tap'
+import { PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { DYNAMODB_MAX_ITEM_BYTES, createTable, dynamodbStores, type DynamoDBStoreOptions } from '../../lib/store/dynamodb.js'
 import type { TimerRecord } from '../../lib/store/index.js'
 import { storeConformance } from '../../lib/testing/store-conformance.js'
+import { tableStores } from './fixtures/table-stores.js'
 
-const stack = await startLocalStack()
-const { dynamodb, kinesis } = clients(stack)
-kinesis.destroy()
-t.teardown(async () => {
-  dynamodb.destroy()
-  await stack.stop()
-})
-
-let tables = 0
-async function freshTable(): Promise<{ tableName: string; drop: () => Promise<void> }> {
-  const tableName = `troupe_${++tables}`
-  await createTable(dynamodb, tableName)
-  return { tableName, drop: async () => void (await dynamodb.send(new DeleteTableCommand({ TableName: tableName }))) }
-}
+const { dynamodb, table, countedClient } = await tableStores(t)
 
 async function freshStores(options: Partial<DynamoDBStoreOptions> = {}) {
-  const { tableName, drop } = await freshTable()
+  const { tableName, drop } = await table('troupe')
   return { ...dynamodbStores({ client: dynamodb, tableName, ...options }), tableName, close: drop }
 }
 
@@ -37,20 +23,11 @@ t.test('conformance with one timer shard', async (t) => {
   storeConformance(t, () => freshStores({ timerShards: 1 }), { maxItemBytes: DYNAMODB_MAX_ITEM_BYTES })
 })
 
-/** A client of its own whose requests are counted. */
-function countedClient(t: Test): { client: DynamoDBClient; counter: RequestCounter } {
-  const counter = new RequestCounter()
-  const { dynamodb: client, kinesis } = clients(stack)
-  kinesis.destroy()
-  t.teardown(() => client.destroy())
-  return { client: countRequests(client, counter), counter }
-}
-
 const timer = (id: string, dueAt: number, body = '{}'): TimerRecord => ({ id, target: 'x', body, dueAt, correlationId: 'c', fired: 0 })
 
 t.test('each store operation costs the requests the design says', async (t) => {
   const { client, counter } = countedClient(t)
-  const { tableName, drop } = await freshTable()
+  const { tableName, drop } = await table('troupe')
   t.teardown(drop)
   const { state, timers } = dynamodbStores({ client, tableName, timerShards: 8 })
   const cost = async (what: () => Promise<unknown>) => {
@@ -75,7 +52,7 @@ t.test('each store operation costs the requests the design says', async (t) => {
 
 t.test('due, list and next page past 1 MB of timers in one shard', async (t) => {
   const { client, counter } = countedClient(t)
-  const { tableName, drop } = await freshTable()
+  const { tableName, drop } = await table('troupe')
   t.teardown(drop)
   const { timers } = dynamodbStores({ client, tableName, timerShards: 1 })
   const body = 'x'.repeat(150 * 1024)
@@ -136,7 +113,7 @@ t.test('options are checked when the store is made', async (t) => {
 })
 
 t.test('createTable is idempotent', async (t) => {
-  const { tableName, drop } = await freshTable()
+  const { tableName, drop } = await table('troupe')
   t.teardown(drop)
   await createTable(dynamodb, tableName)
   await t.rejects(createTable(dynamodb, tableName, { ifNotExists: false }), { name: 'ResourceInUseException' })

@@ -1,40 +1,26 @@
 // The journal stores (receipts and dead letters) against the journal conformance suite: the
-// memory store, and the DynamoDB store on a dynalite this test starts in memory on a random
-// port, a fresh table per subtest; then what only the DynamoDB store has: dead letters over 400 KB
-// kept whole in the payload store, receipt entries refused over it, throttled batches, its request
-// costs and its items.
+// memory store, and the DynamoDB store on a dynalite started in memory on a random port
+// (fixtures/table-stores.ts), a fresh table per subtest; then what only the DynamoDB store has:
+// dead letters over 400 KB kept whole in the payload store, receipt entries refused over it,
+// throttled batches, its request costs and its items.
 import t, { type Test } from 'tap'
-import { BatchWriteItemCommand, DeleteTableCommand, GetItemCommand, QueryCommand, ScanCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb'
-import { clients, startLocalStack } from '../../lib/local/local-stack.js'
+import { BatchWriteItemCommand, GetItemCommand, QueryCommand, ScanCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb'
 import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
 import { makeEnvelope } from '../../lib/core/envelope.js'
-import { createTable } from '../../lib/store/dynamodb.js'
 import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
 import type { ReceiptRecord } from '../../lib/store/index.js'
 import { MemoryJournalStore } from '../../lib/store/memory-journal.js'
 import { MemoryPayloadStore } from '../../lib/store/payload-store.js'
 import type { DeadLetter } from '../../lib/supervisor/dead-letter.js'
 import { journalConformance } from '../../lib/testing/journal-conformance.js'
+import { tableStores } from './fixtures/table-stores.js'
 
-const stack = await startLocalStack()
-const { dynamodb, kinesis } = clients(stack)
-kinesis.destroy()
-t.teardown(async () => {
-  dynamodb.destroy()
-  await stack.stop()
-})
-
-let tables = 0
-async function freshTable(): Promise<{ tableName: string; drop: () => Promise<void> }> {
-  const tableName = `journal_${++tables}`
-  await createTable(dynamodb, tableName)
-  return { tableName, drop: async () => void (await dynamodb.send(new DeleteTableCommand({ TableName: tableName }))) }
-}
+const { dynamodb, table, fresh } = await tableStores(t)
 
 /** A DynamoDB journal on a fresh table, dropped when the test ends. */
 async function freshJournal(t: Test, client: DynamoDBClient = dynamodb): Promise<{ journal: DynamoDBJournalStore; tableName: string }> {
-  const { tableName, drop } = await freshTable()
+  const { tableName, drop } = await table('journal')
   t.teardown(drop)
   return { journal: new DynamoDBJournalStore({ client, tableName }), tableName }
 }
@@ -44,10 +30,7 @@ t.test('conformance: memory', async (t) => {
 })
 
 t.test('conformance: DynamoDB', async (t) => {
-  journalConformance(t, async () => {
-    const { tableName, drop } = await freshTable()
-    return Object.assign(new DynamoDBJournalStore({ client: dynamodb, tableName }), { close: drop })
-  })
+  journalConformance(t, () => fresh('journal', (options) => new DynamoDBJournalStore(options)))
 })
 
 const NOW = 1_700_000_000_000

@@ -9,7 +9,7 @@ import { DynamoDBSideEffects } from '../../lib/store/dynamodb-side-effects.js'
 import { MemorySideEffects } from '../../lib/store/memory-side-effects.js'
 import { sideEffectConformance } from '../../lib/testing/side-effect-conformance.js'
 
-const { stack, dynamodb, fresh } = await tableStores(t)
+const { stack, dynamodb, fresh, countedClient } = await tableStores(t)
 const freshStore = (client = dynamodb) => fresh('effects', (options) => new DynamoDBSideEffects(options), client)
 
 t.test('memory conformance', async (t) => {
@@ -21,10 +21,7 @@ t.test('DynamoDB conformance', async (t) => {
 })
 
 t.test('on DynamoDB a put and a claim are one request each, a lost claim included', async (t) => {
-  const counter = new RequestCounter()
-  const counted = clients(stack).dynamodb
-  countRequests(counted, counter)
-  t.teardown(() => counted.destroy())
+  const { client: counted, counter } = countedClient(t)
   const store = await freshStore(counted)
   t.teardown(() => store.close())
   const at = 1_000

@@ -3,15 +3,13 @@
 // more than the bucket holds, and what a claim costs.
 import t from 'tap'
 import { tableStores } from './fixtures/table-stores.js'
-import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
 import { createLogger } from '../../lib/core/logger.js'
 import { TypeRates } from '../../lib/hosts/durable/type-rates.js'
-import { clients } from '../../lib/local/local-stack.js'
 import { DynamoDBTypeBuckets } from '../../lib/store/dynamodb-type-buckets.js'
 import { MemoryTypeBuckets } from '../../lib/store/memory-type-buckets.js'
 import { typeBucketConformance } from '../../lib/testing/type-bucket-conformance.js'
 
-const { stack, dynamodb, fresh } = await tableStores(t)
+const { dynamodb, fresh, countedClient } = await tableStores(t)
 const freshBuckets = (client = dynamodb) => fresh('buckets', (options) => new DynamoDBTypeBuckets(options), client)
 
 t.test('memory conformance', async (t) => {
@@ -24,10 +22,7 @@ t.test('DynamoDB conformance', async (t) => {
 
 t.test('eight hosts claiming at once for half a simulated minute never get more than burst + rate × time', async (t) => {
   const rate = { ratePerSecond: 50, burst: 20 }
-  const counter = new RequestCounter()
-  const counted = clients(stack).dynamodb
-  countRequests(counted, counter)
-  t.teardown(() => counted.destroy())
+  const { client: counted, counter } = countedClient(t)
   const store = await freshBuckets(counted)
   const hosts = Array.from({ length: 8 }, () => new TypeRates(store, createLogger('silent')))
   const start = 1_000_000

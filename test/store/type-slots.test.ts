@@ -4,19 +4,17 @@
 // host that keeps its leases for its next batch, by the rule type-slots.ts states.
 import t from 'tap'
 import { tableStores } from './fixtures/table-stores.js'
-import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
 import { Actor } from '../../lib/index.js'
 import { createLogger } from '../../lib/core/logger.js'
 import type { Group } from '../../lib/hosts/durable/durable-batch.js'
 import { liveSlots, TypeSlotClaims } from '../../lib/hosts/durable/type-slots.js'
-import { clients } from '../../lib/local/local-stack.js'
 import { DynamoDBTypeSlots } from '../../lib/store/dynamodb-type-slots.js'
 import { MemoryTypeSlots } from '../../lib/store/memory-type-slots.js'
 import { SimulatedClock } from '../../lib/testing/simulated-clock.js'
 import { typeSlotConformance } from '../../lib/testing/type-slot-conformance.js'
 import { ActorType } from '../../lib/turn/actor-type.js'
 
-const { stack, dynamodb, fresh } = await tableStores(t)
+const { dynamodb, fresh, countedClient } = await tableStores(t)
 const freshSlots = (client = dynamodb) => fresh('slots', (options) => new DynamoDBTypeSlots(options), client)
 
 t.test('memory conformance', async (t) => {
@@ -39,10 +37,7 @@ function groupsOf(type: ActorType, n: number): Group[] {
 }
 
 t.test('eight hosts claiming at once, round after round: never more than the limit held, all of it used, two writes per claim', async (t) => {
-  const counter = new RequestCounter()
-  const counted = clients(stack).dynamodb
-  countRequests(counted, counter)
-  t.teardown(() => counted.destroy())
+  const { client: counted, counter } = countedClient(t)
   const store = await freshSlots(counted)
   const clock = new SimulatedClock()
   const type = new ActorType(Capped)
@@ -164,10 +159,7 @@ async function runAll(plan: Awaited<ReturnType<TypeSlotClaims['plan']>>): Promis
 const KEEP_MS = 1_000
 
 t.test('a host that keeps leases: the next batch takes on the kept lease with no write, and it is given back once idle', async (t) => {
-  const counter = new RequestCounter()
-  const counted = clients(stack).dynamodb
-  countRequests(counted, counter)
-  t.teardown(() => counted.destroy())
+  const { client: counted, counter } = countedClient(t)
   const store = await fresh('keep', (options) => new Watched(options), counted)
   const clock = new SimulatedClock()
   const type = new ActorType(Open)
