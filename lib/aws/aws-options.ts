@@ -38,7 +38,11 @@ export interface AwsSystemOptions {
    * elsewhere, as under `troupe dev`'s local Lambda: resolves once that host has nothing left.
    */
   idleHost?: () => Promise<void>
-  /** Wait between reads of a shard that had nothing new, in ms. Lambda's event source mapping polls once a second. @default 1000 */
+  /**
+   * Wait between reads of a shard that had nothing new, in ms (at least 250: Kinesis allows five
+   * reads a second per shard, and one is kept for a record this process puts on a shard it reads,
+   * which is read at once). Lambda's event source mapping polls once a second. @default 1000
+   */
   pollMs?: number
   /**
    * Fire due timers from this process, on its own clock. False in a Lambda, which fires them

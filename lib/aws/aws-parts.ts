@@ -95,7 +95,17 @@ export function awsParts(options: AwsSystemOptions, stopping: () => boolean): Aw
   // Filled in below; the router asks only once messages flow.
   let host: DurableHost | undefined
   const router = new Router({ ...options.router, defaultStream: stream, isKeyed: (type) => host?.types.get(type)?.kind !== 'stateless', routeAs: firingRoute })
-  const transport = new KinesisTransport({ client: options.kinesis, router, ...(options.codec ? { codec: options.codec } : {}), lingerMs: options.lingerMs ?? 10, ordering: options.ordering ?? 'strict', aggregate: options.aggregate ?? true })
+  let hosting: StreamHosting | undefined
+  const transport = new KinesisTransport({
+    client: options.kinesis,
+    router,
+    ...(options.codec ? { codec: options.codec } : {}),
+    lingerMs: options.lingerMs ?? 10,
+    ordering: options.ordering ?? 'strict',
+    aggregate: options.aggregate ?? true,
+    // What this process puts on a shard it reads is read at once, not at the next poll.
+    onPut: (stream, shardId) => hosting?.consumer.nudge(stream, shardId),
+  })
   const claimCheck = options.payloads && new ClaimCheck({ store: new DynamoDBPayloadStore(table), ...options.payloads })
   // Outboxes too large for an instance's item (a fork of thousands of children) wait here.
   const overflow = claimCheck?.store ?? new DynamoDBPayloadStore(table)
@@ -137,7 +147,6 @@ export function awsParts(options: AwsSystemOptions, stopping: () => boolean): Aw
     onArrivals: (oldest) => backlog.arrivals(oldest),
   })
   const batches = new HeldBatches(host, codec, clock)
-  let hosting: StreamHosting | undefined
   const view = new ProcessView(host, batches, requests, clock, logger, () => hosting?.consumer.stats() ?? [], (type) => slots.running(type))
   const emit = (event: TroupeEvent) => view.emit(event)
   const now = () => clock.now()

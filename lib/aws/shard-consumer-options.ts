@@ -21,7 +21,7 @@ export interface ShardConsumerOptions {
   owner?: string
   /** How long a lease lasts without renewal; a dead consumer's shards wait this long. @default 30_000 */
   leaseMs?: number
-  /** Wait between reads of a shard with nothing new (never less than Kinesis's 200 ms per read). @default 1000 */
+  /** Wait between reads of a shard with nothing new (never less than 250 ms: shard-read-pace.ts). @default 1000 */
   pollMs?: number
   /** Records per GetRecords and at most per handler call (1–10,000). @default 1000 */
   batchSize?: number

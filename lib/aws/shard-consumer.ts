@@ -130,8 +130,10 @@ export class ShardConsumer {
     if (this.state !== 'running') return Promise.reject(new TroupeError('TROUPE_CONSUMER_STATE', `shard consumer ${this.owner} is ${this.state}, not running`))
     const mark = ++this.clock
     const idle = this.waiters.wait(mark, options)
-    // A fresh listing is part of the answer; ask for one now rather than at the next period.
+    // A fresh listing and a read of each shard after the call are part of the answer: ask for
+    // them now rather than at the next period and poll.
     this.wakeRefresh()
+    for (const reader of this.readers.values()) reader.nudge()
     return idle
   }
 
@@ -245,6 +247,11 @@ export class ShardConsumer {
       this.waiters.check()
     })
     return 'mine'
+  }
+
+  /** This process just put a record on a shard: its reader, when it is this consumer's, reads it now. */
+  nudge(stream: string, shardId: string): void {
+    this.readerOf(stream, shardId)?.nudge()
   }
 
   private readerOf(stream: string, shardId: string): ShardReader | undefined {

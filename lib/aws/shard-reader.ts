@@ -4,8 +4,8 @@
 // - Position: after the checkpoint, else the starting position; after a failure, AT the first
 //   unfinished record, so exactly the unfinished tail comes again (the handler is idempotent).
 //   An expired iterator is fetched again from the last finished record (shard-iterator.ts).
-// - Pace: at most one GetRecords per READ_INTERVAL_MS, under Kinesis's 5 reads/s per shard
-//   that every consumer of the shard shares; an idle shard is read every `pollMs`.
+// - Pace: under Kinesis's 5 reads/s per shard that every consumer of the shard shares; an idle
+//   shard is read every `pollMs`, and at once when this process put a record on it (shard-read-pace.ts).
 // - Throttles and transient errors back off and try again, forever (shard-read-backoff.ts).
 // - Lease: the reader stops the moment a lease write says another consumer holds the shard, and
 //   also when its own lease has run out without a renewal (someone may have taken it since).
@@ -23,6 +23,7 @@ import { toShardRecord, type ShardHandler, type ShardRecord } from './shard-batc
 import { ShardCheckpoints } from './shard-checkpoints.js'
 import { ShardIterator, type StartingPosition } from './shard-iterator.js'
 import { backoff, errorName, isThrottle } from './shard-read-backoff.js'
+import { ReadPace } from './shard-read-pace.js'
 import type { ShardStats } from './shard-stats.js'
 
 export type { ShardBatch, ShardHandler, ShardHandlerResult, ShardRecord } from './shard-batch.js'
@@ -59,9 +60,6 @@ export interface ReaderStart {
   stats: ShardStats
 }
 
-/** Kinesis allows 5 GetRecords per second per shard, shared by all its consumers. */
-export const READ_INTERVAL_MS = 200
-
 /** Reads one shard while its lease lasts. Made and stopped by the ShardConsumer. */
 export class ShardReader {
   readonly stream: string
@@ -77,7 +75,7 @@ export class ShardReader {
   private readonly iterator: ShardIterator
   private readonly checkpoints: ShardCheckpoints
   private leaseExpiresAt: number
-  private lastReadAt = 0
+  private readonly pace: ReadPace
   private exit: ReaderExit | undefined
   private busy = false
   /** Tick of the last read, when it found nothing more at the tip of an open shard. */
@@ -89,6 +87,7 @@ export class ShardReader {
     this.shardId = init.shardId
     this.stats = init.stats
     this.log = ctx.logger.child({ stream: init.stream, shardId: init.shardId, owner: ctx.owner })
+    this.pace = new ReadPace(ctx.pollMs)
     this.iterator = new ShardIterator(ctx.kinesis, init.stream, init.shardId, init.checkpoint, init.start)
     this.checkpoints = new ShardCheckpoints({
       leases: ctx.leases,
@@ -123,6 +122,11 @@ export class ShardReader {
     if (this.busy) return 'a batch is in the handler'
     if (this.tipTick === undefined) return this.stats.failures > 0 ? 'retrying a failed batch' : 'behind the tip'
     return 'no read at the tip since the call'
+  }
+
+  /** A record was just put on this shard by this process: read it without waiting for the next poll. */
+  nudge(): void {
+    this.pace.nudge()
   }
 
   leaseRenewed(expiresAt: number): void {
@@ -185,9 +189,9 @@ export class ShardReader {
         }
       }
 
-      await this.sleep(this.lastReadAt + READ_INTERVAL_MS - Date.now())
+      await this.sleep(this.pace.nextReadAt(Date.now()) - Date.now())
       if (this.exit !== undefined) break
-      this.lastReadAt = Date.now()
+      this.pace.started(Date.now())
       const tick = this.ctx.tick()
       this.stats.reads++
       let out
@@ -221,13 +225,15 @@ export class ShardReader {
         // kinesalite always reports 0 behind on an open shard; AWS may return an empty page
         // while behind, so only `0 behind` counts as the tip.
         this.tipTick = (out.MillisBehindLatest ?? 0) === 0 ? tick : undefined
+        this.pace.ended(this.tipTick !== undefined)
         this.ctx.changed()
         await this.checkpoints.flush(false)
-        if (this.tipTick !== undefined) await this.sleep(this.ctx.pollMs)
+        if (this.tipTick !== undefined) await this.pace.idle(this.wake.signal)
         continue
       }
 
       this.tipTick = undefined
+      this.pace.ended(false)
       let failedFrom: string | undefined
       for (let i = 0; i < records.length && failedFrom === undefined; i += this.ctx.batchSize) {
         if (i > 0 && this.exit !== undefined) break

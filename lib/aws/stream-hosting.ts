@@ -40,6 +40,9 @@ export class StreamHosting {
       throw error
     })
     this.started.catch(() => {}) // reported above, and again by idle()
+    // Learnt while the consumer starts, so the first tell waits for no DescribeStreamSummary
+    // (one that fails is asked again by the first send, which reports it).
+    for (const stream of o.consumer.streams) o.transport.recordLimit(stream).catch(() => {})
   }
 
   /**

@@ -35,6 +35,8 @@ export interface KinesisTransportOptions {
   maxBatchBytes?: number
   /** Random numbers in [0, 1) for the jitter. @default Math.random */
   random?: () => number
+  /** Told, once per call, of each shard it put records on: a reader of that shard in this process reads them at once. */
+  onPut?: (stream: string, shardId: string) => void
 }
 
 /** An option that is a whole number from `min` to `max`, or `fallback` when not given. */

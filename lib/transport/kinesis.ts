@@ -71,6 +71,7 @@ export class KinesisTransport {
   private readonly maxBatchBytes: number
   private readonly ordering: Ordering
   private readonly aggregate: boolean
+  private readonly onPut: ((stream: string, shardId: string) => void) | undefined
 
   private readonly lanes = new Map<string, StreamLane>()
   private readonly limits: StreamLimits
@@ -98,6 +99,7 @@ export class KinesisTransport {
       throw new ConfigError(`KinesisTransportOptions.ordering must be 'strict' or 'batched', got ${JSON.stringify(this.ordering)}`)
     }
     this.aggregate = options.aggregate ?? true
+    this.onPut = options.onPut
     this.lingerMs = int(options.lingerMs, 10, 0, 60_000, 'lingerMs')
     this.retry = new RetryPolicy(options)
     this.maxInFlight = int(options.maxInFlight, 4, 1, 1_000, 'maxInFlight')
@@ -319,6 +321,19 @@ export class KinesisTransport {
     this.settle(lane, runs, items, failed, entries)
     this.inFlight--
     this.pump()
+    if (entries && this.onPut) this.tellPut(lane.stream, entries)
+  }
+
+  private tellPut(stream: string, entries: PutRecordsResultEntry[]): void {
+    const shards = new Set<string>()
+    for (const e of entries) if (!e.ErrorCode && e.ShardId) shards.add(e.ShardId)
+    for (const shardId of shards) {
+      try {
+        this.onPut!(stream, shardId)
+      } catch {
+        // Only a hint to a reader: a listener that throws changes nothing about the send.
+      }
+    }
   }
 
   private settle(lane: StreamLane, runs: SendItem[][], items: SendItem[], failed: ReadonlySet<SendItem>, entries: PutRecordsResultEntry[] | undefined): void {

@@ -1,12 +1,15 @@
 // One hot key on the local Kinesis and DynamoDB: a producer's many tells to one instance go out as
 // aggregate records (a few PutRecords calls, not one per message) and arrive in send order,
 // each applied once; a poison message among them dead-letters alone; a body kept in the payload
-// store rides in an aggregate as its reference.
+// store rides in an aggregate as its reference; a burst's memory of its messages stays small.
 import t, { type Test } from 'tap'
 import { Actor, type Context } from '../../lib/index.js'
 import { AwsSystem, type AwsSystemOptions } from '../../lib/aws/aws-system.js'
 import { clients, startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
 import { ensureResources } from '../../lib/aws/resources.js'
+import { decode } from '../../lib/core/serialization.js'
+import type { InstanceMeta } from '../../lib/hosts/durable/instance-meta.js'
+import { DynamoDBStateStore } from '../../lib/store/dynamodb.js'
 
 type In = { n: number; poison?: true; blob?: string }
 interface Ledger {
@@ -99,4 +102,33 @@ t.test('a body kept in the payload store travels inside an aggregate as its refe
   t.strictSame(ledger?.seen, Array.from({ length: 60 }, (_, n) => n), 'in order, once each')
   t.equal(ledger?.blobs, 3, 'the three large bodies came back whole')
   t.strictSame(await sys.deadLetters(), [])
+})
+
+class BurstCounter extends Actor<{ n: number }, void, { count: number; sum: number }> {
+  static readonly type = 'hot.burst'
+  initialState() {
+    return { count: 0, sum: 0 }
+  }
+  receive(m: { n: number }, ctx: Context<{ count: number; sum: number }>) {
+    ctx.state.count++
+    ctx.state.sum += m.n
+  }
+}
+
+t.test('a burst of 20,000 tells to one instance applies each once, and its memory of them stays a few bytes', async (t) => {
+  const sys = await system(t, { actors: [BurstCounter] })
+  const burst = 20_000
+  // Every tell is taken before any is sent: the burst shares one fence, as a busy producer's do.
+  const sent = Array.from({ length: burst }, (_, n) => sys.tell(BurstCounter, { n }))
+  await Promise.all(sent)
+  await sys.idle()
+  t.strictSame(await sys.state(BurstCounter), { count: burst, sum: (burst * (burst - 1)) / 2 }, 'every message once')
+  t.strictSame(await sys.deadLetters(), [])
+  const stored = await new DynamoDBStateStore({ client: clients(stack).dynamodb, tableName: `hot-${streams}` }).get(BurstCounter.type, '')
+  const seen = (decode(stored!.meta!) as InstanceMeta).seen!
+  const lanes = Object.values(seen)
+  t.equal(lanes.length, 1, "one lane: this process's")
+  t.same(lanes[0]!.d, [], 'no position listed one by one')
+  t.ok(lanes[0]!.r!.length <= 4, `the burst's positions kept as ${lanes[0]!.r!.length / 2} range(s): ${JSON.stringify(lanes[0]!.r)}`)
+  t.ok(stored!.meta!.length < 1_000, `the item's bookkeeping is ${stored!.meta!.length} bytes`)
 })

@@ -172,6 +172,59 @@ t.test('a memory kept exactly: the messages of one position come in any order, a
   t.same(mixed['in|s:in/shard-0']!.d, [['20', [0, 3, 8, 8]]])
 })
 
+t.test("a process lane's positions are kept as ranges: the same answers as a plain list, in a few numbers", async (t) => {
+  // A plain model: every (position, index) seen at or above the highest fence.
+  const model = { fence: 0, seen: new Set<string>() }
+  let seen: SeenLanes | undefined
+  const wrong: string[] = []
+  let checked = 0
+  let random = 7
+  const next = (n: number) => ((random = (random * 1_103_515_245 + 12_345) % 2_147_483_648), random % n)
+  const check = (pos: number, i: number, fence: number) => {
+    const origin = o(String(pos), i, String(fence), 'p:x')
+    const expected = pos < model.fence || model.seen.has(`${pos}/${i}`)
+    checked++
+    if (seenBefore(seen, 'in', origin) !== expected) wrong.push(`${pos}#${i} with fence ${fence}: ${expected ? 'a copy' : 'new'} taken for ${expected ? 'new' : 'a copy'}`)
+    seen = markSeen(seen, 'in', origin, undefined)
+    if (fence > model.fence) {
+      model.fence = fence
+      for (const k of model.seen) if (Number(k.split('/')[0]) < fence) model.seen.delete(k)
+    }
+    if (pos >= model.fence) model.seen.add(`${pos}/${i}`)
+  }
+  // Bursts of tells put before any settles (one fence for the burst), then a later fence; now and
+  // then a copy, a position out of order, or a second index at one position (a replayed record).
+  let pos = 0
+  for (let burst = 0; burst < 40; burst++) {
+    const fence = Math.max(0, pos - next(30))
+    for (let k = 0; k < 50; k++) {
+      const roll = next(10)
+      if (roll === 0 && pos > 0) check(Math.max(0, pos - 1 - next(60)), 0, fence)
+      else if (roll === 1) check(pos + next(5), 0, fence)
+      else if (roll === 2 && pos > 0) check(pos - 1, 1 + next(3), fence)
+      else check(pos++, 0, fence)
+    }
+  }
+  t.equal(checked, 2_000)
+  t.same(wrong, [], 'every answer as the plain list gives it')
+  const lane = seen!['in|p:x']!
+  t.ok(lane.r!.length < 200, `kept in ${lane.r!.length} numbers and ${lane.d.length} listed positions`)
+  const twice = lane.d.filter(([p]) => lane.r!.some((_, k) => k % 2 === 0 && Number(p) >= lane.r![k]! && Number(p) <= lane.r![k + 1]!))
+  t.same(twice, [], 'a position with a second index is listed, not ranged')
+
+  // A burst of 20,000 tells with one fence: two numbers, not 20,000 positions.
+  let burst: SeenLanes | undefined
+  for (let p = 0; p < 20_000; p++) burst = markSeen(burst, 'in', o(String(p), 0, '0', 'p:y'), undefined)
+  t.same(burst!['in|p:y'], { f: '0', d: [], r: [0, 19_999] })
+  t.ok(seenBefore(burst, 'in', o('12345', 0, '0', 'p:y')))
+  t.notOk(seenBefore(burst, 'in', o('12345', 1, '0', 'p:y')), 'another index at a ranged position is new')
+  t.notOk(seenBefore(burst, 'in', o('20000', 0, '0', 'p:y')))
+  burst = markSeen(burst, 'in', o('20000', 0, '15000:1', 'p:y'), undefined)
+  t.same(burst!['in|p:y']!.r, [15_001, 20_000], 'a fence at a member of 15000 is past 15000')
+  t.ok(seenBefore(burst, 'in', o('15000', 0, '0', 'p:y')), 'below the fence')
+  t.ok(Buffer.byteLength(encodeMeta({ marks: {}, recent: [], seen: burst })) < 200, 'the item stays small')
+})
+
 t.test("a batch's fence rises as its groups are done, to the first group still running", async (t) => {
   const p = new BatchProgress('100', ['100', '105', '103:2', '110'])
   t.equal(p.fence(), '100', 'nothing done: the batch start')

@@ -15,6 +15,9 @@
 // the positions below it, so what is kept is the lane's last turns that sent here, never a count.
 // A lane that falls silent is forgotten once no copy of its messages can still be in the stream
 // ahead of the reader: `forgetSilent` with the lane's horizon, judged by the records' arrival times.
+// A process's lane counts its positions up one per tell (process-lane.ts), and a burst of tells
+// is put before any of them settles, so one fence may cover thousands of positions: those are kept
+// as ranges of numbers, which stay small and are searched in log time.
 import type { Origin } from '../../core/envelope.js'
 import { comparePosition } from '../../core/position.js'
 
@@ -24,6 +27,11 @@ export interface LaneSeen {
   f: string
   /** Positions at or above `f`, each with the indexes seen there as sorted inclusive ranges `[from, to, from, to, …]` (a number: every index up to it). */
   d: [pos: string, indexes: number | number[]][]
+  /**
+   * A process lane's positions at or above `f` where only index 0 was seen, as sorted inclusive
+   * ranges of numbers `[from, to, from, to, …]`; never a position that is also in `d`.
+   */
+  r?: number[]
   /** Arrival time (epoch ms) of the last record that came from the lane, when known. */
   at?: number
 }
@@ -48,6 +56,10 @@ export function seenBefore(seen: SeenLanes | undefined, stream: string, origin: 
   const lane = seen?.[laneKey(stream, origin.lane)]
   if (lane === undefined) return false
   if (comparePosition(origin.pos, lane.f) < 0) return true
+  if (lane.r !== undefined && origin.i === 0) {
+    const n = counted(origin.pos)
+    if (n !== undefined && rangeAt(lane.r, n) >= 0) return true
+  }
   const at = lane.d.find(([pos]) => pos === origin.pos)
   if (at === undefined) return false
   const indexes = at[1]
@@ -69,15 +81,86 @@ export function markSeen(seen: SeenLanes | undefined, stream: string, origin: Or
   else if (comparePosition(origin.fence, lane.f) > 0) {
     lane.f = origin.fence
     lane.d = lane.d.filter(([pos]) => comparePosition(pos, origin.fence) >= 0)
+    if (lane.r !== undefined) dropBelow(lane, origin.fence)
   }
   if (comparePosition(origin.pos, lane.f) >= 0) {
     const at = lane.d.find(([pos]) => pos === origin.pos)
-    if (at === undefined) lane.d.push([origin.pos, [origin.i, origin.i]])
-    // A highest index (kept before indexes were kept exactly) covers every index up to it.
-    else at[1] = addIndex(typeof at[1] === 'number' ? [0, at[1]] : at[1], origin.i)
+    const n = at === undefined && origin.lane.startsWith('p:') ? counted(origin.pos) : undefined
+    if (n !== undefined && origin.i === 0) addToRanges((lane.r ??= []), n)
+    else if (at !== undefined) at[1] = addIndex(typeof at[1] === 'number' ? [0, at[1]] : at[1], origin.i)
+    else {
+      // A second index at a position kept as a range: the position moves to `d`, with both.
+      const inRange = n !== undefined && lane.r !== undefined && removeFromRanges(lane, n)
+      lane.d.push([origin.pos, inRange ? addIndex([0, 0], origin.i) : [origin.i, origin.i]])
+    }
   }
   if (arrivedAt !== undefined && (lane.at === undefined || arrivedAt > lane.at)) lane.at = arrivedAt
   return out
+}
+
+/** A position that is a plain number JavaScript holds exactly (a process lane's), else undefined. */
+function counted(pos: string): number | undefined {
+  return COUNTED.test(pos) ? Number(pos) : undefined
+}
+const COUNTED = /^(?:0|[1-9][0-9]{0,14})$/
+
+/** The index in `ranges` of the pair that holds `n` (its `from`), or -1. */
+function rangeAt(ranges: number[], n: number): number {
+  let lo = 0
+  let hi = ranges.length / 2 - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1
+    if (n < ranges[2 * mid]!) hi = mid - 1
+    else if (n > ranges[2 * mid + 1]!) lo = mid + 1
+    else return 2 * mid
+  }
+  return -1
+}
+
+/** Adds `n` to sorted inclusive `ranges`, merging neighbours; at the end in constant time, as positions mostly come. */
+function addToRanges(ranges: number[], n: number): void {
+  const last = ranges.length - 1
+  if (last < 0 || n > ranges[last]! + 1) ranges.push(n, n)
+  else if (n === ranges[last]! + 1) ranges[last] = n
+  else if (rangeAt(ranges, n) < 0) {
+    const merged = addIndex(ranges, n)
+    ranges.length = 0
+    ranges.push(...merged)
+  }
+}
+
+/** Takes `n` out of the lane's ranges; whether it was there. */
+function removeFromRanges(lane: LaneSeen, n: number): boolean {
+  const r = lane.r!
+  const k = rangeAt(r, n)
+  if (k < 0) return false
+  const from = r[k]!
+  const to = r[k + 1]!
+  const parts: number[] = []
+  if (from < n) parts.push(from, n - 1)
+  if (n < to) parts.push(n + 1, to)
+  r.splice(k, 2, ...parts)
+  if (r.length === 0) delete lane.r
+  return true
+}
+
+/** Drops the lane's ranged positions below `fence` (a position, so `5:1` is past 5 and below 6). */
+function dropBelow(lane: LaneSeen, fence: string): void {
+  const colon = fence.indexOf(':')
+  const base = colon < 0 ? fence : fence.slice(0, colon)
+  const floor = counted(base)
+  if (floor === undefined) {
+    // Past any number a process lane counts to.
+    delete lane.r
+    return
+  }
+  const first = floor + (colon >= 0 && Number(fence.slice(colon + 1)) > 0 ? 1 : 0)
+  const r = lane.r!
+  let k = 0
+  while (k < r.length && r[k + 1]! < first) k += 2
+  r.splice(0, k)
+  if (r.length !== 0 && r[0]! < first) r[0] = first
+  if (r.length === 0) delete lane.r
 }
 
 /** `ranges` (sorted inclusive pairs) with `i` added, neighbours merged. */

@@ -1,0 +1,51 @@
+// Whether superjson would write a value as it is. Most messages and states are plain JSON data,
+// and for them superjson's walk (a path and an identity map per container, to find the few values
+// it must annotate) is most of the cost of encoding: this check finds them with one cheap walk,
+// and leaves everything else to superjson, which decides as before.
+import superjson from 'superjson'
+
+/** Containers `plainJson` looks at before it leaves a body to superjson: larger bodies are rare. */
+const PLAIN_CONTAINERS = 64
+
+/**
+ * Whether superjson would write `value` as it is, with no meta: strings, booleans, null, finite
+ * numbers other than -0, arrays without holes and plain objects of these, each container met
+ * once, with no key superjson refuses, and no custom transformer registered (one may apply to any
+ * value). Its superjson document is then `{ json: value }`.
+ */
+export function plainJson(value: unknown): boolean {
+  if (customTransformers()) return false
+  const containers: object[] = []
+  const stack: unknown[] = [value]
+  while (stack.length !== 0) {
+    const v = stack.pop()
+    if (typeof v === 'string' || typeof v === 'boolean' || v === null) continue
+    if (typeof v === 'number') {
+      if (Number.isFinite(v) && !(v === 0 && 1 / v < 0)) continue
+      return false
+    }
+    if (typeof v !== 'object' || containers.length === PLAIN_CONTAINERS || containers.includes(v)) return false
+    containers.push(v)
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        if (!(i in v)) return false
+        stack.push(v[i])
+      }
+      continue
+    }
+    if (Object.getPrototypeOf(v) !== Object.prototype) return false
+    for (const k of Object.keys(v)) {
+      if (k === '__proto__' || k === 'constructor' || k === 'prototype') return false
+      stack.push((v as Record<string, unknown>)[k])
+    }
+  }
+  return true
+}
+
+/** Whether superjson's default instance has a custom transformer (registerCustom); true when that cannot be told. */
+function customTransformers(): boolean {
+  const registry = (superjson as unknown as { defaultInstance?: { customTransformerRegistry?: { transfomers?: object } } }).defaultInstance?.customTransformerRegistry?.transfomers
+  if (typeof registry !== 'object' || registry === null) return true
+  for (const _ in registry) return true
+  return false
+}
