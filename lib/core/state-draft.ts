@@ -66,12 +66,17 @@ export function* visible(entries: Iterable<[unknown, unknown]>, hidden: Set<unkn
 
 /** Whether a value made in a turn holds a draft anywhere. */
 export function holdsDraft(value: object): boolean {
+  return holdsWhere(value, (v) => draftOf(v) !== undefined)
+}
+
+/** Whether `value`, or a container anywhere inside it (through arrays, Maps, Sets and plain objects), is one that `is` picks. */
+export function holdsWhere(value: object, is: (v: object) => boolean): boolean {
   const seen = new Set<object>()
   const stack: unknown[] = [value]
   while (stack.length > 0) {
     const v = stack.pop()
     if (typeof v !== 'object' || v === null || seen.has(v)) continue
-    if (draftOf(v) !== undefined) return true
+    if (is(v)) return true
     seen.add(v)
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) stack.push(v[i])

@@ -6,7 +6,7 @@ import type { ForkMembership, JoinOptions } from '../core/fork.js'
 import { derivedId, type CorrelationId, type MessageId } from '../core/ids.js'
 import { messageLogFields, type Logger } from '../core/logger.js'
 import { timerRecord, type ScheduleOptions } from '../core/schedule.js'
-import type { StateJournal } from '../core/state-journal.js'
+import type { TurnJournal } from '../core/turn-journal.js'
 import { assertSerializable } from '../core/validate.js'
 import { scopedTimerId, type Effect, type ForkPlan } from './effect.js'
 import { checkedChildren } from './fork-plan.js'
@@ -53,7 +53,7 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
   trace: TraceContext | undefined = undefined
   private sent = 0
   private logger: Logger | undefined
-  private journal: StateJournal | undefined
+  private journal: TurnJournal | undefined
 
   constructor(
     protected readonly host: TurnHost,
@@ -64,7 +64,7 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
      * The turn's hold on its state, which a failed turn leaves as it was; without one the turn
      * runs on the state itself (see NO_STATE_COPY). The state is then the journal's own.
      */
-    journal?: StateJournal,
+    journal?: TurnJournal,
   ) {
     this.journal = journal
     this.state = journal === undefined ? state : (journal.view as State)
@@ -213,7 +213,7 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
 
 /** A turn on a message the host holds as a full envelope. */
 export class EnvelopeTurn<State = unknown, Slot extends TurnSlot = TurnSlot> extends TurnContext<State, Slot> {
-  constructor(host: TurnHost, instance: Slot, private readonly envelope: Envelope, state: State, startedAt: number, journal?: StateJournal) {
+  constructor(host: TurnHost, instance: Slot, private readonly envelope: Envelope, state: State, startedAt: number, journal?: TurnJournal) {
     super(host, instance, state, startedAt, journal)
   }
 

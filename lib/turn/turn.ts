@@ -6,7 +6,7 @@ import type { Clock } from '../core/clock.js'
 import type { Envelope, TraceContext } from '../core/envelope.js'
 import { ConfigError, NotSerializableError, RetryableError, StateVersionError, TerminalError, TroupeError, TurnTimeoutError, ValidationError } from '../core/errors.js'
 import { isDrop, type Filter } from '../core/filter.js'
-import { StateJournal } from '../core/state-journal.js'
+import { openJournal, type TurnJournal } from '../core/turn-journal.js'
 import { assertSerializable, validateBody } from '../core/validate.js'
 import { errorRecord, type AttemptRecord } from '../supervisor/dead-letter.js'
 import { retryDelayMs } from '../supervisor/policy.js'
@@ -48,17 +48,17 @@ export function startState(type: ActorType, current: unknown): unknown {
 }
 
 /**
- * The turn's hold on `state`, which a failed turn rolls back (see StateJournal). `apart`: the
+ * The turn's hold on `state`, which a failed turn rolls back (turn-journal.ts). `apart`: the
  * host may still refuse a successful turn (the durable host's size check), so the state it began
  * from must stay as it was. `trusted`: the state was kept by a checked turn or read from a store,
  * so only what the turn writes needs checking; `new`: the state is the initial state.
  */
-export function turnJournal(type: ActorType, state: unknown, mode: 'apart' | 'trusted' | 'new'): StateJournal | undefined {
+export function turnJournal(type: ActorType, state: unknown, mode: 'apart' | 'trusted' | 'new'): TurnJournal | undefined {
   if (type.kind === 'stateless') return undefined
-  if (mode === 'apart') return new StateJournal(state, APART)
+  if (mode === 'apart') return openJournal(state, APART)
   // A turn whose actor writes its state only after its last throw runs on the state itself.
   if (!type.copiesState) return undefined
-  return new StateJournal(state, mode === 'trusted' ? TRUSTED : UNTRUSTED)
+  return openJournal(state, mode === 'trusted' ? TRUSTED : UNTRUSTED)
 }
 
 /**

@@ -227,7 +227,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     const seq = mailbox.seq
     if (seq === ENVELOPE) (mailbox.item as Envelope).attempt++
     const state = startState(rt, inst.state)
-    // The turn changes the state in place; its journal undoes that if the turn fails.
+    // The turn changes the state (in place, or a copy of a flat one); its journal undoes that if the turn fails.
     const journal = turnJournal(rt, state, inst.state !== undefined ? 'trusted' : 'new')
     const ctx = new MailboxTurn(this, inst, mailbox.item, seq, mailbox.sentAt, state, now, journal)
     mailbox.item = undefined

@@ -1,5 +1,5 @@
 import type { Envelope } from '../../core/envelope.js'
-import type { StateJournal } from '../../core/state-journal.js'
+import type { TurnJournal } from '../../core/turn-journal.js'
 import { TurnContext, type TurnHost } from '../../turn/turn-context.js'
 import type { Instance } from './instance.js'
 import { ENVELOPE } from './mailbox.js'
@@ -25,7 +25,7 @@ export class MailboxTurn extends TurnContext<unknown, Instance> {
     private readonly sentAt: number,
     state: unknown,
     startedAt: number,
-    journal: StateJournal | undefined,
+    journal: TurnJournal | undefined,
   ) {
     super(host, instance, state, startedAt, journal)
     if (seq === ENVELOPE) this.envelope = item as Envelope

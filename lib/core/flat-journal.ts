@@ -1,0 +1,105 @@
+// A turn's hold on a flat state: a plain object of a few keys, each holding a primitive (a
+// counter, a status, a few totals; most actors' state). Instead of StateJournal's drafts, the turn
+// runs on a copy of the state's one level: a failed turn drops the copy, a successful one keeps a
+// copy of it again (so a `ctx.state` the turn held on to never reaches the state), with what the
+// turn wrote into it from elsewhere copied, as StateJournal keeps it. The state the turn began
+// from is never written: it reads as kept while the turn runs, and stays as it was for a host
+// that may still refuse the turn (StateJournal's `apart`).
+import { findUnserializable } from './serializable.js'
+import { copyState, copyStateWith, setKey } from './state-copy.js'
+import { holdsWhere } from './state-draft.js'
+import type { TurnJournal } from './turn-journal.js'
+
+/** Keys a flat state has at most: a copy of a larger one costs more than the drafts of what a turn touches. */
+const FLAT_KEYS = 8
+
+/**
+ * The last state a turn kept flat: the next turn of a busy instance begins on it, and finds it
+ * flat without a look at its keys. (A set of every state kept would cost the collector more than
+ * the look.) Nothing but a turn changes a kept state: the host holds it, and hands out copies.
+ */
+let lastKept: object | undefined
+
+/**
+ * Whether `state` is flat: a plain, extensible object whose own properties are at most FLAT_KEYS
+ * enumerable string-keyed values, none of them an object or a function.
+ */
+export function isFlatState(state: unknown): state is Record<string, unknown> {
+  if (typeof state !== 'object' || state === null) return false
+  if (state === lastKept) return true
+  if (Object.getPrototypeOf(state) !== Object.prototype || !Object.isExtensible(state)) return false
+  let keys = 0
+  for (const k in state) {
+    if (++keys > FLAT_KEYS) return false
+    const descriptor = Object.getOwnPropertyDescriptor(state, k)
+    // An accessor is no value to copy; a key found by `for … in` but not owned is an inherited one.
+    if (descriptor === undefined || !('value' in descriptor)) return false
+    const v: unknown = descriptor.value
+    if ((typeof v === 'object' && v !== null) || typeof v === 'function') return false
+  }
+  // Hidden and symbol keys would be left behind by the copy.
+  return Reflect.ownKeys(state).length === keys
+}
+
+export class FlatJournal implements TurnJournal {
+  readonly view: Record<string, unknown>
+
+  constructor(
+    start: Record<string, unknown>,
+    private readonly trusted: boolean,
+  ) {
+    this.view = { ...start }
+  }
+
+  keep(final: unknown): unknown {
+    if (final !== this.view) return copyState(final)
+    const out: Record<string, unknown> = {}
+    let flat = true
+    let keys = 0
+    for (const k in this.view) {
+      const v = this.view[k]
+      keys++
+      if (typeof v === 'object' && v !== null) {
+        setKey(out, k, copyState(v))
+        flat = false
+      } else {
+        setKey(out, k, v)
+        if (typeof v === 'function') flat = false
+      }
+    }
+    if (flat && keys <= FLAT_KEYS) lastKept = out
+    return out
+  }
+
+  rollback(): void {
+    // The state was never written.
+  }
+
+  /** `value` leaving the turn: a copy where it holds the turn's state or what the turn put in it, which the turn may still change. */
+  release(value: unknown): unknown {
+    if (typeof value !== 'object' || value === null) return value
+    const live = this.liveParts()
+    if (!holdsWhere(value, (v) => live.has(v))) return value
+    return copyStateWith(value, (v) => (live.has(v) ? copyState(v) : undefined))
+  }
+
+  writesSerializable(final: unknown): boolean {
+    if (!this.trusted || final !== this.view) return false
+    for (const k in this.view) {
+      const v = this.view[k]
+      if (typeof v === 'function' || typeof v === 'symbol') return false
+      if (typeof v === 'object' && v !== null && findUnserializable(v) !== undefined) return false
+    }
+    return true
+  }
+
+  /** The view and the objects the turn put in it. */
+  private liveParts(): Set<object> {
+    const live = new Set<object>([this.view])
+    for (const k in this.view) {
+      const v = this.view[k]
+      if (typeof v === 'object' && v !== null) live.add(v)
+    }
+    return live
+  }
+}

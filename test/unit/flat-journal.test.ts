@@ -1,0 +1,90 @@
+// A flat state's turn (flat-journal.ts): which states are flat, and that a turn on one keeps,
+// rolls back and releases as a turn on drafts does (state-journal.ts), by copies of one level.
+import t from 'tap'
+import { FlatJournal, isFlatState } from '../../lib/core/flat-journal.js'
+import { openJournal } from '../../lib/core/turn-journal.js'
+import { StateJournal } from '../../lib/core/state-journal.js'
+
+t.test('which states are flat', async (t) => {
+  t.ok(isFlatState({ count: 0, name: 'a', on: true, none: null, big: 10n, nothing: undefined }), 'a few primitives')
+  t.ok(isFlatState({}), 'no keys')
+  t.notOk(isFlatState({ list: [] }), 'an array inside')
+  t.notOk(isFlatState({ at: new Date(0) }), 'a Date inside')
+  t.notOk(isFlatState({ f: () => 1 }), 'a function')
+  t.notOk(isFlatState(Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`k${i}`, i]))), 'more than eight keys')
+  t.notOk(isFlatState(Object.freeze({ count: 0 })), 'frozen')
+  t.notOk(isFlatState(Object.seal({ count: 0 })), 'sealed')
+  t.notOk(isFlatState(Object.assign(Object.create(null) as object, { count: 0 })), 'a null prototype')
+  t.notOk(isFlatState(new (class Tally { count = 0 })()), 'a class instance')
+  t.notOk(isFlatState({ [Symbol('s')]: 1 }), 'a symbol key')
+  t.notOk(isFlatState(Object.defineProperty({ a: 1 }, 'hidden', { value: 2, enumerable: false })), 'a hidden key')
+  t.notOk(isFlatState(Object.defineProperty({}, 'got', { get: () => 1, enumerable: true })), 'an accessor')
+  t.notOk(isFlatState([1, 2]), 'an array')
+  t.notOk(isFlatState(5), 'a number')
+  t.ok(openJournal({ count: 0 }, {}) instanceof FlatJournal)
+  t.ok(openJournal({ count: 0, list: [1] }, {}) instanceof StateJournal)
+})
+
+t.test('a failed turn leaves the state as it was; a kept one is a new object, apart from what the turn held', async (t) => {
+  const state = { count: 1, status: 'open' }
+  const failed = new FlatJournal(state, true)
+  const view = failed.view as typeof state
+  view.count = 99
+  delete (view as Partial<typeof state>).status
+  failed.rollback()
+  t.same(state, { count: 1, status: 'open' }, 'rolled back: untouched')
+
+  const journal = new FlatJournal(state, true)
+  const draft = journal.view as typeof state & { items?: number[] }
+  draft.count++
+  const fromMessage = [1, 2]
+  draft.items = fromMessage
+  const kept = journal.keep(draft) as typeof draft
+  t.same(kept, { count: 2, status: 'open', items: [1, 2] })
+  t.same(state, { count: 1, status: 'open' }, 'the state it began from is not written (a host may still refuse the turn)')
+  t.not(kept, draft, 'the kept state is not the object the turn held')
+  t.not(kept.items, fromMessage, 'what came from elsewhere is copied into the state')
+  draft.count = 1_000
+  fromMessage.push(3)
+  t.same(kept, { count: 2, status: 'open', items: [1, 2] }, 'a write through a ctx.state held past the turn, or to the message, never reaches the state')
+  t.notOk(isFlatState(kept), 'a state that now holds an array is no longer flat')
+
+  const again = new FlatJournal({ count: 1 }, true)
+  const flatKept = again.keep(again.view)
+  t.ok(isFlatState(flatKept), 'a flat state kept stays flat')
+  const replaced = new FlatJournal({ count: 1 }, true)
+  const fresh = { count: 5, nested: { a: 1 } }
+  const keptFresh = replaced.keep(fresh) as typeof fresh
+  t.same(keptFresh, fresh)
+  t.not(keptFresh.nested, fresh.nested, 'a state replaced whole is copied in')
+})
+
+t.test('what leaves the turn shares nothing the turn may still change', async (t) => {
+  const journal = new FlatJournal({ count: 1 }, true)
+  const view = journal.view as { count: number; list?: number[] }
+  const told = journal.release(view) as { count: number }
+  view.count = 2
+  t.same(told, { count: 1 }, 'ctx.state told, then changed: the body is as it was when told')
+  view.list = [1]
+  const wrapped = journal.release({ state: view, list: view.list }) as { state: { list: number[] }; list: number[] }
+  view.list.push(2)
+  t.same(wrapped, { state: { count: 2, list: [1] }, list: [1] }, 'inside another value too, and what the turn put in the state')
+  const other = { x: 1 }
+  t.equal(journal.release(other), other, 'a value that holds nothing of the state goes as it is')
+  t.equal(journal.release(7), 7)
+})
+
+t.test('what the turn wrote vouches for the whole state only when trusted and kept whole', async (t) => {
+  const trusted = new FlatJournal({ count: 1 }, true)
+  const v = trusted.view as Record<string, unknown>
+  v.count = 2
+  t.ok(trusted.writesSerializable(v))
+  v.f = () => 1
+  t.notOk(trusted.writesSerializable(v), 'a function written')
+  delete v.f
+  v.nested = { fn: () => 1 }
+  t.notOk(trusted.writesSerializable(v), 'an object holding a function')
+  t.notOk(trusted.writesSerializable({ count: 1 }), 'a state replaced whole: check it all')
+  const fresh = new FlatJournal({ count: 1 }, false)
+  t.notOk(fresh.writesSerializable(fresh.view), 'an initial state is checked whole')
+})
