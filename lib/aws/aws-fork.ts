@@ -3,7 +3,7 @@
 // keeps the joined replies with the fork's receipt. The caller waits for that receipt, which may
 // be read in any process: the replies travel with it, or, when too large for its item, wait in
 // the overflow store under a key the receipt names.
-import { FORK_RESULT, forkResultActor } from '../../actors/fork-result.js'
+import { FORK_RESULT, type DeliverFork } from '../../actors/fork-result.js'
 import type { ActorClass } from '../core/actor.js'
 import type { Clock } from '../core/clock.js'
 import { AskTimeoutError, SystemStoppedError, TroupeError } from '../core/errors.js'
@@ -24,19 +24,18 @@ const FORK_RESULT_TTL_MS = 24 * 60 * 60_000
 /** A `system.fork` waits this much longer than its join's timeout before giving up on it. */
 const FORK_GRACE_MS = 30_000
 
-/** The fork-result actor of a host: keeps each joined fork with the fork's receipt. */
-export function forkResultBuiltin(overflow: PayloadStore, clock: Clock): (host: DurableHost) => ActorClass {
-  return (h) =>
-    forkResultActor(async (forkId, joined, ctx) => {
-      // The joined replies go with the fork's receipt, one item: larger ones wait in the overflow store.
-      let reply = encode(joined)
-      if (Buffer.byteLength(reply) > KEPT_RESULT_BYTES) {
-        const key = `fork/${forkId}`
-        await overflow.put(key, Buffer.from(reply, 'utf8'), clock.now() + FORK_RESULT_TTL_MS)
-        reply = encode({ [KEPT_RESULT]: key })
-      }
-      h.addEntry(ctx, { kind: 'receipt', record: h.receiptRecord({ id: forkId as MessageId, type: FORK_RESULT, key: '', attempt: 1 }, 'done', undefined, { reply }) })
-    })
+/** What the fork-result actor of a durable host does with a joined fork: keeps it with the fork's receipt. */
+export function keepForkResult(h: DurableHost, overflow: PayloadStore, clock: Clock): DeliverFork {
+  return async (forkId, joined, ctx) => {
+    // The joined replies go with the fork's receipt, one item: larger ones wait in the overflow store.
+    let reply = encode(joined)
+    if (Buffer.byteLength(reply) > KEPT_RESULT_BYTES) {
+      const key = `fork/${forkId}`
+      await overflow.put(key, Buffer.from(reply, 'utf8'), clock.now() + FORK_RESULT_TTL_MS)
+      reply = encode({ [KEPT_RESULT]: key })
+    }
+    h.addEntry(ctx, { kind: 'receipt', record: h.receiptRecord({ id: forkId as MessageId, type: FORK_RESULT, key: '', attempt: 1 }, 'done', undefined, { reply }) })
+  }
 }
 
 export interface ForkParts {

@@ -4,6 +4,7 @@
 // of its streams. Built here in one place because they refer to one another: the host sends
 // through the outbox, and tells the timers, the receipt waiter and the view what it did; those
 // are made after it, so the host's callbacks reach them only once messages flow.
+import { FORK_RESULT, ForkResult, serveForkResult } from '../../actors/fork-result.js'
 import { firingRoute } from '../../actors/timer.js'
 import { systemClock, type Clock } from '../core/clock.js'
 import { ConfigError } from '../core/errors.js'
@@ -22,7 +23,7 @@ import { DynamoDBTypeSlots } from '../store/dynamodb-type-slots.js'
 import { DYNAMODB_MAX_ITEM_BYTES, DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'
 import { DynamoDBPayloadStore, type PayloadStore } from '../store/payload-store.js'
 import { KinesisTransport } from '../transport/kinesis.js'
-import { forkResultBuiltin } from './aws-fork.js'
+import { keepForkResult } from './aws-fork.js'
 import type { AwsSystemOptions } from './aws-options.js'
 import { AwsOutbox } from './aws-outbox.js'
 import { AwsTimers } from './aws-timers.js'
@@ -114,7 +115,7 @@ export function awsParts(options: AwsSystemOptions, stopping: () => boolean): Aw
   const slots = new RunningSlots(new DynamoDBTypeSlots(table), clock, logger, (type, live) => backlog.slotsSeen(type, live))
   host = new DurableHost({
     actors: options.actors,
-    builtins: [forkResultBuiltin(overflow, clock)],
+    builtins: [() => ForkResult],
     state: states,
     timers: timerStore,
     journal,
@@ -146,6 +147,7 @@ export function awsParts(options: AwsSystemOptions, stopping: () => boolean): Aw
     onCommit: (type, key, state, updatedAt, lastMessageId) => view.remember(type, key, state, updatedAt, lastMessageId),
     onArrivals: (oldest) => backlog.arrivals(oldest),
   })
+  serveForkResult(host.typeOf(FORK_RESULT).actor, keepForkResult(host, overflow, clock))
   const batches = new HeldBatches(host, codec, clock)
   const view = new ProcessView(host, batches, requests, clock, logger, () => hosting?.consumer.stats() ?? [], (type) => slots.running(type))
   const emit = (event: TroupeEvent) => view.emit(event)

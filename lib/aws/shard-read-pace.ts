@@ -1,9 +1,11 @@
 // When a shard reader may call GetRecords. Kinesis allows five reads a second per shard, shared by
-// every consumer of the shard, so no five reads here ever start within one second. Behind the tip
+// every consumer of the shard, so never more than five reads here start within a second. Behind the tip
 // the reader reads every READ_INTERVAL_MS. At the tip it reads every `pollMs`, but no more often
 // than IDLE_READ_MS: that keeps a read of each second free for a record this process has just put
-// on the shard (`nudge`), read at once instead of at the next poll. So what a process sends to
-// shards it reads itself (its tells, its turns' messages, a fork's replies) waits for no poll.
+// on the shard (`nudge`), read at once instead of at the next poll, and once more a read interval
+// later, in case the first read came before the record could be read (on AWS a record takes a
+// moment to show). So what a process sends to shards it reads itself (its tells, its turns'
+// messages, a fork's replies) waits for no poll.
 
 /** Behind the tip: one read per this long, Kinesis's five a second. */
 export const READ_INTERVAL_MS = 200
@@ -16,7 +18,8 @@ export class ReadPace {
   /** Start times of the last reads, oldest first, at most READS_PER_WINDOW. */
   private readonly starts: number[] = []
   private atTip = false
-  private nudged = false
+  /** Reads a nudge still asks for: the one at once, and the one after it. */
+  private nudged = 0
   private wakeIdle: (() => void) | undefined
 
   constructor(private readonly pollMs: number) {}
@@ -25,7 +28,7 @@ export class ReadPace {
   started(now: number): void {
     this.starts.push(now)
     if (this.starts.length > READS_PER_WINDOW) this.starts.shift()
-    this.nudged = false
+    if (this.nudged > 0) this.nudged--
   }
 
   /** How the read ended: at the tip of an open shard (nothing more to read), or not. */
@@ -35,7 +38,7 @@ export class ReadPace {
 
   /** A record was just put on the shard: a reader at its tip reads it now, as the shard's reads allow. */
   nudge(): void {
-    this.nudged = true
+    this.nudged = 2
     this.wakeIdle?.()
   }
 
@@ -43,19 +46,19 @@ export class ReadPace {
   nextReadAt(now: number): number {
     const last = this.starts.at(-1) ?? -Infinity
     let at = last + READ_INTERVAL_MS
-    // At once, when both this read and the one after it (READ_INTERVAL_MS later) fit the window.
-    if (this.nudged && this.atTip && this.startedSince(now - WINDOW_MS + READ_INTERVAL_MS) <= READS_PER_WINDOW - 2) at = now
+    // A fresh nudge: at once, when both this read and the one after it (READ_INTERVAL_MS later) fit the window.
+    if (this.nudged === 2 && this.atTip && this.startedSince(now - WINDOW_MS + READ_INTERVAL_MS) <= READS_PER_WINDOW - 2) at = now
     if (this.starts.length === READS_PER_WINDOW) at = Math.max(at, this.starts[0]! + WINDOW_MS)
     return at
   }
 
   /**
    * At the tip: resolves once `pollMs` (at least IDLE_READ_MS) has passed since the last read
-   * started, or at a nudge, or when `stop` aborts.
+   * started, or at once while a nudge asks for a read, or when `stop` aborts.
    */
   idle(stop: AbortSignal): Promise<void> {
     const ms = (this.starts.at(-1) ?? 0) + Math.max(this.pollMs, IDLE_READ_MS) - Date.now()
-    if (this.nudged || ms <= 0 || stop.aborted) return Promise.resolve()
+    if (this.nudged > 0 || ms <= 0 || stop.aborted) return Promise.resolve()
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer)

@@ -5,18 +5,19 @@
 // turn wrote into it from elsewhere copied, as StateJournal keeps it. The state the turn began
 // from is never written: it reads as kept while the turn runs, and stays as it was for a host
 // that may still refuse the turn (StateJournal's `apart`).
+import { TroupeError } from './errors.js'
 import { findUnserializable } from './serializable.js'
 import { copyState, copyStateWith, setKey } from './state-copy.js'
 import { holdsWhere } from './state-draft.js'
-import type { TurnJournal } from './turn-journal.js'
 
 /** Keys a flat state has at most: a copy of a larger one costs more than the drafts of what a turn touches. */
 const FLAT_KEYS = 8
 
 /**
- * The last state a turn kept flat: the next turn of a busy instance begins on it, and finds it
- * flat without a look at its keys. (A set of every state kept would cost the collector more than
- * the look.) Nothing but a turn changes a kept state: the host holds it, and hands out copies.
+ * The last state a turn kept flat: the next turn of a busy instance begins on it, and its keys
+ * need no look at their descriptors (the copy made them plain data keys; only a defineProperty
+ * could change that). Its values are looked at again: something else (a migration) may have
+ * written it since. A set of every state kept would cost the collector more than the look.
  */
 let lastKept: object | undefined
 
@@ -26,22 +27,27 @@ let lastKept: object | undefined
  */
 export function isFlatState(state: unknown): state is Record<string, unknown> {
   if (typeof state !== 'object' || state === null) return false
-  if (state === lastKept) return true
   if (Object.getPrototypeOf(state) !== Object.prototype || !Object.isExtensible(state)) return false
+  const known = state === lastKept
   let keys = 0
   for (const k in state) {
     if (++keys > FLAT_KEYS) return false
-    const descriptor = Object.getOwnPropertyDescriptor(state, k)
-    // An accessor is no value to copy; a key found by `for … in` but not owned is an inherited one.
-    if (descriptor === undefined || !('value' in descriptor)) return false
-    const v: unknown = descriptor.value
+    let v: unknown
+    if (known) v = (state as Record<string, unknown>)[k]
+    else {
+      const descriptor = Object.getOwnPropertyDescriptor(state, k)
+      // An accessor is no value to copy; a key found by `for … in` but not owned is an inherited one.
+      if (descriptor === undefined || !('value' in descriptor)) return false
+      v = descriptor.value
+    }
     if ((typeof v === 'object' && v !== null) || typeof v === 'function') return false
   }
   // Hidden and symbol keys would be left behind by the copy.
-  return Reflect.ownKeys(state).length === keys
+  return known || Reflect.ownKeys(state).length === keys
 }
 
-export class FlatJournal implements TurnJournal {
+/** A flat state's hold (turn-journal.ts's TurnJournal). */
+export class FlatJournal {
   readonly view: Record<string, unknown>
 
   constructor(
@@ -73,6 +79,12 @@ export class FlatJournal implements TurnJournal {
 
   rollback(): void {
     // The state was never written.
+  }
+
+  /** A frozen `ctx.state` fails the turn, as it does on drafts: the same actor code behaves the same whatever its state holds. */
+  refusal(final: unknown): Error | undefined {
+    if (final !== this.view || Object.isExtensible(this.view)) return undefined
+    return new TroupeError('TROUPE_STATE_FROZEN', 'ctx.state was frozen during a turn, which a failed turn could not undo; freeze a value before it enters the state')
   }
 
   /** `value` leaving the turn: a copy where it holds the turn's state or what the turn put in it, which the turn may still change. */

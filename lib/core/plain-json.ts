@@ -9,9 +9,9 @@ const PLAIN_CONTAINERS = 64
 
 /**
  * Whether superjson would write `value` as it is, with no meta: strings, booleans, null, finite
- * numbers other than -0, arrays without holes and plain objects of these, each container met
- * once, with no key superjson refuses, and no custom transformer registered (one may apply to any
- * value). Its superjson document is then `{ json: value }`.
+ * numbers other than -0, plain arrays without holes or keys of their own, and plain objects of
+ * data properties, each container met once, with no key superjson refuses, and no custom
+ * transformer registered (one may apply to any value). Its superjson document is then `{ json: value }`.
  */
 export function plainJson(value: unknown): boolean {
   if (customTransformers()) return false
@@ -27,6 +27,9 @@ export function plainJson(value: unknown): boolean {
     if (typeof v !== 'object' || containers.length === PLAIN_CONTAINERS || containers.includes(v)) return false
     containers.push(v)
     if (Array.isArray(v)) {
+      // A subclass (its own toJSON, or registered with superjson) or an array with keys of its
+      // own beside its items (a RegExp match) is superjson's to write.
+      if (Object.getPrototypeOf(v) !== Array.prototype || Object.keys(v).length !== v.length) return false
       for (let i = 0; i < v.length; i++) {
         if (!(i in v)) return false
         stack.push(v[i])
@@ -36,7 +39,10 @@ export function plainJson(value: unknown): boolean {
     if (Object.getPrototypeOf(v) !== Object.prototype) return false
     for (const k of Object.keys(v)) {
       if (k === '__proto__' || k === 'constructor' || k === 'prototype') return false
-      stack.push((v as Record<string, unknown>)[k])
+      // A getter would be read again by JSON.stringify, and may answer otherwise then.
+      const descriptor = Object.getOwnPropertyDescriptor(v, k)!
+      if (!('value' in descriptor)) return false
+      stack.push(descriptor.value)
     }
   }
   return true

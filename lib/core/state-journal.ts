@@ -149,6 +149,11 @@ export class StateJournal implements ProxyHandler<Record<PropertyKey, unknown>>,
     return writtenSerializable(this.notes, this.overlays)
   }
 
+  /** Nothing: a freeze the drafts could not undo is refused when it happens (`preventExtensions`). */
+  refusal(): Error | undefined {
+    return undefined
+  }
+
   /** Runs `read` on the state as it was before this turn, then puts the turn's changes back. */
   aside<T>(read_: (state: unknown) => T): T {
     const now = this.notes.map(read)

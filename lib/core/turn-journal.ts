@@ -16,6 +16,8 @@ export interface TurnJournal {
   release(value: unknown): unknown
   /** True when the state the turn leaves survives superjson as a whole, from what the turn wrote alone; false: check it all. */
   writesSerializable(final: unknown): boolean
+  /** Why a turn that ended well cannot be kept as it left its state (the turn fails with it), or undefined. */
+  refusal(final: unknown): Error | undefined
 }
 
 /** The hold of a turn that begins on `state`. */

@@ -89,6 +89,11 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
     return released
   }
 
+  /** Why the state this turn leaves cannot be kept (the turn fails with it), or undefined. */
+  refusal(): Error | undefined {
+    return this.journal?.refusal(this.state)
+  }
+
   /** Ends a failed turn: the state is left as it was before the turn. */
   rollback(): void {
     this.journal?.rollback()

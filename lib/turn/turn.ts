@@ -141,6 +141,8 @@ function succeeded(rules: TurnRules, type: ActorType, ctx: TurnContext, reply: u
       return failed(rules, type, ctx, error)
     }
   }
+  const refused = ctx.refusal()
+  if (refused !== undefined) return failed(rules, type, ctx, refused)
   ctx.closed = true
   const kept = ctx.keep(reply)
   // Most turns reply nothing: they share one outcome (hosts only read it).

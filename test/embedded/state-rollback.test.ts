@@ -125,6 +125,49 @@ t.test('states that are not objects: a number, undefined, and a state set to und
   t.equal(await system.state(Tally, 'pos'), undefined, 'a state set to undefined deletes the instance')
 })
 
+t.test('a flat state (a few primitives) runs on a copy, and keeps the same rules as one on drafts', async (t) => {
+  type Op = { op: 'add' | 'freeze' | 'hold' | 'nest-and-fail'; by?: number }
+  let held: Context<{ n: number; label: string; list?: number[] }> | undefined
+  // The same actor with a flat state, and with one that holds an array (drafts).
+  const make = (type: string, initial: () => { n: number; label: string; list?: number[] }) =>
+    class extends Actor<Op, number, { n: number; label: string; list?: number[] }> {
+      static readonly type = type
+      static readonly policy = { maxAttempts: 1 }
+      initialState() {
+        return initial()
+      }
+      receive(msg: Op, ctx: Context<{ n: number; label: string; list?: number[] }>) {
+        ctx.state.n += msg.by ?? 1
+        if (msg.op === 'freeze') Object.freeze(ctx.state)
+        if (msg.op === 'hold') held = ctx
+        if (msg.op === 'nest-and-fail') {
+          ctx.state.list?.push(99)
+          throw new TerminalError('failed after writing into the list')
+        }
+        return ctx.state.n
+      }
+    }
+  const Flat = make('flatTally', () => ({ n: 0, label: 'flat' }))
+  const Drafted = make('draftedTally', () => ({ n: 0, label: 'drafted', list: [] }))
+  const { system, settle } = createTestSystem({ actors: [Flat, Drafted] })
+  for (const A of [Flat, Drafted]) {
+    t.equal(await system.ask(A, { op: 'add', by: 2 }), 2)
+    await system.tell(A, { op: 'freeze' })
+    await settle()
+    const [letter] = (await system.deadLetters()).filter((l) => l.envelope.type === A.type)
+    t.match(letter?.error, { code: 'TROUPE_STATE_FROZEN' }, `${A.type}: freezing ctx.state fails the turn`)
+    t.equal((await system.state(A))?.n, 2, `${A.type}: and keeps nothing of it`)
+  }
+  // A ctx held past its turn: writing into the kept state from outside a turn does not make the
+  // next failed turn's changes stick (its rollback holds whatever the state now holds).
+  t.equal(await system.ask(Flat, { op: 'hold' }), 3)
+  held!.state.list = [1]
+  await system.tell(Flat, { op: 'nest-and-fail' })
+  await settle()
+  t.same((await system.state(Flat))?.list, [1], 'the failed turn left the list as it was')
+  t.equal((await system.state(Flat))?.n, 3)
+})
+
 t.test('no proxy reaches the state, a reply, a message or a store', async (t) => {
   interface Parts {
     a: { n: number }

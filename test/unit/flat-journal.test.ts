@@ -52,6 +52,8 @@ t.test('a failed turn leaves the state as it was; a kept one is a new object, ap
   const again = new FlatJournal({ count: 1 }, true)
   const flatKept = again.keep(again.view)
   t.ok(isFlatState(flatKept), 'a flat state kept stays flat')
+  ;(flatKept as Record<string, unknown>).list = [1]
+  t.notOk(isFlatState(flatKept), 'and is looked at again: written in place since (a migration), it is not')
   const replaced = new FlatJournal({ count: 1 }, true)
   const fresh = { count: 5, nested: { a: 1 } }
   const keptFresh = replaced.keep(fresh) as typeof fresh

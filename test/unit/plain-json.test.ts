@@ -62,6 +62,10 @@ t.test('what superjson annotates, refuses or shares is left to it', async (t) =>
     ['a symbol', Symbol('s')],
     ['a typed array', new Uint8Array(2)],
     ['more containers than it looks at', Array.from({ length: 100 }, () => ({}))],
+    ['an array subclass with its own toJSON', new (class V extends Array { toJSON() { return 'v' } })()],
+    ['a RegExp match (an array with keys of its own)', /(?<a>x)/.exec('x')],
+    ['an array with a constructor key', Object.assign([1], { constructor: 1 })],
+    ['a getter', Object.defineProperty({}, 'now', { get: () => Date.now(), enumerable: true })],
   ]
   for (const [what, v] of cases) t.notOk(plainJson({ body: v }), what)
   t.ok(plainJson({ body: { a: [1, 'x', { b: null }], c: false } }), 'plain data is taken')

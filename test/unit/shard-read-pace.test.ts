@@ -69,3 +69,22 @@ t.test('idle waits pollMs, at least IDLE_READ_MS, and a nudge ends it at once', 
   const bound = new Promise<string>((r) => setTimeout(() => r('still waiting after 5 s'), 5_000).unref())
   t.equal(await Promise.race([waiting, bound]), 'ended', 'a stop ends a long idle wait')
 })
+
+t.test('a nudged read that finds nothing yet is followed by one more, a read interval later, then the poll', async (t) => {
+  const pace = new ReadPace(600_000)
+  const stop = new AbortController()
+  const waits = (p: Promise<void>) => Promise.race([p.then(() => 'reads again'), new Promise<string>((r) => setTimeout(() => r('waits for the poll'), 300).unref())])
+  const start = Date.now()
+  pace.started(start)
+  pace.ended(true)
+  pace.nudge()
+  t.equal(pace.nextReadAt(start + 5), start + 5, 'the nudge: at once')
+  pace.started(start + 5)
+  pace.ended(true) // the record was not there yet
+  t.equal(await waits(pace.idle(stop.signal)), 'reads again', 'a second read is asked for')
+  t.equal(pace.nextReadAt(start + 6), start + 5 + READ_INTERVAL_MS, 'a read interval after the first')
+  pace.started(start + 5 + READ_INTERVAL_MS)
+  pace.ended(true)
+  t.equal(await waits(pace.idle(stop.signal)), 'waits for the poll', 'then the nudge is spent')
+  stop.abort()
+})

@@ -100,9 +100,11 @@ export function markSeen(seen: SeenLanes | undefined, stream: string, origin: Or
 
 /** A position that is a plain number JavaScript holds exactly (a process lane's), else undefined. */
 function counted(pos: string): number | undefined {
-  return COUNTED.test(pos) ? Number(pos) : undefined
+  if (pos.length > 15) return undefined
+  const n = Number(pos)
+  // Written back the same: a plain number, no sign, exponent, member or leading zero.
+  return Number.isSafeInteger(n) && n >= 0 && String(n) === pos ? n : undefined
 }
-const COUNTED = /^(?:0|[1-9][0-9]{0,14})$/
 
 /** The index in `ranges` of the pair that holds `n` (its `from`), or -1. */
 function rangeAt(ranges: number[], n: number): number {
@@ -124,8 +126,8 @@ function addToRanges(ranges: number[], n: number): void {
   else if (n === ranges[last]! + 1) ranges[last] = n
   else if (rangeAt(ranges, n) < 0) {
     const merged = addIndex(ranges, n)
-    ranges.length = 0
-    ranges.push(...merged)
+    ranges.length = merged.length
+    for (let k = 0; k < merged.length; k++) ranges[k] = merged[k]!
   }
 }
 

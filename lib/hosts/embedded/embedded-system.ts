@@ -1,4 +1,4 @@
-import { FORK_RESULT, forkResultActor } from '../../../actors/fork-result.js'
+import { FORK_RESULT, ForkResult, serveForkResult } from '../../../actors/fork-result.js'
 import { Joiner, JOINER, serveJoiner, type JoinerHost } from '../../../actors/joiner.js'
 import type { ActorClass } from '../../core/actor.js'
 import { systemClock, type Clock } from '../../core/clock.js'
@@ -87,9 +87,9 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     this.checkSerializable = options.checkSerializable ?? process.env.NODE_ENV !== 'production'
     this.forkDeps = { typeOf: (actor) => this.runtime(actor).type, checkSerializable: this.checkSerializable, now: 0 }
     this.receiptsForAll = options.receiptsForAll ?? false
-    const builtins = [Joiner, forkResultActor((forkId, joined) => this.forkJoined(forkId, joined))]
-    this.registry = new ActorRegistry(options.actors, builtins, (cls) => new ActorRuntime(cls, this.clock))
+    this.registry = new ActorRegistry(options.actors, [Joiner, ForkResult], (cls) => new ActorRuntime(cls, this.clock))
     serveJoiner(this.registry.get(JOINER).actor, this)
+    serveForkResult(this.registry.get(FORK_RESULT).actor, (forkId, joined) => this.forkJoined(forkId, joined))
     this.runtimes = [...this.registry.values()]
     this.pausing = new PauseBook(this.runtimes)
     const maxRunning = options.concurrency ?? d.DEFAULT_SYSTEM_CONCURRENCY
