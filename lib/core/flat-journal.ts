@@ -7,17 +7,18 @@
 // that may still refuse the turn (StateJournal's `apart`).
 import { TroupeError } from './errors.js'
 import { findUnserializable } from './serializable.js'
-import { copyState, copyStateWith, setKey } from './state-copy.js'
+import { copyState, copyStateWith } from './state-copy.js'
 import { holdsWhere } from './state-draft.js'
 
 /** Keys a flat state has at most: a copy of a larger one costs more than the drafts of what a turn touches. */
 const FLAT_KEYS = 8
 
 /**
- * The last state a turn kept flat: the next turn of a busy instance begins on it, and its keys
+ * The last state a flat turn kept: the next turn of a busy instance begins on it, and its keys
  * need no look at their descriptors (the copy made them plain data keys; only a defineProperty
- * could change that). Its values are looked at again: something else (a migration) may have
- * written it since. A set of every state kept would cost the collector more than the look.
+ * could change that). Its values are looked at as any state's: the turn may have written an
+ * object there, or something else (a migration) since. A set of every state kept would cost the
+ * collector more than the look.
  */
 let lastKept: object | undefined
 
@@ -58,23 +59,10 @@ export class FlatJournal {
   }
 
   keep(final: unknown): unknown {
-    if (final !== this.view) return copyState(final)
-    const out: Record<string, unknown> = {}
-    let flat = true
-    let keys = 0
-    for (const k in this.view) {
-      const v = this.view[k]
-      keys++
-      if (typeof v === 'object' && v !== null) {
-        setKey(out, k, copyState(v))
-        flat = false
-      } else {
-        setKey(out, k, v)
-        if (typeof v === 'function') flat = false
-      }
-    }
-    if (flat && keys <= FLAT_KEYS) lastKept = out
-    return out
+    const kept = copyState(final)
+    // Made by the copy of plain data keys alone: the next turn's look at it needs no descriptors.
+    if (final === this.view) lastKept = kept as object
+    return kept
   }
 
   rollback(): void {

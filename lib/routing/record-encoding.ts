@@ -2,14 +2,14 @@
 // fields that are `undefined` are left out. Encoding applies the rules decoding does
 // (record-decoding.ts), so whatever this codec encodes, it decodes: a message that could not be
 // read back fails at send time with a clear error, not later as a dead letter.
-import superjson, { type SuperJSONValue } from 'superjson'
+import type { SuperJSONResult } from 'superjson'
 import type { Envelope } from '../core/envelope.js'
 import { checkFields } from './envelope-fields.js'
 import { InvalidEnvelopeError, RecordTooLargeError } from './record-errors.js'
 import type { Limits } from './record-limits.js'
 import { errorText, names } from './record-reasons.js'
 import { checkSuperjsonDocument } from './superjson-guard.js'
-import { plainJson } from '../core/plain-json.js'
+import { serialize } from '../core/serialization.js'
 
 /**
  * The record data of one envelope: superjson text, UTF-8. Throws an InvalidEnvelopeError for a
@@ -38,9 +38,9 @@ export function encodeEnvelope(envelope: Envelope, limits: Limits): Buffer {
   if (envelope.control !== undefined) plain.control = envelope.control
   if (envelope.trace !== undefined) plain.trace = envelope.trace.state === undefined ? envelope.trace.parent : [envelope.trace.parent, envelope.trace.state]
 
-  let doc: ReturnType<typeof superjson.serialize>
+  let doc: SuperJSONResult
   try {
-    doc = plainJson(plain) ? { json: plain as SuperJSONValue } : superjson.serialize(plain as Parameters<typeof superjson.serialize>[0])
+    doc = serialize(plain)
   } catch (e) {
     // A body nested thousands deep exhausts superjson's recursion: say so, with the limit.
     if (bodyNestsDeeper(envelope.body, limits.maxDepth)) throw invalid(`the body nests deeper than ${limits.maxDepth} levels`, e)
