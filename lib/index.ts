@@ -19,9 +19,9 @@ export type {
   StopOptions,
   StopReport,
   System,
-  SystemOptions,
   TellOptions,
 } from './core/system.js'
+export type { SystemOptions } from './hosts/embedded/system-options.js'
 
 // Fork/join
 export type { Fork, ForkChild, ForkChildren, Joined, JoinOptions, MissingChild, RepliesOf } from './core/fork.js'
@@ -60,8 +60,8 @@ export type { CorrelationId, MessageId } from './core/ids.js'
 export type { MessageStatus, Receipt, ReceiptEntry } from './core/receipt.js'
 
 // Supervision
-export type { PolicyOptions, Rate } from './supervisor/policy.js'
-export type { AttemptRecord, DeadLetter, ErrorRecord } from './supervisor/dead-letter.js'
+export type { PolicyOptions, Rate } from './core/policy-options.js'
+export type { AttemptRecord, DeadLetter, ErrorRecord } from './core/dead-letter.js'
 export {
   AskFailedError,
   AskTimeoutError,

@@ -4,7 +4,7 @@
 // and calls the function it returns before stopping. `troupe bundle`, `template` and `deploy`
 // read the same app. The declaration lives below the CLI, which only reads it, so that troupe/aws
 // exports defineApp without loading any of the CLI.
-import { bundleFilesProblem, type BundleFiles } from '../deploy/bundle-files.js'
+import { bundleFilesProblem, type BundleFiles } from './bundle-files.js'
 import type { ActorClass } from '../core/actor.js'
 import type { Filter } from '../core/filter.js'
 import type { System } from '../core/system.js'

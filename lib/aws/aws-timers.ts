@@ -21,7 +21,7 @@ import type { Router } from '../routing/router.js'
 import type { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import type { DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'
 import type { TimerRecord } from '../store/index.js'
-import { errorRecord, type DeadLetter } from '../supervisor/dead-letter.js'
+import { errorRecord, type DeadLetter } from '../core/dead-letter.js'
 import { outsideTrace } from '../turn/turn-trace.js'
 import type { AwsOutbox } from './aws-outbox.js'
 

@@ -66,7 +66,7 @@ export { choosePrices, type PriceChoice, type PricesInUse } from '../cost/price-
 export { PRICES, PRICE_NAMES, type Price, type PriceBook, type PriceName } from '../cost/prices.js'
 
 // Inspecting a system from its table
-export { TableInspector, type TableInspectorOptions } from '../inspect/table-inspector.js'
+export { TableInspector, type TableInspectorOptions } from './table-inspector.js'
 // What TableInspector reads beside the table on AWS: the hosts' metrics in CloudWatch.
 export { CloudWatchMetrics, type CloudWatchMetricsOptions } from '../metrics/cloudwatch-metrics.js'
 export type { MetricsSource, TrafficTotal } from '../metrics/metrics-source.js'

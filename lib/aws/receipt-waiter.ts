@@ -13,7 +13,7 @@ import type { AwaitReceiptOptions } from '../core/system.js'
 import type { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import { withPending } from '../hosts/durable/pending-receipts.js'
 import type { ReceiptRecord, StoredInstance, StoredReceipt } from '../store/index.js'
-import type { ErrorRecord } from '../supervisor/dead-letter.js'
+import type { ErrorRecord } from '../core/dead-letter.js'
 
 /** Polling a receipt starts this often and slows down to once a second. */
 const FIRST_POLL_MS = 25

@@ -50,7 +50,7 @@ export async function openSource(flags: SourceFlags): Promise<Inspector> {
   const [{ DynamoDBClient }, { KinesisClient }, { TableInspector }] = await Promise.all([
     import('@aws-sdk/client-dynamodb'),
     import('@aws-sdk/client-kinesis'),
-    import('../inspect/table-inspector.js'),
+    import('../aws/table-inspector.js'),
   ])
   const local = flags.endpoint !== undefined
   const common = {

@@ -3,7 +3,7 @@ import type { Context } from './context.js'
 import type { Envelope } from './envelope.js'
 import type { Drop } from './filter.js'
 import type { Leaf, Serializable } from './serializable.js'
-import type { PolicyOptions } from '../supervisor/policy.js'
+import type { PolicyOptions } from './policy-options.js'
 
 /**
  * The base class of every actor: one class per message type.

@@ -1,6 +1,6 @@
 import type { ActorClass, InOf, ReplyOf } from './actor.js'
 import type { MessageStatus } from './receipt.js'
-import type { ErrorRecord } from '../supervisor/dead-letter.js'
+import type { ErrorRecord } from './dead-letter.js'
 
 /** One child of a fork: an actor class and the message for it. */
 export type ForkChild<C extends ActorClass = ActorClass> = readonly [actor: C, body: InOf<C>]

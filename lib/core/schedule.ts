@@ -1,8 +1,30 @@
-import type { TimerRecord } from '../store/index.js'
 import type { TraceContext } from './envelope.js'
 import { ConfigError } from './errors.js'
 import { parseRecurrence } from './recurrence.js'
 import { encode } from './serialization.js'
+
+/** A durable timer: a message told to `target` when `dueAt` comes, once or on a recurring schedule. */
+export interface TimerRecord {
+  /** Unique; the same id replaces the timer. */
+  id: string
+  /** Actor type that receives the message. */
+  target: string
+  /** The body, serialised with superjson. */
+  body: string
+  /** Epoch milliseconds of the next firing. */
+  dueAt: number
+  /** `rate(5 minutes)`, `cron(0 12 * * ? *)` or a 5-field cron; absent for a one-shot timer. */
+  every?: string
+  correlationId: string
+  /** The message whose turn set the timer, if any. */
+  causationId?: string
+  /** Firings so far. */
+  fired: number
+  /** The target recognises a second firing itself: fire straight at it (`ScheduleOptions.idempotent`). */
+  direct?: true
+  /** The trace context of the span that set it; each firing's message carries it. */
+  trace?: TraceContext
+}
 
 /** When a scheduled message is told: once (`at` or `afterMs`) or on a recurring schedule (`every`). */
 export interface ScheduleOptions {

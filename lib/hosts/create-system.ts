@@ -1,5 +1,6 @@
 import { EmbeddedSystem } from './embedded/embedded-system.js'
-import type { System, SystemOptions } from '../core/system.js'
+import type { System } from '../core/system.js'
+import type { SystemOptions } from './embedded/system-options.js'
 
 /**
  * Starts a system of actors. Without transport options it is the embedded system:

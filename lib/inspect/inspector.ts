@@ -6,7 +6,7 @@ import type { MessageStatus, ReceiptEntry } from '../core/receipt.js'
 import type { MessageCost } from '../cost/message-cost.js'
 import type { Pause } from '../core/system.js'
 import type { TimerRecord } from '../store/index.js'
-import type { AttemptRecord, ErrorRecord } from '../supervisor/dead-letter.js'
+import type { AttemptRecord, ErrorRecord } from '../core/dead-letter.js'
 
 /** One actor type at a glance. Counts a source cannot know are undefined. */
 export interface ActorRow {

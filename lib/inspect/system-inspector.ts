@@ -3,7 +3,7 @@
 import { JOINER } from '../../actors/joiner.js'
 import type { ActorClass } from '../core/actor.js'
 import type { Pause, System } from '../core/system.js'
-import type { DeadLetter } from '../supervisor/dead-letter.js'
+import type { DeadLetter } from '../core/dead-letter.js'
 import type { ActorRow, CostView, DeadRow, GraphView, Inspector, InspectorSource, InstanceRow, JoinRow, MessageNode, MessageView, Page, TraceNode } from './inspector.js'
 import { pendingJoins } from './pending-joins.js'
 import { causesOf, traceTree } from './trace-tree.js'

@@ -5,7 +5,7 @@ import type { Envelope } from '../core/envelope.js'
 import type { TroupeEvent } from '../core/inspection.js'
 import type { MessageStatus } from '../core/receipt.js'
 import type { System } from '../core/system.js'
-import { errorRecord } from '../supervisor/dead-letter.js'
+import { errorRecord } from '../core/dead-letter.js'
 import type { GraphView, MessageNode } from './inspector.js'
 
 /** Messages remembered by default. */

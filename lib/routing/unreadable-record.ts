@@ -13,7 +13,7 @@
 import { makeEnvelope, type Origin } from '../core/envelope.js'
 import { TroupeError } from '../core/errors.js'
 import type { CorrelationId, MessageId } from '../core/ids.js'
-import { errorRecord, type DeadLetter } from '../supervisor/dead-letter.js'
+import { errorRecord, type DeadLetter } from '../core/dead-letter.js'
 import { isBase64, type RecordCodec } from './record-codec.js'
 import { fitPartitionKey } from './router.js'
 

@@ -16,7 +16,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import { TroupeError } from '../core/errors.js'
 import { decode, encode } from '../core/serialization.js'
-import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
+import type { DeadLetter, ErrorRecord } from '../core/dead-letter.js'
 import { MAX_SORT_KEY_BYTES, sha256 } from './dynamodb-table.js'
 
 export type Item = Record<string, AttributeValue>

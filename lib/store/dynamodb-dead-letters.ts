@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto'
 import { DeleteItemCommand, PutItemCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
 import { TroupeError } from '../core/errors.js'
-import type { DeadLetter } from '../supervisor/dead-letter.js'
+import type { DeadLetter } from '../core/dead-letter.js'
 import { batchPut, type Write } from './dynamodb-batch-writes.js'
 import {
   DEAD_LETTERS_PK,

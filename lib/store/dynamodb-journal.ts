@@ -37,7 +37,7 @@
 
 import type { QueryCommandInput } from '@aws-sdk/client-dynamodb'
 import { ConfigError } from '../core/errors.js'
-import type { DeadLetter } from '../supervisor/dead-letter.js'
+import type { DeadLetter } from '../core/dead-letter.js'
 import type { JournalStore, ReceiptRecord, StoredReceipt, TraceLink } from './index.js'
 import { batchDelete, batchPut, type Write } from './dynamodb-batch-writes.js'
 import type { Item, Key } from './dynamodb-dead-letter-item.js'

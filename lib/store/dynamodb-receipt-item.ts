@@ -5,7 +5,7 @@
 // TTL never deletes an entry early) is for the table's TTL. An entry over DynamoDB's 400 KB (a
 // large reply) is refused by message id and actor before anything of its batch is sent.
 import { TroupeError } from '../core/errors.js'
-import type { ErrorRecord } from '../supervisor/dead-letter.js'
+import type { ErrorRecord } from '../core/dead-letter.js'
 import type { Write } from './dynamodb-batch-writes.js'
 import type { Item, Key } from './dynamodb-dead-letter-item.js'
 import { DYNAMODB_MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, itemBytes, sha256 } from './dynamodb-table.js'

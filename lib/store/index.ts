@@ -4,7 +4,10 @@
 
 import type { TraceContext } from '../core/envelope.js'
 import type { ReceiptEntry, MessageStatus } from '../core/receipt.js'
-import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
+import type { DeadLetter, ErrorRecord } from '../core/dead-letter.js'
+import type { TimerRecord } from '../core/schedule.js'
+
+export type { TimerRecord }
 
 export type MaybePromise<T> = T | Promise<T>
 
@@ -44,29 +47,6 @@ export interface StateStore {
   delete(type: string, key: string): MaybePromise<void>
   /** Reads many instances in as few requests as the store allows (a batch's state in one go); results in the order asked. */
   getMany?(refs: readonly { type: string; key: string }[]): MaybePromise<(StoredInstance | undefined)[]>
-}
-
-/** A durable timer: a message told to `target` when `dueAt` comes, once or on a recurring schedule. */
-export interface TimerRecord {
-  /** Unique; the same id replaces the timer. */
-  id: string
-  /** Actor type that receives the message. */
-  target: string
-  /** The body, serialised with superjson. */
-  body: string
-  /** Epoch milliseconds of the next firing. */
-  dueAt: number
-  /** `rate(5 minutes)`, `cron(0 12 * * ? *)` or a 5-field cron; absent for a one-shot timer. */
-  every?: string
-  correlationId: string
-  /** The message whose turn set the timer, if any. */
-  causationId?: string
-  /** Firings so far. */
-  fired: number
-  /** The target recognises a second firing itself: fire straight at it (`ScheduleOptions.idempotent`). */
-  direct?: true
-  /** The trace context of the span that set it; each firing's message carries it. */
-  trace?: TraceContext
 }
 
 export interface TimerStore {

@@ -7,7 +7,7 @@
 import { DEFAULT_DEAD_LETTER_LIMIT, DEFAULT_RECEIPT_LIMIT } from '../core/defaults.js'
 import { ConfigError } from '../core/errors.js'
 import { copyState } from '../core/state-copy.js'
-import type { DeadLetter } from '../supervisor/dead-letter.js'
+import type { DeadLetter } from '../core/dead-letter.js'
 import type { JournalStore, ReceiptRecord, StoredReceipt, TraceLink } from './index.js'
 import { assembleReceipt, copyEntry, receiptEntryKey } from './receipt-records.js'
 

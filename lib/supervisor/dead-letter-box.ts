@@ -1,4 +1,4 @@
-import type { DeadLetter } from './dead-letter.js'
+import type { DeadLetter } from '../core/dead-letter.js'
 
 /** Dead letters kept in memory, oldest evicted past the limit (and counted, never silently). */
 export class DeadLetterBox {

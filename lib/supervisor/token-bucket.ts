@@ -1,4 +1,4 @@
-import type { Rate } from './policy.js'
+import type { Rate } from '../core/policy-options.js'
 
 /** A bucket's tokens as of epoch milliseconds `at`. */
 export interface BucketState {

@@ -1,7 +1,8 @@
 // troupe/testing: systems on simulated time, and helpers to wait for receipts and state.
 import type { ActorClass, StateOf } from '../core/actor.js'
 import { createSystem } from '../hosts/create-system.js'
-import type { System, SystemOptions } from '../core/system.js'
+import type { System } from '../core/system.js'
+import type { SystemOptions } from '../hosts/embedded/system-options.js'
 import { SimulatedClock } from './simulated-clock.js'
 
 export { SimulatedClock } from './simulated-clock.js'

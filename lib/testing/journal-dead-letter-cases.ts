@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { PAYLOAD_FIELD } from '../routing/claim-check.js'
 import { recordToPutBack, unreadableRecordLetter, type UnreadableRecord } from '../routing/unreadable-record.js'
-import type { DeadLetter } from '../supervisor/dead-letter.js'
+import type { DeadLetter } from '../core/dead-letter.js'
 import { letter, MiB, NOW, ODD_IDS, type WithJournal } from './journal-fixtures.js'
 
 export function deadLetterCases(withStore: WithJournal): void {

@@ -4,7 +4,7 @@ import type { CorrelationId, MessageId } from '../core/ids.js'
 import { makeEnvelope } from '../core/envelope.js'
 import type { MessageStatus } from '../core/receipt.js'
 import type { JournalStore, ReceiptRecord } from '../store/index.js'
-import type { DeadLetter, ErrorRecord } from '../supervisor/dead-letter.js'
+import type { DeadLetter, ErrorRecord } from '../core/dead-letter.js'
 import type { Assert, StoreCase } from './conformance-assert.js'
 import { ODD_KEYS } from './store-fixtures.js'
 

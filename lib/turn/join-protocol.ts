@@ -2,7 +2,7 @@
 // with, and how each child ended. The joiner (actors/joiner.ts) is the actor that keeps it;
 // the hosts and the fork plan only send it messages.
 import type { ForkMembership } from '../core/fork.js'
-import type { ErrorRecord } from '../supervisor/dead-letter.js'
+import type { ErrorRecord } from '../core/dead-letter.js'
 
 /** The joiner's type: one instance per fork, keyed by the fork id. */
 export const JOINER = 'troupe.joiner'

@@ -8,7 +8,7 @@ import { ConfigError, NotSerializableError, RetryableError, StateVersionError, T
 import { isDrop, type Filter } from '../core/filter.js'
 import { openJournal, type TurnJournal } from '../core/turn-journal.js'
 import { assertSerializable, validateBody } from '../core/validate.js'
-import { errorRecord, type AttemptRecord } from '../supervisor/dead-letter.js'
+import { errorRecord, type AttemptRecord } from '../core/dead-letter.js'
 import { retryDelayMs } from '../supervisor/policy.js'
 import type { ActorType } from './actor-type.js'
 import type { Deadlines } from './deadlines.js'

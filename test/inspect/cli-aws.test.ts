@@ -7,7 +7,7 @@ import { clients, startLocalStack, type LocalStack } from '../../lib/local/local
 import { ensureResources } from '../../lib/aws/resources.js'
 import { serveInspection } from '../../lib/inspect/inspection-server.js'
 import { SystemInspector } from '../../lib/inspect/system-inspector.js'
-import { TableInspector } from '../../lib/inspect/table-inspector.js'
+import { TableInspector } from '../../lib/aws/table-inspector.js'
 import { HttpInspector } from '../../lib/inspect/http-inspector.js'
 import type { CostView } from '../../lib/inspect/inspector.js'
 import { checkScenario, json } from './fixtures/cli-checks.js'

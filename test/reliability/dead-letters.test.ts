@@ -12,7 +12,7 @@ import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
 import { Actor, TerminalError, type Context } from '../../lib/index.js'
 import { RecordCodec, encodeRecord } from '../../lib/routing/record-codec.js'
 import type { UnreadableRecord } from '../../lib/routing/unreadable-record.js'
-import { TableInspector } from '../../lib/inspect/table-inspector.js'
+import { TableInspector } from '../../lib/aws/table-inspector.js'
 import { localStackFor } from '../fixtures/local-stack.js'
 
 const KiB = 1024

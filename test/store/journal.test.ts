@@ -12,7 +12,7 @@ import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
 import type { ReceiptRecord } from '../../lib/store/index.js'
 import { MemoryJournalStore } from '../../lib/store/memory-journal.js'
 import { MemoryPayloadStore } from '../../lib/store/payload-store.js'
-import type { DeadLetter } from '../../lib/supervisor/dead-letter.js'
+import type { DeadLetter } from '../../lib/core/dead-letter.js'
 import { journalConformance } from '../../lib/testing/journal-conformance.js'
 import { tableStores } from './fixtures/table-stores.js'
 

@@ -3,7 +3,7 @@
 // of a message still failing, and the outbox of its last commits. This is what makes state
 // effectively-once under redelivery and lets the next host finish a send the last one never
 // finished (docs/guarantees.md).
-import type { AttemptRecord } from '../../supervisor/dead-letter.js'
+import type { AttemptRecord } from '../../core/dead-letter.js'
 import type { BucketState } from '../../supervisor/token-bucket.js'
 import { decode, encode } from '../../core/serialization.js'
 import type { Envelope } from '../../core/envelope.js'

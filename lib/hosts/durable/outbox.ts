@@ -13,7 +13,7 @@ import type { Envelope } from '../../core/envelope.js'
 import { TroupeError } from '../../core/errors.js'
 import type { ErrorCode } from '../../core/error-codes.js'
 import type { JournalStore, ReceiptRecord, TimerRecord, TimerStore } from '../../store/index.js'
-import { errorRecord, type DeadLetter } from '../../supervisor/dead-letter.js'
+import { errorRecord, type DeadLetter } from '../../core/dead-letter.js'
 import type { SendReport } from '../../transport/kinesis.js'
 
 export type OutboxEntry =

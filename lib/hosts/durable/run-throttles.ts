@@ -7,7 +7,7 @@
 // so the wait the receipt names is the wake-up the commit sets).
 import type { ActorType } from '../../turn/actor-type.js'
 import { TokenBucket } from '../../supervisor/token-bucket.js'
-import type { Rate } from '../../supervisor/policy.js'
+import type { Rate } from '../../core/policy-options.js'
 import type { InstanceMeta } from './instance-meta.js'
 import { instanceRate, throttleCommit, typeWakeDelayMs, wakeDelayMs } from './instance-throttle.js'
 import type { OutboxEntry } from './outbox.js'

@@ -14,7 +14,7 @@
 // span of L ms are at most burst + rate × L, give or take the hosts' clock skew × rate, and the
 // rate × how late the tokens are used (a wake-up that a scheduled tick fires late runs all the
 // tokens its key earned meanwhile).
-import type { Rate } from '../../supervisor/policy.js'
+import type { Rate } from '../../core/policy-options.js'
 
 /** Milliseconds per token. */
 export function periodMs(rate: Required<Rate>): number {

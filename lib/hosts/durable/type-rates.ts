@@ -6,7 +6,7 @@
 // So the bucket costs one UpdateItem per batch per throttled type, never one per message.
 import type { Logger } from '../../core/logger.js'
 import type { TypeBucketStore } from '../../store/index.js'
-import type { Rate } from '../../supervisor/policy.js'
+import type { Rate } from '../../core/policy-options.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import type { Group, Source, TypeGrant } from './durable-batch.js'
 import { decodeMeta, reached } from './instance-meta.js'

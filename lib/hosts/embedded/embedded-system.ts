@@ -11,16 +11,16 @@ import type { InstanceSnapshot, Listener, SystemSnapshot } from '../../core/insp
 import { Listeners } from '../../core/listeners.js'
 import { createLogger, messageLogFields, type Logger } from '../../core/logger.js'
 import type { MessageStatus, Receipt } from '../../core/receipt.js'
-import { timerRecord, type ScheduleOptions } from '../../core/schedule.js'
-import type { AskOptions, AwaitReceiptOptions, Pause, StopOptions, StopReport, System, SystemOptions, TellOptions } from '../../core/system.js'
+import type { ScheduleOptions } from '../../core/schedule.js'
+import type { AskOptions, AwaitReceiptOptions, Pause, StopOptions, StopReport, System, TellOptions } from '../../core/system.js'
+import type { SystemOptions } from './system-options.js'
 import { assertSerializable, validateBody } from '../../core/validate.js'
 import type { TimerRecord } from '../../store/index.js'
 import { MemoryStateStore, MemoryTimerStore } from '../../store/memory.js'
-import type { DeadLetter } from '../../supervisor/dead-letter.js'
+import type { DeadLetter } from '../../core/dead-letter.js'
 import { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
 import { Deadlines } from '../../turn/deadlines.js'
 import type { Effect, ForkPlan } from '../../turn/effect.js'
-import { outsideFork, planFork, type ForkPlanDeps } from '../../turn/fork-plan.js'
 import { ActorRegistry } from '../../turn/registry.js'
 import type { OnceSemantics, OnceSubject } from '../../turn/once.js'
 import type { TurnHost } from '../../turn/turn-context.js'
@@ -29,6 +29,7 @@ import { outsideTrace } from '../../turn/turn-trace.js'
 import { runTurn, startState, turnJournal, type Outcome, type TurnRules } from '../../turn/turn.js'
 import { ActorRuntime } from './actor-runtime.js'
 import { Dispatcher } from './dispatcher.js'
+import { EmbeddedForks } from './embedded-fork.js'
 import { EmbeddedOutcomes } from './embedded-outcomes.js'
 import { EmbeddedTimers } from './embedded-timers.js'
 import { instanceSnapshots, systemSnapshot } from './embedded-views.js'
@@ -63,10 +64,8 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   private readonly deadlines: Deadlines
   private readonly book: MessageBook
   private readonly retries: RetryWaits
-  /** Callers of system.fork waiting for their join. */
-  private readonly forks = new Map<string, (joined: unknown) => void>()
-  /** What planning a fork needs of this system (see planFork). */
-  private readonly forkDeps: ForkPlanDeps
+  /** Forks from outside a turn, waiting for their join. */
+  private readonly forks: EmbeddedForks
   private readonly states: InstanceStates
   private readonly pausing: PauseBook
   /** Whether the caller gave a state store: then stop() writes every instance to it. */
@@ -85,11 +84,10 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'info')
     this.events = new Listeners(this.logger)
     this.checkSerializable = options.checkSerializable ?? process.env.NODE_ENV !== 'production'
-    this.forkDeps = { typeOf: (actor) => this.runtime(actor).type, checkSerializable: this.checkSerializable, now: 0 }
     this.receiptsForAll = options.receiptsForAll ?? false
     this.registry = new ActorRegistry(options.actors, [Joiner, ForkResult], (cls) => new ActorRuntime(cls, this.clock))
     serveJoiner(this.registry.get(JOINER).actor, this)
-    serveForkResult(this.registry.get(FORK_RESULT).actor, (forkId, joined) => this.forkJoined(forkId, joined))
+    serveForkResult(this.registry.get(FORK_RESULT).actor, (forkId, joined) => this.forks.joined(forkId, joined))
     this.runtimes = [...this.registry.values()]
     this.pausing = new PauseBook(this.runtimes)
     const maxRunning = options.concurrency ?? d.DEFAULT_SYSTEM_CONCURRENCY
@@ -117,6 +115,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     const { clock, logger, events, registry, book, asks, dead, retries, scheduled: timers } = this
     const enqueue = (rt: ActorRuntime, envelope: Envelope, receipt: boolean) => this.enqueue(rt, envelope, receipt)
     this.outcomes = new EmbeddedOutcomes({ clock, logger, events, registry, book, asks, dead, retries, timers, state: this.states.store, enqueue })
+    this.forks = new EmbeddedForks(this, registry, this.checkSerializable, (effects, cause) => this.outcomes.send(effects, cause))
     this.scheduled.runner.start()
   }
 
@@ -254,10 +253,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
       if (this.stopping) throw new SystemStoppedError()
       const rt = this.runtime(actor)
       const checked = this.checkOutgoing(actor, body)
-      const id = options.name ?? this.ids.id(this.ids.next())
-      const timer = timerRecord(`system.schedule(${rt.type})`, rt.type, checked, options, this.clock.now(), { id, correlationId: id, trace: outsideTrace() })
-      const put = this.scheduled.put(timer)
-      return put instanceof Promise ? put.then(() => id) : id
+      return this.scheduled.schedule(rt.type, checked, options, options.name ?? this.ids.id(this.ids.next()))
     })
   }
 
@@ -286,10 +282,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   // ── fork/join ────────────────────────────────────────────────────────────
 
   planFork(plan: ForkPlan): Effect[] {
-    // One deps object for every fork, its clock reading set per fork: planFork keeps none of it.
-    const deps = this.forkDeps
-    deps.now = this.clock.now()
-    return planFork(plan, deps)
+    return this.forks.plan(plan, this.clock.now())
   }
 
   /** Forks from outside a turn (an API handler) and resolves to what the join got. */
@@ -300,12 +293,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     // Not through settle(): a closure per fork costs here what a child's turn does.
     try {
       if (this.stopping) throw new SystemStoppedError()
-      const forkId = this.ids.id(this.ids.next())
-      const join = this.registry.find(FORK_RESULT)!.cls
-      const { effects, cause } = outsideFork(this, forkId, children, join, options as JoinOptions<unknown>, outsideTrace())
-      const joined = new Promise<Joined<T, Value>>((resolve) => this.forks.set(forkId, resolve as (j: unknown) => void))
-      this.outcomes.send(effects, cause)
-      return joined
+      return this.forks.fork(this.ids.id(this.ids.next()), children, options)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -318,12 +306,6 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     return this.book.lastStatus(messageId, member)
   }
 
-  private forkJoined(forkId: string, joined: unknown): void {
-    const resolve = this.forks.get(forkId)
-    this.forks.delete(forkId)
-    resolve?.(joined)
-  }
-
   // ── TurnHost ─────────────────────────────────────────────────────────────
 
   now(): number {
@@ -333,7 +315,6 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   checkOutgoing(target: ActorClass | string, body: unknown): unknown {
     return this.runtime(target).checkOutgoing(body, this.checkSerializable)
   }
-
 
   once<T>(message: OnceSubject, name: string, fn: () => T | Promise<T>, semantics: OnceSemantics): Promise<T> {
     // Kept in memory, as the messages are; checked as AWS would record it, so a result that
@@ -430,10 +411,6 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     // Messages sent by turns during the stop count too: each message once, by how it ended.
     return { drained: this.book.ended - endedBefore - this.burial.count, deadLettered: this.burial.count, stillRunning: this.book.outstanding, leftInStream: 0 }
   }
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 /** Runs `fn`, turning what it throws into a rejection: a `System` method fails by its promise. */

@@ -2,11 +2,13 @@ import type { Clock } from '../../core/clock.js'
 import type { Envelope } from '../../core/envelope.js'
 import { TroupeError, UnknownActorError } from '../../core/errors.js'
 import { messageLogFields, type Logger } from '../../core/logger.js'
+import { timerRecord, type ScheduleOptions } from '../../core/schedule.js'
 import { decode } from '../../core/serialization.js'
 import type { TimerRecord, TimerStore } from '../../store/index.js'
 import type { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
 import type { ActorRegistry } from '../../turn/registry.js'
 import { deadLetter, firedEnvelope } from '../../turn/turn-effects.js'
+import { outsideTrace } from '../../turn/turn-trace.js'
 import type { ActorRuntime } from './actor-runtime.js'
 import type { MessageBook } from './message-book.js'
 import { TimerRunner } from './timer-runner.js'
@@ -34,6 +36,13 @@ export class EmbeddedTimers {
     private readonly tell: (rt: ActorRuntime, envelope: Envelope) => void,
   ) {
     this.runner = new TimerRunner(clock, store, (t) => this.fire(t), logger)
+  }
+
+  /** `system.schedule` from outside a turn: puts the timer, and resolves (or returns) its id once it is in the store. */
+  schedule(type: string, body: unknown, options: ScheduleOptions, id: string): string | Promise<string> {
+    const timer = timerRecord(`system.schedule(${type})`, type, body, options, this.clock.now(), { id, correlationId: id, trace: outsideTrace() })
+    const put = this.put(timer)
+    return put instanceof Promise ? put.then(() => id) : id
   }
 
   /** Puts a timer, and wakes the runner only once it is in the store (it could look before it lands otherwise). */

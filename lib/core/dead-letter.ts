@@ -1,4 +1,4 @@
-import type { Envelope } from '../core/envelope.js'
+import type { Envelope } from './envelope.js'
 
 /** One failed attempt at a message. */
 export interface AttemptRecord {

@@ -1,0 +1,51 @@
+// Forks in one process (embedded-system.ts is the facade): planning a fork's effects, from a turn
+// or from outside one, and a fork made from outside a turn (`system.fork`): its children go out as
+// any turn's sends do, their joiner tells the fork-result actor, and that actor's turn hands the
+// joined replies to the caller waiting here.
+import { FORK_RESULT } from '../../../actors/fork-result.js'
+import type { ActorClass } from '../../core/actor.js'
+import type { ForkChildren, Joined, JoinOptions } from '../../core/fork.js'
+import type { MessageId } from '../../core/ids.js'
+import type { Effect, ForkPlan } from '../../turn/effect.js'
+import { outsideFork, planFork, type ForkPlanDeps, type OutsideForkHost } from '../../turn/fork-plan.js'
+import type { ActorRegistry } from '../../turn/registry.js'
+import { outsideTrace } from '../../turn/turn-trace.js'
+import type { ActorRuntime } from './actor-runtime.js'
+
+export class EmbeddedForks {
+  /** Callers of system.fork waiting for their join. */
+  private readonly waiting = new Map<string, (joined: unknown) => void>()
+  /** One deps object for every fork, its clock reading set per fork: planFork keeps none of it. */
+  private readonly deps: ForkPlanDeps
+
+  constructor(
+    private readonly host: OutsideForkHost,
+    private readonly registry: ActorRegistry<ActorRuntime>,
+    checkSerializable: boolean,
+    private readonly send: (effects: Effect[], cause: ForkPlan['cause']) => void,
+  ) {
+    this.deps = { typeOf: (actor) => registry.get(actor).type, checkSerializable, now: 0 }
+  }
+
+  /** A fork's effects, from a turn or from outside one (TurnHost.planFork). */
+  plan(plan: ForkPlan, now: number): Effect[] {
+    this.deps.now = now
+    return planFork(plan, this.deps)
+  }
+
+  /** Sends the children of fork `forkId` and resolves to what its join got. Throws what planning the fork throws. */
+  fork<const T extends readonly ActorClass[], Value>(forkId: MessageId, children: ForkChildren<T>, options: JoinOptions<Value>): Promise<Joined<T, Value>> {
+    const join = this.registry.find(FORK_RESULT)!.cls
+    const { effects, cause } = outsideFork(this.host, forkId, children, join, options as JoinOptions<unknown>, outsideTrace())
+    const joined = new Promise<Joined<T, Value>>((resolve) => this.waiting.set(forkId, resolve as (j: unknown) => void))
+    this.send(effects, cause)
+    return joined
+  }
+
+  /** The fork-result actor's turn: the fork joined. */
+  joined(forkId: string, joined: unknown): void {
+    const resolve = this.waiting.get(forkId)
+    this.waiting.delete(forkId)
+    resolve?.(joined)
+  }
+}
