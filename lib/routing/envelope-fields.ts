@@ -34,7 +34,6 @@ const FORK_FIELDS = new Set(['forkId', 'index'])
  * a stream (unknown fields count there); an envelope being encoded may carry extra properties.
  */
 export function checkFields(e: Record<string, unknown>, limits: Limits, decoding: boolean): string | undefined {
-  const has = (k: string) => Object.hasOwn(e, k) && e[k] !== undefined
   return (
     text(e, 'id', 1, MAX_ID_LENGTH, true) ??
     text(e, 'type', 1, MAX_ID_LENGTH, true) ??
@@ -45,12 +44,12 @@ export function checkFields(e: Record<string, unknown>, limits: Limits, decoding
     text(e, 'replyTo', 1, MAX_ID_LENGTH, false) ??
     (Number.isSafeInteger(e.attempt) && (e.attempt as number) >= 0 ? undefined : `the field "attempt" must be a whole number from 0 up, got ${describe(e.attempt)}`) ??
     (Number.isFinite(e.sentAt) ? undefined : `the field "sentAt" must be a finite number (epoch ms), got ${describe(e.sentAt)}`) ??
-    (!has('deadline') || Number.isFinite(e.deadline) ? undefined : `the field "deadline" must be a finite number (epoch ms) when set, got ${describe(e.deadline)}`) ??
-    (has('fork') ? checkFork(e.fork, limits, decoding) : undefined) ??
-    (!has('receipt') || e.receipt === 'status' || e.receipt === 'reply' ? undefined : `the field "receipt" must be "status" or "reply" when set, got ${describe(e.receipt)}`) ??
-    (has('origin') ? checkOrigin(e.origin, decoding) : undefined) ??
-    (!has('control') || e.control === 'flush' ? undefined : `the field "control" must be "flush" when set, got ${describe(e.control)}`) ??
-    (has('trace') ? checkTrace(e.trace, decoding) : undefined) ??
+    (!has(e, 'deadline') || Number.isFinite(e.deadline) ? undefined : `the field "deadline" must be a finite number (epoch ms) when set, got ${describe(e.deadline)}`) ??
+    (has(e, 'fork') ? checkFork(e.fork, limits, decoding) : undefined) ??
+    (!has(e, 'receipt') || e.receipt === 'status' || e.receipt === 'reply' ? undefined : `the field "receipt" must be "status" or "reply" when set, got ${describe(e.receipt)}`) ??
+    (has(e, 'origin') ? checkOrigin(e.origin, decoding) : undefined) ??
+    (!has(e, 'control') || e.control === 'flush' ? undefined : `the field "control" must be "flush" when set, got ${describe(e.control)}`) ??
+    (has(e, 'trace') ? checkTrace(e.trace, decoding) : undefined) ??
     (decoding && limits.rejectUnknown ? unknown(Object.keys(e), FIELDS, 'the envelope') : undefined)
   )
 }
@@ -67,15 +66,14 @@ function checkFork(fork: unknown, limits: Limits, decoding: boolean): string | u
 /** An origin: `{ lane, pos, i, fence }` on an envelope, the list `[lane, pos, i, fence]` in a record. */
 function checkOrigin(origin: unknown, decoding: boolean): string | undefined {
   const shape = decoding ? 'the list [lane, pos, i, fence]' : '{ lane, pos, i, fence }'
-  let parts: unknown[]
+  let lane: unknown, pos: unknown, i: unknown, fence: unknown
   if (decoding) {
     if (!Array.isArray(origin) || origin.length !== 4) return `the field "origin" must be ${shape} when set, got ${describe(origin)}`
-    parts = origin
+    ;[lane, pos, i, fence] = origin as unknown[]
   } else {
     if (!isPlainObject(origin)) return `the field "origin" must be ${shape} when set, got ${describe(origin)}`
-    parts = [origin.lane, origin.pos, origin.i, origin.fence]
+    ;({ lane, pos, i, fence } = origin)
   }
-  const [lane, pos, i, fence] = parts
   if (typeof lane !== 'string' || lane.length === 0 || lane.length > MAX_ID_LENGTH) return `the origin's lane must be a string of 1 to ${MAX_ID_LENGTH} characters, got ${describe(lane)}`
   if (typeof pos !== 'string' || !POSITION.test(pos)) return `the origin's position must be a decimal number (with ":member" for a message of an aggregate record), got ${describe(pos)}`
   if (!Number.isSafeInteger(i) || (i as number) < 0) return `the origin's index must be a whole number from 0 up, got ${describe(i)}`
@@ -109,6 +107,10 @@ function checkTrace(trace: unknown, decoding: boolean): string | undefined {
     return `the trace's tracestate must be 1 to 512 printable ASCII characters when set, got ${describe(state)}`
   }
   return undefined
+}
+
+function has(e: Record<string, unknown>, k: string): boolean {
+  return Object.hasOwn(e, k) && e[k] !== undefined
 }
 
 function text(o: Record<string, unknown>, field: string, min: number, max: number, required: boolean, label = field): string | undefined {

@@ -2,14 +2,14 @@
 // fields that are `undefined` are left out. Encoding applies the rules decoding does
 // (record-decoding.ts), so whatever this codec encodes, it decodes: a message that could not be
 // read back fails at send time with a clear error, not later as a dead letter.
-import type { SuperJSONResult } from 'superjson'
+import superjson, { type SuperJSONResult, type SuperJSONValue } from 'superjson'
 import type { Envelope } from '../core/envelope.js'
 import { checkFields } from './envelope-fields.js'
 import { InvalidEnvelopeError, RecordTooLargeError } from './record-errors.js'
 import type { Limits } from './record-limits.js'
 import { errorText, names } from './record-reasons.js'
 import { checkSuperjsonDocument } from './superjson-guard.js'
-import { serialize } from '../core/serialization.js'
+import { plainJson } from '../core/plain-json.js'
 
 /**
  * The record data of one envelope: superjson text, UTF-8. Throws an InvalidEnvelopeError for a
@@ -17,11 +17,9 @@ import { serialize } from '../core/serialization.js'
  * `maxRecordBytes`.
  */
 export function encodeEnvelope(envelope: Envelope, limits: Limits): Buffer {
-  const { actor, messageId } = names(envelope)
-  const invalid = (reason: string, cause?: unknown) => new InvalidEnvelopeError(actor, messageId, reason, cause === undefined ? undefined : { cause })
-  if (envelope === null || typeof envelope !== 'object') throw invalid('the envelope is not an object')
+  if (envelope === null || typeof envelope !== 'object') throw invalid(envelope, 'the envelope is not an object')
   const fieldsReason = checkFields(envelope as unknown as Record<string, unknown>, limits, false)
-  if (fieldsReason) throw invalid(fieldsReason)
+  if (fieldsReason) throw invalid(envelope, fieldsReason)
 
   const plain: Record<string, unknown> = { id: envelope.id, type: envelope.type, key: envelope.key }
   if (envelope.body !== undefined) plain.body = envelope.body
@@ -40,19 +38,34 @@ export function encodeEnvelope(envelope: Envelope, limits: Limits): Buffer {
 
   let doc: SuperJSONResult
   try {
-    doc = serialize(plain)
+    // The fields around the body, checked above, are plain JSON already: only the body is looked at.
+    doc = plainFields(envelope) && plainJson(envelope.body ?? null) ? { json: plain as SuperJSONValue } : superjson.serialize(plain as SuperJSONValue)
   } catch (e) {
     // A body nested thousands deep exhausts superjson's recursion: say so, with the limit.
-    if (bodyNestsDeeper(envelope.body, limits.maxDepth)) throw invalid(`the body nests deeper than ${limits.maxDepth} levels`, e)
-    throw invalid(`superjson cannot encode its body (${errorText(e)})`, e)
+    if (bodyNestsDeeper(envelope.body, limits.maxDepth)) throw invalid(envelope, `the body nests deeper than ${limits.maxDepth} levels`, e)
+    throw invalid(envelope, `superjson cannot encode its body (${errorText(e)})`, e)
   }
   const docReason = checkSuperjsonDocument(doc.json as Record<string, unknown>, doc.meta, limits)
-  if (docReason) throw invalid(docReason)
+  if (docReason) throw invalid(envelope, docReason)
   const data = Buffer.from(JSON.stringify(doc), 'utf8')
   if (data.byteLength > limits.maxRecordBytes) {
+    const { actor, messageId } = names(envelope)
     throw new RecordTooLargeError(actor, messageId, data.byteLength, limits.maxRecordBytes, undefined)
   }
   return data
+}
+
+function invalid(envelope: unknown, reason: string, cause?: unknown): InvalidEnvelopeError {
+  const { actor, messageId } = names(envelope)
+  return new InvalidEnvelopeError(actor, messageId, reason, cause === undefined ? undefined : { cause })
+}
+
+/**
+ * Whether the numbers around the body are as superjson writes them with no meta: checkFields took
+ * them as finite numbers, and only -0 (which superjson annotates) is left to rule out.
+ */
+function plainFields(e: Envelope): boolean {
+  return !Object.is(e.attempt, -0) && !Object.is(e.sentAt, -0) && !Object.is(e.deadline, -0) && !Object.is(e.fork?.index, -0) && !Object.is(e.origin?.i, -0)
 }
 
 /**

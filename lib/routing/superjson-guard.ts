@@ -71,31 +71,50 @@ export function checkSuperjsonDocument(json: Record<string, unknown>, meta: unkn
 
 /** True when an object anywhere in `root` has an own `__proto__` key (JSON.parse makes them as plain data). */
 function hasProtoKey(root: unknown): boolean {
-  const stack: unknown[] = [root]
+  if (root === null || typeof root !== 'object') return false
+  // Every record is walked: no list of keys or values is made per object.
+  const stack: object[] = [root]
   while (stack.length > 0) {
-    const v = stack.pop()
-    if (v === null || typeof v !== 'object') continue
+    const v = stack.pop()!
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) if (typeof v[i] === 'object') stack.push(v[i])
+      for (let i = 0; i < v.length; i++) if (isObject(v[i])) stack.push(v[i] as object)
       continue
     }
     if (Object.hasOwn(v, '__proto__')) return true
-    for (const child of Object.values(v)) if (typeof child === 'object') stack.push(child)
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue
+      const child = (v as Record<string, unknown>)[k]
+      if (isObject(child)) stack.push(child as object)
+    }
   }
   return false
 }
 
 /** True when `value` nests arrays and objects deeper than `limit` (the value itself is level 1). */
 export function depthExceeds(value: unknown, limit: number): boolean {
-  if (value === null || typeof value !== 'object') return false
-  const stack: [unknown, number][] = [[value, 1]]
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!
+  if (!isObject(value)) return false
+  const values: object[] = [value as object]
+  const depths: number[] = [1]
+  const push = (child: unknown, depth: number) => {
+    if (!isObject(child)) return
+    values.push(child as object)
+    depths.push(depth)
+  }
+  while (values.length > 0) {
+    const v = values.pop()!
+    const depth = depths.pop()!
     if (depth > limit) return true
-    const children = Array.isArray(v) ? v : Object.values(v as object)
-    for (const child of children) if (child !== null && typeof child === 'object') stack.push([child, depth + 1])
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) push(v[i], depth + 1)
+      continue
+    }
+    for (const k in v) if (Object.hasOwn(v, k)) push((v as Record<string, unknown>)[k], depth + 1)
   }
   return false
+}
+
+function isObject(value: unknown): boolean {
+  return value !== null && typeof value === 'object'
 }
 
 interface Annotation {

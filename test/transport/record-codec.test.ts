@@ -109,6 +109,41 @@ t.test('a minimal envelope: undefined fields are left out of the record and come
   if (r.ok) t.strictSame(r.envelope, plain)
 })
 
+t.test('the record is the text superjson writes, whether the body takes the plain-JSON path or not', async (t) => {
+  const full = {
+    parentId: 'p-1' as MessageId,
+    causationId: 'c-1' as MessageId,
+    replyTo: 'asker',
+    deadline: 1_700_000_005_000,
+    fork: { forkId: 'f-1', index: 3 },
+    receipt: 'reply' as const,
+  }
+  const cases: [string, Envelope][] = [
+    ['a plain body', envelope()],
+    ['every field set', { ...envelope(full), origin: { lane: 'p:abc', pos: '12', i: 0, fence: '7' }, trace: { parent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01` } }],
+    ['no body', envelope({ body: undefined })],
+    ['a body superjson annotates', envelope({ body: { at: new Date(5), n: -0 } })],
+    ['attempt -0', { ...envelope(), attempt: -0 }],
+    ['sentAt -0', envelope({ sentAt: -0 })],
+    ['a fork index -0', envelope({ fork: { forkId: 'f-1', index: -0 } })],
+    ['an origin index -0', { ...envelope(), origin: { lane: 'p:abc', pos: '12', i: -0, fence: '7' } }],
+  ]
+  for (const [name, e] of cases) {
+    const wire: Record<string, unknown> = { id: e.id, type: e.type, key: e.key }
+    if (e.body !== undefined) wire.body = e.body
+    wire.correlationId = e.correlationId
+    for (const k of ['parentId', 'causationId'] as const) if (e[k] !== undefined) wire[k] = e[k]
+    wire.attempt = e.attempt
+    wire.sentAt = e.sentAt
+    for (const k of ['replyTo', 'deadline', 'fork', 'receipt'] as const) if (e[k] !== undefined) wire[k] = e[k]
+    if (e.origin) wire.origin = [e.origin.lane, e.origin.pos, e.origin.i, e.origin.fence]
+    if (e.trace) wire.trace = e.trace.parent
+    t.equal(encodeRecord(e).toString('utf8'), JSON.stringify(superjson.serialize(wire as never)), `${name}: the text superjson writes`)
+    const r = decodeRecord(encodeRecord(e))
+    t.ok(r.ok && Object.is(r.envelope.attempt, e.attempt) && Object.is(r.envelope.sentAt, e.sentAt), `${name}: attempt and sentAt come back as they were`)
+  }
+})
+
 t.test('cyclic bodies round-trip as superjson allows', async (t) => {
   const body: Record<string, unknown> = { name: 'loop' }
   body.self = body
