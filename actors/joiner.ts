@@ -7,11 +7,10 @@
 // joiner per group of children keeps their replies, writes them to its host's overflow store
 // when the group is complete (or at the deadline), and reports a reference to the fork's own
 // joiner, which reads the groups back in order and sends the join whole.
-import { Actor, type ActorClass } from '../lib/core/actor.js'
+import { Actor } from '../lib/core/actor.js'
 import type { Context } from '../lib/core/context.js'
 import type { ForkMembership, MissingChild } from '../lib/core/fork.js'
 import type { MessageStatus } from '../lib/core/receipt.js'
-import type { ErrorRecord } from '../lib/core/dead-letter.js'
 import type { MaybePromise } from '../lib/store/index.js'
 import { ENDED_STATE, NO_STATE_COPY } from '../lib/turn/actor-type.js'
 import { tellInFork } from '../lib/turn/turn-context.js'

@@ -12,7 +12,7 @@
 // parked by a throttle wait in the item too; a paused instance sets no wake-up for them, so
 // resume wakes them.
 import type { Envelope } from '../core/envelope.js'
-import { StoreConflictError, TroupeError } from '../core/errors.js'
+import { StoreConflictError } from '../core/errors.js'
 import { encode } from '../core/serialization.js'
 import type { Pause } from '../core/system.js'
 import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'

@@ -26,7 +26,7 @@ import { takeLock } from './dev-lock.js'
 import { formatReady, formatStopped } from './dev-report.js'
 import { Signals } from './dev-signals.js'
 import { describeStreams, releaseLeftLeases } from './dev-streams.js'
-import type { DevOptions } from './dev.js'
+import type { DevOptions } from './dev-options.js'
 import { loadApp } from './load-app.js'
 import type { Io } from './io.js'
 

@@ -5,29 +5,13 @@
 // app's own code, prints where everything is, and runs until SIGINT/SIGTERM.
 // This file reads the flags; dev-run.ts, loaded only then (it loads the AWS SDK), does the rest.
 import type { Command } from 'commander'
-import { isLogLevel, LOG_LEVELS, type LogLevel } from '../core/logger.js'
-import type { LocalKinesis } from '../local/local-stack.js'
+import { isLogLevel, LOG_LEVELS } from '../core/logger.js'
 import { STREAM_NAME } from '../routing/kinesis-limits.js'
 import { UsageError } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
 import { DEV_DIR } from './dev-file.js'
+import type { DevOptions } from './dev-options.js'
 import type { Io } from './io.js'
-
-export type DevHost = 'lambda' | 'process'
-
-export interface DevOptions {
-  app: string
-  host: DevHost
-  tickMs: number
-  dir: string
-  kinesis: LocalKinesis
-  shards: number
-  table: string
-  stream: string | undefined
-  logLevel: LogLevel
-  json: boolean
-  once: boolean
-}
 
 /** The flags as commander reads them: every value as given, unchecked. */
 interface DevFlags {

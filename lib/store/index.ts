@@ -2,7 +2,6 @@
 // (the embedded default) and on DynamoDB. Methods may answer synchronously (the memory
 // store does, so the embedded hot path waits on nothing) or with a promise.
 
-import type { TraceContext } from '../core/envelope.js'
 import type { ReceiptEntry, MessageStatus } from '../core/receipt.js'
 import type { DeadLetter, ErrorRecord } from '../core/dead-letter.js'
 import type { TimerRecord } from '../core/schedule.js'

@@ -5,7 +5,7 @@ import { makeEnvelope } from '../core/envelope.js'
 import type { MessageStatus } from '../core/receipt.js'
 import type { JournalStore, ReceiptRecord } from '../store/index.js'
 import type { DeadLetter, ErrorRecord } from '../core/dead-letter.js'
-import type { Assert, StoreCase } from './conformance-assert.js'
+import type { StoreCase } from './conformance-assert.js'
 import { ODD_KEYS } from './store-fixtures.js'
 
 /** Registers one case: a subtest given a fresh, empty journal, closed after it. */

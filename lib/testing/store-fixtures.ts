@@ -1,7 +1,7 @@
 // What the store conformance cases share: the stores a case is given, the records they write,
 // and the keys and sizes that break naive implementations.
 import type { Stores, StoredInstance, TimerRecord } from '../store/index.js'
-import type { Assert, StoreCase } from './conformance-assert.js'
+import type { StoreCase } from './conformance-assert.js'
 
 /** Registers one case: a subtest given fresh, empty stores, closed after it. */
 export type WithStores = StoreCase<Stores>

@@ -15,7 +15,7 @@ export class BatchProgress {
 
   constructor(
     /** The batch's first position. */
-    private readonly first: string,
+    first: string,
     groups: readonly string[],
   ) {
     this.open = [...groups].sort(comparePosition)

@@ -24,7 +24,6 @@ import type { Effect, ForkPlan } from '../../turn/effect.js'
 import { ActorRegistry } from '../../turn/registry.js'
 import type { OnceSemantics, OnceSubject } from '../../turn/once.js'
 import type { TurnHost } from '../../turn/turn-context.js'
-import { deadLetter } from '../../turn/turn-effects.js'
 import { outsideTrace } from '../../turn/turn-trace.js'
 import { runTurn, startState, turnJournal, type Outcome, type TurnRules } from '../../turn/turn.js'
 import { ActorRuntime } from './actor-runtime.js'
@@ -64,7 +63,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   private readonly deadlines: Deadlines
   private readonly book: MessageBook
   private readonly retries: RetryWaits
-  /** Forks from outside a turn, waiting for their join. */
+  /** Forks: planning them, and those made from outside a turn. */
   private readonly forks: EmbeddedForks
   private readonly states: InstanceStates
   private readonly pausing: PauseBook
