@@ -38,8 +38,9 @@ export function encodeEnvelope(envelope: Envelope, limits: Limits): Buffer {
 
   let doc: SuperJSONResult
   try {
-    // The fields around the body, checked above, are plain JSON already: only the body is looked at.
-    doc = plainFields(envelope) && plainJson(envelope.body ?? null) ? { json: plain as SuperJSONValue } : superjson.serialize(plain as SuperJSONValue)
+    // Decided on what is written (each field was read once, into `plain`): the fields around the
+    // body are looked at flat, only the body is walked.
+    doc = plainFields(plain) && plainJson(plain.body ?? null) ? { json: plain as SuperJSONValue } : superjson.serialize(plain as SuperJSONValue)
   } catch (e) {
     // A body nested thousands deep exhausts superjson's recursion: say so, with the limit.
     if (bodyNestsDeeper(envelope.body, limits.maxDepth)) throw invalid(envelope, `the body nests deeper than ${limits.maxDepth} levels`, e)
@@ -61,11 +62,25 @@ function invalid(envelope: unknown, reason: string, cause?: unknown): InvalidEnv
 }
 
 /**
- * Whether the numbers around the body are as superjson writes them with no meta: checkFields took
- * them as finite numbers, and only -0 (which superjson annotates) is left to rule out.
+ * Whether the fields of `plain` around its body are what superjson writes with no meta: strings and
+ * finite numbers other than -0 (which superjson annotates), alone or in the list or object a field
+ * is made of here (fork, origin, trace). Anything else, however it got there, goes to superjson.
  */
-function plainFields(e: Envelope): boolean {
-  return !Object.is(e.attempt, -0) && !Object.is(e.sentAt, -0) && !Object.is(e.deadline, -0) && !Object.is(e.fork?.index, -0) && !Object.is(e.origin?.i, -0)
+function plainFields(plain: Record<string, unknown>): boolean {
+  for (const k in plain) {
+    if (k === 'body') continue
+    const v = plain[k]
+    if (Array.isArray(v) && Object.getPrototypeOf(v) === Array.prototype) {
+      for (let i = 0; i < v.length; i++) if (!plainScalar(v[i])) return false
+    } else if (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype) {
+      for (const f in v) if (!plainScalar((v as Record<string, unknown>)[f])) return false
+    } else if (!plainScalar(v)) return false
+  }
+  return true
+}
+
+function plainScalar(v: unknown): boolean {
+  return typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0))
 }
 
 /**

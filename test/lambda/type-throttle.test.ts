@@ -8,9 +8,9 @@
 //
 // A key's messages run one after another, each a few hops (park, wake-up, tick, batch, commit), so
 // with L keys waiting and W seconds a turn the type can run at most L / W turns a second (Little's
-// law), whatever its rate. The test spreads the backlog over enough keys that L / W stays well
-// above the rate even when a busy machine makes W six seconds, so what it measures is the rate.
-// Its looks at the table read only the keys not yet done, so they add little to that load.
+// law), whatever its rate. The test spreads the backlog over 240 keys, so L / W stays above the
+// rate while W is under six seconds (on a busy machine it is a few), and what it measures is the
+// rate. The test's looks at the table read only the keys not yet done, so they add little load.
 import t from 'tap'
 import { startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
 import { bundleFixture, rig } from './fixtures/rig.js'
