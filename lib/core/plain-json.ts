@@ -19,12 +19,8 @@ export function plainJson(value: unknown): boolean {
   const stack: unknown[] = [value]
   while (stack.length !== 0) {
     const v = stack.pop()
-    if (typeof v === 'string' || typeof v === 'boolean' || v === null) continue
-    if (typeof v === 'number') {
-      if (Number.isFinite(v) && !(v === 0 && 1 / v < 0)) continue
-      return false
-    }
-    if (typeof v !== 'object' || containers.length === PLAIN_CONTAINERS || containers.includes(v)) return false
+    if (plainScalar(v)) continue
+    if (typeof v !== 'object' || v === null || containers.length === PLAIN_CONTAINERS || containers.includes(v)) return false
     containers.push(v)
     if (Array.isArray(v)) {
       // A subclass (its own toJSON, or registered with superjson) or an array with keys of its
@@ -46,6 +42,11 @@ export function plainJson(value: unknown): boolean {
     }
   }
   return true
+}
+
+/** A value superjson writes as it is and that holds nothing: a string, a boolean, null, or a finite number other than -0 (which superjson annotates). */
+export function plainScalar(v: unknown): boolean {
+  return typeof v === 'string' || typeof v === 'boolean' || v === null || (typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0))
 }
 
 /** Whether superjson's default instance has a custom transformer (registerCustom); true when that cannot be told. */

@@ -9,7 +9,7 @@ import { InvalidEnvelopeError, RecordTooLargeError } from './record-errors.js'
 import type { Limits } from './record-limits.js'
 import { errorText, names } from './record-reasons.js'
 import { checkSuperjsonDocument } from './superjson-guard.js'
-import { plainJson } from '../core/plain-json.js'
+import { plainJson, plainScalar } from '../core/plain-json.js'
 
 /**
  * The record data of one envelope: superjson text, UTF-8. Throws an InvalidEnvelopeError for a
@@ -62,9 +62,9 @@ function invalid(envelope: unknown, reason: string, cause?: unknown): InvalidEnv
 }
 
 /**
- * Whether the fields of `plain` around its body are what superjson writes with no meta: strings and
- * finite numbers other than -0 (which superjson annotates), alone or in the list or object a field
- * is made of here (fork, origin, trace). Anything else, however it got there, goes to superjson.
+ * Whether the fields of `plain` around its body are what superjson writes with no meta: plain
+ * scalars, alone or in the list or object a field is made of here (fork, origin, trace). Anything
+ * else, however it got there, goes to superjson.
  */
 function plainFields(plain: Record<string, unknown>): boolean {
   for (const k in plain) {
@@ -79,9 +79,6 @@ function plainFields(plain: Record<string, unknown>): boolean {
   return true
 }
 
-function plainScalar(v: unknown): boolean {
-  return typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0))
-}
 
 /**
  * True when a body to encode nests objects, arrays, Maps and Sets deeper than `limit` (a Map's
