@@ -11,7 +11,7 @@ import type { System } from '../core/system.js'
 import type { PipelineInfo } from '../pipeline/pipeline.js'
 import type { ClaimCheckOptions } from '../routing/claim-check.js'
 import type { RouterOptions } from '../routing/router.js'
-import { isLambdaRuntime, LAMBDA_RUNTIMES, type LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
+import { isLambdaRuntime, LAMBDA_RUNTIMES, type LambdaRuntime } from '../platform/lambda-runtime.js'
 
 /** Stops what `start` started; `troupe dev` calls it first when it stops. */
 export type AppStop = () => Promise<void> | void

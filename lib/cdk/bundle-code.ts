@@ -9,7 +9,7 @@ import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
 import { Code } from 'aws-cdk-lib/aws-lambda'
 import { TroupeError } from '../core/errors.js'
-import type { LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
+import type { LambdaRuntime } from '../platform/lambda-runtime.js'
 
 /** troupe runs from its TypeScript sources (this repository's tests): the child must too. */
 const FROM_SOURCE = import.meta.url.endsWith('.ts')

@@ -1,5 +1,5 @@
 // `troupe bundle`: the app's actors and the Lambda host as minified ESM, zipped for Lambda.
-// The bundling itself is bundleHandler (lib/hosts/lambda/bundle.ts, which the local event
+// The bundling itself is bundleHandler (lib/deploy/bundle-handler.ts, which the local event
 // source mapping uses too); this file makes the entry from an app, trims what a Lambda never
 // uses or rarely uses (lib/deploy/bundle-trims.ts), writes the zip, and measures.
 //
@@ -14,8 +14,8 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, extname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { ConfigError } from '../core/errors.js'
-import { bundleHandler } from '../hosts/lambda/bundle.js'
-import { DEFAULT_LAMBDA_RUNTIME, type LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
+import { bundleHandler } from './bundle-handler.js'
+import { DEFAULT_LAMBDA_RUNTIME, type LambdaRuntime } from '../platform/lambda-runtime.js'
 import { runtimeNode } from '../local/runtime-node.js'
 import type { BundleFiles } from '../app/bundle-files.js'
 import { copyBundleFiles } from './bundle-files.js'
@@ -133,7 +133,7 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
  */
 export function lambdaEntrySource(appFile: string): string {
   // The host beside this file: lib/…/index.ts when troupe runs from its sources, dist/…/index.js when installed.
-  const host = fileURLToPath(new URL(`../hosts/lambda/index${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
+  const host = fileURLToPath(new URL(`../lambda/index${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
   return `// Made by \`troupe bundle\` for ${appFile}: the app's actors in the Lambda host.
 import * as mod from ${JSON.stringify(appFile)}
 import { createLambdaHandler } from ${JSON.stringify(host)}

@@ -5,7 +5,7 @@
 // stall a shard until retention drops it) and for cost (arm64, logs that expire).
 import { ConfigError } from '../core/errors.js'
 import { STREAM_NAME } from '../routing/kinesis-limits.js'
-import { DEFAULT_LAMBDA_RUNTIME, isLambdaRuntime, LAMBDA_RUNTIMES, type LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
+import { DEFAULT_LAMBDA_RUNTIME, isLambdaRuntime, LAMBDA_RUNTIMES, type LambdaRuntime } from '../platform/lambda-runtime.js'
 
 export interface StreamSpec {
   /** The Kinesis stream's name. */

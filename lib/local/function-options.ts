@@ -5,7 +5,7 @@
 // that name the code and its version (_HANDLER, LAMBDA_TASK_ROOT, AWS_LAMBDA_FUNCTION_VERSION).
 import { basename, dirname, resolve } from 'node:path'
 import { ConfigError } from '../core/errors.js'
-import { DEFAULT_LAMBDA_RUNTIME, isLambdaRuntime, LAMBDA_RUNTIMES, nodeMajor, type LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
+import { DEFAULT_LAMBDA_RUNTIME, isLambdaRuntime, LAMBDA_RUNTIMES, nodeMajor, type LambdaRuntime } from '../platform/lambda-runtime.js'
 import { childPath, type EnvironmentSpec } from './execution-environment.js'
 
 export interface LocalFunctionOptions {

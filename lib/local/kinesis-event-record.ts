@@ -1,7 +1,7 @@
 // A Kinesis record as the local event source mapping holds it: already the JSON of its entry
 // in the Lambda event (AWS-SEMANTICS.md §1.1), with what batching and checkpoints need to know.
 import type { _Record } from '@aws-sdk/client-kinesis'
-import type { KinesisEventRecord } from '../hosts/lambda/events.js'
+import type { KinesisEventRecord } from '../platform/lambda-events.js'
 
 /** A record read from a shard, held in its lane until it is done or discarded. */
 export interface Rec {

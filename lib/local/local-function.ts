@@ -40,7 +40,7 @@
 // routing, function-versions.ts; results, errors and the 6 MB limit, invoke-result.ts.
 import { randomUUID } from 'node:crypto'
 import { TroupeError } from '../core/errors.js'
-import type { LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
+import type { LambdaRuntime } from '../platform/lambda-runtime.js'
 import { EnvironmentPool } from './environment-pool.js'
 import type { Environment, EnvironmentInfo, KillOptions, Running } from './execution-environment.js'
 import { functionSettings, type FunctionSettings, type LocalFunctionOptions } from './function-options.js'

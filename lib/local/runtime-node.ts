@@ -18,7 +18,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { homedir, hostname } from 'node:os'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { TroupeError } from '../core/errors.js'
-import { nodeMajor, type LambdaRuntime } from '../hosts/lambda/lambda-runtime.js'
+import { nodeMajor, type LambdaRuntime } from '../platform/lambda-runtime.js'
 
 export interface RuntimeNodeOptions {
   /** A node binary to use, of the runtime's major (checked). @default TROUPE_LAMBDA_NODE_<major> */

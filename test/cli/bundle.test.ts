@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { runTroupe } from './fixtures/troupe-cli.js'
 
 const APP = fileURLToPath(new URL('./fixtures/counter.app.ts', import.meta.url))
-const HOST = fileURLToPath(new URL('../../lib/hosts/lambda/index.ts', import.meta.url))
+const HOST = fileURLToPath(new URL('../../lib/lambda/index.ts', import.meta.url))
 
 const troupe = (args: string[], cwd?: string) => runTroupe(args, { ...(cwd ? { cwd } : {}), timeoutMs: 120_000 })
 

@@ -14,7 +14,7 @@ import { codeSha256 } from '../../lib/deploy/zip.js'
 
 const APP = fileURLToPath(new URL('../cli/fixtures/counter.app.ts', import.meta.url))
 const S3_APP = fileURLToPath(new URL('./fixtures/s3-payloads.app.ts', import.meta.url))
-const HOST = fileURLToPath(new URL('../../lib/hosts/lambda/index.ts', import.meta.url))
+const HOST = fileURLToPath(new URL('../../lib/lambda/index.ts', import.meta.url))
 
 /** The files of a zip, in order, read from their local headers. */
 function unzip(archive: Buffer): { name: string; data: Buffer }[] {

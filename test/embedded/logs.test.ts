@@ -3,7 +3,7 @@
 // troupe writes when the message dies, carry the same actor, key, message id and correlation id.
 import t, { type Test } from 'tap'
 import { Actor, createLogger, type Context, type Logger } from '../../lib/index.js'
-import { fromPowertools } from '../../lib/hosts/lambda/index.js'
+import { fromPowertools } from '../../lib/lambda/index.js'
 import { createTestSystem } from '../../lib/testing/index.js'
 import { Doomed, Tally } from '../fixtures/log-actors.js'
 import { capturedPowertools, type Line } from '../fixtures/powertools.js'

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import t from 'tap'
-import { bundleHandler } from '../../lib/hosts/lambda/bundle.js'
+import { bundleHandler } from '../../lib/deploy/bundle-handler.js'
 
 t.test('a path reached through import() is a chunk of its own, not loaded at init', async (t) => {
   const dir = t.testdir({

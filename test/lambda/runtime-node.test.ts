@@ -8,7 +8,7 @@ import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { LAMBDA_RUNTIMES, nodeMajor } from '../../lib/hosts/lambda/lambda-runtime.js'
+import { LAMBDA_RUNTIMES, nodeMajor } from '../../lib/platform/lambda-runtime.js'
 import { knownRuntimeNode, nodePackage, runtimeNode } from '../../lib/local/runtime-node.js'
 
 const version = (bin: string) => execFileSync(bin, ['--version'], { encoding: 'utf8', env: {} }).trim()

@@ -1,6 +1,6 @@
-// The X-Ray trace header of a Lambda invocation as a W3C traceparent (lib/hosts/lambda/xray-trace.ts).
+// The X-Ray trace header of a Lambda invocation as a W3C traceparent (lib/lambda/xray-trace.ts).
 import t from 'tap'
-import { xrayTrace } from '../../lib/hosts/lambda/xray-trace.js'
+import { xrayTrace } from '../../lib/lambda/xray-trace.js'
 
 t.test('Root, Parent and Sampled make the traceparent', async (t) => {
   t.strictSame(xrayTrace('Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1'), {

@@ -80,7 +80,7 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
   readonly lane: ProcessLane
   /**
    * The trace that messages from outside a turn run under when they carry none: the Lambda
-   * handler sets it for each invocation from its X-Ray header (lib/hosts/lambda/xray-trace.ts).
+   * handler sets it for each invocation from its X-Ray header (lib/lambda/xray-trace.ts).
    */
   outsideTrace: TraceContext | undefined = undefined
   private readonly ctx: DurableContext

@@ -4,9 +4,9 @@
 // is in troupe/local.
 export { createLambdaHandler } from './handler.js'
 export type { LambdaHandler, LambdaHostOptions } from './handler.js'
-export { isAskInvocation, isKinesisEvent, isTick } from './events.js'
-export type { AskAnswer, AskInvocation, KinesisBatchResponse, KinesisEventRecord, KinesisStreamEvent, LambdaContext, ScheduledEvent, TickInvocation } from './events.js'
-export { bundleHandler } from './bundle.js'
-export type { BundleOptions, BundleResult } from './bundle.js'
+export { isAskInvocation, isKinesisEvent, isTick } from '../platform/lambda-events.js'
+export type { AskAnswer, AskInvocation, KinesisBatchResponse, KinesisEventRecord, KinesisStreamEvent, LambdaContext, ScheduledEvent, TickInvocation } from '../platform/lambda-events.js'
+export { bundleHandler } from '../deploy/bundle-handler.js'
+export type { BundleOptions, BundleResult } from '../deploy/bundle-handler.js'
 export { fromPowertools } from './powertools.js'
 export type { PowertoolsLogger } from './powertools.js'

@@ -5,10 +5,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { KinesisClient } from '@aws-sdk/client-kinesis'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { AwsSystem, type AwsSystemOptions } from '../../aws/aws-system.js'
-import { ConfigError, TroupeError } from '../../core/errors.js'
-import { isLogLevel } from '../../core/logger.js'
-import { defaultRecordCodec } from '../../routing/record-codec.js'
+import { AwsSystem, type AwsSystemOptions } from '../aws/aws-system.js'
+import { ConfigError, TroupeError } from '../core/errors.js'
+import { isLogLevel } from '../core/logger.js'
+import { defaultRecordCodec } from '../routing/record-codec.js'
 import {
   isAskInvocation,
   isKinesisEvent,
@@ -20,11 +20,11 @@ import {
   type KinesisBatchResponse,
   type KinesisStreamEvent,
   type LambdaContext,
-} from './events.js'
-import { earliest } from '../../core/position.js'
-import { ActorMetrics } from '../../metrics/actor-metrics.js'
-import { arrivalMs } from '../../metrics/backlog.js'
-import { emfLines, requestsSince } from '../../metrics/emf.js'
+} from '../platform/lambda-events.js'
+import { earliest } from '../core/position.js'
+import { ActorMetrics } from '../metrics/actor-metrics.js'
+import { arrivalMs } from '../metrics/backlog.js'
+import { emfLines, requestsSince } from '../metrics/emf.js'
 import { xrayTrace } from './xray-trace.js'
 
 export interface LambdaHostOptions extends Omit<AwsSystemOptions, 'kinesis' | 'dynamodb' | 'consume' | 'timers' | 'tableName'> {

@@ -3,7 +3,7 @@
 // fields in any order, maybe more of them); a message from outside that carries no trace context
 // runs under it, so its turns join the invocation's trace (the caller's, when an API traced by
 // X-Ray invoked the function).
-import type { TraceContext } from '../../core/envelope.js'
+import type { TraceContext } from '../core/envelope.js'
 
 const ROOT = /^1-([0-9a-f]{8})-([0-9a-f]{24})$/
 const SPAN_ID = /^[0-9a-f]{16}$/

@@ -12,8 +12,8 @@
 import { mkdir } from 'node:fs/promises'
 import { basename, dirname, extname, resolve } from 'node:path'
 import type { BuildOptions, Metafile, Plugin } from 'esbuild'
-import { TroupeError } from '../../core/errors.js'
-import { DEFAULT_LAMBDA_RUNTIME, nodeTarget, type LambdaRuntime } from './lambda-runtime.js'
+import { TroupeError } from '../core/errors.js'
+import { DEFAULT_LAMBDA_RUNTIME, nodeTarget, type LambdaRuntime } from '../platform/lambda-runtime.js'
 
 export interface BundleOptions {
   /** The module that exports `handler`. */

@@ -1,6 +1,6 @@
 // A Powertools for AWS Lambda Logger (`@aws-lambda-powertools/logger`) as troupe's logger. troupe
 // takes it by its shape and never imports Powertools: a function that does not use it bundles none.
-import type { Logger } from '../../core/logger.js'
+import type { Logger } from '../core/logger.js'
 
 /**
  * What troupe calls on a Powertools Logger: its levels, each with a message and the line's keys
