@@ -19,13 +19,16 @@ export function fail(reason: string, ids: { actor?: string; messageId?: string }
 /** The message id and actor of a record or envelope, when they are sane strings. */
 export function readable(o: unknown): { actor?: string; messageId?: string } {
   const r = (o !== null && typeof o === 'object' ? o : {}) as Record<string, unknown>
-  const sane = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH ? v : undefined)
   const out: { actor?: string; messageId?: string } = {}
   const actor = sane(r.type)
   const messageId = sane(r.id)
   if (actor !== undefined) out.actor = actor
   if (messageId !== undefined) out.messageId = messageId
   return out
+}
+
+function sane(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH ? v : undefined
 }
 
 /** The message id and actor for an error message, with placeholders when not readable. */

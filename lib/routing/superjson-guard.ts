@@ -93,22 +93,31 @@ function hasProtoKey(root: unknown): boolean {
 /** True when `value` nests arrays and objects deeper than `limit` (the value itself is level 1). */
 export function depthExceeds(value: unknown, limit: number): boolean {
   if (!isObject(value)) return false
+  // Objects and their depths side by side; no closure is made per call (a bundle that keeps
+  // function names names each one as it is made, and this runs for every record).
   const values: object[] = [value as object]
   const depths: number[] = [1]
-  const push = (child: unknown, depth: number) => {
-    if (!isObject(child)) return
-    values.push(child as object)
-    depths.push(depth)
-  }
   while (values.length > 0) {
     const v = values.pop()!
     const depth = depths.pop()!
     if (depth > limit) return true
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) push(v[i], depth + 1)
+      for (let i = 0; i < v.length; i++) {
+        if (isObject(v[i])) {
+          values.push(v[i] as object)
+          depths.push(depth + 1)
+        }
+      }
       continue
     }
-    for (const k in v) if (Object.hasOwn(v, k)) push((v as Record<string, unknown>)[k], depth + 1)
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue
+      const child = (v as Record<string, unknown>)[k]
+      if (isObject(child)) {
+        values.push(child as object)
+        depths.push(depth + 1)
+      }
+    }
   }
   return false
 }

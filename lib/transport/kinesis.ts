@@ -213,11 +213,14 @@ export class KinesisTransport {
       bytes: record.bytes,
       attempts: 0,
       lastError: undefined,
-      finish: (result) => {
-        resolve(result)
-        if (--this.outstanding === 0) for (const done of this.idle.splice(0)) done()
-      },
+      resolve,
     }
+  }
+
+  /** Hands an item's result back; the transport is idle when none is left. No closure per item. */
+  private finish(item: SendItem, result: SendResult): void {
+    item.resolve(result)
+    if (--this.outstanding === 0) for (const done of this.idle.splice(0)) done()
   }
 
   private releaseStaged(): void {
@@ -365,7 +368,7 @@ export class KinesisTransport {
             result.overtook = true
             this.stats.recordsOvertaking++
           }
-          item.finish(result)
+          this.finish(item, result)
         })
       }
     }
@@ -399,7 +402,7 @@ export class KinesisTransport {
 
   private fail(item: SendItem, error: TroupeError): void {
     this.stats.recordsFailed++
-    item.finish(failedResult(item.envelope, item, item.attempts, error))
+    this.finish(item, failedResult(item.envelope, item, item.attempts, error))
   }
 }
 

@@ -11,5 +11,6 @@ export interface SendItem extends QueuedRecord {
   readonly data: Buffer
   attempts: number
   lastError: ItemError | undefined
-  readonly finish: (result: SendResult) => void
+  /** Hands the result back to the sender (the transport's `finish` calls it once). */
+  readonly resolve: (result: SendResult) => void
 }

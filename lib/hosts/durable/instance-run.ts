@@ -193,8 +193,6 @@ export class InstanceRun {
     const ranHeld = new Set<string>()
     const pass = [...parkedFirst, ...heldFirst, ...group.records.map((r) => ({ ...r, held: false, parked: false }))]
     for (const [n, { sequenceNumber, envelope, held, parked, member, arrivedAt }] of pass.entries()) {
-      // Stopping at a message from the item (held or parked), the run reads none of the records.
-      const stopHere = () => (this.readCount = Math.max(0, n - parkedFirst.length - heldFirst.length))
       if (envelope.control !== undefined) {
         // A flush record: nothing to apply; it only made this run, which ran what waits above.
         if (source.kind === 'shard') remember(meta, source.shard, sequenceNumber, envelope.id, 0, member)
@@ -217,7 +215,7 @@ export class InstanceRun {
       if (!held && !parked && meta.held !== undefined && !paused) {
         // A held message before it could not finish: this one waits for the redelivery.
         this.failedAt = earliest(this.failedAt, sequenceNumber ?? DIRECT)
-        stopHere()
+        this.stopAt(n, parkedFirst.length + heldFirst.length)
         break
       }
       if (paused) {
@@ -230,7 +228,7 @@ export class InstanceRun {
       }
       if (clock.now() >= this.deadline) {
         this.failedAt = held || parked ? firstRecord : (sequenceNumber ?? DIRECT)
-        stopHere()
+        this.stopAt(n, parkedFirst.length + heldFirst.length)
         break
       }
       if (throttles !== undefined) {
@@ -250,7 +248,7 @@ export class InstanceRun {
         meta.failing = { id: envelope.id, attempts: ran.failures }
         this.changed = true
         this.failedAt = held || parked ? firstRecord : (sequenceNumber ?? DIRECT)
-        stopHere()
+        this.stopAt(n, parkedFirst.length + heldFirst.length)
         break
       }
       if (held) {
@@ -282,7 +280,12 @@ export class InstanceRun {
     }
   }
 
-  /** The one conditional write, and the send of what this run made, after it. */
+  /** The pass stops at its n-th message: at one from the item (held or parked), it reads none of the records. */
+  private stopAt(n: number, fromItem: number): void {
+    this.readCount = Math.max(0, n - fromItem)
+  }
+
+    /** The one conditional write, and the send of what this run made, after it. */
   private async commit(): Promise<void> {
     const { type, key, name, meta, source, group, kept, placed, entries, events, ctx } = this
     // Where what this run sends sits in its lane: the last record it read of those it had not read
