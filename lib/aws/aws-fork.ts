@@ -26,15 +26,17 @@ const FORK_GRACE_MS = 30_000
 
 /** What the fork-result actor of a durable host does with a joined fork: keeps it with the fork's receipt. */
 export function keepForkResult(h: DurableHost, overflow: PayloadStore, clock: Clock): DeliverFork {
-  return async (forkId, joined, ctx) => {
-    // The joined replies go with the fork's receipt, one item: larger ones wait in the overflow store.
-    let reply = encode(joined)
-    if (Buffer.byteLength(reply) > KEPT_RESULT_BYTES) {
-      const key = `fork/${forkId}`
-      await overflow.put(key, Buffer.from(reply, 'utf8'), clock.now() + FORK_RESULT_TTL_MS)
-      reply = encode({ [KEPT_RESULT]: key })
-    }
-    h.addEntry(ctx, { kind: 'receipt', record: h.receiptRecord({ id: forkId as MessageId, type: FORK_RESULT, key: '', attempt: 1 }, 'done', undefined, { reply }) })
+  return {
+    async deliverFork(forkId, joined, ctx) {
+      // The joined replies go with the fork's receipt, one item: larger ones wait in the overflow store.
+      let reply = encode(joined)
+      if (Buffer.byteLength(reply) > KEPT_RESULT_BYTES) {
+        const key = `fork/${forkId}`
+        await overflow.put(key, Buffer.from(reply, 'utf8'), clock.now() + FORK_RESULT_TTL_MS)
+        reply = encode({ [KEPT_RESULT]: key })
+      }
+      h.addEntry(ctx, { kind: 'receipt', record: h.receiptRecord({ id: forkId as MessageId, type: FORK_RESULT, key: '', attempt: 1 }, 'done', undefined, { reply }) })
+    },
   }
 }
 

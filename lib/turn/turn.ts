@@ -16,8 +16,13 @@ import { currentState, OtherVersionState } from './state-version.js'
 import type { TurnContext } from './turn-context.js'
 import { tracedTurn } from './turn-trace.js'
 
-/** What a host fixes once for all its turns. */
-export interface TurnRules {
+/**
+ * What a host fixes once for all its turns. A class, made with `new TurnRules({ … })`: a host
+ * makes its rules once, and a literal made once per host would have its fields generalized by V8
+ * the second time it is made, dropping the optimized code of every turn in the second system a
+ * process starts.
+ */
+export class TurnRules {
   readonly filters: readonly Filter[]
   /** Check that state, replies and messages survive superjson (the AWS mode's encoding). */
   readonly checkSerializable: boolean
@@ -26,6 +31,14 @@ export interface TurnRules {
   readonly clock: Clock
   /** Where attempt timeouts wait: one clock timer for all of them. */
   readonly deadlines: Deadlines
+
+  constructor(rules: TurnRules) {
+    this.filters = rules.filters
+    this.checkSerializable = rules.checkSerializable
+    this.random = rules.random
+    this.clock = rules.clock
+    this.deadlines = rules.deadlines
+  }
 }
 
 /**

@@ -17,7 +17,7 @@ import { Deadlines } from '../../turn/deadlines.js'
 import type { Effect } from '../../turn/effect.js'
 import { JOINER, type ChildOutcome } from '../../turn/join-protocol.js'
 import type { ActorRegistry } from '../../turn/registry.js'
-import { runTurn, startState, turnJournal, type TurnRules } from '../../turn/turn.js'
+import { runTurn, startState, turnJournal, TurnRules } from '../../turn/turn.js'
 import { deadLetter, doneEffects, filteredError, forkReport, logDead, toldEnvelope, type Cause } from '../../turn/turn-effects.js'
 import { EnvelopeTurn, type TurnHost, type TurnSlot } from '../../turn/turn-context.js'
 import type { DurableContext } from './durable-context.js'
@@ -59,7 +59,7 @@ export class TurnOutcomes {
     private readonly registry: ActorRegistry<ActorType>,
   ) {
     const { options, clock } = ctx
-    this.rules = { filters: options.filters ?? [], checkSerializable: ctx.checkSerializable, random: options.random ?? Math.random, clock, deadlines: new Deadlines(clock) }
+    this.rules = new TurnRules({ filters: options.filters ?? [], checkSerializable: ctx.checkSerializable, random: options.random ?? Math.random, clock, deadlines: new Deadlines(clock) })
   }
 
   /**

@@ -9,16 +9,30 @@ const WORKERS_PER_PASS = 256
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-/** Where one worker is in its run of turns. */
-interface WorkerPass {
+/**
+ * Where one worker is in its run of turns. A class whose clock reading is a reading from the
+ * start: an object made once per system (the shared pass) that began with a small integer there
+ * and later held a reading would change shape in the next system made, and V8 would drop the
+ * optimized code of every turn.
+ */
+class WorkerPass {
   /** Synchronous turns in a row since the last wait: past TURNS_BEFORE_YIELD the worker yields. */
-  inRow: number
+  inRow = 0
   /** Turns in this slice: past TURNS_PER_SLICE waiting instances get the slot. */
-  slice: number
-  /** The clock, read once, then again after every wait: back-to-back synchronous turns share a reading. */
-  now: number
+  slice = 0
   /** The worker waits for an async turn (counted in the instance's `awaiting`), not a load or a yield. */
-  turnWaits: boolean
+  turnWaits = false
+
+  /** `now`: the clock, read once, then again after every wait: back-to-back synchronous turns share a reading. */
+  constructor(public now: number) {}
+
+  copy(): WorkerPass {
+    const pass = new WorkerPass(this.now)
+    pass.inRow = this.inRow
+    pass.slice = this.slice
+    pass.turnWaits = this.turnWaits
+    return pass
+  }
 }
 
 /** What the dispatcher asks of its host. */
@@ -27,6 +41,33 @@ export interface DispatchHooks {
   turn(inst: Instance, now: number): Promise<void> | undefined
   /** A turn waits for a token of its key's or its type's bucket. */
   throttled(inst: Instance, waitMs: number, scope: 'key' | 'type', now: number): void
+}
+
+/** Dispatchers with workers woken and not started, in the order they were woken. */
+const toStart: Dispatcher[] = []
+
+/**
+ * Starts a dispatcher's woken workers on a later microtask, with every other dispatcher's woken
+ * meanwhile. One function for every system: a microtask that called a closure of one system's
+ * would have V8 drop its optimized code when the next system's came.
+ */
+function startSoon(dispatcher: Dispatcher): void {
+  toStart.push(dispatcher)
+  if (toStart.length === 1) queueMicrotask(detached(startQueued))
+}
+
+/** The microtask: each dispatcher queued starts its workers; one that queues again (more were woken than a pass starts) waits for the next. */
+function startQueued(): void {
+  const n = toStart.length
+  let i = 0
+  try {
+    while (i < n) toStart[i++]!.startWorkers()
+  } finally {
+    // Emptied by pops when all were started (as `starting` is: its storage stays for the next).
+    if (i === toStart.length) while (toStart.length !== 0) toStart.pop()
+    else toStart.splice(0, i)
+    if (toStart.length !== 0) queueMicrotask(detached(startQueued))
+  }
 }
 
 /**
@@ -42,14 +83,16 @@ export class Dispatcher {
   /** Workers woken and not started yet, in the order woken. */
   private readonly starting: Instance[] = []
   /** The pass of the worker running now, while it runs without waiting (see work). */
-  private readonly pass: WorkerPass = { inRow: 0, slice: 0, now: 0, turnWaits: false }
+  private readonly pass: WorkerPass
 
   constructor(
     private readonly clock: Clock,
     private readonly maxRunning: number,
     private readonly runtimes: readonly ActorRuntime[],
     private readonly hooks: DispatchHooks,
-  ) {}
+  ) {
+    this.pass = new WorkerPass(clock.now())
+  }
 
   /** Starts workers on an instance while it has work and slots are free; otherwise puts it in line. */
   wake(inst: Instance): void {
@@ -68,7 +111,7 @@ export class Dispatcher {
       // Never run a turn inside the caller's tell: workers start on a later microtask, all that
       // are woken meanwhile on the same one (a microtask each cost more than their turns here).
       this.starting.push(inst)
-      if (this.starting.length === 1) queueMicrotask(detached(this.startWorkers))
+      if (this.starting.length === 1) startSoon(this)
     }
   }
 
@@ -77,7 +120,7 @@ export class Dispatcher {
    * start in the same pass, up to a bound: past it the rest start on the next microtask, so
    * actors that wake each other forever leave other microtasks their turn.
    */
-  private readonly startWorkers = () => {
+  startWorkers(): void {
     const starting = this.starting
     let started = 0
     while (started < starting.length && started < WORKERS_PER_PASS) this.work(starting[started++]!)
@@ -86,7 +129,7 @@ export class Dispatcher {
       while (starting.length !== 0) starting.pop()
     } else {
       starting.splice(0, started)
-      queueMicrotask(detached(this.startWorkers))
+      startSoon(this)
     }
   }
 
@@ -126,7 +169,7 @@ export class Dispatcher {
       throw error
     }
     if (wait === undefined) this.finish(inst)
-    else void this.workOn(inst, { inRow: pass.inRow, slice: pass.slice, now: pass.now, turnWaits: pass.turnWaits }, wait)
+    else void this.workOn(inst, pass.copy(), wait)
   }
 
   private async workOn(inst: Instance, pass: WorkerPass, wait: Promise<void>): Promise<void> {

@@ -2,7 +2,7 @@
 // or from outside one, and a fork made from outside a turn (`system.fork`): its children go out as
 // any turn's sends do, their joiner tells the fork-result actor, and that actor's turn hands the
 // joined replies to the caller waiting here.
-import { FORK_RESULT } from '../../../actors/fork-result.js'
+import { FORK_RESULT, type DeliverFork } from '../../../actors/fork-result.js'
 import type { ActorClass } from '../../core/actor.js'
 import type { ForkChildren, Joined, JoinOptions } from '../../core/fork.js'
 import type { MessageId } from '../../core/ids.js'
@@ -12,19 +12,42 @@ import type { ActorRegistry } from '../../turn/registry.js'
 import { outsideTrace } from '../../turn/turn-trace.js'
 import type { ActorRuntime } from './actor-runtime.js'
 
-export class EmbeddedForks {
+/** Where a fork's effects go: the turn endings' `send`. */
+export interface EffectSender {
+  send(effects: Effect[], cause: ForkPlan['cause']): void
+}
+
+/**
+ * One deps object for every fork, its clock reading set per fork: planFork keeps none of it. A
+ * class with a method, made with a reading, for the reasons in embedded-outcomes.ts: a literal
+ * with a closure, made once per system, would send V8's optimized planFork back to cold in the
+ * next system, and so would a reading field that began as a small integer.
+ */
+class ForkDeps implements ForkPlanDeps {
+  constructor(
+    private readonly registry: ActorRegistry<ActorRuntime>,
+    readonly checkSerializable: boolean,
+    public now: number,
+  ) {}
+
+  typeOf(actor: ActorClass): string {
+    return this.registry.get(actor).type
+  }
+}
+
+export class EmbeddedForks implements DeliverFork {
   /** Callers of system.fork waiting for their join. */
   private readonly waiting = new Map<string, (joined: unknown) => void>()
-  /** One deps object for every fork, its clock reading set per fork: planFork keeps none of it. */
-  private readonly deps: ForkPlanDeps
+  private readonly deps: ForkDeps
 
   constructor(
     private readonly host: OutsideForkHost,
     private readonly registry: ActorRegistry<ActorRuntime>,
     checkSerializable: boolean,
-    private readonly send: (effects: Effect[], cause: ForkPlan['cause']) => void,
+    private readonly sender: EffectSender,
+    now: number,
   ) {
-    this.deps = { typeOf: (actor) => registry.get(actor).type, checkSerializable, now: 0 }
+    this.deps = new ForkDeps(registry, checkSerializable, now)
   }
 
   /** A fork's effects, from a turn or from outside one (TurnHost.planFork). */
@@ -38,12 +61,12 @@ export class EmbeddedForks {
     const join = this.registry.find(FORK_RESULT)!.cls
     const { effects, cause } = outsideFork(this.host, forkId, children, join, options as JoinOptions<unknown>, outsideTrace())
     const joined = new Promise<Joined<T, Value>>((resolve) => this.waiting.set(forkId, resolve as (j: unknown) => void))
-    this.send(effects, cause)
+    this.sender.send(effects, cause)
     return joined
   }
 
   /** The fork-result actor's turn: the fork joined. */
-  joined(forkId: string, joined: unknown): void {
+  deliverFork(forkId: string, joined: unknown): void {
     const resolve = this.waiting.get(forkId)
     this.waiting.delete(forkId)
     resolve?.(joined)

@@ -19,6 +19,11 @@ import type { MessageBook } from './message-book.js'
 import type { PendingAsks } from './pending-asks.js'
 import type { RetryWaits } from './retry-waits.js'
 
+/** Where the messages a turn sent go: the system's mailboxes. */
+export interface MessageSink {
+  enqueue(rt: ActorRuntime, envelope: Envelope, receipt: boolean): void
+}
+
 /** What the embedded system's turn endings reach into. */
 export interface OutcomeParts {
   clock: Clock
@@ -32,7 +37,7 @@ export interface OutcomeParts {
   state: StateStore
   timers: EmbeddedTimers
   /** Accepts a message a turn sent. */
-  enqueue(rt: ActorRuntime, envelope: Envelope, receipt: boolean): void
+  sink: MessageSink
 }
 
 /**
@@ -41,7 +46,36 @@ export interface OutcomeParts {
  * message's end with its dead letter, fork report and ask answered.
  */
 export class EmbeddedOutcomes {
-  constructor(private readonly p: OutcomeParts) {}
+  // The parts are kept in fields of this class, not in the object each system passes: that
+  // object is a literal made once per system, and V8 generalizes a literal's fields the second
+  // time it is made, which drops the optimized code that read them (every turn ending, in the
+  // second system a process makes). The sink is an object with a method, not a closure, for the
+  // same reason: a call site that has seen one system's closure deopts on the next one's.
+  private readonly clock: Clock
+  private readonly logger: Logger
+  private readonly events: Listeners
+  private readonly registry: ActorRegistry<ActorRuntime>
+  private readonly book: MessageBook
+  private readonly asks: PendingAsks
+  private readonly dead: DeadLetterBox
+  private readonly retries: RetryWaits
+  private readonly state: StateStore
+  private readonly timers: EmbeddedTimers
+  private readonly sink: MessageSink
+
+  constructor(parts: OutcomeParts) {
+    this.clock = parts.clock
+    this.logger = parts.logger
+    this.events = parts.events
+    this.registry = parts.registry
+    this.book = parts.book
+    this.asks = parts.asks
+    this.dead = parts.dead
+    this.retries = parts.retries
+    this.state = parts.state
+    this.timers = parts.timers
+    this.sink = parts.sink
+  }
 
   carryOut(ctx: MailboxTurn, outcome: Outcome, now: number): void {
     if (outcome.end === 'done') this.succeeded(ctx, outcome.reply, now)
@@ -50,18 +84,16 @@ export class EmbeddedOutcomes {
   }
 
   private filtered(ctx: MailboxTurn, reason: string): void {
-    const p = this.p
     const envelope = ctx.message
     const rt = ctx.instance.rt
     rt.counts.filtered++
-    if (p.events.active) p.events.emit({ type: '@troupe.filtered', at: p.clock.now(), envelope, reason })
-    p.book.finish(envelope, 'filtered', reason)
+    if (this.events.active) this.events.emit({ type: '@troupe.filtered', at: this.clock.now(), envelope, reason })
+    this.book.finish(envelope, 'filtered', reason)
     if (envelope.fork !== undefined) this.send([forkReport(envelope, { ok: false, status: 'filtered', error: filteredError(reason) })], envelope)
-    if (p.asks.size !== 0) p.asks.fail(envelope.id, new AskFailedError(rt.type, envelope.id, 'filtered', new Error(reason)))
+    if (this.asks.size !== 0) this.asks.fail(envelope.id, new AskFailedError(rt.type, envelope.id, 'filtered', new Error(reason)))
   }
 
   private succeeded(ctx: MailboxTurn, reply: unknown, now: number): void {
-    const p = this.p
     const inst = ctx.instance
     const rt = inst.rt
     // Commit, then send: nothing leaves from state that was not kept.
@@ -75,41 +107,40 @@ export class EmbeddedOutcomes {
     // straight away, with no Outgoing or list of effects made for it.
     const child = soleForkReport(ctx)
     if (child !== undefined) {
-      const joiner = p.registry.get(JOINER)
-      p.enqueue(joiner, forkReportEnvelope(child, { ok: true, reply }, joiner, now, ctx.trace), false)
+      const joiner = this.registry.get(JOINER)
+      this.sink.enqueue(joiner, forkReportEnvelope(child, { ok: true, reply }, joiner, now, ctx.trace), false)
     } else {
       const effects = doneEffects(ctx, reply)
       if (effects !== undefined) this.send(effects, ctx.message, now)
     }
     rt.counts.done++
-    if (p.events.active) p.events.emit({ type: '@troupe.done', at: now, envelope: ctx.message, durationMs: now - ctx.startedAt })
-    p.book.finish(envelope, 'done')
-    if (envelope !== undefined && p.asks.size !== 0) p.asks.answer(envelope.id, reply)
+    if (this.events.active) this.events.emit({ type: '@troupe.done', at: now, envelope: ctx.message, durationMs: now - ctx.startedAt })
+    this.book.finish(envelope, 'done')
+    if (envelope !== undefined && this.asks.size !== 0) this.asks.answer(envelope.id, reply)
   }
 
   private failed(ctx: MailboxTurn, error: unknown, attempt: AttemptRecord, retryInMs: number | undefined): void {
-    const p = this.p
     const inst = ctx.instance
     const rt = inst.rt
     const envelope = ctx.message
     const now = attempt.endedAt
-    const attempts = p.book.attempted(envelope, attempt)
+    const attempts = this.book.attempted(envelope, attempt)
     if (retryInMs !== undefined) {
       rt.counts.retried++
-      p.book.track(envelope, 'retrying', message(error))
-      if (p.events.active) p.events.emit({ type: '@troupe.retried', at: now, envelope, error, delayMs: retryInMs })
-      p.retries.later(inst, envelope, retryInMs)
+      this.book.track(envelope, 'retrying', message(error))
+      if (this.events.active) this.events.emit({ type: '@troupe.retried', at: now, envelope, error, delayMs: retryInMs })
+      this.retries.later(inst, envelope, retryInMs)
       return
     }
     const letter = deadLetter(envelope, error, attempts, now)
-    p.book.takeAttempts(envelope)
-    p.dead.add(letter)
+    this.book.takeAttempts(envelope)
+    this.dead.add(letter)
     rt.counts.dead++
-    if (p.events.active) p.events.emit({ type: '@troupe.dead', at: now, envelope, error })
-    logDead(p.logger, envelope, letter.error)
-    p.book.finish(envelope, 'dead', message(error))
+    if (this.events.active) this.events.emit({ type: '@troupe.dead', at: now, envelope, error })
+    logDead(this.logger, envelope, letter.error)
+    this.book.finish(envelope, 'dead', message(error))
     if (envelope.fork !== undefined) this.send([forkReport(envelope, { ok: false, status: 'dead', error: letter.error })], envelope)
-    if (p.asks.size !== 0) p.asks.fail(envelope.id, new AskFailedError(rt.type, envelope.id, 'dead', error))
+    if (this.asks.size !== 0) this.asks.fail(envelope.id, new AskFailedError(rt.type, envelope.id, 'dead', error))
   }
 
   /** A stateful instance whose turn set its state to undefined is deleted, here and in the store. */
@@ -118,7 +149,7 @@ export class EmbeddedOutcomes {
     if (inst.size !== 0) return // more messages: they start from the initial state
     inst.rt.instances.delete(inst.key)
     inst.mailbox.release()
-    const deleted = this.p.state.delete(inst.rt.type, inst.key)
+    const deleted = this.state.delete(inst.rt.type, inst.key)
     if (deleted instanceof Promise) this.settleStore(deleted, `deleting ${inst.rt.type}#${inst.key}`)
   }
 
@@ -127,21 +158,20 @@ export class EmbeddedOutcomes {
    * when told. The effects of one turn leave together, at one reading of the clock: `sentAt`, the
    * reading the turn ended at where the caller has one.
    */
-  send(effects: readonly Effect[], cause: Cause, sentAt = this.p.clock.now()): void {
+  send(effects: readonly Effect[], cause: Cause, sentAt = this.clock.now()): void {
     for (const effect of effects) this.sendOne(effect, cause, sentAt)
   }
 
   private sendOne(effect: Effect, cause: Cause, sentAt: number): void {
-    const p = this.p
     if (effect.kind === 'schedule') {
-      const put = p.timers.put(effect.timer)
+      const put = this.timers.put(effect.timer)
       if (put instanceof Promise) this.settleStore(put, `keeping timer ${effect.timer.id}`)
     } else if (effect.kind === 'cancel') {
-      const deleted = p.timers.store.delete(effect.timerId)
+      const deleted = this.timers.store.delete(effect.timerId)
       if (deleted instanceof Promise) this.settleStore(deleted, `removing timer ${effect.timerId}`)
     } else {
-      const rt = p.registry.get(effect.target)
-      p.enqueue(rt, toldEnvelope(effect, rt, cause, sentAt), effect.receipt)
+      const rt = this.registry.get(effect.target)
+      this.sink.enqueue(rt, toldEnvelope(effect, rt, cause, sentAt), effect.receipt)
     }
   }
 
@@ -151,7 +181,7 @@ export class EmbeddedOutcomes {
    * (the memory one) costs no description and no closure scope.
    */
   private settleStore(result: Promise<void>, what: string): void {
-    result.catch((error: unknown) => this.p.logger.error(`store failed ${what}`, { error: message(error) }))
+    result.catch((error: unknown) => this.logger.error(`store failed ${what}`, { error: message(error) }))
   }
 }
 

@@ -25,11 +25,11 @@ import { ActorRegistry } from '../../turn/registry.js'
 import type { OnceSemantics, OnceSubject } from '../../turn/once.js'
 import type { TurnHost } from '../../turn/turn-context.js'
 import { outsideTrace } from '../../turn/turn-trace.js'
-import { runTurn, startState, turnJournal, type Outcome, type TurnRules } from '../../turn/turn.js'
+import { runTurn, startState, turnJournal, TurnRules, type Outcome } from '../../turn/turn.js'
 import { ActorRuntime } from './actor-runtime.js'
-import { Dispatcher } from './dispatcher.js'
+import { Dispatcher, type DispatchHooks } from './dispatcher.js'
 import { EmbeddedForks } from './embedded-fork.js'
-import { EmbeddedOutcomes } from './embedded-outcomes.js'
+import { EmbeddedOutcomes, type MessageSink } from './embedded-outcomes.js'
 import { EmbeddedTimers } from './embedded-timers.js'
 import { instanceSnapshots, systemSnapshot } from './embedded-views.js'
 import { ENVELOPE, type Instance } from './instance.js'
@@ -46,7 +46,7 @@ import { StopBurial } from './stop-burial.js'
  * The embedded host: every actor in this process, mailboxes in memory, turns on the
  * event loop. The default system, for development, tests and jobs that fit one process.
  */
-export class EmbeddedSystem implements System, TurnHost, JoinerHost {
+export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHooks, MessageSink {
   readonly clock: Clock
   readonly logger: Logger
   private readonly registry: ActorRegistry<ActorRuntime>
@@ -73,9 +73,17 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   private readonly events: Listeners
   private readonly outcomes: EmbeddedOutcomes
   private readonly burial: StopBurial
-  private stopping = false
-  /** Past `stop()`: anything sent now (by a turn that outlived the stop) is dead-lettered at once. */
-  private stopped = false
+  /**
+   * Running from the end of the constructor; stopping from `stop()` (nothing new is taken);
+   * stopped once the stop's drain ended (anything a turn that outlived it sends is dead-lettered
+   * at once). One field the constructor already moves: a flag first written by a stop would have
+   * V8 drop the optimized code of every turn that read it, and the next system would start cold.
+   */
+  private phase: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting'
+
+  private get stopping(): boolean {
+    return this.phase === 'stopping' || this.phase === 'stopped'
+  }
 
   constructor(options: SystemOptions) {
     if (!options || !Array.isArray(options.actors)) throw new ConfigError('createSystem({ actors }) needs an array of actor classes')
@@ -86,20 +94,16 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     this.receiptsForAll = options.receiptsForAll ?? false
     this.registry = new ActorRegistry(options.actors, [Joiner, ForkResult], (cls) => new ActorRuntime(cls, this.clock))
     serveJoiner(this.registry.get(JOINER).actor, this)
-    serveForkResult(this.registry.get(FORK_RESULT).actor, (forkId, joined) => this.forks.joined(forkId, joined))
     this.runtimes = [...this.registry.values()]
     this.pausing = new PauseBook(this.runtimes)
     const maxRunning = options.concurrency ?? d.DEFAULT_SYSTEM_CONCURRENCY
     if (!(maxRunning >= 1)) throw new ConfigError(`createSystem: concurrency must be a number from 1 up, got ${String(options.concurrency)}`)
-    this.dispatch = new Dispatcher(this.clock, maxRunning, this.runtimes, {
-      turn: (inst, now) => this.turn(inst, now),
-      throttled: (inst, waitMs, scope, now) => {
-        inst.rt.counts.throttled++
-        if (this.events.active) this.events.emit({ type: '@troupe.throttled', at: now, actor: inst.rt.type, key: inst.key, waitMs, scope })
-      },
-    })
+    // The parts this system hands its own pieces are objects with methods (this system, its
+    // outcomes), not closures made here: code that called one system's closure is dropped by V8
+    // when the next system's comes, so a second system in a process would run its turns cold.
+    this.dispatch = new Dispatcher(this.clock, maxRunning, this.runtimes, this)
     this.deadlines = new Deadlines(this.clock)
-    this.rules = { filters: options.filters ?? [], checkSerializable: this.checkSerializable, random: options.random ?? Math.random, clock: this.clock, deadlines: this.deadlines }
+    this.rules = new TurnRules({ filters: options.filters ?? [], checkSerializable: this.checkSerializable, random: options.random ?? Math.random, clock: this.clock, deadlines: this.deadlines })
     this.receipts = new ReceiptBook(this.clock, options.receiptLimit ?? d.DEFAULT_RECEIPT_LIMIT)
     this.asks = new PendingAsks(this.clock, this.deadlines, this.receipts)
     this.book = new MessageBook(this.receipts, this.asks, this.pausing)
@@ -112,10 +116,11 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     this.keepsState = options.stores?.state !== undefined
     this.scheduled = new EmbeddedTimers(this.clock, options.stores?.timers ?? new MemoryTimerStore(), this.registry, this.dead, this.logger, (rt, envelope) => this.enqueue(rt, envelope, this.receiptsForAll))
     const { clock, logger, events, registry, book, asks, dead, retries, scheduled: timers } = this
-    const enqueue = (rt: ActorRuntime, envelope: Envelope, receipt: boolean) => this.enqueue(rt, envelope, receipt)
-    this.outcomes = new EmbeddedOutcomes({ clock, logger, events, registry, book, asks, dead, retries, timers, state: this.states.store, enqueue })
-    this.forks = new EmbeddedForks(this, registry, this.checkSerializable, (effects, cause) => this.outcomes.send(effects, cause))
+    this.outcomes = new EmbeddedOutcomes({ clock, logger, events, registry, book, asks, dead, retries, timers, state: this.states.store, sink: this })
+    this.forks = new EmbeddedForks(this, registry, this.checkSerializable, this.outcomes, clock.now())
+    serveForkResult(this.registry.get(FORK_RESULT).actor, this.forks)
     this.scheduled.runner.start()
+    this.phase = 'running'
   }
 
   // ── sending ──────────────────────────────────────────────────────────────
@@ -193,8 +198,9 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
     this.dispatch.wake(inst)
   }
 
-  private enqueue(rt: ActorRuntime, envelope: Envelope, receipt: boolean): void {
-    if (this.stopped) {
+  /** Accepts a message a turn or a timer sent (the outcomes' MessageSink). */
+  enqueue(rt: ActorRuntime, envelope: Envelope, receipt: boolean): void {
+    if (this.phase === 'stopped') {
       rt.counts.accepted++
       this.book.accepted(undefined)
       this.burial.bury(rt, envelope, new SystemStoppedError(`${rt.type} message ${envelope.id} was sent after the system stopped`))
@@ -217,8 +223,8 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
 
   // ── turns ────────────────────────────────────────────────────────────────
 
-  /** Runs one attempt of the message just shifted from `inst`. Returns a promise only if `receive` did. */
-  private turn(inst: Instance, now: number): Promise<void> | undefined {
+  /** Runs one attempt of the message just shifted from `inst` (DispatchHooks). Returns a promise only if `receive` did. */
+  turn(inst: Instance, now: number): Promise<void> | undefined {
     const rt = inst.rt
     const mailbox = inst.mailbox
     rt.lastActivityAt = now
@@ -240,6 +246,12 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
   /** An async turn's outcome, once it comes. Not a closure in turn(): its scope would be allocated for every turn. */
   private carryOutLater(ctx: MailboxTurn, outcome: Promise<Outcome>): Promise<void> {
     return outcome.then((ended) => this.outcomes.carryOut(ctx, ended, this.clock.now()))
+  }
+
+  /** A turn waits for a token of its key's or its type's bucket (DispatchHooks). */
+  throttled(inst: Instance, waitMs: number, scope: 'key' | 'type', now: number): void {
+    inst.rt.counts.throttled++
+    if (this.events.active) this.events.emit({ type: '@troupe.throttled', at: now, actor: inst.rt.type, key: inst.key, waitMs, scope })
   }
 
   rootEnvelope(inst: Instance, body: unknown, seq: number, sentAt: number): Envelope {
@@ -394,13 +406,13 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost {
 
   async stop(options?: StopOptions): Promise<StopReport> {
     if (this.stopping) throw new SystemStoppedError('stop() was already called')
-    this.stopping = true
+    this.phase = 'stopping'
     // Timers stay in the store, for the next system over it.
     const timersStopped = this.scheduled.runner.stop()
     const endedBefore = this.book.ended
     const timeoutMs = options?.timeoutMs ?? d.DEFAULT_STOP_TIMEOUT_MS
     await this.book.settledWithin(this.clock, timeoutMs)
-    this.stopped = true
+    this.phase = 'stopped'
     // Asks end first: their messages' receipts then say how the stop left them.
     this.asks.failAll(new SystemStoppedError('the system stopped before the reply came'))
     this.burial.buryWaiting(this.registry, this.retries, (inst, body, seq, sentAt) => this.rootEnvelope(inst, body, seq, sentAt))

@@ -39,7 +39,10 @@ export class StopBurial {
     const waiting = retries.cancel().map((envelope): [ActorRuntime, Envelope] => [registry.get(envelope.type), envelope])
     for (const rt of registry.values()) {
       for (const inst of rt.instances.values()) {
-        inst.parked = true
+        // Parked for good where a turn still runs or messages waited; an idle instance is left as
+        // it is (nothing reaches it now: what is sent after the stop is dead-lettered), so a stop
+        // writes nothing into every instance, which V8 would answer by dropping optimized code.
+        if (inst.active !== 0 || inst.size !== 0) inst.parked = true
         for (const slot of inst.mailbox.drain()) {
           const envelope = slot.seq === ENVELOPE ? (slot.item as Envelope) : rootEnvelope(inst, slot.item, slot.seq, slot.sentAt)
           waiting.push([rt, envelope])

@@ -16,9 +16,12 @@ export class TimerRunner {
   private armedAt = Infinity
   /** The run in progress, so stop() can wait for its store writes. */
   private current: Promise<void> | undefined
-  private stopped = false
-  /** Armed on its own clock timer; a runner never started fires only when asked (`fireDue`). */
-  private started = false
+  /**
+   * Armed on its own clock timer once started; a runner never started fires only when asked
+   * (`fireDue`); a stopped one fires nothing more. One field that `start` already moves: a flag
+   * first written at stop would have V8 drop the optimized code that read it, in every system.
+   */
+  private state: 'idle' | 'started' | 'stopped' = 'idle'
 
   constructor(
     private readonly clock: Clock,
@@ -29,7 +32,7 @@ export class TimerRunner {
   ) {}
 
   start(): void {
-    this.started = true
+    if (this.state === 'idle') this.state = 'started'
     void this.rearm()
   }
 
@@ -44,17 +47,17 @@ export class TimerRunner {
 
   /** A timer was put: wake earlier if it is due before the one armed. */
   notify(dueAt: number): void {
-    if (this.started && !this.stopped && dueAt < this.armedAt) this.arm(dueAt)
+    if (this.state === 'started' && dueAt < this.armedAt) this.arm(dueAt)
   }
 
   /** Reads the store again: for timers another process put, which `notify` never hears of. */
   poke(): void {
-    if (this.started && !this.stopped && this.current === undefined) void this.rearm()
+    if (this.state === 'started' && this.current === undefined) void this.rearm()
   }
 
   /** Fires nothing more; resolves once a run in progress has written its last timer. */
   stop(): Promise<void> {
-    this.stopped = true
+    this.state = 'stopped'
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
     this.timer = undefined
     return this.current ?? Promise.resolve()
@@ -62,19 +65,19 @@ export class TimerRunner {
 
   private arm(at: number): void {
     // A read that was in flight when stop() ran must not arm a timer that outlives the runner.
-    if (this.stopped) return
+    if (this.state === 'stopped') return
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
     this.armedAt = at
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined
       this.armedAt = Infinity
-      if (this.current !== undefined || this.stopped) return
+      if (this.current !== undefined || this.state === 'stopped') return
       this.current = this.run().finally(() => (this.current = undefined))
     }, Math.max(0, at - this.clock.now()))
   }
 
   private async rearm(): Promise<void> {
-    if (this.stopped || !this.started) return
+    if (this.state !== 'started') return
     try {
       const next = await this.store.next()
       if (next !== undefined) this.arm(next)
@@ -90,7 +93,7 @@ export class TimerRunner {
         const now = this.clock.now()
         const due = await this.store.due(now, BATCH)
         for (const t of due) {
-          if (this.stopped) return
+          if (this.state === 'stopped') return
           await this.fire(t)
           await this.advance(t, now)
         }
@@ -98,7 +101,7 @@ export class TimerRunner {
       }
     } catch (error) {
       this.logger.error('firing timers failed; retrying in 1 s', { error: (error as Error).message })
-      if (!this.stopped && this.started) this.arm(this.clock.now() + 1_000)
+      if (this.state === 'started') this.arm(this.clock.now() + 1_000)
       return
     }
     await this.rearm()
