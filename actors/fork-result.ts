@@ -7,8 +7,9 @@ export const FORK_RESULT = 'troupe.forkResult'
 
 /**
  * What a host does with each joined fork, inside the turn (a durable host hands it on with the
- * turn's other effects). An object with a method, not a closure: the fork-result turn's call
- * then sees one function in every system, and V8 keeps its optimized code when a second system is made.
+ * turn's other effects). An object with a method, not a closure: in the embedded host (the
+ * fork/join joiner's forks object) the fork-result turn's call then sees one function in every
+ * system, and V8 keeps its optimized code when a second system is made.
  */
 export interface DeliverFork {
   deliverFork(forkId: string, joined: unknown, ctx: Context): void | Promise<void>

@@ -351,7 +351,8 @@ export class KinesisTransport {
         if (failed.has(run[0]!)) continue
         const entry = entries[i]!
         if (run.length > 1) this.stats.aggregatesSent++
-        run.forEach((item, member) => {
+        for (let member = 0; member < run.length; member++) {
+          const item = run[member]!
           this.stats.recordsSent++
           const result: SentResult = {
             status: 'sent',
@@ -361,15 +362,15 @@ export class KinesisTransport {
             partitionKey: item.partitionKey,
             shardId: entry.ShardId!,
             sequenceNumber: entry.SequenceNumber!,
-            ...(run.length > 1 ? { member } : {}),
             attempts: item.attempts,
           }
+          if (run.length > 1) result.member = member
           if (overtook.has(item)) {
             result.overtook = true
             this.stats.recordsOvertaking++
           }
           this.finish(item, result)
-        })
+        }
       }
     }
     for (const s of settlements) {

@@ -128,6 +128,22 @@ t.test('state kept by stop() carries over to a new system on the same stores', a
   t.same(await two.system.state(Reminder, 'p'), { set: 2 })
 })
 
+t.test('a stopped system evicts nothing: the next system on the same stores keeps its writes', async (t) => {
+  const stores = memoryStores()
+  const one = createTestSystem({ actors: [Tick, Reminder], stores })
+  await one.system.tell(Reminder, { k: 's' })
+  await one.settle()
+  await one.system.stop()
+  const two = createTestSystem({ actors: [Tick, Reminder], stores })
+  await two.system.tell(Reminder, { k: 's' })
+  await two.settle()
+  t.equal(await one.system.evict(Reminder, 's'), false, 'the stopped system keeps its instance as stop() left it')
+  t.match(stores.state.get('reminder', 's'), { version: 1 }, 'nothing written after the stop')
+  await two.system.stop()
+  t.match(stores.state.get('reminder', 's'), { version: 2 }, "the next system's stop writes over it, with no conflict")
+  t.same(await two.system.state(Reminder, 's'), { set: 2 })
+})
+
 t.test('bad schedules are refused with the option named', async (t) => {
   const { system } = createTestSystem({ actors: [Tick] })
   await t.rejects(system.schedule(Tick, { n: 1 }, {}), { message: /system\.schedule\(tick\): give at, afterMs or every/ })

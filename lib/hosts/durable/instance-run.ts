@@ -285,7 +285,7 @@ export class InstanceRun {
     this.readCount = Math.max(0, n - fromItem)
   }
 
-    /** The one conditional write, and the send of what this run made, after it. */
+  /** The one conditional write, and the send of what this run made, after it. */
   private async commit(): Promise<void> {
     const { type, key, name, meta, source, group, kept, placed, entries, events, ctx } = this
     // Where what this run sends sits in its lane: the last record it read of those it had not read

@@ -277,6 +277,9 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
   }
 
   evict(actor: ActorClass | string, key = ''): Promise<boolean> {
+    // A stopping system evicts nothing: stop() keeps every instance (and writes it to a store it
+    // shares with the next system), and an eviction now would write it again over that system's.
+    if (this.stopping) return Promise.resolve(false)
     return settle(() => this.states.evict(this.runtime(actor), key))
   }
 

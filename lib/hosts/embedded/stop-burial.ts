@@ -40,8 +40,9 @@ export class StopBurial {
     for (const rt of registry.values()) {
       for (const inst of rt.instances.values()) {
         // Parked for good where a turn still runs or messages waited; an idle instance is left as
-        // it is (nothing reaches it now: what is sent after the stop is dead-lettered), so a stop
-        // writes nothing into every instance, which V8 would answer by dropping optimized code.
+        // it is (nothing reaches it now: what is sent after the stop is dead-lettered, and a
+        // stopping system evicts nothing), so a stop writes nothing into every instance, which V8
+        // would answer by dropping optimized code.
         if (inst.active !== 0 || inst.size !== 0) inst.parked = true
         for (const slot of inst.mailbox.drain()) {
           const envelope = slot.seq === ENVELOPE ? (slot.item as Envelope) : rootEnvelope(inst, slot.item, slot.seq, slot.sentAt)

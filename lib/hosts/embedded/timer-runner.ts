@@ -18,8 +18,9 @@ export class TimerRunner {
   private current: Promise<void> | undefined
   /**
    * Armed on its own clock timer once started; a runner never started fires only when asked
-   * (`fireDue`); a stopped one fires nothing more. One field that `start` already moves: a flag
-   * first written at stop would have V8 drop the optimized code that read it, in every system.
+   * (`fireDue`); a stopped one fires nothing more. One field that `start` already moves (the
+   * embedded host starts its runner as it is made): a flag first written at stop would have V8
+   * drop the optimized code that read it, in every system.
    */
   private state: 'idle' | 'started' | 'stopped' = 'idle'
 
