@@ -79,7 +79,6 @@ function plainFields(plain: Record<string, unknown>): boolean {
   return true
 }
 
-
 /**
  * True when a body to encode nests objects, arrays, Maps and Sets deeper than `limit` (a Map's
  * entries count two, as on the wire). Each object is walked once: a body that refers to itself

@@ -63,11 +63,18 @@ function startQueued(): void {
   try {
     while (i < n) toStart[i++]!.startWorkers()
   } finally {
-    // Emptied by pops when all were started (as `starting` is: its storage stays for the next).
-    if (i === toStart.length) while (toStart.length !== 0) toStart.pop()
-    else toStart.splice(0, i)
+    dropFirst(toStart, i)
     if (toStart.length !== 0) queueMicrotask(detached(startQueued))
   }
+}
+
+/**
+ * Drops the first `n` of a list of those to start. Emptied by pops when that is all of it:
+ * `length = 0` drops the array's storage, and the next pass would make it anew.
+ */
+function dropFirst<T>(list: T[], n: number): void {
+  if (n === list.length) while (list.length !== 0) list.pop()
+  else list.splice(0, n)
 }
 
 /**
@@ -124,13 +131,9 @@ export class Dispatcher {
     const starting = this.starting
     let started = 0
     while (started < starting.length && started < WORKERS_PER_PASS) this.work(starting[started++]!)
-    if (started === starting.length) {
-      // Emptied by pops: `length = 0` drops the array's storage, and the next pass made it anew.
-      while (starting.length !== 0) starting.pop()
-    } else {
-      starting.splice(0, started)
-      startSoon(this)
-    }
+    const rest = starting.length - started
+    dropFirst(starting, started)
+    if (rest !== 0) startSoon(this)
   }
 
   /** A slot came free: hand it to the next instance in line, this type first. */
