@@ -37,6 +37,8 @@ t.test('two shards, ParallelizationFactor 4: the type holds its rate within 10 %
     esm: { parallelizationFactor: 4, batchSize: 100, tickEveryMs: 100 },
   })
   const sites = Array.from({ length: SITES }, (_, i) => `site-${i}.example`)
+  // The backlog's start: no token of the type is taken before it.
+  const backlogStart = Date.now()
   // Each site's messages in order (a system keeps a key's tells in order), the sites at once.
   await Promise.all(sites.map(async (site) => {
     for (let n = 0; n < PER_SITE; n++) await r.producer.tell(Fetch, { site, n })
@@ -58,13 +60,17 @@ t.test('two shards, ParallelizationFactor 4: the type holds its rate within 10 %
   }
   runs.sort((a, b) => a - b)
   const first = runs[0]!
-  const inWindow = runs.filter((at) => at < first + WINDOW_MS).length
+  // The window starts at the backlog's start, not at the first turn: a turn runs up to a second
+  // after its token, so the first turn's token may be older than the turn, and a window from the
+  // first turn can hold the tokens of more than its own length (a CI run counted 244 there against
+  // 240: four turns, a tenth of a second of the rate). No token is taken before the backlog is.
+  const inWindow = runs.filter((at) => at < backlogStart + WINDOW_MS).length
   // The backlog outlasts the window: the type may run its burst and its rate all along, no more.
   // (How close to that the first window comes is the wake-ups' start-up on this machine — each may
   // wait up to a second past its token to run several at once — so the rate is checked below, over
   // the whole run, not there.)
   const most = FETCH_RATE.burst + (FETCH_RATE.ratePerSecond * WINDOW_MS) / 1000
-  t.ok(inWindow <= most, `${inWindow} turns in the first ${WINDOW_MS} ms, at most burst + rate × time = ${most}`)
+  t.ok(inWindow <= most, `${inWindow} turns in the first ${WINDOW_MS} ms from the backlog's start, at most burst + rate × time = ${most}`)
   const spanS = (runs.at(-1)! - first) / 1000
   const rate = (total - FETCH_RATE.burst) / spanS
   t.ok(Math.abs(rate - FETCH_RATE.ratePerSecond) <= 0.1 * FETCH_RATE.ratePerSecond, `after the burst, ${total - FETCH_RATE.burst} turns in ${spanS.toFixed(2)} s: ${rate.toFixed(1)}/s, within 10 % of ${FETCH_RATE.ratePerSecond}/s`)
