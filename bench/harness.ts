@@ -1,5 +1,6 @@
 // Measurement plumbing shared by the driver and the child: arguments, JSON lines, statistics.
 import os from 'node:os'
+import { constants, performance, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks'
 
 export type Args = Record<string, string>
 
@@ -84,6 +85,61 @@ export function latencySummary(ns: Float64Array): Record<string, number> {
     p99_us: us(percentile(s, 99)),
     p999_us: us(percentile(s, 99.9)),
     max_us: us(s[s.length - 1] ?? NaN),
+  }
+}
+
+/**
+ * The collections V8 runs while a latency workload is measured, and how many of its slowest 1 %
+ * overlapped one. A collection pauses whichever operation is running, so a p99 made of them
+ * shows here, not in the system's own work. Times are nanoseconds from `t0` (`nowNs()`).
+ */
+export class GcWatch {
+  /** Start and end of each collection, in nanoseconds from t0. */
+  private readonly spans: number[] = []
+  private scavenges = 0
+  private pauseMs = 0
+  private readonly observer = new PerformanceObserver((list) => this.take(list.getEntries()))
+  /** performance.now() in ms to nanoseconds from t0: both read the same monotonic clock. */
+  private readonly offsetNs: number
+
+  constructor(t0: bigint) {
+    this.offsetNs = Number(process.hrtime.bigint() - t0) - performance.now() * 1e6
+    this.observer.observe({ entryTypes: ['gc'] })
+  }
+
+  private take(entries: PerformanceEntry[]): void {
+    for (const e of entries) {
+      if ((e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) this.scavenges++
+      this.pauseMs += e.duration
+      const start = e.startTime * 1e6 + this.offsetNs
+      this.spans.push(start, start + e.duration * 1e6)
+    }
+  }
+
+  /**
+   * What ran while operation i took `lat[i]` ns from `starts[i]`: the scavenges, the pauses of
+   * every kind in ms, and the share of the slowest 1 % (at least one) that overlapped a collection.
+   */
+  async summary(starts: Float64Array, lat: Float64Array): Promise<Record<string, number>> {
+    // Node makes a collection's entry on the event loop after it: a run of microtasks has none yet.
+    await new Promise((resolve) => setImmediate(resolve))
+    this.take(this.observer.takeRecords())
+    this.observer.disconnect()
+    const slowest = Array.from(lat.keys())
+      .sort((a, b) => lat[b]! - lat[a]!)
+      .slice(0, Math.max(1, Math.floor(lat.length / 100)))
+    let inGc = 0
+    for (const i of slowest) {
+      const from = starts[i]!
+      const to = from + lat[i]!
+      for (let g = 0; g < this.spans.length; g += 2) {
+        if (this.spans[g]! < to && this.spans[g + 1]! > from) {
+          inGc++
+          break
+        }
+      }
+    }
+    return { scavenges: this.scavenges, gc_ms: round(this.pauseMs), slowest_in_gc: round(inGc / slowest.length, 3) }
   }
 }
 

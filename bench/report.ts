@@ -13,14 +13,16 @@ interface Table {
   reference: string
   metric: string
   latency?: boolean
+  /** In one process: the collections during the measured run, beside the tail they make. */
+  gc?: boolean
   cost?: boolean
 }
 
 const TABLES: Table[] = [
   { title: 'W1 tell throughput, one producer to one actor (in one process)', from: [['local', 'W1']], reference: 'troupe', metric: 'msgs_per_s' },
   { title: 'W2 many keyed actors, round-robin (in one process)', from: [['local', 'W2']], reference: 'troupe', metric: 'msgs_per_s' },
-  { title: 'W3 ask latency, sequential (in one process)', from: [['local', 'W3']], reference: 'troupe', metric: 'asks_per_s', latency: true },
-  { title: 'W4 fork/join of 10, sequential (in one process)', from: [['local', 'W4']], reference: 'troupe', metric: 'joins_per_s', latency: true },
+  { title: 'W3 ask latency, sequential (in one process)', from: [['local', 'W3']], reference: 'troupe', metric: 'asks_per_s', latency: true, gc: true },
+  { title: 'W4 fork/join of 10, sequential (in one process)', from: [['local', 'W4']], reference: 'troupe', metric: 'joins_per_s', latency: true, gc: true },
   { title: 'W7 big state: one singleton holding 20,000 keys, each message touches one (in one process)', from: [['local', 'W7']], reference: 'troupe', metric: 'msgs_per_s' },
   { title: 'W5 durable W1: one hot key (local Kinesis + DynamoDB; Restate)', from: [['aws', 'W1'], ['restate', 'W1']], reference: 'troupe-aws', metric: 'msgs_per_s', cost: true },
   { title: 'W5 durable W2: keyed counters × 5 messages', from: [['aws', 'W2'], ['restate', 'W2']], reference: 'troupe-aws', metric: 'msgs_per_s', cost: true },
@@ -69,6 +71,7 @@ export function report(reps: readonly Rep[], meta: { commit: string | null; mach
     if (t.latency) head.push('p50', 'p99')
     head.push(`${t.reference} / it (${t.latency ? 'rate' : t.metric.replace(/_/g, ' ')})`)
     if (t.latency) head.push(`its p50 / ${t.reference}'s`)
+    if (t.gc) head.push('scavenges', 'GC pauses', 'slowest 1 % in a GC')
     if (t.cost) head.push('PutRecords / msg', 'DynamoDB writes / msg', 'requests / msg', '$ per M msgs')
     out.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`)
     rows.sort((a, b) => (medianOf(b.reps, t.metric) ?? 0) - (medianOf(a.reps, t.metric) ?? 0))
@@ -81,6 +84,11 @@ export function report(reps: readonly Rep[], meta: { commit: string | null; mach
       if (t.latency) {
         const p50 = medianOf(row.reps, 'p50_us')
         cells.push(refP50 !== undefined && p50 !== undefined ? ratio(p50 / refP50) : '–')
+      }
+      if (t.gc) {
+        const share = medianOf(row.reps, 'slowest_in_gc')
+        const pauses = medianOf(row.reps, 'gc_ms')
+        cells.push(fmt(medianOf(row.reps, 'scavenges')), pauses === undefined ? '–' : `${fmt(pauses, 1)} ms`, share === undefined ? '–' : `${fmt(share * 100)} %`)
       }
       if (t.cost) {
         for (const k of ['putrecords_per_msg', 'dynamodb_writes_per_msg', 'requests_per_msg']) cells.push(fmt(medianOf(row.reps, k), 4))

@@ -1,5 +1,5 @@
 // The workloads: the same work for every system, timed the same way. Each returns one rep's metrics.
-import { gc, latencySummary, msSince, nowNs, round } from './harness.js'
+import { gc, GcWatch, latencySummary, msSince, nowNs, round } from './harness.js'
 import type { Suite } from './systems/index.js'
 import type { BenchSystem, WorkloadName } from './systems/system.js'
 
@@ -83,17 +83,21 @@ async function many(sys: BenchSystem, { actors, perActor }: Size): Promise<Recor
 async function ask(sys: BenchSystem, { n }: Size): Promise<Record<string, number>> {
   const h = await sys.W3!()
   const lat = new Float64Array(n)
+  const starts = new Float64Array(n)
   let reply = 0
   const t0 = nowNs()
+  const gcs = new GcWatch(t0)
   for (let i = 0; i < n; i++) {
     const s = nowNs()
     reply = await h.ask()
     lat[i] = Number(nowNs() - s)
+    starts[i] = Number(s - t0)
   }
   const ms = msSince(t0)
+  const collected = await gcs.summary(starts, lat)
   if (reply !== n) throw new Error(`W3: last reply ${reply}, asked ${n} times`)
   await h.teardown()
-  return { n, ms: round(ms), asks_per_s: Math.round(n / (ms / 1000)), ...latencySummary(lat) }
+  return { n, ms: round(ms), asks_per_s: Math.round(n / (ms / 1000)), ...latencySummary(lat), ...collected }
 }
 
 /**
@@ -104,17 +108,21 @@ async function forkJoin(sys: BenchSystem, { n, fanout }: Size): Promise<Record<s
   const h = await sys.W4!(fanout)
   const base = (fanout * (fanout - 1)) / 2
   const lat = new Float64Array(n)
+  const starts = new Float64Array(n)
   const t0 = nowNs()
+  const gcs = new GcWatch(t0)
   for (let i = 0; i < n; i++) {
     const s = nowNs()
     const sum = await h.forkJoin(i)
     lat[i] = Number(nowNs() - s)
+    starts[i] = Number(s - t0)
     if (sum !== fanout * i + base) throw new Error(`W4: fork/join ${i} summed ${sum}, want ${fanout * i + base}`)
   }
   const ms = msSince(t0)
+  const collected = await gcs.summary(starts, lat)
   const extra = (await h.metrics?.()) ?? {}
   await h.teardown()
-  return { n, fanout, ms: round(ms), joins_per_s: Math.round(n / (ms / 1000)), ...latencySummary(lat), ...extra }
+  return { n, fanout, ms: round(ms), joins_per_s: Math.round(n / (ms / 1000)), ...latencySummary(lat), ...collected, ...extra }
 }
 
 /** W4S: sagas in flight at once, as a busy service has them (the cost of one is what matters, not its latency alone). */

@@ -14,6 +14,7 @@ import { basename, dirname, extname, resolve } from 'node:path'
 import type { BuildOptions, Metafile, Plugin } from 'esbuild'
 import { TroupeError } from '../core/errors.js'
 import { DEFAULT_LAMBDA_RUNTIME, nodeTarget, type LambdaRuntime } from '../platform/lambda-runtime.js'
+import { builtinsByRequirePlugin } from './builtins-by-require.js'
 
 export interface BundleOptions {
   /** The module that exports `handler`. */
@@ -90,7 +91,7 @@ export async function bundleHandler(options: BundleOptions): Promise<BundleResul
     keepNames: true,
     sourcemap: options.sourcemap ?? false,
     external: options.external ?? [],
-    plugins: options.plugins ?? [],
+    plugins: [builtinsByRequirePlugin(), ...(options.plugins ?? [])],
     // Code meant for hosts that read streams themselves is dead in a Lambda (lib/aws/aws-system.ts).
     define: { 'process.env.TROUPE_LAMBDA_BUNDLE': '"true"', ...options.define },
     // Run from its sources (this repository), troupe resolves its own name to them, as Node does

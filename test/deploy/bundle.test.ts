@@ -10,6 +10,7 @@ import t from 'tap'
 import { clients as localClients, startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { BUNDLE_TARGET_BYTES, buildBundle } from '../../lib/deploy/bundle.js'
+import { runtimeNode } from '../../lib/local/runtime-node.js'
 import { codeSha256 } from '../../lib/deploy/zip.js'
 
 const APP = fileURLToPath(new URL('../cli/fixtures/counter.app.ts', import.meta.url))
@@ -265,6 +266,41 @@ export const handler = createLambdaHandler({ actors: [Echo], tableName: 'mine', 
   t.equal(built.entry, join(dir, 'host.ts'))
   t.ok(built.bytes > 0)
   t.ok(/export\{[\w$]+ as handler\}/.test(readFileSync(built.outfile, 'utf8')), 'exports handler')
+})
+
+// An ESM import of a built-in makes Node build its ESM facade, reading every export: on Node 24,
+// node:http's include getters that load undici, about 25 ms of a cold start that never uses it
+// (lib/deploy/builtins-by-require.ts). An import() is left to Node.
+t.test("the bundle loads Node's built-ins with require: on Node 24, importing it loads no undici", async (t) => {
+  const dir = t.testdir({
+    'host.mjs': `import { createServer } from 'node:http'
+import * as zlib from 'node:zlib'
+export async function handler() {
+  const { request } = await import('node:https')
+  return [typeof createServer, typeof zlib.gzipSync, typeof request]
+}
+`,
+  })
+  const built = await buildBundle({ entry: join(dir, 'host.mjs'), outDir: join(dir, 'out') })
+  const code = built.bundleFiles.map((f) => readFileSync(f, 'utf8')).join('\n')
+  t.notMatch(code, /from\s*"node:/, 'no static import of a built-in')
+  t.match(code, /import\("node:https"\)/, 'import() is left as it is: its namespace has the named exports')
+  const script = `
+    const mod = await import(${JSON.stringify(pathToFileURL(built.outfile).href)})
+    const value = await mod.handler()
+    process.stdout.write(JSON.stringify({ value, undici: process.moduleLoadList.filter((m) => m.includes('undici')) }))`
+  const node = await runtimeNode('nodejs24.x')
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(node, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
+    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`exit ${code}: ${stderr}`))))
+  })
+  const { value, undici } = JSON.parse(out) as { value: string[]; undici: string[] }
+  t.same(value, ['function', 'function', 'function'], 'what the code imported works')
+  t.same(undici, [], 'undici is not loaded')
 })
 
 t.test('app or entry, one of the two', async (t) => {

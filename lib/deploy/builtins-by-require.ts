@@ -1,0 +1,30 @@
+// Node's built-in modules, imported by the bundle's ESM code, are loaded with `require` (the
+// banner's, lib/deploy/bundle-handler.ts). An ESM `import` of a built-in makes Node build the
+// module's ESM facade, which reads every export once; on Node 24 `node:http`'s exports include
+// getters that load the bundled undici (WebSocket and its events): about 25 ms of a cold start
+// that never uses them. `require` reads only what the code uses, when it uses it.
+//
+// `import()` is left as it is: it resolves to the module's namespace, named exports included,
+// which a CommonJS stand-in would not give. The SDK imports `node:http` that way only for an
+// `http://` endpoint (a local server), never for AWS's.
+import { isBuiltin } from 'node:module'
+import type { Plugin } from 'esbuild'
+
+const NAMESPACE = 'troupe-builtin'
+
+/** Turns `import … from 'node:x'` of a built-in into a `require('node:x')` the bundle shares. */
+export function builtinsByRequirePlugin(): Plugin {
+  return {
+    name: 'troupe-builtins-by-require',
+    setup(build) {
+      build.onResolve({ filter: /^(node:)?[a-z][a-z0-9_/]*$/ }, (args) => {
+        if (args.kind !== 'import-statement' || !isBuiltin(args.path)) return undefined
+        return { path: args.path.startsWith('node:') ? args.path : `node:${args.path}`, namespace: NAMESPACE }
+      })
+      build.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(args.path)})`,
+        loader: 'js',
+      }))
+    },
+  }
+}
