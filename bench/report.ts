@@ -71,7 +71,9 @@ export function report(reps: readonly Rep[], meta: { commit: string | null; mach
     if (t.latency) head.push('p50', 'p99')
     head.push(`${t.reference} / it (${t.latency ? 'rate' : t.metric.replace(/_/g, ' ')})`)
     if (t.latency) head.push(`its p50 / ${t.reference}'s`)
-    if (t.gc) head.push('scavenges', 'GC pauses', 'slowest 1 % in a GC')
+    // Only a run with BENCH_GC=1 has them (bench/harness.ts).
+    const gc = t.gc === true && rows.some((r) => r.reps.some((rep) => rep.metrics.scavenges !== undefined))
+    if (gc) head.push('scavenges', 'GC pauses', 'slowest 1 % in a GC')
     if (t.cost) head.push('PutRecords / msg', 'DynamoDB writes / msg', 'requests / msg', '$ per M msgs')
     out.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`)
     rows.sort((a, b) => (medianOf(b.reps, t.metric) ?? 0) - (medianOf(a.reps, t.metric) ?? 0))
@@ -85,7 +87,7 @@ export function report(reps: readonly Rep[], meta: { commit: string | null; mach
         const p50 = medianOf(row.reps, 'p50_us')
         cells.push(refP50 !== undefined && p50 !== undefined ? ratio(p50 / refP50) : '–')
       }
-      if (t.gc) {
+      if (gc) {
         const share = medianOf(row.reps, 'slowest_in_gc')
         const pauses = medianOf(row.reps, 'gc_ms')
         cells.push(fmt(medianOf(row.reps, 'scavenges')), pauses === undefined ? '–' : `${fmt(pauses, 1)} ms`, share === undefined ? '–' : `${fmt(share * 100)} %`)

@@ -1,5 +1,5 @@
 // The workloads: the same work for every system, timed the same way. Each returns one rep's metrics.
-import { gc, GcWatch, latencySummary, msSince, nowNs, round } from './harness.js'
+import { gc, GcWatch, latencySummary, msSince, nowNs, round, watchingGc } from './harness.js'
 import type { Suite } from './systems/index.js'
 import type { BenchSystem, WorkloadName } from './systems/system.js'
 
@@ -86,7 +86,7 @@ async function ask(sys: BenchSystem, { n }: Size): Promise<Record<string, number
   const starts = new Float64Array(n)
   let reply = 0
   const t0 = nowNs()
-  const gcs = new GcWatch(t0)
+  const gcs = watchingGc() ? new GcWatch(t0) : undefined
   for (let i = 0; i < n; i++) {
     const s = nowNs()
     reply = await h.ask()
@@ -94,7 +94,7 @@ async function ask(sys: BenchSystem, { n }: Size): Promise<Record<string, number
     starts[i] = Number(s - t0)
   }
   const ms = msSince(t0)
-  const collected = await gcs.summary(starts, lat)
+  const collected = (await gcs?.summary(starts, lat)) ?? {}
   if (reply !== n) throw new Error(`W3: last reply ${reply}, asked ${n} times`)
   await h.teardown()
   return { n, ms: round(ms), asks_per_s: Math.round(n / (ms / 1000)), ...latencySummary(lat), ...collected }
@@ -110,7 +110,7 @@ async function forkJoin(sys: BenchSystem, { n, fanout }: Size): Promise<Record<s
   const lat = new Float64Array(n)
   const starts = new Float64Array(n)
   const t0 = nowNs()
-  const gcs = new GcWatch(t0)
+  const gcs = watchingGc() ? new GcWatch(t0) : undefined
   for (let i = 0; i < n; i++) {
     const s = nowNs()
     const sum = await h.forkJoin(i)
@@ -119,7 +119,7 @@ async function forkJoin(sys: BenchSystem, { n, fanout }: Size): Promise<Record<s
     if (sum !== fanout * i + base) throw new Error(`W4: fork/join ${i} summed ${sum}, want ${fanout * i + base}`)
   }
   const ms = msSince(t0)
-  const collected = await gcs.summary(starts, lat)
+  const collected = (await gcs?.summary(starts, lat)) ?? {}
   const extra = (await h.metrics?.()) ?? {}
   await h.teardown()
   return { n, fanout, ms: round(ms), joins_per_s: Math.round(n / (ms / 1000)), ...latencySummary(lat), ...collected, ...extra }

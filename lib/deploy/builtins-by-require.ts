@@ -1,12 +1,15 @@
 // Node's built-in modules, imported by the bundle's ESM code, are loaded with `require` (the
 // banner's, lib/deploy/bundle-handler.ts). An ESM `import` of a built-in makes Node build the
 // module's ESM facade, which reads every export once; on Node 24 `node:http`'s exports include
-// getters that load the bundled undici (WebSocket and its events): about 25 ms of a cold start
-// that never uses them. `require` reads only what the code uses, when it uses it.
+// getters that load Node's copy of undici (WebSocket and its events): 30 ms or so of the
+// flagship's cold start (bench/README.md, W6). `require` reads only what the code uses, when it
+// uses it.
 //
 // `import()` is left as it is: it resolves to the module's namespace, named exports included,
-// which a CommonJS stand-in would not give. The SDK imports `node:http` that way only for an
-// `http://` endpoint (a local server), never for AWS's.
+// and with code splitting esbuild puts a CommonJS stand-in in a chunk of its own whose namespace
+// has only `default` (`const { request } = await import('node:https')` would be undefined). The
+// SDK imports `node:http` that way only for an `http://` endpoint (a local server), never for
+// AWS's. A module that re-exports a built-in (`export * from 'node:x'`) loses those names.
 import { isBuiltin } from 'node:module'
 import type { Plugin } from 'esbuild'
 
@@ -18,7 +21,8 @@ export function builtinsByRequirePlugin(): Plugin {
     name: 'troupe-builtins-by-require',
     setup(build) {
       build.onResolve({ filter: /^(node:)?[a-z][a-z0-9_/]*$/ }, (args) => {
-        if (args.kind !== 'import-statement' || !isBuiltin(args.path)) return undefined
+        // Every `node:` path is a built-in, also one newer than the Node that bundles.
+        if (args.kind !== 'import-statement' || !(args.path.startsWith('node:') || isBuiltin(args.path))) return undefined
         return { path: args.path.startsWith('node:') ? args.path : `node:${args.path}`, namespace: NAMESPACE }
       })
       build.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => ({

@@ -91,7 +91,8 @@ export async function bundleHandler(options: BundleOptions): Promise<BundleResul
     keepNames: true,
     sourcemap: options.sourcemap ?? false,
     external: options.external ?? [],
-    plugins: [builtinsByRequirePlugin(), ...(options.plugins ?? [])],
+    // Last: a caller's plugin may stand in for a built-in itself.
+    plugins: [...(options.plugins ?? []), builtinsByRequirePlugin()],
     // Code meant for hosts that read streams themselves is dead in a Lambda (lib/aws/aws-system.ts).
     define: { 'process.env.TROUPE_LAMBDA_BUNDLE': '"true"', ...options.define },
     // Run from its sources (this repository), troupe resolves its own name to them, as Node does

@@ -48,6 +48,10 @@ export async function startLocalInvokeServer(options: LocalInvokeServerOptions =
       else res.destroy()
     })
   })
+  // An idle connection stays open until its client closes it. A server that closes idle ones
+  // (Node's does after about 6 s) races a client's next request on the same connection, which
+  // then fails with ECONNRESET: a Lambda client with no retries reports an ask with no answer.
+  server.keepAliveTimeout = 0
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
