@@ -103,6 +103,8 @@ export function watchingGc(): boolean {
  * shows here, not in the system's own work. Times are nanoseconds from `t0` (`nowNs()`).
  */
 export class GcWatch {
+  /** When each operation started, in nanoseconds from t0. */
+  private readonly starts: Float64Array
   /** Start and end of each collection, in nanoseconds from t0. */
   private readonly spans: number[] = []
   private scavenges = 0
@@ -111,9 +113,19 @@ export class GcWatch {
   /** performance.now() in ms to nanoseconds from t0: both read the same monotonic clock. */
   private readonly offsetNs: number
 
-  constructor(t0: bigint) {
+  /** For `n` operations timed from `t0`. */
+  constructor(
+    private readonly t0: bigint,
+    n: number,
+  ) {
+    this.starts = new Float64Array(n)
     this.offsetNs = Number(process.hrtime.bigint() - t0) - performance.now() * 1e6
     this.observer.observe({ entryTypes: ['gc'] })
+  }
+
+  /** Operation i started at `s` (`nowNs()`). */
+  started(i: number, s: bigint): void {
+    this.starts[i] = Number(s - this.t0)
   }
 
   private take(entries: PerformanceEntry[]): void {
@@ -129,11 +141,11 @@ export class GcWatch {
   }
 
   /**
-   * What ran while operation i took `lat[i]` ns from `starts[i]`: the scavenges, the pauses in ms
+   * What ran while operation i took `lat[i]` ns from its start: the scavenges, the pauses in ms
    * (scavenges, full collections, incremental marking steps), and the share of the slowest 1 % (at
    * least one) that overlapped one of them.
    */
-  async summary(starts: Float64Array, lat: Float64Array): Promise<Record<string, number>> {
+  async summary(lat: Float64Array): Promise<Record<string, number>> {
     // Node makes a collection's entry on the event loop after it: a run of microtasks has none yet.
     await new Promise((resolve) => setImmediate(resolve))
     this.take(this.observer.takeRecords())
@@ -143,7 +155,7 @@ export class GcWatch {
       .slice(0, Math.max(1, Math.floor(lat.length / 100)))
     let inGc = 0
     for (const i of slowest) {
-      const from = starts[i]!
+      const from = this.starts[i]!
       const to = from + lat[i]!
       for (let g = 0; g < this.spans.length; g += 2) {
         if (this.spans[g]! < to && this.spans[g + 1]! > from) {

@@ -83,18 +83,17 @@ async function many(sys: BenchSystem, { actors, perActor }: Size): Promise<Recor
 async function ask(sys: BenchSystem, { n }: Size): Promise<Record<string, number>> {
   const h = await sys.W3!()
   const lat = new Float64Array(n)
-  const starts = new Float64Array(n)
   let reply = 0
   const t0 = nowNs()
-  const gcs = watchingGc() ? new GcWatch(t0) : undefined
+  const gcs = watchingGc() ? new GcWatch(t0, n) : undefined
   for (let i = 0; i < n; i++) {
     const s = nowNs()
     reply = await h.ask()
     lat[i] = Number(nowNs() - s)
-    starts[i] = Number(s - t0)
+    gcs?.started(i, s)
   }
   const ms = msSince(t0)
-  const collected = (await gcs?.summary(starts, lat)) ?? {}
+  const collected = (await gcs?.summary(lat)) ?? {}
   if (reply !== n) throw new Error(`W3: last reply ${reply}, asked ${n} times`)
   await h.teardown()
   return { n, ms: round(ms), asks_per_s: Math.round(n / (ms / 1000)), ...latencySummary(lat), ...collected }
@@ -108,18 +107,17 @@ async function forkJoin(sys: BenchSystem, { n, fanout }: Size): Promise<Record<s
   const h = await sys.W4!(fanout)
   const base = (fanout * (fanout - 1)) / 2
   const lat = new Float64Array(n)
-  const starts = new Float64Array(n)
   const t0 = nowNs()
-  const gcs = watchingGc() ? new GcWatch(t0) : undefined
+  const gcs = watchingGc() ? new GcWatch(t0, n) : undefined
   for (let i = 0; i < n; i++) {
     const s = nowNs()
     const sum = await h.forkJoin(i)
     lat[i] = Number(nowNs() - s)
-    starts[i] = Number(s - t0)
+    gcs?.started(i, s)
     if (sum !== fanout * i + base) throw new Error(`W4: fork/join ${i} summed ${sum}, want ${fanout * i + base}`)
   }
   const ms = msSince(t0)
-  const collected = (await gcs?.summary(starts, lat)) ?? {}
+  const collected = (await gcs?.summary(lat)) ?? {}
   const extra = (await h.metrics?.()) ?? {}
   await h.teardown()
   return { n, fanout, ms: round(ms), joins_per_s: Math.round(n / (ms / 1000)), ...latencySummary(lat), ...collected, ...extra }

@@ -131,9 +131,8 @@ export class Dispatcher {
     const starting = this.starting
     let started = 0
     while (started < starting.length && started < WORKERS_PER_PASS) this.work(starting[started++]!)
-    const rest = starting.length - started
     dropFirst(starting, started)
-    if (rest !== 0) startSoon(this)
+    if (starting.length !== 0) startSoon(this)
   }
 
   /** A slot came free: hand it to the next instance in line, this type first. */
