@@ -1,4 +1,5 @@
 import { StoreConflictError } from '../core/errors.js'
+import { mapWithout } from '../core/map-without.js'
 import type { StateStore, StoredInstance, TimerRecord, TimerStore } from './index.js'
 
 /** Actor state in a Map per type, synchronously (no "type#key" string made per lookup). */
@@ -29,14 +30,15 @@ export class MemoryStateStore implements StateStore {
 
 /** Timers in a Map, synchronously; `due` scans, which is fine for the timers one process holds. */
 export class MemoryTimerStore implements TimerStore {
-  private readonly timers = new Map<string, TimerRecord>()
+  /** Replaced when its last timer goes (map-without.ts). */
+  private timers = new Map<string, TimerRecord>()
 
   put(timer: TimerRecord): void {
     this.timers.set(timer.id, { ...timer })
   }
 
   delete(id: string): void {
-    this.timers.delete(id)
+    this.timers = mapWithout(this.timers, id)
   }
 
   get(id: string): TimerRecord | undefined {

@@ -11,7 +11,8 @@ export type { ActorKind } from '../../turn/actor-type.js'
 /** An actor type as the embedded host runs it: its instances, its line for free slots, its counts and bucket. */
 export class ActorRuntime extends ActorType {
   readonly typeBucket: TokenBucket | undefined
-  readonly instances = new Map<string, Instance>()
+  /** Replaced when its last instance goes (map-without.ts): read it here, never keep it. */
+  instances = new Map<string, Instance>()
   /** Instances with work, waiting for a free slot. */
   readonly waiting = new WaitingLine<Instance>()
   running = 0

@@ -6,6 +6,7 @@ import { FORK_RESULT, type DeliverFork } from '../../../actors/fork-result.js'
 import type { ActorClass } from '../../core/actor.js'
 import type { ForkChildren, Joined, JoinOptions } from '../../core/fork.js'
 import type { MessageId } from '../../core/ids.js'
+import { mapWithout } from '../../core/map-without.js'
 import type { Effect, ForkPlan } from '../../turn/effect.js'
 import { outsideFork, planFork, type ForkPlanDeps, type OutsideForkHost } from '../../turn/fork-plan.js'
 import type { ActorRegistry } from '../../turn/registry.js'
@@ -37,7 +38,7 @@ class ForkDeps implements ForkPlanDeps {
 
 export class EmbeddedForks implements DeliverFork {
   /** Callers of system.fork waiting for their join. */
-  private readonly waiting = new Map<string, (joined: unknown) => void>()
+  private waiting = new Map<string, (joined: unknown) => void>()
   private readonly deps: ForkDeps
 
   constructor(
@@ -68,7 +69,7 @@ export class EmbeddedForks implements DeliverFork {
   /** The fork-result actor's turn: the fork joined. */
   deliverFork(forkId: string, joined: unknown): void {
     const resolve = this.waiting.get(forkId)
-    this.waiting.delete(forkId)
+    this.waiting = mapWithout(this.waiting, forkId)
     resolve?.(joined)
   }
 }

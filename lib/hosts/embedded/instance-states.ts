@@ -1,4 +1,5 @@
 import type { Clock } from '../../core/clock.js'
+import { mapWithout } from '../../core/map-without.js'
 import { copyState } from '../../core/state-copy.js'
 import { readKept } from '../../core/state-journal.js'
 import type { StateStore, StoredInstance } from '../../store/index.js'
@@ -47,14 +48,18 @@ export class InstanceStates {
   }
 
   async saveAll(runtimes: readonly ActorRuntime[]): Promise<void> {
-    for (const rt of runtimes) if (rt.stateful) for (const inst of rt.instances.values()) await this.save(inst)
+    for (const rt of runtimes) {
+      if (!rt.stateful) continue
+      // A turn that outlived the stop may end its instance meanwhile; the map it leaves is another one.
+      for (const inst of rt.instances.values()) if (rt.instances.get(inst.key) === inst) await this.save(inst)
+    }
   }
 
   /** Drops an idle instance from memory, kept in the store; false while it has work or waits. */
   async evict(rt: ActorRuntime, key: string): Promise<boolean> {
     const inst = rt.instances.get(key)
     if (!inst || inst.active !== 0 || inst.size !== 0 || inst.parked || inst.waiting || inst.loading) return false
-    rt.instances.delete(key)
+    rt.instances = mapWithout(rt.instances, key)
     if (rt.stateful) await this.save(inst)
     return true
   }

@@ -1,6 +1,7 @@
 import type { Clock } from '../../core/clock.js'
 import type { Envelope } from '../../core/envelope.js'
 import type { ForkMembership } from '../../core/fork.js'
+import { mapWithout } from '../../core/map-without.js'
 import type { MessageStatus } from '../../core/receipt.js'
 import type { AttemptRecord } from '../../core/dead-letter.js'
 import { OnceResults } from '../../turn/once.js'
@@ -27,7 +28,7 @@ export class MessageBook {
    * Where each fork child in play is, for the missing children of a join past its deadline: one
    * entry per fork, not per child (a map entry made and dropped per child cost more than its turn).
    */
-  private readonly forks = new Map<string, ForkChildren>()
+  private forks = new Map<string, ForkChildren>()
   private settledWaiters: (() => void)[] = []
 
   constructor(
@@ -99,7 +100,7 @@ export class MessageBook {
     const children = this.forks.get(member.forkId)
     if (children === undefined) return
     children.statuses[member.index] = undefined
-    if (--children.inPlay === 0) this.forks.delete(member.forkId)
+    if (--children.inPlay === 0) this.forks = mapWithout(this.forks, member.forkId)
   }
 
   /** Where a message is: a fork child in play (`member` says where in its fork), or what its receipt says. */

@@ -1,0 +1,17 @@
+// Deleting from a Map that outlives its entries. V8 gives a Map a smaller table as its entries go
+// and a larger one as they come back, and allocates that table in the old generation once the
+// Map's own table is old. A long-lived map that goes from empty to a few entries and back for
+// every message (a fork's waiting caller, its joiner's instance, its deadline timer, its
+// children's statuses) so left about 600 bytes of old-generation garbage per fork/join, which
+// only a full collection takes back. When the last entry goes, a fresh map, young like the
+// garbage of a turn, takes the old one's place instead.
+
+/**
+ * `map` without `key`: `map` itself, or a new empty map when `key` was its only entry (the caller
+ * keeps the map it gets back, and nothing else may hold on to the old one).
+ */
+export function mapWithout<K, V>(map: Map<K, V>, key: K): Map<K, V> {
+  if (map.size === 1 && map.has(key)) return new Map()
+  map.delete(key)
+  return map
+}
