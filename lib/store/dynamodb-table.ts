@@ -28,12 +28,17 @@ export interface DynamoDBStoreOptions {
   consistentRead?: boolean
 }
 
-/** The table, the client and how to read: what both stores share. */
 /** BatchGetItem takes at most this many keys a call. */
 const BATCH_GET_MAX_KEYS = 100
+/**
+ * BatchGetItem calls of one read in flight at once. A batch of 1,000 records for as many keys
+ * reads its states in three round trips instead of ten, and no turn of it starts before they end.
+ */
+const BATCH_GET_IN_FLIGHT = 4
 /** Backoff between BatchGetItem rounds that left keys unprocessed. */
 const UNPROCESSED_BACKOFF_MS = [25, 50, 100, 200, 400, 800, 1600] as const
 
+/** The table, the client and how to read: what both stores share. */
 export class TableAccess {
   readonly client: DynamoDBClient
   readonly name: string
@@ -72,24 +77,41 @@ export class TableAccess {
    */
   async batchGet(keys: readonly Record<string, AttributeValue>[], what: string): Promise<Record<string, AttributeValue>[]> {
     const found: Record<string, AttributeValue>[] = []
-    for (let i = 0; i < keys.length; i += BATCH_GET_MAX_KEYS) {
-      let pending: Record<string, AttributeValue>[] = keys.slice(i, i + BATCH_GET_MAX_KEYS)
-      for (let round = 0; pending.length; round++) {
-        if (round > 0) {
-          const backoff = UNPROCESSED_BACKOFF_MS[round - 1]
-          if (backoff === undefined) {
-            throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `DynamoDB left ${pending.length} ${what} unprocessed after ${round} BatchGetItem calls`)
-          }
-          await sleep(backoff)
+    let next = 0
+    let failed = false
+    const reader = async () => {
+      while (!failed && next < keys.length) {
+        const from = next
+        next += BATCH_GET_MAX_KEYS
+        try {
+          await this.batchGetCall(keys.slice(from, from + BATCH_GET_MAX_KEYS), what, found)
+        } catch (error) {
+          failed = true
+          throw error
         }
-        const out = await this.send((c) =>
-          c.send(new BatchGetItemCommand({ RequestItems: { [this.name]: { Keys: pending, ConsistentRead: this.consistentRead } } })),
-        )
-        found.push(...(out.Responses?.[this.name] ?? []))
-        pending = out.UnprocessedKeys?.[this.name]?.Keys ?? []
       }
     }
+    await Promise.all(Array.from({ length: Math.min(BATCH_GET_IN_FLIGHT, Math.ceil(keys.length / BATCH_GET_MAX_KEYS)) }, reader))
     return found
+  }
+
+  /** One call's keys into `found`, with the keys DynamoDB leaves unprocessed asked again after a backoff. */
+  private async batchGetCall(keys: Record<string, AttributeValue>[], what: string, found: Record<string, AttributeValue>[]): Promise<void> {
+    let pending = keys
+    for (let round = 0; pending.length; round++) {
+      if (round > 0) {
+        const backoff = UNPROCESSED_BACKOFF_MS[round - 1]
+        if (backoff === undefined) {
+          throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `DynamoDB left ${pending.length} ${what} unprocessed after ${round} BatchGetItem calls`)
+        }
+        await sleep(backoff)
+      }
+      const out = await this.send((c) =>
+        c.send(new BatchGetItemCommand({ RequestItems: { [this.name]: { Keys: pending, ConsistentRead: this.consistentRead } } })),
+      )
+      found.push(...(out.Responses?.[this.name] ?? []))
+      pending = out.UnprocessedKeys?.[this.name]?.Keys ?? []
+    }
   }
 
   /**

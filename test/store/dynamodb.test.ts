@@ -87,6 +87,38 @@ t.test('getMany loads instances in order, with gaps and repeats', async (t) => {
   t.strictSame(await state.getMany([]), [])
 })
 
+t.test('getMany of 1,000 keys keeps 4 BatchGetItem calls in flight, and finds every item', async (t) => {
+  const { client } = countedClient(t)
+  const { tableName, drop } = await table('troupe')
+  t.teardown(drop)
+  const { state } = dynamodbStores({ client, tableName })
+  for (let i = 0; i < 1_000; i += 50) await state.put('counter', `k${i}`, { state: `${i}`, version: 1, updatedAt: i }, undefined)
+  let inFlight = 0
+  let most = 0
+  let calls = 0
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'BatchGetItemCommand') return next(args)
+      calls++
+      most = Math.max(most, ++inFlight)
+      try {
+        return await next(args)
+      } finally {
+        inFlight--
+      }
+    },
+    { step: 'initialize', name: 'countInFlight' },
+  )
+  const got = await state.getMany(Array.from({ length: 1_000 }, (_, i) => ({ type: 'counter', key: `k${i}` })))
+  t.equal(calls, 10, 'ten calls of 100 keys')
+  t.equal(most, 4, 'four at once')
+  t.strictSame(
+    got.flatMap((item, i) => (item === undefined ? [] : [i])),
+    Array.from({ length: 20 }, (_, i) => i * 50),
+    'every stored item, at its place',
+  )
+})
+
 t.test('a too-large state names the type, the key and the size before any request', async (t) => {
   const { client, counter } = countedClient(t)
   const { state } = dynamodbStores({ client, tableName: 'never_created' })
