@@ -38,8 +38,8 @@ export class DynamoDBStateStore implements StateStore {
   }
 
   /**
-   * Loads many instances in as few requests as DynamoDB allows (BatchGetItem, 100 keys a call,
-   * unprocessed keys retried with backoff). Answers in the order asked, `undefined` where none.
+   * Loads many instances in as few requests as DynamoDB allows (BatchGetItem, 100 keys a call, four
+   * calls at once, unprocessed keys retried with backoff). Answers in the order asked, `undefined` where none.
    */
   async getMany(refs: readonly { type: string; key: string }[]): Promise<(StoredInstance | undefined)[]> {
     const byPk = new Map<string, Record<string, AttributeValue>>()

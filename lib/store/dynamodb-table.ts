@@ -31,8 +31,8 @@ export interface DynamoDBStoreOptions {
 /** BatchGetItem takes at most this many keys a call. */
 const BATCH_GET_MAX_KEYS = 100
 /**
- * BatchGetItem calls of one read in flight at once. A batch of 1,000 records for as many keys
- * reads its states in three round trips instead of ten, and no turn of it starts before they end.
+ * BatchGetItem calls of one read in flight at once: 1,000 keys are read in three round trips, not
+ * ten (a durable batch's turns wait for the read of its states).
  */
 const BATCH_GET_IN_FLIGHT = 4
 /** Backoff between BatchGetItem rounds that left keys unprocessed. */
@@ -72,39 +72,46 @@ export class TableAccess {
 
   /**
    * The items of `keys`, in as few requests as DynamoDB allows (BatchGetItem, 100 keys a call,
-   * unprocessed keys retried with backoff); keys without an item are absent. `what` names the
-   * keys in the error when DynamoDB leaves some unprocessed past the last backoff.
+   * BATCH_GET_IN_FLIGHT at once, unprocessed keys retried with backoff), in no particular order;
+   * keys without an item are absent. `what` names the keys in the error when DynamoDB leaves some
+   * unprocessed past the last backoff. When a call fails, no other starts, and the read rejects
+   * once those in flight have ended.
    */
   async batchGet(keys: readonly Record<string, AttributeValue>[], what: string): Promise<Record<string, AttributeValue>[]> {
     const found: Record<string, AttributeValue>[] = []
     let next = 0
-    let failed = false
+    let failure: { error: unknown } | undefined
+    const stopped = () => failure !== undefined
     const reader = async () => {
-      while (!failed && next < keys.length) {
+      while (!stopped() && next < keys.length) {
         const from = next
         next += BATCH_GET_MAX_KEYS
         try {
-          await this.batchGetCall(keys.slice(from, from + BATCH_GET_MAX_KEYS), what, found)
+          await this.batchGetCall(keys.slice(from, from + BATCH_GET_MAX_KEYS), what, found, stopped)
         } catch (error) {
-          failed = true
-          throw error
+          failure ??= { error }
         }
       }
     }
     await Promise.all(Array.from({ length: Math.min(BATCH_GET_IN_FLIGHT, Math.ceil(keys.length / BATCH_GET_MAX_KEYS)) }, reader))
+    if (failure !== undefined) throw failure.error
     return found
   }
 
-  /** One call's keys into `found`, with the keys DynamoDB leaves unprocessed asked again after a backoff. */
-  private async batchGetCall(keys: Record<string, AttributeValue>[], what: string, found: Record<string, AttributeValue>[]): Promise<void> {
+  /**
+   * One call's keys into `found`, with the keys DynamoDB leaves unprocessed asked again after a
+   * backoff, unless another call of the read failed meanwhile (`stopped`).
+   */
+  private async batchGetCall(keys: Record<string, AttributeValue>[], what: string, found: Record<string, AttributeValue>[], stopped: () => boolean): Promise<void> {
     let pending = keys
-    for (let round = 0; pending.length; round++) {
+    for (let round = 0; pending.length && !stopped(); round++) {
       if (round > 0) {
         const backoff = UNPROCESSED_BACKOFF_MS[round - 1]
         if (backoff === undefined) {
           throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `DynamoDB left ${pending.length} ${what} unprocessed after ${round} BatchGetItem calls`)
         }
         await sleep(backoff)
+        if (stopped()) return
       }
       const out = await this.send((c) =>
         c.send(new BatchGetItemCommand({ RequestItems: { [this.name]: { Keys: pending, ConsistentRead: this.consistentRead } } })),

@@ -119,6 +119,23 @@ t.test('getMany of 1,000 keys keeps 4 BatchGetItem calls in flight, and finds ev
   )
 })
 
+t.test('a failed BatchGetItem call fails the read, and no call starts after it', async (t) => {
+  const { client } = countedClient(t)
+  const { tableName, drop } = await table('troupe')
+  t.teardown(drop)
+  const { state } = dynamodbStores({ client, tableName })
+  let calls = 0
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'BatchGetItemCommand' && ++calls === 2) throw new Error('the second call broke')
+      return next(args)
+    },
+    { step: 'initialize', name: 'breakSecondCall' },
+  )
+  await t.rejects(state.getMany(Array.from({ length: 1_000 }, (_, i) => ({ type: 'counter', key: `k${i}` }))), { message: 'the second call broke' })
+  t.equal(calls, 4, 'the four calls in flight, none after')
+})
+
 t.test('a too-large state names the type, the key and the size before any request', async (t) => {
   const { client, counter } = countedClient(t)
   const { state } = dynamodbStores({ client, tableName: 'never_created' })

@@ -1,6 +1,7 @@
 import type { ActorClass } from '../../core/actor.js'
 import type { Clock } from '../../core/clock.js'
 import type { ActorCounts } from '../../core/inspection.js'
+import { mapWithout } from '../../core/map-without.js'
 import { TokenBucket } from '../../supervisor/token-bucket.js'
 import { ActorType } from '../../turn/actor-type.js'
 import { Instance } from './instance.js'
@@ -11,7 +12,10 @@ export type { ActorKind } from '../../turn/actor-type.js'
 /** An actor type as the embedded host runs it: its instances, its line for free slots, its counts and bucket. */
 export class ActorRuntime extends ActorType {
   readonly typeBucket: TokenBucket | undefined
-  /** Replaced when its last instance goes (map-without.ts): read it here, never keep it. */
+  /**
+   * Replaced when its last instance goes (`drop`): read it here each time; a walk over it across an
+   * await checks `instances.get(key)` again before it acts on an instance.
+   */
   instances = new Map<string, Instance>()
   /** Instances with work, waiting for a free slot. */
   readonly waiting = new WaitingLine<Instance>()
@@ -37,6 +41,11 @@ export class ActorRuntime extends ActorType {
     const inst = new Instance(this, key, this.kind === 'stateless' ? this.policy.concurrency : 1)
     this.instances.set(key, inst)
     return inst
+  }
+
+  /** Forgets the instance of `key` (map-without.ts). */
+  drop(key: string): void {
+    this.instances = mapWithout(this.instances, key)
   }
 
   isPaused(key: string): boolean {

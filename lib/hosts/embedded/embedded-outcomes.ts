@@ -3,7 +3,6 @@ import type { Envelope } from '../../core/envelope.js'
 import { AskFailedError } from '../../core/errors.js'
 import type { Listeners } from '../../core/listeners.js'
 import type { Logger } from '../../core/logger.js'
-import { mapWithout } from '../../core/map-without.js'
 import type { StateStore } from '../../store/index.js'
 import type { AttemptRecord } from '../../core/dead-letter.js'
 import type { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
@@ -148,7 +147,7 @@ export class EmbeddedOutcomes {
   private forget(inst: Instance): void {
     inst.state = undefined
     if (inst.size !== 0) return // more messages: they start from the initial state
-    inst.rt.instances = mapWithout(inst.rt.instances, inst.key)
+    inst.rt.drop(inst.key)
     inst.mailbox.release()
     const deleted = this.state.delete(inst.rt.type, inst.key)
     if (deleted instanceof Promise) this.settleStore(deleted, `deleting ${inst.rt.type}#${inst.key}`)

@@ -1,5 +1,4 @@
 import type { Clock } from '../../core/clock.js'
-import { mapWithout } from '../../core/map-without.js'
 import { copyState } from '../../core/state-copy.js'
 import { readKept } from '../../core/state-journal.js'
 import type { StateStore, StoredInstance } from '../../store/index.js'
@@ -50,7 +49,8 @@ export class InstanceStates {
   async saveAll(runtimes: readonly ActorRuntime[]): Promise<void> {
     for (const rt of runtimes) {
       if (!rt.stateful) continue
-      // A turn that outlived the stop may end its instance meanwhile; the map it leaves is another one.
+      // A turn that outlived the stop may end instances while this walks the map: the last one ended
+      // leaves a new map in `rt.instances`, and the old one, walked here, still lists what it dropped.
       for (const inst of rt.instances.values()) if (rt.instances.get(inst.key) === inst) await this.save(inst)
     }
   }
@@ -59,7 +59,7 @@ export class InstanceStates {
   async evict(rt: ActorRuntime, key: string): Promise<boolean> {
     const inst = rt.instances.get(key)
     if (!inst || inst.active !== 0 || inst.size !== 0 || inst.parked || inst.waiting || inst.loading) return false
-    rt.instances = mapWithout(rt.instances, key)
+    rt.drop(key)
     if (rt.stateful) await this.save(inst)
     return true
   }
