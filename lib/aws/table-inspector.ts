@@ -9,6 +9,7 @@ import { replayDeadLetter } from './dead-letter-replay.js'
 import { DurablePauses } from './pauses.js'
 import type { ActorClass } from '../core/actor.js'
 import type { Envelope } from '../core/envelope.js'
+import { eachAtOnce } from '../core/each-at-once.js'
 import { ConfigError } from '../core/errors.js'
 import { decode } from '../core/serialization.js'
 import { ActorType } from '../turn/actor-type.js'
@@ -192,19 +193,10 @@ export class TableInspector implements Inspector {
   }
 
   private async nodes(links: readonly TraceLink[]): Promise<MessageNode[]> {
-    const out: MessageNode[] = []
-    let next = 0
-    const worker = async () => {
-      while (next < links.length) {
-        const link = links[next++]!
-        const node = await this.node(link.id, link)
-        out.push(
-          node ?? { id: link.id, type: link.actor, key: link.key, correlationId: link.correlationId, ...(link.parentId !== undefined ? { parentId: link.parentId } : {}), status: 'unknown', attempts: 0, sentAt: link.sentAt, history: [] },
-        )
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(READS_AT_ONCE, links.length) }, worker))
-    return out
+    return eachAtOnce(links, READS_AT_ONCE, async (link): Promise<MessageNode> => {
+      const node = await this.node(link.id, link)
+      return node ?? { id: link.id, type: link.actor, key: link.key, correlationId: link.correlationId, ...(link.parentId !== undefined ? { parentId: link.parentId } : {}), status: 'unknown', attempts: 0, sentAt: link.sentAt, history: [] }
+    })
   }
 
   async trace(correlationId: string): Promise<TraceNode[]> {

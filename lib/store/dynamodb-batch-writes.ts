@@ -2,6 +2,7 @@
 // items DynamoDB leaves unprocessed (throttling) are sent again with backoff, then reported by
 // name, so a throttled table fails a write with what it did not take rather than losing it.
 import { BatchWriteItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb'
+import { eachAtOnce } from '../core/each-at-once.js'
 import { TroupeError } from '../core/errors.js'
 import type { Item, Key } from './dynamodb-dead-letter-item.js'
 import { sleep, type TableAccess } from './dynamodb-table.js'
@@ -30,11 +31,7 @@ export async function batchPut(table: TableAccess, writes: readonly Write[], wha
   const unique = [...byKey.values()]
   const chunks: Write[][] = []
   for (let i = 0; i < unique.length; i += BATCH_WRITE_MAX_ITEMS) chunks.push(unique.slice(i, i + BATCH_WRITE_MAX_ITEMS))
-  let next = 0
-  const worker = async () => {
-    while (next < chunks.length) await putChunk(table, chunks[next++]!, what)
-  }
-  await Promise.all(Array.from({ length: Math.min(BATCH_WRITES_AT_ONCE, chunks.length) }, worker))
+  await eachAtOnce(chunks, BATCH_WRITES_AT_ONCE, (chunk) => putChunk(table, chunk, what))
 }
 
 /** Deletes the items of `keys`, 25 a call, one call at a time. `what` names them in the error. */

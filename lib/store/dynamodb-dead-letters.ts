@@ -19,6 +19,7 @@
 // replaced, and `take` deletes the payload of the letter it takes.
 import { createHash } from 'node:crypto'
 import { DeleteItemCommand, PutItemCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
+import { eachAtOnce } from '../core/each-at-once.js'
 import { TroupeError } from '../core/errors.js'
 import type { DeadLetter } from '../core/dead-letter.js'
 import { batchPut, type Write } from './dynamodb-batch-writes.js'
@@ -160,18 +161,4 @@ export class DynamoDBDeadLetters {
   private async forget(key: string): Promise<void> {
     await this.payloads.delete?.(key)
   }
-}
-
-/** `work` over every item, at most `limit` at once; results in the items' order. */
-async function eachAtOnce<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length)
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++
-      out[i] = await work(items[i]!)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  return out
 }

@@ -2,6 +2,7 @@
 // DynamoDB's limits as this project counts them.
 import { createHash } from 'node:crypto'
 import { BatchGetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
+import { eachAtOnce } from '../core/each-at-once.js'
 import { ConfigError, TroupeError } from '../core/errors.js'
 
 /** DynamoDB's item size limit, attribute names included. */
@@ -78,23 +79,10 @@ export class TableAccess {
    * once those in flight have ended.
    */
   async batchGet(keys: readonly Record<string, AttributeValue>[], what: string): Promise<Record<string, AttributeValue>[]> {
+    const calls: Record<string, AttributeValue>[][] = []
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX_KEYS) calls.push(keys.slice(i, i + BATCH_GET_MAX_KEYS))
     const found: Record<string, AttributeValue>[] = []
-    let next = 0
-    let failure: { error: unknown } | undefined
-    const stopped = () => failure !== undefined
-    const reader = async () => {
-      while (!stopped() && next < keys.length) {
-        const from = next
-        next += BATCH_GET_MAX_KEYS
-        try {
-          await this.batchGetCall(keys.slice(from, from + BATCH_GET_MAX_KEYS), what, found, stopped)
-        } catch (error) {
-          failure ??= { error }
-        }
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(BATCH_GET_IN_FLIGHT, Math.ceil(keys.length / BATCH_GET_MAX_KEYS)) }, reader))
-    if (failure !== undefined) throw failure.error
+    await eachAtOnce(calls, BATCH_GET_IN_FLIGHT, (call, stopped) => this.batchGetCall(call, what, found, stopped))
     return found
   }
 
