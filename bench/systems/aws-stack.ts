@@ -7,7 +7,6 @@
 // measured run (its JIT warms up with them); each run gets its own stream and table and deletes
 // them in its teardown. `closeServers()` (BenchSystem.close, called by one.ts) stops it; it also
 // stops by itself when this process dies (its stdin closes).
-import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
@@ -19,6 +18,7 @@ import type { ApiCounts } from '../../lib/metrics/emf.js'
 import type { Invocations } from '../cost.js'
 import { costMetrics, ItemCounter, type ItemCounts } from './aws-cost.js'
 import { SHARDS } from './aws-settings.js'
+import { startServiceProcess, type ServiceProcess } from './service-process.js'
 
 export { POLL_MS, SHARDS } from './aws-settings.js'
 
@@ -31,55 +31,27 @@ export interface AwsServers {
 }
 
 const SERVER = fileURLToPath(new URL('./aws-servers.ts', import.meta.url))
-const START_TIMEOUT_MS = 30_000
 
-let started: Promise<{ servers: AwsServers; child: ChildProcess }> | undefined
+let started: Promise<ServiceProcess<AwsServers>> | undefined
 
 /** The server process of this bench child, started on first call. */
 export async function servers(): Promise<AwsServers> {
   started ??= startServers()
-  return (await started).servers
+  return (await started).info
 }
 
 /** Stops the server process, if one was started (SIGTERM, then SIGKILL after 5 s). */
 export async function closeServers(): Promise<void> {
   if (!started) return
-  const { child } = await started.catch(() => ({ child: undefined }))
+  const service = await started.catch(() => undefined)
   started = undefined
-  if (!child || child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  child.kill('SIGTERM')
-  const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-  await exited
-  clearTimeout(killer)
+  await service?.stop()
 }
 
-function startServers(): Promise<{ servers: AwsServers; child: ChildProcess }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', SERVER], { stdio: ['pipe', 'pipe', 'inherit'] })
-    let out = ''
-    const timer = setTimeout(() => fail(new Error(`the local AWS servers did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS)
-    function fail(e: Error) {
-      clearTimeout(timer)
-      child.kill('SIGKILL')
-      reject(e)
-    }
-    child.once('error', fail)
-    child.once('exit', (code, signal) => fail(new Error(`the local AWS servers exited (${signal ?? code}) before they listened`)))
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk
-      const nl = out.indexOf('\n')
-      if (nl < 0) return
-      clearTimeout(timer)
-      child.removeAllListeners('exit')
-      child.removeAllListeners('error')
-      child.stdout!.removeAllListeners('data')
-      child.stdout!.resume()
-      const endpoints = JSON.parse(out.slice(0, nl)) as { dynamodbEndpoint: string; kinesisEndpoint: string }
-      const pid = child.pid!
-      resolve({ child, servers: { ...endpoints, pid, cpuSeconds: () => cpuSecondsOf(pid) } })
-    })
-  })
+async function startServers(): Promise<ServiceProcess<AwsServers>> {
+  const service = await startServiceProcess<{ dynamodbEndpoint: string; kinesisEndpoint: string }>(SERVER, [], 'the local AWS servers')
+  const { pid } = service
+  return { ...service, info: { ...service.info, pid, cpuSeconds: () => cpuSecondsOf(pid) } }
 }
 
 /** utime + stime of a process from /proc, in seconds (clock ticks of 1/100 s on Linux). */

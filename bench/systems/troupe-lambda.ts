@@ -3,7 +3,8 @@
 // LocalFunction child processes fed from the stream by the LocalEventSourceMapping, exactly as
 // the tests' Lambda mode wires it (test/fixtures/lambda-mode.ts). This process is an API
 // handler: an AwsSystem that only tells and asks (`consume: false`). `troupe-lambda-invoke`
-// asks by invoking the function directly through the local Lambda Invoke API instead.
+// asks by invoking the function directly through the local Lambda Invoke API instead, which
+// serves from a process of its own with the function's environments (lambda-service.ts).
 //
 // Done is when nothing moves any more: every send out, no invocation running, every shard read
 // to its tip with no batch pending (the way the Lambda mode settles), then the state is read back.
@@ -16,24 +17,26 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
-import { lambdaInvoker } from '../../lib/aws/lambda-invoker.js'
+import { lambdaInvoker, type HostInvoker } from '../../lib/aws/lambda-invoker.js'
 import { decode } from '../../lib/core/serialization.js'
 import { bundleHandler } from '../../lib/deploy/bundle-handler.js'
 import { LocalEventSourceMapping } from '../../lib/local/local-event-source-mapping.js'
 import { LocalFunction } from '../../lib/local/local-function.js'
 import { LocalMetrics } from '../../lib/local/local-metrics.js'
 import { requestsSince } from '../../lib/metrics/emf.js'
-import { startLocalInvokeServer } from '../../lib/local/local-invoke-server.js'
 import { localLambdaClient } from '../../lib/local/local-lambda-client.js'
 import { settleLocalLambda } from '../../lib/local/settle-local-lambda.js'
 import type { ActorClass } from '../../lib/index.js'
 import { createTable, DynamoDBStateStore } from '../../lib/store/dynamodb.js'
 import { POLL_MS, SHARDS } from './aws-settings.js'
-import { awsRun, closeServers } from './aws-stack.js'
+import { awsRun, closeServers, type AwsRun } from './aws-stack.js'
 import { AskCounter, COUNTERS, Counter, KeyedCounter, type Count } from './counters.js'
+import type { LambdaServiceSettings } from './lambda-service.js'
+import { startServiceProcess } from './service-process.js'
 import type { BenchSystem } from './system.js'
 
 const HOST = fileURLToPath(new URL('./lambda-host.ts', import.meta.url))
+const SERVICE = fileURLToPath(new URL('./lambda-service.ts', import.meta.url))
 /** Records per batch: `troupe deploy`'s event source mapping setting (and Lambda's default). */
 const BATCH_SIZE = 100
 const LINGER_MS = 10
@@ -59,8 +62,8 @@ function bundle() {
   return bundled
 }
 
-/** A table, stream, function, mapping (and Invoke server when `invoke`), and the caller's system. */
-async function start(label: string, invoke: boolean) {
+/** A table, stream, function and mapping in this process, and the caller's system. */
+async function start(label: string) {
   const run = await awsRun(label)
   await createTable(run.dynamodb, run.tableName)
   const { outfile } = await bundle()
@@ -74,7 +77,7 @@ async function start(label: string, invoke: boolean) {
     stream: run.stream,
     timeoutMs: 60_000,
     initTimeoutMs: 60_000,
-    maxConcurrency: SHARDS + 1,
+    maxConcurrency: SHARDS,
     environment: { TROUPE_LOG_LEVEL: 'error', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     onLog: (line) => {
       if (!emf.ingest(line) && process.env.TROUPE_BENCH_LAMBDA_LOGS === '1') process.stderr.write(`[lambda] ${line}\n`)
@@ -90,29 +93,10 @@ async function start(label: string, invoke: boolean) {
     billed.ms += Math.ceil(result.durationMs)
     return result
   }
-  const esm = new LocalEventSourceMapping({ kinesis: run.kinesis, stream: run.stream, fn, batchSize: BATCH_SIZE, functionResponseTypes: ['ReportBatchItemFailures'], pollMs: invoke ? INVOKE_ESM_POLL_MS : POLL_MS })
-  const server = invoke ? await startLocalInvokeServer({ functions: { [fn.name]: fn } }) : undefined
-  const lambda =
-    server &&
-    localLambdaClient(server.endpoint)
-  const system = new AwsSystem({
-    actors: COUNTERS as ActorClass[],
-    kinesis: run.kinesis,
-    dynamodb: run.dynamodb,
-    tableName: run.tableName,
-    stream: run.stream,
-    consume: false,
-    timers: false,
-    // Its requests into the run's counter (AwsSystem counts into its own otherwise, on the same clients).
-    requests: run.requests,
-    pollMs: POLL_MS,
-    lingerMs: LINGER_MS,
-    checkSerializable: false,
-    logLevel: 'error',
-    ...(lambda ? { invoke: lambdaInvoker(lambda, fn.name) } : {}),
-  })
+  const esm = new LocalEventSourceMapping({ kinesis: run.kinesis, stream: run.stream, fn, batchSize: BATCH_SIZE, functionResponseTypes: ['ReportBatchItemFailures'], pollMs: POLL_MS })
+  const system = caller(run)
   // Warm environments before the clock starts: the cold start is W6's business.
-  await fn.provision(invoke ? SHARDS + 1 : SHARDS)
+  await fn.provision(SHARDS)
   await esm.start()
   run.mark()
   const emfBefore = await emf.requests()
@@ -146,8 +130,51 @@ async function start(label: string, invoke: boolean) {
       await system.stop().catch(() => {})
       await esm.stop()
       await fn.stop()
-      await server?.stop()
-      lambda?.destroy()
+      await run.teardown()
+    },
+  }
+}
+
+/** The asking and telling process: an API handler's AwsSystem, which consumes nothing. */
+function caller(run: AwsRun, invoke?: HostInvoker): AwsSystem {
+  return new AwsSystem({
+    actors: COUNTERS as ActorClass[],
+    kinesis: run.kinesis,
+    dynamodb: run.dynamodb,
+    tableName: run.tableName,
+    stream: run.stream,
+    consume: false,
+    timers: false,
+    // Its requests into the run's counter (AwsSystem counts into its own otherwise, on the same clients).
+    requests: run.requests,
+    pollMs: POLL_MS,
+    lingerMs: LINGER_MS,
+    checkSerializable: false,
+    logLevel: 'error',
+    ...(invoke ? { invoke } : {}),
+  })
+}
+
+/**
+ * The caller of `troupe-lambda-invoke`, asking through the Lambda service in a process of its own
+ * (lambda-service.ts): the Invoke API, the function's warm environments (one more than the
+ * mapping's shards, so an ask never waits for a batch) and its mapping.
+ */
+async function startInvoke() {
+  const run = await awsRun('invoke')
+  await createTable(run.dynamodb, run.tableName)
+  const { outfile } = await bundle()
+  const settings: LambdaServiceSettings = { bundle: outfile, name: 'troupe-host', stack: { dynamodbEndpoint: run.servers.dynamodbEndpoint, kinesisEndpoint: run.servers.kinesisEndpoint }, table: run.tableName, stream: run.stream, environments: SHARDS + 1, batchSize: BATCH_SIZE, pollMs: INVOKE_ESM_POLL_MS }
+  const service = await startServiceProcess<{ endpoint: string; functionName: string }>(SERVICE, [JSON.stringify(settings)], 'the local Lambda service')
+  const lambda = localLambdaClient(service.info.endpoint)
+  const system = caller(run, lambdaInvoker(lambda, service.info.functionName))
+  run.mark()
+  return {
+    system,
+    async teardown() {
+      await system.stop().catch(() => {})
+      await service.stop()
+      lambda.destroy()
       await run.teardown()
     },
   }
@@ -169,7 +196,7 @@ export const troupeLambda: BenchSystem = {
   },
 
   async W1(n) {
-    const s = await start('lambda', false)
+    const s = await start('lambda')
     let cost: Record<string, number> = {}
     return {
       send: (by) => s.tell(Counter, { by }),
@@ -184,7 +211,7 @@ export const troupeLambda: BenchSystem = {
   },
 
   async W2(keys, perActor) {
-    const s = await start('lambda', false)
+    const s = await start('lambda')
     let cost: Record<string, number> = {}
     return {
       send: (k, by) => s.tell(KeyedCounter, { k, by }),
@@ -202,7 +229,7 @@ export const troupeLambda: BenchSystem = {
   },
 
   async W3() {
-    const s = await start('lambda', false)
+    const s = await start('lambda')
     return { ask: () => s.system.ask(AskCounter, { by: 1 }), teardown: s.teardown }
   },
 
@@ -212,11 +239,11 @@ export const troupeLambda: BenchSystem = {
 export const troupeLambdaInvoke: BenchSystem = {
   name: 'troupe-lambda-invoke',
   notes: {
-    W3: `await system.ask(AskCounter, { by: 1 }) with AwsSystem's invoke option: a Lambda Invoke (RequestResponse, @aws-sdk/client-lambda) of the function through the local Invoke API, which runs the turn under the same conditional commit and answers with the reply. ${SETTINGS.replace(`pollMs ${POLL_MS}`, `pollMs ${INVOKE_ESM_POLL_MS}, Lambda's own for an idle shard: the mapping is off the ask's path`)}`,
+    W3: `await system.ask(AskCounter, { by: 1 }) with AwsSystem's invoke option: a Lambda Invoke (RequestResponse, @aws-sdk/client-lambda) of the function through the local Invoke API, which runs the turn under the same conditional commit and answers with the reply. The Invoke API, the function's environments (one more than the shards) and its mapping run in a process of their own (lambda-service.ts), as Restate's server and endpoint do. ${SETTINGS.replace(`pollMs ${POLL_MS}`, `pollMs ${INVOKE_ESM_POLL_MS}, Lambda's own for an idle shard: the mapping is off the ask's path`)}`,
   },
 
   async W3() {
-    const s = await start('invoke', true)
+    const s = await startInvoke()
     return { ask: () => s.system.ask(AskCounter, { by: 1 }), teardown: s.teardown }
   },
 
