@@ -3,7 +3,7 @@
 //   node --expose-gc --import tsx bench/one.ts --system troupe --workload W1 [--n 1e6] [--warmup 1] [--quick]
 //   node --expose-gc --import tsx bench/one.ts --system troupe --workload W4 [--n 2e4] [--fanout 10]
 import { emit, gc, int, parseArgs, progress } from './harness.js'
-import { suiteOf, SYSTEMS } from './systems/index.js'
+import { sizeSuiteOf, SYSTEMS } from './systems/index.js'
 import type { BenchSystem } from './systems/system.js'
 import { isWorkload, suiteSizes, warmupSize, WORKLOADS, type Size } from './workloads.js'
 
@@ -17,7 +17,7 @@ if (!entry || !isWorkload(workload)) {
 }
 const spec = WORKLOADS[workload]
 // The AWS systems run their own sizes (local servers take seconds for what runs in ms in-process).
-const sizes = suiteSizes(spec, suiteOf(systemName))
+const sizes = suiteSizes(spec, sizeSuiteOf(systemName, workload))
 const preset = args.quick === 'true' ? sizes.quick : sizes.full
 const size: Size = {
   n: int(args.n, preset.n),

@@ -29,9 +29,15 @@ export class KeyedCounter extends Actor<{ k: string; by: number }, void, Count> 
   }
 }
 
-/** W3: a singleton counter that replies with its count. */
-export class AskCounter extends Actor<{ by: number }, number, Count> {
+/**
+ * W3: a counter per key that replies with its count. A run asks one key of its own, as Restate's
+ * W3 does, so runs that share a table (troupe-lambda-invoke's warm-up and measured run) each count from 0.
+ */
+export class AskCounter extends Actor<{ k: string; by: number }, number, Count> {
   static readonly type = 'askCounter'
+  key(msg: AskCounter['In']) {
+    return msg.k
+  }
   initialState() {
     return { count: 0 }
   }

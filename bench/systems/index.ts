@@ -15,6 +15,8 @@ export interface SystemEntry {
   suite?: Suite
   /** Runs in the full run (--full) only, unless named with --systems. */
   fullOnly?: boolean
+  /** Workloads it runs at another suite's sizes: those of the peer it is compared with. */
+  sizedAs?: Partial<Record<WorkloadName, Suite>>
 }
 
 const troupeVariant = (name: string, asyncReceive: boolean, checkSerializable: boolean, forkInTurn = false, noRollback = false) => async () =>
@@ -58,7 +60,8 @@ export const SYSTEMS: Record<string, SystemEntry> = {
   // The Lambda path: the bundled host in child processes, fed by the local event source mapping.
   'troupe-lambda': { load: async () => (await import('./troupe-lambda.js')).troupeLambda, defaultWorkloads: ['W1', 'W2D', 'W3'], suite: 'aws' },
   // ask by a direct Lambda Invoke through the local Invoke API.
-  'troupe-lambda-invoke': { load: async () => (await import('./troupe-lambda.js')).troupeLambdaInvoke, defaultWorkloads: ['W3'], suite: 'aws' },
+  // Its W3 has Restate's sizes: the two are compared at the same number of asks.
+  'troupe-lambda-invoke': { load: async () => (await import('./troupe-lambda.js')).troupeLambdaInvoke, defaultWorkloads: ['W3'], suite: 'aws', sizedAs: { W3: 'restate' } },
   // W6: the flagship example's Lambda bundle, its size and module init.
   'troupe-bundle': { load: async () => (await import('./troupe-bundle.js')).troupeBundle, defaultWorkloads: ['W6'], suite: 'aws' },
   // The durable peer (the full run only): restate-server and the SDK endpoint on loopback.
@@ -72,6 +75,8 @@ export const SYSTEMS: Record<string, SystemEntry> = {
 }
 
 export const suiteOf = (system: string): Suite => SYSTEMS[system]?.suite ?? 'local'
+/** The suite whose sizes `system` runs `workload` at. */
+export const sizeSuiteOf = (system: string, workload: WorkloadName): Suite => SYSTEMS[system]?.sizedAs?.[workload] ?? suiteOf(system)
 
 /** The baselines troupe's ratio lines compare against (the targets are in ../targets.ts). */
 export const BASELINES = ['function-call', 'event-emitter', 'mailbox', 'xstate-machine', 'xstate-transition', 'nact', 'comedy', 'promises', 'troupe-no-rollback'] as const

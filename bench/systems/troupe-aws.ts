@@ -132,7 +132,7 @@ function troupeAwsSystem(name: string, ordering: Ordering, flow?: { control: Flo
     notes: {
       W1: `singleton Counter (initialState, no key): every message has one partition key, so one shard and one instance; producer calls system.tell(Counter, { by }) without awaiting; done when the n-th turn has committed. ${settings}`,
       W2: `keyed Counter (key(msg) = msg.k)${keyedNote}, partition key type#key, spread over the shards; done when every turn has committed. ${settings}`,
-      W3: `await system.ask(AskCounter, { by: 1 }) through the stream: the ask is put on Kinesis, the shard consumer runs the turn and commits the reply receipt, and ask reads it back from DynamoDB. ${settings}`,
+      W3: `await system.ask(AskCounter, { k: 'w3', by: 1 }) through the stream: the ask is put on Kinesis, the shard consumer runs the turn and commits the reply receipt, and ask reads it back from DynamoDB. ${settings}`,
       W4: `a saga of a fork and a join, 50 in flight: system.tell(Job, { x }); Job's turn does ctx.fork(fanout x [Child, { x, j }]).join(Sum, { timeoutMs: ${JOIN_TIMEOUT_MS}, value: x }); Child (stateless) replies x + j; Sum (stateless) resolves the caller's promise (a Map by x). ${settings}`,
     },
 
@@ -211,7 +211,7 @@ function troupeAwsSystem(name: string, ordering: Ordering, flow?: { control: Flo
     async W3() {
       const s = await start('troupe', [AskCounter], ordering)
       return {
-        ask: () => s.system.ask(AskCounter, { by: 1 }),
+        ask: () => s.system.ask(AskCounter, { k: 'w3', by: 1 }),
         teardown: s.teardown,
       }
     },

@@ -16,6 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { LambdaClient } from '@aws-sdk/client-lambda'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
 import { lambdaInvoker, type HostInvoker } from '../../lib/aws/lambda-invoker.js'
 import { decode } from '../../lib/core/serialization.js'
@@ -156,31 +157,40 @@ function caller(run: AwsRun, invoke?: HostInvoker): AwsSystem {
 }
 
 /**
- * The caller of `troupe-lambda-invoke`, asking through the Lambda service in a process of its own
- * (lambda-service.ts): the Invoke API, the function's warm environments (one more than the
- * mapping's shards, so an ask never waits for a batch) and its mapping.
+ * The Lambda service of `troupe-lambda-invoke` (lambda-service.ts: the Invoke API, the function's
+ * warm environments, one more than the mapping's shards so an ask never waits for a batch, and its
+ * mapping) on a table and stream of its own: one per bench child, shared by the warm-up and the
+ * measured run, as Restate's server and endpoint are, so that both measure JIT-warm processes.
  */
-async function startInvoke() {
-  const run = await awsRun('invoke')
-  await createTable(run.dynamodb, run.tableName)
-  const { outfile } = await bundle()
-  const settings: LambdaServiceSettings = { bundle: outfile, name: 'troupe-host', stack: { dynamodbEndpoint: run.servers.dynamodbEndpoint, kinesisEndpoint: run.servers.kinesisEndpoint }, table: run.tableName, stream: run.stream, environments: SHARDS + 1, batchSize: BATCH_SIZE, pollMs: INVOKE_ESM_POLL_MS }
-  const service = await startServiceProcess<{ endpoint: string; functionName: string }>(SERVICE, [JSON.stringify(settings)], 'the local Lambda service')
-  const lambda = localLambdaClient(service.info.endpoint)
-  const system = caller(run, lambdaInvoker(lambda, service.info.functionName))
-  run.mark()
-  return {
-    system,
-    async teardown() {
-      await system.stop().catch(() => {})
-      await service.stop()
-      lambda.destroy()
-      await run.teardown()
-    },
-  }
+let invokeWorld: Promise<{ run: AwsRun; lambda: LambdaClient; functionName: string; stop(): Promise<void> }> | undefined
+let invokeRuns = 0
+
+function invokeService() {
+  invokeWorld ??= (async () => {
+    const run = await awsRun('invoke')
+    await createTable(run.dynamodb, run.tableName)
+    const { outfile } = await bundle()
+    const settings: LambdaServiceSettings = { bundle: outfile, name: 'troupe-host', stack: { dynamodbEndpoint: run.servers.dynamodbEndpoint, kinesisEndpoint: run.servers.kinesisEndpoint }, table: run.tableName, stream: run.stream, environments: SHARDS + 1, batchSize: BATCH_SIZE, pollMs: INVOKE_ESM_POLL_MS }
+    const service = await startServiceProcess<{ endpoint: string; functionName: string }>(SERVICE, [JSON.stringify(settings)], 'the local Lambda service')
+    const lambda = localLambdaClient(service.info.endpoint)
+    return {
+      run,
+      lambda,
+      functionName: service.info.functionName,
+      async stop() {
+        await service.stop()
+        lambda.destroy()
+        await run.teardown()
+      },
+    }
+  })()
+  return invokeWorld
 }
 
 async function close(): Promise<void> {
+  const world = await invokeWorld?.catch(() => undefined)
+  invokeWorld = undefined
+  await world?.stop()
   const b = await bundled?.catch(() => undefined)
   bundled = undefined
   if (b) await rm(b.dir, { recursive: true, force: true })
@@ -192,7 +202,7 @@ export const troupeLambda: BenchSystem = {
   notes: {
     W1: `singleton Counter: system.tell(Counter, { by }) per message, one partition key (one shard); done when the mapping has delivered everything and the function is idle. ${SETTINGS}`,
     W2: `keyed Counter, partition key type#key, spread over the shards. ${SETTINGS}`,
-    W3: `await system.ask(AskCounter, { by: 1 }) through the stream: the ask goes on Kinesis, the mapping delivers it to the function, the reply receipt is read back from DynamoDB. ${SETTINGS}`,
+    W3: `await system.ask(AskCounter, { k: 'w3', by: 1 }) through the stream: the ask goes on Kinesis, the mapping delivers it to the function, the reply receipt is read back from DynamoDB. ${SETTINGS}`,
   },
 
   async W1(n) {
@@ -230,7 +240,7 @@ export const troupeLambda: BenchSystem = {
 
   async W3() {
     const s = await start('lambda')
-    return { ask: () => s.system.ask(AskCounter, { by: 1 }), teardown: s.teardown }
+    return { ask: () => s.system.ask(AskCounter, { k: 'w3', by: 1 }), teardown: s.teardown }
   },
 
   close,
@@ -239,12 +249,14 @@ export const troupeLambda: BenchSystem = {
 export const troupeLambdaInvoke: BenchSystem = {
   name: 'troupe-lambda-invoke',
   notes: {
-    W3: `await system.ask(AskCounter, { by: 1 }) with AwsSystem's invoke option: a Lambda Invoke (RequestResponse, @aws-sdk/client-lambda) of the function through the local Invoke API, which runs the turn under the same conditional commit and answers with the reply. The Invoke API, the function's environments (one more than the shards) and its mapping run in a process of their own (lambda-service.ts), as Restate's server and endpoint do. ${SETTINGS.replace(`pollMs ${POLL_MS}`, `pollMs ${INVOKE_ESM_POLL_MS}, Lambda's own for an idle shard: the mapping is off the ask's path`)}`,
+    W3: `await system.ask(AskCounter, { k, by: 1 }) (a key per run) with AwsSystem's invoke option: a Lambda Invoke (RequestResponse, @aws-sdk/client-lambda) of the function through the local Invoke API, which runs the turn under the same conditional commit and answers with the reply. The Invoke API, the function's environments (one more than the shards) and its mapping run in a process of their own (lambda-service.ts), one per bench child shared by the warm-up and the measured run, as Restate's server and endpoint do; it runs W3 at Restate's sizes. ${SETTINGS.replace(`pollMs ${POLL_MS}`, `pollMs ${INVOKE_ESM_POLL_MS}, Lambda's own for an idle shard: the mapping is off the ask's path`)}`,
   },
 
   async W3() {
-    const s = await startInvoke()
-    return { ask: () => s.system.ask(AskCounter, { by: 1 }), teardown: s.teardown }
+    const { run, lambda, functionName } = await invokeService()
+    const system = caller(run, lambdaInvoker(lambda, functionName))
+    const k = `w3-${++invokeRuns}`
+    return { ask: () => system.ask(AskCounter, { k, by: 1 }), teardown: () => system.stop().then(() => undefined) }
   },
 
   close,
