@@ -8,6 +8,8 @@
  * failed (a retry loop ends there).
  */
 export async function eachAtOnce<T, R>(items: readonly T[], limit: number, work: (item: T, stopped: () => boolean) => Promise<R>): Promise<R[]> {
+  // A limit under 1 would start no worker and answer holes without doing any of the work.
+  if (!(limit >= 1)) throw new RangeError(`eachAtOnce needs a limit of at least 1, got ${limit}`)
   const out: R[] = new Array(items.length)
   let next = 0
   let failure: { error: unknown } | undefined

@@ -31,7 +31,7 @@ export async function batchPut(table: TableAccess, writes: readonly Write[], wha
   const unique = [...byKey.values()]
   const chunks: Write[][] = []
   for (let i = 0; i < unique.length; i += BATCH_WRITE_MAX_ITEMS) chunks.push(unique.slice(i, i + BATCH_WRITE_MAX_ITEMS))
-  await eachAtOnce(chunks, BATCH_WRITES_AT_ONCE, (chunk) => putChunk(table, chunk, what))
+  await eachAtOnce(chunks, BATCH_WRITES_AT_ONCE, (chunk, stopped) => putChunk(table, chunk, what, stopped))
 }
 
 /** Deletes the items of `keys`, 25 a call, one call at a time. `what` names them in the error. */
@@ -50,9 +50,10 @@ export async function batchDelete(table: TableAccess, keys: readonly Item[], wha
   }
 }
 
-async function putChunk(table: TableAccess, chunk: readonly Write[], what: string): Promise<void> {
+/** One call's items, and the unprocessed ones again, unless another call of the put failed meanwhile (`stopped`): the put fails with that. */
+async function putChunk(table: TableAccess, chunk: readonly Write[], what: string, stopped: () => boolean): Promise<void> {
   let pending: WriteRequest[] = chunk.map((w) => ({ PutRequest: { Item: w.item } }))
-  for (let round = 0; pending.length > 0; round++) {
+  for (let round = 0; pending.length > 0 && !stopped(); round++) {
     if (round > 0) {
       const backoff = UNPROCESSED_BACKOFF_MS[round - 1]
       if (backoff === undefined) {
@@ -65,6 +66,7 @@ async function putChunk(table: TableAccess, chunk: readonly Write[], what: strin
         )
       }
       await sleep(backoff)
+      if (stopped()) return
     }
     const out = await table.send((c) => c.send(new BatchWriteItemCommand({ RequestItems: { [table.name]: pending } })))
     pending = out.UnprocessedItems?.[table.name] ?? []

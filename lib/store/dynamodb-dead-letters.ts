@@ -73,7 +73,9 @@ export class DynamoDBDeadLetters {
       if (itemBytes(item) <= DYNAMODB_MAX_ITEM_BYTES) fitting.push({ item, label: labelOf(letter) })
       else large.push(text)
     }
-    await Promise.all([batchPut(this.table, fitting, 'dead letters'), eachAtOnce(large, PAYLOADS_AT_ONCE, (text) => this.putLarge(text))])
+    // Both sides end before the put answers: a caller that tries again must not race writes of this one.
+    const settled = await Promise.allSettled([batchPut(this.table, fitting, 'dead letters'), eachAtOnce(large, PAYLOADS_AT_ONCE, (text) => this.putLarge(text))])
+    for (const side of settled) if (side.status === 'rejected') throw side.reason
   }
 
   /** The letters, of actor type `type` when given, oldest first. */

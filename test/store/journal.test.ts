@@ -197,6 +197,22 @@ t.test('a table that never takes the items is an error that names them, after ba
   t.equal(batchCalls(), 8)
 })
 
+t.test('a failed BatchWriteItem call ends the put: the other calls of it send nothing again', async (t) => {
+  const { tableName } = await freshJournal(t)
+  let calls = 0
+  // The first call is throttled whole; the second breaks.
+  const client = {
+    async send(command: { input: unknown }): Promise<unknown> {
+      if (!(command instanceof BatchWriteItemCommand)) return dynamodb.send(command as Parameters<DynamoDBClient['send']>[0])
+      if (++calls === 2) throw new Error('the second call broke')
+      return { UnprocessedItems: { [tableName]: command.input.RequestItems?.[tableName] ?? [] } }
+    },
+  } as unknown as DynamoDBClient
+  const journal = new DynamoDBJournalStore({ client, tableName })
+  await t.rejects(journal.putDeadLetters(Array.from({ length: 30 }, (_, i) => letter(`d${i}`, {}))), { message: 'the second call broke' })
+  t.equal(calls, 2, 'the throttled call is not sent again once the other failed')
+})
+
 t.test('each journal operation costs the requests the design says', async (t) => {
   const counter = new RequestCounter()
   const { journal } = await freshJournal(t, countRequests(dynamodb, counter))
