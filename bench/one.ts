@@ -16,7 +16,8 @@ if (!entry || !isWorkload(workload)) {
   process.exit(2)
 }
 const spec = WORKLOADS[workload]
-// The AWS systems run their own sizes (local servers take seconds for what runs in ms in-process).
+// The AWS systems run their own sizes (local servers take seconds for what runs in ms in-process);
+// a system sized as another suite for a workload (`sizedAs`) runs that suite's.
 const sizes = suiteSizes(spec, sizeSuiteOf(systemName, workload))
 const preset = args.quick === 'true' ? sizes.quick : sizes.full
 const size: Size = {

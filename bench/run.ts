@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { emit, int, list, machine, median, parseArgs, progress, round, spread, type Args } from './harness.js'
 import { evaluate, type Rep } from './evaluate.js'
 import { report } from './report.js'
-import { AWS_BASELINES, BASELINES, DEFAULT_SUITES, FLOW_BASE, FLOW_VARIANTS, SUITE_NAMES, suiteOf, SYSTEMS, type Suite } from './systems/index.js'
+import { AWS_BASELINES, BASELINES, DEFAULT_SUITES, FLOW_BASE, FLOW_VARIANTS, sizeSuiteOf, SUITE_NAMES, suiteOf, SYSTEMS, type Suite } from './systems/index.js'
 import { CHECKS } from './targets.js'
 import { BENCH_PRICES } from './cost.js'
 import { peerCosts } from './cost-peers.js'
@@ -33,6 +33,9 @@ const sizes = (suite: 'local' | 'aws' | 'restate', q: boolean) =>
     .map((w) => `${w} ${sizeText(w, suite, q)}`)
     .join(', ')
 
+const sizedAsText = Object.entries(SYSTEMS)
+  .flatMap(([name, entry]) => Object.entries(entry.sizedAs ?? {}).map(([w, suite]) => `\n                     ${name} runs ${w} at ${suite}'s sizes, and takes its size options`))
+  .join('')
 const USAGE = `usage: npm run bench -- [options]        (or: npx tsx bench/run.ts [options])
 
 Runs each system x workload in a fresh child process, R rounds, systems interleaved
@@ -43,7 +46,7 @@ Without --systems, --workloads or --only it writes bench/REPORT.md (or --report 
 
   --full             the full sizes and Restate; default: the quick set (both 3 rounds)
                      (${sizes('local', true)}; aws: ${sizes('aws', true)})
-                     full: ${sizes('local', false)}; aws: ${sizes('aws', false)}; restate: ${sizes('restate', false)}
+                     full: ${sizes('local', false)}; aws: ${sizes('aws', false)}; restate: ${sizes('restate', false)}${sizedAsText}
   --only SUITE       run these suites: ${SUITE_NAMES.join(', ')} (comma-separated)
   --reps R           measured rounds (default 3)
   --warmup W         warm-up runs inside each child before the measured one (default 1)
@@ -127,7 +130,16 @@ emit({
   warmup: int(args.warmup, 1),
   full,
   plan: Object.fromEntries(
-    [...plans].map(([suite, plan]) => [suite, Object.fromEntries([...plan].map(([w, s]) => [w, { systems: s, size: sizeOf(w, suite) }]))]),
+    [...plans].map(([suite, plan]) => [
+      suite,
+      Object.fromEntries(
+        [...plan].map(([w, s]) => {
+          // A system sized as another suite (sizedAs) says so beside the suite's size.
+          const other = s.filter((name) => sizeSuiteOf(name, w) !== suite)
+          return [w, { systems: s, size: sizeOf(w, suite), ...(other.length > 0 ? { sized_as: Object.fromEntries(other.map((name) => [name, sizeOf(w, sizeSuiteOf(name, w))])) } : {}) }]
+        }),
+      ),
+    ]),
   ),
   ...(plans.has('aws')
     ? {
@@ -340,9 +352,11 @@ function sizeOf(w: WorkloadName, suite: Suite): Size {
   }
 }
 
-function childArgs(system: string, w: WorkloadName, suite: Suite, a: Args): string[] {
+function childArgs(system: string, w: WorkloadName, a: Args): string[] {
   const out = ['--system', system, '--workload', w, '--timeout', String(timeoutS)]
-  for (const k of ['n', 'actors', 'per-actor', 'fanout']) if (a[optionOf(suite, k)] !== undefined) out.push(`--${k}`, a[optionOf(suite, k)]!)
+  // The size options of the suite whose sizes it runs: --n reaches a system sized as Restate's.
+  const sizedAs = sizeSuiteOf(system, w)
+  for (const k of ['n', 'actors', 'per-actor', 'fanout']) if (a[optionOf(sizedAs, k)] !== undefined) out.push(`--${k}`, a[optionOf(sizedAs, k)]!)
   if (a.warmup !== undefined) out.push('--warmup', a.warmup)
   if (quick) out.push('--quick')
   return out
@@ -353,7 +367,7 @@ function childArgs(system: string, w: WorkloadName, suite: Suite, a: Args): stri
 function runChild(r: number, system: string, w: WorkloadName, suite: Suite): Promise<Rep | 'skipped' | undefined> {
   return new Promise((resolve) => {
     const started = Date.now()
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', ONE, ...childArgs(system, w, suite, args)], {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', ONE, ...childArgs(system, w, args)], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
       // The AWS SDK's notice that its 2027 releases need Node 22, once per child: not progress.

@@ -11,7 +11,7 @@ export interface SystemEntry {
   load(): Promise<BenchSystem>
   /** The workloads it runs unless --workloads/--systems say otherwise. */
   defaultWorkloads: readonly WorkloadName[]
-  /** Which part of the benchmark it belongs to (and so which sizes it runs). @default 'local' */
+  /** Which part of the benchmark it belongs to (and so which sizes it runs, unless `sizedAs` says otherwise). @default 'local' */
   suite?: Suite
   /** Runs in the full run (--full) only, unless named with --systems. */
   fullOnly?: boolean

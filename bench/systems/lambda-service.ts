@@ -13,7 +13,7 @@
 // the bench child that started it.
 import { LocalEventSourceMapping } from '../../lib/local/local-event-source-mapping.js'
 import { LocalFunction } from '../../lib/local/local-function.js'
-import { startLocalInvokeServer } from '../../lib/local/local-invoke-server.js'
+import { startLocalInvokeServer, type LocalInvokeServer } from '../../lib/local/local-invoke-server.js'
 import { clients } from '../../lib/local/local-stack.js'
 
 export interface LambdaServiceSettings {
@@ -43,21 +43,30 @@ const fn = new LocalFunction({
 })
 const { kinesis } = clients(settings.stack)
 const esm = new LocalEventSourceMapping({ kinesis, stream: settings.stream, fn, batchSize: settings.batchSize, functionResponseTypes: ['ReportBatchItemFailures'], pollMs: settings.pollMs })
-const server = await startLocalInvokeServer({ functions: { [fn.name]: fn } })
-await fn.provision(settings.environments)
-await esm.start()
-process.stdout.write(`${JSON.stringify({ endpoint: server.endpoint, functionName: fn.name })}\n`)
+let server: LocalInvokeServer | undefined
 
+// Set before anything is awaited: the bench child may go while the environments still start.
 let stopping = false
 const stop = () => {
   if (stopping) return
   stopping = true
   const exit = () => process.exit(0)
-  Promise.allSettled([esm.stop(), fn.stop(), server.stop()]).then(exit, exit)
+  shutdown().then(exit, exit)
   setTimeout(exit, 5_000).unref()
+}
+/** The mapping first, so that no batch starts on a function going away. */
+async function shutdown(): Promise<void> {
+  await esm.stop()
+  await server?.stop()
+  await fn.stop()
 }
 process.on('SIGTERM', stop)
 process.on('SIGINT', stop)
 process.stdin.on('end', stop)
 process.stdin.on('close', stop)
 process.stdin.resume()
+
+server = await startLocalInvokeServer({ functions: { [fn.name]: fn } })
+await fn.provision(settings.environments)
+await esm.start()
+process.stdout.write(`${JSON.stringify({ endpoint: server.endpoint, functionName: fn.name })}\n`)

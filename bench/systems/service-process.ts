@@ -35,7 +35,13 @@ export function startServiceProcess<T>(entry: string, args: string[], what: stri
       child.removeAllListeners('error')
       child.stdout!.removeAllListeners('data')
       child.stdout!.resume()
-      resolve({ info: JSON.parse(out.slice(0, nl)) as T, pid: child.pid!, stop: () => stopChild(child) })
+      let info: T
+      try {
+        info = JSON.parse(out.slice(0, nl)) as T
+      } catch {
+        return fail(new Error(`${what} wrote ${JSON.stringify(out.slice(0, 200))} where its first line, JSON, was due`))
+      }
+      resolve({ info, pid: child.pid!, stop: () => stopChild(child) })
     })
   })
 }

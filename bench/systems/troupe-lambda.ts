@@ -50,7 +50,7 @@ const LINGER_MS = 10
  */
 const INVOKE_ESM_POLL_MS = 1_000
 
-const SETTINGS = `the counters bundled (minified) into troupe's Lambda host, run in LocalFunction child processes (one warm environment per shard, provisioned before the clock starts) fed by LocalEventSourceMapping (batch ${BATCH_SIZE}, no batching window, pollMs ${POLL_MS}, ReportBatchItemFailures); the caller is AwsSystem({ consume: false, lingerMs: ${LINGER_MS}, checkSerializable: false }); kinesalite + dynalite in their own process, stream of ${SHARDS} shards`
+const SETTINGS = `the counters bundled (minified) into troupe's Lambda host, run in LocalFunction child processes (warm environments, one per shard, provisioned before the clock starts) fed by LocalEventSourceMapping (batch ${BATCH_SIZE}, no batching window, pollMs ${POLL_MS}, ReportBatchItemFailures); the caller is AwsSystem({ consume: false, lingerMs: ${LINGER_MS}, checkSerializable: false }); kinesalite + dynalite in their own process, stream of ${SHARDS} shards`
 
 /** The bundle, made once per bench child (the warm-up and the measured run share it). */
 let bundled: Promise<{ dir: string; outfile: string }> | undefined
@@ -85,7 +85,7 @@ async function start(label: string) {
     },
   })
   // Invocations and their billed duration (whole milliseconds, rounded up, as Lambda bills), at
-  // the one door every invocation goes through: the mapping's batches, the Invoke API's asks, ticks.
+  // the one door every invocation goes through: the mapping's batches and ticks.
   const billed = { invocations: 0, ms: 0 }
   const invokeRaw = fn.invokeRaw.bind(fn)
   fn.invokeRaw = async (payload, options) => {
@@ -160,7 +160,8 @@ function caller(run: AwsRun, invoke?: HostInvoker): AwsSystem {
  * The Lambda service of `troupe-lambda-invoke` (lambda-service.ts: the Invoke API, the function's
  * warm environments, one more than the mapping's shards so an ask never waits for a batch, and its
  * mapping) on a table and stream of its own: one per bench child, shared by the warm-up and the
- * measured run, as Restate's server and endpoint are, so that both measure JIT-warm processes.
+ * measured run, as Restate's server and endpoint are, so that the measured run finds them warmed
+ * up (JIT-compiled) by the warm-up run, not fresh.
  */
 let invokeWorld: Promise<{ run: AwsRun; lambda: LambdaClient; functionName: string; stop(): Promise<void> }> | undefined
 let invokeRuns = 0
@@ -168,23 +169,35 @@ let invokeRuns = 0
 function invokeService() {
   invokeWorld ??= (async () => {
     const run = await awsRun('invoke')
-    await createTable(run.dynamodb, run.tableName)
-    const { outfile } = await bundle()
-    const settings: LambdaServiceSettings = { bundle: outfile, name: 'troupe-host', stack: { dynamodbEndpoint: run.servers.dynamodbEndpoint, kinesisEndpoint: run.servers.kinesisEndpoint }, table: run.tableName, stream: run.stream, environments: SHARDS + 1, batchSize: BATCH_SIZE, pollMs: INVOKE_ESM_POLL_MS }
-    const service = await startServiceProcess<{ endpoint: string; functionName: string }>(SERVICE, [JSON.stringify(settings)], 'the local Lambda service')
-    const lambda = localLambdaClient(service.info.endpoint)
-    return {
-      run,
-      lambda,
-      functionName: service.info.functionName,
-      async stop() {
-        await service.stop()
-        lambda.destroy()
-        await run.teardown()
-      },
+    try {
+      return await serviceOn(run)
+    } catch (error) {
+      // A start that failed is not kept: the next run tries again, and close() has nothing to stop.
+      invokeWorld = undefined
+      await run.teardown().catch(() => {})
+      throw error
     }
   })()
   return invokeWorld
+}
+
+/** The service on `run`'s table and stream, and a Lambda client of its Invoke API. */
+async function serviceOn(run: AwsRun) {
+  await createTable(run.dynamodb, run.tableName)
+  const { outfile } = await bundle()
+  const settings: LambdaServiceSettings = { bundle: outfile, name: 'troupe-host', stack: { dynamodbEndpoint: run.servers.dynamodbEndpoint, kinesisEndpoint: run.servers.kinesisEndpoint }, table: run.tableName, stream: run.stream, environments: SHARDS + 1, batchSize: BATCH_SIZE, pollMs: INVOKE_ESM_POLL_MS }
+  const service = await startServiceProcess<{ endpoint: string; functionName: string }>(SERVICE, [JSON.stringify(settings)], 'the local Lambda service')
+  const lambda = localLambdaClient(service.info.endpoint)
+  return {
+    run,
+    lambda,
+    functionName: service.info.functionName,
+    async stop() {
+      await service.stop()
+      lambda.destroy()
+      await run.teardown()
+    },
+  }
 }
 
 async function close(): Promise<void> {
