@@ -5,14 +5,12 @@ import { BatchWriteItemCommand, type WriteRequest } from '@aws-sdk/client-dynamo
 import { eachAtOnce } from '../core/each-at-once.js'
 import { TroupeError } from '../core/errors.js'
 import type { Item, Key } from './dynamodb-dead-letter-item.js'
-import { sleep, type TableAccess } from './dynamodb-table.js'
+import { untilProcessed, type TableAccess } from './dynamodb-table.js'
 
 /** BatchWriteItem takes at most this many items a call. */
 const BATCH_WRITE_MAX_ITEMS = 25
 /** BatchWriteItem calls in flight for one put; more would only queue on the client's sockets. */
 const BATCH_WRITES_AT_ONCE = 8
-/** Backoff between BatchWriteItem rounds that left items unprocessed (throttling). */
-const UNPROCESSED_BACKOFF_MS = [25, 50, 100, 200, 400, 800, 1600] as const
 
 export interface Write {
   item: Item & Key
@@ -37,40 +35,33 @@ export async function batchPut(table: TableAccess, writes: readonly Write[], wha
 /** Deletes the items of `keys`, 25 a call, one call at a time. `what` names them in the error. */
 export async function batchDelete(table: TableAccess, keys: readonly Item[], what: string): Promise<void> {
   for (let i = 0; i < keys.length; i += BATCH_WRITE_MAX_ITEMS) {
-    let pending: WriteRequest[] = keys.slice(i, i + BATCH_WRITE_MAX_ITEMS).map((Key) => ({ DeleteRequest: { Key } }))
-    for (let round = 0; pending.length > 0; round++) {
-      if (round > 0) {
-        const backoff = UNPROCESSED_BACKOFF_MS[round - 1]
-        if (backoff === undefined) throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `DynamoDB left ${pending.length} ${what} undeleted after ${round} BatchWriteItem calls`)
-        await sleep(backoff)
-      }
-      const out = await table.send((c) => c.send(new BatchWriteItemCommand({ RequestItems: { [table.name]: pending } })))
-      pending = out.UnprocessedItems?.[table.name] ?? []
-    }
+    await untilProcessed(
+      keys.slice(i, i + BATCH_WRITE_MAX_ITEMS).map((Key): WriteRequest => ({ DeleteRequest: { Key } })),
+      (pending) => writeCall(table, pending),
+      (left, calls) => new TroupeError('TROUPE_STORE_UNAVAILABLE', `DynamoDB left ${left.length} ${what} undeleted after ${calls} BatchWriteItem calls`),
+    )
   }
 }
 
 /** One call's items, and the unprocessed ones again, unless another call of the put failed meanwhile (`stopped`): the put fails with that. */
-async function putChunk(table: TableAccess, chunk: readonly Write[], what: string, stopped: () => boolean): Promise<void> {
-  let pending: WriteRequest[] = chunk.map((w) => ({ PutRequest: { Item: w.item } }))
-  for (let round = 0; pending.length > 0 && !stopped(); round++) {
-    if (round > 0) {
-      const backoff = UNPROCESSED_BACKOFF_MS[round - 1]
-      if (backoff === undefined) {
-        const labels = new Map(chunk.map((w) => [keyId(w.item), w.label]))
-        const names = pending.map((p) => labels.get(keyId(p.PutRequest?.Item ?? {})) ?? '(unknown)')
-        const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ')
-        throw new TroupeError(
-          'TROUPE_STORE_UNAVAILABLE',
-          `DynamoDB left ${pending.length} ${what} unprocessed after ${round} BatchWriteItem calls (table ${table.name} is throttled): ${shown}`,
-        )
-      }
-      await sleep(backoff)
-      if (stopped()) return
-    }
-    const out = await table.send((c) => c.send(new BatchWriteItemCommand({ RequestItems: { [table.name]: pending } })))
-    pending = out.UnprocessedItems?.[table.name] ?? []
-  }
+function putChunk(table: TableAccess, chunk: readonly Write[], what: string, stopped: () => boolean): Promise<void> {
+  return untilProcessed(
+    chunk.map((w): WriteRequest => ({ PutRequest: { Item: w.item } })),
+    (pending) => writeCall(table, pending),
+    (left, calls) => {
+      const labels = new Map(chunk.map((w) => [keyId(w.item), w.label]))
+      const names = left.map((p) => labels.get(keyId(p.PutRequest?.Item ?? {})) ?? '(unknown)')
+      const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ')
+      return new TroupeError('TROUPE_STORE_UNAVAILABLE', `DynamoDB left ${left.length} ${what} unprocessed after ${calls} BatchWriteItem calls (table ${table.name} is throttled): ${shown}`)
+    },
+    stopped,
+  )
+}
+
+/** One BatchWriteItem call; answers what DynamoDB left unprocessed. */
+async function writeCall(table: TableAccess, pending: WriteRequest[]): Promise<WriteRequest[]> {
+  const out = await table.send((c) => c.send(new BatchWriteItemCommand({ RequestItems: { [table.name]: pending } })))
+  return out.UnprocessedItems?.[table.name] ?? []
 }
 
 function keyId(item: Item): string {

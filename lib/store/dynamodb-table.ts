@@ -36,7 +36,7 @@ const BATCH_GET_MAX_KEYS = 100
  * ten (a durable batch's turns wait for the read of its states).
  */
 const BATCH_GET_IN_FLIGHT = 4
-/** Backoff between BatchGetItem rounds that left keys unprocessed. */
+/** Backoff between rounds of a batch call that left keys or items unprocessed (throttling). */
 const UNPROCESSED_BACKOFF_MS = [25, 50, 100, 200, 400, 800, 1600] as const
 
 /** The table, the client and how to read: what both stores share. */
@@ -90,23 +90,17 @@ export class TableAccess {
    * One call's keys into `found`, with the keys DynamoDB leaves unprocessed asked again after a
    * backoff, unless another call of the read failed meanwhile (`stopped`).
    */
-  private async batchGetCall(keys: Record<string, AttributeValue>[], what: string, found: Record<string, AttributeValue>[], stopped: () => boolean): Promise<void> {
-    let pending = keys
-    for (let round = 0; pending.length && !stopped(); round++) {
-      if (round > 0) {
-        const backoff = UNPROCESSED_BACKOFF_MS[round - 1]
-        if (backoff === undefined) {
-          throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `DynamoDB left ${pending.length} ${what} unprocessed after ${round} BatchGetItem calls`)
-        }
-        await sleep(backoff)
-        if (stopped()) return
-      }
-      const out = await this.send((c) =>
-        c.send(new BatchGetItemCommand({ RequestItems: { [this.name]: { Keys: pending, ConsistentRead: this.consistentRead } } })),
-      )
-      found.push(...(out.Responses?.[this.name] ?? []))
-      pending = out.UnprocessedKeys?.[this.name]?.Keys ?? []
-    }
+  private batchGetCall(keys: Record<string, AttributeValue>[], what: string, found: Record<string, AttributeValue>[], stopped: () => boolean): Promise<void> {
+    return untilProcessed(
+      keys,
+      async (pending) => {
+        const out = await this.send((c) => c.send(new BatchGetItemCommand({ RequestItems: { [this.name]: { Keys: pending, ConsistentRead: this.consistentRead } } })))
+        found.push(...(out.Responses?.[this.name] ?? []))
+        return out.UnprocessedKeys?.[this.name]?.Keys ?? []
+      },
+      (left, calls) => new TroupeError('TROUPE_STORE_UNAVAILABLE', `DynamoDB left ${left.length} ${what} unprocessed after ${calls} BatchGetItem calls`),
+      stopped,
+    )
   }
 
   /**
@@ -155,4 +149,23 @@ export function sha256(text: string): Buffer {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/**
+ * A batch call's rounds: `call` sends what is pending and answers what DynamoDB left unprocessed,
+ * which is sent again after a backoff until nothing is left; past the last backoff, the error of
+ * `giveUp` (what is left, the calls made). Sends nothing more once `stopped()` (another call of the
+ * same read or write failed, and it fails with that).
+ */
+export async function untilProcessed<T>(first: T[], call: (pending: T[]) => Promise<T[]>, giveUp: (left: T[], calls: number) => Error, stopped: () => boolean = () => false): Promise<void> {
+  let pending = first
+  for (let round = 0; pending.length > 0 && !stopped(); round++) {
+    if (round > 0) {
+      const backoff = UNPROCESSED_BACKOFF_MS[round - 1]
+      if (backoff === undefined) throw giveUp(pending, round)
+      await sleep(backoff)
+      if (stopped()) return
+    }
+    pending = await call(pending)
+  }
 }
