@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as clients from '@restatedev/restate-sdk-clients'
 import type { counter, parent } from './restate-services.js'
+import { stopChild } from './service-process.js'
 import { signal, type BenchSystem } from './system.js'
 
 const SERVER_BIN = fileURLToPath(new URL('../../node_modules/@restatedev/restate-server-linux-x64/bin/restate-server', import.meta.url))
@@ -26,6 +27,8 @@ const POLYFILL = fileURLToPath(new URL('./restate-polyfill.mjs', import.meta.url
 /** One-way sends in flight. */
 const SENDS_IN_FLIGHT = 64
 const START_TIMEOUT_MS = 90_000
+/** How long the server and the endpoint get to exit on SIGTERM before SIGKILL (the server's own shutdown timeout is 5 s). */
+const RESTATE_GRACE_MS = 10_000
 
 const Counter: clients.VirtualObjectDefinition<'Counter', typeof counter> = { name: 'Counter' }
 const Parent: clients.ServiceDefinition<'Parent', typeof parent> = { name: 'Parent' }
@@ -69,15 +72,6 @@ async function waitHttp(url: string, what: string, proc: ChildProcess): Promise<
   }
 }
 
-async function stopProcess(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return
-  const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()))
-  p.kill('SIGTERM')
-  const killer = setTimeout(() => p.kill('SIGKILL'), 10_000)
-  await exited
-  clearTimeout(killer)
-}
-
 async function startRestate(): Promise<Running> {
   const dir = await mkdtemp(join(tmpdir(), 'troupe-bench-restate-'))
   const [node, ingressPort, adminPort, endpointPort] = [await freePort(), await freePort(), await freePort(), await freePort()]
@@ -102,7 +96,7 @@ async function startRestate(): Promise<Running> {
   })
   children.push(endpoint)
   const stop = async () => {
-    await Promise.all([stopProcess(endpoint), stopProcess(server)])
+    await Promise.all([stopChild(endpoint, RESTATE_GRACE_MS), stopChild(server, RESTATE_GRACE_MS)])
     await rm(dir, { recursive: true, force: true })
   }
   try {

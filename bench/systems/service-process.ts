@@ -46,11 +46,12 @@ export function startServiceProcess<T>(entry: string, args: string[], what: stri
   })
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once `child` exited. */
+export async function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   child.kill('SIGTERM')
-  const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+  const killer = setTimeout(() => child.kill('SIGKILL'), graceMs)
   await exited
   clearTimeout(killer)
 }
