@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync, renameSync, existsSync, rmSync 
 import { join } from 'node:path'
 import { BatchWriteItemCommand, PutItemCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb'
 import { ConfigError, TroupeError } from '../core/errors.js'
-import { TableAccess, sleep, type DynamoDBStoreOptions } from './dynamodb-table.js'
+import { TableAccess, untilProcessed, type DynamoDBStoreOptions } from './dynamodb-table.js'
 
 /** Where large bodies are kept out of line. Every call is idempotent: a key is written with the same bytes again. */
 export interface PayloadStore {
@@ -74,8 +74,6 @@ export class FolderPayloadStore implements PayloadStore {
 const CHUNK_BYTES = 350 * 1024
 /** BatchWriteItem takes at most this many items a call. */
 const DELETES_PER_CALL = 25
-/** BatchWriteItem calls for one slice of a delete before DynamoDB's leftovers are an error. */
-const DELETE_ROUNDS = 8
 
 /**
  * In the app's table, as items `payload#<key>` / `c#<n>` of at most 350 KB each, with the table's
@@ -140,13 +138,11 @@ export class DynamoDBPayloadStore implements PayloadStore {
       keys.push(...page)
     }
     for (let i = 0; i < keys.length; i += DELETES_PER_CALL) {
-      let pending: WriteRequest[] = keys.slice(i, i + DELETES_PER_CALL).map((Key) => ({ DeleteRequest: { Key } }))
-      for (let round = 0; pending.length > 0; round++) {
-        if (round === DELETE_ROUNDS) throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `DynamoDB left ${pending.length} chunks of payload ${key} undeleted after ${round} BatchWriteItem calls`)
-        if (round > 0) await sleep(25 * 2 ** round)
-        const out = await this.table.send((c) => c.send(new BatchWriteItemCommand({ RequestItems: { [this.table.name]: pending } })))
-        pending = out.UnprocessedItems?.[this.table.name] ?? []
-      }
+      await untilProcessed(
+        keys.slice(i, i + DELETES_PER_CALL).map((Key): WriteRequest => ({ DeleteRequest: { Key } })),
+        async (pending) => (await this.table.send((c) => c.send(new BatchWriteItemCommand({ RequestItems: { [this.table.name]: pending } })))).UnprocessedItems?.[this.table.name] ?? [],
+        (left, calls) => new TroupeError('TROUPE_STORE_UNAVAILABLE', `DynamoDB left ${left.length} chunks of payload ${key} undeleted after ${calls} BatchWriteItem calls`),
+      )
     }
   }
 }
