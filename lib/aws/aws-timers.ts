@@ -44,24 +44,28 @@ export interface AwsTimersOptions {
 }
 
 /**
- * Due timers fire in lanes: a throttle's wake-ups each in a lane of their instance's, up to this
- * many at once, and every other timer in one lane, in due order, as they always fired. A wake-up
- * reads, runs and commits its instance, a few store round trips; one at a time, a tick could not
- * wake more keys a second than one over those (about 30 on AWS), whatever the type's rate.
+ * Due timers fire in lanes, one per instance they reach (the target's, or for a throttle's wake-up
+ * the instance it runs), up to this many lanes at once; a lane's timers fire one after another in
+ * due order, as every timer once did, so an instance still gets its timers' messages in due order.
+ * A firing waits on the store (a put on the stream and a delete; a wake-up reads, runs and commits
+ * its instance): one at a time, a tick could not fire more timers a second than one over those
+ * round trips (about 30 wake-ups on AWS), whatever the type's rate or how many fell due at once.
  */
-const WAKE_UPS_AT_ONCE = 16
+const LANES_AT_ONCE = 16
 
-export const awsTimerLanes: TimerLanes = {
-  of(timer) {
-    if (timer.target !== THROTTLE_WAKE) return ''
-    try {
-      const { type, key } = wakeTarget(timer)
-      return `${type}\u0000${key}`
-    } catch {
-      return '' // fire() reports it, in the lane of the others
-    }
-  },
-  atOnce: WAKE_UPS_AT_ONCE,
+/** `keyOf`: the key of a target's instance for a message body (the type's `key`). */
+export function timerLanes(keyOf: (target: string, body: unknown) => string): TimerLanes {
+  return {
+    of(timer) {
+      try {
+        const { type, key } = timer.target === THROTTLE_WAKE ? wakeTarget(timer) : { type: timer.target, key: keyOf(timer.target, decode(timer.body)) }
+        return `${type}\u0000${key}`
+      } catch {
+        return '' // fire() dead-letters or reports it, in a lane of its own
+      }
+    },
+    atOnce: LANES_AT_ONCE,
+  }
 }
 
 export class AwsTimers {
@@ -71,7 +75,7 @@ export class AwsTimers {
   private readonly tick: NodeJS.Timeout | undefined
 
   constructor(private readonly o: AwsTimersOptions) {
-    this.runner = new TimerRunner(o.clock, o.store, (t) => this.fire(t), o.logger, awsTimerLanes)
+    this.runner = new TimerRunner(o.clock, o.store, (t) => this.fire(t), o.logger, timerLanes((target, body) => o.host.typeOf(target).keyOf(body)))
     this.fires = o.fires
     if (this.fires) {
       this.runner.start()

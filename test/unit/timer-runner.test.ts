@@ -8,7 +8,8 @@ import { MemoryTimerStore } from '../../lib/store/memory.js'
 import { SimulatedClock } from '../../lib/testing/simulated-clock.js'
 import type { TimerRecord } from '../../lib/store/index.js'
 import type { Envelope } from '../../lib/core/envelope.js'
-import { awsTimerLanes } from '../../lib/aws/aws-timers.js'
+import { timerLanes } from '../../lib/aws/aws-timers.js'
+import { encode } from '../../lib/core/serialization.js'
 import { wakeTimer } from '../../lib/hosts/durable/instance-throttle.js'
 
 t.test('a stop during a read of the store arms nothing afterwards', async (t) => {
@@ -102,14 +103,18 @@ t.test('a failed firing stops its lane, lets the firings under way end, and keep
   t.same(store.list().map((timer) => timer.id).sort(), ['a1', 'a2'], 'the failed timer and the rest of its lane stay due')
 })
 
-t.test("on AWS a throttle's wake-ups fire in their instance's lane, every other timer in one lane", async (t) => {
+t.test('on AWS a lane is the instance a timer reaches: its target\'s, or the one a wake-up runs', async (t) => {
   const clock = new SimulatedClock()
   const head = { id: 'm1', correlationId: 'c1' } as Envelope
   const wake = (key: string, version: number) => wakeTimer('lt.fetch', key, head, version, clock.now())
-  const lane = (timer: TimerRecord) => awsTimerLanes.of(timer)
+  const to = (id: string, target: string, site: string) => ({ ...dueTimer(clock, id, target), body: encode({ site }) })
+  const lanes = timerLanes((_target, body) => (body as { site: string }).site)
+  const lane = (timer: TimerRecord) => lanes.of(timer)
   t.not(lane(wake('a', 1)), lane(wake('b', 1)), 'two keys, two lanes')
   t.equal(lane(wake('a', 1)), lane(wake('a', 2)), "one key's wake-ups share a lane")
-  t.equal(lane(dueTimer(clock, 't1', 'x')), lane(dueTimer(clock, 't2', 'y')), 'other timers share one lane, whatever their target')
-  t.not(lane(dueTimer(clock, 't1', 'x')), lane(wake('a', 1)), 'which no wake-up is in')
-  t.equal(lane({ ...wake('a', 1), body: 'not superjson' }), lane(dueTimer(clock, 't1', 'x')), "a wake-up that cannot be read fires in the others' lane, where fire() reports it")
+  t.equal(lane(to('t1', 'lt.fetch', 'a')), lane(to('t2', 'lt.fetch', 'a')), 'timers for one instance share a lane, so it gets their messages in due order')
+  t.equal(lane(to('t1', 'lt.fetch', 'a')), lane(wake('a', 1)), "and with that instance's wake-ups")
+  t.not(lane(to('t1', 'lt.fetch', 'a')), lane(to('t2', 'lt.fetch', 'b')), 'another key of the type fires beside them')
+  t.not(lane(to('t1', 'lt.fetch', 'a')), lane(to('t2', 'lt.other', 'a')), 'and so does the same key of another type')
+  t.equal(lane({ ...wake('a', 1), body: 'not superjson' }), '', 'a timer that cannot be read fires in a lane apart, where fire() reports it')
 })
