@@ -15,6 +15,8 @@ import { decode } from '../core/serialization.js'
 import type { DurableHost } from '../hosts/durable/durable-host.js'
 import { decodeMeta } from '../hosts/durable/instance-meta.js'
 import { THROTTLE_WAKE, wakeTarget } from '../hosts/durable/instance-throttle.js'
+import { slotLimit } from '../hosts/durable/type-slots.js'
+import type { ActorType } from '../turn/actor-type.js'
 import { PENDING } from '../hosts/durable/outbox.js'
 import { TimerRunner, type TimerLanes } from '../hosts/embedded/timer-runner.js'
 import type { Router } from '../routing/router.js'
@@ -44,28 +46,44 @@ export interface AwsTimersOptions {
 }
 
 /**
- * Due timers fire in lanes, one per instance they reach (the target's, or for a throttle's wake-up
- * the instance it runs), up to this many lanes at once; a lane's timers fire one after another in
- * due order, as every timer once did, so an instance still gets its timers' messages in due order.
- * A firing waits on the store (a put on the stream and a delete; a wake-up reads, runs and commits
- * its instance): one at a time, a tick could not fire more timers a second than one over those
- * round trips (about 30 wake-ups on AWS), whatever the type's rate or how many fell due at once.
+ * Due timers fire in lanes, up to this many lanes at once; a lane's timers fire one after another
+ * in due order, as every timer once did. A firing waits on the store (a put on the stream and a
+ * delete; a wake-up reads, runs and commits its instance, five round trips or so): one at a time,
+ * a tick fired no more timers a second than one over those round trips, a few dozen on AWS,
+ * whatever a type's rate or how many timers fell due at once.
  */
 const LANES_AT_ONCE = 16
 
-/** `keyOf`: the key of a target's instance for a message body (the type's `key`). */
-export function timerLanes(keyOf: (target: string, body: unknown) => string): TimerLanes {
+/**
+ * A timer's lane is the instance it reaches: its target's (the key of its body), or the one a
+ * throttle's wake-up runs. So an instance gets its timers' messages, and runs its wake-ups, in due
+ * order. A stateless target has no instance: each of its timers is a lane. A type with a
+ * `concurrency` cap has at most that many lanes (a key's always the same one): each wake-up run
+ * takes a slot, and wake-ups past the free slots would only park again, until the next tick.
+ */
+export function timerLanes(typeOf: (type: string) => ActorType): TimerLanes {
   return {
     of(timer) {
       try {
-        const { type, key } = timer.target === THROTTLE_WAKE ? wakeTarget(timer) : { type: timer.target, key: keyOf(timer.target, decode(timer.body)) }
-        return `${type}\u0000${key}`
+        const wake = timer.target === THROTTLE_WAKE ? wakeTarget(timer) : undefined
+        const type = typeOf(wake?.type ?? timer.target)
+        if (wake === undefined && type.kind === 'stateless') return `\u0000${timer.id}`
+        const key = wake?.key ?? type.keyOf(decode(timer.body))
+        const cap = slotLimit(type)
+        return cap === undefined ? `${type.type}\u0000${key}` : `${type.type}\u0000#${stringHash(key) % cap}`
       } catch {
         return '' // fire() dead-letters or reports it, in a lane of its own
       }
     },
     atOnce: LANES_AT_ONCE,
   }
+}
+
+/** FNV-1a: spreads keys over a capped type's lanes, the same lane for a key every time. */
+function stringHash(text: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return h >>> 0
 }
 
 export class AwsTimers {
@@ -75,7 +93,7 @@ export class AwsTimers {
   private readonly tick: NodeJS.Timeout | undefined
 
   constructor(private readonly o: AwsTimersOptions) {
-    this.runner = new TimerRunner(o.clock, o.store, (t) => this.fire(t), o.logger, timerLanes((target, body) => o.host.typeOf(target).keyOf(body)))
+    this.runner = new TimerRunner(o.clock, o.store, (t) => this.fire(t), o.logger, timerLanes((type) => o.host.typeOf(type)))
     this.fires = o.fires
     if (this.fires) {
       this.runner.start()

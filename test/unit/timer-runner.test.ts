@@ -7,10 +7,6 @@ import { TimerRunner } from '../../lib/hosts/embedded/timer-runner.js'
 import { MemoryTimerStore } from '../../lib/store/memory.js'
 import { SimulatedClock } from '../../lib/testing/simulated-clock.js'
 import type { TimerRecord } from '../../lib/store/index.js'
-import type { Envelope } from '../../lib/core/envelope.js'
-import { timerLanes } from '../../lib/aws/aws-timers.js'
-import { encode } from '../../lib/core/serialization.js'
-import { wakeTimer } from '../../lib/hosts/durable/instance-throttle.js'
 
 t.test('a stop during a read of the store arms nothing afterwards', async (t) => {
   const clock = new SimulatedClock()
@@ -88,33 +84,31 @@ t.test('lanes fire side by side up to atOnce, each lane in due order', async (t)
   t.same(store.list(), [], 'every fired one-shot timer is gone')
 })
 
-t.test('a failed firing stops its lane, lets the firings under way end, and keeps its timers due', async (t) => {
+t.test('a failed firing stops its own lane; the other lanes go on, and the run is tried again in a second', async (t) => {
   const clock = new SimulatedClock()
   const store = new MemoryTimerStore()
-  for (const [id, lane, after] of [['a1', 'a', 0], ['a2', 'a', 1], ['b1', 'b', 2]] as const) store.put(dueTimer(clock, id, lane, after))
+  for (const [id, lane, after] of [['a1', 'a', 0], ['b1', 'b', 1], ['a2', 'a', 2], ['b2', 'b', 3], ['c1', 'c', 4]] as const) store.put(dueTimer(clock, id, lane, after))
   const fired: string[] = []
+  let down = true
   const fire = async (timer: TimerRecord) => {
     fired.push(timer.id)
-    if (timer.id === 'a1') throw new Error('the store is down')
+    if (timer.id === 'a1' && down) throw new Error('the store is down')
   }
-  const runner = new TimerRunner(clock, store, fire, createLogger('silent'), { of: (timer) => timer.target, atOnce: 2 })
-  await runner.fireDue()
-  t.same(fired, ['a1', 'b1'], 'a2 does not fire after a1 failed')
+  const logged: string[] = []
+  const logger = createLogger('error', {}, (line) => void logged.push(line))
+  const runner = new TimerRunner(clock, store, fire, logger, { of: (timer) => timer.target, atOnce: 2 })
+  runner.start()
+  await clock.advance(0)
+  t.same([...fired].sort(), ['a1', 'b1', 'b2', 'c1'], 'a2 waits behind a1; lanes b and c fire all theirs')
+  t.ok(fired.indexOf('b1') < fired.indexOf('b2'), 'lane b in due order')
   t.same(store.list().map((timer) => timer.id).sort(), ['a1', 'a2'], 'the failed timer and the rest of its lane stay due')
-})
-
-t.test('on AWS a lane is the instance a timer reaches: its target\'s, or the one a wake-up runs', async (t) => {
-  const clock = new SimulatedClock()
-  const head = { id: 'm1', correlationId: 'c1' } as Envelope
-  const wake = (key: string, version: number) => wakeTimer('lt.fetch', key, head, version, clock.now())
-  const to = (id: string, target: string, site: string) => ({ ...dueTimer(clock, id, target), body: encode({ site }) })
-  const lanes = timerLanes((_target, body) => (body as { site: string }).site)
-  const lane = (timer: TimerRecord) => lanes.of(timer)
-  t.not(lane(wake('a', 1)), lane(wake('b', 1)), 'two keys, two lanes')
-  t.equal(lane(wake('a', 1)), lane(wake('a', 2)), "one key's wake-ups share a lane")
-  t.equal(lane(to('t1', 'lt.fetch', 'a')), lane(to('t2', 'lt.fetch', 'a')), 'timers for one instance share a lane, so it gets their messages in due order')
-  t.equal(lane(to('t1', 'lt.fetch', 'a')), lane(wake('a', 1)), "and with that instance's wake-ups")
-  t.not(lane(to('t1', 'lt.fetch', 'a')), lane(to('t2', 'lt.fetch', 'b')), 'another key of the type fires beside them')
-  t.not(lane(to('t1', 'lt.fetch', 'a')), lane(to('t2', 'lt.other', 'a')), 'and so does the same key of another type')
-  t.equal(lane({ ...wake('a', 1), body: 'not superjson' }), '', 'a timer that cannot be read fires in a lane apart, where fire() reports it')
+  t.match(logged.join('\n'), /a timer could not fire.*"timerId":"a1".*the store is down/, 'the failure is logged, naming the timer')
+  t.match(logged.join('\n'), /firing timers failed; retrying in 1 s.*1 of 5 due timers could not fire/)
+  down = false
+  await clock.advance(999)
+  t.equal(fired.length, 4, 'nothing fires again before the second is up')
+  await clock.advance(1)
+  t.same(fired.slice(4), ['a1', 'a2'], 'then the lane fires from where it stopped, in due order')
+  t.same(store.list(), [])
+  await runner.stop()
 })

@@ -8,10 +8,9 @@ import type { TimerRecord, TimerStore } from '../../store/index.js'
 const BATCH = 100
 
 /**
- * Which due timers may fire at the same time. Timers of one lane fire one after another, in due
- * order; lanes fire side by side, up to `atOnce` at a time. Without lanes a runner fires one timer
- * at a time: a firing that waits on a store (a throttle's wake-up reads, runs and commits an
- * instance) would otherwise cap how many a tick fires a second at one over its round trips.
+ * Which due timers may fire at the same time: timers of one lane fire one after another, in due
+ * order; lanes fire side by side, up to `atOnce` at a time. A runner without lanes fires one timer
+ * at a time (aws-timers.ts says why a runner whose firings wait on a store needs them).
  */
 export interface TimerLanes {
   of(timer: TimerRecord): string
@@ -113,16 +112,9 @@ export class TimerRunner {
             await this.advance(t, now)
           }
         } else {
-          // A failed firing stops its own lane and lets the firings under way end; the next run
-          // starts again from the store, where every timer not moved on is still due.
-          await eachAtOnce(this.inLanes(due, this.lanes), this.lanes.atOnce, async (lane, stopped) => {
-            for (const t of lane) {
-              if (this.state === 'stopped' || stopped()) return
-              await this.fire(t)
-              await this.advance(t, now)
-            }
-          })
+          const failed = await this.fireInLanes(due, this.lanes, now)
           if (this.state === 'stopped') return
+          if (failed > 0) throw new Error(`${failed} of ${due.length} due timers could not fire`)
         }
         if (due.length < BATCH) break
       }
@@ -132,6 +124,28 @@ export class TimerRunner {
       return
     }
     await this.rearm()
+  }
+
+  /**
+   * Fires `due` lane by lane. A failed firing stops its own lane (its later timers stay due behind
+   * it) and is logged; the other lanes go on. Answers how many lanes failed.
+   */
+  private async fireInLanes(due: readonly TimerRecord[], lanes: TimerLanes, now: number): Promise<number> {
+    let failed = 0
+    await eachAtOnce(this.inLanes(due, lanes), lanes.atOnce, async (lane) => {
+      for (const t of lane) {
+        if (this.state === 'stopped') return
+        try {
+          await this.fire(t)
+          await this.advance(t, now)
+        } catch (error) {
+          failed++
+          this.logger.error('a timer could not fire; it and the later timers of its lane stay due', { timerId: t.id, target: t.target, error: (error as Error).message })
+          return
+        }
+      }
+    })
+    return failed
   }
 
   /** Due timers by lane, each lane in due order, the lanes in the order of their first timer. */
