@@ -110,7 +110,9 @@ export interface AwsSystemOptions {
   logger?: Logger
   /**
    * Counts every request the system's clients send (attached to both as SDK middleware); the
-   * counts appear in `inspect().cost`. Pass your own to read it elsewhere too.
+   * counts appear in `inspect().cost`. Pass your own to read it elsewhere too. A client counts
+   * for one counter, the last attached: two systems on the same clients count into the second's,
+   * so give each system clients of its own, or both the same counter.
    * @default a new counter
    */
   requests?: RequestCounter
