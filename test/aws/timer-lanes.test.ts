@@ -58,7 +58,10 @@ async function systems(t: Test) {
   const [mine, theirs] = [clients(stack), clients(stack)]
   const name = `lanes-${process.pid}-${++made}`
   await ensureResources({ ...mine, tableName: name, streams: [name], shards: 2 })
-  const common = { actors: [Reminders, Notify, Capped], tableName: name, stream: name, pollMs: 250, lingerMs: 10, logLevel: 'error' as const }
+  // A put waits 50 ms for others to share its PutRecords call: long enough for every lane's next
+  // firing to join it on a busy machine (with 10 ms, two busy processes beside the test made the
+  // lanes' calls 28–38 instead of 13), while one lane still makes a call per firing.
+  const common = { actors: [Reminders, Notify, Capped], tableName: name, stream: name, pollMs: 250, lingerMs: 50, logLevel: 'error' as const }
   // The Lambda's side: sets timers and fires them when ticked, runs no turn.
   const ticked = new AwsSystem({ ...common, ...mine, consume: false, timers: false })
   const host = new AwsSystem({ ...common, ...theirs, timers: false })
