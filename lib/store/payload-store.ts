@@ -7,9 +7,10 @@
 // bundles @aws-sdk/client-s3.
 import { mkdirSync, readFileSync, writeFileSync, renameSync, existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { BatchWriteItemCommand, PutItemCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb'
+import { PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb'
 import { ConfigError, TroupeError } from '../core/errors.js'
-import { TableAccess, untilProcessed, type DynamoDBStoreOptions } from './dynamodb-table.js'
+import { batchDelete } from './dynamodb-batch-writes.js'
+import { TableAccess, type DynamoDBStoreOptions } from './dynamodb-table.js'
 
 /** Where large bodies are kept out of line. Every call is idempotent: a key is written with the same bytes again. */
 export interface PayloadStore {
@@ -72,8 +73,6 @@ export class FolderPayloadStore implements PayloadStore {
 
 /** Bytes per DynamoDB item: well under the 400 KB item with its keys and attributes. */
 const CHUNK_BYTES = 350 * 1024
-/** BatchWriteItem takes at most this many items a call. */
-const DELETES_PER_CALL = 25
 
 /**
  * In the app's table, as items `payload#<key>` / `c#<n>` of at most 350 KB each, with the table's
@@ -137,12 +136,6 @@ export class DynamoDBPayloadStore implements PayloadStore {
     })) {
       keys.push(...page)
     }
-    for (let i = 0; i < keys.length; i += DELETES_PER_CALL) {
-      await untilProcessed(
-        keys.slice(i, i + DELETES_PER_CALL).map((Key): WriteRequest => ({ DeleteRequest: { Key } })),
-        async (pending) => (await this.table.send((c) => c.send(new BatchWriteItemCommand({ RequestItems: { [this.table.name]: pending } })))).UnprocessedItems?.[this.table.name] ?? [],
-        (left, calls) => new TroupeError('TROUPE_STORE_UNAVAILABLE', `DynamoDB left ${left.length} chunks of payload ${key} undeleted after ${calls} BatchWriteItem calls`),
-      )
-    }
+    await batchDelete(this.table, keys, `chunks of payload ${key}`)
   }
 }
