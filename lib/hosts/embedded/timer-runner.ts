@@ -17,6 +17,9 @@ export interface TimerLanes {
   atOnce: number
 }
 
+/** Every timer in one lane: one at a time, in due order. */
+const ONE_LANE: TimerLanes = { of: () => '', atOnce: 1 }
+
 /**
  * Fires durable timers from the timer store on one clock timer armed for the earliest.
  * Misfires are explicit: a timer that came due while nothing ran fires once when the
@@ -41,7 +44,7 @@ export class TimerRunner {
     /** Tells the timer's message; a promise is awaited before the timer moves on, so a failed send keeps it. */
     private readonly fire: (timer: TimerRecord) => void | Promise<void>,
     private readonly logger: Logger,
-    private readonly lanes?: TimerLanes,
+    private readonly lanes: TimerLanes = ONE_LANE,
   ) {}
 
   start(): void {
@@ -105,17 +108,9 @@ export class TimerRunner {
       for (;;) {
         const now = this.clock.now()
         const due = await this.store.due(now, BATCH)
-        if (this.lanes === undefined) {
-          for (const t of due) {
-            if (this.state === 'stopped') return
-            await this.fire(t)
-            await this.advance(t, now)
-          }
-        } else {
-          const failed = await this.fireInLanes(due, this.lanes, now)
-          if (this.state === 'stopped') return
-          if (failed > 0) throw new Error(`${failed} of ${due.length} due timers could not fire`)
-        }
+        const failed = await this.fireInLanes(due, this.lanes, now)
+        if (this.state === 'stopped') return
+        if (failed > 0) throw new Error(`${failed} of ${due.length} due timers could not fire`)
         if (due.length < BATCH) break
       }
     } catch (error) {
