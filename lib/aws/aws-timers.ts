@@ -18,7 +18,7 @@ import { THROTTLE_WAKE, wakeTarget } from '../hosts/durable/instance-throttle.js
 import { slotLimit } from '../hosts/durable/type-slots.js'
 import type { ActorType } from '../turn/actor-type.js'
 import { PENDING } from '../hosts/durable/outbox.js'
-import { TimerRunner, type TimerLanes } from '../hosts/embedded/timer-runner.js'
+import { TimerRunner, type TimerLanes } from '../hosts/timer-runner.js'
 import type { Router } from '../routing/router.js'
 import type { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import type { DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'

@@ -3,7 +3,7 @@
 // and its lanes.
 import t from 'tap'
 import { createLogger } from '../../lib/core/logger.js'
-import { TimerRunner } from '../../lib/hosts/embedded/timer-runner.js'
+import { TimerRunner } from '../../lib/hosts/timer-runner.js'
 import { MemoryTimerStore } from '../../lib/store/memory.js'
 import { SimulatedClock } from '../../lib/testing/simulated-clock.js'
 import type { TimerRecord } from '../../lib/store/index.js'

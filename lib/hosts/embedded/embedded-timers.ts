@@ -11,7 +11,7 @@ import { deadLetter, firedEnvelope } from '../../turn/turn-effects.js'
 import { outsideTrace } from '../../turn/turn-trace.js'
 import type { ActorRuntime } from './actor-runtime.js'
 import type { MessageBook } from './message-book.js'
-import { TimerRunner } from './timer-runner.js'
+import { TimerRunner } from '../timer-runner.js'
 
 /** Tries in a row of `idle()` to fire a due timer that fire nothing, before it says the timer store is failing. */
 const MAX_FIRE_TRIES = 3

@@ -1,8 +1,8 @@
-import type { Clock, TimerHandle } from '../../core/clock.js'
-import { eachAtOnce } from '../../core/each-at-once.js'
-import type { Logger } from '../../core/logger.js'
-import { parseRecurrence } from '../../core/recurrence.js'
-import type { TimerRecord, TimerStore } from '../../store/index.js'
+import type { Clock, TimerHandle } from '../core/clock.js'
+import { eachAtOnce } from '../core/each-at-once.js'
+import type { Logger } from '../core/logger.js'
+import { parseRecurrence } from '../core/recurrence.js'
+import type { TimerRecord, TimerStore } from '../store/index.js'
 
 /** Timers fired per store read; more are read at once after. */
 const BATCH = 100
