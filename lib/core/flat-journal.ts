@@ -6,7 +6,7 @@
 // from is never written: it reads as kept while the turn runs, and stays as it was for a host
 // that may still refuse the turn (StateJournal's `apart`).
 import { TroupeError } from './errors.js'
-import { findUnserializable } from './serializable.js'
+import { findUnserializable, isRefusedKey } from './serializable.js'
 import { copyState, copyStateWith } from './state-copy.js'
 import { holdsWhere } from './state-draft.js'
 
@@ -87,7 +87,7 @@ export class FlatJournal {
     if (!this.trusted || final !== this.view) return false
     for (const k in this.view) {
       const v = this.view[k]
-      if (typeof v === 'function' || typeof v === 'symbol') return false
+      if (typeof v === 'function' || typeof v === 'symbol' || isRefusedKey(k)) return false
       if (typeof v === 'object' && v !== null && findUnserializable(v) !== undefined) return false
     }
     return true

@@ -36,6 +36,17 @@ export interface Unserializable {
 
 const plainProtos = new Set<unknown>([Object.prototype, null])
 
+/**
+ * Keys superjson refuses to write anywhere in an object (a guard against prototype pollution):
+ * a state or message holding one could be kept in memory but never stored or sent on AWS.
+ */
+const REFUSED_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+
+/** Whether superjson refuses to write an object key named `key`. */
+export function isRefusedKey(key: string): boolean {
+  return REFUSED_KEYS.has(key)
+}
+
 /** Nesting the quick check follows before it hands over to the full walk. */
 const QUICK_DEPTH = 8
 
@@ -71,7 +82,7 @@ function quickOk(value: unknown, depth: number): boolean {
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) return false
   for (const k in value) {
-    if (!Object.hasOwn(value, k)) return false
+    if (!Object.hasOwn(value, k) || REFUSED_KEYS.has(k)) return false
     if (!quickOk((value as Record<string, unknown>)[k], depth + 1)) return false
   }
   return Object.getOwnPropertySymbols(value).length === 0
@@ -127,6 +138,7 @@ function walk(value: unknown, root: string): Unserializable | undefined {
     const keys = Object.keys(v as object)
     for (let i = keys.length - 1; i >= 0; i--) {
       const k = keys[i]!
+      if (REFUSED_KEYS.has(k)) return { path: `${path}.${k}`, found: `a key named "${k}", which superjson refuses to write` }
       stack.push([(v as Record<string, unknown>)[k], `${path}.${k}`])
     }
   }

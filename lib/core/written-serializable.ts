@@ -1,14 +1,15 @@
 // Whether what a turn wrote survives superjson (see StateJournal.writesSerializable): for a turn
 // that began from a serialisable state and kept its root, checking the keys it wrote is checking
 // the whole state, at the cost of what the turn touched.
-import { findUnserializable } from './serializable.js'
+import { findUnserializable, isRefusedKey } from './serializable.js'
 import { draftOf, OBJECT, SET, type Overlay } from './state-draft.js'
 import { read, type Note } from './state-notes.js'
 
 /** True when every key the turn changed, and every key in a tail, holds what superjson keeps as it is. */
 export function writtenSerializable(notes: readonly Note[], overlays: ReadonlyMap<object, Overlay> | undefined): boolean {
   for (const note of notes) {
-    if (typeof note.key === 'symbol') return false
+    // A key superjson refuses (or a Map's key that reads like one): the whole state is looked at.
+    if (typeof note.key === 'symbol' || (typeof note.key === 'string' && isRefusedKey(note.key))) return false
     const [has, value] = read(note)
     if (!has) continue
     if (note.kind !== OBJECT && unserializable(note.key)) return false
@@ -17,7 +18,7 @@ export function writtenSerializable(notes: readonly Note[], overlays: ReadonlyMa
     if (unserializable(value)) return false
   }
   for (const overlay of overlays?.values() ?? []) {
-    for (const [k, v] of overlay.tail) if (unserializable(k) || unserializable(v)) return false
+    for (const [k, v] of overlay.tail) if ((typeof k === 'string' && isRefusedKey(k)) || unserializable(k) || unserializable(v)) return false
   }
   return true
 }

@@ -6,7 +6,8 @@
 // tree of type annotations keyed by dotted paths; `referentialEqualities` says which paths hold
 // the same object. What can go wrong when a stranger writes them:
 // - a path through `__proto__`, `constructor` or `prototype` (superjson refuses these too; we
-//   refuse first, with our own reason, and also refuse `__proto__` as a plain key anywhere);
+//   refuse first, with our own reason), or one of those as a plain key anywhere: superjson reads
+//   it but refuses to write it, so the message could never be kept or sent on;
 // - type names troupe never sends (`class`, `custom`, `symbol`, typed arrays) or at the root;
 // - quadratic work: superjson finds the n-th entry of a Map or Set by walking n entries. Its own
 //   output never walks through a Map or Set it has already built (annotations are nested, children
@@ -14,6 +15,8 @@
 //   in the shape superjson writes (each path once, flattened paths only through unannotated
 //   values) and bound the reference list by an upper bound of that walking;
 // - super-linear parsing: BigInt and RegExp literals are bounded in length.
+
+import { isRefusedKey } from '../core/serializable.js'
 
 const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype'])
 
@@ -61,17 +64,24 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  * `maxDepth`, and metadata superjson can apply safely. Returns the reason to refuse it, or undefined.
  */
 export function checkSuperjsonDocument(json: Record<string, unknown>, meta: unknown, limits: GuardLimits): string | undefined {
-  if (hasProtoKey(json)) return 'the record has a key named "__proto__"'
-  if (meta !== undefined && hasProtoKey(meta)) return 'the superjson metadata has a key named "__proto__"'
+  const inRecord = refusedKey(json)
+  if (inRecord !== undefined) return `the record has a key named "${inRecord}", which superjson refuses to write`
+  const inMeta = meta === undefined ? undefined : refusedKey(meta)
+  if (inMeta !== undefined) return `the superjson metadata has a key named "${inMeta}"`
   if (Object.hasOwn(json, 'body') && depthExceeds(json.body, limits.maxDepth)) {
     return `the body nests deeper than ${limits.maxDepth} levels`
   }
   return checkMeta(json, meta, limits.maxLiteralLength)
 }
 
-/** True when an object anywhere in `root` has an own `__proto__` key (JSON.parse makes them as plain data). */
-function hasProtoKey(root: unknown): boolean {
-  if (root === null || typeof root !== 'object') return false
+/**
+ * The first key superjson refuses to write (`__proto__`, `constructor`, `prototype`) that an
+ * object anywhere in `root` has (JSON.parse makes them as plain data), or undefined. superjson
+ * reads such a key but cannot write it back: a message holding one could never be stored, sent
+ * on or dead-lettered whole, so it is refused here, on the way in.
+ */
+function refusedKey(root: unknown): string | undefined {
+  if (root === null || typeof root !== 'object') return undefined
   // Every record is walked: no list of keys or values is made per object.
   const stack: object[] = [root]
   while (stack.length > 0) {
@@ -80,14 +90,15 @@ function hasProtoKey(root: unknown): boolean {
       for (let i = 0; i < v.length; i++) if (isObject(v[i])) stack.push(v[i] as object)
       continue
     }
-    if (Object.hasOwn(v, '__proto__')) return true
+    if (Object.hasOwn(v, '__proto__')) return '__proto__'
     for (const k in v) {
       if (!Object.hasOwn(v, k)) continue
+      if (isRefusedKey(k)) return k
       const child = (v as Record<string, unknown>)[k]
       if (isObject(child)) stack.push(child as object)
     }
   }
-  return false
+  return undefined
 }
 
 /** True when `value` nests arrays and objects deeper than `limit` (the value itself is level 1). */

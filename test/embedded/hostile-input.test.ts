@@ -30,18 +30,22 @@ function deep(levels: number): unknown {
   return v
 }
 
-// Plain data with odd keys, depth or size is a valid message (the actor has no schema);
-// a body the actor cannot key is refused at tell.
-const hostile: [string, unknown, 'accepted' | 'refused'][] = [
-  ['__proto__ key from JSON', JSON.parse('{"k":"a","__proto__":{"polluted":true}}'), 'accepted'],
-  ['constructor.prototype from JSON', JSON.parse('{"k":"a","constructor":{"prototype":{"polluted":true}}}'), 'accepted'],
+const KEY_REFUSED = /^\[TROUPE_INVALID_MESSAGE\] message for sink is invalid: \(key\): key\(msg\)/
+// A key superjson refuses to write: the AWS mode could never send it, so the check refuses it at tell.
+const notWritable = (key: string) => new RegExp(`^\\[TROUPE_NOT_SERIALIZABLE\\] message of sink has a key named "${key}", which superjson refuses to write at body\\.${key};`)
+
+// Plain data of any depth or size is a valid message (the actor has no schema); a body the
+// actor cannot key, or one the AWS mode could not write, is refused at tell.
+const hostile: [string, unknown, 'accepted' | RegExp][] = [
+  ['__proto__ key from JSON', JSON.parse('{"k":"a","__proto__":{"polluted":true}}'), notWritable('__proto__')],
+  ['constructor.prototype from JSON', JSON.parse('{"k":"a","constructor":{"prototype":{"polluted":true}}}'), notWritable('constructor')],
   ['10,000 levels deep', { k: 'a', payload: deep(10_000) }, 'accepted'],
   ['a 10 MiB string', { k: 'a', payload: 'x'.repeat(10 * 1024 * 1024) }, 'accepted'],
-  ['a 2,000-character key', { k: 'k'.repeat(2_000) }, 'refused'],
-  ['a missing key', { payload: 1 }, 'refused'],
-  ['null', null, 'refused'],
-  ['a number', 42, 'refused'],
-  ['an array', [1, 2, 3], 'refused'],
+  ['a 2,000-character key', { k: 'k'.repeat(2_000) }, KEY_REFUSED],
+  ['a missing key', { payload: 1 }, KEY_REFUSED],
+  ['null', null, KEY_REFUSED],
+  ['a number', 42, KEY_REFUSED],
+  ['an array', [1, 2, 3], KEY_REFUSED],
 ]
 
 t.test('every hostile body is refused with a clear error or handled; neighbours are not lost', async (t) => {
@@ -51,8 +55,8 @@ t.test('every hostile body is refused with a clear error or handled; neighbours 
       (id) => ({ ok: true as const, id }),
       (error: Error) => ({ ok: false as const, error }),
     )
-    t.equal(outcome.ok ? 'accepted' : 'refused', expected, name)
-    if (!outcome.ok) t.match(outcome.error.message, /^\[TROUPE_INVALID_MESSAGE\] message for sink is invalid: \(key\): key\(msg\)/, `${name}: the error names the actor and the key`)
+    t.equal(outcome.ok ? 'accepted' : 'refused', expected === 'accepted' ? 'accepted' : 'refused', name)
+    if (!outcome.ok && expected !== 'accepted') t.match(outcome.error.message, expected, `${name}: the error names the actor and what it refuses`)
     await system.tell(Sink, { k: 'neighbour' })
   }
   await settle()

@@ -58,6 +58,10 @@ t.test('a message that would not survive the AWS mode is refused, with the path'
     [{ list: [1, 2, new Point()] }, /an instance of class Point at body\.payload\.list\[2\];/],
     [{ s: Symbol('x') }, /a symbol at body\.payload\.s;/],
     [new Map([['k', { deep: [() => 0] }]]), /a function at body\.payload\.get\(0\)\.deep\[0\];/],
+    // superjson refuses to write these keys (prototype pollution), so AWS could never send them.
+    [{ counts: { constructor: 1 } }, /a key named "constructor", which superjson refuses to write at body\.payload\.counts\.constructor;/],
+    [[{ prototype: {} }], /a key named "prototype", which superjson refuses to write at body\.payload\[0\]\.prototype;/],
+    [JSON.parse('{"__proto__": 1}'), /a key named "__proto__", which superjson refuses to write at body\.payload\.__proto__;/],
   ]
   for (const [payload, pattern] of cases) {
     const error = await system.tell(Box, { payload } as never).catch((e: unknown) => e)
@@ -96,6 +100,26 @@ t.test('state and replies are checked too: a bad one dead-letters the message at
   t.same(await system.state(Keeper), { handlers: [] }, 'not committed')
 })
 
+t.test('a state key superjson refuses to write dead-letters the message, as on AWS, and the key goes on', async (t) => {
+  class Words extends Actor<{ word: string }, void, { counts: Record<string, number> }> {
+    static readonly type = 'words'
+    initialState() {
+      return { counts: {} as Record<string, number> }
+    }
+    receive(msg: Words['In'], ctx: Context<{ counts: Record<string, number> }>) {
+      ctx.state.counts[msg.word] = (ctx.state.counts[msg.word] ?? 0) + 1
+    }
+  }
+  const { system, settle } = createTestSystem({ actors: [Words] })
+  for (const word of ['a', 'constructor', 'b']) await system.tell(Words, { word })
+  await settle()
+  const letters = await system.deadLetters()
+  t.equal(letters.length, 1)
+  t.equal(letters[0]?.envelope.body && (letters[0].envelope.body as { word: string }).word, 'constructor')
+  t.match(letters[0]?.error.message, /state of words has a key named "constructor", which superjson refuses to write at state\.counts\.constructor/)
+  t.same(await system.state(Words), { counts: { a: 1, b: 1 } }, 'the neighbours were kept')
+})
+
 t.test('the serialisability walk survives hostile shapes', async (t) => {
   let deep: unknown = 'leaf'
   for (let i = 0; i < 10_000; i++) deep = { d: deep }
@@ -104,7 +128,7 @@ t.test('the serialisability walk survives hostile shapes', async (t) => {
   cyclic.self = cyclic
   t.equal(findUnserializable(cyclic), undefined, 'cycles end')
   const proto = JSON.parse('{"__proto__": {"polluted": true}}')
-  t.equal(findUnserializable(proto), undefined)
+  t.same(findUnserializable(proto), { path: 'body.__proto__', found: 'a key named "__proto__", which superjson refuses to write' })
   t.equal(({} as Record<string, unknown>).polluted, undefined)
   const nullProto = Object.create(null)
   nullProto.x = 1

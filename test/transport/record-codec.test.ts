@@ -283,6 +283,9 @@ t.test('hostile records: each refused with a reason, nothing thrown, nothing pol
     // prototype pollution
     ['__proto__ key in the body', Buffer.from('{"json":{"id":"m","type":"t","key":"","correlationId":"c","attempt":0,"sentAt":1,"body":{"a":[{"__proto__":{"polluted":1}}]}}}'), /key named "__proto__"/],
     ['__proto__ key written with escapes', Buffer.from('{"json":{"\\u005f_proto__":{"polluted":1},"id":"m"}}'), /key named "__proto__"/],
+    // superjson reads these keys but refuses to write them: the message could never be kept or sent on.
+    ['constructor key in the body', record({ json: { ...validJson, body: { n: 1, constructor: 1 } } }), /the record has a key named "constructor", which superjson refuses to write/],
+    ['prototype key deep in the body', record({ json: { ...validJson, body: { a: [{ b: { prototype: {} } }] } } }), /the record has a key named "prototype", which superjson refuses to write/],
     ['meta path through __proto__', record({ json: validJson, meta: { values: { '__proto__.polluted': ['Date'] }, v: 1 } }), /path through "__proto__"/],
     ['meta path through constructor.prototype', record({ json: { ...validJson, body: {} }, meta: { values: { 'body.constructor.prototype.polluted': ['bigint'] }, v: 1 } }), /path through "constructor"/],
     ['nested meta key __proto__', Buffer.from(`{"json":${JSON.stringify({ ...validJson, body: [] })},"meta":{"values":{"body":["set",{"__proto__":["Date"]}]},"v":1}}`), /key named "__proto__"|through "__proto__"/],
