@@ -192,8 +192,8 @@ export const errorCodes = {
   TROUPE_NOT_SERIALIZABLE: {
     class: 'NotSerializableError',
     from: 'troupe',
-    meaning: 'A message, state or reply holds something superjson cannot carry (a function, a class instance) at the path named; nothing was sent.',
-    remedy: 'Send data: plain objects, arrays, primitives, Date, Map, Set, BigInt, RegExp, URL, Error.',
+    meaning: 'A message, state or reply holds something superjson cannot carry (a function, a class instance, a key named __proto__, constructor or prototype) at the path named; nothing was sent. On AWS with the check off, a turn that left one is a dead letter with this error.',
+    remedy: 'Send data: plain objects, arrays, primitives, Date, Map, Set, BigInt, RegExp, URL, Error; keep user input that may be any word in a Map, not as object keys.',
   },
   TROUPE_NO_DEAD_LETTER: {
     class: 'NoDeadLetterError',

@@ -8,7 +8,7 @@ import { messageLogFields } from '../../core/logger.js'
 import { positionOf } from '../../core/position.js'
 import { DIRECT, PAUSE_TYPE, type BatchResult, type Group, type ShardSource, type Source } from './durable-batch.js'
 import { message, type DurableContext } from './durable-context.js'
-import { TooLarge } from './instance-commit.js'
+import { CheckEachTurn } from './instance-commit.js'
 import { InstanceRun, type ParkedHere, type RunParts } from './instance-run.js'
 import { placeMessages } from './outbox.js'
 import { SentSegments } from './sent-segments.js'
@@ -62,7 +62,7 @@ export class GroupRunner implements RunParts {
           this.ctx.counts.get(group.type.type)!.conflicts++
           continue
         }
-        if (error instanceof TooLarge && !checkEach) {
+        if (error instanceof CheckEachTurn && !checkEach) {
           checkEach = true
           continue
         }

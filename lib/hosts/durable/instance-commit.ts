@@ -3,16 +3,24 @@
 // the state and bookkeeping encoded, an outbox too large for the item spilled to the overflow
 // store first (outbox-overflow.ts), the item's expiry, and the size check; then written on the
 // condition that the version is still the one the run loaded (a conflict reloads and reruns).
+import type { AttemptRecord } from '../../core/dead-letter.js'
+import type { Envelope } from '../../core/envelope.js'
+import { encode } from '../../core/serialization.js'
 import type { StoredInstance } from '../../store/index.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import { storedForm } from '../../turn/state-version.js'
 import type { DurableContext } from './durable-context.js'
 import { decodeMeta, encodeMeta, type InstanceMeta } from './instance-meta.js'
-import type { OutboxSegment } from './outbox.js'
+import { PENDING, type OutboxEntry, type OutboxSegment } from './outbox.js'
 import { spilledKeys } from './outbox-overflow.js'
+import type { Ended, TurnOutcomes } from './turn-outcomes.js'
 
-/** Rerun an instance's turns checking the size after each one (rare: only after an oversized commit). */
-export class TooLarge extends Error {}
+/**
+ * Rerun an instance's turns checking after each one that its item can keep what the turn left
+ * (`keptEnd`). Rare: only after a commit too large for the item, or holding what superjson
+ * refuses to write.
+ */
+export class CheckEachTurn extends Error {}
 
 /** What a run commits of its instance `name` (`type#key`). */
 export interface CommitOf {
@@ -26,19 +34,28 @@ export interface CommitOf {
   kept: OutboxSegment[]
   /** The item the run loaded (the write's condition). */
   stored: StoredInstance | undefined
-  /** Set once a run's commit was too large: the size was checked after each turn instead. */
+  /** Set once a run's commit could not be written: each turn was checked instead (`keptEnd`). */
   checkEach: boolean
 }
 
-/** Writes commit `version` of an instance; throws `TooLarge` (nothing written), or the store's error. */
+/** Writes commit `version` of an instance; throws `CheckEachTurn` (nothing written), or the store's error. */
 export async function commitInstance(ctx: DurableContext, { type, key, name, state, meta, kept, stored, checkEach }: CommitOf, version: number): Promise<StoredInstance> {
   const { options, overflow } = ctx
   if (kept.length !== 0) meta.outbox = kept
   else delete meta.outbox
   // The state with the version of the code that kept it; one no turn migrated yet goes back as stored.
-  const form = storedForm(type, state)
+  let form: ReturnType<typeof storedForm>
+  let metaText: string
+  try {
+    form = storedForm(type, state)
+    metaText = encodeMeta(meta)
+  } catch (error) {
+    // A turn left what superjson refuses to write: rerun, checking each turn, so that the one
+    // that left it is a dead letter instead of the whole instance failing on every delivery.
+    if (!checkEach) throw new CheckEachTurn('not writable', { cause: error })
+    throw error
+  }
   const stateText = form.state
-  let metaText = encodeMeta(meta)
   if (options.maxItemBytes !== undefined && options.overflow !== undefined && Buffer.byteLength(stateText) + Buffer.byteLength(metaText) > options.maxItemBytes) {
     // Too large for the item with its outbox: the outbox waits in the overflow store, written
     // before the commit that refers to it (nothing refers to it if the commit loses).
@@ -57,7 +74,7 @@ export async function commitInstance(ctx: DurableContext, { type, key, name, sta
   const spilledNow = newSpills(stored?.meta, meta)
   if (options.maxItemBytes !== undefined && !checkEach && Buffer.byteLength(item.state) + Buffer.byteLength(item.meta!) > options.maxItemBytes) {
     await Promise.all(spilledNow.map((spilled) => overflow.drop(spilled)))
-    throw new TooLarge()
+    throw new CheckEachTurn('too large')
   }
   try {
     await options.state.put(type.type, key, item, stored?.version)
@@ -68,6 +85,42 @@ export async function commitInstance(ctx: DurableContext, { type, key, name, sta
     throw error
   }
   return item
+}
+
+/** One turn's end and what its instance's item holds beside it, for `keptEnd`. */
+export interface TurnLeft {
+  type: ActorType
+  envelope: Envelope
+  /** The message's failed attempts before this one. */
+  prior: AttemptRecord[]
+  end: Ended
+  /** The state before the turn (kept when the turn did not end done). */
+  state: unknown
+  meta: InstanceMeta
+  kept: OutboxSegment[]
+  /** What this run sends before the turn's own messages. */
+  sent: OutboxEntry[]
+}
+
+/**
+ * The end of a turn as its instance's item can keep it, for a run that checks each turn
+ * (`CheckEachTurn`): a dead letter instead where what the turn left cannot be encoded, or where
+ * its state would not fit the item beside the rest.
+ */
+export async function keptEnd(ctx: DurableContext, outcomes: TurnOutcomes, { type, envelope, prior, end, state, meta, kept, sent }: TurnLeft): Promise<Ended> {
+  const { options } = ctx
+  const outbox: OutboxSegment[] = [...kept, { lane: PENDING, pos: '0', entries: [...sent, ...end.entries] }]
+  const left = end.end === 'done' ? end.state : state
+  let bytes: number
+  try {
+    // The whole outbox is encoded even when an overflow store would keep it out of the item.
+    const metaText = encodeMeta({ ...meta, outbox })
+    bytes = Buffer.byteLength(encode(left)) + Buffer.byteLength(options.overflow ? encodeMeta({ ...meta, outbox: kept }) : metaText)
+  } catch (error) {
+    return outcomes.unwritable(type, envelope, prior, end, left, error)
+  }
+  if (end.end !== 'done' || options.maxItemBytes === undefined || bytes <= options.maxItemBytes) return end
+  return outcomes.tooLarge(type, envelope, prior, bytes, options.overflow || kept.length !== 0 ? 'state' : 'outbox')
 }
 
 /** Deletes those of `spilled` that the instance's item, read now, does not refer to (left alone if it cannot be read). */

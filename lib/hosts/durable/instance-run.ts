@@ -9,15 +9,14 @@ import { StoreConflictError, TroupeError } from '../../core/errors.js'
 import { derivedId } from '../../core/ids.js'
 import type { TroupeEvent } from '../../core/inspection.js'
 import { comparePosition, earliest, positionOf } from '../../core/position.js'
-import { encode } from '../../core/serialization.js'
 import type { StoredInstance } from '../../store/index.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import { isNewer, loadedState, newerStateError, shownState } from '../../turn/state-version.js'
 import { DIRECT, INVOKE_SHARD, type BatchResult, type Group, type Source } from './durable-batch.js'
 import { message, type DurableContext } from './durable-context.js'
 import { flushRecord } from './flush-record.js'
-import { commitInstance } from './instance-commit.js'
-import { decodeMeta, encodeMeta, LEGACY_LANE, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
+import { commitInstance, keptEnd } from './instance-commit.js'
+import { decodeMeta, LEGACY_LANE, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
 import { forgetSilent, sameStream } from './lane-memory.js'
 import { messagesOf, PENDING, placeMessages, type OutboxEntry, type OutboxSegment } from './outbox.js'
 import { spilledKeys } from './outbox-overflow.js'
@@ -172,7 +171,7 @@ export class InstanceRun {
   private async runPass(): Promise<void> {
     const { type, meta, source, group, paused, entries, events, kept, placed, ctx } = this
     const { outcomes } = this.parts
-    const { options, clock } = ctx
+    const { clock } = ctx
     // After a resume, what was held runs first, in the order it came, before this batch's records.
     const heldFirst = this.lateWork && !paused && meta.held !== undefined ? meta.held.map((envelope) => ({ sequenceNumber: undefined, envelope, held: true, parked: false, member: undefined, arrivedAt: undefined })) : []
     // Parked (throttled) messages came before any held one: a message is held only while paused,
@@ -264,12 +263,7 @@ export class InstanceRun {
       if (held || parked) noteRanLate(ctx, meta, envelope)
       let end: Ended = ran
       if (outcomes.offloads(type) && end.entries.length !== 0) end = { ...end, entries: await outcomes.offload(end.entries) }
-      if (this.checkEach && end.end === 'done' && options.maxItemBytes !== undefined) {
-        // The outbox goes to the overflow store when there is one: then only state and bookkeeping count.
-        const outbox = options.overflow ? kept : [...kept, { lane: PENDING, pos: '0', entries: [...placed, ...entries, ...end.entries] }]
-        const bytes = Buffer.byteLength(encode(end.state)) + Buffer.byteLength(encodeMeta({ ...meta, outbox }))
-        if (bytes > options.maxItemBytes) end = await outcomes.tooLarge(type, envelope, prior, bytes, options.overflow || kept.length !== 0 ? 'state' : 'outbox')
-      }
+      if (this.checkEach) end = await keptEnd(ctx, outcomes, { type, envelope, prior, end, state: this.state, meta, kept, sent: [...placed, ...entries] })
       delete meta.failing
       if (end.end === 'done') this.state = end.state
       entries.push(...end.entries)

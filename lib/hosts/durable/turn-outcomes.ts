@@ -6,9 +6,10 @@
 // its commit.
 import type { Context } from '../../core/context.js'
 import type { Envelope } from '../../core/envelope.js'
-import { ItemTooLargeError } from '../../core/errors.js'
+import { ItemTooLargeError, NotSerializableError } from '../../core/errors.js'
 import type { TroupeEvent } from '../../core/inspection.js'
 import type { MessageStatus } from '../../core/receipt.js'
+import { findUnserializable } from '../../core/serializable.js'
 import { encode } from '../../core/serialization.js'
 import type { ReceiptRecord } from '../../store/index.js'
 import { errorRecord, type AttemptRecord, type ErrorRecord } from '../../core/dead-letter.js'
@@ -148,9 +149,28 @@ export class TurnOutcomes {
    * still written once per message id: a rerun of the same turn finds the same state too large.
    */
   async tooLarge(type: ActorType, envelope: Envelope, prior: AttemptRecord[], bytes: number, what: 'state' | 'outbox'): Promise<Ended> {
-    const error = new ItemTooLargeError(type.type === JOINER && what === 'state' ? 'join' : what, `${type.type}#${envelope.key}`, bytes)
+    return this.refused(type, envelope, prior, new ItemTooLargeError(type.type === JOINER && what === 'state' ? 'join' : what, `${type.type}#${envelope.key}`, bytes))
+  }
+
+  /**
+   * A turn that left what superjson refuses to write (a key named `constructor` in its state, say,
+   * with the development check off) is a dead letter, written at once as `tooLarge`'s is: the
+   * commit could never be written, and the key would stall on it. A message that was ending as a
+   * dead letter keeps its own: only its letter, which the item cannot hold, is written apart.
+   */
+  async unwritable(type: ActorType, envelope: Envelope, prior: AttemptRecord[], end: Ended, state: unknown, cause: unknown): Promise<Ended> {
+    if (end.end === 'dead') return this.lettersApart(end)
+    return this.refused(type, envelope, prior, unwritableError(type.type, state, end.entries, cause))
+  }
+
+  /** The message, whose turn ended well, is a dead letter with `error` instead: what it left is not kept. */
+  private refused(type: ActorType, envelope: Envelope, prior: AttemptRecord[], error: Error): Promise<Ended> {
     const now = this.ctx.clock.now()
-    const ended = this.dead(type, envelope, error, [...prior, { attempt: envelope.attempt, startedAt: now, endedAt: now, error: errorRecord(error) }])
+    return this.lettersApart(this.dead(type, envelope, error, [...prior, { attempt: envelope.attempt, startedAt: now, endedAt: now, error: errorRecord(error) }]))
+  }
+
+  /** `ended` with its dead letters written now, out of the outbox. */
+  private async lettersApart(ended: Ended): Promise<Ended> {
     const letters = ended.entries.flatMap((e) => (e.kind === 'dead' ? [e.letter] : []))
     await this.ctx.options.journal.putDeadLetters(letters)
     return { ...ended, entries: ended.entries.filter((e) => e.kind !== 'dead') }
@@ -234,4 +254,16 @@ function withSent(end: TroupeEvent & { at: number }, entries: readonly OutboxEnt
   const events: TroupeEvent[] = [end]
   for (const e of entries) if (e.kind === 'message') events.push({ type: '@troupe.accepted', at: end.at, envelope: e.envelope })
   return events
+}
+
+/** What a turn left that superjson refuses to write, by its path: in the state, or in a message the turn sends (named by its target). */
+function unwritableError(actor: string, state: unknown, entries: readonly OutboxEntry[], cause: unknown): NotSerializableError {
+  const inState = findUnserializable(state, 'state')
+  if (inState !== undefined) return new NotSerializableError(actor, 'state', inState.path, inState.found)
+  for (const entry of entries) {
+    if (entry.kind !== 'message') continue
+    const inBody = findUnserializable(entry.envelope.body)
+    if (inBody !== undefined) return new NotSerializableError(entry.envelope.type, 'message', inBody.path, inBody.found)
+  }
+  return new NotSerializableError(actor, 'state', 'state', `what superjson refuses to write (${cause instanceof Error ? cause.message : String(cause)})`)
 }
