@@ -26,7 +26,9 @@ export async function parseCommand(program: Command, argv: readonly string[]): P
   } catch (error) {
     if (!(error instanceof CommanderError)) throw error
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0
-    if (error.code === 'commander.help') return 2 // no subcommand: the help went to stderr
+    // Help asked for (`help`, `help <command>`) exits 0; help shown because no subcommand was
+    // given went to stderr, and exits 2 as any usage error does.
+    if (error.code === 'commander.help') return error.exitCode === 0 ? 0 : 2
     throw new UsageError(describe(error, program), { cause: error })
   }
 }

@@ -12,18 +12,25 @@ export type { Io } from './io.js'
 
 interface Command {
   summary: string
-  /** The optional peers of troupe the command cannot start without (README: "Use troupe in your project"). */
-  peers: readonly string[]
+  /** The optional peers of troupe the command cannot start without, for its arguments (README: "Use troupe in your project"). */
+  peers: readonly string[] | ((args: readonly string[]) => readonly string[])
   run(args: readonly string[], io: Io): Promise<number>
 }
 
 /** What loading an app needs: defineApp comes from troupe/aws, which imports these. */
 const APP_PEERS = ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kinesis', '@smithy/node-http-handler']
 
+/** What `troupe dev` needs: the local servers, and esbuild to bundle the app unless it runs with `--host process`. */
+export function devPeers(args: readonly string[]): readonly string[] {
+  const at = args.findIndex((a) => a === '--host' || a.startsWith('--host='))
+  const host = at < 0 ? 'lambda' : args[at]!.startsWith('--host=') ? args[at]!.slice('--host='.length) : args[at + 1]
+  return [...APP_PEERS, '@aws-sdk/client-lambda', 'dynalite', 'kinesalite', ...(host === 'process' ? [] : ['esbuild'])]
+}
+
 const COMMANDS: Record<string, Command> = {
   dev: {
     summary: "run an app's actors on a local Kinesis and DynamoDB (no Docker, no account)",
-    peers: [...APP_PEERS, '@aws-sdk/client-lambda', 'dynalite', 'kinesalite'],
+    peers: devPeers,
     run: async (args, io) => (await import('./dev.js')).dev(args, io),
   },
   bundle: {
@@ -112,7 +119,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     }
     command = `troupe ${first}`
     if (!rest.includes('-h') && !rest.includes('--help')) {
-      const missing = found.peers.filter((p) => !installed(p))
+      const missing = (typeof found.peers === 'function' ? found.peers(rest) : found.peers).filter((p) => !installed(p))
       if (missing.length !== 0) {
         io.stderr.write(`${command}: needs ${missing.length === 1 ? 'the npm package' : 'npm packages'} ${missing.join(', ')}, not installed: npm install -D ${missing.join(' ')}\n`)
         return 1

@@ -168,7 +168,8 @@ export interface System {
   /**
    * Takes no new messages, lets what this process holds finish for up to `timeoutMs`, then
    * stops; resolves to what became of each message it held (`StopReport`). Timers stay in the
-   * timer store for the next system.
+   * timer store for the next system. A system stops once: a second call rejects with
+   * `SystemStoppedError` (the first call's report is the one to read).
    */
   stop(options?: StopOptions): Promise<StopReport>
 }

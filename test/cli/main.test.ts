@@ -49,3 +49,26 @@ t.test('every command has --help on stdout, and the flags it mentions are its ow
     t.same(unknown, [], `troupe ${command} --help mentions only real flags`)
   }
 })
+
+t.test('help asked for exits 0 on stdout; a command with subcommands and none given exits 2 on stderr', async (t) => {
+  for (const args of [['inspect', 'help'], ['inspect', 'help', 'dead']]) {
+    const asked = await troupe(...args)
+    t.equal(asked.code, 0, `troupe ${args.join(' ')} exits 0`)
+    t.match(asked.stdout, /^Usage: troupe inspect/, `troupe ${args.join(' ')}: the help on stdout`)
+    t.equal(asked.stderr, '')
+  }
+  t.match((await troupe('inspect', 'help', 'dead')).stdout, /^Usage: troupe inspect dead/)
+  const none = await troupe('inspect')
+  t.equal(none.code, 2, 'troupe inspect alone exits 2')
+  t.match(none.stderr, /^Usage: troupe inspect/)
+  t.equal(none.stdout, '')
+})
+
+t.test('troupe dev names esbuild among its peers at start, unless it runs with --host process', async (t) => {
+  const { devPeers } = await import('../../lib/cli/main.js')
+  t.ok(devPeers([]).includes('esbuild'), 'the Lambda host by default: esbuild bundles the app')
+  t.ok(devPeers(['--host', 'lambda', '--once']).includes('esbuild'))
+  t.notOk(devPeers(['--once', '--host', 'process']).includes('esbuild'))
+  t.notOk(devPeers(['--host=process']).includes('esbuild'))
+  t.ok(devPeers(['--host', 'process']).includes('dynalite'), 'the local servers either way')
+})
