@@ -10,6 +10,7 @@
 // again. When the replaying process can read them, their messages get a new origin first (a
 // replay is a new run: see `withNewOrigins`); otherwise they go back as they were. A Lambda event record whose data was not base64
 // names no bytes, so its letter is refused, and stays.
+import { createHash } from 'node:crypto'
 import { makeEnvelope, type Origin } from '../core/envelope.js'
 import { TroupeError } from '../core/errors.js'
 import type { CorrelationId, MessageId } from '../core/ids.js'
@@ -68,7 +69,11 @@ export interface UnreadableRecordInput extends RecordPlace {
 /** The dead letter of a record that is no message troupe can read: with all of its data. */
 export function unreadableRecordLetter(input: UnreadableRecordInput): DeadLetter {
   const { data, shard, sequenceNumber } = input
-  const id = (input.messageId ?? `record-${shard}-${sequenceNumber}`) as MessageId
+  // Known by its place on the stream, which the stream gave it, never by the id the record claims:
+  // anyone who can write a record could otherwise replace another message's letter with it. A
+  // hand-made Lambda event's record may have no sequence number: its data's digest stands in.
+  const place = typeof sequenceNumber === 'string' && sequenceNumber !== '' ? sequenceNumber : `unnumbered-${digest(data)}`
+  const id = `record-${shard}-${place}` as MessageId
   let body: UnreadableRecord
   if (data instanceof Uint8Array) body = { base64: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'), bytes: data.byteLength, shard, sequenceNumber }
   else if (typeof data === 'string' && isBase64(data)) body = { base64: data, bytes: Buffer.byteLength(data, 'base64'), shard, sequenceNumber }
@@ -78,7 +83,8 @@ export function unreadableRecordLetter(input: UnreadableRecordInput): DeadLetter
     body = { text, characters: text.length, notBase64: true, shard, sequenceNumber }
   }
   const envelope = makeEnvelope({ id, type: input.actor ?? UNREADABLE_TYPE, key: '', body, correlationId: id as string as CorrelationId, sentAt: input.now })
-  const error = new TroupeError(BAD_RECORD, `record ${sequenceNumber} of ${shard} is not a message troupe can read: ${input.reason}`)
+  const names = input.messageId === undefined ? '' : ` (it names message ${JSON.stringify(input.messageId.slice(0, 300))})`
+  const error = new TroupeError(BAD_RECORD, `record ${place} of ${shard}${names} is not a message troupe can read: ${input.reason}`)
   return { envelope, error: errorRecord(error), attempts: [], deadAt: input.now }
 }
 
@@ -114,6 +120,12 @@ export function recordToPutBack(letter: DeadLetter, streams: readonly string[]):
     throw new TroupeError('TROUPE_NOT_REPLAYABLE', `${what}; replay puts its bytes back on stream "${stream}", which this system does not write to (it ${writes}). It stays a dead letter`)
   }
   return { stream, partitionKey: fitPartitionKey(letter.envelope.id), data: Buffer.from(body.base64, 'base64') }
+}
+
+/** A short digest of a record's data, whatever it came as. */
+function digest(data: unknown): string {
+  const bytes = data instanceof Uint8Array ? data : Buffer.from(typeof data === 'string' ? data : safeText(data))
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 24)
 }
 
 function safeText(value: unknown): string {

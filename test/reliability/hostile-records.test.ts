@@ -150,3 +150,27 @@ t.test('fast-check: a good record, mutated, is applied or dead-lettered; never a
   t.equal(polluted(), undefined, 'no prototype pollution')
   t.ok(dead > 0, `some mutations were dead-lettered (${dead} of ${runs})`)
 })
+
+t.test('an unreadable record is known by its place, not by the id it claims: it replaces no other letter', async (t) => {
+  const { host, journal } = makeHost()
+  const victim = envelope('victim', 1)
+  // A letter the victim's message already has (its turn failed for good, say).
+  await journal.putDeadLetters([{ envelope: victim, error: { name: 'Error', message: 'the real failure' }, attempts: [], deadAt: 1 }])
+  // Two broken records that name the victim's id, and one that names no id at all, twice over.
+  const claiming = (sentAt: unknown) => Buffer.from(JSON.stringify({ json: { id: victim.id, type: Counter.type, key: 'victim', correlationId: 'c', attempt: 0, sentAt, body: {} } }))
+  const records: DurableRecord[] = [
+    { sequenceNumber: '2000001', data: claiming('A') },
+    { sequenceNumber: '2000002', data: claiming('B') },
+    { sequenceNumber: '2000003', data: Buffer.from('not json') },
+    { sequenceNumber: '2000004', data: Buffer.from('not json') },
+  ]
+  const result = await host.handle({ stream: 's', shardId: 'shardId-000000000000', records })
+  t.equal(result.failedFrom, undefined)
+  const letters = await journal.deadLetters()
+  t.equal(letters.length, 5, "the victim's letter and one for each record")
+  t.equal(letters.find((l) => l.envelope.id === victim.id)?.error.message, 'the real failure', "the victim's letter is its own")
+  const ids = letters.map((l) => l.envelope.id).filter((id) => id !== victim.id).sort()
+  t.same(ids, ['record-s/shardId-000000000000-2000001', 'record-s/shardId-000000000000-2000002', 'record-s/shardId-000000000000-2000003', 'record-s/shardId-000000000000-2000004'])
+  const claimed = letters.find((l) => l.envelope.id === 'record-s/shardId-000000000000-2000001')
+  t.match(claimed?.error.message, new RegExp(`^\\[TROUPE_BAD_RECORD\\] record 2000001 of s/shardId-000000000000 \\(it names message "${victim.id}"\\) is not a message troupe can read: `))
+})
