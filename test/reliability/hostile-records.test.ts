@@ -171,6 +171,7 @@ t.test('an unreadable record is known by its place, not by the id it claims: it 
   t.equal(letters.find((l) => l.envelope.id === victim.id)?.error.message, 'the real failure', "the victim's letter is its own")
   const ids = letters.map((l) => l.envelope.id).filter((id) => id !== victim.id).sort()
   t.same(ids, ['record-s/shardId-000000000000-2000001', 'record-s/shardId-000000000000-2000002', 'record-s/shardId-000000000000-2000003', 'record-s/shardId-000000000000-2000004'])
+  t.equal(host.counts.get(Counter.type)?.dead, 2, 'the two that name a type this host runs are counted as its dead letters')
   const claimed = letters.find((l) => l.envelope.id === 'record-s/shardId-000000000000-2000001')
   t.match(claimed?.error.message, new RegExp(`^\\[TROUPE_BAD_RECORD\\] record 2000001 of s/shardId-000000000000 \\(it names message "${victim.id}"\\) is not a message troupe can read: `))
 })

@@ -4,6 +4,7 @@
 // instance's state, the types' pause items and the shard's memory of stateless messages loaded in
 // one read; and which stateless messages are copies decided, before any of the batch runs.
 import { UnknownActorError } from '../../core/errors.js'
+import type { TroupeEvent } from '../../core/inspection.js'
 import { messageLogFields } from '../../core/logger.js'
 import { earliest, positionOf } from '../../core/position.js'
 import { oldestArrivals } from '../../metrics/backlog.js'
@@ -95,7 +96,15 @@ export class BatchIntake {
     if (undecodable.length !== 0) {
       try {
         await ctx.options.journal.putDeadLetters(undecodable.map((u) => u.letter))
-        for (const u of undecodable) ctx.logger.warn('record dead-lettered', { ...messageLogFields(u.letter.envelope), shard, sequenceNumber: u.sequenceNumber, error: u.letter.error.message })
+        for (const u of undecodable) {
+          ctx.logger.warn('record dead-lettered', { ...messageLogFields(u.letter.envelope), shard, sequenceNumber: u.sequenceNumber, error: u.letter.error.message })
+          // Counted as any dead letter is: in its type's counts when this host runs the type, and
+          // as an event for the metrics either way (a record read again makes its letter again).
+          const event: TroupeEvent = { type: '@troupe.dead', at: u.letter.deadAt, envelope: u.letter.envelope, error: u.letter.error }
+          const type = this.registry.byType.get(u.letter.envelope.type)
+          if (type !== undefined) ctx.committed(type, [event])
+          else ctx.options.onEvent?.(event)
+        }
       } catch (error) {
         ctx.logger.error('could not keep dead letters of bad records; the batch will be delivered again', { shard, error: message(error) })
         failedFrom = earliest(failedFrom, undecodable[0]!.sequenceNumber)
