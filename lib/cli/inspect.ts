@@ -305,7 +305,9 @@ function costOptions(flags: Record<string, unknown>): MessageCostOptions | { unp
 }
 
 function costText(cost: CostView, dollars: MessageCost | string): string {
-  const head = `since ${time(cost.since)}: ${cost.requests} requests for ${cost.messages} messages (${cost.requestsPerMessage ?? '-'} per message)`
+  // A cost read from the table or from metrics has no start of its own to name.
+  const since = time(cost.since)
+  const head = `${since === '' ? '' : `since ${since}: `}${cost.requests} requests for ${cost.messages} messages (${cost.requestsPerMessage ?? '-'} per message)`
   if (typeof dollars === 'string') {
     return [head, table(['API', 'requests', 'errors', 'bytes out', 'bytes in', 'units'], Object.entries(cost.byApi).map(([api, c]) => [api, c.requests, c.errors, c.requestBytes, c.responseBytes, c.units ?? 0])), '', dollars].join('\n')
   }

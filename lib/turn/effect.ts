@@ -33,6 +33,8 @@ export interface ForkPlan {
   forward: ForkMembership | undefined
   /** Carried by every message and timer of the fork: the forking turn's span, or the caller's. */
   trace?: TraceContext | undefined
+  /** How an error names the call that made the fork; undefined: `fork(…).join(<join's type>)`. */
+  call: string | undefined
 }
 
 /** The id of a timer named inside a turn: scoped to the instance that set it. */

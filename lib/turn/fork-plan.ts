@@ -39,10 +39,10 @@ export function planFork(plan: ForkPlan, deps: ForkPlanDeps): Effect[] {
   const join = deps.typeOf(plan.join)
   const { timeoutMs, value } = plan.options
   if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) {
-    throw new ConfigError(`fork(…).join(${join}): timeoutMs must be a number from 0 up, got ${String(timeoutMs)}`)
+    throw new ConfigError(`${plan.call ?? `fork(…).join(${join})`}: timeoutMs must be a number from 0 up, got ${String(timeoutMs)}`)
   }
   const count = plan.children.length
-  if (count === 0) throw new ConfigError(`fork(…).join(${join}): a fork needs at least one child`)
+  if (count === 0) throw new ConfigError(`${plan.call ?? `fork(…).join(${join})`}: a fork needs at least one child`)
   if (deps.checkSerializable) assertSerializable(join, 'message', value)
   const { forkId, cause, trace } = plan
   // Each child's id is made once: its place in the open record and its message share it.
@@ -124,7 +124,8 @@ export function outsideFork(
 ): { effects: Effect[]; cause: ForkPlan['cause'] } {
   const checked = checkedChildren(children, (actor, body) => host.checkOutgoing(actor, body))
   const cause = { id: forkId, correlationId: forkId as string as CorrelationId }
-  const effects = host.planFork({ forkId, childId: (i) => derivedId(forkId, i), children: checked, join, options, cause, forward: undefined, trace })
+  // The join is troupe's own fork-result actor: errors name the caller's call, not it.
+  const effects = host.planFork({ forkId, childId: (i) => derivedId(forkId, i), children: checked, join, options, cause, forward: undefined, trace, call: 'system.fork(…)' })
   return { effects, cause }
 }
 

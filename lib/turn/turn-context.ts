@@ -156,7 +156,7 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
         const forkId = this.nextId()
         const ids = fixed.map(() => this.nextId())
         if (options.value !== undefined) options = { ...options, value: this.released(options.value) }
-        const effects = this.host.planFork({ forkId, childId: (i) => ids[i]!, children: fixed, join: actor, options, cause: this.message, forward, trace: this.trace })
+        const effects = this.host.planFork({ forkId, childId: (i) => ids[i]!, children: fixed, join: actor, options, cause: this.message, forward, trace: this.trace, call: undefined })
         if (this.outbox === undefined) this.outbox = effects
         else this.outbox.push(...effects)
         return forkId

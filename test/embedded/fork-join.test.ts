@@ -243,8 +243,9 @@ t.test('a join whose send fails once is retried by the joiner with every reply s
 
 t.test('bad forks are refused with the actor named', async (t) => {
   const { system } = createTestSystem({ actors })
-  await t.rejects(system.fork([] as const, { timeoutMs: 1 }), { message: /needs at least one child/ })
-  await t.rejects(system.fork([[Geo, { ip: 'x' }]] as const, { timeoutMs: -1 }), { message: /timeoutMs must be a number from 0 up/ })
+  // Named by the call the caller made, not by troupe's own fork-result actor that joins it.
+  await t.rejects(system.fork([] as const, { timeoutMs: 1 }), { message: '[TROUPE_CONFIG] system.fork(…): a fork needs at least one child' })
+  await t.rejects(system.fork([[Geo, { ip: 'x' }]] as const, { timeoutMs: -1 }), { message: '[TROUPE_CONFIG] system.fork(…): timeoutMs must be a number from 0 up, got -1' })
 })
 
 // Compile-time checks of the tuple typing.
