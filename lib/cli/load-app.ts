@@ -1,10 +1,18 @@
 // Loading a user's app (`--app`) for dev, bundle, template, graph and deploy: the module's
 // default export, checked to be an app. A missing or malformed app is a usage error (exit 2);
 // one that throws as it loads is a failure (exit 1) naming the file.
-import { statSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { appProblem, type App } from '../app/define-app.js'
 import { CliError, messageOf, UsageError } from './cli-error.js'
+
+/** The app files looked for when no --app is given, in this order. */
+const DEFAULT_APPS = ['./troupe.app.ts', './troupe.app.mts', './troupe.app.js', './troupe.app.mjs']
+
+/** The app a command loads without --app: the first of DEFAULT_APPS in the working folder (the first named when there is none). */
+export function defaultApp(): string {
+  return DEFAULT_APPS.find((f) => existsSync(f)) ?? DEFAULT_APPS[0]!
+}
 
 /**
  * Imports `file` (absolute) and returns its app. `given` is the path as the user wrote it (said

@@ -12,7 +12,7 @@ import type { PayloadBucketSpec } from '../deploy/resources.js'
 import type { StackOptions } from '../deploy/stack.js'
 import { CliError, UsageError, withoutCode } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
-import { loadApp } from './load-app.js'
+import { defaultApp, loadApp } from './load-app.js'
 import type { Io } from './io.js'
 
 /** The flags that describe a deployment, as commander reads them (template and deploy). */
@@ -40,7 +40,7 @@ export interface StackFlags {
 /** Adds the flags that describe a deployment to `cmd` (template and deploy). */
 export function stackOptions(cmd: Command): Command {
   return cmd
-    .option('--app <file>', "the app: a module whose default export is defineApp({ actors, … }); its streams (stream, router) are the deployment's (default ./troupe.app.ts)")
+    .option('--app <file>', "the app: a module whose default export is defineApp({ actors, … }); its streams (stream, router) are the deployment's (default ./troupe.app.ts, or .mts, .js, .mjs)")
     .option('--name <name>', 'names the deployment: the tick rule <name>-tick, the role deploy makes (<name>-<region>), and the table and function unless given (default troupe)')
     .option('--table <name>', 'the DynamoDB table (default: --name)')
     .option('--function <name>', 'the Lambda function (default: --name)')
@@ -113,8 +113,9 @@ export async function stackFromFlags(values: StackFlags, options: { appRequired:
   let app: App | undefined
   if (options.appRequired || values.app !== undefined) {
     if (values.app === '') throw new UsageError('--app needs a value')
-    appFile = resolve(values.app ?? './troupe.app.ts')
-    app = await loadApp(appFile, { given: values.app ?? './troupe.app.ts' })
+    const given = values.app ?? defaultApp()
+    appFile = resolve(given)
+    app = await loadApp(appFile, { given })
   }
   if (values.stream !== undefined && !STREAM_NAME.test(values.stream)) {
     throw new UsageError(`--stream must be a Kinesis stream name (1–128 of a-z A-Z 0-9 _ . -), got ${JSON.stringify(values.stream)}`)
@@ -128,7 +129,7 @@ export async function stackFromFlags(values: StackFlags, options: { appRequired:
     try {
       streams = appStreams(app, defaultStream)
     } catch (error) {
-      throw new CliError(`${values.app ?? './troupe.app.ts'}: ${(error as Error).message}`, 2, { cause: error })
+      throw new CliError(`${values.app ?? defaultApp()}: ${(error as Error).message}`, 2, { cause: error })
     }
   }
   const shards = whole('--shards', values.shards) ?? 1

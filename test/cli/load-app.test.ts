@@ -45,3 +45,18 @@ t.test('each refusal of TypeScript maps; other failures, and other files, keep t
   t.equal(appLoadError('/p/app.js', 'app.js', typescript[0]).message, 'app.js failed to load: Unknown file extension ".ts" for /p/app.ts', 'a JavaScript app is not told to install tsx')
   t.equal(appLoadError('/p/app.ts', 'app.ts', new Error('boom')).message, 'app.ts failed to load: boom')
 })
+
+t.test('without --app, the first of troupe.app.ts, .mts, .js, .mjs in the working folder; troupe.app.ts named when none is there', async (t) => {
+  const { defaultApp } = await import('../../lib/cli/load-app.js')
+  const dir = t.testdir()
+  const cwd = process.cwd()
+  process.chdir(dir)
+  t.teardown(() => process.chdir(cwd))
+  t.equal(defaultApp(), './troupe.app.ts', 'none: the one a message names')
+  writeFileSync(join(dir, 'troupe.app.js'), 'export default {}\n')
+  t.equal(defaultApp(), './troupe.app.js')
+  writeFileSync(join(dir, 'troupe.app.mjs'), 'export default {}\n')
+  t.equal(defaultApp(), './troupe.app.js', '.js before .mjs')
+  writeFileSync(join(dir, 'troupe.app.ts'), 'export default {}\n')
+  t.equal(defaultApp(), './troupe.app.ts', '.ts first')
+})
