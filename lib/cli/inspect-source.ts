@@ -45,7 +45,11 @@ const ANSWER_TIMEOUT_MS = 3_000
 /** Makes the inspector the flags name: --url, --table, or the troupe dev running here. */
 export async function openSource(flags: SourceFlags): Promise<Inspector> {
   if (flags.url !== undefined && flags.table !== undefined) throw new UsageError('give --url or --table, not both')
-  if (flags.url !== undefined) return new HttpInspector(flags.url, flags.token ?? process.env.TROUPE_UI_TOKEN)
+  if (flags.url !== undefined) {
+    // A flag's value the command cannot use is a usage error (exit 2), as a bad flag is.
+    if (!URL.canParse(flags.url) || !/^https?:$/.test(new URL(flags.url).protocol)) throw new UsageError(`--url must be the http:// address the process serves inspection on, got ${JSON.stringify(flags.url)}`)
+    return new HttpInspector(flags.url, flags.token ?? process.env.TROUPE_UI_TOKEN)
+  }
   if (flags.table === undefined) return new HttpInspector(await runningDev(flags.dir), flags.token ?? process.env.TROUPE_UI_TOKEN)
   const [{ DynamoDBClient }, { KinesisClient }, { TableInspector }] = await Promise.all([
     import('@aws-sdk/client-dynamodb'),

@@ -72,3 +72,14 @@ t.test('troupe dev names esbuild among its peers at start, unless it runs with -
   t.notOk(devPeers(['--host=process']).includes('esbuild'))
   t.ok(devPeers(['--host', 'process']).includes('dynalite'), 'the local servers either way')
 })
+
+t.test('a --url that is no http address is a usage error (exit 2); one where nothing answers is a failure (exit 1)', async (t) => {
+  for (const url of ['notaurl', 'ftp://example.com']) {
+    const bad = await troupe('inspect', 'actors', '--url', url)
+    t.equal(bad.code, 2, `--url ${url}`)
+    t.equal(bad.stderr, `troupe inspect: --url must be the http:// address the process serves inspection on, got ${JSON.stringify(url)} (see troupe inspect --help)\n`)
+  }
+  const gone = await troupe('inspect', 'actors', '--url', 'http://127.0.0.1:1')
+  t.equal(gone.code, 1)
+  t.match(gone.stderr, /^troupe inspect: nothing answers at http:\/\/127\.0\.0\.1:1/)
+})
