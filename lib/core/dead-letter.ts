@@ -39,6 +39,15 @@ export function errorRecord(error: unknown): ErrorRecord {
   return { name: 'NonError', message: safeString(error) }
 }
 
+/** An Error made again from its record, for whoever takes errors (listeners): its name, message, code and stack as kept. */
+export function recordedError(record: ErrorRecord): Error {
+  const error = new Error(record.message) as Error & { code?: string }
+  error.name = record.name
+  if (record.code !== undefined) error.code = record.code
+  if (record.stack !== undefined) error.stack = record.stack
+  return error
+}
+
 function safeString(value: unknown): string {
   try {
     return String(value)

@@ -192,7 +192,7 @@ export const errorCodes = {
   TROUPE_NOT_SERIALIZABLE: {
     class: 'NotSerializableError',
     from: 'troupe',
-    meaning: 'A message, state or reply holds something superjson cannot carry (a function, a class instance, a key named __proto__, constructor or prototype) at the path named; nothing was sent. On AWS with the check off, a turn that left one is a dead letter with this error.',
+    meaning: 'A message, state or reply holds something superjson cannot carry (a function, a class instance, a key named __proto__, constructor or prototype) at the path named; nothing was sent. On AWS with the check off, a turn whose state or sent messages hold one is a dead letter with this error, and an ask whose reply holds one fails with it (the turn stands).',
     remedy: 'Send data: plain objects, arrays, primitives, Date, Map, Set, BigInt, RegExp, URL, Error; keep user input that may be any word in a Map, not as object keys.',
   },
   TROUPE_NO_DEAD_LETTER: {

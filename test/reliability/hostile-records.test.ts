@@ -175,3 +175,16 @@ t.test('an unreadable record is known by its place, not by the id it claims: it 
   const claimed = letters.find((l) => l.envelope.id === 'record-s/shardId-000000000000-2000001')
   t.match(claimed?.error.message, new RegExp(`^\\[TROUPE_BAD_RECORD\\] record 2000001 of s/shardId-000000000000 \\(it names message "${victim.id}"\\) is not a message troupe can read: `))
 })
+
+t.test('records with no sequence number (a hand-made event, read as "undefined") keep a letter each, known by their data', async (t) => {
+  const { host, journal } = makeHost()
+  const records: DurableRecord[] = [
+    { sequenceNumber: 'undefined', data: Buffer.from('first broken record') },
+    { sequenceNumber: 'undefined', data: Buffer.from('second broken record') },
+  ]
+  await host.handle({ stream: 's', shardId: 'shardId-000000000000', records })
+  const ids = (await journal.deadLetters()).map((l) => l.envelope.id)
+  t.equal(ids.length, 2)
+  t.equal(new Set(ids).size, 2, 'two letters, one for each record')
+  for (const id of ids) t.match(id, /^record-s\/shardId-000000000000-unnumbered-[0-9a-f]{24}$/)
+})

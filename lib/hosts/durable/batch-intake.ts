@@ -4,14 +4,13 @@
 // instance's state, the types' pause items and the shard's memory of stateless messages loaded in
 // one read; and which stateless messages are copies decided, before any of the batch runs.
 import { UnknownActorError } from '../../core/errors.js'
-import type { TroupeEvent } from '../../core/inspection.js'
 import { messageLogFields } from '../../core/logger.js'
 import { earliest, positionOf } from '../../core/position.js'
 import { oldestArrivals } from '../../metrics/backlog.js'
 import { PayloadError } from '../../routing/claim-check.js'
 import { unreadableRecordLetter } from '../../routing/unreadable-record.js'
 import type { StoredInstance } from '../../store/index.js'
-import { errorRecord, type DeadLetter } from '../../core/dead-letter.js'
+import { errorRecord, recordedError, type DeadLetter } from '../../core/dead-letter.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import type { ActorRegistry } from '../../turn/registry.js'
 import { BatchProgress } from './batch-progress.js'
@@ -98,12 +97,11 @@ export class BatchIntake {
         await ctx.options.journal.putDeadLetters(undecodable.map((u) => u.letter))
         for (const u of undecodable) {
           ctx.logger.warn('record dead-lettered', { ...messageLogFields(u.letter.envelope), shard, sequenceNumber: u.sequenceNumber, error: u.letter.error.message })
-          // Counted as any dead letter is: in its type's counts when this host runs the type, and
-          // as an event for the metrics either way (a record read again makes its letter again).
-          const event: TroupeEvent = { type: '@troupe.dead', at: u.letter.deadAt, envelope: u.letter.envelope, error: u.letter.error }
+          // Counted as any dead letter is, in its type's counts and metrics, when this host runs the
+          // type: a type a record merely names gets no counts or metric of its own (a producer could
+          // name any number of them). A batch delivered again counts its letters again.
           const type = this.registry.byType.get(u.letter.envelope.type)
-          if (type !== undefined) ctx.committed(type, [event])
-          else ctx.options.onEvent?.(event)
+          if (type !== undefined) ctx.committed(type, [{ type: '@troupe.dead', at: u.letter.deadAt, envelope: u.letter.envelope, error: recordedError(u.letter.error) }])
         }
       } catch (error) {
         ctx.logger.error('could not keep dead letters of bad records; the batch will be delivered again', { shard, error: message(error) })

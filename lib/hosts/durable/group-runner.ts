@@ -63,6 +63,8 @@ export class GroupRunner implements RunParts {
           continue
         }
         if (error instanceof CheckEachTurn && !checkEach) {
+          const why = error.cause === undefined ? error.message : `${error.message}: ${message(error.cause)}`
+          this.ctx.logger.warn('instance commit not written; its turns run again, each checked', { actor: group.type.type, key: group.key || undefined, why })
           checkEach = true
           continue
         }
@@ -100,12 +102,11 @@ export class GroupRunner implements RunParts {
     if (parksAtOnce(group, ctx.clock.now())) return this.runWaiting(group, record, source, deadline, result)
     const ran = await outcomes.runMessage(type, record.envelope, undefined, [], deadline, group.grant?.slot)
     if (ran.end === 'later') return record.sequenceNumber
-    let entries = ran.entries
-    if (outcomes.offloads(type) && entries.length !== 0) entries = await outcomes.offload(entries)
+    const { entries, events } = await outcomes.offloaded(type, record.envelope, [], ran, undefined)
     placeMessages(entries, source.lane, positionOf(record.sequenceNumber!, record.member?.index), 0, source.progress.fence())
     try {
       await ctx.outbox.send(entries, source.progress.fence())
-      ctx.committed(type, ran.events)
+      ctx.committed(type, events)
     } catch (error) {
       ctx.logger.warn('outbox of a stateless turn not sent; it runs again on redelivery', { ...messageLogFields(record.envelope), error: message(error) })
       return record.sequenceNumber

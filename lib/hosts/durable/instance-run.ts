@@ -24,7 +24,7 @@ import { isAnswer, settlePending } from './pending-receipts.js'
 import { inconsistency, noteRanLate, noteRead, verdict } from './record-reads.js'
 import type { SentSegments } from './sent-segments.js'
 import { parkedReason, RunThrottles, type Wait } from './run-throttles.js'
-import type { Ended, TurnOutcomes } from './turn-outcomes.js'
+import type { TurnOutcomes } from './turn-outcomes.js'
 
 /** What a run uses of its host. */
 export interface RunParts {
@@ -261,8 +261,7 @@ export class InstanceRun {
         if (meta.parked!.length === 0) delete meta.parked
       }
       if (held || parked) noteRanLate(ctx, meta, envelope)
-      let end: Ended = ran
-      if (outcomes.offloads(type) && end.entries.length !== 0) end = { ...end, entries: await outcomes.offload(end.entries) }
+      let end = await outcomes.offloaded(type, envelope, prior, ran, ran.end === 'done' ? ran.state : this.state)
       if (this.checkEach) end = await keptEnd(ctx, outcomes, { type, envelope, prior, end, state: this.state, meta, kept, sent: [...placed, ...entries] })
       delete meta.failing
       if (end.end === 'done') this.state = end.state

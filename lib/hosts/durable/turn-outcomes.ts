@@ -11,6 +11,7 @@ import type { TroupeEvent } from '../../core/inspection.js'
 import type { MessageStatus } from '../../core/receipt.js'
 import { findUnserializable } from '../../core/serializable.js'
 import { encode } from '../../core/serialization.js'
+import { InvalidEnvelopeError } from '../../routing/record-errors.js'
 import type { ReceiptRecord } from '../../store/index.js'
 import { errorRecord, type AttemptRecord, type ErrorRecord } from '../../core/dead-letter.js'
 import type { ActorType } from '../../turn/actor-type.js'
@@ -107,11 +108,18 @@ export class TurnOutcomes {
   }
 
   /**
-   * The reply of an `ask`, kept with its receipt; a reply too large to keep is an error for the
-   * asker instead (the turn itself succeeded, and its state and messages stand).
+   * The reply of an `ask`, kept with its receipt; a reply too large to keep, or one superjson
+   * refuses to write, is an error for the asker instead (the turn itself succeeded, and its state
+   * and messages stand).
    */
   private replyOf(envelope: Envelope, reply: unknown): ReceiptExtra {
-    const text = encode(reply)
+    let text: string
+    try {
+      text = encode(reply)
+    } catch (error) {
+      const found = findUnserializable(reply, 'reply')
+      return { error: errorRecord(new NotSerializableError(envelope.type, 'reply', found?.path ?? 'reply', found?.found ?? `what superjson refuses to write (${error instanceof Error ? error.message : String(error)})`)) }
+    }
     const bytes = Buffer.byteLength(text)
     if (bytes <= MAX_REPLY_BYTES) return { reply: text }
     return {
@@ -240,6 +248,21 @@ export class TurnOutcomes {
   }
 
   /** A turn's messages with large bodies put in the payload store, before the commit that keeps them in its outbox. */
+  /**
+   * `end` with its messages' large bodies kept out of line, when its type offloads: a body
+   * superjson refuses to write makes the turn a dead letter (`unwritable`) instead, as a commit
+   * holding it would (`state`: what the turn left).
+   */
+  async offloaded(type: ActorType, envelope: Envelope, prior: AttemptRecord[], end: Ended, state: unknown): Promise<Ended> {
+    if (!this.offloads(type) || end.entries.length === 0) return end
+    try {
+      return { ...end, entries: await this.offload(end.entries) }
+    } catch (error) {
+      if (!(error instanceof InvalidEnvelopeError)) throw error
+      return this.unwritable(type, envelope, prior, end, state, error)
+    }
+  }
+
   async offload(entries: OutboxEntry[]): Promise<OutboxEntry[]> {
     const claimCheck = this.ctx.claimCheck!
     return Promise.all(entries.map(async (e) => (e.kind === 'message' ? { kind: 'message' as const, envelope: await claimCheck.offload(e.envelope) } : e)))
