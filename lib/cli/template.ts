@@ -111,9 +111,11 @@ export async function stackFromFlags(values: StackFlags, options: { appRequired:
   const name = values.name ?? 'troupe'
   let appFile: string | undefined
   let app: App | undefined
+  /** The app's path as the user gave it, or the default found: what messages name. */
+  let given: string | undefined
   if (options.appRequired || values.app !== undefined) {
     if (values.app === '') throw new UsageError('--app needs a value')
-    const given = values.app ?? defaultApp()
+    given = values.app ?? defaultApp()
     appFile = resolve(given)
     app = await loadApp(appFile, { given })
   }
@@ -121,7 +123,7 @@ export async function stackFromFlags(values: StackFlags, options: { appRequired:
     throw new UsageError(`--stream must be a Kinesis stream name (1–128 of a-z A-Z 0-9 _ . -), got ${JSON.stringify(values.stream)}`)
   }
   if (app?.stream !== undefined && values.stream === undefined && !STREAM_NAME.test(app.stream)) {
-    throw new CliError(`${values.app}: stream must be a Kinesis stream name (1–128 of a-z A-Z 0-9 _ . -), got ${JSON.stringify(app.stream)}`, 2)
+    throw new CliError(`${given}: stream must be a Kinesis stream name (1–128 of a-z A-Z 0-9 _ . -), got ${JSON.stringify(app.stream)}`, 2)
   }
   const defaultStream = values.stream ?? app?.stream ?? DEFAULT_STREAM
   let streams = [defaultStream]
@@ -129,7 +131,7 @@ export async function stackFromFlags(values: StackFlags, options: { appRequired:
     try {
       streams = appStreams(app, defaultStream)
     } catch (error) {
-      throw new CliError(`${values.app ?? defaultApp()}: ${(error as Error).message}`, 2, { cause: error })
+      throw new CliError(`${given}: ${(error as Error).message}`, 2, { cause: error })
     }
   }
   const shards = whole('--shards', values.shards) ?? 1

@@ -3,6 +3,7 @@
 // it must annotate) is most of the cost of encoding: this check finds them with one cheap walk,
 // and leaves everything else to superjson, which decides as before.
 import superjson from 'superjson'
+import { isRefusedKey } from './serializable.js'
 
 /** Containers `plainJson` looks at before it leaves a body to superjson: larger bodies are rare. */
 const PLAIN_CONTAINERS = 64
@@ -34,7 +35,7 @@ export function plainJson(value: unknown): boolean {
     }
     if (Object.getPrototypeOf(v) !== Object.prototype) return false
     for (const k of Object.keys(v)) {
-      if (k === '__proto__' || k === 'constructor' || k === 'prototype') return false
+      if (isRefusedKey(k)) return false
       // A getter would be read again by JSON.stringify, and may answer otherwise then.
       const descriptor = Object.getOwnPropertyDescriptor(v, k)!
       if (!('value' in descriptor)) return false

@@ -18,8 +18,6 @@
 
 import { isRefusedKey } from '../core/serializable.js'
 
-const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype'])
-
 /** The superjson types troupe messages carry (see `Serializable`): no classes, symbols, custom or typed arrays. */
 const CARRIED_TYPES = new Set(['undefined', 'bigint', 'Date', 'Error', 'regexp', 'set', 'map', 'number', 'URL'])
 
@@ -268,7 +266,7 @@ function parsePath(text: string): string[] | string {
 }
 
 function forbidden(path: string[]): string | undefined {
-  for (const s of path) if (FORBIDDEN_SEGMENTS.has(s)) return `the superjson metadata names a path through "${s}"`
+  for (const s of path) if (isRefusedKey(s)) return `the superjson metadata names a path through "${s}"`
   return undefined
 }
 

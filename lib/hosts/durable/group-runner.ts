@@ -102,7 +102,7 @@ export class GroupRunner implements RunParts {
     if (parksAtOnce(group, ctx.clock.now())) return this.runWaiting(group, record, source, deadline, result)
     const ran = await outcomes.runMessage(type, record.envelope, undefined, [], deadline, group.grant?.slot)
     if (ran.end === 'later') return record.sequenceNumber
-    const { entries, events } = await outcomes.offloaded(type, record.envelope, [], ran, undefined)
+    const { entries, events } = await outcomes.offloaded(type, record.envelope, [], ran)
     placeMessages(entries, source.lane, positionOf(record.sequenceNumber!, record.member?.index), 0, source.progress.fence())
     try {
       await ctx.outbox.send(entries, source.progress.fence())

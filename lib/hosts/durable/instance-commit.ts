@@ -94,8 +94,6 @@ export interface TurnLeft {
   /** The message's failed attempts before this one. */
   prior: AttemptRecord[]
   end: Ended
-  /** The state before the turn (kept when the turn did not end done). */
-  state: unknown
   meta: InstanceMeta
   kept: OutboxSegment[]
   /** What this run sends before the turn's own messages. */
@@ -107,17 +105,17 @@ export interface TurnLeft {
  * (`CheckEachTurn`): a dead letter instead where what the turn left cannot be encoded, or where
  * its state would not fit the item beside the rest.
  */
-export async function keptEnd(ctx: DurableContext, outcomes: TurnOutcomes, { type, envelope, prior, end, state, meta, kept, sent }: TurnLeft): Promise<Ended> {
+export async function keptEnd(ctx: DurableContext, outcomes: TurnOutcomes, { type, envelope, prior, end, meta, kept, sent }: TurnLeft): Promise<Ended> {
   const { options } = ctx
   const outbox: OutboxSegment[] = [...kept, { lane: PENDING, pos: '0', entries: [...sent, ...end.entries] }]
-  const left = end.end === 'done' ? end.state : state
-  let bytes: number
+  // A turn that did not end done keeps the state it began on, written before: only what it sends is new.
+  let bytes = 0
   try {
     // The whole outbox is encoded even when an overflow store would keep it out of the item.
     const metaText = encodeMeta({ ...meta, outbox })
-    bytes = Buffer.byteLength(encode(left)) + Buffer.byteLength(options.overflow ? encodeMeta({ ...meta, outbox: kept }) : metaText)
+    if (end.end === 'done') bytes = Buffer.byteLength(encode(end.state)) + Buffer.byteLength(options.overflow ? encodeMeta({ ...meta, outbox: kept }) : metaText)
   } catch (error) {
-    return outcomes.unwritable(type, envelope, prior, end, left, error)
+    return outcomes.unwritable(type, envelope, prior, end, error)
   }
   if (end.end !== 'done' || options.maxItemBytes === undefined || bytes <= options.maxItemBytes) return end
   return outcomes.tooLarge(type, envelope, prior, bytes, options.overflow || kept.length !== 0 ? 'state' : 'outbox')

@@ -261,8 +261,8 @@ export class InstanceRun {
         if (meta.parked!.length === 0) delete meta.parked
       }
       if (held || parked) noteRanLate(ctx, meta, envelope)
-      let end = await outcomes.offloaded(type, envelope, prior, ran, ran.end === 'done' ? ran.state : this.state)
-      if (this.checkEach) end = await keptEnd(ctx, outcomes, { type, envelope, prior, end, state: this.state, meta, kept, sent: [...placed, ...entries] })
+      let end = await outcomes.offloaded(type, envelope, prior, ran)
+      if (this.checkEach) end = await keptEnd(ctx, outcomes, { type, envelope, prior, end, meta, kept, sent: [...placed, ...entries] })
       delete meta.failing
       if (end.end === 'done') this.state = end.state
       entries.push(...end.entries)

@@ -22,7 +22,7 @@ import type { ActorRegistry } from '../../turn/registry.js'
 import { runTurn, startState, turnJournal, TurnRules } from '../../turn/turn.js'
 import { deadLetter, doneEffects, filteredError, forkReport, logDead, toldEnvelope, type Cause } from '../../turn/turn-effects.js'
 import { EnvelopeTurn, type TurnHost, type TurnSlot } from '../../turn/turn-context.js'
-import type { DurableContext } from './durable-context.js'
+import { message, type DurableContext } from './durable-context.js'
 import type { OutboxEntry } from './outbox.js'
 import { sampledTrace } from '../../turn/trace-sampling.js'
 
@@ -117,8 +117,7 @@ export class TurnOutcomes {
     try {
       text = encode(reply)
     } catch (error) {
-      const found = findUnserializable(reply, 'reply')
-      return { error: errorRecord(new NotSerializableError(envelope.type, 'reply', found?.path ?? 'reply', found?.found ?? `what superjson refuses to write (${error instanceof Error ? error.message : String(error)})`)) }
+      return { error: errorRecord(refusedIn(envelope.type, 'reply', reply) ?? refusedUnseen(envelope.type, 'reply', error)) }
     }
     const bytes = Buffer.byteLength(text)
     if (bytes <= MAX_REPLY_BYTES) return { reply: text }
@@ -166,9 +165,9 @@ export class TurnOutcomes {
    * commit could never be written, and the key would stall on it. A message that was ending as a
    * dead letter keeps its own: only its letter, which the item cannot hold, is written apart.
    */
-  async unwritable(type: ActorType, envelope: Envelope, prior: AttemptRecord[], end: Ended, state: unknown, cause: unknown): Promise<Ended> {
+  async unwritable(type: ActorType, envelope: Envelope, prior: AttemptRecord[], end: Ended, cause: unknown): Promise<Ended> {
     if (end.end === 'dead') return this.lettersApart(end)
-    return this.refused(type, envelope, prior, unwritableError(type.type, state, end.entries, cause))
+    return this.refused(type, envelope, prior, unwritableError(type.type, end, cause))
   }
 
   /** The message, whose turn ended well, is a dead letter with `error` instead: what it left is not kept. */
@@ -251,15 +250,15 @@ export class TurnOutcomes {
   /**
    * `end` with its messages' large bodies kept out of line, when its type offloads: a body
    * superjson refuses to write makes the turn a dead letter (`unwritable`) instead, as a commit
-   * holding it would (`state`: what the turn left).
+   * holding it would.
    */
-  async offloaded(type: ActorType, envelope: Envelope, prior: AttemptRecord[], end: Ended, state: unknown): Promise<Ended> {
+  async offloaded(type: ActorType, envelope: Envelope, prior: AttemptRecord[], end: Ended): Promise<Ended> {
     if (!this.offloads(type) || end.entries.length === 0) return end
     try {
       return { ...end, entries: await this.offload(end.entries) }
     } catch (error) {
       if (!(error instanceof InvalidEnvelopeError)) throw error
-      return this.unwritable(type, envelope, prior, end, state, error)
+      return this.unwritable(type, envelope, prior, end, error)
     }
   }
 
@@ -279,14 +278,28 @@ function withSent(end: TroupeEvent & { at: number }, entries: readonly OutboxEnt
   return events
 }
 
-/** What a turn left that superjson refuses to write, by its path: in the state, or in a message the turn sends (named by its target). */
-function unwritableError(actor: string, state: unknown, entries: readonly OutboxEntry[], cause: unknown): NotSerializableError {
-  const inState = findUnserializable(state, 'state')
-  if (inState !== undefined) return new NotSerializableError(actor, 'state', inState.path, inState.found)
-  for (const entry of entries) {
-    if (entry.kind !== 'message') continue
-    const inBody = findUnserializable(entry.envelope.body)
-    if (inBody !== undefined) return new NotSerializableError(entry.envelope.type, 'message', inBody.path, inBody.found)
+/**
+ * What a turn left that superjson refuses to write, by its path: in the state it keeps, or in a
+ * message it sends (named by its target). A turn that did not end done keeps the state it began
+ * on, which was written before.
+ */
+function unwritableError(actor: string, end: Ended, cause: unknown): NotSerializableError {
+  const inState = end.end === 'done' ? refusedIn(actor, 'state', end.state) : undefined
+  if (inState !== undefined) return inState
+  for (const entry of end.entries) {
+    const inBody = entry.kind === 'message' ? refusedIn(entry.envelope.type, 'message', entry.envelope.body) : undefined
+    if (inBody !== undefined) return inBody
   }
-  return new NotSerializableError(actor, 'state', 'state', `what superjson refuses to write (${cause instanceof Error ? cause.message : String(cause)})`)
+  return refusedUnseen(actor, 'state', cause)
+}
+
+/** The error naming where in `value` (a message body, a state, a reply of `actor`) superjson would refuse to write, or undefined. */
+function refusedIn(actor: string, what: 'message' | 'state' | 'reply', value: unknown): NotSerializableError | undefined {
+  const found = findUnserializable(value, what === 'message' ? 'body' : what)
+  return found === undefined ? undefined : new NotSerializableError(actor, what, found.path, found.found)
+}
+
+/** The error for what superjson refused to write where the check finds nothing: superjson's own reason. */
+function refusedUnseen(actor: string, what: 'state' | 'reply', cause: unknown): NotSerializableError {
+  return new NotSerializableError(actor, what, what, `what superjson refuses to write (${message(cause)})`)
 }
