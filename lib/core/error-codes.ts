@@ -160,6 +160,10 @@ export const errorCodes = {
     meaning: 'A local Lambda function was invoked after it was stopped.',
     remedy: 'Invoke it before `stop()`, or start a new one.',
   },
+  TROUPE_LANE_LIMIT: {
+    meaning: "A message came from a lane (a process or a shard that sends) that its instance's memory of lanes has no room for; it is a dead letter, not applied.",
+    remedy: 'Replay the letter once the lanes the reason names are forgotten; look for a producer that makes up origins, or thousands of processes telling one key.',
+  },
   TROUPE_LEASE_LOST: {
     class: 'LeaseLostError',
     meaning: 'A shard lease write found another holder, or no lease: this consumer must stop reading the shard.',

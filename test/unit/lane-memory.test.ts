@@ -6,7 +6,7 @@ import { makeEnvelope } from '../../lib/core/envelope.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
 import { comparePosition, positionOf, POSITION } from '../../lib/core/position.js'
 import { encodeMeta } from '../../lib/hosts/durable/instance-meta.js'
-import { forgetSilent, markSeen, sameStream, seenBefore, type SeenLanes } from '../../lib/hosts/durable/lane-memory.js'
+import { forgetSilent, hasRoomFor, LANE_MEMORY_BUDGET, laneMemoryBytes, markSeen, sameStream, seenBefore, type SeenLanes } from '../../lib/hosts/durable/lane-memory.js'
 import { STATELESS_SEEN, StatelessMemory } from '../../lib/hosts/durable/stateless-memory.js'
 import { MemoryStateStore } from '../../lib/store/memory.js'
 import { ProcessLane } from '../../lib/hosts/durable/process-lane.js'
@@ -237,4 +237,53 @@ t.test("a batch's fence rises as its groups are done, to the first group still r
   t.equal(p.fence(), '110', 'all done: the last group start (nothing is sent after it)')
   p.done('999')
   t.equal(p.fence(), '110', 'an unknown group changes nothing')
+})
+
+t.test("the memory of lanes is measured as it is written, and takes a lane it does not know only under its bound", async (t) => {
+  let seen: SeenLanes | undefined
+  const seq = (n: number) => `4959033827149025660855969253836157109592157598913658${String(n).padStart(4, '0')}`
+  for (let k = 0; k < 300; k++) {
+    // Shard lanes with 56-digit positions and several kept, process lanes with ranges, members.
+    if (k % 3 === 0) for (let g = 0; g < 5; g++) seen = markSeen(seen, 'in', o(seq(k * 10 + g), g, seq(k * 10), `s:up/shardId-${String(k).padStart(12, '0')}`), 1_700_000_000_000 + k)
+    else if (k % 3 === 1) for (let n = 1; n < 40; n += k % 2 ? 1 : 3) seen = markSeen(seen, 'in', o(String(n), 0, '1', `p:${String(k).padStart(12, 'q')}`), 1_700_000_000_000)
+    else seen = markSeen(seen, 'in', o(`${seq(k)}:${k}`, 0, seq(k), `s:other/shardId-${k}`), undefined)
+    const written = Buffer.byteLength(encodeMeta({ marks: {}, recent: [], seen }))
+    const measured = laneMemoryBytes(seen)
+    if (measured < 0.9 * written || measured > 1.5 * written) t.fail(`after ${k + 1} lanes: measured ${measured} bytes, written ${written}`)
+  }
+  t.ok(laneMemoryBytes(seen) > 30_000, 'the sample is large enough to mean something')
+
+  const full = laneMemoryBytes(seen)
+  const known = o('99', 0, '99', `p:${'1'.padStart(12, 'q')}`)
+  const stranger = o('99', 0, '99', 'p:stranger')
+  t.ok(hasRoomFor(seen, 'in', stranger), 'room under the bound')
+  t.notOk(hasRoomFor(seen, 'in', stranger, full), 'no room for a new lane at the bound')
+  t.ok(hasRoomFor(seen, 'in', known, full), 'a lane it knows is always taken')
+  t.notOk(hasRoomFor(seen, 'other-stream', known, full), 'a lane is known per stream')
+  t.ok(hasRoomFor(undefined, 'in', stranger, 0), 'an empty memory takes any lane')
+  t.equal(LANE_MEMORY_BUDGET, 192 * 1024)
+})
+
+t.test("a shard's memory of stateless messages runs a message from a lane it has no room for, without keeping its lane", async (t) => {
+  const state = new MemoryStateStore()
+  const horizons = { processMs: 60_000, shardMs: 60_000 }
+  const memory = new StatelessMemory(state, 'in', 'in/shardId-0', undefined, horizons, () => 1, undefined)
+  // Lanes with long names, until the first one there is no room for.
+  const flood: Origin[] = []
+  while (memory.unremembered === 0 && flood.length < 10_000) {
+    const origin = o('5', 0, '5', `s:${'x'.repeat(200)}/${flood.length}`)
+    flood.push(origin)
+    if (memory.decide({ origin })) t.fail(`lane ${flood.length} taken for a copy`)
+  }
+  t.ok(flood.length > 500 && flood.length < 1_000, `the bound reached after ${flood.length - 1} lanes of about 270 bytes`)
+  memory.unremembered = 0
+  // A lane as long as the one refused: no room for it either.
+  const stranger = o('5', 0, '5', `s:${'y'.repeat(200)}/0`)
+  t.notOk(memory.decide({ origin: stranger }), 'the stranger runs')
+  t.notOk(memory.decide({ origin: stranger }), 'and its copy runs again: at least once')
+  t.equal(memory.unremembered, 2)
+  t.ok(await memory.keep([...flood, stranger].map((origin) => ({ origin })), true), 'the memory is written')
+  const item = await state.get(STATELESS_SEEN, 'in/shardId-0')
+  t.notOk(item?.meta?.includes('yyyy'), 'without the stranger')
+  t.ok(item?.meta?.includes(`${'x'.repeat(200)}/0`), 'with the lanes it had room for')
 })

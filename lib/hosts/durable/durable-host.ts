@@ -199,6 +199,7 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
     order.sort((a, b) => comparePosition(positionOf(a.sequenceNumber!, a.member?.index), positionOf(b.sequenceNumber!, b.member?.index)))
     const firstFailed = groups.reduce<string | undefined>((at, g) => earliest(at, g.failed), undefined)
     const done = firstFailed === undefined ? order : order.filter((r) => compareSequence(r.sequenceNumber!, firstFailed) < 0)
+    if (memory.unremembered !== 0) this.logger.warn("stateless messages ran with their lanes not remembered: the shard's memory of lanes is full, so a copy of them may run again", { shard, messages: memory.unremembered })
     try {
       if (await memory.keep(done.map((r) => ({ origin: r.envelope.origin!, ...(r.arrivedAt !== undefined ? { arrivedAt: r.arrivedAt } : {}) })), firstFailed === undefined)) return undefined
     } catch (error) {

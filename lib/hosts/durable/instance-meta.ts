@@ -21,6 +21,12 @@ export interface InstanceMeta {
    * wrote, or troupe before origins): a best effort for those, which carry nothing better.
    */
   recent: string[]
+  /**
+   * The origins (`<stream>|<lane>|<pos>|<i>`) of the last messages refused because the memory of
+   * lanes had no room for their lane (`LANE_MEMORY_BUDGET`), oldest first: a copy of one that
+   * comes later is known by it, so its dead letter stays the one place it is kept.
+   */
+  refused?: string[]
   /** The message at the head that failed and will be tried again, with its failed attempts. */
   failing?: { id: string; attempts: AttemptRecord[] }
   /** What commits produced and may not have been sent yet, by where it was made (outbox.ts). */
@@ -83,6 +89,7 @@ export function decodeMeta(text: string | undefined): InstanceMeta {
     recent: meta.recent ?? [],
     ...(meta.failing ? { failing: meta.failing } : {}),
     ...(meta.seen && Object.keys(meta.seen).length ? { seen: meta.seen } : {}),
+    ...(meta.refused?.length ? { refused: meta.refused } : {}),
     ...(meta.outbox?.length ? { outbox: segments(meta.outbox) } : {}),
     ...(meta.paused ? { paused: true as const } : {}),
     ...(meta.held?.length ? { held: meta.held } : {}),

@@ -21,7 +21,7 @@ import { forgetSilent, sameStream } from './lane-memory.js'
 import { messagesOf, PENDING, placeMessages, type OutboxEntry, type OutboxSegment } from './outbox.js'
 import { spilledKeys } from './outbox-overflow.js'
 import { isAnswer, settlePending } from './pending-receipts.js'
-import { inconsistency, noteRanLate, noteRead, verdict } from './record-reads.js'
+import { inconsistency, noRoom, noteRanLate, noteRead, noteRefused, verdict } from './record-reads.js'
 import type { SentSegments } from './sent-segments.js'
 import { parkedReason, RunThrottles, type Wait } from './run-throttles.js'
 import type { TurnOutcomes } from './turn-outcomes.js'
@@ -199,6 +199,17 @@ export class InstanceRun {
       }
       if (!held && !parked) {
         const seen = ranHeld.has(envelope.id) || meta.held?.some((h) => h.id === envelope.id) || meta.parked?.some((p) => p.id === envelope.id) ? 'copy' : verdict(meta, source, sequenceNumber, envelope, member)
+        if (seen === 'no room' || seen === 'refused') {
+          // Not applied, and its lane not remembered: the memory of lanes has no room for it. The
+          // letter keeps it; the instance's last refusals recognise a copy of it (record-reads.ts).
+          noteRefused(meta, source, sequenceNumber, envelope, member)
+          if (seen === 'refused') this.duplicates++
+          else {
+            entries.push(...outcomes.dead(type, envelope, noRoom(type, envelope, meta, ctx.horizons), []).entries)
+            this.changed = true
+          }
+          continue
+        }
         if (seen !== 'new') {
           noteRead(ctx, meta, source, sequenceNumber, envelope, member, arrivedAt)
           if (seen === 'copy') {

@@ -51,6 +51,34 @@ function laneKey(stream: string, lane: string): string {
   return `${stream}|${lane}`
 }
 
+/**
+ * Bytes of an item a receiver's memory of lanes may fill before it takes in a lane it does not
+ * know (an item holds 400 KB; the rest is its state's and its outbox's). Lanes are forgotten only
+ * after their horizon, so without a bound lanes that send once and fall silent (thousands of
+ * processes in a few minutes, or records whose origins were made up) could fill an instance's
+ * item for days, and its every turn after would be too large to keep.
+ */
+export const LANE_MEMORY_BUDGET = 192 * 1024
+
+/** About how many bytes `seen` takes in its item's JSON: within a few per lane, without writing it. */
+export function laneMemoryBytes(seen: SeenLanes | undefined): number {
+  if (seen === undefined) return 0
+  let bytes = 0
+  for (const key in seen) {
+    const lane = seen[key]!
+    bytes += key.length + lane.f.length + 40
+    for (const [pos, indexes] of lane.d) bytes += pos.length + 8 + (typeof indexes === 'number' ? 8 : 8 * indexes.length)
+    if (lane.r !== undefined) bytes += 8 + 16 * lane.r.length
+  }
+  return bytes
+}
+
+/** Whether a message from `origin`, read through `stream`, can be remembered: its lane is known, or the memory has room for one more. */
+export function hasRoomFor(seen: SeenLanes | undefined, stream: string, origin: Origin, budget = LANE_MEMORY_BUDGET): boolean {
+  if (seen === undefined || seen[laneKey(stream, origin.lane)] !== undefined) return true
+  return laneMemoryBytes(seen) + laneKey(stream, origin.lane).length + origin.fence.length + origin.pos.length + 56 <= budget
+}
+
 /** Whether a message from `origin`, read through `stream`, is a copy of one seen before. */
 export function seenBefore(seen: SeenLanes | undefined, stream: string, origin: Origin): boolean {
   const lane = seen?.[laneKey(stream, origin.lane)]

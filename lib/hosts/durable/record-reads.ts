@@ -10,7 +10,7 @@ import { TroupeError } from '../../core/errors.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import { INVOKE_SHARD, type Source } from './durable-batch.js'
 import { reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
-import { markSeen, seenBefore } from './lane-memory.js'
+import { hasRoomFor, LANE_MEMORY_BUDGET, laneMemoryBytes, markSeen, seenBefore, type LaneHorizons } from './lane-memory.js'
 
 /** What reading needs of the host: how many ids it remembers without an origin, and its clock. */
 export interface Reader {
@@ -33,11 +33,19 @@ export function noteRanLate(reader: Reader, meta: InstanceMeta, envelope: Envelo
   if (envelope.origin === undefined) remember(meta, INVOKE_SHARD, undefined, envelope.id, reader.recentIds)
 }
 
-/** How a record stands with the instance: new, a copy of one it read, or inconsistent (at or below its watermark, yet unknown). */
-export function verdict(meta: InstanceMeta, source: Source, sequenceNumber: string | undefined, envelope: Envelope, member: MemberPosition | undefined): 'new' | 'copy' | 'inconsistent' {
+/**
+ * How a record stands with the instance: new, a copy of one it read, inconsistent (at or below
+ * its watermark, yet unknown), from a lane the memory of lanes has no room for (`no room`), or a
+ * copy of one refused so (`refused`).
+ */
+export function verdict(meta: InstanceMeta, source: Source, sequenceNumber: string | undefined, envelope: Envelope, member: MemberPosition | undefined): 'new' | 'copy' | 'inconsistent' | 'no room' | 'refused' {
   // By its origin when it has one: a replay keeps the id of the message it runs again, under a new origin.
   const known = envelope.origin !== undefined ? seenBefore(meta.seen, source.stream, envelope.origin) : meta.recent.includes(envelope.id)
   if (known) return 'copy'
+  if (envelope.origin !== undefined) {
+    if (meta.refused?.includes(refusedKey(source.stream, envelope.origin))) return 'refused'
+    if (!hasRoomFor(meta.seen, source.stream, envelope.origin)) return 'no room'
+  }
   if (source.kind === 'shard' && sequenceNumber !== undefined && reached(meta, source.shard, sequenceNumber, member?.index)) return 'inconsistent'
   return 'new'
 }
@@ -59,6 +67,42 @@ export function noteRead(
   const shard = source.kind === 'shard' ? source.shard : INVOKE_SHARD
   remember(meta, shard, sequenceNumber, envelope.id, envelope.origin === undefined ? reader.recentIds : 0, member)
   if (envelope.origin !== undefined) noteOrigin(meta, source.stream, envelope.origin, source.kind === 'shard' ? arrivedAt : (arrivedAt ?? reader.clock.now()))
+}
+
+/** Origins of refused messages kept per instance: a copy of one refused longer ago than this many refusals may be applied once room frees (docs/guarantees.md). */
+const MAX_REFUSED = 64
+
+function refusedKey(stream: string, origin: Origin): string {
+  return `${stream}|${origin.lane}|${origin.pos}|${origin.i}`
+}
+
+/**
+ * Records that a message was refused for want of room for its lane: its shard's mark, and its
+ * origin among the last refused (never in the memory of lanes, which had no room for it).
+ */
+export function noteRefused(meta: InstanceMeta, source: Source, sequenceNumber: string | undefined, envelope: Envelope, member: MemberPosition | undefined): void {
+  remember(meta, source.kind === 'shard' ? source.shard : INVOKE_SHARD, sequenceNumber, envelope.id, 0, member)
+  const key = refusedKey(source.stream, envelope.origin!)
+  const refused = (meta.refused ??= [])
+  if (refused.includes(key)) return
+  refused.push(key)
+  if (refused.length > MAX_REFUSED) refused.splice(0, refused.length - MAX_REFUSED)
+}
+
+/** Why a message from a lane the instance's memory of lanes has no room for is a dead letter, not applied. */
+export function noRoom(type: ActorType, envelope: Envelope, meta: InstanceMeta, horizons: LaneHorizons): TroupeError {
+  const lanes = Object.keys(meta.seen ?? {}).length
+  const kb = Math.round(laneMemoryBytes(meta.seen) / 1024)
+  return new TroupeError(
+    'TROUPE_LANE_LIMIT',
+    `${type.type}#${envelope.key} remembers ${lanes} lanes that sent to it (about ${kb} KB of its item; at most ${LANE_MEMORY_BUDGET / 1024} KB), ` +
+      `and has no room for ${envelope.origin!.lane}, the lane of message ${envelope.id}: it was not applied, so that no copy of it can be applied twice. ` +
+      `Lanes are forgotten once silent for ${span(horizons.processMs)} (a process's) or ${span(horizons.shardMs)} (a shard's); replay the letter after that`,
+  )
+}
+
+function span(ms: number): string {
+  return ms >= 2 * 86_400_000 ? `${Math.round(ms / 86_400_000)} days` : ms >= 2 * 3_600_000 ? `${Math.round(ms / 3_600_000)} hours` : `${Math.max(1, Math.round(ms / 60_000))} minutes`
 }
 
 /** Why a record at or below the instance's watermark whose message was never applied is a dead letter. */

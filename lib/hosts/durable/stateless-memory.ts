@@ -13,7 +13,7 @@ import { StoreConflictError } from '../../core/errors.js'
 import { encode } from '../../core/serialization.js'
 import type { StateStore, StoredInstance } from '../../store/index.js'
 import { decodeMeta, encodeMeta, type InstanceMeta } from './instance-meta.js'
-import { forgetSilent, markSeen, seenBefore, type LaneHorizons, type SeenLanes } from './lane-memory.js'
+import { forgetSilent, hasRoomFor, markSeen, seenBefore, type LaneHorizons, type SeenLanes } from './lane-memory.js'
 
 /** The state store's items of the shards' memories of stateless messages: key = `stream/shardId`. */
 export const STATELESS_SEEN = 'troupe.stateless'
@@ -24,6 +24,8 @@ const MAX_ROUNDS = 5
 export class StatelessMemory {
   /** A message that is not a copy was found: the memory must be written after the batch. */
   changed = false
+  /** Messages of this batch that ran with their lane not remembered: the memory had no room for it. */
+  unremembered = 0
   private seen: SeenLanes | undefined
   /** As read or last written: a batch parked stateless messages and did not keep its memory after. */
   private parked: boolean
@@ -61,10 +63,16 @@ export class StatelessMemory {
   /**
    * Whether a message is a copy of one run before. Decided in stream order, before any turn runs:
    * a later record's fence speaks only of records before it. A message without an origin always
-   * runs (at least once).
+   * runs (at least once), and so does one whose lane the memory has no room for (lane-memory.ts,
+   * `LANE_MEMORY_BUDGET`): a stateless actor keeps no state that a copy could change twice, and
+   * refusing it would fill the shard's dead letters instead.
    */
   decide(envelope: { origin?: Origin }): boolean {
     if (envelope.origin === undefined) return false
+    if (!hasRoomFor(this.seen, this.stream, envelope.origin)) {
+      this.unremembered++
+      return false
+    }
     const copy = seenBefore(this.seen, this.stream, envelope.origin)
     this.seen = markSeen(this.seen, this.stream, envelope.origin, undefined)
     if (!copy) this.changed = true
@@ -83,7 +91,7 @@ export class StatelessMemory {
     if ((done.length === 0 || !this.changed) && !clearParking) return true
     return this.write((meta) => {
       if (this.firstArrival !== undefined) forgetSilent(meta.seen, this.stream, this.firstArrival, this.horizons)
-      for (const r of done) meta.seen = markSeen(meta.seen, this.stream, r.origin, r.arrivedAt)
+      for (const r of done) if (hasRoomFor(meta.seen, this.stream, r.origin)) meta.seen = markSeen(meta.seen, this.stream, r.origin, r.arrivedAt)
       if (clearParking) delete meta.parking
     })
   }
