@@ -12,7 +12,7 @@ import type { Envelope } from '../core/envelope.js'
 import { eachAtOnce } from '../core/each-at-once.js'
 import { ConfigError } from '../core/errors.js'
 import { decode } from '../core/serialization.js'
-import { ActorType } from '../turn/actor-type.js'
+import { ActorType, type ActorKind } from '../turn/actor-type.js'
 import { loadedState, shownState, type Versioned } from '../turn/state-version.js'
 import type { Pause } from '../core/system.js'
 import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
@@ -64,6 +64,8 @@ export class TableInspector implements Inspector {
   private readonly lane = new ProcessLane()
   /** The app's actor types by name, when given: a state of an older version shows migrated. */
   private readonly versioned = new Map<string, Versioned>()
+  /** The app's actor types' kinds, when given: the table alone does not say which a type is. */
+  private readonly kinds = new Map<string, ActorKind>()
 
   constructor(private readonly options: TableInspectorOptions) {
     const table = { client: options.dynamodb, tableName: options.tableName }
@@ -78,6 +80,7 @@ export class TableInspector implements Inspector {
       try {
         const type = new ActorType(cls)
         this.versioned.set(type.type, type)
+        this.kinds.set(type.type, type.kind)
       } catch {
         // A class no system would take: its states show as stored.
       }
@@ -122,7 +125,12 @@ export class TableInspector implements Inspector {
       }),
     )
     const sorted = [...rows.values()].sort((a, b) => (a.type < b.type ? -1 : 1))
-    return this.options.metrics ? withCounts(sorted, this.options.metrics) : sorted
+    const counted = this.options.metrics ? await withCounts(sorted, this.options.metrics) : sorted
+    for (const row of counted) {
+      const kind = this.kinds.get(row.type)
+      if (kind !== undefined) row.kind = kind
+    }
+    return counted
   }
 
   async instance(type: string, key: string): Promise<InstanceRow | undefined> {

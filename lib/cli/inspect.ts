@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { Option, type Command } from 'commander'
 import { TroupeError } from '../core/errors.js'
+import { decode } from '../core/serialization.js'
 import type { ReceiptEntry } from '../core/receipt.js'
 import { choosePrices, parsePriceOverride, priceRegions } from '../cost/price-book.js'
 import { DEFAULT_PRICE_REGION } from '../cost/prices.js'
@@ -170,7 +171,8 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
   source(program.command('timers').description('scheduled and recurring timers, earliest first')).action(
     action(async (i) => {
       const rows = await i.timers()
-      return { json: rows, text: () => table(['id', 'target', 'next due', 'every', 'fired'], rows.map((r) => [r.id, r.target, time(r.dueAt), r.every ?? '', r.fired])) }
+      // A timer keeps its body as superjson text: --json shows it as the value it is.
+      return { json: rows.map((r) => ({ ...r, body: readable(r.body) })), text: () => table(['id', 'target', 'next due', 'every', 'fired'], rows.map((r) => [r.id, r.target, time(r.dueAt), r.every ?? '', r.fired])) }
     }),
   )
 
@@ -235,6 +237,15 @@ function pretty(value: unknown): string {
 function oneLine(value: unknown): string {
   const text = JSON.stringify(value, replacer) ?? 'undefined'
   return text.length > 80 ? `${text.slice(0, 79)}…` : text
+}
+
+/** A body kept as superjson text, as its value; the text itself when it is not superjson's. */
+function readable(body: string): unknown {
+  try {
+    return decode(body)
+  } catch {
+    return body
+  }
 }
 
 /** Maps and Sets (superjson keeps them) as plain data for printing. */

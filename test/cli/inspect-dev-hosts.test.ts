@@ -97,6 +97,11 @@ t.test('after the same visits, the Lambda host and the in-process host show the 
       [VISITS, VISITS],
       `${host}: troupe inspect actors --json shows what the inspection URL shows`,
     )
+    t.same(
+      ['visit', 'tally'].map((type) => seen.cli.find((r) => r.type === type)?.kind),
+      ['keyed', 'keyed'],
+      `${host}: and each type's kind, from the app`,
+    )
     t.ok(seen.cost, `${host}: inspect cost answers`)
     t.same(seen.trace, [{ type: 'visit', status: 'done', children: [{ type: 'tally', status: 'done', children: [] }] }], `${host}: a request's trace, whole`)
   }
