@@ -161,8 +161,8 @@ export const errorCodes = {
     remedy: 'Invoke it before `stop()`, or start a new one.',
   },
   TROUPE_LANE_LIMIT: {
-    meaning: "A message came from a lane (a process or a shard that sends) that its instance's memory of lanes has no room for; it is a dead letter, not applied.",
-    remedy: 'Replay the letter once the lanes the reason names are forgotten; look for a producer that makes up origins, or thousands of processes telling one key.',
+    meaning: "A message its instance's memory of lanes (what it keeps of each process or shard that sends to it) has no room to remember; it is a dead letter, not applied.",
+    remedy: 'Replay the letter once the memory has room again (the reason says when lanes are forgotten); look for a producer that makes up origins, or thousands of processes telling one key.',
   },
   TROUPE_LEASE_LOST: {
     class: 'LeaseLostError',

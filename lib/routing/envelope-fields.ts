@@ -63,6 +63,8 @@ function checkFork(fork: unknown, limits: Limits, decoding: boolean): string | u
   )
 }
 
+const LANE = new RegExp(`^[A-Za-z0-9_.:/-]{1,${MAX_ID_LENGTH}}$`)
+
 /** An origin: `{ lane, pos, i, fence }` on an envelope, the list `[lane, pos, i, fence]` in a record. */
 function checkOrigin(origin: unknown, decoding: boolean): string | undefined {
   const shape = decoding ? 'the list [lane, pos, i, fence]' : '{ lane, pos, i, fence }'
@@ -74,7 +76,9 @@ function checkOrigin(origin: unknown, decoding: boolean): string | undefined {
     if (!isPlainObject(origin)) return `the field "origin" must be ${shape} when set, got ${describe(origin)}`
     ;({ lane, pos, i, fence } = origin)
   }
-  if (typeof lane !== 'string' || lane.length === 0 || lane.length > MAX_ID_LENGTH) return `the origin's lane must be a string of 1 to ${MAX_ID_LENGTH} characters, got ${describe(lane)}`
+  // A lane is a shard's (`s:<stream>/<shardId>`) or a process's (`p:<id>`): plain ASCII, which a
+  // receiver's memory of lanes keeps byte for byte (lane-memory.ts counts it so).
+  if (typeof lane !== 'string' || !LANE.test(lane)) return `the origin's lane must be 1 to ${MAX_ID_LENGTH} letters, digits or "_", ".", ":", "/", "-", got ${describe(lane)}`
   if (typeof pos !== 'string' || !POSITION.test(pos)) return `the origin's position must be a decimal number (with ":member" for a message of an aggregate record), got ${describe(pos)}`
   if (!Number.isSafeInteger(i) || (i as number) < 0) return `the origin's index must be a whole number from 0 up, got ${describe(i)}`
   if (typeof fence !== 'string' || !POSITION.test(fence)) return `the origin's fence must be a decimal number (with ":member" for a message of an aggregate record), got ${describe(fence)}`

@@ -74,7 +74,7 @@ t.test("thousands of made-up lanes fill an instance's memory of lanes only up to
   t.equal(flooded.applied + refused.length, 2_000, 'each member applied or refused, none lost')
   t.ok(refused.length > 500 && flooded.applied > 500, `both: ${flooded.applied} applied before the memory was full, ${refused.length} refused after`)
   t.equal(lettersAfterFlood.length, refused.length, 'every letter is a refusal for want of room')
-  t.match(refused[0]?.error.message, new RegExp(`rel\\.counter#victim remembers \\d+ lanes .* at most ${LANE_MEMORY_BUDGET / 1024} KB.* replay the letter after that`))
+  t.match(refused[0]?.error.message, new RegExp(`rel\\.counter#victim remembers \\d+ lanes .* at most ${LANE_MEMORY_BUDGET / 1024} KB.*no room to remember message flood-\\d+ .* replay the letter after that`))
   const afterFlood = await counter()
   t.ok(afterFlood!.bytes < MAX_ITEM_BYTES, `the item stays within the limit (${afterFlood!.bytes} bytes)`)
 
@@ -96,8 +96,12 @@ t.test("thousands of made-up lanes fill an instance's memory of lanes only up to
   t.equal(copied.applied, 0, 'a copy of the refused message is not applied')
   t.equal(copied.duplicates, 1, 'it is known as a copy')
 
-  // Delivered again, nothing applies twice.
-  for (const batch of [first, flood, later, copy]) t.equal((await run(batch)).applied, 0, 'a redelivered batch applies nothing')
+  // Delivered again, nothing applies twice; the refusals past the last 64 are dead-lettered again,
+  // and what waits in the item for them stays one letter a message, however often.
+  for (const batch of [first, flood, later, copy, flood, flood]) t.equal((await run(batch)).applied, 0, 'a redelivered batch applies nothing')
+  const redelivered = await counter()
+  t.ok(redelivered!.bytes < MAX_ITEM_BYTES, `the item stays within the limit after the flood came three times (${redelivered!.bytes} bytes)`)
+  t.equal((await journal.deadLetters()).length, refused.length + 1, 'one letter a refused message')
   const before = await counter()
   t.equal(before!.sum, 31, 'first, second and third, once each; the flood added 0s and the stranger nothing')
   t.same(before!.ns.filter((n) => n !== 0), [1, 10, 20])
@@ -110,4 +114,28 @@ t.test("thousands of made-up lanes fill an instance's memory of lanes only up to
   const end = await counter()
   t.equal(end!.sum, 131, 'the stranger once')
   t.ok(end!.bytes < 20_000, `the made-up lanes are gone from the item (${end!.bytes} bytes)`)
+})
+
+t.test('one lane whose fence never rises, with a position per message, fills the memory only up to its bound', async (t) => {
+  const { host, journal, counter } = makeHost()
+  let seq = 1_000
+  const run = (envelopes: Envelope[], arrivedAt: number) =>
+    host.handle({ stream: 'in', shardId: 'shardId-000000000000', records: envelopes.map((e) => ({ sequenceNumber: String(++seq), data: codec.encode(e), arrivedAt })) })
+  const t0 = 1_700_000_000_000
+  const fenced = (id: string, n: number, lane: string, pos: number, fence: number) => counted(id, n, { lane, pos: `${pos}000000000000000000000000000000000000000000000000000`, i: 0, fence: `${fence}000000000000000000000000000000000000000000000000000` })
+  t.equal((await run([fenced('before', 1, 's:in/shardId-000000000007', 1, 1)], t0)).applied, 1)
+  // 5,000 positions of one lane, all under the fence of its first: about 400 KB if all were kept.
+  const stuck = Array.from({ length: 5_000 }, (_, k) => fenced(`stuck-${k}`, 0, 's:in/shardId-000000000009', 2 + k, 1))
+  const flooded = await run(stuck, t0 + 1_000)
+  t.equal(flooded.failedFrom, undefined, 'the batch finished')
+  const refused = (await journal.deadLetters()).filter((l) => l.error.code === 'TROUPE_LANE_LIMIT')
+  t.equal(flooded.applied + refused.length, 5_000, 'each applied or refused')
+  t.ok(refused.length > 1_000 && flooded.applied > 1_000, `both: ${flooded.applied} applied, ${refused.length} refused`)
+  t.ok((await counter())!.bytes < MAX_ITEM_BYTES, 'the item stays within the limit')
+  // A known lane raising its fence, and the flooding lane itself raising its fence, are taken.
+  const after = await run([fenced('after', 10, 's:in/shardId-000000000007', 9_000, 9_000), fenced('risen', 20, 's:in/shardId-000000000009', 9_000, 9_000)], t0 + 2_000)
+  t.equal(after.applied, 2, 'both applied')
+  const end = await counter()
+  t.equal(end!.sum, 31)
+  t.ok(end!.bytes < 20_000, `the risen fence dropped the positions below it (${end!.bytes} bytes)`)
 })

@@ -18,7 +18,7 @@ import { flushRecord } from './flush-record.js'
 import { commitInstance, keptEnd } from './instance-commit.js'
 import { decodeMeta, LEGACY_LANE, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
 import { forgetSilent, sameStream } from './lane-memory.js'
-import { messagesOf, PENDING, placeMessages, type OutboxEntry, type OutboxSegment } from './outbox.js'
+import { appendEntries, messagesOf, PENDING, placeMessages, type OutboxEntry, type OutboxSegment } from './outbox.js'
 import { spilledKeys } from './outbox-overflow.js'
 import { isAnswer, settlePending } from './pending-receipts.js'
 import { inconsistency, noRoom, noteRanLate, noteRead, noteRefused, verdict } from './record-reads.js'
@@ -303,7 +303,7 @@ export class InstanceRun {
     const made = [...placed, ...entries]
     let segment: OutboxSegment | undefined
     // Without a record of its own to sit at (a direct run; a redelivery whose only change is a
-    // throttle's wake-up), what a run made waits as PENDING: its messages for the shard's next
+    // throttle's wake-up, or a letter for a record read before), what a run made waits as PENDING: its messages for the shard's next
     // turn of the instance, the rest written now (keyed writes, written again when placed).
     let pendingNow: OutboxEntry[] | undefined
     let answered: string | undefined
@@ -313,8 +313,9 @@ export class InstanceRun {
         segment = { lane: source.lane, pos: at, entries: made }
         kept.push(segment)
       } else {
-        const pending = kept.find((s) => s.lane === PENDING)
-        if (pending) pending.entries.push(...made)
+        // What waits already is read back when it was kept out of line, and kept with what this run adds.
+        const k = kept.findIndex((s) => s.lane === PENDING)
+        if (k >= 0) kept[k] = { lane: PENDING, pos: kept[k]!.pos, entries: appendEntries(await this.spilledEntries(group, kept[k]!), made) }
         else kept.push({ lane: PENDING, pos: '0', entries: made })
         // The asked message's final receipt travels in this commit: the ask gets its answer from
         // the run, and the receipt is written with the instance's next record (pending-receipts.ts).

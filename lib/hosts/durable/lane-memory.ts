@@ -52,31 +52,60 @@ function laneKey(stream: string, lane: string): string {
 }
 
 /**
- * Bytes of an item a receiver's memory of lanes may fill before it takes in a lane it does not
- * know (an item holds 400 KB; the rest is its state's and its outbox's). Lanes are forgotten only
- * after their horizon, so without a bound lanes that send once and fall silent (thousands of
- * processes in a few minutes, or records whose origins were made up) could fill an instance's
- * item for days, and its every turn after would be too large to keep.
+ * Bytes of an item a receiver's memory of lanes may fill before it stops taking in what would make
+ * it grow (an item holds 400 KB; the rest is its state's and its outbox's). Lanes are forgotten
+ * only after their horizon, and a lane's positions only when its fence rises, so without a bound
+ * lanes that send once and fall silent (thousands of processes in a few minutes), or origins made
+ * up to look so (a lane per message, or one lane whose fence never rises), could fill an
+ * instance's item for days, and its every turn after would be too large to keep.
  */
 export const LANE_MEMORY_BUDGET = 192 * 1024
 
-/** About how many bytes `seen` takes in its item's JSON: within a few per lane, without writing it. */
+/**
+ * How many bytes `seen` takes in its item's JSON, or a few more: its lanes, positions and numbers
+ * as they are written, without writing it. Exact as bytes because a lane's name is plain ASCII
+ * that JSON writes as it is (envelope-fields.ts refuses any other), and positions are digits.
+ */
 export function laneMemoryBytes(seen: SeenLanes | undefined): number {
   if (seen === undefined) return 0
   let bytes = 0
   for (const key in seen) {
     const lane = seen[key]!
-    bytes += key.length + lane.f.length + 40
-    for (const [pos, indexes] of lane.d) bytes += pos.length + 8 + (typeof indexes === 'number' ? 8 : 8 * indexes.length)
-    if (lane.r !== undefined) bytes += 8 + 16 * lane.r.length
+    // "key":{"f":"…","d":[…]…},
+    bytes += key.length + lane.f.length + 20
+    for (const [pos, indexes] of lane.d) bytes += pos.length + 6 + (typeof indexes === 'number' ? digits(indexes) : listBytes(indexes))
+    if (lane.r !== undefined) bytes += 6 + listBytes(lane.r)
+    if (lane.at !== undefined) bytes += 6 + digits(lane.at)
   }
   return bytes
 }
 
-/** Whether a message from `origin`, read through `stream`, can be remembered: its lane is known, or the memory has room for one more. */
+function digits(n: number): number {
+  return String(n).length
+}
+
+/** `[a,b,…]` */
+function listBytes(numbers: readonly number[]): number {
+  let bytes = 2
+  for (const n of numbers) bytes += digits(n) + 1
+  return bytes
+}
+
+/**
+ * Whether a message from `origin`, read through `stream`, can be remembered within `budget`: what
+ * marking it adds (a lane, a position, an index) fits, or it adds nothing, or it raises its lane's
+ * fence (which drops the positions below). A copy is known before this is asked.
+ */
 export function hasRoomFor(seen: SeenLanes | undefined, stream: string, origin: Origin, budget = LANE_MEMORY_BUDGET): boolean {
-  if (seen === undefined || seen[laneKey(stream, origin.lane)] !== undefined) return true
-  return laneMemoryBytes(seen) + laneKey(stream, origin.lane).length + origin.fence.length + origin.pos.length + 56 <= budget
+  if (seen === undefined) return true
+  const key = laneKey(stream, origin.lane)
+  const lane = seen[key]
+  let adds: number
+  // A new index, and a new position with it, take at most a pair of safe integers: 2 × 17 bytes.
+  if (lane === undefined) adds = key.length + origin.fence.length + 20 + origin.pos.length + 6 + 34 + 6 + 14
+  else if (comparePosition(origin.fence, lane.f) > 0) return true
+  else adds = lane.d.some(([pos]) => pos === origin.pos) ? 34 : origin.pos.length + 6 + 34
+  return laneMemoryBytes(seen) + adds <= budget
 }
 
 /** Whether a message from `origin`, read through `stream`, is a copy of one seen before. */

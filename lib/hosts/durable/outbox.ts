@@ -43,6 +43,18 @@ export function messageCount(segment: OutboxSegment): number {
   return segment.spilled?.messages ?? messagesOf(segment.entries).length
 }
 
+/**
+ * `entries` with `more` after them, where a dead letter in `more` replaces one for the same
+ * message in `entries`: the journal keeps one letter a message, and a run delivered again that
+ * dead-letters what it read before (a record refused for want of room, an inconsistent one) must
+ * not grow what waits in the item each time.
+ */
+export function appendEntries(entries: readonly OutboxEntry[], more: readonly OutboxEntry[]): OutboxEntry[] {
+  const lettered = new Set<string>()
+  for (const e of more) if (e.kind === 'dead') lettered.add(e.letter.envelope.id)
+  return [...(lettered.size === 0 ? entries : entries.filter((e) => e.kind !== 'dead' || !lettered.has(e.letter.envelope.id))), ...more]
+}
+
 /** The messages of some entries. */
 export function messagesOf(entries: readonly OutboxEntry[]): Envelope[] {
   const out: Envelope[] = []

@@ -35,7 +35,7 @@ export function noteRanLate(reader: Reader, meta: InstanceMeta, envelope: Envelo
 
 /**
  * How a record stands with the instance: new, a copy of one it read, inconsistent (at or below
- * its watermark, yet unknown), from a lane the memory of lanes has no room for (`no room`), or a
+ * its watermark, yet unknown), one the memory of lanes has no room to remember (`no room`), or a
  * copy of one refused so (`refused`).
  */
 export function verdict(meta: InstanceMeta, source: Source, sequenceNumber: string | undefined, envelope: Envelope, member: MemberPosition | undefined): 'new' | 'copy' | 'inconsistent' | 'no room' | 'refused' {
@@ -44,7 +44,8 @@ export function verdict(meta: InstanceMeta, source: Source, sequenceNumber: stri
   if (known) return 'copy'
   if (envelope.origin !== undefined) {
     if (meta.refused?.includes(refusedKey(source.stream, envelope.origin))) return 'refused'
-    if (!hasRoomFor(meta.seen, source.stream, envelope.origin)) return 'no room'
+    // The last refusals share the memory's room: each is an origin in a few hundred bytes at most.
+    if (!hasRoomFor(meta.seen, source.stream, envelope.origin, LANE_MEMORY_BUDGET - refusedBytes(meta))) return 'no room'
   }
   if (source.kind === 'shard' && sequenceNumber !== undefined && reached(meta, source.shard, sequenceNumber, member?.index)) return 'inconsistent'
   return 'new'
@@ -72,12 +73,18 @@ export function noteRead(
 /** Origins of refused messages kept per instance: a copy of one refused longer ago than this many refusals may be applied once room frees (docs/guarantees.md). */
 const MAX_REFUSED = 64
 
+function refusedBytes(meta: InstanceMeta): number {
+  let bytes = 0
+  for (const key of meta.refused ?? []) bytes += key.length + 3
+  return bytes
+}
+
 function refusedKey(stream: string, origin: Origin): string {
   return `${stream}|${origin.lane}|${origin.pos}|${origin.i}`
 }
 
 /**
- * Records that a message was refused for want of room for its lane: its shard's mark, and its
+ * Records that a message was refused for want of room to remember it: its shard's mark, and its
  * origin among the last refused (never in the memory of lanes, which had no room for it).
  */
 export function noteRefused(meta: InstanceMeta, source: Source, sequenceNumber: string | undefined, envelope: Envelope, member: MemberPosition | undefined): void {
@@ -89,15 +96,16 @@ export function noteRefused(meta: InstanceMeta, source: Source, sequenceNumber: 
   if (refused.length > MAX_REFUSED) refused.splice(0, refused.length - MAX_REFUSED)
 }
 
-/** Why a message from a lane the instance's memory of lanes has no room for is a dead letter, not applied. */
+/** Why a message the instance's memory of lanes has no room to remember is a dead letter, not applied. */
 export function noRoom(type: ActorType, envelope: Envelope, meta: InstanceMeta, horizons: LaneHorizons): TroupeError {
+  const { lane, pos, i } = envelope.origin!
   const lanes = Object.keys(meta.seen ?? {}).length
   const kb = Math.round(laneMemoryBytes(meta.seen) / 1024)
   return new TroupeError(
     'TROUPE_LANE_LIMIT',
     `${type.type}#${envelope.key} remembers ${lanes} lanes that sent to it (about ${kb} KB of its item; at most ${LANE_MEMORY_BUDGET / 1024} KB), ` +
-      `and has no room for ${envelope.origin!.lane}, the lane of message ${envelope.id}: it was not applied, so that no copy of it can be applied twice. ` +
-      `Lanes are forgotten once silent for ${span(horizons.processMs)} (a process's) or ${span(horizons.shardMs)} (a shard's); replay the letter after that`,
+      `and has no room to remember message ${envelope.id} (from ${lane} at ${pos}#${i}): it was not applied, so that no copy of it can be applied twice. ` +
+      `A lane is forgotten once silent for ${span(horizons.processMs)} (a process's) or ${span(horizons.shardMs)} (a shard's), and its positions once its fence rises; replay the letter after that`,
   )
 }
 

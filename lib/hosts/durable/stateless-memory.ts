@@ -24,7 +24,7 @@ const MAX_ROUNDS = 5
 export class StatelessMemory {
   /** A message that is not a copy was found: the memory must be written after the batch. */
   changed = false
-  /** Messages of this batch that ran with their lane not remembered: the memory had no room for it. */
+  /** Messages of this batch that ran without being remembered: the memory had no room for them. */
   unremembered = 0
   private seen: SeenLanes | undefined
   /** As read or last written: a batch parked stateless messages and did not keep its memory after. */
@@ -63,17 +63,17 @@ export class StatelessMemory {
   /**
    * Whether a message is a copy of one run before. Decided in stream order, before any turn runs:
    * a later record's fence speaks only of records before it. A message without an origin always
-   * runs (at least once), and so does one whose lane the memory has no room for (lane-memory.ts,
+   * runs (at least once), and so does one the memory has no room to remember (lane-memory.ts,
    * `LANE_MEMORY_BUDGET`): a stateless actor keeps no state that a copy could change twice, and
    * refusing it would fill the shard's dead letters instead.
    */
   decide(envelope: { origin?: Origin }): boolean {
     if (envelope.origin === undefined) return false
-    if (!hasRoomFor(this.seen, this.stream, envelope.origin)) {
+    const copy = seenBefore(this.seen, this.stream, envelope.origin)
+    if (!copy && !hasRoomFor(this.seen, this.stream, envelope.origin)) {
       this.unremembered++
       return false
     }
-    const copy = seenBefore(this.seen, this.stream, envelope.origin)
     this.seen = markSeen(this.seen, this.stream, envelope.origin, undefined)
     if (!copy) this.changed = true
     return copy
