@@ -5,12 +5,14 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { KinesisClient } from '@aws-sdk/client-kinesis'
 import { JOINER } from '../../actors/joiner.js'
+import { FORK_RESULT } from '../../actors/fork-result.js'
+import { TIMER } from '../../actors/timer.js'
 import { replayDeadLetter } from './dead-letter-replay.js'
 import { DurablePauses } from './pauses.js'
 import type { ActorClass } from '../core/actor.js'
 import type { Envelope } from '../core/envelope.js'
 import { eachAtOnce } from '../core/each-at-once.js'
-import { ConfigError } from '../core/errors.js'
+import { ConfigError, NotPausableError, UnknownActorError } from '../core/errors.js'
 import { decode } from '../core/serialization.js'
 import { ActorType, type ActorKind } from '../turn/actor-type.js'
 import { loadedState, shownState, type Versioned } from '../turn/state-version.js'
@@ -35,6 +37,13 @@ import { costOf, graphOf, withCounts } from '../inspect/metrics-view.js'
 import { pendingJoins } from '../inspect/pending-joins.js'
 import { deadRow, machineOf } from '../inspect/system-inspector.js'
 import { causesOf, traceTree } from '../inspect/trace-tree.js'
+
+/** troupe's own actor types, and their kinds. */
+const BUILTIN_KINDS = new Map<string, ActorKind>([
+  [JOINER, 'keyed'],
+  [TIMER, 'keyed'],
+  [FORK_RESULT, 'stateless'],
+])
 
 /** How long a receipt written by a replay is kept. */
 const RECEIPT_TTL_MS = 24 * 60 * 60_000
@@ -64,8 +73,13 @@ export class TableInspector implements Inspector {
   private readonly lane = new ProcessLane()
   /** The app's actor types by name, when given: a state of an older version shows migrated. */
   private readonly versioned = new Map<string, Versioned>()
-  /** The app's actor types' kinds, when given: the table alone does not say which a type is. */
+  /**
+   * The app's actor types' kinds, and troupe's own, when the app's classes are given: the table
+   * alone does not say which types there are, nor which kind each is.
+   */
   private readonly kinds = new Map<string, ActorKind>()
+  /** Of those, the types that keep state: the ones a pause can hold messages for. */
+  private readonly stateful = new Set<string>([JOINER, TIMER])
 
   constructor(private readonly options: TableInspectorOptions) {
     const table = { client: options.dynamodb, tableName: options.tableName }
@@ -76,11 +90,13 @@ export class TableInspector implements Inspector {
     this.transport =
       options.kinesis && options.stream ? new KinesisTransport({ client: options.kinesis, router: new Router({ defaultStream: options.stream }), lingerMs: 0 }) : undefined
     this.pausing = new DurablePauses(this.state, (envelope) => this.put(envelope, 'resume a paused key'), () => Date.now())
+    if (options.actors !== undefined) for (const [type, kind] of BUILTIN_KINDS) this.kinds.set(type, kind)
     for (const cls of options.actors ?? []) {
       try {
         const type = new ActorType(cls)
         this.versioned.set(type.type, type)
         this.kinds.set(type.type, type.kind)
+        if (type.stateful) this.stateful.add(type.type)
       } catch {
         // A class no system would take: its states show as stored.
       }
@@ -115,6 +131,8 @@ export class TableInspector implements Inspector {
       if (row.lastActivityAt === undefined || stored.updatedAt > row.lastActivityAt) row.lastActivityAt = stored.updatedAt
     })
     for (const letter of await this.journal.deadLetters()) rowOf(letter.envelope.type).dead++
+    // Every type the app's system runs (troupe's own with them), whether or not it kept an item yet, as the system lists them.
+    for (const type of this.kinds.keys()) rowOf(type)
     // A type under `policy.concurrency` has an item of its slots: its live leases are its turns under
     // way on every host. The app's capped types get a row even before their first commit.
     for (const cls of this.options.actors ?? []) if ((cls as { policy?: { concurrency?: unknown } }).policy?.concurrency !== undefined) rowOf(cls.type)
@@ -134,12 +152,14 @@ export class TableInspector implements Inspector {
   }
 
   async instance(type: string, key: string): Promise<InstanceRow | undefined> {
+    this.known(type)
     const stored = await this.state.get(type, key)
     if (!stored || isDeleted(stored)) return undefined
     return { ...this.row(type, key, stored), paused: decodeMeta(stored.meta).paused === true || (await this.state.get(PAUSE_TYPE, type)) !== undefined }
   }
 
   async instances(type: string, options: { limit?: number; after?: string; search?: string } = {}): Promise<Page<InstanceRow>> {
+    this.known(type)
     const page = await this.state.scan(type, options)
     const typePaused = (await this.state.get(PAUSE_TYPE, type)) !== undefined
     const items = page.items.filter((i) => !isDeleted(i.stored) && !isWaiting(i.key, decodeMeta(i.stored.meta))).map((i) => {
@@ -255,12 +275,24 @@ export class TableInspector implements Inspector {
     return this.options.metrics && graphOf(this.options.metrics)
   }
 
-  pause(type: string, key?: string): Promise<void> {
-    return this.pausing.pause(type, key)
+  async pause(type: string, key?: string): Promise<void> {
+    await this.pausing.pause(this.pausable(type), key)
   }
 
-  resume(type: string, key?: string): Promise<void> {
-    return this.pausing.resume(type, key)
+  async resume(type: string, key?: string): Promise<void> {
+    await this.pausing.resume(this.pausable(type), key)
+  }
+
+  /** With the app's classes given, a type they do not name is refused, as a running system refuses it. */
+  private known(type: string): void {
+    if (this.kinds.size !== 0 && !this.kinds.has(type)) throw new UnknownActorError(type, [...this.kinds.keys()].filter((t) => !BUILTIN_KINDS.has(t)), 'in this app')
+  }
+
+  /** A type a system could pause: known, and keeping state (a paused actor's messages wait in its instance's item). */
+  private pausable(type: string): string {
+    this.known(type)
+    if (this.kinds.size !== 0 && !this.stateful.has(type)) throw new NotPausableError(type)
+    return type
   }
 
   pauses(): Promise<Pause[]> {

@@ -11,7 +11,7 @@ import { TableInspector } from '../../lib/aws/table-inspector.js'
 import { HttpInspector } from '../../lib/inspect/http-inspector.js'
 import type { CostView } from '../../lib/inspect/inspector.js'
 import { checkScenario, json } from './fixtures/cli-checks.js'
-import { ACTORS, Count, play, Poison } from './fixtures/scenario.js'
+import { ACTORS, Count, Middle, play, Poison } from './fixtures/scenario.js'
 
 let stack: LocalStack | undefined
 t.before(async () => {
@@ -51,4 +51,18 @@ t.test('every command answers --json with the scenario’s known counts', async 
   const withStream = new TableInspector({ dynamodb, tableName: name, kinesis, stream: name })
   t.same(await withStream.describe(), { mode: 'aws', source: `table ${name}, stream ${name}` }, 'the table and its stream')
   await withStream.close()
+
+  // Given the app's classes (as troupe dev's Lambda host does), the table says what the system
+  // says: every type it runs with its kind, and no pause or state of a type it does not run.
+  const withApp = new TableInspector({ dynamodb, tableName: name, actors: ACTORS })
+  const running = new Map((await inspector.actors()).map((r) => [r.type, r.kind]))
+  const fromTable = new Map((await withApp.actors()).map((r) => [r.type, r.kind]))
+  for (const cls of ACTORS) t.equal(fromTable.get(cls.type), running.get(cls.type), `${cls.type}: listed, ${running.get(cls.type)}, as the system lists it`)
+  for (const type of ['troupe.joiner', 'troupe.forkResult']) t.equal(fromTable.get(type), running.get(type), `${type}: ${running.get(type)}`)
+  await t.rejects(withApp.pause('nosuch'), { code: 'TROUPE_UNKNOWN_ACTOR' }, 'pausing a type the app does not have is refused')
+  await t.rejects(withApp.instances('nosuch'), { code: 'TROUPE_UNKNOWN_ACTOR' }, 'as is listing its state')
+  await t.rejects(withApp.pause(Middle.type), { code: 'TROUPE_NOT_PAUSABLE' }, 'pausing a type that keeps no state is refused, as the system refuses it')
+  await t.rejects(system.pause(Middle), { code: 'TROUPE_NOT_PAUSABLE' }, '(the system)')
+  t.same(await withApp.pauses(), [], 'nothing was paused')
+  await withApp.close()
 })
