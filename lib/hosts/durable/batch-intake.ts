@@ -148,7 +148,11 @@ export class BatchIntake {
     // Which stateless messages are copies is decided in stream order, before any runs: a later
     // record's fence speaks only of records before it.
     const memory = new StatelessMemory(ctx.options.state, batch.stream, shard, laneItem, ctx.horizons, () => ctx.clock.now(), first.arrivedAt)
-    for (const g of stateless) g.copy = memory.decide(g.records[0]!.envelope)
+    for (const g of stateless) {
+      g.copy = memory.decide(g.records[0]!.envelope)
+      const attempts = memory.attemptsOf(g.records[0]!.envelope.id)
+      if (attempts.length !== 0) g.attempts = attempts
+    }
     if (memory.parking && !(await this.parkedBefore(stateless, shard))) return undefined
     return { all, stateless, source, memory, failedFrom }
   }

@@ -1,6 +1,7 @@
 // What the durable host is given and reports (durable-host.ts is the map): a batch of one shard's
 // records and its result; and what one run of an instance (or of a stateless message) is given:
 // its group of records, and where they come from (a shard's lane, or one message invoked directly).
+import type { AttemptRecord } from '../../core/dead-letter.js'
 import type { Envelope } from '../../core/envelope.js'
 import { positionOf } from '../../core/position.js'
 import type { StoredInstance } from '../../store/index.js'
@@ -52,6 +53,11 @@ export interface Group {
   copy?: boolean
   /** The record this group left unfinished. */
   failed?: string
+  /**
+   * A stateless message's failed attempts: those of earlier deliveries of its record, as the
+   * shard's memory kept them, and after its run, those it leaves for the next delivery.
+   */
+  attempts?: AttemptRecord[]
   /** Finished in this batch: none of its positions can be given a new message later (batch-progress.ts). */
   done?: boolean
   /** Tokens of its type's rate dealt to it for this run (type-rates.ts); kept across reruns. */

@@ -200,8 +200,11 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
     const firstFailed = groups.reduce<string | undefined>((at, g) => earliest(at, g.failed), undefined)
     const done = firstFailed === undefined ? order : order.filter((r) => compareSequence(r.sequenceNumber!, firstFailed) < 0)
     if (memory.unremembered !== 0) this.logger.warn("stateless messages ran with their lanes not remembered: the shard's memory of lanes is full, so a copy of them may run again", { shard, messages: memory.unremembered })
+    // The attempts of those that failed and wait for their record to come again; those that ended drop theirs.
+    const retrying = groups.flatMap((g) => (!g.done && g.attempts?.length ? [{ id: g.records[0]!.envelope.id, attempts: g.attempts }] : []))
+    const ended = groups.flatMap((g) => (g.done ? [g.records[0]!.envelope.id] : []))
     try {
-      if (await memory.keep(done.map((r) => ({ origin: r.envelope.origin!, ...(r.arrivedAt !== undefined ? { arrivedAt: r.arrivedAt } : {}) })), firstFailed === undefined)) return undefined
+      if (await memory.keep(done.map((r) => ({ origin: r.envelope.origin!, ...(r.arrivedAt !== undefined ? { arrivedAt: r.arrivedAt } : {}) })), firstFailed === undefined, { retrying, ended })) return undefined
     } catch (error) {
       this.logger.error("could not keep the shard's memory of stateless messages; they run again on redelivery", { shard, error: message(error) })
     }

@@ -100,8 +100,13 @@ export class GroupRunner implements RunParts {
     if (slot !== undefined && !slot.held(ctx.clock.now()) && !parksAtOnce(group, ctx.clock.now())) return this.notYet(source, record.sequenceNumber, slot.retryMs(), deadline)
     // Its type's rate dealt it a token not earned yet, or its type got no slot: it waits in an item of its own.
     if (parksAtOnce(group, ctx.clock.now())) return this.runWaiting(group, record, source, deadline, result)
-    const ran = await outcomes.runMessage(type, record.envelope, undefined, [], deadline, group.grant?.slot)
-    if (ran.end === 'later') return record.sequenceNumber
+    // Its attempts go on from those of earlier deliveries: a retry that waits past every batch's
+    // deadline still ends, as its policy says, instead of starting over each time.
+    const ran = await outcomes.runMessage(type, record.envelope, undefined, [...(group.attempts ?? [])], deadline, group.grant?.slot)
+    if (ran.end === 'later') {
+      group.attempts = ran.failures
+      return record.sequenceNumber
+    }
     const { entries, events } = await outcomes.offloaded(type, record.envelope, [], ran)
     placeMessages(entries, source.lane, positionOf(record.sequenceNumber!, record.member?.index), 0, source.progress.fence())
     try {

@@ -61,6 +61,12 @@ export interface InstanceMeta {
   /** The durable timer that runs the parked messages once a token is there again. */
   wake?: { id: string; dueAt: number }
   /**
+   * On a shard's memory of stateless messages (stateless-memory.ts): the failed attempts of its
+   * stateless messages that wait for their record to come again, as [message id, attempts], oldest
+   * first (a list: an id is any text, and would be a poor key of an object).
+   */
+  retrying?: [id: string, attempts: AttemptRecord[]][]
+  /**
    * On a shard's memory of stateless messages (stateless-memory.ts): a batch began to park
    * stateless messages in their waiting items and has not kept its memory since, so a message of
    * the next batch may be a copy of one parked that only its waiting item knows.
@@ -99,6 +105,7 @@ export function decodeMeta(text: string | undefined): InstanceMeta {
     ...(meta.typeTokens?.length ? { typeTokens: meta.typeTokens } : {}),
     ...(meta.wake ? { wake: meta.wake } : {}),
     ...(meta.parking ? { parking: true as const } : {}),
+    ...(meta.retrying?.length ? { retrying: meta.retrying } : {}),
   }
 }
 

@@ -8,6 +8,7 @@
 // run such a message at once as well, the memory first says `parking` (one write, only in a batch
 // that parks); while it says so, the next batch reads the waiting items of its throttled messages
 // with its state, and the memory written after a batch that finished whole says it no more.
+import type { AttemptRecord } from '../../core/dead-letter.js'
 import type { Origin } from '../../core/envelope.js'
 import { StoreConflictError } from '../../core/errors.js'
 import { encode } from '../../core/serialization.js'
@@ -17,6 +18,9 @@ import { forgetSilent, hasRoomFor, markSeen, seenBefore, type LaneHorizons, type
 
 /** The state store's items of the shards' memories of stateless messages: key = `stream/shardId`. */
 export const STATELESS_SEEN = 'troupe.stateless'
+
+/** Messages whose failed attempts a shard's memory keeps; past it, the oldest start over (and still end, each within its own deliveries' attempts). */
+const MAX_RETRYING = 64
 
 /** Rounds of reload and write when another host wrote the same memory at once (a host replaced mid-batch). */
 const MAX_ROUNDS = 5
@@ -29,6 +33,8 @@ export class StatelessMemory {
   private seen: SeenLanes | undefined
   /** As read or last written: a batch parked stateless messages and did not keep its memory after. */
   private parked: boolean
+  /** As read: the failed attempts of messages that wait for their record to come again. */
+  private readonly retrying: Map<string, AttemptRecord[]>
 
   constructor(
     private readonly state: StateStore,
@@ -43,6 +49,12 @@ export class StatelessMemory {
     const meta = decodeMeta(stored?.meta)
     this.seen = meta.seen && structuredClone(meta.seen)
     this.parked = meta.parking === true
+    this.retrying = new Map(meta.retrying)
+  }
+
+  /** The attempts a message failed in earlier deliveries of its record (none when it never failed, or ended). */
+  attemptsOf(id: string): AttemptRecord[] {
+    return this.retrying.get(id) ?? []
   }
 
   /** Whether a message of this batch may be a copy of one parked that only its waiting item knows. */
@@ -85,11 +97,13 @@ export class StatelessMemory {
    * every stateless message of the batch finished. False when it could not be written: the caller
    * leaves those records for redelivery.
    */
-  async keep(done: readonly { origin: Origin; arrivedAt?: number }[], whole: boolean): Promise<boolean> {
+  async keep(done: readonly { origin: Origin; arrivedAt?: number }[], whole: boolean, attempts: { retrying: readonly { id: string; attempts: AttemptRecord[] }[]; ended: readonly string[] } = { retrying: [], ended: [] }): Promise<boolean> {
     // A batch that finished whole has its parked messages in the memory: `parking` may go.
     const clearParking = whole && this.parked
-    if ((done.length === 0 || !this.changed) && !clearParking) return true
+    const attemptsChange = attempts.retrying.length !== 0 || attempts.ended.some((id) => this.retrying.has(id))
+    if ((done.length === 0 || !this.changed) && !clearParking && !attemptsChange) return true
     return this.write((meta) => {
+      if (attemptsChange) keepAttempts(meta, attempts.retrying, attempts.ended)
       if (this.firstArrival !== undefined) forgetSilent(meta.seen, this.stream, this.firstArrival, this.horizons)
       for (const r of done) if (hasRoomFor(meta.seen, this.stream, r.origin)) meta.seen = markSeen(meta.seen, this.stream, r.origin, r.arrivedAt)
       if (clearParking) delete meta.parking
@@ -113,4 +127,17 @@ export class StatelessMemory {
     }
     return false
   }
+}
+
+/** The memory's failed attempts, with those of this batch's messages that failed again, and without those that ended. */
+function keepAttempts(meta: InstanceMeta, retrying: readonly { id: string; attempts: AttemptRecord[] }[], ended: readonly string[]): void {
+  const kept = new Map(meta.retrying)
+  for (const id of ended) kept.delete(id)
+  for (const r of retrying) {
+    kept.delete(r.id)
+    kept.set(r.id, r.attempts)
+  }
+  const all = [...kept]
+  if (all.length === 0) delete meta.retrying
+  else meta.retrying = all.slice(-MAX_RETRYING)
 }
