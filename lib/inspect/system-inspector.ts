@@ -67,8 +67,9 @@ export class SystemInspector implements Inspector {
   async instances(type: string, options: { limit?: number; after?: string; search?: string } = {}): Promise<Page<InstanceRow>> {
     const limit = Math.max(1, options.limit ?? 50)
     const pauses = await this.pauses()
-    const all = this.system
-      .instances(type)
+    // A stateless type keeps no instance: its one mailbox is no state to list (its counts are in actors()).
+    const stateless = this.system.inspect().actors.find((a) => a.type === type)?.kind === 'stateless'
+    const all = (stateless ? [] : this.system.instances(type))
       .filter((i) => options.search === undefined || i.key.includes(options.search))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     const from = options.after === undefined ? 0 : all.findIndex((i) => i.key > options.after!)

@@ -44,7 +44,7 @@ t.test('a stateless retry that waits past every deadline ends after its attempts
     state: new MemoryStateStore(),
     timers: new MemoryTimerStore(),
     journal,
-    messages: { send: async (): Promise<SendReport> => ({ results: [] }) },
+    messages: { send: async (): Promise<SendReport> => ({ results: [], sent: 0, failed: 0 }) },
     logger: createLogger('silent' as never),
   })
   const batch = [record('before'), record('slow'), record('after')]
