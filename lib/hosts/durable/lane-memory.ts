@@ -100,12 +100,29 @@ export function hasRoomFor(seen: SeenLanes | undefined, stream: string, origin: 
   if (seen === undefined) return true
   const key = laneKey(stream, origin.lane)
   const lane = seen[key]
-  let adds: number
+  if (lane !== undefined && comparePosition(origin.fence, lane.f) > 0) return true
+  const adds = growth(lane, key, origin)
+  let size = sizes.get(seen)
+  if (size === undefined) sizes.set(seen, (size = { bytes: laneMemoryBytes(seen), exact: true }))
+  if (size.bytes + adds <= budget) return true
+  if (size.exact) return false
+  // Only a bound after marks since it was measured: measure it again before refusing.
+  sizes.set(seen, (size = { bytes: laneMemoryBytes(seen), exact: true }))
+  return size.bytes + adds <= budget
+}
+
+/**
+ * What `hasRoomFor` knows of a memory's size: measured, or a bound grown by what each mark since may
+ * have added; a mark that raises a fence (dropping positions) and a forgotten lane drop it. A memory
+ * of thousands of lanes is so measured now and then, not once a message.
+ */
+const sizes = new WeakMap<SeenLanes, { bytes: number; exact: boolean }>()
+
+/** The most marking `origin` can add to its lane (undefined: a lane not known yet) under a fence that does not rise. */
+function growth(lane: LaneSeen | undefined, key: string, origin: Origin): number {
   // A new index, and a new position with it, take at most a pair of safe integers: 2 × 17 bytes.
-  if (lane === undefined) adds = key.length + origin.fence.length + 20 + origin.pos.length + 6 + 34 + 6 + 14
-  else if (comparePosition(origin.fence, lane.f) > 0) return true
-  else adds = lane.d.some(([pos]) => pos === origin.pos) ? 34 : origin.pos.length + 6 + 34
-  return laneMemoryBytes(seen) + adds <= budget
+  if (lane === undefined) return key.length + origin.fence.length + 20 + origin.pos.length + 6 + 34 + 6 + 14
+  return lane.d.some(([pos]) => pos === origin.pos) ? 34 : origin.pos.length + 6 + 34 + (lane.at === undefined ? 20 : 0)
 }
 
 /** Whether a message from `origin`, read through `stream`, is a copy of one seen before. */
@@ -134,6 +151,11 @@ export function markSeen(seen: SeenLanes | undefined, stream: string, origin: Or
   const out = seen ?? {}
   const key = laneKey(stream, origin.lane)
   let lane = out[key]
+  const size = sizes.get(out)
+  if (size !== undefined) {
+    if (lane !== undefined && comparePosition(origin.fence, lane.f) > 0) sizes.delete(out)
+    else sizes.set(out, { bytes: size.bytes + growth(lane, key, origin), exact: false })
+  }
   if (lane === undefined) out[key] = lane = { f: origin.fence, d: [] }
   else if (comparePosition(origin.fence, lane.f) > 0) {
     lane.f = origin.fence
@@ -264,6 +286,7 @@ export function forgetSilent(seen: SeenLanes | undefined, stream: string, arrive
       forgot = true
     }
   }
+  if (forgot) sizes.delete(seen)
   return forgot
 }
 
