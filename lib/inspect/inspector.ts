@@ -41,6 +41,10 @@ export interface InstanceRow {
   type: string
   key: string
   state: unknown
+  /**
+   * On AWS, the version of the instance's item: how many commits it has had (each is a conditional
+   * write on it), not the version of its state's shape (`stateVersion`). The embedded mode keeps none.
+   */
   version?: number
   lastMessageId?: string
   /** Epoch milliseconds. */
