@@ -242,7 +242,8 @@ function oneLine(value: unknown): string {
 /** A body kept as superjson text, as its value; the text itself when it is not superjson's. */
 function readable(body: string): unknown {
   try {
-    return decode(body)
+    const doc: unknown = JSON.parse(body)
+    return doc !== null && typeof doc === 'object' && 'json' in doc ? decode(body) : body
   } catch {
     return body
   }

@@ -57,8 +57,10 @@ t.test('every command answers --json with the scenario’s known counts', async 
   const withApp = new TableInspector({ dynamodb, tableName: name, actors: ACTORS })
   const running = new Map((await inspector.actors()).map((r) => [r.type, r.kind]))
   const fromTable = new Map((await withApp.actors()).map((r) => [r.type, r.kind]))
-  for (const cls of ACTORS) t.equal(fromTable.get(cls.type), running.get(cls.type), `${cls.type}: listed, ${running.get(cls.type)}, as the system lists it`)
-  for (const type of ['troupe.joiner', 'troupe.forkResult']) t.equal(fromTable.get(type), running.get(type), `${type}: ${running.get(type)}`)
+  for (const type of [...ACTORS.map((cls) => cls.type), 'troupe.joiner', 'troupe.forkResult', 'troupe.timer']) {
+    t.ok(running.get(type) !== undefined, `${type}: the system says its kind`)
+    t.equal(fromTable.get(type), running.get(type), `${type}: listed, ${running.get(type)}, as the system lists it`)
+  }
   await t.rejects(withApp.pause('nosuch'), { code: 'TROUPE_UNKNOWN_ACTOR' }, 'pausing a type the app does not have is refused')
   await t.rejects(withApp.instances('nosuch'), { code: 'TROUPE_UNKNOWN_ACTOR' }, 'as is listing its state')
   await t.rejects(withApp.pause(Middle.type), { code: 'TROUPE_NOT_PAUSABLE' }, 'pausing a type that keeps no state is refused, as the system refuses it')

@@ -139,3 +139,20 @@ t.test('one lane whose fence never rises, with a position per message, fills the
   t.equal(end!.sum, 31)
   t.ok(end!.bytes < 20_000, `the risen fence dropped the positions below it (${end!.bytes} bytes)`)
 })
+
+t.test('one lane whose fence rises at every message, over nothing it keeps, fills the memory only up to its bound', async (t) => {
+  const { host, journal, counter } = makeHost()
+  let seq = 1_000
+  const run = (envelopes: Envelope[], arrivedAt: number) =>
+    host.handle({ stream: 'in', shardId: 'shardId-000000000000', records: envelopes.map((e) => ({ sequenceNumber: String(++seq), data: codec.encode(e), arrivedAt })) })
+  // Each message's fence is past the last one's (it rises), and below every position kept (it drops nothing).
+  const far = (k: number) => `1${String(k).padStart(120, '0')}`
+  const rising = Array.from({ length: 5_000 }, (_, k) => counted(`rising-${k}`, 0, { lane: 's:in/shardId-000000000009', pos: far(k), i: 0, fence: String(k + 1) }))
+  const flooded = await run(rising, 1_700_000_000_000)
+  t.equal(flooded.failedFrom, undefined, 'the batch finished')
+  const refused = (await journal.deadLetters()).filter((l) => l.error.code === 'TROUPE_LANE_LIMIT')
+  t.equal(flooded.applied + refused.length, 5_000, 'each applied or refused')
+  t.ok(refused.length > 1_000 && flooded.applied > 1_000, `both: ${flooded.applied} applied, ${refused.length} refused`)
+  const item = await counter()
+  t.ok(item!.bytes < MAX_ITEM_BYTES, `the item stays within the limit (${item!.bytes} bytes)`)
+})

@@ -6,7 +6,7 @@ import { makeEnvelope } from '../../lib/core/envelope.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
 import { comparePosition, positionOf, POSITION } from '../../lib/core/position.js'
 import { encodeMeta } from '../../lib/hosts/durable/instance-meta.js'
-import { forgetSilent, hasRoomFor, LANE_MEMORY_BUDGET, laneMemoryBytes, markSeen, sameStream, seenBefore, type SeenLanes } from '../../lib/hosts/durable/lane-memory.js'
+import { forgetSilent, hasRoomFor, LANE_MEMORY_BUDGET, laneMemoryBytes, markSeen, raiseFence, sameStream, seenBefore, type SeenLanes } from '../../lib/hosts/durable/lane-memory.js'
 import { STATELESS_SEEN, StatelessMemory } from '../../lib/hosts/durable/stateless-memory.js'
 import { MemoryStateStore } from '../../lib/store/memory.js'
 import { ProcessLane } from '../../lib/hosts/durable/process-lane.js'
@@ -262,12 +262,49 @@ t.test("the memory of lanes is measured as it is written, and takes a lane it do
   t.ok(hasRoomFor(seen, 'in', stranger), 'room under the bound')
   t.notOk(hasRoomFor(seen, 'in', stranger, full), 'no room for a new lane at the bound')
   const lane = seen![`in|${known.lane}`]!
-  t.ok(hasRoomFor(seen, 'in', { ...known, pos: '1000', fence: '1000' }, full), 'a message that raises its lane\'s fence is taken at the bound')
-  t.notOk(hasRoomFor(seen, 'in', { ...known, pos: '1000', fence: lane.f }, full), 'a new position under the same fence is not')
-  t.ok(hasRoomFor(seen, 'in', { ...known, pos: '1000', fence: lane.f }, full + 64), 'and is, with room for it')
+  t.notOk(hasRoomFor(seen, 'in', { ...known, pos: '1000', fence: lane.f }, full), 'a new position of a known lane needs room too')
+  t.ok(hasRoomFor(seen, 'in', { ...known, pos: '1000', fence: lane.f }, full + 64), 'and is taken, with room for it')
   t.notOk(hasRoomFor(seen, 'other-stream', known, full), 'a lane is known per stream')
   t.ok(hasRoomFor(undefined, 'in', stranger, 0), 'an empty memory takes any lane')
   t.equal(LANE_MEMORY_BUDGET, 192 * 1024)
+})
+
+t.test('a rising fence makes room with what it drops, and only with that', async (t) => {
+  let seen: SeenLanes | undefined
+  for (let p = 1; p <= 5; p++) seen = markSeen(seen, 'in', o(`${p}00`, 0, '100', 's:a/0'), 1)
+  const size = laneMemoryBytes(seen)
+  const past = o('1000', 0, '1000', 's:a/0')
+  t.notOk(hasRoomFor(seen, 'in', past, size), 'before its fence is raised, a new position needs room')
+  raiseFence(seen, 'in', past)
+  t.same(seen!['in|s:a/0']!.d, [], 'raised past every position kept, it drops them')
+  t.ok(laneMemoryBytes(seen) < size, 'and the memory is smaller')
+  t.ok(hasRoomFor(seen, 'in', past, size), 'what it dropped makes the room')
+  seen = markSeen(seen, 'in', past, 1)
+  // A fence raised over nothing kept (made up to rise at every message) frees nothing.
+  const now = laneMemoryBytes(seen)
+  const over = o('1000000', 0, '1001', 's:a/0')
+  raiseFence(seen, 'in', over)
+  t.equal(laneMemoryBytes(seen) <= now, true)
+  t.notOk(hasRoomFor(seen, 'in', over, laneMemoryBytes(seen)), 'a fence that drops nothing makes no room')
+  t.ok(seenBefore(seen, 'in', o('1000', 0, '1000', 's:a/0')), 'and what was below it is a copy')
+})
+
+t.test("a shard's memory of stateless messages forgets lanes silent past their horizon, and so has room again", async (t) => {
+  const state = new MemoryStateStore()
+  const horizons = { processMs: 60_000, shardMs: 60_000 }
+  let seen: SeenLanes | undefined
+  for (let n = 0; laneMemoryBytes(seen) < LANE_MEMORY_BUDGET - 300; n++) seen = markSeen(seen, 'in', o('5', 0, '5', `s:${'x'.repeat(200)}/${n}`), 1_000)
+  await state.put(STATELESS_SEEN, 'in/shardId-0', { state: '{"json":null}', version: 1, updatedAt: 0, meta: encodeMeta({ marks: {}, recent: [], seen }) }, undefined)
+  const stored = await state.get(STATELESS_SEEN, 'in/shardId-0')
+  const stranger = o('5', 0, '5', `s:${'y'.repeat(200)}/0`)
+  const full = new StatelessMemory(state, 'in', 'in/shardId-0', stored, horizons, () => 1, 1_000 + horizons.shardMs)
+  full.decide({ origin: stranger })
+  t.equal(full.unremembered, 1, 'within the horizon, the memory is full')
+  const later = new StatelessMemory(state, 'in', 'in/shardId-0', stored, horizons, () => 1, 1_000 + horizons.shardMs + 1)
+  later.decide({ origin: stranger })
+  t.equal(later.unremembered, 0, 'past it, the silent lanes are forgotten and the stranger is remembered')
+  t.ok(await later.keep([], true), 'the memory is written though nothing else changed')
+  t.ok(Buffer.byteLength((await state.get(STATELESS_SEEN, 'in/shardId-0'))!.meta ?? '') < 1_000, 'without the silent lanes')
 })
 
 t.test("a shard's memory of stateless messages runs a message from a lane it has no room for, without keeping its lane", async (t) => {

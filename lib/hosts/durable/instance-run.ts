@@ -21,7 +21,7 @@ import { forgetSilent, sameStream } from './lane-memory.js'
 import { appendEntries, messagesOf, PENDING, placeMessages, type OutboxEntry, type OutboxSegment } from './outbox.js'
 import { spilledKeys } from './outbox-overflow.js'
 import { isAnswer, settlePending } from './pending-receipts.js'
-import { inconsistency, noRoom, noteRanLate, noteRead, noteRefused, verdict } from './record-reads.js'
+import { inconsistency, noRoom, noteInconsistent, noteRanLate, noteRead, noteRefused, verdict } from './record-reads.js'
 import type { SentSegments } from './sent-segments.js'
 import { parkedReason, RunThrottles, type Wait } from './run-throttles.js'
 import type { TurnOutcomes } from './turn-outcomes.js'
@@ -205,13 +205,17 @@ export class InstanceRun {
           noteRefused(meta, source, sequenceNumber, envelope, member)
           if (seen === 'refused') this.duplicates++
           else {
-            entries.push(...outcomes.dead(type, envelope, noRoom(type, envelope, meta, ctx.horizons), []).entries)
+            // A message failing before (its attempts kept) ends here: its letter keeps them.
+            const prior = meta.failing?.id === envelope.id ? meta.failing.attempts : []
+            if (prior.length !== 0) delete meta.failing
+            entries.push(...outcomes.dead(type, envelope, noRoom(type, envelope, meta, ctx.horizons), prior).entries)
             this.changed = true
           }
           continue
         }
         if (seen !== 'new') {
-          noteRead(ctx, meta, source, sequenceNumber, envelope, member, arrivedAt)
+          if (seen === 'inconsistent') noteInconsistent(ctx, meta, source, sequenceNumber, envelope, member, arrivedAt)
+          else noteRead(ctx, meta, source, sequenceNumber, envelope, member, arrivedAt)
           if (seen === 'copy') {
             this.duplicates++
             continue

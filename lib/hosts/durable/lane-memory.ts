@@ -69,14 +69,16 @@ export const LANE_MEMORY_BUDGET = 192 * 1024
 export function laneMemoryBytes(seen: SeenLanes | undefined): number {
   if (seen === undefined) return 0
   let bytes = 0
-  for (const key in seen) {
-    const lane = seen[key]!
-    // "key":{"f":"…","d":[…]…},
-    bytes += key.length + lane.f.length + 20
-    for (const [pos, indexes] of lane.d) bytes += pos.length + 6 + (typeof indexes === 'number' ? digits(indexes) : listBytes(indexes))
-    if (lane.r !== undefined) bytes += 6 + listBytes(lane.r)
-    if (lane.at !== undefined) bytes += 6 + digits(lane.at)
-  }
+  for (const key in seen) bytes += laneBytes(key, seen[key]!)
+  return bytes
+}
+
+/** `"key":{"f":"…","d":[…],"r":[…],"at":…},` */
+function laneBytes(key: string, lane: LaneSeen): number {
+  let bytes = key.length + lane.f.length + 20
+  for (const [pos, indexes] of lane.d) bytes += pos.length + 6 + (typeof indexes === 'number' ? digits(indexes) : listBytes(indexes))
+  if (lane.r !== undefined) bytes += 6 + listBytes(lane.r)
+  if (lane.at !== undefined) bytes += 6 + digits(lane.at)
   return bytes
 }
 
@@ -92,16 +94,31 @@ function listBytes(numbers: readonly number[]): number {
 }
 
 /**
+ * Raises the fence of `origin`'s lane to the copy's, and forgets the positions below it: true of
+ * the lane once a copy carrying that fence is read through `stream`, whether or not its own
+ * message is applied or remembered (every copy below it was put before it, and read).
+ */
+export function raiseFence(seen: SeenLanes | undefined, stream: string, origin: Origin): void {
+  const key = laneKey(stream, origin.lane)
+  const lane = seen?.[key]
+  if (lane === undefined || comparePosition(origin.fence, lane.f) <= 0) return
+  const size = sizes.get(seen!)
+  const before = size === undefined ? 0 : laneBytes(key, lane)
+  lane.f = origin.fence
+  lane.d = lane.d.filter(([pos]) => comparePosition(pos, origin.fence) >= 0)
+  if (lane.r !== undefined) dropBelow(lane, origin.fence)
+  if (size !== undefined) sizes.set(seen!, { bytes: size.bytes - before + laneBytes(key, lane), exact: size.exact })
+}
+
+/**
  * Whether a message from `origin`, read through `stream`, can be remembered within `budget`: what
- * marking it adds (a lane, a position, an index) fits, or it adds nothing, or it raises its lane's
- * fence (which drops the positions below). A copy is known before this is asked.
+ * marking it adds (a lane, a position, an index) fits. Asked once its fence is raised
+ * (`raiseFence`), so what a rising fence drops is counted first, and a copy is known before.
  */
 export function hasRoomFor(seen: SeenLanes | undefined, stream: string, origin: Origin, budget = LANE_MEMORY_BUDGET): boolean {
   if (seen === undefined) return true
   const key = laneKey(stream, origin.lane)
-  const lane = seen[key]
-  if (lane !== undefined && comparePosition(origin.fence, lane.f) > 0) return true
-  const adds = growth(lane, key, origin)
+  const adds = growth(seen[key], key, origin)
   let size = sizes.get(seen)
   if (size === undefined) sizes.set(seen, (size = { bytes: laneMemoryBytes(seen), exact: true }))
   if (size.bytes + adds <= budget) return true
@@ -113,16 +130,29 @@ export function hasRoomFor(seen: SeenLanes | undefined, stream: string, origin: 
 
 /**
  * What `hasRoomFor` knows of a memory's size: measured, or a bound grown by what each mark since may
- * have added; a mark that raises a fence (dropping positions) and a forgotten lane drop it. A memory
+ * have added (a raised fence takes off what it drops; a forgotten lane drops the size). A memory
  * of thousands of lanes is so measured now and then, not once a message.
  */
 const sizes = new WeakMap<SeenLanes, { bytes: number; exact: boolean }>()
 
-/** The most marking `origin` can add to its lane (undefined: a lane not known yet) under a fence that does not rise. */
+/**
+ * The most marking `origin` can add to its lane (undefined: a lane not known yet), its fence
+ * raised: as `markSeen` keeps it, so that a lane that moves on (a position for one dropped) adds
+ * about nothing, and is taken at the bound.
+ */
 function growth(lane: LaneSeen | undefined, key: string, origin: Origin): number {
-  // A new index, and a new position with it, take at most a pair of safe integers: 2 × 17 bytes.
-  if (lane === undefined) return key.length + origin.fence.length + 20 + origin.pos.length + 6 + 34 + 6 + 14
-  return lane.d.some(([pos]) => pos === origin.pos) ? 34 : origin.pos.length + 6 + 34 + (lane.at === undefined ? 20 : 0)
+  const index = digits(origin.i)
+  // A position with its index as a pair: `["pos",[i,i]],`
+  const position = origin.pos.length + 12 + 2 * index
+  if (lane === undefined) return laneBytes(key, { f: origin.fence, d: [] }) + position + 20
+  const at = lane.at === undefined ? 20 : 0
+  if (lane.d.some(([pos]) => pos === origin.pos)) return 2 * (index + 1) + 1 + at
+  const n = origin.i === 0 && origin.lane.startsWith('p:') ? counted(origin.pos) : undefined
+  if (n === undefined) return position + at
+  // A process lane's position: the last range grown by one, or a new pair.
+  const last = lane.r?.at(-1)
+  if (last === undefined) return 6 + 2 + 2 * (digits(n) + 1) + at
+  return (n === last + 1 ? digits(n) - digits(last) : 2 * (digits(n) + 1)) + at
 }
 
 /** Whether a message from `origin`, read through `stream`, is a copy of one seen before. */
@@ -150,18 +180,11 @@ export function seenBefore(seen: SeenLanes | undefined, stream: string, origin: 
 export function markSeen(seen: SeenLanes | undefined, stream: string, origin: Origin, arrivedAt: number | undefined): SeenLanes {
   const out = seen ?? {}
   const key = laneKey(stream, origin.lane)
+  raiseFence(out, stream, origin)
   let lane = out[key]
   const size = sizes.get(out)
-  if (size !== undefined) {
-    if (lane !== undefined && comparePosition(origin.fence, lane.f) > 0) sizes.delete(out)
-    else sizes.set(out, { bytes: size.bytes + growth(lane, key, origin), exact: false })
-  }
+  if (size !== undefined) sizes.set(out, { bytes: size.bytes + growth(lane, key, origin), exact: false })
   if (lane === undefined) out[key] = lane = { f: origin.fence, d: [] }
-  else if (comparePosition(origin.fence, lane.f) > 0) {
-    lane.f = origin.fence
-    lane.d = lane.d.filter(([pos]) => comparePosition(pos, origin.fence) >= 0)
-    if (lane.r !== undefined) dropBelow(lane, origin.fence)
-  }
   if (comparePosition(origin.pos, lane.f) >= 0) {
     const at = lane.d.find(([pos]) => pos === origin.pos)
     const n = at === undefined && origin.lane.startsWith('p:') ? counted(origin.pos) : undefined

@@ -10,7 +10,7 @@ import { TroupeError } from '../../core/errors.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import { INVOKE_SHARD, type Source } from './durable-batch.js'
 import { reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
-import { hasRoomFor, LANE_MEMORY_BUDGET, laneMemoryBytes, markSeen, seenBefore, type LaneHorizons } from './lane-memory.js'
+import { hasRoomFor, LANE_MEMORY_BUDGET, laneMemoryBytes, markSeen, raiseFence, seenBefore, type LaneHorizons } from './lane-memory.js'
 
 /** What reading needs of the host: how many ids it remembers without an origin, and its clock. */
 export interface Reader {
@@ -36,18 +36,20 @@ export function noteRanLate(reader: Reader, meta: InstanceMeta, envelope: Envelo
 /**
  * How a record stands with the instance: new, a copy of one it read, inconsistent (at or below
  * its watermark, yet unknown), one the memory of lanes has no room to remember (`no room`), or a
- * copy of one refused so (`refused`).
+ * copy of one refused so (`refused`). Raises the fence the record's origin carries (lane-memory.ts).
  */
 export function verdict(meta: InstanceMeta, source: Source, sequenceNumber: string | undefined, envelope: Envelope, member: MemberPosition | undefined): 'new' | 'copy' | 'inconsistent' | 'no room' | 'refused' {
   // By its origin when it has one: a replay keeps the id of the message it runs again, under a new origin.
   const known = envelope.origin !== undefined ? seenBefore(meta.seen, source.stream, envelope.origin) : meta.recent.includes(envelope.id)
   if (known) return 'copy'
-  if (envelope.origin !== undefined) {
-    if (meta.refused?.includes(refusedKey(source.stream, envelope.origin))) return 'refused'
-    // The last refusals share the memory's room: each is an origin in a few hundred bytes at most.
-    if (!hasRoomFor(meta.seen, source.stream, envelope.origin, LANE_MEMORY_BUDGET - refusedBytes(meta))) return 'no room'
-  }
+  if (envelope.origin !== undefined && meta.refused?.includes(refusedKey(source.stream, envelope.origin))) return 'refused'
+  // Read before, yet unknown: never taken for one refused for room, whose letter says to replay it.
   if (source.kind === 'shard' && sequenceNumber !== undefined && reached(meta, source.shard, sequenceNumber, member?.index)) return 'inconsistent'
+  if (envelope.origin !== undefined) {
+    // What its fence drops makes room first.
+    raiseFence(meta.seen, source.stream, envelope.origin)
+    if (!hasRoomFor(meta.seen, source.stream, envelope.origin)) return 'no room'
+  }
   return 'new'
 }
 
@@ -70,17 +72,27 @@ export function noteRead(
   if (envelope.origin !== undefined) noteOrigin(meta, source.stream, envelope.origin, source.kind === 'shard' ? arrivedAt : (arrivedAt ?? reader.clock.now()))
 }
 
-/** Origins of refused messages kept per instance: a copy of one refused longer ago than this many refusals may be applied once room frees (docs/guarantees.md). */
+/**
+ * Origins of refused messages kept per instance: a copy of one refused longer ago than this many
+ * refusals may be applied once room frees (docs/guarantees.md). Beside the memory of lanes: at most
+ * 64 origins of a few hundred bytes (a stream's name, a lane's, a position, an index).
+ */
 const MAX_REFUSED = 64
-
-function refusedBytes(meta: InstanceMeta): number {
-  let bytes = 0
-  for (const key of meta.refused ?? []) bytes += key.length + 3
-  return bytes
-}
 
 function refusedKey(stream: string, origin: Origin): string {
   return `${stream}|${origin.lane}|${origin.pos}|${origin.i}`
+}
+
+/**
+ * Records that a record at or below the watermark, yet unknown, was read: as `noteRead` does, or,
+ * when the memory of lanes has no room for its origin, as a refusal (its letter says it was never
+ * applied here either way).
+ */
+export function noteInconsistent(reader: Reader, meta: InstanceMeta, source: Source, sequenceNumber: string | undefined, envelope: Envelope, member: MemberPosition | undefined, arrivedAt: number | undefined): void {
+  const origin = envelope.origin
+  if (origin !== undefined) raiseFence(meta.seen, source.stream, origin)
+  if (origin === undefined || hasRoomFor(meta.seen, source.stream, origin)) noteRead(reader, meta, source, sequenceNumber, envelope, member, arrivedAt)
+  else noteRefused(meta, source, sequenceNumber, envelope, member)
 }
 
 /**

@@ -14,13 +14,18 @@ import { StoreConflictError } from '../../core/errors.js'
 import { encode } from '../../core/serialization.js'
 import type { StateStore, StoredInstance } from '../../store/index.js'
 import { decodeMeta, encodeMeta, type InstanceMeta } from './instance-meta.js'
-import { forgetSilent, hasRoomFor, markSeen, seenBefore, type LaneHorizons, type SeenLanes } from './lane-memory.js'
+import { forgetSilent, hasRoomFor, markSeen, raiseFence, seenBefore, type LaneHorizons, type SeenLanes } from './lane-memory.js'
 
 /** The state store's items of the shards' memories of stateless messages: key = `stream/shardId`. */
 export const STATELESS_SEEN = 'troupe.stateless'
 
-/** Messages whose failed attempts a shard's memory keeps; past it, the oldest start over (and still end, each within its own deliveries' attempts). */
+/**
+ * Messages whose failed attempts a shard's memory keeps, and the bytes they may take (each attempt
+ * kept short: no stack, the message cut); past either, the oldest start over.
+ */
 const MAX_RETRYING = 64
+const MAX_RETRYING_BYTES = 32 * 1024
+const KEPT_MESSAGE_CHARS = 256
 
 /** Rounds of reload and write when another host wrote the same memory at once (a host replaced mid-batch). */
 const MAX_ROUNDS = 5
@@ -35,6 +40,8 @@ export class StatelessMemory {
   private parked: boolean
   /** As read: the failed attempts of messages that wait for their record to come again. */
   private readonly retrying: Map<string, AttemptRecord[]>
+  /** Lanes silent past their horizon were forgotten as it was read: worth writing, even with nothing new. */
+  private readonly forgot: boolean
 
   constructor(
     private readonly state: StateStore,
@@ -48,6 +55,8 @@ export class StatelessMemory {
   ) {
     const meta = decodeMeta(stored?.meta)
     this.seen = meta.seen && structuredClone(meta.seen)
+    // As an instance's run does: a full memory whose lanes fell silent makes room again.
+    this.forgot = firstArrival !== undefined && forgetSilent(this.seen, stream, firstArrival, horizons)
     this.parked = meta.parking === true
     this.retrying = new Map(meta.retrying)
   }
@@ -82,9 +91,12 @@ export class StatelessMemory {
   decide(envelope: { origin?: Origin }): boolean {
     if (envelope.origin === undefined) return false
     const copy = seenBefore(this.seen, this.stream, envelope.origin)
-    if (!copy && !hasRoomFor(this.seen, this.stream, envelope.origin)) {
-      this.unremembered++
-      return false
+    if (!copy) {
+      raiseFence(this.seen, this.stream, envelope.origin)
+      if (!hasRoomFor(this.seen, this.stream, envelope.origin)) {
+        this.unremembered++
+        return false
+      }
     }
     this.seen = markSeen(this.seen, this.stream, envelope.origin, undefined)
     if (!copy) this.changed = true
@@ -101,11 +113,14 @@ export class StatelessMemory {
     // A batch that finished whole has its parked messages in the memory: `parking` may go.
     const clearParking = whole && this.parked
     const attemptsChange = attempts.retrying.length !== 0 || attempts.ended.some((id) => this.retrying.has(id))
-    if ((done.length === 0 || !this.changed) && !clearParking && !attemptsChange) return true
+    if ((done.length === 0 || !this.changed) && !clearParking && !attemptsChange && !this.forgot) return true
     return this.write((meta) => {
       if (attemptsChange) keepAttempts(meta, attempts.retrying, attempts.ended)
       if (this.firstArrival !== undefined) forgetSilent(meta.seen, this.stream, this.firstArrival, this.horizons)
-      for (const r of done) if (hasRoomFor(meta.seen, this.stream, r.origin)) meta.seen = markSeen(meta.seen, this.stream, r.origin, r.arrivedAt)
+      for (const r of done) {
+        raiseFence(meta.seen, this.stream, r.origin)
+        if (hasRoomFor(meta.seen, this.stream, r.origin)) meta.seen = markSeen(meta.seen, this.stream, r.origin, r.arrivedAt)
+      }
       if (clearParking) delete meta.parking
     })
   }
@@ -135,9 +150,16 @@ function keepAttempts(meta: InstanceMeta, retrying: readonly { id: string; attem
   for (const id of ended) kept.delete(id)
   for (const r of retrying) {
     kept.delete(r.id)
-    kept.set(r.id, r.attempts)
+    kept.set(r.id, r.attempts.map(short))
   }
-  const all = [...kept]
+  const all = [...kept].slice(-MAX_RETRYING)
+  while (all.length !== 0 && JSON.stringify(all).length > MAX_RETRYING_BYTES) all.shift()
   if (all.length === 0) delete meta.retrying
-  else meta.retrying = all.slice(-MAX_RETRYING)
+  else meta.retrying = all
+}
+
+/** An attempt as the memory keeps it: what its count and its dead letter need, without the stack. */
+function short(a: AttemptRecord): AttemptRecord {
+  const { name, message, code } = a.error
+  return { attempt: a.attempt, startedAt: a.startedAt, endedAt: a.endedAt, error: { name, message: message.slice(0, KEPT_MESSAGE_CHARS), ...(code !== undefined ? { code } : {}) } }
 }
