@@ -6,7 +6,7 @@ import { makeEnvelope } from '../../lib/core/envelope.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
 import { comparePosition, positionOf, POSITION } from '../../lib/core/position.js'
 import { encodeMeta } from '../../lib/hosts/durable/instance-meta.js'
-import { forgetSilent, hasRoomFor, LANE_MEMORY_BUDGET, laneMemoryBytes, markSeen, raiseFence, sameStream, seenBefore, type SeenLanes } from '../../lib/hosts/durable/lane-memory.js'
+import { forgetSilent, hasRoomFor, LANE_MEMORY_BUDGET, laneMemoryBytes, markGrowth, markSeen, raiseFence, sameStream, seenBefore, type SeenLanes } from '../../lib/hosts/durable/lane-memory.js'
 import { STATELESS_SEEN, StatelessMemory } from '../../lib/hosts/durable/stateless-memory.js'
 import { MemoryStateStore } from '../../lib/store/memory.js'
 import { ProcessLane } from '../../lib/hosts/durable/process-lane.js'
@@ -329,4 +329,31 @@ t.test("a shard's memory of stateless messages runs a message from a lane it has
   const item = await state.get(STATELESS_SEEN, 'in/shardId-0')
   t.notOk(item?.meta?.includes('yyyy'), 'without the stranger')
   t.ok(item?.meta?.includes(`${'x'.repeat(200)}/0`), 'with the lanes it had room for')
+})
+
+t.test('what a mark adds is never more than hasRoomFor counts for it', async (t) => {
+  // Marks of every shape: new lanes of both kinds, positions in and out of order, second indexes
+  // at a process position, copies, rising fences.
+  let seen: SeenLanes | undefined = markSeen(undefined, 'in', o('1', 0, '1', 'p:seed'), 1)
+  let random = 11
+  const next = (n: number) => ((random = (random * 1_103_515_245 + 12_345) % 2_147_483_648), random % n)
+  const fences = new Map<string, number>()
+  const wrong: string[] = []
+  const sequence = (n: number) => `49590338271490256608559692538361571095921575989136${String(n).padStart(6, '0')}`
+  for (let k = 0; k < 4_000; k++) {
+    const shard = next(3) === 0
+    const lane = shard ? `s:up/shardId-${String(next(40)).padStart(12, '0')}` : `p:${String(next(60)).padStart(12, 'q')}`
+    const fence = (fences.get(lane) ?? 1) + (next(10) === 0 ? next(50) : 0)
+    fences.set(lane, fence)
+    const pos = fence + next(200)
+    const origin = o(shard ? sequence(pos) : String(pos), next(5) === 0 ? next(3) : 0, shard ? sequence(fence) : String(fence), lane)
+    raiseFence(seen, 'in', origin)
+    const before = laneMemoryBytes(seen)
+    const counted = markGrowth(seen, 'in', origin)
+    seen = markSeen(seen, 'in', origin, 1_700_000_000_000 + k)
+    const added = laneMemoryBytes(seen) - before
+    if (added > counted) wrong.push(`${JSON.stringify(origin)}: added ${added}, counted ${counted}`)
+  }
+  t.same(wrong.slice(0, 5), [], 'no mark added more than was counted')
+  t.ok(Object.keys(seen!).length >= 20, `over many lanes (${Object.keys(seen!).length})`)
 })

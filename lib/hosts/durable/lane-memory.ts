@@ -56,7 +56,8 @@ function laneKey(stream: string, lane: string): string {
  * it grow (an item holds 400 KB; the rest is its state's and its outbox's). Lanes are forgotten
  * only after their horizon, and a lane's positions only when its fence rises, so without a bound
  * lanes that send once and fall silent (thousands of processes in a few minutes), or origins made
- * up to look so (a lane per message, or one lane whose fence never rises), could fill an
+ * up to look so (a lane per message, one lane whose fence never rises or rises over nothing it
+ * keeps), could fill an
  * instance's item for days, and its every turn after would be too large to keep.
  */
 export const LANE_MEMORY_BUDGET = 192 * 1024
@@ -136,19 +137,27 @@ export function hasRoomFor(seen: SeenLanes | undefined, stream: string, origin: 
 const sizes = new WeakMap<SeenLanes, { bytes: number; exact: boolean }>()
 
 /**
- * The most marking `origin` can add to its lane (undefined: a lane not known yet), its fence
- * raised: as `markSeen` keeps it, so that a lane that moves on (a position for one dropped) adds
- * about nothing, and is taken at the bound.
+ * The most marking `origin` can add to a memory of lanes, its fence raised: as `markSeen` keeps it,
+ * so that a lane that moves on (a position for one dropped) adds about nothing, and is taken at
+ * the bound. Never less than a mark adds, or the size `hasRoomFor` keeps would drift below the
+ * memory's (test/unit/lane-memory.test.ts holds it to that).
  */
+export function markGrowth(seen: SeenLanes | undefined, stream: string, origin: Origin): number {
+  const key = laneKey(stream, origin.lane)
+  return growth(seen?.[key], key, origin)
+}
+
 function growth(lane: LaneSeen | undefined, key: string, origin: Origin): number {
   const index = digits(origin.i)
-  // A position with its index as a pair: `["pos",[i,i]],`
+  // A position with its index as a pair, `["pos",[i,i]],`, or as a process lane's range, `,"r":[n,n]`.
   const position = origin.pos.length + 12 + 2 * index
-  if (lane === undefined) return laneBytes(key, { f: origin.fence, d: [] }) + position + 20
+  const range = 6 + 2 + 2 * (origin.pos.length + 1)
+  if (lane === undefined) return laneBytes(key, { f: origin.fence, d: [] }) + Math.max(position, range) + 20
   const at = lane.at === undefined ? 20 : 0
   if (lane.d.some(([pos]) => pos === origin.pos)) return 2 * (index + 1) + 1 + at
   const n = origin.i === 0 && origin.lane.startsWith('p:') ? counted(origin.pos) : undefined
-  if (n === undefined) return position + at
+  // A second index at a position kept in a range splits the range: a pair more there.
+  if (n === undefined) return position + (lane.r !== undefined ? 2 * (origin.pos.length + 1) : 0) + at
   // A process lane's position: the last range grown by one, or a new pair.
   const last = lane.r?.at(-1)
   if (last === undefined) return 6 + 2 + 2 * (digits(n) + 1) + at
