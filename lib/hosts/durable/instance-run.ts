@@ -307,8 +307,9 @@ export class InstanceRun {
     const made = [...placed, ...entries]
     let segment: OutboxSegment | undefined
     // Without a record of its own to sit at (a direct run; a redelivery whose only change is a
-    // throttle's wake-up, or a letter for a record read before), what a run made waits as PENDING: its messages for the shard's next
-    // turn of the instance, the rest written now (keyed writes, written again when placed).
+    // throttle's wake-up, or a letter for a record read before), what a run made waits as
+    // PENDING: its messages for the shard's next turn of the instance, the rest written now
+    // (keyed writes, written again when placed).
     let pendingNow: OutboxEntry[] | undefined
     let answered: string | undefined
     if (made.length !== 0) {
