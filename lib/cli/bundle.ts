@@ -8,7 +8,7 @@ import type { BundleFiles } from '../app/bundle-files.js'
 import { DEFAULT_LAMBDA_RUNTIME, isLambdaRuntime, LAMBDA_RUNTIMES, type LambdaRuntime } from '../platform/lambda-runtime.js'
 import { CliError, UsageError, withoutCode } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
-import { defaultApp, loadApp } from './load-app.js'
+import { DEFAULT_APP_HELP, defaultApp, loadApp } from './load-app.js'
 import type { Io } from './io.js'
 
 /** The flags that say what to bundle and how, as commander reads them (bundle and deploy). */
@@ -29,7 +29,7 @@ function bundleCommand(io: Io): Command {
         'zips it for Lambda, and reports the sizes: what a cold start loads (index.mjs and the chunks it imports) and all the files ' +
         "(with the chunks loaded when a rarely used path first runs). The zip's index.mjs exports `handler`: the function's handler is index.handler.",
     )
-    .option('--app <file>', 'the app: a module whose default export is defineApp({ actors, … }) (default ./troupe.app.ts, or .mts, .js, .mjs)')
+    .option('--app <file>', `the app: a module whose default export is defineApp({ actors, … }) ${DEFAULT_APP_HELP}`)
     .option('--entry <file>', 'instead of --app: a module of your own that exports `handler` (export const handler = createLambdaHandler({ … }) from troupe/lambda)')
     .option('--out-dir <folder>', 'where index.mjs, its chunks and lambda.zip go (default .troupe/build)')
     .option('--runtime <name>', `the Lambda runtime it is built for: ${LAMBDA_RUNTIMES.join(' or ')} (default ${DEFAULT_LAMBDA_RUNTIME})`)

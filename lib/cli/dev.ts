@@ -10,7 +10,7 @@ import { STREAM_NAME } from '../routing/kinesis-limits.js'
 import { UsageError } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
 import { DEV_DIR } from './dev-file.js'
-import { defaultApp } from './load-app.js'
+import { DEFAULT_APP_HELP, defaultApp } from './load-app.js'
 import type { DevOptions } from './dev-options.js'
 import type { Io } from './io.js'
 
@@ -39,7 +39,7 @@ function devCommand(io: Io): Command {
         'Creates the table and the streams, runs the actors on them (by default as Lambda will: see --host), starts the app, ' +
         'prints where everything is, and runs until Ctrl-C (a second Ctrl-C forces the exit).',
     )
-    .option('--app <file>', 'the app: a module whose default export is defineApp({ actors, start? }) (default ./troupe.app.ts, or .mts, .js, .mjs)')
+    .option('--app <file>', `the app: a module whose default export is defineApp({ actors, start? }) ${DEFAULT_APP_HELP}`)
     .option('--dir <folder>', `the project folder: the emulators' data persists in <folder>/data, and <folder>/dev.json says where a running troupe dev is, for troupe inspect and troupe ui (default ${DEV_DIR})`)
     .option('--kinesis <name>', 'kinesalite (in this process, starts at once) or kinesis-local (kinesis-mock in a child process: closer to AWS, starts in seconds) (default kinesalite)')
     .option('--shards <n>', 'shards of each new stream, 1 to 100; a stream that exists keeps its own (default 2)')

@@ -5,7 +5,7 @@ import type { Command } from 'commander'
 import { nodeOf, toDot, toMermaid, type PipelineGraph } from '../pipeline/graph.js'
 import { UsageError } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
-import { defaultApp, loadApp } from './load-app.js'
+import { DEFAULT_APP_HELP, defaultApp, loadApp } from './load-app.js'
 import type { Io } from './io.js'
 
 const FORMATS = ['mermaid', 'dot', 'json'] as const
@@ -17,7 +17,7 @@ function graphCommand(io: Io): Command {
         'pipe, each (every item of an array), fork and join. Stateful stages are drawn as stores. ' +
         'An app without pipelines is drawn as its actors alone.',
     )
-    .option('--app <file>', 'the app: a module whose default export is defineApp({ actors, pipelines }) (default ./troupe.app.ts, or .mts, .js, .mjs)')
+    .option('--app <file>', `the app: a module whose default export is defineApp({ actors, pipelines }) ${DEFAULT_APP_HELP}`)
     .option('--format <format>', 'mermaid (a flowchart, for Markdown), dot (Graphviz) or json (default mermaid)')
     .option('--pipeline <name>', 'draw only this pipeline')
     .option('--json', 'the same as --format json')

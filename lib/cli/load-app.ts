@@ -9,6 +9,11 @@ import { CliError, messageOf, UsageError } from './cli-error.js'
 /** The app files looked for when no --app is given, in this order. */
 const DEFAULT_APPS = ['./troupe.app.ts', './troupe.app.mts', './troupe.app.js', './troupe.app.mjs']
 
+/** How a command's help names the default app: `(default ./troupe.app.ts, or .mts, .js, .mjs)`. */
+export const DEFAULT_APP_HELP = `(default ${DEFAULT_APPS[0]}, or ${DEFAULT_APPS.slice(1)
+  .map((f) => f.slice(f.lastIndexOf('.')))
+  .join(', ')})`
+
 /** The app a command loads without --app: the first of DEFAULT_APPS in the working folder (the first named when there is none). */
 export function defaultApp(): string {
   return DEFAULT_APPS.find((f) => existsSync(f)) ?? DEFAULT_APPS[0]!

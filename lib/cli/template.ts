@@ -12,7 +12,7 @@ import type { PayloadBucketSpec } from '../deploy/resources.js'
 import type { StackOptions } from '../deploy/stack.js'
 import { CliError, UsageError, withoutCode } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
-import { defaultApp, loadApp } from './load-app.js'
+import { DEFAULT_APP_HELP, defaultApp, loadApp } from './load-app.js'
 import type { Io } from './io.js'
 
 /** The flags that describe a deployment, as commander reads them (template and deploy). */
@@ -40,7 +40,7 @@ export interface StackFlags {
 /** Adds the flags that describe a deployment to `cmd` (template and deploy). */
 export function stackOptions(cmd: Command): Command {
   return cmd
-    .option('--app <file>', "the app: a module whose default export is defineApp({ actors, … }); its streams (stream, router) are the deployment's (default ./troupe.app.ts, or .mts, .js, .mjs)")
+    .option('--app <file>', `the app: a module whose default export is defineApp({ actors, … }); its streams (stream, router) are the deployment's ${DEFAULT_APP_HELP}`)
     .option('--name <name>', 'names the deployment: the tick rule <name>-tick, the role deploy makes (<name>-<region>), and the table and function unless given (default troupe)')
     .option('--table <name>', 'the DynamoDB table (default: --name)')
     .option('--function <name>', 'the Lambda function (default: --name)')

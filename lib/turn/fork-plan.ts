@@ -38,11 +38,12 @@ export function groupForkId(forkId: string, g: number): string {
 export function planFork(plan: ForkPlan, deps: ForkPlanDeps): Effect[] {
   const join = deps.typeOf(plan.join)
   const { timeoutMs, value } = plan.options
+  const call = plan.call ?? `fork(…).join(${join})`
   if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) {
-    throw new ConfigError(`${plan.call ?? `fork(…).join(${join})`}: timeoutMs must be a number from 0 up, got ${String(timeoutMs)}`)
+    throw new ConfigError(`${call}: timeoutMs must be a number from 0 up, got ${String(timeoutMs)}`)
   }
   const count = plan.children.length
-  if (count === 0) throw new ConfigError(`${plan.call ?? `fork(…).join(${join})`}: a fork needs at least one child`)
+  if (count === 0) throw new ConfigError(`${call}: a fork needs at least one child`)
   if (deps.checkSerializable) assertSerializable(join, 'message', value)
   const { forkId, cause, trace } = plan
   // Each child's id is made once: its place in the open record and its message share it.

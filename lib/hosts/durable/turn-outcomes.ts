@@ -246,7 +246,6 @@ export class TurnOutcomes {
     return this.ctx.options.claimCheck !== undefined || (this.ctx.claimCheck !== undefined && type.type === JOINER)
   }
 
-  /** A turn's messages with large bodies put in the payload store, before the commit that keeps them in its outbox. */
   /**
    * `end` with its messages' large bodies kept out of line, when its type offloads: a body
    * superjson refuses to write makes the turn a dead letter (`unwritable`) instead, as a commit
@@ -262,6 +261,7 @@ export class TurnOutcomes {
     }
   }
 
+  /** A turn's messages with large bodies put in the payload store, before the commit that keeps them in its outbox. */
   async offload(entries: OutboxEntry[]): Promise<OutboxEntry[]> {
     const claimCheck = this.ctx.claimCheck!
     return Promise.all(entries.map(async (e) => (e.kind === 'message' ? { kind: 'message' as const, envelope: await claimCheck.offload(e.envelope) } : e)))
