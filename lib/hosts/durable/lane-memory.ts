@@ -130,6 +130,15 @@ export function hasRoomFor(seen: SeenLanes | undefined, stream: string, origin: 
 }
 
 /**
+ * Whether a message from `origin`, read through `stream`, can be remembered: its fence raised
+ * first (`raiseFence`, what it drops makes room), then `hasRoomFor`. How every reader asks.
+ */
+export function makesRoomFor(seen: SeenLanes | undefined, stream: string, origin: Origin): boolean {
+  raiseFence(seen, stream, origin)
+  return hasRoomFor(seen, stream, origin)
+}
+
+/**
  * What `hasRoomFor` knows of a memory's size: measured, or a bound grown by what each mark since may
  * have added (a raised fence takes off what it drops; a forgotten lane drops the size). A memory
  * of thousands of lanes is so measured now and then, not once a message.

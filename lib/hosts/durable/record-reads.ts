@@ -10,7 +10,7 @@ import { TroupeError } from '../../core/errors.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import { INVOKE_SHARD, type Source } from './durable-batch.js'
 import { reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
-import { hasRoomFor, LANE_MEMORY_BUDGET, laneMemoryBytes, markSeen, raiseFence, seenBefore, type LaneHorizons } from './lane-memory.js'
+import { LANE_MEMORY_BUDGET, laneMemoryBytes, makesRoomFor, markSeen, seenBefore, type LaneHorizons } from './lane-memory.js'
 
 /** What reading needs of the host: how many ids it remembers without an origin, and its clock. */
 export interface Reader {
@@ -45,11 +45,7 @@ export function verdict(meta: InstanceMeta, source: Source, sequenceNumber: stri
   if (envelope.origin !== undefined && meta.refused?.includes(refusedKey(source.stream, envelope.origin))) return 'refused'
   // Read before, yet unknown: never taken for one refused for room, whose letter says to replay it.
   if (source.kind === 'shard' && sequenceNumber !== undefined && reached(meta, source.shard, sequenceNumber, member?.index)) return 'inconsistent'
-  if (envelope.origin !== undefined) {
-    // What its fence drops makes room first.
-    raiseFence(meta.seen, source.stream, envelope.origin)
-    if (!hasRoomFor(meta.seen, source.stream, envelope.origin)) return 'no room'
-  }
+  if (envelope.origin !== undefined && !makesRoomFor(meta.seen, source.stream, envelope.origin)) return 'no room'
   return 'new'
 }
 
@@ -90,8 +86,7 @@ function refusedKey(stream: string, origin: Origin): string {
  */
 export function noteInconsistent(reader: Reader, meta: InstanceMeta, source: Source, sequenceNumber: string | undefined, envelope: Envelope, member: MemberPosition | undefined, arrivedAt: number | undefined): void {
   const origin = envelope.origin
-  if (origin !== undefined) raiseFence(meta.seen, source.stream, origin)
-  if (origin === undefined || hasRoomFor(meta.seen, source.stream, origin)) noteRead(reader, meta, source, sequenceNumber, envelope, member, arrivedAt)
+  if (origin === undefined || makesRoomFor(meta.seen, source.stream, origin)) noteRead(reader, meta, source, sequenceNumber, envelope, member, arrivedAt)
   else noteRefused(meta, source, sequenceNumber, envelope, member)
 }
 

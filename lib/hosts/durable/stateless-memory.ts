@@ -14,7 +14,7 @@ import { StoreConflictError } from '../../core/errors.js'
 import { encode } from '../../core/serialization.js'
 import type { StateStore, StoredInstance } from '../../store/index.js'
 import { decodeMeta, encodeMeta, type InstanceMeta } from './instance-meta.js'
-import { forgetSilent, hasRoomFor, markSeen, raiseFence, seenBefore, type LaneHorizons, type SeenLanes } from './lane-memory.js'
+import { forgetSilent, makesRoomFor, markSeen, seenBefore, type LaneHorizons, type SeenLanes } from './lane-memory.js'
 
 /** The state store's items of the shards' memories of stateless messages: key = `stream/shardId`. */
 export const STATELESS_SEEN = 'troupe.stateless'
@@ -91,12 +91,9 @@ export class StatelessMemory {
   decide(envelope: { origin?: Origin }): boolean {
     if (envelope.origin === undefined) return false
     const copy = seenBefore(this.seen, this.stream, envelope.origin)
-    if (!copy) {
-      raiseFence(this.seen, this.stream, envelope.origin)
-      if (!hasRoomFor(this.seen, this.stream, envelope.origin)) {
-        this.unremembered++
-        return false
-      }
+    if (!copy && !makesRoomFor(this.seen, this.stream, envelope.origin)) {
+      this.unremembered++
+      return false
     }
     this.seen = markSeen(this.seen, this.stream, envelope.origin, undefined)
     if (!copy) this.changed = true
@@ -117,10 +114,7 @@ export class StatelessMemory {
     return this.write((meta) => {
       if (attemptsChange) keepAttempts(meta, attempts.retrying, attempts.ended)
       if (this.firstArrival !== undefined) forgetSilent(meta.seen, this.stream, this.firstArrival, this.horizons)
-      for (const r of done) {
-        raiseFence(meta.seen, this.stream, r.origin)
-        if (hasRoomFor(meta.seen, this.stream, r.origin)) meta.seen = markSeen(meta.seen, this.stream, r.origin, r.arrivedAt)
-      }
+      for (const r of done) if (makesRoomFor(meta.seen, this.stream, r.origin)) meta.seen = markSeen(meta.seen, this.stream, r.origin, r.arrivedAt)
       if (clearParking) delete meta.parking
     })
   }
