@@ -132,7 +132,9 @@ function stageRepository(): string {
 }
 
 t.test('npm pack: compiled JavaScript with declarations, and nothing of the repository besides', async (t) => {
-  const packed = JSON.parse((await npm(['pack', '--json', '--pack-destination', work], stageRepository())).stdout) as { filename: string; files: { path: string }[] }[]
+  const stage = stageRepository()
+  const packed = JSON.parse((await npm(['pack', '--json', '--pack-destination', work], stage)).stdout) as { filename: string; files: { path: string }[] }[]
+  t.equal(readFileSync(join(stage, 'package.json'), 'utf8'), readFileSync(join(ROOT, 'package.json'), 'utf8'), "the repository's package.json is as it was after packing")
   const files = packed[0]!.files.map((f) => f.path)
   tarball = join(work, packed[0]!.filename)
   t.equal(packed[0]!.filename, `troupe-${pkg.version}.tgz`)
@@ -154,12 +156,30 @@ t.test('npm pack: compiled JavaScript with declarations, and nothing of the repo
   )
 })
 
+t.test("the packed package.json is the repository's without its scripts, and the unpacked folder installs", async (t) => {
+  const unpacked = join(work, 'unpacked')
+  mkdirSync(unpacked)
+  const tar = await run('tar', ['-xzf', tarball, '-C', unpacked], work)
+  t.equal(tar.code, 0, tar.stderr)
+  const { scripts, ...rest } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  t.ok(scripts.prepare, 'the repository builds on install (a clean clone, a git dependency)')
+  t.same(JSON.parse(readFileSync(join(unpacked, 'package/package.json'), 'utf8')), rest, 'no scripts: each needs files the tarball does not hold')
+  // A folder holding the package, installed as a dependency: npm runs its prepare there.
+  const vendoring = join(work, 'vendoring')
+  mkdirSync(vendoring)
+  writeFileSync(join(vendoring, 'package.json'), JSON.stringify({ name: 'vendoring-app', private: true, type: 'module' }))
+  await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', join(unpacked, 'package')], vendoring)
+})
+
 t.test('installed into an empty project, the embedded core stays small', async (t) => {
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-app', private: true, type: 'module' }))
   await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], project)
   const installed = packagesIn(project)
   t.ok(installed.length <= CORE_PACKAGES, `${installed.length} packages installed (the budget is ${CORE_PACKAGES})`)
   t.same(installed, ['@opentelemetry/api', '@standard-schema/spec', '@types/aws-lambda', 'commander', 'copy-anything', 'croner', 'nanoid', 'superjson', 'troupe'], 'troupe, its dependencies and theirs; no AWS client, esbuild, tsx, cytoscape, xstate or OpenTelemetry SDK')
+  const imported = await run(process.execPath, ['-e', "import('troupe').then((m) => console.log(typeof m.Actor))"], project)
+  t.equal(imported.code, 0, imported.stderr)
+  t.equal(imported.stdout, 'function\n', "node -e \"import('troupe')\" with nothing else installed")
 })
 
 t.test('a command whose peers are missing names them all, and the one command that installs them', async (t) => {
