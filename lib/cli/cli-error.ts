@@ -1,5 +1,6 @@
 // How a command fails: one line on stderr, `troupe <command>: <message>`, and an exit code —
-// 2 for a usage error (a bad flag, a missing or malformed app), 1 for a failure at run time.
+// 2 when it cannot start as asked (a bad flag, a missing or malformed app, an npm package it
+// needs not installed), 1 for a failure at run time.
 
 export class CliError extends Error {
   constructor(

@@ -7,6 +7,7 @@ import { startedOf, type AppStop } from '../app/define-app.js'
 import { AwsSystem } from '../aws/aws-system.js'
 import { ensureResources } from '../aws/resources.js'
 import { ConfigError, TroupeError } from '../core/errors.js'
+import { MissingPeerError } from '../core/optional-peer.js'
 import type { SystemSnapshot } from '../core/inspection.js'
 import { serveInspection } from '../inspect/inspection-server.js'
 import type { Inspector } from '../inspect/inspector.js'
@@ -265,7 +266,8 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
   } catch (error) {
     if (error instanceof Interrupted) interrupted = true
     else if (error instanceof CliError) failure = error
-    else failure = new CliError(error instanceof TroupeError ? error.message : `unexpected error: ${stackOf(error)}`, 1, { cause: error })
+    // A peer found missing on the way (the ones named at start are checked before): exit 2, as those.
+    else failure = new CliError(error instanceof TroupeError ? error.message : `unexpected error: ${stackOf(error)}`, error instanceof MissingPeerError ? 2 : 1, { cause: error })
   } finally {
     for (const cleanup of cleanups.reverse()) {
       try {

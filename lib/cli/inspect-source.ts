@@ -95,7 +95,7 @@ async function cloudWatchSdk(): Promise<typeof import('@aws-sdk/client-cloudwatc
   try {
     return await loadPeer('@aws-sdk/client-cloudwatch', 'reading the counts, traffic and cost from CloudWatch', () => import('@aws-sdk/client-cloudwatch'))
   } catch (error) {
-    if (error instanceof MissingPeerError) throw new CliError(`${error.message} (or pass --metrics none)`, 1, { cause: error })
+    if (error instanceof MissingPeerError) throw new CliError(`${error.message} (or pass --metrics none)`, 2, { cause: error })
     throw error
   }
 }

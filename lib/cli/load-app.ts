@@ -1,6 +1,7 @@
 // Loading a user's app (`--app`) for dev, bundle, template, graph and deploy: the module's
-// default export, checked to be an app. A missing or malformed app is a usage error (exit 2);
-// one that throws as it loads is a failure (exit 1) naming the file.
+// default export, checked to be an app. A missing or malformed app is a usage error (exit 2), as
+// is a TypeScript app without tsx to load it (a missing package); one that throws as it loads is
+// a failure (exit 1) naming the file.
 import { existsSync, statSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { appProblem, type App } from '../app/define-app.js'
@@ -64,7 +65,7 @@ export function appLoadError(file: string, shown: string, error: unknown): CliEr
     TYPESCRIPT_FILE.test(file) &&
     ((code === 'ERR_UNKNOWN_FILE_EXTENSION' && /"\.[cm]?ts"/.test(String(message))) || (typeof code === 'string' && TYPE_STRIPPING_CODES.has(code)))
   if (typeScriptRefused) {
-    return new CliError(`${shown} is TypeScript that Node cannot load by itself (${String(code)}); troupe loads TypeScript with tsx: npm install -D tsx (or write the app in JavaScript)`, 1, { cause: error })
+    return new CliError(`${shown} is TypeScript that Node cannot load by itself (${String(code)}); troupe loads TypeScript with tsx: npm install -D tsx (or write the app in JavaScript)`, 2, { cause: error })
   }
   return new CliError(`${shown} failed to load: ${messageOf(error)}`, 1, { cause: error })
 }

@@ -122,7 +122,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
       const missing = (typeof found.peers === 'function' ? found.peers(rest) : found.peers).filter((p) => !installed(p))
       if (missing.length !== 0) {
         io.stderr.write(`${command}: needs ${missing.length === 1 ? 'the npm package' : 'npm packages'} ${missing.join(', ')}, not installed: npm install -D ${missing.join(' ')}\n`)
-        return 1
+        return 2
       }
     }
     return await found.run(rest, io)
@@ -131,7 +131,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     const missing = error instanceof CliError ? undefined : missingPackage(error)
     if (missing !== undefined) {
       io.stderr.write(`${command}: needs the npm package ${missing}, which is not installed: npm install ${missing}\n`)
-      return 1
+      return 2
     }
     if (!(error instanceof CliError)) throw error
     const hint = error instanceof UsageError ? ` (see ${command} --help)` : ''

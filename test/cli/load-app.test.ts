@@ -1,5 +1,5 @@
 // Loading an app: a TypeScript app Node cannot load by itself (tsx not installed) is said as
-// such, naming the file and `npm install -D tsx`; any other failure keeps its own message.
+// such, naming the file and `npm install -D tsx` (exit 2); any other failure keeps its own message.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -24,7 +24,7 @@ t.test("a .ts app this Node refuses without tsx: the file and the fix", async (t
   const refused = nodeOwnError(file)
   t.ok(refused.code, `Node refused it: ${refused.code} ${refused.message}`)
   const error = appLoadError(file, 'troupe.app.ts', Object.assign(new Error(refused.message), refused))
-  t.equal(error.exitCode, 1)
+  t.equal(error.exitCode, 2, 'a missing package, as a missing peer is: exit 2')
   t.match(error.message, /^troupe\.app\.ts is TypeScript that Node cannot load by itself \(ERR_[A-Z_]+\); troupe loads TypeScript with tsx: npm install -D tsx \(or write the app in JavaScript\)$/)
 })
 

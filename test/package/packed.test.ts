@@ -185,7 +185,7 @@ t.test('installed into an empty project, the embedded core stays small', async (
 t.test('a command whose peers are missing names them all, and the one command that installs them', async (t) => {
   writeFileSync(join(project, 'troupe.app.mjs'), APP_JS)
   const ran = await run(process.execPath, [join(project, 'node_modules/.bin/troupe'), 'template', '--app', 'troupe.app.mjs'], project)
-  t.equal(ran.code, 1)
+  t.equal(ran.code, 2, 'it cannot start as asked: exit 2')
   t.equal(
     ran.stderr,
     'troupe template: needs npm packages @aws-sdk/client-dynamodb, @aws-sdk/client-kinesis, @smithy/node-http-handler, not installed: npm install -D @aws-sdk/client-dynamodb @aws-sdk/client-kinesis @smithy/node-http-handler\n',
@@ -270,10 +270,21 @@ t.test('the installed CLI runs from compiled JavaScript, without tsx', async (t)
   t.equal(ran.stdout.trim(), pkg.version)
 })
 
+t.test('a TypeScript app without tsx installed: exit 2 naming npm install -D tsx, on this Node and Node 24', async (t) => {
+  // An enum: beyond what Node 24's type stripping runs by itself.
+  writeFileSync(join(project, 'troupe.app.ts'), `enum Hourly { On }\n${APP_JS}`)
+  const node24 = await runtimeNode('nodejs24.x')
+  for (const [name, node] of [[`node ${process.versions.node}`, process.execPath], ['node 24', node24]] as const) {
+    const ran = await run(node, [join(project, 'node_modules/.bin/troupe'), 'graph', '--app', 'troupe.app.ts'], project)
+    t.equal(ran.code, 2, `${name}: ${ran.stderr}`)
+    t.match(ran.stderr, /^troupe graph: troupe\.app\.ts is TypeScript that Node cannot load by itself \(ERR_[A-Z_]+\); troupe loads TypeScript with tsx: npm install -D tsx/, name)
+  }
+})
+
 t.test('troupe bundle from the installed package: a clear error without esbuild, a Lambda bundle with it', async (t) => {
   const troupe = (...args: string[]) => run(process.execPath, [join(project, 'node_modules/.bin/troupe'), ...args], project)
   const without = await troupe('bundle', '--app', 'troupe.app.mjs')
-  t.equal(without.code, 1, without.stderr)
+  t.equal(without.code, 2, without.stderr)
   t.equal(without.stderr, 'troupe bundle: needs the npm package esbuild, not installed: npm install -D esbuild\n', 'names the package and the command')
 
   await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', '-D', `esbuild@${installedVersion('esbuild')}`], project)
