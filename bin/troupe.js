@@ -5,6 +5,12 @@
 // tsx, an optional peer, is registered when it is installed so that an app written in TypeScript
 // loads (`troupe dev --app troupe.app.ts`), for `import` and for `require`: a .ts file outside a
 // "type": "module" package compiles to CommonJS. Without it, a .js app loads as it is.
+//
+// The AWS SDK warns on Node 20 that its releases after January 2027 will need Node 22, once in
+// every process that makes a client: on every command run over AWS, where the one reading it is
+// in the middle of something else. troupe supports Node 20 and says so in its engines; the SDK's
+// documented switch quiets it unless the user set it (=false shows it again).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 let code
 try {
   await registerTsx()

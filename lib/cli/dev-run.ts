@@ -97,8 +97,6 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
     cleanups.push({ what: `remove ${show(lockFile)}`, run: async () => rmSync(lockFile, { force: true }) })
 
     note(`starting dynalite and ${options.kinesis} on 127.0.0.1, data in ${show(dataDir)}`)
-    // Only local endpoints here: the SDK's notice about future Node versions is noise.
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
     let stack: LocalStack
     try {
       stack = await startLocalStack({ path: dataDir, kinesis: options.kinesis })
