@@ -140,7 +140,7 @@ export class AwsTimers {
   /**
    * A timer came due. Its firing goes on the stream to the timer's own instance (actors/timer.ts),
    * which sends the timer's message once per firing, however many processes fire it. A
-   * throttle's wake-up runs the instance's parked messages here, as a direct run of a flush
+   * throttle's (or a long retry's) wake-up runs the instance's parked messages here, as a direct run of a flush
    * record (what they send goes out through the instance's shard); it also flushes what a direct
    * turn left waiting. Resolves once done; only then does the runner move the timer on.
    */

@@ -32,7 +32,8 @@ class Counter extends Actor<In, number, { n: number }> {
   }
   receive(m: In, ctx: Context<{ n: number }>) {
     if (m.poison && !poisonFixed) throw new TerminalError(`poison for ${m.k}`)
-    if (m.slow && !slowFixed) throw new RetryableError('not yet', { retryAfterMs: 60_000 })
+    // Longer than the first invocations below have (half a second), too short to park (retry-parking.ts).
+    if (m.slow && !slowFixed) throw new RetryableError('not yet', { retryAfterMs: 1_500 })
     ctx.state.n += m.by
     return ctx.state.n
   }
@@ -129,13 +130,13 @@ t.test('a failing key holds only its own later messages; the failure is reported
   await producer.tell(Counter, { k: 'slow', by: 20 })
   await producer.tell(Counter, { k: 'y', by: 2 })
   const event = await nextEvent()
-  const first = await handler(event, context())
+  const first = await handler(event, context(2_500))
   t.same(first, { batchItemFailures: [{ itemIdentifier: event.Records[1]!.kinesis.sequenceNumber }] }, 'retry from the slow key’s record')
   t.equal(await state('x'), 1)
   t.equal(await state('y'), 2, 'a key after the failure in the batch was applied')
   t.equal(await state('slow'), undefined, 'the slow key waits, in order')
   slowFixed = true
-  // Lambda redelivers from the reported record.
+  // Lambda redelivers from the reported record; with a minute left, it waits out the retry's rest.
   const tail: KinesisStreamEvent = { Records: event.Records.slice(1) }
   t.same(await handler(tail, context()), { batchItemFailures: [] })
   t.equal(await state('slow'), 30)
@@ -152,7 +153,7 @@ t.test('an aggregate record whose member must wait is reported by the record’s
   const last = event.Records.at(-1)!
   const members = defaultRecordCodec.decodeAll(last.kinesis.data)
   t.match(members, { ok: true, aggregate: true }, 'the last record is an aggregate')
-  t.same(await handler(event, context()), { batchItemFailures: [{ itemIdentifier: last.kinesis.sequenceNumber }] }, 'retry from the aggregate record')
+  t.same(await handler(event, context(2_500)), { batchItemFailures: [{ itemIdentifier: last.kinesis.sequenceNumber }] }, 'retry from the aggregate record')
   t.equal(await state('agg'), 7, 'the members before the slow one were applied')
   slowFixed = true
   t.same(await handler({ Records: event.Records.slice(-1) }, context()), { batchItemFailures: [] })

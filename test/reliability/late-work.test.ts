@@ -67,8 +67,8 @@ class Picky extends Actor<{ k: string; n: number }, void, { ns: number[] }> {
     return { ns: [] as number[] }
   }
   receive(m: { k: string; n: number }, ctx: Context<{ ns: number[] }>) {
-    // Its retry waits a minute: longer than the run has, so it is left for the redelivery.
-    if (pickyFails.delete(m.n)) throw new RetryableError(`not yet: ${m.n}`, { retryAfterMs: 60_000 })
+    // Its retry waits a second: longer than the run has, too short to park (retry-parking.ts), so it is left for the redelivery.
+    if (pickyFails.delete(m.n)) throw new RetryableError(`not yet: ${m.n}`, { retryAfterMs: 1_000 })
     if (pickyFails.has(-m.n)) throw new TerminalError(`bad: ${m.n}`)
     ctx.state.ns.push(m.n)
     ctx.tell(Sink, { n: m.n })
@@ -117,7 +117,7 @@ t.test('a run that stops at a record sends what it made from the record before; 
   const { state, sent, host } = rig([Picky, Sink])
   pickyFails = new Set([2])
   const b: DurableRecord[] = [1, 2, 3].map((n) => ({ sequenceNumber: String(100 + n), data: encodeRecord(toldTo(Picky.type, n)) }))
-  const first = await host.handle({ stream: 's', shardId: 'in', records: b, deadline: Date.now() + 30_000 })
+  const first = await host.handle({ stream: 's', shardId: 'in', records: b, deadline: Date.now() + 500 })
   t.equal(first.failedFrom, '102', 'the batch stopped at the failing record')
   await host.handle({ stream: 's', shardId: 'in', records: b.slice(1) })
   const toSink = sent.filter((e) => e.type === Sink.type)

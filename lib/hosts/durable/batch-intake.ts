@@ -17,8 +17,6 @@ import { BatchProgress } from './batch-progress.js'
 import { groupStart, pauseRef, type DurableBatch, type DurableRecord, type Group, type ShardSource } from './durable-batch.js'
 import { message, type DurableContext } from './durable-context.js'
 import { STATELESS_SEEN, StatelessMemory } from './stateless-memory.js'
-import { typeRate } from './type-rates.js'
-import { slotLimit } from './type-slots.js'
 import { keepsItem, waitKey } from './waiting-message.js'
 
 /** A batch taken in: its groups, ready to run. */
@@ -150,8 +148,11 @@ export class BatchIntake {
     const memory = new StatelessMemory(ctx.options.state, batch.stream, shard, laneItem, ctx.horizons, () => ctx.clock.now(), first.arrivedAt)
     for (const g of stateless) {
       g.copy = memory.decide(g.records[0]!.envelope)
-      const attempts = memory.attemptsOf(g.records[0]!.envelope.id)
-      if (attempts.length !== 0) g.attempts = attempts
+      const retry = memory.retryOf(g.records[0]!.envelope.id)
+      if (retry !== undefined) {
+        g.attempts = retry.attempts
+        if (retry.retryAt !== undefined) g.retryAt = retry.retryAt
+      }
     }
     if (memory.parking && !(await this.parkedBefore(stateless, shard))) return undefined
     return { all, stateless, source, memory, failedFrom }
@@ -159,12 +160,12 @@ export class BatchIntake {
 
   /**
    * After a batch that parked stateless messages and did not keep its memory: those of this batch
-   * under a type's rate or concurrency that have a waiting item were parked before, and are copies. False when
-   * the items could not be read (the whole batch comes again).
+   * that have a waiting item were parked before (for a token, a slot, or their retry), and are
+   * copies. False when the items could not be read (the whole batch comes again).
    */
   private async parkedBefore(stateless: readonly Group[], shard: string): Promise<boolean> {
     const { ctx } = this
-    const maybe = stateless.filter((g) => !g.copy && g.type.kind === 'stateless' && (typeRate(g.type) !== undefined || slotLimit(g.type) !== undefined))
+    const maybe = stateless.filter((g) => !g.copy && g.type.kind === 'stateless')
     if (maybe.length === 0) return true
     const refs = maybe.map((g) => ({ type: g.type.type, key: waitKey(g.records[0]!.envelope) }))
     try {

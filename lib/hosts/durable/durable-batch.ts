@@ -58,6 +58,13 @@ export interface Group {
    * shard's memory kept them, and after its run, those it leaves for the next delivery.
    */
   attempts?: AttemptRecord[]
+  /** With `attempts`: when the next may run (epoch ms). */
+  retryAt?: number
+  /**
+   * A stateless message whose retry waits long, on its way to its waiting item (group-runner.ts):
+   * the item starts with it failing, so the message is parked until its retry.
+   */
+  failing?: { id: string; attempts: AttemptRecord[]; retryAt: number }
   /** Finished in this batch: none of its positions can be given a new message later (batch-progress.ts). */
   done?: boolean
   /** Tokens of its type's rate dealt to it for this run (type-rates.ts); kept across reruns. */
@@ -85,6 +92,11 @@ export interface ShardSource {
   first: string
   /** The one wait of a batch whose keyed stateless messages found no slot, before they go back to the stream (group-runner.ts). */
   slotWait?: Promise<void>
+  /**
+   * Says in the shard's memory of stateless messages that this batch parks one, before the first
+   * is parked when the batch did not know it would at its start (a retry that waits long).
+   */
+  markParking?: () => Promise<void>
   /** Which groups of the batch are done: the fence what this batch sends carries. */
   progress: BatchProgress
   /**

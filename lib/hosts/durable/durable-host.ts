@@ -122,7 +122,7 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
     return this.registry.get(target)
   }
 
-  /** Messages this host's commits left parked by a throttle, waiting for their wake-up (as far as this host knows). */
+  /** Messages this host's commits left parked (by a throttle or for a retry), waiting for their wake-up (as far as this host knows). */
   get parkedMessages(): number {
     let n = 0
     for (const p of this.runner.parkedHere.values()) n += p.count
@@ -159,6 +159,7 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
     if (intake === undefined) return { ...result, failedFrom: first.sequenceNumber }
     const { all, stateless, source, memory } = intake
     let failedFrom = intake.failedFrom
+    if (stateless.length !== 0) source.markParking = () => memory.markParking()
     // One claim per throttled type for the whole batch, its tokens dealt to its groups; a batch
     // that will park stateless messages first says so in the shard's memory (stateless-memory.ts).
     const now = this.clock.now()
@@ -201,7 +202,7 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
     const done = firstFailed === undefined ? order : order.filter((r) => compareSequence(r.sequenceNumber!, firstFailed) < 0)
     if (memory.unremembered !== 0) this.logger.warn("stateless messages ran with their lanes not remembered: the shard's memory of lanes is full, so a copy of them may run again", { shard, messages: memory.unremembered })
     // The attempts of those that failed and wait for their record to come again; those that ended drop theirs.
-    const retrying = groups.flatMap((g) => (!g.done && g.attempts?.length ? [{ id: g.records[0]!.envelope.id, attempts: g.attempts }] : []))
+    const retrying = groups.flatMap((g) => (!g.done && g.attempts?.length ? [{ id: g.records[0]!.envelope.id, attempts: g.attempts, ...(g.retryAt !== undefined ? { retryAt: g.retryAt } : {}) }] : []))
     const ended = groups.flatMap((g) => (g.done ? [g.records[0]!.envelope.id] : []))
     try {
       if (await memory.keep(done.map((r) => ({ origin: r.envelope.origin!, ...(r.arrivedAt !== undefined ? { arrivedAt: r.arrivedAt } : {}) })), firstFailed === undefined, { retrying, ended })) return undefined

@@ -14,6 +14,7 @@ import { placeMessages } from './outbox.js'
 import { SentSegments } from './sent-segments.js'
 import type { TurnOutcomes } from './turn-outcomes.js'
 import { parksAtOnce } from './type-slots.js'
+import { RETRY_PARK_MS } from './retry-parking.js'
 import { keepsItem, waitKey } from './waiting-message.js'
 
 /** Reruns of one instance after lost conditional writes, before its records are left for redelivery. */
@@ -23,7 +24,7 @@ export class GroupRunner implements RunParts {
   readonly sent = new SentSegments()
   /** Runs of each instance (`type#key`) in this host, one at a time. */
   private readonly runningHere = new KeyedSequence()
-  /** `type#key` → messages parked by a throttle and due to wake (RunParts). */
+  /** `type#key` → messages parked (by a throttle or for a retry) and due to wake (RunParts). */
   readonly parkedHere = new Map<string, ParkedHere>()
 
   constructor(
@@ -101,10 +102,21 @@ export class GroupRunner implements RunParts {
     // Its type's rate dealt it a token not earned yet, or its type got no slot: it waits in an item of its own.
     if (parksAtOnce(group, ctx.clock.now())) return this.runWaiting(group, record, source, deadline, result)
     // Its attempts go on from those of earlier deliveries: a retry that waits past every batch's
-    // deadline still ends, as its policy says, instead of starting over each time.
-    const ran = await outcomes.runMessage(type, record.envelope, undefined, [...(group.attempts ?? [])], deadline, group.grant?.slot)
+    // deadline still ends, as its policy says, instead of starting over each time; and it runs no
+    // sooner than its retry asks. A long wait parks it; a short one, or one with no item to wait
+    // in (a keyed actor without state), is waited out here as far as the deadline allows.
+    const retryAt = group.retryAt ?? 0
+    if (retryAt > ctx.clock.now()) {
+      if (type.kind === 'stateless' && retryAt - ctx.clock.now() > RETRY_PARK_MS) return this.parkRetry(group, record, source, deadline, result, retryAt)
+      await new Promise<void>((resolve) => ctx.clock.setTimeout(resolve, Math.min(retryAt, deadline) - ctx.clock.now()))
+      if (retryAt > ctx.clock.now()) return record.sequenceNumber
+    }
+    const ran = await outcomes.runMessage(type, record.envelope, undefined, [...(group.attempts ?? [])], deadline, group.grant?.slot, type.kind === 'stateless' ? RETRY_PARK_MS : Infinity)
     if (ran.end === 'later') {
       group.attempts = ran.failures
+      group.retryAt = ran.retryAt
+      // A long wait: the message waits in an item of its own, woken at its retry time (retry-parking.ts).
+      if (type.kind === 'stateless' && ran.retryAt - ctx.clock.now() > RETRY_PARK_MS) return this.parkRetry(group, record, source, deadline, result, ran.retryAt)
       return record.sequenceNumber
     }
     const { entries, events } = await outcomes.offloaded(type, record.envelope, [], ran)
@@ -137,9 +149,25 @@ export class GroupRunner implements RunParts {
     return sequenceNumber
   }
 
-  /** Parks a stateless message in its waiting item (waiting-message.ts), with the token dealt to it. */
-  private async runWaiting(group: Group, record: Group['records'][number], source: ShardSource, deadline: number, result: BatchResult): Promise<string | undefined> {
-    const waiting: Group = { type: group.type, key: waitKey(record.envelope), records: [record], ...(group.grant ? { grant: group.grant } : {}) }
+  /**
+   * Parks a stateless message whose retry waits long in its waiting item, failing: the shard's
+   * memory says `parking` first, as for a throttled one (stateless-memory.ts). Its attempts stay
+   * in the memory until the item has them: a memory that cannot say so leaves the record for its
+   * next delivery, which goes on from them.
+   */
+  private async parkRetry(group: Group, record: Group['records'][number], source: ShardSource, deadline: number, result: BatchResult, retryAt: number): Promise<string | undefined> {
+    try {
+      await source.markParking!()
+    } catch (error) {
+      this.ctx.logger.warn("could not note in the shard's memory that a stateless message waits for its retry; its record is delivered again", { ...messageLogFields(record.envelope), error: message(error) })
+      return record.sequenceNumber
+    }
+    return this.runWaiting(group, record, source, deadline, result, { id: record.envelope.id, attempts: group.attempts!, retryAt })
+  }
+
+  /** Parks a stateless message in its waiting item (waiting-message.ts), with the token dealt to it, or failing. */
+  private async runWaiting(group: Group, record: Group['records'][number], source: ShardSource, deadline: number, result: BatchResult, failing?: Group['failing']): Promise<string | undefined> {
+    const waiting: Group = { type: group.type, key: waitKey(record.envelope), records: [record], ...(group.grant ? { grant: group.grant } : {}), ...(failing ? { failing } : {}) }
     // Not loaded: it is new unless this is a redelivery, and then the write meets it as a conflict and reloads it.
     const failed = await this.runningHere.run(`${waiting.type.type}#${waiting.key}`, () => this.runGroupRounds(waiting, source, deadline, result))
     if (failed === undefined && waiting.done) group.done = true

@@ -27,8 +27,11 @@ export interface InstanceMeta {
    * comes later is known by it, so its dead letter stays the one place it is kept.
    */
   refused?: string[]
-  /** The message at the head that failed and will be tried again, with its failed attempts. */
-  failing?: { id: string; attempts: AttemptRecord[] }
+  /**
+   * The message at the head that failed and will be tried again, with its failed attempts and
+   * when the next may run (epoch ms; absent in items written before it was kept: at once).
+   */
+  failing?: { id: string; attempts: AttemptRecord[]; retryAt?: number }
   /** What commits produced and may not have been sent yet, by where it was made (outbox.ts). */
   outbox?: OutboxSegment[]
   /** This key is paused (`system.pause(type, key)`): its messages are held, not run. */
@@ -62,10 +65,11 @@ export interface InstanceMeta {
   wake?: { id: string; dueAt: number }
   /**
    * On a shard's memory of stateless messages (stateless-memory.ts): the failed attempts of its
-   * stateless messages that wait for their record to come again, as [message id, attempts], oldest
-   * first (a list: an id is any text, and would be a poor key of an object).
+   * stateless messages that wait for their record to come again, as [message id, attempts, when
+   * the next may run (epoch ms; absent in memories written before it was kept)], oldest first (a
+   * list: an id is any text, and would be a poor key of an object).
    */
-  retrying?: [id: string, attempts: AttemptRecord[]][]
+  retrying?: [id: string, attempts: AttemptRecord[], retryAt?: number][]
   /**
    * On a shard's memory of stateless messages (stateless-memory.ts): a batch began to park
    * stateless messages in their waiting items and has not kept its memory since, so a message of

@@ -5,8 +5,6 @@
 // A conflict throws out of `commit`: the caller reloads the instance and runs it again from the
 // start, in a new InstanceRun (group-runner.ts); this run's outbox was never sent.
 import type { Envelope } from '../../core/envelope.js'
-import { StoreConflictError, TroupeError } from '../../core/errors.js'
-import { derivedId } from '../../core/ids.js'
 import type { TroupeEvent } from '../../core/inspection.js'
 import { comparePosition, earliest, positionOf } from '../../core/position.js'
 import type { StoredInstance } from '../../store/index.js'
@@ -14,15 +12,17 @@ import type { ActorType } from '../../turn/actor-type.js'
 import { isNewer, loadedState, newerStateError, shownState } from '../../turn/state-version.js'
 import { DIRECT, INVOKE_SHARD, type BatchResult, type Group, type Source } from './durable-batch.js'
 import { message, type DurableContext } from './durable-context.js'
-import { flushRecord } from './flush-record.js'
 import { commitInstance, keptEnd } from './instance-commit.js'
 import { decodeMeta, LEGACY_LANE, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
 import { forgetSilent, sameStream } from './lane-memory.js'
 import { appendEntries, messagesOf, PENDING, placeMessages, type OutboxEntry, type OutboxSegment } from './outbox.js'
 import { spilledKeys } from './outbox-overflow.js'
+import { pendingEntries, putFlushRecord } from './pending-outbox.js'
 import { isAnswer, settlePending } from './pending-receipts.js'
 import { inconsistency, noRoom, noteInconsistent, noteRanLate, noteRead, noteRefused, verdict } from './record-reads.js'
 import type { SentSegments } from './sent-segments.js'
+import { throttleCommit } from './instance-throttle.js'
+import { parkedRetryAt, retryAtOf, retryReason, RETRY_PARK_MS } from './retry-parking.js'
 import { parkedReason, RunThrottles, type Wait } from './run-throttles.js'
 import type { TurnOutcomes } from './turn-outcomes.js'
 
@@ -31,11 +31,11 @@ export interface RunParts {
   readonly ctx: DurableContext
   readonly outcomes: TurnOutcomes
   readonly sent: SentSegments
-  /** `type#key` → messages parked by a throttle and due to wake, as this host's last commit of the instance left them. */
+  /** `type#key` → messages parked (by a throttle or for a retry) and due to wake, as this host's last commit of the instance left them. */
   readonly parkedHere: Map<string, ParkedHere>
 }
 
-/** An instance's messages parked by a throttle, as this host's last commit of it left them. */
+/** An instance's messages parked (by a throttle or for a retry), as this host's last commit of it left them. */
 export interface ParkedHere {
   type: string
   count: number
@@ -101,6 +101,8 @@ export class InstanceRun {
     // Lanes silent for their horizon before this batch began are forgotten (a direct run forgets nothing).
     if (source.kind === 'shard' && source.firstArrival !== undefined) forgetSilent(meta.seen, stream, source.firstArrival, this.ctx.horizons)
     this.pendingSpills = spilledKeys(meta.outbox, PENDING)
+    // A stateless message that failed in its shard's run comes to its waiting item to wait for its retry (group-runner.ts).
+    if (group.failing !== undefined && meta.failing === undefined && stored === undefined) meta.failing = group.failing
     this.paused = meta.paused === true || group.typePaused === true
   }
 
@@ -134,7 +136,7 @@ export class InstanceRun {
         if (segment.lane === PENDING && this.lateWork) {
           // A direct invocation's entries: placed in this lane now, sent after this commit; its
           // receipts before it, so that a reader finds each in the item or in the journal (pending-receipts.ts).
-          const entries = await this.spilledEntries(group, segment)
+          const entries = await pendingEntries(this.ctx, group, segment)
           const receipts = entries.filter((e) => e.kind === 'receipt')
           if (receipts.length !== 0) await outbox.send(receipts)
           placed.push(...entries.filter((e) => e.kind !== 'receipt'))
@@ -157,7 +159,7 @@ export class InstanceRun {
         // An earlier direct run's: its timers and letters went out after its commit and are
         // written again here (keyed writes) so they need not be kept; its messages wait for the
         // shard; its receipts stay, written with the messages, until there are too many (pending-receipts.ts).
-        const entries = await this.spilledEntries(group, segment)
+        const entries = await pendingEntries(this.ctx, group, segment)
         const { write, keep } = settlePending(entries)
         if (write.length !== 0) await outbox.send(write)
         if (keep.length !== 0) kept.push({ lane: PENDING, pos: segment.pos, entries: keep })
@@ -180,8 +182,10 @@ export class InstanceRun {
     const throttles = (this.throttles = RunThrottles.of(type, meta, group.grant, clock.now()))
     // Tokens dealt to this run are the key's place in line: the commit keeps those it does not use.
     if (group.grant !== undefined && group.grant.times.length !== 0) this.changed = true
-    // A message found no token: everything after it waits behind it, parked in order.
+    // A message found no token, or waits for its retry: everything after it waits behind it, parked in order.
     let waiting = false
+    /** Why the first of them waits: those after it are parked for the same. */
+    let lineWait: Wait | undefined
     if (meta.wake !== undefined && meta.wake.dueAt <= clock.now()) {
       // The wake-up is due (its timer fired, or is about to): the commit puts a new one if messages stay parked.
       delete meta.wake
@@ -245,22 +249,37 @@ export class InstanceRun {
         this.stopAt(n, parkedFirst.length + heldFirst.length)
         break
       }
-      if (throttles !== undefined) {
-        const wait = throttles.wait(clock.now())
-        if (waiting || wait !== undefined) {
+      // A failed message whose retry is not due, or one without a token: it and all after it are parked.
+      const retry = await this.untilRetry(envelope, parked)
+      if (retry === 'later') {
+        this.failedAt = held ? firstRecord : (sequenceNumber ?? DIRECT)
+        this.stopAt(n, parkedFirst.length + heldFirst.length)
+        break
+      }
+      const wait = retry ?? throttles?.wait(clock.now())
+      if (waiting || wait !== undefined) {
+        waiting = true
+        if (!parked) this.park(sequenceNumber, member, arrivedAt, envelope, held, wait ?? lineWait ?? { ms: 1, scope: 'key' })
+        lineWait ??= wait
+        // Still parked: nothing to write, unless the parked ones lack a wake-up.
+        if (!parked || meta.wake === undefined) this.changed = true
+        continue
+      }
+      throttles?.take()
+      const prior = meta.failing?.id === envelope.id ? [...meta.failing.attempts] : []
+      const ran = await outcomes.runMessage(type, envelope, this.state, prior, this.deadline, group.grant?.slot, RETRY_PARK_MS)
+      if (ran.end === 'later') {
+        meta.failing = { id: envelope.id, attempts: ran.failures, retryAt: ran.retryAt }
+        this.changed = true
+        if (parked || ran.retryAt - clock.now() > RETRY_PARK_MS) {
+          // A long wait: parked at the head of its key's line, woken at its retry time (retry-parking.ts).
           waiting = true
-          if (!parked) this.park(sequenceNumber, member, arrivedAt, envelope, held, wait ?? { ms: 1, scope: 'key' })
-          // Still parked: nothing to write, unless the parked ones lack a wake-up.
-          if (!parked || meta.wake === undefined) this.changed = true
+          lineWait = { ms: ran.retryAt - clock.now(), scope: 'key', retry: true }
+          if (!parked) this.park(sequenceNumber, member, arrivedAt, envelope, held, lineWait)
+          else this.retrying(envelope)
           continue
         }
-        throttles.take()
-      }
-      const prior = meta.failing?.id === envelope.id ? [...meta.failing.attempts] : []
-      const ran = await outcomes.runMessage(type, envelope, this.state, prior, this.deadline, group.grant?.slot)
-      if (ran.end === 'later') {
-        meta.failing = { id: envelope.id, attempts: ran.failures }
-        this.changed = true
+        // A short one: the record's next delivery runs it, once its retry is due (`untilRetry`).
         this.failedAt = held || parked ? firstRecord : (sequenceNumber ?? DIRECT)
         this.stopAt(n, parkedFirst.length + heldFirst.length)
         break
@@ -288,6 +307,23 @@ export class InstanceRun {
     }
   }
 
+  /**
+   * Whether `envelope` must still wait for its retry (it is the failed message, its retry not
+   * due): a wait the deadline allows, and short, is waited out here (undefined once over); a
+   * parked message, or one with a long wait, stays or goes parked (how long); a short wait past
+   * the deadline is left for the record's next delivery (`later`), whose deadline is further.
+   */
+  private async untilRetry(envelope: Envelope, parked: boolean): Promise<Wait | 'later' | undefined> {
+    const { clock } = this.ctx
+    const retryAt = retryAtOf(this.meta, envelope.id)
+    const ms = retryAt === undefined ? 0 : retryAt - clock.now()
+    if (ms <= 0) return undefined
+    if (parked || ms > RETRY_PARK_MS) return { ms, scope: 'key', retry: true }
+    if (retryAt! >= this.deadline) return 'later'
+    await new Promise<void>((resolve) => clock.setTimeout(resolve, ms))
+    return undefined
+  }
+
   /** The pass stops at its n-th message: at one from the item (held or parked), it reads none of the records. */
   private stopAt(n: number, fromItem: number): void {
     this.readCount = Math.max(0, n - fromItem)
@@ -303,7 +339,11 @@ export class InstanceRun {
     const last = this.fresh.filter((r) => readNow.has(r)).at(-1)
     const at = last === undefined ? undefined : positionOf(last.sequenceNumber!, last.member?.index)
     const version = (this.stored?.version ?? 0) + 1
-    this.throttles?.commit(type, key, meta, this.paused, version, entries, ctx.clock.now())
+    // Parked messages wake when the throttles let them run, and not before the retry of a failed one at their head.
+    const now = ctx.clock.now()
+    const retryAt = parkedRetryAt(meta)
+    if (this.throttles !== undefined) this.throttles.commit(type, key, meta, this.paused, version, entries, now, retryAt)
+    else throttleCommit(type, key, meta, this.paused, version, entries, retryAt ?? now)
     const made = [...placed, ...entries]
     let segment: OutboxSegment | undefined
     // Without a record of its own to sit at (a direct run; a redelivery whose only change is a
@@ -320,7 +360,7 @@ export class InstanceRun {
       } else {
         // What waits already is read back when it was kept out of line, and kept with what this run adds.
         const k = kept.findIndex((s) => s.lane === PENDING)
-        if (k >= 0) kept[k] = { lane: PENDING, pos: kept[k]!.pos, entries: appendEntries(await this.spilledEntries(group, kept[k]!), made) }
+        if (k >= 0) kept[k] = { lane: PENDING, pos: kept[k]!.pos, entries: appendEntries(await pendingEntries(this.ctx, group, kept[k]!), made) }
         else kept.push({ lane: PENDING, pos: '0', entries: made })
         // The asked message's final receipt travels in this commit: the ask gets its answer from
         // the run, and the receipt is written with the instance's next record (pending-receipts.ts).
@@ -355,6 +395,13 @@ export class InstanceRun {
     }
   }
 
+  /** The `retrying` receipt of the failed message, parked until its retry. */
+  private retrying(envelope: Envelope): void {
+    const failing = this.meta.failing
+    if (envelope.receipt === undefined || failing?.id !== envelope.id || failing.retryAt === undefined) return
+    this.entries.push(this.parts.outcomes.receiptEntry(envelope, 'retrying', retryReason(failing.attempts, failing.retryAt, this.ctx.clock.now()), {}))
+  }
+
   /** A direct run whose messages wait in the item for the instance's shard puts a flush record there. */
   private async flushDirect(): Promise<void> {
     const { source, type, key } = this
@@ -362,7 +409,7 @@ export class InstanceRun {
       // Messages wait in the item for the instance's shard: a flush record there makes the turn
       // that reads it place and send them.
       try {
-        await this.flush(source.envelope)
+        await putFlushRecord(this.ctx, source.envelope)
       } catch (error) {
         this.ctx.logger.warn("could not put a direct run's flush record on its stream; its messages go out with the instance's next record", { actor: type.type, key: key || undefined, error: message(error) })
         this.failedAt = DIRECT
@@ -371,31 +418,9 @@ export class InstanceRun {
   }
 
   /**
-   * A direct run's entries, from the overflow store when spilled. A commit that placed them
-   * deletes them: gone, and the instance moved on since this run loaded it, they are a conflict
-   * (reload and run again), not a loss.
-   */
-  private async spilledEntries(group: Group, segment: OutboxSegment): Promise<OutboxEntry[]> {
-    try {
-      return await this.ctx.overflow.entriesOf(segment)
-    } catch (error) {
-      if (!(error instanceof TroupeError && error.code === 'TROUPE_OVERFLOW_MISSING')) throw error
-      const now = await this.ctx.options.state.get(group.type.type, group.key)
-      if (now?.version !== group.stored?.version) throw new StoreConflictError(`${group.type.type}#${group.key}`, group.stored?.version)
-      throw error
-    }
-  }
-
-  /** Puts a flush record for the instance of `envelope` on its stream: the turn that reads it places and sends what waits. */
-  private async flush(envelope: Envelope): Promise<void> {
-    const report = await this.ctx.options.messages.send([flushRecord(envelope.type, envelope.key, derivedId(envelope.id, 'flush'), envelope.correlationId, this.ctx.clock.now())])
-    const failed = report.results.find((r) => r.status !== 'sent')
-    if (failed?.status === 'failed') throw failed.error
-  }
-
-  /**
-   * Parks a message that found no token (or came behind one that did not): kept in the item in
-   * order, its record marked read so the shard moves on, its receipt saying it is throttled.
+   * Parks a message that found no token, waits for its retry, or came behind one of those: kept in
+   * the item in order, its record marked read so the shard moves on; a throttled one's receipt
+   * says it is throttled.
    */
   private park(sequenceNumber: string | undefined, member: MemberPosition | undefined, arrivedAt: number | undefined, envelope: Envelope, held: boolean, wait: Wait): void {
     const { type, key, meta, source, entries, events } = this
@@ -406,6 +431,8 @@ export class InstanceRun {
       noteRead(this.ctx, meta, source, sequenceNumber, envelope, member, arrivedAt)
     }
     ;(meta.parked ??= []).push(envelope)
+    // Those behind a message waiting for its retry are only queued.
+    if (wait.retry) return this.retrying(envelope)
     const said = parkedReason(type, key, wait, meta.parked.length, envelope.key)
     if (envelope.receipt !== undefined) entries.push(this.parts.outcomes.receiptEntry(envelope, 'throttled', said.reason, {}))
     events.push({ type: '@troupe.throttled', at: this.ctx.clock.now(), actor: type.type, key: said.key, waitMs: wait.ms, scope: said.scope })

@@ -28,7 +28,7 @@ import type { InstanceMeta } from './instance-meta.js'
 import type { OutboxEntry } from './outbox.js'
 import { periodMs, type HeldTokens } from './type-bucket.js'
 
-/** The target of a throttle's wake-up timers: the host runs the instance's parked messages. */
+/** The target of the wake-up timers of parked messages (a throttle's, a long retry's): the host runs the instance's parked messages. */
 export const THROTTLE_WAKE = 'troupe.throttled'
 
 /**

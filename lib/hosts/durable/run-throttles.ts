@@ -23,6 +23,8 @@ export interface Wait {
   scope: 'type' | 'key'
   /** It waits for a slot of its type's concurrency (not a token). */
   slot?: true
+  /** It waits for its own retry, or behind a message that does (retry-parking.ts): no throttle's. */
+  retry?: true
 }
 
 export class RunThrottles {
@@ -72,9 +74,10 @@ export class RunThrottles {
   /**
    * The throttles' part of the commit at `version`: the key's bucket, the type's tokens the key
    * keeps (those earned already only for messages that wait here; one still to come is its place
-   * in line), and the wake-up of what is parked, when both throttles will have a token.
+   * in line), and the wake-up of what is parked, when both throttles will have a token and not
+   * before `notBefore` (the retry time of a failed message at the head).
    */
-  commit(type: ActorType, key: string, meta: InstanceMeta, paused: boolean, version: number, entries: OutboxEntry[], now: number): void {
+  commit(type: ActorType, key: string, meta: InstanceMeta, paused: boolean, version: number, entries: OutboxEntry[], now: number, notBefore = now): void {
     const { bucket, tokens } = this
     if (bucket !== undefined) meta.bucket = bucket.save()
     if (tokens !== undefined) {
@@ -84,7 +87,7 @@ export class RunThrottles {
     }
     const keyDelay = bucket === undefined ? 0 : wakeDelayMs(bucket, this.keyRate!, meta.parked?.length ?? 0, now)
     const typeDelay = tokens === undefined ? 0 : typeWakeDelayMs(tokens, this.grant?.nextAt, this.typeRate!, now)
-    throttleCommit(type, key, meta, paused, version, entries, now + Math.max(keyDelay, typeDelay, this.slotWaitMs(now)))
+    throttleCommit(type, key, meta, paused, version, entries, Math.max(now + Math.max(keyDelay, typeDelay, this.slotWaitMs(now)), notBefore))
   }
 }
 

@@ -27,6 +27,13 @@ const MAX_RETRYING = 64
 const MAX_RETRYING_BYTES = 32 * 1024
 const KEPT_MESSAGE_CHARS = 256
 
+/** A stateless message that failed and waits for its record to come again: its attempts, and when the next may run. */
+export interface Retrying {
+  id: string
+  attempts: AttemptRecord[]
+  retryAt?: number
+}
+
 /** Rounds of reload and write when another host wrote the same memory at once (a host replaced mid-batch). */
 const MAX_ROUNDS = 5
 
@@ -39,7 +46,9 @@ export class StatelessMemory {
   /** As read or last written: a batch parked stateless messages and did not keep its memory after. */
   private parked: boolean
   /** As read: the failed attempts of messages that wait for their record to come again. */
-  private readonly retrying: Map<string, AttemptRecord[]>
+  private readonly retrying: Map<string, Retrying>
+  /** The write of `parking` under way, if one is. */
+  private parkingWrite: Promise<void> | undefined
   /** Lanes silent past their horizon were forgotten as it was read: worth writing, even with nothing new. */
   private readonly forgot: boolean
 
@@ -58,12 +67,12 @@ export class StatelessMemory {
     // As an instance's run does: a full memory whose lanes fell silent makes room again.
     this.forgot = firstArrival !== undefined && forgetSilent(this.seen, stream, firstArrival, horizons)
     this.parked = meta.parking === true
-    this.retrying = new Map(meta.retrying)
+    this.retrying = new Map(meta.retrying?.map(([id, attempts, retryAt]) => [id, { id, attempts, ...(retryAt !== undefined ? { retryAt } : {}) }]))
   }
 
-  /** The attempts a message failed in earlier deliveries of its record (none when it never failed, or ended). */
-  attemptsOf(id: string): AttemptRecord[] {
-    return this.retrying.get(id) ?? []
+  /** The attempts a message failed in earlier deliveries of its record, and when the next may run (undefined when it never failed, or ended). */
+  retryOf(id: string): Retrying | undefined {
+    return this.retrying.get(id)
   }
 
   /** Whether a message of this batch may be a copy of one parked that only its waiting item knows. */
@@ -71,8 +80,12 @@ export class StatelessMemory {
     return this.parked
   }
 
-  /** Says `parking` before the batch parks its first stateless message (see above). */
-  async markParking(): Promise<void> {
+  /** Says `parking` before the batch parks its first stateless message (see above): written once, however many ask at once. */
+  markParking(): Promise<void> {
+    return (this.parkingWrite ??= this.writeParking())
+  }
+
+  private async writeParking(): Promise<void> {
     if (this.parked) return
     const written = await this.write((meta) => {
       meta.parking = true
@@ -106,7 +119,7 @@ export class StatelessMemory {
    * every stateless message of the batch finished. False when it could not be written: the caller
    * leaves those records for redelivery.
    */
-  async keep(done: readonly { origin: Origin; arrivedAt?: number }[], whole: boolean, attempts: { retrying: readonly { id: string; attempts: AttemptRecord[] }[]; ended: readonly string[] } = { retrying: [], ended: [] }): Promise<boolean> {
+  async keep(done: readonly { origin: Origin; arrivedAt?: number }[], whole: boolean, attempts: { retrying: readonly Retrying[]; ended: readonly string[] } = { retrying: [], ended: [] }): Promise<boolean> {
     // A batch that finished whole has its parked messages in the memory: `parking` may go.
     const clearParking = whole && this.parked
     const attemptsChange = attempts.retrying.length !== 0 || attempts.ended.some((id) => this.retrying.has(id))
@@ -139,14 +152,14 @@ export class StatelessMemory {
 }
 
 /** The memory's failed attempts, with those of this batch's messages that failed again, and without those that ended. */
-function keepAttempts(meta: InstanceMeta, retrying: readonly { id: string; attempts: AttemptRecord[] }[], ended: readonly string[]): void {
-  const kept = new Map(meta.retrying)
+function keepAttempts(meta: InstanceMeta, retrying: readonly Retrying[], ended: readonly string[]): void {
+  const kept = new Map(meta.retrying?.map((r) => [r[0], r]))
   for (const id of ended) kept.delete(id)
   for (const r of retrying) {
     kept.delete(r.id)
-    kept.set(r.id, r.attempts.map(short))
+    kept.set(r.id, r.retryAt === undefined ? [r.id, r.attempts.map(short)] : [r.id, r.attempts.map(short), r.retryAt])
   }
-  const all = [...kept].slice(-MAX_RETRYING)
+  const all = [...kept.values()].slice(-MAX_RETRYING)
   while (all.length !== 0 && JSON.stringify(all).length > MAX_RETRYING_BYTES) all.shift()
   if (all.length === 0) delete meta.retrying
   else meta.retrying = all

@@ -1,6 +1,7 @@
 // A message's turns in the durable host, and how they ended as outbox entries (durable-host.ts is
 // the map). The shared turn engine (lib/turn/turn.ts) runs each attempt; a failure is retried in
-// place while the batch's deadline allows, else left for redelivery. An ending becomes entries:
+// place while the batch's deadline allows, else left for later (instance-run.ts parks it or leaves
+// it for redelivery). An ending becomes entries:
 // the turn's effects (turn-effects.ts), its receipt (with an `ask`'s reply), a fork's report, a
 // dead letter. Nothing here is sent: the entries go into the instance's outbox, carried out after
 // its commit.
@@ -30,11 +31,11 @@ import { sampledTrace } from '../../turn/trace-sampling.js'
 type Slot = TurnSlot
 type Turn = EnvelopeTurn<unknown, Slot>
 
-/** How a message ended in this run; `later`: it failed and its retry is left for redelivery. */
+/** How a message ended in this run; `later`: it failed, and its next attempt is due at `retryAt` (epoch ms), after this run. */
 export type Ended =
   | { end: 'done'; state: unknown; entries: OutboxEntry[]; events: TroupeEvent[] }
   | { end: 'filtered' | 'dead'; entries: OutboxEntry[]; events: TroupeEvent[] }
-export type TurnEnd = Ended | { end: 'later'; failures: AttemptRecord[] }
+export type TurnEnd = Ended | { end: 'later'; failures: AttemptRecord[]; retryAt: number }
 
 /** The message a receipt entry is of: its trace is kept with the entry when it has one. */
 export type ReceiptSubject = Pick<Envelope, 'id' | 'type' | 'key' | 'attempt'> & Partial<Pick<Envelope, 'correlationId' | 'parentId' | 'sentAt'>>
@@ -65,11 +66,12 @@ export class TurnOutcomes {
   }
 
   /**
-   * Runs a message's attempts, retrying in place while the deadline allows and, for a type under
-   * a concurrency cap, while `slot` still holds the slot the first attempt ran in (a lease lost or
-   * about to lapse leaves the retry for redelivery rather than run past the cap).
+   * Runs a message's attempts, retrying in place while the deadline allows, for no longer than
+   * `waitsInPlaceMs` a wait, and, for a type under a concurrency cap, while `slot` still holds the
+   * slot the first attempt ran in (a lease lost or about to lapse leaves the retry for later
+   * rather than run past the cap).
    */
-  async runMessage(type: ActorType, envelope: Envelope, state: unknown, failures: AttemptRecord[], deadline: number, slot?: { held(now: number): boolean }): Promise<TurnEnd> {
+  async runMessage(type: ActorType, envelope: Envelope, state: unknown, failures: AttemptRecord[], deadline: number, slot?: { held(now: number): boolean }, waitsInPlaceMs = Infinity): Promise<TurnEnd> {
     for (;;) {
       envelope.attempt = failures.length + 1
       const start = startState(type, state)
@@ -84,9 +86,9 @@ export class TurnOutcomes {
       if (outcome.retryInMs === undefined) return this.dead(type, envelope, outcome.error, failures)
       const delayMs = outcome.retryInMs
       const now = this.ctx.clock.now()
-      if (now + delayMs >= deadline || (slot !== undefined && !slot.held(now + delayMs))) return { end: 'later', failures }
       this.ctx.counts.get(type.type)!.retried++
       this.ctx.options.onEvent?.({ type: '@troupe.retried', at: now, envelope, error: outcome.error, delayMs })
+      if (now + delayMs >= deadline || delayMs > waitsInPlaceMs || (slot !== undefined && !slot.held(now + delayMs))) return { end: 'later', failures, retryAt: now + delayMs }
       await new Promise<void>((resolve) => this.ctx.clock.setTimeout(resolve, delayMs))
     }
   }
