@@ -40,12 +40,19 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
       const cmd = args.at(-1) as Command
       // `dead replay` shares its flags with `dead`, which commander gives them to.
       const flags = cmd.optsWithGlobals() as SourceFlags & { json?: boolean } & Record<string, unknown>
-      const inspector = await openSource(flags)
       try {
-        const result = await run(inspector, flags, ...(args.slice(0, -2) as A))
-        out(flags.json ? JSON.stringify(result.json, null, 2) : result.text())
-      } finally {
-        await inspector.close?.()
+        const inspector = await openSource(flags)
+        try {
+          const result = await run(inspector, flags, ...(args.slice(0, -2) as A))
+          out(flags.json ? JSON.stringify(result.json, null, 2) : result.text())
+        } finally {
+          await inspector.close?.()
+        }
+      } catch (error) {
+        // A program reading --json reads stdout: a command that ran and could not answer says so
+        // there too (the line on stderr and the exit code stay). A wrong invocation (exit 2) is the caller's to fix, as a bad flag is.
+        if (flags.json && !(error instanceof UsageError)) out(JSON.stringify({ error: jsonError(error) }, null, 2))
+        throw error
       }
     }
 
@@ -194,7 +201,12 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
     action(async (i, flags) => {
       const cost = await i.cost()
       if (!cost) {
-        throw new CliError(flags.table ? 'the request counters live in the running process: use --url to a troupe dev or AWS-mode process' : 'this system pays no requests (the embedded mode)')
+        throw new TroupeError(
+          'TROUPE_INSPECT_NOT_AVAILABLE',
+          flags.table
+            ? 'cost is not known from the table alone: the hosts count the requests in their metrics; read them with --metrics cloudwatch, or use --url to a troupe dev or AWS-mode process'
+            : 'cost is not known for the embedded mode: it makes no AWS requests, so there is nothing to price (inspect troupe dev or an AWS-mode process for what the AWS mode would pay)',
+        )
       }
       const options = costOptions(flags)
       if ('unpriced' in options) return { json: { ...cost, unpriced: options.unpriced }, text: () => costText(cost, options.unpriced) }
@@ -224,6 +236,12 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
     if (error instanceof TroupeError) throw new CliError(withoutCode(error.message), 1, { cause: error })
     throw error
   }
+}
+
+/** A failure as `--json` prints it: its message for people, and its code (`TROUPE_…`) when it has one, for programs. */
+function jsonError(error: unknown): { code?: string; message: string } {
+  if (error instanceof TroupeError) return { code: error.code, message: withoutCode(error.message) }
+  return { message: error instanceof Error ? error.message : String(error) }
 }
 
 function time(ms: number | undefined): string {

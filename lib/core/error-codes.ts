@@ -90,6 +90,10 @@ export const errorCodes = {
     meaning: "The address given to `troupe inspect --url` or `troupe ui --url` answered with something that is not troupe's.",
     remedy: 'Point `--url` at the address the process serves inspection on.',
   },
+  TROUPE_INSPECT_NOT_AVAILABLE: {
+    meaning: '`troupe inspect` was asked what its source cannot know: `cost` of the embedded mode (it makes no AWS requests), or over a table without the hosts\' metrics (`--metrics none`).',
+    remedy: 'Ask a source that counts requests: `--url` to `troupe dev` or an AWS-mode process, or `--table` with `--metrics cloudwatch`.',
+  },
   TROUPE_INSPECT_REFUSED: {
     meaning: 'The inspection server refused a request (no or a wrong token, a bad argument); its reason is in the message.',
     remedy: 'Pass the token (`--token` or TROUPE_UI_TOKEN), or fix what the reason names.',

@@ -20,9 +20,19 @@ t.test('every command answers --json with the scenario’s known counts', async 
     state: async (k) => system.state(Count, k),
     poisonOk: async () => (await system.state(Poison, 'p'))?.ok,
   })
+  // A program reading --json gets JSON when a command cannot answer too, with a code to match.
   const cost = await inspectCli(['cost', '--json'], ['--url', server.url])
-  t.equal(cost.code, 1, 'cost has nothing to say for the embedded mode')
-  t.match(cost.stderr, /pays no requests/)
+  t.equal(cost.code, 1, 'cost has nothing to say for the embedded mode: exit 1')
+  const answer = JSON.parse(cost.stdout) as { error: { code: string; message: string } }
+  t.same(Object.keys(answer), ['error'], 'its --json is an error object')
+  t.equal(answer.error.code, 'TROUPE_INSPECT_NOT_AVAILABLE')
+  t.match(answer.error.message, /not known for the embedded mode: it makes no AWS requests/)
+  t.match(cost.stderr, /not known for the embedded mode/, 'and the line on stderr for people')
+  const text = await inspectCli(['cost'], ['--url', server.url])
+  t.equal(text.stdout, '', 'without --json, nothing on stdout')
+  const unknown = await inspectCli(['message', 'no-such-id', '--json'], ['--url', server.url])
+  t.equal(unknown.code, 1)
+  t.match(JSON.parse(unknown.stdout), { error: { message: /nothing is known of message no-such-id/ } }, 'any failure under --json is an error object')
 })
 
 t.test('usage errors exit 2 naming the problem; --help works everywhere', async (t) => {
