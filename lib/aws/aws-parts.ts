@@ -145,7 +145,10 @@ export function awsParts(options: AwsSystemOptions, stopping: () => boolean): Aw
     onReceipts: (records) => waiter.wake(records),
     onEvent: (event) => view.emit(event),
     onCommit: (type, key, state, updatedAt, lastMessageId) => view.remember(type, key, state, updatedAt, lastMessageId),
-    onArrivals: (oldest) => backlog.arrivals(oldest),
+    onArrivals: (oldest) => {
+      backlog.arrivals(oldest)
+      view.arrivals(oldest)
+    },
   })
   serveForkResult(host.typeOf(FORK_RESULT).actor, keepForkResult(host, overflow, clock))
   const batches = new HeldBatches(host, codec, clock)

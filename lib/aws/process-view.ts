@@ -5,11 +5,15 @@
 // stream, not here: what is queued and running is what the batches this process's host holds
 // have not ended (held-batches.ts), and for a type under `policy.concurrency` the slots its live
 // leases hold on every host (running-slots.ts); what is parked for a throttle, what its host's
-// commits left parked; how far behind its reading of the streams is, what its shard consumer last heard.
+// commits left parked; how far behind its reading of the streams is, what its shard consumer last heard,
+// and per type, as the Lambda host's metrics tell it (backlog-gauges.ts), how long the records of
+// the batches it took in had waited in the stream and when its turns of the type last ended.
 import type { Clock } from '../core/clock.js'
 import type { InstanceSnapshot, Listener, SystemSnapshot, TroupeEvent } from '../core/inspection.js'
 import { Listeners } from '../core/listeners.js'
 import type { Logger } from '../core/logger.js'
+import { iteratorAgeMs } from '../metrics/backlog.js'
+import { GaugeWindow } from '../metrics/gauge-window.js'
 import type { DurableHost } from '../hosts/durable/durable-host.js'
 import { slotLimit } from '../hosts/durable/type-slots.js'
 import type { HeldBatches } from './held-batches.js'
@@ -22,6 +26,10 @@ const REMEMBERED_INSTANCES = 1_000
 export class ProcessView {
   private readonly seen = new Map<string, Map<string, InstanceSnapshot>>()
   private readonly listeners: Listeners
+  /** When a turn of each type last ended here (done, filtered, retried or dead), epoch ms. */
+  private readonly lastActivity = new Map<string, number>()
+  /** Each type's iterator age at the batches taken in here: the most of the last minute, as troupe dev reads the Lambda host's. */
+  private readonly ages: GaugeWindow
 
   constructor(
     private readonly host: DurableHost,
@@ -35,6 +43,7 @@ export class ProcessView {
     private readonly leased: (type: string) => number | undefined = () => undefined,
   ) {
     this.listeners = new Listeners(logger)
+    this.ages = new GaugeWindow(() => clock.now())
   }
 
   on(listener: Listener): () => void {
@@ -44,7 +53,20 @@ export class ProcessView {
   /** An event of the system: the held batches follow it, then the listeners hear it. */
   emit(event: TroupeEvent): void {
     this.batches.note(event)
+    if (event.type === '@troupe.done' || event.type === '@troupe.filtered' || event.type === '@troupe.retried' || event.type === '@troupe.dead') {
+      const type = event.envelope.type
+      if (event.at > (this.lastActivity.get(type) ?? -Infinity)) this.lastActivity.set(type, event.at)
+    }
     this.listeners.emit(event)
+  }
+
+  /** A batch was taken in: the oldest arrival of each type's records (epoch ms), read as the type's iterator age now. */
+  arrivals(oldest: ReadonlyMap<string, number>): void {
+    const now = this.clock.now()
+    for (const [type, at] of oldest) {
+      const age = iteratorAgeMs([at], now)
+      if (age !== undefined) this.ages.add(type, 'iteratorAgeMs', now, age)
+    }
   }
 
   /** A turn of the instance committed here: its state now, or undefined when it was deleted. */
@@ -78,6 +100,7 @@ export class ProcessView {
     let dead = 0
     const { perType } = this.batches.inFlight()
     const parked = this.host.parkedByType()
+    const ages = this.ages.backlog()
     const actors = [...this.host.types.values()].map((type) => {
       const { duplicates: _d, conflicts: _c, ...counts } = this.host.counts.get(type.type)!
       dead += counts.dead
@@ -94,7 +117,8 @@ export class ProcessView {
         running: leased ?? busy?.running ?? 0,
         ...(waiting ? { parked: waiting.count, oldestParkedAt: waiting.oldestSentAt } : {}),
         counts,
-        lastActivityAt: undefined,
+        lastActivityAt: this.lastActivity.get(type.type),
+        ...(ages.get(type.type)?.iteratorAgeMs !== undefined ? { iteratorAgeMs: ages.get(type.type)!.iteratorAgeMs! } : {}),
       }
     })
     const requests = this.requests.snapshot()

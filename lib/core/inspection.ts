@@ -46,6 +46,11 @@ export interface ActorSnapshot {
   counts: ActorCounts
   /** Epoch milliseconds of the last turn, or undefined. */
   lastActivityAt: number | undefined
+  /**
+   * On AWS, in a process that reads its streams: how long the type's oldest record in a batch had
+   * been in the stream when this process took the batch in, ms (the most of the last minute).
+   */
+  iteratorAgeMs?: number
   /** The whole type is paused (known to this process; the AWS mode keeps pauses in the table: `system.pauses()`). */
   paused?: boolean
   /** Keys paused one by one (known to this process). */

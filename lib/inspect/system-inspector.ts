@@ -49,6 +49,7 @@ export class SystemInspector implements Inspector {
       running: a.running,
       ...(a.parked !== undefined ? { parked: a.parked } : {}),
       ...(a.oldestParkedAt !== undefined ? { oldestParkedAt: a.oldestParkedAt } : {}),
+      ...(a.iteratorAgeMs !== undefined ? { iteratorAgeMs: a.iteratorAgeMs } : {}),
       paused: pauses.some((p) => p.type === a.type && p.key === undefined),
       pausedKeys: pauses.filter((p) => p.type === a.type && p.key !== undefined).map((p) => p.key!),
       ...(a.lastActivityAt !== undefined ? { lastActivityAt: a.lastActivityAt } : {}),

@@ -1,7 +1,8 @@
 // The backlog gauges of EMF lines (backlog.ts) as `troupe dev` reads them from its functions'
 // output, as CloudWatch would: a reading per type and gauge, the most any function reported in the
 // last minute. Counts go to the collector of counts (lib/local/local-metrics.ts); this keeps the
-// gauges, which are not summed.
+// gauges, which are not summed. A process that reads its streams itself keeps its own readings
+// here too (process-view.ts), so it shows them as the Lambda host's do.
 import { BACKLOG_FIELDS, type TypeBacklog } from './backlog.js'
 import { METRICS_NAMESPACE, readEmf } from './emf.js'
 import type { MetricsSource } from './metrics-source.js'
@@ -23,12 +24,17 @@ export class GaugeWindow {
       const field = BACKLOG_FIELDS.get(p.name)
       const type = p.dimensions.Actor
       if (p.namespace !== METRICS_NAMESPACE || field === undefined || type === undefined) continue
-      const name = `${type}\u0000${field}`
-      let r = this.readings.get(name)
-      if (!r) this.readings.set(name, (r = { type, field, points: [] }))
-      r.points.push({ at: p.at, value: p.value })
-      if (r.points.length > MAX_READINGS) r.points.shift()
+      this.add(type, field, p.at, p.value)
     }
+  }
+
+  /** Keeps one reading of a type's gauge, taken at `at` (epoch ms): a host in this process reports its own without a line. */
+  add(type: string, field: keyof TypeBacklog, at: number, value: number): void {
+    const name = `${type}\u0000${field}`
+    let r = this.readings.get(name)
+    if (!r) this.readings.set(name, (r = { type, field, points: [] }))
+    r.points.push({ at, value })
+    if (r.points.length > MAX_READINGS) r.points.shift()
   }
 
   /** Each type's gauges: the most reported in the last minute; a gauge with no reading in it is absent. */

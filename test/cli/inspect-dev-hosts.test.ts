@@ -1,7 +1,7 @@
 // `troupe dev` inspected on each host tells the same truth: after the same visits, `troupe inspect`
 // over the default Lambda host (turns in function processes; counts from the EMF lines they write,
-// state from the table) shows the processed counts, traffic, state and cost that the in-process
-// host shows.
+// state from the table) shows the processed counts, last activity, iterator age, traffic, state and
+// cost that the in-process host shows.
 import t, { type Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -102,6 +102,13 @@ t.test('after the same visits, the Lambda host and the in-process host show the 
       ['keyed', 'keyed'],
       `${host}: and each type's kind, from the app`,
     )
+    for (const type of ['visit', 'tally']) {
+      const row = seen.cli.find((r) => r.type === type)
+      t.ok(row?.iteratorAgeMs !== undefined && row.iteratorAgeMs >= 0, `${host}: ${type}'s iterator age (${row?.iteratorAgeMs} ms)`)
+    }
+    // The Lambda host's last activity is the table's: a type that keeps state (visit keeps none).
+    const tally = seen.cli.find((r) => r.type === 'tally')
+    t.ok(tally?.lastActivityAt !== undefined && tally.lastActivityAt > Date.now() - 10 * 60_000, `${host}: tally's last activity (${tally?.lastActivityAt})`)
     t.ok(seen.cost, `${host}: inspect cost answers`)
     t.same(seen.trace, [{ type: 'visit', status: 'done', children: [{ type: 'tally', status: 'done', children: [] }] }], `${host}: a request's trace, whole`)
   }

@@ -9,7 +9,7 @@ import { serveInspection } from '../../lib/inspect/inspection-server.js'
 import { SystemInspector } from '../../lib/inspect/system-inspector.js'
 import { TableInspector } from '../../lib/aws/table-inspector.js'
 import { HttpInspector } from '../../lib/inspect/http-inspector.js'
-import type { CostView } from '../../lib/inspect/inspector.js'
+import type { ActorRow, CostView } from '../../lib/inspect/inspector.js'
 import { checkScenario, json } from './fixtures/cli-checks.js'
 import { ACTORS, Count, Middle, play, Poison } from './fixtures/scenario.js'
 
@@ -33,12 +33,18 @@ t.test('every command answers --json with the scenario’s known counts', async 
     kinesis.destroy()
     dynamodb.destroy()
   })
+  const started = Date.now()
   const ids = await play(system)
   const source = ['--table', name, '--endpoint', stack!.dynamodbEndpoint, '--stream', name, '--kinesis-endpoint', stack!.kinesisEndpoint]
   await checkScenario(t, source, ids, {
     state: async (k) => system.state(Count, k),
     poisonOk: async () => (await system.state(Poison, 'p'))?.ok,
   })
+  // The process reads its streams: it shows each type's last turn and iterator age, as the Lambda host's metrics do.
+  const own = (await json<ActorRow[]>(t, ['actors'], ['--url', server.url])).find((r) => r.type === Count.type)
+  t.ok(own?.lastActivityAt !== undefined && own.lastActivityAt >= started, `in.count's last activity, from this process (${own?.lastActivityAt})`)
+  t.ok(own?.iteratorAgeMs !== undefined && own.iteratorAgeMs >= 0, `in.count's iterator age, from the batches it took in (${own?.iteratorAgeMs} ms)`)
+
   const cost = await json<CostView>(t, ['cost'], ['--url', server.url])
   t.ok(cost.requests > 0 && cost.messages > 0, `cost: ${cost.requests} requests for ${cost.messages} messages`)
   t.ok(cost.byApi.PutRecords || cost.byApi['Kinesis.PutRecords'] || Object.keys(cost.byApi).some((k) => /PutRecords/.test(k)), 'by API')
