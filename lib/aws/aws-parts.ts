@@ -152,7 +152,7 @@ export function awsParts(options: AwsSystemOptions, stopping: () => boolean): Aw
   })
   serveForkResult(host.typeOf(FORK_RESULT).actor, keepForkResult(host, overflow, clock))
   const batches = new HeldBatches(host, codec, clock)
-  const view = new ProcessView(host, batches, requests, clock, logger, () => hosting?.consumer.stats() ?? [], (type) => slots.running(type))
+  const view = new ProcessView(host, batches, requests, clock, logger, () => hosting?.consumer.stats() ?? [], (type) => slots.running(type), consumes)
   const emit = (event: TroupeEvent) => view.emit(event)
   const now = () => clock.now()
   const outbox = new AwsOutbox({ transport, router, host, journal, claimCheck, trackTells: options.invoke !== undefined, now, emit })

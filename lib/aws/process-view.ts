@@ -41,6 +41,8 @@ export class ProcessView {
     private readonly shards: () => readonly ShardStats[] = () => [],
     /** A capped type's slots held by live leases across every host, as last read (running-slots.ts). */
     private readonly leased: (type: string) => number | undefined = () => undefined,
+    /** Whether this process reads its streams and runs the turns (a container, troupe dev --host process), or only sends (a Lambda is the host). */
+    private readonly consumes = false,
   ) {
     this.listeners = new Listeners(logger)
     this.ages = new GaugeWindow(() => clock.now())
@@ -130,7 +132,7 @@ export class ProcessView {
       actors,
       deadLetters: dead,
       ...(behind.length !== 0 ? { iteratorAgeMs: Math.max(...behind) } : {}),
-      cost: { messages, requests: requests.total.requests, byApi: requests.byApi },
+      cost: { messages, requests: requests.total.requests, byApi: requests.byApi, ...(this.consumes ? { compute: 'process' as const } : {}) },
     }
   }
 }

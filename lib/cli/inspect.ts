@@ -22,8 +22,10 @@ const COST_HELP = `
 Dollars per million messages are what the counted requests cost at list prices: Kinesis PUT
 payload units and DynamoDB request units as the hosts counted them, S3 requests, and the host
 function's invocations (one per full batch and per ask by Invoke) at an assumed duration, which
---lambda-ms replaces with a measured one. A month's standing costs (shard hours, the tick) are
-shown apart: they do not depend on messages. docs/cost.md has the model and the price file.
+--lambda-ms replaces with a measured one. Counts of a process that reads its streams and runs the
+turns itself (troupe dev --host process, a container) are priced as that: no Lambda compute, no
+tick; troupe dev's default host gives the Lambda deploy's. A month's standing costs (shard hours,
+the tick) are shown apart: they do not depend on messages. docs/cost.md has the model and the price file.
 `
 
 /** Runs `troupe inspect <argv>`; resolves to the exit code. */

@@ -80,5 +80,11 @@ export interface SystemSnapshot {
    * What the cloud services were asked, on a host that pays per request (the AWS mode): requests
    * by API since the system started, and the messages this process's turns applied, to divide by.
    */
-  cost?: { messages: number; requests: number; byApi: Record<string, { requests: number; errors: number; requestBytes: number; responseBytes: number; units?: number }> }
+  cost?: {
+    messages: number
+    requests: number
+    byApi: Record<string, { requests: number; errors: number; requestBytes: number; responseBytes: number; units?: number }>
+    /** 'process': this process reads its streams and runs the turns itself (a container, `troupe dev --host process`), so no Lambda compute is paid. */
+    compute?: 'process' | 'lambda'
+  }
 }

@@ -10,7 +10,7 @@ export interface MessageCostOptions {
   prices: PricesInUse
   /** How the host function runs; the rest from troupe deploy's defaults. */
   lambda?: Partial<LambdaModel>
-  /** Price no Lambda compute: the turns run in a process of your own (a container). @default false */
+  /** Price no Lambda compute: the turns run in a process of your own (a container). @default false, true when the counts say `compute: 'process'` */
   noLambda?: boolean
   /** Provisioned shards of every stream, for the monthly cost. @default 1 */
   shards?: number
@@ -46,14 +46,22 @@ export interface MessageCost {
  * const priced = messageCost(cost, { prices: choosePrices({ region: 'eu-west-1', file }) })
  * console.log(`$${priced.perMillionMessages.usd.toFixed(4)} per million messages, $${priced.fixedMonthly.usd.toFixed(2)} a month`)
  */
-export function messageCost(counted: { messages: number; byApi: ApiCounts['byApi'] }, options: MessageCostOptions): MessageCost {
+export function messageCost(counted: { messages: number; byApi: ApiCounts['byApi']; compute?: 'process' | 'lambda' }, options: MessageCostOptions): MessageCost {
   const model: LambdaModel = { ...DEFAULT_LAMBDA, ...options.lambda }
   const { usage: requests, estimated } = usageOfRequests(counted.byApi, { ...(options.s3RetentionDays !== undefined ? { s3RetentionDays: options.s3RetentionDays } : {}) })
   const assumptions = [...estimated]
   let usage = requests
-  if (options.noLambda) {
+  // Requests counted by a process that reads its streams are a container's (its leases and
+  // checkpoints among them): Lambda compute on top would price two hosts at once.
+  const ranInProcess = counted.compute === 'process'
+  const noLambda = options.noLambda === true || ranInProcess
+  if (noLambda) {
     usage = { ...usage, lambdaInvocations: 0, lambdaGbSeconds: 0 }
-    assumptions.push('no Lambda compute: the turns ran in a process of your own')
+    assumptions.push(
+      ranInProcess
+        ? 'no Lambda compute: the turns ran in the process that counted the requests, which reads its streams itself (a container, troupe dev --host process); for the Lambda deploy, inspect troupe dev on its default host'
+        : 'no Lambda compute: the turns ran in a process of your own',
+    )
   } else {
     // Records on the stream: a record is at least a PUT payload unit, and carries one message or a run of one key's.
     const records = Math.min(counted.messages, requests.kinesisPutPayloadUnits)
@@ -65,8 +73,8 @@ export function messageCost(counted: { messages: number; byApi: ApiCounts['byApi
   }
   const lines = priceUsage(usage, options.prices, model)
   const shards = options.shards ?? 1
-  const fixed = options.noLambda ? fixedMonthly({ shards, tick: false }, options.prices, model) : fixedMonthly({ shards }, options.prices, model)
-  assumptions.push(`monthly: ${shards} shard${shards === 1 ? '' : 's'} around the clock${options.noLambda ? '' : ', the tick once a minute'}`)
+  const fixed = noLambda ? fixedMonthly({ shards, tick: false }, options.prices, model) : fixedMonthly({ shards }, options.prices, model)
+  assumptions.push(`monthly: ${shards} shard${shards === 1 ? '' : 's'} around the clock${noLambda ? '' : ', the tick once a minute'}`)
   if (options.prices.basis) assumptions.push(`prices of ${options.prices.region} are ${options.prices.basis}`)
   return {
     region: options.prices.region,

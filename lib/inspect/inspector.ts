@@ -125,6 +125,13 @@ export interface CostView {
   requestsPerMessage?: number
   /** `units`: what AWS bills the API's requests by (PUT payload units, DynamoDB request units). */
   byApi: Record<string, { requests: number; errors: number; requestBytes: number; responseBytes: number; units?: number }>
+  /**
+   * What ran the turns counted: 'process', the process that counted reads its streams itself (a
+   * container, `troupe dev --host process`: no Lambda compute, and its shard leases and checkpoints
+   * are among the requests); 'lambda', host functions (the metrics the Lambda hosts write). Absent
+   * when not known (a process that only sends): priced as on Lambda, troupe deploy's form.
+   */
+  compute?: 'process' | 'lambda'
   /** The same in dollars, per million messages and a month's standing costs: `troupe inspect cost` prices it from a price file (lib/cost). */
   dollars?: MessageCost
 }

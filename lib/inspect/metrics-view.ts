@@ -48,5 +48,6 @@ export async function costOf(metrics: MetricsSource): Promise<CostView> {
     byApi[api] = { ...c }
     total += c.requests
   }
-  return { messages, requests: total, ...(messages !== 0 ? { requestsPerMessage: Math.round((total / messages) * 100) / 100 } : {}), byApi }
+  // Only the Lambda host writes counts (a consuming process writes its backlog gauges alone).
+  return { messages, requests: total, ...(messages !== 0 ? { requestsPerMessage: Math.round((total / messages) * 100) / 100 } : {}), byApi, compute: 'lambda' }
 }

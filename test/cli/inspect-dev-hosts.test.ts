@@ -1,13 +1,14 @@
 // `troupe dev` inspected on each host tells the same truth: after the same visits, `troupe inspect`
 // over the default Lambda host (turns in function processes; counts from the EMF lines they write,
 // state from the table) shows the processed counts, last activity, iterator age, traffic, state and
-// cost that the in-process host shows.
+// cost that the in-process host shows; the cost of each is priced for what runs its turns.
 import t, { type Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HttpInspector } from '../../lib/inspect/http-inspector.js'
-import type { ActorRow } from '../../lib/inspect/inspector.js'
+import type { ActorRow, CostView } from '../../lib/inspect/inspector.js'
+import type { MessageCost } from '../../lib/cost/message-cost.js'
 import { PAGES, VISITS } from './fixtures/traffic.app.js'
 import { runTroupe, startTroupe } from './fixtures/troupe-cli.js'
 
@@ -34,6 +35,8 @@ interface Seen {
   edges: { from: string; to: string; count: number }[]
   tallies: { key: string; views: unknown }[]
   cost: { messages: number; requests: number; byApi: Record<string, { requests: number }> } | undefined
+  /** `troupe inspect cost --json`: the counts priced. */
+  priced: CostView & { dollars: MessageCost }
   trace: unknown[]
 }
 
@@ -58,6 +61,8 @@ async function inspectDev(t: Test, host: 'lambda' | 'process'): Promise<Seen> {
   )
   const cli = await runTroupe(['inspect', 'actors', '--json'], { cwd: dir, timeoutMs: 30_000 })
   t.equal(cli.code, 0, cli.stderr)
+  const priced = await runTroupe(['inspect', 'cost', '--json'], { cwd: dir, timeoutMs: 30_000 })
+  t.equal(priced.code, 0, priced.stderr)
   const page = await inspector.instances('tally')
   // The first visit's request: its id is its correlation id (told from outside a turn).
   const trace = await until(
@@ -74,6 +79,7 @@ async function inspectDev(t: Test, host: 'lambda' | 'process'): Promise<Seen> {
     edges: graph!.edges.filter((e) => !e.from.startsWith('troupe.') && !e.to.startsWith('troupe.')).map(({ from, to, count }) => ({ from, to, count })),
     tallies: page.items.map((i) => ({ key: i.key, views: (i.state as { views: number }).views })),
     cost: cost && { messages: cost.messages, requests: cost.requests, byApi: cost.byApi },
+    priced: JSON.parse(priced.stdout) as CostView & { dollars: MessageCost },
     trace: trace.map(function shape(n): unknown {
       return { type: n.type, status: n.status, children: n.children.map(shape) }
     }),
@@ -121,6 +127,14 @@ t.test('after the same visits, the Lambda host and the in-process host show the 
     'lambda: the requests are the sum over APIs',
   )
   t.ok(Object.keys(lambda.cost!.byApi).some((api) => api.startsWith('DynamoDB.')) && lambda.cost!.byApi['Kinesis.PutRecords'] !== undefined, 'lambda: both the functions\' and troupe dev\'s APIs')
+
+  // Each host's cost is priced for what runs its turns: the functions pay Lambda compute; the
+  // in-process host reads its streams itself, as a container does, and pays none.
+  t.equal(lambda.priced.compute, 'lambda', 'lambda: the turns ran in host functions')
+  t.ok(lambda.priced.dollars.perMillionMessages.byService.Lambda! > 0, 'lambda: Lambda compute is priced')
+  t.equal(inProcess.priced.compute, 'process', 'process: the turns ran in troupe dev\'s process')
+  t.equal(inProcess.priced.dollars.perMillionMessages.byService.Lambda, undefined, 'process: no Lambda compute is priced')
+  t.match(inProcess.priced.dollars.assumptions, [/no Lambda compute: the turns ran in the process that counted the requests/], 'process: and it says why')
 })
 
 /** Messages of troupe's own actors (timers, joins) that the functions processed too. */

@@ -47,6 +47,7 @@ t.test('every command answers --json with the scenario’s known counts', async 
 
   const cost = await json<CostView>(t, ['cost'], ['--url', server.url])
   t.ok(cost.requests > 0 && cost.messages > 0, `cost: ${cost.requests} requests for ${cost.messages} messages`)
+  t.equal(cost.compute, 'process', 'the turns ran in this process, which reads its streams: no Lambda compute')
   t.ok(cost.byApi.PutRecords || cost.byApi['Kinesis.PutRecords'] || Object.keys(cost.byApi).some((k) => /PutRecords/.test(k)), 'by API')
 
   // What each inspector says it reads, for the web view's header.

@@ -59,7 +59,7 @@ t.test('inspect actors and cost over a table read the hosts’ counts from Cloud
   t.equal(row(Start.type)?.processed, 1, 'each type')
 
   const { dollars, ...cost } = await json<CostView>(t, ['cost'], withCloudWatch)
-  t.same(cost, { messages: 6, requests: 9, requestsPerMessage: 1.5, byApi }, 'cost from CloudWatch, billed units included')
+  t.same(cost, { messages: 6, requests: 9, requestsPerMessage: 1.5, byApi, compute: 'lambda' }, 'cost from CloudWatch, billed units included, counted by Lambda hosts')
   t.equal(dollars?.perMillionByApi['DynamoDB.UpdateItem'], (9 * 0.625) / 6, 'priced from the units the hosts counted')
 
   t.equal((await json<ActorRow[]>(t, ['actors'], [...withCloudWatch, '--service', 'other'])).find((r) => r.type === Count.type)?.processed, 50, '--service reads another Service')

@@ -25,7 +25,9 @@ const counted: CostView = {
 /** Only `cost` answers: nothing else is asked. */
 const inspector = { cost: async () => structuredClone(counted) } as unknown as Inspector
 const server = await serveInspection(inspector)
-t.teardown(() => server.close())
+/** The same counts from a process that read its streams and ran the turns itself. */
+const inProcess = await serveInspection({ cost: async () => ({ ...structuredClone(counted), compute: 'process' }) } as unknown as Inspector)
+t.teardown(() => Promise.all([server.close(), inProcess.close()]))
 const source = ['--url', server.url]
 
 const near = (a: number, b: number) => Math.abs(a - b) < 1e-9
@@ -87,4 +89,14 @@ t.test('--prices, --price, --region, --shards and --no-lambda', async (t) => {
   }
   const help = await inspectCli(['cost', '--help'], [])
   t.match(help.stdout, /--prices <file>[\s\S]*--price <name=usd>[\s\S]*--no-lambda[\s\S]*standing costs/, '--help says what each does')
+})
+
+t.test('counts of a process that ran the turns itself are priced without Lambda compute, and say why', async (t) => {
+  const view = await json<CostView & { dollars: MessageCost }>(t, ['cost'], ['--url', inProcess.url])
+  t.equal(view.compute, 'process')
+  t.ok(near(view.dollars.perMillionMessages.usd, 0.014 + 0.625 + 0.125), 'the requests alone, as --no-lambda prices them')
+  t.equal(view.dollars.perMillionMessages.byService.Lambda, undefined, 'no Lambda compute')
+  t.ok(near(view.dollars.fixedMonthly.usd, 730 * 0.015), 'and no tick: its timers run in the process')
+  const text = await inspectCli(['cost'], ['--url', inProcess.url])
+  t.match(text.stdout, /assumed: no Lambda compute: the turns ran in the process that counted the requests, which reads its streams itself/)
 })

@@ -72,7 +72,7 @@ t.test('totals per type, per edge and per API over the last 24 hours, for one Se
     'messages per edge, with the rate of the last whole minute (6 in 60 s)',
   )
   t.strictSame(await metrics.requests(), { byApi: { 'DynamoDB.UpdateItem': api(8, 1, 750, 290), 'Kinesis.PutRecords': api(2, 0, 300, 40) } }, 'requests per API')
-  t.same(await costOf(metrics), { messages: 13, requests: 10, requestsPerMessage: 0.77, byApi: { 'DynamoDB.UpdateItem': api(8, 1, 750, 290), 'Kinesis.PutRecords': api(2, 0, 300, 40) } }, 'cost')
+  t.same(await costOf(metrics), { messages: 13, requests: 10, requestsPerMessage: 0.77, byApi: { 'DynamoDB.UpdateItem': api(8, 1, 750, 290), 'Kinesis.PutRecords': api(2, 0, 300, 40) }, compute: 'lambda' }, 'cost, counted by Lambda hosts')
   t.same((await graphOf(metrics)).nodes, [{ type: 'shop.order', count: 4 }, { type: 'shop.email', count: 12 }], 'graph')
   t.same(cw.stats(), { ListMetrics: 1, GetMetricData: 2 }, 'one reading serves every call that follows it: a list, the sums and the rates')
 
