@@ -11,6 +11,7 @@ import type { ForkChildren, Joined, JoinOptions } from '../core/fork.js'
 import type { MessageId } from '../core/ids.js'
 import { decode, encode } from '../core/serialization.js'
 import type { DurableHost } from '../hosts/durable/durable-host.js'
+import type { StoredReceipt } from '../store/index.js'
 import type { PayloadStore } from '../store/payload-store.js'
 import { outsideFork } from '../turn/fork-plan.js'
 import { outsideTrace } from '../turn/turn-trace.js'
@@ -38,6 +39,16 @@ export function keepForkResult(h: DurableHost, overflow: PayloadStore, clock: Cl
       h.addEntry(ctx, { kind: 'receipt', record: h.receiptRecord({ id: forkId as MessageId, type: FORK_RESULT, key: '', attempt: 1 }, 'done', undefined, { reply }) })
     },
   }
+}
+
+/**
+ * Whether a receipt is the one kept under a fork's id for its `system.fork` caller: the joined
+ * replies, troupe's own bookkeeping rather than a message (no message has the fork's id). It alone
+ * of the fork-result actor's receipts has a reply: nothing asks that actor. The embedded mode hands
+ * the replies over in memory and keeps none, so neither mode shows it as a message.
+ */
+export function isKeptForkResult(receipt: Pick<StoredReceipt, 'actor' | 'reply'>): boolean {
+  return receipt.actor === FORK_RESULT && receipt.reply !== undefined
 }
 
 export interface ForkParts {

@@ -14,6 +14,7 @@ import type { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import { withPending } from '../hosts/durable/pending-receipts.js'
 import type { ReceiptRecord, StoredInstance, StoredReceipt } from '../store/index.js'
 import type { ErrorRecord } from '../core/dead-letter.js'
+import { isKeptForkResult } from './aws-fork.js'
 
 /** Polling a receipt starts this often and slows down to once a second. */
 const FIRST_POLL_MS = 25
@@ -35,9 +36,10 @@ export class ReceiptWaiter {
     private readonly readInstance: (type: string, key: string) => Promise<StoredInstance | undefined>,
   ) {}
 
+  /** A message's receipt; a fork's kept result is none (`system.fork` reads it with `waitFor`). */
   async receipt(id: string): Promise<Receipt | undefined> {
     const stored = await this.read(id)
-    return stored && toReceipt(stored)
+    return stored && !isKeptForkResult(stored) ? toReceipt(stored) : undefined
   }
 
   private async read(id: string): Promise<StoredReceipt | undefined> {

@@ -7,6 +7,7 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis'
 import { JOINER } from '../../actors/joiner.js'
 import { FORK_RESULT } from '../../actors/fork-result.js'
 import { TIMER } from '../../actors/timer.js'
+import { isKeptForkResult } from './aws-fork.js'
 import { replayDeadLetter } from './dead-letter-replay.js'
 import { DurablePauses } from './pauses.js'
 import type { ActorClass } from '../core/actor.js'
@@ -216,7 +217,7 @@ export class TableInspector implements Inspector {
 
   private async node(id: string, link?: TraceLink): Promise<MessageNode | undefined> {
     const receipt = await withPending(() => this.journal.receipt(id, Date.now()), (type, key) => this.state.get(type, key))
-    if (!receipt) return undefined
+    if (!receipt || isKeptForkResult(receipt)) return undefined
     return toNode(receipt, link)
   }
 

@@ -9,8 +9,8 @@ import { serveInspection } from '../../lib/inspect/inspection-server.js'
 import { SystemInspector } from '../../lib/inspect/system-inspector.js'
 import { TableInspector } from '../../lib/aws/table-inspector.js'
 import { HttpInspector } from '../../lib/inspect/http-inspector.js'
-import type { ActorRow, CostView } from '../../lib/inspect/inspector.js'
-import { checkScenario, json } from './fixtures/cli-checks.js'
+import type { ActorRow, CostView, MessageView } from '../../lib/inspect/inspector.js'
+import { checkScenario, inspectCli, json } from './fixtures/cli-checks.js'
 import { ACTORS, Count, Middle, play, Poison } from './fixtures/scenario.js'
 
 let stack: LocalStack | undefined
@@ -40,6 +40,11 @@ t.test('every command answers --json with the scenario’s known counts', async 
     state: async (k) => system.state(Count, k),
     poisonOk: async () => (await system.state(Poison, 'p'))?.ok,
   })
+  // The system in this process says the same of the fork as the table does.
+  t.equal((await inspectCli(['message', ids.fork], ['--url', server.url])).code, 1, 'the fork’s id is no message here either')
+  t.same((await json<MessageView>(t, ['message', ids.forkChild], ['--url', server.url])).causes, [], 'and its child was sent from outside troupe')
+  t.equal(await system.receipt(ids.fork), undefined, 'system.receipt of a fork’s id is none, as in the embedded mode')
+
   // The process reads its streams: it shows each type's last turn and iterator age, as the Lambda host's metrics do.
   const own = (await json<ActorRow[]>(t, ['actors'], ['--url', server.url])).find((r) => r.type === Count.type)
   t.ok(own?.lastActivityAt !== undefined && own.lastActivityAt >= started, `in.count's last activity, from this process (${own?.lastActivityAt})`)

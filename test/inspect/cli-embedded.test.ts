@@ -20,6 +20,8 @@ t.test('every command answers --json with the scenario’s known counts', async 
     state: async (k) => system.state(Count, k),
     poisonOk: async () => (await system.state(Poison, 'p'))?.ok,
   })
+  t.equal(await system.receipt(ids.fork), undefined, 'system.receipt of a fork’s id is none')
+
   // A program reading --json gets JSON when a command cannot answer too, with a code to match.
   const cost = await inspectCli(['cost', '--json'], ['--url', server.url])
   t.equal(cost.code, 1, 'cost has nothing to say for the embedded mode: exit 1')
