@@ -7,13 +7,20 @@
 import type { Envelope } from '../core/envelope.js'
 import { NoDeadLetterError } from '../core/errors.js'
 import { changeInstanceMeta } from '../hosts/durable/instance-meta-change.js'
-import { dropPendingOf } from '../hosts/durable/pending-receipts.js'
+import { dropPendingOf, merged, receiptsIn } from '../hosts/durable/pending-receipts.js'
 import type { ProcessLane } from '../hosts/durable/process-lane.js'
 import type { RecordCodec } from '../routing/record-codec.js'
 import { recordToPutBack, withNewOrigins, type RecordToPutBack } from '../routing/unreadable-record.js'
 import type { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import type { DynamoDBStateStore } from '../store/dynamodb.js'
-import type { ReceiptRecord } from '../store/index.js'
+import type { ReceiptRecord, StoredReceipt } from '../store/index.js'
+import { REPLAYED } from '../core/receipt.js'
+
+/**
+ * Entries of the runs before a replay kept at most: they ride on one item (400 KB), and a letter
+ * replayed again and again would grow it without end. The newest are kept.
+ */
+const MAX_EARLIER_ENTRIES = 100
 
 /** How a replay reaches the streams. */
 export interface ReplaySender {
@@ -42,6 +49,12 @@ export interface ReplayParts {
   accepted(envelope: Envelope): ReceiptRecord
 }
 
+/** The entry a replay's run starts with: `accepted`, saying it is a replay, with the history before it. */
+function replayedEntry(accepted: ReceiptRecord, before: StoredReceipt | undefined): ReceiptRecord {
+  const earlier = before === undefined ? [] : [...(before.earlier ?? []), ...before.history]
+  return { ...accepted, entry: { ...accepted.entry, reason: REPLAYED }, ...(earlier.length !== 0 ? { earlier: earlier.slice(-MAX_EARLIER_ENTRIES) } : {}) }
+}
+
 /** Sends dead letter `id` again; resolves to the message sent once the stream has it. */
 export async function replayDeadLetter(parts: ReplayParts, id: string): Promise<Envelope> {
   const { journal, lane } = parts
@@ -57,12 +70,15 @@ export async function replayDeadLetter(parts: ReplayParts, id: string): Promise<
       const data = withNewOrigins(record.data, parts.codec, (i) => lane.origin(pos, i))
       await sender.putData({ ...record, data }, { actor: envelope.type, messageId: envelope.id })
     } else {
-      // The replay is a new run of the message: its receipt (a dead letter always has one) starts
-      // again, and what its instance's item still keeps of the old run's end goes first.
+      // The replay is a new run of the message: its attempts count from 1 again, so its entries
+      // would overwrite the old run's; those are kept on the new run's first entry instead, and
+      // read before it (a receipt's history is all that happened to the message). What its
+      // instance's item still keeps of the old run's end goes first.
       envelope.receipt ??= 'status'
+      const before = merged(await journal.receipt(envelope.id, Date.now()), receiptsIn(await parts.state.get(envelope.type, envelope.key), envelope.id))
       await changeInstanceMeta(parts.state, Date.now, envelope.type, envelope.key, (meta) => dropPendingOf(meta, envelope.id), 'the replayed message’s entries')
       await journal.deleteReceipt(envelope.id)
-      await journal.putReceipts([parts.accepted(envelope)])
+      await journal.putReceipts([replayedEntry(parts.accepted(envelope), before)])
       await sender.send(envelope)
     }
   } catch (error) {

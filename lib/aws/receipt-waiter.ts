@@ -118,8 +118,9 @@ export class ReceiptWaiter {
   }
 }
 
-function toReceipt(stored: StoredReceipt): Receipt {
-  return { id: stored.id as MessageId, actor: stored.actor, key: stored.key, status: stored.status, attempts: stored.attempts, history: stored.history }
+/** A stored receipt as the System API gives it: one history, the runs before a replay first, as the embedded mode keeps it. */
+export function toReceipt(stored: StoredReceipt): Receipt {
+  return { id: stored.id as MessageId, actor: stored.actor, key: stored.key, status: stored.status, attempts: stored.attempts, history: [...(stored.earlier ?? []), ...stored.history] }
 }
 
 /** What an ask answers, from its message's final receipt: the reply, or the error the message ended with. */

@@ -362,7 +362,7 @@ function toNode(receipt: StoredReceipt, link: TraceLink | undefined): MessageNod
     status: receipt.status,
     attempts: receipt.attempts,
     ...(running && last && last !== running ? { durationMs: last.at - running.at } : {}),
-    history: receipt.history,
+    history: [...(receipt.earlier ?? []), ...receipt.history],
     ...(receipt.error ? { error: { name: receipt.error.name, message: receipt.error.message } } : {}),
   }
 }

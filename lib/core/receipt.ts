@@ -28,6 +28,12 @@ export interface Receipt {
   history: ReceiptEntry[]
 }
 
+/**
+ * The reason on the `accepted` entry a replay of a dead letter starts its new run with: the
+ * history goes on from the run that died, and this entry says where the replay began.
+ */
+export const REPLAYED = 'replayed'
+
 export function isFinal(status: MessageStatus): boolean {
   return FINAL_STATUSES.has(status)
 }

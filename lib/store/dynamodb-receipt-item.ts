@@ -6,6 +6,7 @@
 // large reply) is refused by message id and actor before anything of its batch is sent.
 import { TroupeError } from '../core/errors.js'
 import type { ErrorRecord } from '../core/dead-letter.js'
+import type { ReceiptEntry } from '../core/receipt.js'
 import type { Write } from './dynamodb-batch-writes.js'
 import type { Item, Key } from './dynamodb-dead-letter-item.js'
 import { DYNAMODB_MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, itemBytes, sha256 } from './dynamodb-table.js'
@@ -49,6 +50,7 @@ function receiptItem(r: ReceiptRecord): Item & Key {
   if (r.entry.reason !== undefined) item.reason = { S: r.entry.reason }
   if (r.reply !== undefined) item.reply = { S: r.reply }
   if (r.error !== undefined) item.error = { S: JSON.stringify(r.error) }
+  if (r.earlier !== undefined) item.earlier = { S: JSON.stringify(r.earlier) }
   if (r.trace !== undefined) {
     item.cid = { S: r.trace.correlationId }
     item.sent = { N: String(r.trace.sentAt) }
@@ -69,6 +71,7 @@ export function toReceiptRecord(id: string, item: Item): ReceiptRecord {
   if (item.reason?.S !== undefined) record.entry.reason = item.reason.S
   if (item.reply?.S !== undefined) record.reply = item.reply.S
   if (item.error?.S !== undefined) record.error = JSON.parse(item.error.S) as ErrorRecord
+  if (item.earlier?.S !== undefined) record.earlier = JSON.parse(item.earlier.S) as ReceiptEntry[]
   if (item.cid?.S !== undefined) record.trace = { correlationId: item.cid.S, sentAt: Number(item.sent?.N), ...(item.par?.S !== undefined ? { parentId: item.par.S } : {}) }
   return record
 }

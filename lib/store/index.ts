@@ -181,6 +181,12 @@ export interface ReceiptRecord {
   expiresAt: number
   /** Where the message sits in its request, for traces: kept once per message beside its receipt. */
   trace?: { correlationId: string; parentId?: string; sentAt: number }
+  /**
+   * On the `accepted` entry a replay starts with: the history of the runs before it. The new run's
+   * entries have the same keys as the old run's (attempts count from 1 again), so the old ones are
+   * deleted and kept here, to be read before the new ones.
+   */
+  earlier?: ReceiptEntry[]
 }
 
 /** One message of a request, as the journal keeps it for `trace` (its status is in its receipt). */
@@ -205,6 +211,8 @@ export interface StoredReceipt {
   error?: ErrorRecord
   /** Where the message sits in its request, when its entries carried it. */
   trace?: { correlationId: string; parentId?: string; sentAt: number }
+  /** The history of the runs before a replay, read before `history` (the run now). */
+  earlier?: ReceiptEntry[]
 }
 
 /**
@@ -217,7 +225,7 @@ export interface JournalStore {
   putReceipts(records: readonly ReceiptRecord[]): MaybePromise<void>
   /** The receipt of a message, without entries past their `expiresAt`; undefined when none is left. */
   receipt(id: string, now: number): MaybePromise<StoredReceipt | undefined>
-  /** Removes every entry of a message's receipt (a replayed dead letter starts a new one). */
+  /** Removes every entry of a message's receipt (a replayed dead letter's run starts again, the old entries kept on its first: `earlier`). */
   deleteReceipt(id: string): MaybePromise<void>
   /** Keeps dead letters, keyed by message id (a repeat replaces). */
   putDeadLetters(letters: readonly DeadLetter[]): MaybePromise<void>

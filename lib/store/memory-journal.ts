@@ -116,6 +116,7 @@ function copyRecord(r: ReceiptRecord): ReceiptRecord {
   const copy: ReceiptRecord = { id: r.id, actor: r.actor, key: r.key, entry: copyEntry(r.entry), expiresAt: r.expiresAt }
   if (r.reply !== undefined) copy.reply = r.reply
   if (r.error !== undefined) copy.error = { ...r.error }
+  if (r.earlier !== undefined) copy.earlier = r.earlier.map(copyEntry)
   return copy
 }
 

@@ -66,6 +66,8 @@ export function assembleReceipt(id: string, live: readonly ReceiptRecord[]): Sto
   if (last.error !== undefined) receipt.error = { ...last.error }
   const trace = live.find((r) => r.trace !== undefined)?.trace
   if (trace !== undefined) receipt.trace = { ...trace }
+  const earlier = live.find((r) => r.earlier !== undefined)?.earlier
+  if (earlier !== undefined) receipt.earlier = earlier.map(copyEntry)
   return receipt
 }
 

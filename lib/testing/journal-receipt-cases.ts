@@ -83,6 +83,21 @@ export function receiptCases(withStore: WithJournal): void {
     ])
   })
 
+  withStore('receipts: the history a replay carries on its first entry is read apart, before the run now', async (t, journal) => {
+    const before = [
+      { status: 'accepted' as const, at: 1, attempt: 0 },
+      { status: 'dead' as const, at: 2, attempt: 1, reason: 'Error: boom' },
+    ]
+    await journal.putReceipts([{ ...entry('m1', 'accepted', 0, { at: 3, reason: 'replayed' }), earlier: before }, entry('m1', 'done', 1, { at: 4 })])
+    const got = await journal.receipt('m1', NOW)
+    t.strictSame(got?.earlier, before, 'the runs before')
+    t.strictSame(got?.history, [
+      { status: 'accepted', at: 3, attempt: 0, reason: 'replayed' },
+      { status: 'done', at: 4, attempt: 1 },
+    ], 'the run now')
+    t.equal(got?.attempts, 1, "the run now's attempts")
+  })
+
   withStore('receipts: entries past their expiresAt are not read; none left is no receipt', async (t, journal) => {
     await journal.putReceipts([
       entry('m1', 'accepted', 0, { expiresAt: NOW + 1_000 }),

@@ -94,6 +94,7 @@ export function merged(stored: StoredReceipt | undefined, waiting: readonly Rece
   const all = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r)
   const receipt = assembleReceipt(waiting[0]!.id, all)!
   if (receipt.trace === undefined && stored?.trace !== undefined) receipt.trace = { ...stored.trace }
+  if (receipt.earlier === undefined && stored?.earlier !== undefined) receipt.earlier = stored.earlier
   return receipt
 }
 

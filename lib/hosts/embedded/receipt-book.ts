@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from '../../core/clock.js'
 import { ReceiptTimeoutError, TroupeError } from '../../core/errors.js'
-import { FINAL_STATUSES, type MessageStatus, type Receipt } from '../../core/receipt.js'
+import { FINAL_STATUSES, REPLAYED, type MessageStatus, type Receipt } from '../../core/receipt.js'
 import type { Envelope } from '../../core/envelope.js'
 import type { AwaitReceiptOptions } from '../../core/system.js'
 import { DEFAULT_ASK_TIMEOUT_MS } from '../../core/defaults.js'
@@ -31,8 +31,8 @@ export class ReceiptBook {
   open(envelope: Envelope): void {
     const existing = this.receipts.get(envelope.id)
     if (existing) {
-      // A replay continues the receipt it had.
-      this.record(envelope, 'accepted')
+      // A replay continues the receipt it had, from an entry that says so.
+      this.record(envelope, 'accepted', REPLAYED)
       return
     }
     this.receipts.set(envelope.id, {
