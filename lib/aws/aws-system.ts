@@ -147,9 +147,9 @@ export class AwsSystem implements System {
     return this.parts.timing.list()
   }
 
-  /** Fires every timer due now and resolves when they are sent (a scheduled tick in a Lambda). */
-  fireDueTimers(): Promise<void> {
-    return this.parts.timing.fireDue()
+  /** Fires every timer due now and resolves when they are sent (a scheduled tick in a Lambda, whose time ends at `deadline`). */
+  fireDueTimers(deadline?: number): Promise<void> {
+    return this.parts.timing.fireDue(deadline)
   }
 
   // ── pausing ──────────────────────────────────────────────────────────────
@@ -229,7 +229,7 @@ export class AwsSystem implements System {
    * environments too), as the table said at most a second before: the first look at a type starts
    * the read, and a later one shows it. Messages a pause or a throttle set aside wait in
    * their instance's item, and are not in `queued`: `parked` counts those this process's turns
-   * parked for a token and that still wait, `oldestParkedAt` says since when (`troupe inspect
+   * parked (for a token, a slot, or a retry that waits long) and that still wait, `oldestParkedAt` says since when (`troupe inspect
    * actors` counts them all, from the table). `iteratorAgeMs` is how far behind the newest
    * record this process reads its streams. `instances` is what `instances()` lists.
    */
@@ -247,8 +247,8 @@ export class AwsSystem implements System {
    * Resolves once everything sent so far, and everything it caused, has reached its final
    * outcome: the transport is empty and every shard is read to its end with no batch running
    * (a batch retries its messages inside it), no timer is due now (this process fires those
-   * due), and no message this process parked for a throttle still waits (their wake-ups fire
-   * here). Timers due later are not waited for, nor messages held by a pause (they wait in
+   * due), and no message this process parked still waits (for a throttle, or a retry that waits
+   * long, which may take minutes; their wake-ups fire here). Timers due later are not waited for, nor messages held by a pause (they wait in
    * their instance's item, not in the stream). Needs `consume` (this process must be the host),
    * or an `idleHost` that knows when the host elsewhere is done; rejects with `TROUPE_CONFIG`
    * otherwise.

@@ -91,6 +91,8 @@ export class AwsTimers {
   readonly fires: boolean
   private readonly runner: TimerRunner
   private readonly tick: NodeJS.Timeout | undefined
+  /** When the invocation firing timers ends (a tick's); a process's own runner has no end. */
+  private deadline = Infinity
 
   constructor(private readonly o: AwsTimersOptions) {
     this.runner = new TimerRunner(o.clock, o.store, (t) => this.fire(t), o.logger, timerLanes((type) => o.host.typeOf(type)))
@@ -126,9 +128,17 @@ export class AwsTimers {
     this.runner.notify(dueAt)
   }
 
-  /** Fires every timer due now and resolves when they are sent (a scheduled tick in a Lambda). */
-  fireDue(): Promise<void> {
-    return this.runner.fireDue()
+  /**
+   * Fires every timer due now and resolves when they are sent (a scheduled tick in a Lambda, whose
+   * time ends at `deadline`: a wake-up's run stops there and its timer stays due for the next).
+   */
+  async fireDue(deadline = Infinity): Promise<void> {
+    this.deadline = deadline
+    try {
+      await this.runner.fireDue()
+    } finally {
+      this.deadline = Infinity
+    }
   }
 
   /** Fires nothing more; resolves once a firing under way is done. */
@@ -151,7 +161,7 @@ export class AwsTimers {
       const meta = decodeMeta((await this.o.states.get(type, key))?.meta)
       if (meta.parked === undefined && !meta.outbox?.some((s) => s.lane === PENDING)) return // ran already: nothing waits
       const stream = this.o.router.route({ id: timer.id as MessageId, type, key } as Envelope).stream
-      if (!(await host.runWaiting(type, key, derivedId(timer.id as MessageId, 'flush'), stream))) {
+      if (!(await host.runWaiting(type, key, derivedId(timer.id as MessageId, 'flush'), stream, this.deadline))) {
         throw new TroupeError('TROUPE_WAKE_UNFINISHED', `the parked messages of ${type}#${key} did not all run; the wake-up ${timer.id} fires again`)
       }
       return

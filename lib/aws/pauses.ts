@@ -9,7 +9,7 @@
 // records are marked read, so the shard moves on and other keys flow. Resuming clears the mark
 // and puts a flush record for the instance on the stream as a wake-up: the host that reads it
 // runs everything held first, in order, and applies nothing for the record itself. Messages
-// parked by a throttle wait in the item too; a paused instance sets no wake-up for them, so
+// parked (by a throttle, or for a retry) wait in the item too; a paused instance sets no wake-up for them, so
 // resume wakes them.
 import type { Envelope } from '../core/envelope.js'
 import { StoreConflictError } from '../core/errors.js'

@@ -47,7 +47,7 @@ export class StreamHosting {
 
   /**
    * Resolves once the transport is empty and every shard is read to its end with no batch
-   * running, no timer is due now, and no message parked for a throttle still waits (their
+   * running, no timer is due now, and no message parked (for a throttle or a retry) still waits (their
    * wake-ups fire in this process when it fires timers). Whatever any of these sends is waited
    * for in turn.
    */

@@ -145,7 +145,7 @@ export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
     if (isKinesisEvent(event)) return batch(event, context)
     if (isAskInvocation(event)) return ask(event, context)
     if (isTick(event)) {
-      await system.fireDueTimers()
+      await system.fireDueTimers(deadlineOf(context))
       await system.transport.flush()
       return { troupe: 'ticked' }
     }

@@ -1,12 +1,12 @@
 // The backlog of each actor type, as gauges a host writes beside its counts (emf.ts): what waits
-// (messages parked for a throttle's token or a concurrency slot, and how long the oldest of them
+// (messages parked for a throttle's token, a concurrency slot or a retry, and how long the oldest of them
 // has waited), what runs (a capped type's slots held on every host), and how long the type's
 // records waited in the stream before a host read them (the iterator age). Counts are summed over
 // time; these are readings, so CloudWatch is asked for their Maximum, never their Sum.
 
 /** One actor type's backlog as a host saw it; a field the host does not know is absent. */
 export interface TypeBacklog {
-  /** Messages parked in their instances' items for a throttle's token or a concurrency slot. */
+  /** Messages parked in their instances' items for a throttle's token, a concurrency slot or a retry that waits long. */
   parked?: number
   /** How long the oldest of them has waited since it was sent, ms. */
   oldestParkedAgeMs?: number

@@ -47,9 +47,13 @@ t.test('a poison message stops only its key; the shard flows; dead after the pol
   await r.settle()
   t.same(await r.producer.state(Counter, 'p'), { sum: 6, ns: [1, 3, 2] }, 'the replayed message was applied once')
   t.same(
-    (await r.producer.receipt(poisonId))?.history.map((e) => e.status),
-    ['accepted', 'done'],
-    'its receipt starts again with the replay, and ends done',
+    (await r.producer.receipt(poisonId))?.history.map((e) => [e.status, e.reason === 'replayed' ? 'replayed' : undefined]),
+    [
+      ['dead', undefined],
+      ['accepted', 'replayed'],
+      ['done', undefined],
+    ],
+    'its receipt keeps the run that died, then the replay, and ends done',
   )
   t.same(await r.producer.deadLetters(), [], 'no dead letter left')
   await t.rejects(r.producer.replay(poisonId), { code: 'TROUPE_NO_DEAD_LETTER' }, 'a second replay finds nothing to send')

@@ -16,6 +16,7 @@ import type { ActorRegistry } from '../../turn/registry.js'
 import { BatchProgress } from './batch-progress.js'
 import { groupStart, pauseRef, type DurableBatch, type DurableRecord, type Group, type ShardSource } from './durable-batch.js'
 import { message, type DurableContext } from './durable-context.js'
+import { decodeMeta, reached } from './instance-meta.js'
 import { STATELESS_SEEN, StatelessMemory } from './stateless-memory.js'
 import { keepsItem, waitKey } from './waiting-message.js'
 
@@ -160,8 +161,10 @@ export class BatchIntake {
 
   /**
    * After a batch that parked stateless messages and did not keep its memory: those of this batch
-   * that have a waiting item were parked before (for a token, a slot, or their retry), and are
-   * copies. False when the items could not be read (the whole batch comes again).
+   * whose waiting item read their record were parked there before (for a token, a slot, or their
+   * retry), and are copies. An item that stopped before it (the run's time ran out, a retry not
+   * due yet) may exist without it: that message is not a copy. False when the items could not be
+   * read (the whole batch comes again).
    */
   private async parkedBefore(stateless: readonly Group[], shard: string): Promise<boolean> {
     const { ctx } = this
@@ -170,7 +173,10 @@ export class BatchIntake {
     const refs = maybe.map((g) => ({ type: g.type.type, key: waitKey(g.records[0]!.envelope) }))
     try {
       const loaded = ctx.options.state.getMany ? await ctx.options.state.getMany(refs) : await Promise.all(refs.map((r) => ctx.options.state.get(r.type, r.key)))
-      maybe.forEach((g, i) => (g.copy = loaded[i] !== undefined))
+      maybe.forEach((g, i) => {
+        const r = g.records[0]!
+        g.copy = loaded[i] !== undefined && reached(decodeMeta(loaded[i]!.meta), shard, r.sequenceNumber!, r.member?.index)
+      })
       return true
     } catch (error) {
       ctx.logger.error('could not read the items of waiting messages; the batch will be delivered again', { shard, error: message(error) })

@@ -1,6 +1,6 @@
 // Runs of the durable host that no batch brought (durable-host.ts is the map): one message sent
 // straight to the host (a Lambda `Invoke` from `ask`), and what waits in an instance's item
-// (messages parked by its throttle). They commit as a batch's runs do; what they send has no
+// (messages parked by a throttle or for a retry). They commit as a batch's runs do; what they send has no
 // record of its own to sit at, so it goes out through the instance's shard (docs/guarantees.md).
 import type { Envelope } from '../../core/envelope.js'
 import { messageLogFields } from '../../core/logger.js'
@@ -86,11 +86,12 @@ export class DirectRuns {
   }
 
   /**
-   * Runs what waits in an instance's item (messages parked by its throttle) here, as a direct run
-   * of a flush record: what the waiting turns send goes out through the instance's shard, as a
-   * direct run's does. False when they did not all run.
+   * Runs what waits in an instance's item (messages parked by a throttle or for a retry) here, as
+   * a direct run of a flush record, by `deadline` (a scheduled tick's Lambda time): what the
+   * waiting turns send goes out through the instance's shard, as a direct run's does. False when
+   * they did not all run.
    */
-  async runWaiting(type: string, key: string, flushId: string, stream: string): Promise<boolean> {
+  async runWaiting(type: string, key: string, flushId: string, stream: string, deadline = Infinity): Promise<boolean> {
     const actor = this.registry.get(type)
     const loaded = await this.loadPast(actor.type, key, undefined, Infinity)
     if (loaded === NOT_YET) return false
@@ -98,7 +99,7 @@ export class DirectRuns {
     const group: Group = { type: actor, key, records: [{ sequenceNumber: undefined, envelope: flush }], stored: loaded.stored, typePaused: loaded.typePaused }
     await this.ctx.rates.grant([group], { kind: 'direct', stream, envelope: flush }, this.ctx.clock.now())
     await this.slotFor(group)
-    return (await this.runner.runGroup(group, { kind: 'direct', stream, envelope: flush }, Infinity, { applied: 0, duplicates: 0, conflicts: 0 })) === undefined
+    return (await this.runner.runGroup(group, { kind: 'direct', stream, envelope: flush }, deadline, { applied: 0, duplicates: 0, conflicts: 0 })) === undefined
   }
 
   /**

@@ -229,9 +229,9 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
     return this.direct.handleDirect(envelope, deadline, after, stream, keepsAnswer)
   }
 
-  /** Runs what waits in an instance's item (messages parked by its throttle) here. False when they did not all run. */
-  runWaiting(type: string, key: string, flushId: string, stream: string): Promise<boolean> {
-    return this.direct.runWaiting(type, key, flushId, stream)
+  /** Runs what waits in an instance's item (messages parked by a throttle or for a retry) here, by `deadline`. False when they did not all run. */
+  runWaiting(type: string, key: string, flushId: string, stream: string, deadline?: number): Promise<boolean> {
+    return this.direct.runWaiting(type, key, flushId, stream, deadline)
   }
 
   // ── entries made outside the host's turns ────────────────────────────────

@@ -99,15 +99,16 @@ export class GroupRunner implements RunParts {
     // none for a keyed actor without state (no item to wait in): it stays in the stream, for later.
     const slot = group.grant?.slot
     if (slot !== undefined && !slot.held(ctx.clock.now()) && !parksAtOnce(group, ctx.clock.now())) return this.notYet(source, record.sequenceNumber, slot.retryMs(), deadline)
-    // Its type's rate dealt it a token not earned yet, or its type got no slot: it waits in an item of its own.
-    if (parksAtOnce(group, ctx.clock.now())) return this.runWaiting(group, record, source, deadline, result)
+    // Its type's rate dealt it a token not earned yet, or its type got no slot: it waits in an item
+    // of its own, with the attempts it failed before and its retry's time, if any.
+    if (parksAtOnce(group, ctx.clock.now())) return this.runWaiting(group, record, source, deadline, result, failingOf(group))
     // Its attempts go on from those of earlier deliveries: a retry that waits past every batch's
     // deadline still ends, as its policy says, instead of starting over each time; and it runs no
     // sooner than its retry asks. A long wait parks it; a short one, or one with no item to wait
     // in (a keyed actor without state), is waited out here as far as the deadline allows.
     const retryAt = group.retryAt ?? 0
     if (retryAt > ctx.clock.now()) {
-      if (type.kind === 'stateless' && retryAt - ctx.clock.now() > RETRY_PARK_MS) return this.parkRetry(group, record, source, deadline, result, retryAt)
+      if (type.kind === 'stateless' && retryAt - ctx.clock.now() > RETRY_PARK_MS) return this.parkRetry(group, record, source, deadline, result)
       await new Promise<void>((resolve) => ctx.clock.setTimeout(resolve, Math.min(retryAt, deadline) - ctx.clock.now()))
       if (retryAt > ctx.clock.now()) return record.sequenceNumber
     }
@@ -116,7 +117,7 @@ export class GroupRunner implements RunParts {
       group.attempts = ran.failures
       group.retryAt = ran.retryAt
       // A long wait: the message waits in an item of its own, woken at its retry time (retry-parking.ts).
-      if (type.kind === 'stateless' && ran.retryAt - ctx.clock.now() > RETRY_PARK_MS) return this.parkRetry(group, record, source, deadline, result, ran.retryAt)
+      if (type.kind === 'stateless' && ran.retryAt - ctx.clock.now() > RETRY_PARK_MS) return this.parkRetry(group, record, source, deadline, result)
       return record.sequenceNumber
     }
     const { entries, events } = await outcomes.offloaded(type, record.envelope, [], ran)
@@ -155,14 +156,14 @@ export class GroupRunner implements RunParts {
    * in the memory until the item has them: a memory that cannot say so leaves the record for its
    * next delivery, which goes on from them.
    */
-  private async parkRetry(group: Group, record: Group['records'][number], source: ShardSource, deadline: number, result: BatchResult, retryAt: number): Promise<string | undefined> {
+  private async parkRetry(group: Group, record: Group['records'][number], source: ShardSource, deadline: number, result: BatchResult): Promise<string | undefined> {
     try {
       await source.markParking!()
     } catch (error) {
       this.ctx.logger.warn("could not note in the shard's memory that a stateless message waits for its retry; its record is delivered again", { ...messageLogFields(record.envelope), error: message(error) })
       return record.sequenceNumber
     }
-    return this.runWaiting(group, record, source, deadline, result, { id: record.envelope.id, attempts: group.attempts!, retryAt })
+    return this.runWaiting(group, record, source, deadline, result, failingOf(group))
   }
 
   /** Parks a stateless message in its waiting item (waiting-message.ts), with the token dealt to it, or failing. */
@@ -173,4 +174,11 @@ export class GroupRunner implements RunParts {
     if (failed === undefined && waiting.done) group.done = true
     return failed
   }
+}
+
+/** A stateless message's failed attempts and its retry's time, as its waiting item starts with them: none when it never failed. */
+function failingOf(group: Group): Group['failing'] {
+  const attempts = group.attempts
+  if (attempts === undefined || attempts.length === 0) return undefined
+  return { id: group.records[0]!.envelope.id, attempts, retryAt: group.retryAt ?? 0 }
 }

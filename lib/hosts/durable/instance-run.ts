@@ -176,7 +176,7 @@ export class InstanceRun {
     const { clock } = ctx
     // After a resume, what was held runs first, in the order it came, before this batch's records.
     const heldFirst = this.lateWork && !paused && meta.held !== undefined ? meta.held.map((envelope) => ({ sequenceNumber: undefined, envelope, held: true, parked: false, member: undefined, arrivedAt: undefined })) : []
-    // Parked (throttled) messages came before any held one: a message is held only while paused,
+    // Parked messages (for a token, a slot or a retry) came before any held one: a message is held only while paused,
     // and parked only while not. They run first, as far as the key's tokens allow.
     const parkedFirst = this.lateWork && !paused && meta.parked !== undefined ? meta.parked.map((envelope) => ({ sequenceNumber: undefined, envelope, held: false, parked: true, member: undefined, arrivedAt: undefined })) : []
     const throttles = (this.throttles = RunThrottles.of(type, meta, group.grant, clock.now()))
@@ -250,7 +250,7 @@ export class InstanceRun {
         break
       }
       // A failed message whose retry is not due, or one without a token: it and all after it are parked.
-      const retry = await this.untilRetry(envelope, parked)
+      const retry = waiting ? undefined : await this.untilRetry(envelope, parked)
       if (retry === 'later') {
         this.failedAt = held ? firstRecord : (sequenceNumber ?? DIRECT)
         this.stopAt(n, parkedFirst.length + heldFirst.length)
@@ -309,9 +309,9 @@ export class InstanceRun {
 
   /**
    * Whether `envelope` must still wait for its retry (it is the failed message, its retry not
-   * due): a wait the deadline allows, and short, is waited out here (undefined once over); a
-   * parked message, or one with a long wait, stays or goes parked (how long); a short wait past
-   * the deadline is left for the record's next delivery (`later`), whose deadline is further.
+   * due): a parked message, or one with a long wait, stays or goes parked (how long); a short wait
+   * is waited out here as far as the deadline allows (undefined once over), and what the deadline
+   * cuts short is left for the record's next delivery (`later`), whose deadline is further.
    */
   private async untilRetry(envelope: Envelope, parked: boolean): Promise<Wait | 'later' | undefined> {
     const { clock } = this.ctx
@@ -319,9 +319,8 @@ export class InstanceRun {
     const ms = retryAt === undefined ? 0 : retryAt - clock.now()
     if (ms <= 0) return undefined
     if (parked || ms > RETRY_PARK_MS) return { ms, scope: 'key', retry: true }
-    if (retryAt! >= this.deadline) return 'later'
-    await new Promise<void>((resolve) => clock.setTimeout(resolve, ms))
-    return undefined
+    await new Promise<void>((resolve) => clock.setTimeout(resolve, Math.min(retryAt!, this.deadline) - clock.now()))
+    return retryAt! > clock.now() ? 'later' : undefined
   }
 
   /** The pass stops at its n-th message: at one from the item (held or parked), it reads none of the records. */

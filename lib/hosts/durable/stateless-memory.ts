@@ -3,11 +3,12 @@
 // key `stream/shardId`), read with the batch's state and written once per batch, after the
 // batch's stateless turns have sent their messages (lane-memory.ts, docs/guarantees.md).
 //
-// A message that waits for its type's token is parked in an item of its own (waiting-message.ts)
-// before this memory is written. So that a batch delivered again after a crash in between does not
-// run such a message at once as well, the memory first says `parking` (one write, only in a batch
-// that parks); while it says so, the next batch reads the waiting items of its throttled messages
-// with its state, and the memory written after a batch that finished whole says it no more.
+// A message that waits for its type's token or slot, or for a retry that waits long, is parked in
+// an item of its own (waiting-message.ts) before this memory is written. So that a batch delivered
+// again after a crash in between does not run such a message at once as well, the memory first
+// says `parking` (one write, only in a batch that parks); while it says so, the next batch reads
+// the waiting items of its stateless messages with its state, and the memory written after a
+// batch that finished whole says it no more.
 import type { AttemptRecord } from '../../core/dead-letter.js'
 import type { Origin } from '../../core/envelope.js'
 import { StoreConflictError } from '../../core/errors.js'

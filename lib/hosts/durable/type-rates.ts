@@ -11,6 +11,7 @@ import type { ActorType } from '../../turn/actor-type.js'
 import type { Group, Source } from './durable-batch.js'
 import { decodeMeta, reached } from './instance-meta.js'
 import { dealTokens, floorAt, HeldTokens, periodMs, shareOf, tokenTimes } from './type-bucket.js'
+import { parkedRetryAt } from './retry-parking.js'
 import { keepsItem } from './waiting-message.js'
 
 /** Rounds of a claim when other hosts move the clock across the floor in between (rare). */
@@ -103,6 +104,8 @@ function askOf(group: Group, source: Source, rate: Required<Rate>, now: number):
   if (group.typePaused || meta.paused) return 0
   const held = new HeldTokens(meta.typeTokens)
   if ((held.lastAt() ?? -Infinity) > now) return 0
+  // Its line waits for a failed message's retry: tokens claimed now would lapse unused.
+  if ((parkedRetryAt(meta) ?? -Infinity) > now) return 0
   let late = source.kind === 'direct'
   let fresh = 0
   for (const r of group.records) {

@@ -1,4 +1,4 @@
-// A stateless message whose retry waits past its batch's deadline (a RetryableError asking for a
+// A message whose retry waits past its batch's deadline, keyed or stateless (a RetryableError asking for a
 // second and a half, a Lambda with a second left) leaves its record for the next delivery, as a
 // stateful one does; its failed attempts, and when the next may run, are kept in the shard's
 // memory of stateless messages, so they go on from one delivery to the next, no sooner than the
@@ -8,6 +8,8 @@
 // host on memory stores, delivering again from the record it reports, as the mapping does.
 import t from 'tap'
 import { Actor } from '../../lib/core/actor.js'
+import type { Context } from '../../lib/core/context.js'
+import { wakeTarget } from '../../lib/hosts/durable/instance-throttle.js'
 import type { AttemptRecord } from '../../lib/core/dead-letter.js'
 import { makeEnvelope, type Envelope } from '../../lib/core/envelope.js'
 import { RetryableError } from '../../lib/core/errors.js'
@@ -38,11 +40,40 @@ class Slow extends Actor<{ name: string }> {
   }
 }
 
+/** A keyed instance's message that fails like Slow's. */
+const keyedAt: number[] = []
+class SlowKeyed extends Actor<{ name: string }, void, { n: number }> {
+  static readonly type = 'rel.slowKeyed'
+  static readonly policy = { maxAttempts: 3 }
+  key() {
+    return 'k'
+  }
+  initialState() {
+    return { n: 0 }
+  }
+  receive(_: { name: string }, ctx: Context<{ n: number }>) {
+    keyedAt.push(Date.now())
+    ctx.state.n++
+    throw new RetryableError('the service says: come back in a moment', { retryAfterMs: WAIT_MS })
+  }
+}
+
+/** Under its type's rate of one a second: its first run fails, asking for WAIT_MS; the attempt each run was, and when. */
+const metered: { attempt: number; at: number }[] = []
+class Metered extends Actor<{ name: string }> {
+  static readonly type = 'rel.metered'
+  static readonly policy = { maxAttempts: 3, throttle: { ratePerSecond: 1, burst: 1 } }
+  receive(_: { name: string }, ctx: Context) {
+    metered.push({ attempt: ctx.attempt, at: Date.now() })
+    if (metered.length === 1) throw new RetryableError('the service says: come back in a moment', { retryAfterMs: WAIT_MS })
+  }
+}
+
 const codec = new RecordCodec()
 let n = 0
-function record(name: string, type = Slow.type): DurableRecord {
+function record(name: string, type = Slow.type, key = ''): DurableRecord {
   n++
-  const e: Envelope = makeEnvelope({ id: `m-${name}` as MessageId, type, key: '', body: { name }, correlationId: `m-${name}` as string as CorrelationId, sentAt: 1 })
+  const e: Envelope = makeEnvelope({ id: `m-${name}` as MessageId, type, key, body: { name }, correlationId: `m-${name}` as string as CorrelationId, sentAt: 1 })
   e.origin = { lane: 'p:producer', pos: String(n), i: 0, fence: '1' }
   return { sequenceNumber: String(1_000 + n), data: codec.encode(e), arrivedAt: 1_700_000_000_000 }
 }
@@ -50,10 +81,11 @@ function record(name: string, type = Slow.type): DurableRecord {
 function makeHost() {
   const journal = new MemoryJournalStore()
   const state = new MemoryStateStore()
+  const timers = new MemoryTimerStore()
   const host = new DurableHost({
-    actors: [Slow],
+    actors: [Slow, SlowKeyed, Metered],
     state,
-    timers: new MemoryTimerStore(),
+    timers,
     journal,
     messages: { send: async (): Promise<SendReport> => ({ results: [], sent: 0, failed: 0 }) },
     logger: createLogger('silent' as never),
@@ -63,7 +95,7 @@ function makeHost() {
     const item = await state.get(STATELESS_SEEN, 'in/shardId-000000000000')
     return { bytes: Buffer.byteLength(item?.meta ?? ''), meta: decodeMeta(item?.meta) }
   }
-  return { host, journal, memory }
+  return { host, journal, memory, timers }
 }
 
 t.test('a stateless retry that waits past its deadline runs no sooner than asked, over deliveries, and ends after its attempts', async (t) => {
@@ -114,4 +146,50 @@ t.test('the attempts a shard keeps stay small, however many messages fail and wh
   t.equal(attempts.length, 4, "the last one's four attempts")
   t.equal(retryAt, 5_000, 'and when its next may run')
   t.ok(attempts.every((a) => a.error.stack === undefined && a.error.message.length <= 256), 'each without its stack, its message cut')
+})
+
+t.test('a stateless message that failed and then waits for its type\'s token keeps its attempts and its retry time', async (t) => {
+  const { host, journal, timers } = makeHost()
+  const batch = [record('x', Metered.type)]
+  // Deliveries as the mapping makes them until the shard moves on, then the wake-ups of its
+  // waiting item as a timer runner fires them: armed for the earliest, at its due time.
+  let movedOn = false
+  for (let round = 0; round < 20 && metered.length < 2; round++) {
+    if (!movedOn) movedOn = (await host.handle({ stream: 'in', shardId: 'shardId-000000000000', records: batch, deadline: Date.now() + DELIVERY_MS })).failedFrom === undefined
+    const next = await timers.next()
+    if (movedOn && next !== undefined && next > Date.now()) await new Promise((resolve) => setTimeout(resolve, next - Date.now()))
+    for (const timer of await timers.due(Date.now(), 100)) {
+      const { type, key } = wakeTarget(timer)
+      if (await host.runWaiting(type, key, `flush-${timer.id}`, 'in', Date.now() + DELIVERY_MS)) await timers.delete(timer.id)
+    }
+  }
+  t.same(
+    metered.map((m) => m.attempt),
+    [1, 2],
+    'its second run is its second attempt',
+  )
+  const gap = metered[1]!.at - metered[0]!.at
+  t.ok(gap >= WAIT_MS, `no sooner than its retry asked (${gap} ms after the first)`)
+  t.same(await journal.deadLetters(), [], 'no dead letter')
+})
+
+t.test('a keyed message whose retry is not due when its record comes again waits, as far as the deadline allows, rather than hand it straight back', async (t) => {
+  const { host, journal } = makeHost()
+  const batch = [record('keyed', SlowKeyed.type, 'k')]
+  let deliveries = 0
+  while (deliveries < 20) {
+    deliveries++
+    const result = await host.handle({ stream: 'in', shardId: 'shardId-000000000000', records: batch, deadline: Date.now() + DELIVERY_MS })
+    if (result.failedFrom === undefined) break
+  }
+  t.ok(deliveries <= 6, `it ended after ${deliveries} deliveries: each that came early waited out its time`)
+  const gaps = keyedAt.slice(1).map((at, i) => at - keyedAt[i]!)
+  t.ok(
+    keyedAt.length === 3 && gaps.every((gap) => gap >= WAIT_MS),
+    `three attempts, each no sooner than ${WAIT_MS} ms after the one before (${gaps.join(', ')} ms)`,
+  )
+  t.same(
+    (await journal.deadLetters()).map((l) => [l.envelope.id, l.attempts.length]),
+    [['m-keyed', 3]],
+  )
 })
