@@ -372,8 +372,8 @@ export const errorCodes = {
     remedy: 'Give the actor to the system, or fix the type name.',
   },
   TROUPE_WAKE_UNFINISHED: {
-    meaning: 'On AWS, the messages parked for a throttle did not all run at their wake-up; the wake-up fires again.',
-    remedy: "Nothing, if it passes; if it repeats, look at the actor's throttle and the log.",
+    meaning: "On AWS, the messages parked in an item (for a throttle, a concurrency slot or a retry that waits long) did not all run at their wake-up (the run's time ran out, or its commit failed); the wake-up fires again.",
+    remedy: "Nothing, if it passes; if it repeats, look at the log for the instance's error.",
   },
 } as const satisfies Record<`TROUPE_${string}`, ErrorCodeInfo>
 

@@ -250,7 +250,7 @@ export class InstanceRun {
         break
       }
       // A failed message whose retry is not due, or one without a token: it and all after it are parked.
-      const retry = waiting ? undefined : await this.untilRetry(envelope, parked)
+      const retry = waiting || meta.failing === undefined ? undefined : await this.untilRetry(envelope, parked)
       if (retry === 'later') {
         this.failedAt = held ? firstRecord : (sequenceNumber ?? DIRECT)
         this.stopAt(n, parkedFirst.length + heldFirst.length)
