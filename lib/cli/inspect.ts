@@ -58,7 +58,7 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
       }
     }
 
-  source(program.command('actors').description('each actor type: instances, messages processed and dead, queue, running, parked for a throttle (and the oldest), iterator age, pauses, last activity')).action(
+  source(program.command('actors').description('each actor type: instances, messages processed and dead, queue, running, parked (for a throttle, a slot or a long retry; and the oldest), iterator age, pauses, last activity')).action(
     action(async (i) => {
       const rows = await i.actors()
       const now = Date.now()

@@ -20,6 +20,7 @@
 //   batch-intake.ts      decode → group by instance → dead letters of bad records → the one read → stateless copies
 //   group-runner.ts      a group's run: an instance's in rounds (conflicts, too large), a stateless message's at once
 //   instance-run.ts      one run of an instance: the stored outbox, the pass over its messages, commit, send
+//   stored-outbox.ts     an instance's stored outbox, sent again, placed or kept as its run begins
 //   record-reads.ts      a record new, a copy (by origin or id) or inconsistent; what reading it notes
 //   instance-commit.ts   the conditional write: encoding, overflow spill, expiry, size check
 //   turn-outcomes.ts     a message's turns (the shared runTurn), and how they ended as outbox entries
@@ -30,8 +31,9 @@
 //   type-slots.ts        a type's concurrency across hosts: one lease per batch, at most its slots at once
 // and beside them the bookkeeping (instance-meta.ts, lane-memory.ts, stateless-memory.ts,
 // batch-progress.ts), the throttles (instance-throttle.ts, run-throttles.ts, type-bucket.ts,
-// waiting-message.ts), the outbox (outbox.ts, outbox-overflow.ts), the flush record
-// (flush-record.ts) and this process's lane (process-lane.ts).
+// waiting-message.ts), a retry that waits long (retry-parking.ts), the outbox (outbox.ts,
+// outbox-overflow.ts, pending-outbox.ts), the flush record (flush-record.ts) and this process's
+// lane (process-lane.ts).
 import { Joiner, JOINER, serveJoiner, type JoinerHost } from '../../../actors/joiner.js'
 import { timerActor, type TimerFiring, type TimerHost, type TimerState } from '../../../actors/timer.js'
 import type { ActorClass } from '../../core/actor.js'

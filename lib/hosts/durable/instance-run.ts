@@ -1,29 +1,30 @@
 // One run of an instance's group of records (durable-host.ts is the map), in phases: the stored
-// outbox sent again, placed or kept (`placeStored`); the pass over its parked, held and new
+// outbox sent again, placed or kept (stored-outbox.ts); the pass over its parked, held and new
 // messages, each recognised as a copy or run as a turn (`runPass`); the one conditional write
 // and the send of what it made, after it (`commit`); a direct run's flush record (`flushDirect`).
 // A conflict throws out of `commit`: the caller reloads the instance and runs it again from the
 // start, in a new InstanceRun (group-runner.ts); this run's outbox was never sent.
 import type { Envelope } from '../../core/envelope.js'
 import type { TroupeEvent } from '../../core/inspection.js'
-import { comparePosition, earliest, positionOf } from '../../core/position.js'
+import { earliest, positionOf } from '../../core/position.js'
 import type { StoredInstance } from '../../store/index.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import { isNewer, loadedState, newerStateError, shownState } from '../../turn/state-version.js'
 import { DIRECT, INVOKE_SHARD, type BatchResult, type Group, type Source } from './durable-batch.js'
 import { message, type DurableContext } from './durable-context.js'
 import { commitInstance, keptEnd } from './instance-commit.js'
-import { decodeMeta, LEGACY_LANE, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
-import { forgetSilent, sameStream } from './lane-memory.js'
+import { decodeMeta, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
+import { throttleCommit } from './instance-throttle.js'
+import { forgetSilent } from './lane-memory.js'
 import { appendEntries, messagesOf, PENDING, placeMessages, type OutboxEntry, type OutboxSegment } from './outbox.js'
 import { spilledKeys } from './outbox-overflow.js'
 import { pendingEntries, putFlushRecord } from './pending-outbox.js'
-import { isAnswer, settlePending } from './pending-receipts.js'
+import { isAnswer } from './pending-receipts.js'
 import { inconsistency, noRoom, noteInconsistent, noteRanLate, noteRead, noteRefused, verdict } from './record-reads.js'
-import type { SentSegments } from './sent-segments.js'
-import { throttleCommit } from './instance-throttle.js'
 import { parkedRetryAt, retryAtOf, retryReason, RETRY_PARK_MS } from './retry-parking.js'
 import { parkedReason, RunThrottles, type Wait } from './run-throttles.js'
+import type { SentSegments } from './sent-segments.js'
+import { placeStored } from './stored-outbox.js'
 import type { TurnOutcomes } from './turn-outcomes.js'
 
 /** What a run uses of its host. */
@@ -113,7 +114,10 @@ export class InstanceRun {
     // it and leaves the instance's records for redelivery, for a host that runs that version.
     this.state = this.stored === undefined ? undefined : loadedState(this.type, this.stored)
     if (isNewer(this.type, this.state)) throw newerStateError(this.type, this.key, this.state)
-    await this.placeStored()
+    const stored = await placeStored(this.ctx, this.parts.sent, this.group, this.source, this.name, this.meta.outbox ?? [], this.lateWork)
+    this.kept.push(...stored.kept)
+    this.placed.push(...stored.placed)
+    if (stored.changed) this.changed = true
     await this.runPass()
     if (this.changed) await this.commit()
     else this.ctx.committed(this.type, this.events)
@@ -125,48 +129,6 @@ export class InstanceRun {
     // Done for the batch's fence when its records can get no new message later: committed, or none was new here.
     this.group.done = this.failedAt === undefined && (this.changed || this.fresh.length === 0)
     return this.failedAt
-  }
-
-  /** The stored outbox: sent again where this batch redelivers its position, placed (a direct run's), or kept. */
-  private async placeStored(): Promise<void> {
-    const { source, name, kept, placed, group } = this
-    const { outbox, overflow } = this.ctx
-    for (const segment of this.meta.outbox ?? []) {
-      if (source.kind === 'shard') {
-        if (segment.lane === PENDING && this.lateWork) {
-          // A direct invocation's entries: placed in this lane now, sent after this commit; its
-          // receipts before it, so that a reader finds each in the item or in the journal (pending-receipts.ts).
-          const entries = await pendingEntries(this.ctx, group, segment)
-          const receipts = entries.filter((e) => e.kind === 'receipt')
-          if (receipts.length !== 0) await outbox.send(receipts)
-          placed.push(...entries.filter((e) => e.kind !== 'receipt'))
-          this.changed = true
-          continue
-        }
-        if (segment.lane === source.lane || segment.lane === LEGACY_LANE) {
-          // Made in this lane: at or after the batch's start it may not all have gone out (this
-          // is a redelivery of its position); before it, it was sent for good.
-          const again = segment.lane === LEGACY_LANE || comparePosition(segment.pos, source.first) >= 0
-          if (again && !this.parts.sent.sentHere(name, segment)) {
-            await outbox.send(await overflow.entriesOf(segment), source.progress.fence())
-            this.parts.sent.rememberSent(name, segment)
-          }
-          continue
-        }
-        // A parent shard's (the stream was resharded): read to its end before this child was.
-        if (sameStream(segment.lane, source.lane)) continue
-      } else if (segment.lane === PENDING) {
-        // An earlier direct run's: its timers and letters went out after its commit and are
-        // written again here (keyed writes) so they need not be kept; its messages wait for the
-        // shard; its receipts stay, written with the messages, until there are too many (pending-receipts.ts).
-        const entries = await pendingEntries(this.ctx, group, segment)
-        const { write, keep } = settlePending(entries)
-        if (write.length !== 0) await outbox.send(write)
-        if (keep.length !== 0) kept.push({ lane: PENDING, pos: segment.pos, entries: keep })
-        continue
-      }
-      kept.push(segment)
-    }
   }
 
   /** The pass: parked messages, then held ones, then the group's records, each a copy or a turn. */
