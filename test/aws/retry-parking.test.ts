@@ -80,7 +80,7 @@ async function scenario(failures: number) {
     return due.length
   }
   const deadline = () => clock.now() + 60_000
-  return { sent, timers, host, fireDue, deadline, batches: await readBatches(aws.kinesis, input) }
+  return { tableName, sent, timers, host, fireDue, deadline, batches: await readBatches(aws.kinesis, input) }
 }
 
 async function seen(parts: HostParts, key: string): Promise<number[]> {
@@ -232,4 +232,78 @@ t.test('a stateless message whose retry asks for ten minutes waits in an item of
   t.equal((await next.journal.receipt(sent[0]!.id, clock.now()))?.status, 'done')
   t.same(await timers.list(), [], 'no wake-up left')
   t.same(await next.journal.deadLetters(), [], 'no dead letter')
+})
+
+/** `store` with its method `name` failing once, as a throttled or unreachable request fails. */
+function failingOnce<T extends object>(store: T, name: keyof T & string): T {
+  let failed = false
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown
+      if (typeof value !== 'function') return value
+      if (prop !== name || failed) return value.bind(target)
+      return async () => {
+        failed = true
+        throw new Error(`${name}: ProvisionedThroughputExceededException (injected)`)
+      }
+    },
+  })
+}
+
+t.test("a stateless message parked for its retry whose wake-up was not written gets it from the batch's redelivery", async (t) => {
+  const tableName = `rp-${++tables}`
+  await createTable(aws.dynamodb, tableName)
+  const input = await createStream(aws.kinesis, 1, 'rp-in')
+  const output = await createStream(aws.kinesis, 1, 'rp-out')
+  const producer = new KinesisTransport({ client: aws.kinesis, router: new Router({ defaultStream: input }), lingerMs: 0 })
+  const sent = [message(Notify.type, '', { key: '', n: 0, failures: 1 }), message(Notify.type, '', { key: '', n: 1 })]
+  for (const [n, e] of sent.entries()) {
+    e.receipt = 'status'
+    e.origin = { lane: 'p:producer', pos: String(n + 1), i: 0, fence: '1' }
+  }
+  t.equal((await producer.send(sent)).failed, 0)
+  clock = new SimulatedClock()
+  attempts.clear()
+  const start = clock.now()
+  const table = { client: aws.dynamodb, tableName }
+  const timers = new DynamoDBTimerStore(table)
+  // The waiting item's commit lands; the put of its wake-up, after it, fails once.
+  const parts = makeHost(aws, tableName, [Notify, Booking], { stream: output }, { clock, timers: failingOnce(new DynamoDBTimerStore(table), 'put') })
+  const [batch] = await readBatches(aws.kinesis, input)
+  const first = await parts.host.handle({ ...batch!, deadline: clock.now() + 60_000 })
+  t.equal(first.failedFrom, batch!.records[0]!.sequenceNumber, 'the batch is left unfinished from the parked message')
+  t.same(await timers.list(), [], 'no wake-up was written')
+  const again = await parts.host.handle({ ...batch!, deadline: clock.now() + 60_000 })
+  t.equal(again.failedFrom, undefined, 'the redelivery finishes it')
+  t.same(attempts.get('notify/0'), [start], 'without running the parked message again')
+  t.same(
+    (await timers.list()).map((w) => w.dueAt),
+    [start + WAIT_MS],
+    'its wake-up is written, at the retry time',
+  )
+  await clock.advance(WAIT_MS)
+  for (const timer of await timers.due(clock.now(), 100)) {
+    const { type, key } = wakeTarget(timer)
+    t.ok(await parts.host.runWaiting(type, key, derivedId(timer.id as MessageId, 'flush'), input))
+  }
+  t.same(attempts.get('notify/0'), [start, start + WAIT_MS], 'the second attempt ran at its time')
+  t.equal((await parts.journal.receipt(sent[0]!.id, clock.now()))?.status, 'done')
+})
+
+t.test('a wake-up whose run committed but whose receipt write failed writes it when it fires again', async (t) => {
+  const s = await scenario(1)
+  const parts = s.host()
+  for (const b of s.batches) await parts.host.handle({ ...b, deadline: s.deadline() })
+  await clock.advance(WAIT_MS)
+  const [timer] = await s.timers.due(clock.now(), 10)
+  const { type, key } = wakeTarget(timer!)
+  const flush = derivedId(timer!.id as MessageId, 'flush')
+  const input = s.batches[0]!.stream
+  // The run commits (the messages ran), then its receipts' write fails: the wake-up is unfinished and stays.
+  const flaky = makeHost(aws, s.tableName, [Booking], { stream: input }, { clock, journal: failingOnce(parts.journal, 'putReceipts') })
+  t.equal(await flaky.host.runWaiting(type, key, flush, input), false, 'the first firing did not finish')
+  t.same(await seen(parts, 'a'), [0, 1, 2], 'its turns committed')
+  t.equal((await parts.journal.receipt(s.sent[0]!.id, clock.now()))?.status, 'retrying', 'the journal does not say so yet')
+  t.equal(await s.host().host.runWaiting(type, key, flush, input), true, 'the wake-up fires again, on another host')
+  for (const e of [s.sent[0]!, s.sent[2]!, s.sent[3]!]) t.equal((await parts.journal.receipt(e.id, clock.now()))?.status, 'done', `${e.id}'s receipt says done`)
 })

@@ -18,6 +18,8 @@ const record = (id: string, status: MessageStatus, extra: Partial<ReceiptRecord>
   ...extra,
 })
 const receipt = (r: ReceiptRecord): OutboxEntry => ({ kind: 'receipt', record: r })
+/** The final entry of a message asked by Invoke, as its run's commit keeps it. */
+const answer = (r: ReceiptRecord): OutboxEntry => ({ kind: 'receipt', record: r, answer: true })
 const item = (entries: OutboxEntry[]): StoredInstance => ({ state: '{}', version: 1, updatedAt: 1, meta: encodeMeta({ marks: {}, recent: [], outbox: [{ lane: PENDING, pos: '0', entries }] }) })
 const journalOf = (...records: ReceiptRecord[]): StoredReceipt => assembleReceipt(records[0]!.id, records)!
 
@@ -29,15 +31,23 @@ t.test('isAnswer: only the final entry of the answered message', async (t) => {
   t.notOk(isAnswer(receipt(record('m', 'done')), undefined), 'not when nothing is answered')
 })
 
-t.test('settlePending keeps messages and a few receipts, writes timers and letters, and writes the receipts once 12 wait', async (t) => {
+t.test('settlePending keeps messages and a few answers, writes timers and letters, and writes the answers once 12 wait', async (t) => {
   const message: OutboxEntry = { kind: 'message', envelope: { id: 'x', type: 't', key: '', body: {}, sentAt: 0, attempt: 0 } as never }
   const timer: OutboxEntry = { kind: 'cancel', timerId: 'tm' }
-  const few = Array.from({ length: 11 }, (_, i) => receipt(record(`r${i}`, 'done')))
+  const few = Array.from({ length: 11 }, (_, i) => answer(record(`r${i}`, 'done')))
   t.strictSame(settlePending([message, timer, ...few]), { write: [timer], keep: [message, ...few] })
-  const twelve = [...few, receipt(record('r11', 'done'))]
+  const twelve = [...few, answer(record('r11', 'done'))]
   t.strictSame(settlePending([message, ...twelve]), { write: twelve, keep: [message] })
-  const big = [receipt(record('b', 'done', { reply: 'x'.repeat(16 * 1024) }))]
+  const big = [answer(record('b', 'done', { reply: 'x'.repeat(16 * 1024) }))]
   t.strictSame(settlePending(big), { write: big, keep: [] }, 'or once their replies pass 16 KiB')
+})
+
+t.test('settlePending writes again every receipt that is no answer: its run wrote it after the commit, maybe never', async (t) => {
+  // A wake-up's run of a parked message: its final entry went to the journal after its commit,
+  // and no reader looks for it in the item.
+  const done = receipt(record('woken', 'done'))
+  const kept = answer(record('asked', 'done'))
+  t.strictSame(settlePending([done, kept]), { write: [done], keep: [kept] })
 })
 
 t.test('withPending', async (t) => {

@@ -175,7 +175,10 @@ export class BatchIntake {
       const loaded = ctx.options.state.getMany ? await ctx.options.state.getMany(refs) : await Promise.all(refs.map((r) => ctx.options.state.get(r.type, r.key)))
       maybe.forEach((g, i) => {
         const r = g.records[0]!
-        g.copy = loaded[i] !== undefined && reached(decodeMeta(loaded[i]!.meta), shard, r.sequenceNumber!, r.member?.index)
+        const item = loaded[i]
+        if (item === undefined || !reached(decodeMeta(item.meta), shard, r.sequenceNumber!, r.member?.index)) return
+        g.copy = true
+        g.waitingItem = item
       })
       return true
     } catch (error) {

@@ -51,6 +51,12 @@ export interface Group {
   typePaused?: boolean
   /** A stateless message found to be a copy of one this lane's host ran before. */
   copy?: boolean
+  /**
+   * A stateless message's waiting item, which read it before (batch-intake.ts, `parkedBefore`):
+   * it is a copy, and the item's run sends again what its commit made (its wake-up among them),
+   * as a keyed instance's run does on a redelivery.
+   */
+  waitingItem?: StoredInstance
   /** The record this group left unfinished. */
   failed?: string
   /**

@@ -84,6 +84,13 @@ export class GroupRunner implements RunParts {
     const { type } = group
     const { ctx, outcomes } = this
     const record = group.records[0]!
+    if (group.copy && group.waitingItem !== undefined) {
+      // Parked before: its item's run recognises the copy, and sends again what the commit that
+      // parked it made, which the crash that left `parking` in the shard's memory may have lost.
+      result.duplicates += group.records.length - 1
+      ctx.counts.get(type.type)!.duplicates += group.records.length - 1
+      return this.runWaiting(group, record, source, deadline, result)
+    }
     if (group.copy) {
       result.duplicates += group.records.length
       ctx.counts.get(type.type)!.duplicates += group.records.length
@@ -168,8 +175,8 @@ export class GroupRunner implements RunParts {
 
   /** Parks a stateless message in its waiting item (waiting-message.ts), with the token dealt to it, or failing. */
   private async runWaiting(group: Group, record: Group['records'][number], source: ShardSource, deadline: number, result: BatchResult, failing?: Group['failing']): Promise<string | undefined> {
-    const waiting: Group = { type: group.type, key: waitKey(record.envelope), records: [record], ...(group.grant ? { grant: group.grant } : {}), ...(failing ? { failing } : {}) }
-    // Not loaded: it is new unless this is a redelivery, and then the write meets it as a conflict and reloads it.
+    const waiting: Group = { type: group.type, key: waitKey(record.envelope), records: [record], ...(group.grant ? { grant: group.grant } : {}), ...(failing ? { failing } : {}), ...(group.waitingItem ? { stored: group.waitingItem } : {}) }
+    // Loaded only when found by `parkedBefore`: else it is new unless this is a redelivery, and then the write meets it as a conflict and reloads it.
     const failed = await this.runningHere.run(`${waiting.type.type}#${waiting.key}`, () => this.runGroupRounds(waiting, source, deadline, result))
     if (failed === undefined && waiting.done) group.done = true
     return failed

@@ -319,13 +319,14 @@ export class InstanceRun {
         segment = { lane: source.lane, pos: at, entries: made }
         kept.push(segment)
       } else {
+        // The asked message's final receipt travels in this commit: the ask gets its answer from
+        // the run, and the receipt is written with the instance's next record (pending-receipts.ts).
+        answered = source.kind === 'direct' && source.keepsAnswer === true ? source.envelope.id : undefined
+        for (const e of made) if (e.kind === 'receipt' && isAnswer(e, answered)) e.answer = true
         // What waits already is read back when it was kept out of line, and kept with what this run adds.
         const k = kept.findIndex((s) => s.lane === PENDING)
         if (k >= 0) kept[k] = { lane: PENDING, pos: kept[k]!.pos, entries: appendEntries(await pendingEntries(this.ctx, group, kept[k]!), made) }
         else kept.push({ lane: PENDING, pos: '0', entries: made })
-        // The asked message's final receipt travels in this commit: the ask gets its answer from
-        // the run, and the receipt is written with the instance's next record (pending-receipts.ts).
-        answered = source.kind === 'direct' && source.keepsAnswer === true ? source.envelope.id : undefined
         pendingNow = made.filter((e) => e.kind !== 'message' && !isAnswer(e, answered))
       }
     }

@@ -20,7 +20,8 @@ export type OutboxEntry =
   | { kind: 'message'; envelope: Envelope }
   | { kind: 'schedule'; timer: TimerRecord }
   | { kind: 'cancel'; timerId: string }
-  | { kind: 'receipt'; record: ReceiptRecord }
+  /** `answer`: the final entry of a message asked by Invoke, kept in the item, where its asker's readers look (pending-receipts.ts). */
+  | { kind: 'receipt'; record: ReceiptRecord; answer?: true }
   | { kind: 'dead'; letter: DeadLetter }
 
 /** Entries made at one place in a lane. */

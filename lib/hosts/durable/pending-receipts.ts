@@ -36,8 +36,9 @@ export function isAnswer(entry: OutboxEntry, answered: string | undefined): bool
 
 /**
  * What a direct run does with an earlier direct run's PENDING entries: its messages wait for the
- * shard (kept); its timers and letters were written after that run's commit and are written again
- * (keyed writes) so they need not be kept; its receipts are kept while few and small, else written.
+ * shard (kept); its timers, letters and other receipts were written after that run's commit and
+ * are written again (keyed writes: that write may never have landed, and only the journal is read
+ * for them); the answers of asks by Invoke are kept while few and small, else written.
  */
 export function settlePending(entries: readonly OutboxEntry[]): { write: OutboxEntry[]; keep: OutboxEntry[] } {
   const write: OutboxEntry[] = []
@@ -46,7 +47,7 @@ export function settlePending(entries: readonly OutboxEntry[]): { write: OutboxE
   let bytes = 0
   for (const e of entries) {
     if (e.kind === 'message') keep.push(e)
-    else if (e.kind === 'receipt') {
+    else if (e.kind === 'receipt' && e.answer === true) {
       receipts.push(e)
       bytes += (e.record.reply?.length ?? 0) + (e.record.error === undefined ? 0 : JSON.stringify(e.record.error).length)
     } else write.push(e)
