@@ -14,13 +14,17 @@ import { recordToPutBack, withNewOrigins, type RecordToPutBack } from '../routin
 import type { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import type { DynamoDBStateStore } from '../store/dynamodb.js'
 import type { ReceiptRecord, StoredReceipt } from '../store/index.js'
-import { REPLAYED } from '../core/receipt.js'
+import { REPLAYED, type ReceiptEntry } from '../core/receipt.js'
 
 /**
- * Entries of the runs before a replay kept at most: they ride on one item (400 KB), and a letter
- * replayed again and again would grow it without end. The newest are kept.
+ * Entries of the runs before a replay kept at most, and the bytes they may take, each reason cut
+ * short: they ride on one item (400 KB) with the new run's first entry, and a letter replayed
+ * again and again, or failing with long errors, would grow it past what an item holds (the
+ * receipt could then not be written at all). The newest are kept.
  */
 const MAX_EARLIER_ENTRIES = 100
+const MAX_EARLIER_BYTES = 32 * 1024
+const KEPT_REASON_CHARS = 1_000
 
 /** How a replay reaches the streams. */
 export interface ReplaySender {
@@ -50,9 +54,23 @@ export interface ReplayParts {
 }
 
 /** The entry a replay's run starts with: `accepted`, saying it is a replay, with the history before it. */
-function replayedEntry(accepted: ReceiptRecord, before: StoredReceipt | undefined): ReceiptRecord {
-  const earlier = before === undefined ? [] : [...(before.earlier ?? []), ...before.history]
-  return { ...accepted, entry: { ...accepted.entry, reason: REPLAYED }, ...(earlier.length !== 0 ? { earlier: earlier.slice(-MAX_EARLIER_ENTRIES) } : {}) }
+export function replayedEntry(accepted: ReceiptRecord, before: StoredReceipt | undefined): ReceiptRecord {
+  const earlier = boundedHistory(before === undefined ? [] : [...(before.earlier ?? []), ...before.history])
+  return { ...accepted, entry: { ...accepted.entry, reason: REPLAYED }, ...(earlier.length !== 0 ? { earlier } : {}) }
+}
+
+/** The newest of `entries` that fit MAX_EARLIER_ENTRIES and MAX_EARLIER_BYTES, each reason cut to KEPT_REASON_CHARS. */
+function boundedHistory(entries: readonly ReceiptEntry[]): ReceiptEntry[] {
+  const kept: ReceiptEntry[] = []
+  let bytes = 0
+  for (let i = entries.length - 1; i >= 0 && kept.length < MAX_EARLIER_ENTRIES; i--) {
+    const e = entries[i]!
+    const entry = e.reason !== undefined && e.reason.length > KEPT_REASON_CHARS ? { ...e, reason: `${e.reason.slice(0, KEPT_REASON_CHARS)}…` } : e
+    bytes += Buffer.byteLength(JSON.stringify(entry))
+    if (bytes > MAX_EARLIER_BYTES) break
+    kept.push(entry)
+  }
+  return kept.reverse()
 }
 
 /** Sends dead letter `id` again; resolves to the message sent once the stream has it. */

@@ -50,6 +50,8 @@ export class ReceiptWaiter {
     const wanted = new Set<MessageStatus>(options?.status ?? FINAL_STATUSES)
     const timeoutMs = options?.timeoutMs ?? d.DEFAULT_ASK_TIMEOUT_MS
     const stored = await this.waitFor(id, wanted, timeoutMs)
+    // The joined replies kept under a fork's id are troupe's own, no message's: as in the embedded mode, none is kept for it.
+    if (stored !== undefined && isKeptForkResult(stored)) throw new TroupeError('TROUPE_NO_RECEIPT', `no receipt is kept for message ${id}: it is a fork's id (system.fork answers with the joined replies)`)
     if (stored === undefined || !stored.history.some((e) => wanted.has(e.status))) {
       throw new ReceiptTimeoutError(id, [...wanted], stored?.status ?? 'no receipt', timeoutMs)
     }

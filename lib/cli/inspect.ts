@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { Option, type Command } from 'commander'
 import { TroupeError } from '../core/errors.js'
+import { MissingPeerError, missingPackage } from '../core/optional-peer.js'
 import { decode } from '../core/serialization.js'
 import type { ReceiptEntry } from '../core/receipt.js'
 import { choosePrices, parsePriceOverride, priceRegions } from '../cost/price-book.js'
@@ -52,8 +53,9 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
         }
       } catch (error) {
         // A program reading --json reads stdout: a command that ran and could not answer says so
-        // there too (the line on stderr and the exit code stay). A wrong invocation (exit 2) is the caller's to fix, as a bad flag is.
-        if (flags.json && !(error instanceof UsageError)) out(JSON.stringify({ error: jsonError(error) }, null, 2))
+        // there too (the line on stderr and the exit code stay). One that could not start as asked
+        // (exit 2: a bad flag, an npm package missing) is the caller's to fix, as a bad flag is.
+        if (flags.json && !cannotStart(error)) out(JSON.stringify({ error: jsonError(error) }, null, 2))
         throw error
       }
     }
@@ -243,7 +245,14 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
 /** A failure as `--json` prints it: its message for people, and its code (`TROUPE_…`) when it has one, for programs. */
 function jsonError(error: unknown): { code?: string; message: string } {
   if (error instanceof TroupeError) return { code: error.code, message: withoutCode(error.message) }
-  return { message: error instanceof Error ? error.message : String(error) }
+  // A failure said in the CLI's words around troupe's own error: its code still speaks for it.
+  if (error instanceof CliError && error.cause instanceof TroupeError) return { code: error.cause.code, message: withoutCode(error.message) }
+  return { message: error instanceof Error ? withoutCode(error.message) : String(error) }
+}
+
+/** Whether the command exits 2 for `error` (main.ts): it could not start as asked. */
+function cannotStart(error: unknown): boolean {
+  return (error instanceof CliError && error.exitCode === 2) || error instanceof MissingPeerError || missingPackage(error) !== undefined
 }
 
 function time(ms: number | undefined): string {

@@ -197,6 +197,13 @@ t.test('a command whose peers are missing names them all, and the one command th
   )
 })
 
+t.test('inspect --json over a table, with the AWS SDK missing: exit 2, the line on stderr, nothing on stdout', async (t) => {
+  const ran = await run(process.execPath, [join(project, 'node_modules/.bin/troupe'), 'inspect', 'actors', '--table', 'troupe', '--region', 'us-east-1', '--json'], project)
+  t.equal(ran.code, 2, ran.stderr)
+  t.match(ran.stderr, /@aws-sdk\/client-dynamodb/, 'names the package')
+  t.equal(ran.stdout, '', 'a program reading --json finds nothing to parse: the command never started')
+})
+
 t.test('a subpath whose peer is missing names the package', async (t) => {
   writeFileSync(join(project, 'aws.mjs'), "await import('troupe/aws')\n")
   const ran = await run(process.execPath, ['aws.mjs'], project)
