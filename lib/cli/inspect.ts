@@ -102,7 +102,7 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
       if (key !== undefined) {
         const row = await i.instance(type, key)
         if (!row) throw new CliError(`no instance ${type}#${key}`)
-        return { json: row, text: () => `${type}#${key}  version ${row.version ?? '-'}  last message ${row.lastMessageId ?? '-'}  updated ${time(row.updatedAt)}${row.paused ? '  PAUSED' : ''}\n${pretty(row.state)}` }
+        return { json: row, text: () => `${type}#${key}  version ${row.version ?? '-'}  last message ${row.lastMessageId ?? '-'}  updated ${time(row.updatedAt)}${row.paused ? '  PAUSED' : ''}\n${row.state === undefined ? NO_STATE_YET : pretty(row.state)}` }
       }
       const limit = Number(flags.limit)
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit is a whole number from 1 to 1000, got ${String(flags.limit)}`)
@@ -258,6 +258,9 @@ function cannotStart(error: unknown): boolean {
 function time(ms: number | undefined): string {
   return ms === undefined || !Number.isFinite(ms) ? '' : new Date(ms).toISOString()
 }
+
+/** An item on AWS before any turn of its instance ended: it holds only messages that wait (parked, held). */
+const NO_STATE_YET = '(no state yet: no turn of it has ended; its messages wait in its item, parked or held)'
 
 function pretty(value: unknown): string {
   return JSON.stringify(value, replacer, 2) ?? 'undefined'

@@ -12,6 +12,11 @@ import { HttpInspector } from '../../lib/inspect/http-inspector.js'
 import type { ActorRow, CostView, MessageView } from '../../lib/inspect/inspector.js'
 import { checkScenario, inspectCli, json } from './fixtures/cli-checks.js'
 import { ACTORS, Count, Middle, play, Poison } from './fixtures/scenario.js'
+import { makeEnvelope } from '../../lib/core/envelope.js'
+import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
+import { encode } from '../../lib/core/serialization.js'
+import { encodeMeta } from '../../lib/hosts/durable/instance-meta.js'
+import { DynamoDBStateStore } from '../../lib/store/dynamodb.js'
 
 let stack: LocalStack | undefined
 t.before(async () => {
@@ -40,6 +45,12 @@ t.test('every command answers --json with the scenario’s known counts', async 
     state: async (k) => system.state(Count, k),
     poisonOk: async () => (await system.state(Poison, 'p'))?.ok,
   })
+  // An item that holds only messages waiting (a retry or a throttle parked the key's first one) has no state to show.
+  const parked = makeEnvelope({ id: 'parked-1' as MessageId, type: Count.type, key: 'waits', body: { key: 'waits' }, correlationId: 'parked-1' as CorrelationId, sentAt: Date.now() })
+  await new DynamoDBStateStore({ client: dynamodb, tableName: name }).put(Count.type, 'waits', { state: encode(undefined), version: 1, updatedAt: Date.now(), meta: encodeMeta({ marks: {}, recent: [], parked: [parked] }) }, undefined)
+  const waits = await inspectCli(['state', Count.type, 'waits'], source)
+  t.match(waits.stdout, /version 1 .*\n\(no state yet: no turn of it has ended/, 'an item before any turn ended says it has no state yet')
+
   // The system in this process says the same of the fork as the table does.
   t.equal((await inspectCli(['message', ids.fork], ['--url', server.url])).code, 1, 'the fork’s id is no message here either')
   t.same((await json<MessageView>(t, ['message', ids.forkChild], ['--url', server.url])).causes, [], 'and its child was sent from outside troupe')

@@ -18,8 +18,8 @@ const record = (id: string, status: MessageStatus, extra: Partial<ReceiptRecord>
   ...extra,
 })
 const receipt = (r: ReceiptRecord): OutboxEntry => ({ kind: 'receipt', record: r })
-/** The final entry of a message asked by Invoke, as its run's commit keeps it. */
-const answer = (r: ReceiptRecord): OutboxEntry => ({ kind: 'receipt', record: r, answer: true })
+/** A receipt entry as direct run `by`'s commit keeps it. */
+const answer = (r: ReceiptRecord, by = 'run-1'): OutboxEntry => ({ kind: 'receipt', record: r, by })
 const item = (entries: OutboxEntry[]): StoredInstance => ({ state: '{}', version: 1, updatedAt: 1, meta: encodeMeta({ marks: {}, recent: [], outbox: [{ lane: PENDING, pos: '0', entries }] }) })
 const journalOf = (...records: ReceiptRecord[]): StoredReceipt => assembleReceipt(records[0]!.id, records)!
 
@@ -42,12 +42,13 @@ t.test('settlePending keeps messages and a few answers, writes timers and letter
   t.strictSame(settlePending(big), { write: big, keep: [] }, 'or once their replies pass 16 KiB')
 })
 
-t.test('settlePending writes again every receipt that is no answer: its run wrote it after the commit, maybe never', async (t) => {
-  // A wake-up's run of a parked message: its final entry went to the journal after its commit,
-  // and no reader looks for it in the item.
-  const done = receipt(record('woken', 'done'))
-  const kept = answer(record('asked', 'done'))
-  t.strictSame(settlePending([done, kept]), { write: [done], keep: [kept] })
+t.test('settlePending writes again the receipts of the same run, come again: its write after the commit may never have landed', async (t) => {
+  // A wake-up's run of a parked message fired again (the first did not finish): its final entry
+  // went to the journal after its commit, maybe not, and no reader looks for it in the item.
+  const woken = answer(record('woken', 'done'), 'wake-1')
+  const asked = answer(record('asked', 'done'), 'ask-1')
+  t.strictSame(settlePending([woken, asked], 'wake-1'), { write: [woken], keep: [asked] }, 'the same run again')
+  t.strictSame(settlePending([woken, asked], 'wake-2'), { write: [], keep: [woken, asked] }, 'another run keeps them')
 })
 
 t.test('withPending', async (t) => {

@@ -322,7 +322,8 @@ export class InstanceRun {
         // The asked message's final receipt travels in this commit: the ask gets its answer from
         // the run, and the receipt is written with the instance's next record (pending-receipts.ts).
         answered = source.kind === 'direct' && source.keepsAnswer === true ? source.envelope.id : undefined
-        for (const e of made) if (e.kind === 'receipt' && isAnswer(e, answered)) e.answer = true
+        // Known by the run that made them: the same run again writes them again (settlePending).
+        if (source.kind === 'direct') for (const e of made) if (e.kind === 'receipt') e.by = source.envelope.id
         // What waits already is read back when it was kept out of line, and kept with what this run adds.
         const k = kept.findIndex((s) => s.lane === PENDING)
         if (k >= 0) kept[k] = { lane: PENDING, pos: kept[k]!.pos, entries: appendEntries(await pendingEntries(this.ctx, group, kept[k]!), made) }

@@ -20,8 +20,8 @@ export type OutboxEntry =
   | { kind: 'message'; envelope: Envelope }
   | { kind: 'schedule'; timer: TimerRecord }
   | { kind: 'cancel'; timerId: string }
-  /** `answer`: the final entry of a message asked by Invoke, kept in the item, where its asker's readers look (pending-receipts.ts). */
-  | { kind: 'receipt'; record: ReceiptRecord; answer?: true }
+  /** `by`: in a PENDING segment, the id of the direct run that made it (pending-receipts.ts, `settlePending`). */
+  | { kind: 'receipt'; record: ReceiptRecord; by?: string }
   | { kind: 'dead'; letter: DeadLetter }
 
 /** Entries made at one place in a lane. */

@@ -35,19 +35,21 @@ export function isAnswer(entry: OutboxEntry, answered: string | undefined): bool
 }
 
 /**
- * What a direct run does with an earlier direct run's PENDING entries: its messages wait for the
- * shard (kept); its timers, letters and other receipts were written after that run's commit and
- * are written again (keyed writes: that write may never have landed, and only the journal is read
- * for them); the answers of asks by Invoke are kept while few and small, else written.
+ * What direct run `runId` does with an earlier direct run's PENDING entries: its messages wait for
+ * the shard (kept); its timers and letters were written after that run's commit and are written
+ * again (keyed writes) so they need not be kept; its receipts are kept while few and small, else
+ * written. A run of the same id again (a wake-up fired again: the first did not finish, its host
+ * died after its commit or its writes failed) writes that run's receipts again: no reader but an
+ * asker by Invoke's looks for them in the item, and the first run's write may never have landed.
  */
-export function settlePending(entries: readonly OutboxEntry[]): { write: OutboxEntry[]; keep: OutboxEntry[] } {
+export function settlePending(entries: readonly OutboxEntry[], runId?: string): { write: OutboxEntry[]; keep: OutboxEntry[] } {
   const write: OutboxEntry[] = []
   const keep: OutboxEntry[] = []
   const receipts: OutboxEntry[] = []
   let bytes = 0
   for (const e of entries) {
     if (e.kind === 'message') keep.push(e)
-    else if (e.kind === 'receipt' && e.answer === true) {
+    else if (e.kind === 'receipt' && (runId === undefined || e.by !== runId)) {
       receipts.push(e)
       bytes += (e.record.reply?.length ?? 0) + (e.record.error === undefined ? 0 : JSON.stringify(e.record.error).length)
     } else write.push(e)

@@ -56,7 +56,7 @@ export async function placeStored(ctx: DurableContext, sent: SentSegments, group
       // written again here (keyed writes) so they need not be kept; its messages wait for the
       // shard; its receipts stay, written with the messages, until there are too many (pending-receipts.ts).
       const entries = await pendingEntries(ctx, group, segment)
-      const { write, keep } = settlePending(entries)
+      const { write, keep } = settlePending(entries, source.envelope.id)
       if (write.length !== 0) await outbox.send(write)
       if (keep.length !== 0) out.kept.push({ lane: PENDING, pos: segment.pos, entries: keep })
       continue
