@@ -13,6 +13,7 @@ import type { AwaitReceiptOptions } from '../core/system.js'
 import type { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import { withPending } from '../hosts/durable/pending-receipts.js'
 import type { ReceiptRecord, StoredInstance, StoredReceipt } from '../store/index.js'
+import { wholeHistory } from '../store/receipt-records.js'
 import type { ErrorRecord } from '../core/dead-letter.js'
 import { isKeptForkResult } from './aws-fork.js'
 
@@ -121,8 +122,8 @@ export class ReceiptWaiter {
 }
 
 /** A stored receipt as the System API gives it: one history, the runs before a replay first, as the embedded mode keeps it. */
-export function toReceipt(stored: StoredReceipt): Receipt {
-  return { id: stored.id as MessageId, actor: stored.actor, key: stored.key, status: stored.status, attempts: stored.attempts, history: [...(stored.earlier ?? []), ...stored.history] }
+function toReceipt(stored: StoredReceipt): Receipt {
+  return { id: stored.id as MessageId, actor: stored.actor, key: stored.key, status: stored.status, attempts: stored.attempts, history: wholeHistory(stored) }
 }
 
 /** What an ask answers, from its message's final receipt: the reply, or the error the message ended with. */

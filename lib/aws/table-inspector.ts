@@ -31,6 +31,7 @@ import { DynamoDBTypeSlots } from '../store/dynamodb-type-slots.js'
 import { liveSlots } from '../hosts/durable/type-slots.js'
 import { DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'
 import type { ReceiptRecord, StoredInstance, StoredReceipt, TraceLink } from '../store/index.js'
+import { wholeHistory } from '../store/receipt-records.js'
 import { KinesisTransport } from '../transport/kinesis.js'
 import type { MetricsSource } from '../metrics/metrics-source.js'
 import type { ActorRow, CostView, DeadRow, GraphView, Inspector, InspectorSource, InstanceRow, JoinRow, MessageNode, MessageView, Page, TraceNode } from '../inspect/inspector.js'
@@ -362,7 +363,7 @@ function toNode(receipt: StoredReceipt, link: TraceLink | undefined): MessageNod
     status: receipt.status,
     attempts: receipt.attempts,
     ...(running && last && last !== running ? { durationMs: last.at - running.at } : {}),
-    history: [...(receipt.earlier ?? []), ...receipt.history],
+    history: wholeHistory(receipt),
     ...(receipt.error ? { error: { name: receipt.error.name, message: receipt.error.message } } : {}),
   }
 }

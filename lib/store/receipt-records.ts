@@ -77,3 +77,8 @@ export function copyEntry(entry: ReceiptEntry): ReceiptEntry {
   if (entry.reason !== undefined) copy.reason = entry.reason
   return copy
 }
+
+/** A stored receipt's whole history: the runs before a replay first (kept on its first entry), then its own. */
+export function wholeHistory(receipt: Pick<StoredReceipt, 'earlier' | 'history'>): ReceiptEntry[] {
+  return [...(receipt.earlier ?? []), ...receipt.history]
+}

@@ -182,25 +182,29 @@ class Notify extends Actor<In> {
   }
 }
 
-t.test('a stateless message whose retry asks for ten minutes waits in an item of its own; the shard moves on', async (t) => {
+/** A fresh table and stream holding two Notify messages, the first failing `failures` times, receipts asked for. */
+async function notifyScenario(failures: number) {
   const tableName = `rp-${++tables}`
   await createTable(aws.dynamodb, tableName)
   const input = await createStream(aws.kinesis, 1, 'rp-in')
   const output = await createStream(aws.kinesis, 1, 'rp-out')
   const producer = new KinesisTransport({ client: aws.kinesis, router: new Router({ defaultStream: input }), lingerMs: 0 })
-  const sent = [message(Notify.type, '', { key: '', n: 0, failures: 2 }), message(Notify.type, '', { key: '', n: 1 })]
+  const sent = [message(Notify.type, '', { key: '', n: 0, failures }), message(Notify.type, '', { key: '', n: 1 })]
   // Sent by a producer's lane, as a troupe system sends them: a copy of a stateless message is known by its origin.
   for (const [n, e] of sent.entries()) {
     e.receipt = 'status'
     e.origin = { lane: 'p:producer', pos: String(n + 1), i: 0, fence: '1' }
   }
-  t.equal((await producer.send(sent)).failed, 0)
+  if ((await producer.send(sent)).failed) throw new Error('could not fill the input stream')
   clock = new SimulatedClock()
   attempts.clear()
-  const start = clock.now()
-  const timers = new DynamoDBTimerStore({ client: aws.dynamodb, tableName })
+  const table = { client: aws.dynamodb, tableName }
+  return { tableName, table, input, output, sent, start: clock.now(), timers: new DynamoDBTimerStore(table), batches: await readBatches(aws.kinesis, input) }
+}
+
+t.test('a stateless message whose retry asks for ten minutes waits in an item of its own; the shard moves on', async (t) => {
+  const { tableName, output, sent, start, timers, batches, input } = await notifyScenario(2)
   const host = () => makeHost(aws, tableName, [Notify, Booking], { stream: output }, { clock })
-  const batches = await readBatches(aws.kinesis, input)
   const parts = host()
   for (const b of batches) t.equal((await parts.host.handle({ ...b, deadline: clock.now() + 60_000 })).failedFrom, undefined, 'the shard moves on')
   t.same(attempts.get('notify/1'), [start], 'the message after it ran')
@@ -251,25 +255,10 @@ function failingOnce<T extends object>(store: T, name: keyof T & string): T {
 }
 
 t.test("a stateless message parked for its retry whose wake-up was not written gets it from the batch's redelivery", async (t) => {
-  const tableName = `rp-${++tables}`
-  await createTable(aws.dynamodb, tableName)
-  const input = await createStream(aws.kinesis, 1, 'rp-in')
-  const output = await createStream(aws.kinesis, 1, 'rp-out')
-  const producer = new KinesisTransport({ client: aws.kinesis, router: new Router({ defaultStream: input }), lingerMs: 0 })
-  const sent = [message(Notify.type, '', { key: '', n: 0, failures: 1 }), message(Notify.type, '', { key: '', n: 1 })]
-  for (const [n, e] of sent.entries()) {
-    e.receipt = 'status'
-    e.origin = { lane: 'p:producer', pos: String(n + 1), i: 0, fence: '1' }
-  }
-  t.equal((await producer.send(sent)).failed, 0)
-  clock = new SimulatedClock()
-  attempts.clear()
-  const start = clock.now()
-  const table = { client: aws.dynamodb, tableName }
-  const timers = new DynamoDBTimerStore(table)
+  const { tableName, table, input, output, sent, start, timers, batches } = await notifyScenario(1)
   // The waiting item's commit lands; the put of its wake-up, after it, fails once.
   const parts = makeHost(aws, tableName, [Notify, Booking], { stream: output }, { clock, timers: failingOnce(new DynamoDBTimerStore(table), 'put') })
-  const [batch] = await readBatches(aws.kinesis, input)
+  const [batch] = batches
   const first = await parts.host.handle({ ...batch!, deadline: clock.now() + 60_000 })
   t.equal(first.failedFrom, batch!.records[0]!.sequenceNumber, 'the batch is left unfinished from the parked message')
   t.same(await timers.list(), [], 'no wake-up was written')

@@ -14,7 +14,7 @@ import { placeMessages } from './outbox.js'
 import { SentSegments } from './sent-segments.js'
 import type { TurnOutcomes } from './turn-outcomes.js'
 import { parksAtOnce } from './type-slots.js'
-import { RETRY_PARK_MS } from './retry-parking.js'
+import { RETRY_PARK_MS, retryDue } from './retry-parking.js'
 import { keepsItem, waitKey } from './waiting-message.js'
 
 /** Reruns of one instance after lost conditional writes, before its records are left for redelivery. */
@@ -113,18 +113,18 @@ export class GroupRunner implements RunParts {
     // deadline still ends, as its policy says, instead of starting over each time; and it runs no
     // sooner than its retry asks. A long wait parks it; a short one, or one with no item to wait
     // in (a keyed actor without state), is waited out here as far as the deadline allows.
+    const parksAfterMs = type.kind === 'stateless' ? RETRY_PARK_MS : Infinity
     const retryAt = group.retryAt ?? 0
     if (retryAt > ctx.clock.now()) {
-      if (type.kind === 'stateless' && retryAt - ctx.clock.now() > RETRY_PARK_MS) return this.parkRetry(group, record, source, deadline, result)
-      await new Promise<void>((resolve) => ctx.clock.setTimeout(resolve, Math.min(retryAt, deadline) - ctx.clock.now()))
-      if (retryAt > ctx.clock.now()) return record.sequenceNumber
+      if (retryAt - ctx.clock.now() > parksAfterMs) return this.parkRetry(group, record, source, deadline, result)
+      if (!(await retryDue(ctx.clock, retryAt, deadline))) return record.sequenceNumber
     }
-    const ran = await outcomes.runMessage(type, record.envelope, undefined, [...(group.attempts ?? [])], deadline, group.grant?.slot, type.kind === 'stateless' ? RETRY_PARK_MS : Infinity)
+    const ran = await outcomes.runMessage(type, record.envelope, undefined, [...(group.attempts ?? [])], deadline, group.grant?.slot, parksAfterMs)
     if (ran.end === 'later') {
       group.attempts = ran.failures
       group.retryAt = ran.retryAt
       // A long wait: the message waits in an item of its own, woken at its retry time (retry-parking.ts).
-      if (type.kind === 'stateless' && ran.retryAt - ctx.clock.now() > RETRY_PARK_MS) return this.parkRetry(group, record, source, deadline, result)
+      if (ran.retryAt - ctx.clock.now() > parksAfterMs) return this.parkRetry(group, record, source, deadline, result)
       return record.sequenceNumber
     }
     const { entries, events } = await outcomes.offloaded(type, record.envelope, [], ran)

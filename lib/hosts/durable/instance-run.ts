@@ -21,7 +21,7 @@ import { spilledKeys } from './outbox-overflow.js'
 import { pendingEntries, putFlushRecord } from './pending-outbox.js'
 import { isAnswer } from './pending-receipts.js'
 import { inconsistency, noRoom, noteInconsistent, noteRanLate, noteRead, noteRefused, verdict } from './record-reads.js'
-import { parkedRetryAt, retryAtOf, retryReason, RETRY_PARK_MS } from './retry-parking.js'
+import { parkedRetryAt, retryAtOf, retryDue, retryReason, RETRY_PARK_MS } from './retry-parking.js'
 import { parkedReason, RunThrottles, type Wait } from './run-throttles.js'
 import type { SentSegments } from './sent-segments.js'
 import { placeStored } from './stored-outbox.js'
@@ -281,8 +281,7 @@ export class InstanceRun {
     const ms = retryAt === undefined ? 0 : retryAt - clock.now()
     if (ms <= 0) return undefined
     if (parked || ms > RETRY_PARK_MS) return { ms, scope: 'key', retry: true }
-    await new Promise<void>((resolve) => clock.setTimeout(resolve, Math.min(retryAt!, this.deadline) - clock.now()))
-    return retryAt! > clock.now() ? 'later' : undefined
+    return (await retryDue(clock, retryAt!, this.deadline)) ? undefined : 'later'
   }
 
   /** The pass stops at its n-th message: at one from the item (held or parked), it reads none of the records. */

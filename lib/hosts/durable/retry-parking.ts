@@ -4,11 +4,18 @@
 // a wake-up at the retry's time runs it again, no sooner than asked. A short wait is waited out in
 // place, or by the next delivery of its record: a wake-up costs a timer and a commit, and on a
 // Lambda host it fires on the next scheduled tick, up to a minute late.
+import type { Clock } from '../../core/clock.js'
 import type { AttemptRecord } from '../../core/dead-letter.js'
 import type { InstanceMeta } from './instance-meta.js'
 
 /** The longest retry wait a run sits out in place; a longer one parks its message. */
 export const RETRY_PARK_MS = 5_000
+
+/** Waits until `retryAt`, or `deadline` if that comes first; true once the retry is due. */
+export async function retryDue(clock: Clock, retryAt: number, deadline: number): Promise<boolean> {
+  await new Promise<void>((resolve) => clock.setTimeout(resolve, Math.min(retryAt, deadline) - clock.now()))
+  return retryAt <= clock.now()
+}
 
 /** When the message `id` may be tried again, if it is the instance's failing message and waits. */
 export function retryAtOf(meta: InstanceMeta, id: string): number | undefined {
