@@ -35,7 +35,7 @@ export function doneEffects(ctx: TurnContext, reply: unknown): Effect[] | undefi
 /**
  * The child's envelope when all a done turn sends is its fork report (a fork's child that tells
  * nothing, as most do): `doneEffects` would list that report alone, and a host that sends it at
- * once may make its envelope straight away (`forkReportEnvelope`). Undefined otherwise.
+ * once may keep it without an envelope (`childReport`). Undefined otherwise.
  */
 export function soleForkReport(ctx: TurnContext): Envelope | undefined {
   if (ctx.outbox !== undefined || ctx.forwarded) return undefined
@@ -69,19 +69,31 @@ export function forkReport(child: Envelope, outcome: ChildOutcome, trace: TraceC
 }
 
 /**
- * The envelope `toldEnvelope` makes of `forkReport(child, outcome, trace)` sent by the child's
- * turn, with no Outgoing made between: for a host that sends a done child's report at once (the
- * embedded one, ten per fork of ten).
+ * A done child's report to its joiner, as `forkReport(child, outcome, trace)` would tell it, before
+ * any envelope is made of it: a host that sends a done child's report at once (the embedded one,
+ * ten per fork of ten) keeps it so, and makes its envelope (`reportEnvelope`) only where the
+ * joiner's turn needs one.
  */
-export function forkReportEnvelope(child: Envelope, outcome: ChildOutcome, joiner: ActorType, sentAt: number, trace: TraceContext | undefined = child.trace): Envelope {
-  const body = reportBody(child, outcome)
-  const envelope = makeEnvelope({ id: reportId(child), type: joiner.type, key: joiner.keyOf(body), body, correlationId: child.correlationId, parentId: child.id, causationId: child.id, sentAt })
+export interface ChildReport {
+  readonly child: Envelope
+  readonly body: JoinerMessage
+  readonly trace: TraceContext | undefined
+}
+
+export function childReport(child: Envelope, outcome: ChildOutcome, trace: TraceContext | undefined = child.trace): ChildReport {
+  return { child, body: reportBody(child, outcome), trace }
+}
+
+/** The envelope `toldEnvelope` makes of the report's `forkReport`, at `attempt` (0 before its first). */
+export function reportEnvelope(report: ChildReport, joiner: ActorType, sentAt: number, attempt: number): Envelope {
+  const { child, body, trace } = report
+  const envelope = makeEnvelope({ id: reportId(child), type: joiner.type, key: joiner.keyOf(body), body, correlationId: child.correlationId, parentId: child.id, causationId: child.id, sentAt, attempt })
   if (trace !== undefined) envelope.trace = trace
   return envelope
 }
 
 /** A fork report's id, fixed by the child's. */
-function reportId(child: Envelope): MessageId {
+export function reportId(child: Envelope): MessageId {
   return derivedId(child.id, 'joined')
 }
 

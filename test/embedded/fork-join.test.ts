@@ -3,6 +3,7 @@ import { Actor, type Context } from '../../lib/index.js'
 import type { Joined } from '../../lib/core/fork.js'
 import { createTestSystem } from '../../lib/testing/index.js'
 import { JOIN_RETENTION_MS } from '../../actors/joiner.js'
+import { derivedId, type MessageId } from '../../lib/core/ids.js'
 
 class Geo extends Actor<{ ip: string }, { country: string }> {
   static readonly type = 'geo'
@@ -53,6 +54,7 @@ class Work extends Actor<{ i: number; delayMs?: number; failTimes?: number; die?
   static readonly type = 'work'
   static readonly policy = { maxAttempts: 4, initialDelayMs: 10, maxDelayMs: 10, attemptTimeoutMs: 0 }
   async receive(msg: Work['In'], ctx: Context) {
+    workIds[msg.i] = ctx.message.id
     if (msg.die) throw new Error(`child ${msg.i} cannot`)
     if (ctx.attempt <= (msg.failTimes ?? 0)) throw new Error(`attempt ${ctx.attempt} of child ${msg.i}`)
     if (msg.delayMs) await sleepOn(msg.delayMs)
@@ -60,6 +62,8 @@ class Work extends Actor<{ i: number; delayMs?: number; failTimes?: number; die?
   }
 }
 let sleepOn: (ms: number) => Promise<void> = async () => {}
+/** The message id of each Work child by its `i`, as its turn saw it. */
+const workIds: string[] = []
 
 class Sum extends Actor<Joined<(typeof Work)[], string>, void, { runs: number; last?: { complete: boolean; replies: (number | undefined)[]; missing: { index: number; status: string; error?: { message: string } }[] } }> {
   static readonly type = 'sum'
@@ -126,6 +130,23 @@ t.test('fork of 10 with one child past the deadline: 9 replies and 1 missing, ex
   await clock.advance(JOIN_RETENTION_MS)
   t.same(system.instances('troupe.joiner'), [], 'and is dropped after the retention')
   t.same((await system.timers()).filter((x) => x.target === 'troupe.joiner'), [], 'and its timers are gone')
+})
+
+t.test("a joiner waiting for a child shows the report it took last, whether or not its turn made the report's envelope", async (t) => {
+  for (const listening of [false, true]) {
+    const { system, clock } = createTestSystem({ actors })
+    // A listener makes every message's envelope at once; without one a report waits as it was sent.
+    if (listening) system.on(() => {})
+    sleepOn = (ms) => new Promise((resolve) => clock.setTimeout(resolve, ms))
+    await system.tell(Fan, { children: [{ i: 0 }, { i: 1, delayMs: 60_000 }], timeoutMs: 120_000 })
+    await clock.advance(1_000)
+    const [joiner] = system.instances('troupe.joiner')
+    t.match(joiner?.state, { received: 1, joined: false }, `listening: ${listening}`)
+    t.equal(joiner?.lastMessageId, derivedId(workIds[0] as MessageId, 'joined'), "the first child's report, by its id")
+    await clock.advance(60_000)
+    t.equal((await system.state(Sum))?.last?.complete, true)
+    await system.stop()
+  }
 })
 
 t.test('a child retried 3 times, then succeeding, gives one complete join', async (t) => {

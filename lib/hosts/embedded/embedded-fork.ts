@@ -13,9 +13,9 @@ import type { ActorRegistry } from '../../turn/registry.js'
 import { outsideTrace } from '../../turn/turn-trace.js'
 import type { ActorRuntime } from './actor-runtime.js'
 
-/** Where a fork's effects go: the turn endings' `send`. */
+/** Where a fork's effects go: the turn endings' `send`, with the time they are sent. */
 export interface EffectSender {
-  send(effects: Effect[], cause: ForkPlan['cause']): void
+  send(effects: Effect[], cause: ForkPlan['cause'], sentAt: number): void
 }
 
 /**
@@ -36,13 +36,13 @@ class ForkDeps implements ForkPlanDeps {
   }
 }
 
-export class EmbeddedForks implements DeliverFork {
+export class EmbeddedForks implements DeliverFork, OutsideForkHost {
   /** Callers of system.fork waiting for their join. */
   private waiting = new Map<string, (joined: unknown) => void>()
   private readonly deps: ForkDeps
 
   constructor(
-    private readonly host: OutsideForkHost,
+    private readonly host: Pick<OutsideForkHost, 'checkOutgoing'>,
     private readonly registry: ActorRegistry<ActorRuntime>,
     checkSerializable: boolean,
     private readonly sender: EffectSender,
@@ -57,13 +57,28 @@ export class EmbeddedForks implements DeliverFork {
     return planFork(plan, this.deps)
   }
 
-  /** Sends the children of fork `forkId` and resolves to what its join got. Throws what planning the fork throws. */
-  fork<const T extends readonly ActorClass[], Value>(forkId: MessageId, children: ForkChildren<T>, options: JoinOptions<Value>): Promise<Joined<T, Value>> {
+  /**
+   * Sends the children of fork `forkId`, made at `now`, and resolves to what its join got. Throws
+   * what planning the fork throws. The fork is planned here (this is its OutsideForkHost) so that
+   * its deadline and its messages take the one reading of the clock.
+   */
+  fork<const T extends readonly ActorClass[], Value>(forkId: MessageId, children: ForkChildren<T>, options: JoinOptions<Value>, now: number): Promise<Joined<T, Value>> {
     const join = this.registry.find(FORK_RESULT)!.cls
-    const { effects, cause } = outsideFork(this.host, forkId, children, join, options as JoinOptions<unknown>, outsideTrace())
+    this.deps.now = now
+    const { effects, cause } = outsideFork(this, forkId, children, join, options as JoinOptions<unknown>, outsideTrace())
     const joined = new Promise<Joined<T, Value>>((resolve) => this.waiting.set(forkId, resolve as (j: unknown) => void))
-    this.sender.send(effects, cause)
+    this.sender.send(effects, cause, now)
     return joined
+  }
+
+  /** A body told outside a turn, checked as the system checks one (OutsideForkHost). */
+  checkOutgoing(target: ActorClass, body: unknown): unknown {
+    return this.host.checkOutgoing(target, body)
+  }
+
+  /** The effects of a fork from outside a turn, at the reading `fork` set (OutsideForkHost). */
+  planFork(plan: ForkPlan): Effect[] {
+    return planFork(plan, this.deps)
   }
 
   /** The fork-result actor's turn: the fork joined. */

@@ -10,7 +10,7 @@ import type { Effect } from '../../turn/effect.js'
 import type { ActorRegistry } from '../../turn/registry.js'
 import type { Outcome } from '../../turn/turn.js'
 import { JOINER } from '../../turn/join-protocol.js'
-import { deadLetter, doneEffects, filteredError, forkReport, forkReportEnvelope, logDead, soleForkReport, toldEnvelope, type Cause } from '../../turn/turn-effects.js'
+import { childReport, deadLetter, doneEffects, filteredError, forkReport, logDead, soleForkReport, toldEnvelope, type Cause, type ChildReport } from '../../turn/turn-effects.js'
 import type { ActorRuntime } from './actor-runtime.js'
 import type { EmbeddedTimers } from './embedded-timers.js'
 import type { Instance } from './instance.js'
@@ -22,6 +22,8 @@ import type { RetryWaits } from './retry-waits.js'
 /** Where the messages a turn sent go: the system's mailboxes. */
 export interface MessageSink {
   enqueue(rt: ActorRuntime, envelope: Envelope, receipt: boolean): void
+  /** A done fork child's report to its joiner, sent at `sentAt`. */
+  enqueueReport(joiner: ActorRuntime, report: ChildReport, sentAt: number): void
 }
 
 /** What the embedded system's turn endings reach into. */
@@ -99,16 +101,15 @@ export class EmbeddedOutcomes {
     // Commit, then send: nothing leaves from state that was not kept.
     if (rt.kind !== 'stateless') inst.state = ctx.state
     const envelope = ctx.materialized()
-    inst.lastEnvelope = envelope
+    inst.lastMessage = envelope ?? ctx.unmadeReport()
     inst.lastSeq = envelope === undefined ? ctx.seq : -1
     inst.updatedAt = now
     if (rt.stateful && ctx.state === undefined) this.forget(inst)
-    // A fork child that tells nothing (most) sends its report alone: its envelope is made
-    // straight away, with no Outgoing or list of effects made for it.
+    // A fork child that tells nothing (most) sends its report alone, with no Outgoing, list of
+    // effects or envelope made for it.
     const child = soleForkReport(ctx)
     if (child !== undefined) {
-      const joiner = this.registry.get(JOINER)
-      this.sink.enqueue(joiner, forkReportEnvelope(child, { ok: true, reply }, joiner, now, ctx.trace), false)
+      this.sink.enqueueReport(this.registry.get(JOINER), childReport(child, { ok: true, reply }, ctx.trace), now)
     } else {
       const effects = doneEffects(ctx, reply)
       if (effects !== undefined) this.send(effects, ctx.message, now)
@@ -127,7 +128,7 @@ export class EmbeddedOutcomes {
     const attempts = this.book.attempted(envelope, attempt)
     if (retryInMs !== undefined) {
       rt.counts.retried++
-      this.book.track(envelope, 'retrying', message(error))
+      this.book.track(envelope, 'retrying', message(error), now)
       if (this.events.active) this.events.emit({ type: '@troupe.retried', at: now, envelope, error, delayMs: retryInMs })
       this.retries.later(inst, envelope, retryInMs)
       return

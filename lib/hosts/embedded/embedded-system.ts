@@ -26,13 +26,14 @@ import type { OnceSemantics, OnceSubject } from '../../turn/once.js'
 import type { TurnHost } from '../../turn/turn-context.js'
 import { outsideTrace } from '../../turn/turn-trace.js'
 import { runTurn, startState, turnJournal, TurnRules, type Outcome } from '../../turn/turn.js'
+import { reportEnvelope, type ChildReport } from '../../turn/turn-effects.js'
 import { ActorRuntime } from './actor-runtime.js'
 import { Dispatcher, type DispatchHooks } from './dispatcher.js'
 import { EmbeddedForks } from './embedded-fork.js'
 import { EmbeddedOutcomes, type MessageSink } from './embedded-outcomes.js'
 import { EmbeddedTimers } from './embedded-timers.js'
 import { instanceSnapshots, systemSnapshot } from './embedded-views.js'
-import { ENVELOPE, type Instance } from './instance.js'
+import { ENVELOPE, REPORT, type Instance } from './instance.js'
 import { InstanceStates } from './instance-states.js'
 import { MailboxTurn } from './mailbox-turn.js'
 import { MessageBook } from './message-book.js'
@@ -105,7 +106,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     this.deadlines = new Deadlines(this.clock)
     this.rules = new TurnRules({ filters: options.filters ?? [], checkSerializable: this.checkSerializable, random: options.random ?? Math.random, clock: this.clock, deadlines: this.deadlines })
     this.receipts = new ReceiptBook(this.clock, options.receiptLimit ?? d.DEFAULT_RECEIPT_LIMIT)
-    this.asks = new PendingAsks(this.clock, this.deadlines, this.receipts)
+    this.asks = new PendingAsks(this.deadlines, this.receipts)
     this.book = new MessageBook(this.receipts, this.asks, this.pausing)
     this.retries = new RetryWaits(this.clock, this.dispatch)
     this.dead = new DeadLetterBox(options.deadLetterLimit ?? d.DEFAULT_DEAD_LETTER_LIMIT, (letter) =>
@@ -155,10 +156,12 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     }
     const id = this.ids.id(this.ids.next())
     const timeoutMs = options?.timeoutMs ?? d.DEFAULT_ASK_TIMEOUT_MS
+    // One reading for the ask's deadline and its message's sentAt: a clock read is not free.
+    const now = this.clock.now()
     return new Promise<never>((resolve, reject) => {
-      this.asks.wait(id, rt.type, timeoutMs, resolve as (reply: unknown) => void, reject)
+      this.asks.wait(id, rt.type, timeoutMs, now, resolve as (reply: unknown) => void, reject)
       try {
-        this.accept(rt, id, body, options, outsideTrace(), true)?.catch((error: unknown) => this.asks.refuse(id, error))
+        this.accept(rt, id, body, options, outsideTrace(), true, now)?.catch((error: unknown) => this.asks.refuse(id, error))
       } catch (error) {
         this.asks.refuse(id, error)
       }
@@ -167,22 +170,23 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
 
   /**
    * Validates and enqueues a message from outside a turn. Returns a promise only when
-   * the schema validates asynchronously, so the common path allocates none.
+   * the schema validates asynchronously, so the common path allocates none. `now`: the caller's
+   * reading of the clock, for a message accepted at once.
    */
-  private accept(rt: ActorRuntime, id: MessageId, body: unknown, options: TellOptions | undefined, trace: TraceContext | undefined, asked = false): Promise<void> | undefined {
+  private accept(rt: ActorRuntime, id: MessageId, body: unknown, options: TellOptions | undefined, trace: TraceContext | undefined, asked = false, now?: number): Promise<void> | undefined {
     if (this.stopping) throw new SystemStoppedError()
     const checked = validateBody(rt.type, rt.schema, body)
     const correlationId = (options?.correlationId === undefined ? id : parseMessageId(options.correlationId, 'correlationId')) as string as CorrelationId
-    const make = (valid: unknown) => {
+    const make = (valid: unknown, sentAt: number) => {
       if (this.checkSerializable) assertSerializable(rt.type, 'message', valid)
-      const envelope = makeEnvelope({ id, type: rt.type, key: rt.keyOf(valid), body: valid, correlationId, sentAt: this.clock.now() })
+      const envelope = makeEnvelope({ id, type: rt.type, key: rt.keyOf(valid), body: valid, correlationId, sentAt })
       if (trace !== undefined) envelope.trace = trace
       // An ask that timed out while its message was validated: the message keeps a receipt to follow.
       const receipt = options?.receipt === true || (asked && !this.asks.accepted(envelope))
       this.enqueue(rt, envelope, receipt)
     }
-    if (checked instanceof Promise) return checked.then(make)
-    make(checked)
+    if (checked instanceof Promise) return checked.then((valid) => make(valid, this.clock.now()))
+    make(checked, now ?? this.clock.now())
     return undefined
   }
 
@@ -193,7 +197,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     rt.queued++
     this.book.outstanding++
     const inst = this.states.get(rt, key)
-    if (this.events.active) this.events.emit({ type: '@troupe.accepted', at: sentAt, envelope: this.rootEnvelope(inst, body, seq, sentAt) })
+    if (this.events.active) this.events.emit({ type: '@troupe.accepted', at: sentAt, envelope: this.slotEnvelope(inst, body, seq, sentAt) })
     inst.pushBody(body, seq, sentAt)
     this.dispatch.wake(inst)
   }
@@ -212,8 +216,27 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     if (receipt || this.receiptsForAll) this.receipts.open(envelope)
     if (this.events.active) this.events.emit({ type: '@troupe.accepted', at: this.clock.now(), envelope })
     const inst = this.states.get(rt, envelope.key)
-    if (rt.isPaused(envelope.key)) this.book.note(envelope, 'paused')
+    if (rt.isPaused(envelope.key)) this.book.note(envelope, 'paused', undefined, this.clock.now())
     inst.push(envelope)
+    this.dispatch.wake(inst)
+  }
+
+  /**
+   * Accepts a done fork child's report (the outcomes' MessageSink), kept as it is: its envelope is
+   * made only if its turn needs one. Anything that would look at the envelope now (a receipt for
+   * every message, a listener, a span, a pause, a stopped system) gets it made here.
+   */
+  enqueueReport(joiner: ActorRuntime, report: ChildReport, sentAt: number): void {
+    const key = joiner.keyOf(report.body)
+    if (this.phase === 'stopped' || this.receiptsForAll || this.events.active || report.trace !== undefined || joiner.isPaused(key)) {
+      this.enqueue(joiner, reportEnvelope(report, joiner, sentAt, 0), false)
+      return
+    }
+    joiner.counts.accepted++
+    joiner.queued++
+    this.book.outstanding++
+    const inst = this.states.get(joiner, key)
+    inst.pushReport(report, sentAt)
     this.dispatch.wake(inst)
   }
 
@@ -235,7 +258,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     const journal = turnJournal(rt, state, inst.state !== undefined ? 'trusted' : 'new')
     const ctx = new MailboxTurn(this, inst, mailbox.item, seq, mailbox.sentAt, state, now, journal)
     mailbox.item = undefined
-    if (seq === ENVELOPE) this.book.track(ctx.message, 'running')
+    if (seq === ENVELOPE) this.book.track(ctx.message, 'running', undefined, now)
     if (this.events.active) this.events.emit({ type: '@troupe.delivered', at: now, envelope: ctx.message })
     const outcome = runTurn(this.rules, rt, ctx)
     if (outcome instanceof Promise) return this.carryOutLater(ctx, outcome)
@@ -254,7 +277,11 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     if (this.events.active) this.events.emit({ type: '@troupe.throttled', at: now, actor: inst.rt.type, key: inst.key, waitMs, scope })
   }
 
-  rootEnvelope(inst: Instance, body: unknown, seq: number, sentAt: number): Envelope {
+  /** The envelope of a mailbox slot at its first attempt: the slot's own, a report's, or a bare body's (SlotEnvelopes). */
+  slotEnvelope(inst: Instance, item: unknown, seq: number, sentAt: number): Envelope {
+    if (seq === ENVELOPE) return item as Envelope
+    if (seq === REPORT) return reportEnvelope(item as ChildReport, inst.rt, sentAt, 1)
+    const body = item
     const id = this.ids.id(seq)
     return makeEnvelope({ id, type: inst.rt.type, key: inst.key, body, correlationId: id as string as CorrelationId, sentAt, attempt: 1 })
   }
@@ -307,7 +334,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     // Not through settle(): a closure per fork costs here what a child's turn does.
     try {
       if (this.stopping) throw new SystemStoppedError()
-      return this.forks.fork(this.ids.id(this.ids.next()), children, options)
+      return this.forks.fork(this.ids.id(this.ids.next()), children, options, this.clock.now())
     } catch (error) {
       return Promise.reject(error)
     }
@@ -383,7 +410,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
       // What waits may now wait only behind the pause.
       this.book.wakeSettled()
       // What already waits says so in its receipt; a turn running now finishes.
-      this.book.paused(held)
+      this.book.paused(held, this.clock.now())
     })
   }
 
@@ -418,7 +445,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     this.phase = 'stopped'
     // Asks end first: their messages' receipts then say how the stop left them.
     this.asks.failAll(new SystemStoppedError('the system stopped before the reply came'))
-    this.burial.buryWaiting(this.registry, this.retries, (inst, body, seq, sentAt) => this.rootEnvelope(inst, body, seq, sentAt))
+    this.burial.buryWaiting(this.registry, this.retries, (inst, item, seq, sentAt) => this.slotEnvelope(inst, item, seq, sentAt))
     await timersStopped
     if (this.keepsState) await this.states.saveAll(this.runtimes)
     // What is still outstanding now is in turns that outlived the timeout.

@@ -3,7 +3,9 @@ import type { InstanceSnapshot, SystemSnapshot } from '../../core/inspection.js'
 import { copyState } from '../../core/state-copy.js'
 import { readKept } from '../../core/state-journal.js'
 import { OtherVersionState, shownState } from '../../turn/state-version.js'
+import { reportId } from '../../turn/turn-effects.js'
 import type { ActorRuntime } from './actor-runtime.js'
+import type { Instance } from './instance.js'
 
 /** What `instances()` shows of a type's instances in memory: copies, never the live state. */
 export function instanceSnapshots(rt: ActorRuntime, idOf: (seq: number) => MessageId): InstanceSnapshot<never>[] {
@@ -14,9 +16,16 @@ export function instanceSnapshots(rt: ActorRuntime, idOf: (seq: number) => Messa
     state: readKept(inst.state, (state) => (state instanceof OtherVersionState ? shownState(rt, inst.key, state) : copyState(state))) as never,
     queued: inst.size,
     running: inst.active !== 0,
-    lastMessageId: inst.lastEnvelope?.id ?? (inst.lastSeq >= 0 ? idOf(inst.lastSeq) : undefined),
+    lastMessageId: lastMessageId(inst, idOf),
     updatedAt: inst.updatedAt,
   }))
+}
+
+/** The id of the last message an instance handled: its envelope's, its report's, or its bare body's. */
+function lastMessageId(inst: Instance, idOf: (seq: number) => MessageId): MessageId | undefined {
+  const last = inst.lastMessage
+  if (last === undefined) return inst.lastSeq >= 0 ? idOf(inst.lastSeq) : undefined
+  return 'child' in last ? reportId(last.child) : last.id
 }
 
 /** What `inspect()` shows: each type's counts as they are now. */

@@ -19,7 +19,7 @@ export class InstanceStates {
 
   /** The instance for `key` in memory, or a new one with its state from the store. */
   get(rt: ActorRuntime, key: string): Instance {
-    return rt.instances.get(key) ?? this.load(rt, key)
+    return rt.instance(key) ?? this.load(rt, key)
   }
 
   private load(rt: ActorRuntime, key: string): Instance {

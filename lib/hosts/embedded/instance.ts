@@ -1,9 +1,10 @@
 import type { Envelope } from '../../core/envelope.js'
 import type { TokenBucket } from '../../supervisor/token-bucket.js'
+import type { ChildReport } from '../../turn/turn-effects.js'
 import type { ActorRuntime } from './actor-runtime.js'
-import { ENVELOPE, Mailbox } from './mailbox.js'
+import { ENVELOPE, Mailbox, REPORT } from './mailbox.js'
 
-export { ENVELOPE } from './mailbox.js'
+export { ENVELOPE, REPORT } from './mailbox.js'
 
 /**
  * One actor instance: its mailbox and state. Keyed and singleton instances run one
@@ -11,8 +12,8 @@ export { ENVELOPE } from './mailbox.js'
  *
  * A message told from outside a turn with default options is kept as its bare body,
  * its id's sequence number and its send time, so the common path allocates no object
- * per message (retaining one doubled the cost of a tell here); anything else is kept
- * as a full envelope.
+ * per message (retaining one doubled the cost of a tell here); a fork child's report to its
+ * joiner is kept as the report; anything else is kept as a full envelope.
  */
 export class Instance {
   state: unknown
@@ -26,8 +27,8 @@ export class Instance {
   /** In its type's waiting line for a free slot. */
   waiting = false
   bucket: TokenBucket | undefined
-  /** The last message handled, for inspection: its envelope, or the sequence number of a bare body. */
-  lastEnvelope: Envelope | undefined
+  /** The last message handled, for inspection: its envelope or report, or the sequence number of a bare body. */
+  lastMessage: Envelope | ChildReport | undefined
   lastSeq = -1
   updatedAt: number | undefined
   /** Saves to the state store so far. */
@@ -53,6 +54,10 @@ export class Instance {
 
   push(envelope: Envelope): void {
     this.mailbox.push(envelope, ENVELOPE, envelope.sentAt)
+  }
+
+  pushReport(report: ChildReport, sentAt: number): void {
+    this.mailbox.push(report, REPORT, sentAt)
   }
 
   /** Puts a message back in front, for the retry of a keyed turn (FIFO per key holds). */

@@ -1,24 +1,26 @@
 import type { Envelope } from '../../core/envelope.js'
 import type { TurnJournal } from '../../core/turn-journal.js'
 import { TurnContext, type TurnHost } from '../../turn/turn-context.js'
+import type { ChildReport } from '../../turn/turn-effects.js'
 import type { Instance } from './instance.js'
-import { ENVELOPE } from './mailbox.js'
+import { ENVELOPE, REPORT } from './mailbox.js'
 
-/** Makes the envelope of a message the mailbox kept as a bare body. */
-export interface RootEnvelopes {
-  rootEnvelope(inst: Instance, body: unknown, seq: number, sentAt: number): Envelope
+/** Makes the envelope of a message the mailbox kept as a bare body or a report, at its first attempt. */
+export interface SlotEnvelopes {
+  slotEnvelope(inst: Instance, item: unknown, seq: number, sentAt: number): Envelope
 }
 
 /**
  * A turn on a mailbox slot: a full envelope, or a bare body (seq is then its root id's
- * sequence number) whose envelope is made only if the turn asks for it.
+ * sequence number) or a fork child's report (seq REPORT) whose envelope is made only if the turn
+ * asks for it.
  */
 export class MailboxTurn extends TurnContext<unknown, Instance> {
-  declare protected readonly host: TurnHost & RootEnvelopes
+  declare protected readonly host: TurnHost & SlotEnvelopes
   private envelope: Envelope | undefined
 
   constructor(
-    host: TurnHost & RootEnvelopes,
+    host: TurnHost & SlotEnvelopes,
     instance: Instance,
     private readonly item: unknown,
     readonly seq: number,
@@ -32,8 +34,13 @@ export class MailboxTurn extends TurnContext<unknown, Instance> {
   }
 
   get message(): Envelope {
-    this.envelope ??= this.host.rootEnvelope(this.instance, this.item, this.seq, this.sentAt)
+    this.envelope ??= this.host.slotEnvelope(this.instance, this.item, this.seq, this.sentAt)
     return this.envelope
+  }
+
+  /** The report this turn runs on while no envelope was made of it, for inspection's last message. */
+  unmadeReport(): ChildReport | undefined {
+    return this.envelope === undefined && this.seq === REPORT ? (this.item as ChildReport) : undefined
   }
 
   materialized(): Envelope | undefined {
@@ -41,6 +48,7 @@ export class MailboxTurn extends TurnContext<unknown, Instance> {
   }
 
   get body(): unknown {
-    return this.envelope === undefined ? this.item : this.envelope.body
+    if (this.envelope !== undefined) return this.envelope.body
+    return this.seq === REPORT ? (this.item as ChildReport).body : this.item
   }
 }

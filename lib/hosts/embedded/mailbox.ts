@@ -7,6 +7,8 @@ const MAX_CHUNK = 1024
  * seq; a full envelope has this one.
  */
 export const ENVELOPE = -1
+/** The seq of a done fork child's report to its joiner (turn-effects.ts's ChildReport), whose envelope is made only if its turn needs one. */
+export const REPORT = -2
 
 class Chunk {
   readonly items: unknown[]
@@ -57,8 +59,8 @@ function sizeClass(size: number): number {
  * and a drained chunk is dropped, or reused when it is first-size. Growing one flat array to a million
  * entries cost more here than the rest of a tell.
  *
- * A slot is (item, seq, sentAt): a bare body with its id's sequence number, or a full
- * envelope with seq `ENVELOPE`. `shift()` leaves the slot in `item`/`seq`/`sentAt`,
+ * A slot is (item, seq, sentAt): a bare body with its id's sequence number, a full
+ * envelope with seq `ENVELOPE`, or a fork child's report with seq `REPORT`. `shift()` leaves the slot in `item`/`seq`/`sentAt`,
  * so reading one allocates nothing.
  */
 export class Mailbox {

@@ -1,4 +1,3 @@
-import type { Clock } from '../../core/clock.js'
 import type { Envelope } from '../../core/envelope.js'
 import { AskTimeoutError } from '../../core/errors.js'
 import type { MessageStatus } from '../../core/receipt.js'
@@ -27,7 +26,6 @@ export class PendingAsks {
   private readonly asks = new Map<string, PendingAsk>()
 
   constructor(
-    private readonly clock: Clock,
     private readonly deadlines: Deadlines,
     private readonly receipts: ReceiptBook,
   ) {}
@@ -36,9 +34,8 @@ export class PendingAsks {
     return this.asks.size
   }
 
-  /** Waits for the reply to message `id` of `actor`, for up to `timeoutMs`. */
-  wait(id: string, actor: string, timeoutMs: number, resolve: (reply: unknown) => void, reject: (error: Error) => void): void {
-    const now = this.clock.now()
+  /** Waits for the reply to message `id` of `actor`, asked at `now`, for up to `timeoutMs`. */
+  wait(id: string, actor: string, timeoutMs: number, now: number, resolve: (reply: unknown) => void, reject: (error: Error) => void): void {
     const deadline = this.deadlines.add(now + timeoutMs, () => {
       const ask = this.asks.get(id)
       this.keepReceipt(id)
@@ -60,12 +57,12 @@ export class PendingAsks {
     return true
   }
 
-  /** The message of an ask moved on (running, retrying, paused). */
-  moved(id: string, status: MessageStatus, reason: string | undefined): void {
+  /** The message of an ask moved on (running, retrying, paused) at `at`. */
+  moved(id: string, status: MessageStatus, reason: string | undefined, at: number): void {
     const ask = this.asks.get(id)
     if (ask === undefined) return
     ask.status = status
-    ask.at = this.clock.now()
+    ask.at = at
     ask.reason = reason
   }
 

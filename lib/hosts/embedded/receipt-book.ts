@@ -70,12 +70,13 @@ export class ReceiptBook {
     return r && { ...r, history: r.history.map((e) => ({ ...e })) }
   }
 
-  record(envelope: Envelope, status: MessageStatus, reason?: string): void {
+  /** The message reached `status` at `at` (now, unless the caller has a reading). */
+  record(envelope: Envelope, status: MessageStatus, reason?: string, at = this.clock.now()): void {
     const receipt = this.receipts.get(envelope.id)
     if (!receipt) return
     receipt.status = status
     receipt.attempts = envelope.attempt
-    receipt.history.push({ status, at: this.clock.now(), attempt: envelope.attempt, ...(reason ? { reason } : {}) })
+    receipt.history.push({ status, at, attempt: envelope.attempt, ...(reason ? { reason } : {}) })
     if (FINAL_STATUSES.has(status)) this.retire(envelope.id)
     const waiting = this.waiters.get(envelope.id)
     if (!waiting) return

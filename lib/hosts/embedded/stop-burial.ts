@@ -5,7 +5,7 @@ import type { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
 import type { ActorRegistry } from '../../turn/registry.js'
 import { deadLetter } from '../../turn/turn-effects.js'
 import type { ActorRuntime } from './actor-runtime.js'
-import { ENVELOPE, type Instance } from './instance.js'
+import type { Instance } from './instance.js'
 import type { MessageBook } from './message-book.js'
 import type { RetryWaits } from './retry-waits.js'
 
@@ -34,7 +34,7 @@ export class StopBurial {
   buryWaiting(
     registry: ActorRegistry<ActorRuntime>,
     retries: RetryWaits,
-    rootEnvelope: (inst: Instance, body: unknown, seq: number, sentAt: number) => Envelope,
+    slotEnvelope: (inst: Instance, item: unknown, seq: number, sentAt: number) => Envelope,
   ): void {
     const waiting = retries.cancel().map((envelope): [ActorRuntime, Envelope] => [registry.get(envelope.type), envelope])
     for (const rt of registry.values()) {
@@ -45,8 +45,7 @@ export class StopBurial {
         // would answer by dropping optimized code.
         if (inst.active !== 0 || inst.size !== 0) inst.parked = true
         for (const slot of inst.mailbox.drain()) {
-          const envelope = slot.seq === ENVELOPE ? (slot.item as Envelope) : rootEnvelope(inst, slot.item, slot.seq, slot.sentAt)
-          waiting.push([rt, envelope])
+          waiting.push([rt, slotEnvelope(inst, slot.item, slot.seq, slot.sentAt)])
         }
       }
     }
