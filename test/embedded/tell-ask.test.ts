@@ -2,6 +2,7 @@ import t from 'tap'
 import { Actor, AskTimeoutError, createSystem, SystemStoppedError, type Context } from '../../lib/index.js'
 import { createTestSystem } from '../../lib/testing/index.js'
 import { Counter, Echo } from '../fixtures/actors.js'
+import type { Clock } from '../../lib/core/clock.js'
 
 class Never extends Actor<{ k: string }, string> {
   static readonly type = 'never'
@@ -118,4 +119,48 @@ t.test('ctx.log carries the actor, key and ids; the testing kit waits for a stat
   await system.tell(Loud, { k: 'q' })
   t.same(await waitForState(Loud, 'q', (s) => s?.n === 2), { n: 2 })
   t.match(JSON.parse(lines[0]!), { msg: 'counted', actor: 'loud', key: 'q', messageId: id, correlationId: 'corr-1', n: 1 })
+})
+
+t.test('tells in one stretch of code share a reading of the clock for up to 64 messages; a tell after the workers start, after a turn, or one that woke nothing reads it again', async (t) => {
+  let reads = 0
+  const clock = { now: () => ++reads * 1_000, setTimeout, clearTimeout } as unknown as Clock
+  const system = createSystem({ actors: [Counter, Echo], clock, logLevel: 'silent' })
+  const sentAt: number[] = []
+  system.on((event) => {
+    if (event.type === '@troupe.accepted' && event.envelope.type === Counter.type) sentAt.push(event.envelope.sentAt)
+  })
+  for (let i = 0; i < 100; i++) void system.tell(Counter, { k: `k${i % 3}`, by: 1 })
+  t.equal(new Set(sentAt.slice(0, 64)).size, 1, 'the first 64 share one reading')
+  t.equal(new Set(sentAt.slice(64)).size, 1, 'the next 36 share the next')
+  t.ok(sentAt[64]! > sentAt[0]!, 'a later reading')
+  await system.idle()
+  void system.tell(Counter, { k: 'k0', by: 1 })
+  t.ok(sentAt[100]! > sentAt[99]!, 'a tell after the workers started reads the clock')
+  await system.pause(Counter)
+  const paused = sentAt.length
+  void system.tell(Counter, { k: 'k1', by: 1 })
+  void system.tell(Counter, { k: 'k1', by: 1 })
+  t.ok(sentAt[paused + 1]! > sentAt[paused]!, 'a tell that woke nothing leaves no reading to share')
+  await system.resume(Counter)
+  await system.stop()
+
+  // Turns that tell from outside their own outbox (system.tell in receive), one after another in one worker.
+  let relaySystem: ReturnType<typeof createSystem>
+  class Relay extends Actor<{ n: number }> {
+    static readonly type = 'relay'
+    receive(msg: Relay['In']) {
+      void relaySystem.tell(Echo, { text: String(msg.n) })
+    }
+  }
+  relaySystem = createSystem({ actors: [Relay, Echo], clock, logLevel: 'silent' })
+  const relayed: number[] = []
+  relaySystem.on((event) => {
+    if (event.type === '@troupe.accepted' && event.envelope.type === Echo.type) relayed.push(event.envelope.sentAt)
+  })
+  void relaySystem.tell(Relay, { n: 1 })
+  void relaySystem.tell(Relay, { n: 2 })
+  await relaySystem.idle()
+  t.equal(relayed.length, 2)
+  t.ok(relayed[1]! > relayed[0]!, 'a tell after a turn reads the clock again')
+  await relaySystem.stop()
 })

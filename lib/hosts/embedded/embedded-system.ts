@@ -157,7 +157,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     const id = this.ids.id(this.ids.next())
     const timeoutMs = options?.timeoutMs ?? d.DEFAULT_ASK_TIMEOUT_MS
     // One reading for the ask's deadline and its message's sentAt: a clock read is not free.
-    const now = this.clock.now()
+    const now = this.dispatch.outsideNow()
     return new Promise<never>((resolve, reject) => {
       this.asks.wait(id, rt.type, timeoutMs, now, resolve as (reply: unknown) => void, reject)
       try {
@@ -186,13 +186,13 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
       this.enqueue(rt, envelope, receipt)
     }
     if (checked instanceof Promise) return checked.then((valid) => make(valid, this.clock.now()))
-    make(checked, now ?? this.clock.now())
+    make(checked, now ?? this.dispatch.outsideNow())
     return undefined
   }
 
   private enqueueBody(rt: ActorRuntime, body: unknown, seq: number): void {
     const key = rt.keyOf(body)
-    const sentAt = this.clock.now()
+    const sentAt = this.dispatch.outsideNow()
     rt.counts.accepted++
     rt.queued++
     this.book.outstanding++
@@ -334,7 +334,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     // Not through settle(): a closure per fork costs here what a child's turn does.
     try {
       if (this.stopping) throw new SystemStoppedError()
-      return this.forks.fork(this.ids.id(this.ids.next()), children, options, this.clock.now())
+      return this.forks.fork(this.ids.id(this.ids.next()), children, options, this.dispatch.outsideNow())
     } catch (error) {
       return Promise.reject(error)
     }
