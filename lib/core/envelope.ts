@@ -21,6 +21,8 @@ export interface Envelope<Body = unknown> {
   /**
    * Epoch milliseconds at which the message was accepted; for a timer's message, the time the
    * timer was due (as an EventBridge scheduled event's `time`), so a late firing still names its slot.
+   * Messages accepted in one stretch of synchronous code may share one reading of the clock (the
+   * embedded mode reads it once for up to 64 of them).
    */
   readonly sentAt: number
   /** Actor type that receives the reply as a message (request/reply inside a turn). */
