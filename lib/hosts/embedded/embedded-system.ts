@@ -3,10 +3,10 @@ import { Joiner, JOINER, serveJoiner, type JoinerHost } from '../../../actors/jo
 import type { ActorClass } from '../../core/actor.js'
 import { systemClock, type Clock } from '../../core/clock.js'
 import * as d from '../../core/defaults.js'
-import { makeEnvelope, type Envelope, type TraceContext } from '../../core/envelope.js'
+import type { Envelope } from '../../core/envelope.js'
 import { ConfigError, NoDeadLetterError, SystemStoppedError } from '../../core/errors.js'
 import type { ForkChildren, ForkMembership, Joined, JoinOptions } from '../../core/fork.js'
-import { parseMessageId, RootIds, type CorrelationId, type MessageId } from '../../core/ids.js'
+import { RootIds, type MessageId } from '../../core/ids.js'
 import type { InstanceSnapshot, Listener, SystemSnapshot } from '../../core/inspection.js'
 import { Listeners } from '../../core/listeners.js'
 import { createLogger, messageLogFields, type Logger } from '../../core/logger.js'
@@ -14,7 +14,7 @@ import type { MessageStatus, Receipt } from '../../core/receipt.js'
 import type { ScheduleOptions } from '../../core/schedule.js'
 import type { AskOptions, AwaitReceiptOptions, Pause, StopOptions, StopReport, System, TellOptions } from '../../core/system.js'
 import type { SystemOptions } from './system-options.js'
-import { assertSerializable, validateBody } from '../../core/validate.js'
+import { assertSerializable } from '../../core/validate.js'
 import type { TimerRecord } from '../../store/index.js'
 import { MemoryStateStore, MemoryTimerStore } from '../../store/memory.js'
 import type { DeadLetter } from '../../core/dead-letter.js'
@@ -24,17 +24,16 @@ import type { Effect, ForkPlan } from '../../turn/effect.js'
 import { ActorRegistry } from '../../turn/registry.js'
 import type { OnceSemantics, OnceSubject } from '../../turn/once.js'
 import type { TurnHost } from '../../turn/turn-context.js'
-import { outsideTrace } from '../../turn/turn-trace.js'
 import { runTurn, startState, turnJournal, TurnRules, type Outcome } from '../../turn/turn.js'
-import { reportEnvelope, type ChildReport } from '../../turn/turn-effects.js'
 import { ActorRuntime } from './actor-runtime.js'
 import { Dispatcher, type DispatchHooks } from './dispatcher.js'
 import { EmbeddedForks } from './embedded-fork.js'
-import { EmbeddedOutcomes, type MessageSink } from './embedded-outcomes.js'
+import { EmbeddedOutcomes } from './embedded-outcomes.js'
 import { EmbeddedTimers } from './embedded-timers.js'
 import { instanceSnapshots, systemSnapshot } from './embedded-views.js'
-import { ENVELOPE, REPORT, type Instance } from './instance.js'
+import { ENVELOPE, type Instance } from './instance.js'
 import { InstanceStates } from './instance-states.js'
+import { Intake, type IntakePhase } from './intake.js'
 import { MailboxTurn } from './mailbox-turn.js'
 import { MessageBook } from './message-book.js'
 import { PauseBook } from './pause-book.js'
@@ -47,7 +46,7 @@ import { StopBurial } from './stop-burial.js'
  * The embedded host: every actor in this process, mailboxes in memory, turns on the
  * event loop. The default system, for development, tests and jobs that fit one process.
  */
-export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHooks, MessageSink {
+export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHooks, IntakePhase {
   readonly clock: Clock
   readonly logger: Logger
   private readonly registry: ActorRegistry<ActorRuntime>
@@ -73,6 +72,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
   private readonly scheduled: EmbeddedTimers
   private readonly events: Listeners
   private readonly outcomes: EmbeddedOutcomes
+  private readonly intake: Intake
   private readonly burial: StopBurial
   /**
    * Running from the end of the constructor; stopping from `stop()` (nothing new is taken);
@@ -82,8 +82,14 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
    */
   private phase: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting'
 
-  private get stopping(): boolean {
+  /** stop() was called (IntakePhase). */
+  get stopping(): boolean {
     return this.phase === 'stopping' || this.phase === 'stopped'
+  }
+
+  /** stop() has settled (IntakePhase). */
+  get stopped(): boolean {
+    return this.phase === 'stopped'
   }
 
   constructor(options: SystemOptions) {
@@ -115,9 +121,10 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     this.burial = new StopBurial(this.clock, this.book, this.dead)
     this.states = new InstanceStates(options.stores?.state ?? new MemoryStateStore(), this.clock)
     this.keepsState = options.stores?.state !== undefined
-    this.scheduled = new EmbeddedTimers(this.clock, options.stores?.timers ?? new MemoryTimerStore(), this.registry, this.dead, this.logger, (rt, envelope) => this.enqueue(rt, envelope, this.receiptsForAll))
-    const { clock, logger, events, registry, book, asks, dead, retries, scheduled: timers } = this
-    this.outcomes = new EmbeddedOutcomes({ clock, logger, events, registry, book, asks, dead, retries, timers, state: this.states.store, sink: this })
+    const { clock, logger, events, registry, book, asks, dead, retries, receipts, ids, dispatch, states, burial, checkSerializable, receiptsForAll } = this
+    this.intake = new Intake({ phase: this, clock, registry, ids, dispatch, states, book, receipts, asks, events, burial, checkSerializable, receiptsForAll })
+    this.scheduled = new EmbeddedTimers(clock, options.stores?.timers ?? new MemoryTimerStore(), registry, dead, logger, (rt, envelope) => this.intake.enqueue(rt, envelope, receiptsForAll))
+    this.outcomes = new EmbeddedOutcomes({ clock, logger, events, registry, book, asks, dead, retries, timers: this.scheduled, state: states.store, sink: this.intake })
     this.forks = new EmbeddedForks(this, registry, this.checkSerializable, this.outcomes, clock.now())
     serveForkResult(this.registry.get(FORK_RESULT).actor, this.forks)
     this.scheduled.runner.start()
@@ -127,117 +134,11 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
   // ── sending ──────────────────────────────────────────────────────────────
 
   tell(target: ActorClass | string, body: unknown, options?: TellOptions): Promise<MessageId> {
-    try {
-      const rt = this.runtime(target)
-      // The caller's span: a traced message needs an envelope to carry it.
-      const trace = outsideTrace()
-      if (options === undefined && rt.schema === undefined && !this.receiptsForAll && trace === undefined) {
-        // The common path: a bare body in the mailbox, no envelope object (see Instance).
-        if (this.stopping) throw new SystemStoppedError()
-        if (this.checkSerializable) assertSerializable(rt.type, 'message', body)
-        const seq = this.ids.next()
-        this.enqueueBody(rt, body, seq)
-        return Promise.resolve(this.ids.id(seq))
-      }
-      const id = this.ids.id(this.ids.next())
-      const accepted = this.accept(rt, id, body, options, trace)
-      return accepted === undefined ? Promise.resolve(id) : accepted.then(() => id)
-    } catch (error) {
-      return Promise.reject(error)
-    }
+    return this.intake.tell(target, body, options)
   }
 
   ask(target: ActorClass | string, body: unknown, options?: AskOptions): Promise<never> {
-    let rt: ActorRuntime
-    try {
-      rt = this.runtime(target)
-    } catch (error) {
-      return Promise.reject(error)
-    }
-    const id = this.ids.id(this.ids.next())
-    const timeoutMs = options?.timeoutMs ?? d.DEFAULT_ASK_TIMEOUT_MS
-    // One reading for the ask's deadline and its message's sentAt: a clock read is not free.
-    const now = this.dispatch.outsideNow()
-    return new Promise<never>((resolve, reject) => {
-      this.asks.wait(id, rt.type, timeoutMs, now, resolve as (reply: unknown) => void, reject)
-      try {
-        this.accept(rt, id, body, options, outsideTrace(), true, now)?.catch((error: unknown) => this.asks.refuse(id, error))
-      } catch (error) {
-        this.asks.refuse(id, error)
-      }
-    })
-  }
-
-  /**
-   * Validates and enqueues a message from outside a turn. Returns a promise only when
-   * the schema validates asynchronously, so the common path allocates none. `now`: the caller's
-   * reading of the clock, for a message accepted at once.
-   */
-  private accept(rt: ActorRuntime, id: MessageId, body: unknown, options: TellOptions | undefined, trace: TraceContext | undefined, asked = false, now?: number): Promise<void> | undefined {
-    if (this.stopping) throw new SystemStoppedError()
-    const checked = validateBody(rt.type, rt.schema, body)
-    const correlationId = (options?.correlationId === undefined ? id : parseMessageId(options.correlationId, 'correlationId')) as string as CorrelationId
-    const make = (valid: unknown, sentAt: number) => {
-      if (this.checkSerializable) assertSerializable(rt.type, 'message', valid)
-      const envelope = makeEnvelope({ id, type: rt.type, key: rt.keyOf(valid), body: valid, correlationId, sentAt })
-      if (trace !== undefined) envelope.trace = trace
-      // An ask that timed out while its message was validated: the message keeps a receipt to follow.
-      const receipt = options?.receipt === true || (asked && !this.asks.accepted(envelope))
-      this.enqueue(rt, envelope, receipt)
-    }
-    if (checked instanceof Promise) return checked.then((valid) => make(valid, this.clock.now()))
-    make(checked, now ?? this.dispatch.outsideNow())
-    return undefined
-  }
-
-  private enqueueBody(rt: ActorRuntime, body: unknown, seq: number): void {
-    const key = rt.keyOf(body)
-    const sentAt = this.dispatch.outsideNow()
-    rt.counts.accepted++
-    rt.queued++
-    this.book.outstanding++
-    const inst = this.states.get(rt, key)
-    if (this.events.active) this.events.emit({ type: '@troupe.accepted', at: sentAt, envelope: this.slotEnvelope(inst, body, seq, sentAt) })
-    inst.pushBody(body, seq, sentAt)
-    this.dispatch.wake(inst)
-  }
-
-  /** Accepts a message a turn or a timer sent (the outcomes' MessageSink). */
-  enqueue(rt: ActorRuntime, envelope: Envelope, receipt: boolean): void {
-    if (this.phase === 'stopped') {
-      rt.counts.accepted++
-      this.book.accepted(undefined)
-      this.burial.bury(rt, envelope, new SystemStoppedError(`${rt.type} message ${envelope.id} was sent after the system stopped`))
-      return
-    }
-    rt.counts.accepted++
-    rt.queued++
-    this.book.accepted(envelope)
-    if (receipt || this.receiptsForAll) this.receipts.open(envelope)
-    if (this.events.active) this.events.emit({ type: '@troupe.accepted', at: this.clock.now(), envelope })
-    const inst = this.states.get(rt, envelope.key)
-    if (rt.isPaused(envelope.key)) this.book.note(envelope, 'paused', undefined, this.clock.now())
-    inst.push(envelope)
-    this.dispatch.wake(inst)
-  }
-
-  /**
-   * Accepts a done fork child's report (the outcomes' MessageSink), kept as it is: its envelope is
-   * made only if its turn needs one. Anything that would look at the envelope now (a receipt for
-   * every message, a listener, a span, a pause, a stopped system) gets it made here.
-   */
-  enqueueReport(joiner: ActorRuntime, report: ChildReport, sentAt: number): void {
-    const key = joiner.keyOf(report.body)
-    if (this.phase === 'stopped' || this.receiptsForAll || this.events.active || report.trace !== undefined || joiner.isPaused(key)) {
-      this.enqueue(joiner, reportEnvelope(report, joiner, sentAt, 0), false)
-      return
-    }
-    joiner.counts.accepted++
-    joiner.queued++
-    this.book.outstanding++
-    const inst = this.states.get(joiner, key)
-    inst.pushReport(report, sentAt)
-    this.dispatch.wake(inst)
+    return this.intake.ask(target, body, options)
   }
 
   private runtime(target: ActorClass | string): ActorRuntime {
@@ -277,13 +178,9 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     if (this.events.active) this.events.emit({ type: '@troupe.throttled', at: now, actor: inst.rt.type, key: inst.key, waitMs, scope })
   }
 
-  /** The envelope of a mailbox slot at its first attempt: the slot's own, a report's, or a bare body's (SlotEnvelopes). */
+  /** The envelope of a mailbox slot (MailboxTurn's SlotEnvelopes). */
   slotEnvelope(inst: Instance, item: unknown, seq: number, sentAt: number): Envelope {
-    if (seq === ENVELOPE) return item as Envelope
-    if (seq === REPORT) return reportEnvelope(item as ChildReport, inst.rt, sentAt, 1)
-    const body = item
-    const id = this.ids.id(seq)
-    return makeEnvelope({ id, type: inst.rt.type, key: inst.key, body, correlationId: id as string as CorrelationId, sentAt, attempt: 1 })
+    return this.intake.slotEnvelope(inst, item, seq, sentAt)
   }
 
   schedule(actor: ActorClass, body: unknown, options: ScheduleOptions): Promise<string> {
@@ -398,7 +295,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     const rt = this.runtime(letter.envelope.type)
     const envelope: Envelope = { ...letter.envelope, attempt: 0 }
     if (this.events.active) this.events.emit({ type: '@troupe.replayed', at: this.clock.now(), envelope })
-    this.enqueue(rt, envelope, this.receipts.has(envelope.id))
+    this.intake.enqueue(rt, envelope, this.receipts.has(envelope.id))
     return Promise.resolve(envelope.id)
   }
 
