@@ -190,7 +190,13 @@ export function troupe(variant: TroupeVariant): BenchSystem {
       }
       type Worker = ActorClass<Child | AsyncChild>
       const Worker: Worker = variant.asyncReceive ? AsyncChild : Child
-      const children = (x: number) => Array.from({ length: fanout }, (_, j) => [Worker, { x, j }] as const)
+      // A loop, not Array.from({ length }, …): that costs 0.66 µs more a fork here, the caller's
+      // time and not troupe's (the other adapters' forks build no list per fork).
+      const children = (x: number) => {
+        const list: (readonly [Worker, { x: number; j: number }])[] = new Array(fanout)
+        for (let j = 0; j < fanout; j++) list[j] = [Worker, { x, j }] as const
+        return list
+      }
       const sum = (joined: Joined<Worker[], unknown>): number => {
         if (!joined.complete) throw new Error(`W4: join incomplete, missing ${JSON.stringify(joined.missing)}`)
         let total = 0
