@@ -73,6 +73,18 @@ function boundedHistory(entries: readonly ReceiptEntry[]): ReceiptEntry[] {
   return kept.reverse()
 }
 
+/**
+ * After the replay's first entry was written, the replay failed and the letter is back: the
+ * receipt ends that run as dead, with why, rather than showing a run that never went out. A
+ * failure to write that is left (the error thrown is the replay's).
+ */
+async function notReplayed(journal: DynamoDBJournalStore, first: ReceiptRecord, error: unknown): Promise<void> {
+  const reason = `the replay failed, and the dead letter was kept: ${error instanceof Error ? error.message : String(error)}`.slice(0, KEPT_REASON_CHARS)
+  const dead: ReceiptRecord = { ...first, entry: { status: 'dead', at: Date.now(), attempt: 0, reason } }
+  delete dead.earlier
+  await Promise.resolve(journal.putReceipts([dead])).catch(() => {})
+}
+
 /** Sends dead letter `id` again; resolves to the message sent once the stream has it. */
 export async function replayDeadLetter(parts: ReplayParts, id: string): Promise<Envelope> {
   const { journal, lane } = parts
@@ -81,6 +93,8 @@ export async function replayDeadLetter(parts: ReplayParts, id: string): Promise<
   const { origin: _old, ...rest } = letter.envelope
   const envelope: Envelope = { ...rest, attempt: 0 }
   const pos = lane.stamp(envelope)
+  // The new run's first entry, once written: a send that fails after it says so in the receipt.
+  let first: ReceiptRecord | undefined
   try {
     const sender = parts.sender()
     const record = recordToPutBack(letter, sender.streams)
@@ -91,16 +105,20 @@ export async function replayDeadLetter(parts: ReplayParts, id: string): Promise<
       // The replay is a new run of the message: its attempts count from 1 again, so its entries
       // would overwrite the old run's; those are kept on the new run's first entry instead, and
       // read before it (a receipt's history is all that happened to the message). What its
-      // instance's item still keeps of the old run's end goes first.
+      // instance's item still keeps of the old run's end goes first. That entry is written
+      // before anything of the old run is dropped, so a step that fails leaves the history whole.
       envelope.receipt ??= 'status'
       const before = merged(await journal.receipt(envelope.id, Date.now()), receiptsIn(await parts.state.get(envelope.type, envelope.key), envelope.id))
+      const entry = replayedEntry(parts.accepted(envelope), before)
+      await journal.putReceipts([entry])
+      first = entry
       await changeInstanceMeta(parts.state, Date.now, envelope.type, envelope.key, (meta) => dropPendingOf(meta, envelope.id), 'the replayed message’s entries')
-      await journal.deleteReceipt(envelope.id)
-      await journal.putReceipts([replayedEntry(parts.accepted(envelope), before)])
+      await journal.deleteReceipt(envelope.id, entry)
       await sender.send(envelope)
     }
   } catch (error) {
     await journal.putDeadLetters([letter]) // not sent: it stays a dead letter
+    if (first !== undefined) await notReplayed(journal, first, error)
     throw error
   } finally {
     lane.settle(pos)

@@ -45,7 +45,7 @@ import { DynamoDBDeadLetters } from './dynamodb-dead-letters.js'
 import { ENTRY_PREFIX, receiptPk, receiptWrite, toReceiptRecord } from './dynamodb-receipt-item.js'
 import { TableAccess, type DynamoDBStoreOptions } from './dynamodb-table.js'
 import { toTraceLink, traceItem, tracePk } from './dynamodb-trace-link.js'
-import { assembleReceipt } from './receipt-records.js'
+import { assembleReceipt, receiptEntryKey } from './receipt-records.js'
 import { DynamoDBPayloadStore, type PayloadStore } from './payload-store.js'
 
 export interface DynamoDBJournalOptions extends DynamoDBStoreOptions {
@@ -117,7 +117,7 @@ export class DynamoDBJournalStore implements JournalStore {
     return assembleReceipt(id, live)
   }
 
-  async deleteReceipt(id: string): Promise<void> {
+  async deleteReceipt(id: string, except?: ReceiptRecord): Promise<void> {
     const input: QueryCommandInput = {
       TableName: this.table.name,
       KeyConditionExpression: 'pk = :pk',
@@ -125,8 +125,9 @@ export class DynamoDBJournalStore implements JournalStore {
       ProjectionExpression: 'pk, sk',
       ConsistentRead: this.table.consistentRead,
     }
+    const kept = except === undefined ? undefined : `${ENTRY_PREFIX}${receiptEntryKey(except)}`
     const keys: Item[] = []
-    for await (const items of this.table.query(input)) keys.push(...items)
+    for await (const items of this.table.query(input)) for (const item of items) if (item.sk?.S !== kept) keys.push(item)
     await batchDelete(this.table, keys, `receipt entries of message ${id}`)
   }
 

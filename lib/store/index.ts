@@ -225,8 +225,12 @@ export interface JournalStore {
   putReceipts(records: readonly ReceiptRecord[]): MaybePromise<void>
   /** The receipt of a message, without entries past their `expiresAt`; undefined when none is left. */
   receipt(id: string, now: number): MaybePromise<StoredReceipt | undefined>
-  /** Removes every entry of a message's receipt (a replayed dead letter's run starts again, the old entries kept on its first: `earlier`). */
-  deleteReceipt(id: string): MaybePromise<void>
+  /**
+   * Removes every entry of a message's receipt but, when given, the one `except` is kept as (a
+   * replayed dead letter's run starts again: its first entry, written before, holds the old
+   * entries as `earlier`).
+   */
+  deleteReceipt(id: string, except?: ReceiptRecord): MaybePromise<void>
   /** Keeps dead letters, keyed by message id (a repeat replaces). */
   putDeadLetters(letters: readonly DeadLetter[]): MaybePromise<void>
   /** Dead letters, oldest first, of one actor type or all. */

@@ -67,8 +67,11 @@ export class MemoryJournalStore implements JournalStore {
     return assembleReceipt(id, live)
   }
 
-  deleteReceipt(id: string): void {
+  deleteReceipt(id: string, except?: ReceiptRecord): void {
+    const entries = this.receipts.get(id)
+    const kept = except === undefined ? undefined : entries?.get(receiptEntryKey(except))
     this.receipts.delete(id)
+    if (kept !== undefined) this.receipts.set(id, new Map([[receiptEntryKey(except!), kept]]))
   }
 
   putDeadLetters(letters: readonly DeadLetter[]): void {

@@ -23,6 +23,17 @@ export function receiptCases(withStore: WithJournal): void {
     t.equal((await journal.receipt('m1', NOW))?.history.length, 1)
   })
 
+  withStore('receipts: deleting one but an entry keeps that entry alone, as it was last written', async (t, journal) => {
+    const [first, ...rest] = lifecycle('m1')
+    await journal.putReceipts([first!, ...rest])
+    const again = { ...first!, entry: { ...first!.entry, reason: 'replayed' } }
+    await journal.putReceipts([again])
+    await journal.deleteReceipt('m1', again)
+    t.strictSame((await journal.receipt('m1', NOW))?.history, [again.entry])
+    await journal.deleteReceipt('m1', rest[0])
+    t.equal(await journal.receipt('m1', NOW), undefined, 'an entry it does not hold keeps nothing')
+  })
+
   withStore('receipts: a whole life is read back exactly, in order', async (t, journal) => {
     const records = lifecycle('m1')
     await journal.putReceipts(records)

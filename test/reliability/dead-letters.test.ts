@@ -13,6 +13,8 @@ import { Actor, TerminalError, type Context } from '../../lib/index.js'
 import { RecordCodec, encodeRecord } from '../../lib/routing/record-codec.js'
 import type { UnreadableRecord } from '../../lib/routing/unreadable-record.js'
 import { TableInspector } from '../../lib/aws/table-inspector.js'
+import { AwsOutbox } from '../../lib/aws/aws-outbox.js'
+import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
 import { localStackFor } from '../fixtures/local-stack.js'
 
 const KiB = 1024
@@ -185,4 +187,47 @@ t.test("a stateful actor's message over the item's 400 KB that dies: its letter 
   t.equal(letter?.envelope.id, id, 'its letter is kept')
   t.ok((letter?.envelope.body as { s: string }).s === big.s, 'whole')
   t.same(await system.state(Whole, 'big'), { got: [{ length: 5, sha: sha('after') }], open: false }, 'the next message of the key ran: nothing waits behind the letter')
+})
+
+t.test("a replay that fails once the letter is taken leaves the letter and the receipt's whole history: its receipt write failing, then its send; then it replays", async (t) => {
+  const { start } = await setUp(t)
+  const system = start()
+  const id = await system.tell(Whole, { k: 'r', s: 'once', gated: true }, { receipt: true })
+  await until(() => system.deadLetters(), (l) => l.length === 1)
+  const died = await until(() => system.receipt(id), (r) => r?.status === 'dead')
+  const firstRun = died!.history
+  const letterIsBack = async () => t.same((await system.deadLetters()).map((l) => l.envelope.id), [id], 'the letter is back')
+
+  // The store refuses the replay's first entry: nothing of the old run may be gone.
+  const put = DynamoDBJournalStore.prototype.putReceipts
+  DynamoDBJournalStore.prototype.putReceipts = function (records) {
+    if (records.some((r) => r.entry.reason === 'replayed')) return Promise.reject(new Error('injected: the receipt write failed'))
+    return put.call(this, records)
+  }
+  await t.rejects(system.replay(id), /injected: the receipt write failed/)
+  DynamoDBJournalStore.prototype.putReceipts = put
+  await letterIsBack()
+  t.same((await system.receipt(id))?.history, firstRun, 'the receipt is as the run that died left it')
+
+  // The stream refuses the replayed message: the receipt ends the replay as dead, saying why.
+  const send = AwsOutbox.prototype.sendOffloaded
+  AwsOutbox.prototype.sendOffloaded = function (envelope) {
+    if (envelope.id === id) return Promise.reject(new Error('injected: the stream is unavailable'))
+    return send.call(this, envelope)
+  }
+  await t.rejects(system.replay(id), /injected: the stream is unavailable/)
+  AwsOutbox.prototype.sendOffloaded = send
+  await letterIsBack()
+  const failed = await system.receipt(id)
+  t.equal(failed?.status, 'dead')
+  t.match(failed?.history.at(-1), { status: 'dead', reason: /the replay failed, and the dead letter was kept: injected: the stream is unavailable/ })
+  t.same(failed?.history.slice(0, firstRun.length), firstRun, 'the run that died comes first')
+
+  await system.tell(Whole, { k: 'r', s: '', open: true })
+  await system.replay(id)
+  const done = await until(() => system.receipt(id), (r) => r?.status === 'done')
+  t.same(done?.history.slice(0, firstRun.length), firstRun, 'after the replay that ran: the first run still first')
+  t.equal(done?.history.filter((e) => e.reason === 'replayed').length, 2, 'and both replays')
+  t.same((await system.state(Whole, 'r'))?.got, [{ length: 4, sha: sha('once') }])
+  t.same(await system.deadLetters(), [])
 })
