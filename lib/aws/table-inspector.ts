@@ -117,8 +117,15 @@ export class TableInspector implements Inspector {
         rowOf(key).paused = true
         return
       }
-      // The host's memory of stateless messages per shard: bookkeeping, not an actor's instance.
-      if (type === STATELESS_SEEN) return
+      // The host's memory of stateless messages per shard: bookkeeping, not an actor's instance; it
+      // says when the types that keep no item last ran.
+      if (type === STATELESS_SEEN) {
+        for (const [ran, at] of Object.entries(decodeMeta(stored.meta).ran ?? {})) {
+          const row = rowOf(ran)
+          if (row.lastActivityAt === undefined || at > row.lastActivityAt) row.lastActivityAt = at
+        }
+        return
+      }
       const row = rowOf(type)
       const meta = decodeMeta(stored.meta)
       // A stateless message waiting for a token has an item of its own: parked, not an instance.

@@ -207,7 +207,7 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
     const retrying = groups.flatMap((g) => (!g.done && g.attempts?.length ? [{ id: g.records[0]!.envelope.id, attempts: g.attempts, ...(g.retryAt !== undefined ? { retryAt: g.retryAt } : {}) }] : []))
     const ended = groups.flatMap((g) => (g.done ? [g.records[0]!.envelope.id] : []))
     try {
-      if (await memory.keep(done.map((r) => ({ origin: r.envelope.origin!, ...(r.arrivedAt !== undefined ? { arrivedAt: r.arrivedAt } : {}) })), firstFailed === undefined, { retrying, ended })) return undefined
+      if (await memory.keep(done.map((r) => ({ origin: r.envelope.origin!, type: r.envelope.type, ...(r.arrivedAt !== undefined ? { arrivedAt: r.arrivedAt } : {}) })), firstFailed === undefined, { retrying, ended })) return undefined
     } catch (error) {
       this.logger.error("could not keep the shard's memory of stateless messages; they run again on redelivery", { shard, error: message(error) })
     }

@@ -71,6 +71,12 @@ export interface InstanceMeta {
    */
   retrying?: [id: string, attempts: AttemptRecord[], retryAt?: number][]
   /**
+   * On a shard's memory of stateless messages (stateless-memory.ts): when a message of each type
+   * that keeps no item last ran here (epoch ms), by type: those types' last activity, which no
+   * item of theirs can say.
+   */
+  ran?: Record<string, number>
+  /**
    * On a shard's memory of stateless messages (stateless-memory.ts): a batch began to park
    * stateless messages in their waiting items and has not kept its memory since, so a message of
    * the next batch may be a copy of one parked that only its waiting item knows.
@@ -110,6 +116,7 @@ export function decodeMeta(text: string | undefined): InstanceMeta {
     ...(meta.wake ? { wake: meta.wake } : {}),
     ...(meta.parking ? { parking: true as const } : {}),
     ...(meta.retrying?.length ? { retrying: meta.retrying } : {}),
+    ...(meta.ran && Object.keys(meta.ran).length ? { ran: meta.ran } : {}),
   }
 }
 

@@ -120,7 +120,7 @@ export class StatelessMemory {
    * every stateless message of the batch finished. False when it could not be written: the caller
    * leaves those records for redelivery.
    */
-  async keep(done: readonly { origin: Origin; arrivedAt?: number }[], whole: boolean, attempts: { retrying: readonly Retrying[]; ended: readonly string[] } = { retrying: [], ended: [] }): Promise<boolean> {
+  async keep(done: readonly { origin: Origin; arrivedAt?: number; type?: string }[], whole: boolean, attempts: { retrying: readonly Retrying[]; ended: readonly string[] } = { retrying: [], ended: [] }): Promise<boolean> {
     // A batch that finished whole has its parked messages in the memory: `parking` may go.
     const clearParking = whole && this.parked
     const attemptsChange = attempts.retrying.length !== 0 || attempts.ended.some((id) => this.retrying.has(id))
@@ -130,6 +130,9 @@ export class StatelessMemory {
       if (this.firstArrival !== undefined) forgetSilent(meta.seen, this.stream, this.firstArrival, this.horizons)
       for (const r of done) if (makesRoomFor(meta.seen, this.stream, r.origin)) meta.seen = markSeen(meta.seen, this.stream, r.origin, r.arrivedAt)
       if (clearParking) delete meta.parking
+      // When each type last ran here, for inspection (a type's entry is a few bytes; the app has few types).
+      const at = this.now()
+      for (const r of done) if (r.type !== undefined) (meta.ran ??= {})[r.type] = at
     })
   }
 
