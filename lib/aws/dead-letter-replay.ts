@@ -15,6 +15,7 @@ import type { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import type { DynamoDBStateStore } from '../store/dynamodb.js'
 import type { ReceiptRecord, StoredReceipt } from '../store/index.js'
 import { REPLAYED, type ReceiptEntry } from '../core/receipt.js'
+import { errorRecord } from '../core/dead-letter.js'
 
 /**
  * Entries of the runs before a replay kept at most, and the bytes they may take, each reason cut
@@ -80,9 +81,15 @@ function boundedHistory(entries: readonly ReceiptEntry[]): ReceiptEntry[] {
  */
 async function notReplayed(journal: DynamoDBJournalStore, first: ReceiptRecord, error: unknown): Promise<void> {
   const reason = `the replay failed, and the dead letter was kept: ${error instanceof Error ? error.message : String(error)}`.slice(0, KEPT_REASON_CHARS)
-  const dead: ReceiptRecord = { ...first, entry: { status: 'dead', at: Date.now(), attempt: 0, reason } }
+  const dead: ReceiptRecord = { ...first, entry: { status: 'dead', at: Date.now(), attempt: 0, reason }, error: errorRecord(error) }
   delete dead.earlier
-  await Promise.resolve(journal.putReceipts([dead])).catch(() => {})
+  try {
+    // What is left of the old run's entries (the step that failed may have been their delete) is in `first` already.
+    await journal.deleteReceipt(first.id, first)
+    await journal.putReceipts([dead])
+  } catch {
+    // The replay's own error is the one thrown.
+  }
 }
 
 /** Sends dead letter `id` again; resolves to the message sent once the stream has it. */
@@ -117,8 +124,11 @@ export async function replayDeadLetter(parts: ReplayParts, id: string): Promise<
       await sender.send(envelope)
     }
   } catch (error) {
-    await journal.putDeadLetters([letter]) // not sent: it stays a dead letter
-    if (first !== undefined) await notReplayed(journal, first, error)
+    try {
+      await journal.putDeadLetters([letter]) // not sent: it stays a dead letter
+    } finally {
+      if (first !== undefined) await notReplayed(journal, first, error)
+    }
     throw error
   } finally {
     lane.settle(pos)

@@ -121,6 +121,8 @@ export class TableInspector implements Inspector {
       // says when the types that keep no item last ran.
       if (type === STATELESS_SEEN) {
         for (const [ran, at] of Object.entries(decodeMeta(stored.meta).ran ?? {})) {
+          // A type the app no longer runs gets no row from it, when the app's types are known.
+          if (this.kinds.size !== 0 && !this.kinds.has(ran)) continue
           const row = rowOf(ran)
           if (row.lastActivityAt === undefined || at > row.lastActivityAt) row.lastActivityAt = at
         }

@@ -97,6 +97,7 @@ t.test('stop past its timeout dead-letters what is left, so nothing disappears',
   const dead = await system.deadLetters()
   t.equal(dead.length, 2)
   t.match(dead[0]!.error.message, /system stopped before never message/)
+  t.same(dead.map((d) => d.envelope.attempt), [0, 0], 'neither ran: attempt 0')
 })
 
 t.test('ctx.log carries the actor, key and ids; the testing kit waits for a state', async (t) => {
@@ -121,7 +122,7 @@ t.test('ctx.log carries the actor, key and ids; the testing kit waits for a stat
   t.match(JSON.parse(lines[0]!), { msg: 'counted', actor: 'loud', key: 'q', messageId: id, correlationId: 'corr-1', n: 1 })
 })
 
-t.test('tells in one stretch of code share a reading of the clock for up to 64 messages; a tell after the workers start, after a turn, or one that woke nothing reads it again', async (t) => {
+t.test('tells in one stretch of code share a reading of the clock for up to 64 messages; a tell in the next stretch or after a turn reads it again, and an ask reads its own', async (t) => {
   let reads = 0
   const clock = { now: () => ++reads * 1_000, setTimeout, clearTimeout } as unknown as Clock
   const system = createSystem({ actors: [Counter, Echo], clock, logLevel: 'silent' })
@@ -135,13 +136,17 @@ t.test('tells in one stretch of code share a reading of the clock for up to 64 m
   t.ok(sentAt[64]! > sentAt[0]!, 'a later reading')
   await system.idle()
   void system.tell(Counter, { k: 'k0', by: 1 })
-  t.ok(sentAt[100]! > sentAt[99]!, 'a tell after the workers started reads the clock')
+  t.ok(sentAt[100]! > sentAt[99]!, 'a tell in a later stretch reads the clock')
   await system.pause(Counter)
   const paused = sentAt.length
   void system.tell(Counter, { k: 'k1', by: 1 })
+  await Promise.resolve()
   void system.tell(Counter, { k: 'k1', by: 1 })
-  t.ok(sentAt[paused + 1]! > sentAt[paused]!, 'a tell that woke nothing leaves no reading to share')
+  t.ok(sentAt[paused + 1]! > sentAt[paused]!, 'the next microtask is a new stretch, though the first tell woke nothing')
+  const asked = system.ask(Counter, { k: 'k2', by: 1 })
+  t.ok(sentAt.at(-1)! > sentAt[paused + 1]!, 'an ask reads the clock for its deadline and its message')
   await system.resume(Counter)
+  await asked
   await system.stop()
 
   // Turns that tell from outside their own outbox (system.tell in receive), one after another in one worker.

@@ -189,8 +189,8 @@ t.test("a stateful actor's message over the item's 400 KB that dies: its letter 
   t.same(await system.state(Whole, 'big'), { got: [{ length: 5, sha: sha('after') }], open: false }, 'the next message of the key ran: nothing waits behind the letter')
 })
 
-t.test("a replay that fails once the letter is taken leaves the letter and the receipt's whole history: its receipt write failing, then its send; then it replays", async (t) => {
-  const { start } = await setUp(t)
+t.test("a replay that fails once the letter is taken leaves the letter and the receipt's whole history: its receipt write failing, then its delete of the old run, then its send; then it replays", async (t) => {
+  const { aws, name, start } = await setUp(t)
   const system = start()
   const id = await system.tell(Whole, { k: 'r', s: 'once', gated: true }, { receipt: true })
   await until(() => system.deadLetters(), (l) => l.length === 1)
@@ -209,6 +209,21 @@ t.test("a replay that fails once the letter is taken leaves the letter and the r
   await letterIsBack()
   t.same((await system.receipt(id))?.history, firstRun, 'the receipt is as the run that died left it')
 
+  // The store refuses to drop the old run's entries once: the replay ends, and no entry shows twice.
+  const drop = DynamoDBJournalStore.prototype.deleteReceipt
+  let refusals = 1
+  DynamoDBJournalStore.prototype.deleteReceipt = function (messageId, except) {
+    if (messageId === id && refusals-- > 0) return Promise.reject(new Error('injected: the delete failed'))
+    return drop.call(this, messageId, except)
+  }
+  await t.rejects(system.replay(id), /injected: the delete failed/)
+  DynamoDBJournalStore.prototype.deleteReceipt = drop
+  await letterIsBack()
+  const once = await system.receipt(id)
+  t.match(once?.history.at(-1), { status: 'dead', reason: /injected: the delete failed/ })
+  t.same(once?.history.slice(0, firstRun.length), firstRun, 'the run that died, once')
+  t.equal(once?.history.length, firstRun.length + 2, 'then the replay and its end, nothing of the run before again')
+
   // The stream refuses the replayed message: the receipt ends the replay as dead, saying why.
   const send = AwsOutbox.prototype.sendOffloaded
   AwsOutbox.prototype.sendOffloaded = function (envelope) {
@@ -221,13 +236,16 @@ t.test("a replay that fails once the letter is taken leaves the letter and the r
   const failed = await system.receipt(id)
   t.equal(failed?.status, 'dead')
   t.match(failed?.history.at(-1), { status: 'dead', reason: /the replay failed, and the dead letter was kept: injected: the stream is unavailable/ })
-  t.same(failed?.history.slice(0, firstRun.length), firstRun, 'the run that died comes first')
+  t.same(failed?.history.slice(0, once!.history.length), once?.history, 'what came before comes first')
+
+  const inspected = await new TableInspector({ dynamodb: aws.dynamodb, tableName: name }).message(id)
+  t.equal(inspected?.message.error?.message, 'injected: the stream is unavailable', "troupe inspect message: the error is the replay's")
 
   await system.tell(Whole, { k: 'r', s: '', open: true })
   await system.replay(id)
   const done = await until(() => system.receipt(id), (r) => r?.status === 'done')
   t.same(done?.history.slice(0, firstRun.length), firstRun, 'after the replay that ran: the first run still first')
-  t.equal(done?.history.filter((e) => e.reason === 'replayed').length, 2, 'and both replays')
+  t.equal(done?.history.filter((e) => e.reason === 'replayed').length, 3, 'and every replay')
   t.same((await system.state(Whole, 'r'))?.got, [{ length: 4, sha: sha('once') }])
   t.same(await system.deadLetters(), [])
 })

@@ -72,8 +72,8 @@ export interface InstanceMeta {
   retrying?: [id: string, attempts: AttemptRecord[], retryAt?: number][]
   /**
    * On a shard's memory of stateless messages (stateless-memory.ts): when a message of each type
-   * that keeps no item last ran here (epoch ms), by type: those types' last activity, which no
-   * item of theirs can say.
+   * that keeps no item last ran here (epoch ms), by type, for 30 days: those types' last
+   * activity, which no item of theirs can say.
    */
   ran?: Record<string, number>
   /**

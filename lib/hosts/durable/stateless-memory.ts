@@ -35,6 +35,9 @@ export interface Retrying {
   retryAt?: number
 }
 
+/** How long the memory keeps when a type last ran here: past it, the type's last activity is unknown. */
+const RAN_KEPT_MS = 30 * 24 * 60 * 60_000
+
 /** Rounds of reload and write when another host wrote the same memory at once (a host replaced mid-batch). */
 const MAX_ROUNDS = 5
 
@@ -130,9 +133,11 @@ export class StatelessMemory {
       if (this.firstArrival !== undefined) forgetSilent(meta.seen, this.stream, this.firstArrival, this.horizons)
       for (const r of done) if (makesRoomFor(meta.seen, this.stream, r.origin)) meta.seen = markSeen(meta.seen, this.stream, r.origin, r.arrivedAt)
       if (clearParking) delete meta.parking
-      // When each type last ran here, for inspection (a type's entry is a few bytes; the app has few types).
+      // When each type last ran here, for inspection; a type silent for RAN_KEPT_MS is forgotten
+      // (one the app no longer runs), so the list stays as short as the app's types.
       const at = this.now()
       for (const r of done) if (r.type !== undefined) (meta.ran ??= {})[r.type] = at
+      for (const [type, last] of Object.entries(meta.ran ?? {})) if (last < at - RAN_KEPT_MS) delete meta.ran![type]
     })
   }
 

@@ -101,9 +101,11 @@ export class Dispatcher {
   private turnsSinceReading = d.TURNS_PER_SLICE
   /** Turns run so far. */
   private turns = 0
-  /** The reading messages told from outside a turn share now, how many more may share it, and the turns run when it was taken (see outsideNow). */
+  /** The reading tells from outside a turn share now, how many more may share it, and the turns run when it was taken (see outsideNow). */
   private outsideReading = 0
   private outsideReadsLeft = 0
+  /** A microtask that gives up the outside reading is queued. */
+  private stretchEnds = false
   private outsideTurns = 0
 
   constructor(
@@ -143,9 +145,8 @@ export class Dispatcher {
    */
   startWorkers(): void {
     const starting = this.starting
-    // A microtask later than the last pass: its readings are old.
+    // A microtask later than the last pass: its reading is old.
     this.turnsSinceReading = d.TURNS_PER_SLICE
-    this.outsideReadsLeft = 0
     let started = 0
     while (started < starting.length && started < WORKERS_PER_PASS) this.work(starting[started++]!)
     dropFirst(starting, started)
@@ -153,22 +154,33 @@ export class Dispatcher {
   }
 
   /**
-   * The clock's reading for a message told, asked or forked from outside a turn. Calls in one
-   * stretch of synchronous code share a reading, for up to a slice's worth, as one worker's turns
-   * do: a loop of tells reads the clock once per slice instead of once per message (a read costs
-   * about a sixth of a tell on some machines). A reading is shared only while workers woken since
-   * it was taken wait to start and no turn has run: the microtask that starts them ends the
-   * stretch, and a call after it, after a turn, or after one that woke nothing reads the clock again.
+   * The clock's reading for a message told from outside a turn (its sentAt). Tells in one stretch
+   * of synchronous code share a reading, for up to a slice's worth, as one worker's turns do: a
+   * loop of tells reads the clock once per slice instead of once per message (a read costs about a
+   * sixth of a tell on some machines). The reading is given up by a microtask queued when it is
+   * taken, so a tell after the stretch, however soon, reads the clock again; so does a tell after
+   * a turn ran (system.tell in a receive). Deadlines are not taken from it (an ask's, a fork's):
+   * code that runs long between two calls would shorten them.
    */
   outsideNow(): number {
-    if (this.outsideReadsLeft !== 0 && this.starting.length !== 0 && this.turns === this.outsideTurns) {
+    if (this.outsideReadsLeft !== 0 && this.turns === this.outsideTurns) {
       this.outsideReadsLeft--
       return this.outsideReading
     }
     this.outsideReading = this.clock.now()
     this.outsideReadsLeft = d.TURNS_PER_SLICE - 1
     this.outsideTurns = this.turns
+    if (!this.stretchEnds) {
+      this.stretchEnds = true
+      queueMicrotask(this.endStretch)
+    }
     return this.outsideReading
+  }
+
+  /** The stretch of code that took the outside reading ended: the next tell reads the clock. Made once, so queueing it allocates nothing. */
+  private readonly endStretch = (): void => {
+    this.outsideReadsLeft = 0
+    this.stretchEnds = false
   }
 
   /** A slot came free: hand it to the next instance in line, this type first. */

@@ -33,7 +33,8 @@ import { EmbeddedTimers } from './embedded-timers.js'
 import { instanceSnapshots, systemSnapshot } from './embedded-views.js'
 import { ENVELOPE, type Instance } from './instance.js'
 import { InstanceStates } from './instance-states.js'
-import { Intake, type IntakePhase } from './intake.js'
+import { Intake } from './intake.js'
+import { SystemLife } from './system-life.js'
 import { MailboxTurn } from './mailbox-turn.js'
 import { MessageBook } from './message-book.js'
 import { PauseBook } from './pause-book.js'
@@ -46,7 +47,7 @@ import { StopBurial } from './stop-burial.js'
  * The embedded host: every actor in this process, mailboxes in memory, turns on the
  * event loop. The default system, for development, tests and jobs that fit one process.
  */
-export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHooks, IntakePhase {
+export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHooks {
   readonly clock: Clock
   readonly logger: Logger
   private readonly registry: ActorRegistry<ActorRuntime>
@@ -74,22 +75,10 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
   private readonly outcomes: EmbeddedOutcomes
   private readonly intake: Intake
   private readonly burial: StopBurial
-  /**
-   * Running from the end of the constructor; stopping from `stop()` (nothing new is taken);
-   * stopped once the stop's drain ended (anything a turn that outlived it sends is dead-lettered
-   * at once). One field the constructor already moves: a flag first written by a stop would have
-   * V8 drop the optimized code of every turn that read it, and the next system would start cold.
-   */
-  private phase: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting'
+  private readonly life = new SystemLife()
 
-  /** stop() was called (IntakePhase). */
-  get stopping(): boolean {
-    return this.phase === 'stopping' || this.phase === 'stopped'
-  }
-
-  /** stop() has settled (IntakePhase). */
-  get stopped(): boolean {
-    return this.phase === 'stopped'
+  private get stopping(): boolean {
+    return this.life.stopping
   }
 
   constructor(options: SystemOptions) {
@@ -122,13 +111,13 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     this.states = new InstanceStates(options.stores?.state ?? new MemoryStateStore(), this.clock)
     this.keepsState = options.stores?.state !== undefined
     const { clock, logger, events, registry, book, asks, dead, retries, receipts, ids, dispatch, states, burial, checkSerializable, receiptsForAll } = this
-    this.intake = new Intake({ phase: this, clock, registry, ids, dispatch, states, book, receipts, asks, events, burial, checkSerializable, receiptsForAll })
+    this.intake = new Intake({ life: this.life, clock, registry, ids, dispatch, states, book, receipts, asks, events, burial, checkSerializable, receiptsForAll })
     this.scheduled = new EmbeddedTimers(clock, options.stores?.timers ?? new MemoryTimerStore(), registry, dead, logger, (rt, envelope) => this.intake.enqueue(rt, envelope, receiptsForAll))
     this.outcomes = new EmbeddedOutcomes({ clock, logger, events, registry, book, asks, dead, retries, timers: this.scheduled, state: states.store, sink: this.intake })
     this.forks = new EmbeddedForks(this, registry, this.checkSerializable, this.outcomes, clock.now())
     serveForkResult(this.registry.get(FORK_RESULT).actor, this.forks)
     this.scheduled.runner.start()
-    this.phase = 'running'
+    this.life.phase = 'running'
   }
 
   // ── sending ──────────────────────────────────────────────────────────────
@@ -179,8 +168,8 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
   }
 
   /** The envelope of a mailbox slot (MailboxTurn's SlotEnvelopes). */
-  slotEnvelope(inst: Instance, item: unknown, seq: number, sentAt: number): Envelope {
-    return this.intake.slotEnvelope(inst, item, seq, sentAt)
+  slotEnvelope(inst: Instance, item: unknown, seq: number, sentAt: number, attempt: number): Envelope {
+    return this.intake.slotEnvelope(inst, item, seq, sentAt, attempt)
   }
 
   schedule(actor: ActorClass, body: unknown, options: ScheduleOptions): Promise<string> {
@@ -231,7 +220,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     // Not through settle(): a closure per fork costs here what a child's turn does.
     try {
       if (this.stopping) throw new SystemStoppedError()
-      return this.forks.fork(this.ids.id(this.ids.next()), children, options, this.dispatch.outsideNow())
+      return this.forks.fork(this.ids.id(this.ids.next()), children, options, this.clock.now())
     } catch (error) {
       return Promise.reject(error)
     }
@@ -333,16 +322,16 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
 
   async stop(options?: StopOptions): Promise<StopReport> {
     if (this.stopping) throw new SystemStoppedError('stop() was already called')
-    this.phase = 'stopping'
+    this.life.phase = 'stopping'
     // Timers stay in the store, for the next system over it.
     const timersStopped = this.scheduled.runner.stop()
     const endedBefore = this.book.ended
     const timeoutMs = options?.timeoutMs ?? d.DEFAULT_STOP_TIMEOUT_MS
     await this.book.settledWithin(this.clock, timeoutMs)
-    this.phase = 'stopped'
+    this.life.phase = 'stopped'
     // Asks end first: their messages' receipts then say how the stop left them.
     this.asks.failAll(new SystemStoppedError('the system stopped before the reply came'))
-    this.burial.buryWaiting(this.registry, this.retries, (inst, item, seq, sentAt) => this.slotEnvelope(inst, item, seq, sentAt))
+    this.burial.buryWaiting(this.registry, this.retries, (inst, item, seq, sentAt) => this.intake.slotEnvelope(inst, item, seq, sentAt, 0))
     await timersStopped
     if (this.keepsState) await this.states.saveAll(this.runtimes)
     // What is still outstanding now is in turns that outlived the timeout.

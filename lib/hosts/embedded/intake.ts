@@ -24,18 +24,11 @@ import type { MessageBook } from './message-book.js'
 import type { PendingAsks } from './pending-asks.js'
 import type { ReceiptBook } from './receipt-book.js'
 import type { StopBurial } from './stop-burial.js'
-
-/** Where the system is in its life, as the intake needs to know it. */
-export interface IntakePhase {
-  /** stop() was called: nothing more is accepted from outside a turn. */
-  readonly stopping: boolean
-  /** stop() has settled: what turns still send is dead-lettered. */
-  readonly stopped: boolean
-}
+import type { SystemLife } from './system-life.js'
 
 /** What the intake reaches into: the system's parts (fields, not a literal kept: embedded-outcomes.ts says why). */
 export interface IntakeParts {
-  phase: IntakePhase
+  life: SystemLife
   clock: Clock
   registry: ActorRegistry<ActorRuntime>
   ids: RootIds
@@ -51,7 +44,7 @@ export interface IntakeParts {
 }
 
 export class Intake implements MessageSink, SlotEnvelopes {
-  private readonly phase: IntakePhase
+  private readonly life: SystemLife
   private readonly clock: Clock
   private readonly registry: ActorRegistry<ActorRuntime>
   private readonly ids: RootIds
@@ -66,7 +59,7 @@ export class Intake implements MessageSink, SlotEnvelopes {
   private readonly receiptsForAll: boolean
 
   constructor(parts: IntakeParts) {
-    this.phase = parts.phase
+    this.life = parts.life
     this.clock = parts.clock
     this.registry = parts.registry
     this.ids = parts.ids
@@ -89,7 +82,7 @@ export class Intake implements MessageSink, SlotEnvelopes {
       const trace = outsideTrace()
       if (options === undefined && rt.schema === undefined && !this.receiptsForAll && trace === undefined) {
         // The common path: a bare body in the mailbox, no envelope object (see Instance).
-        if (this.phase.stopping) throw new SystemStoppedError()
+        if (this.life.stopping) throw new SystemStoppedError()
         if (this.checkSerializable) assertSerializable(rt.type, 'message', body)
         const seq = this.ids.next()
         this.enqueueBody(rt, body, seq)
@@ -113,8 +106,9 @@ export class Intake implements MessageSink, SlotEnvelopes {
     }
     const id = this.ids.id(this.ids.next())
     const timeoutMs = options?.timeoutMs ?? d.DEFAULT_ASK_TIMEOUT_MS
-    // One reading for the ask's deadline and its message's sentAt: a clock read is not free.
-    const now = this.dispatch.outsideNow()
+    // One reading for the ask's deadline and its message's sentAt, its own: a deadline taken from
+    // a reading shared with calls before it would be short by the time the code between took.
+    const now = this.clock.now()
     return new Promise<never>((resolve, reject) => {
       this.asks.wait(id, rt.type, timeoutMs, now, resolve as (reply: unknown) => void, reject)
       try {
@@ -131,7 +125,7 @@ export class Intake implements MessageSink, SlotEnvelopes {
    * reading of the clock, for a message accepted at once.
    */
   private accept(rt: ActorRuntime, id: MessageId, body: unknown, options: TellOptions | undefined, trace: TraceContext | undefined, asked = false, now?: number): Promise<void> | undefined {
-    if (this.phase.stopping) throw new SystemStoppedError()
+    if (this.life.stopping) throw new SystemStoppedError()
     const checked = validateBody(rt.type, rt.schema, body)
     const correlationId = (options?.correlationId === undefined ? id : parseMessageId(options.correlationId, 'correlationId')) as string as CorrelationId
     const make = (valid: unknown, sentAt: number) => {
@@ -154,14 +148,14 @@ export class Intake implements MessageSink, SlotEnvelopes {
     rt.queued++
     this.book.outstanding++
     const inst = this.states.get(rt, key)
-    if (this.events.active) this.events.emit({ type: '@troupe.accepted', at: sentAt, envelope: this.slotEnvelope(inst, body, seq, sentAt) })
+    if (this.events.active) this.events.emit({ type: '@troupe.accepted', at: sentAt, envelope: this.slotEnvelope(inst, body, seq, sentAt, 0) })
     inst.pushBody(body, seq, sentAt)
     this.dispatch.wake(inst)
   }
 
   /** Accepts a message a turn or a timer sent (MessageSink). */
   enqueue(rt: ActorRuntime, envelope: Envelope, receipt: boolean): void {
-    if (this.phase.stopped) {
+    if (this.life.phase === 'stopped') {
       rt.counts.accepted++
       this.book.accepted(undefined)
       this.burial.bury(rt, envelope, new SystemStoppedError(`${rt.type} message ${envelope.id} was sent after the system stopped`))
@@ -185,7 +179,7 @@ export class Intake implements MessageSink, SlotEnvelopes {
    */
   enqueueReport(joiner: ActorRuntime, report: ChildReport, sentAt: number): void {
     const key = joiner.keyOf(report.body)
-    if (this.phase.stopped || this.receiptsForAll || this.events.active || report.trace !== undefined || joiner.isPaused(key)) {
+    if (this.life.phase === 'stopped' || this.receiptsForAll || this.events.active || report.trace !== undefined || joiner.isPaused(key)) {
       this.enqueue(joiner, reportEnvelope(report, joiner, sentAt, 0), false)
       return
     }
@@ -197,11 +191,14 @@ export class Intake implements MessageSink, SlotEnvelopes {
     this.dispatch.wake(inst)
   }
 
-  /** The envelope of a mailbox slot at its first attempt: the slot's own, a report's, or a bare body's (SlotEnvelopes). */
-  slotEnvelope(inst: Instance, item: unknown, seq: number, sentAt: number): Envelope {
+  /**
+   * The envelope of a mailbox slot: the slot's own, or a report's or a bare body's at `attempt` (1
+   * for the turn running it, 0 for one that never ran) (SlotEnvelopes).
+   */
+  slotEnvelope(inst: Instance, item: unknown, seq: number, sentAt: number, attempt: number): Envelope {
     if (seq === ENVELOPE) return item as Envelope
-    if (seq === REPORT) return reportEnvelope(item as ChildReport, inst.rt, sentAt, 1)
+    if (seq === REPORT) return reportEnvelope(item as ChildReport, inst.rt, sentAt, attempt)
     const id = this.ids.id(seq)
-    return makeEnvelope({ id, type: inst.rt.type, key: inst.key, body: item, correlationId: id as string as CorrelationId, sentAt, attempt: 1 })
+    return makeEnvelope({ id, type: inst.rt.type, key: inst.key, body: item, correlationId: id as string as CorrelationId, sentAt, attempt })
   }
 }

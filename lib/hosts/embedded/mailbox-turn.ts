@@ -5,9 +5,9 @@ import type { ChildReport } from '../../turn/turn-effects.js'
 import type { Instance } from './instance.js'
 import { ENVELOPE, REPORT } from './mailbox.js'
 
-/** Makes the envelope of a message the mailbox kept as a bare body or a report, at its first attempt. */
+/** Makes the envelope of a message the mailbox kept as a bare body or a report, at `attempt`. */
 export interface SlotEnvelopes {
-  slotEnvelope(inst: Instance, item: unknown, seq: number, sentAt: number): Envelope
+  slotEnvelope(inst: Instance, item: unknown, seq: number, sentAt: number, attempt: number): Envelope
 }
 
 /**
@@ -34,7 +34,8 @@ export class MailboxTurn extends TurnContext<unknown, Instance> {
   }
 
   get message(): Envelope {
-    this.envelope ??= this.host.slotEnvelope(this.instance, this.item, this.seq, this.sentAt)
+    // Made by its turn: its first attempt (a retry goes back to the mailbox as an envelope).
+    this.envelope ??= this.host.slotEnvelope(this.instance, this.item, this.seq, this.sentAt, 1)
     return this.envelope
   }
 
