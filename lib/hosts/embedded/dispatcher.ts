@@ -104,9 +104,9 @@ export class Dispatcher {
   /** The reading tells from outside a turn share now, how many more may share it, and the turns run when it was taken (see outsideNow). */
   private outsideReading = 0
   private outsideReadsLeft = 0
+  private outsideTurns = 0
   /** A microtask that gives up the outside reading is queued. */
   private stretchEnds = false
-  private outsideTurns = 0
 
   constructor(
     private readonly clock: Clock,
