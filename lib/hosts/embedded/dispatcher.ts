@@ -91,16 +91,16 @@ export class Dispatcher {
   private readonly starting: Instance[] = []
   /** The pass of the worker running now, while it runs without waiting (see work). */
   private readonly pass: WorkerPass
-  /**
-   * The clock's reading that workers starting now share, and the synchronous turns run since it
-   * was taken: workers started by one microtask share a reading as one worker's back-to-back
-   * turns do, for as many turns as a slice (a fork of ten starts four workers, each of which read
-   * the clock, at about 100 ns a read on some machines).
-   */
-  private reading = 0
-  private turnsSinceReading = d.TURNS_PER_SLICE
   /** Turns run so far. */
   private turns = 0
+  /**
+   * The clock's reading that workers starting now share, and the turns run when it was taken:
+   * workers started by one microtask share a reading as one worker's back-to-back turns do, for
+   * as many turns as a slice (a fork of ten starts four workers, each of which read the clock, at
+   * about 100 ns a read on some machines).
+   */
+  private reading = 0
+  private readingTurns = -d.TURNS_PER_SLICE
   /** The reading tells from outside a turn share now, how many more may share it, and the turns run when it was taken (see outsideNow). */
   private outsideReading = 0
   private outsideReadsLeft = 0
@@ -146,7 +146,7 @@ export class Dispatcher {
   startWorkers(): void {
     const starting = this.starting
     // A microtask later than the last pass: its reading is old.
-    this.turnsSinceReading = d.TURNS_PER_SLICE
+    this.readingTurns = this.turns - d.TURNS_PER_SLICE
     let started = 0
     while (started < starting.length && started < WORKERS_PER_PASS) this.work(starting[started++]!)
     dropFirst(starting, started)
@@ -209,9 +209,9 @@ export class Dispatcher {
     const pass = this.pass
     pass.inRow = 0
     pass.slice = 0
-    if (this.turnsSinceReading >= d.TURNS_PER_SLICE) {
+    if (this.turns - this.readingTurns >= d.TURNS_PER_SLICE) {
       this.reading = this.clock.now()
-      this.turnsSinceReading = 0
+      this.readingTurns = this.turns
     }
     pass.now = this.reading
     pass.turnWaits = false
@@ -272,7 +272,6 @@ export class Dispatcher {
       rt.queued--
       const pending = this.hooks.turn(inst, pass.now)
       pass.slice++
-      this.turnsSinceReading++
       this.turns++
       if (pending !== undefined) {
         // While this turn waits, another worker takes the next message (stateless types run many).

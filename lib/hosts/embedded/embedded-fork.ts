@@ -54,7 +54,7 @@ export class EmbeddedForks implements DeliverFork, OutsideForkHost {
   /** A fork's effects, from a turn or from outside one (TurnHost.planFork). */
   plan(plan: ForkPlan, now: number): Effect[] {
     this.deps.now = now
-    return planFork(plan, this.deps)
+    return this.planFork(plan)
   }
 
   /**
