@@ -261,6 +261,7 @@ export class TableInspector implements Inspector {
           return { streams: [this.options.stream!], putData: (record, about) => transport.putData(record, about), send: (envelope) => this.put(envelope, what) }
         },
         accepted: acceptedReceipt,
+        keepsState: (type) => (this.kinds.has(type) ? this.stateful.has(type) : undefined),
       },
       id,
     )

@@ -1,4 +1,4 @@
-import type { Envelope } from './envelope.js'
+import type { Envelope, Origin } from './envelope.js'
 
 /** One failed attempt at a message. */
 export interface AttemptRecord {
@@ -24,6 +24,12 @@ export interface DeadLetter {
   attempts: AttemptRecord[]
   /** Epoch milliseconds. */
   deadAt: number
+  /**
+   * A replay of this letter failed to send, and may have put the message all the same: a replay
+   * again sends it under this origin, which its instance applies only if it never read the first
+   * (docs/guarantees.md, "Replays of dead letters").
+   */
+  resendAs?: Origin
 }
 
 export function errorRecord(error: unknown): ErrorRecord {

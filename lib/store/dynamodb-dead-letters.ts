@@ -117,7 +117,7 @@ export class DynamoDBDeadLetters {
     try {
       letter = await this.readLetter(item)
     } catch (error) {
-      await this.putBack(item)
+      await this.putItemBack(item)
       throw error
     }
     const ref = referenceOf(item)
@@ -126,8 +126,19 @@ export class DynamoDBDeadLetters {
     return letter
   }
 
-  /** Writes a letter's whole text to the payload store, then its item; deletes the payload of the item it replaced. */
-  private async putLarge(text: LetterText): Promise<void> {
+  /**
+   * Puts back a letter taken (a replay that failed), unless a letter of its id came meanwhile: that
+   * one is newer (the message ran again, and died again), and stays.
+   */
+  async putBack(letter: DeadLetter): Promise<void> {
+    const text = letterText(letter)
+    const item = letterItem(letter, text)
+    // A payload left behind when a newer letter stays costs storage, never a letter.
+    await this.putItemBack(itemBytes(item) <= DYNAMODB_MAX_ITEM_BYTES ? item : await this.largeItem(text))
+  }
+
+  /** Writes a letter's whole text to the payload store; the item that refers to it. */
+  private async largeItem(text: LetterText): Promise<Item> {
     const data = Buffer.from(text.text, 'utf8')
     const digest = createHash('sha256').update(data).digest()
     const ref: LetterReference = { key: payloadKey(text.letter.envelope.id, digest), bytes: data.byteLength, sha256: digest.toString('base64') }
@@ -137,6 +148,13 @@ export class DynamoDBDeadLetters {
       // Only the envelope's ids and key are in it, and the runtime bounds those far below this.
       throw new TroupeError('TROUPE_DEAD_LETTER_NOT_STORED', `dead letter of ${labelOf(text.letter)} is over DynamoDB's 400 KB even as a summary`)
     }
+    return item
+  }
+
+  /** Writes a letter's whole text to the payload store, then its item; deletes the payload of the item it replaced. */
+  private async putLarge(text: LetterText): Promise<void> {
+    const item = await this.largeItem(text)
+    const ref = referenceOf(item)!
     const out = await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ReturnValues: 'ALL_OLD' })))
     const replaced = out.Attributes && referenceOf(out.Attributes)
     if (replaced && replaced.key !== ref.key) await this.forget(replaced.key).catch(() => undefined)
@@ -152,7 +170,7 @@ export class DynamoDBDeadLetters {
     return readLetterText(Buffer.from(data).toString('utf8'), item)
   }
 
-  private async putBack(item: Item): Promise<void> {
+  private async putItemBack(item: Item): Promise<void> {
     try {
       await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ConditionExpression: 'attribute_not_exists(pk)' })))
     } catch (error) {

@@ -139,6 +139,10 @@ export class DynamoDBJournalStore implements JournalStore {
     return this.letters.list(type)
   }
 
+  putBackDeadLetter(letter: DeadLetter): Promise<void> {
+    return this.letters.putBack(letter)
+  }
+
   /** Fails, naming why, when a letter kept in the payload store cannot be read whole: the letter then stays. */
   takeDeadLetter(id: string): Promise<DeadLetter | undefined> {
     return this.letters.take(id)

@@ -237,6 +237,11 @@ export interface JournalStore {
   deadLetters(type?: string): MaybePromise<DeadLetter[]>
   /** Removes a dead letter and returns it (for replay); undefined when there is none. */
   takeDeadLetter(id: string): MaybePromise<DeadLetter | undefined>
+  /**
+   * Puts back a letter taken for a replay that failed, unless a letter of the same message came
+   * meanwhile (it ran again and died again): that one is newer, and stays.
+   */
+  putBackDeadLetter(letter: DeadLetter): MaybePromise<void>
   /** The messages of one request whose receipts carried a `trace`, in no order. */
   trace?(correlationId: string, now: number): MaybePromise<TraceLink[]>
 }

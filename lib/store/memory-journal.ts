@@ -95,6 +95,10 @@ export class MemoryJournalStore implements JournalStore {
     return out.sort(byDeadAt)
   }
 
+  putBackDeadLetter(letter: DeadLetter): void {
+    if (!this.letters.has(letter.envelope.id)) this.putDeadLetters([letter])
+  }
+
   takeDeadLetter(id: string): DeadLetter | undefined {
     const letter = this.letters.get(id)
     this.letters.delete(id)

@@ -42,6 +42,19 @@ export function deadLetterCases(withStore: WithJournal): void {
     t.strictSame(await journal.takeDeadLetter('m1'), letter('m1'), 'a letter put again after a take is kept again')
   })
 
+  withStore('dead letters: a letter put back after a replay failed keeps the origin to send it under again, and never replaces a newer one', async (t, journal) => {
+    const taken = { ...letter('m1'), resendAs: { lane: 'r:abc', pos: '0', i: 0, fence: '0' } }
+    await journal.putBackDeadLetter(taken)
+    t.strictSame(await journal.takeDeadLetter('m1'), taken, 'put back whole, with where it goes again')
+    const newer = { ...letter('m1', 'pageStats', NOW + 10), error: { name: 'Error', message: 'died again' } }
+    await journal.putDeadLetters([newer])
+    await journal.putBackDeadLetter(taken)
+    t.strictSame(await journal.deadLetters(), [newer], 'the letter that came meanwhile stays')
+    const large = { ...letter('m2', 'pageStats', NOW, { s: 'x'.repeat(MiB) }), resendAs: taken.resendAs }
+    await journal.putBackDeadLetter(large)
+    t.strictSame(await journal.takeDeadLetter('m2'), large, 'a letter of a megabyte too')
+  })
+
   withStore('dead letters: bodies with Map, Set, Date, BigInt, undefined and nesting survive', async (t, journal) => {
     const body = {
       when: new Date(Date.UTC(2024, 1, 29, 12)),

@@ -28,6 +28,12 @@ export interface InstanceMeta {
    */
   refused?: string[]
   /**
+   * Messages a replay sent by a send that failed, so they may come again from a replay of their
+   * letter under an origin of its own (replay-resends.ts): [message id, the failed send's
+   * `lane|pos|i`, the later one's]. Reading either copy ends the note.
+   */
+  resends?: [id: string, first: string, again: string][]
+  /**
    * The message at the head that failed and will be tried again, with its failed attempts and
    * when the next may run (epoch ms; absent in items written before it was kept: at once).
    */
@@ -106,6 +112,7 @@ export function decodeMeta(text: string | undefined): InstanceMeta {
     ...(meta.failing ? { failing: meta.failing } : {}),
     ...(meta.seen && Object.keys(meta.seen).length ? { seen: meta.seen } : {}),
     ...(meta.refused?.length ? { refused: meta.refused } : {}),
+    ...(meta.resends?.length ? { resends: meta.resends } : {}),
     ...(meta.outbox?.length ? { outbox: segments(meta.outbox) } : {}),
     ...(meta.paused ? { paused: true as const } : {}),
     ...(meta.held?.length ? { held: meta.held } : {}),

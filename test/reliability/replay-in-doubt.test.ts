@@ -1,0 +1,150 @@
+// A replay whose send fails may have put its message all the same: the stream took the record and
+// the answer was lost (a connection broken off, a timeout). The letter goes back, and replaying it
+// again must still apply the message once: whether the first copy was read before, is read after,
+// or never reached the stream. On the local servers (kinesalite, dynalite), the answers lost in the
+// Kinesis client itself, so the transport's own retries put more copies of the same message.
+import type { KinesisClient } from '@aws-sdk/client-kinesis'
+import t, { type Test } from 'tap'
+import { AwsSystem } from '../../lib/aws/aws-system.js'
+import { ensureResources } from '../../lib/aws/resources.js'
+import { decodeMeta } from '../../lib/hosts/durable/instance-meta.js'
+import { DynamoDBStateStore } from '../../lib/store/dynamodb.js'
+import { Actor, TerminalError, type Context } from '../../lib/index.js'
+import { localStackFor } from '../fixtures/local-stack.js'
+
+type Applied = { applied: string[]; open: boolean }
+
+/** Keeps every message it applies; a `gated` one fails for good until an `open` one came for its key. */
+class Tally extends Actor<{ k: string; n: string; gated?: boolean; open?: boolean }, void, Applied> {
+  static readonly type = 'doubt.tally'
+  key(msg: { k: string }) {
+    return msg.k
+  }
+  initialState() {
+    return { applied: [] as string[], open: false }
+  }
+  receive(msg: Tally['In'], ctx: Context<Applied>) {
+    if (msg.open) ctx.state.open = true
+    else if (msg.gated && !ctx.state.open) throw new TerminalError(`${msg.k} is closed`)
+    else ctx.state.applied.push(msg.n)
+  }
+}
+
+/**
+ * Makes every PutRecords that carries message `id` fail: `after` puts the records and then loses
+ * the answer (the stream has them; the caller sees a broken connection), `before` fails without
+ * putting anything. Returns how many calls put the message, and a way to end it.
+ */
+function failPuts(kinesis: KinesisClient, id: string, when: 'before' | 'after') {
+  const name = `fail-puts-${id}`
+  let puts = 0
+  kinesis.middlewareStack.add(
+    (next) => async (args) => {
+      const records = (args.input as { Records?: { Data?: Uint8Array }[] }).Records ?? []
+      if (!records.some((r) => r.Data !== undefined && Buffer.from(r.Data).includes(id))) return next(args)
+      if (when === 'before') throw Object.assign(new Error('injected: the stream refused the put'), { name: 'ServiceUnavailableException', $metadata: { httpStatusCode: 503 } })
+      const out = await next(args)
+      puts++
+      void out
+      throw Object.assign(new Error('injected: the connection broke off after the put'), { name: 'TimeoutError' })
+    },
+    { step: 'initialize', name },
+  )
+  return { puts: () => puts, end: () => kinesis.middlewareStack.remove(name) }
+}
+
+let made = 0
+async function setUp(t: Test) {
+  const { aws } = await localStackFor(t)
+  const name = `rel-doubt-${process.pid}-${++made}`
+  await ensureResources({ kinesis: aws.kinesis, dynamodb: aws.dynamodb, tableName: name, streams: [name], shards: 1 })
+  const systems: AwsSystem[] = []
+  /** A system that consumes the stream, or (`consume: false`) one that only replays. */
+  const start = (consume: boolean) => {
+    const system = new AwsSystem({ actors: [Tally], kinesis: aws.kinesis, dynamodb: aws.dynamodb, tableName: name, stream: name, pollMs: 20, lingerMs: 2, consume, logLevel: 'silent' as never })
+    systems.push(system)
+    return system
+  }
+  t.teardown(async () => {
+    for (const s of systems) await s.stop().catch(() => {})
+  })
+  const states = new DynamoDBStateStore({ client: aws.dynamodb, tableName: name })
+  /** The notes the instance keeps of replays whose send failed. */
+  const notes = async (key: string) => decodeMeta((await states.get(Tally.type, key))?.meta).resends ?? []
+
+  // A message that died, its key opened since: the letter, and no consumer running.
+  const consumer = start(true)
+  const id = await consumer.tell(Tally, { k: 'a', n: 'the one', gated: true }, { receipt: true })
+  t.equal((await consumer.awaitReceipt(id, { timeoutMs: 60_000 })).status, 'dead', 'the message died')
+  await consumer.tell(Tally, { k: 'a', n: '', open: true })
+  await consumer.idle()
+  await consumer.stop()
+  return { aws, id, start, notes, replayer: start(false) }
+}
+
+async function until<T>(what: () => Promise<T>, ok: (v: T) => boolean, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms
+  let value = await what()
+  while (!ok(value) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50))
+    value = await what()
+  }
+  return value
+}
+
+/** Runs a consumer until the stream is read to its end and the message's receipt is final. */
+async function consume(start: (consume: boolean) => AwsSystem, id: string): Promise<AwsSystem> {
+  const consumer = start(true)
+  await until(() => consumer.receipt(id), (r) => r?.status === 'done')
+  await consumer.idle()
+  return consumer
+}
+
+t.test('the stream took the replay but its answer was lost; replayed again before the copies are read: applied once', async (t) => {
+  const { aws, id, start, notes, replayer } = await setUp(t)
+  const lost = failPuts(aws.kinesis, id, 'after')
+  await t.rejects(replayer.replay(id), /injected: the connection broke off after the put/)
+  lost.end()
+  t.ok(lost.puts() > 1, `the transport put the message again on each retry (${lost.puts()} copies)`)
+  t.same((await replayer.deadLetters()).map((l) => l.envelope.id), [id], 'the letter is back')
+  t.equal((await notes('a')).length, 1, 'the instance keeps a note of the replay')
+
+  await replayer.replay(id)
+  t.same(await replayer.deadLetters(), [], 'replayed again')
+  const consumer = await consume(start, id)
+  t.same((await consumer.state(Tally, 'a'))?.applied, ['the one'], 'applied once: the first copy read, every other one a copy')
+  t.same(await notes('a'), [], 'the note ended with the copy read')
+})
+
+t.test('the stream took the replay but its answer was lost; its copy read before the letter is replayed again: nothing is sent again', async (t) => {
+  const { aws, id, start, notes, replayer } = await setUp(t)
+  const lost = failPuts(aws.kinesis, id, 'after')
+  await t.rejects(replayer.replay(id), /injected: the connection broke off after the put/)
+  lost.end()
+  const consumer = await consume(start, id)
+  t.same((await consumer.state(Tally, 'a'))?.applied, ['the one'], 'the copy that went out ran')
+  t.same(await notes('a'), [], 'and ended the note')
+  t.same((await replayer.deadLetters()).map((l) => l.envelope.id), [id], 'the letter is still there')
+
+  await replayer.replay(id)
+  t.same(await replayer.deadLetters(), [], 'the replay takes the letter')
+  await replayer.tell(Tally, { k: 'a', n: 'after' })
+  await until(() => consumer.state(Tally, 'a'), (s) => s?.applied.includes('after') === true)
+  await consumer.idle()
+  t.same((await consumer.state(Tally, 'a'))?.applied, ['the one', 'after'], 'and sends nothing: applied once, and the key goes on')
+})
+
+t.test('the stream refused the replay; replayed again: applied once', async (t) => {
+  const { aws, id, start, notes, replayer } = await setUp(t)
+  const refused = failPuts(aws.kinesis, id, 'before')
+  await t.rejects(replayer.replay(id), /injected: the stream refused the put/)
+  refused.end()
+  t.equal((await notes('a')).length, 1, 'the instance keeps a note: the replay cannot know the stream took nothing')
+  const receipt = await replayer.receipt(id)
+  t.match(receipt?.history.at(-1), { status: 'dead', reason: /the replay failed, and the dead letter was kept: .*may have reached its stream/ })
+
+  await replayer.replay(id)
+  const consumer = await consume(start, id)
+  t.same((await consumer.state(Tally, 'a'))?.applied, ['the one'], 'the replay again ran it')
+  t.same(await notes('a'), [], 'and ended the note')
+})
