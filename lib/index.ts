@@ -72,6 +72,7 @@ export {
   NotSerializableError,
   OnceInterruptedError,
   ReceiptTimeoutError,
+  ReplayUnderWayError,
   RetryableError,
   StateMigrationError,
   StateVersionError,

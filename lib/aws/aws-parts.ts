@@ -207,6 +207,7 @@ export function awsParts(options: AwsSystemOptions, stopping: () => boolean): Aw
     sender: () => ({ streams: router.streams, putData: (record, about) => transport.putData(record, about), send: (envelope) => outbox.sendOffloaded(envelope) }),
     accepted: (envelope) => host!.receiptRecord(envelope, 'accepted', undefined),
     keepsState: (type) => host!.types.get(type)?.stateful,
+    now: () => clock.now(),
   }
   return { clock, logger, codec, checkSerializable, receiptsForAll, requests, backlog, ids, states, journal, overflow, router, transport, host, outbox, invokeAsk, waiter, timing, pausing, batches, view, hosting, backlogMetrics, replaying }
 }

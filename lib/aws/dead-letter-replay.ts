@@ -1,25 +1,35 @@
-// Replaying a dead letter from the table: the letter is taken and its message sent again as a new
-// run, at a new place in the replaying process's lane, so receivers that saw the message end
-// (dead) do not take the replay for a copy of it (docs/guarantees.md). A record no host could read
-// is no message: its bytes go back on their stream as they were. If the send fails, the letter is
-// put back; a send that failed may have put the message all the same, so a stateful instance keeps
-// a note, and a replay of the letter again sends it so that it is applied once (replay-resends.ts).
-// One set of rules for both who replay: AwsSystem.replay, and TableInspector.replay
-// (`troupe inspect`, with no system running); they differ only in the parts they hand in.
+// Replaying a dead letter from the table: its message is sent again as a new run, under an origin
+// no receiver has seen, so one that saw the message end (dead) does not take the replay for a copy
+// of it (docs/guarantees.md, "Replays of dead letters"). The letter is held, not taken, until the
+// message is on its stream: a replay that stops part-way (its send failed, its process died)
+// leaves it, and a replay of it again takes over. To an instance with state the message goes
+// under a lane of its own, noted in the instance's item before it is sent, so however the replays
+// of one letter end, the instance applies it once (replay-notes.ts); a type without state runs it
+// at least once, as it runs every message. A record no host could read is no message: its bytes
+// go back on their stream as they were, at least once too. One set of rules for both who replay:
+// AwsSystem.replay, and TableInspector.replay (`troupe inspect`, with no system running); they
+// differ only in the parts they hand in.
+import { nanoid } from 'nanoid'
 import type { Envelope, Origin } from '../core/envelope.js'
-import { NoDeadLetterError } from '../core/errors.js'
+import { NoDeadLetterError, ReplayUnderWayError, TroupeError } from '../core/errors.js'
 import { changeInstanceMeta } from '../hosts/durable/instance-meta-change.js'
-import { decodeMeta } from '../hosts/durable/instance-meta.js'
-import { awaitsResend, noteResend, resendOrigin, type ResendNoting } from '../hosts/durable/replay-resends.js'
+import type { InstanceMeta } from '../hosts/durable/instance-meta.js'
+import { MAX_REPLAY_NOTES, noteReplay, readReplay, replayOrigin } from '../hosts/durable/replay-notes.js'
 import { dropPendingOf, merged, receiptsIn } from '../hosts/durable/pending-receipts.js'
 import type { ProcessLane } from '../hosts/durable/process-lane.js'
 import type { RecordCodec } from '../routing/record-codec.js'
 import { recordToPutBack, withNewOrigins, type RecordToPutBack } from '../routing/unreadable-record.js'
 import type { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import type { DynamoDBStateStore } from '../store/dynamodb.js'
+import { sleep } from '../store/dynamodb-table.js'
 import type { ReceiptRecord, StoredReceipt } from '../store/index.js'
 import { REPLAYED, type ReceiptEntry } from '../core/receipt.js'
-import { errorRecord } from '../core/dead-letter.js'
+import { errorRecord, type ReplayClaim } from '../core/dead-letter.js'
+
+/** How long a replay holds its letter: a replay of it after that takes over (the first one's process died). */
+const HOLD_MS = 5 * 60_000
+/** How long a replay waits for room for its note in an item that keeps MAX_REPLAY_NOTES. */
+const ROOM_WAIT_MS = 30_000
 
 /**
  * Entries of the runs before a replay kept at most, and the bytes they may take, each reason cut
@@ -58,6 +68,8 @@ export interface ReplayParts {
   accepted(envelope: Envelope): ReceiptRecord
   /** Whether actor type `type` keeps state (an item per instance); undefined when the app's types are not known. */
   keepsState(type: string): boolean | undefined
+  /** The time, epoch ms: how long a hold lasts. */
+  now(): number
 }
 
 /** The entry a replay's run starts with: `accepted`, saying it is a replay, with the history before it. */
@@ -81,13 +93,13 @@ function boundedHistory(entries: readonly ReceiptEntry[]): ReceiptEntry[] {
 }
 
 /**
- * After the replay's first entry was written, the replay failed and the letter is back: the
- * receipt ends that run as dead, with why, rather than showing a run that never went out. A
- * failure to write that is left (the error thrown is the replay's).
+ * After the replay's first entry was written, the replay failed and the letter stays: the receipt
+ * ends that run as dead, with why, rather than showing a run that never went out. A failure to
+ * write that is left (the error thrown is the replay's).
  */
 async function notReplayed(journal: DynamoDBJournalStore, first: ReceiptRecord, error: unknown, mayHaveGone: boolean): Promise<void> {
   const why = `the replay failed, and the dead letter was kept: ${error instanceof Error ? error.message : String(error)}`.slice(0, KEPT_REASON_CHARS)
-  const reason = mayHaveGone ? `${why} (the message may have reached its stream all the same: replaying the letter again sends it so that it runs once)` : why
+  const reason = mayHaveGone ? `${why} (the message may have reached its stream all the same: replaying the letter again applies it once)` : why
   const dead: ReceiptRecord = { ...first, entry: { status: 'dead', at: Date.now(), attempt: 0, reason }, error: errorRecord(error) }
   delete dead.earlier
   try {
@@ -100,54 +112,70 @@ async function notReplayed(journal: DynamoDBJournalStore, first: ReceiptRecord, 
 }
 
 /**
- * Once a replay's send failed, whether its message's instance read the copy it may have put
- * (`read`: the replay is done), or else keeps a note that lets a replay of the letter again send
- * it under `again` and have it applied once (`noted`); `gone` for a send again whose note was
- * ended (a copy of it was read). Undefined when no note can be kept: a type without state, whose
- * messages a replay may run twice (they are at least once), or a note that could not be written.
+ * Keeps in the instance's item the note that `envelope` is about to come, or (`resume`) looks
+ * whether the note of a replay that may have sent it stands (replay-notes.ts); waits while the
+ * item has no room. `stale` is the origin of a replay of the letter that stopped before it sent.
  */
-async function noteFailedSend(parts: ReplayParts, envelope: Envelope, existed: boolean, again: Origin): Promise<ResendNoting | undefined> {
-  if (!(parts.keepsState(envelope.type) ?? existed)) return undefined
-  let noting: ResendNoting | undefined
-  try {
+async function noteInItem(parts: ReplayParts, envelope: Envelope, how: { resume: boolean; stale?: Origin | undefined }): Promise<'noted' | 'gone'> {
+  const deadline = parts.now() + ROOM_WAIT_MS
+  for (;;) {
+    let noting: 'noted' | 'full' | 'gone' = 'full'
     await changeInstanceMeta(parts.state, Date.now, envelope.type, envelope.key, (meta) => {
-      const found = noteResend(meta, envelope.id, envelope.origin!, again)
-      noting = found.noting
-      return found.changed
-    }, 'the note of a replay whose send failed')
-    return noting
-  } catch {
-    return undefined
+      const before = JSON.stringify(meta.replays)
+      noting = noteReplay(meta, envelope.id, envelope.origin!, how)
+      return JSON.stringify(meta.replays) !== before
+    }, 'the note of a replayed message')
+    if (noting !== 'full') return noting
+    if (parts.now() >= deadline) {
+      throw new TroupeError(
+        'TROUPE_REPLAY_BUSY',
+        `${envelope.type}#${envelope.key} has ${MAX_REPLAY_NOTES} replayed messages it has not read yet; waited ${ROOM_WAIT_MS / 1000} s for room to note dead letter ${envelope.id}, which was not sent and stays (is its host reading its stream?)`,
+      )
+    }
+    await sleep(250)
   }
 }
 
-/** Sends dead letter `id` again; resolves to the message sent once the stream has it. */
+/** Sends dead letter `id` again; resolves to the message sent once the stream has it (or once its instance is known to have read it). */
 export async function replayDeadLetter(parts: ReplayParts, id: string): Promise<Envelope> {
   const { journal, lane } = parts
-  const letter = await journal.takeDeadLetter(id)
-  if (!letter) throw new NoDeadLetterError(id, parts.where)
+  const hold: ReplayClaim = { id: nanoid(), until: parts.now() + HOLD_MS, origin: replayOrigin() }
+  const held = await journal.claimDeadLetter(id, hold, parts.now())
+  if (!held) throw new NoDeadLetterError(id, parts.where)
+  const { letter, previous, sentAs } = held
   const { origin: _old, ...rest } = letter.envelope
   const envelope: Envelope = { ...rest, attempt: 0 }
-  // After a send that failed, the message goes again under the origin its instance's note names.
-  const again = letter.resendAs
-  const pos = again === undefined ? lane.stamp(envelope) : undefined
-  if (again !== undefined) envelope.origin = again
-  // The new run's first entry, once written: a send that fails after it says so in the receipt.
+  const pos = lane.take()
+  // The new run's first entry, once written: a replay that fails after it says so in the receipt.
   let first: ReceiptRecord | undefined
-  /** Whether the instance's item was there before the send: a type that keeps state, when the app's types are not known. */
-  let existed = false
-  let sending = false
+  /** The message may be on its way from here on (this replay or one before sends it). */
+  let mayHaveGone = false
   try {
     const sender = parts.sender()
     const record = recordToPutBack(letter, sender.streams)
     if (record) {
-      const data = withNewOrigins(record.data, parts.codec, (i) => lane.origin(pos!, i))
+      const data = withNewOrigins(record.data, parts.codec, (i) => lane.origin(pos, i))
       await sender.putData({ ...record, data }, { actor: envelope.type, messageId: envelope.id })
     } else {
       const stored = await parts.state.get(envelope.type, envelope.key)
-      existed = stored !== undefined
-      // Its note ended: the instance read a copy that the send that failed put. Nothing is sent again.
-      if (again !== undefined && !awaitsResend(decodeMeta(stored?.meta), envelope.id, again)) return envelope
+      if (parts.keepsState(envelope.type) ?? stored !== undefined) {
+        // A replay of this letter may have sent it: the same origin while its note stands; once the
+        // note ended, the instance read the message, and nothing is sent. Else a note of its own,
+        // kept before anything is sent.
+        envelope.origin = sentAs ?? hold.origin
+        if ((await noteInItem(parts, envelope, { resume: sentAs !== undefined, stale: previous?.origin })) === 'gone') {
+          await journal.dropClaimedDeadLetter(id, hold.id)
+          return envelope
+        }
+        // Only the replay that holds the letter sends: one that took over from this one sends instead.
+        if (sentAs === undefined && !(await journal.markDeadLetterSent(id, hold.id, envelope.origin))) {
+          await changeInstanceMeta(parts.state, Date.now, envelope.type, envelope.key, (meta) => dropNote(meta, envelope), 'the note of a replayed message').catch(() => undefined)
+          throw new ReplayUnderWayError(id)
+        }
+        mayHaveGone = true
+      } else {
+        envelope.origin = lane.origin(pos)
+      }
       // The replay is a new run of the message: its attempts count from 1 again, so its entries
       // would overwrite the old run's; those are kept on the new run's first entry instead, and
       // read before it (a receipt's history is all that happened to the message). What its
@@ -160,23 +188,24 @@ export async function replayDeadLetter(parts: ReplayParts, id: string): Promise<
       first = entry
       await changeInstanceMeta(parts.state, Date.now, envelope.type, envelope.key, (meta) => dropPendingOf(meta, envelope.id), 'the replayed message’s entries')
       await journal.deleteReceipt(envelope.id, entry)
-      sending = true
       await sender.send(envelope)
     }
+    await journal.dropClaimedDeadLetter(id, hold.id)
   } catch (error) {
-    // Asked before this position settles, so the lane's fence has not passed it (replay-resends.ts).
-    const next = again ?? resendOrigin()
-    const noting = sending ? await noteFailedSend(parts, envelope, existed, next) : undefined
-    if (noting === 'read' || noting === 'gone') return envelope // the instance has it: the replay is done
-    const resendAs = noting === 'noted' ? next : again
-    try {
-      await journal.putBackDeadLetter(resendAs === undefined ? letter : { ...letter, resendAs }) // not sent: it stays a dead letter
-    } finally {
-      if (first !== undefined) await notReplayed(journal, first, error, noting === 'noted')
-    }
+    // The letter stays, and its hold ends now: a replay of it again takes over at once (and sends
+    // where this one may have sent, kept with the letter).
+    if (!(error instanceof ReplayUnderWayError)) await journal.releaseDeadLetter(id, hold.id).catch(() => undefined)
+    if (first !== undefined) await notReplayed(journal, first, error, mayHaveGone)
     throw error
   } finally {
-    if (pos !== undefined) lane.settle(pos)
+    lane.settle(pos)
   }
   return envelope
+}
+
+/** Drops the note of `envelope` from an instance's bookkeeping: its replay will not send it. */
+function dropNote(meta: InstanceMeta, envelope: Envelope): boolean {
+  const before = meta.replays?.length
+  readReplay(meta, envelope)
+  return meta.replays?.length !== before
 }

@@ -262,6 +262,7 @@ export class TableInspector implements Inspector {
         },
         accepted: acceptedReceipt,
         keepsState: (type) => (this.kinds.has(type) ? this.stateful.has(type) : undefined),
+        now: Date.now,
       },
       id,
     )

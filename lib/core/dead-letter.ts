@@ -17,6 +17,32 @@ export interface ErrorRecord {
   stack?: string
 }
 
+/**
+ * A replay's hold on a letter (docs/guarantees.md, "Replays of dead letters"): the letter stays
+ * until the replay's message is on its stream, so a replay that stops part-way (its send failed,
+ * its process died) leaves it, and a replay of it again takes the hold over.
+ */
+export interface ReplayClaim {
+  /** This replay's own id: only it changes or ends the hold. */
+  id: string
+  /** Epoch ms: until then the replay holds the letter; after it, a replay of the letter takes over. */
+  until: number
+  /** Where the message is to go, to an instance with state: a lane of its own (`r:<random>`). */
+  origin: Origin
+}
+
+/** A letter held for a replay: the hold before, if a replay stopped part-way, and where its message may have gone. */
+export interface HeldDeadLetter {
+  letter: DeadLetter
+  /** The hold of a replay that stopped part-way. */
+  previous?: ReplayClaim
+  /**
+   * Where a replay may have sent the message (its instance noted it before): every later replay
+   * of the letter sends it there again, or nothing. Kept with the letter until it is deleted.
+   */
+  sentAs?: Origin
+}
+
 /** A message that will not be processed without help: the full envelope, the error and every attempt. */
 export interface DeadLetter {
   envelope: Envelope
@@ -24,12 +50,6 @@ export interface DeadLetter {
   attempts: AttemptRecord[]
   /** Epoch milliseconds. */
   deadAt: number
-  /**
-   * A replay of this letter failed to send, and may have put the message all the same: a replay
-   * again sends it under this origin, which its instance applies only if it never read the first
-   * (docs/guarantees.md, "Replays of dead letters").
-   */
-  resendAs?: Origin
 }
 
 export function errorRecord(error: unknown): ErrorRecord {

@@ -271,6 +271,16 @@ export const errorCodes = {
     meaning: 'A message is larger than a record of its stream may be; nothing was sent.',
     remedy: 'Keep messages small: put large payloads in S3 (or give the system a claim check) and send their keys.',
   },
+  TROUPE_REPLAY_BUSY: {
+    meaning: 'A replay on AWS found the instance with 64 replayed messages it has not read yet (each waits in its item as a note until it is read), and waited 30 seconds for it to read one.',
+    remedy: "Let the instance's host catch up with its stream (is it running, or paused?), then replay the letter again; nothing was sent and the letter stays.",
+  },
+  TROUPE_REPLAY_UNDER_WAY: {
+    class: 'ReplayUnderWayError',
+    from: 'troupe',
+    meaning: "Another replay holds the dead letter (on AWS): it is sending the letter's message, or stopped part-way and holds it until the time named.",
+    remedy: 'Wait: the letter leaves the list once that replay sent its message; replay it again after the time named if it is still there.',
+  },
   TROUPE_REPLY_TOO_LARGE: {
     meaning: "An ask's message was done, but its reply was too large to keep in its receipt.",
     remedy: 'Reply with less: large results belong in S3, with their key in the reply.',

@@ -130,6 +130,22 @@ export class NoDeadLetterError extends TroupeError {
  * On AWS, a paused actor's messages wait in its instance's item: a type that keeps no state has
  * none, so it cannot be paused.
  */
+/** Another replay of the same dead letter is under way: one replay at a time sends a letter's message. */
+export class ReplayUnderWayError extends TroupeError {
+  constructor(
+    readonly messageId: string,
+    /** Epoch ms: when that replay's hold ends, if it stopped part-way, and a replay may take over; absent when it took over from this one. */
+    readonly until?: number,
+  ) {
+    super(
+      'TROUPE_REPLAY_UNDER_WAY',
+      until === undefined
+        ? `dead letter ${messageId} was taken over by another replay, which sends its message instead`
+        : `dead letter ${messageId} is being replayed by another replay, which holds it until ${new Date(until).toISOString()}; replay it after that if it is still a dead letter`,
+    )
+  }
+}
+
 export class NotPausableError extends TroupeError {
   constructor(readonly actor: string) {
     super('TROUPE_NOT_PAUSABLE', `${actor} keeps no state, and on AWS a paused actor's messages wait in its instance's item; pause the stateful actor that sends to ${actor} instead`)

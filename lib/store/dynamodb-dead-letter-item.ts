@@ -73,16 +73,15 @@ export class DeadLetterPayloadError extends TroupeError {
  * (the error message says so) rather than refusing the letter.
  */
 export function letterText(letter: DeadLetter): LetterText {
-  const { envelope, error, attempts, deadAt, resendAs } = letter
-  const again = resendAs === undefined ? {} : { resendAs }
+  const { envelope, error, attempts, deadAt } = letter
   try {
     const escaped = escapeBody(envelope.body)
-    return { letter, text: encode({ envelope: { ...envelope, body: escaped.value }, error, attempts, deadAt, ...again } satisfies DeadLetter), escaped: escaped.escaped }
+    return { letter, text: encode({ envelope: { ...envelope, body: escaped.value }, error, attempts, deadAt } satisfies DeadLetter), escaped: escaped.escaped }
   } catch (e) {
     const reason = errorText(e)
     const noted = { ...error, message: `${error.message} [troupe: the body could not be encoded (${reason}) and was removed]` }
     try {
-      const text = encode({ envelope: { ...envelope, body: { truncated: true, reason } }, error: noted, attempts, deadAt, ...again } satisfies DeadLetter)
+      const text = encode({ envelope: { ...envelope, body: { truncated: true, reason } }, error: noted, attempts, deadAt } satisfies DeadLetter)
       return { letter, text, escaped: false, unencodable: reason }
     } catch (e2) {
       throw new TroupeError('TROUPE_DEAD_LETTER_NOT_STORED', `dead letter of ${labelOf(letter)} could not be encoded: ${errorText(e2)}`, { cause: e2 })

@@ -18,10 +18,12 @@
 // bytes with the first; the write that replaces a large letter deletes the payload of the one it
 // replaced, and `take` deletes the payload of the letter it takes.
 import { createHash } from 'node:crypto'
-import { DeleteItemCommand, PutItemCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
 import { eachAtOnce } from '../core/each-at-once.js'
-import { TroupeError } from '../core/errors.js'
-import type { DeadLetter } from '../core/dead-letter.js'
+import { ReplayUnderWayError, TroupeError } from '../core/errors.js'
+import type { DeadLetter, HeldDeadLetter, ReplayClaim } from '../core/dead-letter.js'
+import type { Origin } from '../core/envelope.js'
+import { decode, encode } from '../core/serialization.js'
 import { batchPut, type Write } from './dynamodb-batch-writes.js'
 import {
   DEAD_LETTERS_PK,
@@ -117,7 +119,7 @@ export class DynamoDBDeadLetters {
     try {
       letter = await this.readLetter(item)
     } catch (error) {
-      await this.putItemBack(item)
+      await this.putBack(item)
       throw error
     }
     const ref = referenceOf(item)
@@ -127,18 +129,94 @@ export class DynamoDBDeadLetters {
   }
 
   /**
-   * Puts back a letter taken (a replay that failed), unless a letter of its id came meanwhile: that
-   * one is newer (the message ran again, and died again), and stays.
+   * Holds letter `id` for a replay (`claim`), unless another replay holds it now: one UpdateItem
+   * that answers with the item as it was, whose hold (a replay that stopped part-way) and `sentAs`
+   * come back. Undefined when there is no letter; a ReplayUnderWayError while another replay
+   * holds it. A letter that cannot be read whole has its hold ended, and the error says why.
    */
-  async putBack(letter: DeadLetter): Promise<void> {
-    const text = letterText(letter)
-    const item = letterItem(letter, text)
-    // A payload left behind when a newer letter stays costs storage, never a letter.
-    await this.putItemBack(itemBytes(item) <= DYNAMODB_MAX_ITEM_BYTES ? item : await this.largeItem(text))
+  async claim(id: string, claim: ReplayClaim, now: number): Promise<HeldDeadLetter | undefined> {
+    let item: Item
+    try {
+      const out = await this.table.send((c) =>
+        c.send(
+          new UpdateItemCommand({
+            TableName: this.table.name,
+            Key: letterKey(id),
+            UpdateExpression: 'SET claim = :claim, claimId = :id, claimUntil = :until',
+            ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(claimUntil) OR claimUntil <= :now)',
+            ExpressionAttributeValues: { ':claim': { S: encode(claim) }, ':id': { S: claim.id }, ':until': { N: String(claim.until) }, ':now': { N: String(now) } },
+            ReturnValues: 'ALL_OLD',
+          }),
+        ),
+      )
+      item = out.Attributes!
+    } catch (error) {
+      if (errorName(error) !== 'ConditionalCheckFailedException') throw error
+      const held = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: letterKey(id), ConsistentRead: true })))
+      if (!held.Item) return undefined
+      throw new ReplayUnderWayError(id, Number(held.Item.claimUntil?.N ?? now))
+    }
+    const previous = item.claim?.S === undefined ? undefined : decode<ReplayClaim>(item.claim.S)
+    const sentAs = item.sentAs?.S === undefined ? undefined : decode<Origin>(item.sentAs.S)
+    try {
+      return { letter: await this.readLetter(item), ...(previous ? { previous } : {}), ...(sentAs ? { sentAs } : {}) }
+    } catch (error) {
+      await this.release(id, claim.id)
+      throw error
+    }
   }
 
-  /** Writes a letter's whole text to the payload store; the item that refers to it. */
-  private async largeItem(text: LetterText): Promise<Item> {
+  /** Keeps with letter `id` that replay `claimId` may send it as `origin`; false when that replay holds it no more. */
+  async markSent(id: string, claimId: string, origin: Origin): Promise<boolean> {
+    return this.ifHeld(id, claimId, 'SET sentAs = :sent', { ':sent': { S: encode(origin) } })
+  }
+
+  /** Ends replay `claimId`'s hold on letter `id`, if it still holds it: a replay of it may take over at once. */
+  async release(id: string, claimId: string): Promise<void> {
+    await this.ifHeld(id, claimId, 'SET claimUntil = :zero', { ':zero': { N: '0' } })
+  }
+
+  private async ifHeld(id: string, claimId: string, update: string, values: Item): Promise<boolean> {
+    try {
+      await this.table.send((c) =>
+        c.send(
+          new UpdateItemCommand({
+            TableName: this.table.name,
+            Key: letterKey(id),
+            UpdateExpression: update,
+            ConditionExpression: 'claimId = :held',
+            ExpressionAttributeValues: { ...values, ':held': { S: claimId } },
+          }),
+        ),
+      )
+      return true
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return false
+      throw error
+    }
+  }
+
+  /**
+   * Deletes letter `id` once replay `claimId` sent its message; leaves it when that replay holds it
+   * no more (a newer letter of the message replaced it, or another replay took it over).
+   */
+  async dropClaimed(id: string, claimId: string): Promise<void> {
+    let out
+    try {
+      out = await this.table.send((c) =>
+        c.send(new DeleteItemCommand({ TableName: this.table.name, Key: letterKey(id), ConditionExpression: 'claimId = :id', ExpressionAttributeValues: { ':id': { S: claimId } }, ReturnValues: 'ALL_OLD' })),
+      )
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return
+      throw error
+    }
+    const ref = out.Attributes && referenceOf(out.Attributes)
+    // Bytes left behind by a failed delete cost storage, never a letter.
+    if (ref) await this.forget(ref.key).catch(() => undefined)
+  }
+
+  /** Writes a letter's whole text to the payload store, then its item; deletes the payload of the item it replaced. */
+  private async putLarge(text: LetterText): Promise<void> {
     const data = Buffer.from(text.text, 'utf8')
     const digest = createHash('sha256').update(data).digest()
     const ref: LetterReference = { key: payloadKey(text.letter.envelope.id, digest), bytes: data.byteLength, sha256: digest.toString('base64') }
@@ -148,13 +226,6 @@ export class DynamoDBDeadLetters {
       // Only the envelope's ids and key are in it, and the runtime bounds those far below this.
       throw new TroupeError('TROUPE_DEAD_LETTER_NOT_STORED', `dead letter of ${labelOf(text.letter)} is over DynamoDB's 400 KB even as a summary`)
     }
-    return item
-  }
-
-  /** Writes a letter's whole text to the payload store, then its item; deletes the payload of the item it replaced. */
-  private async putLarge(text: LetterText): Promise<void> {
-    const item = await this.largeItem(text)
-    const ref = referenceOf(item)!
     const out = await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ReturnValues: 'ALL_OLD' })))
     const replaced = out.Attributes && referenceOf(out.Attributes)
     if (replaced && replaced.key !== ref.key) await this.forget(replaced.key).catch(() => undefined)
@@ -170,7 +241,7 @@ export class DynamoDBDeadLetters {
     return readLetterText(Buffer.from(data).toString('utf8'), item)
   }
 
-  private async putItemBack(item: Item): Promise<void> {
+  private async putBack(item: Item): Promise<void> {
     try {
       await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ConditionExpression: 'attribute_not_exists(pk)' })))
     } catch (error) {

@@ -37,7 +37,8 @@
 
 import type { QueryCommandInput } from '@aws-sdk/client-dynamodb'
 import { ConfigError } from '../core/errors.js'
-import type { DeadLetter } from '../core/dead-letter.js'
+import type { DeadLetter, HeldDeadLetter, ReplayClaim } from '../core/dead-letter.js'
+import type { Origin } from '../core/envelope.js'
 import type { JournalStore, ReceiptRecord, StoredReceipt, TraceLink } from './index.js'
 import { batchDelete, batchPut, type Write } from './dynamodb-batch-writes.js'
 import type { Item, Key } from './dynamodb-dead-letter-item.js'
@@ -139,8 +140,20 @@ export class DynamoDBJournalStore implements JournalStore {
     return this.letters.list(type)
   }
 
-  putBackDeadLetter(letter: DeadLetter): Promise<void> {
-    return this.letters.putBack(letter)
+  claimDeadLetter(id: string, claim: ReplayClaim, now: number): Promise<HeldDeadLetter | undefined> {
+    return this.letters.claim(id, claim, now)
+  }
+
+  markDeadLetterSent(id: string, claimId: string, origin: Origin): Promise<boolean> {
+    return this.letters.markSent(id, claimId, origin)
+  }
+
+  releaseDeadLetter(id: string, claimId: string): Promise<void> {
+    return this.letters.release(id, claimId)
+  }
+
+  dropClaimedDeadLetter(id: string, claimId: string): Promise<void> {
+    return this.letters.dropClaimed(id, claimId)
   }
 
   /** Fails, naming why, when a letter kept in the payload store cannot be read whole: the letter then stays. */

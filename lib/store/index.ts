@@ -3,8 +3,9 @@
 // store does, so the embedded hot path waits on nothing) or with a promise.
 
 import type { ReceiptEntry, MessageStatus } from '../core/receipt.js'
-import type { DeadLetter, ErrorRecord } from '../core/dead-letter.js'
+import type { DeadLetter, ErrorRecord, HeldDeadLetter, ReplayClaim } from '../core/dead-letter.js'
 import type { TimerRecord } from '../core/schedule.js'
+import type { Origin } from '../core/envelope.js'
 
 export type { TimerRecord }
 
@@ -238,10 +239,17 @@ export interface JournalStore {
   /** Removes a dead letter and returns it (for replay); undefined when there is none. */
   takeDeadLetter(id: string): MaybePromise<DeadLetter | undefined>
   /**
-   * Puts back a letter taken for a replay that failed, unless a letter of the same message came
-   * meanwhile (it ran again and died again): that one is newer, and stays.
+   * Holds letter `id` for a replay (`claim`) unless another replay holds it at `now` (then a
+   * ReplayUnderWayError); returns it with the hold before and where a replay may have sent it.
+   * Undefined when there is no letter.
    */
-  putBackDeadLetter(letter: DeadLetter): MaybePromise<void>
+  claimDeadLetter(id: string, claim: ReplayClaim, now: number): MaybePromise<HeldDeadLetter | undefined>
+  /** Keeps with letter `id` that replay `claimId` may send it as `origin` from now on; false when that replay holds it no more. */
+  markDeadLetterSent(id: string, claimId: string, origin: Origin): MaybePromise<boolean>
+  /** Ends replay `claimId`'s hold on letter `id` (the letter stays), if it still holds it. */
+  releaseDeadLetter(id: string, claimId: string): MaybePromise<void>
+  /** Removes letter `id` once replay `claimId` sent its message, unless that replay holds it no more (a newer letter replaced it). */
+  dropClaimedDeadLetter(id: string, claimId: string): MaybePromise<void>
   /** The messages of one request whose receipts carried a `trace`, in no order. */
   trace?(correlationId: string, now: number): MaybePromise<TraceLink[]>
 }

@@ -5,9 +5,10 @@
 // those over an item's 400 KB in its payload store): the same letter comes back from both.
 
 import { DEFAULT_DEAD_LETTER_LIMIT, DEFAULT_RECEIPT_LIMIT } from '../core/defaults.js'
-import { ConfigError } from '../core/errors.js'
+import { ConfigError, ReplayUnderWayError } from '../core/errors.js'
 import { copyState } from '../core/state-copy.js'
-import type { DeadLetter } from '../core/dead-letter.js'
+import type { DeadLetter, HeldDeadLetter, ReplayClaim } from '../core/dead-letter.js'
+import type { Origin } from '../core/envelope.js'
 import type { JournalStore, ReceiptRecord, StoredReceipt, TraceLink } from './index.js'
 import { assembleReceipt, copyEntry, receiptEntryKey } from './receipt-records.js'
 
@@ -23,6 +24,8 @@ export class MemoryJournalStore implements JournalStore {
   /** Message id → entry key → entry. */
   private readonly receipts = new Map<string, Map<string, ReceiptRecord>>()
   private readonly letters = new Map<string, DeadLetter>()
+  /** Replays' holds on letters, by message id, and where a replay may have sent each: a letter put again (a newer one) has neither. */
+  private readonly claims = new Map<string, { claim: ReplayClaim; until: number; sentAs?: Origin }>()
   /** Correlation id → message id → link (dropped with the message's receipt). */
   private readonly links = new Map<string, Map<string, TraceLink & { expiresAt: number }>>()
   private readonly receiptLimit: number
@@ -79,9 +82,12 @@ export class MemoryJournalStore implements JournalStore {
       const id = letter.envelope.id
       // Deleted first, so a replaced letter counts as the newest.
       this.letters.delete(id)
+      this.claims.delete(id)
       this.letters.set(id, copyState(letter))
       if (this.letters.size > this.deadLetterLimit) {
-        this.letters.delete(this.letters.keys().next().value!)
+        const oldest = this.letters.keys().next().value!
+        this.letters.delete(oldest)
+        this.claims.delete(oldest)
         this.dropped.deadLetters++
       }
     }
@@ -95,13 +101,37 @@ export class MemoryJournalStore implements JournalStore {
     return out.sort(byDeadAt)
   }
 
-  putBackDeadLetter(letter: DeadLetter): void {
-    if (!this.letters.has(letter.envelope.id)) this.putDeadLetters([letter])
+  claimDeadLetter(id: string, claim: ReplayClaim, now: number): HeldDeadLetter | undefined {
+    const letter = this.letters.get(id)
+    if (letter === undefined) return undefined
+    const held = this.claims.get(id)
+    if (held !== undefined && held.until > now) throw new ReplayUnderWayError(id, held.until)
+    this.claims.set(id, { claim, until: claim.until, ...(held?.sentAs ? { sentAs: held.sentAs } : {}) })
+    return { letter: copyState(letter), ...(held ? { previous: held.claim } : {}), ...(held?.sentAs ? { sentAs: held.sentAs } : {}) }
+  }
+
+  markDeadLetterSent(id: string, claimId: string, origin: Origin): boolean {
+    const held = this.claims.get(id)
+    if (held?.claim.id !== claimId) return false
+    held.sentAs = origin
+    return true
+  }
+
+  releaseDeadLetter(id: string, claimId: string): void {
+    const held = this.claims.get(id)
+    if (held?.claim.id === claimId) held.until = 0
+  }
+
+  dropClaimedDeadLetter(id: string, claimId: string): void {
+    if (this.claims.get(id)?.claim.id !== claimId) return
+    this.claims.delete(id)
+    this.letters.delete(id)
   }
 
   takeDeadLetter(id: string): DeadLetter | undefined {
     const letter = this.letters.get(id)
     this.letters.delete(id)
+    this.claims.delete(id)
     return letter
   }
 

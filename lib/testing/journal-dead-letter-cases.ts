@@ -42,17 +42,37 @@ export function deadLetterCases(withStore: WithJournal): void {
     t.strictSame(await journal.takeDeadLetter('m1'), letter('m1'), 'a letter put again after a take is kept again')
   })
 
-  withStore('dead letters: a letter put back after a replay failed keeps the origin to send it under again, and never replaces a newer one', async (t, journal) => {
-    const taken = { ...letter('m1'), resendAs: { lane: 'r:abc', pos: '0', i: 0, fence: '0' } }
-    await journal.putBackDeadLetter(taken)
-    t.strictSame(await journal.takeDeadLetter('m1'), taken, 'put back whole, with where it goes again')
-    const newer = { ...letter('m1', 'pageStats', NOW + 10), error: { name: 'Error', message: 'died again' } }
+  withStore('dead letters: a replay holds a letter until it sent its message; a hold that ended is taken over, with where the message may have gone', async (t, journal) => {
+    const hold = { id: 'h1', until: NOW + 1_000, origin: { lane: 'r:one', pos: '0', i: 0, fence: '0' } }
+    const sent = { lane: 'r:one', pos: '0', i: 0, fence: '0' }
+    t.equal(await journal.claimDeadLetter('m1', hold, NOW), undefined, 'no letter: nothing to hold')
+    const large = letter('m2', 'pageStats', NOW + 1, { s: 'x'.repeat(MiB) })
+    await journal.putDeadLetters([letter('m1'), large])
+    t.strictSame(await journal.claimDeadLetter('m1', hold, NOW), { letter: letter('m1') }, 'held: the letter, no hold before it, sent nowhere')
+    await t.rejects(async () => journal.claimDeadLetter('m1', { ...hold, id: 'h2' }, NOW + 999), { code: 'TROUPE_REPLAY_UNDER_WAY', until: NOW + 1_000 }, 'another replay waits while it holds')
+    t.strictSame(await journal.deadLetters(), [letter('m1'), large], 'a held letter is still listed')
+    t.equal(await journal.markDeadLetterSent('m1', 'h2', sent), false, 'only the replay that holds it says where it sends')
+    t.equal(await journal.markDeadLetterSent('m1', 'h1', sent), true)
+    await journal.releaseDeadLetter('m1', 'h2')
+    await t.rejects(async () => journal.claimDeadLetter('m1', { ...hold, id: 'h2' }, NOW + 999), { code: 'TROUPE_REPLAY_UNDER_WAY' }, 'nor ends its hold')
+    await journal.releaseDeadLetter('m1', 'h1')
+    const second = { ...hold, id: 'h3', origin: { ...sent, lane: 'r:two' } }
+    t.strictSame(await journal.claimDeadLetter('m1', second, NOW), { letter: letter('m1'), previous: hold, sentAs: sent }, 'a replay takes over at once, and learns where the message may have gone')
+    await journal.releaseDeadLetter('m1', 'h3')
+    t.strictSame(await journal.claimDeadLetter('m1', { ...second, id: 'h4' }, NOW), { letter: letter('m1'), previous: second, sentAs: sent }, 'which stays with the letter, whoever holds it')
+    await journal.dropClaimedDeadLetter('m1', 'h3')
+    t.equal((await journal.deadLetters()).length, 2, 'a replay that holds it no more deletes nothing')
+    await journal.dropClaimedDeadLetter('m1', 'h4')
+    t.strictSame(await journal.deadLetters(), [large], 'the replay that holds it deletes it')
+
+    t.strictSame(await journal.claimDeadLetter('m2', hold, NOW), { letter: large }, 'a letter of a megabyte, whole')
+    t.equal(await journal.markDeadLetterSent('m2', 'h1', sent), true)
+    const newer = { ...letter('m2', 'pageStats', NOW + 10), error: { name: 'Error', message: 'died again' } }
     await journal.putDeadLetters([newer])
-    await journal.putBackDeadLetter(taken)
-    t.strictSame(await journal.deadLetters(), [newer], 'the letter that came meanwhile stays')
-    const large = { ...letter('m2', 'pageStats', NOW, { s: 'x'.repeat(MiB) }), resendAs: taken.resendAs }
-    await journal.putBackDeadLetter(large)
-    t.strictSame(await journal.takeDeadLetter('m2'), large, 'a letter of a megabyte too')
+    t.equal(await journal.markDeadLetterSent('m2', 'h1', sent), false, 'a newer letter of the message is held by no replay')
+    await journal.dropClaimedDeadLetter('m2', 'h1')
+    t.strictSame(await journal.deadLetters(), [newer], 'and stays')
+    t.strictSame(await journal.claimDeadLetter('m2', hold, NOW), { letter: newer }, 'sent nowhere: it is a new run of the message')
   })
 
   withStore('dead letters: bodies with Map, Set, Date, BigInt, undefined and nesting survive', async (t, journal) => {

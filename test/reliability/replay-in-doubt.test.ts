@@ -1,13 +1,16 @@
-// A replay whose send fails may have put its message all the same: the stream took the record and
-// the answer was lost (a connection broken off, a timeout). The letter goes back, and replaying it
-// again must still apply the message once: whether the first copy was read before, is read after,
-// or never reached the stream. On the local servers (kinesalite, dynalite), the answers lost in the
-// Kinesis client itself, so the transport's own retries put more copies of the same message.
+// A replay that stops part-way must leave its letter, and replaying the letter again must apply
+// the message once: its send failed though the stream took the record (the answer lost: a
+// connection broken off, a timeout), failed with nothing put, or its process died before or after
+// its send; and the first copy is read before the letter is replayed again, after, or never came.
+// On the local servers (kinesalite, dynalite), the faults made in the Kinesis client itself, so
+// the transport's own retries put more copies of the same message.
 import type { KinesisClient } from '@aws-sdk/client-kinesis'
 import t, { type Test } from 'tap'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { decodeMeta } from '../../lib/hosts/durable/instance-meta.js'
+import { clients } from '../../lib/local/local-stack.js'
+import { systemClock } from '../../lib/core/clock.js'
 import { DynamoDBStateStore } from '../../lib/store/dynamodb.js'
 import { Actor, TerminalError, type Context } from '../../lib/index.js'
 import { localStackFor } from '../fixtures/local-stack.js'
@@ -33,19 +36,21 @@ class Tally extends Actor<{ k: string; n: string; gated?: boolean; open?: boolea
 /**
  * Makes every PutRecords that carries message `id` fail: `after` puts the records and then loses
  * the answer (the stream has them; the caller sees a broken connection), `before` fails without
- * putting anything. Returns how many calls put the message, and a way to end it.
+ * putting anything; `hang after` and `hang before` never answer, as a process that died there.
+ * Returns how many calls put the message, and a way to end it.
  */
-function failPuts(kinesis: KinesisClient, id: string, when: 'before' | 'after') {
+function failPuts(kinesis: KinesisClient, id: string, when: 'before' | 'after' | 'hang before' | 'hang after') {
   const name = `fail-puts-${id}`
   let puts = 0
   kinesis.middlewareStack.add(
     (next) => async (args) => {
       const records = (args.input as { Records?: { Data?: Uint8Array }[] }).Records ?? []
       if (!records.some((r) => r.Data !== undefined && Buffer.from(r.Data).includes(id))) return next(args)
+      if (when === 'hang before') return new Promise<never>(() => {})
       if (when === 'before') throw Object.assign(new Error('injected: the stream refused the put'), { name: 'ServiceUnavailableException', $metadata: { httpStatusCode: 503 } })
-      const out = await next(args)
+      await next(args)
       puts++
-      void out
+      if (when === 'hang after') return new Promise<never>(() => {})
       throw Object.assign(new Error('injected: the connection broke off after the put'), { name: 'TimeoutError' })
     },
     { step: 'initialize', name },
@@ -55,22 +60,30 @@ function failPuts(kinesis: KinesisClient, id: string, when: 'before' | 'after') 
 
 let made = 0
 async function setUp(t: Test) {
-  const { aws } = await localStackFor(t)
+  const { aws, stack } = await localStackFor(t)
   const name = `rel-doubt-${process.pid}-${++made}`
   await ensureResources({ kinesis: aws.kinesis, dynamodb: aws.dynamodb, tableName: name, streams: [name], shards: 1 })
   const systems: AwsSystem[] = []
-  /** A system that consumes the stream, or (`consume: false`) one that only replays. */
-  const start = (consume: boolean) => {
-    const system = new AwsSystem({ actors: [Tally], kinesis: aws.kinesis, dynamodb: aws.dynamodb, tableName: name, stream: name, pollMs: 20, lingerMs: 2, consume, logLevel: 'silent' as never })
+  /** A system that consumes the stream, or (`consume: false`) one that only replays, with a Kinesis client of its own if given, and its clock ahead by `aheadMs`. */
+  const start = (consume: boolean, kinesis = aws.kinesis, aheadMs = 0) => {
+    const clock = { ...systemClock, now: () => Date.now() + aheadMs }
+    const system = new AwsSystem({ actors: [Tally], kinesis, dynamodb: aws.dynamodb, tableName: name, stream: name, pollMs: 20, lingerMs: 2, consume, clock, logLevel: 'silent' as never })
     systems.push(system)
     return system
   }
   t.teardown(async () => {
-    for (const s of systems) await s.stop().catch(() => {})
+    // A system whose replay never answers (its process as good as dead) is not waited for.
+    for (const s of systems) await Promise.race([s.stop().catch(() => {}), new Promise((r) => setTimeout(r, 2_000).unref())])
   })
   const states = new DynamoDBStateStore({ client: aws.dynamodb, tableName: name })
-  /** The notes the instance keeps of replays whose send failed. */
-  const notes = async (key: string) => decodeMeta((await states.get(Tally.type, key))?.meta).resends ?? []
+  /** The notes the instance keeps of replays not read yet. */
+  const notes = async (key: string) => decodeMeta((await states.get(Tally.type, key))?.meta).replays ?? []
+  /** A Kinesis client of its own, for a replayer whose process dies. */
+  const ownKinesis = () => {
+    const own = clients(stack).kinesis
+    t.teardown(() => own.destroy())
+    return own
+  }
 
   // A message that died, its key opened since: the letter, and no consumer running.
   const consumer = start(true)
@@ -79,7 +92,7 @@ async function setUp(t: Test) {
   await consumer.tell(Tally, { k: 'a', n: '', open: true })
   await consumer.idle()
   await consumer.stop()
-  return { aws, id, start, notes, replayer: start(false) }
+  return { aws, id, start, notes, ownKinesis, replayer: start(false) }
 }
 
 async function until<T>(what: () => Promise<T>, ok: (v: T) => boolean, ms = 60_000): Promise<T> {
@@ -106,8 +119,8 @@ t.test('the stream took the replay but its answer was lost; replayed again befor
   await t.rejects(replayer.replay(id), /injected: the connection broke off after the put/)
   lost.end()
   t.ok(lost.puts() > 1, `the transport put the message again on each retry (${lost.puts()} copies)`)
-  t.same((await replayer.deadLetters()).map((l) => l.envelope.id), [id], 'the letter is back')
-  t.equal((await notes('a')).length, 1, 'the instance keeps a note of the replay')
+  t.same((await replayer.deadLetters()).map((l) => l.envelope.id), [id], 'the letter stays')
+  t.equal((await notes('a')).length, 1, 'the instance keeps the note of the replay')
 
   await replayer.replay(id)
   t.same(await replayer.deadLetters(), [], 'replayed again')
@@ -139,12 +152,33 @@ t.test('the stream refused the replay; replayed again: applied once', async (t) 
   const refused = failPuts(aws.kinesis, id, 'before')
   await t.rejects(replayer.replay(id), /injected: the stream refused the put/)
   refused.end()
-  t.equal((await notes('a')).length, 1, 'the instance keeps a note: the replay cannot know the stream took nothing')
+  t.equal((await notes('a')).length, 1, 'the instance keeps the note: the replay cannot know the stream took nothing')
   const receipt = await replayer.receipt(id)
   t.match(receipt?.history.at(-1), { status: 'dead', reason: /the replay failed, and the dead letter was kept: .*may have reached its stream/ })
+  t.same((await replayer.deadLetters()).map((l) => l.envelope.id), [id], 'the letter stays')
 
   await replayer.replay(id)
   const consumer = await consume(start, id)
   t.same((await consumer.state(Tally, 'a'))?.applied, ['the one'], 'the replay again ran it')
   t.same(await notes('a'), [], 'and ended the note')
 })
+
+for (const when of ['hang after', 'hang before'] as const) {
+  t.test(`the replaying process dies ${when === 'hang after' ? 'once its send is on the stream' : 'before its send'}; another replays the letter once the first one's hold ran out: applied once`, async (t) => {
+    const { id, start, notes, ownKinesis, replayer } = await setUp(t)
+    const own = ownKinesis()
+    const dying = start(false, own)
+    failPuts(own, id, when)
+    void dying.replay(id) // never answers: its process is as good as dead
+    await until(() => notes('a'), (n) => n.length === 1)
+    t.same((await replayer.deadLetters()).map((l) => l.envelope.id), [id], 'the letter stays')
+    await t.rejects(replayer.replay(id), { code: 'TROUPE_REPLAY_UNDER_WAY' }, 'held by the replay under way')
+
+    const later = start(false, undefined, 6 * 60_000)
+    await later.replay(id)
+    t.same(await later.deadLetters(), [], 'replayed by another process once the hold ran out')
+    const consumer = await consume(start, id)
+    t.same((await consumer.state(Tally, 'a'))?.applied, ['the one'], 'applied once')
+    t.same(await notes('a'), [], 'and the note ended')
+  })
+}

@@ -28,11 +28,10 @@ export interface InstanceMeta {
    */
   refused?: string[]
   /**
-   * Messages a replay sent by a send that failed, so they may come again from a replay of their
-   * letter under an origin of its own (replay-resends.ts): [message id, the failed send's
-   * `lane|pos|i`, the later one's]. Reading either copy ends the note.
+   * Replays of dead letters on their way here, not read yet (replay-notes.ts): [message id, the
+   * `r:` lane it comes from]. A copy from such a lane is new only while its note is here.
    */
-  resends?: [id: string, first: string, again: string][]
+  replays?: [id: string, lane: string][]
   /**
    * The message at the head that failed and will be tried again, with its failed attempts and
    * when the next may run (epoch ms; absent in items written before it was kept: at once).
@@ -112,7 +111,7 @@ export function decodeMeta(text: string | undefined): InstanceMeta {
     ...(meta.failing ? { failing: meta.failing } : {}),
     ...(meta.seen && Object.keys(meta.seen).length ? { seen: meta.seen } : {}),
     ...(meta.refused?.length ? { refused: meta.refused } : {}),
-    ...(meta.resends?.length ? { resends: meta.resends } : {}),
+    ...(meta.replays?.length ? { replays: meta.replays } : {}),
     ...(meta.outbox?.length ? { outbox: segments(meta.outbox) } : {}),
     ...(meta.paused ? { paused: true as const } : {}),
     ...(meta.held?.length ? { held: meta.held } : {}),

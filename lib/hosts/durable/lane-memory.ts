@@ -190,13 +190,6 @@ export function seenBefore(seen: SeenLanes | undefined, stream: string, origin: 
   return false
 }
 
-/** Whether a copy from `origin` was read here through any stream (all copies of a message go to one). */
-export function seenOnAnyStream(seen: SeenLanes | undefined, origin: Origin): boolean {
-  const suffix = `|${origin.lane}`
-  for (const key in seen) if (key.endsWith(suffix) && seenBefore(seen, key.slice(0, -suffix.length), origin)) return true
-  return false
-}
-
 /**
  * Records that a copy from `origin` was read through `stream` (applied, or recognised as seen):
  * raises the lane's fence to the copy's, forgets the positions below it, and keeps the message's

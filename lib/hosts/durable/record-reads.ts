@@ -11,7 +11,7 @@ import type { ActorType } from '../../turn/actor-type.js'
 import { INVOKE_SHARD, type Source } from './durable-batch.js'
 import { reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
 import { LANE_MEMORY_BUDGET, laneMemoryBytes, makesRoomFor, markSeen, seenBefore, type LaneHorizons } from './lane-memory.js'
-import { isResend, readResend, resendIsNew } from './replay-resends.js'
+import { awaitsReplay, isReplayed, readReplay } from './replay-notes.js'
 
 /** What reading needs of the host: how many ids it remembers without an origin, and its clock. */
 export interface Reader {
@@ -20,14 +20,13 @@ export interface Reader {
 }
 
 /**
- * Records that a copy from `origin` was read here. A replay sent again (an `r:` lane) is known by
- * its note alone (replay-resends.ts), which reading it ends: its lane takes no room in the memory,
- * and the failed send's origin is kept in its place, for a copy of that one still to come.
+ * Records that a copy from `envelope`'s origin was read here. A replay to this instance (an `r:`
+ * lane) is known by its note alone (replay-notes.ts), which reading it ends: its lane takes no
+ * room in the memory.
  */
 function noteOrigin(meta: InstanceMeta, stream: string, envelope: Envelope, arrivedAt: number | undefined): void {
-  const failed = readResend(meta, envelope)
-  const origin = isResend(envelope.origin!) ? failed : envelope.origin
-  if (origin !== undefined) meta.seen = markSeen(meta.seen, stream, origin, arrivedAt)
+  if (isReplayed(envelope.origin!)) readReplay(meta, envelope)
+  else meta.seen = markSeen(meta.seen, stream, envelope.origin!, arrivedAt)
 }
 
 /**
@@ -46,8 +45,8 @@ export function noteRanLate(reader: Reader, meta: InstanceMeta, envelope: Envelo
  * copy of one refused so (`refused`). Raises the fence the record's origin carries (lane-memory.ts).
  */
 export function verdict(meta: InstanceMeta, source: Source, sequenceNumber: string | undefined, envelope: Envelope, member: MemberPosition | undefined): 'new' | 'copy' | 'inconsistent' | 'no room' | 'refused' {
-  // A replay sent again after a send that failed: new only while the instance's note of it stands.
-  if (envelope.origin !== undefined && isResend(envelope.origin)) return resendIsNew(meta, envelope) ? 'new' : 'copy'
+  // A replay of a dead letter: new only while the instance's note of it stands.
+  if (envelope.origin !== undefined && isReplayed(envelope.origin)) return awaitsReplay(meta, envelope.id, envelope.origin) ? 'new' : 'copy'
   // By its origin when it has one: a replay keeps the id of the message it runs again, under a new origin.
   const known = envelope.origin !== undefined ? seenBefore(meta.seen, source.stream, envelope.origin) : meta.recent.includes(envelope.id)
   if (known) return 'copy'
@@ -105,7 +104,6 @@ export function noteInconsistent(reader: Reader, meta: InstanceMeta, source: Sou
  */
 export function noteRefused(meta: InstanceMeta, source: Source, sequenceNumber: string | undefined, envelope: Envelope, member: MemberPosition | undefined): void {
   remember(meta, source.kind === 'shard' ? source.shard : INVOKE_SHARD, sequenceNumber, envelope.id, 0, member)
-  readResend(meta, envelope)
   const key = refusedKey(source.stream, envelope.origin!)
   const refused = (meta.refused ??= [])
   if (refused.includes(key)) return

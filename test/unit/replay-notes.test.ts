@@ -1,0 +1,68 @@
+// The note an instance keeps of a replay on its way (replay-notes.ts), and how a run reads a copy
+// from a replay's lane (record-reads.ts): the pure logic, with no server. The whole path, with
+// replays that stop part-way, is test/reliability/replay-in-doubt.test.ts.
+import t from 'tap'
+import { systemClock } from '../../lib/core/clock.js'
+import { makeEnvelope, type Envelope, type Origin } from '../../lib/core/envelope.js'
+import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
+import type { DirectSource } from '../../lib/hosts/durable/durable-batch.js'
+import { decodeMeta, emptyMeta, encodeMeta, type InstanceMeta } from '../../lib/hosts/durable/instance-meta.js'
+import { noteRead, verdict } from '../../lib/hosts/durable/record-reads.js'
+import { MAX_REPLAY_NOTES, noteReplay, replayOrigin } from '../../lib/hosts/durable/replay-notes.js'
+
+const reader = { recentIds: 64, clock: systemClock }
+
+function copy(origin: Origin, id = 'm1'): Envelope {
+  const envelope = makeEnvelope({ id: id as MessageId, type: 'tally', key: 'a', body: {}, correlationId: 'c' as CorrelationId, sentAt: 0 })
+  envelope.origin = origin
+  return envelope
+}
+const source = (envelope: Envelope): DirectSource => ({ kind: 'direct', stream: 'in', envelope })
+/** Reads a copy as a run does: its verdict, and what reading it leaves. */
+function read(meta: InstanceMeta, envelope: Envelope): string {
+  const seen = verdict(meta, source(envelope), undefined, envelope, undefined)
+  if (seen === 'new' || seen === 'copy') noteRead(reader, meta, source(envelope), undefined, envelope, undefined, 1_000)
+  return seen
+}
+const fresh = { resume: false }
+
+t.test("a replay's copy is new while its note is kept, and a copy once reading it ended the note, however late", async (t) => {
+  const origin = replayOrigin()
+  t.match(origin, { lane: /^r:[A-Za-z0-9_-]{12}$/, pos: '0', i: 0, fence: '0' })
+  const meta = emptyMeta()
+  t.equal(read(meta, copy(origin)), 'copy', 'no note: a copy (its note ended, or it never was one)')
+  t.equal(noteReplay(meta, 'm1', origin, fresh), 'noted')
+  const kept = decodeMeta(encodeMeta(meta))
+  t.same(kept.replays, [['m1', origin.lane]], 'the note is kept with the item')
+  t.equal(read(kept, copy(origin, 'm2')), 'copy', "another message's copy under that lane is no copy of this note's")
+  t.equal(read(kept, copy(origin)), 'new')
+  t.equal(kept.replays, undefined, 'reading it ended the note')
+  t.notOk(Object.keys(kept.seen ?? {}).some((k) => k.includes('r:')), 'its lane takes no room in the memory of lanes')
+  t.equal(read(kept, copy(origin)), 'copy', 'a later copy')
+})
+
+t.test('a replay that takes over from one that may have sent: it sends while the note stands, and nothing once it ended', async (t) => {
+  const origin = replayOrigin()
+  const meta = emptyMeta()
+  t.equal(noteReplay(meta, 'm1', origin, { resume: true }), 'gone', 'no note: the instance read it')
+  t.equal(meta.replays, undefined, 'and looking writes none')
+  noteReplay(meta, 'm1', origin, fresh)
+  t.equal(noteReplay(meta, 'm1', origin, { resume: true }), 'noted')
+  t.same(meta.replays, [['m1', origin.lane]], 'the same note, once')
+})
+
+t.test('a replay that takes over from one that stopped before it sent drops that one’s note, and an item keeps at most 64', async (t) => {
+  const meta = emptyMeta()
+  const stopped = replayOrigin()
+  noteReplay(meta, 'm1', stopped, fresh)
+  const next = replayOrigin()
+  t.equal(noteReplay(meta, 'm1', next, { resume: false, stale: stopped }), 'noted')
+  t.same(meta.replays, [['m1', next.lane]])
+  t.equal(read(meta, copy(stopped)), 'copy', 'the stopped one was never sent; were it, it would be no copy to apply')
+
+  for (let n = 1; n < MAX_REPLAY_NOTES; n++) t.equal(noteReplay(meta, `m${n + 1}`, replayOrigin(), fresh), 'noted')
+  t.equal(noteReplay(meta, 'one more', replayOrigin(), fresh), 'full')
+  t.equal(meta.replays?.length, MAX_REPLAY_NOTES)
+  t.equal(read(meta, copy(next)), 'new', 'reading one')
+  t.equal(noteReplay(meta, 'one more', replayOrigin(), fresh), 'noted', 'makes room')
+})
