@@ -10,11 +10,10 @@
 // AwsSystem.replay, and TableInspector.replay (`troupe inspect`, with no system running); they
 // differ only in the parts they hand in.
 import { nanoid } from 'nanoid'
-import type { Envelope, Origin } from '../core/envelope.js'
+import type { Envelope } from '../core/envelope.js'
 import { NoDeadLetterError, ReplayUnderWayError, TroupeError } from '../core/errors.js'
 import { changeInstanceMeta } from '../hosts/durable/instance-meta-change.js'
-import type { InstanceMeta } from '../hosts/durable/instance-meta.js'
-import { MAX_REPLAY_NOTES, noteReplay, readReplay, replayOrigin } from '../hosts/durable/replay-notes.js'
+import { MAX_REPLAY_NOTES, noteReplay, replayOrigin } from '../hosts/durable/replay-notes.js'
 import { dropPendingOf, merged, receiptsIn } from '../hosts/durable/pending-receipts.js'
 import type { ProcessLane } from '../hosts/durable/process-lane.js'
 import type { RecordCodec } from '../routing/record-codec.js'
@@ -22,7 +21,7 @@ import { recordToPutBack, withNewOrigins, type RecordToPutBack } from '../routin
 import type { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import type { DynamoDBStateStore } from '../store/dynamodb.js'
 import { sleep } from '../store/dynamodb-table.js'
-import type { ReceiptRecord, StoredReceipt } from '../store/index.js'
+import type { ReceiptRecord, StoredInstance, StoredReceipt } from '../store/index.js'
 import { REPLAYED, type ReceiptEntry } from '../core/receipt.js'
 import { errorRecord, type ReplayClaim } from '../core/dead-letter.js'
 
@@ -60,8 +59,8 @@ export interface ReplayParts {
   /** Where the letters were looked for, for the error when there is none (`in table t`). */
   where?: string
   /**
-   * The sender, asked for once the letter is taken and before anything is written: one that has
-   * no stream to write to throws there (after a missing letter is said), and the letter goes back.
+   * The sender, asked for once the letter is held and before anything is written: one that has
+   * no stream to write to throws there (after a missing letter is said), and the letter stays.
    */
   sender(): ReplaySender
   /** The `accepted` receipt entry the replayed message's receipt starts again with. */
@@ -95,11 +94,13 @@ function boundedHistory(entries: readonly ReceiptEntry[]): ReceiptEntry[] {
 /**
  * After the replay's first entry was written, the replay failed and the letter stays: the receipt
  * ends that run as dead, with why, rather than showing a run that never went out. A failure to
- * write that is left (the error thrown is the replay's).
+ * write that is left (the error thrown is the replay's). `sent` says whether the message may have
+ * gone out all the same, and then whether a replay again applies it once or may run it again.
  */
-async function notReplayed(journal: DynamoDBJournalStore, first: ReceiptRecord, error: unknown, mayHaveGone: boolean): Promise<void> {
+async function notReplayed(journal: DynamoDBJournalStore, first: ReceiptRecord, error: unknown, sent: 'once' | 'again' | undefined): Promise<void> {
   const why = `the replay failed, and the dead letter was kept: ${error instanceof Error ? error.message : String(error)}`.slice(0, KEPT_REASON_CHARS)
-  const reason = mayHaveGone ? `${why} (the message may have reached its stream all the same: replaying the letter again applies it once)` : why
+  const after = sent === 'once' ? 'replaying the letter again applies it once' : 'replaying the letter again may run it twice (its actor keeps no state)'
+  const reason = sent === undefined ? why : `${why} (the message may have reached its stream all the same: ${after})`
   const dead: ReceiptRecord = { ...first, entry: { status: 'dead', at: Date.now(), attempt: 0, reason }, error: errorRecord(error) }
   delete dead.earlier
   try {
@@ -114,15 +115,15 @@ async function notReplayed(journal: DynamoDBJournalStore, first: ReceiptRecord, 
 /**
  * Keeps in the instance's item the note that `envelope` is about to come, or (`resume`) looks
  * whether the note of a replay that may have sent it stands (replay-notes.ts); waits while the
- * item has no room. `stale` is the origin of a replay of the letter that stopped before it sent.
+ * item has no room.
  */
-async function noteInItem(parts: ReplayParts, envelope: Envelope, how: { resume: boolean; stale?: Origin | undefined }): Promise<'noted' | 'gone'> {
+async function noteInItem(parts: ReplayParts, envelope: Envelope, resume: boolean): Promise<'noted' | 'gone'> {
   const deadline = parts.now() + ROOM_WAIT_MS
   for (;;) {
     let noting: 'noted' | 'full' | 'gone' = 'full'
     await changeInstanceMeta(parts.state, Date.now, envelope.type, envelope.key, (meta) => {
       const before = JSON.stringify(meta.replays)
-      noting = noteReplay(meta, envelope.id, envelope.origin!, how)
+      noting = noteReplay(meta, envelope.id, envelope.origin!, resume)
       return JSON.stringify(meta.replays) !== before
     }, 'the note of a replayed message')
     if (noting !== 'full') return noting
@@ -136,76 +137,93 @@ async function noteInItem(parts: ReplayParts, envelope: Envelope, how: { resume:
   }
 }
 
+/**
+ * The new run's first receipt entry, written before anything of the old run is dropped. The
+ * replay is a new run of the message: its attempts count from 1 again, so its entries would
+ * overwrite the old run's; those are kept on the new run's first entry instead, and read before it
+ * (a receipt's history is all that happened to the message). What its instance's item still keeps
+ * of the old run's end goes first, so a step that fails leaves the history whole. Done before the
+ * message may be on its way, so nothing of the new run is dropped.
+ */
+async function startRun(parts: ReplayParts, envelope: Envelope, stored: StoredInstance | undefined): Promise<ReceiptRecord> {
+  const { journal } = parts
+  envelope.receipt ??= 'status'
+  const before = merged(await journal.receipt(envelope.id, Date.now()), receiptsIn(stored, envelope.id))
+  const entry = replayedEntry(parts.accepted(envelope), before)
+  await journal.putReceipts([entry])
+  return entry
+}
+
+/** Drops what is left of the old run's receipt entries, in the instance's item and in the journal, once `first` is written. */
+async function dropOldRun(parts: ReplayParts, envelope: Envelope, first: ReceiptRecord): Promise<void> {
+  await changeInstanceMeta(parts.state, Date.now, envelope.type, envelope.key, (meta) => dropPendingOf(meta, envelope.id), 'the replayed message’s entries')
+  await parts.journal.deleteReceipt(envelope.id, first)
+}
+
 /** Sends dead letter `id` again; resolves to the message sent once the stream has it (or once its instance is known to have read it). */
 export async function replayDeadLetter(parts: ReplayParts, id: string): Promise<Envelope> {
   const { journal, lane } = parts
-  const hold: ReplayClaim = { id: nanoid(), until: parts.now() + HOLD_MS, origin: replayOrigin() }
+  const hold: ReplayClaim = { id: nanoid(), until: parts.now() + HOLD_MS }
   const held = await journal.claimDeadLetter(id, hold, parts.now())
   if (!held) throw new NoDeadLetterError(id, parts.where)
-  const { letter, previous, sentAs } = held
+  const { letter, sentAs } = held
   const { origin: _old, ...rest } = letter.envelope
   const envelope: Envelope = { ...rest, attempt: 0 }
-  const pos = lane.take()
+  /** A position of the process's lane, for a message that goes there. */
+  let pos: number | undefined
   // The new run's first entry, once written: a replay that fails after it says so in the receipt.
   let first: ReceiptRecord | undefined
-  /** The message may be on its way from here on (this replay or one before sends it). */
-  let mayHaveGone = false
+  /** The message may be on its way from here on: a replay again applies it once, or may run it again. */
+  let sent: 'once' | 'again' | undefined
   try {
     const sender = parts.sender()
     const record = recordToPutBack(letter, sender.streams)
     if (record) {
-      const data = withNewOrigins(record.data, parts.codec, (i) => lane.origin(pos, i))
+      const at = (pos = lane.take())
+      const data = withNewOrigins(record.data, parts.codec, (i) => lane.origin(at, i))
       await sender.putData({ ...record, data }, { actor: envelope.type, messageId: envelope.id })
     } else {
       const stored = await parts.state.get(envelope.type, envelope.key)
       if (parts.keepsState(envelope.type) ?? stored !== undefined) {
-        // A replay of this letter may have sent it: the same origin while its note stands; once the
-        // note ended, the instance read the message, and nothing is sent. Else a note of its own,
-        // kept before anything is sent.
-        envelope.origin = sentAs ?? hold.origin
-        if ((await noteInItem(parts, envelope, { resume: sentAs !== undefined, stale: previous?.origin })) === 'gone') {
+        // A replay of this letter may have sent it: the same origin while its note stands, and
+        // nothing once the note ended (the instance read it). Else a note of its own, kept before
+        // anything is sent, and its origin kept with the letter.
+        envelope.origin = sentAs ?? replayOrigin()
+        if ((await noteInItem(parts, envelope, sentAs !== undefined)) === 'gone') {
           await journal.dropClaimedDeadLetter(id, hold.id)
           return envelope
         }
-        // Only the replay that holds the letter sends: one that took over from this one sends instead.
-        if (sentAs === undefined && !(await journal.markDeadLetterSent(id, hold.id, envelope.origin))) {
-          await changeInstanceMeta(parts.state, Date.now, envelope.type, envelope.key, (meta) => dropNote(meta, envelope), 'the note of a replayed message').catch(() => undefined)
-          throw new ReplayUnderWayError(id)
+        if (sentAs === undefined) {
+          first = await startRun(parts, envelope, stored)
+          await dropOldRun(parts, envelope, first)
+          // Only the replay that holds the letter sends: one that took over from this one sends instead.
+          if (!(await journal.markDeadLetterSent(id, hold.id, envelope.origin))) throw new ReplayUnderWayError(id)
         }
-        mayHaveGone = true
+        sent = 'once'
       } else {
-        envelope.origin = lane.origin(pos)
+        envelope.origin = lane.origin((pos = lane.take()))
+        first = await startRun(parts, envelope, stored)
+        await dropOldRun(parts, envelope, first)
+        sent = 'again'
       }
-      // The replay is a new run of the message: its attempts count from 1 again, so its entries
-      // would overwrite the old run's; those are kept on the new run's first entry instead, and
-      // read before it (a receipt's history is all that happened to the message). What its
-      // instance's item still keeps of the old run's end goes first. That entry is written
-      // before anything of the old run is dropped, so a step that fails leaves the history whole.
-      envelope.receipt ??= 'status'
-      const before = merged(await journal.receipt(envelope.id, Date.now()), receiptsIn(stored, envelope.id))
-      const entry = replayedEntry(parts.accepted(envelope), before)
-      await journal.putReceipts([entry])
-      first = entry
-      await changeInstanceMeta(parts.state, Date.now, envelope.type, envelope.key, (meta) => dropPendingOf(meta, envelope.id), 'the replayed message’s entries')
-      await journal.deleteReceipt(envelope.id, entry)
       await sender.send(envelope)
     }
-    await journal.dropClaimedDeadLetter(id, hold.id)
   } catch (error) {
     // The letter stays, and its hold ends now: a replay of it again takes over at once (and sends
-    // where this one may have sent, kept with the letter).
-    if (!(error instanceof ReplayUnderWayError)) await journal.releaseDeadLetter(id, hold.id).catch(() => undefined)
-    if (first !== undefined) await notReplayed(journal, first, error, mayHaveGone)
+    // where this one may have sent, kept with the letter). The receipt ends this run only while
+    // it holds the letter: a replay that took over from it writes the receipt from then on.
+    const held = await journal.releaseDeadLetter(id, hold.id).catch(() => false)
+    if (held && first !== undefined) await notReplayed(journal, first, error, sent)
     throw error
   } finally {
-    lane.settle(pos)
+    if (pos !== undefined) lane.settle(pos)
+  }
+  try {
+    await journal.dropClaimedDeadLetter(id, hold.id)
+  } catch {
+    // The message is on its stream. The letter stays, with its hold ended: a replay of it again
+    // finds the note ended once the instance read it, and sends nothing.
+    await journal.releaseDeadLetter(id, hold.id).catch(() => undefined)
   }
   return envelope
-}
-
-/** Drops the note of `envelope` from an instance's bookkeeping: its replay will not send it. */
-function dropNote(meta: InstanceMeta, envelope: Envelope): boolean {
-  const before = meta.replays?.length
-  readReplay(meta, envelope)
-  return meta.replays?.length !== before
 }

@@ -27,15 +27,11 @@ export interface ReplayClaim {
   id: string
   /** Epoch ms: until then the replay holds the letter; after it, a replay of the letter takes over. */
   until: number
-  /** Where the message is to go, to an instance with state: a lane of its own (`r:<random>`). */
-  origin: Origin
 }
 
-/** A letter held for a replay: the hold before, if a replay stopped part-way, and where its message may have gone. */
+/** A letter held for a replay, and where a replay of it may have sent its message. */
 export interface HeldDeadLetter {
   letter: DeadLetter
-  /** The hold of a replay that stopped part-way. */
-  previous?: ReplayClaim
   /**
    * Where a replay may have sent the message (its instance noted it before): every later replay
    * of the letter sends it there again, or nothing. Kept with the letter until it is deleted.

@@ -126,10 +126,6 @@ export class NoDeadLetterError extends TroupeError {
   }
 }
 
-/**
- * On AWS, a paused actor's messages wait in its instance's item: a type that keeps no state has
- * none, so it cannot be paused.
- */
 /** Another replay of the same dead letter is under way: one replay at a time sends a letter's message. */
 export class ReplayUnderWayError extends TroupeError {
   constructor(
@@ -146,6 +142,10 @@ export class ReplayUnderWayError extends TroupeError {
   }
 }
 
+/**
+ * On AWS, a paused actor's messages wait in its instance's item: a type that keeps no state has
+ * none, so it cannot be paused.
+ */
 export class NotPausableError extends TroupeError {
   constructor(readonly actor: string) {
     super('TROUPE_NOT_PAUSABLE', `${actor} keeps no state, and on AWS a paused actor's messages wait in its instance's item; pause the stateful actor that sends to ${actor} instead`)

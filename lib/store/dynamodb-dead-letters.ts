@@ -41,9 +41,12 @@ import {
   type LetterReference,
   type LetterText,
 } from './dynamodb-dead-letter-item.js'
-import { DYNAMODB_MAX_ITEM_BYTES, errorName, itemBytes, type TableAccess } from './dynamodb-table.js'
+import { DYNAMODB_MAX_ITEM_BYTES, errorName, isTooLarge, itemBytes, type TableAccess } from './dynamodb-table.js'
 import { byDeadAt } from './memory-journal.js'
 import type { PayloadStore } from './payload-store.js'
+
+/** The bytes a letter kept whole in its item may take: the rest is room for a replay's hold and `sentAs`. */
+const LETTER_ITEM_BYTES = DYNAMODB_MAX_ITEM_BYTES - 1024
 
 /** Letters written to, or read from, the payload store at once. */
 const PAYLOADS_AT_ONCE = 4
@@ -72,7 +75,7 @@ export class DynamoDBDeadLetters {
     for (const letter of byId.values()) {
       const text = letterText(letter)
       const item = letterItem(letter, text)
-      if (itemBytes(item) <= DYNAMODB_MAX_ITEM_BYTES) fitting.push({ item, label: labelOf(letter) })
+      if (itemBytes(item) <= LETTER_ITEM_BYTES) fitting.push({ item, label: labelOf(letter) })
       else large.push(text)
     }
     // Both sides end before the put answers: a caller that tries again must not race writes of this one.
@@ -130,11 +133,11 @@ export class DynamoDBDeadLetters {
 
   /**
    * Holds letter `id` for a replay (`claim`), unless another replay holds it now: one UpdateItem
-   * that answers with the item as it was, whose hold (a replay that stopped part-way) and `sentAs`
-   * come back. Undefined when there is no letter; a ReplayUnderWayError while another replay
-   * holds it. A letter that cannot be read whole has its hold ended, and the error says why.
+   * that answers with the item as it was, and with it `sentAs`. Undefined when there is no
+   * letter; a ReplayUnderWayError while another replay holds it. A letter that cannot be read
+   * whole has its hold ended, and the error says why.
    */
-  async claim(id: string, claim: ReplayClaim, now: number): Promise<HeldDeadLetter | undefined> {
+  async claim(id: string, claim: ReplayClaim, now: number, moved = false): Promise<HeldDeadLetter | undefined> {
     let item: Item
     try {
       const out = await this.table.send((c) =>
@@ -151,19 +154,34 @@ export class DynamoDBDeadLetters {
       )
       item = out.Attributes!
     } catch (error) {
+      // A letter kept in its item before room was left there for a hold: moved to the payload store, once.
+      if (isTooLarge(error) && !moved) {
+        await this.moveToPayloads(id)
+        return this.claim(id, claim, now, true)
+      }
       if (errorName(error) !== 'ConditionalCheckFailedException') throw error
       const held = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: letterKey(id), ConsistentRead: true })))
       if (!held.Item) return undefined
-      throw new ReplayUnderWayError(id, Number(held.Item.claimUntil?.N ?? now))
+      // The SDK tried again a write that had been made: the hold is this replay's own.
+      if (held.Item.claimId?.S !== claim.id) throw new ReplayUnderWayError(id, Number(held.Item.claimUntil?.N ?? now))
+      item = held.Item
     }
-    const previous = item.claim?.S === undefined ? undefined : decode<ReplayClaim>(item.claim.S)
     const sentAs = item.sentAs?.S === undefined ? undefined : decode<Origin>(item.sentAs.S)
     try {
-      return { letter: await this.readLetter(item), ...(previous ? { previous } : {}), ...(sentAs ? { sentAs } : {}) }
+      return { letter: await this.readLetter(item), ...(sentAs ? { sentAs } : {}) }
     } catch (error) {
       await this.release(id, claim.id)
       throw error
     }
+  }
+
+  /** Moves a letter kept whole in its item to the payload store, its item a summary (an item that full holds no `sentAs`). */
+  private async moveToPayloads(id: string): Promise<void> {
+    const got = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: letterKey(id), ConsistentRead: true })))
+    if (!got.Item || referenceOf(got.Item)) return
+    const text = letterText(await this.readLetter(got.Item))
+    const ref = await this.putPayload(text)
+    await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: summaryItem(text, ref) })))
   }
 
   /** Keeps with letter `id` that replay `claimId` may send it as `origin`; false when that replay holds it no more. */
@@ -171,9 +189,9 @@ export class DynamoDBDeadLetters {
     return this.ifHeld(id, claimId, 'SET sentAs = :sent', { ':sent': { S: encode(origin) } })
   }
 
-  /** Ends replay `claimId`'s hold on letter `id`, if it still holds it: a replay of it may take over at once. */
-  async release(id: string, claimId: string): Promise<void> {
-    await this.ifHeld(id, claimId, 'SET claimUntil = :zero', { ':zero': { N: '0' } })
+  /** Ends replay `claimId`'s hold on letter `id`, if it still holds it (else false): a replay of it may take over at once. */
+  release(id: string, claimId: string): Promise<boolean> {
+    return this.ifHeld(id, claimId, 'SET claimUntil = :zero', { ':zero': { N: '0' } })
   }
 
   private async ifHeld(id: string, claimId: string, update: string, values: Item): Promise<boolean> {
@@ -217,18 +235,24 @@ export class DynamoDBDeadLetters {
 
   /** Writes a letter's whole text to the payload store, then its item; deletes the payload of the item it replaced. */
   private async putLarge(text: LetterText): Promise<void> {
+    const ref = await this.putPayload(text)
+    const item = summaryItem(text, ref)
+    const out = await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ReturnValues: 'ALL_OLD' })))
+    const replaced = out.Attributes && referenceOf(out.Attributes)
+    if (replaced && replaced.key !== ref.key) await this.forget(replaced.key).catch(() => undefined)
+  }
+
+  /** Writes a letter's whole text to the payload store; where it is. */
+  private async putPayload(text: LetterText): Promise<LetterReference> {
     const data = Buffer.from(text.text, 'utf8')
     const digest = createHash('sha256').update(data).digest()
     const ref: LetterReference = { key: payloadKey(text.letter.envelope.id, digest), bytes: data.byteLength, sha256: digest.toString('base64') }
     await this.payloads.put(ref.key, data, Infinity)
-    const item = summaryItem(text, ref)
-    if (itemBytes(item) > DYNAMODB_MAX_ITEM_BYTES) {
+    if (itemBytes(summaryItem(text, ref)) > DYNAMODB_MAX_ITEM_BYTES) {
       // Only the envelope's ids and key are in it, and the runtime bounds those far below this.
       throw new TroupeError('TROUPE_DEAD_LETTER_NOT_STORED', `dead letter of ${labelOf(text.letter)} is over DynamoDB's 400 KB even as a summary`)
     }
-    const out = await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ReturnValues: 'ALL_OLD' })))
-    const replaced = out.Attributes && referenceOf(out.Attributes)
-    if (replaced && replaced.key !== ref.key) await this.forget(replaced.key).catch(() => undefined)
+    return ref
   }
 
   /** The letter of an item: from the item itself, or whole from the payload store, checked against its sha256. */

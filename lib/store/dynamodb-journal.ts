@@ -148,7 +148,7 @@ export class DynamoDBJournalStore implements JournalStore {
     return this.letters.markSent(id, claimId, origin)
   }
 
-  releaseDeadLetter(id: string, claimId: string): Promise<void> {
+  releaseDeadLetter(id: string, claimId: string): Promise<boolean> {
     return this.letters.release(id, claimId)
   }
 

@@ -240,14 +240,14 @@ export interface JournalStore {
   takeDeadLetter(id: string): MaybePromise<DeadLetter | undefined>
   /**
    * Holds letter `id` for a replay (`claim`) unless another replay holds it at `now` (then a
-   * ReplayUnderWayError); returns it with the hold before and where a replay may have sent it.
-   * Undefined when there is no letter.
+   * ReplayUnderWayError); returns it with where a replay may have sent it. Undefined when there
+   * is no letter.
    */
   claimDeadLetter(id: string, claim: ReplayClaim, now: number): MaybePromise<HeldDeadLetter | undefined>
   /** Keeps with letter `id` that replay `claimId` may send it as `origin` from now on; false when that replay holds it no more. */
   markDeadLetterSent(id: string, claimId: string, origin: Origin): MaybePromise<boolean>
-  /** Ends replay `claimId`'s hold on letter `id` (the letter stays), if it still holds it. */
-  releaseDeadLetter(id: string, claimId: string): MaybePromise<void>
+  /** Ends replay `claimId`'s hold on letter `id` (the letter stays), if it still holds it; false when it holds it no more. */
+  releaseDeadLetter(id: string, claimId: string): MaybePromise<boolean>
   /** Removes letter `id` once replay `claimId` sent its message, unless that replay holds it no more (a newer letter replaced it). */
   dropClaimedDeadLetter(id: string, claimId: string): MaybePromise<void>
   /** The messages of one request whose receipts carried a `trace`, in no order. */

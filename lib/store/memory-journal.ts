@@ -107,7 +107,7 @@ export class MemoryJournalStore implements JournalStore {
     const held = this.claims.get(id)
     if (held !== undefined && held.until > now) throw new ReplayUnderWayError(id, held.until)
     this.claims.set(id, { claim, until: claim.until, ...(held?.sentAs ? { sentAs: held.sentAs } : {}) })
-    return { letter: copyState(letter), ...(held ? { previous: held.claim } : {}), ...(held?.sentAs ? { sentAs: held.sentAs } : {}) }
+    return { letter: copyState(letter), ...(held?.sentAs ? { sentAs: held.sentAs } : {}) }
   }
 
   markDeadLetterSent(id: string, claimId: string, origin: Origin): boolean {
@@ -117,9 +117,11 @@ export class MemoryJournalStore implements JournalStore {
     return true
   }
 
-  releaseDeadLetter(id: string, claimId: string): void {
+  releaseDeadLetter(id: string, claimId: string): boolean {
     const held = this.claims.get(id)
-    if (held?.claim.id === claimId) held.until = 0
+    if (held?.claim.id !== claimId) return false
+    held.until = 0
+    return true
   }
 
   dropClaimedDeadLetter(id: string, claimId: string): void {

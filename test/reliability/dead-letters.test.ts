@@ -245,7 +245,7 @@ t.test("a replay that fails once the letter is taken leaves the letter and the r
   await system.replay(id)
   const done = await until(() => system.receipt(id), (r) => r?.status === 'done')
   t.same(done?.history.slice(0, firstRun.length), firstRun, 'after the replay that ran: the first run still first')
-  t.equal(done?.history.filter((e) => e.reason === 'replayed').length, 3, 'and every replay')
+  t.equal(done?.history.filter((e) => e.reason === 'replayed').length, 2, 'and every run a replay started (the last replay sent the run whose send failed, which may have gone out)')
   t.same((await system.state(Whole, 'r'))?.got, [{ length: 4, sha: sha('once') }])
   t.same(await system.deadLetters(), [])
 })

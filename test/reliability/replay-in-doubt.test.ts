@@ -4,6 +4,7 @@
 // its send; and the first copy is read before the letter is replayed again, after, or never came.
 // On the local servers (kinesalite, dynalite), the faults made in the Kinesis client itself, so
 // the transport's own retries put more copies of the same message.
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { KinesisClient } from '@aws-sdk/client-kinesis'
 import t, { type Test } from 'tap'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
@@ -17,8 +18,8 @@ import { localStackFor } from '../fixtures/local-stack.js'
 
 type Applied = { applied: string[]; open: boolean }
 
-/** Keeps every message it applies; a `gated` one fails for good until an `open` one came for its key. */
-class Tally extends Actor<{ k: string; n: string; gated?: boolean; open?: boolean }, void, Applied> {
+/** Keeps every message it applies; a `gated` one fails for good until an `open` one came for its key; `drop` ends the instance. */
+class Tally extends Actor<{ k: string; n: string; gated?: boolean; open?: boolean; drop?: boolean }, void, Applied> {
   static readonly type = 'doubt.tally'
   key(msg: { k: string }) {
     return msg.k
@@ -27,7 +28,8 @@ class Tally extends Actor<{ k: string; n: string; gated?: boolean; open?: boolea
     return { applied: [] as string[], open: false }
   }
   receive(msg: Tally['In'], ctx: Context<Applied>) {
-    if (msg.open) ctx.state.open = true
+    if (msg.drop) ctx.state = undefined as never
+    else if (msg.open) ctx.state.open = true
     else if (msg.gated && !ctx.state.open) throw new TerminalError(`${msg.k} is closed`)
     else ctx.state.applied.push(msg.n)
   }
@@ -64,10 +66,10 @@ async function setUp(t: Test) {
   const name = `rel-doubt-${process.pid}-${++made}`
   await ensureResources({ kinesis: aws.kinesis, dynamodb: aws.dynamodb, tableName: name, streams: [name], shards: 1 })
   const systems: AwsSystem[] = []
-  /** A system that consumes the stream, or (`consume: false`) one that only replays, with a Kinesis client of its own if given, and its clock ahead by `aheadMs`. */
-  const start = (consume: boolean, kinesis = aws.kinesis, aheadMs = 0) => {
-    const clock = { ...systemClock, now: () => Date.now() + aheadMs }
-    const system = new AwsSystem({ actors: [Tally], kinesis, dynamodb: aws.dynamodb, tableName: name, stream: name, pollMs: 20, lingerMs: 2, consume, clock, logLevel: 'silent' as never })
+  /** A system that consumes the stream, or (`consume: false`) one that only replays, with clients of its own if given, and its clock ahead by `aheadMs`. */
+  const start = (consume: boolean, own: { kinesis?: KinesisClient; dynamodb?: DynamoDBClient; aheadMs?: number } = {}) => {
+    const clock = { ...systemClock, now: () => Date.now() + (own.aheadMs ?? 0) }
+    const system = new AwsSystem({ actors: [Tally], kinesis: own.kinesis ?? aws.kinesis, dynamodb: own.dynamodb ?? aws.dynamodb, tableName: name, stream: name, pollMs: 20, lingerMs: 2, consume, clock, logLevel: 'silent' as never })
     systems.push(system)
     return system
   }
@@ -78,10 +80,13 @@ async function setUp(t: Test) {
   const states = new DynamoDBStateStore({ client: aws.dynamodb, tableName: name })
   /** The notes the instance keeps of replays not read yet. */
   const notes = async (key: string) => decodeMeta((await states.get(Tally.type, key))?.meta).replays ?? []
-  /** A Kinesis client of its own, for a replayer whose process dies. */
-  const ownKinesis = () => {
-    const own = clients(stack).kinesis
-    t.teardown(() => own.destroy())
+  /** Clients of its own, for a replayer whose process dies or stalls. */
+  const ownClients = () => {
+    const own = clients(stack)
+    t.teardown(() => {
+      own.kinesis.destroy()
+      own.dynamodb.destroy()
+    })
     return own
   }
 
@@ -92,7 +97,7 @@ async function setUp(t: Test) {
   await consumer.tell(Tally, { k: 'a', n: '', open: true })
   await consumer.idle()
   await consumer.stop()
-  return { aws, id, start, notes, ownKinesis, replayer: start(false) }
+  return { aws, id, start, states, notes, ownClients, replayer: start(false) }
 }
 
 async function until<T>(what: () => Promise<T>, ok: (v: T) => boolean, ms = 60_000): Promise<T> {
@@ -165,16 +170,16 @@ t.test('the stream refused the replay; replayed again: applied once', async (t) 
 
 for (const when of ['hang after', 'hang before'] as const) {
   t.test(`the replaying process dies ${when === 'hang after' ? 'once its send is on the stream' : 'before its send'}; another replays the letter once the first one's hold ran out: applied once`, async (t) => {
-    const { id, start, notes, ownKinesis, replayer } = await setUp(t)
-    const own = ownKinesis()
+    const { id, start, notes, ownClients, replayer } = await setUp(t)
+    const own = ownClients()
     const dying = start(false, own)
-    failPuts(own, id, when)
+    failPuts(own.kinesis, id, when)
     void dying.replay(id) // never answers: its process is as good as dead
     await until(() => notes('a'), (n) => n.length === 1)
     t.same((await replayer.deadLetters()).map((l) => l.envelope.id), [id], 'the letter stays')
     await t.rejects(replayer.replay(id), { code: 'TROUPE_REPLAY_UNDER_WAY' }, 'held by the replay under way')
 
-    const later = start(false, undefined, 6 * 60_000)
+    const later = start(false, { aheadMs: 6 * 60_000 })
     await later.replay(id)
     t.same(await later.deadLetters(), [], 'replayed by another process once the hold ran out')
     const consumer = await consume(start, id)
@@ -182,3 +187,73 @@ for (const when of ['hang after', 'hang before'] as const) {
     t.same(await notes('a'), [], 'and the note ended')
   })
 }
+
+/** Runs a consumer until a later message to key a is applied: everything before it was read. */
+async function readAll(start: (consume: boolean) => AwsSystem): Promise<AwsSystem> {
+  const consumer = start(true)
+  await consumer.tell(Tally, { k: 'a', n: 'after' })
+  await until(() => consumer.state(Tally, 'a'), (s) => s?.applied.includes('after') === true)
+  await consumer.idle()
+  return consumer
+}
+
+t.test("the write that keeps sentAs with the letter is made but its answer lost; the SDK retries it after another replay took over and sent: the note stays, and the message is applied once", async (t) => {
+  const { id, start, notes, ownClients } = await setUp(t)
+  const own = ownClients()
+  let made!: () => void
+  const marked = new Promise<void>((r) => (made = r))
+  let open!: () => void
+  const gate = new Promise<void>((r) => (open = r))
+  let answered = false
+  own.dynamodb.middlewareStack.add(
+    (next) => async (args) => {
+      if (!(args.input as { UpdateExpression?: string }).UpdateExpression?.includes('sentAs')) return next(args)
+      const out = await next(args)
+      if (answered) return out
+      answered = true
+      made()
+      await gate // the process stalls (a broken connection, a pause): its hold runs out meanwhile
+      throw Object.assign(new Error('injected: the connection broke off after the update'), { name: 'TimeoutError', $metadata: {} })
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'lose-the-answer' },
+  )
+  const slow = start(false, { dynamodb: own.dynamodb })
+  const first = slow.replay(id).then(
+    () => 'resolved',
+    (e: { code?: string }) => e.code,
+  )
+  await marked
+  const later = start(false, { aheadMs: 6 * 60_000 })
+  await later.replay(id)
+  t.same(await later.deadLetters(), [], 'the replay that took over sent it, under the origin kept with the letter')
+  open()
+  t.equal(await first, 'TROUPE_REPLAY_UNDER_WAY', 'the stalled one stops: its write, tried again, finds the letter held by another')
+  t.equal((await later.receipt(id))?.history.filter((e) => e.status === 'dead' && /replay failed/.test(e.reason ?? '')).length, 0, 'and writes no end of its run into the receipt')
+  t.equal((await notes('a')).length, 1, 'the note stands until the copy is read')
+  const consumer = await readAll(start)
+  t.same((await consumer.state(Tally, 'a'))?.applied, ['the one', 'after'], 'applied once')
+  t.same(await notes('a'), [])
+})
+
+t.test('a replay stopped after its note, and the instance ended: the note keeps its item from expiring, and a replay again runs the message', async (t) => {
+  const { aws, id, start, states, notes, replayer } = await setUp(t)
+  const refused = failPuts(aws.kinesis, id, 'before')
+  await t.rejects(replayer.replay(id), /injected: the stream refused the put/)
+  refused.end()
+  const consumer = start(true)
+  t.ok(await consumer.state(Tally, 'a'), 'the instance is there')
+  await consumer.tell(Tally, { k: 'a', n: '', drop: true })
+  await until(() => consumer.state(Tally, 'a'), (s) => s === undefined)
+  await consumer.idle()
+  const item = await states.get(Tally.type, 'a')
+  t.equal(decodeMeta(item?.meta).replays?.length, 1, 'the ended instance keeps the note')
+  t.equal(item?.expiresAt, undefined, "and its item does not expire while it does (the table's TTL would drop the note)")
+  await consumer.tell(Tally, { k: 'a', n: '', open: true }) // the new instance opens its key again
+  await until(() => consumer.state(Tally, 'a'), (s) => s?.open === true)
+  await consumer.stop()
+
+  await replayer.replay(id)
+  const reader = await readAll(start)
+  t.same((await reader.state(Tally, 'a'))?.applied, ['the one', 'after'], 'the replayed message ran, once, on a new instance')
+  t.same(await notes('a'), [])
+})

@@ -4,7 +4,9 @@
 // dead letters over 400 KB kept whole in the payload store, receipt entries refused over it,
 // throttled batches, its request costs and its items.
 import t, { type Test } from 'tap'
-import { BatchWriteItemCommand, GetItemCommand, QueryCommand, ScanCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb'
+import { BatchWriteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb'
+import { letterItem, letterText } from '../../lib/store/dynamodb-dead-letter-item.js'
+import { DYNAMODB_MAX_ITEM_BYTES, itemBytes } from '../../lib/store/dynamodb-table.js'
 import { RequestCounter, countRequests } from '../../lib/aws/request-counter.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
 import { makeEnvelope } from '../../lib/core/envelope.js'
@@ -76,6 +78,31 @@ t.test('a dead letter over 400 KB is kept whole in the payload store; its item h
   t.strictSame(small, letter('small', { n: 1 }))
   t.strictSame(await journal.takeDeadLetter('huge'), letter('huge', big), 'taken whole')
   t.strictSame(await payloadChunks(tableName), new Map(), 'a taken letter leaves no chunks behind')
+})
+
+t.test('a letter near 400 KB leaves room in its item for a replay to hold it; one kept full before is moved to the payload store when held', async (t) => {
+  const { journal, tableName } = await freshJournal(t)
+  const size = (n: number) => itemBytes(letterItem(letter('near', { blob: 'x'.repeat(n) }), letterText(letter('near', { blob: 'x'.repeat(n) }))))
+  let n = 399 * 1024
+  while (size(n + 1) <= DYNAMODB_MAX_ITEM_BYTES) n++
+  const near = letter('near', { blob: 'x'.repeat(n) })
+  const key = { pk: { S: 'deadletters' }, sk: { S: 'i#near' } }
+  const sent = { lane: 'r:abc', pos: '0', i: 0, fence: '0' }
+
+  await journal.putDeadLetters([near])
+  t.ok((await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: key }))).Item?.payload, 'a letter of that size goes to the payload store')
+  t.strictSame(await journal.claimDeadLetter('near', { id: 'h1', until: NOW + 1 }, NOW), { letter: near }, 'and is held')
+  t.equal(await journal.markDeadLetterSent('near', 'h1', sent), true)
+
+  // As a version that kept it whole in its item, with no room, would have left it.
+  await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: letterItem(near, letterText(near)) }))
+  t.equal((await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: key }))).Item?.payload, undefined, 'kept full in its item')
+  t.strictSame(await journal.claimDeadLetter('near', { id: 'h2', until: NOW + 1 }, NOW), { letter: near }, 'held: moved to the payload store, whole')
+  t.ok((await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: key }))).Item?.payload)
+  t.equal(await journal.markDeadLetterSent('near', 'h2', sent), true)
+  await journal.dropClaimedDeadLetter('near', 'h2')
+  t.strictSame(await journal.deadLetters(), [])
+  t.strictSame(await payloadChunks(tableName), new Map(), 'and leaves no chunks behind')
 })
 
 t.test('a letter whose body superjson cannot encode (20,000 levels) is kept without it, and says so', async (t) => {

@@ -24,14 +24,13 @@ function read(meta: InstanceMeta, envelope: Envelope): string {
   if (seen === 'new' || seen === 'copy') noteRead(reader, meta, source(envelope), undefined, envelope, undefined, 1_000)
   return seen
 }
-const fresh = { resume: false }
 
 t.test("a replay's copy is new while its note is kept, and a copy once reading it ended the note, however late", async (t) => {
   const origin = replayOrigin()
   t.match(origin, { lane: /^r:[A-Za-z0-9_-]{12}$/, pos: '0', i: 0, fence: '0' })
   const meta = emptyMeta()
   t.equal(read(meta, copy(origin)), 'copy', 'no note: a copy (its note ended, or it never was one)')
-  t.equal(noteReplay(meta, 'm1', origin, fresh), 'noted')
+  t.equal(noteReplay(meta, 'm1', origin, false), 'noted')
   const kept = decodeMeta(encodeMeta(meta))
   t.same(kept.replays, [['m1', origin.lane]], 'the note is kept with the item')
   t.equal(read(kept, copy(origin, 'm2')), 'copy', "another message's copy under that lane is no copy of this note's")
@@ -44,25 +43,32 @@ t.test("a replay's copy is new while its note is kept, and a copy once reading i
 t.test('a replay that takes over from one that may have sent: it sends while the note stands, and nothing once it ended', async (t) => {
   const origin = replayOrigin()
   const meta = emptyMeta()
-  t.equal(noteReplay(meta, 'm1', origin, { resume: true }), 'gone', 'no note: the instance read it')
+  t.equal(noteReplay(meta, 'm1', origin, true), 'gone', 'no note: the instance read it')
   t.equal(meta.replays, undefined, 'and looking writes none')
-  noteReplay(meta, 'm1', origin, fresh)
-  t.equal(noteReplay(meta, 'm1', origin, { resume: true }), 'noted')
+  noteReplay(meta, 'm1', origin, false)
+  t.equal(noteReplay(meta, 'm1', origin, true), 'noted')
   t.same(meta.replays, [['m1', origin.lane]], 'the same note, once')
 })
 
-t.test('a replay that takes over from one that stopped before it sent drops that one’s note, and an item keeps at most 64', async (t) => {
+t.test('a replay of a letter sent nowhere drops every note of its message before (their replays never sent), and an item keeps at most 64', async (t) => {
   const meta = emptyMeta()
-  const stopped = replayOrigin()
-  noteReplay(meta, 'm1', stopped, fresh)
+  const stopped = [replayOrigin(), replayOrigin()]
+  noteReplay(meta, 'm1', stopped[0]!, false)
+  meta.replays!.push(['m1', stopped[1]!.lane]) // a replay whose note was written while another took it over
+  noteReplay(meta, 'other', replayOrigin(), false)
   const next = replayOrigin()
-  t.equal(noteReplay(meta, 'm1', next, { resume: false, stale: stopped }), 'noted')
-  t.same(meta.replays, [['m1', next.lane]])
-  t.equal(read(meta, copy(stopped)), 'copy', 'the stopped one was never sent; were it, it would be no copy to apply')
+  t.equal(noteReplay(meta, 'm1', next, false), 'noted')
+  t.same(meta.replays?.map(([id]) => id), ['other', 'm1'])
+  t.same(meta.replays?.[1], ['m1', next.lane])
+  for (const o of stopped) t.equal(read(meta, copy(o)), 'copy', 'were one of them sent, it would be no copy to apply')
 
-  for (let n = 1; n < MAX_REPLAY_NOTES; n++) t.equal(noteReplay(meta, `m${n + 1}`, replayOrigin(), fresh), 'noted')
-  t.equal(noteReplay(meta, 'one more', replayOrigin(), fresh), 'full')
+  for (let n = meta.replays!.length; n < MAX_REPLAY_NOTES; n++) t.equal(noteReplay(meta, `m${n + 1}`, replayOrigin(), false), 'noted')
+  t.equal(noteReplay(meta, 'one more', replayOrigin(), false), 'full')
+  t.equal(noteReplay(meta, 'm1', replayOrigin(), false), 'noted', 'a message noted already takes its own place again')
   t.equal(meta.replays?.length, MAX_REPLAY_NOTES)
-  t.equal(read(meta, copy(next)), 'new', 'reading one')
-  t.equal(noteReplay(meta, 'one more', replayOrigin(), fresh), 'noted', 'makes room')
+  t.equal(read(meta, copy(replayOrigin(), 'other')), 'copy', 'a copy under another lane ends no note')
+  t.equal(meta.replays?.length, MAX_REPLAY_NOTES)
+  const [id, lane] = meta.replays![0]!
+  t.equal(read(meta, copy({ lane, pos: '0', i: 0, fence: '0' }, id)), 'new', 'reading one')
+  t.equal(noteReplay(meta, 'one more', replayOrigin(), false), 'noted', 'makes room')
 })

@@ -67,9 +67,12 @@ export async function commitInstance(ctx: DurableContext, { type, key, name, sta
   // A deleted instance keeps its watermarks for a while, to recognise redelivered messages, and so
   // does a state kept only to recognise what comes after its end (a joined fork), even with the
   // outbox of its last turn in it: a send gives up long before that (docs/guarantees.md).
-  // A paused one (its item holds the pause, and maybe held messages) never expires.
+  // A paused one (its item holds the pause, and maybe held messages) never expires, nor does one
+  // that keeps the note of a replay on its way (replay-notes.ts): the note is all that tells its
+  // copies from a message to apply.
   const ended = state === undefined ? meta.outbox === undefined : type.ended?.(state) === true
-  if (ended && !meta.paused && meta.held === undefined && meta.parked === undefined) item.expiresAt = item.updatedAt + ctx.tombstoneTtlMs
+  if (meta.replays !== undefined) delete item.expiresAt
+  else if (ended && !meta.paused && meta.held === undefined && meta.parked === undefined) item.expiresAt = item.updatedAt + ctx.tombstoneTtlMs
   else if (type.stateTtlMs !== undefined && meta.outbox === undefined) item.expiresAt = item.updatedAt + type.stateTtlMs
   const spilledNow = newSpills(stored?.meta, meta)
   if (options.maxItemBytes !== undefined && !checkEach && Buffer.byteLength(item.state) + Buffer.byteLength(item.meta!) > options.maxItemBytes) {

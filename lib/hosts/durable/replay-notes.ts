@@ -6,7 +6,7 @@
 // So before a replay sends, the instance's item keeps a note: the message's id and the origin it
 // goes under, in a lane of its own (`r:<random>`, position 0). A copy from an `r:` lane is new
 // only while its note is there, and a copy otherwise, whatever the memory of lanes holds; reading
-// it ends the note, in the commit that reads it (applied, dead, held, parked or refused). A replay
+// it ends the note, in the commit that reads it (applied, filtered, dead, held or parked). A replay
 // that takes over from one that may have sent sends under the same origin while the note is there,
 // and sends nothing once it has ended (docs/guarantees.md).
 import { nanoid } from 'nanoid'
@@ -50,16 +50,16 @@ export function readReplay(meta: InstanceMeta, envelope: Envelope): void {
 }
 
 /**
- * Notes that message `id` is about to be replayed under `origin`, dropping the note of `stale`, a
- * replay of the same letter that stopped before it could send: `noted`, or `full` when the item
- * keeps MAX_REPLAY_NOTES others already. A replay that takes over from one that may have sent
- * (`resume`) only looks: `noted` while that replay's note stands, `gone` once the instance read it.
+ * Notes that message `id` is about to be replayed under `origin`, in place of any note of it
+ * before (a replay of its letter that stopped before it sent: a letter without `sentAs` was sent
+ * under no `r:` origin): `noted`, or `full` when the item keeps MAX_REPLAY_NOTES others already. A
+ * replay of a letter that may have been sent (`resume`) only looks: `noted` while that note
+ * stands, `gone` once the instance read it.
  */
-export function noteReplay(meta: InstanceMeta, id: string, origin: Origin, how: { resume: boolean; stale?: Origin | undefined }): 'noted' | 'full' | 'gone' {
-  if (how.resume) return awaitsReplay(meta, id, origin) ? 'noted' : 'gone'
-  if (how.stale !== undefined) readReplay(meta, { id, origin: how.stale } as Envelope)
-  if (awaitsReplay(meta, id, origin)) return 'noted'
-  if ((meta.replays?.length ?? 0) >= MAX_REPLAY_NOTES) return 'full'
-  ;(meta.replays ??= []).push([id, origin.lane])
+export function noteReplay(meta: InstanceMeta, id: string, origin: Origin, resume: boolean): 'noted' | 'full' | 'gone' {
+  if (resume) return awaitsReplay(meta, id, origin) ? 'noted' : 'gone'
+  const others = (meta.replays ?? []).filter(([noted]) => noted !== id)
+  if (others.length >= MAX_REPLAY_NOTES) return 'full'
+  meta.replays = [...others, [id, origin.lane]]
   return 'noted'
 }
