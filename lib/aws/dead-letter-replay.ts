@@ -10,10 +10,11 @@
 // AwsSystem.replay, and TableInspector.replay (`troupe inspect`, with no system running); they
 // differ only in the parts they hand in.
 import { nanoid } from 'nanoid'
-import type { Envelope } from '../core/envelope.js'
+import type { Envelope, Origin } from '../core/envelope.js'
 import { NoDeadLetterError, ReplayUnderWayError, TroupeError } from '../core/errors.js'
 import { changeInstanceMeta } from '../hosts/durable/instance-meta-change.js'
-import { MAX_REPLAY_NOTES, noteReplay, replayOrigin } from '../hosts/durable/replay-notes.js'
+import { MAX_REPLAY_NOTES, noteReplay, readReplay, replayOrigin, type ReplayRank } from '../hosts/durable/replay-notes.js'
+import type { InstanceMeta } from '../hosts/durable/instance-meta.js'
 import { dropPendingOf, merged, receiptsIn } from '../hosts/durable/pending-receipts.js'
 import type { ProcessLane } from '../hosts/durable/process-lane.js'
 import type { RecordCodec } from '../routing/record-codec.js'
@@ -115,16 +116,17 @@ async function notReplayed(journal: DynamoDBJournalStore, first: ReceiptRecord, 
 /**
  * Keeps in the instance's item the note that `envelope` is about to come, or (`resume`) looks
  * whether the note of a replay that may have sent it stands (replay-notes.ts); waits while the
- * item has no room.
+ * item has no room. A look that finds the note gone confirms it with a write, which fails on a
+ * read that was not the latest (a store read eventually consistent).
  */
-async function noteInItem(parts: ReplayParts, envelope: Envelope, resume: boolean): Promise<'noted' | 'gone'> {
+async function noteInItem(parts: ReplayParts, envelope: Envelope, how: { resume: true } | { resume: false; rank: ReplayRank }): Promise<'noted' | 'gone' | 'outranked'> {
   const deadline = parts.now() + ROOM_WAIT_MS
   for (;;) {
-    let noting: 'noted' | 'full' | 'gone' = 'full'
+    let noting: 'noted' | 'full' | 'gone' | 'outranked' = 'full'
     await changeInstanceMeta(parts.state, Date.now, envelope.type, envelope.key, (meta) => {
       const before = JSON.stringify(meta.replays)
-      noting = noteReplay(meta, envelope.id, envelope.origin!, resume)
-      return JSON.stringify(meta.replays) !== before
+      noting = noteReplay(meta, envelope.id, envelope.origin!, how)
+      return noting === 'gone' || JSON.stringify(meta.replays) !== before
     }, 'the note of a replayed message')
     if (noting !== 'full') return noting
     if (parts.now() >= deadline) {
@@ -147,7 +149,6 @@ async function noteInItem(parts: ReplayParts, envelope: Envelope, resume: boolea
  */
 async function startRun(parts: ReplayParts, envelope: Envelope, stored: StoredInstance | undefined): Promise<ReceiptRecord> {
   const { journal } = parts
-  envelope.receipt ??= 'status'
   const before = merged(await journal.receipt(envelope.id, Date.now()), receiptsIn(stored, envelope.id))
   const entry = replayedEntry(parts.accepted(envelope), before)
   await journal.putReceipts([entry])
@@ -166,7 +167,7 @@ export async function replayDeadLetter(parts: ReplayParts, id: string): Promise<
   const hold: ReplayClaim = { id: nanoid(), until: parts.now() + HOLD_MS }
   const held = await journal.claimDeadLetter(id, hold, parts.now())
   if (!held) throw new NoDeadLetterError(id, parts.where)
-  const { letter, sentAs } = held
+  const { letter, sentAs, gen } = held
   const { origin: _old, ...rest } = letter.envelope
   const envelope: Envelope = { ...rest, attempt: 0 }
   /** A position of the process's lane, for a message that goes there. */
@@ -183,21 +184,33 @@ export async function replayDeadLetter(parts: ReplayParts, id: string): Promise<
       const data = withNewOrigins(record.data, parts.codec, (i) => lane.origin(at, i))
       await sender.putData({ ...record, data }, { actor: envelope.type, messageId: envelope.id })
     } else {
+      // A replay's run keeps a receipt: every copy of it, whichever replay sends it, asks for one.
+      envelope.receipt ??= 'status'
       const stored = await parts.state.get(envelope.type, envelope.key)
-      if (parts.keepsState(envelope.type) ?? stored !== undefined) {
+      if (sentAs !== undefined || (parts.keepsState(envelope.type) ?? stored !== undefined)) {
         // A replay of this letter may have sent it: the same origin while its note stands, and
         // nothing once the note ended (the instance read it). Else a note of its own, kept before
         // anything is sent, and its origin kept with the letter.
         envelope.origin = sentAs ?? replayOrigin()
-        if ((await noteInItem(parts, envelope, sentAs !== undefined)) === 'gone') {
+        const noting = await noteInItem(parts, envelope, sentAs !== undefined ? { resume: true } : { resume: false, rank: { deadAt: letter.deadAt, gen } })
+        if (noting === 'outranked') throw new ReplayUnderWayError(id)
+        if (noting === 'gone') {
           await journal.dropClaimedDeadLetter(id, hold.id)
           return envelope
         }
         if (sentAs === undefined) {
           first = await startRun(parts, envelope, stored)
           await dropOldRun(parts, envelope, first)
-          // Only the replay that holds the letter sends: one that took over from this one sends instead.
-          if (!(await journal.markDeadLetterSent(id, hold.id, envelope.origin))) throw new ReplayUnderWayError(id)
+          // Only the replay that holds the letter sends: one that took over from this one sends
+          // instead. The letter there without this one's origin, that origin was never sent, and
+          // its note goes; the letter gone, the one that took over may have sent under it (this
+          // one's write made, its answer lost), and the note stays.
+          const marked = await journal.markDeadLetterSent(id, hold.id, envelope.origin)
+          if (marked !== 'kept') {
+            const origin = envelope.origin
+            if (marked === 'taken over') await changeInstanceMeta(parts.state, Date.now, envelope.type, envelope.key, (meta) => dropNote(meta, envelope.id, origin), 'the note of a replayed message').catch(() => undefined)
+            throw new ReplayUnderWayError(id)
+          }
         }
         sent = 'once'
       } else {
@@ -226,4 +239,11 @@ export async function replayDeadLetter(parts: ReplayParts, id: string): Promise<
     await journal.releaseDeadLetter(id, hold.id).catch(() => undefined)
   }
   return envelope
+}
+
+/** Drops the note of message `id` under `origin`, which its replay will not send. */
+function dropNote(meta: InstanceMeta, id: string, origin: Origin): boolean {
+  const before = meta.replays?.length
+  readReplay(meta, { id, origin })
+  return meta.replays?.length !== before
 }

@@ -32,6 +32,8 @@ export interface ReplayClaim {
 /** A letter held for a replay, and where a replay of it may have sent its message. */
 export interface HeldDeadLetter {
   letter: DeadLetter
+  /** How many replays have held this letter, this one included: a later replay's note outranks an earlier one's. */
+  gen: number
   /**
    * Where a replay may have sent the message (its instance noted it before): every later replay
    * of the letter sends it there again, or nothing. Kept with the letter until it is deleted.

@@ -133,7 +133,7 @@ export class DynamoDBDeadLetters {
 
   /**
    * Holds letter `id` for a replay (`claim`), unless another replay holds it now: one UpdateItem
-   * that answers with the item as it was, and with it `sentAs`. Undefined when there is no
+   * that counts the holds (`gen`) and answers with the item as it was, and with it `sentAs`. Undefined when there is no
    * letter; a ReplayUnderWayError while another replay holds it. A letter that cannot be read
    * whole has its hold ended, and the error says why.
    */
@@ -145,9 +145,9 @@ export class DynamoDBDeadLetters {
           new UpdateItemCommand({
             TableName: this.table.name,
             Key: letterKey(id),
-            UpdateExpression: 'SET claim = :claim, claimId = :id, claimUntil = :until',
+            UpdateExpression: 'SET claim = :claim, claimId = :id, claimUntil = :until ADD gen :one',
             ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(claimUntil) OR claimUntil <= :now)',
-            ExpressionAttributeValues: { ':claim': { S: encode(claim) }, ':id': { S: claim.id }, ':until': { N: String(claim.until) }, ':now': { N: String(now) } },
+            ExpressionAttributeValues: { ':claim': { S: encode(claim) }, ':id': { S: claim.id }, ':until': { N: String(claim.until) }, ':now': { N: String(now) }, ':one': { N: '1' } },
             ReturnValues: 'ALL_OLD',
           }),
         ),
@@ -164,29 +164,73 @@ export class DynamoDBDeadLetters {
       if (!held.Item) return undefined
       // The SDK tried again a write that had been made: the hold is this replay's own.
       if (held.Item.claimId?.S !== claim.id) throw new ReplayUnderWayError(id, Number(held.Item.claimUntil?.N ?? now))
-      item = held.Item
+      item = { ...held.Item, gen: { N: String(Number(held.Item.gen?.N ?? 1) - 1) } }
     }
     const sentAs = item.sentAs?.S === undefined ? undefined : decode<Origin>(item.sentAs.S)
     try {
-      return { letter: await this.readLetter(item), ...(sentAs ? { sentAs } : {}) }
+      return { letter: await this.readLetter(item), gen: Number(item.gen?.N ?? 0) + 1, ...(sentAs ? { sentAs } : {}) }
     } catch (error) {
       await this.release(id, claim.id)
       throw error
     }
   }
 
-  /** Moves a letter kept whole in its item to the payload store, its item a summary (an item that full holds no `sentAs`). */
+  /**
+   * Moves a letter kept whole in its item to the payload store, its item a summary (an item that
+   * full holds no `sentAs`), unless the item changed meanwhile (another replay moved, held or
+   * deleted it, or a newer letter replaced it): then its bytes are dropped again.
+   */
   private async moveToPayloads(id: string): Promise<void> {
     const got = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: letterKey(id), ConsistentRead: true })))
-    if (!got.Item || referenceOf(got.Item)) return
-    const text = letterText(await this.readLetter(got.Item))
+    const old = got.Item
+    if (!old || referenceOf(old)) return
+    const text = letterText(await this.readLetter(old))
     const ref = await this.putPayload(text)
-    await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: summaryItem(text, ref) })))
+    const item = summaryItem(text, ref)
+    if (old.gen) item.gen = old.gen
+    const held = old.claimId?.S
+    try {
+      await this.table.send((c) =>
+        c.send(
+          new PutItemCommand({
+            TableName: this.table.name,
+            Item: item,
+            ConditionExpression: `#letter = :letter AND ${held === undefined ? 'attribute_not_exists(claimId)' : 'claimId = :held'}`,
+            ExpressionAttributeNames: { '#letter': 'letter' },
+            ExpressionAttributeValues: { ':letter': old.letter!, ...(held === undefined ? {} : { ':held': { S: held } }) },
+          }),
+        ),
+      )
+    } catch (error) {
+      if (errorName(error) !== 'ConditionalCheckFailedException') throw error
+      await this.forget(ref.key).catch(() => undefined)
+    }
   }
 
-  /** Keeps with letter `id` that replay `claimId` may send it as `origin`; false when that replay holds it no more. */
-  async markSent(id: string, claimId: string, origin: Origin): Promise<boolean> {
-    return this.ifHeld(id, claimId, 'SET sentAs = :sent', { ':sent': { S: encode(origin) } })
+  /**
+   * Keeps with letter `id` that replay `claimId` may send it as `origin` (`kept`; again too, when
+   * a try of it before was made and its answer lost), unless that replay holds it no more: `taken
+   * over` by another, or `gone` (another replay sent it and deleted it, or it never was).
+   */
+  async markSent(id: string, claimId: string, origin: Origin): Promise<'kept' | 'taken over' | 'gone'> {
+    try {
+      await this.table.send((c) =>
+        c.send(
+          new UpdateItemCommand({
+            TableName: this.table.name,
+            Key: letterKey(id),
+            UpdateExpression: 'SET sentAs = :sent',
+            ConditionExpression: 'claimId = :held OR sentAs = :sent',
+            ExpressionAttributeValues: { ':sent': { S: encode(origin) }, ':held': { S: claimId } },
+          }),
+        ),
+      )
+      return 'kept'
+    } catch (error) {
+      if (errorName(error) !== 'ConditionalCheckFailedException') throw error
+      const now = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: letterKey(id), ConsistentRead: true, ProjectionExpression: 'pk' })))
+      return now.Item ? 'taken over' : 'gone'
+    }
   }
 
   /** Ends replay `claimId`'s hold on letter `id`, if it still holds it (else false): a replay of it may take over at once. */

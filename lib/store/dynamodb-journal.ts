@@ -144,7 +144,7 @@ export class DynamoDBJournalStore implements JournalStore {
     return this.letters.claim(id, claim, now)
   }
 
-  markDeadLetterSent(id: string, claimId: string, origin: Origin): Promise<boolean> {
+  markDeadLetterSent(id: string, claimId: string, origin: Origin): Promise<'kept' | 'taken over' | 'gone'> {
     return this.letters.markSent(id, claimId, origin)
   }
 

@@ -244,8 +244,11 @@ export interface JournalStore {
    * is no letter.
    */
   claimDeadLetter(id: string, claim: ReplayClaim, now: number): MaybePromise<HeldDeadLetter | undefined>
-  /** Keeps with letter `id` that replay `claimId` may send it as `origin` from now on; false when that replay holds it no more. */
-  markDeadLetterSent(id: string, claimId: string, origin: Origin): MaybePromise<boolean>
+  /**
+   * Keeps with letter `id` that replay `claimId` may send it as `origin` from now on (`kept`, also
+   * when kept already), unless that replay holds it no more: `taken over` by another, or `gone`.
+   */
+  markDeadLetterSent(id: string, claimId: string, origin: Origin): MaybePromise<'kept' | 'taken over' | 'gone'>
   /** Ends replay `claimId`'s hold on letter `id` (the letter stays), if it still holds it; false when it holds it no more. */
   releaseDeadLetter(id: string, claimId: string): MaybePromise<boolean>
   /** Removes letter `id` once replay `claimId` sent its message, unless that replay holds it no more (a newer letter replaced it). */

@@ -25,7 +25,7 @@ export class MemoryJournalStore implements JournalStore {
   private readonly receipts = new Map<string, Map<string, ReceiptRecord>>()
   private readonly letters = new Map<string, DeadLetter>()
   /** Replays' holds on letters, by message id, and where a replay may have sent each: a letter put again (a newer one) has neither. */
-  private readonly claims = new Map<string, { claim: ReplayClaim; until: number; sentAs?: Origin }>()
+  private readonly claims = new Map<string, { claim: ReplayClaim; until: number; gen: number; sentAs?: Origin }>()
   /** Correlation id → message id → link (dropped with the message's receipt). */
   private readonly links = new Map<string, Map<string, TraceLink & { expiresAt: number }>>()
   private readonly receiptLimit: number
@@ -106,15 +106,17 @@ export class MemoryJournalStore implements JournalStore {
     if (letter === undefined) return undefined
     const held = this.claims.get(id)
     if (held !== undefined && held.until > now) throw new ReplayUnderWayError(id, held.until)
-    this.claims.set(id, { claim, until: claim.until, ...(held?.sentAs ? { sentAs: held.sentAs } : {}) })
-    return { letter: copyState(letter), ...(held?.sentAs ? { sentAs: held.sentAs } : {}) }
+    const gen = (held?.gen ?? 0) + 1
+    this.claims.set(id, { claim, until: claim.until, gen, ...(held?.sentAs ? { sentAs: held.sentAs } : {}) })
+    return { letter: copyState(letter), gen, ...(held?.sentAs ? { sentAs: held.sentAs } : {}) }
   }
 
-  markDeadLetterSent(id: string, claimId: string, origin: Origin): boolean {
+  markDeadLetterSent(id: string, claimId: string, origin: Origin): 'kept' | 'taken over' | 'gone' {
+    if (!this.letters.has(id)) return 'gone'
     const held = this.claims.get(id)
-    if (held?.claim.id !== claimId) return false
+    if (held === undefined || (held.claim.id !== claimId && held.sentAs?.lane !== origin.lane)) return 'taken over'
     held.sentAs = origin
-    return true
+    return 'kept'
   }
 
   releaseDeadLetter(id: string, claimId: string): boolean {

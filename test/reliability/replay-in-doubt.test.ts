@@ -39,15 +39,18 @@ class Tally extends Actor<{ k: string; n: string; gated?: boolean; open?: boolea
  * Makes every PutRecords that carries message `id` fail: `after` puts the records and then loses
  * the answer (the stream has them; the caller sees a broken connection), `before` fails without
  * putting anything; `hang after` and `hang before` never answer, as a process that died there.
- * Returns how many calls put the message, and a way to end it.
+ * Returns how many calls put the message, when the first call came, and a way to end it.
  */
 function failPuts(kinesis: KinesisClient, id: string, when: 'before' | 'after' | 'hang before' | 'hang after') {
   const name = `fail-puts-${id}`
   let puts = 0
+  let arrived!: () => void
+  const reached = new Promise<void>((r) => (arrived = r))
   kinesis.middlewareStack.add(
     (next) => async (args) => {
       const records = (args.input as { Records?: { Data?: Uint8Array }[] }).Records ?? []
       if (!records.some((r) => r.Data !== undefined && Buffer.from(r.Data).includes(id))) return next(args)
+      arrived()
       if (when === 'hang before') return new Promise<never>(() => {})
       if (when === 'before') throw Object.assign(new Error('injected: the stream refused the put'), { name: 'ServiceUnavailableException', $metadata: { httpStatusCode: 503 } })
       await next(args)
@@ -57,11 +60,11 @@ function failPuts(kinesis: KinesisClient, id: string, when: 'before' | 'after' |
     },
     { step: 'initialize', name },
   )
-  return { puts: () => puts, end: () => kinesis.middlewareStack.remove(name) }
+  return { puts: () => puts, reached, end: () => kinesis.middlewareStack.remove(name) }
 }
 
 let made = 0
-async function setUp(t: Test) {
+async function setUp(t: Test, { receipt = true } = {}) {
   const { aws, stack } = await localStackFor(t)
   const name = `rel-doubt-${process.pid}-${++made}`
   await ensureResources({ kinesis: aws.kinesis, dynamodb: aws.dynamodb, tableName: name, streams: [name], shards: 1 })
@@ -92,8 +95,8 @@ async function setUp(t: Test) {
 
   // A message that died, its key opened since: the letter, and no consumer running.
   const consumer = start(true)
-  const id = await consumer.tell(Tally, { k: 'a', n: 'the one', gated: true }, { receipt: true })
-  t.equal((await consumer.awaitReceipt(id, { timeoutMs: 60_000 })).status, 'dead', 'the message died')
+  const id = await consumer.tell(Tally, { k: 'a', n: 'the one', gated: true }, { receipt })
+  t.same((await until(() => consumer.deadLetters(), (l) => l.length === 1)).map((l) => l.envelope.id), [id], 'the message died')
   await consumer.tell(Tally, { k: 'a', n: '', open: true })
   await consumer.idle()
   await consumer.stop()
@@ -152,8 +155,8 @@ t.test('the stream took the replay but its answer was lost; its copy read before
   t.same((await consumer.state(Tally, 'a'))?.applied, ['the one', 'after'], 'and sends nothing: applied once, and the key goes on')
 })
 
-t.test('the stream refused the replay; replayed again: applied once', async (t) => {
-  const { aws, id, start, notes, replayer } = await setUp(t)
+t.test('the stream refused the replay of a message sent without a receipt; replayed again: applied once, and its receipt says so', async (t) => {
+  const { aws, id, start, notes, replayer } = await setUp(t, { receipt: false })
   const refused = failPuts(aws.kinesis, id, 'before')
   await t.rejects(replayer.replay(id), /injected: the stream refused the put/)
   refused.end()
@@ -165,6 +168,7 @@ t.test('the stream refused the replay; replayed again: applied once', async (t) 
   await replayer.replay(id)
   const consumer = await consume(start, id)
   t.same((await consumer.state(Tally, 'a'))?.applied, ['the one'], 'the replay again ran it')
+  t.equal((await consumer.receipt(id))?.status, 'done', 'the copy the replay again sent asked for a receipt, as the first did')
   t.same(await notes('a'), [], 'and ended the note')
 })
 
@@ -173,9 +177,10 @@ for (const when of ['hang after', 'hang before'] as const) {
     const { id, start, notes, ownClients, replayer } = await setUp(t)
     const own = ownClients()
     const dying = start(false, own)
-    failPuts(own.kinesis, id, when)
-    void dying.replay(id) // never answers: its process is as good as dead
-    await until(() => notes('a'), (n) => n.length === 1)
+    const puts = failPuts(own.kinesis, id, when)
+    void dying.replay(id) // never answers once it sends: its process is as good as dead
+    await puts.reached
+    t.equal((await notes('a')).length, 1, 'the instance keeps the note')
     t.same((await replayer.deadLetters()).map((l) => l.envelope.id), [id], 'the letter stays')
     await t.rejects(replayer.replay(id), { code: 'TROUPE_REPLAY_UNDER_WAY' }, 'held by the replay under way')
 

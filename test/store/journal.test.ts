@@ -91,15 +91,15 @@ t.test('a letter near 400 KB leaves room in its item for a replay to hold it; on
 
   await journal.putDeadLetters([near])
   t.ok((await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: key }))).Item?.payload, 'a letter of that size goes to the payload store')
-  t.strictSame(await journal.claimDeadLetter('near', { id: 'h1', until: NOW + 1 }, NOW), { letter: near }, 'and is held')
-  t.equal(await journal.markDeadLetterSent('near', 'h1', sent), true)
+  t.strictSame(await journal.claimDeadLetter('near', { id: 'h1', until: NOW + 1 }, NOW), { letter: near, gen: 1 }, 'and is held')
+  t.equal(await journal.markDeadLetterSent('near', 'h1', sent), 'kept')
 
   // As a version that kept it whole in its item, with no room, would have left it.
   await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: letterItem(near, letterText(near)) }))
   t.equal((await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: key }))).Item?.payload, undefined, 'kept full in its item')
-  t.strictSame(await journal.claimDeadLetter('near', { id: 'h2', until: NOW + 1 }, NOW), { letter: near }, 'held: moved to the payload store, whole')
+  t.strictSame(await journal.claimDeadLetter('near', { id: 'h2', until: NOW + 1 }, NOW), { letter: near, gen: 1 }, 'held: moved to the payload store, whole')
   t.ok((await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: key }))).Item?.payload)
-  t.equal(await journal.markDeadLetterSent('near', 'h2', sent), true)
+  t.equal(await journal.markDeadLetterSent('near', 'h2', sent), 'kept')
   await journal.dropClaimedDeadLetter('near', 'h2')
   t.strictSame(await journal.deadLetters(), [])
   t.strictSame(await payloadChunks(tableName), new Map(), 'and leaves no chunks behind')

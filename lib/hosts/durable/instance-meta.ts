@@ -29,9 +29,10 @@ export interface InstanceMeta {
   refused?: string[]
   /**
    * Replays of dead letters on their way here, not read yet (replay-notes.ts): [message id, the
-   * `r:` lane it comes from]. A copy from such a lane is new only while its note is here.
+   * `r:` lane it comes from, and which replay wrote it: its letter's deadAt and hold count]. A copy
+   * from such a lane is new only while its note is here.
    */
-  replays?: [id: string, lane: string][]
+  replays?: [id: string, lane: string, deadAt?: number, gen?: number][]
   /**
    * The message at the head that failed and will be tried again, with its failed attempts and
    * when the next may run (epoch ms; absent in items written before it was kept: at once).

@@ -10,7 +10,7 @@
 // that takes over from one that may have sent sends under the same origin while the note is there,
 // and sends nothing once it has ended (docs/guarantees.md).
 import { nanoid } from 'nanoid'
-import type { Envelope, Origin } from '../../core/envelope.js'
+import type { Origin } from '../../core/envelope.js'
 import type { InstanceMeta } from './instance-meta.js'
 
 /** The lanes of replays to instances with state: one per replay, known by the instance's note alone. */
@@ -41,8 +41,8 @@ export function awaitsReplay(meta: InstanceMeta, id: string, origin: Origin): bo
   return noteAt(meta, id, origin) >= 0
 }
 
-/** Ends the note of `envelope`, a replay's copy read now. */
-export function readReplay(meta: InstanceMeta, envelope: Envelope): void {
+/** Ends the note of `envelope`, a replay's copy read now (or one whose replay will not send it). */
+export function readReplay(meta: InstanceMeta, envelope: { id: string; origin?: Origin | undefined }): void {
   const at = meta.replays === undefined ? -1 : noteAt(meta, envelope.id, envelope.origin!)
   if (at < 0) return
   meta.replays!.splice(at, 1)
@@ -50,16 +50,32 @@ export function readReplay(meta: InstanceMeta, envelope: Envelope): void {
 }
 
 /**
- * Notes that message `id` is about to be replayed under `origin`, in place of any note of it
- * before (a replay of its letter that stopped before it sent: a letter without `sentAs` was sent
- * under no `r:` origin): `noted`, or `full` when the item keeps MAX_REPLAY_NOTES others already. A
- * replay of a letter that may have been sent (`resume`) only looks: `noted` while that note
- * stands, `gone` once the instance read it.
+ * Which replay of a letter wrote a note: the letter's `deadAt` (a newer letter of the message is a
+ * new death) and how many replays had held that letter (`gen`). A later one outranks.
  */
-export function noteReplay(meta: InstanceMeta, id: string, origin: Origin, resume: boolean): 'noted' | 'full' | 'gone' {
-  if (resume) return awaitsReplay(meta, id, origin) ? 'noted' : 'gone'
+export interface ReplayRank {
+  deadAt: number
+  gen: number
+}
+
+function outranks(a: ReplayRank, b: ReplayRank): boolean {
+  return a.deadAt !== b.deadAt ? a.deadAt > b.deadAt : a.gen > b.gen
+}
+
+/**
+ * Notes that message `id` is about to be replayed under `origin` by the replay ranked `rank`, in
+ * place of the notes of it by earlier replays (which never sent: nothing is sent before a letter
+ * has `sentAs`, and a letter that has it is only ever looked at, `resume`): `noted`; `full` when
+ * the item keeps MAX_REPLAY_NOTES others; `outranked` when a later replay of the letter noted it
+ * already (this one was taken over, and must not undo that one's note). A replay of a letter that
+ * may have been sent only looks: `noted` while its note stands, `gone` once the instance read it.
+ */
+export function noteReplay(meta: InstanceMeta, id: string, origin: Origin, how: { resume: true } | { resume: false; rank: ReplayRank }): 'noted' | 'full' | 'gone' | 'outranked' {
+  if (how.resume) return awaitsReplay(meta, id, origin) ? 'noted' : 'gone'
+  const mine = (meta.replays ?? []).filter(([noted]) => noted === id)
+  if (mine.some(([, , deadAt, gen]) => outranks({ deadAt: deadAt ?? 0, gen: gen ?? 0 }, how.rank))) return 'outranked'
   const others = (meta.replays ?? []).filter(([noted]) => noted !== id)
   if (others.length >= MAX_REPLAY_NOTES) return 'full'
-  meta.replays = [...others, [id, origin.lane]]
+  meta.replays = [...others, [id, origin.lane, how.rank.deadAt, how.rank.gen]]
   return 'noted'
 }
