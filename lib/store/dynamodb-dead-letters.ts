@@ -1,6 +1,9 @@
 // The dead letters of the DynamoDB journal (dynamodb-journal.ts): one partition (`deadletters`)
 // with one item per message, so a letter is found, replaced and taken by its id alone:
-// `take` is one DeleteItem that answers with the old item. Listing is one Query over the
+// `take` is one DeleteItem that answers with the old item. A replay holds a letter instead
+// (dead-letter-replay.ts): attributes beside it on its item (`claim`, `claimId`, `claimUntil`,
+// the count of holds `gen`, and `sentAs`), each change conditional on the hold; a letter written
+// again (a newer one) replaces the item, and with it all of them. Listing is one Query over the
 // partition (paged; filtered by actor type on the server, which saves bandwidth, not reads). The
 // partition shares one partition's throughput (1,000 writes/s) and, since the table has a local
 // index, is capped at 10 GB: dead letters are meant to be few and handled, not to pile up. They
@@ -133,9 +136,9 @@ export class DynamoDBDeadLetters {
 
   /**
    * Holds letter `id` for a replay (`claim`), unless another replay holds it now: one UpdateItem
-   * that counts the holds (`gen`) and answers with the item as it was, and with it `sentAs`. Undefined when there is no
-   * letter; a ReplayUnderWayError while another replay holds it. A letter that cannot be read
-   * whole has its hold ended, and the error says why.
+   * that counts the holds (`gen`) and answers with the item as it was, and with it `sentAs`.
+   * Undefined when there is no letter; a ReplayUnderWayError while another replay holds it. A
+   * letter that cannot be read whole has its hold ended, and the error says why.
    */
   async claim(id: string, claim: ReplayClaim, now: number, moved = false): Promise<HeldDeadLetter | undefined> {
     let item: Item
