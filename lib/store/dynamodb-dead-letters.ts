@@ -216,24 +216,9 @@ export class DynamoDBDeadLetters {
    * over` by another, or `gone` (another replay sent it and deleted it, or it never was).
    */
   async markSent(id: string, claimId: string, origin: Origin): Promise<'kept' | 'taken over' | 'gone'> {
-    try {
-      await this.table.send((c) =>
-        c.send(
-          new UpdateItemCommand({
-            TableName: this.table.name,
-            Key: letterKey(id),
-            UpdateExpression: 'SET sentAs = :sent',
-            ConditionExpression: 'claimId = :held OR sentAs = :sent',
-            ExpressionAttributeValues: { ':sent': { S: encode(origin) }, ':held': { S: claimId } },
-          }),
-        ),
-      )
-      return 'kept'
-    } catch (error) {
-      if (errorName(error) !== 'ConditionalCheckFailedException') throw error
-      const now = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: letterKey(id), ConsistentRead: true, ProjectionExpression: 'pk' })))
-      return now.Item ? 'taken over' : 'gone'
-    }
+    if (await this.ifHeld(id, claimId, 'SET sentAs = :sent', { ':sent': { S: encode(origin) } }, 'claimId = :held OR sentAs = :sent')) return 'kept'
+    const now = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: letterKey(id), ConsistentRead: true, ProjectionExpression: 'pk' })))
+    return now.Item ? 'taken over' : 'gone'
   }
 
   /** Ends replay `claimId`'s hold on letter `id`, if it still holds it (else false): a replay of it may take over at once. */
@@ -241,7 +226,8 @@ export class DynamoDBDeadLetters {
     return this.ifHeld(id, claimId, 'SET claimUntil = :zero', { ':zero': { N: '0' } })
   }
 
-  private async ifHeld(id: string, claimId: string, update: string, values: Item): Promise<boolean> {
+  /** Makes `update` if replay `claimId` holds letter `id` (or `condition` holds); false when it does not. */
+  private async ifHeld(id: string, claimId: string, update: string, values: Item, condition = 'claimId = :held'): Promise<boolean> {
     try {
       await this.table.send((c) =>
         c.send(
@@ -249,7 +235,7 @@ export class DynamoDBDeadLetters {
             TableName: this.table.name,
             Key: letterKey(id),
             UpdateExpression: update,
-            ConditionExpression: 'claimId = :held',
+            ConditionExpression: condition,
             ExpressionAttributeValues: { ...values, ':held': { S: claimId } },
           }),
         ),

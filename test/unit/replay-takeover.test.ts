@@ -49,8 +49,12 @@ function world() {
   return { journal, state, sent, parts, meta }
 }
 
-t.test('a replay taken over while it stalls before its note, then noting late, undoes nothing of the replay that took over', async (t) => {
-  const { journal, sent, parts, meta } = world()
+/**
+ * A first replay that holds the letter and stalls before it reads the instance's item, and a
+ * second, six minutes on, that takes it over and runs to its end. Returns how the first ends
+ * (its error's code) once woken.
+ */
+async function takenOver(parts: (now: number, stall?: Promise<void>) => ReplayParts): Promise<{ first: Promise<string | undefined>; wake: () => void }> {
   let wake!: () => void
   const stalled = new Promise<void>((r) => (wake = r))
   const first = replayDeadLetter(parts(NOW, stalled), 'm1').then(
@@ -59,6 +63,12 @@ t.test('a replay taken over while it stalls before its note, then noting late, u
   )
   await new Promise((r) => setImmediate(r))
   await replayDeadLetter(parts(NOW + 6 * 60_000), 'm1')
+  return { first, wake }
+}
+
+t.test('a replay taken over while it stalls before its note, then noting late, undoes nothing of the replay that took over', async (t) => {
+  const { journal, sent, parts, meta } = world()
+  const { first, wake } = await takenOver(parts)
   t.equal(sent.length, 1, 'the replay that took over sent the message')
   t.same(journal.deadLetters(), [], 'and deleted the letter')
   wake()
@@ -70,14 +80,7 @@ t.test('a replay taken over while it stalls before its note, then noting late, u
 
 t.test('a replay taken over that notes after the copy of the one that took over was read makes no later copy of it new', async (t) => {
   const { sent, parts, meta, state } = world()
-  let wake!: () => void
-  const stalled = new Promise<void>((r) => (wake = r))
-  const first = replayDeadLetter(parts(NOW, stalled), 'm1').then(
-    () => 'resolved',
-    (e: { code?: string }) => e.code,
-  )
-  await new Promise((r) => setImmediate(r))
-  await replayDeadLetter(parts(NOW + 6 * 60_000), 'm1')
+  const { first, wake } = await takenOver(parts)
   // The instance reads the copy, and its commit ends the note.
   const stored = state.get('tally', 'k')!
   const read = meta()
