@@ -45,7 +45,9 @@ function describe(error: CommanderError, program: Command): string {
       const [name, value] = splitAssignment(flag)
       const known = value !== undefined ? findOption(program, name) : undefined
       if (known && !known.required && !known.optional) return `${name} takes no value`
-      return `unknown option ${flag}${didYouMean}`
+      // `-eGuQ…`: an id or key that starts with '-' reads as options unless it follows `--`.
+      const asArgument = !didYouMean && /^-[^-]./.test(flag) ? `; an argument that starts with '-' goes after '--'` : ''
+      return `unknown option ${flag}${didYouMean}${asArgument}`
     }
     case 'commander.unknownCommand':
       return `unknown command ${JSON.stringify(/unknown command '([^']*)'/.exec(text)?.[1] ?? '')}${didYouMean}`

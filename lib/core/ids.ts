@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { nanoid } from 'nanoid'
+import { customAlphabet } from 'nanoid'
 
 /** A message id: unique per message, stable across retries and replays. */
 export type MessageId = string & { readonly __brand: 'MessageId' }
@@ -10,12 +10,18 @@ export type CorrelationId = string & { readonly __brand: 'CorrelationId' }
 const MAX_DERIVED_ID_LENGTH = 64
 
 /**
- * Root ids: a nanoid per generator (126 random bits) plus a counter. One nanoid per
+ * The random part of root ids: nanoid's alphabet without '-', so no id starts with one and a
+ * command line never takes an id for an option (`troupe inspect message <id>`).
+ */
+const randomPrefix = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz', 21)
+
+/**
+ * Root ids: 21 random characters per generator (125 bits) plus a counter. One nanoid per
  * message costs ~0.4 µs here, more than a whole embedded turn; the counter keeps ids
  * unique and cheap, and lets a mailbox keep the number until the string is needed.
  */
 export class RootIds {
-  private readonly prefix = nanoid()
+  private readonly prefix = randomPrefix()
   private n = 0
   /** `seq / LOW_SPAN` of the last id made, and the prefix with that number's digits. */
   private high = -1

@@ -14,6 +14,7 @@ t.test('a mistyped command or option: exit 2, one line, the nearest real one', a
     [['deploy', '--dryrun'], 'troupe deploy: unknown option --dryrun; did you mean --dry-run? (see troupe deploy --help)'],
     [['inspect', 'actros'], 'troupe inspect: unknown command "actros"; did you mean actors? (see troupe inspect --help)'],
     [['inspect', 'actors', '--jsno'], 'troupe inspect: unknown option --jsno; did you mean --json? (see troupe inspect --help)'],
+    [['inspect', 'message', '-eGuQiPx'], "troupe inspect: unknown option -eGuQiPx; an argument that starts with '-' goes after '--' (see troupe inspect --help)"],
     [['inspect', 'actors', 'extra'], 'troupe inspect: unexpected argument "extra" (see troupe inspect --help)'],
     [['ui', '--prot', '1'], 'troupe ui: unknown option --prot; did you mean --port? (see troupe ui --help)'],
     [['graph', '--json=yes'], 'troupe graph: --json takes no value (see troupe graph --help)'],

@@ -2,6 +2,7 @@
 import t from 'tap'
 import { createSystem } from '../../lib/index.js'
 import { serveInspection } from '../../lib/inspect/inspection-server.js'
+import type { InstanceRow, TraceNode } from '../../lib/inspect/inspector.js'
 import { SystemInspector } from '../../lib/inspect/system-inspector.js'
 import { checkScenario, inspectCli } from './fixtures/cli-checks.js'
 import { ACTORS, Count, play, Poison } from './fixtures/scenario.js'
@@ -35,6 +36,24 @@ t.test('every command answers --json with the scenario’s known counts', async 
   const unknown = await inspectCli(['message', 'no-such-id', '--json'], ['--url', server.url])
   t.equal(unknown.code, 1)
   t.match(JSON.parse(unknown.stdout), { error: { message: /nothing is known of message no-such-id/ } }, 'any failure under --json is an error object')
+})
+
+t.test("an id or key that starts with '-' is given after '--'", async (t) => {
+  const system = createSystem({ actors: ACTORS, receiptsForAll: true, logLevel: 'silent' })
+  const inspector = new SystemInspector(system, { actors: ACTORS })
+  const server = await serveInspection(inspector, { log: inspector.log })
+  t.teardown(async () => {
+    await server.close()
+    await inspector.close()
+    await system.stop({ timeoutMs: 1_000 })
+  })
+  t.equal(await system.ask(Count, { k: '-neg' }, { correlationId: '-request' }), 1)
+  const state = await inspectCli(['state', '--url', server.url, '--json', '--', 'in.count', '-neg'], [])
+  t.equal(state.code, 0, `inspect state -- in.count -neg exits 0${state.stderr ? `: ${state.stderr}` : ''}`)
+  t.same((JSON.parse(state.stdout) as InstanceRow).state, { n: 1 }, "key -neg's state")
+  const trace = await inspectCli(['trace', '--url', server.url, '--json', '--', '-request'], [])
+  t.equal(trace.code, 0, `inspect trace -- -request exits 0${trace.stderr ? `: ${trace.stderr}` : ''}`)
+  t.same((JSON.parse(trace.stdout) as TraceNode[]).map((n) => n.type), ['in.count'], 'the request of one message')
 })
 
 t.test('usage errors exit 2 naming the problem; --help works everywhere', async (t) => {

@@ -18,6 +18,14 @@ t.test('root ids are unique across generators and cheap to make', async (t) => {
   t.equal(ids.size, 2_000)
 })
 
+t.test("no root id starts with '-', which a command line would take for an option", async (t) => {
+  // nanoid's own alphabet has '-': one generator in 64 would start every id of its system with it.
+  const firsts = new Set<string>()
+  for (let i = 0; i < 4_000; i++) firsts.add(new RootIds().id(0)[0]!)
+  t.notOk(firsts.has('-'), 'no prefix of 4,000 starts with -')
+  t.equal(firsts.size, 63, 'and every other character of the alphabet starts some')
+})
+
 t.test('a root id is its generator prefix and the sequence number in base 36, in and out of order', async (t) => {
   const ids = new RootIds()
   const prefix = ids.id(0).slice(0, -1)
