@@ -26,3 +26,9 @@ export const DEFAULT_DEAD_LETTER_LIMIT = 10_000
 export const DEFAULT_RECEIPT_LIMIT = 100_000
 /** `stop()` waits this long for queued and retrying messages before dead-lettering what is left. */
 export const DEFAULT_STOP_TIMEOUT_MS = 30_000
+/**
+ * How long what recognises a copy outlives its message: a deleted instance's item, and the death
+ * of a dead letter replayed or taken. Above a stream's retention (a record, and so a redelivery of
+ * it, is gone by then) and a send's last try.
+ */
+export const DEFAULT_TOMBSTONE_TTL_MS = 8 * 24 * 60 * 60_000

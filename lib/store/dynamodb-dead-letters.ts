@@ -9,6 +9,13 @@
 // index, is capped at 10 GB: dead letters are meant to be few and handled, not to pile up. They
 // carry no `ttl`: they are kept until taken.
 //
+// Each letter is written with one conditional PutItem: a later death of the message (`deadAt`)
+// replaces it, the same death written again (an outbox sent again after a crash) or an older one
+// changes nothing, so a write that comes late never takes a replay's hold or `sentAs` away. A
+// letter replayed or taken leaves its death behind in its item (`ended`, with a `ttl` as long as
+// a copy of its write may come, the tombstone TTL): such a write then brings back no letter that
+// was sent again already. Lists and holds skip those items.
+//
 // A letter's item (its superjson text, or a summary and where the whole letter is) is made and read
 // in dynamodb-dead-letter-item.ts. Letters are never refused or cut for their size: a letter whose
 // item would pass 400 KB (a large body, an unreadable record of megabytes, thousands of attempts)
@@ -21,13 +28,12 @@
 // bytes with the first; the write that replaces a large letter deletes the payload of the one it
 // replaced, and `take` deletes the payload of the letter it takes.
 import { createHash } from 'node:crypto'
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
+import { GetItemCommand, PutItemCommand, UpdateItemCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
 import { eachAtOnce } from '../core/each-at-once.js'
 import { ReplayUnderWayError, TroupeError } from '../core/errors.js'
 import type { DeadLetter, HeldDeadLetter, ReplayClaim } from '../core/dead-letter.js'
 import type { Origin } from '../core/envelope.js'
 import { decode, encode } from '../core/serialization.js'
-import { batchPut, type Write } from './dynamodb-batch-writes.js'
 import {
   DEAD_LETTERS_PK,
   DeadLetterPayloadError,
@@ -41,6 +47,7 @@ import {
   summaryItem,
   summaryLetter,
   type Item,
+  type Key,
   type LetterReference,
   type LetterText,
 } from './dynamodb-dead-letter-item.js'
@@ -53,37 +60,67 @@ const LETTER_ITEM_BYTES = DYNAMODB_MAX_ITEM_BYTES - 1024
 
 /** Letters written to, or read from, the payload store at once. */
 const PAYLOADS_AT_ONCE = 4
+/** Letters that fit an item written at once (one PutItem each). */
+const LETTERS_AT_ONCE = 8
+/** The condition of a letter's write: no letter of the message, or one of an earlier death (a tombstone keeps its `deadAt`). */
+const LATER_DEATH = 'attribute_not_exists(pk) OR attribute_not_exists(deadAt) OR deadAt < :deadAt'
+/** The condition of an item that holds a letter, not what is left of one replayed or taken. */
+const A_LETTER = 'attribute_exists(pk) AND attribute_not_exists(ended)'
+/** What a letter's item holds besides its key and `deadAt`: all of it goes when the letter ends. */
+const LETTER_ATTRIBUTES = ['type', 'letter', 'escaped', 'truncated', 'payload', 'claim', 'claimId', 'claimUntil', 'gen', 'sentAs']
 
 export class DynamoDBDeadLetters {
   constructor(
     private readonly table: TableAccess,
     /** Where letters too large for an item are kept whole. */
     private readonly payloads: PayloadStore,
+    /** How long the death of a letter replayed or taken is kept: as long as a copy of its write may come. */
+    private readonly tombstoneTtlMs: number,
   ) {}
 
   /**
-   * Letters that fit an item go in BatchWriteItem calls; each larger one is written to the payload
-   * store first, then its item with one PutItem (which answers with the item it replaced, so a
-   * replaced letter's payload is deleted).
+   * Each letter with one conditional PutItem, unless the item holds the same or a later death of
+   * its message; a letter too large for an item is written to the payload store first. The PutItem
+   * answers with the item it replaced, so a replaced letter's payload is deleted.
    */
   async put(letters: readonly DeadLetter[]): Promise<void> {
-    // A call may name a letter twice; the last one wins, as it would one by one.
+    // A call may name a letter twice: the later death wins, as it would one by one.
     const byId = new Map<string, DeadLetter>()
     for (const letter of letters) {
-      byId.delete(letter.envelope.id)
-      byId.set(letter.envelope.id, letter)
+      const known = byId.get(letter.envelope.id)
+      if (known === undefined || known.deadAt < letter.deadAt) byId.set(letter.envelope.id, letter)
     }
-    const fitting: Write[] = []
+    const fitting: (Item & Key)[] = []
     const large: LetterText[] = []
     for (const letter of byId.values()) {
       const text = letterText(letter)
       const item = letterItem(letter, text)
-      if (itemBytes(item) <= LETTER_ITEM_BYTES) fitting.push({ item, label: labelOf(letter) })
+      if (itemBytes(item) <= LETTER_ITEM_BYTES) fitting.push(item)
       else large.push(text)
     }
     // Both sides end before the put answers: a caller that tries again must not race writes of this one.
-    const settled = await Promise.allSettled([batchPut(this.table, fitting, 'dead letters'), eachAtOnce(large, PAYLOADS_AT_ONCE, (text) => this.putLarge(text))])
+    const settled = await Promise.allSettled([eachAtOnce(fitting, LETTERS_AT_ONCE, (item) => this.putItem(item)), eachAtOnce(large, PAYLOADS_AT_ONCE, (text) => this.putLarge(text))])
     for (const side of settled) if (side.status === 'rejected') throw side.reason
+  }
+
+  /**
+   * Writes a letter's item unless its item holds the same or a later death of the message; true
+   * when written. The payload of a letter it replaced is deleted.
+   */
+  private async putItem(item: Item & Key): Promise<boolean> {
+    let out
+    try {
+      out = await this.table.send((c) =>
+        c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ConditionExpression: LATER_DEATH, ExpressionAttributeValues: { ':deadAt': item.deadAt! }, ReturnValues: 'ALL_OLD' })),
+      )
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return false
+      throw error
+    }
+    const replaced = out.Attributes && referenceOf(out.Attributes)
+    // Bytes left behind by a failed delete cost storage, never a letter.
+    if (replaced && replaced.key !== referenceOf(item)?.key) await this.forget(replaced.key).catch(() => undefined)
+    return true
   }
 
   /** The letters, of actor type `type` when given, oldest first. */
@@ -92,7 +129,8 @@ export class DynamoDBDeadLetters {
       TableName: this.table.name,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': { S: DEAD_LETTERS_PK }, ...(type === undefined ? {} : { ':type': { S: type } }) },
-      ...(type === undefined ? {} : { FilterExpression: '#type = :type', ExpressionAttributeNames: { '#type': 'type' } }),
+      // What is left of a letter replayed or taken has no type: it is never listed.
+      ...(type === undefined ? { FilterExpression: 'attribute_not_exists(ended)' } : { FilterExpression: '#type = :type', ExpressionAttributeNames: { '#type': 'type' } }),
       ConsistentRead: this.table.consistentRead,
     }
     const items: Item[] = []
@@ -110,16 +148,13 @@ export class DynamoDBDeadLetters {
   }
 
   /**
-   * One DeleteItem that answers with the item; a letter kept in the payload store is read back
-   * whole, then its payload deleted. When it cannot be read whole, the item is put back (unless a
-   * new letter of the same id came meanwhile) and the take fails, naming why: a replay never
-   * sends a letter's summary in place of its message.
+   * One PutItem that leaves the letter's death in place of it and answers with the item; a letter
+   * kept in the payload store is read back whole, then its payload deleted. When it cannot be read
+   * whole, the item is put back (unless a new letter of the same id came meanwhile) and the take
+   * fails, naming why: a replay never sends a letter's summary in place of its message.
    */
   async take(id: string): Promise<DeadLetter | undefined> {
-    const out = await this.table.send((c) =>
-      c.send(new DeleteItemCommand({ TableName: this.table.name, Key: letterKey(id), ReturnValues: 'ALL_OLD' })),
-    )
-    const item = out.Attributes
+    const item = await this.end(id, A_LETTER, {})
     if (!item) return undefined
     let letter: DeadLetter
     try {
@@ -149,7 +184,7 @@ export class DynamoDBDeadLetters {
             TableName: this.table.name,
             Key: letterKey(id),
             UpdateExpression: 'SET claim = :claim, claimId = :id, claimUntil = :until ADD gen :one',
-            ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(claimUntil) OR claimUntil <= :now)',
+            ConditionExpression: `${A_LETTER} AND (attribute_not_exists(claimUntil) OR claimUntil <= :now)`,
             ExpressionAttributeValues: { ':claim': { S: encode(claim) }, ':id': { S: claim.id }, ':until': { N: String(claim.until) }, ':now': { N: String(now) }, ':one': { N: '1' } },
             ReturnValues: 'ALL_OLD',
           }),
@@ -164,7 +199,7 @@ export class DynamoDBDeadLetters {
       }
       if (errorName(error) !== 'ConditionalCheckFailedException') throw error
       const held = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: letterKey(id), ConsistentRead: true })))
-      if (!held.Item) return undefined
+      if (!held.Item || held.Item.ended) return undefined
       // The SDK tried again a write that had been made: the hold is this replay's own.
       if (held.Item.claimId?.S !== claim.id) throw new ReplayUnderWayError(id, Number(held.Item.claimUntil?.N ?? now))
       item = { ...held.Item, gen: { N: String(Number(held.Item.gen?.N ?? 1) - 1) } }
@@ -186,7 +221,7 @@ export class DynamoDBDeadLetters {
   private async moveToPayloads(id: string): Promise<void> {
     const got = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: letterKey(id), ConsistentRead: true })))
     const old = got.Item
-    if (!old || referenceOf(old)) return
+    if (!old || old.ended || referenceOf(old)) return
     const text = letterText(await this.readLetter(old))
     const ref = await this.putPayload(text)
     const item = summaryItem(text, ref)
@@ -217,8 +252,8 @@ export class DynamoDBDeadLetters {
    */
   async markSent(id: string, claimId: string, origin: Origin): Promise<'kept' | 'taken over' | 'gone'> {
     if (await this.ifHeld(id, claimId, 'SET sentAs = :sent', { ':sent': { S: encode(origin) } }, 'claimId = :held OR sentAs = :sent')) return 'kept'
-    const now = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: letterKey(id), ConsistentRead: true, ProjectionExpression: 'pk' })))
-    return now.Item ? 'taken over' : 'gone'
+    const now = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: letterKey(id), ConsistentRead: true, ProjectionExpression: 'pk, ended' })))
+    return now.Item && !now.Item.ended ? 'taken over' : 'gone'
   }
 
   /** Ends replay `claimId`'s hold on letter `id`, if it still holds it (else false): a replay of it may take over at once. */
@@ -248,31 +283,54 @@ export class DynamoDBDeadLetters {
   }
 
   /**
-   * Deletes letter `id` once replay `claimId` sent its message; leaves it when that replay holds it
-   * no more (a newer letter of the message replaced it, or another replay took it over).
+   * Ends letter `id` once replay `claimId` sent its message, leaving its death; leaves it when that
+   * replay holds it no more (a newer letter of the message replaced it, or another replay took it over).
    */
   async dropClaimed(id: string, claimId: string): Promise<void> {
-    let out
-    try {
-      out = await this.table.send((c) =>
-        c.send(new DeleteItemCommand({ TableName: this.table.name, Key: letterKey(id), ConditionExpression: 'claimId = :id', ExpressionAttributeValues: { ':id': { S: claimId } }, ReturnValues: 'ALL_OLD' })),
-      )
-    } catch (error) {
-      if (errorName(error) === 'ConditionalCheckFailedException') return
-      throw error
-    }
-    const ref = out.Attributes && referenceOf(out.Attributes)
+    const old = await this.end(id, 'claimId = :held', { ':held': { S: claimId } })
+    const ref = old && referenceOf(old)
     // Bytes left behind by a failed delete cost storage, never a letter.
     if (ref) await this.forget(ref.key).catch(() => undefined)
   }
 
-  /** Writes a letter's whole text to the payload store, then its item; deletes the payload of the item it replaced. */
+  /**
+   * Leaves of letter `id`, if `condition` holds, its death (`deadAt`), when it ended, and a `ttl` as
+   * long as a copy of its write may come: one UpdateItem, which answers with the letter's item.
+   * Undefined when the condition did not hold.
+   */
+  private async end(id: string, condition: string, values: Item): Promise<Item | undefined> {
+    const now = Date.now()
+    try {
+      const out = await this.table.send((c) =>
+        c.send(
+          new UpdateItemCommand({
+            TableName: this.table.name,
+            Key: letterKey(id),
+            UpdateExpression: `REMOVE ${LETTER_ATTRIBUTES.map((_, i) => `#a${i}`).join(', ')} SET ended = :ended, #ttl = :ttl`,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: { ...Object.fromEntries(LETTER_ATTRIBUTES.map((a, i) => [`#a${i}`, a])), '#ttl': 'ttl' },
+            ExpressionAttributeValues: { ...values, ':ended': { N: String(now) }, ':ttl': { N: String(Math.ceil((now + this.tombstoneTtlMs) / 1000)) } },
+            ReturnValues: 'ALL_OLD',
+          }),
+        ),
+      )
+      return out.Attributes
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return undefined
+      throw error
+    }
+  }
+
+  /**
+   * Writes a letter's whole text to the payload store, then its item (putItem). Its bytes are
+   * deleted again when the item was not written, unless the item there refers to them (the same
+   * letter, written before).
+   */
   private async putLarge(text: LetterText): Promise<void> {
     const ref = await this.putPayload(text)
-    const item = summaryItem(text, ref)
-    const out = await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ReturnValues: 'ALL_OLD' })))
-    const replaced = out.Attributes && referenceOf(out.Attributes)
-    if (replaced && replaced.key !== ref.key) await this.forget(replaced.key).catch(() => undefined)
+    if (await this.putItem(summaryItem(text, ref))) return
+    const there = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: letterKey(text.letter.envelope.id), ConsistentRead: true })))
+    if (there.Item === undefined || referenceOf(there.Item)?.key !== ref.key) await this.forget(ref.key).catch(() => undefined)
   }
 
   /** Writes a letter's whole text to the payload store; where it is. */
@@ -300,7 +358,8 @@ export class DynamoDBDeadLetters {
 
   private async putBack(item: Item): Promise<void> {
     try {
-      await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ConditionExpression: 'attribute_not_exists(pk)' })))
+      // In place of what the take left of it, unless a new letter of the id came meanwhile.
+      await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ConditionExpression: 'attribute_not_exists(pk) OR (attribute_exists(ended) AND deadAt = :deadAt)', ExpressionAttributeValues: { ':deadAt': item.deadAt! } })))
     } catch (error) {
       if (errorName(error) !== 'ConditionalCheckFailedException') throw error // a new letter of this id came meanwhile: it stays
     }

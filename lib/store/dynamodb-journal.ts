@@ -8,7 +8,9 @@
 //                                                                                    reply?, error? (JSON), exp (ms), ttl (s),
 //                                                                                    cid?, par?, sent? (its place in a trace)
 //   dead letter     deadletters             i#<message id>                           type, deadAt, letter (superjson),
-//                                                                                    escaped?, truncated?, payload?
+//                                                                                    escaped?, truncated?, payload?; a replay's claim,
+//                                                                                    claimId, claimUntil, gen, sentAs; once replayed or
+//                                                                                    taken only deadAt, ended, ttl (s)
 //   trace link      trace#<correlation id>  m#<message id>                           id, actor, key, parent?, sentAt, exp, ttl
 //
 // - Trace links: written beside a receipt entry that carries `trace`, one per message of a request
@@ -42,6 +44,7 @@ import type { Origin } from '../core/envelope.js'
 import type { JournalStore, ReceiptRecord, StoredReceipt, TraceLink } from './index.js'
 import { batchDelete, batchPut, type Write } from './dynamodb-batch-writes.js'
 import type { Item, Key } from './dynamodb-dead-letter-item.js'
+import { DEFAULT_TOMBSTONE_TTL_MS } from '../core/defaults.js'
 import { DynamoDBDeadLetters } from './dynamodb-dead-letters.js'
 import { ENTRY_PREFIX, receiptPk, receiptWrite, toReceiptRecord } from './dynamodb-receipt-item.js'
 import { TableAccess, type DynamoDBStoreOptions } from './dynamodb-table.js'
@@ -57,6 +60,12 @@ export interface DynamoDBJournalOptions extends DynamoDBStoreOptions {
    * @default a DynamoDBPayloadStore on the same table
    */
   payloads?: PayloadStore
+  /**
+   * How long the death of a dead letter replayed or taken is kept, so that a copy of its write (an
+   * outbox sent again after a crash, a redelivered batch) does not bring it back; keep it above the
+   * stream's retention, as the host's `tombstoneTtlMs`. @default 8 days
+   */
+  tombstoneTtlMs?: number
 }
 
 /** Receipts and dead letters in DynamoDB, on the same table as the state and timer stores. */
@@ -69,7 +78,7 @@ export class DynamoDBJournalStore implements JournalStore {
     if (options.payloads !== undefined && (typeof options.payloads.put !== 'function' || typeof options.payloads.get !== 'function')) {
       throw new ConfigError('DynamoDBJournalOptions.payloads must be a PayloadStore (put, get): DynamoDBPayloadStore, FolderPayloadStore or your own')
     }
-    this.letters = new DynamoDBDeadLetters(this.table, options.payloads ?? new DynamoDBPayloadStore(options))
+    this.letters = new DynamoDBDeadLetters(this.table, options.payloads ?? new DynamoDBPayloadStore(options), options.tombstoneTtlMs ?? DEFAULT_TOMBSTONE_TTL_MS)
   }
 
   async putReceipts(records: readonly ReceiptRecord[]): Promise<void> {

@@ -232,11 +232,16 @@ export interface JournalStore {
    * entries as `earlier`).
    */
   deleteReceipt(id: string, except?: ReceiptRecord): MaybePromise<void>
-  /** Keeps dead letters, keyed by message id (a repeat replaces). */
+  /**
+   * Keeps dead letters, keyed by message id: a later death of a message (`deadAt`) replaces its
+   * letter; the same death written again (an outbox sent again after a crash) or an older one
+   * changes nothing, and neither brings back a letter taken or replayed (the store remembers its
+   * death for as long as such a copy may come).
+   */
   putDeadLetters(letters: readonly DeadLetter[]): MaybePromise<void>
   /** Dead letters, oldest first, of one actor type or all. */
   deadLetters(type?: string): MaybePromise<DeadLetter[]>
-  /** Removes a dead letter and returns it (for replay); undefined when there is none. */
+  /** Removes a dead letter and returns it (for replay), remembering its death as a replay does; undefined when there is none. */
   takeDeadLetter(id: string): MaybePromise<DeadLetter | undefined>
   /**
    * Holds letter `id` for a replay (`claim`) unless another replay holds it at `now` (then a

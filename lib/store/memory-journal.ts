@@ -26,6 +26,11 @@ export class MemoryJournalStore implements JournalStore {
   private readonly letters = new Map<string, DeadLetter>()
   /** Replays' holds on letters, by message id, and where a replay may have sent each: a letter put again (a newer one) has neither. */
   private readonly claims = new Map<string, { claim: ReplayClaim; until: number; gen: number; sentAs?: Origin }>()
+  /**
+   * The death (`deadAt`) of each letter replayed or taken, by message id, for as long as a copy of
+   * its write may come (as many as letters are kept): that copy must not bring it back.
+   */
+  private readonly ended = new Map<string, number>()
   /** Correlation id → message id → link (dropped with the message's receipt). */
   private readonly links = new Map<string, Map<string, TraceLink & { expiresAt: number }>>()
   private readonly receiptLimit: number
@@ -80,6 +85,11 @@ export class MemoryJournalStore implements JournalStore {
   putDeadLetters(letters: readonly DeadLetter[]): void {
     for (const letter of letters) {
       const id = letter.envelope.id
+      // The same death written again (an outbox sent again), or an older one: the letter there, or
+      // its end, stands.
+      const known = this.letters.get(id)?.deadAt ?? this.ended.get(id)
+      if (known !== undefined && letter.deadAt <= known) continue
+      this.ended.delete(id)
       // Deleted first, so a replaced letter counts as the newest.
       this.letters.delete(id)
       this.claims.delete(id)
@@ -128,14 +138,21 @@ export class MemoryJournalStore implements JournalStore {
 
   dropClaimedDeadLetter(id: string, claimId: string): void {
     if (this.claims.get(id)?.claim.id !== claimId) return
-    this.claims.delete(id)
-    this.letters.delete(id)
+    this.end(id)
   }
 
   takeDeadLetter(id: string): DeadLetter | undefined {
+    return this.end(id)
+  }
+
+  /** Removes letter `id`, keeping its death so that a copy of its write is not kept again. */
+  private end(id: string): DeadLetter | undefined {
     const letter = this.letters.get(id)
+    if (letter === undefined) return undefined
     this.letters.delete(id)
     this.claims.delete(id)
+    this.ended.set(id, letter.deadAt)
+    if (this.ended.size > this.deadLetterLimit) this.ended.delete(this.ended.keys().next().value!)
     return letter
   }
 

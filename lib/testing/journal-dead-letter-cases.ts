@@ -39,7 +39,34 @@ export function deadLetterCases(withStore: WithJournal): void {
     t.equal(await journal.takeDeadLetter('m1'), undefined, 'the second take')
     t.strictSame(await journal.deadLetters(), [letter('m2', 'checkout', NOW + 1)], 'the other stays')
     await journal.putDeadLetters([letter('m1')])
-    t.strictSame(await journal.takeDeadLetter('m1'), letter('m1'), 'a letter put again after a take is kept again')
+    t.strictSame(await journal.deadLetters(), [letter('m2', 'checkout', NOW + 1)], 'the same death written again after a take is not kept again')
+    t.equal(await journal.takeDeadLetter('m1'), undefined, 'nor taken')
+    await journal.putDeadLetters([letter('m1', 'pageStats', NOW + 5)])
+    t.strictSame(await journal.takeDeadLetter('m1'), letter('m1', 'pageStats', NOW + 5), 'a later death of the message is kept again')
+  })
+
+  withStore('dead letters: the same death of a message written again, or an older one, changes nothing: a replay keeps its hold, and a letter it ended stays ended', async (t, journal) => {
+    const first = letter('m1', 'pageStats', NOW + 10)
+    await journal.putDeadLetters([first])
+    await journal.putDeadLetters([{ ...letter('m1', 'pageStats', NOW), error: { name: 'Error', message: 'older' } }])
+    t.strictSame(await journal.deadLetters(), [first], 'an older death does not replace a later one')
+    const hold = { id: 'h1', until: NOW + 1_000 }
+    const sent = { lane: 'r:one', pos: '0', i: 0, fence: '0' }
+    t.strictSame(await journal.claimDeadLetter('m1', hold, NOW), { letter: first, gen: 1 })
+    t.equal(await journal.markDeadLetterSent('m1', 'h1', sent), 'kept')
+    await journal.putDeadLetters([first, first])
+    t.strictSame(await journal.deadLetters(), [first], 'written again while held: still listed once')
+    t.equal(await journal.markDeadLetterSent('m1', 'h1', sent), 'kept', 'and still held by its replay, with where it sent')
+    await journal.dropClaimedDeadLetter('m1', 'h1')
+    t.strictSame(await journal.deadLetters(), [], 'the replay ended it')
+    await journal.putDeadLetters([first])
+    t.strictSame(await journal.deadLetters(), [], 'the same death written again after the replay is not kept')
+    t.equal(await journal.claimDeadLetter('m1', { ...hold, id: 'h2' }, NOW), undefined, 'nor held')
+    t.equal(await journal.markDeadLetterSent('m1', 'h1', sent), 'gone', 'its replay finds it gone')
+    t.strictSame(await journal.deadLetters('pageStats'), [], 'nor listed by its type')
+    const later = letter('m1', 'pageStats', NOW + 20)
+    await journal.putDeadLetters([later])
+    t.strictSame(await journal.claimDeadLetter('m1', { ...hold, id: 'h3' }, NOW), { letter: later, gen: 1 }, 'a later death is a letter again, held first')
   })
 
   withStore('dead letters: a replay holds a letter until it sent its message; a hold that ended is taken over, with where the message may have gone', async (t, journal) => {
@@ -217,23 +244,28 @@ export function deadLetterCases(withStore: WithJournal): void {
     t.strictSame((await journal.takeDeadLetter('ref'))?.envelope.body, reference, 'taken: the reference, which a replay sends again')
   })
 
-  withStore('dead letters: a large letter put again is replaced whole, by a large or a small one, and back', async (t, journal) => {
+  withStore('dead letters: a large letter is replaced whole by a later death, large or small, and back', async (t, journal) => {
     const body = (c: string, n: number) => ({ c: c.repeat(n) })
     const first = letter('m1', 'pageStats', NOW, body('a', MiB))
     const second = letter('m1', 'pageStats', NOW + 1, body('b', MiB / 2))
     await journal.putDeadLetters([first])
     await journal.putDeadLetters([second])
-    await journal.putDeadLetters([second]) // the same again
+    await journal.putDeadLetters([second, first]) // the same again, and an older one
     t.strictSame(await journal.deadLetters(), [second], 'a smaller large one replaces it')
     const small = letter('m1', 'pageStats', NOW + 2)
     await journal.putDeadLetters([small])
     t.strictSame(await journal.deadLetters(), [small], 'a small one replaces it')
-    await journal.putDeadLetters([first])
-    t.strictSame(await journal.deadLetters(), [first], 'and a large one the small one')
-    await journal.putDeadLetters([first, second, first]) // the last of a call wins
-    t.strictSame(await journal.takeDeadLetter('m1'), first)
+    const third = letter('m1', 'pageStats', NOW + 3, body('c', MiB))
+    await journal.putDeadLetters([third])
+    t.strictSame(await journal.deadLetters(), [third], 'and a large one the small one')
+    const fourth = letter('m1', 'pageStats', NOW + 4, body('d', MiB))
+    await journal.putDeadLetters([fourth, third, second]) // the latest death of a call wins, wherever it is
+    t.strictSame(await journal.takeDeadLetter('m1'), fourth)
     t.strictSame(await journal.deadLetters(), [])
-    await journal.putDeadLetters([second])
-    t.strictSame(await journal.takeDeadLetter('m1'), second, 'put again after a take: kept again, whole')
+    await journal.putDeadLetters([fourth])
+    t.strictSame(await journal.deadLetters(), [], 'the death taken, written again, is not kept')
+    const fifth = letter('m1', 'pageStats', NOW + 5, body('e', MiB / 2))
+    await journal.putDeadLetters([fifth])
+    t.strictSame(await journal.takeDeadLetter('m1'), fifth, 'a later one after a take: kept again, whole')
   })
 }

@@ -18,7 +18,7 @@ import type { DeadLetter } from '../../lib/core/dead-letter.js'
 import { journalConformance } from '../../lib/testing/journal-conformance.js'
 import { tableStores } from './fixtures/table-stores.js'
 
-const { dynamodb, table, fresh } = await tableStores(t)
+const { dynamodb, table, fresh, countedClient } = await tableStores(t)
 
 /** A DynamoDB journal on a fresh table, dropped when the test ends. */
 async function freshJournal(t: Test, client: DynamoDBClient = dynamodb): Promise<{ journal: DynamoDBJournalStore; tableName: string }> {
@@ -217,9 +217,9 @@ t.test('a table that never takes the items is an error that names them, after ba
   const { tableName } = await freshJournal(t)
   const { client, batchCalls } = throttledClient(tableName, Infinity)
   const journal = new DynamoDBJournalStore({ client, tableName })
-  await t.rejects(journal.putDeadLetters(Array.from({ length: 7 }, (_, i) => letter(`d${i}`, {}))), {
+  await t.rejects(journal.putReceipts(Array.from({ length: 7 }, (_, i) => receipt(`m${i}`))), {
     code: 'TROUPE_STORE_UNAVAILABLE',
-    message: new RegExp(`DynamoDB left 7 dead letters unprocessed after 8 BatchWriteItem calls \\(table ${tableName} is throttled\\): message d0 \\(actor uploads\\), .* and 2 more$`),
+    message: new RegExp(`DynamoDB left 7 receipt entries unprocessed after 8 BatchWriteItem calls \\(table ${tableName} is throttled\\): message m0 \\(actor report\\), .* and 2 more$`),
   })
   t.equal(batchCalls(), 8)
 })
@@ -236,13 +236,14 @@ t.test('a failed BatchWriteItem call ends the put: the other calls of it send no
     },
   } as unknown as DynamoDBClient
   const journal = new DynamoDBJournalStore({ client, tableName })
-  await t.rejects(journal.putDeadLetters(Array.from({ length: 30 }, (_, i) => letter(`d${i}`, {}))), { message: 'the second call broke' })
+  await t.rejects(journal.putReceipts(Array.from({ length: 30 }, (_, i) => receipt(`m${i}`))), { message: 'the second call broke' })
   t.equal(calls, 2, 'the throttled call is not sent again once the other failed')
 })
 
 t.test('each journal operation costs the requests the design says', async (t) => {
-  const counter = new RequestCounter()
-  const { journal } = await freshJournal(t, countRequests(dynamodb, counter))
+  // A client of its own: no request of another test is counted here.
+  const { client, counter } = countedClient(t)
+  const { journal } = await freshJournal(t, client)
   const cost = async (what: () => Promise<unknown>) => {
     const before = counter.snapshot()
     await what()
@@ -254,15 +255,16 @@ t.test('each journal operation costs the requests the design says', async (t) =>
   t.strictSame(await cost(() => journal.receipt('m1', NOW)), { 'DynamoDB.Query': 1 }, 'receipt')
   t.strictSame(await cost(() => journal.receipt('nope', NOW)), { 'DynamoDB.Query': 1 }, 'an unknown receipt')
   const letters = Array.from({ length: 30 }, (_, i) => letter(`d${i}`, { i }))
-  t.strictSame(await cost(() => journal.putDeadLetters(letters)), { 'DynamoDB.BatchWriteItem': 2 }, '30 dead letters')
+  t.strictSame(await cost(() => journal.putDeadLetters(letters)), { 'DynamoDB.PutItem': 30 }, '30 dead letters: one conditional PutItem each')
+  t.strictSame(await cost(() => journal.putDeadLetters(letters)), { 'DynamoDB.PutItem': 30 }, 'the same again: each refused by its condition')
   t.strictSame(await cost(() => journal.deadLetters()), { 'DynamoDB.Query': 1 }, 'deadLetters')
   t.strictSame(await cost(() => journal.deadLetters('uploads')), { 'DynamoDB.Query': 1 }, 'deadLetters of a type')
-  t.strictSame(await cost(() => journal.takeDeadLetter('d1')), { 'DynamoDB.DeleteItem': 1 }, 'takeDeadLetter')
-  t.strictSame(await cost(() => journal.takeDeadLetter('d1')), { 'DynamoDB.DeleteItem': 1 }, 'takeDeadLetter of a taken letter')
+  t.strictSame(await cost(() => journal.takeDeadLetter('d1')), { 'DynamoDB.UpdateItem': 1 }, 'takeDeadLetter: one UpdateItem leaves its death')
+  t.strictSame(await cost(() => journal.takeDeadLetter('d1')), { 'DynamoDB.UpdateItem': 1 }, 'takeDeadLetter of a taken letter')
   const large = letter('large', { s: 'x'.repeat(500 * 1024) })
   t.strictSame(await cost(() => journal.putDeadLetters([large])), { 'DynamoDB.PutItem': 3 }, 'a 500 KB letter: two chunks, then its item')
   t.strictSame(await cost(() => journal.deadLetters('uploads')), { 'DynamoDB.Query': 2 }, 'deadLetters with it: one Query more, for its chunks')
-  t.strictSame(await cost(() => journal.takeDeadLetter('large')), { 'DynamoDB.DeleteItem': 1, 'DynamoDB.Query': 2, 'DynamoDB.BatchWriteItem': 1 }, 'taking it: its chunks read, then deleted')
+  t.strictSame(await cost(() => journal.takeDeadLetter('large')), { 'DynamoDB.UpdateItem': 1, 'DynamoDB.Query': 2, 'DynamoDB.BatchWriteItem': 1 }, 'taking it: its chunks read, then deleted')
 })
 
 t.test('the stored items are readable in the console, and `ttl` is in epoch seconds for DynamoDB TTL', async (t) => {
@@ -282,6 +284,13 @@ t.test('the stored items are readable in the console, and `ttl` is in epoch seco
   const dead = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'deadletters' }, sk: { S: 'i#d1' } } }))
   t.match(dead.Item, { type: { S: 'uploads' }, deadAt: { N: String(NOW) }, letter: { S: /"disk full"/ } })
   t.equal(dead.Item?.ttl, undefined, 'a dead letter never expires')
+  const before = Date.now()
+  await journal.takeDeadLetter('d1')
+  const ended = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'deadletters' }, sk: { S: 'i#d1' } } }))
+  t.same(Object.keys(ended.Item ?? {}).sort(), ['deadAt', 'ended', 'pk', 'sk', 'ttl'], 'a letter taken leaves only its death, when it ended, and a ttl')
+  t.equal(ended.Item?.deadAt?.N, String(NOW))
+  const ttl = Number(ended.Item?.ttl?.N)
+  t.ok(ttl >= Math.floor((before + 8 * 86_400_000) / 1000) && ttl <= Math.ceil((Date.now() + 8 * 86_400_000) / 1000), 'which expires 8 days on, in epoch seconds')
 })
 
 t.test('a missing table is an error that says how to make it', async (t) => {

@@ -3,6 +3,7 @@
 // (the outbox sender, the claim check, the overflow store for outboxes too large for an item).
 import type { ActorType } from '../../turn/actor-type.js'
 import { systemClock, type Clock } from '../../core/clock.js'
+import { DEFAULT_TOMBSTONE_TTL_MS } from '../../core/defaults.js'
 import type { Filter } from '../../core/filter.js'
 import type { ActorCounts, TroupeEvent } from '../../core/inspection.js'
 import { createLogger, type Logger } from '../../core/logger.js'
@@ -139,7 +140,7 @@ export class DurableContext {
     this.checkSerializable = options.checkSerializable ?? process.env.NODE_ENV !== 'production'
     this.recentIds = options.recentIds ?? 64
     this.receiptTtlMs = options.receiptTtlMs ?? DAY_MS
-    this.tombstoneTtlMs = options.tombstoneTtlMs ?? 8 * DAY_MS
+    this.tombstoneTtlMs = options.tombstoneTtlMs ?? DEFAULT_TOMBSTONE_TTL_MS
     this.concurrency = options.concurrency ?? 32
     this.codec = options.codec ?? defaultRecordCodec
     this.lane = options.lane ?? new ProcessLane()

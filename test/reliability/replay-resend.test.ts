@@ -1,0 +1,147 @@
+// A dead letter written again by a copy of its write — the outbox of the turn that killed the
+// message, sent again when its batch is delivered again (the first host died after sending it) —
+// while its replay holds the letter, or after the replay sent the message and ended the letter.
+// The copy must neither take the replay's hold away nor bring the letter back: replayed again,
+// the message would run a second time. On the DynamoDB stores (dynalite) and on the memory ones;
+// the hosts' sends are recorded and fed back as a stream would.
+import t, { type Test } from 'tap'
+import { Actor, TerminalError, type Context } from '../../lib/index.js'
+import { replayDeadLetter, type ReplayParts } from '../../lib/aws/dead-letter-replay.js'
+import { ensureResources } from '../../lib/aws/resources.js'
+import { makeEnvelope, type Envelope } from '../../lib/core/envelope.js'
+import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
+import { createLogger } from '../../lib/core/logger.js'
+import { DurableHost, type DurableRecord } from '../../lib/hosts/durable/durable-host.js'
+import { encodeRecord } from '../../lib/routing/record-codec.js'
+import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
+import { DynamoDBStateStore } from '../../lib/store/dynamodb.js'
+import type { JournalStore, ReceiptRecord, StateStore } from '../../lib/store/index.js'
+import { MemoryJournalStore } from '../../lib/store/memory-journal.js'
+import { MemoryStateStore, MemoryTimerStore } from '../../lib/store/memory.js'
+import { localStackFor } from '../fixtures/local-stack.js'
+import { recordingSender } from './fixtures/recording-sender.js'
+
+const open = new Set<string>()
+/** Keeps every message it applies; fails for good while its key is not open. */
+class Gate extends Actor<{ k: string; n: number }, void, { ns: number[] }> {
+  static readonly type = 'resend.gate'
+  key(m: { k: string }) {
+    return m.k
+  }
+  initialState() {
+    return { ns: [] as number[] }
+  }
+  receive(m: { k: string; n: number }, ctx: Context<{ ns: number[] }>) {
+    if (!open.has(m.k)) throw new TerminalError(`${m.k} is closed`)
+    ctx.state.ns.push(m.n)
+  }
+}
+
+/** The stores, and the prefix of the keys used on them (the gate is open per key, for the whole file). */
+type Stores = { state: StateStore; journal: JournalStore; kind: string }
+
+let made = 0
+async function dynamodbStores(t: Test): Promise<Stores> {
+  const { aws } = await localStackFor(t)
+  const tableName = `rel-resend-${process.pid}-${++made}`
+  await ensureResources({ kinesis: aws.kinesis, dynamodb: aws.dynamodb, tableName, streams: [], shards: 1 })
+  return { state: new DynamoDBStateStore({ client: aws.dynamodb, tableName }), journal: new DynamoDBJournalStore({ client: aws.dynamodb, tableName }), kind: 'dynamodb' }
+}
+
+/**
+ * Message m of key `k` killed by batch `batch` (record 101 of shard `in`); a host per delivery, as
+ * a Lambda that died is replaced by another; and a replay whose send runs `whileSending` first.
+ */
+async function scene(t: Test, stores: Stores, name: string) {
+  const k = `${stores.kind}-${name}`
+  const sent: Envelope[] = []
+  const host = () => new DurableHost({ actors: [Gate], state: stores.state, timers: new MemoryTimerStore(), journal: stores.journal, messages: recordingSender(sent), logger: createLogger('silent') })
+  const m = makeEnvelope({ id: `m-${k}` as MessageId, type: Gate.type, key: k, body: { k, n: 1 }, correlationId: 'c' as CorrelationId, sentAt: 1 })
+  m.origin = { lane: 'p:producer', pos: '1', i: 0, fence: '1' }
+  const batch: DurableRecord[] = [{ sequenceNumber: '101', data: encodeRecord(m) }]
+  await host().handle({ stream: 's', shardId: 'in', records: batch })
+  t.same((await stores.journal.deadLetters()).map((l) => l.envelope.id), [m.id], 'the message died')
+  open.add(k)
+
+  const replayed: Envelope[] = []
+  let now = Date.now()
+  const replay = (whileSending: () => Promise<unknown> = async () => {}) => {
+    const parts: ReplayParts = {
+      journal: stores.journal as never,
+      state: stores.state as never,
+      lane: { take: () => 0, origin: () => ({ lane: 'p:replayer', pos: '0', i: 0, fence: '0' }), settle: () => {} } as never,
+      codec: undefined as never,
+      sender: () => ({
+        streams: ['s'],
+        putData: async () => {},
+        send: async (e) => {
+          await whileSending()
+          replayed.push(structuredClone(e))
+        },
+      }),
+      accepted: (e): ReceiptRecord => ({ id: e.id, actor: e.type, key: e.key, entry: { status: 'accepted', at: now, attempt: 0 }, expiresAt: now + 3_600_000 }),
+      keepsState: () => true,
+      now: () => (now += 1_000),
+    }
+    return replayDeadLetter(parts, m.id)
+  }
+  let seq = 101
+  /** The copies replayed so far, read at new records after `before` (a redelivery from the batch's start). */
+  const readReplays = (before: DurableRecord[] = []) =>
+    host().handle({ stream: 's', shardId: 'in', records: [...before, ...replayed.splice(0).map((e) => ({ sequenceNumber: String(++seq), data: encodeRecord(e) }))] })
+  const applied = async () => (JSON.parse((await stores.state.get(Gate.type, k))!.state) as { json: { ns: number[] } }).json.ns
+  return { m, batch, host, replay, readReplays, applied, k }
+}
+
+async function bothWays(t: Test, kind: 'memory' | 'dynamodb'): Promise<void> {
+  const stores = kind === 'memory' ? { state: new MemoryStateStore(), journal: new MemoryJournalStore(), kind } : await dynamodbStores(t)
+
+  await t.test('the batch delivered again after the replay ended the letter: no letter comes back', async (t) => {
+    const { m, batch, replay, readReplays, applied } = await scene(t, stores, 'after')
+    await replay()
+    t.same(await stores.journal.deadLetters(), [], 'the replay ended the letter')
+    // The batch again, before the replayed copy: its host sends the stored outbox again, the letter with it.
+    await readReplays(batch)
+    t.same(await applied(), [1], 'the replay applied the message')
+    t.same(await stores.journal.deadLetters(), [], 'and the letter written again did not come back')
+    await t.rejects(replay(), { code: 'TROUPE_NO_DEAD_LETTER' }, `so nothing replays ${m.id} again`)
+    await readReplays()
+    t.same(await applied(), [1], 'applied once')
+  })
+
+  await t.test('the batch delivered again while the replay holds the letter: its hold and where it sent stay', async (t) => {
+    const { host, batch, replay, readReplays, applied } = await scene(t, stores, 'during')
+    await replay(() => host().handle({ stream: 's', shardId: 'in', records: batch }))
+    t.same(await stores.journal.deadLetters(), [], 'the replay ended the letter, still its own when it sent')
+    await readReplays()
+    t.same(await applied(), [1], 'the replay applied the message')
+    await t.rejects(replay(), { code: 'TROUPE_NO_DEAD_LETTER' }, 'nothing to replay again')
+    await readReplays()
+    t.same(await applied(), [1], 'applied once')
+  })
+
+  await t.test('a later death of the message is a letter again, and its replay runs it', async (t) => {
+    const { m, batch, replay, readReplays, applied, k } = await scene(t, stores, 'again')
+    await replay()
+    await readReplays()
+    t.same(await applied(), [1])
+    // It dies a second time, now at a later record: a new letter, replaced by no copy of the first.
+    open.delete(k)
+    const { origin: _o, ...rest } = m
+    const second: Envelope = { ...rest, origin: { lane: 'p:producer', pos: '2', i: 0, fence: '2' } }
+    await host().handle({ stream: 's', shardId: 'in', records: [{ sequenceNumber: '200', data: encodeRecord(second) }] })
+    t.equal((await stores.journal.deadLetters()).length, 1, 'the new death is kept')
+    await host().handle({ stream: 's', shardId: 'in', records: batch })
+    open.add(k)
+    await replay()
+    await readReplays()
+    t.same(await applied(), [1, 1], 'its replay ran it: two deaths, two runs')
+    t.same(await stores.journal.deadLetters(), [], 'and ended its letter, which no copy of the first brought back')
+    function host() {
+      return new DurableHost({ actors: [Gate], state: stores.state, timers: new MemoryTimerStore(), journal: stores.journal, messages: recordingSender([]), logger: createLogger('silent') })
+    }
+  })
+}
+
+t.test('on the memory stores', (t) => bothWays(t, 'memory'))
+t.test('on the DynamoDB stores (dynalite)', (t) => bothWays(t, 'dynamodb'))
