@@ -185,7 +185,8 @@ export class AwsTimers {
     } catch (error) {
       // The letter keeps the error that stopped the firing and the body the timer would have told.
       const envelope = makeEnvelope({ ...fields, id: derivedId(timer.id as MessageId, timer.dueAt), type: timer.target, key: '', body })
-      const letter: DeadLetter = { envelope, error: errorRecord(error), attempts: [], deadAt: clock.now() }
+      // Dead at its due time: the same each time this firing is tried, so a letter replayed stays replayed.
+      const letter: DeadLetter = { envelope, error: errorRecord(error), attempts: [], deadAt: timer.dueAt }
       await this.o.journal.putDeadLetters([letter])
       logger.error('timer could not fire; dead-lettered', { ...messageLogFields(envelope), timerId: timer.id, error: letter.error.message })
       return

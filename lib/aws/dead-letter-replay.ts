@@ -169,7 +169,8 @@ export async function replayDeadLetter(parts: ReplayParts, id: string): Promise<
   if (!held) throw new NoDeadLetterError(id, parts.where)
   const { letter, sentAs, gen } = held
   const { origin: _old, ...rest } = letter.envelope
-  const envelope: Envelope = { ...rest, attempt: 0 }
+  // A new run: attempts from 1 again, and its death, if it dies again, later than this letter's.
+  const envelope: Envelope = { ...rest, attempt: 0, diedAt: letter.deadAt }
   /** A position of the process's lane, for a message that goes there. */
   let pos: number | undefined
   // The new run's first entry, once written: a replay that fails after it says so in the receipt.

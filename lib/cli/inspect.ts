@@ -13,7 +13,7 @@ import { total } from '../cost/bill.js'
 import { messageCost, type MessageCost, type MessageCostOptions } from '../cost/message-cost.js'
 import { DEFAULT_LAMBDA } from '../cost/usage.js'
 import type { CostView, Inspector, MessageNode, TraceNode } from '../inspect/inspector.js'
-import { CliError, UsageError, withoutCode } from './cli-error.js'
+import { CliError, messageOf, UsageError, withoutCode } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
 import { openSource, SOURCE_HELP, sourceOptions, type SourceFlags } from './inspect-source.js'
 import type { Io } from './io.js'
@@ -29,16 +29,21 @@ tick; troupe dev's default host gives the Lambda deploy's. A month's standing co
 the tick) are shown apart: they do not depend on messages. docs/cost.md has the model and the price file.
 `
 
+/** `dead replay --all` says on stderr how far it got every this many letters. */
+const PROGRESS_EVERY = 100
+
 /** Runs `troupe inspect <argv>`; resolves to the exit code. */
 export async function inspect(argv: readonly string[], io: Io): Promise<number> {
   const out = (text: string) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
   const program = newCommand('troupe inspect', io).description('look into a running troupe system or its DynamoDB table').addHelpText('after', SOURCE_HELP)
 
   const source = (cmd: Command) => sourceOptions(cmd).option('--json', 'print JSON instead of a table')
+  /** 1 when a command answered but did not do all it was asked (`dead replay --all` with letters not replayed). */
+  let exitCode = 0
 
   /** One subcommand: opens the source, runs, prints JSON or text, closes. */
   const action =
-    <A extends unknown[]>(run: (inspector: Inspector, flags: SourceFlags & { json?: boolean } & Record<string, unknown>, ...args: A) => Promise<{ json: unknown; text: () => string }>) =>
+    <A extends unknown[]>(run: (inspector: Inspector, flags: SourceFlags & { json?: boolean } & Record<string, unknown>, ...args: A) => Promise<{ json: unknown; text: () => string; failed?: boolean }>) =>
     async (...args: unknown[]) => {
       const cmd = args.at(-1) as Command
       // `dead replay` shares its flags with `dead`, which commander gives them to.
@@ -48,6 +53,7 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
         try {
           const result = await run(inspector, flags, ...(args.slice(0, -2) as A))
           out(flags.json ? JSON.stringify(result.json, null, 2) : result.text())
+          if (result.failed) exitCode = 1
         } finally {
           await inspector.close?.()
         }
@@ -162,10 +168,36 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
     action(async (i, flags, id: string | undefined) => {
       if (id === undefined && !flags.all) throw new UsageError('say which: dead replay <id>, or dead replay --all [--type T]')
       if (id !== undefined && flags.all) throw new UsageError('give an id or --all, not both')
-      const ids = id !== undefined ? [id] : (await i.dead(flags.type as string | undefined)).map((r) => r.id)
+      if (id !== undefined) {
+        const replayed = [await i.replay(id)]
+        return { json: { replayed }, text: () => `replayed 1: ${replayed[0]}` }
+      }
+      // Every letter is tried: one that fails (held by another replay, its instance busy) is said
+      // as it fails and in the answer, and the others go on; the exit code is then 1.
+      const ids = (await i.dead(flags.type as string | undefined)).map((r) => r.id)
       const replayed: string[] = []
-      for (const each of ids) replayed.push(await i.replay(each))
-      return { json: { replayed }, text: () => (replayed.length ? `replayed ${replayed.length}: ${replayed.join(', ')}` : 'nothing to replay') }
+      const failed: { id: string; error: { code?: string; message: string } }[] = []
+      let untried: string[] = []
+      for (const [n, each] of ids.entries()) {
+        try {
+          replayed.push(await i.replay(each))
+        } catch (error) {
+          failed.push({ id: each, error: jsonError(error) })
+          io.stderr.write(`troupe inspect: dead letter ${each} not replayed: ${withoutCode(messageOf(error))}\n`)
+          // The source gone, no other letter can be replayed either.
+          if (error instanceof TroupeError && error.code === 'TROUPE_INSPECT_UNREACHABLE') {
+            untried = ids.slice(n + 1)
+            break
+          }
+        }
+        if ((n + 1) % PROGRESS_EVERY === 0 && n + 1 < ids.length) io.stderr.write(`troupe inspect: ${n + 1} of ${ids.length} dead letters tried\n`)
+      }
+      const text = () => {
+        const done = replayed.length ? `replayed ${replayed.length}: ${replayed.join(', ')}` : failed.length ? 'replayed none' : 'nothing to replay'
+        const notDone = failed.length ? `; ${failed.length} not replayed: ${failed.map((f) => f.id).join(', ')}` : ''
+        return `${done}${notDone}${untried.length ? `; ${untried.length} not tried` : ''}`
+      }
+      return { json: { replayed, failed, ...(untried.length ? { untried } : {}) }, text, failed: failed.length !== 0 }
     }),
   )
 
@@ -235,7 +267,7 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
   }
 
   try {
-    return (await parseCommand(program, argv)) ?? 0
+    return (await parseCommand(program, argv)) ?? exitCode
   } catch (error) {
     if (error instanceof TroupeError) throw new CliError(withoutCode(error.message), 1, { cause: error })
     throw error

@@ -46,7 +46,13 @@ export interface DeadLetter {
   envelope: Envelope
   error: ErrorRecord
   attempts: AttemptRecord[]
-  /** Epoch milliseconds. */
+  /**
+   * When the message died, epoch milliseconds: when its last attempt failed; for a message no
+   * send could deliver, when its turn made it (`sentAt`); for a record no host could run, when it
+   * arrived on its stream; for a timer that could not fire, its due time. Each is the same on a
+   * copy of the letter's write (an outbox sent again, a record delivered again), which is how the
+   * journal knows a copy from a later death of the message.
+   */
   deadAt: number
 }
 

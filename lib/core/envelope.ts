@@ -52,6 +52,12 @@ export interface Envelope<Body = unknown> {
    * item (messages a direct turn made, held or parked messages) and applies nothing itself.
    */
   control?: 'flush'
+  /**
+   * On a message replayed from a dead letter: that letter's `deadAt`. A death of the replay is
+   * later than it, whatever the clocks of the hosts say, so its letter is never taken for a copy
+   * of the first one's write (docs/guarantees.md, "A letter replayed stays replayed").
+   */
+  diedAt?: number
 }
 
 /**

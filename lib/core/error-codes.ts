@@ -95,7 +95,7 @@ export const errorCodes = {
     remedy: 'Ask a source that counts requests: `--url` to `troupe dev` or an AWS-mode process, or `--table` with `--metrics cloudwatch`.',
   },
   TROUPE_INSPECT_REFUSED: {
-    meaning: 'The inspection server refused a request (no or a wrong token, a bad argument); its reason is in the message.',
+    meaning: 'The inspection server refused a request (no or a wrong token, a bad argument); its reason is in the message. A refusal by troupe itself (no such dead letter, a replay under way) keeps the code of that error.',
     remedy: 'Pass the token (`--token` or TROUPE_UI_TOKEN), or fix what the reason names.',
   },
   TROUPE_INSPECT_UNREACHABLE: {
@@ -346,7 +346,7 @@ export const errorCodes = {
     remedy: 'Create it (`createTable(client, name)`, or deploy), then start.',
   },
   TROUPE_STORE_UNAVAILABLE: {
-    meaning: 'DynamoDB left keys unprocessed after every retry, or a receipt could not be written.',
+    meaning: 'DynamoDB left keys unprocessed after every retry, or a receipt or a dead letter could not be written.',
     remedy: 'DynamoDB is throttling: raise its capacity (or use on-demand); the work is retried.',
   },
   TROUPE_TERMINAL: {

@@ -3,6 +3,7 @@
 import superjson from 'superjson'
 import type { Pause } from '../core/system.js'
 import { ConfigError, TroupeError } from '../core/errors.js'
+import { errorCodes, type ErrorCode } from '../core/error-codes.js'
 import type { TimerRecord } from '../store/index.js'
 import type { ActorRow, CostView, DeadRow, GraphView, Inspector, InspectorSource, InstanceRow, JoinRow, MessageView, Page, TraceNode } from './inspector.js'
 
@@ -45,7 +46,12 @@ export class HttpInspector implements Inspector {
     } catch {
       throw new TroupeError('TROUPE_INSPECT_BAD_ANSWER', `${this.base}${path} answered ${res.status} with something that is not troupe's: ${text.slice(0, 200)}`)
     }
-    if (!res.ok) throw new TroupeError('TROUPE_INSPECT_REFUSED', `${this.base}${path}: ${(value as { error?: string })?.error ?? res.status}`)
+    if (!res.ok) {
+      const { error, code } = (value ?? {}) as { error?: string; code?: string }
+      // The server's own refusal keeps its code (TROUPE_REPLAY_UNDER_WAY, TROUPE_NO_DEAD_LETTER…).
+      if (code !== undefined && Object.hasOwn(errorCodes, code)) throw new TroupeError(code as ErrorCode, `${this.base}${path}: ${(error ?? '').replace(/^\[TROUPE_[A-Z_]+\] /, '')}`)
+      throw new TroupeError('TROUPE_INSPECT_REFUSED', `${this.base}${path}: ${error ?? res.status}`)
+    }
     return value as T
   }
 

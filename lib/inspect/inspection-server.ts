@@ -71,7 +71,8 @@ export async function serveInspection(inspector: Inspector, options: InspectionS
 
   const server = createServer((req, res) => {
     // Bad requests and troupe's own refusals (unknown actor, no such dead letter) are the caller's to fix.
-    handle(req, res).catch((error: unknown) => send(res, error instanceof TroupeError || error instanceof SyntaxError ? 400 : 500, { error: (error as Error).message }))
+    // A refusal of troupe's carries its code, so a client can tell one from another (a replay under way, no such letter).
+    handle(req, res).catch((error: unknown) => send(res, error instanceof TroupeError || error instanceof SyntaxError ? 400 : 500, { error: (error as Error).message, ...(error instanceof TroupeError ? { code: error.code } : {}) }))
   })
 
   const allowedHosts = () => new Set([`${host}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`])

@@ -1,7 +1,8 @@
 // The fields an envelope carries in a record, and what each must hold: ids ≤ 256 characters,
 // `attempt` a whole number, `sentAt` a finite number, `fork` `{ forkId, index }`, `origin` a lane,
 // two positions and an index — on the wire the list `[lane, pos, i, fence]`, `trace` a W3C
-// traceparent and tracestate — on the wire the traceparent, or `[traceparent, tracestate]`; the
+// traceparent and tracestate — on the wire the traceparent, or `[traceparent, tracestate]`,
+// `diedAt` a finite number; the
 // fields every message carries. Unknown fields: ignored and dropped by default, so a newer sender may add a
 // field while older hosts still run (rolling deploys); `unknownFields: 'reject'` refuses them instead.
 import { comparePosition, POSITION } from '../core/position.js'
@@ -26,6 +27,7 @@ const FIELDS = new Set([
   'origin',
   'control',
   'trace',
+  'diedAt',
 ])
 const FORK_FIELDS = new Set(['forkId', 'index'])
 
@@ -50,6 +52,7 @@ export function checkFields(e: Record<string, unknown>, limits: Limits, decoding
     (has(e, 'origin') ? checkOrigin(e.origin, decoding) : undefined) ??
     (!has(e, 'control') || e.control === 'flush' ? undefined : `the field "control" must be "flush" when set, got ${describe(e.control)}`) ??
     (has(e, 'trace') ? checkTrace(e.trace, decoding) : undefined) ??
+    (!has(e, 'diedAt') || Number.isFinite(e.diedAt) ? undefined : `the field "diedAt" must be a finite number (epoch ms) when set, got ${describe(e.diedAt)}`) ??
     (decoding && limits.rejectUnknown ? unknown(Object.keys(e), FIELDS, 'the envelope') : undefined)
   )
 }

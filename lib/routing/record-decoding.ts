@@ -146,5 +146,6 @@ function decodeDocument(doc: unknown, limits: Limits): DecodeResult {
     const [parent, state] = typeof v.trace === 'string' ? [v.trace] : (v.trace as unknown as [string, string | undefined])
     envelope.trace = state === undefined ? { parent } : { parent, state }
   }
+  if (v.diedAt !== undefined) envelope.diedAt = v.diedAt
   return { ok: true, envelope }
 }

@@ -35,6 +35,7 @@ export function encodeEnvelope(envelope: Envelope, limits: Limits): Buffer {
   if (envelope.origin !== undefined) plain.origin = [envelope.origin.lane, envelope.origin.pos, envelope.origin.i, envelope.origin.fence]
   if (envelope.control !== undefined) plain.control = envelope.control
   if (envelope.trace !== undefined) plain.trace = envelope.trace.state === undefined ? envelope.trace.parent : [envelope.trace.parent, envelope.trace.state]
+  if (envelope.diedAt !== undefined) plain.diedAt = envelope.diedAt
 
   let doc: SuperJSONResult
   try {

@@ -23,10 +23,10 @@
 // table, `payload#dead/…`, with no `ttl`), and its item keeps `payload` (key, bytes, sha256) and a
 // summary letter (the envelope without its body, the error shortened), so it is still listed,
 // filtered and counted with one Query. Reads fetch the whole letter back and check its sha256.
-// The payload's key holds the letter's sha256, so a letter written again with other content (a
-// redelivered batch dead-letters its unreadable record again, with a new `deadAt`) never mixes its
-// bytes with the first; the write that replaces a large letter deletes the payload of the one it
-// replaced, and `take` deletes the payload of the letter it takes.
+// The payload's key holds the letter's sha256, so a letter of the message with other content (a
+// later death: other attempts, another error) never mixes its bytes with the first; the write
+// that replaces a large letter deletes the payload of the one it replaced, and `take` deletes the
+// payload of the letter it takes.
 import { createHash } from 'node:crypto'
 import { GetItemCommand, PutItemCommand, UpdateItemCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
 import { eachAtOnce } from '../core/each-at-once.js'
@@ -61,7 +61,7 @@ const LETTER_ITEM_BYTES = DYNAMODB_MAX_ITEM_BYTES - 1024
 /** Letters written to, or read from, the payload store at once. */
 const PAYLOADS_AT_ONCE = 4
 /** Letters that fit an item written at once (one PutItem each). */
-const LETTERS_AT_ONCE = 8
+const LETTERS_AT_ONCE = 16
 /** The condition of a letter's write: no letter of the message, or one of an earlier death (a tombstone keeps its `deadAt`). */
 const LATER_DEATH = 'attribute_not_exists(pk) OR attribute_not_exists(deadAt) OR deadAt < :deadAt'
 /** The condition of an item that holds a letter, not what is left of one replayed or taken. */
@@ -90,16 +90,16 @@ export class DynamoDBDeadLetters {
       const known = byId.get(letter.envelope.id)
       if (known === undefined || known.deadAt < letter.deadAt) byId.set(letter.envelope.id, letter)
     }
-    const fitting: (Item & Key)[] = []
+    const fitting: { item: Item & Key; letter: DeadLetter }[] = []
     const large: LetterText[] = []
     for (const letter of byId.values()) {
       const text = letterText(letter)
       const item = letterItem(letter, text)
-      if (itemBytes(item) <= LETTER_ITEM_BYTES) fitting.push(item)
+      if (itemBytes(item) <= LETTER_ITEM_BYTES) fitting.push({ item, letter })
       else large.push(text)
     }
     // Both sides end before the put answers: a caller that tries again must not race writes of this one.
-    const settled = await Promise.allSettled([eachAtOnce(fitting, LETTERS_AT_ONCE, (item) => this.putItem(item)), eachAtOnce(large, PAYLOADS_AT_ONCE, (text) => this.putLarge(text))])
+    const settled = await Promise.allSettled([eachAtOnce(fitting, LETTERS_AT_ONCE, ({ item, letter }) => this.putItem(item, letter)), eachAtOnce(large, PAYLOADS_AT_ONCE, (text) => this.putLarge(text))])
     for (const side of settled) if (side.status === 'rejected') throw side.reason
   }
 
@@ -107,7 +107,7 @@ export class DynamoDBDeadLetters {
    * Writes a letter's item unless its item holds the same or a later death of the message; true
    * when written. The payload of a letter it replaced is deleted.
    */
-  private async putItem(item: Item & Key): Promise<boolean> {
+  private async putItem(item: Item & Key, letter: DeadLetter): Promise<boolean> {
     let out
     try {
       out = await this.table.send((c) =>
@@ -115,7 +115,9 @@ export class DynamoDBDeadLetters {
       )
     } catch (error) {
       if (errorName(error) === 'ConditionalCheckFailedException') return false
-      throw error
+      if (error instanceof TroupeError) throw error
+      // The SDK tried it again as long as it would (throttled, a broken connection): the letter is named.
+      throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `the dead letter of ${labelOf(letter)} was not written to table ${this.table.name}: ${errorName(error)}: ${(error as Error).message}`, { cause: error })
     }
     const replaced = out.Attributes && referenceOf(out.Attributes)
     // Bytes left behind by a failed delete cost storage, never a letter.
@@ -322,15 +324,22 @@ export class DynamoDBDeadLetters {
   }
 
   /**
-   * Writes a letter's whole text to the payload store, then its item (putItem). Its bytes are
-   * deleted again when the item was not written, unless the item there refers to them (the same
-   * letter, written before).
+   * Writes a letter's whole text to the payload store, then its item (putItem), unless its item
+   * holds the same or a later death already (a copy of the write: nothing is written). Bytes whose
+   * item was refused all the same (a letter of the message came meanwhile) are deleted only when a
+   * letter there refers to other bytes: what is left of a letter being taken may be put back, with
+   * these very bytes (the same letter's key), by a take whose read failed.
    */
   private async putLarge(text: LetterText): Promise<void> {
+    const key = letterKey(text.letter.envelope.id)
+    const before = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: key, ConsistentRead: true, ProjectionExpression: 'deadAt' })))
+    const known = before.Item?.deadAt?.N
+    if (known !== undefined && Number(known) >= text.letter.deadAt) return
     const ref = await this.putPayload(text)
-    if (await this.putItem(summaryItem(text, ref))) return
-    const there = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: letterKey(text.letter.envelope.id), ConsistentRead: true })))
-    if (there.Item === undefined || referenceOf(there.Item)?.key !== ref.key) await this.forget(ref.key).catch(() => undefined)
+    if (await this.putItem(summaryItem(text, ref), text.letter)) return
+    const there = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: key, ConsistentRead: true })))
+    const live = there.Item !== undefined && there.Item.ended === undefined
+    if (live && referenceOf(there.Item!)?.key !== ref.key) await this.forget(ref.key).catch(() => undefined)
   }
 
   /** Writes a letter's whole text to the payload store; where it is. */

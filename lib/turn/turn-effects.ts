@@ -153,9 +153,14 @@ export function firedEnvelope(firing: Firing, target: ActorType | undefined): En
   return envelope
 }
 
-/** A message's dead letter, with every attempt it had. */
+/** A message's dead letter, with every attempt it had; a replay's death is later than the letter it came from. */
 export function deadLetter(envelope: Envelope, error: unknown, attempts: readonly AttemptRecord[], deadAt: number): DeadLetter {
-  return { envelope, error: errorRecord(error), attempts: [...attempts], deadAt }
+  return { envelope, error: errorRecord(error), attempts: [...attempts], deadAt: laterDeath(envelope, deadAt) }
+}
+
+/** `deadAt`, or just after the death a replayed message came from when that is later (a clock behind). */
+export function laterDeath(envelope: Envelope, deadAt: number): number {
+  return envelope.diedAt !== undefined && envelope.diedAt >= deadAt ? envelope.diedAt + 1 : deadAt
 }
 
 /** The one log line of a dead-lettered message. */

@@ -5,7 +5,8 @@ import { serveInspection } from '../../lib/inspect/inspection-server.js'
 import type { InstanceRow, TraceNode } from '../../lib/inspect/inspector.js'
 import { SystemInspector } from '../../lib/inspect/system-inspector.js'
 import { checkScenario, inspectCli } from './fixtures/cli-checks.js'
-import { ACTORS, Count, play, Poison } from './fixtures/scenario.js'
+import { ReplayUnderWayError } from '../../lib/core/errors.js'
+import { ACTORS, Count, fix, play, Poison, until } from './fixtures/scenario.js'
 
 t.test('every command answers --json with the scenario’s known counts', async (t) => {
   const system = createSystem({ actors: ACTORS, receiptsForAll: true, logLevel: 'silent' })
@@ -54,6 +55,36 @@ t.test("an id or key that starts with '-' is given after '--'", async (t) => {
   const trace = await inspectCli(['trace', '--url', server.url, '--json', '--', '-request'], [])
   t.equal(trace.code, 0, `inspect trace -- -request exits 0${trace.stderr ? `: ${trace.stderr}` : ''}`)
   t.same((JSON.parse(trace.stdout) as TraceNode[]).map((n) => n.type), ['in.count'], 'the request of one message')
+})
+
+t.test('dead replay --all tries every letter: one it cannot replay is named, the others are replayed, and it exits 1', async (t) => {
+  const system = createSystem({ actors: ACTORS, logLevel: 'silent' })
+  const inspector = new SystemInspector(system, { actors: ACTORS })
+  fix.poisonFixed = false
+  const ids = [await system.tell(Poison, { k: 'x' }), await system.tell(Poison, { k: 'y' }), await system.tell(Poison, { k: 'z' })]
+  await until('three letters', async () => (await system.deadLetters()).length === 3)
+  fix.poisonFixed = true
+  // The second letter's replay fails (as one held by another replay does); the source is otherwise the system's.
+  const stuck = ids[1]!
+  const failing = new Proxy(inspector, {
+    get: (o, k) => (k === 'replay' ? async (id: string) => (id === stuck ? Promise.reject(new ReplayUnderWayError(id)) : o.replay(id)) : Reflect.get(o, k)),
+  })
+  const server = await serveInspection(failing, { log: inspector.log })
+  t.teardown(async () => {
+    await server.close()
+    await inspector.close()
+    await system.stop({ timeoutMs: 1_000 })
+  })
+  const run = await inspectCli(['dead', 'replay', '--all', '--json'], ['--url', server.url])
+  t.equal(run.code, 1, 'exit 1: not every letter was replayed')
+  const answer = JSON.parse(run.stdout) as { replayed: string[]; failed: { id: string; error: { code?: string } }[] }
+  t.same(answer.replayed.sort(), [ids[0], ids[2]].sort(), 'the letters before and after the one that failed were replayed')
+  t.same(answer.failed.map((f) => [f.id, f.error.code]), [[stuck, 'TROUPE_REPLAY_UNDER_WAY']], 'the one that failed, with its code')
+  t.match(run.stderr, new RegExp(`dead letter ${stuck} not replayed: `), 'and a line on stderr as it failed')
+  t.same((await system.deadLetters()).map((l) => l.envelope.id), [stuck], 'it alone is still a dead letter')
+  const text = await inspectCli(['dead', 'replay', '--all'], ['--url', server.url])
+  t.equal(text.code, 1)
+  t.equal(text.stdout, `replayed none; 1 not replayed: ${stuck}\n`, 'the text says what was and was not replayed')
 })
 
 t.test('usage errors exit 2 naming the problem; --help works everywhere', async (t) => {

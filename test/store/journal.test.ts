@@ -173,6 +173,51 @@ t.test('a payload store that does not answer fails the put, the list and the tak
   t.strictSame(await journal.takeDeadLetter('big'), big, 'the failed take put it back')
 })
 
+t.test('a copy of a large letter written while a take reads it deletes no byte of it: the take gets it whole', async (t) => {
+  const { tableName } = await freshJournal(t)
+  const memory = new MemoryPayloadStore()
+  let reading: (() => void) | undefined
+  let pauseNextGet = false
+  const payloads = {
+    put: (k: string, d: Uint8Array, e: number) => memory.put(k, d, e),
+    delete: (k: string) => memory.delete(k),
+    get: async (k: string) => {
+      if (pauseNextGet) {
+        pauseNextGet = false
+        await new Promise<void>((r) => (reading = r))
+      }
+      return memory.get(k)
+    },
+  }
+  const journal = new DynamoDBJournalStore({ client: dynamodb, tableName, payloads })
+  const big = letter('big', { s: 'x'.repeat(600 * 1024) })
+  await journal.putDeadLetters([big])
+  pauseNextGet = true
+  const taking = journal.takeDeadLetter('big')
+  while (reading === undefined) await new Promise((r) => setImmediate(r))
+  // The take has ended the letter's item and reads its bytes: a copy of the letter's write comes now.
+  await journal.putDeadLetters([big])
+  reading()
+  t.strictSame(await taking, big, 'the take gets the letter whole')
+  t.equal(memory.size, 0, 'and then deletes its bytes: nothing is left behind')
+  t.strictSame(await journal.deadLetters(), [], 'nor does the copy bring the letter back')
+})
+
+t.test('a dead letter DynamoDB does not take is an error naming it', async (t) => {
+  const { tableName } = await freshJournal(t)
+  const client = {
+    async send(command: { input: unknown }): Promise<unknown> {
+      if (command instanceof PutItemCommand) throw Object.assign(new Error('Throughput exceeds the current capacity of your table'), { name: 'ProvisionedThroughputExceededException' })
+      return dynamodb.send(command as Parameters<DynamoDBClient['send']>[0])
+    },
+  } as unknown as DynamoDBClient
+  const journal = new DynamoDBJournalStore({ client, tableName })
+  await t.rejects(journal.putDeadLetters([letter('d1', {})]), {
+    code: 'TROUPE_STORE_UNAVAILABLE',
+    message: new RegExp(`the dead letter of message d1 \\(actor uploads\\) was not written to table ${tableName}: ProvisionedThroughputExceededException`),
+  })
+})
+
 t.test('a receipt entry over 400 KB is refused by message id and actor before anything is sent', async (t) => {
   const counter = new RequestCounter()
   const { journal } = await freshJournal(t, countRequests(dynamodb, counter))
@@ -256,13 +301,15 @@ t.test('each journal operation costs the requests the design says', async (t) =>
   t.strictSame(await cost(() => journal.receipt('nope', NOW)), { 'DynamoDB.Query': 1 }, 'an unknown receipt')
   const letters = Array.from({ length: 30 }, (_, i) => letter(`d${i}`, { i }))
   t.strictSame(await cost(() => journal.putDeadLetters(letters)), { 'DynamoDB.PutItem': 30 }, '30 dead letters: one conditional PutItem each')
-  t.strictSame(await cost(() => journal.putDeadLetters(letters)), { 'DynamoDB.PutItem': 30 }, 'the same again: each refused by its condition')
+  const again = counter.snapshot()
+  t.strictSame(await cost(() => journal.putDeadLetters(letters)), { 'DynamoDB.PutItem': 30 }, 'the same again: 30 requests')
+  t.equal(counter.since(again).byApi['DynamoDB.PutItem']?.errors, 30, 'each refused by its condition')
   t.strictSame(await cost(() => journal.deadLetters()), { 'DynamoDB.Query': 1 }, 'deadLetters')
   t.strictSame(await cost(() => journal.deadLetters('uploads')), { 'DynamoDB.Query': 1 }, 'deadLetters of a type')
   t.strictSame(await cost(() => journal.takeDeadLetter('d1')), { 'DynamoDB.UpdateItem': 1 }, 'takeDeadLetter: one UpdateItem leaves its death')
   t.strictSame(await cost(() => journal.takeDeadLetter('d1')), { 'DynamoDB.UpdateItem': 1 }, 'takeDeadLetter of a taken letter')
   const large = letter('large', { s: 'x'.repeat(500 * 1024) })
-  t.strictSame(await cost(() => journal.putDeadLetters([large])), { 'DynamoDB.PutItem': 3 }, 'a 500 KB letter: two chunks, then its item')
+  t.strictSame(await cost(() => journal.putDeadLetters([large])), { 'DynamoDB.GetItem': 1, 'DynamoDB.PutItem': 3 }, 'a 500 KB letter: whether its item holds it already, its two chunks, then its item')
   t.strictSame(await cost(() => journal.deadLetters('uploads')), { 'DynamoDB.Query': 2 }, 'deadLetters with it: one Query more, for its chunks')
   t.strictSame(await cost(() => journal.takeDeadLetter('large')), { 'DynamoDB.UpdateItem': 1, 'DynamoDB.Query': 2, 'DynamoDB.BatchWriteItem': 1 }, 'taking it: its chunks read, then deleted')
 })

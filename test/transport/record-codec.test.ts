@@ -127,7 +127,7 @@ t.test('the record is the text superjson writes, whether the body takes the plai
   }
   const cases: [string, Envelope][] = [
     ['a plain body', envelope()],
-    ['every field set', { ...envelope(full), origin: { lane: 'p:abc', pos: '12', i: 0, fence: '7' }, trace: { parent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01` } }],
+    ['every field set', { ...envelope(full), origin: { lane: 'p:abc', pos: '12', i: 0, fence: '7' }, trace: { parent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01` }, diedAt: 1_700_000_000_000 }],
     ['no body', envelope({ body: undefined })],
     ['a body superjson annotates', envelope({ body: { at: new Date(5), n: -0 } })],
     ['attempt -0', { ...envelope(), attempt: -0 }],
@@ -152,10 +152,12 @@ t.test('the record is the text superjson writes, whether the body takes the plai
     if (e.origin) wire.origin = [e.origin.lane, e.origin.pos, e.origin.i, e.origin.fence]
     if (e.control) wire.control = e.control
     if (e.trace) wire.trace = e.trace.state === undefined ? e.trace.parent : [e.trace.parent, e.trace.state]
+    if (e.diedAt !== undefined) wire.diedAt = e.diedAt
     t.equal(encodeRecord(e).toString('utf8'), JSON.stringify(superjson.serialize(wire as never)), `${name}: the text superjson writes`)
     const r = decodeRecord(encodeRecord(e))
     if (!Object.getPrototypeOf(e) || Object.getPrototypeOf(e) === Object.prototype) {
       t.ok(r.ok && Object.is(r.envelope.attempt, e.attempt) && Object.is(r.envelope.sentAt, e.sentAt), `${name}: attempt and sentAt come back as they were`)
+      t.equal(r.ok && r.envelope.diedAt, e.diedAt, `${name}: diedAt comes back as it was`)
     }
   }
 })
@@ -215,6 +217,7 @@ t.test('encoding refuses what decoding would refuse, naming the actor and messag
     ['attempt not whole', envelope({ attempt: 1.5 }), /"attempt" must be a whole number/],
     ['sentAt NaN', envelope({ sentAt: NaN }), /"sentAt" must be a finite number/],
     ['deadline Infinity', envelope({ deadline: Infinity }), /"deadline" must be a finite number/],
+    ['diedAt a string', { ...envelope(), diedAt: '5' as never }, /"diedAt" must be a finite number/],
     ['fork index', envelope({ fork: { forkId: 'f', index: -1 } }), /"fork.index" must be a whole number/],
     ['too deep', envelope({ body: { a: { b: { c: { d: { e: { f: { g: { h: { i: 1 } } } } } } } } } }), /nests deeper than 8 levels/],
     ['long BigInt', envelope({ body: { n: 10n ** 60n } }), /BigInt at "body.n" is 61 characters long, over the limit of 50/],

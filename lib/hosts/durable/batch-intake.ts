@@ -12,6 +12,7 @@ import { unreadableRecordLetter } from '../../routing/unreadable-record.js'
 import type { StoredInstance } from '../../store/index.js'
 import { errorRecord, recordedError, type DeadLetter } from '../../core/dead-letter.js'
 import type { ActorType } from '../../turn/actor-type.js'
+import { laterDeath } from '../../turn/turn-effects.js'
 import type { ActorRegistry } from '../../turn/registry.js'
 import { BatchProgress } from './batch-progress.js'
 import { groupStart, pauseRef, type DurableBatch, type DurableRecord, type Group, type ShardSource } from './durable-batch.js'
@@ -66,7 +67,7 @@ export class BatchIntake {
               failedAt ??= record.sequenceNumber
               break records
             }
-            undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: ctx.clock.now() } })
+            undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: laterDeath(envelope, this.deadAt(record)) } })
             continue
           }
         }
@@ -76,7 +77,7 @@ export class BatchIntake {
         if (envelope.control !== undefined && (type === undefined || !keepsItem(type, envelope.key))) continue
         if (type === undefined) {
           const error = new UnknownActorError(envelope.type, this.registry.names(), `for message ${envelope.id} in this host`)
-          undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: ctx.clock.now() } })
+          undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: laterDeath(envelope, this.deadAt(record)) } })
           continue
         }
         // Unkeyed stateless messages need no order: each is a group of its own, and the copies of
@@ -189,6 +190,16 @@ export class BatchIntake {
 
   /** A record that is no envelope: kept as a dead letter with all of its data (see unreadable-record.ts). */
   private undecodable(record: DurableRecord, shard: string, reason: string, messageId: string | undefined, actor: string | undefined): DeadLetter {
-    return unreadableRecordLetter({ data: record.data, shard, sequenceNumber: record.sequenceNumber, reason, messageId, actor, now: this.ctx.clock.now() })
+    return unreadableRecordLetter({ data: record.data, shard, sequenceNumber: record.sequenceNumber, reason, messageId, actor, now: this.deadAt(record) })
+  }
+
+  /**
+   * When a record no host here can run died: when it arrived on its stream, the same on every
+   * delivery of it, so the letter a delivery again writes is known as a copy (a letter replayed
+   * stays replayed); a replay's record arrives later, and is a later death. Now, for a record
+   * that does not say.
+   */
+  private deadAt(record: DurableRecord): number {
+    return record.arrivedAt ?? this.ctx.clock.now()
   }
 }

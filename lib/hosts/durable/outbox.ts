@@ -85,7 +85,6 @@ export class OutboxSender {
     private readonly messages: MessageSender,
     private readonly timers: TimerStore,
     private readonly journal: JournalStore,
-    private readonly now: () => number,
     /** A timer was put: the process's timer runner may want to wake earlier. */
     private readonly onTimer: (dueAt: number) => void = () => {},
     /** Receipt entries were written: an `ask` waiting in this process reads them at once. */
@@ -117,7 +116,9 @@ export class OutboxSender {
       for (const [i, r] of report.results.entries()) {
         if (r.status === 'sent') continue
         if (UNSENDABLE.has(r.error.code)) {
-          letters.push({ envelope: envelopes[i]!, error: errorRecord(r.error), attempts: [], deadAt: this.now() })
+          // Dead when its turn made it (`sentAt`): the same on every send of this outbox again, so
+          // a copy of the letter is known as one (a letter replayed stays replayed).
+          letters.push({ envelope: envelopes[i]!, error: errorRecord(r.error), attempts: [], deadAt: envelopes[i]!.sentAt })
         } else {
           retryable ??= r.error
         }
