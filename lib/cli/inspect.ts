@@ -184,8 +184,8 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
         } catch (error) {
           failed.push({ id: each, error: jsonError(error) })
           io.stderr.write(`troupe inspect: dead letter ${each} not replayed: ${withoutCode(messageOf(error))}\n`)
-          // The source gone, no other letter can be replayed either.
-          if (error instanceof TroupeError && error.code === 'TROUPE_INSPECT_UNREACHABLE') {
+          // The source gone, or refusing this client (its token), no other letter can be replayed either.
+          if (error instanceof TroupeError && (error.code === 'TROUPE_INSPECT_UNREACHABLE' || error.code === 'TROUPE_INSPECT_REFUSED')) {
             untried = ids.slice(n + 1)
             break
           }

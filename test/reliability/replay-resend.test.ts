@@ -101,6 +101,8 @@ async function scene(t: Test, stores: Stores, name: string, how: 'turn' | 'unsen
   // Kinesis stamps each record with when it arrived: the same on every delivery of it.
   const batch: DurableRecord[] = [{ sequenceNumber: '101', data: encodeRecord(told), arrivedAt: Date.now() - 60_000 }]
   const redeliver = () => first().handle({ stream: 's', shardId: 'in', records: batch })
+  /** A copy of the record's message in a record of its own, arriving now (a put the transport tried again). */
+  const copy = () => first().handle({ stream: 's', shardId: 'in', records: [{ sequenceNumber: '150', data: batch[0]!.data, arrivedAt: Date.now() }] })
   await redeliver()
   const letters = await stores.journal.deadLetters()
   t.same(letters.map((l) => l.envelope.type), [Gate.type], `the message to the Gate died (${how})`)
@@ -134,7 +136,7 @@ async function scene(t: Test, stores: Stores, name: string, how: 'turn' | 'unsen
   const readReplays = (before: DurableRecord[] = [], reader = host()) =>
     reader.handle({ stream: 's', shardId: 'in', records: [...before, ...replayed.splice(0).map((e) => ({ sequenceNumber: String(++seq), data: encodeRecord(e) }))] })
   const applied = async () => (JSON.parse((await stores.state.get(Gate.type, k))!.state) as { json: { ns: number[] } }).json.ns
-  return { m, batch, host, replay, readReplays, applied, k, redeliver }
+  return { m, batch, host, replay, readReplays, applied, k, redeliver, copy }
 }
 
 async function bothWays(t: Test, kind: 'memory' | 'dynamodb'): Promise<void> {
@@ -166,12 +168,14 @@ async function bothWays(t: Test, kind: 'memory' | 'dynamodb'): Promise<void> {
 
   for (const how of ['unsendable', 'unknown type'] as const) {
     await t.test(`a letter of a message ${how === 'unsendable' ? 'no send could deliver' : 'of a type the host did not know'}, written again by the batch delivered again after its replay: it stays replayed`, async (t) => {
-      const { m, replay, readReplays, applied, redeliver } = await scene(t, stores, how.replace(' ', '-'), how)
+      const { m, replay, readReplays, applied, redeliver, copy } = await scene(t, stores, how.replace(' ', '-'), how)
       await replay()
       await readReplays()
       t.same(await applied(), [1], 'the replay applied the message')
       await redeliver()
       t.same(await stores.journal.deadLetters(), [], 'the letter written again did not come back')
+      await copy()
+      t.same(await stores.journal.deadLetters(), [], 'nor did a copy of the message in a record of its own')
       await t.rejects(replay(), { code: 'TROUPE_NO_DEAD_LETTER' }, `nothing replays ${m.id} again`)
       await readReplays()
       t.same(await applied(), [1], 'applied once')

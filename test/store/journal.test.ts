@@ -203,6 +203,48 @@ t.test('a copy of a large letter written while a take reads it deletes no byte o
   t.strictSame(await journal.deadLetters(), [], 'nor does the copy bring the letter back')
 })
 
+t.test('a copy of a large letter refused because the letter was ended meanwhile keeps its bytes for the take reading them', async (t) => {
+  const { tableName } = await freshJournal(t)
+  const memory = new MemoryPayloadStore()
+  let reading: (() => void) | undefined
+  let pauseNextGet = false
+  const payloads = {
+    put: (k: string, d: Uint8Array, e: number) => memory.put(k, d, e),
+    delete: (k: string) => memory.delete(k),
+    get: async (k: string) => {
+      if (pauseNextGet) {
+        pauseNextGet = false
+        await new Promise<void>((r) => (reading = r))
+      }
+      return memory.get(k)
+    },
+  }
+  const other = new DynamoDBJournalStore({ client: dynamodb, tableName, payloads })
+  const big = letter('big', { s: 'y'.repeat(600 * 1024) })
+  let taking: Promise<unknown> | undefined
+  // The copy's writer found no letter, wrote its bytes, and is about to write its item: meanwhile
+  // the first write of the letter lands, and a take ends it and reads its bytes (the same key).
+  const client = {
+    async send(command: { input: unknown }): Promise<unknown> {
+      if (command instanceof PutItemCommand && command.input.Item?.sk?.S === 'i#big' && taking === undefined) {
+        await other.putDeadLetters([big])
+        pauseNextGet = true
+        taking = other.takeDeadLetter('big')
+        while (reading === undefined) await new Promise((r) => setImmediate(r))
+      }
+      return dynamodb.send(command as Parameters<DynamoDBClient['send']>[0])
+    },
+  } as unknown as DynamoDBClient
+  const copy = new DynamoDBJournalStore({ client, tableName, payloads })
+  await copy.putDeadLetters([big])
+  t.ok(taking, 'the take ran while the copy was written')
+  t.equal(memory.size, 1, 'the refused copy left the bytes the take reads')
+  reading!()
+  t.strictSame(await taking, big, 'the take gets the letter whole')
+  t.equal(memory.size, 0, 'and then deletes its bytes')
+  t.strictSame(await other.deadLetters(), [], 'the letter stays ended')
+})
+
 t.test('a dead letter DynamoDB does not take is an error naming it', async (t) => {
   const { tableName } = await freshJournal(t)
   const client = {

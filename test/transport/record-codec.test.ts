@@ -207,6 +207,8 @@ t.test('unknown fields: ignored and dropped by default, refused on request', asy
   t.match(strict, { ok: false, reason: /unknown field "future"/ })
   const strictFork = new RecordCodec({ unknownFields: 'reject' }).decode(record({ json: { ...validJson, fork: { forkId: 'f', index: 0, extra: 1 } } }))
   t.match(strictFork, { ok: false, reason: /"fork" has unknown field "extra"/ })
+  const every = new RecordCodec({ unknownFields: 'reject' }).decode(encodeRecord({ ...envelope({ deadline: 5 }), receipt: 'status', origin: { lane: 'p:abc', pos: '1', i: 0, fence: '1' }, control: 'flush', trace: { parent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01` }, diedAt: 7 }))
+  t.match(every, { ok: true, envelope: { diedAt: 7, control: 'flush' } }, 'every field troupe writes is known, diedAt among them')
 })
 
 t.test('encoding refuses what decoding would refuse, naming the actor and message', async (t) => {
@@ -215,9 +217,11 @@ t.test('encoding refuses what decoding would refuse, naming the actor and messag
     ['id too long', envelope({ id: 'x'.repeat(257) as MessageId }), /"id" must be a string of 1 to 256 characters, got a string of 257/],
     ['empty type', envelope({ type: '' }), /"type" must be a string of 1 to 256/],
     ['attempt not whole', envelope({ attempt: 1.5 }), /"attempt" must be a whole number/],
-    ['sentAt NaN', envelope({ sentAt: NaN }), /"sentAt" must be a finite number/],
-    ['deadline Infinity', envelope({ deadline: Infinity }), /"deadline" must be a finite number/],
-    ['diedAt a string', { ...envelope(), diedAt: '5' as never }, /"diedAt" must be a finite number/],
+    ['sentAt NaN', envelope({ sentAt: NaN }), /"sentAt" must be a time/],
+    ['deadline Infinity', envelope({ deadline: Infinity }), /"deadline" must be a time/],
+    ['diedAt a string', { ...envelope(), diedAt: '5' as never }, /"diedAt" must be a time/],
+    ['sentAt past what a Date holds (DynamoDB could not keep it as a letter’s deadAt)', envelope({ sentAt: 1e300 }), /"sentAt" must be a time \(epoch ms, at most 8640000000000000 either way\), got the number 1e\+300/],
+    ['diedAt past what a Date holds', { ...envelope(), diedAt: -8.7e15 }, /"diedAt" must be a time/],
     ['fork index', envelope({ fork: { forkId: 'f', index: -1 } }), /"fork.index" must be a whole number/],
     ['too deep', envelope({ body: { a: { b: { c: { d: { e: { f: { g: { h: { i: 1 } } } } } } } } } }), /nests deeper than 8 levels/],
     ['long BigInt', envelope({ body: { n: 10n ** 60n } }), /BigInt at "body.n" is 61 characters long, over the limit of 50/],
@@ -333,8 +337,8 @@ t.test('hostile records: each refused with a reason, nothing thrown, nothing pol
     ['attempt a fraction', record({ json: { ...validJson, attempt: 0.5 } }), /"attempt" must be a whole number from 0 up, got the number 0.5/],
     ['attempt negative', record({ json: { ...validJson, attempt: -1 } }), /"attempt"/],
     ['attempt a string', record({ json: { ...validJson, attempt: '1' } }), /"attempt" .* got a string/],
-    ['sentAt NaN by metadata', record({ json: { ...validJson, sentAt: 'NaN' }, meta: { values: { sentAt: ['number'] }, v: 1 } }), /"sentAt" must be a finite number \(epoch ms\), got NaN/],
-    ['deadline Infinity by metadata', record({ json: { ...validJson, deadline: 'Infinity' }, meta: { values: { deadline: ['number'] }, v: 1 } }), /"deadline" must be a finite number/],
+    ['sentAt NaN by metadata', record({ json: { ...validJson, sentAt: 'NaN' }, meta: { values: { sentAt: ['number'] }, v: 1 } }), /"sentAt" must be a time \(epoch ms, at most 8640000000000000 either way\), got NaN/],
+    ['deadline Infinity by metadata', record({ json: { ...validJson, deadline: 'Infinity' }, meta: { values: { deadline: ['number'] }, v: 1 } }), /"deadline" must be a time/],
     ['fork an array', record({ json: { ...validJson, fork: [] } }), /"fork" must be \{ forkId, index \}/],
     ['fork without an id', record({ json: { ...validJson, fork: { index: 0 } } }), /"fork.forkId"/],
     ['fork index a string', record({ json: { ...validJson, fork: { forkId: 'f', index: '0' } } }), /"fork.index"/],

@@ -3,6 +3,7 @@
 // instance in stream order; records that are no message for this host kept as dead letters; every
 // instance's state, the types' pause items and the shard's memory of stateless messages loaded in
 // one read; and which stateless messages are copies decided, before any of the batch runs.
+import type { Envelope } from '../../core/envelope.js'
 import { UnknownActorError } from '../../core/errors.js'
 import { messageLogFields } from '../../core/logger.js'
 import { earliest, positionOf } from '../../core/position.js'
@@ -20,6 +21,15 @@ import { message, type DurableContext } from './durable-context.js'
 import { decodeMeta, reached } from './instance-meta.js'
 import { STATELESS_SEEN, StatelessMemory } from './stateless-memory.js'
 import { keepsItem, waitKey } from './waiting-message.js'
+
+/**
+ * When a message no host here can run (its type unknown, its payload gone) died: when it was sent,
+ * the same on every copy of it (an outbox sent again, a put the transport tried again), so a copy's
+ * letter is known as one; a replay of it dies later than its letter.
+ */
+function deadOnArrival(envelope: Envelope): number {
+  return laterDeath(envelope, envelope.sentAt)
+}
 
 /** A batch taken in: its groups, ready to run. */
 export interface Intake {
@@ -67,7 +77,7 @@ export class BatchIntake {
               failedAt ??= record.sequenceNumber
               break records
             }
-            undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: laterDeath(envelope, this.deadAt(record)) } })
+            undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: deadOnArrival(envelope) } })
             continue
           }
         }
@@ -77,7 +87,7 @@ export class BatchIntake {
         if (envelope.control !== undefined && (type === undefined || !keepsItem(type, envelope.key))) continue
         if (type === undefined) {
           const error = new UnknownActorError(envelope.type, this.registry.names(), `for message ${envelope.id} in this host`)
-          undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: laterDeath(envelope, this.deadAt(record)) } })
+          undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: deadOnArrival(envelope) } })
           continue
         }
         // Unkeyed stateless messages need no order: each is a group of its own, and the copies of
@@ -194,10 +204,9 @@ export class BatchIntake {
   }
 
   /**
-   * When a record no host here can run died: when it arrived on its stream, the same on every
-   * delivery of it, so the letter a delivery again writes is known as a copy (a letter replayed
-   * stays replayed); a replay's record arrives later, and is a later death. Now, for a record
-   * that does not say.
+   * When a record that is no message died: when it arrived on its stream, the same on every
+   * delivery of it, so the letter a delivery again writes is known as a copy; its bytes put back
+   * by a replay arrive later, and are a later death. Now, for a record that does not say.
    */
   private deadAt(record: DurableRecord): number {
     return record.arrivedAt ?? this.ctx.clock.now()

@@ -55,7 +55,9 @@ export const hostileRecords: HostileRecord[] = [
   // ── envelope fields ──
   { name: 'a missing id', data: text(JSON.stringify({ json: { type: 'rel.counter', key: 'h', correlationId: 'c', attempt: 0, sentAt: 1 } })), reason: /"id" must be a string/ },
   { name: 'attempt not a number', data: text(doc({ attempt: 'many', body: { k: 'h', n: 1 } })), reason: /"attempt" must be a whole number/ },
-  { name: 'sentAt not finite', data: text(doc({ sentAt: null, body: { k: 'h', n: 1 } })), reason: /"sentAt" must be a finite number/ },
+  { name: 'sentAt not finite', data: text(doc({ sentAt: null, body: { k: 'h', n: 1 } })), reason: /"sentAt" must be a time/ },
+  { name: 'sentAt past what a Date holds, to a type no host runs', data: text(doc({ type: 'rel.retired', sentAt: 1e300, body: { k: 'h', n: 1 } })), reason: /"sentAt" must be a time/ },
+  { name: 'a replay whose diedAt is past what a Date holds', data: text(doc({ diedAt: 1e300, body: { k: 'h', n: 1 } })), reason: /"diedAt" must be a time/ },
   { name: 'a malformed fork', data: text(doc({ fork: { forkId: 'f', index: -1 }, body: { k: 'h', n: 1 } })), reason: /"fork.index" must be a whole number/ },
   { name: 'a receipt kind no one asks for', data: text(doc({ receipt: 'everything', body: { k: 'h', n: 1 } })), reason: /"receipt" must be "status" or "reply"/ },
   // ── readable envelopes this host cannot run ──
