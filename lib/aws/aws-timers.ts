@@ -192,9 +192,11 @@ export class AwsTimers {
       return
     }
     // A target that recognises a second firing itself gets the message straight, in due-time
-    // order with what else comes to it; any other firing goes through the timer's instance.
+    // order with what else comes to it, sent at its due time as a firing through the timer's
+    // instance is (so every firing of it is the same message); any other firing goes through the
+    // timer's instance.
     const envelope = timer.direct
-      ? makeEnvelope({ ...fields, id: derivedId(timer.id as MessageId, timer.dueAt), type: timer.target, key: firing.key, body: firing.body })
+      ? makeEnvelope({ ...fields, sentAt: timer.dueAt, id: derivedId(timer.id as MessageId, timer.dueAt), type: timer.target, key: firing.key, body: firing.body })
       : makeEnvelope({ ...fields, type: TIMER, key: timer.id, body: firing })
     if (timer.direct && this.o.receiptsForAll) envelope.receipt = 'status'
     if (timer.trace !== undefined) envelope.trace = timer.trace

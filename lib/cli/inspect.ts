@@ -178,14 +178,21 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
       const replayed: string[] = []
       const failed: { id: string; error: { code?: string; message: string } }[] = []
       let untried: string[] = []
+      /** The refusal of the letter tried last, if it was refused: the same one twice in a row is the source's, not a letter's. */
+      let lastRefusal: string | undefined
       for (const [n, each] of ids.entries()) {
         try {
           replayed.push(await i.replay(each))
+          lastRefusal = undefined
         } catch (error) {
           failed.push({ id: each, error: jsonError(error) })
           io.stderr.write(`troupe inspect: dead letter ${each} not replayed: ${withoutCode(messageOf(error))}\n`)
-          // The source gone, or refusing this client (its token), no other letter can be replayed either.
-          if (error instanceof TroupeError && (error.code === 'TROUPE_INSPECT_UNREACHABLE' || error.code === 'TROUPE_INSPECT_REFUSED')) {
+          // The source gone, or refusing this client twice alike (its token), no other letter can be replayed either.
+          const code = error instanceof TroupeError ? error.code : undefined
+          const refusal = code === 'TROUPE_INSPECT_REFUSED' ? failed.at(-1)!.error.message : undefined
+          const again = refusal !== undefined && refusal === lastRefusal
+          lastRefusal = refusal
+          if (code === 'TROUPE_INSPECT_UNREACHABLE' || again) {
             untried = ids.slice(n + 1)
             break
           }

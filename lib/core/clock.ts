@@ -9,6 +9,18 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void
 }
 
+/**
+ * The times a Date can hold, either way of 1970, in epoch milliseconds. A message's times stay
+ * within it: one becomes a dead letter's `deadAt`, a number DynamoDB keeps, and one past its
+ * range (1e300) would make the letter unwritable and its batch come again for ever.
+ */
+export const MAX_EPOCH_MS = 8.64e15
+
+/** Whether `v` is a time a Date can hold. */
+export function isEpochMs(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= MAX_EPOCH_MS
+}
+
 /** The wall clock and Node's timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),

@@ -49,10 +49,11 @@ export interface DeadLetter {
   /**
    * When the message died, epoch milliseconds: when its last attempt failed; for a message no
    * send could deliver or no host could run (its type unknown, its payload gone), when it was sent
-   * (`sentAt`); for a record that is no message, when it arrived on its stream; for a timer that
-   * could not fire, its due time; and for a replayed message, later than the letter it came from.
-   * Each is the same on a copy of the letter's write (an outbox sent again, a record delivered
-   * again), which is how the journal knows a copy from a later death of the message.
+   * (`sentAt`, never after its record arrived); for a record that is no message, when it arrived
+   * on its stream; for a timer that could not fire, its due time; and for a replayed message,
+   * later than the letter it came from. Each is the same on a copy of the letter's write (an
+   * outbox sent again, a record delivered again), which is how the journal knows a copy from a
+   * later death of the message.
    */
   deadAt: number
 }

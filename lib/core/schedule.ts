@@ -1,4 +1,5 @@
 import type { TraceContext } from './envelope.js'
+import { isEpochMs, MAX_EPOCH_MS } from './clock.js'
 import { ConfigError } from './errors.js'
 import { parseRecurrence } from './recurrence.js'
 import { encode } from './serialization.js'
@@ -64,13 +65,14 @@ export function firstDue(where: string, options: ScheduleOptions, now: number): 
     throw new ConfigError(`${where}: give at, afterMs or every`)
   }
   if (options.afterMs !== undefined) {
-    if (typeof options.afterMs !== 'number' || !(options.afterMs >= 0)) {
-      throw new ConfigError(`${where}: afterMs must be a number from 0 up, got ${String(options.afterMs)}`)
+    if (typeof options.afterMs !== 'number' || !(options.afterMs >= 0) || !isEpochMs(now + options.afterMs)) {
+      throw new ConfigError(`${where}: afterMs must be a number from 0 up that ends at a time a Date holds, got ${String(options.afterMs)}`)
     }
     return now + options.afterMs
   }
   const at = options.at instanceof Date ? options.at.getTime() : options.at
-  if (typeof at !== 'number' || Number.isNaN(at)) throw new ConfigError(`${where}: at must be epoch milliseconds or a Date, got ${String(options.at)}`)
+  // A timer's message is sent at its due time (`sentAt`), which a record must be able to carry.
+  if (!isEpochMs(at)) throw new ConfigError(`${where}: at must be epoch milliseconds (at most ${MAX_EPOCH_MS} either way) or a valid Date, got ${String(options.at)}`)
   return at
 }
 

@@ -4,6 +4,7 @@
 // `[lane, pos, i, fence]`, `trace` a W3C traceparent and tracestate — on the wire the
 // traceparent, or `[traceparent, tracestate]`; the fields every message carries. Unknown fields: ignored and dropped by default, so a newer sender may add a
 // field while older hosts still run (rolling deploys); `unknownFields: 'reject'` refuses them instead.
+import { isEpochMs, MAX_EPOCH_MS } from '../core/clock.js'
 import { comparePosition, POSITION } from '../core/position.js'
 import { MAX_ID_LENGTH, type Limits } from './record-limits.js'
 import { describe } from './record-reasons.js'
@@ -44,26 +45,16 @@ export function checkFields(e: Record<string, unknown>, limits: Limits, decoding
     text(e, 'causationId', 1, MAX_ID_LENGTH, false) ??
     text(e, 'replyTo', 1, MAX_ID_LENGTH, false) ??
     (Number.isSafeInteger(e.attempt) && (e.attempt as number) >= 0 ? undefined : `the field "attempt" must be a whole number from 0 up, got ${describe(e.attempt)}`) ??
-    (epochMs(e.sentAt) ? undefined : `the field "sentAt" must be a time (epoch ms, at most ${MAX_EPOCH_MS} either way), got ${describe(e.sentAt)}`) ??
-    (!has(e, 'deadline') || epochMs(e.deadline) ? undefined : `the field "deadline" must be a time (epoch ms, at most ${MAX_EPOCH_MS} either way) when set, got ${describe(e.deadline)}`) ??
+    (isEpochMs(e.sentAt) ? undefined : `the field "sentAt" must be a time (epoch ms, at most ${MAX_EPOCH_MS} either way), got ${describe(e.sentAt)}`) ??
+    (!has(e, 'deadline') || isEpochMs(e.deadline) ? undefined : `the field "deadline" must be a time (epoch ms, at most ${MAX_EPOCH_MS} either way) when set, got ${describe(e.deadline)}`) ??
     (has(e, 'fork') ? checkFork(e.fork, limits, decoding) : undefined) ??
     (!has(e, 'receipt') || e.receipt === 'status' || e.receipt === 'reply' ? undefined : `the field "receipt" must be "status" or "reply" when set, got ${describe(e.receipt)}`) ??
     (has(e, 'origin') ? checkOrigin(e.origin, decoding) : undefined) ??
     (!has(e, 'control') || e.control === 'flush' ? undefined : `the field "control" must be "flush" when set, got ${describe(e.control)}`) ??
     (has(e, 'trace') ? checkTrace(e.trace, decoding) : undefined) ??
-    (!has(e, 'diedAt') || epochMs(e.diedAt) ? undefined : `the field "diedAt" must be a time (epoch ms, at most ${MAX_EPOCH_MS} either way) when set, got ${describe(e.diedAt)}`) ??
+    (!has(e, 'diedAt') || isEpochMs(e.diedAt) ? undefined : `the field "diedAt" must be a time (epoch ms, at most ${MAX_EPOCH_MS} either way) when set, got ${describe(e.diedAt)}`) ??
     (decoding && limits.rejectUnknown ? unknown(Object.keys(e), FIELDS, 'the envelope') : undefined)
   )
-}
-
-/**
- * The times a Date can hold. A time becomes a dead letter's `deadAt`, a number DynamoDB keeps: one
- * past its range (1e300) would make the letter unwritable, and its batch come again for ever.
- */
-const MAX_EPOCH_MS = 8.64e15
-
-function epochMs(v: unknown): boolean {
-  return typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= MAX_EPOCH_MS
 }
 
 function checkFork(fork: unknown, limits: Limits, decoding: boolean): string | undefined {

@@ -150,7 +150,7 @@ export class DynamoDBDeadLetters {
   }
 
   /**
-   * One PutItem that leaves the letter's death in place of it and answers with the item; a letter
+   * One UpdateItem that leaves the letter's death in place of it and answers with the item; a letter
    * kept in the payload store is read back whole, then its payload deleted. When it cannot be read
    * whole, the item is put back (unless a new letter of the same id came meanwhile) and the take
    * fails, naming why: a replay never sends a letter's summary in place of its message.

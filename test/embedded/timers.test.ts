@@ -151,6 +151,10 @@ t.test('bad schedules are refused with the option named', async (t) => {
   await t.rejects(system.schedule(Tick, { n: 1 }, { every: 'rate(five minutes)' }), { message: /neither rate/ })
   await t.rejects(system.schedule(Tick, { n: 1 }, { every: 'cron(0 12 * * ? 2030)' }), { message: /year field/ })
   await t.rejects(system.schedule(Tick, { n: 1 }, { afterMs: -5 }), { message: /afterMs must be a number from 0 up/ })
+  // A timer's message is sent at its due time, which a record must carry (and a dead letter keep).
+  await t.rejects(system.schedule(Tick, { n: 1 }, { afterMs: 1e300 }), { message: /afterMs must be a number from 0 up that ends at a time a Date holds, got 1e\+300/ })
+  await t.rejects(system.schedule(Tick, { n: 1 }, { at: -1e16 }), { message: /at must be epoch milliseconds \(at most 8640000000000000 either way\) or a valid Date, got -10000000000000000/ })
+  await t.rejects(system.schedule(Tick, { n: 1 }, { at: new Date(NaN) }), { message: /at must be epoch milliseconds/ })
   class Stranger extends Actor<{ n: number }> {
     static readonly type = 'stranger'
     receive() {}

@@ -87,6 +87,29 @@ t.test('dead replay --all tries every letter: one it cannot replay is named, the
   t.equal(text.stdout, `replayed none; 1 not replayed: ${stuck}\n`, 'the text says what was and was not replayed')
 })
 
+t.test('dead replay --all stops when the source refuses twice alike, and names the letters it did not try', async (t) => {
+  const system = createSystem({ actors: ACTORS, logLevel: 'silent' })
+  const inspector = new SystemInspector(system, { actors: ACTORS })
+  fix.poisonFixed = false
+  for (const k of ['r1', 'r2', 'r3', 'r4']) await system.tell(Poison, { k })
+  await until('four letters', async () => (await system.deadLetters()).length === 4)
+  // Every replay fails as one whose credentials ran out does: an error that is not troupe's.
+  const refusing = new Proxy(inspector, { get: (o, k) => (k === 'replay' ? async () => Promise.reject(new Error('the session expired')) : Reflect.get(o, k)) })
+  const server = await serveInspection(refusing, { log: inspector.log })
+  t.teardown(async () => {
+    await server.close()
+    await inspector.close()
+    await system.stop({ timeoutMs: 1_000 })
+  })
+  const run = await inspectCli(['dead', 'replay', '--all', '--json'], ['--url', server.url])
+  t.equal(run.code, 1)
+  const answer = JSON.parse(run.stdout) as { replayed: string[]; failed: { id: string; error: { code?: string } }[]; untried?: string[] }
+  t.same(answer.failed.map((f) => f.error.code), ['TROUPE_INSPECT_REFUSED', 'TROUPE_INSPECT_REFUSED'], 'two refusals alike')
+  t.equal(answer.untried?.length, 2, 'then the other two are not tried')
+  t.same(answer.replayed, [])
+  t.equal((await system.deadLetters()).length, 4, 'every letter is still there')
+})
+
 t.test('usage errors exit 2 naming the problem; --help works everywhere', async (t) => {
   const none = await inspectCli(['actors'], [])
   t.equal(none.code, 2)

@@ -198,6 +198,24 @@ async function bothWays(t: Test, kind: 'memory' | 'dynamodb'): Promise<void> {
     t.same(await applied(), [1], 'replayed, it runs: once')
   })
 
+  await t.test('a message its sender dated far ahead, dead on arrival, does not hide a later death of it', async (t) => {
+    const k = `${stores.kind}-ahead`
+    const m = makeEnvelope({ id: `m-${k}` as MessageId, type: Gate.type, key: k, body: { k, n: 1 }, correlationId: 'c' as CorrelationId, sentAt: Date.UTC(9999, 0) })
+    m.origin = { lane: 'p:producer', pos: '1', i: 0, fence: '1' }
+    const arrivedAt = Date.now() - 60_000
+    const without = new DurableHost({ actors: [Teller], state: stores.state, timers: new MemoryTimerStore(), journal: stores.journal, messages: recordingSender([]), logger: createLogger('silent') })
+    await without.handle({ stream: 's', shardId: 'in', records: [{ sequenceNumber: '101', data: encodeRecord(m), arrivedAt }] })
+    const [first] = (await stores.journal.deadLetters()).filter((l) => l.envelope.id === m.id)
+    t.equal(first?.deadAt, arrivedAt, 'dead when its record arrived, not in the year 9999')
+    // The host that knows the Gate (closed) reads the message again from a record of its own: it dies in a turn, now.
+    const again = { ...m, origin: { lane: 'p:producer', pos: '2', i: 0, fence: '2' } }
+    const withGate = new DurableHost({ actors: [Gate], state: stores.state, timers: new MemoryTimerStore(), journal: stores.journal, messages: recordingSender([]), logger: createLogger('silent') })
+    await withGate.handle({ stream: 's', shardId: 'in', records: [{ sequenceNumber: '102', data: encodeRecord(again), arrivedAt: Date.now() }] })
+    const [later] = (await stores.journal.deadLetters()).filter((l) => l.envelope.id === m.id)
+    t.match(later?.error.message, /is closed/, 'its later death in a turn is the letter kept')
+    await stores.journal.takeDeadLetter(m.id)
+  })
+
   await t.test('a later death of the message is a letter again, and its replay runs it', async (t) => {
     const { m, batch, replay, readReplays, applied, k } = await scene(t, stores, 'again')
     await replay()

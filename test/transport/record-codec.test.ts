@@ -207,8 +207,13 @@ t.test('unknown fields: ignored and dropped by default, refused on request', asy
   t.match(strict, { ok: false, reason: /unknown field "future"/ })
   const strictFork = new RecordCodec({ unknownFields: 'reject' }).decode(record({ json: { ...validJson, fork: { forkId: 'f', index: 0, extra: 1 } } }))
   t.match(strictFork, { ok: false, reason: /"fork" has unknown field "extra"/ })
-  const every = new RecordCodec({ unknownFields: 'reject' }).decode(encodeRecord({ ...envelope({ deadline: 5 }), receipt: 'status', origin: { lane: 'p:abc', pos: '1', i: 0, fence: '1' }, control: 'flush', trace: { parent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01` }, diedAt: 7 }))
-  t.match(every, { ok: true, envelope: { diedAt: 7, control: 'flush' } }, 'every field troupe writes is known, diedAt among them')
+  const full = { parentId: 'p-1' as MessageId, causationId: 'c-1' as MessageId, replyTo: 'asker', deadline: 5, fork: { forkId: 'f-1', index: 3 } }
+  const all: Envelope = { ...envelope(full), receipt: 'reply', origin: { lane: 'p:abc', pos: '1', i: 0, fence: '1' }, control: 'flush', trace: { parent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01` }, diedAt: 7 }
+  const written = Object.keys((JSON.parse(encodeRecord(all).toString('utf8')) as { json: object }).json)
+  t.same(written.filter((k) => all[k as keyof Envelope] === undefined), [], 'the envelope sets every field a record carries')
+  const every = new RecordCodec({ unknownFields: 'reject' }).decode(encodeRecord(all))
+  t.ok(every.ok, `every field troupe writes (${written.join(', ')}) is known${every.ok ? '' : `: ${every.reason}`}`)
+  t.equal(every.ok && every.envelope.diedAt, 7, 'diedAt among them')
 })
 
 t.test('encoding refuses what decoding would refuse, naming the actor and message', async (t) => {

@@ -22,14 +22,6 @@ import { decodeMeta, reached } from './instance-meta.js'
 import { STATELESS_SEEN, StatelessMemory } from './stateless-memory.js'
 import { keepsItem, waitKey } from './waiting-message.js'
 
-/**
- * When a message no host here can run (its type unknown, its payload gone) died: when it was sent,
- * the same on every copy of it (an outbox sent again, a put the transport tried again), so a copy's
- * letter is known as one; a replay of it dies later than its letter.
- */
-function deadOnArrival(envelope: Envelope): number {
-  return laterDeath(envelope, envelope.sentAt)
-}
 
 /** A batch taken in: its groups, ready to run. */
 export interface Intake {
@@ -77,7 +69,7 @@ export class BatchIntake {
               failedAt ??= record.sequenceNumber
               break records
             }
-            undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: deadOnArrival(envelope) } })
+            undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: this.deadOnArrival(envelope, record) } })
             continue
           }
         }
@@ -87,7 +79,7 @@ export class BatchIntake {
         if (envelope.control !== undefined && (type === undefined || !keepsItem(type, envelope.key))) continue
         if (type === undefined) {
           const error = new UnknownActorError(envelope.type, this.registry.names(), `for message ${envelope.id} in this host`)
-          undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: deadOnArrival(envelope) } })
+          undecodable.push({ sequenceNumber: record.sequenceNumber, letter: { envelope, error: errorRecord(error), attempts: [], deadAt: this.deadOnArrival(envelope, record) } })
           continue
         }
         // Unkeyed stateless messages need no order: each is a group of its own, and the copies of
@@ -201,6 +193,17 @@ export class BatchIntake {
   /** A record that is no envelope: kept as a dead letter with all of its data (see unreadable-record.ts). */
   private undecodable(record: DurableRecord, shard: string, reason: string, messageId: string | undefined, actor: string | undefined): DeadLetter {
     return unreadableRecordLetter({ data: record.data, shard, sequenceNumber: record.sequenceNumber, reason, messageId, actor, now: this.deadAt(record) })
+  }
+
+  /**
+   * When a message no host here can run (its type unknown, its payload gone) died: when it was sent,
+   * the same on every copy of it (an outbox sent again, a put the transport tried again), so a copy's
+   * letter is known as one; a replay of it dies later than its letter. Never after its record
+   * arrived: a sender whose clock is ahead (or that writes any `sentAt` it likes) must not date a
+   * letter so late that a later death of the message would be taken for a copy of it.
+   */
+  private deadOnArrival(envelope: Envelope, record: DurableRecord): number {
+    return laterDeath(envelope, Math.min(envelope.sentAt, this.deadAt(record)))
   }
 
   /**
