@@ -203,9 +203,10 @@ export async function replayDeadLetter(parts: ReplayParts, id: string): Promise<
           first = await startRun(parts, envelope, stored)
           await dropOldRun(parts, envelope, first)
           // Only the replay that holds the letter sends: one that took over from this one sends
-          // instead. The letter there without this one's origin, that origin was never sent, and
-          // its note goes; the letter gone, the one that took over may have sent under it (this
-          // one's write made, its answer lost), and the note stays.
+          // instead. The letter there (or ended) without this one's origin, that origin was never
+          // sent, and its note goes; the letter ended under it, or gone without a trace, the one
+          // that took over may have sent under it (this one's write made, its answer lost), and
+          // the note stays.
           const marked = await journal.markDeadLetterSent(id, hold.id, envelope.origin)
           if (marked !== 'kept') {
             const origin = envelope.origin

@@ -13,8 +13,9 @@
 // replaces it, the same death written again (an outbox sent again after a crash) or an older one
 // changes nothing, so a write that comes late never takes a replay's hold or `sentAs` away. A
 // letter replayed or taken leaves its death behind in its item (`ended`, with a `ttl` as long as
-// a copy of its write may come, the tombstone TTL): such a write then brings back no letter that
-// was sent again already. Lists and holds skip those items.
+// a copy of its write may come, the tombstone TTL), and where its replay sent it (`sentAs`): such
+// a write then brings back no letter that was sent again already, and a replay taken over learns
+// whether the one that ended the letter sent it under its origin. Lists and holds skip those items.
 //
 // A letter's item (its superjson text, or a summary and where the whole letter is) is made and read
 // in dynamodb-dead-letter-item.ts. Letters are never refused or cut for their size: a letter whose
@@ -66,8 +67,8 @@ const LETTERS_AT_ONCE = 16
 const LATER_DEATH = 'attribute_not_exists(pk) OR attribute_not_exists(deadAt) OR deadAt < :deadAt'
 /** The condition of an item that holds a letter, not what is left of one replayed or taken. */
 const A_LETTER = 'attribute_exists(pk) AND attribute_not_exists(ended)'
-/** What a letter's item holds besides its key and `deadAt`: all of it goes when the letter ends. */
-const LETTER_ATTRIBUTES = ['type', 'letter', 'escaped', 'truncated', 'payload', 'claim', 'claimId', 'claimUntil', 'gen', 'sentAs']
+/** What a letter's item holds besides its key, `deadAt` and `sentAs`: all of it goes when the letter ends. */
+const LETTER_ATTRIBUTES = ['type', 'letter', 'escaped', 'truncated', 'payload', 'claim', 'claimId', 'claimUntil', 'gen']
 
 export class DynamoDBDeadLetters {
   constructor(
@@ -250,12 +251,17 @@ export class DynamoDBDeadLetters {
   /**
    * Keeps with letter `id` that replay `claimId` may send it as `origin` (`kept`; again too, when
    * a try of it before was made and its answer lost), unless that replay holds it no more: `taken
-   * over` by another, or `gone` (another replay sent it and deleted it, or it never was).
+   * over` by another (also when another replay ended it having sent it under another origin, or it
+   * was taken), or `gone` (ended under this origin, or no trace of it is left).
    */
   async markSent(id: string, claimId: string, origin: Origin): Promise<'kept' | 'taken over' | 'gone'> {
-    if (await this.ifHeld(id, claimId, 'SET sentAs = :sent', { ':sent': { S: encode(origin) } }, 'claimId = :held OR sentAs = :sent')) return 'kept'
-    const now = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: letterKey(id), ConsistentRead: true, ProjectionExpression: 'pk, ended' })))
-    return now.Item && !now.Item.ended ? 'taken over' : 'gone'
+    if (await this.ifHeld(id, claimId, 'SET sentAs = :sent', { ':sent': { S: encode(origin) } }, `(claimId = :held OR sentAs = :sent) AND attribute_not_exists(ended)`)) return 'kept'
+    const now = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: letterKey(id), ConsistentRead: true, ProjectionExpression: 'pk, ended, sentAs' })))
+    if (!now.Item) return 'gone'
+    if (!now.Item.ended) return 'taken over'
+    // Ended by a replay that sent it under another origin (or taken): this one's never went.
+    const sent = now.Item.sentAs?.S === undefined ? undefined : decode<Origin>(now.Item.sentAs.S)
+    return sent?.lane === origin.lane ? 'gone' : 'taken over'
   }
 
   /** Ends replay `claimId`'s hold on letter `id`, if it still holds it (else false): a replay of it may take over at once. */

@@ -10,7 +10,7 @@
 //   dead letter     deadletters             i#<message id>                           type, deadAt, letter (superjson),
 //                                                                                    escaped?, truncated?, payload?; a replay's claim,
 //                                                                                    claimId, claimUntil, gen, sentAs; once replayed or
-//                                                                                    taken only deadAt, ended, ttl (s)
+//                                                                                    taken only deadAt, sentAs?, ended, ttl (s)
 //   trace link      trace#<correlation id>  m#<message id>                           id, actor, key, parent?, sentAt, exp, ttl
 //
 // - Trace links: written beside a receipt entry that carries `trace`, one per message of a request

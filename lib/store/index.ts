@@ -251,7 +251,9 @@ export interface JournalStore {
   claimDeadLetter(id: string, claim: ReplayClaim, now: number): MaybePromise<HeldDeadLetter | undefined>
   /**
    * Keeps with letter `id` that replay `claimId` may send it as `origin` from now on (`kept`, also
-   * when kept already), unless that replay holds it no more: `taken over` by another, or `gone`.
+   * when kept already), unless that replay holds it no more: `taken over` by another (or ended by
+   * one that sent it under another origin, or taken), or `gone` (ended under this origin, or no
+   * trace of it is left).
    */
   markDeadLetterSent(id: string, claimId: string, origin: Origin): MaybePromise<'kept' | 'taken over' | 'gone'>
   /** Ends replay `claimId`'s hold on letter `id` (the letter stays), if it still holds it; false when it holds it no more. */

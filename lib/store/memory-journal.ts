@@ -27,10 +27,11 @@ export class MemoryJournalStore implements JournalStore {
   /** Replays' holds on letters, by message id, and where a replay may have sent each: a letter put again (a newer one) has neither. */
   private readonly claims = new Map<string, { claim: ReplayClaim; until: number; gen: number; sentAs?: Origin }>()
   /**
-   * The death (`deadAt`) of each letter replayed or taken, by message id, for as long as a copy of
-   * its write may come (as many as letters are kept): that copy must not bring it back.
+   * The death (`deadAt`) of each letter replayed or taken, by message id, and where its replay sent
+   * it, for as long as a copy of its write may come (as many as letters are kept): that copy must
+   * not bring it back.
    */
-  private readonly ended = new Map<string, number>()
+  private readonly ended = new Map<string, { deadAt: number; sentAs?: Origin }>()
   /** Correlation id → message id → link (dropped with the message's receipt). */
   private readonly links = new Map<string, Map<string, TraceLink & { expiresAt: number }>>()
   private readonly receiptLimit: number
@@ -87,7 +88,7 @@ export class MemoryJournalStore implements JournalStore {
       const id = letter.envelope.id
       // The same death written again (an outbox sent again), or an older one: the letter there, or
       // its end, stands.
-      const known = this.letters.get(id)?.deadAt ?? this.ended.get(id)
+      const known = this.letters.get(id)?.deadAt ?? this.ended.get(id)?.deadAt
       if (known !== undefined && letter.deadAt <= known) continue
       this.ended.delete(id)
       // Deleted first, so a replaced letter counts as the newest.
@@ -122,7 +123,11 @@ export class MemoryJournalStore implements JournalStore {
   }
 
   markDeadLetterSent(id: string, claimId: string, origin: Origin): 'kept' | 'taken over' | 'gone' {
-    if (!this.letters.has(id)) return 'gone'
+    if (!this.letters.has(id)) {
+      // Ended by a replay that sent it under another origin (or taken): this one's never went.
+      const ended = this.ended.get(id)
+      return ended !== undefined && ended.sentAs?.lane !== origin.lane ? 'taken over' : 'gone'
+    }
     const held = this.claims.get(id)
     if (held === undefined || (held.claim.id !== claimId && held.sentAs?.lane !== origin.lane)) return 'taken over'
     held.sentAs = origin
@@ -149,9 +154,10 @@ export class MemoryJournalStore implements JournalStore {
   private end(id: string): DeadLetter | undefined {
     const letter = this.letters.get(id)
     if (letter === undefined) return undefined
+    const sentAs = this.claims.get(id)?.sentAs
     this.letters.delete(id)
     this.claims.delete(id)
-    this.ended.set(id, letter.deadAt)
+    this.ended.set(id, { deadAt: letter.deadAt, ...(sentAs ? { sentAs } : {}) })
     if (this.ended.size > this.deadLetterLimit) this.ended.delete(this.ended.keys().next().value!)
     return letter
   }

@@ -93,7 +93,9 @@ export function deadLetterCases(withStore: WithJournal): void {
     t.equal(await journal.markDeadLetterSent('m1', 'h1', { ...sent, lane: 'r:other' }), 'taken over', 'but nowhere else')
     await journal.dropClaimedDeadLetter('m1', 'h4')
     t.strictSame(await journal.deadLetters(), [large], 'the replay that holds it deletes it')
-    t.equal(await journal.markDeadLetterSent('m1', 'h4', sent), 'gone')
+    t.equal(await journal.markDeadLetterSent('m1', 'h4', sent), 'gone', 'ended under its origin: gone, the message may be on its way')
+    t.equal(await journal.markDeadLetterSent('m1', 'h2', { ...sent, lane: 'r:other' }), 'taken over', 'ended under another origin: a replay that noted this one never sent it')
+    t.equal(await journal.markDeadLetterSent('nope', 'h2', sent), 'gone', 'no trace of a letter: gone')
 
     t.strictSame(await journal.claimDeadLetter('m2', hold, NOW), { letter: large, gen: 1 }, 'a letter of a megabyte, whole')
     t.equal(await journal.markDeadLetterSent('m2', 'h1', sent), 'kept')

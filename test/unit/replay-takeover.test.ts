@@ -90,4 +90,5 @@ t.test('a replay taken over that notes after the copy of the one that took over 
   t.equal(await first, 'TROUPE_REPLAY_UNDER_WAY', 'the first one stops')
   t.equal(sent.length, 1, 'having sent nothing')
   t.equal(verdict(meta(), { kind: 'direct', stream: 's', envelope: sent[0]! }, undefined, sent[0]!, undefined), 'copy', 'a later copy of the message sent is no new one')
+  t.same(meta().replays, undefined, 'and its own note goes: the letter was ended under another origin, so it never sent (no note is left to keep the item for ever)')
 })
