@@ -1,5 +1,5 @@
 // `troupe inspect --url` against an embedded system serving inspection in this process.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createSystem } from '../../lib/index.js'
 import { serveInspection } from '../../lib/inspect/inspection-server.js'
 import type { InstanceRow, TraceNode } from '../../lib/inspect/inspector.js'
@@ -8,15 +8,26 @@ import { checkScenario, inspectCli } from './fixtures/cli-checks.js'
 import { ReplayUnderWayError } from '../../lib/core/errors.js'
 import { ACTORS, Count, fix, play, Poison, until } from './fixtures/scenario.js'
 
-t.test('every command answers --json with the scenario’s known counts', async (t) => {
-  const system = createSystem({ actors: ACTORS, receiptsForAll: true, logLevel: 'silent' })
+/**
+ * An embedded system of the scenario's actors serving inspection over HTTP, through its inspector
+ * or what `replay` puts in place of the inspector's replay; all stopped when `t` ends.
+ */
+async function served(t: Test, options: { receiptsForAll?: boolean; replay?: (id: string, own: (id: string) => Promise<string>) => Promise<string> } = {}) {
+  const system = createSystem({ actors: ACTORS, logLevel: 'silent', ...(options.receiptsForAll ? { receiptsForAll: true } : {}) })
   const inspector = new SystemInspector(system, { actors: ACTORS })
-  const server = await serveInspection(inspector, { log: inspector.log })
+  const { replay } = options
+  const source = replay === undefined ? inspector : new Proxy(inspector, { get: (o, k) => (k === 'replay' ? (id: string) => replay(id, (i) => o.replay(i)) : Reflect.get(o, k)) })
+  const server = await serveInspection(source, { log: inspector.log })
   t.teardown(async () => {
     await server.close()
     await inspector.close()
     await system.stop({ timeoutMs: 1_000 })
   })
+  return { system, server }
+}
+
+t.test('every command answers --json with the scenario’s known counts', async (t) => {
+  const { system, server } = await served(t, { receiptsForAll: true })
   const ids = await play(system)
   await checkScenario(t, ['--url', server.url], ids, {
     state: async (k) => system.state(Count, k),
@@ -40,14 +51,7 @@ t.test('every command answers --json with the scenario’s known counts', async 
 })
 
 t.test("an id or key that starts with '-' is given after '--'", async (t) => {
-  const system = createSystem({ actors: ACTORS, receiptsForAll: true, logLevel: 'silent' })
-  const inspector = new SystemInspector(system, { actors: ACTORS })
-  const server = await serveInspection(inspector, { log: inspector.log })
-  t.teardown(async () => {
-    await server.close()
-    await inspector.close()
-    await system.stop({ timeoutMs: 1_000 })
-  })
+  const { system, server } = await served(t, { receiptsForAll: true })
   t.equal(await system.ask(Count, { k: '-neg' }, { correlationId: '-request' }), 1)
   const state = await inspectCli(['state', '--url', server.url, '--json', '--', 'in.count', '-neg'], [])
   t.equal(state.code, 0, `inspect state -- in.count -neg exits 0${state.stderr ? `: ${state.stderr}` : ''}`)
@@ -58,23 +62,14 @@ t.test("an id or key that starts with '-' is given after '--'", async (t) => {
 })
 
 t.test('dead replay --all tries every letter: one it cannot replay is named, the others are replayed, and it exits 1', async (t) => {
-  const system = createSystem({ actors: ACTORS, logLevel: 'silent' })
-  const inspector = new SystemInspector(system, { actors: ACTORS })
+  // The second letter's replay fails (as one held by another replay does); the source is otherwise the system's.
+  let stuck = ''
+  const { system, server } = await served(t, { replay: async (id, own) => (id === stuck ? Promise.reject(new ReplayUnderWayError(id)) : own(id)) })
   fix.poisonFixed = false
   const ids = [await system.tell(Poison, { k: 'x' }), await system.tell(Poison, { k: 'y' }), await system.tell(Poison, { k: 'z' })]
   await until('three letters', async () => (await system.deadLetters()).length === 3)
   fix.poisonFixed = true
-  // The second letter's replay fails (as one held by another replay does); the source is otherwise the system's.
-  const stuck = ids[1]!
-  const failing = new Proxy(inspector, {
-    get: (o, k) => (k === 'replay' ? async (id: string) => (id === stuck ? Promise.reject(new ReplayUnderWayError(id)) : o.replay(id)) : Reflect.get(o, k)),
-  })
-  const server = await serveInspection(failing, { log: inspector.log })
-  t.teardown(async () => {
-    await server.close()
-    await inspector.close()
-    await system.stop({ timeoutMs: 1_000 })
-  })
+  stuck = ids[1]!
   const run = await inspectCli(['dead', 'replay', '--all', '--json'], ['--url', server.url])
   t.equal(run.code, 1, 'exit 1: not every letter was replayed')
   const answer = JSON.parse(run.stdout) as { replayed: string[]; failed: { id: string; error: { code?: string } }[] }
@@ -88,19 +83,11 @@ t.test('dead replay --all tries every letter: one it cannot replay is named, the
 })
 
 t.test('dead replay --all stops when the source refuses twice alike, and names the letters it did not try', async (t) => {
-  const system = createSystem({ actors: ACTORS, logLevel: 'silent' })
-  const inspector = new SystemInspector(system, { actors: ACTORS })
+  // Every replay fails as one whose credentials ran out does: an error that is not troupe's.
+  const { system, server } = await served(t, { replay: async () => Promise.reject(new Error('the session expired')) })
   fix.poisonFixed = false
   for (const k of ['r1', 'r2', 'r3', 'r4']) await system.tell(Poison, { k })
   await until('four letters', async () => (await system.deadLetters()).length === 4)
-  // Every replay fails as one whose credentials ran out does: an error that is not troupe's.
-  const refusing = new Proxy(inspector, { get: (o, k) => (k === 'replay' ? async () => Promise.reject(new Error('the session expired')) : Reflect.get(o, k)) })
-  const server = await serveInspection(refusing, { log: inspector.log })
-  t.teardown(async () => {
-    await server.close()
-    await inspector.close()
-    await system.stop({ timeoutMs: 1_000 })
-  })
   const run = await inspectCli(['dead', 'replay', '--all', '--json'], ['--url', server.url])
   t.equal(run.code, 1)
   const answer = JSON.parse(run.stdout) as { replayed: string[]; failed: { id: string; error: { code?: string } }[]; untried?: string[] }

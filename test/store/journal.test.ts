@@ -173,28 +173,41 @@ t.test('a payload store that does not answer fails the put, the list and the tak
   t.strictSame(await journal.takeDeadLetter('big'), big, 'the failed take put it back')
 })
 
-t.test('a copy of a large letter written while a take reads it deletes no byte of it: the take gets it whole', async (t) => {
-  const { tableName } = await freshJournal(t)
+/**
+ * A payload store in memory whose next read, once `pauseNextRead` is called, waits: `pauseNextRead`
+ * resolves, once that read has begun, to what lets it go on.
+ */
+function pausingPayloads() {
   const memory = new MemoryPayloadStore()
-  let reading: (() => void) | undefined
-  let pauseNextGet = false
+  let armed = false
+  let begun!: (go: () => void) => void
   const payloads = {
     put: (k: string, d: Uint8Array, e: number) => memory.put(k, d, e),
     delete: (k: string) => memory.delete(k),
     get: async (k: string) => {
-      if (pauseNextGet) {
-        pauseNextGet = false
-        await new Promise<void>((r) => (reading = r))
+      if (armed) {
+        armed = false
+        await new Promise<void>((go) => begun(go))
       }
       return memory.get(k)
     },
   }
+  const pauseNextRead = () => {
+    armed = true
+    return new Promise<() => void>((r) => (begun = r))
+  }
+  return { memory, payloads, pauseNextRead }
+}
+
+t.test('a copy of a large letter written while a take reads it deletes no byte of it: the take gets it whole', async (t) => {
+  const { tableName } = await freshJournal(t)
+  const { memory, payloads, pauseNextRead } = pausingPayloads()
   const journal = new DynamoDBJournalStore({ client: dynamodb, tableName, payloads })
   const big = letter('big', { s: 'x'.repeat(600 * 1024) })
   await journal.putDeadLetters([big])
-  pauseNextGet = true
+  const paused = pauseNextRead()
   const taking = journal.takeDeadLetter('big')
-  while (reading === undefined) await new Promise((r) => setImmediate(r))
+  const reading = await paused
   // The take has ended the letter's item and reads its bytes: a copy of the letter's write comes now.
   await journal.putDeadLetters([big])
   reading()
@@ -205,32 +218,20 @@ t.test('a copy of a large letter written while a take reads it deletes no byte o
 
 t.test('a copy of a large letter refused because the letter was ended meanwhile keeps its bytes for the take reading them', async (t) => {
   const { tableName } = await freshJournal(t)
-  const memory = new MemoryPayloadStore()
-  let reading: (() => void) | undefined
-  let pauseNextGet = false
-  const payloads = {
-    put: (k: string, d: Uint8Array, e: number) => memory.put(k, d, e),
-    delete: (k: string) => memory.delete(k),
-    get: async (k: string) => {
-      if (pauseNextGet) {
-        pauseNextGet = false
-        await new Promise<void>((r) => (reading = r))
-      }
-      return memory.get(k)
-    },
-  }
+  const { memory, payloads, pauseNextRead } = pausingPayloads()
   const other = new DynamoDBJournalStore({ client: dynamodb, tableName, payloads })
   const big = letter('big', { s: 'y'.repeat(600 * 1024) })
   let taking: Promise<unknown> | undefined
+  let reading: (() => void) | undefined
   // The copy's writer found no letter, wrote its bytes, and is about to write its item: meanwhile
   // the first write of the letter lands, and a take ends it and reads its bytes (the same key).
   const client = {
     async send(command: { input: unknown }): Promise<unknown> {
       if (command instanceof PutItemCommand && command.input.Item?.sk?.S === 'i#big' && taking === undefined) {
         await other.putDeadLetters([big])
-        pauseNextGet = true
+        const paused = pauseNextRead()
         taking = other.takeDeadLetter('big')
-        while (reading === undefined) await new Promise((r) => setImmediate(r))
+        reading = await paused
       }
       return dynamodb.send(command as Parameters<DynamoDBClient['send']>[0])
     },
