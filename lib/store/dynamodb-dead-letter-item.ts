@@ -17,6 +17,8 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import { TroupeError } from '../core/errors.js'
 import { decode, encode } from '../core/serialization.js'
 import type { DeadLetter, ErrorRecord } from '../core/dead-letter.js'
+import { unescapeBody } from '../core/guarded-keys.js'
+import { writableLetter } from '../core/writable-letter.js'
 import { MAX_SORT_KEY_BYTES, sha256 } from './dynamodb-table.js'
 
 export type Item = Record<string, AttributeValue>
@@ -67,26 +69,10 @@ export class DeadLetterPayloadError extends TroupeError {
   }
 }
 
-/**
- * The whole letter as superjson text. A dead letter must never be lost: it is the only copy of a
- * message nobody handled, so a body superjson cannot encode becomes `{ truncated: true, reason }`
- * (the error message says so) rather than refusing the letter.
- */
+/** The whole letter as superjson text (writable-letter.ts: never refused for its body). */
 export function letterText(letter: DeadLetter): LetterText {
-  const { envelope, error, attempts, deadAt } = letter
-  try {
-    const escaped = escapeBody(envelope.body)
-    return { letter, text: encode({ envelope: { ...envelope, body: escaped.value }, error, attempts, deadAt } satisfies DeadLetter), escaped: escaped.escaped }
-  } catch (e) {
-    const reason = errorText(e)
-    const noted = { ...error, message: `${error.message} [troupe: the body could not be encoded (${reason}) and was removed]` }
-    try {
-      const text = encode({ envelope: { ...envelope, body: { truncated: true, reason } }, error: noted, attempts, deadAt } satisfies DeadLetter)
-      return { letter, text, escaped: false, unencodable: reason }
-    } catch (e2) {
-      throw new TroupeError('TROUPE_DEAD_LETTER_NOT_STORED', `dead letter of ${labelOf(letter)} could not be encoded: ${errorText(e2)}`, { cause: e2 })
-    }
-  }
+  const { text, escaped, unencodable } = writableLetter(letter)
+  return unencodable === undefined ? { letter, text, escaped } : { letter, text, escaped, unencodable }
 }
 
 /** The item of a letter kept whole in it. */
@@ -139,7 +125,7 @@ export function payloadKey(id: string, digest: Buffer): string {
 /** The letter in `text` (the item's own, or the whole one from the payload store), its escaped keys restored. */
 export function readLetterText(text: string, item: Item): DeadLetter {
   const letter = decode<DeadLetter>(text)
-  if (item.escaped?.BOOL) letter.envelope.body = renameKeys(letter.envelope.body, unescapeKey)
+  if (item.escaped?.BOOL) letter.envelope.body = unescapeBody(letter.envelope.body)
   return letter
 }
 
@@ -157,86 +143,4 @@ function idOf(item: Item): string {
   } catch {
     return item.sk?.S ?? '(unknown)'
   }
-}
-
-// ---------------------------------------------------------------- keys superjson refuses
-
-/** Keys superjson refuses, with any `~` already in front of them (those are escaped too, so escaping can be undone). */
-const GUARDED_KEY = /^~*(?:__proto__|constructor|prototype)$/
-const ESCAPED_KEY = /^~+(?:__proto__|constructor|prototype)$/
-
-const escapeKey = (k: string): string => (GUARDED_KEY.test(k) ? `~${k}` : k)
-const unescapeKey = (k: string): string => (ESCAPED_KEY.test(k) ? k.slice(1) : k)
-
-/** The body as superjson will take it: itself, or a copy with its guarded keys escaped. */
-function escapeBody(body: unknown): { value: unknown; escaped: boolean } {
-  const escaped = hasGuardedKey(body)
-  return { value: escaped ? renameKeys(body, escapeKey) : body, escaped }
-}
-
-/** The containers superjson walks into: arrays, Maps, Sets and plain objects. */
-function isPlain(v: object): boolean {
-  const proto = Object.getPrototypeOf(v)
-  return proto === Object.prototype || proto === null
-}
-
-function hasGuardedKey(root: unknown): boolean {
-  const seen = new Set<object>()
-  const stack: unknown[] = [root]
-  while (stack.length > 0) {
-    const v = stack.pop()
-    if (typeof v !== 'object' || v === null || seen.has(v)) continue
-    seen.add(v)
-    if (Array.isArray(v)) for (const x of v) stack.push(x)
-    else if (v instanceof Map) for (const [k, x] of v) stack.push(k, x)
-    else if (v instanceof Set) for (const x of v) stack.push(x)
-    else if (isPlain(v)) {
-      for (const [k, x] of Object.entries(v)) {
-        if (GUARDED_KEY.test(k)) return true
-        stack.push(x)
-      }
-    }
-  }
-  return false
-}
-
-/**
- * A copy of `root` with every plain object's keys passed through `rename`. Keys are defined, not
- * assigned, so `__proto__` stays a key. Shared and circular references stay shared; no recursion,
- * so depth is no limit.
- */
-function renameKeys(root: unknown, rename: (key: string) => string): unknown {
-  const copies = new Map<object, object>()
-  const pending: [object, object][] = []
-  const copy = (v: unknown): unknown => {
-    if (typeof v !== 'object' || v === null) return v
-    const known = copies.get(v)
-    if (known) return known
-    let out: object
-    if (Array.isArray(v)) out = new Array(v.length)
-    else if (v instanceof Map) out = new Map()
-    else if (v instanceof Set) out = new Set()
-    else if (isPlain(v)) out = Object.getPrototypeOf(v) === null ? Object.create(null) : {}
-    else return v
-    copies.set(v, out)
-    pending.push([v, out])
-    return out
-  }
-  const top = copy(root)
-  while (pending.length > 0) {
-    const [from, to] = pending.pop()!
-    if (Array.isArray(from)) for (let i = 0; i < from.length; i++) (to as unknown[])[i] = copy(from[i])
-    else if (from instanceof Map) for (const [k, x] of from) (to as Map<unknown, unknown>).set(copy(k), copy(x))
-    else if (from instanceof Set) for (const x of from) (to as Set<unknown>).add(copy(x))
-    else {
-      for (const [k, x] of Object.entries(from)) {
-        Object.defineProperty(to, rename(k), { value: copy(x), enumerable: true, writable: true, configurable: true })
-      }
-    }
-  }
-  return top
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e)
 }

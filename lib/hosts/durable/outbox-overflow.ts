@@ -10,8 +10,12 @@ import { decode, encode } from '../../core/serialization.js'
 import type { PayloadStore } from '../../store/payload-store.js'
 import { messagesOf, PENDING, type OutboxEntry, type OutboxSegment } from './outbox.js'
 
-/** A segment smaller than this stays in the item even when the item is too large: spilling it would not help. */
-const SPILL_ABOVE_BYTES = 16 * 1024
+/**
+ * A segment smaller than this stays in the item even when the item is too large: its reference
+ * (about 150 bytes) would save little. Small, since what spills may be all that keeps an item
+ * with a state near the limit under it (a dead letter of a few KB beside a state that just fit).
+ */
+const SPILL_ABOVE_BYTES = 1024
 
 export class OutboxOverflow {
   constructor(
@@ -20,6 +24,11 @@ export class OutboxOverflow {
     private readonly ttlMs: number,
     private readonly now: () => number,
   ) {}
+
+  /** Whether a commit too large for its item can keep its outbox here. */
+  get spills(): boolean {
+    return this.store !== undefined
+  }
 
   /** A segment's entries, from the store when they were spilled. */
   async entriesOf(segment: OutboxSegment): Promise<OutboxEntry[]> {

@@ -14,6 +14,7 @@ import { TroupeError } from '../../core/errors.js'
 import type { ErrorCode } from '../../core/error-codes.js'
 import type { JournalStore, ReceiptRecord, TimerRecord, TimerStore } from '../../store/index.js'
 import { errorRecord, type DeadLetter } from '../../core/dead-letter.js'
+import { unescapeBody } from '../../core/guarded-keys.js'
 import type { SendReport } from '../../transport/kinesis.js'
 
 export type OutboxEntry =
@@ -22,7 +23,8 @@ export type OutboxEntry =
   | { kind: 'cancel'; timerId: string }
   /** `by`: in a PENDING segment, the id of the direct run that made it (pending-receipts.ts, `settlePending`). */
   | { kind: 'receipt'; record: ReceiptRecord; by?: string }
-  | { kind: 'dead'; letter: DeadLetter }
+  /** `escaped`: the letter's body has its guarded keys escaped, so that the outbox can be written (guarded-keys.ts). */
+  | { kind: 'dead'; letter: DeadLetter; escaped?: true }
 
 /** Entries made at one place in a lane. */
 export interface OutboxSegment {
@@ -106,7 +108,7 @@ export class OutboxSender {
     for (const e of entries) {
       if (e.kind === 'message') envelopes.push(e.envelope)
       else if (e.kind === 'receipt') receipts.push(e.record)
-      else if (e.kind === 'dead') letters.push(e.letter)
+      else if (e.kind === 'dead') letters.push(e.escaped ? { ...e.letter, envelope: { ...e.letter.envelope, body: unescapeBody(e.letter.envelope.body) } } : e.letter)
       else if (e.kind === 'schedule') writes.push(Promise.resolve(this.timers.put(e.timer)).then(() => this.onTimer(e.timer.dueAt)))
       else writes.push(Promise.resolve(this.timers.delete(e.timerId)))
     }

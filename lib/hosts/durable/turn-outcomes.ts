@@ -14,7 +14,8 @@ import { findUnserializable } from '../../core/serializable.js'
 import { encode } from '../../core/serialization.js'
 import { InvalidEnvelopeError } from '../../routing/record-errors.js'
 import type { ReceiptRecord } from '../../store/index.js'
-import { errorRecord, type AttemptRecord, type ErrorRecord } from '../../core/dead-letter.js'
+import { errorRecord, type AttemptRecord, type DeadLetter, type ErrorRecord } from '../../core/dead-letter.js'
+import { writableLetter } from '../../core/writable-letter.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import { Deadlines } from '../../turn/deadlines.js'
 import type { Effect } from '../../turn/effect.js'
@@ -152,10 +153,12 @@ export class TurnOutcomes {
   }
 
   /**
-   * A turn whose state would not fit the item is a dead letter. The letter is written at once,
-   * not carried in the outbox: it holds the message, which beside a state near the limit may not
-   * fit the commit either (the commit would then fail on every delivery). Written early, it is
-   * still written once per message id: a rerun of the same turn finds the same state too large.
+   * A turn whose state would not fit the item is a dead letter. Its letter travels in the commit's
+   * outbox as every letter does, spilled to the overflow store when the item cannot hold it beside
+   * a state near the limit: it exists only once the commit that ends the message is written. A
+   * letter written before that commit would outlive a commit that is lost (its host died, another
+   * host committed first), and the run again may apply the message (a state that changed, a turn
+   * not the same twice): replayed, the letter would apply it a second time.
    */
   async tooLarge(type: ActorType, envelope: Envelope, prior: AttemptRecord[], bytes: number, what: 'state' | 'outbox'): Promise<Ended> {
     return this.refused(type, envelope, prior, new ItemTooLargeError(type.type === JOINER && what === 'state' ? 'join' : what, `${type.type}#${envelope.key}`, bytes))
@@ -163,23 +166,28 @@ export class TurnOutcomes {
 
   /**
    * A turn that left what superjson refuses to write (a key named `constructor` in its state, say,
-   * with the development check off) is a dead letter, written at once as `tooLarge`'s is: the
-   * commit could never be written, and the key would stall on it. A message that was ending as a
-   * dead letter keeps its own: only its letter, which the item cannot hold, is written apart.
+   * with the development check off) is a dead letter, as `tooLarge`'s is: the commit could never be
+   * written, and the key would stall on it. A message that was ending as a dead letter keeps its
+   * own, its body written so that superjson takes it.
    */
   async unwritable(type: ActorType, envelope: Envelope, prior: AttemptRecord[], end: Ended, cause: unknown): Promise<Ended> {
-    if (end.end === 'dead') return this.lettersApart(end)
+    if (end.end === 'dead') return this.withLetters(end)
     return this.refused(type, envelope, prior, unwritableError(type.type, end, cause))
   }
 
   /** The message, whose turn ended well, is a dead letter with `error` instead: what it left is not kept. */
   private refused(type: ActorType, envelope: Envelope, prior: AttemptRecord[], error: Error): Promise<Ended> {
     const now = this.ctx.clock.now()
-    return this.lettersApart(this.dead(type, envelope, error, [...prior, { attempt: envelope.attempt, startedAt: now, endedAt: now, error: errorRecord(error) }]))
+    return this.withLetters(this.dead(type, envelope, error, [...prior, { attempt: envelope.attempt, startedAt: now, endedAt: now, error: errorRecord(error) }]))
   }
 
-  /** `ended` with its dead letters written now, out of the outbox. */
-  private async lettersApart(ended: Ended): Promise<Ended> {
+  /**
+   * `ended` with letters its commit can write: their bodies as superjson takes them, kept in the
+   * outbox. A host without an overflow store, which could not spill a letter too large for the
+   * item, writes them now instead (troupe's hosts on AWS always have one).
+   */
+  private async withLetters(ended: Ended): Promise<Ended> {
+    if (this.ctx.overflow.spills) return { ...ended, entries: ended.entries.map((e) => (e.kind === 'dead' ? writableEntry(e.letter) : e)) }
     const letters = ended.entries.flatMap((e) => (e.kind === 'dead' ? [e.letter] : []))
     await this.ctx.options.journal.putDeadLetters(letters)
     return { ...ended, entries: ended.entries.filter((e) => e.kind !== 'dead') }
@@ -304,4 +312,10 @@ function refusedIn(actor: string, what: 'message' | 'state' | 'reply', value: un
 /** The error for what superjson refused to write where the check finds nothing: superjson's own reason. */
 function refusedUnseen(actor: string, what: 'state' | 'reply', cause: unknown): NotSerializableError {
   return new NotSerializableError(actor, what, what, `what superjson refuses to write (${message(cause)})`)
+}
+
+/** A letter's outbox entry, its body as superjson takes it (writable-letter.ts). */
+function writableEntry(letter: DeadLetter): OutboxEntry {
+  const { written, escaped } = writableLetter(letter)
+  return escaped ? { kind: 'dead', letter: written, escaped: true } : { kind: 'dead', letter: written }
 }

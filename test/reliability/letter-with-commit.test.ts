@@ -1,0 +1,188 @@
+// A turn whose outcome its instance's item cannot keep (a state too large) is a dead letter. The
+// letter must exist only once the commit that ends the message as dead is written: a run whose
+// commit is lost (its host died before it, or another host committed first) runs the message
+// again, and if that run applies it, a letter left behind would apply it a second time when
+// replayed. On the memory stores and on the DynamoDB ones (dynalite), each with its overflow
+// store, as troupe's hosts on AWS have one.
+import t, { type Test } from 'tap'
+import { Actor, TerminalError, type Context } from '../../lib/index.js'
+import { ensureResources } from '../../lib/aws/resources.js'
+import { makeEnvelope, type Envelope } from '../../lib/core/envelope.js'
+import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
+import { createLogger } from '../../lib/core/logger.js'
+import { DurableHost } from '../../lib/hosts/durable/durable-host.js'
+import { encodeRecord } from '../../lib/routing/record-codec.js'
+import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
+import { DynamoDBStateStore } from '../../lib/store/dynamodb.js'
+import type { JournalStore, StateStore, StoredInstance } from '../../lib/store/index.js'
+import { MemoryJournalStore } from '../../lib/store/memory-journal.js'
+import { MemoryStateStore, MemoryTimerStore } from '../../lib/store/memory.js'
+import { DynamoDBPayloadStore, MemoryPayloadStore, type PayloadStore } from '../../lib/store/payload-store.js'
+import { localStackFor } from '../fixtures/local-stack.js'
+
+const MAX_ITEM_BYTES = 2_000
+
+/** Adds `add` characters to its key's state, or empties it. */
+class Grower extends Actor<{ k: string; add?: number; clear?: true }, void, { added: string[] }> {
+  static readonly type = 'apart.grower'
+  key(m: { k: string }) {
+    return m.k
+  }
+  initialState() {
+    return { added: [] as string[] }
+  }
+  receive(m: { k: string; add?: number; clear?: true }, ctx: Context<{ added: string[] }>) {
+    if (m.clear) ctx.state.added = []
+    else ctx.state.added.push('x'.repeat(m.add ?? grows))
+  }
+}
+
+/** What a message without `add` adds: not the same in every run of its turn (an outside read, a clock). */
+let grows = 0
+
+/** A state store whose next put is lost: it fails, or another host commits the instance first (`before`). */
+function losing(store: StateStore) {
+  let next: (() => Promise<void>) | 'fail' | undefined
+  const wrapped: StateStore = {
+    get: (type, key) => store.get(type, key),
+    delete: (type, key) => store.delete(type, key),
+    ...(store.getMany ? { getMany: (refs: readonly { type: string; key: string }[]) => store.getMany!(refs) } : {}),
+    async put(type: string, key: string, value: StoredInstance, expectedVersion: number | undefined) {
+      const lose = next
+      next = undefined
+      if (lose === 'fail') throw new Error('the commit was lost: its host died')
+      if (lose !== undefined) await lose()
+      return store.put(type, key, value, expectedVersion)
+    },
+  }
+  return { store: wrapped, loseNext: (how: (() => Promise<void>) | 'fail') => (next = how) }
+}
+
+type Stores = { state: StateStore; journal: JournalStore; overflow: PayloadStore; kind: string }
+
+let made = 0
+async function dynamodbStores(t: Test): Promise<Stores> {
+  const { aws } = await localStackFor(t)
+  const tableName = `rel-apart-${process.pid}-${++made}`
+  await ensureResources({ kinesis: aws.kinesis, dynamodb: aws.dynamodb, tableName, streams: [], shards: 1 })
+  const options = { client: aws.dynamodb, tableName }
+  return { state: new DynamoDBStateStore(options), journal: new DynamoDBJournalStore(options), overflow: new DynamoDBPayloadStore(options), kind: 'dynamodb' }
+}
+
+function memoryStores(): Stores {
+  return { state: new MemoryStateStore(), journal: new MemoryJournalStore(), overflow: new MemoryPayloadStore(), kind: 'memory' }
+}
+
+function envelope(id: string, body: { k: string; add?: number; clear?: true }): Envelope {
+  return makeEnvelope({ id: id as MessageId, type: Grower.type, key: body.k, body, correlationId: id as CorrelationId, sentAt: 1 })
+}
+
+/** The overflow store, counting the outboxes spilled to it. */
+function counting(store: PayloadStore) {
+  const spilled: string[] = []
+  const wrapped: PayloadStore = {
+    put: (key, data, expiresAt) => {
+      if (key.startsWith('outbox/')) spilled.push(key)
+      return store.put(key, data, expiresAt)
+    },
+    get: (key) => store.get(key),
+    delete: (key) => store.delete?.(key) ?? Promise.resolve(),
+  }
+  return { store: wrapped, spilled }
+}
+
+async function scene(t: Test, stores: Stores, how: 'host died' | 'another host first') {
+  const { store, loseNext } = losing(stores.state)
+  const overflow = counting(stores.overflow)
+  const host = () =>
+    new DurableHost({
+      actors: [Grower],
+      state: store,
+      timers: new MemoryTimerStore(),
+      journal: stores.journal,
+      messages: { send: () => Promise.reject(new Error('nothing here tells')) },
+      logger: createLogger('silent'),
+      maxItemBytes: MAX_ITEM_BYTES,
+      overflow: overflow.store,
+    })
+  const k = `${stores.kind}-${how.replaceAll(' ', '-')}`
+  const shard = { stream: 's', shardId: 'shardId-000000000000' }
+  await host().handle({ ...shard, records: [{ sequenceNumber: '100', data: encodeRecord(envelope(`m0-${k}`, { k, add: 1_200 })) }] })
+  const records = [{ sequenceNumber: '101', data: encodeRecord(envelope(`m1-${k}`, { k })) }]
+
+  // Its first run leaves a state too large for the item: a dead letter, unless the commit is lost.
+  grows = 1_000
+  if (how === 'host died') {
+    loseNext('fail')
+    const first = await host().handle({ ...shard, records })
+    t.not(first.failedFrom, undefined, 'the first run is not kept')
+    grows = 10
+  } else {
+    // A direct run of another host empties the instance and commits first: the run reloads it and runs the message again.
+    loseNext(() => host().handleDirect(envelope(`clear-${k}`, { k, clear: true })).then(() => undefined))
+  }
+  const again = await host().handle({ ...shard, records })
+  t.equal(again.failedFrom, undefined, 'the batch is done')
+  const item = await stores.state.get(Grower.type, k)
+  const added = (JSON.parse(item!.state) as { json: { added: string[] } }).json.added
+  t.same(added.map((a) => a.length), [how === 'host died' ? 1_200 : undefined, 'x'.repeat(how === 'host died' ? 10 : 1_000).length].filter((n) => n !== undefined), 'the run again applied the message')
+  t.same((await stores.journal.deadLetters()).map((l) => l.envelope.id), [], 'and left no dead letter of it to replay')
+
+  // A message that stays too large is a dead letter, once its commit is written.
+  grows = 1_000
+  const big = [{ sequenceNumber: '102', data: encodeRecord(envelope(`m2-${k}`, { k, add: 1_500 })) }]
+  loseNext('fail')
+  t.not((await host().handle({ ...shard, records: big })).failedFrom, undefined, 'a run whose commit is lost is not kept')
+  t.same((await stores.journal.deadLetters()).map((l) => l.envelope.id), [], 'and its letter is not written')
+  overflow.spilled.length = 0
+  t.equal((await host().handle({ ...shard, records: big })).failedFrom, undefined, 'the batch delivered again is done')
+  t.equal(overflow.spilled.length, 1, 'its commit kept the letter in the overflow store: the item could not hold it beside the state')
+  const letters = await stores.journal.deadLetters()
+  t.same(letters.map((l) => [l.envelope.id, l.error.name]), [[`m2-${k}`, 'ItemTooLargeError']], 'with the dead letter of the message too large')
+  t.same(letters[0]?.envelope.body, { k, add: 1_500 }, 'which holds the message whole')
+}
+
+for (const [kind, stores] of [['memory', async () => memoryStores()], ['dynamodb', dynamodbStores]] as const) {
+  t.test(`${kind}: a run whose commit is lost (its host died) and whose run again applies the message leaves no dead letter`, async (t) => scene(t, await stores(t), 'host died'))
+  t.test(`${kind}: a run whose commit loses to another host's and whose run again applies the message leaves no dead letter`, async (t) => scene(t, await stores(t), 'another host first'))
+}
+
+t.test('a letter whose body superjson refuses to write travels in the outbox escaped, and is kept whole', async (t) => {
+  class Refuser extends Actor<{ k: string }, void, { n: number }> {
+    static readonly type = 'apart.refuser'
+    key(m: { k: string }) {
+      return m.k
+    }
+    initialState() {
+      return { n: 0 }
+    }
+    receive(): void {
+      throw new TerminalError('refused')
+    }
+  }
+  const stores = memoryStores()
+  const overflow = counting(stores.overflow)
+  // A filter may rewrite a body into what superjson refuses to write (the development check off).
+  const rewritten = JSON.parse('{"k":"r","constructor":{"prototype":1},"__proto__":{"x":1},"~constructor":2}') as { k: string }
+  const host = new DurableHost({
+    actors: [Refuser],
+    state: stores.state,
+    timers: new MemoryTimerStore(),
+    journal: stores.journal,
+    messages: { send: () => Promise.reject(new Error('nothing here tells')) },
+    logger: createLogger('silent'),
+    maxItemBytes: MAX_ITEM_BYTES,
+    overflow: overflow.store,
+    filters: [() => rewritten],
+    checkSerializable: false,
+  })
+  const m = makeEnvelope({ id: 'm-refused' as MessageId, type: Refuser.type, key: 'r', body: { k: 'r' }, correlationId: 'c' as CorrelationId, sentAt: 1 })
+  const result = await host.handle({ stream: 's', shardId: 'shardId-000000000000', records: [{ sequenceNumber: '1', data: encodeRecord(m) }] })
+  t.equal(result.failedFrom, undefined, 'the batch is done')
+  const letters = await stores.journal.deadLetters()
+  t.same(letters.map((l) => [l.envelope.id, l.error.message]), [['m-refused', '[TROUPE_TERMINAL] refused']], 'the message is a dead letter, with its own error')
+  const body = letters[0]!.envelope.body as Record<string, unknown>
+  t.same(Object.keys(body), ['k', 'constructor', '__proto__', '~constructor'], 'its body keeps every key, unescaped')
+  t.equal(Object.getPrototypeOf(body), Object.prototype, 'none of them a prototype')
+  t.same(body['__proto__'], { x: 1 })
+})
