@@ -3,9 +3,12 @@
 // commit is lost (its host died before it, or another host committed first) runs the message
 // again, and if that run applies it, a letter left behind would apply it a second time when
 // replayed. On the memory stores and on the DynamoDB ones (dynalite), each with its overflow
-// store, as troupe's hosts on AWS have one.
+// store, as troupe's hosts on AWS have one. Then what a commit's outbox kept in the overflow store
+// asks of its readers: a letter whose body superjson refuses, a replay of a direct run's letter
+// (the old run's entries left out), a direct run's messages (a flush record sends them).
 import t, { type Test } from 'tap'
-import { Actor, TerminalError, type Context } from '../../lib/index.js'
+import { Actor, RetryableError, TerminalError, type Context } from '../../lib/index.js'
+import { replayDeadLetter, type ReplayParts } from '../../lib/aws/dead-letter-replay.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { makeEnvelope, type Envelope } from '../../lib/core/envelope.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
@@ -14,11 +17,12 @@ import { DurableHost } from '../../lib/hosts/durable/durable-host.js'
 import { encodeRecord } from '../../lib/routing/record-codec.js'
 import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
 import { DynamoDBStateStore } from '../../lib/store/dynamodb.js'
-import type { JournalStore, StateStore, StoredInstance } from '../../lib/store/index.js'
+import type { JournalStore, ReceiptRecord, StateStore, StoredInstance } from '../../lib/store/index.js'
 import { MemoryJournalStore } from '../../lib/store/memory-journal.js'
 import { MemoryStateStore, MemoryTimerStore } from '../../lib/store/memory.js'
 import { DynamoDBPayloadStore, MemoryPayloadStore, type PayloadStore } from '../../lib/store/payload-store.js'
 import { localStackFor } from '../fixtures/local-stack.js'
+import { recordingSender } from './fixtures/recording-sender.js'
 
 const MAX_ITEM_BYTES = 2_000
 
@@ -32,13 +36,21 @@ class Grower extends Actor<{ k: string; add?: number; clear?: true }, void, { ad
     return { added: [] as string[] }
   }
   receive(m: { k: string; add?: number; clear?: true }, ctx: Context<{ added: string[] }>) {
-    if (m.clear) ctx.state.added = []
+    if (retriesFirst > 0) {
+      retriesFirst--
+      throw new RetryableError('come back in ten minutes', { retryAfterMs: 600_000 })
+    }
+    const { fan } = m as { fan?: number }
+    if (fan !== undefined) for (let i = 0; i < fan; i++) ctx.tell(Grower, { k: `${m.k}-${i}`, add: 1, pad: 'z'.repeat(500) } as never)
+    else if (m.clear) ctx.state.added = []
     else ctx.state.added.push('x'.repeat(m.add ?? grows))
   }
 }
 
 /** What a message without `add` adds: not the same in every run of its turn (an outside read, a clock). */
 let grows = 0
+/** How many turns ask to be tried again ten minutes later before any runs. */
+let retriesFirst = 0
 
 /** A state store whose next put is lost: it fails, or another host commits the instance first (`before`). */
 function losing(store: StateStore) {
@@ -147,42 +159,122 @@ for (const [kind, stores] of [['memory', async () => memoryStores()], ['dynamodb
   t.test(`${kind}: a run whose commit loses to another host's and whose run again applies the message leaves no dead letter`, async (t) => scene(t, await stores(t), 'another host first'))
 }
 
-t.test('a letter whose body superjson refuses to write travels in the outbox escaped, and is kept whole', async (t) => {
-  class Refuser extends Actor<{ k: string }, void, { n: number }> {
-    static readonly type = 'apart.refuser'
-    key(m: { k: string }) {
-      return m.k
+for (const spills of [true, false]) {
+  t.test(`a letter whose body superjson refuses to write travels in the outbox escaped, and is kept whole (${spills ? 'with' : 'without'} an overflow store)`, async (t) => {
+    class Refuser extends Actor<{ k: string }, void, { n: number }> {
+      static readonly type = 'apart.refuser'
+      key(m: { k: string }) {
+        return m.k
+      }
+      initialState() {
+        return { n: 0 }
+      }
+      receive(): void {
+        throw new TerminalError('refused')
+      }
     }
-    initialState() {
-      return { n: 0 }
-    }
-    receive(): void {
-      throw new TerminalError('refused')
-    }
-  }
+    const stores = memoryStores()
+    const { store, loseNext } = losing(stores.state)
+    // A filter may rewrite a body into what superjson refuses to write (the development check off).
+    const rewritten = JSON.parse('{"k":"r","constructor":{"prototype":1},"__proto__":{"x":1},"~constructor":2}') as { k: string }
+    const host = new DurableHost({
+      actors: [Refuser],
+      state: store,
+      timers: new MemoryTimerStore(),
+      journal: stores.journal,
+      messages: { send: () => Promise.reject(new Error('nothing here tells')) },
+      logger: createLogger('silent'),
+      maxItemBytes: MAX_ITEM_BYTES,
+      ...(spills ? { overflow: stores.overflow } : {}),
+      filters: [() => rewritten],
+      checkSerializable: false,
+    })
+    const m = makeEnvelope({ id: 'm-refused' as MessageId, type: Refuser.type, key: 'r', body: { k: 'r' }, correlationId: 'c' as CorrelationId, sentAt: 1 })
+    const records = [{ sequenceNumber: '1', data: encodeRecord(m) }]
+    loseNext('fail')
+    t.not((await host.handle({ stream: 's', shardId: 'shardId-000000000000', records })).failedFrom, undefined, 'a run whose commit is lost is not kept')
+    t.same(await stores.journal.deadLetters(), [], 'and writes no letter')
+    const result = await host.handle({ stream: 's', shardId: 'shardId-000000000000', records })
+    t.equal(result.failedFrom, undefined, 'the batch delivered again is done')
+    const letters = await stores.journal.deadLetters()
+    t.same(letters.map((l) => [l.envelope.id, l.error.message]), [['m-refused', '[TROUPE_TERMINAL] refused']], 'the message is a dead letter, with its own error')
+    const body = letters[0]!.envelope.body as Record<string, unknown>
+    t.same(Object.keys(body), ['k', 'constructor', '__proto__', '~constructor'], 'its body keeps every key, unescaped')
+    t.equal(Object.getPrototypeOf(body), Object.prototype, 'none of them a prototype')
+    t.same(body['__proto__'], { x: 1 })
+  })
+}
+
+t.test("a replay of a direct run's letter kept in the overflow store with its run's outbox leaves that run's letter and receipt out", async (t) => {
   const stores = memoryStores()
   const overflow = counting(stores.overflow)
-  // A filter may rewrite a body into what superjson refuses to write (the development check off).
-  const rewritten = JSON.parse('{"k":"r","constructor":{"prototype":1},"__proto__":{"x":1},"~constructor":2}') as { k: string }
+  const sent: Envelope[] = []
+  const host = () =>
+    new DurableHost({
+      actors: [Grower],
+      state: stores.state,
+      timers: new MemoryTimerStore(),
+      journal: stores.journal,
+      messages: recordingSender(sent),
+      logger: createLogger('silent'),
+      maxItemBytes: MAX_ITEM_BYTES,
+      overflow: overflow.store,
+    })
+  const shard = { stream: 's', shardId: 'shardId-000000000000' }
+  await host().handle({ ...shard, records: [{ sequenceNumber: '100', data: encodeRecord(envelope('m0-direct', { k: 'd', add: 1_200 })) }] })
+  // A direct run (an ask by Invoke) of a large message whose turn leaves a state too large: its
+  // letter and its receipt wait in the item's outbox for the shard, spilled with it.
+  grows = 1_000
+  const m1 = envelope('m1-direct', { k: 'd', pad: 'y'.repeat(20_000) } as never)
+  t.equal((await host().handleDirect(m1, Infinity, undefined, 's', true))?.status, 'dead', 'the direct run ends the message dead')
+  t.equal(overflow.spilled.length, 1, "with its run's outbox in the overflow store")
+
+  // Replayed, it runs again and asks to be tried ten minutes later (twice: the item is over its
+  // limit with the old run's outbox, so the instance's turns run again, each checked).
+  grows = 10
+  retriesFirst = 2
+  let now = Date.now()
+  const replayed: Envelope[] = []
+  const parts: ReplayParts = {
+    journal: stores.journal as never,
+    state: stores.state as never,
+    lane: { take: () => 0, origin: () => ({ lane: 'p:replayer', pos: '0', i: 0, fence: '0' }), settle: () => {} } as never,
+    codec: undefined as never,
+    sender: () => ({ streams: ['s'], putData: async () => {}, send: async (e: Envelope) => void replayed.push(structuredClone(e)) }),
+    accepted: (e: Envelope): ReceiptRecord => ({ id: e.id, actor: e.type, key: e.key, entry: { status: 'accepted', at: now, attempt: 0 }, expiresAt: now + 3_600_000 }),
+    keepsState: () => true,
+    now: () => (now += 1_000),
+  }
+  await replayDeadLetter(parts, m1.id)
+  const r = await host().handle({ ...shard, records: replayed.map((e, i) => ({ sequenceNumber: String(200 + i), data: encodeRecord(e) })) })
+  t.equal(r.failedFrom, undefined, 'the shard reads the replayed message and places the direct run’s outbox')
+  const receipt = await stores.journal.receipt(m1.id, Date.now())
+  t.same(receipt?.history.map((e) => `${e.attempt}:${e.status}`), ['0:accepted', '1:retrying'], 'the receipt is the replay’s alone: the old run’s dead entry is not put back')
+  t.same((await stores.journal.deadLetters()).map((l) => l.envelope.id), [], 'nor is its letter')
+})
+
+t.test("a direct run whose messages wait in the overflow store puts a flush record for them", async (t) => {
+  const stores = memoryStores()
+  const overflow = counting(stores.overflow)
+  const sent: Envelope[] = []
   const host = new DurableHost({
-    actors: [Refuser],
+    actors: [Grower],
     state: stores.state,
     timers: new MemoryTimerStore(),
     journal: stores.journal,
-    messages: { send: () => Promise.reject(new Error('nothing here tells')) },
+    messages: recordingSender(sent),
     logger: createLogger('silent'),
     maxItemBytes: MAX_ITEM_BYTES,
     overflow: overflow.store,
-    filters: [() => rewritten],
-    checkSerializable: false,
   })
-  const m = makeEnvelope({ id: 'm-refused' as MessageId, type: Refuser.type, key: 'r', body: { k: 'r' }, correlationId: 'c' as CorrelationId, sentAt: 1 })
-  const result = await host.handle({ stream: 's', shardId: 'shardId-000000000000', records: [{ sequenceNumber: '1', data: encodeRecord(m) }] })
-  t.equal(result.failedFrom, undefined, 'the batch is done')
-  const letters = await stores.journal.deadLetters()
-  t.same(letters.map((l) => [l.envelope.id, l.error.message]), [['m-refused', '[TROUPE_TERMINAL] refused']], 'the message is a dead letter, with its own error')
-  const body = letters[0]!.envelope.body as Record<string, unknown>
-  t.same(Object.keys(body), ['k', 'constructor', '__proto__', '~constructor'], 'its body keeps every key, unescaped')
-  t.equal(Object.getPrototypeOf(body), Object.prototype, 'none of them a prototype')
-  t.same(body['__proto__'], { x: 1 })
+  await host.handle({ stream: 's', shardId: 'shardId-000000000000', records: [{ sequenceNumber: '100', data: encodeRecord(envelope('m0-fan', { k: 'f', add: 1_200 })) }] })
+  // Beside a state near the limit, the 40 messages it tells wait in the overflow store.
+  const m = envelope('m1-fan', { k: 'f', fan: 40 } as never)
+  t.equal((await host.handleDirect(m, Infinity, undefined, 's', true))?.status, 'done', 'the direct run is done')
+  t.equal(overflow.spilled.length, 1, "its run's outbox is in the overflow store")
+  t.same(
+    sent.map((e) => [e.control, e.type, e.key]),
+    [['flush', Grower.type, 'f']],
+    'and a flush record makes the instance’s shard place and send them',
+  )
 })

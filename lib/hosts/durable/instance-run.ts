@@ -16,7 +16,7 @@ import { commitInstance, keptEnd } from './instance-commit.js'
 import { decodeMeta, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
 import { throttleCommit } from './instance-throttle.js'
 import { forgetSilent } from './lane-memory.js'
-import { appendEntries, messagesOf, PENDING, placeMessages, type OutboxEntry, type OutboxSegment } from './outbox.js'
+import { appendEntries, messageCount, PENDING, placeMessages, type OutboxEntry, type OutboxSegment } from './outbox.js'
 import { spilledKeys } from './outbox-overflow.js'
 import { pendingEntries, putFlushRecord } from './pending-outbox.js'
 import { isAnswer } from './pending-receipts.js'
@@ -367,7 +367,9 @@ export class InstanceRun {
   /** A direct run whose messages wait in the item for the instance's shard puts a flush record there. */
   private async flushDirect(): Promise<void> {
     const { source, type, key } = this
-    if (source.kind === 'direct' && this.failedAt === undefined && messagesOf(this.meta.outbox?.find((s) => s.lane === PENDING)?.entries ?? []).length !== 0) {
+    const pending = this.meta.outbox?.find((s) => s.lane === PENDING)
+    // Counted whether spilled or not: a spilled segment's messages wait as well.
+    if (source.kind === 'direct' && this.failedAt === undefined && pending !== undefined && messageCount(pending) !== 0) {
       // Messages wait in the item for the instance's shard: a flush record there makes the turn
       // that reads it place and send them.
       try {

@@ -8,14 +8,19 @@ import { nanoid } from 'nanoid'
 import { TroupeError } from '../../core/errors.js'
 import { decode, encode } from '../../core/serialization.js'
 import type { PayloadStore } from '../../store/payload-store.js'
-import { messagesOf, PENDING, type OutboxEntry, type OutboxSegment } from './outbox.js'
+import { isEndOf, messagesOf, PENDING, type OutboxEntry, type OutboxSegment } from './outbox.js'
 
 /**
- * A segment smaller than this stays in the item even when the item is too large: its reference
- * (about 150 bytes) would save little. Small, since what spills may be all that keeps an item
- * with a state near the limit under it (a dead letter of a few KB beside a state that just fit).
+ * A segment of a lane smaller than this stays in the item even when the item is too large: its
+ * reference (about 150 bytes) would save little. Small, since what spills may be all that keeps an
+ * item with a state near the limit under it (a dead letter of a few KB beside a state that just fit).
  */
 const SPILL_ABOVE_BYTES = 1024
+/**
+ * The same for a direct run's segment (PENDING), whose receipt entries an ask and a replay read
+ * in the item: spilled, they are read only once the instance's shard places them.
+ */
+const SPILL_PENDING_ABOVE_BYTES = 16 * 1024
 
 export class OutboxOverflow {
   constructor(
@@ -37,7 +42,9 @@ export class OutboxOverflow {
     if (data === undefined) {
       throw new TroupeError('TROUPE_OVERFLOW_MISSING', `the outbox kept under ${segment.spilled.key} (${segment.spilled.count} entries) is not in the overflow store; it was written before the commit that refers to it`)
     }
-    return decode(Buffer.from(data).toString('utf8')) as OutboxEntry[]
+    const entries = decode(Buffer.from(data).toString('utf8')) as OutboxEntry[]
+    const dropped = segment.spilled.dropped
+    return dropped === undefined ? entries : entries.filter((e) => !dropped.some((id) => isEndOf(e, id)))
   }
 
   /** Deletes those of `keys` that `outbox` (an item's, as it stands) does not refer to. */
@@ -62,7 +69,7 @@ export class OutboxOverflow {
   async spill(name: string, version: number, segment: OutboxSegment): Promise<OutboxSegment> {
     if (this.store === undefined || segment.spilled !== undefined || segment.entries.length === 0) return segment
     const data = Buffer.from(encode(segment.entries), 'utf8')
-    if (data.byteLength < SPILL_ABOVE_BYTES) return segment
+    if (data.byteLength < (segment.lane === PENDING ? SPILL_PENDING_ABOVE_BYTES : SPILL_ABOVE_BYTES)) return segment
     const key = `outbox/${createHash('sha256').update(name).digest('base64url').slice(0, 22)}/${version}-${nanoid(10)}/${segment.lane === PENDING ? 'pending' : segment.pos}`
     // A direct run's entries wait for the instance's next turn in its shard, however long that is.
     await this.store.put(key, data, segment.lane === PENDING ? Infinity : this.now() + this.ttlMs)

@@ -34,12 +34,21 @@ export interface OutboxSegment {
   pos: string
   /** The entries; empty when they were too large for the item and were kept in the overflow store instead. */
   entries: OutboxEntry[]
-  /** Where the entries are kept when they did not fit the item: written before the commit that refers to them. */
-  spilled?: { key: string; bytes: number; count: number; messages: number }
+  /**
+   * Where the entries are kept when they did not fit the item: written before the commit that
+   * refers to them. `dropped`: messages whose dead letter and receipt entries there went stale (a
+   * replay of the letter came since, pending-receipts.ts's `dropPendingOf`), left out when read.
+   */
+  spilled?: { key: string; bytes: number; count: number; messages: number; dropped?: string[] }
 }
 
 /** The lane of a direct invocation's entries until a turn in the instance's shard places them. */
 export const PENDING = 'pending'
+
+/** Whether `entry` is the dead letter or a receipt entry of message `id`. */
+export function isEndOf(entry: OutboxEntry, id: string): boolean {
+  return (entry.kind === 'dead' && entry.letter.envelope.id === id) || (entry.kind === 'receipt' && entry.record.id === id)
+}
 
 /** How many messages a segment holds, spilled or not. */
 export function messageCount(segment: OutboxSegment): number {

@@ -20,7 +20,7 @@ import { FINAL_STATUSES } from '../../core/receipt.js'
 import type { ReceiptRecord, StoredInstance, StoredReceipt } from '../../store/index.js'
 import { assembleReceipt, receiptEntryKey } from '../../store/receipt-records.js'
 import { decodeMeta, type InstanceMeta } from './instance-meta.js'
-import { PENDING, type OutboxEntry } from './outbox.js'
+import { isEndOf, PENDING, type OutboxEntry } from './outbox.js'
 
 /** The reason on the `accepted` entry of a message asked by Invoke: its final entry may wait in its instance's item. */
 export const INVOKED = 'asked by Invoke'
@@ -105,13 +105,21 @@ export function merged(stored: StoredReceipt | undefined, waiting: readonly Rece
  * Takes out of an item's PENDING segments the dead letter and the receipt entries of message `id`,
  * which a replay of that letter makes stale: placed later, they would put the letter back (to be
  * replayed twice) and end the new run's receipt. True when it took anything. A spilled segment is
- * not read, and is left as it is.
+ * not read here: it is marked, and its reader leaves them out (outbox-overflow.ts).
  */
 export function dropPendingOf(meta: InstanceMeta, id: string): boolean {
   let dropped = false
   for (const segment of meta.outbox ?? []) {
-    if (segment.lane !== PENDING || segment.spilled !== undefined) continue
-    const left = segment.entries.filter((e) => !((e.kind === 'dead' && e.letter.envelope.id === id) || (e.kind === 'receipt' && e.record.id === id)))
+    if (segment.lane !== PENDING) continue
+    if (segment.spilled !== undefined) {
+      const marked = segment.spilled.dropped ?? []
+      if (!marked.includes(id)) {
+        segment.spilled = { ...segment.spilled, dropped: [...marked, id] }
+        dropped = true
+      }
+      continue
+    }
+    const left = segment.entries.filter((e) => !isEndOf(e, id))
     if (left.length === segment.entries.length) continue
     segment.entries = left
     dropped = true

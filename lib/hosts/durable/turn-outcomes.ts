@@ -161,7 +161,7 @@ export class TurnOutcomes {
    * not the same twice): replayed, the letter would apply it a second time.
    */
   async tooLarge(type: ActorType, envelope: Envelope, prior: AttemptRecord[], bytes: number, what: 'state' | 'outbox'): Promise<Ended> {
-    return this.refused(type, envelope, prior, new ItemTooLargeError(type.type === JOINER && what === 'state' ? 'join' : what, `${type.type}#${envelope.key}`, bytes))
+    return this.refused(type, envelope, prior, new ItemTooLargeError(type.type === JOINER && what === 'state' ? 'join' : what, `${type.type}#${envelope.key}`, bytes), 'large')
   }
 
   /**
@@ -171,23 +171,23 @@ export class TurnOutcomes {
    * own, its body written so that superjson takes it.
    */
   async unwritable(type: ActorType, envelope: Envelope, prior: AttemptRecord[], end: Ended, cause: unknown): Promise<Ended> {
-    if (end.end === 'dead') return this.withLetters(end)
-    return this.refused(type, envelope, prior, unwritableError(type.type, end, cause))
+    if (end.end === 'dead') return this.withLetters(end, 'small')
+    return this.refused(type, envelope, prior, unwritableError(type.type, end, cause), 'small')
   }
 
   /** The message, whose turn ended well, is a dead letter with `error` instead: what it left is not kept. */
-  private refused(type: ActorType, envelope: Envelope, prior: AttemptRecord[], error: Error): Promise<Ended> {
+  private refused(type: ActorType, envelope: Envelope, prior: AttemptRecord[], error: Error, item: 'large' | 'small'): Promise<Ended> {
     const now = this.ctx.clock.now()
-    return this.withLetters(this.dead(type, envelope, error, [...prior, { attempt: envelope.attempt, startedAt: now, endedAt: now, error: errorRecord(error) }]))
+    return this.withLetters(this.dead(type, envelope, error, [...prior, { attempt: envelope.attempt, startedAt: now, endedAt: now, error: errorRecord(error) }]), item)
   }
 
   /**
    * `ended` with letters its commit can write: their bodies as superjson takes them, kept in the
-   * outbox. A host without an overflow store, which could not spill a letter too large for the
-   * item, writes them now instead (troupe's hosts on AWS always have one).
+   * outbox. Beside an item too large (`large`), a host without an overflow store, which could not
+   * spill them, writes them now instead (troupe's hosts on AWS always have one).
    */
-  private async withLetters(ended: Ended): Promise<Ended> {
-    if (this.ctx.overflow.spills) return { ...ended, entries: ended.entries.map((e) => (e.kind === 'dead' ? writableEntry(e.letter) : e)) }
+  private async withLetters(ended: Ended, item: 'large' | 'small'): Promise<Ended> {
+    if (item === 'small' || this.ctx.overflow.spills) return { ...ended, entries: ended.entries.map((e) => (e.kind === 'dead' ? writableEntry(e.letter) : e)) }
     const letters = ended.entries.flatMap((e) => (e.kind === 'dead' ? [e.letter] : []))
     await this.ctx.options.journal.putDeadLetters(letters)
     return { ...ended, entries: ended.entries.filter((e) => e.kind !== 'dead') }
