@@ -381,6 +381,10 @@ export const errorCodes = {
     meaning: '`tell` or `ask` named an actor type the system does not know; the message lists those it knows.',
     remedy: 'Give the actor to the system, or fix the type name.',
   },
+  TROUPE_WAIT_LIMIT: {
+    meaning: "A message that would wait in its instance's item (held while the key or its type is paused, or parked for a token, a slot or behind a retry) finds no room left there: what waits shares the item's 400 KB with its state. It is a dead letter, not applied, and the shard moves on.",
+    remedy: 'Resume the key, or let its line move (a higher rate, a retry that succeeds), then replay the letters; pause a sender rather than a key that receives a flood.',
+  },
   TROUPE_WAKE_UNFINISHED: {
     meaning: "On AWS, the messages parked in an item (for a throttle, a concurrency slot or a retry that waits long) did not all run at their wake-up (the run's time ran out, or its commit failed); the wake-up fires again.",
     remedy: "Nothing, if it passes; if it repeats, look at the log for the instance's error.",

@@ -26,6 +26,7 @@ import { parkedReason, RunThrottles, type Wait } from './run-throttles.js'
 import type { SentSegments } from './sent-segments.js'
 import { placeStored } from './stored-outbox.js'
 import type { TurnOutcomes } from './turn-outcomes.js'
+import { WaitRoom } from './wait-room.js'
 
 /** What a run uses of its host. */
 export interface RunParts {
@@ -77,6 +78,8 @@ export class InstanceRun {
   private appliedHere = 0
   private duplicates = 0
   private readonly paused: boolean
+  /** Room in the item for messages that wait there (held, parked). */
+  private readonly room: WaitRoom
   private throttles: RunThrottles | undefined
 
   constructor(
@@ -105,6 +108,7 @@ export class InstanceRun {
     // A stateless message that failed in its shard's run comes to its waiting item to wait for its retry (group-runner.ts).
     if (group.failing !== undefined && meta.failing === undefined && stored === undefined) meta.failing = group.failing
     this.paused = meta.paused === true || group.typePaused === true
+    this.room = new WaitRoom(this.ctx.options.maxItemBytes, stored)
   }
 
   /** Runs the group once; returns the earliest record left unfinished, if any. */
@@ -199,6 +203,10 @@ export class InstanceRun {
         break
       }
       if (paused) {
+        if (!this.room.take(envelope)) {
+          this.noRoomToWait(sequenceNumber, member, arrivedAt, envelope, 'held')
+          continue
+        }
         // Held in the item: the shard moves on, other keys flow, nothing is retried or lost.
         ;(meta.held ??= []).push(envelope)
         noteRead(ctx, meta, source, sequenceNumber, envelope, member, arrivedAt)
@@ -357,6 +365,14 @@ export class InstanceRun {
     }
   }
 
+  /** A message with no room left to wait in the item: a dead letter (wait-room.ts), its record read. */
+  private noRoomToWait(sequenceNumber: string | undefined, member: MemberPosition | undefined, arrivedAt: number | undefined, envelope: Envelope, why: 'held' | 'parked'): void {
+    const { type, meta, source } = this
+    noteRead(this.ctx, meta, source, sequenceNumber, envelope, member, arrivedAt)
+    this.entries.push(...this.parts.outcomes.dead(type, envelope, this.room.full(type.type, envelope, why), []).entries)
+    this.changed = true
+  }
+
   /** The `retrying` receipt of the failed message, parked until its retry. */
   private retrying(envelope: Envelope): void {
     const failing = this.meta.failing
@@ -388,6 +404,8 @@ export class InstanceRun {
    */
   private park(sequenceNumber: string | undefined, member: MemberPosition | undefined, arrivedAt: number | undefined, envelope: Envelope, held: boolean, wait: Wait): void {
     const { type, key, meta, source, entries, events } = this
+    // A held message waits in the item already; a new one needs room there.
+    if (!held && !this.room.take(envelope)) return this.noRoomToWait(sequenceNumber, member, arrivedAt, envelope, 'parked')
     if (held) {
       meta.held!.shift()
       if (meta.held!.length === 0) delete meta.held
