@@ -7,7 +7,7 @@
 // asks of its readers: a letter whose body superjson refuses, a replay of a direct run's letter
 // (the old run's entries left out), a direct run's messages (a flush record sends them).
 import t, { type Test } from 'tap'
-import { Actor, RetryableError, TerminalError, type Context } from '../../lib/index.js'
+import { Actor, TerminalError, type Context } from '../../lib/index.js'
 import { replayDeadLetter, type ReplayParts } from '../../lib/aws/dead-letter-replay.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { makeEnvelope, type Envelope } from '../../lib/core/envelope.js'
@@ -36,10 +36,6 @@ class Grower extends Actor<{ k: string; add?: number; clear?: true }, void, { ad
     return { added: [] as string[] }
   }
   receive(m: { k: string; add?: number; clear?: true }, ctx: Context<{ added: string[] }>) {
-    if (retriesFirst > 0) {
-      retriesFirst--
-      throw new RetryableError('come back in ten minutes', { retryAfterMs: 600_000 })
-    }
     const { fan } = m as { fan?: number }
     if (fan !== undefined) for (let i = 0; i < fan; i++) ctx.tell(Grower, { k: `${m.k}-${i}`, add: 1, pad: 'z'.repeat(500) } as never)
     else if (m.clear) ctx.state.added = []
@@ -49,8 +45,6 @@ class Grower extends Actor<{ k: string; add?: number; clear?: true }, void, { ad
 
 /** What a message without `add` adds: not the same in every run of its turn (an outside read, a clock). */
 let grows = 0
-/** How many turns ask to be tried again ten minutes later before any runs. */
-let retriesFirst = 0
 
 /** A state store whose next put is lost: it fails, or another host commits the instance first (`before`). */
 function losing(store: StateStore) {
@@ -229,10 +223,8 @@ t.test("a replay of a direct run's letter kept in the overflow store with its ru
   t.equal((await host().handleDirect(m1, Infinity, undefined, 's', true))?.status, 'dead', 'the direct run ends the message dead')
   t.equal(overflow.spilled.length, 1, "with its run's outbox in the overflow store")
 
-  // Replayed, it runs again and asks to be tried ten minutes later (twice: the item is over its
-  // limit with the old run's outbox, so the instance's turns run again, each checked).
+  // Replayed, it runs again, and is done.
   grows = 10
-  retriesFirst = 2
   let now = Date.now()
   const replayed: Envelope[] = []
   const parts: ReplayParts = {
@@ -249,7 +241,7 @@ t.test("a replay of a direct run's letter kept in the overflow store with its ru
   const r = await host().handle({ ...shard, records: replayed.map((e, i) => ({ sequenceNumber: String(200 + i), data: encodeRecord(e) })) })
   t.equal(r.failedFrom, undefined, 'the shard reads the replayed message and places the direct run’s outbox')
   const receipt = await stores.journal.receipt(m1.id, Date.now())
-  t.same(receipt?.history.map((e) => `${e.attempt}:${e.status}`), ['0:accepted', '1:retrying'], 'the receipt is the replay’s alone: the old run’s dead entry is not put back')
+  t.same(receipt?.history.map((e) => `${e.attempt}:${e.status}`), ['0:accepted', '1:done'], 'the receipt is the replay’s alone: the old run’s dead entry is not put back')
   t.same((await stores.journal.deadLetters()).map((l) => l.envelope.id), [], 'nor is its letter')
 })
 

@@ -9,11 +9,11 @@ import type { TroupeEvent } from '../../core/inspection.js'
 import { earliest, positionOf } from '../../core/position.js'
 import type { StoredInstance } from '../../store/index.js'
 import type { ActorType } from '../../turn/actor-type.js'
-import { isNewer, loadedState, newerStateError, shownState } from '../../turn/state-version.js'
+import { isNewer, loadedState, newerStateError, shownState, storedForm } from '../../turn/state-version.js'
 import { DIRECT, INVOKE_SHARD, type BatchResult, type Group, type Source } from './durable-batch.js'
 import { message, type DurableContext } from './durable-context.js'
 import { commitInstance, keptEnd } from './instance-commit.js'
-import { decodeMeta, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
+import { decodeMeta, encodeMeta, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
 import { throttleCommit } from './instance-throttle.js'
 import { forgetSilent } from './lane-memory.js'
 import { appendEntries, messageCount, PENDING, placeMessages, type OutboxEntry, type OutboxSegment } from './outbox.js'
@@ -26,7 +26,7 @@ import { parkedReason, RunThrottles, type Wait } from './run-throttles.js'
 import type { SentSegments } from './sent-segments.js'
 import { placeStored } from './stored-outbox.js'
 import type { TurnOutcomes } from './turn-outcomes.js'
-import { WaitRoom } from './wait-room.js'
+import { noRoomToWait, overflowingWaits } from './wait-room.js'
 
 /** What a run uses of its host. */
 export interface RunParts {
@@ -78,8 +78,6 @@ export class InstanceRun {
   private appliedHere = 0
   private duplicates = 0
   private readonly paused: boolean
-  /** Room in the item for messages that wait there (held, parked). */
-  private readonly room: WaitRoom
   private throttles: RunThrottles | undefined
 
   constructor(
@@ -108,7 +106,6 @@ export class InstanceRun {
     // A stateless message that failed in its shard's run comes to its waiting item to wait for its retry (group-runner.ts).
     if (group.failing !== undefined && meta.failing === undefined && stored === undefined) meta.failing = group.failing
     this.paused = meta.paused === true || group.typePaused === true
-    this.room = new WaitRoom(this.ctx.options.maxItemBytes, stored)
   }
 
   /** Runs the group once; returns the earliest record left unfinished, if any. */
@@ -203,10 +200,6 @@ export class InstanceRun {
         break
       }
       if (paused) {
-        if (!this.room.take(envelope)) {
-          this.noRoomToWait(sequenceNumber, member, arrivedAt, envelope, 'held')
-          continue
-        }
         // Held in the item: the shard moves on, other keys flow, nothing is retried or lost.
         ;(meta.held ??= []).push(envelope)
         noteRead(ctx, meta, source, sequenceNumber, envelope, member, arrivedAt)
@@ -299,6 +292,7 @@ export class InstanceRun {
 
   /** The one conditional write, and the send of what this run made, after it. */
   private async commit(): Promise<void> {
+    this.fitWaiting()
     const { type, key, name, meta, source, group, kept, placed, entries, events, ctx } = this
     // Where what this run sends sits in its lane: the last record it read of those it had not read
     // before. Its commit passes the watermark over that record, so no later run places anything
@@ -365,12 +359,29 @@ export class InstanceRun {
     }
   }
 
-  /** A message with no room left to wait in the item: a dead letter (wait-room.ts), its record read. */
-  private noRoomToWait(sequenceNumber: string | undefined, member: MemberPosition | undefined, arrivedAt: number | undefined, envelope: Envelope, why: 'held' | 'parked'): void {
-    const { type, meta, source } = this
-    noteRead(this.ctx, meta, source, sequenceNumber, envelope, member, arrivedAt)
-    this.entries.push(...this.parts.outcomes.dead(type, envelope, this.room.full(type.type, envelope, why), []).entries)
-    this.changed = true
+  /**
+   * The messages waiting in the item that it has no room for: dead letters instead (wait-room.ts),
+   * their records read already. One that failed before keeps its attempts.
+   */
+  private fitWaiting(): void {
+    const { type, meta, ctx } = this
+    const limit = ctx.options.maxItemBytes
+    if (limit === undefined || (meta.held === undefined && meta.parked === undefined)) return
+    let stateBytes: number
+    try {
+      stateBytes = Buffer.byteLength(storedForm(type, this.state).state)
+    } catch {
+      return // what cannot be written is the commit's to find (CheckEachTurn)
+    }
+    const outbox = ctx.overflow.spills ? undefined : [...this.kept, { lane: PENDING, pos: '0', entries: [...this.placed, ...this.entries] }]
+    const measure = () => stateBytes + Buffer.byteLength(encodeMeta({ ...meta, outbox }))
+    const letters = overflowingWaits(meta, limit, measure)
+    for (const { envelope, list } of letters) {
+      const prior = meta.failing?.id === envelope.id ? meta.failing.attempts : []
+      if (prior.length !== 0) delete meta.failing
+      this.entries.push(...this.parts.outcomes.dead(type, envelope, noRoomToWait(type.type, envelope, list), prior).entries)
+    }
+    if (letters.length !== 0) this.changed = true
   }
 
   /** The `retrying` receipt of the failed message, parked until its retry. */
@@ -404,8 +415,6 @@ export class InstanceRun {
    */
   private park(sequenceNumber: string | undefined, member: MemberPosition | undefined, arrivedAt: number | undefined, envelope: Envelope, held: boolean, wait: Wait): void {
     const { type, key, meta, source, entries, events } = this
-    // A held message waits in the item already; a new one needs room there.
-    if (!held && !this.room.take(envelope)) return this.noRoomToWait(sequenceNumber, member, arrivedAt, envelope, 'parked')
     if (held) {
       meta.held!.shift()
       if (meta.held!.length === 0) delete meta.held

@@ -53,7 +53,8 @@ function laneKey(stream: string, lane: string): string {
 
 /**
  * Bytes of an item a receiver's memory of lanes may fill before it stops taking in what would make
- * it grow (an item holds 400 KB; the rest is its state's and its outbox's). Lanes are forgotten
+ * it grow (an item holds 400 KB; the rest is its state's, its outbox's and what waits in it, which
+ * gives way to the rest: wait-room.ts). Lanes are forgotten
  * only after their horizon, and a lane's positions only when its fence rises, so without a bound
  * lanes that send once and fall silent (thousands of processes in a few minutes), or origins made
  * up to look so (a lane per message, one lane whose fence never rises or rises over nothing it

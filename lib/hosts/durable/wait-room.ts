@@ -2,45 +2,51 @@
 // paused, or parked (for a token of a throttle, a slot, or behind a message waiting for its
 // retry). They share the item's 400 KB with its state and bookkeeping, and an item too large to be
 // written would stall its shard (its batch delivered again and again, every key behind it
-// waiting). So a message that would not fit is a dead letter instead (`TROUPE_WAIT_LIMIT`), never
-// applied, its record read: the shard moves on, and the letter is replayed once the key runs again.
+// waiting). So before a commit, while the item as it would be written is over its limit, the
+// newest waiting messages go, each a dead letter instead (`TROUPE_WAIT_LIMIT`), never applied,
+// their records read already: the shard moves on, and a letter is replayed once the key runs
+// again. Measured, not foreseen: whatever else grew the item (a state a turn grew, the memory of
+// lanes, a failed attempt kept) is counted as it will be written, and the line gives way to it.
 import type { Envelope } from '../../core/envelope.js'
 import { TroupeError } from '../../core/errors.js'
 import { encode } from '../../core/serialization.js'
-import type { StoredInstance } from '../../store/index.js'
+import type { InstanceMeta } from './instance-meta.js'
 
-/** Room left for what a run adds to its item besides what waits (bookkeeping, receipts): a run's growth is small, and a spilled outbox is a reference. */
+/** Room kept for what the commit adds after the measure: the outbox's references to what it spilled, a wake-up. */
 const MARGIN_BYTES = 16 * 1024
 
-export class WaitRoom {
-  /** Bytes still free for waiting messages; Infinity where items have no limit. */
-  private free: number
+export type WaitingList = 'held' | 'parked'
 
-  constructor(
-    maxItemBytes: number | undefined,
-    /** The item as the run loaded it: what waits in it already is counted there. */
-    stored: StoredInstance | undefined,
-  ) {
-    const storedBytes = stored === undefined ? 0 : Buffer.byteLength(stored.state) + Buffer.byteLength(stored.meta ?? '')
-    this.free = maxItemBytes === undefined ? Infinity : maxItemBytes - MARGIN_BYTES - storedBytes
+/**
+ * Takes out of `meta` the newest waiting messages (held ones first: a message is held only while
+ * paused, after every parked one), while the item as `measure` gives its bytes is over
+ * `maxItemBytes`, less a margin; returns them, oldest first, each with the list it was in. The
+ * line that stays is what came first: nothing waits behind a message taken out.
+ */
+export function overflowingWaits(meta: InstanceMeta, maxItemBytes: number, measure: () => number): { envelope: Envelope; list: WaitingList }[] {
+  const room = maxItemBytes - Math.min(MARGIN_BYTES, maxItemBytes / 8)
+  const out: { envelope: Envelope; list: WaitingList }[] = []
+  for (let over = measure() - room; over > 0 && (meta.held !== undefined || meta.parked !== undefined); over = measure() - room) {
+    // As many of the newest as their bytes alone cover; in the item they take a little more, so measured again.
+    for (let freed = 0; freed < over; ) {
+      const list: WaitingList | undefined = meta.held !== undefined ? 'held' : meta.parked !== undefined ? 'parked' : undefined
+      if (list === undefined) break
+      const line = meta[list]!
+      const envelope = line.pop()!
+      if (line.length === 0) delete meta[list]
+      freed += Buffer.byteLength(encode(envelope))
+      out.unshift({ envelope, list })
+    }
   }
+  return out
+}
 
-  /** Takes room for `envelope` to wait in the item; false when there is none (it is then a dead letter: `full`). */
-  take(envelope: Envelope): boolean {
-    if (this.free === Infinity) return true
-    const bytes = Buffer.byteLength(encode(envelope))
-    if (bytes > this.free) return false
-    this.free -= bytes
-    return true
-  }
-
-  /** Why `envelope`, which could not wait in the item of `type#key`, is a dead letter. */
-  full(type: string, envelope: Envelope, why: 'held' | 'parked'): TroupeError {
-    const wait = why === 'held' ? 'be held while it is paused' : 'wait in line (for a token of its throttle, a slot of its concurrency, or behind a message waiting for its retry)'
-    return new TroupeError(
-      'TROUPE_WAIT_LIMIT',
-      `${type}#${envelope.key} has no room left in its item for message ${envelope.id} to ${wait}: what waits there shares the item's 400 KB with its state. ` +
-        `The message was not applied; replay the letter once the key runs again (${why === 'held' ? 'resume it' : 'its line moves'}).`,
-    )
-  }
+/** Why `envelope`, which could not wait in the item of `type#key`, is a dead letter. */
+export function noRoomToWait(type: string, envelope: Envelope, why: WaitingList): TroupeError {
+  const wait = why === 'held' ? 'be held while it is paused' : 'wait in line (for a token of its throttle, a slot of its concurrency, or behind a message waiting for its retry)'
+  return new TroupeError(
+    'TROUPE_WAIT_LIMIT',
+    `${type}#${envelope.key} has no room left in its item for message ${envelope.id} to ${wait}: what waits there shares the item's 400 KB with its state. ` +
+      `The message was not applied; replay the letter once the key runs again (${why === 'held' ? 'resume it' : 'its line moves'}); what comes after it runs before the replay.`,
+  )
 }
