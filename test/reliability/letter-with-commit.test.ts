@@ -14,8 +14,11 @@ import { makeEnvelope, type Envelope } from '../../lib/core/envelope.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
 import { createLogger } from '../../lib/core/logger.js'
 import { DurableHost } from '../../lib/hosts/durable/durable-host.js'
+import { decodeMeta } from '../../lib/hosts/durable/instance-meta.js'
+import { PENDING } from '../../lib/hosts/durable/outbox.js'
 import { encodeRecord } from '../../lib/routing/record-codec.js'
 import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
+import { DYNAMODB_MAX_ITEM_BYTES } from '../../lib/store/dynamodb-table.js'
 import { DynamoDBStateStore } from '../../lib/store/dynamodb.js'
 import type { JournalStore, ReceiptRecord, StateStore, StoredInstance } from '../../lib/store/index.js'
 import { MemoryJournalStore } from '../../lib/store/memory-journal.js'
@@ -221,7 +224,8 @@ t.test("a replay of a direct run's letter kept in the overflow store with its ru
   grows = 1_000
   const m1 = envelope('m1-direct', { k: 'd', pad: 'y'.repeat(20_000) } as never)
   t.equal((await host().handleDirect(m1, Infinity, undefined, 's', true))?.status, 'dead', 'the direct run ends the message dead')
-  t.equal(overflow.spilled.length, 1, "with its run's outbox in the overflow store")
+  const outbox = decodeMeta((await stores.state.get(Grower.type, 'd'))?.meta).outbox ?? []
+  t.same(outbox.filter((s) => s.lane === PENDING).map((s) => s.spilled !== undefined), [true], "with its run's outbox in the overflow store")
 
   // Replayed, it runs again, and is done.
   grows = 10
@@ -269,4 +273,27 @@ t.test("a direct run whose messages wait in the overflow store puts a flush reco
     [['flush', Grower.type, 'f']],
     'and a flush record makes the instance’s shard place and send them',
   )
+})
+
+t.test('dynamodb: a direct run’s letter of a state too large, beside a state near the limit, is committed', async (t) => {
+  const stores = await dynamodbStores(t)
+  const limit = DYNAMODB_MAX_ITEM_BYTES - 4 * 1024
+  const host = new DurableHost({
+    actors: [Grower],
+    state: stores.state,
+    timers: new MemoryTimerStore(),
+    journal: stores.journal,
+    messages: recordingSender([]),
+    logger: createLogger('silent'),
+    maxItemBytes: limit,
+    overflow: stores.overflow,
+  })
+  const k = 'near-limit'
+  await host.handle({ stream: 's', shardId: 'shardId-000000000000', records: [{ sequenceNumber: '1', data: encodeRecord(envelope(`fill-${k}`, { k, add: limit - 3_000 })) }] })
+  // Its letter (a message of 10 KB) is smaller than a direct run's outbox spills at, and the item is full.
+  const big = envelope(`big-${k}`, { k, add: 5_000, pad: 'z'.repeat(10_000) } as never)
+  t.equal((await host.handleDirect(big, Infinity, undefined, 's', true))?.status, 'dead', 'the direct run ends the message dead')
+  const item = await stores.state.get(Grower.type, k)
+  t.ok(Buffer.byteLength(item!.state) + Buffer.byteLength(item!.meta ?? '') <= limit, 'its commit is within the item’s limit')
+  t.same((await stores.journal.deadLetters(Grower.type)).map((l) => [l.envelope.id, l.error.code]), [[big.id, 'TROUPE_STATE_TOO_LARGE']], 'and its letter is written')
 })

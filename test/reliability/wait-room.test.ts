@@ -220,3 +220,33 @@ t.test('memory: a message with no room to wait behind its own failed attempt is 
   t.same(letters.map((l) => [l.envelope.id, l.error.code, l.attempts.length]), [[failing.id, 'TROUPE_WAIT_LIMIT', 1]], 'its letter keeps the attempt it failed')
   t.equal(decodeMeta((await stores.state.get(Flaky.type, 'full'))?.meta).failing, undefined, 'and the item no longer waits for its retry')
 })
+
+t.test('memory: messages that do not fit give way, and no more', async (t) => {
+  const stores = memoryStores()
+  const host = new DurableHost({
+    actors: [Bag],
+    state: stores.state,
+    timers: new MemoryTimerStore(),
+    journal: stores.journal,
+    messages: { send: () => Promise.reject(new Error('nothing here tells')) },
+    logger: createLogger('silent'),
+    maxItemBytes: stores.maxItemBytes,
+    overflow: stores.overflow,
+  })
+  await stores.state.put(PAUSE_TYPE, Bag.type, { state: encode({ pausedAt: Date.now() }), version: 1, updatedAt: Date.now() }, undefined)
+  // Each body has 60 Dates: inside the item, superjson's path to each is longer than alone.
+  const rows = Array.from({ length: 60 }, (_, n) => ({ id: n, at: new Date(1_700_000_000_000 + n) }))
+  const records = Array.from({ length: 400 }, () => {
+    const id = `few-${++seq}`
+    return { sequenceNumber: String(seq), data: encodeRecord(makeEnvelope({ id: id as MessageId, type: Bag.type, key: 'few', body: { k: 'few', pad: '', rows } as Body, correlationId: id as CorrelationId, sentAt: 1 })), arrivedAt: Date.now() }
+  })
+  t.equal((await host.handle({ stream: 's', shardId: 'shardId-000000000000', records })).failedFrom, undefined, 'the batch is done')
+  const item = (await stores.state.get(Bag.type, 'few'))!
+  const held = decodeMeta(item.meta).held ?? []
+  const bytes = Buffer.byteLength(item.state) + Buffer.byteLength(item.meta ?? '')
+  const perMessage = Buffer.byteLength(encode(held[0]))
+  const room = stores.maxItemBytes - 16 * 1024
+  t.ok(bytes <= stores.maxItemBytes, 'the item is within its limit')
+  t.ok(room - bytes < 2 * perMessage, `and what is left of its room (${room - bytes} bytes) is less than two more messages (${perMessage} bytes each)`)
+  t.equal((await stores.journal.deadLetters(Bag.type)).length, 400 - held.length, 'the rest are letters')
+})

@@ -61,6 +61,11 @@ export async function commitInstance(ctx: DurableContext, { type, key, name, sta
     // before the commit that refers to it (nothing refers to it if the commit loses).
     meta.outbox = await Promise.all(kept.map((k) => overflow.spill(name, version, k)))
     metaText = encodeMeta(meta)
+    if (Buffer.byteLength(stateText) + Buffer.byteLength(metaText) > options.maxItemBytes) {
+      // Still too large (a state near the limit beside small segments): every segment with entries waits there.
+      meta.outbox = await Promise.all(meta.outbox.map((s) => overflow.spill(name, version, s, 0)))
+      metaText = encodeMeta(meta)
+    }
   }
   const item: StoredInstance = { state: stateText, version, updatedAt: ctx.clock.now(), meta: metaText }
   if (form.stateVersion !== undefined) item.stateVersion = form.stateVersion

@@ -306,6 +306,8 @@ export class InstanceRun {
     const retryAt = parkedRetryAt(meta)
     if (this.throttles !== undefined) this.throttles.commit(type, key, meta, this.paused, version, entries, now, retryAt)
     else throttleCommit(type, key, meta, this.paused, version, entries, retryAt ?? now)
+    // Again, with what the throttles keep (the tokens dealt to this run): rarely more goes.
+    this.fitWaiting()
     const made = [...placed, ...entries]
     let segment: OutboxSegment | undefined
     // Without a record of its own to sit at (a direct run; a redelivery whose only change is a
@@ -366,15 +368,16 @@ export class InstanceRun {
   private fitWaiting(): void {
     const { type, meta, ctx } = this
     const limit = ctx.options.maxItemBytes
-    if (limit === undefined || (meta.held === undefined && meta.parked === undefined)) return
+    // Without an overflow store a letter would take in the outbox what its message took waiting (no shipped host is so built).
+    if (limit === undefined || !ctx.overflow.spills || (meta.held === undefined && meta.parked === undefined)) return
     let stateBytes: number
     try {
       stateBytes = Buffer.byteLength(storedForm(type, this.state).state)
     } catch {
       return // what cannot be written is the commit's to find (CheckEachTurn)
     }
-    const outbox = ctx.overflow.spills ? undefined : [...this.kept, { lane: PENDING, pos: '0', entries: [...this.placed, ...this.entries] }]
-    const measure = () => stateBytes + Buffer.byteLength(encodeMeta({ ...meta, outbox }))
+    // The outbox is left out: what does not fit the item waits in the overflow store (instance-commit.ts).
+    const measure = () => stateBytes + Buffer.byteLength(encodeMeta({ ...meta, outbox: undefined }))
     const letters = overflowingWaits(meta, limit, measure)
     for (const { envelope, list } of letters) {
       const prior = meta.failing?.id === envelope.id ? meta.failing.attempts : []

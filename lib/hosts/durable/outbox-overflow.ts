@@ -11,9 +11,8 @@ import type { PayloadStore } from '../../store/payload-store.js'
 import { isEndOf, messagesOf, PENDING, type OutboxEntry, type OutboxSegment } from './outbox.js'
 
 /**
- * A segment of a lane smaller than this stays in the item even when the item is too large: its
- * reference (about 150 bytes) would save little. Small, since what spills may be all that keeps an
- * item with a state near the limit under it (a dead letter of a few KB beside a state that just fit).
+ * A segment of a lane smaller than this stays in the item when the item is too large, unless the
+ * item is too large still: its reference (about 150 bytes) would save little.
  */
 const SPILL_ABOVE_BYTES = 1024
 /**
@@ -65,11 +64,15 @@ export class OutboxOverflow {
     }
   }
 
-  /** The segment as the item keeps it: large entries written to the store under a key of commit `version` of instance `name`. */
-  async spill(name: string, version: number, segment: OutboxSegment): Promise<OutboxSegment> {
+  /**
+   * The segment as the item keeps it: large entries written to the store under a key of commit
+   * `version` of instance `name`. `aboveBytes`: how large its entries must be to go (by default,
+   * SPILL_ABOVE_BYTES, or SPILL_PENDING_ABOVE_BYTES for a direct run's).
+   */
+  async spill(name: string, version: number, segment: OutboxSegment, aboveBytes = segment.lane === PENDING ? SPILL_PENDING_ABOVE_BYTES : SPILL_ABOVE_BYTES): Promise<OutboxSegment> {
     if (this.store === undefined || segment.spilled !== undefined || segment.entries.length === 0) return segment
     const data = Buffer.from(encode(segment.entries), 'utf8')
-    if (data.byteLength < (segment.lane === PENDING ? SPILL_PENDING_ABOVE_BYTES : SPILL_ABOVE_BYTES)) return segment
+    if (data.byteLength < aboveBytes) return segment
     const key = `outbox/${createHash('sha256').update(name).digest('base64url').slice(0, 22)}/${version}-${nanoid(10)}/${segment.lane === PENDING ? 'pending' : segment.pos}`
     // A direct run's entries wait for the instance's next turn in its shard, however long that is.
     await this.store.put(key, data, segment.lane === PENDING ? Infinity : this.now() + this.ttlMs)

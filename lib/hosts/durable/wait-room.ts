@@ -27,8 +27,10 @@ export function overflowingWaits(meta: InstanceMeta, maxItemBytes: number, measu
   const room = maxItemBytes - Math.min(MARGIN_BYTES, maxItemBytes / 8)
   const out: { envelope: Envelope; list: WaitingList }[] = []
   for (let over = measure() - room; over > 0 && (meta.held !== undefined || meta.parked !== undefined); over = measure() - room) {
-    // As many of the newest as their bytes alone cover; in the item they take a little more, so measured again.
-    for (let freed = 0; freed < over; ) {
+    // The newest, as many as their bytes alone cover half of what is over (one at least). In the
+    // item each takes more than alone (superjson's paths to its values are longer there), so a
+    // pass frees about what is over and no more, and the next one measures again.
+    for (let freed = 0; freed === 0 || freed < over / 2; ) {
       const list: WaitingList | undefined = meta.held !== undefined ? 'held' : meta.parked !== undefined ? 'parked' : undefined
       if (list === undefined) break
       const line = meta[list]!
