@@ -9,22 +9,18 @@
 import t, { type Test } from 'tap'
 import { Actor, TerminalError, type Context } from '../../lib/index.js'
 import { replayDeadLetter, type ReplayParts } from '../../lib/aws/dead-letter-replay.js'
-import { ensureResources } from '../../lib/aws/resources.js'
 import { makeEnvelope, type Envelope } from '../../lib/core/envelope.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
 import { createLogger } from '../../lib/core/logger.js'
-import { DurableHost } from '../../lib/hosts/durable/durable-host.js'
+import { DurableHost, type DurableHostOptions } from '../../lib/hosts/durable/durable-host.js'
 import { decodeMeta } from '../../lib/hosts/durable/instance-meta.js'
 import { PENDING } from '../../lib/hosts/durable/outbox.js'
 import { encodeRecord } from '../../lib/routing/record-codec.js'
-import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
 import { DYNAMODB_MAX_ITEM_BYTES } from '../../lib/store/dynamodb-table.js'
-import { DynamoDBStateStore } from '../../lib/store/dynamodb.js'
-import type { JournalStore, ReceiptRecord, StateStore, StoredInstance } from '../../lib/store/index.js'
-import { MemoryJournalStore } from '../../lib/store/memory-journal.js'
-import { MemoryStateStore, MemoryTimerStore } from '../../lib/store/memory.js'
-import { DynamoDBPayloadStore, MemoryPayloadStore, type PayloadStore } from '../../lib/store/payload-store.js'
-import { localStackFor } from '../fixtures/local-stack.js'
+import type { ReceiptRecord, StateStore, StoredInstance } from '../../lib/store/index.js'
+import { MemoryTimerStore } from '../../lib/store/memory.js'
+import type { PayloadStore } from '../../lib/store/payload-store.js'
+import { dynamodbStores, memoryStores, STORE_KINDS, type ItemStores } from './fixtures/item-stores.js'
 import { recordingSender } from './fixtures/recording-sender.js'
 
 const MAX_ITEM_BYTES = 2_000
@@ -67,20 +63,22 @@ function losing(store: StateStore) {
   return { store: wrapped, loseNext: (how: (() => Promise<void>) | 'fail') => (next = how) }
 }
 
-type Stores = { state: StateStore; journal: JournalStore; overflow: PayloadStore; kind: string }
-
-let made = 0
-async function dynamodbStores(t: Test): Promise<Stores> {
-  const { aws } = await localStackFor(t)
-  const tableName = `rel-apart-${process.pid}-${++made}`
-  await ensureResources({ kinesis: aws.kinesis, dynamodb: aws.dynamodb, tableName, streams: [], shards: 1 })
-  const options = { client: aws.dynamodb, tableName }
-  return { state: new DynamoDBStateStore(options), journal: new DynamoDBJournalStore(options), overflow: new DynamoDBPayloadStore(options), kind: 'dynamodb' }
+/** A host of the Grower on `stores`, items of MAX_ITEM_BYTES, that tells nothing; `options` change any of that. */
+function hostOn(stores: ItemStores, options: Partial<DurableHostOptions> = {}): DurableHost {
+  return new DurableHost({
+    actors: [Grower],
+    state: stores.state,
+    timers: new MemoryTimerStore(),
+    journal: stores.journal,
+    messages: { send: () => Promise.reject(new Error('nothing here tells')) },
+    logger: createLogger('silent'),
+    maxItemBytes: MAX_ITEM_BYTES,
+    overflow: stores.overflow,
+    ...options,
+  })
 }
 
-function memoryStores(): Stores {
-  return { state: new MemoryStateStore(), journal: new MemoryJournalStore(), overflow: new MemoryPayloadStore(), kind: 'memory' }
-}
+const SHARD = { stream: 's', shardId: 'shardId-000000000000' }
 
 function envelope(id: string, body: { k: string; add?: number; clear?: true }): Envelope {
   return makeEnvelope({ id: id as MessageId, type: Grower.type, key: body.k, body, correlationId: id as CorrelationId, sentAt: 1 })
@@ -100,37 +98,26 @@ function counting(store: PayloadStore) {
   return { store: wrapped, spilled }
 }
 
-async function scene(t: Test, stores: Stores, how: 'host died' | 'another host first') {
+async function scene(t: Test, stores: ItemStores, how: 'host died' | 'another host first') {
   const { store, loseNext } = losing(stores.state)
   const overflow = counting(stores.overflow)
-  const host = () =>
-    new DurableHost({
-      actors: [Grower],
-      state: store,
-      timers: new MemoryTimerStore(),
-      journal: stores.journal,
-      messages: { send: () => Promise.reject(new Error('nothing here tells')) },
-      logger: createLogger('silent'),
-      maxItemBytes: MAX_ITEM_BYTES,
-      overflow: overflow.store,
-    })
+  const host = () => hostOn(stores, { state: store, overflow: overflow.store })
   const k = `${stores.kind}-${how.replaceAll(' ', '-')}`
-  const shard = { stream: 's', shardId: 'shardId-000000000000' }
-  await host().handle({ ...shard, records: [{ sequenceNumber: '100', data: encodeRecord(envelope(`m0-${k}`, { k, add: 1_200 })) }] })
+  await host().handle({ ...SHARD, records: [{ sequenceNumber: '100', data: encodeRecord(envelope(`m0-${k}`, { k, add: 1_200 })) }] })
   const records = [{ sequenceNumber: '101', data: encodeRecord(envelope(`m1-${k}`, { k })) }]
 
   // Its first run leaves a state too large for the item: a dead letter, unless the commit is lost.
   grows = 1_000
   if (how === 'host died') {
     loseNext('fail')
-    const first = await host().handle({ ...shard, records })
+    const first = await host().handle({ ...SHARD, records })
     t.not(first.failedFrom, undefined, 'the first run is not kept')
     grows = 10
   } else {
     // A direct run of another host empties the instance and commits first: the run reloads it and runs the message again.
     loseNext(() => host().handleDirect(envelope(`clear-${k}`, { k, clear: true })).then(() => undefined))
   }
-  const again = await host().handle({ ...shard, records })
+  const again = await host().handle({ ...SHARD, records })
   t.equal(again.failedFrom, undefined, 'the batch is done')
   const item = await stores.state.get(Grower.type, k)
   const added = (JSON.parse(item!.state) as { json: { added: string[] } }).json.added
@@ -141,17 +128,17 @@ async function scene(t: Test, stores: Stores, how: 'host died' | 'another host f
   grows = 1_000
   const big = [{ sequenceNumber: '102', data: encodeRecord(envelope(`m2-${k}`, { k, add: 1_500 })) }]
   loseNext('fail')
-  t.not((await host().handle({ ...shard, records: big })).failedFrom, undefined, 'a run whose commit is lost is not kept')
+  t.not((await host().handle({ ...SHARD, records: big })).failedFrom, undefined, 'a run whose commit is lost is not kept')
   t.same((await stores.journal.deadLetters()).map((l) => l.envelope.id), [], 'and its letter is not written')
   overflow.spilled.length = 0
-  t.equal((await host().handle({ ...shard, records: big })).failedFrom, undefined, 'the batch delivered again is done')
+  t.equal((await host().handle({ ...SHARD, records: big })).failedFrom, undefined, 'the batch delivered again is done')
   t.equal(overflow.spilled.length, 1, 'its commit kept the letter in the overflow store: the item could not hold it beside the state')
   const letters = await stores.journal.deadLetters()
   t.same(letters.map((l) => [l.envelope.id, l.error.name]), [[`m2-${k}`, 'ItemTooLargeError']], 'with the dead letter of the message too large')
   t.same(letters[0]?.envelope.body, { k, add: 1_500 }, 'which holds the message whole')
 }
 
-for (const [kind, stores] of [['memory', async () => memoryStores()], ['dynamodb', dynamodbStores]] as const) {
+for (const [kind, stores] of STORE_KINDS) {
   t.test(`${kind}: a run whose commit is lost (its host died) and whose run again applies the message leaves no dead letter`, async (t) => scene(t, await stores(t), 'host died'))
   t.test(`${kind}: a run whose commit loses to another host's and whose run again applies the message leaves no dead letter`, async (t) => scene(t, await stores(t), 'another host first'))
 }
@@ -174,24 +161,13 @@ for (const spills of [true, false]) {
     const { store, loseNext } = losing(stores.state)
     // A filter may rewrite a body into what superjson refuses to write (the development check off).
     const rewritten = JSON.parse('{"k":"r","constructor":{"prototype":1},"__proto__":{"x":1},"~constructor":2}') as { k: string }
-    const host = new DurableHost({
-      actors: [Refuser],
-      state: store,
-      timers: new MemoryTimerStore(),
-      journal: stores.journal,
-      messages: { send: () => Promise.reject(new Error('nothing here tells')) },
-      logger: createLogger('silent'),
-      maxItemBytes: MAX_ITEM_BYTES,
-      ...(spills ? { overflow: stores.overflow } : {}),
-      filters: [() => rewritten],
-      checkSerializable: false,
-    })
+    const host = hostOn(stores, { actors: [Refuser], state: store, overflow: spills ? stores.overflow : undefined, filters: [() => rewritten], checkSerializable: false })
     const m = makeEnvelope({ id: 'm-refused' as MessageId, type: Refuser.type, key: 'r', body: { k: 'r' }, correlationId: 'c' as CorrelationId, sentAt: 1 })
     const records = [{ sequenceNumber: '1', data: encodeRecord(m) }]
     loseNext('fail')
-    t.not((await host.handle({ stream: 's', shardId: 'shardId-000000000000', records })).failedFrom, undefined, 'a run whose commit is lost is not kept')
+    t.not((await host.handle({ ...SHARD, records })).failedFrom, undefined, 'a run whose commit is lost is not kept')
     t.same(await stores.journal.deadLetters(), [], 'and writes no letter')
-    const result = await host.handle({ stream: 's', shardId: 'shardId-000000000000', records })
+    const result = await host.handle({ ...SHARD, records })
     t.equal(result.failedFrom, undefined, 'the batch delivered again is done')
     const letters = await stores.journal.deadLetters()
     t.same(letters.map((l) => [l.envelope.id, l.error.message]), [['m-refused', '[TROUPE_TERMINAL] refused']], 'the message is a dead letter, with its own error')
@@ -204,21 +180,8 @@ for (const spills of [true, false]) {
 
 t.test("a replay of a direct run's letter kept in the overflow store with its run's outbox leaves that run's letter and receipt out", async (t) => {
   const stores = memoryStores()
-  const overflow = counting(stores.overflow)
-  const sent: Envelope[] = []
-  const host = () =>
-    new DurableHost({
-      actors: [Grower],
-      state: stores.state,
-      timers: new MemoryTimerStore(),
-      journal: stores.journal,
-      messages: recordingSender(sent),
-      logger: createLogger('silent'),
-      maxItemBytes: MAX_ITEM_BYTES,
-      overflow: overflow.store,
-    })
-  const shard = { stream: 's', shardId: 'shardId-000000000000' }
-  await host().handle({ ...shard, records: [{ sequenceNumber: '100', data: encodeRecord(envelope('m0-direct', { k: 'd', add: 1_200 })) }] })
+  const host = () => hostOn(stores, { messages: recordingSender([]) })
+  await host().handle({ ...SHARD, records: [{ sequenceNumber: '100', data: encodeRecord(envelope('m0-direct', { k: 'd', add: 1_200 })) }] })
   // A direct run (an ask by Invoke) of a large message whose turn leaves a state too large: its
   // letter and its receipt wait in the item's outbox for the shard, spilled with it.
   grows = 1_000
@@ -242,7 +205,7 @@ t.test("a replay of a direct run's letter kept in the overflow store with its ru
     now: () => (now += 1_000),
   }
   await replayDeadLetter(parts, m1.id)
-  const r = await host().handle({ ...shard, records: replayed.map((e, i) => ({ sequenceNumber: String(200 + i), data: encodeRecord(e) })) })
+  const r = await host().handle({ ...SHARD, records: replayed.map((e, i) => ({ sequenceNumber: String(200 + i), data: encodeRecord(e) })) })
   t.equal(r.failedFrom, undefined, 'the shard reads the replayed message and places the direct run’s outbox')
   const receipt = await stores.journal.receipt(m1.id, Date.now())
   t.same(receipt?.history.map((e) => `${e.attempt}:${e.status}`), ['0:accepted', '1:done'], 'the receipt is the replay’s alone: the old run’s dead entry is not put back')
@@ -253,17 +216,8 @@ t.test("a direct run whose messages wait in the overflow store puts a flush reco
   const stores = memoryStores()
   const overflow = counting(stores.overflow)
   const sent: Envelope[] = []
-  const host = new DurableHost({
-    actors: [Grower],
-    state: stores.state,
-    timers: new MemoryTimerStore(),
-    journal: stores.journal,
-    messages: recordingSender(sent),
-    logger: createLogger('silent'),
-    maxItemBytes: MAX_ITEM_BYTES,
-    overflow: overflow.store,
-  })
-  await host.handle({ stream: 's', shardId: 'shardId-000000000000', records: [{ sequenceNumber: '100', data: encodeRecord(envelope('m0-fan', { k: 'f', add: 1_200 })) }] })
+  const host = hostOn(stores, { messages: recordingSender(sent), overflow: overflow.store })
+  await host.handle({ ...SHARD, records: [{ sequenceNumber: '100', data: encodeRecord(envelope('m0-fan', { k: 'f', add: 1_200 })) }] })
   // Beside a state near the limit, the 40 messages it tells wait in the overflow store.
   const m = envelope('m1-fan', { k: 'f', fan: 40 } as never)
   t.equal((await host.handleDirect(m, Infinity, undefined, 's', true))?.status, 'done', 'the direct run is done')
@@ -278,18 +232,9 @@ t.test("a direct run whose messages wait in the overflow store puts a flush reco
 t.test('dynamodb: a direct run’s letter of a state too large, beside a state near the limit, is committed', async (t) => {
   const stores = await dynamodbStores(t)
   const limit = DYNAMODB_MAX_ITEM_BYTES - 4 * 1024
-  const host = new DurableHost({
-    actors: [Grower],
-    state: stores.state,
-    timers: new MemoryTimerStore(),
-    journal: stores.journal,
-    messages: recordingSender([]),
-    logger: createLogger('silent'),
-    maxItemBytes: limit,
-    overflow: stores.overflow,
-  })
+  const host = hostOn(stores, { messages: recordingSender([]), maxItemBytes: limit })
   const k = 'near-limit'
-  await host.handle({ stream: 's', shardId: 'shardId-000000000000', records: [{ sequenceNumber: '1', data: encodeRecord(envelope(`fill-${k}`, { k, add: limit - 3_000 })) }] })
+  await host.handle({ ...SHARD, records: [{ sequenceNumber: '1', data: encodeRecord(envelope(`fill-${k}`, { k, add: limit - 3_000 })) }] })
   // Its letter (a message of 10 KB) is smaller than a direct run's outbox spills at, and the item is full.
   const big = envelope(`big-${k}`, { k, add: 5_000, pad: 'z'.repeat(10_000) } as never)
   t.equal((await host.handleDirect(big, Infinity, undefined, 's', true))?.status, 'dead', 'the direct run ends the message dead')
