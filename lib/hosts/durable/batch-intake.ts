@@ -22,7 +22,6 @@ import { decodeMeta, reached } from './instance-meta.js'
 import { STATELESS_SEEN, StatelessMemory } from './stateless-memory.js'
 import { keepsItem, waitKey } from './waiting-message.js'
 
-
 /** A batch taken in: its groups, ready to run. */
 export interface Intake {
   /** Every group, stateful and stateless, in the order they first came. */

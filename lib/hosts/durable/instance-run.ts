@@ -171,13 +171,7 @@ export class InstanceRun {
           // letter keeps it; the instance's last refusals recognise a copy of it (record-reads.ts).
           noteRefused(meta, source, sequenceNumber, envelope, member)
           if (seen === 'refused') this.duplicates++
-          else {
-            // A message failing before (its attempts kept) ends here: its letter keeps them.
-            const prior = meta.failing?.id === envelope.id ? meta.failing.attempts : []
-            if (prior.length !== 0) delete meta.failing
-            entries.push(...outcomes.dead(type, envelope, noRoom(type, envelope, meta, ctx.horizons), prior).entries)
-            this.changed = true
-          }
+          else this.dead(envelope, noRoom(type, envelope, meta, ctx.horizons))
           continue
         }
         if (seen !== 'new') {
@@ -292,7 +286,8 @@ export class InstanceRun {
 
   /** The one conditional write, and the send of what this run made, after it. */
   private async commit(): Promise<void> {
-    this.fitWaiting()
+    const measure = this.itemMeasure()
+    if (measure !== undefined) this.fitWaiting(measure)
     const { type, key, name, meta, source, group, kept, placed, entries, events, ctx } = this
     // Where what this run sends sits in its lane: the last record it read of those it had not read
     // before. Its commit passes the watermark over that record, so no later run places anything
@@ -307,7 +302,7 @@ export class InstanceRun {
     if (this.throttles !== undefined) this.throttles.commit(type, key, meta, this.paused, version, entries, now, retryAt)
     else throttleCommit(type, key, meta, this.paused, version, entries, retryAt ?? now)
     // Again, with what the throttles keep (the tokens dealt to this run): rarely more goes.
-    this.fitWaiting()
+    if (measure !== undefined) this.fitWaiting(measure)
     const made = [...placed, ...entries]
     let segment: OutboxSegment | undefined
     // Without a record of its own to sit at (a direct run; a redelivery whose only change is a
@@ -362,29 +357,35 @@ export class InstanceRun {
   }
 
   /**
-   * The messages waiting in the item that it has no room for: dead letters instead (wait-room.ts),
-   * their records read already. One that failed before keeps its attempts.
+   * The bytes of the item as its commit will write it, its outbox apart (what does not fit the
+   * item waits in the overflow store, instance-commit.ts): for fitting what waits in it, so
+   * undefined when nothing waits, or the item has no limit. Without an overflow store a letter
+   * would take in the outbox what its message took waiting (no shipped host is so built): undefined.
    */
-  private fitWaiting(): void {
+  private itemMeasure(): (() => number) | undefined {
     const { type, meta, ctx } = this
-    const limit = ctx.options.maxItemBytes
-    // Without an overflow store a letter would take in the outbox what its message took waiting (no shipped host is so built).
-    if (limit === undefined || !ctx.overflow.spills || (meta.held === undefined && meta.parked === undefined)) return
+    if (ctx.options.maxItemBytes === undefined || !ctx.overflow.spills || (meta.held === undefined && meta.parked === undefined)) return undefined
     let stateBytes: number
     try {
       stateBytes = Buffer.byteLength(storedForm(type, this.state).state)
     } catch {
-      return // what cannot be written is the commit's to find (CheckEachTurn)
+      return undefined // what cannot be written is the commit's to find (CheckEachTurn)
     }
-    // The outbox is left out: what does not fit the item waits in the overflow store (instance-commit.ts).
-    const measure = () => stateBytes + Buffer.byteLength(encodeMeta({ ...meta, outbox: undefined }))
-    const letters = overflowingWaits(meta, limit, measure)
-    for (const { envelope, list } of letters) {
-      const prior = meta.failing?.id === envelope.id ? meta.failing.attempts : []
-      if (prior.length !== 0) delete meta.failing
-      this.entries.push(...this.parts.outcomes.dead(type, envelope, noRoomToWait(type.type, envelope, list), prior).entries)
-    }
-    if (letters.length !== 0) this.changed = true
+    return () => stateBytes + Buffer.byteLength(encodeMeta({ ...meta, outbox: undefined }))
+  }
+
+  /** The messages waiting in the item that it has no room for: dead letters instead (wait-room.ts), their records read already. */
+  private fitWaiting(measure: () => number): void {
+    for (const { envelope, list } of overflowingWaits(this.meta, this.ctx.options.maxItemBytes!, measure)) this.dead(envelope, noRoomToWait(this.type.type, envelope, list))
+  }
+
+  /** `envelope`, not applied, is a dead letter with `error`; one failing before (its attempts kept) ends here, and its letter keeps them. */
+  private dead(envelope: Envelope, error: Error): void {
+    const { meta } = this
+    const prior = meta.failing?.id === envelope.id ? meta.failing.attempts : []
+    if (prior.length !== 0) delete meta.failing
+    this.entries.push(...this.parts.outcomes.dead(this.type, envelope, error, prior).entries)
+    this.changed = true
   }
 
   /** The `retrying` receipt of the failed message, parked until its retry. */
