@@ -9,24 +9,23 @@ import type { TroupeEvent } from '../../core/inspection.js'
 import { earliest, positionOf } from '../../core/position.js'
 import type { StoredInstance } from '../../store/index.js'
 import type { ActorType } from '../../turn/actor-type.js'
-import { isNewer, loadedState, newerStateError, shownState, storedForm } from '../../turn/state-version.js'
+import { isNewer, loadedState, newerStateError, shownState } from '../../turn/state-version.js'
 import { DIRECT, INVOKE_SHARD, type BatchResult, type Group, type Source } from './durable-batch.js'
 import { message, type DurableContext } from './durable-context.js'
 import { commitInstance, keptEnd } from './instance-commit.js'
-import { decodeMeta, encodeMeta, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
+import { decodeMeta, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
 import { throttleCommit } from './instance-throttle.js'
 import { forgetSilent } from './lane-memory.js'
-import { appendEntries, messageCount, PENDING, placeMessages, type OutboxEntry, type OutboxSegment } from './outbox.js'
+import { messageCount, PENDING, placeMessages, type OutboxEntry, type OutboxSegment } from './outbox.js'
 import { spilledKeys } from './outbox-overflow.js'
-import { pendingEntries, putFlushRecord } from './pending-outbox.js'
-import { isAnswer } from './pending-receipts.js'
+import { keepPending, putFlushRecord } from './pending-outbox.js'
 import { inconsistency, noRoom, noteInconsistent, noteRanLate, noteRead, noteRefused, verdict } from './record-reads.js'
 import { parkedRetryAt, retryAtOf, retryDue, retryReason, RETRY_PARK_MS } from './retry-parking.js'
 import { parkedReason, RunThrottles, type Wait } from './run-throttles.js'
 import type { SentSegments } from './sent-segments.js'
 import { placeStored } from './stored-outbox.js'
 import type { TurnOutcomes } from './turn-outcomes.js'
-import { noRoomToWait, overflowingWaits } from './wait-room.js'
+import { itemMeasure, noRoomToWait, overflowingWaits } from './wait-room.js'
 
 /** What a run uses of its host. */
 export interface RunParts {
@@ -286,7 +285,7 @@ export class InstanceRun {
 
   /** The one conditional write, and the send of what this run made, after it. */
   private async commit(): Promise<void> {
-    const measure = this.itemMeasure()
+    const measure = itemMeasure(this.type, this.state, this.meta, this.ctx)
     if (measure !== undefined) this.fitWaiting(measure)
     const { type, key, name, meta, source, group, kept, placed, entries, events, ctx } = this
     // Where what this run sends sits in its lane: the last record it read of those it had not read
@@ -305,10 +304,7 @@ export class InstanceRun {
     if (measure !== undefined) this.fitWaiting(measure)
     const made = [...placed, ...entries]
     let segment: OutboxSegment | undefined
-    // Without a record of its own to sit at (a direct run; a redelivery whose only change is a
-    // throttle's wake-up, or a letter for a record read before), what a run made waits as
-    // PENDING: its messages for the shard's next turn of the instance, the rest written now
-    // (keyed writes, written again when placed).
+    // Without a record of its own to sit at, what a run made waits as PENDING (pending-outbox.ts).
     let pendingNow: OutboxEntry[] | undefined
     let answered: string | undefined
     if (made.length !== 0) {
@@ -316,18 +312,7 @@ export class InstanceRun {
         placeMessages(made, source.lane, at, 0, source.progress.fence())
         segment = { lane: source.lane, pos: at, entries: made }
         kept.push(segment)
-      } else {
-        // The asked message's final receipt travels in this commit: the ask gets its answer from
-        // the run, and the receipt is written with the instance's next record (pending-receipts.ts).
-        answered = source.kind === 'direct' && source.keepsAnswer === true ? source.envelope.id : undefined
-        // Known by the run that made them: the same run again writes them again (settlePending).
-        if (source.kind === 'direct') for (const e of made) if (e.kind === 'receipt') e.by = source.envelope.id
-        // What waits already is read back when it was kept out of line, and kept with what this run adds.
-        const k = kept.findIndex((s) => s.lane === PENDING)
-        if (k >= 0) kept[k] = { lane: PENDING, pos: kept[k]!.pos, entries: appendEntries(await pendingEntries(this.ctx, group, kept[k]!), made) }
-        else kept.push({ lane: PENDING, pos: '0', entries: made })
-        pendingNow = made.filter((e) => e.kind !== 'message' && !isAnswer(e, answered))
-      }
+      } else ({ pendingNow, answered } = await keepPending(ctx, group, source, kept, made))
     }
     const item = await commitInstance(ctx, { type, key, name, state: this.state, meta, kept, stored: this.stored, checkEach: this.checkEach }, version)
     if (answered !== undefined && meta.outbox?.some((s) => s.lane === PENDING && s.spilled !== undefined)) {
@@ -354,24 +339,6 @@ export class InstanceRun {
       ctx.logger.warn('outbox not sent after commit; it goes out on redelivery', { actor: type.type, key: key || undefined, error: message(error) })
       this.failedAt = earliest(this.failedAt, group.records[0]?.sequenceNumber ?? DIRECT)
     }
-  }
-
-  /**
-   * The bytes of the item as its commit will write it, its outbox apart (what does not fit the
-   * item waits in the overflow store, instance-commit.ts): for fitting what waits in it, so
-   * undefined when nothing waits, or the item has no limit. Without an overflow store a letter
-   * would take in the outbox what its message took waiting (no shipped host is so built): undefined.
-   */
-  private itemMeasure(): (() => number) | undefined {
-    const { type, meta, ctx } = this
-    if (ctx.options.maxItemBytes === undefined || !ctx.overflow.spills || (meta.held === undefined && meta.parked === undefined)) return undefined
-    let stateBytes: number
-    try {
-      stateBytes = Buffer.byteLength(storedForm(type, this.state).state)
-    } catch {
-      return undefined // what cannot be written is the commit's to find (CheckEachTurn)
-    }
-    return () => stateBytes + Buffer.byteLength(encodeMeta({ ...meta, outbox: undefined }))
   }
 
   /** The messages waiting in the item that it has no room for: dead letters instead (wait-room.ts), their records read already. */

@@ -10,12 +10,32 @@
 import type { Envelope } from '../../core/envelope.js'
 import { TroupeError } from '../../core/errors.js'
 import { encode } from '../../core/serialization.js'
-import type { InstanceMeta } from './instance-meta.js'
+import type { ActorType } from '../../turn/actor-type.js'
+import { storedForm } from '../../turn/state-version.js'
+import type { DurableContext } from './durable-context.js'
+import { encodeMeta, type InstanceMeta } from './instance-meta.js'
 
 /** Room kept for what the commit adds after the measure: the outbox's references to what it spilled, a wake-up. */
 const MARGIN_BYTES = 16 * 1024
 
 export type WaitingList = 'held' | 'parked'
+
+/**
+ * The bytes of the item as its commit will write `state` and `meta`, its outbox apart (what does
+ * not fit the item waits in the overflow store, instance-commit.ts): undefined when nothing waits,
+ * or the item has no limit. Without an overflow store a letter would take in the outbox what its
+ * message took waiting (no shipped host is so built): undefined.
+ */
+export function itemMeasure(type: ActorType, state: unknown, meta: InstanceMeta, ctx: DurableContext): (() => number) | undefined {
+  if (ctx.options.maxItemBytes === undefined || !ctx.overflow.spills || (meta.held === undefined && meta.parked === undefined)) return undefined
+  let stateBytes: number
+  try {
+    stateBytes = Buffer.byteLength(storedForm(type, state).state)
+  } catch {
+    return undefined // what cannot be written is the commit's to find (CheckEachTurn)
+  }
+  return () => stateBytes + Buffer.byteLength(encodeMeta({ ...meta, outbox: undefined }))
+}
 
 /**
  * Takes out of `meta` the newest waiting messages (held ones first: a message is held only while
