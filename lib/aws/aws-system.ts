@@ -79,8 +79,8 @@ export class AwsSystem implements System {
 
   // ── sending ──────────────────────────────────────────────────────────────
 
-  tell<C extends ActorClass>(actor: C, body: InOf<C>, options?: TellOptions): Promise<MessageId>
   tell(type: string, body: unknown, options?: TellOptions): Promise<MessageId>
+  tell<C extends ActorClass>(actor: C, body: InOf<C>, options?: TellOptions): Promise<MessageId>
   async tell(target: ActorClass | string, body: unknown, options?: TellOptions): Promise<MessageId> {
     const envelope = await this.envelope(target, body, options)
     if (options?.receipt || this.parts.receiptsForAll) envelope.receipt = 'status'
@@ -88,8 +88,8 @@ export class AwsSystem implements System {
     return envelope.id
   }
 
-  ask<C extends ActorClass>(actor: C, body: InOf<C>, options?: AskOptions): Promise<ReplyOf<C>>
   ask(type: string, body: unknown, options?: AskOptions): Promise<unknown>
+  ask<C extends ActorClass>(actor: C, body: InOf<C>, options?: AskOptions): Promise<ReplyOf<C>>
   async ask(target: ActorClass | string, body: unknown, options?: AskOptions): Promise<never> {
     const envelope = await this.envelope(target, body, options)
     envelope.receipt = 'reply'

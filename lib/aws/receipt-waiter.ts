@@ -132,7 +132,7 @@ export function answerOf(envelope: Envelope, receipt: AskOutcome): unknown {
     if (receipt.reply === undefined && receipt.error !== undefined) throw new TroupeError('TROUPE_REPLY_TOO_LARGE', receipt.error.message)
     return receipt.reply === undefined ? undefined : decode(receipt.reply)
   }
-  throw new AskFailedError(envelope.type, envelope.id, receipt.status as 'dead' | 'filtered', asError(receipt.error))
+  throw new AskFailedError(envelope.type, envelope.key, envelope.id, receipt.status as 'dead' | 'filtered', asError(receipt.error))
 }
 
 function asError(record: ErrorRecord | undefined): Error | undefined {

@@ -4,6 +4,7 @@
 // cost come from the metrics the Lambda hosts wrote, read from CloudWatch.
 import { join, relative, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
+import { TroupeError } from '../core/errors.js'
 import { loadPeer, MissingPeerError } from '../core/optional-peer.js'
 import { HttpInspector } from '../inspect/http-inspector.js'
 import type { Inspector } from '../inspect/inspector.js'
@@ -88,6 +89,25 @@ export async function openSource(flags: SourceFlags): Promise<Inspector> {
     cloudwatch?.destroy()
   }
   return inspector
+}
+
+/** Node's codes for a server that cannot be reached: nothing listens, no such host, no route, no answer. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'])
+
+/**
+ * A table (`--table`) whose server cannot be reached, said as an unreachable `--url` is
+ * (TROUPE_INSPECT_UNREACHABLE, one line), or undefined for any other failure. The SDK hands on
+ * Node's socket error as it is, after its retries.
+ */
+export function unreachableTable(flags: SourceFlags, error: unknown): TroupeError | undefined {
+  if (flags.table === undefined) return undefined
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as Error & { code?: unknown }).code
+    if (typeof code === 'string' && UNREACHABLE.has(code)) {
+      return new TroupeError('TROUPE_INSPECT_UNREACHABLE', `nothing answers for --table ${flags.table} (${e.message}); is the server it names running (--endpoint, --kinesis-endpoint, --region)?`, { cause: error })
+    }
+  }
+  return undefined
 }
 
 /** The CloudWatch client package, an optional peer: only reading CloudWatch needs it. */

@@ -15,7 +15,7 @@ import { DEFAULT_LAMBDA } from '../cost/usage.js'
 import type { CostView, Inspector, MessageNode, TraceNode } from '../inspect/inspector.js'
 import { CliError, messageOf, UsageError, withoutCode } from './cli-error.js'
 import { newCommand, parseCommand } from './command.js'
-import { openSource, SOURCE_HELP, sourceOptions, type SourceFlags } from './inspect-source.js'
+import { openSource, SOURCE_HELP, sourceOptions, unreachableTable, type SourceFlags } from './inspect-source.js'
 import type { Io } from './io.js'
 import { textTable as table } from './text-table.js'
 
@@ -57,7 +57,8 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
         } finally {
           await inspector.close?.()
         }
-      } catch (error) {
+      } catch (thrown) {
+        const error = unreachableTable(flags, thrown) ?? thrown
         // A program reading --json reads stdout: a command that ran and could not answer says so
         // there too (the line on stderr and the exit code stay). One that could not start as asked
         // (exit 2: a bad flag, an npm package missing) is the caller's to fix, as a bad flag is.

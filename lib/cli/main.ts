@@ -20,11 +20,31 @@ interface Command {
 /** What loading an app needs: defineApp comes from troupe/aws, which imports these. */
 const APP_PEERS = ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kinesis', '@smithy/node-http-handler']
 
-/** What `troupe dev` needs: the local servers, and esbuild to bundle the app unless it runs with `--host process`. */
+/** The value of `flag` in `args` (`--flag value` or `--flag=value`), or undefined. */
+function flagValue(args: readonly string[], flag: string): string | undefined {
+  const at = args.findIndex((a) => a === flag || a.startsWith(`${flag}=`))
+  if (at < 0) return undefined
+  return args[at]!.startsWith(`${flag}=`) ? args[at]!.slice(flag.length + 1) : args[at + 1]
+}
+
+/**
+ * What `troupe dev` needs: the local servers (the Kinesis one `--kinesis` names), and esbuild to
+ * bundle the app unless it runs with `--host process`.
+ */
 export function devPeers(args: readonly string[]): readonly string[] {
-  const at = args.findIndex((a) => a === '--host' || a.startsWith('--host='))
-  const host = at < 0 ? 'lambda' : args[at]!.startsWith('--host=') ? args[at]!.slice('--host='.length) : args[at + 1]
-  return [...APP_PEERS, '@aws-sdk/client-lambda', 'dynalite', 'kinesalite', ...(host === 'process' ? [] : ['esbuild'])]
+  const kinesis = flagValue(args, '--kinesis') === 'kinesis-local' ? 'kinesis-local' : 'kinesalite'
+  return [...APP_PEERS, '@aws-sdk/client-lambda', 'dynalite', kinesis, ...(flagValue(args, '--host') === 'process' ? [] : ['esbuild'])]
+}
+
+/**
+ * What `troupe inspect` and `troupe ui` need to read a table (`--table`): its DynamoDB client and
+ * the Kinesis one, and the HTTP handler for a local Kinesis (`--kinesis-endpoint`). CloudWatch's
+ * client says so itself when asked for, with `--metrics none` as the other way.
+ */
+export function tablePeers(args: readonly string[]): readonly string[] {
+  if (!args.some((a) => a === '--table' || a.startsWith('--table='))) return []
+  const localKinesis = args.some((a) => a === '--kinesis-endpoint' || a.startsWith('--kinesis-endpoint='))
+  return ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kinesis', ...(localKinesis ? ['@smithy/node-http-handler'] : [])]
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -55,12 +75,12 @@ const COMMANDS: Record<string, Command> = {
   },
   inspect: {
     summary: 'actors, state, messages, traces, dead letters, joins, timers, cost; pause and resume',
-    peers: [],
+    peers: tablePeers,
     run: async (args, io) => (await import('./inspect.js')).inspect(args, io),
   },
   ui: {
     summary: 'the web view (loopback only by default): actor graph, state, traces, dead letters, live',
-    peers: [],
+    peers: tablePeers,
     run: async (args, io) => (await import('./ui.js')).ui(args, io),
   },
 }

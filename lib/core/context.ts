@@ -36,14 +36,14 @@ export interface Context<State = undefined> {
   readonly attempt: number
   /** Logs with the actor, key, message id and correlation id attached. */
   readonly log: Logger
-  /** Sends a message once this turn succeeds. Returns its id at once. */
+  /** By name, for callers that only have one; the body is checked at run time only. */
+  tell(type: string, body: unknown, options?: TurnTellOptions): MessageId
+  /** Sends a message once this turn succeeds. Returns its id at once. (Last: a call that fits no overload is explained by it.) */
   tell<C extends ActorClass, R extends ActorClass = never>(
     actor: C,
     body: InOf<C>,
     options?: TurnTellOptions<R> & { replyTo?: R & AcceptsReplyOf<C, R> },
   ): MessageId
-  /** By name, for callers that only have one; the body is checked at run time only. */
-  tell(type: string, body: unknown, options?: TurnTellOptions): MessageId
   /**
    * Sends every child its message at once; their replies are gathered against this
    * message and handed, as a tuple in fork order, to the actor named by `.join(…)`.

@@ -99,8 +99,8 @@ export const errorCodes = {
     remedy: 'Pass the token (`--token` or TROUPE_UI_TOKEN), or fix what the reason names.',
   },
   TROUPE_INSPECT_UNREACHABLE: {
-    meaning: 'Nothing answers at the inspection address.',
-    remedy: 'Start the process that serves inspection, or fix `--url`.',
+    meaning: 'Nothing answers at the inspection address, or at the server of the table (`--table`) to inspect.',
+    remedy: 'Start the process that serves inspection, or fix `--url`; for a table, start its local server or fix `--endpoint`, `--kinesis-endpoint` or `--region`.',
   },
   TROUPE_INVALID_ENVELOPE: {
     class: 'InvalidEnvelopeError',

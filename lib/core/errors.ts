@@ -88,12 +88,13 @@ export class AskTimeoutError extends TroupeError {
 export class AskFailedError extends TroupeError {
   constructor(
     readonly actor: string,
+    readonly key: string,
     readonly messageId: string,
     readonly status: 'dead' | 'filtered',
     cause?: unknown,
   ) {
     const why = cause instanceof Error ? `: ${cause.message}` : ''
-    super('TROUPE_ASK_FAILED', `ask to ${actor} (message ${messageId}) ended ${status}${why}`, { cause })
+    super('TROUPE_ASK_FAILED', `ask to ${actor}${key ? `#${key}` : ''} (message ${messageId}) ended ${status}${why}`, { cause })
   }
 }
 

@@ -82,12 +82,18 @@ export interface Pause {
 /** A running set of actors. The embedded system runs them in this process. */
 export interface System {
   readonly clock: Clock
-  /** Sends a message; resolves to its id once accepted. Rejects at once on an invalid body. */
-  tell<C extends ActorClass>(actor: C, body: InOf<C>, options?: TellOptions): Promise<MessageId>
+  /** Sends a message to an actor named by its type, the body checked at run time only; resolves to its id once accepted. */
   tell(type: string, body: unknown, options?: TellOptions): Promise<MessageId>
+  /**
+   * Sends a message; resolves to its id once accepted. Rejects at once on an invalid body. (The
+   * class overloads come last: TypeScript explains a call that fits none by the last one, which
+   * names the body's wrong field.)
+   */
+  tell<C extends ActorClass>(actor: C, body: InOf<C>, options?: TellOptions): Promise<MessageId>
+  /** Asks an actor named by its type, the body checked at run time only. */
+  ask(type: string, body: unknown, options?: AskOptions): Promise<unknown>
   /** Sends a message and resolves to the actor's reply. */
   ask<C extends ActorClass>(actor: C, body: InOf<C>, options?: AskOptions): Promise<ReplyOf<C>>
-  ask(type: string, body: unknown, options?: AskOptions): Promise<unknown>
   /** The message's receipt, if one was kept. */
   receipt(id: string): Promise<Receipt | undefined>
   /** Resolves when the message reaches a status (a final one by default). */

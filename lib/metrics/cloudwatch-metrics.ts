@@ -2,9 +2,9 @@
 // lines (emf.ts), CloudWatch Logs makes them metrics of the namespace `troupe`, and this sums them
 // over a window. The client is passed in, so that troupe loads @aws-sdk/client-cloudwatch only
 // where someone reads CloudWatch.
-import type { CloudWatch, GetMetricDataCommandInput, Metric, MetricDataQuery } from '@aws-sdk/client-cloudwatch'
 import type { TypeCounts } from './actor-metrics.js'
 import { BACKLOG_FIELDS, type TypeBacklog } from './backlog.js'
+import type { CloudWatchMetric as Metric, CloudWatchReader, MetricQuery as MetricDataQuery } from './cloudwatch-reader.js'
 import { METRICS_NAMESPACE, type ApiCounts } from './emf.js'
 import type { MetricsSource, TrafficTotal } from './metrics-source.js'
 
@@ -29,7 +29,7 @@ const API_FIELDS: Record<string, keyof ApiCounts['byApi'][string]> = { Requests:
 
 export interface CloudWatchMetricsOptions {
   /** A client of CloudWatch: the `CloudWatch` class of @aws-sdk/client-cloudwatch (a CloudWatchClient with a method per operation). */
-  cloudwatch: Pick<CloudWatch, 'listMetrics' | 'getMetricData'>
+  cloudwatch: CloudWatchReader
   /** The `Service` dimension the hosts wrote: the table name. */
   service: string
   /** How far back the totals go. @default 24 hours */
@@ -193,7 +193,7 @@ export class CloudWatchMetrics implements MetricsSource {
         MetricStat: { Metric: metric, Period: period, Stat: 'Sum' },
         ReturnData: true,
       }))
-      const input: GetMetricDataCommandInput = { MetricDataQueries: queries, StartTime: new Date(start), EndTime: new Date(end) }
+      const input = { MetricDataQueries: queries, StartTime: new Date(start), EndTime: new Date(end) }
       let token: string | undefined
       do {
         const page = await this.call('GetMetricData', () => this.options.cloudwatch.getMetricData({ ...input, NextToken: token }))

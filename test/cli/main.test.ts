@@ -72,6 +72,19 @@ t.test('troupe dev names esbuild among its peers at start, unless it runs with -
   t.notOk(devPeers(['--once', '--host', 'process']).includes('esbuild'))
   t.notOk(devPeers(['--host=process']).includes('esbuild'))
   t.ok(devPeers(['--host', 'process']).includes('dynalite'), 'the local servers either way')
+  t.ok(devPeers([]).includes('kinesalite'), 'kinesalite by default')
+  for (const args of [['--kinesis', 'kinesis-local'], ['--kinesis=kinesis-local', '--once']]) {
+    t.ok(devPeers(args).includes('kinesis-local'), `${args.join(' ')}: kinesis-local`)
+    t.notOk(devPeers(args).includes('kinesalite'), `${args.join(' ')}: not kinesalite`)
+  }
+})
+
+t.test('troupe inspect and troupe ui name every package a table needs at once', async (t) => {
+  const { tablePeers } = await import('../../lib/cli/main.js')
+  t.same(tablePeers(['actors', '--url', 'http://127.0.0.1:1']), [], 'a process serving inspection needs none')
+  t.same(tablePeers(['actors']), [], 'nor the troupe dev running here')
+  t.same(tablePeers(['actors', '--table', 't', '--endpoint', 'http://127.0.0.1:1']), ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kinesis'])
+  t.same(tablePeers(['dead', 'replay', '--all', '--table=t', '--stream', 's', '--kinesis-endpoint', 'http://127.0.0.1:2']), ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kinesis', '@smithy/node-http-handler'])
 })
 
 t.test('a --url that is no http address is a usage error (exit 2); one where nothing answers is a failure (exit 1)', async (t) => {
@@ -83,4 +96,14 @@ t.test('a --url that is no http address is a usage error (exit 2); one where not
   const gone = await troupe('inspect', 'actors', '--url', 'http://127.0.0.1:1')
   t.equal(gone.code, 1)
   t.match(gone.stderr, /^troupe inspect: nothing answers at http:\/\/127\.0\.0\.1:1/)
+})
+
+t.test('a table whose server does not answer is said in one line, as an unreachable --url is (exit 1)', async (t) => {
+  const gone = await troupe('inspect', 'dead', '--table', 'troupe', '--endpoint', 'http://127.0.0.1:1')
+  t.equal(gone.code, 1)
+  t.match(gone.stderr, /^troupe inspect: nothing answers for --table troupe \(connect ECONNREFUSED 127\.0\.0\.1:1\); is the server it names running/)
+  t.equal(gone.stderr.split('\n').length, 2, 'one line, no stack')
+  const json = await troupe('inspect', 'dead', '--table', 'troupe', '--endpoint', 'http://127.0.0.1:1', '--json')
+  t.equal(json.code, 1)
+  t.equal((JSON.parse(json.stdout) as { error: { code?: string } }).error.code, 'TROUPE_INSPECT_UNREACHABLE')
 })

@@ -360,4 +360,8 @@ t.test("a strict user tsc over every subpath, with its peers installed, finds no
   t.same(errors.filter((l) => l.startsWith('node_modules/troupe/') || l.startsWith('every.ts')), [], "no error in troupe's declarations or in the user's file")
   const read = tsc.stdout.split('\n').filter((f) => f.includes('/node_modules/troupe/'))
   t.same(read.filter((f) => !f.endsWith('.d.ts')), [], "none of troupe's sources")
+  // CloudWatch's client is a peer of CloudWatchMetrics alone: no declaration names its types, so
+  // an app importing troupe/aws type-checks without it (README, "Use troupe in your project").
+  const cloudwatchTypes = read.filter((f) => f.endsWith('.d.ts') && /from '@aws-sdk\/client-cloudwatch'|import\('@aws-sdk\/client-cloudwatch'\)/.test(readFileSync(f, 'utf8')))
+  t.same(cloudwatchTypes, [], "no declaration of troupe's imports @aws-sdk/client-cloudwatch")
 })

@@ -92,7 +92,7 @@ export class EmbeddedOutcomes {
     if (this.events.active) this.events.emit({ type: '@troupe.filtered', at: this.clock.now(), envelope, reason })
     this.book.finish(envelope, 'filtered', reason)
     if (envelope.fork !== undefined) this.send([forkReport(envelope, { ok: false, status: 'filtered', error: filteredError(reason) })], envelope)
-    if (this.asks.size !== 0) this.asks.fail(envelope.id, new AskFailedError(rt.type, envelope.id, 'filtered', new Error(reason)))
+    if (this.asks.size !== 0) this.asks.fail(envelope.id, new AskFailedError(rt.type, envelope.key, envelope.id, 'filtered', new Error(reason)))
   }
 
   private succeeded(ctx: MailboxTurn, reply: unknown, now: number): void {
@@ -141,7 +141,7 @@ export class EmbeddedOutcomes {
     logDead(this.logger, envelope, letter.error)
     this.book.finish(envelope, 'dead', message(error))
     if (envelope.fork !== undefined) this.send([forkReport(envelope, { ok: false, status: 'dead', error: letter.error })], envelope)
-    if (this.asks.size !== 0) this.asks.fail(envelope.id, new AskFailedError(rt.type, envelope.id, 'dead', error))
+    if (this.asks.size !== 0) this.asks.fail(envelope.id, new AskFailedError(rt.type, envelope.key, envelope.id, 'dead', error))
   }
 
   /** A stateful instance whose turn set its state to undefined is deleted, here and in the store. */
