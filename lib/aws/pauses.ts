@@ -16,7 +16,7 @@ import { StoreConflictError } from '../core/errors.js'
 import { encode } from '../core/serialization.js'
 import type { Pause } from '../core/system.js'
 import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
-import { decodeMeta, type InstanceMeta } from '../hosts/durable/instance-meta.js'
+import { readMeta, type InstanceMeta } from '../hosts/durable/instance-meta.js'
 import { changeInstanceMeta } from '../hosts/durable/instance-meta-change.js'
 import { flushRecord } from '../hosts/durable/flush-record.js'
 import { derivedId, type MessageId } from '../core/ids.js'
@@ -62,7 +62,8 @@ export class DurablePauses {
     do {
       const page = await this.state.scan(type, { limit: 100, ...(after === undefined ? {} : { after }) })
       for (const { key: instance, stored } of page.items) {
-        const meta = decodeMeta(stored.meta)
+        // An item troupe cannot read (written by hand, or damaged) is its host's to refuse, not a resume's.
+        const { meta } = readMeta(stored.meta)
         if (!meta.paused && waits(meta)) await this.wake(this.flush(type, instance))
       }
       after = page.next
@@ -77,7 +78,7 @@ export class DurablePauses {
       const page = await this.state.scan(undefined, { limit: 200, ...(after === undefined ? {} : { after }) })
       for (const { type, key, stored } of page.items) {
         if (type === PAUSE_TYPE) out.push({ type: key })
-        else if (decodeMeta(stored.meta).paused) out.push({ type, key })
+        else if (readMeta(stored.meta).meta.paused) out.push({ type, key })
       }
       after = page.next
     } while (after !== undefined)

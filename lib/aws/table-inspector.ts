@@ -19,7 +19,7 @@ import { ActorType, type ActorKind } from '../turn/actor-type.js'
 import { loadedState, shownState, type Versioned } from '../turn/state-version.js'
 import type { Pause } from '../core/system.js'
 import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
-import { decodeMeta, type InstanceMeta } from '../hosts/durable/instance-meta.js'
+import { readMeta, type InstanceMeta } from '../hosts/durable/instance-meta.js'
 import { WAIT_PREFIX } from '../hosts/durable/waiting-message.js'
 import { withPending } from '../hosts/durable/pending-receipts.js'
 import { STATELESS_SEEN } from '../hosts/durable/stateless-memory.js'
@@ -120,7 +120,7 @@ export class TableInspector implements Inspector {
       // The host's memory of stateless messages per shard: bookkeeping, not an actor's instance; it
       // says when the types that keep no item last ran.
       if (type === STATELESS_SEEN) {
-        for (const [ran, at] of Object.entries(decodeMeta(stored.meta).ran ?? {})) {
+        for (const [ran, at] of Object.entries(readMeta(stored.meta).meta.ran ?? {})) {
           // A type the app no longer runs gets no row from it, when the app's types are known.
           if (this.kinds.size !== 0 && !this.kinds.has(ran)) continue
           const row = rowOf(ran)
@@ -129,7 +129,9 @@ export class TableInspector implements Inspector {
         return
       }
       const row = rowOf(type)
-      const meta = decodeMeta(stored.meta)
+      const { meta, problem } = readMeta(stored.meta)
+      // An item troupe cannot read (written by hand, or damaged) is counted and named (`state`), never a failure of the rest.
+      if (problem !== undefined) row.unreadable = (row.unreadable ?? 0) + 1
       // A stateless message waiting for a token has an item of its own: parked, not an instance.
       if (!isDeleted(stored) && !isWaiting(key, meta)) row.instances++
       if (meta.paused) row.pausedKeys.push(key)
@@ -166,14 +168,14 @@ export class TableInspector implements Inspector {
     this.known(type)
     const stored = await this.state.get(type, key)
     if (!stored || isDeleted(stored)) return undefined
-    return { ...this.row(type, key, stored), paused: decodeMeta(stored.meta).paused === true || (await this.state.get(PAUSE_TYPE, type)) !== undefined }
+    return { ...this.row(type, key, stored), paused: readMeta(stored.meta).meta.paused === true || (await this.state.get(PAUSE_TYPE, type)) !== undefined }
   }
 
   async instances(type: string, options: { limit?: number; after?: string; search?: string } = {}): Promise<Page<InstanceRow>> {
     this.known(type)
     const page = await this.state.scan(type, options)
     const typePaused = (await this.state.get(PAUSE_TYPE, type)) !== undefined
-    const items = page.items.filter((i) => !isDeleted(i.stored) && !isWaiting(i.key, decodeMeta(i.stored.meta))).map((i) => {
+    const items = page.items.filter((i) => !isDeleted(i.stored) && !isWaiting(i.key, readMeta(i.stored.meta).meta)).map((i) => {
       const row = this.row(i.type, i.key, i.stored)
       return typePaused ? { ...row, paused: true } : row
     })
@@ -181,26 +183,38 @@ export class TableInspector implements Inspector {
   }
 
   private row(type: string, key: string, stored: StoredInstance): InstanceRow {
-    const meta = decodeMeta(stored.meta)
+    const { meta, problem } = readMeta(stored.meta)
+    const shown = this.shown(type, key, stored)
     const last = meta.recent.at(-1)
+    const versioned = Number.isFinite(stored.version)
+    const problems = [problem, shown.problem, versioned ? undefined : 'it has no version (v)'].filter((p) => p !== undefined)
     return {
       type,
       key,
-      state: this.shown(type, key, stored),
-      version: stored.version,
+      state: shown.state,
+      ...(versioned ? { version: stored.version } : {}),
       ...(last !== undefined ? { lastMessageId: last } : {}),
       updatedAt: stored.updatedAt,
       paused: meta.paused === true,
       waiting: meta.held?.length ?? 0,
       // Kept by the host to recognise copies of messages without an origin: a best effort, often empty.
       recent: [...meta.recent].reverse(),
+      ...(problems.length !== 0 ? { unreadable: problems.join('; ') } : {}),
     }
   }
 
-  /** A stored state as inspection shows it: migrated in memory when it is of an older version of a known actor. */
-  private shown(type: string, key: string, stored: StoredInstance): unknown {
+  /**
+   * A stored state as inspection shows it: migrated in memory when it is of an older version of a
+   * known actor. One troupe cannot read (written by hand, or damaged) shows as none, with why.
+   */
+  private shown(type: string, key: string, stored: StoredInstance): { state: unknown; problem?: string } {
     const of = this.versioned.get(type)
-    return of === undefined ? decode(stored.state) : shownState(of, key, loadedState(of, stored))
+    try {
+      if (!isSuperjsonText(stored.state)) return { state: undefined, problem: 'its state is not as troupe writes it (no superjson document)' }
+      return { state: of === undefined ? decode(stored.state) : shownState(of, key, loadedState(of, stored)) }
+    } catch (error) {
+      return { state: undefined, problem: `its state cannot be read: ${error instanceof Error ? error.message : String(error)}` }
+    }
   }
 
   /** Calls `fn` on every instance item of the table (or of one type), a page at a time. */
@@ -271,8 +285,13 @@ export class TableInspector implements Inspector {
 
   async joins(): Promise<JoinRow[]> {
     const joiners: { key: string; state: unknown }[] = []
-    await this.eachInstance(JOINER, (_type, key, stored) => joiners.push({ key, state: decode(stored.state) }))
-    return pendingJoins(joiners, await this.timerStore.list())
+    const unreadable: JoinRow[] = []
+    await this.eachInstance(JOINER, (_type, key, stored) => {
+      const shown = this.shown(JOINER, key, stored)
+      if (shown.problem === undefined) joiners.push({ key, state: shown.state })
+      else unreadable.push({ forkId: key, join: '', total: 0, received: 0, missing: [], unreadable: shown.problem })
+    })
+    return [...pendingJoins(joiners, await this.timerStore.list()), ...unreadable]
   }
 
   timers() {
@@ -348,6 +367,13 @@ function acceptedReceipt(envelope: Envelope): ReceiptRecord {
     expiresAt: at + RECEIPT_TTL_MS,
     trace: { correlationId: envelope.correlationId, sentAt: envelope.sentAt, ...(envelope.parentId !== undefined ? { parentId: envelope.parentId } : {}) },
   }
+}
+
+/** Whether `text` is a superjson document (`{ "json": … }`), as troupe writes every state; any other JSON would read as no state at all. */
+function isSuperjsonText(text: unknown): boolean {
+  if (typeof text !== 'string') return false
+  const parsed: unknown = JSON.parse(text)
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.hasOwn(parsed, 'json')
 }
 
 /** An instance deleted by its actor keeps a tombstone item for a while (to recognise redeliveries). */

@@ -52,6 +52,7 @@ export async function openSource(flags: SourceFlags): Promise<Inspector> {
     return new HttpInspector(flags.url, flags.token ?? process.env.TROUPE_UI_TOKEN)
   }
   if (flags.table === undefined) return new HttpInspector(await runningDev(flags.dir), flags.token ?? process.env.TROUPE_UI_TOKEN)
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(flags.table)) throw new UsageError(`--table must be a DynamoDB table's name (3 to 255 of A-Z, a-z, 0-9, '_', '-' and '.'), got ${JSON.stringify(flags.table)}`)
   const [{ DynamoDBClient }, { KinesisClient }, { TableInspector }] = await Promise.all([
     import('@aws-sdk/client-dynamodb'),
     import('@aws-sdk/client-kinesis'),

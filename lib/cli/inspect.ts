@@ -75,7 +75,7 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
         json: rows,
         text: () =>
           table(
-            ['actor', 'kind', 'instances', 'processed', 'retried', 'dead', 'queued', 'running', 'throttled', 'parked', 'oldest parked', 'iterator age', 'paused', 'last activity'],
+            ['actor', 'kind', 'instances', 'processed', 'retried', 'dead', 'queued', 'running', 'throttled', 'parked', 'oldest parked', 'iterator age', 'paused', 'last activity', ...(rows.some((r) => r.unreadable) ? ['unreadable items'] : [])],
             rows.map((r) => [
               r.type,
               r.kind ?? '',
@@ -91,6 +91,7 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
               r.iteratorAgeMs === undefined ? '' : `${Math.round(r.iteratorAgeMs / 1000)} s`,
               r.paused ? 'all' : r.pausedKeys.join(', '),
               time(r.lastActivityAt),
+              ...(rows.some((r) => r.unreadable) ? [r.unreadable ?? ''] : []),
             ]),
           ),
       }
@@ -109,7 +110,8 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
       if (key !== undefined) {
         const row = await i.instance(type, key)
         if (!row) throw new CliError(`no instance ${type}#${key}`)
-        return { json: row, text: () => `${type}#${key}  version ${row.version ?? '-'}  last message ${row.lastMessageId ?? '-'}  updated ${time(row.updatedAt)}${row.paused ? '  PAUSED' : ''}\n${row.state === undefined ? NO_STATE_YET : pretty(row.state)}` }
+        const state = row.unreadable !== undefined ? `UNREADABLE: ${row.unreadable}${row.state === undefined ? '' : `\n${pretty(row.state)}`}` : row.state === undefined ? NO_STATE_YET : pretty(row.state)
+        return { json: row, text: () => `${type}#${key}  version ${row.version ?? '-'}  last message ${row.lastMessageId ?? '-'}  updated ${time(row.updatedAt)}${row.paused ? '  PAUSED' : ''}\n${state}` }
       }
       const limit = Number(flags.limit)
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit is a whole number from 1 to 1000, got ${String(flags.limit)}`)
@@ -119,7 +121,7 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
         text: () =>
           table(
             ['key', 'state', 'version', 'updated', 'waiting'],
-            page.items.map((r) => [r.key, oneLine(r.state), r.version ?? '', time(r.updatedAt), `${r.waiting ?? 0}${r.paused ? ' (paused)' : ''}`]),
+            page.items.map((r) => [r.key, r.unreadable !== undefined ? `UNREADABLE: ${r.unreadable}` : oneLine(r.state), r.version ?? '', time(r.updatedAt), `${r.waiting ?? 0}${r.paused ? ' (paused)' : ''}`]),
           ) + (page.next ? `\nmore: --after ${page.next}` : ''),
       }
     }),
@@ -214,7 +216,7 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
       const rows = await i.joins()
       return {
         json: rows,
-        text: () => table(['fork', 'join', 'received', 'deadline', 'missing'], rows.map((r) => [r.forkId, r.join, `${r.received}/${r.total}`, time(r.deadline), r.missing.map((m) => `${m.index}:${m.actor}`).join(', ')])),
+        text: () => table(['fork', 'join', 'received', 'deadline', 'missing'], rows.map((r) => (r.unreadable !== undefined ? [r.forkId, `UNREADABLE: ${r.unreadable}`, '', '', ''] : [r.forkId, r.join, `${r.received}/${r.total}`, time(r.deadline), r.missing.map((m) => `${m.index}:${m.actor}`).join(', ')]))),
       }
     }),
   )

@@ -70,6 +70,11 @@ export const errorCodes = {
     meaning: 'A dead letter kept whole in the payload store is gone there, or its bytes changed; its summary is listed and replay refuses it.',
     remedy: 'Restore the object in the payload store, or leave the letter as its summary.',
   },
+  TROUPE_DEAD_LETTER_UNREADABLE: {
+    class: 'UnreadableLetterError',
+    meaning: "A dead letter's item holds no letter troupe can read (written by hand, or damaged): it is listed by its key with this error, and replay refuses it.",
+    remedy: 'Look at the item in the table (its `letter` attribute); delete it, or write the letter back as troupe wrote it.',
+  },
   TROUPE_DEPLOY: {
     meaning: 'An AWS call of a deploy failed, or a function or an EventBridge target did not come up.',
     remedy: "Read AWS's error in the message (permissions, limits, a function that fails to start), fix it, and deploy again.",

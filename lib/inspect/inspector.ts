@@ -34,6 +34,8 @@ export interface ActorRow {
   pausedKeys: string[]
   /** Epoch milliseconds. */
   lastActivityAt?: number
+  /** Over a table: its items troupe could not read in full (written by hand, or damaged); `state <type>` names each. */
+  unreadable?: number
 }
 
 /** One instance: its state as plain data (superjson decoded), version and last message. */
@@ -57,6 +59,8 @@ export interface InstanceRow {
    * (a bounded few; undefined when the source keeps none).
    */
   recent?: string[]
+  /** Over a table: why part of the item could not be read (written by hand, or damaged); what could not is left out of the row. */
+  unreadable?: string
 }
 
 export interface Page<T> {
@@ -115,6 +119,8 @@ export interface JoinRow {
   /** Epoch milliseconds after which the join runs with what came, if known. */
   deadline?: number
   missing: { index: number; actor: string; messageId: string }[]
+  /** Over a table: why the joiner's item could not be read (written by hand, or damaged); the rest of the row is then empty. */
+  unreadable?: string
 }
 
 export interface CostView {

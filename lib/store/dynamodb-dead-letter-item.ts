@@ -17,6 +17,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import { TroupeError } from '../core/errors.js'
 import { decode, encode } from '../core/serialization.js'
 import type { DeadLetter, ErrorRecord } from '../core/dead-letter.js'
+import type { CorrelationId, MessageId } from '../core/ids.js'
 import { unescapeBody } from '../core/guarded-keys.js'
 import { writableLetter } from '../core/writable-letter.js'
 import { MAX_SORT_KEY_BYTES, sha256 } from './dynamodb-table.js'
@@ -122,11 +123,50 @@ export function payloadKey(id: string, digest: Buffer): string {
   return `dead/${readable}/${digest.toString('base64url')}`
 }
 
+/** A letter's item whose text troupe cannot read: written by hand, or damaged. Listed as its key says it; never replayed. */
+export class UnreadableLetterError extends TroupeError {
+  constructor(
+    item: Item,
+    readonly problem: string,
+  ) {
+    super('TROUPE_DEAD_LETTER_UNREADABLE', `dead letter ${item.sk?.S ?? '(no sort key)'} (actor ${item.type?.S ?? 'unknown'}) cannot be read: ${problem}; its item is left as it is`)
+  }
+}
+
 /** The letter in `text` (the item's own, or the whole one from the payload store), its escaped keys restored. */
 export function readLetterText(text: string, item: Item): DeadLetter {
-  const letter = decode<DeadLetter>(text)
+  let letter: unknown
+  try {
+    letter = decode<unknown>(text)
+  } catch (error) {
+    throw new UnreadableLetterError(item, `its text is no superjson document (${error instanceof Error ? error.message : String(error)})`)
+  }
+  if (!isLetter(letter)) throw new UnreadableLetterError(item, 'its text holds no dead letter (an envelope with an id and a type, and an error)')
   if (item.escaped?.BOOL) letter.envelope.body = unescapeBody(letter.envelope.body)
   return letter
+}
+
+function isLetter(value: unknown): value is DeadLetter {
+  const letter = value as { envelope?: { id?: unknown; type?: unknown } | null; error?: unknown } | null | undefined
+  return typeof letter?.envelope === 'object' && letter.envelope !== null && typeof letter.envelope.id === 'string' && typeof letter.envelope.type === 'string' && typeof letter.error === 'object' && letter.error !== null
+}
+
+/**
+ * What can be said of a letter's item troupe cannot read: its id (from its sort key), its actor and
+ * its death, and why in its error. Listed so that it is never hidden; a replay reads the item whole
+ * and refuses it.
+ */
+export function unreadableLetter(item: Item, error: UnreadableLetterError): DeadLetter {
+  const sk = item.sk?.S ?? ''
+  const id = (sk.startsWith('i#') ? sk.slice(2) : sk) as MessageId
+  const deadAt = Number(item.deadAt?.N)
+  const at = Number.isFinite(deadAt) ? deadAt : 0
+  return {
+    envelope: { id, type: item.type?.S ?? '', key: '', body: undefined, correlationId: id as string as CorrelationId, parentId: undefined, causationId: undefined, attempt: 0, sentAt: at, replyTo: undefined, deadline: undefined },
+    error: { name: 'UnreadableDeadLetter', code: error.code, message: error.message },
+    attempts: [],
+    deadAt: at,
+  }
 }
 
 /** The summary of a letter whose whole bytes cannot be read, saying so in its error. */

@@ -47,6 +47,8 @@ import {
   referenceOf,
   summaryItem,
   summaryLetter,
+  UnreadableLetterError,
+  unreadableLetter,
   type Item,
   type Key,
   type LetterReference,
@@ -144,6 +146,8 @@ export class DynamoDBDeadLetters {
       } catch (error) {
         // A letter whose bytes are gone is still listed, as its summary says it: never hidden.
         if (error instanceof DeadLetterPayloadError) return summaryLetter(item, error)
+        // So is one whose item troupe cannot read (written by hand, or damaged), as its key says it.
+        if (error instanceof UnreadableLetterError) return unreadableLetter(item, error)
         throw error
       }
     })

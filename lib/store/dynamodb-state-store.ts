@@ -16,7 +16,7 @@ import {
   type AttributeValue,
   type ScanCommandInput,
 } from '@aws-sdk/client-dynamodb'
-import { ItemTooLargeError, StoreConflictError } from '../core/errors.js'
+import { ConfigError, ItemTooLargeError, StoreConflictError } from '../core/errors.js'
 import type { StateStore, StoredInstance } from './index.js'
 import { DYNAMODB_MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, TableAccess, errorName, isTooLarge, itemBytes, sha256, type DynamoDBStoreOptions } from './dynamodb-table.js'
 
@@ -97,7 +97,7 @@ export class DynamoDBStateStore implements StateStore {
   async scan(type: string | undefined, options: { limit?: number; after?: string; search?: string } = {}): Promise<StatePage> {
     const limit = Math.max(1, options.limit ?? 50)
     const items: StatePage['items'] = []
-    let start = options.after === undefined ? undefined : (JSON.parse(Buffer.from(options.after, 'base64url').toString('utf8')) as Record<string, AttributeValue>)
+    let start = options.after === undefined ? undefined : cursorKey(options.after)
     do {
       const out = await this.table.send((c) =>
         c.send(new ScanCommand({
@@ -113,6 +113,19 @@ export class DynamoDBStateStore implements StateStore {
     } while (start && items.length < limit)
     return { items, ...(start ? { next: Buffer.from(JSON.stringify(start)).toString('base64url') } : {}) }
   }
+}
+
+/** The key a page's `next` holds; anything else is refused, naming it, before it reaches DynamoDB. */
+function cursorKey(after: string): Record<string, AttributeValue> {
+  let key: unknown
+  try {
+    key = JSON.parse(Buffer.from(after, 'base64url').toString('utf8'))
+  } catch {
+    key = undefined
+  }
+  const k = key as { pk?: { S?: unknown }; sk?: { S?: unknown } } | undefined
+  if (typeof k?.pk?.S !== 'string' || typeof k.sk?.S !== 'string') throw new ConfigError(`after: ${JSON.stringify(after)} is not a cursor of this listing; pass the 'next' of the page before`)
+  return key as Record<string, AttributeValue>
 }
 
 function scanFilter(type: string | undefined, search: string | undefined): Pick<ScanCommandInput, 'FilterExpression' | 'ExpressionAttributeValues'> {

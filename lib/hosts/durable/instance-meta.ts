@@ -127,6 +127,21 @@ export function decodeMeta(text: string | undefined): InstanceMeta {
   }
 }
 
+/**
+ * decodeMeta for a reader of a table it did not write (inspection, the list of pauses): an item
+ * written by hand, or damaged, reads as empty bookkeeping with why, instead of failing every item
+ * read beside it.
+ */
+export function readMeta(text: string | undefined): { meta: InstanceMeta; problem?: string } {
+  try {
+    const meta = decodeMeta(text)
+    if (Array.isArray(meta.recent) && (meta.held === undefined || Array.isArray(meta.held)) && (meta.parked === undefined || Array.isArray(meta.parked))) return { meta }
+    return { meta: emptyMeta(), problem: 'its bookkeeping (m) is not as troupe writes it' }
+  } catch (error) {
+    return { meta: emptyMeta(), problem: `its bookkeeping (m) cannot be read: ${error instanceof Error ? error.message : String(error)}` }
+  }
+}
+
 export function encodeMeta(meta: InstanceMeta): string {
   return encode(meta)
 }

@@ -473,6 +473,8 @@ async function openInstance(type, key) {
     if (row.updatedAt) facts.push(`updated ${time(row.updatedAt)}`)
     if (row.paused) facts.push('paused')
     if (row.waiting) facts.push(`${row.waiting} waiting`)
+    // An item written by hand or damaged: what could not be read is left out, and why is said.
+    if (row.unreadable) facts.push(`unreadable: ${row.unreadable}`)
     meta.textContent = facts.join(' · ')
     state.replaceChildren(jsonView(row.state))
     const ids = row.recent && row.recent.length ? row.recent : row.lastMessageId ? [row.lastMessageId] : []
