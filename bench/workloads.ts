@@ -185,8 +185,8 @@ async function coldStart(sys: BenchSystem, { n }: Size): Promise<Record<string, 
 /**
  * One hot key: long enough for a rate. At 3,000 a run lasts about 300 ms, most of it the
  * pipeline filling (the first read waits for its shard's pace, one PutRecords carries the burst),
- * on both sides: the raw put ceiling itself ran 8.8 k msgs/s at 3,000 and 11.5–12.1 k at
- * 10,000–20,000 (bench/README.md, "One hot key's size").
+ * on both sides: the raw put ceiling itself ran 8.8 k msgs/s at 3,000 and 11.3–12.2 k at
+ * 10,000–20,000 (bench/README.md, "What changed after the run at `c995570`").
  */
 const AWS_W1_N = 10_000
 const AWS_W1_QUICK_N = 1_000

@@ -130,8 +130,9 @@ export class TableInspector implements Inspector {
       }
       const row = rowOf(type)
       const { meta, problem } = readMeta(stored.meta)
-      // An item troupe cannot read (written by hand, or damaged) is counted and named (`state`), never a failure of the rest.
-      if (problem !== undefined) row.unreadable = (row.unreadable ?? 0) + 1
+      // An item troupe cannot read (written by hand, or damaged) is counted and named (`state`), never a
+      // failure of the rest. Its state is not read here (a page of large states): `state <type>` names those too.
+      if (problem !== undefined || !Number.isFinite(stored.version)) row.unreadable = (row.unreadable ?? 0) + 1
       // A stateless message waiting for a token has an item of its own: parked, not an instance.
       if (!isDeleted(stored) && !isWaiting(key, meta)) row.instances++
       if (meta.paused) row.pausedKeys.push(key)

@@ -34,7 +34,10 @@ export interface ActorRow {
   pausedKeys: string[]
   /** Epoch milliseconds. */
   lastActivityAt?: number
-  /** Over a table: its items troupe could not read in full (written by hand, or damaged); `state <type>` names each. */
+  /**
+   * Over a table: its items whose bookkeeping or version troupe could not read (written by hand, or
+   * damaged); `state <type>` names each, and those whose state cannot be read.
+   */
   unreadable?: number
 }
 

@@ -142,8 +142,17 @@ export function readLetterText(text: string, item: Item): DeadLetter {
     throw new UnreadableLetterError(item, `its text is no superjson document (${error instanceof Error ? error.message : String(error)})`)
   }
   if (!isLetter(letter)) throw new UnreadableLetterError(item, 'its text holds no dead letter (an envelope with an id and a type, and an error)')
+  // A summary read as the whole letter would replay its placeholder as the message's body.
+  if (referenceOf(item) === undefined && isSummaryBody(letter.envelope.body)) throw new UnreadableLetterError(item, 'its text is the summary of a letter kept whole in the payload store, and the item no longer says where (its payload attribute)')
   if (item.escaped?.BOOL) letter.envelope.body = unescapeBody(letter.envelope.body)
   return letter
+}
+
+/** A summary's placeholder body: `{ "@troupe.deadLetter": { key, bytes, sha256 } }` and nothing else. */
+function isSummaryBody(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null || Object.keys(body).length !== 1) return false
+  const ref = (body as Record<string, unknown>)[LETTER_FIELD] as Partial<LetterReference> | undefined
+  return typeof ref?.key === 'string' && typeof ref.sha256 === 'string'
 }
 
 function isLetter(value: unknown): value is DeadLetter {
@@ -159,11 +168,13 @@ function isLetter(value: unknown): value is DeadLetter {
 export function unreadableLetter(item: Item, error: UnreadableLetterError): DeadLetter {
   const sk = item.sk?.S ?? ''
   const id = (sk.startsWith('i#') ? sk.slice(2) : sk) as MessageId
+  // A long id's key is its hash: the letter cannot be named by its id, and says so.
+  const message = sk.startsWith('i#') ? error.message : `${error.message}; its message id is not in its key (a long id is kept as its hash), so it cannot be replayed by id`
   const deadAt = Number(item.deadAt?.N)
   const at = Number.isFinite(deadAt) ? deadAt : 0
   return {
     envelope: { id, type: item.type?.S ?? '', key: '', body: undefined, correlationId: id as string as CorrelationId, parentId: undefined, causationId: undefined, attempt: 0, sentAt: at, replyTo: undefined, deadline: undefined },
-    error: { name: 'UnreadableDeadLetter', code: error.code, message: error.message },
+    error: { name: 'UnreadableDeadLetter', code: error.code, message },
     attempts: [],
     deadAt: at,
   }
@@ -171,7 +182,14 @@ export function unreadableLetter(item: Item, error: UnreadableLetterError): Dead
 
 /** The summary of a letter whose whole bytes cannot be read, saying so in its error. */
 export function summaryLetter(item: Item, error: DeadLetterPayloadError): DeadLetter {
-  const letter = decode<DeadLetter>(item.letter?.S ?? '')
+  let letter: unknown
+  try {
+    letter = decode<unknown>(item.letter?.S ?? '')
+  } catch {
+    letter = undefined
+  }
+  // Its bytes gone and its summary unreadable too: listed by its key, as any letter troupe cannot read.
+  if (!isLetter(letter)) return unreadableLetter(item, new UnreadableLetterError(item, `the whole letter was kept under payload key ${error.ref.key}, and ${error.problem}; its summary holds no dead letter`))
   letter.error = { ...letter.error, message: `${letter.error.message} [troupe: the whole letter (${error.ref.bytes} bytes) is kept under payload key ${error.ref.key}, and ${error.problem}: shown without its body and attempts]` }
   return letter
 }

@@ -378,7 +378,9 @@ export class DynamoDBDeadLetters {
   private async putBack(item: Item): Promise<void> {
     try {
       // In place of what the take left of it, unless a new letter of the id came meanwhile.
-      await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ConditionExpression: 'attribute_not_exists(pk) OR (attribute_exists(ended) AND deadAt = :deadAt)', ExpressionAttributeValues: { ':deadAt': item.deadAt! } })))
+      // An item without a death (written by hand) is matched by having none.
+      const deathAsTaken = item.deadAt === undefined ? { ConditionExpression: 'attribute_not_exists(pk) OR (attribute_exists(ended) AND attribute_not_exists(deadAt))' } : { ConditionExpression: 'attribute_not_exists(pk) OR (attribute_exists(ended) AND deadAt = :deadAt)', ExpressionAttributeValues: { ':deadAt': item.deadAt } }
+      await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ...deathAsTaken })))
     } catch (error) {
       if (errorName(error) !== 'ConditionalCheckFailedException') throw error // a new letter of this id came meanwhile: it stays
     }

@@ -13,6 +13,8 @@ import type { TroupeError } from '../../lib/core/errors.js'
 import type { ActorRow, DeadRow, InstanceRow, JoinRow, Page } from '../../lib/inspect/inspector.js'
 import { clients, startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
 import { DynamoDBStateStore } from '../../lib/store/dynamodb.js'
+import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
+import { encode } from '../../lib/core/serialization.js'
 import { inspectCli, json } from './fixtures/cli-checks.js'
 
 let stack: LocalStack | undefined
@@ -74,13 +76,23 @@ t.test('items troupe cannot read are named beside the others, and a letter it ca
   await put(letter('good-1', GOOD_LETTER))
   await put(letter('bad-1', '{not json'))
   await put(letter('bad-2', '{"json":{"nothing":"here"}}'))
+  // A summary whose whole letter's bytes are gone (its reference points nowhere), its own text unreadable too.
+  await put({ ...letter('bad-3', '{not json'), payload: { M: { key: { S: 'dead/bad-3/x' }, bytes: { N: '10' }, sha256: { S: 'abc' } } } })
+  // A summary that lost its reference: read as the whole letter, it would replay its placeholder.
+  const placeholder = { envelope: { id: 'bad-4', type: 'h.poison', key: '', body: { '@troupe.deadLetter': { key: 'dead/bad-4/x', bytes: 500_000, sha256: 'abc' } }, correlationId: 'bad-4', sentAt: 1, attempt: 1 }, error: { name: 'Error', message: 'boom' }, attempts: [], deadAt: 1 }
+  await put(letter('bad-4', encode(placeholder)))
+  // A long id's letter is kept under its hash.
+  await put({ ...letter('x', '{not json'), sk: { S: `h#${'ab'.repeat(32)}` } })
+  // No death on it (no letter troupe writes lacks one).
+  const { deadAt: _, ...noDeath } = letter('bad-5', '{not json')
+  await put(noDeath)
 
   const inspector = new TableInspector({ dynamodb, tableName: name, kinesis, stream: name })
   t.teardown(() => inspector.close())
 
   const row = (await inspector.actors()).find((r) => r.type === TYPE)
   t.equal(row?.instances, 2 + Object.keys(BAD).length, 'every instance item is counted')
-  t.equal(row?.unreadable, Object.keys(BAD).filter((k) => k.startsWith('meta')).length, 'those whose bookkeeping cannot be read, as unreadable')
+  t.equal(row?.unreadable, Object.keys(BAD).filter((k) => k.startsWith('meta') || k === 'no-version').length, 'those whose bookkeeping or version cannot be read, as unreadable')
   t.same(row?.pausedKeys, ['paused'], 'the readable pause is seen')
 
   const page = await inspector.instances(TYPE, { limit: 100 })
@@ -99,7 +111,12 @@ t.test('items troupe cannot read are named beside the others, and a letter it ca
   t.match(joins.find((j) => j.forkId === 'j1')?.unreadable, /its state cannot be read/, 'a joiner whose state cannot be read is a row saying so')
 
   const dead = await inspector.dead()
-  t.same(dead.map((d) => d.id).sort(), ['bad-1', 'bad-2', 'good-1'], 'every letter is listed, the unreadable ones by their keys')
+  const hashed = `h#${'ab'.repeat(32)}`
+  t.same(dead.map((d) => d.id).sort(), ['bad-1', 'bad-2', 'bad-3', 'bad-4', 'bad-5', 'good-1', hashed].sort(), 'every letter is listed, the unreadable ones by their keys')
+  for (const d of dead.filter((d) => d.id !== 'good-1')) t.equal(d.error.code, 'TROUPE_DEAD_LETTER_UNREADABLE', `${d.id}: unreadable`)
+  t.match(dead.find((d) => d.id === 'bad-3')!.error.message, /the whole letter was kept under payload key dead\/bad-3\/x, and nothing is kept under it; its summary holds no dead letter/)
+  t.match(dead.find((d) => d.id === 'bad-4')!.error.message, /the summary of a letter kept whole in the payload store, and the item no longer says where/)
+  t.match(dead.find((d) => d.id === hashed)!.error.message, /its message id is not in its key .* so it cannot be replayed by id/)
   const bad1 = dead.find((d) => d.id === 'bad-1')!
   t.equal(bad1.type, 'h.poison', 'with the actor its item names')
   t.equal(bad1.error.code, 'TROUPE_DEAD_LETTER_UNREADABLE')
@@ -113,6 +130,20 @@ t.test('items troupe cannot read are named beside the others, and a letter it ca
   )
   t.equal(refused?.code, 'TROUPE_DEAD_LETTER_UNREADABLE', 'a replay of a letter that cannot be read is refused')
   t.ok((await inspector.dead()).some((d) => d.id === 'bad-1'), 'and the letter stays')
+  const placeholderReplay = await inspector.replay('bad-4').then(
+    () => undefined,
+    (e: unknown) => e as TroupeError,
+  )
+  t.equal(placeholderReplay?.code, 'TROUPE_DEAD_LETTER_UNREADABLE', "a summary's placeholder is never replayed as the message's body")
+  const journal = new DynamoDBJournalStore({ client: dynamodb, tableName: name })
+  for (const id of ['bad-1', 'bad-4', 'bad-5']) {
+    const took = await journal.takeDeadLetter(id).then(
+      () => undefined,
+      (e: unknown) => e as TroupeError,
+    )
+    t.equal(took?.code, 'TROUPE_DEAD_LETTER_UNREADABLE', `${id}: a take refuses it`)
+  }
+  t.same((await inspector.dead()).map((d) => d.id).sort(), ['bad-1', 'bad-2', 'bad-3', 'bad-4', 'bad-5', 'good-1', hashed].sort(), 'and leaves each as it was (bad-5 has no death to match)')
 
   // The list of pauses (AwsSystem.pauses(), over --url) reads every item too.
   const pauses = new DurablePauses(new DynamoDBStateStore({ client: dynamodb, tableName: name }), async () => {}, () => Date.now())
@@ -125,14 +156,13 @@ t.test('items troupe cannot read are named beside the others, and a letter it ca
   const text = await inspectCli(['state', TYPE, 'meta-null'], source)
   t.equal(text.code, 0)
   t.match(text.stdout, /\nUNREADABLE: its bookkeeping \(m\) cannot be read/, 'state <type> <key> says so in words')
-  t.ok((await json<ActorRow[]>(t, ['actors'], source)).some((r) => r.type === TYPE && r.unreadable === 5), 'actors --json counts them')
+  t.ok((await json<ActorRow[]>(t, ['actors'], source)).some((r) => r.type === TYPE && r.unreadable === 6), 'actors --json counts them')
   t.ok((await json<JoinRow[]>(t, ['joins'], source)).some((j) => j.forkId === 'j1' && j.unreadable !== undefined), 'joins --json names the joiner')
-  t.equal((await json<DeadRow[]>(t, ['dead'], source)).length, 3, 'dead --json lists all three')
+  t.equal((await json<DeadRow[]>(t, ['dead'], source)).length, 7, 'dead --json lists all seven')
   const all = await inspectCli(['dead', 'replay', '--all'], source)
-  t.equal(all.code, 1, 'replay --all exits 1: two letters were not replayed')
-  t.match(all.stdout + all.stderr, /bad-1/, 'naming one')
-  t.match(all.stdout + all.stderr, /bad-2/, 'and the other')
-  t.same((await inspector.dead()).map((d) => d.id).sort(), ['bad-1', 'bad-2'], 'the good letter was replayed; the others stay')
+  t.equal(all.code, 1, 'replay --all exits 1: six letters were not replayed')
+  for (const id of ['bad-1', 'bad-2', 'bad-3', 'bad-4', 'bad-5', hashed]) t.match(all.stdout + all.stderr, id, `naming ${id}`)
+  t.same((await inspector.dead()).map((d) => d.id).sort(), ['bad-1', 'bad-2', 'bad-3', 'bad-4', 'bad-5', hashed].sort(), 'the good letter was replayed; the others stay')
 
   const cursor = await inspectCli(['state', TYPE, '--after', 'garbage'], source)
   t.equal(cursor.code, 1)
