@@ -36,7 +36,7 @@ export const errorCodes = {
     remedy: 'Checkpoint with the sequence number of a record read from that shard.',
   },
   TROUPE_BAD_INVOCATION: {
-    meaning: 'A troupe Lambda function got an event that is not a Kinesis batch, an ask or a tick, or an ask whose message it cannot read.',
+    meaning: 'A troupe Lambda function got an event that is not a Kinesis batch, an ask or a tick; a Kinesis batch that no event source mapping sends (two shards or streams, records out of order, a record naming no stream); or an ask whose message it cannot read.',
     remedy: "Invoke it through troupe (AwsSystem, the event source mapping, the tick schedule), with the same record codec as the function's.",
   },
   TROUPE_BAD_RECORD: {

@@ -13,19 +13,17 @@ import {
   isAskInvocation,
   isKinesisEvent,
   isTick,
-  shardOf,
-  streamOf,
   type AskAnswer,
   type AskInvocation,
   type KinesisBatchResponse,
   type KinesisStreamEvent,
   type LambdaContext,
 } from '../platform/lambda-events.js'
-import { earliest } from '../core/position.js'
 import { ActorMetrics } from '../metrics/actor-metrics.js'
 import { arrivalMs } from '../metrics/backlog.js'
 import { emfLines, requestsSince } from '../metrics/emf.js'
 import { xrayTrace } from './xray-trace.js'
+import { checkBatchShape } from './batch-shape.js'
 
 export interface LambdaHostOptions extends Omit<AwsSystemOptions, 'kinesis' | 'dynamodb' | 'consume' | 'timers' | 'tableName'> {
   /** @default a client for the function's region (endpoints from AWS_ENDPOINT_URL_KINESIS when set) */
@@ -103,26 +101,20 @@ export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
     if (lines.length !== 0) process.stdout.write(`${lines.join('\n')}\n`)
   }
 
-  const deadlineOf = (context: LambdaContext) => Date.now() + Math.max(0, context.getRemainingTimeInMillis() - margin)
+  const deadlineOf = (context: LambdaContext) => {
+    if (typeof context?.getRemainingTimeInMillis !== 'function') throw new TroupeError('TROUPE_BAD_INVOCATION', "the handler's second argument is no Lambda context: it has no getRemainingTimeInMillis()")
+    return Date.now() + Math.max(0, context.getRemainingTimeInMillis() - margin)
+  }
 
   async function batch(event: KinesisStreamEvent, context: LambdaContext): Promise<KinesisBatchResponse> {
+    // One shard's records, in order (batch-shape.ts): a batch a mapping never sends is refused whole.
+    const { stream, shardId } = checkBatchShape(event.Records)
     const deadline = deadlineOf(context)
-    // One mapping sends one shard's records; group anyway, so a hand-made event cannot mix them up.
-    const shards = new Map<string, { stream: string; shardId: string; records: { sequenceNumber: string; data: string; arrivedAt?: number }[] }>()
-    for (const r of event.Records) {
-      const shardId = shardOf(r)
-      const stream = streamOf(r)
-      const id = `${stream}/${shardId}`
-      let shard = shards.get(id)
-      if (!shard) shards.set(id, (shard = { stream, shardId, records: [] }))
+    const records = event.Records.map((r) => {
       const arrivedAt = arrivalMs(r.kinesis?.approximateArrivalTimestamp)
-      shard.records.push({ sequenceNumber: String(r.kinesis?.sequenceNumber), data: r.kinesis?.data, ...(arrivedAt !== undefined ? { arrivedAt } : {}) })
-    }
-    let failedFrom: string | undefined
-    for (const shard of shards.values()) {
-      const result = await system.host.handle({ ...shard, deadline })
-      failedFrom = earliest(failedFrom, result.failedFrom)
-    }
+      return { sequenceNumber: String(r.kinesis?.sequenceNumber), data: r.kinesis?.data, ...(arrivedAt !== undefined ? { arrivedAt } : {}) }
+    })
+    const { failedFrom } = await system.host.handle({ stream, shardId, records, deadline })
     return { batchItemFailures: failedFrom === undefined ? [] : [{ itemIdentifier: failedFrom }] }
   }
 
@@ -150,7 +142,10 @@ export function createLambdaHandler(options: LambdaHostOptions): LambdaHandler {
       return { troupe: 'ticked' }
     }
     const keys = event !== null && typeof event === 'object' ? Object.keys(event).slice(0, 5).join(', ') : typeof event
-    throw new TroupeError('TROUPE_BAD_INVOCATION', `a troupe function takes a Kinesis batch, an ask or a tick; this event has ${keys || 'nothing'}`)
+    const records = (event as { Records?: unknown } | null)?.Records
+    // Records, but none of Kinesis: say what came (an empty list, or another source's).
+    const source = Array.isArray(records) ? (records.length === 0 ? ': an empty list of them' : ` from ${JSON.stringify((records[0] as { eventSource?: unknown } | null)?.eventSource ?? 'no eventSource')}`) : ''
+    throw new TroupeError('TROUPE_BAD_INVOCATION', `a troupe function takes a Kinesis batch, an ask or a tick; this event has ${keys || 'nothing'}${source}`)
   }
 
   return async (event, context) => {

@@ -281,3 +281,30 @@ t.test('an event of no known shape is refused, naming what it has', async (t) =>
   const { handler } = await setup(t)
   await t.rejects(handler({ hello: 1 }, context()), { code: 'TROUPE_BAD_INVOCATION', message: /hello/ })
 })
+
+t.test('a batch no event source mapping sends is refused whole, naming why, and nothing of it runs', async (t) => {
+  const { producer, handler, nextEvent, state } = await setup(t)
+  for (const by of [1, 2, 4]) await producer.tell(Counter, { k: 'order', by })
+  const event = await nextEvent()
+  const refusal = async (e: unknown, c: unknown = context()) =>
+    (handler as (e: unknown, c: unknown) => Promise<unknown>)(e, c).then(
+      () => undefined,
+      (error: unknown) => error as { code?: string; message: string },
+    )
+  const reversed = await refusal({ Records: [...event.Records].reverse() })
+  t.equal(reversed?.code, 'TROUPE_BAD_INVOCATION', 'records out of their order')
+  t.match(reversed?.message, /record 1 of lh-\d+\/shardId-000000000000 has sequence number \d+, lower than the record before it/)
+  const otherShard = structuredClone(event)
+  otherShard.Records[2]!.eventID = `shardId-000000000009:${otherShard.Records[2]!.kinesis.sequenceNumber}`
+  t.match((await refusal(otherShard))?.message, /record 0 is of lh-\d+\/shardId-000000000000, record 2 of lh-\d+\/shardId-000000000009/, 'two shards in one batch')
+  const noArn = structuredClone(event) as { Records: { eventSourceARN?: string }[] }
+  delete noArn.Records[1]!.eventSourceARN
+  t.match((await refusal(noArn))?.message, /record 1 names no Kinesis stream: its eventSourceARN is undefined/, 'a record naming no stream')
+  t.match((await refusal({ Records: [event.Records[0], null] }))?.message, /record 1 is null/)
+  t.match((await refusal(event, {}))?.message, /no Lambda context/, 'a context without the remaining time')
+  t.match((await refusal({ Records: [] }))?.message, /this event has Records: an empty list of them/)
+  t.match((await refusal({ Records: [{ eventSource: 'aws:sqs' }] }))?.message, /this event has Records from "aws:sqs"/)
+  t.equal(await state('order'), undefined, 'nothing ran')
+  t.same(await handler(event, context()), { batchItemFailures: [] }, 'the batch as the mapping sends it')
+  t.equal(await state('order'), 7, 'applies each message once')
+})
