@@ -26,6 +26,7 @@ import { STATELESS_SEEN } from '../hosts/durable/stateless-memory.js'
 import { ProcessLane } from '../hosts/durable/process-lane.js'
 import { Router } from '../routing/router.js'
 import { defaultRecordCodec } from '../routing/record-codec.js'
+import { isPlainObject } from '../routing/superjson-guard.js'
 import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import { DynamoDBTypeSlots } from '../store/dynamodb-type-slots.js'
 import { liveSlots } from '../hosts/durable/type-slots.js'
@@ -169,22 +170,28 @@ export class TableInspector implements Inspector {
     this.known(type)
     const stored = await this.state.get(type, key)
     if (!stored || isDeleted(stored)) return undefined
-    return { ...this.row(type, key, stored), paused: readMeta(stored.meta).meta.paused === true || (await this.state.get(PAUSE_TYPE, type)) !== undefined }
+    const row = this.row(type, key, stored, readMeta(stored.meta))
+    return { ...row, paused: row.paused === true || (await this.state.get(PAUSE_TYPE, type)) !== undefined }
   }
 
   async instances(type: string, options: { limit?: number; after?: string; search?: string } = {}): Promise<Page<InstanceRow>> {
     this.known(type)
     const page = await this.state.scan(type, options)
     const typePaused = (await this.state.get(PAUSE_TYPE, type)) !== undefined
-    const items = page.items.filter((i) => !isDeleted(i.stored) && !isWaiting(i.key, readMeta(i.stored.meta).meta)).map((i) => {
-      const row = this.row(i.type, i.key, i.stored)
-      return typePaused ? { ...row, paused: true } : row
-    })
+    const items: InstanceRow[] = []
+    for (const i of page.items) {
+      if (isDeleted(i.stored)) continue
+      // Read once: whether it is an instance at all, and its row.
+      const read = readMeta(i.stored.meta)
+      if (isWaiting(i.key, read.meta)) continue
+      const row = this.row(i.type, i.key, i.stored, read)
+      items.push(typePaused ? { ...row, paused: true } : row)
+    }
     return { items, ...(page.next !== undefined ? { next: page.next } : {}) }
   }
 
-  private row(type: string, key: string, stored: StoredInstance): InstanceRow {
-    const { meta, problem } = readMeta(stored.meta)
+  /** The row of an instance item, its bookkeeping read already (`readMeta`). */
+  private row(type: string, key: string, stored: StoredInstance, { meta, problem }: ReturnType<typeof readMeta>): InstanceRow {
     const shown = this.shown(type, key, stored)
     const last = meta.recent.at(-1)
     const versioned = Number.isFinite(stored.version)
@@ -374,7 +381,7 @@ function acceptedReceipt(envelope: Envelope): ReceiptRecord {
 function isSuperjsonText(text: unknown): boolean {
   if (typeof text !== 'string') return false
   const parsed: unknown = JSON.parse(text)
-  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.hasOwn(parsed, 'json')
+  return isPlainObject(parsed) && Object.hasOwn(parsed, 'json')
 }
 
 /** An instance deleted by its actor keeps a tombstone item for a while (to recognise redeliveries). */

@@ -20,9 +20,12 @@ interface Command {
 /** What loading an app needs: defineApp comes from troupe/aws, which imports these. */
 const APP_PEERS = ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kinesis', '@smithy/node-http-handler']
 
+/** Whether `arg` is `flag`, as `--flag` or `--flag=value`. */
+const isFlag = (arg: string, flag: string) => arg === flag || arg.startsWith(`${flag}=`)
+
 /** The value of `flag` in `args` (`--flag value` or `--flag=value`), or undefined. */
 function flagValue(args: readonly string[], flag: string): string | undefined {
-  const at = args.findIndex((a) => a === flag || a.startsWith(`${flag}=`))
+  const at = args.findIndex((a) => isFlag(a, flag))
   if (at < 0) return undefined
   return args[at]!.startsWith(`${flag}=`) ? args[at]!.slice(flag.length + 1) : args[at + 1]
 }
@@ -42,8 +45,8 @@ export function devPeers(args: readonly string[]): readonly string[] {
  * client says so itself when asked for, with `--metrics none` as the other way.
  */
 export function tablePeers(args: readonly string[]): readonly string[] {
-  if (!args.some((a) => a === '--table' || a.startsWith('--table='))) return []
-  const localKinesis = args.some((a) => a === '--kinesis-endpoint' || a.startsWith('--kinesis-endpoint='))
+  if (!args.some((a) => isFlag(a, '--table'))) return []
+  const localKinesis = args.some((a) => isFlag(a, '--kinesis-endpoint'))
   return ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kinesis', ...(localKinesis ? ['@smithy/node-http-handler'] : [])]
 }
 
