@@ -2,7 +2,10 @@
 // invocation) sees it in the read it makes anyway.
 //
 //   a whole type   an item of the state store, type `troupe.paused`, key = the type; the durable
-//                  host reads it in the same BatchGetItem as the batch's state.
+//                  host reads it in the same BatchGetItem as the batch's state. A direct ask's
+//                  host may go by a read that found it absent for PAUSE_NOTICE_MS
+//                  (recent-items.ts): the pause returns after that long, once every host
+//                  starting a turn of the type has seen it.
 //   one key        `paused` in the instance item's bookkeeping, written under its version.
 //
 // A paused instance's messages are held in its own item (`held`, in arrival order) and their
@@ -11,6 +14,7 @@
 // runs everything held first, in order, and applies nothing for the record itself. Messages
 // parked (by a throttle, or for a retry) wait in the item too; a paused instance sets no wake-up for them, so
 // resume wakes them.
+import { setTimeout as delay } from 'node:timers/promises'
 import type { Envelope } from '../core/envelope.js'
 import { StoreConflictError } from '../core/errors.js'
 import { encode } from '../core/serialization.js'
@@ -19,6 +23,7 @@ import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
 import { readMeta, type InstanceMeta } from '../hosts/durable/instance-meta.js'
 import { changeInstanceMeta } from '../hosts/durable/instance-meta-change.js'
 import { flushRecord } from '../hosts/durable/flush-record.js'
+import { PAUSE_NOTICE_MS } from '../hosts/durable/recent-items.js'
 import { derivedId, type MessageId } from '../core/ids.js'
 import type { DynamoDBStateStore } from '../store/dynamodb.js'
 
@@ -37,6 +42,7 @@ export class DurablePauses {
       } catch (error) {
         if (!(error instanceof StoreConflictError)) throw error // already paused
       }
+      await delay(PAUSE_NOTICE_MS)
       return
     }
     await changeInstanceMeta(this.state, this.now, type, key, (meta) => {

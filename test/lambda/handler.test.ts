@@ -8,6 +8,7 @@ import { clients } from '../../lib/local/local-stack.js'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
 import { INVOKED } from '../../lib/hosts/durable/pending-receipts.js'
+import { PAUSE_NOTICE_MS } from '../../lib/hosts/durable/recent-items.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { decode } from '../../lib/core/serialization.js'
 import { createLambdaHandler } from '../../lib/lambda/handler.js'
@@ -182,7 +183,7 @@ t.test('an ask invoked directly answers with the reply, once per message id', as
   t.equal(await state('q'), 7, 'and is not applied twice')
 })
 
-t.test("a direct ask takes two DynamoDB requests, its read and its commit: the answer's receipt entry travels in the commit and is written with the instance's next record", async (t) => {
+t.test("a direct ask takes one DynamoDB request, its commit, once its environment has committed the instance: the answer's receipt entry travels in the commit and is written with the instance's next record", async (t) => {
   const { client, calls } = countedClient(t)
   const { name, handler, producer, nextEvent } = await setup(t, client)
   const journal = new DynamoDBJournalStore({ client: aws.dynamodb, tableName: name })
@@ -193,12 +194,13 @@ t.test("a direct ask takes two DynamoDB requests, its read and its commit: the a
   // What the asker writes while it invokes: the accepted entry that points a reader at the instance.
   const accepted = (id: string) => journal.putReceipts([{ id, actor: Counter.type, key: 'd', entry: { status: 'accepted', at: Date.now(), attempt: 0, reason: INVOKED }, expiresAt: Date.now() + 60_000 }])
   await ask('warm', 1)
+  t.strictSame(calls, ['BatchGetItem', 'PutItem'], 'the first ask: a read of the instance and its type’s pause, and the commit')
   for (const [i, id] of ['d-1', 'd-2', 'd-3'].entries()) {
     await accepted(id)
     calls.length = 0
     const answer = await ask(id, 10)
     t.equal(decode((answer as { reply: string }).reply), 11 + 10 * i, `${id} answered`)
-    t.strictSame(calls, ['BatchGetItem', 'PutItem'], `${id}: one read, one commit`)
+    t.strictSame(calls, ['PutItem'], `${id}: the commit alone, on the item this environment committed last`)
     t.equal((await journal.receipt(id, Date.now()))?.status, 'accepted', `${id}'s final entry is not written on its own`)
     t.match(await producer.receipt(id), { status: 'done', history: [{ status: 'accepted', reason: INVOKED }, { status: 'done' }] }, `${id}'s receipt reads final through the instance's item`)
   }
@@ -209,6 +211,44 @@ t.test("a direct ask takes two DynamoDB requests, its read and its commit: the a
   t.strictSame(await handler(await nextEvent(), context()), { batchItemFailures: [] })
   for (const id of ['d-1', 'd-2', 'd-3']) t.equal((await journal.receipt(id, Date.now()))?.status, 'done', `${id}'s final entry is written now`)
   t.equal((await producer.state(Counter, 'd'))?.n, 32, 'each message applied once')
+})
+
+t.test('a direct ask on an item another environment changed since loses its conditional write, runs again on the item read then and applies once; that key is read first after that', async (t) => {
+  const { client, calls } = countedClient(t)
+  const { name, handler, state } = await setup(t, client)
+  // A second warm environment of the same function.
+  const other = createLambdaHandler({ actors: [Counter, Big, Flaky], ...aws, tableName: name, stream: name, logLevel: 'error', safetyMarginMs: 1_000 })
+  const ask = (h: typeof handler, id: string, by: number) => {
+    const envelope = makeEnvelope({ id: id as MessageId, type: Counter.type, key: 's', body: { k: 's', by }, correlationId: id as CorrelationId, sentAt: Date.now() })
+    return h({ troupe: 'ask', envelope: defaultRecordCodec.encode(envelope).toString('base64'), keepReceipt: true }, context()).then((a) => decode((a as { reply: string }).reply))
+  }
+  t.equal(await ask(handler, 's-1', 1), 1)
+  t.equal(await ask(other, 's-2', 10), 11, 'the other environment read the item')
+  calls.length = 0
+  t.equal(await ask(handler, 's-3', 100), 111, 'the answer counts the other environment’s turn')
+  t.strictSame(calls, ['PutItem', 'BatchGetItem', 'PutItem'], 'the commit on the item it left lost; the item was read and the turn ran again')
+  calls.length = 0
+  t.equal(await ask(handler, 's-4', 1_000), 1_111)
+  t.strictSame(calls, ['BatchGetItem', 'PutItem'], 'a key another environment writes is read first')
+  t.equal(await state('s'), 1_111, 'each ask applied once')
+})
+
+t.test('a pause of a whole type returns once a warm environment that asked it last would read it: its next direct ask is held, not run', async (t) => {
+  const { client, calls } = countedClient(t)
+  const { handler, producer, state } = await setup(t, client)
+  const ask = (id: string) => {
+    const envelope = makeEnvelope({ id: id as MessageId, type: Counter.type, key: 'pz', body: { k: 'pz', by: 1 }, correlationId: id as CorrelationId, sentAt: Date.now() })
+    return handler({ troupe: 'ask', envelope: defaultRecordCodec.encode(envelope).toString('base64'), keepReceipt: true }, context())
+  }
+  t.match(await ask('pz-1'), { status: 'done' })
+  const began = performance.now()
+  await producer.pause(Counter)
+  t.ok(performance.now() - began >= PAUSE_NOTICE_MS, `the pause waited out the ${PAUSE_NOTICE_MS} ms a read that found the type unpaused stands for`)
+  calls.length = 0
+  t.match(await ask('pz-2'), { status: 'unfinished' }, 'the ask is held by the pause')
+  t.equal(calls[0], 'BatchGetItem', 'the type’s pause item was read before the turn')
+  t.equal(await state('pz'), 1, 'nothing ran while paused')
+  t.match(await producer.receipt('pz-2'), { status: 'paused' })
 })
 
 t.test("the answer's final entry is written after the commit when the asker does not point readers at the item, or the item's outbox goes to the overflow store", async (t) => {
@@ -222,7 +262,7 @@ t.test("the answer's final entry is written after the commit when the asker does
   await handler(invocation('w-0', Counter.type, false), context())
   calls.length = 0
   t.match(await handler(invocation('w-1', Counter.type, false), context()), { status: 'done' })
-  t.strictSame(calls, ['BatchGetItem', 'PutItem', 'BatchWriteItem'], 'an asker that wrote no accepted entry pointing at the item: the entry is written after the commit')
+  t.strictSame(calls, ['PutItem', 'BatchWriteItem'], 'an asker that wrote no accepted entry pointing at the item: the entry is written after the commit')
   t.equal((await journal.receipt('w-1', Date.now()))?.status, 'done')
   t.match(await handler(invocation('b-1', Big.type, true), context()), { status: 'done' })
   t.equal((await journal.receipt('b-1', Date.now()))?.status, 'done', 'an outbox spilled to the overflow store: the entry is written after the commit')
@@ -263,7 +303,7 @@ t.test('receipts of direct asks wait in the item only while few: the run after 1
     await handler({ troupe: 'ask', envelope: defaultRecordCodec.encode(envelope).toString('base64'), keepReceipt: true }, context())
     perAsk.push(calls.length)
   }
-  t.strictSame(perAsk, [2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 2, 2, 2, 2, 2, 2, 2], 'the 13th run writes the 12 that waited (one BatchWriteItem, with their trace links), then reads and commits as every run does')
+  t.strictSame(perAsk, [2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1], 'the first run reads and commits; the 13th writes the 12 that waited (one BatchWriteItem, with their trace links), then commits as every later run does')
   for (let i = 1; i <= 12; i++) t.equal((await journal.receipt(`m-${i}`, Date.now()))?.status, 'done', `m-${i} written`)
   for (const i of [13, 20]) t.equal(await journal.receipt(`m-${i}`, Date.now()), undefined, `m-${i} waits in the item`)
 })

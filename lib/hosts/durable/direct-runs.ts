@@ -65,17 +65,28 @@ export class DirectRuns {
     envelope.receipt = 'reply'
     if (!type.stateful) return this.directStateless(type, envelope, deadline)
     const group: Group = { type, key: envelope.key, records: [{ sequenceNumber: undefined, envelope }] }
-    const loaded = await this.loadPast(type.type, envelope.key, after, Math.min(deadline, ctx.clock.now() + DIRECT_WAIT_MS))
-    if (loaded === NOT_YET) return undefined
-    group.stored = loaded.stored
-    group.typePaused = loaded.typePaused
+    const { recent } = this.runner
+    // The item this host left last, when it has it and it has applied the earlier tell, instead of a read (recent-items.ts).
+    const remembered = recent.take(type.type, envelope.key, ctx.clock.now())
+    if (remembered !== undefined && (after === undefined || reached(decodeMeta(remembered.meta), `${after.stream}/${after.shardId}`, after.sequenceNumber, after.member))) {
+      group.stored = remembered
+      group.typePaused = false
+    } else {
+      const loaded = await this.loadPast(type.type, envelope.key, after, Math.min(deadline, ctx.clock.now() + DIRECT_WAIT_MS))
+      if (loaded === NOT_YET) return undefined
+      group.stored = loaded.stored
+      group.typePaused = loaded.typePaused
+    }
     await ctx.rates.grant([group], { kind: 'direct', stream, envelope }, ctx.clock.now())
     await this.slotFor(group)
     // The receipt entry the turn makes is caught here: the answer needs no read after the send.
     const watched = { envelope: envelope.id, record: undefined as ReceiptRecord | undefined }
     this.outcomes.directAnswers.add(watched)
+    const result = { applied: 0, duplicates: 0, conflicts: 0 }
     try {
-      const failed = await this.runner.runGroup(group, { kind: 'direct', stream, envelope, keepsAnswer }, deadline, { applied: 0, duplicates: 0, conflicts: 0 })
+      const failed = await this.runner.runGroup(group, { kind: 'direct', stream, envelope, keepsAnswer }, deadline, result)
+      if (remembered !== undefined && result.conflicts !== 0) recent.lost(type.type, envelope.key)
+      else if (failed === undefined && group.stored !== undefined) recent.keep(type.type, envelope.key, group.stored)
       if (failed !== undefined) return undefined
     } finally {
       this.outcomes.directAnswers.delete(watched)
@@ -169,9 +180,12 @@ export class DirectRuns {
     const { options, clock } = this.ctx
     // The type's pause item is read with the instance, as a stream batch reads it.
     const refs = [{ type, key }, pauseRef(type)]
+    const { recent } = this.runner
     for (let pauseMs = 20; ; pauseMs = Math.min(pauseMs * 2, 500)) {
+      const sentAt = recent.now()
       const [stored, pause] = options.state.getMany ? await options.state.getMany(refs) : await Promise.all(refs.map((r) => options.state.get(r.type, r.key)))
       const loaded = { stored, typePaused: pause !== undefined }
+      recent.readPause(type, loaded.typePaused, sentAt)
       if (after === undefined) return loaded
       if (reached(decodeMeta(stored?.meta), `${after.stream}/${after.shardId}`, after.sequenceNumber, after.member)) return loaded
       if (clock.now() + pauseMs >= until) return NOT_YET

@@ -25,6 +25,7 @@
 //   instance-commit.ts   the conditional write: encoding, overflow spill, expiry, size check
 //   turn-outcomes.ts     a message's turns (the shared runTurn), and how they ended as outbox entries
 //   direct-runs.ts       runs no batch brought: a direct invocation, what waits in an item
+//   recent-items.ts      the items direct runs left, run on again without a read
 //   builtin-duties.ts    what the joiner and the timer actors ask of the host
 //   sent-segments.ts     outbox segments this host sent, not sent again on a redelivery here
 //   type-rates.ts        a type's rate across its keys: one claim per batch, its tokens dealt to the groups

@@ -6,11 +6,12 @@ import { StoreConflictError } from '../../core/errors.js'
 import { KeyedSequence } from '../../core/keyed-sequence.js'
 import { messageLogFields } from '../../core/logger.js'
 import { positionOf } from '../../core/position.js'
-import { DIRECT, PAUSE_TYPE, type BatchResult, type Group, type ShardSource, type Source } from './durable-batch.js'
+import { DIRECT, pauseRef, type BatchResult, type Group, type ShardSource, type Source } from './durable-batch.js'
 import { message, type DurableContext } from './durable-context.js'
 import { CheckEachTurn } from './instance-commit.js'
 import { InstanceRun, type ParkedHere, type RunParts } from './instance-run.js'
 import { placeMessages } from './outbox.js'
+import { RecentItems } from './recent-items.js'
 import { SentSegments } from './sent-segments.js'
 import type { TurnOutcomes } from './turn-outcomes.js'
 import { parksAtOnce } from './type-slots.js'
@@ -26,6 +27,8 @@ export class GroupRunner implements RunParts {
   private readonly runningHere = new KeyedSequence()
   /** `type#key` → messages parked (by a throttle or for a retry) and due to wake (RunParts). */
   readonly parkedHere = new Map<string, ParkedHere>()
+  /** The items direct runs left, so that the next one on the same key need not read it (recent-items.ts). */
+  readonly recent = new RecentItems()
 
   constructor(
     readonly ctx: DurableContext,
@@ -52,11 +55,10 @@ export class GroupRunner implements RunParts {
     let checkEach = false
     for (let round = 0; ; round++) {
       try {
-        if (round !== 0) {
-          group.stored = await this.ctx.options.state.get(group.type.type, group.key)
-          group.typePaused = (await this.ctx.options.state.get(PAUSE_TYPE, group.type.type)) !== undefined
-        }
-        return await new InstanceRun(this, group, source, deadline, result, checkEach).run()
+        if (round !== 0) await this.reload(group)
+        const failed = await new InstanceRun(this, group, source, deadline, result, checkEach).run()
+        if (source.kind === 'shard' && group.stored !== undefined) this.recent.refresh(group.type.type, group.key, group.stored)
+        return failed
       } catch (error) {
         if (error instanceof StoreConflictError && round + 1 < MAX_CONFLICT_ROUNDS) {
           result.conflicts++
@@ -73,6 +75,17 @@ export class GroupRunner implements RunParts {
         return first
       }
     }
+  }
+
+  /** The instance's item and its type's pause item, read again after a lost commit. */
+  private async reload(group: Group): Promise<void> {
+    const { state } = this.ctx.options
+    const refs = [{ type: group.type.type, key: group.key }, pauseRef(group.type.type)]
+    const sentAt = this.recent.now()
+    const [stored, pause] = state.getMany ? await state.getMany(refs) : await Promise.all(refs.map((r) => state.get(r.type, r.key)))
+    group.stored = stored
+    group.typePaused = pause !== undefined
+    this.recent.readPause(group.type.type, group.typePaused, sentAt)
   }
 
   /**
