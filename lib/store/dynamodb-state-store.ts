@@ -14,6 +14,7 @@ import {
   PutItemCommand,
   ScanCommand,
   type AttributeValue,
+  type PutItemCommandInput,
   type ScanCommandInput,
 } from '@aws-sdk/client-dynamodb'
 import { ConfigError, ItemTooLargeError, StoreConflictError } from '../core/errors.js'
@@ -52,7 +53,7 @@ export class DynamoDBStateStore implements StateStore {
     return refs.map((r) => found.get(stateKey(r.type, r.key).pk.S))
   }
 
-  async put(type: string, key: string, value: StoredInstance, expectedVersion: number | undefined): Promise<void> {
+  async put(type: string, key: string, value: StoredInstance, expectedVersion: number | undefined, expectedUpdatedAt?: number): Promise<void> {
     const item: Record<string, AttributeValue> = {
       ...stateKey(type, key),
       // The names again, readable, for listing a type's instances (a hashed pk hides them).
@@ -68,7 +69,7 @@ export class DynamoDBStateStore implements StateStore {
     if (value.expiresAt !== undefined) item.ttl = { N: String(Math.ceil(value.expiresAt / 1000)) }
     const bytes = itemBytes(item)
     if (bytes > DYNAMODB_MAX_ITEM_BYTES) throw new ItemTooLargeError('state', describe(type, key), bytes)
-    const condition =
+    const condition: Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> =
       expectedVersion === undefined
         ? { ConditionExpression: 'attribute_not_exists(pk)' }
         : {
@@ -76,6 +77,11 @@ export class DynamoDBStateStore implements StateStore {
             ExpressionAttributeNames: { '#v': 'v' },
             ExpressionAttributeValues: { ':expected': { N: String(expectedVersion) } },
           }
+    if (expectedVersion !== undefined && expectedUpdatedAt !== undefined) {
+      condition.ConditionExpression += ' AND #at = :at'
+      condition.ExpressionAttributeNames!['#at'] = 'at'
+      condition.ExpressionAttributeValues![':at'] = { N: String(expectedUpdatedAt) }
+    }
     try {
       await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ...condition })))
     } catch (e) {

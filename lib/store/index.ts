@@ -40,10 +40,13 @@ export interface StateStore {
   get(type: string, key: string): MaybePromise<StoredInstance | undefined>
   /**
    * Writes `value` only if the stored version is still `expectedVersion` (undefined: only
-   * if nothing is stored). Otherwise throws `StoreConflictError`: another host moved first;
-   * reload and run again. `value.version` is normally `expectedVersion + 1`.
+   * if nothing is stored) and, when `expectedUpdatedAt` is given, its `updatedAt` still that:
+   * an item deleted and made again can reach the same version, not the same time (a host that
+   * writes on an item it remembers rather than one it just read asks for both). Otherwise
+   * throws `StoreConflictError`: another host moved first; reload and run again.
+   * `value.version` is normally `expectedVersion + 1`.
    */
-  put(type: string, key: string, value: StoredInstance, expectedVersion: number | undefined): MaybePromise<void>
+  put(type: string, key: string, value: StoredInstance, expectedVersion: number | undefined, expectedUpdatedAt?: number): MaybePromise<void>
   delete(type: string, key: string): MaybePromise<void>
   /** Reads many instances in as few requests as the store allows (a batch's state in one go); results in the order asked. */
   getMany?(refs: readonly { type: string; key: string }[]): MaybePromise<(StoredInstance | undefined)[]>

@@ -11,9 +11,10 @@ export class MemoryStateStore implements StateStore {
     return this.types.get(type)?.get(key)
   }
 
-  put(type: string, key: string, value: StoredInstance, expectedVersion: number | undefined): void {
+  put(type: string, key: string, value: StoredInstance, expectedVersion: number | undefined, expectedUpdatedAt?: number): void {
     let items = this.types.get(type)
-    if (items?.get(key)?.version !== expectedVersion) throw new StoreConflictError(`${type}#${key}`, expectedVersion)
+    const stored = items?.get(key)
+    if (stored?.version !== expectedVersion || (expectedUpdatedAt !== undefined && stored?.updatedAt !== expectedUpdatedAt)) throw new StoreConflictError(`${type}#${key}`, expectedVersion)
     if (items === undefined) this.types.set(type, (items = new Map()))
     if (!items.has(key)) this.count++
     items.set(key, value)

@@ -53,6 +53,16 @@ export function stateCases(withStores: WithStores, maxItemBytes: number | undefi
     t.strictSame(await state.get('counter', 'a'), instance(2))
   })
 
+  withStores('state: a put expecting a version and a time conflicts with an item of that version written at another time', async (t, { state }) => {
+    await state.put('counter', 'life', { ...instance(1), updatedAt: 1_000 }, undefined)
+    await state.delete('counter', 'life')
+    await state.put('counter', 'life', { ...instance(1, 'again'), updatedAt: 2_000 }, undefined)
+    await t.rejects(async () => state.put('counter', 'life', { ...instance(2, 'stale'), updatedAt: 3_000 }, 1, 1_000), CONFLICT)
+    t.strictSame(await state.get('counter', 'life'), { ...instance(1, 'again'), updatedAt: 2_000 }, 'the item made again is left')
+    await state.put('counter', 'life', { ...instance(2, 'next'), updatedAt: 3_000 }, 1, 2_000)
+    t.strictSame(await state.get('counter', 'life'), { ...instance(2, 'next'), updatedAt: 3_000 }, 'with its own time it is written')
+  })
+
   withStores('state: a put expecting a version where nothing is stored conflicts', async (t, { state }) => {
     await t.rejects(async () => state.put('counter', 'ghost', instance(2), 1), CONFLICT)
     t.equal(await state.get('counter', 'ghost'), undefined)

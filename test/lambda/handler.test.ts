@@ -303,7 +303,7 @@ t.test('receipts of direct asks wait in the item only while few: the run after 1
     await handler({ troupe: 'ask', envelope: defaultRecordCodec.encode(envelope).toString('base64'), keepReceipt: true }, context())
     perAsk.push(calls.length)
   }
-  t.strictSame(perAsk, [2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1], 'the first run reads and commits; the 13th writes the 12 that waited (one BatchWriteItem, with their trace links), then commits as every later run does')
+  t.strictSame(perAsk, [2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 1, 1, 1, 1, 1], 'the first run reads and commits, the next commit alone; the 13th reads (a run that writes before its commit starts from the item as it stands), writes the 12 that waited (one BatchWriteItem, with their trace links), then commits')
   for (let i = 1; i <= 12; i++) t.equal((await journal.receipt(`m-${i}`, Date.now()))?.status, 'done', `m-${i} written`)
   for (const i of [13, 20]) t.equal(await journal.receipt(`m-${i}`, Date.now()), undefined, `m-${i} waits in the item`)
 })

@@ -14,7 +14,7 @@ import { flushRecord } from './flush-record.js'
 import type { GroupRunner } from './group-runner.js'
 import { decodeMeta, reached } from './instance-meta.js'
 import { messagesOf } from './outbox.js'
-import { merged, receiptsIn } from './pending-receipts.js'
+import { merged, receiptsIn, writesBeforeCommit } from './pending-receipts.js'
 import type { TurnOutcomes } from './turn-outcomes.js'
 import { typeRate } from './type-rates.js'
 
@@ -67,9 +67,11 @@ export class DirectRuns {
     const group: Group = { type, key: envelope.key, records: [{ sequenceNumber: undefined, envelope }] }
     const { recent } = this.runner
     // The item this host left last, when it has it and it has applied the earlier tell, instead of a read (recent-items.ts).
-    const remembered = recent.take(type.type, envelope.key, ctx.clock.now())
-    if (remembered !== undefined && (after === undefined || reached(decodeMeta(remembered.meta), `${after.stream}/${after.shardId}`, after.sequenceNumber, after.member))) {
+    const remembered = recent.take(type.type, envelope.key)
+    const meta = remembered === undefined ? undefined : decodeMeta(remembered.meta)
+    if (meta !== undefined && !writesBeforeCommit(meta, envelope.id) && (after === undefined || reached(meta, `${after.stream}/${after.shardId}`, after.sequenceNumber, after.member))) {
       group.stored = remembered
+      group.remembered = true
       group.typePaused = false
     } else {
       const loaded = await this.loadPast(type.type, envelope.key, after, Math.min(deadline, ctx.clock.now() + DIRECT_WAIT_MS))

@@ -47,6 +47,11 @@ export interface Group {
    */
   records: { sequenceNumber: string | undefined; envelope: Envelope; member?: MemberPosition; arrivedAt?: number }[]
   stored?: StoredInstance
+  /**
+   * `stored` is the item as this host left it, not as read now (recent-items.ts): its commit
+   * also asks that the item's `updatedAt` is still that one's.
+   */
+  remembered?: boolean
   /** The whole type is paused (its pause item was found with the state). */
   typePaused?: boolean
   /** A stateless message found to be a copy of one this lane's host ran before. */

@@ -55,7 +55,10 @@ export class GroupRunner implements RunParts {
     let checkEach = false
     for (let round = 0; ; round++) {
       try {
-        if (round !== 0) await this.reload(group)
+        if (round !== 0) {
+          await this.reload(group)
+          if (this.outcomes.directAnswers.size !== 0) this.outcomes.forgetAnswers(group.records.map((r) => r.envelope.id))
+        }
         const failed = await new InstanceRun(this, group, source, deadline, result, checkEach).run()
         if (source.kind === 'shard' && group.stored !== undefined) this.recent.refresh(group.type.type, group.key, group.stored)
         return failed
@@ -84,6 +87,7 @@ export class GroupRunner implements RunParts {
     const sentAt = this.recent.now()
     const [stored, pause] = state.getMany ? await state.getMany(refs) : await Promise.all(refs.map((r) => state.get(r.type, r.key)))
     group.stored = stored
+    delete group.remembered
     group.typePaused = pause !== undefined
     this.recent.readPause(group.type.type, group.typePaused, sentAt)
   }

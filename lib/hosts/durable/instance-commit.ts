@@ -34,12 +34,14 @@ export interface CommitOf {
   kept: OutboxSegment[]
   /** The item the run loaded (the write's condition). */
   stored: StoredInstance | undefined
+  /** `stored` is remembered, not read now: the condition asks for its `updatedAt` too (durable-batch.ts `Group.remembered`). */
+  remembered: boolean
   /** Set once a run's commit could not be written: each turn was checked instead (`keptEnd`). */
   checkEach: boolean
 }
 
 /** Writes commit `version` of an instance; throws `CheckEachTurn` (nothing written), or the store's error. */
-export async function commitInstance(ctx: DurableContext, { type, key, name, state, meta, kept, stored, checkEach }: CommitOf, version: number): Promise<StoredInstance> {
+export async function commitInstance(ctx: DurableContext, { type, key, name, state, meta, kept, stored, remembered, checkEach }: CommitOf, version: number): Promise<StoredInstance> {
   const { options, overflow } = ctx
   if (kept.length !== 0) meta.outbox = kept
   else delete meta.outbox
@@ -85,7 +87,7 @@ export async function commitInstance(ctx: DurableContext, { type, key, name, sta
     throw new CheckEachTurn('too large')
   }
   try {
-    await options.state.put(type.type, key, item, stored?.version)
+    await options.state.put(type.type, key, item, stored?.version, remembered ? stored?.updatedAt : undefined)
   } catch (error) {
     // Not written, or written with its answer lost (a retried put then meets its own write as
     // a conflict): what this attempt spilled goes only if the item as it stands does not refer to it.

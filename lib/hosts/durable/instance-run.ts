@@ -314,7 +314,7 @@ export class InstanceRun {
         kept.push(segment)
       } else ({ pendingNow, answered } = await keepPending(ctx, group, source, kept, made))
     }
-    const item = await commitInstance(ctx, { type, key, name, state: this.state, meta, kept, stored: this.stored, checkEach: this.checkEach }, version)
+    const item = await commitInstance(ctx, { type, key, name, state: this.state, meta, kept, stored: this.stored, remembered: group.remembered === true, checkEach: this.checkEach }, version)
     if (answered !== undefined && meta.outbox?.some((s) => s.lane === PENDING && s.spilled !== undefined)) {
       // Too large for the item, the entries went to the overflow store, where no reader of a
       // receipt looks: its receipts are written now, as any direct run's were before.

@@ -114,11 +114,17 @@ export class OutboxSender {
     const receipts: ReceiptRecord[] = []
     const letters: DeadLetter[] = []
     const writes: Promise<void>[] = []
+    // The writes go out at once, so of a timer scheduled and cancelled (or scheduled again) by
+    // the same outbox only the last is written: the store must end as the turns left it.
+    const timers = new Map<string, OutboxEntry & { kind: 'schedule' | 'cancel' }>()
     for (const e of entries) {
       if (e.kind === 'message') envelopes.push(e.envelope)
       else if (e.kind === 'receipt') receipts.push(e.record)
       else if (e.kind === 'dead') letters.push(e.escaped ? { ...e.letter, envelope: { ...e.letter.envelope, body: unescapeBody(e.letter.envelope.body) } } : e.letter)
-      else if (e.kind === 'schedule') writes.push(Promise.resolve(this.timers.put(e.timer)).then(() => this.onTimer(e.timer.dueAt)))
+      else timers.set(e.kind === 'schedule' ? e.timer.id : e.timerId, e)
+    }
+    for (const e of timers.values()) {
+      if (e.kind === 'schedule') writes.push(Promise.resolve(this.timers.put(e.timer)).then(() => this.onTimer(e.timer.dueAt)))
       else writes.push(Promise.resolve(this.timers.delete(e.timerId)))
     }
     if (envelopes.length !== 0) {

@@ -60,6 +60,20 @@ export function settlePending(entries: readonly OutboxEntry[], runId?: string): 
   return { write, keep }
 }
 
+/**
+ * True when a direct run of message `runId` on an item with `meta` would write anything before
+ * its commit (settlePending's writes, or a spilled PENDING segment's): such a run must start
+ * from the item as it stands, not as this host remembers it (recent-items.ts), or it would write
+ * again what a later commit elsewhere has taken out (a cancelled timer, a replayed letter's end).
+ */
+export function writesBeforeCommit(meta: InstanceMeta, runId: string): boolean {
+  for (const segment of meta.outbox ?? []) {
+    if (segment.lane !== PENDING) continue
+    if (segment.spilled !== undefined || settlePending(segment.entries, runId).write.length !== 0) return true
+  }
+  return false
+}
+
 /** The receipt entries of message `id` waiting in an instance's item (those in a spilled segment are not read). */
 export function receiptsIn(item: StoredInstance | undefined, id: string): ReceiptRecord[] {
   if (item?.meta === undefined) return []

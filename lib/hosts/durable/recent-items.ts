@@ -4,14 +4,16 @@
 // the same warm environment, whose last commit is the item as it stands, so the read is skipped:
 //
 //   the instance   the item this host committed last, used as the run's `stored`: its commit is
-//                  conditional on that version, as after any read, so an item changed meanwhile
-//                  (a stream batch in another environment, a pause of the key, an expiry) costs
-//                  a lost write and a rerun on the item read then, never a lost update. A key
-//                  whose remembered item lost once is read first again for a while: other hosts
-//                  write it too, and guessing would cost it a write each time.
-//                  Not one that may have expired: once DynamoDB's TTL deletes an item, the
-//                  key starts again from version 1 and could reach the remembered version, which
-//                  the condition would then take for the item remembered.
+//                  conditional on that version and that item's `updatedAt` (an item deleted, by
+//                  its TTL or by hand, and made again reaches the same version, not the same
+//                  time), so an item changed meanwhile (a stream batch in another environment,
+//                  a pause of the key, an expiry) costs a lost write and a rerun on the item read
+//                  then, never a lost update. A key whose remembered item lost once is read first
+//                  again for a while: other hosts write it too, and guessing would cost it a
+//                  write each time. Not used when its run would write anything before its
+//                  commit (pending-receipts.ts `writesBeforeCommit`): only the commit may meet a
+//                  changed item. A turn that lost its commit runs again, as after any lost race
+//                  (docs/guarantees.md, side effects).
 //   the type's     known absent for PAUSE_NOTICE_MS after a read that found none, timed from
 //   pause          when the read was sent; a pause of a whole type returns only after that long
 //                  (aws/pauses.ts), so once it returns no host starts a turn of the type that
@@ -24,8 +26,6 @@ import type { StoredInstance } from '../../store/index.js'
 
 /** How long a read that found a type unpaused stands for it; a type's pause waits this long before it returns. */
 export const PAUSE_NOTICE_MS = 1_000
-/** How long before its expiry (by the hosts' clocks, against DynamoDB's) a remembered item is read instead. */
-const EXPIRY_MARGIN_MS = 10 * 60_000
 /** How long a key whose remembered item lost its commit is read first again. */
 const SHARED_MS = 30_000
 /** Items remembered at most, and their characters in all; a larger item is not kept. */
@@ -47,15 +47,13 @@ export class RecentItems {
   /**
    * The item to run on without a read, or undefined when it must be read. Taken: the run that
    * takes it keeps what it leaves (`keep`), and a run that fails leaves nothing remembered.
-   * `epochMs` is the time the item's expiry is told by.
    */
-  take(type: string, key: string, epochMs: number): StoredInstance | undefined {
+  take(type: string, key: string): StoredInstance | undefined {
     const name = `${type}#${key}`
     const item = this.items.get(name)
     if (item === undefined) return undefined
     this.forget(name)
     if (this.now() - (this.unpaused.get(type) ?? -Infinity) >= PAUSE_NOTICE_MS) return undefined
-    if (item.expiresAt !== undefined && item.expiresAt - EXPIRY_MARGIN_MS <= epochMs) return undefined
     return item
   }
 

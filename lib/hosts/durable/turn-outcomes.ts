@@ -239,6 +239,14 @@ export class TurnOutcomes {
     return record
   }
 
+  /**
+   * A run that lost its commit answered nothing: its rerun makes the receipt entries of `ids` again,
+   * or finds those messages applied meanwhile and reads their answers.
+   */
+  forgetAnswers(ids: readonly string[]): void {
+    for (const watched of this.directAnswers) if (ids.includes(watched.envelope)) watched.record = undefined
+  }
+
   /** Adds an entry to a running turn's outbox, for effects that are not messages or timers. */
   addEntry(ctx: Context<any>, entry: OutboxEntry): void {
     const turn = ctx as unknown as Turn
