@@ -2,11 +2,12 @@
 // invocation) sees it in the read it makes anyway.
 //
 //   a whole type   an item of the state store, type `troupe.paused`, key = the type; the durable
-//                  host reads it in the same BatchGetItem as the batch's state. A direct ask's
-//                  host may go by a read that found it absent for PAUSE_NOTICE_MS
-//                  (recent-items.ts): the pause returns after that long, once every host
-//                  starting a turn of the type has seen it.
+//                  host reads it in the same BatchGetItem as the batch's state.
 //   one key        `paused` in the instance item's bookkeeping, written under its version.
+//
+// Either returns NOTICE_MS after it is written: a warm Lambda environment may go by what it read
+// or wrote that long before (recent-items.ts), so a direct ask that begins after the pause returns
+// sees it. A stream batch that read the item or the type unpaused before runs to its end.
 //
 // A paused instance's messages are held in its own item (`held`, in arrival order) and their
 // records are marked read, so the shard moves on and other keys flow. Resuming clears the mark
@@ -23,7 +24,7 @@ import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
 import { readMeta, type InstanceMeta } from '../hosts/durable/instance-meta.js'
 import { changeInstanceMeta } from '../hosts/durable/instance-meta-change.js'
 import { flushRecord } from '../hosts/durable/flush-record.js'
-import { PAUSE_NOTICE_MS } from '../hosts/durable/recent-items.js'
+import { NOTICE_MS } from '../hosts/durable/recent-items.js'
 import { derivedId, type MessageId } from '../core/ids.js'
 import type { DynamoDBStateStore } from '../store/dynamodb.js'
 
@@ -42,7 +43,7 @@ export class DurablePauses {
       } catch (error) {
         if (!(error instanceof StoreConflictError)) throw error // already paused
       }
-      await delay(PAUSE_NOTICE_MS)
+      await delay(NOTICE_MS)
       return
     }
     await changeInstanceMeta(this.state, this.now, type, key, (meta) => {
@@ -50,6 +51,7 @@ export class DurablePauses {
       meta.paused = true
       return true
     }, 'the pause')
+    await delay(NOTICE_MS)
   }
 
   async resume(type: string, key: string | undefined): Promise<void> {

@@ -154,7 +154,9 @@ export interface System {
   /**
    * Stops delivering to an actor type, or to one key of it. Its messages wait (their receipts
    * say `paused`); they are not retried, not dead-lettered, and other types and keys flow.
-   * On AWS the pause is kept in the table, so every host respects it.
+   * On AWS the pause is kept in the table, so every host respects it; it resolves a second
+   * after it is written, once a warm Lambda environment asked directly has seen it (a batch
+   * already running finishes).
    * @example await system.pause(PageStats, '/checkout')
    */
   pause(actor: ActorClass | string, key?: string): Promise<void>

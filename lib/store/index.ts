@@ -40,7 +40,7 @@ export interface StateStore {
   get(type: string, key: string): MaybePromise<StoredInstance | undefined>
   /**
    * Writes `value` only if the stored version is still `expectedVersion` (undefined: only
-   * if nothing is stored) and, when `expectedUpdatedAt` is given, its `updatedAt` still that:
+   * if nothing is stored) and, when both are given, its `updatedAt` still `expectedUpdatedAt`:
    * an item deleted and made again can reach the same version, not the same time (a host that
    * writes on an item it remembers rather than one it just read asks for both). Otherwise
    * throws `StoreConflictError`: another host moved first; reload and run again.

@@ -14,7 +14,7 @@ export class MemoryStateStore implements StateStore {
   put(type: string, key: string, value: StoredInstance, expectedVersion: number | undefined, expectedUpdatedAt?: number): void {
     let items = this.types.get(type)
     const stored = items?.get(key)
-    if (stored?.version !== expectedVersion || (expectedUpdatedAt !== undefined && stored?.updatedAt !== expectedUpdatedAt)) throw new StoreConflictError(`${type}#${key}`, expectedVersion)
+    if (stored?.version !== expectedVersion || (expectedVersion !== undefined && expectedUpdatedAt !== undefined && stored?.updatedAt !== expectedUpdatedAt)) throw new StoreConflictError(`${type}#${key}`, expectedVersion)
     if (items === undefined) this.types.set(type, (items = new Map()))
     if (!items.has(key)) this.count++
     items.set(key, value)

@@ -347,9 +347,9 @@ t.test('a batch that parked stateless messages and died before keeping its memor
   // memory (after the first batch's, and the second's note that it parks) fails.
   let memoryWrites = 0
   class Dying extends DynamoDBStateStore {
-    override async put(type: string, key: string, value: StoredInstance, expected: number | undefined) {
+    override async put(type: string, key: string, value: StoredInstance, expected: number | undefined, expectedUpdatedAt?: number) {
       if (type === STATELESS_SEEN && ++memoryWrites === 3) throw new Error('the host died')
-      return super.put(type, key, value, expected)
+      return super.put(type, key, value, expected, expectedUpdatedAt)
     }
   }
   const buckets = new DynamoDBTypeBuckets(table)
@@ -424,13 +424,13 @@ t.test('hosts killed at their commits, before and after the write: the rate hold
   const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
   let killed = 0
   class Killed extends DynamoDBStateStore {
-    override async put(type: string, key: string, value: StoredInstance, expected: number | undefined) {
+    override async put(type: string, key: string, value: StoredInstance, expected: number | undefined, expectedUpdatedAt?: number) {
       const roll = type === Fetch.type ? random() : 1
       if (roll < 0.1) {
         killed++
         throw new Error('the host was killed before its commit')
       }
-      await super.put(type, key, value, expected)
+      await super.put(type, key, value, expected, expectedUpdatedAt)
       if (roll < 0.2) {
         killed++
         throw new Error('the host was killed after its commit')

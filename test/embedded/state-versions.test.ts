@@ -51,9 +51,9 @@ function pageHitsV2(migrations: { n: number }, fail?: Error) {
 /** A memory state store that counts its writes: a load or a migration writes nothing. */
 class CountingStore extends MemoryStateStore {
   puts = 0
-  override put(type: string, key: string, value: StoredInstance, expected: number | undefined): void {
+  override put(type: string, key: string, value: StoredInstance, expected: number | undefined, expectedUpdatedAt?: number): void {
     this.puts++
-    super.put(type, key, value, expected)
+    super.put(type, key, value, expected, expectedUpdatedAt)
   }
 }
 

@@ -36,12 +36,12 @@ t.test('an instance a late turn ends while stop saves the others is not written 
   let stopping = false
   const state = {
     get: (type: string, key: string) => inner.get(type, key),
-    async put(type: string, key: string, value: StoredInstance, expected: number | undefined) {
+    async put(type: string, key: string, value: StoredInstance, expected: number | undefined, expectedUpdatedAt?: number) {
       if (stopping && key === 'a') {
         savingA.resolve()
         await writeA.promise
       }
-      inner.put(type, key, value, expected)
+      inner.put(type, key, value, expected, expectedUpdatedAt)
     },
     delete(type: string, key: string) {
       inner.delete(type, key)

@@ -8,7 +8,7 @@ import { clients } from '../../lib/local/local-stack.js'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
 import { INVOKED } from '../../lib/hosts/durable/pending-receipts.js'
-import { PAUSE_NOTICE_MS } from '../../lib/hosts/durable/recent-items.js'
+import { NOTICE_MS } from '../../lib/hosts/durable/recent-items.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { decode } from '../../lib/core/serialization.js'
 import { createLambdaHandler } from '../../lib/lambda/handler.js'
@@ -243,7 +243,7 @@ t.test('a pause of a whole type returns once a warm environment that asked it la
   t.match(await ask('pz-1'), { status: 'done' })
   const began = performance.now()
   await producer.pause(Counter)
-  t.ok(performance.now() - began >= PAUSE_NOTICE_MS, `the pause waited out the ${PAUSE_NOTICE_MS} ms a read that found the type unpaused stands for`)
+  t.ok(performance.now() - began >= NOTICE_MS, `the pause waited out the ${NOTICE_MS} ms a read that found the type unpaused stands for`)
   calls.length = 0
   t.match(await ask('pz-2'), { status: 'unfinished' }, 'the ask is held by the pause')
   t.equal(calls[0], 'BatchGetItem', 'the type’s pause item was read before the turn')

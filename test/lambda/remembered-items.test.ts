@@ -21,7 +21,10 @@ import { DynamoDBStateStore } from '../../lib/store/dynamodb-state-store.js'
 import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
 import { withPending } from '../../lib/hosts/durable/pending-receipts.js'
 
-type RecIn = { k: string; n: number; tell?: boolean; end?: boolean; slowMs?: number; schedule?: boolean; cancel?: boolean }
+type RecIn = { k: string; n: number; tell?: boolean; end?: boolean; slowMs?: number; schedule?: boolean; cancel?: boolean; effect?: boolean }
+
+/** Side effects run (`ctx.once`, at most once), by message number. */
+const effects: number[] = []
 
 /** Turns that started, by message number, when (this process's monotonic clock). */
 const starts: { n: number; at: number }[] = []
@@ -50,6 +53,7 @@ class Rec extends Actor<RecIn, number[], { seen: number[] } | undefined> {
   async receive(m: RecIn, ctx: Context<{ seen: number[] } | undefined>) {
     starts.push({ n: m.n, at: performance.now() })
     if (m.slowMs) await sleep(m.slowMs)
+    if (m.effect) await ctx.once('effect', () => effects.push(m.n), { semantics: 'at-most-once' })
     if (m.end) {
       ctx.state = undefined
       return []
@@ -198,6 +202,24 @@ t.test('a key whose item was deleted (as DynamoDB’s TTL deletes an expired tom
   const seen = (decode((await state.get(Rec.type, 'x'))!.state) as { seen: number[] }).seen
   t.same(answer.reply, [3, 5], `the reply counts message 3 (got ${JSON.stringify(answer.reply)})`)
   t.same(seen, [3, 5], `message 3 is kept and message 1, of x's earlier life, is not back (state ${JSON.stringify(seen)})`)
+})
+
+t.test('a pause of one key returns once a warm environment that remembers its item would read it: a direct ask of it then starts no turn and runs no side effect until the key resumes', async (t) => {
+  const { name, handlers } = await setup(t, 1)
+  const [e1] = handlers as [Handler]
+  const producer = new AwsSystem({ actors, ...aws, tableName: name, stream: name, consume: false, timers: false, logLevel: 'error', lingerMs: 0 })
+  t.teardown(() => producer.stop())
+  t.same(await invokeAsk(e1, 'kp-1', { k: 'kp', n: 1 }), { status: 'done', reply: [1] }, 'environment 1 remembers the item')
+  await producer.pause(Rec, 'kp')
+  const returned = performance.now()
+  // A read of the type within the second (another key): only the item's own age can send the next ask to read it.
+  t.same(await invokeAsk(e1, 'kp-2', { k: 'other', n: 2 }), { status: 'done', reply: [2] })
+  t.match(await invokeAsk(e1, 'kp-3', { k: 'kp', n: 3, effect: true }), { status: 'unfinished' }, 'held by the pause')
+  t.same(starts.filter((s) => s.n === 3 && s.at > returned), [], 'no turn of the paused key started after its pause returned')
+  t.same(effects.filter((n) => n === 3), [], 'no side effect ran')
+  await producer.resume(Rec, 'kp')
+  t.same(await invokeAsk(e1, 'kp-4', { k: 'kp', n: 4 }), { status: 'done', reply: [1, 3, 4] }, 'resumed, the held message runs first')
+  t.same(effects.filter((n) => n === 3), [3], 'its side effect once')
 })
 
 interface Run {
@@ -393,8 +415,9 @@ async function stress(t: Test, run: Run) {
     const want = [...sent].filter(([, s]) => s.key === key && s.tell).map(([n]) => n).sort((a, b) => a - b)
     if (JSON.stringify([...sink].sort((a, b) => a - b)) !== JSON.stringify(want)) problems.push(`sink ${key} got ${JSON.stringify([...sink].sort((a, b) => a - b))}, want ${JSON.stringify(want)}`)
   }
-  // A type's pause: no turn of the type starts after it returns (docs/guarantees.md). (A key's pause
-  // promises no such thing: a turn that started on the item before it loses its commit.)
+  // A type's pause: no turn of the type starts after it returns (docs/guarantees.md; the stream
+  // batches here are small and quick). A key's pause is not checked here: a stream batch that read
+  // the item before it starts its turns on that item, and loses its commit.
   const startedPaused = starts.filter(({ n, at }) => sent.has(n) && pausedSpans.some((p) => at > p.from && at < p.to && p.key === undefined))
   for (const s of startedPaused) {
     const span = pausedSpans.find((p) => s.at > p.from && s.at < p.to)!

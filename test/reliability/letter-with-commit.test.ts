@@ -52,12 +52,12 @@ function losing(store: StateStore) {
     get: (type, key) => store.get(type, key),
     delete: (type, key) => store.delete(type, key),
     ...(store.getMany ? { getMany: (refs: readonly { type: string; key: string }[]) => store.getMany!(refs) } : {}),
-    async put(type: string, key: string, value: StoredInstance, expectedVersion: number | undefined) {
+    async put(type: string, key: string, value: StoredInstance, expectedVersion: number | undefined, expectedUpdatedAt?: number) {
       const lose = next
       next = undefined
       if (lose === 'fail') throw new Error('the commit was lost: its host died')
       if (lose !== undefined) await lose()
-      return store.put(type, key, value, expectedVersion)
+      return store.put(type, key, value, expectedVersion, expectedUpdatedAt)
     },
   }
   return { store: wrapped, loseNext: (how: (() => Promise<void>) | 'fail') => (next = how) }

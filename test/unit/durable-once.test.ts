@@ -24,9 +24,9 @@ class FailingPuts extends MemoryStateStore {
     super()
   }
 
-  override put(type: string, key: string, value: StoredInstance, expected: number | undefined) {
+  override put(type: string, key: string, value: StoredInstance, expected: number | undefined, expectedUpdatedAt?: number) {
     if (type === 'pay' && this.fails-- > 0) throw this.error(type, key, expected)
-    return super.put(type, key, value, expected)
+    return super.put(type, key, value, expected, expectedUpdatedAt)
   }
 }
 

@@ -8,7 +8,7 @@ import type { ReceiptRecord, StoredInstance, StoredReceipt } from '../../store/i
 import { assembleReceipt } from '../../store/receipt-records.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import type { ActorRegistry } from '../../turn/registry.js'
-import { pauseRef, type Group } from './durable-batch.js'
+import type { Group } from './durable-batch.js'
 import { message, type DurableContext } from './durable-context.js'
 import { flushRecord } from './flush-record.js'
 import type { GroupRunner } from './group-runner.js'
@@ -66,11 +66,14 @@ export class DirectRuns {
     if (!type.stateful) return this.directStateless(type, envelope, deadline)
     const group: Group = { type, key: envelope.key, records: [{ sequenceNumber: undefined, envelope }] }
     const { recent } = this.runner
-    // The item this host left last, when it has it and it has applied the earlier tell, instead of a read (recent-items.ts).
+    // Every request that finds or leaves the item this run keeps is sent after this moment.
+    const began = recent.now()
+    // The item this host's last run of the key left, when it has applied the earlier tell, instead of a read (recent-items.ts).
     const remembered = recent.take(type.type, envelope.key)
-    const meta = remembered === undefined ? undefined : decodeMeta(remembered.meta)
-    if (meta !== undefined && !writesBeforeCommit(meta, envelope.id) && (after === undefined || reached(meta, `${after.stream}/${after.shardId}`, after.sequenceNumber, after.member))) {
-      group.stored = remembered
+    const meta = remembered === undefined ? undefined : decodeMeta(remembered.item.meta)
+    const remembering = meta !== undefined && !writesBeforeCommit(meta, envelope.id) && (after === undefined || reached(meta, `${after.stream}/${after.shardId}`, after.sequenceNumber, after.member))
+    if (remembering) {
+      group.stored = remembered!.item
       group.remembered = true
       group.typePaused = false
     } else {
@@ -87,8 +90,9 @@ export class DirectRuns {
     const result = { applied: 0, duplicates: 0, conflicts: 0 }
     try {
       const failed = await this.runner.runGroup(group, { kind: 'direct', stream, envelope, keepsAnswer }, deadline, result)
-      if (remembered !== undefined && result.conflicts !== 0) recent.lost(type.type, envelope.key)
-      else if (failed === undefined && group.stored !== undefined) recent.keep(type.type, envelope.key, group.stored)
+      if (remembering && result.conflicts !== 0) recent.lost(type.type, envelope.key)
+      // Left as remembered (a copy, nothing written): known from when it was before.
+      else if (failed === undefined && group.stored !== undefined) recent.keep(type.type, envelope.key, group.stored, group.stored === remembered?.item ? remembered.at : began)
       if (failed !== undefined) return undefined
     } finally {
       this.outcomes.directAnswers.delete(watched)
@@ -179,15 +183,10 @@ export class DirectRuns {
     after: EarlierTell | undefined,
     until: number,
   ): Promise<{ stored: StoredInstance | undefined; typePaused: boolean } | typeof NOT_YET> {
-    const { options, clock } = this.ctx
-    // The type's pause item is read with the instance, as a stream batch reads it.
-    const refs = [{ type, key }, pauseRef(type)]
-    const { recent } = this.runner
+    const { clock } = this.ctx
     for (let pauseMs = 20; ; pauseMs = Math.min(pauseMs * 2, 500)) {
-      const sentAt = recent.now()
-      const [stored, pause] = options.state.getMany ? await options.state.getMany(refs) : await Promise.all(refs.map((r) => options.state.get(r.type, r.key)))
-      const loaded = { stored, typePaused: pause !== undefined }
-      recent.readPause(type, loaded.typePaused, sentAt)
+      const loaded = await this.runner.load(type, key)
+      const { stored } = loaded
       if (after === undefined) return loaded
       if (reached(decodeMeta(stored?.meta), `${after.stream}/${after.shardId}`, after.sequenceNumber, after.member)) return loaded
       if (clock.now() + pauseMs >= until) return NOT_YET

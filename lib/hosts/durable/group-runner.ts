@@ -10,6 +10,7 @@ import { DIRECT, pauseRef, type BatchResult, type Group, type ShardSource, type 
 import { message, type DurableContext } from './durable-context.js'
 import { CheckEachTurn } from './instance-commit.js'
 import { InstanceRun, type ParkedHere, type RunParts } from './instance-run.js'
+import type { StoredInstance } from '../../store/index.js'
 import { placeMessages } from './outbox.js'
 import { RecentItems } from './recent-items.js'
 import { SentSegments } from './sent-segments.js'
@@ -60,7 +61,8 @@ export class GroupRunner implements RunParts {
           if (this.outcomes.directAnswers.size !== 0) this.outcomes.forgetAnswers(group.records.map((r) => r.envelope.id))
         }
         const failed = await new InstanceRun(this, group, source, deadline, result, checkEach).run()
-        if (source.kind === 'shard' && group.stored !== undefined) this.recent.refresh(group.type.type, group.key, group.stored)
+        // A direct ask's run keeps what it left itself (direct-runs.ts); any other may leave what this host remembers old.
+        this.recent.drop(group.type.type, group.key)
         return failed
       } catch (error) {
         if (error instanceof StoreConflictError && round + 1 < MAX_CONFLICT_ROUNDS) {
@@ -80,16 +82,22 @@ export class GroupRunner implements RunParts {
     }
   }
 
-  /** The instance's item and its type's pause item, read again after a lost commit. */
-  private async reload(group: Group): Promise<void> {
+  /** Reads instance `type#key`'s item with its type's pause item, as a stream batch reads them. */
+  async load(type: string, key: string): Promise<{ stored: StoredInstance | undefined; typePaused: boolean }> {
     const { state } = this.ctx.options
-    const refs = [{ type: group.type.type, key: group.key }, pauseRef(group.type.type)]
+    const refs = [{ type, key }, pauseRef(type)]
     const sentAt = this.recent.now()
     const [stored, pause] = state.getMany ? await state.getMany(refs) : await Promise.all(refs.map((r) => state.get(r.type, r.key)))
+    this.recent.readPause(type, pause !== undefined, sentAt)
+    return { stored, typePaused: pause !== undefined }
+  }
+
+  /** The group's item and its type's pause read again, after a lost commit. */
+  private async reload(group: Group): Promise<void> {
+    const { stored, typePaused } = await this.load(group.type.type, group.key)
     group.stored = stored
     delete group.remembered
-    group.typePaused = pause !== undefined
-    this.recent.readPause(group.type.type, group.typePaused, sentAt)
+    group.typePaused = typePaused
   }
 
   /**
