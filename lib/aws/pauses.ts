@@ -43,14 +43,13 @@ export class DurablePauses {
       } catch (error) {
         if (!(error instanceof StoreConflictError)) throw error // already paused
       }
-      await delay(NOTICE_MS)
-      return
+    } else {
+      await changeInstanceMeta(this.state, this.now, type, key, (meta) => {
+        if (meta.paused) return false
+        meta.paused = true
+        return true
+      }, 'the pause')
     }
-    await changeInstanceMeta(this.state, this.now, type, key, (meta) => {
-      if (meta.paused) return false
-      meta.paused = true
-      return true
-    }, 'the pause')
     await delay(NOTICE_MS)
   }
 

@@ -26,7 +26,7 @@ import { STATELESS_SEEN } from '../hosts/durable/stateless-memory.js'
 import { ProcessLane } from '../hosts/durable/process-lane.js'
 import { Router } from '../routing/router.js'
 import { defaultRecordCodec } from '../routing/record-codec.js'
-import { isPlainObject } from '../routing/superjson-guard.js'
+import { isSuperjsonDocument } from '../routing/superjson-guard.js'
 import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import { DynamoDBTypeSlots } from '../store/dynamodb-type-slots.js'
 import { liveSlots } from '../hosts/durable/type-slots.js'
@@ -379,9 +379,7 @@ function acceptedReceipt(envelope: Envelope): ReceiptRecord {
 
 /** Whether `text` is a superjson document (`{ "json": … }`), as troupe writes every state; any other JSON would read as no state at all. */
 function isSuperjsonText(text: unknown): boolean {
-  if (typeof text !== 'string') return false
-  const parsed: unknown = JSON.parse(text)
-  return isPlainObject(parsed) && Object.hasOwn(parsed, 'json')
+  return typeof text === 'string' && isSuperjsonDocument(JSON.parse(text))
 }
 
 /** An instance deleted by its actor keeps a tombstone item for a while (to recognise redeliveries). */

@@ -16,7 +16,7 @@ import { AGGREGATE_FIELD, AGGREGATE_START } from './aggregate-record.js'
 import { checkFields } from './envelope-fields.js'
 import type { Limits } from './record-limits.js'
 import { describe, errorText, fail, readable } from './record-reasons.js'
-import { checkSuperjsonDocument, isPlainObject, nestingExceeds } from './superjson-guard.js'
+import { checkSuperjsonDocument, isPlainObject, isSuperjsonDocument, nestingExceeds } from './superjson-guard.js'
 
 /** What decoding one record gave: an envelope, or why not (with the id and actor when readable). */
 export type DecodeResult =
@@ -102,7 +102,7 @@ function decodeAggregate(members: unknown, limits: Limits): DecodeAllResult {
 
 /** One envelope from a parsed superjson document `{ json, meta }`. */
 function decodeDocument(doc: unknown, limits: Limits): DecodeResult {
-  if (!isPlainObject(doc) || !Object.hasOwn(doc, 'json')) return fail('the record is not a superjson document ({ json, meta })')
+  if (!isSuperjsonDocument(doc)) return fail('the record is not a superjson document ({ json, meta })')
   const { json, meta } = doc
   if (!isPlainObject(json)) return fail('the record holds no envelope: its superjson `json` is not an object')
   const ids = readable(json)

@@ -57,6 +57,11 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null
 }
 
+/** Whether parsed JSON `doc` is a superjson document, `{ json, meta }`, as troupe writes records and states. */
+export function isSuperjsonDocument(doc: unknown): doc is Record<string, unknown> & { json: unknown } {
+  return isPlainObject(doc) && Object.hasOwn(doc, 'json')
+}
+
 /**
  * Checks a parsed `{ json, meta }` document: no `__proto__` key anywhere, a body no deeper than
  * `maxDepth`, and metadata superjson can apply safely. Returns the reason to refuse it, or undefined.
