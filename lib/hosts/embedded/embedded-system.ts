@@ -334,6 +334,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     this.burial.buryWaiting(this.registry, this.retries, (inst, item, seq, sentAt) => this.intake.slotEnvelope(inst, item, seq, sentAt, 0))
     await timersStopped
     if (this.keepsState) await this.states.saveAll(this.runtimes)
+    MailboxTurn.release(this)
     // What is still outstanding now is in turns that outlived the timeout.
     // Messages sent by turns during the stop count too: each message once, by how it ended.
     return { drained: this.book.ended - endedBefore - this.burial.count, deadLettered: this.burial.count, stillRunning: this.book.outstanding, leftInStream: 0 }

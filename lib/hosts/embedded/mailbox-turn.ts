@@ -11,6 +11,18 @@ export interface SlotEnvelopes {
 }
 
 /**
+ * The latest turn context, kept for its hidden class alone. V8 drops a hidden class once no object
+ * of it is left, and with it the optimized code of every function compiled against it: without
+ * this, a full collection that finds no turn running (an idle system, which V8's memory reducer
+ * collects; a system stopped and another started) sends the next turns through unoptimized code
+ * until they are compiled again. Measured: the first 2,000 fork/joins after such a collection took
+ * 48–85 ms with the class dropped and 31–45 ms with it kept, against 12 ms for 2,000 later on.
+ * It holds on to one turn's message and state until the next turn, and its system until the next
+ * turn or its stop (`release`).
+ */
+const kept: { turn: MailboxTurn | undefined } = { turn: undefined }
+
+/**
  * A turn on a mailbox slot: a full envelope, or a bare body (seq is then its root id's
  * sequence number) or a fork child's report (seq REPORT) whose envelope is made only if the turn
  * asks for it.
@@ -31,6 +43,12 @@ export class MailboxTurn extends TurnContext<unknown, Instance> {
   ) {
     super(host, instance, state, startedAt, journal)
     if (seq === ENVELOPE) this.envelope = item as Envelope
+    kept.turn = this
+  }
+
+  /** Lets go of the context kept for its hidden class if it is a turn of `host`'s, so that a stopped system is not held in memory. */
+  static release(host: TurnHost): void {
+    if (kept.turn !== undefined && kept.turn.host === host) kept.turn = undefined
   }
 
   get message(): Envelope {
