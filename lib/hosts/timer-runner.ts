@@ -155,23 +155,15 @@ export class TimerRunner {
     return [...byLane.values()]
   }
 
-  /** A one-shot timer is done; a recurring one moves to its next due time after `now`. */
+  /**
+   * A one-shot timer is done; a recurring one moves to its next due time after `now`. Either only
+   * while the store holds this firing (TimerStore.advance): the firing's own turn may have
+   * scheduled the same name again, or a turn cancelled it, and that stands.
+   */
   private async advance(t: TimerRecord, now: number): Promise<void> {
-    if (t.every === undefined) {
-      await this.store.delete(t.id)
-      return
-    }
-    const next = parseRecurrence(t.every)
-    let dueAt = next(t.dueAt)
-    if (dueAt !== undefined && dueAt <= now) dueAt = next(now)
-    if (dueAt === undefined) {
-      await this.store.delete(t.id)
-      return
-    }
-    // Cancelled or replaced while it fired: writing it back would undo that. (A cancel in the
-    // moment between this read and the write still loses; the store has no conditional put.)
-    const current = await this.store.get(t.id)
-    if (current === undefined || current.dueAt !== t.dueAt || current.every !== t.every) return
-    await this.store.put({ ...t, dueAt, fired: t.fired + 1 })
+    const next = t.every === undefined ? undefined : parseRecurrence(t.every)
+    let dueAt = next?.(t.dueAt)
+    if (next !== undefined && dueAt !== undefined && dueAt <= now) dueAt = next(now)
+    await this.store.advance(t, dueAt === undefined ? undefined : { ...t, dueAt, fired: t.fired + 1 })
   }
 }

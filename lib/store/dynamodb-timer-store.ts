@@ -4,7 +4,8 @@
 // replaced timer moves in the index atomically, since DynamoDB maintains a local index in the same
 // write. `due(now, limit)` and `next()` are one Query per shard on `byDue` (sorted by due time,
 // `due <= now`, `Limit`), merged here; no Scan, and a tick that finds nothing due costs
-// `timerShards` small reads.
+// `timerShards` small reads. `advance` moves a timer on after a firing with a conditional write,
+// so that a timer scheduled again or cancelled meanwhile is not undone.
 //
 // Why a local index and not a global one: an LSI can be read with ConsistentRead, so a timer put a
 // moment ago is due at once and a deleted one never fires from a stale index, as with the memory
@@ -15,10 +16,10 @@
 // move between buckets in two unrelated writes. `timerShards` must stay the same for every reader
 // and writer of a table. A long id's `sk` is a SHA-256 under `h#`; the timer keeps its id in `id`.
 
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, type AttributeValue, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, type AttributeValue, type PutItemCommandInput, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
 import { ConfigError, ItemTooLargeError, TroupeError } from '../core/errors.js'
 import { DUE_INDEX } from './dynamodb-table-definition.js'
-import { DYNAMODB_MAX_ITEM_BYTES, MAX_SORT_KEY_BYTES, TableAccess, isTooLarge, itemBytes, sha256, type DynamoDBStoreOptions } from './dynamodb-table.js'
+import { DYNAMODB_MAX_ITEM_BYTES, MAX_SORT_KEY_BYTES, TableAccess, errorName, isTooLarge, itemBytes, sha256, type DynamoDBStoreOptions } from './dynamodb-table.js'
 import type { TimerRecord, TimerStore } from './index.js'
 
 /** Epoch milliseconds are written with this many digits so they sort as strings. */
@@ -40,6 +41,35 @@ export class DynamoDBTimerStore implements TimerStore {
   }
 
   async put(timer: TimerRecord): Promise<void> {
+    await this.write(timer, {})
+  }
+
+  /**
+   * After a firing: the next firing put, or the timer deleted, conditional on the item still being
+   * the firing that fired (`sameFiring`: due time, firings, cause and correlation), so a timer
+   * scheduled again or cancelled meanwhile is left as that left it.
+   */
+  async advance(fired: TimerRecord, next: TimerRecord | undefined): Promise<boolean> {
+    const names: Record<string, string> = { '#due': 'dueAt', '#fired': 'fired', '#cid': 'cid', '#cause': 'cause' }
+    const values: Record<string, AttributeValue> = { ':due': { N: String(fired.dueAt) }, ':fired': { N: String(fired.fired) }, ':cid': { S: fired.correlationId } }
+    let condition = '#due = :due AND #fired = :fired AND #cid = :cid AND '
+    if (fired.causationId === undefined) condition += 'attribute_not_exists(#cause)'
+    else {
+      condition += '#cause = :cause'
+      values[':cause'] = { S: fired.causationId }
+    }
+    const when = { ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values }
+    try {
+      if (next !== undefined) await this.write(next, when)
+      else await this.table.send((c) => c.send(new DeleteItemCommand({ TableName: this.table.name, Key: this.timerKey(fired.id), ...when })))
+      return true
+    } catch (e) {
+      if (errorName(e) === 'ConditionalCheckFailedException') return false
+      throw e
+    }
+  }
+
+  private async write(timer: TimerRecord, when: Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>): Promise<void> {
     if (!Number.isFinite(timer.dueAt) || timer.dueAt > MAX_DUE_AT) {
       throw new TroupeError('TROUPE_INVALID_TIMER', `timer ${timer.id} has dueAt ${timer.dueAt}; expected epoch milliseconds`)
     }
@@ -61,7 +91,7 @@ export class DynamoDBTimerStore implements TimerStore {
     const bytes = itemBytes(item)
     if (bytes > DYNAMODB_MAX_ITEM_BYTES) throw new ItemTooLargeError('timer', timer.id, bytes)
     try {
-      await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item })))
+      await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ...when })))
     } catch (e) {
       if (isTooLarge(e)) throw new ItemTooLargeError('timer', timer.id, bytes)
       throw e

@@ -61,6 +61,23 @@ export interface TimerStore {
   /** The earliest `dueAt`, or undefined when there are none. */
   next(): MaybePromise<number | undefined>
   list(): MaybePromise<TimerRecord[]>
+  /**
+   * Moves a timer on after it fired: to `next` (a recurring timer's next firing), or out of the
+   * store, only while the store still holds the firing that fired (`sameFiring`). A timer put
+   * again meanwhile (a turn the firing ran scheduled the same name again) or cancelled stays as
+   * that left it: a fire-then-delete would lose the new timer, a fire-then-put bring back a
+   * cancelled one. Resolves whether it moved.
+   */
+  advance(fired: TimerRecord, next: TimerRecord | undefined): MaybePromise<boolean>
+}
+
+/**
+ * Whether `stored` is still the firing `fired` of its timer: the same due time, count of firings
+ * and cause. A timer scheduled again by name has its own cause (the message whose turn set it) or,
+ * outside a turn, its own due time.
+ */
+export function sameFiring(stored: TimerRecord, fired: TimerRecord): boolean {
+  return stored.dueAt === fired.dueAt && stored.fired === fired.fired && stored.causationId === fired.causationId && stored.correlationId === fired.correlationId
 }
 
 /**

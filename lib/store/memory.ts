@@ -1,6 +1,6 @@
 import { StoreConflictError } from '../core/errors.js'
 import { mapWithout } from '../core/map-without.js'
-import type { StateStore, StoredInstance, TimerRecord, TimerStore } from './index.js'
+import { sameFiring, type StateStore, type StoredInstance, type TimerRecord, type TimerStore } from './index.js'
 
 /** Actor state in a Map per type, synchronously (no "type#key" string made per lookup). */
 export class MemoryStateStore implements StateStore {
@@ -61,6 +61,14 @@ export class MemoryTimerStore implements TimerStore {
 
   list(): TimerRecord[] {
     return [...this.timers.values()].map((t) => ({ ...t })).sort((a, b) => a.dueAt - b.dueAt)
+  }
+
+  advance(fired: TimerRecord, next: TimerRecord | undefined): boolean {
+    const stored = this.timers.get(fired.id)
+    if (stored === undefined || !sameFiring(stored, fired)) return false
+    if (next === undefined) this.delete(fired.id)
+    else this.put(next)
+    return true
   }
 }
 

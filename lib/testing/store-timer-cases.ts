@@ -159,6 +159,40 @@ export function timerCases(withStores: WithStores, maxItemBytes: number | undefi
     })
   }
 
+  withStores('timers: advance deletes a fired one-shot timer and moves a recurring one to its next firing', async (t, { timers }) => {
+    const once = timer('once', 100, { causationId: 'm-1' })
+    const every = timer('every', 100, { every: 'rate(1 minute)', fired: 2 })
+    await timers.put(once)
+    await timers.put(every)
+    t.equal(await timers.advance(once, undefined), true)
+    t.equal(await timers.get('once'), undefined, 'the one-shot timer is gone')
+    const next = { ...every, dueAt: 60_100, fired: 3 }
+    t.equal(await timers.advance(every, next), true)
+    t.strictSame(await timers.get('every'), next, 'the recurring one is at its next firing')
+    t.strictSame(await timers.due(1_000, 10), [], 'neither is due at the fired time')
+  })
+
+  withStores('timers: advance leaves a timer scheduled again since it fired, and brings back none that was cancelled', async (t, { timers }) => {
+    const fired = timer('tick', 100, { causationId: 'm-1' })
+    // The firing's own turn scheduled the same name again: another cause, another due time.
+    const again = timer('tick', 200, { causationId: 'm-2' })
+    await timers.put(again)
+    t.equal(await timers.advance(fired, undefined), false, 'not moved: a delete would lose the new timer')
+    t.strictSame(await timers.get('tick'), again, 'the timer scheduled again stays')
+    // The same due time, scheduled again by another message's turn.
+    const sameTime = timer('tick', 100, { causationId: 'm-3' })
+    await timers.put(sameTime)
+    t.equal(await timers.advance(fired, undefined), false)
+    t.strictSame(await timers.get('tick'), sameTime, 'a timer set by another turn for the same time stays')
+    // A recurring timer cancelled while it fired is not put back.
+    const every = timer('every', 100, { every: 'rate(1 minute)' })
+    await timers.put(every)
+    await timers.delete('every')
+    t.equal(await timers.advance(every, { ...every, dueAt: 60_100, fired: 1 }), false, 'not moved')
+    t.equal(await timers.get('every'), undefined, 'the cancelled timer stays cancelled')
+    t.equal(await timers.next(), 100, 'the one left is the one scheduled again')
+  })
+
   withStores('timers: what a store returns is a copy', async (t, { timers }) => {
     await timers.put(timer('a', 100))
     const got = (await timers.get('a'))!

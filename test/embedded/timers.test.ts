@@ -66,6 +66,26 @@ t.test('a named timer is replaced by the same name and removed by cancelSchedule
   t.same(await system.timers(), [])
 })
 
+/** Ticks by scheduling itself again under one name, from the turn its own firing runs: a poll, a heartbeat. */
+class Poll extends Actor<{ n: number }, void, { polls: number[] }> {
+  static readonly type = 'poll'
+  initialState() {
+    return { polls: [] }
+  }
+  receive(msg: Poll['In'], ctx: Context<Poll['State']>) {
+    ctx.state.polls.push(msg.n)
+    if (msg.n < 5) ctx.schedule(Poll, { n: msg.n + 1 }, { afterMs: MIN, name: 'next' })
+  }
+}
+
+t.test('a named timer scheduled again by the turn its firing runs fires again (the firing does not take it away)', async (t) => {
+  const { system, clock } = createTestSystem({ actors: [Poll] })
+  await system.tell(Poll, { n: 0 })
+  for (let i = 1; i <= 5; i++) await clock.advance(MIN)
+  t.strictSame((await system.state(Poll))?.polls, [0, 1, 2, 3, 4, 5], 'every poll ran, a minute apart')
+  t.strictSame(await system.timers(), [], 'the last poll scheduled nothing')
+})
+
 t.test('a recurring schedule fires the right number of times across a simulated hour', async (t) => {
   const clock = new SimulatedClock(Date.UTC(2026, 0, 1, 0, 0, 0))
   const { system } = createTestSystem({ actors: [Tick], clock })

@@ -112,3 +112,24 @@ t.test('a failed firing stops its own lane; the other lanes go on, and the run i
   t.same(store.list(), [])
   await runner.stop()
 })
+
+// A firing is moved on (a one-shot timer deleted, a recurring one put at its next firing) only
+// while the store holds that firing: what happened to the timer while it fired stands.
+t.test('a timer scheduled again or cancelled while it fired is left as that left it', async (t) => {
+  const clock = new SimulatedClock()
+  const store = new MemoryTimerStore()
+  const poll = { ...dueTimer(clock, 'poll', 'x'), causationId: 'm-1' }
+  const every = { ...dueTimer(clock, 'every', 'y'), every: 'rate(1 minute)' }
+  const gone = { ...dueTimer(clock, 'gone', 'z'), every: 'rate(1 minute)' }
+  for (const timer of [poll, every, gone]) store.put(timer)
+  const pollAgain = { ...poll, dueAt: clock.now() + 60_000, causationId: 'm-2' }
+  // What the turns the firings run do, before the runner moves each firing on.
+  const fire = (timer: TimerRecord) => {
+    if (timer.id === 'poll') store.put(pollAgain)
+    if (timer.id === 'gone') store.delete('gone')
+  }
+  await new TimerRunner(clock, store, fire, createLogger('error')).fireDue()
+  t.strictSame(store.get('poll'), pollAgain, 'the poll its own firing scheduled again is kept, not deleted')
+  t.equal(store.get('gone'), undefined, 'the recurring timer cancelled while it fired is not put back')
+  t.strictSame(store.get('every'), { ...every, dueAt: every.dueAt + 60_000, fired: 1 }, 'the recurring timer nothing touched moves to its next firing')
+})
