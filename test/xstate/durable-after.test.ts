@@ -1,7 +1,9 @@
 // `after` transitions survive the host: they are troupe timers, and the machine is restored
 // from its stored snapshot when one fires.
 import t from 'tap'
+import { assign, setup } from 'xstate'
 import { memoryStores } from '../../lib/index.js'
+import { machineActor } from '../../lib/xstate/index.js'
 import { createTestSystem, SimulatedClock } from '../../lib/testing/index.js'
 import { announced, colorOf, LightLog, storedState, TrafficLight } from './fixtures/machines.js'
 
@@ -98,4 +100,36 @@ t.test('a timer message that is cancelled or replaced by the time it arrives is 
   await settle()
   t.same(await system.state(TrafficLight, 'c'), before, 'still green, timers untouched')
   t.equal((await system.deadLetters()).length, 0)
+})
+
+/** A state that enters itself again after a second: each firing schedules the same xstate delay from its own turn. */
+const pollMachine = setup({
+  types: { context: {} as { polls: number }, events: {} as { type: 'START'; k: string } },
+}).createMachine({
+  id: 'poller',
+  initial: 'idle',
+  context: { polls: 0 },
+  states: {
+    idle: { on: { START: 'polling' } },
+    polling: {
+      after: {
+        1_000: [
+          { guard: ({ context }) => context.polls < 4, target: 'polling', reenter: true, actions: assign({ polls: ({ context }) => context.polls + 1 }) },
+          { target: 'done', actions: assign({ polls: ({ context }) => context.polls + 1 }) },
+        ],
+      },
+    },
+    done: {},
+  },
+})
+class Poller extends machineActor(pollMachine, { type: 'poller', version: '1', key: (event: { k: string }) => event.k }) {}
+
+t.test('a state that enters itself again after a delay keeps polling: its firing does not take away the delay it set again', async (t) => {
+  const { system, clock } = createTestSystem({ actors: [Poller] })
+  await system.tell(Poller, { type: 'START', k: 'p' })
+  for (let i = 0; i < 5; i++) await clock.advance(1_000)
+  const state = await system.state(Poller, 'p')
+  t.equal(state?.snapshot?.value, 'done', 'five polls, a second apart, then done')
+  t.equal((state?.snapshot as { context?: { polls: number } } | undefined)?.context?.polls, 5)
+  t.strictSame(await system.timers(), [], 'nothing left scheduled')
 })
