@@ -72,9 +72,9 @@ export interface TimerStore {
 }
 
 /**
- * Whether `stored` is still the firing `fired` of its timer: the same due time, count of firings
- * and cause. A timer scheduled again by name has its own cause (the message whose turn set it) or,
- * outside a turn, its own due time.
+ * Whether `stored` is still the firing `fired` of its timer: the same due time, count of firings,
+ * cause and correlation. A timer scheduled again by name has its own cause (the message whose turn
+ * set it) or, outside a turn, its own due time.
  */
 export function sameFiring(stored: TimerRecord, fired: TimerRecord): boolean {
   return stored.dueAt === fired.dueAt && stored.fired === fired.fired && stored.causationId === fired.causationId && stored.correlationId === fired.correlationId
