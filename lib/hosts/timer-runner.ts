@@ -2,7 +2,7 @@ import type { Clock, TimerHandle } from '../core/clock.js'
 import { eachAtOnce } from '../core/each-at-once.js'
 import type { Logger } from '../core/logger.js'
 import { parseRecurrence } from '../core/recurrence.js'
-import type { TimerRecord, TimerStore } from '../store/index.js'
+import { sameFiring, type TimerRecord, type TimerStore } from '../store/index.js'
 
 /** Timers fired per store read; more are read at once after. */
 const BATCH = 100
@@ -161,9 +161,22 @@ export class TimerRunner {
    * scheduled the same name again, or a turn cancelled it, and that stands.
    */
   private async advance(t: TimerRecord, now: number): Promise<void> {
-    const next = t.every === undefined ? undefined : parseRecurrence(t.every)
-    let dueAt = next?.(t.dueAt)
-    if (next !== undefined && dueAt !== undefined && dueAt <= now) dueAt = next(now)
-    await this.store.advance(t, dueAt === undefined ? undefined : { ...t, dueAt, fired: t.fired + 1 })
+    const recurrence = t.every === undefined ? undefined : parseRecurrence(t.every)
+    let dueAt = recurrence?.(t.dueAt)
+    if (recurrence !== undefined && dueAt !== undefined && dueAt <= now) dueAt = recurrence(now)
+    await moveOn(this.store, t, dueAt === undefined ? undefined : { ...t, dueAt, fired: t.fired + 1 })
   }
+}
+
+/**
+ * Moves fired timer `fired` on, to `next` or out of `store`, while the store holds that firing:
+ * TimerStore.advance, or for a store without it a read and then the write. True when it moved.
+ */
+export async function moveOn(store: TimerStore, fired: TimerRecord, next: TimerRecord | undefined): Promise<boolean> {
+  if (store.advance !== undefined) return store.advance(fired, next)
+  const stored = await store.get(fired.id)
+  if (stored === undefined || !sameFiring(stored, fired)) return false
+  if (next === undefined) await store.delete(fired.id)
+  else await store.put(next)
+  return true
 }

@@ -46,18 +46,29 @@ export class DynamoDBTimerStore implements TimerStore {
 
   /**
    * After a firing: the next firing put, or the timer deleted, conditional on the item still being
-   * the firing that fired (`sameFiring`: due time, firings, cause and correlation), so a timer
-   * scheduled again or cancelled meanwhile is left as that left it.
+   * the firing that fired (`sameFiring`), so a timer scheduled again or cancelled meanwhile is left
+   * as that left it.
    */
   async advance(fired: TimerRecord, next: TimerRecord | undefined): Promise<boolean> {
-    const names: Record<string, string> = { '#due': 'dueAt', '#fired': 'fired', '#cid': 'cid', '#cause': 'cause' }
-    const values: Record<string, AttributeValue> = { ':due': { N: String(fired.dueAt) }, ':fired': { N: String(fired.fired) }, ':cid': { S: fired.correlationId } }
-    let condition = '#due = :due AND #fired = :fired AND #cid = :cid AND '
-    if (fired.causationId === undefined) condition += 'attribute_not_exists(#cause)'
-    else {
-      condition += '#cause = :cause'
-      values[':cause'] = { S: fired.causationId }
+    const names: Record<string, string> = { '#due': 'dueAt', '#fired': 'fired', '#target': 'target', '#body': 'body', '#cid': 'cid' }
+    const values: Record<string, AttributeValue> = {
+      ':due': { N: String(fired.dueAt) },
+      ':fired': { N: String(fired.fired) },
+      ':target': { S: fired.target },
+      ':body': { S: fired.body },
+      ':cid': { S: fired.correlationId },
     }
+    const conditions = ['#due = :due', '#fired = :fired', '#target = :target', '#body = :body', '#cid = :cid']
+    // Optional attributes: equal when both have one, or absent from the item when the firing has none.
+    for (const [attribute, value] of [['every', fired.every], ['cause', fired.causationId]] as const) {
+      names[`#${attribute}`] = attribute
+      if (value === undefined) conditions.push(`attribute_not_exists(#${attribute})`)
+      else {
+        conditions.push(`#${attribute} = :${attribute}`)
+        values[`:${attribute}`] = { S: value }
+      }
+    }
+    const condition = conditions.join(' AND ')
     const when = { ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values }
     try {
       if (next !== undefined) await this.write(next, when)

@@ -66,18 +66,27 @@ export interface TimerStore {
    * store, only while the store still holds the firing that fired (`sameFiring`). A timer put
    * again meanwhile (a turn the firing ran scheduled the same name again) or cancelled stays as
    * that left it: a fire-then-delete would lose the new timer, a fire-then-put bring back a
-   * cancelled one. Resolves whether it moved.
+   * cancelled one. Resolves whether it moved. A store without it is moved on by a `get` and a
+   * `put` or `delete` after it, which a write landing between the two can still be undone by.
    */
-  advance(fired: TimerRecord, next: TimerRecord | undefined): MaybePromise<boolean>
+  advance?(fired: TimerRecord, next: TimerRecord | undefined): MaybePromise<boolean>
 }
 
 /**
  * Whether `stored` is still the firing `fired` of its timer: the same due time, count of firings,
- * cause and correlation. A timer scheduled again by name has its own cause (the message whose turn
- * set it) or, outside a turn, its own due time.
+ * target, body, schedule, cause and correlation. A timer scheduled again by name in a turn has its
+ * own cause (the message whose turn set it); outside a turn, it differs in what was changed.
  */
 export function sameFiring(stored: TimerRecord, fired: TimerRecord): boolean {
-  return stored.dueAt === fired.dueAt && stored.fired === fired.fired && stored.causationId === fired.causationId && stored.correlationId === fired.correlationId
+  return (
+    stored.dueAt === fired.dueAt &&
+    stored.fired === fired.fired &&
+    stored.target === fired.target &&
+    stored.body === fired.body &&
+    stored.every === fired.every &&
+    stored.causationId === fired.causationId &&
+    stored.correlationId === fired.correlationId
+  )
 }
 
 /**

@@ -1,5 +1,8 @@
 // The store conformance cases of the timer store: puts that replace, due and next in time and
-// id order, deletes, odd ids, large messages and (for a store that has one) the item limit.
+// id order, deletes, odd ids, large messages, a fired timer moved on (the runner's `moveOn`: the
+// store's `advance`, or a read and a write for a store without it) and (for a store that has one)
+// the item limit.
+import { moveOn } from '../hosts/timer-runner.js'
 import { bigText, ODD_KEYS, timer, type WithStores } from './store-fixtures.js'
 
 /** `maxItemBytes`: the store's item limit, when it has one (ConformanceOptions). */
@@ -164,10 +167,10 @@ export function timerCases(withStores: WithStores, maxItemBytes: number | undefi
     const every = timer('every', 100, { every: 'rate(1 minute)', fired: 2 })
     await timers.put(once)
     await timers.put(every)
-    t.equal(await timers.advance(once, undefined), true)
+    t.equal(await moveOn(timers, once, undefined), true)
     t.equal(await timers.get('once'), undefined, 'the one-shot timer is gone')
     const next = { ...every, dueAt: 60_100, fired: 3 }
-    t.equal(await timers.advance(every, next), true)
+    t.equal(await moveOn(timers, every, next), true)
     t.strictSame(await timers.get('every'), next, 'the recurring one is at its next firing')
     t.strictSame(await timers.due(1_000, 10), [], 'neither is due at the fired time')
   })
@@ -177,20 +180,31 @@ export function timerCases(withStores: WithStores, maxItemBytes: number | undefi
     // The firing's own turn scheduled the same name again: another cause, another due time.
     const again = timer('tick', 200, { causationId: 'm-2' })
     await timers.put(again)
-    t.equal(await timers.advance(fired, undefined), false, 'not moved: a delete would lose the new timer')
+    t.equal(await moveOn(timers, fired, undefined), false, 'not moved: a delete would lose the new timer')
     t.strictSame(await timers.get('tick'), again, 'the timer scheduled again stays')
     // The same due time, scheduled again by another message's turn.
     const sameTime = timer('tick', 100, { causationId: 'm-3' })
     await timers.put(sameTime)
-    t.equal(await timers.advance(fired, undefined), false)
+    t.equal(await moveOn(timers, fired, undefined), false)
     t.strictSame(await timers.get('tick'), sameTime, 'a timer set by another turn for the same time stays')
     // A recurring timer cancelled while it fired is not put back.
     const every = timer('every', 100, { every: 'rate(1 minute)' })
     await timers.put(every)
     await timers.delete('every')
-    t.equal(await timers.advance(every, { ...every, dueAt: 60_100, fired: 1 }), false, 'not moved')
+    t.equal(await moveOn(timers, every, { ...every, dueAt: 60_100, fired: 1 }), false, 'not moved')
     t.equal(await timers.get('every'), undefined, 'the cancelled timer stays cancelled')
-    t.equal(await timers.next(), 100, 'the one left is the one scheduled again')
+    // Outside a turn, scheduled again by name for the due time that fired, with another schedule and body.
+    const hourly = timer('report', 3_600_000, { every: 'rate(1 hour)' })
+    const halfHourly = timer('report', 3_600_000, { every: 'rate(30 minutes)', body: '{"json":"v2"}' })
+    await timers.put(hourly)
+    await timers.put(halfHourly)
+    t.equal(await moveOn(timers, hourly, { ...hourly, dueAt: 7_200_000, fired: 1 }), false, 'not moved')
+    t.strictSame(await timers.get('report'), halfHourly, 'the new schedule and body stay')
+    t.strictSame(
+      (await timers.list()).map((x) => x.id),
+      ['tick', 'report'],
+      'nothing else was written',
+    )
   })
 
   withStores('timers: what a store returns is a copy', async (t, { timers }) => {

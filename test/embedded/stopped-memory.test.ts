@@ -4,7 +4,7 @@
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import t from 'tap'
-import { Actor, createSystem, type Context } from '../../lib/index.js'
+import { Actor, createSystem, memoryStores, type Context } from '../../lib/index.js'
 
 v8.setFlagsFromString('--expose-gc')
 const gc = vm.runInNewContext('gc') as () => void
@@ -50,4 +50,22 @@ t.test('a stopped system is collected while another system keeps running', async
   gc()
   t.equal(refs.system.deref() === undefined, true, 'the stopped system was collected')
   t.equal(await other.ask(Counter, { by: 1 }), 2, 'the running system goes on')
+})
+
+t.test('a system whose stop failed to save its state is collected too', async (t) => {
+  const refs = await (async () => {
+    const stores = memoryStores()
+    // The stop writes every instance to the state store; this one refuses.
+    const state = Object.assign(Object.create(stores.state) as typeof stores.state, {
+      put: () => Promise.reject(new Error('the state store is down (injected)')),
+    })
+    const system = createSystem({ actors: [Counter], logLevel: 'silent', stores: { state, timers: stores.timers } })
+    t.equal(await system.ask(Counter, { by: 1 }), 1)
+    await t.rejects(system.stop(), /the state store is down/, 'the stop says why it failed')
+    return { system: new WeakRef(system) }
+  })()
+  await new Promise((resolve) => setImmediate(resolve))
+  gc()
+  gc()
+  t.equal(refs.system.deref() === undefined, true, 'the system was collected')
 })

@@ -133,3 +133,21 @@ t.test('a timer scheduled again or cancelled while it fired is left as that left
   t.equal(store.get('gone'), undefined, 'the recurring timer cancelled while it fired is not put back')
   t.strictSame(store.get('every'), { ...every, dueAt: every.dueAt + 60_000, fired: 1 }, 'the recurring timer nothing touched moves to its next firing')
 })
+
+t.test('a store without advance has its fired timers moved on by a read and a write, with the same outcome', async (t) => {
+  const clock = new SimulatedClock()
+  const store = new MemoryTimerStore()
+  const bare = Object.assign(Object.create(store) as MemoryTimerStore, { advance: undefined })
+  const poll = { ...dueTimer(clock, 'poll', 'x'), causationId: 'm-1' }
+  const once = dueTimer(clock, 'once', 'y')
+  for (const timer of [poll, once]) store.put(timer)
+  const pollAgain = { ...poll, dueAt: clock.now() + 60_000, causationId: 'm-2' }
+  const fired: string[] = []
+  const fire = (timer: TimerRecord) => {
+    fired.push(timer.id)
+    if (timer.id === 'poll') store.put(pollAgain)
+  }
+  await new TimerRunner(clock, bare, fire, createLogger('error')).fireDue()
+  t.strictSame(fired.sort(), ['once', 'poll'])
+  t.strictSame(store.list(), [pollAgain], 'the fired one-shot timer is gone; the poll scheduled again stays')
+})

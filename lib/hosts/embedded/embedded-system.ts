@@ -332,9 +332,13 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     // Asks end first: their messages' receipts then say how the stop left them.
     this.asks.failAll(new SystemStoppedError('the system stopped before the reply came'))
     this.burial.buryWaiting(this.registry, this.retries, (inst, item, seq, sentAt) => this.intake.slotEnvelope(inst, item, seq, sentAt, 0))
-    await timersStopped
-    if (this.keepsState) await this.states.saveAll(this.runtimes)
-    MailboxTurn.release(this)
+    try {
+      await timersStopped
+      if (this.keepsState) await this.states.saveAll(this.runtimes)
+    } finally {
+      // Also when the save failed: the stop is over either way (a second one is refused).
+      MailboxTurn.release(this)
+    }
     // What is still outstanding now is in turns that outlived the timeout.
     // Messages sent by turns during the stop count too: each message once, by how it ended.
     return { drained: this.book.ended - endedBefore - this.burial.count, deadLettered: this.burial.count, stillRunning: this.book.outstanding, leftInStream: 0 }
