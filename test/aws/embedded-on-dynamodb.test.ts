@@ -71,3 +71,26 @@ t.test('a timer scheduled by one system fires in the next', async (t) => {
   await two.stop()
   t.strictSame(await stores().timers.list(), [], 'a one-shot timer is gone once fired')
 })
+
+/** Polls by scheduling its next round under one name, from the turn its own firing runs. */
+const polled = { rounds: [] as number[], done: undefined as (() => void) | undefined }
+class Poll extends Actor<{ n: number }> {
+  static readonly type = 'poll'
+  receive(msg: Poll['In'], ctx: Context) {
+    polled.rounds.push(msg.n)
+    if (msg.n < 5) ctx.schedule(Poll, { n: msg.n + 1 }, { afterMs: 30, name: 'next' })
+    else polled.done?.()
+  }
+}
+
+t.test('a poll that schedules its next round under one name keeps polling on the DynamoDB timer store', async (t) => {
+  const system = createSystem({ actors: [Poll], stores: stores(), logLevel: 'error' })
+  const done = new Promise<void>((resolve) => (polled.done = resolve))
+  await system.tell(Poll, { n: 0 })
+  // Before the runner moved a firing on conditionally, its delete took away the round the firing's turn had just scheduled.
+  const stalled = new Promise<'stalled'>((resolve) => setTimeout(() => resolve('stalled'), 10_000).unref())
+  t.equal(await Promise.race([done.then(() => 'done' as const), stalled]), 'done', 'the sixth round ran')
+  await system.stop()
+  t.strictSame(polled.rounds, [0, 1, 2, 3, 4, 5])
+  t.strictSame(await stores().timers.list(), [], 'the last round scheduled nothing, and its firing is gone')
+})
