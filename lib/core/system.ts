@@ -146,7 +146,8 @@ export interface System {
    * Drops an instance this process holds in memory, once its state is in the state store; its
    * next message loads it again, and `state()` reads it from the store meanwhile. True when the
    * instance was dropped; false when this process does not hold it, or it is busy (a turn under
-   * way, or a message of it held here and waiting). On AWS every commit is in the table already:
+   * way, or a message of it held here and waiting), or it ran again while its write was on its way
+   * (it stays; a write that fails rejects, and leaves it in memory). On AWS every commit is in the table already:
    * what the process holds is the copy `instances()` lists, from a turn its host ran, and where a
    * Lambda is the host it holds none (always false).
    */

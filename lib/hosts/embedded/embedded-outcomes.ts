@@ -3,7 +3,6 @@ import type { Envelope } from '../../core/envelope.js'
 import { AskFailedError } from '../../core/errors.js'
 import type { Listeners } from '../../core/listeners.js'
 import type { Logger } from '../../core/logger.js'
-import type { StateStore } from '../../store/index.js'
 import type { AttemptRecord } from '../../core/dead-letter.js'
 import type { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
 import type { Effect } from '../../turn/effect.js'
@@ -14,6 +13,7 @@ import { childReport, deadLetter, doneEffects, filteredError, forkReport, logDea
 import type { ActorRuntime } from './actor-runtime.js'
 import type { EmbeddedTimers } from './embedded-timers.js'
 import type { Instance } from './instance.js'
+import type { InstanceStates } from './instance-states.js'
 import type { MailboxTurn } from './mailbox-turn.js'
 import type { MessageBook } from './message-book.js'
 import type { PendingAsks } from './pending-asks.js'
@@ -36,7 +36,7 @@ export interface OutcomeParts {
   asks: PendingAsks
   dead: DeadLetterBox
   retries: RetryWaits
-  state: StateStore
+  states: InstanceStates
   timers: EmbeddedTimers
   /** Accepts a message a turn sent. */
   sink: MessageSink
@@ -61,7 +61,7 @@ export class EmbeddedOutcomes {
   private readonly asks: PendingAsks
   private readonly dead: DeadLetterBox
   private readonly retries: RetryWaits
-  private readonly state: StateStore
+  private readonly states: InstanceStates
   private readonly timers: EmbeddedTimers
   private readonly sink: MessageSink
 
@@ -74,7 +74,7 @@ export class EmbeddedOutcomes {
     this.asks = parts.asks
     this.dead = parts.dead
     this.retries = parts.retries
-    this.state = parts.state
+    this.states = parts.states
     this.timers = parts.timers
     this.sink = parts.sink
   }
@@ -150,7 +150,7 @@ export class EmbeddedOutcomes {
     if (inst.size !== 0) return // more messages: they start from the initial state
     inst.rt.drop(inst.key)
     inst.mailbox.release()
-    const deleted = this.state.delete(inst.rt.type, inst.key)
+    const deleted = this.states.delete(inst)
     if (deleted instanceof Promise) this.settleStore(deleted, `deleting ${inst.rt.type}#${inst.key}`)
   }
 

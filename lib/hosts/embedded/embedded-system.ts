@@ -113,7 +113,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     const { clock, logger, events, registry, book, asks, dead, retries, receipts, ids, dispatch, states, burial, checkSerializable, receiptsForAll } = this
     this.intake = new Intake({ life: this.life, clock, registry, ids, dispatch, states, book, receipts, asks, events, burial, checkSerializable, receiptsForAll })
     this.scheduled = new EmbeddedTimers(clock, options.stores?.timers ?? new MemoryTimerStore(), registry, dead, logger, (rt, envelope) => this.intake.enqueue(rt, envelope, receiptsForAll))
-    this.outcomes = new EmbeddedOutcomes({ clock, logger, events, registry, book, asks, dead, retries, timers: this.scheduled, state: states.store, sink: this.intake })
+    this.outcomes = new EmbeddedOutcomes({ clock, logger, events, registry, book, asks, dead, retries, timers: this.scheduled, states, sink: this.intake })
     this.forks = new EmbeddedForks(this, registry, this.checkSerializable, this.outcomes, clock.now())
     serveForkResult(this.registry.get(FORK_RESULT).actor, this.forks)
     this.scheduled.runner.start()

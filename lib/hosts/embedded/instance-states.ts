@@ -12,6 +12,12 @@ import type { Instance } from './instance.js'
  * and read from the store when it is not in memory.
  */
 export class InstanceStates {
+  /**
+   * Deletes an asynchronous store has not answered yet, by type and key: a new instance of that
+   * key reads the store only once its delete has landed, or it would start from the deleted state.
+   */
+  private readonly deleting = new Map<string, Promise<unknown>>()
+
   constructor(
     readonly store: StateStore,
     private readonly clock: Clock,
@@ -25,12 +31,34 @@ export class InstanceStates {
   private load(rt: ActorRuntime, key: string): Instance {
     const inst = rt.newInstance(key)
     if (!rt.stateful) return inst
+    const deleting = this.deleting.size === 0 ? undefined : this.deleting.get(deleteId(rt.type, key))
+    if (deleting !== undefined) {
+      restoreLater(inst, readAfter(deleting, this.store, rt.type, key))
+      return inst
+    }
     const stored = this.store.get(rt.type, key)
     // No closure on this path (nor in this method, whose scope it would allocate on every call):
     // W2 makes thousands of instances in a burst, and every fork makes its joiner's.
     if (stored instanceof Promise) restoreLater(inst, stored)
     else restore(inst, stored)
     return inst
+  }
+
+  /** Deletes an instance a turn ended (its state set to undefined) from the store; the next load of its key waits for it. */
+  delete(inst: Instance): void | Promise<void> {
+    const deleted = this.store.delete(inst.rt.type, inst.key)
+    if (!(deleted instanceof Promise)) return deleted
+    const id = deleteId(inst.rt.type, inst.key)
+    const landed: Promise<unknown> = deleted.then(
+      () => this.landed(id, landed),
+      () => this.landed(id, landed),
+    )
+    this.deleting.set(id, landed)
+    return deleted
+  }
+
+  private landed(id: string, landed: Promise<unknown>): void {
+    if (this.deleting.get(id) === landed) this.deleting.delete(id)
   }
 
   /**
@@ -55,12 +83,28 @@ export class InstanceStates {
     }
   }
 
-  /** Drops an idle instance from memory, kept in the store; false while it has work or waits. */
+  /**
+   * Drops an idle instance from memory, kept in the store; false while it has work or waits, or
+   * when it ran again while its write was on its way. It stays in memory until the write lands: a
+   * message that comes meanwhile runs on it, not on a read of a store that may not hold the write
+   * yet, and a write that fails leaves it where it was, nothing lost.
+   */
   async evict(rt: ActorRuntime, key: string): Promise<boolean> {
     const inst = rt.instances.get(key)
-    if (!inst || inst.active !== 0 || inst.size !== 0 || inst.parked || inst.waiting || inst.loading) return false
+    if (!inst || !idle(inst)) return false
+    if (rt.stateful) {
+      const { state, lastMessage, lastSeq, version } = inst
+      try {
+        await this.save(inst)
+      } catch (error) {
+        // Not written: the next write is conditional on the version the store still has.
+        if (inst.version === version + 1) inst.version = version
+        throw error
+      }
+      // A turn that ran meanwhile changed what was written: it stays, and its next write follows this one.
+      if (rt.instances.get(key) !== inst || !idle(inst) || inst.state !== state || inst.lastMessage !== lastMessage || inst.lastSeq !== lastSeq) return false
+    }
     rt.drop(key)
-    if (rt.stateful) await this.save(inst)
     return true
   }
 
@@ -73,6 +117,21 @@ export class InstanceStates {
     if (inst || !rt.stateful) return Promise.resolve(inst ? readKept(inst.state, (state) => readable(rt, key, state)) : undefined)
     return Promise.resolve(this.store.get(rt.type, key)).then((stored) => (stored === undefined ? undefined : readable(rt, key, loadedState(rt, stored))))
   }
+}
+
+function deleteId(type: string, key: string): string {
+  return `${type}\u0000${key}`
+}
+
+/** The stored state of `type` `key`, read once `deleting` has landed (failed or not: a failed delete left the item). */
+async function readAfter(deleting: Promise<unknown>, store: StateStore, type: string, key: string): Promise<StoredInstance | undefined> {
+  await deleting
+  return store.get(type, key)
+}
+
+/** Nothing to run, running, waiting or loading. */
+function idle(inst: Instance): boolean {
+  return inst.active === 0 && inst.size === 0 && !inst.parked && !inst.waiting && inst.loading === undefined
 }
 
 /**
