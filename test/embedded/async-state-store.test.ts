@@ -24,20 +24,28 @@ class Counter extends Actor<{ k: string; reset?: boolean }, number | undefined, 
   }
 }
 
-/** A memory store whose writes and deletes wait until the test lets them through, or fail. */
+/**
+ * A memory store whose writes and deletes wait while the test holds them, then land in the order
+ * it says (a store with several connections may answer a later write first), or fail.
+ */
 class GatedStore implements StateStore {
   readonly inner = new MemoryStateStore()
-  private gate: Promise<void> | undefined
-  private open: (() => void) | undefined
+  private held: (() => void)[] | undefined
   failWrites = false
 
   hold(): void {
-    this.gate = new Promise<void>((resolve) => (this.open = resolve))
+    this.held = []
   }
 
-  release(): void {
-    this.open?.()
-    this.gate = undefined
+  /** Lets the held writes land, in the order they came, or the last first. */
+  async release(order: 'in order' | 'last first' = 'in order'): Promise<void> {
+    const held = this.held ?? []
+    this.held = undefined
+    for (const land of order === 'in order' ? held : held.reverse()) {
+      land()
+      // Each lands before the next goes.
+      for (let i = 0; i < 5; i++) await Promise.resolve()
+    }
   }
 
   async get(type: string, key: string): Promise<StoredInstance | undefined> {
@@ -45,14 +53,19 @@ class GatedStore implements StateStore {
   }
 
   async put(type: string, key: string, value: StoredInstance, expected: number | undefined, at?: number): Promise<void> {
-    await this.gate
+    await this.wait()
     if (this.failWrites) throw new Error('ProvisionedThroughputExceededException (injected)')
     this.inner.put(type, key, value, expected, at)
   }
 
   async delete(type: string, key: string): Promise<void> {
-    await this.gate
+    await this.wait()
     this.inner.delete(type, key)
+  }
+
+  private wait(): Promise<void> | undefined {
+    const held = this.held
+    return held === undefined ? undefined : new Promise<void>((resolve) => held.push(resolve))
   }
 }
 
@@ -70,7 +83,7 @@ t.test('a message that comes while an eviction is being written runs on the inst
   state.hold()
   const evicting = sys.evict(Counter, 'a')
   t.equal(await sys.ask(Counter, { k: 'a' }), 3, 'the count goes on from 2, not from a store that does not have it yet')
-  state.release()
+  await state.release()
   t.equal(await evicting, false, 'not evicted: it ran again while its write was on its way')
   t.equal(state.inner.get('counter', 'a')?.version, 1, 'the write landed')
   t.equal(await sys.evict(Counter, 'a'), true, 'the next eviction writes after it')
@@ -100,7 +113,24 @@ t.test('an instance its turn deleted does not come back from the store while the
   state.hold()
   await sys.ask(Counter, { k: 'c', reset: true })
   const next = sys.ask(Counter, { k: 'c' })
-  state.release()
+  await state.release()
   t.equal(await next, 1, 'the next message starts from the initial state, not from the deleted count of 2')
   t.equal(state.inner.get('counter', 'c'), undefined, 'the store holds nothing of the deleted instance')
+})
+
+t.test('a stop while an eviction is being written waits for it, and writes nothing over it', async (t) => {
+  const state = new GatedStore()
+  const sys = createSystem({ actors: [Counter], stores: { state, timers: new MemoryTimerStore() }, logLevel: 'silent' })
+  await sys.ask(Counter, { k: 'd' })
+  await sys.ask(Counter, { k: 'd' })
+  state.hold()
+  const evicting = sys.evict(Counter, 'd')
+  const stopping = sys.stop()
+  for (let i = 0; i < 20; i++) await Promise.resolve()
+  // A later write landing first would meet a store without the eviction's version: a conflict.
+  await state.release('last first')
+  t.equal(await evicting, true)
+  t.strictSame(await stopping, { drained: 0, deadLettered: 0, stillRunning: 0, leftInStream: 0 }, 'the stop ends without an error')
+  t.equal(state.inner.get('counter', 'd')?.version, 1, 'written once, by the eviction')
+  t.equal(state.inner.get('counter', 'd')?.state, '{"json":{"n":2}}')
 })

@@ -17,6 +17,8 @@ export class InstanceStates {
    * key reads the store only once its delete has landed, or it would start from the deleted state.
    */
   private readonly deleting = new Map<string, Promise<unknown>>()
+  /** Evictions whose write is on its way: a stop waits for each before it writes the instance itself. */
+  private readonly evicting = new Map<Instance, Promise<unknown>>()
 
   constructor(
     readonly store: StateStore,
@@ -79,7 +81,12 @@ export class InstanceStates {
       if (!rt.stateful) continue
       // A turn that outlived the stop may end instances while this walks the map: the last one ended
       // leaves a new map in `rt.instances`, and the old one, walked here, still lists what it dropped.
-      for (const inst of rt.instances.values()) if (rt.instances.get(inst.key) === inst) await this.save(inst)
+      for (const inst of rt.instances.values()) {
+        const evicting = this.evicting.size === 0 ? undefined : this.evicting.get(inst)
+        // Its eviction's write first (failed or not, it left the version right): two writes of one version would conflict.
+        if (evicting !== undefined) await evicting.catch(() => undefined)
+        if (rt.instances.get(inst.key) === inst) await this.save(inst)
+      }
     }
   }
 
@@ -94,12 +101,16 @@ export class InstanceStates {
     if (!inst || !idle(inst)) return false
     if (rt.stateful) {
       const { state, lastMessage, lastSeq, version } = inst
+      const saving = this.save(inst)
+      if (saving instanceof Promise) this.evicting.set(inst, saving)
       try {
-        await this.save(inst)
+        await saving
       } catch (error) {
         // Not written: the next write is conditional on the version the store still has.
         if (inst.version === version + 1) inst.version = version
         throw error
+      } finally {
+        this.evicting.delete(inst)
       }
       // A turn that ran meanwhile changed what was written: it stays, and its next write follows this one.
       if (rt.instances.get(key) !== inst || !idle(inst) || inst.state !== state || inst.lastMessage !== lastMessage || inst.lastSeq !== lastSeq) return false
