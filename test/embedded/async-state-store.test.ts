@@ -32,6 +32,8 @@ class GatedStore implements StateStore {
   readonly inner = new MemoryStateStore()
   private held: (() => void)[] | undefined
   failWrites = false
+  /** The next write lands, and its answer is lost (a timeout after the write, an SDK retry that meets it). */
+  landThenFail = false
 
   hold(): void {
     this.held = []
@@ -56,6 +58,10 @@ class GatedStore implements StateStore {
     await this.wait()
     if (this.failWrites) throw new Error('ProvisionedThroughputExceededException (injected)')
     this.inner.put(type, key, value, expected, at)
+    if (this.landThenFail) {
+      this.landThenFail = false
+      throw new Error('TimeoutError after the write landed (injected)')
+    }
   }
 
   async delete(type: string, key: string): Promise<void> {
@@ -133,4 +139,55 @@ t.test('a stop while an eviction is being written waits for it, and writes nothi
   t.strictSame(await stopping, { drained: 0, deadLettered: 0, stillRunning: 0, leftInStream: 0 }, 'the stop ends without an error')
   t.equal(state.inner.get('counter', 'd')?.version, 1, 'written once, by the eviction')
   t.equal(state.inner.get('counter', 'd')?.state, '{"json":{"n":2}}')
+})
+
+/** Microtask turns enough for a turn, or a stop, to reach its store write. */
+async function turns(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve()
+}
+
+t.test('an instance deleted while its eviction is being written stays deleted, whichever write lands first', async (t) => {
+  const state = new GatedStore()
+  const sys = system(state)
+  await sys.ask(Counter, { k: 'e' })
+  await sys.ask(Counter, { k: 'e' })
+  state.hold()
+  const evicting = sys.evict(Counter, 'e')
+  await sys.ask(Counter, { k: 'e', reset: true })
+  await turns()
+  await state.release('last first')
+  t.equal(await evicting, false, 'not evicted: deleted meanwhile')
+  t.equal(state.inner.get('counter', 'e'), undefined, 'the delete went after the write')
+  t.equal(await sys.ask(Counter, { k: 'e' }), 1, 'the next message starts from the initial state')
+})
+
+t.test('an eviction whose write landed but whose answer was lost keeps the version the store has', async (t) => {
+  const state = new GatedStore()
+  const sys = createSystem({ actors: [Counter], stores: { state, timers: new MemoryTimerStore() }, logLevel: 'silent' })
+  await sys.ask(Counter, { k: 'f' })
+  state.landThenFail = true
+  await t.rejects(sys.evict(Counter, 'f'), /TimeoutError/)
+  t.equal(state.inner.get('counter', 'f')?.version, 1, 'the write landed')
+  t.equal(await sys.ask(Counter, { k: 'f' }), 2)
+  t.equal(await sys.evict(Counter, 'f'), true, 'the next write follows it, no conflict')
+  t.equal(await sys.ask(Counter, { k: 'f' }), 3)
+  await sys.stop()
+  t.equal(state.inner.get('counter', 'f')?.state, '{"json":{"n":3}}', 'the stop wrote the latest count')
+})
+
+t.test('an eviction asked for while another is on its way answers false, and a stop waits for the one on its way', async (t) => {
+  const state = new GatedStore()
+  const sys = createSystem({ actors: [Counter], stores: { state, timers: new MemoryTimerStore() }, logLevel: 'silent' })
+  await sys.ask(Counter, { k: 'g' })
+  state.hold()
+  const first = sys.evict(Counter, 'g')
+  t.equal(await sys.ask(Counter, { k: 'g' }), 2, 'runs on the instance while its write is held')
+  t.equal(await sys.evict(Counter, 'g'), false, 'one eviction at a time')
+  const stopping = sys.stop()
+  await turns()
+  await state.release('last first')
+  t.equal(await first, false, 'it ran again while its write was on its way')
+  await stopping
+  t.equal(state.inner.get('counter', 'g')?.state, '{"json":{"n":2}}', 'the stop wrote the count after the eviction')
+  t.equal(state.inner.get('counter', 'g')?.version, 2)
 })

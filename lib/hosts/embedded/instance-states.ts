@@ -46,9 +46,14 @@ export class InstanceStates {
     return inst
   }
 
-  /** Deletes an instance a turn ended (its state set to undefined) from the store; the next load of its key waits for it. */
+  /**
+   * Deletes an instance a turn ended (its state set to undefined) from the store, after its
+   * eviction's write if one is on its way (landing later, that write would bring it back); the next
+   * load of its key waits for it.
+   */
   delete(inst: Instance): void | Promise<void> {
-    const deleted = this.store.delete(inst.rt.type, inst.key)
+    const evicting = this.evicting.size === 0 ? undefined : this.evicting.get(inst)
+    const deleted = evicting === undefined ? this.store.delete(inst.rt.type, inst.key) : deleteAfter(evicting, this.store, inst.rt.type, inst.key)
     if (!(deleted instanceof Promise)) return deleted
     const id = deleteId(inst.rt.type, inst.key)
     const landed: Promise<unknown> = deleted.then(
@@ -98,17 +103,14 @@ export class InstanceStates {
    */
   async evict(rt: ActorRuntime, key: string): Promise<boolean> {
     const inst = rt.instances.get(key)
-    if (!inst || !idle(inst)) return false
+    // One eviction at a time: the one on its way answers for this one.
+    if (!inst || !idle(inst) || this.evicting.has(inst)) return false
     if (rt.stateful) {
-      const { state, lastMessage, lastSeq, version } = inst
-      const saving = this.save(inst)
-      if (saving instanceof Promise) this.evicting.set(inst, saving)
+      const { state, lastMessage, lastSeq } = inst
+      const written = this.write(inst)
+      this.evicting.set(inst, written)
       try {
-        await saving
-      } catch (error) {
-        // Not written: the next write is conditional on the version the store still has.
-        if (inst.version === version + 1) inst.version = version
-        throw error
+        await written
       } finally {
         this.evicting.delete(inst)
       }
@@ -117,6 +119,32 @@ export class InstanceStates {
     }
     rt.drop(key)
     return true
+  }
+
+  /** An eviction's write; one that fails leaves the version as the store has it, and rejects. */
+  private async write(inst: Instance): Promise<void> {
+    const version = inst.version
+    try {
+      await this.save(inst)
+    } catch (error) {
+      await this.afterFailedWrite(inst, version)
+      throw error
+    }
+  }
+
+  /**
+   * After a write of `inst` from `version` failed: the version goes back to what the store has, so
+   * the next write is conditional on it. A write whose answer was lost may have landed all the same:
+   * the store says which.
+   */
+  private async afterFailedWrite(inst: Instance, version: number): Promise<void> {
+    if (inst.version !== version + 1) return
+    try {
+      if ((await this.store.get(inst.rt.type, inst.key))?.version === version + 1) return
+    } catch {
+      // Unreadable too: taken as not written, the likelier end of a failed write.
+    }
+    inst.version = version
   }
 
   /**
@@ -132,6 +160,12 @@ export class InstanceStates {
 
 function deleteId(type: string, key: string): string {
   return `${type}\u0000${key}`
+}
+
+/** Deletes `type` `key` once `evicting`, a write of it, has landed or failed. */
+async function deleteAfter(evicting: Promise<unknown>, store: StateStore, type: string, key: string): Promise<void> {
+  await evicting.catch(() => undefined)
+  await store.delete(type, key)
 }
 
 /** The stored state of `type` `key`, read once `deleting` has landed (failed or not: a failed delete left the item). */
