@@ -147,9 +147,9 @@ export interface System {
    * next message loads it again, and `state()` reads it from the store meanwhile. True when the
    * instance was dropped; false when this process does not hold it, or it is busy (a turn under
    * way, or a message of it held here and waiting), or it ran again while its write was on its way
-   * (it stays; a write that fails rejects, and leaves it in memory). On AWS every commit is in the table already:
-   * what the process holds is the copy `instances()` lists, from a turn its host ran, and where a
-   * Lambda is the host it holds none (always false).
+   * (it stays; a write that fails rejects, and leaves it in memory). On AWS every commit is in the
+   * table already: what the process holds is the copy `instances()` lists, from a turn its host
+   * ran, and where a Lambda is the host it holds none (always false).
    */
   evict(actor: ActorClass | string, key?: string): Promise<boolean>
   /**

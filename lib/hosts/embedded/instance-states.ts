@@ -17,7 +17,7 @@ export class InstanceStates {
    * key reads the store only once its delete has landed, or it would start from the deleted state.
    */
   private readonly deleting = new Map<string, Promise<unknown>>()
-  /** Evictions whose write is on its way: a stop waits for each before it writes the instance itself. */
+  /** Evictions whose write is on its way: a stop's write of the instance, and its delete, go after it. */
   private readonly evicting = new Map<Instance, Promise<unknown>>()
 
   constructor(
