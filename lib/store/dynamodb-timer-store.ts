@@ -50,15 +50,14 @@ export class DynamoDBTimerStore implements TimerStore {
    * as that left it.
    */
   async advance(fired: TimerRecord, next: TimerRecord | undefined): Promise<boolean> {
-    const names: Record<string, string> = { '#due': 'dueAt', '#fired': 'fired', '#target': 'target', '#body': 'body', '#cid': 'cid' }
+    const names: Record<string, string> = { '#due': 'dueAt', '#target': 'target', '#body': 'body', '#cid': 'cid' }
     const values: Record<string, AttributeValue> = {
       ':due': { N: String(fired.dueAt) },
-      ':fired': { N: String(fired.fired) },
       ':target': { S: fired.target },
       ':body': { S: fired.body },
       ':cid': { S: fired.correlationId },
     }
-    const conditions = ['#due = :due', '#fired = :fired', '#target = :target', '#body = :body', '#cid = :cid']
+    const conditions = ['#due = :due', '#target = :target', '#body = :body', '#cid = :cid']
     // Optional attributes: equal when both have one, or absent from the item when the firing has none.
     for (const [attribute, value] of [['every', fired.every], ['cause', fired.causationId]] as const) {
       names[`#${attribute}`] = attribute

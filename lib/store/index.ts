@@ -73,14 +73,15 @@ export interface TimerStore {
 }
 
 /**
- * Whether `stored` is still the firing `fired` of its timer: the same due time, count of firings,
- * target, body, schedule, cause and correlation. A timer scheduled again by name in a turn has its
- * own cause (the message whose turn set it); outside a turn, it differs in what was changed.
+ * Whether `stored` is still the firing `fired` of its timer: the same due time, target, body,
+ * schedule, cause and correlation. A timer scheduled again by name in a turn has its own cause (the
+ * message whose turn set it); outside a turn, it differs in what was changed. The count of firings
+ * is left out: a recurring timer scheduled again just as it was (a process starting) counts from
+ * 0, and is moved on with the firing's count rather than left due to fire once more.
  */
 export function sameFiring(stored: TimerRecord, fired: TimerRecord): boolean {
   return (
     stored.dueAt === fired.dueAt &&
-    stored.fired === fired.fired &&
     stored.target === fired.target &&
     stored.body === fired.body &&
     stored.every === fired.every &&

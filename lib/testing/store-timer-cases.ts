@@ -207,6 +207,15 @@ export function timerCases(withStores: WithStores, maxItemBytes: number | undefi
     )
   })
 
+  withStores('timers: advance moves on a recurring timer scheduled again just as it was while it fired, with the firing\'s count', async (t, { timers }) => {
+    const fired = timer('report', 3_600_000, { every: 'rate(1 hour)', fired: 7 })
+    // A process starting schedules it again as it was: its count starts from 0.
+    await timers.put({ ...fired, fired: 0 })
+    const next = { ...fired, dueAt: 7_200_000, fired: 8 }
+    t.equal(await moveOn(timers, fired, next), true, 'the same firing: moved on, not left due to fire once more')
+    t.strictSame(await timers.get('report'), next)
+  })
+
   withStores('timers: what a store returns is a copy', async (t, { timers }) => {
     await timers.put(timer('a', 100))
     const got = (await timers.get('a'))!
