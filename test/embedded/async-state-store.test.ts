@@ -46,7 +46,7 @@ class GatedStore implements StateStore {
     for (const land of order === 'in order' ? held : held.reverse()) {
       land()
       // Each lands before the next goes.
-      for (let i = 0; i < 5; i++) await Promise.resolve()
+      await turns()
     }
   }
 
@@ -75,6 +75,12 @@ class GatedStore implements StateStore {
   }
 }
 
+/** Microtask turns enough for a turn, or a stop, to reach its store write. */
+async function turns(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve()
+}
+
+/** A system on `state`, stopped after the test (a test may stop it itself). */
 function system(state: GatedStore) {
   const sys = createSystem({ actors: [Counter], stores: { state, timers: new MemoryTimerStore() }, logLevel: 'silent' })
   t.teardown(() => sys.stop().catch(() => undefined))
@@ -126,13 +132,13 @@ t.test('an instance its turn deleted does not come back from the store while the
 
 t.test('a stop while an eviction is being written waits for it, and writes nothing over it', async (t) => {
   const state = new GatedStore()
-  const sys = createSystem({ actors: [Counter], stores: { state, timers: new MemoryTimerStore() }, logLevel: 'silent' })
+  const sys = system(state)
   await sys.ask(Counter, { k: 'd' })
   await sys.ask(Counter, { k: 'd' })
   state.hold()
   const evicting = sys.evict(Counter, 'd')
   const stopping = sys.stop()
-  for (let i = 0; i < 20; i++) await Promise.resolve()
+  await turns()
   // A later write landing first would meet a store without the eviction's version: a conflict.
   await state.release('last first')
   t.equal(await evicting, true)
@@ -140,11 +146,6 @@ t.test('a stop while an eviction is being written waits for it, and writes nothi
   t.equal(state.inner.get('counter', 'd')?.version, 1, 'written once, by the eviction')
   t.equal(state.inner.get('counter', 'd')?.state, '{"json":{"n":2}}')
 })
-
-/** Microtask turns enough for a turn, or a stop, to reach its store write. */
-async function turns(): Promise<void> {
-  for (let i = 0; i < 20; i++) await Promise.resolve()
-}
 
 t.test('an instance deleted while its eviction is being written stays deleted, whichever write lands first', async (t) => {
   const state = new GatedStore()
@@ -163,7 +164,7 @@ t.test('an instance deleted while its eviction is being written stays deleted, w
 
 t.test('an eviction whose write landed but whose answer was lost keeps the version the store has', async (t) => {
   const state = new GatedStore()
-  const sys = createSystem({ actors: [Counter], stores: { state, timers: new MemoryTimerStore() }, logLevel: 'silent' })
+  const sys = system(state)
   await sys.ask(Counter, { k: 'f' })
   state.landThenFail = true
   await t.rejects(sys.evict(Counter, 'f'), /TimeoutError/)
@@ -177,7 +178,7 @@ t.test('an eviction whose write landed but whose answer was lost keeps the versi
 
 t.test('an eviction asked for while another is on its way answers false, and a stop waits for the one on its way', async (t) => {
   const state = new GatedStore()
-  const sys = createSystem({ actors: [Counter], stores: { state, timers: new MemoryTimerStore() }, logLevel: 'silent' })
+  const sys = system(state)
   await sys.ask(Counter, { k: 'g' })
   state.hold()
   const first = sys.evict(Counter, 'g')

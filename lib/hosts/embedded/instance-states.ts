@@ -52,7 +52,7 @@ export class InstanceStates {
    * load of its key waits for it.
    */
   delete(inst: Instance): void | Promise<void> {
-    const evicting = this.evicting.size === 0 ? undefined : this.evicting.get(inst)
+    const evicting = this.evicting.get(inst)
     const deleted = evicting === undefined ? this.store.delete(inst.rt.type, inst.key) : deleteAfter(evicting, this.store, inst.rt.type, inst.key)
     if (!(deleted instanceof Promise)) return deleted
     const id = deleteId(inst.rt.type, inst.key)
@@ -87,7 +87,7 @@ export class InstanceStates {
       // A turn that outlived the stop may end instances while this walks the map: the last one ended
       // leaves a new map in `rt.instances`, and the old one, walked here, still lists what it dropped.
       for (const inst of rt.instances.values()) {
-        const evicting = this.evicting.size === 0 ? undefined : this.evicting.get(inst)
+        const evicting = this.evicting.get(inst)
         // Its eviction's write first (failed or not, it left the version right): two writes of one version would conflict.
         if (evicting !== undefined) await evicting.catch(() => undefined)
         if (rt.instances.get(inst.key) === inst) await this.save(inst)
