@@ -25,6 +25,36 @@ export interface TimerRecord {
   direct?: true
   /** The trace context of the span that set it; each firing's message carries it. */
   trace?: TraceContext
+  /** Which commit of its instance put it, when a durable turn did (TimerOrder). */
+  order?: TimerOrder
+}
+
+/**
+ * Which commit of an instance wrote a timer of it, or cancelled one (AWS mode): the writes of one
+ * timer take effect in the order their commits were made, whatever order they reach the store in.
+ * Two hosts can carry out an instance's commits at once, one of them late (an outbox sent again
+ * behind its retries, a direct run settling what an earlier commit left): a write of an earlier
+ * commit that lands after a later one's is refused, so a cancelled timer does not come back. A
+ * write without an order (a timer set outside a turn, the embedded mode) replaces what is there.
+ */
+export interface TimerOrder {
+  /** The instance's version that the commit wrote. */
+  v: number
+  /** The write's place among the commit's writes of timers. */
+  n: number
+  /** When the commit was made (epoch ms, its host's clock). */
+  at: number
+  /**
+   * Until when its versions order this timer's writes (epoch ms). An instance's item outlives it,
+   * so its versions do not start again at 1 before (instance-commit.ts): a write made after it
+   * replaces this one whatever its version.
+   */
+  until: number
+}
+
+/** Whether a write made by `write` takes the place of what `standing` wrote (a timer, or its cancel). */
+export function supersedes(write: TimerOrder, standing: TimerOrder | undefined): boolean {
+  return standing === undefined || standing.until < write.at || standing.v < write.v || (standing.v === write.v && standing.n < write.n)
 }
 
 /** When a scheduled message is told: once (`at` or `afterMs`) or on a recurring schedule (`every`). */

@@ -177,6 +177,11 @@ export async function moveOn(store: TimerStore, fired: TimerRecord, next: TimerR
   const stored = await store.get(fired.id)
   if (stored === undefined || !sameFiring(stored, fired)) return false
   if (next === undefined) await store.delete(fired.id)
-  else await store.put(next)
+  else {
+    // The firing's order would leave the put out (the same write again): the next firing is put
+    // as a timer set outside a turn, which a later commit's write still replaces.
+    const { order: _, ...unordered } = next
+    await store.put(unordered)
+  }
   return true
 }

@@ -5,7 +5,10 @@
 // write. `due(now, limit)` and `next()` are one Query per shard on `byDue` (sorted by due time,
 // `due <= now`, `Limit`), merged here; no Scan, and a tick that finds nothing due costs
 // `timerShards` small reads. `advance` moves a timer on after a firing with a conditional write,
-// so that a timer scheduled again or cancelled meanwhile is not undone.
+// so that a timer scheduled again or cancelled meanwhile is not undone. A timer a durable turn
+// wrote carries its commit's order (`ov`, `on`, `oat`, `ou`: TimerOrder), and its writes are
+// conditional on it; a cancel of such an order leaves an item `cancelled` with that order in place
+// of the timer, which has no `due` (so the index leaves it out) and a `ttl` at the order's `until`.
 //
 // Why a local index and not a global one: an LSI can be read with ConsistentRead, so a timer put a
 // moment ago is due at once and a deleted one never fires from a stale index, as with the memory
@@ -20,7 +23,7 @@ import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, type A
 import { ConfigError, ItemTooLargeError, TroupeError } from '../core/errors.js'
 import { DUE_INDEX } from './dynamodb-table-definition.js'
 import { DYNAMODB_MAX_ITEM_BYTES, MAX_SORT_KEY_BYTES, TableAccess, errorName, isTooLarge, itemBytes, sha256, type DynamoDBStoreOptions } from './dynamodb-table.js'
-import type { TimerRecord, TimerStore } from './index.js'
+import type { TimerOrder, TimerRecord, TimerStore } from './index.js'
 
 /** Epoch milliseconds are written with this many digits so they sort as strings. */
 const DUE_DIGITS = 16
@@ -41,7 +44,30 @@ export class DynamoDBTimerStore implements TimerStore {
   }
 
   async put(timer: TimerRecord): Promise<void> {
-    await this.write(timer, {})
+    if (timer.order === undefined) return this.write(timer, {})
+    await this.ordered(() => this.write(timer, orderCondition(timer.order!)))
+  }
+
+  /**
+   * With `order`, the item becomes the cancel's record: no `due`, so the index leaves it out, and
+   * a `ttl` for DynamoDB to drop it once it no longer counts.
+   */
+  async delete(id: string, order?: TimerOrder): Promise<void> {
+    if (order === undefined) {
+      await this.table.send((c) => c.send(new DeleteItemCommand({ TableName: this.table.name, Key: this.timerKey(id) })))
+      return
+    }
+    const item: Record<string, AttributeValue> = { ...this.timerKey(id), id: { S: id }, cancelled: { BOOL: true }, ...orderAttributes(order), ttl: { N: String(Math.ceil(order.until / 1000)) } }
+    await this.ordered(() => this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ...orderCondition(order) }))))
+  }
+
+  /** Runs an ordered write; one that an item of a later commit refuses is left out. */
+  private async ordered(write: () => Promise<unknown>): Promise<void> {
+    try {
+      await write()
+    } catch (e) {
+      if (errorName(e) !== 'ConditionalCheckFailedException') throw e
+    }
   }
 
   /**
@@ -79,7 +105,7 @@ export class DynamoDBTimerStore implements TimerStore {
     }
   }
 
-  private async write(timer: TimerRecord, when: Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>): Promise<void> {
+  private async write(timer: TimerRecord, when: Condition): Promise<void> {
     if (!Number.isFinite(timer.dueAt) || timer.dueAt > MAX_DUE_AT) {
       throw new TroupeError('TROUPE_INVALID_TIMER', `timer ${timer.id} has dueAt ${timer.dueAt}; expected epoch milliseconds`)
     }
@@ -98,6 +124,7 @@ export class DynamoDBTimerStore implements TimerStore {
     if (timer.causationId !== undefined) item.cause = { S: timer.causationId }
     if (timer.direct === true) item.direct = { BOOL: true }
     if (timer.trace !== undefined) item.trace = timer.trace.state === undefined ? { S: timer.trace.parent } : { L: [{ S: timer.trace.parent }, { S: timer.trace.state }] }
+    if (timer.order !== undefined) Object.assign(item, orderAttributes(timer.order))
     const bytes = itemBytes(item)
     if (bytes > DYNAMODB_MAX_ITEM_BYTES) throw new ItemTooLargeError('timer', timer.id, bytes)
     try {
@@ -108,15 +135,11 @@ export class DynamoDBTimerStore implements TimerStore {
     }
   }
 
-  async delete(id: string): Promise<void> {
-    await this.table.send((c) => c.send(new DeleteItemCommand({ TableName: this.table.name, Key: this.timerKey(id) })))
-  }
-
   async get(id: string): Promise<TimerRecord | undefined> {
     const out = await this.table.send((c) =>
       c.send(new GetItemCommand({ TableName: this.table.name, Key: this.timerKey(id), ConsistentRead: this.table.consistentRead })),
     )
-    return out.Item && toTimer(out.Item)
+    return out.Item === undefined || out.Item.cancelled !== undefined ? undefined : toTimer(out.Item)
   }
 
   async due(now: number, limit: number): Promise<TimerRecord[]> {
@@ -180,7 +203,7 @@ export class DynamoDBTimerStore implements TimerStore {
         ExpressionAttributeValues: { ':pk': { S: pk } },
         ConsistentRead: this.table.consistentRead,
       }
-      for await (const items of this.table.query(input)) for (const item of items) all.push(toTimer(item))
+      for await (const items of this.table.query(input)) for (const item of items) if (item.cancelled === undefined) all.push(toTimer(item))
     }
     return all.sort(byDue)
   }
@@ -213,7 +236,23 @@ function toTimer(item: Record<string, AttributeValue>): TimerRecord {
   if (item.direct?.BOOL === true) t.direct = true
   if (item.trace?.S !== undefined) t.trace = { parent: item.trace.S }
   else if (item.trace?.L?.[0]?.S !== undefined && item.trace.L[1]?.S !== undefined) t.trace = { parent: item.trace.L[0].S, state: item.trace.L[1].S }
+  if (item.ov?.N !== undefined) t.order = { v: Number(item.ov.N), n: Number(item.on?.N ?? 0), at: Number(item.oat?.N ?? 0), until: Number(item.ou?.N ?? 0) }
   return t
+}
+
+type Condition = Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>
+
+function orderAttributes(order: TimerOrder): Record<string, AttributeValue> {
+  return { ov: { N: String(order.v) }, on: { N: String(order.n) }, oat: { N: String(order.at) }, ou: { N: String(order.until) } }
+}
+
+/** The condition of an ordered write: what stands has no order, or one it supersedes (`supersedes`). */
+function orderCondition(order: TimerOrder): Condition {
+  return {
+    ConditionExpression: 'attribute_not_exists(#ov) OR #ou < :at OR #ov < :v OR (#ov = :v AND #on < :n)',
+    ExpressionAttributeNames: { '#ov': 'ov', '#on': 'on', '#ou': 'ou' },
+    ExpressionAttributeValues: { ':v': { N: String(order.v) }, ':n': { N: String(order.n) }, ':at': { N: String(order.at) } },
+  }
 }
 
 /** Zero-padded whole milliseconds, so that due times sort as strings; negative ones sort first. */

@@ -4,10 +4,10 @@
 
 import type { ReceiptEntry, MessageStatus } from '../core/receipt.js'
 import type { DeadLetter, ErrorRecord, HeldDeadLetter, ReplayClaim } from '../core/dead-letter.js'
-import type { TimerRecord } from '../core/schedule.js'
+import type { TimerOrder, TimerRecord } from '../core/schedule.js'
 import type { Origin } from '../core/envelope.js'
 
-export type { TimerRecord }
+export type { TimerOrder, TimerRecord }
 
 export type MaybePromise<T> = T | Promise<T>
 
@@ -53,8 +53,18 @@ export interface StateStore {
 }
 
 export interface TimerStore {
+  /**
+   * Puts `timer`, replacing one with its id. A timer with an `order` is put only where it
+   * supersedes the order of what stands (a timer, or a cancel's mark): else it is a write of an
+   * earlier commit landing late, and is left out.
+   */
   put(timer: TimerRecord): MaybePromise<void>
-  delete(id: string): MaybePromise<void>
+  /**
+   * Deletes timer `id`. With `order` (a durable turn's cancel), only where it supersedes what
+   * stands, and a mark of it stays, so a put of an earlier commit landing after it is left out;
+   * the mark stops counting at `order.until`, and the store may drop it then.
+   */
+  delete(id: string, order?: TimerOrder): MaybePromise<void>
   get(id: string): MaybePromise<TimerRecord | undefined>
   /** Timers due at or before `now`, earliest first, at most `limit`. */
   due(now: number, limit: number): MaybePromise<TimerRecord[]>

@@ -1,6 +1,7 @@
 import { StoreConflictError } from '../core/errors.js'
 import { mapWithout } from '../core/map-without.js'
-import { sameFiring, type StateStore, type StoredInstance, type TimerRecord, type TimerStore } from './index.js'
+import { supersedes } from '../core/schedule.js'
+import { sameFiring, type StateStore, type StoredInstance, type TimerOrder, type TimerRecord, type TimerStore } from './index.js'
 
 /** Actor state in a Map per type, synchronously (no "type#key" string made per lookup). */
 export class MemoryStateStore implements StateStore {
@@ -33,13 +34,31 @@ export class MemoryStateStore implements StateStore {
 export class MemoryTimerStore implements TimerStore {
   /** Replaced when its last timer goes (map-without.ts). */
   private timers = new Map<string, TimerRecord>()
+  /** The marks of ordered cancels (TimerStore.delete), by timer id; dropped once a later write finds them past `until`. */
+  private cancels = new Map<string, TimerOrder>()
+  /** The size of `cancels` at which the next ordered write drops the marks past their `until`. */
+  private sweepAt = 64
 
   put(timer: TimerRecord): void {
+    if (timer.order !== undefined && !this.supersedes(timer.id, timer.order)) return
+    this.cancels.delete(timer.id)
     this.timers.set(timer.id, { ...timer })
   }
 
-  delete(id: string): void {
+  delete(id: string, order?: TimerOrder): void {
+    if (order === undefined) this.cancels.delete(id)
+    else if (!this.supersedes(id, order)) return
+    else this.cancels.set(id, order)
     this.timers = mapWithout(this.timers, id)
+  }
+
+  /** Whether a write of `order` takes the place of what stands for timer `id`. */
+  private supersedes(id: string, order: TimerOrder): boolean {
+    if (this.cancels.size >= this.sweepAt) {
+      for (const [cancelled, mark] of this.cancels) if (mark.until < order.at) this.cancels.delete(cancelled)
+      this.sweepAt = Math.max(64, this.cancels.size * 2)
+    }
+    return supersedes(order, this.timers.get(id)?.order ?? this.cancels.get(id))
   }
 
   get(id: string): TimerRecord | undefined {
@@ -66,8 +85,8 @@ export class MemoryTimerStore implements TimerStore {
   advance(fired: TimerRecord, next: TimerRecord | undefined): boolean {
     const stored = this.timers.get(fired.id)
     if (stored === undefined || !sameFiring(stored, fired)) return false
-    if (next === undefined) this.delete(fired.id)
-    else this.put(next)
+    if (next === undefined) this.timers = mapWithout(this.timers, fired.id)
+    else this.timers.set(next.id, { ...next })
     return true
   }
 }

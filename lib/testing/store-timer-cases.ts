@@ -1,8 +1,9 @@
 // The store conformance cases of the timer store: puts that replace, due and next in time and
 // id order, deletes, odd ids, large messages, a fired timer moved on (the runner's `moveOn`: the
-// store's `advance`, or a read and a write for a store without it) and (for a store that has one)
-// the item limit.
+// store's `advance`, or a read and a write for a store without it), writes ordered by the commits
+// that made them, and (for a store that has one) the item limit.
 import { moveOn } from '../hosts/timer-runner.js'
+import type { TimerOrder } from '../core/schedule.js'
 import { bigText, ODD_KEYS, timer, type WithStores } from './store-fixtures.js'
 
 /** `maxItemBytes`: the store's item limit, when it has one (ConformanceOptions). */
@@ -214,6 +215,76 @@ export function timerCases(withStores: WithStores, maxItemBytes: number | undefi
     const next = { ...fired, dueAt: 7_200_000, fired: 8 }
     t.equal(await moveOn(timers, fired, next), true, 'the same firing: moved on, not left due to fire once more')
     t.strictSame(await timers.get('report'), next)
+  })
+
+  // A durable turn's timer writes carry their commit's order (TimerOrder): version v, place n,
+  // made at `at`, counting until `until`.
+  const order = (v: number, n = 0, at = 1_000, until = 1_000_000): TimerOrder => ({ v, n, at, until })
+
+  withStores('timers: a cancel of a later commit stands against a put of an earlier one that lands after it', async (t, { timers }) => {
+    const scheduled = timer('job#a#remind', 5_000, { order: order(5) })
+    await timers.put(scheduled)
+    await timers.delete('job#a#remind', order(6))
+    t.equal(await timers.get('job#a#remind'), undefined, 'cancelled')
+    // Commit 5's outbox sent again, late (another host, behind its retries).
+    await timers.put(scheduled)
+    t.equal(await timers.get('job#a#remind'), undefined, 'the late put of commit 5 is left out')
+    t.strictSame(await timers.due(Number.MAX_SAFE_INTEGER, 10), [], 'nothing due')
+    t.equal(await timers.next(), undefined, 'no next time')
+    t.strictSame(await timers.list(), [], 'nothing listed: the cancel is no timer')
+    // A cancel that lands before the put it cancels (commit 6's write first, commit 5's after).
+    await timers.delete('job#b#remind', order(6))
+    await timers.put(timer('job#b#remind', 5_000, { order: order(5) }))
+    t.equal(await timers.get('job#b#remind'), undefined, 'a put older than the cancel before it is left out')
+    // The same commit scheduled, cancelled and scheduled again: its last write stands.
+    await timers.put(timer('job#c#remind', 5_000, { order: order(9, 2) }))
+    await timers.delete('job#c#remind', order(9, 1))
+    t.equal((await timers.get('job#c#remind'))?.dueAt, 5_000, 'a write of the same commit, earlier in it, is left out')
+  })
+
+  withStores('timers: a later commit schedules again after a cancel, and an earlier one cannot undo that', async (t, { timers }) => {
+    await timers.delete('job#a#remind', order(6))
+    const again = timer('job#a#remind', 9_000, { order: order(7) })
+    await timers.put(again)
+    t.strictSame(await timers.get('job#a#remind'), again, 'scheduled again by commit 7')
+    await timers.delete('job#a#remind', order(6))
+    t.strictSame(await timers.get('job#a#remind'), again, 'commit 6’s cancel, sent again, does not remove it')
+    await timers.put(timer('job#a#remind', 5_000, { order: order(5) }))
+    t.strictSame(await timers.get('job#a#remind'), again, 'nor does commit 5’s put replace it')
+    t.strictSame(await timers.put(again), undefined, 'the same write again is no error')
+    t.strictSame(await timers.get('job#a#remind'), again)
+  })
+
+  withStores('timers: an order counts until its until; writes without one replace what is there', async (t, { timers }) => {
+    await timers.delete('job#a#remind', order(40, 0, 1_000, 2_000))
+    // The instance's item expired and was made again: its versions count from 1 again.
+    const newLife = timer('job#a#remind', 9_000, { order: order(2, 0, 2_001, 900_000) })
+    await timers.put(newLife)
+    t.strictSame(await timers.get('job#a#remind'), newLife, 'a write made after the cancel’s until replaces it')
+    // A timer set outside a turn has no order: it replaces an ordered one and a cancel alike.
+    const outside = timer('job#a#remind', 7_000)
+    await timers.put(outside)
+    t.strictSame(await timers.get('job#a#remind'), outside)
+    await timers.delete('job#b#remind', order(6))
+    await timers.put(timer('job#b#remind', 7_000))
+    t.equal((await timers.get('job#b#remind'))?.dueAt, 7_000, 'a put without an order replaces a cancel')
+    // A delete without an order removes an ordered timer, and the cancel's record with it.
+    await timers.delete('job#c#remind', order(6))
+    await timers.delete('job#c#remind')
+    await timers.put(timer('job#c#remind', 5_000, { order: order(5) }))
+    t.equal((await timers.get('job#c#remind'))?.dueAt, 5_000, 'nothing of the cancel is left after a plain delete')
+  })
+
+  withStores('timers: an ordered timer reads back with its order, and moves on with it', async (t, { timers }) => {
+    const every = timer('job#a#tick', 100, { every: 'rate(1 minute)', order: order(3, 1) })
+    await timers.put(every)
+    t.strictSame(await timers.get('job#a#tick'), every)
+    const next = { ...every, dueAt: 60_100, fired: 1 }
+    t.equal(await moveOn(timers, every, next), true)
+    t.strictSame(await timers.get('job#a#tick'), next, 'the next firing keeps the order of the commit that set it')
+    await timers.delete('job#a#tick', order(4))
+    t.equal(await moveOn(timers, next, { ...next, dueAt: 120_100, fired: 2 }), false, 'a firing does not bring back what a later commit cancelled')
+    t.equal(await timers.get('job#a#tick'), undefined)
   })
 
   withStores('timers: what a store returns is a copy', async (t, { timers }) => {

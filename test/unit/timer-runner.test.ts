@@ -151,3 +151,14 @@ t.test('a store without advance has its fired timers moved on by a read and a wr
   t.strictSame(fired.sort(), ['once', 'poll'])
   t.strictSame(store.list(), [pollAgain], 'the fired one-shot timer is gone; the poll scheduled again stays')
 })
+
+t.test('a store without advance moves a recurring timer a durable turn set on to its next firing', async (t) => {
+  const clock = new SimulatedClock()
+  const store = new MemoryTimerStore()
+  const bare = Object.assign(Object.create(store) as MemoryTimerStore, { advance: undefined })
+  // Put again with the order it fired with, the next firing would be left out as the same write again.
+  const every = { ...dueTimer(clock, 'job#a#tick', 'x'), every: 'rate(1 minute)', order: { v: 3, n: 0, at: clock.now(), until: clock.now() + 86_400_000 } }
+  store.put(every)
+  await new TimerRunner(clock, bare, () => {}, createLogger('error')).fireDue()
+  t.equal(store.get('job#a#tick')?.dueAt, every.dueAt + 60_000, 'at its next firing, not left due')
+})

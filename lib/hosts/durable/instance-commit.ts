@@ -43,6 +43,8 @@ export interface CommitOf {
 /** Writes commit `version` of an instance; throws `CheckEachTurn` (nothing written), or the store's error. */
 export async function commitInstance(ctx: DurableContext, { type, key, name, state, meta, kept, stored, remembered, checkEach }: CommitOf, version: number): Promise<StoredInstance> {
   const { options, overflow } = ctx
+  const at = ctx.clock.now()
+  orderTimers(kept, version, at, at + Math.min(ctx.tombstoneTtlMs, type.stateTtlMs ?? Infinity))
   if (kept.length !== 0) meta.outbox = kept
   else delete meta.outbox
   // The state with the version of the code that kept it; one no turn migrated yet goes back as stored.
@@ -69,7 +71,7 @@ export async function commitInstance(ctx: DurableContext, { type, key, name, sta
       metaText = encodeMeta(meta)
     }
   }
-  const item: StoredInstance = { state: stateText, version, updatedAt: ctx.clock.now(), meta: metaText }
+  const item: StoredInstance = { state: stateText, version, updatedAt: at, meta: metaText }
   if (form.stateVersion !== undefined) item.stateVersion = form.stateVersion
   // A deleted instance keeps its watermarks for a while, to recognise redelivered messages, and so
   // does a state kept only to recognise what comes after its end (a joined fork), even with the
@@ -95,6 +97,23 @@ export async function commitInstance(ctx: DurableContext, { type, key, name, sta
     throw error
   }
   return item
+}
+
+/**
+ * Gives the timer writes this commit made (those of `kept` without an order yet) its order:
+ * `version`, their place, the commit's time, and `until` it. Until then, the item keeps versions
+ * counting up: it expires no sooner than `tombstoneTtlMs` after a commit that ends the instance,
+ * or `stateTtlMs` after one of a type with one, and never otherwise (`commitInstance`), and only
+ * an expired item goes (DynamoDB TTL), to start again at version 1.
+ */
+function orderTimers(kept: readonly OutboxSegment[], version: number, at: number, until: number): void {
+  let n = 0
+  for (const segment of kept) {
+    for (const e of segment.entries) {
+      if (e.kind === 'schedule' && e.timer.order === undefined) e.timer = { ...e.timer, order: { v: version, n: n++, at, until } }
+      else if (e.kind === 'cancel' && e.order === undefined) e.order = { v: version, n: n++, at, until }
+    }
+  }
 }
 
 /** One turn's end and what its instance's item holds beside it, for `keptEnd`. */

@@ -1,7 +1,8 @@
 // The outbox: what a durable turn leaves behind, kept in the instance's commit and carried out
 // after it (the output gate). Every entry is idempotent: each message carries its origin (the
 // lane and position of the commit that made it, its index there), the same on every copy, so
-// its receivers apply it once (lane-memory.ts); timers and journal entries are keyed writes.
+// its receivers apply it once (lane-memory.ts); timers and journal entries are keyed writes, and
+// a timer's carry the order of the commit that made them (TimerOrder), so a late one is refused.
 // So an outbox sent twice, by a host that died before it knew the first send went through,
 // changes nothing.
 //
@@ -16,11 +17,13 @@ import type { JournalStore, ReceiptRecord, TimerRecord, TimerStore } from '../..
 import { errorRecord, type DeadLetter } from '../../core/dead-letter.js'
 import { unescapeBody } from '../../core/guarded-keys.js'
 import type { SendReport } from '../../transport/kinesis.js'
+import type { TimerOrder } from '../../core/schedule.js'
 
 export type OutboxEntry =
   | { kind: 'message'; envelope: Envelope }
   | { kind: 'schedule'; timer: TimerRecord }
-  | { kind: 'cancel'; timerId: string }
+  /** `order`: the commit's that made it (instance-commit.ts), as a schedule's timer has. */
+  | { kind: 'cancel'; timerId: string; order?: TimerOrder }
   /** `by`: in a PENDING segment, the id of the direct run that made it (pending-receipts.ts, `settlePending`). */
   | { kind: 'receipt'; record: ReceiptRecord; by?: string }
   /** `escaped`: the letter's body has its guarded keys escaped, so that the outbox can be written (guarded-keys.ts). */
@@ -125,7 +128,7 @@ export class OutboxSender {
     }
     for (const e of timers.values()) {
       if (e.kind === 'schedule') writes.push(Promise.resolve(this.timers.put(e.timer)).then(() => this.onTimer(e.timer.dueAt)))
-      else writes.push(Promise.resolve(this.timers.delete(e.timerId)))
+      else writes.push(Promise.resolve(this.timers.delete(e.timerId, e.order)))
     }
     if (envelopes.length !== 0) {
       const report = await this.messages.send(envelopes)
