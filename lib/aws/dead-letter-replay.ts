@@ -105,8 +105,11 @@ async function notReplayed(journal: DynamoDBJournalStore, first: ReceiptRecord, 
   const dead: ReceiptRecord = { ...first, entry: { status: 'dead', at: Date.now(), attempt: 0, reason }, error: errorRecord(error) }
   delete dead.earlier
   try {
-    // What is left of the old run's entries (the step that failed may have been their delete) is in `first` already.
-    await journal.deleteReceipt(first.id, first)
+    // What is left of the old run's entries (the step that failed may have been their delete) is
+    // in `first` already. Once the message may be on its way, they are gone (dropOldRun), and
+    // what else the receipt holds is the new run's: its entries, of attempts from 1, read after
+    // this one of attempt 0, so a run that went through still shows how it ended.
+    if (sent === undefined) await journal.deleteReceipt(first.id, first)
     await journal.putReceipts([dead])
   } catch {
     // The replay's own error is the one thrown.

@@ -155,6 +155,35 @@ t.test('the stream took the replay but its answer was lost; its copy read before
   t.same((await consumer.state(Tally, 'a'))?.applied, ['the one', 'after'], 'and sends nothing: applied once, and the key goes on')
 })
 
+t.test('the stream took the replay and its copy ran before the replay heard its put failed: the receipt says done, as it ran', async (t) => {
+  const { aws, id, start, replayer } = await setUp(t)
+  const consumer = start(true)
+  const name = 'answer-after-the-run'
+  aws.kinesis.middlewareStack.add(
+    (next) => async (args) => {
+      const records = (args.input as { Records?: { Data?: Uint8Array }[] }).Records ?? []
+      if (!records.some((r) => r.Data !== undefined && Buffer.from(r.Data).includes(id))) return next(args)
+      await next(args)
+      // The answer is lost, and the replay learns of it only once the copy has run.
+      await until(() => consumer.receipt(id), (r) => r?.status === 'done')
+      throw Object.assign(new Error('injected: the connection broke off after the put'), { name: 'TimeoutError' })
+    },
+    { step: 'initialize', name },
+  )
+  await t.rejects(replayer.replay(id), /injected: the connection broke off after the put/)
+  aws.kinesis.middlewareStack.remove(name)
+  await consumer.idle()
+  t.same((await consumer.state(Tally, 'a'))?.applied, ['the one'], 'the copy ran, once')
+  const receipt = await replayer.receipt(id)
+  t.equal(receipt?.status, 'done', 'the receipt ends as the run did, not dead')
+  t.same(
+    receipt?.history.slice(-3).map((e) => [e.status, e.attempt]),
+    [['accepted', 0], ['dead', 0], ['done', 1]],
+    'the replay’s run: its failed send says so, before the attempt it could not know of',
+  )
+  t.same((await replayer.deadLetters()).map((l) => l.envelope.id), [id], 'the letter stays, as after any replay in doubt')
+})
+
 t.test('the stream refused the replay of a message sent without a receipt; replayed again: applied once, and its receipt says so', async (t) => {
   const { aws, id, start, notes, replayer } = await setUp(t, { receipt: false })
   const refused = failPuts(aws.kinesis, id, 'before')
