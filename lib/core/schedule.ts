@@ -30,31 +30,33 @@ export interface TimerRecord {
 }
 
 /**
- * Which commit of an instance wrote a timer of it, or cancelled one (AWS mode): the writes of one
- * timer take effect in the order their commits were made, whatever order they reach the store in.
- * Two hosts can carry out an instance's commits at once, one of them late (an outbox sent again
- * behind its retries, a direct run settling what an earlier commit left): a write of an earlier
- * commit that lands after a later one's is refused, so a cancelled timer does not come back. A
- * write without an order (a timer set outside a turn, the embedded mode) replaces what is there.
+ * Which commit of an instance wrote a timer of its own, or cancelled one (AWS mode): the writes of
+ * one timer take effect in the order their commits were made, whatever order they reach the store
+ * in. Two hosts can carry out an instance's commits at once, one of them late (an outbox sent
+ * again behind its retries, a direct run settling what an earlier commit left): a write of an
+ * earlier commit that lands after a later one's is refused, so a cancelled timer does not come
+ * back. A write without an order (a timer set outside a turn, a stateless actor's, the embedded
+ * mode) replaces what is there.
  */
 export interface TimerOrder {
+  /**
+   * The life of the instance's item: when the first commit that ordered a timer wrote it (epoch
+   * ms). An item that expired and went starts a new life, whose versions count from 1 again.
+   */
+  life: number
   /** The instance's version that the commit wrote. */
   v: number
   /** The write's place among the commit's writes of timers. */
   n: number
-  /** When the commit was made (epoch ms, its host's clock). */
-  at: number
-  /**
-   * Until when its versions order this timer's writes (epoch ms). An instance's item outlives it,
-   * so its versions do not start again at 1 before (instance-commit.ts): a write made after it
-   * replaces this one whatever its version.
-   */
-  until: number
 }
+
+/** How long a store keeps the record of an ordered cancel, against a write of an earlier commit that comes later still (epoch ms). */
+export const CANCEL_KEPT_MS = 8 * 24 * 60 * 60_000
 
 /** Whether a write made by `write` takes the place of what `standing` wrote (a timer, or its cancel). */
 export function supersedes(write: TimerOrder, standing: TimerOrder | undefined): boolean {
-  return standing === undefined || standing.until < write.at || standing.v < write.v || (standing.v === write.v && standing.n < write.n)
+  if (standing === undefined || standing.life !== write.life) return standing === undefined || standing.life < write.life
+  return standing.v < write.v || (standing.v === write.v && standing.n < write.n)
 }
 
 /** When a scheduled message is told: once (`at` or `afterMs`) or on a recurring schedule (`every`). */

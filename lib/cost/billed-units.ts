@@ -15,7 +15,8 @@
 // - DynamoDB reads: sized from the answer's bytes (its JSON is a little larger than the items,
 //   so this errs high), at least one unit per key asked for (a missing item costs a unit too).
 // - Troupe's timers live in the `byDue` local index as well (projection ALL), so a timer's put
-//   and delete are billed twice: an item with `due`, or a key in a `timers#` partition.
+//   and delete are billed twice: an item with `due`, a key in a `timers#` partition, or the record
+//   of a cancel there (which may replace a timer: counted high).
 import { itemBytes } from './item-size.js'
 
 /** Kinesis bills a PUT payload unit per started 25 KB of a record. */
@@ -92,7 +93,8 @@ function writeUnits(api: string, i: Input, responseBytes: number): number {
 function putUnits(item: unknown): number {
   if (item === null || typeof item !== 'object') return 1
   const units = Math.max(1, Math.ceil(itemBytes(item as Input) / WRITE_UNIT_BYTES))
-  return 'due' in item ? 2 * units : units
+  // A cancel's record has no `due`, but takes the place of a timer that may be in the index.
+  return 'due' in item || ('cancelled' in item && indexed(item)) ? 2 * units : units
 }
 
 /** A key in troupe's timer partitions: the item is in the `byDue` index too. */

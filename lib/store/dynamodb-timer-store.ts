@@ -6,9 +6,10 @@
 // `due <= now`, `Limit`), merged here; no Scan, and a tick that finds nothing due costs
 // `timerShards` small reads. `advance` moves a timer on after a firing with a conditional write,
 // so that a timer scheduled again or cancelled meanwhile is not undone. A timer a durable turn
-// wrote carries its commit's order (`ov`, `on`, `oat`, `ou`: TimerOrder), and its writes are
-// conditional on it; a cancel of such an order leaves an item `cancelled` with that order in place
-// of the timer, which has no `due` (so the index leaves it out) and a `ttl` at the order's `until`.
+// wrote carries its commit's order (`ol`, `ov`, `on`: TimerOrder), and its writes are conditional
+// on it; a cancel of such an order, or a firing of a one-shot timer with one, leaves an item
+// `cancelled` with that order in place of the timer, which has no `due` (so the index leaves it
+// out) and a `ttl` CANCEL_KEPT_MS on.
 //
 // Why a local index and not a global one: an LSI can be read with ConsistentRead, so a timer put a
 // moment ago is due at once and a deleted one never fires from a stale index, as with the memory
@@ -21,6 +22,7 @@
 
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, type AttributeValue, type PutItemCommandInput, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
 import { ConfigError, ItemTooLargeError, TroupeError } from '../core/errors.js'
+import { CANCEL_KEPT_MS } from '../core/schedule.js'
 import { DUE_INDEX } from './dynamodb-table-definition.js'
 import { DYNAMODB_MAX_ITEM_BYTES, MAX_SORT_KEY_BYTES, TableAccess, errorName, isTooLarge, itemBytes, sha256, type DynamoDBStoreOptions } from './dynamodb-table.js'
 import type { TimerOrder, TimerRecord, TimerStore } from './index.js'
@@ -57,8 +59,19 @@ export class DynamoDBTimerStore implements TimerStore {
       await this.table.send((c) => c.send(new DeleteItemCommand({ TableName: this.table.name, Key: this.timerKey(id) })))
       return
     }
-    const item: Record<string, AttributeValue> = { ...this.timerKey(id), id: { S: id }, cancelled: { BOOL: true }, ...orderAttributes(order), ttl: { N: String(Math.ceil(order.until / 1000)) } }
-    await this.ordered(() => this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ...orderCondition(order) }))))
+    await this.ordered(() => this.putCancel(id, order, orderCondition(order)))
+  }
+
+  /** The record of a cancel of `order` in timer `id`'s place, on condition `when`. */
+  private async putCancel(id: string, order: TimerOrder, when: Condition): Promise<void> {
+    const item: Record<string, AttributeValue> = {
+      ...this.timerKey(id),
+      id: { S: id },
+      cancelled: { BOOL: true },
+      ...orderAttributes(order),
+      ttl: { N: String(Math.ceil((Date.now() + CANCEL_KEPT_MS) / 1000)) },
+    }
+    await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ...when })))
   }
 
   /** Runs an ordered write; one that an item of a later commit refuses is left out. */
@@ -97,6 +110,8 @@ export class DynamoDBTimerStore implements TimerStore {
     const when = { ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values }
     try {
       if (next !== undefined) await this.write(next, when)
+      // A write of the commit that set it, sent again, does not set it again.
+      else if (fired.order !== undefined) await this.putCancel(fired.id, fired.order, when)
       else await this.table.send((c) => c.send(new DeleteItemCommand({ TableName: this.table.name, Key: this.timerKey(fired.id), ...when })))
       return true
     } catch (e) {
@@ -236,22 +251,22 @@ function toTimer(item: Record<string, AttributeValue>): TimerRecord {
   if (item.direct?.BOOL === true) t.direct = true
   if (item.trace?.S !== undefined) t.trace = { parent: item.trace.S }
   else if (item.trace?.L?.[0]?.S !== undefined && item.trace.L[1]?.S !== undefined) t.trace = { parent: item.trace.L[0].S, state: item.trace.L[1].S }
-  if (item.ov?.N !== undefined) t.order = { v: Number(item.ov.N), n: Number(item.on?.N ?? 0), at: Number(item.oat?.N ?? 0), until: Number(item.ou?.N ?? 0) }
+  if (item.ov?.N !== undefined) t.order = { life: Number(item.ol?.N ?? 0), v: Number(item.ov.N), n: Number(item.on?.N ?? 0) }
   return t
 }
 
 type Condition = Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>
 
 function orderAttributes(order: TimerOrder): Record<string, AttributeValue> {
-  return { ov: { N: String(order.v) }, on: { N: String(order.n) }, oat: { N: String(order.at) }, ou: { N: String(order.until) } }
+  return { ol: { N: String(order.life) }, ov: { N: String(order.v) }, on: { N: String(order.n) } }
 }
 
 /** The condition of an ordered write: what stands has no order, or one it supersedes (`supersedes`). */
 function orderCondition(order: TimerOrder): Condition {
   return {
-    ConditionExpression: 'attribute_not_exists(#ov) OR #ou < :at OR #ov < :v OR (#ov = :v AND #on < :n)',
-    ExpressionAttributeNames: { '#ov': 'ov', '#on': 'on', '#ou': 'ou' },
-    ExpressionAttributeValues: { ':v': { N: String(order.v) }, ':n': { N: String(order.n) }, ':at': { N: String(order.at) } },
+    ConditionExpression: 'attribute_not_exists(#ov) OR #ol < :l OR (#ol = :l AND (#ov < :v OR (#ov = :v AND #on < :n)))',
+    ExpressionAttributeNames: { '#ol': 'ol', '#ov': 'ov', '#on': 'on' },
+    ExpressionAttributeValues: { ':l': { N: String(order.life) }, ':v': { N: String(order.v) }, ':n': { N: String(order.n) } },
   }
 }
 

@@ -61,8 +61,8 @@ export interface TimerStore {
   put(timer: TimerRecord): MaybePromise<void>
   /**
    * Deletes timer `id`. With `order` (a durable turn's cancel), only where it supersedes what
-   * stands, and a mark of it stays, so a put of an earlier commit landing after it is left out;
-   * the mark stops counting at `order.until`, and the store may drop it then.
+   * stands, and a record of the cancel stays in its place, so a put of an earlier commit landing
+   * after it is left out; the store may drop the record after CANCEL_KEPT_MS.
    */
   delete(id: string, order?: TimerOrder): MaybePromise<void>
   get(id: string): MaybePromise<TimerRecord | undefined>
@@ -76,8 +76,10 @@ export interface TimerStore {
    * store, only while the store still holds the firing that fired (`sameFiring`). A timer put
    * again meanwhile (a turn the firing ran scheduled the same name again) or cancelled stays as
    * that left it: a fire-then-delete would lose the new timer, a fire-then-put bring back a
-   * cancelled one. Resolves whether it moved. A store without it is moved on by a `get` and a
-   * `put` or `delete` after it, which a write landing between the two can still be undone by.
+   * cancelled one. A one-shot timer with an order leaves the record a cancel of that order would,
+   * so that the commit that set it, sent again, does not set it again. Resolves whether it moved.
+   * A store without it is moved on by a `get` and a `put` or `delete` after it, which a write
+   * landing between the two can still undo, and which keeps no order past a firing.
    */
   advance?(fired: TimerRecord, next: TimerRecord | undefined): MaybePromise<boolean>
 }

@@ -1,6 +1,6 @@
 import { StoreConflictError } from '../core/errors.js'
 import { mapWithout } from '../core/map-without.js'
-import { supersedes } from '../core/schedule.js'
+import { CANCEL_KEPT_MS, supersedes } from '../core/schedule.js'
 import { sameFiring, type StateStore, type StoredInstance, type TimerOrder, type TimerRecord, type TimerStore } from './index.js'
 
 /** Actor state in a Map per type, synchronously (no "type#key" string made per lookup). */
@@ -34,31 +34,36 @@ export class MemoryStateStore implements StateStore {
 export class MemoryTimerStore implements TimerStore {
   /** Replaced when its last timer goes (map-without.ts). */
   private timers = new Map<string, TimerRecord>()
-  /** The marks of ordered cancels (TimerStore.delete), by timer id; dropped once a later write finds them past `until`. */
-  private cancels = new Map<string, TimerOrder>()
-  /** The size of `cancels` at which the next ordered write drops the marks past their `until`. */
+  /** The records of ordered cancels (TimerStore.delete) by timer id, with when each was made: dropped after CANCEL_KEPT_MS. */
+  private cancels = new Map<string, { order: TimerOrder; at: number }>()
+  /** The size of `cancels` at which the next record looks for ones to drop. */
   private sweepAt = 64
 
   put(timer: TimerRecord): void {
-    if (timer.order !== undefined && !this.supersedes(timer.id, timer.order)) return
+    if (timer.order !== undefined && !supersedes(timer.order, this.standing(timer.id))) return
     this.cancels.delete(timer.id)
     this.timers.set(timer.id, { ...timer })
   }
 
   delete(id: string, order?: TimerOrder): void {
     if (order === undefined) this.cancels.delete(id)
-    else if (!this.supersedes(id, order)) return
-    else this.cancels.set(id, order)
+    else if (!supersedes(order, this.standing(id))) return
+    else this.keepCancel(id, order)
     this.timers = mapWithout(this.timers, id)
   }
 
-  /** Whether a write of `order` takes the place of what stands for timer `id`. */
-  private supersedes(id: string, order: TimerOrder): boolean {
+  /** The order of what stands for timer `id`: the timer's, or its cancel's. */
+  private standing(id: string): TimerOrder | undefined {
+    return this.timers.get(id)?.order ?? this.cancels.get(id)?.order
+  }
+
+  private keepCancel(id: string, order: TimerOrder): void {
+    const now = Date.now()
     if (this.cancels.size >= this.sweepAt) {
-      for (const [cancelled, mark] of this.cancels) if (mark.until < order.at) this.cancels.delete(cancelled)
+      for (const [cancelled, { at }] of this.cancels) if (now - at > CANCEL_KEPT_MS) this.cancels.delete(cancelled)
       this.sweepAt = Math.max(64, this.cancels.size * 2)
     }
-    return supersedes(order, this.timers.get(id)?.order ?? this.cancels.get(id))
+    this.cancels.set(id, { order, at: now })
   }
 
   get(id: string): TimerRecord | undefined {
@@ -85,8 +90,12 @@ export class MemoryTimerStore implements TimerStore {
   advance(fired: TimerRecord, next: TimerRecord | undefined): boolean {
     const stored = this.timers.get(fired.id)
     if (stored === undefined || !sameFiring(stored, fired)) return false
-    if (next === undefined) this.timers = mapWithout(this.timers, fired.id)
-    else this.timers.set(next.id, { ...next })
+    if (next !== undefined) this.timers.set(next.id, { ...next })
+    else {
+      this.timers = mapWithout(this.timers, fired.id)
+      // A write of the commit that set it, sent again, does not set it again.
+      if (stored.order !== undefined) this.keepCancel(fired.id, stored.order)
+    }
     return true
   }
 }

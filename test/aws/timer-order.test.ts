@@ -5,7 +5,8 @@
 // late write is made by hand, with the timer as the earlier commit wrote it, on the local
 // DynamoDB beside a system that runs the turns on the local Kinesis.
 import t from 'tap'
-import { Actor, type Context } from '../../lib/index.js'
+import { Actor, type Context, type Joined } from '../../lib/index.js'
+import { JOINER } from '../../lib/turn/join-protocol.js'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
 import { clients, startLocalStack, type LocalStack } from '../../lib/local/local-stack.js'
 import { ensureResources } from '../../lib/aws/resources.js'
@@ -31,6 +32,38 @@ class Reminder extends Actor<Op, void, { ops: number }> {
     ctx.state.ops++
     if (m.op === 'set') ctx.schedule(Ping, { user: m.user }, { name: 'remind', afterMs: m.inMs ?? 3_600_000 })
     else ctx.cancelSchedule('remind')
+  }
+}
+
+class Step extends Actor<{ n: number }, number> {
+  static readonly type = 'order.step'
+  receive(m: { n: number }) {
+    return m.n * 10
+  }
+}
+
+class Done extends Actor<Joined<[typeof Step, typeof Step]>, void, { sum: number }> {
+  static readonly type = 'order.done'
+  initialState() {
+    return { sum: 0 }
+  }
+  receive(m: Joined<[typeof Step, typeof Step]>, ctx: Context<{ sum: number }>) {
+    ctx.state.sum = (m.replies[0] ?? 0) + (m.replies[1] ?? 0)
+  }
+}
+
+/** Counts its turns; forks two steps when told to. */
+class Saga extends Actor<{ id: string; fork: boolean }, void, { n: number }> {
+  static readonly type = 'order.saga'
+  key(m: { id: string }) {
+    return m.id
+  }
+  initialState() {
+    return { n: 0 }
+  }
+  receive(m: { id: string; fork: boolean }, ctx: Context<{ n: number }>) {
+    ctx.state.n++
+    if (m.fork) ctx.fork([[Step, { n: 1 }], [Step, { n: 2 }]]).join(Done, { timeoutMs: 3_600_000 })
   }
 }
 
@@ -74,4 +107,24 @@ t.test('a late write of an earlier commit does not bring back a cancelled timer,
   await store.delete(first!.id, { ...first!.order!, v: 2 })
   t.strictSame(await reminder(), again, "neither commit 1's put nor commit 2's cancel, landing late, touches commit 3's timer")
   t.equal((await system.state(Reminder, 'ann'))?.ops, 3, 'each turn ran once')
+})
+
+t.test("a fork's deadline, set by a parent many commits on, goes with its join: the joiner's cancel is not ordered against the parent's commits", async (t) => {
+  const aws = clients(stack)
+  const name = `timer-order-fork-${process.pid}`
+  await ensureResources({ ...aws, tableName: name, streams: [name], shards: 1 })
+  const system = new AwsSystem({ actors: [Saga, Step, Done], ...aws, tableName: name, stream: name, pollMs: 20, lingerMs: 2, timers: false, logLevel: 'error' })
+  t.teardown(async () => {
+    await system.stop()
+    aws.kinesis.destroy()
+    aws.dynamodb.destroy()
+  })
+  for (let i = 0; i < 5; i++) {
+    await system.tell(Saga, { id: 'a', fork: false })
+    await system.idle()
+  }
+  await system.tell(Saga, { id: 'a', fork: true })
+  await system.idle()
+  t.same(await system.state(Done), { sum: 30 }, 'joined')
+  t.same((await system.timers()).filter((x) => x.target === JOINER), [], 'no deadline left after the join')
 })

@@ -43,6 +43,8 @@ t.test('the units a request is billed by', async (t) => {
   t.equal(billedUnits('DynamoDB.PutItem', { Item: item }, 0), 2, 'a write unit per started KB')
   t.equal(billedUnits('DynamoDB.PutItem', { Item: { ...item, due: { S: '0001#t' } } }, 0), 4, 'a timer is written to the byDue index too')
   t.equal(billedUnits('DynamoDB.DeleteItem', { Key: { pk: { S: 'timers#3' }, sk: { S: 'i#x' } } }, 0), 2, 'so is its delete')
+  t.equal(billedUnits('DynamoDB.PutItem', { Item: { pk: { S: 'timers#3' }, sk: { S: 'i#x' }, cancelled: { BOOL: true } } }, 0), 2, 'and the record of a cancel, which may take a timer’s place')
+  t.equal(billedUnits('DynamoDB.PutItem', { Item: { pk: { S: 'state#a#b' }, sk: { S: 'state' }, cancelled: { BOOL: true } } }, 0), 1, 'an attribute of that name elsewhere is no such record')
   t.equal(billedUnits('DynamoDB.DeleteItem', { Key: { pk: { S: 'state#a' } } }, 0), 1, 'a delete shows no size: the least DynamoDB bills')
   t.equal(billedUnits('DynamoDB.UpdateItem', { ReturnValues: 'ALL_NEW' }, 2_100), 3, 'an update that returns the new item is sized by it')
   t.equal(billedUnits('DynamoDB.UpdateItem', {}, 40), 1)

@@ -9,6 +9,7 @@ import { encode } from '../../core/serialization.js'
 import type { StoredInstance } from '../../store/index.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import { storedForm } from '../../turn/state-version.js'
+import { scopedTimerId } from '../../turn/effect.js'
 import type { DurableContext } from './durable-context.js'
 import { decodeMeta, encodeMeta, type InstanceMeta } from './instance-meta.js'
 import { PENDING, type OutboxEntry, type OutboxSegment } from './outbox.js'
@@ -44,7 +45,7 @@ export interface CommitOf {
 export async function commitInstance(ctx: DurableContext, { type, key, name, state, meta, kept, stored, remembered, checkEach }: CommitOf, version: number): Promise<StoredInstance> {
   const { options, overflow } = ctx
   const at = ctx.clock.now()
-  orderTimers(kept, version, at, at + Math.min(ctx.tombstoneTtlMs, type.stateTtlMs ?? Infinity))
+  orderTimers(type, key, meta, kept, version, at)
   if (kept.length !== 0) meta.outbox = kept
   else delete meta.outbox
   // The state with the version of the code that kept it; one no turn migrated yet goes back as stored.
@@ -100,18 +101,22 @@ export async function commitInstance(ctx: DurableContext, { type, key, name, sta
 }
 
 /**
- * Gives the timer writes this commit made (those of `kept` without an order yet) its order:
- * `version`, their place, the commit's time, and `until` it. Until then, the item keeps versions
- * counting up: it expires no sooner than `tombstoneTtlMs` after a commit that ends the instance,
- * or `stateTtlMs` after one of a type with one, and never otherwise (`commitInstance`), and only
- * an expired item goes (DynamoDB TTL), to start again at version 1.
+ * Gives the writes of the instance's own timers that this commit made (those of `kept` without an
+ * order yet) its order: the item's life, `version` and their place. Only an instance with an item
+ * of its own has versions that order them: not a stateless type's (its turns run anywhere, and
+ * one waiting for its rate runs in an item of its own, `wait:<id>`, under its type's timer names);
+ * and only its own timers, named under its type and key: a fork's deadline is the joiner's, set
+ * by the forking instance. troupe's own actors (`troupe.*`) take a late firing as a no-op, and
+ * their cancels stay plain deletes, which leave nothing in the table.
  */
-function orderTimers(kept: readonly OutboxSegment[], version: number, at: number, until: number): void {
+function orderTimers(type: ActorType, key: string, meta: InstanceMeta, kept: readonly OutboxSegment[], version: number, at: number): void {
+  if (type.kind === 'stateless' || type.type.startsWith('troupe.')) return
+  const own = scopedTimerId(type.type, key, '')
   let n = 0
   for (const segment of kept) {
     for (const e of segment.entries) {
-      if (e.kind === 'schedule' && e.timer.order === undefined) e.timer = { ...e.timer, order: { v: version, n: n++, at, until } }
-      else if (e.kind === 'cancel' && e.order === undefined) e.order = { v: version, n: n++, at, until }
+      if (e.kind === 'schedule' && e.timer.order === undefined && e.timer.id.startsWith(own)) e.timer = { ...e.timer, order: { life: (meta.life ??= at), v: version, n: n++ } }
+      else if (e.kind === 'cancel' && e.order === undefined && e.timerId.startsWith(own)) e.order = { life: (meta.life ??= at), v: version, n: n++ }
     }
   }
 }

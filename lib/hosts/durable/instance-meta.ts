@@ -40,6 +40,8 @@ export interface InstanceMeta {
   failing?: { id: string; attempts: AttemptRecord[]; retryAt?: number }
   /** What commits produced and may not have been sent yet, by where it was made (outbox.ts). */
   outbox?: OutboxSegment[]
+  /** The life of this item that orders its timers' writes (TimerOrder): set by its first commit that wrote one. */
+  life?: number
   /** This key is paused (`system.pause(type, key)`): its messages are held, not run. */
   paused?: true
   /**
@@ -114,6 +116,7 @@ export function decodeMeta(text: string | undefined): InstanceMeta {
     ...(meta.refused?.length ? { refused: meta.refused } : {}),
     ...(meta.replays?.length ? { replays: meta.replays } : {}),
     ...(meta.outbox?.length ? { outbox: segments(meta.outbox) } : {}),
+    ...(meta.life !== undefined ? { life: meta.life } : {}),
     ...(meta.paused ? { paused: true as const } : {}),
     ...(meta.held?.length ? { held: meta.held } : {}),
     ...(meta.members && Object.keys(meta.members).length ? { members: meta.members } : {}),
