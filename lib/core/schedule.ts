@@ -39,6 +39,8 @@ export interface TimerRecord {
  * mode) replaces what is there.
  */
 export interface TimerOrder {
+  /** The instance, `<type>#<key>` (a type name has no `#`): orders of other instances do not compare. */
+  owner: string
   /**
    * The life of the instance's item: when the first commit that ordered a timer wrote it (epoch
    * ms). An item that expired and went starts a new life, whose versions count from 1 again.
@@ -53,10 +55,22 @@ export interface TimerOrder {
 /** How long a store keeps the record of an ordered cancel, against a write of an earlier commit that comes later still (epoch ms). */
 export const CANCEL_KEPT_MS = 8 * 24 * 60 * 60_000
 
-/** Whether a write made by `write` takes the place of what `standing` wrote (a timer, or its cancel). */
+/**
+ * Whether a write made by `write` takes the place of what `standing` wrote (a timer, or its
+ * cancel). Writes of two instances under one id (a key and a name with `#` in them can meet) do
+ * not compare: the last one stands, as it does without orders.
+ */
 export function supersedes(write: TimerOrder, standing: TimerOrder | undefined): boolean {
-  if (standing === undefined || standing.life !== write.life) return standing === undefined || standing.life < write.life
+  if (standing === undefined || standing.owner !== write.owner) return true
+  if (standing.life !== write.life) return standing.life < write.life
   return standing.v < write.v || (standing.v === write.v && standing.n < write.n)
+}
+
+/** `order` when it is whole, else undefined: a write carrying anything else is written as one without an order. */
+export function wholeOrder(order: TimerOrder | undefined): TimerOrder | undefined {
+  if (order === undefined) return undefined
+  const { owner, life, v, n } = order as Partial<TimerOrder>
+  return typeof owner === 'string' && Number.isFinite(life) && Number.isFinite(v) && Number.isFinite(n) ? order : undefined
 }
 
 /** When a scheduled message is told: once (`at` or `afterMs`) or on a recurring schedule (`every`). */

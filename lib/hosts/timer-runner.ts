@@ -2,6 +2,7 @@ import type { Clock, TimerHandle } from '../core/clock.js'
 import { eachAtOnce } from '../core/each-at-once.js'
 import type { Logger } from '../core/logger.js'
 import { parseRecurrence } from '../core/recurrence.js'
+import { wholeOrder } from '../core/schedule.js'
 import { sameFiring, type TimerRecord, type TimerStore } from '../store/index.js'
 
 /** Timers fired per store read; more are read at once after. */
@@ -176,12 +177,12 @@ export async function moveOn(store: TimerStore, fired: TimerRecord, next: TimerR
   if (store.advance !== undefined) return store.advance(fired, next)
   const stored = await store.get(fired.id)
   if (stored === undefined || !sameFiring(stored, fired)) return false
-  if (next === undefined) await store.delete(fired.id)
-  else {
-    // The firing's order would leave the put out (the same write again): the next firing is put
-    // as a timer set outside a turn, which a later commit's write still replaces.
-    const { order: _, ...unordered } = next
-    await store.put(unordered)
-  }
+  // An ordered timer is moved on by a write just after the one that set it: above that commit
+  // sent again (no write of its id in it comes later), below any later commit's, which a write
+  // landing between the read and this one stays.
+  const order = wholeOrder(fired.order)
+  const after = order === undefined ? undefined : { ...order, n: order.n + 1 }
+  if (next === undefined) await store.delete(fired.id, after)
+  else await store.put(after === undefined ? next : { ...next, order: after })
   return true
 }

@@ -6,7 +6,7 @@
 // `due <= now`, `Limit`), merged here; no Scan, and a tick that finds nothing due costs
 // `timerShards` small reads. `advance` moves a timer on after a firing with a conditional write,
 // so that a timer scheduled again or cancelled meanwhile is not undone. A timer a durable turn
-// wrote carries its commit's order (`ol`, `ov`, `on`: TimerOrder), and its writes are conditional
+// named carries its commit's order (`oo`, `ol`, `ov`, `on`: TimerOrder), and its writes are conditional
 // on it; a cancel of such an order, or a firing of a one-shot timer with one, leaves an item
 // `cancelled` with that order in place of the timer, which has no `due` (so the index leaves it
 // out) and a `ttl` CANCEL_KEPT_MS on.
@@ -22,7 +22,7 @@
 
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, type AttributeValue, type PutItemCommandInput, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
 import { ConfigError, ItemTooLargeError, TroupeError } from '../core/errors.js'
-import { CANCEL_KEPT_MS } from '../core/schedule.js'
+import { CANCEL_KEPT_MS, wholeOrder } from '../core/schedule.js'
 import { DUE_INDEX } from './dynamodb-table-definition.js'
 import { DYNAMODB_MAX_ITEM_BYTES, MAX_SORT_KEY_BYTES, TableAccess, errorName, isTooLarge, itemBytes, sha256, type DynamoDBStoreOptions } from './dynamodb-table.js'
 import type { TimerOrder, TimerRecord, TimerStore } from './index.js'
@@ -46,15 +46,17 @@ export class DynamoDBTimerStore implements TimerStore {
   }
 
   async put(timer: TimerRecord): Promise<void> {
-    if (timer.order === undefined) return this.write(timer, {})
-    await this.ordered(() => this.write(timer, orderCondition(timer.order!)))
+    const order = wholeOrder(timer.order)
+    if (order === undefined) return this.write(timer, {})
+    await this.ordered(() => this.write(timer, orderCondition(order)))
   }
 
   /**
    * With `order`, the item becomes the cancel's record: no `due`, so the index leaves it out, and
    * a `ttl` for DynamoDB to drop it once it no longer counts.
    */
-  async delete(id: string, order?: TimerOrder): Promise<void> {
+  async delete(id: string, given?: TimerOrder): Promise<void> {
+    const order = wholeOrder(given)
     if (order === undefined) {
       await this.table.send((c) => c.send(new DeleteItemCommand({ TableName: this.table.name, Key: this.timerKey(id) })))
       return
@@ -111,7 +113,7 @@ export class DynamoDBTimerStore implements TimerStore {
     try {
       if (next !== undefined) await this.write(next, when)
       // A write of the commit that set it, sent again, does not set it again.
-      else if (fired.order !== undefined) await this.putCancel(fired.id, fired.order, when)
+      else if (wholeOrder(fired.order) !== undefined) await this.putCancel(fired.id, fired.order!, when)
       else await this.table.send((c) => c.send(new DeleteItemCommand({ TableName: this.table.name, Key: this.timerKey(fired.id), ...when })))
       return true
     } catch (e) {
@@ -139,7 +141,8 @@ export class DynamoDBTimerStore implements TimerStore {
     if (timer.causationId !== undefined) item.cause = { S: timer.causationId }
     if (timer.direct === true) item.direct = { BOOL: true }
     if (timer.trace !== undefined) item.trace = timer.trace.state === undefined ? { S: timer.trace.parent } : { L: [{ S: timer.trace.parent }, { S: timer.trace.state }] }
-    if (timer.order !== undefined) Object.assign(item, orderAttributes(timer.order))
+    const order = wholeOrder(timer.order)
+    if (order !== undefined) Object.assign(item, orderAttributes(order))
     const bytes = itemBytes(item)
     if (bytes > DYNAMODB_MAX_ITEM_BYTES) throw new ItemTooLargeError('timer', timer.id, bytes)
     try {
@@ -251,22 +254,22 @@ function toTimer(item: Record<string, AttributeValue>): TimerRecord {
   if (item.direct?.BOOL === true) t.direct = true
   if (item.trace?.S !== undefined) t.trace = { parent: item.trace.S }
   else if (item.trace?.L?.[0]?.S !== undefined && item.trace.L[1]?.S !== undefined) t.trace = { parent: item.trace.L[0].S, state: item.trace.L[1].S }
-  if (item.ov?.N !== undefined) t.order = { life: Number(item.ol?.N ?? 0), v: Number(item.ov.N), n: Number(item.on?.N ?? 0) }
+  if (item.oo?.S !== undefined && item.ol?.N !== undefined && item.ov?.N !== undefined && item.on?.N !== undefined) t.order = { owner: item.oo.S, life: Number(item.ol.N), v: Number(item.ov.N), n: Number(item.on.N) }
   return t
 }
 
 type Condition = Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>
 
 function orderAttributes(order: TimerOrder): Record<string, AttributeValue> {
-  return { ol: { N: String(order.life) }, ov: { N: String(order.v) }, on: { N: String(order.n) } }
+  return { oo: { S: order.owner }, ol: { N: String(order.life) }, ov: { N: String(order.v) }, on: { N: String(order.n) } }
 }
 
 /** The condition of an ordered write: what stands has no order, or one it supersedes (`supersedes`). */
 function orderCondition(order: TimerOrder): Condition {
   return {
-    ConditionExpression: 'attribute_not_exists(#ov) OR #ol < :l OR (#ol = :l AND (#ov < :v OR (#ov = :v AND #on < :n)))',
-    ExpressionAttributeNames: { '#ol': 'ol', '#ov': 'ov', '#on': 'on' },
-    ExpressionAttributeValues: { ':l': { N: String(order.life) }, ':v': { N: String(order.v) }, ':n': { N: String(order.n) } },
+    ConditionExpression: 'attribute_not_exists(#oo) OR #oo <> :o OR #ol < :l OR (#ol = :l AND (#ov < :v OR (#ov = :v AND #on < :n)))',
+    ExpressionAttributeNames: { '#oo': 'oo', '#ol': 'ol', '#ov': 'ov', '#on': 'on' },
+    ExpressionAttributeValues: { ':o': { S: order.owner }, ':l': { N: String(order.life) }, ':v': { N: String(order.v) }, ':n': { N: String(order.n) } },
   }
 }
 

@@ -79,7 +79,7 @@ export interface TimerStore {
    * cancelled one. A one-shot timer with an order leaves the record a cancel of that order would,
    * so that the commit that set it, sent again, does not set it again. Resolves whether it moved.
    * A store without it is moved on by a `get` and a `put` or `delete` after it, which a write
-   * landing between the two can still undo, and which keeps no order past a firing.
+   * landing between the two can still undo where it has no order.
    */
   advance?(fired: TimerRecord, next: TimerRecord | undefined): MaybePromise<boolean>
 }

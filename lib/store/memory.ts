@@ -1,6 +1,6 @@
 import { StoreConflictError } from '../core/errors.js'
 import { mapWithout } from '../core/map-without.js'
-import { CANCEL_KEPT_MS, supersedes } from '../core/schedule.js'
+import { CANCEL_KEPT_MS, supersedes, wholeOrder } from '../core/schedule.js'
 import { sameFiring, type StateStore, type StoredInstance, type TimerOrder, type TimerRecord, type TimerStore } from './index.js'
 
 /** Actor state in a Map per type, synchronously (no "type#key" string made per lookup). */
@@ -40,12 +40,14 @@ export class MemoryTimerStore implements TimerStore {
   private sweepAt = 64
 
   put(timer: TimerRecord): void {
-    if (timer.order !== undefined && !supersedes(timer.order, this.standing(timer.id))) return
+    const order = wholeOrder(timer.order)
+    if (order !== undefined && !supersedes(order, this.standing(timer.id))) return
     this.cancels.delete(timer.id)
     this.timers.set(timer.id, { ...timer })
   }
 
-  delete(id: string, order?: TimerOrder): void {
+  delete(id: string, given?: TimerOrder): void {
+    const order = wholeOrder(given)
     if (order === undefined) this.cancels.delete(id)
     else if (!supersedes(order, this.standing(id))) return
     else this.keepCancel(id, order)
@@ -54,7 +56,7 @@ export class MemoryTimerStore implements TimerStore {
 
   /** The order of what stands for timer `id`: the timer's, or its cancel's. */
   private standing(id: string): TimerOrder | undefined {
-    return this.timers.get(id)?.order ?? this.cancels.get(id)?.order
+    return wholeOrder(this.timers.get(id)?.order) ?? this.cancels.get(id)?.order
   }
 
   private keepCancel(id: string, order: TimerOrder): void {
@@ -94,7 +96,8 @@ export class MemoryTimerStore implements TimerStore {
     else {
       this.timers = mapWithout(this.timers, fired.id)
       // A write of the commit that set it, sent again, does not set it again.
-      if (stored.order !== undefined) this.keepCancel(fired.id, stored.order)
+      const order = wholeOrder(fired.order)
+      if (order !== undefined) this.keepCancel(fired.id, order)
     }
     return true
   }

@@ -219,7 +219,7 @@ export function timerCases(withStores: WithStores, maxItemBytes: number | undefi
 
   // A durable turn's timer writes carry their commit's order (TimerOrder): the life of its
   // instance's item, the version v, the place n.
-  const order = (v: number, n = 0, life = 1_000): TimerOrder => ({ life, v, n })
+  const order = (v: number, n = 0, life = 1_000, owner = 'job#a'): TimerOrder => ({ owner, life, v, n })
 
   withStores('timers: a cancel of a later commit stands against a put of an earlier one that lands after it', async (t, { timers }) => {
     const scheduled = timer('job#a#remind', 5_000, { order: order(5) })
@@ -233,13 +233,13 @@ export function timerCases(withStores: WithStores, maxItemBytes: number | undefi
     t.equal(await timers.next(), undefined, 'no next time')
     t.strictSame(await timers.list(), [], 'nothing listed: the cancel is no timer')
     // A cancel that lands before the put it cancels (commit 6's write first, commit 5's after).
-    await timers.delete('job#b#remind', order(6))
-    await timers.put(timer('job#b#remind', 5_000, { order: order(5) }))
-    t.equal(await timers.get('job#b#remind'), undefined, 'a put older than the cancel before it is left out')
+    await timers.delete('job#a#other', order(6))
+    await timers.put(timer('job#a#other', 5_000, { order: order(5) }))
+    t.equal(await timers.get('job#a#other'), undefined, 'a put older than the cancel before it is left out')
     // The same commit scheduled, cancelled and scheduled again: its last write stands.
-    await timers.put(timer('job#c#remind', 5_000, { order: order(9, 2) }))
-    await timers.delete('job#c#remind', order(9, 1))
-    t.equal((await timers.get('job#c#remind'))?.dueAt, 5_000, 'a write of the same commit, earlier in it, is left out')
+    await timers.put(timer('job#a#third', 5_000, { order: order(9, 2) }))
+    await timers.delete('job#a#third', order(9, 1))
+    t.equal((await timers.get('job#a#third'))?.dueAt, 5_000, 'a write of the same commit, earlier in it, is left out')
   })
 
   withStores('timers: a later commit schedules again after a cancel, and an earlier one cannot undo that', async (t, { timers }) => {
@@ -267,14 +267,24 @@ export function timerCases(withStores: WithStores, maxItemBytes: number | undefi
     const outside = timer('job#a#remind', 7_000)
     await timers.put(outside)
     t.strictSame(await timers.get('job#a#remind'), outside)
-    await timers.delete('job#b#remind', order(6))
-    await timers.put(timer('job#b#remind', 7_000))
-    t.equal((await timers.get('job#b#remind'))?.dueAt, 7_000, 'a put without an order replaces a cancel')
+    await timers.delete('job#a#other', order(6))
+    await timers.put(timer('job#a#other', 7_000))
+    t.equal((await timers.get('job#a#other'))?.dueAt, 7_000, 'a put without an order replaces a cancel')
     // A delete without an order removes an ordered timer, and the cancel's record with it.
-    await timers.delete('job#c#remind', order(6))
-    await timers.delete('job#c#remind')
-    await timers.put(timer('job#c#remind', 5_000, { order: order(5) }))
-    t.equal((await timers.get('job#c#remind'))?.dueAt, 5_000, 'nothing of the cancel is left after a plain delete')
+    await timers.delete('job#a#third', order(6))
+    await timers.delete('job#a#third')
+    await timers.put(timer('job#a#third', 5_000, { order: order(5) }))
+    t.equal((await timers.get('job#a#third'))?.dueAt, 5_000, 'nothing of the cancel is left after a plain delete')
+  })
+
+  withStores('timers: writes of two instances under one id do not compare: the last one stands', async (t, { timers }) => {
+    // Key `a` with name `b#r` and key `a#b` with name `r` name one id.
+    await timers.put(timer('job#a#b#r', 5_000, { order: order(9, 0, 1_000, 'job#a#b') }))
+    await timers.delete('job#a#b#r', order(3, 0, 500, 'job#a'))
+    t.equal(await timers.get('job#a#b#r'), undefined, 'the other instance’s cancel, of an older life and version, stands')
+    const again = timer('job#a#b#r', 6_000, { order: order(2, 0, 400, 'job#a#b') })
+    await timers.put(again)
+    t.strictSame(await timers.get('job#a#b#r'), again, 'and so does the first instance’s put after it')
   })
 
   withStores('timers: an ordered timer reads back with its order, and a firing keeps it', async (t, { timers }) => {
@@ -283,9 +293,7 @@ export function timerCases(withStores: WithStores, maxItemBytes: number | undefi
     t.strictSame(await timers.get('job#a#tick'), every)
     const next = { ...every, dueAt: 60_100, fired: 1 }
     t.equal(await moveOn(timers, every, next), true)
-    // A store without advance moves it on by a put, which keeps no order (TimerStore.advance).
-    const moved = timers.advance === undefined ? { ...next, order: undefined } : next
-    t.strictSame(await timers.get('job#a#tick'), JSON.parse(JSON.stringify(moved)), 'the next firing')
+    t.match(await timers.get('job#a#tick'), { ...next, order: { owner: 'job#a', life: 1_000, v: 3 } }, 'the next firing, in the order of the commit that set it')
     await timers.delete('job#a#tick', order(4))
     t.equal(await moveOn(timers, next, { ...next, dueAt: 120_100, fired: 2 }), false, 'a firing does not bring back what a later commit cancelled')
     t.equal(await timers.get('job#a#tick'), undefined)
@@ -301,10 +309,12 @@ export function timerCases(withStores: WithStores, maxItemBytes: number | undefi
     t.equal(await moveOn(timers, setAgain, undefined), true, 'fired')
     await timers.put(set)
     await timers.put(setAgain)
-    const left = await timers.get('job#a#debounce')
-    if (timers.advance === undefined) t.strictSame(left, setAgain, 'a store without advance deletes it plainly, and commit 6 sent again sets it again (TimerStore.advance)')
-    else t.equal(left, undefined, 'neither commit 4’s put nor commit 6’s, landing late, sets it again')
-    t.strictSame(await timers.list(), left === undefined ? [] : [left])
+    t.equal(await timers.get('job#a#debounce'), undefined, 'neither commit 4’s put nor commit 6’s, landing late, sets it again')
+    t.strictSame(await timers.list(), [])
+    t.strictSame(await timers.due(Number.MAX_SAFE_INTEGER, 10), [], 'nothing due')
+    t.equal(await timers.next(), undefined, 'no next time')
+    await timers.put(timer('job#a#debounce', 300, { order: order(7) }))
+    t.equal((await timers.get('job#a#debounce'))?.dueAt, 300, 'commit 7 sets it again')
   })
 
   withStores('timers: what a store returns is a copy', async (t, { timers }) => {

@@ -20,7 +20,8 @@ export interface Outgoing {
 }
 
 /** What a turn leaves behind once it succeeds: messages, and timers set or removed. */
-export type Effect = Outgoing | { kind: 'schedule'; timer: TimerRecord } | { kind: 'cancel'; timerId: string }
+/** `named`: a timer named in its turn, its id scoped to the turn's instance (`scopedTimerId`), whose writes that instance's commits order on AWS (TimerOrder). */
+export type Effect = Outgoing | { kind: 'schedule'; timer: TimerRecord; named?: true } | { kind: 'cancel'; timerId: string; named?: true }
 
 export interface ForkPlan {
   forkId: MessageId

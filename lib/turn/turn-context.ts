@@ -171,13 +171,13 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
     const where = `${this.message.type}: ctx.schedule(${target.type})`
     const origin = { id, correlationId: this.message.correlationId, causationId: this.message.id, trace: this.trace }
     const timer = timerRecord(where, target.type, checked, options, this.host.now(), origin)
-    ;(this.outbox ??= []).push({ kind: 'schedule', timer })
+    ;(this.outbox ??= []).push(options.name === undefined ? { kind: 'schedule', timer } : { kind: 'schedule', timer, named: true })
     return id
   }
 
   cancelSchedule(name: string): void {
     this.assertOpen(`cancelled timer ${name}`)
-    ;(this.outbox ??= []).push({ kind: 'cancel', timerId: scopedTimerId(this.message.type, this.key, name) })
+    ;(this.outbox ??= []).push({ kind: 'cancel', timerId: scopedTimerId(this.message.type, this.key, name), named: true })
   }
 
   /** A body leaving the turn, as it is now and sharing nothing with the state. */

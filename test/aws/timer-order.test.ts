@@ -93,7 +93,7 @@ t.test('a late write of an earlier commit does not bring back a cancelled timer,
 
   await turn({ user: 'ann', op: 'set' })
   const first = await reminder()
-  t.equal(first?.order?.v, 1, 'the timer carries the version of the commit that set it')
+  t.match(first?.order, { owner: 'order.reminder#ann', v: 1 }, 'the timer carries its instance and the version of the commit that set it')
 
   await turn({ user: 'ann', op: 'cancel' })
   t.equal(await reminder(), undefined, 'commit 2 cancelled it')

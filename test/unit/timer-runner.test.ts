@@ -157,7 +157,7 @@ t.test('a store without advance moves a recurring timer a durable turn set on to
   const store = new MemoryTimerStore()
   const bare = Object.assign(Object.create(store) as MemoryTimerStore, { advance: undefined })
   // Put again with the order it fired with, the next firing would be left out as the same write again.
-  const every = { ...dueTimer(clock, 'job#a#tick', 'x'), every: 'rate(1 minute)', order: { life: clock.now(), v: 3, n: 0 } }
+  const every = { ...dueTimer(clock, 'job#a#tick', 'x'), every: 'rate(1 minute)', order: { owner: 'job#a', life: clock.now(), v: 3, n: 0 } }
   store.put(every)
   await new TimerRunner(clock, bare, () => {}, createLogger('error')).fireDue()
   t.equal(store.get('job#a#tick')?.dueAt, every.dueAt + 60_000, 'at its next firing, not left due')

@@ -9,7 +9,6 @@ import { encode } from '../../core/serialization.js'
 import type { StoredInstance } from '../../store/index.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import { storedForm } from '../../turn/state-version.js'
-import { scopedTimerId } from '../../turn/effect.js'
 import type { DurableContext } from './durable-context.js'
 import { decodeMeta, encodeMeta, type InstanceMeta } from './instance-meta.js'
 import { PENDING, type OutboxEntry, type OutboxSegment } from './outbox.js'
@@ -101,22 +100,22 @@ export async function commitInstance(ctx: DurableContext, { type, key, name, sta
 }
 
 /**
- * Gives the writes of the instance's own timers that this commit made (those of `kept` without an
- * order yet) its order: the item's life, `version` and their place. Only an instance with an item
- * of its own has versions that order them: not a stateless type's (its turns run anywhere, and
- * one waiting for its rate runs in an item of its own, `wait:<id>`, under its type's timer names);
- * and only its own timers, named under its type and key: a fork's deadline is the joiner's, set
- * by the forking instance. troupe's own actors (`troupe.*`) take a late firing as a no-op, and
+ * Gives the timers this commit's turns named (those of `kept` without an order yet) its order:
+ * the instance, the life of its item, `version` and their place. Only an instance with an item of
+ * its own has versions that order them: not a stateless type's (its turns run anywhere, and one
+ * waiting for its rate runs in an item of its own, `wait:<id>`). Timers not named by a turn (a
+ * fork's deadline, a throttle's wake-up, one with an id of its own) have one write each and are
+ * not ordered, nor are troupe's own actors' (`troupe.*`), which take a late firing as a no-op:
  * their cancels stay plain deletes, which leave nothing in the table.
  */
 function orderTimers(type: ActorType, key: string, meta: InstanceMeta, kept: readonly OutboxSegment[], version: number, at: number): void {
   if (type.kind === 'stateless' || type.type.startsWith('troupe.')) return
-  const own = scopedTimerId(type.type, key, '')
+  const owner = `${type.type}#${key}`
   let n = 0
   for (const segment of kept) {
     for (const e of segment.entries) {
-      if (e.kind === 'schedule' && e.timer.order === undefined && e.timer.id.startsWith(own)) e.timer = { ...e.timer, order: { life: (meta.life ??= at), v: version, n: n++ } }
-      else if (e.kind === 'cancel' && e.order === undefined && e.timerId.startsWith(own)) e.order = { life: (meta.life ??= at), v: version, n: n++ }
+      if (e.kind === 'schedule' && e.named && e.timer.order === undefined) e.timer = { ...e.timer, order: { owner, life: (meta.life ??= at), v: version, n: n++ } }
+      else if (e.kind === 'cancel' && e.named && e.order === undefined) e.order = { owner, life: (meta.life ??= at), v: version, n: n++ }
     }
   }
 }

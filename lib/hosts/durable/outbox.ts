@@ -21,9 +21,10 @@ import type { TimerOrder } from '../../core/schedule.js'
 
 export type OutboxEntry =
   | { kind: 'message'; envelope: Envelope }
-  | { kind: 'schedule'; timer: TimerRecord }
+  /** `named`: the turn's instance named it, and orders its writes (instance-commit.ts). */
+  | { kind: 'schedule'; timer: TimerRecord; named?: true }
   /** `order`: the commit's that made it (instance-commit.ts), as a schedule's timer has. */
-  | { kind: 'cancel'; timerId: string; order?: TimerOrder }
+  | { kind: 'cancel'; timerId: string; named?: true; order?: TimerOrder }
   /** `by`: in a PENDING segment, the id of the direct run that made it (pending-receipts.ts, `settlePending`). */
   | { kind: 'receipt'; record: ReceiptRecord; by?: string }
   /** `escaped`: the letter's body has its guarded keys escaped, so that the outbox can be written (guarded-keys.ts). */

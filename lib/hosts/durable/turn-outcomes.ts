@@ -205,8 +205,8 @@ export class TurnOutcomes {
 
   /** A turn's effect as an outbox entry: a told message becomes its envelope. */
   entry(effect: Effect, cause: Cause): OutboxEntry {
-    if (effect.kind === 'schedule') return { kind: 'schedule', timer: effect.timer }
-    if (effect.kind === 'cancel') return { kind: 'cancel', timerId: effect.timerId }
+    // A copy: the commit gives it its order (instance-commit.ts).
+    if (effect.kind === 'schedule' || effect.kind === 'cancel') return { ...effect }
     const envelope = toldEnvelope(effect, this.registry.get(effect.target), cause, this.ctx.clock.now())
     if (effect.receipt || this.ctx.options.receiptsForAll) envelope.receipt = 'status'
     return { kind: 'message', envelope }
