@@ -52,7 +52,7 @@ export interface TimerOrder {
   n: number
 }
 
-/** How long a store keeps the record of an ordered cancel, against a write of an earlier commit that comes later still (epoch ms). */
+/** How long a store keeps the record of an ordered cancel (ms), against a write of an earlier commit that comes later still. */
 export const CANCEL_KEPT_MS = 8 * 24 * 60 * 60_000
 
 /**

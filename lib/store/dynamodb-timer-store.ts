@@ -6,10 +6,10 @@
 // `due <= now`, `Limit`), merged here; no Scan, and a tick that finds nothing due costs
 // `timerShards` small reads. `advance` moves a timer on after a firing with a conditional write,
 // so that a timer scheduled again or cancelled meanwhile is not undone. A timer a durable turn
-// named carries its commit's order (`oo`, `ol`, `ov`, `on`: TimerOrder), and its writes are conditional
-// on it; a cancel of such an order, or a firing of a one-shot timer with one, leaves an item
-// `cancelled` with that order in place of the timer, which has no `due` (so the index leaves it
-// out) and a `ttl` CANCEL_KEPT_MS on.
+// named carries its commit's order (`oo`, `ol`, `ov`, `on`: TimerOrder), and its writes are
+// conditional on it; a cancel of such an order, or a firing of a one-shot timer with one, leaves
+// an item `cancelled` with that order in place of the timer, which has no `due` (so the index
+// leaves it out) and a `ttl` CANCEL_KEPT_MS on.
 //
 // Why a local index and not a global one: an LSI can be read with ConsistentRead, so a timer put a
 // moment ago is due at once and a deleted one never fires from a stale index, as with the memory
@@ -53,7 +53,7 @@ export class DynamoDBTimerStore implements TimerStore {
 
   /**
    * With `order`, the item becomes the cancel's record: no `due`, so the index leaves it out, and
-   * a `ttl` for DynamoDB to drop it once it no longer counts.
+   * a `ttl` for DynamoDB to drop it CANCEL_KEPT_MS on.
    */
   async delete(id: string, given?: TimerOrder): Promise<void> {
     const order = wholeOrder(given)

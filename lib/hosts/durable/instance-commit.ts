@@ -100,7 +100,7 @@ export async function commitInstance(ctx: DurableContext, { type, key, name, sta
 }
 
 /**
- * Gives the timers this commit's turns named (those of `kept` without an order yet) its order:
+ * Gives the timers this commit's turns named (those of `kept` without an order yet) their order:
  * the instance, the life of its item, `version` and their place. Only an instance with an item of
  * its own has versions that order them: not a stateless type's (its turns run anywhere, and one
  * waiting for its rate runs in an item of its own, `wait:<id>`). Timers not named by a turn (a
