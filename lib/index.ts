@@ -46,7 +46,7 @@ export type {
 
 // Timers and stores
 export type { ScheduleOptions } from './core/schedule.js'
-export type { BucketRate, SideEffectRecord, SideEffectStore, StateStore, StoredInstance, Stores, TimerRecord, TimerStore, TypeBucketStore } from './store/index.js'
+export type { BucketRate, SideEffectRecord, SideEffectStore, StateStore, StoredInstance, Stores, TimerOrder, TimerRecord, TimerStore, TypeBucketStore } from './store/index.js'
 export { MemoryStateStore, MemoryTimerStore, memoryStores } from './store/memory.js'
 export { MemoryTypeBuckets } from './store/memory-type-buckets.js'
 export type { SlotLease, TypeSlots, TypeSlotStore } from './store/index.js'
