@@ -264,12 +264,16 @@ function orderAttributes(order: TimerOrder): Record<string, AttributeValue> {
   return { oo: { S: order.owner }, ol: { N: String(order.life) }, ov: { N: String(order.v) }, on: { N: String(order.n) } }
 }
 
-/** The condition of an ordered write: what stands has no order, or one it supersedes (`supersedes`). */
+/**
+ * The condition of an ordered write: what stands has no whole order (as `toTimer` reads it), or
+ * one it supersedes (`supersedes`).
+ */
 function orderCondition(order: TimerOrder): Condition {
   return {
-    ConditionExpression: 'attribute_not_exists(#oo) OR #oo <> :o OR #ol < :l OR (#ol = :l AND (#ov < :v OR (#ov = :v AND #on < :n)))',
+    ConditionExpression:
+      'NOT attribute_type(#oo, :S) OR NOT attribute_type(#ol, :N) OR NOT attribute_type(#ov, :N) OR NOT attribute_type(#on, :N) OR #oo <> :o OR #ol < :l OR (#ol = :l AND (#ov < :v OR (#ov = :v AND #on < :n)))',
     ExpressionAttributeNames: { '#oo': 'oo', '#ol': 'ol', '#ov': 'ov', '#on': 'on' },
-    ExpressionAttributeValues: { ':o': { S: order.owner }, ':l': { N: String(order.life) }, ':v': { N: String(order.v) }, ':n': { N: String(order.n) } },
+    ExpressionAttributeValues: { ':S': { S: 'S' }, ':N': { S: 'N' }, ':o': { S: order.owner }, ':l': { N: String(order.life) }, ':v': { N: String(order.v) }, ':n': { N: String(order.n) } },
   }
 }
 

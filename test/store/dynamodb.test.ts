@@ -43,11 +43,33 @@ t.test('each store operation costs the requests the design says', async (t) => {
   t.strictSame(await cost(() => timers.put(timer('t', 9))), { 'DynamoDB.PutItem': 1 }, 'timers.put replacing')
   t.strictSame(await cost(() => timers.get('t')), { 'DynamoDB.GetItem': 1 }, 'timers.get')
   t.strictSame(await cost(() => timers.delete('t')), { 'DynamoDB.DeleteItem': 1 }, 'timers.delete')
+  const order = (v: number) => ({ owner: 'job#a', life: 1, v, n: 0 })
+  t.strictSame(await cost(() => timers.put({ ...timer('o', 5), order: order(2) })), { 'DynamoDB.PutItem': 1 }, 'an ordered put')
+  t.strictSame(await cost(() => timers.delete('o', order(3))), { 'DynamoDB.PutItem': 1 }, "an ordered cancel: its record in the timer's place")
+  t.strictSame(await cost(() => timers.put({ ...timer('o', 5), order: order(2) })), { 'DynamoDB.PutItem': 1 }, 'an ordered put refused, not tried again')
   t.strictSame(await cost(() => timers.due(10, 100)), { 'DynamoDB.Query': 8 }, 'timers.due: one Query per shard')
   t.strictSame(await cost(() => timers.next()), { 'DynamoDB.Query': 8 }, 'timers.next: one Query per shard')
   t.strictSame(await cost(() => timers.list()), { 'DynamoDB.Query': 8 }, 'timers.list of a small set')
   const refs = Array.from({ length: 250 }, (_, i) => ({ type: 'a', key: `k${i}` }))
   t.strictSame(await cost(() => state.getMany(refs)), { 'DynamoDB.BatchGetItem': 3 }, 'getMany of 250 keys')
+})
+
+t.test('a timer item whose order is not whole counts as one without an order, as it reads', async (t) => {
+  const { tableName, drop } = await table('troupe')
+  t.teardown(drop)
+  const { timers } = dynamodbStores({ client: dynamodb, tableName, timerShards: 1 })
+  await timers.put({ ...timer('job#a#r', 5), order: { owner: 'job#a', life: 1, v: 9, n: 0 } })
+  // The same item with its life taken out (written by hand, or damaged).
+  const key = { pk: { S: 'timers#0' }, sk: { S: 'i#job#a#r' } }
+  await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: { ...key, id: { S: 'job#a#r' }, target: { S: 'x' }, body: { S: '{}' }, dueAt: { N: '5' }, due: { S: '0000000000000005#i#job#a#r' }, cid: { S: 'c' }, fired: { N: '0' }, oo: { S: 'job#a' }, ov: { N: '9' }, on: { N: '0' } } }))
+  t.equal((await timers.get('job#a#r'))?.order, undefined, 'it reads with no order')
+  await timers.put({ ...timer('job#a#r', 7), order: { owner: 'job#a', life: 1, v: 2, n: 0 } })
+  t.equal((await timers.get('job#a#r'))?.dueAt, 7, 'and an ordered put replaces it, as one on a timer without an order')
+  // Its version written as text.
+  await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: { ...key, id: { S: 'job#a#r' }, target: { S: 'x' }, body: { S: '{}' }, dueAt: { N: '5' }, due: { S: '0000000000000005#i#job#a#r' }, cid: { S: 'c' }, fired: { N: '0' }, oo: { S: 'job#a' }, ol: { N: '1' }, ov: { S: '9' }, on: { N: '0' } } }))
+  t.equal((await timers.get('job#a#r'))?.order, undefined)
+  await timers.delete('job#a#r', { owner: 'job#a', life: 1, v: 2, n: 0 })
+  t.equal(await timers.get('job#a#r'), undefined, 'an ordered cancel takes its place too')
 })
 
 t.test('due, list and next page past 1 MB of timers in one shard', async (t) => {
