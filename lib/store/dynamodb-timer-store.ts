@@ -110,10 +110,11 @@ export class DynamoDBTimerStore implements TimerStore {
     }
     const condition = conditions.join(' AND ')
     const when = { ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values }
+    const order = wholeOrder(fired.order)
     try {
       if (next !== undefined) await this.write(next, when)
       // A write of the commit that set it, sent again, does not set it again.
-      else if (wholeOrder(fired.order) !== undefined) await this.putCancel(fired.id, fired.order!, when)
+      else if (order !== undefined) await this.putCancel(fired.id, order, when)
       else await this.table.send((c) => c.send(new DeleteItemCommand({ TableName: this.table.name, Key: this.timerKey(fired.id), ...when })))
       return true
     } catch (e) {

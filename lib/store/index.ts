@@ -55,7 +55,7 @@ export interface StateStore {
 export interface TimerStore {
   /**
    * Puts `timer`, replacing one with its id. A timer with an `order` is put only where it
-   * supersedes the order of what stands (a timer, or a cancel's mark): else it is a write of an
+   * supersedes the order of what stands (a timer, or a cancel's record): else it is a write of an
    * earlier commit landing late, and is left out.
    */
   put(timer: TimerRecord): MaybePromise<void>

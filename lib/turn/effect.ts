@@ -19,8 +19,11 @@ export interface Outgoing {
   trace?: TraceContext | undefined
 }
 
-/** What a turn leaves behind once it succeeds: messages, and timers set or removed. */
-/** `named`: a timer named in its turn, its id scoped to the turn's instance (`scopedTimerId`), whose writes that instance's commits order on AWS (TimerOrder). */
+/**
+ * What a turn leaves behind once it succeeds: messages, and timers set or removed. `named`: a
+ * timer named in its turn, its id scoped to the turn's instance (`scopedTimerId`), whose writes
+ * that instance's commits order on AWS (TimerOrder).
+ */
 export type Effect = Outgoing | { kind: 'schedule'; timer: TimerRecord; named?: true } | { kind: 'cancel'; timerId: string; named?: true }
 
 export interface ForkPlan {

@@ -6,7 +6,7 @@
 import type { AttemptRecord } from '../../core/dead-letter.js'
 import type { Envelope } from '../../core/envelope.js'
 import { encode } from '../../core/serialization.js'
-import type { StoredInstance } from '../../store/index.js'
+import type { StoredInstance, TimerOrder } from '../../store/index.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import { storedForm } from '../../turn/state-version.js'
 import type { DurableContext } from './durable-context.js'
@@ -112,10 +112,11 @@ function orderTimers(type: ActorType, key: string, meta: InstanceMeta, kept: rea
   if (type.kind === 'stateless' || type.type.startsWith('troupe.')) return
   const owner = `${type.type}#${key}`
   let n = 0
+  const next = (): TimerOrder => ({ owner, life: (meta.life ??= at), v: version, n: n++ })
   for (const segment of kept) {
     for (const e of segment.entries) {
-      if (e.kind === 'schedule' && e.named && e.timer.order === undefined) e.timer = { ...e.timer, order: { owner, life: (meta.life ??= at), v: version, n: n++ } }
-      else if (e.kind === 'cancel' && e.named && e.order === undefined) e.order = { owner, life: (meta.life ??= at), v: version, n: n++ }
+      if (e.kind === 'schedule' && e.named && e.timer.order === undefined) e.timer = { ...e.timer, order: next() }
+      else if (e.kind === 'cancel' && e.named && e.order === undefined) e.order = next()
     }
   }
 }
