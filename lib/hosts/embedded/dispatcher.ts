@@ -316,6 +316,9 @@ export class Dispatcher {
 
   park(inst: Instance, ms: number): void {
     inst.parked = true
+    // A second park of a parked instance replaces its wake-up: two timers would wake it twice, and the first would be left running past stop.
+    const earlier = this.parkTimers.get(inst)
+    if (earlier !== undefined) this.clock.clearTimeout(earlier)
     const timer = this.clock.setTimeout(() => {
       this.parkTimers.delete(inst)
       inst.parked = false
