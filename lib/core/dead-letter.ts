@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto'
 import type { Envelope, Origin } from './envelope.js'
+import { TroupeError } from './errors.js'
+import type { MessageId } from './ids.js'
 
 /** One failed attempt at a message. */
 export interface AttemptRecord {
@@ -56,6 +59,46 @@ export interface DeadLetter {
    * later death of the message.
    */
   deadAt: number
+}
+
+/** The code of the letter of a record that is no message (routing/unreadable-record.ts). */
+const BAD_RECORD = 'TROUPE_BAD_RECORD'
+/** Ids a record may claim: at most this many characters (routing/envelope-fields.ts). */
+const MAX_ID_CHARS = 256
+
+/**
+ * Whose death a letter holds: its actor type and key, and whether it keeps a record that was no
+ * message. A journal replaces a letter only with a later death of the same message; a record may
+ * claim any id, so a letter whose id holds another message's letter (or what is left of one
+ * replayed) is kept under an id of its own instead (`movedLetter`), never in its place.
+ */
+export function letterOwner(letter: DeadLetter): string {
+  const { type, key } = letter.envelope
+  return createHash('sha256')
+    .update(JSON.stringify([type, key, letter.error.code === BAD_RECORD]))
+    .digest('base64url')
+    .slice(0, 16)
+}
+
+/**
+ * The letter under the id it is kept by when its own holds another message's letter: the same
+ * for every copy of its write, so a copy is still known as one there. Its replay sends it under
+ * that id. Its error says where it came from.
+ */
+export function movedLetter(letter: DeadLetter, owner: string): DeadLetter {
+  const from = letter.envelope.id
+  const joined = `${from}~${owner}`
+  const id = (joined.length <= MAX_ID_CHARS ? joined : `h${createHash('sha256').update(joined).digest('base64url').slice(0, 24)}`) as MessageId
+  const note = ` (kept as letter ${id}: letter ${from} holds another message's death)`
+  return { ...letter, envelope: { ...letter.envelope, id }, error: { ...letter.error, message: letter.error.message + note } }
+}
+
+/** How many times a letter is moved on from ids other messages' letters hold before its write fails, naming it. */
+export const MAX_LETTER_MOVES = 3
+
+/** A letter whose id, and every id it was moved to, holds another message's letter: it is not written, and its batch comes again. */
+export function lettersInTheWay(letter: DeadLetter): TroupeError {
+  return new TroupeError('TROUPE_DEAD_LETTER_NOT_STORED', `the dead letter of message ${letter.envelope.id} (actor ${letter.envelope.type}) was not written: its id and the ${MAX_LETTER_MOVES} ids it was moved to hold other messages' letters`)
 }
 
 export function errorRecord(error: unknown): ErrorRecord {

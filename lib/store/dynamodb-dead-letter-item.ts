@@ -13,10 +13,12 @@
 //   summary is what is shown when the whole letter cannot be read.
 // - A body superjson cannot encode is replaced by `{ truncated: true, reason }`, flagged by
 //   `truncated`, and the error says so: a letter is never refused for its body.
+// - `who` names whose death it is (core/dead-letter.ts's letterOwner): a later letter under the
+//   same id replaces it only when it is the same message's. It stays when the letter ends.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import { TroupeError } from '../core/errors.js'
 import { decode, encode } from '../core/serialization.js'
-import type { DeadLetter, ErrorRecord } from '../core/dead-letter.js'
+import { letterOwner, type DeadLetter, type ErrorRecord } from '../core/dead-letter.js'
 import type { CorrelationId, MessageId } from '../core/ids.js'
 import { unescapeBody } from '../core/guarded-keys.js'
 import { writableLetter } from '../core/writable-letter.js'
@@ -82,6 +84,7 @@ export function letterItem(letter: DeadLetter, text: LetterText): Item & Key {
     ...letterKey(letter.envelope.id),
     type: { S: letter.envelope.type },
     deadAt: { N: String(letter.deadAt) },
+    who: { S: letterOwner(letter) },
     letter: { S: text.text },
   }
   if (text.escaped) item.escaped = { BOOL: true }
@@ -103,6 +106,7 @@ export function summaryItem(text: LetterText, ref: LetterReference): Item & Key 
     ...letterKey(letter.envelope.id),
     type: { S: letter.envelope.type },
     deadAt: { N: String(letter.deadAt) },
+    who: { S: letterOwner(letter) },
     letter: { S: encode(summary) },
     payload: { M: { key: { S: ref.key }, bytes: { N: String(ref.bytes) }, sha256: { S: ref.sha256 } } },
   }

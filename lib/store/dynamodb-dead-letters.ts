@@ -12,10 +12,12 @@
 // Each letter is written with one conditional PutItem: a later death of the message (`deadAt`)
 // replaces it, the same death written again (an outbox sent again after a crash) or an older one
 // changes nothing, so a write that comes late never takes a replay's hold or `sentAs` away. A
-// letter replayed or taken leaves its death behind in its item (`ended`, with a `ttl` as long as
-// a copy of its write may come, the tombstone TTL), and where its replay sent it (`sentAs`): such
-// a write then brings back no letter that was sent again already, and a replay taken over learns
-// whether the one that ended the letter sent it under its origin. Lists and holds skip those items.
+// letter of another message under the same id (`who` differs: a record may claim any id) is kept
+// under an id of its own instead (core/dead-letter.ts's movedLetter). A letter replayed or taken
+// leaves its death behind in its item (`ended`, `who`, with a `ttl` as long as a copy of its write
+// may come, the tombstone TTL), and where its replay sent it (`sentAs`): such a write then brings
+// back no letter that was sent again already, and a replay taken over learns whether the one that
+// ended the letter sent it under its origin. Lists and holds skip those items.
 //
 // A letter's item (its superjson text, or a summary and where the whole letter is) is made and read
 // in dynamodb-dead-letter-item.ts. Letters are never refused or cut for their size: a letter whose
@@ -32,7 +34,7 @@ import { createHash } from 'node:crypto'
 import { GetItemCommand, PutItemCommand, UpdateItemCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
 import { eachAtOnce } from '../core/each-at-once.js'
 import { ReplayUnderWayError, TroupeError } from '../core/errors.js'
-import type { DeadLetter, HeldDeadLetter, ReplayClaim } from '../core/dead-letter.js'
+import { lettersInTheWay, letterOwner, MAX_LETTER_MOVES, movedLetter, type DeadLetter, type HeldDeadLetter, type ReplayClaim } from '../core/dead-letter.js'
 import type { Origin } from '../core/envelope.js'
 import { decode, encode } from '../core/serialization.js'
 import {
@@ -65,8 +67,18 @@ const LETTER_ITEM_BYTES = DYNAMODB_MAX_ITEM_BYTES - 1024
 const PAYLOADS_AT_ONCE = 4
 /** Letters that fit an item written at once (one PutItem each). */
 const LETTERS_AT_ONCE = 16
-/** The condition of a letter's write: no letter of the message, or one of an earlier death (a tombstone keeps its `deadAt`). */
-const LATER_DEATH = 'attribute_not_exists(pk) OR attribute_not_exists(deadAt) OR deadAt < :deadAt'
+
+/** Whether a letter is kept whole in its item (else in the payload store, its item a summary). */
+function fits(text: LetterText): boolean {
+  return itemBytes(letterItem(text.letter, text)) <= LETTER_ITEM_BYTES
+}
+
+/**
+ * The condition of a letter's write: no letter under its id, or one of an earlier death of the
+ * same message (a tombstone keeps its `deadAt` and `who`; an item written before `who` was kept
+ * counts as the message's).
+ */
+const LATER_DEATH = 'attribute_not_exists(pk) OR attribute_not_exists(deadAt) OR (deadAt < :deadAt AND (attribute_not_exists(who) OR who = :who))'
 /** The condition of an item that holds a letter, not what is left of one replayed or taken. */
 const A_LETTER = 'attribute_exists(pk) AND attribute_not_exists(ended)'
 /** What a letter's item holds besides its key, `deadAt` and `sentAs`: all of it goes when the letter ends. */
@@ -87,37 +99,56 @@ export class DynamoDBDeadLetters {
    * answers with the item it replaced, so a replaced letter's payload is deleted.
    */
   async put(letters: readonly DeadLetter[]): Promise<void> {
-    // A call may name a letter twice: the later death wins, as it would one by one.
+    // A call may name a letter twice: the later death wins, as it would one by one (a letter of
+    // another message under the same id is kept beside it: see putOne).
     const byId = new Map<string, DeadLetter>()
     for (const letter of letters) {
-      const known = byId.get(letter.envelope.id)
-      if (known === undefined || known.deadAt < letter.deadAt) byId.set(letter.envelope.id, letter)
+      const at = `${letter.envelope.id}\u0000${letterOwner(letter)}`
+      const known = byId.get(at)
+      if (known === undefined || known.deadAt < letter.deadAt) byId.set(at, letter)
     }
-    const fitting: { item: Item & Key; letter: DeadLetter }[] = []
+    const fitting: LetterText[] = []
     const large: LetterText[] = []
     for (const letter of byId.values()) {
       const text = letterText(letter)
-      const item = letterItem(letter, text)
-      if (itemBytes(item) <= LETTER_ITEM_BYTES) fitting.push({ item, letter })
-      else large.push(text)
+      ;(fits(text) ? fitting : large).push(text)
     }
     // Both sides end before the put answers: a caller that tries again must not race writes of this one.
-    const settled = await Promise.allSettled([eachAtOnce(fitting, LETTERS_AT_ONCE, ({ item, letter }) => this.putItem(item, letter)), eachAtOnce(large, PAYLOADS_AT_ONCE, (text) => this.putLarge(text))])
+    const settled = await Promise.allSettled([eachAtOnce(fitting, LETTERS_AT_ONCE, (text) => this.putOne(text)), eachAtOnce(large, PAYLOADS_AT_ONCE, (text) => this.putOne(text))])
     for (const side of settled) if (side.status === 'rejected') throw side.reason
   }
 
+  /** Writes a letter, or, when its id holds another message's letter, the letter moved to an id of its own. */
+  private async putOne(text: LetterText, moves = 0): Promise<void> {
+    const { letter } = text
+    const written = fits(text) ? await this.putItem(letterItem(letter, text), letter) : await this.putLarge(text)
+    if (written !== 'another') return
+    if (moves === MAX_LETTER_MOVES) throw lettersInTheWay(letter)
+    await this.putOne(letterText(movedLetter(letter, letterOwner(letter))), moves + 1)
+  }
+
   /**
-   * Writes a letter's item unless its item holds the same or a later death of the message; true
-   * when written. The payload of a letter it replaced is deleted.
+   * Writes a letter's item unless its item holds the same or a later death of the message (`kept`:
+   * nothing to write) or another message's letter, or what is left of one (`another`). The
+   * payload of a letter it replaced is deleted.
    */
-  private async putItem(item: Item & Key, letter: DeadLetter): Promise<boolean> {
+  private async putItem(item: Item & Key, letter: DeadLetter): Promise<'written' | 'kept' | 'another'> {
     let out
     try {
       out = await this.table.send((c) =>
-        c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ConditionExpression: LATER_DEATH, ExpressionAttributeValues: { ':deadAt': item.deadAt! }, ReturnValues: 'ALL_OLD' })),
+        c.send(
+          new PutItemCommand({
+            TableName: this.table.name,
+            Item: item,
+            ConditionExpression: LATER_DEATH,
+            ExpressionAttributeValues: { ':deadAt': item.deadAt!, ':who': item.who! },
+            ReturnValues: 'ALL_OLD',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
       )
     } catch (error) {
-      if (errorName(error) === 'ConditionalCheckFailedException') return false
+      if (errorName(error) === 'ConditionalCheckFailedException') return (await this.ownerThere(item, error)) === item.who!.S ? 'kept' : 'another'
       if (error instanceof TroupeError) throw error
       // The SDK tried it again as long as it would (throttled, a broken connection): the letter is named.
       throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `the dead letter of ${labelOf(letter)} was not written to table ${this.table.name}: ${errorName(error)}: ${(error as Error).message}`, { cause: error })
@@ -125,7 +156,18 @@ export class DynamoDBDeadLetters {
     const replaced = out.Attributes && referenceOf(out.Attributes)
     // Bytes left behind by a failed delete cost storage, never a letter.
     if (replaced && replaced.key !== referenceOf(item)?.key) await this.forget(replaced.key).catch(() => undefined)
-    return true
+    return 'written'
+  }
+
+  /**
+   * Whose letter holds (or held, when it ended) the place `mine` was refused: that of `mine` when
+   * the item does not say (gone, or written before `who` was kept). DynamoDB answers it with the
+   * refusal; the local emulator does not, and it is read.
+   */
+  private async ownerThere(mine: Item & Key, refusal: unknown): Promise<string> {
+    const answered = (refusal as { Item?: Item }).Item
+    const item = answered ?? (await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: { pk: mine.pk, sk: mine.sk }, ConsistentRead: true, ProjectionExpression: 'who' })))).Item
+    return item?.who?.S ?? mine.who!.S!
   }
 
   /** The letters, of actor type `type` when given, oldest first. */
@@ -340,16 +382,21 @@ export class DynamoDBDeadLetters {
    * letter there refers to other bytes: what is left of a letter being taken may be put back, with
    * these very bytes (the same letter's key), by a take whose read failed.
    */
-  private async putLarge(text: LetterText): Promise<void> {
+  private async putLarge(text: LetterText): Promise<'written' | 'kept' | 'another'> {
     const key = letterKey(text.letter.envelope.id)
-    const before = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: key, ConsistentRead: true, ProjectionExpression: 'deadAt' })))
+    const before = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: key, ConsistentRead: true, ProjectionExpression: 'deadAt, who' })))
+    const owner = before.Item?.who?.S
+    if (owner !== undefined && owner !== letterOwner(text.letter)) return 'another'
     const known = before.Item?.deadAt?.N
-    if (known !== undefined && Number(known) >= text.letter.deadAt) return
+    if (known !== undefined && Number(known) >= text.letter.deadAt) return 'kept'
     const ref = await this.putPayload(text)
-    if (await this.putItem(summaryItem(text, ref), text.letter)) return
+    const written = await this.putItem(summaryItem(text, ref), text.letter)
+    if (written === 'written') return written
     const there = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: key, ConsistentRead: true })))
     const live = there.Item !== undefined && there.Item.ended === undefined
-    if (live && referenceOf(there.Item!)?.key !== ref.key) await this.forget(ref.key).catch(() => undefined)
+    // Bytes no letter refers to: those of a letter moved on, or of a copy whose letter is there already under other bytes.
+    if (written === 'another' || (live && referenceOf(there.Item!)?.key !== ref.key)) await this.forget(ref.key).catch(() => undefined)
+    return written
   }
 
   /** Writes a letter's whole text to the payload store; where it is. */

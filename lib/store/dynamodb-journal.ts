@@ -7,10 +7,10 @@
 //   receipt entry   receipt#<message id>    e#<attempt, 6 digits>#<rank>#<status>    actor, key, status, at, attempt, reason?,
 //                                                                                    reply?, error? (JSON), exp (ms), ttl (s),
 //                                                                                    cid?, par?, sent? (its place in a trace)
-//   dead letter     deadletters             i#<message id>                           type, deadAt, letter (superjson),
+//   dead letter     deadletters             i#<message id>                           type, deadAt, who, letter (superjson),
 //                                                                                    escaped?, truncated?, payload?; a replay's claim,
 //                                                                                    claimId, claimUntil, gen, sentAs; once replayed or
-//                                                                                    taken only deadAt, sentAs?, ended, ttl (s)
+//                                                                                    taken only deadAt, who, sentAs?, ended, ttl (s)
 //   trace link      trace#<correlation id>  m#<message id>                           id, actor, key, parent?, sentAt, exp, ttl
 //
 // - Trace links: written beside a receipt entry that carries `trace`, one per message of a request

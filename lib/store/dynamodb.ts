@@ -10,7 +10,7 @@
 //   type slots      running#<type>                   slots                 -     (used, limit, h:<holder>: a type's concurrency leases, dynamodb-type-slots.ts)
 //   side effect     once#<message id>                n#<name>              -     (st, res or kept, at, exp, ttl: a ctx.once record, dynamodb-side-effects.ts)
 //   receipt entry   receipt#<message id>             e#<attempt, 6 digits>#<rank>#<status>   -   (actor, key, status, at, attempt, reason, reply, error, exp, ttl)
-//   dead letter     deadletters                      i#<message id>        -     (type, deadAt, letter: the DeadLetter as superjson; once replayed or taken, deadAt, sentAs, ended, ttl)
+//   dead letter     deadletters                      i#<message id>        -     (type, deadAt, who, letter: the DeadLetter as superjson; once replayed or taken, deadAt, who, sentAs, ended, ttl)
 //
 // - State (dynamodb-state-store.ts): one item per actor instance, read with one GetItem and
 //   written with one conditional PutItem on its version `v`.

@@ -7,7 +7,7 @@
 import { DEFAULT_DEAD_LETTER_LIMIT, DEFAULT_RECEIPT_LIMIT } from '../core/defaults.js'
 import { ConfigError, ReplayUnderWayError } from '../core/errors.js'
 import { copyState } from '../core/state-copy.js'
-import type { DeadLetter, HeldDeadLetter, ReplayClaim } from '../core/dead-letter.js'
+import { lettersInTheWay, letterOwner, MAX_LETTER_MOVES, movedLetter, type DeadLetter, type HeldDeadLetter, type ReplayClaim } from '../core/dead-letter.js'
 import type { Origin } from '../core/envelope.js'
 import type { JournalStore, ReceiptRecord, StoredReceipt, TraceLink } from './index.js'
 import { assembleReceipt, copyEntry, receiptEntryKey } from './receipt-records.js'
@@ -31,7 +31,7 @@ export class MemoryJournalStore implements JournalStore {
    * it, for as long as a copy of its write may come (as many as letters are kept): that copy must
    * not bring it back.
    */
-  private readonly ended = new Map<string, { deadAt: number; sentAs?: Origin }>()
+  private readonly ended = new Map<string, { deadAt: number; owner: string; sentAs?: Origin }>()
   /** Correlation id → message id → link (dropped with the message's receipt). */
   private readonly links = new Map<string, Map<string, TraceLink & { expiresAt: number }>>()
   private readonly receiptLimit: number
@@ -84,23 +84,35 @@ export class MemoryJournalStore implements JournalStore {
   }
 
   putDeadLetters(letters: readonly DeadLetter[]): void {
-    for (const letter of letters) {
-      const id = letter.envelope.id
-      // The same death written again (an outbox sent again), or an older one: the letter there, or
-      // its end, stands.
-      const known = this.letters.get(id)?.deadAt ?? this.ended.get(id)?.deadAt
-      if (known !== undefined && letter.deadAt <= known) continue
-      this.ended.delete(id)
-      // Deleted first, so a replaced letter counts as the newest.
-      this.letters.delete(id)
-      this.claims.delete(id)
-      this.letters.set(id, copyState(letter))
-      if (this.letters.size > this.deadLetterLimit) {
-        const oldest = this.letters.keys().next().value!
-        this.letters.delete(oldest)
-        this.claims.delete(oldest)
-        this.dropped.deadLetters++
-      }
+    for (const letter of letters) this.putDeadLetter(letter, 0)
+  }
+
+  private putDeadLetter(letter: DeadLetter, moves: number): void {
+    const id = letter.envelope.id
+    const owner = letterOwner(letter)
+    const there = this.letters.get(id)
+    const ended = this.ended.get(id)
+    const thereOwner = there !== undefined ? letterOwner(there) : ended?.owner
+    if (thereOwner !== undefined && thereOwner !== owner) {
+      // Another message's letter, or what is left of one: this one is kept beside it, never in its place.
+      if (moves === MAX_LETTER_MOVES) throw lettersInTheWay(letter)
+      this.putDeadLetter(movedLetter(letter, owner), moves + 1)
+      return
+    }
+    // The same death written again (an outbox sent again), or an older one: the letter there, or
+    // its end, stands.
+    const known = there?.deadAt ?? ended?.deadAt
+    if (known !== undefined && letter.deadAt <= known) return
+    this.ended.delete(id)
+    // Deleted first, so a replaced letter counts as the newest.
+    this.letters.delete(id)
+    this.claims.delete(id)
+    this.letters.set(id, copyState(letter))
+    if (this.letters.size > this.deadLetterLimit) {
+      const oldest = this.letters.keys().next().value!
+      this.letters.delete(oldest)
+      this.claims.delete(oldest)
+      this.dropped.deadLetters++
     }
   }
 
@@ -157,7 +169,7 @@ export class MemoryJournalStore implements JournalStore {
     const sentAs = this.claims.get(id)?.sentAs
     this.letters.delete(id)
     this.claims.delete(id)
-    this.ended.set(id, { deadAt: letter.deadAt, ...(sentAs ? { sentAs } : {}) })
+    this.ended.set(id, { deadAt: letter.deadAt, owner: letterOwner(letter), ...(sentAs ? { sentAs } : {}) })
     if (this.ended.size > this.deadLetterLimit) this.ended.delete(this.ended.keys().next().value!)
     return letter
   }

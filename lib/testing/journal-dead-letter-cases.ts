@@ -270,4 +270,64 @@ export function deadLetterCases(withStore: WithJournal): void {
     await journal.putDeadLetters([fifth])
     t.strictSame(await journal.takeDeadLetter('m1'), fifth, 'a later one after a take: kept again, whole')
   })
+
+  withStore('dead letters: a letter of another message under the same id (another actor type or key, or an unreadable record) is kept beside it, never in its place', async (t, journal) => {
+    const mine = letter('m1', 'pageStats', NOW)
+    const otherType = letter('m1', 'checkout', NOW + 10)
+    const otherKey = { ...letter('m1', 'pageStats', NOW + 20), envelope: { ...letter('m1').envelope, key: 'elsewhere' } }
+    await journal.putDeadLetters([mine])
+    await journal.putDeadLetters([otherType, otherKey])
+    const listed = await journal.deadLetters()
+    t.equal(listed.length, 3, 'three letters: none replaced')
+    t.strictSame(listed[0], mine, 'the first stays whole under its id')
+    const moved = listed.slice(1)
+    t.strictSame(moved.map((l) => [l.envelope.type, l.envelope.key]), [['checkout', 'k'], ['pageStats', 'elsewhere']], 'the others are kept whole')
+    t.strictSame(moved.map((l) => l.envelope.body), [otherType.envelope.body, otherKey.envelope.body])
+    for (const l of moved) {
+      t.match(l.envelope.id, /^m1~.{16}$/, `${l.envelope.type}/${l.envelope.key}: under an id of its own`)
+      t.match(l.error.message, `(kept as letter ${l.envelope.id}: letter m1 holds another message's death)`, 'its error says why')
+    }
+    t.ok(moved[0]!.envelope.id !== moved[1]!.envelope.id, 'one id each')
+
+    await journal.putDeadLetters([otherType, otherKey, mine]) // copies of every write
+    t.strictSame(await journal.deadLetters(), listed, 'copies of the writes are known as copies, wherever their letters are')
+    t.strictSame(await journal.takeDeadLetter('m1'), mine)
+    await journal.putDeadLetters([otherType])
+    t.strictSame((await journal.deadLetters()).map((l) => l.envelope.id), moved.map((l) => l.envelope.id), 'once the first is taken, a copy of another still goes beside it, not in its place')
+    const later = letter('m1', 'pageStats', NOW + 30)
+    await journal.putDeadLetters([later])
+    t.strictSame(await journal.takeDeadLetter('m1'), later, "a later death of the first message is its letter again, under its id")
+    const otherLater = letter('m1', 'checkout', NOW + 40)
+    await journal.putDeadLetters([otherLater])
+    t.equal((await journal.takeDeadLetter(moved[0]!.envelope.id))?.deadAt, NOW + 40, "and a later death of another replaces that one's moved letter")
+  })
+
+  withStore("dead letters: a message claiming an unreadable record's letter id leaves that letter and its bytes whole", async (t, journal) => {
+    const data = Buffer.from('not json at all', 'utf8')
+    const unreadable = unreadableRecordLetter({ shard: 'troupe/shardId-000000000001', sequenceNumber: '49001', data, reason: 'the record is not JSON', now: NOW })
+    const claimant = { ...letter(unreadable.envelope.id, unreadable.envelope.type, NOW + 10), envelope: { ...letter(unreadable.envelope.id, unreadable.envelope.type, NOW + 10).envelope, key: unreadable.envelope.key } }
+    await journal.putDeadLetters([unreadable])
+    await journal.putDeadLetters([claimant])
+    t.strictSame(await journal.takeDeadLetter(unreadable.envelope.id), unreadable, "the record's letter, every byte of it")
+    const rest = await journal.deadLetters()
+    t.equal(rest.length, 1, 'and the claimant beside it')
+    t.strictSame(rest[0]?.envelope.body, claimant.envelope.body)
+  })
+
+  withStore('dead letters: a large letter of another message under the same id is kept beside it, and a large one is not replaced by another', async (t, journal) => {
+    const big = (c: string) => ({ c: c.repeat(MiB) })
+    const first = letter('m1', 'pageStats', NOW, big('a'))
+    const other = letter('m1', 'checkout', NOW + 10, big('b'))
+    const small = letter('m1', 'orders', NOW + 20)
+    await journal.putDeadLetters([first])
+    await journal.putDeadLetters([other, small])
+    await journal.putDeadLetters([other]) // a copy
+    const listed = await journal.deadLetters()
+    t.equal(listed.length, 3, 'three letters')
+    t.strictSame(await journal.takeDeadLetter('m1'), first, 'the first, whole')
+    const moved = listed.filter((l) => l.envelope.id !== 'm1')
+    t.strictSame(moved.map((l) => l.envelope.type).sort(), ['checkout', 'orders'])
+    const taken = await journal.takeDeadLetter(moved.find((l) => l.envelope.type === 'checkout')!.envelope.id)
+    t.strictSame(taken?.envelope.body, other.envelope.body, "the other's bytes, whole")
+  })
 }

@@ -345,7 +345,10 @@ t.test('each journal operation costs the requests the design says', async (t) =>
   const letters = Array.from({ length: 30 }, (_, i) => letter(`d${i}`, { i }))
   t.strictSame(await cost(() => journal.putDeadLetters(letters)), { 'DynamoDB.PutItem': 30 }, '30 dead letters: one conditional PutItem each')
   const again = counter.snapshot()
-  t.strictSame(await cost(() => journal.putDeadLetters(letters)), { 'DynamoDB.PutItem': 30 }, 'the same again: 30 requests')
+  // Each refusal says whose letter is there, so that a copy is told from another message's letter:
+  // DynamoDB answers it with the refusal (ReturnValuesOnConditionCheckFailure); dynalite drops
+  // that parameter, so here each is read.
+  t.strictSame(await cost(() => journal.putDeadLetters(letters)), { 'DynamoDB.PutItem': 30, 'DynamoDB.GetItem': 30 }, 'the same again: 30 conditional writes, and on dynalite 30 reads')
   t.equal(counter.since(again).byApi['DynamoDB.PutItem']?.errors, 30, 'each refused by its condition')
   t.strictSame(await cost(() => journal.deadLetters()), { 'DynamoDB.Query': 1 }, 'deadLetters')
   t.strictSame(await cost(() => journal.deadLetters('uploads')), { 'DynamoDB.Query': 1 }, 'deadLetters of a type')
@@ -377,7 +380,7 @@ t.test('the stored items are readable in the console, and `ttl` is in epoch seco
   const before = Date.now()
   await journal.takeDeadLetter('d1')
   const ended = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'deadletters' }, sk: { S: 'i#d1' } } }))
-  t.same(Object.keys(ended.Item ?? {}).sort(), ['deadAt', 'ended', 'pk', 'sk', 'ttl'], 'a letter taken leaves only its death, when it ended, and a ttl')
+  t.same(Object.keys(ended.Item ?? {}).sort(), ['deadAt', 'ended', 'pk', 'sk', 'ttl', 'who'], "a letter taken leaves only its death, whose it was, when it ended, and a ttl")
   t.equal(ended.Item?.deadAt?.N, String(NOW))
   const ttl = Number(ended.Item?.ttl?.N)
   t.ok(ttl >= Math.floor((before + 8 * 86_400_000) / 1000) && ttl <= Math.ceil((Date.now() + 8 * 86_400_000) / 1000), 'which expires 8 days on, in epoch seconds')
