@@ -158,9 +158,18 @@ export function deadLetter(envelope: Envelope, error: unknown, attempts: readonl
   return { envelope, error: errorRecord(error), attempts: [...attempts], deadAt: laterDeath(envelope, deadAt) }
 }
 
-/** `deadAt`, or just after the death a replayed message came from when that is later (a clock behind). */
+/**
+ * How far past the death it is dated by (its host's clock, or its record's arrival) a message's
+ * earlier death may be taken to lie: room for clocks that disagree, and a bound for a record that
+ * claims any `diedAt` (a death dated at the end of time would be a letter no later death could
+ * replace, nor any replay send: its `diedAt` would pass what a Date holds).
+ */
+export const DEATH_AHEAD_MS = 86_400_000
+
+/** `deadAt`, or just after the death a replayed message came from when that is later (a clock behind), by at most DEATH_AHEAD_MS. */
 export function laterDeath(envelope: Envelope, deadAt: number): number {
-  return envelope.diedAt !== undefined && envelope.diedAt >= deadAt ? envelope.diedAt + 1 : deadAt
+  const before = envelope.diedAt
+  return before !== undefined && before >= deadAt ? Math.min(before, deadAt + DEATH_AHEAD_MS) + 1 : deadAt
 }
 
 /** The one log line of a dead-lettered message. */
