@@ -22,7 +22,10 @@ const code = (records: unknown[]) => {
 
 t.same(checkBatchShape([record('100'), record('101'), record('1000')]), { stream: 'orders', shardId: 'shardId-000000000001' }, 'one shard in order: its stream and shard')
 t.equal(code([record('100'), record('100')]), undefined, 'the same record twice is for the host to recognise, not refused')
-t.equal(code([record('100'), record(undefined), record('101')]), undefined, "a record without a sequence number is its own dead letter; the others' order holds")
+for (const seq of [undefined, '', 'abc', '0100', '12.5', '-1', '1'.repeat(129)]) {
+  t.equal(code([record('100'), record(seq), record('101')]), 'TROUPE_BAD_INVOCATION', `a record whose sequence number is ${JSON.stringify(seq)?.slice(0, 20)}: none Kinesis gives`)
+}
+t.match(String((() => { try { checkBatchShape([record('100'), record(undefined)]) } catch (e) { return (e as Error).message } })()), /record 1 of orders\/shardId-000000000001 has sequence number undefined/, 'the refusal names the record')
 t.equal(code([record('101'), record('100')]), 'TROUPE_BAD_INVOCATION', 'a record lower than the one before it')
 t.equal(code([record('99999999999999999999999999999999999999999999999999990'), record('100000000000000000000000000000000000000000000000000000')]), undefined, 'compared as numbers, not text')
 t.equal(code([record('100'), record('101', { eventID: 'shardId-000000000002:101' })]), 'TROUPE_BAD_INVOCATION', 'two shards')
