@@ -196,13 +196,16 @@ function checkMeta(json: Record<string, unknown>, meta: unknown, maxLiteralLengt
     if (annotated.has(key)) return `the superjson metadata is not in the shape superjson writes (a path runs through the annotated ${display(JSON.parse(key) as string[])})`
   }
 
-  // 2. What the annotations point at: Maps and Sets (their sizes bound step 3), bounded literals.
+  // 2. What the annotations point at: Maps and Sets (their sizes bound step 3), bounded literals,
+  // and dates that are times (an Invalid Date would be written again as null: its text lost).
   let largestCollection = 0
   for (const { path, type } of annotated.values()) {
-    if (type !== 'map' && type !== 'set' && type !== 'bigint' && type !== 'regexp') continue
+    if (type !== 'map' && type !== 'set' && type !== 'bigint' && type !== 'regexp' && type !== 'Date') continue
     const value = resolve(json, path)
     if (value === MISSING) return `the superjson metadata names ${display(path)}, which is not in the record`
-    if (type === 'map' || type === 'set') {
+    if (type === 'Date') {
+      if (typeof value !== 'string' || !Number.isFinite(new Date(value).getTime())) return `the Date at ${display(path)} is ${JSON.stringify(value)?.slice(0, 80)}, not a time`
+    } else if (type === 'map' || type === 'set') {
       if (!Array.isArray(value)) return `the ${type === 'map' ? 'Map' : 'Set'} at ${display(path)} is not an array in the record`
       largestCollection = Math.max(largestCollection, value.length)
     } else {

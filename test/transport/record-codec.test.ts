@@ -320,6 +320,9 @@ t.test('hostile records: each refused with a reason, nothing thrown, nothing pol
     ['bad path escape', record({ json: { ...validJson, body: 1 }, meta: { values: { 'body\\x': ['Date'] }, v: 1 } }), /bad escape/],
     ['path not in the record', record({ json: { ...validJson, body: {} }, meta: { values: { 'body.nope': ['map'] }, v: 1 } }), /names "body.nope", which is not in the record/],
     ['a Map that is not an array', record({ json: { ...validJson, body: 'x' }, meta: { values: { body: ['map'] }, v: 1 } }), /Map at "body" is not an array/],
+    // superjson would read an Invalid Date, and write it again as null: the text sent would be lost
+    ['a Date that is no time', record({ json: { ...validJson, body: { d: 'not a date at all' } }, meta: { values: { 'body.d': ['Date'] }, v: 1 } }), /Date at "body.d" is "not a date at all", not a time/],
+    ['a Date that is a number', record({ json: { ...validJson, body: 5 }, meta: { values: { body: ['Date'] }, v: 1 } }), /Date at "body" is 5, not a time/],
     ['references not a list', record({ json: { ...validJson, body: {} }, meta: { referentialEqualities: { body: 'x' }, v: 1 } }), /not a list/],
     // metadata shaped for quadratic work
     ['flattened path through a Map', record({ json: { ...validJson, body: { m: bigMap } }, meta: { values: { 'body.m': ['map'], 'body.m.199999.1': ['Date'] }, v: 1 } }), /not in the shape superjson writes/],
@@ -333,7 +336,7 @@ t.test('hostile records: each refused with a reason, nothing thrown, nothing pol
     ['no id', record({ json: { ...validJson, id: undefined } }), /"id" must be a string of 1 to 256 characters, got nothing/],
     ['numeric id', record({ json: { ...validJson, id: 7 } }), /"id" must be .* got the number 7/],
     ['id of 257 characters', record({ json: { ...validJson, id: 'i'.repeat(257) } }), /"id" must be a string of 1 to 256 characters, got a string of 257/],
-    ['id turned into a Date by metadata', record({ json: validJson, meta: { values: { id: ['Date'] }, v: 1 } }), /"id" must be a string .* got a Date/],
+    ['id turned into a Date by metadata', record({ json: { ...validJson, id: '2026-12-07T00:00:00.000Z' }, meta: { values: { id: ['Date'] }, v: 1 } }), /"id" must be a string .* got a Date/],
     ['empty type', record({ json: { ...validJson, type: '' } }), /"type" must be a string of 1 to 256/],
     ['key too long', record({ json: { ...validJson, key: 'k'.repeat(1_025) } }), /"key" must be a string of 0 to 1024/],
     ['no correlation id', record({ json: { ...validJson, correlationId: '' } }), /"correlationId"/],
