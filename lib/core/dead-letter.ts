@@ -74,23 +74,45 @@ const MAX_ID_CHARS = 256
  */
 export function letterOwner(letter: DeadLetter): string {
   const { type, key } = letter.envelope
-  return createHash('sha256')
-    .update(JSON.stringify([type, key, letter.error.code === BAD_RECORD]))
-    .digest('base64url')
-    .slice(0, 16)
+  return digest(JSON.stringify([type, key, letter.error.code === BAD_RECORD]))
+}
+
+/** What a journal holds under a letter's id: whose death, when, and whether only what is left of it (it was replayed or taken). */
+export interface LetterThere {
+  /** Undefined when the journal cannot tell (an item written before owners were kept). */
+  owner: string | undefined
+  deadAt: number | undefined
 }
 
 /**
- * The letter under the id it is kept by when its own holds another message's letter: the same
- * for every copy of its write, so a copy is still known as one there. Its replay sends it under
- * that id. Its error says where it came from.
+ * What to do with a letter of `owner` that died at `deadAt`, given what its id holds: `write` it
+ * (nothing there, or an earlier death of the same message), leave it (`kept`: the same death again,
+ * a copy of its write, or an older one), or keep it under an id of its own (`another`: another
+ * message's letter, or a later death beside one whose owner is not known).
+ */
+export function placeLetter(there: LetterThere | undefined, owner: string, deadAt: number): 'write' | 'kept' | 'another' {
+  if (there === undefined || there.deadAt === undefined) return 'write'
+  if (there.owner === owner) return deadAt > there.deadAt ? 'write' : 'kept'
+  if (there.owner === undefined) return deadAt > there.deadAt ? 'another' : 'kept'
+  return 'another'
+}
+
+/**
+ * The letter under the id it is kept by when its own holds another message's letter: made of its
+ * id, owner and death, the same for every copy of its write (so a copy is known as one there) and
+ * for nothing else (nobody can take it in advance). Its replay sends it under that id. Its error
+ * says where it came from.
  */
 export function movedLetter(letter: DeadLetter, owner: string): DeadLetter {
   const from = letter.envelope.id
-  const joined = `${from}~${owner}`
+  const joined = `${from}~${digest(`${owner}:${letter.deadAt}`)}`
   const id = (joined.length <= MAX_ID_CHARS ? joined : `h${createHash('sha256').update(joined).digest('base64url').slice(0, 24)}`) as MessageId
   const note = ` (kept as letter ${id}: letter ${from} holds another message's death)`
   return { ...letter, envelope: { ...letter.envelope, id }, error: { ...letter.error, message: letter.error.message + note } }
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64url').slice(0, 16)
 }
 
 /** How many times a letter is moved on from ids other messages' letters hold before its write fails, naming it. */

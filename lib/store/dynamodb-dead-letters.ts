@@ -31,10 +31,10 @@
 // that replaces a large letter deletes the payload of the one it replaced, and `take` deletes the
 // payload of the letter it takes.
 import { createHash } from 'node:crypto'
-import { GetItemCommand, PutItemCommand, UpdateItemCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
+import { GetItemCommand, PutItemCommand, UpdateItemCommand, type PutItemCommandInput, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
 import { eachAtOnce } from '../core/each-at-once.js'
 import { ReplayUnderWayError, TroupeError } from '../core/errors.js'
-import { lettersInTheWay, letterOwner, MAX_LETTER_MOVES, movedLetter, type DeadLetter, type HeldDeadLetter, type ReplayClaim } from '../core/dead-letter.js'
+import { lettersInTheWay, letterOwner, MAX_LETTER_MOVES, movedLetter, placeLetter, type DeadLetter, type HeldDeadLetter, type ReplayClaim } from '../core/dead-letter.js'
 import type { Origin } from '../core/envelope.js'
 import { decode, encode } from '../core/serialization.js'
 import {
@@ -75,10 +75,21 @@ function fits(text: LetterText): boolean {
 
 /**
  * The condition of a letter's write: no letter under its id, or one of an earlier death of the
- * same message (a tombstone keeps its `deadAt` and `who`; an item written before `who` was kept
- * counts as the message's).
+ * same message (a tombstone keeps its `deadAt` and `who`). An item written before `who` was kept
+ * refuses it, and is judged by its letter (placeBeside).
  */
-const LATER_DEATH = 'attribute_not_exists(pk) OR attribute_not_exists(deadAt) OR (deadAt < :deadAt AND (attribute_not_exists(who) OR who = :who))'
+const LATER_DEATH = 'attribute_not_exists(pk) OR attribute_not_exists(deadAt) OR (deadAt < :deadAt AND who = :who)'
+
+type Condition = Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeValues'>
+
+/** Whose letter an item from before owners were kept holds, read from its letter (or summary); undefined when it cannot be read. */
+function ownerOfOld(item: Item): string | undefined {
+  try {
+    return letterOwner(readLetterText(item.letter?.S ?? '', item))
+  } catch {
+    return undefined
+  }
+}
 /** The condition of an item that holds a letter, not what is left of one replayed or taken. */
 const A_LETTER = 'attribute_exists(pk) AND attribute_not_exists(ended)'
 /** What a letter's item holds besides its key, `deadAt` and `sentAs`: all of it goes when the letter ends. */
@@ -133,41 +144,55 @@ export class DynamoDBDeadLetters {
    * payload of a letter it replaced is deleted.
    */
   private async putItem(item: Item & Key, letter: DeadLetter): Promise<'written' | 'kept' | 'another'> {
-    let out
-    try {
-      out = await this.table.send((c) =>
-        c.send(
-          new PutItemCommand({
-            TableName: this.table.name,
-            Item: item,
-            ConditionExpression: LATER_DEATH,
-            ExpressionAttributeValues: { ':deadAt': item.deadAt!, ':who': item.who! },
-            ReturnValues: 'ALL_OLD',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        ),
-      )
-    } catch (error) {
-      if (errorName(error) === 'ConditionalCheckFailedException') return (await this.ownerThere(item, error)) === item.who!.S ? 'kept' : 'another'
-      if (error instanceof TroupeError) throw error
-      // The SDK tried it again as long as it would (throttled, a broken connection): the letter is named.
-      throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `the dead letter of ${labelOf(letter)} was not written to table ${this.table.name}: ${errorName(error)}: ${(error as Error).message}`, { cause: error })
+    let condition: Condition = { ConditionExpression: LATER_DEATH, ExpressionAttributeValues: { ':deadAt': item.deadAt!, ':who': item.who! } }
+    for (let tries = 0; tries < 3; tries++) {
+      let out
+      try {
+        out = await this.table.send((c) => c.send(new PutItemCommand({ TableName: this.table.name, Item: item, ...condition, ReturnValues: 'ALL_OLD', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' })))
+      } catch (error) {
+        if (errorName(error) !== 'ConditionalCheckFailedException') {
+          if (error instanceof TroupeError) throw error
+          // The SDK tried it again as long as it would (throttled, a broken connection): the letter is named.
+          throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `the dead letter of ${labelOf(letter)} was not written to table ${this.table.name}: ${errorName(error)}: ${(error as Error).message}`, { cause: error })
+        }
+        // DynamoDB answers with the item that refused it; the local emulator does not, and it is read.
+        const there = (error as { Item?: Item }).Item ?? (await this.itemOf(item))
+        const place = await this.placeBeside(there, item, letter)
+        if (place !== 'write') return place
+        // An earlier death of the message in an item from before owners were kept, or one gone meanwhile.
+        if (there?.who === undefined && there?.deadAt !== undefined) condition = { ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(who) AND attribute_not_exists(ended) AND deadAt = :old', ExpressionAttributeValues: { ':old': there.deadAt! } }
+        continue
+      }
+      const replaced = out.Attributes && referenceOf(out.Attributes)
+      // Bytes left behind by a failed delete cost storage, never a letter.
+      if (replaced && replaced.key !== referenceOf(item)?.key) await this.forget(replaced.key).catch(() => undefined)
+      return 'written'
     }
-    const replaced = out.Attributes && referenceOf(out.Attributes)
-    // Bytes left behind by a failed delete cost storage, never a letter.
-    if (replaced && replaced.key !== referenceOf(item)?.key) await this.forget(replaced.key).catch(() => undefined)
-    return 'written'
+    throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `the dead letter of ${labelOf(letter)} was not written to table ${this.table.name}: its item changed under each of 3 writes`)
+  }
+
+  private async itemOf(key: Key): Promise<Item | undefined> {
+    return (await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true })))).Item
   }
 
   /**
-   * Whose letter holds (or held, when it ended) the place `mine` was refused: that of `mine` when
-   * the item does not say (gone, or written before `who` was kept). DynamoDB answers it with the
-   * refusal; the local emulator does not, and it is read.
+   * Where `letter` goes, given the item its id holds (core/dead-letter.ts's placeLetter). Moved on
+   * from what is left of another message's letter, that item is kept at least as long as a copy of
+   * this write may come: without it, the copy would find the id free and the message have two letters.
    */
-  private async ownerThere(mine: Item & Key, refusal: unknown): Promise<string> {
-    const answered = (refusal as { Item?: Item }).Item
-    const item = answered ?? (await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: { pk: mine.pk, sk: mine.sk }, ConsistentRead: true, ProjectionExpression: 'who' })))).Item
-    return item?.who?.S ?? mine.who!.S!
+  private async placeBeside(there: Item | undefined, mine: Item & Key, letter: DeadLetter): Promise<'write' | 'kept' | 'another'> {
+    if (there === undefined) return 'write'
+    const place = placeLetter({ owner: there.who?.S ?? (there.ended ? undefined : ownerOfOld(there)), deadAt: there.deadAt?.N === undefined ? undefined : Number(there.deadAt.N) }, mine.who!.S!, letter.deadAt)
+    if (place === 'another' && there.ended !== undefined) {
+      const ttl = { N: String(Math.ceil((Date.now() + this.tombstoneTtlMs) / 1000)) }
+      try {
+        await this.table.send((c) => c.send(new UpdateItemCommand({ TableName: this.table.name, Key: { pk: mine.pk, sk: mine.sk }, UpdateExpression: 'SET #ttl = :ttl', ConditionExpression: 'attribute_exists(ended) AND (attribute_not_exists(#ttl) OR #ttl < :ttl)', ExpressionAttributeNames: { '#ttl': 'ttl' }, ExpressionAttributeValues: { ':ttl': ttl } })))
+      } catch (error) {
+        // A new letter took its place meanwhile: letters carry no ttl.
+        if (errorName(error) !== 'ConditionalCheckFailedException') throw error
+      }
+    }
+    return place
   }
 
   /** The letters, of actor type `type` when given, oldest first. */
@@ -384,11 +409,9 @@ export class DynamoDBDeadLetters {
    */
   private async putLarge(text: LetterText): Promise<'written' | 'kept' | 'another'> {
     const key = letterKey(text.letter.envelope.id)
-    const before = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: key, ConsistentRead: true, ProjectionExpression: 'deadAt, who' })))
-    const owner = before.Item?.who?.S
-    if (owner !== undefined && owner !== letterOwner(text.letter)) return 'another'
-    const known = before.Item?.deadAt?.N
-    if (known !== undefined && Number(known) >= text.letter.deadAt) return 'kept'
+    const mine = { ...key, who: { S: letterOwner(text.letter) } }
+    const place = await this.placeBeside(await this.itemOf(key), mine, text.letter)
+    if (place !== 'write') return place
     const ref = await this.putPayload(text)
     const written = await this.putItem(summaryItem(text, ref), text.letter)
     if (written === 'written') return written

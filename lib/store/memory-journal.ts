@@ -7,7 +7,7 @@
 import { DEFAULT_DEAD_LETTER_LIMIT, DEFAULT_RECEIPT_LIMIT } from '../core/defaults.js'
 import { ConfigError, ReplayUnderWayError } from '../core/errors.js'
 import { copyState } from '../core/state-copy.js'
-import { lettersInTheWay, letterOwner, MAX_LETTER_MOVES, movedLetter, type DeadLetter, type HeldDeadLetter, type ReplayClaim } from '../core/dead-letter.js'
+import { lettersInTheWay, letterOwner, MAX_LETTER_MOVES, movedLetter, placeLetter, type DeadLetter, type HeldDeadLetter, type ReplayClaim } from '../core/dead-letter.js'
 import type { Origin } from '../core/envelope.js'
 import type { JournalStore, ReceiptRecord, StoredReceipt, TraceLink } from './index.js'
 import { assembleReceipt, copyEntry, receiptEntryKey } from './receipt-records.js'
@@ -90,19 +90,18 @@ export class MemoryJournalStore implements JournalStore {
   private putDeadLetter(letter: DeadLetter, moves: number): void {
     const id = letter.envelope.id
     const owner = letterOwner(letter)
+    const moved = movedLetter(letter, owner)
     const there = this.letters.get(id)
     const ended = this.ended.get(id)
-    const thereOwner = there !== undefined ? letterOwner(there) : ended?.owner
-    if (thereOwner !== undefined && thereOwner !== owner) {
-      // Another message's letter, or what is left of one: this one is kept beside it, never in its place.
+    // A write moved once stays moved, whatever came of the letter that was in its way (taken, or
+    // forgotten past deadLetterLimit): a copy of it is known as one where its letter is.
+    const place = this.letters.has(moved.envelope.id) || this.ended.has(moved.envelope.id) ? 'another' : placeLetter(there !== undefined ? { owner: letterOwner(there), deadAt: there.deadAt } : ended, owner, letter.deadAt)
+    if (place === 'kept') return
+    if (place === 'another') {
       if (moves === MAX_LETTER_MOVES) throw lettersInTheWay(letter)
-      this.putDeadLetter(movedLetter(letter, owner), moves + 1)
+      this.putDeadLetter(moved, moves + 1)
       return
     }
-    // The same death written again (an outbox sent again), or an older one: the letter there, or
-    // its end, stands.
-    const known = there?.deadAt ?? ended?.deadAt
-    if (known !== undefined && letter.deadAt <= known) return
     this.ended.delete(id)
     // Deleted first, so a replaced letter counts as the newest.
     this.letters.delete(id)
