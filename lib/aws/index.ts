@@ -11,7 +11,7 @@ export type { ResourceOptions } from './resources.js'
 
 // Asking the host function directly (AwsSystem's `invoke`)
 export { lambdaInvoker } from './lambda-invoker.js'
-export type { HostInvoker } from './lambda-invoker.js'
+export type { HostInvoker, LambdaSender } from './lambda-invoker.js'
 
 // The DynamoDB table (state, timers, receipts, dead letters, leases), and its stores for an embedded system
 export {

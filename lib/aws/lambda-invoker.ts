@@ -2,9 +2,18 @@
 // module so that only code that asks by invocation loads @aws-sdk/client-lambda, an optional
 // peer: the Lambda host's bundle, which runs AwsSystem too, stays without it (about 60 KB
 // minified, parsed at every cold start), and `troupe/aws` imports without it.
-import type { LambdaClient } from '@aws-sdk/client-lambda'
+import type { InvokeCommandOutput } from '@aws-sdk/client-lambda'
 import { ConfigError } from '../core/errors.js'
 import { loadPeer } from '../core/optional-peer.js'
+
+/**
+ * What `lambdaInvoker` needs of an `@aws-sdk/client-lambda` LambdaClient. Written here, not
+ * imported: that package is an optional peer, and `troupe/aws`'s declarations must type-check
+ * without it.
+ */
+export interface LambdaSender {
+  send(command: object, options?: { abortSignal?: AbortSignal }): Promise<unknown>
+}
 
 /** One RequestResponse invocation of the host function. */
 export interface HostInvoker {
@@ -31,12 +40,12 @@ function loadLambdaSdk(): Promise<typeof import('@aws-sdk/client-lambda')> {
  * @example
  * const system = new AwsSystem({ …, invoke: lambdaInvoker(new LambdaClient({}), 'orders-host') })
  */
-export function lambdaInvoker(lambda: LambdaClient, functionName: string): HostInvoker {
+export function lambdaInvoker(lambda: LambdaSender, functionName: string): HostInvoker {
   return {
     functionName,
     async invoke(payload, signal) {
       const { InvokeCommand } = await (lambdaSdk ??= loadLambdaSdk())
-      const out = await lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(payload) }), { abortSignal: signal })
+      const out = (await lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(payload) }), { abortSignal: signal })) as InvokeCommandOutput
       const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : ''
       return out.FunctionError === undefined ? { payload: text } : { payload: text, functionError: out.FunctionError }
     },

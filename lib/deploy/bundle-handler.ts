@@ -33,10 +33,19 @@ export interface BundleOptions {
    * @default []
    */
   external?: string[]
-  /** More esbuild plugins (tests use one to reach module-private fixtures). */
-  plugins?: Plugin[]
+  /** More esbuild plugins (tests use one to reach module-private fixtures): esbuild's `Plugin`. */
+  plugins?: EsbuildPlugin[]
   /** Values replaced at build time, as esbuild's `define`. */
   define?: Record<string, string>
+}
+
+/**
+ * An esbuild plugin, as much of one as troupe's declarations name: esbuild is an optional peer, and
+ * a project that type-checks `troupe/lambda` without it installed must not meet its types here.
+ */
+export interface EsbuildPlugin {
+  name: string
+  setup(build: never): void | Promise<void>
 }
 
 export interface BundleResult {
@@ -92,7 +101,7 @@ export async function bundleHandler(options: BundleOptions): Promise<BundleResul
     sourcemap: options.sourcemap ?? false,
     external: options.external ?? [],
     // Last: a caller's plugin may stand in for a built-in itself.
-    plugins: [...(options.plugins ?? []), builtinsByRequirePlugin()],
+    plugins: [...((options.plugins ?? []) as Plugin[]), builtinsByRequirePlugin()],
     // Code meant for hosts that read streams themselves is dead in a Lambda (lib/aws/aws-system.ts).
     define: { 'process.env.TROUPE_LAMBDA_BUNDLE': '"true"', ...options.define },
     // Run from its sources (this repository), troupe resolves its own name to them, as Node does
@@ -117,7 +126,7 @@ export async function bundleHandler(options: BundleOptions): Promise<BundleResul
 }
 
 /** The files a build wrote, the entry first, and the bytes of all of them and of those the entry loads at import. */
-export function outputsOf(metafile: Metafile, outfile: string): { files: string[]; bytes: number; initBytes: number } {
+function outputsOf(metafile: Metafile, outfile: string): { files: string[]; bytes: number; initBytes: number } {
   const outputs = new Map(Object.entries(metafile.outputs).map(([path, output]) => [resolve(path), output]))
   const entry = outputs.get(outfile)
   if (!entry) throw new TroupeError('TROUPE_BUNDLE', `esbuild wrote no ${outfile} (it wrote ${[...outputs.keys()].join(', ')})`)

@@ -365,3 +365,20 @@ t.test("a strict user tsc over every subpath, with its peers installed, finds no
   const cloudwatchTypes = read.filter((f) => f.endsWith('.d.ts') && /from '@aws-sdk\/client-cloudwatch'|import\('@aws-sdk\/client-cloudwatch'\)/.test(readFileSync(f, 'utf8')))
   t.same(cloudwatchTypes, [], "no declaration of troupe's imports @aws-sdk/client-cloudwatch")
 })
+
+t.test("troupe/aws and troupe/lambda type-check with their base peers alone: no declaration names a peer only some of their functions need", async (t) => {
+  // README, "Use troupe in your project": asking by Invoke also needs @aws-sdk/client-lambda,
+  // bundleHandler esbuild, CloudWatchMetrics @aws-sdk/client-cloudwatch. A declaration importing
+  // one of them would fail a skipLibCheck: false project that has not installed it.
+  writeFileSync(join(project, 'aws-only.ts'), "import * as a from 'troupe/aws'\nimport * as l from 'troupe/lambda'\nexport const n = Object.keys(a).length + Object.keys(l).length\n")
+  writeFileSync(join(project, 'tsconfig.aws-only.json'), JSON.stringify({ extends: './tsconfig.json', compilerOptions: { noEmit: true }, files: ['aws-only.ts'] }))
+  const tsc = await run(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.aws-only.json', '--listFiles'], project)
+  const read = tsc.stdout.split('\n').filter((f) => f.includes('/node_modules/troupe/') && f.endsWith('.d.ts'))
+  t.ok(read.some((f) => f.endsWith('/dist/lib/lambda/index.d.ts')), 'tsc read troupe/lambda')
+  const conditional = /(?:from |import\()'(@aws-sdk\/client-lambda|@aws-sdk\/client-cloudwatch|esbuild)'/
+  const naming = read.flatMap((f) => {
+    const m = conditional.exec(readFileSync(f, 'utf8'))
+    return m ? [`${f.slice(f.indexOf('/node_modules/troupe/') + 21)} imports ${m[1]}`] : []
+  })
+  t.same(naming, [], 'none of the declarations they read imports @aws-sdk/client-lambda, @aws-sdk/client-cloudwatch or esbuild')
+})
