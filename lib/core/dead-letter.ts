@@ -79,33 +79,36 @@ export function letterOwner(letter: DeadLetter): string {
 
 /** What a journal holds under a letter's id: whose death, when, and whether only what is left of it (it was replayed or taken). */
 export interface LetterThere {
-  /** Undefined when the journal cannot tell (an item written before owners were kept). */
+  /** Undefined when the journal cannot tell (an item written before owners were kept, or one it cannot read). */
   owner: string | undefined
   deadAt: number | undefined
+  ended: boolean
 }
 
 /**
  * What to do with a letter of `owner` that died at `deadAt`, given what its id holds: `write` it
  * (nothing there, or an earlier death of the same message), leave it (`kept`: the same death again,
  * a copy of its write, or an older one), or keep it under an id of its own (`another`: another
- * message's letter, or a later death beside one whose owner is not known).
+ * message's letter). What is left of a letter from before owners were kept cannot say whose it
+ * was: an older death there is taken for a copy, as it always was (it may be this message's, whose
+ * later death was replayed), a later one is kept beside it. A live letter that cannot be read is
+ * never taken for this one.
  */
 export function placeLetter(there: LetterThere | undefined, owner: string, deadAt: number): 'write' | 'kept' | 'another' {
   if (there === undefined || there.deadAt === undefined) return 'write'
   if (there.owner === owner) return deadAt > there.deadAt ? 'write' : 'kept'
-  if (there.owner === undefined) return deadAt > there.deadAt ? 'another' : 'kept'
+  if (there.owner === undefined && (there.ended || deadAt === there.deadAt)) return deadAt > there.deadAt ? 'another' : 'kept'
   return 'another'
 }
 
 /**
- * The letter under the id it is kept by when its own holds another message's letter: made of its
- * id, owner and death, the same for every copy of its write (so a copy is known as one there) and
- * for nothing else (nobody can take it in advance). Its replay sends it under that id. Its error
- * says where it came from.
+ * The letter under the id it is kept by when its own holds another message's letter: the same
+ * for every copy of its write and every death of its message, so a copy is known as one there and
+ * a later death replaces it. Its replay sends it under that id. Its error says where it came from.
  */
 export function movedLetter(letter: DeadLetter, owner: string): DeadLetter {
   const from = letter.envelope.id
-  const joined = `${from}~${digest(`${owner}:${letter.deadAt}`)}`
+  const joined = `${from}~${owner}`
   const id = (joined.length <= MAX_ID_CHARS ? joined : `h${createHash('sha256').update(joined).digest('base64url').slice(0, 24)}`) as MessageId
   const note = ` (kept as letter ${id}: letter ${from} holds another message's death)`
   return { ...letter, envelope: { ...letter.envelope, id }, error: { ...letter.error, message: letter.error.message + note } }

@@ -82,6 +82,10 @@ const LATER_DEATH = 'attribute_not_exists(pk) OR attribute_not_exists(deadAt) OR
 
 type Condition = Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeValues'>
 
+function laterDeathOf(item: Item): Condition {
+  return { ConditionExpression: LATER_DEATH, ExpressionAttributeValues: { ':deadAt': item.deadAt!, ':who': item.who! } }
+}
+
 /** Whose letter an item from before owners were kept holds, read from its letter (or summary); undefined when it cannot be read. */
 function ownerOfOld(item: Item): string | undefined {
   try {
@@ -144,7 +148,7 @@ export class DynamoDBDeadLetters {
    * payload of a letter it replaced is deleted.
    */
   private async putItem(item: Item & Key, letter: DeadLetter): Promise<'written' | 'kept' | 'another'> {
-    let condition: Condition = { ConditionExpression: LATER_DEATH, ExpressionAttributeValues: { ':deadAt': item.deadAt!, ':who': item.who! } }
+    let condition = laterDeathOf(item)
     for (let tries = 0; tries < 3; tries++) {
       let out
       try {
@@ -160,7 +164,10 @@ export class DynamoDBDeadLetters {
         const place = await this.placeBeside(there, item, letter)
         if (place !== 'write') return place
         // An earlier death of the message in an item from before owners were kept, or one gone meanwhile.
-        if (there?.who === undefined && there?.deadAt !== undefined) condition = { ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(who) AND attribute_not_exists(ended) AND deadAt = :old', ExpressionAttributeValues: { ':old': there.deadAt! } }
+        condition =
+          there !== undefined && there.who === undefined && there.deadAt !== undefined
+            ? { ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(who) AND attribute_not_exists(ended) AND deadAt = :old', ExpressionAttributeValues: { ':old': there.deadAt } }
+            : laterDeathOf(item)
         continue
       }
       const replaced = out.Attributes && referenceOf(out.Attributes)
@@ -182,17 +189,22 @@ export class DynamoDBDeadLetters {
    */
   private async placeBeside(there: Item | undefined, mine: Item & Key, letter: DeadLetter): Promise<'write' | 'kept' | 'another'> {
     if (there === undefined) return 'write'
-    const place = placeLetter({ owner: there.who?.S ?? (there.ended ? undefined : ownerOfOld(there)), deadAt: there.deadAt?.N === undefined ? undefined : Number(there.deadAt.N) }, mine.who!.S!, letter.deadAt)
-    if (place === 'another' && there.ended !== undefined) {
-      const ttl = { N: String(Math.ceil((Date.now() + this.tombstoneTtlMs) / 1000)) }
-      try {
-        await this.table.send((c) => c.send(new UpdateItemCommand({ TableName: this.table.name, Key: { pk: mine.pk, sk: mine.sk }, UpdateExpression: 'SET #ttl = :ttl', ConditionExpression: 'attribute_exists(ended) AND (attribute_not_exists(#ttl) OR #ttl < :ttl)', ExpressionAttributeNames: { '#ttl': 'ttl' }, ExpressionAttributeValues: { ':ttl': ttl } })))
-      } catch (error) {
-        // A new letter took its place meanwhile: letters carry no ttl.
-        if (errorName(error) !== 'ConditionalCheckFailedException') throw error
-      }
+    const ended = there.ended !== undefined
+    const place = placeLetter({ owner: there.who?.S ?? (ended ? undefined : ownerOfOld(there)), deadAt: there.deadAt?.N === undefined ? undefined : Number(there.deadAt.N), ended }, mine.who!.S!, letter.deadAt)
+    if (place !== 'another' || !ended) return place
+    const ttl = { N: String(Math.ceil((Date.now() + this.tombstoneTtlMs) / 1000)) }
+    try {
+      await this.table.send((c) =>
+        c.send(new UpdateItemCommand({ TableName: this.table.name, Key: { pk: mine.pk, sk: mine.sk }, UpdateExpression: 'SET #ttl = :ttl', ConditionExpression: 'attribute_exists(ended) AND deadAt = :d AND (attribute_not_exists(#ttl) OR #ttl < :ttl)', ExpressionAttributeNames: { '#ttl': 'ttl' }, ExpressionAttributeValues: { ':ttl': ttl, ':d': there.deadAt! } })),
+      )
+      return place
+    } catch (error) {
+      if (errorName(error) !== 'ConditionalCheckFailedException') throw error
     }
-    return place
+    // Kept longer already, or changed meanwhile (gone, its ttl passed; or a new letter there): judged again.
+    const now = await this.itemOf(mine)
+    if (now !== undefined && now.ended !== undefined && now.deadAt?.N === there.deadAt!.N && Number(now.ttl?.N) >= Number(ttl.N)) return place
+    return this.placeBeside(now, mine, letter)
   }
 
   /** The letters, of actor type `type` when given, oldest first. */

@@ -95,7 +95,7 @@ export class MemoryJournalStore implements JournalStore {
     const ended = this.ended.get(id)
     // A write moved once stays moved, whatever came of the letter that was in its way (taken, or
     // forgotten past deadLetterLimit): a copy of it is known as one where its letter is.
-    const place = this.letters.has(moved.envelope.id) || this.ended.has(moved.envelope.id) ? 'another' : placeLetter(there !== undefined ? { owner: letterOwner(there), deadAt: there.deadAt } : ended, owner, letter.deadAt)
+    const place = this.letters.has(moved.envelope.id) || this.ended.has(moved.envelope.id) ? 'another' : placeLetter(there !== undefined ? { owner: letterOwner(there), deadAt: there.deadAt, ended: false } : ended && { ...ended, ended: true }, owner, letter.deadAt)
     if (place === 'kept') return
     if (place === 'another') {
       if (moves === MAX_LETTER_MOVES) throw lettersInTheWay(letter)

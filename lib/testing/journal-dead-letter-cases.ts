@@ -299,6 +299,10 @@ export function deadLetterCases(withStore: WithJournal): void {
     t.strictSame(await journal.takeDeadLetter('m1'), later, 'a later death of the first message is its letter again, under its id')
     await journal.putDeadLetters([otherType])
     t.strictSame((await journal.deadLetters()).map((l) => l.envelope.id), moved.map((l) => l.envelope.id), 'and a copy of another still finds its letter where it was moved')
+    const otherLater = letter('m1', 'checkout', NOW + 40)
+    await journal.putDeadLetters([otherLater])
+    t.equal((await journal.takeDeadLetter(moved[0]!.envelope.id))?.deadAt, NOW + 40, "a later death of another replaces that one's moved letter")
+    t.equal((await journal.deadLetters()).length, 1, 'leaving no second letter of it')
   })
 
   withStore("dead letters: a message claiming an unreadable record's letter id leaves that letter and its bytes whole", async (t, journal) => {

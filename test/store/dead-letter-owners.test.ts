@@ -3,7 +3,7 @@
 // another message's letter stays moved however long its copies may come, and items written
 // before owners were kept (no `who`) are judged by their letters.
 import t, { type Test } from 'tap'
-import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
 import type { DeadLetter } from '../../lib/core/dead-letter.js'
 import { letterKey } from '../../lib/store/dynamodb-dead-letter-item.js'
 import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
@@ -24,7 +24,10 @@ async function freshJournal(t: Test): Promise<{ journal: DynamoDBJournalStore; t
 const real = letter('V', 'pageStats', NOW, { real: true })
 /** A record claiming V for an actor no host runs: dead on arrival, at `deadAt`. */
 const intruder = (deadAt: number): DeadLetter => letter('V', 'intruder', deadAt, { intruder: true })
-const lettersOfReal = (all: readonly DeadLetter[]) => all.filter((l) => (l.envelope.body as { real?: boolean }).real === true)
+const lettersOfReal = (all: readonly DeadLetter[]) => all.filter((l) => (l.envelope.body as { real?: boolean } | undefined)?.real === true)
+/** A later death of V (after a replay of it that ran and died again). */
+const laterDeath = letter('V', 'pageStats', NOW + 20, { real: true, later: true })
+const isLater = (l: DeadLetter) => (l.envelope.body as { later?: boolean } | undefined)?.later === true
 
 t.test('memory: a write moved past another message stays moved after that letter is taken and forgotten', async (t) => {
   const journal = new MemoryJournalStore({ deadLetterLimit: 2 })
@@ -87,4 +90,59 @@ t.test('dynamodb: what is left of a letter replayed before owners were kept is n
   t.equal((await journal.deadLetters()).length, 1, "the intruder's letter is kept, beside it")
   await journal.putDeadLetters([real]) // a copy of the replayed message's write
   t.strictSame(lettersOfReal(await journal.deadLetters()), [], 'a letter replayed stays replayed')
+})
+
+t.test('memory: a later death of a moved message replaces its moved letter', async (t) => {
+  const journal = new MemoryJournalStore()
+  journal.putDeadLetters([intruder(NOW - 10)])
+  journal.putDeadLetters([real])
+  journal.putDeadLetters([laterDeath])
+  const mine = lettersOfReal(journal.deadLetters())
+  t.equal(mine.length, 1, 'one letter of the message: two would replay it twice')
+  t.ok(mine.every(isLater), 'the later death')
+})
+
+t.test('dynamodb: a later death of a moved message replaces its moved letter', async (t) => {
+  const { journal } = await freshJournal(t)
+  await journal.putDeadLetters([intruder(NOW - 10)])
+  await journal.putDeadLetters([real])
+  await journal.putDeadLetters([laterDeath])
+  const mine = lettersOfReal(await journal.deadLetters())
+  t.equal(mine.length, 1, 'one letter of the message: two would replay it twice')
+  t.ok(mine.every(isLater), 'the later death')
+})
+
+t.test('dynamodb: what is left of another message gone (its ttl) between the refused write and keeping it longer: the write takes the id, and a copy finds it there', async (t) => {
+  const { tableName } = await freshJournal(t)
+  // DynamoDB's TTL sweep deletes the tombstone between the refused PutItem and the UpdateItem that keeps it.
+  const racing = new Proxy(dynamodb, {
+    get(target, prop, receiver) {
+      if (prop !== 'send') return Reflect.get(target, prop, receiver)
+      return async (command: unknown, ...rest: unknown[]) => {
+        if (command instanceof UpdateItemCommand && command.input.UpdateExpression === 'SET #ttl = :ttl') {
+          await target.send(new DeleteItemCommand({ TableName: tableName, Key: letterKey('V') }))
+        }
+        return (target.send as (...a: unknown[]) => unknown).call(target, command, ...rest)
+      }
+    },
+  })
+  const journal = new DynamoDBJournalStore({ client: racing, tableName })
+  await journal.putDeadLetters([intruder(NOW - 10)])
+  await journal.takeDeadLetter('V')
+  await journal.putDeadLetters([real])
+  t.strictSame(lettersOfReal(await journal.deadLetters()), [real], 'written under V, free by then')
+  await journal.putDeadLetters([real]) // a copy of the write (an outbox sent again)
+  t.strictSame(lettersOfReal(await journal.deadLetters()), [real], 'a copy of the write is still one letter')
+})
+
+t.test('dynamodb: a live letter from before owners were kept that cannot be read never takes the place of another', async (t) => {
+  const { journal, tableName } = await freshJournal(t)
+  await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: { ...letterKey('V'), type: { S: 'pageStats' }, deadAt: { N: String(NOW + 10) }, letter: { S: 'not superjson' } } }))
+  await journal.putDeadLetters([real])
+  const mine = lettersOfReal(await journal.deadLetters())
+  t.equal(mine.length, 1, 'kept')
+  t.not(mine[0]?.envelope.id, 'V', 'beside it')
+  t.strictSame(mine[0]?.envelope.body, real.envelope.body, 'whole')
+  const item = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: letterKey('V'), ConsistentRead: true }))
+  t.equal(item.Item?.letter?.S, 'not superjson', 'and the unreadable one stays as it was')
 })
