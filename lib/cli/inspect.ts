@@ -109,7 +109,7 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
     action(async (i, flags, type: string, key: string | undefined) => {
       if (key !== undefined) {
         const row = await i.instance(type, key)
-        if (!row) throw new CliError(`no instance ${type}#${key}`)
+        if (!row) throw notFound(`no instance ${type}#${key}`)
         const state = row.unreadable !== undefined ? `UNREADABLE: ${row.unreadable}${row.state === undefined ? '' : `\n${pretty(row.state)}`}` : row.state === undefined ? NO_STATE_YET : pretty(row.state)
         return { json: row, text: () => `${type}#${key}  version ${row.version ?? '-'}  last message ${row.lastMessageId ?? '-'}  updated ${time(row.updatedAt)}${row.paused ? '  PAUSED' : ''}\n${state}` }
       }
@@ -130,7 +130,7 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
   source(program.command('message <id>').description('a message: its receipt (statuses, attempts, errors), where it came from and what it caused')).action(
     action(async (i, _f, id: string) => {
       const view = await i.message(id)
-      if (!view) throw new CliError(`nothing is known of message ${id} (it kept no receipt, or it is past its time)`)
+      if (!view) throw notFound(`nothing is known of message ${id} (it kept no receipt, or it is past its time)`)
       return {
         json: view,
         text: () =>
@@ -147,7 +147,7 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
   source(program.command('trace <correlationId>').description('every message of one request, as a tree with status and timings')).action(
     action(async (i, _f, id: string) => {
       const roots = await i.trace(id)
-      if (roots.length === 0) throw new CliError(`no messages of request ${id} are known`)
+      if (roots.length === 0) throw notFound(`no messages of request ${id} are known`)
       return { json: roots, text: () => traceText(roots) }
     }),
   )
@@ -282,6 +282,11 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
     if (error instanceof TroupeError) throw new CliError(withoutCode(error.message), 1, { cause: error })
     throw error
   }
+}
+
+/** An instance, message or request the source knows nothing of: exit 1, and under `--json` its code. */
+function notFound(message: string): CliError {
+  return new CliError(message, 1, { cause: new TroupeError('TROUPE_INSPECT_NOT_FOUND', message) })
 }
 
 /** A failure as `--json` prints it: its message for people, and its code (`TROUPE_…`) when it has one, for programs. */

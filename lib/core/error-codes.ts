@@ -36,7 +36,7 @@ export const errorCodes = {
     remedy: 'Checkpoint with the sequence number of a record read from that shard.',
   },
   TROUPE_BAD_INVOCATION: {
-    meaning: 'A troupe Lambda function got an event that is not a Kinesis batch, an ask or a tick; a Kinesis batch that no event source mapping sends (two shards or streams, records out of order, a record naming no stream); or an ask whose message it cannot read.',
+    meaning: 'A troupe Lambda function got an event that is not a Kinesis batch, an ask or a tick; a Kinesis batch that no event source mapping sends (two shards or streams, records out of order, a record naming no stream or without the decimal sequence number Kinesis gave it); or an ask whose message it cannot read.',
     remedy: "Invoke it through troupe (AwsSystem, the event source mapping, the tick schedule), with the same record codec as the function's.",
   },
   TROUPE_BAD_RECORD: {
@@ -98,6 +98,10 @@ export const errorCodes = {
   TROUPE_INSPECT_NOT_AVAILABLE: {
     meaning: '`troupe inspect` was asked what its source cannot know: `cost` of the embedded mode (it makes no AWS requests), or over a table without the hosts\' metrics (`--metrics none`).',
     remedy: 'Ask a source that counts requests: `--url` to `troupe dev` or an AWS-mode process, or `--table` with `--metrics cloudwatch`.',
+  },
+  TROUPE_INSPECT_NOT_FOUND: {
+    meaning: '`troupe inspect` was asked for an instance, a message or a request its source knows nothing of: no such instance, a message that kept no receipt or is past its time, a request none of whose messages is known.',
+    remedy: 'Check the id or key; a message keeps a receipt when it is asked, retried, dead-lettered or sampled (`traceSampleRate`), for as long as receipts are kept.',
   },
   TROUPE_INSPECT_REFUSED: {
     meaning: 'The inspection server refused a request (no or a wrong token, a bad argument); its reason is in the message. A refusal by troupe itself (no such dead letter, a replay under way) keeps the code of that error.',

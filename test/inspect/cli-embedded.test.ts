@@ -47,7 +47,7 @@ t.test('every command answers --json with the scenario’s known counts', async 
   t.equal(text.stdout, '', 'without --json, nothing on stdout')
   const unknown = await inspectCli(['message', 'no-such-id', '--json'], ['--url', server.url])
   t.equal(unknown.code, 1)
-  t.match(JSON.parse(unknown.stdout), { error: { message: /nothing is known of message no-such-id/ } }, 'any failure under --json is an error object')
+  t.match(JSON.parse(unknown.stdout), { error: { code: 'TROUPE_INSPECT_NOT_FOUND', message: /nothing is known of message no-such-id/ } }, 'any failure under --json is an error object, with its code')
 })
 
 t.test("an id or key that starts with '-' is given after '--'", async (t) => {
