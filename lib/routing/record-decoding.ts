@@ -16,7 +16,7 @@ import { AGGREGATE_FIELD, AGGREGATE_START } from './aggregate-record.js'
 import { checkFields } from './envelope-fields.js'
 import type { Limits } from './record-limits.js'
 import { describe, errorText, fail, readable } from './record-reasons.js'
-import { checkSuperjsonDocument, isPlainObject, isSuperjsonDocument, nestingExceeds } from './superjson-guard.js'
+import { checkSuperjsonDocument, entriesWritten, isPlainObject, isSuperjsonDocument, nestingExceeds } from './superjson-guard.js'
 
 /** What decoding one record gave: an envelope, or why not (with the id and actor when readable). */
 export type DecodeResult =
@@ -71,6 +71,16 @@ export function decodeData(data: Uint8Array | string, limits: Limits): DecodeAll
     doc = JSON.parse(text)
   } catch (e) {
     return fail(`the record is not JSON (${errorText(e)})`)
+  }
+  // A key written twice where JSON keeps only the last would hide a message: a record that does is refused whole.
+  if (isPlainObject(doc)) {
+    const written = entriesWritten(text)
+    if (written.top !== Object.keys(doc).length) return fail('the record names a field of its document twice (JSON keeps only the last)')
+    const members = aggregate ? doc[AGGREGATE_FIELD] : undefined
+    if (Array.isArray(members)) {
+      const twice = members.findIndex((m, i) => isPlainObject(m) && Object.keys(m).length !== written.members[i])
+      if (twice !== -1) return fail(`member ${twice + 1} of ${members.length} of the aggregate record names a field of its document twice (JSON keeps only the last)`)
+    }
   }
   if (aggregate) {
     if (!isPlainObject(doc) || Object.keys(doc).length !== 1) return fail(`the aggregate record must hold the one field "${AGGREGATE_FIELD}"`)

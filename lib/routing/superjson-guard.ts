@@ -51,6 +51,52 @@ export function nestingExceeds(text: string, limit: number): boolean {
   return false
 }
 
+/**
+ * How many entries `text`, read as JSON, writes in its top-level object (`top`) and in each object
+ * that is an item of an array in it (`members`: an aggregate's messages). JSON.parse keeps the
+ * last of a key written twice, so a parsed object with fewer keys than its text has entries names
+ * one twice, however it is spelled (`"json"` or `"\u006ason"`). One pass over the characters.
+ */
+export function entriesWritten(text: string): { top: number; members: number[] } {
+  let depth = 0
+  let inString = false
+  // Per depth: an array (true) or an object, its commas, and whether it holds anything.
+  const isArray: boolean[] = []
+  const commas: number[] = []
+  const filled: boolean[] = []
+  let top = 0
+  const members: number[] = []
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c /* \ */) i++
+      else if (c === 0x22 /* " */) inString = false
+      continue
+    }
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue
+    if (c === 0x2c /* , */) {
+      commas[depth]!++
+      continue
+    }
+    if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      const entries = filled[depth] ? commas[depth]! + 1 : 0
+      if (depth === 1) top = entries
+      else if (depth === 3 && !isArray[3] && isArray[2]) members.push(entries)
+      depth--
+      continue
+    }
+    filled[depth] = true
+    if (c === 0x22) inString = true
+    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      depth++
+      isArray[depth] = c === 0x5b
+      commas[depth] = 0
+      filled[depth] = false
+    }
+  }
+  return { top, members }
+}
+
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object') return false
   const proto = Object.getPrototypeOf(value)

@@ -320,6 +320,11 @@ t.test('hostile records: each refused with a reason, nothing thrown, nothing pol
     ['bad path escape', record({ json: { ...validJson, body: 1 }, meta: { values: { 'body\\x': ['Date'] }, v: 1 } }), /bad escape/],
     ['path not in the record', record({ json: { ...validJson, body: {} }, meta: { values: { 'body.nope': ['map'] }, v: 1 } }), /names "body.nope", which is not in the record/],
     ['a Map that is not an array', record({ json: { ...validJson, body: 'x' }, meta: { values: { body: ['map'] }, v: 1 } }), /Map at "body" is not an array/],
+    // a key written twice: JSON.parse keeps the last, and the message in the first would be lost
+    ['a document naming json twice', Buffer.from(`{"json":${JSON.stringify(validJson)},"json":${JSON.stringify({ ...validJson, id: 'm2' })}}`), /the record names a field of its document twice/],
+    ['json twice, once escaped', Buffer.from(`{"json":${JSON.stringify(validJson)},"\\u006ason":${JSON.stringify({ ...validJson, id: 'm2' })}}`), /the record names a field of its document twice/],
+    ['an aggregate naming its field twice', Buffer.from(`{"@troupe.aggregate":[{"json":${JSON.stringify(validJson)}}], "@troupe.aggregate":[{"json":${JSON.stringify({ ...validJson, id: 'm2' })}}]}`), /the record names a field of its document twice/],
+    ['an aggregate member naming json twice', Buffer.from(`{"@troupe.aggregate":[{"json":${JSON.stringify(validJson)}},{"json":${JSON.stringify({ ...validJson, id: 'm2' })},"json":${JSON.stringify({ ...validJson, id: 'm3' })}}]}`), /member 2 of 2 of the aggregate record names a field of its document twice/],
     // superjson would read an Invalid Date, and write it again as null: the text sent would be lost
     ['a Date that is no time', record({ json: { ...validJson, body: { d: 'not a date at all' } }, meta: { values: { 'body.d': ['Date'] }, v: 1 } }), /Date at "body.d" is "not a date at all", not a time/],
     ['a Date that is a number', record({ json: { ...validJson, body: 5 }, meta: { values: { body: ['Date'] }, v: 1 } }), /Date at "body" is 5, not a time/],
