@@ -101,7 +101,7 @@ export const errorCodes = {
   },
   TROUPE_INSPECT_NOT_FOUND: {
     meaning: '`troupe inspect` was asked for an instance, a message or a request its source knows nothing of: no such instance, a message that kept no receipt or is past its time, a request none of whose messages is known.',
-    remedy: 'Check the id or key; a message keeps a receipt when it is asked, retried, dead-lettered or sampled (`traceSampleRate`), for as long as receipts are kept.',
+    remedy: 'Check the id or key; not every message keeps a receipt (asked, retried and dead-lettered ones do, and those `receiptsForAll`, `{ receipt: true }` or `traceSampleRate` keep), and receipts are kept for a while, not for ever.',
   },
   TROUPE_INSPECT_REFUSED: {
     meaning: 'The inspection server refused a request (no or a wrong token, a bad argument); its reason is in the message. A refusal by troupe itself (no such dead letter, a replay under way) keeps the code of that error.',

@@ -74,7 +74,9 @@ function quickOk(value: unknown, depth: number): boolean {
     default:
       return false
   }
-  if (value === null || value instanceof Date) return true
+  if (value === null) return true
+  // An Invalid Date is looked at closer: superjson would write it as null.
+  if (value instanceof Date) return !Number.isNaN(value.getTime())
   if (depth >= QUICK_DEPTH) return false
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) if (!(i in value) || !quickOk(value[i], depth + 1)) return false
@@ -107,7 +109,11 @@ function walk(value: unknown, root: string): Unserializable | undefined {
     }
     if (v === null || seen.has(v as object)) continue
     seen.add(v as object)
-    if (v instanceof Date || v instanceof RegExp || v instanceof URL || v instanceof Error) continue
+    if (v instanceof Date) {
+      if (Number.isNaN(v.getTime())) return { path, found: 'an invalid Date (superjson would write it as null)' }
+      continue
+    }
+    if (v instanceof RegExp || v instanceof URL || v instanceof Error) continue
     if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--) {
         // superjson turns a hole into null, or drops a trailing one: the array would change.

@@ -42,10 +42,12 @@ export interface BundleOptions {
 /**
  * An esbuild plugin, as much of one as troupe's declarations name: esbuild is an optional peer, and
  * a project that type-checks `troupe/lambda` without it installed must not meet its types here.
+ * `build` is esbuild's `PluginBuild`; write a plugin `satisfies Plugin` (from esbuild) to have it checked.
  */
 export interface EsbuildPlugin {
   name: string
-  setup(build: never): void | Promise<void>
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- esbuild's PluginBuild, which this declaration cannot name
+  setup(build: any): void | Promise<void>
 }
 
 export interface BundleResult {

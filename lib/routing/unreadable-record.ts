@@ -71,8 +71,8 @@ export function unreadableRecordLetter(input: UnreadableRecordInput): DeadLetter
   const { data, shard, sequenceNumber } = input
   // Known by its place on the stream, which the stream gave it, never by the id the record claims:
   // anyone who can write a record could otherwise replace another message's letter with it. A
-  // hand-made Lambda event's record may have no sequence number (the handler reads it as
-  // "undefined"): its data's digest stands in for any that is not the stream's decimal number.
+  // record handed to a host without its sequence number (a Lambda batch refuses those; a host
+  // driven by hand may not) has its data's digest in place of any that is not a decimal number.
   const place = typeof sequenceNumber === 'string' && /^\d+$/.test(sequenceNumber) ? sequenceNumber : `unnumbered-${digest(data)}`
   const id = `record-${shard}-${place}` as MessageId
   let body: UnreadableRecord

@@ -94,8 +94,11 @@ export class MemoryJournalStore implements JournalStore {
     const there = this.letters.get(id)
     const ended = this.ended.get(id)
     // A write moved once stays moved, whatever came of the letter that was in its way (taken, or
-    // forgotten past deadLetterLimit): a copy of it is known as one where its letter is.
-    const place = this.letters.has(moved.envelope.id) || this.ended.has(moved.envelope.id) ? 'another' : placeLetter(there !== undefined ? { owner: letterOwner(there), deadAt: there.deadAt, ended: false } : ended && { ...ended, ended: true }, owner, letter.deadAt)
+    // forgotten past deadLetterLimit): a copy of it is known as one where its letter is (its moved
+    // id holds this message's letter, or what is left of it; another's there says nothing of it).
+    const movedThere = this.letters.get(moved.envelope.id)
+    const movedOwner = movedThere !== undefined ? letterOwner(movedThere) : this.ended.get(moved.envelope.id)?.owner
+    const place = movedOwner === owner ? 'another' : placeLetter(there !== undefined ? { owner: letterOwner(there), deadAt: there.deadAt, ended: false } : ended && { ...ended, ended: true }, owner, letter.deadAt)
     if (place === 'kept') return
     if (place === 'another') {
       if (moves === MAX_LETTER_MOVES) throw lettersInTheWay(letter)

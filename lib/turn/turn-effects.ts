@@ -166,10 +166,14 @@ export function deadLetter(envelope: Envelope, error: unknown, attempts: readonl
  */
 export const DEATH_AHEAD_MS = 86_400_000
 
-/** `deadAt`, or just after the death a replayed message came from when that is later (a clock behind), by at most DEATH_AHEAD_MS. */
-export function laterDeath(envelope: Envelope, deadAt: number): number {
+/**
+ * `deadAt`, or just after the death a replayed message came from when that is later (a clock
+ * behind), by at most DEATH_AHEAD_MS past `reading`: the host's clock, which a death dated by
+ * something older (a message dead on arrival is dated by its sentAt, which a replay keeps) must give.
+ */
+export function laterDeath(envelope: Envelope, deadAt: number, reading = deadAt): number {
   const before = envelope.diedAt
-  return before !== undefined && before >= deadAt ? Math.min(before, deadAt + DEATH_AHEAD_MS) + 1 : deadAt
+  return before !== undefined && before >= deadAt ? Math.min(before, Math.max(deadAt, reading) + DEATH_AHEAD_MS) + 1 : deadAt
 }
 
 /** The one log line of a dead-lettered message. */

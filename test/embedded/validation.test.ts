@@ -62,6 +62,9 @@ t.test('a message that would not survive the AWS mode is refused, with the path'
     [{ counts: { constructor: 1 } }, /a key named "constructor", which superjson refuses to write at body\.payload\.counts\.constructor;/],
     [[{ prototype: {} }], /a key named "prototype", which superjson refuses to write at body\.payload\[0\]\.prototype;/],
     [JSON.parse('{"__proto__": 1}'), /a key named "__proto__", which superjson refuses to write at body\.payload\.__proto__;/],
+    // superjson writes an Invalid Date as null: the AWS mode would deliver null.
+    [{ at: new Date('not a date') }, /an invalid Date \(superjson would write it as null\) at body\.payload\.at;/],
+    [new Date(Number.NaN), /an invalid Date \(superjson would write it as null\) at body\.payload;/],
   ]
   for (const [payload, pattern] of cases) {
     const error = await system.tell(Box, { payload } as never).catch((e: unknown) => e)

@@ -4,7 +4,7 @@
 // before owners were kept (no `who`) are judged by their letters.
 import t, { type Test } from 'tap'
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
-import type { DeadLetter } from '../../lib/core/dead-letter.js'
+import { letterOwner, movedLetter, type DeadLetter } from '../../lib/core/dead-letter.js'
 import { letterKey } from '../../lib/store/dynamodb-dead-letter-item.js'
 import { DynamoDBJournalStore } from '../../lib/store/dynamodb-journal.js'
 import { MemoryJournalStore } from '../../lib/store/memory-journal.js'
@@ -145,4 +145,16 @@ t.test('dynamodb: a live letter from before owners were kept that cannot be read
   t.strictSame(mine[0]?.envelope.body, real.envelope.body, 'whole')
   const item = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: letterKey('V'), ConsistentRead: true }))
   t.equal(item.Item?.letter?.S, 'not superjson', 'and the unreadable one stays as it was')
+})
+
+t.test("memory: another message's letter under a message's moved id does not stop a later death of it from replacing its letter", async (t) => {
+  const journal = new MemoryJournalStore()
+  journal.putDeadLetters([real])
+  // `<id>~<who>` is made from the message's id, type and key: a record can claim it.
+  journal.putDeadLetters([letter(movedLetter(real, letterOwner(real)).envelope.id, 'intruder', NOW)])
+  journal.putDeadLetters([laterDeath])
+  const mine = lettersOfReal(journal.deadLetters())
+  t.equal(mine.length, 1, 'one letter of the message')
+  t.equal(mine[0]?.envelope.id, 'V', 'at its own id')
+  t.ok(mine.every(isLater), 'its later death')
 })

@@ -18,6 +18,12 @@ t.equal(laterDeath(envelope(NOW - 60_000), NOW), NOW, 'a replayed one whose lett
 t.equal(laterDeath(envelope(NOW + 60_000), NOW), NOW + 60_001, 'one whose letter a clock ahead dated later: just after it')
 t.equal(laterDeath(envelope(NOW), NOW), NOW + 1, 'the same millisecond: just after it')
 
+t.test('a replay dying on arrival, dated by its sentAt, which a replay keeps', async (t) => {
+  const sent = NOW - 10 * 86_400_000
+  const letterDied = NOW - 60_000 // its first death, days after it was sent (a paused type, a backlog)
+  t.equal(laterDeath(envelope(letterDied), sent, NOW), letterDied + 1, "later than its letter: the day's bound counts from the host's reading, not from the sentAt")
+})
+
 t.test('a record that claims its message died at the end of time', async (t) => {
   const claimed = envelope(MAX_EPOCH_MS)
   const deadAt = laterDeath(claimed, NOW)

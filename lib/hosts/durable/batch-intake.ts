@@ -202,7 +202,7 @@ export class BatchIntake {
    * letter so late that a later death of the message would be taken for a copy of it.
    */
   private deadOnArrival(envelope: Envelope, record: DurableRecord): number {
-    return laterDeath(envelope, Math.min(envelope.sentAt, this.deadAt(record)))
+    return laterDeath(envelope, Math.min(envelope.sentAt, this.deadAt(record)), this.ctx.clock.now())
   }
 
   /**
