@@ -36,6 +36,10 @@ export const hostileRecords: HostileRecord[] = [
   { name: 'invalid JSON', data: text('{"json": {id: nope}}'), reason: /not JSON/ },
   { name: 'JSON but not a document', data: text('[1,2,3]'), reason: /not a superjson document/ },
   { name: 'a document with no envelope', data: text('{"json":"just a string"}'), reason: /holds no envelope/ },
+  // ── a message hidden by a key written twice (JSON.parse keeps the last) ──
+  { name: 'a document naming json twice', data: () => Buffer.from(doc({ body: { k: 'h', n: 1 } }).replace(/}$/, `,"json":${JSON.stringify(JSON.parse(doc({ body: { k: 'h', n: 2 } })).json)}}`)), reason: /names a field of its document twice/ },
+  { name: 'an aggregate naming its field twice', data: () => Buffer.from(`{"@troupe.aggregate":[${doc({ body: { k: 'h', n: 1 } })}],"@troupe.aggregate":[${doc({ body: { k: 'h', n: 2 } })}]}`), reason: /names a field of its document twice/ },
+  { name: 'a Date that is no time', data: text(doc({ body: { k: 'h', n: 1, at: 'not a date at all' } }, { values: { 'body.at': ['Date'] }, v: 1 })), reason: /Date at "body.at" is "not a date at all", not a time/ },
   // ── prototype pollution through JSON keys and superjson metadata ──
   { name: '__proto__ key in the body', data: text(doc({ body: JSON.parse('{"k":"h","n":1,"__proto__":{"polluted":true}}') }).replace('"k":"h","n":1', '"k":"h","n":1,"__proto__":{"polluted":true}')), reason: /__proto__/ },
   { name: 'superjson meta through __proto__', data: text(doc({ body: { k: 'h', n: 1 } }, { values: { 'body.__proto__.polluted': ['undefined'] }, v: 1 })), reason: /__proto__/ },
