@@ -13,6 +13,7 @@ import { serveInspection } from '../inspect/inspection-server.js'
 import type { Inspector } from '../inspect/inspector.js'
 import { SystemInspector } from '../inspect/system-inspector.js'
 import { TableInspector } from '../aws/table-inspector.js'
+import { ProcessHostInspector } from './dev-inspector.js'
 import { TrafficLog } from '../inspect/traffic-log.js'
 import { LocalMetrics } from '../local/local-metrics.js'
 import { GaugeWindow, withGauges } from '../metrics/gauge-window.js'
@@ -201,11 +202,12 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
     // Inspection on loopback from the first message: `troupe inspect --url` and the web view.
     // On the Lambda host the turns run in the function processes: what they did is in the table and
     // in their metrics, as for a deployed stack; this process's own view knows only its sends.
-    const inspector: Inspector & { close(): Promise<void> } = lambdaHost
-      ? new TableInspector({ dynamodb, tableName: options.table, kinesis, stream: router.defaultStream, metrics, actors: app.actors })
-      : new SystemInspector(running, { actors: app.actors })
+    // On the process host, the instances are read from the table too: the system remembers only those whose turns ran here since it started.
+    const table = new TableInspector({ dynamodb, tableName: options.table, kinesis, stream: router.defaultStream, metrics, actors: app.actors })
+    const own = lambdaHost ? undefined : new SystemInspector(running, { actors: app.actors })
+    const inspector: Inspector & { close(): Promise<void> } = own === undefined ? table : new ProcessHostInspector(own, table)
     // The web view's live feed: this process's events (on the Lambda host, its sends).
-    const log = inspector instanceof SystemInspector ? inspector.log : new TrafficLog(running)
+    const log = own?.log ?? new TrafficLog(running)
     const inspection = await serveInspection(inspector, { log })
     cleanups.push({
       what: 'stop serving inspection',

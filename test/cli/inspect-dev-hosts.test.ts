@@ -1,7 +1,8 @@
 // `troupe dev` inspected on each host tells the same truth: after the same visits, `troupe inspect`
 // over the default Lambda host (turns in function processes; counts from the EMF lines they write,
 // state from the table) shows the processed counts, last activity, iterator age, traffic, state and
-// cost that the in-process host shows; the cost of each is priced for what runs its turns.
+// cost that the in-process host shows; the cost of each is priced for what runs its turns. Both
+// list instances from the table: a key paused before any turn of it shows on each.
 import t, { type Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -9,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { HttpInspector } from '../../lib/inspect/http-inspector.js'
 import type { ActorRow, CostView } from '../../lib/inspect/inspector.js'
 import type { MessageCost } from '../../lib/cost/message-cost.js'
-import { PAGES, VISITS } from './fixtures/traffic.app.js'
+import { HELD, PAGES, VISITS } from './fixtures/traffic.app.js'
 import { runTroupe, startTroupe } from './fixtures/troupe-cli.js'
 
 const APP = fileURLToPath(new URL('./fixtures/traffic.app.ts', import.meta.url))
@@ -34,6 +35,8 @@ interface Seen {
   cli: ActorRow[]
   edges: { from: string; to: string; count: number }[]
   tallies: { key: string; views: unknown }[]
+  /** The tally paused before any turn of it, as `inspect state tally /held` shows it. */
+  held: { paused: boolean | undefined } | undefined
   cost: { messages: number; requests: number; byApi: Record<string, { requests: number }> } | undefined
   /** `troupe inspect cost --json`: the counts priced. */
   priced: CostView & { dollars: MessageCost }
@@ -42,7 +45,7 @@ interface Seen {
 
 async function inspectDev(t: Test, host: 'lambda' | 'process'): Promise<Seen> {
   const dir = t.testdir()
-  const dev = startTroupe(['dev', '--host', host, '--app', APP], { cwd: dir })
+  const dev = startTroupe(['dev', '--host', host, '--app', APP], { cwd: dir, env: { FIXTURE_HELD: '1' } })
   t.teardown(() => {
     if (dev.child.exitCode === null && dev.child.signalCode === null) dev.child.kill('SIGKILL')
   })
@@ -64,6 +67,7 @@ async function inspectDev(t: Test, host: 'lambda' | 'process'): Promise<Seen> {
   const priced = await runTroupe(['inspect', 'cost', '--json'], { cwd: dir, timeoutMs: 30_000 })
   t.equal(priced.code, 0, priced.stderr)
   const page = await inspector.instances('tally')
+  const held = await inspector.instance('tally', HELD)
   // The first visit's request: its id is its correlation id (told from outside a turn).
   const trace = await until(
     () => inspector.trace(app.info.first),
@@ -77,7 +81,8 @@ async function inspectDev(t: Test, host: 'lambda' | 'process'): Promise<Seen> {
     actors,
     cli: JSON.parse(cli.stdout) as ActorRow[],
     edges: graph!.edges.filter((e) => !e.from.startsWith('troupe.') && !e.to.startsWith('troupe.')).map(({ from, to, count }) => ({ from, to, count })),
-    tallies: page.items.map((i) => ({ key: i.key, views: (i.state as { views: number }).views })),
+    tallies: page.items.filter((i) => i.key !== HELD).map((i) => ({ key: i.key, views: (i.state as { views: number }).views })),
+    held: held && { paused: held.paused },
     cost: cost && { messages: cost.messages, requests: cost.requests, byApi: cost.byApi },
     priced: JSON.parse(priced.stdout) as CostView & { dollars: MessageCost },
     trace: trace.map(function shape(n): unknown {
@@ -97,6 +102,9 @@ t.test('after the same visits, the Lambda host and the in-process host show the 
   for (const [host, seen] of [['lambda', lambda], ['process', inProcess]] as const) {
     // A table is read in its scan order (by hash), one process in key order: compare as sets.
     t.same(seen.tallies.sort((a, b) => a.key.localeCompare(b.key)), expectedTallies, `${host}: every page's tally, from inspect state`)
+    // The in-process host remembers only the instances whose turns ran in it: this one is in the table alone.
+    t.same(seen.held, { paused: true }, `${host}: the tally paused before any turn of it, shown as paused`)
+    t.equal(seen.cli.find((r) => r.type === 'tally')?.instances, PAGES.length + 1, `${host}: and counted among the instances`)
     t.same(seen.edges.sort((a, b) => a.from.localeCompare(b.from)), expectedEdges, `${host}: outside → visit → tally, once per visit`)
     t.same(
       ['visit', 'tally'].map((type) => processed(seen.cli, type)),
