@@ -205,7 +205,7 @@ async function run(options: DevOptions, io: Io, signals: Signals): Promise<numbe
     // On the process host, the instances are read from the table too: the system remembers only those whose turns ran here since it started.
     const table = new TableInspector({ dynamodb, tableName: options.table, kinesis, stream: router.defaultStream, metrics, actors: app.actors })
     const own = lambdaHost ? undefined : new SystemInspector(running, { actors: app.actors })
-    const inspector: Inspector & { close(): Promise<void> } = own === undefined ? table : new ProcessHostInspector(own, table)
+    const inspector: Inspector & { close(): Promise<void> } = own === undefined ? table : new ProcessHostInspector(own, table, options.table)
     // The web view's live feed: this process's events (on the Lambda host, its sends).
     const log = own?.log ?? new TrafficLog(running)
     const inspection = await serveInspection(inspector, { log })
