@@ -110,7 +110,7 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
       if (key !== undefined) {
         const row = await i.instance(type, key)
         if (!row) throw notFound(`no instance ${type}#${key}`)
-        const state = row.unreadable !== undefined ? `UNREADABLE: ${row.unreadable}${row.state === undefined ? '' : `\n${pretty(row.state)}`}` : row.state === undefined ? NO_STATE_YET : pretty(row.state)
+        const state = row.unreadable !== undefined ? `UNREADABLE: ${row.unreadable}${row.state === undefined ? '' : `\n${pretty(row.state)}`}` : row.state === undefined ? noStateYet(row.waiting) : pretty(row.state)
         return { json: row, text: () => `${type}#${key}  version ${row.version ?? '-'}  last message ${row.lastMessageId ?? '-'}  updated ${time(row.updatedAt)}${row.paused ? '  PAUSED' : ''}\n${state}` }
       }
       const limit = Number(flags.limit)
@@ -306,8 +306,14 @@ function time(ms: number | undefined): string {
   return ms === undefined || !Number.isFinite(ms) ? '' : new Date(ms).toISOString()
 }
 
-/** An item on AWS before any turn of its instance ended: it holds only messages that wait (parked, held). */
-const NO_STATE_YET = '(no state yet: no turn of it has ended; its messages wait in its item, parked or held)'
+/**
+ * An item on AWS with no state: no turn of its instance has succeeded yet. It may hold messages
+ * that wait (held while paused, or parked for a token, a slot or a retry), or its only messages
+ * died, or it holds a pause alone.
+ */
+function noStateYet(held: number | undefined): string {
+  return `(no state yet: no turn of it has succeeded${held ? `; ${held} ${held === 1 ? 'message is' : 'messages are'} held in its item` : ''})`
+}
 
 function pretty(value: unknown): string {
   return JSON.stringify(value, replacer, 2) ?? 'undefined'

@@ -49,7 +49,12 @@ t.test('every command answers --json with the scenario’s known counts', async 
   const parked = makeEnvelope({ id: 'parked-1' as MessageId, type: Count.type, key: 'waits', body: { key: 'waits' }, correlationId: 'parked-1' as CorrelationId, sentAt: Date.now() })
   await new DynamoDBStateStore({ client: dynamodb, tableName: name }).put(Count.type, 'waits', { state: encode(undefined), version: 1, updatedAt: Date.now(), meta: encodeMeta({ marks: {}, recent: [], parked: [parked] }) }, undefined)
   const waits = await inspectCli(['state', Count.type, 'waits'], source)
-  t.match(waits.stdout, /version 1 .*\n\(no state yet: no turn of it has ended/, 'an item before any turn ended says it has no state yet')
+  t.match(waits.stdout, /version 1 .*\n\(no state yet: no turn of it has succeeded\)/, 'an item before any turn succeeded says it has no state yet')
+  const held = makeEnvelope({ id: 'held-1' as MessageId, type: Count.type, key: 'holds', body: { key: 'holds' }, correlationId: 'held-1' as CorrelationId, sentAt: Date.now() })
+  await new DynamoDBStateStore({ client: dynamodb, tableName: name }).put(Count.type, 'holds', { state: encode(undefined), version: 1, updatedAt: Date.now(), meta: encodeMeta({ marks: {}, recent: [], paused: true, held: [held] }) }, undefined)
+  const holds = await inspectCli(['state', Count.type, 'holds'], source)
+  t.match(holds.stdout, /PAUSED\n\(no state yet: no turn of it has succeeded; 1 message is held in its item\)/, 'and says how many messages it holds')
+  await new DynamoDBStateStore({ client: dynamodb, tableName: name }).delete(Count.type, 'holds') // made by hand for this look alone
 
   // The system in this process says the same of the fork as the table does.
   t.equal((await inspectCli(['message', ids.fork], ['--url', server.url])).code, 1, 'the fork’s id is no message here either')
