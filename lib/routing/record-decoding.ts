@@ -16,7 +16,7 @@ import { AGGREGATE_FIELD, AGGREGATE_START } from './aggregate-record.js'
 import { checkFields } from './envelope-fields.js'
 import type { Limits } from './record-limits.js'
 import { describe, errorText, fail, readable } from './record-reasons.js'
-import { checkSuperjsonDocument, entriesWritten, isPlainObject, isSuperjsonDocument, nestingExceeds } from './superjson-guard.js'
+import { checkSuperjsonDocument, isPlainObject, isSuperjsonDocument, scanJson } from './superjson-guard.js'
 
 /** What decoding one record gave: an envelope, or why not (with the id and actor when readable). */
 export type DecodeResult =
@@ -63,9 +63,8 @@ export function decodeData(data: Uint8Array | string, limits: Limits): DecodeAll
   // Aggregates are written by this codec alone, so they start with its exact head.
   const aggregate = text.startsWith(AGGREGATE_START)
   // Metadata nests up to twice as deep as the body it annotates, plus the wrapper (and an aggregate's two levels).
-  if (nestingExceeds(text, 2 * limits.maxDepth + (aggregate ? 10 : 8))) {
-    return fail(`the record nests deeper than a body of ${limits.maxDepth} levels can`)
-  }
+  const written = scanJson(text, 2 * limits.maxDepth + (aggregate ? 10 : 8))
+  if (written === undefined) return fail(`the record nests deeper than a body of ${limits.maxDepth} levels can`)
   let doc: unknown
   try {
     doc = JSON.parse(text)
@@ -74,7 +73,6 @@ export function decodeData(data: Uint8Array | string, limits: Limits): DecodeAll
   }
   // A key written twice where JSON keeps only the last would hide a message: a record that does is refused whole.
   if (isPlainObject(doc)) {
-    const written = entriesWritten(text)
     if (written.top !== Object.keys(doc).length) return fail('the record names a field of its document twice (JSON keeps only the last)')
     const members = aggregate ? doc[AGGREGATE_FIELD] : undefined
     if (Array.isArray(members)) {

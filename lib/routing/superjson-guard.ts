@@ -36,31 +36,20 @@ export interface GuardLimits {
  * characters, before anything is parsed.
  */
 export function nestingExceeds(text: string, limit: number): boolean {
-  let depth = 0
-  let inString = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (inString) {
-      if (c === 0x5c /* \ */) i++
-      else if (c === 0x22 /* " */) inString = false
-    } else if (c === 0x22) inString = true
-    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (++depth > limit) return true
-    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--
-  }
-  return false
+  return scanJson(text, limit) === undefined
 }
 
 /**
- * How many entries `text`, read as JSON, writes in its top-level object (`top`) and in each object
- * that is an item of an array in it (`members`: an aggregate's messages). JSON.parse keeps the
- * last of a key written twice, so a parsed object with fewer keys than its text has entries names
- * one twice, however it is spelled (`"json"` or `"\u006ason"`). One pass over the characters.
+ * One pass over `text`, read as JSON, before anything is parsed: undefined when it nests arrays and
+ * objects deeper than `limit`; otherwise how many entries it writes in its top-level object (`top`)
+ * and in each object that is an item of an array in it (`members`: an aggregate's messages).
+ * JSON.parse keeps the last of a key written twice, so a parsed object with fewer keys than its
+ * text has entries names one twice, however it is spelled (`"json"` or `"\u006ason"`).
  */
-export function entriesWritten(text: string): { top: number; members: number[] } {
+export function scanJson(text: string, limit: number): { top: number; members: number[] } | undefined {
   let depth = 0
   let inString = false
-  // Per depth: an array (true) or an object, its commas, and whether it holds anything.
+  // Per depth, down to an aggregate's members (3): an array (true) or an object, its commas, and whether it holds anything.
   const isArray: boolean[] = []
   const commas: number[] = []
   const filled: boolean[] = []
@@ -75,23 +64,27 @@ export function entriesWritten(text: string): { top: number; members: number[] }
     }
     if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue
     if (c === 0x2c /* , */) {
-      commas[depth]!++
+      if (depth <= 3) commas[depth]!++
       continue
     }
     if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
-      const entries = filled[depth] ? commas[depth]! + 1 : 0
-      if (depth === 1) top = entries
-      else if (depth === 3 && !isArray[3] && isArray[2]) members.push(entries)
+      if (depth <= 3) {
+        const entries = filled[depth] ? commas[depth]! + 1 : 0
+        if (depth === 1) top = entries
+        else if (depth === 3 && !isArray[3] && isArray[2]) members.push(entries)
+      }
       depth--
       continue
     }
-    filled[depth] = true
+    if (depth <= 3) filled[depth] = true
     if (c === 0x22) inString = true
     else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      depth++
-      isArray[depth] = c === 0x5b
-      commas[depth] = 0
-      filled[depth] = false
+      if (++depth > limit) return undefined
+      if (depth <= 3) {
+        isArray[depth] = c === 0x5b
+        commas[depth] = 0
+        filled[depth] = false
+      }
     }
   }
   return { top, members }
