@@ -68,9 +68,17 @@ const PAYLOADS_AT_ONCE = 4
 /** Letters that fit an item written at once (one PutItem each). */
 const LETTERS_AT_ONCE = 16
 
-/** Whether a letter is kept whole in its item (else in the payload store, its item a summary). */
-function fits(text: LetterText): boolean {
-  return itemBytes(letterItem(text.letter, text)) <= LETTER_ITEM_BYTES
+/** A letter made ready to write: its text, its item, and whether it is kept whole in the item (else in the payload store, its item a summary). */
+interface Prepared {
+  text: LetterText
+  item: Item & Key
+  fits: boolean
+}
+
+function prepare(letter: DeadLetter): Prepared {
+  const text = letterText(letter)
+  const item = letterItem(letter, text)
+  return { text, item, fits: itemBytes(item) <= LETTER_ITEM_BYTES }
 }
 
 /**
@@ -122,24 +130,23 @@ export class DynamoDBDeadLetters {
       const known = byId.get(at)
       if (known === undefined || known.deadAt < letter.deadAt) byId.set(at, letter)
     }
-    const fitting: LetterText[] = []
-    const large: LetterText[] = []
+    const fitting: Prepared[] = []
+    const large: Prepared[] = []
     for (const letter of byId.values()) {
-      const text = letterText(letter)
-      ;(fits(text) ? fitting : large).push(text)
+      const prepared = prepare(letter)
+      ;(prepared.fits ? fitting : large).push(prepared)
     }
     // Both sides end before the put answers: a caller that tries again must not race writes of this one.
-    const settled = await Promise.allSettled([eachAtOnce(fitting, LETTERS_AT_ONCE, (text) => this.putOne(text)), eachAtOnce(large, PAYLOADS_AT_ONCE, (text) => this.putOne(text))])
+    const settled = await Promise.allSettled([eachAtOnce(fitting, LETTERS_AT_ONCE, (p) => this.putOne(p)), eachAtOnce(large, PAYLOADS_AT_ONCE, (p) => this.putOne(p))])
     for (const side of settled) if (side.status === 'rejected') throw side.reason
   }
 
   /** Writes a letter, or, when its id holds another message's letter, the letter moved to an id of its own. */
-  private async putOne(text: LetterText, moves = 0): Promise<void> {
-    const { letter } = text
-    const written = fits(text) ? await this.putItem(letterItem(letter, text), letter) : await this.putLarge(text)
+  private async putOne({ text, item, fits }: Prepared, moves = 0): Promise<void> {
+    const written = fits ? await this.putItem(item, text.letter) : await this.putLarge(text, item)
     if (written !== 'another') return
-    if (moves === MAX_LETTER_MOVES) throw lettersInTheWay(letter)
-    await this.putOne(letterText(movedLetter(letter, letterOwner(letter))), moves + 1)
+    if (moves === MAX_LETTER_MOVES) throw lettersInTheWay(text.letter)
+    await this.putOne(prepare(movedLetter(text.letter, item.who!.S!)), moves + 1)
   }
 
   /**
@@ -414,23 +421,21 @@ export class DynamoDBDeadLetters {
 
   /**
    * Writes a letter's whole text to the payload store, then its item (putItem), unless its item
-   * holds the same or a later death already (a copy of the write: nothing is written). Bytes whose
-   * item was refused all the same (a letter of the message came meanwhile) are deleted only when a
-   * letter there refers to other bytes: what is left of a letter being taken may be put back, with
-   * these very bytes (the same letter's key), by a take whose read failed.
+   * holds the same or a later death already (a copy of the write: nothing is written) or another
+   * message's letter (`mine` is the item the letter would have whole: its key and `who`). Bytes
+   * whose item was refused all the same (a letter of the message came meanwhile) are deleted only
+   * when a letter there refers to other bytes: what is left of a letter being taken may be put
+   * back, with these very bytes (the same letter's key), by a take whose read failed.
    */
-  private async putLarge(text: LetterText): Promise<'written' | 'kept' | 'another'> {
-    const key = letterKey(text.letter.envelope.id)
-    const mine = { ...key, who: { S: letterOwner(text.letter) } }
-    const place = await this.placeBeside(await this.itemOf(key), mine, text.letter)
+  private async putLarge(text: LetterText, mine: Item & Key): Promise<'written' | 'kept' | 'another'> {
+    const place = await this.placeBeside(await this.itemOf(mine), mine, text.letter)
     if (place !== 'write') return place
     const ref = await this.putPayload(text)
     const written = await this.putItem(summaryItem(text, ref), text.letter)
     if (written === 'written') return written
-    const there = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: key, ConsistentRead: true })))
-    const live = there.Item !== undefined && there.Item.ended === undefined
     // Bytes no letter refers to: those of a letter moved on, or of a copy whose letter is there already under other bytes.
-    if (written === 'another' || (live && referenceOf(there.Item!)?.key !== ref.key)) await this.forget(ref.key).catch(() => undefined)
+    const there = written === 'another' ? undefined : await this.itemOf(mine)
+    if (written === 'another' || (there !== undefined && there.ended === undefined && referenceOf(there)?.key !== ref.key)) await this.forget(ref.key).catch(() => undefined)
     return written
   }
 
