@@ -20,6 +20,8 @@ export const TIMER_MEMORY_MS = 8 * 24 * 60 * 60_000
 /** One firing of a timer: what to send, and for which due time. */
 export interface TimerFiring {
   timerId: string
+  /** A named timer's scheduling (TimerRecord.set): a name scheduled again fires anew, even at a due time it fired at. */
+  set?: string
   dueAt: number
   /** Firings of the timer before this one (a recurring timer counts up; a rescheduled one starts again). */
   fired: number
@@ -39,8 +41,10 @@ export interface TimerState {
   last: number
   /** And its count of earlier firings: together they name the firing (a copy has both the same). */
   fired?: number
-  /** The firings sent before the last, newest last, as `[dueAt, fired]` (at most `REMEMBERED_FIRINGS`). */
-  before?: [number, number][]
+  /** And its scheduling, for a named timer's (TimerFiring.set). */
+  set?: string
+  /** The firings sent before the last, newest last, as `[dueAt, fired, set?]` (at most `REMEMBERED_FIRINGS`). */
+  before?: ([number, number] | [number, number, string])[]
 }
 
 /**
@@ -80,17 +84,22 @@ export function timerActor(host: TimerHost): ActorClass {
       // A copy of a firing sent before: the process that fired it died before moving the timer on,
       // and another fired it again, or two fired it at once and one's put came late. A firing is
       // named by its due time and count, not ordered by them: a timer scheduled again starts over.
+      // A firing remembered without a scheduling was sent by a host from before schedulings were
+      // kept: it is taken for this one whatever this one's scheduling, as it was then.
       const { state } = ctx
-      if (firing.dueAt === state.last && firing.fired === (state.fired ?? firing.fired)) return
-      if (state.before?.some(([dueAt, fired]) => dueAt === firing.dueAt && fired === firing.fired)) return
+      const sameSet = (set: string | undefined) => set === undefined || set === firing.set
+      if (firing.dueAt === state.last && firing.fired === (state.fired ?? firing.fired) && sameSet(state.set)) return
+      if (state.before?.some(([dueAt, fired, set]) => dueAt === firing.dueAt && fired === firing.fired && sameSet(set))) return
       host.tellFired(ctx, firing)
       if (state.last !== -1) {
         state.before ??= []
-        state.before.push([state.last, state.fired ?? 0])
+        state.before.push(state.set === undefined ? [state.last, state.fired ?? 0] : [state.last, state.fired ?? 0, state.set])
         if (state.before.length > REMEMBERED_FIRINGS) state.before.shift()
       }
       state.last = firing.dueAt
       state.fired = firing.fired
+      if (firing.set === undefined) delete state.set
+      else state.set = firing.set
     }
   }
   Object.defineProperty(Timer, STATE_TTL, { value: TIMER_MEMORY_MS })

@@ -10,7 +10,7 @@ import { makeEnvelope, type Envelope } from '../core/envelope.js'
 import { TroupeError } from '../core/errors.js'
 import { derivedId, type CorrelationId, type MessageId } from '../core/ids.js'
 import { messageLogFields, type Logger } from '../core/logger.js'
-import { timerRecord, type ScheduleOptions } from '../core/schedule.js'
+import { firingId, scheduledOutside, timerRecord, type ScheduleOptions } from '../core/schedule.js'
 import { decode } from '../core/serialization.js'
 import type { DurableHost } from '../hosts/durable/durable-host.js'
 import { decodeMeta } from '../hosts/durable/instance-meta.js'
@@ -109,7 +109,8 @@ export class AwsTimers {
     const type = host.typeOf(actor)
     const checked = host.checkOutgoing(actor, body)
     const id = options.name ?? this.o.newId()
-    const timer = timerRecord(`system.schedule(${type.type})`, type.type, checked, options, clock.now(), { id, correlationId: id, trace: outsideTrace() })
+    const made = timerRecord(`system.schedule(${type.type})`, type.type, checked, options, clock.now(), { id, correlationId: id, trace: outsideTrace() })
+    const timer = options.name === undefined ? made : scheduledOutside(made)
     await this.o.store.put(timer)
     this.runner.notify(timer.dueAt)
     return id
@@ -168,7 +169,7 @@ export class AwsTimers {
     }
     const causationId = timer.causationId as MessageId | undefined
     const fields = {
-      id: derivedId(timer.id as MessageId, `${timer.dueAt}.fired`),
+      id: firingId(timer, `${timer.dueAt}.fired`),
       correlationId: timer.correlationId as CorrelationId,
       parentId: causationId,
       causationId,
@@ -181,10 +182,10 @@ export class AwsTimers {
     try {
       body = decode(timer.body)
       const key = host.typeOf(timer.target).keyOf(body)
-      firing = { timerId: timer.id, dueAt: timer.dueAt, fired: timer.fired, target: timer.target, key, body, correlationId: timer.correlationId, ...(causationId ? { causationId } : {}), ...traced }
+      firing = { timerId: timer.id, ...(timer.set === undefined ? {} : { set: timer.set }), dueAt: timer.dueAt, fired: timer.fired, target: timer.target, key, body, correlationId: timer.correlationId, ...(causationId ? { causationId } : {}), ...traced }
     } catch (error) {
       // The letter keeps the error that stopped the firing and the body the timer would have told.
-      const envelope = makeEnvelope({ ...fields, id: derivedId(timer.id as MessageId, timer.dueAt), type: timer.target, key: '', body })
+      const envelope = makeEnvelope({ ...fields, id: firingId(timer, timer.dueAt), type: timer.target, key: '', body })
       // Dead at its due time: the same each time this firing is tried, so a letter replayed stays replayed.
       const letter: DeadLetter = { envelope, error: errorRecord(error), attempts: [], deadAt: timer.dueAt }
       await this.o.journal.putDeadLetters([letter])
@@ -196,7 +197,7 @@ export class AwsTimers {
     // instance is (so every firing of it is the same message); any other firing goes through the
     // timer's instance.
     const envelope = timer.direct
-      ? makeEnvelope({ ...fields, sentAt: timer.dueAt, id: derivedId(timer.id as MessageId, timer.dueAt), type: timer.target, key: firing.key, body: firing.body })
+      ? makeEnvelope({ ...fields, sentAt: timer.dueAt, id: firingId(timer, timer.dueAt), type: timer.target, key: firing.key, body: firing.body })
       : makeEnvelope({ ...fields, type: TIMER, key: timer.id, body: firing })
     if (timer.direct && this.o.receiptsForAll) envelope.receipt = 'status'
     if (timer.trace !== undefined) envelope.trace = timer.trace

@@ -2,6 +2,8 @@ import type { TraceContext } from './envelope.js'
 import { isEpochMs, MAX_EPOCH_MS } from './clock.js'
 import { ConfigError } from './errors.js'
 import { parseRecurrence } from './recurrence.js'
+import { createHash } from 'node:crypto'
+import { derivedId, type MessageId } from './ids.js'
 import { encode } from './serialization.js'
 
 /** A durable timer: a message told to `target` when `dueAt` comes, once or on a recurring schedule. */
@@ -19,6 +21,14 @@ export interface TimerRecord {
   correlationId: string
   /** The message whose turn set the timer, if any. */
   causationId?: string
+  /**
+   * Which scheduling of a named timer this is (`scheduledOutside` for one set outside a turn; in a
+   * turn, the message whose turn set it). A name scheduled again is a new timer whose firings are
+   * new messages, even at a due time it fired at before (`firingId`). Absent on an unnamed timer,
+   * whose id is new each time, and on timers written before it was kept (their firings keep the ids
+   * they had).
+   */
+  set?: string
   /** Firings so far. */
   fired: number
   /** The target recognises a second firing itself: fire straight at it (`ScheduleOptions.idempotent`). */
@@ -122,6 +132,27 @@ export function firstDue(where: string, options: ScheduleOptions, now: number): 
   return at
 }
 
+/**
+ * The id of what a timer sends for one due time (`at`: the due time, or a step named after it):
+ * the same for every firing of that due time, so a timer fired twice sends one message, and new
+ * for each scheduling of a named timer (TimerRecord.set).
+ */
+export function firingId(timer: { id: string; set?: string | undefined }, at: number | string): MessageId {
+  const timerId = timer.id as MessageId
+  return derivedId(timer.set === undefined ? timerId : derivedId(timerId, timer.set), at)
+}
+
+/**
+ * A named timer set outside a turn, with its scheduling: what it sends and how often. Such a call
+ * has no message to name it, and an app that schedules its timers at each start puts the same one
+ * again, maybe while it fires: a timer scheduled again just as it was is the same scheduling (its
+ * firing moves it on, once), one with another body or schedule a new one.
+ */
+export function scheduledOutside(timer: TimerRecord): TimerRecord {
+  const what = createHash('sha256').update(JSON.stringify([timer.body, timer.every ?? null])).digest('base64url')
+  return { ...timer, set: `o${what.slice(0, 16)}` }
+}
+
 /** Who sets a timer: its id, and the request it belongs to. */
 export interface TimerOrigin {
   id: string
@@ -130,6 +161,8 @@ export interface TimerOrigin {
   causationId?: string
   /** The span that set it (the turn's, or the caller's): its firings carry it. */
   trace?: TraceContext | undefined
+  /** A named timer's scheduling (TimerRecord.set). */
+  set?: string
 }
 
 /** The timer record for a checked body, due by `options`, its first due time checked with `where` in errors. */
@@ -141,6 +174,7 @@ export function timerRecord(where: string, target: string, body: unknown, option
     dueAt: firstDue(where, options, now),
     correlationId: origin.correlationId,
     ...(origin.causationId === undefined ? {} : { causationId: origin.causationId }),
+    ...(origin.set === undefined ? {} : { set: origin.set }),
     fired: 0,
     ...(options.every === undefined ? {} : { every: options.every }),
     ...(options.idempotent === true ? { direct: true as const } : {}),

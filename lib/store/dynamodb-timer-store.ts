@@ -100,7 +100,7 @@ export class DynamoDBTimerStore implements TimerStore {
     }
     const conditions = ['#due = :due', '#target = :target', '#body = :body', '#cid = :cid']
     // Optional attributes: equal when both have one, or absent from the item when the firing has none.
-    for (const [attribute, value] of [['every', fired.every], ['cause', fired.causationId]] as const) {
+    for (const [attribute, value] of [['every', fired.every], ['cause', fired.causationId], ['set', fired.set]] as const) {
       names[`#${attribute}`] = attribute
       if (value === undefined) conditions.push(`attribute_not_exists(#${attribute})`)
       else {
@@ -140,6 +140,7 @@ export class DynamoDBTimerStore implements TimerStore {
     }
     if (timer.every !== undefined) item.every = { S: timer.every }
     if (timer.causationId !== undefined) item.cause = { S: timer.causationId }
+    if (timer.set !== undefined) item.set = { S: timer.set }
     if (timer.direct === true) item.direct = { BOOL: true }
     if (timer.trace !== undefined) item.trace = timer.trace.state === undefined ? { S: timer.trace.parent } : { L: [{ S: timer.trace.parent }, { S: timer.trace.state }] }
     const order = wholeOrder(timer.order)
@@ -252,6 +253,7 @@ function toTimer(item: Record<string, AttributeValue>): TimerRecord {
   }
   if (item.every?.S !== undefined) t.every = item.every.S
   if (item.cause?.S !== undefined) t.causationId = item.cause.S
+  if (item.set?.S !== undefined) t.set = item.set.S
   if (item.direct?.BOOL === true) t.direct = true
   if (item.trace?.S !== undefined) t.trace = { parent: item.trace.S }
   else if (item.trace?.L?.[0]?.S !== undefined && item.trace.L[1]?.S !== undefined) t.trace = { parent: item.trace.L[0].S, state: item.trace.L[1].S }

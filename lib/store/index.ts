@@ -98,6 +98,7 @@ export function sameFiring(stored: TimerRecord, fired: TimerRecord): boolean {
     stored.body === fired.body &&
     stored.every === fired.every &&
     stored.causationId === fired.causationId &&
+    stored.set === fired.set &&
     stored.correlationId === fired.correlationId
   )
 }

@@ -217,6 +217,19 @@ export function timerCases(withStores: WithStores, maxItemBytes: number | undefi
     t.strictSame(await timers.get('report'), next)
   })
 
+  withStores('timers: a named timer\'s scheduling is kept, and advance leaves one scheduled again for the same due time', async (t, { timers }) => {
+    const first = timer('report', 3_600_000, { set: 's-1' })
+    await timers.put(first)
+    t.strictSame(await timers.get('report'), first, 'kept with its scheduling')
+    // Scheduled again, for the due time that is firing, with the same body: another scheduling.
+    const again = { ...first, set: 's-2' }
+    await timers.put(again)
+    t.equal(await moveOn(timers, first, undefined), false, 'not moved: the timer there is not the one that fired')
+    t.strictSame(await timers.get('report'), again, 'the new scheduling stays, to fire')
+    t.equal(await moveOn(timers, again, undefined), true, 'its own firing moves it on')
+    t.equal(await timers.get('report'), undefined)
+  })
+
   // A durable turn's timer writes carry their commit's order (TimerOrder): the life of its
   // instance's item, the version v, the place n.
   const order = (v: number, n = 0, life = 1_000, owner = 'job#a'): TimerOrder => ({ owner, life, v, n })

@@ -169,7 +169,8 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
     const checked = this.host.checkOutgoing(target, this.released(body))
     const id = options.name === undefined ? this.nextId() : scopedTimerId(this.message.type, this.key, options.name)
     const where = `${this.message.type}: ctx.schedule(${target.type})`
-    const origin = { id, correlationId: this.message.correlationId, causationId: this.message.id, trace: this.trace }
+    // A named timer is set again by each message that schedules it; every copy of that message sets the same one.
+    const origin = { id, correlationId: this.message.correlationId, causationId: this.message.id, trace: this.trace, ...(options.name === undefined ? {} : { set: this.message.id }) }
     const timer = timerRecord(where, target.type, checked, options, this.host.now(), origin)
     ;(this.outbox ??= []).push(options.name === undefined ? { kind: 'schedule', timer } : { kind: 'schedule', timer, named: true })
     return id

@@ -4,6 +4,7 @@
 // letters. The embedded system enqueues them; the durable host keeps them in its outbox first.
 import type { CorrelationId, MessageId } from '../core/ids.js'
 import { derivedId } from '../core/ids.js'
+import { firingId } from '../core/schedule.js'
 import { makeEnvelope, type Envelope, type TraceContext } from '../core/envelope.js'
 import { messageLogFields, type Logger } from '../core/logger.js'
 import { errorRecord, type AttemptRecord, type DeadLetter, type ErrorRecord } from '../core/dead-letter.js'
@@ -124,6 +125,8 @@ export function toldEnvelope(effect: Outgoing, target: ActorType, cause: Cause, 
 /** What a timer's firing needs to make its message. */
 export interface Firing {
   timerId: string
+  /** A named timer's scheduling (TimerRecord.set). */
+  set?: string | undefined
   dueAt: number
   target: string
   body: unknown
@@ -140,7 +143,7 @@ export interface Firing {
 export function firedEnvelope(firing: Firing, target: ActorType | undefined): Envelope {
   const causationId = firing.causationId as MessageId | undefined
   const envelope = makeEnvelope({
-    id: derivedId(firing.timerId as MessageId, firing.dueAt),
+    id: firingId({ id: firing.timerId, set: firing.set }, firing.dueAt),
     type: firing.target,
     key: target === undefined ? '' : target.keyOf(firing.body),
     body: firing.body,

@@ -15,8 +15,8 @@ function rig() {
     }
   }
   const system = createSystem({ actors: [Timer], logLevel: 'silent' })
-  const fire = async (dueAt: number, fired: number) => {
-    const firing: TimerFiring = { timerId: 'tm-1', dueAt, fired, target: 'x', key: 'k', body: null, correlationId: 'c-1' }
+  const fire = async (dueAt: number, fired: number, set?: string) => {
+    const firing: TimerFiring = { timerId: 'tm-1', ...(set === undefined ? {} : { set }), dueAt, fired, target: 'x', key: 'k', body: null, correlationId: 'c-1' }
     await system.tell(Timer, firing)
     await system.idle()
   }
@@ -43,6 +43,27 @@ t.test('a timer scheduled again starts over: its firings are new, whatever their
   await fire(4_000, 0) // scheduled again, earlier
   await fire(5_000, 1)
   t.same(sent, [[5_000, 0], [6_000, 1], [4_000, 0], [5_000, 1]])
+})
+
+t.test('a named timer scheduled again fires again at a due time it fired at, once per scheduling', async (t) => {
+  const { sent, fire, system } = rig()
+  t.teardown(() => system.stop())
+  await fire(1_000, 0, 'm1')
+  await fire(1_000, 0, 'm1') // a copy
+  await fire(1_000, 0, 'm2') // the name scheduled again by another message, for the same time
+  await fire(1_000, 0, 'm2')
+  await fire(1_000, 0, 'm1') // a late copy of the first: remembered with its scheduling
+  t.same(sent, [[1_000, 0], [1_000, 0]])
+})
+
+t.test('a firing remembered without a scheduling (sent before they were kept) stands for any', async (t) => {
+  const { sent, fire, system } = rig()
+  t.teardown(() => system.stop())
+  await fire(1_000, 0)
+  await fire(1_000, 0, 'm1') // the same firing, fired again by a host that keeps schedulings
+  await fire(2_000, 1)
+  await fire(1_000, 0, 'm1')
+  t.same(sent, [[1_000, 0], [2_000, 1]])
 })
 
 t.test(`the firings before the last are remembered up to ${REMEMBERED_FIRINGS}`, async (t) => {

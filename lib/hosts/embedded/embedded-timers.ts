@@ -2,7 +2,7 @@ import type { Clock } from '../../core/clock.js'
 import type { Envelope } from '../../core/envelope.js'
 import { TroupeError, UnknownActorError } from '../../core/errors.js'
 import { messageLogFields, type Logger } from '../../core/logger.js'
-import { timerRecord, type ScheduleOptions } from '../../core/schedule.js'
+import { scheduledOutside, timerRecord, type ScheduleOptions } from '../../core/schedule.js'
 import { decode } from '../../core/serialization.js'
 import type { TimerRecord, TimerStore } from '../../store/index.js'
 import type { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
@@ -40,7 +40,8 @@ export class EmbeddedTimers {
 
   /** `system.schedule` from outside a turn: puts the timer, and resolves (or returns) its id once it is in the store. */
   schedule(type: string, body: unknown, options: ScheduleOptions, id: string): string | Promise<string> {
-    const timer = timerRecord(`system.schedule(${type})`, type, body, options, this.clock.now(), { id, correlationId: id, trace: outsideTrace() })
+    const made = timerRecord(`system.schedule(${type})`, type, body, options, this.clock.now(), { id, correlationId: id, trace: outsideTrace() })
+    const timer = options.name === undefined ? made : scheduledOutside(made)
     const put = this.put(timer)
     return put instanceof Promise ? put.then(() => id) : id
   }
@@ -79,7 +80,7 @@ export class EmbeddedTimers {
     this.fired++
     const now = this.clock.now()
     const rt = this.registry.find(timer.target)
-    const firing = { timerId: timer.id, dueAt: timer.dueAt, target: timer.target, body: undefined as unknown, correlationId: timer.correlationId, causationId: timer.causationId, trace: timer.trace }
+    const firing = { timerId: timer.id, set: timer.set, dueAt: timer.dueAt, target: timer.target, body: undefined as unknown, correlationId: timer.correlationId, causationId: timer.causationId, trace: timer.trace }
     try {
       firing.body = decode(timer.body)
       if (!rt) throw new UnknownActorError(timer.target, this.registry.names(), `for timer ${timer.id} in this system`)
