@@ -111,6 +111,7 @@ export function awsParts(options: AwsSystemOptions, stopping: () => boolean): Aw
   // Outboxes too large for an instance's item (a fork of thousands of children) wait here.
   const overflow = claimCheck?.store ?? new DynamoDBPayloadStore(table)
   // Types' concurrency slots too; the view of them `inspect()` shows as `running`.
+  const sideEffects = new DynamoDBSideEffects(table)
   const backlog = new BacklogGauges(clock, (wokenBefore) => host!.parkedByType(wokenBefore))
   const slots = new RunningSlots(new DynamoDBTypeSlots(table), clock, logger, (type, live) => backlog.slotsSeen(type, live))
   host = new DurableHost({
@@ -126,7 +127,7 @@ export function awsParts(options: AwsSystemOptions, stopping: () => boolean): Aw
     // A consuming process keeps a lease for its next batch (it can give it back when idle); a Lambda environment cannot.
     ...(consumes ? { keepSlotsMs: keepSlotsMs(options.pollMs ?? 1_000) } : {}),
     // So are `ctx.once` records: a turn run again in another environment finds them.
-    sideEffects: new DynamoDBSideEffects(table),
+    sideEffects,
     ...(options.codec ? { codec: options.codec } : {}),
     ...(claimCheck ? { claimCheck } : {}),
     ...(options.filters ? { filters: options.filters } : {}),
@@ -208,6 +209,7 @@ export function awsParts(options: AwsSystemOptions, stopping: () => boolean): Aw
     accepted: (envelope) => host!.receiptRecord(envelope, 'accepted', undefined),
     keepsState: (type) => host!.types.get(type)?.stateful,
     now: () => clock.now(),
+    sideEffects,
   }
   return { clock, logger, codec, checkSerializable, receiptsForAll, requests, backlog, ids, states, journal, overflow, router, transport, host, outbox, invokeAsk, waiter, timing, pausing, batches, view, hosting, backlogMetrics, replaying }
 }

@@ -22,7 +22,8 @@ import { recordToPutBack, withNewOrigins, type RecordToPutBack } from '../routin
 import type { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import type { DynamoDBStateStore } from '../store/dynamodb.js'
 import { sleep } from '../store/dynamodb-table.js'
-import type { ReceiptRecord, StoredInstance, StoredReceipt } from '../store/index.js'
+import type { ReceiptRecord, SideEffectStore, StoredInstance, StoredReceipt } from '../store/index.js'
+import { DEFAULT_TOMBSTONE_TTL_MS } from '../core/defaults.js'
 import { REPLAYED, type ReceiptEntry } from '../core/receipt.js'
 import { errorRecord, type ReplayClaim } from '../core/dead-letter.js'
 
@@ -70,6 +71,8 @@ export interface ReplayParts {
   keepsState(type: string): boolean | undefined
   /** The time, epoch ms: how long a hold lasts. */
   now(): number
+  /** The records of `ctx.once`: a message's are pinned while its letter waits, and unpinned once it is replayed. */
+  sideEffects: SideEffectStore
 }
 
 /** The entry a replay's run starts with: `accepted`, saying it is a replay, with the history before it. */
@@ -200,6 +203,7 @@ export async function replayDeadLetter(parts: ReplayParts, id: string): Promise<
         if (noting === 'outranked') throw new ReplayUnderWayError(id)
         if (noting === 'gone') {
           await journal.dropClaimedDeadLetter(id, hold.id)
+          await unpin(parts, envelope, letter.deadAt)
           return envelope
         }
         if (sentAs === undefined) {
@@ -242,8 +246,18 @@ export async function replayDeadLetter(parts: ReplayParts, id: string): Promise<
     // The message is on its stream. The letter stays, with its hold ended: a replay of it again
     // finds the note ended once the instance read it, and sends nothing.
     await journal.releaseDeadLetter(id, hold.id).catch(() => undefined)
+    return envelope
   }
+  await unpin(parts, envelope, letter.deadAt)
   return envelope
+}
+
+/**
+ * The letter is gone: the records of its message's side effects, pinned while it waited, live
+ * again as long as a copy of the message may come. Left pinned when this fails (kept, not lost).
+ */
+async function unpin(parts: ReplayParts, envelope: Envelope, deadAt: number): Promise<void> {
+  await Promise.resolve(parts.sideEffects.unpin(envelope.id, deadAt, parts.now() + DEFAULT_TOMBSTONE_TTL_MS)).catch(() => undefined)
 }
 
 /** Drops the note of message `id` under `origin`, which its replay will not send. */

@@ -29,6 +29,7 @@ import { defaultRecordCodec } from '../routing/record-codec.js'
 import { isSuperjsonDocument } from '../routing/superjson-guard.js'
 import { DynamoDBJournalStore } from '../store/dynamodb-journal.js'
 import { DynamoDBTypeSlots } from '../store/dynamodb-type-slots.js'
+import { DynamoDBSideEffects } from '../store/dynamodb-side-effects.js'
 import { liveSlots } from '../hosts/durable/type-slots.js'
 import { DynamoDBStateStore, DynamoDBTimerStore } from '../store/dynamodb.js'
 import type { ReceiptRecord, StoredInstance, StoredReceipt, TraceLink } from '../store/index.js'
@@ -285,6 +286,7 @@ export class TableInspector implements Inspector {
         accepted: acceptedReceipt,
         keepsState: (type) => (this.kinds.has(type) ? this.stateful.has(type) : undefined),
         now: Date.now,
+        sideEffects: new DynamoDBSideEffects({ client: this.options.dynamodb, tableName: this.options.tableName }),
       },
       id,
     )

@@ -2,16 +2,20 @@
 //
 //   item          pk                   sk          attributes
 //   side effect   once#<message id>    n#<name>    actor, st (started | done), res? (superjson), kept? (overflow key),
-//                                                  at, exp (ms), ttl (s)
+//                                                  at, exp (ms), ttl (s); pin (the letter's deadAt) while pinned
+//
+// A message that dies has its records pinned: a Query of its partition and an UpdateItem per
+// record, which sets `exp` to never and removes `ttl`, so a replay of its letter, however late,
+// finds them. Its replay unpins them (those a later death pinned stay).
 //
 // A result is one PutItem; an at-most-once claim is one PutItem on the condition that no live
 // record is there, which on failure returns the record that was (no read needed). A read is
 // strongly consistent whatever the store's `consistentRead`: a run on another host right after a
 // record was written must see it.
 // Keys longer than DynamoDB allows are hashed under other prefixes (`oncex#`, `h#`), as receipts'.
-import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb'
+import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb'
 import { StoreConflictError, TroupeError } from '../core/errors.js'
-import type { SideEffectRecord, SideEffectStore } from './index.js'
+import { PINNED_UNTIL, type SideEffectRecord, type SideEffectStore } from './index.js'
 import { DYNAMODB_MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, TableAccess, errorName, isTooLarge, itemBytes, sha256, type DynamoDBStoreOptions } from './dynamodb-table.js'
 
 type Item = Record<string, AttributeValue>
@@ -43,6 +47,44 @@ export class DynamoDBSideEffects implements SideEffectStore {
       // The record that failed the condition expired before it could be read: the claim lost to it all the same.
       if (there === undefined) throw new StoreConflictError(`side effect ${record.name} of message ${record.messageId}`, undefined)
       return there
+    }
+  }
+
+  async pin(messageId: string, deadAt: number): Promise<void> {
+    await this.eachRecord(messageId, (Key) =>
+      this.updateIf(Key, 'SET #exp = :never, #pin = :deadAt REMOVE #ttl', 'attribute_exists(pk)', { '#exp': 'exp', '#pin': 'pin', '#ttl': 'ttl' }, { ':never': { N: String(PINNED_UNTIL) }, ':deadAt': { N: String(deadAt) } }),
+    )
+  }
+
+  async unpin(messageId: string, deadAt: number, expiresAt: number): Promise<void> {
+    await this.eachRecord(messageId, (Key) =>
+      this.updateIf(Key, 'SET #exp = :exp, #ttl = :ttl REMOVE #pin', '#pin = :deadAt', { '#exp': 'exp', '#pin': 'pin', '#ttl': 'ttl' }, {
+        ':exp': { N: String(expiresAt) },
+        ':ttl': { N: String(Math.ceil(expiresAt / 1000)) },
+        ':deadAt': { N: String(deadAt) },
+      }),
+    )
+  }
+
+  /** Runs `change` on the key of every record of the message (they share its partition). */
+  private async eachRecord(messageId: string, change: (key: Item) => Promise<void>): Promise<void> {
+    const { pk } = sideEffectKey(messageId, '')
+    let after: Item | undefined
+    do {
+      const page = await this.table.send((c) =>
+        c.send(new QueryCommand({ TableName: this.table.name, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ProjectionExpression: 'pk, sk', ConsistentRead: true, ...(after ? { ExclusiveStartKey: after } : {}) })),
+      )
+      await Promise.all((page.Items ?? []).map((item) => change({ pk: item.pk!, sk: item.sk! })))
+      after = page.LastEvaluatedKey
+    } while (after !== undefined)
+  }
+
+  /** One UpdateItem, left undone when its condition fails (the record went, or another death pinned it). */
+  private async updateIf(Key: Item, UpdateExpression: string, ConditionExpression: string, names: Record<string, string>, values: Item): Promise<void> {
+    try {
+      await this.table.send((c) => c.send(new UpdateItemCommand({ TableName: this.table.name, Key, UpdateExpression, ConditionExpression, ExpressionAttributeNames: names, ExpressionAttributeValues: values })))
+    } catch (e) {
+      if (errorName(e) !== 'ConditionalCheckFailedException') throw e
     }
   }
 
@@ -106,6 +148,7 @@ function live(item: Item | undefined, now: number): SideEffectRecord | undefined
   const record: SideEffectRecord = { messageId: item.m.S, name: item.n.S, actor: item.actor?.S ?? '', status, at: Number(item.at?.N ?? 0), expiresAt }
   if (item.res?.S !== undefined) record.result = item.res.S
   if (item.kept?.S !== undefined) record.kept = item.kept.S
+  if (item.pin?.N !== undefined) record.pinnedBy = Number(item.pin.N)
   return record
 }
 

@@ -142,7 +142,12 @@ export interface SideEffectRecord {
   at: number
   /** Epoch milliseconds after which the record is gone (a TTL; reads filter what TTL has not yet deleted). */
   expiresAt: number
+  /** Kept for good while a dead letter of its message waits: that letter's `deadAt` (`SideEffectStore.pin`). */
+  pinnedBy?: number
 }
+
+/** A record's `expiresAt` while a dead letter of its message waits: never. */
+export const PINNED_UNTIL = Number.MAX_SAFE_INTEGER
 
 /**
  * The records of `ctx.once` side effects, keyed by message and name, so a turn that runs again
@@ -158,6 +163,16 @@ export interface SideEffectStore {
    * else to the record that was there (another run claimed or finished it first).
    */
   claim(record: SideEffectRecord, now: number): MaybePromise<SideEffectRecord | undefined>
+  /**
+   * Keeps every record of the message for good: it died, and its dead letter (of `deadAt`) waits
+   * for a replay as long as it takes, which must find what its side effects did.
+   */
+  pin(messageId: string, deadAt: number): MaybePromise<void>
+  /**
+   * The letter of `deadAt` was replayed: the message's records it pinned expire at `expiresAt`
+   * again. Those a later death pinned stay pinned.
+   */
+  unpin(messageId: string, deadAt: number, expiresAt: number): MaybePromise<void>
 }
 
 /** A rate as a bucket item keeps it, for those who read the table. */

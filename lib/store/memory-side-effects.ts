@@ -2,7 +2,7 @@
 // memory waits on nothing). Bounded like the memory journal: past the limit the record written
 // longest ago goes first, and is counted.
 import { ConfigError } from '../core/errors.js'
-import type { SideEffectRecord, SideEffectStore } from './index.js'
+import { PINNED_UNTIL, type SideEffectRecord, type SideEffectStore } from './index.js'
 
 export interface MemorySideEffectsOptions {
   /** Records kept; past it, the one written longest ago is dropped (and counted in `dropped`). @default 100_000 */
@@ -38,6 +38,18 @@ export class MemorySideEffects implements SideEffectStore {
     }
   }
 
+  pin(messageId: string, deadAt: number): void {
+    for (const [key, record] of this.records) if (key.startsWith(prefixOf(messageId))) this.records.set(key, { ...record, expiresAt: PINNED_UNTIL, pinnedBy: deadAt })
+  }
+
+  unpin(messageId: string, deadAt: number, expiresAt: number): void {
+    for (const [key, record] of this.records) {
+      if (!key.startsWith(prefixOf(messageId)) || record.pinnedBy !== deadAt) continue
+      const { pinnedBy: _, ...rest } = record
+      this.records.set(key, { ...rest, expiresAt })
+    }
+  }
+
   claim(record: SideEffectRecord, now: number): SideEffectRecord | undefined {
     const there = this.get(record.messageId, record.name, now)
     if (there !== undefined) return there
@@ -48,5 +60,10 @@ export class MemorySideEffects implements SideEffectStore {
 
 /** The pair as one key: the id's length first, so no id and name can run into another pair's. */
 function keyOf(messageId: string, name: string): string {
-  return `${messageId.length}:${messageId}${name}`
+  return `${prefixOf(messageId)}${name}`
+}
+
+/** What the keys of a message's records start with, and no other message's. */
+function prefixOf(messageId: string): string {
+  return `${messageId.length}:${messageId}`
 }

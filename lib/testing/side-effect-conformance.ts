@@ -53,6 +53,36 @@ export function sideEffectConformance(t: Assert, factory: SideEffectsFactory): v
     t.strictSame(await store.get('m1', 'charge', NOW + 10), started)
   })
 
+  withStore('a dead message\'s records are pinned past their expiry, and unpinned by the replay of its letter alone', async (t, store) => {
+    const longId = `id-${'é'.repeat(1_200)}`
+    await store.put(record({ expiresAt: NOW + 10 }))
+    await store.put(record({ name: 'email', expiresAt: NOW + 10 }))
+    await store.put(record({ messageId: 'm2', expiresAt: NOW + 10 }))
+    await store.put(record({ messageId: longId, expiresAt: NOW + 10 }))
+    await store.pin('m1', NOW + 5)
+    await store.pin(longId, NOW + 5)
+    await store.pin('m3', NOW + 5) // a message with none: nothing to do
+    const late = NOW + 30 * 24 * 60 * 60_000
+    t.match(await store.get('m1', 'charge', late), { messageId: 'm1', name: 'charge', pinnedBy: NOW + 5 }, 'pinned: read long past its expiry')
+    t.match(await store.get('m1', 'email', late), { name: 'email', pinnedBy: NOW + 5 }, 'every name of the message')
+    t.ok(await store.get(longId, 'charge', late), 'a long id too')
+    t.equal(await store.get('m2', 'charge', NOW + 10), undefined, 'another message is left to expire')
+    const started = record({ status: 'started', at: late, expiresAt: late + 100 })
+    delete started.result
+    t.match(await store.claim(started, late), { status: 'done', result: '{"json":"ch_1"}' }, 'a claim finds the pinned record')
+
+    // The letter replayed, then the message died again (a later letter) and one name was pinned by it.
+    await store.put(record({ name: 'sms', at: NOW + 20, expiresAt: NOW + 100 }))
+    await store.pin('m1', NOW + 50)
+    await store.unpin('m1', NOW + 5, NOW + 1_000) // the first replay's unpin, late: the later death's pin stands
+    t.match(await store.get('m1', 'charge', late), { pinnedBy: NOW + 50 })
+    await store.unpin('m1', NOW + 50, NOW + 1_000)
+    const unpinned = await store.get('m1', 'charge', NOW + 999)
+    t.equal(unpinned?.expiresAt, NOW + 1_000, 'unpinned: it expires again')
+    t.equal(unpinned?.pinnedBy, undefined)
+    t.equal(await store.get('m1', 'sms', NOW + 1_000), undefined, 'and is gone at that expiry')
+  })
+
   withStore('ids and names of any length and alphabet stay apart', async (t, store) => {
     const longId = `id-${'é'.repeat(1_200)}`
     const longName = `n-${'x'.repeat(3_000)}`

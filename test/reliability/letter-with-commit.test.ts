@@ -6,6 +6,7 @@
 // store, as troupe's hosts on AWS have one. Then what a commit's outbox kept in the overflow store
 // asks of its readers: a letter whose body superjson refuses, a replay of a direct run's letter
 // (the old run's entries left out), a direct run's messages (a flush record sends them).
+import { MemorySideEffects } from '../../lib/store/memory-side-effects.js'
 import t, { type Test } from 'tap'
 import { Actor, TerminalError, type Context } from '../../lib/index.js'
 import { replayDeadLetter, type ReplayParts } from '../../lib/aws/dead-letter-replay.js'
@@ -203,6 +204,7 @@ t.test("a replay of a direct run's letter kept in the overflow store with its ru
     accepted: (e: Envelope): ReceiptRecord => ({ id: e.id, actor: e.type, key: e.key, entry: { status: 'accepted', at: now, attempt: 0 }, expiresAt: now + 3_600_000 }),
     keepsState: () => true,
     now: () => (now += 1_000),
+    sideEffects: new MemorySideEffects(),
   }
   await replayDeadLetter(parts, m1.id)
   const r = await host().handle({ ...SHARD, records: replayed.map((e, i) => ({ sequenceNumber: String(200 + i), data: encodeRecord(e) })) })

@@ -5,6 +5,7 @@
 // neither take the replay's hold away nor bring the letter back: replayed again, the message
 // would run a second time. On the DynamoDB stores (dynalite) and on the memory ones; the hosts'
 // sends are recorded and fed back as a stream would.
+import { MemorySideEffects } from '../../lib/store/memory-side-effects.js'
 import t, { type Test } from 'tap'
 import { Actor, TerminalError, type Context } from '../../lib/index.js'
 import { replayDeadLetter, type ReplayParts } from '../../lib/aws/dead-letter-replay.js'
@@ -128,6 +129,7 @@ async function scene(t: Test, stores: Stores, name: string, how: 'turn' | 'unsen
       accepted: (e): ReceiptRecord => ({ id: e.id, actor: e.type, key: e.key, entry: { status: 'accepted', at: now, attempt: 0 }, expiresAt: now + 3_600_000 }),
       keepsState: () => true,
       now: () => (now += 1_000),
+      sideEffects: new MemorySideEffects(),
     }
     return replayDeadLetter(parts, m.id)
   }

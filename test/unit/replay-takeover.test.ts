@@ -1,6 +1,7 @@
 // Two replays of one dead letter, the first taken over while it stalls: the replay rules of
 // lib/aws/dead-letter-replay.ts on the memory stores, each step's timing in the test's hands. The
 // same rules against the local servers, with faults in the clients: test/reliability/replay-in-doubt.test.ts.
+import { MemorySideEffects } from '../../lib/store/memory-side-effects.js'
 import t from 'tap'
 import { replayDeadLetter, type ReplayParts } from '../../lib/aws/dead-letter-replay.js'
 import { makeEnvelope, type Envelope } from '../../lib/core/envelope.js'
@@ -43,6 +44,7 @@ function world() {
       accepted: (e): ReceiptRecord => ({ id: e.id, actor: e.type, key: e.key, entry: { status: 'accepted', at: now, attempt: 0 }, expiresAt: now + 1e9 }),
       keepsState: () => true,
       now: () => now,
+      sideEffects: new MemorySideEffects(),
     }
   }
   const meta = () => decodeMeta(state.get('tally', 'k')!.meta)

@@ -150,7 +150,7 @@ export class DurableContext {
     this.rates = new TypeRates(options.typeBuckets ?? new MemoryTypeBuckets(), this.logger)
     this.slots = new TypeSlotClaims(options.typeSlots ?? new MemoryTypeSlots(), this.clock, this.logger, this.concurrency, { keepMs: options.keepSlotsMs ?? 0, random: options.random ?? Math.random })
     this.sideEffects = new SideEffects(options.sideEffects ?? new MemorySideEffects(), this.clock, this.horizons.shardMs, options.overflow, this.logger)
-    this.outbox = new OutboxSender(options.messages, options.timers, options.journal, options.onTimer, options.onReceipts)
+    this.outbox = new OutboxSender(options.messages, options.timers, options.journal, options.onTimer, options.onReceipts, (letters) => this.sideEffects.pin(letters))
   }
 
   /** Counts and events of what an instance's commit made true. */

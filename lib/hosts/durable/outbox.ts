@@ -104,6 +104,8 @@ export class OutboxSender {
     private readonly onTimer: (dueAt: number) => void = () => {},
     /** Receipt entries were written: an `ask` waiting in this process reads them at once. */
     private readonly onReceipts: (records: readonly ReceiptRecord[]) => void = () => {},
+    /** Before the letters of messages that died are written: keeps what their side effects did (SideEffects.pin). */
+    private readonly pin: (letters: readonly DeadLetter[]) => Promise<void> = async () => {},
   ) {}
 
   /**
@@ -149,8 +151,11 @@ export class OutboxSender {
         throw new TroupeError('TROUPE_OUTBOX_NOT_SENT', `${report.failed} of ${envelopes.length} messages were not sent; the batch will be delivered again (${retryable.message})`, { cause: retryable })
       }
     }
-    // A dead letter is kept before the receipt that says dead: whoever reads that receipt finds the letter.
-    const kept = letters.length === 0 ? Promise.resolve() : Promise.resolve(this.journal.putDeadLetters(letters))
+    // A dead letter is kept before the receipt that says dead: whoever reads that receipt finds the
+    // letter; and after its message's side effects are pinned (the letters of messages this outbox
+    // could not send never ran a turn, and have none).
+    const died = letters.length === 0 ? [] : entries.flatMap((e) => (e.kind === 'dead' ? [e.letter] : []))
+    const kept = letters.length === 0 ? Promise.resolve() : (died.length === 0 ? Promise.resolve() : this.pin(died)).then(() => this.journal.putDeadLetters(letters))
     writes.push(kept)
     if (receipts.length !== 0) writes.push(kept.then(() => this.journal.putReceipts(receipts)).then(() => this.onReceipts(receipts)))
     const results = await Promise.allSettled(writes)

@@ -13,7 +13,9 @@
 //   running `fn`.
 //
 // A record lives as long as a copy of its message may still come (the lane horizon), so a late
-// redelivery still finds it; DynamoDB's TTL removes it after. A result too large for the record
+// redelivery still finds it; DynamoDB's TTL removes it after. A message that dies has its records
+// pinned before its dead letter is written, since the letter waits for a replay as long as it
+// takes; the replay unpins them once the letter is gone (lib/aws/dead-letter-replay.ts). A result too large for the record
 // (over RECORD_RESULT_BYTES) is kept in the host's overflow store first, and the record says where.
 import { createHash } from 'node:crypto'
 import type { Clock } from '../../core/clock.js'
@@ -21,6 +23,7 @@ import type { Logger } from '../../core/logger.js'
 import { OnceInterruptedError, TroupeError } from '../../core/errors.js'
 import { decode, encode } from '../../core/serialization.js'
 import { assertSerializable } from '../../core/validate.js'
+import type { DeadLetter } from '../../core/dead-letter.js'
 import type { SideEffectRecord, SideEffectStore } from '../../store/index.js'
 import type { PayloadStore } from '../../store/payload-store.js'
 import { OnceResults, type OnceSemantics, type OnceSubject } from '../../turn/once.js'
@@ -48,6 +51,14 @@ export class SideEffects {
     // or a record found); a store that failed before that leaves the call to the next attempt.
     const decided = { now: false }
     return this.memory.run(message.id, name, () => this.atMostOnce(message, name, fn, decided), semantics, () => decided.now)
+  }
+
+  /**
+   * Keeps the side effects of messages that died for as long as their letters wait: called before
+   * the letters are written, so no letter is ever without them.
+   */
+  async pin(letters: readonly DeadLetter[]): Promise<void> {
+    await Promise.all(letters.map((l) => this.store.pin(l.envelope.id, l.deadAt)))
   }
 
   private async atLeastOnce<T>(message: OnceSubject, name: string, fn: () => T | Promise<T>): Promise<T> {

@@ -189,6 +189,7 @@ export class TurnOutcomes {
   private async withLetters(ended: Ended, item: 'large' | 'small'): Promise<Ended> {
     if (item === 'small' || this.ctx.overflow.spills) return { ...ended, entries: ended.entries.map((e) => (e.kind === 'dead' ? writableEntry(e.letter) : e)) }
     const letters = ended.entries.flatMap((e) => (e.kind === 'dead' ? [e.letter] : []))
+    await this.ctx.sideEffects.pin(letters)
     await this.ctx.options.journal.putDeadLetters(letters)
     return { ...ended, entries: ended.entries.filter((e) => e.kind !== 'dead') }
   }

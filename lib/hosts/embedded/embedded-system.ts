@@ -104,9 +104,10 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     this.asks = new PendingAsks(this.deadlines, this.receipts)
     this.book = new MessageBook(this.receipts, this.asks, this.pausing)
     this.retries = new RetryWaits(this.clock, this.dispatch)
-    this.dead = new DeadLetterBox(options.deadLetterLimit ?? d.DEFAULT_DEAD_LETTER_LIMIT, (letter) =>
-      this.logger.warn('dead letter evicted past deadLetterLimit', messageLogFields(letter.envelope)),
-    )
+    this.dead = new DeadLetterBox(options.deadLetterLimit ?? d.DEFAULT_DEAD_LETTER_LIMIT, (letter) => {
+      this.book.onceResults.forget(letter.envelope.id)
+      this.logger.warn('dead letter evicted past deadLetterLimit', messageLogFields(letter.envelope))
+    })
     this.burial = new StopBurial(this.clock, this.book, this.dead)
     this.states = new InstanceStates(options.stores?.state ?? new MemoryStateStore(), this.clock)
     this.keepsState = options.stores?.state !== undefined

@@ -111,7 +111,9 @@ export class MessageBook {
       if (this.receipts.size !== 0) this.receipts.record(envelope, status, reason)
       if (envelope.fork !== undefined) this.childEnded(envelope.fork)
       if (this.failures.size !== 0 && status !== 'dead') this.failures.delete(envelope.id)
-      this.onceResults.forget(envelope.id)
+      // A dead message's side effects stay with its letter: its replay must not run them again
+      // (forgotten when the letter is dropped past the limit).
+      if (status !== 'dead') this.onceResults.forget(envelope.id)
     }
     this.outstanding--
     this.ended++
