@@ -1,8 +1,9 @@
 // The records of `ctx.once` side effects in the troupe table, one item per message and name:
 //
 //   item          pk                   sk          attributes
-//   side effect   once#<message id>    n#<name>    actor, st (started | done), res? (superjson), kept? (overflow key),
-//                                                  at, exp (ms), ttl (s)
+//   side effect   once#<message id>    n#<name>    actor, key (the instance's; absent on older records),
+//                                                  st (started | done), res? (superjson), kept? (overflow key),
+//                                                  lost? (why a result that ran was not recorded), at, exp (ms), ttl (s)
 //
 // A result is one PutItem; an at-most-once claim is one PutItem on the condition that no live
 // record is there, which on failure returns the record that was (no read needed). A read is
@@ -91,8 +92,11 @@ function sideEffectItem(r: SideEffectRecord): Item {
     // TTL deletes in whole seconds: rounded up, so it never deletes a record early.
     ttl: { N: String(Math.ceil(r.expiresAt / 1000)) },
   }
+  // Prefixed, so the key of an unkeyed actor ('') is no empty attribute.
+  if (r.key !== undefined) item.key = { S: `k#${r.key}` }
   if (r.result !== undefined) item.res = { S: r.result }
   if (r.kept !== undefined) item.kept = { S: r.kept }
+  if (r.unrecorded !== undefined) item.lost = { S: r.unrecorded }
   return item
 }
 
@@ -104,8 +108,10 @@ function live(item: Item | undefined, now: number): SideEffectRecord | undefined
   const status = item.st?.S
   if (status !== 'started' && status !== 'done') return undefined
   const record: SideEffectRecord = { messageId: item.m.S, name: item.n.S, actor: item.actor?.S ?? '', status, at: Number(item.at?.N ?? 0), expiresAt }
+  if (item.key?.S !== undefined) record.key = item.key.S.startsWith('k#') ? item.key.S.slice(2) : item.key.S
   if (item.res?.S !== undefined) record.result = item.res.S
   if (item.kept?.S !== undefined) record.kept = item.kept.S
+  if (item.lost?.S !== undefined) record.unrecorded = item.lost.S
   return record
 }
 

@@ -129,14 +129,24 @@ export interface SideEffectRecord {
   messageId: string
   /** The name the turn gave `ctx.once`. */
   name: string
-  /** The actor type whose turn ran it, for those who read the table. */
+  /** The actor type whose turn ran it; a run of another type's turn is not answered by it. */
   actor: string
+  /**
+   * The key of the instance whose turn ran it (`''` for an unkeyed actor); a run of another
+   * instance's turn is not answered by it. Absent on records written before it was kept.
+   */
+  key?: string
   /** `started`: an at-most-once call was claimed and may or may not have finished; `done`: `result` is recorded. */
   status: 'started' | 'done'
   /** The result, serialised with superjson; on `done`, unless it is kept elsewhere (`kept`). */
   result?: string
   /** Where a result too large for the record is kept: its key in the host's overflow store. */
   kept?: string
+  /**
+   * On `done` without a result: `fn` ran, and its result could not be kept (why, as its error
+   * said: not serialisable, too large); a later run is told so instead of running `fn` again.
+   */
+  unrecorded?: string
   /** Epoch milliseconds of the write. */
   at: number
   /** Epoch milliseconds after which the record is gone (a TTL; reads filter what TTL has not yet deleted). */

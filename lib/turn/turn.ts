@@ -4,7 +4,7 @@
 // mailbox and memory; a batch, a conditional write and an outbox), never what a turn does.
 import type { Clock } from '../core/clock.js'
 import type { Envelope, TraceContext } from '../core/envelope.js'
-import { ConfigError, NotSerializableError, RetryableError, StateVersionError, TerminalError, TroupeError, TurnTimeoutError, ValidationError } from '../core/errors.js'
+import { ConfigError, NotSerializableError, OnceResultLostError, RetryableError, StateVersionError, TerminalError, TroupeError, TurnTimeoutError, ValidationError } from '../core/errors.js'
 import { isDrop, type Filter } from '../core/filter.js'
 import { openJournal, type TurnJournal } from '../core/turn-journal.js'
 import { assertSerializable, validateBody } from '../core/validate.js'
@@ -206,7 +206,10 @@ export function isTerminal(error: unknown): boolean {
     error instanceof ConfigError ||
     error instanceof StateVersionError ||
     // A side effect that ran and whose result cannot be kept: a retry would only run it again.
-    (error instanceof TroupeError && error.code === 'TROUPE_ONCE_TOO_LARGE')
+    // A side effect that ran and whose result was not kept: every later run is told so.
+    error instanceof OnceResultLostError ||
+    // A side effect's record written by another turn: every run finds it.
+    (error instanceof TroupeError && (error.code === 'TROUPE_ONCE_TOO_LARGE' || error.code === 'TROUPE_ONCE_OTHER_TURN'))
   )
 }
 

@@ -111,6 +111,34 @@ t.test('ctx.once runs a side effect once per message across retries', async (t) 
   t.equal(charged, 6, 'another message charges again')
 })
 
+t.test('ctx.once: each attempt gets the result as it was recorded, not the object an earlier attempt changed', async (t) => {
+  for (const checkSerializable of [true, false]) {
+    await t.test(`checkSerializable ${checkSerializable}`, async (t) => {
+      const seen: unknown[] = []
+      let calls = 0
+      class Refund extends Actor<{ order: string }, number> {
+        static readonly type = 'refund'
+        static readonly policy = { maxAttempts: 3, initialDelayMs: 5 }
+        async receive(_msg: Refund['In'], ctx: Context) {
+          const charge = await ctx.once('charge', () => (calls++, { amount: 10, refunds: [] as number[], at: new Date(5) }))
+          seen.push(structuredClone(charge))
+          charge.amount -= 1
+          charge.refunds.push(1)
+          charge.at.setTime(6)
+          if (ctx.attempt < 3) throw new Error('fails after the side effect')
+          return charge.amount
+        }
+      }
+      const { system, clock } = createTestSystem({ actors: [Refund], checkSerializable })
+      const reply = system.ask(Refund, { order: 'o1' })
+      await clock.runUntil(() => system.inspect().actors[0]!.counts.done === 1)
+      t.equal(await reply, 9, 'the refund applied once')
+      t.equal(calls, 1)
+      t.same(seen, Array(3).fill({ amount: 10, refunds: [], at: new Date(5) }), 'each attempt got the result fn returned')
+    })
+  }
+})
+
 t.test('ctx.once at most once: a side effect that failed is not run again; its error answers every attempt', async (t) => {
   let calls = 0
   const errors: string[] = []
