@@ -344,6 +344,10 @@ export const errorCodes = {
     meaning: 'A stored state was written by a newer `static version` of the actor than this code runs; it is neither run nor overwritten (on AWS the records wait for redelivery).',
     remedy: 'Deploy the newer version of the actor; in the embedded mode, replay the dead letter from a system that runs it.',
   },
+  TROUPE_STATE_VERSION_UNREADABLE: {
+    meaning: "A stored state's version (`sv` in the table) is not a positive whole number (a string, 0, negative, a fraction: written by another tool); the state is neither run, migrated nor overwritten (on AWS the records wait for redelivery).",
+    remedy: 'Set `sv` to the version whose shape the stored state has, as a number (or remove it for version 1); the waiting records then run.',
+  },
   TROUPE_STOPPED: {
     class: 'SystemStoppedError',
     from: 'troupe',

@@ -25,6 +25,12 @@ export interface StoredInstance {
    */
   stateVersion?: number
   /**
+   * Set by a store that read a state version that is not a positive whole number (an item another
+   * tool wrote: `sv` as a string, 0, negative, a fraction): what the item holds there. A host
+   * neither runs nor overwrites such an instance (state-version.ts); `stateVersion` is then absent.
+   */
+  unreadableVersion?: string
+  /**
    * The host's own bookkeeping, kept in the same write as the state (the durable host keeps
    * watermarks, recent message ids and the outbox here). Opaque to stores.
    */

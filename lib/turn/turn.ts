@@ -12,7 +12,7 @@ import { errorRecord, type AttemptRecord } from '../core/dead-letter.js'
 import { retryDelayMs } from '../supervisor/policy.js'
 import type { ActorType } from './actor-type.js'
 import type { Deadlines } from './deadlines.js'
-import { currentState, OtherVersionState } from './state-version.js'
+import { assertMigratedSerializable, currentState, OtherVersionState } from './state-version.js'
 import type { TurnContext } from './turn-context.js'
 import { tracedTurn } from './turn-trace.js'
 
@@ -107,7 +107,12 @@ function attempt(rules: TurnRules, type: ActorType, ctx: TurnContext): Outcome |
     }
     // A state stored by another version of the actor is brought to this one for the turn (or
     // refused): what that throws is this turn's failure, and a failed turn leaves it as stored.
-    if (ctx.state instanceof OtherVersionState) ctx.state = currentState(type, ctx.key, ctx.state)
+    if (ctx.state instanceof OtherVersionState) {
+      const stored = ctx.state
+      ctx.state = currentState(type, ctx.key, stored)
+      // Checked here, where the error can say that migrate made it (the turn's end would only say "state").
+      if (rules.checkSerializable) assertMigratedSerializable(type, ctx.key, stored, ctx.state)
+    }
     result = type.actor.receive(ctx.body, ctx)
   } catch (error) {
     return failed(rules, type, ctx, error)
@@ -209,7 +214,7 @@ export function isTerminal(error: unknown): boolean {
     // A side effect that ran and whose result was not kept: every later run is told so.
     error instanceof OnceResultLostError ||
     // A side effect's record written by another turn: every run finds it.
-    (error instanceof TroupeError && (error.code === 'TROUPE_ONCE_TOO_LARGE' || error.code === 'TROUPE_ONCE_OTHER_TURN'))
+    (error instanceof TroupeError && (error.code === 'TROUPE_ONCE_TOO_LARGE' || error.code === 'TROUPE_ONCE_OTHER_TURN' || error.code === 'TROUPE_STATE_VERSION_UNREADABLE'))
   )
 }
 
