@@ -71,6 +71,7 @@ export {
   NotPausableError,
   NotSerializableError,
   OnceInterruptedError,
+  OnceResultLostError,
   ReceiptTimeoutError,
   ReplayUnderWayError,
   RetryableError,

@@ -196,12 +196,14 @@ export class TableInspector implements Inspector {
     const shown = this.shown(type, key, stored)
     const last = meta.recent.at(-1)
     const versioned = Number.isFinite(stored.version)
-    const problems = [problem, shown.problem, versioned ? undefined : 'it has no version (v)'].filter((p) => p !== undefined)
+    const badSv = stored.unreadableVersion === undefined ? undefined : `its state version (sv) holds ${stored.unreadableVersion}, not a positive whole number`
+    const problems = [problem, shown.problem, versioned ? undefined : 'it has no version (v)', badSv].filter((p) => p !== undefined)
     return {
       type,
       key,
       state: shown.state,
       ...(versioned ? { version: stored.version } : {}),
+      ...(badSv === undefined ? { stateVersion: stored.stateVersion ?? 1 } : {}),
       ...(last !== undefined ? { lastMessageId: last } : {}),
       updatedAt: stored.updatedAt,
       paused: meta.paused === true,

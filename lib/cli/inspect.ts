@@ -111,7 +111,7 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
         const row = await i.instance(type, key)
         if (!row) throw notFound(`no instance ${type}#${key}`)
         const state = row.unreadable !== undefined ? `UNREADABLE: ${row.unreadable}${row.state === undefined ? '' : `\n${pretty(row.state)}`}` : row.state === undefined ? noStateYet(row.waiting) : pretty(row.state)
-        return { json: row, text: () => `${type}#${key}  version ${row.version ?? '-'}  last message ${row.lastMessageId ?? '-'}  updated ${time(row.updatedAt)}${row.paused ? '  PAUSED' : ''}\n${state}` }
+        return { json: row, text: () => `${type}#${key}  version ${row.version ?? '-'}${row.stateVersion !== undefined ? `  state version ${row.stateVersion}` : ''}  last message ${row.lastMessageId ?? '-'}  updated ${time(row.updatedAt)}${row.paused ? '  PAUSED' : ''}\n${state}` }
       }
       const limit = Number(flags.limit)
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit is a whole number from 1 to 1000, got ${String(flags.limit)}`)

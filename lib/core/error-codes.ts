@@ -232,6 +232,16 @@ export const errorCodes = {
     meaning: "An at-most-once `ctx.once` call was started by an earlier run of the turn that did not record its end (a crash, a timeout, or another host's run); it is not run again, and whether it finished is unknown.",
     remedy: 'Catch it in the turn and find out from the outside system (by an idempotency key such as the message id), or use the at-least-once default where running again is safe.',
   },
+  TROUPE_ONCE_OTHER_TURN: {
+    meaning: "A `ctx.once` record under the message's id and the call's name was written by another actor type's or another key's turn (a hand-made record on the stream that reused a message id); it is neither answered nor run over.",
+    remedy: 'Find who wrote a record under that message id (only trusted writers may put records on the streams); the message is a dead letter, and its side effect did not run.',
+  },
+  TROUPE_ONCE_RESULT_LOST: {
+    class: 'OnceResultLostError',
+    from: 'troupe',
+    meaning: "A `ctx.once` side effect ran in an earlier run of the turn and its result could not be recorded (not serialisable, or too large without an overflow store); it is not run again, and its result is unknown.",
+    remedy: 'Return what can be recorded from the side effect; catch the error in the turn to go on without the result (a replayed letter gets it too).',
+  },
   TROUPE_ONCE_TOO_LARGE: {
     meaning: "The result of a `ctx.once` side effect is too large to record (a DynamoDB item holds 400 KB) and no overflow store is set; the side effect ran, the message is a dead letter at once.",
     remedy: 'Return less from the side effect (large results belong in S3, with their key in the result), or give the host an overflow store (AwsSystem sets one).',
@@ -333,6 +343,10 @@ export const errorCodes = {
     from: 'troupe',
     meaning: 'A stored state was written by a newer `static version` of the actor than this code runs; it is neither run nor overwritten (on AWS the records wait for redelivery).',
     remedy: 'Deploy the newer version of the actor; in the embedded mode, replay the dead letter from a system that runs it.',
+  },
+  TROUPE_STATE_VERSION_UNREADABLE: {
+    meaning: "A stored state's version (`sv` in the table) is not a positive whole number (a string, 0, negative, a fraction: written by another tool); the state is neither run, migrated nor overwritten (on AWS the records wait for redelivery).",
+    remedy: 'Set `sv` to the version whose shape the stored state has, as a number (or remove it for version 1); the waiting records then run.',
   },
   TROUPE_STOPPED: {
     class: 'SystemStoppedError',

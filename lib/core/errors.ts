@@ -173,6 +173,29 @@ export class OnceInterruptedError extends TroupeError {
   }
 }
 
+/**
+ * A `ctx.once` side effect ran in an earlier run of the turn, and its result could not be
+ * recorded (it was not serialisable, or too large for its record): it is not run again, and its
+ * result is not known here. Thrown into the turn, which may catch it; uncaught, the message is a
+ * dead letter at once (a retry would get the same answer).
+ */
+export class OnceResultLostError extends TroupeError {
+  constructor(
+    readonly actor: string,
+    readonly messageId: string,
+    readonly name: string,
+    /** Epoch milliseconds of the record. */
+    readonly ranAt: number,
+    /** Why the result could not be recorded, as its error said then. */
+    readonly reason: string,
+  ) {
+    super(
+      'TROUPE_ONCE_RESULT_LOST',
+      `ctx.once('${name}') of ${actor} on message ${messageId} ran its side effect in an earlier run (recorded at ${new Date(ranAt).toISOString()}), and its result could not be recorded (${reason}); it is not run again, and its result is unknown — return what can be recorded from the side effect, and catch this error to go on without it`,
+    )
+  }
+}
+
 /** The system is stopping or stopped and takes no new messages. */
 export class SystemStoppedError extends TroupeError {
   constructor(detail = 'the system is stopped and takes no new messages') {

@@ -5,6 +5,7 @@ import { parseRecurrence } from './recurrence.js'
 import { createHash } from 'node:crypto'
 import { derivedId, type MessageId } from './ids.js'
 import { encode } from './serialization.js'
+import { isWellFormed, quoted } from './validate.js'
 
 /** A durable timer: a message told to `target` when `dueAt` comes, once or on a recurring schedule. */
 export interface TimerRecord {
@@ -167,6 +168,8 @@ export interface TimerOrigin {
 
 /** The timer record for a checked body, due by `options`, its first due time checked with `where` in errors. */
 export function timerRecord(where: string, target: string, body: unknown, options: ScheduleOptions, now: number, origin: TimerOrigin): TimerRecord {
+  // A name is part of the timer's DynamoDB key (UTF-8), where a lone surrogate becomes U+FFFD and two names would meet.
+  if (typeof options.name === 'string' && !isWellFormed(options.name)) throw new ConfigError(`${where}: name must be well-formed UTF-16 (no lone surrogate, which the timer's key could not keep apart from another name), got ${quoted(options.name)}`)
   return {
     id: origin.id,
     target,

@@ -37,3 +37,17 @@ function formatPath(path: StandardSchemaV1.Issue['path']): string {
   }
   return out
 }
+
+/**
+ * Whether `text` is well-formed UTF-16: no lone surrogate. A string that becomes part of a
+ * DynamoDB key must be, since DynamoDB stores UTF-8, where each lone surrogate becomes U+FFFD and
+ * two different strings (`'\uD800'`, `'\uDC00'`) would meet in one item.
+ */
+export function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed()
+}
+
+/** A string for an error: quoted, with lone surrogates and control characters escaped, cut short. */
+export function quoted(text: string, max = 120): string {
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text)
+}

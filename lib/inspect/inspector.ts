@@ -51,6 +51,11 @@ export interface InstanceRow {
    * write on it), not the version of its state's shape (`stateVersion`). The embedded mode keeps none.
    */
   version?: number
+  /**
+   * Over a table: the version of the state's shape the item holds (`sv`; 1 when absent), which a
+   * `migrate` of the actor brings to its own; absent when `sv` is no positive whole number (`unreadable` says what it holds).
+   */
+  stateVersion?: number
   lastMessageId?: string
   /** Epoch milliseconds. */
   updatedAt?: number

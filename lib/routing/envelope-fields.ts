@@ -9,6 +9,7 @@ import { comparePosition, POSITION } from '../core/position.js'
 import { MAX_ID_LENGTH, type Limits } from './record-limits.js'
 import { describe } from './record-reasons.js'
 import { isPlainObject } from './superjson-guard.js'
+import { isWellFormed, quoted } from '../core/validate.js'
 
 const FIELDS = new Set([
   'id',
@@ -123,7 +124,10 @@ function has(e: Record<string, unknown>, k: string): boolean {
 function text(o: Record<string, unknown>, field: string, min: number, max: number, required: boolean, label = field): string | undefined {
   const v = Object.hasOwn(o, field) ? o[field] : undefined
   if (v === undefined && !required) return undefined
-  if (typeof v === 'string' && v.length >= min && v.length <= max) return undefined
+  if (typeof v === 'string' && v.length >= min && v.length <= max) {
+    // Ids, types and keys are parts of DynamoDB keys (UTF-8): a lone surrogate would become U+FFFD there.
+    return isWellFormed(v) ? undefined : `the field "${label}" must be well-formed UTF-16 (no lone surrogate), got ${quoted(v)}`
+  }
   return `the field "${label}" must be a string of ${min} to ${max} characters${required ? '' : ' when set'}, got ${describe(v)}`
 }
 

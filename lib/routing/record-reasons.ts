@@ -2,6 +2,7 @@
 // cut short, and the message id and actor of a record when they are sane enough to name.
 import { MAX_ID_LENGTH } from './record-limits.js'
 import { isPlainObject } from './superjson-guard.js'
+import { isWellFormed } from '../core/validate.js'
 
 /** Reasons quote their input; keep them readable. */
 const MAX_REASON_LENGTH = 500
@@ -28,7 +29,8 @@ export function readable(o: unknown): { actor?: string; messageId?: string } {
 }
 
 function sane(v: unknown): string | undefined {
-  return typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH ? v : undefined
+  // Well-formed too: a letter names them, and its items' keys must keep them apart (UTF-8).
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH && isWellFormed(v) ? v : undefined
 }
 
 /** The message id and actor for an error message, with placeholders when not readable. */

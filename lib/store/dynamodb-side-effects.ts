@@ -1,8 +1,10 @@
 // The records of `ctx.once` side effects in the troupe table, one item per message and name:
 //
 //   item          pk                   sk          attributes
-//   side effect   once#<message id>    n#<name>    actor, st (started | done), res? (superjson), kept? (overflow key),
-//                                                  at, exp (ms), ttl (s); pin (the letter's deadAt) while pinned
+//   side effect   once#<message id>    n#<name>    actor, key (the instance's; absent on older records),
+//                                                  st (started | done), res? (superjson), kept? (overflow key),
+//                                                  lost? (why a result that ran was not recorded), at, exp (ms), ttl (s),
+//                                                  pin (the letter's deadAt) while pinned
 //
 // A message that dies has its records pinned: a Query of its partition and an UpdateItem per
 // record, which sets `exp` to never and removes `ttl`, so a replay of its letter, however late,
@@ -133,8 +135,11 @@ function sideEffectItem(r: SideEffectRecord): Item {
     // TTL deletes in whole seconds: rounded up, so it never deletes a record early.
     ttl: { N: String(Math.ceil(r.expiresAt / 1000)) },
   }
+  // Prefixed, so the key of an unkeyed actor ('') is no empty attribute.
+  if (r.key !== undefined) item.key = { S: `k#${r.key}` }
   if (r.result !== undefined) item.res = { S: r.result }
   if (r.kept !== undefined) item.kept = { S: r.kept }
+  if (r.unrecorded !== undefined) item.lost = { S: r.unrecorded }
   return item
 }
 
@@ -146,8 +151,10 @@ function live(item: Item | undefined, now: number): SideEffectRecord | undefined
   const status = item.st?.S
   if (status !== 'started' && status !== 'done') return undefined
   const record: SideEffectRecord = { messageId: item.m.S, name: item.n.S, actor: item.actor?.S ?? '', status, at: Number(item.at?.N ?? 0), expiresAt }
+  if (item.key?.S !== undefined) record.key = item.key.S.startsWith('k#') ? item.key.S.slice(2) : item.key.S
   if (item.res?.S !== undefined) record.result = item.res.S
   if (item.kept?.S !== undefined) record.kept = item.kept.S
+  if (item.lost?.S !== undefined) record.unrecorded = item.lost.S
   if (item.pin?.N !== undefined) record.pinnedBy = Number(item.pin.N)
   return record
 }

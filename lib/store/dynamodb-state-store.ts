@@ -161,7 +161,12 @@ function stateKey(type: string, key: string): { pk: { S: string }; sk: { S: stri
 
 function toInstance(item: Record<string, AttributeValue>): StoredInstance {
   const instance: StoredInstance = { state: item.state?.S ?? '', version: Number(item.v?.N), updatedAt: Number(item.at?.N) }
-  if (item.sv?.N !== undefined) instance.stateVersion = Number(item.sv.N)
+  if (item.sv !== undefined) {
+    // Only a positive whole number is a version: anything else (written by another tool) is named, never read as 1.
+    const n = item.sv.N
+    if (n !== undefined && /^[1-9][0-9]{0,15}$/.test(n) && Number.isSafeInteger(Number(n))) instance.stateVersion = Number(n)
+    else instance.unreadableVersion = JSON.stringify(item.sv)
+  }
   if (item.m?.S !== undefined) instance.meta = item.m.S
   if (item.ttl?.N !== undefined) instance.expiresAt = Number(item.ttl.N) * 1000
   return instance

@@ -25,6 +25,12 @@ export interface StoredInstance {
    */
   stateVersion?: number
   /**
+   * Set by a store that read a state version that is not a positive whole number (an item another
+   * tool wrote: `sv` as a string, 0, negative, a fraction): what the item holds there. A host
+   * neither runs nor overwrites such an instance (state-version.ts); `stateVersion` is then absent.
+   */
+  unreadableVersion?: string
+  /**
    * The host's own bookkeeping, kept in the same write as the state (the durable host keeps
    * watermarks, recent message ids and the outbox here). Opaque to stores.
    */
@@ -130,14 +136,24 @@ export interface SideEffectRecord {
   messageId: string
   /** The name the turn gave `ctx.once`. */
   name: string
-  /** The actor type whose turn ran it, for those who read the table. */
+  /** The actor type whose turn ran it; a run of another type's turn is not answered by it. */
   actor: string
+  /**
+   * The key of the instance whose turn ran it (`''` for an unkeyed actor); a run of another
+   * instance's turn is not answered by it. Absent on records written before it was kept.
+   */
+  key?: string
   /** `started`: an at-most-once call was claimed and may or may not have finished; `done`: `result` is recorded. */
   status: 'started' | 'done'
   /** The result, serialised with superjson; on `done`, unless it is kept elsewhere (`kept`). */
   result?: string
   /** Where a result too large for the record is kept: its key in the host's overflow store. */
   kept?: string
+  /**
+   * On `done` without a result: `fn` ran, and its result could not be kept (why, as its error
+   * said: not serialisable, too large); a later run is told so instead of running `fn` again.
+   */
+  unrecorded?: string
   /** Epoch milliseconds of the write. */
   at: number
   /** Epoch milliseconds after which the record is gone (a TTL; reads filter what TTL has not yet deleted). */

@@ -26,6 +26,15 @@ export function sideEffectConformance(t: Assert, factory: SideEffectsFactory): v
     t.equal(await store.get('m2', 'charge', NOW), undefined, 'the name of another message')
   })
 
+  withStore("a record's instance key and the reason its result was not kept are read back, an empty key included", async (t, store) => {
+    await store.put(record({ key: 'k1' }))
+    t.strictSame(await store.get('m1', 'charge', NOW), record({ key: 'k1' }))
+    const lost = record({ name: 'email', key: '', unrecorded: '[TROUPE_NOT_SERIALIZABLE] once result of shop.pay has a class instance at result' })
+    delete lost.result
+    await store.put(lost)
+    t.strictSame(await store.get('m1', 'email', NOW), lost)
+  })
+
   withStore('a second put overwrites the first', async (t, store) => {
     await store.put(record({ result: '{"json":"first"}' }))
     await store.put(record({ result: '{"json":"second"}', at: NOW + 5 }))

@@ -1,7 +1,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import type { ActorClass, AnyActor } from '../core/actor.js'
 import { ConfigError, TerminalError, ValidationError } from '../core/errors.js'
-import { assertSerializable, validateBody } from '../core/validate.js'
+import { assertSerializable, isWellFormed, quoted, validateBody } from '../core/validate.js'
 import { copyState } from '../core/state-copy.js'
 import { type Policy, resolvePolicy } from '../supervisor/policy.js'
 import { stateVersionsOf, type StateVersions } from './state-version.js'
@@ -98,6 +98,10 @@ export class ActorType {
     if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
       const got = typeof key === 'string' ? `a string of ${key.length}` : typeof key
       throw new ValidationError(this.type, [{ path: '(key)', message: `key(msg) must return a string of 1 to ${MAX_KEY_LENGTH} characters, got ${got}` }])
+    }
+    // Part of DynamoDB keys (UTF-8), where a lone surrogate becomes U+FFFD and two keys would share one instance.
+    if (!isWellFormed(key)) {
+      throw new ValidationError(this.type, [{ path: '(key)', message: `key(msg) must return well-formed UTF-16 (no lone surrogate, which the table could not keep apart from another key), got ${quoted(key)}` }])
     }
     return key
   }

@@ -7,6 +7,18 @@ export type OnceSemantics = 'at-least-once' | 'at-most-once'
 export interface OnceSubject {
   readonly id: MessageId
   readonly type: string
+  /** The instance's key; `''` for an unkeyed actor's message. */
+  readonly key: string
+}
+
+/**
+ * A side effect's result as a host keeps it: the call that ran `fn` gets `value` as `fn` returned
+ * it (no copy); every later call gets `again()`, a fresh copy of the result as it was recorded, so
+ * an attempt that changed the object it got (and then failed) changes nothing for the next.
+ */
+export interface OnceAnswer<T> {
+  readonly value: T
+  again(): T
 }
 
 /**
@@ -19,7 +31,7 @@ export interface OnceSubject {
  * (lib/hosts/durable/side-effects.ts).
  */
 export class OnceResults {
-  private readonly byMessage = new Map<string, Map<string, Promise<unknown>>>()
+  private readonly byMessage = new Map<string, Map<string, Promise<OnceAnswer<unknown>>>>()
 
   constructor(private readonly limit = Infinity) {}
 
@@ -27,10 +39,10 @@ export class OnceResults {
    * `keepFailure`, at most once: whether a failure is the answer for good (default: always, as
    * `fn` was called); a durable host says no for a store that failed before the call was decided.
    */
-  run<T>(messageId: MessageId, name: string, fn: () => T | Promise<T>, semantics: OnceSemantics = 'at-least-once', keepFailure?: () => boolean): Promise<T> {
+  run<T>(messageId: MessageId, name: string, fn: () => OnceAnswer<T> | Promise<OnceAnswer<T>>, semantics: OnceSemantics = 'at-least-once', keepFailure?: () => boolean): Promise<T> {
     let results = this.byMessage.get(messageId)
-    const known = results?.get(name) as Promise<T> | undefined
-    if (known !== undefined) return known
+    const known = results?.get(name) as Promise<OnceAnswer<T>> | undefined
+    if (known !== undefined) return known.then((answer) => answer.again())
     if (results === undefined) {
       this.byMessage.set(messageId, (results = new Map()))
       if (this.byMessage.size > this.limit) this.byMessage.delete(this.byMessage.keys().next().value!)
@@ -43,7 +55,7 @@ export class OnceResults {
       if (this.byMessage.get(messageId)?.get(name) === result) results.delete(name)
     })
     results.set(name, result)
-    return result
+    return result.then((answer) => answer.value)
   }
 
   /** No turn of the message runs here again (the embedded system: it ended). */

@@ -12,8 +12,9 @@
 // the state in the current version's shape, handling the chain of versions itself (one `if` per
 // version passed), so a state two versions behind is migrated in one call.
 import type { ActorClass, AnyActor } from '../core/actor.js'
-import { ConfigError, StateMigrationError, StateVersionError } from '../core/errors.js'
+import { ConfigError, StateMigrationError, StateVersionError, TroupeError } from '../core/errors.js'
 import { decode, encode } from '../core/serialization.js'
+import { assertSerializable } from '../core/validate.js'
 import type { StoredInstance } from '../store/index.js'
 
 /** A user's migration: the stored state and its version in, the state in the current version's shape out. */
@@ -70,6 +71,8 @@ export class OtherVersionState {
   constructor(
     readonly text: string,
     readonly version: number,
+    /** What the item holds as its version when that is no positive whole number: never run or written, like a newer one. */
+    readonly unreadable?: string,
   ) {}
 }
 
@@ -79,6 +82,9 @@ export class OtherVersionState {
  */
 export function loadedState(of: Versioned, stored: StoredInstance): unknown {
   const version = stored.stateVersion ?? 1
+  // A version that is no positive whole number is not read as any version (not 1, not migrated from).
+  if (stored.unreadableVersion !== undefined) return new OtherVersionState(stored.state, NaN, stored.unreadableVersion)
+  if (!Number.isSafeInteger(version) || version < 1) return new OtherVersionState(stored.state, NaN, String(version))
   if (version === of.versions.current) return decode(stored.state)
   if (version < of.versions.current && decode(stored.state) === undefined) return undefined
   return new OtherVersionState(stored.state, version)
@@ -92,6 +98,7 @@ export function loadedState(of: Versioned, stored: StoredInstance): unknown {
 export function currentState(of: Versioned, key: string, state: unknown): unknown {
   if (!(state instanceof OtherVersionState)) return state
   const { current, migrate } = of.versions
+  if (state.unreadable !== undefined) throw unreadableVersionError(of.type, key, state.unreadable)
   if (state.version > current) throw new StateVersionError(of.type, key, state.version, current)
   let migrated: unknown
   try {
@@ -103,18 +110,40 @@ export function currentState(of: Versioned, key: string, state: unknown): unknow
   if (typeof (migrated as PromiseLike<unknown> | undefined)?.then === 'function') {
     throw new StateMigrationError(of.type, key, state.version, current, 'migrate returned a promise; it must return the state itself')
   }
-  if (migrated === undefined) throw new StateMigrationError(of.type, key, state.version, current, 'migrate returned undefined; it must return the state in the current version')
+  if (migrated === undefined || migrated === null) throw new StateMigrationError(of.type, key, state.version, current, `migrate returned ${migrated}; it must return the state in the current version`)
   return migrated
 }
 
-/** Whether a host holds a state stored by a newer version than its code: never run, never written. */
-export function isNewer(of: Versioned, state: unknown): state is OtherVersionState {
-  return state instanceof OtherVersionState && state.version > of.versions.current
+/** Refuses a migrated state that would not survive superjson, as a migration's failure that names the key and both versions. */
+export function assertMigratedSerializable(of: Versioned, key: string, stored: OtherVersionState, migrated: unknown): void {
+  try {
+    assertSerializable(of.type, 'state', migrated)
+  } catch (error) {
+    throw new StateMigrationError(of.type, key, stored.version, of.versions.current, `migrate returned a state that would not survive superjson: ${(error as Error).message}`, { cause: error })
+  }
 }
 
-/** The error a host meets a newer state with. */
-export function newerStateError(of: Versioned, key: string, state: OtherVersionState): StateVersionError {
+/**
+ * Whether a host holds a state stored by a newer version than its code, or under a version that is
+ * no version at all (`unreadable`): never run, never written.
+ */
+export function isNewer(of: Versioned, state: unknown): state is OtherVersionState {
+  return state instanceof OtherVersionState && (state.unreadable !== undefined || state.version > of.versions.current)
+}
+
+/** The error a host meets a newer (or unreadable) state with. */
+export function newerStateError(of: Versioned, key: string, state: OtherVersionState): TroupeError {
+  if (state.unreadable !== undefined) return unreadableVersionError(of.type, key, state.unreadable)
   return new StateVersionError(of.type, key, state.version, of.versions.current)
+}
+
+/** The error of a stored state whose version (`sv` in the table) is no positive whole number. */
+export function unreadableVersionError(type: string, key: string, held: string): TroupeError {
+  return new TroupeError(
+    'TROUPE_STATE_VERSION_UNREADABLE',
+    `state of ${type} key ${JSON.stringify(key)} has a state version that is not a positive whole number: its field sv holds ${held.length > 200 ? `${held.slice(0, 200)}…` : held}; ` +
+      'it is neither run nor overwritten here — set sv to the version whose shape the state has (a number), or remove it for version 1',
+  )
 }
 
 /**
@@ -124,7 +153,7 @@ export function newerStateError(of: Versioned, key: string, state: OtherVersionS
 export function storedForm(of: Versioned, state: unknown): { state: string; stateVersion?: number } {
   if (state instanceof OtherVersionState) {
     // A newer state is never written: a host that holds one writes nothing of it (see isNewer).
-    if (state.version > of.versions.current) throw new Error(`internal: a state of ${of.type} stored by version ${state.version} was about to be overwritten by version ${of.versions.current}`)
+    if (state.unreadable !== undefined || state.version > of.versions.current) throw new Error(`internal: a state of ${of.type} stored by version ${state.unreadable ?? state.version} was about to be overwritten by version ${of.versions.current}`)
     return state.version === 1 ? { state: state.text } : { state: state.text, stateVersion: state.version }
   }
   const text = encode(state)

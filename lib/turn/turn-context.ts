@@ -7,7 +7,7 @@ import { derivedId, type CorrelationId, type MessageId } from '../core/ids.js'
 import { messageLogFields, type Logger } from '../core/logger.js'
 import { timerRecord, type ScheduleOptions } from '../core/schedule.js'
 import type { TurnJournal } from '../core/turn-journal.js'
-import { assertSerializable } from '../core/validate.js'
+import { assertSerializable, isWellFormed, quoted } from '../core/validate.js'
 import { scopedTimerId, type Effect, type ForkPlan } from './effect.js'
 import { checkedChildren } from './fork-plan.js'
 import type { OnceSemantics, OnceSubject } from './once.js'
@@ -197,6 +197,10 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
     const where = `ctx.once in ${this.message.type}'s turn on message ${this.message.id}`
     if (typeof name !== 'string' || name.length === 0 || name.length > MAX_ONCE_NAME) {
       return Promise.reject(new ConfigError(`${where}: the name must be a string of 1 to ${MAX_ONCE_NAME} characters, got ${typeof name === 'string' ? `${name.length} characters` : JSON.stringify(name)}`))
+    }
+    // Kept in a DynamoDB key (UTF-8): a lone surrogate would become U+FFFD there, and two names meet.
+    if (!isWellFormed(name)) {
+      return Promise.reject(new ConfigError(`${where}: the name must be well-formed UTF-16 (no lone surrogate, which the record's key could not keep apart from another name), got ${quoted(name)}`))
     }
     if (typeof fn !== 'function') return Promise.reject(new ConfigError(`${where} ('${name}'): fn must be a function`))
     if (semantics !== 'at-least-once' && semantics !== 'at-most-once') {

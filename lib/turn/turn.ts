@@ -4,7 +4,7 @@
 // mailbox and memory; a batch, a conditional write and an outbox), never what a turn does.
 import type { Clock } from '../core/clock.js'
 import type { Envelope, TraceContext } from '../core/envelope.js'
-import { ConfigError, NotSerializableError, RetryableError, StateVersionError, TerminalError, TroupeError, TurnTimeoutError, ValidationError } from '../core/errors.js'
+import { ConfigError, NotSerializableError, OnceResultLostError, RetryableError, StateVersionError, TerminalError, TroupeError, TurnTimeoutError, ValidationError } from '../core/errors.js'
 import { isDrop, type Filter } from '../core/filter.js'
 import { openJournal, type TurnJournal } from '../core/turn-journal.js'
 import { assertSerializable, validateBody } from '../core/validate.js'
@@ -12,7 +12,7 @@ import { errorRecord, type AttemptRecord } from '../core/dead-letter.js'
 import { retryDelayMs } from '../supervisor/policy.js'
 import type { ActorType } from './actor-type.js'
 import type { Deadlines } from './deadlines.js'
-import { currentState, OtherVersionState } from './state-version.js'
+import { assertMigratedSerializable, currentState, OtherVersionState } from './state-version.js'
 import type { TurnContext } from './turn-context.js'
 import { tracedTurn } from './turn-trace.js'
 
@@ -107,7 +107,12 @@ function attempt(rules: TurnRules, type: ActorType, ctx: TurnContext): Outcome |
     }
     // A state stored by another version of the actor is brought to this one for the turn (or
     // refused): what that throws is this turn's failure, and a failed turn leaves it as stored.
-    if (ctx.state instanceof OtherVersionState) ctx.state = currentState(type, ctx.key, ctx.state)
+    if (ctx.state instanceof OtherVersionState) {
+      const stored = ctx.state
+      ctx.state = currentState(type, ctx.key, stored)
+      // Checked here, where the error can say that migrate made it (the turn's end would only say "state").
+      if (rules.checkSerializable) assertMigratedSerializable(type, ctx.key, stored, ctx.state)
+    }
     result = type.actor.receive(ctx.body, ctx)
   } catch (error) {
     return failed(rules, type, ctx, error)
@@ -206,7 +211,10 @@ export function isTerminal(error: unknown): boolean {
     error instanceof ConfigError ||
     error instanceof StateVersionError ||
     // A side effect that ran and whose result cannot be kept: a retry would only run it again.
-    (error instanceof TroupeError && error.code === 'TROUPE_ONCE_TOO_LARGE')
+    // A side effect that ran and whose result was not kept: every later run is told so.
+    error instanceof OnceResultLostError ||
+    // A side effect's record written by another turn: every run finds it.
+    (error instanceof TroupeError && (error.code === 'TROUPE_ONCE_TOO_LARGE' || error.code === 'TROUPE_ONCE_OTHER_TURN' || error.code === 'TROUPE_STATE_VERSION_UNREADABLE'))
   )
 }
 

@@ -5,6 +5,7 @@
 // applies nothing, writes nothing, logs why and leaves the records for redelivery, which a
 // version-2 host then applies.
 import t from 'tap'
+import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
 import { Actor, type Context } from '../../lib/index.js'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
 import { createLogger } from '../../lib/core/logger.js'
@@ -167,4 +168,34 @@ t.test('a version-1 host that meets a version-2 state applies nothing, writes no
   t.equal(applied.failedFrom, undefined)
   t.equal(applied.applied, 1, 'the version-2 host applies the message the old host left')
   t.same(decode((await newer.state.get('sv.hits', '/home'))!.state), { total: 2, pages: ['/home', '/home'] })
+})
+
+t.test('an item whose sv is no positive whole number (a string, 0, negative, a fraction) is neither migrated, run nor overwritten: its records wait, and the error names the field', async (t) => {
+  for (const sv of [{ S: '3' }, { N: '0' }, { N: '-1' }, { N: '1.5' }]) {
+    await t.test(JSON.stringify(sv), async (t) => {
+      const s = await scenario()
+      const one = makeHost(aws, s.tableName, [HitsV1], { stream: s.output })
+      await s.put('/home', 1)
+      await one.host.handle(await s.batch())
+      const Key = { pk: { S: 'state#sv.hits#/home' }, sk: { S: 'state' } }
+      await aws.dynamodb.send(new UpdateItemCommand({ TableName: s.tableName, Key, UpdateExpression: 'SET sv = :sv', ExpressionAttributeValues: { ':sv': sv } }))
+      const item = async () => (await aws.dynamodb.send(new GetItemCommand({ TableName: s.tableName, Key, ConsistentRead: true }))).Item
+      const before = await item()
+      for (const Type of [hitsV2({ n: 0 }), HitsV1]) {
+        const migrations = { n: 0 }
+        const lines: Record<string, unknown>[] = []
+        const logger = createLogger('error', {}, (line) => lines.push(JSON.parse(line) as Record<string, unknown>))
+        const host = makeHost(aws, s.tableName, [Type === HitsV1 ? HitsV1 : hitsV2(migrations)], { stream: s.output }, { logger })
+        await s.put('/home', 1)
+        const batch = await s.batch()
+        const left = await host.host.handle(batch)
+        t.equal(left.failedFrom, batch.records[0]!.sequenceNumber, "the instance's records wait for redelivery")
+        t.equal(left.applied, 0)
+        t.equal(migrations.n, 0, 'migrate is not called')
+        t.same(await item(), before, 'the item is left as it was')
+        t.same(await host.journal.deadLetters(), [])
+        t.match(String(lines.find((l) => l.actor === 'sv.hits')?.error), new RegExp(`\\[TROUPE_STATE_VERSION_UNREADABLE\\] state of sv\\.hits key "/home" has a state version that is not a positive whole number: its field sv holds ${JSON.stringify(JSON.stringify(sv)).slice(1, -1).replace(/\\"/g, '"').replace(/[.{}]/g, (c) => `\\${c}`)}`))
+      }
+    })
+  }
 })

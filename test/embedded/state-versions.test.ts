@@ -150,3 +150,39 @@ t.test('a state stored by a newer version is neither run nor written: the messag
   await old.stop()
   t.same(stores.state.get('pageHits', '/home'), written, 'the stored item is exactly as version 2 wrote it')
 })
+
+t.test('migrate returning null or a class instance fails the turn as a migration, naming actor, key and versions; in production a class instance is not refused and nothing crashes', async (t) => {
+  class Shape {
+    constructor(readonly total: number) {}
+  }
+  for (const [what, migrated, checkSerializable, error] of [
+    ['null', () => null, true, /could not be migrated from version 1 to 2: migrate returned null/],
+    ['a class instance', (s: V1) => new Shape(s.count), true, /state of pageHits key "\/home" could not be migrated from version 1 to 2: migrate returned a state that would not survive superjson: .*class Shape/],
+    ['a class instance in production', (s: V1) => new Shape(s.count), false, undefined],
+  ] as const) {
+    await t.test(what, async (t) => {
+      const stores = await storedByV1(1)
+      class Migrated extends pageHitsV2({ n: 0 }) {
+        static override readonly policy = { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1 }
+        override migrate(state: unknown): V2 {
+          return (migrated as (s: V1) => unknown)(state as V1) as never
+        }
+        override receive(_m: Hit, ctx: Context<V2>) {
+          return ++ctx.state.total
+        }
+      }
+      const two = createSystem({ actors: [Migrated], stores, logLevel: 'silent', checkSerializable })
+      await two.tell(Migrated, { page: '/home' })
+      await two.idle()
+      const letters = await two.deadLetters()
+      await two.stop()
+      if (error === undefined) {
+        t.same(letters, [], 'the turn ran')
+        t.equal(stores.state.get('pageHits', '/home')?.stateVersion, 2, 'and its state was written')
+        return
+      }
+      t.match(letters[0]?.error, { code: 'TROUPE_STATE_MIGRATION_FAILED', message: error })
+      t.equal(stores.state.get('pageHits', '/home')?.stateVersion, undefined, 'the stored state is still version 1')
+    })
+  }
+})

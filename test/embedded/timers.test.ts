@@ -181,3 +181,23 @@ t.test('bad schedules are refused with the option named', async (t) => {
   }
   await t.rejects(system.schedule(Stranger, { n: 1 }, { afterMs: 5 }), { code: 'TROUPE_UNKNOWN_ACTOR' })
 })
+
+t.test('a timer name with a lone surrogate is refused, outside and inside a turn: its DynamoDB key would meet another name', async (t) => {
+  const errors: string[] = []
+  class Planner extends Actor<{ name: string }> {
+    static readonly type = 'planner.lone'
+    receive(msg: Planner['In'], ctx: Context) {
+      try {
+        ctx.schedule(Tick, { n: 1 }, { afterMs: MIN, name: msg.name })
+      } catch (e) {
+        errors.push((e as Error).message)
+      }
+    }
+  }
+  const { system, clock } = createTestSystem({ actors: [Tick, Planner] })
+  await t.rejects(system.schedule(Tick, { n: 1 }, { afterMs: MIN, name: '\uD800' }), { code: 'TROUPE_CONFIG', message: /system\.schedule\(tick\): name must be well-formed UTF-16 \(no lone surrogate.*\), got "\\ud800"/ })
+  await system.tell(Planner, { name: 'digest\uDC00' })
+  await clock.runUntil(() => system.inspect().actors.find((a) => a.type === 'planner.lone')!.counts.done === 1)
+  t.match(errors, [/ctx\.schedule\(tick\): name must be well-formed UTF-16 .* got "digest\\udc00"/])
+  t.ok(await system.schedule(Tick, { n: 1 }, { afterMs: MIN, name: 'digest \uD83D\uDCEC' }), 'a surrogate pair is well-formed')
+})

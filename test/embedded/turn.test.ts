@@ -111,6 +111,34 @@ t.test('ctx.once runs a side effect once per message across retries', async (t) 
   t.equal(charged, 6, 'another message charges again')
 })
 
+t.test('ctx.once: each attempt gets the result as it was recorded, not the object an earlier attempt changed', async (t) => {
+  for (const checkSerializable of [true, false]) {
+    await t.test(`checkSerializable ${checkSerializable}`, async (t) => {
+      const seen: unknown[] = []
+      let calls = 0
+      class Refund extends Actor<{ order: string }, number> {
+        static readonly type = 'refund'
+        static readonly policy = { maxAttempts: 3, initialDelayMs: 5 }
+        async receive(_msg: Refund['In'], ctx: Context) {
+          const charge = await ctx.once('charge', () => (calls++, { amount: 10, refunds: [] as number[], at: new Date(5) }))
+          seen.push(structuredClone(charge))
+          charge.amount -= 1
+          charge.refunds.push(1)
+          charge.at.setTime(6)
+          if (ctx.attempt < 3) throw new Error('fails after the side effect')
+          return charge.amount
+        }
+      }
+      const { system, clock } = createTestSystem({ actors: [Refund], checkSerializable })
+      const reply = system.ask(Refund, { order: 'o1' })
+      await clock.runUntil(() => system.inspect().actors[0]!.counts.done === 1)
+      t.equal(await reply, 9, 'the refund applied once')
+      t.equal(calls, 1)
+      t.same(seen, Array(3).fill({ amount: 10, refunds: [], at: new Date(5) }), 'each attempt got the result fn returned')
+    })
+  }
+})
+
 t.test('ctx.once at most once: a side effect that failed is not run again; its error answers every attempt', async (t) => {
   let calls = 0
   const errors: string[] = []
@@ -142,7 +170,7 @@ t.test('ctx.once refuses a bad name, function or semantics, naming the actor and
     static readonly type = 'bad.once'
     static readonly policy = { maxAttempts: 1 }
     async receive(msg: Bad['In'], ctx: Context) {
-      const calls = [() => ctx.once('', () => 1), () => ctx.once('x', 1 as never), () => ctx.once('x', () => 1, { semantics: 'exactly-once' as never })]
+      const calls = [() => ctx.once('', () => 1), () => ctx.once('x', 1 as never), () => ctx.once('x', () => 1, { semantics: 'exactly-once' as never }), () => ctx.once('\uD800', () => 1), () => ctx.once('a\uDC00', () => 1)]
       for (const call of calls) await call().catch((e: Error) => seen.push(e.message))
       void msg
     }
@@ -150,10 +178,13 @@ t.test('ctx.once refuses a bad name, function or semantics, naming the actor and
   const { system, clock } = createTestSystem({ actors: [Bad] })
   const id = await system.tell(Bad, { n: 1 })
   await clock.runUntil(() => system.inspect().actors[0]!.counts.done === 1)
-  t.equal(seen.length, 3)
+  t.equal(seen.length, 5)
   t.match(seen[0], new RegExp(`ctx\\.once in bad\\.once's turn on message ${id}: the name must be a string of 1 to 512 characters`))
   t.match(seen[1], /\('x'\): fn must be a function/)
   t.match(seen[2], /options\.semantics must be 'at-least-once' or 'at-most-once', got "exactly-once"/)
+  // DynamoDB keeps the record's key as UTF-8, where both would be U+FFFD: two names, one record
+  t.match(seen[3], new RegExp(`ctx\\.once in bad\\.once's turn on message ${id}: the name must be well-formed UTF-16 \\(no lone surrogate.*\\), got "\\\\ud800"`))
+  t.match(seen[4], /got "a\\udc00"/)
 })
 
 t.test('state may be replaced, and is rolled back when the turn fails', async (t) => {

@@ -152,6 +152,42 @@ t.test('a key the actor cannot make is the message’s fault, named at tell', as
   t.ok(await system.tell(ByHost, { url: 'https://a.example/x' }))
 })
 
+t.test('a key with a lone surrogate is refused at tell, ask, a tell inside a turn and schedule: DynamoDB would keep two such keys as one', async (t) => {
+  class Keyed extends Actor<{ k: string }, void, { n: number }> {
+    static readonly type = 'keyed'
+    key(msg: Keyed['In']) {
+      return msg.k
+    }
+    initialState() {
+      return { n: 0 }
+    }
+    receive(_msg: Keyed['In'], ctx: Context<{ n: number }>) {
+      ctx.state.n++
+    }
+  }
+  const errors: string[] = []
+  class Sender extends Actor<{ k: string }> {
+    static readonly type = 'sender'
+    static readonly policy = { maxAttempts: 1 }
+    receive(msg: Sender['In'], ctx: Context) {
+      try {
+        ctx.tell(Keyed, { k: msg.k })
+      } catch (e) {
+        errors.push((e as Error).message)
+      }
+    }
+  }
+  const { system, clock } = createTestSystem({ actors: [Keyed, Sender] })
+  const refused = { code: 'TROUPE_INVALID_MESSAGE', message: /message for keyed is invalid: \(key\): key\(msg\) must return well-formed UTF-16 \(no lone surrogate.*\), got "\\ud800"/ }
+  await t.rejects(system.tell(Keyed, { k: '\uD800' }), refused)
+  await t.rejects(system.ask(Keyed, { k: '\uDC00' }), { code: 'TROUPE_INVALID_MESSAGE', message: /got "\\udc00"/ })
+  await t.rejects(system.schedule(Keyed, { k: '\uD800' }, { afterMs: 10 }), refused)
+  await system.tell(Sender, { k: 'x\uDBFF' })
+  await clock.runUntil(() => system.inspect().actors.find((a) => a.type === 'sender')!.counts.done === 1)
+  t.match(errors, [/key\(msg\) must return well-formed UTF-16/], 'a tell inside a turn is refused too')
+  t.ok(await system.tell(Keyed, { k: '\uD83D\uDE00' }), 'a surrogate pair is well-formed')
+})
+
 t.test('an ask that times out while its schema still validates leaves a receipt to follow', async (t) => {
   let release!: () => void
   const held = new Promise<void>((resolve) => (release = resolve))

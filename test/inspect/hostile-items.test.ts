@@ -58,6 +58,8 @@ const BAD: Record<string, { over: Record<string, AttributeValue | undefined>; wh
   'state-not-json': { over: { state: { S: '{"json":' } }, why: /its state cannot be read/ },
   'state-plain': { over: { state: { S: '{"n":5}' } }, why: /its state is not as troupe writes it/ },
   'no-version': { over: { v: undefined }, why: /it has no version \(v\)/ },
+  'sv-string': { over: { sv: { S: '3' } }, why: /its state version \(sv\) holds \{"S":"3"\}, not a positive whole number/ },
+  'sv-zero': { over: { sv: { N: '0' } }, why: /its state version \(sv\) holds \{"N":"0"\}, not a positive whole number/ },
 }
 
 t.test('items troupe cannot read are named beside the others, and a letter it cannot read is never replayed', async (t) => {
@@ -70,6 +72,7 @@ t.test('items troupe cannot read are named beside the others, and a letter it ca
   })
   const put = (Item: Record<string, AttributeValue>) => dynamodb.send(new PutItemCommand({ TableName: name, Item }))
   await put(instance('good'))
+  await put(instance('v3', { sv: { N: '3' } }))
   await put(instance('paused', { m: { S: '{"json":{"marks":{},"recent":[],"paused":true}}' } }))
   for (const [key, bad] of Object.entries(BAD)) await put(instance(key, bad.over))
   await put({ ...instance('j1'), pk: { S: `state#${JOINER}#j1` }, t: { S: JOINER }, k: { S: 'j1' }, state: { S: '{not json' } })
@@ -91,7 +94,7 @@ t.test('items troupe cannot read are named beside the others, and a letter it ca
   t.teardown(() => inspector.close())
 
   const row = (await inspector.actors()).find((r) => r.type === TYPE)
-  t.equal(row?.instances, 2 + Object.keys(BAD).length, 'every instance item is counted')
+  t.equal(row?.instances, 3 + Object.keys(BAD).length, 'every instance item is counted')
   t.equal(row?.unreadable, Object.keys(BAD).filter((k) => k.startsWith('meta') || k === 'no-version').length, 'those whose bookkeeping or version cannot be read, as unreadable')
   t.same(row?.pausedKeys, ['paused'], 'the readable pause is seen')
 
@@ -99,6 +102,10 @@ t.test('items troupe cannot read are named beside the others, and a letter it ca
   const byKey = new Map(page.items.map((r) => [r.key, r]))
   t.same(byKey.get('good')?.state, { n: 1 }, 'a good item reads as ever')
   t.equal(byKey.get('good')?.unreadable, undefined, 'and is not called unreadable')
+  t.equal(byKey.get('good')?.stateVersion, 1, 'an item without sv holds a state of version 1')
+  t.match(byKey.get('v3'), { stateVersion: 3, state: { n: 1 } }, 'the state version an item holds is shown')
+  t.equal(byKey.get('v3')?.unreadable, undefined)
+  t.equal(byKey.get('sv-string')?.stateVersion, undefined, 'an sv that is no number is no state version')
   for (const [key, bad] of Object.entries(BAD)) {
     const listed = byKey.get(key)
     t.match(listed?.unreadable, bad.why, `${key}: named in the listing, with why`)

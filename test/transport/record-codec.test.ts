@@ -344,6 +344,10 @@ t.test('hostile records: each refused with a reason, nothing thrown, nothing pol
     ['id turned into a Date by metadata', record({ json: { ...validJson, id: '2026-12-07T00:00:00.000Z' }, meta: { values: { id: ['Date'] }, v: 1 } }), /"id" must be a string .* got a Date/],
     ['empty type', record({ json: { ...validJson, type: '' } }), /"type" must be a string of 1 to 256/],
     ['key too long', record({ json: { ...validJson, key: 'k'.repeat(1_025) } }), /"key" must be a string of 0 to 1024/],
+    // DynamoDB keeps keys as UTF-8, where a lone surrogate becomes U+FFFD: '\uD800' and '\uDC00' would share an item
+    ['key with a lone surrogate', record({ json: { ...validJson, key: 'a\uD800' } }), /"key" must be well-formed UTF-16 \(no lone surrogate\), got "a\\ud800"/],
+    ['id with a lone surrogate', record({ json: { ...validJson, id: '\uDC00' } }), /"id" must be well-formed UTF-16/],
+    ['type with a lone surrogate', record({ json: { ...validJson, type: 'x\uDFFF' } }), /"type" must be well-formed UTF-16/],
     ['no correlation id', record({ json: { ...validJson, correlationId: '' } }), /"correlationId"/],
     ['parentId null', record({ json: { ...validJson, parentId: null } }), /"parentId" must be a string of 1 to 256 characters when set, got null/],
     ['replyTo a number', record({ json: { ...validJson, replyTo: 5 } }), /"replyTo"/],
@@ -376,6 +380,8 @@ t.test('hostile records: each refused with a reason, nothing thrown, nothing pol
 t.test('a refusal names the message and actor when they are readable', async (t) => {
   const r = decodeRecord(record({ json: { ...validJson, id: 'm-9', type: 'pageView', attempt: -2 } }))
   t.match(r, { ok: false, messageId: 'm-9', actor: 'pageView', reason: /"attempt"/ })
+  const surrogate = decodeRecord(record({ json: { ...validJson, id: 'm\uD800', type: 'page\uDC00' } }))
+  t.notOk('messageId' in surrogate || 'actor' in surrogate, 'an id or a type with a lone surrogate is not named as one')
   const anon = decodeRecord(Buffer.from('nope'))
   t.notOk('messageId' in anon)
 })

@@ -96,3 +96,16 @@ t.test('an outbox kept before segments reads as one segment of its own lane', as
   const legacy = encodeMeta({ marks: {}, recent: [], outbox: [{ kind: 'cancel', timerId: 'x' }] } as never)
   t.same(decodeMeta(legacy).outbox, [{ lane: 'legacy', pos: '0', entries: [{ kind: 'cancel', timerId: 'x' }] }])
 })
+
+t.test('a change of bookkeeping (a pause) leaves an item whose state version is no number as it is: written back, it would lose its sv', async (t) => {
+  const { changeInstanceMeta } = await import('../../lib/hosts/durable/instance-meta-change.js')
+  const { MemoryStateStore } = await import('../../lib/store/memory.js')
+  const state = new MemoryStateStore()
+  state.put('t', 'k', { state: '{"json":{"n":1}}', version: 1, updatedAt: 1, unreadableVersion: '{"S":"3"}' }, undefined)
+  const before = state.get('t', 'k')
+  await t.rejects(
+    changeInstanceMeta(state, () => 2, 't', 'k', (meta) => ((meta.paused = true), true), 'the pause'),
+    { code: 'TROUPE_STATE_VERSION_UNREADABLE', message: /state of t key "k" .* its field sv holds \{"S":"3"\}/ },
+  )
+  t.same(state.get('t', 'k'), before, 'nothing written')
+})

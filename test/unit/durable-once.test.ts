@@ -4,7 +4,7 @@
 import t from 'tap'
 import { Actor, OnceInterruptedError, type Context, type OnceOptions } from '../../lib/index.js'
 import { makeEnvelope } from '../../lib/core/envelope.js'
-import { StoreConflictError } from '../../lib/core/errors.js'
+import { StoreConflictError, TroupeError } from '../../lib/core/errors.js'
 import type { CorrelationId, MessageId } from '../../lib/core/ids.js'
 import { createLogger } from '../../lib/core/logger.js'
 import { DurableHost } from '../../lib/hosts/durable/durable-host.js'
@@ -38,11 +38,15 @@ interface Options {
   result?: () => unknown
   /** The turn's answer to an OnceInterruptedError (else it throws on). */
   interrupted?: (e: OnceInterruptedError) => number
+  /** What the turn does with the result it got, in each attempt. */
+  use?: (result: unknown, attempt: number) => void
+  /** The message's key (default 'a'). */
+  key?: string
 }
 
 function setup(state: MemoryStateStore, options: Options = {}) {
   const charges: string[] = []
-  const { semantics, result, interrupted } = options
+  const { semantics, result, interrupted, use } = options
   class Pay extends Actor<{ k: string }, number, { n: number }> {
     static readonly type = 'pay'
     static readonly policy = { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2 }
@@ -54,7 +58,8 @@ function setup(state: MemoryStateStore, options: Options = {}) {
     }
     async receive(b: { k: string }, ctx: Context<{ n: number }>) {
       try {
-        await ctx.once('charge', () => (charges.push(b.k), result ? result() : charges.length), semantics ? { semantics } : undefined)
+        const got = await ctx.once('charge', () => (charges.push(b.k), result ? result() : charges.length), semantics ? { semantics } : undefined)
+        use?.(got, ctx.attempt)
       } catch (e) {
         if (!(e instanceof OnceInterruptedError && interrupted)) throw e
         ctx.state.n += interrupted(e)
@@ -76,7 +81,8 @@ function setup(state: MemoryStateStore, options: Options = {}) {
     ...(options.overflow ? { overflow: options.overflow } : {}),
   })
   const id = 'm1' as MessageId
-  const envelope = makeEnvelope({ id, type: 'pay', key: 'a', body: { k: 'a' }, correlationId: id as string as CorrelationId, sentAt: 1 })
+  const key = options.key ?? 'a'
+  const envelope = makeEnvelope({ id, type: 'pay', key, body: { k: key }, correlationId: id as string as CorrelationId, sentAt: 1 })
   const batch = { stream: 's', shardId: 'shardId-000000000000', records: [{ sequenceNumber: '100', data: encodeRecord(envelope) }] }
   return { host, charges, batch, journal }
 }
@@ -218,4 +224,116 @@ t.test('a result too large for its record is kept in the overflow store, and ano
   t.equal((await second.host.handle(second.batch)).failedFrom, undefined)
   t.same(got, [], 'the other host did not run it')
   t.same([...first.charges, ...second.charges], ['a'])
+})
+
+t.test('each attempt gets the result as recorded, not the object an earlier attempt changed', async (t) => {
+  for (const semantics of ['at-least-once', 'at-most-once'] as const) {
+    await t.test(semantics, async (t) => {
+      const seen: unknown[] = []
+      const { host, charges, batch } = setup(new MemoryStateStore(), {
+        semantics,
+        result: () => ({ amount: 10, refunds: [] as number[] }),
+        use: (r, attempt) => {
+          const got = r as { amount: number; refunds: number[] }
+          seen.push(structuredClone(got))
+          got.amount = 999
+          got.refunds.push(1)
+          if (attempt < 3) throw new Error('fails after the side effect')
+        },
+      })
+      t.equal((await host.handle(batch)).failedFrom, undefined, 'the message ended')
+      t.same(charges, ['a'], 'the side effect ran once')
+      t.same(seen, Array(3).fill({ amount: 10, refunds: [] }), 'every attempt got the recorded result')
+    })
+  }
+})
+
+t.test('a result that could not be recorded is not run again by a later run: it is told that the side effect ran', async (t) => {
+  for (const semantics of ['at-least-once', 'at-most-once'] as const) {
+    await t.test(semantics, async (t) => {
+      const sideEffects = new MemorySideEffects()
+      const first = setup(new MemoryStateStore(), { sideEffects, semantics, result: () => ({ handle: () => 1 }) })
+      t.equal((await first.host.handle(first.batch)).failedFrom, undefined)
+      t.equal(first.journal.deadLetters()[0]?.error.code, 'TROUPE_NOT_SERIALIZABLE', 'the first run is a dead letter at once')
+      const record = sideEffects.get('m1', 'charge', Date.now())
+      t.match(record, { status: 'done', actor: 'pay', key: 'a', unrecorded: /TROUPE_NOT_SERIALIZABLE.*result\.handle/ }, 'one record says it ran, and why its result was not kept')
+      // A replay of the letter, on another host.
+      const second = setup(new MemoryStateStore(), { sideEffects, semantics, result: () => 'not again' })
+      t.equal((await second.host.handle(second.batch)).failedFrom, undefined)
+      t.same(second.charges, [], 'the side effect is not run again')
+      const [letter] = second.journal.deadLetters()
+      t.equal(letter?.error.code, 'TROUPE_ONCE_RESULT_LOST')
+      t.match(letter?.error.message, /ctx\.once\('charge'\) of pay on message m1 ran its side effect .* its result could not be recorded \(\[TROUPE_NOT_SERIALIZABLE\]/)
+      t.equal(letter?.attempts.length, 1, 'dead at once: every run gets the same answer')
+    })
+  }
+})
+
+t.test('a result too large for its record without an overflow store: a later run is told it ran', async (t) => {
+  /** A store that refuses a large result as DynamoDB does. */
+  class Small extends MemorySideEffects {
+    override put(record: SideEffectRecord) {
+      if ((record.result?.length ?? 0) > 1000) throw new TroupeError('TROUPE_ONCE_TOO_LARGE', 'too large')
+      super.put(record)
+    }
+  }
+  const sideEffects = new Small()
+  const first = setup(new MemoryStateStore(), { sideEffects, result: () => 'x'.repeat(2000) })
+  t.equal((await first.host.handle(first.batch)).failedFrom, undefined)
+  t.equal(first.journal.deadLetters()[0]?.error.code, 'TROUPE_ONCE_TOO_LARGE')
+  const second = setup(new MemoryStateStore(), { sideEffects })
+  t.equal((await second.host.handle(second.batch)).failedFrom, undefined)
+  t.same(second.charges, [], 'not run again')
+  t.equal(second.journal.deadLetters()[0]?.error.code, 'TROUPE_ONCE_RESULT_LOST')
+})
+
+t.test("a record of another key's or type's turn under the message's id is not its answer, and fn does not run", async (t) => {
+  const at = Date.now()
+  const others: [string, Partial<SideEffectRecord>][] = [['key', { key: 'mallory' }], ['type', { actor: 'other.type' }]]
+  for (const [what, over] of others) {
+    await t.test(what, async (t) => {
+      const sideEffects = new MemorySideEffects()
+      sideEffects.put({ messageId: 'm1', name: 'charge', actor: 'pay', status: 'done', result: '{"json":"forged"}', at, expiresAt: at + 60_000, key: 'a', ...over })
+      const got: unknown[] = []
+      const { host, charges, batch, journal } = setup(new MemoryStateStore(), { sideEffects, use: (r) => got.push(r) })
+      t.equal((await host.handle(batch)).failedFrom, undefined)
+      t.same(got, [], 'the turn got no result')
+      t.same(charges, [], 'and fn did not run')
+      const [letter] = journal.deadLetters()
+      t.equal(letter?.error.code, 'TROUPE_ONCE_OTHER_TURN')
+      t.match(letter?.error.message, /ctx\.once\('charge'\) of pay key "a" on message m1 found a record written by a turn of /)
+      t.equal(letter?.attempts.length, 1)
+    })
+  }
+  await t.test('a record written before records kept their key is answered as before', async (t) => {
+    const sideEffects = new MemorySideEffects()
+    sideEffects.put({ messageId: 'm1', name: 'charge', actor: 'pay', status: 'done', result: '{"json":7}', at, expiresAt: at + 60_000 })
+    const got: unknown[] = []
+    const { host, charges, batch } = setup(new MemoryStateStore(), { sideEffects, use: (r) => got.push(r) })
+    t.equal((await host.handle(batch)).failedFrom, undefined)
+    t.same(got, [7])
+    t.same(charges, [])
+  })
+  await t.test("an unkeyed actor's record carries its empty key", async (t) => {
+    const sideEffects = new MemorySideEffects()
+    const { host, batch } = setup(new MemoryStateStore(), { sideEffects, key: '' })
+    await host.handle(batch)
+    t.match(sideEffects.get('m1', 'charge', Date.now()), { actor: 'pay', key: '', status: 'done' })
+  })
+})
+
+t.test("in one host, a message of another key under an id another key's turn used reads the record, not the memory", async (t) => {
+  const sideEffects = new MemorySideEffects()
+  const state = new MemoryStateStore()
+  const got: unknown[] = []
+  const first = setup(state, { sideEffects, key: 'mallory', result: () => 'mallory', use: (r) => got.push(r) })
+  await first.host.handle(first.batch)
+  t.same(got, ['mallory'])
+  got.length = 0
+  const other = setup(state, { sideEffects, key: 'bob' })
+  // The same host: the second batch runs where the first ran.
+  const result = await first.host.handle(other.batch)
+  t.equal(result.failedFrom, undefined)
+  t.same(got, [], "bob's turn did not get mallory's result")
+  t.equal(first.journal.deadLetters()[0]?.error.code, 'TROUPE_ONCE_OTHER_TURN')
 })

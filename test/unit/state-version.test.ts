@@ -113,6 +113,33 @@ t.test('migrating: one call with the stored version, across several versions; er
   t.match(error.message, /state of sv\.declared key "k-2" could not be migrated from version 1 to 2: migrate threw: no count/)
   t.throws(() => currentState(failing(async (s) => s), 'k', new OtherVersionState(encode({}), 1)), { message: /returned a promise/ })
   t.throws(() => currentState(failing(() => undefined), 'k', new OtherVersionState(encode({}), 1)), { message: /returned undefined/ })
+  t.throws(() => currentState(failing(() => null), 'k-3', new OtherVersionState(encode({}), 1)), {
+    code: 'TROUPE_STATE_MIGRATION_FAILED',
+    message: /state of sv\.declared key "k-3" could not be migrated from version 1 to 2: migrate returned null; it must return the state/,
+  })
+})
+
+t.test('a stored version that is no positive whole number is never migrated, run or written back, whatever the code', async (t) => {
+  calls.length = 0
+  const v1 = new ActorType(CounterV1)
+  const v3 = new ActorType(CounterV3)
+  const held = [
+    ...[0, -1, 1.5, NaN].map((n) => [{ ...stored({ count: 1 }), stateVersion: n }, String(n)] as const),
+    // What the DynamoDB store reads from `sv: {S: "3"}`
+    [{ ...stored({ count: 1 }), unreadableVersion: '{"S":"3"}' }, '{"S":"3"}'] as const,
+  ]
+  for (const [item, shown] of held) {
+    for (const type of [v1, v3]) {
+      const state = loadedState(type, item)
+      t.ok(isNewer(type, state), `${shown} on version ${type.versions.current}: held as never to be run or written`)
+      t.throws(() => currentState(type, 'k-9', state), {
+        code: 'TROUPE_STATE_VERSION_UNREADABLE',
+        message: new RegExp(`state of sv\\.counter key "k-9" has a state version that is not a positive whole number: its field sv holds ${shown.replace(/[.{}"]/g, (c) => `\\${c}`)}`),
+      })
+      t.throws(() => storedForm(type, state), /internal: .* about to be overwritten/)
+    }
+  }
+  t.same(calls, [], 'migrate was never called')
 })
 
 t.test('each migration starts from the stored text: one that changed its input and threw leaves nothing behind', async (t) => {

@@ -4,6 +4,7 @@
 import { StoreConflictError, TroupeError } from '../../core/errors.js'
 import { encode } from '../../core/serialization.js'
 import type { StateStore } from '../../store/index.js'
+import { unreadableVersionError } from '../../turn/state-version.js'
 import { decodeMeta, encodeMeta, type InstanceMeta } from './instance-meta.js'
 
 /** Rounds of read-and-write when a host commits the same instance at the same moment. */
@@ -24,6 +25,8 @@ export async function changeInstanceMeta(
 ): Promise<InstanceMeta> {
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const stored = await state.get(type, key)
+    // Written back, its version would be lost: an item whose version is no number is left as it is.
+    if (stored?.unreadableVersion !== undefined) throw unreadableVersionError(type, key, stored.unreadableVersion)
     const meta = decodeMeta(stored?.meta)
     if (!change(meta)) return meta
     try {

@@ -15,6 +15,7 @@ import type { ScheduleOptions } from '../../core/schedule.js'
 import type { AskOptions, AwaitReceiptOptions, Pause, StopOptions, StopReport, System, TellOptions } from '../../core/system.js'
 import type { SystemOptions } from './system-options.js'
 import { assertSerializable } from '../../core/validate.js'
+import { copyState } from '../../core/state-copy.js'
 import type { TimerRecord } from '../../store/index.js'
 import { MemoryStateStore, MemoryTimerStore } from '../../store/memory.js'
 import type { DeadLetter } from '../../core/dead-letter.js'
@@ -246,8 +247,16 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
 
   once<T>(message: OnceSubject, name: string, fn: () => T | Promise<T>, semantics: OnceSemantics): Promise<T> {
     // Kept in memory, as the messages are; checked as AWS would record it, so a result that
-    // could not be recorded there fails here too.
-    const run = this.checkSerializable ? () => Promise.resolve(fn()).then((result) => (assertSerializable(message.type, 'once result', result), result)) : fn
+    // could not be recorded there fails here too. The first call gets `fn`'s own result; a later
+    // attempt gets a copy of it as it was when `fn` returned (a record's copy on AWS), whatever an
+    // attempt before it did to the object it got.
+    const check = this.checkSerializable
+    const run = () =>
+      Promise.resolve(fn()).then((result) => {
+        if (check) assertSerializable(message.type, 'once result', result)
+        const kept = copyState(result)
+        return { value: result, again: () => copyState(kept) }
+      })
     return this.book.onceResults.run(message.id, name, run, semantics)
   }
 
