@@ -5,7 +5,7 @@
 import { emit, gc, int, parseArgs, progress } from './harness.js'
 import { sizeSuiteOf, SYSTEMS } from './systems/index.js'
 import type { BenchSystem } from './systems/system.js'
-import { isWorkload, suiteSizes, warmupSize, WORKLOADS, type Size } from './workloads.js'
+import { isWorkload, suiteSizes, warmupSize, WORKLOADS, type KeptHandle, type Size } from './workloads.js'
 
 const args = parseArgs()
 const systemName = args.system ?? ''
@@ -45,12 +45,14 @@ try {
     await sys.close?.()
     process.exit(0)
   }
+  const kept: KeptHandle | undefined = spec.warmsItsSystem ? {} : undefined
   for (let w = 1; w <= (spec.once ? 0 : warmups); w++) {
     gc()
-    emit({ ...base, phase: 'warmup', warmup: w, ...(await spec.run(sys, warmupSize(size))) })
+    emit({ ...base, phase: 'warmup', warmup: w, ...(await spec.run(sys, warmupSize(size), kept)) })
   }
   gc()
-  emit({ ...base, phase: 'rep', ...(await spec.run(sys, size)), notes: sys.notes[workload] ?? (workload === 'W2D' ? sys.notes.W2 : workload === 'W4S' ? sys.notes.W4 : undefined) ?? null })
+  emit({ ...base, phase: 'rep', ...(await spec.run(sys, size, kept)), notes: sys.notes[workload] ?? (workload === 'W2D' ? sys.notes.W2 : workload === 'W4S' ? sys.notes.W4 : undefined) ?? null })
+  await kept?.handle?.teardown()
   await sys.close?.()
 } catch (error) {
   emit({ ...base, phase: 'error', error: String((error as Error)?.stack ?? error).slice(0, 2000) })
