@@ -29,7 +29,7 @@ import { parseMessageId, type CorrelationId, type MessageId } from '../core/ids.
 import type { InstanceSnapshot, Listener, SystemSnapshot } from '../core/inspection.js'
 import type { Logger } from '../core/logger.js'
 import type { Receipt } from '../core/receipt.js'
-import type { ScheduleOptions } from '../core/schedule.js'
+import { checkTimerName, type ScheduleOptions } from '../core/schedule.js'
 import type { AskOptions, AwaitReceiptOptions, Pause, StopOptions, StopReport, System, TellOptions } from '../core/system.js'
 import { assertSerializable, validateBody } from '../core/validate.js'
 import type { DurableHost } from '../hosts/durable/durable-host.js'
@@ -140,6 +140,7 @@ export class AwsSystem implements System {
   }
 
   async cancelSchedule(id: string): Promise<void> {
+    checkTimerName('system.cancelSchedule', id)
     await this.parts.timing.cancel(id)
   }
 

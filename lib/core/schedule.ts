@@ -144,13 +144,13 @@ export function firingId(timer: { id: string; set?: string | undefined }, at: nu
 }
 
 /**
- * A named timer set outside a turn, with its scheduling: what it sends and how often. Such a call
- * has no message to name it, and an app that schedules its timers at each start puts the same one
- * again, maybe while it fires: a timer scheduled again just as it was is the same scheduling (its
- * firing moves it on, once), one with another body or schedule a new one.
+ * A named timer set outside a turn, with its scheduling: what it sends, to whom, how often and how.
+ * Such a call has no message to name it, and an app that schedules its timers at each start puts
+ * the same one again, maybe while it fires: a timer scheduled again just as it was is the same
+ * scheduling (its firing moves it on, once), one with another target, body or schedule a new one.
  */
 export function scheduledOutside(timer: TimerRecord): TimerRecord {
-  const what = createHash('sha256').update(JSON.stringify([timer.body, timer.every ?? null])).digest('base64url')
+  const what = createHash('sha256').update(JSON.stringify([timer.target, timer.body, timer.every ?? null, timer.direct === true])).digest('base64url')
   return { ...timer, set: `o${what.slice(0, 16)}` }
 }
 
@@ -166,10 +166,17 @@ export interface TimerOrigin {
   set?: string
 }
 
+/**
+ * A timer's name, as it is scheduled or cancelled: part of the timer's DynamoDB key (UTF-8), where a
+ * lone surrogate becomes U+FFFD and two names would meet, so a cancel would remove another timer.
+ */
+export function checkTimerName(where: string, name: string): void {
+  if (!isWellFormed(name)) throw new ConfigError(`${where}: name must be well-formed UTF-16 (no lone surrogate, which the timer's key could not keep apart from another name), got ${quoted(name)}`)
+}
+
 /** The timer record for a checked body, due by `options`, its first due time checked with `where` in errors. */
 export function timerRecord(where: string, target: string, body: unknown, options: ScheduleOptions, now: number, origin: TimerOrigin): TimerRecord {
-  // A name is part of the timer's DynamoDB key (UTF-8), where a lone surrogate becomes U+FFFD and two names would meet.
-  if (typeof options.name === 'string' && !isWellFormed(options.name)) throw new ConfigError(`${where}: name must be well-formed UTF-16 (no lone surrogate, which the timer's key could not keep apart from another name), got ${quoted(options.name)}`)
+  if (typeof options.name === 'string') checkTimerName(where, options.name)
   return {
     id: origin.id,
     target,

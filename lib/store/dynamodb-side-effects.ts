@@ -54,7 +54,8 @@ export class DynamoDBSideEffects implements SideEffectStore {
 
   async pin(messageId: string, deadAt: number): Promise<void> {
     await this.eachRecord(messageId, (Key) =>
-      this.updateIf(Key, 'SET #exp = :never, #pin = :deadAt REMOVE #ttl', 'attribute_exists(pk)', { '#exp': 'exp', '#pin': 'pin', '#ttl': 'ttl' }, { ':never': { N: String(PINNED_UNTIL) }, ':deadAt': { N: String(deadAt) } }),
+      // Only a later death moves a pin: a late copy of an older letter's write leaves it where it is.
+      this.updateIf(Key, 'SET #exp = :never, #pin = :deadAt REMOVE #ttl', 'attribute_exists(pk) AND (attribute_not_exists(#pin) OR #pin < :deadAt)', { '#exp': 'exp', '#pin': 'pin', '#ttl': 'ttl' }, { ':never': { N: String(PINNED_UNTIL) }, ':deadAt': { N: String(deadAt) } }),
     )
   }
 

@@ -18,6 +18,7 @@ import {
   type ScanCommandInput,
 } from '@aws-sdk/client-dynamodb'
 import { ConfigError, ItemTooLargeError, StoreConflictError } from '../core/errors.js'
+import { isWellFormed, quoted } from '../core/validate.js'
 import type { StateStore, StoredInstance } from './index.js'
 import { DYNAMODB_MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, TableAccess, errorName, isTooLarge, itemBytes, sha256, type DynamoDBStoreOptions } from './dynamodb-table.js'
 
@@ -153,6 +154,8 @@ export interface StatePage {
 }
 
 function stateKey(type: string, key: string): { pk: { S: string }; sk: { S: string } } {
+  // Every way in (a pause, a state read, an eviction) meets this: a lone surrogate would name another key's item.
+  if (!isWellFormed(key)) throw new ConfigError(`the key of ${type} must be well-formed UTF-16 (no lone surrogate, which DynamoDB cannot keep apart from another key), got ${quoted(key)}`)
   const escapedType = type.replace(/%/g, '%25').replace(/#/g, '%23')
   const readable = `state#${escapedType}#${key}`
   const pk = Buffer.byteLength(readable) <= MAX_PARTITION_KEY_BYTES ? readable : `statex#${sha256(`${escapedType}#${key}`).toString('hex')}`

@@ -22,6 +22,7 @@
 
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, type AttributeValue, type PutItemCommandInput, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
 import { ConfigError, ItemTooLargeError, TroupeError } from '../core/errors.js'
+import { isWellFormed, quoted } from '../core/validate.js'
 import { CANCEL_KEPT_MS, wholeOrder } from '../core/schedule.js'
 import { DUE_INDEX } from './dynamodb-table-definition.js'
 import { DYNAMODB_MAX_ITEM_BYTES, MAX_SORT_KEY_BYTES, TableAccess, errorName, isTooLarge, itemBytes, sha256, type DynamoDBStoreOptions } from './dynamodb-table.js'
@@ -229,6 +230,8 @@ export class DynamoDBTimerStore implements TimerStore {
   }
 
   private timerKey(id: string): { pk: { S: string }; sk: { S: string } } {
+    // A cancel by a name with a lone surrogate would meet another name's timer.
+    if (!isWellFormed(id)) throw new ConfigError(`timer ${quoted(id)}: a timer's name must be well-formed UTF-16 (no lone surrogate, which DynamoDB cannot keep apart from another name)`)
     const digest = sha256(id)
     const shard = digest.readUInt32BE(0) % this.shards
     // The index key is `<16 digits>#<sk>` and holds 1,024 bytes at most.

@@ -181,7 +181,8 @@ export interface SideEffectStore {
   claim(record: SideEffectRecord, now: number): MaybePromise<SideEffectRecord | undefined>
   /**
    * Keeps every record of the message for good: it died, and its dead letter (of `deadAt`) waits
-   * for a replay as long as it takes, which must find what its side effects did.
+   * for a replay as long as it takes, which must find what its side effects did. A record a later
+   * death pinned stays pinned by it (a copy of an older letter's write comes late).
    */
   pin(messageId: string, deadAt: number): MaybePromise<void>
   /**

@@ -39,7 +39,10 @@ export class MemorySideEffects implements SideEffectStore {
   }
 
   pin(messageId: string, deadAt: number): void {
-    for (const [key, record] of this.records) if (key.startsWith(prefixOf(messageId))) this.records.set(key, { ...record, expiresAt: PINNED_UNTIL, pinnedBy: deadAt })
+    for (const [key, record] of this.records) {
+      // Only a later death moves a pin: a late copy of an older letter's write leaves it where it is.
+      if (key.startsWith(prefixOf(messageId)) && !(record.pinnedBy !== undefined && record.pinnedBy >= deadAt)) this.records.set(key, { ...record, expiresAt: PINNED_UNTIL, pinnedBy: deadAt })
+    }
   }
 
   unpin(messageId: string, deadAt: number, expiresAt: number): void {

@@ -83,6 +83,7 @@ export function sideEffectConformance(t: Assert, factory: SideEffectsFactory): v
     // The letter replayed, then the message died again (a later letter) and one name was pinned by it.
     await store.put(record({ name: 'sms', at: NOW + 20, expiresAt: NOW + 100 }))
     await store.pin('m1', NOW + 50)
+    await store.pin('m1', NOW + 5) // a late copy of the first letter's write: the later pin stands
     await store.unpin('m1', NOW + 5, NOW + 1_000) // the first replay's unpin, late: the later death's pin stands
     t.match(await store.get('m1', 'charge', late), { pinnedBy: NOW + 50 })
     await store.unpin('m1', NOW + 50, NOW + 1_000)

@@ -5,7 +5,7 @@ import { ConfigError, TroupeError } from '../core/errors.js'
 import type { ForkMembership, JoinOptions } from '../core/fork.js'
 import { derivedId, type CorrelationId, type MessageId } from '../core/ids.js'
 import { messageLogFields, type Logger } from '../core/logger.js'
-import { timerRecord, type ScheduleOptions } from '../core/schedule.js'
+import { checkTimerName, timerRecord, type ScheduleOptions } from '../core/schedule.js'
 import type { TurnJournal } from '../core/turn-journal.js'
 import { assertSerializable, isWellFormed, quoted } from '../core/validate.js'
 import { scopedTimerId, type Effect, type ForkPlan } from './effect.js'
@@ -178,6 +178,7 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
 
   cancelSchedule(name: string): void {
     this.assertOpen(`cancelled timer ${name}`)
+    checkTimerName(`${this.message.type}: ctx.cancelSchedule`, name)
     ;(this.outbox ??= []).push({ kind: 'cancel', timerId: scopedTimerId(this.message.type, this.key, name), named: true })
   }
 

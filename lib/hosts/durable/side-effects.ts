@@ -90,9 +90,10 @@ export class SideEffects {
       // gets the result, not an interruption. Lost, the claim alone stands: at most once still.
       await this.store.put(record)
     } catch (error) {
-      // Too large to record: a later run is told that the side effect ran and its result was lost.
-      if (isTooLarge(error)) await this.unrecordable(message, name, error)
-      else this.logger.warn(`the result of ctx.once('${name}') was not recorded; a later run of the turn will find it interrupted`, { actor: message.type, messageId: message.id, error: (error as Error)?.message ?? String(error) })
+      // Too large to record: a dead letter at once, as at least once, and a later run is told that
+      // the side effect ran and its result was lost.
+      if (isTooLarge(error)) throw await this.unrecordable(message, name, error)
+      this.logger.warn(`the result of ctx.once('${name}') was not recorded; a later run of the turn will find it interrupted`, { actor: message.type, messageId: message.id, error: (error as Error)?.message ?? String(error) })
     }
     return recorded(result, text)
   }

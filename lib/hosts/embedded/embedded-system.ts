@@ -4,14 +4,14 @@ import type { ActorClass } from '../../core/actor.js'
 import { systemClock, type Clock } from '../../core/clock.js'
 import * as d from '../../core/defaults.js'
 import type { Envelope } from '../../core/envelope.js'
-import { ConfigError, NoDeadLetterError, SystemStoppedError } from '../../core/errors.js'
+import { ConfigError, NoDeadLetterError, OnceResultLostError, SystemStoppedError } from '../../core/errors.js'
 import type { ForkChildren, ForkMembership, Joined, JoinOptions } from '../../core/fork.js'
 import { RootIds, type MessageId } from '../../core/ids.js'
 import type { InstanceSnapshot, Listener, SystemSnapshot } from '../../core/inspection.js'
 import { Listeners } from '../../core/listeners.js'
 import { createLogger, messageLogFields, type Logger } from '../../core/logger.js'
 import type { MessageStatus, Receipt } from '../../core/receipt.js'
-import type { ScheduleOptions } from '../../core/schedule.js'
+import { checkTimerName, type ScheduleOptions } from '../../core/schedule.js'
 import type { AskOptions, AwaitReceiptOptions, Pause, StopOptions, StopReport, System, TellOptions } from '../../core/system.js'
 import type { SystemOptions } from './system-options.js'
 import { assertSerializable } from '../../core/validate.js'
@@ -184,6 +184,7 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
   }
 
   async cancelSchedule(id: string): Promise<void> {
+    checkTimerName('system.cancelSchedule', id)
     await this.scheduled.store.delete(id)
   }
 
@@ -253,7 +254,24 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
     const check = this.checkSerializable
     const run = () =>
       Promise.resolve(fn()).then((result) => {
-        if (check) assertSerializable(message.type, 'once result', result)
+        if (check) {
+          try {
+            assertSerializable(message.type, 'once result', result)
+          } catch (error) {
+            // `fn` ran and its result cannot be kept: this call fails with why, and every later one
+            // (a retry, the replayed letter) is told that it ran, as a record on AWS tells it.
+            const ranAt = this.clock.now()
+            const lost = () => new OnceResultLostError(message.type, message.id, name, ranAt, (error as Error).message)
+            return {
+              get value(): T {
+                throw error
+              },
+              again(): T {
+                throw lost()
+              },
+            }
+          }
+        }
         const kept = copyState(result)
         return { value: result, again: () => copyState(kept) }
       })
