@@ -89,7 +89,7 @@ export async function commitInstance(ctx: DurableContext, { type, key, name, sta
     throw new CheckEachTurn('too large')
   }
   try {
-    await options.state.put(type.type, key, item, stored?.version, remembered ? stored?.updatedAt : undefined)
+    await ctx.commits.run(() => options.state.put(type.type, key, item, stored?.version, remembered ? stored?.updatedAt : undefined))
   } catch (error) {
     // Not written, or written with its answer lost (a retried put then meets its own write as
     // a conflict): what this attempt spilled goes only if the item as it stands does not refer to it.
@@ -110,15 +110,19 @@ export async function commitInstance(ctx: DurableContext, { type, key, name, sta
  */
 function orderTimers(type: ActorType, key: string, meta: InstanceMeta, kept: readonly OutboxSegment[], version: number, at: number): void {
   if (type.kind === 'stateless' || type.type.startsWith('troupe.')) return
-  const owner = `${type.type}#${key}`
+  // No closure for the count: this runs on every commit, and most name no timer.
   let n = 0
-  const next = (): TimerOrder => ({ owner, life: (meta.life ??= at), v: version, n: n++ })
   for (const segment of kept) {
     for (const e of segment.entries) {
-      if (e.kind === 'schedule' && e.named && e.timer.order === undefined) e.timer = { ...e.timer, order: next() }
-      else if (e.kind === 'cancel' && e.named && e.order === undefined) e.order = next()
+      if (e.kind === 'schedule' && e.named && e.timer.order === undefined) e.timer = { ...e.timer, order: timerOrder(type, key, meta, version, at, n++) }
+      else if (e.kind === 'cancel' && e.named && e.order === undefined) e.order = timerOrder(type, key, meta, version, at, n++)
     }
   }
+}
+
+/** The order of a commit's `n`-th named timer write. */
+function timerOrder(type: ActorType, key: string, meta: InstanceMeta, version: number, at: number, n: number): TimerOrder {
+  return { owner: `${type.type}#${key}`, life: (meta.life ??= at), v: version, n }
 }
 
 /** One turn's end and what its instance's item holds beside it, for `keptEnd`. */
