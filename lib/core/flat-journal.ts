@@ -1,13 +1,16 @@
 // A turn's hold on a flat state: a plain object of a few keys, each holding a primitive (a
 // counter, a status, a few totals; most actors' state). Instead of StateJournal's drafts, the turn
-// runs on a copy of the state's one level: a failed turn drops the copy, a successful one keeps a
-// copy of it again (so a `ctx.state` the turn held on to never reaches the state), with what the
-// turn wrote into it from elsewhere copied, as StateJournal keeps it. The state the turn began
-// from is never written: it reads as kept while the turn runs, and stays as it was for a host
-// that may still refuse the turn (StateJournal's `apart`).
+// runs on a copy of the state's one level: a failed turn drops the copy, a successful one keeps
+// what the copy holds apart from it (so a `ctx.state` the turn held on to never reaches the
+// state), with what the turn wrote into it from elsewhere copied, as StateJournal keeps it. The
+// state the turn began from is not written while the turn runs: it reads as kept meanwhile. When
+// the journal may (`inPlace`: no host can refuse the turn after it ended) and that state is one
+// this module made, the turn's values are written back into it when the turn is kept, as drafts
+// write theirs; otherwise, and always for a host that may still refuse the turn (StateJournal's
+// `apart`), a new copy is kept and the state it began from stays as it was.
 import { TroupeError } from './errors.js'
 import { findUnserializable, isRefusedKey } from './serializable.js'
-import { copyState, copyStateWith } from './state-copy.js'
+import { copyState, copyStateWith, setKey } from './state-copy.js'
 import { holdsWhere } from './state-draft.js'
 
 /** Keys a flat state has at most: a copy of a larger one costs more than the drafts of what a turn touches. */
@@ -47,21 +50,35 @@ export function isFlatState(state: unknown): state is Record<string, unknown> {
   return known || Reflect.ownKeys(state).length === keys
 }
 
+/** The keys of a state kept in place, in order (reused: a list per turn would cost more than the copy it spares). */
+const keyOrder: string[] = []
+
 /** A flat state's hold (turn-journal.ts's TurnJournal). */
 export class FlatJournal {
   readonly view: Record<string, unknown>
+  /** The state the turn began from, when its keep may write the turn's values back into it. */
+  private readonly start: Record<string, unknown> | undefined
 
+  /**
+   * `inPlace`: keep may write into `start` (a host that cannot refuse a turn it has kept). It does
+   * only for the last state kept here: a copy this module made, of plain writable data keys that
+   * nothing but its instance (and a ctx of the turn that kept it, as with drafts) holds.
+   */
   constructor(
     start: Record<string, unknown>,
     private readonly trusted: boolean,
+    inPlace = false,
   ) {
     this.view = { ...start }
+    this.start = inPlace && start === lastKept ? start : undefined
   }
 
   keep(final: unknown): unknown {
-    const kept = copyState(final)
+    if (final !== this.view) return copyState(final)
+    const start = this.start
+    const kept = start !== undefined && writtenBack(start, this.view) ? start : copyState(final)
     // Made by the copy of plain data keys alone: the next turn's look at it needs no descriptors.
-    if (final === this.view) lastKept = kept as object
+    lastKept = kept as object
     return kept
   }
 
@@ -102,4 +119,23 @@ export class FlatJournal {
     }
     return live
   }
+}
+
+/**
+ * Writes the values of `view` into `start` when both have the same keys in the same order (the
+ * turn added, deleted or moved none): what the turn wrote from elsewhere is copied, as copyState
+ * would. False, with `start` untouched, when the keys differ: a new copy keeps the view's order.
+ */
+function writtenBack(start: Record<string, unknown>, view: Record<string, unknown>): boolean {
+  let n = 0
+  for (const k in start) keyOrder[n++] = k
+  let i = 0
+  for (const k in view) if (i === n || keyOrder[i++] !== k) return false
+  if (i !== n) return false
+  for (let j = 0; j < n; j++) {
+    const k = keyOrder[j]!
+    const v = view[k]
+    setKey(start, k, typeof v === 'object' && v !== null ? copyState(v) : v)
+  }
+  return true
 }

@@ -22,5 +22,5 @@ export interface TurnJournal {
 
 /** The hold of a turn that begins on `state`. */
 export function openJournal(state: unknown, options: StateJournalOptions): TurnJournal {
-  return isFlatState(state) ? new FlatJournal(state, options.trusted === true) : new StateJournal(state, options)
+  return isFlatState(state) ? new FlatJournal(state, options.trusted === true, options.apart !== true) : new StateJournal(state, options)
 }
