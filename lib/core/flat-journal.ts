@@ -50,40 +50,74 @@ export function isFlatState(state: unknown): state is Record<string, unknown> {
   return known || Reflect.ownKeys(state).length === keys
 }
 
+/** What an ended journal's view is: it holds on to no turn's state. */
+const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>
+
 /** The keys of a state kept in place, in order (reused: a list per turn would cost more than the copy it spares). */
 const keyOrder: string[] = []
 
+/**
+ * A journal whose turn has ended, for the next flat turn to take (`openFlatJournal`): turns run
+ * one after another, and a journal made per turn cost more than resetting one. Nothing uses a
+ * journal once it has ended (TurnJournal: keep and rollback end it).
+ */
+let spare: FlatJournal | undefined
+
+/** A flat state's hold: the spare one, reset for `start`, or a new one. */
+export function openFlatJournal(start: Record<string, unknown>, trusted: boolean, inPlace: boolean): FlatJournal {
+  const journal = spare
+  if (journal === undefined) return new FlatJournal(start, trusted, inPlace)
+  spare = undefined
+  journal.open(start, trusted, inPlace)
+  return journal
+}
+
 /** A flat state's hold (turn-journal.ts's TurnJournal). */
 export class FlatJournal {
-  readonly view: Record<string, unknown>
+  view: Record<string, unknown> = EMPTY
+  private trusted = false
   /** The state the turn began from, when its keep may write the turn's values back into it. */
-  private readonly start: Record<string, unknown> | undefined
+  private start: Record<string, unknown> | undefined = undefined
 
   /**
    * `inPlace`: keep may write into `start` (a host that cannot refuse a turn it has kept). It does
    * only for the last state kept here: a copy this module made, of plain writable data keys that
    * nothing but its instance (and a ctx of the turn that kept it, as with drafts) holds.
    */
-  constructor(
-    start: Record<string, unknown>,
-    private readonly trusted: boolean,
-    inPlace = false,
-  ) {
+  constructor(start: Record<string, unknown>, trusted: boolean, inPlace = false) {
+    this.open(start, trusted, inPlace)
+  }
+
+  /** Begins the hold of a turn on `start`. */
+  open(start: Record<string, unknown>, trusted: boolean, inPlace: boolean): void {
     this.view = { ...start }
+    this.trusted = trusted
     this.start = inPlace && start === lastKept ? start : undefined
   }
 
   keep(final: unknown): unknown {
-    if (final !== this.view) return copyState(final)
-    const start = this.start
-    const kept = start !== undefined && writtenBack(start, this.view) ? start : copyState(final)
-    // Made by the copy of plain data keys alone: the next turn's look at it needs no descriptors.
-    lastKept = kept as object
+    let kept: unknown
+    if (final !== this.view) kept = copyState(final)
+    else {
+      const start = this.start
+      kept = start !== undefined && writtenBack(start, this.view) ? start : copyState(final)
+      // Made by the copy of plain data keys alone: the next turn's look at it needs no descriptors.
+      lastKept = kept as object
+    }
+    this.end()
     return kept
   }
 
   rollback(): void {
     // The state was never written.
+    this.end()
+  }
+
+  /** Lets go of the turn's objects and leaves this journal for the next turn. */
+  private end(): void {
+    this.view = EMPTY
+    this.start = undefined
+    spare = this
   }
 
   /** A frozen `ctx.state` fails the turn, as it does on drafts: the same actor code behaves the same whatever its state holds. */
