@@ -17,10 +17,12 @@ export interface SlotEnvelopes {
  * collects) sends the next turns through unoptimized code until they are compiled again.
  * Measured (bench/after-gc.ts): the first 2,000 fork/joins after such a collection took 38–40 ms
  * with the class dropped and 18–23 ms with it kept, against 12–13 ms for 2,000 later on. It holds
- * on to one turn's message and state until the next turn, and its system until the next turn or
- * its stop (`release`).
+ * on to one turn's message and state until one of the next KEEP_EVERY turns replaces it, and its
+ * system until then or its stop (`release`). Not replaced on every turn: `kept` lives in the old
+ * generation, and each store of a new turn into it went through the collector's write barrier.
  */
-const kept: { turn: MailboxTurn | undefined } = { turn: undefined }
+const kept: { turn: MailboxTurn | undefined; left: number } = { turn: undefined, left: 0 }
+const KEEP_EVERY = 64
 
 /**
  * A turn on a mailbox slot: a full envelope, or a bare body (seq is then its root id's
@@ -43,7 +45,10 @@ export class MailboxTurn extends TurnContext<unknown, Instance> {
   ) {
     super(host, instance, state, startedAt, journal)
     if (seq === ENVELOPE) this.envelope = item as Envelope
-    kept.turn = this
+    if (--kept.left <= 0 || kept.turn === undefined) {
+      kept.turn = this
+      kept.left = KEEP_EVERY
+    }
   }
 
   /** Lets go of the context kept for its hidden class if it is a turn of `host`'s, so that a stopped system is not held in memory. */
