@@ -17,9 +17,12 @@ import { holdsWhere } from './state-draft.js'
 const FLAT_KEYS = 8
 
 /**
- * The last state a flat turn kept: the next turn of a busy instance begins on it, and its keys
- * need no look at their descriptors (the copy made them plain data keys; only a defineProperty
- * could change that). Its values are looked at as any state's: the turn may have written an
+ * The last state a flat turn kept: the next turn of a busy instance begins on it. Made by a copy
+ * (or written back into, by keep) as a plain, extensible object of data keys, it needs no look at
+ * its prototype, its extensibility or its descriptors: each of those looks costs a call into the
+ * engine's runtime, and only code holding the state itself past its turn (a ctx held, a store)
+ * could change them, with setPrototypeOf, freeze or defineProperty; a keep that then cannot write
+ * into it keeps a copy. Its values are looked at as any state's: the turn may have written an
  * object there, or something else (a migration) since. A set of every state kept would cost the
  * collector more than the look.
  */
@@ -31,8 +34,8 @@ let lastKept: object | undefined
  */
 export function isFlatState(state: unknown): state is Record<string, unknown> {
   if (typeof state !== 'object' || state === null) return false
-  if (Object.getPrototypeOf(state) !== Object.prototype || !Object.isExtensible(state)) return false
   const known = state === lastKept
+  if (!known && (Object.getPrototypeOf(state) !== Object.prototype || !Object.isExtensible(state))) return false
   let keys = 0
   for (const k in state) {
     if (++keys > FLAT_KEYS) return false
@@ -158,7 +161,8 @@ export class FlatJournal {
 /**
  * Writes the values of `view` into `start` when both have the same keys in the same order (the
  * turn added, deleted or moved none): what the turn wrote from elsewhere is copied, as copyState
- * would. False, with `start` untouched, when the keys differ: a new copy keeps the view's order.
+ * would. False when the keys differ (a new copy keeps the view's order), `start` untouched, or
+ * when `start` refuses a write.
  */
 function writtenBack(start: Record<string, unknown>, view: Record<string, unknown>): boolean {
   let n = 0
@@ -166,10 +170,15 @@ function writtenBack(start: Record<string, unknown>, view: Record<string, unknow
   let i = 0
   for (const k in view) if (i === n || keyOrder[i++] !== k) return false
   if (i !== n) return false
-  for (let j = 0; j < n; j++) {
-    const k = keyOrder[j]!
-    const v = view[k]
-    setKey(start, k, typeof v === 'object' && v !== null ? copyState(v) : v)
+  try {
+    for (let j = 0; j < n; j++) {
+      const k = keyOrder[j]!
+      const v = view[k]
+      setKey(start, k, typeof v === 'object' && v !== null ? copyState(v) : v)
+    }
+  } catch {
+    // Frozen (or a key made read-only) by code that held it past its turn: the view is kept as a copy.
+    return false
   }
   return true
 }

@@ -145,3 +145,15 @@ t.test('a journal that may keep in place writes the turn into the last state kep
   t.not(nestKept.nested, fromMessage, 'what came from elsewhere is copied into the state')
   t.same(nestKept.nested, { a: 1 })
 })
+
+t.test('the last state kept, frozen by code that held it past its turn, is not written: a copy is kept', async (t) => {
+  const first = new FlatJournal({ count: 1 }, true, true)
+  const state = first.keep(first.view) as { count: number }
+  Object.freeze(state)
+  const journal = openJournal(state, { trusted: true })
+  ;(journal.view as { count: number }).count = 2
+  const kept = journal.keep(journal.view)
+  t.not(kept, state)
+  t.same(kept, { count: 2 })
+  t.same(state, { count: 1 })
+})
