@@ -30,21 +30,19 @@ const KEEP_EVERY = 64
  * asks for it.
  */
 export class MailboxTurn extends TurnContext<unknown, Instance> {
-  declare protected readonly host: TurnHost & SlotEnvelopes
-  private envelope: Envelope | undefined
+  // Declared and set in the constructor, as TurnContext's fields are (turn-context.ts says why).
+  protected declare readonly host: TurnHost & SlotEnvelopes
+  private declare readonly item: unknown
+  declare readonly seq: number
+  private declare readonly sentAt: number
+  private declare envelope: Envelope | undefined
 
-  constructor(
-    host: TurnHost & SlotEnvelopes,
-    instance: Instance,
-    private readonly item: unknown,
-    readonly seq: number,
-    private readonly sentAt: number,
-    state: unknown,
-    startedAt: number,
-    journal: TurnJournal | undefined,
-  ) {
+  constructor(host: TurnHost & SlotEnvelopes, instance: Instance, item: unknown, seq: number, sentAt: number, state: unknown, startedAt: number, journal: TurnJournal | undefined) {
     super(host, instance, state, startedAt, journal)
-    if (seq === ENVELOPE) this.envelope = item as Envelope
+    this.item = item
+    this.seq = seq
+    this.sentAt = sentAt
+    this.envelope = seq === ENVELOPE ? (item as Envelope) : undefined
     if (--kept.left <= 0 || kept.turn === undefined) {
       kept.turn = this
       kept.left = KEEP_EVERY
