@@ -2,13 +2,17 @@
 // kept or rolled back, so that a failed turn leaves the state as it was. A flat state is held by a
 // copy of its one level (flat-journal.ts), any other by drafts of what the turn touches
 // (state-journal.ts): the same rules, each at its best cost.
-import { FlatJournal, isFlatState } from './flat-journal.js'
+import { isFlatState, openFlatJournal } from './flat-journal.js'
 import { StateJournal, type StateJournalOptions } from './state-journal.js'
 
 export interface TurnJournal {
   /** What the turn sees as its state. */
   readonly view: unknown
-  /** Ends a successful turn whose state is now `final` (`ctx.state` at its end): the state to keep, as plain data. */
+  /**
+   * Ends a successful turn whose state is now `final` (`ctx.state` at its end): the state to keep,
+   * as plain data. Keep and rollback end the hold: the journal is not used again (a flat state's
+   * is handed to a later turn).
+   */
   keep(final: unknown): unknown
   /** Ends a failed turn: the state is as it was before it. */
   rollback(): void
@@ -22,5 +26,5 @@ export interface TurnJournal {
 
 /** The hold of a turn that begins on `state`. */
 export function openJournal(state: unknown, options: StateJournalOptions): TurnJournal {
-  return isFlatState(state) ? new FlatJournal(state, options.trusted === true) : new StateJournal(state, options)
+  return isFlatState(state) ? openFlatJournal(state, options.trusted === true, options.apart !== true) : new StateJournal(state, options)
 }

@@ -43,31 +43,41 @@ export interface TurnHost {
  * is held is the host's: a full envelope (`EnvelopeTurn`), or the embedded mailbox's bare body.
  */
 export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnSlot> implements Context<State> {
-  state: State
-  outbox: Effect[] | undefined
+  // Fields are declared and set in the constructor, in one order, rather than initialized where
+  // declared: that way a context is made by the constructor alone, with no initializer function
+  // run first and no field written twice, which kept the constructor small enough for V8 to
+  // inline it where a host makes a context for every turn.
+  protected declare readonly host: TurnHost
+  declare readonly instance: Slot
+  declare readonly startedAt: number
+  declare state: State
+  private declare journal: TurnJournal | undefined
+  declare outbox: Effect[] | undefined
   /** Set once the turn has succeeded, failed or timed out; a late tell is then an error. */
-  closed = false
+  declare closed: boolean
   /** A fork of this turn forwards its join's reply as this message's reply (nested forks). */
-  forwarded = false
+  declare forwarded: boolean
   /** The trace context of this turn's span, carried by what it sends; undefined when it is not traced. */
-  trace: TraceContext | undefined = undefined
-  private sent = 0
-  private logger: Logger | undefined
-  private journal: TurnJournal | undefined
+  declare trace: TraceContext | undefined
+  private declare sent: number
+  private declare logger: Logger | undefined
 
-  constructor(
-    protected readonly host: TurnHost,
-    readonly instance: Slot,
-    state: State,
-    readonly startedAt: number,
-    /**
-     * The turn's hold on its state, which a failed turn leaves as it was; without one the turn
-     * runs on the state itself (see NO_STATE_COPY). The state is then the journal's own.
-     */
-    journal?: TurnJournal,
-  ) {
-    this.journal = journal
+  /**
+   * `journal`: the turn's hold on its state, which a failed turn leaves as it was; without one the
+   * turn runs on the state itself (see NO_STATE_COPY). The state is then the journal's own.
+   */
+  constructor(host: TurnHost, instance: Slot, state: State, startedAt: number, journal?: TurnJournal) {
+    this.host = host
+    this.instance = instance
+    this.startedAt = startedAt
     this.state = journal === undefined ? state : (journal.view as State)
+    this.journal = journal
+    this.outbox = undefined
+    this.closed = false
+    this.forwarded = false
+    this.trace = undefined
+    this.sent = 0
+    this.logger = undefined
   }
 
   /** The message's envelope (made on first use where the host keeps bare bodies). */
@@ -224,8 +234,11 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
 
 /** A turn on a message the host holds as a full envelope. */
 export class EnvelopeTurn<State = unknown, Slot extends TurnSlot = TurnSlot> extends TurnContext<State, Slot> {
-  constructor(host: TurnHost, instance: Slot, private readonly envelope: Envelope, state: State, startedAt: number, journal?: TurnJournal) {
+  private declare readonly envelope: Envelope
+
+  constructor(host: TurnHost, instance: Slot, envelope: Envelope, state: State, startedAt: number, journal?: TurnJournal) {
     super(host, instance, state, startedAt, journal)
+    this.envelope = envelope
   }
 
   get message(): Envelope {

@@ -90,3 +90,70 @@ t.test('what the turn wrote vouches for the whole state only when trusted and ke
   const fresh = new FlatJournal({ count: 1 }, false)
   t.notOk(fresh.writesSerializable(fresh.view), 'an initial state is checked whole')
 })
+
+t.test('a journal that may keep in place writes the turn into the last state kept, and only there', async (t) => {
+  // A state this module made: the last one kept.
+  const first = new FlatJournal({ count: 1, status: 'open' }, true, true)
+  const state = first.keep(first.view) as { count: number; status: string }
+  const journal = new FlatJournal(state, true, true)
+  const view = journal.view as typeof state
+  view.count++
+  t.equal(journal.keep(view), state, 'kept in the object it began from')
+  t.same(state, { count: 2, status: 'open' })
+  view.count = 1_000
+  t.same(state, { count: 2, status: 'open' }, 'a ctx.state held past the turn never reaches the state')
+
+  const failed = new FlatJournal(state, true, true)
+  ;(failed.view as typeof state).count = 50
+  failed.rollback()
+  t.same(state, { count: 2, status: 'open' }, 'a failed turn leaves it as it was')
+
+  const running = new FlatJournal(state, true, true)
+  ;(running.view as typeof state).count = 7
+  t.same(state, { count: 2, status: 'open' }, 'not written while the turn runs')
+  t.equal(running.keep(running.view), state)
+  t.same(state, { count: 7, status: 'open' })
+
+  const moved = new FlatJournal(state, true, true)
+  const m = moved.view as Partial<typeof state>
+  delete m.count
+  m.count = 8
+  const keptMoved = moved.keep(m)
+  t.not(keptMoved, state, 'keys moved: a new copy')
+  t.same(Object.keys(keptMoved as object), ['status', 'count'], 'in the order the turn left')
+  t.same(state, { count: 7, status: 'open' })
+
+  const other = { count: 1 }
+  const notOurs = new FlatJournal(other, true, true)
+  ;(notOurs.view as typeof other).count = 2
+  t.not(notOurs.keep(notOurs.view), other, 'a state this module did not make last is not written')
+  t.same(other, { count: 1 })
+
+  const last = new FlatJournal({ count: 1 }, true, true)
+  const lastKept = last.keep(last.view) as { count: number; nested?: { a: number } }
+  const apart = new FlatJournal(lastKept, true)
+  ;(apart.view as typeof lastKept).count = 2
+  t.not(apart.keep(apart.view), lastKept, 'without inPlace (a host that may still refuse the turn): a new copy')
+  t.same(lastKept, { count: 1 })
+
+  const nest = new FlatJournal({ count: 1, nested: 0 } as Record<string, unknown>, true, true)
+  const nestKept = nest.keep(nest.view) as Record<string, unknown>
+  const withObject = new FlatJournal(nestKept, true, true)
+  const fromMessage = { a: 1 }
+  ;(withObject.view as Record<string, unknown>).nested = fromMessage
+  t.equal(withObject.keep(withObject.view), nestKept)
+  t.not(nestKept.nested, fromMessage, 'what came from elsewhere is copied into the state')
+  t.same(nestKept.nested, { a: 1 })
+})
+
+t.test('the last state kept, frozen by code that held it past its turn, is not written: a copy is kept', async (t) => {
+  const first = new FlatJournal({ count: 1 }, true, true)
+  const state = first.keep(first.view) as { count: number }
+  Object.freeze(state)
+  const journal = openJournal(state, { trusted: true })
+  ;(journal.view as { count: number }).count = 2
+  const kept = journal.keep(journal.view)
+  t.not(kept, state)
+  t.same(kept, { count: 2 })
+  t.same(state, { count: 1 })
+})

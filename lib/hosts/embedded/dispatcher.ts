@@ -101,8 +101,13 @@ export class Dispatcher {
    */
   private reading = 0
   private readingTurns = -d.TURNS_PER_SLICE
-  /** The reading tells from outside a turn share now, how many more may share it, and the turns run when it was taken (see outsideNow). */
-  private outsideReading = 0
+  /**
+   * The reading tells from outside a turn share now, how many more may share it, and the turns run
+   * when it was taken (see outsideNow). The reading starts undefined so that V8 keeps the field
+   * tagged: the tells sharing it take one number, where a field kept as an unboxed double is boxed
+   * anew on every read.
+   */
+  private outsideReading: number = undefined as unknown as number
   private outsideReadsLeft = 0
   private outsideTurns = 0
   /** A microtask that gives up the outside reading is queued. */

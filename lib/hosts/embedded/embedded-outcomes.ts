@@ -103,7 +103,7 @@ export class EmbeddedOutcomes {
     const envelope = ctx.materialized()
     inst.lastMessage = envelope ?? ctx.unmadeReport()
     inst.lastSeq = envelope === undefined ? ctx.seq : -1
-    inst.updatedAt = now
+    if (inst.updatedAt !== now) inst.updatedAt = now // as rt.lastActivityAt (embedded-system.ts)
     if (rt.stateful && ctx.state === undefined) this.forget(inst)
     // A fork child that tells nothing (most) sends its report alone, with no Outgoing, list of
     // effects or envelope made for it.

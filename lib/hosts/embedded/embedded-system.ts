@@ -142,7 +142,8 @@ export class EmbeddedSystem implements System, TurnHost, JoinerHost, DispatchHoo
   turn(inst: Instance, now: number): Promise<void> | undefined {
     const rt = inst.rt
     const mailbox = inst.mailbox
-    rt.lastActivityAt = now
+    // Set when it changes (turns in a row share a reading): a new number stored in an old object goes through the collector's write barrier.
+    if (rt.lastActivityAt !== now) rt.lastActivityAt = now
     const seq = mailbox.seq
     if (seq === ENVELOPE) (mailbox.item as Envelope).attempt++
     const state = startState(rt, inst.state)

@@ -17,10 +17,12 @@ export interface SlotEnvelopes {
  * collects) sends the next turns through unoptimized code until they are compiled again.
  * Measured (bench/after-gc.ts): the first 2,000 fork/joins after such a collection took 38–40 ms
  * with the class dropped and 18–23 ms with it kept, against 12–13 ms for 2,000 later on. It holds
- * on to one turn's message and state until the next turn, and its system until the next turn or
- * its stop (`release`).
+ * on to one turn's message and state until one of the next KEEP_EVERY turns replaces it, and its
+ * system until then or its stop (`release`). Not replaced on every turn: `kept` lives in the old
+ * generation, and each store of a new turn into it went through the collector's write barrier.
  */
-const kept: { turn: MailboxTurn | undefined } = { turn: undefined }
+const kept: { turn: MailboxTurn | undefined; left: number } = { turn: undefined, left: 0 }
+const KEEP_EVERY = 64
 
 /**
  * A turn on a mailbox slot: a full envelope, or a bare body (seq is then its root id's
@@ -28,22 +30,23 @@ const kept: { turn: MailboxTurn | undefined } = { turn: undefined }
  * asks for it.
  */
 export class MailboxTurn extends TurnContext<unknown, Instance> {
-  declare protected readonly host: TurnHost & SlotEnvelopes
-  private envelope: Envelope | undefined
+  // Declared and set in the constructor, as TurnContext's fields are (turn-context.ts says why).
+  protected declare readonly host: TurnHost & SlotEnvelopes
+  private declare readonly item: unknown
+  declare readonly seq: number
+  private declare readonly sentAt: number
+  private declare envelope: Envelope | undefined
 
-  constructor(
-    host: TurnHost & SlotEnvelopes,
-    instance: Instance,
-    private readonly item: unknown,
-    readonly seq: number,
-    private readonly sentAt: number,
-    state: unknown,
-    startedAt: number,
-    journal: TurnJournal | undefined,
-  ) {
+  constructor(host: TurnHost & SlotEnvelopes, instance: Instance, item: unknown, seq: number, sentAt: number, state: unknown, startedAt: number, journal: TurnJournal | undefined) {
     super(host, instance, state, startedAt, journal)
-    if (seq === ENVELOPE) this.envelope = item as Envelope
-    kept.turn = this
+    this.item = item
+    this.seq = seq
+    this.sentAt = sentAt
+    this.envelope = seq === ENVELOPE ? (item as Envelope) : undefined
+    if (--kept.left <= 0 || kept.turn === undefined) {
+      kept.turn = this
+      kept.left = KEEP_EVERY
+    }
   }
 
   /** Lets go of the context kept for its hidden class if it is a turn of `host`'s, so that a stopped system is not held in memory. */

@@ -69,7 +69,12 @@ export class Mailbox {
   size = 0
   item: unknown = undefined
   seq = 0
-  sentAt = 0
+  /**
+   * Set only when it changes (tells in a stretch share a reading): V8 keeps this field tagged (it
+   * starts undefined), so a turn that takes it takes the number already made, where a field kept
+   * as an unboxed double is boxed anew on every read.
+   */
+  sentAt: number = undefined as unknown as number
 
   push(item: unknown, seq: number, sentAt: number): void {
     let chunk = this.last
@@ -110,7 +115,8 @@ export class Mailbox {
     const i = chunk.head++
     this.item = chunk.items[i]
     this.seq = chunk.seqs[i]!
-    this.sentAt = chunk.sentAts[i]!
+    const sentAt = chunk.sentAts[i]!
+    if (sentAt !== this.sentAt) this.sentAt = sentAt
     chunk.items[i] = undefined
     this.size--
     if (chunk.head === chunk.tail) {
