@@ -17,6 +17,7 @@
 // - super-linear parsing: BigInt and RegExp literals are bounded in length.
 
 import { isRefusedKey } from '../core/serializable.js'
+import { quoted } from '../core/validate.js'
 
 /** The superjson types troupe messages carry (see `Serializable`): no classes, symbols, custom or typed arrays. */
 const CARRIED_TYPES = new Set(['undefined', 'bigint', 'Date', 'Error', 'regexp', 'set', 'map', 'number', 'URL'])
@@ -339,6 +340,5 @@ function pathKey(path: string[]): string {
 }
 
 function display(path: string[]): string {
-  const text = path.map((s) => s.replace(/\\/g, '\\\\').replace(/\./g, '\\.')).join('.')
-  return JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text)
+  return quoted(path.map((s) => s.replace(/\\/g, '\\\\').replace(/\./g, '\\.')).join('.'))
 }
