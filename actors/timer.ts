@@ -8,6 +8,7 @@
 import { Actor, type ActorClass } from '../lib/core/actor.js'
 import type { Context } from '../lib/core/context.js'
 import type { TraceContext } from '../lib/core/envelope.js'
+import { FIRING_MEMORY_MS } from '../lib/core/schedule.js'
 import { STATE_TTL } from '../lib/turn/actor-type.js'
 
 export const TIMER = 'troupe.timer'
@@ -15,7 +16,7 @@ export const TIMER = 'troupe.timer'
  * How long a timer's instance outlives its last firing: a firing is sent again only while the
  * timer still stands at that due time, and the process that fired it moves it on right after.
  */
-export const TIMER_MEMORY_MS = 8 * 24 * 60 * 60_000
+export const TIMER_MEMORY_MS = FIRING_MEMORY_MS
 
 /** One firing of a timer: what to send, and for which due time. */
 export interface TimerFiring {

@@ -134,6 +134,13 @@ export function firstDue(where: string, options: ScheduleOptions, now: number): 
 }
 
 /**
+ * How long a host remembers the firings a timer sent, so that a timer put again just as it was
+ * after it fired does not send its firing again: the timer's instance keeps them this long on AWS,
+ * the embedded system in memory.
+ */
+export const FIRING_MEMORY_MS = 8 * 24 * 60 * 60_000
+
+/**
  * The id of what a timer sends for one due time (`at`: the due time, or a step named after it):
  * the same for every firing of that due time, so a timer fired twice sends one message, and new
  * for each scheduling of a named timer (TimerRecord.set).

@@ -2,7 +2,7 @@ import type { Clock } from '../../core/clock.js'
 import type { Envelope } from '../../core/envelope.js'
 import { TroupeError, UnknownActorError } from '../../core/errors.js'
 import { messageLogFields, type Logger } from '../../core/logger.js'
-import { scheduledOutside, timerRecord, type ScheduleOptions } from '../../core/schedule.js'
+import { FIRING_MEMORY_MS, firingId, scheduledOutside, timerRecord, type ScheduleOptions } from '../../core/schedule.js'
 import { decode } from '../../core/serialization.js'
 import type { TimerRecord, TimerStore } from '../../store/index.js'
 import type { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
@@ -25,6 +25,12 @@ export class EmbeddedTimers {
   readonly runner: TimerRunner
   /** Timers fired so far: `idle()` checks that firing due timers gets somewhere. */
   fired = 0
+  /**
+   * The firings of named timers sent in the last FIRING_MEMORY_MS (id → when), oldest first. A
+   * named timer put again just as it was, for a due time it fired at, would send the same message
+   * again under the same id; on AWS the timer's instance recognises it, here this does.
+   */
+  private readonly sent = new Map<string, number>()
 
   constructor(
     private readonly clock: Clock,
@@ -79,6 +85,7 @@ export class EmbeddedTimers {
   private fire(timer: TimerRecord): void {
     this.fired++
     const now = this.clock.now()
+    if (timer.set !== undefined && this.sentBefore(firingId(timer, timer.dueAt), now)) return
     const rt = this.registry.find(timer.target)
     const firing = { timerId: timer.id, set: timer.set, dueAt: timer.dueAt, target: timer.target, body: undefined as unknown, correlationId: timer.correlationId, causationId: timer.causationId, trace: timer.trace }
     try {
@@ -90,5 +97,16 @@ export class EmbeddedTimers {
       this.dead.add(deadLetter(envelope, error, [], now))
       this.logger.error('timer could not fire; dead-lettered', { ...messageLogFields(envelope), timerId: timer.id, error: error instanceof Error ? error.message : String(error) })
     }
+  }
+
+  /** Whether this firing was sent already; if not, it is remembered as sent now. */
+  private sentBefore(id: string, now: number): boolean {
+    for (const [old, at] of this.sent) {
+      if (now - at < FIRING_MEMORY_MS) break
+      this.sent.delete(old)
+    }
+    if (this.sent.has(id)) return true
+    this.sent.set(id, now)
+    return false
   }
 }
