@@ -17,10 +17,10 @@ export interface Policy {
 export function resolvePolicy(actor: string, options: PolicyOptions = {}, keyed: boolean): Policy {
   const policy: Policy = {
     maxAttempts: int(actor, 'maxAttempts', options.maxAttempts ?? d.DEFAULT_MAX_ATTEMPTS, 1),
-    initialDelayMs: num(actor, 'initialDelayMs', options.initialDelayMs ?? d.DEFAULT_INITIAL_DELAY_MS, 0),
-    maxDelayMs: num(actor, 'maxDelayMs', options.maxDelayMs ?? d.DEFAULT_MAX_DELAY_MS, 0),
-    backoffMultiplier: num(actor, 'backoffMultiplier', options.backoffMultiplier ?? d.DEFAULT_BACKOFF_MULTIPLIER, 1),
-    attemptTimeoutMs: num(actor, 'attemptTimeoutMs', options.attemptTimeoutMs ?? d.DEFAULT_ATTEMPT_TIMEOUT_MS, 0),
+    initialDelayMs: ms(actor, 'initialDelayMs', options.initialDelayMs ?? d.DEFAULT_INITIAL_DELAY_MS),
+    maxDelayMs: ms(actor, 'maxDelayMs', options.maxDelayMs ?? d.DEFAULT_MAX_DELAY_MS),
+    backoffMultiplier: finite(actor, 'backoffMultiplier', options.backoffMultiplier ?? d.DEFAULT_BACKOFF_MULTIPLIER, 1),
+    attemptTimeoutMs: ms(actor, 'attemptTimeoutMs', options.attemptTimeoutMs ?? d.DEFAULT_ATTEMPT_TIMEOUT_MS),
     concurrency: int(actor, 'concurrency', options.concurrency ?? d.DEFAULT_TYPE_CONCURRENCY, 1),
     throttle: rate(actor, 'throttle', options.throttle),
     throttlePerKey: rate(actor, 'throttlePerKey', options.throttlePerKey),
@@ -40,6 +40,13 @@ export function retryDelayMs(policy: Policy, attempt: number, random: () => numb
   return Math.round(random() * cap)
 }
 
+/**
+ * The longest delay or timeout a policy may name: a host waits for it with a timer (Node's
+ * setTimeout takes at most 2^31 - 1 ms, about 24.8 days) or puts it in a timer's due time and a
+ * lease's expiry, none of which can hold an endless or NaN one.
+ */
+export const MAX_POLICY_MS = 2 ** 31 - 1
+
 function num(actor: string, field: string, value: unknown, min: number): number {
   if (typeof value !== 'number' || Number.isNaN(value) || value < min) {
     throw new ConfigError(`${actor}.policy.${field} must be a number from ${min} up, got ${show(value)}`)
@@ -55,10 +62,28 @@ function int(actor: string, field: string, value: unknown, min: number): number 
   return n
 }
 
+/** A finite number from `min` up: Infinity means "without end" only where a field says so (maxAttempts, concurrency). */
+function finite(actor: string, field: string, value: unknown, min: number): number {
+  const n = num(actor, field, value, min)
+  if (!Number.isFinite(n)) throw new ConfigError(`${actor}.policy.${field} must be a finite number, got ${show(value)}`)
+  return n
+}
+
+/** Milliseconds from 0 to MAX_POLICY_MS. */
+function ms(actor: string, field: string, value: unknown): number {
+  const n = finite(actor, field, value, 0)
+  if (n > MAX_POLICY_MS) throw new ConfigError(`${actor}.policy.${field} must be at most ${MAX_POLICY_MS} ms (about 24.8 days), got ${show(value)}`)
+  return n
+}
+
+/** The slowest rate: a token at least every MAX_POLICY_MS, the longest a parked message's wake-up may be set for. */
+const MIN_RATE_PER_SECOND = 1000 / MAX_POLICY_MS
+
 function rate(actor: string, field: string, value: Rate | undefined): Required<Rate> | undefined {
   if (value === undefined) return undefined
-  const ratePerSecond = num(actor, `${field}.ratePerSecond`, value.ratePerSecond, Number.MIN_VALUE)
-  const burst = num(actor, `${field}.burst`, value.burst ?? Math.max(1, ratePerSecond), 1)
+  const ratePerSecond = finite(actor, `${field}.ratePerSecond`, value.ratePerSecond, 0)
+  if (ratePerSecond < MIN_RATE_PER_SECOND) throw new ConfigError(`${actor}.policy.${field}.ratePerSecond must be at least ${MIN_RATE_PER_SECOND} (a token every ${MAX_POLICY_MS} ms, about 24.8 days), got ${show(value.ratePerSecond)}`)
+  const burst = finite(actor, `${field}.burst`, value.burst ?? Math.max(1, ratePerSecond), 1)
   return { ratePerSecond, burst }
 }
 

@@ -4,7 +4,8 @@ import { derivedId, parseMessageId, RootIds, type MessageId } from '../../lib/co
 import { copyState } from '../../lib/core/state-copy.js'
 import { TokenBucket } from '../../lib/supervisor/token-bucket.js'
 import { wakeDelayMs } from '../../lib/hosts/durable/instance-throttle.js'
-import { resolvePolicy, retryDelayMs } from '../../lib/supervisor/policy.js'
+import { MAX_POLICY_MS, resolvePolicy, retryDelayMs } from '../../lib/supervisor/policy.js'
+import type { PolicyOptions } from '../../lib/core/policy-options.js'
 import { createLogger } from '../../lib/core/logger.js'
 import { decode, encode } from '../../lib/core/serialization.js'
 import { deadlineBody } from '../../lib/turn/fork-plan.js'
@@ -140,8 +141,29 @@ t.test('retry delay: full jitter under an exponential cap', async (t) => {
   const policy = resolvePolicy('a', { initialDelayMs: 10, maxDelayMs: 100, backoffMultiplier: 3 }, false)
   t.same([1, 2, 3, 4].map((n) => retryDelayMs(policy, n, () => 1)), [10, 30, 90, 100])
   t.same([1, 2, 3, 4].map((n) => retryDelayMs(policy, n, () => 0)), [0, 0, 0, 0])
-  t.throws(() => resolvePolicy('a', { throttle: { ratePerSecond: 0 } }, false), /a\.policy\.throttle\.ratePerSecond must be a number/)
+  t.throws(() => resolvePolicy('a', { throttle: { ratePerSecond: 0 } }, false), /a\.policy\.throttle\.ratePerSecond must be at least/)
   t.throws(() => resolvePolicy('a', { concurrency: 1.5 }, false), /a\.policy\.concurrency must be an integer/)
+})
+
+t.test('policy: no endless, NaN or too long delay, timeout or rate, which no timer or lease could hold', async (t) => {
+  const refused: [PolicyOptions, RegExp][] = [
+    [{ throttle: { ratePerSecond: Infinity } }, /a\.policy\.throttle\.ratePerSecond must be a finite number/],
+    [{ throttle: { ratePerSecond: Number.MIN_VALUE } }, /a\.policy\.throttle\.ratePerSecond must be at least/],
+    [{ throttle: { ratePerSecond: 1e-15 } }, /a\.policy\.throttle\.ratePerSecond must be at least/],
+    [{ throttle: { ratePerSecond: 1, burst: Infinity } }, /a\.policy\.throttle\.burst must be a finite number/],
+    [{ throttle: { ratePerSecond: NaN } }, /a\.policy\.throttle\.ratePerSecond must be a number/],
+    [{ initialDelayMs: Infinity }, /a\.policy\.initialDelayMs must be a finite number/],
+    [{ maxDelayMs: Infinity }, /a\.policy\.maxDelayMs must be a finite number/],
+    [{ maxDelayMs: MAX_POLICY_MS + 1 }, /a\.policy\.maxDelayMs must be at most 2147483647 ms/],
+    [{ attemptTimeoutMs: Infinity }, /a\.policy\.attemptTimeoutMs must be a finite number/],
+    [{ attemptTimeoutMs: 30 * 24 * 3_600_000 }, /a\.policy\.attemptTimeoutMs must be at most/],
+    [{ backoffMultiplier: Infinity }, /a\.policy\.backoffMultiplier must be a finite number/],
+  ]
+  for (const [options, error] of refused) t.throws(() => resolvePolicy('a', options, true), error, JSON.stringify(options))
+  // Without end where the field means it: attempts without limit, and no cap on turns at once.
+  const open = resolvePolicy('a', { maxAttempts: Infinity, concurrency: Infinity, maxDelayMs: MAX_POLICY_MS, throttle: { ratePerSecond: 1000 / MAX_POLICY_MS } }, true)
+  t.equal(open.maxAttempts, Infinity)
+  t.equal(open.concurrency, Infinity)
 })
 
 t.test('logger writes one JSON line per call at its level and above', async (t) => {
