@@ -14,7 +14,8 @@
 // and puts a flush record for the instance on the stream as a wake-up: the host that reads it
 // runs everything held first, in order, and applies nothing for the record itself. Messages
 // parked (by a throttle, or for a retry) wait in the item too; a paused instance sets no wake-up for them, so
-// resume wakes them.
+// resume wakes them. A type's resume deletes its item first and scans after: a batch that read
+// the type paused and commits after the scan wakes its own key (type-pause-check.ts).
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Envelope } from '../core/envelope.js'
 import { StoreConflictError } from '../core/errors.js'

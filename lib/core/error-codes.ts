@@ -139,6 +139,10 @@ export const errorCodes = {
     meaning: 'An ask by Lambda Invoke got no answer; the message was put on its stream, and applies once.',
     remedy: "Follow the message's receipt (`awaitReceipt`) rather than ask again.",
   },
+  TROUPE_ITEM_UNREADABLE: {
+    meaning: "An instance item's bookkeeping (`m` in the table) is not as troupe writes it (a list or an object changed by hand or by another tool); the host neither runs nor overwrites it, since what it has applied cannot be known, and its records wait for redelivery (other keys flow).",
+    remedy: 'Restore the field from a backup or remove the damaged field (`troupe inspect` names it); the waiting records then run. Removing `held` or `parked` drops the messages they kept.',
+  },
   TROUPE_JOIN_TOO_LARGE: {
     class: 'ItemTooLargeError',
     from: 'troupe',

@@ -17,6 +17,7 @@ import { encodeRecord } from '../../lib/routing/record-codec.js'
 import { DYNAMODB_MAX_ITEM_BYTES } from '../../lib/store/dynamodb-table.js'
 import type { StoredInstance } from '../../lib/store/index.js'
 import { MemoryTimerStore } from '../../lib/store/memory.js'
+import { recordingSender } from './fixtures/recording-sender.js'
 import { dynamodbStores, memoryStores, STORE_KINDS, type ItemStores } from './fixtures/item-stores.js'
 
 type Body = { k: string; pad: string }
@@ -56,13 +57,17 @@ const Flaky = grower('wait.flaky', {})
 const LIMIT = DYNAMODB_MAX_ITEM_BYTES - 4 * 1024
 const SHARD = { stream: 's', shardId: 'shardId-000000000000' }
 
+/** What the hosts sent: flush records alone (checked at the end). */
+const flushes: Envelope[] = []
+
 function hostOn(stores: ItemStores): DurableHost {
   return new DurableHost({
     actors: [Bag, Metered, Grower, Flaky],
     state: stores.state,
     timers: new MemoryTimerStore(),
     journal: stores.journal,
-    messages: { send: () => Promise.reject(new Error('nothing here tells')) },
+    // Only flush records are sent: a commit that held messages for a paused type sends one (type-pause-check.ts).
+    messages: recordingSender(flushes),
     logger: createLogger('silent'),
     maxItemBytes: LIMIT,
     overflow: stores.overflow,
@@ -175,4 +180,8 @@ t.test('memory: messages that do not fit give way, and no more', async (t) => {
   t.ok(bytes <= LIMIT, 'the item is within its limit')
   t.ok(room - bytes < 2 * perMessage, `and what is left of its room (${room - bytes} bytes) is less than two more messages (${perMessage} bytes each)`)
   t.equal((await stores.journal.deadLetters(Bag.type)).length, 400 - held.length, 'the rest are letters')
+})
+
+t.test('the hosts sent flush records alone (no turn here tells)', async (t) => {
+  t.same([...new Set(flushes.map((e) => e.control))], ['flush'])
 })

@@ -9,6 +9,7 @@ import { decode, encode } from '../../core/serialization.js'
 import type { Envelope } from '../../core/envelope.js'
 import type { OutboxEntry, OutboxSegment } from './outbox.js'
 import { compareSequence } from '../../core/position.js'
+import { TroupeError } from '../../core/errors.js'
 import type { SeenLanes } from './lane-memory.js'
 
 export interface InstanceMeta {
@@ -138,11 +139,40 @@ export function decodeMeta(text: string | undefined): InstanceMeta {
 export function readMeta(text: string | undefined): { meta: InstanceMeta; problem?: string } {
   try {
     const meta = decodeMeta(text)
-    if (Array.isArray(meta.recent) && (meta.held === undefined || Array.isArray(meta.held)) && (meta.parked === undefined || Array.isArray(meta.parked))) return { meta }
-    return { meta: emptyMeta(), problem: 'its bookkeeping (m) is not as troupe writes it' }
+    const problem = metaProblem(meta)
+    if (problem === undefined) return { meta }
+    return { meta: emptyMeta(), problem: `its bookkeeping (m) is not as troupe writes it: ${problem}` }
   } catch (error) {
     return { meta: emptyMeta(), problem: `its bookkeeping (m) cannot be read: ${error instanceof Error ? error.message : String(error)}` }
   }
+}
+
+const LISTS = ['recent', 'refused', 'replays', 'outbox', 'held', 'parked', 'typeTokens', 'retrying'] as const
+const RECORDS = ['marks', 'seen', 'members', 'ran', 'failing', 'bucket', 'wake'] as const
+
+/**
+ * What is wrong with the shape of decoded bookkeeping (a field written by hand or damaged: a list
+ * that is not one, a message without an id), or undefined. A host refuses such an item rather
+ * than run on it: what it has applied cannot be known.
+ */
+export function metaProblem(meta: InstanceMeta): string | undefined {
+  for (const field of LISTS) {
+    const value: unknown = meta[field]
+    if (value !== undefined && !Array.isArray(value)) return `${field} is not a list`
+  }
+  for (const field of RECORDS) {
+    const value: unknown = meta[field]
+    if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) return `${field} is not an object`
+  }
+  for (const field of ['held', 'parked'] as const) {
+    if (meta[field]?.some((e: unknown) => typeof (e as Envelope | null)?.id !== 'string' || typeof (e as Envelope).type !== 'string')) return `${field} holds something that is not a message`
+  }
+  return undefined
+}
+
+/** A host's refusal of an item whose bookkeeping it cannot read: its records wait for redelivery. */
+export function damagedItemError(name: string, problem: string): TroupeError {
+  return new TroupeError('TROUPE_ITEM_UNREADABLE', `${name}: its bookkeeping (m) is not as troupe writes it (${problem}); it is neither run nor overwritten, and its records wait for redelivery`)
 }
 
 export function encodeMeta(meta: InstanceMeta): string {

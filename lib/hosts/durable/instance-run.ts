@@ -13,7 +13,7 @@ import { isNewer, loadedState, newerStateError, shownState } from '../../turn/st
 import { DIRECT, INVOKE_SHARD, type BatchResult, type Group, type Source } from './durable-batch.js'
 import { message, type DurableContext } from './durable-context.js'
 import { commitInstance, keptEnd } from './instance-commit.js'
-import { decodeMeta, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
+import { damagedItemError, decodeMeta, metaProblem, reached, remember, type InstanceMeta, type MemberPosition } from './instance-meta.js'
 import { throttleCommit } from './instance-throttle.js'
 import { forgetSilent } from './lane-memory.js'
 import { messageCount, PENDING, placeMessages, type OutboxEntry, type OutboxSegment } from './outbox.js'
@@ -24,6 +24,7 @@ import { parkedRetryAt, retryAtOf, retryDue, retryReason, RETRY_PARK_MS } from '
 import { parkedReason, RunThrottles, type Wait } from './run-throttles.js'
 import type { SentSegments } from './sent-segments.js'
 import { placeStored } from './stored-outbox.js'
+import { typePauseCheck } from './type-pause-check.js'
 import type { TurnOutcomes } from './turn-outcomes.js'
 import { itemMeasure, noRoomToWait, overflowingWaits } from './wait-room.js'
 
@@ -94,6 +95,8 @@ export class InstanceRun {
     this.stored = stored
     const meta = (this.meta = decodeMeta(stored?.meta))
     this.name = `${type.type}#${key}`
+    const problem = metaProblem(meta)
+    if (problem !== undefined) throw damagedItemError(this.name, problem)
     const stream = source.stream
     this.shard = source.kind === 'shard' ? source.shard : INVOKE_SHARD
     this.fresh = source.kind === 'shard' ? group.records.filter((r) => !reached(meta, source.shard, r.sequenceNumber!, r.member?.index)) : []
@@ -300,6 +303,8 @@ export class InstanceRun {
     const retryAt = parkedRetryAt(meta)
     if (this.throttles !== undefined) this.throttles.commit(type, key, meta, this.paused, version, entries, now, retryAt)
     else throttleCommit(type, key, meta, this.paused, version, entries, retryAt ?? now)
+    const pauseCheck = typePauseCheck(type.type, key, meta, group.typePaused === true, version, now)
+    if (pauseCheck !== undefined) entries.push(pauseCheck)
     // Again, with what the throttles keep (the tokens dealt to this run): rarely more goes.
     if (measure !== undefined) this.fitWaiting(measure)
     const made = [...placed, ...entries]
