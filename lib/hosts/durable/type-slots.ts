@@ -197,10 +197,17 @@ export class TypeSlotClaims {
         const expired = slots.leases.filter((l) => l.expiresAt <= now)
         const free = limit - (slots.used - expired.reduce((n, l) => n + l.count, 0))
         const n = Math.min(want, free)
-        if (n <= 0) return lease(0)
+        if (n <= 0) {
+          // troupe keeps `used` the sum of the leases in one update each: any other sum was written by hand.
+          const held = slots.leases.reduce((sum, l) => sum + l.count, 0)
+          if (slots.used !== held) this.logger.warn(`the slots item of ${type.type} (running#${type.type}, slots) says ${slots.used} slots are used while its leases (h:…) hold ${held}: changed by hand? its messages wait until used is set to ${held}`, { actor: type.type })
+          return lease(0)
+        }
         result = await store.take(type.type, { holder, count: n, expiresAt }, limit, expired)
         if (result.taken) return lease(n).started()
       }
+      // Free slots read, and every take refused: an item whose `used` is not a number (written by hand) refuses all.
+      this.logger.warn(`the slots item of ${type.type} (running#${type.type}, slots) refused ${MAX_CLAIM_ROUNDS + 1} takes in a row though it reads free slots: is its used a number, the sum of its leases (h:…)? its messages wait`, { actor: type.type })
     } catch (error) {
       // No slot: the type's messages wait in their items and their wake-ups claim again.
       this.logger.warn("could not claim slots of the type's concurrency; its messages wait", { actor: type.type, error: errorText(error) })
