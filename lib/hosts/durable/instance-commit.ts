@@ -89,7 +89,7 @@ export async function commitInstance(ctx: DurableContext, { type, key, name, sta
     throw new CheckEachTurn('too large')
   }
   try {
-    await options.state.put(type.type, key, item, stored?.version, remembered ? stored?.updatedAt : undefined)
+    await ctx.commits.run(() => options.state.put(type.type, key, item, stored?.version, remembered ? stored?.updatedAt : undefined))
   } catch (error) {
     // Not written, or written with its answer lost (a retried put then meets its own write as
     // a conflict): what this attempt spilled goes only if the item as it stands does not refer to it.
