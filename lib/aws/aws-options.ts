@@ -95,7 +95,7 @@ export interface AwsSystemOptions {
    * theirs at any rate. @default 0, or TROUPE_TRACE_SAMPLE_RATE in a Lambda host (troupe dev sets 1)
    */
   traceSampleRate?: number
-  /** Instances run at once within a batch. @default 32 */
+  /** Instances run at once within a batch; also the host's commits in flight at once, across the batches it runs. @default 32 */
   concurrency?: number
   clock?: Clock
   random?: () => number

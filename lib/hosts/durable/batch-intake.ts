@@ -1,8 +1,9 @@
 // A batch's intake in the durable host (durable-host.ts is the map): its records decoded (an
 // aggregate record into its members) and their bodies restored from the claim check, grouped by
-// instance in stream order; records that are no message for this host kept as dead letters; every
-// instance's state, the types' pause items and the shard's memory of stateless messages loaded in
-// one read; and which stateless messages are copies decided, before any of the batch runs.
+// instance in stream order; records that are no message for this host kept as dead letters; the
+// first slice of the instances' states, the types' pause items and the shard's memory of stateless
+// messages loaded in one read (the other slices are read as the batch runs: state-slices.ts); and
+// which stateless messages are copies decided, before any of the batch runs.
 import type { Envelope } from '../../core/envelope.js'
 import { UnknownActorError } from '../../core/errors.js'
 import { messageLogFields } from '../../core/logger.js'
@@ -20,6 +21,8 @@ import { groupStart, pauseRef, type DurableBatch, type DurableRecord, type Group
 import { message, type DurableContext } from './durable-context.js'
 import { decodeMeta, reached } from './instance-meta.js'
 import { STATELESS_SEEN, StatelessMemory } from './stateless-memory.js'
+import { SLICE_KEYS, StateSlices } from './state-slices.js'
+import { typeRate } from './type-rates.js'
 import { keepsItem, waitKey } from './waiting-message.js'
 
 /** A batch taken in: its groups, ready to run. */
@@ -129,22 +132,28 @@ export class BatchIntake {
     const stateless = all.filter((g) => !keepsItem(g.type, g.key))
     let laneItem: StoredInstance | undefined
     if (stateful.length !== 0 || stateless.length !== 0) {
+      // The first slice of states comes in the one read before anything runs, with the types'
+      // pause items, the lane's memory of stateless messages, and the states of throttled types
+      // (their claim asks for tokens by what their items hold); the rest is read in slices as the
+      // workers come to it (state-slices.ts).
+      const types = [...new Set(stateful.map((g) => g.type.type))]
+      const extras = types.length + (stateless.length !== 0 ? 1 : 0)
+      const upFront: Group[] = []
+      const later: Group[] = []
+      for (const g of stateful) (typeRate(g.type) !== undefined || upFront.length < SLICE_KEYS - extras ? upFront : later).push(g)
       try {
-        // The types' pause items, and the lane's memory of stateless messages, come in the same read as the state.
-        const types = [...new Set(stateful.map((g) => g.type.type))]
-        const refs = [...stateful.map((g) => ({ type: g.type.type, key: g.key })), ...types.map((t) => pauseRef(t))]
+        const refs = [...upFront.map((g) => ({ type: g.type.type, key: g.key })), ...types.map((t) => pauseRef(t))]
         if (stateless.length !== 0) refs.push({ type: STATELESS_SEEN, key: shard })
-        const loaded = ctx.options.state.getMany ? await ctx.options.state.getMany(refs) : await Promise.all(refs.map((r) => ctx.options.state.get(r.type, r.key)))
-        const paused = new Set(types.filter((_, i) => loaded[stateful.length + i] !== undefined))
-        stateful.forEach((g, i) => {
-          g.stored = loaded[i]
-          g.typePaused = paused.has(g.type.type)
-        })
+        const loaded = await this.read(refs)
+        const paused = new Set(types.filter((_, i) => loaded[upFront.length + i] !== undefined))
+        upFront.forEach((g, i) => (g.stored = loaded[i]))
+        for (const g of stateful) g.typePaused = paused.has(g.type.type)
         if (stateless.length !== 0) laneItem = loaded[refs.length - 1]
       } catch (error) {
         ctx.logger.error('could not load state; the batch will be delivered again', { shard, error: message(error) })
         return undefined
       }
+      if (later.length !== 0) new StateSlices(later, (refs) => this.read(refs), ctx.logger, shard)
     }
     // Which stateless messages are copies is decided in stream order, before any runs: a later
     // record's fence speaks only of records before it.
@@ -174,7 +183,7 @@ export class BatchIntake {
     if (maybe.length === 0) return true
     const refs = maybe.map((g) => ({ type: g.type.type, key: waitKey(g.records[0]!.envelope) }))
     try {
-      const loaded = ctx.options.state.getMany ? await ctx.options.state.getMany(refs) : await Promise.all(refs.map((r) => ctx.options.state.get(r.type, r.key)))
+      const loaded = await this.read(refs)
       maybe.forEach((g, i) => {
         const r = g.records[0]!
         const item = loaded[i]
@@ -187,6 +196,12 @@ export class BatchIntake {
       ctx.logger.error('could not read the items of waiting messages; the batch will be delivered again', { shard, error: message(error) })
       return false
     }
+  }
+
+  /** Many items in the order asked: the store's `getMany`, or its `get` each at once. */
+  private async read(refs: readonly { type: string; key: string }[]): Promise<(StoredInstance | undefined)[]> {
+    const { state } = this.ctx.options
+    return state.getMany ? await state.getMany(refs) : await Promise.all(refs.map((r) => state.get(r.type, r.key)))
   }
 
   /** A record that is no envelope: kept as a dead letter with all of its data (see unreadable-record.ts). */

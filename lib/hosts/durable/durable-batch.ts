@@ -8,6 +8,7 @@ import type { StoredInstance } from '../../store/index.js'
 import type { ActorType } from '../../turn/actor-type.js'
 import type { BatchProgress } from './batch-progress.js'
 import type { MemberPosition } from './instance-meta.js'
+import type { StateSlice } from './state-slices.js'
 import type { TypeLease } from './type-lease.js'
 
 /** One record of a batch: its place in the shard and its data (bytes, or base64 from a Lambda event). */
@@ -52,6 +53,8 @@ export interface Group {
    * also asks that the item's `updatedAt` is still that one's.
    */
   remembered?: boolean
+  /** A batch's group whose state is read with a later slice of the batch (state-slices.ts): set on `stored` once that is ready. */
+  slice?: StateSlice
   /** The whole type is paused (its pause item was found with the state). */
   typePaused?: boolean
   /** A stateless message found to be a copy of one this lane's host ran before. */

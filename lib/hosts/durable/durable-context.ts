@@ -7,6 +7,7 @@ import { DEFAULT_TOMBSTONE_TTL_MS } from '../../core/defaults.js'
 import type { Filter } from '../../core/filter.js'
 import type { ActorCounts, TroupeEvent } from '../../core/inspection.js'
 import { createLogger, type Logger } from '../../core/logger.js'
+import { InFlightLimit } from '../../core/in-flight-limit.js'
 import { ClaimCheck } from '../../routing/claim-check.js'
 import { defaultRecordCodec, type RecordCodec } from '../../routing/record-codec.js'
 import type { JournalStore, ReceiptRecord, SideEffectStore, StateStore, TimerStore, TypeBucketStore } from '../../store/index.js'
@@ -84,7 +85,7 @@ export interface DurableSettings {
   receiptTtlMs?: number
   /** How long a deleted instance's item stays to recognise redelivered messages; keep it above the stream's retention. @default 8 days */
   tombstoneTtlMs?: number
-  /** Instances run at once within a batch. @default 32 */
+  /** Instances run at once within a batch; also the host's commits in flight at once, across the batches it runs. @default 32 */
   concurrency?: number
   /** The most one instance's commit (state and bookkeeping) may take, in bytes; a turn that would pass it is dead-lettered. */
   maxItemBytes?: number
@@ -119,6 +120,14 @@ export class DurableContext {
   readonly receiptTtlMs: number
   readonly tombstoneTtlMs: number
   readonly concurrency: number
+  /**
+   * The host's commits in flight, at most `concurrency` across all the batches it runs at once (a
+   * process reading several shards runs a batch of each). One batch's never wait. More would only
+   * wait in the HTTP client's queue for a socket or in the table's, each holding its signed
+   * request, long enough to outlive garbage collections: when many wait, most of the CPU they
+   * cost is in collecting them, and they are no sooner written.
+   */
+  readonly commits: InFlightLimit
   readonly codec: RecordCodec
   readonly outbox: OutboxSender
   /** This process's lane: what it sends outside any turn. */
@@ -142,6 +151,7 @@ export class DurableContext {
     this.receiptTtlMs = options.receiptTtlMs ?? DAY_MS
     this.tombstoneTtlMs = options.tombstoneTtlMs ?? DEFAULT_TOMBSTONE_TTL_MS
     this.concurrency = options.concurrency ?? 32
+    this.commits = new InFlightLimit(this.concurrency)
     this.codec = options.codec ?? defaultRecordCodec
     this.lane = options.lane ?? new ProcessLane()
     this.claimCheck = options.claimCheck ?? (options.overflow && new ClaimCheck({ store: options.overflow, aboveBytes: OVERSIZED_BODY_BYTES }))

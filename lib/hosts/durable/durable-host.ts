@@ -1,8 +1,8 @@
 // The durable host: runs one batch of records from one shard, the way DESIGN.md's "A turn on
 // AWS" describes. The Lambda handler and the shard consumer both hand it their batches.
 //
-//   decode → group by instance (stream order kept) → load every state in one BatchGetItem →
-//   per instance: send again an outbox this batch delivers the position of, run its turns in
+//   decode → group by instance (stream order kept) → load the first hundred states in one
+//   BatchGetItem, the rest a hundred at a time as the instances before them run → per instance: send again an outbox this batch delivers the position of, run its turns in
 //   order (instances run concurrently), skipping every copy of a message seen (by its origin) →
 //   one conditional write per instance with state, version, watermarks, what it saw of each
 //   lane and the outbox → send the outbox → report the earliest record not finished, so the
@@ -17,7 +17,8 @@
 // The pieces, each in a file of its own (this one schedules them; none imports it):
 //   durable-batch.ts     a batch and its result; a group of records and where it comes from
 //   durable-context.ts   what the pieces share: options and defaults, clock, counts, the stores' front ends
-//   batch-intake.ts      decode → group by instance → dead letters of bad records → the one read → stateless copies
+//   batch-intake.ts      decode → group by instance → dead letters of bad records → the first read → stateless copies
+//   state-slices.ts      the states after the first read's, read a slice at a time while the batch runs
 //   group-runner.ts      a group's run: an instance's in rounds (conflicts, too large), a stateless message's at once
 //   instance-run.ts      one run of an instance: the stored outbox, the pass over its messages, commit, send
 //   stored-outbox.ts     an instance's stored outbox, sent again, placed or kept as its run begins

@@ -44,6 +44,8 @@ export class GroupRunner implements RunParts {
   async runGroup(group: Group, source: Source, deadline: number, result: BatchResult): Promise<string | undefined> {
     try {
       if (!keepsItem(group.type, group.key)) return await this.runStateless(group, source as ShardSource, deadline, result)
+      // Its state is read with a later slice of its batch: unread, its records come again.
+      if (group.slice !== undefined && !(await group.slice.ready())) return group.records[0]?.sequenceNumber ?? DIRECT
       return await this.runningHere.run(`${group.type.type}#${group.key}`, () => this.runGroupRounds(group, source, deadline, result))
     } finally {
       // Its slot of its type's concurrency is free again; the type's last group gives the lease back.

@@ -89,7 +89,7 @@ export async function commitInstance(ctx: DurableContext, { type, key, name, sta
     throw new CheckEachTurn('too large')
   }
   try {
-    await options.state.put(type.type, key, item, stored?.version, remembered ? stored?.updatedAt : undefined)
+    await ctx.commits.run(() => options.state.put(type.type, key, item, stored?.version, remembered ? stored?.updatedAt : undefined))
   } catch (error) {
     // Not written, or written with its answer lost (a retried put then meets its own write as
     // a conflict): what this attempt spilled goes only if the item as it stands does not refer to it.
@@ -172,6 +172,9 @@ async function dropUnreferenced(ctx: DurableContext, type: string, key: string, 
 
 /** The keys a commit's outbox spilled that the stored item did not refer to already. */
 function newSpills(storedMeta: string | undefined, meta: InstanceMeta): string[] {
+  const spilled = spilledKeys(meta.outbox)
+  // Most commits spill nothing: the stored meta is not parsed again for them.
+  if (spilled.length === 0) return spilled
   const before = new Set(spilledKeys(decodeMeta(storedMeta).outbox))
-  return spilledKeys(meta.outbox).filter((key) => !before.has(key))
+  return spilled.filter((key) => !before.has(key))
 }

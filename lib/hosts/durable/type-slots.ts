@@ -151,11 +151,20 @@ export class TypeSlotClaims {
     await Promise.all([...all.map(({ lease }) => lease.release()), ...this.giving])
   }
 
-  /** A kept lease of `type` holding at least `want` slots, taken on by `plan` (no write); the kept ones that do not fit are given back first, so the claim may take their slots. */
+  /**
+   * The kept lease of `type` holding the fewest slots of those holding at least `want`, taken on by
+   * `plan` (no write); when none fits, the kept ones are given back first, so the claim may take
+   * their slots. The smallest that fits, not the first: batches of several lanes end and start
+   * in any order, and one that took a larger lease than it needs would leave the lane that needs
+   * it none that fits, and a claim.
+   */
   private async reuse(type: ActorType, want: number, now: number, plan: SlotPlan): Promise<TypeLease | undefined> {
     const kept = this.kept.get(type)
     if (kept === undefined || kept.length === 0) return undefined
-    const fit = kept.findIndex((k) => k.lease.reusable(want, now))
+    let fit = -1
+    kept.forEach((k, i) => {
+      if (k.lease.reusable(want, now) && (fit === -1 || k.lease.count < kept[fit]!.lease.count)) fit = i
+    })
     const taken = fit === -1 ? kept.splice(0) : kept.splice(fit, 1)
     for (const k of taken) this.clock.clearTimeout(k.timer)
     if (fit !== -1) return taken[0]!.lease.reuse(plan)
