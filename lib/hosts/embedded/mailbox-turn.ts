@@ -41,6 +41,8 @@ export class MailboxTurn extends TurnContext<unknown, Instance> {
     super(host, instance, state, startedAt, journal)
     this.item = item
     this.seq = seq
+    // Undefined first, as TurnContext's startedAt (turn-context.ts says why).
+    this.sentAt = undefined as unknown as number
     this.sentAt = sentAt
     this.envelope = seq === ENVELOPE ? (item as Envelope) : undefined
     if (--kept.left <= 0 || kept.turn === undefined) {

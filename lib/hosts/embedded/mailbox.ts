@@ -21,7 +21,10 @@ class Chunk {
   constructor(readonly size: number) {
     this.items = new Array(size)
     this.seqs = new Array<number>(size).fill(0)
-    this.sentAts = new Array<number>(size).fill(0)
+    // Filled with undefined, not 0, so that the array holds references: a clock reading is no small
+    // integer, and in an array of doubles each read of one (every turn's) boxes it anew, 16 bytes a
+    // turn; held as the reading's own number, tells that share a reading share it.
+    this.sentAts = new Array<number>(size).fill(undefined as unknown as number)
   }
 }
 
