@@ -8,7 +8,7 @@
 import { Actor, type ActorClass } from '../lib/core/actor.js'
 import type { Context } from '../lib/core/context.js'
 import type { TraceContext } from '../lib/core/envelope.js'
-import { FIRING_MEMORY_MS } from '../lib/core/schedule.js'
+import { FIRING_MEMORY_MS, REMEMBERED_FIRINGS } from '../lib/core/schedule.js'
 import { STATE_TTL } from '../lib/turn/actor-type.js'
 
 export const TIMER = 'troupe.timer'
@@ -48,11 +48,7 @@ export interface TimerState {
   before?: ([number, number] | [number, number, string])[]
 }
 
-/**
- * Firings remembered besides the last: a copy of an older one comes when a process that fired the
- * timer puts its firing after another process fired the next (a put retried for minutes).
- */
-export const REMEMBERED_FIRINGS = 32
+export { REMEMBERED_FIRINGS }
 
 /** What the timer asks of its host. */
 export interface TimerHost {

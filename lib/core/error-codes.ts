@@ -140,7 +140,7 @@ export const errorCodes = {
     remedy: "Follow the message's receipt (`awaitReceipt`) rather than ask again.",
   },
   TROUPE_ITEM_UNREADABLE: {
-    meaning: "An instance item's bookkeeping (`m` in the table) is not as troupe writes it (a list or an object changed by hand or by another tool); the host neither runs nor overwrites it, since what it has applied cannot be known, and its records wait for redelivery (other keys flow).",
+    meaning: "An instance item's bookkeeping (`m` in the table) is not as troupe writes it (a list or an object changed by hand or by another tool); the host neither runs nor overwrites it, since what it has applied cannot be known, and its records wait for redelivery: its shard waits at its first record, and the other keys of the batch run.",
     remedy: 'Restore the field from a backup or remove the damaged field (`troupe inspect` names it); the waiting records then run. Removing `held` or `parked` drops the messages they kept.',
   },
   TROUPE_JOIN_TOO_LARGE: {

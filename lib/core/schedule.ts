@@ -141,6 +141,13 @@ export function firstDue(where: string, options: ScheduleOptions, now: number): 
 export const FIRING_MEMORY_MS = 8 * 24 * 60 * 60_000
 
 /**
+ * Firings a timer's memory keeps besides its last: a copy of an older one comes when a process
+ * that fired the timer puts its firing after another process fired the next (a put retried for
+ * minutes), or an app puts a recurring timer again as it was.
+ */
+export const REMEMBERED_FIRINGS = 32
+
+/**
  * The id of what a timer sends for one due time (`at`: the due time, or a step named after it):
  * the same for every firing of that due time, so a timer fired twice sends one message, and new
  * for each scheduling of a named timer (TimerRecord.set).

@@ -37,6 +37,7 @@ for (const [name, meta, problem] of [
   ['held holds a number', { marks: {}, recent: [], paused: true, held: [42] }, 'held holds something that is not a message'],
   ['recent is an object', { marks: {}, recent: { a: 1 } }, 'recent is not a list'],
   ['marks is a list', { marks: ['x'], recent: [] }, 'marks is not an object'],
+  ['outbox holds a number', { marks: {}, recent: [], outbox: [7] }, 'outbox holds something that is not an outbox segment'],
 ] as const) {
   t.test(`an item whose bookkeeping says ${name} is refused by name; the key beside it runs`, async (t) => {
     const tableName = `dm-${++made}`

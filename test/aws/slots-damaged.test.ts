@@ -90,6 +90,6 @@ t.test('a slots item whose used is a string: the host names the item', async (t)
     aws.dynamodb.send(new UpdateItemCommand({ TableName: tableName, Key: slotsKey(A.type), UpdateExpression: 'SET used = :u', ExpressionAttributeValues: { ':u': { S: '0' } } })).then(() => undefined),
   )
   t.same(await s.run(10_000), [], 'nothing runs: every take is refused')
-  const said = s.logs.filter((l) => l.includes(`the slots item of ${A.type} (running#${A.type}, slots) refused 5 takes in a row though it reads free slots`))
+  const said = s.logs.filter((l) => l.includes(`the slots item of ${A.type} (running#${A.type}, slots) refused 5 takes in a row and holds no used as troupe writes it`))
   t.ok(said.length !== 0 && said.length === s.logs.length, 'every warning names the item')
 })

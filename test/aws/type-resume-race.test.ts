@@ -90,3 +90,22 @@ t.test('a flush record read while the type is still paused holds it and sends no
   for (const e of woken) await parts.host.handleDirect(e)
   t.same(await seen(), { seen: [0], held: 0 })
 })
+
+t.test('a paused type: only the commit that first leaves a key waiting sends a flush record', async (t) => {
+  const tableName = 'rr-cost'
+  await createTable(aws.dynamodb, tableName)
+  const input = await createStream(aws.kinesis, 1, 'rr-cost-in')
+  const output = await createStream(aws.kinesis, 1, 'rr-cost-out')
+  const clock = new SimulatedClock()
+  const plain = new DynamoDBStateStore({ client: aws.dynamodb, tableName })
+  await new DurablePauses(plain, async () => {}, () => clock.now()).pause(Held.type, undefined)
+  const parts = makeHost(aws, tableName, [Held], { stream: output }, { clock })
+  const producer = new KinesisTransport({ client: aws.kinesis, router: new Router({ defaultStream: input }), lingerMs: 0 })
+  for (let n = 0; n < 3; n++) {
+    t.notOk((await producer.send([message(Held.type, 'k', { key: 'k', n })])).failed)
+    for (const b of await readBatches(aws.kinesis, input)) t.equal((await parts.host.handle(b)).failedFrom, undefined)
+  }
+  t.equal(decodeMeta((await plain.get(Held.type, 'k'))?.meta).held?.length, 3, 'three messages held, by three commits')
+  // A resume's scan sees any item that already held something when a later batch read it.
+  t.equal((await readBatches(aws.kinesis, output)).flatMap((b) => b.records).length, 1, 'one flush record, from the first')
+})

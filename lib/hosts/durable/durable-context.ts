@@ -122,7 +122,8 @@ export class DurableContext {
   readonly concurrency: number
   /**
    * The host's commits in flight, at most `concurrency` across all the batches it runs at once (a
-   * process reading several shards runs a batch of each). One batch's never wait. More would only
+   * process reading several shards runs a batch of each, and its direct runs). A stream batch's own
+   * never exceed it, so they wait only for other batches' and direct runs'. More would only
    * wait in the HTTP client's queue for a socket or in the table's, each holding its signed
    * request, long enough to outlive garbage collections: when many wait, most of the CPU they
    * cost is in collecting them, and they are no sooner written.

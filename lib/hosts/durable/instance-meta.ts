@@ -164,6 +164,9 @@ export function metaProblem(meta: InstanceMeta): string | undefined {
     const value: unknown = meta[field]
     if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) return `${field} is not an object`
   }
+  // Segments as troupe writes them, { lane, pos, entries } (an outbox from before segments, a plain list of entries, came wrapped as one).
+  const entry = (e: unknown) => typeof (e as OutboxEntry | null)?.kind === 'string'
+  if (meta.outbox?.some((s: unknown) => typeof (s as OutboxSegment | null)?.lane !== 'string' || !Array.isArray((s as OutboxSegment).entries) || !(s as OutboxSegment).entries.every(entry))) return 'outbox holds something that is not an outbox segment'
   for (const field of ['held', 'parked'] as const) {
     if (meta[field]?.some((e: unknown) => typeof (e as Envelope | null)?.id !== 'string' || typeof (e as Envelope).type !== 'string')) return `${field} holds something that is not a message`
   }

@@ -78,6 +78,8 @@ export class InstanceRun {
   private appliedHere = 0
   private duplicates = 0
   private readonly paused: boolean
+  /** The item held or parked messages as loaded: a type resume's scan, whenever it came, saw them. */
+  private readonly waitedBefore: boolean
   private throttles: RunThrottles | undefined
 
   constructor(
@@ -108,6 +110,7 @@ export class InstanceRun {
     // A stateless message that failed in its shard's run comes to its waiting item to wait for its retry (group-runner.ts).
     if (group.failing !== undefined && meta.failing === undefined && stored === undefined) meta.failing = group.failing
     this.paused = meta.paused === true || group.typePaused === true
+    this.waitedBefore = meta.held !== undefined || meta.parked !== undefined
   }
 
   /** Runs the group once; returns the earliest record left unfinished, if any. */
@@ -303,7 +306,7 @@ export class InstanceRun {
     const retryAt = parkedRetryAt(meta)
     if (this.throttles !== undefined) this.throttles.commit(type, key, meta, this.paused, version, entries, now, retryAt)
     else throttleCommit(type, key, meta, this.paused, version, entries, retryAt ?? now)
-    const pauseCheck = typePauseCheck(type.type, key, meta, group.typePaused === true, version, now)
+    const pauseCheck = typePauseCheck(type.type, key, meta, group.typePaused === true && !this.waitedBefore, version, now)
     if (pauseCheck !== undefined) entries.push(pauseCheck)
     // Again, with what the throttles keep (the tokens dealt to this run): rarely more goes.
     if (measure !== undefined) this.fitWaiting(measure)

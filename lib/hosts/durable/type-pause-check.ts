@@ -7,7 +7,10 @@
 // record reads the pause again. Either that read finds the type still paused, and then the resume
 // deletes the item after it, so after this commit, and its scan sees what waits; or it finds the
 // type resumed, and runs what waits itself. A flush record run while the type is still paused
-// holds nothing new and commits nothing, so it sends no flush record of its own.
+// holds nothing new and commits nothing, so it sends no flush record of its own. Only the commit
+// that first leaves the item waiting needs one: an item a run loaded holding something held it
+// when the scan read it, or got it from a commit after the scan that first left it waiting, and
+// sent its own.
 import { derivedId, type MessageId } from '../../core/ids.js'
 import { flushRecord } from './flush-record.js'
 import type { InstanceMeta } from './instance-meta.js'

@@ -83,7 +83,8 @@ export class TypeRates {
       restartFirst = !restartFirst
     }
     // Neither side of the floor: a clock that is not a number (written by hand) meets neither condition.
-    if ((await this.store.read(type)) === undefined) throw new Error(`the rate bucket of ${type} (rate#${type}, bucket) refused ${MAX_CLAIM_ROUNDS} updates and holds no clock as troupe writes it (a number of epoch ms): changed by hand? delete the item (the bucket starts full) or set its clock to a number`)
+    const read = await Promise.resolve(this.store.read(type)).catch(() => null)
+    if (read === undefined) throw new Error(`the rate bucket of ${type} (rate#${type}, bucket) refused ${MAX_CLAIM_ROUNDS} updates and holds no clock as troupe writes it (a number of epoch ms): changed by hand? delete the item (the bucket starts full) or set its clock to a number`)
     throw new Error(`the clock of ${type}'s rate bucket kept moving across its floor; ${MAX_CLAIM_ROUNDS} updates lost`)
   }
 

@@ -215,8 +215,9 @@ export class TypeSlotClaims {
         result = await store.take(type.type, { holder, count: n, expiresAt }, limit, expired)
         if (result.taken) return lease(n).started()
       }
-      // Free slots read, and every take refused: an item whose `used` is not a number (written by hand) refuses all.
-      this.logger.warn(`the slots item of ${type.type} (running#${type.type}, slots) refused ${MAX_CLAIM_ROUNDS + 1} takes in a row though it reads free slots: is its used a number, the sum of its leases (h:…)? its messages wait`, { actor: type.type })
+      // Free slots read, and every take refused: hosts raced for the last slots, or an item whose
+      // `used` is not a number (written by hand) refuses all, and reads as none.
+      if ((await store.read(type.type)) === undefined) this.logger.warn(`the slots item of ${type.type} (running#${type.type}, slots) refused ${MAX_CLAIM_ROUNDS + 1} takes in a row and holds no used as troupe writes it (a number, the sum of its leases h:…): changed by hand? its messages wait until used is set`, { actor: type.type })
     } catch (error) {
       // No slot: the type's messages wait in their items and their wake-ups claim again.
       this.logger.warn("could not claim slots of the type's concurrency; its messages wait", { actor: type.type, error: errorText(error) })

@@ -2,7 +2,7 @@ import type { Clock } from '../../core/clock.js'
 import type { Envelope } from '../../core/envelope.js'
 import { TroupeError, UnknownActorError } from '../../core/errors.js'
 import { messageLogFields, type Logger } from '../../core/logger.js'
-import { FIRING_MEMORY_MS, firingId, scheduledOutside, timerRecord, type ScheduleOptions } from '../../core/schedule.js'
+import { FIRING_MEMORY_MS, REMEMBERED_FIRINGS, scheduledOutside, timerRecord, type ScheduleOptions } from '../../core/schedule.js'
 import { decode } from '../../core/serialization.js'
 import type { TimerRecord, TimerStore } from '../../store/index.js'
 import type { DeadLetterBox } from '../../supervisor/dead-letter-box.js'
@@ -26,11 +26,13 @@ export class EmbeddedTimers {
   /** Timers fired so far: `idle()` checks that firing due timers gets somewhere. */
   fired = 0
   /**
-   * The firings of named timers sent in the last FIRING_MEMORY_MS (id → when), oldest first. A
-   * named timer put again just as it was, for a due time it fired at, would send the same message
-   * again under the same id; on AWS the timer's instance recognises it, here this does.
+   * Per named timer, the firings it sent last (`set dueAt`, newest last, as many as the timer's
+   * instance keeps on AWS) and when it sent the last; timers that fired longest ago first, and
+   * forgotten FIRING_MEMORY_MS after. A named timer put again just as it was, for a due time it
+   * fired at, would send the same message again under the same id; on AWS the timer's instance
+   * recognises it, here this does.
    */
-  private readonly sent = new Map<string, number>()
+  private readonly sent = new Map<string, { firings: string[]; at: number }>()
 
   constructor(
     private readonly clock: Clock,
@@ -85,7 +87,7 @@ export class EmbeddedTimers {
   private fire(timer: TimerRecord): void {
     this.fired++
     const now = this.clock.now()
-    if (timer.set !== undefined && this.sentBefore(firingId(timer, timer.dueAt), now)) return
+    if (timer.set !== undefined && this.sentBefore(timer, now)) return
     const rt = this.registry.find(timer.target)
     const firing = { timerId: timer.id, set: timer.set, dueAt: timer.dueAt, target: timer.target, body: undefined as unknown, correlationId: timer.correlationId, causationId: timer.causationId, trace: timer.trace }
     try {
@@ -99,14 +101,21 @@ export class EmbeddedTimers {
     }
   }
 
-  /** Whether this firing was sent already; if not, it is remembered as sent now. */
-  private sentBefore(id: string, now: number): boolean {
-    for (const [old, at] of this.sent) {
-      if (now - at < FIRING_MEMORY_MS) break
-      this.sent.delete(old)
+  /** Whether this firing of a named timer was sent already; if not, it is remembered as sent now. */
+  private sentBefore(timer: TimerRecord, now: number): boolean {
+    for (const [id, memory] of this.sent) {
+      if (now - memory.at < FIRING_MEMORY_MS) break
+      this.sent.delete(id)
     }
-    if (this.sent.has(id)) return true
-    this.sent.set(id, now)
+    const firing = `${timer.set} ${timer.dueAt}`
+    const memory = this.sent.get(timer.id)
+    if (memory?.firings.includes(firing)) return true
+    const firings = memory?.firings ?? []
+    firings.push(firing)
+    if (firings.length > REMEMBERED_FIRINGS + 1) firings.shift()
+    // Moved to the end: the map stays in the order timers last fired, for the loop above.
+    this.sent.delete(timer.id)
+    this.sent.set(timer.id, { firings, at: now })
     return false
   }
 }
