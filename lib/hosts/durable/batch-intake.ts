@@ -21,7 +21,7 @@ import { groupStart, pauseRef, type DurableBatch, type DurableRecord, type Group
 import { message, type DurableContext } from './durable-context.js'
 import { decodeMeta, reached } from './instance-meta.js'
 import { STATELESS_SEEN, StatelessMemory } from './stateless-memory.js'
-import { SLICE_KEYS, StateSlices } from './state-slices.js'
+import { readInSlices, readItems, SLICE_KEYS } from './state-slices.js'
 import { typeRate } from './type-rates.js'
 import { keepsItem, waitKey } from './waiting-message.js'
 
@@ -153,7 +153,7 @@ export class BatchIntake {
         ctx.logger.error('could not load state; the batch will be delivered again', { shard, error: message(error) })
         return undefined
       }
-      if (later.length !== 0) new StateSlices(later, (refs) => this.read(refs), ctx.logger, shard)
+      if (later.length !== 0) readInSlices(later, (refs) => this.read(refs), ctx.logger, shard)
     }
     // Which stateless messages are copies is decided in stream order, before any runs: a later
     // record's fence speaks only of records before it.
@@ -198,10 +198,9 @@ export class BatchIntake {
     }
   }
 
-  /** Many items in the order asked: the store's `getMany`, or its `get` each at once. */
-  private async read(refs: readonly { type: string; key: string }[]): Promise<(StoredInstance | undefined)[]> {
-    const { state } = this.ctx.options
-    return state.getMany ? await state.getMany(refs) : await Promise.all(refs.map((r) => state.get(r.type, r.key)))
+  /** Many items in the order asked. */
+  private read(refs: readonly { type: string; key: string }[]): Promise<(StoredInstance | undefined)[]> {
+    return readItems(this.ctx.options.state, refs)
   }
 
   /** A record that is no envelope: kept as a dead letter with all of its data (see unreadable-record.ts). */

@@ -2,7 +2,8 @@
 // AWS" describes. The Lambda handler and the shard consumer both hand it their batches.
 //
 //   decode → group by instance (stream order kept) → load the first hundred states in one
-//   BatchGetItem, the rest a hundred at a time as the instances before them run → per instance: send again an outbox this batch delivers the position of, run its turns in
+//   BatchGetItem, the rest a hundred at a time as the instances before them run → per
+//   instance: send again an outbox this batch delivers the position of, run its turns in
 //   order (instances run concurrently), skipping every copy of a message seen (by its origin) →
 //   one conditional write per instance with state, version, watermarks, what it saw of each
 //   lane and the outbox → send the outbox → report the earliest record not finished, so the

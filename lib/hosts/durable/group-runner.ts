@@ -16,6 +16,7 @@ import { RecentItems } from './recent-items.js'
 import { SentSegments } from './sent-segments.js'
 import type { TurnOutcomes } from './turn-outcomes.js'
 import { parksAtOnce } from './type-slots.js'
+import { readItems } from './state-slices.js'
 import { RETRY_PARK_MS, retryDue } from './retry-parking.js'
 import { keepsItem, waitKey } from './waiting-message.js'
 
@@ -86,10 +87,8 @@ export class GroupRunner implements RunParts {
 
   /** Reads instance `type#key`'s item with its type's pause item, as a stream batch reads them. */
   async load(type: string, key: string): Promise<{ stored: StoredInstance | undefined; typePaused: boolean }> {
-    const { state } = this.ctx.options
-    const refs = [{ type, key }, pauseRef(type)]
     const sentAt = this.recent.now()
-    const [stored, pause] = state.getMany ? await state.getMany(refs) : await Promise.all(refs.map((r) => state.get(r.type, r.key)))
+    const [stored, pause] = await readItems(this.ctx.options.state, [{ type, key }, pauseRef(type)])
     this.recent.readPause(type, pause !== undefined, sentAt)
     return { stored, typePaused: pause !== undefined }
   }

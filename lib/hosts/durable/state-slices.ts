@@ -9,8 +9,9 @@
 // whose read fails leaves its groups unfinished (their records come again, as any group's that did
 // not commit); the groups of other slices run as they would.
 import type { Logger } from '../../core/logger.js'
-import type { StoredInstance } from '../../store/index.js'
+import type { StateStore, StoredInstance } from '../../store/index.js'
 import type { Group } from './durable-batch.js'
+import { message } from './durable-context.js'
 
 /** Keys of one read: one BatchGetItem. */
 export const SLICE_KEYS = 100
@@ -19,6 +20,19 @@ const AHEAD = 1
 
 /** Reads many instances' items, in the order asked (the state store's `getMany`, or its `get` each). */
 export type ReadItems = (refs: readonly { type: string; key: string }[]) => Promise<(StoredInstance | undefined)[]>
+
+/** Many items of `state` in the order asked: its `getMany`, or its `get` each at once. */
+export async function readItems(state: StateStore, refs: readonly { type: string; key: string }[]): Promise<(StoredInstance | undefined)[]> {
+  return state.getMany ? await state.getMany(refs) : await Promise.all(refs.map((r) => state.get(r.type, r.key)))
+}
+
+/**
+ * Reads the states of `groups` (a batch's groups after its first slice) a slice at a time, as the
+ * workers come near them: each group's `slice` says when its state is there.
+ */
+export function readInSlices(groups: readonly Group[], read: ReadItems, logger: Logger, shard: string): void {
+  new StateSlices(groups, read, logger, shard)
+}
 
 /** One slice of a batch's groups: what a group of it awaits before it runs. */
 export class StateSlice {
@@ -37,7 +51,7 @@ export class StateSlice {
   }
 }
 
-/** The slices of a batch after its first, each read when the workers come within AHEAD of it. */
+/** The slices of a batch after its first, each read when the workers come within AHEAD of it (made by `readInSlices`). */
 export class StateSlices {
   private readonly slices: StateSlice[] = []
   /** Slices whose read has started: every one before this index. */
@@ -78,7 +92,7 @@ export class StateSlices {
       slice.groups.forEach((g, i) => (g.stored = loaded[i]))
       return true
     } catch (error) {
-      this.logger.error("could not load state; these instances' records will be delivered again", { shard: this.shard, instances: slice.groups.length, error: error instanceof Error ? error.message : String(error) })
+      this.logger.error("could not load state; these instances' records will be delivered again", { shard: this.shard, instances: slice.groups.length, error: message(error) })
       return false
     }
   }
