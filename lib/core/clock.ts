@@ -21,6 +21,14 @@ export function isEpochMs(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= MAX_EPOCH_MS
 }
 
+/**
+ * What a field or array that will hold clock readings starts as, so that V8 keeps it tagged. A
+ * reading (epoch ms) is no small integer: a field or array V8 keeps as unboxed doubles boxes it
+ * anew (16 bytes) on every read, or on every object made; tagged, whatever shares one reading
+ * (the turns, tells and envelopes of one stretch) shares its number.
+ */
+export const NO_READING = undefined as unknown as number
+
 /** The wall clock and Node's timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),

@@ -1,3 +1,4 @@
+import { NO_READING } from './clock.js'
 import type { ForkMembership } from './fork.js'
 import type { CorrelationId, MessageId } from './ids.js'
 
@@ -105,10 +106,7 @@ export function makeEnvelope<Body>(f: EnvelopeFields<Body>): Envelope<Body> {
     parentId: f.parentId,
     causationId: f.causationId,
     attempt: f.attempt ?? 0,
-    // Undefined first, so that V8 keeps the field tagged: a clock reading is no small integer, and
-    // in a field kept as a double each envelope would box it anew (16 bytes); tagged, the messages
-    // a turn sends share its one reading's number.
-    sentAt: undefined as unknown as number,
+    sentAt: NO_READING, // set below: first, so that the field stays tagged (clock.ts)
     replyTo: f.replyTo,
     deadline: f.deadline,
     fork: f.fork,

@@ -1,3 +1,4 @@
+import { NO_READING } from '../core/clock.js'
 import type { ActorClass } from '../core/actor.js'
 import type { Context, OnceOptions, TurnTellOptions } from '../core/context.js'
 import type { Envelope, TraceContext } from '../core/envelope.js'
@@ -69,10 +70,7 @@ export abstract class TurnContext<State = unknown, Slot extends TurnSlot = TurnS
   constructor(host: TurnHost, instance: Slot, state: State, startedAt: number, journal?: TurnJournal) {
     this.host = host
     this.instance = instance
-    // Undefined first, so that V8 keeps the field tagged: a clock reading is no small integer, and
-    // in a field kept as a double each context would box it anew (16 bytes a turn); tagged, the
-    // turns that share a reading share its number.
-    this.startedAt = undefined as unknown as number
+    this.startedAt = NO_READING // first, so that the field stays tagged (clock.ts)
     this.startedAt = startedAt
     this.state = journal === undefined ? state : (journal.view as State)
     this.journal = journal

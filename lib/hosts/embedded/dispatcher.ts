@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../../core/clock.js'
+import { NO_READING, type Clock, type TimerHandle } from '../../core/clock.js'
 import * as d from '../../core/defaults.js'
 import { detached } from '../../turn/turn-trace.js'
 import type { ActorRuntime } from './actor-runtime.js'
@@ -103,11 +103,9 @@ export class Dispatcher {
   private readingTurns = -d.TURNS_PER_SLICE
   /**
    * The reading tells from outside a turn share now, how many more may share it, and the turns run
-   * when it was taken (see outsideNow). The reading starts undefined so that V8 keeps the field
-   * tagged: the tells sharing it take one number, where a field kept as an unboxed double is boxed
-   * anew on every read.
+   * when it was taken (see outsideNow). Tagged, so the tells sharing it take one number (NO_READING).
    */
-  private outsideReading: number = undefined as unknown as number
+  private outsideReading: number = NO_READING
   private outsideReadsLeft = 0
   private outsideTurns = 0
   /** A microtask that gives up the outside reading is queued. */

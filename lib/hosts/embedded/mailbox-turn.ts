@@ -1,3 +1,4 @@
+import { NO_READING } from '../../core/clock.js'
 import type { Envelope } from '../../core/envelope.js'
 import type { TurnJournal } from '../../core/turn-journal.js'
 import { TurnContext, type TurnHost } from '../../turn/turn-context.js'
@@ -41,8 +42,7 @@ export class MailboxTurn extends TurnContext<unknown, Instance> {
     super(host, instance, state, startedAt, journal)
     this.item = item
     this.seq = seq
-    // Undefined first, as TurnContext's startedAt (turn-context.ts says why).
-    this.sentAt = undefined as unknown as number
+    this.sentAt = NO_READING // first, so that the field stays tagged (clock.ts)
     this.sentAt = sentAt
     this.envelope = seq === ENVELOPE ? (item as Envelope) : undefined
     if (--kept.left <= 0 || kept.turn === undefined) {

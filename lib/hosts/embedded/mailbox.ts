@@ -1,3 +1,4 @@
+import { NO_READING } from '../../core/clock.js'
 /** Slots of the first chunk; each next chunk doubles, up to MAX_CHUNK. Small, since most instances hold few messages. */
 const FIRST_CHUNK = 8
 const MAX_CHUNK = 1024
@@ -21,10 +22,8 @@ class Chunk {
   constructor(readonly size: number) {
     this.items = new Array(size)
     this.seqs = new Array<number>(size).fill(0)
-    // Filled with undefined, not 0, so that the array holds references: a clock reading is no small
-    // integer, and in an array of doubles each read of one (every turn's) boxes it anew, 16 bytes a
-    // turn; held as the reading's own number, tells that share a reading share it.
-    this.sentAts = new Array<number>(size).fill(undefined as unknown as number)
+    // Not filled with 0: an array of doubles would box each reading read from it (clock.ts, NO_READING).
+    this.sentAts = new Array<number>(size).fill(NO_READING)
   }
 }
 
@@ -72,12 +71,8 @@ export class Mailbox {
   size = 0
   item: unknown = undefined
   seq = 0
-  /**
-   * Set only when it changes (tells in a stretch share a reading): V8 keeps this field tagged (it
-   * starts undefined), so a turn that takes it takes the number already made, where a field kept
-   * as an unboxed double is boxed anew on every read.
-   */
-  sentAt: number = undefined as unknown as number
+  /** Set only when it changes (tells in a stretch share a reading); tagged, as NO_READING says. */
+  sentAt: number = NO_READING
 
   push(item: unknown, seq: number, sentAt: number): void {
     let chunk = this.last
