@@ -36,6 +36,7 @@ import { DurablePauses } from './pauses.js'
 import { ProcessView } from './process-view.js'
 import { ReceiptWaiter } from './receipt-waiter.js'
 import { countRequests, RequestCounter } from './request-counter.js'
+import { boundIdleRequests } from './request-idle-timeout.js'
 import { RunningSlots } from './running-slots.js'
 import { keepSlotsMs, StreamHosting } from './stream-hosting.js'
 
@@ -86,6 +87,9 @@ export function awsParts(options: AwsSystemOptions, stopping: () => boolean): Aw
   const requests = options.requests ?? new RequestCounter()
   countRequests(options.kinesis, requests)
   countRequests(options.dynamodb, requests)
+  // A request that waits in silence fails instead of holding its batch (request-idle-timeout.ts).
+  boundIdleRequests(options.kinesis)
+  boundIdleRequests(options.dynamodb)
   const table = { client: options.dynamodb, tableName: options.tableName }
   const states = new DynamoDBStateStore(table)
   const timerStore = new DynamoDBTimerStore(table)
