@@ -36,7 +36,7 @@ import { DurablePauses } from './pauses.js'
 import { ProcessView } from './process-view.js'
 import { ReceiptWaiter } from './receipt-waiter.js'
 import { countRequests, RequestCounter } from './request-counter.js'
-import { boundIdleRequests } from './request-idle-timeout.js'
+import { boundIdleRequests } from '../store/request-idle-timeout.js'
 import { RunningSlots } from './running-slots.js'
 import { keepSlotsMs, StreamHosting } from './stream-hosting.js'
 

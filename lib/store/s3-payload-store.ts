@@ -6,6 +6,7 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import { ConfigError, TroupeError } from '../core/errors.js'
 import type { PayloadStore } from './payload-store.js'
 import { isS3BucketName } from './s3-bucket-name.js'
+import { boundIdleRequests } from './request-idle-timeout.js'
 
 export interface S3PayloadStoreOptions {
   /** Your client, for the bucket's region (on AWS, credentials from the function's role). */
@@ -56,6 +57,8 @@ export class S3PayloadStore implements PayloadStore {
     }
     if (options.prefix !== undefined && typeof options.prefix !== 'string') throw new ConfigError(`S3PayloadStore.prefix must be a string, got ${typeof options.prefix}`)
     this.client = options.client
+    // A read or write that falls silent fails instead of holding the batch that waits for it.
+    boundIdleRequests(options.client)
     this.bucket = options.bucket
     this.prefix = options.prefix ?? DEFAULT_S3_PAYLOAD_PREFIX
   }

@@ -1,5 +1,5 @@
 // A request whose connection goes silent fails after the clients' idle bound instead of holding
-// its batch, and so its shard, for good (lib/aws/request-idle-timeout.ts). The silence is real:
+// its batch, and so its shard, for good (lib/store/request-idle-timeout.ts). The silence is real:
 // a TCP proxy in front of dynalite takes one commit's bytes and never answers, as a black-holed
 // route does; nothing of the SDK is replaced.
 import { once } from 'node:events'
@@ -9,7 +9,7 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
 import { ensureStream } from '../../lib/aws/resources.js'
-import { boundIdleRequests, REQUEST_IDLE_TIMEOUT_MS } from '../../lib/aws/request-idle-timeout.js'
+import { boundIdleRequests, REQUEST_IDLE_TIMEOUT_MS } from '../../lib/store/request-idle-timeout.js'
 import { Actor, type Context } from '../../lib/index.js'
 import { clients } from '../../lib/local/local-stack.js'
 import { createTable, DynamoDBStateStore } from '../../lib/store/dynamodb.js'

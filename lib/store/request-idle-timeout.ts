@@ -1,4 +1,4 @@
-// A bound on how long a DynamoDB or Kinesis request may wait in silence. The SDK sets none by
+// A bound on how long a DynamoDB, Kinesis or S3 request may wait in silence. The SDK sets none by
 // default: a request whose connection goes dead without a reset (a black-holed route, a NAT that
 // dropped its mapping) waits for good. In a process that reads the stream itself, that one
 // request holds its batch, so its shard moves no further and every message behind it waits
@@ -11,7 +11,7 @@
 // NodeHttpHandler), set as the handler's service default: a client whose handler sets its own
 // `socketTimeout` or default keeps it, and a handler of another kind is left as it is.
 
-/** Silence, in ms, after which a DynamoDB or Kinesis request fails: far longer than either service ever takes to answer. */
+/** Silence, in ms, after which a request fails: far longer than DynamoDB, Kinesis or S3 ever take to answer or to send the next bytes. */
 export const REQUEST_IDLE_TIMEOUT_MS = 30_000
 
 /** The key @smithy/node-http-handler takes, in `updateHttpClientConfig`, for a default that yields to the client's own setting. */
