@@ -1,13 +1,11 @@
 // The dead letters of the DynamoDB journal (dynamodb-journal.ts): one partition (`deadletters`)
 // with one item per message, so a letter is found, replaced and taken by its id alone:
-// `take` is one DeleteItem that answers with the old item. A replay holds a letter instead
-// (dead-letter-replay.ts): attributes beside it on its item (`claim`, `claimId`, `claimUntil`,
-// the count of holds `gen`, and `sentAs`), each change conditional on the hold; a letter written
-// again (a newer one) replaces the item, and with it all of them. Listing is one Query over the
-// partition (paged; filtered by actor type on the server, which saves bandwidth, not reads). The
-// partition shares one partition's throughput (1,000 writes/s) and, since the table has a local
-// index, is capped at 10 GB: dead letters are meant to be few and handled, not to pile up. They
-// carry no `ttl`: they are kept until taken.
+// `take` is one UpdateItem that ends the letter and answers with its item. A replay holds a letter
+// instead (dynamodb-letter-holds.ts); a letter written again (a newer one) replaces the item, and
+// with it the hold. Listing is one Query over the partition (paged; filtered by actor type on the
+// server, which saves bandwidth, not reads). The partition shares one partition's throughput
+// (1,000 writes/s) and, since the table has a local index, is capped at 10 GB: dead letters are
+// meant to be few and handled, not to pile up. They carry no `ttl`: they are kept until taken.
 //
 // Each letter is written with one conditional PutItem: a later death of the message (`deadAt`)
 // replaces it, the same death written again (an outbox sent again after a crash) or an older one
@@ -25,26 +23,19 @@
 // is kept whole in the payload store (the claim check's port; by default DynamoDB chunks in this
 // table, `payload#dead/…`, with no `ttl`), and its item keeps `payload` (key, bytes, sha256) and a
 // summary letter (the envelope without its body, the error shortened), so it is still listed,
-// filtered and counted with one Query. Reads fetch the whole letter back and check its sha256.
-// The payload's key holds the letter's sha256, so a letter of the message with other content (a
-// later death: other attempts, another error) never mixes its bytes with the first; the write
-// that replaces a large letter deletes the payload of the one it replaced, and `take` deletes the
-// payload of the letter it takes.
-import { createHash } from 'node:crypto'
+// filtered and counted with one Query; reads fetch the whole letter back (dynamodb-letter-bytes.ts).
+// The write that replaces a large letter deletes the payload of the one it replaced, and `take`
+// deletes the payload of the letter it takes.
 import { GetItemCommand, PutItemCommand, UpdateItemCommand, type PutItemCommandInput, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
 import { eachAtOnce } from '../core/each-at-once.js'
-import { ReplayUnderWayError, TroupeError } from '../core/errors.js'
-import { lettersInTheWay, letterOwner, MAX_LETTER_MOVES, movedLetter, placeLetter, type DeadLetter, type HeldDeadLetter, type ReplayClaim } from '../core/dead-letter.js'
-import type { Origin } from '../core/envelope.js'
-import { decode, encode } from '../core/serialization.js'
+import { TroupeError } from '../core/errors.js'
+import { lettersInTheWay, letterOwner, MAX_LETTER_MOVES, movedLetter, placeLetter, type DeadLetter } from '../core/dead-letter.js'
 import {
   DEAD_LETTERS_PK,
   DeadLetterPayloadError,
   labelOf,
   letterItem,
-  letterKey,
   letterText,
-  payloadKey,
   readLetterText,
   referenceOf,
   summaryItem,
@@ -53,12 +44,12 @@ import {
   unreadableLetter,
   type Item,
   type Key,
-  type LetterReference,
   type LetterText,
 } from './dynamodb-dead-letter-item.js'
-import { DYNAMODB_MAX_ITEM_BYTES, errorName, isTooLarge, itemBytes, type TableAccess } from './dynamodb-table.js'
+import type { LetterBytes } from './dynamodb-letter-bytes.js'
+import { A_LETTER, type LetterHolds } from './dynamodb-letter-holds.js'
+import { DYNAMODB_MAX_ITEM_BYTES, errorName, itemBytes, type TableAccess } from './dynamodb-table.js'
 import { byDeadAt } from './memory-journal.js'
-import type { PayloadStore } from './payload-store.js'
 
 /** The bytes a letter kept whole in its item may take: the rest is room for a replay's hold and `sentAs`. */
 const LETTER_ITEM_BYTES = DYNAMODB_MAX_ITEM_BYTES - 1024
@@ -102,16 +93,13 @@ function ownerOfOld(item: Item): string | undefined {
     return undefined
   }
 }
-/** The condition of an item that holds a letter, not what is left of one replayed or taken. */
-const A_LETTER = 'attribute_exists(pk) AND attribute_not_exists(ended)'
-/** What a letter's item holds besides its key, `deadAt` and `sentAs`: all of it goes when the letter ends. */
-const LETTER_ATTRIBUTES = ['type', 'letter', 'escaped', 'truncated', 'payload', 'claim', 'claimId', 'claimUntil', 'gen']
-
 export class DynamoDBDeadLetters {
   constructor(
     private readonly table: TableAccess,
-    /** Where letters too large for an item are kept whole. */
-    private readonly payloads: PayloadStore,
+    /** Where letters too large for an item are kept whole, and how any letter is read from its item. */
+    private readonly bytes: LetterBytes,
+    /** Replays' holds, and the end a take leaves of a letter. */
+    private readonly holds: LetterHolds,
     /** How long the death of a letter replayed or taken is kept: as long as a copy of its write may come. */
     private readonly tombstoneTtlMs: number,
   ) {}
@@ -179,7 +167,7 @@ export class DynamoDBDeadLetters {
       }
       const replaced = out.Attributes && referenceOf(out.Attributes)
       // Bytes left behind by a failed delete cost storage, never a letter.
-      if (replaced && replaced.key !== referenceOf(item)?.key) await this.forget(replaced.key).catch(() => undefined)
+      if (replaced && replaced.key !== referenceOf(item)?.key) await this.bytes.forget(replaced.key).catch(() => undefined)
       return 'written'
     }
     throw new TroupeError('TROUPE_STORE_UNAVAILABLE', `the dead letter of ${labelOf(letter)} was not written to table ${this.table.name}: its item changed under each of 3 writes`)
@@ -228,7 +216,7 @@ export class DynamoDBDeadLetters {
     for await (const page of this.table.query(input)) items.push(...page)
     const out = await eachAtOnce(items, PAYLOADS_AT_ONCE, async (item) => {
       try {
-        return await this.readLetter(item)
+        return await this.bytes.read(item)
       } catch (error) {
         // A letter whose bytes are gone is still listed, as its summary says it: never hidden.
         if (error instanceof DeadLetterPayloadError) return summaryLetter(item, error)
@@ -247,176 +235,19 @@ export class DynamoDBDeadLetters {
    * fails, naming why: a replay never sends a letter's summary in place of its message.
    */
   async take(id: string): Promise<DeadLetter | undefined> {
-    const item = await this.end(id, A_LETTER, {})
+    const item = await this.holds.end(id, A_LETTER, {})
     if (!item) return undefined
     let letter: DeadLetter
     try {
-      letter = await this.readLetter(item)
+      letter = await this.bytes.read(item)
     } catch (error) {
       await this.putBack(item)
       throw error
     }
     const ref = referenceOf(item)
     // The letter is in hand; bytes left behind by a failed delete cost storage, never a letter.
-    if (ref) await this.forget(ref.key).catch(() => undefined)
+    if (ref) await this.bytes.forget(ref.key).catch(() => undefined)
     return letter
-  }
-
-  /**
-   * Holds letter `id` for a replay (`claim`), unless another replay holds it now: one UpdateItem
-   * that counts the holds (`gen`) and answers with the item as it was, and with it `sentAs`.
-   * Undefined when there is no letter; a ReplayUnderWayError while another replay holds it. A
-   * letter that cannot be read whole has its hold ended, and the error says why.
-   */
-  async claim(id: string, claim: ReplayClaim, now: number, moved = false): Promise<HeldDeadLetter | undefined> {
-    let item: Item
-    try {
-      const out = await this.table.send((c) =>
-        c.send(
-          new UpdateItemCommand({
-            TableName: this.table.name,
-            Key: letterKey(id),
-            UpdateExpression: 'SET claim = :claim, claimId = :id, claimUntil = :until ADD gen :one',
-            ConditionExpression: `${A_LETTER} AND (attribute_not_exists(claimUntil) OR claimUntil <= :now)`,
-            ExpressionAttributeValues: { ':claim': { S: encode(claim) }, ':id': { S: claim.id }, ':until': { N: String(claim.until) }, ':now': { N: String(now) }, ':one': { N: '1' } },
-            ReturnValues: 'ALL_OLD',
-          }),
-        ),
-      )
-      item = out.Attributes!
-    } catch (error) {
-      // A letter kept in its item before room was left there for a hold: moved to the payload store, once.
-      if (isTooLarge(error) && !moved) {
-        await this.moveToPayloads(id)
-        return this.claim(id, claim, now, true)
-      }
-      if (errorName(error) !== 'ConditionalCheckFailedException') throw error
-      const held = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: letterKey(id), ConsistentRead: true })))
-      if (!held.Item || held.Item.ended) return undefined
-      // The SDK tried again a write that had been made: the hold is this replay's own.
-      if (held.Item.claimId?.S !== claim.id) throw new ReplayUnderWayError(id, Number(held.Item.claimUntil?.N ?? now))
-      item = { ...held.Item, gen: { N: String(Number(held.Item.gen?.N ?? 1) - 1) } }
-    }
-    const sentAs = item.sentAs?.S === undefined ? undefined : decode<Origin>(item.sentAs.S)
-    try {
-      return { letter: await this.readLetter(item), gen: Number(item.gen?.N ?? 0) + 1, ...(sentAs ? { sentAs } : {}) }
-    } catch (error) {
-      await this.release(id, claim.id)
-      throw error
-    }
-  }
-
-  /**
-   * Moves a letter kept whole in its item to the payload store, its item a summary (an item that
-   * full holds no `sentAs`), unless the item changed meanwhile (another replay moved, held or
-   * deleted it, or a newer letter replaced it): then its bytes are dropped again.
-   */
-  private async moveToPayloads(id: string): Promise<void> {
-    const got = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: letterKey(id), ConsistentRead: true })))
-    const old = got.Item
-    if (!old || old.ended || referenceOf(old)) return
-    const text = letterText(await this.readLetter(old))
-    const ref = await this.putPayload(text)
-    const item = summaryItem(text, ref)
-    if (old.gen) item.gen = old.gen
-    const held = old.claimId?.S
-    try {
-      await this.table.send((c) =>
-        c.send(
-          new PutItemCommand({
-            TableName: this.table.name,
-            Item: item,
-            ConditionExpression: `#letter = :letter AND ${held === undefined ? 'attribute_not_exists(claimId)' : 'claimId = :held'}`,
-            ExpressionAttributeNames: { '#letter': 'letter' },
-            ExpressionAttributeValues: { ':letter': old.letter!, ...(held === undefined ? {} : { ':held': { S: held } }) },
-          }),
-        ),
-      )
-    } catch (error) {
-      if (errorName(error) !== 'ConditionalCheckFailedException') throw error
-      await this.forget(ref.key).catch(() => undefined)
-    }
-  }
-
-  /**
-   * Keeps with letter `id` that replay `claimId` may send it as `origin` (`kept`; again too, when
-   * a try of it before was made and its answer lost), unless that replay holds it no more: `taken
-   * over` by another (also when another replay ended it having sent it under another origin, or it
-   * was taken), or `gone` (ended under this origin, or no trace of it is left).
-   */
-  async markSent(id: string, claimId: string, origin: Origin): Promise<'kept' | 'taken over' | 'gone'> {
-    if (await this.ifHeld(id, claimId, 'SET sentAs = :sent', { ':sent': { S: encode(origin) } }, `(claimId = :held OR sentAs = :sent) AND attribute_not_exists(ended)`)) return 'kept'
-    const now = await this.table.send((c) => c.send(new GetItemCommand({ TableName: this.table.name, Key: letterKey(id), ConsistentRead: true, ProjectionExpression: 'pk, ended, sentAs' })))
-    if (!now.Item) return 'gone'
-    if (!now.Item.ended) return 'taken over'
-    // Ended by a replay that sent it under another origin (or taken): this one's never went.
-    const sent = now.Item.sentAs?.S === undefined ? undefined : decode<Origin>(now.Item.sentAs.S)
-    return sent?.lane === origin.lane ? 'gone' : 'taken over'
-  }
-
-  /** Ends replay `claimId`'s hold on letter `id`, if it still holds it (else false): a replay of it may take over at once. */
-  release(id: string, claimId: string): Promise<boolean> {
-    return this.ifHeld(id, claimId, 'SET claimUntil = :zero', { ':zero': { N: '0' } })
-  }
-
-  /** Makes `update` if replay `claimId` holds letter `id` (or `condition` holds); false when it does not. */
-  private async ifHeld(id: string, claimId: string, update: string, values: Item, condition = 'claimId = :held'): Promise<boolean> {
-    try {
-      await this.table.send((c) =>
-        c.send(
-          new UpdateItemCommand({
-            TableName: this.table.name,
-            Key: letterKey(id),
-            UpdateExpression: update,
-            ConditionExpression: condition,
-            ExpressionAttributeValues: { ...values, ':held': { S: claimId } },
-          }),
-        ),
-      )
-      return true
-    } catch (error) {
-      if (errorName(error) === 'ConditionalCheckFailedException') return false
-      throw error
-    }
-  }
-
-  /**
-   * Ends letter `id` once replay `claimId` sent its message, leaving its death; leaves it when that
-   * replay holds it no more (a newer letter of the message replaced it, or another replay took it over).
-   */
-  async dropClaimed(id: string, claimId: string): Promise<void> {
-    const old = await this.end(id, 'claimId = :held', { ':held': { S: claimId } })
-    const ref = old && referenceOf(old)
-    // Bytes left behind by a failed delete cost storage, never a letter.
-    if (ref) await this.forget(ref.key).catch(() => undefined)
-  }
-
-  /**
-   * Leaves of letter `id`, if `condition` holds, its death (`deadAt`), when it ended, and a `ttl` as
-   * long as a copy of its write may come: one UpdateItem, which answers with the letter's item.
-   * Undefined when the condition did not hold.
-   */
-  private async end(id: string, condition: string, values: Item): Promise<Item | undefined> {
-    const now = Date.now()
-    try {
-      const out = await this.table.send((c) =>
-        c.send(
-          new UpdateItemCommand({
-            TableName: this.table.name,
-            Key: letterKey(id),
-            UpdateExpression: `REMOVE ${LETTER_ATTRIBUTES.map((_, i) => `#a${i}`).join(', ')} SET ended = :ended, #ttl = :ttl`,
-            ConditionExpression: condition,
-            ExpressionAttributeNames: { ...Object.fromEntries(LETTER_ATTRIBUTES.map((a, i) => [`#a${i}`, a])), '#ttl': 'ttl' },
-            ExpressionAttributeValues: { ...values, ':ended': { N: String(now) }, ':ttl': { N: String(Math.ceil((now + this.tombstoneTtlMs) / 1000)) } },
-            ReturnValues: 'ALL_OLD',
-          }),
-        ),
-      )
-      return out.Attributes
-    } catch (error) {
-      if (errorName(error) === 'ConditionalCheckFailedException') return undefined
-      throw error
-    }
   }
 
   /**
@@ -430,36 +261,13 @@ export class DynamoDBDeadLetters {
   private async putLarge(text: LetterText, mine: Item & Key): Promise<'written' | 'kept' | 'another'> {
     const place = await this.placeBeside(await this.itemOf(mine), mine, text.letter)
     if (place !== 'write') return place
-    const ref = await this.putPayload(text)
+    const ref = await this.bytes.put(text)
     const written = await this.putItem(summaryItem(text, ref), text.letter)
     if (written === 'written') return written
     // Bytes no letter refers to: those of a letter moved on, or of a copy whose letter is there already under other bytes.
     const there = written === 'another' ? undefined : await this.itemOf(mine)
-    if (written === 'another' || (there !== undefined && there.ended === undefined && referenceOf(there)?.key !== ref.key)) await this.forget(ref.key).catch(() => undefined)
+    if (written === 'another' || (there !== undefined && there.ended === undefined && referenceOf(there)?.key !== ref.key)) await this.bytes.forget(ref.key).catch(() => undefined)
     return written
-  }
-
-  /** Writes a letter's whole text to the payload store; where it is. */
-  private async putPayload(text: LetterText): Promise<LetterReference> {
-    const data = Buffer.from(text.text, 'utf8')
-    const digest = createHash('sha256').update(data).digest()
-    const ref: LetterReference = { key: payloadKey(text.letter.envelope.id, digest), bytes: data.byteLength, sha256: digest.toString('base64') }
-    await this.payloads.put(ref.key, data, Infinity)
-    if (itemBytes(summaryItem(text, ref)) > DYNAMODB_MAX_ITEM_BYTES) {
-      // Only the envelope's ids and key are in it, and the runtime bounds those far below this.
-      throw new TroupeError('TROUPE_DEAD_LETTER_NOT_STORED', `dead letter of ${labelOf(text.letter)} is over DynamoDB's 400 KB even as a summary`)
-    }
-    return ref
-  }
-
-  /** The letter of an item: from the item itself, or whole from the payload store, checked against its sha256. */
-  private async readLetter(item: Item): Promise<DeadLetter> {
-    const ref = referenceOf(item)
-    if (!ref) return readLetterText(item.letter?.S ?? '', item)
-    const data = await this.payloads.get(ref.key)
-    if (data === undefined) throw new DeadLetterPayloadError(item, ref, 'nothing is kept under it')
-    if (createHash('sha256').update(data).digest('base64') !== ref.sha256) throw new DeadLetterPayloadError(item, ref, 'its bytes do not match their sha256')
-    return readLetterText(Buffer.from(data).toString('utf8'), item)
   }
 
   private async putBack(item: Item): Promise<void> {
@@ -471,9 +279,5 @@ export class DynamoDBDeadLetters {
     } catch (error) {
       if (errorName(error) !== 'ConditionalCheckFailedException') throw error // a new letter of this id came meanwhile: it stays
     }
-  }
-
-  private async forget(key: string): Promise<void> {
-    await this.payloads.delete?.(key)
   }
 }

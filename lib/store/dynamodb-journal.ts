@@ -46,6 +46,8 @@ import { batchDelete, batchPut, type Write } from './dynamodb-batch-writes.js'
 import type { Item, Key } from './dynamodb-dead-letter-item.js'
 import { DEFAULT_TOMBSTONE_TTL_MS } from '../core/defaults.js'
 import { DynamoDBDeadLetters } from './dynamodb-dead-letters.js'
+import { LetterBytes } from './dynamodb-letter-bytes.js'
+import { LetterHolds } from './dynamodb-letter-holds.js'
 import { ENTRY_PREFIX, receiptPk, receiptWrite, toReceiptRecord } from './dynamodb-receipt-item.js'
 import { TableAccess, type DynamoDBStoreOptions } from './dynamodb-table.js'
 import { toTraceLink, traceItem, tracePk } from './dynamodb-trace-link.js'
@@ -72,13 +74,17 @@ export interface DynamoDBJournalOptions extends DynamoDBStoreOptions {
 export class DynamoDBJournalStore implements JournalStore {
   private readonly table: TableAccess
   private readonly letters: DynamoDBDeadLetters
+  private readonly holds: LetterHolds
 
   constructor(options: DynamoDBJournalOptions) {
     this.table = new TableAccess(options)
     if (options.payloads !== undefined && (typeof options.payloads.put !== 'function' || typeof options.payloads.get !== 'function')) {
       throw new ConfigError('DynamoDBJournalOptions.payloads must be a PayloadStore (put, get): DynamoDBPayloadStore, FolderPayloadStore or your own')
     }
-    this.letters = new DynamoDBDeadLetters(this.table, options.payloads ?? new DynamoDBPayloadStore(options), options.tombstoneTtlMs ?? DEFAULT_TOMBSTONE_TTL_MS)
+    const bytes = new LetterBytes(options.payloads ?? new DynamoDBPayloadStore(options))
+    const tombstoneTtlMs = options.tombstoneTtlMs ?? DEFAULT_TOMBSTONE_TTL_MS
+    this.holds = new LetterHolds(this.table, bytes, tombstoneTtlMs)
+    this.letters = new DynamoDBDeadLetters(this.table, bytes, this.holds, tombstoneTtlMs)
   }
 
   async putReceipts(records: readonly ReceiptRecord[]): Promise<void> {
@@ -150,19 +156,19 @@ export class DynamoDBJournalStore implements JournalStore {
   }
 
   claimDeadLetter(id: string, claim: ReplayClaim, now: number): Promise<HeldDeadLetter | undefined> {
-    return this.letters.claim(id, claim, now)
+    return this.holds.claim(id, claim, now)
   }
 
   markDeadLetterSent(id: string, claimId: string, origin: Origin): Promise<'kept' | 'taken over' | 'gone'> {
-    return this.letters.markSent(id, claimId, origin)
+    return this.holds.markSent(id, claimId, origin)
   }
 
   releaseDeadLetter(id: string, claimId: string): Promise<boolean> {
-    return this.letters.release(id, claimId)
+    return this.holds.release(id, claimId)
   }
 
   dropClaimedDeadLetter(id: string, claimId: string): Promise<void> {
-    return this.letters.dropClaimed(id, claimId)
+    return this.holds.dropClaimed(id, claimId)
   }
 
   /** Fails, naming why, when a letter kept in the payload store cannot be read whole: the letter then stays. */
