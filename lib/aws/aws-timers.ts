@@ -99,7 +99,11 @@ export class AwsTimers {
     this.fires = o.fires
     if (this.fires) {
       this.runner.start()
-      this.tick = setInterval(() => this.runner.poke(), o.tickMs)
+      this.tick = setInterval(() => {
+        this.runner.poke()
+        // Wake-ups of keys this process parked that another process ran first: inspect() stops counting them.
+        void o.host.refreshParked(o.clock.now() - o.tickMs)
+      }, o.tickMs)
       this.tick.unref()
     }
   }
