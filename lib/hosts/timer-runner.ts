@@ -16,6 +16,12 @@ const BATCH = 100
 export interface TimerLanes {
   of(timer: TimerRecord): string
   atOnce: number
+  /**
+   * The instance a timer reaches, when a lane holds several (a capped type's keys share its few
+   * lanes): a firing that fails keeps only its instance's later timers due behind it, and the
+   * lane's other instances fire. Without it, a failed firing stops its whole lane.
+   */
+  instanceOf?(timer: TimerRecord): string
 }
 
 /** Every timer in one lane: one at a time, in due order. */
@@ -124,20 +130,25 @@ export class TimerRunner {
 
   /**
    * Fires `due` lane by lane. A failed firing stops its own lane (its later timers stay due behind
-   * it) and is logged; the other lanes go on. Answers how many lanes failed.
+   * it) and is logged; the other lanes go on. Where a lane holds several instances (`instanceOf`),
+   * only the failed one's later timers stay behind it. Answers how many firings failed.
    */
   private async fireInLanes(due: readonly TimerRecord[], lanes: TimerLanes, now: number): Promise<number> {
     let failed = 0
     await eachAtOnce(this.inLanes(due, lanes), lanes.atOnce, async (lane) => {
+      const stopped = new Set<string>()
       for (const t of lane) {
         if (this.state === 'stopped') return
+        const instance = lanes.instanceOf?.(t)
+        if (instance !== undefined && stopped.has(instance)) continue
         try {
           await this.fire(t)
           await this.advance(t, now)
         } catch (error) {
           failed++
           this.logger.error('a timer could not fire; it and the later timers of its lane stay due', { timerId: t.id, target: t.target, error: (error as Error).message })
-          return
+          if (instance === undefined) return
+          stopped.add(instance)
         }
       }
     })

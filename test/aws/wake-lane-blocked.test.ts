@@ -1,8 +1,9 @@
 // A type capped at one turn at a time (`policy.concurrency: 1`) has one timer lane for all of its
-// keys' wake-ups (aws-timers.ts `timerLanes`: a capped type has at most `concurrency` lanes), and a
-// lane stops at its first firing that fails. So one key whose wake-up cannot finish (its item is
-// damaged, refused by name as the host refuses it on the stream) keeps every other key's wake-up
-// behind it due, tick after tick: a quiet healthy key's parked messages wait for good.
+// keys' wake-ups (aws-timers.ts `timerLanes`: a capped type has at most `concurrency` lanes). A
+// lane used to stop at its first firing that failed, so one key whose wake-up cannot finish (its
+// item damaged, refused by name as the host refuses it on the stream) kept every other key's
+// wake-up behind it due, tick after tick: a quiet healthy key's parked messages waited for good.
+// Now a failed firing keeps only its own instance's later timers behind it.
 import t from 'tap'
 import { Actor, type Context } from '../../lib/index.js'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
@@ -16,7 +17,7 @@ import { SimulatedClock } from '../../lib/testing/simulated-clock.js'
 import { KinesisTransport } from '../../lib/transport/kinesis.js'
 import { createLogger } from '../../lib/core/logger.js'
 import { message } from '../transport/fixtures/kinesis.js'
-import { makeHost, readBatches } from '../aws/fixtures/durable.js'
+import { makeHost, readBatches } from './fixtures/durable.js'
 import { localStackFor } from '../fixtures/local-stack.js'
 
 type In = { k: string; n: number }
@@ -73,4 +74,6 @@ t.test("one key's wake-up that cannot finish does not keep the other keys' wake-
   }
   const good = await state.get(One.type, 'good')
   t.same(decode<Seen | undefined>(good!.state)?.seen ?? [], [1], "the healthy key's parked message ran")
+  const due = await tick.timers()
+  t.same(due.map((d) => decode<{ key: string }>(d.body).key), ['bad'], "the damaged key's wake-up stays due, and only it")
 })
