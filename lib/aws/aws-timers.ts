@@ -62,18 +62,34 @@ const LANES_AT_ONCE = 16
  * takes a slot, and wake-ups past the free slots would only park again, until the next tick.
  */
 export function timerLanes(typeOf: (type: string) => ActorType): TimerLanes {
+  /** The instance a timer reaches, with its type (undefined: none, or it cannot be told). */
+  const reached = (timer: TimerRecord): { type: ActorType; key: string } | undefined => {
+    try {
+      const wake = timer.target === THROTTLE_WAKE ? wakeTarget(timer) : undefined
+      const type = typeOf(wake?.type ?? timer.target)
+      if (wake === undefined && type.kind === 'stateless') return undefined
+      return { type, key: wake?.key ?? type.keyOf(decode(timer.body)) }
+    } catch {
+      return undefined
+    }
+  }
   return {
     of(timer) {
-      try {
-        const wake = timer.target === THROTTLE_WAKE ? wakeTarget(timer) : undefined
-        const type = typeOf(wake?.type ?? timer.target)
-        if (wake === undefined && type.kind === 'stateless') return `\u0000${timer.id}`
-        const key = wake?.key ?? type.keyOf(decode(timer.body))
-        const cap = slotLimit(type)
-        return cap === undefined ? `${type.type}\u0000${key}` : `${type.type}\u0000#${stringHash(key) % cap}`
-      } catch {
+      const to = reached(timer)
+      if (to === undefined) {
+        try {
+          // A stateless target has no instance: each of its timers is a lane.
+          if (timer.target !== THROTTLE_WAKE && typeOf(timer.target).kind === 'stateless') return `\u0000${timer.id}`
+        } catch {}
         return '' // fire() dead-letters or reports it, in a lane of its own
       }
+      const cap = slotLimit(to.type)
+      return cap === undefined ? `${to.type.type}\u0000${to.key}` : `${to.type.type}\u0000#${stringHash(to.key) % cap}`
+    },
+    // A capped type's keys share its lanes: one key's firing that fails keeps only that key's later ones due.
+    instanceOf(timer) {
+      const to = reached(timer)
+      return to === undefined ? `\u0000${timer.id}` : `${to.type.type}\u0000${to.key}`
     },
     atOnce: LANES_AT_ONCE,
   }
@@ -99,7 +115,11 @@ export class AwsTimers {
     this.fires = o.fires
     if (this.fires) {
       this.runner.start()
-      this.tick = setInterval(() => this.runner.poke(), o.tickMs)
+      this.tick = setInterval(() => {
+        this.runner.poke()
+        // Wake-ups of keys this process parked that another process ran first: inspect() stops counting them.
+        void o.host.refreshParked(o.clock.now() - o.tickMs)
+      }, o.tickMs)
       this.tick.unref()
     }
   }

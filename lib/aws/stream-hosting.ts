@@ -55,6 +55,7 @@ export class StreamHosting {
     const { transport, timers, host } = this.o
     await this.started
     for (;;) {
+      const looked = host.clock.now()
       if (timers.fires) await timers.fireDue()
       await transport.flush()
       const before = transport.stats.recordsSent
@@ -62,6 +63,9 @@ export class StreamHosting {
       await transport.flush()
       if (transport.stats.recordsSent !== before) continue
       if (host.parkedMessages === 0 || !timers.fires) return
+      // What was due when this round fired ran here, or ran on another host: the items say which.
+      await host.refreshParked(looked)
+      if (host.parkedMessages === 0) return
       await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_MS))
     }
   }

@@ -16,6 +16,12 @@ const BATCH = 100
 export interface TimerLanes {
   of(timer: TimerRecord): string
   atOnce: number
+  /**
+   * The instance a timer reaches, when a lane holds several (a capped type's keys share its few
+   * lanes): a firing that fails keeps only its instance's later timers due behind it, and the
+   * lane's other instances fire. Without it, a failed firing stops its whole lane.
+   */
+  instanceOf?(timer: TimerRecord): string
 }
 
 /** Every timer in one lane: one at a time, in due order. */
@@ -106,14 +112,31 @@ export class TimerRunner {
 
   private async run(): Promise<void> {
     try {
+      // Due timers this run did not fire (a firing failed, or one before it in its lane or
+      // instance did): the reads after it ask for that many more, and pass over them, so timers
+      // that can never fire do not keep the later ones from firing.
+      const left = new Set<string>()
+      const stopped = new Set<string>()
+      const read = new Set<string>()
+      let failed = 0
       for (;;) {
         const now = this.clock.now()
-        const due = await this.store.due(now, BATCH)
-        const failed = await this.fireInLanes(due, this.lanes, now)
+        const limit = BATCH + left.size
+        const found = await this.store.due(now, limit)
+        const before = left.size
+        const due: TimerRecord[] = []
+        for (const t of found) {
+          read.add(t.id)
+          if (left.has(t.id)) continue
+          if (stopped.has(this.instanceOf(t))) left.add(t.id)
+          else due.push(t)
+        }
+        failed += await this.fireInLanes(due, this.lanes, now, left, stopped)
         if (this.state === 'stopped') return
-        if (failed > 0) throw new Error(`${failed} of ${due.length} due timers could not fire`)
-        if (due.length < BATCH) break
+        // A runner without instances in its lanes stops at a failure, as its one lane does.
+        if (found.length < limit || (due.length === 0 && left.size === before) || (failed > 0 && this.lanes.instanceOf === undefined)) break
       }
+      if (failed > 0) throw new Error(`${failed} of ${read.size} due timers could not fire`)
     } catch (error) {
       this.logger.error('firing timers failed; retrying in 1 s', { error: (error as Error).message })
       if (this.state === 'started') this.arm(this.clock.now() + 1_000)
@@ -124,24 +147,42 @@ export class TimerRunner {
 
   /**
    * Fires `due` lane by lane. A failed firing stops its own lane (its later timers stay due behind
-   * it) and is logged; the other lanes go on. Answers how many lanes failed.
+   * it) and is logged; the other lanes go on. Where a lane holds several instances (`instanceOf`),
+   * only the failed one's later timers stay behind it. What it did not fire goes into `left`, and
+   * what a failure stopped (an instance, or a lane) into `stopped`, for the rest of the run.
+   * Answers how many firings failed.
    */
-  private async fireInLanes(due: readonly TimerRecord[], lanes: TimerLanes, now: number): Promise<number> {
+  private async fireInLanes(due: readonly TimerRecord[], lanes: TimerLanes, now: number, left: Set<string>, stopped: Set<string>): Promise<number> {
     let failed = 0
     await eachAtOnce(this.inLanes(due, lanes), lanes.atOnce, async (lane) => {
-      for (const t of lane) {
+      for (const [n, t] of lane.entries()) {
         if (this.state === 'stopped') return
+        const instance = this.instanceOf(t)
+        if (stopped.has(instance)) {
+          left.add(t.id)
+          continue
+        }
         try {
           await this.fire(t)
           await this.advance(t, now)
         } catch (error) {
           failed++
+          left.add(t.id)
+          stopped.add(instance)
           this.logger.error('a timer could not fire; it and the later timers of its lane stay due', { timerId: t.id, target: t.target, error: (error as Error).message })
-          return
+          if (lanes.instanceOf === undefined) {
+            for (const later of lane.slice(n + 1)) left.add(later.id)
+            return
+          }
         }
       }
     })
     return failed
+  }
+
+  /** What a failed firing stops: its instance, where the lanes tell it; else its whole lane. */
+  private instanceOf(t: TimerRecord): string {
+    return this.lanes.instanceOf?.(t) ?? this.lanes.of(t)
   }
 
   /** Due timers by lane, each lane in due order, the lanes in the order of their first timer. */

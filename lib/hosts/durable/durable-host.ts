@@ -60,6 +60,8 @@ import { DirectRuns, type EarlierTell } from './direct-runs.js'
 import { groupStart, type BatchResult, type DurableBatch, type Group } from './durable-batch.js'
 import { DurableContext, message, type DurableSettings } from './durable-context.js'
 import { GroupRunner } from './group-runner.js'
+import { noteParked } from './instance-run.js'
+import { readMeta } from './instance-meta.js'
 import { unappliedThrottle } from './instance-throttle.js'
 import { placeMessages, type OutboxEntry } from './outbox.js'
 import type { ProcessLane } from './process-lane.js'
@@ -151,6 +153,28 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
       }
     }
     return byType
+  }
+
+  /**
+   * Reads again the items of the instances this host's commits left parked whose wake-up was due
+   * before `dueBefore`: another host may have run it (a second process's timer runner, a Lambda's
+   * tick), and this one never hears of it. What the item holds now is what still waits. A read that
+   * fails leaves the count as it was.
+   */
+  async refreshParked(dueBefore: number): Promise<void> {
+    const { parkedHere } = this.runner
+    const stale = [...parkedHere].filter(([, p]) => p.wakeAt < dueBefore)
+    await Promise.all(
+      stale.map(async ([name, p]) => {
+        const stored = await Promise.resolve()
+          .then(() => this.ctx.options.state.get(p.type, name.slice(p.type.length + 1)))
+          .catch(() => null)
+        // A commit of this host since tells what it left, read after this one was sent.
+        if (stored === null || parkedHere.get(name) !== p) return
+        const { meta, problem } = readMeta(stored?.meta)
+        if (problem === undefined) noteParked(parkedHere, name, p.type, meta)
+      }),
+    )
   }
 
   // ── a batch ──────────────────────────────────────────────────────────────

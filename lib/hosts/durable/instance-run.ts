@@ -47,6 +47,15 @@ export interface ParkedHere {
   wakeAt: number
 }
 
+/**
+ * Notes in `parkedHere` what waits in instance `name`'s item as `meta` says, for a wake-up: a paused
+ * instance's parked messages wait for its resume, not for a wake-up, and are not counted.
+ */
+export function noteParked(parkedHere: Map<string, ParkedHere>, name: string, type: string, meta: InstanceMeta): void {
+  if (meta.parked !== undefined && meta.wake !== undefined) parkedHere.set(name, { type, count: meta.parked.length, oldestSentAt: meta.parked.reduce((at, e) => Math.min(at, e.sentAt), Infinity), wakeAt: meta.wake.dueAt })
+  else parkedHere.delete(name)
+}
+
 export class InstanceRun {
   private readonly ctx: DurableContext
   private readonly type: ActorType
@@ -126,7 +135,12 @@ export class InstanceRun {
     if (stored.changed) this.changed = true
     await this.runPass()
     if (this.changed) await this.commit()
-    else this.ctx.committed(this.type, this.events)
+    else {
+      // Nothing to write: the item stands as loaded, and says what waits in it (a wake-up another
+      // host ran first, or one that found its messages run already, leaves none here).
+      noteParked(this.parts.parkedHere, this.name, this.type.type, this.meta)
+      this.ctx.committed(this.type, this.events)
+    }
     await this.flushDirect()
     const { type, result, duplicates } = this
     result.applied += this.appliedHere
@@ -329,9 +343,7 @@ export class InstanceRun {
       pendingNow = kept.find((s) => s.lane === PENDING)!.entries.filter((e) => e.kind !== 'message')
     }
     group.stored = item
-    // A paused instance's parked messages wait for its resume, not for a wake-up: not counted.
-    if (meta.parked !== undefined && meta.wake !== undefined) this.parts.parkedHere.set(name, { type: type.type, count: meta.parked.length, oldestSentAt: meta.parked.reduce((at, e) => Math.min(at, e.sentAt), Infinity), wakeAt: meta.wake.dueAt })
-    else this.parts.parkedHere.delete(name)
+    noteParked(this.parts.parkedHere, name, type.type, meta)
     ctx.options.onCommit?.(type.type, key, shownState(type, key, this.state), item.updatedAt, group.records.at(-1)?.envelope.id)
     ctx.committed(type, events)
     await ctx.overflow.dropUnreferenced(this.pendingSpills, meta.outbox)
