@@ -3,7 +3,7 @@
 // is a TypeScript app without tsx to load it (a missing package); one that throws as it loads is
 // a failure (exit 1) naming the file.
 import { existsSync, statSync } from 'node:fs'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { appProblem, type App } from '../app/define-app.js'
 import { CliError, messageOf, UsageError } from './cli-error.js'
 
@@ -67,6 +67,27 @@ export function appLoadError(file: string, shown: string, error: unknown): CliEr
   if (typeScriptRefused) {
     return new CliError(`${shown} is TypeScript that Node cannot load by itself (${String(code)}); troupe loads TypeScript with tsx: npm install -D tsx (or write the app in JavaScript)`, 2, { cause: error })
   }
+  // Node's type stripping (22.18+, 24) runs the app itself but resolves its imports as written: the
+  // `./actors.js` of a TypeScript project (NodeNext) names a file that is not there, its `.ts` is.
+  const missing = TYPESCRIPT_FILE.test(file) && code === 'ERR_MODULE_NOT_FOUND' ? typeScriptSourceOf(error) : undefined
+  if (missing !== undefined) {
+    return new CliError(
+      `${shown} imports ${missing.js}, which is not there (its TypeScript source ${missing.ts} is): Node runs TypeScript without resolving .js imports to .ts; troupe loads TypeScript with tsx: npm install -D tsx`,
+      2,
+      { cause: error },
+    )
+  }
   return new CliError(`${shown} failed to load: ${messageOf(error)}`, 1, { cause: error })
 }
 
+/** The .js file a failed import named and the TypeScript file beside it (`.ts` for `.js`, `.mts`, `.cts`), when there is one. */
+function typeScriptSourceOf(error: unknown): { js: string; ts: string } | undefined {
+  const { url, message } = error as { url?: unknown; message?: unknown }
+  let js: string | undefined
+  if (typeof url === 'string' && url.startsWith('file:')) js = fileURLToPath(url)
+  else js = /Cannot find module '([^']+)'/.exec(String(message))?.[1]
+  const match = js === undefined ? null : /^(.*)\.([cm]?)js$/.exec(js)
+  if (js === undefined || match === null) return undefined
+  const ts = `${match[1]}.${match[2]}ts`
+  return existsSync(ts) ? { js, ts } : undefined
+}
