@@ -3,8 +3,9 @@
 // is a TypeScript app without tsx to load it (a missing package); one that throws as it loads is
 // a failure (exit 1) naming the file.
 import { existsSync, statSync } from 'node:fs'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { pathToFileURL } from 'node:url'
 import { appProblem, type App } from '../app/define-app.js'
+import { typeScriptRefusal } from '../app/typescript-refusal.js'
 import { CliError, messageOf, UsageError } from './cli-error.js'
 
 /** The app files looked for when no --app is given, in this order. */
@@ -49,45 +50,23 @@ export async function loadApp(file: string, names: { given: string; shown?: stri
   return app as App
 }
 
-const TYPESCRIPT_FILE = /\.[cm]?ts$/
-/** Node's refusals of TypeScript it cannot run itself: in node_modules, or syntax beyond stripping types. */
-const TYPE_STRIPPING_CODES = new Set(['ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING', 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX', 'ERR_INVALID_TYPESCRIPT_SYNTAX'])
-
 /**
  * Why importing the app failed, as the CliError to throw. troupe loads TypeScript with tsx when
  * tsx is installed; without it Node refuses a .ts app (before type stripping: an unknown
- * extension; with it: syntax it cannot strip, or TypeScript under node_modules), and its own
- * message would not say that installing tsx is the fix.
+ * extension; with it: syntax it cannot strip, TypeScript under node_modules, or a `./x.js` import
+ * of a .ts file), and its own message would not say that installing tsx is the fix.
  */
 export function appLoadError(file: string, shown: string, error: unknown): CliError {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
-  const typeScriptRefused =
-    TYPESCRIPT_FILE.test(file) &&
-    ((code === 'ERR_UNKNOWN_FILE_EXTENSION' && /"\.[cm]?ts"/.test(String(message))) || (typeof code === 'string' && TYPE_STRIPPING_CODES.has(code)))
-  if (typeScriptRefused) {
-    return new CliError(`${shown} is TypeScript that Node cannot load by itself (${String(code)}); troupe loads TypeScript with tsx: npm install -D tsx (or write the app in JavaScript)`, 2, { cause: error })
+  const refusal = typeScriptRefusal(file, error)
+  if (refusal?.kind === 'refused') {
+    return new CliError(`${shown} is TypeScript that Node cannot load by itself (${refusal.code}); troupe loads TypeScript with tsx: npm install -D tsx (or write the app in JavaScript)`, 2, { cause: error })
   }
-  // Node's type stripping (22.18+, 24) runs the app itself but resolves its imports as written: the
-  // `./actors.js` of a TypeScript project (NodeNext) names a file that is not there, its `.ts` is.
-  const missing = TYPESCRIPT_FILE.test(file) && code === 'ERR_MODULE_NOT_FOUND' ? typeScriptSourceOf(error) : undefined
-  if (missing !== undefined) {
+  if (refusal?.kind === 'js-import') {
     return new CliError(
-      `${shown} imports ${missing.js}, which is not there (its TypeScript source ${missing.ts} is): Node runs TypeScript without resolving .js imports to .ts; troupe loads TypeScript with tsx: npm install -D tsx`,
+      `${shown} imports ${refusal.js}, which is not there (its TypeScript source ${refusal.ts} is): Node runs TypeScript without resolving .js imports to .ts; troupe loads TypeScript with tsx: npm install -D tsx`,
       2,
       { cause: error },
     )
   }
   return new CliError(`${shown} failed to load: ${messageOf(error)}`, 1, { cause: error })
-}
-
-/** The .js file a failed import named and the TypeScript file beside it (`.ts` for `.js`, `.mts`, `.cts`), when there is one. */
-function typeScriptSourceOf(error: unknown): { js: string; ts: string } | undefined {
-  const { url, message } = error as { url?: unknown; message?: unknown }
-  let js: string | undefined
-  if (typeof url === 'string' && url.startsWith('file:')) js = fileURLToPath(url)
-  else js = /Cannot find module '([^']+)'/.exec(String(message))?.[1]
-  const match = js === undefined ? null : /^(.*)\.([cm]?)js$/.exec(js)
-  if (js === undefined || match === null) return undefined
-  const ts = `${match[1]}.${match[2]}ts`
-  return existsSync(ts) ? { js, ts } : undefined
 }
