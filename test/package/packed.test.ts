@@ -368,6 +368,10 @@ t.test("a strict user tsc over every subpath, with its peers installed, finds no
   const errors = tsc.stdout.split('\n').filter((l) => / error TS\d+:/.test(l))
   t.ok(tsc.stdout.includes('/node_modules/troupe/dist/lib/aws/index.d.ts'), 'tsc read the subpaths')
   t.same(errors.filter((l) => l.startsWith('node_modules/troupe/') || l.startsWith('every.ts')), [], "no error in troupe's declarations or in the user's file")
+  // README, "Use troupe in your project", names the peers whose own declarations fail these options.
+  const readme = README.slice(README.indexOf('## Use troupe in your project'), README.indexOf('The embedded core needs nothing else'))
+  const failing = [...new Set(errors.flatMap((l) => /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(l)?.slice(1) ?? []))].filter((p) => p !== 'troupe')
+  t.same(failing.filter((p) => !readme.includes(`node_modules/${p}\``)), [], `every peer whose declarations fail is named in the README: ${failing.join(', ')}`)
   const read = tsc.stdout.split('\n').filter((f) => f.includes('/node_modules/troupe/'))
   t.same(read.filter((f) => !f.endsWith('.d.ts')), [], "none of troupe's sources")
   // CloudWatch's client is a peer of CloudWatchMetrics alone: no declaration names its types, so
