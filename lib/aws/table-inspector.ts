@@ -363,7 +363,7 @@ export class TableInspector implements Inspector {
   }
 
   private sender(what: string): KinesisTransport {
-    if (!this.transport) throw new ConfigError(`to ${what}, troupe puts a message on the stream: pass the stream name (--stream) and its endpoint`)
+    if (!this.transport) throw new ConfigError(`to ${what}, troupe puts a message on the stream: pass the stream's name (--stream; TableInspector's stream and kinesis) and, for a local Kinesis, its endpoint (--kinesis-endpoint)`)
     return this.transport
   }
 }

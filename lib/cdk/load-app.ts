@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { appProblem, type App } from '../app/define-app.js'
+import { typeScriptRefusal } from '../app/typescript-refusal.js'
 import { ConfigError } from '../core/errors.js'
 import { s3PayloadBucket } from '../deploy/app-deployment.js'
 import type { PayloadBucketSpec } from '../deploy/resources.js'
@@ -33,11 +34,30 @@ export async function loadTroupeApp(file: string | URL): Promise<TroupeAppFile> 
   if (!existsSync(path) || statSync(path).isDirectory()) {
     throw new ConfigError(`loadTroupeApp: no app file at ${path}; give the module whose default export is defineApp({ actors: [...] })`)
   }
-  const mod = (await import(pathToFileURL(path).href)) as { default?: unknown }
+  let mod: { default?: unknown }
+  try {
+    mod = (await import(pathToFileURL(path).href)) as { default?: unknown }
+  } catch (error) {
+    throw appImportError(path, error)
+  }
   let app = mod.default
   // A .ts file in a package that is not "type": "module" compiles to CommonJS: the app is one level down.
   if (appProblem(app) !== undefined && typeof app === 'object' && app !== null && 'default' in app) app = (app as { default: unknown }).default
   const problem = appProblem(app)
   if (problem !== undefined) throw new ConfigError(`loadTroupeApp: the default export of ${path} is not an app (export default defineApp({ actors: [...] })): ${problem}`)
   return { file: path, app: app as App, payloadBucket: await s3PayloadBucket(app as App) }
+}
+
+/**
+ * What to throw when importing the app failed: Node's own error, unless it refused TypeScript
+ * because the CDK app does not run under tsx, which its message would not say.
+ */
+export function appImportError(path: string, error: unknown): unknown {
+  const refusal = typeScriptRefusal(path, error)
+  if (refusal === undefined) return error
+  const why =
+    refusal.kind === 'refused'
+      ? `${path} is TypeScript that Node cannot load by itself (${refusal.code})`
+      : `${path} imports ${refusal.js}, which is not there (its TypeScript source ${refusal.ts} is): Node runs TypeScript without resolving .js imports to .ts`
+  return Object.assign(new ConfigError(`loadTroupeApp: ${why}; run the CDK app under tsx (cdk.json: "app": "npx tsx app.ts"; npm install -D tsx)`), { cause: error })
 }

@@ -32,7 +32,7 @@ function bundleCommand(io: Io): Command {
     .option('--app <file>', `the app: a module whose default export is defineApp({ actors, … }) ${DEFAULT_APP_HELP}`)
     .option('--entry <file>', 'instead of --app: a module of your own that exports `handler` (export const handler = createLambdaHandler({ … }) from troupe/lambda)')
     .option('--out-dir <folder>', 'where index.mjs, its chunks and lambda.zip go (default .troupe/build)')
-    .option('--runtime <name>', `the Lambda runtime it is built for: ${LAMBDA_RUNTIMES.join(' or ')} (default ${DEFAULT_LAMBDA_RUNTIME})`)
+    .option('--runtime <name>', `the Lambda runtime it is built for: ${LAMBDA_RUNTIMES.join(' or ')} (default: the app's runtime, else ${DEFAULT_LAMBDA_RUNTIME})`)
     .option('--no-minify', 'readable output (bigger, slower to load)')
     .option('--credential-chain', "keep the SDK's whole credential chain; by default the bundle reads credentials from the environment only, as Lambda provides them")
     .option('--measure-init', "also time module init (import of the bundle in a fresh process of the runtime's Node, 5 times)")

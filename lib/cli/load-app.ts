@@ -5,6 +5,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { appProblem, type App } from '../app/define-app.js'
+import { typeScriptRefusal } from '../app/typescript-refusal.js'
 import { CliError, messageOf, UsageError } from './cli-error.js'
 
 /** The app files looked for when no --app is given, in this order. */
@@ -49,24 +50,23 @@ export async function loadApp(file: string, names: { given: string; shown?: stri
   return app as App
 }
 
-const TYPESCRIPT_FILE = /\.[cm]?ts$/
-/** Node's refusals of TypeScript it cannot run itself: in node_modules, or syntax beyond stripping types. */
-const TYPE_STRIPPING_CODES = new Set(['ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING', 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX', 'ERR_INVALID_TYPESCRIPT_SYNTAX'])
-
 /**
  * Why importing the app failed, as the CliError to throw. troupe loads TypeScript with tsx when
  * tsx is installed; without it Node refuses a .ts app (before type stripping: an unknown
- * extension; with it: syntax it cannot strip, or TypeScript under node_modules), and its own
- * message would not say that installing tsx is the fix.
+ * extension; with it: syntax it cannot strip, TypeScript under node_modules, or a `./x.js` import
+ * of a .ts file), and its own message would not say that installing tsx is the fix.
  */
 export function appLoadError(file: string, shown: string, error: unknown): CliError {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
-  const typeScriptRefused =
-    TYPESCRIPT_FILE.test(file) &&
-    ((code === 'ERR_UNKNOWN_FILE_EXTENSION' && /"\.[cm]?ts"/.test(String(message))) || (typeof code === 'string' && TYPE_STRIPPING_CODES.has(code)))
-  if (typeScriptRefused) {
-    return new CliError(`${shown} is TypeScript that Node cannot load by itself (${String(code)}); troupe loads TypeScript with tsx: npm install -D tsx (or write the app in JavaScript)`, 2, { cause: error })
+  const refusal = typeScriptRefusal(file, error)
+  if (refusal?.kind === 'refused') {
+    return new CliError(`${shown} is TypeScript that Node cannot load by itself (${refusal.code}); troupe loads TypeScript with tsx: npm install -D tsx (or write the app in JavaScript)`, 2, { cause: error })
+  }
+  if (refusal?.kind === 'js-import') {
+    return new CliError(
+      `${shown} imports ${refusal.js}, which is not there (its TypeScript source ${refusal.ts} is): Node runs TypeScript without resolving .js imports to .ts; troupe loads TypeScript with tsx: npm install -D tsx`,
+      2,
+      { cause: error },
+    )
   }
   return new CliError(`${shown} failed to load: ${messageOf(error)}`, 1, { cause: error })
 }
-

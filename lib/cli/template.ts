@@ -54,7 +54,7 @@ export function stackOptions(cmd: Command): Command {
     .option('--max-record-age <s>', 'records older than this are skipped: -1 (never, the default) or 60 to 604800')
     .option('--parallelization <n>', 'batches of one shard at once: 1, which the guarantee needs (docs/guarantees.md)')
     .option('--arch <arch>', 'arm64 (cheaper) or x86_64 (default arm64)')
-    .option('--runtime <name>', `the function's runtime: ${LAMBDA_RUNTIMES.join(' or ')} (default ${DEFAULT_LAMBDA_RUNTIME}); the bundle is built for its Node`)
+    .option('--runtime <name>', `the function's runtime: ${LAMBDA_RUNTIMES.join(' or ')} (default: the app's runtime, else ${DEFAULT_LAMBDA_RUNTIME}); the bundle is built for its Node`)
     .option('--log-retention <days>', 'days CloudWatch keeps the logs (default 30)')
     .option('--no-pitr', 'no point-in-time recovery for the table')
 }

@@ -54,7 +54,7 @@ export interface JoinOptions<Value> {
 export interface Fork<T extends readonly ActorClass[]> {
   /** Names the actor that receives the joined replies. Returns the fork id. */
   join<J extends ActorClass, Value = undefined>(
-    actor: J & ([Joined<T, Value>] extends [InOf<J>] ? unknown : { readonly 'join actor does not take Joined<…> of this fork': Joined<T, Value> }),
+    actor: J & ([Joined<T, Value>] extends [InOf<J>] ? unknown : { readonly 'join actor does not take Joined<...> of this fork': Joined<T, Value> }),
     options: JoinOptions<Value>,
   ): string
 }

@@ -64,7 +64,7 @@ export interface Pipeline<Out> extends PipelineInfo {
 export interface ForkedPipeline<T extends readonly ActorClass[], Value> {
   /** The stage that takes the branches' replies, as a tuple, with the forked output as `value`; it runs once per fork. */
   join<J extends ActorClass>(
-    stage: J & ([Joined<T, Value>] extends [InOf<J>] ? unknown : { readonly 'join stage does not take Joined<…> of this fork': Joined<T, Value> }),
+    stage: J & ([Joined<T, Value>] extends [InOf<J>] ? unknown : { readonly 'join stage does not take Joined<...> of this fork': Joined<T, Value> }),
     options: { timeoutMs: number },
   ): Pipeline<OutputOf<J>>
 }

@@ -52,11 +52,22 @@ export const handler = createLambdaHandler({ actors: [], tableName: 'mine', stre
   t.equal(JSON.parse(run.stdout).runtime, 'nodejs22.x', 'built for the runtime asked for')
 })
 
+t.test("the app's runtime is the bundle's; --runtime overrides it", async (t) => {
+  const dir = t.testdir({ 'on22.app.ts': `import app from ${JSON.stringify(APP)}\nexport default { ...app, runtime: 'nodejs22.x' }\n` })
+  const run = await troupe(['bundle', '--app', 'on22.app.ts', '--out-dir', 'out', '--json'], dir)
+  t.equal(run.code, 0, run.stderr)
+  t.equal(JSON.parse(run.stdout).runtime, 'nodejs22.x', "built for the app's runtime")
+  const overridden = await troupe(['bundle', '--app', 'on22.app.ts', '--out-dir', 'out', '--runtime', 'nodejs24.x', '--json'], dir)
+  t.equal(overridden.code, 0, overridden.stderr)
+  t.equal(JSON.parse(overridden.stdout).runtime, 'nodejs24.x', '--runtime wins')
+})
+
 t.test('--help, and bad usage exits 2 with one line', async (t) => {
   const help = await troupe(['bundle', '--help'])
   t.equal(help.code, 0)
   t.match(help.stdout, /^Usage: troupe bundle \[options\]/)
   for (const flag of ['--app', '--entry', '--out-dir', '--runtime', '--no-minify', '--credential-chain', '--measure-init', '--json']) t.match(help.stdout, flag)
+  t.match(help.stdout.replace(/\s+/g, ' '), "--runtime <name> the Lambda runtime it is built for: nodejs24.x or nodejs22.x (default: the app's runtime, else nodejs24.x)", "the app's runtime is the default")
 
   const dir = t.testdir()
   const cases: [string[], RegExp][] = [

@@ -46,6 +46,24 @@ t.test('each refusal of TypeScript maps; other failures, and other files, keep t
   t.equal(appLoadError('/p/app.ts', 'app.ts', new Error('boom')).message, 'app.ts failed to load: boom')
 })
 
+t.test("a .ts app whose .js import is a .ts file (Node's type stripping, no tsx): the file and the fix", async (t) => {
+  const dir = t.testdir({ 'actors.ts': 'export const actors = []\n', 'other.mts': 'export {}\n' })
+  const app = join(dir, 'troupe.app.ts')
+  // What Node 22.18+ and 24 throw for `import { actors } from './actors.js'` in a .ts app run by type stripping.
+  const notFound = (path: string) =>
+    Object.assign(new Error(`Cannot find module '${path}' imported from ${app}`), { code: 'ERR_MODULE_NOT_FOUND', url: pathToFileURL(path).href })
+  const error = appLoadError(app, 'troupe.app.ts', notFound(join(dir, 'actors.js')))
+  t.equal(error.exitCode, 2, 'a missing package: exit 2')
+  t.equal(
+    error.message,
+    `troupe.app.ts imports ${join(dir, 'actors.js')}, which is not there (its TypeScript source ${join(dir, 'actors.ts')} is): Node runs TypeScript without resolving .js imports to .ts; troupe loads TypeScript with tsx: npm install -D tsx`,
+  )
+  const byMessage = Object.assign(new Error(`Cannot find module '${join(dir, 'other.mjs')}' imported from ${app}`), { code: 'ERR_MODULE_NOT_FOUND' })
+  t.match(appLoadError(app, 'troupe.app.ts', byMessage).message, /other\.mts is\).*npm install -D tsx$/, 'a .mjs import of a .mts file, named only in the message')
+  t.equal(appLoadError(app, 'troupe.app.ts', notFound(join(dir, 'gone.js'))).exitCode, 1, 'no .ts beside it: a file that is missing, as Node says')
+  t.equal(appLoadError(join(dir, 'troupe.app.js'), 'troupe.app.js', notFound(join(dir, 'actors.js'))).exitCode, 1, 'a JavaScript app is not told to install tsx')
+})
+
 t.test('without --app, the first of troupe.app.ts, .mts, .js, .mjs in the working folder; troupe.app.ts named when none is there', async (t) => {
   const { defaultApp } = await import('../../lib/cli/load-app.js')
   const dir = t.testdir()

@@ -113,6 +113,7 @@ t.test('--help, and bad usage exits 2 with one line naming the flag', async (t) 
   t.equal(help.code, 0)
   t.match(help.stdout, /^Usage: troupe template \[options\]/)
   for (const flag of ['--app', '--shards', '--retries', '--runtime', '--max-record-age', '--code-s3', '--code-path', '--out', '--json']) t.match(help.stdout, flag)
+  t.match(help.stdout.replace(/\s+/g, ' '), "--runtime <name> the function's runtime: nodejs24.x or nodejs22.x (default: the app's runtime, else nodejs24.x)", "the app's runtime is the default")
 
   const cases: [string[], RegExp][] = [
     [['--retries=-2'], /--retries must be a whole number from 0 to 10000 \(-1 for no bound, which the guarantee needs\), got -2/],

@@ -293,6 +293,16 @@ t.test('a TypeScript app without tsx installed: exit 2 naming npm install -D tsx
   }
 })
 
+t.test("a TypeScript app Node 24 strips itself, importing its actors as './visits.js' (NodeNext): exit 2 naming npm install -D tsx", async (t) => {
+  const dir = join(project, 'stripped')
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, 'visits.ts'), `import { Actor } from 'troupe'\nexport class Visits extends Actor<{ page: string }> {\n  static readonly type = 'visits'\n  receive() {}\n}\n`)
+  writeFileSync(join(dir, 'troupe.app.ts'), `import { defineApp } from 'troupe/aws'\nimport { Visits } from './visits.js'\nexport default defineApp({ actors: [Visits] })\n`)
+  const ran = await run(await runtimeNode('nodejs24.x'), [join(project, 'node_modules/.bin/troupe'), 'graph', '--app', 'stripped/troupe.app.ts'], project)
+  t.equal(ran.code, 2, ran.stderr)
+  t.match(ran.stderr, /^troupe graph: stripped\/troupe\.app\.ts imports \S+visits\.js, which is not there \(its TypeScript source \S+visits\.ts is\).*npm install -D tsx\n$/)
+})
+
 t.test('troupe bundle from the installed package: a clear error without esbuild, a Lambda bundle with it', async (t) => {
   const troupe = (...args: string[]) => run(process.execPath, [join(project, 'node_modules/.bin/troupe'), ...args], project)
   const without = await troupe('bundle', '--app', 'troupe.app.mjs')
@@ -358,6 +368,10 @@ t.test("a strict user tsc over every subpath, with its peers installed, finds no
   const errors = tsc.stdout.split('\n').filter((l) => / error TS\d+:/.test(l))
   t.ok(tsc.stdout.includes('/node_modules/troupe/dist/lib/aws/index.d.ts'), 'tsc read the subpaths')
   t.same(errors.filter((l) => l.startsWith('node_modules/troupe/') || l.startsWith('every.ts')), [], "no error in troupe's declarations or in the user's file")
+  // README, "Use troupe in your project", names the peers whose own declarations fail these options.
+  const readme = README.slice(README.indexOf('## Use troupe in your project'), README.indexOf('The embedded core needs nothing else'))
+  const failing = [...new Set(errors.flatMap((l) => /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(l)?.slice(1) ?? []))].filter((p) => p !== 'troupe')
+  t.same(failing.filter((p) => !readme.includes(`node_modules/${p}\``)), [], `every peer whose declarations fail is named in the README: ${failing.join(', ')}`)
   const read = tsc.stdout.split('\n').filter((f) => f.includes('/node_modules/troupe/'))
   t.same(read.filter((f) => !f.endsWith('.d.ts')), [], "none of troupe's sources")
   // CloudWatch's client is a peer of CloudWatchMetrics alone: no declaration names its types, so
