@@ -7,6 +7,15 @@ import { sameFiring, type TimerRecord, type TimerStore } from '../store/index.js
 
 /** Timers fired per store read; more are read at once after. */
 const BATCH = 100
+/**
+ * Due timers a run reads past when it could not fire them: those that never can (a wake-up of a
+ * type the app no longer runs) must not keep the later ones from firing, and a run must not read
+ * ever more of them. Past this many stuck at the head of the store, later timers wait for them.
+ */
+const MAX_PASSED = 1_000
+/** A run that failed is tried again after this, doubled for each run in a row that failed, up to RETRY_MAX_MS. */
+const RETRY_MS = 1_000
+const RETRY_MAX_MS = 30_000
 
 /**
  * Which due timers may fire at the same time: timers of one lane fire one after another, in due
@@ -44,6 +53,8 @@ export class TimerRunner {
    * drop the optimized code that read it, in every system.
    */
   private state: 'idle' | 'started' | 'stopped' = 'idle'
+  /** Runs in a row that failed: the next waits longer, so timers that cannot fire are not read again every second. */
+  private failedRuns = 0
 
   constructor(
     private readonly clock: Clock,
@@ -121,7 +132,7 @@ export class TimerRunner {
       let failed = 0
       for (;;) {
         const now = this.clock.now()
-        const limit = BATCH + left.size
+        const limit = BATCH + Math.min(left.size, MAX_PASSED)
         const found = await this.store.due(now, limit)
         const before = left.size
         const due: TimerRecord[] = []
@@ -138,10 +149,12 @@ export class TimerRunner {
       }
       if (failed > 0) throw new Error(`${failed} of ${read.size} due timers could not fire`)
     } catch (error) {
-      this.logger.error('firing timers failed; retrying in 1 s', { error: (error as Error).message })
-      if (this.state === 'started') this.arm(this.clock.now() + 1_000)
+      const waitMs = Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** this.failedRuns++)
+      this.logger.error(`firing timers failed; retrying in ${waitMs / 1000} s`, { error: (error as Error).message })
+      if (this.state === 'started') this.arm(this.clock.now() + waitMs)
       return
     }
+    this.failedRuns = 0
     await this.rearm()
   }
 

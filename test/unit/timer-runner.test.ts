@@ -162,3 +162,43 @@ t.test('a store without advance moves a recurring timer a durable turn set on to
   await new TimerRunner(clock, bare, () => {}, createLogger('error')).fireDue()
   t.equal(store.get('job#a#tick')?.dueAt, every.dueAt + 60_000, 'at its next firing, not left due')
 })
+
+// A timer that can never fire (a wake-up of a type the app no longer runs) must not be read and
+// tried again every second for good: the runs after a failed one wait longer each time, up to
+// 30 s, and a run that fires everything brings the wait back to a second.
+t.test('runs that keep failing are tried again later and later, up to 30 s; a good run resets it', async (t) => {
+  const clock = new SimulatedClock()
+  const store = new MemoryTimerStore()
+  store.put(dueTimer(clock, 'stuck', 'x'))
+  let tries = 0
+  let broken = true
+  const fire = async () => {
+    tries++
+    if (broken) throw new Error('cannot fire')
+  }
+  const logged: string[] = []
+  const runner = new TimerRunner(clock, store, fire, createLogger('error', {}, (line) => void logged.push(line)))
+  runner.start()
+  await clock.advance(0)
+  t.equal(tries, 1)
+  // The waits after each failed run: 1, 2, 4, 8, 16, then 30 s each time.
+  for (const [waitS, n] of [[1, 2], [2, 3], [4, 4], [8, 5], [16, 6], [30, 7], [30, 8]] as const) {
+    await clock.advance(waitS * 1000 - 1)
+    t.equal(tries, n - 1, `nothing before ${waitS} s`)
+    await clock.advance(1)
+    t.equal(tries, n, `tried again after ${waitS} s`)
+  }
+  t.match(logged.join('\n'), /firing timers failed; retrying in 30 s/)
+  broken = false
+  await clock.advance(30_000)
+  t.same(store.list(), [], 'fired once it can be')
+  // A new timer that fails after the good run is tried again after a second.
+  broken = true
+  store.put(dueTimer(clock, 'next', 'x', 1_000))
+  runner.notify(clock.now())
+  await clock.advance(0)
+  const before = tries
+  await clock.advance(1_000)
+  t.equal(tries, before + 1, 'a second again after a run that fired everything')
+  await runner.stop()
+})

@@ -41,6 +41,7 @@ import { Joiner, JOINER, serveJoiner, type JoinerHost } from '../../../actors/jo
 import { timerActor, type TimerFiring, type TimerHost, type TimerState } from '../../../actors/timer.js'
 import type { ActorClass } from '../../core/actor.js'
 import type { Clock } from '../../core/clock.js'
+import { eachAtOnce } from '../../core/each-at-once.js'
 import type { Context } from '../../core/context.js'
 import type { Envelope, TraceContext } from '../../core/envelope.js'
 import type { OnceSemantics, OnceSubject } from '../../turn/once.js'
@@ -78,6 +79,10 @@ export interface DurableHostOptions extends DurableSettings {
   /** More actor classes, made for this host (the fork-result actor of a system). */
   builtins?: readonly ((host: DurableHost) => ActorClass)[]
 }
+
+/** Items of parked instances `refreshParked` reads at most per call, and at once. */
+const REFRESH_ITEMS = 100
+const REFRESH_AT_ONCE = 8
 
 export class DurableHost implements TurnHost, JoinerHost, TimerHost {
   readonly logger: Logger
@@ -163,18 +168,18 @@ export class DurableHost implements TurnHost, JoinerHost, TimerHost {
    */
   async refreshParked(dueBefore: number): Promise<void> {
     const { parkedHere } = this.runner
-    const stale = [...parkedHere].filter(([, p]) => p.wakeAt < dueBefore)
-    await Promise.all(
-      stale.map(async ([name, p]) => {
-        const stored = await Promise.resolve()
-          .then(() => this.ctx.options.state.get(p.type, name.slice(p.type.length + 1)))
-          .catch(() => null)
-        // A commit of this host since tells what it left, read after this one was sent.
-        if (stored === null || parkedHere.get(name) !== p) return
-        const { meta, problem } = readMeta(stored?.meta)
-        if (problem === undefined) noteParked(parkedHere, name, p.type, meta)
-      }),
-    )
+    // The longest overdue first, at most REFRESH_ITEMS a call: a process that parked thousands of
+    // keys of a type whose wake-ups cannot run must not read them all at every tick.
+    const stale = [...parkedHere].filter(([, p]) => p.wakeAt < dueBefore).sort(([, a], [, b]) => a.wakeAt - b.wakeAt).slice(0, REFRESH_ITEMS)
+    await eachAtOnce(stale, REFRESH_AT_ONCE, async ([name, p]) => {
+      const stored = await Promise.resolve()
+        .then(() => this.ctx.options.state.get(p.type, name.slice(p.type.length + 1)))
+        .catch(() => null)
+      // A commit of this host since tells what it left, read after this one was sent.
+      if (stored === null || parkedHere.get(name) !== p) return
+      const { meta, problem } = readMeta(stored?.meta)
+      if (problem === undefined) noteParked(parkedHere, name, p.type, meta)
+    })
   }
 
   // ── a batch ──────────────────────────────────────────────────────────────
