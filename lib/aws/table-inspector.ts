@@ -136,7 +136,7 @@ export class TableInspector implements Inspector {
       // failure of the rest. Its state is not read here (a page of large states): `state <type>` names those too.
       if (problem !== undefined || !Number.isFinite(stored.version)) row.unreadable = (row.unreadable ?? 0) + 1
       // A stateless message waiting for a token has an item of its own: parked, not an instance.
-      if (!isDeleted(stored) && !isWaiting(key, meta)) row.instances++
+      if (!isDeleted(stored) && !isWaiting(key, meta, this.kinds.get(type))) row.instances++
       if (meta.paused) row.pausedKeys.push(key)
       if (meta.held) row.queued = (row.queued ?? 0) + meta.held.length
       if (meta.parked) {
@@ -184,7 +184,7 @@ export class TableInspector implements Inspector {
       if (isDeleted(i.stored)) continue
       // Read once: whether it is an instance at all, and its row.
       const read = readMeta(i.stored.meta)
-      if (isWaiting(i.key, read.meta)) continue
+      if (isWaiting(i.key, read.meta, this.kinds.get(i.type))) continue
       const row = this.row(i.type, i.key, i.stored, read)
       items.push(typePaused ? { ...row, paused: true } : row)
     }
@@ -391,9 +391,16 @@ function isDeleted(stored: StoredInstance): boolean {
   return stored.expiresAt !== undefined
 }
 
-/** A stateless message's waiting item (waiting-message.ts): its key, and the message it parks, which has no key. */
-function isWaiting(key: string, meta: InstanceMeta): boolean {
-  return key.startsWith(WAIT_PREFIX) && (meta.parked ?? []).every((e) => e.key === '')
+/**
+ * A stateless message's waiting item (waiting-message.ts): an instance of a stateless type under
+ * `wait:<id>`. Without the app's classes the kind is unknown, and the item is told by the message
+ * it parks, which has no key: a keyed actor's own key may begin with `wait:` too.
+ */
+function isWaiting(key: string, meta: InstanceMeta, kind: ActorKind | undefined): boolean {
+  if (!key.startsWith(WAIT_PREFIX)) return false
+  if (kind !== undefined) return kind === 'stateless'
+  const parked = meta.parked ?? []
+  return parked.length !== 0 && parked.every((e) => e.key === '')
 }
 
 function toNode(receipt: StoredReceipt, link: TraceLink | undefined): MessageNode {
