@@ -207,7 +207,8 @@ export class TableInspector implements Inspector {
       ...(last !== undefined ? { lastMessageId: last } : {}),
       updatedAt: stored.updatedAt,
       paused: meta.paused === true,
-      waiting: meta.held?.length ?? 0,
+      // Held while it or its type is paused, and parked for a token, a slot or a retry: as an embedded instance's queue counts them.
+      waiting: (meta.held?.length ?? 0) + (meta.parked?.length ?? 0),
       // Kept by the host to recognise copies of messages without an origin: a best effort, often empty.
       recent: [...meta.recent].reverse(),
       ...(problems.length !== 0 ? { unreadable: problems.join('; ') } : {}),

@@ -311,8 +311,8 @@ function time(ms: number | undefined): string {
  * that wait (held while paused, or parked for a token, a slot or a retry), or its only messages
  * died, or it holds a pause alone.
  */
-function noStateYet(held: number | undefined): string {
-  return `(no state yet: no turn of it has succeeded${held ? `; ${held} ${held === 1 ? 'message is' : 'messages are'} held in its item` : ''})`
+function noStateYet(waiting: number | undefined): string {
+  return `(no state yet: no turn of it has succeeded${waiting ? `; ${waiting} ${waiting === 1 ? 'message waits' : 'messages wait'} in its item` : ''})`
 }
 
 function pretty(value: unknown): string {

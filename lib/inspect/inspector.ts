@@ -60,7 +60,7 @@ export interface InstanceRow {
   /** Epoch milliseconds. */
   updatedAt?: number
   paused?: boolean
-  /** Messages waiting for it (queued in the embedded mode, held while paused on AWS). */
+  /** Messages waiting for it: queued in the embedded mode; on AWS held while paused, or parked for a token, a slot or a retry. */
   waiting?: number
   /**
    * Ids of the messages that changed it, newest first, as far as the source remembers them

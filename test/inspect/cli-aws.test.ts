@@ -49,11 +49,11 @@ t.test('every command answers --json with the scenario’s known counts', async 
   const parked = makeEnvelope({ id: 'parked-1' as MessageId, type: Count.type, key: 'waits', body: { key: 'waits' }, correlationId: 'parked-1' as CorrelationId, sentAt: Date.now() })
   await new DynamoDBStateStore({ client: dynamodb, tableName: name }).put(Count.type, 'waits', { state: encode(undefined), version: 1, updatedAt: Date.now(), meta: encodeMeta({ marks: {}, recent: [], parked: [parked] }) }, undefined)
   const waits = await inspectCli(['state', Count.type, 'waits'], source)
-  t.match(waits.stdout, /version 1 .*\n\(no state yet: no turn of it has succeeded\)/, 'an item before any turn succeeded says it has no state yet')
+  t.match(waits.stdout, /version 1 .*\n\(no state yet: no turn of it has succeeded; 1 message waits in its item\)/, 'an item before any turn succeeded says it has no state yet, and the message parked in it')
   const held = makeEnvelope({ id: 'held-1' as MessageId, type: Count.type, key: 'holds', body: { key: 'holds' }, correlationId: 'held-1' as CorrelationId, sentAt: Date.now() })
   await new DynamoDBStateStore({ client: dynamodb, tableName: name }).put(Count.type, 'holds', { state: encode(undefined), version: 1, updatedAt: Date.now(), meta: encodeMeta({ marks: {}, recent: [], paused: true, held: [held] }) }, undefined)
   const holds = await inspectCli(['state', Count.type, 'holds'], source)
-  t.match(holds.stdout, /PAUSED\n\(no state yet: no turn of it has succeeded; 1 message is held in its item\)/, 'and says how many messages it holds')
+  t.match(holds.stdout, /PAUSED\n\(no state yet: no turn of it has succeeded; 1 message waits in its item\)/, 'and how many messages it holds')
   await new DynamoDBStateStore({ client: dynamodb, tableName: name }).delete(Count.type, 'holds') // made by hand for this look alone
 
   // The system in this process says the same of the fork as the table does.

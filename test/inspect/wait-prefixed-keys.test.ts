@@ -53,7 +53,7 @@ for (const [label, actors] of [['without the app’s classes', undefined], ['wit
     t.equal(rows.find((r) => r.type === Keyed.type)?.parked, 1, 'and the one parked message')
     t.equal(rows.find((r) => r.type === Stateless.type)?.instances ?? 0, 0, 'the waiting item is no instance')
     t.equal(rows.find((r) => r.type === Stateless.type)?.parked, 1, 'its message is parked')
-    t.same((await inspector.instances(Keyed.type)).items.map((i) => i.key).sort(), ['wait:abc', 'wait:def'], 'both are listed')
+    t.same((await inspector.instances(Keyed.type)).items.map((i) => [i.key, i.waiting]).sort(), [['wait:abc', 0], ['wait:def', 1]], 'both are listed, the parked message as waiting')
     t.same((await inspector.instances(Stateless.type)).items, [], 'the waiting item is not listed')
   })
 }
