@@ -7,12 +7,13 @@ import { TIMER, type TimerFiring } from '../../actors/timer.js'
 import type { ActorClass } from '../core/actor.js'
 import type { Clock } from '../core/clock.js'
 import { makeEnvelope, type Envelope } from '../core/envelope.js'
-import { TroupeError } from '../core/errors.js'
+import { TroupeError, UnknownActorError } from '../core/errors.js'
 import { derivedId, type CorrelationId, type MessageId } from '../core/ids.js'
 import { messageLogFields, type Logger } from '../core/logger.js'
 import { firingId, scheduledOutside, timerRecord, type ScheduleOptions } from '../core/schedule.js'
 import { decode } from '../core/serialization.js'
 import type { DurableHost } from '../hosts/durable/durable-host.js'
+import { flushRecord } from '../hosts/durable/flush-record.js'
 import { decodeMeta } from '../hosts/durable/instance-meta.js'
 import { THROTTLE_WAKE, wakeTarget } from '../hosts/durable/instance-throttle.js'
 import { slotLimit } from '../hosts/durable/type-slots.js'
@@ -53,6 +54,11 @@ export interface AwsTimersOptions {
  * whatever a type's rate or how many timers fell due at once.
  */
 const LANES_AT_ONCE = 16
+/**
+ * How long a wake-up of an actor type this app does not run is tried again before it is
+ * dead-lettered: while a rolling deploy lasts, a host of the other version may run it.
+ */
+export const UNKNOWN_WAKE_MS = 60 * 60_000
 
 /**
  * A timer's lane is the instance it reaches: its target's (the key of its body), or the one a
@@ -169,6 +175,25 @@ export class AwsTimers {
   }
 
   /**
+   * A wake-up of an actor type this app does not run (a deploy removed a throttled type while keys
+   * of it had messages parked). A host of another version may run it while a rolling deploy
+   * lasts, so it fails (and is tried again) until it is UNKNOWN_WAKE_MS overdue; then a dead letter
+   * says what waits, and the timer goes. The messages stay parked in their item: the letter is the
+   * instance's flush record, which, replayed once a version that runs the type is deployed, wakes them.
+   */
+  private async unknownWake(timer: TimerRecord, type: string, key: string, parked: number): Promise<void> {
+    const { host, clock, logger } = this.o
+    const unknown = new UnknownActorError(type, [...host.types.keys()], 'in this app')
+    if (clock.now() - timer.dueAt < UNKNOWN_WAKE_MS) throw unknown
+    const envelope = flushRecord(type, key, derivedId(timer.id as MessageId, 'flush'), timer.correlationId, timer.dueAt)
+    const error = errorRecord(unknown)
+    error.message += `; ${parked} parked message(s) of ${type}#${key} wait in its item: replay this letter once ${type} runs again`
+    // Dead at its due time: the same each time this wake-up is tried, so a letter replayed stays replayed.
+    await this.o.journal.putDeadLetters([{ envelope, error, attempts: [], deadAt: timer.dueAt }])
+    logger.error('wake-up of an actor type this app does not run; its parked messages wait in their item, and a dead letter says so', { ...messageLogFields(envelope), timerId: timer.id, parked })
+  }
+
+  /**
    * A timer came due. Its firing goes on the stream to the timer's own instance (actors/timer.ts),
    * which sends the timer's message once per firing, however many processes fire it. A
    * throttle's (or a long retry's) wake-up runs the instance's parked messages here, as a direct run of a flush
@@ -181,6 +206,7 @@ export class AwsTimers {
       const { type, key } = wakeTarget(timer)
       const meta = decodeMeta((await this.o.states.get(type, key))?.meta)
       if (meta.parked === undefined && !meta.outbox?.some((s) => s.lane === PENDING)) return // ran already: nothing waits
+      if (!host.types.has(type)) return this.unknownWake(timer, type, key, meta.parked?.length ?? 0)
       const stream = this.o.router.route({ id: timer.id as MessageId, type, key } as Envelope).stream
       if (!(await host.runWaiting(type, key, derivedId(timer.id as MessageId, 'flush'), stream, this.deadline))) {
         throw new TroupeError('TROUPE_WAKE_UNFINISHED', `the parked messages of ${type}#${key} did not all run; the wake-up ${timer.id} fires again`)
