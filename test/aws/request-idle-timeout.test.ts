@@ -1,10 +1,12 @@
 // A request whose connection goes silent fails after the clients' idle bound instead of holding
 // its batch, and so its shard, for good (lib/store/request-idle-timeout.ts). The silence is real:
 // a TCP proxy in front of dynalite takes one commit's bytes and never answers, as a black-holed
-// route does; nothing of the SDK is replaced.
+// route does; nothing of the SDK is replaced. Once the commit is not made, once it is made and its
+// answer lost: the SDK's second try then finds its condition failed, and the write must be
+// recognised as the run's own.
 import { once } from 'node:events'
 import net from 'node:net'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
@@ -20,6 +22,21 @@ type Count = { n: number }
 
 class Counted extends Actor<In, void, Count> {
   static readonly type = 'idle.counted'
+  key(m: In) {
+    return m.k
+  }
+  initialState(): Count {
+    return { n: 0 }
+  }
+  receive(m: In, ctx: Context<Count>) {
+    ctx.state.n++
+    ctx.tell(Tally, m)
+  }
+}
+
+/** What Counted's turns send: counted where it lands. */
+class Tally extends Actor<In, void, Count> {
+  static readonly type = 'idle.tally'
   key(m: In) {
     return m.k
   }
@@ -52,9 +69,12 @@ t.test('an AwsSystem bounds its clients’ silent requests, unless a client has 
   t.equal((await handlerSettings(own)).socketTimeout, 1_234, 'a client’s own bound stays, and is the one used')
 })
 
-t.test('a commit whose connection goes silent fails, is sent again, and its shard moves on', async (t) => {
-  // The proxy: every connection is piped to dynalite, except that the first PutItem of key a's
-  // state is taken and never answered, on a connection that stays open.
+/**
+ * A TCP proxy in front of dynalite that pipes every connection, except that the first PutItem of
+ * key a's state goes silent on a connection that stays open: taken and never passed on (`lands`
+ * false), or passed on with its answer never passed back (`lands` true: the write is made).
+ */
+async function silentProxy(t: Test, lands: boolean): Promise<{ endpoint: string; swallowed: () => number }> {
   const target = new URL(stack.dynamodbEndpoint)
   let swallowed = 0
   const sockets = new Set<net.Socket>()
@@ -66,6 +86,7 @@ t.test('a commit whose connection goes silent fails, is sent again, and its shar
       if (!silent && swallowed === 0 && chunk.includes('"Item":{"pk":{"S":"state#idle.counted#a"}')) {
         silent = true
         swallowed++
+        if (lands) up.write(chunk)
       }
       if (!silent) up.write(chunk)
     })
@@ -85,26 +106,40 @@ t.test('a commit whose connection goes silent fails, is sent again, and its shar
     for (const s of sockets) s.destroy()
     proxy.close()
   })
-  const { dynamodb } = clients({ dynamodbEndpoint: `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`, kinesisEndpoint: stack.kinesisEndpoint })
-  t.teardown(() => dynamodb.destroy())
-  // A bound of a second, set before the system's own (30 s), which yields to it: the same mechanism, sooner.
-  t.ok(boundIdleRequests(dynamodb, 1_000))
-  const tableName = 'idle-silent'
-  await createTable(dynamodb, tableName)
-  await ensureStream(aws.kinesis, 'idle-silent', 1)
-  const system = new AwsSystem({ actors: [Counted], kinesis: aws.kinesis, dynamodb, tableName, stream: 'idle-silent', pollMs: 250, logLevel: 'error' })
-  t.teardown(() => system.stop())
-  const done: string[] = []
-  system.on((event) => {
-    if (event.type === '@troupe.done') done.push(event.envelope.key)
+  return { endpoint: `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`, swallowed: () => swallowed }
+}
+
+for (const lands of [false, true]) {
+  const title = lands
+    ? 'a commit that lands but whose answer never comes is sent again, recognised, and what it sent goes out once'
+    : 'a commit whose connection goes silent fails, is sent again, and its shard moves on'
+  t.test(title, async (t) => {
+    const proxy = await silentProxy(t, lands)
+    const { dynamodb } = clients({ dynamodbEndpoint: proxy.endpoint, kinesisEndpoint: stack.kinesisEndpoint })
+    t.teardown(() => dynamodb.destroy())
+    // A bound of a second, set before the system's own (30 s), which yields to it: the same mechanism, sooner.
+    t.ok(boundIdleRequests(dynamodb, 1_000))
+    const name = lands ? 'idle-landed' : 'idle-silent'
+    await createTable(dynamodb, name)
+    await ensureStream(aws.kinesis, name, 1)
+    const system = new AwsSystem({ actors: [Counted, Tally], kinesis: aws.kinesis, dynamodb, tableName: name, stream: name, pollMs: 250, logLevel: 'error' })
+    t.teardown(() => system.stop())
+    const done: string[] = []
+    system.on((event) => {
+      if (event.type === '@troupe.done' && event.envelope.type === Counted.type) done.push(event.envelope.key)
+    })
+    await system.tell(Counted, { k: 'a' })
+    await system.idle()
+    t.equal(proxy.swallowed(), 1, lands ? 'the first commit of a was made, its answer never came' : 'the first commit of a went unanswered')
+    // The batch after it: read only once the batch that held a's commit has ended.
+    for (const k of ['b', 'c']) await system.tell(Counted, { k })
+    await system.idle()
+    // When the commit was made, the run that finds it made emits no done event for a (lost with the answer).
+    if (!lands) t.same([...done].sort(), ['a', 'b', 'c'], 'every message done once')
+    const states = new DynamoDBStateStore({ client: aws.dynamodb, tableName: name })
+    for (const k of ['a', 'b', 'c']) {
+      t.same(JSON.parse((await states.get(Counted.type, k))!.state).json, { n: 1 }, `${k} applied once`)
+      t.same(JSON.parse((await states.get(Tally.type, k))!.state).json, { n: 1 }, `what ${k}'s turn sent applied once`)
+    }
   })
-  await system.tell(Counted, { k: 'a' })
-  await system.idle()
-  t.equal(swallowed, 1, 'the first commit of a went unanswered')
-  // The batch after it: read only once the batch that held a's commit has ended.
-  for (const k of ['b', 'c']) await system.tell(Counted, { k })
-  await system.idle()
-  t.same([...done].sort(), ['a', 'b', 'c'], 'every message done once')
-  const states = new DynamoDBStateStore({ client: aws.dynamodb, tableName })
-  for (const k of ['a', 'b', 'c']) t.same(JSON.parse((await states.get(Counted.type, k))!.state).json, { n: 1 }, `${k} applied once`)
-})
+}
