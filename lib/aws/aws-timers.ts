@@ -162,7 +162,7 @@ export class AwsTimers {
   async fireDue(deadline = Infinity): Promise<void> {
     this.deadline = deadline
     try {
-      await this.runner.fireDue()
+      await this.runner.fireDue(deadline)
     } finally {
       this.deadline = Infinity
     }

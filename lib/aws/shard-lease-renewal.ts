@@ -38,7 +38,7 @@ export class LeaseRenewal {
       })
       this.wakeUp = undefined
       if (this.host.stopped()) break
-      await Promise.all([...this.host.readers()].map((r) => this.renew(r)))
+      await Promise.all([...this.host.readers()].map((r) => this.renew(r, every)))
     }
   }
 
@@ -47,12 +47,17 @@ export class LeaseRenewal {
     this.wakeUp?.()
   }
 
-  private async renew(reader: ShardReader): Promise<void> {
+  /**
+   * Renews one reader's lease, given up after `withinMs` (the time to the next round): a renewal
+   * that falls silent would hold the round, so every lease would run out behind it; and what the SDK
+   * sends again carries the expiry reckoned before the first try, which is short by then.
+   */
+  private async renew(reader: ShardReader, withinMs: number): Promise<void> {
     const { leases, owner, leaseMs, logger } = this.settings
     const { stream, shardId } = reader
     try {
       const now = Date.now()
-      const lease = await leases.renew(stream, shardId, owner, leaseMs, now)
+      const lease = await leases.renew(stream, shardId, owner, leaseMs, now, AbortSignal.timeout(withinMs))
       reader.leaseRenewed(lease.expiresAt)
       if (lease.wantedBy !== undefined && lease.wantedBy !== owner && (lease.wantedUntil ?? 0) > now && !reader.stopping && this.host.running()) {
         logger.info('handing a shard over', { stream, shardId, to: lease.wantedBy })

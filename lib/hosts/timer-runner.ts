@@ -74,8 +74,8 @@ export class TimerRunner {
    * Fires what is due now and resolves when done: for a host that only runs when invoked (a
    * Lambda woken by a scheduled tick), where no timer may wait in the process.
    */
-  fireDue(): Promise<void> {
-    this.current ??= this.run().finally(() => (this.current = undefined))
+  fireDue(deadline = Infinity): Promise<void> {
+    this.current ??= this.run(deadline).finally(() => (this.current = undefined))
     return this.current
   }
 
@@ -121,7 +121,8 @@ export class TimerRunner {
     }
   }
 
-  private async run(): Promise<void> {
+  /** Fires what is due; past `deadline` (a Lambda tick's time), it starts no firing and reads no more. */
+  private async run(deadline = Infinity): Promise<void> {
     try {
       // Due timers this run did not fire (a firing failed, or one before it in its lane or
       // instance did): the reads after it ask for that many more, and pass over them, so timers
@@ -142,15 +143,19 @@ export class TimerRunner {
           if (stopped.has(this.instanceOf(t))) left.add(t.id)
           else due.push(t)
         }
-        failed += await this.fireInLanes(due, this.lanes, now, left, stopped)
+        failed += await this.fireInLanes(due, this.lanes, now, left, stopped, deadline)
         if (this.state === 'stopped') return
+        if (this.clock.now() >= deadline) break
         // A runner without instances in its lanes stops at a failure, as its one lane does.
         if (found.length < limit || (due.length === 0 && left.size === before) || (failed > 0 && this.lanes.instanceOf === undefined)) break
       }
       if (failed > 0) throw new Error(`${failed} of ${read.size} due timers could not fire`)
     } catch (error) {
+      // Tried again after the wait, or sooner when the store is read again (a tick's poke); a runner
+      // that only fires when asked (a Lambda's tick) tries at the next ask.
       const waitMs = Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** this.failedRuns++)
-      this.logger.error(`firing timers failed; retrying in ${waitMs / 1000} s`, { error: (error as Error).message })
+      const when = this.state === 'started' ? `trying again within ${waitMs / 1000} s` : 'they stay due for the next run'
+      this.logger.error(`firing timers failed; ${when}`, { error: (error as Error).message })
       if (this.state === 'started') this.arm(this.clock.now() + waitMs)
       return
     }
@@ -165,13 +170,13 @@ export class TimerRunner {
    * what a failure stopped (an instance, or a lane) into `stopped`, for the rest of the run.
    * Answers how many firings failed.
    */
-  private async fireInLanes(due: readonly TimerRecord[], lanes: TimerLanes, now: number, left: Set<string>, stopped: Set<string>): Promise<number> {
+  private async fireInLanes(due: readonly TimerRecord[], lanes: TimerLanes, now: number, left: Set<string>, stopped: Set<string>, deadline: number): Promise<number> {
     let failed = 0
     await eachAtOnce(this.inLanes(due, lanes), lanes.atOnce, async (lane) => {
       for (const [n, t] of lane.entries()) {
         if (this.state === 'stopped') return
         const instance = this.instanceOf(t)
-        if (stopped.has(instance)) {
+        if (stopped.has(instance) || this.clock.now() >= deadline) {
           left.add(t.id)
           continue
         }

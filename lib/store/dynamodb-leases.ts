@@ -127,12 +127,12 @@ export class DynamoDBLeaseStore {
    * and when it was released or ended: a renew still in flight must not revive a lease that was
    * just let go (the next consumer would wait a whole lease for nothing).
    */
-  async renew(stream: string, shardId: string, owner: string, leaseMs: number, now: number = Date.now()): Promise<Lease> {
+  async renew(stream: string, shardId: string, owner: string, leaseMs: number, now: number = Date.now(), signal?: AbortSignal): Promise<Lease> {
     return this.ownerUpdate('renew', stream, shardId, owner, {
       UpdateExpression: 'SET #exp = :exp',
       ExpressionAttributeNames: { '#exp': 'expiresAt' },
       ExpressionAttributeValues: { ':exp': { N: String(now + leaseMs) }, ':zero': { N: '0' } },
-    }, '#exp > :zero')
+    }, '#exp > :zero', signal)
   }
 
   /** Records the last sequence number fully handled. Throws LeaseLostError when `owner` no longer holds the lease. */
@@ -237,6 +237,7 @@ export class DynamoDBLeaseStore {
     owner: string,
     input: Pick<UpdateItemCommandInput, 'UpdateExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
     alsoRequire?: string,
+    signal?: AbortSignal,
   ): Promise<Lease> {
     try {
       return await this.update(stream, shardId, {
@@ -244,7 +245,7 @@ export class DynamoDBLeaseStore {
         ConditionExpression: alsoRequire === undefined ? '#owner = :owner' : `#owner = :owner AND ${alsoRequire}`,
         ExpressionAttributeNames: { ...input.ExpressionAttributeNames, '#owner': 'owner' },
         ExpressionAttributeValues: { ...input.ExpressionAttributeValues, ':owner': { S: owner } },
-      })
+      }, signal)
     } catch (e) {
       if (errorName(e) !== 'ConditionalCheckFailedException') throw e
       // dynalite drops ReturnValuesOnConditionCheckFailure, so the holder costs one read; this is rare.
@@ -257,10 +258,10 @@ export class DynamoDBLeaseStore {
     stream: string,
     shardId: string,
     input: Pick<UpdateItemCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
+    signal?: AbortSignal,
   ): Promise<Lease> {
-    const out = await this.table.send((c) =>
-      c.send(new UpdateItemCommand({ TableName: this.table.name, Key: leaseKey(stream, shardId), ReturnValues: 'ALL_NEW', ...input })),
-    )
+    const command = new UpdateItemCommand({ TableName: this.table.name, Key: leaseKey(stream, shardId), ReturnValues: 'ALL_NEW', ...input })
+    const out = await this.table.send((c) => (signal === undefined ? c.send(command) : c.send(command, { abortSignal: signal })))
     return toLease(out.Attributes ?? {}, stream, shardId)
   }
 }

@@ -4,9 +4,7 @@
 // route does; nothing of the SDK is replaced. Once the commit is not made, once it is made and its
 // answer lost: the SDK's second try then finds its condition failed, and the write must be
 // recognised as the run's own.
-import { once } from 'node:events'
-import net from 'node:net'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
@@ -16,6 +14,7 @@ import { Actor, type Context } from '../../lib/index.js'
 import { clients } from '../../lib/local/local-stack.js'
 import { createTable, DynamoDBStateStore } from '../../lib/store/dynamodb.js'
 import { localStackFor } from '../fixtures/local-stack.js'
+import { silentProxy } from '../fixtures/silent-proxy.js'
 
 type In = { k: string }
 type Count = { n: number }
@@ -69,52 +68,12 @@ t.test('an AwsSystem bounds its clients’ silent requests, unless a client has 
   t.equal((await handlerSettings(own)).socketTimeout, 1_234, 'a client’s own bound stays, and is the one used')
 })
 
-/**
- * A TCP proxy in front of dynalite that pipes every connection, except that the first PutItem of
- * key a's state goes silent on a connection that stays open: taken and never passed on (`lands`
- * false), or passed on with its answer never passed back (`lands` true: the write is made).
- */
-async function silentProxy(t: Test, lands: boolean): Promise<{ endpoint: string; swallowed: () => number }> {
-  const target = new URL(stack.dynamodbEndpoint)
-  let swallowed = 0
-  const sockets = new Set<net.Socket>()
-  const proxy = net.createServer((down) => {
-    const up = net.connect(Number(target.port), target.hostname)
-    sockets.add(down).add(up)
-    let silent = false
-    down.on('data', (chunk) => {
-      if (!silent && swallowed === 0 && chunk.includes('"Item":{"pk":{"S":"state#idle.counted#a"}')) {
-        silent = true
-        swallowed++
-        if (lands) up.write(chunk)
-      }
-      if (!silent) up.write(chunk)
-    })
-    up.on('data', (chunk) => {
-      if (!silent) down.write(chunk)
-    })
-    const close = () => {
-      down.destroy()
-      up.destroy()
-    }
-    down.on('close', close).on('error', close)
-    up.on('close', close).on('error', close)
-  })
-  proxy.listen(0, '127.0.0.1')
-  await once(proxy, 'listening')
-  t.teardown(() => {
-    for (const s of sockets) s.destroy()
-    proxy.close()
-  })
-  return { endpoint: `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`, swallowed: () => swallowed }
-}
-
 for (const lands of [false, true]) {
   const title = lands
     ? 'a commit that lands but whose answer never comes is sent again, recognised, and what it sent goes out once'
     : 'a commit whose connection goes silent fails, is sent again, and its shard moves on'
   t.test(title, async (t) => {
-    const proxy = await silentProxy(t, lands)
+    const proxy = await silentProxy(t, stack.dynamodbEndpoint, (chunk) => chunk.includes('"Item":{"pk":{"S":"state#idle.counted#a"}'), lands)
     const { dynamodb } = clients({ dynamodbEndpoint: proxy.endpoint, kinesisEndpoint: stack.kinesisEndpoint })
     t.teardown(() => dynamodb.destroy())
     // A bound of a second, set before the system's own (30 s), which yields to it: the same mechanism, sooner.

@@ -103,7 +103,7 @@ t.test('a failed firing stops its own lane; the other lanes go on, and the run i
   t.ok(fired.indexOf('b1') < fired.indexOf('b2'), 'lane b in due order')
   t.same(store.list().map((timer) => timer.id).sort(), ['a1', 'a2'], 'the failed timer and the rest of its lane stay due')
   t.match(logged.join('\n'), /a timer could not fire.*"timerId":"a1".*the store is down/, 'the failure is logged, naming the timer')
-  t.match(logged.join('\n'), /firing timers failed; retrying in 1 s.*1 of 5 due timers could not fire/)
+  t.match(logged.join('\n'), /firing timers failed; trying again within 1 s.*1 of 5 due timers could not fire/)
   down = false
   await clock.advance(999)
   t.equal(fired.length, 4, 'nothing fires again before the second is up')
@@ -188,7 +188,7 @@ t.test('runs that keep failing are tried again later and later, up to 30 s; a go
     await clock.advance(1)
     t.equal(tries, n, `tried again after ${waitS} s`)
   }
-  t.match(logged.join('\n'), /firing timers failed; retrying in 30 s/)
+  t.match(logged.join('\n'), /firing timers failed; trying again within 30 s/)
   broken = false
   await clock.advance(30_000)
   t.same(store.list(), [], 'fired once it can be')
@@ -201,4 +201,27 @@ t.test('runs that keep failing are tried again later and later, up to 30 s; a go
   await clock.advance(1_000)
   t.equal(tries, before + 1, 'a second again after a run that fired everything')
   await runner.stop()
+})
+
+// A Lambda's tick fires what is due within its time: past the deadline a run starts no firing and
+// reads no more, even after a failure (a wake-up that stopped at the deadline), and the rest stays due.
+t.test('fireDue(deadline) starts no firing past the deadline; what it did not fire stays due', async (t) => {
+  const clock = new SimulatedClock()
+  const store = new MemoryTimerStore()
+  for (const [id, after] of [['a', 0], ['b', 1], ['c', 2]] as const) store.put(dueTimer(clock, id, id, after))
+  const fired: string[] = []
+  const fire = async (timer: TimerRecord) => {
+    fired.push(timer.id)
+    // The first firing of a runs up to the deadline, and does not finish.
+    if (timer.id === 'a' && fired.length === 1) {
+      await clock.advance(5_000)
+      throw new Error('stopped at the deadline')
+    }
+  }
+  const runner = new TimerRunner(clock, store, fire, createLogger('silent'), { of: (timer) => timer.target, atOnce: 1, instanceOf: (timer) => timer.target })
+  await runner.fireDue(clock.now() + 5_000)
+  t.same(fired, ['a'], 'nothing fires after the deadline')
+  t.same(store.list().map((timer) => timer.id).sort(), ['a', 'b', 'c'], 'all stay due')
+  await runner.fireDue(clock.now() + 5_000)
+  t.same(fired, ['a', 'a', 'b', 'c'], 'the next tick fires them')
 })
