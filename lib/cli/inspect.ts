@@ -190,12 +190,13 @@ export async function inspect(argv: readonly string[], io: Io): Promise<number> 
         } catch (error) {
           failed.push({ id: each, error: jsonError(error) })
           io.stderr.write(`troupe inspect: dead letter ${each} not replayed: ${withoutCode(messageOf(error))}\n`)
-          // The source gone, or refusing this client twice alike (its token), no other letter can be replayed either.
+          // The source gone, unable to replay at all (a table read without its stream), or refusing
+          // this client twice alike (its token): no other letter can be replayed either.
           const code = error instanceof TroupeError ? error.code : undefined
           const refusal = code === 'TROUPE_INSPECT_REFUSED' ? failed.at(-1)!.error.message : undefined
           const again = refusal !== undefined && refusal === lastRefusal
           lastRefusal = refusal
-          if (code === 'TROUPE_INSPECT_UNREACHABLE' || again) {
+          if (code === 'TROUPE_INSPECT_UNREACHABLE' || code === 'TROUPE_CONFIG' || again) {
             untried = ids.slice(n + 1)
             break
           }
