@@ -20,7 +20,7 @@ import { loadedState, shownState, type Versioned } from '../turn/state-version.j
 import type { Pause } from '../core/system.js'
 import { PAUSE_TYPE } from '../hosts/durable/durable-host.js'
 import { readMeta, type InstanceMeta } from '../hosts/durable/instance-meta.js'
-import { WAIT_PREFIX } from '../hosts/durable/waiting-message.js'
+import { isWaitingItem, WAIT_PREFIX } from '../hosts/durable/waiting-message.js'
 import { withPending } from '../hosts/durable/pending-receipts.js'
 import { STATELESS_SEEN } from '../hosts/durable/stateless-memory.js'
 import { ProcessLane } from '../hosts/durable/process-lane.js'
@@ -398,10 +398,9 @@ function isDeleted(stored: StoredInstance): boolean {
  * it parks, which has no key: a keyed actor's own key may begin with `wait:` too.
  */
 function isWaiting(key: string, meta: InstanceMeta, kind: ActorKind | undefined): boolean {
-  if (!key.startsWith(WAIT_PREFIX)) return false
-  if (kind !== undefined) return kind === 'stateless'
+  if (kind !== undefined) return isWaitingItem({ kind }, key)
   const parked = meta.parked ?? []
-  return parked.length !== 0 && parked.every((e) => e.key === '')
+  return key.startsWith(WAIT_PREFIX) && parked.length !== 0 && parked.every((e) => e.key === '')
 }
 
 function toNode(receipt: StoredReceipt, link: TraceLink | undefined): MessageNode {

@@ -261,6 +261,7 @@ export class DynamoDBLeaseStore {
     signal?: AbortSignal,
   ): Promise<Lease> {
     const command = new UpdateItemCommand({ TableName: this.table.name, Key: leaseKey(stream, shardId), ReturnValues: 'ALL_NEW', ...input })
+    // Options only with a signal: a send given options skips (and drops) a client's cached middleware.
     const out = await this.table.send((c) => (signal === undefined ? c.send(command) : c.send(command, { abortSignal: signal })))
     return toLease(out.Attributes ?? {}, stream, shardId)
   }

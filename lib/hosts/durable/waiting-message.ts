@@ -19,7 +19,7 @@ export function waitKey(envelope: Pick<Envelope, 'id'>): string {
  * Whether an instance of `type` under `key` is a stateless message's waiting item. A stateless
  * actor has no key of its own (its messages carry ''), so no user key can look like one.
  */
-export function isWaitingItem(type: ActorType, key: string): boolean {
+export function isWaitingItem(type: Pick<ActorType, 'kind'>, key: string): boolean {
   return type.kind === 'stateless' && key.startsWith(WAIT_PREFIX)
 }
 
