@@ -8,24 +8,12 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { createLogger } from '../../lib/core/logger.js'
-import { Actor, type Context } from '../../lib/index.js'
 import { clients } from '../../lib/local/local-stack.js'
 import { localStackFor } from '../fixtures/local-stack.js'
 import { silentProxy } from '../fixtures/silent-proxy.js'
+import { counting } from '../fixtures/actors.js'
 
-class Noted extends Actor<{ k: string }, void, { n: number }> {
-  static readonly type = 'ls.noted'
-  key(m: { k: string }) {
-    return m.k
-  }
-  initialState() {
-    return { n: 0 }
-  }
-  receive(_m: { k: string }, ctx: Context<{ n: number }>) {
-    ctx.state.n++
-  }
-}
-
+const Noted = counting('ls.noted')
 const LEASE_MS = 1_500
 
 const { stack, aws } = await localStackFor(t)

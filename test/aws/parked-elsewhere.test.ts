@@ -7,7 +7,6 @@
 // finds nothing left to run (another host ran it first, or won the commit) commits nothing, and
 // says so too.
 import t from 'tap'
-import { Actor, type Context } from '../../lib/index.js'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { decode } from '../../lib/core/serialization.js'
@@ -21,22 +20,12 @@ import { createTable } from '../../lib/store/dynamodb.js'
 import { KinesisTransport } from '../../lib/transport/kinesis.js'
 import { createStream, message } from '../transport/fixtures/kinesis.js'
 import { makeHost, readBatches } from './fixtures/durable.js'
+import { inOrder } from '../fixtures/actors.js'
 
-type In = { k: string; n: number }
 type Seen = { seen: number[] }
 
-class Polite extends Actor<In, void, Seen> {
-  static readonly type = 'phs.polite'
+class Polite extends inOrder('phs.polite') {
   static readonly policy = { throttlePerKey: { ratePerSecond: 1, burst: 1 } }
-  key(m: In) {
-    return m.k
-  }
-  initialState(): Seen {
-    return { seen: [] }
-  }
-  receive(m: In, ctx: Context<Seen>) {
-    ctx.state.seen.push(m.n)
-  }
 }
 
 const { stack, aws } = await localStackFor(t)

@@ -15,9 +15,13 @@ import { clients } from '../../lib/local/local-stack.js'
 import { createTable, DynamoDBStateStore } from '../../lib/store/dynamodb.js'
 import { localStackFor } from '../fixtures/local-stack.js'
 import { silentProxy } from '../fixtures/silent-proxy.js'
+import { counting } from '../fixtures/actors.js'
 
 type In = { k: string }
 type Count = { n: number }
+
+/** What Counted's turns send: counted where it lands. */
+const Tally = counting('idle.tally')
 
 class Counted extends Actor<In, void, Count> {
   static readonly type = 'idle.counted'
@@ -30,20 +34,6 @@ class Counted extends Actor<In, void, Count> {
   receive(m: In, ctx: Context<Count>) {
     ctx.state.n++
     ctx.tell(Tally, m)
-  }
-}
-
-/** What Counted's turns send: counted where it lands. */
-class Tally extends Actor<In, void, Count> {
-  static readonly type = 'idle.tally'
-  key(m: In) {
-    return m.k
-  }
-  initialState(): Count {
-    return { n: 0 }
-  }
-  receive(_m: In, ctx: Context<Count>) {
-    ctx.state.n++
   }
 }
 

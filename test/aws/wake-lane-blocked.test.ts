@@ -5,7 +5,6 @@
 // wake-up behind it due, tick after tick: a quiet healthy key's parked messages waited for good.
 // Now a failed firing keeps only its own instance's later timers behind it.
 import t from 'tap'
-import { Actor, type Context } from '../../lib/index.js'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { decode, encode } from '../../lib/core/serialization.js'
@@ -19,22 +18,12 @@ import { createLogger } from '../../lib/core/logger.js'
 import { message } from '../transport/fixtures/kinesis.js'
 import { makeHost, readBatches } from './fixtures/durable.js'
 import { localStackFor } from '../fixtures/local-stack.js'
+import { inOrder } from '../fixtures/actors.js'
 
-type In = { k: string; n: number }
 type Seen = { seen: number[] }
 
-class One extends Actor<In, void, Seen> {
-  static readonly type = 'wlb.one'
+class One extends inOrder('wlb.one') {
   static readonly policy = { concurrency: 1 }
-  key(m: In) {
-    return m.k
-  }
-  initialState(): Seen {
-    return { seen: [] }
-  }
-  receive(m: In, ctx: Context<Seen>) {
-    ctx.state.seen.push(m.n)
-  }
 }
 
 const { aws } = await localStackFor(t)

@@ -8,7 +8,6 @@
 // (no host of a rolling deploy's other version ran it) is a dead letter that says what waits, the
 // instance's flush record, which wakes the parked messages when replayed once the type runs again.
 import t from 'tap'
-import { Actor, type Context } from '../../lib/index.js'
 import { AwsSystem } from '../../lib/aws/aws-system.js'
 import { ensureResources } from '../../lib/aws/resources.js'
 import { makeEnvelope } from '../../lib/core/envelope.js'
@@ -19,42 +18,19 @@ import { emptyMeta, encodeMeta } from '../../lib/hosts/durable/instance-meta.js'
 import { wakeTimer } from '../../lib/hosts/durable/instance-throttle.js'
 import { DynamoDBStateStore, DynamoDBTimerStore } from '../../lib/store/dynamodb.js'
 import { localStackFor } from '../fixtures/local-stack.js'
-
-class Kept extends Actor<{ k: string }, void, { n: number }> {
-  static readonly type = 'was.kept'
-  key(m: { k: string }) {
-    return m.k
-  }
-  initialState() {
-    return { n: 0 }
-  }
-  receive(_m: { k: string }, ctx: Context<{ n: number }>) {
-    ctx.state.n++
-  }
-}
+import { counting } from '../fixtures/actors.js'
 
 const { aws } = await localStackFor(t)
 const GONE = 'was.removed'
-
+const Kept = counting('was.kept')
 /** The removed type, as a later deploy brings it back. */
-class Back extends Actor<{ key: string }, void, { n: number }> {
-  static readonly type = GONE
-  key(m: { key: string }) {
-    return m.key
-  }
-  initialState() {
-    return { n: 0 }
-  }
-  receive(_m: { key: string }, ctx: Context<{ n: number }>) {
-    ctx.state.n++
-  }
-}
+const Back = counting(GONE)
 
 /** What an earlier deploy left: `keys` keys of its throttled type, each with a message parked and a wake-up due at `dueAt` (+ i ms). */
 async function leftBehind(state: DynamoDBStateStore, timers: DynamoDBTimerStore, keys: number, dueAt: number): Promise<void> {
   for (let i = 0; i < keys; i++) {
     const key = `k${i}`
-    const parked = makeEnvelope({ id: `m${i}` as MessageId, type: GONE, key, body: { key }, correlationId: `m${i}` as CorrelationId, sentAt: dueAt - 60_000 })
+    const parked = makeEnvelope({ id: `m${i}` as MessageId, type: GONE, key, body: { k: key }, correlationId: `m${i}` as CorrelationId, sentAt: dueAt - 60_000 })
     const timer = wakeTimer(GONE, key, parked, 1, dueAt + i)
     await state.put(GONE, key, { state: encode({ n: 0 }), version: 1, updatedAt: dueAt - 60_000, meta: encodeMeta({ ...emptyMeta(), parked: [parked], wake: { id: timer.id, dueAt: timer.dueAt } }) }, undefined)
     await timers.put(timer)

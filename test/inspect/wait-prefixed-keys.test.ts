@@ -3,25 +3,15 @@
 // actor's own key may begin with `wait:` too: that instance is counted and listed like any other,
 // with the app's classes given or not. On dynalite.
 import t from 'tap'
-import { Actor, type Context } from '../../lib/index.js'
+import { Actor } from '../../lib/index.js'
 import { TableInspector } from '../../lib/aws/table-inspector.js'
 import { encode } from '../../lib/core/serialization.js'
 import { clients } from '../../lib/local/local-stack.js'
 import { createTable, DynamoDBStateStore } from '../../lib/store/dynamodb.js'
 import { localStackFor } from '../fixtures/local-stack.js'
+import { counting } from '../fixtures/actors.js'
 
-class Keyed extends Actor<{ k: string }, void, { n: number }> {
-  static readonly type = 'wk.keyed'
-  key(m: { k: string }) {
-    return m.k
-  }
-  initialState() {
-    return { n: 0 }
-  }
-  receive(_m: { k: string }, ctx: Context<{ n: number }>) {
-    ctx.state.n++
-  }
-}
+const Keyed = counting('wk.keyed')
 
 class Stateless extends Actor<{ x: number }> {
   static readonly type = 'wk.stateless'
